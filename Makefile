@@ -1,0 +1,32 @@
+# dopt — see README.md.  `make test` and `make demo` need nothing but a C compiler and libm;
+# the bench targets install their anchors (Debian packages, a venv outside the tree) themselves.
+CC ?= cc
+CFLAGS ?= -std=c99 -O2 -march=native -Wall -Wextra -pedantic
+BUILD := build
+
+.PHONY: test demo bench deps-blas clean
+test:
+	@bash tests/run.sh
+
+# The examples: complete programs that generate their own data; each is built with one cc line.
+EXAMPLES := $(wildcard examples/*.c)
+demo:
+	@mkdir -p $(BUILD)/examples
+	@set -e; for src in $(EXAMPLES); do \
+	  exe=$(BUILD)/examples/$$(basename $$src .c); \
+	  echo "== $$src"; $(CC) $(CFLAGS) -I. $$src -o $$exe -lm; \
+	  (cd $(BUILD)/examples && ./$$(basename $$exe)); \
+	done
+
+# Benchmarks: bench/<suite>.sh, one `bench <suite> <case> key=value ...` line per measurement.
+SUITES := $(patsubst bench/%.sh,%,$(wildcard bench/*.sh))
+bench: $(addprefix bench-,$(SUITES))
+bench-%:
+	@bash bench/$*.sh
+
+# Optional OpenBLAS backend (DOPT_USE_CBLAS); `make test` adds the cblas configuration when present.
+deps-blas:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev liblapacke-dev
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# tests/run.sh — what `make test` runs.  Builds every tests/test_*.c in each configuration, runs
+# them (two at a time), compiles every header as C++ and dopt_cuda.cuh with nvcc, and ends with
+# one line `total: N passed, N failed, N skipped`.  Exit status 1 if anything failed.
+#
+# Configurations (each a separate build under build/test/<config>/):
+#   gcc        gcc   -std=c99 -pedantic -Wall -Wextra -Werror -O2
+#   clang      clang (same flags)
+#   sanitize   gcc   -O1 -g -fsanitize=address,undefined (DOPT_TEST_QUICK=1: smaller sizes)
+#   cblas      gcc   -DDOPT_USE_CBLAS against OpenBLAS, when cblas.h and lapacke.h are installed
+# Every test program covers float and double itself (the _f and _d functions).
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=build/test
+mkdir -p "$OUT"
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+WARN="-std=c99 -pedantic -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith -Wcast-qual"
+export DOPT_DATA_DIR="${DOPT_DATA_DIR:-$ROOT/../shared/data}"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+ensure() { # ensure TOOL PACKAGE: install a missing compiler when we are allowed to
+    have "$1" && return 0
+    if [ "$(id -u)" = 0 ] && have apt-get; then
+        echo "installing $2 (needed for the $1 configuration)"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2") >/dev/null 2>&1
+    fi
+    have "$1"
+}
+
+CONFIGS=()
+ensure gcc gcc && CONFIGS+=(gcc sanitize)
+if ensure clang clang; then CONFIGS+=(clang); else echo "skip: clang configuration (clang not available)"; fi
+CBLAS_LIBS=""
+if [ -f /usr/include/cblas.h ] || [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || ls /usr/include/*/cblas.h >/dev/null 2>&1; then
+    if [ -f /usr/include/lapacke.h ] || ls /usr/include/*/lapacke.h >/dev/null 2>&1; then
+        CBLAS_LIBS="-lopenblas -llapacke"
+        CONFIGS+=(cblas)
+    fi
+fi
+[ -z "$CBLAS_LIBS" ] && echo "skip: cblas configuration (OpenBLAS headers not installed: make deps-blas)"
+
+cflags_of() {
+    case "$1" in
+        gcc) echo "gcc $WARN -O2 -g" ;;
+        clang) echo "clang $WARN -O2 -g" ;;
+        sanitize) echo "gcc $WARN -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" ;;
+        cblas) echo "gcc $WARN -O2 -g -DDOPT_USE_CBLAS" ;;
+    esac
+}
+libs_of() { case "$1" in cblas) echo "$CBLAS_LIBS -lm" ;; *) echo "-lm" ;; esac; }
+
+TESTS=$(ls tests/test_*.c 2>/dev/null)
+PASSED=0; FAILED=0; SKIPPED=0
+LOG=$OUT/log; rm -rf "$LOG"; mkdir -p "$LOG"
+
+# ---- build (in parallel) ----
+jobs_list=$OUT/jobs.txt; : > "$jobs_list"
+for cfg in "${CONFIGS[@]}"; do
+    mkdir -p "$OUT/$cfg"
+    for t in $TESTS; do
+        name=$(basename "$t" .c)
+        echo "$(cflags_of "$cfg") -I. $t -o $OUT/$cfg/$name $(libs_of "$cfg") > $LOG/build-$cfg-$name.txt 2>&1 || echo FAILED >> $LOG/build-$cfg-$name.txt" >> "$jobs_list"
+    done
+done
+# C++: every header, implementation included, compiled and run by g++
+if ensure g++ g++; then
+    echo "g++ -std=c++11 -Wall -Wextra -Werror -pedantic -I. tests/cxx_check.cpp -o $OUT/cxx_check > $LOG/build-cxx.txt 2>&1 || echo FAILED >> $LOG/build-cxx.txt" >> "$jobs_list"
+fi
+if have nvcc; then
+    echo "nvcc -std=c++14 -I. -c tests/cuda_check.cu -o $OUT/cuda_check.o > $LOG/build-nvcc.txt 2>&1 || echo FAILED >> $LOG/build-nvcc.txt" >> "$jobs_list"
+else
+    echo "skip: nvcc not found, dopt_cuda.cuh not compiled"
+fi
+xargs -P "$JOBS" -I{} sh -c '{}' < "$jobs_list"
+
+count_compile() { # label logfile
+    if grep -q '^FAILED$' "$2"; then
+        echo "FAIL compile: $1"; sed -n '1,40p' "$2"; FAILED=$((FAILED + 1))
+    else
+        echo "ok   compile: $1"; PASSED=$((PASSED + 1))
+    fi
+}
+
+# ---- run ----
+run_list=$OUT/runs.txt; : > "$run_list"
+for cfg in "${CONFIGS[@]}"; do
+    for t in $TESTS; do
+        name=$(basename "$t" .c)
+        if grep -q '^FAILED$' "$LOG/build-$cfg-$name.txt"; then continue; fi
+        quick=0; [ "$cfg" = sanitize ] && quick=1
+        echo "DOPT_TEST_QUICK=$quick ./$OUT/$cfg/$name > $LOG/run-$cfg-$name.txt 2>&1; echo \"exit \$?\" >> $LOG/run-$cfg-$name.txt" >> "$run_list"
+    done
+done
+xargs -P "$JOBS" -I{} sh -c '{}' < "$run_list"
+
+for cfg in "${CONFIGS[@]}"; do
+    for t in $TESTS; do
+        name=$(basename "$t" .c)
+        blog=$LOG/build-$cfg-$name.txt; rlog=$LOG/run-$cfg-$name.txt
+        if grep -q '^FAILED$' "$blog"; then
+            echo "FAIL build $cfg/$name"; sed -n '1,40p' "$blog"; FAILED=$((FAILED + 1)); continue
+        fi
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$rlog" | tail -n 1)
+        code=$(grep -E '^exit [0-9]+$' "$rlog" | tail -n 1 | cut -d' ' -f2)
+        if [ -z "$line" ]; then
+            echo "FAIL $cfg/$name: crashed or printed no summary (exit $code)"; tail -n 30 "$rlog"
+            FAILED=$((FAILED + 1)); continue
+        fi
+        p=$(echo "$line" | cut -d' ' -f1); f=$(echo "$line" | cut -d' ' -f3 | tr -d ,); s=$(echo "$line" | cut -d' ' -f5)
+        PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
+        if [ "$f" != 0 ] || [ "$code" != 0 ]; then
+            echo "FAIL $cfg/$name: $line (exit $code)"; grep -E 'FAIL|failed:|ERROR|runtime error' "$rlog" | head -n 30
+            [ "$f" = 0 ] && FAILED=$((FAILED + 1))
+        else
+            echo "ok   $cfg/$name: $line"
+            grep -E '^  SKIP' "$rlog" | sed "s|^  |     $cfg/$name: |"
+        fi
+    done
+done
+[ -f "$LOG/build-cxx.txt" ] && count_compile "all headers as C++ (g++), run" "$LOG/build-cxx.txt"
+if [ -f "$LOG/build-cxx.txt" ] && ! grep -q '^FAILED$' "$LOG/build-cxx.txt"; then
+    if ./$OUT/cxx_check > "$LOG/run-cxx.txt" 2>&1; then PASSED=$((PASSED + 1)); echo "ok   run: C++ smoke test";
+    else FAILED=$((FAILED + 1)); echo "FAIL run: C++ smoke test"; cat "$LOG/run-cxx.txt"; fi
+fi
+[ -f "$LOG/build-nvcc.txt" ] && count_compile "dopt_cuda.cuh with nvcc" "$LOG/build-nvcc.txt"
+
+echo "total: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" = 0 ]
