@@ -19,7 +19,7 @@ demo:
 	done
 
 # Benchmarks: bench/<suite>.sh, one `bench <suite> <case> key=value ...` line per measurement.
-SUITES := $(patsubst bench/%.sh,%,$(wildcard bench/*.sh))
+SUITES := $(filter-out common,$(patsubst bench/%.sh,%,$(wildcard bench/*.sh)))
 bench: $(addprefix bench-,$(SUITES))
 bench-%:
 	@bash bench/$*.sh
