@@ -81,12 +81,17 @@ static void dopt_test_run(void (*fn)(void), const char *name)
 }
 #define DOPT_TEST_RUN(fn) dopt_test_run(fn, #fn)
 
-static const char *dopt_test_data_dir(void)
+#if defined(__GNUC__) || defined(__clang__)
+#define DOPT_TEST_UNUSED __attribute__((unused))
+#else
+#define DOPT_TEST_UNUSED
+#endif
+static DOPT_TEST_UNUSED const char *dopt_test_data_dir(void)
 {
     const char *d = getenv("DOPT_DATA_DIR");
     return d && *d ? d : "../shared/data";
 }
-static int dopt_test_quick(void)
+static DOPT_TEST_UNUSED int dopt_test_quick(void)
 {
     const char *q = getenv("DOPT_TEST_QUICK");
     return q && *q && *q != '0';
