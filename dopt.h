@@ -330,6 +330,20 @@ struct DOPT_FN(dopt_manifold) {
 /* dopt_manifold_euclidean: descriptor of R^n (retract: x + delta; local: y - x). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_manifold_euclidean)(int n);
 
+/* ---- cost callback ---------------------------------------------------------------------------- */
+
+/* The residual of one cost term, as the least-squares layer calls it:
+ *   data   the cost's own constant data (a measurement, a point, ...), as registered
+ *   vars   vars[k] points at the stored values of the k-th variable the cost touches
+ *   r      output residual, rdim reals (unweighted: weights and robust losses are applied by the
+ *          least-squares layer)
+ *   J      J[k] is NULL (not wanted) or an output rdim x tangent_dim_k ROW-MAJOR block,
+ *          d r / d delta_k at delta_k = 0 for the right perturbation vars[k] ⊕ delta_k;
+ *          J itself may be NULL when no Jacobian is wanted.
+ * Returns DOPT_OK, or a status (e.g. DOPT_ERR_NON_FINITE) that stops the solve. */
+typedef dopt_status (*DOPT_FN(dopt_cost_fn))(const void *data, const DOPT_REAL *const *vars,
+                                            DOPT_REAL *r, DOPT_REAL *const *J);
+
 /* ---- random fills ---------------------------------------------------------------------------- */
 
 /* dopt_rng_fill_uniform: x[i] uniform in [lo, hi), i < n. */
