@@ -26,7 +26,7 @@ bench-%:
 
 # Optional OpenBLAS backend (DOPT_USE_CBLAS); `make test` adds the cblas configuration when present.
 deps-blas:
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev liblapacke-dev
+	flock /tmp/dopt-apt.lock sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev liblapacke-dev"
 
 clean:
 	rm -rf $(BUILD)

@@ -1458,15 +1458,14 @@ DOPT_API void DOPT_FN(dopt_getrs)(dopt_trans trans, int n, int nrhs, const DOPT_
 
 /* ---- LDL^T with Bunch-Kaufman pivoting -------------------------------------------------------- */
 /* Lower-triangle storage only.  Symmetric swap of rows/cols a < b inside the active lower block
- * starting at column k: exchanges every stored entry of a with the matching entry of b. */
+ * A[k:, k:]: exchanges every stored entry of a with the matching entry of b.  Columns before k
+ * are left alone: the factor is kept in LAPACK's product form L = P1 L1 P2 L2 ..., which
+ * dopt_sytrs applies step by step. */
 static void DOPT_FN(dopt__sym_swap)(int n, DOPT_REAL *A, int lda, int k, int a, int b)
 {
     int i;
     DOPT_REAL t;
     if (a == b) return;
-    /* columns < k (already factored L): swap rows a and b */
-    for (i = 0; i < k; ++i) { t = DOPT__A(a, i); DOPT__A(a, i) = DOPT__A(b, i); DOPT__A(b, i) = t; }
-    /* active part */
     t = DOPT__A(a, a); DOPT__A(a, a) = DOPT__A(b, b); DOPT__A(b, b) = t;
     for (i = k; i < a; ++i) { t = DOPT__A(a, i); DOPT__A(a, i) = DOPT__A(b, i); DOPT__A(b, i) = t; }
     for (i = a + 1; i < b; ++i) { t = DOPT__A(i, a); DOPT__A(i, a) = DOPT__A(b, i); DOPT__A(b, i) = t; }
