@@ -5,7 +5,7 @@
 #
 # Configurations (each a separate build under build/test/<config>/):
 #   gcc        gcc   -std=c99 -pedantic -Wall -Wextra -Werror -O2
-#   clang      clang (same flags)
+#   clang      clang (same flags, -march=native: exercises the SIMD micro-kernels)
 #   sanitize   gcc   -O1 -g -fsanitize=address,undefined (DOPT_TEST_QUICK=1: smaller sizes)
 #   cblas      gcc   -DDOPT_USE_CBLAS against OpenBLAS, when cblas.h and lapacke.h are installed
 # Every test program covers float and double itself (the _f and _d functions).
@@ -43,7 +43,7 @@ fi
 cflags_of() {
     case "$1" in
         gcc) echo "gcc $WARN -O2 -g" ;;
-        clang) echo "clang $WARN -O2 -g" ;;
+        clang) echo "clang $WARN -O2 -g -march=native" ;;
         sanitize) echo "gcc $WARN -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" ;;
         cblas) echo "gcc $WARN -O2 -g -DDOPT_USE_CBLAS" ;;
     esac
