@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# bench/pgo.sh — `make bench-pgo`: pose-graph optimization, dopt against Ceres and GTSAM.
+#
+# Every input of ../shared/data/pgo2d and pgo3d is first normalized by build/bench/pgo_eval
+# (all vertices present, unit quaternions, %.17g numbers; files without VERTEX lines get their
+# initial values by chaining the odometry edges from pose 0 = identity), and every solver reads
+# that same normalized file, so all start from identical values.  Each solver is a program
+# `<solver> IN OUT` that writes its final poses and prints one `result solver=...` line:
+#   dopt   build/bench/pgo_dopt      (bench/pgo_dopt.c, built here when present)
+#   ceres  build/bench/pgo_ceres     (bench/pgo_ceres.cpp: LM, SPARSE_NORMAL_CHOLESKY/CHOLMOD, one
+#                                     thread, autodiff residual of Ceres' pose_graph_2d/3d examples,
+#                                     run with LD_PRELOAD=libopenblas.so.0)
+#   gtsam  bench/pgo_gtsam.py        (PyPI gtsam 4.3.0, readG2o + LevenbergMarquardtOptimizer with
+#                                     default parameters, prior on pose 0; times optimize() only)
+# One evaluator (pgo_eval score) scores every solver's final poses in dopt's metric
+# (1/2 sum ||Log(z^-1 x_i^-1 x_j)||^2_info) and in Ceres' metric (the examples' residual), so all
+# costs compare.  Lines:
+#   bench pgo <file> solver=<s> iterations=N initial_cost=X final_cost=Y time_s=T converged=..
+#         cost_dopt_metric=A cost_ceres_metric=B        (final_cost: the solver's own metric)
+#   bench pgo <file> ratio=<dopt time / min(ceres, gtsam)> ... target checks
+#   bench pgo cube_batch256 ratio=<dopt batch time / min(ceres, gtsam) one-after-another> ...
+# Environment:
+#   PGO_FILES     space-separated names or paths (e.g. "MIT torus3D"); default: every file
+#   PGO_SOLVERS   subset of "dopt ceres gtsam" (default all three)
+#   PGO_REPEAT    runs per solver when a run takes < 2 s; the best time is kept (default 3)
+#   PGO_TIMEOUT   seconds per solver run (default 600)
+#   PGO_CUBE      0 skips the batch-of-256 cube case; PGO_CUBE_POSES (default 256), PGO_CUBE_SEED
+#   PGO_SQRT_EXAMPLE=1  weight Ceres' residual with the examples' llt().matrixL() (see pgo_ceres)
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$ROOT"
+
+PGO_REPEAT=${PGO_REPEAT:-3}
+PGO_TIMEOUT=${PGO_TIMEOUT:-600}
+PGO_SOLVERS=${PGO_SOLVERS:-"dopt ceres gtsam"}
+PGO_CUBE=${PGO_CUBE:-1}
+PGO_CUBE_POSES=${PGO_CUBE_POSES:-256}
+PGO_CUBE_SEED=${PGO_CUBE_SEED:-1}
+W=$BENCH_DIR/pgo
+mkdir -p "$W"
+
+# ---- anchors ------------------------------------------------------------------------------
+bench_apt libceres-dev libopenblas-dev libopenblas0 libsuitesparse-dev libeigen3-dev g++ python3-venv
+VENV=$(bench_venv)
+GTSAM_WANT=4.3.0
+if ! "$VENV/bin/python" -c "import gtsam" 2>/dev/null; then
+    flock /tmp/dopt-venv.lock "$VENV/bin/pip" install -q "gtsam==$GTSAM_WANT" >&2 ||
+        flock /tmp/dopt-venv.lock "$VENV/bin/pip" install -q gtsam >&2
+fi
+GTSAM_VER=$("$VENV/bin/python" -c "from importlib.metadata import version; print(version('gtsam'))")
+[ "$GTSAM_VER" = "$GTSAM_WANT" ] || echo "# note: gtsam $GTSAM_WANT unavailable, using $GTSAM_VER"
+
+CFLAGS_D=$(bench_cflags)
+cc $CFLAGS_D -Wall -Wextra bench/pgo_eval.c -o "$BENCH_DIR/pgo_eval" -lm
+if [ ! -x "$BENCH_DIR/pgo_ceres" ] || [ bench/pgo_ceres.cpp -nt "$BENCH_DIR/pgo_ceres" ]; then
+    echo "# building pgo_ceres" >&2
+    g++ -std=c++17 -O3 -march=native -DNDEBUG -I/usr/include/eigen3 bench/pgo_ceres.cpp \
+        -o "$BENCH_DIR/pgo_ceres" -lceres -lglog -lgflags
+fi
+DOPT=""
+if [ -f bench/pgo_dopt.c ]; then
+    if cc $CFLAGS_D bench/pgo_dopt.c -o "$BENCH_DIR/pgo_dopt" -lm 2>"$W/pgo_dopt.build.log"; then
+        DOPT=$BENCH_DIR/pgo_dopt
+    else
+        echo "# bench/pgo_dopt.c does not build (see $W/pgo_dopt.build.log)"
+    fi
+fi
+
+OPENBLAS=$(ldconfig -p | awk '/libopenblas\.so\.0 /{print $NF; exit}')
+CERES_ENV=(env LD_PRELOAD=libopenblas.so.0)
+CERES_FLAGS=()
+[ "${PGO_SQRT_EXAMPLE:-0}" = 1 ] && CERES_FLAGS+=(--sqrt-example)
+CHOLMOD=$(ldd "$BENCH_DIR/pgo_ceres" | awk '/libcholmod/{print $3}')
+echo "# anchors: ceres $(sed -n 's/.*CERES_VERSION_\(MAJOR\|MINOR\|REVISION\) \([0-9]*\).*/\2/p' /usr/include/ceres/version.h | paste -sd.) (LM, SPARSE_NORMAL_CHOLESKY, SuiteSparse CHOLMOD $CHOLMOD, BLAS: LD_PRELOAD $OPENBLAS over Debian's ATLAS link, 1 thread); gtsam $GTSAM_VER (PyPI wheel, no TBB; LevenbergMarquardtOptimizer defaults, MULTIFRONTAL_CHOLESKY, COLAMD)"
+WEIGHT="Lambda (upper Cholesky factor U, Lambda = U^T U)"
+[ "${PGO_SQRT_EXAMPLE:-0}" = 1 ] && WEIGHT="the examples' L^T L (L = llt().matrixL(), Lambda = L L^T)"
+echo "# ceres residual weight: $WEIGHT; gauge: pose 0 fixed (ceres: constant block; gtsam: prior sigma 1e-6); OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS"
+
+# ---- helpers ------------------------------------------------------------------------------
+kv() { # kv KEY LINE -> value
+    sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"
+}
+
+solver_cmd() { # solver_cmd NAME -> the command array in CMD
+    case $1 in
+        dopt) CMD=("$DOPT") ;;
+        ceres) CMD=("${CERES_ENV[@]}" "$BENCH_DIR/pgo_ceres" "${CERES_FLAGS[@]}") ;;
+        gtsam) CMD=("$VENV/bin/python" "$ROOT/bench/pgo_gtsam.py") ;;
+    esac
+}
+
+# run_solver NAME NORM OUT -> sets RES (result line with the best time of the runs)
+run_solver() {
+    local name=$1 norm=$2 out=$3 best="" line t r
+    solver_cmd "$name"
+    RES=""
+    for ((r = 0; r < PGO_REPEAT; r++)); do
+        if ! line=$(timeout "$PGO_TIMEOUT" "${CMD[@]}" "$norm" "$out" 2>>"$W/$name.log" | grep '^result '); then
+            [ -n "$RES" ] && break
+            return 1
+        fi
+        t=$(kv time_s "$line")
+        if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a < b)}'; then
+            best=$t
+            RES=$line
+        fi
+        awk -v a="$t" 'BEGIN{exit !(a < 2.0)}' || break
+    done
+    # keep the cost/iteration fields of the run, the best time
+    RES=$(sed "s/time_s=[^ ]*/time_s=$best/" <<<"$RES")
+    return 0
+}
+
+lt() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a <= b)}'; }
+
+# ---- files --------------------------------------------------------------------------------
+ALL=()
+for d in pgo2d pgo3d; do
+    for f in "$DOPT_DATA_DIR/$d"/*.g2o; do [ -f "$f" ] && ALL+=("$f"); done
+done
+if [ ${#ALL[@]} -eq 0 ]; then
+    echo "bench pgo skipped=no-data dir=$DOPT_DATA_DIR"
+    exit 0
+fi
+FILES=()
+if [ -n "${PGO_FILES:-}" ]; then
+    for want in $PGO_FILES; do
+        for f in "${ALL[@]}"; do
+            case $f in *"/$want" | *"/$want.g2o" | "$want") FILES+=("$f") ;; esac
+        done
+    done
+else
+    FILES=("${ALL[@]}")
+fi
+
+for f in "${FILES[@]}"; do
+    name=$(basename "$f" .g2o)
+    norm=$W/$name.norm.g2o
+    "$BENCH_DIR/pgo_eval" normalize "$f" "$norm" 2>>"$W/normalize.log"
+    init_scores=$("$BENCH_DIR/pgo_eval" score "$norm" "$norm")
+    echo "bench pgo $name initial $init_scores"
+    declare -A T=() CD=() CC=() CONV=() FC=()
+    for s in $PGO_SOLVERS; do
+        if [ "$s" = dopt ] && [ -z "$DOPT" ]; then
+            echo "bench pgo $name dopt=missing"
+            continue
+        fi
+        out=$W/$name.$s.g2o
+        rm -f "$out"
+        if ! run_solver "$s" "$norm" "$out" || [ ! -s "$out" ]; then
+            echo "bench pgo $name solver=$s failed=yes (see $W/$s.log)"
+            continue
+        fi
+        scores=$("$BENCH_DIR/pgo_eval" score "$norm" "$out")
+        rest=${RES#result solver=$s }
+        echo "bench pgo $name solver=$s $rest $scores"
+        T[$s]=$(kv time_s "$RES")
+        FC[$s]=$(kv final_cost "$RES")
+        CONV[$s]=$(kv converged "$RES")
+        CD[$s]=$(kv cost_dopt_metric "$scores")
+        CC[$s]=$(kv cost_ceres_metric "$scores")
+    done
+    # summary line
+    anchor=""
+    for s in ceres gtsam; do
+        [ -n "${T[$s]:-}" ] || continue
+        if [ -z "$anchor" ] || lt "${T[$s]}" "$anchor"; then anchor=${T[$s]}; fi
+    done
+    if [ -n "${T[dopt]:-}" ] && [ -n "$anchor" ]; then
+        ratio=$(awk -v a="${T[dopt]}" -v b="$anchor" 'BEGIN{printf "%.3f", a / b}')
+        line="bench pgo $name ratio=$ratio dopt_time_s=${T[dopt]} ceres_time_s=${T[ceres]:-na} gtsam_time_s=${T[gtsam]:-na}"
+        line+=" ratio_ok=$(lt "$ratio" 0.5 && echo yes || echo no)"
+        if [ -n "${CD[gtsam]:-}" ]; then
+            lim=$(awk -v g="${CD[gtsam]}" 'BEGIN{printf "%.10g", g * (1 + 1e-6)}')
+            line+=" dopt_metric_vs_gtsam=$(lt "${CD[dopt]}" "$lim" && echo ok || echo worse)"
+        fi
+        if [ -n "${CC[ceres]:-}" ]; then
+            if [ "${CONV[ceres]}" = yes ]; then
+                lim=$(awk -v c="${CC[ceres]}" 'BEGIN{printf "%.10g", c * 1.01}')
+                line+=" ceres_metric_vs_ceres=$(lt "${CC[dopt]}" "$lim" && echo ok || echo worse)"
+            else
+                line+=" ceres_metric_vs_ceres=ceres-not-converged"
+            fi
+        fi
+        echo "$line"
+    else
+        echo "bench pgo $name ratio=na dopt_time_s=${T[dopt]:-missing} ceres_time_s=${T[ceres]:-na} gtsam_time_s=${T[gtsam]:-na}"
+    fi
+    unset T CD CC CONV FC
+done
+
+# ---- batch of 256 synthetic cube problems (Theseus sec. 5.2: 10 LM iterations) -------------
+[ "$PGO_CUBE" = 0 ] && exit 0
+C=$W/cube
+rm -rf "$C"
+mkdir -p "$C/raw" "$C/norm" "$C/ceres" "$C/gtsam"
+src=""
+if [ -n "$DOPT" ] && "$DOPT" --write-cube "$C/raw" --count 256 --poses "$PGO_CUBE_POSES" --seed "$PGO_CUBE_SEED" >"$W/cube_write.log" 2>&1 &&
+    ls "$C/raw"/*.g2o >/dev/null 2>&1; then
+    src="pgo_dopt --write-cube"
+else
+    "$BENCH_DIR/pgo_eval" cube "$C/raw" 256 "$PGO_CUBE_POSES" "$PGO_CUBE_SEED"
+    src="pgo_eval cube (pgo_dopt --write-cube unavailable)"
+fi
+for f in "$C/raw"/*.g2o; do
+    "$BENCH_DIR/pgo_eval" normalize "$f" "$C/norm/$(basename "$f")" 2>/dev/null
+done
+CUBES=("$C/norm"/*.g2o)
+echo "# cube batch: ${#CUBES[@]} problems, $PGO_CUBE_POSES poses each, seed $PGO_CUBE_SEED, written by $src; anchors solve them one after another, 10 LM iterations each (tolerances off)"
+cres=$(timeout "$PGO_TIMEOUT" "${CERES_ENV[@]}" "$BENCH_DIR/pgo_ceres" --batch "$C/ceres" "${CUBES[@]}" \
+    --max-iter 10 --fixed-iters "${CERES_FLAGS[@]}" 2>>"$W/ceres.log" | grep '^result ' || true)
+gres=$(timeout "$PGO_TIMEOUT" "$VENV/bin/python" bench/pgo_gtsam.py --batch "$C/gtsam" "${CUBES[@]}" \
+    --max-iter 10 --fixed-iters 2>>"$W/gtsam.log" | grep '^result ' || true)
+echo "bench pgo cube_batch256 solver=ceres ${cres#result solver=ceres }"
+echo "bench pgo cube_batch256 solver=gtsam ${gres#result solver=gtsam }"
+tc=$(kv time_s "$cres")
+tg=$(kv time_s "$gres")
+anchor=$(awk -v a="${tc:-1e30}" -v b="${tg:-1e30}" 'BEGIN{print (a < b ? a : b)}')
+if [ -n "$DOPT" ] && dres=$(timeout "$PGO_TIMEOUT" "$DOPT" --cube-batch "$C/norm" 2>>"$W/dopt.log" | grep '^result '); then
+    echo "bench pgo cube_batch256 solver=dopt ${dres#result solver=dopt }"
+    td=$(kv time_s "$dres")
+    echo "bench pgo cube_batch256 ratio=$(awk -v a="$td" -v b="$anchor" 'BEGIN{printf "%.3f", a / b}') dopt_time_s=$td ceres_time_s=${tc:-na} gtsam_time_s=${tg:-na} target_ratio=0.25"
+else
+    echo "bench pgo cube_batch256 ratio=na dopt=missing (pgo_dopt --cube-batch unavailable) ceres_time_s=${tc:-na} gtsam_time_s=${tg:-na}"
+fi
