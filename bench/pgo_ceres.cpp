@@ -16,7 +16,10 @@
 //   residual = S e.  Default S = U, the upper Cholesky factor with Lambda = U^T U, so that
 //   ||S e||^2 = e^T Lambda e (the information-weighted cost every solver of the bench minimizes).
 //   Ceres' examples use S = llt().matrixL() = L (Lambda = L L^T), i.e. weight L^T L, which is not
-//   Lambda when Lambda has off-diagonal terms; --sqrt-example reproduces that.
+//   Lambda when Lambda has off-diagonal terms; --sqrt-example reproduces that.  Where Lambda is not
+//   positive definite (cubicle.g2o: 5021 edges), the default uses S = D_+^{1/2} V^T from the
+//   eigen-decomposition Lambda = V D V^T, i.e. weight by the PSD part of Lambda (the example's LLT
+//   would give a meaningless factor there).
 // Solver: LEVENBERG_MARQUARDT, SPARSE_NORMAL_CHOLESKY (SuiteSparse/CHOLMOD), num_threads = 1,
 // max_num_iterations 100 (default tolerances).  Gauge: pose 0 held constant
 // (SetParameterBlockConstant).  Parameter layout: one block per pose ([x y yaw] with
@@ -30,6 +33,7 @@
 #include <ceres/version.h>
 
 #include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
 #include <Eigen/Core>
 #include <Eigen/Geometry>
 #include <algorithm>
@@ -231,13 +235,22 @@ struct Residual3Split : Residual3 {
   }
 };
 
+int g_not_pd = 0;  // edges whose information is not positive definite (counted, reported)
+
 template <int N>
 Eigen::Matrix<double, N, N> SqrtInfo(const Eigen::Matrix<double, 6, 6>& info6, bool example) {
   Eigen::Matrix<double, N, N> info = info6.template topLeftCorner<N, N>();
   Eigen::LLT<Eigen::Matrix<double, N, N>> llt(info);
   Eigen::Matrix<double, N, N> L = llt.matrixL();
-  if (example) return L;  // Ceres' examples: residual L e
-  return L.transpose();   // U = L^T: ||U e||^2 = e^T L L^T e = e^T Lambda e
+  if (example) return L;  // Ceres' examples: residual L e (whatever LLT left when it failed)
+  if (llt.info() == Eigen::Success)
+    return L.transpose();  // U = L^T: ||U e||^2 = e^T L L^T e = e^T Lambda e
+  // Not positive definite (cubicle.g2o has 5021 such edges: a planar problem whose z/roll/pitch
+  // block is indefinite): weight with the PSD part of Lambda, S = D_+^{1/2} V^T.
+  ++g_not_pd;
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<double, N, N>> es(info);
+  Eigen::Matrix<double, N, 1> d = es.eigenvalues().cwiseMax(0.0).cwiseSqrt();
+  return d.asDiagonal() * es.eigenvectors().transpose();
 }
 
 struct Options {
@@ -410,9 +423,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     Warmup(g, opt);
+    g_not_pd = 0;
     Result r;
     bool ok = Solve(&g, opt, &r);
-    std::fprintf(stderr, "%s\n", r.report.c_str());
+    std::fprintf(stderr, "%s not_pd_information=%d\n", r.report.c_str(), g_not_pd);
     if (!WriteGraph(pos[1], g)) return 1;
     std::printf(
         "result solver=ceres iterations=%d initial_cost=%.10g final_cost=%.10g time_s=%.6f "

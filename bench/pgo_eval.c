@@ -26,6 +26,8 @@
  *           the upper Cholesky factor), which is what pgo_ceres uses by default.  Ceres' example
  *           itself applies S = L = llt().matrixL() (Lambda = L L^T), i.e. W = L^T L, which differs
  *           from Lambda when Lambda is not diagonal; --sqrt-example scores with that W instead.
+ *           Both metrics use Lambda as given, also where it is not positive definite (cubicle.g2o
+ *           has 5021 edges with an indefinite z/roll/pitch block; normalize reports the count).
  *           The quaternion delta is taken with w >= 0 (so B does not depend on which of q / -q a
  *           solver stores); Ceres itself uses the stored sign.
  *
@@ -269,6 +271,8 @@ static void edge_pose(int dim, const pgo_edge *e, double *z)
     if (dim == 3) memcpy(z + 3, e->q, 4 * sizeof(double));
 }
 
+static int example_weight(int n, const double *info, double *W);
+
 static int cmd_normalize(const char *in, const char *out)
 {
     pgo_graph g;
@@ -336,8 +340,13 @@ static int cmd_normalize(const char *in, const char *out)
         fputc('\n', f);
     }
     if (fclose(f) != 0) { graph_free(&g); return 1; }
-    fprintf(stderr, "pgo_eval: normalized %s: dim=%d vertices=%d edges=%d%s\n", in, g.dim, n, g.ne,
-            chained ? " (initial values chained from odometry)" : "");
+    {
+        int not_pd = 0;
+        double W[36];
+        for (k = 0; k < g.ne; ++k) not_pd += example_weight(g.dim == 2 ? 3 : 6, g.e[k].info, W) != 0;
+        fprintf(stderr, "pgo_eval: normalized %s: dim=%d vertices=%d edges=%d not_pd_information=%d%s\n",
+                in, g.dim, n, g.ne, not_pd, chained ? " (initial values chained from odometry)" : "");
+    }
     graph_free(&g);
     return 0;
 }
