@@ -1,5 +1,2222 @@
-/* dopt_sparse.h — placeholder while the module is written; declares nothing yet. */
+/* dopt_sparse.h — sparse supernodal Cholesky for dopt: ordering, symbolic analysis, numeric
+ * factorization (single and batched), solves, a differentiable solve, block-sparse assembly of
+ * Gauss-Newton systems and a Matrix Market reader.                          (C99, header-only)
+ *
+ * WHAT IT SOLVES
+ *   A x = b for a sparse symmetric positive-definite A (n x n), by A = P^T L L^T P where P is a
+ *   fill-reducing permutation and L is lower triangular.  The work splits in two phases:
+ *     analyze (once per PATTERN, precision-independent: dopt_sparse_symbolic)
+ *         ordering       approximate minimum degree (Amestoy, Davis, Duff 1996), natural or user
+ *         elimination tree, postorder, column counts of L (Gilbert, Ng, Peyton)
+ *         supernodes     runs of columns of L with the same structure below the diagonal
+ *                        ("fundamental"), merged with their parents when the explicit zeros this
+ *                        adds stay small ("relaxed amalgamation", tunable)
+ *         the row structure of every supernode and the map from A's entries into L's storage
+ *     factor (per VALUES, float or double: dopt_sparse_numeric_f / _d, dopt_sparse_factor_*)
+ *         left-looking supernodal Cholesky: supernode s gathers the updates of the supernodes
+ *         below it in the tree (dense syrk/gemm), factors its diagonal block (potrf) and solves
+ *         its off-diagonal block (trsm).  Tiny blocks take inline loops; big ones take dopt.h's
+ *         dense kernels (and OpenBLAS with DOPT_USE_CBLAS).  Refactoring new values with the
+ *         same pattern reuses everything and allocates nothing.
+ *   A factor object may hold a BATCH of matrices with one pattern: they are factored together
+ *   supernode by supernode (the index bookkeeping is done once for the whole batch).
+ *
+ * STORAGE CONVENTIONS
+ *   Compressed sparse column (CSC): column j holds entries p = Ap[j] .. Ap[j+1]-1 with row Ai[p]
+ *   and value Ax[p]; 0-based.  A symmetric matrix is given by ONE triangle: DOPT_LOWER (entries
+ *   with row >= column; others are ignored) or DOPT_UPPER (row <= column).  Duplicate entries
+ *   are summed.  Indices are int: n and the number of entries of A must stay below 2^31; L's
+ *   values are addressed with size_t, so nnz(L) may exceed that.
+ *   Supernode s covers columns super[s] .. super[s+1]-1 of the PERMUTED matrix; its values are
+ *   a column-major nsrow x nscol block (leading dimension nsrow) whose rows are rowind[...]:
+ *   first the supernode's own columns, then the rows below in increasing order.
+ *
+ * MINIMAL EXAMPLE (cc -std=c99 ex.c -lm)
+ *       #define DOPT_IMPLEMENTATION
+ *       #include "dopt_sparse.h"
+ *       #include <stdio.h>
+ *       int main(void) {   // A = [4 1 0; 1 4 1; 0 1 4], lower triangle in CSC
+ *           int Ap[4] = {0, 2, 4, 5}, Ai[5] = {0, 1, 1, 2, 2};
+ *           double Ax[5] = {4, 1, 4, 1, 4}, b[3] = {1, 2, 3};
+ *           dopt_sparse_symbolic *S;  dopt_sparse_numeric_d *F;
+ *           if (dopt_sparse_analyze(NULL, 3, Ap, Ai, DOPT_LOWER, NULL, &S, NULL)) return 1;
+ *           if (dopt_sparse_numeric_create_d(S, 1, &F)) return 1;
+ *           if (dopt_sparse_factor_d(F, Ax, NULL)) return 1;     // again with new values: refactor
+ *           dopt_sparse_solve_d(F, 1, b, 3);                      // b <- A^{-1} b
+ *           printf("%g %g %g\n", b[0], b[1], b[2]);
+ *           dopt_sparse_numeric_free_d(F);  dopt_sparse_symbolic_free(S);
+ *           return 0;
+ *       }
+ *
+ * DIFFERENTIABLE SOLVE
+ *   For x = A^{-1} b and a loss gradient gx = dL/dx:  gb = dL/db = A^{-1} gx (A is symmetric) and
+ *   dL/dA = -gb x^T.  Restricted to the stored triangle, a stored off-diagonal value a_ij stands
+ *   for both A_ij and A_ji, so dL/da_ij = -(gb_i x_j + gb_j x_i), and dL/da_ii = -gb_i x_i.
+ *   dopt_sparse_solve_backward_* returns these with the same factor (one extra solve).
+ *
+ * BLOCK-SPARSE GAUSS-NEWTON ASSEMBLY
+ *   dopt_sparse_blocks describes variables (block sizes, e.g. 3 for SE2, 6 for SE3, 9 for BAL
+ *   cameras) and residual terms touching a few of them.  It fixes the pattern of
+ *   H = sum_i J_i^T W_i J_i (lower block triangle, diagonal blocks stored full) and a scatter map,
+ *   so that each Gauss-Newton step assembles H and g = sum_i J_i^T W_i r_i with no searching.
+ *   The pattern is ready for dopt_sparse_analyze(..., DOPT_LOWER, ...); a failing pivot column
+ *   maps back to its variable with dopt_sparse_blocks_locate.
+ *
+ * THREADS
+ *   Nothing here starts threads.  The symbolic object is read-only after analysis, so several
+ *   factor objects (one per thread, each with its own slice of a batch) may share it.
+ *
+ * OPTIONS (define before including): those of dopt.h (DOPT_USE_CBLAS routes the big supernode
+ *   kernels to OpenBLAS; DOPT_NO_STDIO leaves out the Matrix Market reader).
+ */
+#if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
 #define DOPT_SPARSE_H
 #include "dopt.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/* Fill-reducing ordering used by dopt_sparse_analyze. */
+typedef enum dopt_sparse_ordering {
+    DOPT_SPARSE_ORDER_AMD = 0,   /* approximate minimum degree (default)                      */
+    DOPT_SPARSE_ORDER_NATURAL,   /* identity: pivot k is column k                             */
+    DOPT_SPARSE_ORDER_USER       /* options.user_perm                                         */
+} dopt_sparse_ordering;
+
+/* Options of dopt_sparse_analyze.  Zero-initialize for the defaults (NULL means the same).
+ *   ordering        see dopt_sparse_ordering
+ *   user_perm       n ints, user_perm[k] = original column eliminated k-th (ORDER_USER)
+ *   amd_dense       AMD orders rows with more than max(16, amd_dense * sqrt(n)) off-diagonal
+ *                   entries last (0 = 10; negative: never)
+ *   fundamental     1: no relaxed amalgamation, keep fundamental supernodes only
+ *   relax_cols      relaxed amalgamation: merge a child into its parent when the merged
+ *   relax_zeros     supernode has ncols <= relax_cols[0], or ncols <= relax_cols[1] and a
+ *                   fraction of explicit zeros < relax_zeros[0], or ncols <= relax_cols[2] and
+ *                   zeros < relax_zeros[1], or zeros < relax_zeros[2].
+ *                   0 = {4, 16, 48} and {0.8, 0.1, 0.05} (CHOLMOD's defaults)
+ *   no_postorder    1: keep the ordering as given (ORDER_USER/NATURAL) instead of postordering
+ *                   the elimination tree (supernodes are then fundamental runs only) */
+typedef struct dopt_sparse_options {
+    dopt_sparse_ordering ordering;
+    const int *user_perm;
+    double amd_dense;
+    int fundamental;
+    int relax_cols[3];
+    double relax_zeros[3];
+    int no_postorder;
+} dopt_sparse_options;
+
+/* The symbolic factorization: everything that depends only on the pattern of A.  Read-only
+ * after dopt_sparse_analyze; shared by any number of factor objects, float or double. */
+typedef struct dopt_sparse_symbolic {
+    int n;               /* order of A                                                          */
+    dopt_uplo uplo;      /* which triangle of the analyzed pattern holds the entries           */
+    int nnz_a;           /* Ap[n] of the analyzed pattern (values arrays have this length)     */
+    int *Ap, *Ai;        /* copy of the analyzed pattern (n+1, nnz_a)                          */
+    int *perm;           /* n: perm[k] = original column that is pivot k                        */
+    int *iperm;          /* n: iperm[perm[k]] = k                                               */
+    int *parent;         /* n: elimination tree of the permuted matrix, -1 at roots; postordered
+                            so parent[j] > j                                                    */
+    int *colcount;       /* n: entries in column j of L, diagonal included                     */
+    double nnz_l;        /* sum of colcount: exact nnz(L) of this ordering                      */
+    double flops;        /* sum of colcount[j]^2: factorization flop count (CHOLMOD's measure)  */
+    int nsuper;          /* number of supernodes                                                */
+    int *super;          /* nsuper+1: first column of each supernode, super[nsuper] = n         */
+    int *col2super;      /* n: supernode of each column                                         */
+    int *sparent;        /* nsuper: parent supernode or -1                                      */
+    int *rowptr;         /* nsuper+1: rows of s are rowind[rowptr[s] .. rowptr[s+1]-1]          */
+    int *rowind;         /* the row structure, own columns first, then increasing              */
+    size_t *valptr;      /* nsuper+1: values of s start at valptr[s] (nsrow x nscol, col-major) */
+    size_t nnz_storage;  /* valptr[nsuper]: reals per factor (explicit zeros included)          */
+    size_t *amap;        /* nnz_a: where entry p of A lands in L's values, or (size_t)-1 when
+                            the entry is in the ignored triangle                                */
+    int max_nsrow;       /* largest supernode row count                                         */
+    int max_nscol;       /* largest supernode column count                                      */
+    size_t max_update;   /* largest update block (rows x cols) a supernode sends to an ancestor */
+    dopt_hooks hooks;    /* allocator used for this object                                      */
+} dopt_sparse_symbolic;
+
+/* dopt_sparse_analyze: symbolic analysis of the n x n symmetric pattern (Ap, Ai) whose entries
+ * sit in the `uplo` triangle (entries of the other triangle are ignored; the diagonal may be
+ * absent, though factorization then needs it to be in the pattern to succeed).  Rows need not be
+ * sorted; duplicates are allowed (their values are summed).  Allocates *sym through hooks.
+ * Returns DOPT_OK; DOPT_ERR_INVALID_ARGUMENT (NULL, n < 0, Ap not nondecreasing from 0, a row
+ * index out of range, user_perm not a permutation: info->index names the offending column or
+ * entry), DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const int *Ap,
+                                         const int *Ai, dopt_uplo uplo,
+                                         const dopt_sparse_options *options,
+                                         dopt_sparse_symbolic **sym, dopt_errinfo *info);
+
+/* dopt_sparse_symbolic_free: release an object from dopt_sparse_analyze (NULL is fine). */
+DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *sym);
+
+/* ---- the algorithms of the analysis, usable on their own (no allocation) -------------------- */
+
+/* dopt_sparse_etree: elimination tree of the symmetric matrix whose UPPER triangle pattern is
+ * (Up, Ui) (column j lists rows i <= j; other rows are ignored).  parent[j] = parent of j or -1.
+ * iwork: n ints. */
+DOPT_API void dopt_sparse_etree(int n, const int *Up, const int *Ui, int *parent, int *iwork);
+
+/* dopt_sparse_postorder: post[k] = k-th node of a depth-first postorder of the forest `parent`
+ * (children visited in increasing order).  iwork: 3n ints. */
+DOPT_API void dopt_sparse_postorder(int n, const int *parent, int *post, int *iwork);
+
+/* dopt_sparse_colcounts: colcount[j] = entries in column j of L (diagonal included), for a
+ * POSTORDERED elimination tree `parent` (parent[j] > j) and the strictly LOWER pattern
+ * (Lp, Li) of the same matrix (column j lists rows i > j; others are ignored).  O(nnz a(n)).
+ * iwork: 4n ints. */
+DOPT_API void dopt_sparse_colcounts(int n, const int *Lp, const int *Li, const int *parent,
+                                    int *colcount, int *iwork);
+
+/* dopt_sparse_amd_iwork_size: ints of workspace dopt_sparse_amd needs for an n x n pattern with
+ * nnz off-diagonal entries (both triangles counted). */
+DOPT_API size_t dopt_sparse_amd_iwork_size(int n, int nnz);
+
+/* dopt_sparse_amd: approximate minimum degree ordering of the symmetric pattern (Sp, Si), which
+ * must list BOTH triangles, without the diagonal and without duplicates.  perm[k] = the node
+ * eliminated k-th.  Rows with more than `dense` entries are ordered last (dense < 0: the
+ * default max(16, 10 sqrt(n))).  iwork: dopt_sparse_amd_iwork_size(n, Sp[n]) ints. */
+DOPT_API void dopt_sparse_amd(int n, const int *Sp, const int *Si, int dense, int *perm,
+                              int *iwork);
+
+/* ---- block-sparse Gauss-Newton structure ----------------------------------------------------- */
+
+/* The structure of H = sum_f J_f^T W_f J_f for residual terms ("factors") f over block
+ * variables.  Built once per problem structure by dopt_sparse_blocks_create; read-only after.
+ * Scalar layout: variable v owns columns var_offset[v] .. var_offset[v+1]-1.  (Hp, Hi) is the
+ * LOWER block triangle of H in CSC, each diagonal block stored full (its upper half is there
+ * so that every column of a block column has the same rows; dopt_sparse_analyze with
+ * DOPT_LOWER ignores it).  Factor f's Jacobian is packed as its variables' blocks, each
+ * res_dim[f] x var_dim[v] ROW-MAJOR, one after the other (jac_offset[f] reals in), its residual
+ * at res_offset[f], its weight (res_dim x res_dim, symmetric) at weight_offset[f]. */
+typedef struct dopt_sparse_blocks {
+    int nvars, nfactors;
+    int *var_dim;        /* nvars                                                  */
+    int *var_offset;     /* nvars+1 scalar column offsets; n = var_offset[nvars]   */
+    int *fac_ptr;        /* nfactors+1: factor f touches fac_vars[fac_ptr[f]..]    */
+    int *fac_vars;
+    int *res_dim;        /* nfactors                                               */
+    size_t *res_offset, *jac_offset, *weight_offset; /* nfactors+1 each            */
+    int n, nnz;          /* H is n x n with nnz stored entries                     */
+    int *Hp, *Hi;        /* pattern of H (lower block triangle, full diagonal blocks) */
+    int *col_len;        /* nvars: entries per scalar column of variable v's block column */
+    int *pair_pos;       /* fac_ptr[nfactors]-indexed pair table: for factor f with m
+                            variables, pair_pos[pair_start[f] + a*m + b] = position in Hx of
+                            block (row var, col var) = the larger/smaller of (a, b)     */
+    size_t *pair_start;  /* nfactors+1                                              */
+    int max_res_dim, max_var_dim;
+    dopt_hooks hooks;
+} dopt_sparse_blocks;
+
+/* dopt_sparse_blocks_create: structure for nvars variables with var_dim[v] reals each and
+ * nfactors residual terms; factor f has res_dim[f] residuals and touches the distinct variables
+ * fac_vars[fac_ptr[f] .. fac_ptr[f+1]-1].  Every variable gets its diagonal block.  Allocates
+ * through hooks.  Returns DOPT_ERR_INVALID_ARGUMENT (bad dims, variable out of range or
+ * repeated in a factor: info->index = the factor), DOPT_ERR_DIMENSION (H too large for int),
+ * DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status dopt_sparse_blocks_create(const dopt_hooks *hooks, int nvars,
+                                               const int *var_dim, int nfactors,
+                                               const int *res_dim, const int *fac_ptr,
+                                               const int *fac_vars, dopt_sparse_blocks **blocks,
+                                               dopt_errinfo *info);
+/* dopt_sparse_blocks_free: release (NULL is fine). */
+DOPT_API void dopt_sparse_blocks_free(dopt_sparse_blocks *blocks);
+/* dopt_sparse_blocks_locate: the variable owning scalar column col (0 <= col < n) and the
+ * offset inside it (may be NULL); returns -1 for col out of range.  Use it on the column a
+ * failed factorization reports (info->index, in original numbering). */
+DOPT_API int dopt_sparse_blocks_locate(const dopt_sparse_blocks *blocks, int col, int *offset);
+
+#ifdef __cplusplus
+}
+#endif
+
+#define DOPT_SPARSE__PASS_DECL
+#define DOPT__DRIVE "dopt_sparse.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT_SPARSE__PASS_DECL
+#endif /* DOPT_SPARSE_H */
+
+#if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_SPARSE_IMPLEMENTED)
+#define DOPT_SPARSE_IMPLEMENTED
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+#ifndef DOPT_NO_STDIO
+#include <stdio.h>
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DOPT__SP_NONE ((size_t)-1)
+/* Updates with fewer flops than this run inline; larger ones call dopt_syrk/dopt_gemm. */
+#ifndef DOPT__SP_SMALL_UPDATE
+#define DOPT__SP_SMALL_UPDATE 8192
+#endif
+/* Supernodes with at most this many columns solve their off-diagonal block inline. */
+#ifndef DOPT__SP_SMALL_TRSM
+#define DOPT__SP_SMALL_TRSM 16
+#endif
+
+/* ---- small allocation helpers: every array remembers nothing, so sizes are passed back ------ */
+
+static void *dopt__sp_alloc(const dopt_hooks *h, size_t count, size_t elem, int *fail)
+{
+    void *p = dopt_alloc(h, (count ? count : 1) * elem);
+    if (!p) *fail = 1;
+    return p;
+}
+static void dopt__sp_free(const dopt_hooks *h, void *p, size_t count, size_t elem)
+{
+    dopt_free(h, p, (count ? count : 1) * elem);
+}
+
+/* ---- elimination tree (Liu): climb from each i < j to its current root, with path
+ * compression through `ancestor` ------------------------------------------------------------- */
+
+DOPT_API void dopt_sparse_etree(int n, const int *Up, const int *Ui, int *parent, int *iwork)
+{
+    int *ancestor = iwork, j, p;
+    for (j = 0; j < n; ++j) {
+        parent[j] = -1;
+        ancestor[j] = -1;
+        for (p = Up[j]; p < Up[j + 1]; ++p) {
+            int i = Ui[p];
+            while (i != -1 && i < j) {
+                int next = ancestor[i];
+                ancestor[i] = j; /* path compression */
+                if (next == -1) parent[i] = j;
+                i = next;
+            }
+        }
+    }
+}
+
+/* ---- postorder: iterative depth-first search from every root --------------------------------- */
+
+DOPT_API void dopt_sparse_postorder(int n, const int *parent, int *post, int *iwork)
+{
+    int *head = iwork, *next = iwork + n, *stack = iwork + 2 * n, j, k = 0;
+    for (j = 0; j < n; ++j) head[j] = -1;
+    for (j = n - 1; j >= 0; --j) { /* children lists in increasing order */
+        if (parent[j] == -1) continue;
+        next[j] = head[parent[j]];
+        head[parent[j]] = j;
+    }
+    for (j = 0; j < n; ++j) {
+        int top = 0;
+        if (parent[j] != -1) continue;
+        stack[0] = j;
+        while (top >= 0) {
+            int p = stack[top], c = head[p];
+            if (c == -1) {
+                --top;
+                post[k++] = p;
+            } else {
+                head[p] = next[c]; /* consume child c */
+                stack[++top] = c;
+            }
+        }
+    }
+}
+
+/* ---- column counts (Gilbert, Ng, Peyton): the row subtree of row i is the union of the tree
+ * paths from each j with L(i,j) != 0 up to i; a column's count is its number of row subtrees.
+ * Walking columns in postorder, j is a leaf of row i's subtree exactly when first[j] (its first
+ * descendant) comes after the previous leaf of row i; the overlap of consecutive leaves' paths
+ * is subtracted at their least common ancestor (found by path-compressed `ancestor`). -------- */
+
+DOPT_API void dopt_sparse_colcounts(int n, const int *Lp, const int *Li, const int *parent,
+                                    int *colcount, int *iwork)
+{
+    int *first = iwork, *maxfirst = iwork + n, *prevleaf = iwork + 2 * n, *ancestor = iwork + 3 * n;
+    int *delta = colcount, j, k, p;
+    for (j = 0; j < n; ++j) first[j] = -1;
+    for (k = 0; k < n; ++k) { /* postordered: node k is the k-th in postorder */
+        delta[k] = first[k] == -1; /* leaves of the tree start with one */
+        for (j = k; j != -1 && first[j] == -1; j = parent[j]) first[j] = k;
+    }
+    for (j = 0; j < n; ++j) {
+        maxfirst[j] = -1;
+        prevleaf[j] = -1;
+        ancestor[j] = j;
+    }
+    for (j = 0; j < n; ++j) {
+        if (parent[j] != -1) delta[parent[j]]--;
+        for (p = Lp[j]; p < Lp[j + 1]; ++p) {
+            int i = Li[p], jprev, q, s;
+            if (i <= j || first[j] <= maxfirst[i]) continue; /* j is not a new leaf of row i */
+            maxfirst[i] = first[j];
+            jprev = prevleaf[i];
+            prevleaf[i] = j;
+            delta[j]++;
+            if (jprev == -1) continue; /* first leaf of row i */
+            for (q = jprev; q != ancestor[q]; q = ancestor[q]) {}
+            for (s = jprev; s != q;) { /* path compression */
+                int up = ancestor[s];
+                ancestor[s] = q;
+                s = up;
+            }
+            delta[q]--; /* q = lca(jprev, j): counted twice above it */
+        }
+        if (parent[j] != -1) ancestor[j] = parent[j];
+    }
+    for (j = 0; j < n; ++j)
+        if (parent[j] != -1) colcount[parent[j]] += colcount[j];
+}
+
+/* ---- approximate minimum degree ---------------------------------------------------------------
+ * Amestoy, Davis, Duff, "An approximate minimum degree ordering algorithm", SIAM J. Matrix Anal.
+ * Appl. 17(4), 1996.  The graph is kept as a QUOTIENT GRAPH: each uneliminated variable i has a
+ * list of the elements (eliminated cliques) it belongs to, followed by the variables it is still
+ * directly adjacent to; each element e lists its variables.  Eliminating the variable p of least
+ * approximate degree forms element Lp = (variables of p) U (variables of p's elements), absorbs
+ * those elements, and updates the degree of each i in Lp with the bound
+ *     d(i) <= |A_i \ i| + |Lp \ i| + sum over other elements e of |Le \ Lp|,
+ * where |Le \ Lp| comes cheaply from one scan of the element lists.  Indistinguishable variables
+ * (same lists) are merged into supervariables (found by hashing), variables adjacent only to Lp
+ * are eliminated with p (mass elimination), elements inside Lp are absorbed (aggressive
+ * absorption).  All lists live in one array `Ci` with elbow room; it is compacted when full.
+ *
+ * Node states: variable (elen >= 0, nv > 0); non-principal variable merged into another or
+ * eliminated with an element (elen = -1, nv = 0, pe = FLIP(representative)); element (elen = -2,
+ * pe = list start, or FLIP(parent element) once absorbed).  FLIP(i) = -i-2 keeps -1 free.       */
+
+#define DOPT__FLIP(i) (-(i)-2)
+
+DOPT_API size_t dopt_sparse_amd_iwork_size(int n, int nnz)
+{
+    return (size_t)nnz + (size_t)nnz / 5 + 2 * (size_t)n + 1 + 10 * ((size_t)n + 1);
+}
+
+/* Make the mark `mark` exceed every w[] entry; reset w[] when the counter would overflow. */
+static int dopt__amd_mark(int mark, int lemax, int *w, int n)
+{
+    int k;
+    if (mark < 2 || mark > INT_MAX - lemax - n - 2) {
+        for (k = 0; k < n; ++k)
+            if (w[k] != 0) w[k] = 1;
+        mark = 2;
+    }
+    return mark;
+}
+
+/* Compact the live lists of Ci to its front; returns the first free position. */
+static int dopt__amd_compact(int n, int *Ci, int cnz, int *pe, const int *len)
+{
+    int j, p, q = 0;
+    for (j = 0; j < n; ++j) { /* mark each list head with its owner, saving the head value */
+        if (pe[j] >= 0 && len[j] > 0) {
+            p = pe[j];
+            pe[j] = Ci[p];
+            Ci[p] = DOPT__FLIP(j);
+        }
+    }
+    for (p = 0; p < cnz;) {
+        j = DOPT__FLIP(Ci[p]);
+        if (j >= 0 && j < n && Ci[p] < -1) { /* start of j's list */
+            int k;
+            Ci[q] = pe[j];
+            pe[j] = q++;
+            p++;
+            for (k = 1; k < len[j]; ++k) Ci[q++] = Ci[p++];
+        } else {
+            p++;
+        }
+    }
+    return q;
+}
+
+DOPT_API void dopt_sparse_amd(int n, const int *Sp, const int *Si, int dense, int *perm, int *iwork)
+{
+    int cnz = Sp[n], nzmax = cnz + cnz / 5 + 2 * n + 1;
+    int *Ci = iwork;
+    int *len = Ci + nzmax, *nv = len + (n + 1), *next = nv + (n + 1), *head = next + (n + 1);
+    int *elen = head + (n + 1), *degree = elen + (n + 1), *w = degree + (n + 1);
+    int *hhead = w + (n + 1), *last = hhead + (n + 1), *pe = last + (n + 1);
+    int i, j, k, p, nel = 0, mindeg = 0, lemax = 0, mark, norder = 0;
+    if (n == 0) return;
+    if (dense < 0) {
+        double d = 10.0 * sqrt((double)n);
+        dense = d < 16 ? 16 : (int)d;
+    }
+    if (dense > n - 2) dense = n - 2;
+    memcpy(Ci, Si, (size_t)cnz * sizeof(int));
+    for (i = 0; i < n; ++i) {
+        pe[i] = Sp[i];
+        len[i] = Sp[i + 1] - Sp[i];
+    }
+    len[n] = 0;
+    pe[n] = -1;
+    for (i = 0; i <= n; ++i) {
+        head[i] = -1;
+        last[i] = -1;
+        next[i] = -1;
+        hhead[i] = -1;
+        nv[i] = 1;
+        w[i] = 1;
+        elen[i] = 0;
+        degree[i] = len[i];
+    }
+    mark = dopt__amd_mark(0, 0, w, n);
+    elen[n] = -2; /* node n: the sink of dense rows */
+    nv[n] = 0;
+    w[n] = 0;
+    for (i = 0; i < n; ++i) {
+        int d = degree[i];
+        if (d == 0) { /* isolated: an element right away, ordered first */
+            elen[i] = -2;
+            nel++;
+            pe[i] = -1;
+            w[i] = 0;
+            perm[norder++] = i;
+        } else if (d > dense && dense >= 0) { /* dense: ordered last, with node n */
+            nv[n]++;
+            nv[i] = 0;
+            elen[i] = -1;
+            nel++;
+            pe[i] = DOPT__FLIP(n);
+        } else {
+            if (head[d] != -1) last[head[d]] = i;
+            next[i] = head[d];
+            head[d] = i;
+        }
+    }
+    while (nel < n) {
+        int elenk, nvk, pk1, pk2, dk = 0, k1, e, pj, ln, h;
+        /* 1. pivot of least approximate degree */
+        for (k = -1; mindeg < n && (k = head[mindeg]) == -1; mindeg++) {}
+        if (next[k] != -1) last[next[k]] = -1;
+        head[mindeg] = next[k];
+        elenk = elen[k];
+        nvk = nv[k];
+        nel += nvk;
+        perm[norder++] = k;
+        /* 2. room for the new element at the end of Ci */
+        if (elenk > 0 && cnz + mindeg >= nzmax) cnz = dopt__amd_compact(n, Ci, cnz, pe, len);
+        /* 3. new element Lk = variables of k and of k's elements (flagged by nv < 0) */
+        nv[k] = -nvk;
+        p = pe[k];
+        pk1 = elenk == 0 ? p : cnz;
+        pk2 = pk1;
+        for (k1 = 1; k1 <= elenk + 1; ++k1) {
+            int kk;
+            if (k1 > elenk) {
+                e = k;
+                pj = p;
+                ln = len[k] - elenk;
+            } else {
+                e = Ci[p++];
+                pj = pe[e];
+                ln = len[e];
+            }
+            for (kk = 1; kk <= ln; ++kk) {
+                int nvi;
+                i = Ci[pj++];
+                if ((nvi = nv[i]) <= 0) continue;
+                dk += nvi;
+                nv[i] = -nvi;
+                Ci[pk2++] = i;
+                if (next[i] != -1) last[next[i]] = last[i];
+                if (last[i] != -1) next[last[i]] = next[i];
+                else head[degree[i]] = next[i];
+            }
+            if (e != k) { /* element e is absorbed into k */
+                pe[e] = DOPT__FLIP(k);
+                w[e] = 0;
+            }
+        }
+        if (elenk != 0) cnz = pk2;
+        degree[k] = dk;
+        pe[k] = pk1;
+        len[k] = pk2 - pk1;
+        elen[k] = -2;
+        /* 4. w[e] - mark = |Le \ Lk| for every element e next to a variable of Lk */
+        mark = dopt__amd_mark(mark, lemax, w, n);
+        for (pj = pk1; pj < pk2; ++pj) {
+            int eln, nvi, wnvi;
+            i = Ci[pj];
+            if ((eln = elen[i]) <= 0) continue;
+            nvi = -nv[i];
+            wnvi = mark - nvi;
+            for (p = pe[i]; p <= pe[i] + eln - 1; ++p) {
+                int we;
+                e = Ci[p];
+                we = w[e];
+                if (we >= mark) we -= nvi;
+                else if (we != 0) we = degree[e] + wnvi;
+                w[e] = we;
+            }
+        }
+        /* 5. degree update and element absorption */
+        for (pj = pk1; pj < pk2; ++pj) {
+            int p1, p2, pn, p3, p4, d = 0;
+            unsigned hh = 0;
+            i = Ci[pj];
+            p1 = pe[i];
+            p2 = p1 + elen[i] - 1;
+            pn = p1;
+            for (p = p1; p <= p2; ++p) {
+                e = Ci[p];
+                if (w[e] != 0) {
+                    int dext = w[e] - mark;
+                    if (dext > 0) {
+                        d += dext;
+                        Ci[pn++] = e;
+                        hh += (unsigned)e;
+                    } else { /* Le inside Lk: aggressive absorption */
+                        pe[e] = DOPT__FLIP(k);
+                        w[e] = 0;
+                    }
+                }
+            }
+            elen[i] = pn - p1 + 1;
+            p3 = pn;
+            p4 = p1 + len[i];
+            for (p = p2 + 1; p < p4; ++p) {
+                int nvj;
+                j = Ci[p];
+                if ((nvj = nv[j]) <= 0) continue;
+                d += nvj;
+                Ci[pn++] = j;
+                hh += (unsigned)j;
+            }
+            if (elen[i] == 1 && p3 == pn) { /* adjacent to Lk only: mass elimination */
+                int nvi = -nv[i];
+                pe[i] = DOPT__FLIP(k);
+                dk -= nvi;
+                nvk += nvi;
+                nel += nvi;
+                nv[i] = 0;
+                elen[i] = -1;
+            } else {
+                degree[i] = degree[i] < d ? degree[i] : d;
+                Ci[pn] = Ci[p3]; /* element k goes first in i's list */
+                Ci[p3] = Ci[p1];
+                Ci[p1] = k;
+                len[i] = pn - p1 + 1;
+                h = (int)(hh % (unsigned)n);
+                next[i] = hhead[h];
+                hhead[h] = i;
+                last[i] = h; /* remember the hash bucket */
+            }
+        }
+        degree[k] = dk;
+        lemax = lemax > dk ? lemax : dk;
+        mark = dopt__amd_mark(mark + lemax + 1, lemax, w, n);
+        /* 6. supervariable detection: compare the lists of variables that hashed together */
+        for (pj = pk1; pj < pk2; ++pj) {
+            i = Ci[pj];
+            if (nv[i] >= 0) continue;
+            h = last[i];
+            i = hhead[h];
+            hhead[h] = -1;
+            for (; i != -1 && next[i] != -1; i = next[i], mark++) {
+                int jlast = i;
+                ln = len[i];
+                for (p = pe[i] + 1; p <= pe[i] + ln - 1; ++p) w[Ci[p]] = mark;
+                for (j = next[i]; j != -1;) {
+                    int ok = len[j] == ln && elen[j] == elen[i];
+                    for (p = pe[j] + 1; ok && p <= pe[j] + ln - 1; ++p)
+                        if (w[Ci[p]] != mark) ok = 0;
+                    if (ok) { /* j is indistinguishable from i: merge */
+                        pe[j] = DOPT__FLIP(i);
+                        nv[i] += nv[j];
+                        nv[j] = 0;
+                        elen[j] = -1;
+                        j = next[j];
+                        next[jlast] = j;
+                    } else {
+                        jlast = j;
+                        j = next[j];
+                    }
+                }
+            }
+        }
+        mark = dopt__amd_mark(mark + 1, lemax, w, n);
+        /* 7. finalize Lk: final degrees, back into the degree lists */
+        for (p = pk1, pj = pk1; pj < pk2; ++pj) {
+            int nvi, d;
+            i = Ci[pj];
+            if ((nvi = -nv[i]) <= 0) continue;
+            nv[i] = nvi;
+            d = degree[i] + dk - nvi;
+            if (d > n - nel - nvi) d = n - nel - nvi;
+            if (head[d] != -1) last[head[d]] = i;
+            next[i] = head[d];
+            last[i] = -1;
+            head[d] = i;
+            mindeg = mindeg < d ? mindeg : d;
+            degree[i] = d;
+            Ci[p++] = i;
+        }
+        nv[k] = nvk;
+        if ((len[k] = p - pk1) == 0) {
+            pe[k] = -1;
+            w[k] = 0;
+        }
+        if (elenk != 0) cnz = p;
+    }
+    /* Order: each pivot is preceded by the variables merged into it or eliminated with it;
+     * the dense rows come last.  Arrays no longer needed are reused. */
+    {
+        int *order = degree, *pos = last, *rep = head, *cnt = next, *start = w, t;
+        for (t = 0; t < norder; ++t) {
+            order[t] = perm[t];
+            pos[perm[t]] = t;
+        }
+        pos[n] = norder;
+        for (i = 0; i < n; ++i) {
+            int e = i;
+            if (elen[i] == -1)
+                for (e = DOPT__FLIP(pe[i]); e != n && elen[e] == -1; e = DOPT__FLIP(pe[e])) {}
+            rep[i] = e;
+        }
+        for (t = 0; t <= norder; ++t) cnt[t] = 0;
+        for (i = 0; i < n; ++i) cnt[pos[rep[i]]]++;
+        for (t = 0, p = 0; t <= norder; ++t) {
+            start[t] = p;
+            p += cnt[t];
+        }
+        for (i = 0; i < n; ++i)
+            if (rep[i] != i) perm[start[pos[rep[i]]]++] = i; /* members first */
+        for (t = 0; t < norder; ++t) perm[start[t]++] = order[t];
+    }
+}
+
+/* ---- analysis --------------------------------------------------------------------------------- */
+
+static int dopt__sp_in_triangle(dopt_uplo uplo, int i, int j) { return uplo == DOPT_LOWER ? i >= j : i <= j; }
+
+static int dopt__sp_cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *S)
+{
+    const dopt_hooks *h;
+    size_t n, ns;
+    if (!S) return;
+    h = &S->hooks;
+    n = (size_t)S->n;
+    ns = (size_t)S->nsuper;
+    dopt__sp_free(h, S->Ap, n + 1, sizeof(int));
+    dopt__sp_free(h, S->Ai, (size_t)S->nnz_a, sizeof(int));
+    dopt__sp_free(h, S->perm, n, sizeof(int));
+    dopt__sp_free(h, S->iperm, n, sizeof(int));
+    dopt__sp_free(h, S->parent, n, sizeof(int));
+    dopt__sp_free(h, S->colcount, n, sizeof(int));
+    dopt__sp_free(h, S->super, ns + 1, sizeof(int));
+    dopt__sp_free(h, S->col2super, n, sizeof(int));
+    dopt__sp_free(h, S->sparent, ns, sizeof(int));
+    dopt__sp_free(h, S->rowind, S->rowptr ? (size_t)S->rowptr[ns] : 0, sizeof(int));
+    dopt__sp_free(h, S->rowptr, ns + 1, sizeof(int));
+    dopt__sp_free(h, S->valptr, ns + 1, sizeof(size_t));
+    dopt__sp_free(h, S->amap, (size_t)S->nnz_a, sizeof(size_t));
+    dopt_free(h, S, sizeof *S);
+}
+
+/* Relaxed amalgamation over the fundamental supernodes fsup[0..nf] (columns), with parent
+ * supernodes fpar[] and row counts frows[] (of each first column).  Child j merges into its
+ * parent j+1 (only then are their columns contiguous).  On return keep[f] = 1 for the first
+ * fundamental supernode of each final supernode and frows[] holds the merged row counts. */
+static void dopt__sp_amalgamate(int nf, const int *fsup, const int *fpar, int *frows, int *keep,
+                                int *gcols, double *gzeros, const dopt_sparse_options *o)
+{
+    int j;
+    int r0 = o->relax_cols[0] ? o->relax_cols[0] : 4, r1 = o->relax_cols[1] ? o->relax_cols[1] : 16;
+    int r2 = o->relax_cols[2] ? o->relax_cols[2] : 48;
+    double z0 = o->relax_zeros[0] ? o->relax_zeros[0] : 0.8, z1 = o->relax_zeros[1] ? o->relax_zeros[1] : 0.1;
+    double z2 = o->relax_zeros[2] ? o->relax_zeros[2] : 0.05;
+    for (j = 0; j < nf; ++j) {
+        keep[j] = 1;
+        gcols[j] = fsup[j + 1] - fsup[j];
+        gzeros[j] = 0;
+    }
+    if (o->fundamental) return;
+    for (j = nf - 2; j >= 0; --j) {
+        int p = j + 1, ns, nsrow;
+        double zeros, total, z;
+        if (fpar[j] != p) continue;
+        ns = gcols[j] + gcols[p];
+        nsrow = gcols[j] + frows[p];
+        zeros = gzeros[j] + gzeros[p] + (double)gcols[j] * (double)(gcols[j] + frows[p] - frows[j]);
+        total = (double)ns * (ns + 1) / 2 + (double)ns * (nsrow - ns);
+        z = zeros / total;
+        if (ns <= r0 || (ns <= r1 && z < z0) || (ns <= r2 && z < z1) || z < z2) {
+            gcols[j] = ns;
+            frows[j] = nsrow;
+            gzeros[j] = zeros;
+            keep[p] = 0;
+        }
+    }
+}
+
+DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const int *Ap,
+                                         const int *Ai, dopt_uplo uplo,
+                                         const dopt_sparse_options *options,
+                                         dopt_sparse_symbolic **out, dopt_errinfo *info)
+{
+    dopt_sparse_options o;
+    dopt_sparse_symbolic *S;
+    dopt_hooks h;
+    int fail = 0, j, p, k, nnz, m = 0, nf, s;
+    int *Sp = NULL, *Si = NULL, *Up = NULL, *Ui = NULL, *iw = NULL, *perm0 = NULL, *post = NULL;
+    int *fsup = NULL, *fpar = NULL, *frows = NULL, *keep = NULL, *gcols = NULL, *nchild = NULL;
+    double *gzeros = NULL;
+    size_t iwlen = 0, mS = 0, si_alloc = 0;
+    dopt_status st = DOPT_OK;
+    if (out) *out = NULL;
+    if (!out || n < 0 || (n > 0 && (!Ap || !Ai)) || (uplo != DOPT_LOWER && uplo != DOPT_UPPER))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: bad argument");
+    if (options) o = *options;
+    else memset(&o, 0, sizeof o);
+    if (hooks) h = *hooks;
+    else memset(&h, 0, sizeof h);
+    if (n > 0 && Ap[0] != 0)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, 0, 0, "sparse_analyze: Ap[0] != 0");
+    for (j = 0; j < n; ++j) {
+        if (Ap[j + 1] < Ap[j])
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, j, 0,
+                                    "sparse_analyze: column pointers decrease at this column");
+    }
+    nnz = n > 0 ? Ap[n] : 0;
+    for (p = 0; p < nnz; ++p)
+        if (Ai[p] < 0 || Ai[p] >= n)
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, p, 0,
+                                    "sparse_analyze: row index out of range at this entry");
+    if (o.ordering == DOPT_SPARSE_ORDER_USER) {
+        if (!o.user_perm)
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: user_perm is NULL");
+    } else if (o.ordering != DOPT_SPARSE_ORDER_AMD && o.ordering != DOPT_SPARSE_ORDER_NATURAL) {
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: unknown ordering");
+    }
+    S = (dopt_sparse_symbolic *)dopt_alloc(&h, sizeof *S);
+    if (!S) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
+    memset(S, 0, sizeof *S);
+    S->hooks = h;
+    S->n = n;
+    S->uplo = uplo;
+    S->nnz_a = nnz;
+    S->Ap = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    S->Ai = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
+    S->perm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->iperm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->parent = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->colcount = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->col2super = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->amap = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
+    Sp = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    Up = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    perm0 = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    post = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    if (fail) goto oom;
+    if (n > 0) memcpy(S->Ap, Ap, ((size_t)n + 1) * sizeof(int));
+    if (nnz > 0) memcpy(S->Ai, Ai, (size_t)nnz * sizeof(int));
+    /* 1. symmetric pattern of the off-diagonal entries, both triangles, duplicates removed */
+    for (j = 0; j <= n; ++j) Sp[j] = 0;
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int i = Ai[p];
+            if (i == j || !dopt__sp_in_triangle(uplo, i, j)) continue;
+            Sp[i + 1]++;
+            Sp[j + 1]++;
+        }
+    for (j = 0; j < n; ++j) Sp[j + 1] += Sp[j];
+    mS = n > 0 ? (size_t)Sp[n] : 0;
+    iwlen = dopt_sparse_amd_iwork_size(n, (int)mS);
+    if (iwlen < 4 * (size_t)n + 1) iwlen = 4 * (size_t)n + 1;
+    si_alloc = mS;
+    Si = (int *)dopt__sp_alloc(&h, mS, sizeof(int), &fail);
+    iw = (int *)dopt__sp_alloc(&h, iwlen, sizeof(int), &fail);
+    if (fail) goto oom;
+    {
+        int *pos = iw, *mark = iw + n, q;
+        for (j = 0; j < n; ++j) pos[j] = Sp[j];
+        for (j = 0; j < n; ++j)
+            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+                int i = Ai[p];
+                if (i == j || !dopt__sp_in_triangle(uplo, i, j)) continue;
+                Si[pos[i]++] = j;
+                Si[pos[j]++] = i;
+            }
+        for (j = 0; j < n; ++j) mark[j] = -1;
+        for (j = 0, q = 0; j < n; ++j) { /* squeeze out duplicates */
+            int start = q;
+            for (p = Sp[j]; p < Sp[j + 1]; ++p) {
+                int i = Si[p];
+                if (mark[i] == j) continue;
+                mark[i] = j;
+                Si[q++] = i;
+            }
+            Sp[j] = start;
+        }
+        if (n > 0) Sp[n] = q;
+        mS = (size_t)q;
+    }
+    m = (int)(mS / 2); /* off-diagonal pairs */
+    /* 2. fill-reducing ordering */
+    if (o.ordering == DOPT_SPARSE_ORDER_AMD) {
+        int dense = -1;
+        if (o.amd_dense < 0) dense = n;
+        else if (o.amd_dense > 0) {
+            double d = o.amd_dense * sqrt((double)n);
+            dense = d < 16 ? 16 : (d > n ? n : (int)d);
+        }
+        dopt_sparse_amd(n, Sp, Si, dense, perm0, iw);
+    } else if (o.ordering == DOPT_SPARSE_ORDER_NATURAL) {
+        for (k = 0; k < n; ++k) perm0[k] = k;
+    } else {
+        for (k = 0; k < n; ++k) iw[k] = 0;
+        for (k = 0; k < n; ++k) {
+            int c = o.user_perm[k];
+            if (c < 0 || c >= n || iw[c]) {
+                st = dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, k, 0,
+                                      "sparse_analyze: user_perm is not a permutation (at this position)");
+                goto done;
+            }
+            iw[c] = 1;
+            perm0[k] = c;
+        }
+    }
+    for (k = 0; k < n; ++k) S->iperm[perm0[k]] = k;
+    /* 3. elimination tree of the permuted matrix (upper pattern), then postorder it */
+    Ui = (int *)dopt__sp_alloc(&h, (size_t)m, sizeof(int), &fail);
+    if (fail) goto oom;
+    {
+        const int *ip = S->iperm;
+        for (j = 0; j <= n; ++j) Up[j] = 0;
+        for (j = 0; j < n; ++j)
+            for (p = Sp[j]; p < Sp[j + 1]; ++p)
+                if (ip[Si[p]] < ip[j]) Up[ip[j] + 1]++;
+        for (j = 0; j < n; ++j) Up[j + 1] += Up[j];
+        for (j = 0; j < n; ++j) iw[j] = Up[j];
+        for (j = 0; j < n; ++j)
+            for (p = Sp[j]; p < Sp[j + 1]; ++p)
+                if (ip[Si[p]] < ip[j]) Ui[iw[ip[j]]++] = ip[Si[p]];
+    }
+    dopt_sparse_etree(n, Up, Ui, S->colcount /* scratch parent */, iw);
+    dopt_sparse_postorder(n, S->colcount, post, iw);
+    {
+        int *ipost = iw, *par0 = S->colcount;
+        for (k = 0; k < n; ++k) ipost[post[k]] = k;
+        for (k = 0; k < n; ++k) {
+            int pk = par0[post[k]];
+            S->parent[k] = pk == -1 ? -1 : ipost[pk];
+        }
+        for (k = 0; k < n; ++k) S->perm[k] = perm0[post[k]];
+        for (k = 0; k < n; ++k) S->iperm[S->perm[k]] = k;
+    }
+    /* 4. strictly lower pattern of the final permuted matrix (reuse Up/Ui), column counts */
+    {
+        const int *ip = S->iperm;
+        for (j = 0; j <= n; ++j) Up[j] = 0;
+        for (j = 0; j < n; ++j)
+            for (p = Sp[j]; p < Sp[j + 1]; ++p)
+                if (ip[Si[p]] > ip[j]) Up[ip[j] + 1]++;
+        for (j = 0; j < n; ++j) Up[j + 1] += Up[j];
+        for (j = 0; j < n; ++j) iw[j] = Up[j];
+        for (j = 0; j < n; ++j)
+            for (p = Sp[j]; p < Sp[j + 1]; ++p)
+                if (ip[Si[p]] > ip[j]) Ui[iw[ip[j]]++] = ip[Si[p]];
+    }
+    dopt_sparse_colcounts(n, Up, Ui, S->parent, S->colcount, iw);
+    S->nnz_l = 0;
+    S->flops = 0;
+    for (j = 0; j < n; ++j) {
+        S->nnz_l += S->colcount[j];
+        S->flops += (double)S->colcount[j] * S->colcount[j];
+    }
+    /* 5. fundamental supernodes: j+1 continues j's supernode when it is j's parent, its only
+     * child, and its column has the same structure minus j */
+    fsup = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    fpar = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    frows = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    keep = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    gcols = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    nchild = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    gzeros = (double *)dopt__sp_alloc(&h, (size_t)n, sizeof(double), &fail);
+    if (fail) goto oom;
+    for (j = 0; j < n; ++j) nchild[j] = 0;
+    for (j = 0; j < n; ++j)
+        if (S->parent[j] != -1) nchild[S->parent[j]]++;
+    nf = 0;
+    for (j = 0; j < n; ++j) {
+        if (j == 0 || !(S->parent[j - 1] == j && S->colcount[j - 1] == S->colcount[j] + 1 && nchild[j] == 1))
+            fsup[nf++] = j;
+        iw[j] = nf - 1; /* column -> fundamental supernode */
+    }
+    fsup[nf] = n;
+    for (s = 0; s < nf; ++s) {
+        int last = fsup[s + 1] - 1;
+        fpar[s] = S->parent[last] == -1 ? -1 : iw[S->parent[last]];
+        frows[s] = S->colcount[fsup[s]];
+    }
+    dopt__sp_amalgamate(nf, fsup, fpar, frows, keep, gcols, gzeros, &o);
+    /* 6. final supernodes */
+    S->nsuper = 0;
+    for (s = 0; s < nf; ++s) S->nsuper += keep[s];
+    S->super = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
+    S->sparent = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper, sizeof(int), &fail);
+    S->rowptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
+    S->valptr = (size_t *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(size_t), &fail);
+    if (fail) goto oom;
+    {
+        int ns = 0;
+        double rows_total = 0;
+        S->rowptr[0] = 0;
+        for (s = 0; s < nf; ++s) {
+            if (!keep[s]) continue;
+            S->super[ns] = fsup[s];
+            rows_total += frows[s];
+            if (rows_total > INT_MAX) {
+                st = dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_analyze: structure exceeds int");
+                goto done;
+            }
+            S->rowptr[ns + 1] = S->rowptr[ns] + frows[s];
+            ns++;
+        }
+        S->super[ns] = n;
+    }
+    for (s = 0; s < S->nsuper; ++s)
+        for (j = S->super[s]; j < S->super[s + 1]; ++j) S->col2super[j] = s;
+    for (s = 0; s < S->nsuper; ++s) {
+        int last = S->super[s + 1] - 1;
+        S->sparent[s] = S->parent[last] == -1 ? -1 : S->col2super[S->parent[last]];
+    }
+    /* 7. row structure: own columns, then the union of A's rows and the children's rows */
+    S->rowind = (int *)dopt__sp_alloc(&h, (size_t)S->rowptr[S->nsuper], sizeof(int), &fail);
+    if (fail) goto oom;
+    {
+        int *mark = iw, *chead = iw + n, *cnext = iw + 2 * n;
+        for (j = 0; j < n; ++j) mark[j] = -1;
+        for (s = 0; s < S->nsuper; ++s) chead[s] = -1;
+        for (s = S->nsuper - 1; s >= 0; --s)
+            if (S->sparent[s] != -1) {
+                cnext[s] = chead[S->sparent[s]];
+                chead[S->sparent[s]] = s;
+            }
+        S->max_nsrow = 0;
+        S->max_nscol = 0;
+        S->valptr[0] = 0;
+        for (s = 0; s < S->nsuper; ++s) {
+            int k1 = S->super[s], k2 = S->super[s + 1], *rows = S->rowind + S->rowptr[s], cnt = 0, c;
+            int cap = S->rowptr[s + 1] - S->rowptr[s], nscol = k2 - k1;
+            for (j = k1; j < k2; ++j) {
+                rows[cnt++] = j;
+                mark[j] = s;
+            }
+            for (j = k1; j < k2; ++j)
+                for (p = Up[j]; p < Up[j + 1]; ++p) {
+                    int i = Ui[p];
+                    if (mark[i] == s) continue;
+                    mark[i] = s;
+                    DOPT_ASSERT(cnt < cap);
+                    rows[cnt++] = i;
+                }
+            for (c = chead[s]; c != -1; c = cnext[c]) {
+                int q, cs = S->super[c + 1] - S->super[c];
+                for (q = S->rowptr[c] + cs; q < S->rowptr[c + 1]; ++q) {
+                    int i = S->rowind[q];
+                    if (mark[i] == s) continue;
+                    mark[i] = s;
+                    DOPT_ASSERT(cnt < cap);
+                    rows[cnt++] = i;
+                }
+            }
+            DOPT_ASSERT(cnt == cap);
+            if (cnt - nscol > 1) qsort(rows + nscol, (size_t)(cnt - nscol), sizeof(int), dopt__sp_cmp_int);
+            S->valptr[s + 1] = S->valptr[s] + (size_t)cap * (size_t)nscol;
+            if (cap > S->max_nsrow) S->max_nsrow = cap;
+            if (nscol > S->max_nscol) S->max_nscol = nscol;
+        }
+        S->nnz_storage = S->valptr[S->nsuper];
+    }
+    /* 8. largest update block, for the numeric workspace */
+    S->max_update = 0;
+    for (s = 0; s < S->nsuper; ++s) {
+        int nscol = S->super[s + 1] - S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s];
+        const int *rows = S->rowind + S->rowptr[s];
+        int p1 = nscol;
+        while (p1 < nsrow) {
+            int t = S->col2super[rows[p1]], p2 = p1;
+            size_t upd;
+            while (p2 < nsrow && rows[p2] < S->super[t + 1]) p2++;
+            upd = (size_t)(nsrow - p1) * (size_t)(p2 - p1);
+            if (upd > S->max_update) S->max_update = upd;
+            p1 = p2;
+        }
+    }
+    /* 9. where each entry of A lands in L's values */
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int i = Ai[p], pi, pj, r, c, k1, nscol, nsrow, loc;
+            const int *rows;
+            if (!dopt__sp_in_triangle(uplo, i, j)) {
+                S->amap[p] = DOPT__SP_NONE;
+                continue;
+            }
+            pi = S->iperm[i];
+            pj = S->iperm[j];
+            r = pi > pj ? pi : pj;
+            c = pi > pj ? pj : pi;
+            s = S->col2super[c];
+            k1 = S->super[s];
+            nscol = S->super[s + 1] - k1;
+            nsrow = S->rowptr[s + 1] - S->rowptr[s];
+            rows = S->rowind + S->rowptr[s];
+            if (r < k1 + nscol) {
+                loc = r - k1;
+            } else { /* binary search among the sorted rows below */
+                int lo = nscol, hi = nsrow - 1;
+                while (lo < hi) {
+                    int mid = (lo + hi) / 2;
+                    if (rows[mid] < r) lo = mid + 1;
+                    else hi = mid;
+                }
+                loc = lo;
+                DOPT_ASSERT(rows[loc] == r);
+            }
+            S->amap[p] = S->valptr[s] + (size_t)(c - k1) * (size_t)nsrow + (size_t)loc;
+        }
+    goto done;
+oom:
+    st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
+done:
+    dopt__sp_free(&h, Sp, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(&h, Si, si_alloc, sizeof(int));
+    dopt__sp_free(&h, Up, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(&h, Ui, (size_t)m, sizeof(int));
+    dopt__sp_free(&h, iw, iwlen, sizeof(int));
+    dopt__sp_free(&h, perm0, (size_t)n, sizeof(int));
+    dopt__sp_free(&h, post, (size_t)n, sizeof(int));
+    dopt__sp_free(&h, fsup, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(&h, fpar, (size_t)n, sizeof(int));
+    dopt__sp_free(&h, frows, (size_t)n, sizeof(int));
+    dopt__sp_free(&h, keep, (size_t)n, sizeof(int));
+    dopt__sp_free(&h, gcols, (size_t)n, sizeof(int));
+    dopt__sp_free(&h, nchild, (size_t)n, sizeof(int));
+    dopt__sp_free(&h, gzeros, (size_t)n, sizeof(double));
+    if (st != DOPT_OK) {
+        dopt_sparse_symbolic_free(S);
+        return st;
+    }
+    *out = S;
+    return DOPT_OK;
+}
+
+/* ---- block-sparse structure ------------------------------------------------------------------ */
+
+DOPT_API void dopt_sparse_blocks_free(dopt_sparse_blocks *B)
+{
+    const dopt_hooks *h;
+    size_t nv, nf, np;
+    if (!B) return;
+    h = &B->hooks;
+    nv = (size_t)B->nvars;
+    nf = (size_t)B->nfactors;
+    np = B->pair_start ? B->pair_start[nf] : 0;
+    dopt__sp_free(h, B->var_dim, nv, sizeof(int));
+    dopt__sp_free(h, B->var_offset, nv + 1, sizeof(int));
+    dopt__sp_free(h, B->fac_vars, B->fac_ptr ? (size_t)B->fac_ptr[nf] : 0, sizeof(int));
+    dopt__sp_free(h, B->fac_ptr, nf + 1, sizeof(int));
+    dopt__sp_free(h, B->res_dim, nf, sizeof(int));
+    dopt__sp_free(h, B->res_offset, nf + 1, sizeof(size_t));
+    dopt__sp_free(h, B->jac_offset, nf + 1, sizeof(size_t));
+    dopt__sp_free(h, B->weight_offset, nf + 1, sizeof(size_t));
+    dopt__sp_free(h, B->Hp, (size_t)B->n + 1, sizeof(int));
+    dopt__sp_free(h, B->Hi, (size_t)B->nnz, sizeof(int));
+    dopt__sp_free(h, B->col_len, nv, sizeof(int));
+    dopt__sp_free(h, B->pair_pos, np, sizeof(int));
+    dopt__sp_free(h, B->pair_start, nf + 1, sizeof(size_t));
+    dopt_free(h, B, sizeof *B);
+}
+
+DOPT_API int dopt_sparse_blocks_locate(const dopt_sparse_blocks *B, int col, int *offset)
+{
+    int lo = 0, hi;
+    if (!B || col < 0 || col >= B->n) return -1;
+    hi = B->nvars - 1;
+    while (lo < hi) { /* last v with var_offset[v] <= col */
+        int mid = (lo + hi + 1) / 2;
+        if (B->var_offset[mid] <= col) lo = mid;
+        else hi = mid - 1;
+    }
+    if (offset) *offset = col - B->var_offset[lo];
+    return lo;
+}
+
+DOPT_API dopt_status dopt_sparse_blocks_create(const dopt_hooks *hooks, int nvars,
+                                               const int *var_dim, int nfactors,
+                                               const int *res_dim, const int *fac_ptr,
+                                               const int *fac_vars, dopt_sparse_blocks **out,
+                                               dopt_errinfo *info)
+{
+    dopt_sparse_blocks *B;
+    dopt_hooks h;
+    int fail = 0, v, f, k, a, b, npairs_lo = 0, nvf;
+    int *bp = NULL, *brow = NULL, *boff = NULL, *mark = NULL;
+    size_t np = 0;
+    double ntot = 0, nnz = 0;
+    dopt_status st = DOPT_OK;
+    if (out) *out = NULL;
+    if (!out || nvars < 0 || nfactors < 0 || (nvars > 0 && !var_dim) ||
+        (nfactors > 0 && (!res_dim || !fac_ptr || !fac_vars)))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_blocks_create: bad argument");
+    for (v = 0; v < nvars; ++v) {
+        if (var_dim[v] <= 0)
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, v, 0,
+                                    "sparse_blocks_create: variable dimension must be positive");
+        ntot += var_dim[v];
+    }
+    if (ntot > INT_MAX / 2) return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_blocks_create: too large");
+    if (nfactors > 0 && fac_ptr[0] != 0)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, 0, 0, "sparse_blocks_create: fac_ptr[0] != 0");
+    for (f = 0; f < nfactors; ++f) {
+        if (fac_ptr[f + 1] < fac_ptr[f] || res_dim[f] < 0)
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
+                                    "sparse_blocks_create: bad fac_ptr or res_dim at this factor");
+        nvf = fac_ptr[f + 1] - fac_ptr[f];
+        for (k = fac_ptr[f]; k < fac_ptr[f + 1]; ++k) {
+            if (fac_vars[k] < 0 || fac_vars[k] >= nvars)
+                return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
+                                        "sparse_blocks_create: variable out of range in this factor");
+            for (a = fac_ptr[f]; a < k; ++a)
+                if (fac_vars[a] == fac_vars[k])
+                    return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
+                                            "sparse_blocks_create: variable repeated in this factor");
+        }
+        np += (size_t)nvf * (size_t)nvf;
+        npairs_lo += nvf * (nvf - 1) / 2;
+    }
+    if (hooks) h = *hooks;
+    else memset(&h, 0, sizeof h);
+    B = (dopt_sparse_blocks *)dopt_alloc(&h, sizeof *B);
+    if (!B) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_blocks_create: out of memory");
+    memset(B, 0, sizeof *B);
+    B->hooks = h;
+    B->nvars = nvars;
+    B->nfactors = 0; /* set once fac_ptr and pair_start are filled (free() reads them) */
+    B->n = (int)ntot;
+    B->var_dim = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
+    B->var_offset = (int *)dopt__sp_alloc(&h, (size_t)nvars + 1, sizeof(int), &fail);
+    B->fac_ptr = (int *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(int), &fail);
+    B->fac_vars = (int *)dopt__sp_alloc(&h, nfactors ? (size_t)fac_ptr[nfactors] : 0, sizeof(int), &fail);
+    B->res_dim = (int *)dopt__sp_alloc(&h, (size_t)nfactors, sizeof(int), &fail);
+    B->res_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
+    B->jac_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
+    B->weight_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
+    B->pair_start = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
+    B->col_len = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
+    B->Hp = (int *)dopt__sp_alloc(&h, (size_t)B->n + 1, sizeof(int), &fail);
+    bp = (int *)dopt__sp_alloc(&h, (size_t)nvars + 1, sizeof(int), &fail);
+    brow = (int *)dopt__sp_alloc(&h, (size_t)npairs_lo, sizeof(int), &fail);
+    boff = (int *)dopt__sp_alloc(&h, (size_t)npairs_lo, sizeof(int), &fail);
+    mark = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
+    if (fail) goto oom;
+    memcpy(B->var_dim, var_dim, (size_t)nvars * sizeof(int));
+    B->var_offset[0] = 0;
+    B->max_var_dim = 0;
+    for (v = 0; v < nvars; ++v) {
+        B->var_offset[v + 1] = B->var_offset[v] + var_dim[v];
+        if (var_dim[v] > B->max_var_dim) B->max_var_dim = var_dim[v];
+    }
+    B->fac_ptr[0] = 0;
+    if (nfactors > 0) memcpy(B->fac_ptr, fac_ptr, ((size_t)nfactors + 1) * sizeof(int));
+    if (nfactors > 0) memcpy(B->fac_vars, fac_vars, (size_t)fac_ptr[nfactors] * sizeof(int));
+    B->res_offset[0] = B->jac_offset[0] = B->weight_offset[0] = B->pair_start[0] = 0;
+    B->max_res_dim = 0;
+    for (f = 0; f < nfactors; ++f) {
+        size_t cols = 0;
+        B->res_dim[f] = res_dim[f];
+        if (res_dim[f] > B->max_res_dim) B->max_res_dim = res_dim[f];
+        for (k = fac_ptr[f]; k < fac_ptr[f + 1]; ++k) cols += (size_t)var_dim[fac_vars[k]];
+        nvf = fac_ptr[f + 1] - fac_ptr[f];
+        B->res_offset[f + 1] = B->res_offset[f] + (size_t)res_dim[f];
+        B->jac_offset[f + 1] = B->jac_offset[f] + (size_t)res_dim[f] * cols;
+        B->weight_offset[f + 1] = B->weight_offset[f] + (size_t)res_dim[f] * (size_t)res_dim[f];
+        B->pair_start[f + 1] = B->pair_start[f] + (size_t)nvf * (size_t)nvf;
+    }
+    B->nfactors = nfactors;
+    /* block rows below the diagonal of each block column: the larger variable of every pair */
+    for (v = 0; v <= nvars; ++v) bp[v] = 0;
+    for (f = 0; f < nfactors; ++f)
+        for (a = fac_ptr[f]; a < fac_ptr[f + 1]; ++a)
+            for (b = a + 1; b < fac_ptr[f + 1]; ++b) {
+                int lo = fac_vars[a] < fac_vars[b] ? fac_vars[a] : fac_vars[b];
+                bp[lo + 1]++;
+            }
+    for (v = 0; v < nvars; ++v) bp[v + 1] += bp[v];
+    for (v = 0; v < nvars; ++v) mark[v] = bp[v];
+    for (f = 0; f < nfactors; ++f)
+        for (a = fac_ptr[f]; a < fac_ptr[f + 1]; ++a)
+            for (b = a + 1; b < fac_ptr[f + 1]; ++b) {
+                int va = fac_vars[a], vb = fac_vars[b];
+                int lo = va < vb ? va : vb, hi = va < vb ? vb : va;
+                brow[mark[lo]++] = hi;
+            }
+    for (v = 0; v < nvars; ++v) mark[v] = -1;
+    {
+        int q = 0;
+        for (v = 0; v < nvars; ++v) { /* sort and deduplicate each block column */
+            int start = q, p, len = B->var_dim[v];
+            if (bp[v + 1] - bp[v] > 1)
+                qsort(brow + bp[v], (size_t)(bp[v + 1] - bp[v]), sizeof(int), dopt__sp_cmp_int);
+            for (p = bp[v]; p < bp[v + 1]; ++p) {
+                if (mark[brow[p]] == v) continue;
+                mark[brow[p]] = v;
+                boff[q] = len;
+                len += var_dim[brow[p]];
+                brow[q++] = brow[p];
+            }
+            bp[v] = start;
+            B->col_len[v] = len;
+            nnz += (double)len * var_dim[v];
+        }
+        bp[nvars] = q;
+    }
+    if (nnz > INT_MAX) {
+        st = dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_blocks_create: H has more than 2^31 entries");
+        goto done;
+    }
+    B->nnz = (int)nnz;
+    B->Hi = (int *)dopt__sp_alloc(&h, (size_t)B->nnz, sizeof(int), &fail);
+    B->pair_pos = (int *)dopt__sp_alloc(&h, np, sizeof(int), &fail);
+    if (fail) goto oom;
+    {
+        int pos = 0, c, r, p;
+        for (v = 0; v < nvars; ++v) {
+            for (c = 0; c < var_dim[v]; ++c) {
+                B->Hp[B->var_offset[v] + c] = pos;
+                for (r = 0; r < var_dim[v]; ++r) B->Hi[pos++] = B->var_offset[v] + r;
+                for (p = bp[v]; p < bp[v + 1]; ++p)
+                    for (r = 0; r < var_dim[brow[p]]; ++r) B->Hi[pos++] = B->var_offset[brow[p]] + r;
+            }
+        }
+        B->Hp[B->n] = pos;
+    }
+    /* pair table: position of block (max(va,vb), min(va,vb)) for each ordered pair of a factor */
+    for (f = 0; f < nfactors; ++f) {
+        int m = fac_ptr[f + 1] - fac_ptr[f];
+        for (a = 0; a < m; ++a)
+            for (b = 0; b < m; ++b) {
+                int va = fac_vars[fac_ptr[f] + a], vb = fac_vars[fac_ptr[f] + b];
+                int lo = va < vb ? va : vb, hi = va < vb ? vb : va, roff = 0;
+                if (hi != lo) {
+                    int l = bp[lo], u = bp[lo + 1] - 1;
+                    while (l < u) {
+                        int mid = (l + u) / 2;
+                        if (brow[mid] < hi) l = mid + 1;
+                        else u = mid;
+                    }
+                    roff = boff[l];
+                }
+                B->pair_pos[B->pair_start[f] + (size_t)a * m + b] = B->Hp[B->var_offset[lo]] + roff;
+            }
+    }
+    goto done;
+oom:
+    st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_blocks_create: out of memory");
+done:
+    dopt__sp_free(&h, bp, (size_t)nvars + 1, sizeof(int));
+    dopt__sp_free(&h, brow, (size_t)npairs_lo, sizeof(int));
+    dopt__sp_free(&h, boff, (size_t)npairs_lo, sizeof(int));
+    dopt__sp_free(&h, mark, (size_t)nvars, sizeof(int));
+    if (st != DOPT_OK) {
+        dopt_sparse_blocks_free(B);
+        return st;
+    }
+    *out = B;
+    return DOPT_OK;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#define DOPT_SPARSE__PASS_IMPL
+#define DOPT__DRIVE "dopt_sparse.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT_SPARSE__PASS_IMPL
+#endif /* DOPT_IMPLEMENTATION */
+#endif /* !DOPT__DRIVE */
+
+/* =============================================================================================== */
+/* Generic declarations (float and double).                                                       */
+/* =============================================================================================== */
+#if defined(DOPT_SPARSE__PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- compressed-column matrices ------------------------------------------------------------- */
+
+/* A CSC matrix that owns its arrays (made by the triplet converter or the Matrix Market reader;
+ * release with dopt_sparse_csc_free).  symmetric = 1: only the lower triangle is stored.
+ * Rows are increasing within each column and unique. */
+typedef struct DOPT_FN(dopt_sparse_csc) {
+    int nrows, ncols, symmetric;
+    int *p;            /* ncols+1 */
+    int *i;            /* p[ncols] */
+    DOPT_REAL *x;      /* p[ncols] */
+    size_t nzmax;      /* capacity of i and x */
+    dopt_hooks hooks;
+} DOPT_FN(dopt_sparse_csc);
+
+/* dopt_sparse_triplets_to_csc: (Ti[k], Tj[k], Tx[k]), k < nnz, to CSC (Cp, Ci, Cx) with rows
+ * sorted and duplicates summed.  symmetric = 1 mirrors entries of the upper triangle into the
+ * lower one (so a symmetric matrix given by either triangle, or both with consistent values
+ * counted once per stored entry, ends up lower).  Tx may be NULL (all ones).  No allocation:
+ * Cp: ncols+1 ints, Ci: nnz ints, Cx: nnz reals (final count Cp[ncols] <= nnz);
+ * iwork: nrows+1+nnz ints, rwork: nnz reals.
+ * Returns DOPT_ERR_INVALID_ARGUMENT with *bad = k for an index out of range (bad may be NULL),
+ * DOPT_ERR_DIMENSION for symmetric with nrows != ncols. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, int nnz,
+                                                          const int *Ti, const int *Tj,
+                                                          const DOPT_REAL *Tx, int symmetric,
+                                                          int *Cp, int *Ci, DOPT_REAL *Cx,
+                                                          int *iwork, DOPT_REAL *rwork, int *bad);
+
+/* dopt_sparse_csc_from_triplets: allocating form of dopt_sparse_triplets_to_csc (A is filled;
+ * free with dopt_sparse_csc_free).  Statuses as above plus DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_csc_from_triplets)(const dopt_hooks *hooks, int nrows,
+                                                            int ncols, int nnz, const int *Ti,
+                                                            const int *Tj, const DOPT_REAL *Tx,
+                                                            int symmetric,
+                                                            DOPT_FN(dopt_sparse_csc) *A,
+                                                            dopt_errinfo *info);
+/* dopt_sparse_csc_free: release the arrays of A (A itself is the caller's). */
+DOPT_API void DOPT_FN(dopt_sparse_csc_free)(DOPT_FN(dopt_sparse_csc) *A);
+
+#ifndef DOPT_NO_STDIO
+/* dopt_sparse_read_mm: read a Matrix Market file "%%MatrixMarket matrix coordinate
+ * {real|integer|pattern} {general|symmetric}" (1-based) into A (pattern entries get value 1;
+ * symmetric files give symmetric = 1 with the lower triangle).  Returns DOPT_ERR_PARSE with
+ * info->line and a reason for a malformed line, DOPT_ERR_UNSUPPORTED for other MM kinds
+ * (array, complex, skew-symmetric, hermitian), DOPT_ERR_INVALID_ARGUMENT when the file cannot
+ * be opened, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
+                                                  DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info);
+#endif
+
+/* ---- numeric factorization ------------------------------------------------------------------ */
+
+/* A numeric factor (or a batch of them) for one symbolic object.  Element b's supernodal
+ * values start at x + b * sym->nnz_storage (layout in dopt_sparse_symbolic).  fail_col[b] is
+ * the ORIGINAL column whose pivot failed in the last factorization of element b, or -1.  The
+ * remaining fields are workspace.  Nothing is allocated after creation. */
+typedef struct DOPT_FN(dopt_sparse_numeric) {
+    const dopt_sparse_symbolic *sym;
+    int batch;
+    DOPT_REAL *x;
+    int *fail_col;
+    int *map, *relmap, *head, *next, *lpos;   /* n, max_nsrow, nsuper x 3 ints  */
+    DOPT_REAL *cbuf, *xwork, *twork;          /* update block, solve workspace  */
+    int owns;                                 /* 1: created by _create          */
+    void *base;                               /* the memory handed to _init     */
+    size_t bytes;
+} DOPT_FN(dopt_sparse_numeric);
+
+/* Right-hand sides a solve processes at a time (its workspace is sized for this many). */
+#define DOPT_SPARSE_RHS_CHUNK 4
+
+/* dopt_sparse_numeric_memory_size: bytes dopt_sparse_numeric_init needs for `batch` matrices. */
+DOPT_API size_t DOPT_FN(dopt_sparse_numeric_memory_size)(const dopt_sparse_symbolic *sym, int batch);
+/* dopt_sparse_numeric_init: set up F in caller memory (no allocation); memory must stay valid
+ * while F is used.  Returns DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION if bytes is short. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numeric) *F,
+                                                       const dopt_sparse_symbolic *sym, int batch,
+                                                       void *memory, size_t bytes);
+/* dopt_sparse_numeric_create: allocate (through sym's hooks) and init a factor object for
+ * `batch` (>= 1) matrices.  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbolic *sym, int batch,
+                                                         DOPT_FN(dopt_sparse_numeric) **F);
+/* dopt_sparse_numeric_free: release an object from _create (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F);
+
+/* dopt_sparse_factor: factor (or refactor) element 0 with values Ax (sym->nnz_a reals, aligned
+ * with the analyzed pattern).  Returns DOPT_OK; DOPT_ERR_NOT_POSITIVE_DEFINITE with
+ * info->index = F->fail_col[0] = the original column of the failing pivot;
+ * DOPT_ERR_NON_FINITE for NaN/Inf in Ax (info->index = the entry) or a non-finite pivot;
+ * DOPT_ERR_INVALID_ARGUMENT for NULL pointers. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_factor)(DOPT_FN(dopt_sparse_numeric) *F, const DOPT_REAL *Ax,
+                                                 dopt_errinfo *info);
+/* dopt_sparse_factor_batch: factor elements 0..count-1 (count <= F->batch) from values
+ * Ax + b * strideAx, together, supernode by supernode.  Every element is attempted; failing
+ * ones get F->fail_col[b] >= 0 (or -2 for non-finite input) and the first failure's status is
+ * returned (info describes it).  DOPT_ERR_DIMENSION if count > F->batch. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count,
+                                                       const DOPT_REAL *Ax, ptrdiff_t strideAx,
+                                                       dopt_errinfo *info);
+
+/* dopt_sparse_solve: B <- A^{-1} B with element 0's factor; B is n x nrhs column-major
+ * (ldb >= n), in the original ordering.  Never fails for a successful factor. */
+DOPT_API void DOPT_FN(dopt_sparse_solve)(DOPT_FN(dopt_sparse_numeric) *F, int nrhs, DOPT_REAL *B, int ldb);
+/* dopt_sparse_solve_element: as dopt_sparse_solve with batch element `element`. */
+DOPT_API void DOPT_FN(dopt_sparse_solve_element)(DOPT_FN(dopt_sparse_numeric) *F, int element, int nrhs,
+                                                 DOPT_REAL *B, int ldb);
+/* dopt_sparse_solve_batch: element b solves its B + b * strideB, b < count. */
+DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count, int nrhs,
+                                               DOPT_REAL *B, int ldb, ptrdiff_t strideB);
+
+/* dopt_sparse_solve_backward: the adjoint of x = A^{-1} b for batch element `element`.
+ *   x   n reals, the solution of the forward solve      gx  n reals, dL/dx
+ *   gb  n reals out, dL/db = A^{-1} gx (may alias gx)
+ *   gA  optional (NULL to skip) sym->nnz_a reals out, aligned with the analyzed pattern:
+ *       dL/dA for each stored entry, symmetric convention: -(gb_i x_j + gb_j x_i) off the
+ *       diagonal, -gb_i x_i on it; 0 for entries of the ignored triangle.
+ * Uses the factor in F (no refactorization, no allocation). */
+DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                  const DOPT_REAL *x, const DOPT_REAL *gx,
+                                                  DOPT_REAL *gb, DOPT_REAL *gA);
+
+/* ---- block-sparse assembly ------------------------------------------------------------------ */
+
+/* dopt_sparse_blocks_add_factor: H += J_f^T W_f J_f and g += J_f^T W_f r_f for factor f.
+ *   J   the factor's packed Jacobian (its variables' res_dim x var_dim ROW-MAJOR blocks in
+ *       order), W res_dim x res_dim symmetric or NULL (identity), r res_dim reals or NULL
+ *       (g untouched), Hx blocks->nnz reals (values of blocks->Hp/Hi), g n reals or NULL.
+ *   work  res_dim * max_var_dim reals. */
+DOPT_API void DOPT_FN(dopt_sparse_blocks_add_factor)(const dopt_sparse_blocks *blocks, int f,
+                                                     const DOPT_REAL *J, const DOPT_REAL *W,
+                                                     const DOPT_REAL *r, DOPT_REAL *Hx, DOPT_REAL *g,
+                                                     DOPT_REAL *work);
+/* dopt_sparse_blocks_assemble: Hx = sum_f J_f^T W_f J_f, g = sum_f J_f^T W_f r_f from packed
+ * arrays (factor f at J + jac_offset[f], W + weight_offset[f], r + res_offset[f]); W NULL means
+ * identity weights; r and g may be NULL together.  work: max_res_dim * max_var_dim reals. */
+DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blocks, const DOPT_REAL *J,
+                                                   const DOPT_REAL *W, const DOPT_REAL *r,
+                                                   DOPT_REAL *Hx, DOPT_REAL *g, DOPT_REAL *work);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_SPARSE__PASS_DECL */
+
+/* =============================================================================================== */
+/* Generic implementation (float and double).                                                     */
+/* =============================================================================================== */
+#if defined(DOPT_SPARSE__PASS_IMPL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- triplets, CSC ----------------------------------------------------------------------------- */
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, int nnz,
+                                                          const int *Ti, const int *Tj,
+                                                          const DOPT_REAL *Tx, int symmetric,
+                                                          int *Cp, int *Ci, DOPT_REAL *Cx,
+                                                          int *iwork, DOPT_REAL *rwork, int *bad)
+{
+    int *Rp = iwork, *Rj = iwork + nrows + 1, i, j, k, q;
+    DOPT_REAL *Rx = rwork;
+    if (bad) *bad = -1;
+    if (nrows < 0 || ncols < 0 || nnz < 0 || !Cp || (nnz > 0 && (!Ti || !Tj || !Ci || !Cx || !rwork)) || !iwork)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    if (symmetric && nrows != ncols) return DOPT_ERR_DIMENSION;
+    for (i = 0; i <= nrows; ++i) Rp[i] = 0;
+    for (k = 0; k < nnz; ++k) {
+        i = Ti[k];
+        j = Tj[k];
+        if (i < 0 || i >= nrows || j < 0 || j >= ncols) {
+            if (bad) *bad = k;
+            return DOPT_ERR_INVALID_ARGUMENT;
+        }
+        if (symmetric && i < j) i = j;
+        Rp[i + 1]++;
+    }
+    for (i = 0; i < nrows; ++i) Rp[i + 1] += Rp[i];
+    for (k = 0; k < nnz; ++k) { /* row-compressed copy (columns unsorted) */
+        i = Ti[k];
+        j = Tj[k];
+        if (symmetric && i < j) {
+            int t = i;
+            i = j;
+            j = t;
+        }
+        Rj[Rp[i]] = j;
+        Rx[Rp[i]++] = Tx ? Tx[k] : (DOPT_REAL)1;
+    }
+    for (i = nrows; i > 0; --i) Rp[i] = Rp[i - 1];
+    Rp[0] = 0;
+    for (j = 0; j <= ncols; ++j) Cp[j] = 0; /* transpose: rows come out sorted */
+    for (k = 0; k < nnz; ++k) Cp[Rj[k] + 1]++;
+    for (j = 0; j < ncols; ++j) Cp[j + 1] += Cp[j];
+    for (i = 0; i < nrows; ++i)
+        for (k = Rp[i]; k < Rp[i + 1]; ++k) {
+            j = Rj[k];
+            Ci[Cp[j]] = i;
+            Cx[Cp[j]++] = Rx[k];
+        }
+    for (j = ncols; j > 0; --j) Cp[j] = Cp[j - 1];
+    Cp[0] = 0;
+    for (j = 0, q = 0; j < ncols; ++j) { /* sum duplicates (adjacent now) */
+        int p0 = Cp[j], p1 = Cp[j + 1], start = q, p;
+        for (p = p0; p < p1; ++p) {
+            if (q > start && Ci[q - 1] == Ci[p]) {
+                Cx[q - 1] += Cx[p];
+            } else {
+                Ci[q] = Ci[p];
+                Cx[q++] = Cx[p];
+            }
+        }
+        Cp[j] = start;
+    }
+    Cp[ncols] = q;
+    return DOPT_OK;
+}
+
+DOPT_API void DOPT_FN(dopt_sparse_csc_free)(DOPT_FN(dopt_sparse_csc) *A)
+{
+    size_t nz;
+    if (!A) return;
+    nz = A->nzmax;
+    dopt__sp_free(&A->hooks, A->i, nz, sizeof(int));
+    dopt__sp_free(&A->hooks, A->x, nz, sizeof(DOPT_REAL));
+    dopt__sp_free(&A->hooks, A->p, (size_t)A->ncols + 1, sizeof(int));
+    A->p = A->i = NULL;
+    A->x = NULL;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_csc_from_triplets)(const dopt_hooks *hooks, int nrows,
+                                                            int ncols, int nnz, const int *Ti,
+                                                            const int *Tj, const DOPT_REAL *Tx,
+                                                            int symmetric,
+                                                            DOPT_FN(dopt_sparse_csc) *A,
+                                                            dopt_errinfo *info)
+{
+    int fail = 0, bad, *iw, *Ci;
+    DOPT_REAL *rw, *Cx;
+    size_t nz, niw;
+    dopt_status st;
+    if (!A || nrows < 0 || ncols < 0 || nnz < 0)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "csc_from_triplets: bad argument");
+    memset(A, 0, sizeof *A);
+    if (hooks) A->hooks = *hooks;
+    A->nrows = nrows;
+    A->ncols = ncols;
+    A->symmetric = symmetric ? 1 : 0;
+    nz = (size_t)nnz;
+    niw = (size_t)nrows + 1 + nz;
+    A->p = (int *)dopt__sp_alloc(&A->hooks, (size_t)ncols + 1, sizeof(int), &fail);
+    Ci = (int *)dopt__sp_alloc(&A->hooks, nz, sizeof(int), &fail);
+    Cx = (DOPT_REAL *)dopt__sp_alloc(&A->hooks, nz, sizeof(DOPT_REAL), &fail);
+    iw = (int *)dopt__sp_alloc(&A->hooks, niw, sizeof(int), &fail);
+    rw = (DOPT_REAL *)dopt__sp_alloc(&A->hooks, nz, sizeof(DOPT_REAL), &fail);
+    if (fail) {
+        st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "csc_from_triplets: out of memory");
+    } else {
+        st = DOPT_FN(dopt_sparse_triplets_to_csc)(nrows, ncols, nnz, Ti, Tj, Tx, symmetric, A->p, Ci,
+                                                  Cx, iw, rw, &bad);
+        if (st != DOPT_OK)
+            dopt_errinfo_set(info, st, bad, 0,
+                             st == DOPT_ERR_DIMENSION ? "csc_from_triplets: symmetric needs a square matrix"
+                                                      : "csc_from_triplets: index out of range at this triplet");
+    }
+    dopt__sp_free(&A->hooks, iw, niw, sizeof(int));
+    dopt__sp_free(&A->hooks, rw, nz, sizeof(DOPT_REAL));
+    if (st == DOPT_OK) {
+        A->i = Ci;
+        A->x = Cx;
+        A->nzmax = nz;
+        return DOPT_OK;
+    }
+    dopt__sp_free(&A->hooks, Ci, nz, sizeof(int));
+    dopt__sp_free(&A->hooks, Cx, nz, sizeof(DOPT_REAL));
+    dopt__sp_free(&A->hooks, A->p, (size_t)ncols + 1, sizeof(int));
+    A->p = NULL;
+    return st;
+}
+
+#ifndef DOPT_NO_STDIO
+/* Lower-case copy of the token for the header comparison. */
+static void DOPT_FN(dopt__mm_lower)(char *t)
+{
+    for (; *t; ++t)
+        if (*t >= 'A' && *t <= 'Z') *t = (char)(*t - 'A' + 'a');
+}
+
+/* Read one line into buf; returns 0 at end of file, -1 when the line does not fit. */
+static int DOPT_FN(dopt__mm_line)(FILE *fp, char *buf, int size)
+{
+    size_t len;
+    if (!fgets(buf, size, fp)) return 0;
+    len = strlen(buf);
+    if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(fp)) return -1;
+    return 1;
+}
+
+static int DOPT_FN(dopt__mm_blank)(const char *s)
+{
+    for (; *s; ++s)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') return 0;
+    return 1;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
+                                                  DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info)
+{
+    char line[1024], obj[64], fmt[64], field[64], sym[64], msg[160], *end;
+    FILE *fp;
+    long lineno = 0, m, n, nnz, k = 0;
+    int *Ti = NULL, *Tj = NULL, fail = 0, pattern, symmetric, r;
+    DOPT_REAL *Tx = NULL;
+    dopt_hooks h;
+    dopt_status st = DOPT_OK;
+    if (!A || !path) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "read_mm: bad argument");
+    memset(A, 0, sizeof *A);
+    if (hooks) h = *hooks;
+    else memset(&h, 0, sizeof h);
+    fp = fopen(path, "r");
+    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "read_mm: cannot open file");
+    r = DOPT_FN(dopt__mm_line)(fp, line, (int)sizeof line);
+    lineno = 1;
+    if (r <= 0 || sscanf(line, "%%%%MatrixMarket %63s %63s %63s %63s", obj, fmt, field, sym) != 4) {
+        st = dopt_errinfo_set(info, DOPT_ERR_PARSE, -1, 1, "read_mm: expected '%%MatrixMarket matrix coordinate <field> <symmetry>'");
+        goto done;
+    }
+    DOPT_FN(dopt__mm_lower)(obj);
+    DOPT_FN(dopt__mm_lower)(fmt);
+    DOPT_FN(dopt__mm_lower)(field);
+    DOPT_FN(dopt__mm_lower)(sym);
+    if (strcmp(obj, "matrix") != 0 || strcmp(fmt, "coordinate") != 0 ||
+        (strcmp(field, "real") != 0 && strcmp(field, "integer") != 0 && strcmp(field, "pattern") != 0) ||
+        (strcmp(sym, "general") != 0 && strcmp(sym, "symmetric") != 0)) {
+        st = dopt_errinfo_set(info, DOPT_ERR_UNSUPPORTED, -1, 1,
+                              "read_mm: only 'matrix coordinate real|integer|pattern general|symmetric' is supported");
+        goto done;
+    }
+    pattern = strcmp(field, "pattern") == 0;
+    symmetric = strcmp(sym, "symmetric") == 0;
+    for (;;) { /* comments, then the size line */
+        r = DOPT_FN(dopt__mm_line)(fp, line, (int)sizeof line);
+        lineno++;
+        if (r == 0) {
+            st = dopt_errinfo_set(info, DOPT_ERR_PARSE, -1, lineno, "read_mm: missing size line");
+            goto done;
+        }
+        if (r < 0) {
+            st = dopt_errinfo_set(info, DOPT_ERR_PARSE, -1, lineno, "read_mm: line too long");
+            goto done;
+        }
+        if (line[0] != '%' && !DOPT_FN(dopt__mm_blank)(line)) break;
+    }
+    {
+        char *e1, *e2;
+        m = strtol(line, &e1, 10);
+        n = strtol(e1, &e2, 10);
+        nnz = strtol(e2, &end, 10);
+        if (e1 == line || e2 == e1 || end == e2) m = -1; /* a number is missing */
+    }
+    if (!DOPT_FN(dopt__mm_blank)(end) || m < 0 || n < 0 || nnz < 0 || m > INT_MAX - 1 || n > INT_MAX - 1 ||
+        nnz > INT_MAX / 2 || (symmetric && m != n)) {
+        st = dopt_errinfo_set(info, DOPT_ERR_PARSE, -1, lineno,
+                              "read_mm: size line must be 'rows cols entries' (square when symmetric)");
+        goto done;
+    }
+    Ti = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
+    Tj = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
+    Tx = (DOPT_REAL *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(DOPT_REAL), &fail);
+    if (fail) {
+        st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "read_mm: out of memory");
+        goto done;
+    }
+    while (k < nnz) {
+        long i, j;
+        double v = 1;
+        char *q;
+        r = DOPT_FN(dopt__mm_line)(fp, line, (int)sizeof line);
+        lineno++;
+        if (r == 0) {
+            snprintf(msg, sizeof msg, "read_mm: file ends after %ld of %ld entries", k, nnz);
+            st = dopt_errinfo_set(info, DOPT_ERR_PARSE, -1, lineno, msg);
+            goto done;
+        }
+        if (r < 0) {
+            st = dopt_errinfo_set(info, DOPT_ERR_PARSE, -1, lineno, "read_mm: line too long");
+            goto done;
+        }
+        if (line[0] == '%' || DOPT_FN(dopt__mm_blank)(line)) continue;
+        i = strtol(line, &q, 10);
+        if (q == line) goto bad_line;
+        end = q;
+        j = strtol(end, &q, 10);
+        if (q == end) goto bad_line;
+        end = q;
+        if (!pattern) {
+            v = strtod(end, &q);
+            if (q == end) goto bad_line;
+            end = q;
+        }
+        if (!DOPT_FN(dopt__mm_blank)(end)) goto bad_line;
+        if (i < 1 || i > m || j < 1 || j > n) {
+            snprintf(msg, sizeof msg, "read_mm: index (%ld, %ld) outside the %ld x %ld matrix", i, j, m, n);
+            st = dopt_errinfo_set(info, DOPT_ERR_PARSE, k, lineno, msg);
+            goto done;
+        }
+        Ti[k] = (int)(i - 1);
+        Tj[k] = (int)(j - 1);
+        Tx[k] = (DOPT_REAL)v;
+        k++;
+        continue;
+    bad_line:
+        st = dopt_errinfo_set(info, DOPT_ERR_PARSE, k, lineno,
+                              pattern ? "read_mm: expected 'row col'" : "read_mm: expected 'row col value'");
+        goto done;
+    }
+    st = DOPT_FN(dopt_sparse_csc_from_triplets)(&h, (int)m, (int)n, (int)nnz, Ti, Tj, Tx, symmetric, A, info);
+done:
+    fclose(fp);
+    dopt__sp_free(&h, Ti, (size_t)(Ti ? nnz : 0), sizeof(int));
+    dopt__sp_free(&h, Tj, (size_t)(Tj ? nnz : 0), sizeof(int));
+    dopt__sp_free(&h, Tx, (size_t)(Tx ? nnz : 0), sizeof(DOPT_REAL));
+    return st;
+}
+#endif /* DOPT_NO_STDIO */
+
+/* ---- numeric factorization ------------------------------------------------------------------- */
+
+DOPT_API size_t DOPT_FN(dopt_sparse_numeric_memory_size)(const dopt_sparse_symbolic *S, int batch)
+{
+    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n, ns, upd;
+    if (!S || batch < 1) return 0;
+    n = (size_t)S->n;
+    ns = (size_t)S->nsuper;
+    upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
+    return DOPT_WORKSPACE_ALIGN + DOPT_WORKSPACE_ROUND((size_t)batch * S->nnz_storage * r) +
+           DOPT_WORKSPACE_ROUND((size_t)batch * i) + DOPT_WORKSPACE_ROUND((n + 1) * i) +
+           DOPT_WORKSPACE_ROUND(((size_t)S->max_nsrow + 1) * i) + 3 * DOPT_WORKSPACE_ROUND((ns + 1) * i) +
+           DOPT_WORKSPACE_ROUND((upd + 1) * r) + DOPT_WORKSPACE_ROUND((n + 1) * DOPT_SPARSE_RHS_CHUNK * r) +
+           DOPT_WORKSPACE_ROUND(((size_t)S->max_nsrow + 1) * DOPT_SPARSE_RHS_CHUNK * r);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numeric) *F,
+                                                       const dopt_sparse_symbolic *S, int batch,
+                                                       void *memory, size_t bytes)
+{
+    dopt_workspace ws;
+    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n, ns, upd;
+    int b;
+    if (!F || !S || batch < 1 || !memory) return DOPT_ERR_INVALID_ARGUMENT;
+    if (bytes < DOPT_FN(dopt_sparse_numeric_memory_size)(S, batch)) return DOPT_ERR_ALLOCATION;
+    n = (size_t)S->n;
+    ns = (size_t)S->nsuper;
+    upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
+    memset(F, 0, sizeof *F);
+    dopt_workspace_init(&ws, memory, bytes);
+    F->sym = S;
+    F->batch = batch;
+    F->base = memory;
+    F->bytes = bytes;
+    F->x = (DOPT_REAL *)dopt_workspace_take(&ws, (size_t)batch * S->nnz_storage * r);
+    F->fail_col = (int *)dopt_workspace_take(&ws, (size_t)batch * i);
+    F->map = (int *)dopt_workspace_take(&ws, (n + 1) * i);
+    F->relmap = (int *)dopt_workspace_take(&ws, ((size_t)S->max_nsrow + 1) * i);
+    F->head = (int *)dopt_workspace_take(&ws, (ns + 1) * i);
+    F->next = (int *)dopt_workspace_take(&ws, (ns + 1) * i);
+    F->lpos = (int *)dopt_workspace_take(&ws, (ns + 1) * i);
+    F->cbuf = (DOPT_REAL *)dopt_workspace_take(&ws, (upd + 1) * r);
+    F->xwork = (DOPT_REAL *)dopt_workspace_take(&ws, (n + 1) * DOPT_SPARSE_RHS_CHUNK * r);
+    F->twork = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)S->max_nsrow + 1) * DOPT_SPARSE_RHS_CHUNK * r);
+    if (!F->twork) return DOPT_ERR_ALLOCATION;
+    for (b = 0; b < batch; ++b) F->fail_col[b] = -3; /* not factored yet */
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbolic *S, int batch,
+                                                         DOPT_FN(dopt_sparse_numeric) **out)
+{
+    size_t bytes;
+    void *mem;
+    DOPT_FN(dopt_sparse_numeric) *F;
+    dopt_status st;
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!S || batch < 1) return DOPT_ERR_INVALID_ARGUMENT;
+    bytes = DOPT_FN(dopt_sparse_numeric_memory_size)(S, batch);
+    F = (DOPT_FN(dopt_sparse_numeric) *)dopt_alloc(&S->hooks, sizeof *F);
+    mem = dopt_alloc(&S->hooks, bytes);
+    if (!F || !mem) {
+        dopt_free(&S->hooks, F, sizeof *F);
+        dopt_free(&S->hooks, mem, bytes);
+        return DOPT_ERR_ALLOCATION;
+    }
+    st = DOPT_FN(dopt_sparse_numeric_init)(F, S, batch, mem, bytes);
+    if (st != DOPT_OK) {
+        dopt_free(&S->hooks, F, sizeof *F);
+        dopt_free(&S->hooks, mem, bytes);
+        return st;
+    }
+    F->owns = 1;
+    *out = F;
+    return DOPT_OK;
+}
+
+DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F)
+{
+    const dopt_hooks *h;
+    if (!F || !F->owns) return;
+    h = &F->sym->hooks;
+    dopt_free(h, F->base, F->bytes);
+    dopt_free(h, F, sizeof *F);
+}
+
+/* Update of supernode s by descendant d:  Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for
+ * j < ndrow1 <= i < ndrow2 (and j <= i < ndrow1).  Ld points at d's first row inside s (leading
+ * dimension ldd, ndcol columns); rel[i] is that row's position in s, which for j < ndrow1 is
+ * also a column of s.  Small updates run inline one column at a time; large ones go through
+ * dopt_syrk + dopt_gemm into C (ndrow2 x ndrow1) and are scattered. */
+static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
+                                     const int *rel, DOPT_REAL *Ls, int lds, DOPT_REAL *C)
+{
+    int i, j, k;
+    if ((double)ndcol * ndrow1 * ndrow2 < DOPT__SP_SMALL_UPDATE) {
+        for (j = 0; j < ndrow1; ++j) {
+            DOPT_REAL *DOPT_RESTRICT Lcol = Ls + (size_t)rel[j] * lds;
+            DOPT_REAL *DOPT_RESTRICT c = C;
+            for (i = j; i < ndrow2; ++i) c[i] = 0;
+            for (k = 0; k < ndcol; ++k) {
+                const DOPT_REAL *DOPT_RESTRICT a = Ld + (size_t)k * ldd;
+                DOPT_REAL bj = a[j];
+                for (i = j; i < ndrow2; ++i) c[i] += a[i] * bj;
+            }
+            for (i = j; i < ndrow2; ++i) Lcol[rel[i]] -= c[i];
+        }
+        return;
+    }
+    DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, ndrow1, ndcol, 1, Ld, ldd, 0, C, ndrow2);
+    if (ndrow2 > ndrow1)
+        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, ndrow2 - ndrow1, ndrow1, ndcol, 1, Ld + ndrow1, ldd, Ld,
+                           ldd, 0, C + ndrow1, ndrow2);
+    for (j = 0; j < ndrow1; ++j) {
+        DOPT_REAL *DOPT_RESTRICT Lcol = Ls + (size_t)rel[j] * lds;
+        const DOPT_REAL *DOPT_RESTRICT c = C + (size_t)j * ndrow2;
+        for (i = j; i < ndrow2; ++i) Lcol[rel[i]] -= c[i];
+    }
+}
+
+/* Factor supernode s in place once its updates are in: L11 = chol(A11), L21 = A21 L11^{-T}. */
+static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, int *fail)
+{
+    int m = nsrow - nscol, i, j, k;
+    DOPT_REAL *B = Ls + nscol;
+    dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
+    if (st != DOPT_OK || m == 0) return st;
+    if (nscol > DOPT__SP_SMALL_TRSM) {
+        DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, m, nscol, 1, Ls, nsrow, B, nsrow);
+        return DOPT_OK;
+    }
+    for (j = 0; j < nscol; ++j) { /* column j of B: (b_j - sum_{k<j} b_k L[j,k]) / L[j,j] */
+        DOPT_REAL *DOPT_RESTRICT bj = B + (size_t)j * nsrow, d;
+        for (k = 0; k < j; ++k) {
+            const DOPT_REAL *DOPT_RESTRICT bk = B + (size_t)k * nsrow;
+            DOPT_REAL l = Ls[j + (size_t)k * nsrow];
+            for (i = 0; i < m; ++i) bj[i] -= bk[i] * l;
+        }
+        d = 1 / Ls[j + (size_t)j * nsrow];
+        for (i = 0; i < m; ++i) bj[i] *= d;
+    }
+    return DOPT_OK;
+}
+
+/* Left-looking supernodal factorization of elements 0..count-1 (see the file overview).
+ * head[s] lists the descendants d whose next update goes to s; lpos[d] is d's first row not
+ * yet used.  The index work (map, rel, lists) is done once for all elements. */
+static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, int count,
+                                             const DOPT_REAL *Ax, ptrdiff_t strideAx, dopt_errinfo *info)
+{
+    const dopt_sparse_symbolic *S = F->sym;
+    const size_t nz = S->nnz_storage;
+    const int *super = S->super, *rowptr = S->rowptr, *rowind = S->rowind, *c2s = S->col2super;
+    const size_t *valptr = S->valptr;
+    int *map = F->map, *rel = F->relmap, *head = F->head, *next = F->next, *lpos = F->lpos;
+    int s, b, p, alive = 0;
+    dopt_status first = DOPT_OK;
+    for (b = 0; b < count; ++b) {
+        const DOPT_REAL *ax = Ax + (ptrdiff_t)b * strideAx;
+        DOPT_REAL *Lx = F->x + (size_t)b * nz;
+        F->fail_col[b] = -1;
+        for (p = 0; p < S->nnz_a; ++p)
+            if (ax[p] - ax[p] != 0) break; /* NaN or Inf */
+        if (p < S->nnz_a) {
+            F->fail_col[b] = -2;
+            if (first == DOPT_OK)
+                first = dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, p, 0,
+                                         "sparse_factor: NaN or Inf in the values (index = entry)");
+            continue;
+        }
+        memset(Lx, 0, nz * sizeof(DOPT_REAL));
+        for (p = 0; p < S->nnz_a; ++p)
+            if (S->amap[p] != DOPT__SP_NONE) Lx[S->amap[p]] += ax[p];
+        alive++;
+    }
+    if (!alive) return first;
+    for (s = 0; s < S->nsuper; ++s) head[s] = -1;
+    for (s = 0; s < S->nsuper; ++s) {
+        const int k1 = super[s], k2 = super[s + 1], nscol = k2 - k1;
+        const int nsrow = rowptr[s + 1] - rowptr[s];
+        const int *rows = rowind + rowptr[s];
+        int i, d = head[s];
+        for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
+        while (d != -1) {
+            const int dnext = next[d], ndcol = super[d + 1] - super[d];
+            const int ndrow = rowptr[d + 1] - rowptr[d], *drows = rowind + rowptr[d];
+            const int p1 = lpos[d];
+            int p2 = p1, ndrow1, ndrow2;
+            while (p2 < ndrow && drows[p2] < k2) p2++;
+            ndrow1 = p2 - p1;
+            ndrow2 = ndrow - p1;
+            for (i = 0; i < ndrow2; ++i) rel[i] = map[drows[p1 + i]];
+            for (b = 0; b < count; ++b) {
+                DOPT_REAL *Lx = F->x + (size_t)b * nz;
+                if (F->fail_col[b] != -1) continue;
+                DOPT_FN(dopt__sp_update)(ndcol, ndrow1, ndrow2, Lx + valptr[d] + p1, ndrow, rel,
+                                         Lx + valptr[s], nsrow, F->cbuf);
+            }
+            lpos[d] = p2;
+            if (p2 < ndrow) { /* d's next target */
+                int t = c2s[drows[p2]];
+                next[d] = head[t];
+                head[t] = d;
+            }
+            d = dnext;
+        }
+        for (b = 0; b < count; ++b) {
+            int fc = -1;
+            dopt_status st;
+            if (F->fail_col[b] != -1) continue;
+            st = DOPT_FN(dopt__sp_factor_super)(nscol, nsrow, F->x + (size_t)b * nz + valptr[s], &fc);
+            if (st != DOPT_OK) {
+                F->fail_col[b] = S->perm[k1 + fc];
+                if (first == DOPT_OK)
+                    first = dopt_errinfo_set(info, st, F->fail_col[b], 0,
+                                             st == DOPT_ERR_NON_FINITE
+                                                 ? "sparse_factor: non-finite pivot (index = original column)"
+                                                 : "sparse_factor: matrix not positive definite (index = original column)");
+            }
+        }
+        if (nsrow > nscol) {
+            int t = c2s[rows[nscol]];
+            lpos[s] = nscol;
+            next[s] = head[t];
+            head[t] = s;
+        }
+    }
+    return first;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_factor)(DOPT_FN(dopt_sparse_numeric) *F, const DOPT_REAL *Ax,
+                                                 dopt_errinfo *info)
+{
+    if (!F || !F->sym || (!Ax && F->sym->nnz_a > 0))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_factor: bad argument");
+    return DOPT_FN(dopt__sp_numeric)(F, 1, Ax, 0, info);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count,
+                                                       const DOPT_REAL *Ax, ptrdiff_t strideAx,
+                                                       dopt_errinfo *info)
+{
+    if (!F || !F->sym || count < 0 || (!Ax && F->sym->nnz_a > 0 && count > 0))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_factor_batch: bad argument");
+    if (count > F->batch)
+        return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, count, 0, "sparse_factor_batch: count exceeds the batch size");
+    if (count == 0) return DOPT_OK;
+    return DOPT_FN(dopt__sp_numeric)(F, count, Ax, strideAx, info);
+}
+
+/* ---- solves ----------------------------------------------------------------------------------- */
+
+/* X <- (L L^T)^{-1} X in the permuted ordering; X is n x nrhs (leading dimension n), T holds
+ * max_nsrow x nrhs reals. */
+static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
+                                         DOPT_REAL *X, DOPT_REAL *T)
+{
+    const int n = S->n;
+    int s, i, j, r;
+    for (s = 0; s < S->nsuper; ++s) { /* forward: L y = x */
+        const int k1 = S->super[s], nscol = S->super[s + 1] - k1, nsrow = S->rowptr[s + 1] - S->rowptr[s];
+        const int m = nsrow - nscol, *rows = S->rowind + S->rowptr[s] + nscol;
+        const DOPT_REAL *Ls = Lx + S->valptr[s];
+        if (nrhs == 1) {
+            DOPT_REAL *DOPT_RESTRICT x = X + k1;
+            for (j = 0; j < nscol; ++j) {
+                const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
+                DOPT_REAL xj = x[j] /= col[j];
+                for (i = j + 1; i < nscol; ++i) x[i] -= col[i] * xj;
+            }
+            if (m > 0) {
+                for (i = 0; i < m; ++i) T[i] = 0;
+                for (j = 0; j < nscol; ++j) {
+                    const DOPT_REAL *DOPT_RESTRICT col = Ls + nscol + (size_t)j * nsrow;
+                    DOPT_REAL xj = x[j];
+                    for (i = 0; i < m; ++i) T[i] += col[i] * xj;
+                }
+                for (i = 0; i < m; ++i) X[rows[i]] -= T[i];
+            }
+        } else {
+            DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_NOTRANS, DOPT_NONUNIT, nscol, nrhs, 1, Ls, nsrow, X + k1, n);
+            if (m > 0) {
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, nrhs, nscol, 1, Ls + nscol, nsrow, X + k1, n, 0, T, m);
+                for (r = 0; r < nrhs; ++r)
+                    for (i = 0; i < m; ++i) X[rows[i] + (size_t)r * n] -= T[i + (size_t)r * m];
+            }
+        }
+    }
+    for (s = S->nsuper - 1; s >= 0; --s) { /* backward: L^T x = y */
+        const int k1 = S->super[s], nscol = S->super[s + 1] - k1, nsrow = S->rowptr[s + 1] - S->rowptr[s];
+        const int m = nsrow - nscol, *rows = S->rowind + S->rowptr[s] + nscol;
+        const DOPT_REAL *Ls = Lx + S->valptr[s];
+        if (nrhs == 1) {
+            DOPT_REAL *DOPT_RESTRICT x = X + k1;
+            if (m > 0) {
+                for (i = 0; i < m; ++i) T[i] = X[rows[i]];
+                for (j = 0; j < nscol; ++j) {
+                    const DOPT_REAL *DOPT_RESTRICT col = Ls + nscol + (size_t)j * nsrow;
+                    DOPT_REAL acc = 0;
+                    for (i = 0; i < m; ++i) acc += col[i] * T[i];
+                    x[j] -= acc;
+                }
+            }
+            for (j = nscol - 1; j >= 0; --j) {
+                const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
+                DOPT_REAL acc = x[j];
+                for (i = j + 1; i < nscol; ++i) acc -= col[i] * x[i];
+                x[j] = acc / col[j];
+            }
+        } else {
+            if (m > 0) {
+                for (r = 0; r < nrhs; ++r)
+                    for (i = 0; i < m; ++i) T[i + (size_t)r * m] = X[rows[i] + (size_t)r * n];
+                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, nscol, nrhs, m, -1, Ls + nscol, nsrow, T, m, 1, X + k1, n);
+            }
+            DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, nscol, nrhs, 1, Ls, nsrow, X + k1, n);
+        }
+    }
+}
+
+DOPT_API void DOPT_FN(dopt_sparse_solve_element)(DOPT_FN(dopt_sparse_numeric) *F, int element, int nrhs,
+                                                 DOPT_REAL *B, int ldb)
+{
+    const dopt_sparse_symbolic *S;
+    int r0, k, r, n;
+    if (!F || !F->sym || element < 0 || element >= F->batch || nrhs <= 0 || !B) return;
+    S = F->sym;
+    n = S->n;
+    for (r0 = 0; r0 < nrhs; r0 += DOPT_SPARSE_RHS_CHUNK) {
+        int nr = nrhs - r0 < DOPT_SPARSE_RHS_CHUNK ? nrhs - r0 : DOPT_SPARSE_RHS_CHUNK;
+        DOPT_REAL *X = F->xwork;
+        for (r = 0; r < nr; ++r)
+            for (k = 0; k < n; ++k) X[k + (size_t)r * n] = B[S->perm[k] + (size_t)(r0 + r) * ldb];
+        DOPT_FN(dopt__sp_solve_perm)(S, F->x + (size_t)element * S->nnz_storage, nr, X, F->twork);
+        for (r = 0; r < nr; ++r)
+            for (k = 0; k < n; ++k) B[S->perm[k] + (size_t)(r0 + r) * ldb] = X[k + (size_t)r * n];
+    }
+}
+
+DOPT_API void DOPT_FN(dopt_sparse_solve)(DOPT_FN(dopt_sparse_numeric) *F, int nrhs, DOPT_REAL *B, int ldb)
+{
+    DOPT_FN(dopt_sparse_solve_element)(F, 0, nrhs, B, ldb);
+}
+
+DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count, int nrhs,
+                                               DOPT_REAL *B, int ldb, ptrdiff_t strideB)
+{
+    int b;
+    if (!F) return;
+    for (b = 0; b < count && b < F->batch; ++b)
+        DOPT_FN(dopt_sparse_solve_element)(F, b, nrhs, B + (ptrdiff_t)b * strideB, ldb);
+}
+
+DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                  const DOPT_REAL *x, const DOPT_REAL *gx,
+                                                  DOPT_REAL *gb, DOPT_REAL *gA)
+{
+    const dopt_sparse_symbolic *S;
+    int j, p;
+    if (!F || !F->sym || !x || !gx || !gb) return;
+    S = F->sym;
+    if (gb != gx) memcpy(gb, gx, (size_t)S->n * sizeof(DOPT_REAL));
+    DOPT_FN(dopt_sparse_solve_element)(F, element, 1, gb, S->n);
+    if (!gA) return;
+    for (j = 0; j < S->n; ++j)
+        for (p = S->Ap[j]; p < S->Ap[j + 1]; ++p) {
+            int i = S->Ai[p];
+            if (S->amap[p] == DOPT__SP_NONE) gA[p] = 0;
+            else if (i == j) gA[p] = -gb[i] * x[i];
+            else gA[p] = -(gb[i] * x[j] + gb[j] * x[i]);
+        }
+}
+
+/* ---- block-sparse assembly -------------------------------------------------------------------- */
+
+DOPT_API void DOPT_FN(dopt_sparse_blocks_add_factor)(const dopt_sparse_blocks *B, int f,
+                                                     const DOPT_REAL *J, const DOPT_REAL *W,
+                                                     const DOPT_REAL *r, DOPT_REAL *Hx, DOPT_REAL *g,
+                                                     DOPT_REAL *work)
+{
+    const int m = B->fac_ptr[f + 1] - B->fac_ptr[f], rd = B->res_dim[f];
+    const int *vars = B->fac_vars + B->fac_ptr[f], *pp = B->pair_pos + B->pair_start[f];
+    size_t offb = 0;
+    int kb, ka, q, t, c, ra;
+    for (kb = 0; kb < m; ++kb) {
+        const int vb = vars[kb], db = B->var_dim[vb], cl = B->col_len[vb];
+        const DOPT_REAL *Jb = J + (size_t)rd * offb, *WJb = Jb, *Ja;
+        size_t offa = 0;
+        if (W) { /* WJb = W Jb, row-major rd x db */
+            for (q = 0; q < rd; ++q)
+                for (c = 0; c < db; ++c) {
+                    DOPT_REAL acc = 0;
+                    for (t = 0; t < rd; ++t) acc += W[(size_t)q * rd + t] * Jb[(size_t)t * db + c];
+                    work[(size_t)q * db + c] = acc;
+                }
+            WJb = work;
+        }
+        if (r && g)
+            for (c = 0; c < db; ++c) {
+                DOPT_REAL acc = 0;
+                for (q = 0; q < rd; ++q) acc += WJb[(size_t)q * db + c] * r[q];
+                g[B->var_offset[vb] + c] += acc;
+            }
+        for (ka = 0; ka < m; ++ka) {
+            const int va = vars[ka], da = B->var_dim[va];
+            Ja = J + (size_t)rd * offa;
+            offa += (size_t)da;
+            if (va < vb) continue; /* the block (va, vb) lives in the column of the smaller */
+            for (c = 0; c < db; ++c) {
+                DOPT_REAL *Hcol = Hx + pp[ka * m + kb] + (size_t)c * cl;
+                for (ra = 0; ra < da; ++ra) {
+                    DOPT_REAL acc = 0;
+                    for (q = 0; q < rd; ++q) acc += Ja[(size_t)q * da + ra] * WJb[(size_t)q * db + c];
+                    Hcol[ra] += acc;
+                }
+            }
+        }
+        offb += (size_t)db;
+    }
+}
+
+DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *B, const DOPT_REAL *J,
+                                                   const DOPT_REAL *W, const DOPT_REAL *r,
+                                                   DOPT_REAL *Hx, DOPT_REAL *g, DOPT_REAL *work)
+{
+    int f;
+    memset(Hx, 0, (size_t)B->nnz * sizeof(DOPT_REAL));
+    if (g) memset(g, 0, (size_t)B->n * sizeof(DOPT_REAL));
+    for (f = 0; f < B->nfactors; ++f)
+        DOPT_FN(dopt_sparse_blocks_add_factor)(B, f, J + B->jac_offset[f], W ? W + B->weight_offset[f] : NULL,
+                                               r ? r + B->res_offset[f] : NULL, Hx, g, work);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_SPARSE__PASS_IMPL */

@@ -1,0 +1,965 @@
+/* Tests of dopt_sparse.h: triplets/CSC, orderings, symbolic analysis (checked against a brute-force
+ * symbolic factorization), supernodal factor and solve on many SPD patterns against dense
+ * Cholesky, refactorization, batches, multiple right-hand sides, the differentiable solve (central
+ * finite differences), block-sparse assembly, the Matrix Market reader, error statuses, failing
+ * allocators, and the real matrices of $DOPT_DATA_DIR/spd when present. */
+#if !defined(DOPT__DRIVE)
+#define DOPT_IMPLEMENTATION
+#include "dopt_sparse.h"
+#include "dopt_test.h"
+
+/* ---- test matrices: symmetric patterns as lists of (i > j) pairs ------------------------------ */
+
+typedef struct tpat {
+    int n, m, cap;
+    int *ti, *tj; /* off-diagonal pairs, ti > tj (duplicates allowed) */
+} tpat;
+
+static void tpat_init(tpat *p, int n)
+{
+    p->n = n;
+    p->m = 0;
+    p->cap = 16;
+    p->ti = (int *)malloc(sizeof(int) * (size_t)p->cap);
+    p->tj = (int *)malloc(sizeof(int) * (size_t)p->cap);
+}
+static void tpat_add(tpat *p, int i, int j)
+{
+    if (i == j) return;
+    if (i < j) { int t = i; i = j; j = t; }
+    if (p->m == p->cap) {
+        p->cap *= 2;
+        p->ti = (int *)realloc(p->ti, sizeof(int) * (size_t)p->cap);
+        p->tj = (int *)realloc(p->tj, sizeof(int) * (size_t)p->cap);
+    }
+    p->ti[p->m] = i;
+    p->tj[p->m++] = j;
+}
+static void tpat_free(tpat *p) { free(p->ti); free(p->tj); }
+
+/* Pattern kinds, with size parameter s. */
+enum { PAT_ARROW, PAT_BANDED, PAT_BLOCK, PAT_RANDOM, PAT_GRID2, PAT_GRID3, PAT_PGO2, PAT_PGO3, PAT_DIAG, PAT_COUNT };
+static const char *pat_name[PAT_COUNT] = {"arrow", "banded", "block", "random", "grid2d", "grid3d", "pgo2d", "pgo3d", "diag"};
+
+static void block_pair(tpat *p, int bs, int a, int b)
+{
+    int r, c;
+    for (r = 0; r < bs; ++r)
+        for (c = 0; c < bs; ++c)
+            if (a != b || r > c) tpat_add(p, a * bs + r, b * bs + c);
+}
+
+static void make_pattern(tpat *p, int kind, int s, dopt_rng *rng)
+{
+    int i, j, k;
+    switch (kind) {
+    case PAT_ARROW: /* dense last rows and a tridiagonal */
+        tpat_init(p, s);
+        for (i = 1; i < s; ++i) tpat_add(p, i, i - 1);
+        for (i = 0; i < s - 3; ++i) { tpat_add(p, s - 1, i); tpat_add(p, s - 2, i); }
+        break;
+    case PAT_BANDED:
+        tpat_init(p, s);
+        for (j = 0; j < s; ++j)
+            for (i = j + 1; i < s && i <= j + 5; ++i) tpat_add(p, i, j);
+        break;
+    case PAT_BLOCK: /* dense diagonal blocks of 7 coupled to their neighbours by a few entries */
+        tpat_init(p, s);
+        for (j = 0; j < s; ++j) {
+            for (i = j + 1; i < s && i / 7 == j / 7; ++i) tpat_add(p, i, j);
+            if (j + 9 < s && j % 3 == 0) tpat_add(p, j + 9, j);
+        }
+        break;
+    case PAT_RANDOM:
+        tpat_init(p, s);
+        for (k = 0; k < 3 * s; ++k) tpat_add(p, (int)dopt_rng_below(rng, (uint64_t)s), (int)dopt_rng_below(rng, (uint64_t)s));
+        break;
+    case PAT_GRID2: {
+        int g = s;
+        tpat_init(p, g * g);
+        for (i = 0; i < g; ++i)
+            for (j = 0; j < g; ++j) {
+                if (i + 1 < g) tpat_add(p, (i + 1) * g + j, i * g + j);
+                if (j + 1 < g) tpat_add(p, i * g + j + 1, i * g + j);
+            }
+        break;
+    }
+    case PAT_GRID3: {
+        int g = s, x, y, z;
+        tpat_init(p, g * g * g);
+        for (x = 0; x < g; ++x)
+            for (y = 0; y < g; ++y)
+                for (z = 0; z < g; ++z) {
+                    int id = (x * g + y) * g + z;
+                    if (x + 1 < g) tpat_add(p, id + g * g, id);
+                    if (y + 1 < g) tpat_add(p, id + g, id);
+                    if (z + 1 < g) tpat_add(p, id + 1, id);
+                }
+        break;
+    }
+    case PAT_PGO2:
+    case PAT_PGO3: { /* odometry chain plus loop closures between blocks of 3 or 6 */
+        int bs = kind == PAT_PGO2 ? 3 : 6, nb = s;
+        tpat_init(p, nb * bs);
+        for (i = 0; i < nb; ++i) block_pair(p, bs, i, i);
+        for (i = 1; i < nb; ++i) block_pair(p, bs, i, i - 1);
+        for (k = 0; k < nb / 4; ++k) {
+            int a = (int)dopt_rng_below(rng, (uint64_t)nb), b = (int)dopt_rng_below(rng, (uint64_t)nb);
+            if (a != b) block_pair(p, bs, a > b ? a : b, a > b ? b : a);
+        }
+        break;
+    }
+    default:
+        tpat_init(p, s);
+        break;
+    }
+}
+
+/* ---- brute-force symbolic factorization: nnz of each column of L for the permuted pattern --- */
+static void brute_colcounts(const tpat *p, const int *perm, int *cc)
+{
+    int n = p->n, i, j, k;
+    int *iperm = (int *)malloc(sizeof(int) * (size_t)n);
+    unsigned char *L = (unsigned char *)calloc((size_t)n * (size_t)n, 1);
+    for (k = 0; k < n; ++k) iperm[perm[k]] = k;
+    for (k = 0; k < p->m; ++k) {
+        int a = iperm[p->ti[k]], b = iperm[p->tj[k]];
+        if (a < b) { int t = a; a = b; b = t; }
+        L[a + (size_t)b * n] = 1;
+    }
+    for (k = 0; k < n; ++k)
+        for (i = k + 1; i < n; ++i) {
+            if (!L[i + (size_t)k * n]) continue;
+            for (j = k + 1; j <= i; ++j)
+                if (L[j + (size_t)k * n]) L[i + (size_t)j * n] = 1;
+        }
+    for (j = 0; j < n; ++j) {
+        cc[j] = 1;
+        for (i = j + 1; i < n; ++i) cc[j] += L[i + (size_t)j * n];
+    }
+    free(L);
+    free(iperm);
+}
+
+static void test_colcounts_vs_brute(void)
+{
+    dopt_rng rng;
+    int kind, ord;
+    dopt_rng_seed(&rng, 11, 0);
+    for (kind = 0; kind < PAT_COUNT; ++kind)
+        for (ord = 0; ord < 2; ++ord) {
+            tpat p;
+            int s = kind == PAT_GRID2 ? 9 : kind == PAT_GRID3 ? 4 : (kind == PAT_PGO2 || kind == PAT_PGO3) ? 20 : 60;
+            int *Ap, *Ai, k, j, *cc, *cnt, bad = 0, sn;
+            dopt_sparse_symbolic *S = NULL;
+            dopt_sparse_options o;
+            dopt_status st;
+            make_pattern(&p, kind, s, &rng);
+            /* lower CSC pattern, diagonal included */
+            cnt = (int *)calloc((size_t)p.n + 1, sizeof(int));
+            Ap = (int *)malloc(sizeof(int) * ((size_t)p.n + 1));
+            Ai = (int *)malloc(sizeof(int) * ((size_t)p.m + (size_t)p.n + 1));
+            for (k = 0; k < p.m; ++k) cnt[p.tj[k]]++;
+            Ap[0] = 0;
+            for (j = 0; j < p.n; ++j) Ap[j + 1] = Ap[j] + cnt[j] + 1;
+            for (j = 0; j < p.n; ++j) { Ai[Ap[j]] = j; cnt[j] = Ap[j] + 1; }
+            for (k = 0; k < p.m; ++k) Ai[cnt[p.tj[k]]++] = p.ti[k];
+            memset(&o, 0, sizeof o);
+            o.ordering = ord ? DOPT_SPARSE_ORDER_NATURAL : DOPT_SPARSE_ORDER_AMD;
+            st = dopt_sparse_analyze(NULL, p.n, Ap, Ai, DOPT_LOWER, &o, &S, NULL);
+            DOPT_CHECK(st == DOPT_OK, "%s: analyze failed %d", pat_name[kind], (int)st);
+            if (st == DOPT_OK) {
+                double nnzl = 0;
+                cc = (int *)malloc(sizeof(int) * (size_t)p.n);
+                brute_colcounts(&p, S->perm, cc);
+                for (j = 0; j < p.n; ++j) {
+                    if (cc[j] != S->colcount[j]) bad++;
+                    nnzl += cc[j];
+                    if (S->parent[j] != -1 && S->parent[j] <= j) bad++;
+                }
+                DOPT_CHECK(bad == 0 && nnzl == S->nnz_l, "%s ord %d: %d column counts differ from brute force",
+                           pat_name[kind], ord, bad);
+                /* supernode partition covers every column once, rows start with the own columns */
+                for (sn = 0, bad = 0; sn < S->nsuper; ++sn) {
+                    int c, nscol = S->super[sn + 1] - S->super[sn], nsrow = S->rowptr[sn + 1] - S->rowptr[sn];
+                    for (c = 0; c < nscol; ++c) bad += S->rowind[S->rowptr[sn] + c] != S->super[sn] + c;
+                    for (c = nscol + 1; c < nsrow; ++c) bad += S->rowind[S->rowptr[sn] + c] <= S->rowind[S->rowptr[sn] + c - 1];
+                    bad += nsrow < cc[S->super[sn]];
+                }
+                DOPT_CHECK(bad == 0 && S->super[0] == 0 && S->super[S->nsuper] == p.n, "%s: supernode structure", pat_name[kind]);
+                free(cc);
+            }
+            dopt_sparse_symbolic_free(S);
+            free(cnt);
+            free(Ap);
+            free(Ai);
+            tpat_free(&p);
+        }
+}
+
+/* AMD must beat the natural order clearly on grids and keep valid permutations. */
+static void test_amd_quality(void)
+{
+    int g = dopt_test_quick() ? 20 : 40, i, j, k, n = g * g, *Sp, *Si, *perm, *iw, *seen, nnz = 0;
+    Sp = (int *)malloc(sizeof(int) * ((size_t)n + 1));
+    Si = (int *)malloc(sizeof(int) * (size_t)(4 * n));
+    for (i = 0; i < g; ++i)
+        for (j = 0; j < g; ++j) {
+            int id = i * g + j;
+            Sp[id] = nnz;
+            if (i > 0) Si[nnz++] = id - g;
+            if (j > 0) Si[nnz++] = id - 1;
+            if (j + 1 < g) Si[nnz++] = id + 1;
+            if (i + 1 < g) Si[nnz++] = id + g;
+        }
+    Sp[n] = nnz;
+    perm = (int *)malloc(sizeof(int) * (size_t)n);
+    seen = (int *)calloc((size_t)n, sizeof(int));
+    iw = (int *)malloc(sizeof(int) * dopt_sparse_amd_iwork_size(n, nnz));
+    dopt_sparse_amd(n, Sp, Si, -1, perm, iw);
+    for (k = 0, i = 0; k < n; ++k) {
+        if (perm[k] < 0 || perm[k] >= n || seen[perm[k]]) i++;
+        else seen[perm[k]] = 1;
+    }
+    DOPT_CHECK(i == 0, "amd: not a permutation (%d problems)", i);
+    {
+        int *Ap = (int *)malloc(sizeof(int) * ((size_t)n + 1)), *Ai = (int *)malloc(sizeof(int) * (size_t)(3 * n));
+        dopt_sparse_symbolic *S1 = NULL, *S2 = NULL;
+        dopt_sparse_options o;
+        int q = 0;
+        for (j = 0; j < n; ++j) {
+            Ap[j] = q;
+            Ai[q++] = j;
+            for (k = Sp[j]; k < Sp[j + 1]; ++k)
+                if (Si[k] > j) Ai[q++] = Si[k];
+        }
+        Ap[n] = q;
+        memset(&o, 0, sizeof o);
+        dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, &o, &S1, NULL);
+        o.ordering = DOPT_SPARSE_ORDER_NATURAL;
+        dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, &o, &S2, NULL);
+        DOPT_CHECK(S1 && S2, "analyze");
+        if (S1 && S2) {
+            /* natural order of a g x g grid fills the band: about n*g; AMD about 31 n log2(g)/8 */
+            DOPT_CHECK(S1->nnz_l < 0.5 * S2->nnz_l, "amd nnz(L) %g vs natural %g", S1->nnz_l, S2->nnz_l);
+        }
+        dopt_sparse_symbolic_free(S1);
+        dopt_sparse_symbolic_free(S2);
+        free(Ap);
+        free(Ai);
+    }
+    free(Sp); free(Si); free(perm); free(seen); free(iw);
+}
+
+/* ---- triplets ------------------------------------------------------------------------------- */
+static void test_triplets(void)
+{
+    int Ti[7] = {0, 2, 1, 2, 0, 2, 1}, Tj[7] = {0, 0, 1, 0, 2, 2, 0};
+    double Tx[7] = {1, 2, 3, 4, 5, 6, 7};
+    dopt_sparse_csc_d A;
+    dopt_errinfo info;
+    DOPT_CHECK(dopt_sparse_csc_from_triplets_d(NULL, 3, 3, 7, Ti, Tj, Tx, 0, &A, NULL) == DOPT_OK, "general");
+    /* column 0: rows 0 (1), 1 (7), 2 (2+4); column 1: row 1 (3); column 2: rows 0 (5), 2 (6) */
+    DOPT_CHECK(A.p[0] == 0 && A.p[1] == 3 && A.p[2] == 4 && A.p[3] == 6, "column pointers");
+    DOPT_CHECK(A.i[0] == 0 && A.i[1] == 1 && A.i[2] == 2 && A.x[2] == 6 && A.x[1] == 7, "column 0 sorted, summed");
+    DOPT_CHECK(A.i[4] == 0 && A.x[4] == 5 && A.i[5] == 2 && A.x[5] == 6, "column 2");
+    dopt_sparse_csc_free_d(&A);
+    /* symmetric: (0,2) mirrors to (2,0): column 0 gets rows 0 (1), 1 (7), 2 (2+4+5) */
+    DOPT_CHECK(dopt_sparse_csc_from_triplets_d(NULL, 3, 3, 7, Ti, Tj, Tx, 1, &A, NULL) == DOPT_OK, "symmetric");
+    DOPT_CHECK(A.symmetric == 1 && A.p[1] == 3 && A.x[2] == 11 && A.p[3] == 5, "symmetric mirrored into lower");
+    dopt_sparse_csc_free_d(&A);
+    Ti[3] = 3;
+    DOPT_CHECK(dopt_sparse_csc_from_triplets_d(NULL, 3, 3, 7, Ti, Tj, Tx, 0, &A, &info) == DOPT_ERR_INVALID_ARGUMENT &&
+                   info.index == 3, "out of range triplet reported");
+    DOPT_CHECK(dopt_sparse_csc_from_triplets_d(NULL, 3, 4, 0, NULL, NULL, NULL, 1, &A, NULL) == DOPT_ERR_DIMENSION,
+               "symmetric needs square");
+}
+
+/* ---- Matrix Market reader ------------------------------------------------------------------- */
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return 0;
+    fputs(text, f);
+    fclose(f);
+    return 1;
+}
+
+static void test_mm_reader(void)
+{
+    const char *path = "build_test_sparse_tmp.mtx";
+    dopt_sparse_csc_d A;
+    dopt_sparse_csc_f Af;
+    dopt_errinfo info;
+    if (!write_file(path, "%%MatrixMarket matrix coordinate real symmetric\n% comment\n\n3 3 4\n1 1 4.0\n2 1 1\n3 3 2e0\n1 3 -1\n")) DOPT_SKIP("cannot write a temporary file");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK, "symmetric file: %s", info.message);
+    DOPT_CHECK(A.nrows == 3 && A.symmetric && A.p[1] == 3 && A.x[2] == -1 && A.x[3] == 2, "symmetric values");
+    dopt_sparse_csc_free_d(&A);
+    DOPT_CHECK(dopt_sparse_read_mm_f(NULL, path, &Af, &info) == DOPT_OK && Af.x[0] == 4.0f, "float reader");
+    dopt_sparse_csc_free_f(&Af);
+    write_file(path, "%%MatrixMarket matrix coordinate pattern general\n2 3 2\n1 3\n2 1\n");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK && A.ncols == 3 && A.x[0] == 1 && !A.symmetric, "pattern file");
+    dopt_sparse_csc_free_d(&A);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n2 x 1\n3 3 1\n");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 4, "bad entry on line 4 (got %ld: %s)", info.line, info.message);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n4 1 1\n");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 4, "index out of range, line 4");
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && strstr(info.message, "1 of 3"), "truncated: %s", info.message);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3\n");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 2, "bad size line");
+    write_file(path, "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_UNSUPPORTED, "array format unsupported");
+    write_file(path, "hello\n");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 1, "no header");
+    remove(path);
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, "/nonexistent/x.mtx", &A, &info) == DOPT_ERR_INVALID_ARGUMENT, "missing file");
+}
+
+/* ---- failing allocator: every allocation point returns a clean status, nothing leaks -------- */
+typedef struct counting { long live, total, fail_after; } counting;
+static void *cnt_alloc(void *u, size_t n)
+{
+    counting *c = (counting *)u;
+    if (c->fail_after >= 0 && c->total >= c->fail_after) return NULL;
+    c->total++;
+    c->live++;
+    return malloc(n);
+}
+static void cnt_free(void *u, void *p, size_t n)
+{
+    counting *c = (counting *)u;
+    (void)n;
+    if (p) c->live--;
+    free(p);
+}
+
+static void test_alloc_failures(void)
+{
+    int Ap[5] = {0, 2, 4, 6, 7}, Ai[7] = {0, 3, 1, 2, 2, 3, 3}, k, ok = 1;
+    int var_dim[3] = {3, 2, 3}, res_dim[2] = {2, 3}, fac_ptr[3] = {0, 2, 4}, fac_vars[4] = {0, 1, 2, 0};
+    for (k = 0; k < 40; ++k) {
+        counting c = {0, 0, 0};
+        dopt_hooks h;
+        dopt_sparse_symbolic *S = NULL;
+        dopt_sparse_blocks *B = NULL;
+        dopt_sparse_numeric_d *F = NULL;
+        dopt_status st;
+        memset(&h, 0, sizeof h);
+        c.fail_after = k;
+        h.allocator.alloc = cnt_alloc;
+        h.allocator.free = cnt_free;
+        h.allocator.user = &c;
+        st = dopt_sparse_analyze(&h, 4, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
+        if (st == DOPT_OK) st = dopt_sparse_numeric_create_d(S, 2, &F);
+        if (st != DOPT_OK && st != DOPT_ERR_ALLOCATION) ok = 0;
+        dopt_sparse_numeric_free_d(F);
+        dopt_sparse_symbolic_free(S);
+        st = dopt_sparse_blocks_create(&h, 3, var_dim, 2, res_dim, fac_ptr, fac_vars, &B, NULL);
+        if (st != DOPT_OK && st != DOPT_ERR_ALLOCATION) ok = 0;
+        dopt_sparse_blocks_free(B);
+        if (c.live != 0) ok = 0;
+    }
+    DOPT_CHECK(ok, "allocation failures give DOPT_ERR_ALLOCATION and leak nothing");
+}
+
+/* ---- block-sparse assembly against dense J^T W J -------------------------------------------- */
+static void test_blocks(void)
+{
+    enum { NV = 6, NF = 7 };
+    int var_dim[NV] = {3, 6, 2, 3, 1, 6};
+    int res_dim[NF] = {3, 6, 2, 4, 1, 3, 5};
+    int fac_ptr[NF + 1] = {0, 2, 4, 5, 8, 9, 11, 13};
+    int fac_vars[13] = {0, 1, 1, 3, 2, 4, 0, 5, 5, 3, 2, 1, 5};
+    dopt_sparse_blocks *B = NULL;
+    dopt_rng rng;
+    double *J, *W, *r, *Hx, *g, *work, *Hd, *gd, *Jd, err = 0, gerr = 0;
+    int n, f, i, j, q, k, off, v;
+    dopt_status st = dopt_sparse_blocks_create(NULL, NV, var_dim, NF, res_dim, fac_ptr, fac_vars, &B, NULL);
+    DOPT_CHECK(st == DOPT_OK, "blocks_create");
+    if (st != DOPT_OK) return;
+    n = B->n;
+    dopt_rng_seed(&rng, 5, 0);
+    J = (double *)malloc(sizeof(double) * B->jac_offset[NF]);
+    W = (double *)malloc(sizeof(double) * B->weight_offset[NF]);
+    r = (double *)malloc(sizeof(double) * B->res_offset[NF]);
+    Hx = (double *)malloc(sizeof(double) * (size_t)B->nnz);
+    g = (double *)malloc(sizeof(double) * (size_t)n);
+    work = (double *)malloc(sizeof(double) * (size_t)(B->max_res_dim * B->max_var_dim));
+    Hd = (double *)calloc((size_t)n * n, sizeof(double));
+    gd = (double *)calloc((size_t)n, sizeof(double));
+    dopt_rng_fill_normal_d(&rng, (int)B->jac_offset[NF], J, 0, 1);
+    dopt_rng_fill_normal_d(&rng, (int)B->res_offset[NF], r, 0, 1);
+    for (f = 0; f < NF; ++f) { /* W = M M^T + I */
+        int rd = res_dim[f];
+        double M[36];
+        dopt_rng_fill_normal_d(&rng, rd * rd, M, 0, 1);
+        for (i = 0; i < rd; ++i)
+            for (j = 0; j < rd; ++j) {
+                double s = i == j;
+                for (k = 0; k < rd; ++k) s += M[i * rd + k] * M[j * rd + k];
+                W[B->weight_offset[f] + (size_t)i * rd + j] = s;
+            }
+    }
+    dopt_sparse_blocks_assemble_d(B, J, W, r, Hx, g, work);
+    /* dense reference: scatter each factor's Jacobian into an rd x n dense row block */
+    for (f = 0; f < NF; ++f) {
+        int rd = res_dim[f];
+        const double *Wf = W + B->weight_offset[f];
+        Jd = (double *)calloc((size_t)rd * n, sizeof(double));
+        for (k = fac_ptr[f], off = 0; k < fac_ptr[f + 1]; ++k) {
+            v = fac_vars[k];
+            for (q = 0; q < rd; ++q)
+                for (j = 0; j < var_dim[v]; ++j)
+                    Jd[(size_t)q * n + B->var_offset[v] + j] = J[B->jac_offset[f] + (size_t)rd * off + (size_t)q * var_dim[v] + j];
+            off += var_dim[v];
+        }
+        for (i = 0; i < n; ++i)
+            for (j = 0; j < n; ++j) {
+                double s = 0;
+                int a, b;
+                for (a = 0; a < rd; ++a)
+                    for (b = 0; b < rd; ++b) s += Jd[(size_t)a * n + i] * Wf[a * rd + b] * Jd[(size_t)b * n + j];
+                Hd[i + (size_t)j * n] += s;
+            }
+        for (i = 0; i < n; ++i) {
+            double s = 0;
+            int a, b;
+            for (a = 0; a < rd; ++a)
+                for (b = 0; b < rd; ++b) s += Jd[(size_t)a * n + i] * Wf[a * rd + b] * r[B->res_offset[f] + b];
+            gd[i] += s;
+        }
+        free(Jd);
+    }
+    for (j = 0; j < n; ++j)
+        for (k = B->Hp[j]; k < B->Hp[j + 1]; ++k) {
+            double d = fabs(Hx[k] - Hd[B->Hi[k] + (size_t)j * n]);
+            if (B->Hi[k] < j && B->Hi[k] < B->var_offset[dopt_sparse_blocks_locate(B, j, NULL)]) d = 1e9; /* only diag blocks above */
+            if (d > err) err = d;
+        }
+    for (i = 0; i < n; ++i) gerr = fabs(g[i] - gd[i]) > gerr ? fabs(g[i] - gd[i]) : gerr;
+    DOPT_CHECK(err < 1e-10 && gerr < 1e-10, "assembled H (err %g) and g (err %g) match dense", err, gerr);
+    {   /* every nonzero of the dense H is in the pattern */
+        int missing = 0;
+        for (j = 0; j < n; ++j)
+            for (i = j; i < n; ++i) {
+                int found = 0;
+                if (Hd[i + (size_t)j * n] == 0) continue;
+                for (k = B->Hp[j]; k < B->Hp[j + 1]; ++k) found |= B->Hi[k] == i;
+                missing += !found;
+            }
+        DOPT_CHECK(missing == 0, "%d nonzeros of H missing from the pattern", missing);
+    }
+    {   /* solve H x = g through the sparse path */
+        dopt_sparse_symbolic *S = NULL;
+        dopt_sparse_numeric_d *F = NULL;
+        double *x = (double *)malloc(sizeof(double) * (size_t)n), res = 0;
+        for (i = 0; i < n; ++i) Hx[B->Hp[i]] += 0; /* H is SPD already (W > 0, J full column rank w.h.p.) */
+        for (j = 0; j < n; ++j) Hx[B->Hp[j] + (j - B->var_offset[dopt_sparse_blocks_locate(B, j, NULL)])] += 1e-3;
+        for (j = 0; j < n; ++j) Hd[j + (size_t)j * n] += 1e-3;
+        st = dopt_sparse_analyze(NULL, n, B->Hp, B->Hi, DOPT_LOWER, NULL, &S, NULL);
+        if (st == DOPT_OK) st = dopt_sparse_numeric_create_d(S, 1, &F);
+        if (st == DOPT_OK) st = dopt_sparse_factor_d(F, Hx, NULL);
+        DOPT_CHECK(st == DOPT_OK, "factor assembled H: %s", dopt_status_string(st));
+        if (st == DOPT_OK) {
+            memcpy(x, g, sizeof(double) * (size_t)n);
+            dopt_sparse_solve_d(F, 1, x, n);
+            for (i = 0; i < n; ++i) {
+                double s = -g[i];
+                for (j = 0; j < n; ++j) s += Hd[i + (size_t)j * n] * x[j];
+                res = fabs(s) > res ? fabs(s) : res;
+            }
+            DOPT_CHECK(res < 1e-8, "H x = g residual %g", res);
+        }
+        dopt_sparse_numeric_free_d(F);
+        dopt_sparse_symbolic_free(S);
+        free(x);
+    }
+    {
+        int o1 = -1, v1 = dopt_sparse_blocks_locate(B, B->var_offset[3] + 2, &o1);
+        DOPT_CHECK(v1 == 3 && o1 == 2, "locate column -> (variable 3, offset 2), got (%d, %d)", v1, o1);
+        DOPT_CHECK(dopt_sparse_blocks_locate(B, n, NULL) == -1 && dopt_sparse_blocks_locate(B, 0, NULL) == 0, "locate ends");
+    }
+    dopt_sparse_blocks_free(B);
+    fac_vars[1] = 0;
+    DOPT_CHECK(dopt_sparse_blocks_create(NULL, NV, var_dim, NF, res_dim, fac_ptr, fac_vars, &B, NULL) ==
+                   DOPT_ERR_INVALID_ARGUMENT && B == NULL, "repeated variable rejected");
+    free(J); free(W); free(r); free(Hx); free(g); free(work); free(Hd); free(gd);
+}
+
+/* ---- differentiable solve against central finite differences -------------------------------- */
+static void test_backward_fd(void)
+{
+    dopt_rng rng;
+    tpat p;
+    int n, j, k, q, *Ap, *Ai, nnz, *cnt;
+    double *Ax, *b, *x, *w, *gb, *gA, errb = 0, errA = 0;
+    dopt_sparse_symbolic *S = NULL;
+    dopt_sparse_numeric_d *F = NULL;
+    dopt_rng_seed(&rng, 99, 0);
+    make_pattern(&p, PAT_RANDOM, 25, &rng);
+    n = p.n;
+    /* UPPER storage this time, with one duplicated entry */
+    cnt = (int *)calloc((size_t)n + 1, sizeof(int));
+    for (k = 0; k < p.m; ++k) cnt[p.ti[k]]++;
+    Ap = (int *)malloc(sizeof(int) * ((size_t)n + 1));
+    nnz = p.m + n + 1;
+    Ai = (int *)malloc(sizeof(int) * (size_t)nnz);
+    Ax = (double *)malloc(sizeof(double) * (size_t)nnz);
+    Ap[0] = 0;
+    for (j = 0; j < n; ++j) Ap[j + 1] = Ap[j] + cnt[j] + 1 + (j == n - 1);
+    for (j = 0; j < n; ++j) cnt[j] = Ap[j];
+    for (k = 0; k < p.m; ++k) { Ai[cnt[p.ti[k]]] = p.tj[k]; Ax[cnt[p.ti[k]]++] = dopt_rng_uniform_d(&rng) - 0.5; }
+    for (j = 0; j < n; ++j) { Ai[cnt[j]] = j; Ax[cnt[j]++] = 8 + dopt_rng_uniform_d(&rng); }
+    Ai[cnt[n - 1]] = n - 1; /* duplicate diagonal entry: values add */
+    Ax[cnt[n - 1]] = 0.5;
+    b = (double *)malloc(sizeof(double) * (size_t)n);
+    x = (double *)malloc(sizeof(double) * (size_t)n);
+    w = (double *)malloc(sizeof(double) * (size_t)n);
+    gb = (double *)malloc(sizeof(double) * (size_t)n);
+    gA = (double *)malloc(sizeof(double) * (size_t)nnz);
+    dopt_rng_fill_normal_d(&rng, n, b, 0, 1);
+    dopt_rng_fill_normal_d(&rng, n, w, 0, 1); /* loss = w . x */
+    DOPT_CHECK(dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_UPPER, NULL, &S, NULL) == DOPT_OK, "analyze");
+    DOPT_CHECK(S && dopt_sparse_numeric_create_d(S, 1, &F) == DOPT_OK, "create");
+    if (!F) goto out;
+    dopt_sparse_factor_d(F, Ax, NULL);
+    memcpy(x, b, sizeof(double) * (size_t)n);
+    dopt_sparse_solve_d(F, 1, x, n);
+    dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA);
+    {
+        const double h = 1e-6;
+        double *xp = (double *)malloc(sizeof(double) * (size_t)n);
+        for (q = 0; q < n; ++q) { /* d loss / d b_q */
+            double lp = 0, lm = 0, fd;
+            memcpy(xp, b, sizeof(double) * (size_t)n);
+            xp[q] += h;
+            dopt_sparse_solve_d(F, 1, xp, n);
+            for (k = 0; k < n; ++k) lp += w[k] * xp[k];
+            memcpy(xp, b, sizeof(double) * (size_t)n);
+            xp[q] -= h;
+            dopt_sparse_solve_d(F, 1, xp, n);
+            for (k = 0; k < n; ++k) lm += w[k] * xp[k];
+            fd = (lp - lm) / (2 * h);
+            errb = fabs(fd - gb[q]) > errb ? fabs(fd - gb[q]) : errb;
+        }
+        for (q = 0; q < nnz; ++q) { /* d loss / d (stored value q) */
+            double lp = 0, lm = 0, fd, keep = Ax[q];
+            Ax[q] = keep + h;
+            dopt_sparse_factor_d(F, Ax, NULL);
+            memcpy(xp, b, sizeof(double) * (size_t)n);
+            dopt_sparse_solve_d(F, 1, xp, n);
+            for (k = 0; k < n; ++k) lp += w[k] * xp[k];
+            Ax[q] = keep - h;
+            dopt_sparse_factor_d(F, Ax, NULL);
+            memcpy(xp, b, sizeof(double) * (size_t)n);
+            dopt_sparse_solve_d(F, 1, xp, n);
+            for (k = 0; k < n; ++k) lm += w[k] * xp[k];
+            Ax[q] = keep;
+            fd = (lp - lm) / (2 * h);
+            errA = fabs(fd - gA[q]) > errA ? fabs(fd - gA[q]) : errA;
+        }
+        free(xp);
+    }
+    DOPT_CHECK(errb < 1e-7 && errA < 1e-7, "backward vs central differences: db err %g, dA err %g", errb, errA);
+out:
+    dopt_sparse_numeric_free_d(F);
+    dopt_sparse_symbolic_free(S);
+    tpat_free(&p);
+    free(cnt); free(Ap); free(Ai); free(Ax); free(b); free(x); free(w); free(gb); free(gA);
+}
+
+/* ---- error statuses --------------------------------------------------------------------------- */
+static void test_errors(void)
+{
+    /* 5 x 5 tridiagonal, lower; column 3 made indefinite */
+    int Ap[6] = {0, 2, 4, 6, 8, 9}, Ai[9] = {0, 1, 1, 2, 2, 3, 3, 4, 4}, bad_perm[5] = {0, 1, 1, 3, 4};
+    double Ax[9] = {4, 1, 4, 1, 4, 1, -4, 1, 4};
+    dopt_sparse_symbolic *S = NULL;
+    dopt_sparse_numeric_d *F = NULL;
+    dopt_sparse_options o;
+    dopt_errinfo info;
+    dopt_status st;
+    int k;
+    for (k = 0; k < 2; ++k) {
+        memset(&o, 0, sizeof o);
+        o.ordering = k ? DOPT_SPARSE_ORDER_NATURAL : DOPT_SPARSE_ORDER_AMD;
+        st = dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, &o, &S, NULL);
+        DOPT_CHECK(st == DOPT_OK && dopt_sparse_numeric_create_d(S, 1, &F) == DOPT_OK, "setup");
+        if (!F) return;
+        st = dopt_sparse_factor_d(F, Ax, &info);
+        DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && info.index >= 0 && info.index == F->fail_col[0],
+                   "not PD reported with its column (got %s, col %ld)", dopt_status_string(st), info.index);
+        if (k == 1) DOPT_CHECK(info.index == 3, "natural order fails at column 3 (got %ld)", info.index);
+        Ax[6] = 4;
+        DOPT_CHECK(dopt_sparse_factor_d(F, Ax, &info) == DOPT_OK && F->fail_col[0] == -1, "refactor after the fix");
+        Ax[6] = -4;
+        dopt_sparse_numeric_free_d(F);
+        dopt_sparse_symbolic_free(S);
+        F = NULL;
+        S = NULL;
+    }
+    Ax[6] = 4;
+    dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
+    dopt_sparse_numeric_create_d(S, 2, &F);
+    if (!F) return;
+    Ax[4] = NAN;
+    st = dopt_sparse_factor_d(F, Ax, &info);
+    DOPT_CHECK(st == DOPT_ERR_NON_FINITE && info.index == 4, "NaN input reported at entry 4");
+    Ax[4] = INFINITY;
+    DOPT_CHECK(dopt_sparse_factor_d(F, Ax, &info) == DOPT_ERR_NON_FINITE, "Inf input");
+    Ax[4] = 4;
+    DOPT_CHECK(dopt_sparse_factor_batch_d(F, 3, Ax, 0, &info) == DOPT_ERR_DIMENSION, "count > batch");
+    {
+        double two[18];
+        memcpy(two, Ax, sizeof Ax);
+        memcpy(two + 9, Ax, sizeof Ax);
+        two[9 + 6] = -4;
+        st = dopt_sparse_factor_batch_d(F, 2, two, 9, &info);
+        DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && F->fail_col[0] == -1 && F->fail_col[1] >= 0,
+                   "batch: only the bad element fails");
+    }
+    dopt_sparse_numeric_free_d(F);
+    dopt_sparse_symbolic_free(S);
+    Ai[3] = 7;
+    DOPT_CHECK(dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, NULL, &S, &info) == DOPT_ERR_INVALID_ARGUMENT &&
+                   info.index == 3, "row out of range reported at entry 3");
+    Ai[3] = 2;
+    Ap[2] = 1;
+    Ap[1] = 2;
+    DOPT_CHECK(dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, NULL, &S, &info) == DOPT_ERR_INVALID_ARGUMENT,
+               "decreasing column pointers");
+    Ap[1] = 2;
+    Ap[2] = 4;
+    memset(&o, 0, sizeof o);
+    o.ordering = DOPT_SPARSE_ORDER_USER;
+    o.user_perm = bad_perm;
+    DOPT_CHECK(dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, &o, &S, &info) == DOPT_ERR_INVALID_ARGUMENT &&
+                   info.index == 2, "user_perm not a permutation");
+    DOPT_CHECK(dopt_sparse_analyze(NULL, -1, Ap, Ai, DOPT_LOWER, NULL, &S, NULL) == DOPT_ERR_INVALID_ARGUMENT, "n < 0");
+    {   /* workspace too small for init */
+        char mem[64];
+        dopt_sparse_numeric_d G;
+        dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
+        DOPT_CHECK(S && dopt_sparse_numeric_init_d(&G, S, 1, mem, sizeof mem) == DOPT_ERR_ALLOCATION, "short workspace");
+        dopt_sparse_symbolic_free(S);
+    }
+}
+
+/* ---- real matrices ---------------------------------------------------------------------------- */
+static void test_data_spd(void)
+{
+    const char *names[5] = {"bcsstk13", "bcsstk15", "fv1", "ted_B", "bodyy5"};
+    char path[1024];
+    int f, found = 0;
+    for (f = 0; f < 5; ++f) {
+        dopt_sparse_csc_d A;
+        dopt_errinfo info;
+        dopt_sparse_symbolic *S = NULL;
+        dopt_sparse_numeric_d *F = NULL;
+        FILE *probe;
+        snprintf(path, sizeof path, "%s/spd/%s.mtx", dopt_test_data_dir(), names[f]);
+        probe = fopen(path, "r");
+        if (!probe) continue;
+        fclose(probe);
+        found++;
+        if (dopt_test_quick() && f >= 2) continue;
+        DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK, "%s: %s", names[f], info.message);
+        if (!A.p) continue;
+        DOPT_CHECK(A.symmetric && A.nrows == A.ncols, "%s symmetric", names[f]);
+        if (dopt_sparse_analyze(NULL, A.ncols, A.p, A.i, DOPT_LOWER, NULL, &S, &info) == DOPT_OK &&
+            dopt_sparse_numeric_create_d(S, 1, &F) == DOPT_OK) {
+            dopt_status st = dopt_sparse_factor_d(F, A.x, &info);
+            DOPT_CHECK(st == DOPT_OK, "%s factor: %s", names[f], info.message);
+            if (st == DOPT_OK) {
+                int n = A.ncols, j, p;
+                double *x = (double *)malloc(sizeof(double) * (size_t)n), *b = (double *)malloc(sizeof(double) * (size_t)n);
+                double *y = (double *)calloc((size_t)n, sizeof(double)), *cs = (double *)calloc((size_t)n, sizeof(double));
+                double rn = 0, an = 0, xn = 0;
+                dopt_rng rng;
+                dopt_rng_seed(&rng, 3, (uint64_t)f);
+                dopt_rng_fill_normal_d(&rng, n, b, 0, 1);
+                memcpy(x, b, sizeof(double) * (size_t)n);
+                dopt_sparse_solve_d(F, 1, x, n);
+                for (j = 0; j < n; ++j)
+                    for (p = A.p[j]; p < A.p[j + 1]; ++p) {
+                        int i = A.i[p];
+                        y[i] += A.x[p] * x[j];
+                        cs[j] += fabs(A.x[p]);
+                        if (i != j) { y[j] += A.x[p] * x[i]; cs[i] += fabs(A.x[p]); }
+                    }
+                for (j = 0; j < n; ++j) {
+                    rn = fabs(y[j] - b[j]) > rn ? fabs(y[j] - b[j]) : rn;
+                    an = cs[j] > an ? cs[j] : an;
+                    xn = fabs(x[j]) > xn ? fabs(x[j]) : xn;
+                }
+                DOPT_CHECK(rn / (an * xn) < 1e-12, "%s: relative residual %g", names[f], rn / (an * xn));
+                free(x); free(b); free(y); free(cs);
+            }
+        } else {
+            DOPT_CHECK(0, "%s analyze: %s", names[f], info.message);
+        }
+        dopt_sparse_numeric_free_d(F);
+        dopt_sparse_symbolic_free(S);
+        dopt_sparse_csc_free_d(&A);
+    }
+    if (!found) DOPT_SKIP("no $DOPT_DATA_DIR/spd/*.mtx (shared data folder absent)");
+}
+
+#define TEST_SPARSE_PASS
+#define DOPT__DRIVE "tests/test_sparse.c"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef TEST_SPARSE_PASS
+
+static void suite(void)
+{
+    DOPT_TEST_RUN(test_triplets);
+    DOPT_TEST_RUN(test_colcounts_vs_brute);
+    DOPT_TEST_RUN(test_amd_quality);
+    DOPT_TEST_RUN(test_patterns_d);
+    DOPT_TEST_RUN(test_patterns_f);
+    DOPT_TEST_RUN(test_refactor_batch_d);
+    DOPT_TEST_RUN(test_refactor_batch_f);
+    DOPT_TEST_RUN(test_multi_rhs_d);
+    DOPT_TEST_RUN(test_multi_rhs_f);
+    DOPT_TEST_RUN(test_backward_fd);
+    DOPT_TEST_RUN(test_blocks);
+    DOPT_TEST_RUN(test_errors);
+    DOPT_TEST_RUN(test_mm_reader);
+    DOPT_TEST_RUN(test_alloc_failures);
+    DOPT_TEST_RUN(test_data_spd);
+}
+DOPT_TEST_MAIN(suite)
+
+#elif defined(TEST_SPARSE_PASS) && defined(DOPT_REAL)
+/* ---- precision-generic tests -------------------------------------------------------------------- */
+
+/* A random SPD matrix on pattern p: off-diagonal uniform in [-1, 1], diagonal = row sum of
+ * |off-diagonal| + 1 + u.  Stored as the `uplo` triangle, diagonal included, duplicates kept
+ * (their values add).  Returns nnz. */
+static int DOPT_FN(make_spd)(const tpat *p, dopt_uplo uplo, dopt_rng *rng, int **Ap_, int **Ai_, DOPT_REAL **Ax_)
+{
+    int n = p->n, k, j, *Ap, *Ai, *cnt;
+    DOPT_REAL *Ax, *diag;
+    cnt = (int *)calloc((size_t)n + 1, sizeof(int));
+    diag = (DOPT_REAL *)calloc((size_t)n, sizeof(DOPT_REAL));
+    for (k = 0; k < p->m; ++k) cnt[uplo == DOPT_LOWER ? p->tj[k] : p->ti[k]]++;
+    Ap = (int *)malloc(sizeof(int) * ((size_t)n + 1));
+    Ai = (int *)malloc(sizeof(int) * ((size_t)p->m + (size_t)n + 1));
+    Ax = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * ((size_t)p->m + (size_t)n + 1));
+    Ap[0] = 0;
+    for (j = 0; j < n; ++j) Ap[j + 1] = Ap[j] + cnt[j] + 1;
+    for (j = 0; j < n; ++j) cnt[j] = Ap[j];
+    for (j = 0; j < n; ++j) {
+        if (uplo == DOPT_LOWER) Ai[cnt[j]++] = j; /* diagonal first in lower, last in upper */
+    }
+    for (k = 0; k < p->m; ++k) {
+        int c = uplo == DOPT_LOWER ? p->tj[k] : p->ti[k], r = uplo == DOPT_LOWER ? p->ti[k] : p->tj[k];
+        DOPT_REAL v = (DOPT_REAL)(2 * dopt_rng_uniform_d(rng) - 1);
+        Ai[cnt[c]] = r;
+        Ax[cnt[c]++] = v;
+        diag[r] += DOPT_M(fabs)(v);
+        diag[c] += DOPT_M(fabs)(v);
+    }
+    for (j = 0; j < n; ++j) {
+        DOPT_REAL d = diag[j] + 1 + (DOPT_REAL)dopt_rng_uniform_d(rng);
+        if (uplo == DOPT_LOWER) Ax[Ap[j]] = d;
+        else { Ai[cnt[j]] = j; Ax[cnt[j]++] = d; }
+    }
+    free(cnt);
+    free(diag);
+    *Ap_ = Ap;
+    *Ai_ = Ai;
+    *Ax_ = Ax;
+    return Ap[n];
+}
+
+/* y = A x for the symmetric A stored as one triangle; also returns max column abs sum. */
+static double DOPT_FN(sym_matvec)(int n, const int *Ap, const int *Ai, const DOPT_REAL *Ax, const DOPT_REAL *x,
+                                  double *y)
+{
+    int j, p;
+    double an = 0, *cs = (double *)calloc((size_t)n, sizeof(double));
+    for (j = 0; j < n; ++j) y[j] = 0;
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int i = Ai[p];
+            y[i] += (double)Ax[p] * x[j];
+            cs[j] += fabs((double)Ax[p]);
+            if (i != j) { y[j] += (double)Ax[p] * x[i]; cs[i] += fabs((double)Ax[p]); }
+        }
+    for (j = 0; j < n; ++j) an = cs[j] > an ? cs[j] : an;
+    free(cs);
+    return an;
+}
+
+/* Every pattern kind x {AMD, natural} x {relaxed, fundamental} x {lower, upper}: the residual
+ * ||Ax - b|| / (||A|| ||x||) and the agreement with dense Cholesky (dopt_spd_solve). */
+static void DOPT_FN(test_patterns)(void)
+{
+    dopt_rng rng;
+    int kind, variant, worst_kind = -1;
+    double worst = 0, worst_dense = 0;
+    const double tol = DOPT_TEST_TOL(1e-12, 2e-5);
+    dopt_rng_seed(&rng, 1234, DOPT_IS_FLOAT);
+    for (kind = 0; kind < PAT_COUNT; ++kind)
+        for (variant = 0; variant < 8; ++variant) {
+            tpat p;
+            int sizes[PAT_COUNT] = {120, 150, 140, 130, 12, 5, 40, 25, 50};
+            int n, nnz, *Ap, *Ai, i, j, q;
+            DOPT_REAL *Ax, *b, *x, *dense;
+            double *y, an, rn = 0, xn = 0, dd = 0;
+            dopt_uplo uplo = (variant & 4) ? DOPT_UPPER : DOPT_LOWER;
+            dopt_sparse_options o;
+            dopt_sparse_symbolic *S = NULL;
+            DOPT_FN(dopt_sparse_numeric) *F = NULL;
+            dopt_errinfo info;
+            dopt_status st;
+            make_pattern(&p, kind, sizes[kind], &rng);
+            n = p.n;
+            nnz = DOPT_FN(make_spd)(&p, uplo, &rng, &Ap, &Ai, &Ax);
+            memset(&o, 0, sizeof o);
+            o.ordering = (variant & 1) ? DOPT_SPARSE_ORDER_NATURAL : DOPT_SPARSE_ORDER_AMD;
+            o.fundamental = (variant & 2) ? 1 : 0;
+            st = dopt_sparse_analyze(NULL, n, Ap, Ai, uplo, &o, &S, &info);
+            if (st == DOPT_OK) st = DOPT_FN(dopt_sparse_numeric_create)(S, 1, &F);
+            if (st == DOPT_OK) st = DOPT_FN(dopt_sparse_factor)(F, Ax, &info);
+            DOPT_CHECK(st == DOPT_OK, "%s variant %d: %s", pat_name[kind], variant, dopt_status_string(st));
+            b = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+            x = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+            y = (double *)malloc(sizeof(double) * (size_t)n);
+            dense = (DOPT_REAL *)calloc((size_t)n * n, sizeof(DOPT_REAL));
+            if (st == DOPT_OK) {
+                DOPT_FN(dopt_rng_fill_normal)(&rng, n, b, 0, 1);
+                memcpy(x, b, sizeof(DOPT_REAL) * (size_t)n);
+                DOPT_FN(dopt_sparse_solve)(F, 1, x, n);
+                an = DOPT_FN(sym_matvec)(n, Ap, Ai, Ax, x, y);
+                for (i = 0; i < n; ++i) {
+                    rn = fabs(y[i] - b[i]) > rn ? fabs(y[i] - b[i]) : rn;
+                    xn = fabs((double)x[i]) > xn ? fabs((double)x[i]) : xn;
+                }
+                if (rn / (an * xn) > worst) { worst = rn / (an * xn); worst_kind = kind; }
+                /* dense Cholesky of the same matrix */
+                for (j = 0; j < n; ++j)
+                    for (q = Ap[j]; q < Ap[j + 1]; ++q) {
+                        int r = Ai[q], lo = r > j ? j : r, hi = r > j ? r : j;
+                        dense[hi + (size_t)lo * n] += Ax[q];
+                    }
+                for (j = 0; j < n; ++j)
+                    for (i = 0; i < j; ++i) dense[i + (size_t)j * n] = dense[j + (size_t)i * n];
+                {
+                    DOPT_REAL *xd = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+                    int fc;
+                    memcpy(xd, b, sizeof(DOPT_REAL) * (size_t)n);
+                    DOPT_FN(dopt_spd_solve)(NULL, n, 1, dense, n, xd, n, &fc);
+                    for (i = 0; i < n; ++i) dd = fabs((double)(xd[i] - x[i])) > dd ? fabs((double)(xd[i] - x[i])) : dd;
+                    free(xd);
+                }
+                if (dd / xn > worst_dense) worst_dense = dd / xn;
+            }
+            DOPT_FN(dopt_sparse_numeric_free)(F);
+            dopt_sparse_symbolic_free(S);
+            free(Ap); free(Ai); free(Ax); free(b); free(x); free(y); free(dense);
+            tpat_free(&p);
+            (void)nnz;
+        }
+    DOPT_CHECK(worst < tol, "worst relative residual %g (pattern %s)", worst, worst_kind >= 0 ? pat_name[worst_kind] : "-");
+    DOPT_CHECK(worst_dense < DOPT_TEST_TOL(1e-10, 1e-3), "worst difference from dense Cholesky %g", worst_dense);
+}
+
+/* Refactorization with new values equals a fresh factorization bit for bit; a batch equals
+ * separate factorizations; batch solves equal separate solves. */
+static void DOPT_FN(test_refactor_batch)(void)
+{
+    enum { NB = 5 };
+    dopt_rng rng;
+    tpat p;
+    int n, nnz, *Ap, *Ai, b, same = 1, kind;
+    DOPT_REAL *Ax, *vals, *B1, *B2;
+    dopt_rng_seed(&rng, 77, DOPT_IS_FLOAT);
+    for (kind = 0; kind < 3; ++kind) {
+        int pk = kind == 0 ? PAT_PGO3 : kind == 1 ? PAT_GRID2 : PAT_RANDOM, sz = kind == 0 ? 30 : kind == 1 ? 10 : 100;
+        dopt_sparse_symbolic *S = NULL;
+        DOPT_FN(dopt_sparse_numeric) *F = NULL, *G = NULL, *H = NULL;
+        make_pattern(&p, pk, sz, &rng);
+        n = p.n;
+        nnz = DOPT_FN(make_spd)(&p, DOPT_LOWER, &rng, &Ap, &Ai, &Ax);
+        vals = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)nnz * NB);
+        for (b = 0; b < NB; ++b) { /* same pattern, values scaled and perturbed per element */
+            int q;
+            for (q = 0; q < nnz; ++q)
+                vals[(size_t)b * nnz + q] = Ax[q] * (DOPT_REAL)(1 + 0.1 * b) + (Ai[q] == 0 ? 0 : (DOPT_REAL)(0.01 * dopt_rng_uniform_d(&rng)));
+        }
+        dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
+        DOPT_FN(dopt_sparse_numeric_create)(S, NB, &F);
+        DOPT_FN(dopt_sparse_numeric_create)(S, 1, &G);
+        DOPT_FN(dopt_sparse_numeric_create)(S, 1, &H);
+        DOPT_CHECK(F && G && H, "create");
+        if (!F || !G || !H) return;
+        DOPT_CHECK(DOPT_FN(dopt_sparse_factor_batch)(F, NB, vals, nnz, NULL) == DOPT_OK, "batch factor");
+        /* G: factor element 0's values, then refactor with each element's values in turn */
+        DOPT_FN(dopt_sparse_factor)(G, vals, NULL);
+        B1 = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n * NB);
+        B2 = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n * NB);
+        DOPT_FN(dopt_rng_fill_normal)(&rng, n * NB, B1, 0, 1);
+        memcpy(B2, B1, sizeof(DOPT_REAL) * (size_t)n * NB);
+        DOPT_FN(dopt_sparse_solve_batch)(F, NB, 1, B1, n, n);
+        for (b = 0; b < NB; ++b) {
+            DOPT_FN(dopt_sparse_factor)(G, vals + (size_t)b * nnz, NULL);   /* refactor */
+            DOPT_FN(dopt_sparse_factor)(H, vals + (size_t)b * nnz, NULL);   /* fresh path too */
+            if (memcmp(G->x, F->x + (size_t)b * S->nnz_storage, sizeof(DOPT_REAL) * S->nnz_storage) != 0) same = 0;
+            if (memcmp(G->x, H->x, sizeof(DOPT_REAL) * S->nnz_storage) != 0) same = 0;
+            DOPT_FN(dopt_sparse_solve)(G, 1, B2 + (size_t)b * n, n);
+        }
+        DOPT_CHECK(same, "%s: batch and refactored factors equal separate factorizations bit for bit", pat_name[pk]);
+        DOPT_CHECK(memcmp(B1, B2, sizeof(DOPT_REAL) * (size_t)n * NB) == 0, "batch solves equal separate solves");
+        DOPT_FN(dopt_sparse_numeric_free)(F);
+        DOPT_FN(dopt_sparse_numeric_free)(G);
+        DOPT_FN(dopt_sparse_numeric_free)(H);
+        dopt_sparse_symbolic_free(S);
+        free(Ap); free(Ai); free(Ax); free(vals); free(B1); free(B2);
+        tpat_free(&p);
+    }
+}
+
+/* Many right-hand sides at once (more than one chunk) equal one-at-a-time solves. */
+static void DOPT_FN(test_multi_rhs)(void)
+{
+    enum { NR = 11 };
+    dopt_rng rng;
+    tpat p;
+    int n, *Ap, *Ai, r, i;
+    DOPT_REAL *Ax, *B, *X;
+    double err = 0, sc = 0;
+    dopt_sparse_symbolic *S = NULL;
+    DOPT_FN(dopt_sparse_numeric) *F = NULL;
+    dopt_rng_seed(&rng, 8, DOPT_IS_FLOAT);
+    make_pattern(&p, PAT_GRID3, 6, &rng);
+    n = p.n;
+    DOPT_FN(make_spd)(&p, DOPT_LOWER, &rng, &Ap, &Ai, &Ax);
+    dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
+    DOPT_FN(dopt_sparse_numeric_create)(S, 1, &F);
+    DOPT_CHECK(F && DOPT_FN(dopt_sparse_factor)(F, Ax, NULL) == DOPT_OK, "factor");
+    if (!F) return;
+    B = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)(n + 3) * NR);
+    X = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)(n + 3) * NR);
+    DOPT_FN(dopt_rng_fill_normal)(&rng, (n + 3) * NR, B, 0, 1);
+    memcpy(X, B, sizeof(DOPT_REAL) * (size_t)(n + 3) * NR);
+    DOPT_FN(dopt_sparse_solve)(F, NR, X, n + 3); /* ldb > n */
+    for (r = 0; r < NR; ++r) {
+        DOPT_FN(dopt_sparse_solve)(F, 1, B + (size_t)r * (n + 3), n);
+        for (i = 0; i < n; ++i) {
+            double d = fabs((double)(X[i + (size_t)r * (n + 3)] - B[i + (size_t)r * (n + 3)]));
+            err = d > err ? d : err;
+            sc = fabs((double)B[i + (size_t)r * (n + 3)]) > sc ? fabs((double)B[i + (size_t)r * (n + 3)]) : sc;
+        }
+        for (i = n; i < n + 3; ++i) err += X[i + (size_t)r * (n + 3)] != B[i + (size_t)r * (n + 3)];
+    }
+    DOPT_CHECK(err / sc < DOPT_TEST_TOL(1e-13, 1e-5), "multi-RHS vs single solves: %g", err / sc);
+    DOPT_FN(dopt_sparse_numeric_free)(F);
+    dopt_sparse_symbolic_free(S);
+    free(Ap); free(Ai); free(Ax); free(B); free(X);
+    tpat_free(&p);
+}
+#endif
