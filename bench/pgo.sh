@@ -29,6 +29,10 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
+# Debian's CHOLMOD (SuiteSparse 5) runs parts of cholmod_super_numeric in OpenMP regions with a
+# compiled-in num_threads(4) that ignores OMP_NUM_THREADS; only OMP_THREAD_LIMIT caps it.  Without
+# this, "one-thread" Ceres runs 4 threads (and is ~2x slower on this 2-core machine).
+export OMP_THREAD_LIMIT=1
 PGO_REPEAT=${PGO_REPEAT:-3}
 PGO_TIMEOUT=${PGO_TIMEOUT:-600}
 PGO_SOLVERS=${PGO_SOLVERS:-"dopt ceres gtsam"}
@@ -73,7 +77,7 @@ CHOLMOD=$(ldd "$BENCH_DIR/pgo_ceres" | awk '/libcholmod/{print $3}')
 echo "# anchors: ceres $(sed -n 's/.*CERES_VERSION_\(MAJOR\|MINOR\|REVISION\) \([0-9]*\).*/\2/p' /usr/include/ceres/version.h | paste -sd.) (LM, SPARSE_NORMAL_CHOLESKY, SuiteSparse CHOLMOD $CHOLMOD, BLAS: LD_PRELOAD $OPENBLAS over Debian's ATLAS link, 1 thread); gtsam $GTSAM_VER (PyPI wheel, no TBB; LevenbergMarquardtOptimizer defaults, MULTIFRONTAL_CHOLESKY, COLAMD)"
 WEIGHT="Lambda (upper Cholesky factor U, Lambda = U^T U)"
 [ "${PGO_SQRT_EXAMPLE:-0}" = 1 ] && WEIGHT="the examples' L^T L (L = llt().matrixL(), Lambda = L L^T)"
-echo "# ceres residual weight: $WEIGHT; gauge: pose 0 fixed (ceres: constant block; gtsam: prior sigma 1e-6); OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS"
+echo "# ceres residual weight: $WEIGHT; gauge: pose 0 fixed (ceres: constant block; gtsam: prior sigma 1e-6); OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS OMP_NUM_THREADS=$OMP_NUM_THREADS OMP_THREAD_LIMIT=$OMP_THREAD_LIMIT"
 
 # ---- helpers ------------------------------------------------------------------------------
 kv() { # kv KEY LINE -> value
