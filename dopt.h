@@ -10,6 +10,35 @@
  *     - a seedable, platform-independent RNG      (dopt_rng: xoshiro256**, polar normals)
  *     - dense kernels in float and double         (BLAS/LAPACK-like: gemm, syrk, trsm, potrf, ...)
  *     - the manifold descriptor that other modules (dopt_lie.h) fill in for the least-squares layer.
+ *     - the nonlinear least-squares layer           (dopt_nlls_*: GN / LM / Dogleg, see below)
+ *
+ * NONLINEAR LEAST SQUARES (dopt_nlls_*, the last section of this file)
+ *   minimize S(x) = 1/2 sum_i rho_i( ||W_i c_i(x^i)||^2 ) over variables that live on manifolds
+ *   (dopt_manifold: R^n, or the Lie groups of dopt_lie.h), for a BATCH of B problems that share
+ *   one structure.  You describe variables (dopt_nlls_add_variable) and cost terms
+ *   (dopt_nlls_add_cost: a dopt_cost_fn callback returning the residual and tangent Jacobians —
+ *   or numeric differentiation —, a weight W: scalar, diagonal or square-root information, a
+ *   robust loss rho: Huber, Cauchy, Welsch, Tukey, Geman-McClure, soft-L1), create a solver once
+ *   (the block pattern of J^T J and the linear solver's symbolic analysis are made there, shared
+ *   by the batch and every later solve) and call dopt_nlls_solve as often as you like: it
+ *   allocates nothing.  Methods: Levenberg-Marquardt (Ceres' or GTSAM's damping), Gauss-Newton
+ *   (optional line search), Powell's dogleg.  Linear solvers plug in through
+ *   dopt_linear_solver (dense Cholesky built in; dopt_sparse.h's supernodal Cholesky for large
+ *   problems).  A failed factorization names the variable and the likely cause (gauge freedom,
+ *   an unconstrained variable).  dopt_check_jacobian compares a cost's analytic Jacobians with
+ *   central differences on the tangent space.  Sketch (fit y = exp(m t + c)):
+ *       dopt_nlls_problem_d *p;  dopt_nlls_solver_d *s;  int v;
+ *       dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+ *       dopt_nlls_problem_create_d(NULL, 1, &p);
+ *       dopt_nlls_add_variable_d(p, &R2, &v);
+ *       for (i = 0; i < npts; ++i) {                  // one cost per data point
+ *           dopt_nlls_cost_desc_d d = {0};
+ *           d.fn = exp_residual; d.data = &pts[i]; d.rdim = 1; d.nvars = 1; d.vars = &v;
+ *           dopt_nlls_add_cost_d(p, &d, NULL);
+ *       }
+ *       dopt_nlls_solver_create_d(p, NULL, &s, NULL);   // NULL: dense Cholesky
+ *       dopt_nlls_solve_d(s, NULL, x, 0, &report, NULL, NULL);
+ *   examples/curve_fit_ls.c and examples/pgo.c are complete programs.
  *
  * HOW TO USE
  *   In exactly one C (or C++) file:          #define DOPT_IMPLEMENTATION
@@ -1181,13 +1210,17 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
 }
 
 /* ---- syrk ------------------------------------------------------------------------------------ */
-/* Column blocks of width DOPT__NC: the diagonal block by straight loops, the rest by gemm. */
+/* Column blocks of width DOPT__SYRK_NB: each diagonal block is computed in full by gemm into a
+ * stack tile (NB*NB reals) and its requested triangle merged into C; the blocks off the diagonal
+ * go straight to gemm.  So syrk runs at gemm speed and never writes the other triangle. */
+#define DOPT__SYRK_NB 64
 
 DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k, DOPT_REAL alpha,
                                  const DOPT_REAL *A, int lda, DOPT_REAL beta, DOPT_REAL *C, int ldc)
 {
-    int j0, i, j, p;
-    const int nb = 32;
+    int j0, i, j;
+    DOPT_REAL tile[DOPT__SYRK_NB * DOPT__SYRK_NB];
+    dopt_trans other = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
     if (n <= 0) return;
 #ifdef DOPT_USE_CBLAS
     if (n * (size_t)n * k >= 4096) {
@@ -1201,39 +1234,29 @@ DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k,
         return;
     }
 #endif
-    for (j0 = 0; j0 < n; j0 += nb) {
-        int jb = n - j0 < nb ? n - j0 : nb;
-        /* diagonal block: only the requested triangle */
-        for (j = j0; j < j0 + jb; ++j) {
-            int ilo = uplo == DOPT_LOWER ? j : j0, ihi = uplo == DOPT_LOWER ? j0 + jb : j + 1;
-            for (i = ilo; i < ihi; ++i) {
-                DOPT_REAL s = 0;
-                if (trans == DOPT_NOTRANS)
-                    for (p = 0; p < k; ++p) s += DOPT__A(i, p) * DOPT__A(j, p);
-                else
-                    s = DOPT_FN(dopt_dot)(k, A + (size_t)i * lda, 1, A + (size_t)j * lda, 1);
-                C[i + (size_t)j * ldc] = alpha * s + (beta == 0 ? 0 : beta * C[i + (size_t)j * ldc]);
-            }
+#define DOPT__OPA(r0) (trans == DOPT_NOTRANS ? A + (r0) : A + (size_t)(r0) * lda) /* rows r0.. of op(A) */
+    for (j0 = 0; j0 < n; j0 += DOPT__SYRK_NB) {
+        int jb = n - j0 < DOPT__SYRK_NB ? n - j0 : DOPT__SYRK_NB;
+        /* diagonal block: tile = op(A)[j0:j0+jb, :] op(A)[j0:j0+jb, :]^T, then merge the triangle */
+        DOPT_FN(dopt_gemm)(trans, other, jb, jb, k, 1, DOPT__OPA(j0), lda, DOPT__OPA(j0), lda, 0,
+                           tile, jb);
+        for (j = 0; j < jb; ++j) {
+            int ilo = uplo == DOPT_LOWER ? j : 0, ihi = uplo == DOPT_LOWER ? jb : j + 1;
+            DOPT_REAL *c = C + (size_t)j0 + (size_t)(j0 + j) * ldc;
+            for (i = ilo; i < ihi; ++i)
+                c[i] = alpha * tile[i + j * jb] + (beta == 0 ? 0 : beta * c[i]);
         }
         /* off-diagonal block below (LOWER) or above (UPPER) */
         if (uplo == DOPT_LOWER && j0 + jb < n) {
             int r0 = j0 + jb;
-            if (trans == DOPT_NOTRANS)
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, n - r0, jb, k, alpha, A + r0, lda,
-                                   A + j0, lda, beta, C + r0 + (size_t)j0 * ldc, ldc);
-            else
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, n - r0, jb, k, alpha,
-                                   A + (size_t)r0 * lda, lda, A + (size_t)j0 * lda, lda, beta,
-                                   C + r0 + (size_t)j0 * ldc, ldc);
+            DOPT_FN(dopt_gemm)(trans, other, n - r0, jb, k, alpha, DOPT__OPA(r0), lda, DOPT__OPA(j0),
+                               lda, beta, C + r0 + (size_t)j0 * ldc, ldc);
         } else if (uplo == DOPT_UPPER && j0 > 0) {
-            if (trans == DOPT_NOTRANS)
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, j0, jb, k, alpha, A, lda, A + j0, lda,
-                                   beta, C + (size_t)j0 * ldc, ldc);
-            else
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, j0, jb, k, alpha, A, lda,
-                                   A + (size_t)j0 * lda, lda, beta, C + (size_t)j0 * ldc, ldc);
+            DOPT_FN(dopt_gemm)(trans, other, j0, jb, k, alpha, DOPT__OPA(0), lda, DOPT__OPA(j0), lda,
+                               beta, C + (size_t)j0 * ldc, ldc);
         }
     }
+#undef DOPT__OPA
 }
 
 /* ---- triangular solves ----------------------------------------------------------------------- */
@@ -1280,7 +1303,7 @@ DOPT_API void DOPT_FN(dopt_trsv)(dopt_uplo uplo, dopt_trans trans, dopt_diag dia
 /* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
  * of B with one gemm.  All eight (side, uplo, trans) cases reduce to "forward" or "backward"
  * sweeps over the blocks of op(T). */
-#define DOPT__TRSM_NB 32
+#define DOPT__TRSM_NB 64
 
 /* Solve the LEFT case on columns of B one block row at a time. */
 static void DOPT_FN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
@@ -1324,14 +1347,25 @@ static void DOPT_FN(dopt__trsm_right)(dopt_uplo uplo, dopt_trans trans, dopt_dia
      * op(T) is upper (X_j depends on X_0..j-1). */
     dopt_trans tt = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
     int forward = (uplo == DOPT_LOWER) == (tt == DOPT_NOTRANS);
-    int nblk = (n + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, i;
+    int nblk = (n + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, jj, q;
     for (bi = 0; bi < nblk; ++bi) {
         int blk = forward ? bi : nblk - 1 - bi;
         int c0 = blk * DOPT__TRSM_NB;
         int cb = n - c0 < DOPT__TRSM_NB ? n - c0 : DOPT__TRSM_NB;
         const DOPT_REAL *Tdiag = T + c0 + (size_t)c0 * ldt;
-        for (i = 0; i < m; ++i) /* row i of B block: x^T op(Td) = b^T <=> op(Td)^T x = b */
-            DOPT_FN(dopt_trsv)(uplo, tt, diag, cb, Tdiag, ldt, B + i + (size_t)c0 * ldb, ldb);
+        /* diagonal block, column by column of B (contiguous axpys):
+         * X[:, j] = (B[:, j] - sum_{p before j} X[:, p] op(Td)[p, j]) / op(Td)[j, j] */
+        for (jj = 0; jj < cb; ++jj) {
+            int j = forward ? jj : cb - 1 - jj, p;
+            DOPT_REAL *xj = B + (size_t)(c0 + j) * ldb;
+            for (q = 0; q < jj; ++q) {
+                DOPT_REAL t;
+                p = forward ? q : cb - 1 - q;
+                t = trans == DOPT_NOTRANS ? Tdiag[p + (size_t)j * ldt] : Tdiag[j + (size_t)p * ldt];
+                if (t != 0) DOPT_FN(dopt_axpy)(m, -t, B + (size_t)(c0 + p) * ldb, 1, xj, 1);
+            }
+            if (diag == DOPT_NONUNIT) DOPT_FN(dopt_scal)(m, 1 / Tdiag[j + (size_t)j * ldt], xj, 1);
+        }
         if (forward && c0 + cb < n) {
             int s0 = c0 + cb;
             /* B[:, s0:] -= X_blk * op(T)[blk, s0:] */
@@ -1815,6 +1849,1623 @@ DOPT_API dopt_status DOPT_FN(dopt_spd_solve)(const dopt_hooks *hooks, int n, int
 }
 #endif
 #endif /* DOPT__CORE_PASS_IMPL */
+
+/* =============================================================================================== */
+/* NONLINEAR LEAST SQUARES — the least-squares layer (precision-independent part).                 */
+/*                                                                                                 */
+/*   minimize  S(x) = 1/2 sum_i rho_i( || W_i c_i(x^i) ||^2 )   over variables on manifolds,       */
+/* for a batch of B problems that share one structure.  See the overview at the top of the file.   */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
+#ifndef DOPT_NLLS_H
+#define DOPT_NLLS_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most variables one cost may touch. */
+#define DOPT_NLLS_MAX_COST_VARS 8
+
+/* Second-order method.  All three minimize the Gauss-Newton model q(d) = S + g^T d + d^T H d / 2
+ * with g = J^T r and H = J^T J (robust losses and weights folded in). */
+typedef enum dopt_nlls_method {
+    DOPT_NLLS_LM = 0,   /* Levenberg-Marquardt: (H + lambda D) d = -g, adaptive lambda (default)   */
+    DOPT_NLLS_GN,       /* Gauss-Newton: H d = -g, every step taken (optional line search)        */
+    DOPT_NLLS_DOGLEG    /* Powell's dogleg between the Cauchy point and the GN step, trust region */
+} dopt_nlls_method;
+
+/* LM damping matrix D. */
+typedef enum dopt_lm_damping {
+    DOPT_LM_DAMP_DIAGONAL = 0, /* D = diag(H) clamped to [1e-6, 1e32] (Ceres; scale invariant)  */
+    DOPT_LM_DAMP_IDENTITY      /* D = I (GTSAM's default)                                        */
+} dopt_lm_damping;
+
+/* LM damping update after a step with gain ratio rho = actual / predicted decrease. */
+typedef enum dopt_lm_update {
+    DOPT_LM_UPDATE_NIELSEN = 0, /* accept: lambda *= max(1/3, 1 - (2 rho - 1)^3), nu = 2;
+                                   reject: lambda *= nu, nu *= 2   (Nielsen; what Ceres does)   */
+    DOPT_LM_UPDATE_FACTOR       /* accept: lambda /= f; reject: lambda *= f (f = lm_factor;
+                                   GTSAM's default with f = 10)                                 */
+} dopt_lm_update;
+
+/* Robust loss rho(s) of the squared weighted residual norm s = ||W r||^2, scale a > 0.  Every loss
+ * is normalized so that rho(s) ~ s near 0 (rho'(0) = 1):
+ *   NONE            s
+ *   HUBER           s                        (s <= a^2),   2 a sqrt(s) - a^2       (s > a^2)
+ *   CAUCHY          a^2 log(1 + s / a^2)
+ *   WELSCH          a^2 (1 - exp(-s / a^2))
+ *   TUKEY           a^2/3 (1 - (1 - s/a^2)^3)  (s <= a^2),   a^2 / 3               (s > a^2)
+ *   GEMAN_MCCLURE   a^2 s / (a^2 + s)
+ *   SOFT_L1         2 a^2 (sqrt(1 + s / a^2) - 1) */
+typedef enum dopt_loss_kind {
+    DOPT_LOSS_NONE = 0,
+    DOPT_LOSS_HUBER,
+    DOPT_LOSS_CAUCHY,
+    DOPT_LOSS_WELSCH,
+    DOPT_LOSS_TUKEY,
+    DOPT_LOSS_GEMAN_MCCLURE,
+    DOPT_LOSS_SOFT_L1
+} dopt_loss_kind;
+
+/* How a robust loss enters the Gauss-Newton system.  Both give the exact gradient
+ * g = rho'(s) J^T W^T W r; they differ in the model Hessian of the term:
+ *   IRLS (default)  H = rho'(s) J~^T J~ (iteratively reweighted least squares; what Ceres does for
+ *                   these losses, whose rho'' <= 0, and what GTSAM's m-estimators do)
+ *   TRIGGS          H = J~^T (rho' I + 2 rho'' r~ r~^T) J~, the second-order correction of Triggs
+ *                   et al. ("Bundle adjustment, a modern synthesis" §4.3), realized by rescaling r~
+ *                   and J~; where 1 + 2 s rho''/rho' < 0.05 it is clamped there so H stays
+ *                   positive definite.  (J~ = W J, r~ = W r.) */
+typedef enum dopt_robust_mode { DOPT_ROBUST_IRLS = 0, DOPT_ROBUST_TRIGGS } dopt_robust_mode;
+
+/* Cost weight W (residual r~ = W r): NONE (W = I), SCALAR (1 real w, W = w I), DIAGONAL (rdim
+ * reals), SQRT_INFO (rdim x rdim row-major square root of the information matrix,
+ * Omega = W^T W; e.g. the upper Cholesky factor of a g2o information block). */
+typedef enum dopt_weight_kind {
+    DOPT_WEIGHT_NONE = 0,
+    DOPT_WEIGHT_SCALAR,
+    DOPT_WEIGHT_DIAGONAL,
+    DOPT_WEIGHT_SQRT_INFO
+} dopt_weight_kind;
+
+/* Why a solve stopped (per batch element). */
+typedef enum dopt_nlls_stop {
+    DOPT_STOP_NONE = 0,           /* not run                                                      */
+    DOPT_STOP_MAX_ITERATIONS,     /* iteration limit                                              */
+    DOPT_STOP_FUNCTION_TOLERANCE, /* |dS| <= function_tolerance * S after an accepted step        */
+    DOPT_STOP_COST_CHANGE,        /* |dS| <= cost_change_tolerance (absolute)                     */
+    DOPT_STOP_GRADIENT,           /* max_i |g_i| <= gradient_tolerance                            */
+    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance)             */
+    DOPT_STOP_NO_PROGRESS,        /* damping / trust radius / line search limit: no step lowers S */
+    DOPT_STOP_FAILED              /* an error stopped it; see the report's status                 */
+} dopt_nlls_stop;
+
+/* dopt_nlls_stop_string: short constant description of s ("gradient tolerance", ...). */
+DOPT_API const char *dopt_nlls_stop_string(dopt_nlls_stop s);
+
+/* Block-sparse structure of the symmetric Gauss-Newton matrix H, handed once to a linear
+ * solver's analyze().  The scalar unknowns are grouped in nblocks blocks (one per free variable);
+ * block j has block_dim[j] tangent columns starting at scalar column block_start[j]
+ * (block_start[nblocks] = n).  Only the LOWER block triangle is stored, in block compressed
+ * columns: the blocks of block column j are k = col_start[j] .. col_start[j+1]-1, block row
+ * row_block[k] >= j ascending, the diagonal block first.  Block k's values are a dense
+ * column-major block_dim[row] x block_dim[col] matrix at values + value_start[k]; a diagonal block
+ * stores the full symmetric square.  nvalues = total reals. */
+typedef struct dopt_block_pattern {
+    int nblocks;
+    int n;
+    const int *block_dim;
+    const int *block_start;
+    const int *col_start;
+    const int *row_block;
+    const size_t *value_start;
+    size_t nvalues;
+} dopt_block_pattern;
+
+/* Outcome of one batch element's solve. */
+typedef struct dopt_nlls_report {
+    dopt_status status;     /* DOPT_OK, or the error that stopped this element                   */
+    dopt_nlls_stop stop;    /* why it stopped                                                      */
+    int iterations;         /* iterations made (accepted and rejected steps)                       */
+    int accepted;           /* steps accepted                                                      */
+    double initial_cost;    /* S at the start                                                      */
+    double final_cost;      /* S at the end                                                        */
+    double gradient_norm;   /* max |g_i| at the end (last linearization)                           */
+    int fail_variable;      /* variable whose block made the factorization fail, or -1             */
+} dopt_nlls_report;
+
+/* Time spent in one dopt_nlls_solve call (seconds of processor time from clock(); collected only
+ * when options.timing is set or iteration logging is on). */
+typedef struct dopt_nlls_timing {
+    double linearize_s;     /* residuals, Jacobians, robust/weight folding, forming g and H        */
+    double solve_s;         /* linear solver: factor + solve                                       */
+    double total_s;
+    long linearizations, factorizations;
+} dopt_nlls_timing;
+
+/* Result of a Jacobian check: the worst entry of |analytic - numeric| / max(1, |analytic|,
+ * |numeric|) over every block of the cost. */
+typedef struct dopt_jacobian_check {
+    double max_error;       /* the worst scaled error                                              */
+    double analytic, numeric; /* the two values at the worst entry                                 */
+    int var, row, col;      /* cost-local variable index, residual row, tangent column            */
+} dopt_jacobian_check;
+
+#ifdef __cplusplus
+}
+#endif
+
+/* Precision-generic declarations of the least-squares layer (DOPT__NLLS_PASS_DECL below). */
+#define DOPT__NLLS_PASS_DECL
+#define DOPT__DRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT__NLLS_PASS_DECL
+#endif /* DOPT_NLLS_H */
+
+#if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_NLLS_IMPLEMENTED)
+#define DOPT_NLLS_IMPLEMENTED
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifndef DOPT_NO_STDIO
+#include <stdio.h>
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+DOPT_API const char *dopt_nlls_stop_string(dopt_nlls_stop s)
+{
+    switch (s) {
+    case DOPT_STOP_NONE: return "not run";
+    case DOPT_STOP_MAX_ITERATIONS: return "max iterations";
+    case DOPT_STOP_FUNCTION_TOLERANCE: return "function tolerance";
+    case DOPT_STOP_COST_CHANGE: return "cost change tolerance";
+    case DOPT_STOP_GRADIENT: return "gradient tolerance";
+    case DOPT_STOP_STEP: return "step tolerance";
+    case DOPT_STOP_NO_PROGRESS: return "no progress";
+    case DOPT_STOP_FAILED: return "failed";
+    default: return "unknown";
+    }
+}
+
+static double dopt__nlls_clock(void) { return (double)clock() / (double)CLOCKS_PER_SEC; }
+
+static int dopt__nlls_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+/* Precision-generic implementation of the least-squares layer (DOPT__NLLS_PASS_IMPL below). */
+#define DOPT__NLLS_PASS_IMPL
+#define DOPT__DRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT__NLLS_PASS_IMPL
+#endif /* DOPT_IMPLEMENTATION */
+#endif /* !DOPT__DRIVE */
+
+/* =============================================================================================== */
+/* Least-squares layer: generic declarations (one pass per precision).                            */
+/* =============================================================================================== */
+#if defined(DOPT__NLLS_PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* dopt_loss_eval: rho[0..2] = rho(s), rho'(s), rho''(s) of the loss `kind` (see dopt_loss_kind)
+ * at the squared norm s >= 0 with scale a > 0 (a <= 0 is taken as 1).  Never fails. */
+DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3]);
+
+/* ---- linear solver interface ----------------------------------------------------------------- */
+
+/* A solver of (H + diag(diag_add)) d = rhs for the block-sparse SPD matrix H described by a
+ * dopt_block_pattern.  The least-squares layer calls analyze() ONCE per structure (when the nlls
+ * solver is created), then factor()/solve() as often as it needs, for every batch element; no
+ * analysis is repeated.  Fill one in to plug in any factorization:
+ *   self      the solver's own state
+ *   analyze   symbolic phase for `pattern` (which stays valid until destroy); may allocate.
+ *   factor    numeric phase from the pattern's block values (lower block triangle, see
+ *             dopt_block_pattern) plus diag_add (n reals added to the diagonal; NULL for none).
+ *             Must not change `values`.  On failure returns DOPT_ERR_NOT_POSITIVE_DEFINITE (or
+ *             NON_FINITE) and sets *fail_col to the failing SCALAR column in the pattern's own
+ *             numbering (undo any fill-reducing permutation), so the caller can name the variable.
+ *             A factor whose pivot is tiny relative to its original diagonal entry should be
+ *             reported as a failure too (a rank-deficient H: gauge freedom).
+ *   solve     rhs (n reals) <- (H + diag_add)^{-1} rhs with the last factor.
+ *   destroy   free everything (self included); may be NULL.
+ * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h provides a supernodal
+ * sparse one for large problems. */
+typedef struct DOPT_FN(dopt_linear_solver) {
+    void *self;
+    dopt_status (*analyze)(void *self, const dopt_block_pattern *pattern, dopt_errinfo *info);
+    dopt_status (*factor)(void *self, const DOPT_REAL *values, const DOPT_REAL *diag_add,
+                          int *fail_col);
+    dopt_status (*solve)(void *self, DOPT_REAL *rhs);
+    void (*destroy)(void *self);
+} DOPT_FN(dopt_linear_solver);
+
+/* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix
+ * and factors it with dopt_potrf (O(n^3): for problems up to a few hundred unknowns).  A pivot
+ * whose square falls below (DOPT_IS_FLOAT ? 10 : 1000) n eps times its original diagonal entry
+ * is reported as a failure at that column (rank deficiency).  Memory through hooks (copied; NULL
+ * for libc).  Returns DOPT_ERR_ALLOCATION or DOPT_OK. */
+DOPT_API dopt_status DOPT_FN(dopt_linear_solver_dense)(const dopt_hooks *hooks,
+                                                       DOPT_FN(dopt_linear_solver) *out);
+
+/* ---- problem --------------------------------------------------------------------------------- */
+
+/* One cost term r = c(x^i) (rdim residuals) of the objective.  Zero-initialize, then fill:
+ *   fn            the residual (+ tangent Jacobian) callback, see dopt_cost_fn (required)
+ *   data          handed to fn; batch element b gets (const char *)data + b * data_stride
+ *   data_stride   bytes between batch elements' data (0: all elements share `data`)
+ *   rdim          residual dimension, >= 1
+ *   nvars, vars   the variables touched (1..DOPT_NLLS_MAX_COST_VARS distinct indices; copied);
+ *                 fn sees them in this order
+ *   weight_kind, weight, weight_stride   the weight W (dopt_weight_kind); element b reads
+ *                 weight + b * weight_stride (reals; 0: shared).  Not copied: keep it alive.
+ *   loss, loss_scale                     robust loss and its scale a (0 means 1)
+ *   numeric_diff  1: fn computes no Jacobian (it is always called with J = NULL) and the layer
+ *                 uses central differences on the tangent space */
+typedef struct DOPT_FN(dopt_nlls_cost_desc) {
+    DOPT_FN(dopt_cost_fn) fn;
+    const void *data;
+    size_t data_stride;
+    int rdim;
+    int nvars;
+    const int *vars;
+    dopt_weight_kind weight_kind;
+    const DOPT_REAL *weight;
+    ptrdiff_t weight_stride;
+    dopt_loss_kind loss;
+    DOPT_REAL loss_scale;
+    int numeric_diff;
+} DOPT_FN(dopt_nlls_cost_desc);
+
+/* The objective: variables (with their manifolds) and cost terms, for a batch of B problems that
+ * share this structure.  Opaque; build it with the calls below, then create a solver. */
+typedef struct DOPT_FN(dopt_nlls_problem) DOPT_FN(dopt_nlls_problem);
+
+/* dopt_nlls_problem_create: an empty problem for `batch` (>= 1) elements; hooks copied (NULL:
+ * libc, no log).  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION on failure. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_problem_create)(const dopt_hooks *hooks, int batch,
+                                                       DOPT_FN(dopt_nlls_problem) **out);
+/* dopt_nlls_problem_destroy: free the problem (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_nlls_problem_destroy)(DOPT_FN(dopt_nlls_problem) *p);
+
+/* dopt_nlls_add_variable: add a variable living on manifold m (the descriptor is copied; use
+ * dopt_manifold_euclidean(n) for R^n).  *index (may be NULL) receives its index (0, 1, ...).
+ * Its stored values sit at offset dopt_nlls_variable_offset() in each element's state vector. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_variable)(DOPT_FN(dopt_nlls_problem) *p,
+                                                     const DOPT_FN(dopt_manifold) *m, int *index);
+/* dopt_nlls_set_constant: hold variable v fixed (1) or free it (0) — e.g. the first pose of a
+ * pose graph, to remove the gauge freedom.  Takes effect for solvers created afterwards. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_constant)(DOPT_FN(dopt_nlls_problem) *p, int v, int constant);
+/* dopt_nlls_add_cost: add a cost term (see dopt_nlls_cost_desc); *index (may be NULL) gets its
+ * index.  DOPT_ERR_INVALID_ARGUMENT for a bad variable index, a variable listed twice, rdim < 1,
+ * a NULL fn or weight; DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
+                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
+/* dopt_nlls_state_size: reals in one element's state vector (sum of the variables' `dim`). */
+DOPT_API int DOPT_FN(dopt_nlls_state_size)(const DOPT_FN(dopt_nlls_problem) *p);
+/* dopt_nlls_variable_offset: offset of variable v's stored values in the state vector. */
+DOPT_API int DOPT_FN(dopt_nlls_variable_offset)(const DOPT_FN(dopt_nlls_problem) *p, int v);
+/* dopt_nlls_num_variables / dopt_nlls_num_costs / dopt_nlls_batch: counts. */
+DOPT_API int DOPT_FN(dopt_nlls_num_variables)(const DOPT_FN(dopt_nlls_problem) *p);
+DOPT_API int DOPT_FN(dopt_nlls_num_costs)(const DOPT_FN(dopt_nlls_problem) *p);
+DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p);
+
+/* ---- solver ---------------------------------------------------------------------------------- */
+
+/* Options: zero-initialize for the defaults (a 0 field means its default; dopt_nlls_default_options
+ * fills them in explicitly).  Tolerances below 0 switch that test off. */
+typedef struct DOPT_FN(dopt_nlls_options) {
+    dopt_nlls_method method;            /* LM (default), GN, DOGLEG                               */
+    int max_iterations;                 /* 0: 50                                                  */
+    DOPT_REAL function_tolerance;       /* stop when |dS| <= tol * S; 0: 1e-6                     */
+    DOPT_REAL cost_change_tolerance;    /* stop when |dS| <= tol (absolute); 0: off               */
+    DOPT_REAL gradient_tolerance;       /* stop when max |g_i| <= tol; 0: 1e-10                   */
+    DOPT_REAL step_tolerance;           /* stop when ||d|| <= tol (||x|| + tol); 0: 1e-8          */
+    dopt_lm_damping lm_damping;         /* LM: D = clamped diag(H) (default) or I                 */
+    dopt_lm_update lm_update;           /* LM: Nielsen's update (default) or fixed factor         */
+    DOPT_REAL initial_lambda;           /* LM: 0: 1e-4 (Ceres' initial radius 1e4)               */
+    DOPT_REAL max_lambda;               /* LM: stop with NO_PROGRESS above it; 0: 1e32            */
+    DOPT_REAL lm_factor;                /* LM with DOPT_LM_UPDATE_FACTOR: 0: 10                   */
+    DOPT_REAL min_relative_decrease;    /* LM/Dogleg: accept when gain ratio > it; 0: 1e-3        */
+    DOPT_REAL initial_radius;           /* Dogleg trust radius; 0: 1e4                            */
+    DOPT_REAL min_radius;               /* Dogleg: stop with NO_PROGRESS below it; 0: 1e-32       */
+    dopt_robust_mode robust_mode;       /* IRLS (default) or TRIGGS, see dopt_robust_mode         */
+    int line_search;                    /* GN: 1 = backtracking (Armijo) line search on the step  */
+    int max_line_search_steps;          /* 0: 20 halvings                                         */
+    DOPT_REAL numeric_diff_step;        /* central-difference step h; 0: cbrt(eps); relative
+                                           (h max(1,|x_j|)) on Euclidean variables              */
+    int timing;                         /* 1: fill dopt_nlls_timing (calls clock())               */
+} DOPT_FN(dopt_nlls_options);
+
+/* dopt_nlls_default_options: the options with every default written out. */
+DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void);
+
+/* A solver for one problem structure: the block pattern, the linear solver's analysis and all
+ * iteration memory are made once here; solves allocate nothing.  Opaque. */
+typedef struct DOPT_FN(dopt_nlls_solver) DOPT_FN(dopt_nlls_solver);
+
+/* dopt_nlls_solver_create: analyze problem p (which must stay alive and unchanged in structure;
+ * cost data and weights may change between solves).  Free variables that no cost touches are
+ * left out of the system (they keep their values).  `linear` is the linear solver (copied; the
+ * nlls solver owns it from now on and destroys it), or NULL for dopt_linear_solver_dense.
+ * Returns the linear solver's analyze() status, DOPT_ERR_ALLOCATION, DOPT_ERR_INVALID_ARGUMENT. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
+                                                      const DOPT_FN(dopt_linear_solver) *linear,
+                                                      DOPT_FN(dopt_nlls_solver) **out,
+                                                      dopt_errinfo *info);
+/* dopt_nlls_solver_destroy: free the solver and its linear solver (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s);
+/* dopt_nlls_solver_pattern: the block pattern handed to the linear solver (valid while s is). */
+DOPT_API const dopt_block_pattern *DOPT_FN(dopt_nlls_solver_pattern)(const DOPT_FN(dopt_nlls_solver) *s);
+
+/* dopt_nlls_solve: minimize every batch element, starting from and overwriting x.
+ *   opt       options (NULL: defaults)
+ *   x         batch state vectors; element b at x + b * x_stride (x_stride 0: the state size)
+ *   reports   batch entries (may be NULL): per-element outcome
+ *   timing    may be NULL; times summed over the batch (see dopt_nlls_timing)
+ *   info      may be NULL; the first failure's details: index = the batch element for a cost
+ *             error, or the VARIABLE whose block failed to factor, with the likely cause
+ * Each element is solved to the end before the next one starts (its own damping, stopping and
+ * report); all share the structure, the symbolic analysis and the memory.  A failing element
+ * does not stop the others.  Per-iteration lines (Ceres' summary columns) go to the problem's log
+ * hook at DOPT_LOG_INFO.  Returns DOPT_OK when every element finished without error (stopping at
+ * max_iterations is not an error; see the reports), else the first element's error:
+ * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
+ * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
+ * status. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
+                                              const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                              ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                              dopt_nlls_timing *timing, dopt_errinfo *info);
+
+/* dopt_nlls_evaluate: the objective S of batch element b at state x (one element's vector) and,
+ * if g is non-NULL, its gradient in the free tangent columns (n reals, the pattern's order).
+ * Returns a callback's status or DOPT_ERR_NON_FINITE. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, int b,
+                                                 const DOPT_REAL *x, DOPT_REAL *cost, DOPT_REAL *g);
+
+/* ---- Jacobian help --------------------------------------------------------------------------- */
+
+/* dopt_numeric_jacobian: central-difference tangent Jacobian of cost fn with respect to its k-th
+ * variable: J (rdim x tangent_dim, row-major) with column j = (r(x_k ⊕ h e_j) - r(x_k ⊕ -h e_j))
+ * / 2h, h = step (0: cbrt(eps)), times max(1, |x_kj|) when the manifold is "euclidean".
+ * scratch: 2 rdim + dim_k + tangent_dim_k reals.  Returns fn's status. */
+DOPT_API dopt_status DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+                                                    int rdim, int nvars,
+                                                    const DOPT_FN(dopt_manifold) *const *manifolds,
+                                                    const DOPT_REAL **vars, int k, DOPT_REAL step,
+                                                    DOPT_REAL *J, DOPT_REAL *scratch);
+
+/* dopt_check_jacobian: compare fn's analytic tangent Jacobians with central differences on the
+ * tangent space at vars (manifold conventions: right perturbation x ⊕ d, see dopt_manifold) and
+ * report the worst entry in *out.  Use it in a test of every cost you write: a max_error above
+ * ~1e-6 (double) means the Jacobian or its convention is wrong.  Allocates scratch through hooks.
+ * Returns fn's status, DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+                                                  int rdim, int nvars,
+                                                  const DOPT_FN(dopt_manifold) *const *manifolds,
+                                                  const DOPT_REAL *const *vars, DOPT_REAL step,
+                                                  const dopt_hooks *hooks, dopt_jacobian_check *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__NLLS_PASS_DECL */
+
+/* =============================================================================================== */
+/* Least-squares layer: generic implementation (one pass per precision).                          */
+/* =============================================================================================== */
+#if defined(DOPT__NLLS_PASS_IMPL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- robust losses --------------------------------------------------------------------------- */
+
+DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3])
+{
+    DOPT_REAL a2, t, e;
+    if (!(a > 0)) a = 1;
+    a2 = a * a;
+    switch (kind) {
+    case DOPT_LOSS_HUBER:
+        if (s <= a2) {
+            rho[0] = s; rho[1] = 1; rho[2] = 0;
+        } else {
+            t = DOPT_M(sqrt)(s);
+            rho[0] = 2 * a * t - a2; rho[1] = a / t; rho[2] = -rho[1] / (2 * s);
+        }
+        break;
+    case DOPT_LOSS_CAUCHY:
+        t = 1 + s / a2;
+        rho[0] = a2 * DOPT_M(log)(t); rho[1] = 1 / t; rho[2] = -rho[1] * rho[1] / a2;
+        break;
+    case DOPT_LOSS_WELSCH:
+        e = DOPT_M(exp)(-s / a2);
+        rho[0] = a2 * (1 - e); rho[1] = e; rho[2] = -e / a2;
+        break;
+    case DOPT_LOSS_TUKEY:
+        if (s <= a2) {
+            t = 1 - s / a2;
+            rho[0] = a2 / 3 * (1 - t * t * t); rho[1] = t * t; rho[2] = -2 * t / a2;
+        } else {
+            rho[0] = a2 / 3; rho[1] = 0; rho[2] = 0;
+        }
+        break;
+    case DOPT_LOSS_GEMAN_MCCLURE:
+        t = a2 + s;
+        rho[0] = a2 * s / t; rho[1] = a2 * a2 / (t * t); rho[2] = -2 * a2 * a2 / (t * t * t);
+        break;
+    case DOPT_LOSS_SOFT_L1:
+        t = DOPT_M(sqrt)(1 + s / a2);
+        rho[0] = 2 * a2 * (t - 1); rho[1] = 1 / t; rho[2] = -1 / (2 * a2 * t * t * t);
+        break;
+    default:
+        rho[0] = s; rho[1] = 1; rho[2] = 0;
+        break;
+    }
+}
+
+/* ---- dense linear solver --------------------------------------------------------------------- */
+
+typedef struct DOPT_FN(dopt__dense_ls) {
+    dopt_hooks hooks;
+    const dopt_block_pattern *pat;
+    int n;
+    DOPT_REAL *L;   /* n x n factor, then the n original diagonal entries */
+    size_t bytes;
+} DOPT_FN(dopt__dense_ls);
+
+static dopt_status DOPT_FN(dopt__dense_analyze)(void *self, const dopt_block_pattern *pat,
+                                                dopt_errinfo *info)
+{
+    DOPT_FN(dopt__dense_ls) *d = (DOPT_FN(dopt__dense_ls) *)self;
+    size_t n = (size_t)pat->n;
+    dopt_free(&d->hooks, d->L, d->bytes);
+    d->pat = pat;
+    d->n = pat->n;
+    d->bytes = (n * n + n) * sizeof(DOPT_REAL);
+    d->L = (DOPT_REAL *)dopt_alloc(&d->hooks, d->bytes);
+    if (!d->L) {
+        d->bytes = 0;
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "dense linear solver: n x n matrix");
+    }
+    return DOPT_OK;
+}
+
+static dopt_status DOPT_FN(dopt__dense_factor)(void *self, const DOPT_REAL *values,
+                                               const DOPT_REAL *diag_add, int *fail_col)
+{
+    DOPT_FN(dopt__dense_ls) *d = (DOPT_FN(dopt__dense_ls) *)self;
+    const dopt_block_pattern *pat = d->pat;
+    int n = d->n, j, bc, k, ii, jj, col;
+    DOPT_REAL *L = d->L, *d0 = d->L + (size_t)n * n, tol;
+    dopt_status st;
+    for (j = 0; j < n; ++j) memset(L + (size_t)j * n + j, 0, (size_t)(n - j) * sizeof(DOPT_REAL));
+    for (bc = 0; bc < pat->nblocks; ++bc) {
+        int cs = pat->block_start[bc], cd = pat->block_dim[bc];
+        for (k = pat->col_start[bc]; k < pat->col_start[bc + 1]; ++k) {
+            int br = pat->row_block[k], rs = pat->block_start[br], rd = pat->block_dim[br];
+            const DOPT_REAL *v = values + pat->value_start[k];
+            for (jj = 0; jj < cd; ++jj)
+                for (ii = 0; ii < rd; ++ii) L[(size_t)(rs + ii) + (size_t)(cs + jj) * n] = v[ii + jj * rd];
+        }
+    }
+    for (j = 0; j < n; ++j) {
+        if (diag_add) L[(size_t)j * n + j] += diag_add[j];
+        d0[j] = L[(size_t)j * n + j];
+    }
+    st = DOPT_FN(dopt_potrf)(n, L, n > 0 ? n : 1, &col);
+    if (st != DOPT_OK) {
+        if (fail_col) *fail_col = col;
+        return st;
+    }
+    tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)n * DOPT_EPS;
+    for (j = 0; j < n; ++j) {
+        DOPT_REAL p = L[(size_t)j * n + j];
+        if (p * p <= tol * d0[j]) {
+            if (fail_col) *fail_col = j;
+            return DOPT_ERR_NOT_POSITIVE_DEFINITE;
+        }
+    }
+    return DOPT_OK;
+}
+
+static dopt_status DOPT_FN(dopt__dense_solve)(void *self, DOPT_REAL *rhs)
+{
+    DOPT_FN(dopt__dense_ls) *d = (DOPT_FN(dopt__dense_ls) *)self;
+    if (d->n > 0) DOPT_FN(dopt_potrs)(d->n, 1, d->L, d->n, rhs, d->n);
+    return DOPT_OK;
+}
+
+static void DOPT_FN(dopt__dense_destroy)(void *self)
+{
+    DOPT_FN(dopt__dense_ls) *d = (DOPT_FN(dopt__dense_ls) *)self;
+    dopt_hooks h;
+    if (!d) return;
+    h = d->hooks;
+    dopt_free(&h, d->L, d->bytes);
+    dopt_free(&h, d, sizeof *d);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_linear_solver_dense)(const dopt_hooks *hooks,
+                                                       DOPT_FN(dopt_linear_solver) *out)
+{
+    DOPT_FN(dopt__dense_ls) *d;
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    d = (DOPT_FN(dopt__dense_ls) *)dopt_alloc(hooks, sizeof *d);
+    if (!d) return DOPT_ERR_ALLOCATION;
+    memset(d, 0, sizeof *d);
+    if (hooks) d->hooks = *hooks;
+    out->self = d;
+    out->analyze = DOPT_FN(dopt__dense_analyze);
+    out->factor = DOPT_FN(dopt__dense_factor);
+    out->solve = DOPT_FN(dopt__dense_solve);
+    out->destroy = DOPT_FN(dopt__dense_destroy);
+    return DOPT_OK;
+}
+
+/* ---- problem --------------------------------------------------------------------------------- */
+
+typedef struct DOPT_FN(dopt__nlls_var) {
+    DOPT_FN(dopt_manifold) m;
+    int constant;
+    int offset;
+} DOPT_FN(dopt__nlls_var);
+
+typedef struct DOPT_FN(dopt__nlls_cost) {
+    DOPT_FN(dopt_nlls_cost_desc) d;        /* d.vars points at `vars` below */
+    int vars[DOPT_NLLS_MAX_COST_VARS];
+} DOPT_FN(dopt__nlls_cost);
+
+struct DOPT_FN(dopt_nlls_problem) {
+    dopt_hooks hooks;
+    int batch;
+    int nvar, cap_var, xdim;
+    DOPT_FN(dopt__nlls_var) *var;
+    int ncost, cap_cost;
+    DOPT_FN(dopt__nlls_cost) *cost;
+};
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_problem_create)(const dopt_hooks *hooks, int batch,
+                                                       DOPT_FN(dopt_nlls_problem) **out)
+{
+    DOPT_FN(dopt_nlls_problem) *p;
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (batch < 1) return DOPT_ERR_INVALID_ARGUMENT;
+    p = (DOPT_FN(dopt_nlls_problem) *)dopt_alloc(hooks, sizeof *p);
+    if (!p) return DOPT_ERR_ALLOCATION;
+    memset(p, 0, sizeof *p);
+    if (hooks) p->hooks = *hooks;
+    p->batch = batch;
+    *out = p;
+    return DOPT_OK;
+}
+
+DOPT_API void DOPT_FN(dopt_nlls_problem_destroy)(DOPT_FN(dopt_nlls_problem) *p)
+{
+    dopt_hooks h;
+    if (!p) return;
+    h = p->hooks;
+    dopt_free(&h, p->var, (size_t)p->cap_var * sizeof *p->var);
+    dopt_free(&h, p->cost, (size_t)p->cap_cost * sizeof *p->cost);
+    dopt_free(&h, p, sizeof *p);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_variable)(DOPT_FN(dopt_nlls_problem) *p,
+                                                     const DOPT_FN(dopt_manifold) *m, int *index)
+{
+    if (!p || !m || m->dim < 1 || m->tangent_dim < 1 || !m->retract) return DOPT_ERR_INVALID_ARGUMENT;
+    if (p->nvar == p->cap_var) {
+        int cap = p->cap_var ? 2 * p->cap_var : 16;
+        void *q = dopt_realloc(&p->hooks, p->var, (size_t)p->cap_var * sizeof *p->var,
+                               (size_t)cap * sizeof *p->var);
+        if (!q) return DOPT_ERR_ALLOCATION;
+        p->var = (DOPT_FN(dopt__nlls_var) *)q;
+        p->cap_var = cap;
+    }
+    p->var[p->nvar].m = *m;
+    p->var[p->nvar].constant = 0;
+    p->var[p->nvar].offset = p->xdim;
+    p->xdim += m->dim;
+    if (index) *index = p->nvar;
+    p->nvar++;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_constant)(DOPT_FN(dopt_nlls_problem) *p, int v, int constant)
+{
+    if (!p || v < 0 || v >= p->nvar) return DOPT_ERR_INVALID_ARGUMENT;
+    p->var[v].constant = constant != 0;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
+                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index)
+{
+    DOPT_FN(dopt__nlls_cost) *c;
+    int k, l;
+    if (!p || !desc || !desc->fn || desc->rdim < 1 || desc->nvars < 1 ||
+        desc->nvars > DOPT_NLLS_MAX_COST_VARS || !desc->vars)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    if (desc->weight_kind != DOPT_WEIGHT_NONE && !desc->weight) return DOPT_ERR_INVALID_ARGUMENT;
+    for (k = 0; k < desc->nvars; ++k) {
+        if (desc->vars[k] < 0 || desc->vars[k] >= p->nvar) return DOPT_ERR_INVALID_ARGUMENT;
+        for (l = 0; l < k; ++l)
+            if (desc->vars[l] == desc->vars[k]) return DOPT_ERR_INVALID_ARGUMENT;
+    }
+    if (p->ncost == p->cap_cost) {
+        int cap = p->cap_cost ? 2 * p->cap_cost : 16;
+        void *q = dopt_realloc(&p->hooks, p->cost, (size_t)p->cap_cost * sizeof *p->cost,
+                               (size_t)cap * sizeof *p->cost);
+        if (!q) return DOPT_ERR_ALLOCATION;
+        p->cost = (DOPT_FN(dopt__nlls_cost) *)q;
+        p->cap_cost = cap;
+    }
+    c = p->cost + p->ncost;
+    c->d = *desc;
+    for (k = 0; k < desc->nvars; ++k) c->vars[k] = desc->vars[k];
+    c->d.vars = NULL; /* re-pointed at use: the cost array may move when it grows */
+    if (index) *index = p->ncost;
+    p->ncost++;
+    return DOPT_OK;
+}
+
+DOPT_API int DOPT_FN(dopt_nlls_state_size)(const DOPT_FN(dopt_nlls_problem) *p) { return p->xdim; }
+DOPT_API int DOPT_FN(dopt_nlls_variable_offset)(const DOPT_FN(dopt_nlls_problem) *p, int v)
+{
+    return (v >= 0 && v < p->nvar) ? p->var[v].offset : -1;
+}
+DOPT_API int DOPT_FN(dopt_nlls_num_variables)(const DOPT_FN(dopt_nlls_problem) *p) { return p->nvar; }
+DOPT_API int DOPT_FN(dopt_nlls_num_costs)(const DOPT_FN(dopt_nlls_problem) *p) { return p->ncost; }
+DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p) { return p->batch; }
+
+/* ---- Jacobian help --------------------------------------------------------------------------- */
+
+DOPT_API dopt_status DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+                                                    int rdim, int nvars,
+                                                    const DOPT_FN(dopt_manifold) *const *manifolds,
+                                                    const DOPT_REAL **vars, int k, DOPT_REAL step,
+                                                    DOPT_REAL *J, DOPT_REAL *scratch)
+{
+    const DOPT_FN(dopt_manifold) *m;
+    const DOPT_REAL *x0;
+    DOPT_REAL *rp, *rm, *xp, *dl;
+    int t, i, j, euclid;
+    dopt_status st = DOPT_OK;
+    if (!fn || !manifolds || !vars || !J || !scratch || k < 0 || k >= nvars || rdim < 1)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    m = manifolds[k];
+    x0 = vars[k];
+    t = m->tangent_dim;
+    rp = scratch;
+    rm = rp + rdim;
+    xp = rm + rdim;
+    dl = xp + m->dim;
+    euclid = m->name && strcmp(m->name, "euclidean") == 0;
+    if (!(step > 0)) step = DOPT_M(cbrt)(DOPT_EPS);
+    for (j = 0; j < t; ++j) dl[j] = 0;
+    for (j = 0; j < t; ++j) {
+        DOPT_REAL h = step;
+        if (euclid && DOPT_M(fabs)(x0[j]) > 1) h *= DOPT_M(fabs)(x0[j]);
+        dl[j] = h;
+        m->retract(m, x0, dl, xp);
+        vars[k] = xp;
+        st = fn(data, vars, rp, NULL);
+        if (st == DOPT_OK) {
+            dl[j] = -h;
+            m->retract(m, x0, dl, xp);
+            st = fn(data, vars, rm, NULL);
+        }
+        dl[j] = 0;
+        vars[k] = x0;
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < rdim; ++i) J[i * t + j] = (rp[i] - rm[i]) / (2 * h);
+    }
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+                                                  int rdim, int nvars,
+                                                  const DOPT_FN(dopt_manifold) *const *manifolds,
+                                                  const DOPT_REAL *const *vars, DOPT_REAL step,
+                                                  const dopt_hooks *hooks, dopt_jacobian_check *out)
+{
+    const DOPT_REAL *vp[DOPT_NLLS_MAX_COST_VARS];
+    DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
+    size_t total = 0, tmax = 0, dmax = 0, bytes, off = 0;
+    DOPT_REAL *mem, *r, *Ja, *Jn, *scr;
+    dopt_status st;
+    int k, i, j;
+    if (!fn || !manifolds || !vars || !out || rdim < 1 || nvars < 1 || nvars > DOPT_NLLS_MAX_COST_VARS)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    out->max_error = 0;
+    out->analytic = out->numeric = 0;
+    out->var = out->row = out->col = -1;
+    for (k = 0; k < nvars; ++k) {
+        size_t t = (size_t)manifolds[k]->tangent_dim, d = (size_t)manifolds[k]->dim;
+        total += t;
+        if (t > tmax) tmax = t;
+        if (d > dmax) dmax = d;
+        vp[k] = vars[k];
+    }
+    bytes = ((size_t)rdim * (total + tmax + 3) + dmax + tmax) * sizeof(DOPT_REAL);
+    mem = (DOPT_REAL *)dopt_alloc(hooks, bytes);
+    if (!mem) return DOPT_ERR_ALLOCATION;
+    r = mem;
+    Ja = r + rdim;
+    Jn = Ja + (size_t)rdim * total;
+    scr = Jn + (size_t)rdim * tmax;
+    for (k = 0; k < nvars; ++k) {
+        jp[k] = Ja + off;
+        off += (size_t)rdim * (size_t)manifolds[k]->tangent_dim;
+    }
+    st = fn(data, vp, r, jp);
+    for (k = 0; st == DOPT_OK && k < nvars; ++k) {
+        int t = manifolds[k]->tangent_dim;
+        st = DOPT_FN(dopt_numeric_jacobian)(fn, data, rdim, nvars, manifolds, vp, k, step, Jn, scr);
+        if (st != DOPT_OK) break;
+        for (i = 0; i < rdim; ++i)
+            for (j = 0; j < t; ++j) {
+                double a = (double)jp[k][i * t + j], nu = (double)Jn[i * t + j];
+                double sc = fabs(a) > fabs(nu) ? fabs(a) : fabs(nu), err;
+                if (sc < 1) sc = 1;
+                err = fabs(a - nu) / sc;
+                if (out->max_error == out->max_error && !(err <= out->max_error)) { /* NaN: worst */
+                    out->max_error = err;
+                    out->analytic = a;
+                    out->numeric = nu;
+                    out->var = k;
+                    out->row = i;
+                    out->col = j;
+                }
+            }
+    }
+    dopt_free(hooks, mem, bytes);
+    return st;
+}
+
+/* ---- solver ---------------------------------------------------------------------------------- */
+
+#define DOPT__NLLS_NONE ((size_t)-1)
+#define DOPT__NLLS_MAXMEM 40
+
+struct DOPT_FN(dopt_nlls_solver) {
+    DOPT_FN(dopt_nlls_problem) *p;
+    DOPT_FN(dopt_linear_solver) ls;
+    dopt_block_pattern pat;
+    int n, nblocks;
+    int *var_block;          /* per variable: its block, or -1 (constant or untouched)            */
+    int *block_var;          /* per block: its variable                                            */
+    int *block_dim, *block_start, *col_start, *row_block;
+    size_t *value_start;
+    size_t *pair;            /* per cost, nvars x nvars value offsets of H blocks (or NONE)       */
+    size_t *cost_pair;       /* per cost: where its table starts in `pair`                        */
+    DOPT_REAL *H, *g, *d, *dscale, *dadd, *gn, *hv, *xt;
+    DOPT_REAL *r, *J, *Jt, *scr;
+    void *mem[DOPT__NLLS_MAXMEM];
+    size_t memsz[DOPT__NLLS_MAXMEM];
+    int nmem;
+};
+
+static void *DOPT_FN(dopt__nlls_take)(DOPT_FN(dopt_nlls_solver) *s, size_t bytes)
+{
+    void *q;
+    if (s->nmem == DOPT__NLLS_MAXMEM) return NULL;
+    q = dopt_alloc(&s->p->hooks, bytes);
+    if (!q) return NULL;
+    memset(q, 0, bytes);
+    s->mem[s->nmem] = q;
+    s->memsz[s->nmem] = bytes;
+    s->nmem++;
+    return q;
+}
+
+DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s)
+{
+    int i;
+    dopt_hooks h;
+    if (!s) return;
+    h = s->p->hooks;
+    if (s->ls.destroy) s->ls.destroy(s->ls.self);
+    for (i = 0; i < s->nmem; ++i) dopt_free(&h, s->mem[i], s->memsz[i]);
+    dopt_free(&h, s, sizeof *s);
+}
+
+DOPT_API const dopt_block_pattern *DOPT_FN(dopt_nlls_solver_pattern)(const DOPT_FN(dopt_nlls_solver) *s)
+{
+    return &s->pat;
+}
+
+/* index of block (row, col), row >= col, in the pattern, or -1 */
+static int DOPT_FN(dopt__nlls_find_block)(const DOPT_FN(dopt_nlls_solver) *s, int row, int col)
+{
+    int lo = s->col_start[col], hi = s->col_start[col + 1] - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (s->row_block[mid] == row) return mid;
+        if (s->row_block[mid] < row) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
+                                                      const DOPT_FN(dopt_linear_solver) *linear,
+                                                      DOPT_FN(dopt_nlls_solver) **out,
+                                                      dopt_errinfo *info)
+{
+    DOPT_FN(dopt_nlls_solver) *s;
+    uint64_t *keys = NULL;
+    size_t nkeys = 0, maxkeys = 0, npair = 0, nval = 0, maxJ = 1, keybytes = 0;
+    int v, c, k, a, bb, nb = 0, nnzb = 0, maxr = 1, maxdim = 1, maxt = 1;
+    dopt_status st;
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: NULL problem");
+    s = (DOPT_FN(dopt_nlls_solver) *)dopt_alloc(&p->hooks, sizeof *s);
+    if (!s) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: solver");
+    memset(s, 0, sizeof *s);
+    s->p = p;
+    if (linear) {
+        s->ls = *linear;
+    } else {
+        st = DOPT_FN(dopt_linear_solver_dense)(&p->hooks, &s->ls);
+        if (st != DOPT_OK) {
+            dopt_free(&p->hooks, s, sizeof *s);
+            return dopt_errinfo_set(info, st, -1, 0, "nlls: dense linear solver");
+        }
+    }
+    if (!s->ls.analyze || !s->ls.factor || !s->ls.solve) {
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: incomplete linear solver");
+    }
+    st = DOPT_ERR_ALLOCATION;
+    s->var_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->nvar + 1) * sizeof(int));
+    if (!s->var_block) goto fail;
+    /* blocks: the free variables that some cost touches, in index order */
+    for (v = 0; v < p->nvar; ++v) s->var_block[v] = -1;
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        size_t T = 0;
+        for (k = 0; k < cs->d.nvars; ++k) {
+            const DOPT_FN(dopt_manifold) *m = &p->var[cs->vars[k]].m;
+            if (!p->var[cs->vars[k]].constant) s->var_block[cs->vars[k]] = -2;
+            T += (size_t)m->tangent_dim;
+            if (m->dim > maxdim) maxdim = m->dim;
+            if (m->tangent_dim > maxt) maxt = m->tangent_dim;
+        }
+        if (cs->d.rdim > maxr) maxr = cs->d.rdim;
+        if ((size_t)cs->d.rdim * T > maxJ) maxJ = (size_t)cs->d.rdim * T;
+        maxkeys += (size_t)cs->d.nvars * (size_t)(cs->d.nvars + 1) / 2;
+        npair += (size_t)cs->d.nvars * (size_t)cs->d.nvars;
+    }
+    for (v = 0; v < p->nvar; ++v)
+        if (s->var_block[v] == -2) s->var_block[v] = nb++;
+    s->nblocks = nb;
+    s->block_var = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->block_dim = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->block_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->col_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    if (!s->block_var || !s->block_dim || !s->block_start || !s->col_start) goto fail;
+    for (v = 0; v < p->nvar; ++v)
+        if (s->var_block[v] >= 0) {
+            int j = s->var_block[v];
+            s->block_var[j] = v;
+            s->block_dim[j] = p->var[v].m.tangent_dim;
+        }
+    s->block_start[0] = 0;
+    for (k = 0; k < nb; ++k) s->block_start[k + 1] = s->block_start[k] + s->block_dim[k];
+    s->n = s->block_start[nb];
+    /* the lower block triangle: one key col * nb + row per touched pair, sorted and unique */
+    keybytes = (maxkeys + 1) * sizeof(uint64_t);
+    keys = (uint64_t *)dopt_alloc(&p->hooks, keybytes);
+    if (!keys) goto fail;
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        for (a = 0; a < cs->d.nvars; ++a)
+            for (bb = 0; bb < cs->d.nvars; ++bb) {
+                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]];
+                if (ra < 0 || cb < 0 || ra < cb || (ra == cb && a != bb)) continue;
+                keys[nkeys++] = (uint64_t)cb * (uint64_t)nb + (uint64_t)ra;
+            }
+    }
+    qsort(keys, nkeys, sizeof *keys, dopt__nlls_cmp_u64);
+    for (k = 0; (size_t)k < nkeys; ++k)
+        if (k == 0 || keys[k] != keys[nnzb - 1]) keys[nnzb++] = keys[k];
+    s->row_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(int));
+    s->value_start = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(size_t));
+    if (!s->row_block || !s->value_start) goto fail;
+    for (k = 0; k <= nb; ++k) s->col_start[k] = 0;
+    for (k = 0; k < nnzb; ++k) {
+        int col = (int)(keys[k] / (uint64_t)nb), row = (int)(keys[k] % (uint64_t)nb);
+        s->row_block[k] = row;
+        s->col_start[col + 1]++;
+        s->value_start[k] = nval;
+        nval += (size_t)s->block_dim[row] * (size_t)s->block_dim[col];
+    }
+    for (k = 0; k < nb; ++k) s->col_start[k + 1] += s->col_start[k];
+    s->value_start[nnzb] = nval;
+    dopt_free(&p->hooks, keys, keybytes);
+    keys = NULL;
+    /* per-cost tables: where J_a^T J_b lands */
+    s->cost_pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->ncost + 1) * sizeof(size_t));
+    s->pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, (npair + 1) * sizeof(size_t));
+    if (!s->cost_pair || !s->pair) goto fail;
+    npair = 0;
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        s->cost_pair[c] = npair;
+        for (a = 0; a < cs->d.nvars; ++a)
+            for (bb = 0; bb < cs->d.nvars; ++bb) {
+                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]], blk;
+                size_t o = DOPT__NLLS_NONE;
+                if (ra >= 0 && cb >= 0 && ra >= cb && !(ra == cb && a != bb)) {
+                    blk = DOPT_FN(dopt__nlls_find_block)(s, ra, cb);
+                    if (blk >= 0) o = s->value_start[blk];
+                }
+                s->pair[npair++] = o;
+            }
+    }
+    /* iteration memory */
+    {
+        size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL);
+        s->H = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+        s->g = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+        s->d = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+        s->dscale = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+        s->dadd = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+        s->gn = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+        s->hv = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+        s->xt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->xdim + 1) * R);
+        s->r = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (size_t)maxr * R);
+        s->J = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
+        s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
+        s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + maxdim + maxt)) * R);
+        if (!s->H || !s->g || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
+            !s->r || !s->J || !s->Jt || !s->scr)
+            goto fail;
+    }
+    s->pat.nblocks = nb;
+    s->pat.n = s->n;
+    s->pat.block_dim = s->block_dim;
+    s->pat.block_start = s->block_start;
+    s->pat.col_start = s->col_start;
+    s->pat.row_block = s->row_block;
+    s->pat.value_start = s->value_start;
+    s->pat.nvalues = nval;
+    st = s->ls.analyze(s->ls.self, &s->pat, info);
+    if (st != DOPT_OK) {
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+        return st;
+    }
+    *out = s;
+    return DOPT_OK;
+fail:
+    if (keys) dopt_free(&p->hooks, keys, keybytes);
+    DOPT_FN(dopt_nlls_solver_destroy)(s);
+    return dopt_errinfo_set(info, st, -1, 0, "nlls: out of memory building the solver");
+}
+
+/* M (rdim x cols, row-major) <- W M for the weight of one cost; tmp holds rdim x cols reals. */
+static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w, int rdim, int cols,
+                                      DOPT_REAL *M, DOPT_REAL *tmp)
+{
+    int i, j, l;
+    switch (kind) {
+    case DOPT_WEIGHT_SCALAR:
+        for (i = 0; i < rdim * cols; ++i) M[i] *= w[0];
+        break;
+    case DOPT_WEIGHT_DIAGONAL:
+        for (i = 0; i < rdim; ++i)
+            for (j = 0; j < cols; ++j) M[i * cols + j] *= w[i];
+        break;
+    case DOPT_WEIGHT_SQRT_INFO:
+        for (i = 0; i < rdim; ++i)
+            for (j = 0; j < cols; ++j) {
+                DOPT_REAL acc = 0;
+                for (l = 0; l < rdim; ++l) acc += w[i * rdim + l] * M[l * cols + j];
+                tmp[i * cols + j] = acc;
+            }
+        memcpy(M, tmp, (size_t)rdim * (size_t)cols * sizeof(DOPT_REAL));
+        break;
+    default:
+        break;
+    }
+}
+
+/* Evaluate S at the state x of batch element b; with lin, also g and the blocks of H (the
+ * weight and the robust loss folded in).  *bad gets the failing cost on a callback error. */
+static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *x,
+                                            int lin, dopt_robust_mode mode, DOPT_REAL hstep,
+                                            DOPT_REAL *cost_out, long *bad)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    const DOPT_REAL *vp[DOPT_NLLS_MAX_COST_VARS];
+    const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
+    DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
+    int tk[DOPT_NLLS_MAX_COST_VARS];
+    DOPT_REAL cost = 0, *r = s->r;
+    int c, k, l, i, j;
+    if (lin) {
+        memset(s->H, 0, s->pat.nvalues * sizeof(DOPT_REAL));
+        memset(s->g, 0, (size_t)s->n * sizeof(DOPT_REAL));
+    }
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        const void *data = cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
+        int nv = cs->d.nvars, rdim = cs->d.rdim, nfree = 0;
+        size_t T = 0;
+        DOPT_REAL sq = 0;
+        dopt_status st;
+        for (k = 0; k < nv; ++k) {
+            int v = cs->vars[k];
+            vp[k] = x + p->var[v].offset;
+            mp[k] = &p->var[v].m;
+            tk[k] = p->var[v].m.tangent_dim;
+            jp[k] = NULL;
+            if (lin && s->var_block[v] >= 0) {
+                jp[k] = s->J + (size_t)rdim * T;
+                T += (size_t)tk[k];
+                nfree++;
+            }
+        }
+        st = cs->d.fn(data, vp, r, (nfree && !cs->d.numeric_diff) ? jp : NULL);
+        if (st != DOPT_OK) {
+            *bad = c;
+            return st;
+        }
+        if (nfree && cs->d.numeric_diff)
+            for (k = 0; k < nv; ++k)
+                if (jp[k]) {
+                    st = DOPT_FN(dopt_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, hstep,
+                                                        jp[k], s->scr);
+                    if (st != DOPT_OK) {
+                        *bad = c;
+                        return st;
+                    }
+                }
+        if (cs->d.weight_kind != DOPT_WEIGHT_NONE) {
+            const DOPT_REAL *w = cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride;
+            DOPT_FN(dopt__nlls_weigh)(cs->d.weight_kind, w, rdim, 1, r, s->Jt);
+            for (k = 0; k < nv; ++k)
+                if (jp[k]) DOPT_FN(dopt__nlls_weigh)(cs->d.weight_kind, w, rdim, tk[k], jp[k], s->Jt);
+        }
+        for (i = 0; i < rdim; ++i) sq += r[i] * r[i];
+        if (cs->d.loss != DOPT_LOSS_NONE) {
+            DOPT_REAL rho[3];
+            DOPT_FN(dopt_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
+            cost += rho[0] / 2;
+            if (nfree) {
+                DOPT_REAL sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0, alpha = 0, rs;
+                if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
+                    DOPT_REAL D = 1 + 2 * sq * rho[2] / rho[1];
+                    if (D < (DOPT_REAL)0.05) D = (DOPT_REAL)0.05;
+                    alpha = 1 - DOPT_M(sqrt)(D);
+                }
+                rs = sq1 / (1 - alpha);
+                for (k = 0; k < nv; ++k) {
+                    DOPT_REAL *Jk = jp[k];
+                    int t = tk[k];
+                    if (!Jk) continue;
+                    if (alpha != 0) { /* J <- J - (alpha / s) r (r^T J) */
+                        for (j = 0; j < t; ++j) {
+                            DOPT_REAL u = 0;
+                            for (i = 0; i < rdim; ++i) u += r[i] * Jk[i * t + j];
+                            u *= alpha / sq;
+                            for (i = 0; i < rdim; ++i) Jk[i * t + j] -= u * r[i];
+                        }
+                    }
+                    for (i = 0; i < rdim * t; ++i) Jk[i] *= sq1;
+                }
+                for (i = 0; i < rdim; ++i) r[i] *= rs;
+            }
+        } else {
+            cost += sq / 2;
+        }
+        if (!nfree) continue;
+        /* g_a += J_a^T r;  H(a, b) += J_a^T J_b for the stored (lower) blocks */
+        for (k = 0; k < nv; ++k) {
+            const DOPT_REAL *Ja = jp[k];
+            DOPT_REAL *ga;
+            int ta = tk[k];
+            if (!Ja) continue;
+            ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
+            for (i = 0; i < rdim; ++i) {
+                DOPT_REAL ri = r[i];
+                for (j = 0; j < ta; ++j) ga[j] += Ja[i * ta + j] * ri;
+            }
+            for (l = 0; l < nv; ++l) {
+                size_t off = s->pair[s->cost_pair[c] + (size_t)k * nv + l];
+                const DOPT_REAL *Jb = jp[l];
+                DOPT_REAL *Hb;
+                int tb = tk[l], q;
+                if (off == DOPT__NLLS_NONE || !Jb) continue;
+                Hb = s->H + off;
+                for (q = 0; q < rdim; ++q) {
+                    const DOPT_REAL *ja = Ja + q * ta, *jb = Jb + q * tb;
+                    for (j = 0; j < tb; ++j) {
+                        DOPT_REAL bj = jb[j], *hc = Hb + j * ta;
+                        for (i = 0; i < ta; ++i) hc[i] += ja[i] * bj;
+                    }
+                }
+            }
+        }
+    }
+    if (!(cost - cost == 0)) {
+        *bad = -1;
+        return DOPT_ERR_NON_FINITE;
+    }
+    *cost_out = cost;
+    return DOPT_OK;
+}
+
+/* y = H v for the block lower-triangle storage of H. */
+static void DOPT_FN(dopt__nlls_hv)(const DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *v, DOPT_REAL *y)
+{
+    int bc, k, ii, jj;
+    memset(y, 0, (size_t)s->n * sizeof(DOPT_REAL));
+    for (bc = 0; bc < s->nblocks; ++bc) {
+        int cs = s->block_start[bc], cd = s->block_dim[bc];
+        for (k = s->col_start[bc]; k < s->col_start[bc + 1]; ++k) {
+            int br = s->row_block[k], rs = s->block_start[br], rd = s->block_dim[br];
+            const DOPT_REAL *B = s->H + s->value_start[k];
+            for (jj = 0; jj < cd; ++jj) {
+                DOPT_REAL vj = v[cs + jj], acc = 0;
+                for (ii = 0; ii < rd; ++ii) {
+                    y[rs + ii] += B[ii + jj * rd] * vj;
+                    acc += B[ii + jj * rd] * v[rs + ii];
+                }
+                if (br != bc) y[cs + jj] += acc;
+            }
+        }
+    }
+}
+
+/* xt = x ⊕ (scale d) for every block variable; other variables copied. */
+static void DOPT_FN(dopt__nlls_retract)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *x,
+                                        const DOPT_REAL *d, DOPT_REAL scale, DOPT_REAL *xt)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    int j, i;
+    memcpy(xt, x, (size_t)p->xdim * sizeof(DOPT_REAL));
+    if (scale != 1) {
+        for (i = 0; i < s->n; ++i) s->hv[i] = scale * d[i];
+        d = s->hv;
+    }
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_FN(dopt__nlls_var) *vv = p->var + s->block_var[j];
+        vv->m.retract(&vv->m, x + vv->offset, d + s->block_start[j], xt + vv->offset);
+    }
+}
+
+static DOPT_REAL DOPT_FN(dopt__nlls_xnorm)(const DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *x)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    DOPT_REAL acc = 0;
+    int j, i;
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_FN(dopt__nlls_var) *vv = p->var + s->block_var[j];
+        for (i = 0; i < vv->m.dim; ++i) acc += x[vv->offset + i] * x[vv->offset + i];
+    }
+    return DOPT_M(sqrt)(acc);
+}
+
+DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void)
+{
+    DOPT_FN(dopt_nlls_options) o;
+    memset(&o, 0, sizeof o);
+    o.method = DOPT_NLLS_LM;
+    o.max_iterations = 50;
+    o.function_tolerance = (DOPT_REAL)1e-6;
+    o.cost_change_tolerance = -1;
+    o.gradient_tolerance = (DOPT_REAL)1e-10;
+    o.step_tolerance = (DOPT_REAL)1e-8;
+    o.lm_damping = DOPT_LM_DAMP_DIAGONAL;
+    o.lm_update = DOPT_LM_UPDATE_NIELSEN;
+    o.initial_lambda = (DOPT_REAL)1e-4;
+    o.max_lambda = (DOPT_REAL)1e32;
+    o.lm_factor = 10;
+    o.min_relative_decrease = (DOPT_REAL)1e-3;
+    o.initial_radius = (DOPT_REAL)1e4;
+    o.min_radius = (DOPT_REAL)1e-32;
+    o.robust_mode = DOPT_ROBUST_IRLS;
+    o.line_search = 0;
+    o.max_line_search_steps = 20;
+    o.numeric_diff_step = DOPT_M(cbrt)(DOPT_EPS);
+    o.timing = 0;
+    return o;
+}
+
+/* the options with zeros replaced by defaults */
+static DOPT_FN(dopt_nlls_options) DOPT_FN(dopt__nlls_resolve)(const DOPT_FN(dopt_nlls_options) *in)
+{
+    DOPT_FN(dopt_nlls_options) d = DOPT_FN(dopt_nlls_default_options)(), o;
+    if (!in) return d;
+    o = *in;
+    if (o.max_iterations <= 0) o.max_iterations = d.max_iterations;
+    if (o.function_tolerance == 0) o.function_tolerance = d.function_tolerance;
+    if (o.gradient_tolerance == 0) o.gradient_tolerance = d.gradient_tolerance;
+    if (o.step_tolerance == 0) o.step_tolerance = d.step_tolerance;
+    if (o.initial_lambda <= 0) o.initial_lambda = d.initial_lambda;
+    if (o.max_lambda <= 0) o.max_lambda = d.max_lambda;
+    if (o.lm_factor <= 1) o.lm_factor = d.lm_factor;
+    if (o.min_relative_decrease <= 0) o.min_relative_decrease = d.min_relative_decrease;
+    if (o.initial_radius <= 0) o.initial_radius = d.initial_radius;
+    if (o.min_radius <= 0) o.min_radius = d.min_radius;
+    if (o.max_line_search_steps <= 0) o.max_line_search_steps = d.max_line_search_steps;
+    if (o.numeric_diff_step <= 0) o.numeric_diff_step = d.numeric_diff_step;
+    return o;
+}
+
+/* Name the variable behind a failed factorization and the likely cause. */
+static dopt_status DOPT_FN(dopt__nlls_factor_failure)(DOPT_FN(dopt_nlls_solver) *s, dopt_status st,
+                                                      int col, int b, dopt_nlls_report *rep,
+                                                      dopt_errinfo *info)
+{
+    int lo = 0, hi = s->nblocks - 1, blk = -1, v, i, zero = 1;
+    const DOPT_REAL *D;
+    char msg[160];
+    while (lo <= hi) { /* the block holding scalar column col */
+        int mid = (lo + hi) / 2;
+        if (col < s->block_start[mid]) hi = mid - 1;
+        else if (col >= s->block_start[mid + 1]) lo = mid + 1;
+        else { blk = mid; break; }
+    }
+    if (blk < 0) return dopt_errinfo_set(info, st, -1, 0, "nlls: linear solver failed");
+    v = s->block_var[blk];
+    rep->fail_variable = v;
+    D = s->H + s->value_start[s->col_start[blk]];
+    for (i = 0; i < s->block_dim[blk] * s->block_dim[blk]; ++i)
+        if (D[i] != 0) zero = 0;
+#ifndef DOPT_NO_STDIO
+    if (st == DOPT_ERR_NON_FINITE)
+        snprintf(msg, sizeof msg, "element %d, variable %d: NaN/Inf in its block of the normal "
+                 "equations (a cost returned a non-finite Jacobian)", b, v);
+    else if (zero)
+        snprintf(msg, sizeof msg, "element %d, variable %d: no cost constrains it (its block of "
+                 "J^T J is zero); hold it constant or add a cost", b, v);
+    else
+        snprintf(msg, sizeof msg, "element %d, variable %d (tangent column %d): J^T J is rank "
+                 "deficient: likely gauge freedom (fix one variable or add a prior)", b, v,
+                 col - s->block_start[blk]);
+#else
+    (void)b;
+    strcpy(msg, zero ? "no cost constrains the variable in index" :
+                       "J^T J rank deficient at the variable in index: likely gauge freedom");
+#endif
+    return dopt_errinfo_set(info, st, v, 0, msg);
+}
+
+static void DOPT_FN(dopt__nlls_logline)(const dopt_hooks *h, int it, double cost, double dcost,
+                                        double gmax, double step, double ratio, double radius,
+                                        int ls, double titer, double ttotal)
+{
+    dopt_log(h, DOPT_LOG_INFO, "%4d % 14.6e % 11.2e % 11.2e % 10.2e % 10.2e % 10.2e %7d % 10.2e % 10.2e",
+             it, cost, dcost, gmax, step, ratio, radius, ls, titer, ttotal);
+}
+
+/* one batch element, start to end */
+static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
+                                                 const DOPT_FN(dopt_nlls_options) *o, DOPT_REAL *x,
+                                                 int b, dopt_nlls_report *rep, dopt_nlls_timing *tm,
+                                                 dopt_errinfo *info)
+{
+    const dopt_hooks *hooks = &s->p->hooks;
+    int n = s->n, it = 0, have_gn = 0, fail_col = -1, j, i;
+    int logging = dopt_log_enabled(hooks, DOPT_LOG_INFO), timed = o->timing || logging;
+    DOPT_REAL F = 0, Fnew = 0, lambda = o->initial_lambda, nu = 2, radius = o->initial_radius;
+    DOPT_REAL gmax, xnorm, gHg = 0;
+    double t_start = timed ? dopt__nlls_clock() : 0, t0 = 0, t_iter = 0;
+    long bad = -1;
+    dopt_status st;
+    memset(rep, 0, sizeof *rep);
+    rep->fail_variable = -1;
+    if (timed) t0 = dopt__nlls_clock();
+    st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, &F, &bad);
+    if (timed) { tm->linearize_s += dopt__nlls_clock() - t0; }
+    tm->linearizations++;
+    if (st != DOPT_OK) goto eval_failed;
+    rep->initial_cost = rep->final_cost = (double)F;
+    gmax = DOPT_FN(dopt_amax)(n, s->g, 1);
+    rep->gradient_norm = (double)gmax;
+    xnorm = DOPT_FN(dopt__nlls_xnorm)(s, x);
+    if (logging) {
+        if (s->p->batch > 1) dopt_log(hooks, DOPT_LOG_INFO, "batch element %d of %d", b, s->p->batch);
+        dopt_log(hooks, DOPT_LOG_INFO, "iter      cost      cost_change  |gradient|   |step|    tr_ratio  tr_radius  ls_iter  iter_time  total_time");
+        DOPT_FN(dopt__nlls_logline)(hooks, 0, (double)F, 0, (double)gmax, 0, 0,
+                                    o->method == DOPT_NLLS_LM ? 1.0 / (double)lambda : (double)radius,
+                                    0, dopt__nlls_clock() - t_start, dopt__nlls_clock() - t_start);
+    }
+    if (n == 0 || (o->gradient_tolerance >= 0 && gmax <= o->gradient_tolerance)) {
+        rep->stop = DOPT_STOP_GRADIENT;
+        return DOPT_OK;
+    }
+    for (;;) {
+        DOPT_REAL pred = 0, dnorm, tstep = 1, ratio = 0, dF;
+        int accept, ls_iter = 0;
+        if (it >= o->max_iterations) {
+            rep->stop = DOPT_STOP_MAX_ITERATIONS;
+            break;
+        }
+        it++;
+        rep->iterations = it;
+        if (logging) t_iter = dopt__nlls_clock();
+        /* ---- the step ---- */
+        if (timed) t0 = dopt__nlls_clock();
+        if (o->method == DOPT_NLLS_LM) {
+            for (j = 0; j < s->nblocks; ++j) {
+                const DOPT_REAL *D = s->H + s->value_start[s->col_start[j]];
+                int dd = s->block_dim[j];
+                for (i = 0; i < dd; ++i) {
+                    DOPT_REAL h = D[i + i * dd];
+                    if (o->lm_damping == DOPT_LM_DAMP_IDENTITY) h = 1;
+                    else if (h < (DOPT_REAL)1e-6) h = (DOPT_REAL)1e-6;
+                    else if (h > (DOPT_REAL)1e32) h = (DOPT_REAL)1e32;
+                    s->dscale[s->block_start[j] + i] = h;
+                    s->dadd[s->block_start[j] + i] = lambda * h;
+                }
+            }
+            st = s->ls.factor(s->ls.self, s->H, s->dadd, &fail_col);
+            tm->factorizations++;
+            if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE) { /* treat as a rejected step: more damping */
+                if (timed) tm->solve_s += dopt__nlls_clock() - t0;
+                if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) { lambda *= nu; nu *= 2; }
+                else lambda *= o->lm_factor;
+                if (logging)
+                    DOPT_FN(dopt__nlls_logline)(hooks, it, (double)F, 0, (double)gmax, 0, 0,
+                                                1.0 / (double)lambda, 0, dopt__nlls_clock() - t_iter,
+                                                dopt__nlls_clock() - t_start);
+                if (lambda > o->max_lambda) {
+                    rep->stop = DOPT_STOP_NO_PROGRESS;
+                    break;
+                }
+                continue;
+            }
+            if (st != DOPT_OK) goto factor_failed;
+            for (i = 0; i < n; ++i) s->d[i] = -s->g[i];
+            st = s->ls.solve(s->ls.self, s->d);
+            if (st != DOPT_OK) goto factor_failed;
+            pred = 0;
+            for (i = 0; i < n; ++i) pred += -s->g[i] * s->d[i] + lambda * s->dscale[i] * s->d[i] * s->d[i];
+            pred /= 2;
+        } else if (o->method == DOPT_NLLS_GN) {
+            st = s->ls.factor(s->ls.self, s->H, NULL, &fail_col);
+            tm->factorizations++;
+            if (st != DOPT_OK) goto factor_failed;
+            for (i = 0; i < n; ++i) s->d[i] = -s->g[i];
+            st = s->ls.solve(s->ls.self, s->d);
+            if (st != DOPT_OK) goto factor_failed;
+            pred = 0;
+            for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i];
+            pred /= 2;
+        } else { /* Powell's dogleg */
+            DOPT_REAL gnn, gg, gn2;
+            if (!have_gn) {
+                st = s->ls.factor(s->ls.self, s->H, NULL, &fail_col);
+                tm->factorizations++;
+                if (st != DOPT_OK) goto factor_failed;
+                for (i = 0; i < n; ++i) s->gn[i] = -s->g[i];
+                st = s->ls.solve(s->ls.self, s->gn);
+                if (st != DOPT_OK) goto factor_failed;
+                DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
+                gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
+                have_gn = 1;
+            }
+            gnn = DOPT_FN(dopt_nrm2)(n, s->gn, 1);
+            gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
+            gn2 = DOPT_M(sqrt)(gg);
+            if (gnn <= radius) {
+                memcpy(s->d, s->gn, (size_t)n * sizeof(DOPT_REAL));
+            } else {
+                DOPT_REAL alpha = gHg > 0 ? gg / gHg : radius / gn2 * 2;
+                if (alpha * gn2 >= radius) {
+                    for (i = 0; i < n; ++i) s->d[i] = -(radius / gn2) * s->g[i];
+                } else { /* a + beta (gn - a), a = -alpha g, with norm = radius */
+                    DOPT_REAL ac = 0, cc = 0, aa = alpha * alpha * gg, beta;
+                    for (i = 0; i < n; ++i) {
+                        DOPT_REAL ai = -alpha * s->g[i], ci = s->gn[i] - ai;
+                        ac += ai * ci;
+                        cc += ci * ci;
+                    }
+                    beta = cc > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cc * (radius * radius - aa))) / cc : 0;
+                    for (i = 0; i < n; ++i) {
+                        DOPT_REAL ai = -alpha * s->g[i];
+                        s->d[i] = ai + beta * (s->gn[i] - ai);
+                    }
+                }
+            }
+            DOPT_FN(dopt__nlls_hv)(s, s->d, s->hv);
+            pred = 0;
+            for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i] + s->d[i] * s->hv[i] / 2;
+        }
+        if (timed) tm->solve_s += dopt__nlls_clock() - t0;
+        dnorm = DOPT_FN(dopt_nrm2)(n, s->d, 1);
+        if (o->step_tolerance >= 0 && dnorm <= o->step_tolerance * (xnorm + o->step_tolerance)) {
+            rep->stop = DOPT_STOP_STEP;
+            if (logging)
+                DOPT_FN(dopt__nlls_logline)(hooks, it, (double)F, 0, (double)gmax, (double)dnorm, 0,
+                                            o->method == DOPT_NLLS_LM ? 1.0 / (double)lambda : (double)radius,
+                                            0, dopt__nlls_clock() - t_iter, dopt__nlls_clock() - t_start);
+            break;
+        }
+        /* ---- the trial point ---- */
+        for (;;) {
+            if (timed) t0 = dopt__nlls_clock();
+            DOPT_FN(dopt__nlls_retract)(s, x, s->d, tstep, s->xt);
+            st = DOPT_FN(dopt__nlls_eval)(s, b, s->xt, 0, o->robust_mode, o->numeric_diff_step, &Fnew, &bad);
+            if (timed) tm->linearize_s += dopt__nlls_clock() - t0;
+            if (st == DOPT_ERR_NON_FINITE && bad < 0) { st = DOPT_OK; Fnew = (DOPT_REAL)HUGE_VAL; }
+            if (st != DOPT_OK) goto eval_failed;
+            if (o->method != DOPT_NLLS_GN || !o->line_search) break;
+            {
+                DOPT_REAL slope = DOPT_FN(dopt_dot)(n, s->g, 1, s->d, 1);
+                if (Fnew <= F + (DOPT_REAL)1e-4 * tstep * slope) break;
+            }
+            if (ls_iter >= o->max_line_search_steps) break;
+            tstep /= 2;
+            ls_iter++;
+        }
+        dF = F - Fnew;
+        if (o->method == DOPT_NLLS_GN) {
+            accept = !o->line_search || Fnew <= F;
+            ratio = pred > 0 ? dF / pred : 0;
+        } else {
+            /* a predicted decrease below the rounding of S cannot be measured: accept such a
+               step when S does not grow beyond rounding (else LM stalls just short of the
+               minimum, rejecting steps on noise) */
+            DOPT_REAL noise = 16 * DOPT_EPS * DOPT_M(fabs)(F);
+            ratio = (pred > 0 && Fnew - Fnew == 0) ? dF / pred : -1;
+            if (pred > 0 && pred <= noise && dF >= -noise) ratio = 1;
+            accept = ratio > o->min_relative_decrease;
+        }
+        if (o->method == DOPT_NLLS_LM) {
+            if (accept) {
+                if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
+                    DOPT_REAL q = 2 * ratio - 1, f = 1 - q * q * q;
+                    lambda *= f > (DOPT_REAL)(1.0 / 3.0) ? f : (DOPT_REAL)(1.0 / 3.0);
+                    nu = 2;
+                } else {
+                    lambda /= o->lm_factor;
+                }
+                if (lambda < (DOPT_REAL)1e-16) lambda = (DOPT_REAL)1e-16;
+            } else if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
+                lambda *= nu;
+                nu *= 2;
+            } else {
+                lambda *= o->lm_factor;
+            }
+        } else if (o->method == DOPT_NLLS_DOGLEG) {
+            if (ratio > (DOPT_REAL)0.75) {
+                if (3 * dnorm > radius) radius = 3 * dnorm;
+            } else if (ratio < (DOPT_REAL)0.25) {
+                radius = (dnorm < radius ? dnorm : radius) / 2;
+            }
+        }
+        if (logging)
+            DOPT_FN(dopt__nlls_logline)(hooks, it, (double)(accept ? Fnew : F), (double)dF, (double)gmax,
+                                        (double)(tstep * dnorm), (double)ratio,
+                                        o->method == DOPT_NLLS_LM ? 1.0 / (double)lambda : (double)radius,
+                                        ls_iter, dopt__nlls_clock() - t_iter, dopt__nlls_clock() - t_start);
+        if (!accept) {
+            if ((o->method == DOPT_NLLS_LM && lambda > o->max_lambda) ||
+                (o->method == DOPT_NLLS_DOGLEG && radius < o->min_radius) || o->method == DOPT_NLLS_GN) {
+                rep->stop = DOPT_STOP_NO_PROGRESS;
+                break;
+            }
+            continue;
+        }
+        /* ---- accept ---- */
+        memcpy(x, s->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL));
+        for (j = 0; j < s->nblocks; ++j) {
+            const DOPT_FN(dopt__nlls_var) *vv = s->p->var + s->block_var[j];
+            if (vv->m.project) vv->m.project(&vv->m, x + vv->offset);
+        }
+        rep->accepted++;
+        rep->final_cost = (double)Fnew;
+        if (o->function_tolerance >= 0 && DOPT_M(fabs)(dF) <= o->function_tolerance * F) {
+            F = Fnew;
+            rep->stop = DOPT_STOP_FUNCTION_TOLERANCE;
+            break;
+        }
+        if (o->cost_change_tolerance > 0 && DOPT_M(fabs)(dF) <= o->cost_change_tolerance) {
+            F = Fnew;
+            rep->stop = DOPT_STOP_COST_CHANGE;
+            break;
+        }
+        if (timed) t0 = dopt__nlls_clock();
+        st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, &F, &bad);
+        if (timed) tm->linearize_s += dopt__nlls_clock() - t0;
+        tm->linearizations++;
+        if (st != DOPT_OK) goto eval_failed;
+        have_gn = 0;
+        gmax = DOPT_FN(dopt_amax)(n, s->g, 1);
+        rep->gradient_norm = (double)gmax;
+        xnorm = DOPT_FN(dopt__nlls_xnorm)(s, x);
+        if (o->gradient_tolerance >= 0 && gmax <= o->gradient_tolerance) {
+            rep->stop = DOPT_STOP_GRADIENT;
+            break;
+        }
+    }
+    rep->final_cost = (double)F;
+    return DOPT_OK;
+factor_failed:
+    rep->stop = DOPT_STOP_FAILED;
+    rep->status = st;
+    rep->final_cost = (double)F;
+    return DOPT_FN(dopt__nlls_factor_failure)(s, st, fail_col, b, rep, info);
+eval_failed:
+    rep->stop = DOPT_STOP_FAILED;
+    rep->status = st;
+#ifndef DOPT_NO_STDIO
+    {
+        char msg[160];
+        if (bad >= 0) snprintf(msg, sizeof msg, "element %d: cost %ld returned \"%s\"", b, bad, dopt_status_string(st));
+        else snprintf(msg, sizeof msg, "element %d: the objective is NaN or Inf", b);
+        return dopt_errinfo_set(info, st, b, 0, msg);
+    }
+#else
+    return dopt_errinfo_set(info, st, b, 0, "a cost failed or the objective is not finite");
+#endif
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
+                                              const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                              ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                              dopt_nlls_timing *timing, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_nlls_options) o;
+    dopt_nlls_timing tm;
+    dopt_status first = DOPT_OK;
+    double t_start;
+    int b;
+    if (!s || !x) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: NULL argument");
+    o = DOPT_FN(dopt__nlls_resolve)(opt);
+    if (x_stride == 0) x_stride = s->p->xdim;
+    memset(&tm, 0, sizeof tm);
+    t_start = o.timing ? dopt__nlls_clock() : 0;
+    for (b = 0; b < s->p->batch; ++b) {
+        dopt_nlls_report rep;
+        dopt_errinfo local;
+        dopt_status st = DOPT_FN(dopt__nlls_solve_one)(s, &o, x + (ptrdiff_t)b * x_stride, b, &rep,
+                                                        &tm, first == DOPT_OK ? info : &local);
+        if (reports) reports[b] = rep;
+        if (st != DOPT_OK && first == DOPT_OK) first = st;
+    }
+    if (o.timing) tm.total_s = dopt__nlls_clock() - t_start;
+    if (timing) *timing = tm;
+    return first;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, int b,
+                                                 const DOPT_REAL *x, DOPT_REAL *cost, DOPT_REAL *g)
+{
+    long bad = -1;
+    dopt_status st;
+    if (!s || !x || !cost || b < 0 || b >= s->p->batch) return DOPT_ERR_INVALID_ARGUMENT;
+    st = DOPT_FN(dopt__nlls_eval)(s, b, x, g != NULL, DOPT_ROBUST_IRLS, DOPT_M(cbrt)(DOPT_EPS), cost, &bad);
+    if (st == DOPT_OK && g) memcpy(g, s->g, (size_t)s->n * sizeof(DOPT_REAL));
+    return st;
+}
+
+#undef DOPT__NLLS_NONE
+#undef DOPT__NLLS_MAXMEM
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__NLLS_PASS_IMPL */
 
 /*
  * ------------------------------------------------------------------------------------------------
