@@ -72,7 +72,11 @@ fi
 OPENBLAS=$(ldconfig -p | awk '/libopenblas\.so\.0 /{print $NF; exit}')
 CERES_ENV=(env LD_PRELOAD=libopenblas.so.0)
 CERES_FLAGS=()
-[ "${PGO_SQRT_EXAMPLE:-0}" = 1 ] && CERES_FLAGS+=(--sqrt-example)
+EVAL_FLAGS=()
+if [ "${PGO_SQRT_EXAMPLE:-0}" = 1 ]; then
+    CERES_FLAGS+=(--sqrt-example)
+    EVAL_FLAGS+=(--sqrt-example)
+fi
 CHOLMOD=$(ldd "$BENCH_DIR/pgo_ceres" | awk '/libcholmod/{print $3}')
 echo "# anchors: ceres $(sed -n 's/.*CERES_VERSION_\(MAJOR\|MINOR\|REVISION\) \([0-9]*\).*/\2/p' /usr/include/ceres/version.h | paste -sd.) (LM, SPARSE_NORMAL_CHOLESKY, SuiteSparse CHOLMOD $CHOLMOD, BLAS: LD_PRELOAD $OPENBLAS over Debian's ATLAS link, 1 thread); gtsam $GTSAM_VER (PyPI wheel, no TBB; LevenbergMarquardtOptimizer defaults, MULTIFRONTAL_CHOLESKY, COLAMD)"
 WEIGHT="Lambda (upper Cholesky factor U, Lambda = U^T U)"
@@ -140,7 +144,7 @@ for f in "${FILES[@]}"; do
     name=$(basename "$f" .g2o)
     norm=$W/$name.norm.g2o
     "$BENCH_DIR/pgo_eval" normalize "$f" "$norm" 2>>"$W/normalize.log"
-    init_scores=$("$BENCH_DIR/pgo_eval" score "$norm" "$norm")
+    init_scores=$("$BENCH_DIR/pgo_eval" score "$norm" "$norm" "${EVAL_FLAGS[@]}")
     echo "bench pgo $name initial $init_scores"
     declare -A T=() CD=() CC=() CONV=() FC=()
     for s in $PGO_SOLVERS; do
@@ -154,7 +158,7 @@ for f in "${FILES[@]}"; do
             echo "bench pgo $name solver=$s failed=yes (see $W/$s.log)"
             continue
         fi
-        scores=$("$BENCH_DIR/pgo_eval" score "$norm" "$out")
+        scores=$("$BENCH_DIR/pgo_eval" score "$norm" "$out" "${EVAL_FLAGS[@]}")
         rest=${RES#result solver=$s }
         echo "bench pgo $name solver=$s $rest $scores"
         T[$s]=$(kv time_s "$RES")
