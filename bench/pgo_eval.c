@@ -504,12 +504,12 @@ static int cmd_score(const char *norm, const char *res, int sqrt_example)
 
 
 /* ---- synthetic cube problems (fallback writer for the batch case) ----------------------------
- * Ground truth: N poses on a snake path through a side^3 lattice (spacing 1), side = ceil(N^(1/3)),
- * each with a uniformly random rotation.  Edges: odometry i -> i+1 and, for every pose j >= 2 with
- * probability 0.2, one loop closure from a uniformly drawn earlier pose i < j - 1.  Measurements
- * z = gt_i^-1 gt_j * Exp([n_t; n_r]), n_t ~ N(0, 0.05^2 I), n_r ~ N(0, 0.02^2 I) (Theseus' synthetic
- * PGO noise levels); information diag(1/0.05^2 x3, 1/0.02^2 x3).  Initial values: the noisy
- * odometry chained from pose 0 = gt_0. */
+ * Same recipe as dopt_lie_cube_graph (Theseus' generate_synthetic_3D), own RNG:
+ *   ground truth x_0 = identity, x_k = x_{k-1} Exp([u; w]), u uniform in +-0.5, w in +-1.0 per axis;
+ *   odometry k-1 -> k: z = (x_{k-1}^-1 x_k) Exp(noise), noise uniform with half-widths 0.05
+ *   (translation) and 0.02 (rotation); loop closures: with probability 0.2 pose k >= 2 links to
+ *   1..10 distinct random earlier poses i < k-1 (same noise, no outliers); initial values
+ *   x_k Exp(noise); information diag(1/0.05^2 x3, 1/0.02^2 x3). */
 static unsigned long long rng_next(unsigned long long *s)
 {
     unsigned long long z = (*s += 0x9E3779B97F4A7C15ULL);
@@ -518,82 +518,79 @@ static unsigned long long rng_next(unsigned long long *s)
     return z ^ (z >> 31);
 }
 static double rng_unif(unsigned long long *s) { return ((double)(rng_next(s) >> 11) + 0.5) / 9007199254740992.0; }
-static double rng_gauss(unsigned long long *s)
-{
-    double u = rng_unif(s), v = rng_unif(s);
-    return sqrt(-2.0 * log(u)) * cos(2.0 * PGO_PI * v);
-}
 
 static void se3_exp(const double *r, double *t, double *q);
+
+/* g = Exp(xi), xi uniform in +-ht (translation) / +-hr (rotation) per axis; g stored x y z qx qy qz qw */
+static void cube_noise(unsigned long long *s, double ht, double hr, double *g)
+{
+    double xi[6];
+    int k;
+    for (k = 0; k < 3; ++k) xi[k] = ht * (2.0 * rng_unif(s) - 1.0);
+    for (k = 3; k < 6; ++k) xi[k] = hr * (2.0 * rng_unif(s) - 1.0);
+    se3_exp(xi, g, g + 3);
+}
 
 static int cmd_cube(const char *dir, int count, int n, unsigned long long seed)
 {
     const double st = 0.05, sr = 0.02;
-    int side = 1, p, k;
-    double *gt, *x;
+    int p, k;
+    double *gt, *x, *ez;
+    int *ei;
+    size_t cap;
     if (count <= 0 || n < 2) return 2;
-    while (side * side * side < n) ++side;
+    cap = (size_t)(n - 1) * 11;
     gt = (double *)malloc((size_t)n * 7 * sizeof(double));
     x = (double *)malloc((size_t)n * 7 * sizeof(double));
-    if (!gt || !x) { free(gt); free(x); return 1; }
+    ez = (double *)malloc(cap * 7 * sizeof(double));
+    ei = (int *)malloc(cap * 2 * sizeof(int));
+    if (!gt || !x || !ez || !ei) { free(gt); free(x); free(ez); free(ei); return 1; }
     for (p = 0; p < count; ++p) {
         unsigned long long s = seed * 1000003ULL + (unsigned long long)p;
         char path[4096];
         FILE *f;
-        int ne = 0, cap = 2 * n, e;
-        int *ei = (int *)malloc((size_t)cap * 2 * sizeof(int));
-        double *ez = (double *)malloc((size_t)cap * 7 * sizeof(double));
-        if (!ei || !ez) { free(ei); free(ez); free(gt); free(x); return 1; }
-        for (k = 0; k < n; ++k) {
-            int a = k % side, b = (k / side) % side, c = k / (side * side);
-            double *g = gt + (size_t)k * 7, u[3], un;
-            if (b % 2) a = side - 1 - a;
-            if (c % 2) b = side - 1 - b;
-            g[0] = a; g[1] = b; g[2] = c;
-            do {
-                u[0] = rng_gauss(&s); u[1] = rng_gauss(&s); u[2] = rng_gauss(&s);
-                g[3] = rng_gauss(&s);
-                un = sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2] + g[3] * g[3]);
-            } while (un < 1e-6);
-            g[3] /= un;
-            g[4] = u[0] / un; g[5] = u[1] / un; g[6] = u[2] / un;
-            /* stored as x y z qx qy qz qw */
-            { double w = g[3]; g[3] = g[4]; g[4] = g[5]; g[5] = g[6]; g[6] = w; }
-        }
+        int ne = 0, e;
+        memset(gt, 0, 7 * sizeof(double));
+        gt[6] = 1.0;
         for (k = 1; k < n; ++k) {
-            int from[2], m = 1, t;
-            from[0] = k - 1;
+            double rel[7], nz[7];
+            int pick[10], np = 0, cnt, c, q;
+            cube_noise(&s, 0.5, 1.0, rel);
+            compose(3, gt + (size_t)(k - 1) * 7, rel, gt + (size_t)k * 7);
+            cube_noise(&s, st, sr, nz);
+            compose(3, rel, nz, ez + (size_t)ne * 7);
+            ei[2 * ne] = k - 1;
+            ei[2 * ne + 1] = k;
+            ++ne;
             if (k >= 2 && rng_unif(&s) < 0.2) {
-                from[1] = (int)(rng_unif(&s) * (double)(k - 1));
-                if (from[1] > k - 2) from[1] = k - 2;
-                m = 2;
-            }
-            for (t = 0; t < m; ++t) {
-                double inv[7], rel[7], nz[6], dt[3], dq[4], *z = ez + (size_t)ne * 7;
-                invert(3, gt + (size_t)from[t] * 7, inv);
-                compose(3, inv, gt + (size_t)k * 7, rel);
-                for (e = 0; e < 3; ++e) nz[e] = st * rng_gauss(&s);
-                for (e = 3; e < 6; ++e) nz[e] = sr * rng_gauss(&s);
-                se3_exp(nz, dt, dq);
-                {
-                    double np[7];
-                    np[0] = dt[0]; np[1] = dt[1]; np[2] = dt[2];
-                    memcpy(np + 3, dq, sizeof dq);
-                    compose(3, rel, np, z);
+                cnt = 1 + (int)(rng_unif(&s) * 10.0);
+                if (cnt > 10) cnt = 10;
+                for (c = 0; c < cnt; ++c) {
+                    int i = (int)(rng_unif(&s) * (double)(k - 1)), dup = 0;
+                    if (i > k - 2) i = k - 2;
+                    for (q = 0; q < np; ++q) dup |= pick[q] == i;
+                    if (!dup) pick[np++] = i;
                 }
-                ei[2 * ne] = from[t];
-                ei[2 * ne + 1] = k;
-                ++ne;
+                for (c = 0; c < np; ++c) {
+                    double inv[7], gtrel[7];
+                    invert(3, gt + (size_t)pick[c] * 7, inv);
+                    compose(3, inv, gt + (size_t)k * 7, gtrel);
+                    cube_noise(&s, st, sr, nz);
+                    compose(3, gtrel, nz, ez + (size_t)ne * 7);
+                    ei[2 * ne] = pick[c];
+                    ei[2 * ne + 1] = k;
+                    ++ne;
+                }
             }
         }
-        /* initial values: chain the odometry edges (edge k-1 -> k is the first one added for k) */
-        memcpy(x, gt, 7 * sizeof(double));
-        for (e = 0; e < ne; ++e)
-            if (ei[2 * e + 1] == ei[2 * e] + 1)
-                compose(3, x + (size_t)ei[2 * e] * 7, ez + (size_t)e * 7, x + (size_t)ei[2 * e + 1] * 7);
+        for (k = 0; k < n; ++k) {
+            double nz[7];
+            cube_noise(&s, st, sr, nz);
+            compose(3, gt + (size_t)k * 7, nz, x + (size_t)k * 7);
+        }
         snprintf(path, sizeof path, "%s/cube_%03d.g2o", dir, p);
         f = fopen(path, "w");
-        if (!f) { free(ei); free(ez); free(gt); free(x); return 1; }
+        if (!f) { free(gt); free(x); free(ez); free(ei); return 1; }
         for (k = 0; k < n; ++k) {
             const double *v = x + (size_t)k * 7;
             fprintf(f, "VERTEX_SE3:QUAT %d %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", k, v[0], v[1],
@@ -607,12 +604,12 @@ static int cmd_cube(const char *dir, int count, int n, unsigned long long seed)
             fprintf(f, " %.17g 0 0 0 0 0 %.17g 0 0 0 0 %.17g 0 0 0 %.17g 0 0 %.17g 0 %.17g\n", it, it, it,
                     ir, ir, ir);
         }
-        free(ei);
-        free(ez);
-        if (fclose(f) != 0) { free(gt); free(x); return 1; }
+        if (fclose(f) != 0) { free(gt); free(x); free(ez); free(ei); return 1; }
     }
     free(gt);
     free(x);
+    free(ez);
+    free(ei);
     return 0;
 }
 
