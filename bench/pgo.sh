@@ -160,7 +160,13 @@ for f in "${FILES[@]}"; do
         fi
         scores=$("$BENCH_DIR/pgo_eval" score "$norm" "$out" "${EVAL_FLAGS[@]}")
         rest=${RES#result solver=$s }
-        echo "bench pgo $name solver=$s $rest $scores"
+        # the evaluator must reproduce each solver's own final cost: Ceres' in Ceres' metric,
+        # GTSAM's and dopt's in dopt's metric (relative 1e-6)
+        own=cost_dopt_metric
+        [ "$s" = ceres ] && own=cost_ceres_metric
+        match=$(awk -v a="$(kv final_cost "$RES")" -v b="$(kv $own "$scores")" \
+            'BEGIN{d = a - b; if (d < 0) d = -d; m = (a < 0 ? -a : a); print (d <= 1e-6 * m + 1e-12 ? "yes" : "no")}')
+        echo "bench pgo $name solver=$s $rest $scores eval_matches_own=$match"
         T[$s]=$(kv time_s "$RES")
         FC[$s]=$(kv final_cost "$RES")
         CONV[$s]=$(kv converged "$RES")
