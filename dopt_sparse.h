@@ -257,9 +257,9 @@ extern "C" {
 #ifndef DOPT__SP_SMALL_UPDATE
 #define DOPT__SP_SMALL_UPDATE 8192
 #endif
-/* Supernodes with at most this many columns solve their off-diagonal block inline. */
-#ifndef DOPT__SP_SMALL_TRSM
-#define DOPT__SP_SMALL_TRSM 16
+/* Panel width of the supernode kernels (column blocks handed to dopt_gemm). */
+#ifndef DOPT__SP_NB
+#define DOPT__SP_NB 64
 #endif
 
 /* ---- small allocation helpers: every array remembers nothing, so sizes are passed back ------ */
@@ -1869,11 +1869,26 @@ DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F)
     dopt_free(h, F, sizeof *F);
 }
 
+/* Lower trapezoid of C (m x n, m >= n) = alpha A A[0:n, :]^T + beta C, A m x k: column blocks of
+ * width DOPT__SP_NB, each one dopt_gemm from its diagonal down (the upper triangle of the small
+ * diagonal blocks is computed too and lands in storage nobody reads). */
+static void DOPT_FN(dopt__sp_syrk)(int m, int n, int k, DOPT_REAL alpha, const DOPT_REAL *A, int lda,
+                                   DOPT_REAL beta, DOPT_REAL *C, int ldc)
+{
+    int j0;
+    for (j0 = 0; j0 < n; j0 += DOPT__SP_NB) {
+        int jb = n - j0 < DOPT__SP_NB ? n - j0 : DOPT__SP_NB;
+        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m - j0, jb, k, alpha, A + j0, lda, A + j0, lda, beta,
+                           C + j0 + (size_t)j0 * ldc, ldc);
+    }
+}
+
 /* Update of supernode s by descendant d:  Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for
- * j < ndrow1 <= i < ndrow2 (and j <= i < ndrow1).  Ld points at d's first row inside s (leading
- * dimension ldd, ndcol columns); rel[i] is that row's position in s, which for j < ndrow1 is
- * also a column of s.  Small updates run inline one column at a time; large ones go through
- * dopt_syrk + dopt_gemm into C (ndrow2 x ndrow1) and are scattered. */
+ * j < ndrow1, j <= i < ndrow2.  Ld points at d's first row inside s (leading dimension ldd,
+ * ndcol columns); rel[i] is that row's position in s, which for j < ndrow1 is also a column of
+ * s.  Small updates run inline one column at a time; large ones are a dense product into C
+ * (ndrow2 x ndrow1) that is then scattered, or go straight into Ls when d's rows are
+ * contiguous in s. */
 static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
                                      const int *rel, DOPT_REAL *Ls, int lds, DOPT_REAL *C)
 {
@@ -1892,10 +1907,11 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
         }
         return;
     }
-    DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, ndrow1, ndcol, 1, Ld, ldd, 0, C, ndrow2);
-    if (ndrow2 > ndrow1)
-        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, ndrow2 - ndrow1, ndrow1, ndcol, 1, Ld + ndrow1, ldd, Ld,
-                           ldd, 0, C + ndrow1, ndrow2);
+    if (rel[ndrow2 - 1] - rel[0] == ndrow2 - 1) { /* contiguous rows: update in place */
+        DOPT_FN(dopt__sp_syrk)(ndrow2, ndrow1, ndcol, -1, Ld, ldd, 1, Ls + rel[0] + (size_t)rel[0] * lds, lds);
+        return;
+    }
+    DOPT_FN(dopt__sp_syrk)(ndrow2, ndrow1, ndcol, 1, Ld, ldd, 0, C, ndrow2);
     for (j = 0; j < ndrow1; ++j) {
         DOPT_REAL *DOPT_RESTRICT Lcol = Ls + (size_t)rel[j] * lds;
         const DOPT_REAL *DOPT_RESTRICT c = C + (size_t)j * ndrow2;
@@ -1903,26 +1919,47 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
     }
 }
 
-/* Factor supernode s in place once its updates are in: L11 = chol(A11), L21 = A21 L11^{-T}. */
+/* B = B L^{-T} for the m x nb block B (leading dimension ldb) and the nb x nb lower triangular
+ * L, column by column, in row chunks that stay in cache. */
+static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
+{
+    int i0, i, j, k;
+    for (i0 = 0; i0 < m; i0 += 256) {
+        int mb = m - i0 < 256 ? m - i0 : 256;
+        for (j = 0; j < nb; ++j) { /* b_j = (b_j - sum_{k<j} b_k L[j,k]) / L[j,j] */
+            DOPT_REAL *DOPT_RESTRICT bj = B + i0 + (size_t)j * ldb, d;
+            for (k = 0; k < j; ++k) {
+                const DOPT_REAL *DOPT_RESTRICT bk = B + i0 + (size_t)k * ldb;
+                DOPT_REAL l = L[j + (size_t)k * ldl];
+                for (i = 0; i < mb; ++i) bj[i] -= bk[i] * l;
+            }
+            d = 1 / L[j + (size_t)j * ldl];
+            for (i = 0; i < mb; ++i) bj[i] *= d;
+        }
+    }
+}
+
+/* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
+ * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Right-looking over column panels of
+ * width DOPT__SP_NB: potrf of the panel's diagonal block, the rows below by inline trsm, the
+ * rest of the supernode by one trapezoid product. */
 static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, int *fail)
 {
-    int m = nsrow - nscol, i, j, k;
-    DOPT_REAL *B = Ls + nscol;
-    dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
-    if (st != DOPT_OK || m == 0) return st;
-    if (nscol > DOPT__SP_SMALL_TRSM) {
-        DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, m, nscol, 1, Ls, nsrow, B, nsrow);
-        return DOPT_OK;
-    }
-    for (j = 0; j < nscol; ++j) { /* column j of B: (b_j - sum_{k<j} b_k L[j,k]) / L[j,j] */
-        DOPT_REAL *DOPT_RESTRICT bj = B + (size_t)j * nsrow, d;
-        for (k = 0; k < j; ++k) {
-            const DOPT_REAL *DOPT_RESTRICT bk = B + (size_t)k * nsrow;
-            DOPT_REAL l = Ls[j + (size_t)k * nsrow];
-            for (i = 0; i < m; ++i) bj[i] -= bk[i] * l;
+    int k0;
+    for (k0 = 0; k0 < nscol; k0 += DOPT__SP_NB) {
+        int kb = nscol - k0 < DOPT__SP_NB ? nscol - k0 : DOPT__SP_NB, r0 = k0 + kb, fc = -1;
+        DOPT_REAL *D = Ls + k0 + (size_t)k0 * nsrow;
+        dopt_status st = DOPT_FN(dopt_potrf)(kb, D, nsrow, &fc);
+        if (st != DOPT_OK) {
+            *fail = k0 + fc;
+            return st;
         }
-        d = 1 / Ls[j + (size_t)j * nsrow];
-        for (i = 0; i < m; ++i) bj[i] *= d;
+        if (r0 < nsrow) {
+            DOPT_FN(dopt__sp_trsm)(nsrow - r0, kb, D, nsrow, D + kb, nsrow);
+            if (r0 < nscol)
+                DOPT_FN(dopt__sp_syrk)(nsrow - r0, nscol - r0, kb, -1, D + kb, nsrow, 1,
+                                       Ls + r0 + (size_t)r0 * nsrow, nsrow);
+        }
     }
     return DOPT_OK;
 }

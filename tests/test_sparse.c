@@ -38,8 +38,8 @@ static void tpat_add(tpat *p, int i, int j)
 static void tpat_free(tpat *p) { free(p->ti); free(p->tj); }
 
 /* Pattern kinds, with size parameter s. */
-enum { PAT_ARROW, PAT_BANDED, PAT_BLOCK, PAT_RANDOM, PAT_GRID2, PAT_GRID3, PAT_PGO2, PAT_PGO3, PAT_DIAG, PAT_COUNT };
-static const char *pat_name[PAT_COUNT] = {"arrow", "banded", "block", "random", "grid2d", "grid3d", "pgo2d", "pgo3d", "diag"};
+enum { PAT_ARROW, PAT_BANDED, PAT_BLOCK, PAT_RANDOM, PAT_GRID2, PAT_GRID3, PAT_PGO2, PAT_PGO3, PAT_DIAG, PAT_WIDE, PAT_COUNT };
+static const char *pat_name[PAT_COUNT] = {"arrow", "banded", "block", "random", "grid2d", "grid3d", "pgo2d", "pgo3d", "diag", "wideband"};
 
 static void block_pair(tpat *p, int bs, int a, int b)
 {
@@ -109,6 +109,12 @@ static void make_pattern(tpat *p, int kind, int s, dopt_rng *rng)
         }
         break;
     }
+    case PAT_WIDE: /* band of half-width 90 with gaps: supernodes wider than a panel */
+        tpat_init(p, s);
+        for (j = 0; j < s; ++j)
+            for (i = j + 1; i < s && i <= j + 90; ++i)
+                if ((i + j) % 11 != 0 || i == j + 1) tpat_add(p, i, j);
+        break;
     default:
         tpat_init(p, s);
         break;
@@ -149,7 +155,7 @@ static void test_colcounts_vs_brute(void)
     for (kind = 0; kind < PAT_COUNT; ++kind)
         for (ord = 0; ord < 2; ++ord) {
             tpat p;
-            int s = kind == PAT_GRID2 ? 9 : kind == PAT_GRID3 ? 4 : (kind == PAT_PGO2 || kind == PAT_PGO3) ? 20 : 60;
+            int s = kind == PAT_GRID2 ? 9 : kind == PAT_GRID3 ? 4 : (kind == PAT_PGO2 || kind == PAT_PGO3) ? 20 : kind == PAT_WIDE ? 150 : 60;
             int *Ap, *Ai, k, j, *cc, *cnt, bad = 0, sn;
             dopt_sparse_symbolic *S = NULL;
             dopt_sparse_options o;
@@ -806,7 +812,7 @@ static void DOPT_FN(test_patterns)(void)
     for (kind = 0; kind < PAT_COUNT; ++kind)
         for (variant = 0; variant < 8; ++variant) {
             tpat p;
-            int sizes[PAT_COUNT] = {120, 150, 140, 130, 12, 5, 40, 25, 50};
+            int sizes[PAT_COUNT] = {120, 150, 140, 130, 12, 5, 40, 25, 50, 260};
             int n, nnz, *Ap, *Ai, i, j, q;
             DOPT_REAL *Ax, *b, *x, *dense;
             double *y, an, rn = 0, xn = 0, dd = 0;

@@ -1,0 +1,437 @@
+/* bench/sparse_bench.c — dopt_sparse.h against CHOLMOD (supernodal, AMD, OpenBLAS, one thread).
+ * Built and run by bench/sparse.sh.  Prints one line per measurement:
+ *   bench sparse <case> n=.. nnzA=.. lnz_dopt=.. lnz_chol=.. analyze_ms=.. ... ratio=<factor ratio>
+ * Matrices: every $DOPT_DATA_DIR/spd/*.mtx; the Gauss-Newton Hessian of every pose graph in
+ * pgo2d/ and pgo3d/ (block pattern from the edges, values J^T J of random blocks plus a diagonal
+ * shift, the same matrix for both); 3-D 7-point grid Laplacians (30^3, 50^3) with GFLOP/s and
+ * the OpenBLAS dgemm rate of this run; a 64-matrix batch refactorization on each pose graph.
+ * Times are the best of several repetitions (the machine is shared).
+ * Environment: SPARSE_BENCH_ONLY=grid|spd|pgo (one section), SPARSE_BENCH_BACKEND (label). */
+#define DOPT_IMPLEMENTATION
+#define _POSIX_C_SOURCE 200809L
+#include "dopt_sparse.h"
+#include <cholmod.h>
+#include <cblas.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern char *openblas_get_config(void);
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static const char *backend_label(void)
+{
+    const char *b = getenv("SPARSE_BENCH_BACKEND");
+    return b && *b ? b : "builtin";
+}
+
+static int section_on(const char *name)
+{
+    const char *o = getenv("SPARSE_BENCH_ONLY");
+    return !o || !*o || strstr(o, name) != NULL;
+}
+
+/* repetitions so that one measurement takes roughly 0.3 s in total (3..15) */
+static int reps_for(double one)
+{
+    int r = one > 0 ? (int)(0.3 / one) : 15;
+    return r < 3 ? 3 : r > 15 ? 15 : r;
+}
+
+/* One matrix, lower triangle in CSC, measured on both sides. */
+typedef struct result {
+    double an_d, fa_d, so_d, an_c, fa_c, so_c, lnz_d, lnz_c, st_d, st_c, fl_d, fl_c;
+    int ok;
+} result;
+
+static result run_pair(cholmod_common *cc, int n, int *Ap, int *Ai, double *Ax)
+{
+    result R;
+    dopt_sparse_symbolic *S = NULL;
+    dopt_sparse_numeric_d *F = NULL;
+    cholmod_sparse A;
+    cholmod_factor *L = NULL;
+    cholmod_dense *B, *X = NULL, *Y = NULL, *E = NULL;
+    double t, *b, *x;
+    int r, reps, i;
+    dopt_errinfo info;
+    memset(&R, 0, sizeof R);
+    b = (double *)malloc(sizeof(double) * (size_t)n);
+    x = (double *)malloc(sizeof(double) * (size_t)n);
+    for (i = 0; i < n; ++i) b[i] = 1.0 + (double)(i % 7);
+    memset(&A, 0, sizeof A);
+    A.nrow = A.ncol = (size_t)n;
+    A.nzmax = (size_t)Ap[n];
+    A.p = Ap;
+    A.i = Ai;
+    A.x = Ax;
+    A.stype = -1;
+    A.itype = CHOLMOD_INT;
+    A.xtype = CHOLMOD_REAL;
+    A.dtype = CHOLMOD_DOUBLE;
+    A.sorted = 0;
+    A.packed = 1;
+    /* analyze */
+    R.an_d = R.an_c = 1e30;
+    for (r = 0; r < 3; ++r) {
+        t = now();
+        if (dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, NULL, &S, &info) != DOPT_OK) {
+            printf("# dopt analyze failed: %s\n", info.message);
+            goto out;
+        }
+        t = now() - t;
+        if (t < R.an_d) R.an_d = t;
+        if (r < 2) dopt_sparse_symbolic_free(S);
+        t = now();
+        L = cholmod_analyze(&A, cc);
+        t = now() - t;
+        if (!L) { printf("# cholmod_analyze failed\n"); goto out; }
+        if (t < R.an_c) R.an_c = t;
+        if (r < 2) cholmod_free_factor(&L, cc);
+    }
+    R.lnz_d = S->nnz_l;
+    R.lnz_c = cc->lnz;
+    R.fl_d = S->flops;
+    R.fl_c = cc->fl;
+    /* factor (first call sets up, then refactorizations are timed) */
+    if (dopt_sparse_numeric_create_d(S, 1, &F) != DOPT_OK || dopt_sparse_factor_d(F, Ax, &info) != DOPT_OK) {
+        printf("# dopt factor failed: %s\n", info.message);
+        goto out;
+    }
+    if (!cholmod_factorize(&A, L, cc) || cc->status != CHOLMOD_OK) { printf("# cholmod_factorize failed\n"); goto out; }
+    R.st_d = (double)S->nnz_storage;
+    R.st_c = (double)L->xsize;
+    t = now();
+    dopt_sparse_factor_d(F, Ax, NULL);
+    reps = reps_for(now() - t);
+    R.fa_d = R.fa_c = 1e30;
+    for (r = 0; r < reps; ++r) {
+        t = now();
+        dopt_sparse_factor_d(F, Ax, NULL);
+        t = now() - t;
+        if (t < R.fa_d) R.fa_d = t;
+        t = now();
+        cholmod_factorize(&A, L, cc);
+        t = now() - t;
+        if (t < R.fa_c) R.fa_c = t;
+    }
+    /* solve, one right-hand side */
+    B = cholmod_allocate_dense((size_t)n, 1, (size_t)n, CHOLMOD_REAL, cc);
+    memcpy(B->x, b, sizeof(double) * (size_t)n);
+    R.so_d = R.so_c = 1e30;
+    for (r = 0; r < 3 * reps; ++r) {
+        memcpy(x, b, sizeof(double) * (size_t)n);
+        t = now();
+        dopt_sparse_solve_d(F, 1, x, n);
+        t = now() - t;
+        if (t < R.so_d) R.so_d = t;
+        t = now();
+        cholmod_solve2(CHOLMOD_A, L, B, NULL, &X, NULL, &Y, &E, cc);
+        t = now() - t;
+        if (t < R.so_c) R.so_c = t;
+    }
+    {   /* both solutions agree */
+        double d = 0, s = 0;
+        for (i = 0; i < n; ++i) {
+            double e = x[i] - ((double *)X->x)[i];
+            d = fabs(e) > d ? fabs(e) : d;
+            s = fabs(x[i]) > s ? fabs(x[i]) : s;
+        }
+        if (d > 1e-6 * s) printf("# WARNING: dopt and CHOLMOD solutions differ by %g (scale %g)\n", d, s);
+    }
+    cholmod_free_dense(&B, cc);
+    cholmod_free_dense(&X, cc);
+    cholmod_free_dense(&Y, cc);
+    cholmod_free_dense(&E, cc);
+    R.ok = 1;
+out:
+    cholmod_free_factor(&L, cc);
+    dopt_sparse_numeric_free_d(F);
+    dopt_sparse_symbolic_free(S);
+    free(b);
+    free(x);
+    return R;
+}
+
+static void print_result(const char *kase, int n, int nnz, const result *R, int gflops)
+{
+    printf("bench sparse %s backend=%s n=%d nnzA=%d lnz_dopt=%.0f lnz_chol=%.0f lnz_ratio=%.3f store_dopt=%.0f "
+           "store_chol=%.0f analyze_ms=%.3f analyze_chol_ms=%.3f analyze_ratio=%.2f factor_ms=%.3f "
+           "factor_chol_ms=%.3f solve_ms=%.3f solve_chol_ms=%.3f solve_ratio=%.2f",
+           kase, backend_label(), n, nnz, R->lnz_d, R->lnz_c, R->lnz_d / R->lnz_c, R->st_d, R->st_c, 1e3 * R->an_d,
+           1e3 * R->an_c, R->an_d / R->an_c, 1e3 * R->fa_d, 1e3 * R->fa_c, 1e3 * R->so_d, 1e3 * R->so_c,
+           R->so_d / R->so_c);
+    if (gflops)
+        printf(" gflops_dopt=%.2f gflops_chol=%.2f", R->fl_d / R->fa_d * 1e-9, R->fl_c / R->fa_c * 1e-9);
+    printf(" ratio=%.3f\n", R->fa_d / R->fa_c);
+    fflush(stdout);
+}
+
+/* ---- Matrix Market files ---------------------------------------------------------------------- */
+static void bench_spd(cholmod_common *cc, const char *dir)
+{
+    char path[2048];
+    DIR *d;
+    struct dirent *e;
+    snprintf(path, sizeof path, "%s/spd", dir);
+    d = opendir(path);
+    if (!d) { printf("# no %s: SPD files skipped\n", path); return; }
+    while ((e = readdir(d)) != NULL) {
+        dopt_sparse_csc_d A;
+        dopt_errinfo info;
+        size_t len = strlen(e->d_name);
+        char kase[300];
+        result R;
+        if (len < 5 || strcmp(e->d_name + len - 4, ".mtx") != 0) continue;
+        snprintf(path, sizeof path, "%s/spd/%s", dir, e->d_name);
+        if (dopt_sparse_read_mm_d(NULL, path, &A, &info) != DOPT_OK) {
+            printf("# %s: %s (line %ld)\n", path, info.message, info.line);
+            continue;
+        }
+        R = run_pair(cc, A.ncols, A.p, A.i, A.x);
+        snprintf(kase, sizeof kase, "spd/%.*s", (int)(len - 4), e->d_name);
+        if (R.ok) print_result(kase, A.ncols, A.p[A.ncols], &R, 0);
+        dopt_sparse_csc_free_d(&A);
+    }
+    closedir(d);
+}
+
+/* ---- pose graphs: Gauss-Newton Hessians ------------------------------------------------------- */
+
+/* Read the edges (i, j) of a g2o file; returns the number of edges, poses in *npose. */
+static int read_g2o_edges(const char *path, int **ei, int **ej, int *npose)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int m = 0, cap = 1024, maxid = -1;
+    if (!f) return -1;
+    *ei = (int *)malloc(sizeof(int) * (size_t)cap);
+    *ej = (int *)malloc(sizeof(int) * (size_t)cap);
+    while (fgets(line, sizeof line, f)) {
+        int a, b;
+        if (strncmp(line, "EDGE_", 5) != 0) continue;
+        if (sscanf(line, "%*s %d %d", &a, &b) != 2 || a == b) continue;
+        if (m == cap) {
+            cap *= 2;
+            *ei = (int *)realloc(*ei, sizeof(int) * (size_t)cap);
+            *ej = (int *)realloc(*ej, sizeof(int) * (size_t)cap);
+        }
+        (*ei)[m] = a;
+        (*ej)[m++] = b;
+        if (a > maxid) maxid = a;
+        if (b > maxid) maxid = b;
+    }
+    fclose(f);
+    *npose = maxid + 1;
+    return m;
+}
+
+/* H = sum over edges of J^T J (random J blocks, bs x 2bs) + I, via dopt_sparse_blocks. */
+static dopt_sparse_blocks *pgo_hessian(int npose, int m, const int *ei, const int *ej, int bs, double **Hx,
+                                       unsigned seed)
+{
+    int *vd = (int *)malloc(sizeof(int) * (size_t)npose), *rd = (int *)malloc(sizeof(int) * (size_t)m);
+    int *fp = (int *)malloc(sizeof(int) * ((size_t)m + 1)), *fv = (int *)malloc(sizeof(int) * 2 * (size_t)m);
+    dopt_sparse_blocks *B = NULL;
+    double *J, *work;
+    dopt_rng rng;
+    int k, v;
+    for (v = 0; v < npose; ++v) vd[v] = bs;
+    for (k = 0; k < m; ++k) {
+        rd[k] = bs;
+        fp[k] = 2 * k;
+        fv[2 * k] = ei[k];
+        fv[2 * k + 1] = ej[k];
+    }
+    fp[m] = 2 * m;
+    if (dopt_sparse_blocks_create(NULL, npose, vd, m, rd, fp, fv, &B, NULL) != DOPT_OK) return NULL;
+    J = (double *)malloc(sizeof(double) * B->jac_offset[m]);
+    work = (double *)malloc(sizeof(double) * (size_t)(bs * bs));
+    dopt_rng_seed(&rng, seed, 0);
+    dopt_rng_fill_normal_d(&rng, (int)B->jac_offset[m], J, 0, 1);
+    *Hx = (double *)malloc(sizeof(double) * (size_t)B->nnz);
+    dopt_sparse_blocks_assemble_d(B, J, NULL, NULL, *Hx, NULL, work);
+    for (v = 0; v < B->n; ++v) { /* diagonal shift: H + I */
+        int var = dopt_sparse_blocks_locate(B, v, NULL);
+        (*Hx)[B->Hp[v] + (v - B->var_offset[var])] += 1.0;
+    }
+    free(vd); free(rd); free(fp); free(fv); free(J); free(work);
+    return B;
+}
+
+/* 64 matrices with one pattern: dopt batch refactorization vs 64 CHOLMOD refactorizations. */
+static void bench_batch(cholmod_common *cc, const char *kase, int n, int *Ap, int *Ai, const double *Ax)
+{
+    enum { NB = 64 };
+    int nnz = Ap[n], b, q, r;
+    dopt_sparse_symbolic *S = NULL;
+    dopt_sparse_numeric_d *F = NULL;
+    cholmod_sparse A;
+    cholmod_factor *L;
+    double *vals, td = 1e30, tc = 1e30, t;
+    if (dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, NULL, &S, NULL) != DOPT_OK) return;
+    if ((double)S->nnz_storage * NB * 8 > 2e9) { /* keep memory modest */
+        printf("# %s: batch skipped (%.0f MB)\n", kase, (double)S->nnz_storage * NB * 8 / 1e6);
+        dopt_sparse_symbolic_free(S);
+        return;
+    }
+    vals = (double *)malloc(sizeof(double) * (size_t)nnz * NB);
+    for (b = 0; b < NB; ++b)
+        for (q = 0; q < nnz; ++q) vals[(size_t)b * nnz + q] = Ax[q] * (1.0 + 0.01 * b);
+    if (dopt_sparse_numeric_create_d(S, NB, &F) != DOPT_OK) { free(vals); dopt_sparse_symbolic_free(S); return; }
+    memset(&A, 0, sizeof A);
+    A.nrow = A.ncol = (size_t)n;
+    A.nzmax = (size_t)nnz;
+    A.p = Ap;
+    A.i = Ai;
+    A.stype = -1;
+    A.itype = CHOLMOD_INT;
+    A.xtype = CHOLMOD_REAL;
+    A.dtype = CHOLMOD_DOUBLE;
+    A.packed = 1;
+    A.x = vals;
+    L = cholmod_analyze(&A, cc);
+    cholmod_factorize(&A, L, cc);
+    dopt_sparse_factor_batch_d(F, NB, vals, nnz, NULL);
+    for (r = 0; r < 3; ++r) {
+        t = now();
+        dopt_sparse_factor_batch_d(F, NB, vals, nnz, NULL);
+        t = now() - t;
+        if (t < td) td = t;
+        t = now();
+        for (b = 0; b < NB; ++b) {
+            A.x = vals + (size_t)b * nnz;
+            cholmod_factorize(&A, L, cc);
+        }
+        t = now() - t;
+        if (t < tc) tc = t;
+    }
+    printf("bench sparse batch64/%s backend=%s n=%d batch=%d factor_ms=%.3f factor_chol_ms=%.3f speedup=%.2f ratio=%.3f\n",
+           kase, backend_label(), n, NB, 1e3 * td, 1e3 * tc, tc / td, td / tc);
+    fflush(stdout);
+    cholmod_free_factor(&L, cc);
+    dopt_sparse_numeric_free_d(F);
+    dopt_sparse_symbolic_free(S);
+    free(vals);
+}
+
+static void bench_pgo(cholmod_common *cc, const char *dir, const char *sub, int bs)
+{
+    char path[2048];
+    DIR *d;
+    struct dirent *e;
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    d = opendir(path);
+    if (!d) { printf("# no %s: pose graphs skipped\n", path); return; }
+    while ((e = readdir(d)) != NULL) {
+        int *ei = NULL, *ej = NULL, npose = 0, m;
+        size_t len = strlen(e->d_name);
+        char kase[300];
+        double *Hx = NULL;
+        dopt_sparse_blocks *B;
+        result R;
+        if (len < 5 || strcmp(e->d_name + len - 4, ".g2o") != 0) continue;
+        snprintf(path, sizeof path, "%s/%s/%s", dir, sub, e->d_name);
+        m = read_g2o_edges(path, &ei, &ej, &npose);
+        if (m <= 0) { free(ei); free(ej); continue; }
+        B = pgo_hessian(npose, m, ei, ej, bs, &Hx, 7);
+        snprintf(kase, sizeof kase, "%s/%.*s", sub, (int)(len - 4), e->d_name);
+        if (B) {
+            R = run_pair(cc, B->n, B->Hp, B->Hi, Hx);
+            if (R.ok) print_result(kase, B->n, B->Hp[B->n], &R, 0);
+            if (!getenv("SPARSE_BENCH_NO_BATCH")) bench_batch(cc, kase, B->n, B->Hp, B->Hi, Hx);
+        }
+        dopt_sparse_blocks_free(B);
+        free(Hx); free(ei); free(ej);
+    }
+    closedir(d);
+}
+
+/* ---- grid Laplacians and the dgemm rate --------------------------------------------------------- */
+static void bench_grid(cholmod_common *cc, int g)
+{
+    int n = g * g * g, x, y, z, q = 0, *Ap = (int *)malloc(sizeof(int) * ((size_t)n + 1));
+    int *Ai = (int *)malloc(sizeof(int) * 4 * (size_t)n);
+    double *Ax = (double *)malloc(sizeof(double) * 4 * (size_t)n);
+    char kase[64];
+    result R;
+    for (x = 0; x < g; ++x)
+        for (y = 0; y < g; ++y)
+            for (z = 0; z < g; ++z) {
+                int id = (x * g + y) * g + z;
+                Ap[id] = q;
+                Ai[q] = id; Ax[q++] = 6.0 + 1e-2;
+                if (z + 1 < g) { Ai[q] = id + 1; Ax[q++] = -1; }
+                if (y + 1 < g) { Ai[q] = id + g; Ax[q++] = -1; }
+                if (x + 1 < g) { Ai[q] = id + g * g; Ax[q++] = -1; }
+            }
+    Ap[n] = q;
+    R = run_pair(cc, n, Ap, Ai, Ax);
+    snprintf(kase, sizeof kase, "grid3d_%d", g);
+    if (R.ok) print_result(kase, n, q, &R, 1);
+    free(Ap); free(Ai); free(Ax);
+}
+
+static void bench_dgemm_peak(void)
+{
+    int n = 1200, i, r;
+    double *A = (double *)malloc(sizeof(double) * (size_t)n * n), *B = (double *)malloc(sizeof(double) * (size_t)n * n);
+    double *C = (double *)malloc(sizeof(double) * (size_t)n * n), best = 1e30, bestd = 1e30, t;
+    for (i = 0; i < n * n; ++i) { A[i] = (double)(i % 13) / 13; B[i] = (double)(i % 7) / 7; C[i] = 0; }
+    for (r = 0; r < 3; ++r) {
+        t = now();
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0, A, n, B, n, 0.0, C, n);
+        t = now() - t;
+        if (t < best) best = t;
+        t = now();
+        dopt_gemm_d(DOPT_NOTRANS, DOPT_TRANS, n, n, n, 1.0, A, n, B, n, 0.0, C, n);
+        t = now() - t;
+        if (t < bestd) bestd = t;
+    }
+    printf("bench sparse dgemm_peak backend=%s n=%d gflops_openblas=%.2f gflops_dopt_gemm=%.2f ratio=%.3f\n",
+           backend_label(), n, 2.0 * n * n * n / best * 1e-9, 2.0 * n * n * n / bestd * 1e-9, bestd / best);
+    fflush(stdout);
+    free(A); free(B); free(C);
+}
+
+int main(void)
+{
+    cholmod_common c;
+    const char *dir = getenv("DOPT_DATA_DIR");
+    if (!dir || !*dir) dir = "../shared/data";
+    cholmod_start(&c);
+    c.supernodal = CHOLMOD_SUPERNODAL;
+    c.nmethods = 1;               /* AMD only: both sides factor with the same kind of ordering */
+    c.method[0].ordering = CHOLMOD_AMD;
+    c.postorder = 1;
+    c.final_asis = 1;
+    printf("# CHOLMOD %d.%d.%d (supernodal, AMD ordering, postordered), BLAS: OpenBLAS %s\n", CHOLMOD_MAIN_VERSION,
+           CHOLMOD_SUB_VERSION, CHOLMOD_SUBSUB_VERSION, openblas_get_config());
+    printf("# dopt %s, dense kernels: %s\n", DOPT_VERSION_STRING,
+#ifdef DOPT_USE_CBLAS
+           "OpenBLAS (DOPT_USE_CBLAS)"
+#else
+           "built-in"
+#endif
+    );
+    if (section_on("grid")) bench_dgemm_peak();
+    if (section_on("spd")) bench_spd(&c, dir);
+    if (section_on("pgo")) {
+        bench_pgo(&c, dir, "pgo2d", 3);
+        bench_pgo(&c, dir, "pgo3d", 6);
+    }
+    if (section_on("grid")) {
+        bench_grid(&c, 30);
+        bench_grid(&c, 50);
+    }
+    cholmod_finish(&c);
+    return 0;
+}
