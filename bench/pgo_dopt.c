@@ -1,0 +1,256 @@
+/* bench/pgo_dopt.c — dopt's side of the pose-graph bench (bench/pgo.sh).
+ *
+ *   pgo_dopt IN.g2o OUT.g2o [--method lm|gn|dogleg] [--dense] [--max-iter N] [--ftol X] [-v]
+ *       Solves the pose graph of IN (2D or 3D) with dopt's least-squares layer, writes the final
+ *       poses to OUT (VERTEX lines, same ids) and prints one line
+ *         result solver=dopt iterations=N initial_cost=X final_cost=Y time_s=T converged=yes|no
+ *       cost = 1/2 sum ||Log(z^-1 xi^-1 xj)||^2_info (dopt's metric, the group-log residual);
+ *       time_s = solver creation (block pattern, symbolic analysis) + solve, file I/O excluded.
+ *       Gauge: pose 0 (the lowest id) is held constant, as Ceres' example does with
+ *       SetParameterBlockConstant.  Initial values: the file's vertices, else chained odometry.
+ *       Linear solver: dopt_sparse.h's supernodal Cholesky (AMD ordering) through
+ *       examples/nlls_sparse.h; --dense for the built-in dense Cholesky.  LM with GTSAM's
+ *       schedule (lambda I, lambda0 1e-5, x10 on reject, /10 on accept: --damping identity
+ *       --update factor --lambda0 1e-5; --damping diag --update nielsen --lambda0 1e-4 gives
+ *       dopt's Ceres-style defaults), function tolerance 1e-8, at most 100 iterations.
+ *   pgo_dopt --cube-batch DIR
+ *       Solves every .g2o file of DIR (the bench's 256 cube problems) with 10 LM iterations each
+ *       (tolerances off, as the anchors run).  Problems of one structure (same vertices and edge
+ *       endpoints) form ONE batch problem: one solver, one symbolic analysis for all of them.
+ *       Prints `result solver=dopt problems=P batches=K iterations=10 initial_cost=X final_cost=Y
+ *       time_s=T` (costs summed over the problems; time = solver creation + solves).
+ *   -v prints the per-iteration summary (dopt's log hook) to stderr.
+ * Build: cc $(bench_cflags) bench/pgo_dopt.c -o build/bench/pgo_dopt -lm */
+#define _POSIX_C_SOURCE 200809L
+#define DOPT_IMPLEMENTATION
+#include "dopt.h"
+#include "dopt_sparse.h"
+#include "examples/nlls_sparse.h"
+#include "examples/pgo_graph.h"
+#include <dirent.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void log_stderr(void *user, dopt_log_level level, const char *line)
+{
+    (void)user; (void)level;
+    fprintf(stderr, "%s\n", line);
+}
+
+static int converged(dopt_nlls_stop s)
+{
+    return s == DOPT_STOP_FUNCTION_TOLERANCE || s == DOPT_STOP_GRADIENT || s == DOPT_STOP_STEP ||
+           s == DOPT_STOP_COST_CHANGE;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static dopt_status make_solver(dopt_nlls_problem_d *p, int dense, dopt_nlls_solver_d **s, dopt_errinfo *info)
+{
+    dopt_linear_solver_d ls;
+    if (dense) return dopt_nlls_solver_create_d(p, NULL, s, info);
+    if (nlls_sparse_solver_d(NULL, &ls) != DOPT_OK) return DOPT_ERR_ALLOCATION;
+    return dopt_nlls_solver_create_d(p, &ls, s, info);
+}
+
+static dopt_nlls_options_d g_opt; /* --damping / --update / --lambda0 (defaults set in main) */
+
+static int solve_file(const char *in, const char *out, dopt_nlls_method method, int dense,
+                      int max_iter, double ftol, int verbose)
+{
+    pgo_graph g;
+    char msg[256];
+    dopt_nlls_problem_d *p = NULL;
+    dopt_nlls_solver_d *s = NULL;
+    dopt_nlls_options_d o;
+    dopt_nlls_report rep;
+    dopt_errinfo info;
+    dopt_status st;
+    double t0, t1;
+    if (pgo_read(in, &g, msg, sizeof msg) != 0) {
+        fprintf(stderr, "pgo_dopt: %s: %s\n", in, msg);
+        return 1;
+    }
+    memset(&info, 0, sizeof info);
+    if (pgo_problem(&g, g.e, 1, 1, &p) != DOPT_OK) return 1;
+    if (verbose) {
+        /* the problem owns a copy of the hooks: rebuild with logging on */
+        dopt_hooks h;
+        dopt_nlls_problem_destroy_d(p);
+        memset(&h, 0, sizeof h);
+        h.log = log_stderr;
+        h.log_level = DOPT_LOG_INFO;
+        {
+            dopt_manifold_d m = pgo_manifold(g.dim);
+            int v, k;
+            dopt_nlls_problem_create_d(&h, 1, &p);
+            for (v = 0; v < g.nv; ++v) dopt_nlls_add_variable_d(p, &m, NULL);
+            dopt_nlls_set_constant_d(p, 0, 1);
+            for (k = 0; k < g.ne; ++k) {
+                dopt_nlls_cost_desc_d d;
+                int vars[2];
+                vars[0] = g.e[k].i; vars[1] = g.e[k].j;
+                memset(&d, 0, sizeof d);
+                d.fn = g.dim == 2 ? pgo_se2_between : pgo_se3_between;
+                d.data = g.e + k; d.rdim = g.td; d.nvars = 2; d.vars = vars;
+                d.weight_kind = DOPT_WEIGHT_SQRT_INFO; d.weight = g.e[k].W;
+                dopt_nlls_add_cost_d(p, &d, NULL);
+            }
+        }
+    }
+    o = g_opt;
+    o.method = method;
+    o.max_iterations = max_iter;
+    o.function_tolerance = ftol;
+    t0 = now_s();
+    st = make_solver(p, dense, &s, &info);
+    if (st == DOPT_OK) st = dopt_nlls_solve_d(s, &o, g.x, 0, &rep, NULL, &info);
+    t1 = now_s();
+    if (st != DOPT_OK) {
+        fprintf(stderr, "pgo_dopt: %s: %s (%s)\n", in, dopt_status_string(st), info.message);
+        return 1;
+    }
+    if (pgo_write(out, &g, g.x, 0) != 0) {
+        fprintf(stderr, "pgo_dopt: cannot write %s\n", out);
+        return 1;
+    }
+    printf("result solver=dopt iterations=%d initial_cost=%.10g final_cost=%.10g time_s=%.6f converged=%s stop=%s\n",
+           rep.iterations, rep.initial_cost, rep.final_cost, t1 - t0,
+           converged(rep.stop) ? "yes" : "no", dopt_nlls_stop_string(rep.stop));
+    dopt_nlls_solver_destroy_d(s);
+    dopt_nlls_problem_destroy_d(p);
+    pgo_free(&g);
+    return 0;
+}
+
+static int same_structure(const pgo_graph *a, const pgo_graph *b)
+{
+    int k;
+    if (a->dim != b->dim || a->nv != b->nv || a->ne != b->ne) return 0;
+    for (k = 0; k < a->ne; ++k)
+        if (a->e[k].i != b->e[k].i || a->e[k].j != b->e[k].j) return 0;
+    return 1;
+}
+
+static int cube_batch(const char *dir, int dense, int verbose)
+{
+    DIR *d = opendir(dir);
+    struct dirent *ent;
+    char **names = NULL, path[4096], msg[256];
+    int nf = 0, cap = 0, k, b0, batches = 0, iters = 10;
+    pgo_graph *g;
+    double t = 0, c0 = 0, c1 = 0;
+    (void)verbose;
+    if (!d) { fprintf(stderr, "pgo_dopt: cannot open %s\n", dir); return 1; }
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 5 || strcmp(ent->d_name + len - 4, ".g2o") != 0) continue;
+        if (nf == cap) { cap = cap ? 2 * cap : 256; names = (char **)realloc(names, sizeof(char *) * (size_t)cap); }
+        names[nf] = (char *)malloc(len + 1);
+        memcpy(names[nf], ent->d_name, len + 1);
+        nf++;
+    }
+    closedir(d);
+    if (!nf) { fprintf(stderr, "pgo_dopt: no .g2o files in %s\n", dir); return 1; }
+    qsort(names, (size_t)nf, sizeof(char *), cmp_str);
+    g = (pgo_graph *)calloc((size_t)nf, sizeof *g);
+    for (k = 0; k < nf; ++k) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        if (pgo_read(path, g + k, msg, sizeof msg) != 0) { fprintf(stderr, "pgo_dopt: %s: %s\n", path, msg); return 1; }
+    }
+    /* consecutive runs of one structure form one batch */
+    for (b0 = 0; b0 < nf;) {
+        int b1 = b0 + 1, B, e, sd = g[b0].sd;
+        pgo_edge *edges;
+        double *x, ts;
+        dopt_nlls_problem_d *p = NULL;
+        dopt_nlls_solver_d *s = NULL;
+        dopt_nlls_options_d o;
+        dopt_nlls_report *rep;
+        dopt_errinfo info;
+        dopt_status st;
+        while (b1 < nf && same_structure(g + b0, g + b1)) b1++;
+        B = b1 - b0;
+        edges = (pgo_edge *)malloc(sizeof(pgo_edge) * (size_t)B * (size_t)g[b0].ne);
+        x = (double *)malloc(sizeof(double) * (size_t)B * (size_t)g[b0].nv * (size_t)sd);
+        rep = (dopt_nlls_report *)calloc((size_t)B, sizeof *rep);
+        for (k = 0; k < B; ++k) {
+            for (e = 0; e < g[b0].ne; ++e) edges[(size_t)k * g[b0].ne + e] = g[b0 + k].e[e];
+            memcpy(x + (size_t)k * g[b0].nv * sd, g[b0 + k].x, sizeof(double) * (size_t)g[b0].nv * (size_t)sd);
+        }
+        if (pgo_problem(g + b0, edges, B, 1, &p) != DOPT_OK) return 1;
+        memset(&o, 0, sizeof o);
+        o.max_iterations = iters;
+        o.function_tolerance = -1;
+        o.gradient_tolerance = -1;
+        o.step_tolerance = -1;
+        o.max_lambda = 1e300;
+        memset(&info, 0, sizeof info);
+        ts = now_s();
+        st = make_solver(p, dense, &s, &info);
+        if (st == DOPT_OK) st = dopt_nlls_solve_d(s, &o, x, 0, rep, NULL, &info);
+        t += now_s() - ts;
+        if (st != DOPT_OK) { fprintf(stderr, "pgo_dopt: batch at %s: %s (%s)\n", names[b0], dopt_status_string(st), info.message); return 1; }
+        for (k = 0; k < B; ++k) { c0 += rep[k].initial_cost; c1 += rep[k].final_cost; }
+        dopt_nlls_solver_destroy_d(s);
+        dopt_nlls_problem_destroy_d(p);
+        free(edges); free(x); free(rep);
+        batches++;
+        b0 = b1;
+    }
+    printf("result solver=dopt problems=%d batches=%d iterations=%d initial_cost=%.10g final_cost=%.10g time_s=%.6f\n",
+           nf, batches, iters, c0, c1, t);
+    for (k = 0; k < nf; ++k) { pgo_free(g + k); free(names[k]); }
+    free(g); free(names);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *cube_dir = NULL;
+    dopt_nlls_method method = DOPT_NLLS_LM;
+    int dense = 0, verbose = 0, max_iter = 100, i;
+    double ftol = 1e-8;
+    /* GTSAM's LM schedule: damping lambda I, lambda0 = 1e-5, x10 / /10 (dopt's documented
+       DOPT_LM_DAMP_IDENTITY + DOPT_LM_UPDATE_FACTOR); on these graphs it needs fewer iterations
+       than the Ceres-style default (diagonal damping, Nielsen update) */
+    g_opt.lm_damping = DOPT_LM_DAMP_IDENTITY;
+    g_opt.lm_update = DOPT_LM_UPDATE_FACTOR;
+    g_opt.initial_lambda = 1e-5;
+    for (i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--dense")) dense = 1;
+        else if (!strcmp(argv[i], "-v")) verbose = 1;
+        else if (!strcmp(argv[i], "--method") && i + 1 < argc) {
+            ++i;
+            method = !strcmp(argv[i], "gn") ? DOPT_NLLS_GN : !strcmp(argv[i], "dogleg") ? DOPT_NLLS_DOGLEG : DOPT_NLLS_LM;
+        } else if (!strcmp(argv[i], "--max-iter") && i + 1 < argc) max_iter = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--ftol") && i + 1 < argc) ftol = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--damping") && i + 1 < argc)
+            g_opt.lm_damping = !strcmp(argv[++i], "identity") ? DOPT_LM_DAMP_IDENTITY : DOPT_LM_DAMP_DIAGONAL;
+        else if (!strcmp(argv[i], "--update") && i + 1 < argc)
+            g_opt.lm_update = !strcmp(argv[++i], "factor") ? DOPT_LM_UPDATE_FACTOR : DOPT_LM_UPDATE_NIELSEN;
+        else if (!strcmp(argv[i], "--lambda0") && i + 1 < argc) g_opt.initial_lambda = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--cube-batch") && i + 1 < argc) cube_dir = argv[++i];
+        else if (!strcmp(argv[i], "--write-cube")) {
+            fprintf(stderr, "pgo_dopt: --write-cube needs dopt_lie.h's cube generator (not available yet)\n");
+            return 2;
+        } else if (!in) in = argv[i];
+        else if (!out) out = argv[i];
+    }
+    if (cube_dir) return cube_batch(cube_dir, dense, verbose);
+    if (!in || !out) {
+        fprintf(stderr, "usage: pgo_dopt IN.g2o OUT.g2o [--method lm|gn|dogleg] [--dense] [--max-iter N] [--ftol X] [-v]\n"
+                        "       pgo_dopt --cube-batch DIR\n");
+        return 2;
+    }
+    return solve_file(in, out, method, dense, max_iter, ftol, verbose);
+}

@@ -1,0 +1,608 @@
+/* examples/pgo_graph.h — pose graphs for dopt's least-squares layer: a g2o reader/writer
+ * (VERTEX_SE2/EDGE_SE2, VERTEX_SE3:QUAT/EDGE_SE3:QUAT), SE(2)/SE(3) manifolds and the between
+ * cost r = Log(z^-1 · xi^-1 · xj) with analytic tangent Jacobians, and a problem builder for a
+ * batch of graphs with one structure.  Used by examples/pgo.c and bench/pgo_dopt.c.  Double.
+ *
+ * Storage: SE2 pose [x y theta], tangent [vx vy w]; SE3 pose [tx ty tz qx qy qz qw], tangent
+ * [vx vy vz wx wy wz] (g2o's information order).  Right perturbation x ⊕ d = x · Exp(d), the
+ * group exponential (the 'local' maps are first-order approximations; the solver does not use
+ * them).  Between Jacobians: with A = xi^-1 xj and r = Log(z^-1 A),
+ *     d r / d dj = Jr^-1(r),   d r / d di = -Jr^-1(r) Ad(A^-1),
+ * Jr^-1(r) = I + ad(r)/2 + ad(r)^2/12 - ad(r)^4/720 + ad(r)^6/30240 (Bernoulli series; exact to
+ * ~1e-9 for |r| < 0.5 and a good Gauss-Newton model beyond).  The cost's weight is the square
+ * root of the edge information (upper Cholesky factor; an indefinite information is replaced by
+ * its positive semidefinite part, as the bench's Ceres anchor does). */
+#ifndef PGO_GRAPH_H
+#define PGO_GRAPH_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#define PGO_PI 3.14159265358979323846
+
+typedef struct pgo_edge {
+    int i, j;          /* vertex indices (not ids) */
+    double z[7];       /* SE2: dx dy dth; SE3: t, q (xyzw) */
+    double W[36];      /* square-root information, row-major n x n (n = 3 or 6) */
+    double info[36];   /* information as read, full symmetric row-major */
+} pgo_edge;
+
+typedef struct pgo_graph {
+    int dim;           /* 2 or 3 */
+    int sd, td;        /* stored reals (3 or 7), tangent reals (3 or 6) per pose */
+    int nv, ne;
+    int *id;           /* nv: g2o id of each vertex */
+    double *x;         /* nv * sd */
+    pgo_edge *e;
+    int has_vertices;
+} pgo_graph;
+
+static void pgo_free(pgo_graph *g)
+{
+    free(g->id); free(g->x); free(g->e);
+    memset(g, 0, sizeof *g);
+}
+
+/* ---- small SO3 / SE3 / SE2 helpers ----------------------------------------------------------- */
+
+static void pgo_qmul(const double a[4], const double b[4], double c[4])
+{
+    double x = a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1];
+    double y = a[3] * b[1] - a[0] * b[2] + a[1] * b[3] + a[2] * b[0];
+    double z = a[3] * b[2] + a[0] * b[1] - a[1] * b[0] + a[2] * b[3];
+    double w = a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2];
+    c[0] = x; c[1] = y; c[2] = z; c[3] = w;
+}
+static void pgo_qconj(const double a[4], double c[4]) { c[0] = -a[0]; c[1] = -a[1]; c[2] = -a[2]; c[3] = a[3]; }
+static void pgo_qmat(const double q[4], double R[9])
+{
+    double x = q[0], y = q[1], z = q[2], w = q[3];
+    R[0] = 1 - 2 * (y * y + z * z); R[1] = 2 * (x * y - z * w);     R[2] = 2 * (x * z + y * w);
+    R[3] = 2 * (x * y + z * w);     R[4] = 1 - 2 * (x * x + z * z); R[5] = 2 * (y * z - x * w);
+    R[6] = 2 * (x * z - y * w);     R[7] = 2 * (y * z + x * w);     R[8] = 1 - 2 * (x * x + y * y);
+}
+static void pgo_qexp(const double w[3], double q[4])
+{
+    double th = sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]), s;
+    s = th < 1e-6 ? 0.5 - th * th / 48 : sin(th / 2) / th;
+    q[0] = s * w[0]; q[1] = s * w[1]; q[2] = s * w[2]; q[3] = cos(th / 2);
+}
+/* rotation vector of q (angle in [0, pi]) */
+static void pgo_qlog(const double q[4], double w[3])
+{
+    double sgn = q[3] < 0 ? -1 : 1, vn = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2]);
+    double th = 2 * atan2(vn, sgn * q[3]), f = vn < 1e-12 ? 2 / (sgn * q[3]) : th / vn;
+    f *= sgn;
+    w[0] = f * q[0]; w[1] = f * q[1]; w[2] = f * q[2];
+}
+static void pgo_hat(const double w[3], double *M, int ld) /* 3x3 block at M, row stride ld */
+{
+    M[0] = 0;          M[1] = -w[2];      M[2] = w[1];
+    M[ld] = w[2];      M[ld + 1] = 0;     M[ld + 2] = -w[0];
+    M[2 * ld] = -w[1]; M[2 * ld + 1] = w[0]; M[2 * ld + 2] = 0;
+}
+static void pgo_matmul(int n, const double *A, const double *B, double *C) /* n x n row-major */
+{
+    int i, j, k;
+    for (i = 0; i < n; ++i)
+        for (j = 0; j < n; ++j) {
+            double s = 0;
+            for (k = 0; k < n; ++k) s += A[i * n + k] * B[k * n + j];
+            C[i * n + j] = s;
+        }
+}
+/* Jr^-1 from ad(r) (n x n row-major) by the Bernoulli series */
+static void pgo_jrinv(int n, const double *ad, double *Ji)
+{
+    double A2[36], A4[36], A6[36];
+    int i;
+    pgo_matmul(n, ad, ad, A2);
+    pgo_matmul(n, A2, A2, A4);
+    pgo_matmul(n, A4, A2, A6);
+    for (i = 0; i < n * n; ++i)
+        Ji[i] = ad[i] / 2 + A2[i] / 12 - A4[i] / 720 + A6[i] / 30240;
+    for (i = 0; i < n; ++i) Ji[i * n + i] += 1;
+}
+static double pgo_wrap(double t)
+{
+    while (t > PGO_PI) t -= 2 * PGO_PI;
+    while (t <= -PGO_PI) t += 2 * PGO_PI;
+    return t;
+}
+
+/* ---- manifolds -------------------------------------------------------------------------------- */
+
+static void pgo_se2_retract(const dopt_manifold_d *m, const double *x, const double *d, double *y)
+{
+    /* x · Exp(d): translation t + R V(w) v, V = [[a, -b], [b, a]], a = sin w / w, b = (1 - cos w) / w */
+    double c = cos(x[2]), s = sin(x[2]), w = d[2], a, b, u0, u1;
+    (void)m;
+    if (fabs(w) < 1e-6) { a = 1 - w * w / 6; b = w / 2; }
+    else { a = sin(w) / w; b = (1 - cos(w)) / w; }
+    u0 = a * d[0] - b * d[1];
+    u1 = b * d[0] + a * d[1];
+    y[0] = x[0] + c * u0 - s * u1;
+    y[1] = x[1] + s * u0 + c * u1;
+    y[2] = x[2] + w;
+}
+static void pgo_se2_local(const dopt_manifold_d *m, const double *x, const double *y, double *d)
+{
+    double c = cos(x[2]), s = sin(x[2]), dx = y[0] - x[0], dy = y[1] - x[1];
+    (void)m;
+    d[0] = c * dx + s * dy;
+    d[1] = -s * dx + c * dy;
+    d[2] = pgo_wrap(y[2] - x[2]);
+}
+static void pgo_se3_retract(const dopt_manifold_d *m, const double *x, const double *d, double *y)
+{
+    /* x · Exp(d): translation t + R V(w) v, V = I + (1 - cos th)/th^2 W + (th - sin th)/th^3 W^2;
+       rotation q ⊗ Exp(w).  The coupled (screw) motion matters: a decoupled retraction t + R v
+       bends weak pose-graph modes and slows LM down several-fold on long chains. */
+    double R[9], dq[4], q[4], n, W[9], W2[9], u[3], th2, th, c1, c2;
+    int i;
+    (void)m;
+    th2 = d[3] * d[3] + d[4] * d[4] + d[5] * d[5];
+    th = sqrt(th2);
+    if (th < 1e-4) { c1 = 0.5 - th2 / 24; c2 = 1.0 / 6 - th2 / 120; }
+    else { c1 = (1 - cos(th)) / th2; c2 = (th - sin(th)) / (th2 * th); }
+    pgo_hat(d + 3, W, 3);
+    pgo_matmul(3, W, W, W2);
+    for (i = 0; i < 3; ++i)
+        u[i] = d[i] + c1 * (W[3 * i] * d[0] + W[3 * i + 1] * d[1] + W[3 * i + 2] * d[2]) +
+               c2 * (W2[3 * i] * d[0] + W2[3 * i + 1] * d[1] + W2[3 * i + 2] * d[2]);
+    pgo_qmat(x + 3, R);
+    for (i = 0; i < 3; ++i) y[i] = x[i] + R[3 * i] * u[0] + R[3 * i + 1] * u[1] + R[3 * i + 2] * u[2];
+    pgo_qexp(d + 3, dq);
+    pgo_qmul(x + 3, dq, q);
+    n = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+    for (i = 0; i < 4; ++i) y[3 + i] = q[i] / n;
+}
+static void pgo_se3_local(const dopt_manifold_d *m, const double *x, const double *y, double *d)
+{
+    double R[9], qi[4], dq[4], dt[3];
+    int i;
+    (void)m;
+    pgo_qmat(x + 3, R);
+    for (i = 0; i < 3; ++i) dt[i] = y[i] - x[i];
+    for (i = 0; i < 3; ++i) d[i] = R[i] * dt[0] + R[3 + i] * dt[1] + R[6 + i] * dt[2];
+    pgo_qconj(x + 3, qi);
+    pgo_qmul(qi, y + 3, dq);
+    pgo_qlog(dq, d + 3);
+}
+static dopt_manifold_d pgo_manifold(int dim)
+{
+    dopt_manifold_d m;
+    memset(&m, 0, sizeof m);
+    m.name = dim == 2 ? "pgo-se2" : "pgo-se3";
+    m.dim = dim == 2 ? 3 : 7;
+    m.tangent_dim = dim == 2 ? 3 : 6;
+    m.retract = dim == 2 ? pgo_se2_retract : pgo_se3_retract;
+    m.local = dim == 2 ? pgo_se2_local : pgo_se3_local;
+    return m;
+}
+
+/* ---- between costs ---------------------------------------------------------------------------- */
+
+static dopt_status pgo_se2_between(const void *data, const double *const *x, double *r,
+                                   double *const *J)
+{
+    const pgo_edge *e = (const pgo_edge *)data;
+    const double *a = x[0], *b = x[1], *z = e->z;
+    double ca = cos(a[2]), sa = sin(a[2]), cz = cos(z[2]), sz = sin(z[2]);
+    double dx = b[0] - a[0], dy = b[1] - a[1];
+    double tA0 = ca * dx + sa * dy, tA1 = -sa * dx + ca * dy, thA = b[2] - a[2];
+    double u0 = tA0 - z[0], u1 = tA1 - z[1];
+    double tE0 = cz * u0 + sz * u1, tE1 = -sz * u0 + cz * u1, th = pgo_wrap(thA - z[2]);
+    double al, be, den;
+    if (fabs(th) < 1e-6) { al = 1 - th * th / 6; be = th / 2; }
+    else { al = sin(th) / th; be = (1 - cos(th)) / th; }
+    den = al * al + be * be;
+    r[0] = (al * tE0 + be * tE1) / den;
+    r[1] = (-be * tE0 + al * tE1) / den;
+    r[2] = th;
+    if (J) {
+        double ad[9], Ji[9], Ad[9], cA = cos(thA), sA = sin(thA), ti0, ti1;
+        int i, k;
+        ad[0] = 0; ad[1] = -r[2]; ad[2] = r[1];
+        ad[3] = r[2]; ad[4] = 0; ad[5] = -r[0];
+        ad[6] = ad[7] = ad[8] = 0;
+        pgo_jrinv(3, ad, Ji);
+        if (J[1]) memcpy(J[1], Ji, sizeof Ji);
+        if (J[0]) { /* -Ji Ad(A^-1); A^-1 = (R_A^T, -R_A^T t_A) */
+            ti0 = -(cA * tA0 + sA * tA1);
+            ti1 = -(-sA * tA0 + cA * tA1);
+            Ad[0] = cA; Ad[1] = sA; Ad[2] = ti1;
+            Ad[3] = -sA; Ad[4] = cA; Ad[5] = -ti0;
+            Ad[6] = 0; Ad[7] = 0; Ad[8] = 1;
+            for (i = 0; i < 3; ++i)
+                for (k = 0; k < 3; ++k)
+                    J[0][i * 3 + k] = -(Ji[i * 3] * Ad[k] + Ji[i * 3 + 1] * Ad[3 + k] + Ji[i * 3 + 2] * Ad[6 + k]);
+        }
+    }
+    return DOPT_OK;
+}
+
+static dopt_status pgo_se3_between(const void *data, const double *const *x, double *r,
+                                   double *const *J)
+{
+    const pgo_edge *e = (const pgo_edge *)data;
+    const double *a = x[0], *b = x[1], *z = e->z;
+    double Ra[9], Rz[9], qa[4], qA[4], qz[4], qE[4], dt[3], tA[3], u[3], tE[3], w[3], W3[9], W2[9];
+    double th2, th, cinv;
+    int i, k;
+    pgo_qmat(a + 3, Ra);
+    pgo_qmat(z + 3, Rz);
+    for (i = 0; i < 3; ++i) dt[i] = b[i] - a[i];
+    for (i = 0; i < 3; ++i) tA[i] = Ra[i] * dt[0] + Ra[3 + i] * dt[1] + Ra[6 + i] * dt[2];
+    pgo_qconj(a + 3, qa);
+    pgo_qmul(qa, b + 3, qA);
+    for (i = 0; i < 3; ++i) u[i] = tA[i] - z[i];
+    for (i = 0; i < 3; ++i) tE[i] = Rz[i] * u[0] + Rz[3 + i] * u[1] + Rz[6 + i] * u[2];
+    pgo_qconj(z + 3, qz);
+    pgo_qmul(qz, qA, qE);
+    pgo_qlog(qE, w);
+    /* v = V(w)^-1 tE, V^-1 = I - W/2 + c W^2, c = (1 - th sin th / (2 (1 - cos th))) / th^2 */
+    th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
+    th = sqrt(th2);
+    cinv = th < 1e-4 ? 1.0 / 12 + th2 / 720 : (1 - th * sin(th) / (2 * (1 - cos(th)))) / th2;
+    pgo_hat(w, W3, 3);
+    pgo_matmul(3, W3, W3, W2);
+    for (i = 0; i < 3; ++i)
+        r[i] = tE[i] - (W3[3 * i] * tE[0] + W3[3 * i + 1] * tE[1] + W3[3 * i + 2] * tE[2]) / 2 +
+               cinv * (W2[3 * i] * tE[0] + W2[3 * i + 1] * tE[1] + W2[3 * i + 2] * tE[2]);
+    r[3] = w[0]; r[4] = w[1]; r[5] = w[2];
+    if (J) {
+        double ad[36], Ji[36], Ad[36], RA[9], RAt[9], tinv[3], T[9];
+        memset(ad, 0, sizeof ad);
+        pgo_hat(r + 3, ad, 6);
+        pgo_hat(r, ad + 3, 6);
+        pgo_hat(r + 3, ad + 21, 6);
+        pgo_jrinv(6, ad, Ji);
+        if (J[1]) memcpy(J[1], Ji, sizeof Ji);
+        if (J[0]) { /* Ad(A^-1) = [[R^T, -R^T t^ ... ]]: with B = A^-1 = (R^T, -R^T t): [[RB, tB^ RB],[0, RB]] */
+            pgo_qmat(qA, RA);
+            for (i = 0; i < 3; ++i)
+                for (k = 0; k < 3; ++k) RAt[i * 3 + k] = RA[k * 3 + i];
+            for (i = 0; i < 3; ++i) tinv[i] = -(RAt[i * 3] * tA[0] + RAt[i * 3 + 1] * tA[1] + RAt[i * 3 + 2] * tA[2]);
+            memset(Ad, 0, sizeof Ad);
+            pgo_hat(tinv, T, 3);
+            for (i = 0; i < 3; ++i)
+                for (k = 0; k < 3; ++k) {
+                    Ad[i * 6 + k] = RAt[i * 3 + k];
+                    Ad[(i + 3) * 6 + k + 3] = RAt[i * 3 + k];
+                    Ad[i * 6 + k + 3] = T[i * 3] * RAt[k] + T[i * 3 + 1] * RAt[3 + k] + T[i * 3 + 2] * RAt[6 + k];
+                }
+            pgo_matmul(6, Ji, Ad, J[0]);
+            for (i = 0; i < 36; ++i) J[0][i] = -J[0][i];
+        }
+    }
+    return DOPT_OK;
+}
+
+/* ---- square-root information ---------------------------------------------------------------- */
+
+/* W (n x n row-major) with W^T W = the PSD part of Lambda: upper Cholesky factor when Lambda is
+ * positive definite, else diag(sqrt(max(l_k, 0))) V^T from a Jacobi eigen-decomposition.
+ * Returns 1 when the information was not positive definite. */
+static int pgo_sqrt_info(int n, const double *info, double *W)
+{
+    double A[36], V[36];
+    int i, j, k, sweep, ok = 1;
+    memcpy(A, info, sizeof(double) * (size_t)(n * n));
+    memset(W, 0, sizeof(double) * (size_t)(n * n));
+    for (j = 0; j < n && ok; ++j) { /* Lambda = U^T U, U upper: row j of U */
+        double d = A[j * n + j];
+        for (k = 0; k < j; ++k) d -= W[k * n + j] * W[k * n + j];
+        if (!(d > 1e-300)) { ok = 0; break; }
+        W[j * n + j] = sqrt(d);
+        for (i = j + 1; i < n; ++i) {
+            double s = A[j * n + i];
+            for (k = 0; k < j; ++k) s -= W[k * n + j] * W[k * n + i];
+            W[j * n + i] = s / W[j * n + j];
+        }
+    }
+    if (ok) return 0;
+    memset(V, 0, sizeof V);
+    for (i = 0; i < n; ++i) V[i * n + i] = 1;
+    for (sweep = 0; sweep < 60; ++sweep) {
+        double off = 0;
+        for (i = 0; i < n; ++i)
+            for (j = i + 1; j < n; ++j) off += A[i * n + j] * A[i * n + j];
+        if (off < 1e-30) break;
+        for (i = 0; i < n; ++i)
+            for (j = i + 1; j < n; ++j) {
+                double aij = A[i * n + j], th, t, c, s;
+                if (fabs(aij) < 1e-300) continue;
+                th = (A[j * n + j] - A[i * n + i]) / (2 * aij);
+                t = (th >= 0 ? 1 : -1) / (fabs(th) + sqrt(th * th + 1));
+                c = 1 / sqrt(t * t + 1);
+                s = t * c;
+                for (k = 0; k < n; ++k) { /* A <- G^T A G, V <- V G */
+                    double akp = A[k * n + i], akq = A[k * n + j];
+                    A[k * n + i] = c * akp - s * akq;
+                    A[k * n + j] = s * akp + c * akq;
+                }
+                for (k = 0; k < n; ++k) {
+                    double apk = A[i * n + k], aqk = A[j * n + k];
+                    A[i * n + k] = c * apk - s * aqk;
+                    A[j * n + k] = s * apk + c * aqk;
+                }
+                for (k = 0; k < n; ++k) {
+                    double vkp = V[k * n + i], vkq = V[k * n + j];
+                    V[k * n + i] = c * vkp - s * vkq;
+                    V[k * n + j] = s * vkp + c * vkq;
+                }
+            }
+    }
+    for (i = 0; i < n; ++i) {
+        double l = A[i * n + i], sl = l > 0 ? sqrt(l) : 0;
+        for (k = 0; k < n; ++k) W[i * n + k] = sl * V[k * n + i];
+    }
+    return 1;
+}
+
+/* ---- g2o ---------------------------------------------------------------------------------------- */
+
+static int pgo_find(const pgo_graph *g, int id, const int *sorted_ids, const int *order)
+{
+    int lo = 0, hi = g->nv - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (sorted_ids[mid] == id) return order[mid];
+        if (sorted_ids[mid] < id) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* x_{j} = x_i * z for the first odometry edge reaching each vertex (pose of vertex 0 = identity) */
+static void pgo_chain(pgo_graph *g)
+{
+    int k, v, changed = 1;
+    char *done = (char *)calloc((size_t)g->nv + 1, 1);
+    for (v = 0; v < g->nv; ++v) {
+        double *x = g->x + (size_t)v * g->sd;
+        memset(x, 0, sizeof(double) * (size_t)g->sd);
+        if (g->dim == 3) x[6] = 1;
+    }
+    if (g->nv) done[0] = 1;
+    while (changed) {
+        changed = 0;
+        for (k = 0; k < g->ne; ++k) {
+            const pgo_edge *e = g->e + k;
+            int from = e->i, to = e->j, inv = 0;
+            if (done[from] && !done[to]) inv = 0;
+            else if (done[to] && !done[from]) { from = e->j; to = e->i; inv = 1; }
+            else continue;
+            {
+                const double *xa = g->x + (size_t)from * g->sd;
+                double *xb = g->x + (size_t)to * g->sd, zz[7];
+                int i;
+                memcpy(zz, e->z, sizeof zz);
+                if (g->dim == 2) {
+                    if (inv) { double c = cos(zz[2]), s = sin(zz[2]), a0 = zz[0], a1 = zz[1];
+                               zz[0] = -(c * a0 + s * a1); zz[1] = -(-s * a0 + c * a1); zz[2] = -zz[2]; }
+                    xb[0] = xa[0] + cos(xa[2]) * zz[0] - sin(xa[2]) * zz[1];
+                    xb[1] = xa[1] + sin(xa[2]) * zz[0] + cos(xa[2]) * zz[1];
+                    xb[2] = pgo_wrap(xa[2] + zz[2]);
+                } else {
+                    double R[9], q[4];
+                    if (inv) {
+                        double Rz[9], t[3];
+                        pgo_qmat(zz + 3, Rz);
+                        for (i = 0; i < 3; ++i) t[i] = -(Rz[i] * zz[0] + Rz[3 + i] * zz[1] + Rz[6 + i] * zz[2]);
+                        memcpy(zz, t, sizeof t);
+                        pgo_qconj(e->z + 3, zz + 3);
+                    }
+                    pgo_qmat(xa + 3, R);
+                    for (i = 0; i < 3; ++i) xb[i] = xa[i] + R[3 * i] * zz[0] + R[3 * i + 1] * zz[1] + R[3 * i + 2] * zz[2];
+                    pgo_qmul(xa + 3, zz + 3, q);
+                    memcpy(xb + 3, q, sizeof q);
+                }
+            }
+            done[to] = 1;
+            changed = 1;
+        }
+    }
+    free(done);
+}
+
+static int pgo_cmp_int2(const void *a, const void *b)
+{
+    const int *x = (const int *)a, *y = (const int *)b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* pgo_read: read a g2o file.  Vertex indices follow ascending ids; edges refer to them.  A file
+ * without VERTEX lines gets ids from the edges and poses by chaining odometry.  Returns 0, or -1
+ * with msg = "line N: reason". */
+static int pgo_read(const char *path, pgo_graph *g, char *msg, size_t msglen)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    long lineno = 0;
+    int cap_v = 0, cap_e = 0, nvraw = 0, k;
+    int *vid = NULL, *pairs = NULL, *order = NULL, *sorted = NULL;
+    double *vx = NULL;
+    memset(g, 0, sizeof *g);
+    if (!f) { snprintf(msg, msglen, "cannot open %s", path); return -1; }
+    g->dim = 0;
+    while (fgets(line, sizeof line, f)) {
+        char tag[64];
+        int off = 0;
+        lineno++;
+        if (sscanf(line, "%63s%n", tag, &off) != 1) continue;
+        if (!strcmp(tag, "VERTEX_SE2") || !strcmp(tag, "VERTEX_SE3:QUAT")) {
+            int d = tag[9] == '2' ? 2 : 3, n = d == 2 ? 3 : 7, id, c, i, used;
+            double v[7];
+            const char *p = line + off;
+            if (g->dim && g->dim != d) { snprintf(msg, msglen, "line %ld: mixes 2D and 3D", lineno); goto fail; }
+            g->dim = d;
+            if (sscanf(p, "%d%n", &id, &used) != 1) { snprintf(msg, msglen, "line %ld: bad vertex id", lineno); goto fail; }
+            p += used;
+            for (i = 0; i < n; ++i) {
+                if (sscanf(p, "%lf%n", &v[i], &c) != 1) { snprintf(msg, msglen, "line %ld: vertex needs %d numbers", lineno, n); goto fail; }
+                p += c;
+            }
+            if (nvraw == cap_v) {
+                cap_v = cap_v ? 2 * cap_v : 1024;
+                vid = (int *)realloc(vid, sizeof(int) * (size_t)cap_v);
+                vx = (double *)realloc(vx, sizeof(double) * 7 * (size_t)cap_v);
+            }
+            vid[nvraw] = id;
+            memcpy(vx + 7 * (size_t)nvraw, v, sizeof(double) * (size_t)n);
+            nvraw++;
+        } else if (!strcmp(tag, "EDGE_SE2") || !strcmp(tag, "EDGE_SE3:QUAT")) {
+            int d = tag[7] == '2' ? 2 : 3, n = d == 2 ? 3 : 7, ni = d == 2 ? 6 : 21, td = d == 2 ? 3 : 6;
+            int a, b, c, used, i, r, cc, q = 0;
+            double val[28];
+            const char *p = line + off;
+            pgo_edge *e;
+            if (g->dim && g->dim != d) { snprintf(msg, msglen, "line %ld: mixes 2D and 3D", lineno); goto fail; }
+            g->dim = d;
+            if (sscanf(p, "%d %d%n", &a, &b, &used) != 2) { snprintf(msg, msglen, "line %ld: bad edge vertex ids", lineno); goto fail; }
+            p += used;
+            for (i = 0; i < n + ni; ++i) {
+                if (sscanf(p, "%lf%n", &val[i], &c) != 1) { snprintf(msg, msglen, "line %ld: edge needs %d numbers", lineno, n + ni); goto fail; }
+                p += c;
+            }
+            if (g->ne == cap_e) {
+                cap_e = cap_e ? 2 * cap_e : 1024;
+                g->e = (pgo_edge *)realloc(g->e, sizeof(pgo_edge) * (size_t)cap_e);
+                pairs = (int *)realloc(pairs, sizeof(int) * 2 * (size_t)cap_e);
+            }
+            e = g->e + g->ne;
+            memset(e, 0, sizeof *e);
+            memcpy(e->z, val, sizeof(double) * (size_t)n);
+            if (d == 3) {
+                double qn = sqrt(e->z[3] * e->z[3] + e->z[4] * e->z[4] + e->z[5] * e->z[5] + e->z[6] * e->z[6]);
+                if (!(qn > 0)) { snprintf(msg, msglen, "line %ld: zero quaternion", lineno); goto fail; }
+                for (i = 3; i < 7; ++i) e->z[i] /= qn;
+            }
+            for (r = 0; r < td; ++r)
+                for (cc = r; cc < td; ++cc) {
+                    e->info[r * td + cc] = e->info[cc * td + r] = val[n + q];
+                    q++;
+                }
+            pairs[2 * g->ne] = a;
+            pairs[2 * g->ne + 1] = b;
+            g->ne++;
+        } else if (tag[0] != '#' && strncmp(tag, "FIX", 3) != 0) {
+            snprintf(msg, msglen, "line %ld: unknown record '%s'", lineno, tag);
+            goto fail;
+        }
+    }
+    fclose(f);
+    f = NULL;
+    if (!g->dim) { snprintf(msg, msglen, "no vertices or edges"); goto fail; }
+    g->sd = g->dim == 2 ? 3 : 7;
+    g->td = g->dim == 2 ? 3 : 6;
+    g->has_vertices = nvraw > 0;
+    {
+        /* unique sorted ids: vertices given, else the edge endpoints */
+        int total = nvraw ? nvraw : 2 * g->ne, m = 0;
+        int *tmp = (int *)malloc(sizeof(int) * 2 * ((size_t)total + 1));
+        for (k = 0; k < total; ++k) {
+            tmp[2 * k] = nvraw ? vid[k] : pairs[k];
+            tmp[2 * k + 1] = k;
+        }
+        qsort(tmp, (size_t)total, 2 * sizeof(int), pgo_cmp_int2);
+        sorted = (int *)malloc(sizeof(int) * ((size_t)total + 1));
+        order = (int *)malloc(sizeof(int) * ((size_t)total + 1));
+        g->id = (int *)malloc(sizeof(int) * ((size_t)total + 1));
+        g->x = (double *)calloc((size_t)total + 1, sizeof(double) * (size_t)g->sd);
+        for (k = 0; k < total; ++k) {
+            if (m > 0 && sorted[m - 1] == tmp[2 * k]) continue;
+            sorted[m] = tmp[2 * k];
+            order[m] = m;
+            g->id[m] = tmp[2 * k];
+            if (nvraw) memcpy(g->x + (size_t)m * g->sd, vx + 7 * (size_t)tmp[2 * k + 1], sizeof(double) * (size_t)g->sd);
+            m++;
+        }
+        g->nv = m;
+        free(tmp);
+    }
+    for (k = 0; k < g->ne; ++k) {
+        pgo_edge *e = g->e + k;
+        e->i = pgo_find(g, pairs[2 * k], sorted, order);
+        e->j = pgo_find(g, pairs[2 * k + 1], sorted, order);
+        if (e->i < 0 || e->j < 0) { snprintf(msg, msglen, "edge %d: vertex id without a VERTEX line", k); goto fail; }
+        if (e->i == e->j) { snprintf(msg, msglen, "edge %d: connects a vertex to itself", k); goto fail; }
+        pgo_sqrt_info(g->td, e->info, e->W);
+    }
+    if (g->dim == 3)
+        for (k = 0; k < g->nv; ++k) {
+            double *q = g->x + (size_t)k * 7 + 3, qn = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+            int i;
+            if (qn > 0) for (i = 0; i < 4; ++i) q[i] /= qn; else q[3] = 1;
+        }
+    if (!nvraw) pgo_chain(g);
+    free(vid); free(vx); free(pairs); free(order); free(sorted);
+    return 0;
+fail:
+    if (f) fclose(f);
+    free(vid); free(vx); free(pairs); free(order); free(sorted);
+    pgo_free(g);
+    return -1;
+}
+
+/* pgo_write: VERTEX lines of the poses x (nv * sd) with the graph's ids (and the edges when
+ * with_edges).  Returns 0 or -1. */
+static int pgo_write(const char *path, const pgo_graph *g, const double *x, int with_edges)
+{
+    FILE *f = fopen(path, "w");
+    int v, k, r, c;
+    if (!f) return -1;
+    for (v = 0; v < g->nv; ++v) {
+        const double *p = x + (size_t)v * g->sd;
+        if (g->dim == 2) fprintf(f, "VERTEX_SE2 %d %.17g %.17g %.17g\n", g->id[v], p[0], p[1], pgo_wrap(p[2]));
+        else fprintf(f, "VERTEX_SE3:QUAT %d %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", g->id[v],
+                     p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+    }
+    for (k = 0; with_edges && k < g->ne; ++k) {
+        const pgo_edge *e = g->e + k;
+        int n = g->dim == 2 ? 3 : 7;
+        fprintf(f, "%s %d %d", g->dim == 2 ? "EDGE_SE2" : "EDGE_SE3:QUAT", g->id[e->i], g->id[e->j]);
+        for (c = 0; c < n; ++c) fprintf(f, " %.17g", e->z[c]);
+        for (r = 0; r < g->td; ++r)
+            for (c = r; c < g->td; ++c) fprintf(f, " %.17g", e->info[r * g->td + c]);
+        fprintf(f, "\n");
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* pgo_problem: a least-squares problem over `batch` graphs of one structure, whose edges lie at
+ * edges + b * ne (contiguous, same i/j for every b).  Pose 0 is held constant (the gauge). */
+static dopt_status pgo_problem(const pgo_graph *g, const pgo_edge *edges, int batch, int fix_first,
+                               dopt_nlls_problem_d **out)
+{
+    dopt_nlls_problem_d *p;
+    dopt_manifold_d m = pgo_manifold(g->dim);
+    dopt_status st;
+    int v, k;
+    st = dopt_nlls_problem_create_d(NULL, batch, &p);
+    if (st != DOPT_OK) return st;
+    for (v = 0; v < g->nv && st == DOPT_OK; ++v) st = dopt_nlls_add_variable_d(p, &m, NULL);
+    if (fix_first && g->nv) dopt_nlls_set_constant_d(p, 0, 1);
+    for (k = 0; k < g->ne && st == DOPT_OK; ++k) {
+        dopt_nlls_cost_desc_d d;
+        int vars[2];
+        vars[0] = edges[k].i;
+        vars[1] = edges[k].j;
+        memset(&d, 0, sizeof d);
+        d.fn = g->dim == 2 ? pgo_se2_between : pgo_se3_between;
+        d.data = edges + k;
+        d.data_stride = sizeof(pgo_edge) * (size_t)g->ne;
+        d.rdim = g->td;
+        d.nvars = 2;
+        d.vars = vars;
+        d.weight_kind = DOPT_WEIGHT_SQRT_INFO;
+        d.weight = edges[k].W;
+        d.weight_stride = (ptrdiff_t)(sizeof(pgo_edge) / sizeof(double)) * g->ne;
+        st = dopt_nlls_add_cost_d(p, &d, NULL);
+    }
+    if (st != DOPT_OK) { dopt_nlls_problem_destroy_d(p); return st; }
+    *out = p;
+    return DOPT_OK;
+}
+#endif
