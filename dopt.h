@@ -442,7 +442,7 @@ DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans tran
 /* ---- factorizations -------------------------------------------------------------------------- */
 
 /* dopt_potrf: Cholesky A = L L^T in place (lower triangle of the n x n column-major A; the
- * strict upper triangle is not referenced or changed).  Blocked, right-looking.
+ * strict upper triangle is not referenced or changed).  Recursive blocked (gemm-speed syrk/trsm).
  * Returns DOPT_OK; DOPT_ERR_NOT_POSITIVE_DEFINITE with *fail_col (0-based, may be NULL) set to
  * the first column whose pivot is <= 0; DOPT_ERR_NON_FINITE with *fail_col when a pivot is NaN
  * or Inf; DOPT_ERR_INVALID_ARGUMENT for n < 0 or lda < n.  On failure columns before fail_col
@@ -1439,11 +1439,25 @@ static dopt_status DOPT_FN(dopt__potrf_unblocked)(int n, DOPT_REAL *A, int lda, 
     return DOPT_OK;
 }
 
+/* Recursive Cholesky: factor A11, solve the panel A21 L11^{-T}, update A22 -= A21 A21^T with
+ * syrk, factor A22.  Nearly all flops land in gemm-based syrk/trsm at every size; columns are
+ * still completed in order, so the first failing pivot is the one reported. */
+static dopt_status DOPT_FN(dopt__potrf_recursive)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
+{
+    int n1, n2;
+    dopt_status st;
+    if (n <= 24) return DOPT_FN(dopt__potrf_unblocked)(n, A, lda, col0, fail_col);
+    n1 = n / 2 > 64 ? (n / 2 + 31) / 32 * 32 : n / 2;
+    n2 = n - n1;
+    st = DOPT_FN(dopt__potrf_recursive)(n1, A, lda, col0, fail_col);
+    if (st != DOPT_OK) return st;
+    DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n2, n1, 1, A, lda, A + n1, lda);
+    DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, n2, n1, -1, A + n1, lda, 1, A + n1 + (size_t)n1 * lda, lda);
+    return DOPT_FN(dopt__potrf_recursive)(n2, A + n1 + (size_t)n1 * lda, lda, col0 + n1, fail_col);
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail_col)
 {
-    const int nb = 64;
-    int j;
-    dopt_status st;
     if (fail_col) *fail_col = -1;
     if (n < 0 || lda < (n > 1 ? n : 1) || (n > 0 && !A)) return DOPT_ERR_INVALID_ARGUMENT;
 #ifdef DOPT_USE_CBLAS
@@ -1464,22 +1478,7 @@ DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail
         return DOPT_ERR_INVALID_ARGUMENT;
     }
 #endif
-    for (j = 0; j < n; j += nb) {
-        int jb = n - j < nb ? n - j : nb;
-        /* A[j:j+jb, j:j+jb] -= A[j:j+jb, 0:j] A[j:j+jb, 0:j]^T was done by earlier updates */
-        st = DOPT_FN(dopt__potrf_unblocked)(jb, A + j + (size_t)j * lda, lda, j, fail_col);
-        if (st != DOPT_OK) return st;
-        if (j + jb < n) {
-            int r = j + jb;
-            /* panel: A[r:, j:j+jb] = A[r:, j:j+jb] L_jj^{-T} */
-            DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n - r, jb, 1,
-                               A + j + (size_t)j * lda, lda, A + r + (size_t)j * lda, lda);
-            /* trailing update: A[r:, r:] -= panel panel^T (lower) */
-            DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, n - r, jb, -1, A + r + (size_t)j * lda, lda,
-                               1, A + r + (size_t)r * lda, lda);
-        }
-    }
-    return DOPT_OK;
+    return DOPT_FN(dopt__potrf_recursive)(n, A, lda, 0, fail_col);
 }
 
 DOPT_API void DOPT_FN(dopt_potrs)(int n, int nrhs, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)

@@ -1,0 +1,96 @@
+/* bench/dense.c — dopt's built-in dense kernels against OpenBLAS (one thread), side by side.
+ * One line per measurement: bench dense <kernel> n=... dopt_gflops=... openblas_gflops=... ratio=...
+ * ratio = dopt time / OpenBLAS time (best of several repetitions each). */
+#define _POSIX_C_SOURCE 199309L
+#define DOPT_IMPLEMENTATION
+#include "dopt.h"
+#include <cblas.h>
+#include <lapacke.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct job { const char *name; int n; double *A, *B, *C, *work; } job;
+
+static void spd(int n, double *A, dopt_rng *rng)
+{
+    double *M = (double *)malloc(sizeof(double) * (size_t)n * n);
+    int i;
+    dopt_rng_fill_uniform_d(rng, n * n, M, -1, 1);
+    dopt_gemm_d(DOPT_NOTRANS, DOPT_TRANS, n, n, n, 1.0 / n, M, n, M, n, 0, A, n);
+    for (i = 0; i < n; ++i) A[i + (size_t)i * n] += 1;
+    free(M);
+}
+
+/* run kernel k (0 dopt, 1 openblas) once on fresh copies; returns seconds */
+static double run_once(const char *kernel, int who, int n, const double *A, const double *B, double *C, double *W)
+{
+    double t = 0;
+    int col;
+    memcpy(W, A, sizeof(double) * (size_t)n * n);
+    memcpy(C, B, sizeof(double) * (size_t)n * n);
+    t = now();
+    if (!strcmp(kernel, "gemm")) {
+        if (who == 0) dopt_gemm_d(DOPT_NOTRANS, DOPT_TRANS, n, n, n, -1, W, n, B, n, 1, C, n);
+        else cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, -1, W, n, B, n, 1, C, n);
+    } else if (!strcmp(kernel, "syrk")) {
+        if (who == 0) dopt_syrk_d(DOPT_LOWER, DOPT_NOTRANS, n, n, -1, W, n, 1, C, n);
+        else cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, n, -1, W, n, 1, C, n);
+    } else if (!strcmp(kernel, "trsm")) {
+        if (who == 0) dopt_trsm_d(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n, n, 1, W, n, C, n);
+        else cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, n, n, 1, W, n, C, n);
+    } else if (!strcmp(kernel, "potrf")) {
+        if (who == 0) dopt_potrf_d(n, W, n, &col);
+        else LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', n, W, n);
+    }
+    return now() - t;
+}
+
+int main(void)
+{
+    static const char *kernels[] = {"gemm", "syrk", "trsm", "potrf"};
+    static const int sizes[] = {32, 96, 256, 600, 1200};
+    dopt_rng rng;
+    unsigned s, k;
+    dopt_rng_seed(&rng, 1, 0);
+    for (s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
+        int n = sizes[s];
+        size_t nn = (size_t)n * n;
+        double *A = (double *)malloc(sizeof(double) * nn), *B = (double *)malloc(sizeof(double) * nn);
+        double *C = (double *)malloc(sizeof(double) * nn), *W = (double *)malloc(sizeof(double) * nn);
+        spd(n, A, &rng);
+        {   /* a factor for trsm: the Cholesky of A */
+            int col;
+            memcpy(B, A, sizeof(double) * nn);
+            dopt_potrf_d(n, B, n, &col);
+        }
+        for (k = 0; k < sizeof kernels / sizeof kernels[0]; ++k) {
+            const char *kern = kernels[k];
+            const double *in = !strcmp(kern, "trsm") ? B : A;
+            double flops = !strcmp(kern, "gemm") ? 2.0 * n * n * n
+                         : !strcmp(kern, "potrf") ? n * (double)n * n / 3.0 : (double)n * n * n;
+            double best[2] = {1e30, 1e30};
+            int reps = n <= 96 ? 200 : (n <= 600 ? 8 : 3), r, who;
+            double elapsed = 0;
+            for (r = 0; r < reps || elapsed < 0.2; ++r)
+                for (who = 0; who < 2; ++who) {
+                    double t = run_once(kern, who, n, in, A, C, W);
+                    elapsed += t;
+                    if (t < best[who]) best[who] = t;
+                }
+            printf("bench dense %s n=%d dopt_gflops=%.2f openblas_gflops=%.2f ratio=%.3f\n", kern, n,
+                   flops / best[0] * 1e-9, flops / best[1] * 1e-9, best[0] / best[1]);
+            fflush(stdout);
+        }
+        free(A); free(B); free(C); free(W);
+    }
+    return 0;
+}
