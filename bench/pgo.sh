@@ -41,6 +41,7 @@ PGO_CUBE_POSES=${PGO_CUBE_POSES:-256}
 PGO_CUBE_SEED=${PGO_CUBE_SEED:-1}
 W=$BENCH_DIR/pgo
 mkdir -p "$W"
+rm -f "$W"/*.log
 
 # ---- anchors ------------------------------------------------------------------------------
 bench_apt libceres-dev libopenblas-dev libopenblas0 libsuitesparse-dev libeigen3-dev g++ python3-venv
@@ -157,6 +158,11 @@ for f in "${FILES[@]}"; do
         if ! run_solver "$s" "$norm" "$out" || [ ! -s "$out" ]; then
             echo "bench pgo $name solver=$s failed=yes (see $W/$s.log)"
             continue
+        fi
+        if [ "$s" = ceres ] && [ -z "${CERES_SHOWN:-}" ]; then
+            # what Ceres reports it used (version, SPARSE_NORMAL_CHOLESKY on SUITE_SPARSE = CHOLMOD)
+            grep '^# ceres' "$W/ceres.log" | tail -1 | cut -d' ' -f1-6
+            CERES_SHOWN=1
         fi
         scores=$("$BENCH_DIR/pgo_eval" score "$norm" "$out" "${EVAL_FLAGS[@]}")
         rest=${RES#result solver=$s }
