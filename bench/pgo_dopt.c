@@ -19,12 +19,19 @@
  *       endpoints) form ONE batch problem: one solver, one symbolic analysis for all of them.
  *       Prints `result solver=dopt problems=P batches=K iterations=10 initial_cost=X final_cost=Y
  *       time_s=T` (costs summed over the problems; time = solver creation + solves).
+ *   pgo_dopt --write-cube DIR [--count C] [--poses N] [--seed S]
+ *       Writes C (256) synthetic cube problems DIR/cube_000.g2o ... of ONE structure, as a
+ *       Theseus batch is: dopt_lie_cube_graph_d (seed S, N poses, default options: noise ±0.05
+ *       translation / ±0.02 rad rotation, loop closures 0.2, no outliers) makes the graph and
+ *       its ground truth; element b > 0 keeps the edges and draws new measurement noise and new
+ *       initial values (gt · Exp(noise)) from rng stream b.  VERTEX and EDGE lines.
  *   -v prints the per-iteration summary (dopt's log hook) to stderr.
  * Build: cc $(bench_cflags) bench/pgo_dopt.c -o build/bench/pgo_dopt -lm */
 #define _POSIX_C_SOURCE 200809L
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_sparse.h"
+#include "dopt_lie.h"
 #include "examples/nlls_sparse.h"
 #include "examples/pgo_graph.h"
 #include <dirent.h>
@@ -141,6 +148,57 @@ static int same_structure(const pgo_graph *a, const pgo_graph *b)
     return 1;
 }
 
+static void uniform_tangent(dopt_rng *rng, double ht, double hr, double xi[6])
+{
+    int k;
+    for (k = 0; k < 3; ++k) xi[k] = ht * (2 * dopt_rng_uniform_d(rng) - 1);
+    for (k = 3; k < 6; ++k) xi[k] = hr * (2 * dopt_rng_uniform_d(rng) - 1);
+}
+
+static int write_cube(const char *dir, int count, int poses, unsigned long long seed)
+{
+    dopt_lie_cube_options co;
+    dopt_lie_pose_graph_d g;
+    dopt_rng rng;
+    dopt_errinfo info;
+    int b;
+    long k, v;
+    memset(&co, 0, sizeof co);
+    co.num_poses = poses;
+    co.translation_noise = 0.05;
+    co.rotation_noise = 0.02;
+    dopt_rng_seed(&rng, seed, 0);
+    memset(&g, 0, sizeof g);
+    if (dopt_lie_cube_graph_d(&co, &rng, NULL, &g) != DOPT_OK) { fprintf(stderr, "pgo_dopt: cube generator failed\n"); return 1; }
+    for (b = 0; b < count; ++b) {
+        char path[4096];
+        FILE *f;
+        dopt_rng r2;
+        dopt_rng_seed(&r2, seed, (uint64_t)b + 1);
+        if (b > 0) { /* same graph, new noise */
+            for (k = 0; k < g.num_edges; ++k) {
+                dopt_lie_pose_graph_edge_d *e = g.edges + k;
+                double rel[7], xi[6], ex[7];
+                dopt_se3_between_d(g.gt_poses + 7 * e->i, g.gt_poses + 7 * e->j, rel, NULL, NULL);
+                if (g.inlier && !g.inlier[k]) dopt_se3_random_d(&r2, ex);
+                else { uniform_tangent(&r2, co.translation_noise, co.rotation_noise, xi); dopt_se3_exp_d(xi, ex, NULL); }
+                dopt_se3_compose_d(rel, ex, e->measurement, NULL, NULL);
+            }
+            for (v = 0; v < g.num_poses; ++v) {
+                double xi[6], ex[7];
+                uniform_tangent(&r2, co.translation_noise, co.rotation_noise, xi);
+                dopt_se3_exp_d(xi, ex, NULL);
+                dopt_se3_compose_d(g.gt_poses + 7 * v, ex, g.poses + 7 * v, NULL, NULL);
+            }
+        }
+        snprintf(path, sizeof path, "%s/cube_%03d.g2o", dir, b);
+        if (dopt_lie_g2o_write_d(path, &g, &info) != DOPT_OK) { fprintf(stderr, "pgo_dopt: %s: %s\n", path, info.message); return 1; }
+        (void)f;
+    }
+    dopt_lie_pose_graph_free_d(NULL, &g);
+    return 0;
+}
+
 static int cube_batch(const char *dir, int dense, int verbose)
 {
     DIR *d = opendir(dir);
@@ -216,7 +274,9 @@ static int cube_batch(const char *dir, int dense, int verbose)
 
 int main(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *cube_dir = NULL;
+    const char *in = NULL, *out = NULL, *cube_dir = NULL, *write_dir = NULL;
+    int count = 256, poses = 256;
+    unsigned long long seed = 1;
     dopt_nlls_method method = DOPT_NLLS_LM;
     int dense = 0, verbose = 0, max_iter = 100, i;
     double ftol = 1e-8;
@@ -240,12 +300,14 @@ int main(int argc, char **argv)
             g_opt.lm_update = !strcmp(argv[++i], "factor") ? DOPT_LM_UPDATE_FACTOR : DOPT_LM_UPDATE_NIELSEN;
         else if (!strcmp(argv[i], "--lambda0") && i + 1 < argc) g_opt.initial_lambda = atof(argv[++i]);
         else if (!strcmp(argv[i], "--cube-batch") && i + 1 < argc) cube_dir = argv[++i];
-        else if (!strcmp(argv[i], "--write-cube")) {
-            fprintf(stderr, "pgo_dopt: --write-cube needs dopt_lie.h's cube generator (not available yet)\n");
-            return 2;
-        } else if (!in) in = argv[i];
+        else if (!strcmp(argv[i], "--write-cube") && i + 1 < argc) write_dir = argv[++i];
+        else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--poses") && i + 1 < argc) poses = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
+        else if (!in) in = argv[i];
         else if (!out) out = argv[i];
     }
+    if (write_dir) return write_cube(write_dir, count, poses, seed);
     if (cube_dir) return cube_batch(cube_dir, dense, verbose);
     if (!in || !out) {
         fprintf(stderr, "usage: pgo_dopt IN.g2o OUT.g2o [--method lm|gn|dogleg] [--dense] [--max-iter N] [--ftol X] [-v]\n"
