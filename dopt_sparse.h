@@ -257,6 +257,11 @@ extern "C" {
 #ifndef DOPT__SP_SMALL_UPDATE
 #define DOPT__SP_SMALL_UPDATE 8192
 #endif
+/* A batch whose factors take more bytes than this is factored one element after the other;
+ * smaller batches are interleaved supernode by supernode (the index work is shared). */
+#ifndef DOPT__SP_BATCH_INTERLEAVE
+#define DOPT__SP_BATCH_INTERLEAVE (1 << 20)
+#endif
 /* Panel width of the supernode kernels (column blocks handed to dopt_gemm). */
 #ifndef DOPT__SP_NB
 #define DOPT__SP_NB 64
@@ -1449,7 +1454,8 @@ DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F)
 DOPT_API dopt_status DOPT_FN(dopt_sparse_factor)(DOPT_FN(dopt_sparse_numeric) *F, const DOPT_REAL *Ax,
                                                  dopt_errinfo *info);
 /* dopt_sparse_factor_batch: factor elements 0..count-1 (count <= F->batch) from values
- * Ax + b * strideAx, together, supernode by supernode.  Every element is attempted; failing
+ * Ax + b * strideAx.  Small factors are interleaved supernode by supernode (index work shared);
+ * batches larger than the cache go element by element.  Every element is attempted; failing
  * ones get F->fail_col[b] >= 0 (or -2 for non-finite input) and the first failure's status is
  * returned (info describes it).  DOPT_ERR_DIMENSION if count > F->batch. */
 DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count,
@@ -1494,6 +1500,21 @@ DOPT_API void DOPT_FN(dopt_sparse_blocks_add_factor)(const dopt_sparse_blocks *b
 DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blocks, const DOPT_REAL *J,
                                                    const DOPT_REAL *W, const DOPT_REAL *r,
                                                    DOPT_REAL *Hx, DOPT_REAL *g, DOPT_REAL *work);
+
+
+/* ---- the least-squares layer's linear solver ---------------------------------------------- */
+
+/* dopt_sparse_linear_solver: fill *out with a dopt_linear_solver (dopt.h's least-squares layer)
+ * backed by this module.  analyze(): the block pattern becomes a scalar lower CSC pattern (full
+ * diagonal blocks) and a gather map, then dopt_sparse_analyze runs once (options may be NULL).
+ * factor(): gathers the block values, adds diag_add, factors; a failing pivot is reported in the
+ * pattern's own scalar numbering, and so is a pivot whose square is below (float: 10, double:
+ * 1000) n eps times its diagonal entry (rank deficiency, e.g. gauge freedom), as the dense
+ * solver does.  solve(): one right-hand side in place.  Memory through hooks (copied; NULL for
+ * libc), nothing allocated after analyze().  Returns DOPT_ERR_ALLOCATION or DOPT_OK. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
+                                                        const dopt_sparse_options *options,
+                                                        DOPT_FN(dopt_linear_solver) *out);
 
 #ifdef __cplusplus
 }
@@ -1883,6 +1904,43 @@ static void DOPT_FN(dopt__sp_syrk)(int m, int n, int k, DOPT_REAL alpha, const D
     }
 }
 
+/* Small updates, fused with the scatter: strips of 4 target columns, 8 rows at a time held in
+ * registers over the ndcol-long inner product (the shape of a gemm micro-kernel), then
+ * subtracted at their rows of s.  Entries above the diagonal are skipped. */
+static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
+                                           const int *rel, DOPT_REAL *Ls, int lds)
+{
+    int j0, i0, k, q, r;
+    for (j0 = 0; j0 < ndrow1; j0 += 4) {
+        const int nj = ndrow1 - j0 < 4 ? ndrow1 - j0 : 4;
+        DOPT_REAL *col[4];
+        for (q = 0; q < nj; ++q) col[q] = Ls + (size_t)rel[j0 + q] * lds;
+        for (i0 = j0; i0 < ndrow2; i0 += 8) {
+            const int ni = ndrow2 - i0 < 8 ? ndrow2 - i0 : 8;
+            DOPT_REAL acc[4][8];
+            for (q = 0; q < 4; ++q)
+                for (r = 0; r < 8; ++r) acc[q][r] = 0;
+            if (ni == 8 && nj == 4) {
+                for (k = 0; k < ndcol; ++k) {
+                    const DOPT_REAL *DOPT_RESTRICT a = Ld + (size_t)k * ldd + i0;
+                    const DOPT_REAL *DOPT_RESTRICT b = Ld + (size_t)k * ldd + j0;
+                    for (q = 0; q < 4; ++q)
+                        for (r = 0; r < 8; ++r) acc[q][r] += a[r] * b[q];
+                }
+            } else {
+                for (k = 0; k < ndcol; ++k) {
+                    const DOPT_REAL *DOPT_RESTRICT a = Ld + (size_t)k * ldd + i0;
+                    const DOPT_REAL *DOPT_RESTRICT b = Ld + (size_t)k * ldd + j0;
+                    for (q = 0; q < nj; ++q)
+                        for (r = 0; r < ni; ++r) acc[q][r] += a[r] * b[q];
+                }
+            }
+            for (q = 0; q < nj; ++q)
+                for (r = (i0 < j0 + q ? j0 + q - i0 : 0); r < ni; ++r) col[q][rel[i0 + r]] -= acc[q][r];
+        }
+    }
+}
+
 /* Update of supernode s by descendant d:  Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for
  * j < ndrow1, j <= i < ndrow2.  Ld points at d's first row inside s (leading dimension ldd,
  * ndcol columns); rel[i] is that row's position in s, which for j < ndrow1 is also a column of
@@ -1892,19 +1950,9 @@ static void DOPT_FN(dopt__sp_syrk)(int m, int n, int k, DOPT_REAL alpha, const D
 static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
                                      const int *rel, DOPT_REAL *Ls, int lds, DOPT_REAL *C)
 {
-    int i, j, k;
+    int i, j;
     if ((double)ndcol * ndrow1 * ndrow2 < DOPT__SP_SMALL_UPDATE) {
-        for (j = 0; j < ndrow1; ++j) {
-            DOPT_REAL *DOPT_RESTRICT Lcol = Ls + (size_t)rel[j] * lds;
-            DOPT_REAL *DOPT_RESTRICT c = C;
-            for (i = j; i < ndrow2; ++i) c[i] = 0;
-            for (k = 0; k < ndcol; ++k) {
-                const DOPT_REAL *DOPT_RESTRICT a = Ld + (size_t)k * ldd;
-                DOPT_REAL bj = a[j];
-                for (i = j; i < ndrow2; ++i) c[i] += a[i] * bj;
-            }
-            for (i = j; i < ndrow2; ++i) Lcol[rel[i]] -= c[i];
-        }
+        DOPT_FN(dopt__sp_update_small)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
         return;
     }
     if (rel[ndrow2 - 1] - rel[0] == ndrow2 - 1) { /* contiguous rows: update in place */
@@ -2067,7 +2115,22 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numer
     if (count > F->batch)
         return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, count, 0, "sparse_factor_batch: count exceeds the batch size");
     if (count == 0) return DOPT_OK;
-    return DOPT_FN(dopt__sp_numeric)(F, count, Ax, strideAx, info);
+    if ((double)F->sym->nnz_storage * sizeof(DOPT_REAL) * count <= DOPT__SP_BATCH_INTERLEAVE)
+        return DOPT_FN(dopt__sp_numeric)(F, count, Ax, strideAx, info);
+    {   /* the batch does not fit in cache: one element after the other keeps each one's
+         * supernodes cache-resident (F->x, fail_col are indexed by element) */
+        DOPT_FN(dopt_sparse_numeric) one = *F;
+        dopt_status first = DOPT_OK;
+        int b;
+        for (b = 0; b < count; ++b) {
+            dopt_status st;
+            one.x = F->x + (size_t)b * F->sym->nnz_storage;
+            one.fail_col = F->fail_col + b;
+            st = DOPT_FN(dopt__sp_numeric)(&one, 1, Ax + (ptrdiff_t)b * strideAx, 0, first == DOPT_OK ? info : NULL);
+            if (first == DOPT_OK) first = st;
+        }
+        return first;
+    }
 }
 
 /* ---- solves ----------------------------------------------------------------------------------- */
@@ -2251,6 +2314,158 @@ DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *B, 
     for (f = 0; f < B->nfactors; ++f)
         DOPT_FN(dopt_sparse_blocks_add_factor)(B, f, J + B->jac_offset[f], W ? W + B->weight_offset[f] : NULL,
                                                r ? r + B->res_offset[f] : NULL, Hx, g, work);
+}
+
+
+/* ---- the least-squares layer's linear solver ------------------------------------------------ */
+
+typedef struct DOPT_FN(dopt__sp_ls) {
+    dopt_hooks hooks;
+    dopt_sparse_options options;
+    int n, nnz;
+    int *Ap, *Ai, *diag;  /* scalar lower pattern, position of each column's diagonal entry */
+    size_t *src;          /* nnz: where each CSC entry's value sits in the block values     */
+    DOPT_REAL *Ax;
+    dopt_sparse_symbolic *sym;
+    DOPT_FN(dopt_sparse_numeric) *num;
+} DOPT_FN(dopt__sp_ls);
+
+static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
+{
+    DOPT_FN(dopt_sparse_numeric_free)(s->num);
+    dopt_sparse_symbolic_free(s->sym);
+    dopt__sp_free(&s->hooks, s->Ap, (size_t)s->n + 1, sizeof(int));
+    dopt__sp_free(&s->hooks, s->diag, (size_t)s->n, sizeof(int));
+    dopt__sp_free(&s->hooks, s->Ai, (size_t)s->nnz, sizeof(int));
+    dopt__sp_free(&s->hooks, s->src, (size_t)s->nnz, sizeof(size_t));
+    dopt__sp_free(&s->hooks, s->Ax, (size_t)s->nnz, sizeof(DOPT_REAL));
+    s->num = NULL;
+    s->sym = NULL;
+    s->Ap = s->Ai = s->diag = NULL;
+    s->src = NULL;
+    s->Ax = NULL;
+    s->n = s->nnz = 0;
+}
+
+static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pattern *pat, dopt_errinfo *info)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    int bc, k, c, i, p = 0, fail = 0;
+    double nnz = 0;
+    dopt_status st;
+    DOPT_FN(dopt__sp_ls_release)(s);
+    if (!pat || pat->n < 0) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse linear solver: bad pattern");
+    for (bc = 0; bc < pat->nblocks; ++bc)
+        for (k = pat->col_start[bc]; k < pat->col_start[bc + 1]; ++k)
+            nnz += (double)pat->block_dim[pat->row_block[k]] * pat->block_dim[bc];
+    if (nnz > INT_MAX) return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse linear solver: H exceeds int");
+    s->n = pat->n;
+    s->nnz = (int)nnz;
+    s->Ap = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->n + 1, sizeof(int), &fail);
+    s->diag = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->n, sizeof(int), &fail);
+    s->Ai = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(int), &fail);
+    s->src = (size_t *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(size_t), &fail);
+    s->Ax = (DOPT_REAL *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(DOPT_REAL), &fail);
+    if (fail) {
+        DOPT_FN(dopt__sp_ls_release)(s);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse linear solver: out of memory");
+    }
+    for (bc = 0; bc < pat->nblocks; ++bc) { /* scalar column c of block column bc */
+        int c0 = pat->block_start[bc], cd = pat->block_dim[bc];
+        for (c = 0; c < cd; ++c) {
+            s->Ap[c0 + c] = p;
+            s->diag[c0 + c] = -1;
+            for (k = pat->col_start[bc]; k < pat->col_start[bc + 1]; ++k) {
+                int br = pat->row_block[k], r0 = pat->block_start[br], rd = pat->block_dim[br];
+                for (i = 0; i < rd; ++i) {
+                    if (r0 + i == c0 + c) s->diag[c0 + c] = p;
+                    s->Ai[p] = r0 + i;
+                    s->src[p++] = pat->value_start[k] + (size_t)i + (size_t)c * (size_t)rd;
+                }
+            }
+        }
+    }
+    s->Ap[s->n] = p;
+    st = dopt_sparse_analyze(&s->hooks, s->n, s->Ap, s->Ai, DOPT_LOWER, &s->options, &s->sym, info);
+    if (st == DOPT_OK) st = DOPT_FN(dopt_sparse_numeric_create)(s->sym, 1, &s->num);
+    if (st != DOPT_OK) {
+        DOPT_FN(dopt__sp_ls_release)(s);
+        return dopt_errinfo_set(info, st, -1, 0, "sparse linear solver: analysis failed");
+    }
+    return DOPT_OK;
+}
+
+static dopt_status DOPT_FN(dopt__sp_ls_factor)(void *self, const DOPT_REAL *values, const DOPT_REAL *diag_add,
+                                               int *fail_col)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    const dopt_sparse_symbolic *S = s->sym;
+    DOPT_REAL tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)s->n * DOPT_EPS;
+    int p, j, sn;
+    dopt_status st;
+    if (fail_col) *fail_col = -1;
+    if (!S || !s->num) return DOPT_ERR_INVALID_ARGUMENT;
+    for (p = 0; p < s->nnz; ++p) s->Ax[p] = values[s->src[p]];
+    if (diag_add)
+        for (j = 0; j < s->n; ++j)
+            if (s->diag[j] >= 0) s->Ax[s->diag[j]] += diag_add[j];
+    st = DOPT_FN(dopt_sparse_factor)(s->num, s->Ax, NULL);
+    if (st != DOPT_OK) {
+        if (fail_col) *fail_col = s->num->fail_col[0];
+        return st;
+    }
+    for (sn = 0; sn < S->nsuper; ++sn) { /* rank check: pivot^2 against its diagonal entry */
+        const int c0 = S->super[sn], nc = S->super[sn + 1] - c0, nr = S->rowptr[sn + 1] - S->rowptr[sn];
+        const DOPT_REAL *L = s->num->x + S->valptr[sn];
+        int c;
+        for (c = 0; c < nc; ++c) {
+            DOPT_REAL piv = L[(size_t)c * ((size_t)nr + 1)];
+            int orig = S->perm[c0 + c];
+            if (piv * piv <= tol * (s->diag[orig] >= 0 ? s->Ax[s->diag[orig]] : 0)) {
+                if (fail_col) *fail_col = orig;
+                return DOPT_ERR_NOT_POSITIVE_DEFINITE;
+            }
+        }
+    }
+    return DOPT_OK;
+}
+
+static dopt_status DOPT_FN(dopt__sp_ls_solve)(void *self, DOPT_REAL *rhs)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    if (!s->num) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_FN(dopt_sparse_solve)(s->num, 1, rhs, s->n > 0 ? s->n : 1);
+    return DOPT_OK;
+}
+
+static void DOPT_FN(dopt__sp_ls_destroy)(void *self)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    dopt_hooks h;
+    if (!s) return;
+    h = s->hooks;
+    DOPT_FN(dopt__sp_ls_release)(s);
+    dopt_free(&h, s, sizeof *s);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
+                                                        const dopt_sparse_options *options,
+                                                        DOPT_FN(dopt_linear_solver) *out)
+{
+    DOPT_FN(dopt__sp_ls) *s;
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    s = (DOPT_FN(dopt__sp_ls) *)dopt_alloc(hooks, sizeof *s);
+    if (!s) return DOPT_ERR_ALLOCATION;
+    memset(s, 0, sizeof *s);
+    if (hooks) s->hooks = *hooks;
+    if (options) s->options = *options;
+    out->self = s;
+    out->analyze = DOPT_FN(dopt__sp_ls_analyze);
+    out->factor = DOPT_FN(dopt__sp_ls_factor);
+    out->solve = DOPT_FN(dopt__sp_ls_solve);
+    out->destroy = DOPT_FN(dopt__sp_ls_destroy);
+    return DOPT_OK;
 }
 
 #ifdef __cplusplus

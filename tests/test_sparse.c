@@ -729,6 +729,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_refactor_batch_f);
     DOPT_TEST_RUN(test_multi_rhs_d);
     DOPT_TEST_RUN(test_multi_rhs_f);
+    DOPT_TEST_RUN(test_linear_solver_d);
+    DOPT_TEST_RUN(test_linear_solver_f);
     DOPT_TEST_RUN(test_backward_fd);
     DOPT_TEST_RUN(test_blocks);
     DOPT_TEST_RUN(test_errors);
@@ -927,6 +929,83 @@ static void DOPT_FN(test_refactor_batch)(void)
         free(Ap); free(Ai); free(Ax); free(vals); free(B1); free(B2);
         tpat_free(&p);
     }
+}
+
+/* The least-squares layer's linear solver: same answers as dopt_linear_solver_dense, failing
+ * columns in the pattern's numbering, rank deficiency detected. */
+static void DOPT_FN(test_linear_solver)(void)
+{
+    enum { NB = 5 };
+    int dims[NB] = {3, 2, 3, 1, 2}, start[NB + 1], colst[NB + 1], rows[16], nk = 0, b, k, i, j, n, fc = -7;
+    size_t vst[16], nv = 0;
+    dopt_block_pattern pat;
+    DOPT_FN(dopt_linear_solver) sp, de;
+    DOPT_REAL *M, *A, *vals, *x1, *x2, diag_add[11];
+    dopt_rng rng;
+    double err = 0;
+    dopt_status st;
+    start[0] = 0;
+    for (b = 0; b < NB; ++b) start[b + 1] = start[b] + dims[b];
+    n = start[NB];
+    for (b = 0; b < NB; ++b) { /* block column b: diagonal, b+1, and the last block (arrow) */
+        colst[b] = nk;
+        rows[nk++] = b;
+        if (b + 1 < NB) rows[nk++] = b + 1;
+        if (b + 2 < NB) rows[nk++] = NB - 1;
+    }
+    colst[NB] = nk;
+    for (k = 0, b = 0; b < NB; ++b)
+        for (k = colst[b]; k < colst[b + 1]; ++k) { vst[k] = nv; nv += (size_t)dims[rows[k]] * dims[b]; }
+    pat.nblocks = NB; pat.n = n; pat.block_dim = dims; pat.block_start = start;
+    pat.col_start = colst; pat.row_block = rows; pat.value_start = vst; pat.nvalues = nv;
+    dopt_rng_seed(&rng, 21, DOPT_IS_FLOAT);
+    M = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n * n);
+    A = (DOPT_REAL *)calloc((size_t)n * n, sizeof(DOPT_REAL));
+    vals = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * nv);
+    x1 = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+    x2 = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+    DOPT_FN(dopt_rng_fill_normal)(&rng, n * n, M, 0, 1);
+    for (b = 0; b < NB; ++b) /* A = M M^T restricted to the pattern, + n I: SPD */
+        for (k = colst[b]; k < colst[b + 1]; ++k) {
+            int rb = rows[k], c, r, q;
+            for (c = 0; c < dims[b]; ++c)
+                for (r = 0; r < dims[rb]; ++r) {
+                    int gi = start[rb] + r, gj = start[b] + c;
+                    DOPT_REAL v = gi == gj ? (DOPT_REAL)n : 0;
+                    for (q = 0; q < n; ++q) v += (DOPT_REAL)0.1 * M[gi + q * n] * M[gj + q * n];
+                    vals[vst[k] + (size_t)r + (size_t)c * dims[rb]] = v;
+                }
+        }
+    for (i = 0; i < n; ++i) diag_add[i] = (DOPT_REAL)(0.5 * i);
+    DOPT_CHECK(DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &sp) == DOPT_OK, "create sparse");
+    DOPT_CHECK(DOPT_FN(dopt_linear_solver_dense)(NULL, &de) == DOPT_OK, "create dense");
+    DOPT_CHECK(sp.analyze(sp.self, &pat, NULL) == DOPT_OK && de.analyze(de.self, &pat, NULL) == DOPT_OK, "analyze");
+    st = sp.factor(sp.self, vals, diag_add, &fc);
+    DOPT_CHECK(st == DOPT_OK && de.factor(de.self, vals, diag_add, NULL) == DOPT_OK, "factor: %s", dopt_status_string(st));
+    DOPT_FN(dopt_rng_fill_normal)(&rng, n, x1, 0, 1);
+    memcpy(x2, x1, sizeof(DOPT_REAL) * (size_t)n);
+    sp.solve(sp.self, x1);
+    de.solve(de.self, x2);
+    for (i = 0; i < n; ++i) err = fabs((double)(x1[i] - x2[i])) > err ? fabs((double)(x1[i] - x2[i])) : err;
+    DOPT_CHECK(err < DOPT_TEST_TOL(1e-12, 1e-4), "sparse vs dense linear solver: %g", err);
+    /* block 2 made rank deficient: zero its rows and columns (diagonal block included) */
+    for (b = 0; b < NB; ++b)
+        for (k = colst[b]; k < colst[b + 1]; ++k) {
+            int rb = rows[k], c, r;
+            if (rb != 2 && b != 2) continue;
+            for (c = 0; c < dims[b]; ++c)
+                for (r = 0; r < dims[rb]; ++r) vals[vst[k] + (size_t)r + (size_t)c * dims[rb]] = 0;
+        }
+    st = sp.factor(sp.self, vals, NULL, &fc);
+    DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && fc >= start[2] && fc < start[3],
+               "rank deficiency reported in block 2's columns (%s, column %d)", dopt_status_string(st), fc);
+    vals[vst[colst[2]]] = (DOPT_REAL)1e-30; /* a tiny pivot: still rank deficient */
+    st = sp.factor(sp.self, vals, NULL, &fc);
+    DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && fc >= start[2] && fc < start[3], "tiny pivot reported");
+    sp.destroy(sp.self);
+    de.destroy(de.self);
+    (void)j;
+    free(M); free(A); free(vals); free(x1); free(x2);
 }
 
 /* Many right-hand sides at once (more than one chunk) equal one-at-a-time solves. */
