@@ -133,6 +133,13 @@ typedef struct dopt_lie_cube_options {
 
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_LIE_IMPLEMENTED)
 #define DOPT_LIE_IMPLEMENTED
+/* The few tiny kernels every batch loop calls are forced inline (batches of 1e6 elements would
+ * otherwise pay a call and a store-forwarding stall per element). */
+#if defined(__GNUC__) || defined(__clang__)
+#define DOPT__LIE_INLINE static __inline__ __attribute__((always_inline))
+#else
+#define DOPT__LIE_INLINE static
+#endif
 #include <string.h>
 #include <stdlib.h>
 #ifndef DOPT_NO_STDIO
@@ -594,7 +601,7 @@ static void DOPT_FN(dopt__lie_mul3)(const DOPT__L *A, const DOPT__L *B, DOPT__L 
     }
 }
 
-static void DOPT_FN(dopt__lie_cross)(const DOPT__L a[3], const DOPT__L b[3], DOPT__L c[3])
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_cross)(const DOPT__L a[3], const DOPT__L b[3], DOPT__L c[3])
 {
     DOPT__L x = a[1] * b[2] - a[2] * b[1];
     DOPT__L y = a[2] * b[0] - a[0] * b[2];
@@ -624,7 +631,7 @@ static void DOPT_FN(dopt__lie_eye)(DOPT__L *M, int n)
 }
 
 /* M = a0 I + a1 W + a2 W², W = [w]x, using W² = w wᵀ - θ² I. */
-static void DOPT_FN(dopt__lie_so3_poly)(const DOPT__L w[3], DOPT__L a0, DOPT__L a1, DOPT__L a2, DOPT__L M[9])
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_so3_poly)(const DOPT__L w[3], DOPT__L a0, DOPT__L a1, DOPT__L a2, DOPT__L M[9])
 {
     DOPT__L th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
     DOPT__L d = a0 - a2 * th2;
@@ -664,7 +671,7 @@ static DOPT__L DOPT_FN(dopt__lie_so3_d)(DOPT__L th2)
 }
 
 /* Hamilton product c = a ⊗ b, [x y z w]; c may alias a or b. */
-static void DOPT_FN(dopt__lie_qmul)(const DOPT__L *a, const DOPT__L *b, DOPT__L *c)
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_qmul)(const DOPT__L *a, const DOPT__L *b, DOPT__L *c)
 {
     DOPT__L x = a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1];
     DOPT__L y = a[3] * b[1] - a[0] * b[2] + a[1] * b[3] + a[2] * b[0];
@@ -674,7 +681,7 @@ static void DOPT_FN(dopt__lie_qmul)(const DOPT__L *a, const DOPT__L *b, DOPT__L 
 }
 
 /* y = R(q) p for a unit quaternion (y may alias p): t = 2 q_v x p, y = p + w t + q_v x t. */
-static void DOPT_FN(dopt__lie_qrot)(const DOPT__L *q, const DOPT__L *p, DOPT__L *y)
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_qrot)(const DOPT__L *q, const DOPT__L *p, DOPT__L *y)
 {
     DOPT__L tx = DOPT__C(2) * (q[1] * p[2] - q[2] * p[1]);
     DOPT__L ty = DOPT__C(2) * (q[2] * p[0] - q[0] * p[2]);
@@ -701,35 +708,80 @@ DOPT_API void DOPT_FN(dopt_so3_identity)(DOPT__L g[4])
     g[3] = 1;
 }
 
-DOPT_API void DOPT_FN(dopt_so3_exp)(const DOPT__L w[3], DOPT__L g[4], DOPT__L *J)
+/* Exp of SO3 and the Jacobian coefficients from ONE sincos:  q = (k w, c) with k = sin(θ/2)/θ,
+ * c = cos(θ/2);  A = (1 - cos θ)/θ² = 2k²;  B = (θ - sin θ)/θ³ (only when want_b). */
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_so3_exp_k)(const DOPT__L *w, DOPT__L *q, DOPT__L *A, DOPT__L *B, int want_b)
 {
-    DOPT__L th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], k, c;
-    DOPT__L w0 = w[0], w1 = w[1], w2 = w[2];
-    if (J) DOPT_FN(dopt_so3_jr)(w, J);
+    DOPT__L th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], k, c, th = 0;
     if (th2 < DOPT_EPS) { /* sin(θ/2)/θ and cos(θ/2) by their series: exact to rounding here */
         k = DOPT__C(0.5) - th2 * DOPT__C(1.0 / 48);
         c = DOPT__C(1) - th2 * DOPT__C(0.125);
     } else {
-        DOPT__L th = DOPT_M(sqrt)(th2);
-        k = DOPT_M(sin)(DOPT__C(0.5) * th) / th;
+        DOPT__L sh;
+        th = DOPT_M(sqrt)(th2);
+        sh = DOPT_M(sin)(DOPT__C(0.5) * th);
         c = DOPT_M(cos)(DOPT__C(0.5) * th);
+        k = sh / th;
     }
-    g[0] = k * w0; g[1] = k * w1; g[2] = k * w2; g[3] = c;
+    if (A) *A = DOPT__C(2) * k * k;
+    if (want_b) {
+        if (th2 < DOPT__LIE_SMALL)
+            *B = DOPT__C(1.0 / 6) - th2 * (DOPT__C(1.0 / 120) - th2 * DOPT__C(1.0 / 5040));
+        else
+            *B = (th - DOPT__C(2) * k * th * c) / (th2 * th);
+    }
+    q[0] = k * w[0]; q[1] = k * w[1]; q[2] = k * w[2]; q[3] = c;
 }
 
-DOPT_API void DOPT_FN(dopt_so3_log)(const DOPT__L g[4], DOPT__L w[3], DOPT__L *J)
+/* Log of SO3 plus D = 1/θ² - cot(θ/2)/(2θ) (the W² coefficient of Jr⁻¹), with no further trig:
+ * for the sign-fixed quaternion, cot(θ/2) = q_w / |q_v|. */
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_so3_log_k)(const DOPT__L *g, DOPT__L *w, DOPT__L *D)
 {
-    DOPT__L x = g[0], y = g[1], z = g[2], qw = g[3], n2, f;
+    DOPT__L x = g[0], y = g[1], z = g[2], qw = g[3], n2, f, th2;
     if (qw < 0) { x = -x; y = -y; z = -z; qw = -qw; }
     n2 = x * x + y * y + z * z;
     if (n2 < DOPT_EPS * qw * qw) { /* θ/|q_v| = 2 atan(n/w)/n = (2/w)(1 - n²/(3w²) + ...) */
         f = DOPT__C(2) / qw * (DOPT__C(1) - n2 / (DOPT__C(3) * qw * qw));
+        th2 = f * f * n2;
+        if (D) *D = DOPT__C(1.0 / 12) + th2 * DOPT__C(1.0 / 720);
     } else {
-        DOPT__L n = DOPT_M(sqrt)(n2);
-        f = DOPT__C(2) * DOPT_M(atan2)(n, qw) / n;
+        /* 1/n is computed beside atan2, not after it: the division leaves the critical path */
+        DOPT__L n = DOPT_M(sqrt)(n2), r = DOPT__C(1) / n, th = DOPT__C(2) * DOPT_M(atan2)(n, qw);
+        f = th * r; /* the same rounding with or without D: residuals do not depend on J */
+        if (D) {
+            th2 = th * th;
+            if (th2 < DOPT__LIE_SMALL) {
+                *D = DOPT__C(1.0 / 12) + th2 * (DOPT__C(1.0 / 720) + th2 * DOPT__C(1.0 / 30240));
+            } else { /* 1/θ² - cot(θ/2)/(2θ) with cot(θ/2) = qw/n */
+                DOPT__L it = DOPT__C(1) / th;
+                *D = it * (it - DOPT__C(0.5) * qw * r);
+            }
+        }
     }
     w[0] = f * x; w[1] = f * y; w[2] = f * z;
-    if (J) DOPT_FN(dopt_so3_jr_inv)(w, J);
+}
+
+DOPT_API void DOPT_FN(dopt_so3_exp)(const DOPT__L w[3], DOPT__L g[4], DOPT__L *J)
+{
+    if (J) {
+        DOPT__L A, B, wc[3];
+        wc[0] = w[0]; wc[1] = w[1]; wc[2] = w[2];
+        DOPT_FN(dopt__lie_so3_exp_k)(wc, g, &A, &B, 1);
+        DOPT_FN(dopt__lie_so3_poly)(wc, DOPT__C(1), -A, B, J);
+        return;
+    }
+    DOPT_FN(dopt__lie_so3_exp_k)(w, g, NULL, NULL, 0);
+}
+
+DOPT_API void DOPT_FN(dopt_so3_log)(const DOPT__L g[4], DOPT__L w[3], DOPT__L *J)
+{
+    if (J) {
+        DOPT__L D;
+        DOPT_FN(dopt__lie_so3_log_k)(g, w, &D);
+        DOPT_FN(dopt__lie_so3_poly)(w, DOPT__C(1), DOPT__C(0.5), D, J);
+        return;
+    }
+    DOPT_FN(dopt__lie_so3_log_k)(g, w, NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_so3_compose)(const DOPT__L a[4], const DOPT__L b[4], DOPT__L c[4],
@@ -959,6 +1011,23 @@ static void DOPT_FN(dopt__lie_se3_q)(const DOPT__L v[3], const DOPT__L w[3], DOP
                c2 * (WWV[i] + VWW[i] - DOPT__C(3) * WVW[i]) + c3 * (WVWW[i] + WWVW[i]);
 }
 
+/* c = a · b (c may alias a or b). */
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_se3_compose_k)(const DOPT__L *a, const DOPT__L *b, DOPT__L *c)
+{
+    DOPT__L t[3], a0 = a[0], a1 = a[1], a2 = a[2];
+    DOPT_FN(dopt__lie_qrot)(a + 3, b, t);
+    DOPT_FN(dopt__lie_qmul)(a + 3, b + 3, c + 3);
+    c[0] = a0 + t[0]; c[1] = a1 + t[1]; c[2] = a2 + t[2];
+}
+
+/* y = R p + t (y may alias p). */
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_se3_act_k)(const DOPT__L *g, const DOPT__L *p, DOPT__L *y)
+{
+    DOPT__L r[3];
+    DOPT_FN(dopt__lie_qrot)(g + 3, p, r);
+    y[0] = r[0] + g[0]; y[1] = r[1] + g[1]; y[2] = r[2] + g[2];
+}
+
 DOPT_API void DOPT_FN(dopt_se3_identity)(DOPT__L g[7])
 {
     g[0] = g[1] = g[2] = 0;
@@ -967,14 +1036,13 @@ DOPT_API void DOPT_FN(dopt_se3_identity)(DOPT__L g[7])
 
 DOPT_API void DOPT_FN(dopt_se3_exp)(const DOPT__L xi[6], DOPT__L g[7], DOPT__L *J)
 {
-    DOPT__L A, B, wv[3], wwv[3], v0 = xi[0], v1 = xi[1], v2 = xi[2];
-    const DOPT__L *w = xi + 3;
+    DOPT__L A, B, w[3], wv[3], wwv[3], v0 = xi[0], v1 = xi[1], v2 = xi[2];
+    w[0] = xi[3]; w[1] = xi[4]; w[2] = xi[5];
     if (J) DOPT_FN(dopt_se3_jr)(xi, J);
-    DOPT_FN(dopt__lie_so3_ab)(w[0] * w[0] + w[1] * w[1] + w[2] * w[2], &A, &B);
     /* t = Jl(w) v = v + A w x v + B w x (w x v) */
     DOPT_FN(dopt__lie_cross)(w, xi, wv);
     DOPT_FN(dopt__lie_cross)(w, wv, wwv);
-    DOPT_FN(dopt_so3_exp)(w, g + 3, NULL);
+    DOPT_FN(dopt__lie_so3_exp_k)(w, g + 3, &A, &B, 1);
     g[0] = v0 + A * wv[0] + B * wwv[0];
     g[1] = v1 + A * wv[1] + B * wwv[1];
     g[2] = v2 + A * wv[2] + B * wwv[2];
@@ -983,8 +1051,7 @@ DOPT_API void DOPT_FN(dopt_se3_exp)(const DOPT__L xi[6], DOPT__L g[7], DOPT__L *
 DOPT_API void DOPT_FN(dopt_se3_log)(const DOPT__L g[7], DOPT__L xi[6], DOPT__L *J)
 {
     DOPT__L w[3], D, wt[3], wwt[3], t0 = g[0], t1 = g[1], t2 = g[2];
-    DOPT_FN(dopt_so3_log)(g + 3, w, NULL);
-    D = DOPT_FN(dopt__lie_so3_d)(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]);
+    DOPT_FN(dopt__lie_so3_log_k)(g + 3, w, &D);
     /* v = Jl(w)⁻¹ t = t - w x t / 2 + D w x (w x t) */
     DOPT_FN(dopt__lie_cross)(w, g, wt);
     DOPT_FN(dopt__lie_cross)(w, wt, wwt);
@@ -998,16 +1065,13 @@ DOPT_API void DOPT_FN(dopt_se3_log)(const DOPT__L g[7], DOPT__L xi[6], DOPT__L *
 DOPT_API void DOPT_FN(dopt_se3_compose)(const DOPT__L a[7], const DOPT__L b[7], DOPT__L c[7],
                                         DOPT__L *Ja, DOPT__L *Jb)
 {
-    DOPT__L t[3];
     if (Ja) {
         DOPT__L bi[7];
         DOPT_FN(dopt_se3_inverse)(b, bi, NULL);
         DOPT_FN(dopt_se3_adjoint)(bi, Ja);
     }
     if (Jb) DOPT_FN(dopt__lie_eye)(Jb, 6);
-    DOPT_FN(dopt__lie_qrot)(a + 3, b, t);
-    c[0] = a[0] + t[0]; c[1] = a[1] + t[1]; c[2] = a[2] + t[2];
-    DOPT_FN(dopt__lie_qmul)(a + 3, b + 3, c + 3);
+    DOPT_FN(dopt__lie_se3_compose_k)(a, b, c);
 }
 
 DOPT_API void DOPT_FN(dopt_se3_inverse)(const DOPT__L a[7], DOPT__L b[7], DOPT__L *J)
@@ -1063,11 +1127,7 @@ DOPT_API void DOPT_FN(dopt_se3_act)(const DOPT__L g[7], const DOPT__L p[3], DOPT
         y[0] = y0; y[1] = y1; y[2] = y2;
         return;
     }
-    {
-        DOPT__L t0 = g[0], t1 = g[1], t2 = g[2];
-        DOPT_FN(dopt__lie_qrot)(g + 3, p, y);
-        y[0] += t0; y[1] += t1; y[2] += t2;
-    }
+    DOPT_FN(dopt__lie_se3_act_k)(g, p, y);
 }
 
 DOPT_API void DOPT_FN(dopt_se3_adjoint)(const DOPT__L g[7], DOPT__L Ad[36])
@@ -1832,19 +1892,40 @@ DOPT_API void DOPT_FN(dopt_sim3_from_matrix)(const DOPT__L H[16], DOPT__L g[8])
 DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT__L *w, long sw, DOPT__L *g, long sg, DOPT__L *J)
 {
     long k;
-    for (k = 0; k < n; ++k) DOPT_FN(dopt_so3_exp)(w + k * sw, g + k * sg, J ? J + 9 * k : NULL);
+    if (!J) {
+        for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_so3_exp_k)(w + k * sw, g + k * sg, NULL, NULL, 0);
+        return;
+    }
+    for (k = 0; k < n; ++k) {
+        DOPT__L A, B, wk[3];
+        wk[0] = w[k * sw]; wk[1] = w[k * sw + 1]; wk[2] = w[k * sw + 2];
+        DOPT_FN(dopt__lie_so3_exp_k)(wk, g + k * sg, &A, &B, 1);
+        DOPT_FN(dopt__lie_so3_poly)(wk, DOPT__C(1), -A, B, J + 9 * k);
+    }
 }
 
 DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *w, long sw, DOPT__L *J)
 {
     long k;
-    for (k = 0; k < n; ++k) DOPT_FN(dopt_so3_log)(g + k * sg, w + k * sw, J ? J + 9 * k : NULL);
+    if (!J) {
+        for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_so3_log_k)(g + k * sg, w + k * sw, NULL);
+        return;
+    }
+    for (k = 0; k < n; ++k) {
+        DOPT__L D, *wk = w + k * sw;
+        DOPT_FN(dopt__lie_so3_log_k)(g + k * sg, wk, &D);
+        DOPT_FN(dopt__lie_so3_poly)(wk, DOPT__C(1), DOPT__C(0.5), D, J + 9 * k);
+    }
 }
 
 DOPT_API void DOPT_FN(dopt_so3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
                                               DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
 {
     long k;
+    if (!Ja && !Jb) {
+        for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_qmul)(a + k * sa, b + k * sb, c + k * sc);
+        return;
+    }
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_so3_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 9 * k : NULL,
                                   Jb ? Jb + 9 * k : NULL);
@@ -1854,6 +1935,10 @@ DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT__L *g, long sg, con
                                           DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
 {
     long k;
+    if (!Jg && !Jp) {
+        for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_qrot)(g + k * sg, p + k * sp, y + k * sy);
+        return;
+    }
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_so3_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 9 * k : NULL,
                               Jp ? Jp + 9 * k : NULL);
@@ -1875,6 +1960,10 @@ DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT__L *a, long sa,
                                               DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
 {
     long k;
+    if (!Ja && !Jb) {
+        for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_se3_compose_k)(a + k * sa, b + k * sb, c + k * sc);
+        return;
+    }
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se3_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 36 * k : NULL,
                                   Jb ? Jb + 36 * k : NULL);
@@ -1899,6 +1988,10 @@ DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT__L *g, long sg, con
                                           DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
 {
     long k;
+    if (!Jg && !Jp) {
+        for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_se3_act_k)(g + k * sg, p + k * sp, y + k * sy);
+        return;
+    }
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se3_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 18 * k : NULL,
                               Jp ? Jp + 9 * k : NULL);
