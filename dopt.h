@@ -2184,6 +2184,18 @@ typedef struct DOPT_FN(dopt_nlls_options) {
     DOPT_REAL numeric_diff_step;        /* central-difference step h; 0: cbrt(eps); relative
                                            (h max(1,|x_j|)) on Euclidean variables              */
     int timing;                         /* 1: fill dopt_nlls_timing (calls clock())               */
+    /* Added for the backward modes (DIFFERENTIABLE LEAST SQUARES section): */
+    DOPT_REAL step_size;                /* every trial point is x ⊕ step_size d (Theseus'
+                                           step_size; the model decrease is scaled to match);
+                                           0: 1                                                  */
+    /* Optional iteration hook (NULL: off, costs nothing): called once per step decision of
+     * element b with the state x BEFORE the step, the step direction d (n tangent reals), the
+     * scale t actually applied (x ⊕ t d), the LM damping lambda and dogleg radius the step was
+     * computed with, and whether it was accepted.  dopt_nlls_diff uses it to record UNROLL's
+     * trace; it must not allocate or change the solver. */
+    void (*iteration_hook)(void *user, int b, const DOPT_REAL *x, const DOPT_REAL *d, DOPT_REAL t,
+                           DOPT_REAL lambda, DOPT_REAL radius, int accepted);
+    void *hook_user;
 } DOPT_FN(dopt_nlls_options);
 
 /* dopt_nlls_default_options: the options with every default written out. */
@@ -2884,6 +2896,43 @@ static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w,
     }
 }
 
+/* Hb (ta x tb, column-major) += Ja^T Jb for row-major rdim x ta / rdim x tb blocks; the sizes of
+ * pose graphs (3, 6) take constant-size loops the compiler unrolls and vectorizes. */
+static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *Ja, const DOPT_REAL *Jb, DOPT_REAL *Hb)
+{
+    int q, i, j;
+    for (q = 0; q < rdim; ++q)
+        for (j = 0; j < 6; ++j)
+            for (i = 0; i < 6; ++i) Hb[i + 6 * j] += Ja[6 * q + i] * Jb[6 * q + j];
+}
+static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *Ja, const DOPT_REAL *Jb, DOPT_REAL *Hb)
+{
+    int q, i, j;
+    for (q = 0; q < rdim; ++q)
+        for (j = 0; j < 3; ++j)
+            for (i = 0; i < 3; ++i) Hb[i + 3 * j] += Ja[3 * q + i] * Jb[3 * q + j];
+}
+static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *Ja, const DOPT_REAL *Jb,
+                                    DOPT_REAL *Hb)
+{
+    int q, i, j;
+    if (ta == 6 && tb == 6) {
+        DOPT_FN(dopt__nlls_ata6)(rdim, Ja, Jb, Hb);
+        return;
+    }
+    if (ta == 3 && tb == 3) {
+        DOPT_FN(dopt__nlls_ata3)(rdim, Ja, Jb, Hb);
+        return;
+    }
+    for (q = 0; q < rdim; ++q) {
+        const DOPT_REAL *ja = Ja + q * ta, *jb = Jb + q * tb;
+        for (j = 0; j < tb; ++j) {
+            DOPT_REAL bj = jb[j], *hc = Hb + j * ta;
+            for (i = 0; i < ta; ++i) hc[i] += ja[i] * bj;
+        }
+    }
+}
+
 /* Evaluate S at the state x of batch element b; with lin, also g and the blocks of H (the
  * weight and the robust loss folded in).  *bad gets the failing cost on a callback error. */
 static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *x,
@@ -2987,18 +3036,8 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
             }
             for (l = 0; l < nv; ++l) {
                 size_t off = s->pair[s->cost_pair[c] + (size_t)k * nv + l];
-                const DOPT_REAL *Jb = jp[l];
-                DOPT_REAL *Hb;
-                int tb = tk[l], q;
-                if (off == DOPT__NLLS_NONE || !Jb) continue;
-                Hb = s->H + off;
-                for (q = 0; q < rdim; ++q) {
-                    const DOPT_REAL *ja = Ja + q * ta, *jb = Jb + q * tb;
-                    for (j = 0; j < tb; ++j) {
-                        DOPT_REAL bj = jb[j], *hc = Hb + j * ta;
-                        for (i = 0; i < ta; ++i) hc[i] += ja[i] * bj;
-                    }
-                }
+                if (off == DOPT__NLLS_NONE || !jp[l]) continue;
+                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], s->H + off);
             }
         }
     }
@@ -3084,6 +3123,7 @@ DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void)
     o.max_line_search_steps = 20;
     o.numeric_diff_step = DOPT_M(cbrt)(DOPT_EPS);
     o.timing = 0;
+    o.step_size = 1;
     return o;
 }
 
@@ -3105,6 +3145,7 @@ static DOPT_FN(dopt_nlls_options) DOPT_FN(dopt__nlls_resolve)(const DOPT_FN(dopt
     if (o.min_radius <= 0) o.min_radius = d.min_radius;
     if (o.max_line_search_steps <= 0) o.max_line_search_steps = d.max_line_search_steps;
     if (o.numeric_diff_step <= 0) o.numeric_diff_step = d.numeric_diff_step;
+    if (!(o.step_size > 0)) o.step_size = 1;
     return o;
 }
 
@@ -3192,7 +3233,8 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
         return DOPT_OK;
     }
     for (;;) {
-        DOPT_REAL pred = 0, dnorm, tstep = 1, ratio = 0, dF;
+        DOPT_REAL pred = 0, dnorm, tstep = o->step_size, ratio = 0, dF;
+        DOPT_REAL lam_step = lambda, rad_step = radius; /* for iteration_hook */
         int accept, ls_iter = 0;
         if (it >= o->max_iterations) {
             rep->stop = DOPT_STOP_MAX_ITERATIONS;
@@ -3289,6 +3331,12 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
             pred = 0;
             for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i] + s->d[i] * s->hv[i] / 2;
         }
+        if (o->step_size != 1) { /* model decrease of the scaled step t d: -t g.d - t^2 d.Hd / 2 */
+            DOPT_REAL gd = DOPT_FN(dopt_dot)(n, s->g, 1, s->d, 1), dHd;
+            DOPT_FN(dopt__nlls_hv)(s, s->d, s->hv);
+            dHd = DOPT_FN(dopt_dot)(n, s->d, 1, s->hv, 1);
+            pred = -tstep * gd - tstep * tstep * dHd / 2;
+        }
         if (timed) tm->solve_s += dopt__nlls_clock() - t0;
         dnorm = DOPT_FN(dopt_nrm2)(n, s->d, 1);
         if (o->step_tolerance >= 0 && dnorm <= o->step_tolerance * (xnorm + o->step_tolerance)) {
@@ -3357,6 +3405,7 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
                                         (double)(tstep * dnorm), (double)ratio,
                                         o->method == DOPT_NLLS_LM ? 1.0 / (double)lambda : (double)radius,
                                         ls_iter, dopt__nlls_clock() - t_iter, dopt__nlls_clock() - t_start);
+        if (o->iteration_hook) o->iteration_hook(o->hook_user, b, x, s->d, tstep, lam_step, rad_step, accept);
         if (!accept) {
             if ((o->method == DOPT_NLLS_LM && lambda > o->max_lambda) ||
                 (o->method == DOPT_NLLS_DOGLEG && radius < o->min_radius) || o->method == DOPT_NLLS_GN) {

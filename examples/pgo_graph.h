@@ -26,6 +26,7 @@ typedef struct pgo_edge {
     double z[7];       /* SE2: dx dy dth; SE3: t, q (xyzw) */
     double W[36];      /* square-root information, row-major n x n (n = 3 or 6) */
     double info[36];   /* information as read, full symmetric row-major */
+    double wdiag[6];   /* the diagonal of W (used when every W of the problem is diagonal) */
 } pgo_edge;
 
 typedef struct pgo_graph {
@@ -529,6 +530,7 @@ static int pgo_read(const char *path, pgo_graph *g, char *msg, size_t msglen)
         if (e->i < 0 || e->j < 0) { snprintf(msg, msglen, "edge %d: vertex id without a VERTEX line", k); goto fail; }
         if (e->i == e->j) { snprintf(msg, msglen, "edge %d: connects a vertex to itself", k); goto fail; }
         pgo_sqrt_info(g->td, e->info, e->W);
+        { int r; for (r = 0; r < g->td; ++r) e->wdiag[r] = e->W[r * g->td + r]; }
     }
     if (g->dim == 3)
         for (k = 0; k < g->nv; ++k) {
@@ -579,7 +581,11 @@ static dopt_status pgo_problem(const pgo_graph *g, const pgo_edge *edges, int ba
     dopt_nlls_problem_d *p;
     dopt_manifold_d m = pgo_manifold(g->dim);
     dopt_status st;
-    int v, k;
+    int v, k, r, c, diagonal = 1;
+    for (k = 0; k < g->ne * batch && diagonal; ++k) /* diagonal weights are cheaper to apply */
+        for (r = 0; r < g->td; ++r)
+            for (c = 0; c < g->td; ++c)
+                if (r != c && edges[k].W[r * g->td + c] != 0) diagonal = 0;
     st = dopt_nlls_problem_create_d(NULL, batch, &p);
     if (st != DOPT_OK) return st;
     for (v = 0; v < g->nv && st == DOPT_OK; ++v) st = dopt_nlls_add_variable_d(p, &m, NULL);
@@ -596,8 +602,8 @@ static dopt_status pgo_problem(const pgo_graph *g, const pgo_edge *edges, int ba
         d.rdim = g->td;
         d.nvars = 2;
         d.vars = vars;
-        d.weight_kind = DOPT_WEIGHT_SQRT_INFO;
-        d.weight = edges[k].W;
+        d.weight_kind = diagonal ? DOPT_WEIGHT_DIAGONAL : DOPT_WEIGHT_SQRT_INFO;
+        d.weight = diagonal ? edges[k].wdiag : edges[k].W;
         d.weight_stride = (ptrdiff_t)(sizeof(pgo_edge) / sizeof(double)) * g->ne;
         st = dopt_nlls_add_cost_d(p, &d, NULL);
     }
