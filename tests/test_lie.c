@@ -244,6 +244,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_camera_costs_fd_f);
     DOPT_TEST_RUN(test_cube_graph_d);
     DOPT_TEST_RUN(test_cube_graph_f);
+    DOPT_TEST_RUN(test_cube_pgo_nlls_d);
+    DOPT_TEST_RUN(test_cube_pgo_nlls_f);
     DOPT_TEST_RUN(test_g2o_roundtrip_d);
     DOPT_TEST_RUN(test_g2o_roundtrip_f);
     DOPT_TEST_RUN(test_g2o_errors);
@@ -1295,6 +1297,72 @@ static void DOPT_FN(test_g2o_roundtrip)(void)
         free(g.edges);
     }
     remove(tmp);
+}
+
+/* End to end with dopt.h's least-squares layer: SE3 manifold variables + between costs on a cube
+ * graph, started from dead reckoning; LM must reach the chi² level of the noise and pull the
+ * trajectory back to the ground truth. */
+static void DOPT_FN(test_cube_pgo_nlls)(void)
+{
+    dopt_lie_cube_options o;
+    DOPT_FN(dopt_lie_pose_graph) g;
+    dopt_rng rng;
+    DOPT_FN(dopt_nlls_problem) *p = NULL;
+    DOPT_FN(dopt_nlls_solver) *s = NULL;
+    DOPT_FN(dopt_lie_between_data) *meas;
+    DOPT_FN(dopt_manifold) se3 = DOPT_FN(dopt_lie_manifold_se3)();
+    dopt_nlls_report rep;
+    R_ *w, *x;
+    double e0 = 0, e1 = 0;
+    long k;
+    int a;
+    memset(&o, 0, sizeof o);
+    o.num_poses = dopt_test_quick() ? 30 : 60;
+    dopt_rng_seed(&rng, 77, 0);
+    DOPT_CHECK(DOPT_FN(dopt_lie_cube_graph)(&o, &rng, NULL, &g) == DOPT_OK, "generate");
+    meas = (DOPT_FN(dopt_lie_between_data) *)malloc(sizeof *meas * (size_t)g.num_edges);
+    w = (R_ *)malloc(sizeof(R_) * 6 * (size_t)g.num_edges);
+    x = (R_ *)malloc(sizeof(R_) * 7 * (size_t)g.num_poses);
+    DOPT_CHECK(DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p) == DOPT_OK, "problem");
+    for (k = 0; k < g.num_poses; ++k) DOPT_FN(dopt_nlls_add_variable)(p, &se3, NULL);
+    DOPT_FN(dopt_nlls_set_constant)(p, 0, 1);
+    for (k = 0; k < g.num_edges; ++k) {
+        DOPT_FN(dopt_nlls_cost_desc) d;
+        int vars[2];
+        memset(&d, 0, sizeof d);
+        vars[0] = (int)g.edges[k].i;
+        vars[1] = (int)g.edges[k].j;
+        for (a = 0; a < 7; ++a) meas[k].measurement[a] = g.edges[k].measurement[a];
+        for (a = 0; a < 6; ++a) w[6 * k + a] = DOPT_M(sqrt)(g.edges[k].information[7 * a]);
+        d.fn = DOPT_FN(dopt_lie_cost_between_se3);
+        d.data = &meas[k];
+        d.rdim = 6;
+        d.nvars = 2;
+        d.vars = vars;
+        d.weight_kind = DOPT_WEIGHT_DIAGONAL;
+        d.weight = w + 6 * k;
+        DOPT_CHECK(DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL) == DOPT_OK, "add cost");
+    }
+    for (a = 0; a < 7; ++a) x[a] = g.gt_poses[a];
+    for (k = 0; k < g.num_edges; ++k) /* dead reckoning */
+        if (g.edges[k].j == g.edges[k].i + 1)
+            DOPT_FN(dopt_se3_compose)(x + 7 * g.edges[k].i, g.edges[k].measurement, x + 7 * g.edges[k].j, NULL, NULL);
+    for (k = 0; k < g.num_poses; ++k)
+        for (a = 0; a < 3; ++a) e0 += DOPT_M(pow)(x[7 * k + a] - g.gt_poses[7 * k + a], 2);
+    DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL) == DOPT_OK, "solver");
+    DOPT_CHECK(s && DOPT_FN(dopt_nlls_solve)(s, NULL, x, 0, &rep, NULL, NULL) == DOPT_OK, "solve");
+    for (k = 0; k < g.num_poses; ++k)
+        for (a = 0; a < 3; ++a) e1 += DOPT_M(pow)(x[7 * k + a] - g.gt_poses[7 * k + a], 2);
+    /* uniform noise of half-width σ has variance σ²/3: the optimum sits near (m - n)/6 */
+    DOPT_CHECK(rep.final_cost < 0.5 * (6.0 * g.num_edges - 6.0 * (g.num_poses - 1)) / 3 * 1.5,
+               "final cost %.4g (edges %ld)", rep.final_cost, g.num_edges);
+    DOPT_CHECK(e1 < 0.2 * e0, "position error %.3g -> %.3g", sqrt(e0), sqrt(e1));
+    DOPT_FN(dopt_nlls_solver_destroy)(s);
+    DOPT_FN(dopt_nlls_problem_destroy)(p);
+    DOPT_FN(dopt_lie_pose_graph_free)(NULL, &g);
+    free(meas);
+    free(w);
+    free(x);
 }
 
 #undef R_
