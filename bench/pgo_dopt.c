@@ -88,31 +88,12 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
         return 1;
     }
     memset(&info, 0, sizeof info);
-    if (pgo_problem(&g, g.e, 1, 1, &p) != DOPT_OK) return 1;
-    if (verbose) {
-        /* the problem owns a copy of the hooks: rebuild with logging on */
-        dopt_hooks h;
-        dopt_nlls_problem_destroy_d(p);
+    {
+        dopt_hooks h; /* -v: the per-iteration summary through the log hook */
         memset(&h, 0, sizeof h);
         h.log = log_stderr;
-        h.log_level = DOPT_LOG_INFO;
-        {
-            dopt_manifold_d m = pgo_manifold(g.dim);
-            int v, k;
-            dopt_nlls_problem_create_d(&h, 1, &p);
-            for (v = 0; v < g.nv; ++v) dopt_nlls_add_variable_d(p, &m, NULL);
-            dopt_nlls_set_constant_d(p, 0, 1);
-            for (k = 0; k < g.ne; ++k) {
-                dopt_nlls_cost_desc_d d;
-                int vars[2];
-                vars[0] = g.e[k].i; vars[1] = g.e[k].j;
-                memset(&d, 0, sizeof d);
-                d.fn = g.dim == 2 ? pgo_se2_between : pgo_se3_between;
-                d.data = g.e + k; d.rdim = g.td; d.nvars = 2; d.vars = vars;
-                d.weight_kind = DOPT_WEIGHT_SQRT_INFO; d.weight = g.e[k].W;
-                dopt_nlls_add_cost_d(p, &d, NULL);
-            }
-        }
+        h.log_level = verbose ? DOPT_LOG_INFO : DOPT_LOG_ERROR;
+        if (pgo_problem(&h, &g, g.e, 1, 1, &p) != DOPT_OK) return 1;
     }
     o = g_opt;
     o.method = method;
@@ -245,7 +226,7 @@ static int cube_batch(const char *dir, int dense, int verbose)
             for (e = 0; e < g[b0].ne; ++e) edges[(size_t)k * g[b0].ne + e] = g[b0 + k].e[e];
             memcpy(x + (size_t)k * g[b0].nv * sd, g[b0 + k].x, sizeof(double) * (size_t)g[b0].nv * (size_t)sd);
         }
-        if (pgo_problem(g + b0, edges, B, 1, &p) != DOPT_OK) return 1;
+        if (pgo_problem(NULL, g + b0, edges, B, 1, &p) != DOPT_OK) return 1;
         memset(&o, 0, sizeof o);
         o.max_iterations = iters;
         o.function_tolerance = -1;

@@ -13,6 +13,13 @@
  * least-squares layer can name the variable (gauge freedom).  solve(): dopt_sparse_solve_d. */
 #ifndef NLLS_SPARSE_H
 #define NLLS_SPARSE_H
+#ifndef EX_UNUSED
+#if defined(__GNUC__) || defined(__clang__)
+#define EX_UNUSED __attribute__((unused))
+#else
+#define EX_UNUSED
+#endif
+#endif
 
 typedef struct nlls_sparse {
     dopt_hooks hooks;
@@ -26,7 +33,7 @@ typedef struct nlls_sparse {
     double *Ax;
 } nlls_sparse;
 
-static void nlls_sparse_release(nlls_sparse *s)
+static EX_UNUSED void nlls_sparse_release(nlls_sparse *s)
 {
     dopt_sparse_numeric_free_d(s->num);
     dopt_sparse_symbolic_free(s->sym);
@@ -38,7 +45,7 @@ static void nlls_sparse_release(nlls_sparse *s)
     s->num = NULL; s->sym = NULL; s->Ap = s->Ai = s->diag = NULL; s->src = NULL; s->Ax = NULL;
 }
 
-static dopt_status nlls_sparse_analyze(void *self, const dopt_block_pattern *pat, dopt_errinfo *info)
+static EX_UNUSED dopt_status nlls_sparse_analyze(void *self, const dopt_block_pattern *pat, dopt_errinfo *info)
 {
     nlls_sparse *s = (nlls_sparse *)self;
     int bc, k, c, ii, n = pat->n, p = 0;
@@ -81,7 +88,7 @@ static dopt_status nlls_sparse_analyze(void *self, const dopt_block_pattern *pat
     return DOPT_OK;
 }
 
-static dopt_status nlls_sparse_factor(void *self, const double *values, const double *diag_add,
+static EX_UNUSED dopt_status nlls_sparse_factor(void *self, const double *values, const double *diag_add,
                                       int *fail_col)
 {
     nlls_sparse *s = (nlls_sparse *)self;
@@ -113,14 +120,14 @@ static dopt_status nlls_sparse_factor(void *self, const double *values, const do
     return DOPT_OK;
 }
 
-static dopt_status nlls_sparse_solve(void *self, double *rhs)
+static EX_UNUSED dopt_status nlls_sparse_solve(void *self, double *rhs)
 {
     nlls_sparse *s = (nlls_sparse *)self;
     dopt_sparse_solve_d(s->num, 1, rhs, s->n > 0 ? s->n : 1);
     return DOPT_OK;
 }
 
-static void nlls_sparse_destroy(void *self)
+static EX_UNUSED void nlls_sparse_destroy(void *self)
 {
     nlls_sparse *s = (nlls_sparse *)self;
     dopt_hooks h = s->hooks;
@@ -129,7 +136,7 @@ static void nlls_sparse_destroy(void *self)
 }
 
 /* nlls_sparse_solver_d: fill *out with the sparse linear solver (DOPT_ERR_ALLOCATION or OK). */
-static dopt_status nlls_sparse_solver_d(const dopt_hooks *hooks, dopt_linear_solver_d *out)
+static EX_UNUSED dopt_status nlls_sparse_solver_d(const dopt_hooks *hooks, dopt_linear_solver_d *out)
 {
     nlls_sparse *s = (nlls_sparse *)dopt_alloc(hooks, sizeof *s);
     if (!s) return DOPT_ERR_ALLOCATION;

@@ -14,6 +14,13 @@
  * its positive semidefinite part, as the bench's Ceres anchor does). */
 #ifndef PGO_GRAPH_H
 #define PGO_GRAPH_H
+#ifndef EX_UNUSED
+#if defined(__GNUC__) || defined(__clang__)
+#define EX_UNUSED __attribute__((unused))
+#else
+#define EX_UNUSED
+#endif
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +46,7 @@ typedef struct pgo_graph {
     int has_vertices;
 } pgo_graph;
 
-static void pgo_free(pgo_graph *g)
+static EX_UNUSED void pgo_free(pgo_graph *g)
 {
     free(g->id); free(g->x); free(g->e);
     memset(g, 0, sizeof *g);
@@ -47,7 +54,7 @@ static void pgo_free(pgo_graph *g)
 
 /* ---- small SO3 / SE3 / SE2 helpers ----------------------------------------------------------- */
 
-static void pgo_qmul(const double a[4], const double b[4], double c[4])
+static EX_UNUSED void pgo_qmul(const double a[4], const double b[4], double c[4])
 {
     double x = a[3] * b[0] + a[0] * b[3] + a[1] * b[2] - a[2] * b[1];
     double y = a[3] * b[1] - a[0] * b[2] + a[1] * b[3] + a[2] * b[0];
@@ -55,35 +62,35 @@ static void pgo_qmul(const double a[4], const double b[4], double c[4])
     double w = a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2];
     c[0] = x; c[1] = y; c[2] = z; c[3] = w;
 }
-static void pgo_qconj(const double a[4], double c[4]) { c[0] = -a[0]; c[1] = -a[1]; c[2] = -a[2]; c[3] = a[3]; }
-static void pgo_qmat(const double q[4], double R[9])
+static EX_UNUSED void pgo_qconj(const double a[4], double c[4]) { c[0] = -a[0]; c[1] = -a[1]; c[2] = -a[2]; c[3] = a[3]; }
+static EX_UNUSED void pgo_qmat(const double q[4], double R[9])
 {
     double x = q[0], y = q[1], z = q[2], w = q[3];
     R[0] = 1 - 2 * (y * y + z * z); R[1] = 2 * (x * y - z * w);     R[2] = 2 * (x * z + y * w);
     R[3] = 2 * (x * y + z * w);     R[4] = 1 - 2 * (x * x + z * z); R[5] = 2 * (y * z - x * w);
     R[6] = 2 * (x * z - y * w);     R[7] = 2 * (y * z + x * w);     R[8] = 1 - 2 * (x * x + y * y);
 }
-static void pgo_qexp(const double w[3], double q[4])
+static EX_UNUSED void pgo_qexp(const double w[3], double q[4])
 {
     double th = sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]), s;
     s = th < 1e-6 ? 0.5 - th * th / 48 : sin(th / 2) / th;
     q[0] = s * w[0]; q[1] = s * w[1]; q[2] = s * w[2]; q[3] = cos(th / 2);
 }
 /* rotation vector of q (angle in [0, pi]) */
-static void pgo_qlog(const double q[4], double w[3])
+static EX_UNUSED void pgo_qlog(const double q[4], double w[3])
 {
     double sgn = q[3] < 0 ? -1 : 1, vn = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2]);
     double th = 2 * atan2(vn, sgn * q[3]), f = vn < 1e-12 ? 2 / (sgn * q[3]) : th / vn;
     f *= sgn;
     w[0] = f * q[0]; w[1] = f * q[1]; w[2] = f * q[2];
 }
-static void pgo_hat(const double w[3], double *M, int ld) /* 3x3 block at M, row stride ld */
+static EX_UNUSED void pgo_hat(const double w[3], double *M, int ld) /* 3x3 block at M, row stride ld */
 {
     M[0] = 0;          M[1] = -w[2];      M[2] = w[1];
     M[ld] = w[2];      M[ld + 1] = 0;     M[ld + 2] = -w[0];
     M[2 * ld] = -w[1]; M[2 * ld + 1] = w[0]; M[2 * ld + 2] = 0;
 }
-static void pgo_matmul(int n, const double *A, const double *B, double *C) /* n x n row-major */
+static EX_UNUSED void pgo_matmul(int n, const double *A, const double *B, double *C) /* n x n row-major */
 {
     int i, j, k;
     for (i = 0; i < n; ++i)
@@ -94,7 +101,7 @@ static void pgo_matmul(int n, const double *A, const double *B, double *C) /* n 
         }
 }
 /* Jr^-1 from ad(r) (n x n row-major) by the Bernoulli series */
-static void pgo_jrinv(int n, const double *ad, double *Ji)
+static EX_UNUSED void pgo_jrinv(int n, const double *ad, double *Ji)
 {
     double A2[36], A4[36], A6[36];
     int i;
@@ -105,7 +112,7 @@ static void pgo_jrinv(int n, const double *ad, double *Ji)
         Ji[i] = ad[i] / 2 + A2[i] / 12 - A4[i] / 720 + A6[i] / 30240;
     for (i = 0; i < n; ++i) Ji[i * n + i] += 1;
 }
-static double pgo_wrap(double t)
+static EX_UNUSED double pgo_wrap(double t)
 {
     while (t > PGO_PI) t -= 2 * PGO_PI;
     while (t <= -PGO_PI) t += 2 * PGO_PI;
@@ -114,7 +121,7 @@ static double pgo_wrap(double t)
 
 /* ---- manifolds -------------------------------------------------------------------------------- */
 
-static void pgo_se2_retract(const dopt_manifold_d *m, const double *x, const double *d, double *y)
+static EX_UNUSED void pgo_se2_retract(const dopt_manifold_d *m, const double *x, const double *d, double *y)
 {
     /* x · Exp(d): translation t + R V(w) v, V = [[a, -b], [b, a]], a = sin w / w, b = (1 - cos w) / w */
     double c = cos(x[2]), s = sin(x[2]), w = d[2], a, b, u0, u1;
@@ -127,7 +134,7 @@ static void pgo_se2_retract(const dopt_manifold_d *m, const double *x, const dou
     y[1] = x[1] + s * u0 + c * u1;
     y[2] = x[2] + w;
 }
-static void pgo_se2_local(const dopt_manifold_d *m, const double *x, const double *y, double *d)
+static EX_UNUSED void pgo_se2_local(const dopt_manifold_d *m, const double *x, const double *y, double *d)
 {
     double c = cos(x[2]), s = sin(x[2]), dx = y[0] - x[0], dy = y[1] - x[1];
     (void)m;
@@ -135,7 +142,7 @@ static void pgo_se2_local(const dopt_manifold_d *m, const double *x, const doubl
     d[1] = -s * dx + c * dy;
     d[2] = pgo_wrap(y[2] - x[2]);
 }
-static void pgo_se3_retract(const dopt_manifold_d *m, const double *x, const double *d, double *y)
+static EX_UNUSED void pgo_se3_retract(const dopt_manifold_d *m, const double *x, const double *d, double *y)
 {
     /* x · Exp(d): translation t + R V(w) v, V = I + (1 - cos th)/th^2 W + (th - sin th)/th^3 W^2;
        rotation q ⊗ Exp(w).  The coupled (screw) motion matters: a decoupled retraction t + R v
@@ -159,7 +166,7 @@ static void pgo_se3_retract(const dopt_manifold_d *m, const double *x, const dou
     n = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
     for (i = 0; i < 4; ++i) y[3 + i] = q[i] / n;
 }
-static void pgo_se3_local(const dopt_manifold_d *m, const double *x, const double *y, double *d)
+static EX_UNUSED void pgo_se3_local(const dopt_manifold_d *m, const double *x, const double *y, double *d)
 {
     double R[9], qi[4], dq[4], dt[3];
     int i;
@@ -171,7 +178,7 @@ static void pgo_se3_local(const dopt_manifold_d *m, const double *x, const doubl
     pgo_qmul(qi, y + 3, dq);
     pgo_qlog(dq, d + 3);
 }
-static dopt_manifold_d pgo_manifold(int dim)
+static EX_UNUSED dopt_manifold_d pgo_manifold(int dim)
 {
     dopt_manifold_d m;
     memset(&m, 0, sizeof m);
@@ -185,7 +192,7 @@ static dopt_manifold_d pgo_manifold(int dim)
 
 /* ---- between costs ---------------------------------------------------------------------------- */
 
-static dopt_status pgo_se2_between(const void *data, const double *const *x, double *r,
+static EX_UNUSED dopt_status pgo_se2_between(const void *data, const double *const *x, double *r,
                                    double *const *J)
 {
     const pgo_edge *e = (const pgo_edge *)data;
@@ -224,7 +231,7 @@ static dopt_status pgo_se2_between(const void *data, const double *const *x, dou
     return DOPT_OK;
 }
 
-static dopt_status pgo_se3_between(const void *data, const double *const *x, double *r,
+static EX_UNUSED dopt_status pgo_se3_between(const void *data, const double *const *x, double *r,
                                    double *const *J)
 {
     const pgo_edge *e = (const pgo_edge *)data;
@@ -286,7 +293,7 @@ static dopt_status pgo_se3_between(const void *data, const double *const *x, dou
 /* W (n x n row-major) with W^T W = the PSD part of Lambda: upper Cholesky factor when Lambda is
  * positive definite, else diag(sqrt(max(l_k, 0))) V^T from a Jacobi eigen-decomposition.
  * Returns 1 when the information was not positive definite. */
-static int pgo_sqrt_info(int n, const double *info, double *W)
+static EX_UNUSED int pgo_sqrt_info(int n, const double *info, double *W)
 {
     double A[36], V[36];
     int i, j, k, sweep, ok = 1;
@@ -345,7 +352,7 @@ static int pgo_sqrt_info(int n, const double *info, double *W)
 
 /* ---- g2o ---------------------------------------------------------------------------------------- */
 
-static int pgo_find(const pgo_graph *g, int id, const int *sorted_ids, const int *order)
+static EX_UNUSED int pgo_find(const pgo_graph *g, int id, const int *sorted_ids, const int *order)
 {
     int lo = 0, hi = g->nv - 1;
     while (lo <= hi) {
@@ -357,7 +364,7 @@ static int pgo_find(const pgo_graph *g, int id, const int *sorted_ids, const int
 }
 
 /* x_{j} = x_i * z for the first odometry edge reaching each vertex (pose of vertex 0 = identity) */
-static void pgo_chain(pgo_graph *g)
+static EX_UNUSED void pgo_chain(pgo_graph *g)
 {
     int k, v, changed = 1;
     char *done = (char *)calloc((size_t)g->nv + 1, 1);
@@ -408,7 +415,7 @@ static void pgo_chain(pgo_graph *g)
     free(done);
 }
 
-static int pgo_cmp_int2(const void *a, const void *b)
+static EX_UNUSED int pgo_cmp_int2(const void *a, const void *b)
 {
     const int *x = (const int *)a, *y = (const int *)b;
     return x[0] < y[0] ? -1 : x[0] > y[0];
@@ -417,7 +424,7 @@ static int pgo_cmp_int2(const void *a, const void *b)
 /* pgo_read: read a g2o file.  Vertex indices follow ascending ids; edges refer to them.  A file
  * without VERTEX lines gets ids from the edges and poses by chaining odometry.  Returns 0, or -1
  * with msg = "line N: reason". */
-static int pgo_read(const char *path, pgo_graph *g, char *msg, size_t msglen)
+static EX_UNUSED int pgo_read(const char *path, pgo_graph *g, char *msg, size_t msglen)
 {
     FILE *f = fopen(path, "r");
     char line[4096];
@@ -550,7 +557,7 @@ fail:
 
 /* pgo_write: VERTEX lines of the poses x (nv * sd) with the graph's ids (and the edges when
  * with_edges).  Returns 0 or -1. */
-static int pgo_write(const char *path, const pgo_graph *g, const double *x, int with_edges)
+static EX_UNUSED int pgo_write(const char *path, const pgo_graph *g, const double *x, int with_edges)
 {
     FILE *f = fopen(path, "w");
     int v, k, r, c;
@@ -574,9 +581,10 @@ static int pgo_write(const char *path, const pgo_graph *g, const double *x, int 
 }
 
 /* pgo_problem: a least-squares problem over `batch` graphs of one structure, whose edges lie at
- * edges + b * ne (contiguous, same i/j for every b).  Pose 0 is held constant (the gauge). */
-static dopt_status pgo_problem(const pgo_graph *g, const pgo_edge *edges, int batch, int fix_first,
-                               dopt_nlls_problem_d **out)
+ * edges + b * ne (contiguous, same i/j for every b); hooks copied into the problem (logging).
+ * With fix_first, pose 0 is held constant (the gauge). */
+static EX_UNUSED dopt_status pgo_problem(const dopt_hooks *hooks, const pgo_graph *g, const pgo_edge *edges,
+                               int batch, int fix_first, dopt_nlls_problem_d **out)
 {
     dopt_nlls_problem_d *p;
     dopt_manifold_d m = pgo_manifold(g->dim);
@@ -586,7 +594,7 @@ static dopt_status pgo_problem(const pgo_graph *g, const pgo_edge *edges, int ba
         for (r = 0; r < g->td; ++r)
             for (c = 0; c < g->td; ++c)
                 if (r != c && edges[k].W[r * g->td + c] != 0) diagonal = 0;
-    st = dopt_nlls_problem_create_d(NULL, batch, &p);
+    st = dopt_nlls_problem_create_d(hooks, batch, &p);
     if (st != DOPT_OK) return st;
     for (v = 0; v < g->nv && st == DOPT_OK; ++v) st = dopt_nlls_add_variable_d(p, &m, NULL);
     if (fix_first && g->nv) dopt_nlls_set_constant_d(p, 0, 1);
