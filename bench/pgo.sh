@@ -43,6 +43,9 @@ PGO_CUBE_POSES=${PGO_CUBE_POSES:-256}
 PGO_CUBE_SEED=${PGO_CUBE_SEED:-1}
 W=$BENCH_DIR/pgo
 mkdir -p "$W"
+# one bench-pgo at a time (shared work folder; concurrent runs would also spoil each other's timings)
+exec 9>"$BENCH_DIR/pgo.lock"
+flock -n 9 || { echo "# waiting for another bench-pgo run to finish" >&2; flock 9; }
 rm -f "$W"/*.log
 
 # ---- anchors ------------------------------------------------------------------------------
