@@ -3515,6 +3515,1322 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 #endif
 #endif /* DOPT__NLLS_PASS_IMPL */
 
+/* =============================================================================================== */
+/* DIFFERENTIABLE LEAST SQUARES — backward modes of the least-squares layer (dopt_nlls_diff_*).     */
+/*                                                                                                 */
+/* The layer θ* = argmin_θ S(θ; φ) of the section above becomes a differentiable function: given    */
+/* ∂L/∂θ* for an outer loss L, dopt_nlls_diff_backward returns ∂L/∂φ for every LEARNABLE PARAMETER  */
+/* φ that shaped the problem, and (UNROLL) ∂L/∂θ0 for the initial values — TheseusLayer's four      */
+/* backward modes (Pineda et al. 2022, §4.3 and App. E):                                           */
+/*                                                                                                 */
+/*   IMPLICIT   the implicit function theorem at the solution.  At θ* the gradient g(θ*, φ) = 0,    */
+/*              so dθ* / dφ = -H⁻¹ ∂g/∂φ.  H is the UNDAMPED GAUSS-NEWTON matrix J~ᵀJ~ at θ* (robust   */
+/*              and weight folding as in the forward solve): it is what the forward solver has       */
+/*              already factored (one more factorization, no iteration), it is positive semidefinite */
+/*              by construction (a Newton Hessian need not be away from the minimum), and it equals  */
+/*              the exact Hessian when the residuals vanish at θ* or are linear — the same choice as */
+/*              Theseus.  One solve w = H⁻¹ ∂L/∂θ*, then ∂L/∂φ = -∂/∂φ (wᵀ g(θ*, φ)) which is taken  */
+/*              as the t-derivative of ∂S/∂φ(θ* ⊕ t w) by a central difference (mixed partials       */
+/*              commute), so only FIRST-order parameter Jacobian products are needed.  Time and      */
+/*              memory do not depend on the number of inner iterations.  A singular or non-finite   */
+/*              H gives DOPT_ERR_SINGULAR / DOPT_ERR_NON_FINITE for that element, never NaN.        */
+/*   UNROLL     reverse mode through every recorded iteration θ_{k+1} = θ_k ⊕ t_k Δ_k exactly as it */
+/*              was run: the step Δ_k(θ_k, φ) of GN, LM ((H + λD)Δ = -g, D = clamped diag H, its    */
+/*              dependence on θ included) or Dogleg (Gauss-Newton, Cauchy or blended step),         */
+/*              rejected steps as identities.  The discrete decisions and the schedule (accept/      */
+/*              reject, λ_k, trust radius, line-search scale t_k) are constants of the recorded      */
+/*              trace.  Per iteration: one factorization, then the second-order terms (∂J/∂θ,        */
+/*              ∂J/∂φ) by central differences of each cost's Jacobian over its own variables and    */
+/*              parameters (local, O(cost size)).  Memory grows with the iterations (one state per  */
+/*              step).  Also gives ∂L/∂θ0.                                                          */
+/*   TRUNCATED  UNROLL through the last K recorded iterations only.                                 */
+/*   DLM        direct loss minimization (paper eq. 4): θd = argmin S(θ) + ||ε δ - ½ ∂L/∂θ*||²,    */
+/*              δ = θ ⊖ θ*, solved by Gauss-Newton from θ*, then ∂L/∂φ ≈ (∂S/∂φ(θ*) - ∂S/∂φ(θd))/ε. */
+/*              (S = ½ Σ ρ as above.)  Tends to the exact implicit gradient as ε → 0.               */
+/*                                                                                                 */
+/* LEARNABLE PARAMETERS (declared on a dopt_nlls_diff made from a solver):                          */
+/*   DATA        reals in YOUR memory that a cost's data reads (a measurement, auxiliary data):      */
+/*               dopt_nlls_diff_add_param + dopt_nlls_diff_attach(cost, param, vjp).  vjp returns    */
+/*               (∂r/∂φ)ᵀ r̄ for the raw residual; NULL means central differences (the value is       */
+/*               perturbed in place and the cost re-evaluated).                                     */
+/*   WEIGHT      the entries of a cost's weight W (dopt_nlls_diff_learn_weight).                    */
+/*   LOSS_SCALE  a robust-loss radius a shared by the costs attached to it                          */
+/*               (dopt_nlls_diff_learn_loss_scale; dopt_nlls_diff_solve copies it into the costs).  */
+/*   A parameter has `dim` reals per batch element at values + b * stride, or stride 0: one value    */
+/*   shared by the batch (its gradient is summed over the batch).                                   */
+/*                                                                                                 */
+/* TANGENT CONVENTION: ∂L/∂θ* and ∂L/∂θ0 are n-vectors in the solver's tangent columns (free       */
+/* variables in index order, dopt_nlls_diff_tangent_offset), the right perturbation θ ⊕ δ of        */
+/* dopt_manifold: (∂L/∂θ)_j = dL(θ ⊕ δ)/dδ_j at δ = 0.                                              */
+/*                                                                                                 */
+/* STATUS PER ELEMENT: every element gets a dopt_bwd_report (forward stop, converged flag, status). */
+/* IMPLICIT and DLM assume optimality; for an element that did not converge (iteration limit, no   */
+/* progress) the policy decides: FLAG (default: compute and flag), ZERO (contribute nothing), FAIL  */
+/* (contribute nothing, return DOPT_ERR_NO_CONVERGENCE).  An element whose forward solve failed    */
+/* contributes nothing and is flagged under every policy.  Sketch:                                  */
+/*     dopt_nlls_diff_create_d(solver, &D);                                                         */
+/*     dopt_nlls_diff_add_param_d(D, DOPT_PARAM_DATA, meas, 1, 0, &k);                              */
+/*     dopt_nlls_diff_attach_d(D, cost, k, my_vjp);                                                 */
+/*     dopt_nlls_diff_solve_d(D, &opt, x, 0, reports, NULL);       // forward, records the trace    */
+/*     ...  xbar = dL/dx at x (tangent columns) ...                                                 */
+/*     bo.mode = DOPT_BWD_IMPLICIT;  dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, brep, NULL);     */
+/*     grad = dopt_nlls_diff_param_grad_d(D, k);                                                    */
+/* examples/curve_fit.c and examples/learn_robust_pgo.c are complete programs.                     */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
+#ifndef DOPT_NLLSBWD_H
+#define DOPT_NLLSBWD_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Backward mode, see above. */
+typedef enum dopt_bwd_mode { DOPT_BWD_IMPLICIT = 0, DOPT_BWD_UNROLL, DOPT_BWD_TRUNCATED, DOPT_BWD_DLM } dopt_bwd_mode;
+/* What to do with an element whose forward solve did not converge (IMPLICIT, DLM). */
+typedef enum dopt_bwd_policy { DOPT_BWD_FLAG = 0, DOPT_BWD_ZERO, DOPT_BWD_FAIL } dopt_bwd_policy;
+/* Kind of a learnable parameter. */
+typedef enum dopt_param_kind { DOPT_PARAM_DATA = 0, DOPT_PARAM_WEIGHT, DOPT_PARAM_LOSS_SCALE } dopt_param_kind;
+
+/* Outcome of the backward pass for one batch element. */
+typedef struct dopt_bwd_report {
+    dopt_status status;         /* DOPT_OK, or why this element contributed nothing / was flagged */
+    int converged;              /* 1 when the forward solve met a tolerance (not the iteration
+                                   limit, no-progress, or an error)                                */
+    dopt_nlls_stop forward_stop;
+    int steps;                  /* UNROLL/TRUNCATED: recorded iterations differentiated            */
+} dopt_bwd_report;
+
+/* dopt_bwd_mode_string: "implicit", "unroll", "truncated", "dlm". */
+DOPT_API const char *dopt_bwd_mode_string(dopt_bwd_mode m);
+
+/* Most learnable parameters one cost may depend on. */
+#define DOPT_NLLS_DIFF_MAX_COST_PARAMS 4
+
+#ifdef __cplusplus
+}
+#endif
+
+#define DOPT__NLLSBWD_PASS_DECL
+#define DOPT__DRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT__NLLSBWD_PASS_DECL
+#endif /* DOPT_NLLSBWD_H */
+
+#if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_NLLSBWD_IMPLEMENTED)
+#define DOPT_NLLSBWD_IMPLEMENTED
+#ifdef __cplusplus
+extern "C" {
+#endif
+DOPT_API const char *dopt_bwd_mode_string(dopt_bwd_mode m)
+{
+    switch (m) {
+    case DOPT_BWD_IMPLICIT: return "implicit";
+    case DOPT_BWD_UNROLL: return "unroll";
+    case DOPT_BWD_TRUNCATED: return "truncated";
+    case DOPT_BWD_DLM: return "dlm";
+    }
+    return "unknown";
+}
+#ifdef __cplusplus
+}
+#endif
+#define DOPT__NLLSBWD_PASS_IMPL
+#define DOPT__DRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT__NLLSBWD_PASS_IMPL
+#endif /* DOPT_IMPLEMENTATION */
+#endif /* !DOPT__DRIVE */
+
+/* ---- differentiable least squares: generic declarations --------------------------------------- */
+#if defined(DOPT__NLLSBWD_PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Vector-Jacobian product of a cost's RAW residual (before weight and loss) with respect to the
+ * learnable parameter in attachment `slot` (0.., in dopt_nlls_diff_attach order for this cost):
+ *   pbar[j] += sum_i rbar[i] d r_i / d phi_j,  j < the parameter's dim.
+ * data and vars as in dopt_cost_fn (data of the current batch element). */
+typedef dopt_status (*DOPT_FN(dopt_param_vjp_fn))(const void *data, const DOPT_REAL *const *vars,
+                                                 const DOPT_REAL *rbar, int slot, DOPT_REAL *pbar);
+
+/* Backward options; zero-initialize for the defaults. */
+typedef struct DOPT_FN(dopt_bwd_options) {
+    dopt_bwd_mode mode;         /* IMPLICIT (default), UNROLL, TRUNCATED, DLM                    */
+    int truncate;               /* TRUNCATED: the last K iterations; 0: 5                        */
+    DOPT_REAL dlm_epsilon;      /* DLM: ε; 0: 1e-2 (Theseus' default)                             */
+    int dlm_iterations;         /* DLM: Gauss-Newton iterations for θd; 0: 10                     */
+    dopt_bwd_policy policy;     /* non-converged elements (IMPLICIT, DLM): FLAG (default)         */
+    DOPT_REAL fd_step;          /* step of the second-order central differences; 0: cbrt(eps)    */
+} DOPT_FN(dopt_bwd_options);
+
+/* A differentiable view of one nlls solver.  Opaque. */
+typedef struct DOPT_FN(dopt_nlls_diff) DOPT_FN(dopt_nlls_diff);
+
+/* dopt_nlls_diff_create: wrap solver s (which must outlive it; its problem may not gain costs).
+ * Memory through the problem's hooks.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_create)(DOPT_FN(dopt_nlls_solver) *s,
+                                                    DOPT_FN(dopt_nlls_diff) **out);
+/* dopt_nlls_diff_destroy: free it (NULL is fine); the solver is not touched. */
+DOPT_API void DOPT_FN(dopt_nlls_diff_destroy)(DOPT_FN(dopt_nlls_diff) *D);
+
+/* dopt_nlls_diff_add_param: declare a learnable parameter of `dim` reals; element b's values at
+ * values + b * stride (stride 0: shared by the batch).  kind DATA: the memory your cost data reads
+ * (attach it to its costs with dopt_nlls_diff_attach).  *index gets its index.
+ * DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *D, dopt_param_kind kind,
+                                                       DOPT_REAL *values, int dim, ptrdiff_t stride,
+                                                       int *index);
+/* dopt_nlls_diff_attach: cost `cost` depends on parameter `param`; vjp (DATA only) computes its
+ * residual's VJP (NULL: central differences).  At most DOPT_NLLS_DIFF_MAX_COST_PARAMS per cost;
+ * the slot handed to vjp is the attachment's position among this cost's attachments. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_attach)(DOPT_FN(dopt_nlls_diff) *D, int cost, int param,
+                                                    DOPT_FN(dopt_param_vjp_fn) vjp);
+/* dopt_nlls_diff_learn_weight: make the weight entries of `cost` learnable (1 real for SCALAR,
+ * rdim for DIAGONAL, rdim x rdim row-major for SQRT_INFO; element b at weight + b *
+ * weight_stride, the cost's own weight memory, which must be writable).  *param gets the index. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_weight)(DOPT_FN(dopt_nlls_diff) *D, int cost, int *param);
+/* dopt_nlls_diff_learn_loss_scale: a learnable robust-loss radius a = *value (> 0, shared by the
+ * batch); attach it to the costs it scales with dopt_nlls_diff_attach(D, c, param, NULL). */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_loss_scale)(DOPT_FN(dopt_nlls_diff) *D, DOPT_REAL *value,
+                                                              int *param);
+/* dopt_nlls_diff_tangent_offset: first tangent column of variable v in ∂L/∂θ vectors, or -1 when v
+ * is constant or untouched (then it has no gradient). */
+DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_offset)(const DOPT_FN(dopt_nlls_diff) *D, int v);
+/* dopt_nlls_diff_tangent_size: n, the length of ∂L/∂θ vectors. */
+DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_size)(const DOPT_FN(dopt_nlls_diff) *D);
+
+/* dopt_nlls_diff_solve: dopt_nlls_solve (same arguments) after copying learnable loss scales into
+ * their costs, recording the iteration trace (for UNROLL/TRUNCATED) and the solution.  The
+ * trace holds opt->max_iterations states per element (allocated here, outside the iterations).
+ * Returns dopt_nlls_solve's status or DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
+                                                   const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                                   ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                                   dopt_errinfo *info);
+
+/* dopt_nlls_diff_backward: ∂L/∂φ for every parameter (read with dopt_nlls_diff_param_grad) from
+ * xbar = ∂L/∂θ* (batch x n, element b at xbar + b n, tangent columns) for the last
+ * dopt_nlls_diff_solve.  x0bar (batch x n, may be NULL) gets ∂L/∂θ0 (UNROLL, and TRUNCATED when K
+ * covers every iteration; zero otherwise).  reports (batch entries, may be NULL): see
+ * dopt_bwd_report.  Parameters must hold the values of the forward solve.  Returns DOPT_OK, or
+ * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
+ * variable), DOPT_ERR_NON_FINITE, DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
+ * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded). */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
+                                                      const DOPT_FN(dopt_bwd_options) *opt,
+                                                      const DOPT_REAL *xbar, DOPT_REAL *x0bar,
+                                                      dopt_bwd_report *reports, dopt_errinfo *info);
+
+/* dopt_nlls_diff_param_grad: the gradient of parameter k from the last backward: dim reals
+ * (shared parameter) or batch x dim (element b at + b dim).  NULL for a bad k. */
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k);
+
+/* dopt_nlls_diff_replay: re-run element b's recorded iterations (same λ, radius, step scales and
+ * accept decisions) from state x (overwritten) with the current parameter values: the
+ * K-iteration map that UNROLL differentiates (tests compare against its finite differences).
+ * Returns a cost's status or DOPT_ERR_NOT_POSITIVE_DEFINITE. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, int b, DOPT_REAL *x);
+
+/* dopt_nlls_diff_bytes: bytes the object holds (its trace included), for memory reports. */
+DOPT_API size_t DOPT_FN(dopt_nlls_diff_bytes)(const DOPT_FN(dopt_nlls_diff) *D);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__NLLSBWD_PASS_DECL */
+
+/* ---- differentiable least squares: generic implementation ------------------------------------ */
+#if defined(DOPT__NLLSBWD_PASS_IMPL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct DOPT_FN(dopt__diff_param) {
+    dopt_param_kind kind;
+    DOPT_REAL *values;
+    int dim;
+    ptrdiff_t stride;
+    size_t goff;                /* offset of its gradient in D->grad                              */
+    int poff;                   /* offset in a per-element parameter vector                       */
+} DOPT_FN(dopt__diff_param);
+
+struct DOPT_FN(dopt_nlls_diff) {
+    DOPT_FN(dopt_nlls_solver) *s;
+    dopt_hooks hooks;
+    int batch, n, xdim, ncost;
+    int nparam, cap_param, ptotal;
+    DOPT_FN(dopt__diff_param) *param;
+    int *att_n;                                 /* per cost: attachments                          */
+    int *att_param;                             /* per cost x MAX: parameter                      */
+    DOPT_FN(dopt_param_vjp_fn) *att_vjp;
+    DOPT_REAL *grad;
+    size_t grad_len;
+    /* the recorded forward solve */
+    int recorded, cap_iter;
+    DOPT_FN(dopt_nlls_options) fo;              /* resolved forward options                       */
+    int *count;                                 /* per element: recorded iterations              */
+    DOPT_REAL *tx, *tt, *tl, *tr;               /* per element x cap: state, scale, λ, radius     */
+    int *tacc;
+    DOPT_REAL *xsol;                            /* batch x xdim: the solutions                    */
+    dopt_nlls_report *frep;
+    /* scratch */
+    int maxr, maxT, maxdim;
+    DOPT_REAL *v[14];                           /* n-vectors                                      */
+    DOPT_REAL *y0, *y1, *y2;                    /* states                                         */
+    DOPT_REAL *cr, *cJ, *ctmp, *cz;             /* per-cost scratch: r~, J~, blocks, coefficients */
+    DOPT_REAL *cvars, *cdelta, *cr0, *crbar, *cscr, *cretr;
+    int *icols;
+    DOPT_REAL *pg0, *pg1;                       /* per-element parameter vectors                  */
+    unsigned char *clamp;                       /* n: LM damping entry clamped                    */
+    size_t bytes_trace, bytes_scratch;
+    void *scratch;
+};
+
+#ifndef DOPT__DV_DEFINED /* indices of the n-vectors in v[] (defined once for both precisions) */
+#define DOPT__DV_DEFINED
+enum { DOPT__DV_XBAR = 0, DOPT__DV_W, DOPT__DV_GBAR, DOPT__DV_Q, DOPT__DV_U0, DOPT__DV_V0 = 7,
+       DOPT__DV_STEP = 10, DOPT__DV_GN, DOPT__DV_T1, DOPT__DV_T2 };
+#endif
+
+#define DOPT__DIFF_MAXP DOPT_NLLS_DIFF_MAX_COST_PARAMS
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_create)(DOPT_FN(dopt_nlls_solver) *s,
+                                                    DOPT_FN(dopt_nlls_diff) **out)
+{
+    DOPT_FN(dopt_nlls_diff) *D;
+    const DOPT_FN(dopt_nlls_problem) *p;
+    int c, k;
+    size_t R = sizeof(DOPT_REAL), bytes, n1;
+    unsigned char *m;
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!s) return DOPT_ERR_INVALID_ARGUMENT;
+    p = s->p;
+    D = (DOPT_FN(dopt_nlls_diff) *)dopt_alloc(&p->hooks, sizeof *D);
+    if (!D) return DOPT_ERR_ALLOCATION;
+    memset(D, 0, sizeof *D);
+    D->s = s;
+    D->hooks = p->hooks;
+    D->batch = p->batch;
+    D->n = s->n;
+    D->xdim = p->xdim;
+    D->ncost = p->ncost;
+    D->maxr = 1; D->maxT = 1; D->maxdim = 1;
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        int T = 0, dsum = 0;
+        for (k = 0; k < cs->d.nvars; ++k) {
+            T += p->var[cs->vars[k]].m.tangent_dim;
+            dsum += p->var[cs->vars[k]].m.dim;
+        }
+        if (cs->d.rdim > D->maxr) D->maxr = cs->d.rdim;
+        if (T > D->maxT) D->maxT = T;
+        if (dsum > D->maxdim) D->maxdim = dsum;
+    }
+    n1 = (size_t)D->n + 1;
+    bytes = DOPT_WORKSPACE_ROUND((size_t)p->ncost * sizeof(int) + 1) +
+            DOPT_WORKSPACE_ROUND((size_t)p->ncost * DOPT__DIFF_MAXP * sizeof(int) + 1) +
+            DOPT_WORKSPACE_ROUND((size_t)p->ncost * DOPT__DIFF_MAXP * sizeof(DOPT_FN(dopt_param_vjp_fn)) + 1) +
+            14 * DOPT_WORKSPACE_ROUND(n1 * R) + 3 * DOPT_WORKSPACE_ROUND(((size_t)D->xdim + 1) * R) +
+            DOPT_WORKSPACE_ROUND((size_t)D->maxr * R) +
+            3 * DOPT_WORKSPACE_ROUND(((size_t)D->maxr + 8) * (size_t)D->maxT * R + R) +
+            DOPT_WORKSPACE_ROUND((size_t)(8 * D->maxdim + 8 * D->maxT + 8 * D->maxr + 8) * R) +
+            DOPT_WORKSPACE_ROUND((size_t)D->maxT * sizeof(int) + 1) +
+            DOPT_WORKSPACE_ROUND(n1) + DOPT_WORKSPACE_ALIGN;
+    D->scratch = dopt_alloc(&D->hooks, bytes);
+    if (!D->scratch) {
+        dopt_free(&D->hooks, D, sizeof *D);
+        return DOPT_ERR_ALLOCATION;
+    }
+    memset(D->scratch, 0, bytes);
+    D->bytes_scratch = bytes;
+    {
+        dopt_workspace ws;
+        dopt_workspace_init(&ws, D->scratch, bytes);
+        D->att_n = (int *)dopt_workspace_take(&ws, (size_t)p->ncost * sizeof(int) + 1);
+        D->att_param = (int *)dopt_workspace_take(&ws, (size_t)p->ncost * DOPT__DIFF_MAXP * sizeof(int) + 1);
+        D->att_vjp = (DOPT_FN(dopt_param_vjp_fn) *)dopt_workspace_take(
+            &ws, (size_t)p->ncost * DOPT__DIFF_MAXP * sizeof(DOPT_FN(dopt_param_vjp_fn)) + 1);
+        for (k = 0; k < 14; ++k) D->v[k] = (DOPT_REAL *)dopt_workspace_take(&ws, n1 * R);
+        D->y0 = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)D->xdim + 1) * R);
+        D->y1 = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)D->xdim + 1) * R);
+        D->y2 = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)D->xdim + 1) * R);
+        D->cr = (DOPT_REAL *)dopt_workspace_take(&ws, (size_t)D->maxr * R);
+        D->cJ = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)D->maxr + 8) * (size_t)D->maxT * R + R);
+        D->ctmp = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)D->maxr + 8) * (size_t)D->maxT * R + R);
+        D->cz = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)D->maxr + 8) * (size_t)D->maxT * R + R);
+        D->cvars = (DOPT_REAL *)dopt_workspace_take(&ws, (size_t)(8 * D->maxdim + 8 * D->maxT + 8 * D->maxr + 8) * R);
+        D->icols = (int *)dopt_workspace_take(&ws, (size_t)D->maxT * sizeof(int) + 1);
+        DOPT_ASSERT(D->cvars != NULL && D->icols != NULL);
+        D->cdelta = D->cvars + D->maxdim;            /* maxT                                   */
+        D->cr0 = D->cdelta + D->maxT;                /* maxr                                   */
+        D->crbar = D->cr0 + D->maxr;                 /* maxr                                   */
+        D->cscr = D->crbar + D->maxr;                /* 2 maxr + maxdim + maxT (numeric J)     */
+        D->cretr = D->cscr + 2 * D->maxr + D->maxdim + D->maxT; /* 3 maxdim + 4 maxT           */
+        m = (unsigned char *)dopt_workspace_take(&ws, n1);
+        D->clamp = m;
+        DOPT_ASSERT(D->clamp != NULL);
+    }
+    *out = D;
+    return DOPT_OK;
+}
+
+static void DOPT_FN(dopt__diff_free_trace)(DOPT_FN(dopt_nlls_diff) *D)
+{
+    if (D->count) dopt_free(&D->hooks, D->count, D->bytes_trace);
+    D->count = NULL;
+    D->bytes_trace = 0;
+    D->cap_iter = 0;
+    D->recorded = 0;
+}
+
+DOPT_API void DOPT_FN(dopt_nlls_diff_destroy)(DOPT_FN(dopt_nlls_diff) *D)
+{
+    dopt_hooks h;
+    if (!D) return;
+    h = D->hooks;
+    DOPT_FN(dopt__diff_free_trace)(D);
+    dopt_free(&h, D->param, (size_t)D->cap_param * sizeof *D->param);
+    dopt_free(&h, D->grad, D->grad_len * sizeof(DOPT_REAL));
+    dopt_free(&h, D->pg0, 2 * ((size_t)D->ptotal + 1) * sizeof(DOPT_REAL));
+    dopt_free(&h, D->scratch, D->bytes_scratch);
+    dopt_free(&h, D, sizeof *D);
+}
+
+DOPT_API size_t DOPT_FN(dopt_nlls_diff_bytes)(const DOPT_FN(dopt_nlls_diff) *D)
+{
+    return D ? sizeof *D + D->bytes_trace + D->bytes_scratch + D->grad_len * sizeof(DOPT_REAL) +
+                   2 * ((size_t)D->ptotal + 1) * sizeof(DOPT_REAL) : 0;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *D, dopt_param_kind kind,
+                                                       DOPT_REAL *values, int dim, ptrdiff_t stride,
+                                                       int *index)
+{
+    DOPT_FN(dopt__diff_param) *P;
+    size_t glen, pbytes_old, pbytes_new;
+    DOPT_REAL *g, *pg;
+    if (!D || !values || dim < 1 || stride < 0) return DOPT_ERR_INVALID_ARGUMENT;
+    if (D->nparam == D->cap_param) {
+        int cap = D->cap_param ? 2 * D->cap_param : 8;
+        void *q = dopt_realloc(&D->hooks, D->param, (size_t)D->cap_param * sizeof *D->param,
+                               (size_t)cap * sizeof *D->param);
+        if (!q) return DOPT_ERR_ALLOCATION;
+        D->param = (DOPT_FN(dopt__diff_param) *)q;
+        D->cap_param = cap;
+    }
+    glen = D->grad_len + (size_t)dim * (stride ? (size_t)D->batch : 1);
+    g = (DOPT_REAL *)dopt_realloc(&D->hooks, D->grad, D->grad_len * sizeof(DOPT_REAL), glen * sizeof(DOPT_REAL));
+    if (!g) return DOPT_ERR_ALLOCATION;
+    pbytes_old = 2 * ((size_t)D->ptotal + 1) * sizeof(DOPT_REAL);
+    pbytes_new = 2 * ((size_t)D->ptotal + (size_t)dim + 1) * sizeof(DOPT_REAL);
+    pg = (DOPT_REAL *)dopt_realloc(&D->hooks, D->pg0, D->pg0 ? pbytes_old : 0, pbytes_new);
+    if (!pg) {
+        D->grad = g;
+        return DOPT_ERR_ALLOCATION;
+    }
+    P = D->param + D->nparam;
+    P->kind = kind;
+    P->values = values;
+    P->dim = dim;
+    P->stride = stride;
+    P->goff = D->grad_len;
+    P->poff = D->ptotal;
+    memset(g + D->grad_len, 0, (glen - D->grad_len) * sizeof(DOPT_REAL));
+    D->grad = g;
+    D->grad_len = glen;
+    D->ptotal += dim;
+    D->pg0 = pg;
+    D->pg1 = pg + D->ptotal + 1;
+    if (index) *index = D->nparam;
+    D->nparam++;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_attach)(DOPT_FN(dopt_nlls_diff) *D, int cost, int param,
+                                                    DOPT_FN(dopt_param_vjp_fn) vjp)
+{
+    int a;
+    if (!D || cost < 0 || cost >= D->ncost || param < 0 || param >= D->nparam) return DOPT_ERR_INVALID_ARGUMENT;
+    a = D->att_n[cost];
+    if (a >= DOPT__DIFF_MAXP) return DOPT_ERR_INVALID_ARGUMENT;
+    if (D->param[param].kind == DOPT_PARAM_WEIGHT) return DOPT_ERR_INVALID_ARGUMENT; /* learn_weight attaches */
+    if (D->param[param].kind == DOPT_PARAM_LOSS_SCALE && D->s->p->cost[cost].d.loss == DOPT_LOSS_NONE)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    D->att_param[cost * DOPT__DIFF_MAXP + a] = param;
+    D->att_vjp[cost * DOPT__DIFF_MAXP + a] = vjp;
+    D->att_n[cost] = a + 1;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_weight)(DOPT_FN(dopt_nlls_diff) *D, int cost, int *param)
+{
+    const DOPT_FN(dopt_nlls_cost_desc) *d;
+    int dim, k, a;
+    dopt_status st;
+    if (!D || cost < 0 || cost >= D->ncost) return DOPT_ERR_INVALID_ARGUMENT;
+    d = &D->s->p->cost[cost].d;
+    if (d->weight_kind == DOPT_WEIGHT_NONE || !d->weight) return DOPT_ERR_INVALID_ARGUMENT;
+    if (D->att_n[cost] >= DOPT__DIFF_MAXP) return DOPT_ERR_INVALID_ARGUMENT;
+    dim = d->weight_kind == DOPT_WEIGHT_SCALAR ? 1 : d->weight_kind == DOPT_WEIGHT_DIAGONAL ? d->rdim : d->rdim * d->rdim;
+    st = DOPT_FN(dopt_nlls_diff_add_param)(D, DOPT_PARAM_WEIGHT, (DOPT_REAL *)(uintptr_t)d->weight, dim,
+                                            d->weight_stride, &k);
+    if (st != DOPT_OK) return st;
+    a = D->att_n[cost];
+    D->att_param[cost * DOPT__DIFF_MAXP + a] = k;
+    D->att_vjp[cost * DOPT__DIFF_MAXP + a] = NULL;
+    D->att_n[cost] = a + 1;
+    if (param) *param = k;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_loss_scale)(DOPT_FN(dopt_nlls_diff) *D, DOPT_REAL *value,
+                                                              int *param)
+{
+    return DOPT_FN(dopt_nlls_diff_add_param)(D, DOPT_PARAM_LOSS_SCALE, value, 1, 0, param);
+}
+
+DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_offset)(const DOPT_FN(dopt_nlls_diff) *D, int v)
+{
+    int j;
+    if (!D || v < 0 || v >= D->s->p->nvar) return -1;
+    j = D->s->var_block[v];
+    return j < 0 ? -1 : D->s->block_start[j];
+}
+
+DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_size)(const DOPT_FN(dopt_nlls_diff) *D) { return D ? D->n : 0; }
+
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k)
+{
+    if (!D || k < 0 || k >= D->nparam) return NULL;
+    return D->grad + D->param[k].goff;
+}
+
+/* the recording hook handed to the forward solver */
+static void DOPT_FN(dopt__diff_hook)(void *user, int b, const DOPT_REAL *x, const DOPT_REAL *d, DOPT_REAL t,
+                                     DOPT_REAL lambda, DOPT_REAL radius, int accepted)
+{
+    DOPT_FN(dopt_nlls_diff) *D = (DOPT_FN(dopt_nlls_diff) *)user;
+    size_t k;
+    (void)d;
+    if (D->count[b] >= D->cap_iter) return;
+    k = (size_t)b * (size_t)D->cap_iter + (size_t)D->count[b];
+    memcpy(D->tx + k * (size_t)D->xdim, x, (size_t)D->xdim * sizeof(DOPT_REAL));
+    D->tt[k] = t;
+    D->tl[k] = lambda;
+    D->tr[k] = radius;
+    D->tacc[k] = accepted;
+    D->count[b]++;
+}
+
+/* copy learnable loss scales into the costs they are attached to */
+static void DOPT_FN(dopt__diff_sync)(DOPT_FN(dopt_nlls_diff) *D)
+{
+    int c, a;
+    for (c = 0; c < D->ncost; ++c)
+        for (a = 0; a < D->att_n[c]; ++a) {
+            const DOPT_FN(dopt__diff_param) *P = D->param + D->att_param[c * DOPT__DIFF_MAXP + a];
+            if (P->kind == DOPT_PARAM_LOSS_SCALE) D->s->p->cost[c].d.loss_scale = P->values[0];
+        }
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
+                                                   const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                                   ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                                   dopt_errinfo *info)
+{
+    DOPT_FN(dopt_nlls_options) o;
+    dopt_status st;
+    int b, cap;
+    if (!D || !x) return DOPT_ERR_INVALID_ARGUMENT;
+    o = DOPT_FN(dopt__nlls_resolve)(opt);
+    cap = o.max_iterations;
+    if (cap != D->cap_iter || !D->count) {
+        size_t B = (size_t)D->batch, C = (size_t)cap, X = (size_t)D->xdim, R = sizeof(DOPT_REAL), bytes;
+        unsigned char *m;
+        DOPT_FN(dopt__diff_free_trace)(D);
+        bytes = DOPT_WORKSPACE_ROUND(B * sizeof(int)) + DOPT_WORKSPACE_ROUND(B * C * X * R + R) +
+                4 * DOPT_WORKSPACE_ROUND(B * C * R + R) + DOPT_WORKSPACE_ROUND(B * C * sizeof(int) + 1) +
+                DOPT_WORKSPACE_ROUND(B * X * R + R) + DOPT_WORKSPACE_ROUND(B * sizeof(dopt_nlls_report));
+        m = (unsigned char *)dopt_alloc(&D->hooks, bytes);
+        if (!m) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls diff: iteration trace");
+        memset(m, 0, bytes);
+        D->bytes_trace = bytes;
+        D->count = (int *)m;
+        m += DOPT_WORKSPACE_ROUND(B * sizeof(int));
+        D->tx = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * C * X * R + R);
+        D->tt = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * C * R + R);
+        D->tl = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * C * R + R);
+        D->tr = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * C * R + R);
+        D->tacc = (int *)m; m += DOPT_WORKSPACE_ROUND(B * C * sizeof(int) + 1);
+        D->xsol = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * X * R + R);
+        D->frep = (dopt_nlls_report *)m;
+        D->cap_iter = cap;
+    }
+    for (b = 0; b < D->batch; ++b) D->count[b] = 0;
+    DOPT_FN(dopt__diff_sync)(D);
+    o.iteration_hook = DOPT_FN(dopt__diff_hook);
+    o.hook_user = D;
+    D->fo = o;
+    if (x_stride == 0) x_stride = D->xdim;
+    st = DOPT_FN(dopt_nlls_solve)(D->s, &o, x, x_stride, D->frep, NULL, info);
+    if (reports) memcpy(reports, D->frep, (size_t)D->batch * sizeof *reports);
+    for (b = 0; b < D->batch; ++b)
+        memcpy(D->xsol + (size_t)b * (size_t)D->xdim, x + (ptrdiff_t)b * x_stride, (size_t)D->xdim * sizeof(DOPT_REAL));
+    D->recorded = 1;
+    return st;
+}
+
+/* ---- per-cost evaluation ---------------------------------------------------------------------- */
+
+/* loss scale of cost c (a learnable one if attached) */
+static DOPT_REAL DOPT_FN(dopt__diff_scale)(const DOPT_FN(dopt_nlls_diff) *D, int c)
+{
+    int a;
+    for (a = 0; a < D->att_n[c]; ++a) {
+        const DOPT_FN(dopt__diff_param) *P = D->param + D->att_param[c * DOPT__DIFF_MAXP + a];
+        if (P->kind == DOPT_PARAM_LOSS_SCALE) return P->values[0];
+    }
+    return D->s->p->cost[c].d.loss_scale;
+}
+
+/* Cost c of element b at state x, its free variables moved to x ⊕ delta (delta: the cost's free
+ * tangent columns stacked in cost order; NULL: not moved).  Out: rw = W r (rdim), raw r in r0 (may
+ * be NULL), rho[3] of s = |W r|^2; with J non-NULL also the folded r~ (into rw) and J~ (rdim x T
+ * row-major over the free columns), exactly as the forward solver folds them (mode). */
+static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, int b, const DOPT_REAL *x,
+                                            const DOPT_REAL *delta, dopt_robust_mode mode, DOPT_REAL *rw,
+                                            DOPT_REAL *r0, DOPT_REAL *J, DOPT_REAL rho[3], int *Tout)
+{
+    const DOPT_FN(dopt_nlls_solver) *s = D->s;
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+    const void *data = cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
+    const DOPT_REAL *vp[DOPT_NLLS_MAX_COST_VARS];
+    const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
+    DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
+    int tk[DOPT_NLLS_MAX_COST_VARS];
+    int nv = cs->d.nvars, rdim = cs->d.rdim, k, i, j, T = 0, nfree = 0;
+    DOPT_REAL *cx = D->cvars, *scr = D->cscr, sq = 0;
+    dopt_status st;
+    for (k = 0; k < nv; ++k) {
+        const DOPT_FN(dopt__nlls_var) *vv = p->var + cs->vars[k];
+        vp[k] = x + vv->offset;
+        mp[k] = &vv->m;
+        tk[k] = vv->m.tangent_dim;
+        jp[k] = NULL;
+        if (s->var_block[cs->vars[k]] >= 0) {
+            if (delta) {
+                vv->m.retract(&vv->m, x + vv->offset, delta + T, cx);
+                vp[k] = cx;
+                cx += vv->m.dim;
+            }
+            if (J) jp[k] = J + (size_t)rdim * (size_t)T; /* stacked blocks, fixed below */
+            T += tk[k];
+            nfree++;
+        }
+    }
+    *Tout = T;
+    /* the callback writes block k as rdim x tk row-major at jp[k]; stack them side by side after */
+    if (J && nfree) {
+        int off = 0;
+        for (k = 0; k < nv; ++k)
+            if (jp[k]) { jp[k] = D->ctmp + (size_t)rdim * (size_t)off; off += tk[k]; }
+    }
+    st = cs->d.fn(data, vp, rw, (J && nfree && !cs->d.numeric_diff) ? jp : NULL);
+    if (st != DOPT_OK) return st;
+    if (J && nfree && cs->d.numeric_diff)
+        for (k = 0; k < nv; ++k)
+            if (jp[k]) {
+                st = DOPT_FN(dopt_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, D->fo.numeric_diff_step,
+                                                    jp[k], scr);
+                if (st != DOPT_OK) return st;
+            }
+    if (J) { /* side-by-side blocks -> one rdim x T row-major matrix */
+        int off = 0;
+        for (k = 0; k < nv; ++k) {
+            if (!jp[k]) continue;
+            for (i = 0; i < rdim; ++i)
+                for (j = 0; j < tk[k]; ++j) J[i * T + off + j] = jp[k][i * tk[k] + j];
+            off += tk[k];
+        }
+    }
+    if (r0) memcpy(r0, rw, (size_t)rdim * sizeof(DOPT_REAL));
+    if (cs->d.weight_kind != DOPT_WEIGHT_NONE) {
+        const DOPT_REAL *w = cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride;
+        DOPT_FN(dopt__nlls_weigh)(cs->d.weight_kind, w, rdim, 1, rw, D->ctmp);
+        if (J && T) DOPT_FN(dopt__nlls_weigh)(cs->d.weight_kind, w, rdim, T, J, D->ctmp);
+    }
+    for (i = 0; i < rdim; ++i) sq += rw[i] * rw[i];
+    if (cs->d.loss != DOPT_LOSS_NONE) {
+        DOPT_FN(dopt_loss_eval)(cs->d.loss, DOPT_FN(dopt__diff_scale)(D, c), sq, rho);
+        if (J) { /* the forward solver's folding (see dopt__nlls_eval) */
+            DOPT_REAL sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0, alpha = 0, rs;
+            if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
+                DOPT_REAL Dd = 1 + 2 * sq * rho[2] / rho[1];
+                if (Dd < (DOPT_REAL)0.05) Dd = (DOPT_REAL)0.05;
+                alpha = 1 - DOPT_M(sqrt)(Dd);
+            }
+            rs = sq1 / (1 - alpha);
+            if (alpha != 0)
+                for (j = 0; j < T; ++j) {
+                    DOPT_REAL u = 0;
+                    for (i = 0; i < rdim; ++i) u += rw[i] * J[i * T + j];
+                    u *= alpha / sq;
+                    for (i = 0; i < rdim; ++i) J[i * T + j] -= u * rw[i];
+                }
+            for (i = 0; i < rdim * T; ++i) J[i] *= sq1;
+            for (i = 0; i < rdim; ++i) rw[i] *= rs;
+        }
+    } else {
+        rho[0] = sq; rho[1] = 1; rho[2] = 0;
+    }
+    return DOPT_OK;
+}
+
+/* the first tangent column of each free variable of cost c, stacked (cols: T entries) */
+static int DOPT_FN(dopt__diff_cols)(const DOPT_FN(dopt_nlls_diff) *D, int c, int *cols)
+{
+    const DOPT_FN(dopt_nlls_solver) *s = D->s;
+    const DOPT_FN(dopt__nlls_cost) *cs = s->p->cost + c;
+    int k, j, T = 0;
+    for (k = 0; k < cs->d.nvars; ++k) {
+        int blk = s->var_block[cs->vars[k]];
+        if (blk < 0) continue;
+        for (j = 0; j < s->block_dim[blk]; ++j) cols[T++] = s->block_start[blk] + j;
+    }
+    return T;
+}
+
+/* derivative of rho(s; a) with respect to the scale a */
+static DOPT_REAL DOPT_FN(dopt__diff_drho_da)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s)
+{
+    DOPT_REAL a2, t, e;
+    if (!(a > 0)) return 0;
+    a2 = a * a;
+    switch (kind) {
+    case DOPT_LOSS_HUBER: return s <= a2 ? 0 : 2 * DOPT_M(sqrt)(s) - 2 * a;
+    case DOPT_LOSS_CAUCHY: t = 1 + s / a2; return 2 * a * DOPT_M(log)(t) - 2 * s / (a * t);
+    case DOPT_LOSS_WELSCH: e = DOPT_M(exp)(-s / a2); return 2 * a * (1 - e) - 2 * s * e / a;
+    case DOPT_LOSS_TUKEY:
+        if (s > a2) return 2 * a / 3;
+        t = 1 - s / a2;
+        return 2 * a / 3 * (1 - t * t * t) - 2 * t * t * s / a;
+    case DOPT_LOSS_GEMAN_MCCLURE: t = a2 + s; return 2 * a * s * s / (t * t);
+    case DOPT_LOSS_SOFT_L1: t = DOPT_M(sqrt)(1 + s / a2); return 4 * a * (t - 1) - 2 * s / (a * t);
+    default: return 0;
+    }
+}
+
+/* pg (ptotal reals) += ∂S/∂φ of element b at state x: first order (weights, loss scales analytic;
+ * DATA through the cost's vjp or central differences of S_c). */
+static dopt_status DOPT_FN(dopt__diff_dS_dphi)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *x,
+                                               DOPT_REAL h0, DOPT_REAL *pg)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = D->s->p;
+    DOPT_REAL rho[3], *rw = D->cr, *r0 = D->cr0, *rbar = D->crbar;
+    int c, a, i, j, T;
+    dopt_status st;
+    for (c = 0; c < D->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        int rdim = cs->d.rdim;
+        if (!D->att_n[c]) continue;
+        st = DOPT_FN(dopt__diff_cost)(D, c, b, x, NULL, DOPT_ROBUST_IRLS, rw, r0, NULL, rho, &T);
+        if (st != DOPT_OK) return st;
+        for (a = 0; a < D->att_n[c]; ++a) {
+            const DOPT_FN(dopt__diff_param) *P = D->param + D->att_param[c * DOPT__DIFF_MAXP + a];
+            DOPT_FN(dopt_param_vjp_fn) vjp = D->att_vjp[c * DOPT__DIFF_MAXP + a];
+            DOPT_REAL *out = pg + P->poff, *pv = P->values + (ptrdiff_t)b * P->stride;
+            if (P->kind == DOPT_PARAM_LOSS_SCALE) {
+                DOPT_REAL s2 = 0;
+                for (i = 0; i < rdim; ++i) s2 += rw[i] * rw[i];
+                out[0] += DOPT_FN(dopt__diff_drho_da)(cs->d.loss, pv[0], s2) / 2;
+            } else if (P->kind == DOPT_PARAM_WEIGHT) {
+                if (cs->d.weight_kind == DOPT_WEIGHT_SCALAR) {
+                    DOPT_REAL q = 0;
+                    for (i = 0; i < rdim; ++i) q += r0[i] * r0[i];
+                    out[0] += rho[1] * pv[0] * q;
+                } else if (cs->d.weight_kind == DOPT_WEIGHT_DIAGONAL) {
+                    for (i = 0; i < rdim; ++i) out[i] += rho[1] * pv[i] * r0[i] * r0[i];
+                } else {
+                    for (i = 0; i < rdim; ++i)
+                        for (j = 0; j < rdim; ++j) out[i * rdim + j] += rho[1] * rw[i] * r0[j];
+                }
+            } else if (vjp) {
+                const void *data = cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
+                const DOPT_REAL *vp[DOPT_NLLS_MAX_COST_VARS];
+                int k;
+                /* rbar = rho' W^T (W r) */
+                for (i = 0; i < rdim; ++i) rbar[i] = rw[i];
+                if (cs->d.weight_kind != DOPT_WEIGHT_NONE) {
+                    const DOPT_REAL *w = cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride;
+                    if (cs->d.weight_kind == DOPT_WEIGHT_SCALAR) for (i = 0; i < rdim; ++i) rbar[i] *= w[0];
+                    else if (cs->d.weight_kind == DOPT_WEIGHT_DIAGONAL) for (i = 0; i < rdim; ++i) rbar[i] *= w[i];
+                    else
+                        for (j = 0; j < rdim; ++j) {
+                            DOPT_REAL acc = 0;
+                            for (i = 0; i < rdim; ++i) acc += w[i * rdim + j] * rw[i];
+                            rbar[j] = acc;
+                        }
+                }
+                for (i = 0; i < rdim; ++i) rbar[i] *= rho[1];
+                for (k = 0; k < cs->d.nvars; ++k) vp[k] = x + p->var[cs->vars[k]].offset;
+                st = vjp(data, vp, rbar, a, out);
+                if (st != DOPT_OK) return st;
+            } else { /* central differences of S_c = rho(s) / 2 in the parameter's memory */
+                for (j = 0; j < P->dim; ++j) {
+                    DOPT_REAL v0 = pv[j], h = h0 * (DOPT_M(fabs)(v0) > 1 ? DOPT_M(fabs)(v0) : 1), rp[3], rm[3];
+                    pv[j] = v0 + h;
+                    st = DOPT_FN(dopt__diff_cost)(D, c, b, x, NULL, DOPT_ROBUST_IRLS, rw, NULL, NULL, rp, &T);
+                    pv[j] = v0 - h;
+                    if (st == DOPT_OK) st = DOPT_FN(dopt__diff_cost)(D, c, b, x, NULL, DOPT_ROBUST_IRLS, rw, NULL, NULL, rm, &T);
+                    pv[j] = v0;
+                    if (st != DOPT_OK) return st;
+                    out[j] += (rp[0] - rm[0]) / (4 * h);
+                }
+                st = DOPT_FN(dopt__diff_cost)(D, c, b, x, NULL, DOPT_ROBUST_IRLS, rw, r0, NULL, rho, &T);
+                if (st != DOPT_OK) return st;
+            }
+        }
+    }
+    return DOPT_OK;
+}
+
+/* y = x ⊕ (t d) over the free variables; other values copied */
+static void DOPT_FN(dopt__diff_retract)(const DOPT_FN(dopt_nlls_diff) *D, const DOPT_REAL *x, const DOPT_REAL *d,
+                                        DOPT_REAL t, DOPT_REAL *y, DOPT_REAL *tmp)
+{
+    const DOPT_FN(dopt_nlls_solver) *s = D->s;
+    int j, i;
+    memcpy(y, x, (size_t)D->xdim * sizeof(DOPT_REAL));
+    for (i = 0; i < s->n; ++i) tmp[i] = t * d[i];
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_FN(dopt__nlls_var) *vv = s->p->var + s->block_var[j];
+        vv->m.retract(&vv->m, x + vv->offset, tmp + s->block_start[j], y + vv->offset);
+    }
+}
+
+/* add per-element parameter vector pg into the gradients (scaled) */
+static void DOPT_FN(dopt__diff_accum)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *pg, DOPT_REAL scale)
+{
+    int k, j;
+    for (k = 0; k < D->nparam; ++k) {
+        const DOPT_FN(dopt__diff_param) *P = D->param + k;
+        DOPT_REAL *g = D->grad + P->goff + (P->stride ? (size_t)b * (size_t)P->dim : 0);
+        for (j = 0; j < P->dim; ++j) g[j] += scale * pg[P->poff + j];
+    }
+}
+
+/* Linearize element b at x and factor H (+ λ D for LM when lm > 0); on success s->H, s->g hold
+ * the system and s->ls the factor.  A failed factor gives *fail_col. */
+static dopt_status DOPT_FN(dopt__diff_linearize)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *x,
+                                                 DOPT_REAL lm, int *fail_col)
+{
+    DOPT_FN(dopt_nlls_solver) *s = D->s;
+    DOPT_REAL F;
+    long bad = -1;
+    int i, j;
+    dopt_status st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, D->fo.robust_mode, D->fo.numeric_diff_step, &F, &bad);
+    if (st != DOPT_OK) return st;
+    if (!DOPT_FN(dopt_all_finite)((int)s->pat.nvalues, s->H) || !DOPT_FN(dopt_all_finite)(s->n, s->g))
+        return DOPT_ERR_NON_FINITE;
+    if (lm > 0) {
+        for (j = 0; j < s->nblocks; ++j) {
+            const DOPT_REAL *Hd = s->H + s->value_start[s->col_start[j]];
+            int dd = s->block_dim[j];
+            for (i = 0; i < dd; ++i) {
+                DOPT_REAL h = Hd[i + i * dd];
+                unsigned char cl = 0;
+                if (D->fo.lm_damping == DOPT_LM_DAMP_IDENTITY) { h = 1; cl = 1; }
+                else if (h < (DOPT_REAL)1e-6) { h = (DOPT_REAL)1e-6; cl = 1; }
+                else if (h > (DOPT_REAL)1e32) { h = (DOPT_REAL)1e32; cl = 1; }
+                s->dadd[s->block_start[j] + i] = lm * h;
+                D->clamp[s->block_start[j] + i] = cl;
+            }
+        }
+    }
+    *fail_col = -1;
+    return s->ls.factor(s->ls.self, s->H, lm > 0 ? s->dadd : NULL, fail_col);
+}
+
+/* The step of recorded iteration (b, k) at state x: linearize, factor, Δ into v[STEP]; for the
+ * dogleg also gn into v[GN]; *branch = 0 (GN / LM), 1 (Cauchy), 2 (blend); *beta, *cc (the
+ * Cauchy factor gg / gHg) for the blend. */
+static dopt_status DOPT_FN(dopt__diff_step)(DOPT_FN(dopt_nlls_diff) *D, int b, size_t k, const DOPT_REAL *x,
+                                            int *branch, DOPT_REAL *beta, DOPT_REAL *cc, int *fail_col)
+{
+    DOPT_FN(dopt_nlls_solver) *s = D->s;
+    int n = s->n, i;
+    DOPT_REAL *step = D->v[DOPT__DV_STEP], *gn = D->v[DOPT__DV_GN];
+    dopt_status st;
+    *branch = 0; *beta = 0; *cc = 0;
+    st = DOPT_FN(dopt__diff_linearize)(D, b, x, D->fo.method == DOPT_NLLS_LM ? D->tl[k] : 0, fail_col);
+    if (st != DOPT_OK) return st;
+    for (i = 0; i < n; ++i) gn[i] = -s->g[i];
+    st = s->ls.solve(s->ls.self, gn);
+    if (st != DOPT_OK) return st;
+    if (D->fo.method != DOPT_NLLS_DOGLEG) {
+        memcpy(step, gn, (size_t)n * sizeof(DOPT_REAL));
+        return DOPT_OK;
+    } else {
+        DOPT_REAL radius = D->tr[k], gnn = DOPT_FN(dopt_nrm2)(n, gn, 1), gg, g2, gHg;
+        if (gnn <= radius) {
+            memcpy(step, gn, (size_t)n * sizeof(DOPT_REAL));
+            return DOPT_OK;
+        }
+        DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
+        gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
+        gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
+        g2 = DOPT_M(sqrt)(gg);
+        *cc = gHg > 0 ? gg / gHg : radius / g2 * 2;
+        if (*cc * g2 >= radius) {
+            *branch = 1;
+            for (i = 0; i < n; ++i) step[i] = -(radius / g2) * s->g[i];
+        } else {
+            DOPT_REAL ac = 0, cq = 0, aa = *cc * *cc * gg;
+            for (i = 0; i < n; ++i) {
+                DOPT_REAL ai = -*cc * s->g[i], ci = gn[i] - ai;
+                ac += ai * ci;
+                cq += ci * ci;
+            }
+            *beta = cq > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cq * (radius * radius - aa))) / cq : 0;
+            for (i = 0; i < n; ++i) {
+                DOPT_REAL ai = -*cc * s->g[i];
+                step[i] = ai + *beta * (gn[i] - ai);
+            }
+            *branch = 2;
+        }
+    }
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, int b, DOPT_REAL *x)
+{
+    int k, branch, fail_col;
+    DOPT_REAL beta, cc;
+    dopt_status st;
+    if (!D || !x || !D->recorded || b < 0 || b >= D->batch) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_FN(dopt__diff_sync)(D);
+    for (k = 0; k < D->count[b]; ++k) {
+        size_t kk = (size_t)b * (size_t)D->cap_iter + (size_t)k;
+        if (!D->tacc[kk]) continue;
+        st = DOPT_FN(dopt__diff_step)(D, b, kk, x, &branch, &beta, &cc, &fail_col);
+        if (st != DOPT_OK) return st;
+        DOPT_FN(dopt__diff_retract)(D, x, D->v[DOPT__DV_STEP], D->tt[kk], D->y2, D->v[DOPT__DV_T1]);
+        memcpy(x, D->y2, (size_t)D->xdim * sizeof(DOPT_REAL));
+    }
+    return DOPT_OK;
+}
+
+/* ψ_c = gbᵀ J~ᵀ r~ + Σ_m (J~ u_m)ᵀ (J~ v_m) + Σ_j q_j |J~_{:,j}|² for cost c at x ⊕ delta.  The
+ * coefficient vectors are gathered onto the cost's T free columns in cx-independent storage. */
+static dopt_status DOPT_FN(dopt__diff_psi)(DOPT_FN(dopt_nlls_diff) *D, int c, int b, const DOPT_REAL *x,
+                                           const DOPT_REAL *delta, const DOPT_REAL *coef, int nr1,
+                                           DOPT_REAL *out)
+{
+    const DOPT_FN(dopt__nlls_cost) *cs = D->s->p->cost + c;
+    int rdim = cs->d.rdim, T, i, j, m;
+    DOPT_REAL rho[3], acc = 0, *J = D->cJ, *r = D->cr;
+    const DOPT_REAL *gb, *q;
+    dopt_status st = DOPT_FN(dopt__diff_cost)(D, c, b, x, delta, D->fo.robust_mode, r, NULL, J, rho, &T);
+    if (st != DOPT_OK) return st;
+    gb = coef;
+    q = coef + T;
+    for (i = 0; i < rdim; ++i) {
+        const DOPT_REAL *Ji = J + (size_t)i * T;
+        DOPT_REAL jg = 0;
+        for (j = 0; j < T; ++j) {
+            jg += Ji[j] * gb[j];
+            acc += q[j] * Ji[j] * Ji[j];
+        }
+        acc += jg * r[i];
+        for (m = 0; m < nr1; ++m) {
+            const DOPT_REAL *u = coef + (2 + 2 * m) * T, *v = u + T;
+            DOPT_REAL ju = 0, jv = 0;
+            for (j = 0; j < T; ++j) { ju += Ji[j] * u[j]; jv += Ji[j] * v[j]; }
+            acc += ju * jv;
+        }
+    }
+    *out = acc;
+    return DOPT_OK;
+}
+
+/* xbar += ∂ψ/∂θ and pg += ∂ψ/∂φ over every cost, by central differences of each cost over its own
+ * free tangent columns and parameter entries.  ψ's coefficients: gbar = v[GBAR], q = v[Q],
+ * u_m = v[U0 + m], v_m = v[V0 + m], m < nr1. */
+static dopt_status DOPT_FN(dopt__diff_psi_grad)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *x, int nr1,
+                                                DOPT_REAL h0, DOPT_REAL *xbar, DOPT_REAL *pg)
+{
+    const DOPT_FN(dopt_nlls_solver) *s = D->s;
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    int *cols = D->icols;
+    DOPT_REAL *coef = D->cz, *delta = D->cdelta;
+    int c, T, j, m, a;
+    dopt_status st;
+    for (c = 0; c < D->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        T = DOPT_FN(dopt__diff_cols)(D, c, cols);
+        if (T == 0) continue;
+        /* gather coefficients: [gbar | q | u0 v0 | u1 v1 | ...] */
+        for (j = 0; j < T; ++j) {
+            coef[j] = D->v[DOPT__DV_GBAR][cols[j]];
+            coef[T + j] = D->v[DOPT__DV_Q][cols[j]];
+            for (m = 0; m < nr1; ++m) {
+                coef[(2 + 2 * m) * T + j] = D->v[DOPT__DV_U0 + m][cols[j]];
+                coef[(3 + 2 * m) * T + j] = D->v[DOPT__DV_V0 + m][cols[j]];
+            }
+        }
+        for (j = 0; j < T; ++j) delta[j] = 0;
+        for (j = 0; j < T; ++j) { /* tangent columns */
+            DOPT_REAL h = h0, fp, fm;
+            /* scale like dopt_numeric_jacobian on Euclidean variables */
+            {
+                int k, t0 = 0;
+                for (k = 0; k < cs->d.nvars; ++k) {
+                    const DOPT_FN(dopt__nlls_var) *vv = p->var + cs->vars[k];
+                    int blk = s->var_block[cs->vars[k]];
+                    if (blk < 0) continue;
+                    if (j < t0 + vv->m.tangent_dim) {
+                        if (vv->m.name && strcmp(vv->m.name, "euclidean") == 0) {
+                            DOPT_REAL xv = DOPT_M(fabs)(x[vv->offset + (j - t0)]);
+                            if (xv > 1) h *= xv;
+                        }
+                        break;
+                    }
+                    t0 += vv->m.tangent_dim;
+                }
+            }
+            delta[j] = h;
+            st = DOPT_FN(dopt__diff_psi)(D, c, b, x, delta, coef, nr1, &fp);
+            if (st == DOPT_OK) {
+                delta[j] = -h;
+                st = DOPT_FN(dopt__diff_psi)(D, c, b, x, delta, coef, nr1, &fm);
+            }
+            delta[j] = 0;
+            if (st != DOPT_OK) return st;
+            xbar[cols[j]] += (fp - fm) / (2 * h);
+        }
+        for (a = 0; pg && a < D->att_n[c]; ++a) { /* parameter entries */
+            const DOPT_FN(dopt__diff_param) *P = D->param + D->att_param[c * DOPT__DIFF_MAXP + a];
+            DOPT_REAL *pv = P->values + (ptrdiff_t)b * P->stride;
+            for (j = 0; j < P->dim; ++j) {
+                DOPT_REAL v0 = pv[j], h = h0 * (DOPT_M(fabs)(v0) > 1 ? DOPT_M(fabs)(v0) : 1), fp, fm;
+                pv[j] = v0 + h;
+                st = DOPT_FN(dopt__diff_psi)(D, c, b, x, NULL, coef, nr1, &fp);
+                if (st == DOPT_OK) {
+                    pv[j] = v0 - h;
+                    st = DOPT_FN(dopt__diff_psi)(D, c, b, x, NULL, coef, nr1, &fm);
+                }
+                pv[j] = v0;
+                if (st != DOPT_OK) return st;
+                pg[P->poff + j] += (fp - fm) / (2 * h);
+            }
+        }
+    }
+    return DOPT_OK;
+}
+
+/* adjoint of y = x ⊕ u over the free variables: xbar_out = (∂y/∂x)ᵀ ybar, ubar = (∂y/∂u)ᵀ ybar
+ * (tangent at y); identity for Euclidean variables, central differences of retract/local
+ * otherwise. */
+static void DOPT_FN(dopt__diff_retract_adj)(DOPT_FN(dopt_nlls_diff) *D, const DOPT_REAL *x, const DOPT_REAL *u,
+                                            const DOPT_REAL *ybar, DOPT_REAL h0, DOPT_REAL *xbar, DOPT_REAL *ubar)
+{
+    const DOPT_FN(dopt_nlls_solver) *s = D->s;
+    int blk, i, j;
+    for (blk = 0; blk < s->nblocks; ++blk) {
+        const DOPT_FN(dopt__nlls_var) *vv = s->p->var + s->block_var[blk];
+        const DOPT_FN(dopt_manifold) *m = &vv->m;
+        int t = m->tangent_dim, o = s->block_start[blk];
+        const DOPT_REAL *xv = x + vv->offset, *uv = u + o;
+        DOPT_REAL *yv = D->cretr, *zp = D->cretr + m->dim, *zm = zp + m->dim, *e = zm + m->dim,
+                  *lp = e + t, *lm = lp + t, *uu = lm + t;
+        if (m->name && strcmp(m->name, "euclidean") == 0) {
+            for (i = 0; i < t; ++i) { xbar[o + i] = ybar[o + i]; ubar[o + i] = ybar[o + i]; }
+            continue;
+        }
+        m->retract(m, xv, uv, yv);
+        for (j = 0; j < t; ++j) {
+            DOPT_REAL accx = 0, accu = 0;
+            /* column j of ∂y/∂x: ((x ⊕ h e_j) ⊕ u) ⊖ y */
+            for (i = 0; i < t; ++i) e[i] = 0;
+            e[j] = h0;
+            m->retract(m, xv, e, zp);
+            m->retract(m, zp, uv, zp);
+            e[j] = -h0;
+            m->retract(m, xv, e, zm);
+            m->retract(m, zm, uv, zm);
+            m->local(m, yv, zp, lp);
+            m->local(m, yv, zm, lm);
+            for (i = 0; i < t; ++i) accx += ybar[o + i] * (lp[i] - lm[i]) / (2 * h0);
+            /* column j of ∂y/∂u: (x ⊕ (u + h e_j)) ⊖ y */
+            for (i = 0; i < t; ++i) uu[i] = uv[i];
+            uu[j] = uv[j] + h0;
+            m->retract(m, xv, uu, zp);
+            uu[j] = uv[j] - h0;
+            m->retract(m, xv, uu, zm);
+            m->local(m, yv, zp, lp);
+            m->local(m, yv, zm, lm);
+            for (i = 0; i < t; ++i) accu += ybar[o + i] * (lp[i] - lm[i]) / (2 * h0);
+            xbar[o + j] = accx;
+            ubar[o + j] = accu;
+        }
+    }
+}
+
+/* converged: stopped on a tolerance without error */
+static int DOPT_FN(dopt__diff_converged)(const dopt_nlls_report *r)
+{
+    return r->status == DOPT_OK && (r->stop == DOPT_STOP_FUNCTION_TOLERANCE || r->stop == DOPT_STOP_COST_CHANGE ||
+                                    r->stop == DOPT_STOP_GRADIENT || r->stop == DOPT_STOP_STEP);
+}
+
+static dopt_status DOPT_FN(dopt__diff_singular)(DOPT_FN(dopt_nlls_diff) *D, dopt_status st, int b, int col,
+                                                dopt_errinfo *info)
+{
+    const DOPT_FN(dopt_nlls_solver) *s = D->s;
+    int blk;
+    if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE || st == DOPT_ERR_SINGULAR) {
+        for (blk = 0; blk < s->nblocks; ++blk)
+            if (col >= s->block_start[blk] && col < s->block_start[blk + 1]) break;
+#ifndef DOPT_NO_STDIO
+        if (info) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "element %d: the Gauss-Newton matrix at the solution is singular "
+                     "(variable %d): no implicit gradient", b, blk < s->nblocks ? s->block_var[blk] : -1);
+            return dopt_errinfo_set(info, DOPT_ERR_SINGULAR, b, 0, msg);
+        }
+#endif
+        return dopt_errinfo_set(info, DOPT_ERR_SINGULAR, b, 0, "singular Gauss-Newton matrix at the solution");
+    }
+    return dopt_errinfo_set(info, st, b, 0, "nlls diff: a cost failed or a non-finite system");
+}
+
+/* IMPLICIT for element b; pg gets ∂L/∂φ (zeroed here) */
+static dopt_status DOPT_FN(dopt__diff_implicit)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *xbar,
+                                                DOPT_REAL h0, DOPT_REAL *pg, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_nlls_solver) *s = D->s;
+    const DOPT_REAL *xs = D->xsol + (size_t)b * (size_t)D->xdim;
+    DOPT_REAL *w = D->v[DOPT__DV_W], wmax, ht;
+    int n = s->n, fail_col = -1, j;
+    dopt_status st;
+    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    st = DOPT_FN(dopt__diff_linearize)(D, b, xs, 0, &fail_col);
+    if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
+    memcpy(w, xbar, (size_t)n * sizeof(DOPT_REAL));
+    st = s->ls.solve(s->ls.self, w);
+    if (st != DOPT_OK || !DOPT_FN(dopt_all_finite)(n, w))
+        return DOPT_FN(dopt__diff_singular)(D, DOPT_ERR_NON_FINITE, b, -1, info);
+    if (!D->ptotal) return DOPT_OK;
+    wmax = DOPT_FN(dopt_amax)(n, w, 1);
+    if (wmax == 0) return DOPT_OK;
+    ht = h0 / wmax;
+    DOPT_FN(dopt__diff_retract)(D, xs, w, ht, D->y0, D->v[DOPT__DV_T1]);
+    DOPT_FN(dopt__diff_retract)(D, xs, w, -ht, D->y1, D->v[DOPT__DV_T1]);
+    memset(D->pg1, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    st = DOPT_FN(dopt__diff_dS_dphi)(D, b, D->y0, h0, pg);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__diff_dS_dphi)(D, b, D->y1, h0, D->pg1);
+    if (st != DOPT_OK) return dopt_errinfo_set(info, st, b, 0, "nlls diff: a cost or vjp failed");
+    for (j = 0; j < D->ptotal; ++j) pg[j] = -(pg[j] - D->pg1[j]) / (2 * ht);
+    return DOPT_OK;
+}
+
+/* DLM for element b */
+static dopt_status DOPT_FN(dopt__diff_dlm)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *xbar,
+                                           DOPT_REAL eps, int iters, DOPT_REAL h0, DOPT_REAL *pg,
+                                           dopt_errinfo *info)
+{
+    DOPT_FN(dopt_nlls_solver) *s = D->s;
+    const DOPT_REAL *xs = D->xsol + (size_t)b * (size_t)D->xdim;
+    DOPT_REAL *y = D->y0, *e = D->v[DOPT__DV_W], *dl = D->v[DOPT__DV_T2], *dadd = D->v[DOPT__DV_Q];
+    int n = s->n, it, i, fail_col = -1, blk;
+    dopt_status st;
+    memcpy(y, xs, (size_t)D->xdim * sizeof(DOPT_REAL));
+    for (i = 0; i < n; ++i) dl[i] = 0;
+    for (it = 0; it < iters; ++it) {
+        DOPT_REAL F, enorm;
+        long bad = -1;
+        st = DOPT_FN(dopt__nlls_eval)(s, b, y, 1, D->fo.robust_mode, D->fo.numeric_diff_step, &F, &bad);
+        if (st != DOPT_OK) return dopt_errinfo_set(info, st, b, 0, "nlls diff (dlm): a cost failed");
+        /* S + ||eps dl - xbar/2||^2: gradient g + 2 eps (eps dl - xbar/2), GN matrix H + 2 eps^2 I */
+        for (i = 0; i < n; ++i) {
+            e[i] = -(s->g[i] + 2 * eps * (eps * dl[i] - xbar[i] / 2));
+            dadd[i] = 2 * eps * eps;
+        }
+        st = s->ls.factor(s->ls.self, s->H, dadd, &fail_col);
+        if (st == DOPT_OK) st = s->ls.solve(s->ls.self, e);
+        if (st != DOPT_OK || !DOPT_FN(dopt_all_finite)(n, e)) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
+        DOPT_FN(dopt__diff_retract)(D, y, e, 1, D->y1, D->v[DOPT__DV_T1]);
+        memcpy(y, D->y1, (size_t)D->xdim * sizeof(DOPT_REAL));
+        for (blk = 0; blk < s->nblocks; ++blk) { /* dl = y ⊖ x* */
+            const DOPT_FN(dopt__nlls_var) *vv = s->p->var + s->block_var[blk];
+            vv->m.local(&vv->m, xs + vv->offset, y + vv->offset, dl + s->block_start[blk]);
+        }
+        enorm = DOPT_FN(dopt_amax)(n, e, 1);
+        if (enorm <= 64 * DOPT_EPS * (1 + DOPT_FN(dopt_amax)(n, dl, 1))) break;
+    }
+    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    memset(D->pg1, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    st = DOPT_FN(dopt__diff_dS_dphi)(D, b, xs, h0, pg);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__diff_dS_dphi)(D, b, y, h0, D->pg1);
+    if (st != DOPT_OK) return dopt_errinfo_set(info, st, b, 0, "nlls diff (dlm): a cost or vjp failed");
+    for (i = 0; i < D->ptotal; ++i) pg[i] = (pg[i] - D->pg1[i]) / eps;
+    return DOPT_OK;
+}
+
+/* UNROLL / TRUNCATED for element b over the last `last` recorded iterations */
+static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *xbar_in,
+                                              int last, DOPT_REAL h0, DOPT_REAL *pg, DOPT_REAL *x0bar,
+                                              int *steps, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_nlls_solver) *s = D->s;
+    DOPT_REAL *xbar = D->v[DOPT__DV_XBAR], *w = D->v[DOPT__DV_W], *gbar = D->v[DOPT__DV_GBAR],
+              *q = D->v[DOPT__DV_Q], *step = D->v[DOPT__DV_STEP], *gn = D->v[DOPT__DV_GN],
+              *sbar = D->v[DOPT__DV_T1], *t2 = D->v[DOPT__DV_T2];
+    int n = s->n, k, first, i, nr1, branch, fail_col = -1;
+    DOPT_REAL beta, cc;
+    dopt_status st;
+    memcpy(xbar, xbar_in, (size_t)n * sizeof(DOPT_REAL));
+    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    first = D->count[b] - last;
+    if (first < 0) first = 0;
+    *steps = D->count[b] - first;
+    for (k = D->count[b] - 1; k >= first; --k) {
+        size_t kk = (size_t)b * (size_t)D->cap_iter + (size_t)k;
+        const DOPT_REAL *xk = D->tx + kk * (size_t)D->xdim;
+        DOPT_REAL t = D->tt[kk];
+        if (!D->tacc[kk]) continue;
+        st = DOPT_FN(dopt__diff_step)(D, b, kk, xk, &branch, &beta, &cc, &fail_col);
+        if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
+        /* through the retraction y = x ⊕ t Δ */
+        for (i = 0; i < n; ++i) t2[i] = t * step[i];
+        DOPT_FN(dopt__diff_retract_adj)(D, xk, t2, xbar, h0, w, sbar);
+        memcpy(xbar, w, (size_t)n * sizeof(DOPT_REAL));
+        for (i = 0; i < n; ++i) { sbar[i] *= t; gbar[i] = 0; q[i] = 0; }
+        nr1 = 0;
+        if (branch == 0) { /* Δ = -A⁻¹ g: gbar = -A⁻¹ sbar, Hbar = -w Δᵀ, diag(λD) */
+            memcpy(w, sbar, (size_t)n * sizeof(DOPT_REAL));
+            st = s->ls.solve(s->ls.self, w);
+            if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, -1, info);
+            for (i = 0; i < n; ++i) {
+                gbar[i] = -w[i];
+                D->v[DOPT__DV_U0][i] = -w[i];
+                D->v[DOPT__DV_V0][i] = step[i];
+                if (D->fo.method == DOPT_NLLS_LM && !D->clamp[i]) q[i] = -D->tl[kk] * w[i] * step[i];
+            }
+            nr1 = 1;
+        } else if (branch == 1) { /* Δ = -(R / |g|) g */
+            DOPT_REAL g2 = DOPT_FN(dopt_nrm2)(n, s->g, 1), R = D->tr[kk], gs = 0;
+            for (i = 0; i < n; ++i) gs += s->g[i] * sbar[i];
+            for (i = 0; i < n; ++i) gbar[i] = -(R / g2) * (sbar[i] - s->g[i] * gs / (g2 * g2));
+        } else { /* blend Δ = a + β (gn - a), |Δ| = R */
+            DOPT_REAL pz = 0, dp = 0, eg = 0, gHg, gg;
+            DOPT_REAL *hg = D->v[DOPT__DV_U0 + 2];
+            for (i = 0; i < n; ++i) {
+                DOPT_REAL pi = gn[i] + cc * s->g[i];
+                pz += pi * sbar[i];
+                dp += step[i] * pi;
+            }
+            for (i = 0; i < n; ++i) { /* z = sbar - Δ (pᵀ sbar) / (Δᵀ p) */
+                DOPT_REAL z = sbar[i] - step[i] * pz / dp;
+                t2[i] = (1 - beta) * z;  /* e */
+                w[i] = beta * z;
+            }
+            st = s->ls.solve(s->ls.self, w); /* H⁻¹ (β z) */
+            if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, -1, info);
+            DOPT_FN(dopt__nlls_hv)(s, s->g, hg);
+            gHg = DOPT_FN(dopt_dot)(n, s->g, 1, hg, 1);
+            gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
+            for (i = 0; i < n; ++i) eg += t2[i] * s->g[i];
+            for (i = 0; i < n; ++i) {
+                gbar[i] = -w[i] - cc * t2[i] - eg * (2 * s->g[i] / gHg - 2 * gg * hg[i] / (gHg * gHg));
+                D->v[DOPT__DV_U0][i] = -w[i];
+                D->v[DOPT__DV_V0][i] = gn[i];
+                D->v[DOPT__DV_U0 + 1][i] = eg * gg / (gHg * gHg) * s->g[i];
+                D->v[DOPT__DV_V0 + 1][i] = s->g[i];
+            }
+            nr1 = 2;
+        }
+        st = DOPT_FN(dopt__diff_psi_grad)(D, b, xk, nr1, h0, xbar, pg);
+        if (st != DOPT_OK) return dopt_errinfo_set(info, st, b, 0, "nlls diff (unroll): a cost failed");
+    }
+    if (x0bar) memcpy(x0bar, xbar, (size_t)n * sizeof(DOPT_REAL));
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
+                                                      const DOPT_FN(dopt_bwd_options) *opt,
+                                                      const DOPT_REAL *xbar, DOPT_REAL *x0bar,
+                                                      dopt_bwd_report *reports, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_bwd_options) o;
+    dopt_status first = DOPT_OK;
+    int b, n;
+    DOPT_REAL h0;
+    if (!D || !xbar) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls diff: NULL argument");
+    if (!D->recorded) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls diff: no forward solve recorded");
+    if (opt) o = *opt; else memset(&o, 0, sizeof o);
+    if (o.truncate <= 0) o.truncate = 5;
+    if (!(o.dlm_epsilon > 0)) o.dlm_epsilon = (DOPT_REAL)1e-2;
+    if (o.dlm_iterations <= 0) o.dlm_iterations = 10;
+    h0 = o.fd_step > 0 ? o.fd_step : DOPT_M(cbrt)(DOPT_EPS);
+    n = D->n;
+    DOPT_FN(dopt__diff_sync)(D);
+    memset(D->grad, 0, D->grad_len * sizeof(DOPT_REAL));
+    if (x0bar) memset(x0bar, 0, (size_t)D->batch * (size_t)n * sizeof(DOPT_REAL));
+    for (b = 0; b < D->batch; ++b) {
+        dopt_bwd_report rep;
+        dopt_errinfo local;
+        dopt_errinfo *inf = first == DOPT_OK ? info : &local;
+        const dopt_nlls_report *fr = D->frep + b;
+        dopt_status st = DOPT_OK;
+        int optimal_mode = o.mode == DOPT_BWD_IMPLICIT || o.mode == DOPT_BWD_DLM;
+        memset(&rep, 0, sizeof rep);
+        rep.converged = DOPT_FN(dopt__diff_converged)(fr);
+        rep.forward_stop = fr->stop;
+        if (fr->status != DOPT_OK) {
+            st = dopt_errinfo_set(inf, fr->status, b, 0, "nlls diff: the forward solve of this element failed");
+        } else if (optimal_mode && !rep.converged && o.policy != DOPT_BWD_FLAG) {
+            st = DOPT_ERR_NO_CONVERGENCE;
+        } else {
+            const DOPT_REAL *xb = xbar + (size_t)b * (size_t)n;
+            if (!DOPT_FN(dopt_all_finite)(n, xb)) {
+                st = dopt_errinfo_set(inf, DOPT_ERR_NON_FINITE, b, 0, "nlls diff: dL/dx is not finite");
+            } else if (o.mode == DOPT_BWD_IMPLICIT) {
+                st = DOPT_FN(dopt__diff_implicit)(D, b, xb, h0, D->pg0, inf);
+            } else if (o.mode == DOPT_BWD_DLM) {
+                st = DOPT_FN(dopt__diff_dlm)(D, b, xb, o.dlm_epsilon, o.dlm_iterations, h0, D->pg0, inf);
+            } else {
+                int last = o.mode == DOPT_BWD_UNROLL ? D->count[b] : o.truncate;
+                DOPT_REAL *x0 = (x0bar && last >= D->count[b]) ? x0bar + (size_t)b * (size_t)n : NULL;
+                st = DOPT_FN(dopt__diff_unroll)(D, b, xb, last, h0, D->pg0, x0, &rep.steps, inf);
+            }
+            if (st == DOPT_OK) DOPT_FN(dopt__diff_accum)(D, b, D->pg0, 1);
+            else if (x0bar) memset(x0bar + (size_t)b * (size_t)n, 0, (size_t)n * sizeof(DOPT_REAL));
+        }
+        rep.status = st;
+        if (st == DOPT_ERR_NO_CONVERGENCE && o.policy == DOPT_BWD_ZERO) st = DOPT_OK;
+        if (reports) reports[b] = rep;
+        if (st != DOPT_OK && first == DOPT_OK) {
+            first = st;
+            if (st == DOPT_ERR_NO_CONVERGENCE)
+                dopt_errinfo_set(info, st, b, 0, "nlls diff: the forward solve did not converge (policy FAIL)");
+        }
+    }
+    return first;
+}
+
+#undef DOPT__DIFF_MAXP
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__NLLSBWD_PASS_IMPL */
+
 /*
  * ------------------------------------------------------------------------------------------------
  * MIT License.  Copyright (c) 2026 the dopt authors.
