@@ -11,6 +11,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=$ROOT/build/bench
 mkdir -p "$BENCH_DIR"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# Debian's CHOLMOD runs parts of its supernodal factorization on several OpenMP threads whatever
+# OMP_NUM_THREADS says; the thread limit really holds it (and every OpenMP anchor) to one.
+export OMP_THREAD_LIMIT=1
 export DOPT_DATA_DIR="${DOPT_DATA_DIR:-$ROOT/../shared/data}"
 
 bench_apt() {
