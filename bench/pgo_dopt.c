@@ -13,6 +13,10 @@
  *       schedule (lambda I, lambda0 1e-5, x10 on reject, /10 on accept: --damping identity
  *       --update factor --lambda0 1e-5; --damping diag --update nielsen --lambda0 1e-4 gives
  *       dopt's Ceres-style defaults), function tolerance 1e-8, at most 100 iterations.
+ *       --residual ceres minimizes the residual of Ceres' pose_graph_2d/3d examples,
+ *       [R_i^T (p_j - p_i) - p_z; wrap(th_j - th_i - th_z)] / [..; 2 vec(q_z (q_i^-1 q_j)^-1)],
+ *       instead of the group log: final_cost is then in Ceres' metric (on torus3D it reaches the
+ *       basin Ceres reaches, 22556).
  *   pgo_dopt --cube-batch DIR
  *       Solves every .g2o file of DIR (the bench's 256 cube problems) with 10 LM iterations each
  *       (tolerances off, as the anchors run).  Problems of one structure (same vertices and edge
@@ -70,6 +74,7 @@ static dopt_status make_solver(dopt_nlls_problem_d *p, int dense, dopt_nlls_solv
 }
 
 static dopt_nlls_options_d g_opt; /* --damping / --update / --lambda0 (defaults set in main) */
+static int g_quat;                /* --residual quat */
 
 static int solve_file(const char *in, const char *out, dopt_nlls_method method, int dense,
                       int max_iter, double ftol, int verbose)
@@ -88,6 +93,7 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
         return 1;
     }
     memset(&info, 0, sizeof info);
+    g.quat_residual = g_quat;
     {
         dopt_hooks h; /* -v: the per-iteration summary through the log hook */
         memset(&h, 0, sizeof h);
@@ -280,6 +286,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--update") && i + 1 < argc)
             g_opt.lm_update = !strcmp(argv[++i], "factor") ? DOPT_LM_UPDATE_FACTOR : DOPT_LM_UPDATE_NIELSEN;
         else if (!strcmp(argv[i], "--lambda0") && i + 1 < argc) g_opt.initial_lambda = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--residual") && i + 1 < argc) g_quat = !strcmp(argv[++i], "ceres");
         else if (!strcmp(argv[i], "--cube-batch") && i + 1 < argc) cube_dir = argv[++i];
         else if (!strcmp(argv[i], "--write-cube") && i + 1 < argc) write_dir = argv[++i];
         else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = atoi(argv[++i]);
