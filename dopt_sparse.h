@@ -1967,6 +1967,7 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
     }
 }
 
+#ifndef DOPT_USE_CBLAS
 /* B = B L^{-T} for the m x nb block B (leading dimension ldb) and the nb x nb lower triangular
  * L, column by column, in row chunks that stay in cache. */
 static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
@@ -1986,6 +1987,7 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
         }
     }
 }
+#endif
 
 /* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
  * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Right-looking over column panels of
@@ -2003,7 +2005,11 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
             return st;
         }
         if (r0 < nsrow) {
+#ifdef DOPT_USE_CBLAS /* OpenBLAS dtrsm beats the inline loops */
+            DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, nsrow - r0, kb, 1, D, nsrow, D + kb, nsrow);
+#else
             DOPT_FN(dopt__sp_trsm)(nsrow - r0, kb, D, nsrow, D + kb, nsrow);
+#endif
             if (r0 < nscol)
                 DOPT_FN(dopt__sp_syrk)(nsrow - r0, nscol - r0, kb, -1, D + kb, nsrow, 1,
                                        Ls + r0 + (size_t)r0 * nsrow, nsrow);
