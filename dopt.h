@@ -3701,6 +3701,11 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_loss_scale)(DOPT_FN(dopt_nlls_
 DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_offset)(const DOPT_FN(dopt_nlls_diff) *D, int v);
 /* dopt_nlls_diff_tangent_size: n, the length of ∂L/∂θ vectors. */
 DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_size)(const DOPT_FN(dopt_nlls_diff) *D);
+/* dopt_nlls_diff_keep_trace: how much of the iteration trace the next dopt_nlls_diff_solve keeps:
+ * -1 every iteration (the default; needed by UNROLL and by dopt_nlls_diff_replay), 0 none (enough
+ * for IMPLICIT and DLM: their memory then does not grow with the iterations), K > 0 the last K
+ * (a ring: enough for TRUNCATED with K).  DOPT_ERR_INVALID_ARGUMENT for keep < -1. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_keep_trace)(DOPT_FN(dopt_nlls_diff) *D, int keep);
 
 /* dopt_nlls_diff_solve: dopt_nlls_solve (same arguments) after copying learnable loss scales into
  * their costs, recording the iteration trace (for UNROLL/TRUNCATED) and the solution.  The
@@ -3769,7 +3774,7 @@ struct DOPT_FN(dopt_nlls_diff) {
     DOPT_REAL *grad;
     size_t grad_len;
     /* the recorded forward solve */
-    int recorded, cap_iter;
+    int recorded, cap_iter, keep;               /* keep: -1 every iteration, K >= 0 the last K   */
     DOPT_FN(dopt_nlls_options) fo;              /* resolved forward options                       */
     int *count;                                 /* per element: recorded iterations              */
     DOPT_REAL *tx, *tt, *tl, *tr;               /* per element x cap: state, scale, λ, radius     */
@@ -3818,6 +3823,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_create)(DOPT_FN(dopt_nlls_solver) *s
     D->n = s->n;
     D->xdim = p->xdim;
     D->ncost = p->ncost;
+    D->keep = -1;
     D->maxr = 1; D->maxT = 1; D->maxdim = 1;
     for (c = 0; c < p->ncost; ++c) {
         const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
@@ -4003,6 +4009,13 @@ DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_offset)(const DOPT_FN(dopt_nlls_diff
 
 DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_size)(const DOPT_FN(dopt_nlls_diff) *D) { return D ? D->n : 0; }
 
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_keep_trace)(DOPT_FN(dopt_nlls_diff) *D, int keep)
+{
+    if (!D || keep < -1) return DOPT_ERR_INVALID_ARGUMENT;
+    D->keep = keep;
+    return DOPT_OK;
+}
+
 DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k)
 {
     if (!D || k < 0 || k >= D->nparam) return NULL;
@@ -4016,8 +4029,7 @@ static void DOPT_FN(dopt__diff_hook)(void *user, int b, const DOPT_REAL *x, cons
     DOPT_FN(dopt_nlls_diff) *D = (DOPT_FN(dopt_nlls_diff) *)user;
     size_t k;
     (void)d;
-    if (D->count[b] >= D->cap_iter) return;
-    k = (size_t)b * (size_t)D->cap_iter + (size_t)D->count[b];
+    k = (size_t)b * (size_t)D->cap_iter + (size_t)(D->count[b] % D->cap_iter); /* a ring of the last cap */
     memcpy(D->tx + k * (size_t)D->xdim, x, (size_t)D->xdim * sizeof(DOPT_REAL));
     D->tt[k] = t;
     D->tl[k] = lambda;
@@ -4047,7 +4059,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
     int b, cap;
     if (!D || !x) return DOPT_ERR_INVALID_ARGUMENT;
     o = DOPT_FN(dopt__nlls_resolve)(opt);
-    cap = o.max_iterations;
+    cap = (D->keep < 0 || D->keep > o.max_iterations) ? o.max_iterations : D->keep;
     if (cap != D->cap_iter || !D->count) {
         size_t B = (size_t)D->batch, C = (size_t)cap, X = (size_t)D->xdim, R = sizeof(DOPT_REAL), bytes;
         unsigned char *m;
@@ -4072,7 +4084,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
     }
     for (b = 0; b < D->batch; ++b) D->count[b] = 0;
     DOPT_FN(dopt__diff_sync)(D);
-    o.iteration_hook = DOPT_FN(dopt__diff_hook);
+    o.iteration_hook = cap > 0 ? DOPT_FN(dopt__diff_hook) : NULL;
     o.hook_user = D;
     D->fo = o;
     if (x_stride == 0) x_stride = D->xdim;
@@ -4413,6 +4425,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, 
     DOPT_REAL beta, cc;
     dopt_status st;
     if (!D || !x || !D->recorded || b < 0 || b >= D->batch) return DOPT_ERR_INVALID_ARGUMENT;
+    if (D->count[b] > D->cap_iter) return DOPT_ERR_INVALID_ARGUMENT; /* the trace kept only the last K */
     DOPT_FN(dopt__diff_sync)(D);
     for (k = 0; k < D->count[b]; ++k) {
         size_t kk = (size_t)b * (size_t)D->cap_iter + (size_t)k;
@@ -4697,10 +4710,11 @@ static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b,
     memcpy(xbar, xbar_in, (size_t)n * sizeof(DOPT_REAL));
     memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
     first = D->count[b] - last;
+    if (first < D->count[b] - D->cap_iter) first = D->count[b] - D->cap_iter; /* what the ring kept */
     if (first < 0) first = 0;
     *steps = D->count[b] - first;
     for (k = D->count[b] - 1; k >= first; --k) {
-        size_t kk = (size_t)b * (size_t)D->cap_iter + (size_t)k;
+        size_t kk = (size_t)b * (size_t)D->cap_iter + (size_t)(k % D->cap_iter);
         const DOPT_REAL *xk = D->tx + kk * (size_t)D->xdim;
         DOPT_REAL t = D->tt[kk];
         if (!D->tacc[kk]) continue;
@@ -4758,7 +4772,7 @@ static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b,
         st = DOPT_FN(dopt__diff_psi_grad)(D, b, xk, nr1, h0, xbar, pg);
         if (st != DOPT_OK) return dopt_errinfo_set(info, st, b, 0, "nlls diff (unroll): a cost failed");
     }
-    if (x0bar) memcpy(x0bar, xbar, (size_t)n * sizeof(DOPT_REAL));
+    if (x0bar && first == 0) memcpy(x0bar, xbar, (size_t)n * sizeof(DOPT_REAL));
     return DOPT_OK;
 }
 
@@ -4806,8 +4820,12 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
                 st = DOPT_FN(dopt__diff_dlm)(D, b, xb, o.dlm_epsilon, o.dlm_iterations, h0, D->pg0, inf);
             } else {
                 int last = o.mode == DOPT_BWD_UNROLL ? D->count[b] : o.truncate;
-                DOPT_REAL *x0 = (x0bar && last >= D->count[b]) ? x0bar + (size_t)b * (size_t)n : NULL;
-                st = DOPT_FN(dopt__diff_unroll)(D, b, xb, last, h0, D->pg0, x0, &rep.steps, inf);
+                DOPT_REAL *x0 = x0bar ? x0bar + (size_t)b * (size_t)n : NULL;
+                if (o.mode == DOPT_BWD_UNROLL && D->count[b] > D->cap_iter)
+                    st = dopt_errinfo_set(inf, DOPT_ERR_INVALID_ARGUMENT, b, 0,
+                                          "nlls diff: UNROLL needs every iteration (dopt_nlls_diff_keep_trace)");
+                else
+                    st = DOPT_FN(dopt__diff_unroll)(D, b, xb, last, h0, D->pg0, x0, &rep.steps, inf);
             }
             if (st == DOPT_OK) DOPT_FN(dopt__diff_accum)(D, b, D->pg0, 1);
             else if (x0bar) memset(x0bar + (size_t)b * (size_t)n, 0, (size_t)n * sizeof(DOPT_REAL));

@@ -624,6 +624,50 @@ static void test_manifold_unroll_d(void)
     dopt_nlls_problem_destroy_d(p);
 }
 
+/* a shorter trace: TRUNCATED(3) from a ring of 3 equals TRUNCATED(3) from the full trace;
+ * IMPLICIT needs none; UNROLL refuses an incomplete trace */
+static void test_keep_trace_d(void)
+{
+    tb_prob P;
+    dopt_nlls_options_d o = tb_opts(DOPT_NLLS_LM, 0.5, 8);
+    dopt_bwd_options_d bo;
+    double xbar[TB_B * 3], g[64], g2, gi[64];
+    int k, e, nphi;
+    tb_build(&P, P_NONQUAD, 0);
+    nphi = tb_nphi(&P);
+    tb_xbar(&P, xbar);
+    memset(&bo, 0, sizeof bo);
+    bo.mode = DOPT_BWD_TRUNCATED;
+    bo.truncate = 3;
+    tb_loss_solve(&P, &o);
+    DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "full trace");
+    for (k = 0; k < nphi; ++k) tb_phi(&P, k, &g[k], &e);
+    bo.mode = DOPT_BWD_IMPLICIT;
+    DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "implicit, full trace");
+    for (k = 0; k < nphi; ++k) tb_phi(&P, k, &gi[k], &e);
+    DOPT_CHECK(dopt_nlls_diff_keep_trace_d(P.D, 3) == DOPT_OK, "keep 3");
+    tb_loss_solve(&P, &o);
+    bo.mode = DOPT_BWD_TRUNCATED;
+    DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "ring trace");
+    for (k = 0; k < nphi; ++k) {
+        tb_phi(&P, k, &g2, &e);
+        DOPT_CHECK(g2 == g[k], "ring vs full: %g %g", g2, g[k]);
+    }
+    bo.mode = DOPT_BWD_UNROLL;
+    DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT,
+               "unroll needs the whole trace");
+    DOPT_CHECK(dopt_nlls_diff_keep_trace_d(P.D, 0) == DOPT_OK, "keep 0");
+    tb_loss_solve(&P, &o);
+    bo.mode = DOPT_BWD_IMPLICIT;
+    DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "implicit, no trace");
+    for (k = 0; k < nphi; ++k) {
+        tb_phi(&P, k, &g2, &e);
+        DOPT_CHECK(g2 == gi[k], "implicit without a trace");
+    }
+    DOPT_CHECK(dopt_nlls_diff_keep_trace_d(P.D, -2) == DOPT_ERR_INVALID_ARGUMENT, "keep -2");
+    tb_free(&P);
+}
+
 static void test_bad_input_d(void)
 {
     tb_prob P;
@@ -654,6 +698,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_singular_status_d);
     DOPT_TEST_RUN(test_policy_d);
     DOPT_TEST_RUN(test_manifold_unroll_d);
+    DOPT_TEST_RUN(test_keep_trace_d);
     DOPT_TEST_RUN(test_bad_input_d);
     DOPT_TEST_RUN(test_modes_smoke_f);
     DOPT_TEST_RUN(test_modes_smoke_d);
