@@ -4,6 +4,7 @@
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
+#include "dopt_lie.h"
 #include "dopt_test.h"
 
 /* ---- shared data types for the costs (precision-generic costs below use them via DOPT_REAL) --- */
@@ -119,6 +120,72 @@ static double ref_pose_graph(int nposes, int ne, const double *z, const int *ij,
     return cost;
 }
 
+/* ---- independent reference for the SE(3) pose-graph test: Gauss-Newton in double on the
+ * stacked residual r_e = W Log(z^-1 xi^-1 xj) built from dopt_lie.h's group operations, dense
+ * central-difference Jacobian over poses 1..N-1 (x ⊕ d = x Exp(d)), dense normal equations. */
+#define REF3_MAXN 8
+#define REF3_MAXE 12
+static void ref3_residuals(int ne, const double *z, const int *ij, const double *w, const double *x,
+                           double *r)
+{
+    int e, i;
+    for (e = 0; e < ne; ++e) {
+        double rel[7], err[7], zi[7];
+        dopt_se3_between_d(x + 7 * ij[2 * e], x + 7 * ij[2 * e + 1], rel, NULL, NULL);
+        dopt_se3_inverse_d(z + 7 * e, zi, NULL);
+        dopt_se3_compose_d(zi, rel, err, NULL, NULL);
+        dopt_se3_log_d(err, r + 6 * e, NULL);
+        for (i = 0; i < 6; ++i) r[6 * e + i] *= w[6 * e + i];
+    }
+}
+static void ref3_retract(const double *x, const double *d, double *out)
+{
+    double ex[7];
+    dopt_se3_exp_d(d, ex, NULL);
+    dopt_se3_compose_d(x, ex, out, NULL, NULL);
+}
+static double ref3_pose_graph(int nposes, int ne, const double *z, const int *ij, const double *w,
+                              double *x)
+{
+    static double J[6 * REF3_MAXE * 6 * REF3_MAXN], N[36 * REF3_MAXN * REF3_MAXN];
+    double r[6 * REF3_MAXE], rp[6 * REF3_MAXE], rm[6 * REF3_MAXE], rhs[6 * REF3_MAXN], xs[7 * REF3_MAXN];
+    double cost = 0;
+    int nu = 6 * (nposes - 1), nr = 6 * ne, it, i, j, k, fc;
+    for (it = 0; it < 30; ++it) {
+        ref3_residuals(ne, z, ij, w, x, r);
+        for (k = 0; k < nu; ++k) {
+            double d[6] = {0, 0, 0, 0, 0, 0}, h = 1e-6;
+            int pose = 1 + k / 6;
+            memcpy(xs, x, sizeof(double) * 7 * (size_t)nposes);
+            d[k % 6] = h;
+            ref3_retract(x + 7 * pose, d, xs + 7 * pose);
+            ref3_residuals(ne, z, ij, w, xs, rp);
+            d[k % 6] = -h;
+            ref3_retract(x + 7 * pose, d, xs + 7 * pose);
+            ref3_residuals(ne, z, ij, w, xs, rm);
+            for (i = 0; i < nr; ++i) J[i + nr * k] = (rp[i] - rm[i]) / (2 * h);
+        }
+        for (i = 0; i < nu; ++i) {
+            rhs[i] = 0;
+            for (k = 0; k < nr; ++k) rhs[i] -= J[k + nr * i] * r[k];
+            for (j = 0; j < nu; ++j) {
+                double acc = 0;
+                for (k = 0; k < nr; ++k) acc += J[k + nr * i] * J[k + nr * j];
+                N[i + nu * j] = acc;
+            }
+        }
+        dopt_spd_solve_d(NULL, nu, 1, N, nu, rhs, nu, &fc);
+        for (i = 1; i < nposes; ++i) {
+            double out[7];
+            ref3_retract(x + 7 * i, rhs + 6 * (i - 1), out);
+            memcpy(x + 7 * i, out, sizeof out);
+        }
+    }
+    ref3_residuals(ne, z, ij, w, x, r);
+    for (i = 0; i < nr; ++i) cost += r[i] * r[i] / 2;
+    return cost;
+}
+
 #define TEST_NLLS_PASS
 #define DOPT__DRIVE "tests/test_nlls.c"
 #include "dopt.h"
@@ -144,6 +211,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_batch_f);
     DOPT_TEST_RUN(test_pose_graph_se2_d);
     DOPT_TEST_RUN(test_pose_graph_se2_f);
+    DOPT_TEST_RUN(test_pose_graph_se3_d);
+    DOPT_TEST_RUN(test_pose_graph_se3_f);
     DOPT_TEST_RUN(test_gauge_status_d);
     DOPT_TEST_RUN(test_gauge_status_f);
     DOPT_TEST_RUN(test_unconstrained_status_d);
@@ -755,6 +824,88 @@ static void DOPT_FN(test_pose_graph_se2)(void)
             DOPT_CHECK(fabs(dv) < DOPT_TEST_TOL(1e-6, 2e-3), "method %d pose %d: %g vs %g", method, i / 3, (double)x[i], xref[i]);
         }
         DOPT_CHECK(fabs(x[0] - G.x0[0]) == 0, "pose 0 held constant");
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+        DOPT_FN(dopt_nlls_problem_destroy)(p);
+    }
+}
+
+/* ---- SE(3) pose graph with dopt_lie.h's manifold and between cost vs the reference ---------- */
+#define PG3_N 6
+#define PG3_E 8
+static void DOPT_FN(test_pose_graph_se3)(void)
+{
+    DOPT_FN(dopt_lie_between_data) meas[PG3_E];
+    DOPT_REAL w[PG3_E][6], x[7 * PG3_N], xi[6];
+    double truth[7 * PG3_N], zd[7 * PG3_E], wd[6 * PG3_E], xref[7 * PG3_N], cref;
+    int ij[PG3_E][2], e, i, k, method;
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 61, 0);
+    for (i = 0; i < PG3_N; ++i) { /* a twisted loop */
+        double d[6];
+        d[0] = 1; d[1] = 0.2; d[2] = 0.1; d[3] = 0.1; d[4] = -0.05; d[5] = 1.0;
+        if (i == 0) { double id[6] = {0, 0, 0, 0, 0, 0}; dopt_se3_exp_d(id, truth, NULL); }
+        else ref3_retract(truth + 7 * (i - 1), d, truth + 7 * i);
+    }
+    for (e = 0; e < PG3_E; ++e) {
+        double rel[7], ex[7], n[6];
+        ij[e][0] = e < PG3_N - 1 ? e : (e == PG3_N - 1 ? 0 : 1);
+        ij[e][1] = e < PG3_N - 1 ? e + 1 : (e == PG3_N - 1 ? PG3_N - 1 : 4);
+        dopt_se3_between_d(truth + 7 * ij[e][0], truth + 7 * ij[e][1], rel, NULL, NULL);
+        for (k = 0; k < 6; ++k) n[k] = (k < 3 ? 0.05 : 0.02) * dopt_rng_normal_d(&rng);
+        dopt_se3_exp_d(n, ex, NULL);
+        dopt_se3_compose_d(rel, ex, zd + 7 * e, NULL, NULL);
+        for (k = 0; k < 7; ++k) meas[e].measurement[k] = (DOPT_REAL)zd[7 * e + k];
+        for (k = 0; k < 7; ++k) zd[7 * e + k] = (double)meas[e].measurement[k]; /* what the layer sees */
+        for (k = 0; k < 6; ++k) w[e][k] = (DOPT_REAL)(k < 3 ? 20 : 50);
+        for (k = 0; k < 6; ++k) wd[6 * e + k] = (double)w[e][k];
+    }
+    for (i = 0; i < PG3_N; ++i) { /* start: truth perturbed (pose 0 exact) */
+        double n[6], out[7];
+        for (k = 0; k < 6; ++k) n[k] = i ? 0.15 * dopt_rng_normal_d(&rng) : 0;
+        ref3_retract(truth + 7 * i, n, out);
+        for (k = 0; k < 7; ++k) xref[7 * i + k] = (double)(DOPT_REAL)out[k];
+    }
+    for (k = 0; k < 7 * PG3_N; ++k) x[k] = (DOPT_REAL)xref[k];
+    cref = ref3_pose_graph(PG3_N, PG3_E, zd, ij[0], wd, xref);
+    (void)xi;
+    for (method = 0; method < 3; ++method) {
+        DOPT_FN(dopt_nlls_problem) *p;
+        DOPT_FN(dopt_nlls_solver) *s = NULL;
+        DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_lie_manifold_se3)();
+        DOPT_FN(dopt_nlls_options) o;
+        dopt_nlls_report rep;
+        DOPT_REAL xs[7 * PG3_N];
+        memcpy(xs, x, sizeof xs);
+        DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p);
+        for (i = 0; i < PG3_N; ++i) DOPT_FN(dopt_nlls_add_variable)(p, &m, NULL);
+        DOPT_FN(dopt_nlls_set_constant)(p, 0, 1);
+        for (e = 0; e < PG3_E; ++e) {
+            DOPT_FN(dopt_nlls_cost_desc) d;
+            memset(&d, 0, sizeof d);
+            d.fn = DOPT_FN(dopt_lie_cost_between_se3);
+            d.data = &meas[e];
+            d.rdim = 6;
+            d.nvars = 2;
+            d.vars = ij[e];
+            d.weight_kind = DOPT_WEIGHT_DIAGONAL;
+            d.weight = w[e];
+            DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+        }
+        memset(&o, 0, sizeof o);
+        o.method = (dopt_nlls_method)method;
+        o.max_iterations = 100;
+        o.function_tolerance = (DOPT_REAL)DOPT_TEST_TOL(1e-12, 1e-6);
+        DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL);
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, xs, 0, &rep, NULL, NULL) == DOPT_OK, "solve");
+        DOPT_CHECK_CLOSE(rep.final_cost, cref, DOPT_TEST_TOL(1e-7, 2e-3), "SE3 final cost vs reference");
+        for (i = 0; i < PG3_N; ++i) {
+            double dq = 0, dt = 0, sgn;
+            for (k = 0; k < 3; ++k) dt += fabs((double)xs[7 * i + k] - xref[7 * i + k]);
+            sgn = (double)xs[7 * i + 6] * xref[7 * i + 6] < 0 ? -1 : 1; /* q and -q */
+            for (k = 3; k < 7; ++k) dq += fabs((double)xs[7 * i + k] - sgn * xref[7 * i + k]);
+            DOPT_CHECK(dt < DOPT_TEST_TOL(1e-6, 2e-3) && dq < DOPT_TEST_TOL(1e-6, 2e-3),
+                       "method %d pose %d: |dt| %g |dq| %g", method, i, dt, dq);
+        }
         DOPT_FN(dopt_nlls_solver_destroy)(s);
         DOPT_FN(dopt_nlls_problem_destroy)(p);
     }
