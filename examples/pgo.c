@@ -144,9 +144,8 @@ int main(int argc, char **argv)
         return 1;
     }
     opt = dopt_nlls_default_options_d();
-    opt.lm_damping = DOPT_LM_DAMP_IDENTITY;   /* GTSAM's schedule: lambda I, x10 / /10 */
-    opt.lm_update = DOPT_LM_UPDATE_FACTOR;
-    opt.initial_lambda = 1e-5;
+    opt.lm_damping = DOPT_LM_DAMP_IDENTITY;   /* damping lambda I (as GTSAM), Nielsen's update */
+    opt.initial_lambda = 1e-7;
     opt.function_tolerance = 1e-8;
     opt.max_iterations = 100;
     opt.timing = 1;
