@@ -387,7 +387,9 @@ DOPT_API void DOPT_FN(dopt_sim3_jr_inv)(const DOPT_REAL xi[7], DOPT_REAL J[49]);
  * Element k of each array starts at ptr + k * stride (strides in reals, >= the element size; a
  * packed batch uses the element size).  Jacobian batches (NULL to skip) are packed row-major
  * blocks of the single-element size, stride = that size.  `n` elements; n <= 0 does nothing.
- * Same results as a loop over the single-element function. */
+ * Same results as a loop over the single-element function (to rounding: a compiler may fuse
+ * multiply-adds differently in the loops).  An output may alias its input element for element
+ * (same pointer and stride), not at an offset. */
 DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT_REAL *w, long sw, DOPT_REAL *g, long sg,
                                           DOPT_REAL *J);
 DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *w, long sw,
@@ -708,57 +710,107 @@ DOPT_API void DOPT_FN(dopt_so3_identity)(DOPT__L g[4])
     g[3] = 1;
 }
 
-/* Exp of SO3 and the Jacobian coefficients from ONE sincos:  q = (k w, c) with k = sin(θ/2)/θ,
- * c = cos(θ/2);  A = (1 - cos θ)/θ² = 2k²;  B = (θ - sin θ)/θ³ (only when want_b). */
+/* Exp of SO3 and its Jacobian coefficients:  q = (k w, c) with k = sin(θ/2)/θ, c = cos(θ/2);
+ * A = (1 - cos θ)/θ² = 2k²;  B = (θ - sin θ)/θ³ = (1 - 2kc)/θ² (only when want_b).
+ * For θ <= π (the whole principal range) k and c come from two polynomials in z = θ²/4,
+ * Chebyshev fits of sin(√z)/√z and cos(√z) on [0, (π/2)²] (fit errors 2e-19 and 4e-18): no
+ * sqrt, no division, no trig call, and no small-angle branch (z = 0 is a regular point).
+ * Larger angles take libm's sin/cos. */
 DOPT__LIE_INLINE void DOPT_FN(dopt__lie_so3_exp_k)(const DOPT__L *w, DOPT__L *q, DOPT__L *A, DOPT__L *B, int want_b)
 {
-    DOPT__L th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], k, c, th = 0;
-    if (th2 < DOPT_EPS) { /* sin(θ/2)/θ and cos(θ/2) by their series: exact to rounding here */
-        k = DOPT__C(0.5) - th2 * DOPT__C(1.0 / 48);
-        c = DOPT__C(1) - th2 * DOPT__C(0.125);
+    DOPT__L th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], k, c;
+    DOPT__L z = DOPT__C(0.25) * th2;
+    if (z <= DOPT__C(2.4674011002723395)) {
+        DOPT__L z2 = z * z, z4 = z2 * z2;
+        k = DOPT__C(0.5) *
+            ((DOPT__C(1.0) + DOPT__C(-0.16666666666666666) * z) +
+             z2 * (DOPT__C(0.008333333333333186) + DOPT__C(-0.00019841269841208638) * z) +
+             z4 * ((DOPT__C(2.7557319211223257e-06) + DOPT__C(-2.505210688997513e-08) * z) +
+                   z2 * (DOPT__C(1.6058940847832492e-10) + DOPT__C(-7.643025738964345e-13) * z)) +
+             z4 * z4 * DOPT__C(2.7215660921125597e-15));
+        c = (DOPT__C(1.0) + DOPT__C(-0.4999999999999997) * z) +
+            z2 * (DOPT__C(0.04166666666666388) + DOPT__C(-0.001388888888877292) * z) +
+            z4 * ((DOPT__C(2.4801587277402905e-05) + DOPT__C(-2.7557316389900044e-07) * z) +
+                  z2 * (DOPT__C(2.0876561781878517e-09) + DOPT__C(-1.1462900350687044e-11) * z)) +
+            z4 * z4 * DOPT__C(4.6089602423243444e-14);
     } else {
-        DOPT__L sh;
-        th = DOPT_M(sqrt)(th2);
-        sh = DOPT_M(sin)(DOPT__C(0.5) * th);
+        DOPT__L th = DOPT_M(sqrt)(th2);
+        k = DOPT_M(sin)(DOPT__C(0.5) * th) / th;
         c = DOPT_M(cos)(DOPT__C(0.5) * th);
-        k = sh / th;
     }
     if (A) *A = DOPT__C(2) * k * k;
     if (want_b) {
         if (th2 < DOPT__LIE_SMALL)
             *B = DOPT__C(1.0 / 6) - th2 * (DOPT__C(1.0 / 120) - th2 * DOPT__C(1.0 / 5040));
         else
-            *B = (th - DOPT__C(2) * k * th * c) / (th2 * th);
+            *B = (DOPT__C(1) - DOPT__C(2) * k * c) / th2;
     }
     q[0] = k * w[0]; q[1] = k * w[1]; q[2] = k * w[2]; q[3] = c;
 }
 
-/* Log of SO3 plus D = 1/θ² - cot(θ/2)/(2θ) (the W² coefficient of Jr⁻¹), with no further trig:
- * for the sign-fixed quaternion, cot(θ/2) = q_w / |q_v|. */
-DOPT__LIE_INLINE void DOPT_FN(dopt__lie_so3_log_k)(const DOPT__L *g, DOPT__L *w, DOPT__L *D)
+/* atan2(y, x) for y, x >= 0 (not both 0), in [0, π/2], to about 1 ulp: the quaternion log's
+ * only transcendental, written out because libm's general atan2 costs several times more.
+ * Reduction to |u| <= tan(π/8): u = y/x (y <= x tan(π/8)), u = x/y counted from π/2
+ * (y >= x tan(3π/8)), else u = (y - x)/(y + x) counted from π/4; then atan(u) = u P(u²) with P
+ * the degree-11 Chebyshev fit of atan(√z)/√z on [0, tan²(π/8)] (fit error 1.3e-18). */
+DOPT__LIE_INLINE DOPT__L DOPT_FN(dopt__lie_atan2p)(DOPT__L y, DOPT__L x)
 {
-    DOPT__L x = g[0], y = g[1], z = g[2], qw = g[3], n2, f, th2;
+    DOPT__L u, base, z, z2, z4, p, num, den;
+    /* branch-free selection (random inputs would mispredict a branch half of the time) */
+    int lo = y <= DOPT__C(0.41421356237309503) * x, hi = y >= DOPT__C(2.414213562373095) * x;
+    num = lo ? y : hi ? -x : y - x;
+    den = lo ? x : hi ? y : y + x;
+    base = lo ? DOPT__C(0) : hi ? DOPT__C(1.5707963267948966) : DOPT__C(0.78539816339744831);
+    u = num / den;
+    z = u * u;
+    z2 = z * z;
+    z4 = z2 * z2;
+    /* Estrin's scheme: short dependency chains */
+    p = (DOPT__C(1.0) + DOPT__C(-0.3333333333333312) * z) +
+        z2 * (DOPT__C(0.19999999999940837) + DOPT__C(-0.14285714279244968) * z) +
+        z4 * ((DOPT__C(0.11111110744657099) + DOPT__C(-0.09090896801472813) * z) +
+              z2 * (DOPT__C(0.07692045194561481) + DOPT__C(-0.06662950246036792) * z)) +
+        z4 * z4 * ((DOPT__C(0.05846866752275139) + DOPT__C(-0.05035049795312439) * z) +
+                   z2 * (DOPT__C(0.03796390316111083) + DOPT__C(-0.017803896394812564) * z));
+    return base + u * p;
+}
+
+/* Log of SO3, w = f v with v the vector part of the sign-fixed quaternion (qw >= 0) and
+ * f = θ/|v|.  With v and E non-NULL it also returns v and the coefficient E of
+ *     Jr⁻¹(w) = I + W/2 + D W² = (1 - E|v|²) I + W/2 + E v vᵀ,   E = D f² = (1 - f qw/2)/|v|²
+ * (since cot(θ/2) = qw/|v|), which needs no division beyond 1/|v|, computed beside the atan2. */
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_so3_log_k)(const DOPT__L *g, DOPT__L *w, DOPT__L *v, DOPT__L *E)
+{
+    DOPT__L x = g[0], y = g[1], z = g[2], qw = g[3], n2, f;
     if (qw < 0) { x = -x; y = -y; z = -z; qw = -qw; }
     n2 = x * x + y * y + z * z;
     if (n2 < DOPT_EPS * qw * qw) { /* θ/|q_v| = 2 atan(n/w)/n = (2/w)(1 - n²/(3w²) + ...) */
         f = DOPT__C(2) / qw * (DOPT__C(1) - n2 / (DOPT__C(3) * qw * qw));
-        th2 = f * f * n2;
-        if (D) *D = DOPT__C(1.0 / 12) + th2 * DOPT__C(1.0 / 720);
+        if (E) *E = (DOPT__C(1.0 / 12) + f * f * n2 * DOPT__C(1.0 / 720)) * f * f;
     } else {
-        /* 1/n is computed beside atan2, not after it: the division leaves the critical path */
-        DOPT__L n = DOPT_M(sqrt)(n2), r = DOPT__C(1) / n, th = DOPT__C(2) * DOPT_M(atan2)(n, qw);
-        f = th * r; /* the same rounding with or without D: residuals do not depend on J */
-        if (D) {
-            th2 = th * th;
-            if (th2 < DOPT__LIE_SMALL) {
-                *D = DOPT__C(1.0 / 12) + th2 * (DOPT__C(1.0 / 720) + th2 * DOPT__C(1.0 / 30240));
-            } else { /* 1/θ² - cot(θ/2)/(2θ) with cot(θ/2) = qw/n */
-                DOPT__L it = DOPT__C(1) / th;
-                *D = it * (it - DOPT__C(0.5) * qw * r);
-            }
+        DOPT__L n = DOPT_M(sqrt)(n2), r = DOPT__C(1) / n, th = DOPT__C(2) * DOPT_FN(dopt__lie_atan2p)(n, qw);
+        f = th * r; /* the same rounding with or without E: residuals do not depend on J */
+        if (E) {
+            DOPT__L th2 = th * th;
+            if (th2 < DOPT__LIE_SMALL) /* D by its series (the closed form cancels here) */
+                *E = (DOPT__C(1.0 / 12) + th2 * (DOPT__C(1.0 / 720) + th2 * DOPT__C(1.0 / 30240))) * f * f;
+            else
+                *E = (DOPT__C(1) - DOPT__C(0.5) * f * qw) * r * r;
         }
     }
+    if (v) { v[0] = x; v[1] = y; v[2] = z; }
     w[0] = f * x; w[1] = f * y; w[2] = f * z;
+}
+
+/* J = (1 - E|v|²) I + [w]x/2 + E v vᵀ  (Jr⁻¹ from the quantities of dopt__lie_so3_log_k). */
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_so3_jrinv_v)(const DOPT__L *w, const DOPT__L *v, DOPT__L E, DOPT__L *J)
+{
+    DOPT__L c0 = DOPT__C(1) - E * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    DOPT__L e0 = E * v[0], e1 = E * v[1], e2 = E * v[2];
+    DOPT__L h0 = DOPT__C(0.5) * w[0], h1 = DOPT__C(0.5) * w[1], h2 = DOPT__C(0.5) * w[2];
+    J[0] = c0 + e0 * v[0]; J[1] = e0 * v[1] - h2;      J[2] = e0 * v[2] + h1;
+    J[3] = e0 * v[1] + h2; J[4] = c0 + e1 * v[1];      J[5] = e1 * v[2] - h0;
+    J[6] = e0 * v[2] - h1; J[7] = e1 * v[2] + h0;      J[8] = c0 + e2 * v[2];
 }
 
 DOPT_API void DOPT_FN(dopt_so3_exp)(const DOPT__L w[3], DOPT__L g[4], DOPT__L *J)
@@ -776,12 +828,12 @@ DOPT_API void DOPT_FN(dopt_so3_exp)(const DOPT__L w[3], DOPT__L g[4], DOPT__L *J
 DOPT_API void DOPT_FN(dopt_so3_log)(const DOPT__L g[4], DOPT__L w[3], DOPT__L *J)
 {
     if (J) {
-        DOPT__L D;
-        DOPT_FN(dopt__lie_so3_log_k)(g, w, &D);
-        DOPT_FN(dopt__lie_so3_poly)(w, DOPT__C(1), DOPT__C(0.5), D, J);
+        DOPT__L E, v[3];
+        DOPT_FN(dopt__lie_so3_log_k)(g, w, v, &E);
+        DOPT_FN(dopt__lie_so3_jrinv_v)(w, v, E, J);
         return;
     }
-    DOPT_FN(dopt__lie_so3_log_k)(g, w, NULL);
+    DOPT_FN(dopt__lie_so3_log_k)(g, w, NULL, NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_so3_compose)(const DOPT__L a[4], const DOPT__L b[4], DOPT__L c[4],
@@ -1050,14 +1102,15 @@ DOPT_API void DOPT_FN(dopt_se3_exp)(const DOPT__L xi[6], DOPT__L g[7], DOPT__L *
 
 DOPT_API void DOPT_FN(dopt_se3_log)(const DOPT__L g[7], DOPT__L xi[6], DOPT__L *J)
 {
-    DOPT__L w[3], D, wt[3], wwt[3], t0 = g[0], t1 = g[1], t2 = g[2];
-    DOPT_FN(dopt__lie_so3_log_k)(g + 3, w, &D);
-    /* v = Jl(w)⁻¹ t = t - w x t / 2 + D w x (w x t) */
+    DOPT__L w[3], q[3], E, wt[3], qt[3], qqt[3], t0 = g[0], t1 = g[1], t2 = g[2];
+    DOPT_FN(dopt__lie_so3_log_k)(g + 3, w, q, &E);
+    /* v = Jl(w)⁻¹ t = t - w x t / 2 + D w x (w x t),  D w x (w x .) = E q x (q x .) */
     DOPT_FN(dopt__lie_cross)(w, g, wt);
-    DOPT_FN(dopt__lie_cross)(w, wt, wwt);
-    xi[0] = t0 - DOPT__C(0.5) * wt[0] + D * wwt[0];
-    xi[1] = t1 - DOPT__C(0.5) * wt[1] + D * wwt[1];
-    xi[2] = t2 - DOPT__C(0.5) * wt[2] + D * wwt[2];
+    DOPT_FN(dopt__lie_cross)(q, g, qt);
+    DOPT_FN(dopt__lie_cross)(q, qt, qqt);
+    xi[0] = t0 - DOPT__C(0.5) * wt[0] + E * qqt[0];
+    xi[1] = t1 - DOPT__C(0.5) * wt[1] + E * qqt[1];
+    xi[2] = t2 - DOPT__C(0.5) * wt[2] + E * qqt[2];
     xi[3] = w[0]; xi[4] = w[1]; xi[5] = w[2];
     if (J) DOPT_FN(dopt_se3_jr_inv)(xi, J);
 }
@@ -1908,13 +1961,13 @@ DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT__L *g, long sg, DOP
 {
     long k;
     if (!J) {
-        for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_so3_log_k)(g + k * sg, w + k * sw, NULL);
+        for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_so3_log_k)(g + k * sg, w + k * sw, NULL, NULL);
         return;
     }
     for (k = 0; k < n; ++k) {
-        DOPT__L D, *wk = w + k * sw;
-        DOPT_FN(dopt__lie_so3_log_k)(g + k * sg, wk, &D);
-        DOPT_FN(dopt__lie_so3_poly)(wk, DOPT__C(1), DOPT__C(0.5), D, J + 9 * k);
+        DOPT__L E, v[3], *wk = w + k * sw;
+        DOPT_FN(dopt__lie_so3_log_k)(g + k * sg, wk, v, &E);
+        DOPT_FN(dopt__lie_so3_jrinv_v)(wk, v, E, J + 9 * k);
     }
 }
 
