@@ -190,7 +190,9 @@ static dopt_nlls_options_d tb_opts(int method, double step, int K)
     memset(&o, 0, sizeof o);
     o.method = (dopt_nlls_method)method;
     o.step_size = step;
-    o.robust_mode = DOPT_ROBUST_TRIGGS; /* exact Hessian of the robust linear problem */
+    /* Triggs: the exact Hessian of the robust linear problem (IMPLICIT then matches to 1e-6);
+       the unrolled runs with step 0.5 use IRLS, so both foldings are differentiated */
+    o.robust_mode = (K > 0 && step != 1) ? DOPT_ROBUST_IRLS : DOPT_ROBUST_TRIGGS;
     /* a small trust radius makes the unrolled dogleg visit its Cauchy and blended steps */
     if (method == DOPT_NLLS_DOGLEG) o.initial_radius = K > 0 ? 0.02 : 0.3;
     if (K > 0) {            /* exactly K iterations */
