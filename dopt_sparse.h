@@ -262,9 +262,13 @@ extern "C" {
 #ifndef DOPT__SP_BATCH_INTERLEAVE
 #define DOPT__SP_BATCH_INTERLEAVE (1 << 20)
 #endif
-/* Panel width of the supernode kernels (column blocks handed to dopt_gemm). */
+/* Panel width of the supernode factorization, and the column blocks of the trapezoidal products
+ * handed to dopt_gemm. */
 #ifndef DOPT__SP_NB
 #define DOPT__SP_NB 64
+#endif
+#ifndef DOPT__SP_SYRK_NB
+#define DOPT__SP_SYRK_NB 64
 #endif
 
 /* ---- small allocation helpers: every array remembers nothing, so sizes are passed back ------ */
@@ -1897,8 +1901,8 @@ static void DOPT_FN(dopt__sp_syrk)(int m, int n, int k, DOPT_REAL alpha, const D
                                    DOPT_REAL beta, DOPT_REAL *C, int ldc)
 {
     int j0;
-    for (j0 = 0; j0 < n; j0 += DOPT__SP_NB) {
-        int jb = n - j0 < DOPT__SP_NB ? n - j0 : DOPT__SP_NB;
+    for (j0 = 0; j0 < n; j0 += DOPT__SP_SYRK_NB) {
+        int jb = n - j0 < DOPT__SP_SYRK_NB ? n - j0 : DOPT__SP_SYRK_NB;
         DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m - j0, jb, k, alpha, A + j0, lda, A + j0, lda, beta,
                            C + j0 + (size_t)j0 * ldc, ldc);
     }
@@ -1990,11 +1994,19 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
 #endif
 
 /* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
- * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Right-looking over column panels of
- * width DOPT__SP_NB: potrf of the panel's diagonal block, the rows below by inline trsm, the
- * rest of the supernode by one trapezoid product. */
+ * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Built-in kernels: right-looking over
+ * column panels of width DOPT__SP_NB (potrf of the panel's diagonal block, the rows below by
+ * inline trsm, the rest of the supernode by one trapezoid product).  With DOPT_USE_CBLAS: one
+ * potrf and one trsm, as LAPACK blocks them better. */
 static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, int *fail)
 {
+#ifdef DOPT_USE_CBLAS /* LAPACK potrf and one BLAS trsm beat panels of separate calls */
+    dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
+    if (st == DOPT_OK && nsrow > nscol)
+        DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, nsrow - nscol, nscol, 1, Ls, nsrow,
+                           Ls + nscol, nsrow);
+    return st;
+#else
     int k0;
     for (k0 = 0; k0 < nscol; k0 += DOPT__SP_NB) {
         int kb = nscol - k0 < DOPT__SP_NB ? nscol - k0 : DOPT__SP_NB, r0 = k0 + kb, fc = -1;
@@ -2005,17 +2017,14 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
             return st;
         }
         if (r0 < nsrow) {
-#ifdef DOPT_USE_CBLAS /* OpenBLAS dtrsm beats the inline loops */
-            DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, nsrow - r0, kb, 1, D, nsrow, D + kb, nsrow);
-#else
             DOPT_FN(dopt__sp_trsm)(nsrow - r0, kb, D, nsrow, D + kb, nsrow);
-#endif
             if (r0 < nscol)
                 DOPT_FN(dopt__sp_syrk)(nsrow - r0, nscol - r0, kb, -1, D + kb, nsrow, 1,
                                        Ls + r0 + (size_t)r0 * nsrow, nsrow);
         }
     }
     return DOPT_OK;
+#endif
 }
 
 /* Left-looking supernodal factorization of elements 0..count-1 (see the file overview).
