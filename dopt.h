@@ -3576,6 +3576,9 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 /*              commute), so only FIRST-order parameter Jacobian products are needed.  Time and      */
 /*              memory do not depend on the number of inner iterations.  A singular or non-finite   */
 /*              H gives DOPT_ERR_SINGULAR / DOPT_ERR_NON_FINITE for that element, never NaN.        */
+/*              Option implicit_exact: the exact Hessian instead (conjugate gradients on            */
+/*              Hessian-vector products, preconditioned by the Gauss-Newton factor) for problems    */
+/*              whose residuals do not vanish or whose robust loss is folded by IRLS.               */
 /*   UNROLL     reverse mode through every recorded iteration θ_{k+1} = θ_k ⊕ t_k Δ_k exactly as it */
 /*              was run: the step Δ_k(θ_k, φ) of GN, LM ((H + λD)Δ = -g, D = clamped diag H, its    */
 /*              dependence on θ included) or Dogleg (Gauss-Newton, Cauchy or blended step),         */
@@ -3706,6 +3709,12 @@ typedef struct DOPT_FN(dopt_bwd_options) {
     int dlm_iterations;         /* DLM: Gauss-Newton iterations for θd; 0: 10                     */
     dopt_bwd_policy policy;     /* non-converged elements (IMPLICIT, DLM): FLAG (default)         */
     DOPT_REAL fd_step;          /* step of the second-order central differences; 0: cbrt(eps)    */
+    int implicit_exact;         /* IMPLICIT: 1 = solve with the exact Hessian of S instead of the
+                                   Gauss-Newton matrix (Hessian-vector products by central
+                                   differences of the gradient, conjugate gradients preconditioned
+                                   by the Gauss-Newton factorization): exact also for robust losses
+                                   (IRLS) and non-zero residuals; DOPT_ERR_NOT_POSITIVE_DEFINITE if
+                                   that Hessian is not positive definite (not a strict minimum) */
 } DOPT_FN(dopt_bwd_options);
 
 /* A differentiable view of one nlls solver.  Opaque. */
@@ -4665,8 +4674,67 @@ static dopt_status DOPT_FN(dopt__diff_singular)(DOPT_FN(dopt_nlls_diff) *D, dopt
 }
 
 /* IMPLICIT for element b; pg gets ∂L/∂φ (zeroed here) */
+/* y = ∇²S(xs) p by central differences of the gradient along p (at a minimum the gradient is ~0,
+ * so the tangent spaces of xs ⊕ ±h p need no transport to first order) */
+static dopt_status DOPT_FN(dopt__diff_hess_vec)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *xs,
+                                                const DOPT_REAL *p, DOPT_REAL h0, DOPT_REAL *y)
+{
+    DOPT_FN(dopt_nlls_solver) *s = D->s;
+    DOPT_REAL pmax = DOPT_FN(dopt_amax)(s->n, p, 1), h, F;
+    long bad = -1;
+    int i;
+    dopt_status st;
+    if (pmax == 0) { memset(y, 0, (size_t)s->n * sizeof(DOPT_REAL)); return DOPT_OK; }
+    h = h0 / pmax;
+    DOPT_FN(dopt__diff_retract)(D, xs, p, h, D->y0, D->v[DOPT__DV_T1]);
+    st = DOPT_FN(dopt__nlls_eval)(s, b, D->y0, 1, D->fo.robust_mode, D->fo.numeric_diff_step, &F, &bad);
+    if (st != DOPT_OK) return st;
+    memcpy(y, s->g, (size_t)s->n * sizeof(DOPT_REAL));
+    DOPT_FN(dopt__diff_retract)(D, xs, p, -h, D->y0, D->v[DOPT__DV_T1]);
+    st = DOPT_FN(dopt__nlls_eval)(s, b, D->y0, 1, D->fo.robust_mode, D->fo.numeric_diff_step, &F, &bad);
+    if (st != DOPT_OK) return st;
+    for (i = 0; i < s->n; ++i) y[i] = (y[i] - s->g[i]) / (2 * h);
+    return DOPT_OK;
+}
+
+/* w = ∇²S⁻¹ xbar by conjugate gradients preconditioned with the Gauss-Newton factor (in s->ls) */
+static dopt_status DOPT_FN(dopt__diff_exact_solve)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *xs,
+                                                   const DOPT_REAL *xbar, DOPT_REAL h0, DOPT_REAL *w)
+{
+    DOPT_FN(dopt_nlls_solver) *s = D->s;
+    DOPT_REAL *r = D->v[DOPT__DV_GBAR], *z = D->v[DOPT__DV_Q], *p = D->v[DOPT__DV_U0], *hp = D->v[DOPT__DV_V0];
+    DOPT_REAL rz, r0 = DOPT_FN(dopt_nrm2)(s->n, xbar, 1), tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-5 : 1e-11);
+    int n = s->n, it, i, maxit = n < 200 ? n + 5 : 200;
+    dopt_status st;
+    memset(w, 0, (size_t)n * sizeof(DOPT_REAL));
+    if (r0 == 0) return DOPT_OK;
+    memcpy(r, xbar, (size_t)n * sizeof(DOPT_REAL));
+    memcpy(z, r, (size_t)n * sizeof(DOPT_REAL));
+    st = s->ls.solve(s->ls.self, z);
+    if (st != DOPT_OK) return st;
+    memcpy(p, z, (size_t)n * sizeof(DOPT_REAL));
+    rz = DOPT_FN(dopt_dot)(n, r, 1, z, 1);
+    for (it = 0; it < maxit; ++it) {
+        DOPT_REAL php, alpha, rz1;
+        st = DOPT_FN(dopt__diff_hess_vec)(D, b, xs, p, h0, hp);
+        if (st != DOPT_OK) return st;
+        php = DOPT_FN(dopt_dot)(n, p, 1, hp, 1);
+        if (!(php > 0)) return DOPT_ERR_NOT_POSITIVE_DEFINITE;
+        alpha = rz / php;
+        for (i = 0; i < n; ++i) { w[i] += alpha * p[i]; r[i] -= alpha * hp[i]; }
+        if (DOPT_FN(dopt_nrm2)(n, r, 1) <= tol * r0) break;
+        memcpy(z, r, (size_t)n * sizeof(DOPT_REAL));
+        st = s->ls.solve(s->ls.self, z);
+        if (st != DOPT_OK) return st;
+        rz1 = DOPT_FN(dopt_dot)(n, r, 1, z, 1);
+        for (i = 0; i < n; ++i) p[i] = z[i] + (rz1 / rz) * p[i];
+        rz = rz1;
+    }
+    return DOPT_FN(dopt_all_finite)(n, w) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
 static dopt_status DOPT_FN(dopt__diff_implicit)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *xbar,
-                                                DOPT_REAL h0, DOPT_REAL *pg, dopt_errinfo *info)
+                                                DOPT_REAL h0, int exact, DOPT_REAL *pg, dopt_errinfo *info)
 {
     DOPT_FN(dopt_nlls_solver) *s = D->s;
     const DOPT_REAL *xs = D->xsol + (size_t)b * (size_t)D->xdim;
@@ -4676,8 +4744,15 @@ static dopt_status DOPT_FN(dopt__diff_implicit)(DOPT_FN(dopt_nlls_diff) *D, int 
     memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
     st = DOPT_FN(dopt__diff_linearize)(D, b, xs, 0, &fail_col);
     if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
-    memcpy(w, xbar, (size_t)n * sizeof(DOPT_REAL));
-    st = s->ls.solve(s->ls.self, w);
+    if (exact) {
+        st = DOPT_FN(dopt__diff_exact_solve)(D, b, xs, xbar, h0, w);
+        if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE)
+            return dopt_errinfo_set(info, st, b, 0, "nlls diff: the Hessian at the solution is not positive definite");
+        if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, -1, info);
+    } else {
+        memcpy(w, xbar, (size_t)n * sizeof(DOPT_REAL));
+        st = s->ls.solve(s->ls.self, w);
+    }
     if (st != DOPT_OK || !DOPT_FN(dopt_all_finite)(n, w))
         return DOPT_FN(dopt__diff_singular)(D, DOPT_ERR_NON_FINITE, b, -1, info);
     if (!D->ptotal) return DOPT_OK;
@@ -4857,7 +4932,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
             if (!DOPT_FN(dopt_all_finite)(n, xb)) {
                 st = dopt_errinfo_set(inf, DOPT_ERR_NON_FINITE, b, 0, "nlls diff: dL/dx is not finite");
             } else if (o.mode == DOPT_BWD_IMPLICIT) {
-                st = DOPT_FN(dopt__diff_implicit)(D, b, xb, h0, D->pg0, inf);
+                st = DOPT_FN(dopt__diff_implicit)(D, b, xb, h0, o.implicit_exact, D->pg0, inf);
             } else if (o.mode == DOPT_BWD_DLM) {
                 st = DOPT_FN(dopt__diff_dlm)(D, b, xb, o.dlm_epsilon, o.dlm_iterations, h0, D->pg0, inf);
             } else {

@@ -296,6 +296,50 @@ static void test_implicit_fd_d(void)
             }
 }
 
+/* IMPLICIT with the exact Hessian == FD of the converged solution also where Gauss-Newton is only an
+ * approximation: non-zero residuals of a non-quadratic fit, a robust loss folded by IRLS */
+static void test_implicit_exact_fd_d(void)
+{
+    int kind;
+    for (kind = P_NONQUAD; kind <= P_ROBUST; ++kind) {
+        tb_prob P;
+        dopt_nlls_options_d o = tb_opts(DOPT_NLLS_LM, 1.0, 0);
+        dopt_bwd_options_d bo;
+        double xbar[TB_B * 3], g, ggn[64], *v, v0, h = 1e-6, gap = 0;
+        int k, e, c, nphi;
+        char what[160];
+        tb_build(&P, kind, 0);
+        o.robust_mode = DOPT_ROBUST_IRLS;
+        if (kind == P_NONQUAD)
+            for (c = 0; c < TB_NC; ++c) { P.Y[0][c] *= 1 + 0.1 * (c % 3 - 1); P.Y[1][c] *= 1 - 0.05 * (c % 2); }
+        tb_loss_solve(&P, &o);
+        tb_xbar(&P, xbar);
+        memset(&bo, 0, sizeof bo);
+        bo.mode = DOPT_BWD_IMPLICIT;
+        nphi = tb_nphi(&P);
+        DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "gauss-newton");
+        for (k = 0; k < nphi; ++k) tb_phi(&P, k, &ggn[k], &e);
+        bo.implicit_exact = 1;
+        DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "exact");
+        for (k = 0; k < nphi; ++k) {
+            double fd, Lp, Lm;
+            v = tb_phi(&P, k, &g, &e);
+            v0 = *v;
+            *v = v0 + h; Lp = tb_loss_solve(&P, &o);
+            *v = v0 - h; Lm = tb_loss_solve(&P, &o);
+            *v = v0;
+            fd = (Lp - Lm) / (2 * h);
+            if (fabs(ggn[k] - fd) > gap) gap = fabs(ggn[k] - fd);
+            snprintf(what, sizeof what, "implicit exact %s phi %d", tb_kind_name[kind], k);
+            DOPT_CHECK_CLOSE(g, fd, 1e-6, what);
+        }
+        DOPT_CHECK(gap > 1e-4, "%s: the Gauss-Newton gradient should differ here (gap %g)", tb_kind_name[kind], gap);
+        if (getenv("DOPT_TEST_VERBOSE"))
+            printf("  implicit exact %-13s: Gauss-Newton approximation off by up to %.2e\n", tb_kind_name[kind], gap);
+        tb_free(&P);
+    }
+}
+
 /* UNROLL == FD of the K-iteration map (parameters and initial values); TRUNCATED(K = all) == UNROLL */
 static void test_unroll_fd_d(void)
 {
@@ -693,6 +737,7 @@ static void test_bad_input_d(void)
 static void suite(void)
 {
     DOPT_TEST_RUN(test_implicit_fd_d);
+    DOPT_TEST_RUN(test_implicit_exact_fd_d);
     DOPT_TEST_RUN(test_unroll_fd_d);
     DOPT_TEST_RUN(test_unroll_vs_solver_d);
     DOPT_TEST_RUN(test_numeric_vjp_d);
