@@ -5,7 +5,9 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_lie.h"
+#include "dopt_sparse.h"
 #include "dopt_test.h"
+#include "examples/nlls_sparse.h" /* dopt_sparse.h as a dopt_linear_solver_d */
 
 /* ---- shared data types for the costs (precision-generic costs below use them via DOPT_REAL) --- */
 typedef struct lin_cost_d { int rdim, cols; double A[4 * 6]; double b[4]; } lin_cost_d;
@@ -216,6 +218,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_gauge_status_d);
     DOPT_TEST_RUN(test_gauge_status_f);
     DOPT_TEST_RUN(test_unconstrained_status_d);
+    DOPT_TEST_RUN(test_sparse_solver_d);
     DOPT_TEST_RUN(test_log_lines_d);
     DOPT_TEST_RUN(test_bad_input_d);
 }
@@ -994,6 +997,56 @@ static void DOPT_FN(test_unconstrained_status)(void)
     DOPT_CHECK(st == DOPT_OK && fabs(x[0] - 1) < 1e-6, "LM: x0 = %g", (double)x[0]);
     DOPT_FN(dopt_nlls_solver_destroy)(s);
     DOPT_FN(dopt_nlls_problem_destroy)(p);
+}
+
+/* the sparse supernodal solver through the interface: same answers as the dense one, and the
+ * gauge freedom named the same way */
+static void DOPT_FN(test_sparse_solver)(void)
+{
+    DOPT_FN(pg) G;
+    int fix, method, i;
+    DOPT_FN(pg_make)(&G, 33);
+    for (fix = 1; fix >= 0; --fix)
+        for (method = 0; method < 3; ++method) {
+            DOPT_REAL xd[PG_N * 3], xs[PG_N * 3];
+            dopt_nlls_report rd, rs;
+            dopt_errinfo info;
+            dopt_status sd, ss;
+            int which;
+            for (which = 0; which < 2; ++which) {
+                DOPT_FN(dopt_nlls_problem) *p = DOPT_FN(pg_problem)(&G, fix);
+                DOPT_FN(dopt_nlls_solver) *s = NULL;
+                DOPT_FN(dopt_linear_solver) ls;
+                DOPT_FN(dopt_nlls_options) o;
+                DOPT_REAL *x = which ? xs : xd;
+                memcpy(x, G.x0, sizeof xd);
+                memset(&o, 0, sizeof o);
+                o.method = (dopt_nlls_method)method;
+                o.function_tolerance = 1e-12;
+                if (which) {
+                    DOPT_CHECK(nlls_sparse_solver_d(NULL, &ls) == DOPT_OK, "sparse solver");
+                    DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, &ls, &s, NULL) == DOPT_OK, "create");
+                } else {
+                    DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL);
+                }
+                memset(&info, 0, sizeof info);
+                *(which ? &ss : &sd) = DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, which ? &rs : &rd, NULL, &info);
+                if (which && !fix && method != DOPT_NLLS_LM)
+                    DOPT_CHECK(strstr(info.message, "gauge") != NULL, "sparse: cause named: %s", info.message);
+                DOPT_FN(dopt_nlls_solver_destroy)(s);
+                DOPT_FN(dopt_nlls_problem_destroy)(p);
+            }
+            DOPT_CHECK(sd == ss, "fix %d method %d: same status (%s / %s)", fix, method,
+                       dopt_status_string(sd), dopt_status_string(ss));
+            if (sd != DOPT_OK) {
+                DOPT_CHECK(rs.fail_variable >= 0, "sparse names a variable");
+                continue;
+            }
+            DOPT_CHECK_CLOSE(rs.final_cost, rd.final_cost, 1e-9, "sparse vs dense final cost");
+            if (fix)
+                for (i = 0; i < PG_N * 3; ++i)
+                    DOPT_CHECK(fabs(xs[i] - xd[i]) < 1e-7, "method %d: x[%d] %g vs %g", method, i, xs[i], xd[i]);
+        }
 }
 
 static void DOPT_FN(test_check_jacobian)(void)
