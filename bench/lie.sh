@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # bench/lie.sh — `make bench-lie`: dopt_lie.h (SO3/SE3 exp, log, compose, act and their Jacobian
 # variants) against Ceres' rotation.h (+ Jet autodiff for the Jacobians) and Eigen's
-# Quaternion/AngleAxis, double, one thread, batch 1e6 (override: LIE_N, LIE_REPS).
-# One line per operation: `bench lie <op> ... ratio=<dopt ns / faster anchor ns>`.
+# Quaternion/AngleAxis, double, one thread, batch 1e6 (override: LIE_N, LIE_REPS), then the same
+# at a cache-resident batch of 4096 (LIE_N_SMALL; 0 skips it), where arithmetic rather than memory
+# bandwidth decides compose/act.  One line per operation and size:
+#   bench lie <op> n=... dopt_ns=... ceres_ns=... eigen_ns=... ratio=<dopt ns / faster anchor ns>
 source "$(dirname "$0")/common.sh"
 bench_apt libceres-dev libeigen3-dev g++
 N=${LIE_N:-1000000}
-REPS=${LIE_REPS:-7}
-cc $(bench_cflags) -c "$ROOT/bench/lie_dopt.c" -o "$BENCH_DIR/lie_dopt.o"
+REPS=${LIE_REPS:-15}
+# -ffp-contract=fast: the anchors' C++ build fuses multiply-adds (g++'s default, and gcc's for
+# C except in strict -std=c99 mode); dopt gets the same freedom.
+DOPT_CFLAGS="$(bench_cflags) -ffp-contract=fast"
+cc $DOPT_CFLAGS -c "$ROOT/bench/lie_dopt.c" -o "$BENCH_DIR/lie_dopt.o"
 c++ -std=c++17 -O3 -march=native -DNDEBUG -I"$ROOT" -I/usr/include/eigen3 \
     "$ROOT/bench/lie_bench.cpp" "$BENCH_DIR/lie_dopt.o" -o "$BENCH_DIR/lie_bench" -lm
-echo "# ceres $(dpkg-query -W -f='${Version}' libceres-dev), eigen $(dpkg-query -W -f='${Version}' libeigen3-dev); dopt: cc $(bench_cflags); anchors: c++ -O3 -march=native; cpu:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "# ceres $(dpkg-query -W -f='${Version}' libceres-dev), eigen $(dpkg-query -W -f='${Version}' libeigen3-dev); dopt: cc $DOPT_CFLAGS; anchors: c++ -O3 -march=native; cpu:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 "$BENCH_DIR/lie_bench" "$N" "$REPS"
+NS=${LIE_N_SMALL:-4096}
+[ "$NS" != 0 ] && "$BENCH_DIR/lie_bench" "$NS" "${LIE_REPS_SMALL:-400}"
+exit 0

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
+#include <string.h>
 
 /* RMS position error (after fixing the gauge by pose 0) and RMS rotation error in radians. */
 static void trajectory_error(const dopt_lie_pose_graph_d *g, const double *x, double *rms_t, double *rms_r)
@@ -31,7 +32,7 @@ static void trajectory_error(const dopt_lie_pose_graph_d *g, const double *x, do
 
 int main(void)
 {
-    dopt_lie_cube_options opt = {0};
+    dopt_lie_cube_options opt;
     dopt_lie_pose_graph_d g;
     dopt_rng rng;
     dopt_nlls_problem_d *p = NULL;
@@ -43,6 +44,7 @@ int main(void)
     long k;
     int a, status = 1;
 
+    memset(&opt, 0, sizeof opt); /* zero = defaults */
     opt.num_poses = 200; /* Theseus' defaults otherwise: noise 0.05 / 0.02, loop closures 0.2 */
     dopt_rng_seed(&rng, 42, 0);
     if (dopt_lie_cube_graph_d(&opt, &rng, NULL, &g) != DOPT_OK) return 1;
@@ -56,8 +58,9 @@ int main(void)
         if (dopt_nlls_add_variable_d(p, &se3, NULL) != DOPT_OK) goto done;
     dopt_nlls_set_constant_d(p, 0, 1);
     for (k = 0; k < g.num_edges; ++k) {
-        dopt_nlls_cost_desc_d d = {0};
+        dopt_nlls_cost_desc_d d;
         int vars[2];
+        memset(&d, 0, sizeof d);
         vars[0] = (int)g.edges[k].i;
         vars[1] = (int)g.edges[k].j;
         for (a = 0; a < 7; ++a) meas[k].measurement[a] = g.edges[k].measurement[a];
