@@ -26,7 +26,7 @@
  *   allocates nothing.  Methods: Levenberg-Marquardt (Ceres' or GTSAM's damping), Gauss-Newton
  *   (optional line search), Powell's dogleg.  Linear solvers plug in through
  *   dopt_linear_solver (dense Cholesky built in; dopt_sparse.h's supernodal Cholesky for large
- *   problems).  A failed factorization names the variable and the likely cause (gauge freedom,
+ *   problems through examples/nlls_sparse.h).  A failed factorization names the variable and the likely cause (gauge freedom,
  *   an unconstrained variable).  dopt_check_jacobian compares a cost's analytic Jacobians with
  *   central differences on the tangent space.  Sketch (fit y = exp(m t + c)):
  *       dopt_nlls_problem_d *p;  dopt_nlls_solver_d *s;  int v;
@@ -2080,8 +2080,9 @@ DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REA
  *             reported as a failure too (a rank-deficient H: gauge freedom).
  *   solve     rhs (n reals) <- (H + diag_add)^{-1} rhs with the last factor.
  *   destroy   free everything (self included); may be NULL.
- * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h provides a supernodal
- * sparse one for large problems. */
+ * dopt_linear_solver_dense builds the dense Cholesky one; examples/nlls_sparse.h wraps
+ * dopt_sparse.h's supernodal Cholesky (AMD ordering, analysis once) for large problems such as
+ * pose graphs (a ~150-line adapter: a model for plugging in CHOLMOD or a GPU solver). */
 typedef struct DOPT_FN(dopt_linear_solver) {
     void *self;
     dopt_status (*analyze)(void *self, const dopt_block_pattern *pattern, dopt_errinfo *info);
@@ -3567,10 +3568,12 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 /*                                                                                                 */
 /*   IMPLICIT   the implicit function theorem at the solution.  At θ* the gradient g(θ*, φ) = 0,    */
 /*              so dθ* / dφ = -H⁻¹ ∂g/∂φ.  H is the UNDAMPED GAUSS-NEWTON matrix J~ᵀJ~ at θ* (robust   */
-/*              and weight folding as in the forward solve): it is what the forward solver has       */
-/*              already factored (one more factorization, no iteration), it is positive semidefinite */
-/*              by construction (a Newton Hessian need not be away from the minimum), and it equals  */
-/*              the exact Hessian when the residuals vanish at θ* or are linear — the same choice as */
+/*              and weight folding as in the forward solve): the forward solver's own matrix without */
+/*              its damping (one linearization + factorization at θ*, no iteration: the forward's   */
+/*              last factor belongs to the previous iterate and a damped matrix); it is positive     */
+/*              semidefinite by construction (a Newton Hessian need not be away from the minimum);  */
+/*              and it equals the exact Hessian when the residuals vanish at θ* or are linear (and  */
+/*              for robust losses folded by TRIGGS inside their convex region) — the same choice as */
 /*              Theseus.  One solve w = H⁻¹ ∂L/∂θ*, then ∂L/∂φ = -∂/∂φ (wᵀ g(θ*, φ)) which is taken  */
 /*              as the t-derivative of ∂S/∂φ(θ* ⊕ t w) by a central difference (mixed partials       */
 /*              commute), so only FIRST-order parameter Jacobian products are needed.  Time and      */
