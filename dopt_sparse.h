@@ -18,8 +18,11 @@
  *         its off-diagonal block (trsm).  Tiny blocks take inline loops; big ones take dopt.h's
  *         dense kernels (and OpenBLAS with DOPT_USE_CBLAS).  Refactoring new values with the
  *         same pattern reuses everything and allocates nothing.
- *   A factor object may hold a BATCH of matrices with one pattern: they are factored together
- *   supernode by supernode (the index bookkeeping is done once for the whole batch).
+ *   A factor object may hold a BATCH of matrices with one pattern (one symbolic object, one
+ *   allocation): small factors are interleaved supernode by supernode so the index bookkeeping
+ *   is shared; batches bigger than the cache go element by element.
+ *   Failures name the ORIGINAL column of the failing pivot (info->index, F->fail_col[b]);
+ *   dopt_sparse_blocks_locate turns it into a variable of a block problem.
  *
  * STORAGE CONVENTIONS
  *   Compressed sparse column (CSC): column j holds entries p = Ap[j] .. Ap[j+1]-1 with row Ai[p]
@@ -66,8 +69,20 @@
  *   Nothing here starts threads.  The symbolic object is read-only after analysis, so several
  *   factor objects (one per thread, each with its own slice of a batch) may share it.
  *
+ * LEAST-SQUARES LAYER
+ *   dopt_sparse_linear_solver_d/_f fills dopt.h's dopt_linear_solver (analyze once on the block
+ *   pattern, factor values + damping, solve in place, failing column in the pattern's numbering,
+ *   rank deficiency reported like the dense solver does).
+ *
+ * FILES
+ *   dopt_sparse_read_mm_d/_f reads Matrix Market coordinate files (real, integer, pattern;
+ *   general or symmetric); a malformed line gives DOPT_ERR_PARSE with its line number and reason.
+ *
  * OPTIONS (define before including): those of dopt.h (DOPT_USE_CBLAS routes the big supernode
- *   kernels to OpenBLAS; DOPT_NO_STDIO leaves out the Matrix Market reader).
+ *   kernels to OpenBLAS: one potrf + trsm per supernode; DOPT_NO_STDIO leaves out the Matrix
+ *   Market reader).  Tuning knobs, rarely needed: DOPT__SP_SMALL_UPDATE (flops below which an
+ *   update runs inline, 8192), DOPT__SP_NB (panel width, 64), DOPT__SP_BATCH_INTERLEAVE (bytes
+ *   of factors up to which a batch is interleaved, 1 MiB).
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -96,8 +111,8 @@ typedef enum dopt_sparse_ordering {
  *                   fraction of explicit zeros < relax_zeros[0], or ncols <= relax_cols[2] and
  *                   zeros < relax_zeros[1], or zeros < relax_zeros[2].
  *                   0 = {4, 16, 48} and {0.8, 0.1, 0.05} (CHOLMOD's defaults)
- *   no_postorder    1: keep the ordering as given (ORDER_USER/NATURAL) instead of postordering
- *                   the elimination tree (supernodes are then fundamental runs only) */
+ * Every ordering is followed by a postorder of its elimination tree (same fill, contiguous
+ * supernodes), so sym->perm may differ from user_perm. */
 typedef struct dopt_sparse_options {
     dopt_sparse_ordering ordering;
     const int *user_perm;
@@ -105,7 +120,6 @@ typedef struct dopt_sparse_options {
     int fundamental;
     int relax_cols[3];
     double relax_zeros[3];
-    int no_postorder;
 } dopt_sparse_options;
 
 /* The symbolic factorization: everything that depends only on the pattern of A.  Read-only
@@ -257,8 +271,9 @@ extern "C" {
 #ifndef DOPT__SP_SMALL_UPDATE
 #define DOPT__SP_SMALL_UPDATE 8192
 #endif
-/* A batch whose factors take more bytes than this is factored one element after the other;
- * smaller batches are interleaved supernode by supernode (the index work is shared). */
+/* Default of dopt_sparse_numeric.interleave_bytes: a batch whose factors take more bytes than
+ * this is factored one element after the other; smaller batches are interleaved supernode by
+ * supernode (the index work is shared). */
 #ifndef DOPT__SP_BATCH_INTERLEAVE
 #define DOPT__SP_BATCH_INTERLEAVE (1 << 20)
 #endif
@@ -1428,6 +1443,10 @@ typedef struct DOPT_FN(dopt_sparse_numeric) {
     int *fail_col;
     int *map, *relmap, *head, *next, *lpos;   /* n, max_nsrow, nsuper x 3 ints  */
     DOPT_REAL *cbuf, *xwork, *twork;          /* update block, solve workspace  */
+    size_t interleave_bytes;                  /* batches whose factors take at most this
+                                                 many bytes are interleaved supernode by
+                                                 supernode, larger ones go element by element
+                                                 (init sets 1 MiB; 0: always one by one)   */
     int owns;                                 /* 1: created by _create          */
     void *base;                               /* the memory handed to _init     */
     size_t bytes;
@@ -1841,6 +1860,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numer
     F->batch = batch;
     F->base = memory;
     F->bytes = bytes;
+    F->interleave_bytes = DOPT__SP_BATCH_INTERLEAVE;
     F->x = (DOPT_REAL *)dopt_workspace_take(&ws, (size_t)batch * S->nnz_storage * r);
     F->fail_col = (int *)dopt_workspace_take(&ws, (size_t)batch * i);
     F->map = (int *)dopt_workspace_take(&ws, (n + 1) * i);
@@ -2130,7 +2150,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numer
     if (count > F->batch)
         return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, count, 0, "sparse_factor_batch: count exceeds the batch size");
     if (count == 0) return DOPT_OK;
-    if ((double)F->sym->nnz_storage * sizeof(DOPT_REAL) * count <= DOPT__SP_BATCH_INTERLEAVE)
+    if (count == 1 || (double)F->sym->nnz_storage * sizeof(DOPT_REAL) * count <= (double)F->interleave_bytes)
         return DOPT_FN(dopt__sp_numeric)(F, count, Ax, strideAx, info);
     {   /* the batch does not fit in cache: one element after the other keeps each one's
          * supernodes cache-resident (F->x, fail_col are indexed by element) */
@@ -2169,9 +2189,16 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
                 for (i = j + 1; i < nscol; ++i) x[i] -= col[i] * xj;
             }
             if (m > 0) {
+                const DOPT_REAL *B = Ls + nscol;
                 for (i = 0; i < m; ++i) T[i] = 0;
-                for (j = 0; j < nscol; ++j) {
-                    const DOPT_REAL *DOPT_RESTRICT col = Ls + nscol + (size_t)j * nsrow;
+                for (j = 0; j + 4 <= nscol; j += 4) { /* four columns per pass over T */
+                    const DOPT_REAL *DOPT_RESTRICT c0 = B + (size_t)j * nsrow, *DOPT_RESTRICT c1 = c0 + nsrow;
+                    const DOPT_REAL *DOPT_RESTRICT c2 = c1 + nsrow, *DOPT_RESTRICT c3 = c2 + nsrow;
+                    DOPT_REAL x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+                    for (i = 0; i < m; ++i) T[i] += c0[i] * x0 + c1[i] * x1 + c2[i] * x2 + c3[i] * x3;
+                }
+                for (; j < nscol; ++j) {
+                    const DOPT_REAL *DOPT_RESTRICT col = B + (size_t)j * nsrow;
                     DOPT_REAL xj = x[j];
                     for (i = 0; i < m; ++i) T[i] += col[i] * xj;
                 }
@@ -2193,9 +2220,25 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
         if (nrhs == 1) {
             DOPT_REAL *DOPT_RESTRICT x = X + k1;
             if (m > 0) {
+                const DOPT_REAL *B = Ls + nscol;
                 for (i = 0; i < m; ++i) T[i] = X[rows[i]];
-                for (j = 0; j < nscol; ++j) {
-                    const DOPT_REAL *DOPT_RESTRICT col = Ls + nscol + (size_t)j * nsrow;
+                for (j = 0; j + 4 <= nscol; j += 4) { /* four dot products per pass over T */
+                    const DOPT_REAL *DOPT_RESTRICT c0 = B + (size_t)j * nsrow, *DOPT_RESTRICT c1 = c0 + nsrow;
+                    const DOPT_REAL *DOPT_RESTRICT c2 = c1 + nsrow, *DOPT_RESTRICT c3 = c2 + nsrow;
+                    DOPT_REAL a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    for (i = 0; i < m; ++i) {
+                        a0 += c0[i] * T[i];
+                        a1 += c1[i] * T[i];
+                        a2 += c2[i] * T[i];
+                        a3 += c3[i] * T[i];
+                    }
+                    x[j] -= a0;
+                    x[j + 1] -= a1;
+                    x[j + 2] -= a2;
+                    x[j + 3] -= a3;
+                }
+                for (; j < nscol; ++j) {
+                    const DOPT_REAL *DOPT_RESTRICT col = B + (size_t)j * nsrow;
                     DOPT_REAL acc = 0;
                     for (i = 0; i < m; ++i) acc += col[i] * T[i];
                     x[j] -= acc;

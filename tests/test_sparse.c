@@ -624,6 +624,11 @@ static void test_errors(void)
         st = dopt_sparse_factor_batch_d(F, 2, two, 9, &info);
         DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && F->fail_col[0] == -1 && F->fail_col[1] >= 0,
                    "batch: only the bad element fails");
+        F->interleave_bytes = 0;
+        F->fail_col[1] = -5;
+        st = dopt_sparse_factor_batch_d(F, 2, two, 9, &info);
+        DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && F->fail_col[0] == -1 && F->fail_col[1] >= 0 &&
+                       info.index == F->fail_col[1], "batch one by one: only the bad element fails");
     }
     dopt_sparse_numeric_free_d(F);
     dopt_sparse_symbolic_free(S);
@@ -905,7 +910,16 @@ static void DOPT_FN(test_refactor_batch)(void)
         DOPT_FN(dopt_sparse_numeric_create)(S, 1, &H);
         DOPT_CHECK(F && G && H, "create");
         if (!F || !G || !H) return;
-        DOPT_CHECK(DOPT_FN(dopt_sparse_factor_batch)(F, NB, vals, nnz, NULL) == DOPT_OK, "batch factor");
+        F->interleave_bytes = 0; /* element by element first, then interleaved: same bits */
+        DOPT_CHECK(DOPT_FN(dopt_sparse_factor_batch)(F, NB, vals, nnz, NULL) == DOPT_OK, "batch factor, one by one");
+        {
+            DOPT_REAL *keep = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * S->nnz_storage * NB);
+            memcpy(keep, F->x, sizeof(DOPT_REAL) * S->nnz_storage * NB);
+            F->interleave_bytes = (size_t)-1;
+            DOPT_CHECK(DOPT_FN(dopt_sparse_factor_batch)(F, NB, vals, nnz, NULL) == DOPT_OK, "batch factor, interleaved");
+            DOPT_CHECK(memcmp(keep, F->x, sizeof(DOPT_REAL) * S->nnz_storage * NB) == 0, "interleaved == one by one");
+            free(keep);
+        }
         /* G: factor element 0's values, then refactor with each element's values in turn */
         DOPT_FN(dopt_sparse_factor)(G, vals, NULL);
         B1 = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n * NB);
