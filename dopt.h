@@ -1266,40 +1266,25 @@ DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k,
 DOPT_API void DOPT_FN(dopt_trsv)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int n,
                                  const DOPT_REAL *T, int ldt, DOPT_REAL *x, int incx)
 {
-    int i, j;
-    /* effective lower: (LOWER, N) and (UPPER, T) solve forward; the others backward */
+    int j;
+    /* effective lower: (LOWER, N) and (UPPER, T) solve forward; the others backward.  NOTRANS
+     * sweeps columns of T with axpy, TRANS takes dots with them: both run on contiguous columns
+     * through the level-1 kernels (which have unit-stride fast paths). */
     int forward = (uplo == DOPT_LOWER) == (trans == DOPT_NOTRANS);
-#define DOPT__T(i_, j_) T[(size_t)(i_) + (size_t)(j_) * (size_t)ldt]
-#define DOPT__X(i_) x[(size_t)(i_) * (size_t)incx]
-    if (trans == DOPT_NOTRANS) { /* column-oriented (axpy) */
-        if (forward) {
-            for (j = 0; j < n; ++j) {
-                if (diag == DOPT_NONUNIT) DOPT__X(j) /= DOPT__T(j, j);
-                for (i = j + 1; i < n; ++i) DOPT__X(i) -= DOPT__T(i, j) * DOPT__X(j);
-            }
+    for (j = 0; j < n; ++j) {
+        int c = forward ? j : n - 1 - j;               /* the unknown solved at this step */
+        const DOPT_REAL *col = T + (size_t)c * ldt;    /* column c of T */
+        DOPT_REAL *xc = x + (size_t)c * incx;
+        /* entries of column c on the side already solved (TRANS) or still to update (NOTRANS) */
+        int lo = uplo == DOPT_LOWER ? c + 1 : 0, len = uplo == DOPT_LOWER ? n - c - 1 : c;
+        if (trans == DOPT_NOTRANS) {
+            if (diag == DOPT_NONUNIT) *xc /= col[c];
+            DOPT_FN(dopt_axpy)(len, -*xc, col + lo, 1, x + (size_t)lo * incx, incx);
         } else {
-            for (j = n - 1; j >= 0; --j) {
-                if (diag == DOPT_NONUNIT) DOPT__X(j) /= DOPT__T(j, j);
-                for (i = 0; i < j; ++i) DOPT__X(i) -= DOPT__T(i, j) * DOPT__X(j);
-            }
-        }
-    } else { /* row of op(T) = column of T (dot) */
-        if (forward) { /* UPPER^T */
-            for (j = 0; j < n; ++j) {
-                DOPT_REAL s = DOPT__X(j);
-                for (i = 0; i < j; ++i) s -= DOPT__T(i, j) * DOPT__X(i);
-                DOPT__X(j) = diag == DOPT_NONUNIT ? s / DOPT__T(j, j) : s;
-            }
-        } else { /* LOWER^T */
-            for (j = n - 1; j >= 0; --j) {
-                DOPT_REAL s = DOPT__X(j);
-                for (i = j + 1; i < n; ++i) s -= DOPT__T(i, j) * DOPT__X(i);
-                DOPT__X(j) = diag == DOPT_NONUNIT ? s / DOPT__T(j, j) : s;
-            }
+            DOPT_REAL s = *xc - DOPT_FN(dopt_dot)(len, col + lo, 1, x + (size_t)lo * incx, incx);
+            *xc = diag == DOPT_NONUNIT ? s / col[c] : s;
         }
     }
-#undef DOPT__T
-#undef DOPT__X
 }
 
 /* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
@@ -1421,22 +1406,22 @@ DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans tran
 /* Unblocked left-looking Cholesky of the n x n lower triangle; col0 offsets the reported column. */
 static dopt_status DOPT_FN(dopt__potrf_unblocked)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
 {
-    int j, i, p;
+    /* right-looking: pivot j is final when reached; the updates run down contiguous columns */
+    int j, i, q;
     for (j = 0; j < n; ++j) {
-        DOPT_REAL d = DOPT__A(j, j);
-        for (p = 0; p < j; ++p) d -= DOPT__A(j, p) * DOPT__A(j, p);
+        DOPT_REAL *cj = A + (size_t)j * lda, d = cj[j];
         if (!(d > 0) || d - d != 0) {
             if (fail_col) *fail_col = col0 + j;
             return (d != d || d - d != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
         }
         d = DOPT_M(sqrt)(d);
-        DOPT__A(j, j) = d;
-        /* column j below the diagonal: (A[j+1:, j] - A[j+1:, 0:j] A[j, 0:j]^T) / d */
-        for (p = 0; p < j; ++p) {
-            DOPT_REAL ljp = DOPT__A(j, p);
-            for (i = j + 1; i < n; ++i) DOPT__A(i, j) -= DOPT__A(i, p) * ljp;
+        cj[j] = d;
+        d = 1 / d;
+        for (i = j + 1; i < n; ++i) cj[i] *= d;
+        for (q = j + 1; q < n; ++q) {
+            DOPT_REAL *cq = A + (size_t)q * lda, f = cj[q];
+            for (i = q; i < n; ++i) cq[i] -= cj[i] * f;
         }
-        for (i = j + 1; i < n; ++i) DOPT__A(i, j) /= d;
     }
     return DOPT_OK;
 }
@@ -1448,7 +1433,7 @@ static dopt_status DOPT_FN(dopt__potrf_recursive)(int n, DOPT_REAL *A, int lda, 
 {
     int n1, n2;
     dopt_status st;
-    if (n <= 24) return DOPT_FN(dopt__potrf_unblocked)(n, A, lda, col0, fail_col);
+    if (n <= 48) return DOPT_FN(dopt__potrf_unblocked)(n, A, lda, col0, fail_col);
     n1 = n / 2 > 64 ? (n / 2 + 31) / 32 * 32 : n / 2;
     n2 = n - n1;
     st = DOPT_FN(dopt__potrf_recursive)(n1, A, lda, col0, fail_col);
@@ -3738,13 +3723,16 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *
                                                        DOPT_REAL *values, int dim, ptrdiff_t stride,
                                                        int *index);
 /* dopt_nlls_diff_attach: cost `cost` depends on parameter `param`; vjp (DATA only) computes its
- * residual's VJP (NULL: central differences).  At most DOPT_NLLS_DIFF_MAX_COST_PARAMS per cost;
+ * residual's VJP (NULL: central differences; NULL for WEIGHT and LOSS_SCALE parameters, whose
+ * derivatives are built in).  At most DOPT_NLLS_DIFF_MAX_COST_PARAMS per cost;
  * the slot handed to vjp is the attachment's position among this cost's attachments. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_attach)(DOPT_FN(dopt_nlls_diff) *D, int cost, int param,
                                                     DOPT_FN(dopt_param_vjp_fn) vjp);
 /* dopt_nlls_diff_learn_weight: make the weight entries of `cost` learnable (1 real for SCALAR,
  * rdim for DIAGONAL, rdim x rdim row-major for SQRT_INFO; element b at weight + b *
- * weight_stride, the cost's own weight memory, which must be writable).  *param gets the index. */
+ * weight_stride, the cost's own weight memory, which must be writable).  *param gets the index.
+ * Costs that share that weight memory (same pointer, stride and kind) join the same parameter
+ * with dopt_nlls_diff_attach(D, other_cost, *param, NULL): its gradient then sums over them. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_weight)(DOPT_FN(dopt_nlls_diff) *D, int cost, int *param);
 /* dopt_nlls_diff_learn_loss_scale: a learnable robust-loss radius a = *value (> 0, shared by the
  * batch); attach it to the costs it scales with dopt_nlls_diff_attach(D, c, param, NULL). */
@@ -4017,7 +4005,13 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_attach)(DOPT_FN(dopt_nlls_diff) *D, 
     if (!D || cost < 0 || cost >= D->ncost || param < 0 || param >= D->nparam) return DOPT_ERR_INVALID_ARGUMENT;
     a = D->att_n[cost];
     if (a >= DOPT__DIFF_MAXP) return DOPT_ERR_INVALID_ARGUMENT;
-    if (D->param[param].kind == DOPT_PARAM_WEIGHT) return DOPT_ERR_INVALID_ARGUMENT; /* learn_weight attaches */
+    if (D->param[param].kind == DOPT_PARAM_WEIGHT) { /* another cost sharing the same weight memory */
+        const DOPT_FN(dopt_nlls_cost_desc) *d = &D->s->p->cost[cost].d;
+        const DOPT_FN(dopt__diff_param) *P = D->param + param;
+        int dim = d->weight_kind == DOPT_WEIGHT_SCALAR ? 1 : d->weight_kind == DOPT_WEIGHT_DIAGONAL ? d->rdim : d->rdim * d->rdim;
+        if (d->weight_kind == DOPT_WEIGHT_NONE || d->weight != P->values || d->weight_stride != P->stride || dim != P->dim)
+            return DOPT_ERR_INVALID_ARGUMENT;
+    }
     if (D->param[param].kind == DOPT_PARAM_LOSS_SCALE && D->s->p->cost[cost].d.loss == DOPT_LOSS_NONE)
         return DOPT_ERR_INVALID_ARGUMENT;
     D->att_param[cost * DOPT__DIFF_MAXP + a] = param;
