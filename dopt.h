@@ -1416,8 +1416,7 @@ static dopt_status DOPT_FN(dopt__potrf_unblocked)(int n, DOPT_REAL *A, int lda, 
         }
         d = DOPT_M(sqrt)(d);
         cj[j] = d;
-        d = 1 / d;
-        for (i = j + 1; i < n; ++i) cj[i] *= d;
+        for (i = j + 1; i < n; ++i) cj[i] /= d;
         for (q = j + 1; q < n; ++q) {
             DOPT_REAL *cq = A + (size_t)q * lda, f = cj[q];
             for (i = q; i < n; ++i) cq[i] -= cj[i] * f;
@@ -2317,12 +2316,6 @@ DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REA
 
 /* ---- dense linear solver --------------------------------------------------------------------- */
 
-/* Up to this order the dense solver factors with plain loops (dopt_potrf's blocking costs more
- * than it saves on the tiny systems of batched small problems). */
-#ifndef DOPT__NLLS_SMALL_DENSE
-#define DOPT__NLLS_SMALL_DENSE 48
-#endif
-
 typedef struct DOPT_FN(dopt__dense_ls) {
     dopt_hooks hooks;
     const dopt_block_pattern *pat;
@@ -2370,28 +2363,11 @@ static dopt_status DOPT_FN(dopt__dense_factor)(void *self, const DOPT_REAL *valu
         if (diag_add) L[(size_t)j * n + j] += diag_add[j];
         d0[j] = L[(size_t)j * n + j];
     }
-    if (n <= DOPT__NLLS_SMALL_DENSE) { /* tiny systems: plain right-looking loops, no blocking */
-        int i, q;
-        for (j = 0; j < n; ++j) {
-            DOPT_REAL *cj = L + (size_t)j * n, p = cj[j];
-            if (!(p > 0)) {
-                if (fail_col) *fail_col = j;
-                return p - p == 0 ? DOPT_ERR_NOT_POSITIVE_DEFINITE : DOPT_ERR_NON_FINITE;
-            }
-            p = DOPT_M(sqrt)(p);
-            cj[j] = p;
-            for (i = j + 1; i < n; ++i) cj[i] /= p;
-            for (q = j + 1; q < n; ++q) {
-                DOPT_REAL *cq = L + (size_t)q * n, f = cj[q];
-                for (i = q; i < n; ++i) cq[i] -= cj[i] * f;
-            }
-        }
-    } else {
-        st = DOPT_FN(dopt_potrf)(n, L, n > 0 ? n : 1, &col);
-        if (st != DOPT_OK) {
-            if (fail_col) *fail_col = col;
-            return st;
-        }
+    /* dopt_potrf factors small orders (<= 48) with plain right-looking loops, no blocking */
+    st = DOPT_FN(dopt_potrf)(n, L, n > 0 ? n : 1, &col);
+    if (st != DOPT_OK) {
+        if (fail_col) *fail_col = col;
+        return st;
     }
     tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)n * DOPT_EPS;
     for (j = 0; j < n; ++j) {
@@ -2407,23 +2383,7 @@ static dopt_status DOPT_FN(dopt__dense_factor)(void *self, const DOPT_REAL *valu
 static dopt_status DOPT_FN(dopt__dense_solve)(void *self, DOPT_REAL *rhs)
 {
     DOPT_FN(dopt__dense_ls) *d = (DOPT_FN(dopt__dense_ls) *)self;
-    int n = d->n, i, j;
-    if (n > DOPT__NLLS_SMALL_DENSE) {
-        DOPT_FN(dopt_potrs)(n, 1, d->L, n, rhs, n);
-        return DOPT_OK;
-    }
-    for (j = 0; j < n; ++j) { /* L y = rhs */
-        const DOPT_REAL *cj = d->L + (size_t)j * n;
-        DOPT_REAL yj = rhs[j] / cj[j];
-        rhs[j] = yj;
-        for (i = j + 1; i < n; ++i) rhs[i] -= cj[i] * yj;
-    }
-    for (j = n - 1; j >= 0; --j) { /* L^T x = y */
-        const DOPT_REAL *cj = d->L + (size_t)j * n;
-        DOPT_REAL acc = rhs[j];
-        for (i = j + 1; i < n; ++i) acc -= cj[i] * rhs[i];
-        rhs[j] = acc / cj[j];
-    }
+    if (d->n > 0) DOPT_FN(dopt_potrs)(d->n, 1, d->L, d->n, rhs, d->n);
     return DOPT_OK;
 }
 
