@@ -3532,10 +3532,14 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 /*              dependence on θ included) or Dogleg (Gauss-Newton, Cauchy or blended step),         */
 /*              rejected steps as identities.  The discrete decisions and the schedule (accept/      */
 /*              reject, λ_k, trust radius, line-search scale t_k) are constants of the recorded      */
-/*              trace.  Per iteration: one factorization, then the second-order terms (∂J/∂θ,        */
-/*              ∂J/∂φ) by central differences of each cost's Jacobian over its own variables and    */
-/*              parameters (local, O(cost size)).  Memory grows with the iterations (one state per  */
-/*              step).  Also gives ∂L/∂θ0.                                                          */
+/*              trace (exact for GN, LM with DOPT_LM_UPDATE_FACTOR — Theseus' and GTSAM's schedule, */
+/*              piecewise constant — and fixed radii; Nielsen's λ update and the dogleg radius vary */
+/*              continuously with the gain ratio, a dependence UNROLL leaves out; tests compare with */
+/*              dopt_nlls_diff_replay, the map with the recorded schedule).  Per iteration: one      */
+/*              factorization, then the second-order terms (∂J/∂θ, ∂J/∂φ) by central differences of */
+/*              each cost's Jacobian over its own variables and parameters (local, O(cost size):     */
+/*              2 (tangent + parameter dims) evaluations per cost).  Memory grows with the          */
+/*              iterations (one state per step).  Also gives ∂L/∂θ0.                                */
 /*   TRUNCATED  UNROLL through the last K recorded iterations only.                                 */
 /*   DLM        direct loss minimization (paper eq. 4): θd = argmin S(θ) + ||ε δ - ½ ∂L/∂θ*||²,    */
 /*              δ = θ ⊖ θ*, solved by Gauss-Newton from θ*, then ∂L/∂φ ≈ (∂S/∂φ(θ*) - ∂S/∂φ(θd))/ε. */
