@@ -782,6 +782,24 @@ static void dopt__sp_amalgamate(int nf, const int *fsup, const int *fpar, int *f
     }
 }
 
+/* Pattern of P A P^T from the symmetric off-diagonal pattern (Sp, Si) and iperm: upper = 1 lists
+ * in column c the rows r < c, upper = 0 the rows r > c.  Pp: n+1 ints, Pi: Sp[n]/2 ints,
+ * iw: n ints. */
+static void dopt__sp_permute_pattern(int n, const int *Sp, const int *Si, const int *ip, int upper,
+                                     int *Pp, int *Pi, int *iw)
+{
+    int j, p;
+    for (j = 0; j <= n; ++j) Pp[j] = 0;
+    for (j = 0; j < n; ++j)
+        for (p = Sp[j]; p < Sp[j + 1]; ++p)
+            if ((ip[Si[p]] < ip[j]) == upper) Pp[ip[j] + 1]++;
+    for (j = 0; j < n; ++j) Pp[j + 1] += Pp[j];
+    for (j = 0; j < n; ++j) iw[j] = Pp[j];
+    for (j = 0; j < n; ++j)
+        for (p = Sp[j]; p < Sp[j + 1]; ++p)
+            if ((ip[Si[p]] < ip[j]) == upper) Pi[iw[ip[j]]++] = ip[Si[p]];
+}
+
 DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const int *Ap,
                                          const int *Ai, dopt_uplo uplo,
                                          const dopt_sparse_options *options,
@@ -913,18 +931,7 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
     /* 3. elimination tree of the permuted matrix (upper pattern), then postorder it */
     Ui = (int *)dopt__sp_alloc(&h, (size_t)m, sizeof(int), &fail);
     if (fail) goto oom;
-    {
-        const int *ip = S->iperm;
-        for (j = 0; j <= n; ++j) Up[j] = 0;
-        for (j = 0; j < n; ++j)
-            for (p = Sp[j]; p < Sp[j + 1]; ++p)
-                if (ip[Si[p]] < ip[j]) Up[ip[j] + 1]++;
-        for (j = 0; j < n; ++j) Up[j + 1] += Up[j];
-        for (j = 0; j < n; ++j) iw[j] = Up[j];
-        for (j = 0; j < n; ++j)
-            for (p = Sp[j]; p < Sp[j + 1]; ++p)
-                if (ip[Si[p]] < ip[j]) Ui[iw[ip[j]]++] = ip[Si[p]];
-    }
+    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 1, Up, Ui, iw);
     dopt_sparse_etree(n, Up, Ui, S->colcount /* scratch parent */, iw);
     dopt_sparse_postorder(n, S->colcount, post, iw);
     {
@@ -938,18 +945,7 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
         for (k = 0; k < n; ++k) S->iperm[S->perm[k]] = k;
     }
     /* 4. strictly lower pattern of the final permuted matrix (reuse Up/Ui), column counts */
-    {
-        const int *ip = S->iperm;
-        for (j = 0; j <= n; ++j) Up[j] = 0;
-        for (j = 0; j < n; ++j)
-            for (p = Sp[j]; p < Sp[j + 1]; ++p)
-                if (ip[Si[p]] > ip[j]) Up[ip[j] + 1]++;
-        for (j = 0; j < n; ++j) Up[j + 1] += Up[j];
-        for (j = 0; j < n; ++j) iw[j] = Up[j];
-        for (j = 0; j < n; ++j)
-            for (p = Sp[j]; p < Sp[j + 1]; ++p)
-                if (ip[Si[p]] > ip[j]) Ui[iw[ip[j]]++] = ip[Si[p]];
-    }
+    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 0, Up, Ui, iw);
     dopt_sparse_colcounts(n, Up, Ui, S->parent, S->colcount, iw);
     S->nnz_l = 0;
     S->flops = 0;
@@ -1014,50 +1010,36 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
         int last = S->super[s + 1] - 1;
         S->sparent[s] = S->parent[last] == -1 ? -1 : S->col2super[S->parent[last]];
     }
-    /* 7. row structure: own columns, then the union of A's rows and the children's rows */
+    /* 7. row structure of each supernode: its own columns, then every row i whose row subtree
+     * (the tree paths from the nonzeros of row i up to i) passes through it.  Rows are visited
+     * in increasing order, so each supernode's list comes out sorted. */
     S->rowind = (int *)dopt__sp_alloc(&h, (size_t)S->rowptr[S->nsuper], sizeof(int), &fail);
     if (fail) goto oom;
+    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 1, Up, Ui, iw);
     {
-        int *mark = iw, *chead = iw + n, *cnext = iw + 2 * n;
-        for (j = 0; j < n; ++j) mark[j] = -1;
-        for (s = 0; s < S->nsuper; ++s) chead[s] = -1;
-        for (s = S->nsuper - 1; s >= 0; --s)
-            if (S->sparent[s] != -1) {
-                cnext[s] = chead[S->sparent[s]];
-                chead[S->sparent[s]] = s;
-            }
+        int *pos = iw, *mark = iw + n, i;
+        for (s = 0; s < S->nsuper; ++s) {
+            for (j = S->super[s]; j < S->super[s + 1]; ++j) S->rowind[S->rowptr[s] + j - S->super[s]] = j;
+            pos[s] = S->rowptr[s] + S->super[s + 1] - S->super[s];
+            mark[s] = -1;
+        }
+        for (i = 0; i < n; ++i) {
+            int si = S->col2super[i];
+            for (p = Up[i]; p < Up[i + 1]; ++p)
+                for (s = S->col2super[Ui[p]]; s != -1 && s != si && mark[s] != i; s = S->sparent[s]) {
+                    DOPT_ASSERT(pos[s] < S->rowptr[s + 1]);
+                    S->rowind[pos[s]++] = i;
+                    mark[s] = i;
+                }
+        }
         S->max_nsrow = 0;
         S->max_nscol = 0;
         S->valptr[0] = 0;
         for (s = 0; s < S->nsuper; ++s) {
-            int k1 = S->super[s], k2 = S->super[s + 1], *rows = S->rowind + S->rowptr[s], cnt = 0, c;
-            int cap = S->rowptr[s + 1] - S->rowptr[s], nscol = k2 - k1;
-            for (j = k1; j < k2; ++j) {
-                rows[cnt++] = j;
-                mark[j] = s;
-            }
-            for (j = k1; j < k2; ++j)
-                for (p = Up[j]; p < Up[j + 1]; ++p) {
-                    int i = Ui[p];
-                    if (mark[i] == s) continue;
-                    mark[i] = s;
-                    DOPT_ASSERT(cnt < cap);
-                    rows[cnt++] = i;
-                }
-            for (c = chead[s]; c != -1; c = cnext[c]) {
-                int q, cs = S->super[c + 1] - S->super[c];
-                for (q = S->rowptr[c] + cs; q < S->rowptr[c + 1]; ++q) {
-                    int i = S->rowind[q];
-                    if (mark[i] == s) continue;
-                    mark[i] = s;
-                    DOPT_ASSERT(cnt < cap);
-                    rows[cnt++] = i;
-                }
-            }
-            DOPT_ASSERT(cnt == cap);
-            if (cnt - nscol > 1) qsort(rows + nscol, (size_t)(cnt - nscol), sizeof(int), dopt__sp_cmp_int);
-            S->valptr[s + 1] = S->valptr[s] + (size_t)cap * (size_t)nscol;
-            if (cap > S->max_nsrow) S->max_nsrow = cap;
+            int nscol = S->super[s + 1] - S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s];
+            DOPT_ASSERT(pos[s] == S->rowptr[s + 1]);
+            S->valptr[s + 1] = S->valptr[s] + (size_t)nsrow * (size_t)nscol;
+            if (nsrow > S->max_nsrow) S->max_nsrow = nsrow;
             if (nscol > S->max_nscol) S->max_nscol = nscol;
         }
         S->nnz_storage = S->valptr[S->nsuper];
