@@ -199,7 +199,7 @@ extern "C" {
 
 /* dopt_so3_identity: g = [0 0 0 1]. */
 DOPT_API void DOPT_FN(dopt_so3_identity)(DOPT_REAL g[4]);
-/* dopt_so3_exp: g = Exp(w), the rotation by angle |w| about w/|w|; returned with qw >= 0.
+/* dopt_so3_exp: g = Exp(w), the rotation by angle |w| about w/|w| (qw >= 0 when |w| <= π).
  *   J  optional 3x3, Jr(w) (right Jacobian of exp). */
 DOPT_API void DOPT_FN(dopt_so3_exp)(const DOPT_REAL w[3], DOPT_REAL g[4], DOPT_REAL *J);
 /* dopt_so3_log: w = Log(g), |w| in [0, π] (exact near 0 and π; q and -q give the same w
