@@ -1038,36 +1038,63 @@ DOPT_API void DOPT_FN(dopt_so3_jl_inv)(const DOPT__L w[3], DOPT__L J[9])
 
 /* ---- SE3 ---------------------------------------------------------------------------------------- */
 
-/* Barfoot's Q(v, w): the upper-right block of the LEFT Jacobian of SE3 exp ([v; w] ordering). */
-static void DOPT_FN(dopt__lie_se3_q)(const DOPT__L v[3], const DOPT__L w[3], DOPT__L Q[9])
+/* Coefficients of SE3's Jacobians at θ² = th2, from one sincos(θ/2):
+ *   A = (1 - cos θ)/θ²,  B = (θ - sin θ)/θ³,  c2 = (θ² + 2 cos θ - 2)/(2θ⁴),
+ *   c3 = (2θ - 3 sin θ + θ cos θ)/(2θ⁵),  D = 1/θ² - cot(θ/2)/(2θ)  (Taylor series below
+ *   DOPT__LIE_SMALL, where the closed forms cancel). */
+static void DOPT_FN(dopt__lie_se3_coef_sc)(DOPT__L th2, DOPT__L sh, DOPT__L ch, DOPT__L *A, DOPT__L *B,
+                                           DOPT__L *c2, DOPT__L *c3, DOPT__L *D)
 {
-    DOPT__L th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], c1, c2, c3;
-    DOPT__L V[9], W[9], WV[9], VW[9], WVW[9], WWV[9], VWW[9], WVWW[9], WWVW[9];
-    int i;
     if (th2 < DOPT__LIE_SMALL) {
-        c1 = DOPT__C(1.0 / 6) - th2 * (DOPT__C(1.0 / 120) - th2 * DOPT__C(1.0 / 5040));
-        c2 = DOPT__C(1.0 / 24) - th2 * (DOPT__C(1.0 / 720) - th2 * DOPT__C(1.0 / 40320));
-        c3 = DOPT__C(1.0 / 120) - th2 * (DOPT__C(1.0 / 2520) - th2 * DOPT__C(1.0 / 120960));
+        *A = DOPT__C(0.5) - th2 * (DOPT__C(1.0 / 24) - th2 * DOPT__C(1.0 / 720));
+        *B = DOPT__C(1.0 / 6) - th2 * (DOPT__C(1.0 / 120) - th2 * DOPT__C(1.0 / 5040));
+        *c2 = DOPT__C(1.0 / 24) - th2 * (DOPT__C(1.0 / 720) - th2 * DOPT__C(1.0 / 40320));
+        *c3 = DOPT__C(1.0 / 120) - th2 * (DOPT__C(1.0 / 2520) - th2 * DOPT__C(1.0 / 120960));
+        *D = DOPT__C(1.0 / 12) + th2 * (DOPT__C(1.0 / 720) + th2 * DOPT__C(1.0 / 30240));
     } else {
-        DOPT__L th = DOPT_M(sqrt)(th2), s = DOPT_M(sin)(th), c = DOPT_M(cos)(th);
-        DOPT__L sh = DOPT_M(sin)(DOPT__C(0.5) * th);
-        c1 = (th - s) / (th2 * th);
-        c2 = (th2 - DOPT__C(4) * sh * sh) / (DOPT__C(2) * th2 * th2);
-        c3 = (DOPT__C(2) * th - DOPT__C(3) * s + th * c) / (DOPT__C(2) * th2 * th2 * th);
+        DOPT__L th = DOPT_M(sqrt)(th2), s = DOPT__C(2) * sh * ch, c = DOPT__C(1) - DOPT__C(2) * sh * sh;
+        *A = DOPT__C(2) * sh * sh / th2;
+        *B = (th - s) / (th2 * th);
+        *c2 = (th2 - DOPT__C(4) * sh * sh) / (DOPT__C(2) * th2 * th2);
+        *c3 = (DOPT__C(2) * th - DOPT__C(3) * s + th * c) / (DOPT__C(2) * th2 * th2 * th);
+        *D = DOPT__C(1) / th2 - ch / (DOPT__C(2) * th * sh);
     }
-    DOPT_FN(dopt__lie_skew)(v, V);
-    DOPT_FN(dopt__lie_skew)(w, W);
-    DOPT_FN(dopt__lie_mul3)(W, V, WV);
-    DOPT_FN(dopt__lie_mul3)(V, W, VW);
-    DOPT_FN(dopt__lie_mul3)(WV, W, WVW);
-    DOPT_FN(dopt__lie_mul3)(W, WV, WWV);
-    DOPT_FN(dopt__lie_mul3)(VW, W, VWW);
-    DOPT_FN(dopt__lie_mul3)(WVW, W, WVWW);
-    DOPT_FN(dopt__lie_mul3)(W, WVW, WWVW);
-    for (i = 0; i < 9; ++i)
-        Q[i] = DOPT__C(0.5) * V[i] + c1 * (WV[i] + VW[i] + WVW[i]) +
-               c2 * (WWV[i] + VWW[i] - DOPT__C(3) * WVW[i]) + c3 * (WVWW[i] + WWVW[i]);
 }
+
+/* The same from θ² alone (sin and cos of θ/2 computed here when needed). */
+static void DOPT_FN(dopt__lie_se3_coef)(DOPT__L th2, DOPT__L *A, DOPT__L *B, DOPT__L *c2, DOPT__L *c3, DOPT__L *D)
+{
+    DOPT__L sh = 0, ch = 1;
+    if (th2 >= DOPT__LIE_SMALL) {
+        DOPT__L h = DOPT__C(0.5) * DOPT_M(sqrt)(th2);
+        sh = DOPT_M(sin)(h);
+        ch = DOPT_M(cos)(h);
+    }
+    DOPT_FN(dopt__lie_se3_coef_sc)(th2, sh, ch, A, B, c2, c3, D);
+}
+
+/* Barfoot's Q(v, w), the upper-right block of the LEFT Jacobian of SE3 exp ([v; w] ordering),
+ *   Q = V/2 + B (WV + VW + WVW) + c2 (WWV + VWW - 3 WVW) + c3 (WVWW + WWVW),
+ * written without 3x3 products through [a]x[b]x = b aᵀ - (a·b) I (so WVW = -(w·v) W):
+ *   Q = [s]x + B (v wᵀ + w vᵀ) - 2 c3 (w·v) w wᵀ + 2 (w·v)(c3 θ² - B) I,
+ *   s = v/2 + (c2 - B)(w·v) w + c2 w x (w x v). */
+static void DOPT_FN(dopt__lie_se3_q)(const DOPT__L v[3], const DOPT__L w[3], DOPT__L B, DOPT__L c2,
+                                     DOPT__L c3, DOPT__L Q[9])
+{
+    DOPT__L th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], wv = w[0] * v[0] + w[1] * v[1] + w[2] * v[2];
+    DOPT__L x[3], y[3], sv[3], S[9], d = DOPT__C(2) * wv * (c3 * th2 - B), e = DOPT__C(2) * c3 * wv;
+    int i, j;
+    DOPT_FN(dopt__lie_cross)(w, v, x);
+    DOPT_FN(dopt__lie_cross)(w, x, y);
+    for (i = 0; i < 3; ++i) sv[i] = DOPT__C(0.5) * v[i] + (c2 - B) * wv * w[i] + c2 * y[i];
+    DOPT_FN(dopt__lie_skew)(sv, S);
+    for (i = 0; i < 3; ++i)
+        for (j = 0; j < 3; ++j)
+            Q[3 * i + j] = S[3 * i + j] + B * (v[i] * w[j] + w[i] * v[j]) - e * w[i] * w[j] + (i == j ? d : DOPT__C(0));
+}
+
+static void DOPT_FN(dopt__lie_se3_jl_inv_c)(const DOPT__L xi[6], DOPT__L B, DOPT__L c2, DOPT__L c3,
+                                            DOPT__L D, DOPT__L J[36]);
 
 /* c = a · b (c may alias a or b). */
 DOPT__LIE_INLINE void DOPT_FN(dopt__lie_se3_compose_k)(const DOPT__L *a, const DOPT__L *b, DOPT__L *c)
@@ -1118,7 +1145,15 @@ DOPT_API void DOPT_FN(dopt_se3_log)(const DOPT__L g[7], DOPT__L xi[6], DOPT__L *
     xi[1] = t1 - DOPT__C(0.5) * wt[1] + E * qqt[1];
     xi[2] = t2 - DOPT__C(0.5) * wt[2] + E * qqt[2];
     xi[3] = w[0]; xi[4] = w[1]; xi[5] = w[2];
-    if (J) DOPT_FN(dopt_se3_jr_inv)(xi, J);
+    if (J) { /* Jr⁻¹(xi) = Jl⁻¹(-xi); sin and cos of θ/2 are the quaternion's own |q_v|, |q_w| */
+        DOPT__L m[6], qn, n, A, B, c2, c3, D, th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
+        int i;
+        n = DOPT_M(sqrt)(q[0] * q[0] + q[1] * q[1] + q[2] * q[2]);
+        qn = DOPT_M(sqrt)(n * n + g[6] * g[6]);
+        DOPT_FN(dopt__lie_se3_coef_sc)(th2, n / qn, DOPT_M(fabs)(g[6]) / qn, &A, &B, &c2, &c3, &D);
+        for (i = 0; i < 6; ++i) m[i] = -xi[i];
+        DOPT_FN(dopt__lie_se3_jl_inv_c)(m, B, c2, c3, D, J);
+    }
 }
 
 DOPT_API void DOPT_FN(dopt_se3_compose)(const DOPT__L a[7], const DOPT__L b[7], DOPT__L c[7],
@@ -1269,9 +1304,11 @@ DOPT_API void DOPT_FN(dopt_se3_from_matrix)(const DOPT__L H[16], DOPT__L g[7])
 
 DOPT_API void DOPT_FN(dopt_se3_jl)(const DOPT__L xi[6], DOPT__L J[36])
 {
-    DOPT__L Jw[9], Q[9];
-    DOPT_FN(dopt_so3_jl)(xi + 3, Jw);
-    DOPT_FN(dopt__lie_se3_q)(xi, xi + 3, Q);
+    DOPT__L Jw[9], Q[9], A, B, c2, c3, D;
+    const DOPT__L *w = xi + 3;
+    DOPT_FN(dopt__lie_se3_coef)(w[0] * w[0] + w[1] * w[1] + w[2] * w[2], &A, &B, &c2, &c3, &D);
+    DOPT_FN(dopt__lie_so3_poly)(w, DOPT__C(1), A, B, Jw);
+    DOPT_FN(dopt__lie_se3_q)(xi, w, B, c2, c3, Q);
     DOPT_FN(dopt__lie_zero)(J, 36);
     DOPT_FN(dopt__lie_put3)(J, 6, 0, 0, Jw, 1);
     DOPT_FN(dopt__lie_put3)(J, 6, 0, 3, Q, 1);
@@ -1286,18 +1323,28 @@ DOPT_API void DOPT_FN(dopt_se3_jr)(const DOPT__L xi[6], DOPT__L J[36])
     DOPT_FN(dopt_se3_jl)(m, J);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_jl_inv)(const DOPT__L xi[6], DOPT__L J[36])
+/* Jl(xi)⁻¹ given the coefficients of dopt__lie_se3_coef at |w|²:
+ * [[A, Q], [0, A]]⁻¹ = [[A⁻¹, -A⁻¹ Q A⁻¹], [0, A⁻¹]],  A⁻¹ = Jl(w)⁻¹ = I - W/2 + D W². */
+static void DOPT_FN(dopt__lie_se3_jl_inv_c)(const DOPT__L xi[6], DOPT__L B, DOPT__L c2, DOPT__L c3,
+                                            DOPT__L D, DOPT__L J[36])
 {
-    /* [[A, Q], [0, A]]⁻¹ = [[A⁻¹, -A⁻¹ Q A⁻¹], [0, A⁻¹]] */
-    DOPT__L Ai[9], Q[9], T[9], B[9];
-    DOPT_FN(dopt_so3_jl_inv)(xi + 3, Ai);
-    DOPT_FN(dopt__lie_se3_q)(xi, xi + 3, Q);
+    DOPT__L Ai[9], Q[9], T[9], M[9];
+    const DOPT__L *w = xi + 3;
+    DOPT_FN(dopt__lie_so3_poly)(w, DOPT__C(1), DOPT__C(-0.5), D, Ai);
+    DOPT_FN(dopt__lie_se3_q)(xi, w, B, c2, c3, Q);
     DOPT_FN(dopt__lie_mul3)(Ai, Q, T);
-    DOPT_FN(dopt__lie_mul3)(T, Ai, B);
+    DOPT_FN(dopt__lie_mul3)(T, Ai, M);
     DOPT_FN(dopt__lie_zero)(J, 36);
     DOPT_FN(dopt__lie_put3)(J, 6, 0, 0, Ai, 1);
-    DOPT_FN(dopt__lie_put3)(J, 6, 0, 3, B, -1);
+    DOPT_FN(dopt__lie_put3)(J, 6, 0, 3, M, -1);
     DOPT_FN(dopt__lie_put3)(J, 6, 3, 3, Ai, 1);
+}
+
+DOPT_API void DOPT_FN(dopt_se3_jl_inv)(const DOPT__L xi[6], DOPT__L J[36])
+{
+    DOPT__L A, B, c2, c3, D;
+    DOPT_FN(dopt__lie_se3_coef)(xi[3] * xi[3] + xi[4] * xi[4] + xi[5] * xi[5], &A, &B, &c2, &c3, &D);
+    DOPT_FN(dopt__lie_se3_jl_inv_c)(xi, B, c2, c3, D, J);
 }
 
 DOPT_API void DOPT_FN(dopt_se3_jr_inv)(const DOPT__L xi[6], DOPT__L J[36])
@@ -2155,6 +2202,39 @@ DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold)(dopt_lie_group g)
 
 /* ---- costs -------------------------------------------------------------------------------------- */
 
+/* C = -A B for the n x n Jacobian products of the between costs.  For SE3 (n = 6) both factors
+ * are block upper triangular with equal diagonal blocks, [[P, S], [0, P]] [[R, X], [0, R]]
+ * = [[P R, P X + S R], [0, P R]]: three 3x3 products instead of a 6x6 one. */
+static void DOPT_FN(dopt__lie_negmul)(int n, const DOPT__L *A, const DOPT__L *B, DOPT__L *C)
+{
+    int a, b, k;
+    if (n == 6) {
+        DOPT__L P[9], S[9], R[9], X[9], PR[9], PX[9], SR[9];
+        for (a = 0; a < 3; ++a)
+            for (b = 0; b < 3; ++b) {
+                P[3 * a + b] = A[6 * a + b]; S[3 * a + b] = A[6 * a + 3 + b];
+                R[3 * a + b] = B[6 * a + b]; X[3 * a + b] = B[6 * a + 3 + b];
+            }
+        DOPT_FN(dopt__lie_mul3)(P, R, PR);
+        DOPT_FN(dopt__lie_mul3)(P, X, PX);
+        DOPT_FN(dopt__lie_mul3)(S, R, SR);
+        for (a = 0; a < 3; ++a)
+            for (b = 0; b < 3; ++b) {
+                C[6 * a + b] = -PR[3 * a + b];
+                C[6 * a + 3 + b] = -(PX[3 * a + b] + SR[3 * a + b]);
+                C[6 * (a + 3) + b] = 0;
+                C[6 * (a + 3) + 3 + b] = -PR[3 * a + b];
+            }
+        return;
+    }
+    for (a = 0; a < n; ++a)
+        for (b = 0; b < n; ++b) {
+            DOPT__L s = 0;
+            for (k = 0; k < n; ++k) s += A[a * n + k] * B[k * n + b];
+            C[a * n + b] = -s;
+        }
+}
+
 /* Prior and between costs, written once per group with the group's own functions. */
 #define DOPT__LIE_COSTS(grp, DIM, TD)                                                              \
     DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_##grp)(const void *data,                      \
@@ -2179,15 +2259,9 @@ DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold)(dopt_lie_group g)
         DOPT_FN(dopt_##grp##_log)(e, r, (want_i || want_j) ? Ji : NULL);                           \
         if (want_j) memcpy(J[1], Ji, sizeof Ji);                                                   \
         if (want_i) { /* -Jr⁻¹ Ad(xj⁻¹ xi) = -Jr⁻¹ Ad(rel⁻¹) */                                    \
-            int a, b, k;                                                                           \
             DOPT_FN(dopt_##grp##_inverse)(rel, back, NULL);                                        \
             DOPT_FN(dopt_##grp##_adjoint)(back, Ad);                                               \
-            for (a = 0; a < TD; ++a)                                                               \
-                for (b = 0; b < TD; ++b) {                                                         \
-                    DOPT__L s = 0;                                                                 \
-                    for (k = 0; k < TD; ++k) s += Ji[a * TD + k] * Ad[k * TD + b];                 \
-                    J[0][a * TD + b] = -s;                                                         \
-                }                                                                                  \
+            DOPT_FN(dopt__lie_negmul)(TD, Ji, Ad, J[0]);                                           \
         }                                                                                          \
         return DOPT_FN(dopt_all_finite)(TD, r) ? DOPT_OK : DOPT_ERR_NON_FINITE;                    \
     }
