@@ -262,28 +262,54 @@ static EX_UNUSED dopt_status pgo_se3_between(const void *data, const double *con
                cinv * (W2[3 * i] * tE[0] + W2[3 * i + 1] * tE[1] + W2[3 * i + 2] * tE[2]);
     r[3] = w[0]; r[4] = w[1]; r[5] = w[2];
     if (J) {
-        double ad[36], Ji[36], Ad[36], RA[9], RAt[9], tinv[3], T[9];
-        memset(ad, 0, sizeof ad);
-        pgo_hat(r + 3, ad, 6);
-        pgo_hat(r, ad + 3, 6);
-        pgo_hat(r + 3, ad + 21, 6);
-        pgo_jrinv(6, ad, Ji);
-        if (J[1]) memcpy(J[1], Ji, sizeof Ji);
-        if (J[0]) { /* Ad(A^-1) = [[R^T, -R^T t^ ... ]]: with B = A^-1 = (R^T, -R^T t): [[RB, tB^ RB],[0, RB]] */
+        /* Jr^-1(r) = I + ad/2 + ad^2/12 - ad^4/720 with ad = [[W, V], [0, W]] (W = [w]x, V = [v]x),
+           by 3x3 blocks: diagonal blocks Q = I + W/2 + W^2/12 - W^4/720, upper right
+           P = V/2 + B/12 - (W^2 B + B W^2)/720 with B = W V + V W */
+        double Wh[9], Vh[9], Wq[9], W4[9], B[9], WB[9], BW[9], t3[9], Q[9], P[9];
+        double RA[9], RAt[9], tinv[3], T[9], QR[9], QT[9], M[9];
+        pgo_hat(r + 3, Wh, 3);
+        pgo_hat(r, Vh, 3);
+        pgo_matmul(3, Wh, Wh, Wq);
+        pgo_matmul(3, Wq, Wq, W4);
+        pgo_matmul(3, Wh, Vh, B);
+        pgo_matmul(3, Vh, Wh, t3);
+        for (i = 0; i < 9; ++i) B[i] += t3[i];
+        pgo_matmul(3, Wq, B, WB);
+        pgo_matmul(3, B, Wq, BW);
+        for (i = 0; i < 9; ++i) {
+            Q[i] = Wh[i] / 2 + Wq[i] / 12 - W4[i] / 720;
+            P[i] = Vh[i] / 2 + B[i] / 12 - (WB[i] + BW[i]) / 720;
+        }
+        Q[0] += 1; Q[4] += 1; Q[8] += 1;
+        if (J[1]) {
+            double *Jo = J[1];
+            for (i = 0; i < 3; ++i)
+                for (k = 0; k < 3; ++k) {
+                    Jo[i * 6 + k] = Q[i * 3 + k];
+                    Jo[i * 6 + 3 + k] = P[i * 3 + k];
+                    Jo[(i + 3) * 6 + k] = 0;
+                    Jo[(i + 3) * 6 + 3 + k] = Q[i * 3 + k];
+                }
+        }
+        if (J[0]) { /* -Jr^-1 Ad(A^-1), Ad(A^-1) = [[R, T R], [0, R]] with A^-1 = (R, t) = (R_A^T, -R_A^T t_A):
+                       = -[[Q R, (Q T + P) R], [0, Q R]] */
+            double *Jo = J[0];
             pgo_qmat(qA, RA);
             for (i = 0; i < 3; ++i)
                 for (k = 0; k < 3; ++k) RAt[i * 3 + k] = RA[k * 3 + i];
             for (i = 0; i < 3; ++i) tinv[i] = -(RAt[i * 3] * tA[0] + RAt[i * 3 + 1] * tA[1] + RAt[i * 3 + 2] * tA[2]);
-            memset(Ad, 0, sizeof Ad);
             pgo_hat(tinv, T, 3);
+            pgo_matmul(3, Q, RAt, QR);
+            pgo_matmul(3, Q, T, QT);
+            for (i = 0; i < 9; ++i) QT[i] += P[i];
+            pgo_matmul(3, QT, RAt, M);
             for (i = 0; i < 3; ++i)
                 for (k = 0; k < 3; ++k) {
-                    Ad[i * 6 + k] = RAt[i * 3 + k];
-                    Ad[(i + 3) * 6 + k + 3] = RAt[i * 3 + k];
-                    Ad[i * 6 + k + 3] = T[i * 3] * RAt[k] + T[i * 3 + 1] * RAt[3 + k] + T[i * 3 + 2] * RAt[6 + k];
+                    Jo[i * 6 + k] = -QR[i * 3 + k];
+                    Jo[i * 6 + 3 + k] = -M[i * 3 + k];
+                    Jo[(i + 3) * 6 + k] = 0;
+                    Jo[(i + 3) * 6 + 3 + k] = -QR[i * 3 + k];
                 }
-            pgo_matmul(6, Ji, Ad, J[0]);
-            for (i = 0; i < 36; ++i) J[0][i] = -J[0][i];
         }
     }
     return DOPT_OK;
