@@ -2365,14 +2365,14 @@ DOPT_API void DOPT_FN(dopt_lie_pose_graph_free)(const dopt_hooks *hooks, DOPT_FN
     memset(g, 0, sizeof *g);
 }
 
+#ifndef DOPT_NO_STDIO
+
 /* Pose of the edge's end from its start: x_j = x_i · meas. */
 static void DOPT_FN(dopt__lie_pg_chain)(dopt_lie_group grp, const DOPT__L *xi, const DOPT__L *meas, DOPT__L *xj)
 {
     if (grp == DOPT_LIE_SE2) DOPT_FN(dopt_se2_compose)(xi, meas, xj, NULL, NULL);
     else DOPT_FN(dopt_se3_compose)(xi, meas, xj, NULL, NULL);
 }
-
-#ifndef DOPT_NO_STDIO
 
 /* Parse exactly `n` numbers from s (after the tag); 0 on success, else 1 (too few / not a number /
  * not finite), 2 (extra tokens). */
