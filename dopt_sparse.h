@@ -810,7 +810,7 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
     dopt_hooks h;
     int fail = 0, j, p, k, nnz, m = 0, nf, s;
     int *Sp = NULL, *Si = NULL, *Up = NULL, *Ui = NULL, *iw = NULL, *perm0 = NULL, *post = NULL;
-    int *fsup = NULL, *fpar = NULL, *frows = NULL, *keep = NULL, *gcols = NULL, *nchild = NULL;
+    int *fsup = NULL, *fpar = NULL, *frows = NULL, *keep = NULL, *gcols = NULL, *nchild = NULL, *byc = NULL;
     double *gzeros = NULL;
     size_t iwlen = 0, mS = 0, si_alloc = 0;
     dopt_status st = DOPT_OK;
@@ -1059,38 +1059,37 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
             p1 = p2;
         }
     }
-    /* 9. where each entry of A lands in L's values */
-    for (j = 0; j < n; ++j)
-        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
-            int i = Ai[p], pi, pj, r, c, k1, nscol, nsrow, loc;
-            const int *rows;
-            if (!dopt__sp_in_triangle(uplo, i, j)) {
+    /* 9. where each entry of A lands in L's values: entries grouped by their column of L
+     * (counting sort into `byc`), then placed supernode by supernode through a row map */
+    byc = (int *)dopt__sp_alloc(&h, 2 * (size_t)nnz, sizeof(int), &fail);
+    if (fail) goto oom;
+    {
+        int *cp = iw, *map = iw + n + 1, *byr = byc + nnz, i;
+        for (j = 0; j <= n; ++j) cp[j] = 0;
+        for (j = 0; j < n; ++j)
+            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+                int pi = S->iperm[Ai[p]], pj = S->iperm[j];
                 S->amap[p] = DOPT__SP_NONE;
-                continue;
+                if (dopt__sp_in_triangle(uplo, Ai[p], j)) cp[(pi < pj ? pi : pj) + 1]++;
             }
-            pi = S->iperm[i];
-            pj = S->iperm[j];
-            r = pi > pj ? pi : pj;
-            c = pi > pj ? pj : pi;
-            s = S->col2super[c];
-            k1 = S->super[s];
-            nscol = S->super[s + 1] - k1;
-            nsrow = S->rowptr[s + 1] - S->rowptr[s];
-            rows = S->rowind + S->rowptr[s];
-            if (r < k1 + nscol) {
-                loc = r - k1;
-            } else { /* binary search among the sorted rows below */
-                int lo = nscol, hi = nsrow - 1;
-                while (lo < hi) {
-                    int mid = (lo + hi) / 2;
-                    if (rows[mid] < r) lo = mid + 1;
-                    else hi = mid;
-                }
-                loc = lo;
-                DOPT_ASSERT(rows[loc] == r);
+        for (j = 0; j < n; ++j) cp[j + 1] += cp[j];
+        for (j = 0; j < n; ++j)
+            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+                int pi = S->iperm[Ai[p]], pj = S->iperm[j], c = pi < pj ? pi : pj;
+                if (!dopt__sp_in_triangle(uplo, Ai[p], j)) continue;
+                byr[cp[c]] = pi < pj ? pj : pi;
+                byc[cp[c]++] = p;
             }
-            S->amap[p] = S->valptr[s] + (size_t)(c - k1) * (size_t)nsrow + (size_t)loc;
+        for (j = n; j > 0; --j) cp[j] = cp[j - 1];
+        cp[0] = 0;
+        for (s = 0; s < S->nsuper; ++s) {
+            const int k1 = S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s], *rows = S->rowind + S->rowptr[s];
+            for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
+            for (j = k1; j < S->super[s + 1]; ++j)
+                for (k = cp[j]; k < cp[j + 1]; ++k)
+                    S->amap[byc[k]] = S->valptr[s] + (size_t)(j - k1) * (size_t)nsrow + (size_t)map[byr[k]];
         }
+    }
     goto done;
 oom:
     st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
@@ -1109,6 +1108,7 @@ done:
     dopt__sp_free(&h, gcols, (size_t)n, sizeof(int));
     dopt__sp_free(&h, nchild, (size_t)n, sizeof(int));
     dopt__sp_free(&h, gzeros, (size_t)n, sizeof(double));
+    dopt__sp_free(&h, byc, 2 * (size_t)nnz, sizeof(int));
     if (st != DOPT_OK) {
         dopt_sparse_symbolic_free(S);
         return st;
