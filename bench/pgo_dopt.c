@@ -18,7 +18,8 @@
  *       [R_i^T (p_j - p_i) - p_z; wrap(th_j - th_i - th_z)] / [..; 2 vec(q_z (q_i^-1 q_j)^-1)],
  *       instead of the group log: final_cost is then in Ceres' metric (on torus3D it reaches the
  *       basin Ceres reaches, 22556).
- *   pgo_dopt --cube-batch DIR
+ *   pgo_dopt --cube-batch DIR           (or --cube-batch COUNT [--poses N] [--seed S]: generate as
+ *                                        --write-cube does, then solve)
  *       Solves every .g2o file of DIR (the bench's 256 cube problems) with 10 LM iterations each
  *       (tolerances off, as the anchors run).  Problems of one structure (same vertices and edge
  *       endpoints) form ONE batch problem: one solver, one symbolic analysis for all of them.
@@ -298,10 +299,26 @@ int main(int argc, char **argv)
         else if (!out) out = argv[i];
     }
     if (write_dir) return write_cube(write_dir, count, poses, seed);
+    if (cube_dir && strspn(cube_dir, "0123456789") == strlen(cube_dir)) {
+        /* --cube-batch COUNT [--poses N --seed S]: generate the problems (as --write-cube) in a
+           temporary folder, solve them as above, remove the folder */
+        char tmpl[] = "/tmp/pgo_dopt_cubeXXXXXX", path[4096];
+        int rc, k;
+        if (!mkdtemp(tmpl)) { fprintf(stderr, "pgo_dopt: cannot make a temporary folder\n"); return 1; }
+        rc = write_cube(tmpl, atoi(cube_dir), poses, seed);
+        if (rc == 0) rc = cube_batch(tmpl, dense, verbose);
+        for (k = 0; k < atoi(cube_dir); ++k) {
+            snprintf(path, sizeof path, "%s/cube_%03d.g2o", tmpl, k);
+            remove(path);
+        }
+        remove(tmpl);
+        return rc;
+    }
     if (cube_dir) return cube_batch(cube_dir, dense, verbose);
     if (!in || !out) {
         fprintf(stderr, "usage: pgo_dopt IN.g2o OUT.g2o [--method lm|gn|dogleg] [--dense] [--max-iter N] [--ftol X] [-v]\n"
-                        "       pgo_dopt --cube-batch DIR\n");
+                        "       pgo_dopt --cube-batch DIR | COUNT [--poses N] [--seed S]\n"
+                        "       pgo_dopt --write-cube DIR [--count C] [--poses N] [--seed S]\n");
         return 2;
     }
     return solve_file(in, out, method, dense, max_iter, ftol, verbose);
