@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=build/test
 mkdir -p "$OUT"
+# two runs at once would share build/test: the second waits for the first
+if command -v flock >/dev/null 2>&1; then exec 9>"$OUT/.lock"; flock 9; fi
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 WARN="-std=c99 -pedantic -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wpointer-arith -Wcast-qual"
 export DOPT_DATA_DIR="${DOPT_DATA_DIR:-$ROOT/../shared/data}"
