@@ -975,6 +975,7 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #endif
 #define DOPT__NR 4
 #define DOPT__KC 128
+#define DOPT__GEMM_DIRECT_N 96 /* at most this many columns take the in-place path */
 #define DOPT__MC (2 * DOPT__MR)
 #define DOPT__NC 64
 
@@ -1038,11 +1039,13 @@ typedef float dopt__vreal_f __attribute__((vector_size(DOPT__VBYTES), aligned(si
 typedef double dopt__vreal_d __attribute__((vector_size(DOPT__VBYTES), aligned(sizeof(double))));
 #define DOPT__V dopt__vreal_d
 #endif
-/* C[0:rows, 0:cols] += alpha * (packed A sliver) * (packed B sliver), kc long: 3 vectors of rows
- * times 4 columns = 12 independent accumulators, enough to hide the FMA latency. */
+/* C[0:rows, 0:cols] += alpha * A-sliver * B-sliver, kc long: MV vectors of rows times NR columns
+ * of independent accumulators, enough to hide the FMA latency.  The slivers are read with strides:
+ * A's MR rows of step p at a + p*as (as = MR when packed, lda when read in place), B's entry (p, j)
+ * at b[p*bps + j*bjs] (packed: bps = NR, bjs = 1).  Full tiles only read in place. */
 static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
-                                      const DOPT_REAL *DOPT_RESTRICT b, DOPT_REAL *C, int ldc,
-                                      int rows, int cols)
+                                      ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
+                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
 {
     /* loads and stores go through memcpy: no alignment or aliasing assumptions, one vector move */
     DOPT__V c[DOPT__MV][DOPT__NR], av[DOPT__MV];
@@ -1052,11 +1055,11 @@ static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *
     for (p = 0; p < kc; ++p) {
         for (i = 0; i < DOPT__MV; ++i) memcpy(&av[i], a + i * DOPT__VLEN, sizeof av[i]);
         for (j = 0; j < DOPT__NR; ++j) {
-            DOPT_REAL bj = b[j];
+            DOPT_REAL bj = b[j * bjs];
             for (i = 0; i < DOPT__MV; ++i) c[i][j] += av[i] * bj;
         }
-        a += DOPT__MR;
-        b += DOPT__NR;
+        a += as;
+        b += bps;
     }
     if (rows == DOPT__MR && cols == DOPT__NR) {
         for (j = 0; j < DOPT__NR; ++j)
@@ -1077,23 +1080,50 @@ static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *
 #else
 /* Portable micro-kernel: the same tile in plain C (compilers vectorize the inner loop). */
 static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
-                                      const DOPT_REAL *DOPT_RESTRICT b, DOPT_REAL *C, int ldc,
-                                      int rows, int cols)
+                                      ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
+                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
 {
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
     int p, i, j;
     for (i = 0; i < DOPT__MR * DOPT__NR; ++i) acc[i] = 0;
     for (p = 0; p < kc; ++p) {
         for (j = 0; j < DOPT__NR; ++j) {
-            DOPT_REAL bj = b[j];
+            DOPT_REAL bj = b[j * bjs];
             for (i = 0; i < DOPT__MR; ++i) acc[i + j * DOPT__MR] += a[i] * bj;
         }
-        a += DOPT__MR;
-        b += DOPT__NR;
+        a += as;
+        b += bps;
     }
     DOPT_FN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
 }
 #endif
+
+/* Products with a short inner dimension (k <= KC) and few columns, op(A) = A: the shapes of
+ * supernodal updates.  Packing would copy as much as it computes there, so full MR x NR tiles read
+ * A and B in place; only the last partial strip of A rows and of B columns is packed. */
+static void DOPT_FN(dopt__gemm_direct)(dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
+                                       const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb,
+                                       DOPT_REAL *C, int ldc)
+{
+    DOPT_REAL apack[DOPT__MR * DOPT__KC], bpack[DOPT__KC * DOPT__NR];
+    ptrdiff_t bps = tb == DOPT_NOTRANS ? 1 : ldb, bjs = tb == DOPT_NOTRANS ? ldb : 1;
+    int mfull = m - m % DOPT__MR, i0, j0;
+    if (mfull < m) DOPT_FN(dopt__pack_a)(DOPT_NOTRANS, A, lda, mfull, 0, m - mfull, k, apack);
+    for (j0 = 0; j0 < n; j0 += DOPT__NR) {
+        int cols = n - j0 < DOPT__NR ? n - j0 : DOPT__NR;
+        const DOPT_REAL *b = B + (tb == DOPT_NOTRANS ? (size_t)j0 * ldb : (size_t)j0);
+        ptrdiff_t bp = bps, bj = bjs;
+        DOPT_REAL *c = C + (size_t)j0 * ldc;
+        if (cols < DOPT__NR) {
+            DOPT_FN(dopt__pack_b)(tb, B, ldb, 0, j0, k, cols, bpack);
+            b = bpack; bp = DOPT__NR; bj = 1;
+        }
+        for (i0 = 0; i0 < mfull; i0 += DOPT__MR)
+            DOPT_FN(dopt__gemm_micro)(k, alpha, A + i0, lda, b, bp, bj, c + i0, ldc, DOPT__MR, cols);
+        if (mfull < m)
+            DOPT_FN(dopt__gemm_micro)(k, alpha, apack, DOPT__MR, b, bp, bj, c + mfull, ldc, m - mfull, cols);
+    }
+}
 
 /* Fixed-size N x N products, fully unrolled by the compiler for each constant N. */
 #define DOPT__GEMM_FIXED_BODY(N)                                                              \
@@ -1183,6 +1213,10 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
         DOPT_FN(dopt__gemm_small)(transa, transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
         return;
     }
+    if (transa == DOPT_NOTRANS && k <= DOPT__KC && n <= DOPT__GEMM_DIRECT_N) {
+        DOPT_FN(dopt__gemm_direct)(transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
+        return;
+    }
     {
         DOPT_REAL abuf[DOPT__MC * DOPT__KC];
         DOPT_REAL bbuf[DOPT__KC * DOPT__NC];
@@ -1199,8 +1233,8 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
                         int cols = nc - jr < DOPT__NR ? nc - jr : DOPT__NR;
                         for (ir = 0; ir < mc; ir += DOPT__MR) {
                             int rows = mc - ir < DOPT__MR ? mc - ir : DOPT__MR;
-                            DOPT_FN(dopt__gemm_micro)(kc, alpha, abuf + (size_t)ir * kc,
-                                                      bbuf + (size_t)jr * kc,
+                            DOPT_FN(dopt__gemm_micro)(kc, alpha, abuf + (size_t)ir * kc, DOPT__MR,
+                                                      bbuf + (size_t)jr * kc, DOPT__NR, 1,
                                                       C + (size_t)(ic + ir) + (size_t)(jc + jr) * ldc,
                                                       ldc, rows, cols);
                         }
