@@ -1996,9 +1996,10 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
 #endif
 
 /* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
- * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Built-in kernels: right-looking over
- * column panels of width DOPT__SP_NB (potrf of the panel's diagonal block, the rows below by
- * inline trsm, the rest of the supernode by one trapezoid product).  With DOPT_USE_CBLAS: one
+ * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Built-in kernels: left-looking over
+ * column panels of width DOPT__SP_NB (the panel takes the update of every column left of it in
+ * one deep trapezoid product, then potrf of its diagonal block and inline trsm of the rows
+ * below; deep products run nearer dgemm speed than many thin rank-64 updates).  With DOPT_USE_CBLAS: one
  * potrf and one trsm, as LAPACK blocks them better. */
 static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, int *fail)
 {
@@ -2013,17 +2014,15 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
     for (k0 = 0; k0 < nscol; k0 += DOPT__SP_NB) {
         int kb = nscol - k0 < DOPT__SP_NB ? nscol - k0 : DOPT__SP_NB, r0 = k0 + kb, fc = -1;
         DOPT_REAL *D = Ls + k0 + (size_t)k0 * nsrow;
-        dopt_status st = DOPT_FN(dopt_potrf)(kb, D, nsrow, &fc);
+        dopt_status st;
+        if (k0 > 0) /* the panel gathers the updates of all columns left of it: one deep product */
+            DOPT_FN(dopt__sp_syrk)(nsrow - k0, kb, k0, -1, Ls + k0, nsrow, 1, D, nsrow);
+        st = DOPT_FN(dopt_potrf)(kb, D, nsrow, &fc);
         if (st != DOPT_OK) {
             *fail = k0 + fc;
             return st;
         }
-        if (r0 < nsrow) {
-            DOPT_FN(dopt__sp_trsm)(nsrow - r0, kb, D, nsrow, D + kb, nsrow);
-            if (r0 < nscol)
-                DOPT_FN(dopt__sp_syrk)(nsrow - r0, nscol - r0, kb, -1, D + kb, nsrow, 1,
-                                       Ls + r0 + (size_t)r0 * nsrow, nsrow);
-        }
+        if (r0 < nsrow) DOPT_FN(dopt__sp_trsm)(nsrow - r0, kb, D, nsrow, D + kb, nsrow);
     }
     return DOPT_OK;
 #endif
