@@ -431,6 +431,26 @@ DOPT_API void DOPT_FN(dopt_se2_compose_batch)(long n, const DOPT_REAL *a, long s
 DOPT_API void DOPT_FN(dopt_se2_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
                                           long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
+DOPT_API void DOPT_FN(dopt_so2_exp_batch)(long n, const DOPT_REAL *theta, long st, DOPT_REAL *g, long sg,
+                                          DOPT_REAL *J);
+DOPT_API void DOPT_FN(dopt_so2_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *theta, long st,
+                                          DOPT_REAL *J);
+DOPT_API void DOPT_FN(dopt_so2_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
+                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+                                              DOPT_REAL *Jb);
+DOPT_API void DOPT_FN(dopt_so2_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
+                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+                                          DOPT_REAL *Jp);
+DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(long n, const DOPT_REAL *xi, long sx, DOPT_REAL *g, long sg,
+                                           DOPT_REAL *J);
+DOPT_API void DOPT_FN(dopt_sim3_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *xi, long sx,
+                                           DOPT_REAL *J);
+DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
+                                               long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+                                               DOPT_REAL *Jb);
+DOPT_API void DOPT_FN(dopt_sim3_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
+                                           long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+                                           DOPT_REAL *Jp);
 
 /* ---- manifold descriptors (dopt.h) --------------------------------------------------------------
  * retract: x_out = x · Exp(δ);  local: δ = Log(x⁻¹ y);  project: normalize. */
@@ -2143,6 +2163,65 @@ DOPT_API void DOPT_FN(dopt_se2_act_batch)(long n, const DOPT__L *g, long sg, con
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se2_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 6 * k : NULL,
                               Jp ? Jp + 4 * k : NULL);
+}
+
+DOPT_API void DOPT_FN(dopt_so2_exp_batch)(long n, const DOPT__L *theta, long st, DOPT__L *g, long sg, DOPT__L *J)
+{
+    long k;
+    for (k = 0; k < n; ++k) DOPT_FN(dopt_so2_exp)(theta + k * st, g + k * sg, J ? J + k : NULL);
+}
+
+DOPT_API void DOPT_FN(dopt_so2_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *theta, long st, DOPT__L *J)
+{
+    long k;
+    for (k = 0; k < n; ++k) DOPT_FN(dopt_so2_log)(g + k * sg, theta + k * st, J ? J + k : NULL);
+}
+
+DOPT_API void DOPT_FN(dopt_so2_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
+                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+{
+    long k;
+    for (k = 0; k < n; ++k)
+        DOPT_FN(dopt_so2_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + k : NULL, Jb ? Jb + k : NULL);
+}
+
+DOPT_API void DOPT_FN(dopt_so2_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
+                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+{
+    long k;
+    for (k = 0; k < n; ++k)
+        DOPT_FN(dopt_so2_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 2 * k : NULL,
+                              Jp ? Jp + 4 * k : NULL);
+}
+
+DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(long n, const DOPT__L *xi, long sx, DOPT__L *g, long sg, DOPT__L *J)
+{
+    long k;
+    for (k = 0; k < n; ++k) DOPT_FN(dopt_sim3_exp)(xi + k * sx, g + k * sg, J ? J + 49 * k : NULL);
+}
+
+DOPT_API void DOPT_FN(dopt_sim3_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *xi, long sx, DOPT__L *J)
+{
+    long k;
+    for (k = 0; k < n; ++k) DOPT_FN(dopt_sim3_log)(g + k * sg, xi + k * sx, J ? J + 49 * k : NULL);
+}
+
+DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
+                                               DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+{
+    long k;
+    for (k = 0; k < n; ++k)
+        DOPT_FN(dopt_sim3_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 49 * k : NULL,
+                                   Jb ? Jb + 49 * k : NULL);
+}
+
+DOPT_API void DOPT_FN(dopt_sim3_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
+                                           DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+{
+    long k;
+    for (k = 0; k < n; ++k)
+        DOPT_FN(dopt_sim3_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 21 * k : NULL,
+                               Jp ? Jp + 9 * k : NULL);
 }
 
 /* ---- manifold descriptors ----------------------------------------------------------------------- */

@@ -921,7 +921,7 @@ static void DOPT_FN(test_interp_random_normalize)(void)
 static void DOPT_FN(test_batches)(void)
 {
     enum { N = 37, S = 9 }; /* stride 9 > element size: strided batches */
-    R_ in[N * S], in2[N * S], out[N * S], J[N * 36], J2[N * 36], one[8], Jo[36], Jo2[36], p[N * 3], y[N * S];
+    R_ in[N * S], in2[N * S], out[N * S], J[N * 49], J2[N * 49], one[8], Jo[49], Jo2[49], p[N * 3], y[N * S];
     dopt_rng rng;
     int k, i, bad = 0;
     dopt_rng_seed(&rng, 19, DOPT_IS_FLOAT);
@@ -961,6 +961,24 @@ static void DOPT_FN(test_batches)(void)
     for (k = 0; k < N; ++k) { DOPT_FN(dopt_se2_compose)(in + k * S, in + k * S, one, Jo, NULL); CMP_(one, out + k * S, 4); CMP_(Jo, J + 9 * k, 9); }
     DOPT_FN(dopt_se2_act_batch)(N, in, S, p, 3, y, S, J, J2);
     for (k = 0; k < N; ++k) { DOPT_FN(dopt_se2_act)(in + k * S, p + 3 * k, one, Jo, Jo2); CMP_(one, y + k * S, 2); CMP_(Jo, J + 6 * k, 6); CMP_(Jo2, J2 + 4 * k, 4); }
+    /* SO2 (stored [c s] at offset 2 of the normalized SE2 elements) and Sim3 */
+    DOPT_FN(dopt_so2_exp_batch)(N, p, 3, out, S, J);
+    for (k = 0; k < N; ++k) { DOPT_FN(dopt_so2_exp)(p + 3 * k, one, Jo); CMP_(one, out + k * S, 2); CMP_(Jo, J + k, 1); }
+    DOPT_FN(dopt_so2_log_batch)(N, in + 2, S, out, S, J);
+    for (k = 0; k < N; ++k) { DOPT_FN(dopt_so2_log)(in + 2 + k * S, one, Jo); CMP_(one, out + k * S, 1); CMP_(Jo, J + k, 1); }
+    DOPT_FN(dopt_so2_compose_batch)(N, in + 2, S, in + 2, S, out, S, J, J2);
+    for (k = 0; k < N; ++k) { DOPT_FN(dopt_so2_compose)(in + 2 + k * S, in + 2 + k * S, one, Jo, Jo2); CMP_(one, out + k * S, 2); CMP_(Jo, J + k, 1); CMP_(Jo2, J2 + k, 1); }
+    DOPT_FN(dopt_so2_act_batch)(N, in + 2, S, p, 3, y, S, J, J2);
+    for (k = 0; k < N; ++k) { DOPT_FN(dopt_so2_act)(in + 2 + k * S, p + 3 * k, one, Jo, Jo2); CMP_(one, y + k * S, 2); CMP_(Jo, J + 2 * k, 2); CMP_(Jo2, J2 + 4 * k, 4); }
+    for (k = 0; k < N; ++k) { in2[k * S + 7] = (R_)(0.5 + 0.1 * (k % 7)); } /* Sim3: [t q s], s > 0 */
+    DOPT_FN(dopt_sim3_exp_batch)(N, in, S, out, S, J);
+    for (k = 0; k < N; ++k) { DOPT_FN(dopt_sim3_exp)(in + k * S, one, Jo); CMP_(one, out + k * S, 8); CMP_(Jo, J + 49 * k, 49); }
+    DOPT_FN(dopt_sim3_log_batch)(N, in2, S, out, S, NULL);
+    for (k = 0; k < N; ++k) { DOPT_FN(dopt_sim3_log)(in2 + k * S, one, NULL); CMP_(one, out + k * S, 7); }
+    DOPT_FN(dopt_sim3_compose_batch)(N, in2, S, in2, S, out, S, NULL, NULL);
+    for (k = 0; k < N; ++k) { DOPT_FN(dopt_sim3_compose)(in2 + k * S, in2 + k * S, one, NULL, NULL); CMP_(one, out + k * S, 8); }
+    DOPT_FN(dopt_sim3_act_batch)(N, in2, S, p, 3, y, S, J, J2);
+    for (k = 0; k < N; ++k) { DOPT_FN(dopt_sim3_act)(in2 + k * S, p + 3 * k, one, Jo, Jo2); CMP_(one, y + k * S, 3); CMP_(Jo, J + 21 * k, 21); CMP_(Jo2, J2 + 9 * k, 9); }
     /* the Jacobian-free batches take blocked (vectorized) paths: same results */
     DOPT_FN(dopt_se3_compose_batch)(N, in, S, in2, S, out, S, NULL, NULL);
     for (k = 0; k < N; ++k) { DOPT_FN(dopt_se3_compose)(in + k * S, in2 + k * S, one, NULL, NULL); CMP_(one, out + k * S, 7); }
