@@ -973,6 +973,19 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #define DOPT__VEC_EXT 0
 #define DOPT__MR 8
 #endif
+/* The micro-kernels are compiled with floating-point contraction on, so a*b+c becomes one fused
+ * multiply-add where the target has it (-std=c99 turns contraction off in GCC, which halves the
+ * kernel's speed); only these kernels are affected.  Clang takes the pragma inside the body. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define DOPT__FMA_KERNEL __attribute__((optimize("fp-contract=fast")))
+#else
+#define DOPT__FMA_KERNEL
+#endif
+#if defined(__clang__)
+#define DOPT__FMA_BODY _Pragma("clang fp contract(fast)")
+#else
+#define DOPT__FMA_BODY
+#endif
 #define DOPT__NR 4
 #define DOPT__KC 128
 #define DOPT__GEMM_DIRECT_N 96 /* at most this many columns take the in-place path */
@@ -1043,10 +1056,11 @@ typedef double dopt__vreal_d __attribute__((vector_size(DOPT__VBYTES), aligned(s
  * of independent accumulators, enough to hide the FMA latency.  The slivers are read with strides:
  * A's MR rows of step p at a + p*as (as = MR when packed, lda when read in place), B's entry (p, j)
  * at b[p*bps + j*bjs] (packed: bps = NR, bjs = 1).  Full tiles only read in place. */
-static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
                                       ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
                                       ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
 {
+    DOPT__FMA_BODY
     /* loads and stores go through memcpy: no alignment or aliasing assumptions, one vector move */
     DOPT__V c[DOPT__MV][DOPT__NR], av[DOPT__MV];
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
@@ -1079,10 +1093,11 @@ static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *
 #undef DOPT__V
 #else
 /* Portable micro-kernel: the same tile in plain C (compilers vectorize the inner loop). */
-static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
                                       ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
                                       ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
 {
+    DOPT__FMA_BODY
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
     int p, i, j;
     for (i = 0; i < DOPT__MR * DOPT__NR; ++i) acc[i] = 0;
@@ -2934,10 +2949,33 @@ static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *Ja, const DOPT_R
         for (j = 0; j < 3; ++j)
             for (i = 0; i < 3; ++i) Hb[i + 3 * j] += Ja[3 * q + i] * Jb[3 * q + j];
 }
+/* Hb (6 x 6) += Ja^T Ja: the lower triangle (21 of 36 products), then mirrored. */
+static void DOPT_FN(dopt__nlls_ata6s)(int rdim, const DOPT_REAL *Ja, DOPT_REAL *Hb)
+{
+    DOPT_REAL t[36];
+    int q, i, j;
+    for (i = 0; i < 36; ++i) t[i] = 0;
+    for (q = 0; q < rdim; ++q) {
+        const DOPT_REAL *a = Ja + 6 * q;
+        for (j = 0; j < 6; ++j)
+            for (i = j; i < 6; ++i) t[i + 6 * j] += a[i] * a[j];
+    }
+    for (j = 0; j < 6; ++j) {
+        Hb[j + 6 * j] += t[j + 6 * j];
+        for (i = j + 1; i < 6; ++i) {
+            Hb[i + 6 * j] += t[i + 6 * j];
+            Hb[j + 6 * i] += t[i + 6 * j];
+        }
+    }
+}
 static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *Ja, const DOPT_REAL *Jb,
                                     DOPT_REAL *Hb)
 {
     int q, i, j;
+    if (ta == 6 && tb == 6 && Ja == Jb) {
+        DOPT_FN(dopt__nlls_ata6s)(rdim, Ja, Hb);
+        return;
+    }
     if (ta == 6 && tb == 6) {
         DOPT_FN(dopt__nlls_ata6)(rdim, Ja, Jb, Hb);
         return;
@@ -3452,6 +3490,11 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
         if (o->cost_change_tolerance > 0 && DOPT_M(fabs)(dF) <= o->cost_change_tolerance) {
             F = Fnew;
             rep->stop = DOPT_STOP_COST_CHANGE;
+            break;
+        }
+        if (it >= o->max_iterations) { /* no linearization at the last point: nothing would use it */
+            F = Fnew;
+            rep->stop = DOPT_STOP_MAX_ITERATIONS;
             break;
         }
         if (timed) t0 = dopt__nlls_clock();
