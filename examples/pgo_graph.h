@@ -101,14 +101,27 @@ static EX_UNUSED void pgo_matmul(int n, const double *A, const double *B, double
             C[i * n + j] = s;
         }
 }
+/* C = A B for 3 x 3 row-major (fixed size: unrolled by the compiler) */
+static EX_UNUSED void pgo_mm3(const double *A, const double *B, double *C)
+{
+    int i, j;
+    for (i = 0; i < 3; ++i)
+        for (j = 0; j < 3; ++j) C[i * 3 + j] = A[i * 3] * B[j] + A[i * 3 + 1] * B[3 + j] + A[i * 3 + 2] * B[6 + j];
+}
 /* Jr^-1 from ad(r) (n x n row-major) by the Bernoulli series */
 static EX_UNUSED void pgo_jrinv(int n, const double *ad, double *Ji)
 {
     double A2[36], A4[36], A6[36];
     int i;
-    pgo_matmul(n, ad, ad, A2);
-    pgo_matmul(n, A2, A2, A4);
-    pgo_matmul(n, A4, A2, A6);
+    if (n == 3) {
+        pgo_mm3(ad, ad, A2);
+        pgo_mm3(A2, A2, A4);
+        pgo_mm3(A4, A2, A6);
+    } else {
+        pgo_matmul(n, ad, ad, A2);
+        pgo_matmul(n, A2, A2, A4);
+        pgo_matmul(n, A4, A2, A6);
+    }
     for (i = 0; i < n * n; ++i)
         Ji[i] = ad[i] / 2 + A2[i] / 12 - A4[i] / 720 + A6[i] / 30240;
     for (i = 0; i < n; ++i) Ji[i * n + i] += 1;
@@ -156,7 +169,7 @@ static EX_UNUSED void pgo_se3_retract(const dopt_manifold_d *m, const double *x,
     if (th < 1e-4) { c1 = 0.5 - th2 / 24; c2 = 1.0 / 6 - th2 / 120; }
     else { c1 = (1 - cos(th)) / th2; c2 = (th - sin(th)) / (th2 * th); }
     pgo_hat(d + 3, W, 3);
-    pgo_matmul(3, W, W, W2);
+    pgo_mm3(W, W, W2);
     for (i = 0; i < 3; ++i)
         u[i] = d[i] + c1 * (W[3 * i] * d[0] + W[3 * i + 1] * d[1] + W[3 * i + 2] * d[2]) +
                c2 * (W2[3 * i] * d[0] + W2[3 * i + 1] * d[1] + W2[3 * i + 2] * d[2]);
@@ -256,7 +269,7 @@ static EX_UNUSED dopt_status pgo_se3_between(const void *data, const double *con
     th = sqrt(th2);
     cinv = th < 1e-4 ? 1.0 / 12 + th2 / 720 : (1 - th * sin(th) / (2 * (1 - cos(th)))) / th2;
     pgo_hat(w, W3, 3);
-    pgo_matmul(3, W3, W3, W2);
+    pgo_mm3(W3, W3, W2);
     for (i = 0; i < 3; ++i)
         r[i] = tE[i] - (W3[3 * i] * tE[0] + W3[3 * i + 1] * tE[1] + W3[3 * i + 2] * tE[2]) / 2 +
                cinv * (W2[3 * i] * tE[0] + W2[3 * i + 1] * tE[1] + W2[3 * i + 2] * tE[2]);
@@ -269,13 +282,13 @@ static EX_UNUSED dopt_status pgo_se3_between(const void *data, const double *con
         double RA[9], RAt[9], tinv[3], T[9], QR[9], QT[9], M[9];
         pgo_hat(r + 3, Wh, 3);
         pgo_hat(r, Vh, 3);
-        pgo_matmul(3, Wh, Wh, Wq);
-        pgo_matmul(3, Wq, Wq, W4);
-        pgo_matmul(3, Wh, Vh, B);
-        pgo_matmul(3, Vh, Wh, t3);
+        pgo_mm3(Wh, Wh, Wq);
+        pgo_mm3(Wq, Wq, W4);
+        pgo_mm3(Wh, Vh, B);
+        pgo_mm3(Vh, Wh, t3);
         for (i = 0; i < 9; ++i) B[i] += t3[i];
-        pgo_matmul(3, Wq, B, WB);
-        pgo_matmul(3, B, Wq, BW);
+        pgo_mm3(Wq, B, WB);
+        pgo_mm3(B, Wq, BW);
         for (i = 0; i < 9; ++i) {
             Q[i] = Wh[i] / 2 + Wq[i] / 12 - W4[i] / 720;
             P[i] = Vh[i] / 2 + B[i] / 12 - (WB[i] + BW[i]) / 720;
@@ -299,10 +312,10 @@ static EX_UNUSED dopt_status pgo_se3_between(const void *data, const double *con
                 for (k = 0; k < 3; ++k) RAt[i * 3 + k] = RA[k * 3 + i];
             for (i = 0; i < 3; ++i) tinv[i] = -(RAt[i * 3] * tA[0] + RAt[i * 3 + 1] * tA[1] + RAt[i * 3 + 2] * tA[2]);
             pgo_hat(tinv, T, 3);
-            pgo_matmul(3, Q, RAt, QR);
-            pgo_matmul(3, Q, T, QT);
+            pgo_mm3(Q, RAt, QR);
+            pgo_mm3(Q, T, QT);
             for (i = 0; i < 9; ++i) QT[i] += P[i];
-            pgo_matmul(3, QT, RAt, M);
+            pgo_mm3(QT, RAt, M);
             for (i = 0; i < 3; ++i)
                 for (k = 0; k < 3; ++k) {
                     Jo[i * 6 + k] = -QR[i * 3 + k];
