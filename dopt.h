@@ -2702,6 +2702,8 @@ struct DOPT_FN(dopt_nlls_solver) {
     size_t *pair;            /* per cost, nvars x nvars value offsets of H blocks (or NONE)       */
     size_t *cost_pair;       /* per cost: where its table starts in `pair`                        */
     DOPT_REAL *H, *g, *d, *dscale, *dadd, *gn, *hv, *xt;
+    DOPT_REAL *H2, *g2;      /* LM: the trial point's H and g (linearized with its cost; swapped in
+                                on acceptance, which saves the re-evaluation there)            */
     DOPT_REAL *r, *J, *Jt, *scr;
     void *mem[DOPT__NLLS_MAXMEM];
     size_t memsz[DOPT__NLLS_MAXMEM];
@@ -2871,6 +2873,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
         size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL);
         s->H = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
         s->g = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+        s->H2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+        s->g2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
         s->d = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
         s->dscale = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
         s->dadd = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
@@ -2881,7 +2885,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
         s->J = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
         s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
         s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + maxdim + maxt)) * R);
-        if (!s->H || !s->g || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
+        if (!s->H || !s->g || !s->H2 || !s->g2 || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
             !s->r || !s->J || !s->Jt || !s->scr)
             goto fail;
     }
@@ -3256,6 +3260,17 @@ static void DOPT_FN(dopt__nlls_logline)(const dopt_hooks *h, int it, double cost
              it, cost, dcost, gmax, step, ratio, radius, ls, titer, ttotal);
 }
 
+/* exchange (H, g) with the trial buffers (H2, g2) */
+static void DOPT_FN(dopt__nlls_swap_lin)(DOPT_FN(dopt_nlls_solver) *s)
+{
+    DOPT_REAL *t = s->H;
+    s->H = s->H2;
+    s->H2 = t;
+    t = s->g;
+    s->g = s->g2;
+    s->g2 = t;
+}
+
 /* one batch element, start to end */
 static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
                                                  const DOPT_FN(dopt_nlls_options) *o, DOPT_REAL *x,
@@ -3265,6 +3280,7 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
     const dopt_hooks *hooks = &s->p->hooks;
     int n = s->n, it = 0, have_gn = 0, fail_col = -1, j, i;
     int logging = dopt_log_enabled(hooks, DOPT_LOG_INFO), timed = o->timing || logging;
+    int fuse = o->method == DOPT_NLLS_LM && o->step_size == 1, lin_t = 0, last_acc = 1;
     DOPT_REAL F = 0, Fnew = 0, lambda = o->initial_lambda, nu = 2, radius = o->initial_radius;
     DOPT_REAL gmax, xnorm, gHg = 0;
     double t_start = timed ? dopt__nlls_clock() : 0, t0 = 0, t_iter = 0;
@@ -3272,6 +3288,10 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
     dopt_status st;
     memset(rep, 0, sizeof *rep);
     rep->fail_variable = -1;
+    /* LM linearizes each trial point along with its cost (into H2, g2) and keeps that on
+       acceptance; not with manifold projections (the accepted point is then projected first) */
+    for (j = 0; j < s->nblocks && fuse; ++j)
+        if (s->p->var[s->block_var[j]].m.project) fuse = 0;
     if (timed) t0 = dopt__nlls_clock();
     st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, &F, &bad);
     if (timed) { tm->linearize_s += dopt__nlls_clock() - t0; }
@@ -3411,7 +3431,12 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
         for (;;) {
             if (timed) t0 = dopt__nlls_clock();
             DOPT_FN(dopt__nlls_retract)(s, x, s->d, tstep, s->xt);
-            st = DOPT_FN(dopt__nlls_eval)(s, b, s->xt, 0, o->robust_mode, o->numeric_diff_step, &Fnew, &bad);
+            /* only after an accepted step (after a rejection, the next is often rejected too: its
+               Jacobians would be wasted); never at the last iteration's point */
+            lin_t = fuse && last_acc && it < o->max_iterations;
+            if (lin_t) DOPT_FN(dopt__nlls_swap_lin)(s);
+            st = DOPT_FN(dopt__nlls_eval)(s, b, s->xt, lin_t, o->robust_mode, o->numeric_diff_step, &Fnew, &bad);
+            if (lin_t) DOPT_FN(dopt__nlls_swap_lin)(s); /* the trial's H, g now in H2, g2 */
             if (timed) tm->linearize_s += dopt__nlls_clock() - t0;
             if (st == DOPT_ERR_NON_FINITE && bad < 0) { st = DOPT_OK; Fnew = (DOPT_REAL)HUGE_VAL; }
             if (st != DOPT_OK) goto eval_failed;
@@ -3466,6 +3491,7 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
                                         o->method == DOPT_NLLS_LM ? 1.0 / (double)lambda : (double)radius,
                                         ls_iter, dopt__nlls_clock() - t_iter, dopt__nlls_clock() - t_start);
         if (o->iteration_hook) o->iteration_hook(o->hook_user, b, x, s->d, tstep, lam_step, rad_step, accept);
+        last_acc = accept;
         if (!accept) {
             if ((o->method == DOPT_NLLS_LM && lambda > o->max_lambda) ||
                 (o->method == DOPT_NLLS_DOGLEG && radius < o->min_radius) || o->method == DOPT_NLLS_GN) {
@@ -3497,11 +3523,16 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
             rep->stop = DOPT_STOP_MAX_ITERATIONS;
             break;
         }
-        if (timed) t0 = dopt__nlls_clock();
-        st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, &F, &bad);
-        if (timed) tm->linearize_s += dopt__nlls_clock() - t0;
+        if (lin_t) { /* linearized with the trial cost */
+            DOPT_FN(dopt__nlls_swap_lin)(s);
+            F = Fnew;
+        } else {
+            if (timed) t0 = dopt__nlls_clock();
+            st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, &F, &bad);
+            if (timed) tm->linearize_s += dopt__nlls_clock() - t0;
+            if (st != DOPT_OK) goto eval_failed;
+        }
         tm->linearizations++;
-        if (st != DOPT_OK) goto eval_failed;
         have_gn = 0;
         gmax = DOPT_FN(dopt_amax)(n, s->g, 1);
         rep->gradient_norm = (double)gmax;

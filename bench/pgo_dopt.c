@@ -215,6 +215,7 @@ static int cube_batch(const char *dir, int dense, int verbose)
     int nf = 0, cap = 0, k, b0, batches = 0, iters = 10;
     pgo_graph *g;
     double t = 0, c0 = 0, c1 = 0;
+    long acc = 0;
     (void)verbose;
     if (!d) { fprintf(stderr, "pgo_dopt: cannot open %s\n", dir); return 1; }
     while ((ent = readdir(d)) != NULL) {
@@ -266,15 +267,15 @@ static int cube_batch(const char *dir, int dense, int verbose)
         if (st == DOPT_OK) st = dopt_nlls_solve_d(s, &o, x, 0, rep, NULL, &info);
         t += now_s() - ts;
         if (st != DOPT_OK) { fprintf(stderr, "pgo_dopt: batch at %s: %s (%s)\n", names[b0], dopt_status_string(st), info.message); return 1; }
-        for (k = 0; k < B; ++k) { c0 += rep[k].initial_cost; c1 += rep[k].final_cost; }
+        for (k = 0; k < B; ++k) { c0 += rep[k].initial_cost; c1 += rep[k].final_cost; acc += rep[k].accepted; }
         dopt_nlls_solver_destroy_d(s);
         dopt_nlls_problem_destroy_d(p);
         free(edges); free(x); free(rep);
         batches++;
         b0 = b1;
     }
-    printf("result solver=dopt problems=%d batches=%d iterations=%d initial_cost=%.10g final_cost=%.10g time_s=%.6f\n",
-           nf, batches, iters, c0, c1, t);
+    printf("result solver=dopt problems=%d batches=%d iterations=%d accepted=%ld initial_cost=%.10g final_cost=%.10g time_s=%.6f\n",
+           nf, batches, iters, acc, c0, c1, t);
     for (k = 0; k < nf; ++k) { pgo_free(g + k); free(names[k]); }
     free(g); free(names);
     return 0;
