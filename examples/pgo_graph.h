@@ -102,7 +102,7 @@ static EX_UNUSED void pgo_matmul(int n, const double *A, const double *B, double
         }
 }
 /* C = A B for 3 x 3 row-major (fixed size: unrolled by the compiler) */
-static EX_UNUSED void pgo_mm3(const double *A, const double *B, double *C)
+static EX_UNUSED inline void pgo_mm3(const double *A, const double *B, double *C)
 {
     int i, j;
     for (i = 0; i < 3; ++i)
