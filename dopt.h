@@ -26,7 +26,7 @@
  *   allocates nothing.  Methods: Levenberg-Marquardt (Ceres' or GTSAM's damping), Gauss-Newton
  *   (optional line search), Powell's dogleg.  Linear solvers plug in through
  *   dopt_linear_solver (dense Cholesky built in; dopt_sparse.h's supernodal Cholesky for large
- *   problems through examples/nlls_sparse.h).  A failed factorization names the variable and the likely cause (gauge freedom,
+ *   problems: dopt_sparse_linear_solver_d).  A failed factorization names the variable and the likely cause (gauge freedom,
  *   an unconstrained variable).  dopt_check_jacobian compares a cost's analytic Jacobians with
  *   central differences on the tangent space.  Sketch (fit y = exp(m t + c)):
  *       dopt_nlls_problem_d *p;  dopt_nlls_solver_d *s;  int v;
@@ -2116,9 +2116,9 @@ DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REA
  *             reported as a failure too (a rank-deficient H: gauge freedom).
  *   solve     rhs (n reals) <- (H + diag_add)^{-1} rhs with the last factor.
  *   destroy   free everything (self included); may be NULL.
- * dopt_linear_solver_dense builds the dense Cholesky one; examples/nlls_sparse.h wraps
- * dopt_sparse.h's supernodal Cholesky (AMD ordering, analysis once) for large problems such as
- * pose graphs (a ~150-line adapter: a model for plugging in CHOLMOD or a GPU solver). */
+ * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
+ * dopt_sparse_linear_solver_{f,d} provides its supernodal Cholesky (AMD ordering, analysis once)
+ * for large problems such as pose graphs, and is the model for plugging in another solver. */
 typedef struct DOPT_FN(dopt_linear_solver) {
     void *self;
     dopt_status (*analyze)(void *self, const dopt_block_pattern *pattern, dopt_errinfo *info);

@@ -9,7 +9,7 @@
  *       Gauge: pose 0 (the lowest id) is held constant, as Ceres' example does with
  *       SetParameterBlockConstant.  Initial values: the file's vertices, else chained odometry.
  *       Linear solver: dopt_sparse.h's supernodal Cholesky (AMD ordering) through
- *       examples/nlls_sparse.h; --dense for the built-in dense Cholesky.  LM with damping
+ *       dopt_sparse_linear_solver_d; --dense for the built-in dense Cholesky.  LM with damping
  *       lambda I, Nielsen's update, lambda0 1e-7 (--damping identity --update nielsen --lambda0
  *       1e-7; --damping diag --lambda0 1e-4 gives dopt's Ceres-style defaults, --update factor
  *       GTSAM's x10 / /10), function tolerance 1e-5 (--ftol; GTSAM's default relative-decrease
@@ -42,7 +42,6 @@
 #include "dopt.h"
 #include "dopt_sparse.h"
 #include "dopt_lie.h"
-#include "examples/nlls_sparse.h"
 #include "examples/pgo_graph.h"
 #include <dirent.h>
 #include <time.h>
@@ -76,7 +75,7 @@ static dopt_status make_solver(dopt_nlls_problem_d *p, int dense, dopt_nlls_solv
     dopt_linear_solver_d ls;
     /* small graphs (up to ~50 poses: 300 unknowns) are faster with the dense Cholesky */
     if (dense || dopt_nlls_num_variables_d(p) <= 50) return dopt_nlls_solver_create_d(p, NULL, s, info);
-    if (nlls_sparse_solver_d(NULL, &ls) != DOPT_OK) return DOPT_ERR_ALLOCATION;
+    if (dopt_sparse_linear_solver_d(NULL, NULL, &ls) != DOPT_OK) return DOPT_ERR_ALLOCATION;
     return dopt_nlls_solver_create_d(p, &ls, s, info);
 }
 
@@ -140,9 +139,17 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
         fprintf(stderr, "pgo_dopt: cannot write %s\n", out);
         return 1;
     }
-    printf("result solver=dopt iterations=%d initial_cost=%.10g final_cost=%.10g time_s=%.6f converged=%s stop=%s\n",
-           rep.iterations, rep.initial_cost, rep.final_cost, t1 - t0,
-           converged(rep.stop) ? "yes" : "no", dopt_nlls_stop_string(rep.stop));
+    {   /* key=value output: the stop reason's spaces become underscores */
+        char why[64];
+        size_t i;
+        strncpy(why, dopt_nlls_stop_string(rep.stop), sizeof why - 1);
+        why[sizeof why - 1] = '\0';
+        for (i = 0; why[i]; ++i)
+            if (why[i] == ' ') why[i] = '_';
+        printf("result solver=dopt iterations=%d initial_cost=%.10g final_cost=%.10g time_s=%.6f converged=%s stop=%s\n",
+               rep.iterations, rep.initial_cost, rep.final_cost, t1 - t0,
+               converged(rep.stop) ? "yes" : "no", why);
+    }
     dopt_nlls_solver_destroy_d(s);
     dopt_nlls_problem_destroy_d(p);
     pgo_free(&g);

@@ -13,7 +13,6 @@
 #include "dopt.h"
 #include "dopt_sparse.h"
 #include "dopt_lie.h"
-#include "nlls_sparse.h"
 #include "pgo_graph.h"
 
 static void print_line(void *user, dopt_log_level level, const char *line)
@@ -137,7 +136,7 @@ int main(int argc, char **argv)
     if (pgo_problem(&hooks, &g, g.e, 1, 1, &p) != DOPT_OK) return 1;
 
     /* the solver: sparse Cholesky, symbolic analysis done here once */
-    nlls_sparse_solver_d(NULL, &ls);
+    dopt_sparse_linear_solver_d(NULL, NULL, &ls);
     st = dopt_nlls_solver_create_d(p, &ls, &s, &info);
     if (st != DOPT_OK) {
         fprintf(stderr, "solver: %s (%s)\n", dopt_status_string(st), info.message);

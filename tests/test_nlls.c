@@ -7,7 +7,6 @@
 #include "dopt_lie.h"
 #include "dopt_sparse.h"
 #include "dopt_test.h"
-#include "examples/nlls_sparse.h" /* dopt_sparse.h as a dopt_linear_solver_d */
 
 /* ---- shared data types for the costs (precision-generic costs below use them via DOPT_REAL) --- */
 typedef struct lin_cost_d { int rdim, cols; double A[4 * 6]; double b[4]; } lin_cost_d;
@@ -1024,7 +1023,7 @@ static void DOPT_FN(test_sparse_solver)(void)
                 o.method = (dopt_nlls_method)method;
                 o.function_tolerance = 1e-12;
                 if (which) {
-                    DOPT_CHECK(nlls_sparse_solver_d(NULL, &ls) == DOPT_OK, "sparse solver");
+                    DOPT_CHECK(dopt_sparse_linear_solver_d(NULL, NULL, &ls) == DOPT_OK, "sparse solver");
                     DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, &ls, &s, NULL) == DOPT_OK, "create");
                 } else {
                     DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL);
