@@ -1201,7 +1201,7 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
     int i, j;
     if (m <= 0 || n <= 0) return;
 #ifdef DOPT_USE_CBLAS
-    if (m * n * (size_t)k >= 4096) {
+    if ((size_t)m * (size_t)n * (size_t)k >= 4096) {
 #if DOPT_IS_FLOAT
         cblas_sgemm
 #else
