@@ -148,6 +148,19 @@ typedef struct dopt_lie_cube_options {
 #endif
 #include <string.h>
 #include <stdlib.h>
+/* Batches whose output exceeds the last-level cache are written with non-temporal stores on x86-64
+ * (movnti, any 8-byte-aligned address): the output would be evicted before reuse anyway, and
+ * streaming skips the read-for-ownership that otherwise costs a third of the memory traffic.
+ * DOPT_LIE_STREAM_BYTES sets the output size from which streaming starts (0 disables it). */
+#ifndef DOPT_LIE_STREAM_BYTES
+#define DOPT_LIE_STREAM_BYTES (16L << 20)
+#endif
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__SSE2__) && DOPT_LIE_STREAM_BYTES > 0
+#include <emmintrin.h>
+#define DOPT__LIE_HAVE_STREAM 1
+#else
+#define DOPT__LIE_HAVE_STREAM 0
+#endif
 #ifndef DOPT_NO_STDIO
 #include <stdio.h>
 #endif
@@ -2015,12 +2028,72 @@ DOPT_API void DOPT_FN(dopt_sim3_from_matrix)(const DOPT__L H[16], DOPT__L g[8])
 
 /* ---- batched strided forms ---------------------------------------------------------------------- */
 
+#if DOPT__LIE_HAVE_STREAM
+/* dst[0..m) = v[0..m) with non-temporal stores (callers end the batch with _mm_sfence). */
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_stream)(DOPT__L *dst, const DOPT__L *v, int m)
+{
+    int j;
+    for (j = 0; j < m; ++j) {
+#if DOPT_IS_FLOAT
+        int bits;
+        memcpy(&bits, v + j, sizeof bits);
+        _mm_stream_si32((int *)(void *)(dst + j), bits);
+#else
+        long long bits;
+        memcpy(&bits, v + j, sizeof bits);
+        _mm_stream_si64((long long *)(void *)(dst + j), bits);
+#endif
+    }
+}
+#endif
+
+/* Nonzero when a batch writing `bytes` of output should stream it past the caches. */
+static int DOPT_FN(dopt__lie_use_stream)(long n, long elem)
+{
+#if DOPT__LIE_HAVE_STREAM
+    return (double)n * (double)elem * (double)sizeof(DOPT__L) >= (double)DOPT_LIE_STREAM_BYTES;
+#else
+    (void)n; (void)elem;
+    return 0;
+#endif
+}
+
 /* Packed quaternion products with no aliasing: compilers vectorize this across elements. */
 static void DOPT_FN(dopt__lie_so3_compose_packed)(long n, const DOPT__L *DOPT_RESTRICT a,
                                                   const DOPT__L *DOPT_RESTRICT b, DOPT__L *DOPT_RESTRICT c)
 {
     long k;
+#if DOPT__LIE_HAVE_STREAM
+    if (DOPT_FN(dopt__lie_use_stream)(n, 4)) {
+        for (k = 0; k < n; ++k) {
+            DOPT__L t[4];
+            DOPT_FN(dopt__lie_qmul)(a + 4 * k, b + 4 * k, t);
+            DOPT_FN(dopt__lie_stream)(c + 4 * k, t, 4);
+        }
+        _mm_sfence();
+        return;
+    }
+#endif
     for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_qmul)(a + 4 * k, b + 4 * k, c + 4 * k);
+}
+
+/* Packed SO3 act (q stride 4, p and y stride 3), y not overlapping q or p. */
+static void DOPT_FN(dopt__lie_so3_act_packed)(long n, const DOPT__L *DOPT_RESTRICT q,
+                                              const DOPT__L *DOPT_RESTRICT p, DOPT__L *DOPT_RESTRICT y)
+{
+    long k;
+#if DOPT__LIE_HAVE_STREAM
+    if (DOPT_FN(dopt__lie_use_stream)(n, 3)) {
+        for (k = 0; k < n; ++k) {
+            DOPT__L t[3];
+            DOPT_FN(dopt__lie_qrot)(q + 4 * k, p + 3 * k, t);
+            DOPT_FN(dopt__lie_stream)(y + 3 * k, t, 3);
+        }
+        _mm_sfence();
+        return;
+    }
+#endif
+    for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_qrot)(q + 4 * k, p + 3 * k, y + 3 * k);
 }
 
 DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT__L *w, long sw, DOPT__L *g, long sg, DOPT__L *J)
@@ -2074,6 +2147,10 @@ DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT__L *g, long sg, con
 {
     long k;
     if (!Jg && !Jp) {
+        if (sg == 4 && sp == 3 && sy == 3 && (y + 3 * n <= g || y >= g + 4 * n) && (y + 3 * n <= p || y >= p + 3 * n)) {
+            DOPT_FN(dopt__lie_so3_act_packed)(n, g, p, y);
+            return;
+        }
         for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_qrot)(g + k * sg, p + k * sp, y + k * sy);
         return;
     }
@@ -2094,11 +2171,54 @@ DOPT_API void DOPT_FN(dopt_se3_log_batch)(long n, const DOPT__L *g, long sg, DOP
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se3_log)(g + k * sg, xi + k * sx, J ? J + 36 * k : NULL);
 }
 
+/* Packed (stride 7), non-overlapping SE3 compose: restrict lets the compiler keep a's and b's
+ * loads ahead of c's stores. */
+static void DOPT_FN(dopt__lie_se3_compose_packed)(long n, const DOPT__L *DOPT_RESTRICT a,
+                                                  const DOPT__L *DOPT_RESTRICT b, DOPT__L *DOPT_RESTRICT c)
+{
+    long k;
+#if DOPT__LIE_HAVE_STREAM
+    if (DOPT_FN(dopt__lie_use_stream)(n, 7)) {
+        for (k = 0; k < n; ++k) {
+            DOPT__L t[7];
+            DOPT_FN(dopt__lie_se3_compose_k)(a + 7 * k, b + 7 * k, t);
+            DOPT_FN(dopt__lie_stream)(c + 7 * k, t, 7);
+        }
+        _mm_sfence();
+        return;
+    }
+#endif
+    for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_se3_compose_k)(a + 7 * k, b + 7 * k, c + 7 * k);
+}
+
+/* Packed SE3 act (g stride 7, p and y stride 3), y not overlapping g or p. */
+static void DOPT_FN(dopt__lie_se3_act_packed)(long n, const DOPT__L *DOPT_RESTRICT g,
+                                              const DOPT__L *DOPT_RESTRICT p, DOPT__L *DOPT_RESTRICT y)
+{
+    long k;
+#if DOPT__LIE_HAVE_STREAM
+    if (DOPT_FN(dopt__lie_use_stream)(n, 3)) {
+        for (k = 0; k < n; ++k) {
+            DOPT__L t[3];
+            DOPT_FN(dopt__lie_se3_act_k)(g + 7 * k, p + 3 * k, t);
+            DOPT_FN(dopt__lie_stream)(y + 3 * k, t, 3);
+        }
+        _mm_sfence();
+        return;
+    }
+#endif
+    for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_se3_act_k)(g + 7 * k, p + 3 * k, y + 3 * k);
+}
+
 DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
                                               DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
 {
     long k;
     if (!Ja && !Jb) {
+        if (sa == 7 && sb == 7 && sc == 7 && (c + 7 * n <= a || c >= a + 7 * n) && (c + 7 * n <= b || c >= b + 7 * n)) {
+            DOPT_FN(dopt__lie_se3_compose_packed)(n, a, b, c);
+            return;
+        }
         for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_se3_compose_k)(a + k * sa, b + k * sb, c + k * sc);
         return;
     }
@@ -2127,6 +2247,10 @@ DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT__L *g, long sg, con
 {
     long k;
     if (!Jg && !Jp) {
+        if (sg == 7 && sp == 3 && sy == 3 && (y + 3 * n <= g || y >= g + 7 * n) && (y + 3 * n <= p || y >= p + 3 * n)) {
+            DOPT_FN(dopt__lie_se3_act_packed)(n, g, p, y);
+            return;
+        }
         for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_se3_act_k)(g + k * sg, p + k * sp, y + k * sy);
         return;
     }

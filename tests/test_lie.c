@@ -4,6 +4,9 @@
  * Float and double; finite differences are central, h = 1e-6 (double) / 4e-3 (float). */
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
+/* small streaming threshold: the packed batch test below crosses it, so both the cached and the
+ * non-temporal-store paths run */
+#define DOPT_LIE_STREAM_BYTES 2048
 #include "dopt_lie.h"
 #include "dopt_test.h"
 #include <time.h>
@@ -236,6 +239,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_interp_random_normalize_f);
     DOPT_TEST_RUN(test_batches_d);
     DOPT_TEST_RUN(test_batches_f);
+    DOPT_TEST_RUN(test_batches_packed_d);
+    DOPT_TEST_RUN(test_batches_packed_f);
     DOPT_TEST_RUN(test_manifolds_d);
     DOPT_TEST_RUN(test_manifolds_f);
     DOPT_TEST_RUN(test_group_costs_fd_d);
@@ -1001,6 +1006,44 @@ static void DOPT_FN(test_batches)(void)
     CMP_(one, out, 7);
 #undef CMP_
     DOPT_CHECK(bad == 0, "%d batch entries differ from the single-element results", bad);
+}
+
+/* Packed batches (strides 7 / 4 / 3, no overlap) take restrict-qualified loops, and above
+ * DOPT_LIE_STREAM_BYTES of output (2048 here) non-temporal stores: both agree with single elements. */
+static void DOPT_FN(test_batches_packed)(void)
+{
+    enum { NMAX = 300 };
+    static const int sizes[3] = {5, 40, NMAX}; /* 5: cached path; 40, 300: streaming (x86-64) */
+    R_ g[7 * NMAX], h[7 * NMAX], p[3 * NMAX], out[7 * NMAX], one[7];
+    dopt_rng rng;
+    int si, k, j, bad = 0;
+    dopt_rng_seed(&rng, 23, DOPT_IS_FLOAT);
+    for (k = 0; k < NMAX; ++k) {
+        DOPT_FN(dopt_se3_random)(&rng, g + 7 * k);
+        DOPT_FN(dopt_se3_random)(&rng, h + 7 * k);
+        for (j = 0; j < 3; ++j) p[3 * k + j] = (R_)dopt_rng_normal_d(&rng);
+    }
+#define CMP_(a, b, n) do { int q_; for (q_ = 0; q_ < (n); ++q_) bad += fabs((double)(a)[q_] - (b)[q_]) > 4 * DOPT_EPS * (1 + fabs((double)(b)[q_])); } while (0)
+    for (si = 0; si < 3; ++si) {
+        int n = sizes[si];
+        for (k = 0; k < 7 * NMAX; ++k) out[k] = (R_)-7;
+        DOPT_FN(dopt_se3_compose_batch)(n, g, 7, h, 7, out, 7, NULL, NULL);
+        for (k = 0; k < n; ++k) { DOPT_FN(dopt_se3_compose)(g + 7 * k, h + 7 * k, one, NULL, NULL); CMP_(one, out + 7 * k, 7); }
+        if (n < NMAX) bad += out[7 * n] != (R_)-7; /* nothing written past the batch */
+        DOPT_FN(dopt_se3_act_batch)(n, g, 7, p, 3, out, 3, NULL, NULL);
+        for (k = 0; k < n; ++k) { DOPT_FN(dopt_se3_act)(g + 7 * k, p + 3 * k, one, NULL, NULL); CMP_(one, out + 3 * k, 3); }
+        DOPT_FN(dopt_so3_compose_batch)(n, g + 3, 7, h + 3, 7, out, 4, NULL, NULL); /* strided inputs */
+        for (k = 0; k < n; ++k) { DOPT_FN(dopt_so3_compose)(g + 3 + 7 * k, h + 3 + 7 * k, one, NULL, NULL); CMP_(one, out + 4 * k, 4); }
+        for (k = 0; k < n; ++k)
+            for (j = 0; j < 4; ++j) h[4 * k + j] = g[7 * k + 3 + j]; /* packed quaternions (stride 4) */
+        DOPT_FN(dopt_so3_compose_batch)(n, h, 4, h, 4, out, 4, NULL, NULL);
+        for (k = 0; k < n; ++k) { DOPT_FN(dopt_so3_compose)(h + 4 * k, h + 4 * k, one, NULL, NULL); CMP_(one, out + 4 * k, 4); }
+        DOPT_FN(dopt_so3_act_batch)(n, h, 4, p, 3, out, 3, NULL, NULL);
+        for (k = 0; k < n; ++k) { DOPT_FN(dopt_so3_act)(h + 4 * k, p + 3 * k, one, NULL, NULL); CMP_(one, out + 3 * k, 3); }
+        for (k = 0; k < NMAX; ++k) DOPT_FN(dopt_se3_random)(&rng, h + 7 * k);
+    }
+#undef CMP_
+    DOPT_CHECK(bad == 0, "%d packed batch entries differ from the single-element results", bad);
 }
 
 static void DOPT_FN(test_manifolds)(void)
