@@ -158,8 +158,10 @@ typedef struct dopt_lie_cube_options {
 #if (defined(__x86_64__) || defined(_M_X64)) && defined(__SSE2__) && DOPT_LIE_STREAM_BYTES > 0
 #include <emmintrin.h>
 #define DOPT__LIE_HAVE_STREAM 1
+#define DOPT__LIE_SFENCE() _mm_sfence()
 #else
 #define DOPT__LIE_HAVE_STREAM 0
+#define DOPT__LIE_SFENCE() ((void)0)
 #endif
 #ifndef DOPT_NO_STDIO
 #include <stdio.h>
@@ -2028,13 +2030,15 @@ DOPT_API void DOPT_FN(dopt_sim3_from_matrix)(const DOPT__L H[16], DOPT__L g[8])
 
 /* ---- batched strided forms ---------------------------------------------------------------------- */
 
-#if DOPT__LIE_HAVE_STREAM
-/* dst[0..m) = v[0..m) with non-temporal stores (callers end the batch with _mm_sfence). */
+/* dst[0..m) = v[0..m), with non-temporal stores where available (batches end with
+ * DOPT__LIE_SFENCE so the streamed data is visible in order). */
 DOPT__LIE_INLINE void DOPT_FN(dopt__lie_stream)(DOPT__L *dst, const DOPT__L *v, int m)
 {
     int j;
     for (j = 0; j < m; ++j) {
-#if DOPT_IS_FLOAT
+#if !DOPT__LIE_HAVE_STREAM
+        dst[j] = v[j];
+#elif DOPT_IS_FLOAT
         int bits;
         memcpy(&bits, v + j, sizeof bits);
         _mm_stream_si32((int *)(void *)(dst + j), bits);
@@ -2045,56 +2049,41 @@ DOPT__LIE_INLINE void DOPT_FN(dopt__lie_stream)(DOPT__L *dst, const DOPT__L *v, 
 #endif
     }
 }
-#endif
 
-/* Nonzero when a batch writing `bytes` of output should stream it past the caches. */
+/* Nonzero when a batch of n outputs of elem values each should stream past the caches. */
 static int DOPT_FN(dopt__lie_use_stream)(long n, long elem)
 {
-#if DOPT__LIE_HAVE_STREAM
-    return (double)n * (double)elem * (double)sizeof(DOPT__L) >= (double)DOPT_LIE_STREAM_BYTES;
-#else
-    (void)n; (void)elem;
-    return 0;
-#endif
+    return DOPT__LIE_HAVE_STREAM &&
+           (double)n * (double)elem * (double)sizeof(DOPT__L) >= (double)DOPT_LIE_STREAM_BYTES;
 }
 
-/* Packed quaternion products with no aliasing: compilers vectorize this across elements. */
-static void DOPT_FN(dopt__lie_so3_compose_packed)(long n, const DOPT__L *DOPT_RESTRICT a,
-                                                  const DOPT__L *DOPT_RESTRICT b, DOPT__L *DOPT_RESTRICT c)
-{
-    long k;
-#if DOPT__LIE_HAVE_STREAM
-    if (DOPT_FN(dopt__lie_use_stream)(n, 4)) {
-        for (k = 0; k < n; ++k) {
-            DOPT__L t[4];
-            DOPT_FN(dopt__lie_qmul)(a + 4 * k, b + 4 * k, t);
-            DOPT_FN(dopt__lie_stream)(c + 4 * k, t, 4);
-        }
-        _mm_sfence();
-        return;
+/* DOPT__LIE_PACKED(name, KERNEL, sa, sb, so) defines name(n, a, b, c): c_k = KERNEL(a_k, b_k) for
+ * packed, non-overlapping arrays (element strides sa, sb, so).  restrict lets compilers keep the
+ * loads ahead of the stores (and vectorize across elements); outputs beyond DOPT_LIE_STREAM_BYTES
+ * are streamed. */
+#ifndef DOPT__LIE_PACKED
+#define DOPT__LIE_PACKED(name, KERNEL, sa, sb, so)                                                      \
+    static void DOPT_FN(name)(long n, const DOPT__L *DOPT_RESTRICT a, const DOPT__L *DOPT_RESTRICT b, \
+                              DOPT__L *DOPT_RESTRICT c)                                               \
+    {                                                                                                 \
+        long k;                                                                                       \
+        if (DOPT_FN(dopt__lie_use_stream)(n, so)) {                                                   \
+            for (k = 0; k < n; ++k) {                                                                 \
+                DOPT__L t[so];                                                                        \
+                KERNEL(a + (sa) * k, b + (sb) * k, t);                                                \
+                DOPT_FN(dopt__lie_stream)(c + (so) * k, t, so);                                       \
+            }                                                                                         \
+            DOPT__LIE_SFENCE();                                                                       \
+            return;                                                                                   \
+        }                                                                                             \
+        for (k = 0; k < n; ++k) KERNEL(a + (sa) * k, b + (sb) * k, c + (so) * k);                     \
     }
 #endif
-    for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_qmul)(a + 4 * k, b + 4 * k, c + 4 * k);
-}
 
-/* Packed SO3 act (q stride 4, p and y stride 3), y not overlapping q or p. */
-static void DOPT_FN(dopt__lie_so3_act_packed)(long n, const DOPT__L *DOPT_RESTRICT q,
-                                              const DOPT__L *DOPT_RESTRICT p, DOPT__L *DOPT_RESTRICT y)
-{
-    long k;
-#if DOPT__LIE_HAVE_STREAM
-    if (DOPT_FN(dopt__lie_use_stream)(n, 3)) {
-        for (k = 0; k < n; ++k) {
-            DOPT__L t[3];
-            DOPT_FN(dopt__lie_qrot)(q + 4 * k, p + 3 * k, t);
-            DOPT_FN(dopt__lie_stream)(y + 3 * k, t, 3);
-        }
-        _mm_sfence();
-        return;
-    }
-#endif
-    for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_qrot)(q + 4 * k, p + 3 * k, y + 3 * k);
-}
+DOPT__LIE_PACKED(dopt__lie_so3_compose_packed, DOPT_FN(dopt__lie_qmul), 4, 4, 4)
+DOPT__LIE_PACKED(dopt__lie_so3_act_packed, DOPT_FN(dopt__lie_qrot), 4, 3, 3)
+DOPT__LIE_PACKED(dopt__lie_se3_compose_packed, DOPT_FN(dopt__lie_se3_compose_k), 7, 7, 7)
+DOPT__LIE_PACKED(dopt__lie_se3_act_packed, DOPT_FN(dopt__lie_se3_act_k), 7, 3, 3)
 
 DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT__L *w, long sw, DOPT__L *g, long sg, DOPT__L *J)
 {
@@ -2169,45 +2158,6 @@ DOPT_API void DOPT_FN(dopt_se3_log_batch)(long n, const DOPT__L *g, long sg, DOP
 {
     long k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se3_log)(g + k * sg, xi + k * sx, J ? J + 36 * k : NULL);
-}
-
-/* Packed (stride 7), non-overlapping SE3 compose: restrict lets the compiler keep a's and b's
- * loads ahead of c's stores. */
-static void DOPT_FN(dopt__lie_se3_compose_packed)(long n, const DOPT__L *DOPT_RESTRICT a,
-                                                  const DOPT__L *DOPT_RESTRICT b, DOPT__L *DOPT_RESTRICT c)
-{
-    long k;
-#if DOPT__LIE_HAVE_STREAM
-    if (DOPT_FN(dopt__lie_use_stream)(n, 7)) {
-        for (k = 0; k < n; ++k) {
-            DOPT__L t[7];
-            DOPT_FN(dopt__lie_se3_compose_k)(a + 7 * k, b + 7 * k, t);
-            DOPT_FN(dopt__lie_stream)(c + 7 * k, t, 7);
-        }
-        _mm_sfence();
-        return;
-    }
-#endif
-    for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_se3_compose_k)(a + 7 * k, b + 7 * k, c + 7 * k);
-}
-
-/* Packed SE3 act (g stride 7, p and y stride 3), y not overlapping g or p. */
-static void DOPT_FN(dopt__lie_se3_act_packed)(long n, const DOPT__L *DOPT_RESTRICT g,
-                                              const DOPT__L *DOPT_RESTRICT p, DOPT__L *DOPT_RESTRICT y)
-{
-    long k;
-#if DOPT__LIE_HAVE_STREAM
-    if (DOPT_FN(dopt__lie_use_stream)(n, 3)) {
-        for (k = 0; k < n; ++k) {
-            DOPT__L t[3];
-            DOPT_FN(dopt__lie_se3_act_k)(g + 7 * k, p + 3 * k, t);
-            DOPT_FN(dopt__lie_stream)(y + 3 * k, t, 3);
-        }
-        _mm_sfence();
-        return;
-    }
-#endif
-    for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_se3_act_k)(g + 7 * k, p + 3 * k, y + 3 * k);
 }
 
 DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,

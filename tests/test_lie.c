@@ -6,7 +6,9 @@
 #define DOPT_IMPLEMENTATION
 /* small streaming threshold: the packed batch test below crosses it, so both the cached and the
  * non-temporal-store paths run */
+#ifndef DOPT_LIE_STREAM_BYTES
 #define DOPT_LIE_STREAM_BYTES 2048
+#endif
 #include "dopt_lie.h"
 #include "dopt_test.h"
 #include <time.h>
