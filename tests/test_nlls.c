@@ -220,6 +220,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_sparse_solver_d);
     DOPT_TEST_RUN(test_log_lines_d);
     DOPT_TEST_RUN(test_bad_input_d);
+    DOPT_TEST_RUN(test_lm_scaled_projected_d);
+    DOPT_TEST_RUN(test_lm_scaled_projected_f);
 }
 DOPT_TEST_MAIN(suite)
 
@@ -1187,6 +1189,111 @@ static void DOPT_FN(test_batch)(void)
     for (b = 0; b < B; ++b)
         DOPT_CHECK(DOPT_IS_FLOAT ? reps[b].final_cost <= reps[b].initial_cost * (1 + 1e-5) : reps[b].iterations <= 3,
                    "warm start: %d iterations", reps[b].iterations);
+    DOPT_FN(dopt_nlls_solver_destroy)(s);
+    DOPT_FN(dopt_nlls_problem_destroy)(p);
+}
+
+/* ---- LM with a scaled step on a manifold with a projection ------------------------------------ */
+/* The variable lives on the unit circle stored as a point of R^2: retract x + d, then project
+ * back (normalize).  Costs: r0 = x - c (J = I) and r1 = A x - b (J = A), so H = I + A^T A is
+ * constant and only g depends on the point.  LM with fixed damping lambda I and step t = 0.75
+ * (Theseus' settings) is then x_{k+1} = normalize(x_k - t (H + lambda I)^{-1} g(x_k)) when the
+ * cost drops; the solver linearizes each trial point along with its cost, so this checks that
+ * it evaluates the PROJECTED trial point and reuses that linearization after acceptance. */
+static void DOPT_FN(circ_retract)(const DOPT_FN(dopt_manifold) *m, const DOPT_REAL *x, const DOPT_REAL *d, DOPT_REAL *y)
+{
+    (void)m;
+    y[0] = x[0] + d[0];
+    y[1] = x[1] + d[1];
+}
+static void DOPT_FN(circ_project)(const DOPT_FN(dopt_manifold) *m, DOPT_REAL *x)
+{
+    DOPT_REAL n = DOPT_M(sqrt)(x[0] * x[0] + x[1] * x[1]);
+    (void)m;
+    x[0] /= n;
+    x[1] /= n;
+}
+static dopt_status DOPT_FN(circ_fn)(const void *data, const DOPT_REAL *const *x, DOPT_REAL *r, DOPT_REAL *const *J)
+{
+    const DOPT_REAL *q = (const DOPT_REAL *)data; /* [A (2x2 row-major), b (2)] */
+    r[0] = q[0] * x[0][0] + q[1] * x[0][1] - q[4];
+    r[1] = q[2] * x[0][0] + q[3] * x[0][1] - q[5];
+    if (J && J[0]) memcpy(J[0], q, 4 * sizeof(DOPT_REAL));
+    return DOPT_OK;
+}
+static void DOPT_FN(test_lm_scaled_projected)(void)
+{
+    DOPT_REAL q0[6] = {1, 0, 0, 1, (DOPT_REAL)0.2, (DOPT_REAL)-0.9};      /* r0 = x - c          */
+    DOPT_REAL q1[6] = {2, (DOPT_REAL)0.5, (DOPT_REAL)-0.3, 1, 1, (DOPT_REAL)0.4};
+    DOPT_REAL x[2], xr[2], xt[2], g[2], F, Ft, H[4], H0[4], lam, lambda = (DOPT_REAL)0.05, t = (DOPT_REAL)0.75;
+    DOPT_FN(dopt_manifold) m;
+    DOPT_FN(dopt_nlls_problem) *p;
+    DOPT_FN(dopt_nlls_solver) *s = NULL;
+    DOPT_FN(dopt_nlls_options) o = DOPT_FN(dopt_nlls_default_options)();
+    DOPT_FN(dopt_nlls_cost_desc) d;
+    dopt_nlls_report rep;
+    int v = 0, k, it;
+    double tol = DOPT_IS_FLOAT ? 2e-5 : 1e-12;
+    memset(&m, 0, sizeof m);
+    m.name = "circle";
+    m.dim = 2;
+    m.tangent_dim = 2;
+    m.retract = DOPT_FN(circ_retract);
+    m.project = DOPT_FN(circ_project);
+    DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p);
+    DOPT_FN(dopt_nlls_add_variable)(p, &m, &v);
+    memset(&d, 0, sizeof d);
+    d.fn = DOPT_FN(circ_fn);
+    d.rdim = 2;
+    d.nvars = 1;
+    d.vars = &v;
+    d.data = q0;
+    DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+    d.data = q1;
+    DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+    DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL) == DOPT_OK, "solver");
+    /* H = I + A^T A, 2 x 2 (lambda added per iteration) */
+    H0[0] = 1 + q1[0] * q1[0] + q1[2] * q1[2];
+    H[1] = H[2] = q1[0] * q1[1] + q1[2] * q1[3];
+    H0[3] = 1 + q1[1] * q1[1] + q1[3] * q1[3];
+    o.method = DOPT_NLLS_LM;
+    o.step_size = t;
+    o.lm_damping = DOPT_LM_DAMP_IDENTITY;
+    o.lm_update = DOPT_LM_UPDATE_FACTOR;
+    o.lm_factor = (DOPT_REAL)1.5;
+    o.initial_lambda = lambda;
+    o.min_relative_decrease = (DOPT_REAL)1e-30;
+    o.function_tolerance = -1;
+    o.gradient_tolerance = -1;
+    o.step_tolerance = -1;
+    for (it = 1; it <= 5; ++it) {
+        x[0] = (DOPT_REAL)0.6; x[1] = (DOPT_REAL)0.8;
+        xr[0] = x[0]; xr[1] = x[1];
+        lam = lambda;
+        for (k = 0; k < it; ++k) { /* the reference iteration (lambda /= f on acceptance) */
+            DOPT_REAL det, d0, d1;
+            H[0] = H0[0] + lam;
+            H[3] = H0[3] + lam;
+            det = H[0] * H[3] - H[1] * H[2];
+            DOPT_FN(dopt_nlls_evaluate)(s, 0, xr, &F, g);
+            d0 = -(H[3] * g[0] - H[1] * g[1]) / det;
+            d1 = -(-H[2] * g[0] + H[0] * g[1]) / det;
+            xt[0] = xr[0] + t * d0;
+            xt[1] = xr[1] + t * d1;
+            DOPT_FN(circ_project)(&m, xt);
+            DOPT_FN(dopt_nlls_evaluate)(s, 0, xt, &Ft, NULL);
+            if (Ft < F) { xr[0] = xt[0]; xr[1] = xt[1]; lam /= o.lm_factor; }
+            else lam *= o.lm_factor;
+        }
+        o.max_iterations = it;
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, &rep, NULL, NULL) == DOPT_OK, "solve");
+        DOPT_CHECK(rep.iterations == it, "%d iterations run: %d", it, rep.iterations);
+        DOPT_CHECK(fabs((double)(x[0] - xr[0])) < tol && fabs((double)(x[1] - xr[1])) < tol,
+                   "%d iterations: (%.15g, %.15g) vs reference (%.15g, %.15g)", it, (double)x[0], (double)x[1],
+                   (double)xr[0], (double)xr[1]);
+        DOPT_CHECK(fabs((double)(x[0] * x[0] + x[1] * x[1]) - 1) < tol, "on the circle");
+    }
+    DOPT_CHECK(rep.accepted >= 3, "steps accepted: %d", rep.accepted);
     DOPT_FN(dopt_nlls_solver_destroy)(s);
     DOPT_FN(dopt_nlls_problem_destroy)(p);
 }
