@@ -282,6 +282,13 @@ extern "C" {
 #ifndef DOPT__SP_NB
 #define DOPT__SP_NB 64
 #endif
+/* Updates whose sending block (rows x columns of the descendant taking part) has at most this
+ * many entries, so that it stays in the L2 cache while every column strip reads it again, are
+ * summed in register tiles and subtracted straight at their rows (no update buffer, no scatter
+ * pass); bigger ones go through the packed dopt_gemm. */
+#ifndef DOPT__SP_FUSED_MAX
+#define DOPT__SP_FUSED_MAX 131072
+#endif
 #ifndef DOPT__SP_SYRK_NB
 #define DOPT__SP_SYRK_NB 64
 #endif
@@ -1947,6 +1954,79 @@ static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, co
     }
 }
 
+#if DOPT__VEC_EXT
+#if DOPT_IS_FLOAT
+#define DOPT__SPV dopt__vreal_f
+#else
+#define DOPT__SPV dopt__vreal_d
+#endif
+/* One MR x NR tile of an update, subtracted straight at its rows of s (no buffer): the sums
+ * c[i, q] = sum_k a[i + k*ldd] b[q + k*ldd] stay in registers (dopt.h's gemm tile), then go to
+ * column relj[q] of Ls, rows reli[i], for columns qa <= q < qb and rows i >= rlo (earlier rows
+ * belong to another tile) and i >= q + jmi (entries above the diagonal are skipped; jmi is the
+ * tile's first column minus its first row, both counted in d's rows).  When the MR rows land on
+ * consecutive rows of s and none is skipped, each column is one vector read-modify-write (the
+ * few entries above the diagonal then land in the unused upper triangle of s's diagonal block). */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT_REAL *DOPT_RESTRICT a,
+                                                         const DOPT_REAL *DOPT_RESTRICT b, int ldd,
+                                                         const int *reli, const int *relj, int rlo, int qa,
+                                                         int qb, int jmi, DOPT_REAL *Ls, int lds)
+{
+    DOPT__FMA_BODY
+    DOPT__SPV c[DOPT__MV][DOPT__NR], av[DOPT__MV];
+    DOPT_REAL acc[DOPT__MR];
+    int k, i, q;
+    memset(c, 0, sizeof c);
+    for (k = 0; k < ndcol; ++k) {
+        for (i = 0; i < DOPT__MV; ++i) memcpy(&av[i], a + i * DOPT__VLEN, sizeof av[i]);
+        for (q = 0; q < DOPT__NR; ++q) {
+            DOPT_REAL bq = b[q];
+            for (i = 0; i < DOPT__MV; ++i) c[i][q] += av[i] * bq;
+        }
+        a += ldd;
+        b += ldd;
+    }
+    if (rlo == 0 && reli[DOPT__MR - 1] - reli[0] == DOPT__MR - 1) {
+        for (q = qa; q < qb; ++q) {
+            DOPT_REAL *dst = Ls + (size_t)relj[q] * lds + reli[0];
+            for (i = 0; i < DOPT__MV; ++i) {
+                DOPT__SPV t;
+                memcpy(&t, dst + i * DOPT__VLEN, sizeof t);
+                t -= c[i][q];
+                memcpy(dst + i * DOPT__VLEN, &t, sizeof t);
+            }
+        }
+        return;
+    }
+    for (q = qa; q < qb; ++q) {
+        DOPT_REAL *DOPT_RESTRICT dst = Ls + (size_t)relj[q] * lds;
+        int r = q + jmi > rlo ? q + jmi : rlo;
+        for (i = 0; i < DOPT__MV; ++i) memcpy(acc + i * DOPT__VLEN, &c[i][q], sizeof c[i][q]);
+        for (; r < DOPT__MR; ++r) dst[reli[r]] -= acc[r];
+    }
+}
+#undef DOPT__SPV
+
+/* The update of s by d (arguments of dopt__sp_update) in register tiles, each subtracted at
+ * its rows of s as soon as it is summed.  Needs ndrow2 >= MR: a strip's last, partial tile is
+ * shifted up to end at row ndrow2 (the rows it repeats are skipped when storing), and a last,
+ * narrow column strip likewise reads NR columns that end at or before row ndrow2. */
+static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
+                                           const int *rel, DOPT_REAL *Ls, int lds)
+{
+    int j0, i0;
+    for (j0 = 0; j0 < ndrow1; j0 += DOPT__NR) {
+        const int cols = ndrow1 - j0 < DOPT__NR ? ndrow1 - j0 : DOPT__NR;
+        const int j0s = j0 + DOPT__NR <= ndrow2 ? j0 : ndrow2 - DOPT__NR;
+        for (i0 = j0; i0 < ndrow2; i0 += DOPT__MR) {
+            const int i0s = i0 + DOPT__MR <= ndrow2 ? i0 : ndrow2 - DOPT__MR;
+            DOPT_FN(dopt__sp_update_tile)(ndcol, Ld + i0s, Ld + j0s, ldd, rel + i0s, rel + j0s, i0 - i0s, j0 - j0s,
+                                          j0 - j0s + cols, j0s - i0s, Ls, lds);
+        }
+    }
+}
+#endif
+
 /* Update of supernode s by descendant d:  Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for
  * j < ndrow1, j <= i < ndrow2.  Ld points at d's first row inside s (leading dimension ldd,
  * ndcol columns); rel[i] is that row's position in s, which for j < ndrow1 is also a column of
@@ -1961,6 +2041,12 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
         DOPT_FN(dopt__sp_update_small)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
         return;
     }
+#if DOPT__VEC_EXT
+    if (ndrow2 >= DOPT__MR && (double)ndcol * ndrow2 <= DOPT__SP_FUSED_MAX) {
+        DOPT_FN(dopt__sp_update_fused)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
+        return;
+    }
+#endif
     if (rel[ndrow2 - 1] - rel[0] == ndrow2 - 1) { /* contiguous rows: update in place */
         DOPT_FN(dopt__sp_syrk)(ndrow2, ndrow1, ndcol, -1, Ld, ldd, 1, Ls + rel[0] + (size_t)rel[0] * lds, lds);
         return;
@@ -1974,6 +2060,79 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
 }
 
 #ifndef DOPT_USE_CBLAS
+#if DOPT__VEC_EXT
+/* B = B L^{-T} for the m x nb block B (leading dimension ldb) and the nb x nb lower triangular
+ * L (nb <= DOPT__SP_NB), with register tiles: MR rows (dopt.h's gemm tile height) by 8 columns
+ * of B are held in vector registers, take the product with every solved column left of them
+ * (8 fused multiply-adds per loaded vector) and are then solved against their 8 x 8 diagonal
+ * triangle in registers.  L's rows are packed once, 8 at a time, k-major, zero-padded:
+ * block q0 holds Lp[k*8 + q] = L[q0+q, k] for k < q0 + 8, and dinv[j] = 1 / L[j, j].  Rows
+ * of B past the last full tile are solved in a zero-padded copy. */
+#if DOPT_IS_FLOAT
+#define DOPT__SPV dopt__vreal_f
+#else
+#define DOPT__SPV dopt__vreal_d
+#endif
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_trsm_tile)(int q0, int cols, const DOPT_REAL *DOPT_RESTRICT Lp,
+                                                       const DOPT_REAL *DOPT_RESTRICT dinv, DOPT_REAL *B, int ldb)
+{
+    DOPT__FMA_BODY
+    DOPT__SPV c[DOPT__MV][8], bk[DOPT__MV];
+    int k, i, q, r;
+    memset(c, 0, sizeof c);
+    for (q = 0; q < cols; ++q)
+        for (i = 0; i < DOPT__MV; ++i) memcpy(&c[i][q], B + (size_t)(q0 + q) * ldb + i * DOPT__VLEN, sizeof c[i][q]);
+    for (k = 0; k < q0; ++k) { /* c -= B[:, k] L[q0:q0+8, k]^T */
+        const DOPT_REAL *DOPT_RESTRICT l = Lp + (size_t)k * 8;
+        for (i = 0; i < DOPT__MV; ++i) memcpy(&bk[i], B + (size_t)k * ldb + i * DOPT__VLEN, sizeof bk[i]);
+        for (q = 0; q < 8; ++q) {
+            DOPT_REAL lq = l[q];
+            for (i = 0; i < DOPT__MV; ++i) c[i][q] -= bk[i] * lq;
+        }
+    }
+    for (r = 0; r < 8; ++r) { /* the diagonal triangle: column r is final, then eliminated below */
+        const DOPT_REAL *DOPT_RESTRICT l = Lp + (size_t)(q0 + r) * 8;
+        DOPT_REAL d = dinv[q0 + r];
+        for (i = 0; i < DOPT__MV; ++i) c[i][r] *= d;
+        for (q = r + 1; q < 8; ++q) {
+            DOPT_REAL lq = l[q];
+            for (i = 0; i < DOPT__MV; ++i) c[i][q] -= c[i][r] * lq;
+        }
+    }
+    for (q = 0; q < cols; ++q)
+        for (i = 0; i < DOPT__MV; ++i) memcpy(B + (size_t)(q0 + q) * ldb + i * DOPT__VLEN, &c[i][q], sizeof c[i][q]);
+}
+#undef DOPT__SPV
+
+static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
+{
+    enum { NBP = (DOPT__SP_NB + 7) / 8 * 8 };
+    DOPT_REAL Lp[NBP * (NBP + 8) / 2], dinv[NBP], tmp[DOPT__MR * NBP];
+    size_t off[NBP / 8];
+    int q0, q, k, i0, i, mfull = m - m % DOPT__MR;
+    DOPT_ASSERT(nb <= DOPT__SP_NB);
+    for (q0 = 0; q0 < nb; q0 += 8) { /* pack L: block q0 holds rows q0..q0+7, columns 0..q0+7 */
+        DOPT_REAL *lp = Lp + (size_t)4 * q0 * (q0 / 8 + 1);
+        off[q0 / 8] = (size_t)(lp - Lp);
+        for (k = 0; k < q0 + 8; ++k)
+            for (q = 0; q < 8; ++q)
+                lp[(size_t)k * 8 + q] = (q0 + q < nb && k < nb && k < q0 + q) ? L[q0 + q + (size_t)k * ldl] : 0;
+    }
+    for (q = 0; q < NBP; ++q) dinv[q] = q < nb ? 1 / L[q + (size_t)q * ldl] : 0;
+    for (i0 = 0; i0 < mfull; i0 += DOPT__MR)
+        for (q0 = 0; q0 < nb; q0 += 8)
+            DOPT_FN(dopt__sp_trsm_tile)(q0, nb - q0 < 8 ? nb - q0 : 8, Lp + off[q0 / 8], dinv, B + i0, ldb);
+    if (mfull < m) {
+        int rows = m - mfull;
+        for (q = 0; q < nb; ++q)
+            for (i = 0; i < DOPT__MR; ++i) tmp[i + q * DOPT__MR] = i < rows ? B[mfull + i + (size_t)q * ldb] : 0;
+        for (q0 = 0; q0 < nb; q0 += 8)
+            DOPT_FN(dopt__sp_trsm_tile)(q0, nb - q0 < 8 ? nb - q0 : 8, Lp + off[q0 / 8], dinv, tmp, DOPT__MR);
+        for (q = 0; q < nb; ++q)
+            for (i = 0; i < rows; ++i) B[mfull + i + (size_t)q * ldb] = tmp[i + q * DOPT__MR];
+    }
+}
+#else
 /* B = B L^{-T} for the m x nb block B (leading dimension ldb) and the nb x nb lower triangular
  * L, column by column, in row chunks that stay in cache. */
 static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
@@ -1993,6 +2152,7 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
         }
     }
 }
+#endif
 #endif
 
 /* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading

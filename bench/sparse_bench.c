@@ -6,7 +6,8 @@
  * shift, the same matrix for both); 3-D 7-point grid Laplacians (30^3, 50^3) with GFLOP/s and
  * the OpenBLAS dgemm rate of this run; a 64-matrix batch refactorization on each pose graph.
  * Times are process CPU seconds, the best of several repetitions (the machine is shared).
- * Environment: SPARSE_BENCH_ONLY=grid|spd|pgo (one section), SPARSE_BENCH_BACKEND (label). */
+ * Environment: SPARSE_BENCH_ONLY=grid|spd|pgo (one section), SPARSE_BENCH_FILES=word,word (only the
+ * files whose names contain one), SPARSE_BENCH_NO_BATCH=1, SPARSE_BENCH_BACKEND (label). */
 #define DOPT_IMPLEMENTATION
 #define _POSIX_C_SOURCE 200809L
 #include "dopt_sparse.h"
@@ -39,6 +40,24 @@ static int section_on(const char *name)
 {
     const char *o = getenv("SPARSE_BENCH_ONLY");
     return !o || !*o || strstr(o, name) != NULL;
+}
+
+/* SPARSE_BENCH_FILES=a,b: only the files whose names contain one of the comma-separated words */
+static int file_on(const char *name)
+{
+    const char *o = getenv("SPARSE_BENCH_FILES");
+    char word[256];
+    if (!o || !*o) return 1;
+    while (*o) {
+        size_t k = strcspn(o, ",");
+        if (k > 0 && k < sizeof word) {
+            memcpy(word, o, k);
+            word[k] = 0;
+            if (strstr(name, word)) return 1;
+        }
+        o += k + (o[k] == ',');
+    }
+    return 0;
 }
 
 /* repetitions so that one measurement takes roughly 0.3 s in total (3..15) */
@@ -193,6 +212,7 @@ static void bench_spd(cholmod_common *cc, const char *dir)
         char kase[300];
         result R;
         if (len < 5 || strcmp(e->d_name + len - 4, ".mtx") != 0) continue;
+        if (!file_on(e->d_name)) continue;
         snprintf(path, sizeof path, "%s/spd/%s", dir, e->d_name);
         if (dopt_sparse_read_mm_d(NULL, path, &A, &info) != DOPT_OK) {
             printf("# %s: %s (line %ld)\n", path, info.message, info.line);
@@ -341,6 +361,7 @@ static void bench_pgo(cholmod_common *cc, const char *dir, const char *sub, int 
         dopt_sparse_blocks *B;
         result R;
         if (len < 5 || strcmp(e->d_name + len - 4, ".g2o") != 0) continue;
+        if (!file_on(e->d_name)) continue;
         snprintf(path, sizeof path, "%s/%s/%s", dir, sub, e->d_name);
         m = read_g2o_edges(path, &ei, &ej, &npose);
         if (m <= 0) { free(ei); free(ej); continue; }
