@@ -146,6 +146,9 @@ typedef struct dopt_sparse_symbolic {
     size_t nnz_storage;  /* valptr[nsuper]: reals per factor (explicit zeros included)          */
     size_t *amap;        /* nnz_a: where entry p of A lands in L's values, or (size_t)-1 when
                             the entry is in the ignored triangle                                */
+    int *aptr;           /* nsuper+1: the entries of A that land in supernode s are             */
+    int *aent;           /* aent[aptr[s] .. aptr[s+1]-1] (indices p into Ax), so each supernode is
+                            zeroed and assembled just before it is factored, while in cache      */
     int max_nsrow;       /* largest supernode row count                                         */
     int max_nscol;       /* largest supernode column count                                      */
     size_t max_update;   /* largest update block (rows x cols) a supernode sends to an ancestor */
@@ -750,6 +753,8 @@ DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *S)
     dopt__sp_free(h, S->rowptr, ns + 1, sizeof(int));
     dopt__sp_free(h, S->valptr, ns + 1, sizeof(size_t));
     dopt__sp_free(h, S->amap, (size_t)S->nnz_a, sizeof(size_t));
+    dopt__sp_free(h, S->aent, (size_t)S->nnz_a, sizeof(int));
+    dopt__sp_free(h, S->aptr, ns + 1, sizeof(int));
     dopt_free(h, S, sizeof *S);
 }
 
@@ -861,6 +866,7 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
     S->colcount = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
     S->col2super = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
     S->amap = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
+    S->aent = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
     Sp = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
     Up = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
     perm0 = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
@@ -993,6 +999,7 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
     S->sparent = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper, sizeof(int), &fail);
     S->rowptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
     S->valptr = (size_t *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(size_t), &fail);
+    S->aptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
     if (fail) goto oom;
     {
         int ns = 0;
@@ -1089,6 +1096,8 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
             }
         for (j = n; j > 0; --j) cp[j] = cp[j - 1];
         cp[0] = 0;
+        for (s = 0; s <= S->nsuper; ++s) S->aptr[s] = cp[S->super[s]];
+        for (k = 0; k < cp[n]; ++k) S->aent[k] = byc[k];
         for (s = 0; s < S->nsuper; ++s) {
             const int k1 = S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s], *rows = S->rowind + S->rowptr[s];
             for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
@@ -2161,8 +2170,9 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
  * one deep trapezoid product, then potrf of its diagonal block and inline trsm of the rows
  * below; deep products run nearer dgemm speed than many thin rank-64 updates).  With DOPT_USE_CBLAS: one
  * potrf and one trsm, as LAPACK blocks them better. */
-static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, int *fail)
+static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, const int *ident, int *fail)
 {
+    (void)ident;
 #ifdef DOPT_USE_CBLAS /* LAPACK potrf and one BLAS trsm beat panels of separate calls */
     dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
     if (st == DOPT_OK && nsrow > nscol)
@@ -2175,7 +2185,13 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
         int kb = nscol - k0 < DOPT__SP_NB ? nscol - k0 : DOPT__SP_NB, r0 = k0 + kb, fc = -1;
         DOPT_REAL *D = Ls + k0 + (size_t)k0 * nsrow;
         dopt_status st;
-        if (k0 > 0) /* the panel gathers the updates of all columns left of it: one deep product */
+        /* the panel gathers the updates of all columns left of it: one deep product */
+#if DOPT__VEC_EXT
+        if (k0 > 0 && nsrow - k0 >= DOPT__MR && (double)k0 * (nsrow - k0) <= DOPT__SP_FUSED_MAX)
+            DOPT_FN(dopt__sp_update_fused)(k0, kb, nsrow - k0, Ls + k0, nsrow, ident, D, nsrow);
+        else
+#endif
+        if (k0 > 0)
             DOPT_FN(dopt__sp_syrk)(nsrow - k0, kb, k0, -1, Ls + k0, nsrow, 1, D, nsrow);
         st = DOPT_FN(dopt_potrf)(kb, D, nsrow, &fc);
         if (st != DOPT_OK) {
@@ -2203,21 +2219,19 @@ static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, in
     dopt_status first = DOPT_OK;
     for (b = 0; b < count; ++b) {
         const DOPT_REAL *ax = Ax + (ptrdiff_t)b * strideAx;
-        DOPT_REAL *Lx = F->x + (size_t)b * nz;
+        int bad = 0;
         F->fail_col[b] = -1;
-        for (p = 0; p < S->nnz_a; ++p)
-            if (ax[p] - ax[p] != 0) break; /* NaN or Inf */
-        if (p < S->nnz_a) {
-            F->fail_col[b] = -2;
-            if (first == DOPT_OK)
-                first = dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, p, 0,
-                                         "sparse_factor: NaN or Inf in the values (index = entry)");
+        for (p = 0; p < S->nnz_a; ++p) bad |= ax[p] - ax[p] != 0; /* NaN or Inf (a vectorizable scan) */
+        if (!bad) {
+            alive++;
             continue;
         }
-        memset(Lx, 0, nz * sizeof(DOPT_REAL));
         for (p = 0; p < S->nnz_a; ++p)
-            if (S->amap[p] != DOPT__SP_NONE) Lx[S->amap[p]] += ax[p];
-        alive++;
+            if (ax[p] - ax[p] != 0) break;
+        F->fail_col[b] = -2;
+        if (first == DOPT_OK)
+            first = dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, p, 0,
+                                     "sparse_factor: NaN or Inf in the values (index = entry)");
     }
     if (!alive) return first;
     for (s = 0; s < S->nsuper; ++s) head[s] = -1;
@@ -2226,6 +2240,15 @@ static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, in
         const int nsrow = rowptr[s + 1] - rowptr[s];
         const int *rows = rowind + rowptr[s];
         int i, d = head[s];
+        for (b = 0; b < count; ++b) { /* zero s and add A's entries (they land in s's columns) */
+            const DOPT_REAL *ax = Ax + (ptrdiff_t)b * strideAx;
+            DOPT_REAL *Ls = F->x + (size_t)b * nz + valptr[s];
+            const size_t *amap = S->amap;
+            if (F->fail_col[b] != -1) continue;
+            memset(Ls, 0, (size_t)nsrow * (size_t)nscol * sizeof(DOPT_REAL));
+            Ls -= valptr[s];
+            for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) Ls[amap[S->aent[p]]] += ax[S->aent[p]];
+        }
         for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
         while (d != -1) {
             const int dnext = next[d], ndcol = super[d + 1] - super[d];
@@ -2250,11 +2273,12 @@ static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, in
             }
             d = dnext;
         }
+        for (i = 0; i < nsrow; ++i) rel[i] = i; /* identity row map for the panels of s */
         for (b = 0; b < count; ++b) {
             int fc = -1;
             dopt_status st;
             if (F->fail_col[b] != -1) continue;
-            st = DOPT_FN(dopt__sp_factor_super)(nscol, nsrow, F->x + (size_t)b * nz + valptr[s], &fc);
+            st = DOPT_FN(dopt__sp_factor_super)(nscol, nsrow, F->x + (size_t)b * nz + valptr[s], rel, &fc);
             if (st != DOPT_OK) {
                 F->fail_col[b] = S->perm[k1 + fc];
                 if (first == DOPT_OK)
