@@ -2704,6 +2704,9 @@ struct DOPT_FN(dopt_nlls_solver) {
     size_t *value_start;
     size_t *pair;            /* per cost, nvars x nvars value offsets of H blocks (or NONE)       */
     size_t *cost_pair;       /* per cost: where its table starts in `pair`                        */
+    unsigned char *pfirst;   /* parallel to `pair`: 1 where this cost is the first (in cost order)
+                                to reach that block of H (it then overwrites the block instead of
+                                adding to it, and so for its g block: no clearing pass over H)   */
     DOPT_REAL *H, *g, *d, *dscale, *dadd, *gn, *hv, *xt;
     DOPT_REAL *H2, *g2;      /* LM: the trial point's H and g (linearized with its cost; swapped in
                                 on acceptance, which saves the re-evaluation there)            */
@@ -2761,7 +2764,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
 {
     DOPT_FN(dopt_nlls_solver) *s;
     uint64_t *keys = NULL;
-    size_t nkeys = 0, maxkeys = 0, npair = 0, nval = 0, maxJ = 1, keybytes = 0;
+    unsigned char *seen = NULL;
+    size_t nkeys = 0, maxkeys = 0, npair = 0, nval = 0, maxJ = 1, keybytes = 0, seenbytes = 0;
     int v, c, k, a, bb, nb = 0, nnzb = 0, maxr = 1, maxdim = 1, maxt = 1;
     dopt_status st;
     if (!out) return DOPT_ERR_INVALID_ARGUMENT;
@@ -2855,7 +2859,12 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     /* per-cost tables: where J_a^T J_b lands */
     s->cost_pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->ncost + 1) * sizeof(size_t));
     s->pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, (npair + 1) * sizeof(size_t));
-    if (!s->cost_pair || !s->pair) goto fail;
+    s->pfirst = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, npair + 1);
+    if (!s->cost_pair || !s->pair || !s->pfirst) goto fail;
+    seenbytes = (size_t)nnzb + 1;
+    seen = (unsigned char *)dopt_alloc(&p->hooks, seenbytes);
+    if (!seen) goto fail;
+    memset(seen, 0, seenbytes);
     npair = 0;
     for (c = 0; c < p->ncost; ++c) {
         const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
@@ -2866,11 +2875,17 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
                 size_t o = DOPT__NLLS_NONE;
                 if (ra >= 0 && cb >= 0 && ra >= cb && !(ra == cb && a != bb)) {
                     blk = DOPT_FN(dopt__nlls_find_block)(s, ra, cb);
-                    if (blk >= 0) o = s->value_start[blk];
+                    if (blk >= 0) {
+                        o = s->value_start[blk];
+                        s->pfirst[npair] = !seen[blk];
+                        seen[blk] = 1;
+                    }
                 }
                 s->pair[npair++] = o;
             }
     }
+    dopt_free(&p->hooks, seen, seenbytes);
+    seen = NULL;
     /* iteration memory */
     {
         size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL);
@@ -2909,9 +2924,17 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     return DOPT_OK;
 fail:
     if (keys) dopt_free(&p->hooks, keys, keybytes);
+    if (seen) dopt_free(&p->hooks, seen, seenbytes);
     DOPT_FN(dopt_nlls_solver_destroy)(s);
     return dopt_errinfo_set(info, st, -1, 0, "nlls: out of memory building the solver");
 }
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
+/* With AVX, GCC and Clang vector extensions: a row or column of 6 reals is one 4-wide and one
+ * 2-wide register (GCC leaves the plain loops of these 6-wide products scalar). */
+typedef DOPT_REAL DOPT_FN(dopt__nlls_v4) __attribute__((vector_size(4 * sizeof(DOPT_REAL))));
+typedef DOPT_REAL DOPT_FN(dopt__nlls_v2) __attribute__((vector_size(2 * sizeof(DOPT_REAL))));
+#endif
 
 /* M (rdim x cols, row-major) <- W M for the weight of one cost; tmp holds rdim x cols reals. */
 static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w, int rdim, int cols,
@@ -2927,6 +2950,27 @@ static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w,
             for (j = 0; j < cols; ++j) M[i * cols + j] *= w[i];
         break;
     case DOPT_WEIGHT_SQRT_INFO:
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
+        if (cols == 6) { /* row i of W M = sum_l w_il (row l of M): 6-wide register rows */
+            DOPT_FN(dopt__nlls_v4) a4, m4, z4 = {0, 0, 0, 0};
+            DOPT_FN(dopt__nlls_v2) a2, m2, z2 = {0, 0};
+            for (i = 0; i < rdim; ++i) {
+                a4 = z4;
+                a2 = z2;
+                for (l = 0; l < rdim; ++l) {
+                    DOPT_REAL wl = w[i * rdim + l];
+                    memcpy(&m4, M + 6 * l, sizeof m4);
+                    memcpy(&m2, M + 6 * l + 4, sizeof m2);
+                    a4 += m4 * wl;
+                    a2 += m2 * wl;
+                }
+                memcpy(tmp + 6 * i, &a4, sizeof a4);
+                memcpy(tmp + 6 * i + 4, &a2, sizeof a2);
+            }
+            memcpy(M, tmp, (size_t)rdim * 6 * sizeof(DOPT_REAL));
+            break;
+        }
+#endif
         for (i = 0; i < rdim; ++i)
             for (j = 0; j < cols; ++j) {
                 DOPT_REAL acc = 0;
@@ -2946,10 +2990,7 @@ static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w,
  * vectorizes.  A diagonal block (Ja == Jb) is the full square too: 6-wide column updates beat a
  * triangle of scalar products and mirroring. */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
-/* With AVX, GCC and Clang vector extensions: a 6-row column is one 4-wide and one 2-wide
- * register (GCC does not vectorize the plain loops below; this halves the time). */
-typedef DOPT_REAL DOPT_FN(dopt__nlls_v4) __attribute__((vector_size(4 * sizeof(DOPT_REAL))));
-typedef DOPT_REAL DOPT_FN(dopt__nlls_v2) __attribute__((vector_size(2 * sizeof(DOPT_REAL))));
+/* 6-wide register columns (see dopt__nlls_v4): half the time of the plain loops under GCC */
 static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, DOPT_REAL *DOPT_RESTRICT Hb)
 {
@@ -3040,10 +3081,7 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
     int tk[DOPT_NLLS_MAX_COST_VARS];
     DOPT_REAL cost = 0, *r = s->r;
     int c, k, l, i, j;
-    if (lin) {
-        memset(s->H, 0, s->pat.nvalues * sizeof(DOPT_REAL));
-        memset(s->g, 0, (size_t)s->n * sizeof(DOPT_REAL));
-    }
+    /* no clearing of H and g: the first cost reaching a block clears it (pfirst) */
     for (c = 0; c < p->ncost; ++c) {
         const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
         const void *data = cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
@@ -3117,21 +3155,29 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
             cost += sq / 2;
         }
         if (!nfree) continue;
-        /* g_a += J_a^T r;  H(a, b) += J_a^T J_b for the stored (lower) blocks */
+        /* g_a += J_a^T r;  H(a, b) += J_a^T J_b for the stored (lower) blocks; the first cost
+           to reach a block clears it (the diagonal block's flag also stands for g_a) */
         for (k = 0; k < nv; ++k) {
             const DOPT_REAL *Ja = jp[k];
+            const size_t *pk = s->pair + s->cost_pair[c] + (size_t)k * nv;
+            const unsigned char *fk = s->pfirst + s->cost_pair[c] + (size_t)k * nv;
             DOPT_REAL *ga;
             int ta = tk[k];
             if (!Ja) continue;
             ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
+            if (fk[k])
+                for (j = 0; j < ta; ++j) ga[j] = 0;
             for (i = 0; i < rdim; ++i) {
                 DOPT_REAL ri = r[i];
                 for (j = 0; j < ta; ++j) ga[j] += Ja[i * ta + j] * ri;
             }
             for (l = 0; l < nv; ++l) {
-                size_t off = s->pair[s->cost_pair[c] + (size_t)k * nv + l];
-                if (off == DOPT__NLLS_NONE || !jp[l]) continue;
-                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], s->H + off);
+                DOPT_REAL *Hb;
+                if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;
+                Hb = s->H + pk[l];
+                if (fk[l])
+                    for (j = 0; j < ta * tk[l]; ++j) Hb[j] = 0;
+                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], Hb);
             }
         }
     }

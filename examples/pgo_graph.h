@@ -1,17 +1,19 @@
 /* examples/pgo_graph.h — pose graphs for dopt's least-squares layer: a g2o reader/writer
- * (VERTEX_SE2/EDGE_SE2, VERTEX_SE3:QUAT/EDGE_SE3:QUAT), SE(2)/SE(3) manifolds and the between
- * cost r = Log(z^-1 · xi^-1 · xj) with analytic tangent Jacobians, and a problem builder for a
- * batch of graphs with one structure.  Used by examples/pgo.c and bench/pgo_dopt.c.  Double.
+ * (VERTEX_SE2/EDGE_SE2, VERTEX_SE3:QUAT/EDGE_SE3:QUAT) and a problem builder for a batch of
+ * graphs with one structure, on the between cost r = Log(z^-1 · xi^-1 · xj) with analytic
+ * tangent Jacobians.  Used by examples/pgo.c, bench/pgo_dopt.c and bench/latency.c.  Double.
  *
- * Storage: SE2 pose [x y theta], tangent [vx vy w]; SE3 pose [tx ty tz qx qy qz qw], tangent
- * [vx vy vz wx wy wz] (g2o's information order).  Right perturbation x ⊕ d = x · Exp(d), the
- * group exponential (the 'local' maps are first-order approximations; the solver does not use
- * them).  Between Jacobians: with A = xi^-1 xj and r = Log(z^-1 A),
+ * SE3 uses dopt_lie.h itself: dopt_lie_manifold_se3_d (x ⊕ d = x · Exp(d), quaternion
+ * renormalized) and dopt_lie_cost_between_se3_d (the edge's z is its measurement).  SE2 keeps
+ * its own manifold and cost because the files' pose storage [x y theta] differs from dopt_lie's
+ * [x y cos sin]: x ⊕ d = x · Exp(d), and with A = xi^-1 xj, r = Log(z^-1 A),
  *     d r / d dj = Jr^-1(r),   d r / d di = -Jr^-1(r) Ad(A^-1),
- * Jr^-1(r) = I + ad(r)/2 + ad(r)^2/12 - ad(r)^4/720 + ad(r)^6/30240 (Bernoulli series; exact to
- * ~1e-9 for |r| < 0.5 and a good Gauss-Newton model beyond).  The cost's weight is the square
- * root of the edge information (upper Cholesky factor; an indefinite information is replaced by
- * its positive semidefinite part, as the bench's Ceres anchor does). */
+ * Jr^-1(r) = I + ad(r)/2 + ad(r)^2/12 - ad(r)^4/720 + ad(r)^6/30240 (Bernoulli series).
+ * Storage: SE2 pose [x y theta], tangent [vx vy w]; SE3 pose [tx ty tz qx qy qz qw], tangent
+ * [vx vy vz wx wy wz] (g2o's information order).  With quat_residual the Ceres examples'
+ * residuals replace the group log (below).  The cost's weight is the square root of the edge
+ * information (upper Cholesky factor; an indefinite information is replaced by its positive
+ * semidefinite part, as the bench's Ceres anchor does). */
 #ifndef PGO_GRAPH_H
 #define PGO_GRAPH_H
 #ifndef EX_UNUSED
@@ -25,12 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include "dopt_lie.h" /* the SE3 manifold and between cost */
 
 #define PGO_PI 3.14159265358979323846
 
 typedef struct pgo_edge {
     int i, j;          /* vertex indices (not ids) */
-    double z[7];       /* SE2: dx dy dth; SE3: t, q (xyzw) */
+    double z[8];       /* SE2: dx dy dth; SE3: t, q (xyzw), laid out as dopt_lie_between_data_d
+                          (the SE3 group-log cost reads it directly); z[7] unused */
     double W[36];      /* square-root information, row-major n x n (n = 3 or 6) */
     double info[36];   /* information as read, full symmetric row-major */
     double wdiag[6];   /* the diagonal of W (used when every W of the problem is diagonal) */
@@ -91,16 +95,6 @@ static EX_UNUSED void pgo_hat(const double w[3], double *M, int ld) /* 3x3 block
     M[ld] = w[2];      M[ld + 1] = 0;     M[ld + 2] = -w[0];
     M[2 * ld] = -w[1]; M[2 * ld + 1] = w[0]; M[2 * ld + 2] = 0;
 }
-static EX_UNUSED void pgo_matmul(int n, const double *A, const double *B, double *C) /* n x n row-major */
-{
-    int i, j, k;
-    for (i = 0; i < n; ++i)
-        for (j = 0; j < n; ++j) {
-            double s = 0;
-            for (k = 0; k < n; ++k) s += A[i * n + k] * B[k * n + j];
-            C[i * n + j] = s;
-        }
-}
 /* C = A B for 3 x 3 row-major (fixed size: unrolled by the compiler) */
 static EX_UNUSED inline void pgo_mm3(const double *A, const double *B, double *C)
 {
@@ -108,23 +102,16 @@ static EX_UNUSED inline void pgo_mm3(const double *A, const double *B, double *C
     for (i = 0; i < 3; ++i)
         for (j = 0; j < 3; ++j) C[i * 3 + j] = A[i * 3] * B[j] + A[i * 3 + 1] * B[3 + j] + A[i * 3 + 2] * B[6 + j];
 }
-/* Jr^-1 from ad(r) (n x n row-major) by the Bernoulli series */
-static EX_UNUSED void pgo_jrinv(int n, const double *ad, double *Ji)
+/* Jr^-1 from ad(r) (3 x 3 row-major, SE2) by the Bernoulli series */
+static EX_UNUSED void pgo_jrinv3(const double *ad, double *Ji)
 {
-    double A2[36], A4[36], A6[36];
+    double A2[9], A4[9], A6[9];
     int i;
-    if (n == 3) {
-        pgo_mm3(ad, ad, A2);
-        pgo_mm3(A2, A2, A4);
-        pgo_mm3(A4, A2, A6);
-    } else {
-        pgo_matmul(n, ad, ad, A2);
-        pgo_matmul(n, A2, A2, A4);
-        pgo_matmul(n, A4, A2, A6);
-    }
-    for (i = 0; i < n * n; ++i)
-        Ji[i] = ad[i] / 2 + A2[i] / 12 - A4[i] / 720 + A6[i] / 30240;
-    for (i = 0; i < n; ++i) Ji[i * n + i] += 1;
+    pgo_mm3(ad, ad, A2);
+    pgo_mm3(A2, A2, A4);
+    pgo_mm3(A4, A2, A6);
+    for (i = 0; i < 9; ++i) Ji[i] = ad[i] / 2 + A2[i] / 12 - A4[i] / 720 + A6[i] / 30240;
+    for (i = 0; i < 3; ++i) Ji[i * 3 + i] += 1;
 }
 static EX_UNUSED double pgo_wrap(double t)
 {
@@ -156,51 +143,16 @@ static EX_UNUSED void pgo_se2_local(const dopt_manifold_d *m, const double *x, c
     d[1] = -s * dx + c * dy;
     d[2] = pgo_wrap(y[2] - x[2]);
 }
-static EX_UNUSED void pgo_se3_retract(const dopt_manifold_d *m, const double *x, const double *d, double *y)
-{
-    /* x · Exp(d): translation t + R V(w) v, V = I + (1 - cos th)/th^2 W + (th - sin th)/th^3 W^2;
-       rotation q ⊗ Exp(w).  The coupled (screw) motion matters: a decoupled retraction t + R v
-       bends weak pose-graph modes and slows LM down several-fold on long chains. */
-    double R[9], dq[4], q[4], n, W[9], W2[9], u[3], th2, th, c1, c2;
-    int i;
-    (void)m;
-    th2 = d[3] * d[3] + d[4] * d[4] + d[5] * d[5];
-    th = sqrt(th2);
-    if (th < 1e-4) { c1 = 0.5 - th2 / 24; c2 = 1.0 / 6 - th2 / 120; }
-    else { c1 = (1 - cos(th)) / th2; c2 = (th - sin(th)) / (th2 * th); }
-    pgo_hat(d + 3, W, 3);
-    pgo_mm3(W, W, W2);
-    for (i = 0; i < 3; ++i)
-        u[i] = d[i] + c1 * (W[3 * i] * d[0] + W[3 * i + 1] * d[1] + W[3 * i + 2] * d[2]) +
-               c2 * (W2[3 * i] * d[0] + W2[3 * i + 1] * d[1] + W2[3 * i + 2] * d[2]);
-    pgo_qmat(x + 3, R);
-    for (i = 0; i < 3; ++i) y[i] = x[i] + R[3 * i] * u[0] + R[3 * i + 1] * u[1] + R[3 * i + 2] * u[2];
-    pgo_qexp(d + 3, dq);
-    pgo_qmul(x + 3, dq, q);
-    n = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
-    for (i = 0; i < 4; ++i) y[3 + i] = q[i] / n;
-}
-static EX_UNUSED void pgo_se3_local(const dopt_manifold_d *m, const double *x, const double *y, double *d)
-{
-    double R[9], qi[4], dq[4], dt[3];
-    int i;
-    (void)m;
-    pgo_qmat(x + 3, R);
-    for (i = 0; i < 3; ++i) dt[i] = y[i] - x[i];
-    for (i = 0; i < 3; ++i) d[i] = R[i] * dt[0] + R[3 + i] * dt[1] + R[6 + i] * dt[2];
-    pgo_qconj(x + 3, qi);
-    pgo_qmul(qi, y + 3, dq);
-    pgo_qlog(dq, d + 3);
-}
 static EX_UNUSED dopt_manifold_d pgo_manifold(int dim)
 {
     dopt_manifold_d m;
+    if (dim == 3) return dopt_lie_manifold_se3_d(); /* x · Exp(d), same storage and tangent order */
     memset(&m, 0, sizeof m);
-    m.name = dim == 2 ? "pgo-se2" : "pgo-se3";
-    m.dim = dim == 2 ? 3 : 7;
-    m.tangent_dim = dim == 2 ? 3 : 6;
-    m.retract = dim == 2 ? pgo_se2_retract : pgo_se3_retract;
-    m.local = dim == 2 ? pgo_se2_local : pgo_se3_local;
+    m.name = "pgo-se2";
+    m.dim = 3;
+    m.tangent_dim = 3;
+    m.retract = pgo_se2_retract;
+    m.local = pgo_se2_local;
     return m;
 }
 
@@ -229,7 +181,7 @@ static EX_UNUSED dopt_status pgo_se2_between(const void *data, const double *con
         ad[0] = 0; ad[1] = -r[2]; ad[2] = r[1];
         ad[3] = r[2]; ad[4] = 0; ad[5] = -r[0];
         ad[6] = ad[7] = ad[8] = 0;
-        pgo_jrinv(3, ad, Ji);
+        pgo_jrinv3(ad, Ji);
         if (J[1]) memcpy(J[1], Ji, sizeof Ji);
         if (J[0]) { /* -Ji Ad(A^-1); A^-1 = (R_A^T, -R_A^T t_A) */
             ti0 = -(cA * tA0 + sA * tA1);
@@ -240,89 +192,6 @@ static EX_UNUSED dopt_status pgo_se2_between(const void *data, const double *con
             for (i = 0; i < 3; ++i)
                 for (k = 0; k < 3; ++k)
                     J[0][i * 3 + k] = -(Ji[i * 3] * Ad[k] + Ji[i * 3 + 1] * Ad[3 + k] + Ji[i * 3 + 2] * Ad[6 + k]);
-        }
-    }
-    return DOPT_OK;
-}
-
-static EX_UNUSED dopt_status pgo_se3_between(const void *data, const double *const *x, double *r,
-                                   double *const *J)
-{
-    const pgo_edge *e = (const pgo_edge *)data;
-    const double *a = x[0], *b = x[1], *z = e->z;
-    double Ra[9], Rz[9], qa[4], qA[4], qz[4], qE[4], dt[3], tA[3], u[3], tE[3], w[3], W3[9], W2[9];
-    double th2, th, cinv;
-    int i, k;
-    pgo_qmat(a + 3, Ra);
-    pgo_qmat(z + 3, Rz);
-    for (i = 0; i < 3; ++i) dt[i] = b[i] - a[i];
-    for (i = 0; i < 3; ++i) tA[i] = Ra[i] * dt[0] + Ra[3 + i] * dt[1] + Ra[6 + i] * dt[2];
-    pgo_qconj(a + 3, qa);
-    pgo_qmul(qa, b + 3, qA);
-    for (i = 0; i < 3; ++i) u[i] = tA[i] - z[i];
-    for (i = 0; i < 3; ++i) tE[i] = Rz[i] * u[0] + Rz[3 + i] * u[1] + Rz[6 + i] * u[2];
-    pgo_qconj(z + 3, qz);
-    pgo_qmul(qz, qA, qE);
-    pgo_qlog(qE, w);
-    /* v = V(w)^-1 tE, V^-1 = I - W/2 + c W^2, c = (1 - th sin th / (2 (1 - cos th))) / th^2 */
-    th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
-    th = sqrt(th2);
-    cinv = th < 1e-4 ? 1.0 / 12 + th2 / 720 : (1 - th * sin(th) / (2 * (1 - cos(th)))) / th2;
-    pgo_hat(w, W3, 3);
-    pgo_mm3(W3, W3, W2);
-    for (i = 0; i < 3; ++i)
-        r[i] = tE[i] - (W3[3 * i] * tE[0] + W3[3 * i + 1] * tE[1] + W3[3 * i + 2] * tE[2]) / 2 +
-               cinv * (W2[3 * i] * tE[0] + W2[3 * i + 1] * tE[1] + W2[3 * i + 2] * tE[2]);
-    r[3] = w[0]; r[4] = w[1]; r[5] = w[2];
-    if (J) {
-        /* Jr^-1(r) = I + ad/2 + ad^2/12 - ad^4/720 with ad = [[W, V], [0, W]] (W = [w]x, V = [v]x),
-           by 3x3 blocks: diagonal blocks Q = I + W/2 + W^2/12 - W^4/720, upper right
-           P = V/2 + B/12 - (W^2 B + B W^2)/720 with B = W V + V W */
-        double Wh[9], Vh[9], Wq[9], W4[9], B[9], WB[9], BW[9], t3[9], Q[9], P[9];
-        double RA[9], RAt[9], tinv[3], T[9], QR[9], QT[9], M[9];
-        pgo_hat(r + 3, Wh, 3);
-        pgo_hat(r, Vh, 3);
-        pgo_mm3(Wh, Wh, Wq);
-        pgo_mm3(Wq, Wq, W4);
-        pgo_mm3(Wh, Vh, B);
-        pgo_mm3(Vh, Wh, t3);
-        for (i = 0; i < 9; ++i) B[i] += t3[i];
-        pgo_mm3(Wq, B, WB);
-        pgo_mm3(B, Wq, BW);
-        for (i = 0; i < 9; ++i) {
-            Q[i] = Wh[i] / 2 + Wq[i] / 12 - W4[i] / 720;
-            P[i] = Vh[i] / 2 + B[i] / 12 - (WB[i] + BW[i]) / 720;
-        }
-        Q[0] += 1; Q[4] += 1; Q[8] += 1;
-        if (J[1]) {
-            double *Jo = J[1];
-            for (i = 0; i < 3; ++i)
-                for (k = 0; k < 3; ++k) {
-                    Jo[i * 6 + k] = Q[i * 3 + k];
-                    Jo[i * 6 + 3 + k] = P[i * 3 + k];
-                    Jo[(i + 3) * 6 + k] = 0;
-                    Jo[(i + 3) * 6 + 3 + k] = Q[i * 3 + k];
-                }
-        }
-        if (J[0]) { /* -Jr^-1 Ad(A^-1), Ad(A^-1) = [[R, T R], [0, R]] with A^-1 = (R, t) = (R_A^T, -R_A^T t_A):
-                       = -[[Q R, (Q T + P) R], [0, Q R]] */
-            double *Jo = J[0];
-            pgo_qmat(qA, RA);
-            for (i = 0; i < 3; ++i)
-                for (k = 0; k < 3; ++k) RAt[i * 3 + k] = RA[k * 3 + i];
-            for (i = 0; i < 3; ++i) tinv[i] = -(RAt[i * 3] * tA[0] + RAt[i * 3 + 1] * tA[1] + RAt[i * 3 + 2] * tA[2]);
-            pgo_hat(tinv, T, 3);
-            pgo_mm3(Q, RAt, QR);
-            pgo_mm3(Q, T, QT);
-            for (i = 0; i < 9; ++i) QT[i] += P[i];
-            pgo_mm3(QT, RAt, M);
-            for (i = 0; i < 3; ++i)
-                for (k = 0; k < 3; ++k) {
-                    Jo[i * 6 + k] = -QR[i * 3 + k];
-                    Jo[i * 6 + 3 + k] = -M[i * 3 + k];
-                    Jo[(i + 3) * 6 + k] = 0;
-                    Jo[(i + 3) * 6 + 3 + k] = -QR[i * 3 + k];
-                }
         }
     }
     return DOPT_OK;
@@ -365,7 +234,7 @@ static dopt_status pgo_se2_between_ceres(const void *data, const double *const *
  *   d e_t / d v_i = -I,   d e_t / d w_i = [R_i^T (p_j - p_i)]x,   d e_t / d v_j = R_i^T R_j,  d e_t / d w_j = 0
  *   d e_r / d w_i = s I + [u]x,   d e_r / d w_j = -(s I - [u]x) R_z,   d e_r / d v = 0.
  * Minimizing it reaches the basin Ceres reaches (e.g. torus3D); scored in dopt's metric it is
- * a different objective.  Same data and weights as pgo_se3_between. */
+ * a different objective.  Same data and weights as the group-log cost. */
 static dopt_status pgo_se3_between_quat(const void *data, const double *const *x, double *r,
                                         double *const *J)
 {
@@ -735,8 +604,9 @@ static EX_UNUSED dopt_status pgo_problem(const dopt_hooks *hooks, const pgo_grap
         vars[1] = edges[k].j;
         memset(&d, 0, sizeof d);
         d.fn = g->dim == 2 ? (g->quat_residual ? pgo_se2_between_ceres : pgo_se2_between)
-                           : (g->quat_residual ? pgo_se3_between_quat : pgo_se3_between);
-        d.data = edges + k;
+                           : (g->quat_residual ? pgo_se3_between_quat : dopt_lie_cost_between_se3_d);
+        /* dopt_lie's SE3 between cost reads the measurement (z); the example's own costs the edge */
+        d.data = (g->dim == 3 && !g->quat_residual) ? (const void *)edges[k].z : (const void *)(edges + k);
         d.data_stride = sizeof(pgo_edge) * (size_t)g->ne;
         d.rdim = g->td;
         d.nvars = 2;

@@ -222,6 +222,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_bad_input_d);
     DOPT_TEST_RUN(test_lm_scaled_projected_d);
     DOPT_TEST_RUN(test_lm_scaled_projected_f);
+    DOPT_TEST_RUN(test_sqrt_info6_d);
+    DOPT_TEST_RUN(test_sqrt_info6_f);
 }
 DOPT_TEST_MAIN(suite)
 
@@ -1294,6 +1296,99 @@ static void DOPT_FN(test_lm_scaled_projected)(void)
         DOPT_CHECK(fabs((double)(x[0] * x[0] + x[1] * x[1]) - 1) < tol, "on the circle");
     }
     DOPT_CHECK(rep.accepted >= 3, "steps accepted: %d", rep.accepted);
+    DOPT_FN(dopt_nlls_solver_destroy)(s);
+    DOPT_FN(dopt_nlls_problem_destroy)(p);
+}
+
+/* ---- 6-dimensional blocks with dense square-root information weights ------------------------ */
+/* Three variables in R^6, costs r = W (A [x_a; x_b] - b) with rdim 6, A 6 x 12 and W a dense
+ * 6 x 6 matrix: the pose-graph sizes, whose weighting W J and products J_a^T J_b take the
+ * 6-wide register paths, several costs meeting in each block (the first one clears it).  One
+ * Gauss-Newton step must equal the dense normal-equations solution, formed here in double. */
+typedef struct DOPT_FN(lin6) { DOPT_REAL A[72], b[6]; } DOPT_FN(lin6);
+static dopt_status DOPT_FN(lin6_fn)(const void *data, const DOPT_REAL *const *x, DOPT_REAL *r, DOPT_REAL *const *J)
+{
+    const DOPT_FN(lin6) *c = (const DOPT_FN(lin6) *)data;
+    int i, j;
+    for (i = 0; i < 6; ++i) {
+        DOPT_REAL acc = -c->b[i];
+        for (j = 0; j < 6; ++j) acc += c->A[12 * i + j] * x[0][j] + c->A[12 * i + 6 + j] * x[1][j];
+        r[i] = acc;
+        for (j = 0; j < 6 && J; ++j) {
+            if (J[0]) J[0][6 * i + j] = c->A[12 * i + j];
+            if (J[1]) J[1][6 * i + j] = c->A[12 * i + 6 + j];
+        }
+    }
+    return DOPT_OK;
+}
+static void DOPT_FN(test_sqrt_info6)(void)
+{
+    enum { NC = 5, NV = 3, N = 18 };
+    static const int pairs[NC][2] = {{0, 1}, {1, 2}, {2, 0}, {1, 0}, {0, 2}};
+    DOPT_FN(lin6) cost[NC];
+    DOPT_REAL W[NC][36], x[N];
+    double M[N][N + 1], WA[6][12], Wb[6];
+    DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_manifold_euclidean)(6);
+    DOPT_FN(dopt_nlls_problem) *p;
+    DOPT_FN(dopt_nlls_solver) *s = NULL;
+    DOPT_FN(dopt_nlls_options) o;
+    dopt_rng rng;
+    int c, i, j, k, l, rep;
+    dopt_rng_seed(&rng, 66, 0);
+    memset(M, 0, sizeof M);
+    for (c = 0; c < NC; ++c) {
+        DOPT_FN(dopt_rng_fill_normal)(&rng, 72, cost[c].A, 0, 1);
+        DOPT_FN(dopt_rng_fill_normal)(&rng, 6, cost[c].b, 0, 1);
+        DOPT_FN(dopt_rng_fill_normal)(&rng, 36, W[c], 0, (DOPT_REAL)0.3);
+        for (i = 0; i < 6; ++i) W[c][7 * i] += 1 + (DOPT_REAL)(0.1 * c);
+        for (i = 0; i < 6; ++i) { /* W A and W b in double */
+            Wb[i] = 0;
+            for (j = 0; j < 12; ++j) WA[i][j] = 0;
+            for (l = 0; l < 6; ++l) {
+                Wb[i] += (double)W[c][6 * i + l] * (double)cost[c].b[l];
+                for (j = 0; j < 12; ++j) WA[i][j] += (double)W[c][6 * i + l] * (double)cost[c].A[12 * l + j];
+            }
+        }
+        for (j = 0; j < 12; ++j) { /* M += (W A)^T (W A) scattered; rhs += (W A)^T W b */
+            int gj = 6 * pairs[c][j / 6] + j % 6;
+            for (k = 0; k < 12; ++k) {
+                int gk = 6 * pairs[c][k / 6] + k % 6;
+                for (i = 0; i < 6; ++i) M[gj][gk] += WA[i][j] * WA[i][k];
+            }
+            for (i = 0; i < 6; ++i) M[gj][N] += WA[i][j] * Wb[i];
+        }
+    }
+    for (k = 0; k < N; ++k) /* Gauss-Jordan on the SPD system */
+        for (i = 0; i < N; ++i) {
+            double f;
+            if (i == k) continue;
+            f = M[i][k] / M[k][k];
+            for (j = k; j <= N; ++j) M[i][j] -= f * M[k][j];
+        }
+    DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p);
+    for (i = 0; i < NV; ++i) DOPT_FN(dopt_nlls_add_variable)(p, &m, NULL);
+    for (c = 0; c < NC; ++c) {
+        DOPT_FN(dopt_nlls_cost_desc) d;
+        memset(&d, 0, sizeof d);
+        d.fn = DOPT_FN(lin6_fn);
+        d.data = &cost[c];
+        d.rdim = 6;
+        d.nvars = 2;
+        d.vars = pairs[c];
+        d.weight_kind = DOPT_WEIGHT_SQRT_INFO;
+        d.weight = W[c];
+        DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+    }
+    DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL) == DOPT_OK, "create");
+    memset(&o, 0, sizeof o);
+    o.method = DOPT_NLLS_GN;
+    o.max_iterations = 1;
+    for (rep = 0; rep < 2; ++rep) { /* twice: the second linearization starts from stale blocks */
+        for (i = 0; i < N; ++i) x[i] = (DOPT_REAL)(0.1 * i - 0.5);
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, NULL, NULL, NULL) == DOPT_OK, "solve");
+        for (i = 0; i < N; ++i)
+            DOPT_CHECK_CLOSE(x[i], M[i][N] / M[i][i], DOPT_TEST_TOL(1e-9, 2e-3), "6-d blocks vs normal equations");
+    }
     DOPT_FN(dopt_nlls_solver_destroy)(s);
     DOPT_FN(dopt_nlls_problem_destroy)(p);
 }
