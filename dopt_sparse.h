@@ -147,7 +147,8 @@ typedef struct dopt_sparse_symbolic {
     size_t *amap;        /* nnz_a: where entry p of A lands in L's values, or (size_t)-1 when
                             the entry is in the ignored triangle                                */
     int *aptr;           /* nsuper+1: the entries of A that land in supernode s are             */
-    int *aent;           /* aent[aptr[s] .. aptr[s+1]-1] (indices p into Ax), so each supernode is
+    int *aent;           /* aent[aptr[s] .. aptr[s+1]-1] (indices p into Ax), going to            */
+    size_t *adst;        /* L's values at adst[...] (= amap[aent[...]]), so each supernode is
                             zeroed and assembled just before it is factored, while in cache      */
     int max_nsrow;       /* largest supernode row count                                         */
     int max_nscol;       /* largest supernode column count                                      */
@@ -754,6 +755,7 @@ DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *S)
     dopt__sp_free(h, S->valptr, ns + 1, sizeof(size_t));
     dopt__sp_free(h, S->amap, (size_t)S->nnz_a, sizeof(size_t));
     dopt__sp_free(h, S->aent, (size_t)S->nnz_a, sizeof(int));
+    dopt__sp_free(h, S->adst, (size_t)S->nnz_a, sizeof(size_t));
     dopt__sp_free(h, S->aptr, ns + 1, sizeof(int));
     dopt_free(h, S, sizeof *S);
 }
@@ -867,6 +869,7 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
     S->col2super = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
     S->amap = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
     S->aent = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
+    S->adst = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
     Sp = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
     Up = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
     perm0 = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
@@ -1103,7 +1106,7 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
             for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
             for (j = k1; j < S->super[s + 1]; ++j)
                 for (k = cp[j]; k < cp[j + 1]; ++k)
-                    S->amap[byc[k]] = S->valptr[s] + (size_t)(j - k1) * (size_t)nsrow + (size_t)map[byr[k]];
+                    S->adst[k] = S->amap[byc[k]] = S->valptr[s] + (size_t)(j - k1) * (size_t)nsrow + (size_t)map[byr[k]];
         }
     }
     goto done;
@@ -1982,10 +1985,12 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
                                                          int qb, int jmi, DOPT_REAL *Ls, int lds)
 {
     DOPT__FMA_BODY
-    DOPT__SPV c[DOPT__MV][DOPT__NR], av[DOPT__MV];
+    DOPT__SPV c[DOPT__MV][DOPT__NR], av[DOPT__MV], zero;
     DOPT_REAL acc[DOPT__MR];
     int k, i, q;
-    memset(c, 0, sizeof c);
+    memset(&zero, 0, sizeof zero);
+    for (q = 0; q < DOPT__NR; ++q)
+        for (i = 0; i < DOPT__MV; ++i) c[i][q] = zero;
     for (k = 0; k < ndcol; ++k) {
         for (i = 0; i < DOPT__MV; ++i) memcpy(&av[i], a + i * DOPT__VLEN, sizeof av[i]);
         for (q = 0; q < DOPT__NR; ++q) {
@@ -2046,16 +2051,16 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
                                      const int *rel, DOPT_REAL *Ls, int lds, DOPT_REAL *C)
 {
     int i, j;
-    if ((double)ndcol * ndrow1 * ndrow2 < DOPT__SP_SMALL_UPDATE) {
-        DOPT_FN(dopt__sp_update_small)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
-        return;
-    }
 #if DOPT__VEC_EXT
     if (ndrow2 >= DOPT__MR && (double)ndcol * ndrow2 <= DOPT__SP_FUSED_MAX) {
         DOPT_FN(dopt__sp_update_fused)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
         return;
     }
 #endif
+    if ((double)ndcol * ndrow1 * ndrow2 < DOPT__SP_SMALL_UPDATE) {
+        DOPT_FN(dopt__sp_update_small)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
+        return;
+    }
     if (rel[ndrow2 - 1] - rel[0] == ndrow2 - 1) { /* contiguous rows: update in place */
         DOPT_FN(dopt__sp_syrk)(ndrow2, ndrow1, ndcol, -1, Ld, ldd, 1, Ls + rel[0] + (size_t)rel[0] * lds, lds);
         return;
@@ -2243,11 +2248,12 @@ static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, in
         for (b = 0; b < count; ++b) { /* zero s and add A's entries (they land in s's columns) */
             const DOPT_REAL *ax = Ax + (ptrdiff_t)b * strideAx;
             DOPT_REAL *Ls = F->x + (size_t)b * nz + valptr[s];
-            const size_t *amap = S->amap;
+            const size_t *DOPT_RESTRICT adst = S->adst;
+            const int *DOPT_RESTRICT aent = S->aent;
             if (F->fail_col[b] != -1) continue;
             memset(Ls, 0, (size_t)nsrow * (size_t)nscol * sizeof(DOPT_REAL));
             Ls -= valptr[s];
-            for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) Ls[amap[S->aent[p]]] += ax[S->aent[p]];
+            for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) Ls[adst[p]] += ax[aent[p]];
         }
         for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
         while (d != -1) {
