@@ -1978,7 +1978,9 @@ static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, co
  * belong to another tile) and i >= q + jmi (entries above the diagonal are skipped; jmi is the
  * tile's first column minus its first row, both counted in d's rows).  When the MR rows land on
  * consecutive rows of s and none is skipped, each column is one vector read-modify-write (the
- * few entries above the diagonal then land in the unused upper triangle of s's diagonal block). */
+ * few entries above the diagonal then land in the unused upper triangle of s's diagonal block);
+ * otherwise each vector of rows that lands on consecutive rows is one read-modify-write and the
+ * others are scattered entry by entry. */
 DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT_REAL *DOPT_RESTRICT a,
                                                          const DOPT_REAL *DOPT_RESTRICT b, int ldd,
                                                          const int *reli, const int *relj, int rlo, int qa,
@@ -1986,8 +1988,8 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
 {
     DOPT__FMA_BODY
     DOPT__SPV c[DOPT__MV][DOPT__NR], av[DOPT__MV], zero;
-    DOPT_REAL acc[DOPT__MR];
-    int k, i, q;
+    DOPT_REAL acc[DOPT__VLEN];
+    int k, i, q, run[DOPT__MV];
     memset(&zero, 0, sizeof zero);
     for (q = 0; q < DOPT__NR; ++q)
         for (i = 0; i < DOPT__MV; ++i) c[i][q] = zero;
@@ -2012,11 +2014,23 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
         }
         return;
     }
+    for (i = 0; i < DOPT__MV; ++i) /* vectors whose rows are consecutive in s */
+        run[i] = reli[(i + 1) * DOPT__VLEN - 1] - reli[i * DOPT__VLEN] == DOPT__VLEN - 1;
     for (q = qa; q < qb; ++q) {
         DOPT_REAL *DOPT_RESTRICT dst = Ls + (size_t)relj[q] * lds;
-        int r = q + jmi > rlo ? q + jmi : rlo;
-        for (i = 0; i < DOPT__MV; ++i) memcpy(acc + i * DOPT__VLEN, &c[i][q], sizeof c[i][q]);
-        for (; r < DOPT__MR; ++r) dst[reli[r]] -= acc[r];
+        const int r0 = q + jmi > rlo ? q + jmi : rlo;
+        for (i = 0; i < DOPT__MV; ++i) {
+            int r = i * DOPT__VLEN;
+            if (run[i] && r0 <= r) {
+                DOPT__SPV t;
+                memcpy(&t, dst + reli[r], sizeof t);
+                t -= c[i][q];
+                memcpy(dst + reli[r], &t, sizeof t);
+                continue;
+            }
+            memcpy(acc, &c[i][q], sizeof c[i][q]);
+            for (r = r0 > r ? r0 : r; r < (i + 1) * DOPT__VLEN; ++r) dst[reli[r]] -= acc[r - i * DOPT__VLEN];
+        }
     }
 }
 #undef DOPT__SPV
