@@ -13,10 +13,14 @@
  *                        adds stay small ("relaxed amalgamation", tunable)
  *         the row structure of every supernode and the map from A's entries into L's storage
  *     factor (per VALUES, float or double: dopt_sparse_numeric_f / _d, dopt_sparse_factor_*)
- *         left-looking supernodal Cholesky: supernode s gathers the updates of the supernodes
- *         below it in the tree (dense syrk/gemm), factors its diagonal block (potrf) and solves
- *         its off-diagonal block (trsm).  Tiny blocks take inline loops; big ones take dopt.h's
- *         dense kernels (and OpenBLAS with DOPT_USE_CBLAS).  Refactoring new values with the
+ *         left-looking supernodal Cholesky: supernode s is zeroed and receives A's entries,
+ *         gathers the updates of the supernodes below it in the tree (dense syrk/gemm),
+ *         factors its diagonal block (potrf) and solves its off-diagonal block (trsm).  With
+ *         AVX-512 vector extensions the updates run in register tiles (dopt.h's gemm tile,
+ *         MR x 6) that are subtracted straight at their rows of s, with no update buffer or
+ *         scatter pass, and the off-diagonal solve runs in MR x 8 tiles; tiny blocks take
+ *         inline loops, and updates whose sending block exceeds the L2 cache take dopt.h's
+ *         packed gemm (or OpenBLAS with DOPT_USE_CBLAS).  Refactoring new values with the
  *         same pattern reuses everything and allocates nothing.
  *   A factor object may hold a BATCH of matrices with one pattern (one symbolic object, one
  *   allocation): small factors are interleaved supernode by supernode so the index bookkeeping
@@ -81,8 +85,9 @@
  * OPTIONS (define before including): those of dopt.h (DOPT_USE_CBLAS routes the big supernode
  *   kernels to OpenBLAS: one potrf + trsm per supernode; DOPT_NO_STDIO leaves out the Matrix
  *   Market reader).  Tuning knobs, rarely needed: DOPT__SP_SMALL_UPDATE (flops below which an
- *   update runs inline, 8192), DOPT__SP_NB (panel width, 64), DOPT__SP_BATCH_INTERLEAVE (bytes
- *   of factors up to which a batch is interleaved, 1 MiB).
+ *   update runs inline, 8192), DOPT__SP_FUSED_MAX (entries of a sending block up to which its
+ *   update runs in register tiles, 131072), DOPT__SP_NB (panel width, 64),
+ *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB).
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -271,7 +276,8 @@ extern "C" {
 #endif
 
 #define DOPT__SP_NONE ((size_t)-1)
-/* Updates with fewer flops than this run inline; larger ones call dopt_syrk/dopt_gemm. */
+/* Updates with fewer flops than this run inline (when the register tiles below do not take
+ * them: those need MR rows); larger ones call dopt_gemm. */
 #ifndef DOPT__SP_SMALL_UPDATE
 #define DOPT__SP_SMALL_UPDATE 8192
 #endif
@@ -2058,9 +2064,10 @@ static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, co
 /* Update of supernode s by descendant d:  Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for
  * j < ndrow1, j <= i < ndrow2.  Ld points at d's first row inside s (leading dimension ldd,
  * ndcol columns); rel[i] is that row's position in s, which for j < ndrow1 is also a column of
- * s.  Small updates run inline one column at a time; large ones are a dense product into C
- * (ndrow2 x ndrow1) that is then scattered, or go straight into Ls when d's rows are
- * contiguous in s. */
+ * s.  With AVX-512 vector extensions, updates of at least MR rows whose sending block fits the
+ * L2 cache run in register tiles straight into Ls (dopt__sp_update_fused).  Otherwise small
+ * updates run inline in 8 x 4 tiles; large ones are a dense product into C (ndrow2 x ndrow1)
+ * that is then scattered, or go straight into Ls when d's rows are contiguous in s. */
 static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
                                      const int *rel, DOPT_REAL *Ls, int lds, DOPT_REAL *C)
 {
