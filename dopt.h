@@ -3047,6 +3047,53 @@ static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
         }
     for (i = 0; i < 9; ++i) Hb[i] += t[i];
 }
+/* ga (t reals) += Ja^T r for a row-major rdim x t block; J row i (t reals) *= f. */
+static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTRICT Ja,
+                                    const DOPT_REAL *DOPT_RESTRICT r, DOPT_REAL *DOPT_RESTRICT ga)
+{
+    int i, j;
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
+    if (t == 6) {
+        DOPT_FN(dopt__nlls_v4) c4 = {0, 0, 0, 0}, a4;
+        DOPT_FN(dopt__nlls_v2) c2 = {0, 0}, a2;
+        for (i = 0; i < rdim; ++i) {
+            memcpy(&a4, Ja + 6 * i, sizeof a4);
+            memcpy(&a2, Ja + 6 * i + 4, sizeof a2);
+            c4 += a4 * r[i];
+            c2 += a2 * r[i];
+        }
+        memcpy(&a4, ga, sizeof a4);
+        memcpy(&a2, ga + 4, sizeof a2);
+        a4 += c4;
+        a2 += c2;
+        memcpy(ga, &a4, sizeof a4);
+        memcpy(ga + 4, &a2, sizeof a2);
+        return;
+    }
+#endif
+    for (i = 0; i < rdim; ++i) {
+        DOPT_REAL ri = r[i];
+        for (j = 0; j < t; ++j) ga[j] += Ja[i * t + j] * ri;
+    }
+}
+static void DOPT_FN(dopt__nlls_scale_row)(int t, DOPT_REAL *Jr, DOPT_REAL f)
+{
+    int j;
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
+    if (t == 6) {
+        DOPT_FN(dopt__nlls_v4) a4;
+        DOPT_FN(dopt__nlls_v2) a2;
+        memcpy(&a4, Jr, sizeof a4);
+        memcpy(&a2, Jr + 4, sizeof a2);
+        a4 *= f;
+        a2 *= f;
+        memcpy(Jr, &a4, sizeof a4);
+        memcpy(Jr + 4, &a2, sizeof a2);
+        return;
+    }
+#endif
+    for (j = 0; j < t; ++j) Jr[j] *= f;
+}
 static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *Ja, const DOPT_REAL *Jb,
                                     DOPT_REAL *Hb)
 {
@@ -3116,25 +3163,51 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                         return st;
                     }
                 }
-        if (cs->d.weight_kind != DOPT_WEIGHT_NONE) {
-            const DOPT_REAL *w = cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride;
-            DOPT_FN(dopt__nlls_weigh)(cs->d.weight_kind, w, rdim, 1, r, s->Jt);
-            for (k = 0; k < nv; ++k)
-                if (jp[k]) DOPT_FN(dopt__nlls_weigh)(cs->d.weight_kind, w, rdim, tk[k], jp[k], s->Jt);
-        }
-        for (i = 0; i < rdim; ++i) sq += r[i] * r[i];
-        if (cs->d.loss != DOPT_LOSS_NONE) {
-            DOPT_REAL rho[3];
-            DOPT_FN(dopt_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
-            cost += rho[0] / 2;
-            if (nfree) {
-                DOPT_REAL sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0, alpha = 0, rs;
+        /* weight and robust loss.  Row weights (scalar, diagonal) are applied to r at once and
+           to J together with sqrt(rho') in one pass below (IRLS); a square-root information
+           weight (and the TRIGGS correction, which needs W J) goes through dopt__nlls_weigh. */
+        {
+            const dopt_weight_kind wk = cs->d.weight_kind;
+            const DOPT_REAL *w = wk != DOPT_WEIGHT_NONE ? cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride : NULL;
+            DOPT_REAL sq1 = 1, alpha = 0, rs = 1;
+            int rowwise = wk != DOPT_WEIGHT_SQRT_INFO, jdone = !rowwise;
+            if (wk == DOPT_WEIGHT_SCALAR)
+                for (i = 0; i < rdim; ++i) r[i] *= w[0];
+            else if (wk == DOPT_WEIGHT_DIAGONAL)
+                for (i = 0; i < rdim; ++i) r[i] *= w[i];
+            else if (wk == DOPT_WEIGHT_SQRT_INFO) {
+                DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, 1, r, s->Jt);
+                for (k = 0; k < nv; ++k)
+                    if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
+            }
+            for (i = 0; i < rdim; ++i) sq += r[i] * r[i];
+            if (cs->d.loss != DOPT_LOSS_NONE) {
+                DOPT_REAL rho[3];
+                DOPT_FN(dopt_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
+                cost += rho[0] / 2;
+                sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0;
                 if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
                     DOPT_REAL D = 1 + 2 * sq * rho[2] / rho[1];
                     if (D < (DOPT_REAL)0.05) D = (DOPT_REAL)0.05;
                     alpha = 1 - DOPT_M(sqrt)(D);
                 }
                 rs = sq1 / (1 - alpha);
+            } else {
+                cost += sq / 2;
+            }
+            if (nfree && rowwise && alpha != 0) { /* the correction below needs W J first */
+                if (wk != DOPT_WEIGHT_NONE)
+                    for (k = 0; k < nv; ++k)
+                        if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
+                jdone = 1;
+            }
+            if (nfree && !jdone && (wk != DOPT_WEIGHT_NONE || sq1 != 1)) { /* J~ = sqrt(rho') W J */
+                for (i = 0; i < rdim; ++i) {
+                    DOPT_REAL f = sq1 * (wk == DOPT_WEIGHT_SCALAR ? w[0] : wk == DOPT_WEIGHT_DIAGONAL ? w[i] : 1);
+                    for (k = 0; k < nv; ++k)
+                        if (jp[k]) DOPT_FN(dopt__nlls_scale_row)(tk[k], jp[k] + (size_t)i * (size_t)tk[k], f);
+                }
+            } else if (nfree && jdone && (alpha != 0 || sq1 != 1)) {
                 for (k = 0; k < nv; ++k) {
                     DOPT_REAL *Jk = jp[k];
                     int t = tk[k];
@@ -3149,10 +3222,9 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                     }
                     for (i = 0; i < rdim * t; ++i) Jk[i] *= sq1;
                 }
-                for (i = 0; i < rdim; ++i) r[i] *= rs;
             }
-        } else {
-            cost += sq / 2;
+            if (nfree && rs != 1)
+                for (i = 0; i < rdim; ++i) r[i] *= rs;
         }
         if (!nfree) continue;
         /* g_a += J_a^T r;  H(a, b) += J_a^T J_b for the stored (lower) blocks; the first cost
@@ -3167,10 +3239,7 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
             ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
             if (fk[k])
                 for (j = 0; j < ta; ++j) ga[j] = 0;
-            for (i = 0; i < rdim; ++i) {
-                DOPT_REAL ri = r[i];
-                for (j = 0; j < ta; ++j) ga[j] += Ja[i * ta + j] * ri;
-            }
+            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, r, ga);
             for (l = 0; l < nv; ++l) {
                 DOPT_REAL *Hb;
                 if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;

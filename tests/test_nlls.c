@@ -224,6 +224,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_lm_scaled_projected_f);
     DOPT_TEST_RUN(test_sqrt_info6_d);
     DOPT_TEST_RUN(test_sqrt_info6_f);
+    DOPT_TEST_RUN(test_robust_step_d);
+    DOPT_TEST_RUN(test_robust_step_f);
 }
 DOPT_TEST_MAIN(suite)
 
@@ -1391,6 +1393,119 @@ static void DOPT_FN(test_sqrt_info6)(void)
     }
     DOPT_FN(dopt_nlls_solver_destroy)(s);
     DOPT_FN(dopt_nlls_problem_destroy)(p);
+}
+
+/* ---- the Gauss-Newton model of weighted robust costs ---------------------------------------- */
+/* One Gauss-Newton step on the linear costs of lin_setup with a Cauchy loss, for every weight
+ * kind and both robust modes, against the model formed here in double from its definition:
+ *   g = sum rho' J~^T r~,   H = sum rho' J~^T (I - k r~ r~^T) J~,   J~ = W A, r~ = W (A x - b),
+ * k = 0 (IRLS) or (1 - D) / s with D = max(0.05, 1 + 2 s rho'' / rho') (TRIGGS).  The layer
+ * folds row weights and sqrt(rho') into J in one pass (IRLS) or weighs J first (TRIGGS, and
+ * square-root information); this pins every branch. */
+static void DOPT_FN(test_robust_step)(void)
+{
+    DOPT_FN(lin_setup) S;
+    dopt_rng rng;
+    int kind, mode, c, i, j, l, q, fc;
+    dopt_rng_seed(&rng, 77, 0);
+    DOPT_FN(lin_make)(&S, &rng);
+    for (kind = DOPT_WEIGHT_NONE; kind <= DOPT_WEIGHT_SQRT_INFO; ++kind)
+        for (mode = 0; mode < 2; ++mode) {
+            DOPT_FN(dopt_nlls_problem) *p;
+            DOPT_FN(dopt_nlls_solver) *s = NULL;
+            DOPT_FN(dopt_nlls_options) o;
+            DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_manifold_euclidean)(2);
+            DOPT_REAL x[6];
+            double x0[6], N[36], rhs[6];
+            for (c = 0; c < NLIN; ++c) { /* weights of this kind */
+                int rd = S.cost[c].rdim;
+                for (i = 0; i < 16; ++i) S.w[c][i] = 0;
+                for (i = 0; i < rd; ++i)
+                    for (j = 0; j < rd; ++j)
+                        if (kind == DOPT_WEIGHT_SQRT_INFO)
+                            S.w[c][i * rd + j] = (DOPT_REAL)(j < i ? 0.1 * (i - j) : (i == j ? 0.8 + 0.2 * i : -0.15 * (j + c)));
+                        else if (j == 0)
+                            S.w[c][i] = (DOPT_REAL)(0.6 + 0.2 * i + 0.1 * c);
+            }
+            DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p);
+            for (i = 0; i < 3; ++i) DOPT_FN(dopt_nlls_add_variable)(p, &m, NULL);
+            for (c = 0; c < NLIN; ++c) {
+                DOPT_FN(dopt_nlls_cost_desc) d;
+                memset(&d, 0, sizeof d);
+                d.fn = DOPT_FN(lin_fn);
+                d.data = &S.cost[c];
+                d.rdim = S.cost[c].rdim;
+                d.nvars = 2;
+                d.vars = S.pairs[c];
+                d.weight_kind = (dopt_weight_kind)kind;
+                d.weight = S.w[c];
+                d.loss = DOPT_LOSS_CAUCHY;
+                d.loss_scale = (DOPT_REAL)0.8;
+                DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+            }
+            for (i = 0; i < 6; ++i) x0[i] = 0.35 * i - 0.6;
+            memset(N, 0, sizeof N);
+            memset(rhs, 0, sizeof rhs);
+            for (c = 0; c < NLIN; ++c) { /* the model in double */
+                const LIN *L = &S.cost[c];
+                int rd = L->rdim, col[4];
+                double WA[4][4], rt[4], raw[4], sq = 0, rho1, rho2, a2 = 0.64, kap = 0;
+                col[0] = 2 * S.pairs[c][0]; col[1] = col[0] + 1;
+                col[2] = 2 * S.pairs[c][1]; col[3] = col[2] + 1;
+                for (i = 0; i < rd; ++i) {
+                    raw[i] = -(double)L->b[i];
+                    for (j = 0; j < 4; ++j) raw[i] += (double)L->A[i * 4 + j] * x0[col[j]];
+                }
+                for (i = 0; i < rd; ++i) {
+                    rt[i] = 0;
+                    for (j = 0; j < 4; ++j) WA[i][j] = 0;
+                    for (l = 0; l < rd; ++l) {
+                        double wil = kind == DOPT_WEIGHT_SQRT_INFO ? (double)S.w[c][i * rd + l]
+                                   : kind == DOPT_WEIGHT_DIAGONAL ? (i == l ? (double)S.w[c][i] : 0)
+                                   : kind == DOPT_WEIGHT_SCALAR ? (i == l ? (double)S.w[c][0] : 0)
+                                   : (i == l ? 1.0 : 0.0);
+                        rt[i] += wil * raw[l];
+                        for (j = 0; j < 4; ++j) WA[i][j] += wil * (double)L->A[l * 4 + j];
+                    }
+                    sq += rt[i] * rt[i];
+                }
+                rho1 = 1 / (1 + sq / a2); /* Cauchy: rho' = 1 / (1 + s/a^2), rho'' = -rho'^2 / a^2 */
+                rho2 = -rho1 * rho1 / a2;
+                if (mode == 1 && sq > 0) {
+                    double D = 1 + 2 * sq * rho2 / rho1;
+                    if (D < 0.05) D = 0.05;
+                    kap = (1 - D) / sq;
+                }
+                for (j = 0; j < 4; ++j) {
+                    double jr = 0;
+                    for (i = 0; i < rd; ++i) jr += WA[i][j] * rt[i];
+                    rhs[col[j]] -= rho1 * jr;
+                    for (q = 0; q < 4; ++q) {
+                        double acc = 0, jq = 0;
+                        for (i = 0; i < rd; ++i) {
+                            acc += WA[i][j] * WA[i][q];
+                            jq += WA[i][q] * rt[i];
+                        }
+                        N[col[j] + 6 * col[q]] += rho1 * (acc - kap * jr * jq);
+                    }
+                }
+            }
+            dopt_spd_solve_d(NULL, 6, 1, N, 6, rhs, 6, &fc);
+            DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL) == DOPT_OK, "create");
+            memset(&o, 0, sizeof o);
+            o.method = DOPT_NLLS_GN;
+            o.max_iterations = 1;
+            o.robust_mode = mode ? DOPT_ROBUST_TRIGGS : DOPT_ROBUST_IRLS;
+            o.gradient_tolerance = -1;
+            o.step_tolerance = -1;
+            for (i = 0; i < 6; ++i) x[i] = (DOPT_REAL)x0[i];
+            DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, NULL, NULL, NULL) == DOPT_OK, "solve");
+            for (i = 0; i < 6; ++i)
+                DOPT_CHECK_CLOSE(x[i], x0[i] + rhs[i], DOPT_TEST_TOL(1e-9, 2e-3),
+                                 "weight kind / robust mode: Gauss-Newton step vs the model");
+            DOPT_FN(dopt_nlls_solver_destroy)(s);
+            DOPT_FN(dopt_nlls_problem_destroy)(p);
+        }
 }
 
 #undef LIN
