@@ -71,7 +71,9 @@
  *
  * THREADS
  *   Nothing here starts threads.  The symbolic object is read-only after analysis, so several
- *   factor objects (one per thread, each with its own slice of a batch) may share it.
+ *   factor objects may share it.  To spread one batch over threads, give each thread a slice
+ *   (dopt_sparse_numeric_slice: a run of the batch's elements with its own small workspace)
+ *   and let it factor and solve that slice; the factors stay in the one batch object.
  *
  * LEAST-SQUARES LAYER
  *   dopt_sparse_linear_solver_d/_f fills dopt.h's dopt_linear_solver (analyze once on the block
@@ -1476,6 +1478,19 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbo
 /* dopt_sparse_numeric_free: release an object from _create (NULL is fine). */
 DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F);
 
+/* dopt_sparse_numeric_slice_size: bytes of workspace a slice needs (no factor values). */
+DOPT_API size_t DOPT_FN(dopt_sparse_numeric_slice_size)(const dopt_sparse_symbolic *sym);
+/* dopt_sparse_numeric_slice: set up `slice` as a factor object for elements first ..
+ * first+count-1 of F's batch: its element b is F's element first+b (values and fail_col live
+ * in F), its workspace is caller memory of dopt_sparse_numeric_slice_size bytes (no
+ * allocation).  Factor and solve calls on slices with disjoint elements and their own memory
+ * may run on different threads at once; the results equal those of calls on F.  Nothing to
+ * free.  Returns DOPT_ERR_INVALID_ARGUMENT (NULL, count < 1, first < 0),
+ * DOPT_ERR_DIMENSION (first + count > F->batch), DOPT_ERR_ALLOCATION (bytes too small). */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_slice)(DOPT_FN(dopt_sparse_numeric) *slice,
+                                                        DOPT_FN(dopt_sparse_numeric) *F, int first,
+                                                        int count, void *memory, size_t bytes);
+
 /* dopt_sparse_factor: factor (or refactor) element 0 with values Ax (sym->nnz_a reals, aligned
  * with the analyzed pattern).  Returns DOPT_OK; DOPT_ERR_NOT_POSITIVE_DEFINITE with
  * info->index = F->fail_col[0] = the original column of the failing pivot;
@@ -1835,18 +1850,43 @@ done:
 
 /* ---- numeric factorization ------------------------------------------------------------------- */
 
+/* Workspace of a factor object besides its values and fail_col (the part a slice has too). */
+static size_t DOPT_FN(dopt__sp_work_size)(const dopt_sparse_symbolic *S)
+{
+    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n = (size_t)S->n, ns = (size_t)S->nsuper, upd;
+    upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
+    return DOPT_WORKSPACE_ROUND((n + 1) * i) + DOPT_WORKSPACE_ROUND(((size_t)S->max_nsrow + 1) * i) +
+           3 * DOPT_WORKSPACE_ROUND((ns + 1) * i) + DOPT_WORKSPACE_ROUND((upd + 1) * r) +
+           DOPT_WORKSPACE_ROUND((n + 1) * DOPT_SPARSE_RHS_CHUNK * r) +
+           DOPT_WORKSPACE_ROUND(((size_t)S->max_nsrow + 1) * DOPT_SPARSE_RHS_CHUNK * r);
+}
+
+static int DOPT_FN(dopt__sp_take_work)(DOPT_FN(dopt_sparse_numeric) *F, dopt_workspace *ws)
+{
+    const dopt_sparse_symbolic *S = F->sym;
+    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n = (size_t)S->n, ns = (size_t)S->nsuper, upd;
+    upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
+    F->map = (int *)dopt_workspace_take(ws, (n + 1) * i);
+    F->relmap = (int *)dopt_workspace_take(ws, ((size_t)S->max_nsrow + 1) * i);
+    F->head = (int *)dopt_workspace_take(ws, (ns + 1) * i);
+    F->next = (int *)dopt_workspace_take(ws, (ns + 1) * i);
+    F->lpos = (int *)dopt_workspace_take(ws, (ns + 1) * i);
+    F->cbuf = (DOPT_REAL *)dopt_workspace_take(ws, (upd + 1) * r);
+    F->xwork = (DOPT_REAL *)dopt_workspace_take(ws, (n + 1) * DOPT_SPARSE_RHS_CHUNK * r);
+    F->twork = (DOPT_REAL *)dopt_workspace_take(ws, ((size_t)S->max_nsrow + 1) * DOPT_SPARSE_RHS_CHUNK * r);
+    return F->twork != NULL;
+}
+
 DOPT_API size_t DOPT_FN(dopt_sparse_numeric_memory_size)(const dopt_sparse_symbolic *S, int batch)
 {
-    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n, ns, upd;
     if (!S || batch < 1) return 0;
-    n = (size_t)S->n;
-    ns = (size_t)S->nsuper;
-    upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
-    return DOPT_WORKSPACE_ALIGN + DOPT_WORKSPACE_ROUND((size_t)batch * S->nnz_storage * r) +
-           DOPT_WORKSPACE_ROUND((size_t)batch * i) + DOPT_WORKSPACE_ROUND((n + 1) * i) +
-           DOPT_WORKSPACE_ROUND(((size_t)S->max_nsrow + 1) * i) + 3 * DOPT_WORKSPACE_ROUND((ns + 1) * i) +
-           DOPT_WORKSPACE_ROUND((upd + 1) * r) + DOPT_WORKSPACE_ROUND((n + 1) * DOPT_SPARSE_RHS_CHUNK * r) +
-           DOPT_WORKSPACE_ROUND(((size_t)S->max_nsrow + 1) * DOPT_SPARSE_RHS_CHUNK * r);
+    return DOPT_WORKSPACE_ALIGN + DOPT_WORKSPACE_ROUND((size_t)batch * S->nnz_storage * sizeof(DOPT_REAL)) +
+           DOPT_WORKSPACE_ROUND((size_t)batch * sizeof(int)) + DOPT_FN(dopt__sp_work_size)(S);
+}
+
+DOPT_API size_t DOPT_FN(dopt_sparse_numeric_slice_size)(const dopt_sparse_symbolic *S)
+{
+    return S ? DOPT_WORKSPACE_ALIGN + DOPT_FN(dopt__sp_work_size)(S) : 0;
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numeric) *F,
@@ -1854,13 +1894,9 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numer
                                                        void *memory, size_t bytes)
 {
     dopt_workspace ws;
-    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n, ns, upd;
     int b;
     if (!F || !S || batch < 1 || !memory) return DOPT_ERR_INVALID_ARGUMENT;
     if (bytes < DOPT_FN(dopt_sparse_numeric_memory_size)(S, batch)) return DOPT_ERR_ALLOCATION;
-    n = (size_t)S->n;
-    ns = (size_t)S->nsuper;
-    upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
     memset(F, 0, sizeof *F);
     dopt_workspace_init(&ws, memory, bytes);
     F->sym = S;
@@ -1868,18 +1904,31 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numer
     F->base = memory;
     F->bytes = bytes;
     F->interleave_bytes = DOPT__SP_BATCH_INTERLEAVE;
-    F->x = (DOPT_REAL *)dopt_workspace_take(&ws, (size_t)batch * S->nnz_storage * r);
-    F->fail_col = (int *)dopt_workspace_take(&ws, (size_t)batch * i);
-    F->map = (int *)dopt_workspace_take(&ws, (n + 1) * i);
-    F->relmap = (int *)dopt_workspace_take(&ws, ((size_t)S->max_nsrow + 1) * i);
-    F->head = (int *)dopt_workspace_take(&ws, (ns + 1) * i);
-    F->next = (int *)dopt_workspace_take(&ws, (ns + 1) * i);
-    F->lpos = (int *)dopt_workspace_take(&ws, (ns + 1) * i);
-    F->cbuf = (DOPT_REAL *)dopt_workspace_take(&ws, (upd + 1) * r);
-    F->xwork = (DOPT_REAL *)dopt_workspace_take(&ws, (n + 1) * DOPT_SPARSE_RHS_CHUNK * r);
-    F->twork = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)S->max_nsrow + 1) * DOPT_SPARSE_RHS_CHUNK * r);
-    if (!F->twork) return DOPT_ERR_ALLOCATION;
+    F->x = (DOPT_REAL *)dopt_workspace_take(&ws, (size_t)batch * S->nnz_storage * sizeof(DOPT_REAL));
+    F->fail_col = (int *)dopt_workspace_take(&ws, (size_t)batch * sizeof(int));
+    if (!DOPT_FN(dopt__sp_take_work)(F, &ws)) return DOPT_ERR_ALLOCATION;
     for (b = 0; b < batch; ++b) F->fail_col[b] = -3; /* not factored yet */
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_slice)(DOPT_FN(dopt_sparse_numeric) *slice,
+                                                        DOPT_FN(dopt_sparse_numeric) *F, int first,
+                                                        int count, void *memory, size_t bytes)
+{
+    dopt_workspace ws;
+    if (!slice || !F || !F->sym || !memory || first < 0 || count < 1) return DOPT_ERR_INVALID_ARGUMENT;
+    if (first > F->batch - count) return DOPT_ERR_DIMENSION;
+    if (bytes < DOPT_FN(dopt_sparse_numeric_slice_size)(F->sym)) return DOPT_ERR_ALLOCATION;
+    memset(slice, 0, sizeof *slice);
+    dopt_workspace_init(&ws, memory, bytes);
+    slice->sym = F->sym;
+    slice->batch = count;
+    slice->x = F->x + (size_t)first * F->sym->nnz_storage;
+    slice->fail_col = F->fail_col + first;
+    slice->interleave_bytes = F->interleave_bytes;
+    slice->base = memory;
+    slice->bytes = bytes;
+    if (!DOPT_FN(dopt__sp_take_work)(slice, &ws)) return DOPT_ERR_ALLOCATION;
     return DOPT_OK;
 }
 

@@ -936,6 +936,37 @@ static void DOPT_FN(test_refactor_batch)(void)
         }
         DOPT_CHECK(same, "%s: batch and refactored factors equal separate factorizations bit for bit", pat_name[pk]);
         DOPT_CHECK(memcmp(B1, B2, sizeof(DOPT_REAL) * (size_t)n * NB) == 0, "batch solves equal separate solves");
+        {   /* slices (what threads would take): elements 0..1 and 2..NB-1 of a second batch object,
+             * each factored and solved through its own slice, equal the whole batch's results */
+            DOPT_FN(dopt_sparse_numeric) *K = NULL, s1, s2;
+            size_t wb = DOPT_FN(dopt_sparse_numeric_slice_size)(S);
+            void *w1 = malloc(wb), *w2 = malloc(wb);
+            DOPT_FN(dopt_sparse_numeric_create)(S, NB, &K);
+            DOPT_CHECK(K && w1 && w2, "slice setup");
+            if (K && w1 && w2) {
+                DOPT_CHECK(DOPT_FN(dopt_sparse_numeric_slice)(&s1, K, 0, 2, w1, wb) == DOPT_OK, "slice 0..1");
+                DOPT_CHECK(DOPT_FN(dopt_sparse_numeric_slice)(&s2, K, 2, NB - 2, w2, wb) == DOPT_OK, "slice 2..");
+                DOPT_CHECK(DOPT_FN(dopt_sparse_numeric_slice)(&s2, K, 3, NB - 2, w2, wb) == DOPT_ERR_DIMENSION,
+                           "slice past the batch");
+                DOPT_CHECK(DOPT_FN(dopt_sparse_numeric_slice)(&s2, K, 0, 1, w2, wb - 1) == DOPT_ERR_ALLOCATION,
+                           "slice memory short");
+                DOPT_FN(dopt_sparse_numeric_slice)(&s2, K, 2, NB - 2, w2, wb);
+                DOPT_CHECK(DOPT_FN(dopt_sparse_factor_batch)(&s1, 2, vals, nnz, NULL) == DOPT_OK &&
+                               DOPT_FN(dopt_sparse_factor_batch)(&s2, NB - 2, vals + 2 * (size_t)nnz, nnz, NULL) == DOPT_OK,
+                           "slice factorizations");
+                DOPT_CHECK(memcmp(K->x, F->x, sizeof(DOPT_REAL) * S->nnz_storage * NB) == 0 &&
+                               memcmp(K->fail_col, F->fail_col, sizeof(int) * NB) == 0,
+                           "%s: factors of the slices equal the batch's bit for bit", pat_name[pk]);
+                DOPT_FN(dopt_rng_fill_normal)(&rng, n * NB, B1, 0, 1);
+                memcpy(B2, B1, sizeof(DOPT_REAL) * (size_t)n * NB);
+                DOPT_FN(dopt_sparse_solve_batch)(F, NB, 1, B1, n, n);
+                DOPT_FN(dopt_sparse_solve_batch)(&s1, 2, 1, B2, n, n);
+                DOPT_FN(dopt_sparse_solve_batch)(&s2, NB - 2, 1, B2 + 2 * (size_t)n, n, n);
+                DOPT_CHECK(memcmp(B1, B2, sizeof(DOPT_REAL) * (size_t)n * NB) == 0, "slice solves equal batch solves");
+            }
+            DOPT_FN(dopt_sparse_numeric_free)(K);
+            free(w1); free(w2);
+        }
         DOPT_FN(dopt_sparse_numeric_free)(F);
         DOPT_FN(dopt_sparse_numeric_free)(G);
         DOPT_FN(dopt_sparse_numeric_free)(H);
