@@ -2422,9 +2422,53 @@ static void DOPT_FN(dopt__lie_negmul)(int n, const DOPT__L *A, const DOPT__L *B,
 DOPT__LIE_COSTS(so2, 2, 1)
 DOPT__LIE_COSTS(se2, 4, 3)
 DOPT__LIE_COSTS(so3, 4, 3)
-DOPT__LIE_COSTS(se3, 7, 6)
 DOPT__LIE_COSTS(sim3, 8, 7)
 #undef DOPT__LIE_COSTS
+
+/* SE3, the pose-graph workhorse, with J_i formed from the blocks directly: Jr⁻¹(r) is
+ * [[P, S], [0, P]] and Ad(rel⁻¹) = [[Rᵀ, -Rᵀ [t]x], [0, Rᵀ]] for rel = (R, t), so
+ *   J_i = -Jr⁻¹ Ad(rel⁻¹) = [[-M, M [t]x - N], [0, -M]],   M = P Rᵀ,  N = S Rᵀ,
+ * where row a of M [t]x is m_a x t (two 3x3 products instead of an adjoint and three). */
+DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_se3)(const void *data, const DOPT__L *const *vars,
+                                                     DOPT__L *r, DOPT__L *const *J)
+{
+    const DOPT_FN(dopt_lie_prior_data) *d = (const DOPT_FN(dopt_lie_prior_data) *)data;
+    DOPT__L e[7];
+    DOPT_FN(dopt_se3_between)(d->target, vars[0], e, NULL, NULL);
+    DOPT_FN(dopt_se3_log)(e, r, (J && J[0]) ? J[0] : NULL);
+    return DOPT_FN(dopt_all_finite)(6, r) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_se3)(const void *data, const DOPT__L *const *vars,
+                                                       DOPT__L *r, DOPT__L *const *J)
+{
+    const DOPT_FN(dopt_lie_between_data) *d = (const DOPT_FN(dopt_lie_between_data) *)data;
+    DOPT__L rel[7], e[7], Ji[36];
+    int want_i = J && J[0], want_j = J && J[1], a, b;
+    DOPT_FN(dopt_se3_between)(vars[0], vars[1], rel, NULL, NULL); /* xi⁻¹ xj */
+    DOPT_FN(dopt_se3_between)(d->measurement, rel, e, NULL, NULL);
+    DOPT_FN(dopt_se3_log)(e, r, (want_i || want_j) ? Ji : NULL);
+    if (want_j) memcpy(J[1], Ji, sizeof Ji);
+    if (want_i) {
+        DOPT__L R[9], M[9], N[9], c[3], *Jo = J[0];
+        DOPT_FN(dopt_so3_to_matrix)(rel + 3, R);
+        for (a = 0; a < 3; ++a)
+            for (b = 0; b < 3; ++b) { /* M = P Rᵀ, N = S Rᵀ (row b of R is column b of Rᵀ) */
+                const DOPT__L *Pa = Ji + 6 * a, *Sa = Ji + 6 * a + 3, *Rb = R + 3 * b;
+                M[3 * a + b] = Pa[0] * Rb[0] + Pa[1] * Rb[1] + Pa[2] * Rb[2];
+                N[3 * a + b] = Sa[0] * Rb[0] + Sa[1] * Rb[1] + Sa[2] * Rb[2];
+            }
+        for (a = 0; a < 3; ++a) {
+            DOPT_FN(dopt__lie_cross)(M + 3 * a, rel, c);
+            for (b = 0; b < 3; ++b) {
+                Jo[6 * a + b] = -M[3 * a + b];
+                Jo[6 * a + 3 + b] = c[b] - N[3 * a + b];
+                Jo[6 * (a + 3) + b] = 0;
+                Jo[6 * (a + 3) + 3 + b] = -M[3 * a + b];
+            }
+        }
+    }
+    return DOPT_FN(dopt_all_finite)(6, r) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
 
 /* d(x/z, y/z)/dP for the pinhole model, scaled by (fx, fy). */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_pinhole)(const void *data, const DOPT__L *const *vars,
