@@ -74,18 +74,19 @@ static void run_case(int which, int B, int reps)
         x0 = (double *)calloc((size_t)B * 2, sizeof(double));
     } else {
         memset(&g, 0, sizeof g);
-        g.dim = 2; g.sd = 3; g.td = 3; g.nv = LAT_PG_N; g.ne = LAT_PG_E;
+        g.dim = 2; g.sd = 4; g.td = 3; g.nv = LAT_PG_N; g.ne = LAT_PG_E;
         edges = (pgo_edge *)calloc((size_t)B * LAT_PG_E, sizeof(pgo_edge));
-        x0 = (double *)malloc(sizeof(double) * 3 * LAT_PG_N * (size_t)B);
+        x0 = (double *)malloc(sizeof(double) * 4 * LAT_PG_N * (size_t)B);
         for (b = 0; b < B; ++b) {
-            double z[LAT_PG_E][3];
-            int ij[LAT_PG_E][2], e;
-            lat_pg_data(b, z, ij, x0 + 3 * LAT_PG_N * b);
+            double z[LAT_PG_E][3], x3[3 * LAT_PG_N];
+            int ij[LAT_PG_E][2], e, v;
+            lat_pg_data(b, z, ij, x3); /* [x y theta] -> dopt_lie's SE2 storage [x y cos sin] */
+            for (v = 0; v < LAT_PG_N; ++v) pgo_se2_from_theta(x3 + 3 * v, x0 + 4 * (LAT_PG_N * b + v));
             for (e = 0; e < LAT_PG_E; ++e) {
                 pgo_edge *pe = edges + (size_t)b * LAT_PG_E + e;
                 pe->i = ij[e][0];
                 pe->j = ij[e][1];
-                memcpy(pe->z, z[e], sizeof z[e]);
+                pgo_se2_from_theta(z[e], pe->z);
                 pe->W[0] = pe->W[4] = LAT_PG_WT;
                 pe->W[8] = LAT_PG_WR;
                 pe->wdiag[0] = pe->wdiag[1] = LAT_PG_WT;
@@ -93,7 +94,7 @@ static void run_case(int which, int B, int reps)
             }
         }
         pgo_problem(NULL, &g, edges, B, 1, &p);
-        xdim = 3 * LAT_PG_N;
+        xdim = 4 * LAT_PG_N;
     }
     dopt_nlls_solver_create_d(p, NULL, &s, NULL);
     setup = now_s() - t0;

@@ -1,19 +1,16 @@
 /* examples/pgo_graph.h — pose graphs for dopt's least-squares layer: a g2o reader/writer
  * (VERTEX_SE2/EDGE_SE2, VERTEX_SE3:QUAT/EDGE_SE3:QUAT) and a problem builder for a batch of
- * graphs with one structure, on the between cost r = Log(z^-1 · xi^-1 · xj) with analytic
- * tangent Jacobians.  Used by examples/pgo.c, bench/pgo_dopt.c and bench/latency.c.  Double.
+ * graphs with one structure, on dopt_lie.h's manifolds (x ⊕ d = x · Exp(d)) and its between
+ * cost r = Log(z^-1 · xi^-1 · xj) with analytic tangent Jacobians.  Used by examples/pgo.c,
+ * bench/pgo_dopt.c and bench/latency.c.  Double.
  *
- * SE3 uses dopt_lie.h itself: dopt_lie_manifold_se3_d (x ⊕ d = x · Exp(d), quaternion
- * renormalized) and dopt_lie_cost_between_se3_d (the edge's z is its measurement).  SE2 keeps
- * its own manifold and cost because the files' pose storage [x y theta] differs from dopt_lie's
- * [x y cos sin]: x ⊕ d = x · Exp(d), and with A = xi^-1 xj, r = Log(z^-1 A),
- *     d r / d dj = Jr^-1(r),   d r / d di = -Jr^-1(r) Ad(A^-1),
- * Jr^-1(r) = I + ad(r)/2 + ad(r)^2/12 - ad(r)^4/720 + ad(r)^6/30240 (Bernoulli series).
- * Storage: SE2 pose [x y theta], tangent [vx vy w]; SE3 pose [tx ty tz qx qy qz qw], tangent
- * [vx vy vz wx wy wz] (g2o's information order).  With quat_residual the Ceres examples'
- * residuals replace the group log (below).  The cost's weight is the square root of the edge
- * information (upper Cholesky factor; an indefinite information is replaced by its positive
- * semidefinite part, as the bench's Ceres anchor does). */
+ * Storage is dopt_lie.h's: SE2 pose [x y cos sin] (the files' theta is converted on reading and
+ * writing), tangent [vx vy w]; SE3 pose [tx ty tz qx qy qz qw], tangent [vx vy vz wx wy wz]
+ * (g2o's information order).  An edge's measurement z is stored the same way, laid out as
+ * dopt_lie_between_data_d, which the costs read directly.  With quat_residual the Ceres
+ * examples' residuals replace the group log (below).  The cost's weight is the square root of
+ * the edge information (upper Cholesky factor; an indefinite information is replaced by its
+ * positive semidefinite part, as the bench's Ceres anchor does). */
 #ifndef PGO_GRAPH_H
 #define PGO_GRAPH_H
 #ifndef EX_UNUSED
@@ -33,8 +30,8 @@
 
 typedef struct pgo_edge {
     int i, j;          /* vertex indices (not ids) */
-    double z[8];       /* SE2: dx dy dth; SE3: t, q (xyzw), laid out as dopt_lie_between_data_d
-                          (the SE3 group-log cost reads it directly); z[7] unused */
+    double z[8];       /* SE2: dx dy cos sin; SE3: t, q (xyzw): dopt_lie_between_data_d's layout
+                          (the group-log costs read it directly); the rest unused */
     double W[36];      /* square-root information, row-major n x n (n = 3 or 6) */
     double info[36];   /* information as read, full symmetric row-major */
     double wdiag[6];   /* the diagonal of W (used when every W of the problem is diagonal) */
@@ -42,7 +39,7 @@ typedef struct pgo_edge {
 
 typedef struct pgo_graph {
     int dim;           /* 2 or 3 */
-    int sd, td;        /* stored reals (3 or 7), tangent reals (3 or 6) per pose */
+    int sd, td;        /* stored reals (4 or 7), tangent reals (3 or 6) per pose */
     int nv, ne;
     int *id;           /* nv: g2o id of each vertex */
     double *x;         /* nv * sd */
@@ -102,100 +99,13 @@ static EX_UNUSED inline void pgo_mm3(const double *A, const double *B, double *C
     for (i = 0; i < 3; ++i)
         for (j = 0; j < 3; ++j) C[i * 3 + j] = A[i * 3] * B[j] + A[i * 3 + 1] * B[3 + j] + A[i * 3 + 2] * B[6 + j];
 }
-/* Jr^-1 from ad(r) (3 x 3 row-major, SE2) by the Bernoulli series */
-static EX_UNUSED void pgo_jrinv3(const double *ad, double *Ji)
+/* SE2 storage [x y cos sin] from [x y theta] and back */
+static EX_UNUSED void pgo_se2_from_theta(const double v[3], double out[4])
 {
-    double A2[9], A4[9], A6[9];
-    int i;
-    pgo_mm3(ad, ad, A2);
-    pgo_mm3(A2, A2, A4);
-    pgo_mm3(A4, A2, A6);
-    for (i = 0; i < 9; ++i) Ji[i] = ad[i] / 2 + A2[i] / 12 - A4[i] / 720 + A6[i] / 30240;
-    for (i = 0; i < 3; ++i) Ji[i * 3 + i] += 1;
+    double t = v[2];
+    out[0] = v[0]; out[1] = v[1]; out[2] = cos(t); out[3] = sin(t);
 }
-static EX_UNUSED double pgo_wrap(double t)
-{
-    while (t > PGO_PI) t -= 2 * PGO_PI;
-    while (t <= -PGO_PI) t += 2 * PGO_PI;
-    return t;
-}
-
-/* ---- manifolds -------------------------------------------------------------------------------- */
-
-static EX_UNUSED void pgo_se2_retract(const dopt_manifold_d *m, const double *x, const double *d, double *y)
-{
-    /* x · Exp(d): translation t + R V(w) v, V = [[a, -b], [b, a]], a = sin w / w, b = (1 - cos w) / w */
-    double c = cos(x[2]), s = sin(x[2]), w = d[2], a, b, u0, u1;
-    (void)m;
-    if (fabs(w) < 1e-6) { a = 1 - w * w / 6; b = w / 2; }
-    else { a = sin(w) / w; b = (1 - cos(w)) / w; }
-    u0 = a * d[0] - b * d[1];
-    u1 = b * d[0] + a * d[1];
-    y[0] = x[0] + c * u0 - s * u1;
-    y[1] = x[1] + s * u0 + c * u1;
-    y[2] = x[2] + w;
-}
-static EX_UNUSED void pgo_se2_local(const dopt_manifold_d *m, const double *x, const double *y, double *d)
-{
-    double c = cos(x[2]), s = sin(x[2]), dx = y[0] - x[0], dy = y[1] - x[1];
-    (void)m;
-    d[0] = c * dx + s * dy;
-    d[1] = -s * dx + c * dy;
-    d[2] = pgo_wrap(y[2] - x[2]);
-}
-static EX_UNUSED dopt_manifold_d pgo_manifold(int dim)
-{
-    dopt_manifold_d m;
-    if (dim == 3) return dopt_lie_manifold_se3_d(); /* x · Exp(d), same storage and tangent order */
-    memset(&m, 0, sizeof m);
-    m.name = "pgo-se2";
-    m.dim = 3;
-    m.tangent_dim = 3;
-    m.retract = pgo_se2_retract;
-    m.local = pgo_se2_local;
-    return m;
-}
-
-/* ---- between costs ---------------------------------------------------------------------------- */
-
-static EX_UNUSED dopt_status pgo_se2_between(const void *data, const double *const *x, double *r,
-                                   double *const *J)
-{
-    const pgo_edge *e = (const pgo_edge *)data;
-    const double *a = x[0], *b = x[1], *z = e->z;
-    double ca = cos(a[2]), sa = sin(a[2]), cz = cos(z[2]), sz = sin(z[2]);
-    double dx = b[0] - a[0], dy = b[1] - a[1];
-    double tA0 = ca * dx + sa * dy, tA1 = -sa * dx + ca * dy, thA = b[2] - a[2];
-    double u0 = tA0 - z[0], u1 = tA1 - z[1];
-    double tE0 = cz * u0 + sz * u1, tE1 = -sz * u0 + cz * u1, th = pgo_wrap(thA - z[2]);
-    double al, be, den;
-    if (fabs(th) < 1e-6) { al = 1 - th * th / 6; be = th / 2; }
-    else { al = sin(th) / th; be = (1 - cos(th)) / th; }
-    den = al * al + be * be;
-    r[0] = (al * tE0 + be * tE1) / den;
-    r[1] = (-be * tE0 + al * tE1) / den;
-    r[2] = th;
-    if (J) {
-        double ad[9], Ji[9], Ad[9], cA = cos(thA), sA = sin(thA), ti0, ti1;
-        int i, k;
-        ad[0] = 0; ad[1] = -r[2]; ad[2] = r[1];
-        ad[3] = r[2]; ad[4] = 0; ad[5] = -r[0];
-        ad[6] = ad[7] = ad[8] = 0;
-        pgo_jrinv3(ad, Ji);
-        if (J[1]) memcpy(J[1], Ji, sizeof Ji);
-        if (J[0]) { /* -Ji Ad(A^-1); A^-1 = (R_A^T, -R_A^T t_A) */
-            ti0 = -(cA * tA0 + sA * tA1);
-            ti1 = -(-sA * tA0 + cA * tA1);
-            Ad[0] = cA; Ad[1] = sA; Ad[2] = ti1;
-            Ad[3] = -sA; Ad[4] = cA; Ad[5] = -ti0;
-            Ad[6] = 0; Ad[7] = 0; Ad[8] = 1;
-            for (i = 0; i < 3; ++i)
-                for (k = 0; k < 3; ++k)
-                    J[0][i * 3 + k] = -(Ji[i * 3] * Ad[k] + Ji[i * 3 + 1] * Ad[3 + k] + Ji[i * 3 + 2] * Ad[6 + k]);
-        }
-    }
-    return DOPT_OK;
-}
+static EX_UNUSED double pgo_se2_theta(const double p[4]) { return atan2(p[3], p[2]); }
 
 /* Ceres' pose_graph_2d residual: e = [R(th_i)^T (p_j - p_i) - p_z ; wrap(th_j - th_i - th_z)].
  * Right-perturbation Jacobians, d = R(th_i)^T (p_j - p_i):
@@ -206,11 +116,12 @@ static dopt_status pgo_se2_between_ceres(const void *data, const double *const *
 {
     const pgo_edge *e = (const pgo_edge *)data;
     const double *a = x[0], *b = x[1], *z = e->z;
-    double ca = cos(a[2]), sa = sin(a[2]), dx = b[0] - a[0], dy = b[1] - a[1];
+    double ca = a[2], sa = a[3], dx = b[0] - a[0], dy = b[1] - a[1];
     double d0 = ca * dx + sa * dy, d1 = -sa * dx + ca * dy;
+    double c = b[2] * ca + b[3] * sa, s = b[3] * ca - b[2] * sa; /* rotation th_j - th_i */
     r[0] = d0 - z[0];
     r[1] = d1 - z[1];
-    r[2] = pgo_wrap(b[2] - a[2] - z[2]);
+    r[2] = atan2(s * z[2] - c * z[3], c * z[2] + s * z[3]); /* wrap(th_j - th_i - th_z) */
     if (J) {
         if (J[0]) {
             double *Jo = J[0];
@@ -219,7 +130,7 @@ static dopt_status pgo_se2_between_ceres(const void *data, const double *const *
             Jo[6] = 0; Jo[7] = 0; Jo[8] = -1;
         }
         if (J[1]) {
-            double *Jo = J[1], c = cos(b[2] - a[2]), s = sin(b[2] - a[2]);
+            double *Jo = J[1];
             Jo[0] = c; Jo[1] = -s; Jo[2] = 0;
             Jo[3] = s; Jo[4] = c; Jo[5] = 0;
             Jo[6] = 0; Jo[7] = 0; Jo[8] = 1;
@@ -370,7 +281,7 @@ static EX_UNUSED void pgo_chain(pgo_graph *g)
     for (v = 0; v < g->nv; ++v) {
         double *x = g->x + (size_t)v * g->sd;
         memset(x, 0, sizeof(double) * (size_t)g->sd);
-        if (g->dim == 3) x[6] = 1;
+        if (g->dim == 3) x[6] = 1; else x[2] = 1;
     }
     if (g->nv) done[0] = 1;
     while (changed) {
@@ -387,11 +298,12 @@ static EX_UNUSED void pgo_chain(pgo_graph *g)
                 int i;
                 memcpy(zz, e->z, sizeof zz);
                 if (g->dim == 2) {
-                    if (inv) { double c = cos(zz[2]), s = sin(zz[2]), a0 = zz[0], a1 = zz[1];
-                               zz[0] = -(c * a0 + s * a1); zz[1] = -(-s * a0 + c * a1); zz[2] = -zz[2]; }
-                    xb[0] = xa[0] + cos(xa[2]) * zz[0] - sin(xa[2]) * zz[1];
-                    xb[1] = xa[1] + sin(xa[2]) * zz[0] + cos(xa[2]) * zz[1];
-                    xb[2] = pgo_wrap(xa[2] + zz[2]);
+                    double zi[4];
+                    if (inv) {
+                        dopt_se2_inverse_d(zz, zi, NULL);
+                        memcpy(zz, zi, sizeof zi);
+                    }
+                    dopt_se2_compose_d(xa, zz, xb, NULL, NULL);
                 } else {
                     double R[9], q[4];
                     if (inv) {
@@ -457,7 +369,8 @@ static EX_UNUSED int pgo_read(const char *path, pgo_graph *g, char *msg, size_t 
                 vx = (double *)realloc(vx, sizeof(double) * 7 * (size_t)cap_v);
             }
             vid[nvraw] = id;
-            memcpy(vx + 7 * (size_t)nvraw, v, sizeof(double) * (size_t)n);
+            if (d == 2) pgo_se2_from_theta(v, vx + 7 * (size_t)nvraw);
+            else memcpy(vx + 7 * (size_t)nvraw, v, sizeof(double) * (size_t)n);
             nvraw++;
         } else if (!strcmp(tag, "EDGE_SE2") || !strcmp(tag, "EDGE_SE3:QUAT")) {
             int d = tag[7] == '2' ? 2 : 3, n = d == 2 ? 3 : 7, ni = d == 2 ? 6 : 21, td = d == 2 ? 3 : 6;
@@ -480,7 +393,8 @@ static EX_UNUSED int pgo_read(const char *path, pgo_graph *g, char *msg, size_t 
             }
             e = g->e + g->ne;
             memset(e, 0, sizeof *e);
-            memcpy(e->z, val, sizeof(double) * (size_t)n);
+            if (d == 2) pgo_se2_from_theta(val, e->z);
+            else memcpy(e->z, val, sizeof(double) * (size_t)n);
             if (d == 3) {
                 double qn = sqrt(e->z[3] * e->z[3] + e->z[4] * e->z[4] + e->z[5] * e->z[5] + e->z[6] * e->z[6]);
                 if (!(qn > 0)) { snprintf(msg, msglen, "line %ld: zero quaternion", lineno); goto fail; }
@@ -502,7 +416,7 @@ static EX_UNUSED int pgo_read(const char *path, pgo_graph *g, char *msg, size_t 
     fclose(f);
     f = NULL;
     if (!g->dim) { snprintf(msg, msglen, "no vertices or edges"); goto fail; }
-    g->sd = g->dim == 2 ? 3 : 7;
+    g->sd = g->dim == 2 ? 4 : 7;
     g->td = g->dim == 2 ? 3 : 6;
     g->has_vertices = nvraw > 0;
     {
@@ -563,7 +477,7 @@ static EX_UNUSED int pgo_write(const char *path, const pgo_graph *g, const doubl
     if (!f) return -1;
     for (v = 0; v < g->nv; ++v) {
         const double *p = x + (size_t)v * g->sd;
-        if (g->dim == 2) fprintf(f, "VERTEX_SE2 %d %.17g %.17g %.17g\n", g->id[v], p[0], p[1], pgo_wrap(p[2]));
+        if (g->dim == 2) fprintf(f, "VERTEX_SE2 %d %.17g %.17g %.17g\n", g->id[v], p[0], p[1], pgo_se2_theta(p));
         else fprintf(f, "VERTEX_SE3:QUAT %d %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", g->id[v],
                      p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
     }
@@ -571,7 +485,9 @@ static EX_UNUSED int pgo_write(const char *path, const pgo_graph *g, const doubl
         const pgo_edge *e = g->e + k;
         int n = g->dim == 2 ? 3 : 7;
         fprintf(f, "%s %d %d", g->dim == 2 ? "EDGE_SE2" : "EDGE_SE3:QUAT", g->id[e->i], g->id[e->j]);
-        for (c = 0; c < n; ++c) fprintf(f, " %.17g", e->z[c]);
+        if (g->dim == 2) fprintf(f, " %.17g %.17g %.17g", e->z[0], e->z[1], pgo_se2_theta(e->z));
+        else
+            for (c = 0; c < n; ++c) fprintf(f, " %.17g", e->z[c]);
         for (r = 0; r < g->td; ++r)
             for (c = r; c < g->td; ++c) fprintf(f, " %.17g", e->info[r * g->td + c]);
         fprintf(f, "\n");
@@ -586,7 +502,7 @@ static EX_UNUSED dopt_status pgo_problem(const dopt_hooks *hooks, const pgo_grap
                                int batch, int fix_first, dopt_nlls_problem_d **out)
 {
     dopt_nlls_problem_d *p;
-    dopt_manifold_d m = pgo_manifold(g->dim);
+    dopt_manifold_d m = g->dim == 2 ? dopt_lie_manifold_se2_d() : dopt_lie_manifold_se3_d();
     dopt_status st;
     int v, k, r, c, diagonal = 1;
     for (k = 0; k < g->ne * batch && diagonal; ++k) /* diagonal weights are cheaper to apply */
@@ -603,10 +519,10 @@ static EX_UNUSED dopt_status pgo_problem(const dopt_hooks *hooks, const pgo_grap
         vars[0] = edges[k].i;
         vars[1] = edges[k].j;
         memset(&d, 0, sizeof d);
-        d.fn = g->dim == 2 ? (g->quat_residual ? pgo_se2_between_ceres : pgo_se2_between)
+        d.fn = g->dim == 2 ? (g->quat_residual ? pgo_se2_between_ceres : dopt_lie_cost_between_se2_d)
                            : (g->quat_residual ? pgo_se3_between_quat : dopt_lie_cost_between_se3_d);
-        /* dopt_lie's SE3 between cost reads the measurement (z); the example's own costs the edge */
-        d.data = (g->dim == 3 && !g->quat_residual) ? (const void *)edges[k].z : (const void *)(edges + k);
+        /* dopt_lie's between costs read the measurement (z); the Ceres-form residuals the edge */
+        d.data = g->quat_residual ? (const void *)(edges + k) : (const void *)edges[k].z;
         d.data_stride = sizeof(pgo_edge) * (size_t)g->ne;
         d.rdim = g->td;
         d.nvars = 2;
