@@ -2697,7 +2697,7 @@ struct DOPT_FN(dopt_nlls_solver) {
     DOPT_FN(dopt_nlls_problem) *p;
     DOPT_FN(dopt_linear_solver) ls;
     dopt_block_pattern pat;
-    int n, nblocks;
+    int n, nblocks, maxr;    /* maxr: largest residual dimension                                  */
     int *var_block;          /* per variable: its block, or -1 (constant or untouched)            */
     int *block_var;          /* per block: its variable                                            */
     int *block_dim, *block_start, *col_start, *row_block;
@@ -2903,6 +2903,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
         s->J = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
         s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
         s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + maxdim + maxt)) * R);
+        s->maxr = maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
         if (!s->H || !s->g || !s->H2 || !s->g2 || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
             !s->r || !s->J || !s->Jt || !s->scr)
             goto fail;
@@ -2992,7 +2993,8 @@ static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w,
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
 /* 6-wide register columns (see dopt__nlls_v4): half the time of the plain loops under GCC */
 static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
-                                     const DOPT_REAL *DOPT_RESTRICT Jb, DOPT_REAL *DOPT_RESTRICT Hb)
+                                     const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
+                                     DOPT_REAL *DOPT_RESTRICT Hb)
 {
     DOPT_FN(dopt__nlls_v4) c4[6], a4, h4, z4 = {0, 0, 0, 0};
     DOPT_FN(dopt__nlls_v2) c2[6], a2, h2, z2 = {0, 0};
@@ -3004,6 +3006,8 @@ static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
     for (q = 0; q < rdim; ++q) {
         memcpy(&a4, Ja + 6 * q, sizeof a4);
         memcpy(&a2, Ja + 6 * q + 4, sizeof a2);
+        a4 *= fw[q];
+        a2 *= fw[q];
         for (j = 0; j < 6; ++j) {
             DOPT_REAL bj = Jb[6 * q + j];
             c4[j] += a4 * bj;
@@ -3021,35 +3025,38 @@ static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
 }
 #else
 static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
-                                     const DOPT_REAL *DOPT_RESTRICT Jb, DOPT_REAL *DOPT_RESTRICT Hb)
+                                     const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
+                                     DOPT_REAL *DOPT_RESTRICT Hb)
 {
     DOPT_REAL t[36];
     int q, i, j;
     for (i = 0; i < 36; ++i) t[i] = 0;
     for (q = 0; q < rdim; ++q)
         for (j = 0; j < 6; ++j) {
-            DOPT_REAL bj = Jb[6 * q + j];
+            DOPT_REAL bj = Jb[6 * q + j] * fw[q];
             for (i = 0; i < 6; ++i) t[i + 6 * j] += Ja[6 * q + i] * bj;
         }
     for (i = 0; i < 36; ++i) Hb[i] += t[i];
 }
 #endif
 static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
-                                     const DOPT_REAL *DOPT_RESTRICT Jb, DOPT_REAL *DOPT_RESTRICT Hb)
+                                     const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
+                                     DOPT_REAL *DOPT_RESTRICT Hb)
 {
     DOPT_REAL t[9];
     int q, i, j;
     for (i = 0; i < 9; ++i) t[i] = 0;
     for (q = 0; q < rdim; ++q)
         for (j = 0; j < 3; ++j) {
-            DOPT_REAL bj = Jb[3 * q + j];
+            DOPT_REAL bj = Jb[3 * q + j] * fw[q];
             for (i = 0; i < 3; ++i) t[i + 3 * j] += Ja[3 * q + i] * bj;
         }
     for (i = 0; i < 9; ++i) Hb[i] += t[i];
 }
-/* ga (t reals) += Ja^T r for a row-major rdim x t block; J row i (t reals) *= f. */
+/* ga (t reals) += Ja^T diag(fw) r for a row-major rdim x t block. */
 static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTRICT Ja,
-                                    const DOPT_REAL *DOPT_RESTRICT r, DOPT_REAL *DOPT_RESTRICT ga)
+                                    const DOPT_REAL *DOPT_RESTRICT fw, const DOPT_REAL *DOPT_RESTRICT r,
+                                    DOPT_REAL *DOPT_RESTRICT ga)
 {
     int i, j;
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
@@ -3059,8 +3066,8 @@ static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTR
         for (i = 0; i < rdim; ++i) {
             memcpy(&a4, Ja + 6 * i, sizeof a4);
             memcpy(&a2, Ja + 6 * i + 4, sizeof a2);
-            c4 += a4 * r[i];
-            c2 += a2 * r[i];
+            c4 += a4 * (fw[i] * r[i]);
+            c2 += a2 * (fw[i] * r[i]);
         }
         memcpy(&a4, ga, sizeof a4);
         memcpy(&a2, ga + 4, sizeof a2);
@@ -3072,44 +3079,27 @@ static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTR
     }
 #endif
     for (i = 0; i < rdim; ++i) {
-        DOPT_REAL ri = r[i];
+        DOPT_REAL ri = fw[i] * r[i];
         for (j = 0; j < t; ++j) ga[j] += Ja[i * t + j] * ri;
     }
 }
-static void DOPT_FN(dopt__nlls_scale_row)(int t, DOPT_REAL *Jr, DOPT_REAL f)
-{
-    int j;
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
-    if (t == 6) {
-        DOPT_FN(dopt__nlls_v4) a4;
-        DOPT_FN(dopt__nlls_v2) a2;
-        memcpy(&a4, Jr, sizeof a4);
-        memcpy(&a2, Jr + 4, sizeof a2);
-        a4 *= f;
-        a2 *= f;
-        memcpy(Jr, &a4, sizeof a4);
-        memcpy(Jr + 4, &a2, sizeof a2);
-        return;
-    }
-#endif
-    for (j = 0; j < t; ++j) Jr[j] *= f;
-}
+/* Hb (ta x tb, column-major) += Ja^T diag(fw) Jb */
 static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *Ja, const DOPT_REAL *Jb,
-                                    DOPT_REAL *Hb)
+                                    const DOPT_REAL *fw, DOPT_REAL *Hb)
 {
     int q, i, j;
     if (ta == 6 && tb == 6) {
-        DOPT_FN(dopt__nlls_ata6)(rdim, Ja, Jb, Hb);
+        DOPT_FN(dopt__nlls_ata6)(rdim, Ja, Jb, fw, Hb);
         return;
     }
     if (ta == 3 && tb == 3) {
-        DOPT_FN(dopt__nlls_ata3)(rdim, Ja, Jb, Hb);
+        DOPT_FN(dopt__nlls_ata3)(rdim, Ja, Jb, fw, Hb);
         return;
     }
     for (q = 0; q < rdim; ++q) {
         const DOPT_REAL *ja = Ja + q * ta, *jb = Jb + q * tb;
         for (j = 0; j < tb; ++j) {
-            DOPT_REAL bj = jb[j], *hc = Hb + j * ta;
+            DOPT_REAL bj = jb[j] * fw[q], *hc = Hb + j * ta;
             for (i = 0; i < ta; ++i) hc[i] += ja[i] * bj;
         }
     }
@@ -3126,7 +3116,7 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
     const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
     DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
     int tk[DOPT_NLLS_MAX_COST_VARS];
-    DOPT_REAL cost = 0, *r = s->r;
+    DOPT_REAL cost = 0, *r = s->r, *fr = s->scr, *fr2 = s->scr + s->maxr;
     int c, k, l, i, j;
     /* no clearing of H and g: the first cost reaching a block clears it (pfirst) */
     for (c = 0; c < p->ncost; ++c) {
@@ -3201,11 +3191,10 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                         if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
                 jdone = 1;
             }
-            if (nfree && !jdone && (wk != DOPT_WEIGHT_NONE || sq1 != 1)) { /* J~ = sqrt(rho') W J */
+            if (nfree && !jdone) { /* J~ = diag(fr) J, fr = sqrt(rho') W: kept as row factors */
                 for (i = 0; i < rdim; ++i) {
-                    DOPT_REAL f = sq1 * (wk == DOPT_WEIGHT_SCALAR ? w[0] : wk == DOPT_WEIGHT_DIAGONAL ? w[i] : 1);
-                    for (k = 0; k < nv; ++k)
-                        if (jp[k]) DOPT_FN(dopt__nlls_scale_row)(tk[k], jp[k] + (size_t)i * (size_t)tk[k], f);
+                    fr[i] = sq1 * (wk == DOPT_WEIGHT_SCALAR ? w[0] : wk == DOPT_WEIGHT_DIAGONAL ? w[i] : 1);
+                    fr2[i] = fr[i] * fr[i];
                 }
             } else if (nfree && jdone && (alpha != 0 || sq1 != 1)) {
                 for (k = 0; k < nv; ++k) {
@@ -3223,6 +3212,8 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                     for (i = 0; i < rdim * t; ++i) Jk[i] *= sq1;
                 }
             }
+            if (nfree && jdone)
+                for (i = 0; i < rdim; ++i) fr[i] = fr2[i] = 1;
             if (nfree && rs != 1)
                 for (i = 0; i < rdim; ++i) r[i] *= rs;
         }
@@ -3239,14 +3230,14 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
             ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
             if (fk[k])
                 for (j = 0; j < ta; ++j) ga[j] = 0;
-            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, r, ga);
+            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, r, ga);
             for (l = 0; l < nv; ++l) {
                 DOPT_REAL *Hb;
                 if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;
                 Hb = s->H + pk[l];
                 if (fk[l])
                     for (j = 0; j < ta * tk[l]; ++j) Hb[j] = 0;
-                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], Hb);
+                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb);
             }
         }
     }
