@@ -85,11 +85,13 @@
  *   general or symmetric); a malformed line gives DOPT_ERR_PARSE with its line number and reason.
  *
  * OPTIONS (define before including): those of dopt.h (DOPT_USE_CBLAS routes the big supernode
- *   kernels to OpenBLAS: one potrf + trsm per supernode; DOPT_NO_STDIO leaves out the Matrix
- *   Market reader).  Tuning knobs, rarely needed: DOPT__SP_SMALL_UPDATE (flops below which an
- *   update runs inline, 8192), DOPT__SP_FUSED_MAX (entries of a sending block up to which its
- *   update runs in register tiles, 131072), DOPT__SP_NB (panel width, 64),
- *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB).
+ *   kernels to OpenBLAS: big products to dgemm, one potrf + trsm per very big supernode;
+ *   DOPT_NO_STDIO leaves out the Matrix Market reader).  Tuning knobs, rarely needed:
+ *   DOPT__SP_SMALL_UPDATE (flops below which an update runs inline, 8192), DOPT__SP_FUSED_MAX
+ *   (entries of a sending block up to which its update runs in register tiles, 131072),
+ *   DOPT__SP_LAPACK_MIN (entries of a supernode from which DOPT_USE_CBLAS factors it with one
+ *   LAPACK potrf + trsm, 4194304), DOPT__SP_NB (panel width, 64), DOPT__SP_BATCH_INTERLEAVE
+ *   (bytes of factors up to which a batch is interleaved, 1 MiB).
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -300,6 +302,12 @@ extern "C" {
  * pass); bigger ones go through the packed dopt_gemm. */
 #ifndef DOPT__SP_FUSED_MAX
 #define DOPT__SP_FUSED_MAX 131072
+#endif
+/* With DOPT_USE_CBLAS, supernodes of at least this many entries are factored by one LAPACK
+ * potrf and one BLAS trsm; smaller ones take the panels of the built-in kernels (faster there
+ * when the register tiles are on). */
+#ifndef DOPT__SP_LAPACK_MIN
+#define DOPT__SP_LAPACK_MIN 4194304
 #endif
 #ifndef DOPT__SP_SYRK_NB
 #define DOPT__SP_SYRK_NB 64
@@ -2143,7 +2151,6 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
     }
 }
 
-#ifndef DOPT_USE_CBLAS
 #if DOPT__VEC_EXT
 /* B = B L^{-T} for the m x nb block B (leading dimension ldb) and the nb x nb lower triangular
  * L (nb <= DOPT__SP_NB), with register tiles: MR rows (dopt.h's gemm tile height) by 8 columns
@@ -2161,9 +2168,11 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_trsm_tile)(int q0, int cols, const
                                                        const DOPT_REAL *DOPT_RESTRICT dinv, DOPT_REAL *B, int ldb)
 {
     DOPT__FMA_BODY
-    DOPT__SPV c[DOPT__MV][8], bk[DOPT__MV];
+    DOPT__SPV c[DOPT__MV][8], bk[DOPT__MV], zero;
     int k, i, q, r;
-    memset(c, 0, sizeof c);
+    memset(&zero, 0, sizeof zero);
+    for (q = 0; q < 8; ++q)
+        for (i = 0; i < DOPT__MV; ++i) c[i][q] = zero;
     for (q = 0; q < cols; ++q)
         for (i = 0; i < DOPT__MV; ++i) memcpy(&c[i][q], B + (size_t)(q0 + q) * ldb + i * DOPT__VLEN, sizeof c[i][q]);
     for (k = 0; k < q0; ++k) { /* c -= B[:, k] L[q0:q0+8, k]^T */
@@ -2202,7 +2211,7 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
             for (q = 0; q < 8; ++q)
                 lp[(size_t)k * 8 + q] = (q0 + q < nb && k < nb && k < q0 + q) ? L[q0 + q + (size_t)k * ldl] : 0;
     }
-    for (q = 0; q < NBP; ++q) dinv[q] = q < nb ? 1 / L[q + (size_t)q * ldl] : 0;
+    for (q = 0; q < (nb + 7) / 8 * 8; ++q) dinv[q] = q < nb ? 1 / L[q + (size_t)q * ldl] : 0;
     for (i0 = 0; i0 < mfull; i0 += DOPT__MR)
         for (q0 = 0; q0 < nb; q0 += 8)
             DOPT_FN(dopt__sp_trsm_tile)(q0, nb - q0 < 8 ? nb - q0 : 8, Lp + off[q0 / 8], dinv, B + i0, ldb);
@@ -2237,25 +2246,27 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
     }
 }
 #endif
-#endif
 
 /* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
  * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Built-in kernels: left-looking over
  * column panels of width DOPT__SP_NB (the panel takes the update of every column left of it in
  * one deep trapezoid product, then potrf of its diagonal block and inline trsm of the rows
- * below; deep products run nearer dgemm speed than many thin rank-64 updates).  With DOPT_USE_CBLAS: one
- * potrf and one trsm, as LAPACK blocks them better. */
+ * below; deep products run nearer dgemm speed than many thin rank-64 updates).  With
+ * DOPT_USE_CBLAS, supernodes bigger than DOPT__SP_LAPACK_MIN entries (all of them without the
+ * register tiles) take one LAPACK potrf and one BLAS trsm, as OpenBLAS blocks those better. */
 static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, const int *ident, int *fail)
 {
-    (void)ident;
-#ifdef DOPT_USE_CBLAS /* LAPACK potrf and one BLAS trsm beat panels of separate calls */
-    dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
-    if (st == DOPT_OK && nsrow > nscol)
-        DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, nsrow - nscol, nscol, 1, Ls, nsrow,
-                           Ls + nscol, nsrow);
-    return st;
-#else
     int k0;
+    (void)ident;
+#ifdef DOPT_USE_CBLAS /* big supernodes: LAPACK potrf and one BLAS trsm beat panels of separate calls */
+    if (!DOPT__VEC_EXT || (double)nscol * nsrow > DOPT__SP_LAPACK_MIN) {
+        dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
+        if (st == DOPT_OK && nsrow > nscol)
+            DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, nsrow - nscol, nscol, 1, Ls, nsrow,
+                               Ls + nscol, nsrow);
+        return st;
+    }
+#endif
     for (k0 = 0; k0 < nscol; k0 += DOPT__SP_NB) {
         int kb = nscol - k0 < DOPT__SP_NB ? nscol - k0 : DOPT__SP_NB, r0 = k0 + kb, fc = -1;
         DOPT_REAL *D = Ls + k0 + (size_t)k0 * nsrow;
@@ -2276,7 +2287,6 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
         if (r0 < nsrow) DOPT_FN(dopt__sp_trsm)(nsrow - r0, kb, D, nsrow, D + kb, nsrow);
     }
     return DOPT_OK;
-#endif
 }
 
 /* Left-looking supernodal factorization of elements 0..count-1 (see the file overview).
