@@ -159,22 +159,19 @@ static int run(const char *path)
                 }
             }
         memcpy(xbar10, xbar, sizeof(double) * 6 * (size_t)N * (size_t)B);
-        /* Theseus differentiates x10 = x9 ⊕ Δ: pull dL/dx10 back to dL/dΔ (tangent at x9),
-           (d x10 / d Δ)ᵀ by central differences of the retraction */
+        /* Theseus differentiates x10 = x9 ⊕ Δ: pull dL/dx10 back to dL/dΔ (tangent at x9).
+           With x10 = x9 · Exp(Δ), x9 · Exp(Δ + ε) = x10 · Exp(Jr(Δ) ε + O(ε²)), so
+           dL/dΔ = Jr(Δ)ᵀ dL/dx10 (Jr: SE3's right Jacobian, row-major) */
         for (b = 0; b < B; ++b)
             for (k = 0; k < N; ++k) {
                 const double *a9 = x9 + 7 * ((size_t)b * N + k), *a10 = x + 7 * ((size_t)b * N + k);
-                double dl[6], u[6], yp[7], ym[7], lp[6], lmn[6], out[6], *xb = xbar + (size_t)b * 6 * N + dopt_nlls_diff_tangent_offset_d(D, k);
+                double dl[6], Jr[36], out[6], *xb = xbar + (size_t)b * 6 * N + dopt_nlls_diff_tangent_offset_d(D, k);
                 int i, j;
                 se3.local(&se3, a9, a10, dl);
+                dopt_se3_jr_d(dl, Jr);
                 for (j = 0; j < 6; ++j) {
-                    double acc = 0, h = 1e-6;
-                    memcpy(u, dl, sizeof u);
-                    u[j] = dl[j] + h; se3.retract(&se3, a9, u, yp);
-                    u[j] = dl[j] - h; se3.retract(&se3, a9, u, ym);
-                    se3.local(&se3, a10, yp, lp);
-                    se3.local(&se3, a10, ym, lmn);
-                    for (i = 0; i < 6; ++i) acc += xb[i] * (lp[i] - lmn[i]) / (2 * h);
+                    double acc = 0;
+                    for (i = 0; i < 6; ++i) acc += xb[i] * Jr[6 * i + j];
                     out[j] = acc;
                 }
                 memcpy(xb, out, sizeof out);
