@@ -354,7 +354,8 @@ struct DOPT_FN(dopt_manifold) {
     /* delta = y ⊖ x (inverse of retract near x). */
     void (*local)(const DOPT_FN(dopt_manifold) *m, const DOPT_REAL *x, const DOPT_REAL *y,
                   DOPT_REAL *delta);
-    /* optional: project a drifted x back onto the manifold in place (NULL: nothing to do). */
+    /* optional: project a drifted x back onto the manifold in place (NULL: nothing to do); the
+     * least-squares layer applies it to every trial point x ⊕ d before evaluating it. */
     void (*project)(const DOPT_FN(dopt_manifold) *m, DOPT_REAL *x);
 };
 
