@@ -7,6 +7,7 @@
 # GFLOP/s next to the dgemm rate.  ratio = dopt factor time / CHOLMOD factor time (lower is
 # better); times are process CPU time, best of several runs.
 # SPARSE_BENCH_ONLY=grid|spd|pgo limits the sections; SPARSE_BENCH_NO_BATCH=1 skips the batches.
+# SPARSE_BENCH_BATCH_GB (default 8) caps the memory of a 64-matrix batch (larger ones print a skip line).
 source "$(dirname "$0")/common.sh"
 bench_apt libsuitesparse-dev libopenblas-dev liblapacke-dev
 # Debian's CHOLMOD asks OpenMP for 4 threads inside its supernodal numeric phase whatever
