@@ -90,7 +90,8 @@
  *   DOPT__SP_SMALL_UPDATE (flops below which an update runs inline, 8192), DOPT__SP_FUSED_MAX
  *   (entries of a sending block up to which its update runs in register tiles, 131072),
  *   DOPT__SP_LAPACK_MIN (entries of a supernode from which DOPT_USE_CBLAS factors it with one
- *   LAPACK potrf + trsm, 4194304), DOPT__SP_NB (panel width, 64), DOPT__SP_BATCH_INTERLEAVE
+ *   LAPACK potrf + trsm, 4194304), DOPT__SP_NB (panel width, 64), DOPT__SP_NARROW (columns up to
+ *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BATCH_INTERLEAVE
  *   (bytes of factors up to which a batch is interleaved, 1 MiB).
  */
 #if !defined(DOPT__DRIVE)
@@ -284,6 +285,9 @@ extern "C" {
  * them: those need MR rows); larger ones call dopt_gemm. */
 #ifndef DOPT__SP_SMALL_UPDATE
 #define DOPT__SP_SMALL_UPDATE 8192
+#endif
+#ifndef DOPT__SP_NARROW /* supernodes of at most this many columns are factored in one pass */
+#define DOPT__SP_NARROW 12
 #endif
 /* Default of dopt_sparse_numeric.interleave_bytes: a batch whose factors take more bytes than
  * this is factored one element after the other; smaller batches are interleaved supernode by
@@ -2253,11 +2257,38 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
  * one deep trapezoid product, then potrf of its diagonal block and inline trsm of the rows
  * below; deep products run nearer dgemm speed than many thin rank-64 updates).  With
  * DOPT_USE_CBLAS, supernodes bigger than DOPT__SP_LAPACK_MIN entries (all of them without the
- * register tiles) take one LAPACK potrf and one BLAS trsm, as OpenBLAS blocks those better. */
+ * register tiles) take one LAPACK potrf and one BLAS trsm, as OpenBLAS blocks those better.
+ * Narrow supernodes (at most DOPT__SP_NARROW columns) take dopt__sp_factor_narrow instead. */
+/* Narrow supernodes (at most DOPT__SP_NARROW columns, the common case of small block problems):
+ * potrf and trsm in one right-looking pass over whole columns, which vectorizes down the rows
+ * with no packing, padding or call layers.  Pivot checks as in dopt_potrf. */
+static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_REAL *Ls, int *fail)
+{
+    int j, q, i;
+    for (j = 0; j < nscol; ++j) {
+        DOPT_REAL *DOPT_RESTRICT cj = Ls + (size_t)j * nsrow, d = cj[j], dinv;
+        if (!(d > 0) || d - d != 0) {
+            *fail = j;
+            return (d != d || d - d != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
+        }
+        d = DOPT_M(sqrt)(d);
+        dinv = 1 / d;
+        cj[j] = d;
+        for (i = j + 1; i < nsrow; ++i) cj[i] *= dinv;
+        for (q = j + 1; q < nscol; ++q) {
+            DOPT_REAL *DOPT_RESTRICT cq = Ls + (size_t)q * nsrow;
+            const DOPT_REAL f = cj[q];
+            for (i = q; i < nsrow; ++i) cq[i] -= cj[i] * f;
+        }
+    }
+    return DOPT_OK;
+}
+
 static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, const int *ident, int *fail)
 {
     int k0;
     (void)ident;
+    if (nscol <= DOPT__SP_NARROW) return DOPT_FN(dopt__sp_factor_narrow)(nscol, nsrow, Ls, fail);
 #ifdef DOPT_USE_CBLAS /* big supernodes: LAPACK potrf and one BLAS trsm beat panels of separate calls */
     if (!DOPT__VEC_EXT || (double)nscol * nsrow > DOPT__SP_LAPACK_MIN) {
         dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
