@@ -2251,22 +2251,14 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
 }
 #endif
 
-/* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
- * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Built-in kernels: left-looking over
- * column panels of width DOPT__SP_NB (the panel takes the update of every column left of it in
- * one deep trapezoid product, then potrf of its diagonal block and inline trsm of the rows
- * below; deep products run nearer dgemm speed than many thin rank-64 updates).  With
- * DOPT_USE_CBLAS, supernodes bigger than DOPT__SP_LAPACK_MIN entries (all of them without the
- * register tiles) take one LAPACK potrf and one BLAS trsm, as OpenBLAS blocks those better.
- * Narrow supernodes (at most DOPT__SP_NARROW columns) take dopt__sp_factor_narrow instead. */
 /* Narrow supernodes (at most DOPT__SP_NARROW columns, the common case of small block problems):
  * potrf and trsm in one right-looking pass over whole columns, which vectorizes down the rows
  * with no packing, padding or call layers.  Pivot checks as in dopt_potrf. */
-static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_REAL *Ls, int *fail)
+static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_REAL *Ls, int ld, int *fail)
 {
     int j, q, i;
     for (j = 0; j < nscol; ++j) {
-        DOPT_REAL *DOPT_RESTRICT cj = Ls + (size_t)j * nsrow, d = cj[j], dinv;
+        DOPT_REAL *DOPT_RESTRICT cj = Ls + (size_t)j * ld, d = cj[j], dinv;
         if (!(d > 0) || d - d != 0) {
             *fail = j;
             return (d != d || d - d != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
@@ -2276,7 +2268,7 @@ static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_RE
         cj[j] = d;
         for (i = j + 1; i < nsrow; ++i) cj[i] *= dinv;
         for (q = j + 1; q < nscol; ++q) {
-            DOPT_REAL *DOPT_RESTRICT cq = Ls + (size_t)q * nsrow;
+            DOPT_REAL *DOPT_RESTRICT cq = Ls + (size_t)q * ld;
             const DOPT_REAL f = cj[q];
             for (i = q; i < nsrow; ++i) cq[i] -= cj[i] * f;
         }
@@ -2284,11 +2276,39 @@ static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_RE
     return DOPT_OK;
 }
 
+/* Cholesky of a panel's kb x kb diagonal block D (leading dimension ld, kb <= DOPT__SP_NB) in
+ * strips of DOPT__SP_NARROW columns: each strip takes the update of the columns left of it
+ * (dopt__sp_update_small, identity row map) and is then factored by dopt__sp_factor_narrow.
+ * *fail is the failing column within D. */
+static dopt_status DOPT_FN(dopt__sp_potrf_panel)(int kb, DOPT_REAL *D, int ld, const int *ident, int *fail)
+{
+    int q0;
+    for (q0 = 0; q0 < kb; q0 += DOPT__SP_NARROW) {
+        const int nc = kb - q0 < DOPT__SP_NARROW ? kb - q0 : DOPT__SP_NARROW;
+        DOPT_REAL *P = D + q0 + (size_t)q0 * ld;
+        dopt_status st;
+        if (q0 > 0) DOPT_FN(dopt__sp_update_small)(q0, nc, kb - q0, D + q0, ld, ident, P, ld);
+        st = DOPT_FN(dopt__sp_factor_narrow)(nc, kb - q0, P, ld, fail);
+        if (st != DOPT_OK) {
+            *fail += q0;
+            return st;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
+ * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Built-in kernels: left-looking over
+ * column panels of width DOPT__SP_NB (the panel takes the update of every column left of it in
+ * one deep trapezoid product, then potrf of its diagonal block in narrow strips and inline trsm
+ * of the rows below; deep products run nearer dgemm speed than many thin rank-64 updates).  With
+ * DOPT_USE_CBLAS, supernodes bigger than DOPT__SP_LAPACK_MIN entries (all of them without the
+ * register tiles) take one LAPACK potrf and one BLAS trsm, as OpenBLAS blocks those better.
+ * Narrow supernodes (at most DOPT__SP_NARROW columns) take dopt__sp_factor_narrow instead. */
 static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, const int *ident, int *fail)
 {
     int k0;
-    (void)ident;
-    if (nscol <= DOPT__SP_NARROW) return DOPT_FN(dopt__sp_factor_narrow)(nscol, nsrow, Ls, fail);
+    if (nscol <= DOPT__SP_NARROW) return DOPT_FN(dopt__sp_factor_narrow)(nscol, nsrow, Ls, nsrow, fail);
 #ifdef DOPT_USE_CBLAS /* big supernodes: LAPACK potrf and one BLAS trsm beat panels of separate calls */
     if (!DOPT__VEC_EXT || (double)nscol * nsrow > DOPT__SP_LAPACK_MIN) {
         dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
@@ -2310,7 +2330,7 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
 #endif
         if (k0 > 0)
             DOPT_FN(dopt__sp_syrk)(nsrow - k0, kb, k0, -1, Ls + k0, nsrow, 1, D, nsrow);
-        st = DOPT_FN(dopt_potrf)(kb, D, nsrow, &fc);
+        st = DOPT_FN(dopt__sp_potrf_panel)(kb, D, nsrow, ident, &fc);
         if (st != DOPT_OK) {
             *fail = k0 + fc;
             return st;

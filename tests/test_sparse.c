@@ -658,6 +658,52 @@ static void test_errors(void)
 }
 
 /* ---- real matrices ---------------------------------------------------------------------------- */
+/* A failing pivot inside a wide supernode (one dense supernode, natural order) is reported at
+ * its column: pivots in the first strip of the first panel, in a later strip, and in a later
+ * panel (the narrow strips of the panel potrf offset the column they report). */
+static void test_wide_pivot(void)
+{
+    enum { N = 100 };
+    static int Ap[N + 1], Ai[N * (N + 1) / 2];
+    static double Ax[N * (N + 1) / 2];
+    const int bad[4] = {3, 30, 80, 99};
+    dopt_sparse_symbolic *S = NULL;
+    dopt_sparse_numeric_d *F = NULL;
+    dopt_sparse_options o;
+    dopt_errinfo info;
+    int i, j, p = 0, t;
+    for (j = 0; j < N; ++j) {
+        Ap[j] = p;
+        for (i = j; i < N; ++i, ++p) {
+            Ai[p] = i;
+            Ax[p] = i == j ? N + 1.0 : 1.0 / (1 + i + j);
+        }
+    }
+    Ap[N] = p;
+    memset(&o, 0, sizeof o);
+    o.ordering = DOPT_SPARSE_ORDER_NATURAL;
+    DOPT_CHECK(dopt_sparse_analyze(NULL, N, Ap, Ai, DOPT_LOWER, &o, &S, NULL) == DOPT_OK &&
+                   dopt_sparse_numeric_create_d(S, 1, &F) == DOPT_OK,
+               "setup");
+    if (!F) {
+        dopt_sparse_symbolic_free(S);
+        return;
+    }
+    DOPT_CHECK(S->nsuper == 1, "one supernode (got %d)", S->nsuper);
+    DOPT_CHECK(dopt_sparse_factor_d(F, Ax, &info) == DOPT_OK, "SPD factors");
+    for (t = 0; t < 4; ++t) {
+        const int pd = Ap[bad[t]];
+        dopt_status st;
+        Ax[pd] = -1;
+        st = dopt_sparse_factor_d(F, Ax, &info);
+        DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && F->fail_col[0] == bad[t] && info.index == bad[t],
+                   "pivot %d reported (got %s, col %d)", bad[t], dopt_status_string(st), F->fail_col[0]);
+        Ax[pd] = N + 1.0;
+    }
+    dopt_sparse_numeric_free_d(F);
+    dopt_sparse_symbolic_free(S);
+}
+
 static void test_data_spd(void)
 {
     const char *names[5] = {"bcsstk13", "bcsstk15", "fv1", "ted_B", "bodyy5"};
@@ -739,6 +785,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_backward_fd);
     DOPT_TEST_RUN(test_blocks);
     DOPT_TEST_RUN(test_errors);
+    DOPT_TEST_RUN(test_wide_pivot);
     DOPT_TEST_RUN(test_mm_reader);
     DOPT_TEST_RUN(test_alloc_failures);
     DOPT_TEST_RUN(test_data_spd);
