@@ -1048,13 +1048,8 @@ static void DOPT_FN(dopt__tile_store)(const DOPT_REAL *acc, DOPT_REAL alpha, DOP
 }
 
 #if DOPT__VEC_EXT
-#if DOPT_IS_FLOAT
-typedef float dopt__vreal_f __attribute__((vector_size(DOPT__VBYTES), aligned(sizeof(float))));
-#define DOPT__V dopt__vreal_f
-#else
-typedef double dopt__vreal_d __attribute__((vector_size(DOPT__VBYTES), aligned(sizeof(double))));
-#define DOPT__V dopt__vreal_d
-#endif
+/* DOPT_FN(dopt__vreal): one vector register of DOPT_REAL (dopt_sparse.h's kernels use it too). */
+typedef DOPT_REAL DOPT_FN(dopt__vreal) __attribute__((vector_size(DOPT__VBYTES), aligned(sizeof(DOPT_REAL))));
 /* C[0:rows, 0:cols] += alpha * A-sliver * B-sliver, kc long: MV vectors of rows times NR columns
  * of independent accumulators, enough to hide the FMA latency.  The slivers are read with strides:
  * A's MR rows of step p at a + p*as (as = MR when packed, lda when read in place), B's entry (p, j)
@@ -1065,7 +1060,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, 
 {
     DOPT__FMA_BODY
     /* loads and stores go through memcpy: no alignment or aliasing assumptions, one vector move */
-    DOPT__V c[DOPT__MV][DOPT__NR], av[DOPT__MV];
+    DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__NR], av[DOPT__MV];
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
     int p, i, j;
     memset(c, 0, sizeof c);
@@ -1081,7 +1076,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, 
     if (rows == DOPT__MR && cols == DOPT__NR) {
         for (j = 0; j < DOPT__NR; ++j)
             for (i = 0; i < DOPT__MV; ++i) {
-                DOPT__V t;
+                DOPT_FN(dopt__vreal) t;
                 DOPT_REAL *dst = C + (size_t)j * ldc + i * DOPT__VLEN;
                 memcpy(&t, dst, sizeof t);
                 t += alpha * c[i][j];
@@ -1093,7 +1088,6 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, 
         for (i = 0; i < DOPT__MV; ++i) memcpy(acc + j * DOPT__MR + i * DOPT__VLEN, &c[i][j], sizeof c[i][j]);
     DOPT_FN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
 }
-#undef DOPT__V
 #else
 /* Portable micro-kernel: the same tile in plain C (compilers vectorize the inner loop).  No
  * contraction attribute here: GCC's optimize attribute costs this loop its vectorization. */

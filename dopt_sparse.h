@@ -2034,11 +2034,6 @@ static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, co
 }
 
 #if DOPT__VEC_EXT
-#if DOPT_IS_FLOAT
-#define DOPT__SPV dopt__vreal_f
-#else
-#define DOPT__SPV dopt__vreal_d
-#endif
 /* One MR x NR tile of an update, subtracted straight at its rows of s (no buffer): the sums
  * c[i, q] = sum_k a[i + k*ldd] b[q + k*ldd] stay in registers (dopt.h's gemm tile), then go to
  * column relj[q] of Ls, rows reli[i], for columns qa <= q < qb and rows i >= rlo (earlier rows
@@ -2054,7 +2049,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
                                                          int qb, int jmi, DOPT_REAL *Ls, int lds)
 {
     DOPT__FMA_BODY
-    DOPT__SPV c[DOPT__MV][DOPT__NR], av[DOPT__MV], zero;
+    DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__NR], av[DOPT__MV], zero;
     DOPT_REAL acc[DOPT__VLEN];
     int k, i, q, run[DOPT__MV];
     memset(&zero, 0, sizeof zero);
@@ -2073,7 +2068,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
         for (q = qa; q < qb; ++q) {
             DOPT_REAL *dst = Ls + (size_t)relj[q] * lds + reli[0];
             for (i = 0; i < DOPT__MV; ++i) {
-                DOPT__SPV t;
+                DOPT_FN(dopt__vreal) t;
                 memcpy(&t, dst + i * DOPT__VLEN, sizeof t);
                 t -= c[i][q];
                 memcpy(dst + i * DOPT__VLEN, &t, sizeof t);
@@ -2089,7 +2084,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
         for (i = 0; i < DOPT__MV; ++i) {
             int r = i * DOPT__VLEN;
             if (run[i] && r0 <= r) {
-                DOPT__SPV t;
+                DOPT_FN(dopt__vreal) t;
                 memcpy(&t, dst + reli[r], sizeof t);
                 t -= c[i][q];
                 memcpy(dst + reli[r], &t, sizeof t);
@@ -2100,7 +2095,6 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
         }
     }
 }
-#undef DOPT__SPV
 
 /* The update of s by d (arguments of dopt__sp_update) in register tiles, each subtracted at
  * its rows of s as soon as it is summed.  Needs ndrow2 >= MR: a strip's last, partial tile is
@@ -2163,16 +2157,11 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
  * triangle in registers.  L's rows are packed once, 8 at a time, k-major, zero-padded:
  * block q0 holds Lp[k*8 + q] = L[q0+q, k] for k < q0 + 8, and dinv[j] = 1 / L[j, j].  Rows
  * of B past the last full tile are solved in a zero-padded copy. */
-#if DOPT_IS_FLOAT
-#define DOPT__SPV dopt__vreal_f
-#else
-#define DOPT__SPV dopt__vreal_d
-#endif
 DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_trsm_tile)(int q0, int cols, const DOPT_REAL *DOPT_RESTRICT Lp,
                                                        const DOPT_REAL *DOPT_RESTRICT dinv, DOPT_REAL *B, int ldb)
 {
     DOPT__FMA_BODY
-    DOPT__SPV c[DOPT__MV][8], bk[DOPT__MV], zero;
+    DOPT_FN(dopt__vreal) c[DOPT__MV][8], bk[DOPT__MV], zero;
     int k, i, q, r;
     memset(&zero, 0, sizeof zero);
     for (q = 0; q < 8; ++q)
@@ -2199,7 +2188,6 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_trsm_tile)(int q0, int cols, const
     for (q = 0; q < cols; ++q)
         for (i = 0; i < DOPT__MV; ++i) memcpy(B + (size_t)(q0 + q) * ldb + i * DOPT__VLEN, &c[i][q], sizeof c[i][q]);
 }
-#undef DOPT__SPV
 
 static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
 {
