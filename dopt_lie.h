@@ -148,6 +148,7 @@ typedef struct dopt_lie_cube_options {
 #endif
 #include <string.h>
 #include <stdlib.h>
+#include <stdint.h>
 /* Batches whose output exceeds the last-level cache are written with non-temporal stores on x86-64
  * (movnti, any 8-byte-aligned address): the output would be evicted before reuse anyway, and
  * streaming skips the read-for-ownership that otherwise costs a third of the memory traffic.
@@ -2057,6 +2058,19 @@ static int DOPT_FN(dopt__lie_use_stream)(long n, long elem)
            (double)n * (double)elem * (double)sizeof(DOPT__L) >= (double)DOPT_LIE_STREAM_BYTES;
 }
 
+/* Nonzero when the n packed outputs out[0 .. so n) overlap neither a[0 .. sa n) nor b[0 .. sb n)
+ * (the packed loops below are restrict-qualified).  Addresses compare as integers: the arrays
+ * are usually distinct objects, where comparing pointers with < is undefined. */
+static int DOPT_FN(dopt__lie_disjoint)(long n, const DOPT__L *out, long so, const DOPT__L *a, long sa,
+                                       const DOPT__L *b, long sb)
+{
+    const size_t e = sizeof(DOPT__L);
+    const uintptr_t o0 = (uintptr_t)out, o1 = o0 + (uintptr_t)(so * n) * e;
+    const uintptr_t a0 = (uintptr_t)a, a1 = a0 + (uintptr_t)(sa * n) * e;
+    const uintptr_t b0 = (uintptr_t)b, b1 = b0 + (uintptr_t)(sb * n) * e;
+    return (o1 <= a0 || o0 >= a1) && (o1 <= b0 || o0 >= b1);
+}
+
 /* DOPT__LIE_PACKED(name, KERNEL, sa, sb, so) defines name(n, a, b, c): c_k = KERNEL(a_k, b_k) for
  * packed, non-overlapping arrays (element strides sa, sb, so).  restrict lets compilers keep the
  * loads ahead of the stores (and vectorize across elements); outputs beyond DOPT_LIE_STREAM_BYTES
@@ -2119,7 +2133,7 @@ DOPT_API void DOPT_FN(dopt_so3_compose_batch)(long n, const DOPT__L *a, long sa,
 {
     long k;
     if (!Ja && !Jb) {
-        if (sa == 4 && sb == 4 && sc == 4 && (c + 4 * n <= a || c >= a + 4 * n) && (c + 4 * n <= b || c >= b + 4 * n)) {
+        if (sa == 4 && sb == 4 && sc == 4 && DOPT_FN(dopt__lie_disjoint)(n, c, 4, a, 4, b, 4)) {
             DOPT_FN(dopt__lie_so3_compose_packed)(n, a, b, c); /* packed, no overlap: vectorizable */
             return;
         }
@@ -2136,7 +2150,7 @@ DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT__L *g, long sg, con
 {
     long k;
     if (!Jg && !Jp) {
-        if (sg == 4 && sp == 3 && sy == 3 && (y + 3 * n <= g || y >= g + 4 * n) && (y + 3 * n <= p || y >= p + 3 * n)) {
+        if (sg == 4 && sp == 3 && sy == 3 && DOPT_FN(dopt__lie_disjoint)(n, y, 3, g, 4, p, 3)) {
             DOPT_FN(dopt__lie_so3_act_packed)(n, g, p, y);
             return;
         }
@@ -2165,7 +2179,7 @@ DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT__L *a, long sa,
 {
     long k;
     if (!Ja && !Jb) {
-        if (sa == 7 && sb == 7 && sc == 7 && (c + 7 * n <= a || c >= a + 7 * n) && (c + 7 * n <= b || c >= b + 7 * n)) {
+        if (sa == 7 && sb == 7 && sc == 7 && DOPT_FN(dopt__lie_disjoint)(n, c, 7, a, 7, b, 7)) {
             DOPT_FN(dopt__lie_se3_compose_packed)(n, a, b, c);
             return;
         }
@@ -2197,7 +2211,7 @@ DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT__L *g, long sg, con
 {
     long k;
     if (!Jg && !Jp) {
-        if (sg == 7 && sp == 3 && sy == 3 && (y + 3 * n <= g || y >= g + 7 * n) && (y + 3 * n <= p || y >= p + 3 * n)) {
+        if (sg == 7 && sp == 3 && sy == 3 && DOPT_FN(dopt__lie_disjoint)(n, y, 3, g, 7, p, 3)) {
             DOPT_FN(dopt__lie_se3_act_packed)(n, g, p, y);
             return;
         }
