@@ -80,7 +80,7 @@ static dopt_status make_solver(dopt_nlls_problem_d *p, int dense, dopt_nlls_solv
 }
 
 static dopt_nlls_options_d g_opt; /* --damping / --update / --lambda0 (defaults set in main) */
-static int g_quat;                /* --residual quat */
+static int g_quat;                /* --residual: 0 group log, 1 ceres, 2 ceres-log */
 
 static int solve_file(const char *in, const char *out, dopt_nlls_method method, int dense,
                       int max_iter, double ftol, int verbose)
