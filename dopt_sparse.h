@@ -2460,6 +2460,68 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numer
 
 /* ---- solves ----------------------------------------------------------------------------------- */
 
+/* out[j] -= sum_i B[i + j ldb] t[i] (i < m) for the nc columns j of B: four columns at a time,
+ * each sum kept in 8 partial sums so that its additions do not wait on one another (a solve's
+ * dot products are otherwise one long chain of dependent additions). */
+static void DOPT_FN(dopt__sp_sub_dots)(int m, int nc, const DOPT_REAL *B, int ldb, const DOPT_REAL *t,
+                                       DOPT_REAL *out)
+{
+    int j = 0, i, l;
+    for (; j + 4 <= nc; j += 4) {
+        const DOPT_REAL *DOPT_RESTRICT c0 = B + (size_t)j * ldb, *DOPT_RESTRICT c1 = c0 + ldb;
+        const DOPT_REAL *DOPT_RESTRICT c2 = c1 + ldb, *DOPT_RESTRICT c3 = c2 + ldb;
+        DOPT_REAL a0[8] = {0}, a1[8] = {0}, a2[8] = {0}, a3[8] = {0};
+        for (i = 0; i + 8 <= m; i += 8)
+            for (l = 0; l < 8; ++l) {
+                a0[l] += c0[i + l] * t[i + l];
+                a1[l] += c1[i + l] * t[i + l];
+                a2[l] += c2[i + l] * t[i + l];
+                a3[l] += c3[i + l] * t[i + l];
+            }
+        for (l = 0; i < m; ++i, ++l) {
+            a0[l] += c0[i] * t[i];
+            a1[l] += c1[i] * t[i];
+            a2[l] += c2[i] * t[i];
+            a3[l] += c3[i] * t[i];
+        }
+        out[j] -= ((a0[0] + a0[1]) + (a0[2] + a0[3])) + ((a0[4] + a0[5]) + (a0[6] + a0[7]));
+        out[j + 1] -= ((a1[0] + a1[1]) + (a1[2] + a1[3])) + ((a1[4] + a1[5]) + (a1[6] + a1[7]));
+        out[j + 2] -= ((a2[0] + a2[1]) + (a2[2] + a2[3])) + ((a2[4] + a2[5]) + (a2[6] + a2[7]));
+        out[j + 3] -= ((a3[0] + a3[1]) + (a3[2] + a3[3])) + ((a3[4] + a3[5]) + (a3[6] + a3[7]));
+    }
+    for (; j < nc; ++j) {
+        const DOPT_REAL *DOPT_RESTRICT c0 = B + (size_t)j * ldb;
+        DOPT_REAL a0[8] = {0};
+        for (i = 0; i + 8 <= m; i += 8)
+            for (l = 0; l < 8; ++l) a0[l] += c0[i + l] * t[i + l];
+        for (l = 0; i < m; ++i, ++l) a0[l] += c0[i] * t[i];
+        out[j] -= ((a0[0] + a0[1]) + (a0[2] + a0[3])) + ((a0[4] + a0[5]) + (a0[6] + a0[7]));
+    }
+}
+
+/* y[i] -= sum_j B[i + j ldb] x[j] (j < nc <= 8) for the m rows i of B: each y entry loaded
+ * and stored once per block of columns. */
+static void DOPT_FN(dopt__sp_sub_gemv)(int m, int nc, const DOPT_REAL *B, int ldb, const DOPT_REAL *x,
+                                       DOPT_REAL *DOPT_RESTRICT y)
+{
+    int i, j;
+    if (nc == 8) {
+        const DOPT_REAL *DOPT_RESTRICT c0 = B, *DOPT_RESTRICT c1 = c0 + ldb, *DOPT_RESTRICT c2 = c1 + ldb;
+        const DOPT_REAL *DOPT_RESTRICT c3 = c2 + ldb, *DOPT_RESTRICT c4 = c3 + ldb, *DOPT_RESTRICT c5 = c4 + ldb;
+        const DOPT_REAL *DOPT_RESTRICT c6 = c5 + ldb, *DOPT_RESTRICT c7 = c6 + ldb;
+        const DOPT_REAL x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+        for (i = 0; i < m; ++i)
+            y[i] -= ((c0[i] * x0 + c1[i] * x1) + (c2[i] * x2 + c3[i] * x3)) +
+                    ((c4[i] * x4 + c5[i] * x5) + (c6[i] * x6 + c7[i] * x7));
+        return;
+    }
+    for (j = 0; j < nc; ++j) {
+        const DOPT_REAL *DOPT_RESTRICT c = B + (size_t)j * ldb;
+        const DOPT_REAL xj = x[j];
+        for (i = 0; i < m; ++i) y[i] -= c[i] * xj;
+    }
+}
+
 /* X <- (L L^T)^{-1} X in the permuted ordering; X is n x nrhs (leading dimension n), T holds
  * max_nsrow x nrhs reals. */
 static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
@@ -2473,10 +2535,17 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
         const DOPT_REAL *Ls = Lx + S->valptr[s];
         if (nrhs == 1) {
             DOPT_REAL *DOPT_RESTRICT x = X + k1;
-            for (j = 0; j < nscol; ++j) {
-                const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
-                DOPT_REAL xj = x[j] /= col[j];
-                for (i = j + 1; i < nscol; ++i) x[i] -= col[i] * xj;
+            int jb, je;
+            for (jb = 0; jb < nscol; jb = je) { /* diagonal block: 8 columns at a time */
+                DOPT_REAL inv[8];
+                je = nscol - jb > 8 ? jb + 8 : nscol;
+                for (j = jb; j < je; ++j) inv[j - jb] = 1 / Ls[(size_t)j * nsrow + j]; /* independent divisions */
+                for (j = jb; j < je; ++j) {
+                    const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
+                    DOPT_REAL xj = x[j] *= inv[j - jb];
+                    for (i = j + 1; i < je; ++i) x[i] -= col[i] * xj;
+                }
+                if (je < nscol) DOPT_FN(dopt__sp_sub_gemv)(nscol - je, je - jb, Ls + je + (size_t)jb * nsrow, nsrow, x + jb, x + je);
             }
             if (m > 0) {
                 const DOPT_REAL *B = Ls + nscol;
@@ -2509,36 +2578,22 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
         const DOPT_REAL *Ls = Lx + S->valptr[s];
         if (nrhs == 1) {
             DOPT_REAL *DOPT_RESTRICT x = X + k1;
+            int jb, je;
             if (m > 0) {
-                const DOPT_REAL *B = Ls + nscol;
                 for (i = 0; i < m; ++i) T[i] = X[rows[i]];
-                for (j = 0; j + 4 <= nscol; j += 4) { /* four dot products per pass over T */
-                    const DOPT_REAL *DOPT_RESTRICT c0 = B + (size_t)j * nsrow, *DOPT_RESTRICT c1 = c0 + nsrow;
-                    const DOPT_REAL *DOPT_RESTRICT c2 = c1 + nsrow, *DOPT_RESTRICT c3 = c2 + nsrow;
-                    DOPT_REAL a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                    for (i = 0; i < m; ++i) {
-                        a0 += c0[i] * T[i];
-                        a1 += c1[i] * T[i];
-                        a2 += c2[i] * T[i];
-                        a3 += c3[i] * T[i];
-                    }
-                    x[j] -= a0;
-                    x[j + 1] -= a1;
-                    x[j + 2] -= a2;
-                    x[j + 3] -= a3;
-                }
-                for (; j < nscol; ++j) {
-                    const DOPT_REAL *DOPT_RESTRICT col = B + (size_t)j * nsrow;
-                    DOPT_REAL acc = 0;
-                    for (i = 0; i < m; ++i) acc += col[i] * T[i];
-                    x[j] -= acc;
-                }
+                DOPT_FN(dopt__sp_sub_dots)(m, nscol, Ls + nscol, nsrow, T, x);
             }
-            for (j = nscol - 1; j >= 0; --j) {
-                const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
-                DOPT_REAL acc = x[j];
-                for (i = j + 1; i < nscol; ++i) acc -= col[i] * x[i];
-                x[j] = acc / col[j];
+            for (je = nscol; je > 0; je = jb) { /* diagonal block: 8 columns at a time from the end */
+                DOPT_REAL inv[8];
+                jb = je > 8 ? je - 8 : 0;
+                if (je < nscol) DOPT_FN(dopt__sp_sub_dots)(nscol - je, je - jb, Ls + je + (size_t)jb * nsrow, nsrow, x + je, x + jb);
+                for (j = jb; j < je; ++j) inv[j - jb] = 1 / Ls[(size_t)j * nsrow + j];
+                for (j = je - 1; j >= jb; --j) {
+                    const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
+                    DOPT_REAL acc = x[j];
+                    for (i = j + 1; i < je; ++i) acc -= col[i] * x[i];
+                    x[j] = acc * inv[j - jb];
+                }
             }
         } else {
             if (m > 0) {
