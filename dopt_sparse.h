@@ -2330,9 +2330,23 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
 
 /* Left-looking supernodal factorization of elements 0..count-1 (see the file overview).
  * head[s] lists the descendants d whose next update goes to s; lpos[d] is d's first row not
- * yet used.  The index work (map, rel, lists) is done once for all elements. */
+ * yet used.  The index work (map, rel, lists) is done once for all elements.
+ * vent (NULL: entry p of A is Ax[p]): the value of A's entry aent[q] is Ax[vent[q]] instead, so
+ * a caller whose values sit in another layout (the least-squares layer's blocks) hands them over
+ * without a copy; dadd (NULL or n reals, ORIGINAL numbering) is then added to the diagonal. */
+static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F, int count, const DOPT_REAL *Ax,
+                                                 ptrdiff_t strideAx, const size_t *vent, const DOPT_REAL *dadd,
+                                                 dopt_errinfo *info);
+
 static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, int count,
                                              const DOPT_REAL *Ax, ptrdiff_t strideAx, dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__sp_numeric_map)(F, count, Ax, strideAx, NULL, NULL, info);
+}
+
+static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F, int count, const DOPT_REAL *Ax,
+                                                 ptrdiff_t strideAx, const size_t *vent, const DOPT_REAL *dadd,
+                                                 dopt_errinfo *info)
 {
     const dopt_sparse_symbolic *S = F->sym;
     const size_t nz = S->nnz_storage;
@@ -2345,12 +2359,18 @@ static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, in
         const DOPT_REAL *ax = Ax + (ptrdiff_t)b * strideAx;
         int bad = 0;
         F->fail_col[b] = -1;
-        for (p = 0; p < S->nnz_a; ++p) bad |= ax[p] - ax[p] != 0; /* NaN or Inf (a vectorizable scan) */
+        if (vent) { /* the entries that land in L, and the diagonal additions */
+            const int na = S->aptr[S->nsuper];
+            for (p = 0; p < na; ++p) bad |= ax[vent[p]] - ax[vent[p]] != 0;
+            for (p = 0; dadd && p < S->n; ++p) bad |= dadd[p] - dadd[p] != 0;
+        } else {
+            for (p = 0; p < S->nnz_a; ++p) bad |= ax[p] - ax[p] != 0; /* NaN or Inf (a vectorizable scan) */
+        }
         if (!bad) {
             alive++;
             continue;
         }
-        for (p = 0; p < S->nnz_a; ++p)
+        for (p = 0; !vent && p < S->nnz_a; ++p)
             if (ax[p] - ax[p] != 0) break;
         F->fail_col[b] = -2;
         if (first == DOPT_OK)
@@ -2371,6 +2391,12 @@ static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, in
             const int *DOPT_RESTRICT aent = S->aent;
             if (F->fail_col[b] != -1) continue;
             memset(Ls, 0, (size_t)nsrow * (size_t)nscol * sizeof(DOPT_REAL));
+            if (vent) {
+                const size_t *DOPT_RESTRICT ve = vent;
+                for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) Ls[adst[p] - valptr[s]] += ax[ve[p]];
+                for (i = 0; dadd && i < nscol; ++i) Ls[(size_t)i * (nsrow + 1)] += dadd[S->perm[k1 + i]];
+                continue;
+            }
             Ls -= valptr[s];
             for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) Ls[adst[p]] += ax[aent[p]];
         }
@@ -2728,6 +2754,10 @@ typedef struct DOPT_FN(dopt__sp_ls) {
     int n, nnz;
     int *Ap, *Ai, *diag;  /* scalar lower pattern, position of each column's diagonal entry */
     size_t *src;          /* nnz: where each CSC entry's value sits in the block values     */
+    size_t *vent;         /* sym->aent composed with src: the factorization reads the block
+                             values in place (NULL when a column lacks its diagonal entry:
+                             then values are copied into Ax with diag_add)                  */
+    size_t nvent;
     DOPT_REAL *Ax;
     dopt_sparse_symbolic *sym;
     DOPT_FN(dopt_sparse_numeric) *num;
@@ -2742,6 +2772,9 @@ static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
     dopt__sp_free(&s->hooks, s->Ai, (size_t)s->nnz, sizeof(int));
     dopt__sp_free(&s->hooks, s->src, (size_t)s->nnz, sizeof(size_t));
     dopt__sp_free(&s->hooks, s->Ax, (size_t)s->nnz, sizeof(DOPT_REAL));
+    dopt__sp_free(&s->hooks, s->vent, s->nvent, sizeof(size_t));
+    s->vent = NULL;
+    s->nvent = 0;
     s->num = NULL;
     s->sym = NULL;
     s->Ap = s->Ai = s->diag = NULL;
@@ -2795,6 +2828,17 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
         DOPT_FN(dopt__sp_ls_release)(s);
         return dopt_errinfo_set(info, st, -1, 0, "sparse linear solver: analysis failed");
     }
+    for (c = 0; c < s->n && s->diag[c] >= 0; ++c) {}
+    if (c == s->n) { /* every diagonal entry present: factor straight from the block values */
+        size_t q, nv = (size_t)s->sym->aptr[s->sym->nsuper];
+        s->vent = (size_t *)dopt__sp_alloc(&s->hooks, nv > 0 ? nv : 1, sizeof(size_t), &fail);
+        if (fail) {
+            DOPT_FN(dopt__sp_ls_release)(s);
+            return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse linear solver: out of memory");
+        }
+        s->nvent = nv > 0 ? nv : 1;
+        for (q = 0; q < nv; ++q) s->vent[q] = s->src[s->sym->aent[q]];
+    }
     return DOPT_OK;
 }
 
@@ -2808,11 +2852,15 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor)(void *self, const DOPT_REAL *valu
     dopt_status st;
     if (fail_col) *fail_col = -1;
     if (!S || !s->num) return DOPT_ERR_INVALID_ARGUMENT;
-    for (p = 0; p < s->nnz; ++p) s->Ax[p] = values[s->src[p]];
-    if (diag_add)
-        for (j = 0; j < s->n; ++j)
-            if (s->diag[j] >= 0) s->Ax[s->diag[j]] += diag_add[j];
-    st = DOPT_FN(dopt_sparse_factor)(s->num, s->Ax, NULL);
+    if (s->vent) {
+        st = DOPT_FN(dopt__sp_numeric_map)(s->num, 1, values, 0, s->vent, diag_add, NULL);
+    } else {
+        for (p = 0; p < s->nnz; ++p) s->Ax[p] = values[s->src[p]];
+        if (diag_add)
+            for (j = 0; j < s->n; ++j)
+                if (s->diag[j] >= 0) s->Ax[s->diag[j]] += diag_add[j];
+        st = DOPT_FN(dopt_sparse_factor)(s->num, s->Ax, NULL);
+    }
     if (st != DOPT_OK) {
         if (fail_col) *fail_col = s->num->fail_col[0];
         return st;
@@ -2824,7 +2872,10 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor)(void *self, const DOPT_REAL *valu
         for (c = 0; c < nc; ++c) {
             DOPT_REAL piv = L[(size_t)c * ((size_t)nr + 1)];
             int orig = S->perm[c0 + c];
-            if (piv * piv <= tol * (s->diag[orig] >= 0 ? s->Ax[s->diag[orig]] : 0)) {
+            DOPT_REAL a = s->diag[orig] < 0 ? 0
+                          : s->vent ? values[s->src[s->diag[orig]]] + (diag_add ? diag_add[orig] : 0)
+                                    : s->Ax[s->diag[orig]];
+            if (piv * piv <= tol * a) {
                 if (fail_col) *fail_col = orig;
                 return DOPT_ERR_NOT_POSITIVE_DEFINITE;
             }
