@@ -2034,6 +2034,11 @@ static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, co
 }
 
 #if DOPT__VEC_EXT
+#if defined(__GNUC__)
+#define DOPT__SP_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define DOPT__SP_ALWAYS_INLINE
+#endif
 /* One MR x NR tile of an update, subtracted straight at its rows of s (no buffer): the sums
  * c[i, q] = sum_k a[i + k*ldd] b[q + k*ldd] stay in registers (dopt.h's gemm tile), then go to
  * column relj[q] of Ls, rows reli[i], for columns qa <= q < qb and rows i >= rlo (earlier rows
@@ -2043,10 +2048,9 @@ static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, co
  * few entries above the diagonal then land in the unused upper triangle of s's diagonal block);
  * otherwise each vector of rows that lands on consecutive rows is one read-modify-write and the
  * others are scattered entry by entry. */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT_REAL *DOPT_RESTRICT a,
-                                                         const DOPT_REAL *DOPT_RESTRICT b, int ldd,
-                                                         const int *reli, const int *relj, int rlo, int qa,
-                                                         int qb, int jmi, DOPT_REAL *Ls, int lds)
+DOPT__FMA_KERNEL static DOPT__SP_ALWAYS_INLINE void DOPT_FN(dopt__sp_update_tile_mv)(
+    int mv, int ndcol, const DOPT_REAL *DOPT_RESTRICT a, const DOPT_REAL *DOPT_RESTRICT b, int ldd, const int *reli,
+    const int *relj, int rlo, int qa, int qb, int jmi, DOPT_REAL *Ls, int lds)
 {
     DOPT__FMA_BODY
     DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__NR], av[DOPT__MV], zero;
@@ -2054,20 +2058,20 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
     int k, i, q, run[DOPT__MV];
     memset(&zero, 0, sizeof zero);
     for (q = 0; q < DOPT__NR; ++q)
-        for (i = 0; i < DOPT__MV; ++i) c[i][q] = zero;
+        for (i = 0; i < mv; ++i) c[i][q] = zero;
     for (k = 0; k < ndcol; ++k) {
-        for (i = 0; i < DOPT__MV; ++i) memcpy(&av[i], a + i * DOPT__VLEN, sizeof av[i]);
+        for (i = 0; i < mv; ++i) memcpy(&av[i], a + i * DOPT__VLEN, sizeof av[i]);
         for (q = 0; q < DOPT__NR; ++q) {
             DOPT_REAL bq = b[q];
-            for (i = 0; i < DOPT__MV; ++i) c[i][q] += av[i] * bq;
+            for (i = 0; i < mv; ++i) c[i][q] += av[i] * bq;
         }
         a += ldd;
         b += ldd;
     }
-    if (rlo == 0 && reli[DOPT__MR - 1] - reli[0] == DOPT__MR - 1) {
+    if (rlo == 0 && reli[mv * DOPT__VLEN - 1] - reli[0] == mv * DOPT__VLEN - 1) {
         for (q = qa; q < qb; ++q) {
             DOPT_REAL *dst = Ls + (size_t)relj[q] * lds + reli[0];
-            for (i = 0; i < DOPT__MV; ++i) {
+            for (i = 0; i < mv; ++i) {
                 DOPT_FN(dopt__vreal) t;
                 memcpy(&t, dst + i * DOPT__VLEN, sizeof t);
                 t -= c[i][q];
@@ -2076,12 +2080,12 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
         }
         return;
     }
-    for (i = 0; i < DOPT__MV; ++i) /* vectors whose rows are consecutive in s */
+    for (i = 0; i < mv; ++i) /* vectors whose rows are consecutive in s */
         run[i] = reli[(i + 1) * DOPT__VLEN - 1] - reli[i * DOPT__VLEN] == DOPT__VLEN - 1;
     for (q = qa; q < qb; ++q) {
         DOPT_REAL *DOPT_RESTRICT dst = Ls + (size_t)relj[q] * lds;
         const int r0 = q + jmi > rlo ? q + jmi : rlo;
-        for (i = 0; i < DOPT__MV; ++i) {
+        for (i = 0; i < mv; ++i) {
             int r = i * DOPT__VLEN;
             if (run[i] && r0 <= r) {
                 DOPT_FN(dopt__vreal) t;
@@ -2096,6 +2100,27 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int ndcol, const DOPT
     }
 }
 
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile1)(int ndcol, const DOPT_REAL *a, const DOPT_REAL *b, int ldd,
+                                                          const int *reli, const int *relj, int rlo, int qa,
+                                                          int qb, int jmi, DOPT_REAL *Ls, int lds)
+{
+    DOPT_FN(dopt__sp_update_tile_mv)(1, ndcol, a, b, ldd, reli, relj, rlo, qa, qb, jmi, Ls, lds);
+}
+
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile2)(int ndcol, const DOPT_REAL *a, const DOPT_REAL *b, int ldd,
+                                                          const int *reli, const int *relj, int rlo, int qa,
+                                                          int qb, int jmi, DOPT_REAL *Ls, int lds)
+{
+    DOPT_FN(dopt__sp_update_tile_mv)(2, ndcol, a, b, ldd, reli, relj, rlo, qa, qb, jmi, Ls, lds);
+}
+
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile3)(int ndcol, const DOPT_REAL *a, const DOPT_REAL *b, int ldd,
+                                                          const int *reli, const int *relj, int rlo, int qa,
+                                                          int qb, int jmi, DOPT_REAL *Ls, int lds)
+{
+    DOPT_FN(dopt__sp_update_tile_mv)(3, ndcol, a, b, ldd, reli, relj, rlo, qa, qb, jmi, Ls, lds);
+}
+
 /* The update of s by d (arguments of dopt__sp_update) in register tiles, each subtracted at
  * its rows of s as soon as it is summed.  Needs ndrow2 >= MR: a strip's last, partial tile is
  * shifted up to end at row ndrow2 (the rows it repeats are skipped when storing), and a last,
@@ -2107,10 +2132,19 @@ static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, co
     for (j0 = 0; j0 < ndrow1; j0 += DOPT__NR) {
         const int cols = ndrow1 - j0 < DOPT__NR ? ndrow1 - j0 : DOPT__NR;
         const int j0s = j0 + DOPT__NR <= ndrow2 ? j0 : ndrow2 - DOPT__NR;
-        for (i0 = j0; i0 < ndrow2; i0 += DOPT__MR) {
-            const int i0s = i0 + DOPT__MR <= ndrow2 ? i0 : ndrow2 - DOPT__MR;
-            DOPT_FN(dopt__sp_update_tile)(ndcol, Ld + i0s, Ld + j0s, ldd, rel + i0s, rel + j0s, i0 - i0s, j0 - j0s,
-                                          j0 - j0s + cols, j0s - i0s, Ls, lds);
+        for (i0 = j0; i0 < ndrow2;) {
+            const int rem = ndrow2 - i0, mv = rem >= DOPT__MR ? DOPT__MV : (rem + DOPT__VLEN - 1) / DOPT__VLEN;
+            const int i0s = i0 + mv * DOPT__VLEN <= ndrow2 ? i0 : ndrow2 - mv * DOPT__VLEN;
+            if (mv == 3)
+                DOPT_FN(dopt__sp_update_tile3)(ndcol, Ld + i0s, Ld + j0s, ldd, rel + i0s, rel + j0s, i0 - i0s, j0 - j0s,
+                                               j0 - j0s + cols, j0s - i0s, Ls, lds);
+            else if (mv == 2)
+                DOPT_FN(dopt__sp_update_tile2)(ndcol, Ld + i0s, Ld + j0s, ldd, rel + i0s, rel + j0s, i0 - i0s, j0 - j0s,
+                                               j0 - j0s + cols, j0s - i0s, Ls, lds);
+            else
+                DOPT_FN(dopt__sp_update_tile1)(ndcol, Ld + i0s, Ld + j0s, ldd, rel + i0s, rel + j0s, i0 - i0s, j0 - j0s,
+                                               j0 - j0s + cols, j0s - i0s, Ls, lds);
+            i0 += mv * DOPT__VLEN;
         }
     }
 }
