@@ -2122,9 +2122,14 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile3)(int ndcol, const DOP
 }
 
 /* The update of s by d (arguments of dopt__sp_update) in register tiles, each subtracted at
- * its rows of s as soon as it is summed.  Needs ndrow2 >= MR: a strip's last, partial tile is
- * shifted up to end at row ndrow2 (the rows it repeats are skipped when storing), and a last,
- * narrow column strip likewise reads NR columns that end at or before row ndrow2. */
+ * its rows of s as soon as it is summed.  Needs ndrow2 >= one vector (VLEN rows): a strip's
+ * last rows take the smallest tile (1, 2 or 3 vectors) that covers them, shifted up to end at
+ * row ndrow2 when it is taller than what is left (the rows it repeats are skipped when
+ * storing), and a last, narrow column strip likewise reads NR columns that end at or before
+ * row ndrow2.  Updates of at least DOPT__SP_FUSED_MIN rows (default: one vector) take it. */
+#ifndef DOPT__SP_FUSED_MIN
+#define DOPT__SP_FUSED_MIN DOPT__VLEN
+#endif
 static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
                                            const int *rel, DOPT_REAL *Ls, int lds)
 {
@@ -2133,7 +2138,8 @@ static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, co
         const int cols = ndrow1 - j0 < DOPT__NR ? ndrow1 - j0 : DOPT__NR;
         const int j0s = j0 + DOPT__NR <= ndrow2 ? j0 : ndrow2 - DOPT__NR;
         for (i0 = j0; i0 < ndrow2;) {
-            const int rem = ndrow2 - i0, mv = rem >= DOPT__MR ? DOPT__MV : (rem + DOPT__VLEN - 1) / DOPT__VLEN;
+            const int rem = ndrow2 - i0, most = ndrow2 / DOPT__VLEN < DOPT__MV ? ndrow2 / DOPT__VLEN : DOPT__MV;
+            const int mv = rem >= DOPT__MR ? DOPT__MV : (rem + DOPT__VLEN - 1) / DOPT__VLEN < most ? (rem + DOPT__VLEN - 1) / DOPT__VLEN : most;
             const int i0s = i0 + mv * DOPT__VLEN <= ndrow2 ? i0 : ndrow2 - mv * DOPT__VLEN;
             if (mv == 3)
                 DOPT_FN(dopt__sp_update_tile3)(ndcol, Ld + i0s, Ld + j0s, ldd, rel + i0s, rel + j0s, i0 - i0s, j0 - j0s,
@@ -2162,7 +2168,7 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
 {
     int i, j;
 #if DOPT__VEC_EXT
-    if (ndrow2 >= DOPT__MR && (double)ndcol * ndrow2 <= DOPT__SP_FUSED_MAX) {
+    if (ndrow2 >= DOPT__SP_FUSED_MIN && (double)ndcol * ndrow2 <= DOPT__SP_FUSED_MAX) {
         DOPT_FN(dopt__sp_update_fused)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
         return;
     }
