@@ -2399,7 +2399,8 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
  * yet used.  The index work (map, rel, lists) is done once for all elements.
  * vent (NULL: entry p of A is Ax[p]): the value of A's entry aent[q] is Ax[vent[q]] instead, so
  * a caller whose values sit in another layout (the least-squares layer's blocks) hands them over
- * without a copy; dadd (NULL or n reals, ORIGINAL numbering) is then added to the diagonal. */
+ * without a copy; dadd (NULL or n reals, ORIGINAL numbering) is then added to the diagonal.
+ * With vent the caller has checked that its values and dadd are finite. */
 static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F, int count, const DOPT_REAL *Ax,
                                                  ptrdiff_t strideAx, const size_t *vent, const DOPT_REAL *dadd,
                                                  dopt_errinfo *info);
@@ -2425,10 +2426,7 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
         const DOPT_REAL *ax = Ax + (ptrdiff_t)b * strideAx;
         int bad = 0;
         F->fail_col[b] = -1;
-        if (vent) { /* the entries that land in L, and the diagonal additions */
-            const int na = S->aptr[S->nsuper];
-            for (p = 0; p < na; ++p) bad |= ax[vent[p]] - ax[vent[p]] != 0;
-            for (p = 0; dadd && p < S->n; ++p) bad |= dadd[p] - dadd[p] != 0;
+        if (vent) { /* the caller scanned its values and dadd */
         } else {
             for (p = 0; p < S->nnz_a; ++p) bad |= ax[p] - ax[p] != 0; /* NaN or Inf (a vectorizable scan) */
         }
@@ -2823,7 +2821,7 @@ typedef struct DOPT_FN(dopt__sp_ls) {
     size_t *vent;         /* sym->aent composed with src: the factorization reads the block
                              values in place (NULL when a column lacks its diagonal entry:
                              then values are copied into Ax with diag_add)                  */
-    size_t nvent;
+    size_t nvent, nvals;  /* nvals: the pattern's block values                               */
     DOPT_REAL *Ax;
     dopt_sparse_symbolic *sym;
     DOPT_FN(dopt_sparse_numeric) *num;
@@ -2863,6 +2861,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
     if (nnz > INT_MAX) return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse linear solver: H exceeds int");
     s->n = pat->n;
     s->nnz = (int)nnz;
+    s->nvals = pat->nvalues;
     s->Ap = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->n + 1, sizeof(int), &fail);
     s->diag = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->n, sizeof(int), &fail);
     s->Ai = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(int), &fail);
@@ -2919,6 +2918,15 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor)(void *self, const DOPT_REAL *valu
     if (fail_col) *fail_col = -1;
     if (!S || !s->num) return DOPT_ERR_INVALID_ARGUMENT;
     if (s->vent) {
+        int bad = 0;
+        size_t q;
+        for (q = 0; q < s->nvals; ++q) bad |= values[q] - values[q] != 0; /* NaN or Inf */
+        for (j = 0; diag_add && j < s->n; ++j) bad |= diag_add[j] - diag_add[j] != 0;
+        if (bad) {
+            s->num->fail_col[0] = -2;
+            if (fail_col) *fail_col = -2;
+            return DOPT_ERR_NON_FINITE;
+        }
         st = DOPT_FN(dopt__sp_numeric_map)(s->num, 1, values, 0, s->vent, diag_add, NULL);
     } else {
         for (p = 0; p < s->nnz; ++p) s->Ax[p] = values[s->src[p]];

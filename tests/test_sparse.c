@@ -1080,6 +1080,19 @@ static void DOPT_FN(test_linear_solver)(void)
     de.solve(de.self, x2);
     for (i = 0; i < n; ++i) err = fabs((double)(x1[i] - x2[i])) > err ? fabs((double)(x1[i] - x2[i])) : err;
     DOPT_CHECK(err < DOPT_TEST_TOL(1e-12, 1e-4), "sparse vs dense linear solver: %g", err);
+    { /* a NaN among the values or an Inf in diag_add: NON_FINITE with fail_col -2, then a clean refactor */
+        DOPT_REAL keep = vals[vst[colst[1]] + 1];
+        vals[vst[colst[1]] + 1] = (DOPT_REAL)NAN;
+        st = sp.factor(sp.self, vals, diag_add, &fc);
+        DOPT_CHECK(st == DOPT_ERR_NON_FINITE && fc == -2, "NaN value: %s, column %d", dopt_status_string(st), fc);
+        vals[vst[colst[1]] + 1] = keep;
+        diag_add[3] = (DOPT_REAL)INFINITY;
+        st = sp.factor(sp.self, vals, diag_add, &fc);
+        DOPT_CHECK(st == DOPT_ERR_NON_FINITE && fc == -2, "Inf in diag_add: %s, column %d", dopt_status_string(st), fc);
+        diag_add[3] = (DOPT_REAL)1.5;
+        st = sp.factor(sp.self, vals, diag_add, &fc);
+        DOPT_CHECK(st == DOPT_OK && fc == -1, "refactor after non-finite input: %s", dopt_status_string(st));
+    }
     /* block 2 made rank deficient: zero its rows and columns (diagonal block included) */
     for (b = 0; b < NB; ++b)
         for (k = colst[b]; k < colst[b + 1]; ++k) {
