@@ -2263,18 +2263,19 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
 DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s);
 /* dopt_nlls_solver_pattern: the block pattern handed to the linear solver (valid while s is). */
 DOPT_API const dopt_block_pattern *DOPT_FN(dopt_nlls_solver_pattern)(const DOPT_FN(dopt_nlls_solver) *s);
-/* dopt_nlls_solver_keep_factors: keep = 1: one factorization per batch element (element b
- * factors into its own slot of the linear solver), so every element's last factorization
- * outlives the solves of the elements after it; keep = 0 (the default): one for the whole batch.
- * What it is for: dopt_nlls_diff_backward (IMPLICIT) needs the undamped Gauss-Newton factor at
- * the recorded solution, and reuses a kept factor instead of refactoring when it is of exactly
- * that matrix — e.g. after a dopt_nlls_solve Gauss-Newton step from the solution (Theseus'
- * flow: the step factors H(x*), the backward would factor it again).  With one slot only the
- * last element's factor survives, so a batch > 1 needs keep = 1 for that.  Memory, allocated
- * here (nothing in the iterations): the linear solver's reserve(batch) — batch factors — plus
- * batch x pattern->nvalues reals (the matrices the factors were made from).  No effect for a
- * batch of 1.  Returns DOPT_OK, DOPT_ERR_UNSUPPORTED (the linear solver has no reserve/select),
- * DOPT_ERR_ALLOCATION (the solver is left as it was), DOPT_ERR_INVALID_ARGUMENT. */
+/* dopt_nlls_solver_keep_factors: keep = 1: keep every batch element's last UNDAMPED
+ * factorization (Gauss-Newton, dogleg) in a slot of its own, so it outlives the solves of the
+ * elements after it and any later damped (LM) factorization, which all share one more slot;
+ * keep = 0 (the default): one factor for everything.  What it is for: dopt_nlls_diff_backward
+ * (IMPLICIT) needs the undamped Gauss-Newton factor at the recorded solution and reuses a kept
+ * factor instead of refactoring when it is of exactly that matrix — e.g. after a dopt_nlls_solve
+ * Gauss-Newton step from the solution (Theseus' flow: the step factors H(x*), the backward would
+ * factor it again).  With one factor for everything only a batch of 1 gets that.  Memory,
+ * allocated here (nothing in the iterations): the linear solver's reserve(batch + 1) — batch + 1
+ * factors — plus (batch + 1) x pattern->nvalues reals (the matrices they were made from); the
+ * factors held so far are dropped.  Returns DOPT_OK, DOPT_ERR_UNSUPPORTED (the linear solver has
+ * no reserve/select), DOPT_ERR_ALLOCATION (the solver is left as it was),
+ * DOPT_ERR_INVALID_ARGUMENT. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_solver) *s, int keep);
 
 /* dopt_nlls_solve: minimize every batch element, starting from and overwriting x.
@@ -2758,8 +2759,10 @@ struct DOPT_FN(dopt_nlls_solver) {
     DOPT_REAL *H2, *g2;      /* LM: the trial point's H and g (linearized with its cost; swapped in
                                 on acceptance, which saves the re-evaluation there)            */
     DOPT_REAL *r, *J, *Jt, *scr;
-    /* Factor slots (dopt__nlls_factor, dopt__nlls_reuse): element b factors into slot b when
-       nslots = batch (dopt_nlls_solver_keep_factors), else all into slot 0.  slot_H[k] is the
+    /* Factor slots (dopt__nlls_factor, dopt__nlls_reuse): with nslots = batch + 1
+       (dopt_nlls_solver_keep_factors) element b's undamped factorizations go to slot b and every
+       damped one to the shared slot `batch` (only undamped factors are ever reused, and LM's
+       many damped ones keep one hot buffer); with nslots = 1 all go to slot 0.  slot_H[k] is the
        matrix slot k's factor was made from, slot_ok[k] = 1 while that factor is the successful,
        UNDAMPED factor of slot_H[k]; every factorization of the layer updates them first. */
     int nslots;
@@ -3421,7 +3424,7 @@ static DOPT_FN(dopt_nlls_options) DOPT_FN(dopt__nlls_resolve)(const DOPT_FN(dopt
 static dopt_status DOPT_FN(dopt__nlls_factor)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *diag_add,
                                               int *fail_col)
 {
-    int k = s->nslots > 1 ? b : 0;
+    int k = s->nslots == 1 ? 0 : diag_add ? s->nslots - 1 : b;
     dopt_status st;
     if (s->ls.select) s->ls.select(s->ls.self, k);
     s->slot_ok[k] = 0;
@@ -3438,7 +3441,7 @@ static dopt_status DOPT_FN(dopt__nlls_factor)(DOPT_FN(dopt_nlls_solver) *s, int 
  * factor): the slot is selected and no factorization is needed.  0 otherwise (nothing changed). */
 static int DOPT_FN(dopt__nlls_reuse)(DOPT_FN(dopt_nlls_solver) *s, int b)
 {
-    int k = s->nslots > 1 ? b : 0;
+    int k = s->nslots == 1 ? 0 : b;
     if (!s->slot_ok[k] ||
         memcmp(s->slot_H + (size_t)k * s->pat.nvalues, s->H, s->pat.nvalues * sizeof(DOPT_REAL)) != 0)
         return 0;
@@ -3453,7 +3456,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_so
     void *m = NULL;
     dopt_status st;
     if (!s) return DOPT_ERR_INVALID_ARGUMENT;
-    count = keep && s->p->batch > 1 ? s->p->batch : 1;
+    count = keep ? s->p->batch + 1 : 1;
     if (count == s->nslots) return DOPT_OK;
     if (!s->ls.reserve || !s->ls.select) return DOPT_ERR_UNSUPPORTED;
     hb = DOPT_WORKSPACE_ROUND((size_t)count * (s->pat.nvalues + 1) * sizeof(DOPT_REAL));
