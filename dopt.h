@@ -2111,6 +2111,14 @@ DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REA
  *             reported as a failure too (a rank-deficient H: gauge freedom).
  *   solve     rhs (n reals) <- (H + diag_add)^{-1} rhs with the last factor.
  *   destroy   free everything (self included); may be NULL.
+ *   reserve   optional (NULL: the solver holds one factor): hold `count` (>= 1) factors side by
+ *             side, slots 0 .. count-1, slot 0 current; the factors held before are lost.
+ *             Called outside any iteration (dopt_nlls_solver_keep_factors); may allocate.
+ *             DOPT_ERR_ALLOCATION leaves the solver as it was.
+ *   select    optional, with reserve: factor() and solve() act on slot `slot` (< count) until
+ *             the next select; selecting changes no factor.
+ * factor() must be a function of (values, diag_add) alone: the layer reuses a kept factor when
+ * it is asked for a factor of a bit-identical undamped matrix (see dopt_nlls_solver_keep_factors).
  * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
  * dopt_sparse_linear_solver_{f,d} provides its supernodal Cholesky (AMD ordering, analysis once)
  * for large problems such as pose graphs, and is the model for plugging in another solver. */
@@ -2121,13 +2129,16 @@ typedef struct DOPT_FN(dopt_linear_solver) {
                           int *fail_col);
     dopt_status (*solve)(void *self, DOPT_REAL *rhs);
     void (*destroy)(void *self);
+    dopt_status (*reserve)(void *self, int count);
+    void (*select)(void *self, int slot);
 } DOPT_FN(dopt_linear_solver);
 
 /* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix
  * and factors it with dopt_potrf (O(n^3): for problems up to a few hundred unknowns).  A pivot
  * whose square falls below (DOPT_IS_FLOAT ? 10 : 1000) n eps times its original diagonal entry
- * is reported as a failure at that column (rank deficiency).  Memory through hooks (copied; NULL
- * for libc).  Returns DOPT_ERR_ALLOCATION or DOPT_OK. */
+ * is reported as a failure at that column (rank deficiency).  Supports reserve/select (each
+ * slot: n x n + n reals).  Memory through hooks (copied; NULL for libc).  Returns
+ * DOPT_ERR_ALLOCATION or DOPT_OK. */
 DOPT_API dopt_status DOPT_FN(dopt_linear_solver_dense)(const dopt_hooks *hooks,
                                                        DOPT_FN(dopt_linear_solver) *out);
 
@@ -2252,6 +2263,20 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
 DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s);
 /* dopt_nlls_solver_pattern: the block pattern handed to the linear solver (valid while s is). */
 DOPT_API const dopt_block_pattern *DOPT_FN(dopt_nlls_solver_pattern)(const DOPT_FN(dopt_nlls_solver) *s);
+/* dopt_nlls_solver_keep_factors: keep = 1: keep every batch element's last UNDAMPED
+ * factorization (Gauss-Newton, dogleg) in a slot of its own, so it outlives the solves of the
+ * elements after it and any later damped (LM) factorization, which all share one more slot;
+ * keep = 0 (the default): one factor for everything.  What it is for: dopt_nlls_diff_backward
+ * (IMPLICIT) needs the undamped Gauss-Newton factor at the recorded solution and reuses a kept
+ * factor instead of refactoring when it is of exactly that matrix — e.g. after a dopt_nlls_solve
+ * Gauss-Newton step from the solution (Theseus' flow: the step factors H(x*), the backward would
+ * factor it again).  With one factor for everything only a batch of 1 gets that.  Memory,
+ * allocated here (nothing in the iterations): the linear solver's reserve(batch + 1) — batch + 1
+ * factors — plus (batch + 1) x pattern->nvalues reals (the matrices they were made from); the
+ * factors held so far are dropped.  Returns DOPT_OK, DOPT_ERR_UNSUPPORTED (the linear solver has
+ * no reserve/select), DOPT_ERR_ALLOCATION (the solver is left as it was),
+ * DOPT_ERR_INVALID_ARGUMENT. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_solver) *s, int keep);
 
 /* dopt_nlls_solve: minimize every batch element, starting from and overwriting x.
  *   opt       options (NULL: defaults)
@@ -2367,7 +2392,9 @@ typedef struct DOPT_FN(dopt__dense_ls) {
     dopt_hooks hooks;
     const dopt_block_pattern *pat;
     int n;
-    DOPT_REAL *L;   /* n x n factor, then the n original diagonal entries */
+    DOPT_REAL *L;   /* the current slot: n x n factor, then the n original diagonal entries */
+    DOPT_REAL *base;/* nslots such slots (base, bytes: the allocation)                       */
+    int nslots;
     size_t bytes;
 } DOPT_FN(dopt__dense_ls);
 
@@ -2376,16 +2403,40 @@ static dopt_status DOPT_FN(dopt__dense_analyze)(void *self, const dopt_block_pat
 {
     DOPT_FN(dopt__dense_ls) *d = (DOPT_FN(dopt__dense_ls) *)self;
     size_t n = (size_t)pat->n;
-    dopt_free(&d->hooks, d->L, d->bytes);
+    dopt_free(&d->hooks, d->base, d->bytes);
     d->pat = pat;
     d->n = pat->n;
+    d->nslots = 1;
     d->bytes = (n * n + n) * sizeof(DOPT_REAL);
-    d->L = (DOPT_REAL *)dopt_alloc(&d->hooks, d->bytes);
+    d->base = d->L = (DOPT_REAL *)dopt_alloc(&d->hooks, d->bytes);
     if (!d->L) {
         d->bytes = 0;
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "dense linear solver: n x n matrix");
     }
     return DOPT_OK;
+}
+
+static dopt_status DOPT_FN(dopt__dense_reserve)(void *self, int count)
+{
+    DOPT_FN(dopt__dense_ls) *d = (DOPT_FN(dopt__dense_ls) *)self;
+    size_t n = (size_t)d->n, bytes = (size_t)count * (n * n + n) * sizeof(DOPT_REAL);
+    DOPT_REAL *q;
+    if (count < 1 || !d->pat) return DOPT_ERR_INVALID_ARGUMENT;
+    q = (DOPT_REAL *)dopt_alloc(&d->hooks, bytes);
+    if (!q) return DOPT_ERR_ALLOCATION;
+    dopt_free(&d->hooks, d->base, d->bytes);
+    d->base = d->L = q;
+    d->bytes = bytes;
+    d->nslots = count;
+    return DOPT_OK;
+}
+
+static void DOPT_FN(dopt__dense_select)(void *self, int slot)
+{
+    DOPT_FN(dopt__dense_ls) *d = (DOPT_FN(dopt__dense_ls) *)self;
+    size_t n = (size_t)d->n;
+    DOPT_ASSERT(slot >= 0 && slot < d->nslots);
+    d->L = d->base + (size_t)slot * (n * n + n);
 }
 
 static dopt_status DOPT_FN(dopt__dense_factor)(void *self, const DOPT_REAL *values,
@@ -2440,7 +2491,7 @@ static void DOPT_FN(dopt__dense_destroy)(void *self)
     dopt_hooks h;
     if (!d) return;
     h = d->hooks;
-    dopt_free(&h, d->L, d->bytes);
+    dopt_free(&h, d->base, d->bytes);
     dopt_free(&h, d, sizeof *d);
 }
 
@@ -2459,6 +2510,8 @@ DOPT_API dopt_status DOPT_FN(dopt_linear_solver_dense)(const dopt_hooks *hooks,
     out->factor = DOPT_FN(dopt__dense_factor);
     out->solve = DOPT_FN(dopt__dense_solve);
     out->destroy = DOPT_FN(dopt__dense_destroy);
+    out->reserve = DOPT_FN(dopt__dense_reserve);
+    out->select = DOPT_FN(dopt__dense_select);
     return DOPT_OK;
 }
 
@@ -2706,6 +2759,19 @@ struct DOPT_FN(dopt_nlls_solver) {
     DOPT_REAL *H2, *g2;      /* LM: the trial point's H and g (linearized with its cost; swapped in
                                 on acceptance, which saves the re-evaluation there)            */
     DOPT_REAL *r, *J, *Jt, *scr;
+    /* Factor slots (dopt__nlls_factor, dopt__nlls_reuse): with nslots = batch + 1
+       (dopt_nlls_solver_keep_factors) element b's undamped factorizations go to slot b and every
+       damped one to the shared slot `batch` (only undamped factors are ever reused, and LM's
+       many damped ones keep one hot buffer); with nslots = 1 all go to slot 0.  slot_H[k] is the
+       matrix slot k's factor was made from, slot_ok[k] = 1 while that factor is the successful,
+       UNDAMPED factor of slot_H[k]; every factorization of the layer updates them first. */
+    int nslots;
+    DOPT_REAL *slot_H;       /* nslots x pat.nvalues                                             */
+    unsigned char *slot_ok;  /* nslots                                                           */
+    DOPT_REAL *slot_H1;      /* the one-slot records (made with the solver)                     */
+    unsigned char *slot_ok1;
+    void *keep_mem;          /* the batch-slot records of keep_factors (keep_bytes), or NULL    */
+    size_t keep_bytes;
     void *mem[DOPT__NLLS_MAXMEM];
     size_t memsz[DOPT__NLLS_MAXMEM];
     int nmem;
@@ -2731,6 +2797,7 @@ DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s)
     if (!s) return;
     h = s->p->hooks;
     if (s->ls.destroy) s->ls.destroy(s->ls.self);
+    dopt_free(&h, s->keep_mem, s->keep_bytes);
     for (i = 0; i < s->nmem; ++i) dopt_free(&h, s->mem[i], s->memsz[i]);
     dopt_free(&h, s, sizeof *s);
 }
@@ -2899,9 +2966,14 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
         s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
         s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + maxdim + maxt)) * R);
         s->maxr = maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
+        s->slot_H1 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+        s->slot_ok1 = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, 1);
         if (!s->H || !s->g || !s->H2 || !s->g2 || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
-            !s->r || !s->J || !s->Jt || !s->scr)
+            !s->r || !s->J || !s->Jt || !s->scr || !s->slot_H1 || !s->slot_ok1)
             goto fail;
+        s->nslots = 1;
+        s->slot_H = s->slot_H1;
+        s->slot_ok = s->slot_ok1;
     }
     s->pat.nblocks = nb;
     s->pat.n = s->n;
@@ -3346,6 +3418,68 @@ static DOPT_FN(dopt_nlls_options) DOPT_FN(dopt__nlls_resolve)(const DOPT_FN(dopt
     return o;
 }
 
+/* Factor s->H + diag(diag_add) (NULL: undamped) for batch element b, in b's slot.  Every
+ * factorization of the layer goes through here, so the slot's record is never stale: it is
+ * cleared first and set again only for a successful UNDAMPED factor (slot_H = the matrix). */
+static dopt_status DOPT_FN(dopt__nlls_factor)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *diag_add,
+                                              int *fail_col)
+{
+    int k = s->nslots == 1 ? 0 : diag_add ? s->nslots - 1 : b;
+    dopt_status st;
+    if (s->ls.select) s->ls.select(s->ls.self, k);
+    s->slot_ok[k] = 0;
+    st = s->ls.factor(s->ls.self, s->H, diag_add, fail_col);
+    if (st == DOPT_OK && !diag_add) {
+        memcpy(s->slot_H + (size_t)k * s->pat.nvalues, s->H, s->pat.nvalues * sizeof(DOPT_REAL));
+        s->slot_ok[k] = 1;
+    }
+    return st;
+}
+
+/* 1 when element b's slot holds the successful undamped factor of exactly the matrix now in s->H
+ * (bit for bit; factor() is a function of its input, so factoring again would give the same
+ * factor): the slot is selected and no factorization is needed.  0 otherwise (nothing changed). */
+static int DOPT_FN(dopt__nlls_reuse)(DOPT_FN(dopt_nlls_solver) *s, int b)
+{
+    int k = s->nslots == 1 ? 0 : b;
+    if (!s->slot_ok[k] ||
+        memcmp(s->slot_H + (size_t)k * s->pat.nvalues, s->H, s->pat.nvalues * sizeof(DOPT_REAL)) != 0)
+        return 0;
+    if (s->ls.select) s->ls.select(s->ls.self, k);
+    return 1;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_solver) *s, int keep)
+{
+    int count;
+    size_t hb, bytes;
+    void *m = NULL;
+    dopt_status st;
+    if (!s) return DOPT_ERR_INVALID_ARGUMENT;
+    count = keep ? s->p->batch + 1 : 1;
+    if (count == s->nslots) return DOPT_OK;
+    if (!s->ls.reserve || !s->ls.select) return DOPT_ERR_UNSUPPORTED;
+    hb = DOPT_WORKSPACE_ROUND((size_t)count * (s->pat.nvalues + 1) * sizeof(DOPT_REAL));
+    bytes = count > 1 ? hb + DOPT_WORKSPACE_ROUND((size_t)count) : 0;
+    if (bytes) {
+        m = dopt_alloc(&s->p->hooks, bytes);
+        if (!m) return DOPT_ERR_ALLOCATION;
+    }
+    st = s->ls.reserve(s->ls.self, count);
+    if (st != DOPT_OK) {
+        dopt_free(&s->p->hooks, m, bytes);
+        return st;
+    }
+    dopt_free(&s->p->hooks, s->keep_mem, s->keep_bytes);
+    s->keep_mem = m;
+    s->keep_bytes = bytes;
+    s->nslots = count;
+    s->slot_H = m ? (DOPT_REAL *)m : s->slot_H1;
+    s->slot_ok = m ? (unsigned char *)m + hb : s->slot_ok1;
+    memset(s->slot_ok, 0, (size_t)count); /* the factors went with the reallocation */
+    return DOPT_OK;
+}
+
 /* Name the variable behind a failed factorization and the likely cause. */
 static dopt_status DOPT_FN(dopt__nlls_factor_failure)(DOPT_FN(dopt_nlls_solver) *s, dopt_status st,
                                                       int col, int b, dopt_nlls_report *rep,
@@ -3469,7 +3603,7 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
                     s->dadd[s->block_start[j] + i] = lambda * h;
                 }
             }
-            st = s->ls.factor(s->ls.self, s->H, s->dadd, &fail_col);
+            st = DOPT_FN(dopt__nlls_factor)(s, b, s->dadd, &fail_col);
             tm->factorizations++;
             if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE) { /* treat as a rejected step: more damping */
                 if (timed) tm->solve_s += dopt__nlls_clock() - t0;
@@ -3493,7 +3627,7 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
             for (i = 0; i < n; ++i) pred += -s->g[i] * s->d[i] + lambda * s->dscale[i] * s->d[i] * s->d[i];
             pred /= 2;
         } else if (o->method == DOPT_NLLS_GN) {
-            st = s->ls.factor(s->ls.self, s->H, NULL, &fail_col);
+            st = DOPT_FN(dopt__nlls_factor)(s, b, NULL, &fail_col);
             tm->factorizations++;
             if (st != DOPT_OK) goto factor_failed;
             for (i = 0; i < n; ++i) s->d[i] = -s->g[i];
@@ -3505,7 +3639,7 @@ static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
         } else { /* Powell's dogleg */
             DOPT_REAL gnn, gg, gn2;
             if (!have_gn) {
-                st = s->ls.factor(s->ls.self, s->H, NULL, &fail_col);
+                st = DOPT_FN(dopt__nlls_factor)(s, b, NULL, &fail_col);
                 tm->factorizations++;
                 if (st != DOPT_OK) goto factor_failed;
                 for (i = 0; i < n; ++i) s->gn[i] = -s->g[i];
@@ -3767,6 +3901,18 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 /*              commute), so only FIRST-order parameter Jacobian products are needed.  Time and      */
 /*              memory do not depend on the number of inner iterations.  A singular or non-finite   */
 /*              H gives DOPT_ERR_SINGULAR / DOPT_ERR_NON_FINITE for that element, never NaN.        */
+/*              FACTOR REUSE: when the solver still holds a factor of exactly that matrix, no       */
+/*              second factorization is made.  That is Theseus' flow: a dopt_nlls_solve             */
+/*              Gauss-Newton step from θ* between the forward and the backward factors H(θ*)        */
+/*              undamped (for a batch, dopt_nlls_solver_keep_factors keeps one factor per element). */
+/*              The decision is automatic and never rests on the caller: every factorization        */
+/*              records the matrix it factored and whether it was undamped and succeeded; the       */
+/*              backward still linearizes at θ* (its checks need that) and reuses the factor only   */
+/*              when the new matrix is bit-identical to the recorded one, so a changed point,       */
+/*              parameter, weight, loss scale, cost data, robust mode or any damping means a fresh  */
+/*              factorization.  Gradient and statuses are those of a refactorization (the kept      */
+/*              factor passed the same rank and finiteness checks); dopt_bwd_report.factor_reused   */
+/*              says it happened, option no_factor_reuse turns it off.                              */
 /*              Option implicit_exact: the exact Hessian instead (conjugate gradients on            */
 /*              Hessian-vector products, preconditioned by the Gauss-Newton factor) for problems    */
 /*              whose residuals do not vanish or whose robust loss is folded by IRLS.               */
@@ -3838,6 +3984,9 @@ typedef struct dopt_bwd_report {
                                    limit, no-progress, or an error)                                */
     dopt_nlls_stop forward_stop;
     int steps;                  /* UNROLL/TRUNCATED: recorded iterations differentiated            */
+    int factor_reused;          /* factorizations this element skipped because the solver still
+                                   held the factor of the bit-identical undamped matrix (IMPLICIT:
+                                   0 or 1; see dopt_nlls_solver_keep_factors)                    */
 } dopt_bwd_report;
 
 /* dopt_bwd_mode_string: "implicit", "unroll", "truncated", "dlm". */
@@ -3910,6 +4059,9 @@ typedef struct DOPT_FN(dopt_bwd_options) {
                                    by the Gauss-Newton factorization): exact also for robust losses
                                    (IRLS) and non-zero residuals; DOPT_ERR_NOT_POSITIVE_DEFINITE if
                                    that Hessian is not positive definite (not a strict minimum) */
+    int no_factor_reuse;        /* 1: always factor the undamped Gauss-Newton matrix again, even
+                                   when the solver holds the factor of the identical matrix (the
+                                   default reuses it; the gradient is the same either way)       */
 } DOPT_FN(dopt_bwd_options);
 
 /* A differentiable view of one nlls solver.  Opaque. */
@@ -3969,7 +4121,9 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
  * xbar = ∂L/∂θ* (batch x n, element b at xbar + b n, tangent columns) for the last
  * dopt_nlls_diff_solve.  x0bar (batch x n, may be NULL) gets ∂L/∂θ0 (UNROLL, and TRUNCATED when K
  * covers every iteration; zero otherwise).  reports (batch entries, may be NULL): see
- * dopt_bwd_report.  Parameters must hold the values of the forward solve.  Returns DOPT_OK, or
+ * dopt_bwd_report.  Parameters must hold the values of the forward solve.  An undamped
+ * Gauss-Newton factorization is skipped when the solver holds the factor of the bit-identical
+ * matrix (FACTOR REUSE in the overview above; option no_factor_reuse).  Returns DOPT_OK, or
  * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
  * variable), DOPT_ERR_NON_FINITE, DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
  * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded). */
@@ -4039,6 +4193,7 @@ struct DOPT_FN(dopt_nlls_diff) {
     int *icols;
     DOPT_REAL *pg0, *pg1;                       /* per-element parameter vectors                  */
     unsigned char *clamp;                       /* n: LM damping entry clamped                    */
+    int reuse, reused;                          /* backward: kept factors may be reused; count    */
     size_t bytes_trace, bytes_scratch;
     void *scratch;
 };
@@ -4592,7 +4747,10 @@ static void DOPT_FN(dopt__diff_accum)(DOPT_FN(dopt_nlls_diff) *D, int b, const D
 }
 
 /* Linearize element b at x and factor H (+ λ D for LM when lm > 0); on success s->H, s->g hold
- * the system and s->ls the factor.  A failed factor gives *fail_col. */
+ * the system and s->ls the factor.  A failed factor gives *fail_col.  Undamped (lm <= 0), during
+ * a backward that allows it (D->reuse), a kept factor of the bit-identical matrix is used instead
+ * of a new one (dopt__nlls_reuse; D->reused counts): the linearization, its finiteness check and
+ * the factor's own checks (rank deficiency included, which that factor passed) are the same. */
 static dopt_status DOPT_FN(dopt__diff_linearize)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *x,
                                                  DOPT_REAL lm, int *fail_col)
 {
@@ -4620,7 +4778,11 @@ static dopt_status DOPT_FN(dopt__diff_linearize)(DOPT_FN(dopt_nlls_diff) *D, int
         }
     }
     *fail_col = -1;
-    return s->ls.factor(s->ls.self, s->H, lm > 0 ? s->dadd : NULL, fail_col);
+    if (lm <= 0 && D->reuse && DOPT_FN(dopt__nlls_reuse)(s, b)) {
+        D->reused++;
+        return DOPT_OK;
+    }
+    return DOPT_FN(dopt__nlls_factor)(s, b, lm > 0 ? s->dadd : NULL, fail_col);
 }
 
 /* The step of recorded iteration (b, k) at state x: linearize, factor, Δ into v[STEP]; for the
@@ -4995,7 +5157,7 @@ static dopt_status DOPT_FN(dopt__diff_dlm)(DOPT_FN(dopt_nlls_diff) *D, int b, co
             e[i] = -(s->g[i] + 2 * eps * (eps * dl[i] - xbar[i] / 2));
             dadd[i] = 2 * eps * eps;
         }
-        st = s->ls.factor(s->ls.self, s->H, dadd, &fail_col);
+        st = DOPT_FN(dopt__nlls_factor)(s, b, dadd, &fail_col);
         if (st == DOPT_OK) st = s->ls.solve(s->ls.self, e);
         if (st != DOPT_OK || !DOPT_FN(dopt_all_finite)(n, e)) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
         DOPT_FN(dopt__diff_retract)(D, y, e, 1, D->y1, D->v[DOPT__DV_T1]);
@@ -5117,6 +5279,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
     DOPT_FN(dopt__diff_sync)(D);
     memset(D->grad, 0, D->grad_len * sizeof(DOPT_REAL));
     if (x0bar) memset(x0bar, 0, (size_t)D->batch * (size_t)n * sizeof(DOPT_REAL));
+    D->reuse = !o.no_factor_reuse;
     for (b = 0; b < D->batch; ++b) {
         dopt_bwd_report rep;
         dopt_errinfo local;
@@ -5125,6 +5288,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
         dopt_status st = DOPT_OK;
         int optimal_mode = o.mode == DOPT_BWD_IMPLICIT || o.mode == DOPT_BWD_DLM;
         memset(&rep, 0, sizeof rep);
+        D->reused = 0;
         rep.converged = DOPT_FN(dopt__diff_converged)(fr);
         rep.forward_stop = fr->stop;
         if (fr->status != DOPT_OK) {
@@ -5152,6 +5316,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
             else if (x0bar) memset(x0bar + (size_t)b * (size_t)n, 0, (size_t)n * sizeof(DOPT_REAL));
         }
         rep.status = st;
+        rep.factor_reused = D->reused;
         if (st == DOPT_ERR_NO_CONVERGENCE && o.policy == DOPT_BWD_ZERO) st = DOPT_OK;
         if (reports) reports[b] = rep;
         if (st != DOPT_OK && first == DOPT_OK) {
@@ -5160,6 +5325,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
                 dopt_errinfo_set(info, st, b, 0, "nlls diff: the forward solve did not converge (policy FAIL)");
         }
     }
+    D->reuse = 0;
     return first;
 }
 

@@ -1567,8 +1567,10 @@ DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blo
  * factor(): gathers the block values, adds diag_add, factors; a failing pivot is reported in the
  * pattern's own scalar numbering, and so is a pivot whose square is below (float: 10, double:
  * 1000) n eps times its diagonal entry (rank deficiency, e.g. gauge freedom), as the dense
- * solver does.  solve(): one right-hand side in place.  Memory through hooks (copied; NULL for
- * libc), nothing allocated after analyze().  Returns DOPT_ERR_ALLOCATION or DOPT_OK. */
+ * solver does.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
+ * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  Memory through hooks (copied;
+ * NULL for libc), nothing allocated after analyze() except by reserve().  Returns
+ * DOPT_ERR_ALLOCATION or DOPT_OK. */
 DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
                                                         const dopt_sparse_options *options,
                                                         DOPT_FN(dopt_linear_solver) *out);
@@ -2824,7 +2826,8 @@ typedef struct DOPT_FN(dopt__sp_ls) {
     size_t nvent, nvals;  /* nvals: the pattern's block values                               */
     DOPT_REAL *Ax;
     dopt_sparse_symbolic *sym;
-    DOPT_FN(dopt_sparse_numeric) *num;
+    DOPT_FN(dopt_sparse_numeric) *num;   /* batch = the reserved slots                          */
+    int cur;                             /* the selected slot                                   */
 } DOPT_FN(dopt__sp_ls);
 
 static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
@@ -2889,6 +2892,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
     s->Ap[s->n] = p;
     st = dopt_sparse_analyze(&s->hooks, s->n, s->Ap, s->Ai, DOPT_LOWER, &s->options, &s->sym, info);
     if (st == DOPT_OK) st = DOPT_FN(dopt_sparse_numeric_create)(s->sym, 1, &s->num);
+    s->cur = 0;
     if (st != DOPT_OK) {
         DOPT_FN(dopt__sp_ls_release)(s);
         return dopt_errinfo_set(info, st, -1, 0, "sparse linear solver: analysis failed");
@@ -2913,35 +2917,40 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor)(void *self, const DOPT_REAL *valu
     DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
     const dopt_sparse_symbolic *S = s->sym;
     DOPT_REAL tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)s->n * DOPT_EPS;
+    DOPT_FN(dopt_sparse_numeric) one;
     int p, j, sn;
     dopt_status st;
     if (fail_col) *fail_col = -1;
     if (!S || !s->num) return DOPT_ERR_INVALID_ARGUMENT;
+    one = *s->num; /* the selected slot as a batch of one, sharing num's workspace */
+    one.batch = 1;
+    one.x += (size_t)s->cur * S->nnz_storage;
+    one.fail_col += s->cur;
     if (s->vent) {
         int bad = 0;
         size_t q;
         for (q = 0; q < s->nvals; ++q) bad |= values[q] - values[q] != 0; /* NaN or Inf */
         for (j = 0; diag_add && j < s->n; ++j) bad |= diag_add[j] - diag_add[j] != 0;
         if (bad) {
-            s->num->fail_col[0] = -2;
+            one.fail_col[0] = -2;
             if (fail_col) *fail_col = -2;
             return DOPT_ERR_NON_FINITE;
         }
-        st = DOPT_FN(dopt__sp_numeric_map)(s->num, 1, values, 0, s->vent, diag_add, NULL);
+        st = DOPT_FN(dopt__sp_numeric_map)(&one, 1, values, 0, s->vent, diag_add, NULL);
     } else {
         for (p = 0; p < s->nnz; ++p) s->Ax[p] = values[s->src[p]];
         if (diag_add)
             for (j = 0; j < s->n; ++j)
                 if (s->diag[j] >= 0) s->Ax[s->diag[j]] += diag_add[j];
-        st = DOPT_FN(dopt_sparse_factor)(s->num, s->Ax, NULL);
+        st = DOPT_FN(dopt_sparse_factor)(&one, s->Ax, NULL);
     }
     if (st != DOPT_OK) {
-        if (fail_col) *fail_col = s->num->fail_col[0];
+        if (fail_col) *fail_col = one.fail_col[0];
         return st;
     }
     for (sn = 0; sn < S->nsuper; ++sn) { /* rank check: pivot^2 against its diagonal entry */
         const int c0 = S->super[sn], nc = S->super[sn + 1] - c0, nr = S->rowptr[sn + 1] - S->rowptr[sn];
-        const DOPT_REAL *L = s->num->x + S->valptr[sn];
+        const DOPT_REAL *L = one.x + S->valptr[sn];
         int c;
         for (c = 0; c < nc; ++c) {
             DOPT_REAL piv = L[(size_t)c * ((size_t)nr + 1)];
@@ -2962,8 +2971,29 @@ static dopt_status DOPT_FN(dopt__sp_ls_solve)(void *self, DOPT_REAL *rhs)
 {
     DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
     if (!s->num) return DOPT_ERR_INVALID_ARGUMENT;
-    DOPT_FN(dopt_sparse_solve)(s->num, 1, rhs, s->n > 0 ? s->n : 1);
+    DOPT_FN(dopt_sparse_solve_element)(s->num, s->cur, 1, rhs, s->n > 0 ? s->n : 1);
     return DOPT_OK;
+}
+
+static dopt_status DOPT_FN(dopt__sp_ls_reserve)(void *self, int count)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    DOPT_FN(dopt_sparse_numeric) *num = NULL;
+    dopt_status st;
+    if (!s->sym || count < 1) return DOPT_ERR_INVALID_ARGUMENT;
+    st = DOPT_FN(dopt_sparse_numeric_create)(s->sym, count, &num);
+    if (st != DOPT_OK) return st;
+    DOPT_FN(dopt_sparse_numeric_free)(s->num);
+    s->num = num;
+    s->cur = 0;
+    return DOPT_OK;
+}
+
+static void DOPT_FN(dopt__sp_ls_select)(void *self, int slot)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    DOPT_ASSERT(s->num && slot >= 0 && slot < s->num->batch);
+    s->cur = slot;
 }
 
 static void DOPT_FN(dopt__sp_ls_destroy)(void *self)
@@ -2993,6 +3023,8 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
     out->factor = DOPT_FN(dopt__sp_ls_factor);
     out->solve = DOPT_FN(dopt__sp_ls_solve);
     out->destroy = DOPT_FN(dopt__sp_ls_destroy);
+    out->reserve = DOPT_FN(dopt__sp_ls_reserve);
+    out->select = DOPT_FN(dopt__sp_ls_select);
     return DOPT_OK;
 }
 

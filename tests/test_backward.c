@@ -6,10 +6,15 @@
  *                 phi ± h and x0 ± h), for phi and for the initial values
  *   TRUNCATED with K = all iterations equals UNROLL; DLM tends to IMPLICIT as eps -> 0
  * over {GN, LM, Dogleg} x {step 1, 0.5} x {linear, non-quadratic, robust} problems, plus the
- * singular-system status, the per-element policies and a float smoke test. */
+ * singular-system status, the per-element policies and a float smoke test.
+ * IMPLICIT's factor reuse (float and double, dense and sparse linear solver): in Theseus' flow
+ * (LM forward, one GN step from the solution, backward) every element reuses its kept factor and
+ * the gradient equals the refactored one; a changed weight, loss scale, cost datum or point, a
+ * damped last step, or one slot for a batch must not reuse, and still give that gradient. */
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
+#include "dopt_sparse.h"
 #include "dopt_test.h"
 
 /* ---- three test problems, batch of 2, in double ------------------------------------------------ */
@@ -759,6 +764,12 @@ static void suite(void)
     DOPT_TEST_RUN(test_bad_input_d);
     DOPT_TEST_RUN(test_modes_smoke_f);
     DOPT_TEST_RUN(test_modes_smoke_d);
+    DOPT_TEST_RUN(test_factor_reuse_f);
+    DOPT_TEST_RUN(test_factor_reuse_d);
+    DOPT_TEST_RUN(test_factor_reuse_refused_f);
+    DOPT_TEST_RUN(test_factor_reuse_refused_d);
+    DOPT_TEST_RUN(test_factor_reuse_singular_f);
+    DOPT_TEST_RUN(test_factor_reuse_singular_d);
 }
 DOPT_TEST_MAIN(suite)
 
@@ -818,4 +829,308 @@ static void DOPT_FN(test_modes_smoke)(void)
     DOPT_FN(dopt_nlls_solver_destroy)(s);
     DOPT_FN(dopt_nlls_problem_destroy)(p);
 }
+
+/* ---- factor reuse in IMPLICIT ---------------------------------------------------------------- */
+
+/* A small graph of RG_N points in the plane, batch RG_B: a prior on point 0 and RG_E edges
+ * r = exp(0.2 (x_j - x_i)) - m (componentwise: nonlinear, so H depends on the point), Cauchy loss
+ * with a learnable radius, a learnable diagonal weight shared by the edges, learnable
+ * measurements m (central differences).  Dense or dopt_sparse.h's linear solver. */
+#define RG_N 6
+#define RG_E 8
+#define RG_B 3
+static const int DOPT_FN(rg_edges)[RG_E][2] = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 0}, {0, 3}, {1, 4}};
+
+static dopt_status DOPT_FN(rg_edge_fn)(const void *data, const DOPT_REAL *const *x, DOPT_REAL *r,
+                                       DOPT_REAL *const *J)
+{
+    const DOPT_REAL *m = (const DOPT_REAL *)data;
+    int k;
+    for (k = 0; k < 2; ++k) {
+        DOPT_REAL e = DOPT_M(exp)((DOPT_REAL)0.2 * (x[1][k] - x[0][k]));
+        r[k] = e - m[k];
+        if (J && J[0]) { J[0][2 * k + k] = -(DOPT_REAL)0.2 * e; J[0][2 * k + 1 - k] = 0; }
+        if (J && J[1]) { J[1][2 * k + k] = (DOPT_REAL)0.2 * e; J[1][2 * k + 1 - k] = 0; }
+    }
+    return DOPT_OK;
+}
+
+static dopt_status DOPT_FN(rg_prior_fn)(const void *data, const DOPT_REAL *const *x, DOPT_REAL *r,
+                                        DOPT_REAL *const *J)
+{
+    const DOPT_REAL *t = (const DOPT_REAL *)data;
+    r[0] = x[0][0] - t[0];
+    r[1] = x[0][1] - t[1];
+    if (J && J[0]) { J[0][0] = 1; J[0][1] = 0; J[0][2] = 0; J[0][3] = 1; }
+    return DOPT_OK;
+}
+
+typedef struct DOPT_FN(rg_prob) {
+    DOPT_REAL M[RG_B][RG_E][2];   /* measurements (learnable, per element)                      */
+    DOPT_REAL T[RG_B][2];         /* prior targets                                              */
+    DOPT_REAL W[2];               /* the edges' diagonal weight (learnable, shared)             */
+    DOPT_REAL radius, prior_w;
+    DOPT_REAL x0[RG_B][2 * RG_N], x9[RG_B][2 * RG_N], x10[RG_B][2 * RG_N], xbar[RG_B][2 * RG_N];
+    DOPT_FN(dopt_nlls_problem) *p;
+    DOPT_FN(dopt_nlls_solver) *s;
+    DOPT_FN(dopt_nlls_diff) *D;
+    int pM, pW, pR, n;
+} DOPT_FN(rg_prob);
+
+static int DOPT_FN(rg_build)(DOPT_FN(rg_prob) *P, int sparse, int keep)
+{
+    dopt_rng rng;
+    DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_manifold_euclidean)(2);
+    DOPT_FN(dopt_linear_solver) ls;
+    DOPT_REAL truth[RG_B][RG_N][2];
+    int b, e, k, v, ok = 1;
+    memset(P, 0, sizeof *P);
+    dopt_rng_seed(&rng, 5, 1);
+    P->W[0] = (DOPT_REAL)1.5; P->W[1] = (DOPT_REAL)0.7;
+    P->radius = (DOPT_REAL)0.3;
+    P->prior_w = 3;
+    for (b = 0; b < RG_B; ++b) {
+        for (v = 0; v < RG_N; ++v) {
+            truth[b][v][0] = (DOPT_REAL)(2 * cos(1.0 * v) + 0.2 * dopt_rng_normal_d(&rng));
+            truth[b][v][1] = (DOPT_REAL)(2 * sin(1.0 * v) + 0.2 * dopt_rng_normal_d(&rng));
+            for (k = 0; k < 2; ++k)
+                P->x0[b][2 * v + k] = truth[b][v][k] + (DOPT_REAL)(0.1 * dopt_rng_normal_d(&rng));
+        }
+        for (k = 0; k < 2; ++k) P->T[b][k] = truth[b][0][k];
+        for (e = 0; e < RG_E; ++e)
+            for (k = 0; k < 2; ++k) {
+                int i = DOPT_FN(rg_edges)[e][0], j = DOPT_FN(rg_edges)[e][1];
+                P->M[b][e][k] = DOPT_M(exp)((DOPT_REAL)0.2 * (truth[b][j][k] - truth[b][i][k])) +
+                                (DOPT_REAL)(0.05 * dopt_rng_normal_d(&rng));
+            }
+        for (k = 0; k < 2 * RG_N; ++k) P->xbar[b][k] = (DOPT_REAL)(0.5 + 0.1 * k - 0.3 * b);
+    }
+    ok &= DOPT_FN(dopt_nlls_problem_create)(NULL, RG_B, &P->p) == DOPT_OK;
+    for (v = 0; v < RG_N; ++v) ok &= DOPT_FN(dopt_nlls_add_variable)(P->p, &m, NULL) == DOPT_OK;
+    {
+        DOPT_FN(dopt_nlls_cost_desc) d;
+        int v0 = 0;
+        memset(&d, 0, sizeof d);
+        d.fn = DOPT_FN(rg_prior_fn); d.data = P->T[0]; d.data_stride = sizeof P->T[0];
+        d.rdim = 2; d.nvars = 1; d.vars = &v0;
+        d.weight_kind = DOPT_WEIGHT_SCALAR; d.weight = &P->prior_w;
+        ok &= DOPT_FN(dopt_nlls_add_cost)(P->p, &d, NULL) == DOPT_OK;
+    }
+    for (e = 0; e < RG_E; ++e) {
+        DOPT_FN(dopt_nlls_cost_desc) d;
+        memset(&d, 0, sizeof d);
+        d.fn = DOPT_FN(rg_edge_fn); d.data = P->M[0][e]; d.data_stride = sizeof P->M[0];
+        d.rdim = 2; d.nvars = 2; d.vars = DOPT_FN(rg_edges)[e];
+        d.weight_kind = DOPT_WEIGHT_DIAGONAL; d.weight = P->W;
+        d.loss = DOPT_LOSS_CAUCHY; d.loss_scale = P->radius;
+        ok &= DOPT_FN(dopt_nlls_add_cost)(P->p, &d, NULL) == DOPT_OK;
+    }
+    if (sparse) ok &= DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &ls) == DOPT_OK;
+    else ok &= DOPT_FN(dopt_linear_solver_dense)(NULL, &ls) == DOPT_OK;
+    ok &= DOPT_FN(dopt_nlls_solver_create)(P->p, &ls, &P->s, NULL) == DOPT_OK;
+    if (!ok) return 0;
+    if (keep) ok &= DOPT_FN(dopt_nlls_solver_keep_factors)(P->s, 1) == DOPT_OK;
+    ok &= DOPT_FN(dopt_nlls_diff_create)(P->s, &P->D) == DOPT_OK;
+    ok &= DOPT_FN(dopt_nlls_diff_add_param)(P->D, DOPT_PARAM_DATA, &P->M[0][0][0], 2 * RG_E, 2 * RG_E, &P->pM) == DOPT_OK;
+    ok &= DOPT_FN(dopt_nlls_diff_learn_weight)(P->D, 1, &P->pW) == DOPT_OK;
+    ok &= DOPT_FN(dopt_nlls_diff_learn_loss_scale)(P->D, &P->radius, &P->pR) == DOPT_OK;
+    for (e = 0; e < RG_E; ++e) {
+        ok &= DOPT_FN(dopt_nlls_diff_attach)(P->D, 1 + e, P->pM, NULL) == DOPT_OK;
+        if (e > 0) ok &= DOPT_FN(dopt_nlls_diff_attach)(P->D, 1 + e, P->pW, NULL) == DOPT_OK;
+        ok &= DOPT_FN(dopt_nlls_diff_attach)(P->D, 1 + e, P->pR, NULL) == DOPT_OK;
+    }
+    P->n = DOPT_FN(dopt_nlls_diff_tangent_size)(P->D);
+    return ok && P->n == 2 * RG_N;
+}
+
+static void DOPT_FN(rg_free)(DOPT_FN(rg_prob) *P)
+{
+    DOPT_FN(dopt_nlls_diff_destroy)(P->D);
+    DOPT_FN(dopt_nlls_solver_destroy)(P->s);
+    DOPT_FN(dopt_nlls_problem_destroy)(P->p);
+}
+
+/* The bench's flow: 4 LM iterations recorded (x9), then `last` from x9 with nlls_solve (x10):
+ * 0 one GN step, 1 two GN steps, 2 one LM step (damped). */
+static int DOPT_FN(rg_forward)(DOPT_FN(rg_prob) *P, int last)
+{
+    DOPT_FN(dopt_nlls_options) lm = DOPT_FN(dopt_nlls_default_options)(), gn;
+    lm.max_iterations = 4;
+    lm.function_tolerance = -1;
+    lm.gradient_tolerance = -1;
+    lm.step_tolerance = -1;
+    lm.lm_damping = DOPT_LM_DAMP_IDENTITY;
+    lm.lm_update = DOPT_LM_UPDATE_FACTOR;
+    lm.min_relative_decrease = (DOPT_REAL)1e-30;
+    gn = lm;
+    gn.method = last == 2 ? DOPT_NLLS_LM : DOPT_NLLS_GN;
+    gn.max_iterations = last == 1 ? 2 : 1;
+    memcpy(P->x9, P->x0, sizeof P->x0);
+    if (DOPT_FN(dopt_nlls_diff_solve)(P->D, &lm, &P->x9[0][0], 0, NULL, NULL) != DOPT_OK) return 0;
+    memcpy(P->x10, P->x9, sizeof P->x9);
+    return DOPT_FN(dopt_nlls_solve)(P->s, &gn, &P->x10[0][0], 0, NULL, NULL, NULL) == DOPT_OK;
+}
+
+/* IMPLICIT backward; g gets every parameter gradient (M: RG_B x 2 RG_E, W: 2, radius: 1), reused
+ * the sum of the reports' factor_reused, per[b] each element's. */
+static dopt_status DOPT_FN(rg_backward)(DOPT_FN(rg_prob) *P, int no_reuse, double *g, int *reused, int *per)
+{
+    DOPT_FN(dopt_bwd_options) bo;
+    dopt_bwd_report rep[RG_B];
+    dopt_status st;
+    int k, b;
+    memset(&bo, 0, sizeof bo);
+    bo.mode = DOPT_BWD_IMPLICIT;
+    bo.no_factor_reuse = no_reuse;
+    st = DOPT_FN(dopt_nlls_diff_backward)(P->D, &bo, &P->xbar[0][0], NULL, rep, NULL);
+    for (k = 0; k < RG_B * 2 * RG_E; ++k) g[k] = (double)DOPT_FN(dopt_nlls_diff_param_grad)(P->D, P->pM)[k];
+    g[RG_B * 2 * RG_E] = (double)DOPT_FN(dopt_nlls_diff_param_grad)(P->D, P->pW)[0];
+    g[RG_B * 2 * RG_E + 1] = (double)DOPT_FN(dopt_nlls_diff_param_grad)(P->D, P->pW)[1];
+    g[RG_B * 2 * RG_E + 2] = (double)DOPT_FN(dopt_nlls_diff_param_grad)(P->D, P->pR)[0];
+    *reused = 0;
+    for (b = 0; b < RG_B; ++b) {
+        *reused += rep[b].factor_reused;
+        if (per) per[b] = rep[b].factor_reused;
+        if (rep[b].status != DOPT_OK) st = rep[b].status;
+    }
+    return st;
+}
+
+#define RG_NG (RG_B * 2 * RG_E + 3)
+
+/* the reused-factor gradient equals the refactored one, elementwise (rounding level) */
+static void DOPT_FN(rg_compare)(const double *g1, const double *g2, const char *what)
+{
+    double gmax = 0;
+    int k;
+    for (k = 0; k < RG_NG; ++k) gmax = fabs(g2[k]) > gmax ? fabs(g2[k]) : gmax;
+    DOPT_CHECK(gmax > 0, "%s: a nonzero gradient", what);
+    for (k = 0; k < RG_NG; ++k)
+        DOPT_CHECK(fabs(g1[k] - g2[k]) <= DOPT_TEST_TOL(1e-12, 1e-5) * gmax, "%s: gradient %d: %.17g vs %.17g",
+                   what, k, g1[k], g2[k]);
+}
+
+/* Theseus' flow: every element reuses the GN step's factor; same gradient as refactoring */
+static void DOPT_FN(test_factor_reuse)(void)
+{
+    int sparse;
+    for (sparse = 0; sparse < 2; ++sparse) {
+        DOPT_FN(rg_prob) P;
+        double g1[RG_NG], g2[RG_NG], g3[RG_NG];
+        int reused = -1;
+        const char *what = sparse ? "sparse" : "dense";
+        DOPT_CHECK(DOPT_FN(rg_build)(&P, sparse, 1), "%s: build", what);
+        DOPT_CHECK(DOPT_FN(rg_forward)(&P, 0), "%s: forward", what);
+        DOPT_CHECK(DOPT_FN(rg_backward)(&P, 0, g1, &reused, NULL) == DOPT_OK, "%s: backward", what);
+        DOPT_CHECK(reused == RG_B, "%s: every element reused its factor (%d of %d)", what, reused, RG_B);
+        DOPT_CHECK(DOPT_FN(rg_backward)(&P, 1, g2, &reused, NULL) == DOPT_OK, "%s: backward, no reuse", what);
+        DOPT_CHECK(reused == 0, "%s: no_factor_reuse refactors (%d reused)", what, reused);
+        DOPT_FN(rg_compare)(g1, g2, what);
+        /* the refactorization left the same factors: a second backward reuses them again */
+        DOPT_CHECK(DOPT_FN(rg_backward)(&P, 0, g3, &reused, NULL) == DOPT_OK && reused == RG_B,
+                   "%s: reuse after a refactorization (%d)", what, reused);
+        DOPT_FN(rg_compare)(g3, g2, what);
+        /* keep_factors back off: one slot, so the batch cannot reuse (each element overwrites it) */
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solver_keep_factors)(P.s, 0) == DOPT_OK, "%s: keep off", what);
+        DOPT_CHECK(DOPT_FN(rg_forward)(&P, 0), "%s: forward, one slot", what);
+        DOPT_CHECK(DOPT_FN(rg_backward)(&P, 0, g1, &reused, NULL) == DOPT_OK, "%s: backward, one slot", what);
+        DOPT_CHECK(reused == 0, "%s: one slot for a batch of %d: nothing reused (%d)", what, RG_B, reused);
+        DOPT_FN(rg_compare)(g1, g2, "one slot");
+        DOPT_FN(rg_free)(&P);
+    }
+    { /* a linear solver without slots cannot keep factors */
+        DOPT_FN(rg_prob) P;
+        DOPT_FN(dopt_linear_solver) ls;
+        DOPT_FN(dopt_nlls_solver) *s2;
+        DOPT_CHECK(DOPT_FN(rg_build)(&P, 0, 0), "build");
+        DOPT_FN(dopt_linear_solver_dense)(NULL, &ls);
+        ls.reserve = NULL;
+        ls.select = NULL;
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(P.p, &ls, &s2, NULL) == DOPT_OK, "create");
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solver_keep_factors)(s2, 1) == DOPT_ERR_UNSUPPORTED, "no reserve: unsupported");
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solver_keep_factors)(s2, 0) == DOPT_OK, "keep 0: nothing to do");
+        DOPT_FN(dopt_nlls_solver_destroy)(s2);
+        DOPT_FN(rg_free)(&P);
+    }
+}
+
+/* Reuse must not happen when the system changed between the GN step and the backward; the
+ * gradient is then the refactored one of the changed system. */
+static void DOPT_FN(test_factor_reuse_refused)(void)
+{
+    int sparse, c;
+    static const char *names[] = {"weight changed", "loss scale changed", "element 1's datum changed",
+                                  "point moved (two GN steps)", "damped last step (LM)"};
+    for (sparse = 0; sparse < 2; ++sparse)
+        for (c = 0; c < 5; ++c) {
+            DOPT_FN(rg_prob) P;
+            double g1[RG_NG], g2[RG_NG];
+            int reused = -1, per[RG_B], b;
+            char what[96];
+            snprintf(what, sizeof what, "%s, %s", sparse ? "sparse" : "dense", names[c]);
+            DOPT_CHECK(DOPT_FN(rg_build)(&P, sparse, 1), "%s: build", what);
+            DOPT_CHECK(DOPT_FN(rg_forward)(&P, c == 3 ? 1 : c == 4 ? 2 : 0), "%s: forward", what);
+            if (c == 0) P.W[1] *= (DOPT_REAL)1.25;
+            if (c == 1) P.radius *= (DOPT_REAL)1.25;
+            if (c == 2) P.M[1][3][0] += (DOPT_REAL)0.01;
+            DOPT_CHECK(DOPT_FN(rg_backward)(&P, 0, g1, &reused, per) == DOPT_OK, "%s: backward", what);
+            for (b = 0; b < RG_B; ++b)
+                DOPT_CHECK(per[b] == (c == 2 && b != 1), "%s: element %d reused %d", what, b, per[b]);
+            DOPT_CHECK(DOPT_FN(rg_backward)(&P, 1, g2, &reused, NULL) == DOPT_OK && reused == 0,
+                       "%s: backward, no reuse", what);
+            DOPT_FN(rg_compare)(g1, g2, what);
+            DOPT_FN(rg_free)(&P);
+        }
+}
+
+/* A singular Gauss-Newton matrix: the GN step fails, nothing is kept, the backward reports
+ * DOPT_ERR_SINGULAR as before (r = x0 + x1 - y) */
+static dopt_status DOPT_FN(rs_fn)(const void *data, const DOPT_REAL *const *x, DOPT_REAL *r, DOPT_REAL *const *J)
+{
+    r[0] = x[0][0] + x[0][1] - *(const DOPT_REAL *)data;
+    if (J && J[0]) { J[0][0] = 1; J[0][1] = 1; }
+    return DOPT_OK;
+}
+static void DOPT_FN(test_factor_reuse_singular)(void)
+{
+    DOPT_FN(dopt_nlls_problem) *p;
+    DOPT_FN(dopt_nlls_solver) *s;
+    DOPT_FN(dopt_nlls_diff) *D;
+    DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_manifold_euclidean)(2);
+    DOPT_FN(dopt_nlls_cost_desc) d;
+    DOPT_FN(dopt_nlls_options) o;
+    DOPT_FN(dopt_bwd_options) bo;
+    dopt_bwd_report rep;
+    DOPT_REAL y = 1, x[2] = {0, 0}, xbar[2] = {1, 0};
+    int v, k = 0;
+    DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p);
+    DOPT_FN(dopt_nlls_add_variable)(p, &m, &v);
+    memset(&d, 0, sizeof d);
+    d.fn = DOPT_FN(rs_fn); d.data = &y; d.rdim = 1; d.nvars = 1; d.vars = &v;
+    DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+    DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL);
+    DOPT_FN(dopt_nlls_diff_create)(s, &D);
+    DOPT_FN(dopt_nlls_diff_add_param)(D, DOPT_PARAM_DATA, &y, 1, 0, &k);
+    DOPT_FN(dopt_nlls_diff_attach)(D, 0, k, NULL);
+    memset(&o, 0, sizeof o); /* LM: the damping makes the forward solve fine */
+    DOPT_CHECK(DOPT_FN(dopt_nlls_diff_solve)(D, &o, x, 0, NULL, NULL) == DOPT_OK, "forward LM");
+    o.method = DOPT_NLLS_GN;
+    o.max_iterations = 1;
+    o.gradient_tolerance = -1; /* factor even where the gradient already vanishes */
+    DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, NULL, NULL, NULL) == DOPT_ERR_NOT_POSITIVE_DEFINITE,
+               "the GN step fails on the singular matrix");
+    memset(&bo, 0, sizeof bo);
+    bo.mode = DOPT_BWD_IMPLICIT;
+    DOPT_CHECK(DOPT_FN(dopt_nlls_diff_backward)(D, &bo, xbar, NULL, &rep, NULL) == DOPT_ERR_SINGULAR,
+               "backward: DOPT_ERR_SINGULAR");
+    DOPT_CHECK(rep.status == DOPT_ERR_SINGULAR && rep.factor_reused == 0, "report: singular, nothing reused");
+    DOPT_CHECK(DOPT_FN(dopt_all_finite)(1, DOPT_FN(dopt_nlls_diff_param_grad)(D, k)), "no NaN gradient");
+    DOPT_FN(dopt_nlls_diff_destroy)(D);
+    DOPT_FN(dopt_nlls_solver_destroy)(s);
+    DOPT_FN(dopt_nlls_problem_destroy)(p);
+}
+#undef RG_N
+#undef RG_E
+#undef RG_B
+#undef RG_NG
 #endif
