@@ -2632,10 +2632,22 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
                 DOPT_REAL inv[8];
                 je = nscol - jb > 8 ? jb + 8 : nscol;
                 for (j = jb; j < je; ++j) inv[j - jb] = 1 / Ls[(size_t)j * nsrow + j]; /* independent divisions */
-                for (j = jb; j < je; ++j) {
-                    const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
-                    DOPT_REAL xj = x[j] *= inv[j - jb];
-                    for (i = j + 1; i < je; ++i) x[i] -= col[i] * xj;
+                if (je - jb == 8) { /* full block: 8-lane steps of fixed length (lanes above j masked) */
+                    DOPT_REAL xv[8];
+                    int l;
+                    for (l = 0; l < 8; ++l) xv[l] = x[jb + l];
+                    for (j = 0; j < 8; ++j) {
+                        const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)(jb + j) * nsrow + jb;
+                        const DOPT_REAL xj = xv[j] * inv[j];
+                        for (l = 0; l < 8; ++l) xv[l] = l == j ? xj : l > j ? xv[l] - col[l] * xj : xv[l];
+                    }
+                    for (l = 0; l < 8; ++l) x[jb + l] = xv[l];
+                } else {
+                    for (j = jb; j < je; ++j) {
+                        const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
+                        DOPT_REAL xj = x[j] *= inv[j - jb];
+                        for (i = j + 1; i < je; ++i) x[i] -= col[i] * xj;
+                    }
                 }
                 if (je < nscol) DOPT_FN(dopt__sp_sub_gemv)(nscol - je, je - jb, Ls + je + (size_t)jb * nsrow, nsrow, x + jb, x + je);
             }
@@ -2680,11 +2692,24 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
                 jb = je > 8 ? je - 8 : 0;
                 if (je < nscol) DOPT_FN(dopt__sp_sub_dots)(nscol - je, je - jb, Ls + je + (size_t)jb * nsrow, nsrow, x + je, x + jb);
                 for (j = jb; j < je; ++j) inv[j - jb] = 1 / Ls[(size_t)j * nsrow + j];
-                for (j = je - 1; j >= jb; --j) {
-                    const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
-                    DOPT_REAL acc = x[j];
-                    for (i = j + 1; i < je; ++i) acc -= col[i] * x[i];
-                    x[j] = acc * inv[j - jb];
+                if (je - jb == 8) { /* full block: rows of L^T (columns of the block) as 8-lane steps */
+                    DOPT_REAL xv[8], lt[8][8];
+                    int l;
+                    for (j = 0; j < 8; ++j) /* lt[i][j] = L[jb+i, jb+j]: row i of the block */
+                        for (l = 0; l < 8; ++l) lt[l][j] = Ls[(size_t)(jb + j) * nsrow + jb + l];
+                    for (l = 0; l < 8; ++l) xv[l] = x[jb + l];
+                    for (j = 7; j >= 0; --j) {
+                        const DOPT_REAL xj = xv[j] * inv[j];
+                        for (l = 0; l < 8; ++l) xv[l] = l == j ? xj : l < j ? xv[l] - lt[j][l] * xj : xv[l];
+                    }
+                    for (l = 0; l < 8; ++l) x[jb + l] = xv[l];
+                } else {
+                    for (j = je - 1; j >= jb; --j) {
+                        const DOPT_REAL *DOPT_RESTRICT col = Ls + (size_t)j * nsrow;
+                        DOPT_REAL acc = x[j];
+                        for (i = j + 1; i < je; ++i) acc -= col[i] * x[i];
+                        x[j] = acc * inv[j - jb];
+                    }
                 }
             }
         } else {
