@@ -15,12 +15,15 @@
  *     factor (per VALUES, float or double: dopt_sparse_numeric_f / _d, dopt_sparse_factor_*)
  *         left-looking supernodal Cholesky: supernode s is zeroed and receives A's entries,
  *         gathers the updates of the supernodes below it in the tree (dense syrk/gemm),
- *         factors its diagonal block (potrf) and solves its off-diagonal block (trsm).  With
+ *         factors its diagonal block (potrf) and solves its off-diagonal block (trsm): in
+ *         left-looking column panels, or for very wide supernodes (DOPT__SP_BIG columns) by
+ *         recursive halving whose big trailing products are packed once each.  With
  *         AVX-512 vector extensions the updates run in register tiles (dopt.h's gemm tile,
  *         MR x 6) that are subtracted straight at their rows of s, with no update buffer or
  *         scatter pass, and the off-diagonal solve runs in MR x 8 tiles; tiny blocks take
  *         inline loops, and updates whose sending block exceeds the L2 cache take dopt.h's
- *         packed gemm (or OpenBLAS with DOPT_USE_CBLAS).  Refactoring new values with the
+ *         packed gemm, or inside a supernode a lower-trapezoid product packed once (OpenBLAS
+ *         for both with DOPT_USE_CBLAS).  Refactoring new values with the
  *         same pattern reuses everything and allocates nothing.
  *   A factor object may hold a BATCH of matrices with one pattern (one symbolic object, one
  *   allocation): small factors are interleaved supernode by supernode so the index bookkeeping
@@ -91,8 +94,10 @@
  *   (entries of a sending block up to which its update runs in register tiles, 131072),
  *   DOPT__SP_LAPACK_MIN (entries of a supernode from which DOPT_USE_CBLAS factors it with one
  *   LAPACK potrf + trsm, 4194304), DOPT__SP_NB (panel width, 64), DOPT__SP_NARROW (columns up to
- *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BATCH_INTERLEAVE
- *   (bytes of factors up to which a batch is interleaved, 1 MiB).
+ *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BIG (columns from which a
+ *   supernode is factored by recursive halving, 768), DOPT__SP_LEAF (leaf width of that
+ *   recursion, 256), DOPT__SP_KC / DOPT__SP_MC (blocking of its packed products, 256 / 144),
+ *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB).
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -318,15 +323,17 @@ extern "C" {
 #endif
 /* Supernodes of at least this many columns are factored by recursive halving (dopt__sp_factor_rec)
  * instead of the left-looking panels: the big trailing updates then run as one packed product
- * each, with a deep inner dimension.  Built-in kernels only (not with DOPT_USE_CBLAS). */
+ * each, with a deep inner dimension (measured: left-looking is faster up to about 700 columns,
+ * recursive from about 850).  Built-in kernels only (not with DOPT_USE_CBLAS).  Parts of at
+ * most DOPT__SP_LEAF columns are the leaves of the recursion, factored left-looking. */
 #ifndef DOPT__SP_BIG
 #define DOPT__SP_BIG 768
 #endif
-/* Blocking of those packed products: KC-deep slabs, blocks of about MC rows (kept in the L2
- * cache while every column sliver passes over them). */
-#ifndef DOPT__SP_LEAF /* ... and their parts of at most this many columns are left-looking */
+#ifndef DOPT__SP_LEAF
 #define DOPT__SP_LEAF 256
 #endif
+/* Blocking of the packed products (dopt__sp_syrk_packed): KC-deep slabs, blocks of about MC
+ * rows (kept in the L2 cache while every column sliver passes over them). */
 #ifndef DOPT__SP_KC
 #define DOPT__SP_KC 256
 #endif
@@ -2247,13 +2254,9 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
                 lp[(size_t)k * 8 + q] = (q0 + q < nb && k < nb && k < q0 + q) ? L[q0 + q + (size_t)k * ldl] : 0;
     }
     for (q = 0; q < (nb + 7) / 8 * 8; ++q) dinv[q] = q < nb ? 1 / L[q + (size_t)q * ldl] : 0;
-    for (i0 = 0; i0 < mfull; i0 += 2 * DOPT__MR) /* two row tiles in turn: independent chains */
-        for (q0 = 0; q0 < nb; q0 += 8) {
+    for (i0 = 0; i0 < mfull; i0 += DOPT__MR)
+        for (q0 = 0; q0 < nb; q0 += 8)
             DOPT_FN(dopt__sp_trsm_tile)(q0, nb - q0 < 8 ? nb - q0 : 8, Lp + off[q0 / 8], dinv, B + i0, ldb);
-            if (i0 + DOPT__MR < mfull)
-                DOPT_FN(dopt__sp_trsm_tile)(q0, nb - q0 < 8 ? nb - q0 : 8, Lp + off[q0 / 8], dinv, B + i0 + DOPT__MR,
-                                            ldb);
-        }
     if (mfull < m) {
         int rows = m - mfull;
         for (q = 0; q < nb; ++q)
