@@ -15,12 +15,15 @@
  *     factor (per VALUES, float or double: dopt_sparse_numeric_f / _d, dopt_sparse_factor_*)
  *         left-looking supernodal Cholesky: supernode s is zeroed and receives A's entries,
  *         gathers the updates of the supernodes below it in the tree (dense syrk/gemm),
- *         factors its diagonal block (potrf) and solves its off-diagonal block (trsm).  With
+ *         factors its diagonal block (potrf) and solves its off-diagonal block (trsm): in
+ *         left-looking column panels, or for very wide supernodes (DOPT__SP_BIG columns) by
+ *         recursive halving whose big trailing products are packed once each.  With
  *         AVX-512 vector extensions the updates run in register tiles (dopt.h's gemm tile,
  *         MR x 6) that are subtracted straight at their rows of s, with no update buffer or
  *         scatter pass, and the off-diagonal solve runs in MR x 8 tiles; tiny blocks take
  *         inline loops, and updates whose sending block exceeds the L2 cache take dopt.h's
- *         packed gemm (or OpenBLAS with DOPT_USE_CBLAS).  Refactoring new values with the
+ *         packed gemm, or inside a supernode a lower-trapezoid product packed once (OpenBLAS
+ *         for both with DOPT_USE_CBLAS).  Refactoring new values with the
  *         same pattern reuses everything and allocates nothing.
  *   A factor object may hold a BATCH of matrices with one pattern (one symbolic object, one
  *   allocation): small factors are interleaved supernode by supernode so the index bookkeeping
@@ -91,8 +94,10 @@
  *   (entries of a sending block up to which its update runs in register tiles, 131072),
  *   DOPT__SP_LAPACK_MIN (entries of a supernode from which DOPT_USE_CBLAS factors it with one
  *   LAPACK potrf + trsm, 4194304), DOPT__SP_NB (panel width, 64), DOPT__SP_NARROW (columns up to
- *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BATCH_INTERLEAVE
- *   (bytes of factors up to which a batch is interleaved, 1 MiB).
+ *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BIG (columns from which a
+ *   supernode is factored by recursive halving, 768), DOPT__SP_LEAF (leaf width of that
+ *   recursion, 256), DOPT__SP_KC / DOPT__SP_MC (blocking of its packed products, 256 / 144),
+ *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB).
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -315,6 +320,32 @@ extern "C" {
 #endif
 #ifndef DOPT__SP_SYRK_NB
 #define DOPT__SP_SYRK_NB 64
+#endif
+/* Supernodes of at least this many columns are factored by recursive halving (dopt__sp_factor_rec)
+ * instead of the left-looking panels: the big trailing updates then run as one packed product
+ * each, with a deep inner dimension (measured: left-looking is faster up to about 700 columns,
+ * recursive from about 850).  Built-in kernels only (not with DOPT_USE_CBLAS).  Parts of at
+ * most DOPT__SP_LEAF columns are the leaves of the recursion, factored left-looking. */
+#ifndef DOPT__SP_BIG
+#define DOPT__SP_BIG 768
+#endif
+#ifndef DOPT__SP_LEAF
+#define DOPT__SP_LEAF 256
+#endif
+/* Blocking of the packed products (dopt__sp_syrk_packed): KC-deep slabs, blocks of about MC
+ * rows (kept in the L2 cache while every column sliver passes over them). */
+#ifndef DOPT__SP_KC
+#define DOPT__SP_KC 256
+#endif
+#ifndef DOPT__SP_MC
+#define DOPT__SP_MC 144
+#endif
+/* Column width of the register tiles of the packed trailing updates (dopt__sp_syrk_packed): with
+ * vector extensions MR x 8 (24 accumulators of the 32 vector registers), else dopt.h's tile. */
+#if DOPT__VEC_EXT
+#define DOPT__SP_NR 8
+#else
+#define DOPT__SP_NR DOPT__NR
 #endif
 
 /* ---- small allocation helpers: every array remembers nothing, so sizes are passed back ------ */
@@ -1463,7 +1494,8 @@ typedef struct DOPT_FN(dopt_sparse_numeric) {
     DOPT_REAL *x;
     int *fail_col;
     int *map, *relmap, *head, *next, *lpos;   /* n, max_nsrow, nsuper x 3 ints  */
-    DOPT_REAL *cbuf, *xwork, *twork;          /* update block, solve workspace  */
+    DOPT_REAL *cbuf, *xwork, *twork;          /* update block / packed slabs,
+                                                 solve workspace                */
     size_t interleave_bytes;                  /* batches whose factors take at most this
                                                  many bytes are interleaved supernode by
                                                  supernode, larger ones go element by element
@@ -1864,11 +1896,29 @@ done:
 
 /* ---- numeric factorization ------------------------------------------------------------------- */
 
+/* Reals of the update buffer cbuf: the largest update block, at least max_nsrow, and with the
+ * built-in kernels, the packed slabs of the biggest trailing product a supernode of more than
+ * DOPT__SP_NB columns may hand to dopt__sp_syrk_packed (min(KC, nscol) deep, at most nsrow
+ * rows and nscol columns, each rounded up to a tile). */
+static size_t DOPT_FN(dopt__sp_cbuf_size)(const dopt_sparse_symbolic *S)
+{
+    size_t upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
+#ifndef DOPT_USE_CBLAS
+    int s;
+    for (s = 0; s < S->nsuper; ++s) {
+        const size_t nscol = (size_t)(S->super[s + 1] - S->super[s]), nsrow = (size_t)(S->rowptr[s + 1] - S->rowptr[s]);
+        const size_t kc = nscol < DOPT__SP_KC ? nscol : DOPT__SP_KC, pack = kc * (nsrow + DOPT__MR + nscol + DOPT__SP_NR);
+        if (nscol > DOPT__SP_NB && pack > upd) upd = pack;
+    }
+#endif
+    return upd;
+}
+
 /* Workspace of a factor object besides its values and fail_col (the part a slice has too). */
 static size_t DOPT_FN(dopt__sp_work_size)(const dopt_sparse_symbolic *S)
 {
-    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n = (size_t)S->n, ns = (size_t)S->nsuper, upd;
-    upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
+    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n = (size_t)S->n, ns = (size_t)S->nsuper;
+    size_t upd = DOPT_FN(dopt__sp_cbuf_size)(S);
     return DOPT_WORKSPACE_ROUND((n + 1) * i) + DOPT_WORKSPACE_ROUND(((size_t)S->max_nsrow + 1) * i) +
            3 * DOPT_WORKSPACE_ROUND((ns + 1) * i) + DOPT_WORKSPACE_ROUND((upd + 1) * r) +
            DOPT_WORKSPACE_ROUND((n + 1) * DOPT_SPARSE_RHS_CHUNK * r) +
@@ -1878,8 +1928,8 @@ static size_t DOPT_FN(dopt__sp_work_size)(const dopt_sparse_symbolic *S)
 static int DOPT_FN(dopt__sp_take_work)(DOPT_FN(dopt_sparse_numeric) *F, dopt_workspace *ws)
 {
     const dopt_sparse_symbolic *S = F->sym;
-    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n = (size_t)S->n, ns = (size_t)S->nsuper, upd;
-    upd = S->max_update > (size_t)S->max_nsrow ? S->max_update : (size_t)S->max_nsrow;
+    size_t r = sizeof(DOPT_REAL), i = sizeof(int), n = (size_t)S->n, ns = (size_t)S->nsuper;
+    size_t upd = DOPT_FN(dopt__sp_cbuf_size)(S);
     F->map = (int *)dopt_workspace_take(ws, (n + 1) * i);
     F->relmap = (int *)dopt_workspace_take(ws, ((size_t)S->max_nsrow + 1) * i);
     F->head = (int *)dopt_workspace_take(ws, (ns + 1) * i);
@@ -2353,17 +2403,187 @@ static dopt_status DOPT_FN(dopt__sp_potrf_panel)(int kb, DOPT_REAL *D, int ld, c
     return DOPT_OK;
 }
 
-/* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
- * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Built-in kernels: left-looking over
- * column panels of width DOPT__SP_NB (the panel takes the update of every column left of it in
- * one deep trapezoid product, then potrf of its diagonal block in narrow strips and inline trsm
- * of the rows below; deep products run nearer dgemm speed than many thin rank-64 updates).  With
- * DOPT_USE_CBLAS, supernodes bigger than DOPT__SP_LAPACK_MIN entries (all of them without the
- * register tiles) take one LAPACK potrf and one BLAS trsm, as OpenBLAS blocks those better.
- * Narrow supernodes (at most DOPT__SP_NARROW columns) take dopt__sp_factor_narrow instead. */
-static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, const int *ident, int *fail)
+/* Pack rows i0 .. i0+rows-1 (rows <= R), columns 0 .. kc-1 of P (leading dimension ldp) k-major
+ * into buf: buf[p*R + i] = P[i0 + i, p], zero past `rows`.  R = MR gives a row sliver of the
+ * packed product, R = DOPT__SP_NR a column sliver (P's rows are the product's columns). */
+static void DOPT_FN(dopt__sp_pack)(int R, int rows, int kc, const DOPT_REAL *P, int ldp, DOPT_REAL *DOPT_RESTRICT buf)
+{
+    int p, i;
+    if (rows == DOPT__MR && R == DOPT__MR) {
+        for (p = 0; p < kc; ++p) memcpy(buf + (size_t)p * DOPT__MR, P + (size_t)p * ldp, DOPT__MR * sizeof(DOPT_REAL));
+        return;
+    }
+    if (rows == DOPT__SP_NR && R == DOPT__SP_NR) {
+        for (p = 0; p < kc; ++p)
+            memcpy(buf + (size_t)p * DOPT__SP_NR, P + (size_t)p * ldp, DOPT__SP_NR * sizeof(DOPT_REAL));
+        return;
+    }
+    for (p = 0; p < kc; ++p) {
+        for (i = 0; i < rows; ++i) buf[(size_t)p * R + i] = P[i + (size_t)p * ldp];
+        for (; i < R; ++i) buf[(size_t)p * R + i] = 0;
+    }
+}
+
+#if DOPT__VEC_EXT
+/* C[0:rows, 0:cols] -= a b^T for a packed MR-row sliver a and DOPT__SP_NR-column sliver b, kc
+ * deep (k-major, as dopt__sp_pack lays them out): MV x 8 vector accumulators.  The tile of C is
+ * prefetched while the sums run. */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_syrk_micro)(int kc, const DOPT_REAL *DOPT_RESTRICT a,
+                                                        const DOPT_REAL *DOPT_RESTRICT b, DOPT_REAL *C, int ldc,
+                                                        int rows, int cols)
+{
+    DOPT__FMA_BODY
+    DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__SP_NR], av[DOPT__MV];
+    DOPT_REAL acc[DOPT__MR * DOPT__SP_NR];
+    int p, i, j;
+    memset(c, 0, sizeof c);
+    for (j = 0; j < cols; ++j) {
+        __builtin_prefetch(C + (size_t)j * ldc, 1);
+        __builtin_prefetch(C + (size_t)j * ldc + DOPT__MR - 1, 1);
+    }
+    for (p = 0; p < kc; ++p) {
+        for (i = 0; i < DOPT__MV; ++i) memcpy(&av[i], a + i * DOPT__VLEN, sizeof av[i]);
+        for (j = 0; j < DOPT__SP_NR; ++j) {
+            DOPT_REAL bj = b[j];
+            for (i = 0; i < DOPT__MV; ++i) c[i][j] += av[i] * bj;
+        }
+        a += DOPT__MR;
+        b += DOPT__SP_NR;
+    }
+    if (rows == DOPT__MR) {
+        for (j = 0; j < cols; ++j)
+            for (i = 0; i < DOPT__MV; ++i) {
+                DOPT_FN(dopt__vreal) t;
+                DOPT_REAL *dst = C + (size_t)j * ldc + i * DOPT__VLEN;
+                memcpy(&t, dst, sizeof t);
+                t -= c[i][j];
+                memcpy(dst, &t, sizeof t);
+            }
+        return;
+    }
+    for (j = 0; j < DOPT__SP_NR; ++j)
+        for (i = 0; i < DOPT__MV; ++i) memcpy(acc + j * DOPT__MR + i * DOPT__VLEN, &c[i][j], sizeof c[i][j]);
+    for (j = 0; j < cols; ++j)
+        for (i = 0; i < rows; ++i) C[i + (size_t)j * ldc] -= acc[i + j * DOPT__MR];
+}
+#else
+/* Without vector extensions: dopt.h's portable gemm tile. */
+static void DOPT_FN(dopt__sp_syrk_micro)(int kc, const DOPT_REAL *a, const DOPT_REAL *b, DOPT_REAL *C, int ldc,
+                                         int rows, int cols)
+{
+    DOPT_FN(dopt__gemm_micro)(kc, -1, a, DOPT__MR, b, DOPT__SP_NR, 1, C, ldc, rows, cols);
+}
+#endif
+
+/* Lower trapezoid of C -= P P[0:nc, :]^T for the m x k block P (leading dimension ldp, m >= nc)
+ * and the m x nc block C (leading dimension ldc): entries C[i, j] with j < nc, j <= i < m.  Each
+ * KC-deep slab of P is packed once (dopt__sp_pack), its m rows into MR-row slivers and its first
+ * nc rows into DOPT__SP_NR-column slivers, in work (KC * (m + MR + nc + DOPT__SP_NR) reals);
+ * then for each block of about MC rows (it stays in the L2 cache) every column sliver left of
+ * the block's last row passes over the block's row slivers.  Tiles that cross the diagonal are
+ * computed whole: their entries above it land in the unused upper triangle of the supernode's
+ * diagonal block. */
+static void DOPT_FN(dopt__sp_syrk_packed)(int m, int nc, int k, const DOPT_REAL *P, int ldp, DOPT_REAL *C,
+                                          int ldc, DOPT_REAL *work)
+{
+    enum { MC = DOPT__SP_MC > DOPT__MR ? DOPT__SP_MC / DOPT__MR * DOPT__MR : DOPT__MR };
+    const size_t mp = (size_t)(m + DOPT__MR - 1) / DOPT__MR * DOPT__MR;
+    int pc, ic, jr, ir;
+    for (pc = 0; pc < k; pc += DOPT__SP_KC) {
+        const int kc = k - pc < DOPT__SP_KC ? k - pc : DOPT__SP_KC;
+        DOPT_REAL *ap = work, *bp = work + mp * (size_t)kc;
+        const DOPT_REAL *slab = P + (size_t)pc * ldp;
+        for (ir = 0; ir < m; ir += DOPT__MR)
+            DOPT_FN(dopt__sp_pack)(DOPT__MR, m - ir < DOPT__MR ? m - ir : DOPT__MR, kc, slab + ir, ldp,
+                                   ap + (size_t)ir * kc);
+        for (jr = 0; jr < nc; jr += DOPT__SP_NR)
+            DOPT_FN(dopt__sp_pack)(DOPT__SP_NR, nc - jr < DOPT__SP_NR ? nc - jr : DOPT__SP_NR, kc, slab + jr, ldp,
+                                   bp + (size_t)jr * kc);
+        for (ic = 0; ic < m; ic += MC) {
+            const int iend = m - ic < MC ? m : ic + MC;
+            for (jr = 0; jr < nc && jr < iend; jr += DOPT__SP_NR) {
+                const int cols = nc - jr < DOPT__SP_NR ? nc - jr : DOPT__SP_NR;
+                for (ir = ic; ir < iend; ir += DOPT__MR) {
+                    const int rows = iend - ir < DOPT__MR ? iend - ir : DOPT__MR;
+                    if (ir + rows <= jr) continue; /* the tile lies above the diagonal */
+                    DOPT_FN(dopt__sp_syrk_micro)(kc, ap + (size_t)ir * kc, bp + (size_t)jr * kc,
+                                                 C + ir + (size_t)jr * ldc, ldc, rows, cols);
+                }
+            }
+        }
+    }
+}
+
+/* Left-looking Cholesky of the m x w panel A (leading dimension ld, m >= w) whose updates
+ * are in, over column panels of width DOPT__SP_NB: each panel takes the update of every column
+ * left of it in one deep trapezoid product (register tiles straight from L while the sending
+ * block fits the L2 cache, else dopt__sp_syrk_packed when work is given, else dopt__sp_syrk),
+ * then potrf of its diagonal block in narrow strips and the inline trsm of the rows below.
+ * *fail is the failing column within the panel. */
+static dopt_status DOPT_FN(dopt__sp_factor_panels)(int w, int m, DOPT_REAL *A, int ld, const int *ident,
+                                                   DOPT_REAL *work, int *fail)
 {
     int k0;
+    for (k0 = 0; k0 < w; k0 += DOPT__SP_NB) {
+        int kb = w - k0 < DOPT__SP_NB ? w - k0 : DOPT__SP_NB, r0 = k0 + kb, fc = -1;
+        DOPT_REAL *D = A + k0 + (size_t)k0 * ld;
+        dopt_status st;
+#if DOPT__VEC_EXT
+        if (k0 > 0 && m - k0 >= DOPT__MR && (double)k0 * (m - k0) <= DOPT__SP_FUSED_MAX)
+            DOPT_FN(dopt__sp_update_fused)(k0, kb, m - k0, A + k0, ld, ident, D, ld);
+        else
+#endif
+        if (k0 > 0 && work)
+            DOPT_FN(dopt__sp_syrk_packed)(m - k0, kb, k0, A + k0, ld, D, ld, work);
+        else if (k0 > 0)
+            DOPT_FN(dopt__sp_syrk)(m - k0, kb, k0, -1, A + k0, ld, 1, D, ld);
+        st = DOPT_FN(dopt__sp_potrf_panel)(kb, D, ld, ident, &fc);
+        if (st != DOPT_OK) {
+            *fail = k0 + fc;
+            return st;
+        }
+        if (r0 < m) DOPT_FN(dopt__sp_trsm)(m - r0, kb, D, ld, D + kb, ld);
+    }
+    return DOPT_OK;
+}
+
+#ifndef DOPT_USE_CBLAS
+/* Cholesky of the m x w panel A (leading dimension ld, m >= w) whose updates are in:
+ * A11 = L11 L11^T and A21 = L21 L11^{-T} in place, by recursive halving: factor the left
+ * columns (all m rows), subtract their product from the right columns in one packed trapezoid
+ * update (dopt__sp_syrk_packed, inner dimension = the left width), factor the right columns.
+ * Parts of at most DOPT__SP_LEAF columns are the leaves, factored left-looking
+ * (dopt__sp_factor_panels, whose register-tile products are fastest there).  Splits fall near
+ * the middle on multiples of DOPT__SP_NB (of 8 below 2 DOPT__SP_NB).  work: see
+ * dopt__sp_syrk_packed.  *fail is the failing column within the panel. */
+static dopt_status DOPT_FN(dopt__sp_factor_rec)(int w, int m, DOPT_REAL *A, int ld, const int *ident,
+                                                DOPT_REAL *work, int *fail)
+{
+    int w1;
+    dopt_status st;
+    if (w <= DOPT__SP_LEAF) return DOPT_FN(dopt__sp_factor_panels)(w, m, A, ld, ident, work, fail);
+    w1 = w <= 2 * DOPT__SP_NB ? (w / 2 + 7) / 8 * 8 : (w / 2 + DOPT__SP_NB / 2) / DOPT__SP_NB * DOPT__SP_NB;
+    st = DOPT_FN(dopt__sp_factor_rec)(w1, m, A, ld, ident, work, fail);
+    if (st != DOPT_OK) return st;
+    DOPT_FN(dopt__sp_syrk_packed)(m - w1, w - w1, w1, A + w1, ld, A + w1 + (size_t)w1 * ld, ld, work);
+    st = DOPT_FN(dopt__sp_factor_rec)(w - w1, m - w1, A + w1 + (size_t)w1 * ld, ld, ident, work, fail);
+    if (st != DOPT_OK) *fail += w1;
+    return st;
+}
+#endif
+
+/* Factor supernode s in place once its updates are in (the nsrow x nscol block, leading
+ * dimension nsrow): L11 = chol(A11), L21 = A21 L11^{-T}.  Built-in kernels: left-looking over
+ * column panels of width DOPT__SP_NB (dopt__sp_factor_panels; deep products run nearer dgemm
+ * speed than many thin rank-64 updates), and from DOPT__SP_BIG columns recursive halving
+ * (dopt__sp_factor_rec) whose big trailing products are packed once each.  work: the packing
+ * space of dopt__sp_syrk_packed (cbuf).  With DOPT_USE_CBLAS, supernodes bigger than
+ * DOPT__SP_LAPACK_MIN entries (all of them without the register tiles) take one LAPACK potrf
+ * and one BLAS trsm, as OpenBLAS blocks those better, and the others' big products go to
+ * OpenBLAS.  Narrow supernodes (at most DOPT__SP_NARROW columns) take dopt__sp_factor_narrow. */
+static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, const int *ident,
+                                                  DOPT_REAL *work, int *fail)
+{
     if (nscol <= DOPT__SP_NARROW) return DOPT_FN(dopt__sp_factor_narrow)(nscol, nsrow, Ls, nsrow, fail);
 #ifdef DOPT_USE_CBLAS /* big supernodes: LAPACK potrf and one BLAS trsm beat panels of separate calls */
     if (!DOPT__VEC_EXT || (double)nscol * nsrow > DOPT__SP_LAPACK_MIN) {
@@ -2373,27 +2593,11 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
                                Ls + nscol, nsrow);
         return st;
     }
+    work = NULL; /* the panels' big products go to OpenBLAS through dopt_gemm */
+#else
+    if (nscol >= DOPT__SP_BIG) return DOPT_FN(dopt__sp_factor_rec)(nscol, nsrow, Ls, nsrow, ident, work, fail);
 #endif
-    for (k0 = 0; k0 < nscol; k0 += DOPT__SP_NB) {
-        int kb = nscol - k0 < DOPT__SP_NB ? nscol - k0 : DOPT__SP_NB, r0 = k0 + kb, fc = -1;
-        DOPT_REAL *D = Ls + k0 + (size_t)k0 * nsrow;
-        dopt_status st;
-        /* the panel gathers the updates of all columns left of it: one deep product */
-#if DOPT__VEC_EXT
-        if (k0 > 0 && nsrow - k0 >= DOPT__MR && (double)k0 * (nsrow - k0) <= DOPT__SP_FUSED_MAX)
-            DOPT_FN(dopt__sp_update_fused)(k0, kb, nsrow - k0, Ls + k0, nsrow, ident, D, nsrow);
-        else
-#endif
-        if (k0 > 0)
-            DOPT_FN(dopt__sp_syrk)(nsrow - k0, kb, k0, -1, Ls + k0, nsrow, 1, D, nsrow);
-        st = DOPT_FN(dopt__sp_potrf_panel)(kb, D, nsrow, ident, &fc);
-        if (st != DOPT_OK) {
-            *fail = k0 + fc;
-            return st;
-        }
-        if (r0 < nsrow) DOPT_FN(dopt__sp_trsm)(nsrow - r0, kb, D, nsrow, D + kb, nsrow);
-    }
-    return DOPT_OK;
+    return DOPT_FN(dopt__sp_factor_panels)(nscol, nsrow, Ls, nsrow, ident, work, fail);
 }
 
 /* Left-looking supernodal factorization of elements 0..count-1 (see the file overview).
@@ -2495,7 +2699,8 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
             int fc = -1;
             dopt_status st;
             if (F->fail_col[b] != -1) continue;
-            st = DOPT_FN(dopt__sp_factor_super)(nscol, nsrow, F->x + (size_t)b * nz + valptr[s], rel, &fc);
+            st = DOPT_FN(dopt__sp_factor_super)(nscol, nsrow, F->x + (size_t)b * nz + valptr[s], rel, F->cbuf,
+                                                &fc);
             if (st != DOPT_OK) {
                 F->fail_col[b] = S->perm[k1 + fc];
                 if (first == DOPT_OK)

@@ -780,6 +780,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_refactor_batch_f);
     DOPT_TEST_RUN(test_multi_rhs_d);
     DOPT_TEST_RUN(test_multi_rhs_f);
+    DOPT_TEST_RUN(test_big_supernode_d);
+    DOPT_TEST_RUN(test_big_supernode_f);
     DOPT_TEST_RUN(test_linear_solver_d);
     DOPT_TEST_RUN(test_linear_solver_f);
     DOPT_TEST_RUN(test_backward_fd);
@@ -1151,5 +1153,82 @@ static void DOPT_FN(test_multi_rhs)(void)
     dopt_sparse_symbolic_free(S);
     free(Ap); free(Ai); free(Ax); free(B); free(X);
     tpat_free(&p);
+}
+
+/* A supernode wide enough for the recursive big-supernode factorization (dopt__sp_factor_rec,
+ * DOPT__SP_BIG columns and up; 1000 columns also give its left-looking leaves products beyond
+ * the register-tile size): a dense random diagonally dominant matrix, natural order, one
+ * supernode.  Its factor matches dense Cholesky (dopt_potrf); a negative pivot in the first
+ * leaf, a later leaf of the left half, the right half and the last column is reported at its
+ * column, and with AMD at its ORIGINAL column. */
+static void DOPT_FN(test_big_supernode)(void)
+{
+    const int n = dopt_test_quick() ? 800 : 1000, bad[4] = {5, 300, 611, (dopt_test_quick() ? 800 : 1000) - 1};
+    int *Ap, *Ai, i, j, p = 0, t, fc;
+    DOPT_REAL *Ax, *dense;
+    double err = 0, mx = 0;
+    dopt_rng rng;
+    dopt_sparse_options o;
+    dopt_sparse_symbolic *S = NULL;
+    DOPT_FN(dopt_sparse_numeric) *F = NULL;
+    dopt_errinfo info;
+    dopt_status st;
+    Ap = (int *)malloc(sizeof(int) * ((size_t)n + 1));
+    Ai = (int *)malloc(sizeof(int) * (size_t)n * (n + 1) / 2);
+    Ax = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n * (n + 1) / 2);
+    dense = (DOPT_REAL *)calloc((size_t)n * n, sizeof(DOPT_REAL));
+    dopt_rng_seed(&rng, 4242, DOPT_IS_FLOAT);
+    for (j = 0; j < n; ++j) {
+        Ap[j] = p;
+        for (i = j; i < n; ++i, ++p) {
+            Ai[p] = i;
+            Ax[p] = i == j ? (DOPT_REAL)n : (DOPT_REAL)(2 * dopt_rng_uniform_d(&rng) - 1);
+            dense[i + (size_t)j * n] = Ax[p];
+        }
+    }
+    Ap[n] = p;
+    memset(&o, 0, sizeof o);
+    o.ordering = DOPT_SPARSE_ORDER_NATURAL;
+    st = dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, &o, &S, &info);
+    if (st == DOPT_OK) st = DOPT_FN(dopt_sparse_numeric_create)(S, 1, &F);
+    DOPT_CHECK(st == DOPT_OK && S->nsuper == 1 && S->max_nscol >= DOPT__SP_BIG, "setup: one supernode of %d >= %d columns",
+               S ? S->max_nscol : -1, DOPT__SP_BIG);
+    if (st != DOPT_OK) goto out;
+    DOPT_CHECK(DOPT_FN(dopt_sparse_factor)(F, Ax, &info) == DOPT_OK, "SPD factors");
+    DOPT_CHECK(DOPT_FN(dopt_potrf)(n, dense, n, &fc) == DOPT_OK, "dense reference");
+    for (j = 0; j < n; ++j)
+        for (i = j; i < n; ++i) {
+            double d = fabs((double)(F->x[i + (size_t)j * n] - dense[i + (size_t)j * n]));
+            err = d > err ? d : err;
+            mx = fabs((double)dense[i + (size_t)j * n]) > mx ? fabs((double)dense[i + (size_t)j * n]) : mx;
+        }
+    DOPT_CHECK(err / mx < DOPT_TEST_TOL(1e-12, 1e-5), "big supernode vs dense Cholesky: %g", err / mx);
+    for (t = 0; t < 4; ++t) {
+        const int pd = Ap[bad[t]];
+        Ax[pd] = -1;
+        st = DOPT_FN(dopt_sparse_factor)(F, Ax, &info);
+        DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && F->fail_col[0] == bad[t] && info.index == bad[t],
+                   "pivot %d reported (got %s, col %d)", bad[t], dopt_status_string(st), F->fail_col[0]);
+        Ax[pd] = (DOPT_REAL)n;
+    }
+    DOPT_FN(dopt_sparse_numeric_free)(F);
+    dopt_sparse_symbolic_free(S);
+    F = NULL;
+    S = NULL;
+    o.ordering = DOPT_SPARSE_ORDER_AMD;
+    st = dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, &o, &S, &info);
+    if (st == DOPT_OK) st = DOPT_FN(dopt_sparse_numeric_create)(S, 1, &F);
+    DOPT_CHECK(st == DOPT_OK, "setup AMD");
+    if (st != DOPT_OK) goto out;
+    Ax[Ap[bad[2]]] = -1;
+    st = DOPT_FN(dopt_sparse_factor)(F, Ax, &info);
+    DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && F->fail_col[0] == bad[2] && info.index == bad[2],
+               "AMD: pivot %d reported at its original column (got %s, col %d)", bad[2], dopt_status_string(st),
+               F->fail_col[0]);
+    Ax[Ap[bad[2]]] = (DOPT_REAL)n;
+out:
+    DOPT_FN(dopt_sparse_numeric_free)(F);
+    dopt_sparse_symbolic_free(S);
+    free(Ap); free(Ai); free(Ax); free(dense);
 }
 #endif
