@@ -1220,9 +1220,13 @@ DOPT_API void DOPT_FN(dopt_se3_inverse)(const DOPT__L a[7], DOPT__L b[7], DOPT__
 DOPT_API void DOPT_FN(dopt_se3_between)(const DOPT__L a[7], const DOPT__L b[7], DOPT__L c[7],
                                         DOPT__L *Ja, DOPT__L *Jb)
 {
-    DOPT__L ai[7];
-    DOPT_FN(dopt_se3_inverse)(a, ai, NULL);
-    DOPT_FN(dopt_se3_compose)(ai, b, c, NULL, NULL);
+    /* c = a⁻¹ b in one step: rotation conj(q_a) q_b, translation R_aᵀ (t_b - t_a) (one
+       rotation, where the inverse followed by a composition takes two) */
+    DOPT__L qc[4], dt[3];
+    qc[0] = -a[3]; qc[1] = -a[4]; qc[2] = -a[5]; qc[3] = a[6];
+    dt[0] = b[0] - a[0]; dt[1] = b[1] - a[1]; dt[2] = b[2] - a[2];
+    DOPT_FN(dopt__lie_qmul)(qc, b + 3, c + 3);
+    DOPT_FN(dopt__lie_qrot)(qc, dt, c);
     if (Ja) {
         DOPT__L ci[7];
         int i;
