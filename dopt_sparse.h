@@ -2374,8 +2374,9 @@ static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_RE
             *fail = q;
             return (d != d || d - d != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
         }
+        dinv = 1 / d; /* 1/sqrt(d) = sqrt(d) / d: the division and the square root overlap */
         d = DOPT_M(sqrt)(d);
-        dinv = 1 / d;
+        dinv *= d;
         cq[q] = d;
         for (i = q + 1; i < nsrow; ++i) cq[i] *= dinv;
     }
