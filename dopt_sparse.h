@@ -92,6 +92,7 @@
  *   DOPT_NO_STDIO leaves out the Matrix Market reader).  Tuning knobs, rarely needed:
  *   DOPT__SP_SMALL_UPDATE (flops below which an update runs inline, 8192), DOPT__SP_FUSED_MAX
  *   (entries of a sending block up to which its update runs in register tiles, 131072),
+ *   DOPT__SP_FUSED_MIN (rows from which an update runs in register tiles, one vector),
  *   DOPT__SP_LAPACK_MIN (entries of a supernode from which DOPT_USE_CBLAS factors it with one
  *   LAPACK potrf + trsm, 4194304), DOPT__SP_NB (panel width, 64), DOPT__SP_NARROW (columns up to
  *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BIG (columns from which a
