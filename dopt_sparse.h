@@ -288,7 +288,7 @@ extern "C" {
 
 #define DOPT__SP_NONE ((size_t)-1)
 /* Updates with fewer flops than this run inline (when the register tiles below do not take
- * them: those need MR rows); larger ones call dopt_gemm. */
+ * them: those need DOPT__SP_FUSED_MIN rows); larger ones call dopt_gemm. */
 #ifndef DOPT__SP_SMALL_UPDATE
 #define DOPT__SP_SMALL_UPDATE 8192
 #endif
@@ -2092,11 +2092,12 @@ static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, co
 #else
 #define DOPT__SP_ALWAYS_INLINE
 #endif
-/* One MR x NR tile of an update, subtracted straight at its rows of s (no buffer): the sums
+/* One tile of mv vectors of rows (mv VLEN rows, mv <= MV) by NR columns of an update (mv is a
+ * constant where the wrappers below inline it), subtracted straight at its rows of s (no buffer): the sums
  * c[i, q] = sum_k a[i + k*ldd] b[q + k*ldd] stay in registers (dopt.h's gemm tile), then go to
  * column relj[q] of Ls, rows reli[i], for columns qa <= q < qb and rows i >= rlo (earlier rows
  * belong to another tile) and i >= q + jmi (entries above the diagonal are skipped; jmi is the
- * tile's first column minus its first row, both counted in d's rows).  When the MR rows land on
+ * tile's first column minus its first row, both counted in d's rows).  When the tile's rows land on
  * consecutive rows of s and none is skipped, each column is one vector read-modify-write (the
  * few entries above the diagonal then land in the unused upper triangle of s's diagonal block);
  * otherwise each vector of rows that lands on consecutive rows is one read-modify-write and the
@@ -2212,8 +2213,8 @@ static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, co
 /* Update of supernode s by descendant d:  Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for
  * j < ndrow1, j <= i < ndrow2.  Ld points at d's first row inside s (leading dimension ldd,
  * ndcol columns); rel[i] is that row's position in s, which for j < ndrow1 is also a column of
- * s.  With AVX-512 vector extensions, updates of at least MR rows whose sending block fits the
- * L2 cache run in register tiles straight into Ls (dopt__sp_update_fused).  Otherwise small
+ * s.  With AVX-512 vector extensions, updates of at least DOPT__SP_FUSED_MIN rows whose sending
+ * block fits the L2 cache run in register tiles straight into Ls (dopt__sp_update_fused).  Otherwise small
  * updates run inline in 8 x 4 tiles; large ones are a dense product into C (ndrow2 x ndrow1)
  * that is then scattered, or go straight into Ls when d's rows are contiguous in s. */
 static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
@@ -2340,7 +2341,7 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
 static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_REAL *Ls, int ld, int *fail)
 {
     int j, q, i;
-    for (q = 0; q < nscol; ++q) { /* left-looking: column q takes its update in registers, 8 rows at a time */
+    for (q = 0; q < nscol; ++q) { /* left-looking: column q takes its update in registers, 16 or 8 rows at a time */
         DOPT_REAL *DOPT_RESTRICT cq = Ls + (size_t)q * ld, d, dinv;
         int i0, l;
         if (q > 0) {
@@ -2634,15 +2635,13 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
         const DOPT_REAL *ax = Ax + (ptrdiff_t)b * strideAx;
         int bad = 0;
         F->fail_col[b] = -1;
-        if (vent) { /* the caller scanned its values and dadd */
-        } else {
+        if (!vent) /* (with vent the caller has scanned its values and dadd) */
             for (p = 0; p < S->nnz_a; ++p) bad |= ax[p] - ax[p] != 0; /* NaN or Inf (a vectorizable scan) */
-        }
         if (!bad) {
             alive++;
             continue;
         }
-        for (p = 0; !vent && p < S->nnz_a; ++p)
+        for (p = 0; p < S->nnz_a; ++p)
             if (ax[p] - ax[p] != 0) break;
         F->fail_col[b] = -2;
         if (first == DOPT_OK)
@@ -3056,7 +3055,7 @@ typedef struct DOPT_FN(dopt__sp_ls) {
                              values in place (NULL when a column lacks its diagonal entry:
                              then values are copied into Ax with diag_add)                  */
     size_t nvent, nvals;  /* nvals: the pattern's block values                               */
-    DOPT_REAL *Ax;
+    DOPT_REAL *Ax;        /* nnz, only without vent                                          */
     dopt_sparse_symbolic *sym;
     DOPT_FN(dopt_sparse_numeric) *num;   /* batch = the reserved slots                          */
     int cur;                             /* the selected slot                                   */
@@ -3101,7 +3100,6 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
     s->diag = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->n, sizeof(int), &fail);
     s->Ai = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(int), &fail);
     s->src = (size_t *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(size_t), &fail);
-    s->Ax = (DOPT_REAL *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(DOPT_REAL), &fail);
     if (fail) {
         DOPT_FN(dopt__sp_ls_release)(s);
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse linear solver: out of memory");
@@ -3139,6 +3137,12 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
         }
         s->nvent = nv > 0 ? nv : 1;
         for (q = 0; q < nv; ++q) s->vent[q] = s->src[s->sym->aent[q]];
+    } else { /* a column lacks its diagonal entry: factor() copies the values into Ax */
+        s->Ax = (DOPT_REAL *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(DOPT_REAL), &fail);
+        if (fail) {
+            DOPT_FN(dopt__sp_ls_release)(s);
+            return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse linear solver: out of memory");
+        }
     }
     return DOPT_OK;
 }
