@@ -2117,6 +2117,24 @@ DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REA
  *             DOPT_ERR_ALLOCATION leaves the solver as it was.
  *   select    optional, with reserve: factor() and solve() act on slot `slot` (< count) until
  *             the next select; selecting changes no factor.
+ *   batch_width, reserve_batch, factor_batch, solve_batch   optional (batch_width 0 / NULL:
+ *             none), the LANE BATCH: factor several matrices of the pattern at once (one vector
+ *             lane per matrix), which the layer uses to run Levenberg-Marquardt on up to
+ *             batch_width batch elements in lockstep (see dopt_nlls_options.sequential_batch).
+ *             batch_width     the most matrices one factor_batch takes (the lane count, >= 2).
+ *             reserve_batch   hold the storage for factor_batch (called once, when the
+ *                             least-squares solver is made; may allocate).  DOPT_ERR_ALLOCATION
+ *                             leaves the solver usable without the lane batch.
+ *             factor_batch    factor matrices l = 0 .. count-1 (1 <= count <= batch_width):
+ *                             values[l] (laid out as for factor()) + diag(diag_add[l]) (diag_add
+ *                             NULL, or an entry NULL: no addition).  status[l] and fail_col[l]
+ *                             are what factor() would return and set for that matrix alone; the
+ *                             return is DOPT_OK (results in status) or an error of the call
+ *                             itself (DOPT_ERR_INVALID_ARGUMENT: no reserve, bad count).  These
+ *                             factors live apart from factor()'s slots (no slot changes) and
+ *                             replace the last factor_batch's.
+ *             solve_batch     rhs[l] (n reals) <- (matrix l)^{-1} rhs[l] for every l < count of
+ *                             the last factor_batch whose status was DOPT_OK (others untouched).
  * factor() must be a function of (values, diag_add) alone: the layer reuses a kept factor when
  * it is asked for a factor of a bit-identical undamped matrix (see dopt_nlls_solver_keep_factors).
  * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
@@ -2131,6 +2149,11 @@ typedef struct DOPT_FN(dopt_linear_solver) {
     void (*destroy)(void *self);
     dopt_status (*reserve)(void *self, int count);
     void (*select)(void *self, int slot);
+    int batch_width;
+    dopt_status (*reserve_batch)(void *self);
+    dopt_status (*factor_batch)(void *self, int count, const DOPT_REAL *const *values,
+                                const DOPT_REAL *const *diag_add, dopt_status *status, int *fail_col);
+    void (*solve_batch)(void *self, int count, DOPT_REAL *const *rhs);
 } DOPT_FN(dopt_linear_solver);
 
 /* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix
@@ -2241,6 +2264,14 @@ typedef struct DOPT_FN(dopt_nlls_options) {
     void (*iteration_hook)(void *user, int b, const DOPT_REAL *x, const DOPT_REAL *d, DOPT_REAL t,
                            DOPT_REAL lambda, DOPT_REAL radius, int accepted);
     void *hook_user;
+    /* Batches and the lane batch: with method LM, a batch of two or more elements and a linear
+     * solver that offers factor_batch (dopt_sparse_linear_solver does), the elements run in
+     * lockstep groups of batch_width: each iteration factors and solves the group's damped
+     * systems at once (one vector lane per element).  Every element takes exactly the steps it
+     * would take alone (same accept/reject decisions and damping; the factor's rounding may
+     * differ in the last bits).  Logging and an iteration_hook make the solve sequential.
+     * sequential_batch = 1 solves the elements one after another instead. */
+    int sequential_batch;
 } DOPT_FN(dopt_nlls_options);
 
 /* dopt_nlls_default_options: the options with every default written out. */
