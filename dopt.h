@@ -2266,10 +2266,17 @@ typedef struct DOPT_FN(dopt_nlls_options) {
     void *hook_user;
     /* Batches and the lane batch: with method LM, a batch of two or more elements and a linear
      * solver that offers factor_batch (dopt_sparse_linear_solver does), the elements run in
-     * lockstep groups of batch_width: each iteration factors and solves the group's damped
-     * systems at once (one vector lane per element).  Every element takes exactly the steps it
-     * would take alone (same accept/reject decisions and damping; the factor's rounding may
-     * differ in the last bits).  Logging and an iteration_hook make the solve sequential.
+     * LOCKSTEP, in consecutive groups of batch_width (elements 0..W-1, then W..2W-1, ...): each
+     * iteration, every running element of the group builds its damped system, one
+     * factor_batch call factors them all (one vector lane per element), one solve_batch call
+     * solves them, then each element takes its trial point, accepts or rejects and updates its
+     * damping on its own.  An element that stops leaves the group's later factorizations.
+     * Every element runs the very iteration it runs alone (the same code: its own damping,
+     * decisions, stopping, report); results are bit-identical to a sequential solve when the
+     * linear solver's factor_batch rounds as its factor() does (a vectorized lane factor may
+     * differ in the last bits).  Reports, the returned status and info are those of the
+     * sequential loop (the first failing element in element order).  Logging, an
+     * iteration_hook and the GN / Dogleg methods make the solve sequential.
      * sequential_batch = 1 solves the elements one after another instead. */
     int sequential_batch;
 } DOPT_FN(dopt_nlls_options);
@@ -2283,7 +2290,10 @@ typedef struct DOPT_FN(dopt_nlls_solver) DOPT_FN(dopt_nlls_solver);
 
 /* dopt_nlls_solver_create: analyze problem p (which must stay alive and unchanged in structure;
  * cost data and weights may change between solves).  Free variables that no cost touches are
- * left out of the system (they keep their values).  `linear` is the linear solver (copied; the
+ * left out of the system (they keep their values).  With a batch of two or more and a linear
+ * solver with the lane batch (factor_batch), it also calls reserve_batch and takes the lockstep
+ * lanes: min(batch_width, batch) x (2 pattern->nvalues + 5 n) reals; if either fails the
+ * solver just stays sequential (no error).  `linear` is the linear solver (copied; the
  * nlls solver owns it from now on and destroys it), or NULL for dopt_linear_solver_dense.
  * Returns the linear solver's analyze() status, DOPT_ERR_ALLOCATION, DOPT_ERR_INVALID_ARGUMENT. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
@@ -2316,9 +2326,11 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_so
  *   timing    may be NULL; times summed over the batch (see dopt_nlls_timing)
  *   info      may be NULL; the first failure's details: index = the batch element for a cost
  *             error, or the VARIABLE whose block failed to factor, with the likely cause
- * Each element is solved to the end before the next one starts (its own damping, stopping and
- * report); all share the structure, the symbolic analysis and the memory.  A failing element
- * does not stop the others.  Per-iteration lines (Ceres' summary columns) go to the problem's log
+ * Each element is solved on its own (its own damping, stopping and report), either to the end
+ * before the next one starts, or, for Levenberg-Marquardt with a linear solver that has the
+ * lane batch, in lockstep groups that share each iteration's factorization call (see
+ * dopt_nlls_options.sequential_batch: same steps, same reports); all share the structure, the
+ * symbolic analysis and the memory.  A failing element does not stop the others.  Per-iteration lines (Ceres' summary columns) go to the problem's log
  * hook at DOPT_LOG_INFO.  Returns DOPT_OK when every element finished without error (stopping at
  * max_iterations is not an error; see the reports), else the first element's error:
  * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
@@ -2771,6 +2783,31 @@ DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, cons
 
 #define DOPT__NLLS_NONE ((size_t)-1)
 #define DOPT__NLLS_MAXMEM 40
+/* what a phase of one element's iteration (dopt__nlls_begin ... dopt__nlls_finish) asks for next */
+#define DOPT__NLLS_GO 0     /* go on: the next phase (or, after finish, the next iteration)   */
+#define DOPT__NLLS_AGAIN 1  /* the step was rejected before a trial point: the next iteration */
+#define DOPT__NLLS_STOP 2   /* the element is done (report filled, or `failed` set)           */
+#define DOPT__NLLS_FAIL_FACTOR 1
+#define DOPT__NLLS_FAIL_EVAL 2
+
+/* One batch element's iteration state: what dopt__nlls_solve_one keeps from one iteration to the
+ * next, so that the lockstep driver (dopt__nlls_lockstep) can hold a group of elements at once.
+ * The phases read and write the solver's buffers s->H, s->g, s->H2, s->g2, s->d, s->dscale,
+ * s->dadd; in lockstep those are pointed at the element's own lane buffers (the fields below)
+ * around every phase (dopt__nlls_bind / dopt__nlls_unbind). */
+typedef struct DOPT_FN(dopt__nlls_elem) {
+    DOPT_REAL *x;            /* the element's state vector (overwritten)                         */
+    dopt_nlls_report *rep;
+    int b, it, have_gn, fail_col, lin_t, last_acc, logging, timed;
+    int failed;              /* 0, DOPT__NLLS_FAIL_FACTOR or DOPT__NLLS_FAIL_EVAL (status in st) */
+    int phase;               /* lockstep: the last phase's answer (DOPT__NLLS_GO ...)            */
+    long bad;                /* the failing cost of an evaluation error, or -1                   */
+    dopt_status st;
+    DOPT_REAL F, lambda, nu, radius, gHg, gmax, xnorm, pred;
+    double t_start, t_iter;
+    DOPT_REAL *H, *g, *H2, *g2, *d, *dscale, *dadd; /* lockstep: this lane's buffers         */
+    dopt_nlls_report rep_own;/* lockstep: the report until it is copied out                     */
+} DOPT_FN(dopt__nlls_elem);
 
 struct DOPT_FN(dopt_nlls_solver) {
     DOPT_FN(dopt_nlls_problem) *p;
@@ -2803,6 +2840,17 @@ struct DOPT_FN(dopt_nlls_solver) {
     unsigned char *slot_ok1;
     void *keep_mem;          /* the batch-slot records of keep_factors (keep_bytes), or NULL    */
     size_t keep_bytes;
+    /* The lane batch (lockstep LM, dopt__nlls_lockstep): lanes (>= 2) elements at once when the
+       linear solver's factor_batch is usable, else 0.  Per lane an element state whose H, g,
+       H2, g2, d, dscale, dadd point into lane_real; the pointer and status arrays hand a group
+       to factor_batch / solve_batch.  None of it touches the factor slots above. */
+    int lanes;
+    DOPT_FN(dopt__nlls_elem) *lane;
+    DOPT_REAL *lane_real;
+    const DOPT_REAL **lane_values, **lane_dadd;
+    DOPT_REAL **lane_rhs;
+    dopt_status *lane_status;
+    int *lane_fail, *lane_index;
     void *mem[DOPT__NLLS_MAXMEM];
     size_t memsz[DOPT__NLLS_MAXMEM];
     int nmem;
@@ -2819,6 +2867,50 @@ static void *DOPT_FN(dopt__nlls_take)(DOPT_FN(dopt_nlls_solver) *s, size_t bytes
     s->memsz[s->nmem] = bytes;
     s->nmem++;
     return q;
+}
+
+/* The lane batch for lockstep LM (see the solver's `lanes`): when the batch has two or more
+ * elements and the linear solver offers factor_batch, take min(batch_width, batch) lanes of
+ * element buffers (H, H2: nvalues reals each; g, g2, d, dscale, dadd: n each) and reserve the
+ * linear solver's batch storage.  Any failure leaves lanes = 0: the solver stays sequential. */
+static void DOPT_FN(dopt__nlls_make_lanes)(DOPT_FN(dopt_nlls_solver) *s)
+{
+    const DOPT_FN(dopt_linear_solver) *ls = &s->ls;
+    int W = ls->batch_width < s->p->batch ? ls->batch_width : s->p->batch, l;
+    size_t R = sizeof(DOPT_REAL), hs, ns, per, eb, rb, pb, sb, ib;
+    unsigned char *m;
+    if (W < 2 || !ls->reserve_batch || !ls->factor_batch || !ls->solve_batch) return;
+    hs = DOPT_WORKSPACE_ROUND((s->pat.nvalues + 1) * R) / R;
+    ns = DOPT_WORKSPACE_ROUND(((size_t)s->n + 1) * R) / R;
+    per = 2 * hs + 5 * ns;
+    eb = DOPT_WORKSPACE_ROUND((size_t)W * sizeof(DOPT_FN(dopt__nlls_elem)));
+    rb = DOPT_WORKSPACE_ROUND((size_t)W * per * R);
+    pb = DOPT_WORKSPACE_ROUND((size_t)W * sizeof(DOPT_REAL *));
+    sb = DOPT_WORKSPACE_ROUND((size_t)W * sizeof(dopt_status));
+    ib = DOPT_WORKSPACE_ROUND((size_t)W * sizeof(int));
+    m = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, eb + rb + 3 * pb + sb + 2 * ib);
+    if (!m) return;
+    if (ls->reserve_batch(ls->self) != DOPT_OK) { /* give the memory back: stay sequential */
+        s->nmem--;
+        dopt_free(&s->p->hooks, s->mem[s->nmem], s->memsz[s->nmem]);
+        return;
+    }
+    s->lane = (DOPT_FN(dopt__nlls_elem) *)m; m += eb;
+    s->lane_real = (DOPT_REAL *)m; m += rb;
+    s->lane_values = (const DOPT_REAL **)m; m += pb;
+    s->lane_dadd = (const DOPT_REAL **)m; m += pb;
+    s->lane_rhs = (DOPT_REAL **)m; m += pb;
+    s->lane_status = (dopt_status *)m; m += sb;
+    s->lane_fail = (int *)m; m += ib;
+    s->lane_index = (int *)m;
+    for (l = 0; l < W; ++l) {
+        DOPT_FN(dopt__nlls_elem) *e = s->lane + l;
+        DOPT_REAL *q = s->lane_real + (size_t)l * per;
+        e->H = q; e->H2 = q + hs;
+        q += 2 * hs;
+        e->g = q; e->g2 = q + ns; e->d = q + 2 * ns; e->dscale = q + 3 * ns; e->dadd = q + 4 * ns;
+    }
+    s->lanes = W;
 }
 
 DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s)
@@ -3019,6 +3111,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
         DOPT_FN(dopt_nlls_solver_destroy)(s);
         return st;
     }
+    if (p->batch >= 2) DOPT_FN(dopt__nlls_make_lanes)(s);
     *out = s;
     return DOPT_OK;
 fail:
@@ -3569,299 +3662,535 @@ static void DOPT_FN(dopt__nlls_swap_lin)(DOPT_FN(dopt_nlls_solver) *s)
     s->g2 = t;
 }
 
+/* ---- one element's iteration, in phases ------------------------------------------------------ */
+/* dopt__nlls_solve_one runs an element start to end by calling the phases in turn:
+ *     begin; then per iteration: iter, step (LM: lm_damp, factor, lm_factored, solve, lm_pred),
+ *     finish; end.
+ * The lockstep driver calls the same phases for a group of elements, with one factor_batch and
+ * one solve_batch in place of the per-element factor and solve, so an element takes the very
+ * same steps in both.  Each phase returns DOPT__NLLS_GO, _AGAIN or _STOP (see their defines). */
+
+static void DOPT_FN(dopt__nlls_elem_init)(const DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                          DOPT_FN(dopt__nlls_elem) *e, DOPT_REAL *x, int b,
+                                          dopt_nlls_report *rep)
+{
+    e->logging = dopt_log_enabled(&s->p->hooks, DOPT_LOG_INFO);
+    e->timed = o->timing || e->logging;
+    e->t_start = e->timed ? dopt__nlls_clock() : 0;
+    e->t_iter = 0;
+    e->x = x;
+    e->b = b;
+    e->rep = rep;
+    e->it = e->have_gn = e->lin_t = e->failed = 0;
+    e->fail_col = -1;
+    e->last_acc = 1;
+    e->phase = DOPT__NLLS_GO;
+    e->bad = -1;
+    e->st = DOPT_OK;
+    e->F = e->gHg = e->gmax = e->xnorm = e->pred = 0;
+    e->lambda = o->initial_lambda;
+    e->nu = 2;
+    e->radius = o->initial_radius;
+    memset(rep, 0, sizeof *rep);
+    rep->fail_variable = -1;
+}
+
+/* record a failure of kind `kind` (DOPT__NLLS_FAIL_*) with status st; the element stops */
+static int DOPT_FN(dopt__nlls_fail)(DOPT_FN(dopt__nlls_elem) *e, int kind, dopt_status st)
+{
+    e->failed = kind;
+    e->st = st;
+    return DOPT__NLLS_STOP;
+}
+
+/* the first linearization (LM linearizes each trial point along with its cost, into H2, g2, and
+   keeps that on acceptance: trial points are already projected onto their manifolds) */
+static int DOPT_FN(dopt__nlls_begin)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                     DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm)
+{
+    const dopt_hooks *hooks = &s->p->hooks;
+    dopt_nlls_report *rep = e->rep;
+    double t0 = 0;
+    if (e->timed) t0 = dopt__nlls_clock();
+    e->st = DOPT_FN(dopt__nlls_eval)(s, e->b, e->x, 1, o->robust_mode, o->numeric_diff_step, &e->F, &e->bad);
+    if (e->timed) tm->linearize_s += dopt__nlls_clock() - t0;
+    tm->linearizations++;
+    if (e->st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_EVAL, e->st);
+    rep->initial_cost = rep->final_cost = (double)e->F;
+    e->gmax = DOPT_FN(dopt_amax)(s->n, s->g, 1);
+    rep->gradient_norm = (double)e->gmax;
+    e->xnorm = DOPT_FN(dopt__nlls_xnorm)(s, e->x);
+    if (e->logging) {
+        if (s->p->batch > 1) dopt_log(hooks, DOPT_LOG_INFO, "batch element %d of %d", e->b, s->p->batch);
+        dopt_log(hooks, DOPT_LOG_INFO, "iter      cost      cost_change  |gradient|   |step|    tr_ratio  tr_radius  ls_iter  iter_time  total_time");
+        DOPT_FN(dopt__nlls_logline)(hooks, 0, (double)e->F, 0, (double)e->gmax, 0, 0,
+                                    o->method == DOPT_NLLS_LM ? 1.0 / (double)e->lambda : (double)e->radius,
+                                    0, dopt__nlls_clock() - e->t_start, dopt__nlls_clock() - e->t_start);
+    }
+    if (s->n == 0 || (o->gradient_tolerance >= 0 && e->gmax <= o->gradient_tolerance)) {
+        rep->stop = DOPT_STOP_GRADIENT;
+        return DOPT__NLLS_STOP;
+    }
+    return DOPT__NLLS_GO;
+}
+
+/* the start of an iteration: stop at max_iterations, else count it */
+static int DOPT_FN(dopt__nlls_iter)(const DOPT_FN(dopt_nlls_options) *o, DOPT_FN(dopt__nlls_elem) *e)
+{
+    if (e->it >= o->max_iterations) {
+        e->rep->stop = DOPT_STOP_MAX_ITERATIONS;
+        return DOPT__NLLS_STOP;
+    }
+    e->it++;
+    e->rep->iterations = e->it;
+    if (e->logging) e->t_iter = dopt__nlls_clock();
+    return DOPT__NLLS_GO;
+}
+
+/* LM: the damping D (dscale: clamped diag H, or I) and dadd = lambda D */
+static void DOPT_FN(dopt__nlls_lm_damp)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                        const DOPT_FN(dopt__nlls_elem) *e)
+{
+    DOPT_REAL lambda = e->lambda;
+    int j, i;
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_REAL *D = s->H + s->value_start[s->col_start[j]];
+        int dd = s->block_dim[j];
+        for (i = 0; i < dd; ++i) {
+            DOPT_REAL h = D[i + i * dd];
+            if (o->lm_damping == DOPT_LM_DAMP_IDENTITY) h = 1;
+            else if (h < (DOPT_REAL)1e-6) h = (DOPT_REAL)1e-6;
+            else if (h > (DOPT_REAL)1e32) h = (DOPT_REAL)1e32;
+            s->dscale[s->block_start[j] + i] = h;
+            s->dadd[s->block_start[j] + i] = lambda * h;
+        }
+    }
+}
+
+/* LM: the outcome st of factoring H + diag(dadd).  NOT_POSITIVE_DEFINITE is a rejected step
+   (more damping: AGAIN, or STOP above max_lambda); another error stops the element; on success
+   d = -g, the right-hand side of the solve (GO). */
+static int DOPT_FN(dopt__nlls_lm_factored)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                           DOPT_FN(dopt__nlls_elem) *e, dopt_status st, dopt_nlls_timing *tm)
+{
+    int i;
+    tm->factorizations++;
+    if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE) {
+        if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) { e->lambda *= e->nu; e->nu *= 2; }
+        else e->lambda *= o->lm_factor;
+        if (e->logging)
+            DOPT_FN(dopt__nlls_logline)(&s->p->hooks, e->it, (double)e->F, 0, (double)e->gmax, 0, 0,
+                                        1.0 / (double)e->lambda, 0, dopt__nlls_clock() - e->t_iter,
+                                        dopt__nlls_clock() - e->t_start);
+        if (e->lambda > o->max_lambda) {
+            e->rep->stop = DOPT_STOP_NO_PROGRESS;
+            return DOPT__NLLS_STOP;
+        }
+        return DOPT__NLLS_AGAIN;
+    }
+    if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+    for (i = 0; i < s->n; ++i) s->d[i] = -s->g[i];
+    return DOPT__NLLS_GO;
+}
+
+/* the model decrease of a scaled step t d (step_size t != 1): -t g.d - t^2 d.Hd / 2 */
+static void DOPT_FN(dopt__nlls_pred_scaled)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                            DOPT_FN(dopt__nlls_elem) *e)
+{
+    int n = s->n, i;
+    DOPT_REAL tstep = o->step_size, gd = DOPT_FN(dopt_dot)(n, s->g, 1, s->d, 1), dHd;
+    if (o->method == DOPT_NLLS_LM) { /* (H + lambda D) d = -g: d.Hd = -g.d - lambda d.Dd */
+        DOPT_REAL dDd = 0;
+        for (i = 0; i < n; ++i) dDd += s->dscale[i] * s->d[i] * s->d[i];
+        dHd = -gd - e->lambda * dDd;
+    } else if (o->method == DOPT_NLLS_GN) { /* H d = -g */
+        dHd = -gd;
+    } else {
+        DOPT_FN(dopt__nlls_hv)(s, s->d, s->hv);
+        dHd = DOPT_FN(dopt_dot)(n, s->d, 1, s->hv, 1);
+    }
+    e->pred = -tstep * gd - tstep * tstep * dHd / 2;
+}
+
+/* LM: the model decrease of the solved step d, (H + lambda D) d = -g */
+static void DOPT_FN(dopt__nlls_lm_pred)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                        DOPT_FN(dopt__nlls_elem) *e)
+{
+    DOPT_REAL pred = 0, lambda = e->lambda;
+    int i;
+    for (i = 0; i < s->n; ++i) pred += -s->g[i] * s->d[i] + lambda * s->dscale[i] * s->d[i] * s->d[i];
+    e->pred = pred / 2;
+    if (o->step_size != 1) DOPT_FN(dopt__nlls_pred_scaled)(s, o, e);
+}
+
+/* Powell's dogleg step within the trust radius, from the Gauss-Newton step (factored once per
+   linearization) and the steepest-descent step */
+static int DOPT_FN(dopt__nlls_dogleg)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_elem) *e,
+                                      dopt_nlls_timing *tm)
+{
+    int n = s->n, i;
+    DOPT_REAL gnn, gg, gn2, radius = e->radius, pred = 0;
+    dopt_status st;
+    if (!e->have_gn) {
+        st = DOPT_FN(dopt__nlls_factor)(s, e->b, NULL, &e->fail_col);
+        tm->factorizations++;
+        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+        for (i = 0; i < n; ++i) s->gn[i] = -s->g[i];
+        st = s->ls.solve(s->ls.self, s->gn);
+        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+        DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
+        e->gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
+        e->have_gn = 1;
+    }
+    gnn = DOPT_FN(dopt_nrm2)(n, s->gn, 1);
+    gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
+    gn2 = DOPT_M(sqrt)(gg);
+    if (gnn <= radius) {
+        memcpy(s->d, s->gn, (size_t)n * sizeof(DOPT_REAL));
+    } else {
+        DOPT_REAL alpha = e->gHg > 0 ? gg / e->gHg : radius / gn2 * 2;
+        if (alpha * gn2 >= radius) {
+            for (i = 0; i < n; ++i) s->d[i] = -(radius / gn2) * s->g[i];
+        } else { /* a + beta (gn - a), a = -alpha g, with norm = radius */
+            DOPT_REAL ac = 0, cc = 0, aa = alpha * alpha * gg, beta;
+            for (i = 0; i < n; ++i) {
+                DOPT_REAL ai = -alpha * s->g[i], ci = s->gn[i] - ai;
+                ac += ai * ci;
+                cc += ci * ci;
+            }
+            beta = cc > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cc * (radius * radius - aa))) / cc : 0;
+            for (i = 0; i < n; ++i) {
+                DOPT_REAL ai = -alpha * s->g[i];
+                s->d[i] = ai + beta * (s->gn[i] - ai);
+            }
+        }
+    }
+    DOPT_FN(dopt__nlls_hv)(s, s->d, s->hv);
+    for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i] + s->d[i] * s->hv[i] / 2;
+    e->pred = pred;
+    return DOPT__NLLS_GO;
+}
+
+/* the step d and its model decrease e->pred, by the method of o (sequential: LM factors and
+   solves here itself) */
+static int DOPT_FN(dopt__nlls_step)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                    DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm)
+{
+    int n = s->n, i, r;
+    dopt_status st;
+    if (o->method == DOPT_NLLS_LM) {
+        DOPT_FN(dopt__nlls_lm_damp)(s, o, e);
+        st = DOPT_FN(dopt__nlls_factor)(s, e->b, s->dadd, &e->fail_col);
+        r = DOPT_FN(dopt__nlls_lm_factored)(s, o, e, st, tm);
+        if (r != DOPT__NLLS_GO) return r;
+        st = s->ls.solve(s->ls.self, s->d);
+        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+        DOPT_FN(dopt__nlls_lm_pred)(s, o, e);
+        return DOPT__NLLS_GO;
+    }
+    if (o->method == DOPT_NLLS_GN) {
+        DOPT_REAL pred = 0;
+        st = DOPT_FN(dopt__nlls_factor)(s, e->b, NULL, &e->fail_col);
+        tm->factorizations++;
+        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+        for (i = 0; i < n; ++i) s->d[i] = -s->g[i];
+        st = s->ls.solve(s->ls.self, s->d);
+        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+        for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i];
+        e->pred = pred / 2;
+    } else {
+        r = DOPT_FN(dopt__nlls_dogleg)(s, e, tm);
+        if (r != DOPT__NLLS_GO) return r;
+    }
+    if (o->step_size != 1) DOPT_FN(dopt__nlls_pred_scaled)(s, o, e);
+    return DOPT__NLLS_GO;
+}
+
+/* the rest of an iteration, given the step d and e->pred: step tolerance, the trial point (GN's
+   line search), acceptance, the damping / radius update, then on acceptance the stopping tests
+   and the new linearization.  GO: next iteration; STOP: done. */
+static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                      DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm)
+{
+    const dopt_hooks *hooks = &s->p->hooks;
+    dopt_nlls_report *rep = e->rep;
+    int n = s->n, accept, ls_iter = 0, fuse = o->method == DOPT_NLLS_LM;
+    DOPT_REAL F = e->F, Fnew = 0, pred = e->pred, dnorm, tstep = o->step_size, ratio = 0, dF;
+    DOPT_REAL lam_step = e->lambda, rad_step = e->radius; /* for iteration_hook */
+    double t0 = 0;
+    dnorm = DOPT_FN(dopt_nrm2)(n, s->d, 1);
+    if (o->step_tolerance >= 0 && dnorm <= o->step_tolerance * (e->xnorm + o->step_tolerance)) {
+        rep->stop = DOPT_STOP_STEP;
+        if (e->logging)
+            DOPT_FN(dopt__nlls_logline)(hooks, e->it, (double)F, 0, (double)e->gmax, (double)dnorm, 0,
+                                        o->method == DOPT_NLLS_LM ? 1.0 / (double)e->lambda : (double)e->radius,
+                                        0, dopt__nlls_clock() - e->t_iter, dopt__nlls_clock() - e->t_start);
+        return DOPT__NLLS_STOP;
+    }
+    /* ---- the trial point ---- */
+    for (;;) {
+        if (e->timed) t0 = dopt__nlls_clock();
+        DOPT_FN(dopt__nlls_retract)(s, e->x, s->d, tstep, s->xt);
+        /* only after an accepted step (after a rejection, the next is often rejected too: its
+           Jacobians would be wasted); never at the last iteration's point */
+        e->lin_t = fuse && e->last_acc && e->it < o->max_iterations;
+        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s);
+        e->st = DOPT_FN(dopt__nlls_eval)(s, e->b, s->xt, e->lin_t, o->robust_mode, o->numeric_diff_step, &Fnew, &e->bad);
+        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s); /* the trial's H, g now in H2, g2 */
+        if (e->timed) tm->linearize_s += dopt__nlls_clock() - t0;
+        if (e->st == DOPT_ERR_NON_FINITE && e->bad < 0) { e->st = DOPT_OK; Fnew = (DOPT_REAL)HUGE_VAL; }
+        if (e->st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_EVAL, e->st);
+        if (o->method != DOPT_NLLS_GN || !o->line_search) break;
+        {
+            DOPT_REAL slope = DOPT_FN(dopt_dot)(n, s->g, 1, s->d, 1);
+            if (Fnew <= F + (DOPT_REAL)1e-4 * tstep * slope) break;
+        }
+        if (ls_iter >= o->max_line_search_steps) break;
+        tstep /= 2;
+        ls_iter++;
+    }
+    dF = F - Fnew;
+    if (o->method == DOPT_NLLS_GN) {
+        accept = !o->line_search || Fnew <= F;
+        ratio = pred > 0 ? dF / pred : 0;
+    } else {
+        /* a predicted decrease below the rounding of S cannot be measured: accept such a
+           step when S does not grow beyond rounding (else LM stalls just short of the
+           minimum, rejecting steps on noise) */
+        DOPT_REAL noise = 16 * DOPT_EPS * DOPT_M(fabs)(F);
+        ratio = (pred > 0 && Fnew - Fnew == 0) ? dF / pred : -1;
+        if (pred > 0 && pred <= noise && dF >= -noise) ratio = 1;
+        accept = ratio > o->min_relative_decrease;
+    }
+    if (o->method == DOPT_NLLS_LM) {
+        if (accept) {
+            if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
+                DOPT_REAL q = 2 * ratio - 1, f = 1 - q * q * q;
+                e->lambda *= f > (DOPT_REAL)(1.0 / 3.0) ? f : (DOPT_REAL)(1.0 / 3.0);
+                e->nu = 2;
+            } else {
+                e->lambda /= o->lm_factor;
+            }
+            if (e->lambda < (DOPT_REAL)1e-16) e->lambda = (DOPT_REAL)1e-16;
+        } else if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
+            e->lambda *= e->nu;
+            e->nu *= 2;
+        } else {
+            e->lambda *= o->lm_factor;
+        }
+    } else if (o->method == DOPT_NLLS_DOGLEG) {
+        if (ratio > (DOPT_REAL)0.75) {
+            if (3 * dnorm > e->radius) e->radius = 3 * dnorm;
+        } else if (ratio < (DOPT_REAL)0.25) {
+            e->radius = (dnorm < e->radius ? dnorm : e->radius) / 2;
+        }
+    }
+    if (e->logging)
+        DOPT_FN(dopt__nlls_logline)(hooks, e->it, (double)(accept ? Fnew : F), (double)dF, (double)e->gmax,
+                                    (double)(tstep * dnorm), (double)ratio,
+                                    o->method == DOPT_NLLS_LM ? 1.0 / (double)e->lambda : (double)e->radius,
+                                    ls_iter, dopt__nlls_clock() - e->t_iter, dopt__nlls_clock() - e->t_start);
+    if (o->iteration_hook) o->iteration_hook(o->hook_user, e->b, e->x, s->d, tstep, lam_step, rad_step, accept);
+    e->last_acc = accept;
+    if (!accept) {
+        if ((o->method == DOPT_NLLS_LM && e->lambda > o->max_lambda) ||
+            (o->method == DOPT_NLLS_DOGLEG && e->radius < o->min_radius) || o->method == DOPT_NLLS_GN) {
+            rep->stop = DOPT_STOP_NO_PROGRESS;
+            return DOPT__NLLS_STOP;
+        }
+        return DOPT__NLLS_GO;
+    }
+    /* ---- accept ---- */
+    memcpy(e->x, s->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL)); /* projected by retract */
+    rep->accepted++;
+    rep->final_cost = (double)Fnew;
+    if (o->function_tolerance >= 0 && DOPT_M(fabs)(dF) <= o->function_tolerance * F) {
+        e->F = Fnew;
+        rep->stop = DOPT_STOP_FUNCTION_TOLERANCE;
+        return DOPT__NLLS_STOP;
+    }
+    if (o->cost_change_tolerance > 0 && DOPT_M(fabs)(dF) <= o->cost_change_tolerance) {
+        e->F = Fnew;
+        rep->stop = DOPT_STOP_COST_CHANGE;
+        return DOPT__NLLS_STOP;
+    }
+    if (e->it >= o->max_iterations) { /* no linearization at the last point: nothing would use it */
+        e->F = Fnew;
+        rep->stop = DOPT_STOP_MAX_ITERATIONS;
+        return DOPT__NLLS_STOP;
+    }
+    if (e->lin_t) { /* linearized with the trial cost */
+        DOPT_FN(dopt__nlls_swap_lin)(s);
+        e->F = Fnew;
+    } else {
+        if (e->timed) t0 = dopt__nlls_clock();
+        e->st = DOPT_FN(dopt__nlls_eval)(s, e->b, e->x, 1, o->robust_mode, o->numeric_diff_step, &e->F, &e->bad);
+        if (e->timed) tm->linearize_s += dopt__nlls_clock() - t0;
+        if (e->st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_EVAL, e->st);
+    }
+    tm->linearizations++;
+    e->have_gn = 0;
+    e->gmax = DOPT_FN(dopt_amax)(n, s->g, 1);
+    rep->gradient_norm = (double)e->gmax;
+    e->xnorm = DOPT_FN(dopt__nlls_xnorm)(s, e->x);
+    if (o->gradient_tolerance >= 0 && e->gmax <= o->gradient_tolerance) {
+        rep->stop = DOPT_STOP_GRADIENT;
+        return DOPT__NLLS_STOP;
+    }
+    return DOPT__NLLS_GO;
+}
+
+/* the element's outcome once it stopped: its report's last fields, and for a failure the errinfo
+   (info) and the returned status */
+static dopt_status DOPT_FN(dopt__nlls_end)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_elem) *e,
+                                           dopt_errinfo *info)
+{
+    dopt_nlls_report *rep = e->rep;
+    if (!e->failed) {
+        rep->final_cost = (double)e->F;
+        return DOPT_OK;
+    }
+    rep->stop = DOPT_STOP_FAILED;
+    rep->status = e->st;
+    if (e->failed == DOPT__NLLS_FAIL_FACTOR) {
+        rep->final_cost = (double)e->F;
+        return DOPT_FN(dopt__nlls_factor_failure)(s, e->st, e->fail_col, e->b, rep, info);
+    }
+#ifndef DOPT_NO_STDIO
+    {
+        char msg[160];
+        if (e->bad >= 0)
+            snprintf(msg, sizeof msg, "element %d: cost %ld returned \"%s\"", e->b, e->bad, dopt_status_string(e->st));
+        else
+            snprintf(msg, sizeof msg, "element %d: the objective is NaN or Inf", e->b);
+        return dopt_errinfo_set(info, e->st, e->b, 0, msg);
+    }
+#else
+    return dopt_errinfo_set(info, e->st, e->b, 0, "a cost failed or the objective is not finite");
+#endif
+}
+
 /* one batch element, start to end */
 static dopt_status DOPT_FN(dopt__nlls_solve_one)(DOPT_FN(dopt_nlls_solver) *s,
                                                  const DOPT_FN(dopt_nlls_options) *o, DOPT_REAL *x,
                                                  int b, dopt_nlls_report *rep, dopt_nlls_timing *tm,
                                                  dopt_errinfo *info)
 {
-    const dopt_hooks *hooks = &s->p->hooks;
-    int n = s->n, it = 0, have_gn = 0, fail_col = -1, j, i;
-    int logging = dopt_log_enabled(hooks, DOPT_LOG_INFO), timed = o->timing || logging;
-    int fuse = o->method == DOPT_NLLS_LM, lin_t = 0, last_acc = 1;
-    DOPT_REAL F = 0, Fnew = 0, lambda = o->initial_lambda, nu = 2, radius = o->initial_radius;
-    DOPT_REAL gmax, xnorm, gHg = 0;
-    double t_start = timed ? dopt__nlls_clock() : 0, t0 = 0, t_iter = 0;
-    long bad = -1;
+    DOPT_FN(dopt__nlls_elem) e;
+    double t0 = 0;
+    int r;
+    DOPT_FN(dopt__nlls_elem_init)(s, o, &e, x, b, rep);
+    r = DOPT_FN(dopt__nlls_begin)(s, o, &e, tm);
+    while (r != DOPT__NLLS_STOP) {
+        r = DOPT_FN(dopt__nlls_iter)(o, &e);
+        if (r == DOPT__NLLS_STOP) break;
+        if (e.timed) t0 = dopt__nlls_clock();
+        r = DOPT_FN(dopt__nlls_step)(s, o, &e, tm);
+        if (e.timed) tm->solve_s += dopt__nlls_clock() - t0;
+        if (r == DOPT__NLLS_GO) r = DOPT_FN(dopt__nlls_finish)(s, o, &e, tm);
+    }
+    return DOPT_FN(dopt__nlls_end)(s, &e, info);
+}
+
+/* ---- lockstep Levenberg-Marquardt over a group of elements ----------------------------------- */
+
+/* point the solver's iteration buffers at element e's lane buffers, and back (the trial
+   linearization swaps H, H2 and g, g2: the element keeps whichever it holds now) */
+static void DOPT_FN(dopt__nlls_bind)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_elem) *e)
+{
+    s->H = e->H; s->g = e->g; s->H2 = e->H2; s->g2 = e->g2;
+    s->d = e->d; s->dscale = e->dscale; s->dadd = e->dadd;
+}
+static void DOPT_FN(dopt__nlls_unbind)(const DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_elem) *e)
+{
+    e->H = s->H; e->g = s->g; e->H2 = s->H2; e->g2 = s->g2;
+}
+
+/* One lockstep iteration of the running lanes 0 .. cnt-1: each builds its damping, ONE
+ * factor_batch factors them all, each handles its outcome, ONE solve_batch solves the factored
+ * ones' d = -g, then each finishes its iteration.  Returns the number of lanes still running. */
+static int DOPT_FN(dopt__nlls_lockstep_iter)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                             int cnt, dopt_nlls_timing *tm)
+{
+    const DOPT_FN(dopt_linear_solver) *ls = &s->ls;
+    int l, k = 0, j, solved = 0, running = 0;
+    double t0 = 0;
     dopt_status st;
-    memset(rep, 0, sizeof *rep);
-    rep->fail_variable = -1;
-    /* LM linearizes each trial point along with its cost (into H2, g2) and keeps that on
-       acceptance (trial points are already projected onto their manifolds) */
-    if (timed) t0 = dopt__nlls_clock();
-    st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, &F, &bad);
-    if (timed) { tm->linearize_s += dopt__nlls_clock() - t0; }
-    tm->linearizations++;
-    if (st != DOPT_OK) goto eval_failed;
-    rep->initial_cost = rep->final_cost = (double)F;
-    gmax = DOPT_FN(dopt_amax)(n, s->g, 1);
-    rep->gradient_norm = (double)gmax;
-    xnorm = DOPT_FN(dopt__nlls_xnorm)(s, x);
-    if (logging) {
-        if (s->p->batch > 1) dopt_log(hooks, DOPT_LOG_INFO, "batch element %d of %d", b, s->p->batch);
-        dopt_log(hooks, DOPT_LOG_INFO, "iter      cost      cost_change  |gradient|   |step|    tr_ratio  tr_radius  ls_iter  iter_time  total_time");
-        DOPT_FN(dopt__nlls_logline)(hooks, 0, (double)F, 0, (double)gmax, 0, 0,
-                                    o->method == DOPT_NLLS_LM ? 1.0 / (double)lambda : (double)radius,
-                                    0, dopt__nlls_clock() - t_start, dopt__nlls_clock() - t_start);
+    if (o->timing) t0 = dopt__nlls_clock();
+    for (l = 0; l < cnt; ++l) { /* the damping of every running lane, packed */
+        DOPT_FN(dopt__nlls_elem) *e = s->lane + l;
+        if (e->phase == DOPT__NLLS_STOP) continue;
+        e->phase = DOPT_FN(dopt__nlls_iter)(o, e);
+        if (e->phase == DOPT__NLLS_STOP) continue;
+        DOPT_FN(dopt__nlls_bind)(s, e);
+        DOPT_FN(dopt__nlls_lm_damp)(s, o, e);
+        s->lane_values[k] = e->H;
+        s->lane_dadd[k] = e->dadd;
+        s->lane_rhs[k] = e->d;
+        s->lane_index[k++] = l;
     }
-    if (n == 0 || (o->gradient_tolerance >= 0 && gmax <= o->gradient_tolerance)) {
-        rep->stop = DOPT_STOP_GRADIENT;
-        return DOPT_OK;
+    if (k == 0) return 0;
+    st = ls->factor_batch(ls->self, k, s->lane_values, s->lane_dadd, s->lane_status, s->lane_fail);
+    for (j = 0; j < k; ++j) {
+        DOPT_FN(dopt__nlls_elem) *e = s->lane + s->lane_index[j];
+        if (st != DOPT_OK) { s->lane_status[j] = st; s->lane_fail[j] = -1; } /* the call failed */
+        e->fail_col = s->lane_fail[j];
+        DOPT_FN(dopt__nlls_bind)(s, e);
+        e->phase = DOPT_FN(dopt__nlls_lm_factored)(s, o, e, s->lane_status[j], tm);
+        solved += e->phase == DOPT__NLLS_GO;
     }
-    for (;;) {
-        DOPT_REAL pred = 0, dnorm, tstep = o->step_size, ratio = 0, dF;
-        DOPT_REAL lam_step = lambda, rad_step = radius; /* for iteration_hook */
-        int accept, ls_iter = 0;
-        if (it >= o->max_iterations) {
-            rep->stop = DOPT_STOP_MAX_ITERATIONS;
-            break;
+    if (solved) ls->solve_batch(ls->self, k, s->lane_rhs);
+    for (j = 0; j < k; ++j) {
+        DOPT_FN(dopt__nlls_elem) *e = s->lane + s->lane_index[j];
+        if (e->phase != DOPT__NLLS_GO) continue;
+        DOPT_FN(dopt__nlls_bind)(s, e);
+        DOPT_FN(dopt__nlls_lm_pred)(s, o, e);
+    }
+    if (o->timing) tm->solve_s += dopt__nlls_clock() - t0;
+    for (j = 0; j < k; ++j) {
+        DOPT_FN(dopt__nlls_elem) *e = s->lane + s->lane_index[j];
+        if (e->phase == DOPT__NLLS_GO) {
+            DOPT_FN(dopt__nlls_bind)(s, e);
+            e->phase = DOPT_FN(dopt__nlls_finish)(s, o, e, tm);
+            DOPT_FN(dopt__nlls_unbind)(s, e);
         }
-        it++;
-        rep->iterations = it;
-        if (logging) t_iter = dopt__nlls_clock();
-        /* ---- the step ---- */
-        if (timed) t0 = dopt__nlls_clock();
-        if (o->method == DOPT_NLLS_LM) {
-            for (j = 0; j < s->nblocks; ++j) {
-                const DOPT_REAL *D = s->H + s->value_start[s->col_start[j]];
-                int dd = s->block_dim[j];
-                for (i = 0; i < dd; ++i) {
-                    DOPT_REAL h = D[i + i * dd];
-                    if (o->lm_damping == DOPT_LM_DAMP_IDENTITY) h = 1;
-                    else if (h < (DOPT_REAL)1e-6) h = (DOPT_REAL)1e-6;
-                    else if (h > (DOPT_REAL)1e32) h = (DOPT_REAL)1e32;
-                    s->dscale[s->block_start[j] + i] = h;
-                    s->dadd[s->block_start[j] + i] = lambda * h;
-                }
-            }
-            st = DOPT_FN(dopt__nlls_factor)(s, b, s->dadd, &fail_col);
-            tm->factorizations++;
-            if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE) { /* treat as a rejected step: more damping */
-                if (timed) tm->solve_s += dopt__nlls_clock() - t0;
-                if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) { lambda *= nu; nu *= 2; }
-                else lambda *= o->lm_factor;
-                if (logging)
-                    DOPT_FN(dopt__nlls_logline)(hooks, it, (double)F, 0, (double)gmax, 0, 0,
-                                                1.0 / (double)lambda, 0, dopt__nlls_clock() - t_iter,
-                                                dopt__nlls_clock() - t_start);
-                if (lambda > o->max_lambda) {
-                    rep->stop = DOPT_STOP_NO_PROGRESS;
-                    break;
-                }
-                continue;
-            }
-            if (st != DOPT_OK) goto factor_failed;
-            for (i = 0; i < n; ++i) s->d[i] = -s->g[i];
-            st = s->ls.solve(s->ls.self, s->d);
-            if (st != DOPT_OK) goto factor_failed;
-            pred = 0;
-            for (i = 0; i < n; ++i) pred += -s->g[i] * s->d[i] + lambda * s->dscale[i] * s->d[i] * s->d[i];
-            pred /= 2;
-        } else if (o->method == DOPT_NLLS_GN) {
-            st = DOPT_FN(dopt__nlls_factor)(s, b, NULL, &fail_col);
-            tm->factorizations++;
-            if (st != DOPT_OK) goto factor_failed;
-            for (i = 0; i < n; ++i) s->d[i] = -s->g[i];
-            st = s->ls.solve(s->ls.self, s->d);
-            if (st != DOPT_OK) goto factor_failed;
-            pred = 0;
-            for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i];
-            pred /= 2;
-        } else { /* Powell's dogleg */
-            DOPT_REAL gnn, gg, gn2;
-            if (!have_gn) {
-                st = DOPT_FN(dopt__nlls_factor)(s, b, NULL, &fail_col);
-                tm->factorizations++;
-                if (st != DOPT_OK) goto factor_failed;
-                for (i = 0; i < n; ++i) s->gn[i] = -s->g[i];
-                st = s->ls.solve(s->ls.self, s->gn);
-                if (st != DOPT_OK) goto factor_failed;
-                DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
-                gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
-                have_gn = 1;
-            }
-            gnn = DOPT_FN(dopt_nrm2)(n, s->gn, 1);
-            gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
-            gn2 = DOPT_M(sqrt)(gg);
-            if (gnn <= radius) {
-                memcpy(s->d, s->gn, (size_t)n * sizeof(DOPT_REAL));
-            } else {
-                DOPT_REAL alpha = gHg > 0 ? gg / gHg : radius / gn2 * 2;
-                if (alpha * gn2 >= radius) {
-                    for (i = 0; i < n; ++i) s->d[i] = -(radius / gn2) * s->g[i];
-                } else { /* a + beta (gn - a), a = -alpha g, with norm = radius */
-                    DOPT_REAL ac = 0, cc = 0, aa = alpha * alpha * gg, beta;
-                    for (i = 0; i < n; ++i) {
-                        DOPT_REAL ai = -alpha * s->g[i], ci = s->gn[i] - ai;
-                        ac += ai * ci;
-                        cc += ci * ci;
-                    }
-                    beta = cc > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cc * (radius * radius - aa))) / cc : 0;
-                    for (i = 0; i < n; ++i) {
-                        DOPT_REAL ai = -alpha * s->g[i];
-                        s->d[i] = ai + beta * (s->gn[i] - ai);
-                    }
-                }
-            }
-            DOPT_FN(dopt__nlls_hv)(s, s->d, s->hv);
-            pred = 0;
-            for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i] + s->d[i] * s->hv[i] / 2;
+        running += e->phase != DOPT__NLLS_STOP;
+    }
+    return running;
+}
+
+/* Levenberg-Marquardt on the batch in consecutive groups of s->lanes elements, each group in
+ * lockstep (dopt__nlls_lockstep_iter); reports, errinfo and status as the sequential loop
+ * gives them (the outcomes are taken in element order once a group is done). */
+static dopt_status DOPT_FN(dopt__nlls_lockstep)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                                DOPT_REAL *x, ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                                dopt_nlls_timing *tm, dopt_errinfo *info)
+{
+    DOPT_REAL *H = s->H, *g = s->g, *H2 = s->H2, *g2 = s->g2, *d = s->d, *dscale = s->dscale, *dadd = s->dadd;
+    dopt_status first = DOPT_OK;
+    int g0, l, batch = s->p->batch;
+    for (g0 = 0; g0 < batch; g0 += s->lanes) {
+        int cnt = batch - g0 < s->lanes ? batch - g0 : s->lanes, running = 0;
+        for (l = 0; l < cnt; ++l) {
+            DOPT_FN(dopt__nlls_elem) *e = s->lane + l;
+            DOPT_FN(dopt__nlls_elem_init)(s, o, e, x + (ptrdiff_t)(g0 + l) * x_stride, g0 + l, &e->rep_own);
+            DOPT_FN(dopt__nlls_bind)(s, e);
+            e->phase = DOPT_FN(dopt__nlls_begin)(s, o, e, tm);
+            running += e->phase != DOPT__NLLS_STOP;
         }
-        if (o->step_size != 1) { /* model decrease of the scaled step t d: -t g.d - t^2 d.Hd / 2 */
-            DOPT_REAL gd = DOPT_FN(dopt_dot)(n, s->g, 1, s->d, 1), dHd;
-            if (o->method == DOPT_NLLS_LM) { /* (H + lambda D) d = -g: d.Hd = -g.d - lambda d.Dd */
-                DOPT_REAL dDd = 0;
-                for (i = 0; i < n; ++i) dDd += s->dscale[i] * s->d[i] * s->d[i];
-                dHd = -gd - lambda * dDd;
-            } else if (o->method == DOPT_NLLS_GN) { /* H d = -g */
-                dHd = -gd;
-            } else {
-                DOPT_FN(dopt__nlls_hv)(s, s->d, s->hv);
-                dHd = DOPT_FN(dopt_dot)(n, s->d, 1, s->hv, 1);
-            }
-            pred = -tstep * gd - tstep * tstep * dHd / 2;
-        }
-        if (timed) tm->solve_s += dopt__nlls_clock() - t0;
-        dnorm = DOPT_FN(dopt_nrm2)(n, s->d, 1);
-        if (o->step_tolerance >= 0 && dnorm <= o->step_tolerance * (xnorm + o->step_tolerance)) {
-            rep->stop = DOPT_STOP_STEP;
-            if (logging)
-                DOPT_FN(dopt__nlls_logline)(hooks, it, (double)F, 0, (double)gmax, (double)dnorm, 0,
-                                            o->method == DOPT_NLLS_LM ? 1.0 / (double)lambda : (double)radius,
-                                            0, dopt__nlls_clock() - t_iter, dopt__nlls_clock() - t_start);
-            break;
-        }
-        /* ---- the trial point ---- */
-        for (;;) {
-            if (timed) t0 = dopt__nlls_clock();
-            DOPT_FN(dopt__nlls_retract)(s, x, s->d, tstep, s->xt);
-            /* only after an accepted step (after a rejection, the next is often rejected too: its
-               Jacobians would be wasted); never at the last iteration's point */
-            lin_t = fuse && last_acc && it < o->max_iterations;
-            if (lin_t) DOPT_FN(dopt__nlls_swap_lin)(s);
-            st = DOPT_FN(dopt__nlls_eval)(s, b, s->xt, lin_t, o->robust_mode, o->numeric_diff_step, &Fnew, &bad);
-            if (lin_t) DOPT_FN(dopt__nlls_swap_lin)(s); /* the trial's H, g now in H2, g2 */
-            if (timed) tm->linearize_s += dopt__nlls_clock() - t0;
-            if (st == DOPT_ERR_NON_FINITE && bad < 0) { st = DOPT_OK; Fnew = (DOPT_REAL)HUGE_VAL; }
-            if (st != DOPT_OK) goto eval_failed;
-            if (o->method != DOPT_NLLS_GN || !o->line_search) break;
-            {
-                DOPT_REAL slope = DOPT_FN(dopt_dot)(n, s->g, 1, s->d, 1);
-                if (Fnew <= F + (DOPT_REAL)1e-4 * tstep * slope) break;
-            }
-            if (ls_iter >= o->max_line_search_steps) break;
-            tstep /= 2;
-            ls_iter++;
-        }
-        dF = F - Fnew;
-        if (o->method == DOPT_NLLS_GN) {
-            accept = !o->line_search || Fnew <= F;
-            ratio = pred > 0 ? dF / pred : 0;
-        } else {
-            /* a predicted decrease below the rounding of S cannot be measured: accept such a
-               step when S does not grow beyond rounding (else LM stalls just short of the
-               minimum, rejecting steps on noise) */
-            DOPT_REAL noise = 16 * DOPT_EPS * DOPT_M(fabs)(F);
-            ratio = (pred > 0 && Fnew - Fnew == 0) ? dF / pred : -1;
-            if (pred > 0 && pred <= noise && dF >= -noise) ratio = 1;
-            accept = ratio > o->min_relative_decrease;
-        }
-        if (o->method == DOPT_NLLS_LM) {
-            if (accept) {
-                if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
-                    DOPT_REAL q = 2 * ratio - 1, f = 1 - q * q * q;
-                    lambda *= f > (DOPT_REAL)(1.0 / 3.0) ? f : (DOPT_REAL)(1.0 / 3.0);
-                    nu = 2;
-                } else {
-                    lambda /= o->lm_factor;
-                }
-                if (lambda < (DOPT_REAL)1e-16) lambda = (DOPT_REAL)1e-16;
-            } else if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
-                lambda *= nu;
-                nu *= 2;
-            } else {
-                lambda *= o->lm_factor;
-            }
-        } else if (o->method == DOPT_NLLS_DOGLEG) {
-            if (ratio > (DOPT_REAL)0.75) {
-                if (3 * dnorm > radius) radius = 3 * dnorm;
-            } else if (ratio < (DOPT_REAL)0.25) {
-                radius = (dnorm < radius ? dnorm : radius) / 2;
-            }
-        }
-        if (logging)
-            DOPT_FN(dopt__nlls_logline)(hooks, it, (double)(accept ? Fnew : F), (double)dF, (double)gmax,
-                                        (double)(tstep * dnorm), (double)ratio,
-                                        o->method == DOPT_NLLS_LM ? 1.0 / (double)lambda : (double)radius,
-                                        ls_iter, dopt__nlls_clock() - t_iter, dopt__nlls_clock() - t_start);
-        if (o->iteration_hook) o->iteration_hook(o->hook_user, b, x, s->d, tstep, lam_step, rad_step, accept);
-        last_acc = accept;
-        if (!accept) {
-            if ((o->method == DOPT_NLLS_LM && lambda > o->max_lambda) ||
-                (o->method == DOPT_NLLS_DOGLEG && radius < o->min_radius) || o->method == DOPT_NLLS_GN) {
-                rep->stop = DOPT_STOP_NO_PROGRESS;
-                break;
-            }
-            continue;
-        }
-        /* ---- accept ---- */
-        memcpy(x, s->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL)); /* projected by retract */
-        rep->accepted++;
-        rep->final_cost = (double)Fnew;
-        if (o->function_tolerance >= 0 && DOPT_M(fabs)(dF) <= o->function_tolerance * F) {
-            F = Fnew;
-            rep->stop = DOPT_STOP_FUNCTION_TOLERANCE;
-            break;
-        }
-        if (o->cost_change_tolerance > 0 && DOPT_M(fabs)(dF) <= o->cost_change_tolerance) {
-            F = Fnew;
-            rep->stop = DOPT_STOP_COST_CHANGE;
-            break;
-        }
-        if (it >= o->max_iterations) { /* no linearization at the last point: nothing would use it */
-            F = Fnew;
-            rep->stop = DOPT_STOP_MAX_ITERATIONS;
-            break;
-        }
-        if (lin_t) { /* linearized with the trial cost */
-            DOPT_FN(dopt__nlls_swap_lin)(s);
-            F = Fnew;
-        } else {
-            if (timed) t0 = dopt__nlls_clock();
-            st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, &F, &bad);
-            if (timed) tm->linearize_s += dopt__nlls_clock() - t0;
-            if (st != DOPT_OK) goto eval_failed;
-        }
-        tm->linearizations++;
-        have_gn = 0;
-        gmax = DOPT_FN(dopt_amax)(n, s->g, 1);
-        rep->gradient_norm = (double)gmax;
-        xnorm = DOPT_FN(dopt__nlls_xnorm)(s, x);
-        if (o->gradient_tolerance >= 0 && gmax <= o->gradient_tolerance) {
-            rep->stop = DOPT_STOP_GRADIENT;
-            break;
+        while (running) running = DOPT_FN(dopt__nlls_lockstep_iter)(s, o, cnt, tm);
+        for (l = 0; l < cnt; ++l) {
+            DOPT_FN(dopt__nlls_elem) *e = s->lane + l;
+            dopt_errinfo local;
+            dopt_status st;
+            DOPT_FN(dopt__nlls_bind)(s, e); /* a factor failure names its variable from e's H */
+            st = DOPT_FN(dopt__nlls_end)(s, e, first == DOPT_OK ? info : &local);
+            if (reports) reports[g0 + l] = e->rep_own;
+            if (st != DOPT_OK && first == DOPT_OK) first = st;
         }
     }
-    rep->final_cost = (double)F;
-    return DOPT_OK;
-factor_failed:
-    rep->stop = DOPT_STOP_FAILED;
-    rep->status = st;
-    rep->final_cost = (double)F;
-    return DOPT_FN(dopt__nlls_factor_failure)(s, st, fail_col, b, rep, info);
-eval_failed:
-    rep->stop = DOPT_STOP_FAILED;
-    rep->status = st;
-#ifndef DOPT_NO_STDIO
-    {
-        char msg[160];
-        if (bad >= 0) snprintf(msg, sizeof msg, "element %d: cost %ld returned \"%s\"", b, bad, dopt_status_string(st));
-        else snprintf(msg, sizeof msg, "element %d: the objective is NaN or Inf", b);
-        return dopt_errinfo_set(info, st, b, 0, msg);
-    }
-#else
-    return dopt_errinfo_set(info, st, b, 0, "a cost failed or the objective is not finite");
-#endif
+    s->H = H; s->g = g; s->H2 = H2; s->g2 = g2; s->d = d; s->dscale = dscale; s->dadd = dadd;
+    return first;
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
@@ -3879,13 +4208,18 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
     if (x_stride == 0) x_stride = s->p->xdim;
     memset(&tm, 0, sizeof tm);
     t_start = o.timing ? dopt__nlls_clock() : 0;
-    for (b = 0; b < s->p->batch; ++b) {
-        dopt_nlls_report rep;
-        dopt_errinfo local;
-        dopt_status st = DOPT_FN(dopt__nlls_solve_one)(s, &o, x + (ptrdiff_t)b * x_stride, b, &rep,
-                                                        &tm, first == DOPT_OK ? info : &local);
-        if (reports) reports[b] = rep;
-        if (st != DOPT_OK && first == DOPT_OK) first = st;
+    if (o.method == DOPT_NLLS_LM && s->lanes >= 2 && s->p->batch >= 2 && !o.sequential_batch &&
+        !o.iteration_hook && !dopt_log_enabled(&s->p->hooks, DOPT_LOG_INFO)) {
+        first = DOPT_FN(dopt__nlls_lockstep)(s, &o, x, x_stride, reports, &tm, info);
+    } else {
+        for (b = 0; b < s->p->batch; ++b) {
+            dopt_nlls_report rep;
+            dopt_errinfo local;
+            dopt_status st = DOPT_FN(dopt__nlls_solve_one)(s, &o, x + (ptrdiff_t)b * x_stride, b, &rep,
+                                                            &tm, first == DOPT_OK ? info : &local);
+            if (reports) reports[b] = rep;
+            if (st != DOPT_OK && first == DOPT_OK) first = st;
+        }
     }
     if (o.timing) tm.total_s = dopt__nlls_clock() - t_start;
     if (timing) *timing = tm;
@@ -3905,6 +4239,11 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 
 #undef DOPT__NLLS_NONE
 #undef DOPT__NLLS_MAXMEM
+#undef DOPT__NLLS_GO
+#undef DOPT__NLLS_AGAIN
+#undef DOPT__NLLS_STOP
+#undef DOPT__NLLS_FAIL_FACTOR
+#undef DOPT__NLLS_FAIL_EVAL
 
 #ifdef __cplusplus
 }
