@@ -1,6 +1,7 @@
 /* test_nlls.c — the least-squares layer of dopt.h: objects, LM / GN / Dogleg, weights, robust
  * losses, numeric differentiation, Jacobian checks, batches, small pose graphs against an
- * independent dense solver, and the gauge-freedom status.  Float and double. */
+ * independent dense solver, the gauge-freedom status, and Levenberg-Marquardt in lockstep over
+ * batch groups (tests/lane_solver.h: bit-identical to sequential).  Float and double. */
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
@@ -226,6 +227,10 @@ static void suite(void)
     DOPT_TEST_RUN(test_sqrt_info6_f);
     DOPT_TEST_RUN(test_robust_step_d);
     DOPT_TEST_RUN(test_robust_step_f);
+    DOPT_TEST_RUN(test_lockstep_curve_d);
+    DOPT_TEST_RUN(test_lockstep_curve_f);
+    DOPT_TEST_RUN(test_lockstep_pose_graph_d);
+    DOPT_TEST_RUN(test_lockstep_pose_graph_f);
 }
 DOPT_TEST_MAIN(suite)
 
@@ -1506,6 +1511,252 @@ static void DOPT_FN(test_robust_step)(void)
             DOPT_FN(dopt_nlls_solver_destroy)(s);
             DOPT_FN(dopt_nlls_problem_destroy)(p);
         }
+}
+
+/* ---- Levenberg-Marquardt in lockstep (the lane batch) ------------------------------------------ */
+/* tests/lane_solver.h's lane solver wraps the dense one, so lockstep must give BIT-IDENTICAL
+ * results to sequential_batch = 1 and to solving each element alone.  A curve fit
+ * y = exp(m t + c) whose elements differ: far starts (rejected steps), an element whose t are all
+ * 1 (m and c enter only as m + c: with a tiny initial lambda its damped system fails to factor
+ * as NOT_POSITIVE_DEFINITE until the damping grows), an element whose cost returns an error once
+ * m passes a limit (it fails mid-run), and one with a NaN datum (it fails at once). */
+#include "tests/lane_solver.h"
+
+typedef struct DOPT_FN(lk_pt) { DOPT_REAL t, y, limit; } DOPT_FN(lk_pt);
+#define LK_NPT 12
+#define LK_MAXB 9
+
+static dopt_status DOPT_FN(lk_fn)(const void *data, const DOPT_REAL *const *x, DOPT_REAL *r,
+                                  DOPT_REAL *const *J)
+{
+    const DOPT_FN(lk_pt) *q = (const DOPT_FN(lk_pt) *)data;
+    DOPT_REAL e;
+    if (x[0][0] > q->limit) return DOPT_ERR_UNSUPPORTED;
+    e = DOPT_M(exp)(x[0][0] * q->t + x[0][1]);
+    r[0] = q->y - e;
+    if (J && J[0]) {
+        J[0][0] = -q->t * e;
+        J[0][1] = -e;
+    }
+    return DOPT_OK;
+}
+
+/* element b's data and start */
+static void DOPT_FN(lk_make)(int b, DOPT_FN(lk_pt) *pts, DOPT_REAL *x0)
+{
+    dopt_rng rng;
+    DOPT_REAL m = (DOPT_REAL)(0.25 + 0.08 * b * (b % 2 ? -1 : 1)), c = (DOPT_REAL)(0.3 - 0.05 * b);
+    int i;
+    if (b == 3) m = (DOPT_REAL)0.6;
+    dopt_rng_seed(&rng, 700 + (unsigned)b, 0);
+    for (i = 0; i < LK_NPT; ++i) {
+        pts[i].t = b == 1 ? 1 : (DOPT_REAL)i / LK_NPT * 3;
+        pts[i].y = DOPT_M(exp)(m * pts[i].t + c) + (DOPT_REAL)(0.05 * dopt_rng_normal_d(&rng));
+        pts[i].limit = b == 3 ? m / 2 : (DOPT_REAL)1e30;
+    }
+    if (b == 5) pts[4].y = (DOPT_REAL)NAN;
+    x0[0] = b % 3 == 2 ? (DOPT_REAL)1.5 : 0;
+    x0[1] = b % 3 == 2 ? (DOPT_REAL)-1 : 0;
+}
+
+static DOPT_FN(dopt_nlls_problem) *DOPT_FN(lk_problem)(DOPT_FN(lk_pt) (*pts)[LK_NPT], int batch)
+{
+    DOPT_FN(dopt_nlls_problem) *p;
+    DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_manifold_euclidean)(2);
+    int i, v = 0;
+    if (DOPT_FN(dopt_nlls_problem_create)(NULL, batch, &p) != DOPT_OK) return NULL;
+    DOPT_FN(dopt_nlls_add_variable)(p, &m, NULL);
+    for (i = 0; i < LK_NPT; ++i) {
+        DOPT_FN(dopt_nlls_cost_desc) d;
+        memset(&d, 0, sizeof d);
+        d.fn = DOPT_FN(lk_fn);
+        d.data = &pts[0][i];
+        d.data_stride = sizeof pts[0];
+        d.rdim = 1;
+        d.nvars = 1;
+        d.vars = &v;
+        d.loss = DOPT_LOSS_CAUCHY;
+        d.loss_scale = (DOPT_REAL)0.5;
+        DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+    }
+    return p;
+}
+
+/* reports bit for bit */
+static int DOPT_FN(lk_same_report)(const dopt_nlls_report *a, const dopt_nlls_report *b)
+{
+    return a->status == b->status && a->stop == b->stop && a->iterations == b->iterations &&
+           a->accepted == b->accepted && a->fail_variable == b->fail_variable &&
+           memcmp(&a->initial_cost, &b->initial_cost, sizeof(double)) == 0 &&
+           memcmp(&a->final_cost, &b->final_cost, sizeof(double)) == 0 &&
+           memcmp(&a->gradient_norm, &b->gradient_norm, sizeof(double)) == 0;
+}
+
+/* one batch size B and one option set: lockstep = sequential = alone */
+static void DOPT_FN(lk_run)(int B, const DOPT_FN(dopt_nlls_options) *opt, const char *what)
+{
+    static DOPT_FN(lk_pt) pts[LK_MAXB][LK_NPT];
+    DOPT_REAL x0[LK_MAXB][2], xl[LK_MAXB][2], xs[LK_MAXB][2], x1[2];
+    dopt_nlls_report rl[LK_MAXB], rs[LK_MAXB], r1;
+    dopt_nlls_timing tl, ts;
+    dopt_errinfo il, is;
+    dopt_status stl, sts, expect = B > 3 ? DOPT_ERR_UNSUPPORTED : DOPT_OK;
+    DOPT_FN(dopt_nlls_options) o = *opt;
+    DOPT_FN(dopt_nlls_problem) *p;
+    DOPT_FN(dopt_nlls_solver) *s = NULL;
+    DOPT_FN(dopt_linear_solver) ls;
+    DOPT_FN(lane_ls) *w = NULL;
+    long calls;
+    int b, fail_reserve;
+    for (b = 0; b < B; ++b) DOPT_FN(lk_make)(b, pts[b], x0[b]);
+    p = DOPT_FN(lk_problem)(pts, B);
+    DOPT_CHECK(p && DOPT_FN(lane_solver)(0, &ls, &w) == DOPT_OK, "%s: setup", what);
+    DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, &ls, &s, NULL) == DOPT_OK, "%s: create", what);
+    if (!s) return;
+    /* lockstep */
+    memcpy(xl, x0, sizeof x0);
+    memset(&il, 0, sizeof il);
+    o.sequential_batch = 0;
+    stl = DOPT_FN(dopt_nlls_solve)(s, &o, xl[0], 2, rl, &tl, &il);
+    calls = w->batch_calls;
+    DOPT_CHECK(calls > 0 && w->solve_calls > 0, "%s: B = %d: factor_batch used (%ld calls)", what, B, calls);
+    DOPT_CHECK(w->max_count == (B < LANE_W ? B : LANE_W), "%s: B = %d: full groups (%d)", what, B, w->max_count);
+    DOPT_CHECK(w->lanes_failed > 0, "%s: B = %d: a lane failed to factor first", what, B);
+    DOPT_CHECK(stl == expect, "%s: B = %d: lockstep status %s", what, B, dopt_status_string(stl));
+    /* sequential, same solver */
+    memcpy(xs, x0, sizeof x0);
+    memset(&is, 0, sizeof is);
+    o.sequential_batch = 1;
+    sts = DOPT_FN(dopt_nlls_solve)(s, &o, xs[0], 2, rs, &ts, &is);
+    DOPT_CHECK(w->batch_calls == calls, "%s: sequential_batch: no factor_batch", what);
+    DOPT_CHECK(sts == stl, "%s: B = %d: status %s vs %s", what, B, dopt_status_string(sts), dopt_status_string(stl));
+    DOPT_CHECK(memcmp(xl, xs, (size_t)B * sizeof xl[0]) == 0, "%s: B = %d: x identical to sequential", what, B);
+    for (b = 0; b < B; ++b)
+        DOPT_CHECK(DOPT_FN(lk_same_report)(rl + b, rs + b), "%s: B = %d: element %d report (it %d/%d acc %d/%d stop %d/%d)",
+                   what, B, b, rl[b].iterations, rs[b].iterations, rl[b].accepted, rs[b].accepted,
+                   (int)rl[b].stop, (int)rs[b].stop);
+    DOPT_CHECK(tl.linearizations == ts.linearizations && tl.factorizations == ts.factorizations,
+               "%s: B = %d: counters %ld/%ld, %ld/%ld", what, B, tl.linearizations, ts.linearizations,
+               tl.factorizations, ts.factorizations);
+    if (expect != DOPT_OK) {
+        DOPT_CHECK(il.status == is.status && il.index == is.index && strcmp(il.message, is.message) == 0,
+                   "%s: errinfo %ld \"%s\" vs %ld \"%s\"", what, il.index, il.message, is.index, is.message);
+        /* element 5 fails first in time (its first evaluation), element 3 first in element order */
+        DOPT_CHECK(il.index == 3, "%s: the first failing element in element order (3), not %ld", what, il.index);
+        DOPT_CHECK(rl[3].stop == DOPT_STOP_FAILED && rl[3].iterations >= 1, "%s: element 3 fails in an iteration (%d)", what,
+                   rl[3].iterations);
+        if (B > 5) DOPT_CHECK(rl[5].status == DOPT_ERR_NON_FINITE && rl[5].iterations == 0, "%s: element 5 fails at once", what);
+    }
+    DOPT_FN(dopt_nlls_solver_destroy)(s);
+    /* each element alone (dense solver) */
+    for (b = 0; b < B; ++b) {
+        DOPT_FN(dopt_nlls_problem) *p1 = DOPT_FN(lk_problem)(pts + b, 1);
+        DOPT_FN(dopt_nlls_solver) *s1 = NULL;
+        DOPT_FN(dopt_nlls_solver_create)(p1, NULL, &s1, NULL);
+        memcpy(x1, x0[b], sizeof x1);
+        DOPT_FN(dopt_nlls_solve)(s1, &o, x1, 0, &r1, NULL, NULL);
+        DOPT_CHECK(memcmp(x1, xl[b], sizeof x1) == 0, "%s: B = %d: element %d alone: x %.9g vs %.9g", what, B, b,
+                   (double)x1[0], (double)xl[b][0]);
+        DOPT_CHECK(DOPT_FN(lk_same_report)(&r1, rl + b), "%s: B = %d: element %d alone: report", what, B, b);
+        DOPT_FN(dopt_nlls_solver_destroy)(s1);
+        DOPT_FN(dopt_nlls_problem_destroy)(p1);
+    }
+    /* a solver whose reserve_batch fails stays sequential, same results */
+    for (fail_reserve = 1; fail_reserve < 2; ++fail_reserve) {
+        DOPT_CHECK(DOPT_FN(lane_solver)(fail_reserve, &ls, &w) == DOPT_OK, "lane solver");
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, &ls, &s, NULL) == DOPT_OK, "%s: create", what);
+        memcpy(xs, x0, sizeof x0);
+        o.sequential_batch = 0;
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, xs[0], 2, rs, NULL, NULL) == stl, "%s: no lanes: status", what);
+        DOPT_CHECK(w->batch_calls == 0, "%s: no lanes: sequential", what);
+        DOPT_CHECK(memcmp(xl, xs, (size_t)B * sizeof xl[0]) == 0, "%s: no lanes: x identical", what);
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+    }
+    DOPT_FN(dopt_nlls_problem_destroy)(p);
+}
+
+static void DOPT_FN(test_lockstep_curve)(void)
+{
+    DOPT_FN(dopt_nlls_options) o;
+    int v, B;
+    for (v = 0; v < 3; ++v) {
+        const char *what = v == 0 ? "nielsen" : v == 1 ? "factor, identity, step 0.75" : "max_iterations 5";
+        memset(&o, 0, sizeof o);
+        o.initial_lambda = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-9 : 1e-14);
+        if (v == 1) {
+            o.lm_update = DOPT_LM_UPDATE_FACTOR;
+            o.lm_damping = DOPT_LM_DAMP_IDENTITY;
+            o.step_size = (DOPT_REAL)0.75;
+            o.initial_lambda = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-8 : 1e-14);
+        }
+        if (v == 2) o.max_iterations = 5;
+        for (B = 2; B <= LK_MAXB; B += B == 2 ? 5 : 2) DOPT_FN(lk_run)(B, &o, what); /* 2, 7, 9 */
+    }
+}
+
+/* small SE(2) pose graphs (the loop of test_pose_graph_se2, a different seed per element, first
+ * pose held), batch of 7 and 9: lockstep = sequential = alone, bit for bit */
+static void DOPT_FN(test_lockstep_pose_graph)(void)
+{
+    static DOPT_FN(pg) G[LK_MAXB];
+    DOPT_FN(dopt_manifold) m = DOPT_FN(se2_manifold)();
+    int B, b, i, e;
+    for (b = 0; b < LK_MAXB; ++b) DOPT_FN(pg_make)(&G[b], 90 + (unsigned)b);
+    for (B = 7; B <= 9; B += 2) {
+        DOPT_FN(dopt_nlls_problem) *p;
+        DOPT_FN(dopt_nlls_solver) *s = NULL;
+        DOPT_FN(dopt_linear_solver) ls;
+        DOPT_FN(lane_ls) *w = NULL;
+        DOPT_FN(dopt_nlls_options) o;
+        DOPT_REAL xl[LK_MAXB][PG_N * 3], xs[LK_MAXB][PG_N * 3], x1[PG_N * 3];
+        dopt_nlls_report rl[LK_MAXB], rs[LK_MAXB], r1;
+        DOPT_FN(dopt_nlls_problem_create)(NULL, B, &p);
+        for (i = 0; i < PG_N; ++i) DOPT_FN(dopt_nlls_add_variable)(p, &m, NULL);
+        DOPT_FN(dopt_nlls_set_constant)(p, 0, 1);
+        for (e = 0; e < PG_E; ++e) {
+            DOPT_FN(dopt_nlls_cost_desc) d;
+            memset(&d, 0, sizeof d);
+            d.fn = DOPT_FN(se2_between_fn);
+            d.data = G[0].z[e];
+            d.data_stride = sizeof G[0];
+            d.rdim = 3;
+            d.nvars = 2;
+            d.vars = G[0].ij[e];
+            d.weight_kind = DOPT_WEIGHT_DIAGONAL;
+            d.weight = G[0].w[e];
+            d.weight_stride = (ptrdiff_t)(sizeof G[0] / sizeof(DOPT_REAL));
+            d.numeric_diff = 1;
+            DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+        }
+        DOPT_FN(lane_solver)(0, &ls, &w);
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, &ls, &s, NULL) == DOPT_OK, "create");
+        memset(&o, 0, sizeof o);
+        o.function_tolerance = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-5 : 1e-10);
+        o.initial_lambda = (DOPT_REAL)1e-6;
+        for (b = 0; b < B; ++b) memcpy(xl[b], G[b].x0, sizeof xl[b]);
+        memcpy(xs, xl, sizeof xl);
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, xl[0], PG_N * 3, rl, NULL, NULL) == DOPT_OK, "lockstep");
+        DOPT_CHECK(w->batch_calls > 0, "B = %d: factor_batch used", B);
+        o.sequential_batch = 1;
+        DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, xs[0], PG_N * 3, rs, NULL, NULL) == DOPT_OK, "sequential");
+        DOPT_CHECK(memcmp(xl, xs, (size_t)B * sizeof xl[0]) == 0, "B = %d: x identical", B);
+        for (b = 0; b < B; ++b) {
+            DOPT_FN(dopt_nlls_problem) *p1 = DOPT_FN(pg_problem)(&G[b], 1);
+            DOPT_FN(dopt_nlls_solver) *s1 = NULL;
+            DOPT_CHECK(DOPT_FN(lk_same_report)(rl + b, rs + b), "B = %d: element %d report", B, b);
+            DOPT_FN(dopt_nlls_solver_create)(p1, NULL, &s1, NULL);
+            memcpy(x1, G[b].x0, sizeof x1);
+            DOPT_FN(dopt_nlls_solve)(s1, &o, x1, 0, &r1, NULL, NULL);
+            DOPT_CHECK(memcmp(x1, xl[b], sizeof x1) == 0 && DOPT_FN(lk_same_report)(&r1, rl + b),
+                       "B = %d: element %d alone identical (it %d vs %d)", B, b, r1.iterations, rl[b].iterations);
+            DOPT_CHECK(rl[b].stop != DOPT_STOP_FAILED && rl[b].final_cost < rl[b].initial_cost,
+                       "B = %d: element %d converges", B, b);
+            DOPT_FN(dopt_nlls_solver_destroy)(s1);
+            DOPT_FN(dopt_nlls_problem_destroy)(p1);
+        }
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+        DOPT_FN(dopt_nlls_problem_destroy)(p);
+    }
 }
 
 #undef LIN
