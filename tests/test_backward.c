@@ -10,7 +10,8 @@
  * IMPLICIT's factor reuse (float and double, dense and sparse linear solver): in Theseus' flow
  * (LM forward, one GN step from the solution, backward) every element reuses its kept factor and
  * the gradient equals the refactored one; a changed weight, loss scale, cost datum or point, a
- * damped last step, or one slot for a batch must not reuse, and still give that gradient. */
+ * damped last step, or one slot for a batch must not reuse, and still give that gradient; a
+ * lockstep LM forward (tests/lane_solver.h) leaves the same solution and the same reuse. */
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
@@ -766,6 +767,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_modes_smoke_d);
     DOPT_TEST_RUN(test_factor_reuse_f);
     DOPT_TEST_RUN(test_factor_reuse_d);
+    DOPT_TEST_RUN(test_factor_reuse_lockstep_f);
+    DOPT_TEST_RUN(test_factor_reuse_lockstep_d);
     DOPT_TEST_RUN(test_factor_reuse_refused_f);
     DOPT_TEST_RUN(test_factor_reuse_refused_d);
     DOPT_TEST_RUN(test_factor_reuse_singular_f);
@@ -774,6 +777,7 @@ static void suite(void)
 DOPT_TEST_MAIN(suite)
 
 #elif defined(TEST_BWD_PASS) && defined(DOPT_REAL)
+#include "tests/lane_solver.h"
 
 /* every mode runs in both precisions and agrees with double to the precision's tolerance:
  * fit r_i = a t_i - y_i, learn y; dL/dy_i for L = a is t_i / sum t^2 (exactly, every mode) */
@@ -835,7 +839,8 @@ static void DOPT_FN(test_modes_smoke)(void)
 /* A small graph of RG_N points in the plane, batch RG_B: a prior on point 0 and RG_E edges
  * r = exp(0.2 (x_j - x_i)) - m (componentwise: nonlinear, so H depends on the point), Cauchy loss
  * with a learnable radius, a learnable diagonal weight shared by the edges, learnable
- * measurements m (central differences).  Dense or dopt_sparse.h's linear solver. */
+ * measurements m (central differences).  Dense or dopt_sparse.h's linear solver, or (2) the test
+ * lane solver of tests/lane_solver.h (lockstep LM). */
 #define RG_N 6
 #define RG_E 8
 #define RG_B 3
@@ -874,6 +879,7 @@ typedef struct DOPT_FN(rg_prob) {
     DOPT_FN(dopt_nlls_problem) *p;
     DOPT_FN(dopt_nlls_solver) *s;
     DOPT_FN(dopt_nlls_diff) *D;
+    DOPT_FN(lane_ls) *lane;       /* the lane solver's counters (linear solver 2), else NULL     */
     int pM, pW, pR, n;
 } DOPT_FN(rg_prob);
 
@@ -925,7 +931,8 @@ static int DOPT_FN(rg_build)(DOPT_FN(rg_prob) *P, int sparse, int keep)
         d.loss = DOPT_LOSS_CAUCHY; d.loss_scale = P->radius;
         ok &= DOPT_FN(dopt_nlls_add_cost)(P->p, &d, NULL) == DOPT_OK;
     }
-    if (sparse) ok &= DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &ls) == DOPT_OK;
+    if (sparse == 2) ok &= DOPT_FN(lane_solver)(0, &ls, &P->lane) == DOPT_OK;
+    else if (sparse) ok &= DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &ls) == DOPT_OK;
     else ok &= DOPT_FN(dopt_linear_solver_dense)(NULL, &ls) == DOPT_OK;
     ok &= DOPT_FN(dopt_nlls_solver_create)(P->p, &ls, &P->s, NULL) == DOPT_OK;
     if (!ok) return 0;
@@ -1052,6 +1059,44 @@ static void DOPT_FN(test_factor_reuse)(void)
         DOPT_FN(dopt_nlls_solver_destroy)(s2);
         DOPT_FN(rg_free)(&P);
     }
+}
+
+/* The forward LM in lockstep (the lane solver, no trace kept, so no iteration hook): the same
+ * solution as the dense solver's sequential forward, bit for bit, and IMPLICIT still reuses every
+ * element's kept GN factor (lockstep touches no slot) and gives the same gradient.  With the
+ * whole trace kept (UNROLL's iteration hook) the forward stays sequential. */
+static void DOPT_FN(test_factor_reuse_lockstep)(void)
+{
+    DOPT_FN(rg_prob) P, Q;
+    double g1[RG_NG], g2[RG_NG];
+    int reused = -1, k;
+    long calls;
+    DOPT_CHECK(DOPT_FN(rg_build)(&P, 2, 1) && DOPT_FN(rg_build)(&Q, 0, 1), "build");
+    DOPT_CHECK(DOPT_FN(dopt_nlls_diff_keep_trace)(P.D, 0) == DOPT_OK &&
+               DOPT_FN(dopt_nlls_diff_keep_trace)(Q.D, 0) == DOPT_OK, "keep no trace");
+    DOPT_CHECK(DOPT_FN(rg_forward)(&P, 0) && DOPT_FN(rg_forward)(&Q, 0), "forward");
+    DOPT_CHECK(P.lane->batch_calls > 0 && P.lane->max_count == RG_B, "the forward ran in lockstep (%ld calls)",
+               P.lane->batch_calls);
+    DOPT_CHECK(memcmp(P.x9, Q.x9, sizeof P.x9) == 0 && memcmp(P.x10, Q.x10, sizeof P.x10) == 0,
+               "lockstep forward = sequential forward");
+    DOPT_CHECK(DOPT_FN(rg_backward)(&P, 0, g1, &reused, NULL) == DOPT_OK, "backward");
+    DOPT_CHECK(reused == RG_B, "every element reused its factor after a lockstep forward (%d)", reused);
+    DOPT_CHECK(DOPT_FN(rg_backward)(&Q, 0, g2, &reused, NULL) == DOPT_OK && reused == RG_B, "dense backward");
+    for (k = 0; k < RG_NG; ++k) DOPT_CHECK(g1[k] == g2[k], "gradient %d: %.17g vs %.17g", k, g1[k], g2[k]);
+    /* one slot: the lockstep LM leaves slot 0 alone, the backward refactors (no reuse: the GN
+       steps of the batch overwrote it), same gradient */
+    DOPT_CHECK(DOPT_FN(dopt_nlls_solver_keep_factors)(P.s, 0) == DOPT_OK, "keep off");
+    DOPT_CHECK(DOPT_FN(rg_forward)(&P, 0), "forward, one slot");
+    DOPT_CHECK(DOPT_FN(rg_backward)(&P, 0, g1, &reused, NULL) == DOPT_OK && reused == 0, "backward, one slot (%d)", reused);
+    DOPT_FN(rg_compare)(g1, g2, "lockstep, one slot");
+    /* the whole trace: the iteration hook makes the forward sequential */
+    DOPT_CHECK(DOPT_FN(dopt_nlls_diff_keep_trace)(P.D, -1) == DOPT_OK, "keep the trace");
+    calls = P.lane->batch_calls;
+    DOPT_CHECK(DOPT_FN(rg_forward)(&P, 0), "forward with trace");
+    DOPT_CHECK(P.lane->batch_calls == calls, "a recorded trace keeps the forward sequential");
+    DOPT_CHECK(memcmp(P.x10, Q.x10, sizeof P.x10) == 0, "same solution");
+    DOPT_FN(rg_free)(&P);
+    DOPT_FN(rg_free)(&Q);
 }
 
 /* Reuse must not happen when the system changed between the GN step and the backward; the
