@@ -26,7 +26,11 @@
  *   allocates nothing.  Methods: Levenberg-Marquardt (Ceres' or GTSAM's damping), Gauss-Newton
  *   (optional line search), Powell's dogleg.  Linear solvers plug in through
  *   dopt_linear_solver (dense Cholesky built in; dopt_sparse.h's supernodal Cholesky for large
- *   problems: dopt_sparse_linear_solver_d).  A failed factorization names the variable and the likely cause (gauge freedom,
+ *   problems: dopt_sparse_linear_solver_d).  With a linear solver that has the LANE BATCH
+ *   (factor_batch: several matrices per call, one vector lane each), Levenberg-Marquardt runs a
+ *   batch in lockstep groups, one factorization call per iteration for the whole group, each
+ *   element still taking exactly its own steps (dopt_nlls_options.sequential_batch).
+ *   A failed factorization names the variable and the likely cause (gauge freedom,
  *   an unconstrained variable).  dopt_check_jacobian compares a cost's analytic Jacobians with
  *   central differences on the tangent space.  Sketch (fit y = exp(m t + c)):
  *       dopt_nlls_problem_d *p;  dopt_nlls_solver_d *s;  int v;
