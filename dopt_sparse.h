@@ -3032,6 +3032,13 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__lane_st)(DOPT_REAL *p
     memcpy(p, &v, sizeof v);
 }
 
+DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_zero)(void)
+{
+    DOPT_FN(dopt__lane) v;
+    memset(&v, 0, sizeof v);
+    return v;
+}
+
 /* c - a * b, lane by lane (one fused multiply-add where the target has it). */
 DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane) c,
                                                                                    DOPT_FN(dopt__lane) a,
@@ -3062,38 +3069,46 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_m
 
 /* One register tile of a lane update: for the mr rows i (reli) and nc columns q (relj) of the
  * tile, Ls[reli[i] + relj[q] lds] -= sum_k a[i + k ldd] b[q + k ldd] (k < ndcol), every
- * index counting lane vectors (W reals).  mr and nc are constants where the dispatcher below
- * inlines it, so the mr x nc sums stay in registers. */
+ * index counting lane vectors (W reals), except the entries above the diagonal, i + off < q
+ * (off: the tile's first row minus its first column, in the update's rows), which are neither
+ * read nor written (the upper triangles are never zeroed).  mr and nc are constants where the
+ * dispatcher below inlines it, so the mr x nc sums stay in registers. */
 DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__sp_lane_tile_mn)(int mr, int nc, int ndcol,
                                                                           const DOPT_REAL *DOPT_RESTRICT a,
                                                                           const DOPT_REAL *DOPT_RESTRICT b, int ldd,
-                                                                          const int *reli, const int *relj,
+                                                                          const int *reli, const int *relj, int off,
                                                                           DOPT_REAL *Ls, int lds)
 {
     DOPT_FN(dopt__lane) c[DOPT__SP_LMR][DOPT__SP_LNC], bv[DOPT__SP_LNC], av;
     const size_t step = (size_t)ldd * DOPT__SP_W;
     int k, i, q;
     for (q = 0; q < nc; ++q) /* the sums start from the target entries */
-        for (i = 0; i < mr; ++i) c[i][q] = DOPT_FN(dopt__lane_ld)(Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W);
+        for (i = 0; i < mr; ++i)
+            c[i][q] = i + off < q ? DOPT_FN(dopt__lane_zero)()
+                                  : DOPT_FN(dopt__lane_ld)(Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W);
     for (k = 0; k < ndcol; ++k, a += step, b += step) {
         for (q = 0; q < nc; ++q) bv[q] = DOPT_FN(dopt__lane_ld)(b + (size_t)q * DOPT__SP_W);
         for (i = 0; i < mr; ++i) {
             av = DOPT_FN(dopt__lane_ld)(a + (size_t)i * DOPT__SP_W);
+#if DOPT__VEC_EXT
+            __asm__("" : "+v"(av)); /* one load of av, not one folded into each multiply-add */
+#endif
             for (q = 0; q < nc; ++q) c[i][q] = DOPT_FN(dopt__lane_fnma)(c[i][q], av, bv[q]);
         }
     }
     for (q = 0; q < nc; ++q)
-        for (i = 0; i < mr; ++i) DOPT_FN(dopt__lane_st)(Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W, c[i][q]);
+        for (i = 0; i < mr; ++i)
+            if (i + off >= q) DOPT_FN(dopt__lane_st)(Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W, c[i][q]);
 }
 
 /* dopt__sp_lane_tile_mn with its shape made a constant: mr in {LMR, 4, 2, 1} (those <= LMR),
  * nc in {1, 2, 3}. */
 DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_tile)(int mr, int nc, int ndcol, const DOPT_REAL *a,
                                                        const DOPT_REAL *b, int ldd, const int *reli,
-                                                       const int *relj, DOPT_REAL *Ls, int lds)
+                                                       const int *relj, int off, DOPT_REAL *Ls, int lds)
 {
 #define DOPT__SP_LANE_CASE(M, N)                                                                           \
-    case (M)*4 + (N): DOPT_FN(dopt__sp_lane_tile_mn)(M, N, ndcol, a, b, ldd, reli, relj, Ls, lds); break;
+    case (M)*4 + (N): DOPT_FN(dopt__sp_lane_tile_mn)(M, N, ndcol, a, b, ldd, reli, relj, off, Ls, lds); break;
     switch (mr * 4 + nc) {
 #if DOPT__SP_LMR > 4
         DOPT__SP_LANE_CASE(DOPT__SP_LMR, 3) DOPT__SP_LANE_CASE(DOPT__SP_LMR, 2) DOPT__SP_LANE_CASE(DOPT__SP_LMR, 1)
@@ -3109,10 +3124,8 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_tile)(int mr, int nc, int ndc
 }
 
 /* The lane form of dopt__sp_update: Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for j < ndrow1,
- * j <= i < ndrow2, k < ndcol (indices count lane vectors; Ld has leading dimension ldd, Ls lds).
- * Register tiles of up to LMR rows x LNC columns; the tiles that straddle the diagonal also
- * subtract at the few entries above it (i < j < ndrow1), which land in the unused upper
- * triangle of the target's diagonal block. */
+ * j <= i < ndrow2, k < ndcol (indices count lane vectors; Ld has leading dimension ldd, Ls lds),
+ * in register tiles of up to LMR rows x LNC columns.  Nothing above the diagonal is touched. */
 static void DOPT_FN(dopt__sp_lane_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
                                           const int *rel, DOPT_REAL *Ls, int lds)
 {
@@ -3124,7 +3137,7 @@ static void DOPT_FN(dopt__sp_lane_update)(int ndcol, int ndrow1, int ndrow2, con
             const int rem = ndrow2 - i0;
             const int mr = rem >= DOPT__SP_LMR ? DOPT__SP_LMR : rem >= 4 && DOPT__SP_LMR >= 4 ? 4 : rem >= 2 ? 2 : 1;
             DOPT_FN(dopt__sp_lane_tile)(mr, nc, ndcol, Ld + (size_t)i0 * DOPT__SP_W, Ld + (size_t)j0 * DOPT__SP_W, ldd,
-                                        rel + i0, rel + j0, Ls, lds);
+                                        rel + i0, rel + j0, i0 - j0, Ls, lds);
             i0 += mr;
         }
     }
@@ -3233,7 +3246,8 @@ static void DOPT_FN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOP
         const int nsrow = rowptr[s + 1] - rowptr[s], *rows = rowind + rowptr[s];
         DOPT_REAL *Ls = B->x + valptr[s] * W;
         int d = head[s];
-        memset(Ls, 0, (size_t)nsrow * (size_t)nscol * W * sizeof(DOPT_REAL)); /* zero s, add A's entries */
+        for (i = 0; i < nscol; ++i) /* zero s's lower trapezoid, add A's entries */
+            memset(Ls + (size_t)i * (size_t)(nsrow + 1) * W, 0, (size_t)(nsrow - i) * W * sizeof(DOPT_REAL));
         for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) {
             DOPT_REAL *DOPT_RESTRICT e = B->x + adst[p] * W;
             const size_t v = vent[p];

@@ -166,6 +166,7 @@ static int run(const char *path, int reps)
     for (q = 0, k = 0; k < S->nsuper; ++k) q = (size_t)(S->super[k + 1] - S->super[k]) > q ? (size_t)(S->super[k + 1] - S->super[k]) : q;
     printf("bench lanes %s factor_ratio=%.3f solve_ratio=%.3f lanes=%d gflops=%.2f\n", path, tfw / W / tf1,
            tsw / W / ts1, W, S->flops * W / tfw * 1e-9);
+    printf("    nnz_storage=%zu nnz_l=%.0f nnz_a=%d\n", S->nnz_storage, S->nnz_l, S->nnz_a);
     printf("    n=%d nsuper=%d max_cols=%d flops=%.3g  single: factor_ms=%.4f (%.2f GFLOP/s) solve_us=%.2f  "
            "lanes: factor_ms=%.4f per matrix=%.4f solve_us per matrix=%.2f  max rel diff=%.2g\n",
            n, S->nsuper, (int)q, S->flops, tf1 * 1e3, S->flops / tf1 * 1e-9, ts1 * 1e6, tfw * 1e3, tfw / W * 1e3,
