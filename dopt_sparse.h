@@ -83,6 +83,21 @@
  *   pattern, factor values + damping, solve in place, failing column in the pattern's numbering,
  *   rank deficiency reported like the dense solver does).
  *
+ * LANE BATCH (the least-squares solver's factor_batch / solve_batch)
+ *   Up to W matrices of ONE pattern factored and solved at once, lane-interleaved: entry q of
+ *   L's supernodal storage (the layout above) of matrix l sits at x[q*W + l], so each entry is
+ *   one vector register of W reals and every supernode's dense work, however small the
+ *   supernode, is full-vector work, while the index work (descendant lists, relative maps, tile
+ *   bounds) is done once for all W.  Same left-looking supernodal algorithm; each supernode is
+ *   factored right-looking over column blocks (DOPT__SP_LNB), left-looking in groups of 3
+ *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
+ *   W per build: AVX-512 vector extensions (GCC/Clang with -march supporting AVX-512F): 8 for
+ *   double, 16 for float; otherwise 4 (plain loops over the lanes that the compiler
+ *   vectorizes).  A lane whose pivot fails records its column and goes on with pivot 1 (its
+ *   numbers stay finite), so every lane's status is what factor() reports for it alone.
+ *   Measured (cube pose graph, 256 poses, n = 1536, 131 supernodes, 228-column root; double,
+ *   AVX-512, bench/lanes_stats.c): per matrix 0.75x factor() and 0.29x solve().
+ *
  * FILES
  *   dopt_sparse_read_mm_d/_f reads Matrix Market coordinate files (real, integer, pattern;
  *   general or symmetric); a malformed line gives DOPT_ERR_PARSE with its line number and reason.
@@ -98,7 +113,8 @@
  *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BIG (columns from which a
  *   supernode is factored by recursive halving, 768), DOPT__SP_LEAF (leaf width of that
  *   recursion, 256), DOPT__SP_KC / DOPT__SP_MC (blocking of its packed products, 256 / 144),
- *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB).
+ *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB),
+ *   DOPT__SP_LNB (column blocks of the lane batch's supernode factorization, 96).
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -362,7 +378,7 @@ extern "C" {
 #endif
 #define DOPT__SP_LNC 3
 #ifndef DOPT__SP_LNB
-#define DOPT__SP_LNB 48
+#define DOPT__SP_LNB 96 /* measured on the cube's 228-column root: 48 to 240 within 5% */
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT__SP_INLINE inline __attribute__((always_inline))
@@ -1622,9 +1638,16 @@ DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blo
  * pattern's own scalar numbering, and so is a pivot whose square is below (float: 10, double:
  * 1000) n eps times its diagonal entry (rank deficiency, e.g. gauge freedom), as the dense
  * solver does.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
- * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  Memory through hooks (copied;
- * NULL for libc), nothing allocated after analyze() except by reserve().  Returns
- * DOPT_ERR_ALLOCATION or DOPT_OK. */
+ * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
+ * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions, else 4);
+ * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
+ * index workspace; analyze() drops it); factor_batch() and solve_batch() allocate nothing,
+ * leave factor()'s slots alone, and give each matrix the status, failing column and rank check
+ * factor() would (NaN/Inf in a matrix's values or diag_add: DOPT_ERR_NON_FINITE, column -2);
+ * factor_batch() without reserve_batch() or with count outside 1..W returns
+ * DOPT_ERR_INVALID_ARGUMENT.  Memory through hooks (copied; NULL for libc), nothing allocated
+ * after analyze() except by reserve() and reserve_batch().  Returns DOPT_ERR_ALLOCATION or
+ * DOPT_OK. */
 DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
                                                         const dopt_sparse_options *options,
                                                         DOPT_FN(dopt_linear_solver) *out);
@@ -3214,8 +3237,9 @@ static void DOPT_FN(dopt__sp_lane_factor_super)(int nscol, int nsrow, DOPT_REAL 
 }
 
 /* The lane factor object (the least-squares adaptor's factor_batch storage).  x: the W factors,
- * x[q W + l] for storage entry q of lane l; X: solve workspace (n lane vectors); map, rel, head, next, lpos: index workspace as in dopt_sparse_numeric; fail[l]: -1
- * or the original column of lane l's first failing pivot, status[l] its status. */
+ * x[q W + l] for storage entry q of lane l; X: solve workspace (n lane vectors); map, rel,
+ * head, next, lpos: index workspace as in dopt_sparse_numeric; fail[l]: -1 or the original
+ * column of lane l's first failing pivot, status[l] its status. */
 typedef struct DOPT_FN(dopt__sp_lanes) {
     const dopt_sparse_symbolic *sym;
     DOPT_REAL *x, *X;
