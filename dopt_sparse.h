@@ -83,6 +83,21 @@
  *   pattern, factor values + damping, solve in place, failing column in the pattern's numbering,
  *   rank deficiency reported like the dense solver does).
  *
+ * LANE BATCH (the least-squares solver's factor_batch / solve_batch)
+ *   Up to W matrices of ONE pattern factored and solved at once, lane-interleaved: entry q of
+ *   L's supernodal storage (the layout above) of matrix l sits at x[q*W + l], so each entry is
+ *   one vector register of W reals and every supernode's dense work, however small the
+ *   supernode, is full-vector work, while the index work (descendant lists, relative maps, tile
+ *   bounds) is done once for all W.  Same left-looking supernodal algorithm; each supernode is
+ *   factored right-looking over column blocks (DOPT__SP_LNB), left-looking in groups of 3
+ *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
+ *   W per build: AVX-512 vector extensions (GCC/Clang with -march supporting AVX-512F): 8 for
+ *   double, 16 for float; otherwise 4 (plain loops over the lanes that the compiler
+ *   vectorizes).  A lane whose pivot fails records its column and goes on with pivot 1 (its
+ *   numbers stay finite), so every lane's status is what factor() reports for it alone.
+ *   Measured (cube pose graph, 256 poses, n = 1536, 131 supernodes, 228-column root; double,
+ *   AVX-512, bench/lanes_stats.c): per matrix 0.75x factor() and 0.29x solve().
+ *
  * FILES
  *   dopt_sparse_read_mm_d/_f reads Matrix Market coordinate files (real, integer, pattern;
  *   general or symmetric); a malformed line gives DOPT_ERR_PARSE with its line number and reason.
@@ -98,7 +113,8 @@
  *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BIG (columns from which a
  *   supernode is factored by recursive halving, 768), DOPT__SP_LEAF (leaf width of that
  *   recursion, 256), DOPT__SP_KC / DOPT__SP_MC (blocking of its packed products, 256 / 144),
- *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB).
+ *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB),
+ *   DOPT__SP_LNB (column blocks of the lane batch's supernode factorization, 96).
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -347,6 +363,27 @@ extern "C" {
 #define DOPT__SP_NR 8
 #else
 #define DOPT__SP_NR DOPT__NR
+#endif
+/* The lane batch (dopt__sp_lane_*): DOPT__SP_W matrices side by side, one vector lane each (one
+ * AVX-512 register of reals with vector extensions: 8 doubles or 16 floats; else 4, in plain
+ * loops the compiler vectorizes).  Its register tiles hold DOPT__SP_LMR x DOPT__SP_LNC lane
+ * vectors; supernodes are factored right-looking in column blocks of DOPT__SP_LNB, each block
+ * left-looking in groups of DOPT__SP_LNC columns. */
+#if DOPT__VEC_EXT
+#define DOPT__SP_W DOPT__VLEN
+#define DOPT__SP_LMR 8
+#else
+#define DOPT__SP_W 4
+#define DOPT__SP_LMR 2
+#endif
+#define DOPT__SP_LNC 3
+#ifndef DOPT__SP_LNB
+#define DOPT__SP_LNB 96 /* measured on the cube's 228-column root: 48 to 240 within 5% */
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define DOPT__SP_INLINE inline __attribute__((always_inline))
+#else
+#define DOPT__SP_INLINE inline
 #endif
 
 /* ---- small allocation helpers: every array remembers nothing, so sizes are passed back ------ */
@@ -1601,9 +1638,16 @@ DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blo
  * pattern's own scalar numbering, and so is a pivot whose square is below (float: 10, double:
  * 1000) n eps times its diagonal entry (rank deficiency, e.g. gauge freedom), as the dense
  * solver does.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
- * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  Memory through hooks (copied;
- * NULL for libc), nothing allocated after analyze() except by reserve().  Returns
- * DOPT_ERR_ALLOCATION or DOPT_OK. */
+ * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
+ * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions, else 4);
+ * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
+ * index workspace; analyze() drops it); factor_batch() and solve_batch() allocate nothing,
+ * leave factor()'s slots alone, and give each matrix the status, failing column and rank check
+ * factor() would (NaN/Inf in a matrix's values or diag_add: DOPT_ERR_NON_FINITE, column -2);
+ * factor_batch() without reserve_batch() or with count outside 1..W returns
+ * DOPT_ERR_INVALID_ARGUMENT.  Memory through hooks (copied; NULL for libc), nothing allocated
+ * after analyze() except by reserve() and reserve_batch().  Returns DOPT_ERR_ALLOCATION or
+ * DOPT_OK. */
 DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
                                                         const dopt_sparse_options *options,
                                                         DOPT_FN(dopt_linear_solver) *out);
@@ -2982,6 +3026,365 @@ DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *
         }
 }
 
+/* ---- the lane batch: DOPT__SP_W matrices of one pattern, lane-interleaved ----------------------
+ * Entry q of the supernodal storage (layout in dopt_sparse_symbolic) of matrix l sits at
+ * x[q * W + l]: every entry of L is a vector of W reals, one per matrix, so the supernodes'
+ * dense work is vector work whatever their shape (a 6-column supernode updates W columns of
+ * vectors, no partial vectors, no scatter of partial rows), and the index work (lists, relative
+ * maps, tile bounds) is done once for the W matrices.  The algorithm is the left-looking
+ * supernodal one of dopt__sp_numeric_map; the vector of lane l's failures is kept apart so that
+ * one matrix failing lets the others go on. */
+
+/* One lane vector: W reals of one entry.  With vector extensions the register type, else a
+ * plain array whose loops (constant length W) the compiler vectorizes. */
+#if DOPT__VEC_EXT
+typedef DOPT_FN(dopt__vreal) DOPT_FN(dopt__lane);
+#else
+typedef struct DOPT_FN(dopt__lane) { DOPT_REAL v[DOPT__SP_W]; } DOPT_FN(dopt__lane);
+#endif
+
+DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_ld)(const DOPT_REAL *p)
+{
+    DOPT_FN(dopt__lane) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__lane_st)(DOPT_REAL *p, DOPT_FN(dopt__lane) v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_zero)(void)
+{
+    DOPT_FN(dopt__lane) v;
+    memset(&v, 0, sizeof v);
+    return v;
+}
+
+/* c - a * b, lane by lane (one fused multiply-add where the target has it). */
+DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane) c,
+                                                                                   DOPT_FN(dopt__lane) a,
+                                                                                   DOPT_FN(dopt__lane) b)
+{
+    DOPT__FMA_BODY
+#if DOPT__VEC_EXT
+    return c - a * b;
+#else
+    int l;
+    for (l = 0; l < DOPT__SP_W; ++l) c.v[l] -= a.v[l] * b.v[l];
+    return c;
+#endif
+}
+
+/* a * b, lane by lane. */
+DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_mul)(DOPT_FN(dopt__lane) a,
+                                                                                  DOPT_FN(dopt__lane) b)
+{
+#if DOPT__VEC_EXT
+    return a * b;
+#else
+    int l;
+    for (l = 0; l < DOPT__SP_W; ++l) a.v[l] *= b.v[l];
+    return a;
+#endif
+}
+
+/* One register tile of a lane update: for the mr rows i (reli) and nc columns q (relj) of the
+ * tile, Ls[reli[i] + relj[q] lds] -= sum_k a[i + k ldd] b[q + k ldd] (k < ndcol), every
+ * index counting lane vectors (W reals), except the entries above the diagonal, i + off < q
+ * (off: the tile's first row minus its first column, in the update's rows), which are neither
+ * read nor written (the upper triangles are never zeroed).  mr and nc are constants where the
+ * dispatcher below inlines it, so the mr x nc sums stay in registers. */
+DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__sp_lane_tile_mn)(int mr, int nc, int ndcol,
+                                                                          const DOPT_REAL *DOPT_RESTRICT a,
+                                                                          const DOPT_REAL *DOPT_RESTRICT b, int ldd,
+                                                                          const int *reli, const int *relj, int off,
+                                                                          DOPT_REAL *Ls, int lds)
+{
+    DOPT_FN(dopt__lane) c[DOPT__SP_LMR][DOPT__SP_LNC], bv[DOPT__SP_LNC], av;
+    const size_t step = (size_t)ldd * DOPT__SP_W;
+    int k, i, q;
+    for (q = 0; q < nc; ++q) /* the sums start from the target entries */
+        for (i = 0; i < mr; ++i)
+            c[i][q] = i + off < q ? DOPT_FN(dopt__lane_zero)()
+                                  : DOPT_FN(dopt__lane_ld)(Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W);
+    for (k = 0; k < ndcol; ++k, a += step, b += step) {
+        for (q = 0; q < nc; ++q) bv[q] = DOPT_FN(dopt__lane_ld)(b + (size_t)q * DOPT__SP_W);
+        for (i = 0; i < mr; ++i) {
+            av = DOPT_FN(dopt__lane_ld)(a + (size_t)i * DOPT__SP_W);
+#if DOPT__VEC_EXT
+            __asm__("" : "+v"(av)); /* one load of av, not one folded into each multiply-add */
+#endif
+            for (q = 0; q < nc; ++q) c[i][q] = DOPT_FN(dopt__lane_fnma)(c[i][q], av, bv[q]);
+        }
+    }
+    for (q = 0; q < nc; ++q)
+        for (i = 0; i < mr; ++i)
+            if (i + off >= q) DOPT_FN(dopt__lane_st)(Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W, c[i][q]);
+}
+
+/* dopt__sp_lane_tile_mn with its shape made a constant: mr in {LMR, 4, 2, 1} (those <= LMR),
+ * nc in {1, 2, 3}. */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_tile)(int mr, int nc, int ndcol, const DOPT_REAL *a,
+                                                       const DOPT_REAL *b, int ldd, const int *reli,
+                                                       const int *relj, int off, DOPT_REAL *Ls, int lds)
+{
+#define DOPT__SP_LANE_CASE(M, N)                                                                           \
+    case (M)*4 + (N): DOPT_FN(dopt__sp_lane_tile_mn)(M, N, ndcol, a, b, ldd, reli, relj, off, Ls, lds); break;
+    switch (mr * 4 + nc) {
+#if DOPT__SP_LMR > 4
+        DOPT__SP_LANE_CASE(DOPT__SP_LMR, 3) DOPT__SP_LANE_CASE(DOPT__SP_LMR, 2) DOPT__SP_LANE_CASE(DOPT__SP_LMR, 1)
+#endif
+#if DOPT__SP_LMR >= 4
+        DOPT__SP_LANE_CASE(4, 3) DOPT__SP_LANE_CASE(4, 2) DOPT__SP_LANE_CASE(4, 1)
+#endif
+        DOPT__SP_LANE_CASE(2, 3) DOPT__SP_LANE_CASE(2, 2) DOPT__SP_LANE_CASE(2, 1)
+        DOPT__SP_LANE_CASE(1, 3) DOPT__SP_LANE_CASE(1, 2) DOPT__SP_LANE_CASE(1, 1)
+    default: DOPT_ASSERT(0);
+    }
+#undef DOPT__SP_LANE_CASE
+}
+
+/* The lane form of dopt__sp_update: Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for j < ndrow1,
+ * j <= i < ndrow2, k < ndcol (indices count lane vectors; Ld has leading dimension ldd, Ls lds),
+ * in register tiles of up to LMR rows x LNC columns.  Nothing above the diagonal is touched. */
+static void DOPT_FN(dopt__sp_lane_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
+                                          const int *rel, DOPT_REAL *Ls, int lds)
+{
+    int j0, i0;
+    if (ndcol <= 0) return;
+    for (j0 = 0; j0 < ndrow1; j0 += DOPT__SP_LNC) {
+        const int nc = ndrow1 - j0 < DOPT__SP_LNC ? ndrow1 - j0 : DOPT__SP_LNC;
+        for (i0 = j0; i0 < ndrow2;) {
+            const int rem = ndrow2 - i0;
+            const int mr = rem >= DOPT__SP_LMR ? DOPT__SP_LMR : rem >= 4 && DOPT__SP_LMR >= 4 ? 4 : rem >= 2 ? 2 : 1;
+            DOPT_FN(dopt__sp_lane_tile)(mr, nc, ndcol, Ld + (size_t)i0 * DOPT__SP_W, Ld + (size_t)j0 * DOPT__SP_W, ldd,
+                                        rel + i0, rel + j0, i0 - j0, Ls, lds);
+            i0 += mr;
+        }
+    }
+}
+
+/* Factor columns q0 .. q0+cg-1 of the lane panel A (nsrow rows, leading dimension ld, lane
+ * vectors) whose updates from the columns left of q0 are in: each column takes the update of
+ * the group's earlier columns, then its pivot d is checked lane by lane.  A lane whose pivot is
+ * not positive or not finite records (once: its first failure) the ORIGINAL column perm[q] and
+ * DOPT_ERR_NOT_POSITIVE_DEFINITE or DOPT_ERR_NON_FINITE in fail[] / status[], and continues
+ * with pivot 1 and a zero column below it, so that its numbers stay finite while the other
+ * lanes finish.  Otherwise L[q,q] = sqrt(d), L[i,q] = A[i,q] / sqrt(d). */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_factor_cols)(int q0, int cg, int nsrow, DOPT_REAL *A, int ld,
+                                                              const int *perm, int *fail, dopt_status *status)
+{
+    const size_t W = DOPT__SP_W, ldw = (size_t)ld * W;
+    int q, j, i, l;
+    for (q = q0; q < q0 + cg; ++q) {
+        DOPT_REAL *cq = A + (size_t)q * ldw, d[DOPT__SP_W], sq[DOPT__SP_W], inv[DOPT__SP_W];
+        DOPT_FN(dopt__lane) lq[DOPT__SP_LNC], scale;
+        for (j = q0; j < q; ++j) lq[j - q0] = DOPT_FN(dopt__lane_ld)(A + (size_t)j * ldw + (size_t)q * W);
+        if (q > q0)
+            for (i = q; i < nsrow; ++i) {
+                DOPT_FN(dopt__lane) c = DOPT_FN(dopt__lane_ld)(cq + (size_t)i * W);
+                for (j = q0; j < q; ++j)
+                    c = DOPT_FN(dopt__lane_fnma)(c, DOPT_FN(dopt__lane_ld)(A + (size_t)j * ldw + (size_t)i * W), lq[j - q0]);
+                DOPT_FN(dopt__lane_st)(cq + (size_t)i * W, c);
+            }
+        memcpy(d, cq + (size_t)q * W, sizeof d);
+        for (l = 0; l < DOPT__SP_W; ++l) {
+            if (d[l] > 0 && d[l] - d[l] == 0) {
+                sq[l] = DOPT_M(sqrt)(d[l]);
+                inv[l] = 1 / sq[l];
+                continue;
+            }
+            if (fail[l] == -1) {
+                fail[l] = perm[q];
+                status[l] = (d[l] != d[l] || d[l] - d[l] != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
+            }
+            sq[l] = 1;
+            inv[l] = 0;
+        }
+        memcpy(cq + (size_t)q * W, sq, sizeof sq);
+        scale = DOPT_FN(dopt__lane_ld)(inv);
+        for (i = q + 1; i < nsrow; ++i)
+            DOPT_FN(dopt__lane_st)(cq + (size_t)i * W, DOPT_FN(dopt__lane_mul)(DOPT_FN(dopt__lane_ld)(cq + (size_t)i * W), scale));
+    }
+}
+
+/* Cholesky of the lane panel of one supernode (nsrow x nscol lane vectors, leading dimension
+ * nsrow) whose updates are in: right-looking over column blocks of DOPT__SP_LNB (the trailing
+ * columns of the supernode take each block's update in register tiles, once), each block
+ * left-looking over groups of DOPT__SP_LNC columns (a group takes the update of the block's
+ * columns left of it in register tiles, then dopt__sp_lane_factor_cols).  ident: nsrow ints
+ * i -> i.  perm: the original columns of the supernode's columns.  Failures: see
+ * dopt__sp_lane_factor_cols. */
+static void DOPT_FN(dopt__sp_lane_factor_super)(int nscol, int nsrow, DOPT_REAL *A, const int *ident,
+                                                const int *perm, int *fail, dopt_status *status)
+{
+    const size_t W = DOPT__SP_W;
+    int k0, q0;
+    for (k0 = 0; k0 < nscol; k0 += DOPT__SP_LNB) {
+        const int kb = nscol - k0 < DOPT__SP_LNB ? nscol - k0 : DOPT__SP_LNB, r0 = k0 + kb;
+        for (q0 = k0; q0 < r0; q0 += DOPT__SP_LNC) {
+            const int cg = r0 - q0 < DOPT__SP_LNC ? r0 - q0 : DOPT__SP_LNC;
+            DOPT_FN(dopt__sp_lane_update)(q0 - k0, cg, nsrow - q0, A + (q0 + (size_t)k0 * nsrow) * W, nsrow, ident,
+                                          A + (q0 + (size_t)q0 * nsrow) * W, nsrow);
+            DOPT_FN(dopt__sp_lane_factor_cols)(q0, cg, nsrow, A, nsrow, perm, fail, status);
+        }
+        if (r0 < nscol)
+            DOPT_FN(dopt__sp_lane_update)(kb, nscol - r0, nsrow - r0, A + (r0 + (size_t)k0 * nsrow) * W, nsrow, ident,
+                                          A + (r0 + (size_t)r0 * nsrow) * W, nsrow);
+    }
+}
+
+/* The lane factor object (the least-squares adaptor's factor_batch storage).  x: the W factors,
+ * x[q W + l] for storage entry q of lane l; X: solve workspace (n lane vectors); map, rel,
+ * head, next, lpos: index workspace as in dopt_sparse_numeric; fail[l]: -1 or the original
+ * column of lane l's first failing pivot, status[l] its status. */
+typedef struct DOPT_FN(dopt__sp_lanes) {
+    const dopt_sparse_symbolic *sym;
+    DOPT_REAL *x, *X;
+    int *map, *rel, *head, *next, *lpos;
+    int fail[DOPT__SP_W];
+    dopt_status status[DOPT__SP_W];
+} DOPT_FN(dopt__sp_lanes);
+
+/* Lane-interleaved left-looking supernodal Cholesky of the W matrices whose value arrays are
+ * vals[l] (lane l's value of A's entry aent[q] is vals[l][vent[q]]) plus diag(dadd[l]) (NULL:
+ * none; ORIGINAL numbering; added only to columns c with diagpos == NULL or diagpos[c] >= 0).
+ * Every lane needs finite values.  Fills B->x, B->fail, B->status (DOPT_OK where fail is -1). */
+static void DOPT_FN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOPT_REAL *const *vals,
+                                           const DOPT_REAL *const *dadd, const size_t *vent, const int *diagpos)
+{
+    const dopt_sparse_symbolic *S = B->sym;
+    const size_t W = DOPT__SP_W, *valptr = S->valptr, *adst = S->adst;
+    const int *super = S->super, *rowptr = S->rowptr, *rowind = S->rowind, *c2s = S->col2super;
+    int *map = B->map, *rel = B->rel, *head = B->head, *next = B->next, *lpos = B->lpos;
+    int s, l, p, i;
+    for (l = 0; l < DOPT__SP_W; ++l) {
+        B->fail[l] = -1;
+        B->status[l] = DOPT_OK;
+    }
+    for (s = 0; s < S->nsuper; ++s) head[s] = -1;
+    for (s = 0; s < S->nsuper; ++s) {
+        const int k1 = super[s], k2 = super[s + 1], nscol = k2 - k1;
+        const int nsrow = rowptr[s + 1] - rowptr[s], *rows = rowind + rowptr[s];
+        DOPT_REAL *Ls = B->x + valptr[s] * W;
+        int d = head[s];
+        for (i = 0; i < nscol; ++i) /* zero s's lower trapezoid, add A's entries */
+            memset(Ls + (size_t)i * (size_t)(nsrow + 1) * W, 0, (size_t)(nsrow - i) * W * sizeof(DOPT_REAL));
+        for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) {
+            DOPT_REAL *DOPT_RESTRICT e = B->x + adst[p] * W;
+            const size_t v = vent[p];
+            for (l = 0; l < DOPT__SP_W; ++l) e[l] += vals[l][v];
+        }
+        for (i = 0; i < nscol; ++i) {
+            const int c = S->perm[k1 + i];
+            DOPT_REAL *DOPT_RESTRICT e = Ls + (size_t)i * (size_t)(nsrow + 1) * W;
+            if (diagpos && diagpos[c] < 0) continue;
+            for (l = 0; l < DOPT__SP_W; ++l)
+                if (dadd[l]) e[l] += dadd[l][c];
+        }
+        for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
+        while (d != -1) { /* the descendants' updates, as in dopt__sp_numeric_map */
+            const int dnext = next[d], ndrow = rowptr[d + 1] - rowptr[d], *drows = rowind + rowptr[d];
+            const int p1 = lpos[d];
+            int p2 = p1;
+            while (p2 < ndrow && drows[p2] < k2) p2++;
+            for (i = 0; i < ndrow - p1; ++i) rel[i] = map[drows[p1 + i]];
+            DOPT_FN(dopt__sp_lane_update)(super[d + 1] - super[d], p2 - p1, ndrow - p1, B->x + (valptr[d] + (size_t)p1) * W,
+                                          ndrow, rel, Ls, nsrow);
+            lpos[d] = p2;
+            if (p2 < ndrow) {
+                int t = c2s[drows[p2]];
+                next[d] = head[t];
+                head[t] = d;
+            }
+            d = dnext;
+        }
+        for (i = 0; i < nsrow; ++i) rel[i] = i;
+        DOPT_FN(dopt__sp_lane_factor_super)(nscol, nsrow, Ls, rel, S->perm + k1, B->fail, B->status);
+        if (nsrow > nscol) {
+            int t = c2s[rows[nscol]];
+            lpos[s] = nscol;
+            next[s] = head[t];
+            head[t] = s;
+        }
+    }
+}
+
+/* X <- (L_l L_l^T)^{-1} X for every lane l at once, in the permuted ordering: X holds n lane
+ * vectors (X[k W + l]).  Forward: each supernode's diagonal triangle column by
+ * column, then the rows below in blocks of 4 (independent sums over the columns); backward:
+ * the rows below first (4 columns at a time), then the triangle, row by row of L^T. */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_solve)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx,
+                                                        DOPT_REAL *X)
+{
+    const size_t W = DOPT__SP_W;
+    int s, i, j, r;
+    for (s = 0; s < S->nsuper; ++s) { /* forward: L y = x */
+        const int k1 = S->super[s], nscol = S->super[s + 1] - k1, nsrow = S->rowptr[s + 1] - S->rowptr[s];
+        const int m = nsrow - nscol, *rows = S->rowind + S->rowptr[s] + nscol;
+        const DOPT_REAL *Ls = Lx + S->valptr[s] * W;
+        const size_t ldw = (size_t)nsrow * W;
+        DOPT_REAL *x = X + (size_t)k1 * W;
+        for (j = 0; j < nscol; ++j) {
+            const DOPT_REAL *col = Ls + (size_t)j * ldw;
+            DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_ld)(x + (size_t)j * W), dj = DOPT_FN(dopt__lane_ld)(col + (size_t)j * W);
+#if DOPT__VEC_EXT
+            xj /= dj;
+#else
+            for (r = 0; r < DOPT__SP_W; ++r) xj.v[r] /= dj.v[r];
+#endif
+            DOPT_FN(dopt__lane_st)(x + (size_t)j * W, xj);
+            for (i = j + 1; i < nscol; ++i)
+                DOPT_FN(dopt__lane_st)(x + (size_t)i * W, DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane_ld)(x + (size_t)i * W),
+                                                                                DOPT_FN(dopt__lane_ld)(col + (size_t)i * W), xj));
+        }
+        for (i = 0; i < m; i += 4) {
+            const int nr = m - i < 4 ? m - i : 4;
+            DOPT_FN(dopt__lane) acc[4];
+            for (r = 0; r < nr; ++r) acc[r] = DOPT_FN(dopt__lane_ld)(X + (size_t)rows[i + r] * W);
+            for (j = 0; j < nscol; ++j) {
+                const DOPT_REAL *col = Ls + (size_t)j * ldw + (size_t)(nscol + i) * W;
+                const DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_ld)(x + (size_t)j * W);
+                for (r = 0; r < nr; ++r) acc[r] = DOPT_FN(dopt__lane_fnma)(acc[r], DOPT_FN(dopt__lane_ld)(col + (size_t)r * W), xj);
+            }
+            for (r = 0; r < nr; ++r) DOPT_FN(dopt__lane_st)(X + (size_t)rows[i + r] * W, acc[r]);
+        }
+    }
+    for (s = S->nsuper - 1; s >= 0; --s) { /* backward: L^T x = y */
+        const int k1 = S->super[s], nscol = S->super[s + 1] - k1, nsrow = S->rowptr[s + 1] - S->rowptr[s];
+        const int m = nsrow - nscol, *rows = S->rowind + S->rowptr[s] + nscol;
+        const DOPT_REAL *Ls = Lx + S->valptr[s] * W;
+        const size_t ldw = (size_t)nsrow * W;
+        DOPT_REAL *x = X + (size_t)k1 * W;
+        for (j = 0; j < nscol && m > 0; j += 4) {
+            const int nc = nscol - j < 4 ? nscol - j : 4;
+            DOPT_FN(dopt__lane) acc[4];
+            for (r = 0; r < nc; ++r) acc[r] = DOPT_FN(dopt__lane_ld)(x + (size_t)(j + r) * W);
+            for (i = 0; i < m; ++i) {
+                const DOPT_FN(dopt__lane) t = DOPT_FN(dopt__lane_ld)(X + (size_t)rows[i] * W);
+                for (r = 0; r < nc; ++r)
+                    acc[r] = DOPT_FN(dopt__lane_fnma)(acc[r], DOPT_FN(dopt__lane_ld)(Ls + (size_t)(j + r) * ldw + (size_t)(nscol + i) * W), t);
+            }
+            for (r = 0; r < nc; ++r) DOPT_FN(dopt__lane_st)(x + (size_t)(j + r) * W, acc[r]);
+        }
+        for (j = nscol - 1; j >= 0; --j) { /* x_j final, then eliminated from the rows above (row j of L) */
+            DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_ld)(x + (size_t)j * W);
+            const DOPT_FN(dopt__lane) dj = DOPT_FN(dopt__lane_ld)(Ls + (size_t)j * ldw + (size_t)j * W);
+#if DOPT__VEC_EXT
+            xj /= dj;
+#else
+            for (r = 0; r < DOPT__SP_W; ++r) xj.v[r] /= dj.v[r];
+#endif
+            DOPT_FN(dopt__lane_st)(x + (size_t)j * W, xj);
+            for (i = 0; i < j; ++i)
+                DOPT_FN(dopt__lane_st)(x + (size_t)i * W, DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane_ld)(x + (size_t)i * W),
+                                                                                DOPT_FN(dopt__lane_ld)(Ls + (size_t)i * ldw + (size_t)j * W), xj));
+        }
+    }
+}
+
 /* ---- block-sparse assembly -------------------------------------------------------------------- */
 
 DOPT_API void DOPT_FN(dopt_sparse_blocks_add_factor)(const dopt_sparse_blocks *B, int f,
@@ -3059,10 +3462,27 @@ typedef struct DOPT_FN(dopt__sp_ls) {
     dopt_sparse_symbolic *sym;
     DOPT_FN(dopt_sparse_numeric) *num;   /* batch = the reserved slots                          */
     int cur;                             /* the selected slot                                   */
+    DOPT_FN(dopt__sp_lanes) lanes;       /* factor_batch's factors (lanes.x NULL: not reserved) */
+    const size_t *lvent;                 /* lane l's value of A's entry aent[q]: values[l][lvent[q]]
+                                            (vent, or a copy of src o aent in lane_mem)        */
+    void *lane_mem;                      /* everything of the lane batch, one allocation        */
+    size_t lane_bytes;
+    int lane_count;                      /* matrices of the last factor_batch (0: none)         */
 } DOPT_FN(dopt__sp_ls);
+
+static void DOPT_FN(dopt__sp_ls_release_batch)(DOPT_FN(dopt__sp_ls) *s)
+{
+    dopt_free(&s->hooks, s->lane_mem, s->lane_bytes);
+    memset(&s->lanes, 0, sizeof s->lanes);
+    s->lvent = NULL;
+    s->lane_mem = NULL;
+    s->lane_bytes = 0;
+    s->lane_count = 0;
+}
 
 static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
 {
+    DOPT_FN(dopt__sp_ls_release_batch)(s);
     DOPT_FN(dopt_sparse_numeric_free)(s->num);
     dopt_sparse_symbolic_free(s->sym);
     dopt__sp_free(&s->hooks, s->Ap, (size_t)s->n + 1, sizeof(int));
@@ -3232,6 +3652,147 @@ static void DOPT_FN(dopt__sp_ls_select)(void *self, int slot)
     s->cur = slot;
 }
 
+/* reserve_batch: one allocation holding the lane factors (sym->nnz_storage lane vectors), the
+ * solve's n lane vectors, the index workspace and, when the values are not read in place
+ * through vent, the lane entry map. */
+static dopt_status DOPT_FN(dopt__sp_ls_reserve_batch)(void *self)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    const dopt_sparse_symbolic *S = s->sym;
+    const size_t W = DOPT__SP_W, r = sizeof(DOPT_REAL), i = sizeof(int);
+    size_t n, ns, nv, bytes, q;
+    dopt_workspace ws;
+    DOPT_FN(dopt__sp_lanes) *B = &s->lanes;
+    size_t *lv = NULL;
+    if (!S) return DOPT_ERR_INVALID_ARGUMENT;
+    DOPT_FN(dopt__sp_ls_release_batch)(s);
+    n = (size_t)S->n + 1;
+    ns = (size_t)S->nsuper + 1;
+    nv = (size_t)S->aptr[S->nsuper] + 1;
+    bytes = DOPT_WORKSPACE_ALIGN + DOPT_WORKSPACE_ROUND((S->nnz_storage + 1) * W * r) + DOPT_WORKSPACE_ROUND(n * W * r) +
+            DOPT_WORKSPACE_ROUND(n * i) + DOPT_WORKSPACE_ROUND(((size_t)S->max_nsrow + 1) * i) +
+            3 * DOPT_WORKSPACE_ROUND(ns * i) + (s->vent ? 0 : DOPT_WORKSPACE_ROUND(nv * sizeof(size_t)));
+    s->lane_mem = dopt_alloc(&s->hooks, bytes);
+    if (!s->lane_mem) return DOPT_ERR_ALLOCATION;
+    s->lane_bytes = bytes;
+    dopt_workspace_init(&ws, s->lane_mem, bytes);
+    B->sym = S;
+    B->x = (DOPT_REAL *)dopt_workspace_take(&ws, (S->nnz_storage + 1) * W * r);
+    B->X = (DOPT_REAL *)dopt_workspace_take(&ws, n * W * r);
+    B->map = (int *)dopt_workspace_take(&ws, n * i);
+    B->rel = (int *)dopt_workspace_take(&ws, ((size_t)S->max_nsrow + 1) * i);
+    B->head = (int *)dopt_workspace_take(&ws, ns * i);
+    B->next = (int *)dopt_workspace_take(&ws, ns * i);
+    B->lpos = (int *)dopt_workspace_take(&ws, ns * i);
+    if (!s->vent) {
+        lv = (size_t *)dopt_workspace_take(&ws, nv * sizeof(size_t));
+        for (q = 0; q + 1 < nv; ++q) lv[q] = s->src[S->aent[q]];
+    }
+    s->lvent = s->vent ? s->vent : lv;
+    DOPT_ASSERT(B->lpos != NULL && s->lvent != NULL);
+    return DOPT_OK;
+}
+
+/* 1 when lane input (values: nvals reals, dadd: NULL or n reals) holds a NaN or an Inf that
+ * factor() would see (diag_add counts only at columns whose diagonal entry is in the pattern). */
+static int DOPT_FN(dopt__sp_ls_nonfinite)(const DOPT_FN(dopt__sp_ls) *s, const DOPT_REAL *values, const DOPT_REAL *dadd)
+{
+    int bad = 0, j;
+    size_t q;
+    for (q = 0; q < s->nvals; ++q) bad |= values[q] - values[q] != 0;
+    for (j = 0; dadd && j < s->n; ++j) bad |= (s->vent || s->diag[j] >= 0) && dadd[j] - dadd[j] != 0;
+    return bad;
+}
+
+/* The rank check of factor() for lane l of the lane factors: the first pivot (elimination
+ * order) whose square is at most tol times its original diagonal entry; returns its ORIGINAL
+ * column, or -1. */
+static int DOPT_FN(dopt__sp_ls_rank_lane)(const DOPT_FN(dopt__sp_ls) *s, int l, const DOPT_REAL *values,
+                                          const DOPT_REAL *dadd)
+{
+    const dopt_sparse_symbolic *S = s->sym;
+    const DOPT_REAL tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)s->n * DOPT_EPS;
+    int sn, c;
+    for (sn = 0; sn < S->nsuper; ++sn) {
+        const int c0 = S->super[sn], nc = S->super[sn + 1] - c0, nr = S->rowptr[sn + 1] - S->rowptr[sn];
+        const DOPT_REAL *L = s->lanes.x + S->valptr[sn] * DOPT__SP_W + l;
+        for (c = 0; c < nc; ++c) {
+            const DOPT_REAL piv = L[(size_t)c * ((size_t)nr + 1) * DOPT__SP_W];
+            const int orig = S->perm[c0 + c];
+            const DOPT_REAL a = s->diag[orig] < 0 ? 0 : values[s->src[s->diag[orig]]] + (dadd ? dadd[orig] : 0);
+            if (piv * piv <= tol * a) return orig;
+        }
+    }
+    return -1;
+}
+
+/* factor_batch: lanes 0..count-1 take their matrices; a lane with non-finite input (NON_FINITE,
+ * fail_col -2), and the lanes past count, factor a copy of the first healthy lane's matrix so
+ * that every lane runs on finite numbers.  Then factor()'s rank check, lane by lane. */
+static dopt_status DOPT_FN(dopt__sp_ls_factor_batch)(void *self, int count, const DOPT_REAL *const *values,
+                                                     const DOPT_REAL *const *diag_add, dopt_status *status,
+                                                     int *fail_col)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    DOPT_FN(dopt__sp_lanes) *B = &s->lanes;
+    const DOPT_REAL *vals[DOPT__SP_W], *dadd[DOPT__SP_W];
+    int bad[DOPT__SP_W], l, donor = -1;
+    if (!s->sym || !B->x || count < 1 || count > DOPT__SP_W || !values || !status || !fail_col)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    s->lane_count = 0;
+    for (l = 0; l < count; ++l) {
+        if (!values[l] && s->nvals > 0) return DOPT_ERR_INVALID_ARGUMENT;
+        bad[l] = DOPT_FN(dopt__sp_ls_nonfinite)(s, values[l], diag_add ? diag_add[l] : NULL);
+        if (!bad[l] && donor < 0) donor = l;
+    }
+    if (donor >= 0) {
+        for (l = 0; l < DOPT__SP_W; ++l) {
+            const int src = l < count && !bad[l] ? l : donor;
+            vals[l] = values[src];
+            dadd[l] = diag_add ? diag_add[src] : NULL;
+        }
+        DOPT_FN(dopt__sp_lane_numeric)(B, vals, dadd, s->lvent, s->vent ? NULL : s->diag);
+    }
+    for (l = 0; l < count; ++l) {
+        if (bad[l]) {
+            B->status[l] = DOPT_ERR_NON_FINITE;
+            B->fail[l] = -2;
+        } else if (B->status[l] == DOPT_OK) {
+            B->fail[l] = DOPT_FN(dopt__sp_ls_rank_lane)(s, l, vals[l], dadd[l]);
+            if (B->fail[l] >= 0) B->status[l] = DOPT_ERR_NOT_POSITIVE_DEFINITE;
+        }
+        status[l] = B->status[l];
+        fail_col[l] = B->fail[l];
+    }
+    s->lane_count = count;
+    return DOPT_OK;
+}
+
+/* solve_batch: the healthy lanes' right-hand sides go into the lane vectors (permuted), the
+ * others are zero; one lane-interleaved solve; the healthy lanes' solutions come back. */
+static void DOPT_FN(dopt__sp_ls_solve_batch)(void *self, int count, DOPT_REAL *const *rhs)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    DOPT_FN(dopt__sp_lanes) *B = &s->lanes;
+    const dopt_sparse_symbolic *S = s->sym;
+    const size_t W = DOPT__SP_W;
+    int l, k, ok[DOPT__SP_W];
+    if (!B->x || !rhs || count < 1 || count > s->lane_count) return;
+    for (l = 0; l < DOPT__SP_W; ++l) ok[l] = l < count && B->status[l] == DOPT_OK && rhs[l];
+    for (k = 0; k < S->n; ++k) {
+        DOPT_REAL *DOPT_RESTRICT e = B->X + (size_t)k * W;
+        const int c = S->perm[k];
+        for (l = 0; l < DOPT__SP_W; ++l) e[l] = ok[l] ? rhs[l][c] : 0;
+    }
+    DOPT_FN(dopt__sp_lane_solve)(S, B->x, B->X);
+    for (k = 0; k < S->n; ++k) {
+        const DOPT_REAL *DOPT_RESTRICT e = B->X + (size_t)k * W;
+        const int c = S->perm[k];
+        for (l = 0; l < count; ++l)
+            if (ok[l]) rhs[l][c] = e[l];
+    }
+}
+
 static void DOPT_FN(dopt__sp_ls_destroy)(void *self)
 {
     DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
@@ -3261,6 +3822,10 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
     out->destroy = DOPT_FN(dopt__sp_ls_destroy);
     out->reserve = DOPT_FN(dopt__sp_ls_reserve);
     out->select = DOPT_FN(dopt__sp_ls_select);
+    out->batch_width = DOPT__SP_W;
+    out->reserve_batch = DOPT_FN(dopt__sp_ls_reserve_batch);
+    out->factor_batch = DOPT_FN(dopt__sp_ls_factor_batch);
+    out->solve_batch = DOPT_FN(dopt__sp_ls_solve_batch);
     return DOPT_OK;
 }
 

@@ -763,6 +763,72 @@ static void test_data_spd(void)
     if (!found) DOPT_SKIP("no $DOPT_DATA_DIR/spd/*.mtx (shared data folder absent)");
 }
 
+/* ---- block patterns for the lane batch of the least-squares solver ------------------------------ */
+
+/* A dopt_block_pattern and its arrays.  kind 0: 14 blocks of 1-4 columns, a chain and random
+ * extra blocks; kind 1: a pose graph of 40 poses (6 columns each) along a chain with random loop
+ * closures and a clique of 10 poses that becomes a dense root of at least 60 columns (wider than
+ * the lane factor's column blocks). */
+typedef struct lpat {
+    dopt_block_pattern pat;
+    int nb, *dim, *start, *colst, *rowb;
+    size_t *vst;
+} lpat;
+
+static void lpat_make(lpat *L, int kind, dopt_rng *rng)
+{
+    const int nb = kind == 0 ? 14 : 40;
+    char *adj = (char *)calloc((size_t)nb * nb, 1);
+    int i, j, k, nk = 0;
+    size_t nv = 0;
+    for (i = 0; i < nb; ++i) adj[i * nb + i] = 1;
+    for (i = 1; i < nb; ++i) adj[i * nb + i - 1] = 1;
+    for (k = 0; k < (kind == 0 ? 10 : 25); ++k) {
+        i = (int)dopt_rng_below(rng, (uint64_t)nb);
+        j = (int)dopt_rng_below(rng, (uint64_t)nb);
+        if (i < j) { int t = i; i = j; j = t; }
+        adj[i * nb + j] = 1;
+    }
+    if (kind == 1)
+        for (i = 0; i < 10; ++i)
+            for (j = 0; j < i; ++j) adj[(3 * i + 2) * nb + 3 * j + 2] = 1;
+    L->nb = nb;
+    L->dim = (int *)malloc(sizeof(int) * (size_t)nb);
+    L->start = (int *)malloc(sizeof(int) * ((size_t)nb + 1));
+    L->colst = (int *)malloc(sizeof(int) * ((size_t)nb + 1));
+    L->rowb = (int *)malloc(sizeof(int) * (size_t)nb * nb);
+    L->vst = (size_t *)malloc(sizeof(size_t) * (size_t)nb * nb);
+    L->start[0] = 0;
+    for (j = 0; j < nb; ++j) {
+        L->dim[j] = kind == 0 ? 1 + (int)dopt_rng_below(rng, 4) : 6;
+        L->start[j + 1] = L->start[j] + L->dim[j];
+    }
+    for (j = 0; j < nb; ++j) {
+        L->colst[j] = nk;
+        for (i = j; i < nb; ++i)
+            if (adj[i * nb + j]) {
+                L->rowb[nk] = i;
+                L->vst[nk++] = nv;
+                nv += (size_t)L->dim[i] * (size_t)L->dim[j];
+            }
+    }
+    L->colst[nb] = nk;
+    L->pat.nblocks = nb;
+    L->pat.n = L->start[nb];
+    L->pat.block_dim = L->dim;
+    L->pat.block_start = L->start;
+    L->pat.col_start = L->colst;
+    L->pat.row_block = L->rowb;
+    L->pat.value_start = L->vst;
+    L->pat.nvalues = nv;
+    free(adj);
+}
+
+static void lpat_free(lpat *L)
+{
+    free(L->dim); free(L->start); free(L->colst); free(L->rowb); free(L->vst);
+}
+
 #define TEST_SPARSE_PASS
 #define DOPT__DRIVE "tests/test_sparse.c"
 #include "dopt.h"
@@ -784,6 +850,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_big_supernode_f);
     DOPT_TEST_RUN(test_linear_solver_d);
     DOPT_TEST_RUN(test_linear_solver_f);
+    DOPT_TEST_RUN(test_lane_batch_d);
+    DOPT_TEST_RUN(test_lane_batch_f);
     DOPT_TEST_RUN(test_backward_fd);
     DOPT_TEST_RUN(test_blocks);
     DOPT_TEST_RUN(test_errors);
@@ -1113,6 +1181,169 @@ static void DOPT_FN(test_linear_solver)(void)
     de.destroy(de.self);
     (void)j;
     free(M); free(A); free(vals); free(x1); free(x2);
+}
+
+/* Random SPD values on the block pattern: off-diagonal entries uniform in [-1, 1], each diagonal
+ * entry 1 + u + the absolute sums of its row and column (diagonally dominant). */
+static void DOPT_FN(lpat_values)(const lpat *L, dopt_rng *rng, DOPT_REAL *vals)
+{
+    const int n = L->pat.n;
+    double *absum = (double *)calloc((size_t)n, sizeof(double));
+    int b, k, r, c;
+    for (b = 0; b < L->nb; ++b)
+        for (k = L->colst[b]; k < L->colst[b + 1]; ++k) {
+            const int rb = L->rowb[k], rd = L->dim[rb];
+            for (c = 0; c < L->dim[b]; ++c)
+                for (r = 0; r < rd; ++r) {
+                    const int gi = L->start[rb] + r, gj = L->start[b] + c;
+                    DOPT_REAL *v = vals + L->vst[k] + (size_t)r + (size_t)c * rd;
+                    if (gi < gj) continue; /* upper half of a diagonal block: mirrored below */
+                    *v = gi == gj ? 0 : (DOPT_REAL)(2 * dopt_rng_uniform_d(rng) - 1);
+                    absum[gi] += fabs((double)*v);
+                    absum[gj] += fabs((double)*v);
+                    if (rb == b && gi != gj) vals[L->vst[k] + (size_t)c + (size_t)r * rd] = *v;
+                }
+        }
+    for (b = 0; b < L->nb; ++b) /* the diagonal block is the first of its column */
+        for (c = 0; c < L->dim[b]; ++c)
+            vals[L->vst[L->colst[b]] + (size_t)c * (L->dim[b] + 1)] =
+                (DOPT_REAL)(1 + dopt_rng_uniform_d(rng) + absum[L->start[b] + c]);
+    free(absum);
+}
+
+/* The lane batch of the sparse least-squares solver (factor_batch / solve_batch) against
+ * factor() + solve() matrix by matrix, on a small random block pattern and a pose graph with a
+ * dense root, for 1, 3 and W matrices: equal statuses and failing columns, equal solutions;
+ * a matrix that is not positive definite, a rank-deficient one, NaN values and an Inf in
+ * diag_add next to healthy lanes; diag_add NULL or with NULL entries; misuse rejected; factor()
+ * and the reserved slots unchanged by lane use. */
+static void DOPT_FN(test_lane_batch)(void)
+{
+    enum { WMAX = 16 };
+    int kind;
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 77, DOPT_IS_FLOAT);
+    for (kind = 0; kind < 2; ++kind) {
+        lpat L;
+        DOPT_FN(dopt_linear_solver) ls;
+        DOPT_REAL *vals[WMAX], *dadd[WMAX], *rhs[WMAX], *orig[WMAX], *ref;
+        const DOPT_REAL *cvals[WMAX], *cdadd[WMAX];
+        dopt_status st[WMAX], st1;
+        int fc[WMAX], fc1, W, n, l, i, trial;
+        size_t nv;
+        lpat_make(&L, kind, &rng);
+        n = L.pat.n;
+        nv = L.pat.nvalues;
+        DOPT_CHECK(DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &ls) == DOPT_OK, "create");
+        DOPT_CHECK(ls.analyze(ls.self, &L.pat, NULL) == DOPT_OK, "analyze");
+        W = ls.batch_width;
+        DOPT_CHECK(W >= 2 && W <= WMAX && ls.reserve_batch && ls.factor_batch && ls.solve_batch, "lane batch offered (W %d)", W);
+        if (W < 2 || W > WMAX) { ls.destroy(ls.self); lpat_free(&L); return; }
+        ref = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+        for (l = 0; l < W; ++l) {
+            vals[l] = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * nv);
+            dadd[l] = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+            rhs[l] = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+            orig[l] = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)n);
+        }
+        DOPT_CHECK(ls.factor_batch(ls.self, 1, (const DOPT_REAL *const *)vals, NULL, st, fc) == DOPT_ERR_INVALID_ARGUMENT,
+                   "factor_batch before reserve_batch is refused");
+        DOPT_CHECK(ls.reserve_batch(ls.self) == DOPT_OK, "reserve_batch");
+        DOPT_CHECK(ls.factor_batch(ls.self, 0, (const DOPT_REAL *const *)vals, NULL, st, fc) == DOPT_ERR_INVALID_ARGUMENT &&
+                       ls.factor_batch(ls.self, W + 1, (const DOPT_REAL *const *)vals, NULL, st, fc) == DOPT_ERR_INVALID_ARGUMENT,
+                   "count outside 1..W refused");
+        for (trial = 0; trial < 4; ++trial) {
+            /* trial 0: count 1, no diag_add; 1: count 3 with a NULL diag_add entry; 2: W lanes with
+             * failures (lane 1 indefinite, lane 2 NaN, lane 3 rank deficient, lane 4 Inf in diag_add);
+             * 3: W healthy lanes, diag_add on all */
+            const int count = trial == 0 ? 1 : trial == 1 ? 3 : W;
+            const int use_dadd = trial != 0;
+            for (l = 0; l < count; ++l) {
+                DOPT_FN(lpat_values)(&L, &rng, vals[l]);
+                for (i = 0; i < n; ++i) dadd[l][i] = (DOPT_REAL)(0.25 * dopt_rng_uniform_d(&rng));
+                cdadd[l] = use_dadd && !(trial == 1 && l == 1) ? dadd[l] : NULL;
+            }
+            if (trial == 2) {
+                vals[1][L.vst[L.colst[L.nb / 2]]] = -50; /* a negative diagonal entry */
+                vals[2][nv / 2] = (DOPT_REAL)NAN;
+                { /* lane 3: a block of >= 2 columns decoupled, its diagonal block [1 1; 1 1+delta]
+                     * (rest identity): a tiny positive pivot that only the rank check catches */
+                    int b, k, r, c, bs = 0;
+                    while (L.dim[bs] < 2) bs++;
+                    for (b = 0; b < L.nb; ++b)
+                        for (k = L.colst[b]; k < L.colst[b + 1]; ++k)
+                            if (b == bs || L.rowb[k] == bs)
+                                for (c = 0; c < L.dim[b]; ++c)
+                                    for (r = 0; r < L.dim[L.rowb[k]]; ++r)
+                                        vals[3][L.vst[k] + (size_t)r + (size_t)c * L.dim[L.rowb[k]]] =
+                                            (b == bs && L.rowb[k] == bs && (r == c || r + c == 1)) ? 1 : 0;
+                    vals[3][L.vst[L.colst[bs]] + (size_t)L.dim[bs] + 1] += (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-5 : 1e-13);
+                    for (i = L.start[bs]; i < L.start[bs + 1]; ++i) dadd[3][i] = 0;
+                }
+                if (W > 4) dadd[4][n - 1] = (DOPT_REAL)INFINITY;
+            }
+            for (l = 0; l < count; ++l) {
+                cvals[l] = vals[l];
+                for (i = 0; i < n; ++i) orig[l][i] = rhs[l][i] = (DOPT_REAL)(2 * dopt_rng_uniform_d(&rng) - 1);
+            }
+            DOPT_CHECK(ls.factor_batch(ls.self, count, cvals, use_dadd ? cdadd : NULL, st, fc) == DOPT_OK, "factor_batch call");
+            ls.solve_batch(ls.self, count, rhs);
+            for (l = 0; l < count; ++l) { /* the same matrix alone through factor() and solve() */
+                double dmax = 0, rmax = 0;
+                fc1 = -7;
+                st1 = ls.factor(ls.self, vals[l], use_dadd ? cdadd[l] : NULL, &fc1);
+                DOPT_CHECK(st[l] == st1 && fc[l] == fc1, "kind %d count %d lane %d: batch %s col %d, factor() %s col %d", kind,
+                           count, l, dopt_status_string(st[l]), fc[l], dopt_status_string(st1), fc1);
+                if (trial == 2 && l >= 1 && l <= 3)
+                    DOPT_CHECK(st[l] != DOPT_OK, "kind %d lane %d should fail", kind, l);
+                if (trial == 2 && l == 2) DOPT_CHECK(st[l] == DOPT_ERR_NON_FINITE && fc[l] == -2, "NaN lane: %d", fc[l]);
+                if (trial == 2 && l == 4) DOPT_CHECK(st[l] == DOPT_ERR_NON_FINITE && fc[l] == -2, "Inf diag_add lane: %d", fc[l]);
+                if (trial == 2 && l == 1)
+                    DOPT_CHECK(st[l] == DOPT_ERR_NOT_POSITIVE_DEFINITE && fc[l] >= L.start[L.nb / 2] && fc[l] < L.start[L.nb / 2 + 1],
+                               "indefinite lane: column %d", fc[l]);
+                if (st1 != DOPT_OK) { /* a failed lane's right-hand side stays as it was */
+                    for (i = 0; i < n; ++i) dmax = fabs((double)(rhs[l][i] - orig[l][i])) > dmax ? fabs((double)(rhs[l][i] - orig[l][i])) : dmax;
+                    DOPT_CHECK(dmax == 0, "kind %d lane %d: failed lane's rhs changed", kind, l);
+                    continue;
+                }
+                memcpy(ref, orig[l], sizeof(DOPT_REAL) * (size_t)n);
+                ls.solve(ls.self, ref);
+                for (i = 0; i < n; ++i) {
+                    dmax = fabs((double)(rhs[l][i] - ref[i])) > dmax ? fabs((double)(rhs[l][i] - ref[i])) : dmax;
+                    rmax = fabs((double)ref[i]) > rmax ? fabs((double)ref[i]) : rmax;
+                }
+                DOPT_CHECK(dmax <= DOPT_TEST_TOL(1e-12, 1e-4) * rmax, "kind %d count %d lane %d: solution differs by %g (of %g)",
+                           kind, count, l, dmax, rmax);
+            }
+        }
+        if (ls.reserve && ls.select) { /* factor slots beside the lane batch: neither disturbs the other */
+            double dmax = 0;
+            DOPT_CHECK(ls.reserve(ls.self, 2) == DOPT_OK, "reserve 2 slots");
+            ls.select(ls.self, 1);
+            DOPT_CHECK(ls.factor(ls.self, vals[0], NULL, &fc1) == DOPT_OK, "factor into slot 1");
+            ls.select(ls.self, 0);
+            DOPT_CHECK(ls.factor(ls.self, vals[W - 1], dadd[W - 1], &fc1) == DOPT_OK, "factor into slot 0");
+            ls.select(ls.self, 1);
+            for (i = 0; i < n; ++i) orig[0][i] = ref[i] = (DOPT_REAL)(1 + i % 5);
+            ls.solve(ls.self, ref);
+            cvals[0] = vals[W - 1];
+            cvals[1] = vals[0];
+            DOPT_CHECK(ls.factor_batch(ls.self, 2, cvals, NULL, st, fc) == DOPT_OK && st[0] == DOPT_OK && st[1] == DOPT_OK,
+                       "factor_batch beside the slots");
+            ls.solve(ls.self, orig[0]);
+            for (i = 0; i < n; ++i) dmax = fabs((double)(orig[0][i] - ref[i])) > dmax ? fabs((double)(orig[0][i] - ref[i])) : dmax;
+            DOPT_CHECK(dmax == 0, "slot 1 unchanged by factor_batch (%g)", dmax);
+            for (i = 0; i < n; ++i) rhs[1][i] = (DOPT_REAL)(1 + i % 5);
+            ls.solve_batch(ls.self, 2, rhs);
+            dmax = 0;
+            for (i = 0; i < n; ++i) dmax = fabs((double)(rhs[1][i] - ref[i])) > dmax ? fabs((double)(rhs[1][i] - ref[i])) : dmax;
+            DOPT_CHECK(dmax <= DOPT_TEST_TOL(1e-12, 1e-4) * 10, "lane 1 of 2 equals slot 1 (%g)", dmax);
+        }
+        for (l = 0; l < W; ++l) { free(vals[l]); free(dadd[l]); free(rhs[l]); free(orig[l]); }
+        free(ref);
+        ls.destroy(ls.self);
+        lpat_free(&L);
+    }
 }
 
 /* Many right-hand sides at once (more than one chunk) equal one-at-a-time solves. */
