@@ -114,7 +114,9 @@
  *   supernode is factored by recursive halving, 768), DOPT__SP_LEAF (leaf width of that
  *   recursion, 256), DOPT__SP_KC / DOPT__SP_MC (blocking of its packed products, 256 / 144),
  *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB),
- *   DOPT__SP_LNB (column blocks of the lane batch's supernode factorization, 96).
+ *   DOPT__SP_LNB (column blocks of the lane batch's supernode factorization, 96),
+ *   DOPT__SP_LANE_MAX_BYTES (lane factor storage beyond which reserve_batch declines the lane
+ *   batch, 32 MiB).
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -379,6 +381,14 @@ extern "C" {
 #define DOPT__SP_LNC 3
 #ifndef DOPT__SP_LNB
 #define DOPT__SP_LNB 96 /* measured on the cube's 228-column root: 48 to 240 within 5% */
+#endif
+/* The lane batch is declined (reserve_batch returns DOPT_ERR_UNSUPPORTED: the least-squares
+ * layer then solves the batch one element after the other) when its factor storage, W times
+ * one factor's, would exceed this many bytes: past the last-level cache a big dense root runs
+ * faster one matrix at a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes
+ * against 2.10 s sequential; the cube's 6.6 MB are 0.75x faster in lanes). */
+#ifndef DOPT__SP_LANE_MAX_BYTES
+#define DOPT__SP_LANE_MAX_BYTES ((double)(32u << 20))
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT__SP_INLINE inline __attribute__((always_inline))
@@ -1641,7 +1651,9 @@ DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blo
  * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
  * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions, else 4);
  * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
- * index workspace; analyze() drops it); factor_batch() and solve_batch() allocate nothing,
+ * index workspace; analyze() drops it) and declines with DOPT_ERR_UNSUPPORTED when the lane
+ * factors would pass DOPT__SP_LANE_MAX_BYTES (32 MiB: a big dense root is faster one matrix at
+ * a time); factor_batch() and solve_batch() allocate nothing,
  * leave factor()'s slots alone, and give each matrix the status, failing column and rank check
  * factor() would (NaN/Inf in a matrix's values or diag_add: DOPT_ERR_NON_FINITE, column -2);
  * factor_batch() without reserve_batch() or with count outside 1..W returns
@@ -3666,6 +3678,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_reserve_batch)(void *self)
     size_t *lv = NULL;
     if (!S) return DOPT_ERR_INVALID_ARGUMENT;
     DOPT_FN(dopt__sp_ls_release_batch)(s);
+    if ((double)S->nnz_storage * (double)(W * r) > DOPT__SP_LANE_MAX_BYTES) return DOPT_ERR_UNSUPPORTED;
     n = (size_t)S->n + 1;
     ns = (size_t)S->nsuper + 1;
     nv = (size_t)S->aptr[S->nsuper] + 1;
