@@ -96,7 +96,7 @@
  *   vectorizes).  A lane whose pivot fails records its column and goes on with pivot 1 (its
  *   numbers stay finite), so every lane's status is what factor() reports for it alone.
  *   Measured (cube pose graph, 256 poses, n = 1536, 131 supernodes, 228-column root; double,
- *   AVX-512, bench/lanes_stats.c): per matrix 0.75x factor() and 0.29x solve().
+ *   AVX-512, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().
  *
  * FILES
  *   dopt_sparse_read_mm_d/_f reads Matrix Market coordinate files (real, integer, pattern;
@@ -3089,6 +3089,18 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_f
 #endif
 }
 
+/* a + b, lane by lane. */
+static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_add)(DOPT_FN(dopt__lane) a, DOPT_FN(dopt__lane) b)
+{
+#if DOPT__VEC_EXT
+    return a + b;
+#else
+    int l;
+    for (l = 0; l < DOPT__SP_W; ++l) a.v[l] += b.v[l];
+    return a;
+#endif
+}
+
 /* a * b, lane by lane. */
 DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_mul)(DOPT_FN(dopt__lane) a,
                                                                                   DOPT_FN(dopt__lane) b)
@@ -3107,7 +3119,9 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_m
  * index counting lane vectors (W reals), except the entries above the diagonal, i + off < q
  * (off: the tile's first row minus its first column, in the update's rows), which are neither
  * read nor written (the upper triangles are never zeroed).  mr and nc are constants where the
- * dispatcher below inlines it, so the mr x nc sums stay in registers. */
+ * dispatcher below inlines it, so the mr x nc sums stay in registers.  The sums start from zero
+ * and the target entries are read only at the end, so that the products do not wait for them
+ * (an update into a big supernode finds its target in the last-level cache). */
 DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__sp_lane_tile_mn)(int mr, int nc, int ndcol,
                                                                           const DOPT_REAL *DOPT_RESTRICT a,
                                                                           const DOPT_REAL *DOPT_RESTRICT b, int ldd,
@@ -3117,10 +3131,8 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__sp_lane_tile_mn)(int 
     DOPT_FN(dopt__lane) c[DOPT__SP_LMR][DOPT__SP_LNC], bv[DOPT__SP_LNC], av;
     const size_t step = (size_t)ldd * DOPT__SP_W;
     int k, i, q;
-    for (q = 0; q < nc; ++q) /* the sums start from the target entries */
-        for (i = 0; i < mr; ++i)
-            c[i][q] = i + off < q ? DOPT_FN(dopt__lane_zero)()
-                                  : DOPT_FN(dopt__lane_ld)(Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W);
+    for (q = 0; q < nc; ++q)
+        for (i = 0; i < mr; ++i) c[i][q] = DOPT_FN(dopt__lane_zero)();
     for (k = 0; k < ndcol; ++k, a += step, b += step) {
         for (q = 0; q < nc; ++q) bv[q] = DOPT_FN(dopt__lane_ld)(b + (size_t)q * DOPT__SP_W);
         for (i = 0; i < mr; ++i) {
@@ -3133,7 +3145,10 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__sp_lane_tile_mn)(int 
     }
     for (q = 0; q < nc; ++q)
         for (i = 0; i < mr; ++i)
-            if (i + off >= q) DOPT_FN(dopt__lane_st)(Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W, c[i][q]);
+            if (i + off >= q) {
+                DOPT_REAL *t = Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W;
+                DOPT_FN(dopt__lane_st)(t, DOPT_FN(dopt__lane_add)(DOPT_FN(dopt__lane_ld)(t), c[i][q]));
+            }
 }
 
 /* dopt__sp_lane_tile_mn with its shape made a constant: mr in {LMR, 4, 2, 1} (those <= LMR),
