@@ -3101,6 +3101,18 @@ static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_add)(DOPT_FN(dopt_
 #endif
 }
 
+/* a / b, lane by lane. */
+static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_div)(DOPT_FN(dopt__lane) a, DOPT_FN(dopt__lane) b)
+{
+#if DOPT__VEC_EXT
+    return a / b;
+#else
+    int l;
+    for (l = 0; l < DOPT__SP_W; ++l) a.v[l] /= b.v[l];
+    return a;
+#endif
+}
+
 /* a * b, lane by lane. */
 DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_mul)(DOPT_FN(dopt__lane) a,
                                                                                   DOPT_FN(dopt__lane) b)
@@ -3356,12 +3368,8 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_solve)(const dopt_sparse_symb
         DOPT_REAL *x = X + (size_t)k1 * W;
         for (j = 0; j < nscol; ++j) {
             const DOPT_REAL *col = Ls + (size_t)j * ldw;
-            DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_ld)(x + (size_t)j * W), dj = DOPT_FN(dopt__lane_ld)(col + (size_t)j * W);
-#if DOPT__VEC_EXT
-            xj /= dj;
-#else
-            for (r = 0; r < DOPT__SP_W; ++r) xj.v[r] /= dj.v[r];
-#endif
+            const DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_div)(DOPT_FN(dopt__lane_ld)(x + (size_t)j * W),
+                                                                 DOPT_FN(dopt__lane_ld)(col + (size_t)j * W));
             DOPT_FN(dopt__lane_st)(x + (size_t)j * W, xj);
             for (i = j + 1; i < nscol; ++i)
                 DOPT_FN(dopt__lane_st)(x + (size_t)i * W, DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane_ld)(x + (size_t)i * W),
@@ -3397,13 +3405,8 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_solve)(const dopt_sparse_symb
             for (r = 0; r < nc; ++r) DOPT_FN(dopt__lane_st)(x + (size_t)(j + r) * W, acc[r]);
         }
         for (j = nscol - 1; j >= 0; --j) { /* x_j final, then eliminated from the rows above (row j of L) */
-            DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_ld)(x + (size_t)j * W);
-            const DOPT_FN(dopt__lane) dj = DOPT_FN(dopt__lane_ld)(Ls + (size_t)j * ldw + (size_t)j * W);
-#if DOPT__VEC_EXT
-            xj /= dj;
-#else
-            for (r = 0; r < DOPT__SP_W; ++r) xj.v[r] /= dj.v[r];
-#endif
+            const DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_div)(DOPT_FN(dopt__lane_ld)(x + (size_t)j * W),
+                                                                 DOPT_FN(dopt__lane_ld)(Ls + (size_t)j * ldw + (size_t)j * W));
             DOPT_FN(dopt__lane_st)(x + (size_t)j * W, xj);
             for (i = 0; i < j; ++i)
                 DOPT_FN(dopt__lane_st)(x + (size_t)i * W, DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane_ld)(x + (size_t)i * W),

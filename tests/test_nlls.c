@@ -1698,11 +1698,37 @@ static void DOPT_FN(test_lockstep_curve)(void)
 
 /* small SE(2) pose graphs (the loop of test_pose_graph_se2, a different seed per element, first
  * pose held), batch of 7 and 9: lockstep = sequential = alone, bit for bit */
+/* the SE(2) graphs G[0..B-1] (one structure, pose 0 fixed) as one batch problem */
+static DOPT_FN(dopt_nlls_problem) *DOPT_FN(lk_pg_problem)(DOPT_FN(pg) *G, int B)
+{
+    DOPT_FN(dopt_manifold) m = DOPT_FN(se2_manifold)();
+    DOPT_FN(dopt_nlls_problem) *p = NULL;
+    int i, e;
+    DOPT_FN(dopt_nlls_problem_create)(NULL, B, &p);
+    for (i = 0; i < PG_N; ++i) DOPT_FN(dopt_nlls_add_variable)(p, &m, NULL);
+    DOPT_FN(dopt_nlls_set_constant)(p, 0, 1);
+    for (e = 0; e < PG_E; ++e) {
+        DOPT_FN(dopt_nlls_cost_desc) d;
+        memset(&d, 0, sizeof d);
+        d.fn = DOPT_FN(se2_between_fn);
+        d.data = G[0].z[e];
+        d.data_stride = sizeof G[0];
+        d.rdim = 3;
+        d.nvars = 2;
+        d.vars = G[0].ij[e];
+        d.weight_kind = DOPT_WEIGHT_DIAGONAL;
+        d.weight = G[0].w[e];
+        d.weight_stride = (ptrdiff_t)(sizeof G[0] / sizeof(DOPT_REAL));
+        d.numeric_diff = 1;
+        DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
+    }
+    return p;
+}
+
 static void DOPT_FN(test_lockstep_pose_graph)(void)
 {
     static DOPT_FN(pg) G[LK_MAXB];
-    DOPT_FN(dopt_manifold) m = DOPT_FN(se2_manifold)();
-    int B, b, i, e;
+    int B, b;
     for (b = 0; b < LK_MAXB; ++b) DOPT_FN(pg_make)(&G[b], 90 + (unsigned)b);
     for (B = 7; B <= 9; B += 2) {
         DOPT_FN(dopt_nlls_problem) *p;
@@ -1712,24 +1738,7 @@ static void DOPT_FN(test_lockstep_pose_graph)(void)
         DOPT_FN(dopt_nlls_options) o;
         DOPT_REAL xl[LK_MAXB][PG_N * 3], xs[LK_MAXB][PG_N * 3], x1[PG_N * 3];
         dopt_nlls_report rl[LK_MAXB], rs[LK_MAXB], r1;
-        DOPT_FN(dopt_nlls_problem_create)(NULL, B, &p);
-        for (i = 0; i < PG_N; ++i) DOPT_FN(dopt_nlls_add_variable)(p, &m, NULL);
-        DOPT_FN(dopt_nlls_set_constant)(p, 0, 1);
-        for (e = 0; e < PG_E; ++e) {
-            DOPT_FN(dopt_nlls_cost_desc) d;
-            memset(&d, 0, sizeof d);
-            d.fn = DOPT_FN(se2_between_fn);
-            d.data = G[0].z[e];
-            d.data_stride = sizeof G[0];
-            d.rdim = 3;
-            d.nvars = 2;
-            d.vars = G[0].ij[e];
-            d.weight_kind = DOPT_WEIGHT_DIAGONAL;
-            d.weight = G[0].w[e];
-            d.weight_stride = (ptrdiff_t)(sizeof G[0] / sizeof(DOPT_REAL));
-            d.numeric_diff = 1;
-            DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
-        }
+        p = DOPT_FN(lk_pg_problem)(G, B);
         DOPT_FN(lane_solver)(0, &ls, &w);
         DOPT_CHECK(DOPT_FN(dopt_nlls_solver_create)(p, &ls, &s, NULL) == DOPT_OK, "create");
         memset(&o, 0, sizeof o);
@@ -1813,7 +1822,6 @@ static void DOPT_FN(test_lockstep_sparse_lanes)(void)
     enum { B = 19 };
     static DOPT_FN(pg) G[B];
     static DOPT_REAL xl[B][PG_N * 3], xs[B][PG_N * 3];
-    DOPT_FN(dopt_manifold) m = DOPT_FN(se2_manifold)();
     DOPT_FN(dopt_nlls_problem) *p;
     DOPT_FN(dopt_nlls_solver) *s = NULL;
     DOPT_FN(dopt_linear_solver) ls;
@@ -1821,26 +1829,9 @@ static void DOPT_FN(test_lockstep_sparse_lanes)(void)
     DOPT_FN(dopt_nlls_options) o;
     dopt_nlls_report rl[B], rs[B];
     const double tol = DOPT_IS_FLOAT ? 2e-3 : 1e-8;
-    int b, i, e, run;
+    int b, i, run;
     for (b = 0; b < B; ++b) DOPT_FN(pg_make)(&G[b], 300 + (unsigned)b);
-    DOPT_FN(dopt_nlls_problem_create)(NULL, B, &p);
-    for (i = 0; i < PG_N; ++i) DOPT_FN(dopt_nlls_add_variable)(p, &m, NULL);
-    DOPT_FN(dopt_nlls_set_constant)(p, 0, 1);
-    for (e = 0; e < PG_E; ++e) {
-        DOPT_FN(dopt_nlls_cost_desc) d;
-        memset(&d, 0, sizeof d);
-        d.fn = DOPT_FN(se2_between_fn);
-        d.data = G[0].z[e];
-        d.data_stride = sizeof G[0];
-        d.rdim = 3;
-        d.nvars = 2;
-        d.vars = G[0].ij[e];
-        d.weight_kind = DOPT_WEIGHT_DIAGONAL;
-        d.weight = G[0].w[e];
-        d.weight_stride = (ptrdiff_t)(sizeof G[0] / sizeof(DOPT_REAL));
-        d.numeric_diff = 1;
-        DOPT_FN(dopt_nlls_add_cost)(p, &d, NULL);
-    }
+    p = DOPT_FN(lk_pg_problem)(G, B);
     DOPT_CHECK(c != NULL && DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &c->in) == DOPT_OK, "sparse solver");
     DOPT_CHECK(c->in.batch_width >= 2 && c->in.factor_batch != NULL, "sparse solver offers a lane batch");
     memset(&ls, 0, sizeof ls);
