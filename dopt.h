@@ -3180,16 +3180,17 @@ static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w,
     }
 }
 
-/* Hb (ta x tb, column-major) += Ja^T Jb for row-major rdim x ta / rdim x tb blocks; the sizes of
- * pose graphs (3, 6) take constant-size loops over a local accumulator (kept in registers: the
- * products are summed over the rows before Hb is touched once), which the compiler unrolls and
- * vectorizes.  A diagonal block (Ja == Jb) is the full square too: 6-wide column updates beat a
- * triangle of scalar products and mirroring. */
+/* Hb (ta x tb, column-major) += Ja^T Jb for row-major rdim x ta / rdim x tb blocks, or Hb = Ja^T Jb
+ * with `first` (the first cost to reach the block: Hb is not read, so no clearing store has to
+ * reach it first); the sizes of pose graphs (3, 6) take constant-size loops over a local
+ * accumulator (kept in registers: the products are summed over the rows before Hb is touched
+ * once), which the compiler unrolls and vectorizes.  A diagonal block (Ja == Jb) is the full
+ * square too: 6-wide column updates beat a triangle of scalar products and mirroring. */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
 /* 6-wide register columns (see dopt__nlls_v4): half the time of the plain loops under GCC */
 static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
-                                     DOPT_REAL *DOPT_RESTRICT Hb)
+                                     DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
     DOPT_FN(dopt__nlls_v4) c4[6], a4, h4, z4 = {0, 0, 0, 0};
     DOPT_FN(dopt__nlls_v2) c2[6], a2, h2, z2 = {0, 0};
@@ -3210,10 +3211,16 @@ static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
         }
     }
     for (j = 0; j < 6; ++j) {
-        memcpy(&h4, Hb + 6 * j, sizeof h4);
-        memcpy(&h2, Hb + 6 * j + 4, sizeof h2);
-        h4 += c4[j];
-        h2 += c2[j];
+        h4 = c4[j];
+        h2 = c2[j];
+        if (!first) {
+            DOPT_FN(dopt__nlls_v4) o4;
+            DOPT_FN(dopt__nlls_v2) o2;
+            memcpy(&o4, Hb + 6 * j, sizeof o4);
+            memcpy(&o2, Hb + 6 * j + 4, sizeof o2);
+            h4 += o4;
+            h2 += o2;
+        }
         memcpy(Hb + 6 * j, &h4, sizeof h4);
         memcpy(Hb + 6 * j + 4, &h2, sizeof h2);
     }
@@ -3221,7 +3228,7 @@ static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
 #else
 static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
-                                     DOPT_REAL *DOPT_RESTRICT Hb)
+                                     DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
     DOPT_REAL t[36];
     int q, i, j;
@@ -3231,12 +3238,12 @@ static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
             DOPT_REAL bj = Jb[6 * q + j] * fw[q];
             for (i = 0; i < 6; ++i) t[i + 6 * j] += Ja[6 * q + i] * bj;
         }
-    for (i = 0; i < 36; ++i) Hb[i] += t[i];
+    for (i = 0; i < 36; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
 }
 #endif
 static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
-                                     DOPT_REAL *DOPT_RESTRICT Hb)
+                                     DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
     DOPT_REAL t[9];
     int q, i, j;
@@ -3246,12 +3253,12 @@ static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
             DOPT_REAL bj = Jb[3 * q + j] * fw[q];
             for (i = 0; i < 3; ++i) t[i + 3 * j] += Ja[3 * q + i] * bj;
         }
-    for (i = 0; i < 9; ++i) Hb[i] += t[i];
+    for (i = 0; i < 9; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
 }
-/* ga (t reals) += Ja^T diag(fw) r for a row-major rdim x t block. */
+/* ga (t reals) += Ja^T diag(fw) r for a row-major rdim x t block (with first, ga = Ja^T diag(fw) r). */
 static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTRICT Ja,
                                     const DOPT_REAL *DOPT_RESTRICT fw, const DOPT_REAL *DOPT_RESTRICT r,
-                                    DOPT_REAL *DOPT_RESTRICT ga)
+                                    DOPT_REAL *DOPT_RESTRICT ga, int first)
 {
     int i, j;
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
@@ -3264,33 +3271,39 @@ static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTR
             c4 += a4 * (fw[i] * r[i]);
             c2 += a2 * (fw[i] * r[i]);
         }
-        memcpy(&a4, ga, sizeof a4);
-        memcpy(&a2, ga + 4, sizeof a2);
-        a4 += c4;
-        a2 += c2;
-        memcpy(ga, &a4, sizeof a4);
-        memcpy(ga + 4, &a2, sizeof a2);
+        if (!first) {
+            memcpy(&a4, ga, sizeof a4);
+            memcpy(&a2, ga + 4, sizeof a2);
+            c4 += a4;
+            c2 += a2;
+        }
+        memcpy(ga, &c4, sizeof c4);
+        memcpy(ga + 4, &c2, sizeof c2);
         return;
     }
 #endif
+    if (first)
+        for (j = 0; j < t; ++j) ga[j] = 0;
     for (i = 0; i < rdim; ++i) {
         DOPT_REAL ri = fw[i] * r[i];
         for (j = 0; j < t; ++j) ga[j] += Ja[i * t + j] * ri;
     }
 }
-/* Hb (ta x tb, column-major) += Ja^T diag(fw) Jb */
+/* Hb (ta x tb, column-major) += Ja^T diag(fw) Jb; with first, Hb = Ja^T diag(fw) Jb */
 static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *Ja, const DOPT_REAL *Jb,
-                                    const DOPT_REAL *fw, DOPT_REAL *Hb)
+                                    const DOPT_REAL *fw, DOPT_REAL *Hb, int first)
 {
     int q, i, j;
     if (ta == 6 && tb == 6) {
-        DOPT_FN(dopt__nlls_ata6)(rdim, Ja, Jb, fw, Hb);
+        DOPT_FN(dopt__nlls_ata6)(rdim, Ja, Jb, fw, Hb, first);
         return;
     }
     if (ta == 3 && tb == 3) {
-        DOPT_FN(dopt__nlls_ata3)(rdim, Ja, Jb, fw, Hb);
+        DOPT_FN(dopt__nlls_ata3)(rdim, Ja, Jb, fw, Hb, first);
         return;
     }
+    if (first)
+        for (j = 0; j < ta * tb; ++j) Hb[j] = 0;
     for (q = 0; q < rdim; ++q) {
         const DOPT_REAL *ja = Ja + q * ta, *jb = Jb + q * tb;
         for (j = 0; j < tb; ++j) {
@@ -3423,16 +3436,12 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
             int ta = tk[k];
             if (!Ja) continue;
             ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
-            if (fk[k])
-                for (j = 0; j < ta; ++j) ga[j] = 0;
-            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, r, ga);
+            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, r, ga, fk[k]);
             for (l = 0; l < nv; ++l) {
                 DOPT_REAL *Hb;
                 if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;
                 Hb = s->H + pk[l];
-                if (fk[l])
-                    for (j = 0; j < ta * tk[l]; ++j) Hb[j] = 0;
-                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb);
+                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb, fk[l]);
             }
         }
     }

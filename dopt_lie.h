@@ -140,7 +140,8 @@ typedef struct dopt_lie_cube_options {
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_LIE_IMPLEMENTED)
 #define DOPT_LIE_IMPLEMENTED
 /* The few tiny kernels every batch loop calls are forced inline (batches of 1e6 elements would
- * otherwise pay a call and a store-forwarding stall per element). */
+ * otherwise pay a call and a store-forwarding stall per element); so are the 3x3 product and the
+ * SE3 Jacobian coefficients and Q that dopt_se3_log's Jacobian (every SE3 cost) is made of. */
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT__LIE_INLINE static __inline__ __attribute__((always_inline))
 #else
@@ -635,7 +636,7 @@ static void DOPT_FN(dopt__lie_skew)(const DOPT__L v[3], DOPT__L M[9])
 }
 
 /* C = A B (3x3); C must not alias A or B. */
-static void DOPT_FN(dopt__lie_mul3)(const DOPT__L *A, const DOPT__L *B, DOPT__L *C)
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_mul3)(const DOPT__L *A, const DOPT__L *B, DOPT__L *C)
 {
     int i;
     for (i = 0; i < 3; ++i) {
@@ -1078,8 +1079,8 @@ DOPT_API void DOPT_FN(dopt_so3_jl_inv)(const DOPT__L w[3], DOPT__L J[9])
  *   A = (1 - cos θ)/θ²,  B = (θ - sin θ)/θ³,  c2 = (θ² + 2 cos θ - 2)/(2θ⁴),
  *   c3 = (2θ - 3 sin θ + θ cos θ)/(2θ⁵),  D = 1/θ² - cot(θ/2)/(2θ)  (Taylor series below
  *   DOPT__LIE_SMALL, where the closed forms cancel). */
-static void DOPT_FN(dopt__lie_se3_coef_sc)(DOPT__L th2, DOPT__L sh, DOPT__L ch, DOPT__L *A, DOPT__L *B,
-                                           DOPT__L *c2, DOPT__L *c3, DOPT__L *D)
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_se3_coef_sc)(DOPT__L th2, DOPT__L sh, DOPT__L ch, DOPT__L *A,
+                                                     DOPT__L *B, DOPT__L *c2, DOPT__L *c3, DOPT__L *D)
 {
     if (th2 < DOPT__LIE_SMALL) {
         *A = DOPT__C(0.5) - th2 * (DOPT__C(1.0 / 24) - th2 * DOPT__C(1.0 / 720));
@@ -1114,8 +1115,8 @@ static void DOPT_FN(dopt__lie_se3_coef)(DOPT__L th2, DOPT__L *A, DOPT__L *B, DOP
  * written without 3x3 products through [a]x[b]x = b aᵀ - (a·b) I (so WVW = -(w·v) W):
  *   Q = [s]x + B (v wᵀ + w vᵀ) - 2 c3 (w·v) w wᵀ + 2 (w·v)(c3 θ² - B) I,
  *   s = v/2 + (c2 - B)(w·v) w + c2 w x (w x v). */
-static void DOPT_FN(dopt__lie_se3_q)(const DOPT__L v[3], const DOPT__L w[3], DOPT__L B, DOPT__L c2,
-                                     DOPT__L c3, DOPT__L Q[9])
+DOPT__LIE_INLINE void DOPT_FN(dopt__lie_se3_q)(const DOPT__L v[3], const DOPT__L w[3], DOPT__L B,
+                                               DOPT__L c2, DOPT__L c3, DOPT__L Q[9])
 {
     DOPT__L th2 = w[0] * w[0] + w[1] * w[1] + w[2] * w[2], wv = w[0] * v[0] + w[1] * v[1] + w[2] * v[2];
     DOPT__L x[3], y[3], sv[3], S[9], d = DOPT__C(2) * wv * (c3 * th2 - B), e = DOPT__C(2) * c3 * wv;
@@ -2460,12 +2461,12 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_se3)(const void *data, const 
                                                        DOPT__L *r, DOPT__L *const *J)
 {
     const DOPT_FN(dopt_lie_between_data) *d = (const DOPT_FN(dopt_lie_between_data) *)data;
-    DOPT__L rel[7], e[7], Ji[36];
+    DOPT__L rel[7], e[7], Jt[36], *Ji;
     int want_i = J && J[0], want_j = J && J[1], a, b;
     DOPT_FN(dopt_se3_between)(vars[0], vars[1], rel, NULL, NULL); /* xi⁻¹ xj */
     DOPT_FN(dopt_se3_between)(d->measurement, rel, e, NULL, NULL);
+    Ji = want_j ? J[1] : Jt; /* Jr⁻¹(r) = J_j, read below for J_i */
     DOPT_FN(dopt_se3_log)(e, r, (want_i || want_j) ? Ji : NULL);
-    if (want_j) memcpy(J[1], Ji, sizeof Ji);
     if (want_i) {
         DOPT__L R[9], M[9], N[9], c[3], *Jo = J[0];
         DOPT_FN(dopt_so3_to_matrix)(rel + 3, R);
