@@ -3282,12 +3282,15 @@ static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTR
         return;
     }
 #endif
-    if (first)
-        for (j = 0; j < t; ++j) ga[j] = 0;
-    for (i = 0; i < rdim; ++i) {
+    for (i = 0; i < rdim; ++i) { /* with first, row 0 stores (no clearing pass) */
         DOPT_REAL ri = fw[i] * r[i];
-        for (j = 0; j < t; ++j) ga[j] += Ja[i * t + j] * ri;
+        if (first && i == 0)
+            for (j = 0; j < t; ++j) ga[j] = Ja[j] * ri;
+        else
+            for (j = 0; j < t; ++j) ga[j] += Ja[i * t + j] * ri;
     }
+    if (first && rdim == 0)
+        for (j = 0; j < t; ++j) ga[j] = 0;
 }
 /* Hb (ta x tb, column-major) += Ja^T diag(fw) Jb; with first, Hb = Ja^T diag(fw) Jb */
 static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *Ja, const DOPT_REAL *Jb,
@@ -3302,15 +3305,18 @@ static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *J
         DOPT_FN(dopt__nlls_ata3)(rdim, Ja, Jb, fw, Hb, first);
         return;
     }
-    if (first)
-        for (j = 0; j < ta * tb; ++j) Hb[j] = 0;
-    for (q = 0; q < rdim; ++q) {
+    for (q = 0; q < rdim; ++q) { /* with first, row 0 stores (no clearing pass) */
         const DOPT_REAL *ja = Ja + q * ta, *jb = Jb + q * tb;
         for (j = 0; j < tb; ++j) {
             DOPT_REAL bj = jb[j] * fw[q], *hc = Hb + j * ta;
-            for (i = 0; i < ta; ++i) hc[i] += ja[i] * bj;
+            if (first && q == 0)
+                for (i = 0; i < ta; ++i) hc[i] = ja[i] * bj;
+            else
+                for (i = 0; i < ta; ++i) hc[i] += ja[i] * bj;
         }
     }
+    if (first && rdim == 0)
+        for (j = 0; j < ta * tb; ++j) Hb[j] = 0;
 }
 
 /* Evaluate S at the state x of batch element b; with lin, also g and the blocks of H (the
