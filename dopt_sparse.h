@@ -92,8 +92,8 @@
  *   factored right-looking over column blocks (DOPT__SP_LNB), left-looking in groups of 3
  *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
  *   W per build: AVX-512 vector extensions (GCC/Clang with -march supporting AVX-512F): 8 for
- *   double, 16 for float; otherwise 4 (plain loops over the lanes that the compiler
- *   vectorizes).  A lane whose pivot fails records its column and goes on with pivot 1 (its
+ *   double, 16 for float; otherwise 4 (plain loops over the lanes), which is offered only with
+ *   DOPT_SPARSE_PLAIN_LANES defined: on AVX2 it measured 4.4x slower than one matrix at a time.  A lane whose pivot fails records its column and goes on with pivot 1 (its
  *   numbers stay finite), so every lane's status is what factor() reports for it alone.
  *   Measured (cube pose graph, 256 poses, n = 1536, 131 supernodes, 228-column root; double,
  *   AVX-512, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().
@@ -387,6 +387,16 @@ extern "C" {
  * one factor's, would exceed this many bytes: past the last-level cache a big dense root runs
  * faster one matrix at a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes
  * against 2.10 s sequential; the cube's 6.6 MB are 0.75x faster in lanes). */
+/* The lane batch is offered (batch_width, factor_batch, ...) where its kernels run on vector
+ * extensions (AVX-512).  The plain-C 4-lane build is correct but its lane structs live in
+ * memory: on an AVX2 build (-march=x86-64-v3) the cube batch took 11.1 s in lanes against 2.5 s
+ * one matrix at a time, so there it is offered only with DOPT_SPARSE_PLAIN_LANES defined (the
+ * tests define it, to keep that code checked). */
+#if DOPT__VEC_EXT || defined(DOPT_SPARSE_PLAIN_LANES)
+#define DOPT__SP_LANES_ON 1
+#else
+#define DOPT__SP_LANES_ON 0
+#endif
 #ifndef DOPT__SP_LANE_MAX_BYTES
 #define DOPT__SP_LANE_MAX_BYTES ((double)(32u << 20))
 #endif
@@ -1649,7 +1659,8 @@ DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blo
  * 1000) n eps times its diagonal entry (rank deficiency, e.g. gauge freedom), as the dense
  * solver does.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
  * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
- * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions, else 4);
+ * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions; in other
+ * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then 4);
  * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
  * index workspace; analyze() drops it) and declines with DOPT_ERR_UNSUPPORTED when the lane
  * factors would pass DOPT__SP_LANE_MAX_BYTES (32 MiB: a big dense root is faster one matrix at
@@ -3853,10 +3864,11 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
     out->destroy = DOPT_FN(dopt__sp_ls_destroy);
     out->reserve = DOPT_FN(dopt__sp_ls_reserve);
     out->select = DOPT_FN(dopt__sp_ls_select);
-    out->batch_width = DOPT__SP_W;
-    out->reserve_batch = DOPT_FN(dopt__sp_ls_reserve_batch);
-    out->factor_batch = DOPT_FN(dopt__sp_ls_factor_batch);
-    out->solve_batch = DOPT_FN(dopt__sp_ls_solve_batch);
+    /* the lane batch where it pays (DOPT__SP_LANES_ON, see DOPT_SPARSE_PLAIN_LANES above) */
+    out->batch_width = DOPT__SP_LANES_ON ? DOPT__SP_W : 0;
+    out->reserve_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_reserve_batch) : NULL;
+    out->factor_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_factor_batch) : NULL;
+    out->solve_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_solve_batch) : NULL;
     return DOPT_OK;
 }
 

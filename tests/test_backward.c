@@ -14,6 +14,7 @@
  * lockstep LM forward (tests/lane_solver.h) leaves the same solution and the same reuse. */
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
+#define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt.h"
 #include "dopt_sparse.h"
 #include "dopt_test.h"

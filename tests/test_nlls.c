@@ -4,6 +4,7 @@
  * batch groups (tests/lane_solver.h: bit-identical to sequential).  Float and double. */
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
+#define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt.h"
 #include "dopt_lie.h"
 #include "dopt_sparse.h"

@@ -5,6 +5,7 @@
  * allocators, and the real matrices of $DOPT_DATA_DIR/spd when present. */
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
+#define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt_sparse.h"
 #include "dopt_test.h"
 
