@@ -419,6 +419,19 @@ static void dopt__sp_free(const dopt_hooks *h, void *p, size_t count, size_t ele
     dopt_free(h, p, (count ? count : 1) * elem);
 }
 
+/* Left-looking descendant lists (numeric factorizations): supernode d's rows from position p
+ * on still have updates to send; record p and link d into the list head[t] of the supernode t
+ * holding its row p, or nowhere once p is past d's rows. */
+static void dopt__sp_link_next(const dopt_sparse_symbolic *S, int *head, int *next, int *lpos, int d, int p)
+{
+    lpos[d] = p;
+    if (p < S->rowptr[d + 1] - S->rowptr[d]) {
+        const int t = S->col2super[S->rowind[S->rowptr[d] + p]];
+        next[d] = head[t];
+        head[t] = d;
+    }
+}
+
 /* ---- elimination tree (Liu): climb from each i < j to its current root, with path
  * compression through `ancestor` ------------------------------------------------------------- */
 
@@ -2693,7 +2706,7 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
 {
     const dopt_sparse_symbolic *S = F->sym;
     const size_t nz = S->nnz_storage;
-    const int *super = S->super, *rowptr = S->rowptr, *rowind = S->rowind, *c2s = S->col2super;
+    const int *super = S->super, *rowptr = S->rowptr, *rowind = S->rowind;
     const size_t *valptr = S->valptr;
     int *map = F->map, *rel = F->relmap, *head = F->head, *next = F->next, *lpos = F->lpos;
     int s, b, p, alive = 0;
@@ -2754,12 +2767,7 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
                 DOPT_FN(dopt__sp_update)(ndcol, ndrow1, ndrow2, Lx + valptr[d] + p1, ndrow, rel,
                                          Lx + valptr[s], nsrow, F->cbuf);
             }
-            lpos[d] = p2;
-            if (p2 < ndrow) { /* d's next target */
-                int t = c2s[drows[p2]];
-                next[d] = head[t];
-                head[t] = d;
-            }
+            dopt__sp_link_next(S, head, next, lpos, d, p2); /* d's next target */
             d = dnext;
         }
         for (i = 0; i < nsrow; ++i) rel[i] = i; /* identity row map for the panels of s */
@@ -2778,12 +2786,7 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
                                                  : "sparse_factor: matrix not positive definite (index = original column)");
             }
         }
-        if (nsrow > nscol) {
-            int t = c2s[rows[nscol]];
-            lpos[s] = nscol;
-            next[s] = head[t];
-            head[t] = s;
-        }
+        dopt__sp_link_next(S, head, next, lpos, s, nscol);
     }
     return first;
 }
@@ -3307,7 +3310,7 @@ static void DOPT_FN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOP
 {
     const dopt_sparse_symbolic *S = B->sym;
     const size_t W = DOPT__SP_W, *valptr = S->valptr, *adst = S->adst;
-    const int *super = S->super, *rowptr = S->rowptr, *rowind = S->rowind, *c2s = S->col2super;
+    const int *super = S->super, *rowptr = S->rowptr, *rowind = S->rowind;
     int *map = B->map, *rel = B->rel, *head = B->head, *next = B->next, *lpos = B->lpos;
     int s, l, p, i;
     for (l = 0; l < DOPT__SP_W; ++l) {
@@ -3343,22 +3346,12 @@ static void DOPT_FN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOP
             for (i = 0; i < ndrow - p1; ++i) rel[i] = map[drows[p1 + i]];
             DOPT_FN(dopt__sp_lane_update)(super[d + 1] - super[d], p2 - p1, ndrow - p1, B->x + (valptr[d] + (size_t)p1) * W,
                                           ndrow, rel, Ls, nsrow);
-            lpos[d] = p2;
-            if (p2 < ndrow) {
-                int t = c2s[drows[p2]];
-                next[d] = head[t];
-                head[t] = d;
-            }
+            dopt__sp_link_next(S, head, next, lpos, d, p2); /* d's next target */
             d = dnext;
         }
         for (i = 0; i < nsrow; ++i) rel[i] = i;
         DOPT_FN(dopt__sp_lane_factor_super)(nscol, nsrow, Ls, rel, S->perm + k1, B->fail, B->status);
-        if (nsrow > nscol) {
-            int t = c2s[rows[nscol]];
-            lpos[s] = nscol;
-            next[s] = head[t];
-            head[t] = s;
-        }
+        dopt__sp_link_next(S, head, next, lpos, s, nscol);
     }
 }
 
@@ -3608,14 +3601,46 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
     return DOPT_OK;
 }
 
+/* 1 when the input (values: nvals reals, dadd: NULL or n reals) holds a NaN or an Inf that
+ * factor() would see (diag_add counts only at columns whose diagonal entry is in the pattern). */
+static int DOPT_FN(dopt__sp_ls_nonfinite)(const DOPT_FN(dopt__sp_ls) *s, const DOPT_REAL *values, const DOPT_REAL *dadd)
+{
+    int bad = 0, j;
+    size_t q;
+    for (q = 0; q < s->nvals; ++q) bad |= values[q] - values[q] != 0;
+    for (j = 0; dadd && j < s->n; ++j) bad |= (s->vent || s->diag[j] >= 0) && dadd[j] - dadd[j] != 0;
+    return bad;
+}
+
+/* factor()'s rank check on the factor at x, entry q of L at x[q * w] (w = 1; the lane batch:
+ * x = its lane l, w = W): the first pivot (elimination order) whose square is at most tol times
+ * its original diagonal entry (values + dadd, as factored); returns its ORIGINAL column, or -1. */
+static int DOPT_FN(dopt__sp_ls_rank)(const DOPT_FN(dopt__sp_ls) *s, const DOPT_REAL *x, size_t w,
+                                     const DOPT_REAL *values, const DOPT_REAL *dadd)
+{
+    const dopt_sparse_symbolic *S = s->sym;
+    const DOPT_REAL tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)s->n * DOPT_EPS;
+    int sn, c;
+    for (sn = 0; sn < S->nsuper; ++sn) {
+        const int c0 = S->super[sn], nc = S->super[sn + 1] - c0, nr = S->rowptr[sn + 1] - S->rowptr[sn];
+        const DOPT_REAL *L = x + S->valptr[sn] * w;
+        for (c = 0; c < nc; ++c) {
+            const DOPT_REAL piv = L[(size_t)c * ((size_t)nr + 1) * w];
+            const int orig = S->perm[c0 + c];
+            const DOPT_REAL a = s->diag[orig] < 0 ? 0 : values[s->src[s->diag[orig]]] + (dadd ? dadd[orig] : 0);
+            if (piv * piv <= tol * a) return orig;
+        }
+    }
+    return -1;
+}
+
 static dopt_status DOPT_FN(dopt__sp_ls_factor)(void *self, const DOPT_REAL *values, const DOPT_REAL *diag_add,
                                                int *fail_col)
 {
     DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
     const dopt_sparse_symbolic *S = s->sym;
-    DOPT_REAL tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)s->n * DOPT_EPS;
     DOPT_FN(dopt_sparse_numeric) one;
-    int p, j, sn;
+    int p, j;
     dopt_status st;
     if (fail_col) *fail_col = -1;
     if (!S || !s->num) return DOPT_ERR_INVALID_ARGUMENT;
@@ -3624,11 +3649,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor)(void *self, const DOPT_REAL *valu
     one.x += (size_t)s->cur * S->nnz_storage;
     one.fail_col += s->cur;
     if (s->vent) {
-        int bad = 0;
-        size_t q;
-        for (q = 0; q < s->nvals; ++q) bad |= values[q] - values[q] != 0; /* NaN or Inf */
-        for (j = 0; diag_add && j < s->n; ++j) bad |= diag_add[j] - diag_add[j] != 0;
-        if (bad) {
+        if (DOPT_FN(dopt__sp_ls_nonfinite)(s, values, diag_add)) {
             one.fail_col[0] = -2;
             if (fail_col) *fail_col = -2;
             return DOPT_ERR_NON_FINITE;
@@ -3645,21 +3666,10 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor)(void *self, const DOPT_REAL *valu
         if (fail_col) *fail_col = one.fail_col[0];
         return st;
     }
-    for (sn = 0; sn < S->nsuper; ++sn) { /* rank check: pivot^2 against its diagonal entry */
-        const int c0 = S->super[sn], nc = S->super[sn + 1] - c0, nr = S->rowptr[sn + 1] - S->rowptr[sn];
-        const DOPT_REAL *L = one.x + S->valptr[sn];
-        int c;
-        for (c = 0; c < nc; ++c) {
-            DOPT_REAL piv = L[(size_t)c * ((size_t)nr + 1)];
-            int orig = S->perm[c0 + c];
-            DOPT_REAL a = s->diag[orig] < 0 ? 0
-                          : s->vent ? values[s->src[s->diag[orig]]] + (diag_add ? diag_add[orig] : 0)
-                                    : s->Ax[s->diag[orig]];
-            if (piv * piv <= tol * a) {
-                if (fail_col) *fail_col = orig;
-                return DOPT_ERR_NOT_POSITIVE_DEFINITE;
-            }
-        }
+    j = DOPT_FN(dopt__sp_ls_rank)(s, one.x, 1, values, diag_add);
+    if (j >= 0) {
+        if (fail_col) *fail_col = j;
+        return DOPT_ERR_NOT_POSITIVE_DEFINITE;
     }
     return DOPT_OK;
 }
@@ -3735,39 +3745,6 @@ static dopt_status DOPT_FN(dopt__sp_ls_reserve_batch)(void *self)
     return DOPT_OK;
 }
 
-/* 1 when lane input (values: nvals reals, dadd: NULL or n reals) holds a NaN or an Inf that
- * factor() would see (diag_add counts only at columns whose diagonal entry is in the pattern). */
-static int DOPT_FN(dopt__sp_ls_nonfinite)(const DOPT_FN(dopt__sp_ls) *s, const DOPT_REAL *values, const DOPT_REAL *dadd)
-{
-    int bad = 0, j;
-    size_t q;
-    for (q = 0; q < s->nvals; ++q) bad |= values[q] - values[q] != 0;
-    for (j = 0; dadd && j < s->n; ++j) bad |= (s->vent || s->diag[j] >= 0) && dadd[j] - dadd[j] != 0;
-    return bad;
-}
-
-/* The rank check of factor() for lane l of the lane factors: the first pivot (elimination
- * order) whose square is at most tol times its original diagonal entry; returns its ORIGINAL
- * column, or -1. */
-static int DOPT_FN(dopt__sp_ls_rank_lane)(const DOPT_FN(dopt__sp_ls) *s, int l, const DOPT_REAL *values,
-                                          const DOPT_REAL *dadd)
-{
-    const dopt_sparse_symbolic *S = s->sym;
-    const DOPT_REAL tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)s->n * DOPT_EPS;
-    int sn, c;
-    for (sn = 0; sn < S->nsuper; ++sn) {
-        const int c0 = S->super[sn], nc = S->super[sn + 1] - c0, nr = S->rowptr[sn + 1] - S->rowptr[sn];
-        const DOPT_REAL *L = s->lanes.x + S->valptr[sn] * DOPT__SP_W + l;
-        for (c = 0; c < nc; ++c) {
-            const DOPT_REAL piv = L[(size_t)c * ((size_t)nr + 1) * DOPT__SP_W];
-            const int orig = S->perm[c0 + c];
-            const DOPT_REAL a = s->diag[orig] < 0 ? 0 : values[s->src[s->diag[orig]]] + (dadd ? dadd[orig] : 0);
-            if (piv * piv <= tol * a) return orig;
-        }
-    }
-    return -1;
-}
-
 /* factor_batch: lanes 0..count-1 take their matrices; a lane with non-finite input (NON_FINITE,
  * fail_col -2), and the lanes past count, factor a copy of the first healthy lane's matrix so
  * that every lane runs on finite numbers.  Then factor()'s rank check, lane by lane. */
@@ -3800,7 +3777,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor_batch)(void *self, int count, cons
             B->status[l] = DOPT_ERR_NON_FINITE;
             B->fail[l] = -2;
         } else if (B->status[l] == DOPT_OK) {
-            B->fail[l] = DOPT_FN(dopt__sp_ls_rank_lane)(s, l, vals[l], dadd[l]);
+            B->fail[l] = DOPT_FN(dopt__sp_ls_rank)(s, B->x + l, DOPT__SP_W, vals[l], dadd[l]);
             if (B->fail[l] >= 0) B->status[l] = DOPT_ERR_NOT_POSITIVE_DEFINITE;
         }
         status[l] = B->status[l];
