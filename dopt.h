@@ -2334,8 +2334,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_so
  * before the next one starts, or, for Levenberg-Marquardt with a linear solver that has the
  * lane batch, in lockstep groups that share each iteration's factorization call (see
  * dopt_nlls_options.sequential_batch: same steps, same reports); all share the structure, the
- * symbolic analysis and the memory.  A failing element does not stop the others.  Per-iteration lines (Ceres' summary columns) go to the problem's log
- * hook at DOPT_LOG_INFO.  Returns DOPT_OK when every element finished without error (stopping at
+ * symbolic analysis and the memory.  A failing element does not stop the others.
+ * Per-iteration lines (Ceres' summary columns) go to the problem's log hook at DOPT_LOG_INFO.  Returns DOPT_OK when every element finished without error (stopping at
  * max_iterations is not an error; see the reports), else the first element's error:
  * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
  * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
@@ -3282,15 +3282,13 @@ static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTR
         return;
     }
 #endif
-    for (i = 0; i < rdim; ++i) { /* with first, row 0 stores (no clearing pass) */
+    for (i = 0; i < rdim; ++i) { /* with first, row 0 stores (no clearing pass; rdim >= 1) */
         DOPT_REAL ri = fw[i] * r[i];
         if (first && i == 0)
             for (j = 0; j < t; ++j) ga[j] = Ja[j] * ri;
         else
             for (j = 0; j < t; ++j) ga[j] += Ja[i * t + j] * ri;
     }
-    if (first && rdim == 0)
-        for (j = 0; j < t; ++j) ga[j] = 0;
 }
 /* Hb (ta x tb, column-major) += Ja^T diag(fw) Jb; with first, Hb = Ja^T diag(fw) Jb */
 static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *Ja, const DOPT_REAL *Jb,
@@ -3305,7 +3303,7 @@ static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *J
         DOPT_FN(dopt__nlls_ata3)(rdim, Ja, Jb, fw, Hb, first);
         return;
     }
-    for (q = 0; q < rdim; ++q) { /* with first, row 0 stores (no clearing pass) */
+    for (q = 0; q < rdim; ++q) { /* with first, row 0 stores (no clearing pass; rdim >= 1) */
         const DOPT_REAL *ja = Ja + q * ta, *jb = Jb + q * tb;
         for (j = 0; j < tb; ++j) {
             DOPT_REAL bj = jb[j] * fw[q], *hc = Hb + j * ta;
@@ -3315,8 +3313,6 @@ static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *J
                 for (i = 0; i < ta; ++i) hc[i] += ja[i] * bj;
         }
     }
-    if (first && rdim == 0)
-        for (j = 0; j < ta * tb; ++j) Hb[j] = 0;
 }
 
 /* Evaluate S at the state x of batch element b; with lin, also g and the blocks of H (the
@@ -3842,6 +3838,21 @@ static void DOPT_FN(dopt__nlls_lm_pred)(DOPT_FN(dopt_nlls_solver) *s, const DOPT
     if (o->step_size != 1) DOPT_FN(dopt__nlls_pred_scaled)(s, o, e);
 }
 
+/* the Gauss-Newton step out = -H^{-1} g (H undamped, factored in the element's slot): GO, or
+   STOP with the element failed (Gauss-Newton's step, and dogleg's once per linearization) */
+static int DOPT_FN(dopt__nlls_gn_step)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_elem) *e,
+                                       dopt_nlls_timing *tm, DOPT_REAL *out)
+{
+    dopt_status st = DOPT_FN(dopt__nlls_factor)(s, e->b, NULL, &e->fail_col);
+    int i;
+    tm->factorizations++;
+    if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+    for (i = 0; i < s->n; ++i) out[i] = -s->g[i];
+    st = s->ls.solve(s->ls.self, out);
+    if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+    return DOPT__NLLS_GO;
+}
+
 /* Powell's dogleg step within the trust radius, from the Gauss-Newton step (factored once per
    linearization) and the steepest-descent step */
 static int DOPT_FN(dopt__nlls_dogleg)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_elem) *e,
@@ -3849,14 +3860,8 @@ static int DOPT_FN(dopt__nlls_dogleg)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt
 {
     int n = s->n, i;
     DOPT_REAL gnn, gg, gn2, radius = e->radius, pred = 0;
-    dopt_status st;
     if (!e->have_gn) {
-        st = DOPT_FN(dopt__nlls_factor)(s, e->b, NULL, &e->fail_col);
-        tm->factorizations++;
-        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
-        for (i = 0; i < n; ++i) s->gn[i] = -s->g[i];
-        st = s->ls.solve(s->ls.self, s->gn);
-        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+        if (DOPT_FN(dopt__nlls_gn_step)(s, e, tm, s->gn) != DOPT__NLLS_GO) return DOPT__NLLS_STOP;
         DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
         e->gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
         e->have_gn = 1;
@@ -3909,12 +3914,7 @@ static int DOPT_FN(dopt__nlls_step)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(
     }
     if (o->method == DOPT_NLLS_GN) {
         DOPT_REAL pred = 0;
-        st = DOPT_FN(dopt__nlls_factor)(s, e->b, NULL, &e->fail_col);
-        tm->factorizations++;
-        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
-        for (i = 0; i < n; ++i) s->d[i] = -s->g[i];
-        st = s->ls.solve(s->ls.self, s->d);
-        if (st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_FACTOR, st);
+        if (DOPT_FN(dopt__nlls_gn_step)(s, e, tm, s->d) != DOPT__NLLS_GO) return DOPT__NLLS_STOP;
         for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i];
         e->pred = pred / 2;
     } else {
