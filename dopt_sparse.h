@@ -386,7 +386,7 @@ extern "C" {
  * layer then solves the batch one element after the other) when its factor storage, W times
  * one factor's, would exceed this many bytes: past the last-level cache a big dense root runs
  * faster one matrix at a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes
- * against 2.10 s sequential; the cube's 6.6 MB are 0.75x faster in lanes). */
+ * against 2.10 s sequential; the cube's 6.6 MB factor in 0.70x the time in lanes). */
 /* The lane batch is offered (batch_width, factor_batch, ...) where its kernels run on vector
  * extensions (AVX-512).  The plain-C 4-lane build is correct but its lane structs live in
  * memory: on an AVX2 build (-march=x86-64-v3) the cube batch took 11.1 s in lanes against 2.5 s
