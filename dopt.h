@@ -98,6 +98,43 @@
  *   - No global mutable state: all state lives in objects the caller owns, so different problems
  *     may be solved concurrently from different threads.
  *
+ * API CONVENTION (every module follows it; new modules copy it)
+ *   - Names: dopt_<module>_<verb> or dopt_<module>_<object>_<verb> (dopt_nlls_solve,
+ *     dopt_sparse_factor, dopt_mpc_lqr_solve), with the precision suffix _f / _d on everything
+ *     precision-generic; private helpers dopt__<module>_*; macros DOPT_<MODULE>_*.
+ *   - Objects: dopt_X_create(hooks, ..., &out) and dopt_X_destroy(obj).  Hooks come first, are
+ *     copied into the object, and the object uses them until destroy (destroy takes no hooks;
+ *     NULL is a valid no-op argument).  Plain-data results that a reader fills (a parsed file)
+ *     are objects too: created by the reader, released with their own _destroy.
+ *   - Caller memory: an object whose size is known from its dimensions also offers
+ *     dopt_X_workspace_size(dims..., &bytes) and dopt_X_create_in(memory, bytes, dims..., &out),
+ *     which carves everything from `memory` (no allocation, DOPT_ERR_ALLOCATION if `bytes` is too
+ *     small); dopt_X_create is that plus one allocation through the hooks.  Solves and backward
+ *     passes on a created object never allocate.
+ *   - Integers: int for the dimensions of one small dense block (n, m, lda, a state size);
+ *     ptrdiff_t for batch counts, element strides, nonzero counts and anything that can pass
+ *     2^31 (long is 32-bit on Windows).  Strides count elements (reals), never bytes, except a
+ *     user-data stride documented as opaque bytes.  A stride of 0 means "shared by the batch"
+ *     where the doc comment says so.
+ *   - Batches: every solver takes a batch of B problems of one structure; element b reads
+ *     A + b * strideA.  Each element gets its own status in the report (dopt_status per element);
+ *     the call's return is the first failing element's status (errinfo.index = that element),
+ *     unless the element policy (FLAG / ZERO / FAIL, as dopt_bwd_policy) says otherwise.
+ *   - Statuses: every fallible call returns dopt_status and takes a trailing dopt_errinfo *info
+ *     (may be NULL).  I/O failures (missing, unreadable file) are DOPT_ERR_IO; malformed content
+ *     is DOPT_ERR_PARSE with the line.  DOPT_OK is returned only with finite outputs that mean
+ *     what the status says: a solve that claims convergence moved or was already optimal, and a
+ *     backward pass checks its own gradients and reports DOPT_ERR_NON_FINITE per element.
+ *   - Options: a struct whose zero value means "all defaults"; each field's 0 is its default,
+ *     and "off" has a named value (DOPT_OFF, a negative number, for tolerances and limits);
+ *     dopt_X_default_options() writes the defaults out; one private resolve step per struct
+ *     turns zeros into defaults and rejects out-of-range values (an unknown enum value is
+ *     DOPT_ERR_INVALID_ARGUMENT, never silently accepted).
+ *   - Forward and backward: dopt_X_solve fills the solution and keeps what the backward needs
+ *     (factorizations) in the object; dopt_X_backward takes the adjoint of the outputs and writes
+ *     the gradients of the inputs with the same layout and strides as the inputs, reusing the
+ *     forward's factors.  A NULL gradient pointer means "not wanted".
+ *
  * OPTIONS (define before including)
  *   DOPT_IMPLEMENTATION   emit the implementation in this translation unit
  *   DOPT_STATIC           make every function static (private copy per translation unit)
@@ -156,6 +193,10 @@
 #define DOPT_VERSION_PATCH 0
 #define DOPT_VERSION_STRING "0.1.0"
 
+/* DOPT_OFF: the named "off" value of an options field whose 0 means "default" (tolerances,
+ * limits, penalties): any negative value switches the test or feature off. */
+#define DOPT_OFF (-1)
+
 #ifdef DOPT_STATIC
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT_API static __attribute__((unused))
@@ -197,6 +238,7 @@ typedef enum dopt_status {
     DOPT_ERR_ALLOCATION,             /* allocator returned NULL, or workspace too small       */
     DOPT_ERR_PARSE,                  /* malformed file or string (line reported)              */
     DOPT_ERR_UNSUPPORTED,            /* valid request that this build cannot serve            */
+    DOPT_ERR_IO,                     /* a file could not be opened, read or written           */
     DOPT_STATUS_COUNT
 } dopt_status;
 
@@ -563,6 +605,7 @@ DOPT_API const char *dopt_status_string(dopt_status s)
     case DOPT_ERR_ALLOCATION: return "allocation failure";
     case DOPT_ERR_PARSE: return "parse error";
     case DOPT_ERR_UNSUPPORTED: return "unsupported";
+    case DOPT_ERR_IO: return "i/o error";
     default: return "unknown status";
     }
 }
