@@ -1,14 +1,101 @@
 /* dopt_mpc.h — model predictive control: LQR, differentiable LQR, box-constrained LQR, iLQR/SQP MPC,
- * augmented-Lagrangian MPC, a dense differentiable QP, CEM and DCEM with LML.
+ * augmented-Lagrangian MPC, a dense differentiable QP, CEM and DCEM with LML.   (C99, header-only)
  *
- * STATUS: planned.  This header holds the module's place in the layout and its conventions; it
- * declares no functions yet, so nothing here can be mistaken for a working solver.  It follows
- * dopt.h's rules: the same status codes, hooks, workspace convention (size query, then caller
- * memory) and float/double generation (see "FLOAT AND DOUBLE" in dopt.h); batches of problems of
- * one structure are the unit of work; every forward solve has a backward pass that reuses its
- * factorizations.
+ * WHAT THIS IS
+ *   Optimal-control and sampling-based planners whose solutions can be differentiated, so they sit
+ *   as layers in learning pipelines.  It follows dopt.h's API CONVENTION (names, create/destroy,
+ *   workspace size query then caller memory, ptrdiff_t batch sizes and strides, per-element
+ *   status, options whose zero means "default") and its float/double generation ("FLOAT AND
+ *   DOUBLE" in dopt.h).  Batches of problems of one structure are the unit of work; every forward
+ *   solve has a backward pass that reuses its factorizations.
+ *
+ *   The module has independent parts, each documented in its own section below:
+ *     LQR AND iLQR     dopt_mpc_lqr_*, dopt_mpc_ilqr_*   (Riccati forward, adjoint-LQR backward,
+ *                      box-constrained controls, nonlinear MPC)
+ *     CEM AND LML      dopt_mpc_cem_*, dopt_mpc_dcem_*, dopt_mpc_lml_*
+ *
+ * HOW TO USE
+ *   #define DOPT_IMPLEMENTATION in one C file before including dopt.h and dopt_mpc.h.
+ *
+ * ---- LQR AND iLQR -------------------------------------------------------------------------------
+ * ---- end LQR AND iLQR ---------------------------------------------------------------------------
+ *
+ * ---- CEM AND LML --------------------------------------------------------------------------------
+ * ---- end CEM AND LML ----------------------------------------------------------------------------
+ *
+ * LICENSE: MIT, see dopt.h.
  */
+#if !defined(DOPT__DRIVE)
 #ifndef DOPT_MPC_H
 #define DOPT_MPC_H
 #include "dopt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* ==== LQR AND iLQR: precision-independent declarations ==== */
+/* ==== end LQR AND iLQR: precision-independent declarations ==== */
+
+/* ==== CEM AND LML: precision-independent declarations ==== */
+/* ==== end CEM AND LML: precision-independent declarations ==== */
+#ifdef __cplusplus
+}
+#endif
+
+#define DOPT_MPC__PASS_DECL
+#define DOPT__DRIVE "dopt_mpc.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT_MPC__PASS_DECL
 #endif /* DOPT_MPC_H */
+
+#if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_MPC_IMPLEMENTED)
+#define DOPT_MPC_IMPLEMENTED
+#include <string.h>
+#include <math.h>
+/* ==== LQR AND iLQR: precision-independent implementation ==== */
+/* ==== end LQR AND iLQR: precision-independent implementation ==== */
+
+/* ==== CEM AND LML: precision-independent implementation ==== */
+/* ==== end CEM AND LML: precision-independent implementation ==== */
+#define DOPT_MPC__PASS_IMPL
+#define DOPT__DRIVE "dopt_mpc.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT_MPC__PASS_IMPL
+#endif /* DOPT_IMPLEMENTATION */
+#endif /* !DOPT__DRIVE */
+
+/* =============================================================================================== */
+/* Generic declarations (one pass per precision).                                                 */
+/* =============================================================================================== */
+#if defined(DOPT_MPC__PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* ==== LQR AND iLQR: declarations ==== */
+/* ==== end LQR AND iLQR: declarations ==== */
+
+/* ==== CEM AND LML: declarations ==== */
+/* ==== end CEM AND LML: declarations ==== */
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_MPC__PASS_DECL */
+
+/* =============================================================================================== */
+/* Generic implementation (one pass per precision).                                               */
+/* =============================================================================================== */
+#if defined(DOPT_MPC__PASS_IMPL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* ==== LQR AND iLQR: implementation ==== */
+/* ==== end LQR AND iLQR: implementation ==== */
+
+/* ==== CEM AND LML: implementation ==== */
+/* ==== end CEM AND LML: implementation ==== */
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_MPC__PASS_IMPL */
