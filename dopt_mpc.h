@@ -12,6 +12,7 @@
  *   The module has independent parts, each documented in its own section below:
  *     LQR AND iLQR     dopt_mpc_lqr_*, dopt_mpc_ilqr_*   (Riccati forward, adjoint-LQR backward,
  *                      box-constrained controls, nonlinear MPC)
+ *     DENSE QP         dopt_mpc_qp_*   (batched dense QP with the OptNet backward pass)
  *     CEM AND LML      dopt_mpc_cem_*, dopt_mpc_dcem_*, dopt_mpc_lml_*
  *
  * HOW TO USE
@@ -19,6 +20,9 @@
  *
  * ---- LQR AND iLQR -------------------------------------------------------------------------------
  * ---- end LQR AND iLQR ---------------------------------------------------------------------------
+ *
+ * ---- DENSE QP ----------------------------------------------------------------------------------
+ * ---- end DENSE QP ------------------------------------------------------------------------------
  *
  * ---- CEM AND LML --------------------------------------------------------------------------------
  * ---- end CEM AND LML ----------------------------------------------------------------------------
@@ -35,6 +39,9 @@ extern "C" {
 #endif
 /* ==== LQR AND iLQR: precision-independent declarations ==== */
 /* ==== end LQR AND iLQR: precision-independent declarations ==== */
+
+/* ==== DENSE QP: precision-independent declarations ==== */
+/* ==== end DENSE QP: precision-independent declarations ==== */
 
 /* ==== CEM AND LML: precision-independent declarations ==== */
 /* ==== end CEM AND LML: precision-independent declarations ==== */
@@ -56,6 +63,9 @@ extern "C" {
 /* ==== LQR AND iLQR: precision-independent implementation ==== */
 /* ==== end LQR AND iLQR: precision-independent implementation ==== */
 
+/* ==== DENSE QP: precision-independent implementation ==== */
+/* ==== end DENSE QP: precision-independent implementation ==== */
+
 /* ==== CEM AND LML: precision-independent implementation ==== */
 /* ==== end CEM AND LML: precision-independent implementation ==== */
 #define DOPT_MPC__PASS_IMPL
@@ -76,6 +86,9 @@ extern "C" {
 /* ==== LQR AND iLQR: declarations ==== */
 /* ==== end LQR AND iLQR: declarations ==== */
 
+/* ==== DENSE QP: declarations ==== */
+/* ==== end DENSE QP: declarations ==== */
+
 /* ==== CEM AND LML: declarations ==== */
 /* ==== end CEM AND LML: declarations ==== */
 #ifdef __cplusplus
@@ -92,6 +105,9 @@ extern "C" {
 #endif
 /* ==== LQR AND iLQR: implementation ==== */
 /* ==== end LQR AND iLQR: implementation ==== */
+
+/* ==== DENSE QP: implementation ==== */
+/* ==== end DENSE QP: implementation ==== */
 
 /* ==== CEM AND LML: implementation ==== */
 /* ==== end CEM AND LML: implementation ==== */
