@@ -4,7 +4,7 @@ CC ?= cc
 CFLAGS ?= -std=c99 -O2 -march=native -Wall -Wextra -pedantic
 BUILD := build
 
-.PHONY: test demo bench deps-blas clean
+.PHONY: test demo bench deps-blas clean lib install
 test:
 	@bash tests/run.sh
 
@@ -27,6 +27,29 @@ bench-%:
 # Optional OpenBLAS backend (DOPT_USE_CBLAS); `make test` adds the cblas configuration when present.
 deps-blas:
 	flock /tmp/dopt-apt.lock sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev liblapacke-dev"
+
+# The shared library: every module's implementation in one libdopt.so, exporting dopt_* only.
+PREFIX ?= /usr/local
+HEADERS := dopt.h dopt_lie.h dopt_sparse.h dopt_mpc.h dopt_deq.h dopt_cuda.cuh
+VERSION := $(shell sed -n 's/^\#define DOPT_VERSION_STRING "\(.*\)"/\1/p' dopt.h)
+LIB_CFLAGS ?= -std=c99 -O2 -Wall -Wextra -pedantic
+lib: $(BUILD)/libdopt.so
+$(BUILD)/libdopt.so: lib/dopt_lib.c $(HEADERS)
+	@mkdir -p $(BUILD)
+	$(CC) $(LIB_CFLAGS) -fPIC -shared -fvisibility=hidden -DDOPT_SHARED -I. lib/dopt_lib.c \
+	  -o $@ -Wl,-soname,libdopt.so -lm
+
+# make install PREFIX=...: headers, libdopt.so, dopt.pc and the CMake package files.
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/lib/cmake/dopt
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/libdopt.so $(DESTDIR)$(PREFIX)/lib
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' lib/dopt.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dopt.pc
+	sed -e 's|@VERSION@|$(VERSION)|' lib/dopt-config-version.cmake.in \
+	  > $(DESTDIR)$(PREFIX)/lib/cmake/dopt/dopt-config-version.cmake
+	install -m 644 lib/dopt-config.cmake $(DESTDIR)$(PREFIX)/lib/cmake/dopt
 
 clean:
 	rm -rf $(BUILD)

@@ -138,6 +138,9 @@
  * OPTIONS (define before including)
  *   DOPT_IMPLEMENTATION   emit the implementation in this translation unit
  *   DOPT_STATIC           make every function static (private copy per translation unit)
+ *   DOPT_SHARED           building or using libdopt.so (`make lib`): public functions get default
+ *                         visibility, so a library built with -fvisibility=hidden exports dopt_*
+ *                         and nothing else
  *   DOPT_ASSERT(x)        assertion hook (default: assert from <assert.h>)
  *   DOPT_USE_CBLAS        route gemm/gemv/syrk/trsm/potrf/getrf to CBLAS + LAPACKE (e.g. OpenBLAS;
  *                         link -lopenblas or -lcblas -llapacke); results agree with the built-ins
@@ -203,6 +206,8 @@
 #else
 #define DOPT_API static
 #endif
+#elif defined(DOPT_SHARED) && (defined(__GNUC__) || defined(__clang__))
+#define DOPT_API extern __attribute__((visibility("default")))
 #else
 #define DOPT_API extern
 #endif

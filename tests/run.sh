@@ -127,5 +127,13 @@ if [ -f "$LOG/build-cxx.txt" ] && ! grep -q '^FAILED$' "$LOG/build-cxx.txt"; the
 fi
 [ -f "$LOG/build-nvcc.txt" ] && count_compile "dopt_cuda.cuh with nvcc" "$LOG/build-nvcc.txt"
 
+# packaging: make lib, make install, pkg-config and CMake consumers (tests/packaging.sh)
+bash tests/packaging.sh > "$LOG/packaging.txt" 2>&1
+grep -E '^(ok|FAIL|skip)' "$LOG/packaging.txt"
+pline=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOG/packaging.txt" | tail -n 1)
+if [ -n "$pline" ]; then
+    PASSED=$((PASSED + $(echo "$pline" | cut -d' ' -f1))); FAILED=$((FAILED + $(echo "$pline" | cut -d' ' -f3)))
+else FAILED=$((FAILED + 1)); echo "FAIL packaging: no summary"; tail -n 20 "$LOG/packaging.txt"; fi
+
 echo "total: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ]
