@@ -16,7 +16,8 @@ demo:
 	  exe=$(BUILD)/examples/$$(basename $$src .c); \
 	  echo "== $$src"; $(CC) $(CFLAGS) -I. $$src -o $$exe -lm; \
 	  (cd $(BUILD)/examples && ./$$(basename $$exe)); \
-	done
+	done; \
+	echo "== SVGs written (examples/svg_plot.h):"; ls -1 $(BUILD)/examples/*.svg 2>/dev/null || echo "(none)"
 
 # Benchmarks: bench/<suite>.sh, one `bench <suite> <case> key=value ...` line per measurement.
 SUITES := $(filter-out common,$(patsubst bench/%.sh,%,$(wildcard bench/*.sh)))

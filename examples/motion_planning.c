@@ -15,6 +15,7 @@
  * Build: cc -std=c99 -O2 -I. examples/motion_planning.c -lm */
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
+#include "svg_plot.h"
 #include <stdio.h>
 #include <math.h>
 
@@ -123,14 +124,6 @@ static double path_length(const double *x)
     return L;
 }
 
-static void svg_path(FILE *f, const double *x, const char *color, const char *dash)
-{
-    int k;
-    fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='2' %s points='", color, dash);
-    for (k = 0; k < T; ++k) fprintf(f, "%.1f,%.1f ", 500 * x[4 * k], 500 - 500 * x[4 * k + 1]);
-    fprintf(f, "'/>\n");
-}
-
 int main(void)
 {
     static gp_data gpd;
@@ -144,7 +137,7 @@ int main(void)
     dopt_nlls_options_d opt;
     dopt_bwd_options_d bo;
     int k, v, pgp = -1, pobs = -1, first_gp = -1, first_obs = -1, c;
-    FILE *f;
+    svg_plot plot;
 
     make_map();
     /* Q(dt)^-1/2: Q = Qc [[dt^3/3, dt^2/2], [dt^2/2, dt]] per axis; invert the 2x2 and take the
@@ -220,17 +213,13 @@ int main(void)
     if (dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK)
         printf("d(path length)/d w_gp = % .5e   d(path length)/d w_obs = % .5e\n",
                dopt_nlls_diff_param_grad_d(D, pgp)[0], dopt_nlls_diff_param_grad_d(D, pobs)[0]);
-    f = fopen("motion_planning.svg", "w");
-    if (f) {
-        fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='500' height='500'>\n<rect width='500' height='500' fill='white'/>\n");
-        for (k = 0; k < NOBS; ++k)
-            fprintf(f, "<circle cx='%.1f' cy='%.1f' r='%.1f' fill='#999'/>\n", 500 * obs[k][0], 500 - 500 * obs[k][1], 500 * obs[k][2]);
-        svg_path(f, x_init, "#d62728", "stroke-dasharray='6,4'");
-        svg_path(f, x, "#1f77b4", "");
-        for (k = 0; k < T; ++k) fprintf(f, "<circle cx='%.1f' cy='%.1f' r='2.5' fill='#1f77b4'/>\n", 500 * x[4 * k], 500 - 500 * x[4 * k + 1]);
-        fprintf(f, "<text x='10' y='20' font-family='sans-serif' font-size='13'>dashed: initial path, solid: optimized (GP prior + SDF collision cost)</text>\n</svg>\n");
-        fclose(f);
-        printf("wrote motion_planning.svg\n");
+    if (svg_open(&plot, "motion_planning.svg", 540, 560, "GP motion planning: path through obstacles", "x", "y") == 0) {
+        svg_axes_equal(&plot, 0, 1, 0, 1);
+        for (k = 0; k < NOBS; ++k) svg_circle(&plot, obs[k][0], obs[k][1], obs[k][2], SVG_GREY, k ? NULL : "obstacles");
+        svg_line_strided(&plot, x_init, 4, x_init + 1, 4, T, SVG_RED, "initial path", 1);
+        svg_line_strided(&plot, x, 4, x + 1, 4, T, SVG_BLUE, "optimized (GP prior + SDF)", 0);
+        svg_points(&plot, x, 4, x + 1, 4, T, 2.5, SVG_BLUE, NULL);
+        if (svg_close(&plot) == 0) printf("wrote motion_planning.svg\n");
     }
     dopt_nlls_diff_destroy_d(D);
     dopt_nlls_solver_destroy_d(solver);
