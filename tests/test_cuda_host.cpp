@@ -1,0 +1,379 @@
+// tests/test_cuda_host.cpp — dopt_cuda.cuh's element functions compiled for the HOST by a plain C++
+// compiler (no CUDA needed): the very code the GPU kernels run, checked against dopt_lie.h and
+// dopt.h (double 1e-12, float 1e-5 relative), their Jacobians against central differences, the
+// batch operators' indexing against the CPU batch functions, the small Cholesky against dopt_potrf,
+// and the Anderson step against an independent bordered solve and a fixed point it must reach.
+// Run by tests/run.sh:  g++ -std=c++11 -Wall -Wextra -Werror -pedantic -I. tests/test_cuda_host.cpp
+#define DOPT_IMPLEMENTATION
+#include "dopt.h"
+#include "dopt_lie.h"
+#include "dopt_cuda.cuh"
+#include "tests/dopt_test.h"
+#include "tests/cuda_cases.h"
+
+static const long N = 96; // > CASES_NUM_ANGLES: edge angles plus random ones
+
+// ---- values and Jacobians against dopt_lie.h -------------------------------------------------------
+
+template <typename Op, typename T, typename Cpu>
+static void check_unary(const char *what, cases_kind in, int jsize, Cpu cpu)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 7, 1);
+    const long sx = cases_size(in) + 2, sy = Op::out_size() + 1;
+    std::vector<T> x = cases_batch<T>(&rng, in, N, sx), y((size_t)(N * sy), 0), yr = y;
+    std::vector<T> J((size_t)(N * jsize), 0), Jr = J;
+    for (int with_j = 0; with_j < 2; ++with_j) {
+        Op op = {x.data(), sx, y.data(), sy, with_j ? J.data() : (T *)0};
+        dopt_cuda_host_each(N, op);
+        cpu(N, x.data(), sx, yr.data(), sy, with_j ? Jr.data() : (T *)0);
+        double e = cases_err(y.size(), y.data(), yr.data()), ej = cases_err(J.size(), J.data(), Jr.data());
+        DOPT_CHECK(e <= cases_tol<T>(), "%s (%s, J %d): value error %g", what, sizeof(T) == 4 ? "float" : "double",
+                   with_j, e);
+        DOPT_CHECK(ej <= cases_tol<T>(), "%s (%s): Jacobian error %g", what, sizeof(T) == 4 ? "float" : "double", ej);
+    }
+}
+
+template <typename Op, typename T, typename Cpu>
+static void check_binary(const char *what, cases_kind ka, cases_kind kb, int jasize, int jbsize, Cpu cpu)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 11, 2);
+    const long sa = cases_size(ka) + 1, sb = cases_size(kb) + 3, sc = Op::out_size() + 2;
+    std::vector<T> a = cases_batch<T>(&rng, ka, N, sa), b = cases_batch<T>(&rng, kb, N, sb);
+    std::vector<T> c((size_t)(N * sc), 0), cr = c, Ja((size_t)(N * jasize), 0), Jar = Ja, Jb((size_t)(N * jbsize), 0),
+                                        Jbr = Jb;
+    for (int with_j = 0; with_j < 2; ++with_j) {
+        T *ja = with_j ? Ja.data() : (T *)0, *jb = with_j ? Jb.data() : (T *)0;
+        Op op = {a.data(), sa, b.data(), sb, c.data(), sc, ja, jb};
+        dopt_cuda_host_each(N, op);
+        cpu(N, a.data(), sa, b.data(), sb, cr.data(), sc, with_j ? Jar.data() : (T *)0, with_j ? Jbr.data() : (T *)0);
+        double e = cases_err(c.size(), c.data(), cr.data());
+        double eja = cases_err(Ja.size(), Ja.data(), Jar.data()), ejb = cases_err(Jb.size(), Jb.data(), Jbr.data());
+        DOPT_CHECK(e <= cases_tol<T>(), "%s (%s, J %d): value error %g", what, sizeof(T) == 4 ? "float" : "double",
+                   with_j, e);
+        DOPT_CHECK(eja <= cases_tol<T>() && ejb <= cases_tol<T>(), "%s (%s): Jacobian errors %g %g", what,
+                   sizeof(T) == 4 ? "float" : "double", eja, ejb);
+    }
+}
+
+template <typename T> static void lie_vs_cpu(void)
+{
+    check_unary<dopt_cuda_so3_exp_op<T>, T>("so3_exp", CASES_SO3_TANGENT, 9,
+                                            [](long n, const T *x, long sx, T *y, long sy, T *J) { cpu_so3_exp(n, x, sx, y, sy, J); });
+    check_unary<dopt_cuda_so3_log_op<T>, T>("so3_log", CASES_SO3, 9,
+                                            [](long n, const T *x, long sx, T *y, long sy, T *J) { cpu_so3_log(n, x, sx, y, sy, J); });
+    check_unary<dopt_cuda_se3_exp_op<T>, T>("se3_exp", CASES_SE3_TANGENT, 36,
+                                            [](long n, const T *x, long sx, T *y, long sy, T *J) { cpu_se3_exp(n, x, sx, y, sy, J); });
+    check_unary<dopt_cuda_se3_log_op<T>, T>("se3_log", CASES_SE3, 36,
+                                            [](long n, const T *x, long sx, T *y, long sy, T *J) { cpu_se3_log(n, x, sx, y, sy, J); });
+    check_binary<dopt_cuda_so3_compose_op<T>, T>(
+        "so3_compose", CASES_SO3, CASES_SO3, 9, 9,
+        [](long n, const T *a, long sa, const T *b, long sb, T *c, long sc, T *Ja, T *Jb) { cpu_so3_compose(n, a, sa, b, sb, c, sc, Ja, Jb); });
+    check_binary<dopt_cuda_so3_act_op<T>, T>(
+        "so3_act", CASES_SO3, CASES_POINT, 9, 9,
+        [](long n, const T *a, long sa, const T *b, long sb, T *c, long sc, T *Ja, T *Jb) { cpu_so3_act(n, a, sa, b, sb, c, sc, Ja, Jb); });
+    check_binary<dopt_cuda_se3_compose_op<T>, T>(
+        "se3_compose", CASES_SE3, CASES_SE3, 36, 36,
+        [](long n, const T *a, long sa, const T *b, long sb, T *c, long sc, T *Ja, T *Jb) { cpu_se3_compose(n, a, sa, b, sb, c, sc, Ja, Jb); });
+    check_binary<dopt_cuda_se3_between_op<T>, T>(
+        "se3_between", CASES_SE3, CASES_SE3, 36, 36,
+        [](long n, const T *a, long sa, const T *b, long sb, T *c, long sc, T *Ja, T *Jb) { cpu_se3_between(n, a, sa, b, sb, c, sc, Ja, Jb); });
+    check_binary<dopt_cuda_se3_act_op<T>, T>(
+        "se3_act", CASES_SE3, CASES_POINT, 18, 9,
+        [](long n, const T *a, long sa, const T *b, long sb, T *c, long sc, T *Ja, T *Jb) { cpu_se3_act(n, a, sa, b, sb, c, sc, Ja, Jb); });
+}
+static void test_lie_matches_cpu_double(void) { lie_vs_cpu<double>(); }
+static void test_lie_matches_cpu_float(void) { lie_vs_cpu<float>(); }
+
+// ---- Jacobians against central differences (double) ----------------------------------------------
+// Right perturbations: x ⊕ δ = x · Exp(δ); a group-valued f has J with f(x ⊕ δ) = f(x) · Exp(J δ),
+// a vector-valued f has f(x ⊕ δ) = f(x) + J δ.
+
+struct fd_group { // group operations through the element functions under test
+    int dim, tdim;
+    void exp(const double *d, double *g) const { dim == 4 ? dopt_cuda_so3_exp(d, g, (double *)0) : dopt_cuda_se3_exp(d, g, (double *)0); }
+    void log(const double *g, double *d) const { dim == 4 ? dopt_cuda_so3_log(g, d, (double *)0) : dopt_cuda_se3_log(g, d, (double *)0); }
+    void compose(const double *a, const double *b, double *c) const
+    {
+        if (dim == 4) dopt_cuda_so3_compose(a, b, c, (double *)0, (double *)0);
+        else dopt_cuda_se3_compose(a, b, c, (double *)0, (double *)0);
+    }
+    void between(const double *a, const double *b, double *c) const // a⁻¹ b
+    {
+        if (dim == 7) { dopt_cuda_se3_between(a, b, c, (double *)0, (double *)0); return; }
+        double ai[4] = {-a[0], -a[1], -a[2], a[3]};
+        dopt__cuda_qmul(ai, b, c);
+    }
+    void retract(const double *x, const double *d, double *y) const
+    {
+        double e[7];
+        exp(d, e);
+        compose(x, e, y);
+    }
+};
+
+// J (rows x tdim, row-major) of f at x by central differences; group_out: f's output is a group element.
+template <typename F>
+static void fd_jacobian(const fd_group &G, const fd_group &out, bool group_out, int rows, const double *x, F f, double *J)
+{
+    const double h = 1e-6;
+    double f0[7] = {0}, fp[7] = {0}, fm[7] = {0}, xp[7] = {0}, xm[7] = {0}, dp[6] = {0}, dm[6] = {0}, d[6] = {0};
+    f(x, f0);
+    for (int c = 0; c < G.tdim; ++c) {
+        for (int i = 0; i < 6; ++i) d[i] = 0;
+        d[c] = h;
+        G.retract(x, d, xp);
+        d[c] = -h;
+        G.retract(x, d, xm);
+        f(xp, fp);
+        f(xm, fm);
+        for (int r = 0; r < rows; ++r) {
+            if (group_out) {
+                double bp[7], bm[7];
+                out.between(f0, fp, bp);
+                out.between(f0, fm, bm);
+                out.log(bp, dp);
+                out.log(bm, dm);
+                J[r * G.tdim + c] = (dp[r] - dm[r]) / (2 * h);
+            } else {
+                J[r * G.tdim + c] = (fp[r] - fm[r]) / (2 * h);
+            }
+        }
+    }
+}
+
+static void check_fd(const char *what, int rows, int cols, const double *J, const double *Jfd)
+{
+    double e = cases_err((size_t)rows * cols, J, Jfd);
+    DOPT_CHECK(e <= 1e-6, "%s: Jacobian vs central differences %g", what, e);
+}
+
+static void test_lie_jacobians_fd(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 3, 3);
+    const fd_group so3 = {4, 3}, se3 = {7, 6};
+    // angles up to 3.0 (the differences step across π otherwise) and the small-angle branches
+    const double angles[] = {0, 1e-5, 0.02, 0.7, 2.2, 3.0};
+    for (int t = 0; t < 6; ++t) {
+        double xi[6], w[3], g[7], q[4], a[7], p[3], J[36], Jb[36], Jfd[36], y[7];
+        cases_tangent(&rng, 0, 6, xi);
+        double n = sqrt(xi[3] * xi[3] + xi[4] * xi[4] + xi[5] * xi[5]);
+        for (int i = 3; i < 6; ++i) xi[i] = n > 0 ? xi[i] / n * angles[t] : 0;
+        if (angles[t] > 0 && n == 0) xi[3] = angles[t];
+        if (t == 0) xi[3] = xi[4] = xi[5] = 0;
+        w[0] = xi[3]; w[1] = xi[4]; w[2] = xi[5];
+        for (int i = 0; i < 3; ++i) p[i] = dopt_rng_normal_d(&rng);
+        dopt_cuda_se3_exp(xi, g, (double *)0);
+        dopt_cuda_so3_exp(w, q, (double *)0);
+        cases_element(&rng, 40 + t, 7, a);
+        // Exp: tangent input (δ added to the tangent), group output
+        {
+            dopt_cuda_so3_exp(w, y, J);
+            for (int c = 0; c < 3; ++c) {
+                const double h = 1e-6;
+                double wp[3] = {w[0], w[1], w[2]}, wm[3] = {w[0], w[1], w[2]}, gp[4], gm[4], bp[4], bm[4], dp[3], dm[3];
+                wp[c] += h; wm[c] -= h;
+                so3.exp(wp, gp); so3.exp(wm, gm);
+                so3.between(y, gp, bp); so3.between(y, gm, bm);
+                so3.log(bp, dp); so3.log(bm, dm);
+                for (int r = 0; r < 3; ++r) Jfd[r * 3 + c] = (dp[r] - dm[r]) / (2 * h);
+            }
+            check_fd("so3_exp J", 3, 3, J, Jfd);
+            dopt_cuda_se3_exp(xi, y, J);
+            for (int c = 0; c < 6; ++c) {
+                const double h = 1e-6;
+                double xp[6], xm[6], gp[7], gm[7], bp[7], bm[7], dp[6], dm[6];
+                for (int i = 0; i < 6; ++i) xp[i] = xm[i] = xi[i];
+                xp[c] += h; xm[c] -= h;
+                se3.exp(xp, gp); se3.exp(xm, gm);
+                se3.between(y, gp, bp); se3.between(y, gm, bm);
+                se3.log(bp, dp); se3.log(bm, dm);
+                for (int r = 0; r < 6; ++r) Jfd[r * 6 + c] = (dp[r] - dm[r]) / (2 * h);
+            }
+            check_fd("se3_exp J", 6, 6, J, Jfd);
+        }
+        // Log: group input, tangent output
+        dopt_cuda_so3_log(q, y, J);
+        fd_jacobian(so3, so3, false, 3, q, [](const double *x, double *o) { dopt_cuda_so3_log(x, o, (double *)0); }, Jfd);
+        check_fd("so3_log J", 3, 3, J, Jfd);
+        dopt_cuda_se3_log(g, y, J);
+        fd_jacobian(se3, se3, false, 6, g, [](const double *x, double *o) { dopt_cuda_se3_log(x, o, (double *)0); }, Jfd);
+        check_fd("se3_log J", 6, 6, J, Jfd);
+        // Act: d y / d g (vector output)
+        dopt_cuda_so3_act(q, p, y, J, Jb);
+        fd_jacobian(so3, so3, false, 3, q, [&](const double *x, double *o) { dopt_cuda_so3_act(x, p, o, (double *)0, (double *)0); }, Jfd);
+        check_fd("so3_act Jg", 3, 3, J, Jfd);
+        dopt_cuda_se3_act(g, p, y, J, Jb);
+        fd_jacobian(se3, se3, false, 3, g, [&](const double *x, double *o) { dopt_cuda_se3_act(x, p, o, (double *)0, (double *)0); }, Jfd);
+        check_fd("se3_act Jg", 3, 6, J, Jfd);
+        // Compose / between: d c / d a (group output)
+        dopt_cuda_so3_compose(q, a + 3, y, J, Jb);
+        fd_jacobian(so3, so3, true, 3, q, [&](const double *x, double *o) { dopt_cuda_so3_compose(x, a + 3, o, (double *)0, (double *)0); }, Jfd);
+        check_fd("so3_compose Ja", 3, 3, J, Jfd);
+        dopt_cuda_se3_compose(g, a, y, J, Jb);
+        fd_jacobian(se3, se3, true, 6, g, [&](const double *x, double *o) { dopt_cuda_se3_compose(x, a, o, (double *)0, (double *)0); }, Jfd);
+        check_fd("se3_compose Ja", 6, 6, J, Jfd);
+        dopt_cuda_se3_between(g, a, y, J, Jb);
+        fd_jacobian(se3, se3, true, 6, g, [&](const double *x, double *o) { dopt_cuda_se3_between(x, a, o, (double *)0, (double *)0); }, Jfd);
+        check_fd("se3_between Ja", 6, 6, J, Jfd);
+        fd_jacobian(se3, se3, true, 6, a, [&](const double *x, double *o) { dopt_cuda_se3_between(g, x, o, (double *)0, (double *)0); }, Jfd);
+        check_fd("se3_between Jb", 6, 6, Jb, Jfd);
+    }
+}
+
+// ---- small Cholesky against dopt_potrf / dopt_potrs ------------------------------------------------
+
+template <typename T> static void potrf_vs_cpu(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 5, 4);
+    const int sizes[] = {1, 2, 5, 17, 48, 64};
+    for (int s = 0; s < 6; ++s) {
+        int n = sizes[s], col = 0;
+        bool nonfinite = true;
+        std::vector<T> A((size_t)n * n), Ar, B((size_t)n * 3), Br;
+        cases_spd(&rng, n, A.data());
+        for (size_t i = 0; i < B.size(); ++i) B[i] = (T)dopt_rng_normal_d(&rng);
+        Ar = A; Br = B;
+        int fail = dopt_cuda_potrf_one(n, A.data(), n, &nonfinite);
+        dopt_status st = cpu_potrf(n, Ar.data(), n, &col);
+        DOPT_CHECK(fail == -1 && !nonfinite && st == DOPT_OK, "potrf n=%d: fail %d, cpu status %d", n, fail, (int)st);
+        std::vector<T> L, Lr; // compare the lower triangles only
+        for (int j = 0; j < n; ++j)
+            for (int i = j; i < n; ++i) { L.push_back(A[i + (size_t)j * n]); Lr.push_back(Ar[i + (size_t)j * n]); }
+        double e = cases_err(L.size(), L.data(), Lr.data());
+        DOPT_CHECK(e <= cases_tol<T>(), "potrf n=%d (%s): factor error %g", n, sizeof(T) == 4 ? "float" : "double", e);
+        dopt_cuda_potrs_one(n, 3, A.data(), n, B.data(), n);
+        cpu_potrs(n, 3, Ar.data(), n, Br.data(), n);
+        e = cases_err(B.size(), B.data(), Br.data());
+        DOPT_CHECK(e <= 10 * cases_tol<T>(), "potrs n=%d (%s): solution error %g", n, sizeof(T) == 4 ? "float" : "double", e);
+    }
+    // failures: an indefinite pivot and a NaN are reported at their columns, as dopt_potrf does
+    {
+        const int n = 6;
+        std::vector<T> A((size_t)n * n), Ar;
+        bool nonfinite = true;
+        int col = -5;
+        cases_spd(&rng, n, A.data());
+        A[3 + 3 * n] = -100;
+        Ar = A;
+        int fail = dopt_cuda_potrf_one(n, A.data(), n, &nonfinite);
+        dopt_status st = cpu_potrf(n, Ar.data(), n, &col);
+        DOPT_CHECK(fail == 3 && !nonfinite && st == DOPT_ERR_NOT_POSITIVE_DEFINITE && col == 3,
+                   "indefinite: fail %d nonfinite %d, cpu %d at %d", fail, (int)nonfinite, (int)st, col);
+        cases_spd(&rng, n, A.data());
+        A[4 + 2 * n] = (T)NAN;
+        fail = dopt_cuda_potrf_one(n, A.data(), n, &nonfinite);
+        DOPT_CHECK(fail >= 2 && nonfinite, "NaN: fail %d nonfinite %d", fail, (int)nonfinite);
+    }
+}
+static void test_potrf_matches_cpu_double(void) { potrf_vs_cpu<double>(); }
+static void test_potrf_matches_cpu_float(void) { potrf_vs_cpu<float>(); }
+
+// ---- Anderson step --------------------------------------------------------------------------------
+
+// Independent reference: the bordered system [[H + λ̄ I, 1], [1ᵀ, 0]] [α; μ] = [0; 1] by LU (double).
+static void anderson_reference(int d, int m, const double *X, const double *G, double lambda, double beta, double *x_new)
+{
+    std::vector<double> K((size_t)(m + 1) * (m + 1), 0), r((size_t)m + 1, 0);
+    std::vector<int> piv((size_t)m + 1);
+    double tr = 0;
+    for (int i = 0; i < m; ++i)
+        for (int j = 0; j < m; ++j) {
+            double s = 0;
+            for (int t = 0; t < d; ++t) s += (G[t + i * d] - X[t + i * d]) * (G[t + j * d] - X[t + j * d]);
+            K[i + (size_t)j * (m + 1)] = s;
+        }
+    for (int i = 0; i < m; ++i) tr += K[i + (size_t)i * (m + 1)];
+    for (int i = 0; i < m; ++i) {
+        K[i + (size_t)i * (m + 1)] += lambda * tr / m;
+        K[m + (size_t)i * (m + 1)] = K[i + (size_t)m * (m + 1)] = 1;
+    }
+    r[m] = 1;
+    int col;
+    dopt_getrf_d(m + 1, K.data(), m + 1, piv.data(), &col);
+    dopt_getrs_d(DOPT_NOTRANS, m + 1, 1, K.data(), m + 1, piv.data(), r.data(), m + 1);
+    for (int t = 0; t < d; ++t) {
+        double s = 0;
+        for (int i = 0; i < m; ++i) s += r[i] * (beta * G[t + i * d] + (1 - beta) * X[t + i * d]);
+        x_new[t] = s;
+    }
+}
+
+template <typename T> static void anderson_checks(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 9, 5);
+    const int d = 40, m = 5;
+    std::vector<double> Xd((size_t)d * m), Gd((size_t)d * m), ref(d);
+    std::vector<T> X((size_t)d * m), G((size_t)d * m), xn(d), work((size_t)m * m + m);
+    for (size_t i = 0; i < Xd.size(); ++i) {
+        Xd[i] = (double)(T)dopt_rng_normal_d(&rng);
+        Gd[i] = (double)(T)(Xd[i] + dopt_rng_normal_d(&rng));
+        X[i] = (T)Xd[i]; G[i] = (T)Gd[i];
+    }
+    dopt_cuda_anderson_options o = {0, 0.7};
+    T lam, beta;
+    DOPT_CHECK(dopt__cuda_anderson_resolve(&o, &lam, &beta) && beta == (T)0.7, "options resolve");
+    dopt_status st = dopt_cuda_anderson_one(d, m, X.data(), d, G.data(), d, lam, beta, xn.data(), work.data());
+    anderson_reference(d, m, Xd.data(), Gd.data(), (double)lam, 0.7, ref.data());
+    std::vector<T> refT(ref.begin(), ref.end());
+    double e = cases_err((size_t)d, xn.data(), refT.data());
+    DOPT_CHECK(st == DOPT_OK && e <= 100 * cases_tol<T>(), "Anderson vs bordered solve (%s): status %d error %g",
+               sizeof(T) == 4 ? "float" : "double", (int)st, e);
+    // a zero residual column with lambda off: the weights system is singular (reported, not hidden)
+    for (int t = 0; t < d; ++t) G[t + 2 * d] = X[t + 2 * d];
+    o.lambda = DOPT_OFF;
+    DOPT_CHECK(dopt__cuda_anderson_resolve(&o, &lam, &beta) && lam == 0, "lambda off resolves to 0");
+    st = dopt_cuda_anderson_one(d, m, X.data(), d, G.data(), d, lam, beta, xn.data(), work.data());
+    DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE, "singular history: status %d", (int)st);
+    // options out of range are rejected
+    dopt_cuda_anderson_options bad1 = {-2, 0}, bad2 = {0, 1.5};
+    DOPT_CHECK(!dopt__cuda_anderson_resolve(&bad1, &lam, &beta) && !dopt__cuda_anderson_resolve(&bad2, &lam, &beta),
+               "bad options accepted");
+}
+static void test_anderson_double(void) { anderson_checks<double>(); }
+static void test_anderson_float(void) { anderson_checks<float>(); }
+
+// On an affine map g(x) = M x + c in R^4, five iterates span the affine hull, so one Anderson step
+// (beta = 1, tiny lambda) lands on the fixed point x* = (I - M)⁻¹ c.
+static void test_anderson_affine_fixed_point(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 21, 6);
+    const int d = 4, m = 5;
+    double M[16], c[4], X[20], G[20], xs[4], xn[4], work[30], IM[16];
+    int piv[4], col;
+    for (int i = 0; i < 16; ++i) M[i] = 0.2 * dopt_rng_normal_d(&rng);
+    for (int i = 0; i < 4; ++i) c[i] = dopt_rng_normal_d(&rng);
+    for (int k = 0; k < m; ++k) {
+        for (int t = 0; t < d; ++t) X[t + k * d] = dopt_rng_normal_d(&rng);
+        for (int t = 0; t < d; ++t) {
+            double s = c[t];
+            for (int j = 0; j < d; ++j) s += M[t + j * d] * X[j + k * d];
+            G[t + k * d] = s;
+        }
+    }
+    for (int i = 0; i < 16; ++i) IM[i] = (i % 5 == 0 ? 1 : 0) - M[i];
+    for (int i = 0; i < 4; ++i) xs[i] = c[i];
+    dopt_getrf_d(4, IM, 4, piv, &col);
+    dopt_getrs_d(DOPT_NOTRANS, 4, 1, IM, 4, piv, xs, 4);
+    dopt_status st = dopt_cuda_anderson_one(d, m, X, d, G, d, 1e-10, 1.0, xn, work);
+    double e = cases_err(4, xn, xs);
+    DOPT_CHECK(st == DOPT_OK && e <= 1e-6, "affine fixed point: status %d error %g", (int)st, e);
+}
+
+static void suite(void)
+{
+    DOPT_TEST_RUN(test_lie_matches_cpu_double);
+    DOPT_TEST_RUN(test_lie_matches_cpu_float);
+    DOPT_TEST_RUN(test_lie_jacobians_fd);
+    DOPT_TEST_RUN(test_potrf_matches_cpu_double);
+    DOPT_TEST_RUN(test_potrf_matches_cpu_float);
+    DOPT_TEST_RUN(test_anderson_double);
+    DOPT_TEST_RUN(test_anderson_float);
+    DOPT_TEST_RUN(test_anderson_affine_fixed_point);
+}
+DOPT_TEST_MAIN(suite)
