@@ -54,3 +54,15 @@ install: lib
 
 clean:
 	rm -rf $(BUILD)
+
+# GPU tests of dopt_cuda.cuh (tests/cuda_test.cu: every kernel against the CPU code).  Prints a skip
+# line where nvcc or a CUDA device is missing.  CUDA_ARCH: the targets built (A100 and H100).
+.PHONY: test-cuda
+NVCC ?= nvcc
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+test-cuda:
+	@mkdir -p $(BUILD)/test
+	@if command -v $(NVCC) >/dev/null 2>&1; then \
+	  $(NVCC) -std=c++14 -O2 -I. $(CUDA_ARCH) tests/cuda_test.cu -o $(BUILD)/test/cuda_test && \
+	  ./$(BUILD)/test/cuda_test; \
+	else echo "skip: nvcc not found, GPU tests not built"; fi

@@ -961,7 +961,7 @@ template <typename T>
 __global__ void dopt__cuda_potrf_kernel(ptrdiff_t batch, int n, T *A, int lda, ptrdiff_t strideA, int *fail_col,
                                         dopt__cuda_key *first)
 {
-    extern __shared__ unsigned char dopt__cuda_smem[];
+    extern __shared__ __align__(16) unsigned char dopt__cuda_smem[];
     T *S = (T *)dopt__cuda_smem;
     const int tid = threadIdx.x, nt = blockDim.x;
     for (ptrdiff_t b = blockIdx.x; b < batch; b += gridDim.x) {
@@ -1054,7 +1054,7 @@ template <typename T>
 __global__ void dopt__cuda_potrs_kernel(ptrdiff_t batch, int n, int nrhs, const T *L, int ldl, ptrdiff_t strideL,
                                         T *B, int ldb, ptrdiff_t strideB)
 {
-    extern __shared__ unsigned char dopt__cuda_smem[];
+    extern __shared__ __align__(16) unsigned char dopt__cuda_smem[];
     T *S = (T *)dopt__cuda_smem;
     const int tid = threadIdx.x, nt = blockDim.x;
     for (ptrdiff_t b = blockIdx.x; b < batch; b += gridDim.x) {

@@ -68,9 +68,11 @@ done
 # C++: every header, implementation included, compiled and run by g++
 if ensure g++ g++; then
     echo "g++ -std=c++11 -Wall -Wextra -Werror -pedantic -I. tests/cxx_check.cpp -o $OUT/cxx_check > $LOG/build-cxx.txt 2>&1 || echo FAILED >> $LOG/build-cxx.txt" >> "$jobs_list"
+    # dopt_cuda.cuh's __host__ __device__ element functions, host-compiled (no CUDA needed)
+    echo "g++ -std=c++11 -Wall -Wextra -Werror -pedantic -Wshadow -O2 -g -I. tests/test_cuda_host.cpp -o $OUT/test_cuda_host > $LOG/build-cuda-host.txt 2>&1 || echo FAILED >> $LOG/build-cuda-host.txt" >> "$jobs_list"
 fi
 if have nvcc; then
-    echo "nvcc -std=c++14 -I. -c tests/cuda_check.cu -o $OUT/cuda_check.o > $LOG/build-nvcc.txt 2>&1 || echo FAILED >> $LOG/build-nvcc.txt" >> "$jobs_list"
+    echo "nvcc -std=c++14 -I. -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -c tests/cuda_check.cu -o $OUT/cuda_check.o > $LOG/build-nvcc.txt 2>&1 || echo FAILED >> $LOG/build-nvcc.txt" >> "$jobs_list"
 else
     echo "skip: nvcc not found, dopt_cuda.cuh not compiled"
 fi
@@ -125,7 +127,23 @@ if [ -f "$LOG/build-cxx.txt" ] && ! grep -q '^FAILED$' "$LOG/build-cxx.txt"; the
     if ./$OUT/cxx_check > "$LOG/run-cxx.txt" 2>&1; then PASSED=$((PASSED + 1)); echo "ok   run: C++ smoke test";
     else FAILED=$((FAILED + 1)); echo "FAIL run: C++ smoke test"; cat "$LOG/run-cxx.txt"; fi
 fi
-[ -f "$LOG/build-nvcc.txt" ] && count_compile "dopt_cuda.cuh with nvcc" "$LOG/build-nvcc.txt"
+[ -f "$LOG/build-nvcc.txt" ] && count_compile "dopt_cuda.cuh with nvcc (sm_80, sm_90)" "$LOG/build-nvcc.txt"
+# host build of dopt_cuda.cuh's element functions: its own `N passed, N failed, N skipped` line
+if [ -f "$LOG/build-cuda-host.txt" ]; then
+    if grep -q '^FAILED$' "$LOG/build-cuda-host.txt"; then
+        echo "FAIL build g++/test_cuda_host"; sed -n '1,40p' "$LOG/build-cuda-host.txt"; FAILED=$((FAILED + 1))
+    else
+        ./$OUT/test_cuda_host > "$LOG/run-cuda-host.txt" 2>&1; code=$?
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOG/run-cuda-host.txt" | tail -n 1)
+        if [ -z "$line" ] || [ "$code" != 0 ]; then
+            echo "FAIL g++/test_cuda_host: ${line:-no summary} (exit $code)"; tail -n 30 "$LOG/run-cuda-host.txt"
+            FAILED=$((FAILED + 1))
+        else
+            echo "ok   g++/test_cuda_host: $line"
+            PASSED=$((PASSED + $(echo "$line" | cut -d' ' -f1))); SKIPPED=$((SKIPPED + $(echo "$line" | cut -d' ' -f5)))
+        fi
+    fi
+fi
 
 # packaging: make lib, make install, pkg-config and CMake consumers (tests/packaging.sh)
 bash tests/packaging.sh > "$LOG/packaging.txt" 2>&1

@@ -1,0 +1,296 @@
+// tests/cuda_test.cu — `make test-cuda`: every dopt_cuda.cuh kernel on the GPU against the CPU
+// implementation (dopt_lie.h's batch functions, dopt.h's potrf/potrs, the host build of the
+// Anderson step that tests/test_cuda_host.cpp checks against an independent solve), double 1e-12
+// and float 1e-5 relative (floor 1), plus the host API's argument and failure reporting.
+// Without a CUDA device it prints a SKIP line and `0 passed, 0 failed, 1 skipped` and exits 0.
+#define DOPT_IMPLEMENTATION
+#include "dopt.h"
+#include "dopt_lie.h"
+#include "dopt_cuda.cuh"
+#include "tests/dopt_test.h"
+#include "tests/cuda_cases.h"
+
+// ---- device buffers --------------------------------------------------------------------------------
+template <typename T> struct dbuf {
+    T *p = nullptr;
+    size_t n = 0;
+    explicit dbuf(const std::vector<T> &h) : n(h.size())
+    {
+        if (cudaMalloc(&p, n * sizeof(T) + 1) == cudaSuccess && n) cudaMemcpy(p, h.data(), n * sizeof(T), cudaMemcpyHostToDevice);
+    }
+    explicit dbuf(size_t count) : n(count) { if (cudaMalloc(&p, n * sizeof(T) + 1) == cudaSuccess) cudaMemset(p, 0, n * sizeof(T)); }
+    ~dbuf() { cudaFree(p); }
+    dbuf(const dbuf &) = delete;
+    dbuf &operator=(const dbuf &) = delete;
+    std::vector<T> get() const
+    {
+        std::vector<T> h(n);
+        if (n) cudaMemcpy(h.data(), p, n * sizeof(T), cudaMemcpyDeviceToHost);
+        return h;
+    }
+};
+template <typename T> static const char *pname() { return sizeof(T) == 4 ? "float" : "double"; }
+
+// ---- the GPU entry points, overloaded on the real type ---------------------------------------------
+#define GPU_UNARY(name)                                                                                \
+    static dopt_status gpu_##name(ptrdiff_t n, const float *x, ptrdiff_t sx, float *y, ptrdiff_t sy, float *J) \
+    { return dopt_cuda_##name##_batch_f(n, x, sx, y, sy, J, 0, NULL); }                                 \
+    static dopt_status gpu_##name(ptrdiff_t n, const double *x, ptrdiff_t sx, double *y, ptrdiff_t sy, double *J) \
+    { return dopt_cuda_##name##_batch_d(n, x, sx, y, sy, J, 0, NULL); }
+#define GPU_BINARY(name)                                                                               \
+    static dopt_status gpu_##name(ptrdiff_t n, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t sb, float *c, \
+                                  ptrdiff_t sc, float *Ja, float *Jb)                                   \
+    { return dopt_cuda_##name##_batch_f(n, a, sa, b, sb, c, sc, Ja, Jb, 0, NULL); }                     \
+    static dopt_status gpu_##name(ptrdiff_t n, const double *a, ptrdiff_t sa, const double *b, ptrdiff_t sb, \
+                                  double *c, ptrdiff_t sc, double *Ja, double *Jb)                      \
+    { return dopt_cuda_##name##_batch_d(n, a, sa, b, sb, c, sc, Ja, Jb, 0, NULL); }
+GPU_UNARY(so3_exp)
+GPU_UNARY(so3_log)
+GPU_UNARY(se3_exp)
+GPU_UNARY(se3_log)
+GPU_BINARY(so3_compose)
+GPU_BINARY(so3_act)
+GPU_BINARY(se3_compose)
+GPU_BINARY(se3_between)
+GPU_BINARY(se3_act)
+#define GPU_DENSE(T, S)                                                                                \
+    static dopt_status gpu_potrf(ptrdiff_t b, int n, T *A, int lda, ptrdiff_t sA, int *fc, void *w, size_t wb, dopt_errinfo *e) \
+    { return dopt_cuda_potrf_batched_##S(b, n, A, lda, sA, fc, w, wb, 0, e); }                            \
+    static dopt_status gpu_potrs(ptrdiff_t b, int n, int r, const T *L, int ldl, ptrdiff_t sL, T *B, int ldb, ptrdiff_t sB) \
+    { return dopt_cuda_potrs_batched_##S(b, n, r, L, ldl, sL, B, ldb, sB, 0, NULL); }                     \
+    static dopt_status gpu_anderson(ptrdiff_t b, int d, int m, const T *X, ptrdiff_t sX, const T *G, T *xn, \
+                                    const dopt_cuda_anderson_options *o, dopt_status *st, void *w, size_t wb, dopt_errinfo *e) \
+    { return dopt_cuda_anderson_batched_##S(b, d, m, X, d, sX, G, d, sX, xn, d, o, st, w, wb, 0, e); }
+GPU_DENSE(float, f)
+GPU_DENSE(double, d)
+
+static const long N = 5000; // edge angles first, then random; several blocks
+
+template <typename T, typename Gpu, typename Cpu>
+static void check_unary(const char *what, cases_kind in, int osize, int jsize, Gpu gpu, Cpu cpu)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 17, 1);
+    const long sx = cases_size(in) + 1, sy = osize + 2;
+    std::vector<T> x = cases_batch<T>(&rng, in, N, sx), yr((size_t)(N * sy), 0), Jr((size_t)(N * jsize), 0);
+    dbuf<T> dx(x), dy(yr.size()), dJ(Jr.size());
+    for (int with_j = 0; with_j < 2; ++with_j) {
+        dopt_status s = gpu(N, dx.p, sx, dy.p, sy, with_j ? dJ.p : (T *)0);
+        cudaError_t e = cudaDeviceSynchronize();
+        cpu(N, x.data(), sx, yr.data(), sy, with_j ? Jr.data() : (T *)0);
+        std::vector<T> y = dy.get(), J = dJ.get();
+        for (long k = 0; k < N; ++k) // the pad entries between elements stay untouched (0)
+            for (long i = osize; i < sy; ++i) yr[(size_t)(k * sy + i)] = 0;
+        double ev = cases_err(y.size(), y.data(), yr.data()), ej = with_j ? cases_err(J.size(), J.data(), Jr.data()) : 0;
+        DOPT_CHECK(s == DOPT_OK && e == cudaSuccess, "%s (%s): status %d, cuda %s", what, pname<T>(), (int)s, cudaGetErrorString(e));
+        DOPT_CHECK(ev <= cases_tol<T>() && ej <= cases_tol<T>(), "%s (%s, J %d): errors %g %g", what, pname<T>(), with_j, ev, ej);
+    }
+}
+
+template <typename T, typename Gpu, typename Cpu>
+static void check_binary(const char *what, cases_kind ka, cases_kind kb, int osize, int jas, int jbs, Gpu gpu, Cpu cpu)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 19, 2);
+    const long sa = cases_size(ka), sb = cases_size(kb) + 2, sc = osize + 1;
+    std::vector<T> a = cases_batch<T>(&rng, ka, N, sa), b = cases_batch<T>(&rng, kb, N, sb);
+    std::vector<T> cr((size_t)(N * sc), 0), Jar((size_t)(N * jas), 0), Jbr((size_t)(N * jbs), 0);
+    dbuf<T> da(a), db(b), dc(cr.size()), dJa(Jar.size()), dJb(Jbr.size());
+    for (int with_j = 0; with_j < 2; ++with_j) {
+        dopt_status s = gpu(N, da.p, sa, db.p, sb, dc.p, sc, with_j ? dJa.p : (T *)0, with_j ? dJb.p : (T *)0);
+        cudaError_t e = cudaDeviceSynchronize();
+        cpu(N, a.data(), sa, b.data(), sb, cr.data(), sc, with_j ? Jar.data() : (T *)0, with_j ? Jbr.data() : (T *)0);
+        for (long k = 0; k < N; ++k)
+            for (long i = osize; i < sc; ++i) cr[(size_t)(k * sc + i)] = 0;
+        std::vector<T> c = dc.get(), Ja = dJa.get(), Jb = dJb.get();
+        double ev = cases_err(c.size(), c.data(), cr.data());
+        double ej = with_j ? cases_err(Ja.size(), Ja.data(), Jar.data()) + cases_err(Jb.size(), Jb.data(), Jbr.data()) : 0;
+        DOPT_CHECK(s == DOPT_OK && e == cudaSuccess, "%s (%s): status %d, cuda %s", what, pname<T>(), (int)s, cudaGetErrorString(e));
+        DOPT_CHECK(ev <= cases_tol<T>() && ej <= cases_tol<T>(), "%s (%s, J %d): errors %g %g", what, pname<T>(), with_j, ev, ej);
+    }
+}
+
+#define LIE_U(name) [](ptrdiff_t n, const T *x, ptrdiff_t sx, T *y, ptrdiff_t sy, T *J) { return gpu_##name(n, x, sx, y, sy, J); }, \
+                [](long n, const T *x, long sx, T *y, long sy, T *J) { cpu_##name(n, x, sx, y, sy, J); }
+#define LIE_B(name) [](ptrdiff_t n, const T *a, ptrdiff_t sa, const T *b, ptrdiff_t sb, T *c, ptrdiff_t sc, T *Ja, T *Jb) { return gpu_##name(n, a, sa, b, sb, c, sc, Ja, Jb); }, \
+                [](long n, const T *a, long sa, const T *b, long sb, T *c, long sc, T *Ja, T *Jb) { cpu_##name(n, a, sa, b, sb, c, sc, Ja, Jb); }
+template <typename T> static void lie_gpu_vs_cpu(void)
+{
+    check_unary<T>("so3_exp", CASES_SO3_TANGENT, 4, 9, LIE_U(so3_exp));
+    check_unary<T>("so3_log", CASES_SO3, 3, 9, LIE_U(so3_log));
+    check_unary<T>("se3_exp", CASES_SE3_TANGENT, 7, 36, LIE_U(se3_exp));
+    check_unary<T>("se3_log", CASES_SE3, 6, 36, LIE_U(se3_log));
+    check_binary<T>("so3_compose", CASES_SO3, CASES_SO3, 4, 9, 9, LIE_B(so3_compose));
+    check_binary<T>("so3_act", CASES_SO3, CASES_POINT, 3, 9, 9, LIE_B(so3_act));
+    check_binary<T>("se3_compose", CASES_SE3, CASES_SE3, 7, 36, 36, LIE_B(se3_compose));
+    check_binary<T>("se3_between", CASES_SE3, CASES_SE3, 7, 36, 36, LIE_B(se3_between));
+    check_binary<T>("se3_act", CASES_SE3, CASES_POINT, 3, 18, 9, LIE_B(se3_act));
+}
+#undef LIE_U
+#undef LIE_B
+static void test_lie_gpu_double(void) { lie_gpu_vs_cpu<double>(); }
+static void test_lie_gpu_float(void) { lie_gpu_vs_cpu<float>(); }
+
+template <typename T> static void potrf_gpu_vs_cpu(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 23, 3);
+    const int sizes[] = {1, 3, 8, 17, 33, 64};
+    const ptrdiff_t batch = 37;
+    size_t wb = dopt_cuda_potrf_batched_workspace_size(batch);
+    dbuf<unsigned char> work(wb);
+    for (int si = 0; si < 6; ++si) {
+        const int n = sizes[si], lda = n + 1, nrhs = 2, ldb = n + 2;
+        const ptrdiff_t sA = (ptrdiff_t)lda * n + 5, sB = (ptrdiff_t)ldb * nrhs + 3;
+        std::vector<T> A((size_t)(batch * sA), (T)555), B((size_t)(batch * sB), 0), one((size_t)n * n);
+        for (ptrdiff_t b = 0; b < batch; ++b) {
+            cases_spd(&rng, n, one.data());
+            for (int j = 0; j < n; ++j)
+                for (int i = 0; i < n; ++i) A[(size_t)(b * sA + i + j * lda)] = one[(size_t)(i + j * n)];
+            for (int r = 0; r < nrhs; ++r)
+                for (int i = 0; i < n; ++i) B[(size_t)(b * sB + i + r * ldb)] = (T)dopt_rng_normal_d(&rng);
+        }
+        const int bad_col = n > 2 ? 2 : 0;
+        A[(size_t)(5 * sA + bad_col + bad_col * lda)] = -1000; // element 5: indefinite at bad_col
+        A[(size_t)(9 * sA + (n - 1) + (n - 1) * lda)] = (T)NAN; // element 9: NaN pivot
+        dbuf<T> dA(A), dB(B);
+        dbuf<int> dfail((size_t)batch);
+        dopt_errinfo info;
+        dopt_status s = gpu_potrf(batch, n, dA.p, lda, sA, dfail.p, work.p, wb, &info);
+        std::vector<int> fail = dfail.get();
+        DOPT_CHECK(s == DOPT_ERR_NOT_POSITIVE_DEFINITE && info.index == 5, "potrf n=%d (%s): status %d index %ld", n,
+                   pname<T>(), (int)s, info.index);
+        DOPT_CHECK(fail[5] == bad_col && fail[9] >= 0 && fail[9] <= n - 1 && fail[0] == -1 && fail[36] == -1,
+                   "potrf n=%d fail_col: %d %d %d", n, fail[5], fail[9], fail[0]);
+        s = gpu_potrs(batch, n, nrhs, dA.p, lda, sA, dB.p, ldb, sB);
+        cudaError_t ce = cudaDeviceSynchronize();
+        DOPT_CHECK(s == DOPT_OK && ce == cudaSuccess, "potrs n=%d: status %d", n, (int)s);
+        std::vector<T> L = dA.get(), X = dB.get();
+        double eL = 0, eX = 0;
+        for (ptrdiff_t b = 0; b < batch; ++b) {
+            if (b == 5 || b == 9) continue;
+            std::vector<T> Ar(A.begin() + b * sA, A.begin() + b * sA + (ptrdiff_t)lda * n);
+            std::vector<T> Br(B.begin() + b * sB, B.begin() + b * sB + (ptrdiff_t)ldb * nrhs);
+            int col;
+            cpu_potrf(n, Ar.data(), lda, &col);
+            cpu_potrs(n, nrhs, Ar.data(), lda, Br.data(), ldb);
+            for (int j = 0; j < n; ++j)
+                for (int i = 0; i < n; ++i) {
+                    T g = L[(size_t)(b * sA + i + j * lda)], r = Ar[(size_t)(i + j * lda)];
+                    double e = cases_err(1, &g, &r);
+                    if (e > eL) eL = e;
+                }
+            double e = cases_err(Br.size(), X.data() + b * sB, Br.data());
+            if (e > eX) eX = e;
+        }
+        DOPT_CHECK(eL <= cases_tol<T>() && eX <= 10 * cases_tol<T>(), "potrf/potrs n=%d (%s): errors %g %g", n,
+                   pname<T>(), eL, eX);
+        DOPT_CHECK(L[(size_t)(sA - 1)] == (T)555, "potrf wrote outside the matrix");
+    }
+    // argument errors
+    dopt_errinfo info;
+    DOPT_CHECK(gpu_potrf(-1, 3, (T *)0, 3, 9, NULL, work.p, wb, &info) == DOPT_ERR_INVALID_ARGUMENT, "batch < 0");
+    DOPT_CHECK(gpu_potrf(1, 65, (T *)work.p, 65, 0, NULL, work.p, wb, &info) == DOPT_ERR_UNSUPPORTED, "n > 64");
+    DOPT_CHECK(gpu_potrf(1, 2, (T *)work.p, 2, 4, NULL, work.p, 1, &info) == DOPT_ERR_ALLOCATION, "small workspace");
+    DOPT_CHECK(gpu_potrf(0, 2, (T *)0, 2, 4, NULL, work.p, wb, &info) == DOPT_OK, "empty batch");
+}
+static void test_potrf_gpu_double(void) { potrf_gpu_vs_cpu<double>(); }
+static void test_potrf_gpu_float(void) { potrf_gpu_vs_cpu<float>(); }
+
+template <typename T> static void anderson_gpu_vs_host(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 29, 4);
+    const int ds[] = {64, 129, 300}, ms[] = {1, 5, 16}; // d >= 4m: well-conditioned histories
+    const ptrdiff_t batch = 21;
+    size_t wb = dopt_cuda_potrf_batched_workspace_size(batch);
+    dbuf<unsigned char> work(wb);
+    for (int di = 0; di < 3; ++di)
+        for (int mi = 0; mi < 3; ++mi) {
+            const int d = ds[di], m = ms[mi];
+            const ptrdiff_t sX = (ptrdiff_t)d * m;
+            std::vector<T> X((size_t)(batch * sX)), G(X.size()), ref((size_t)(batch * d)), w((size_t)(m * m + m));
+            for (size_t i = 0; i < X.size(); ++i) {
+                X[i] = (T)dopt_rng_normal_d(&rng);
+                G[i] = X[i] + (T)dopt_rng_normal_d(&rng);
+            }
+            if (m > 1) // element 4: a zero residual column, singular with lambda off
+                for (int t = 0; t < d; ++t) G[(size_t)(4 * sX + t + d)] = X[(size_t)(4 * sX + t + d)];
+            for (int off = 0; off < 2; ++off) {
+                dopt_cuda_anderson_options o = {off ? (double)DOPT_OFF : 0, 0.8};
+                T lam, beta;
+                dopt__cuda_anderson_resolve(&o, &lam, &beta);
+                bool expect_fail = off && m > 1;
+                for (ptrdiff_t b = 0; b < batch; ++b)
+                    dopt_cuda_anderson_one(d, m, X.data() + b * sX, d, G.data() + b * sX, d, lam, beta, ref.data() + b * d, w.data());
+                dbuf<T> dX(X), dG(G), dN(ref.size());
+                dbuf<dopt_status> dst((size_t)batch);
+                dopt_errinfo info;
+                dopt_status s = gpu_anderson(batch, d, m, dX.p, sX, dG.p, dN.p, &o, dst.p, work.p, wb, &info);
+                std::vector<T> xn = dN.get();
+                std::vector<dopt_status> st = dst.get();
+                {
+                    double e = 0;
+                    for (ptrdiff_t b = 0; b < batch; ++b) {
+                        if (st[(size_t)b] != DOPT_OK) continue;
+                        double eb = cases_err((size_t)d, xn.data() + b * d, ref.data() + b * d);
+                        if (eb > e) e = eb;
+                    }
+                    DOPT_CHECK(e <= 100 * cases_tol<T>(), "anderson d=%d m=%d off=%d (%s): error %g", d, m, off, pname<T>(), e);
+                }
+                if (expect_fail)
+                    DOPT_CHECK(s == DOPT_ERR_NOT_POSITIVE_DEFINITE && info.index == 4 && st[4] == s && st[0] == DOPT_OK,
+                               "anderson singular element: status %d index %ld", (int)s, info.index);
+                else if (!off)
+                    DOPT_CHECK(s == DOPT_OK && st[4] == DOPT_OK, "anderson d=%d m=%d: status %d", d, m, (int)s);
+            }
+        }
+    dopt_cuda_anderson_options bad = {0, 2};
+    DOPT_CHECK(gpu_anderson(1, 3, 2, (T *)work.p, 6, (T *)work.p, (T *)work.p, &bad, NULL, work.p, wb, NULL) ==
+                   DOPT_ERR_INVALID_ARGUMENT, "beta > 1 rejected");
+    DOPT_CHECK(gpu_anderson(1, 3, 17, (T *)work.p, 51, (T *)work.p, (T *)work.p, NULL, NULL, work.p, wb, NULL) ==
+                   DOPT_ERR_UNSUPPORTED, "m > 16");
+}
+static void test_anderson_gpu_double(void) { anderson_gpu_vs_host<double>(); }
+static void test_anderson_gpu_float(void) { anderson_gpu_vs_host<float>(); }
+
+static void test_lie_arguments(void)
+{
+    dopt_errinfo info;
+    DOPT_CHECK(dopt_cuda_so3_exp_batch_d(-1, NULL, 3, NULL, 4, NULL, 0, &info) == DOPT_ERR_INVALID_ARGUMENT, "n < 0");
+    DOPT_CHECK(dopt_cuda_se3_act_batch_d(4, NULL, 7, NULL, 3, NULL, 3, NULL, NULL, 0, &info) == DOPT_ERR_INVALID_ARGUMENT,
+               "NULL arrays");
+    dbuf<double> x((size_t)64);
+    DOPT_CHECK(dopt_cuda_se3_exp_batch_d(2, x.p, 5, x.p + 20, 7, NULL, 0, &info) == DOPT_ERR_INVALID_ARGUMENT, "stride < 6");
+    DOPT_CHECK(dopt_cuda_se3_exp_batch_d(0, NULL, 6, NULL, 7, NULL, 0, &info) == DOPT_OK, "n = 0");
+    DOPT_CHECK(dopt_cuda_status_of(cudaErrorMemoryAllocation, &info) == DOPT_ERR_ALLOCATION && info.message[0],
+               "allocation error mapped");
+}
+
+static void suite(void)
+{
+    DOPT_TEST_RUN(test_lie_gpu_double);
+    DOPT_TEST_RUN(test_lie_gpu_float);
+    DOPT_TEST_RUN(test_potrf_gpu_double);
+    DOPT_TEST_RUN(test_potrf_gpu_float);
+    DOPT_TEST_RUN(test_anderson_gpu_double);
+    DOPT_TEST_RUN(test_anderson_gpu_float);
+    DOPT_TEST_RUN(test_lie_arguments);
+}
+
+int main(void)
+{
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+        printf("  SKIP cuda_test: no CUDA device (%s)\n", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+        printf("0 passed, 0 failed, 1 skipped\n");
+        return 0;
+    }
+    cudaDeviceProp prop;
+    cudaGetDeviceProperties(&prop, 0);
+    printf("device: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+    suite();
+    printf("%d passed, %d failed, %d skipped\n", dopt_test_g.passed, dopt_test_g.failed, dopt_test_g.skipped);
+    return dopt_test_g.failed ? 1 : 0;
+}
