@@ -1,5 +1,6 @@
 /* dopt_cuda.cuh — optional CUDA batch kernels for dopt: Lie groups (SO3, SE3 with Jacobians), small
- * dense Cholesky factorizations and solves, and a batched Anderson mixing step.  (C++/CUDA)
+ * dense Cholesky factorizations and solves, a batched Anderson mixing step, and CEM sampling and
+ * elite update.  (C++/CUDA)
  *
  * WHAT THIS IS
  *   Learning pipelines run batches of thousands of small problems on a GPU.  This header carries
@@ -10,7 +11,9 @@
  *       perturbations, row-major Jacobians, [qx qy qz qw] quaternions, [v; w] tangents);
  *     - batched Cholesky A = L Lᵀ and the solve B <- A⁻¹ B with its factor, for n <= 64, one thread
  *       block per matrix, the matrix held in shared memory;
- *     - a batched Anderson (type II) mixing step, one block per problem.
+ *     - a batched Anderson (type II) mixing step, one block per problem;
+ *     - the cross-entropy method's sampling (counter-based normals: the same numbers on the host
+ *       and on every GPU) and its elite selection + mean/std update, one block per problem.
  *   The per-element math is written once, as `__host__ __device__` inline templates: the kernels
  *   call them on the GPU, and a plain C++ compiler (g++, clang++) compiles the very same functions
  *   for the host, where tests/test_cuda_host.cpp checks them against dopt_lie.h and dopt.h without a
@@ -30,13 +33,13 @@
  *   - Batches: ptrdiff_t counts and strides in reals, as dopt.h (element k reads x + k * sx).
  *     Jacobian batches are packed blocks of the single-element size (J + 9k, J + 36k, ...), as the
  *     CPU batch functions of dopt_lie.h.
- *   - Asynchronous by default: the Lie kernels never fail per element (inputs are assumed finite
- *     and near-normalized, as on the CPU), so they return after the launch; DOPT_OK then means
- *     "validated and queued".  The factorizations and the Anderson step can fail per element (not
- *     positive definite, non-finite): they write each element's status to an optional device
- *     array and then synchronize the stream once to read back the first failing element (one
- *     8-byte copy), so that their return value is the first failing element's status with
- *     info->index = that element, as on the CPU.
+ *   - Asynchronous by default: the Lie kernels, potrs and CEM sampling never fail per element
+ *     (inputs are assumed finite and near-normalized, as on the CPU), so they return after the
+ *     launch; DOPT_OK then means "validated and queued".  The factorization, the Anderson step and
+ *     the CEM update can fail per element (not positive definite, non-finite): they write each
+ *     element's status to an optional device array and then synchronize the stream once to read
+ *     back the first failing element (one 8-byte copy), so that their return value is the first
+ *     failing element's status with info->index = that element, as on the CPU.
  *   - Memory: the caller provides device workspace where a function needs any, its size in bytes
  *     from the matching *_workspace_size function (a few bytes; nothing allocates).  No global
  *     state: different streams and devices may run concurrently.
@@ -51,7 +54,7 @@
  *
  * NOT YET HERE (planned; see the issue tracker): batched LQR, the least-squares batch path
  * (residuals/Jacobians of the group costs, block-sparse normal equations, batched sparse Cholesky),
- * CEM sampling/elite/update, LDLᵀ.
+ * LDLᵀ, SO2/SE2/Sim3 kernels.
  *
  * MINIMAL EXAMPLE (nvcc -std=c++14 -I. ex.cu)
  *       #define DOPT_IMPLEMENTATION
@@ -698,6 +701,123 @@ DOPT_CUDA_HD dopt_status dopt_cuda_anderson_one(int d, int m, const T *X, int ld
     return finite ? DOPT_OK : DOPT_ERR_NON_FINITE;
 }
 
+/* ---- CEM: sampling, elite selection and update --------------------------------------------------- */
+
+/* Counter-based random numbers: the same stream on the host and on any GPU, whatever the launch
+ * shape (sample i of a batch depends only on (seed, iteration, i)).  SplitMix64's finalizer. */
+DOPT_CUDA_HD unsigned long long dopt__cuda_mix64(unsigned long long z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* dopt_cuda_normal: the standard normal number `index` of stream (seed, iteration),
+ * by Box-Muller from two 53-bit uniforms (the first in (0, 1]), in double. */
+DOPT_CUDA_HD double dopt_cuda_normal(unsigned long long seed, unsigned long long iteration, unsigned long long index)
+{
+    unsigned long long h = dopt__cuda_mix64(seed + 0x9E3779B97F4A7C15ull * (iteration + 1));
+    unsigned long long a = dopt__cuda_mix64(h ^ dopt__cuda_mix64(2 * index + 1));
+    unsigned long long b = dopt__cuda_mix64(h ^ dopt__cuda_mix64(2 * index + 2));
+    double u = ((double)(a >> 11) + 1.0) * (1.0 / 9007199254740992.0); /* (0, 1] */
+    double v = (double)(b >> 11) * (1.0 / 9007199254740992.0);          /* [0, 1) */
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Largest number of samples per problem of the batched CEM update (one block ranks them). */
+#define DOPT_CUDA_CEM_MAX_SAMPLES 1024
+
+/* Options of the CEM update (zero = defaults).
+ *   alpha    weight of the new elite statistics: mean' = alpha mean_elite + (1 - alpha) mean
+ *            (likewise std); in (0, 1], default 1 (no smoothing)
+ *   min_std  floor of every updated std entry, >= 0 (default 0; DOPT_OFF: 0 too) */
+typedef struct dopt_cuda_cem_options {
+    double alpha;
+    double min_std;
+} dopt_cuda_cem_options;
+
+template <typename T>
+DOPT_CUDA_HD bool dopt__cuda_cem_resolve(const dopt_cuda_cem_options *o, T *alpha, T *min_std)
+{
+    double a = o ? o->alpha : 0, s = o ? o->min_std : 0;
+    if (a == 0) a = 1;
+    if (s == DOPT_OFF) s = 0;
+    if (!(a > 0 && a <= 1) || !(s >= 0) || !dopt__cuda_finite(s)) return false;
+    *alpha = (T)a;
+    *min_std = (T)s;
+    return true;
+}
+
+/* dopt_cuda_cem_sample_one: samples k = 0 .. K-1 of problem b, X[k d + i] = mean[i] + std[i] z,
+ * z = dopt_cuda_normal(seed, iteration, (b K + k) d + i).  X: d x K column-major (ld = d). */
+template <typename T>
+DOPT_CUDA_HD void dopt_cuda_cem_sample_one(int d, int K, const T *mean, const T *std_, unsigned long long seed,
+                                           unsigned long long iteration, long long b, T *X)
+{
+    for (int k = 0; k < K; ++k)
+        for (int i = 0; i < d; ++i) {
+            unsigned long long idx = ((unsigned long long)b * (unsigned long long)K + (unsigned long long)k) * (unsigned long long)d + (unsigned long long)i;
+            X[(ptrdiff_t)k * d + i] = mean[i] + std_[i] * (T)dopt_cuda_normal(seed, iteration, idx);
+        }
+}
+
+/* Cost order of the elite selection: ascending, NaN after everything, ties by sample index. */
+template <typename T> DOPT_CUDA_HD bool dopt__cuda_cem_before(T cj, int j, T ck, int k)
+{
+    bool nj = cj != cj, nk = ck != ck;
+    if (nj || nk) return !nj && nk ? true : nj && nk ? j < k : false;
+    return cj < ck || (cj == ck && j < k);
+}
+
+/* dopt_cuda_cem_rank: the position of sample k in that order (0 = cheapest). */
+template <typename T> DOPT_CUDA_HD int dopt_cuda_cem_rank(int K, const T *cost, int k)
+{
+    int r = 0;
+    for (int j = 0; j < K; ++j) r += dopt__cuda_cem_before(cost[j], j, cost[k], k) ? 1 : 0;
+    return r;
+}
+
+/* Mean and std of the elites (sample indices elite[0 .. E), cheapest first) along coordinate i,
+ * blended into mean[i], std[i] with alpha, std floored at min_std.  Summation in elite order. */
+template <typename T>
+DOPT_CUDA_HD bool dopt__cuda_cem_update_coord(int d, int E, const T *X, const int *elite, T alpha, T min_std, int i,
+                                              T *mean, T *std_)
+{
+    T m = 0, v = 0;
+    for (int e = 0; e < E; ++e) m += X[(ptrdiff_t)elite[e] * d + i];
+    m /= T(E);
+    for (int e = 0; e < E; ++e) {
+        T r = X[(ptrdiff_t)elite[e] * d + i] - m;
+        v += r * r;
+    }
+    T s = dopt__cuda_sqrt(v / T(E));
+    T sn = alpha * s + (T(1) - alpha) * std_[i], mn = alpha * m + (T(1) - alpha) * mean[i];
+    mean[i] = mn;
+    std_[i] = sn > min_std ? sn : min_std;
+    return dopt__cuda_finite(mn) && dopt__cuda_finite(sn);
+}
+
+/* dopt_cuda_cem_update_one: the CEM update of one problem (the host reference of the batched
+ * kernel).  X: the K samples (d x K, ld = d), cost: their K costs; the E cheapest (ties by index)
+ * are the elites; mean and std (d each) are updated in place.  elite: work of K ints.  Returns
+ * DOPT_OK; DOPT_ERR_NON_FINITE when an elite's cost is not finite (fewer than E finite costs;
+ * mean and std unchanged) or an updated entry is not (non-finite samples). */
+template <typename T>
+DOPT_CUDA_HD dopt_status dopt_cuda_cem_update_one(int d, int K, int E, const T *X, const T *cost, T alpha, T min_std,
+                                                  T *mean, T *std_, int *elite)
+{
+    for (int k = 0; k < K; ++k) {
+        int r = dopt_cuda_cem_rank(K, cost, k);
+        if (r < E) {
+            if (!dopt__cuda_finite(cost[k])) return DOPT_ERR_NON_FINITE;
+            elite[r] = k;
+        }
+    }
+    bool finite = true;
+    for (int i = 0; i < d; ++i) finite = dopt__cuda_cem_update_coord(d, E, X, elite, alpha, min_std, i, mean, std_) && finite;
+    return finite ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
 /* =============================================================================================== */
 /* Host API on device memory (CUDA only).                                                          */
 /* =============================================================================================== */
@@ -809,6 +929,46 @@ DOPT_API dopt_status dopt_cuda_anderson_batched_d(ptrdiff_t batch, int d, int m,
                                                   const dopt_cuda_anderson_options *opts, dopt_status *status,
                                                   void *work, size_t work_bytes, cudaStream_t stream,
                                                   dopt_errinfo *info);
+
+/* ---- batched CEM ---------------------------------------------------------------------------------- */
+
+/* dopt_cuda_cem_sample_batched: for each problem b, K samples (dopt_cuda_cem_sample_one):
+ *   X + b * strideX: d x K column-major (ld = d, strideX >= d K), sample k at column k;
+ *   mean + b * strideM, std + b * strideS: d reals each (stride 0: shared by the batch).
+ * The numbers depend only on (seed, iteration, b, k, i): bump `iteration` every CEM iteration.
+ * One thread per entry; asynchronous.  Returns DOPT_OK (queued), DOPT_ERR_INVALID_ARGUMENT, CUDA
+ * errors. */
+DOPT_API dopt_status dopt_cuda_cem_sample_batched_f(ptrdiff_t batch, int d, int K, const float *mean, ptrdiff_t strideM,
+                                                    const float *std_, ptrdiff_t strideS, unsigned long long seed,
+                                                    unsigned long long iteration, float *X, ptrdiff_t strideX,
+                                                    cudaStream_t stream, dopt_errinfo *info);
+DOPT_API dopt_status dopt_cuda_cem_sample_batched_d(ptrdiff_t batch, int d, int K, const double *mean, ptrdiff_t strideM,
+                                                    const double *std_, ptrdiff_t strideS, unsigned long long seed,
+                                                    unsigned long long iteration, double *X, ptrdiff_t strideX,
+                                                    cudaStream_t stream, dopt_errinfo *info);
+
+/* dopt_cuda_cem_update_batched: for each problem b, the CEM update (dopt_cuda_cem_update_one) from
+ * the samples X + b * strideX (d x K, ld = d) and their costs cost + b * strideC (K reals, filled
+ * by the caller's own kernel), keeping the E cheapest (1 <= E <= K <= DOPT_CUDA_CEM_MAX_SAMPLES):
+ * mean + b * strideM and std + b * strideS (d each, strides >= d) updated in place.  One block per
+ * problem (ranks in parallel, then one thread per coordinate).  status: optional device array
+ * (batch dopt_status).  work: dopt_cuda_potrf_batched_workspace_size(batch) bytes.  opts may be
+ * NULL.  Synchronizes `stream` once.  Returns DOPT_OK, the first failing element's
+ * DOPT_ERR_NON_FINITE with info->index, DOPT_ERR_INVALID_ARGUMENT (sizes, strides, NULL, options),
+ * DOPT_ERR_UNSUPPORTED (K > DOPT_CUDA_CEM_MAX_SAMPLES), DOPT_ERR_ALLOCATION (work too small), CUDA
+ * errors. */
+DOPT_API dopt_status dopt_cuda_cem_update_batched_f(ptrdiff_t batch, int d, int K, int E, const float *X,
+                                                    ptrdiff_t strideX, const float *cost, ptrdiff_t strideC,
+                                                    float *mean, ptrdiff_t strideM, float *std_, ptrdiff_t strideS,
+                                                    const dopt_cuda_cem_options *opts, dopt_status *status,
+                                                    void *work, size_t work_bytes, cudaStream_t stream,
+                                                    dopt_errinfo *info);
+DOPT_API dopt_status dopt_cuda_cem_update_batched_d(ptrdiff_t batch, int d, int K, int E, const double *X,
+                                                    ptrdiff_t strideX, const double *cost, ptrdiff_t strideC,
+                                                    double *mean, ptrdiff_t strideM, double *std_, ptrdiff_t strideS,
+                                                    const dopt_cuda_cem_options *opts, dopt_status *status,
+                                                    void *work, size_t work_bytes, cudaStream_t stream,
+                                                    dopt_errinfo *info);
 #ifdef __cplusplus
 }
 #endif
@@ -1217,5 +1377,131 @@ DOPT_API dopt_status dopt_cuda_anderson_batched_d(ptrdiff_t batch, int d, int m,
 {
     return dopt__cuda_anderson_batched<double>(batch, d, m, X, ldx, strideX, G, ldg, strideG, x_new, strideN, opts,
                                                status, work, work_bytes, stream, info);
+}
+
+/* ---- batched CEM ------------------------------------------------------------------------------------ */
+
+template <typename T>
+__global__ void dopt__cuda_cem_sample_kernel(ptrdiff_t batch, int d, int K, const T *mean, ptrdiff_t strideM,
+                                             const T *std_, ptrdiff_t strideS, unsigned long long seed,
+                                             unsigned long long iteration, T *X, ptrdiff_t strideX)
+{
+    const ptrdiff_t per = (ptrdiff_t)d * K, total = batch * per;
+    for (ptrdiff_t e = (ptrdiff_t)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ptrdiff_t)gridDim.x * blockDim.x) {
+        ptrdiff_t b = e / per, r = e % per;
+        int i = (int)(r % d);
+        X[b * strideX + r] = mean[b * strideM + i] +
+                             std_[b * strideS + i] * (T)dopt_cuda_normal(seed, iteration, (unsigned long long)e);
+    }
+}
+
+template <typename T>
+static dopt_status dopt__cuda_cem_sample_batched(ptrdiff_t batch, int d, int K, const T *mean, ptrdiff_t strideM,
+                                                 const T *std_, ptrdiff_t strideS, unsigned long long seed,
+                                                 unsigned long long iteration, T *X, ptrdiff_t strideX,
+                                                 cudaStream_t stream, dopt_errinfo *info)
+{
+    if (batch < 0 || d < 1 || K < 1 || strideM < 0 || strideS < 0 || (batch > 1 && strideX < (ptrdiff_t)d * K) ||
+        (batch > 0 && (!mean || !std_ || !X)))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bad size, stride or NULL array");
+    if (batch == 0) return dopt_errinfo_set(info, DOPT_OK, -1, 0, "");
+    dopt__cuda_cem_sample_kernel<T><<<dopt__cuda_blocks(batch * d * K, DOPT__CUDA_THREADS), DOPT__CUDA_THREADS, 0,
+                                      stream>>>(batch, d, K, mean, strideM, std_, strideS, seed, iteration, X, strideX);
+    return dopt__cuda_launched(info);
+}
+
+template <typename T>
+__global__ void dopt__cuda_cem_update_kernel(ptrdiff_t batch, int d, int K, int E, const T *X, ptrdiff_t strideX,
+                                             const T *cost, ptrdiff_t strideC, T *mean, ptrdiff_t strideM, T *std_,
+                                             ptrdiff_t strideS, T alpha, T min_std, dopt_status *status,
+                                             dopt__cuda_key *first)
+{
+    __shared__ int elite[DOPT_CUDA_CEM_MAX_SAMPLES];
+    const int tid = threadIdx.x, nt = blockDim.x;
+    for (ptrdiff_t b = blockIdx.x; b < batch; b += gridDim.x) {
+        const T *c = cost + b * strideC, *Xb = X + b * strideX;
+        bool ok = true;
+        for (int k = tid; k < K; k += nt) {
+            int r = dopt_cuda_cem_rank(K, c, k);
+            if (r < E) {
+                elite[r] = k;
+                ok = ok && dopt__cuda_finite(c[k]);
+            }
+        }
+        ok = __syncthreads_and(ok) != 0;
+        bool finite = true;
+        if (ok)
+            for (int i = tid; i < d; i += nt)
+                finite = dopt__cuda_cem_update_coord(d, E, Xb, elite, alpha, min_std, i, mean + b * strideM,
+                                                     std_ + b * strideS) && finite;
+        finite = __syncthreads_and(finite) != 0;
+        if (tid == 0) {
+            dopt_status sb = ok && finite ? DOPT_OK : DOPT_ERR_NON_FINITE;
+            if (status) status[b] = sb;
+            if (sb != DOPT_OK) dopt__cuda_record_failure(first, b, true);
+        }
+    }
+}
+
+template <typename T>
+static dopt_status dopt__cuda_cem_update_batched(ptrdiff_t batch, int d, int K, int E, const T *X, ptrdiff_t strideX,
+                                                 const T *cost, ptrdiff_t strideC, T *mean, ptrdiff_t strideM, T *std_,
+                                                 ptrdiff_t strideS, const dopt_cuda_cem_options *opts,
+                                                 dopt_status *status, void *work, size_t work_bytes,
+                                                 cudaStream_t stream, dopt_errinfo *info)
+{
+    T alpha, min_std;
+    if (batch < 0 || d < 1 || K < 1 || E < 1 || E > K ||
+        (batch > 1 && (strideX < (ptrdiff_t)d * K || strideC < K || strideM < d || strideS < d)) ||
+        (batch > 0 && (!X || !cost || !mean || !std_)))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bad size, stride or NULL array");
+    if (!dopt__cuda_cem_resolve(opts, &alpha, &min_std))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "alpha outside (0, 1] or min_std < 0");
+    if (K > DOPT_CUDA_CEM_MAX_SAMPLES)
+        return dopt_errinfo_set(info, DOPT_ERR_UNSUPPORTED, -1, 0, "K > DOPT_CUDA_CEM_MAX_SAMPLES");
+    dopt_status s = dopt__cuda_key_reset(work, work_bytes, stream, info);
+    if (s != DOPT_OK) return s;
+    if (batch == 0) return dopt_cuda_status_of(cudaStreamSynchronize(stream), info);
+    dopt__cuda_cem_update_kernel<T><<<dopt__cuda_blocks(batch, 1), DOPT__CUDA_THREADS, 0, stream>>>(
+        batch, d, K, E, X, strideX, cost, strideC, mean, strideM, std_, strideS, alpha, min_std, status,
+        (dopt__cuda_key *)work);
+    return dopt__cuda_key_status(work, DOPT_ERR_NON_FINITE, "non-finite elite cost or update", stream, info);
+}
+
+DOPT_API dopt_status dopt_cuda_cem_sample_batched_f(ptrdiff_t batch, int d, int K, const float *mean, ptrdiff_t strideM,
+                                                    const float *std_, ptrdiff_t strideS, unsigned long long seed,
+                                                    unsigned long long iteration, float *X, ptrdiff_t strideX,
+                                                    cudaStream_t stream, dopt_errinfo *info)
+{
+    return dopt__cuda_cem_sample_batched<float>(batch, d, K, mean, strideM, std_, strideS, seed, iteration, X, strideX,
+                                                stream, info);
+}
+DOPT_API dopt_status dopt_cuda_cem_sample_batched_d(ptrdiff_t batch, int d, int K, const double *mean, ptrdiff_t strideM,
+                                                    const double *std_, ptrdiff_t strideS, unsigned long long seed,
+                                                    unsigned long long iteration, double *X, ptrdiff_t strideX,
+                                                    cudaStream_t stream, dopt_errinfo *info)
+{
+    return dopt__cuda_cem_sample_batched<double>(batch, d, K, mean, strideM, std_, strideS, seed, iteration, X, strideX,
+                                                 stream, info);
+}
+DOPT_API dopt_status dopt_cuda_cem_update_batched_f(ptrdiff_t batch, int d, int K, int E, const float *X,
+                                                    ptrdiff_t strideX, const float *cost, ptrdiff_t strideC,
+                                                    float *mean, ptrdiff_t strideM, float *std_, ptrdiff_t strideS,
+                                                    const dopt_cuda_cem_options *opts, dopt_status *status,
+                                                    void *work, size_t work_bytes, cudaStream_t stream,
+                                                    dopt_errinfo *info)
+{
+    return dopt__cuda_cem_update_batched<float>(batch, d, K, E, X, strideX, cost, strideC, mean, strideM, std_, strideS,
+                                                opts, status, work, work_bytes, stream, info);
+}
+DOPT_API dopt_status dopt_cuda_cem_update_batched_d(ptrdiff_t batch, int d, int K, int E, const double *X,
+                                                    ptrdiff_t strideX, const double *cost, ptrdiff_t strideC,
+                                                    double *mean, ptrdiff_t strideM, double *std_, ptrdiff_t strideS,
+                                                    const dopt_cuda_cem_options *opts, dopt_status *status,
+                                                    void *work, size_t work_bytes, cudaStream_t stream,
+                                                    dopt_errinfo *info)
+{
+    return dopt__cuda_cem_update_batched<double>(batch, d, K, E, X, strideX, cost, strideC, mean, strideM, std_,
+                                                 strideS, opts, status, work, work_bytes, stream, info);
 }
 #endif /* __CUDACC__ && DOPT_IMPLEMENTATION */

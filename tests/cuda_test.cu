@@ -1,6 +1,6 @@
 // tests/cuda_test.cu — `make test-cuda`: every dopt_cuda.cuh kernel on the GPU against the CPU
-// implementation (dopt_lie.h's batch functions, dopt.h's potrf/potrs, the host build of the
-// Anderson step that tests/test_cuda_host.cpp checks against an independent solve), double 1e-12
+// implementation (dopt_lie.h's batch functions, dopt.h's potrf/potrs, the host builds of the
+// Anderson step and of CEM that tests/test_cuda_host.cpp checks independently), double 1e-12
 // and float 1e-5 relative (floor 1), plus the host API's argument and failure reporting.
 // Without a CUDA device it prints a SKIP line and `0 passed, 0 failed, 1 skipped` and exits 0.
 #define DOPT_IMPLEMENTATION
@@ -63,6 +63,16 @@ GPU_BINARY(se3_act)
     { return dopt_cuda_anderson_batched_##S(b, d, m, X, d, sX, G, d, sX, xn, d, o, st, w, wb, 0, e); }
 GPU_DENSE(float, f)
 GPU_DENSE(double, d)
+#define GPU_CEM(T, S)                                                                                  \
+    static dopt_status dopt_cuda_cem_sample_batched(ptrdiff_t b, int d, int K, const T *m, ptrdiff_t sM, const T *s, \
+                                                    ptrdiff_t sS, unsigned long long seed, unsigned long long it, T *X, ptrdiff_t sX) \
+    { return dopt_cuda_cem_sample_batched_##S(b, d, K, m, sM, s, sS, seed, it, X, sX, 0, NULL); }          \
+    static dopt_status dopt_cuda_cem_update_batched(ptrdiff_t b, int d, int K, int E, const T *X, ptrdiff_t sX, const T *c, \
+                                                    ptrdiff_t sC, T *m, ptrdiff_t sM, T *s, ptrdiff_t sS,  \
+                                                    const dopt_cuda_cem_options *o, dopt_status *st, void *w, size_t wb, dopt_errinfo *e) \
+    { return dopt_cuda_cem_update_batched_##S(b, d, K, E, X, sX, c, sC, m, sM, s, sS, o, st, w, wb, 0, e); }
+GPU_CEM(float, f)
+GPU_CEM(double, d)
 
 static const long N = 5000; // edge angles first, then random; several blocks
 
@@ -254,6 +264,51 @@ template <typename T> static void anderson_gpu_vs_host(void)
 static void test_anderson_gpu_double(void) { anderson_gpu_vs_host<double>(); }
 static void test_anderson_gpu_float(void) { anderson_gpu_vs_host<float>(); }
 
+
+template <typename T> static void cem_gpu_vs_host(void)
+{
+    const ptrdiff_t batch = 13;
+    const int d = 7, K = 300, E = 17;
+    const ptrdiff_t sX = (ptrdiff_t)d * K + 3, sC = K + 1, sM = d + 2;
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 31, 5);
+    std::vector<T> mean((size_t)(batch * sM)), sd(mean.size()), cost((size_t)(batch * sC)), X((size_t)(batch * sX), 0);
+    for (size_t i = 0; i < mean.size(); ++i) { mean[i] = (T)dopt_rng_normal_d(&rng); sd[i] = (T)(0.5 + dopt_rng_uniform_d(&rng)); }
+    for (size_t i = 0; i < cost.size(); ++i) cost[i] = (T)dopt_rng_normal_d(&rng);
+    cost[(size_t)(3 * sC + 5)] = cost[(size_t)(3 * sC + 6)]; // a tie
+    for (int k = 0; k < K - 5; ++k) cost[(size_t)(8 * sC + k)] = (T)NAN; // element 8: too few finite costs
+    dbuf<T> dmean(mean), dsd(sd), dcost(cost), dX(X);
+    dopt_status s = dopt_cuda_cem_sample_batched(batch, d, K, dmean.p, sM, dsd.p, sM, 99, 4, dX.p, sX);
+    cudaError_t ce = cudaDeviceSynchronize();
+    std::vector<T> Xg = dX.get(), Xh = X;
+    for (ptrdiff_t b = 0; b < batch; ++b)
+        dopt_cuda_cem_sample_one(d, K, mean.data() + b * sM, sd.data() + b * sM, 99, 4, b, Xh.data() + b * sX);
+    double e = cases_err(Xg.size(), Xg.data(), Xh.data());
+    DOPT_CHECK(s == DOPT_OK && ce == cudaSuccess && e <= cases_tol<T>(), "CEM sample (%s): status %d error %g", pname<T>(), (int)s, e);
+    size_t wb = dopt_cuda_potrf_batched_workspace_size(batch);
+    dbuf<unsigned char> work(wb);
+    dbuf<dopt_status> dst((size_t)batch);
+    dopt_cuda_cem_options o = {0.7, 0.01};
+    dopt_errinfo info;
+    s = dopt_cuda_cem_update_batched(batch, d, K, E, dX.p, sX, dcost.p, sC, dmean.p, sM, dsd.p, sM, &o, dst.p, work.p, wb, &info);
+    std::vector<T> mg = dmean.get(), sg = dsd.get();
+    std::vector<dopt_status> st = dst.get();
+    std::vector<int> elite((size_t)K);
+    T alpha, min_std;
+    dopt__cuda_cem_resolve(&o, &alpha, &min_std);
+    bool st_ok = true;
+    for (ptrdiff_t b = 0; b < batch; ++b) {
+        dopt_status sh = dopt_cuda_cem_update_one(d, K, E, Xh.data() + b * sX, cost.data() + b * sC, alpha, min_std,
+                                                  mean.data() + b * sM, sd.data() + b * sM, elite.data());
+        st_ok = st_ok && sh == st[(size_t)b] && (b == 8) == (sh != DOPT_OK);
+    }
+    double em = cases_err(mg.size(), mg.data(), mean.data()), es = cases_err(sg.size(), sg.data(), sd.data());
+    DOPT_CHECK(s == DOPT_ERR_NON_FINITE && info.index == 8 && st_ok, "CEM update statuses: %d index %ld", (int)s, info.index);
+    DOPT_CHECK(em <= 10 * cases_tol<T>() && es <= 10 * cases_tol<T>(), "CEM update (%s): errors %g %g", pname<T>(), em, es);
+}
+static void test_cem_gpu_double(void) { cem_gpu_vs_host<double>(); }
+static void test_cem_gpu_float(void) { cem_gpu_vs_host<float>(); }
+
 static void test_lie_arguments(void)
 {
     dopt_errinfo info;
@@ -275,6 +330,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_potrf_gpu_float);
     DOPT_TEST_RUN(test_anderson_gpu_double);
     DOPT_TEST_RUN(test_anderson_gpu_float);
+    DOPT_TEST_RUN(test_cem_gpu_double);
+    DOPT_TEST_RUN(test_cem_gpu_float);
     DOPT_TEST_RUN(test_lie_arguments);
 }
 

@@ -2,7 +2,8 @@
 // compiler (no CUDA needed): the very code the GPU kernels run, checked against dopt_lie.h and
 // dopt.h (double 1e-12, float 1e-5 relative), their Jacobians against central differences, the
 // batch operators' indexing against the CPU batch functions, the small Cholesky against dopt_potrf,
-// and the Anderson step against an independent bordered solve and a fixed point it must reach.
+// the Anderson step against an independent bordered solve and a fixed point it must reach, and CEM
+// (normals' moments, ranks, the update against a direct computation, convergence on a quadratic).
 // Run by tests/run.sh:  g++ -std=c++11 -Wall -Wextra -Werror -pedantic -I. tests/test_cuda_host.cpp
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
@@ -10,6 +11,7 @@
 #include "dopt_cuda.cuh"
 #include "tests/dopt_test.h"
 #include "tests/cuda_cases.h"
+#include <algorithm>
 
 static const long N = 96; // > CASES_NUM_ANGLES: edge angles plus random ones
 
@@ -365,6 +367,92 @@ static void test_anderson_affine_fixed_point(void)
     DOPT_CHECK(st == DOPT_OK && e <= 1e-6, "affine fixed point: status %d error %g", (int)st, e);
 }
 
+
+// ---- CEM ----------------------------------------------------------------------------------------------
+
+static void test_cem_normals(void)
+{
+    const int n = 200000;
+    double s = 0, s2 = 0, s4 = 0;
+    for (int i = 0; i < n; ++i) {
+        double z = dopt_cuda_normal(42, 3, (unsigned long long)i);
+        s += z; s2 += z * z; s4 += z * z * z * z;
+    }
+    s /= n; s2 /= n; s4 /= n;
+    DOPT_CHECK(fabs(s) < 0.01 && fabs(s2 - 1) < 0.015 && fabs(s4 - 3) < 0.1, "moments %g %g %g (want 0 1 3)", s, s2, s4);
+    DOPT_CHECK(dopt_cuda_normal(42, 3, 7) == dopt_cuda_normal(42, 3, 7), "not deterministic");
+    DOPT_CHECK(dopt_cuda_normal(42, 3, 7) != dopt_cuda_normal(42, 4, 7) && dopt_cuda_normal(42, 3, 7) != dopt_cuda_normal(43, 3, 7),
+               "iteration / seed do not change the stream");
+}
+
+static void test_cem_rank_and_update(void)
+{
+    // ranks: ascending, ties by index, NaN last
+    const double c[6] = {3, 1, NAN, 1, -2, 3};
+    const int want[6] = {3, 1, 5, 2, 0, 4};
+    bool ranks_ok = true;
+    for (int k = 0; k < 6; ++k) ranks_ok = ranks_ok && dopt_cuda_cem_rank(6, c, k) == want[k];
+    DOPT_CHECK(ranks_ok, "CEM ranks");
+    // update against a direct computation: sort, mean and population std of the E best, blend
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 33, 7);
+    const int d = 3, K = 50, E = 7;
+    double mean[d] = {0.5, -1, 2}, sd[d] = {1, 2, 0.5}, X[d * K], cost[K], m0[d], s0[d];
+    int elite[K];
+    dopt_cuda_cem_sample_one(d, K, mean, sd, 5, 0, 2, X);
+    DOPT_CHECK(X[4 * d + 1] == mean[1] + sd[1] * dopt_cuda_normal(5, 0, (unsigned long long)((2 * K + 4) * d + 1)), "sample formula");
+    for (int k = 0; k < K; ++k) cost[k] = dopt_rng_normal_d(&rng);
+    std::vector<int> idx(K);
+    for (int k = 0; k < K; ++k) idx[k] = k;
+    std::sort(idx.begin(), idx.end(), [&](int a, int b) { return cost[a] < cost[b] || (cost[a] == cost[b] && a < b); });
+    for (int i = 0; i < d; ++i) { m0[i] = mean[i]; s0[i] = sd[i]; }
+    dopt_cuda_cem_options o = {0.6, 0};
+    double alpha, min_std;
+    DOPT_CHECK(dopt__cuda_cem_resolve(&o, &alpha, &min_std) && alpha == 0.6, "options");
+    dopt_status st = dopt_cuda_cem_update_one(d, K, E, X, cost, alpha, min_std, mean, sd, elite);
+    double err = 0;
+    for (int i = 0; i < d; ++i) {
+        double m = 0, v = 0;
+        for (int e = 0; e < E; ++e) m += X[idx[e] * d + i];
+        m /= E;
+        for (int e = 0; e < E; ++e) v += (X[idx[e] * d + i] - m) * (X[idx[e] * d + i] - m);
+        double em = 0.6 * m + 0.4 * m0[i], es = 0.6 * sqrt(v / E) + 0.4 * s0[i];
+        err = fmax(err, fmax(fabs(em - mean[i]), fabs(es - sd[i])));
+    }
+    DOPT_CHECK(st == DOPT_OK && err < 1e-13, "update vs direct: status %d error %g", (int)st, err);
+    // fewer than E finite costs: NON_FINITE, mean and std untouched
+    for (int k = 0; k < K - 3; ++k) cost[k] = NAN;
+    for (int i = 0; i < d; ++i) { m0[i] = mean[i]; s0[i] = sd[i]; }
+    st = dopt_cuda_cem_update_one(d, K, E, X, cost, alpha, min_std, mean, sd, elite);
+    DOPT_CHECK(st == DOPT_ERR_NON_FINITE && mean[0] == m0[0] && sd[2] == s0[2], "NaN costs: status %d", (int)st);
+    dopt_cuda_cem_options bad1 = {1.5, 0}, bad2 = {0, -3};
+    DOPT_CHECK(!dopt__cuda_cem_resolve(&bad1, &alpha, &min_std) && !dopt__cuda_cem_resolve(&bad2, &alpha, &min_std),
+               "bad CEM options accepted");
+}
+
+// CEM converges: minimizing |x - c|² in R^4 from mean 0, std 2 (K = 200, E = 20, 40 iterations).
+template <typename T> static void cem_converges(void)
+{
+    const int d = 4, K = 200, E = 20;
+    const T c[d] = {T(1.5), T(-0.5), T(0.25), T(2)};
+    T mean[d] = {0, 0, 0, 0}, sd[d] = {2, 2, 2, 2}, X[d * K], cost[K];
+    int elite[K];
+    dopt_status st = DOPT_OK;
+    for (int it = 0; it < 40 && st == DOPT_OK; ++it) {
+        dopt_cuda_cem_sample_one(d, K, mean, sd, 77, (unsigned long long)it, 0, X);
+        for (int k = 0; k < K; ++k) {
+            T s = 0;
+            for (int i = 0; i < d; ++i) s += (X[k * d + i] - c[i]) * (X[k * d + i] - c[i]);
+            cost[k] = s;
+        }
+        st = dopt_cuda_cem_update_one(d, K, E, X, cost, T(0.8), T(0), mean, sd, elite);
+    }
+    double e = 0;
+    for (int i = 0; i < d; ++i) e = fmax(e, fabs((double)(mean[i] - c[i])));
+    DOPT_CHECK(st == DOPT_OK && e < 1e-3, "CEM (%s) did not converge: error %g", sizeof(T) == 4 ? "float" : "double", e);
+}
+static void test_cem_converges(void) { cem_converges<double>(); cem_converges<float>(); }
+
 static void suite(void)
 {
     DOPT_TEST_RUN(test_lie_matches_cpu_double);
@@ -375,5 +463,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_anderson_double);
     DOPT_TEST_RUN(test_anderson_float);
     DOPT_TEST_RUN(test_anderson_affine_fixed_point);
+    DOPT_TEST_RUN(test_cem_normals);
+    DOPT_TEST_RUN(test_cem_rank_and_update);
+    DOPT_TEST_RUN(test_cem_converges);
 }
 DOPT_TEST_MAIN(suite)
