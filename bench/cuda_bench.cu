@@ -5,6 +5,7 @@
 //   bench cuda lie_<op>_<prec> n=... gpu_us=... cpu_us=... speedup=... gbps=... bw_frac=... ratio=
 //   bench cuda chol_<prec> n=... batch=... gpu_us_per_solve=... cpu_us_per_solve=... ratio=
 //   bench cuda anderson_<prec> d=... m=... batch=... gpu_us=... cpu_us=... ratio=
+//   bench cuda cem_{sample,update}_<prec> d=... K=... batch=... gpu_us=... cpu_us=... ratio=
 // ratio = GPU time / CPU time (below 1: the GPU wins).  bw_frac = achieved bandwidth / the device's
 // theoretical peak (memory clock x bus width x 2).  Args: [max_lie_n] (default 1e6).
 #define DOPT_IMPLEMENTATION
@@ -244,6 +245,51 @@ template <typename T> static void bench_anderson(void)
     cudaFree(work);
 }
 
+
+// CEM iteration pieces: sampling (batch x K x d normals) and the elite update, GPU vs one core.
+template <typename T> static void bench_cem(void)
+{
+    const int d = 32, K = 512, E = 32; // an MPC-sized action sequence, PETS-like population
+    const long batches[] = {1, 16, 256, 1024};
+    const char *pn = sizeof(T) == 4 ? "f" : "d";
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 4, 4);
+    size_t wb = dopt_cuda_potrf_batched_workspace_size(1024);
+    void *work = nullptr;
+    cudaMalloc(&work, wb);
+    for (long batch : batches) {
+        size_t nx = (size_t)batch * K * d;
+        T *mean = dev_random<T>((size_t)batch * d, 0, &rng), *sd = dev_random<T>((size_t)batch * d, 0, &rng);
+        T *cost = dev_random<T>((size_t)batch * K, 0, &rng), *X = nullptr;
+        cudaMalloc(&X, nx * sizeof(T));
+        std::vector<T> hm = host_copy(mean, (size_t)batch * d), hs = host_copy(sd, (size_t)batch * d);
+        std::vector<T> hc = host_copy(cost, (size_t)batch * K), hX(nx);
+        std::vector<int> elite((size_t)K);
+        int reps = reps_for((double)nx, 2e7);
+        double gs = gpu_time([&] {
+            if (sizeof(T) == 4) dopt_cuda_cem_sample_batched_f(batch, d, K, (float *)mean, d, (float *)sd, d, 1, 0, (float *)X, (ptrdiff_t)d * K, 0, NULL);
+            else dopt_cuda_cem_sample_batched_d(batch, d, K, (double *)mean, d, (double *)sd, d, 1, 0, (double *)X, (ptrdiff_t)d * K, 0, NULL);
+        }, reps);
+        double hs_us = cpu_time([&] {
+            for (long b = 0; b < batch; ++b) dopt_cuda_cem_sample_one(d, K, hm.data() + b * d, hs.data() + b * d, 1, 0, b, hX.data() + b * (size_t)d * K);
+        }, reps_for((double)nx, 2e6));
+        // the update changes mean/std in place: alpha = 1 and fixed elites make every repetition alike
+        double gu = gpu_time([&] {
+            if (sizeof(T) == 4) dopt_cuda_cem_update_batched_f(batch, d, K, E, (float *)X, (ptrdiff_t)d * K, (float *)cost, K, (float *)mean, d, (float *)sd, d, NULL, NULL, work, wb, 0, NULL);
+            else dopt_cuda_cem_update_batched_d(batch, d, K, E, (double *)X, (ptrdiff_t)d * K, (double *)cost, K, (double *)mean, d, (double *)sd, d, NULL, NULL, work, wb, 0, NULL);
+        }, reps);
+        double hu = cpu_time([&] {
+            for (long b = 0; b < batch; ++b)
+                dopt_cuda_cem_update_one(d, K, E, hX.data() + b * (size_t)d * K, hc.data() + b * K, T(1), T(0), hm.data() + b * d, hs.data() + b * d, elite.data());
+        }, reps_for((double)nx, 2e6));
+        printf("bench cuda cem_sample_%s d=%d K=%d batch=%ld gpu_us=%.2f cpu_us=%.2f speedup=%.1f ratio=%.4f\n", pn, d, K, batch, gs, hs_us, hs_us / gs, gs / hs_us);
+        printf("bench cuda cem_update_%s d=%d K=%d E=%d batch=%ld gpu_us=%.2f cpu_us=%.2f speedup=%.1f ratio=%.4f\n", pn, d, K, E, batch, gu, hu, hu / gu, gu / hu);
+        fflush(stdout);
+        cudaFree(mean); cudaFree(sd); cudaFree(cost); cudaFree(X);
+    }
+    cudaFree(work);
+}
+
 int main(int argc, char **argv)
 {
     long max_n = argc > 1 ? atol(argv[1]) : 1000000;
@@ -269,6 +315,8 @@ int main(int argc, char **argv)
     bench_chol<float>();
     bench_anderson<double>();
     bench_anderson<float>();
+    bench_cem<double>();
+    bench_cem<float>();
     printf("# not implemented yet (dopt_cuda.cuh): batched LQR crossover, cube pose-graph LM batch, Theseus cube on the GPU\n");
     return 0;
 }
