@@ -17,7 +17,10 @@
  *   The per-element math is written once, as `__host__ __device__` inline templates: the kernels
  *   call them on the GPU, and a plain C++ compiler (g++, clang++) compiles the very same functions
  *   for the host, where tests/test_cuda_host.cpp checks them against dopt_lie.h and dopt.h without a
- *   GPU.  Everything that needs the CUDA toolkit sits behind `#ifdef __CUDACC__`.
+ *   GPU.  The block-per-problem kernels are likewise sequences of `__host__ __device__` phases
+ *   (one function of the thread index per phase, between barriers), which dopt_cuda_emulate_* run
+ *   in lockstep on the host.  Everything that needs the CUDA toolkit sits behind
+ *   `#ifdef __CUDACC__`.
  *
  * HOW TO USE
  *   In exactly one .cu file:   #define DOPT_IMPLEMENTATION
@@ -818,6 +821,215 @@ DOPT_CUDA_HD dopt_status dopt_cuda_cem_update_one(int d, int K, int E, const T *
     return finite ? DOPT_OK : DOPT_ERR_NON_FINITE;
 }
 
+/* ---- block algorithms, phase by phase -------------------------------------------------------------
+ * The block-per-problem kernels are sequences of phases separated by __syncthreads().  Each phase is
+ * a function of the thread index tid among nt threads, written here once: the kernels call them,
+ * and dopt_cuda_emulate_* run a block on the host in lockstep (each phase for every tid, in forward
+ * or reverse thread order), so that the tests check the kernels' parallel index arithmetic, and
+ * that no phase depends on the order of its threads, without a GPU. */
+
+/* Run f(tid) for tid = 0 .. nt-1 (reverse: nt-1 .. 0): one phase of an emulated block. */
+template <typename F> inline void dopt__cuda_lockstep(int nt, bool reverse, F f)
+{
+    for (int t = 0; t < nt; ++t) f(reverse ? nt - 1 - t : t);
+}
+
+/* Cholesky / solve: the lower triangle of the n x n matrix, packed with leading dimension n in S. */
+template <typename T> DOPT_CUDA_HD void dopt__cuda_tri_load(int tid, int nt, int n, const T *A, int lda, T *S)
+{
+    for (int e = tid; e < n * n; e += nt) {
+        int i = e % n, j = e / n;
+        if (i >= j) S[e] = A[i + (ptrdiff_t)j * lda];
+    }
+}
+template <typename T> DOPT_CUDA_HD void dopt__cuda_tri_store(int tid, int nt, int n, const T *S, T *A, int lda)
+{
+    for (int e = tid; e < n * n; e += nt) {
+        int i = e % n, j = e / n;
+        if (i >= j) A[i + (ptrdiff_t)j * lda] = S[e];
+    }
+}
+/* Column j of the factor: the pivot d = sqrt(S[j, j]) in place, the entries below divided by it. */
+template <typename T> DOPT_CUDA_HD void dopt__cuda_potrf_scale(int tid, int nt, int n, int j, T d, T *S)
+{
+    if (tid == 0) S[j + j * n] = d;
+    for (int i = j + 1 + tid; i < n; i += nt) S[i + j * n] /= d;
+}
+/* Trailing update of the lower triangle: S[i, q] -= S[i, j] S[q, j] for j < q <= i. */
+template <typename T> DOPT_CUDA_HD void dopt__cuda_potrf_update(int tid, int nt, int n, int j, T *S)
+{
+    const int r = n - j - 1;
+    for (int e = tid; e < r * r; e += nt) {
+        int i = j + 1 + e % r, q = j + 1 + e / r;
+        if (i >= q) S[i + q * n] -= S[i + j * n] * S[q + j * n];
+    }
+}
+
+/* dopt_cuda_emulate_potrf: the potrf kernel's block on the host (nt threads in lockstep), A in
+ * place; S: n*n work.  Returns the failing column or -1, as dopt_cuda_potrf_one. */
+template <typename T> int dopt_cuda_emulate_potrf(int n, T *A, int lda, int nt, bool reverse, bool *nonfinite, T *S)
+{
+    int fail = -1;
+    *nonfinite = false;
+    dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_tri_load(t, nt, n, A, lda, S); });
+    for (int j = 0; j < n; ++j) {
+        T d = S[j + j * n];
+        if (!(d > 0) || !dopt__cuda_finite(d)) {
+            fail = j;
+            *nonfinite = !dopt__cuda_finite(d);
+            break;
+        }
+        d = dopt__cuda_sqrt(d);
+        dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_potrf_scale(t, nt, n, j, d, S); });
+        dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_potrf_update(t, nt, n, j, S); });
+    }
+    dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_tri_store(t, nt, n, S, A, lda); });
+    return fail;
+}
+
+/* Solve phases: B[k, r] /= L[k, k] for every column r; then the forward (below k) or backward
+ * (above k) elimination of the solved row k. */
+template <typename T> DOPT_CUDA_HD void dopt__cuda_potrs_div(int tid, int nt, int n, int nrhs, int k, const T *S, T *B, int ldb)
+{
+    for (int r = tid; r < nrhs; r += nt) B[k + (ptrdiff_t)r * ldb] /= S[k + k * n];
+}
+template <typename T> DOPT_CUDA_HD void dopt__cuda_potrs_fwd(int tid, int nt, int n, int nrhs, int k, const T *S, T *B, int ldb)
+{
+    const int rows = n - k - 1;
+    for (int e = tid; e < rows * nrhs; e += nt) {
+        int i = k + 1 + e % rows, r = e / rows;
+        B[i + (ptrdiff_t)r * ldb] -= S[i + k * n] * B[k + (ptrdiff_t)r * ldb];
+    }
+}
+template <typename T> DOPT_CUDA_HD void dopt__cuda_potrs_bwd(int tid, int nt, int n, int nrhs, int k, const T *S, T *B, int ldb)
+{
+    for (int e = tid; e < k * nrhs; e += nt) {
+        int i = e % k, r = e / k;
+        B[i + (ptrdiff_t)r * ldb] -= S[k + i * n] * B[k + (ptrdiff_t)r * ldb];
+    }
+}
+
+/* dopt_cuda_emulate_potrs: the potrs kernel's block on the host.  S: n*n work. */
+template <typename T>
+void dopt_cuda_emulate_potrs(int n, int nrhs, const T *L, int ldl, T *B, int ldb, int nt, bool reverse, T *S)
+{
+    dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_tri_load(t, nt, n, L, ldl, S); });
+    for (int k = 0; k < n; ++k) {
+        dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_potrs_div(t, nt, n, nrhs, k, S, B, ldb); });
+        dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_potrs_fwd(t, nt, n, nrhs, k, S, B, ldb); });
+    }
+    for (int k = n - 1; k >= 0; --k) {
+        dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_potrs_div(t, nt, n, nrhs, k, S, B, ldb); });
+        dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_potrs_bwd(t, nt, n, nrhs, k, S, B, ldb); });
+    }
+}
+
+/* Anderson phases.  Rows t0 .. t0+rows of F = G - X into the tile F (ld DOPT__CUDA_ANDERSON_ROWS);
+ * thread p < m*m accumulates H[i, j] (i = p % m >= j = p / m) over the tile; the output x_new. */
+#define DOPT__CUDA_ANDERSON_ROWS 64
+template <typename T>
+DOPT_CUDA_HD void dopt__cuda_anderson_tile(int tid, int nt, int rows, int m, int t0, const T *X, int ldx, const T *G,
+                                           int ldg, T *F)
+{
+    for (int e = tid; e < rows * m; e += nt) {
+        int t = e % rows, i = e / rows;
+        F[t + i * DOPT__CUDA_ANDERSON_ROWS] = G[t0 + t + (ptrdiff_t)i * ldg] - X[t0 + t + (ptrdiff_t)i * ldx];
+    }
+}
+template <typename T> DOPT_CUDA_HD T dopt__cuda_anderson_accumulate(int tid, int rows, int m, const T *F, T acc)
+{
+    if (tid < m * m) {
+        int i = tid % m, j = tid / m;
+        if (i >= j)
+            for (int t = 0; t < rows; ++t) acc += F[t + i * DOPT__CUDA_ANDERSON_ROWS] * F[t + j * DOPT__CUDA_ANDERSON_ROWS];
+    }
+    return acc;
+}
+template <typename T>
+DOPT_CUDA_HD bool dopt__cuda_anderson_output(int tid, int nt, int d, int m, const T *alpha, T beta, const T *X, int ldx,
+                                             const T *G, int ldg, T *x_new)
+{
+    bool finite = true;
+    for (int t = tid; t < d; t += nt) {
+        T s = 0;
+        for (int i = 0; i < m; ++i)
+            s += alpha[i] * (beta * G[t + (ptrdiff_t)i * ldg] + (T(1) - beta) * X[t + (ptrdiff_t)i * ldx]);
+        x_new[t] = s;
+        finite = finite && dopt__cuda_finite(s);
+    }
+    return finite;
+}
+
+/* dopt_cuda_emulate_anderson: the Anderson kernel's block on the host (nt >= m*m threads).
+ * work: DOPT__CUDA_ANDERSON_ROWS*m + m*m + m reals and nt reals of accumulators. */
+template <typename T>
+dopt_status dopt_cuda_emulate_anderson(int d, int m, const T *X, int ldx, const T *G, int ldg, T lambda, T beta, T *x_new,
+                                       int nt, bool reverse, T *work)
+{
+    T *F = work, *H = F + DOPT__CUDA_ANDERSON_ROWS * m, *alpha = H + m * m, *acc = alpha + m;
+    for (int t = 0; t < nt; ++t) acc[t] = 0;
+    for (int t0 = 0; t0 < d; t0 += DOPT__CUDA_ANDERSON_ROWS) {
+        const int rows = d - t0 < DOPT__CUDA_ANDERSON_ROWS ? d - t0 : DOPT__CUDA_ANDERSON_ROWS;
+        dopt__cuda_lockstep(nt, reverse, [&](int t) { dopt__cuda_anderson_tile(t, nt, rows, m, t0, X, ldx, G, ldg, F); });
+        dopt__cuda_lockstep(nt, reverse, [&](int t) { acc[t] = dopt__cuda_anderson_accumulate(t, rows, m, F, acc[t]); });
+    }
+    dopt__cuda_lockstep(nt, reverse, [&](int t) { if (t < m * m) H[t] = acc[t]; });
+    dopt_status st = dopt__cuda_anderson_weights(m, H, lambda, alpha);
+    if (st != DOPT_OK) return st;
+    bool finite = true;
+    dopt__cuda_lockstep(nt, reverse, [&](int t) {
+        finite = dopt__cuda_anderson_output(t, nt, d, m, alpha, beta, X, ldx, G, ldg, x_new) && finite;
+    });
+    return finite ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
+/* CEM phases: entry e of the batch's samples (e = (b K + k) d + i); the ranks (elite[rank] = k for
+ * the E cheapest; false when an elite's cost is not finite); the update of coordinates tid, tid+nt... */
+template <typename T>
+DOPT_CUDA_HD void dopt__cuda_cem_sample_entry(ptrdiff_t e, int d, int K, const T *mean, ptrdiff_t strideM, const T *std_,
+                                              ptrdiff_t strideS, unsigned long long seed, unsigned long long iteration,
+                                              T *X, ptrdiff_t strideX)
+{
+    const ptrdiff_t per = (ptrdiff_t)d * K, b = e / per, r = e % per;
+    const int i = (int)(r % d);
+    X[b * strideX + r] = mean[b * strideM + i] + std_[b * strideS + i] * (T)dopt_cuda_normal(seed, iteration, (unsigned long long)e);
+}
+template <typename T> DOPT_CUDA_HD bool dopt__cuda_cem_rank_phase(int tid, int nt, int K, int E, const T *cost, int *elite)
+{
+    bool ok = true;
+    for (int k = tid; k < K; k += nt) {
+        int r = dopt_cuda_cem_rank(K, cost, k);
+        if (r < E) {
+            elite[r] = k;
+            ok = ok && dopt__cuda_finite(cost[k]);
+        }
+    }
+    return ok;
+}
+template <typename T>
+DOPT_CUDA_HD bool dopt__cuda_cem_update_phase(int tid, int nt, int d, int E, const T *X, const int *elite, T alpha,
+                                              T min_std, T *mean, T *std_)
+{
+    bool finite = true;
+    for (int i = tid; i < d; i += nt)
+        finite = dopt__cuda_cem_update_coord(d, E, X, elite, alpha, min_std, i, mean, std_) && finite;
+    return finite;
+}
+
+/* dopt_cuda_emulate_cem_update: the CEM update kernel's block on the host (elite: K ints). */
+template <typename T>
+dopt_status dopt_cuda_emulate_cem_update(int d, int K, int E, const T *X, const T *cost, T alpha, T min_std, T *mean,
+                                         T *std_, int nt, bool reverse, int *elite)
+{
+    bool ok = true, finite = true;
+    dopt__cuda_lockstep(nt, reverse, [&](int t) { ok = dopt__cuda_cem_rank_phase(t, nt, K, E, cost, elite) && ok; });
+    if (!ok) return DOPT_ERR_NON_FINITE;
+    dopt__cuda_lockstep(nt, reverse, [&](int t) {
+        finite = dopt__cuda_cem_update_phase(t, nt, d, E, X, elite, alpha, min_std, mean, std_) && finite;
+    });
+    return finite ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
 /* =============================================================================================== */
 /* Host API on device memory (CUDA only).                                                          */
 /* =============================================================================================== */
@@ -1128,10 +1340,7 @@ __global__ void dopt__cuda_potrf_kernel(ptrdiff_t batch, int n, T *A, int lda, p
         T *Ab = A + b * strideA;
         int fail = -1;
         bool nonfinite = false;
-        for (int e = tid; e < n * n; e += nt) {
-            int i = e % n, j = e / n;
-            if (i >= j) S[e] = Ab[i + (ptrdiff_t)j * lda];
-        }
+        dopt__cuda_tri_load(tid, nt, n, Ab, lda, S);
         __syncthreads();
         for (int j = 0; j < n; ++j) {
             T d = S[j + j * n]; /* every thread reads the same pivot: the branch is uniform */
@@ -1142,22 +1351,13 @@ __global__ void dopt__cuda_potrf_kernel(ptrdiff_t batch, int n, T *A, int lda, p
             }
             d = dopt__cuda_sqrt(d);
             __syncthreads(); /* all have read S[j, j] */
-            if (tid == 0) S[j + j * n] = d;
-            for (int i = j + 1 + tid; i < n; i += nt) S[i + j * n] /= d;
+            dopt__cuda_potrf_scale(tid, nt, n, j, d, S);
             __syncthreads();
-            /* trailing update of the lower triangle: S[i, q] -= S[i, j] S[q, j], j < q <= i */
-            const int r = n - j - 1;
-            for (int e = tid; e < r * r; e += nt) {
-                int i = j + 1 + e % r, q = j + 1 + e / r;
-                if (i >= q) S[i + q * n] -= S[i + j * n] * S[q + j * n];
-            }
+            dopt__cuda_potrf_update(tid, nt, n, j, S);
             __syncthreads();
         }
         __syncthreads();
-        for (int e = tid; e < n * n; e += nt) {
-            int i = e % n, j = e / n;
-            if (i >= j) Ab[i + (ptrdiff_t)j * lda] = S[e];
-        }
+        dopt__cuda_tri_store(tid, nt, n, S, Ab, lda);
         if (tid == 0) {
             if (fail_col) fail_col[b] = fail;
             if (fail >= 0) dopt__cuda_record_failure(first, b, nonfinite);
@@ -1218,30 +1418,19 @@ __global__ void dopt__cuda_potrs_kernel(ptrdiff_t batch, int n, int nrhs, const 
     T *S = (T *)dopt__cuda_smem;
     const int tid = threadIdx.x, nt = blockDim.x;
     for (ptrdiff_t b = blockIdx.x; b < batch; b += gridDim.x) {
-        const T *Lb = L + b * strideL;
         T *Bb = B + b * strideB;
-        for (int e = tid; e < n * n; e += nt) {
-            int i = e % n, j = e / n;
-            if (i >= j) S[e] = Lb[i + (ptrdiff_t)j * ldl];
-        }
+        dopt__cuda_tri_load(tid, nt, n, L + b * strideL, ldl, S);
         __syncthreads();
-        for (int k = 0; k < n; ++k) { /* L y = b, column by column of L */
-            for (int r = tid; r < nrhs; r += nt) Bb[k + (ptrdiff_t)r * ldb] /= S[k + k * n];
+        for (int k = 0; k < n; ++k) { /* L y = b */
+            dopt__cuda_potrs_div(tid, nt, n, nrhs, k, S, Bb, ldb);
             __syncthreads();
-            const int rows = n - k - 1;
-            for (int e = tid; e < rows * nrhs; e += nt) {
-                int i = k + 1 + e % rows, r = e / rows;
-                Bb[i + (ptrdiff_t)r * ldb] -= S[i + k * n] * Bb[k + (ptrdiff_t)r * ldb];
-            }
+            dopt__cuda_potrs_fwd(tid, nt, n, nrhs, k, S, Bb, ldb);
             __syncthreads();
         }
         for (int k = n - 1; k >= 0; --k) { /* Lᵀ x = y */
-            for (int r = tid; r < nrhs; r += nt) Bb[k + (ptrdiff_t)r * ldb] /= S[k + k * n];
+            dopt__cuda_potrs_div(tid, nt, n, nrhs, k, S, Bb, ldb);
             __syncthreads();
-            for (int e = tid; e < k * nrhs; e += nt) {
-                int i = e % k, r = e / k;
-                Bb[i + (ptrdiff_t)r * ldb] -= S[k + i * n] * Bb[k + (ptrdiff_t)r * ldb];
-            }
+            dopt__cuda_potrs_bwd(tid, nt, n, nrhs, k, S, Bb, ldb);
             __syncthreads();
         }
     }
@@ -1279,7 +1468,6 @@ DOPT_API dopt_status dopt_cuda_potrs_batched_d(ptrdiff_t batch, int n, int nrhs,
 
 /* ---- batched Anderson: one block per problem ------------------------------------------------------- */
 
-#define DOPT__CUDA_ANDERSON_ROWS 64 /* rows of F per shared-memory tile */
 
 template <typename T>
 __global__ void dopt__cuda_anderson_kernel(ptrdiff_t batch, int d, int m, const T *X, int ldx, ptrdiff_t strideX,
@@ -1290,40 +1478,23 @@ __global__ void dopt__cuda_anderson_kernel(ptrdiff_t batch, int d, int m, const 
     __shared__ T H[DOPT_CUDA_ANDERSON_MAX_M * DOPT_CUDA_ANDERSON_MAX_M];
     __shared__ T alpha[DOPT_CUDA_ANDERSON_MAX_M];
     __shared__ int st;
-    const int tid = threadIdx.x, nt = blockDim.x, npairs = m * m;
+    const int tid = threadIdx.x, nt = blockDim.x;
     for (ptrdiff_t b = blockIdx.x; b < batch; b += gridDim.x) {
         const T *Xb = X + b * strideX, *Gb = G + b * strideG;
-        T acc = 0; /* thread p < m*m accumulates H[i, j], i = p % m, j = p / m (lower half used) */
+        T acc = 0;
         for (int t0 = 0; t0 < d; t0 += DOPT__CUDA_ANDERSON_ROWS) {
             const int rows = d - t0 < DOPT__CUDA_ANDERSON_ROWS ? d - t0 : DOPT__CUDA_ANDERSON_ROWS;
-            for (int e = tid; e < rows * m; e += nt) {
-                int t = e % rows, i = e / rows;
-                F[t + i * DOPT__CUDA_ANDERSON_ROWS] = Gb[t0 + t + (ptrdiff_t)i * ldg] - Xb[t0 + t + (ptrdiff_t)i * ldx];
-            }
+            dopt__cuda_anderson_tile(tid, nt, rows, m, t0, Xb, ldx, Gb, ldg, F);
             __syncthreads();
-            if (tid < npairs) {
-                int i = tid % m, j = tid / m;
-                if (i >= j)
-                    for (int t = 0; t < rows; ++t)
-                        acc += F[t + i * DOPT__CUDA_ANDERSON_ROWS] * F[t + j * DOPT__CUDA_ANDERSON_ROWS];
-            }
+            acc = dopt__cuda_anderson_accumulate(tid, rows, m, F, acc);
             __syncthreads();
         }
-        if (tid < npairs) H[tid] = acc;
+        if (tid < m * m) H[tid] = acc;
         __syncthreads();
         if (tid == 0) st = (int)dopt__cuda_anderson_weights(m, H, lambda, alpha);
         __syncthreads();
         bool finite = true;
-        if (st == (int)DOPT_OK) {
-            T *xb = x_new + b * strideN;
-            for (int t = tid; t < d; t += nt) {
-                T s = 0;
-                for (int i = 0; i < m; ++i)
-                    s += alpha[i] * (beta * Gb[t + (ptrdiff_t)i * ldg] + (T(1) - beta) * Xb[t + (ptrdiff_t)i * ldx]);
-                xb[t] = s;
-                finite = finite && dopt__cuda_finite(s);
-            }
-        }
+        if (st == (int)DOPT_OK) finite = dopt__cuda_anderson_output(tid, nt, d, m, alpha, beta, Xb, ldx, Gb, ldg, x_new + b * strideN);
         finite = __syncthreads_and(finite) != 0;
         if (tid == 0) {
             dopt_status sb = st != (int)DOPT_OK ? (dopt_status)st : finite ? DOPT_OK : DOPT_ERR_NON_FINITE;
@@ -1386,13 +1557,9 @@ __global__ void dopt__cuda_cem_sample_kernel(ptrdiff_t batch, int d, int K, cons
                                              const T *std_, ptrdiff_t strideS, unsigned long long seed,
                                              unsigned long long iteration, T *X, ptrdiff_t strideX)
 {
-    const ptrdiff_t per = (ptrdiff_t)d * K, total = batch * per;
-    for (ptrdiff_t e = (ptrdiff_t)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ptrdiff_t)gridDim.x * blockDim.x) {
-        ptrdiff_t b = e / per, r = e % per;
-        int i = (int)(r % d);
-        X[b * strideX + r] = mean[b * strideM + i] +
-                             std_[b * strideS + i] * (T)dopt_cuda_normal(seed, iteration, (unsigned long long)e);
-    }
+    const ptrdiff_t total = batch * d * K;
+    for (ptrdiff_t e = (ptrdiff_t)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += (ptrdiff_t)gridDim.x * blockDim.x)
+        dopt__cuda_cem_sample_entry(e, d, K, mean, strideM, std_, strideS, seed, iteration, X, strideX);
 }
 
 template <typename T>
@@ -1419,21 +1586,11 @@ __global__ void dopt__cuda_cem_update_kernel(ptrdiff_t batch, int d, int K, int 
     __shared__ int elite[DOPT_CUDA_CEM_MAX_SAMPLES];
     const int tid = threadIdx.x, nt = blockDim.x;
     for (ptrdiff_t b = blockIdx.x; b < batch; b += gridDim.x) {
-        const T *c = cost + b * strideC, *Xb = X + b * strideX;
-        bool ok = true;
-        for (int k = tid; k < K; k += nt) {
-            int r = dopt_cuda_cem_rank(K, c, k);
-            if (r < E) {
-                elite[r] = k;
-                ok = ok && dopt__cuda_finite(c[k]);
-            }
-        }
-        ok = __syncthreads_and(ok) != 0;
+        bool ok = __syncthreads_and(dopt__cuda_cem_rank_phase(tid, nt, K, E, cost + b * strideC, elite)) != 0;
         bool finite = true;
         if (ok)
-            for (int i = tid; i < d; i += nt)
-                finite = dopt__cuda_cem_update_coord(d, E, Xb, elite, alpha, min_std, i, mean + b * strideM,
-                                                     std_ + b * strideS) && finite;
+            finite = dopt__cuda_cem_update_phase(tid, nt, d, E, X + b * strideX, elite, alpha, min_std, mean + b * strideM,
+                                                 std_ + b * strideS);
         finite = __syncthreads_and(finite) != 0;
         if (tid == 0) {
             dopt_status sb = ok && finite ? DOPT_OK : DOPT_ERR_NON_FINITE;

@@ -453,6 +453,85 @@ template <typename T> static void cem_converges(void)
 }
 static void test_cem_converges(void) { cem_converges<double>(); cem_converges<float>(); }
 
+// ---- the block kernels, emulated in lockstep on the host ------------------------------------------
+// Each block algorithm run with several thread counts, in forward and reverse thread order: the
+// two orders must agree bit for bit (no phase depends on the order of its threads) and match the
+// serial references.
+
+template <typename T> static void block_kernels(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 13, 8);
+    const int threads[] = {1, 32, 128, 256};
+    for (int n : {1, 2, 7, 33, 64})
+        for (int nt : threads) {
+            const int lda = n + 1, nrhs = 3, ldb = n + 2;
+            std::vector<T> A((size_t)lda * n, (T)9), B((size_t)ldb * nrhs), S((size_t)n * n);
+            std::vector<T> spd((size_t)n * n);
+            cases_spd(&rng, n, spd.data());
+            for (int j = 0; j < n; ++j)
+                for (int i = 0; i < n; ++i) A[i + (size_t)j * lda] = spd[i + (size_t)j * n];
+            for (auto &v : B) v = (T)dopt_rng_normal_d(&rng);
+            std::vector<T> Af = A, Ar = A, As = A, Bf = B, Br = B, Bs = B;
+            bool nf;
+            int ff = dopt_cuda_emulate_potrf(n, Af.data(), lda, nt, false, &nf, S.data());
+            int fr = dopt_cuda_emulate_potrf(n, Ar.data(), lda, nt, true, &nf, S.data());
+            int fs = dopt_cuda_potrf_one(n, As.data(), lda, &nf);
+            dopt_cuda_emulate_potrs(n, nrhs, Af.data(), lda, Bf.data(), ldb, nt, false, S.data());
+            dopt_cuda_emulate_potrs(n, nrhs, Ar.data(), lda, Br.data(), ldb, nt, true, S.data());
+            dopt_cuda_potrs_one(n, nrhs, As.data(), lda, Bs.data(), ldb);
+            DOPT_CHECK(ff == -1 && fr == -1 && fs == -1 && Af == Ar && Bf == Br, "potrf/potrs n=%d nt=%d: thread order matters", n, nt);
+            double e = cases_err(Af.size(), Af.data(), As.data()), eb = cases_err(Bf.size(), Bf.data(), Bs.data());
+            DOPT_CHECK(e <= cases_tol<T>() && eb <= 10 * cases_tol<T>(), "emulated potrf/potrs n=%d nt=%d (%s): %g %g", n, nt,
+                       sizeof(T) == 4 ? "float" : "double", e, eb);
+            if (n > 3) { // failure at column 3, as the serial factorization
+                Af = A;
+                Af[3 + 3 * (size_t)lda] = -50;
+                As = Af;
+                DOPT_CHECK(dopt_cuda_emulate_potrf(n, Af.data(), lda, nt, false, &nf, S.data()) == 3 &&
+                               dopt_cuda_potrf_one(n, As.data(), lda, &nf) == 3 && Af == As,
+                           "emulated potrf failure n=%d nt=%d", n, nt);
+            }
+        }
+    for (int d : {1, 64, 65, 200})
+        for (int m : {1, 4, 16}) {
+            std::vector<T> X((size_t)d * m), G(X.size()), xf((size_t)d), xr(xf), xs(xf);
+            std::vector<T> work((size_t)(64 * m + m * m + m + 256)), w1((size_t)(m * m + m));
+            for (size_t i = 0; i < X.size(); ++i) { X[i] = (T)dopt_rng_normal_d(&rng); G[i] = X[i] + (T)dopt_rng_normal_d(&rng); }
+            T lam = sizeof(T) == 4 ? T(1e-5) : T(1e-10), beta = T(0.9);
+            dopt_status sf = dopt_cuda_emulate_anderson(d, m, X.data(), d, G.data(), d, lam, beta, xf.data(), 256, false, work.data());
+            dopt_status sr = dopt_cuda_emulate_anderson(d, m, X.data(), d, G.data(), d, lam, beta, xr.data(), 256, true, work.data());
+            dopt_status ss = dopt_cuda_anderson_one(d, m, X.data(), d, G.data(), d, lam, beta, xs.data(), w1.data());
+            DOPT_CHECK(sf == ss && sr == ss && xf == xr, "anderson d=%d m=%d: statuses %d %d %d or thread order", d, m, (int)sf, (int)sr, (int)ss);
+            if (ss == DOPT_OK && d >= 4 * m) {
+                double e = cases_err(xf.size(), xf.data(), xs.data());
+                DOPT_CHECK(e <= 100 * cases_tol<T>(), "emulated anderson d=%d m=%d (%s): %g", d, m, sizeof(T) == 4 ? "float" : "double", e);
+            }
+        }
+    {
+        const int d = 5, K = 300, E = 11, B = 3;
+        std::vector<T> mean((size_t)B * d), sd(mean), X((size_t)B * d * K), Xs(X), cost((size_t)K);
+        for (size_t i = 0; i < mean.size(); ++i) { mean[i] = (T)dopt_rng_normal_d(&rng); sd[i] = (T)1.5; }
+        for (ptrdiff_t e = (ptrdiff_t)X.size() - 1; e >= 0; --e) // the sampling kernel's entries, any order
+            dopt__cuda_cem_sample_entry(e, d, K, mean.data(), d, sd.data(), d, 8, 2, X.data(), (ptrdiff_t)d * K);
+        for (int b = 0; b < B; ++b) dopt_cuda_cem_sample_one(d, K, mean.data() + b * d, sd.data() + b * d, 8, 2, b, Xs.data() + b * d * K);
+        DOPT_CHECK(X == Xs, "CEM sampling entries differ from the serial sampler");
+        for (auto &c : cost) c = (T)dopt_rng_normal_d(&rng);
+        cost[10] = cost[20];
+        std::vector<int> el((size_t)K);
+        for (int nt : threads) {
+            std::vector<T> mf(mean.begin(), mean.begin() + d), sf(sd.begin(), sd.begin() + d), mr = mf, sr = sf, ms = mf, ss = sf;
+            dopt_status a = dopt_cuda_emulate_cem_update(d, K, E, X.data(), cost.data(), T(0.5), T(0.01), mf.data(), sf.data(), nt, false, el.data());
+            dopt_status b = dopt_cuda_emulate_cem_update(d, K, E, X.data(), cost.data(), T(0.5), T(0.01), mr.data(), sr.data(), nt, true, el.data());
+            dopt_status c = dopt_cuda_cem_update_one(d, K, E, X.data(), cost.data(), T(0.5), T(0.01), ms.data(), ss.data(), el.data());
+            DOPT_CHECK(a == DOPT_OK && b == DOPT_OK && c == DOPT_OK && mf == mr && sf == sr && mf == ms && sf == ss,
+                       "emulated CEM update nt=%d differs", nt);
+        }
+    }
+}
+static void test_block_kernels_double(void) { block_kernels<double>(); }
+static void test_block_kernels_float(void) { block_kernels<float>(); }
+
 static void suite(void)
 {
     DOPT_TEST_RUN(test_lie_matches_cpu_double);
@@ -466,5 +545,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_cem_normals);
     DOPT_TEST_RUN(test_cem_rank_and_update);
     DOPT_TEST_RUN(test_cem_converges);
+    DOPT_TEST_RUN(test_block_kernels_double);
+    DOPT_TEST_RUN(test_block_kernels_float);
 }
 DOPT_TEST_MAIN(suite)
