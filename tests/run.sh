@@ -69,7 +69,7 @@ done
 if ensure g++ g++; then
     echo "g++ -std=c++11 -Wall -Wextra -Werror -pedantic -I. tests/cxx_check.cpp -o $OUT/cxx_check > $LOG/build-cxx.txt 2>&1 || echo FAILED >> $LOG/build-cxx.txt" >> "$jobs_list"
     # dopt_cuda.cuh's __host__ __device__ element functions, host-compiled (no CUDA needed)
-    echo "g++ -std=c++11 -Wall -Wextra -Werror -pedantic -Wshadow -O2 -g -I. tests/test_cuda_host.cpp -o $OUT/test_cuda_host > $LOG/build-cuda-host.txt 2>&1 || echo FAILED >> $LOG/build-cuda-host.txt" >> "$jobs_list"
+    echo "g++ -std=c++11 -Wall -Wextra -Werror -pedantic -Wshadow -Wpointer-arith -Wcast-qual -O2 -g -I. tests/test_cuda_host.cpp -o $OUT/test_cuda_host > $LOG/build-cuda-host.txt 2>&1 || echo FAILED >> $LOG/build-cuda-host.txt" >> "$jobs_list"
 fi
 if have nvcc; then
     echo "nvcc -std=c++14 -I. -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -c tests/cuda_check.cu -o $OUT/cuda_check.o > $LOG/build-nvcc.txt 2>&1 || echo FAILED >> $LOG/build-nvcc.txt" >> "$jobs_list"
