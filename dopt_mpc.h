@@ -38,6 +38,16 @@
 extern "C" {
 #endif
 /* ==== LQR AND iLQR: precision-independent declarations ==== */
+/* dopt_mpc_lqr_data_sizes / errors: nothing precision-independent beyond the shared policy enum
+ * dopt_bwd_policy of dopt.h (FLAG / ZERO / FAIL), which dopt_mpc_lqr_backward_options and
+ * dopt_mpc_ilqr_backward use for elements whose forward solve did not converge. */
+
+/* Warm start of the nonlinear MPC solver (dopt_mpc_ilqr_options.warm_start). */
+typedef enum dopt_mpc_warm {
+    DOPT_MPC_WARM_NONE = 0, /* start from u = 0 (clamped into the box)                             */
+    DOPT_MPC_WARM_AS_IS,    /* start from the controls already in the tau array                    */
+    DOPT_MPC_WARM_SHIFT     /* receding horizon: u_t <- u_{t+1} of the tau array, last one repeated */
+} dopt_mpc_warm;
 /* ==== end LQR AND iLQR: precision-independent declarations ==== */
 
 /* ==== DENSE QP: precision-independent declarations ==== */
@@ -61,6 +71,19 @@ extern "C" {
 #include <string.h>
 #include <math.h>
 /* ==== LQR AND iLQR: precision-independent implementation ==== */
+/* Append text and a decimal integer to an error message without stdio. */
+static void dopt__mpc_msg(char *buf, size_t cap, const char *a, long i, const char *z)
+{
+    char num[24];
+    size_t len = 0, k = 0;
+    unsigned long u = i < 0 ? (unsigned long)(-i) : (unsigned long)i;
+    while (*a && len + 1 < cap) buf[len++] = *a++;
+    do { num[k++] = (char)('0' + u % 10); u /= 10; } while (u && k < sizeof num - 1);
+    if (i < 0 && len + 1 < cap) buf[len++] = '-';
+    while (k && len + 1 < cap) buf[len++] = num[--k];
+    while (z && *z && len + 1 < cap) buf[len++] = *z++;
+    buf[len] = 0;
+}
 /* ==== end LQR AND iLQR: precision-independent implementation ==== */
 
 /* ==== DENSE QP: precision-independent implementation ==== */
@@ -84,6 +107,132 @@ extern "C" {
 extern "C" {
 #endif
 /* ==== LQR AND iLQR: declarations ==== */
+/* A batched sequence: element b at time step t starts at p + b*bs + t*ts (strides in reals).
+ * A stride of 0 shares the block across the batch (bs) or across time (ts).  p == NULL means
+ * "absent" where the field's comment allows it. */
+typedef struct DOPT_FN(dopt_mpc_cseq) {
+    const DOPT_REAL *p;
+    ptrdiff_t ts, bs;
+} DOPT_FN(dopt_mpc_cseq);
+typedef struct DOPT_FN(dopt_mpc_seq) {
+    DOPT_REAL *p;
+    ptrdiff_t ts, bs;
+} DOPT_FN(dopt_mpc_seq);
+
+/* The data of B LQR problems with n states, m controls, horizon T (see the overview):
+ *   minimize  sum_{t<T} 1/2 tau_t^T C_t tau_t + c_t^T tau_t,  tau_t = [x_t; u_t]
+ *   s.t.      x_{t+1} = F_t tau_t + f_t (t < T-1),  x_0 = x_init,  u_lower_t <= u_t <= u_upper_t */
+typedef struct DOPT_FN(dopt_mpc_lqr_data) {
+    DOPT_FN(dopt_mpc_cseq) C;       /* T blocks (n+m)x(n+m), column-major, symmetric            */
+    DOPT_FN(dopt_mpc_cseq) c;       /* T vectors n+m                                           */
+    DOPT_FN(dopt_mpc_cseq) F;       /* T-1 blocks n x (n+m), column-major: [A B]                */
+    DOPT_FN(dopt_mpc_cseq) f;       /* T-1 vectors n; p NULL: zero                              */
+    DOPT_FN(dopt_mpc_cseq) x_init;  /* one vector n per element (ts unused)                     */
+    DOPT_FN(dopt_mpc_cseq) u_lower; /* T vectors m; p NULL: no lower bound; -inf allowed        */
+    DOPT_FN(dopt_mpc_cseq) u_upper; /* T vectors m; p NULL: no upper bound; +inf allowed        */
+} DOPT_FN(dopt_mpc_lqr_data);
+
+/* Gradients of a loss with respect to the data, same shapes as dopt_mpc_lqr_data; usually the
+ * same strides.  Where a stride is 0 the contributions of the elements / steps that share the
+ * block are summed.  p NULL: not wanted. */
+typedef struct DOPT_FN(dopt_mpc_lqr_grad) {
+    DOPT_FN(dopt_mpc_seq) C, c, F, f, x_init;
+} DOPT_FN(dopt_mpc_lqr_grad);
+
+/* Options of dopt_mpc_lqr_solve; zero-initialize for the defaults. */
+typedef struct DOPT_FN(dopt_mpc_lqr_options) {
+    int max_iter;      /* box limits: box-DDP passes (backward sweep with box QPs, forward
+                          rollout with line search); 0: 100                                     */
+    DOPT_REAL tol;     /* box limits: converged when every box-QP step has max |du| <=
+                          tol * (1 + max |u|); 0: 1e-11 (double), 1e-5 (float)                  */
+    int qp_max_iter;   /* projected-Newton iterations of one box QP; 0: 50                      */
+    int warm_start;    /* box limits: 1 = start from the controls in the tau output array
+                          (clamped into the box); 0: from u = 0 clamped                          */
+} DOPT_FN(dopt_mpc_lqr_options);
+
+/* Outcome of one batch element. */
+typedef struct DOPT_FN(dopt_mpc_lqr_report) {
+    dopt_status status; /* DOPT_OK, DOPT_ERR_NOT_POSITIVE_DEFINITE (fail_t), NON_FINITE,
+                           INVALID_ARGUMENT (lower > upper), NO_CONVERGENCE (box limits)         */
+    int fail_t;         /* time step of a failed Q_uu factorization or bad bound; -1 otherwise    */
+    int iterations;     /* backward sweeps (1 without box limits)                                */
+    int converged;      /* 1 when the solution is optimal to tol                                 */
+    int n_clamped;      /* controls at a bound at the solution (the backward pass holds them)    */
+    DOPT_REAL cost;     /* the objective at the solution                                         */
+} DOPT_FN(dopt_mpc_lqr_report);
+
+/* Options of dopt_mpc_lqr_backward; zero-initialize for the defaults. */
+typedef struct DOPT_FN(dopt_mpc_lqr_backward_options) {
+    dopt_bwd_policy policy; /* elements whose forward did not converge: FLAG (default: gradient
+                               computed, status NO_CONVERGENCE in bwd_status, call DOPT_OK),
+                               ZERO (gradient left out, same status), FAIL (left out, the call
+                               returns DOPT_ERR_NO_CONVERGENCE naming the first such element)  */
+} DOPT_FN(dopt_mpc_lqr_backward_options);
+
+/* The LQR solver of B problems of one size.  Opaque. */
+typedef struct DOPT_FN(dopt_mpc_lqr) DOPT_FN(dopt_mpc_lqr);
+
+/* dopt_mpc_lqr_workspace_size: bytes that dopt_mpc_lqr_create_in needs for (n, m, T, B).
+ * DOPT_ERR_INVALID_ARGUMENT if n < 1, m < 1, T < 1, B < 1 or the size overflows. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_workspace_size)(int n, int m, int T, ptrdiff_t B,
+                                                          size_t *bytes, dopt_errinfo *info);
+/* dopt_mpc_lqr_create_in: the solver carved from `bytes` bytes at `memory` (no allocation);
+ * DOPT_ERR_ALLOCATION if bytes is too small.  The memory must outlive the solver; destroy is a
+ * no-op for the memory. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_create_in)(void *memory, size_t bytes, int n, int m, int T,
+                                                     ptrdiff_t B, DOPT_FN(dopt_mpc_lqr) **out,
+                                                     dopt_errinfo *info);
+/* dopt_mpc_lqr_create: workspace_size + one allocation through hooks (NULL: libc) + create_in. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_create)(const dopt_hooks *hooks, int n, int m, int T,
+                                                  ptrdiff_t B, DOPT_FN(dopt_mpc_lqr) **out,
+                                                  dopt_errinfo *info);
+/* dopt_mpc_lqr_destroy: release a solver made by create (NULL and create_in solvers: no-op). */
+DOPT_API void DOPT_FN(dopt_mpc_lqr_destroy)(DOPT_FN(dopt_mpc_lqr) *s);
+
+/* dopt_mpc_lqr_solve: solve the B problems of `data`.
+ *   tau  out: T vectors n+m per element ([x_t; u_t]); with options.warm_start also read
+ *        (its controls start the box-DDP iteration).  p NULL: not written.
+ *   lam  out: T vectors n per element, the multipliers of the KKT system, lam_0 for x_0 = x_init
+ *        and lam_{t+1} for x_{t+1} = F_t tau_t + f_t, signed so that
+ *        C_t tau_t + c_t + F_t^T lam_{t+1} - [lam_t; 0] (+ bound multipliers on u) = 0.  p NULL: skip.
+ *   reports  B reports or NULL.
+ * Without u_lower/u_upper the problem is solved exactly by one Riccati sweep (backward:
+ * Q_t = C_t + F_t^T V_{t+1} F_t, K_t = -Q_uu^{-1} Q_ux; forward rollout).  With bounds,
+ * box-DDP: the backward sweep solves a box QP in the controls at every step by projected
+ * Newton and the gains act on the free controls only; passes repeat until the steps vanish.
+ * The solver keeps the factors, the solution and a reference to `data` for
+ * dopt_mpc_lqr_backward: the data arrays must not change in between.  Allocates nothing.
+ * Returns the first failing element's status (errinfo.index = that element; the message names
+ * the time step): DOPT_ERR_NOT_POSITIVE_DEFINITE when Q_uu (of the free controls) is not
+ * positive definite, DOPT_ERR_NON_FINITE for NaN/Inf data, DOPT_ERR_INVALID_ARGUMENT for a
+ * lower bound above the upper one, DOPT_ERR_NO_CONVERGENCE when box-DDP ran out of passes
+ * (that element's outputs are the last iterate). */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
+                                                 const DOPT_FN(dopt_mpc_lqr_data) *data,
+                                                 const DOPT_FN(dopt_mpc_lqr_options) *options,
+                                                 DOPT_FN(dopt_mpc_seq) tau, DOPT_FN(dopt_mpc_seq) lam,
+                                                 DOPT_FN(dopt_mpc_lqr_report) *reports,
+                                                 dopt_errinfo *info);
+
+/* dopt_mpc_lqr_backward: gradients of a loss L(tau*) given dtau = dL/dtau* (T vectors n+m per
+ * element) by the adjoint LQR (Amos et al. 2018): one more Riccati sweep with the forward's
+ * factors and linear term dtau gives (d_tau, d_lam); then
+ *   dL/dC_t = 1/2 (d_tau_t tau_t^T + tau_t d_tau_t^T)     dL/dc_t = d_tau_t
+ *   dL/dF_t = d_lam_{t+1} tau_t^T + lam_{t+1} d_tau_t^T   dL/df_t = d_lam_{t+1}
+ *   dL/dx_init = d_lam_0.
+ * With box limits the controls at a bound are held (d_u = 0 there): the gradient of the
+ * active-set-fixed solution.  grad's arrays are overwritten (zeroed first, shared blocks
+ * summed).  bwd_status: B statuses or NULL.  Allocates nothing.  Returns
+ * DOPT_ERR_INVALID_ARGUMENT without a successful solve; elements whose solve failed get no
+ * gradient and their status; non-converged elements follow options->policy. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
+                                                    const DOPT_FN(dopt_mpc_lqr_backward_options) *options,
+                                                    const DOPT_FN(dopt_mpc_lqr_grad) *grad,
+                                                    dopt_status *bwd_status, dopt_errinfo *info);
+
+/* dopt_mpc_lqr_flops: floating-point operations of one unconstrained forward solve of one
+ * element as implemented (Riccati sweep and rollout), for GFLOP/s figures. */
+DOPT_API double DOPT_FN(dopt_mpc_lqr_flops)(int n, int m, int T);
 /* ==== end LQR AND iLQR: declarations ==== */
 
 /* ==== DENSE QP: declarations ==== */
@@ -104,6 +253,865 @@ extern "C" {
 extern "C" {
 #endif
 /* ==== LQR AND iLQR: implementation ==== */
+#define R_ DOPT_REAL
+struct DOPT_FN(dopt_mpc_lqr) {
+    dopt_hooks hooks;
+    void *owned;
+    size_t owned_bytes;
+    int n, m, T;
+    ptrdiff_t B;
+    /* per element, contiguous per element then per time step */
+    R_ *L;             /* B*T*m*m  Cholesky factor of Q_uu of the free controls (ld = nfree) */
+    R_ *K;             /* B*T*m*n  gains, m x n column-major, zero rows for held controls     */
+    R_ *k;             /* B*T*m    feedforward                                                */
+    unsigned char *fr; /* B*T*m    1 = free control                                           */
+    int *nf;           /* B*T      number of free controls                                    */
+    R_ *tau, *lam;     /* B*T*(n+m), B*T*n: the solution                                      */
+    dopt_status *st;   /* B                                                                   */
+    int *conv;         /* B                                                                   */
+    /* scratch shared by the elements (solved one after the other) */
+    R_ *Q, *Ft, *W, *V, *v, *y, *q, *trial, *dk, *dtau, *dlam, *lo, *hi, *qg, *qd, *qx, *qL;
+    int *qidx;
+    DOPT_FN(dopt_mpc_lqr_data) data;
+    int solved;
+};
+
+static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace *ws, int n, int m,
+                                        int T, ptrdiff_t B)
+{
+    /* With ws NULL: add up sizes; otherwise take the blocks. */
+    size_t N = (size_t)(n + m), tot = 0, bt = (size_t)B * (size_t)T;
+    size_t sz[25];
+    void **dst[25];
+    int i, cnt = 0;
+#define DOPT__LQR_BLK(ptr, bytes) (dst[cnt] = (void **)(void *)&(ptr), sz[cnt++] = (bytes))
+    DOPT__LQR_BLK(s->L, bt * (size_t)m * (size_t)m * sizeof(R_));
+    DOPT__LQR_BLK(s->K, bt * (size_t)m * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->k, bt * (size_t)m * sizeof(R_));
+    DOPT__LQR_BLK(s->fr, bt * (size_t)m);
+    DOPT__LQR_BLK(s->nf, bt * sizeof(int));
+    DOPT__LQR_BLK(s->tau, bt * N * sizeof(R_));
+    DOPT__LQR_BLK(s->lam, bt * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->st, (size_t)B * sizeof(dopt_status));
+    DOPT__LQR_BLK(s->conv, (size_t)B * sizeof(int));
+    DOPT__LQR_BLK(s->Q, N * N * sizeof(R_));
+    DOPT__LQR_BLK(s->Ft, N * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->W, N * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->V, (size_t)n * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->v, (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->y, (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->q, N * sizeof(R_));
+    DOPT__LQR_BLK(s->trial, (size_t)T * N * sizeof(R_));
+    DOPT__LQR_BLK(s->dk, (size_t)T * (size_t)m * sizeof(R_));
+    DOPT__LQR_BLK(s->dtau, (size_t)T * N * sizeof(R_));
+    DOPT__LQR_BLK(s->dlam, (size_t)T * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->lo, 5 * (size_t)m * sizeof(R_)); /* lo, hi, qg, qd, qx */
+    DOPT__LQR_BLK(s->qL, (size_t)m * (size_t)m * sizeof(R_));
+    DOPT__LQR_BLK(s->qidx, (size_t)m * sizeof(int));
+#undef DOPT__LQR_BLK
+    for (i = 0; i < cnt; ++i) {
+        if (ws) {
+            *dst[i] = dopt_workspace_take(ws, sz[i]);
+            if (!*dst[i]) return 0;
+        }
+        tot += DOPT_WORKSPACE_ROUND(sz[i]);
+    }
+    if (ws) {
+        s->hi = s->lo + m;
+        s->qg = s->hi + m;
+        s->qd = s->qg + m;
+        s->qx = s->qd + m;
+    }
+    return tot;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_workspace_size)(int n, int m, int T, ptrdiff_t B,
+                                                          size_t *bytes, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_mpc_lqr) tmp;
+    double est;
+    if (!bytes) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: NULL bytes");
+    *bytes = 0;
+    if (n < 1 || m < 1 || T < 1 || B < 1)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: n, m, T, B must be >= 1");
+    est = (double)B * T * ((double)m * m + (double)m * n + 3.0 * (n + m) + 8) * sizeof(R_) +
+          (double)(n + m) * (n + m) * 8 * sizeof(R_) + (double)T * (n + m) * 4 * sizeof(R_);
+    if (est > (double)((size_t)-1 / 4))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: sizes too large");
+    memset(&tmp, 0, sizeof tmp);
+    *bytes = DOPT_FN(dopt__lqr_layout)(&tmp, NULL, n, m, T, B) + DOPT_WORKSPACE_ROUND(sizeof tmp) +
+             DOPT_WORKSPACE_ALIGN;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_create_in)(void *memory, size_t bytes, int n, int m, int T,
+                                                     ptrdiff_t B, DOPT_FN(dopt_mpc_lqr) **out,
+                                                     dopt_errinfo *info)
+{
+    dopt_workspace ws;
+    DOPT_FN(dopt_mpc_lqr) *s;
+    size_t need;
+    dopt_status st;
+    if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: NULL out");
+    *out = NULL;
+    st = DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &need, info);
+    if (st != DOPT_OK) return st;
+    if (!memory || bytes < need)
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc lqr: workspace too small");
+    dopt_workspace_init(&ws, memory, bytes);
+    s = (DOPT_FN(dopt_mpc_lqr) *)dopt_workspace_take(&ws, sizeof *s);
+    if (!s) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc lqr: workspace too small");
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->m = m;
+    s->T = T;
+    s->B = B;
+    if (!DOPT_FN(dopt__lqr_layout)(s, &ws, n, m, T, B))
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc lqr: workspace too small");
+    *out = s;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_create)(const dopt_hooks *hooks, int n, int m, int T,
+                                                  ptrdiff_t B, DOPT_FN(dopt_mpc_lqr) **out,
+                                                  dopt_errinfo *info)
+{
+    size_t bytes;
+    void *mem;
+    dopt_status st;
+    if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: NULL out");
+    *out = NULL;
+    st = DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &bytes, info);
+    if (st != DOPT_OK) return st;
+    mem = dopt_alloc(hooks, bytes);
+    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc lqr: out of memory");
+    st = DOPT_FN(dopt_mpc_lqr_create_in)(mem, bytes, n, m, T, B, out, info);
+    if (st != DOPT_OK) {
+        dopt_free(hooks, mem, bytes);
+        return st;
+    }
+    if (hooks) (*out)->hooks = *hooks;
+    (*out)->owned = mem;
+    (*out)->owned_bytes = bytes;
+    return DOPT_OK;
+}
+
+DOPT_API void DOPT_FN(dopt_mpc_lqr_destroy)(DOPT_FN(dopt_mpc_lqr) *s)
+{
+    dopt_hooks h;
+    if (!s || !s->owned) return;
+    h = s->hooks;
+    dopt_free(&h, s->owned, s->owned_bytes);
+}
+
+DOPT_API double DOPT_FN(dopt_mpc_lqr_flops)(int n, int m, int T)
+{
+    double N = n + m, dn = n, dm = m, step, last;
+    /* W = V F, lower(Q) += F^T W, q += F^T (V f + v): the dynamics-coupled steps */
+    step = 2 * dn * dn * N + dn * N * (N + 1) + 2 * dn * N + 2 * dn * dn;
+    /* Cholesky of Q_uu, K and k, lower(V) = Q_xx + Q_xu K, v; rollout u = K x + k, x' = F tau + f */
+    last = dm * dm * dm / 3 + 2 * dm * dm * (dn + 1) + dn * (dn + 1) * dm + 2 * dn * dm + 2 * dm * dn;
+    return (double)(T - 1) * (step + 2 * dn * N) + (double)T * last;
+}
+
+/* Cholesky factorization of the nf x nf matrix A (ld nf) in place (lower triangle).  A pivot
+ * below 1e2 * nf * eps * (largest diagonal) or not finite fails at that column (*bad). */
+static dopt_status DOPT_FN(dopt__lqr_chol)(int nf, R_ *A, int *bad)
+{
+    int i, j, p;
+    R_ dmax = 0, thr;
+    for (j = 0; j < nf; ++j)
+        if (A[j + j * nf] > dmax) dmax = A[j + j * nf];
+    thr = (R_)100 * (R_)nf * DOPT_EPS * dmax;
+    for (j = 0; j < nf; ++j) {
+        R_ d = A[j + j * nf], inv;
+        for (p = 0; p < j; ++p) d -= A[j + p * nf] * A[j + p * nf];
+        if (!(d > thr) || !(d < HUGE_VAL)) {
+            *bad = j;
+            return d != d ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
+        }
+        d = DOPT_M(sqrt)(d);
+        A[j + j * nf] = d;
+        inv = 1 / d;
+        for (i = j + 1; i < nf; ++i) {
+            R_ a = A[i + j * nf];
+            for (p = 0; p < j; ++p) a -= A[i + p * nf] * A[j + p * nf];
+            A[i + j * nf] = a * inv;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* x <- (L L^T)^{-1} x for the nf x nf factor L (ld nf). */
+static void DOPT_FN(dopt__lqr_cholsolve)(int nf, const R_ *L, R_ *x)
+{
+    int i, p;
+    for (i = 0; i < nf; ++i) {
+        R_ a = x[i];
+        for (p = 0; p < i; ++p) a -= L[i + p * nf] * x[p];
+        x[i] = a / L[i + i * nf];
+    }
+    for (i = nf - 1; i >= 0; --i) {
+        R_ a = x[i];
+        for (p = i + 1; p < nf; ++p) a -= L[p + i * nf] * x[p];
+        x[i] = a / L[i + i * nf];
+    }
+}
+
+static R_ DOPT_FN(dopt__lqr_clamp)(R_ x, R_ lo, R_ hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+/* Value of 1/2 x^T H x + g^T x for the m x m matrix H (ld ldh). */
+static R_ DOPT_FN(dopt__lqr_quad)(int m, const R_ *H, int ldh, const R_ *g, const R_ *x)
+{
+    int i, j;
+    R_ f = 0;
+    for (j = 0; j < m; ++j) {
+        R_ hx = 0;
+        for (i = 0; i < m; ++i) hx += H[i + j * ldh] * x[i];
+        f += x[j] * ((R_)0.5 * hx + g[j]);
+    }
+    return f;
+}
+
+/* Gather the free rows/columns of H (ld ldh) into L (nf x nf) and factor it. */
+static dopt_status DOPT_FN(dopt__lqr_factor_free)(int m, const R_ *H, int ldh, const unsigned char *fr,
+                                                  R_ *L, int *nf_out, int *idx, int *bad)
+{
+    int i, j, nf = 0;
+    dopt_status st;
+    for (i = 0; i < m; ++i)
+        if (fr[i]) idx[nf++] = i;
+    for (j = 0; j < nf; ++j)
+        for (i = 0; i < nf; ++i) L[i + j * nf] = H[idx[i] + idx[j] * ldh];
+    *nf_out = nf;
+    st = DOPT_FN(dopt__lqr_chol)(nf, L, bad);
+    if (st != DOPT_OK) *bad = idx[*bad];
+    return st;
+}
+
+/* Box QP by projected Newton (Bertsekas 1982), as in box-DDP (Tassa et al. 2014):
+ *   minimize 1/2 x^T H x + g^T x  subject to lo <= x <= hi,  H m x m (ld ldh).
+ * x: in: start, out: solution.  On return fr marks the free variables of the final active set
+ * and L holds the Cholesky factor of H restricted to them (nf x nf). */
+static dopt_status DOPT_FN(dopt__lqr_boxqp)(DOPT_FN(dopt_mpc_lqr) *s, int m, const R_ *H, int ldh,
+                                            const R_ *g, const R_ *lo, const R_ *hi, int maxit, R_ *x,
+                                            unsigned char *fr, R_ *L, int *nf, int *bad)
+{
+    R_ *grad = s->qg, *d = s->qd, *xn = s->qx;
+    int i, j, it, ls, *idx = s->qidx;
+    dopt_status st;
+    R_ fval, gscale = 0;
+    for (i = 0; i < m; ++i) {
+        x[i] = DOPT_FN(dopt__lqr_clamp)(x[i], lo[i], hi[i]);
+        if (DOPT_M(fabs)(g[i]) > gscale) gscale = DOPT_M(fabs)(g[i]);
+    }
+    fval = DOPT_FN(dopt__lqr_quad)(m, H, ldh, g, x);
+    for (it = 0;; ++it) {
+        R_ gmax = 0, slope = 0, step;
+        for (i = 0; i < m; ++i) {
+            R_ a = g[i];
+            for (j = 0; j < m; ++j) a += H[i + j * ldh] * x[j];
+            grad[i] = a;
+            fr[i] = !((x[i] <= lo[i] && a > 0) || (x[i] >= hi[i] && a < 0));
+        }
+        st = DOPT_FN(dopt__lqr_factor_free)(m, H, ldh, fr, L, nf, idx, bad);
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < m; ++i)
+            if (fr[i] && DOPT_M(fabs)(grad[i]) > gmax) gmax = DOPT_M(fabs)(grad[i]);
+        if (gmax <= (R_)10 * DOPT_EPS * (1 + gscale) || it >= maxit) break;
+        /* Newton step on the free variables, zero on the held ones */
+        for (i = 0; i < *nf; ++i) d[i] = -grad[idx[i]];
+        DOPT_FN(dopt__lqr_cholsolve)(*nf, L, d);
+        for (i = m - 1; i >= 0; --i) xn[i] = 0;
+        for (i = 0; i < *nf; ++i) xn[idx[i]] = d[i];
+        for (i = 0; i < m; ++i) d[i] = xn[i];
+        /* projected Armijo search */
+        step = 1;
+        for (ls = 0; ls < 40; ++ls) {
+            R_ fn;
+            slope = 0;
+            for (i = 0; i < m; ++i) {
+                xn[i] = DOPT_FN(dopt__lqr_clamp)(x[i] + step * d[i], lo[i], hi[i]);
+                slope += grad[i] * (xn[i] - x[i]);
+            }
+            fn = DOPT_FN(dopt__lqr_quad)(m, H, ldh, g, xn);
+            if (fn <= fval + (R_)1e-4 * slope) {
+                fval = fn;
+                break;
+            }
+            step *= (R_)0.5;
+        }
+        if (ls == 40) break; /* no decrease left: optimal to rounding */
+        for (i = 0; i < m; ++i) x[i] = xn[i];
+    }
+    return DOPT_OK;
+}
+
+/* Pointer of block t of sequence q for element b. */
+#define DOPT__LQR_AT(q, b, t) ((q).p + (ptrdiff_t)(b) * (q).bs + (ptrdiff_t)(t) * (q).ts)
+
+/* One backward Riccati step.  On entry V, v hold the value function of step t+1 (unused when F
+ * is NULL, the last step); on exit those of step t.  Absolute form (tb NULL): the linear term
+ * is c_t + F^T (V f + v).  Delta form around the nominal tau-bar tb with a consistent rollout:
+ * c_t + C tb + F^T v, and the controls are steps du with lo <= du <= hi (lo/hi NULL: none).
+ * Writes the factor L, gains K, k and free flags of this step. */
+static dopt_status DOPT_FN(dopt__lqr_step)(DOPT_FN(dopt_mpc_lqr) *s, const R_ *C, const R_ *c,
+                                           const R_ *F, const R_ *f, const R_ *tb, const R_ *lo,
+                                           const R_ *hi, int qp_iter, R_ *L, R_ *K, R_ *k,
+                                           unsigned char *fr, int *nf, int *bad)
+{
+    const int n = s->n, m = s->m, N = n + m;
+    R_ *DOPT_RESTRICT Q = s->Q, *DOPT_RESTRICT q = s->q, *DOPT_RESTRICT V = s->V, *DOPT_RESTRICT v = s->v;
+    R_ *DOPT_RESTRICT W = s->W, *DOPT_RESTRICT Ft = s->Ft, *DOPT_RESTRICT y = s->y;
+    int i, j, p;
+    dopt_status st;
+    for (j = 0; j < N; ++j)
+        for (i = j; i < N; ++i) Q[i + j * N] = C[i + j * N];
+    for (i = 0; i < N; ++i) q[i] = c[i];
+    if (tb)
+        for (j = 0; j < N; ++j) {
+            const R_ tj = tb[j];
+            for (i = 0; i < N; ++i) q[i] += C[i + j * N] * tj;
+        }
+    if (F) {
+        /* y = V f + v (absolute form) or v (delta form) */
+        for (i = 0; i < n; ++i) y[i] = v[i];
+        if (!tb && f)
+            for (p = 0; p < n; ++p) {
+                const R_ fp = f[p];
+                for (i = 0; i < n; ++i) y[i] += V[i + p * n] * fp;
+            }
+        /* W = V F (n x N), Ft = F^T (N x n) */
+        for (j = 0; j < N; ++j) {
+            R_ *DOPT_RESTRICT w = W + j * n;
+            const R_ *fj = F + j * n;
+            for (i = 0; i < n; ++i) w[i] = 0;
+            for (p = 0; p < n; ++p) {
+                const R_ fpj = fj[p];
+                const R_ *vp = V + p * n;
+                for (i = 0; i < n; ++i) w[i] += vp[i] * fpj;
+            }
+            for (p = 0; p < n; ++p) Ft[j + p * N] = fj[p];
+        }
+        /* lower(Q) += F^T W;  q += F^T y */
+        for (j = 0; j < N; ++j) {
+            R_ *DOPT_RESTRICT Qj = Q + j * N;
+            const R_ *w = W + j * n;
+            for (p = 0; p < n; ++p) {
+                const R_ wpj = w[p];
+                const R_ *ft = Ft + p * N;
+                for (i = j; i < N; ++i) Qj[i] += ft[i] * wpj;
+            }
+        }
+        for (p = 0; p < n; ++p) {
+            const R_ yp = y[p];
+            const R_ *ft = Ft + p * N;
+            for (i = 0; i < N; ++i) q[i] += ft[i] * yp;
+        }
+    }
+    for (j = 0; j < N; ++j)
+        for (i = j + 1; i < N; ++i) Q[j + i * N] = Q[i + j * N];
+    /* controls: k = argmin of the quadratic in u (box QP with limits), gains on free controls */
+    if (lo) {
+        for (i = 0; i < m; ++i) k[i] = 0;
+        st = DOPT_FN(dopt__lqr_boxqp)(s, m, Q + n + n * N, N, q + n, lo, hi, qp_iter, k, fr, L, nf, bad);
+        if (st != DOPT_OK) return st;
+    } else {
+        for (i = 0; i < m; ++i) fr[i] = 1;
+        st = DOPT_FN(dopt__lqr_factor_free)(m, Q + n + n * N, N, fr, L, nf, s->qidx, bad);
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < m; ++i) k[i] = -q[n + i];
+        DOPT_FN(dopt__lqr_cholsolve)(m, L, k);
+    }
+    {
+        const int nfree = *nf;
+        const int *idx = s->qidx;
+        R_ *tmp = s->qd;
+        for (j = 0; j < n; ++j) {
+            R_ *Kj = K + j * m;
+            for (i = 0; i < m; ++i) Kj[i] = 0;
+            for (i = 0; i < nfree; ++i) tmp[i] = -Q[n + idx[i] + j * N];
+            DOPT_FN(dopt__lqr_cholsolve)(nfree, L, tmp);
+            for (i = 0; i < nfree; ++i) Kj[idx[i]] = tmp[i];
+        }
+    }
+    /* lower(V) = Q_xx + Q_xu K;  v = q_x + Q_xu k  (valid for any free set: see the overview) */
+    for (j = 0; j < n; ++j) {
+        R_ *DOPT_RESTRICT Vj = V + j * n;
+        const R_ *Kj = K + j * m;
+        for (i = j; i < n; ++i) Vj[i] = Q[i + j * N];
+        for (p = 0; p < m; ++p) {
+            const R_ kpj = Kj[p];
+            const R_ *Qp = Q + (n + p) * N;
+            for (i = j; i < n; ++i) Vj[i] += Qp[i] * kpj;
+        }
+    }
+    for (j = 0; j < n; ++j)
+        for (i = j + 1; i < n; ++i) V[j + i * n] = V[i + j * n];
+    for (i = 0; i < n; ++i) v[i] = q[i];
+    for (p = 0; p < m; ++p) {
+        const R_ kp = k[p];
+        const R_ *Qp = Q + (n + p) * N;
+        for (i = 0; i < n; ++i) v[i] += Qp[i] * kp;
+    }
+    return DOPT_OK;
+}
+
+/* x' = F tau + f (n). */
+static void DOPT_FN(dopt__lqr_dyn)(int n, int N, const R_ *F, const R_ *f, const R_ *tau, R_ *xn)
+{
+    int i, j;
+    for (i = 0; i < n; ++i) xn[i] = f ? f[i] : 0;
+    for (j = 0; j < N; ++j) {
+        const R_ tj = tau[j];
+        const R_ *Fj = F + j * n;
+        for (i = 0; i < n; ++i) xn[i] += Fj[i] * tj;
+    }
+}
+
+/* Objective of element b at trajectory tau (T x N contiguous). */
+static R_ DOPT_FN(dopt__lqr_cost)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                  ptrdiff_t b, const R_ *tau)
+{
+    const int N = s->n + s->m;
+    int t;
+    R_ J = 0;
+    for (t = 0; t < s->T; ++t) {
+        const R_ *C = DOPT__LQR_AT(d->C, b, t), *c = DOPT__LQR_AT(d->c, b, t), *x = tau + (size_t)t * N;
+        J += DOPT_FN(dopt__lqr_quad)(N, C, N, c, x);
+    }
+    return J;
+}
+
+/* Backward sweep for element b (absolute form when tb is NULL). */
+static dopt_status DOPT_FN(dopt__lqr_sweep)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                            ptrdiff_t b, const R_ *tb, int qp_iter, int *fail_t, int *bad)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    const size_t bt = (size_t)b * (size_t)T;
+    int t, i;
+    for (i = 0; i < n * n; ++i) s->V[i] = 0;
+    for (i = 0; i < n; ++i) s->v[i] = 0;
+    for (t = T - 1; t >= 0; --t) {
+        const R_ *F = t < T - 1 ? DOPT__LQR_AT(d->F, b, t) : NULL;
+        const R_ *f = t < T - 1 && d->f.p ? DOPT__LQR_AT(d->f, b, t) : NULL;
+        const R_ *lo = NULL, *hi = NULL;
+        dopt_status st;
+        if (tb) {
+            const R_ *ub = tb + (size_t)t * N + n;
+            for (i = 0; i < m; ++i) {
+                s->lo[i] = (d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t)[i] : -(R_)HUGE_VAL) - ub[i];
+                s->hi[i] = (d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t)[i] : (R_)HUGE_VAL) - ub[i];
+            }
+            lo = s->lo;
+            hi = s->hi;
+        }
+        st = DOPT_FN(dopt__lqr_step)(s, DOPT__LQR_AT(d->C, b, t), DOPT__LQR_AT(d->c, b, t), F, f,
+                                     tb ? tb + (size_t)t * N : NULL, lo, hi, qp_iter,
+                                     s->L + (bt + t) * (size_t)m * m, s->K + (bt + t) * (size_t)m * n,
+                                     s->k + (bt + t) * (size_t)m, s->fr + (bt + t) * (size_t)m,
+                                     s->nf + bt + t, bad);
+        if (st != DOPT_OK) {
+            *fail_t = t;
+            return st;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* Forward rollout of element b: u_t = clamp(ub_t + K (x_t - xb_t) + alpha k_t) (delta form,
+ * tb non-NULL) or u_t = K x_t + k_t (absolute), x_{t+1} = F tau_t + f. */
+static void DOPT_FN(dopt__lqr_rollout)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                       ptrdiff_t b, const R_ *tb, R_ alpha, R_ *out)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    const size_t bt = (size_t)b * (size_t)T;
+    const R_ *x0 = DOPT__LQR_AT(d->x_init, b, 0);
+    int t, i, j;
+    for (i = 0; i < n; ++i) out[i] = x0[i];
+    for (t = 0; t < T; ++t) {
+        R_ *x = out + (size_t)t * N, *u = x + n;
+        const R_ *K = s->K + (bt + t) * (size_t)m * n, *k = s->k + (bt + t) * (size_t)m;
+        if (tb) {
+            const R_ *xb = tb + (size_t)t * N, *ub = xb + n;
+            const R_ *lo = d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t) : NULL;
+            const R_ *hi = d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t) : NULL;
+            for (i = 0; i < m; ++i) u[i] = ub[i] + alpha * k[i];
+            for (j = 0; j < n; ++j) {
+                const R_ dx = x[j] - xb[j];
+                for (i = 0; i < m; ++i) u[i] += K[i + j * m] * dx;
+            }
+            for (i = 0; i < m; ++i) {
+                if (lo && u[i] < lo[i]) u[i] = lo[i];
+                if (hi && u[i] > hi[i]) u[i] = hi[i];
+            }
+        } else {
+            for (i = 0; i < m; ++i) u[i] = k[i];
+            for (j = 0; j < n; ++j) {
+                const R_ xj = x[j];
+                for (i = 0; i < m; ++i) u[i] += K[i + j * m] * xj;
+            }
+        }
+        if (t < T - 1)
+            DOPT_FN(dopt__lqr_dyn)(n, N, DOPT__LQR_AT(d->F, b, t),
+                                   d->f.p ? DOPT__LQR_AT(d->f, b, t) : NULL, x, x + N);
+    }
+}
+
+/* Multipliers from the state rows of the stationarity conditions, backward in time:
+ * lam_t = [C_t tau_t + g_t + F_t^T lam_{t+1}]_x  (g = c, or the adjoint's linear term). */
+static void DOPT_FN(dopt__lqr_multipliers)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                           ptrdiff_t b, const R_ *tau, DOPT_FN(dopt_mpc_cseq) g, R_ *lam)
+{
+    const int n = s->n, T = s->T, N = n + s->m;
+    int t, i, j;
+    for (t = T - 1; t >= 0; --t) {
+        const R_ *C = DOPT__LQR_AT(d->C, b, t), *gt = DOPT__LQR_AT(g, b, t), *x = tau + (size_t)t * N;
+        R_ *l = lam + (size_t)t * n;
+        for (i = 0; i < n; ++i) l[i] = gt[i];
+        for (j = 0; j < N; ++j)
+            for (i = 0; i < n; ++i) l[i] += C[i + j * N] * x[j];
+        if (t < T - 1) {
+            const R_ *F = DOPT__LQR_AT(d->F, b, t), *ln = l + n;
+            for (i = 0; i < n; ++i) {
+                R_ a = 0;
+                for (j = 0; j < n; ++j) a += F[j + i * n] * ln[j];
+                l[i] += a;
+            }
+        }
+    }
+}
+
+/* The first non-finite number of element b's data, or DOPT_OK; *where = time step. */
+static dopt_status DOPT_FN(dopt__lqr_check_data)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                                 ptrdiff_t b, int *where)
+{
+    const int n = s->n, N = n + s->m;
+    int t;
+    for (t = 0; t < s->T; ++t) {
+        *where = t;
+        if (!DOPT_FN(dopt_all_finite)(N * N, DOPT__LQR_AT(d->C, b, t)) ||
+            !DOPT_FN(dopt_all_finite)(N, DOPT__LQR_AT(d->c, b, t)))
+            return DOPT_ERR_NON_FINITE;
+        if (t < s->T - 1 && (!DOPT_FN(dopt_all_finite)(n * N, DOPT__LQR_AT(d->F, b, t)) ||
+                             (d->f.p && !DOPT_FN(dopt_all_finite)(n, DOPT__LQR_AT(d->f, b, t)))))
+            return DOPT_ERR_NON_FINITE;
+    }
+    *where = 0;
+    if (!DOPT_FN(dopt_all_finite)(n, DOPT__LQR_AT(d->x_init, b, 0))) return DOPT_ERR_NON_FINITE;
+    return DOPT_OK;
+}
+
+/* Bounds of element b: no NaN, lower <= upper. */
+static dopt_status DOPT_FN(dopt__lqr_check_bounds)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                                   ptrdiff_t b, int *where)
+{
+    int t, i;
+    for (t = 0; t < s->T; ++t) {
+        const R_ *lo = d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t) : NULL;
+        const R_ *hi = d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t) : NULL;
+        *where = t;
+        for (i = 0; i < s->m; ++i) {
+            R_ l = lo ? lo[i] : -(R_)HUGE_VAL, h = hi ? hi[i] : (R_)HUGE_VAL;
+            if (l != l || h != h || l == (R_)HUGE_VAL || h == -(R_)HUGE_VAL) return DOPT_ERR_NON_FINITE;
+            if (l > h) return DOPT_ERR_INVALID_ARGUMENT;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* Solve element b into s->tau (+ s->lam); fills rep. */
+static dopt_status DOPT_FN(dopt__lqr_solve_one)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                                const DOPT_FN(dopt_mpc_lqr_options) *o, ptrdiff_t b,
+                                                DOPT_FN(dopt_mpc_seq) tau_in, DOPT_FN(dopt_mpc_lqr_report) *rep)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    R_ *tau = s->tau + (size_t)b * T * N;
+    int box = d->u_lower.p || d->u_upper.p, bad = 0, t, i;
+    dopt_status st;
+    rep->fail_t = -1;
+    if (box) {
+        st = DOPT_FN(dopt__lqr_check_bounds)(s, d, b, &rep->fail_t);
+        if (st != DOPT_OK) return st;
+    }
+    if (!box) {
+        st = DOPT_FN(dopt__lqr_sweep)(s, d, b, NULL, 0, &rep->fail_t, &bad);
+        if (st != DOPT_OK) return st;
+        DOPT_FN(dopt__lqr_rollout)(s, d, b, NULL, 0, tau);
+        rep->iterations = 1;
+        rep->converged = 1;
+    } else {
+        R_ J, *trial = s->trial;
+        int it;
+        /* starting controls: the caller's (warm start) or zero, clamped; then the rollout */
+        memset(trial, 0, (size_t)T * N * sizeof(R_));
+        for (t = 0; t < T; ++t)
+            for (i = 0; i < m; ++i) {
+                R_ u = o->warm_start && tau_in.p ? DOPT__LQR_AT(tau_in, b, t)[n + i] : 0;
+                trial[(size_t)t * N + n + i] = u;
+                s->k[((size_t)b * T + t) * m + i] = 0;
+            }
+        for (i = 0; i < n * m * T; ++i) s->K[(size_t)b * T * m * n + i] = 0;
+        for (i = 0; i < N * T; ++i) tau[i] = trial[i];
+        DOPT_FN(dopt__lqr_rollout)(s, d, b, tau, 0, trial); /* K = 0, k = 0: clamp + rollout */
+        for (i = 0; i < N * T; ++i) tau[i] = trial[i];
+        J = DOPT_FN(dopt__lqr_cost)(s, d, b, tau);
+        rep->converged = 0;
+        for (it = 0; it < o->max_iter; ++it) {
+            R_ kmax = 0, umax = 0, alpha = 1, Jt = 0;
+            int ls;
+            st = DOPT_FN(dopt__lqr_sweep)(s, d, b, tau, o->qp_max_iter, &rep->fail_t, &bad);
+            rep->iterations = it + 1;
+            if (st != DOPT_OK) return st;
+            for (t = 0; t < T; ++t)
+                for (i = 0; i < m; ++i) {
+                    R_ ka = DOPT_M(fabs)(s->k[((size_t)b * T + t) * m + i]);
+                    R_ ua = DOPT_M(fabs)(tau[(size_t)t * N + n + i]);
+                    if (ka > kmax) kmax = ka;
+                    if (ua > umax) umax = ua;
+                }
+            if (!(kmax == kmax)) return DOPT_ERR_NON_FINITE;
+            if (kmax <= o->tol * (1 + umax)) {
+                rep->converged = 1;
+                break;
+            }
+            for (ls = 0; ls < 30; ++ls, alpha *= (R_)0.5) {
+                DOPT_FN(dopt__lqr_rollout)(s, d, b, tau, alpha, trial);
+                Jt = DOPT_FN(dopt__lqr_cost)(s, d, b, trial);
+                if (Jt <= J + 8 * DOPT_EPS * (1 + DOPT_M(fabs)(J))) break;
+            }
+            if (ls == 30) break; /* no descent along the box-DDP step */
+            J = Jt;
+            for (i = 0; i < N * T; ++i) tau[i] = trial[i];
+        }
+        rep->n_clamped = 0;
+        for (t = 0; t < T; ++t)
+            for (i = 0; i < m; ++i) rep->n_clamped += !s->fr[((size_t)b * T + t) * m + i];
+    }
+    rep->cost = DOPT_FN(dopt__lqr_cost)(s, d, b, tau);
+    DOPT_FN(dopt__lqr_multipliers)(s, d, b, tau, d->c, s->lam + (size_t)b * T * n);
+    if (!(rep->cost - rep->cost == 0) || !DOPT_FN(dopt_all_finite)(N * T, tau)) return DOPT_ERR_NON_FINITE;
+    return rep->converged ? DOPT_OK : DOPT_ERR_NO_CONVERGENCE;
+}
+
+static dopt_status DOPT_FN(dopt__lqr_fail)(dopt_errinfo *info, dopt_status st, ptrdiff_t b, int t, const char *what)
+{
+    char msg[160];
+    dopt__mpc_msg(msg, sizeof msg, what, t, "");
+    return dopt_errinfo_set(info, st, (long)b, 0, msg);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
+                                                 const DOPT_FN(dopt_mpc_lqr_data) *data,
+                                                 const DOPT_FN(dopt_mpc_lqr_options) *options,
+                                                 DOPT_FN(dopt_mpc_seq) tau, DOPT_FN(dopt_mpc_seq) lam,
+                                                 DOPT_FN(dopt_mpc_lqr_report) *reports,
+                                                 dopt_errinfo *info)
+{
+    DOPT_FN(dopt_mpc_lqr_options) o;
+    dopt_status first = DOPT_OK;
+    ptrdiff_t b;
+    int n, m, T, N, t, i;
+    if (!s || !data) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: NULL argument");
+    if (!data->C.p || !data->c.p || !data->x_init.p || (s->T > 1 && !data->F.p))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: C, c, F and x_init are required");
+    if (options) o = *options; else memset(&o, 0, sizeof o);
+    if (o.max_iter < 0 || o.qp_max_iter < 0 || o.tol < 0 || (o.warm_start != 0 && o.warm_start != 1))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: bad option value");
+    if (o.max_iter == 0) o.max_iter = 100;
+    if (o.qp_max_iter == 0) o.qp_max_iter = 50;
+    if (o.tol == 0) o.tol = DOPT_IS_FLOAT ? (R_)1e-5 : (R_)1e-11;
+    n = s->n;
+    m = s->m;
+    T = s->T;
+    N = n + m;
+    s->data = *data;
+    s->solved = 0;
+    for (b = 0; b < s->B; ++b) {
+        DOPT_FN(dopt_mpc_lqr_report) rep;
+        dopt_status st;
+        memset(&rep, 0, sizeof rep);
+        st = DOPT_FN(dopt__lqr_solve_one)(s, data, &o, b, tau, &rep);
+        if (st == DOPT_ERR_NON_FINITE || st == DOPT_ERR_NOT_POSITIVE_DEFINITE) {
+            int where;
+            if (DOPT_FN(dopt__lqr_check_data)(s, data, b, &where) != DOPT_OK) {
+                st = DOPT_ERR_NON_FINITE;
+                rep.fail_t = where;
+            }
+        }
+        rep.status = st;
+        s->st[b] = st;
+        s->conv[b] = rep.converged;
+        if (st == DOPT_OK || st == DOPT_ERR_NO_CONVERGENCE) {
+            const R_ *tb = s->tau + (size_t)b * T * N, *lb = s->lam + (size_t)b * T * n;
+            for (t = 0; t < T; ++t) {
+                if (tau.p)
+                    for (i = 0; i < N; ++i) DOPT__LQR_AT(tau, b, t)[i] = tb[(size_t)t * N + i];
+                if (lam.p)
+                    for (i = 0; i < n; ++i) DOPT__LQR_AT(lam, b, t)[i] = lb[(size_t)t * n + i];
+            }
+        }
+        if (reports) reports[b] = rep;
+        if (st != DOPT_OK && first == DOPT_OK) {
+            first = st;
+            if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE)
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.fail_t, "mpc lqr: Q_uu is not positive definite at time step ");
+            else if (st == DOPT_ERR_NON_FINITE)
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.fail_t, "mpc lqr: NaN or Inf in the data or the solution, time step ");
+            else if (st == DOPT_ERR_INVALID_ARGUMENT)
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.fail_t, "mpc lqr: u_lower > u_upper at time step ");
+            else
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.iterations, "mpc lqr: box-DDP did not converge; passes: ");
+        }
+    }
+    s->solved = 1;
+    (void)m;
+    return first;
+}
+
+/* Zero the gradient blocks element b touches (shared blocks are zeroed repeatedly: harmless). */
+static void DOPT_FN(dopt__lqr_grad_zero)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g, ptrdiff_t b)
+{
+    const int n = s->n, N = n + s->m;
+    int t;
+    for (t = 0; t < s->T; ++t) {
+        if (g->C.p) memset(DOPT__LQR_AT(g->C, b, t), 0, (size_t)N * N * sizeof(R_));
+        if (g->c.p) memset(DOPT__LQR_AT(g->c, b, t), 0, (size_t)N * sizeof(R_));
+        if (t < s->T - 1 && g->F.p) memset(DOPT__LQR_AT(g->F, b, t), 0, (size_t)n * N * sizeof(R_));
+        if (t < s->T - 1 && g->f.p) memset(DOPT__LQR_AT(g->f, b, t), 0, (size_t)n * sizeof(R_));
+    }
+    if (g->x_init.p) memset(DOPT__LQR_AT(g->x_init, b, 0), 0, (size_t)n * sizeof(R_));
+}
+
+/* The adjoint LQR of element b: d_tau, d_lam into s->dtau, s->dlam. */
+static void DOPT_FN(dopt__lqr_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b, DOPT_FN(dopt_mpc_cseq) dtau)
+{
+    const DOPT_FN(dopt_mpc_lqr_data) *d = &s->data;
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    const size_t bt = (size_t)b * (size_t)T;
+    R_ *v = s->v, *q = s->q, *dk = s->dk, *dt = s->dtau;
+    int t, i, j;
+    for (i = 0; i < n; ++i) v[i] = 0;
+    for (t = T - 1; t >= 0; --t) {
+        const R_ *g = DOPT__LQR_AT(dtau, b, t);
+        const R_ *K = s->K + (bt + t) * (size_t)m * n, *L = s->L + (bt + t) * (size_t)m * m;
+        const unsigned char *fr = s->fr + (bt + t) * (size_t)m;
+        R_ *k = dk + (size_t)t * m, *tmp = s->qd;
+        int nf = 0;
+        for (i = 0; i < N; ++i) q[i] = g[i];
+        if (t < T - 1) {
+            const R_ *F = DOPT__LQR_AT(d->F, b, t);
+            for (j = 0; j < N; ++j) {
+                R_ a = 0;
+                const R_ *Fj = F + j * n;
+                for (i = 0; i < n; ++i) a += Fj[i] * v[i];
+                q[j] += a;
+            }
+        }
+        for (i = 0; i < m; ++i)
+            if (fr[i]) tmp[nf++] = -q[n + i];
+        DOPT_FN(dopt__lqr_cholsolve)(nf, L, tmp);
+        for (i = m - 1, j = nf - 1; i >= 0; --i) k[i] = fr[i] ? tmp[j--] : 0;
+        /* v = q_x + K^T q_u (K has zero rows on held controls) */
+        for (j = 0; j < n; ++j) {
+            R_ a = q[j];
+            const R_ *Kj = K + j * m;
+            for (i = 0; i < m; ++i) a += Kj[i] * q[n + i];
+            v[j] = a;
+        }
+    }
+    /* rollout from d_x0 = 0 */
+    for (i = 0; i < n; ++i) dt[i] = 0;
+    for (t = 0; t < T; ++t) {
+        R_ *x = dt + (size_t)t * N, *u = x + n;
+        const R_ *K = s->K + (bt + t) * (size_t)m * n;
+        for (i = 0; i < m; ++i) u[i] = dk[(size_t)t * m + i];
+        for (j = 0; j < n; ++j)
+            for (i = 0; i < m; ++i) u[i] += K[i + j * m] * x[j];
+        if (t < T - 1) DOPT_FN(dopt__lqr_dyn)(n, N, DOPT__LQR_AT(d->F, b, t), NULL, x, x + N);
+    }
+    DOPT_FN(dopt__lqr_multipliers)(s, d, b, dt, dtau, s->dlam);
+}
+
+/* Accumulate element b's gradients from (tau, lam, d_tau, d_lam). */
+static void DOPT_FN(dopt__lqr_grad_add)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g, ptrdiff_t b)
+{
+    const int n = s->n, T = s->T, N = n + s->m;
+    const R_ *tau = s->tau + (size_t)b * T * N, *lam = s->lam + (size_t)b * T * n;
+    const R_ *dt = s->dtau, *dl = s->dlam;
+    int t, i, j;
+    for (t = 0; t < T; ++t) {
+        const R_ *x = tau + (size_t)t * N, *dx = dt + (size_t)t * N;
+        if (g->C.p) {
+            R_ *G = DOPT__LQR_AT(g->C, b, t);
+            for (j = 0; j < N; ++j)
+                for (i = 0; i < N; ++i) G[i + j * N] += (R_)0.5 * (dx[i] * x[j] + x[i] * dx[j]);
+        }
+        if (g->c.p) {
+            R_ *G = DOPT__LQR_AT(g->c, b, t);
+            for (i = 0; i < N; ++i) G[i] += dx[i];
+        }
+        if (t < T - 1) {
+            const R_ *ln = lam + (size_t)(t + 1) * n, *dln = dl + (size_t)(t + 1) * n;
+            if (g->F.p) {
+                R_ *G = DOPT__LQR_AT(g->F, b, t);
+                for (j = 0; j < N; ++j)
+                    for (i = 0; i < n; ++i) G[i + j * n] += dln[i] * x[j] + ln[i] * dx[j];
+            }
+            if (g->f.p) {
+                R_ *G = DOPT__LQR_AT(g->f, b, t);
+                for (i = 0; i < n; ++i) G[i] += dln[i];
+            }
+        }
+    }
+    if (g->x_init.p) {
+        R_ *G = DOPT__LQR_AT(g->x_init, b, 0);
+        for (i = 0; i < n; ++i) G[i] += dl[i];
+    }
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
+                                                    const DOPT_FN(dopt_mpc_lqr_backward_options) *options,
+                                                    const DOPT_FN(dopt_mpc_lqr_grad) *grad,
+                                                    dopt_status *bwd_status, dopt_errinfo *info)
+{
+    dopt_bwd_policy policy = options ? options->policy : DOPT_BWD_FLAG;
+    dopt_status first = DOPT_OK;
+    ptrdiff_t b;
+    int t;
+    if (!s || !grad || !dtau.p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: NULL argument");
+    if (!s->solved) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: no forward solve");
+    if (policy != DOPT_BWD_FLAG && policy != DOPT_BWD_ZERO && policy != DOPT_BWD_FAIL)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: unknown policy");
+    for (b = 0; b < s->B; ++b) DOPT_FN(dopt__lqr_grad_zero)(s, grad, b);
+    for (b = 0; b < s->B; ++b) {
+        dopt_status st = s->st[b];
+        int finite = 1;
+        for (t = 0; t < s->T && finite; ++t) finite = DOPT_FN(dopt_all_finite)(s->n + s->m, DOPT__LQR_AT(dtau, b, t));
+        if (st == DOPT_OK || (st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_BWD_FLAG)) {
+            if (!finite) {
+                st = DOPT_ERR_NON_FINITE;
+            } else {
+                DOPT_FN(dopt__lqr_adjoint)(s, b, dtau);
+                if (!DOPT_FN(dopt_all_finite)(s->T * (s->n + s->m), s->dtau) ||
+                    !DOPT_FN(dopt_all_finite)(s->T * s->n, s->dlam))
+                    st = DOPT_ERR_NON_FINITE;
+                else
+                    DOPT_FN(dopt__lqr_grad_add)(s, grad, b);
+            }
+        }
+        if (bwd_status) bwd_status[b] = st;
+        if (st == DOPT_ERR_NO_CONVERGENCE && policy != DOPT_BWD_FAIL) continue;
+        if (st != DOPT_OK && first == DOPT_OK) {
+            first = st;
+            DOPT_FN(dopt__lqr_fail)(info, st, b, b, st == DOPT_ERR_NO_CONVERGENCE
+                                    ? "mpc lqr backward: forward did not converge (policy FAIL), element "
+                                    : "mpc lqr backward: no gradient for element ");
+        }
+    }
+    return first;
+}
+#undef R_
 /* ==== end LQR AND iLQR: implementation ==== */
 
 /* ==== DENSE QP: implementation ==== */
