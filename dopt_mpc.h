@@ -258,11 +258,11 @@ struct DOPT_FN(dopt_mpc_lqr) {
     dopt_hooks hooks;
     void *owned;
     size_t owned_bytes;
-    int n, m, T;
+    int n, m, T, NP; /* NP: n + m rounded up to a multiple of 4 (scratch column length) */
     ptrdiff_t B;
     /* per element, contiguous per element then per time step */
     R_ *L;             /* B*T*m*m  Cholesky factor of Q_uu of the free controls (ld = nfree) */
-    R_ *K;             /* B*T*m*n  gains, m x n column-major, zero rows for held controls     */
+    R_ *K;             /* B*T*n*m  gains K^T, n x m column-major, zero columns for held controls */
     R_ *k;             /* B*T*m    feedforward                                                */
     unsigned char *fr; /* B*T*m    1 = free control                                           */
     int *nf;           /* B*T      number of free controls                                    */
@@ -270,19 +270,21 @@ struct DOPT_FN(dopt_mpc_lqr) {
     dopt_status *st;   /* B                                                                   */
     int *conv;         /* B                                                                   */
     /* scratch shared by the elements (solved one after the other) */
-    R_ *Q, *Ft, *W, *V, *v, *y, *q, *trial, *dk, *dtau, *dlam, *lo, *hi, *qg, *qd, *qx, *qL;
+    R_ *Q, *Ft, *W, *V, *v, *y, *q, *KT, *Kf, *trial, *dk, *dtau, *dlam, *lo, *hi, *qg, *qd, *qx, *qL;
     int *qidx;
     DOPT_FN(dopt_mpc_lqr_data) data;
+    const R_ *Ft_of;   /* the F block whose transpose Ft holds (NULL: none)                    */
     int solved;
+    int lam_valid;     /* the multipliers of the last solve are in lam                        */
 };
 
 static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace *ws, int n, int m,
                                         int T, ptrdiff_t B)
 {
     /* With ws NULL: add up sizes; otherwise take the blocks. */
-    size_t N = (size_t)(n + m), tot = 0, bt = (size_t)B * (size_t)T;
-    size_t sz[25];
-    void **dst[25];
+    size_t N = (size_t)(n + m), NP = (N + 3) & ~(size_t)3, tot = 0, bt = (size_t)B * (size_t)T;
+    size_t sz[32];
+    void **dst[32];
     int i, cnt = 0;
 #define DOPT__LQR_BLK(ptr, bytes) (dst[cnt] = (void **)(void *)&(ptr), sz[cnt++] = (bytes))
     DOPT__LQR_BLK(s->L, bt * (size_t)m * (size_t)m * sizeof(R_));
@@ -294,13 +296,15 @@ static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace
     DOPT__LQR_BLK(s->lam, bt * (size_t)n * sizeof(R_));
     DOPT__LQR_BLK(s->st, (size_t)B * sizeof(dopt_status));
     DOPT__LQR_BLK(s->conv, (size_t)B * sizeof(int));
-    DOPT__LQR_BLK(s->Q, N * N * sizeof(R_));
-    DOPT__LQR_BLK(s->Ft, N * (size_t)n * sizeof(R_));
-    DOPT__LQR_BLK(s->W, N * (size_t)n * sizeof(R_));
-    DOPT__LQR_BLK(s->V, (size_t)n * (size_t)n * sizeof(R_));
-    DOPT__LQR_BLK(s->v, (size_t)n * sizeof(R_));
-    DOPT__LQR_BLK(s->y, (size_t)n * sizeof(R_));
-    DOPT__LQR_BLK(s->q, N * sizeof(R_));
+    DOPT__LQR_BLK(s->Q, NP * NP * sizeof(R_));
+    DOPT__LQR_BLK(s->Ft, NP * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->W, NP * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->V, NP * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->v, NP * sizeof(R_));
+    DOPT__LQR_BLK(s->y, NP * sizeof(R_));
+    DOPT__LQR_BLK(s->q, NP * sizeof(R_));
+    DOPT__LQR_BLK(s->KT, NP * (size_t)m * sizeof(R_));
+    DOPT__LQR_BLK(s->Kf, (size_t)n * (size_t)m * sizeof(R_));
     DOPT__LQR_BLK(s->trial, (size_t)T * N * sizeof(R_));
     DOPT__LQR_BLK(s->dk, (size_t)T * (size_t)m * sizeof(R_));
     DOPT__LQR_BLK(s->dtau, (size_t)T * N * sizeof(R_));
@@ -366,6 +370,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_create_in)(void *memory, size_t bytes,
     s->m = m;
     s->T = T;
     s->B = B;
+    s->NP = (n + m + 3) & ~3;
     if (!DOPT_FN(dopt__lqr_layout)(s, &ws, n, m, T, B))
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc lqr: workspace too small");
     *out = s;
@@ -550,111 +555,255 @@ static dopt_status DOPT_FN(dopt__lqr_boxqp)(DOPT_FN(dopt_mpc_lqr) *s, int m, con
 /* Pointer of block t of sequence q for element b. */
 #define DOPT__LQR_AT(q, b, t) ((q).p + (ptrdiff_t)(b) * (q).bs + (ptrdiff_t)(t) * (q).ts)
 
+#if defined(__GNUC__) || defined(__clang__)
+#define DOPT__LQR_INLINE static __inline__ __attribute__((always_inline))
+#else
+#define DOPT__LQR_INLINE static
+#endif
+
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(DOPT_MPC_NO_VECTOR_EXT)
+#define DOPT__LQR_VEC 1
+#else
+#define DOPT__LQR_VEC 0
+#endif
+
+/* D[:, j] (+)= sum_k A[:, k] B[k + j ldb] for j < ncol, k < nk: A is NP x nk and D NP x ncol
+ * (both ld NP, NP a multiple of 4).  With GCC/Clang and NP <= 32 a compile-time constant, each
+ * column of D is held in NP/4 vector registers of 4 reals (GNU vector extension; two columns at
+ * a time when they fit) while the k loop streams A: the register-tiled kernel of the Riccati
+ * products.  Elsewhere (or with DOPT_MPC_NO_VECTOR_EXT) plain loops. */
+DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_gemm)(const int NP, int ncol, int nk, const R_ *DOPT_RESTRICT A,
+                                              const R_ *DOPT_RESTRICT B, int ldb, R_ *DOPT_RESTRICT D,
+                                              int accumulate)
+{
+    int i, j, k;
+#if DOPT__LQR_VEC
+    typedef R_ v4 __attribute__((vector_size(4 * sizeof(R_))));
+    if (NP <= 32) {
+        const int nv = NP / 4;
+        int r;
+        j = 0;
+        if (nv <= 4)
+            for (; j + 1 < ncol; j += 2) {
+                v4 a0[4], a1[4];
+                R_ *d0 = D + j * NP, *d1 = d0 + NP;
+                const R_ *b0 = B + j * ldb, *b1 = b0 + ldb;
+                for (r = 0; r < nv; ++r) {
+                    v4 t0, t1;
+                    if (accumulate) {
+                        memcpy(&t0, d0 + 4 * r, sizeof t0);
+                        memcpy(&t1, d1 + 4 * r, sizeof t1);
+                    } else {
+                        v4 z = {0, 0, 0, 0};
+                        t0 = z;
+                        t1 = z;
+                    }
+                    a0[r] = t0;
+                    a1[r] = t1;
+                }
+                for (k = 0; k < nk; ++k) {
+                    const R_ s0 = b0[k], s1 = b1[k];
+                    const v4 bb0 = {s0, s0, s0, s0}, bb1 = {s1, s1, s1, s1};
+                    const R_ *ak = A + k * NP;
+                    for (r = 0; r < nv; ++r) {
+                        v4 t;
+                        memcpy(&t, ak + 4 * r, sizeof t);
+                        a0[r] += t * bb0;
+                        a1[r] += t * bb1;
+                    }
+                }
+                for (r = 0; r < nv; ++r) {
+                    v4 t0 = a0[r], t1 = a1[r];
+                    memcpy(d0 + 4 * r, &t0, sizeof t0);
+                    memcpy(d1 + 4 * r, &t1, sizeof t1);
+                }
+            }
+        for (; j < ncol; ++j) {
+            v4 a0[8];
+            R_ *d0 = D + j * NP;
+            const R_ *b0 = B + j * ldb;
+            for (r = 0; r < nv; ++r) {
+                v4 t0;
+                if (accumulate) {
+                    memcpy(&t0, d0 + 4 * r, sizeof t0);
+                } else {
+                    v4 z = {0, 0, 0, 0};
+                    t0 = z;
+                }
+                a0[r] = t0;
+            }
+            for (k = 0; k < nk; ++k) {
+                const R_ s0 = b0[k];
+                const v4 bb0 = {s0, s0, s0, s0};
+                const R_ *ak = A + k * NP;
+                for (r = 0; r < nv; ++r) {
+                    v4 t;
+                    memcpy(&t, ak + 4 * r, sizeof t);
+                    a0[r] += t * bb0;
+                }
+            }
+            for (r = 0; r < nv; ++r) {
+                v4 t0 = a0[r];
+                memcpy(d0 + 4 * r, &t0, sizeof t0);
+            }
+        }
+        return;
+    }
+#endif
+    for (j = 0; j < ncol; ++j) {
+        R_ *DOPT_RESTRICT dj = D + j * NP;
+        const R_ *DOPT_RESTRICT bj = B + j * ldb;
+        if (!accumulate)
+            for (i = 0; i < NP; ++i) dj[i] = 0;
+        for (k = 0; k < nk; ++k) {
+            const R_ bkj = bj[k];
+            const R_ *DOPT_RESTRICT ak = A + k * NP;
+            for (i = 0; i < NP; ++i) dj[i] += ak[i] * bkj;
+        }
+    }
+}
+
 /* One backward Riccati step.  On entry V, v hold the value function of step t+1 (unused when F
  * is NULL, the last step); on exit those of step t.  Absolute form (tb NULL): the linear term
  * is c_t + F^T (V f + v).  Delta form around the nominal tau-bar tb with a consistent rollout:
  * c_t + C tb + F^T v, and the controls are steps du with lo <= du <= hi (lo/hi NULL: none).
- * Writes the factor L, gains K, k and free flags of this step. */
-static dopt_status DOPT_FN(dopt__lqr_step)(DOPT_FN(dopt_mpc_lqr) *s, const R_ *C, const R_ *c,
-                                           const R_ *F, const R_ *f, const R_ *tb, const R_ *lo,
-                                           const R_ *hi, int qp_iter, R_ *L, R_ *K, R_ *k,
-                                           unsigned char *fr, int *nf, int *bad)
+ * Writes the factor L, the gains (K^T, n x m column-major), k and the free flags of this step.
+ * Scratch columns have NP >= n + m rows (a multiple of 4; the rows past n + m are zero, or past
+ * n finite and unused), so every inner loop runs over NP: with NP a compile-time constant
+ * (dopt__lqr_step dispatches on it) those loops unroll into whole vector registers. */
+DOPT__LQR_INLINE dopt_status DOPT_FN(dopt__lqr_step_np)(DOPT_FN(dopt_mpc_lqr) *s, const int NP, const R_ *C,
+                                                        const R_ *c, const R_ *F, const R_ *f, const R_ *tb,
+                                                        const R_ *lo, const R_ *hi, int qp_iter, R_ *L, R_ *Kt,
+                                                        R_ *k, unsigned char *fr, int *nf, int *bad)
 {
     const int n = s->n, m = s->m, N = n + m;
     R_ *DOPT_RESTRICT Q = s->Q, *DOPT_RESTRICT q = s->q, *DOPT_RESTRICT V = s->V, *DOPT_RESTRICT v = s->v;
-    R_ *DOPT_RESTRICT W = s->W, *DOPT_RESTRICT Ft = s->Ft, *DOPT_RESTRICT y = s->y;
+    R_ *DOPT_RESTRICT Z = s->W, *DOPT_RESTRICT Ft = s->Ft, *DOPT_RESTRICT y = s->y, *DOPT_RESTRICT KT = s->KT;
     int i, j, p;
     dopt_status st;
-    for (j = 0; j < N; ++j)
-        for (i = j; i < N; ++i) Q[i + j * N] = C[i + j * N];
+    for (j = 0; j < N; ++j) {
+        for (i = 0; i < N; ++i) Q[i + j * NP] = C[i + j * N];
+        for (i = N; i < NP; ++i) Q[i + j * NP] = 0;
+    }
     for (i = 0; i < N; ++i) q[i] = c[i];
+    for (i = N; i < NP; ++i) q[i] = 0;
     if (tb)
         for (j = 0; j < N; ++j) {
             const R_ tj = tb[j];
-            for (i = 0; i < N; ++i) q[i] += C[i + j * N] * tj;
+            for (i = 0; i < NP; ++i) q[i] += Q[i + j * NP] * tj;
         }
     if (F) {
         /* y = V f + v (absolute form) or v (delta form) */
-        for (i = 0; i < n; ++i) y[i] = v[i];
+        for (i = 0; i < NP; ++i) y[i] = v[i];
         if (!tb && f)
             for (p = 0; p < n; ++p) {
                 const R_ fp = f[p];
-                for (i = 0; i < n; ++i) y[i] += V[i + p * n] * fp;
+                for (i = 0; i < NP; ++i) y[i] += V[i + p * NP] * fp;
             }
-        /* W = V F (n x N), Ft = F^T (N x n) */
-        for (j = 0; j < N; ++j) {
-            R_ *DOPT_RESTRICT w = W + j * n;
-            const R_ *fj = F + j * n;
-            for (i = 0; i < n; ++i) w[i] = 0;
+        /* Ft = F^T (NP x n), Z = F^T V (NP x n), Q += Z F, q += F^T y */
+        if (s->Ft_of != F) { /* time-invariant dynamics: transposed once per sweep */
             for (p = 0; p < n; ++p) {
-                const R_ fpj = fj[p];
-                const R_ *vp = V + p * n;
-                for (i = 0; i < n; ++i) w[i] += vp[i] * fpj;
+                R_ *DOPT_RESTRICT ft = Ft + p * NP;
+                for (i = 0; i < N; ++i) ft[i] = F[p + i * n];
+                for (i = N; i < NP; ++i) ft[i] = 0;
             }
-            for (p = 0; p < n; ++p) Ft[j + p * N] = fj[p];
+            s->Ft_of = F;
         }
-        /* lower(Q) += F^T W;  q += F^T y */
-        for (j = 0; j < N; ++j) {
-            R_ *DOPT_RESTRICT Qj = Q + j * N;
-            const R_ *w = W + j * n;
-            for (p = 0; p < n; ++p) {
-                const R_ wpj = w[p];
-                const R_ *ft = Ft + p * N;
-                for (i = j; i < N; ++i) Qj[i] += ft[i] * wpj;
-            }
-        }
+        DOPT_FN(dopt__lqr_gemm)(NP, n, n, Ft, V, NP, Z, 0);
+        DOPT_FN(dopt__lqr_gemm)(NP, N, n, Z, F, n, Q, 1);
         for (p = 0; p < n; ++p) {
             const R_ yp = y[p];
-            const R_ *ft = Ft + p * N;
-            for (i = 0; i < N; ++i) q[i] += ft[i] * yp;
+            const R_ *ft = Ft + p * NP;
+            for (i = 0; i < NP; ++i) q[i] += ft[i] * yp;
         }
     }
-    for (j = 0; j < N; ++j)
-        for (i = j + 1; i < N; ++i) Q[j + i * N] = Q[i + j * N];
     /* controls: k = argmin of the quadratic in u (box QP with limits), gains on free controls */
     if (lo) {
         for (i = 0; i < m; ++i) k[i] = 0;
-        st = DOPT_FN(dopt__lqr_boxqp)(s, m, Q + n + n * N, N, q + n, lo, hi, qp_iter, k, fr, L, nf, bad);
+        st = DOPT_FN(dopt__lqr_boxqp)(s, m, Q + n + n * NP, NP, q + n, lo, hi, qp_iter, k, fr, L, nf, bad);
         if (st != DOPT_OK) return st;
     } else {
         for (i = 0; i < m; ++i) fr[i] = 1;
-        st = DOPT_FN(dopt__lqr_factor_free)(m, Q + n + n * N, N, fr, L, nf, s->qidx, bad);
+        st = DOPT_FN(dopt__lqr_factor_free)(m, Q + n + n * NP, NP, fr, L, nf, s->qidx, bad);
         if (st != DOPT_OK) return st;
         for (i = 0; i < m; ++i) k[i] = -q[n + i];
         DOPT_FN(dopt__lqr_cholsolve)(m, L, k);
     }
     {
+        /* K^T = -Q_xu(free) (L L^T)^{-1}: both triangular solves act on whole columns */
         const int nfree = *nf;
         const int *idx = s->qidx;
-        R_ *tmp = s->qd;
-        for (j = 0; j < n; ++j) {
-            R_ *Kj = K + j * m;
-            for (i = 0; i < m; ++i) Kj[i] = 0;
-            for (i = 0; i < nfree; ++i) tmp[i] = -Q[n + idx[i] + j * N];
-            DOPT_FN(dopt__lqr_cholsolve)(nfree, L, tmp);
-            for (i = 0; i < nfree; ++i) Kj[idx[i]] = tmp[i];
+        for (p = 0; p < nfree; ++p) {
+            R_ *DOPT_RESTRICT kp = KT + p * NP;
+            const R_ *qp = Q + (n + idx[p]) * NP;
+            for (i = 0; i < NP; ++i) kp[i] = -qp[i];
+            for (j = 0; j < p; ++j) {
+                const R_ l = L[p + j * nfree];
+                const R_ *kj = KT + j * NP;
+                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
+            }
+            {
+                const R_ inv = 1 / L[p + p * nfree];
+                for (i = 0; i < NP; ++i) kp[i] *= inv;
+            }
         }
-    }
-    /* lower(V) = Q_xx + Q_xu K;  v = q_x + Q_xu k  (valid for any free set: see the overview) */
-    for (j = 0; j < n; ++j) {
-        R_ *DOPT_RESTRICT Vj = V + j * n;
-        const R_ *Kj = K + j * m;
-        for (i = j; i < n; ++i) Vj[i] = Q[i + j * N];
+        for (p = nfree - 1; p >= 0; --p) {
+            R_ *DOPT_RESTRICT kp = KT + p * NP;
+            for (j = p + 1; j < nfree; ++j) {
+                const R_ l = L[j + p * nfree];
+                const R_ *kj = KT + j * NP;
+                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
+            }
+            {
+                const R_ inv = 1 / L[p + p * nfree];
+                for (i = 0; i < NP; ++i) kp[i] *= inv;
+            }
+        }
+        for (p = 0; p < m; ++p)
+            for (i = 0; i < n; ++i) Kt[i + p * n] = 0;
+        for (p = 0; p < nfree; ++p)
+            for (i = 0; i < n; ++i) Kt[i + idx[p] * n] = KT[i + p * NP];
+        /* V = Q_xx + Q_xu K,  v = q_x + Q_xu k  (valid for any free set: see the overview) */
+        {
+            R_ *DOPT_RESTRICT Qf = Z, *DOPT_RESTRICT Kf = s->Kf; /* free columns of Q_.u, rows of K */
+            for (p = 0; p < nfree; ++p) {
+                const R_ *Qp = Q + (n + idx[p]) * NP;
+                for (i = 0; i < NP; ++i) Qf[i + p * NP] = Qp[i];
+                for (j = 0; j < n; ++j) Kf[p + j * nfree] = KT[j + p * NP];
+            }
+            for (i = 0; i < NP * n; ++i) V[i] = Q[i];
+            DOPT_FN(dopt__lqr_gemm)(NP, n, nfree, Qf, Kf, nfree, V, 1);
+        }
+        for (i = 0; i < NP; ++i) v[i] = q[i];
         for (p = 0; p < m; ++p) {
-            const R_ kpj = Kj[p];
-            const R_ *Qp = Q + (n + p) * N;
-            for (i = j; i < n; ++i) Vj[i] += Qp[i] * kpj;
+            const R_ kp = k[p];
+            const R_ *Qp = Q + (n + p) * NP;
+            for (i = 0; i < NP; ++i) v[i] += Qp[i] * kp;
         }
-    }
-    for (j = 0; j < n; ++j)
-        for (i = j + 1; i < n; ++i) V[j + i * n] = V[i + j * n];
-    for (i = 0; i < n; ++i) v[i] = q[i];
-    for (p = 0; p < m; ++p) {
-        const R_ kp = k[p];
-        const R_ *Qp = Q + (n + p) * N;
-        for (i = 0; i < n; ++i) v[i] += Qp[i] * kp;
     }
     return DOPT_OK;
+}
+
+/* dopt__lqr_step_np with NP a constant for n + m <= 32 (see there). */
+static dopt_status DOPT_FN(dopt__lqr_step)(DOPT_FN(dopt_mpc_lqr) *s, const R_ *C, const R_ *c,
+                                           const R_ *F, const R_ *f, const R_ *tb, const R_ *lo,
+                                           const R_ *hi, int qp_iter, R_ *L, R_ *Kt, R_ *k,
+                                           unsigned char *fr, int *nf, int *bad)
+{
+#define DOPT__LQR_NP(np) \
+    DOPT_FN(dopt__lqr_step_np)(s, np, C, c, F, f, tb, lo, hi, qp_iter, L, Kt, k, fr, nf, bad)
+    switch (s->NP) {
+    case 4: return DOPT__LQR_NP(4);
+    case 8: return DOPT__LQR_NP(8);
+    case 12: return DOPT__LQR_NP(12);
+    case 16: return DOPT__LQR_NP(16);
+    case 20: return DOPT__LQR_NP(20);
+    case 24: return DOPT__LQR_NP(24);
+    case 28: return DOPT__LQR_NP(28);
+    case 32: return DOPT__LQR_NP(32);
+    default: return DOPT__LQR_NP(s->NP);
+    }
+#undef DOPT__LQR_NP
 }
 
 /* x' = F tau + f (n). */
@@ -690,8 +839,9 @@ static dopt_status DOPT_FN(dopt__lqr_sweep)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT
     const int n = s->n, m = s->m, T = s->T, N = n + m;
     const size_t bt = (size_t)b * (size_t)T;
     int t, i;
-    for (i = 0; i < n * n; ++i) s->V[i] = 0;
-    for (i = 0; i < n; ++i) s->v[i] = 0;
+    s->Ft_of = NULL;
+    for (i = 0; i < s->NP * n; ++i) s->V[i] = 0;
+    for (i = 0; i < s->NP; ++i) s->v[i] = 0;
     for (t = T - 1; t >= 0; --t) {
         const R_ *F = t < T - 1 ? DOPT__LQR_AT(d->F, b, t) : NULL;
         const R_ *f = t < T - 1 && d->f.p ? DOPT__LQR_AT(d->f, b, t) : NULL;
@@ -736,20 +886,22 @@ static void DOPT_FN(dopt__lqr_rollout)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(d
             const R_ *xb = tb + (size_t)t * N, *ub = xb + n;
             const R_ *lo = d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t) : NULL;
             const R_ *hi = d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t) : NULL;
-            for (i = 0; i < m; ++i) u[i] = ub[i] + alpha * k[i];
-            for (j = 0; j < n; ++j) {
-                const R_ dx = x[j] - xb[j];
-                for (i = 0; i < m; ++i) u[i] += K[i + j * m] * dx;
+            for (i = 0; i < m; ++i) {
+                R_ a = ub[i] + alpha * k[i];
+                const R_ *Ki = K + i * n;
+                for (j = 0; j < n; ++j) a += Ki[j] * (x[j] - xb[j]);
+                u[i] = a;
             }
             for (i = 0; i < m; ++i) {
                 if (lo && u[i] < lo[i]) u[i] = lo[i];
                 if (hi && u[i] > hi[i]) u[i] = hi[i];
             }
         } else {
-            for (i = 0; i < m; ++i) u[i] = k[i];
-            for (j = 0; j < n; ++j) {
-                const R_ xj = x[j];
-                for (i = 0; i < m; ++i) u[i] += K[i + j * m] * xj;
+            for (i = 0; i < m; ++i) {
+                R_ a = k[i];
+                const R_ *Ki = K + i * n;
+                for (j = 0; j < n; ++j) a += Ki[j] * x[j];
+                u[i] = a;
             }
         }
         if (t < T - 1)
@@ -823,7 +975,8 @@ static dopt_status DOPT_FN(dopt__lqr_check_bounds)(const DOPT_FN(dopt_mpc_lqr) *
 /* Solve element b into s->tau (+ s->lam); fills rep. */
 static dopt_status DOPT_FN(dopt__lqr_solve_one)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
                                                 const DOPT_FN(dopt_mpc_lqr_options) *o, ptrdiff_t b,
-                                                DOPT_FN(dopt_mpc_seq) tau_in, DOPT_FN(dopt_mpc_lqr_report) *rep)
+                                                DOPT_FN(dopt_mpc_seq) tau_in, int want_cost,
+                                                DOPT_FN(dopt_mpc_lqr_report) *rep)
 {
     const int n = s->n, m = s->m, T = s->T, N = n + m;
     R_ *tau = s->tau + (size_t)b * T * N;
@@ -888,9 +1041,15 @@ static dopt_status DOPT_FN(dopt__lqr_solve_one)(DOPT_FN(dopt_mpc_lqr) *s, const 
         for (t = 0; t < T; ++t)
             for (i = 0; i < m; ++i) rep->n_clamped += !s->fr[((size_t)b * T + t) * m + i];
     }
-    rep->cost = DOPT_FN(dopt__lqr_cost)(s, d, b, tau);
-    DOPT_FN(dopt__lqr_multipliers)(s, d, b, tau, d->c, s->lam + (size_t)b * T * n);
-    if (!(rep->cost - rep->cost == 0) || !DOPT_FN(dopt_all_finite)(N * T, tau)) return DOPT_ERR_NON_FINITE;
+    /* NaN/Inf anywhere in the data reaches tau or the value function of step 0 (V_0, v_0 hold
+     * the only terms, C_0's state block and c_0's state part, that tau does not see) */
+    if (!DOPT_FN(dopt_all_finite)(N * T, tau) || !DOPT_FN(dopt_all_finite)(s->NP * n, s->V) ||
+        !DOPT_FN(dopt_all_finite)(n, s->v))
+        return DOPT_ERR_NON_FINITE;
+    if (want_cost) {
+        rep->cost = DOPT_FN(dopt__lqr_cost)(s, d, b, tau);
+        if (!(rep->cost - rep->cost == 0)) return DOPT_ERR_NON_FINITE;
+    }
     return rep->converged ? DOPT_OK : DOPT_ERR_NO_CONVERGENCE;
 }
 
@@ -927,11 +1086,12 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
     N = n + m;
     s->data = *data;
     s->solved = 0;
+    s->lam_valid = lam.p != NULL;
     for (b = 0; b < s->B; ++b) {
         DOPT_FN(dopt_mpc_lqr_report) rep;
         dopt_status st;
         memset(&rep, 0, sizeof rep);
-        st = DOPT_FN(dopt__lqr_solve_one)(s, data, &o, b, tau, &rep);
+        st = DOPT_FN(dopt__lqr_solve_one)(s, data, &o, b, tau, reports != NULL, &rep);
         if (st == DOPT_ERR_NON_FINITE || st == DOPT_ERR_NOT_POSITIVE_DEFINITE) {
             int where;
             if (DOPT_FN(dopt__lqr_check_data)(s, data, b, &where) != DOPT_OK) {
@@ -942,6 +1102,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
         rep.status = st;
         s->st[b] = st;
         s->conv[b] = rep.converged;
+        if ((st == DOPT_OK || st == DOPT_ERR_NO_CONVERGENCE) && lam.p)
+            DOPT_FN(dopt__lqr_multipliers)(s, data, b, s->tau + (size_t)b * T * N, data->c,
+                                           s->lam + (size_t)b * T * n);
         if (st == DOPT_OK || st == DOPT_ERR_NO_CONVERGENCE) {
             const R_ *tb = s->tau + (size_t)b * T * N, *lb = s->lam + (size_t)b * T * n;
             for (t = 0; t < T; ++t) {
@@ -1013,11 +1176,11 @@ static void DOPT_FN(dopt__lqr_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b, DO
         DOPT_FN(dopt__lqr_cholsolve)(nf, L, tmp);
         for (i = m - 1, j = nf - 1; i >= 0; --i) k[i] = fr[i] ? tmp[j--] : 0;
         /* v = q_x + K^T q_u (K has zero rows on held controls) */
-        for (j = 0; j < n; ++j) {
-            R_ a = q[j];
-            const R_ *Kj = K + j * m;
-            for (i = 0; i < m; ++i) a += Kj[i] * q[n + i];
-            v[j] = a;
+        for (j = 0; j < n; ++j) v[j] = q[j];
+        for (i = 0; i < m; ++i) {
+            const R_ qu = q[n + i];
+            const R_ *Ki = K + i * n;
+            for (j = 0; j < n; ++j) v[j] += Ki[j] * qu;
         }
     }
     /* rollout from d_x0 = 0 */
@@ -1025,9 +1188,12 @@ static void DOPT_FN(dopt__lqr_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b, DO
     for (t = 0; t < T; ++t) {
         R_ *x = dt + (size_t)t * N, *u = x + n;
         const R_ *K = s->K + (bt + t) * (size_t)m * n;
-        for (i = 0; i < m; ++i) u[i] = dk[(size_t)t * m + i];
-        for (j = 0; j < n; ++j)
-            for (i = 0; i < m; ++i) u[i] += K[i + j * m] * x[j];
+        for (i = 0; i < m; ++i) {
+            R_ a = dk[(size_t)t * m + i];
+            const R_ *Ki = K + i * n;
+            for (j = 0; j < n; ++j) a += Ki[j] * x[j];
+            u[i] = a;
+        }
         if (t < T - 1) DOPT_FN(dopt__lqr_dyn)(n, N, DOPT__LQR_AT(d->F, b, t), NULL, x, x + N);
     }
     DOPT_FN(dopt__lqr_multipliers)(s, d, b, dt, dtau, s->dlam);
@@ -1092,6 +1258,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
             if (!finite) {
                 st = DOPT_ERR_NON_FINITE;
             } else {
+                if (!s->lam_valid && grad->F.p) /* dL/dF is the only user of the multipliers */
+                    DOPT_FN(dopt__lqr_multipliers)(s, &s->data, b, s->tau + (size_t)b * s->T * (s->n + s->m),
+                                                   s->data.c, s->lam + (size_t)b * s->T * s->n);
                 DOPT_FN(dopt__lqr_adjoint)(s, b, dtau);
                 if (!DOPT_FN(dopt_all_finite)(s->T * (s->n + s->m), s->dtau) ||
                     !DOPT_FN(dopt_all_finite)(s->T * s->n, s->dlam))
@@ -1109,6 +1278,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
                                     : "mpc lqr backward: no gradient for element ");
         }
     }
+    if (grad->F.p) s->lam_valid = 1;
     return first;
 }
 #undef R_
