@@ -233,6 +233,117 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
 /* dopt_mpc_lqr_flops: floating-point operations of one unconstrained forward solve of one
  * element as implemented (Riccati sweep and rollout), for GFLOP/s figures. */
 DOPT_API double DOPT_FN(dopt_mpc_lqr_flops)(int n, int m, int T);
+
+/* ---- nonlinear MPC (iLQR / box-DDP) ---------------------------------------------------------- */
+
+/* Dynamics x_{t+1} = f(x_t, u_t) of element b at step t.  x: n, u: m, x_next: n (out).
+ * F: NULL, or out: the n x (n+m) column-major Jacobian [df/dx df/du] (when the problem says it
+ * provides one).  Return DOPT_OK, or a status that stops this element. */
+typedef dopt_status (*DOPT_FN(dopt_mpc_dynamics_fn))(void *user, ptrdiff_t b, int t, const DOPT_REAL *x,
+                                                     const DOPT_REAL *u, DOPT_REAL *x_next, DOPT_REAL *F);
+/* Stage cost l_t(tau) of element b at step t (t < T, tau = [x; u], n+m).  grad (n+m) and hess
+ * ((n+m) x (n+m) column-major, symmetric) are NULL or out (when the problem says it provides
+ * them). */
+typedef dopt_status (*DOPT_FN(dopt_mpc_cost_fn))(void *user, ptrdiff_t b, int t, const DOPT_REAL *tau,
+                                                 DOPT_REAL *cost, DOPT_REAL *grad, DOPT_REAL *hess);
+
+/* A nonlinear optimal-control problem: minimize sum_t l_t(tau_t) subject to
+ * x_{t+1} = f(x_t, u_t), x_0 = x_init, u_lower <= u <= u_upper. */
+typedef struct DOPT_FN(dopt_mpc_ilqr_problem) {
+    int n_state, n_ctrl;                  /* must equal the solver's (DOPT_ERR_DIMENSION)        */
+    DOPT_FN(dopt_mpc_dynamics_fn) dynamics;
+    int dynamics_jacobian;                /* 1: dynamics fills F; 0: central differences          */
+    DOPT_FN(dopt_mpc_cost_fn) cost;
+    int cost_derivatives;                 /* 1: cost fills grad and hess; 0: central differences  */
+    void *user;
+    DOPT_FN(dopt_mpc_cseq) u_lower, u_upper; /* as in dopt_mpc_lqr_data; p NULL: unbounded        */
+} DOPT_FN(dopt_mpc_ilqr_problem);
+
+/* Options of dopt_mpc_ilqr_solve; zero-initialize for the defaults. */
+typedef struct DOPT_FN(dopt_mpc_ilqr_options) {
+    int max_iter;           /* iLQR iterations; 0: 100                                             */
+    DOPT_REAL tol;          /* converged when the LQR step has max |du| <= tol (1 + max |u|);
+                               0: 1e-8 (double), 1e-4 (float)                                      */
+    int max_linesearch;     /* step halvings per iteration; 0: 12                                  */
+    int qp_max_iter;        /* projected-Newton iterations of one box QP; 0: 50                    */
+    dopt_mpc_warm warm_start; /* NONE (default), AS_IS or SHIFT (receding horizon): read tau    */
+    DOPT_REAL fd_step;      /* central-difference step scale; 0: cbrt(eps) (Jacobians), eps^(1/4)
+                               (cost Hessians)                                                    */
+} DOPT_FN(dopt_mpc_ilqr_options);
+
+/* The nonlinear MPC solver.  Opaque; holds an LQR solver for the final approximation. */
+typedef struct DOPT_FN(dopt_mpc_ilqr) DOPT_FN(dopt_mpc_ilqr);
+
+/* dopt_mpc_ilqr_workspace_size / create_in / create / destroy: as for dopt_mpc_lqr. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_workspace_size)(int n, int m, int T, ptrdiff_t B,
+                                                           size_t *bytes, dopt_errinfo *info);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create_in)(void *memory, size_t bytes, int n, int m, int T,
+                                                      ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                      dopt_errinfo *info);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create)(const dopt_hooks *hooks, int n, int m, int T,
+                                                   ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                   dopt_errinfo *info);
+DOPT_API void DOPT_FN(dopt_mpc_ilqr_destroy)(DOPT_FN(dopt_mpc_ilqr) *s);
+
+/* dopt_mpc_ilqr_solve: iLQR with control limits (box-DDP, Tassa et al. 2014) for each element.
+ * An iteration linearizes the dynamics and quadratizes the cost along the current trajectory,
+ * takes the LQR step of that approximation (box QPs on the controls, as dopt_mpc_lqr_solve) and
+ * rolls the true dynamics forward under u = clamp(u_bar + alpha k + K (x - x_bar)), halving
+ * alpha until the cost decreases.  x_init: one n-vector per element (bs).  tau: out, T vectors
+ * n+m per element; read first for a warm start.  reports: B reports (iterations, converged,
+ * cost, n_clamped) or NULL.  Allocates nothing.  Returns the first failing element's status:
+ * DOPT_ERR_DIMENSION (problem's n_state/n_ctrl differ from the solver's), NON_FINITE (a
+ * callback produced NaN/Inf), NOT_POSITIVE_DEFINITE (a Q_uu of the approximation, with the time
+ * step), NO_CONVERGENCE (iteration limit or no descent), or a callback's own status. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_solve)(DOPT_FN(dopt_mpc_ilqr) *s,
+                                                  const DOPT_FN(dopt_mpc_ilqr_problem) *problem,
+                                                  DOPT_FN(dopt_mpc_cseq) x_init,
+                                                  const DOPT_FN(dopt_mpc_ilqr_options) *options,
+                                                  DOPT_FN(dopt_mpc_seq) tau,
+                                                  DOPT_FN(dopt_mpc_lqr_report) *reports,
+                                                  dopt_errinfo *info);
+
+/* dopt_mpc_ilqr_approximation: the LQR data of the last solve's final approximation at the
+ * solution tau* (C_t = hess l_t, c_t = grad l_t - C_t tau*_t, F_t = Jacobian of f,
+ * f_t = f(tau*_t) - F_t tau*_t; contiguous per element), whose solution is tau* itself. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_approximation)(const DOPT_FN(dopt_mpc_ilqr) *s,
+                                                          DOPT_FN(dopt_mpc_lqr_data) *data,
+                                                          dopt_errinfo *info);
+
+/* dopt_mpc_ilqr_backward: dopt_mpc_lqr_backward of the final approximation (Amos et al. 2018:
+ * differentiate the LQR at the fixed point), so grad receives dL/dC, dc, dF, df, dx_init of the
+ * approximation's data (layout of dopt_mpc_ilqr_approximation, or any strides you choose).
+ * Chain them to your parameters theta with tau* held fixed: dL/dtheta = sum_t dC_t : dC_t/dtheta
+ * + dc_t . (d grad l_t/dtheta - dC_t/dtheta tau*_t) + dF_t : dF_t/dtheta + df_t . (d f/dtheta -
+ * dF_t/dtheta tau*_t).  (Like mpc.pytorch, the dynamics' curvature is left out.)  Non-converged
+ * elements follow options->policy. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_backward)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
+                                                     const DOPT_FN(dopt_mpc_lqr_backward_options) *options,
+                                                     const DOPT_FN(dopt_mpc_lqr_grad) *grad,
+                                                     dopt_status *bwd_status, dopt_errinfo *info);
+
+/* Example systems (dynamics callbacks with analytic Jacobians; user = the parameter struct,
+ * explicit Euler steps of dt; F may be NULL).
+ *   pendulum   x = [theta, omega], u = [torque]; theta = 0 hangs down:
+ *              omega' = -g/l sin(theta) + u/(m l^2) - d omega
+ *   cartpole   x = [p, v, theta, omega], u = [force]; theta = 0 upright (Barto et al. 1983)
+ *   bicycle    x = [px, py, yaw, v], u = [acceleration, steering angle]; kinematic bicycle
+ *              with wheelbase L: px' = v cos yaw, py' = v sin yaw, yaw' = v tan(steer)/L
+ *   quadrotor  x = [p (3), roll pitch yaw (3), v (3), body rates (3)], u = [thrust, 3 torques];
+ *              diagonal inertia, ZYX Euler angles, rates integrated as Euler-angle rates
+ *              (the small-angle model: angles' = body rates). */
+typedef struct DOPT_FN(dopt_mpc_pendulum) { DOPT_REAL g, l, m, damping, dt; } DOPT_FN(dopt_mpc_pendulum);
+typedef struct DOPT_FN(dopt_mpc_cartpole) { DOPT_REAL g, m_cart, m_pole, l, dt; } DOPT_FN(dopt_mpc_cartpole);
+typedef struct DOPT_FN(dopt_mpc_bicycle) { DOPT_REAL wheelbase, dt; } DOPT_FN(dopt_mpc_bicycle);
+typedef struct DOPT_FN(dopt_mpc_quadrotor) { DOPT_REAL g, mass, Ixx, Iyy, Izz, dt; } DOPT_FN(dopt_mpc_quadrotor);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_pendulum_dynamics)(void *user, ptrdiff_t b, int t, const DOPT_REAL *x,
+                                                         const DOPT_REAL *u, DOPT_REAL *x_next, DOPT_REAL *F);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_cartpole_dynamics)(void *user, ptrdiff_t b, int t, const DOPT_REAL *x,
+                                                         const DOPT_REAL *u, DOPT_REAL *x_next, DOPT_REAL *F);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_bicycle_dynamics)(void *user, ptrdiff_t b, int t, const DOPT_REAL *x,
+                                                        const DOPT_REAL *u, DOPT_REAL *x_next, DOPT_REAL *F);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_quadrotor_dynamics)(void *user, ptrdiff_t b, int t, const DOPT_REAL *x,
+                                                          const DOPT_REAL *u, DOPT_REAL *x_next, DOPT_REAL *F);
 /* ==== end LQR AND iLQR: declarations ==== */
 
 /* ==== DENSE QP: declarations ==== */
@@ -1280,6 +1391,539 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
     }
     if (grad->F.p) s->lam_valid = 1;
     return first;
+}
+#undef R_
+
+/* ---- nonlinear MPC ---------------------------------------------------------------------------- */
+#define R_ DOPT_REAL
+struct DOPT_FN(dopt_mpc_ilqr) {
+    dopt_hooks hooks;
+    void *owned;
+    size_t owned_bytes;
+    int n, m, T;
+    ptrdiff_t B;
+    DOPT_FN(dopt_mpc_lqr) *lqr;   /* factors and solution of the final approximation          */
+    R_ *C, *c, *F, *f;            /* the approximation, contiguous per element                 */
+    R_ *trial, *work;             /* T*(n+m); 4*(n+m) + (n+m)^2 finite-difference scratch       */
+    DOPT_FN(dopt_mpc_lqr_data) approx;
+};
+
+static size_t DOPT_FN(dopt__ilqr_layout)(DOPT_FN(dopt_mpc_ilqr) *s, dopt_workspace *ws, int n, int m, int T,
+                                         ptrdiff_t B)
+{
+    size_t N = (size_t)(n + m), bt = (size_t)B * (size_t)T, tot = 0, sz[6];
+    void **dst[6];
+    int i, cnt = 0;
+#define DOPT__ILQR_BLK(ptr, bytes) (dst[cnt] = (void **)(void *)&(ptr), sz[cnt++] = (bytes))
+    DOPT__ILQR_BLK(s->C, bt * N * N * sizeof(R_));
+    DOPT__ILQR_BLK(s->c, bt * N * sizeof(R_));
+    DOPT__ILQR_BLK(s->F, bt * (size_t)n * N * sizeof(R_));
+    DOPT__ILQR_BLK(s->f, bt * (size_t)n * sizeof(R_));
+    DOPT__ILQR_BLK(s->trial, (size_t)T * N * sizeof(R_));
+    DOPT__ILQR_BLK(s->work, (4 * N + N * N + 4) * sizeof(R_));
+#undef DOPT__ILQR_BLK
+    for (i = 0; i < cnt; ++i) {
+        if (ws) {
+            *dst[i] = dopt_workspace_take(ws, sz[i]);
+            if (!*dst[i]) return 0;
+        }
+        tot += DOPT_WORKSPACE_ROUND(sz[i]);
+    }
+    return tot;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_workspace_size)(int n, int m, int T, ptrdiff_t B,
+                                                           size_t *bytes, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_mpc_ilqr) tmp;
+    size_t lq;
+    dopt_status st;
+    if (!bytes) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL bytes");
+    *bytes = 0;
+    st = DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &lq, info);
+    if (st != DOPT_OK) return st;
+    memset(&tmp, 0, sizeof tmp);
+    *bytes = lq + DOPT_FN(dopt__ilqr_layout)(&tmp, NULL, n, m, T, B) + DOPT_WORKSPACE_ROUND(sizeof tmp) +
+             DOPT_WORKSPACE_ALIGN;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create_in)(void *memory, size_t bytes, int n, int m, int T,
+                                                      ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                      dopt_errinfo *info)
+{
+    dopt_workspace ws;
+    DOPT_FN(dopt_mpc_ilqr) *s;
+    size_t need, lq;
+    dopt_status st;
+    void *lmem;
+    if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL out");
+    *out = NULL;
+    st = DOPT_FN(dopt_mpc_ilqr_workspace_size)(n, m, T, B, &need, info);
+    if (st != DOPT_OK) return st;
+    if (!memory || bytes < need)
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: workspace too small");
+    DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &lq, NULL);
+    dopt_workspace_init(&ws, memory, bytes);
+    s = (DOPT_FN(dopt_mpc_ilqr) *)dopt_workspace_take(&ws, sizeof *s);
+    if (!s) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: workspace too small");
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->m = m;
+    s->T = T;
+    s->B = B;
+    lmem = dopt_workspace_take(&ws, lq - DOPT_WORKSPACE_ALIGN);
+    if (!lmem || !DOPT_FN(dopt__ilqr_layout)(s, &ws, n, m, T, B))
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: workspace too small");
+    st = DOPT_FN(dopt_mpc_lqr_create_in)(lmem, lq - DOPT_WORKSPACE_ALIGN, n, m, T, B, &s->lqr, info);
+    if (st != DOPT_OK) return st;
+    s->approx.C.p = s->C; s->approx.C.ts = (ptrdiff_t)(n + m) * (n + m); s->approx.C.bs = s->approx.C.ts * T;
+    s->approx.c.p = s->c; s->approx.c.ts = n + m; s->approx.c.bs = (ptrdiff_t)(n + m) * T;
+    s->approx.F.p = s->F; s->approx.F.ts = (ptrdiff_t)n * (n + m); s->approx.F.bs = s->approx.F.ts * T;
+    s->approx.f.p = s->f; s->approx.f.ts = n; s->approx.f.bs = (ptrdiff_t)n * T;
+    *out = s;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create)(const dopt_hooks *hooks, int n, int m, int T,
+                                                   ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                   dopt_errinfo *info)
+{
+    size_t bytes;
+    void *mem;
+    dopt_status st;
+    if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL out");
+    *out = NULL;
+    st = DOPT_FN(dopt_mpc_ilqr_workspace_size)(n, m, T, B, &bytes, info);
+    if (st != DOPT_OK) return st;
+    mem = dopt_alloc(hooks, bytes);
+    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: out of memory");
+    st = DOPT_FN(dopt_mpc_ilqr_create_in)(mem, bytes, n, m, T, B, out, info);
+    if (st != DOPT_OK) {
+        dopt_free(hooks, mem, bytes);
+        return st;
+    }
+    if (hooks) (*out)->hooks = *hooks;
+    (*out)->owned = mem;
+    (*out)->owned_bytes = bytes;
+    return DOPT_OK;
+}
+
+DOPT_API void DOPT_FN(dopt_mpc_ilqr_destroy)(DOPT_FN(dopt_mpc_ilqr) *s)
+{
+    dopt_hooks h;
+    if (!s || !s->owned) return;
+    h = s->hooks;
+    dopt_free(&h, s->owned, s->owned_bytes);
+}
+
+/* Dynamics value and Jacobian F (n x N) at tau = [x; u]: the callback's, or central differences. */
+static dopt_status DOPT_FN(dopt__ilqr_dyn)(DOPT_FN(dopt_mpc_ilqr) *s, const DOPT_FN(dopt_mpc_ilqr_problem) *p,
+                                           ptrdiff_t b, int t, const R_ *tau, R_ *xn, R_ *F, R_ h0)
+{
+    const int n = s->n, N = n + s->m;
+    R_ *z = s->work, *fp = z + N, *fm = fp + N;
+    dopt_status st;
+    int i, j;
+    if (!F || p->dynamics_jacobian) {
+        st = p->dynamics(p->user, b, t, tau, tau + n, xn, F);
+        if (st != DOPT_OK) return st;
+        return DOPT_FN(dopt_all_finite)(n, xn) && (!F || DOPT_FN(dopt_all_finite)(n * N, F)) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+    }
+    st = p->dynamics(p->user, b, t, tau, tau + n, xn, NULL);
+    if (st != DOPT_OK) return st;
+    for (i = 0; i < N; ++i) z[i] = tau[i];
+    for (j = 0; j < N; ++j) {
+        R_ h = h0 * (1 + DOPT_M(fabs)(tau[j]));
+        z[j] = tau[j] + h;
+        if ((st = p->dynamics(p->user, b, t, z, z + n, fp, NULL)) != DOPT_OK) return st;
+        z[j] = tau[j] - h;
+        if ((st = p->dynamics(p->user, b, t, z, z + n, fm, NULL)) != DOPT_OK) return st;
+        z[j] = tau[j];
+        for (i = 0; i < n; ++i) F[i + j * n] = (fp[i] - fm[i]) / (2 * h);
+    }
+    return DOPT_FN(dopt_all_finite)(n, xn) && DOPT_FN(dopt_all_finite)(n * N, F) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
+/* Stage cost, gradient and Hessian (N x N) at tau: the callback's, or central differences. */
+static dopt_status DOPT_FN(dopt__ilqr_cost)(DOPT_FN(dopt_mpc_ilqr) *s, const DOPT_FN(dopt_mpc_ilqr_problem) *p,
+                                            ptrdiff_t b, int t, const R_ *tau, R_ *l, R_ *g, R_ *H, R_ h0)
+{
+    const int N = s->n + s->m;
+    R_ *z = s->work, v[4];
+    dopt_status st;
+    int i, j, k;
+    if (!g || p->cost_derivatives) {
+        st = p->cost(p->user, b, t, tau, l, g, H);
+        if (st != DOPT_OK) return st;
+        return (*l - *l == 0) && (!g || (DOPT_FN(dopt_all_finite)(N, g) && DOPT_FN(dopt_all_finite)(N * N, H)))
+                   ? DOPT_OK : DOPT_ERR_NON_FINITE;
+    }
+    if ((st = p->cost(p->user, b, t, tau, l, NULL, NULL)) != DOPT_OK) return st;
+    for (i = 0; i < N; ++i) z[i] = tau[i];
+    for (i = 0; i < N; ++i) {
+        R_ hi = h0 * (1 + DOPT_M(fabs)(tau[i]));
+        z[i] = tau[i] + hi;
+        if ((st = p->cost(p->user, b, t, z, v, NULL, NULL)) != DOPT_OK) return st;
+        z[i] = tau[i] - hi;
+        if ((st = p->cost(p->user, b, t, z, v + 1, NULL, NULL)) != DOPT_OK) return st;
+        z[i] = tau[i];
+        g[i] = (v[0] - v[1]) / (2 * hi);
+        H[i + i * N] = (v[0] - 2 * *l + v[1]) / (hi * hi);
+        for (j = 0; j < i; ++j) {
+            R_ hj = h0 * (1 + DOPT_M(fabs)(tau[j]));
+            for (k = 0; k < 4; ++k) {
+                z[i] = tau[i] + ((k & 1) ? -hi : hi);
+                z[j] = tau[j] + ((k & 2) ? -hj : hj);
+                if ((st = p->cost(p->user, b, t, z, v + k, NULL, NULL)) != DOPT_OK) return st;
+            }
+            z[i] = tau[i];
+            z[j] = tau[j];
+            H[i + j * N] = H[j + i * N] = (v[0] - v[1] - v[2] + v[3]) / (4 * hi * hj);
+        }
+    }
+    return (*l - *l == 0) && DOPT_FN(dopt_all_finite)(N, g) && DOPT_FN(dopt_all_finite)(N * N, H)
+               ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
+/* Roll element b's true dynamics forward: u_t = clamp(u_bar + alpha k + K (x - x_bar)) (nominal
+ * tb, gains of the LQR solver) or, with tb NULL, u_t as already in out; returns the cost. */
+static dopt_status DOPT_FN(dopt__ilqr_rollout)(DOPT_FN(dopt_mpc_ilqr) *s, const DOPT_FN(dopt_mpc_ilqr_problem) *p,
+                                               ptrdiff_t b, const R_ *x0, const R_ *tb, R_ alpha, R_ *out,
+                                               R_ *J, int *fail_t)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    const DOPT_FN(dopt_mpc_lqr) *L = s->lqr;
+    const size_t bt = (size_t)b * (size_t)T;
+    dopt_status st;
+    int t, i, j;
+    R_ l;
+    *J = 0;
+    for (i = 0; i < n; ++i) out[i] = x0[i];
+    for (t = 0; t < T; ++t) {
+        R_ *x = out + (size_t)t * N, *u = x + n;
+        const R_ *lo = p->u_lower.p ? DOPT__LQR_AT(p->u_lower, b, t) : NULL;
+        const R_ *hi = p->u_upper.p ? DOPT__LQR_AT(p->u_upper, b, t) : NULL;
+        *fail_t = t;
+        if (tb) {
+            const R_ *xb = tb + (size_t)t * N, *K = L->K + (bt + t) * (size_t)m * n, *k = L->k + (bt + t) * (size_t)m;
+            for (i = 0; i < m; ++i) {
+                R_ a = xb[n + i] + alpha * k[i];
+                const R_ *Ki = K + i * n;
+                for (j = 0; j < n; ++j) a += Ki[j] * (x[j] - xb[j]);
+                u[i] = a;
+            }
+        }
+        for (i = 0; i < m; ++i) {
+            if (lo && u[i] < lo[i]) u[i] = lo[i];
+            if (hi && u[i] > hi[i]) u[i] = hi[i];
+        }
+        if ((st = DOPT_FN(dopt__ilqr_cost)(s, p, b, t, x, &l, NULL, NULL, 0)) != DOPT_OK) return st;
+        *J += l;
+        if (t < T - 1 && (st = DOPT_FN(dopt__ilqr_dyn)(s, p, b, t, x, x + N, NULL, 0)) != DOPT_OK) return st;
+    }
+    return DOPT_OK;
+}
+
+/* The LQR approximation of element b along tau (absolute form, see dopt_mpc_ilqr_approximation). */
+static dopt_status DOPT_FN(dopt__ilqr_approximate)(DOPT_FN(dopt_mpc_ilqr) *s, const DOPT_FN(dopt_mpc_ilqr_problem) *p,
+                                                   ptrdiff_t b, const R_ *tau, R_ hd, R_ hc, int *fail_t)
+{
+    const int n = s->n, T = s->T, N = n + s->m;
+    dopt_status st;
+    int t, i, j;
+    R_ l;
+    for (t = 0; t < T; ++t) {
+        const R_ *z = tau + (size_t)t * N;
+        R_ *C = s->C + ((size_t)b * T + t) * N * N, *c = s->c + ((size_t)b * T + t) * N;
+        *fail_t = t;
+        if ((st = DOPT_FN(dopt__ilqr_cost)(s, p, b, t, z, &l, c, C, hc)) != DOPT_OK) return st;
+        for (j = 0; j < N; ++j) /* symmetrize, then c = grad - C tau */
+            for (i = j + 1; i < N; ++i) C[i + j * N] = C[j + i * N] = (R_)0.5 * (C[i + j * N] + C[j + i * N]);
+        for (j = 0; j < N; ++j)
+            for (i = 0; i < N; ++i) c[i] -= C[i + j * N] * z[j];
+        if (t < T - 1) {
+            R_ *F = s->F + ((size_t)b * T + t) * n * N, *f = s->f + ((size_t)b * T + t) * n;
+            if ((st = DOPT_FN(dopt__ilqr_dyn)(s, p, b, t, z, f, F, hd)) != DOPT_OK) return st;
+            for (j = 0; j < N; ++j)
+                for (i = 0; i < n; ++i) f[i] -= F[i + j * n] * z[j];
+        }
+    }
+    return DOPT_OK;
+}
+
+/* iLQR of element b; the solution stays in s->lqr->tau, its approximation in s->C.. */
+static dopt_status DOPT_FN(dopt__ilqr_one)(DOPT_FN(dopt_mpc_ilqr) *s, const DOPT_FN(dopt_mpc_ilqr_problem) *p,
+                                           ptrdiff_t b, const R_ *x0, const DOPT_FN(dopt_mpc_ilqr_options) *o,
+                                           DOPT_FN(dopt_mpc_seq) tau_io, DOPT_FN(dopt_mpc_lqr_report) *rep)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    DOPT_FN(dopt_mpc_lqr) *L = s->lqr;
+    R_ *tau = L->tau + (size_t)b * T * N, *trial = s->trial, J, hd, hc;
+    dopt_status st;
+    int t, i, it, bad = 0;
+    hd = o->fd_step > 0 ? o->fd_step : DOPT_M(cbrt)(DOPT_EPS);
+    hc = o->fd_step > 0 ? o->fd_step : DOPT_M(sqrt)(DOPT_M(sqrt)(DOPT_EPS));
+    L->data = s->approx;
+    L->data.x_init.p = x0;
+    L->data.x_init.ts = L->data.x_init.bs = 0;
+    L->data.u_lower = p->u_lower;
+    L->data.u_upper = p->u_upper;
+    for (t = 0; t < T; ++t)
+        for (i = 0; i < m; ++i) {
+            R_ u = 0;
+            if (tau_io.p && o->warm_start == DOPT_MPC_WARM_AS_IS) u = DOPT__LQR_AT(tau_io, b, t)[n + i];
+            if (tau_io.p && o->warm_start == DOPT_MPC_WARM_SHIFT)
+                u = DOPT__LQR_AT(tau_io, b, t + 1 < T ? t + 1 : T - 1)[n + i];
+            tau[(size_t)t * N + n + i] = u == u ? u : 0;
+        }
+    if ((st = DOPT_FN(dopt__ilqr_rollout)(s, p, b, x0, NULL, 0, tau, &J, &rep->fail_t)) != DOPT_OK) return st;
+    rep->converged = 0;
+    for (it = 0; it < o->max_iter; ++it) {
+        R_ kmax = 0, umax = 0, alpha = 1, Jt = 0;
+        int ls;
+        rep->iterations = it + 1;
+        if ((st = DOPT_FN(dopt__ilqr_approximate)(s, p, b, tau, hd, hc, &rep->fail_t)) != DOPT_OK) return st;
+        st = DOPT_FN(dopt__lqr_sweep)(L, &L->data, b, tau, o->qp_max_iter, &rep->fail_t, &bad);
+        if (st != DOPT_OK) return st;
+        for (t = 0; t < T; ++t)
+            for (i = 0; i < m; ++i) {
+                R_ ka = DOPT_M(fabs)(L->k[((size_t)b * T + t) * m + i]);
+                R_ ua = DOPT_M(fabs)(tau[(size_t)t * N + n + i]);
+                if (ka > kmax) kmax = ka;
+                if (ua > umax) umax = ua;
+            }
+        if (!(kmax == kmax)) return DOPT_ERR_NON_FINITE;
+        if (kmax <= o->tol * (1 + umax)) {
+            rep->converged = 1;
+            break;
+        }
+        for (ls = 0; ls < o->max_linesearch; ++ls, alpha *= (R_)0.5) {
+            st = DOPT_FN(dopt__ilqr_rollout)(s, p, b, x0, tau, alpha, trial, &Jt, &rep->fail_t);
+            if (st == DOPT_OK && Jt <= J + 8 * DOPT_EPS * (1 + DOPT_M(fabs)(J))) break;
+        }
+        if (ls == o->max_linesearch) break; /* no descent: not a fixed point within tol */
+        J = Jt;
+        for (i = 0; i < N * T; ++i) tau[i] = trial[i];
+    }
+    rep->cost = J;
+    rep->n_clamped = 0;
+    for (t = 0; t < T; ++t)
+        for (i = 0; i < m; ++i) rep->n_clamped += !L->fr[((size_t)b * T + t) * m + i];
+    if (!DOPT_FN(dopt_all_finite)(N * T, tau)) return DOPT_ERR_NON_FINITE;
+    return rep->converged ? DOPT_OK : DOPT_ERR_NO_CONVERGENCE;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_solve)(DOPT_FN(dopt_mpc_ilqr) *s,
+                                                  const DOPT_FN(dopt_mpc_ilqr_problem) *problem,
+                                                  DOPT_FN(dopt_mpc_cseq) x_init,
+                                                  const DOPT_FN(dopt_mpc_ilqr_options) *options,
+                                                  DOPT_FN(dopt_mpc_seq) tau,
+                                                  DOPT_FN(dopt_mpc_lqr_report) *reports,
+                                                  dopt_errinfo *info)
+{
+    DOPT_FN(dopt_mpc_ilqr_options) o;
+    DOPT_FN(dopt_mpc_lqr) *L;
+    dopt_status first = DOPT_OK;
+    ptrdiff_t b;
+    int n, N, T, t, i;
+    if (!s || !problem || !x_init.p || !problem->dynamics || !problem->cost)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL argument");
+    if (problem->n_state != s->n || problem->n_ctrl != s->m)
+        return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0,
+                                "mpc ilqr: the problem's n_state / n_ctrl differ from the solver's");
+    if (options) o = *options; else memset(&o, 0, sizeof o);
+    if (o.max_iter < 0 || o.max_linesearch < 0 || o.qp_max_iter < 0 || o.tol < 0 || o.fd_step < 0 ||
+        (o.warm_start != DOPT_MPC_WARM_NONE && o.warm_start != DOPT_MPC_WARM_AS_IS && o.warm_start != DOPT_MPC_WARM_SHIFT))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: bad option value");
+    if (o.max_iter == 0) o.max_iter = 100;
+    if (o.max_linesearch == 0) o.max_linesearch = 12;
+    if (o.qp_max_iter == 0) o.qp_max_iter = 50;
+    if (o.tol == 0) o.tol = DOPT_IS_FLOAT ? (R_)1e-4 : (R_)1e-8;
+    L = s->lqr;
+    n = s->n;
+    N = n + s->m;
+    T = s->T;
+    L->solved = 0;
+    L->lam_valid = 0;
+    for (b = 0; b < s->B; ++b) {
+        DOPT_FN(dopt_mpc_lqr_report) rep;
+        const R_ *x0 = DOPT__LQR_AT(x_init, b, 0);
+        dopt_status st;
+        memset(&rep, 0, sizeof rep);
+        rep.fail_t = -1;
+        if (problem->u_lower.p || problem->u_upper.p) {
+            L->data.u_lower = problem->u_lower;
+            L->data.u_upper = problem->u_upper;
+            st = DOPT_FN(dopt__lqr_check_bounds)(L, &L->data, b, &rep.fail_t);
+        } else {
+            st = DOPT_OK;
+        }
+        if (st == DOPT_OK) st = DOPT_FN(dopt_all_finite)(n, x0) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+        if (st == DOPT_OK) st = DOPT_FN(dopt__ilqr_one)(s, problem, b, x0, &o, tau, &rep);
+        rep.status = st;
+        L->st[b] = st;
+        L->conv[b] = rep.converged;
+        if ((st == DOPT_OK || st == DOPT_ERR_NO_CONVERGENCE) && tau.p)
+            for (t = 0; t < T; ++t)
+                for (i = 0; i < N; ++i) DOPT__LQR_AT(tau, b, t)[i] = L->tau[((size_t)b * T + t) * N + i];
+        if (reports) reports[b] = rep;
+        if (st != DOPT_OK && first == DOPT_OK) {
+            first = st;
+            if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE)
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.fail_t, "mpc ilqr: Q_uu of the approximation is not positive definite at time step ");
+            else if (st == DOPT_ERR_NO_CONVERGENCE)
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.iterations, "mpc ilqr: not converged; iterations: ");
+            else
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.fail_t, "mpc ilqr: a callback failed or gave NaN/Inf (or bad bounds / x_init), time step ");
+        }
+    }
+    /* the backward differentiates the approximation; x_init is per element there */
+    L->data = s->approx;
+    L->data.x_init = x_init;
+    L->data.u_lower = problem->u_lower;
+    L->data.u_upper = problem->u_upper;
+    L->solved = 1;
+    return first;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_approximation)(const DOPT_FN(dopt_mpc_ilqr) *s,
+                                                          DOPT_FN(dopt_mpc_lqr_data) *data,
+                                                          dopt_errinfo *info)
+{
+    if (!s || !data) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL argument");
+    if (!s->lqr->solved) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: no solve yet");
+    *data = s->lqr->data;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_backward)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
+                                                     const DOPT_FN(dopt_mpc_lqr_backward_options) *options,
+                                                     const DOPT_FN(dopt_mpc_lqr_grad) *grad,
+                                                     dopt_status *bwd_status, dopt_errinfo *info)
+{
+    if (!s) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr backward: NULL solver");
+    return DOPT_FN(dopt_mpc_lqr_backward)(s->lqr, dtau, options, grad, bwd_status, info);
+}
+
+/* ---- example systems ---- */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_pendulum_dynamics)(void *user, ptrdiff_t b, int t, const R_ *x,
+                                                         const R_ *u, R_ *xn, R_ *F)
+{
+    const DOPT_FN(dopt_mpc_pendulum) *P = (const DOPT_FN(dopt_mpc_pendulum) *)user;
+    const R_ dt = P->dt, gl = P->g / P->l, iml2 = 1 / (P->m * P->l * P->l);
+    (void)b; (void)t;
+    xn[0] = x[0] + dt * x[1];
+    xn[1] = x[1] + dt * (-gl * DOPT_M(sin)(x[0]) + iml2 * u[0] - P->damping * x[1]);
+    if (F) { /* 2 x 3 */
+        F[0] = 1; F[1] = -dt * gl * DOPT_M(cos)(x[0]);
+        F[2] = dt; F[3] = 1 - dt * P->damping;
+        F[4] = 0; F[5] = dt * iml2;
+    }
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_cartpole_dynamics)(void *user, ptrdiff_t b, int t, const R_ *x,
+                                                         const R_ *u, R_ *xn, R_ *F)
+{
+    const DOPT_FN(dopt_mpc_cartpole) *P = (const DOPT_FN(dopt_mpc_cartpole) *)user;
+    const R_ M = P->m_cart + P->m_pole, ml = P->m_pole * P->l, dt = P->dt;
+    const R_ s_ = DOPT_M(sin)(x[2]), c_ = DOPT_M(cos)(x[2]), w = x[3];
+    const R_ temp = (u[0] + ml * w * w * s_) / M;
+    const R_ den = P->l * ((R_)4 / 3 - P->m_pole * c_ * c_ / M), num = P->g * s_ - c_ * temp;
+    const R_ tha = num / den, xa = temp - ml * tha * c_ / M;
+    (void)b; (void)t;
+    xn[0] = x[0] + dt * x[1];
+    xn[1] = x[1] + dt * xa;
+    xn[2] = x[2] + dt * w;
+    xn[3] = w + dt * tha;
+    if (F) { /* 4 x 5, columns p v theta omega force */
+        const R_ dtmp_th = ml * w * w * c_ / M, dtmp_w = 2 * ml * w * s_ / M, dtmp_u = 1 / M;
+        const R_ dnum_th = P->g * c_ + s_ * temp - c_ * dtmp_th, dnum_w = -c_ * dtmp_w, dnum_u = -c_ * dtmp_u;
+        const R_ dden_th = P->l * 2 * P->m_pole * c_ * s_ / M;
+        const R_ dtha_th = (dnum_th * den - num * dden_th) / (den * den), dtha_w = dnum_w / den, dtha_u = dnum_u / den;
+        const R_ dxa_th = dtmp_th - ml / M * (dtha_th * c_ - tha * s_);
+        const R_ dxa_w = dtmp_w - ml / M * c_ * dtha_w, dxa_u = dtmp_u - ml / M * c_ * dtha_u;
+        int i;
+        for (i = 0; i < 20; ++i) F[i] = 0;
+        F[0 + 0 * 4] = 1; F[0 + 1 * 4] = dt;
+        F[1 + 1 * 4] = 1; F[1 + 2 * 4] = dt * dxa_th; F[1 + 3 * 4] = dt * dxa_w; F[1 + 4 * 4] = dt * dxa_u;
+        F[2 + 2 * 4] = 1; F[2 + 3 * 4] = dt;
+        F[3 + 2 * 4] = dt * dtha_th; F[3 + 3 * 4] = 1 + dt * dtha_w; F[3 + 4 * 4] = dt * dtha_u;
+    }
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_bicycle_dynamics)(void *user, ptrdiff_t b, int t, const R_ *x,
+                                                        const R_ *u, R_ *xn, R_ *F)
+{
+    const DOPT_FN(dopt_mpc_bicycle) *P = (const DOPT_FN(dopt_mpc_bicycle) *)user;
+    const R_ dt = P->dt, cy = DOPT_M(cos)(x[2]), sy = DOPT_M(sin)(x[2]), v = x[3];
+    const R_ cd = DOPT_M(cos)(u[1]), td = DOPT_M(tan)(u[1]);
+    (void)b; (void)t;
+    xn[0] = x[0] + dt * v * cy;
+    xn[1] = x[1] + dt * v * sy;
+    xn[2] = x[2] + dt * v * td / P->wheelbase;
+    xn[3] = v + dt * u[0];
+    if (F) { /* 4 x 6 */
+        int i;
+        for (i = 0; i < 24; ++i) F[i] = 0;
+        for (i = 0; i < 4; ++i) F[i + i * 4] = 1;
+        F[0 + 2 * 4] = -dt * v * sy; F[0 + 3 * 4] = dt * cy;
+        F[1 + 2 * 4] = dt * v * cy; F[1 + 3 * 4] = dt * sy;
+        F[2 + 3 * 4] = dt * td / P->wheelbase; F[2 + 5 * 4] = dt * v / (P->wheelbase * cd * cd);
+        F[3 + 4 * 4] = dt;
+    }
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_quadrotor_dynamics)(void *user, ptrdiff_t b, int t, const R_ *x,
+                                                          const R_ *u, R_ *xn, R_ *F)
+{
+    const DOPT_FN(dopt_mpc_quadrotor) *P = (const DOPT_FN(dopt_mpc_quadrotor) *)user;
+    const R_ dt = P->dt, th = u[0] / P->mass;
+    const R_ cf = DOPT_M(cos)(x[3]), sf = DOPT_M(sin)(x[3]), ct = DOPT_M(cos)(x[4]), st = DOPT_M(sin)(x[4]);
+    const R_ cp = DOPT_M(cos)(x[5]), sp = DOPT_M(sin)(x[5]);
+    const R_ wx = x[9], wy = x[10], wz = x[11], Ix = P->Ixx, Iy = P->Iyy, Iz = P->Izz;
+    /* thrust direction R e3 for R = Rz(yaw) Ry(pitch) Rx(roll) */
+    const R_ a0 = cp * st * cf + sp * sf, a1 = sp * st * cf - cp * sf, a2 = ct * cf;
+    int i;
+    (void)b; (void)t;
+    for (i = 0; i < 3; ++i) {
+        xn[i] = x[i] + dt * x[6 + i];
+        xn[3 + i] = x[3 + i] + dt * x[9 + i];
+    }
+    xn[6] = x[6] + dt * th * a0;
+    xn[7] = x[7] + dt * th * a1;
+    xn[8] = x[8] + dt * (th * a2 - P->g);
+    xn[9] = wx + dt * (u[1] + (Iy - Iz) * wy * wz) / Ix;
+    xn[10] = wy + dt * (u[2] + (Iz - Ix) * wz * wx) / Iy;
+    xn[11] = wz + dt * (u[3] + (Ix - Iy) * wx * wy) / Iz;
+    if (F) { /* 12 x 16 */
+        const int n = 12;
+        const R_ da[3][3] = {{-cp * st * sf + sp * cf, -sp * st * sf - cp * cf, -ct * sf},  /* d/droll  */
+                             {cp * ct * cf, sp * ct * cf, -st * cf},                      /* d/dpitch */
+                             {-sp * st * cf + cp * sf, cp * st * cf + sp * sf, 0}};        /* d/dyaw   */
+        int j;
+        for (i = 0; i < n * 16; ++i) F[i] = 0;
+        for (i = 0; i < n; ++i) F[i + i * n] = 1;
+        for (i = 0; i < 3; ++i) {
+            F[i + (6 + i) * n] = dt;
+            F[3 + i + (9 + i) * n] = dt;
+        }
+        for (j = 0; j < 3; ++j)
+            for (i = 0; i < 3; ++i) F[6 + i + (3 + j) * n] = dt * th * da[j][i];
+        F[6 + 12 * n] = dt * a0 / P->mass;
+        F[7 + 12 * n] = dt * a1 / P->mass;
+        F[8 + 12 * n] = dt * a2 / P->mass;
+        F[9 + 10 * n] = dt * (Iy - Iz) * wz / Ix;  F[9 + 11 * n] = dt * (Iy - Iz) * wy / Ix;
+        F[10 + 9 * n] = dt * (Iz - Ix) * wz / Iy;  F[10 + 11 * n] = dt * (Iz - Ix) * wx / Iy;
+        F[11 + 9 * n] = dt * (Ix - Iy) * wy / Iz;  F[11 + 10 * n] = dt * (Ix - Iy) * wx / Iz;
+        F[9 + 13 * n] = dt / Ix;
+        F[10 + 14 * n] = dt / Iy;
+        F[11 + 15 * n] = dt / Iz;
+    }
+    return DOPT_OK;
 }
 #undef R_
 /* ==== end LQR AND iLQR: implementation ==== */
