@@ -173,7 +173,7 @@ typedef struct DOPT_FN(dopt_mpc_lqr_backward_options) {
 typedef struct DOPT_FN(dopt_mpc_lqr) DOPT_FN(dopt_mpc_lqr);
 
 /* dopt_mpc_lqr_workspace_size: bytes that dopt_mpc_lqr_create_in needs for (n, m, T, B).
- * DOPT_ERR_INVALID_ARGUMENT if n < 1, m < 1, T < 1, B < 1 or the size overflows. */
+ * DOPT_ERR_INVALID_ARGUMENT if n < 1, m < 1, T < 1, B < 1, n + m > 32768 or the size overflows. */
 DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_workspace_size)(int n, int m, int T, ptrdiff_t B,
                                                           size_t *bytes, dopt_errinfo *info);
 /* dopt_mpc_lqr_create_in: the solver carved from `bytes` bytes at `memory` (no allocation);
@@ -449,9 +449,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_workspace_size)(int n, int m, int T, p
     *bytes = 0;
     if (n < 1 || m < 1 || T < 1 || B < 1)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: n, m, T, B must be >= 1");
-    est = (double)B * T * ((double)m * m + (double)m * n + 3.0 * (n + m) + 8) * sizeof(R_) +
-          (double)(n + m) * (n + m) * 8 * sizeof(R_) + (double)T * (n + m) * 4 * sizeof(R_);
-    if (est > (double)((size_t)-1 / 4))
+    est = (double)B * T * ((double)m * m + (double)m * n + 3.0 * ((double)n + m) + 8) * sizeof(R_) +
+          ((double)n + m) * ((double)n + m) * 8 * sizeof(R_) + (double)T * ((double)n + m) * 4 * sizeof(R_);
+    if ((double)n + m > 32768 || est > (double)((size_t)-1 / 4)) /* blocks are indexed with int */
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: sizes too large");
     memset(&tmp, 0, sizeof tmp);
     *bytes = DOPT_FN(dopt__lqr_layout)(&tmp, NULL, n, m, T, B) + DOPT_WORKSPACE_ROUND(sizeof tmp) +
@@ -1443,7 +1443,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_workspace_size)(int n, int m, int T, 
     st = DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &lq, info);
     if (st != DOPT_OK) return st;
     memset(&tmp, 0, sizeof tmp);
-    *bytes = lq + DOPT_FN(dopt__ilqr_layout)(&tmp, NULL, n, m, T, B) + DOPT_WORKSPACE_ROUND(sizeof tmp) +
+    *bytes = DOPT_WORKSPACE_ROUND(lq) + DOPT_FN(dopt__ilqr_layout)(&tmp, NULL, n, m, T, B) + DOPT_WORKSPACE_ROUND(sizeof tmp) +
              DOPT_WORKSPACE_ALIGN;
     return DOPT_OK;
 }
@@ -1472,10 +1472,10 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create_in)(void *memory, size_t bytes
     s->m = m;
     s->T = T;
     s->B = B;
-    lmem = dopt_workspace_take(&ws, lq - DOPT_WORKSPACE_ALIGN);
+    lmem = dopt_workspace_take(&ws, lq);
     if (!lmem || !DOPT_FN(dopt__ilqr_layout)(s, &ws, n, m, T, B))
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: workspace too small");
-    st = DOPT_FN(dopt_mpc_lqr_create_in)(lmem, lq - DOPT_WORKSPACE_ALIGN, n, m, T, B, &s->lqr, info);
+    st = DOPT_FN(dopt_mpc_lqr_create_in)(lmem, lq, n, m, T, B, &s->lqr, info);
     if (st != DOPT_OK) return st;
     s->approx.C.p = s->C; s->approx.C.ts = (ptrdiff_t)(n + m) * (n + m); s->approx.C.bs = s->approx.C.ts * T;
     s->approx.c.p = s->c; s->approx.c.ts = n + m; s->approx.c.bs = (ptrdiff_t)(n + m) * T;

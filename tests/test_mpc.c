@@ -112,6 +112,12 @@ static void suite(void)
     RUN2(test_lqr_errors);
     RUN2(test_lqr_policy);
     RUN2(test_lqr_zero_alloc);
+    DOPT_TEST_RUN(test_systems_jacobians_d);
+    RUN2(test_ilqr_pendulum_swingup);
+    DOPT_TEST_RUN(test_ilqr_fd_derivatives_d);
+    DOPT_TEST_RUN(test_ilqr_backward_fd_d);
+    RUN2(test_ilqr_errors_policy);
+    RUN2(test_ilqr_zero_alloc);
 #undef RUN2
 }
 DOPT_TEST_MAIN(suite)
@@ -669,6 +675,324 @@ static void DOPT_FN(test_lqr_zero_alloc)(void)
     DOPT_FN(dopt_mpc_lqr_destroy)(s);
     DOPT_CHECK(cnt.frees == 1, "destroy frees");
     DOPT_FN(mpc_prob_free)(&P);
+}
+/* ---- nonlinear MPC ---------------------------------------------------------------------------- */
+
+/* Pendulum swing-up cost: 1/2 (wa (theta - pi)^2 + wv omega^2 + r u^2) per step, heavier last. */
+typedef struct DOPT_FN(mpc_swing) { DOPT_FN(dopt_mpc_pendulum) P; int T; R wa, wv, r; } DOPT_FN(mpc_swing);
+static dopt_status DOPT_FN(mpc_swing_cost)(void *user, ptrdiff_t b, int t, const R *z, R *l, R *g, R *H)
+{
+    const DOPT_FN(mpc_swing) *S = (const DOPT_FN(mpc_swing) *)user;
+    R k = t == S->T - 1 ? 50 : 1, e = z[0] - (R)3.14159265358979323846;
+    int i;
+    (void)b;
+    *l = (R)0.5 * (k * S->wa * e * e + k * S->wv * z[1] * z[1] + S->r * z[2] * z[2]);
+    if (g) {
+        g[0] = k * S->wa * e; g[1] = k * S->wv * z[1]; g[2] = S->r * z[2];
+        for (i = 0; i < 9; ++i) H[i] = 0;
+        H[0] = k * S->wa; H[4] = k * S->wv; H[8] = S->r;
+    }
+    return DOPT_OK;
+}
+
+static void DOPT_FN(mpc_swing_problem)(DOPT_FN(mpc_swing) *S, DOPT_FN(dopt_mpc_ilqr_problem) *pr, int T, R *lo, R *hi)
+{
+    memset(S, 0, sizeof *S);
+    S->P.g = (R)9.81; S->P.l = 1; S->P.m = 1; S->P.damping = (R)0.1; S->P.dt = (R)0.05;
+    S->T = T; S->wa = 1; S->wv = (R)0.1; S->r = (R)0.01;
+    memset(pr, 0, sizeof *pr);
+    pr->n_state = 2; pr->n_ctrl = 1;
+    pr->dynamics = DOPT_FN(dopt_mpc_pendulum_dynamics); pr->dynamics_jacobian = 1;
+    pr->cost = DOPT_FN(mpc_swing_cost); pr->cost_derivatives = 1;
+    pr->user = S;
+    *lo = -4; *hi = 4; /* torque limit: less than m g l = 9.81, so it must pump */
+    pr->u_lower.p = lo; pr->u_upper.p = hi;
+}
+
+static void DOPT_FN(test_ilqr_pendulum_swingup)(void)
+{
+    enum { T = 80 };
+    DOPT_FN(mpc_swing) S;
+    DOPT_FN(dopt_mpc_ilqr_problem) pr;
+    DOPT_FN(dopt_mpc_ilqr) *s;
+    DOPT_FN(dopt_mpc_lqr_report) rep;
+    R lo, hi, x0[2] = {0, 0}, tau[T * 3], umax = 0;
+    CSEQ xi = {0};
+    SEQ st = {0};
+    int t;
+    DOPT_FN(mpc_swing_problem)(&S, &pr, T, &lo, &hi);
+    xi.p = x0;
+    st.p = tau; st.ts = 3;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_create)(NULL, 2, 1, T, 1, &s, NULL) == DOPT_OK, "create");
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, &rep, NULL) == DOPT_OK, "solve: status %d", (int)rep.status);
+    for (t = 0; t < T; ++t) umax = fmax(umax, fabs(tau[t * 3 + 2]));
+    DOPT_CHECK(rep.converged && rep.n_clamped > 0, "converged with active limits (%d clamped)", rep.n_clamped);
+    DOPT_CHECK(umax <= 4 + 1e-12, "torque within limits: %g", (double)umax);
+    DOPT_CHECK(fabs(tau[(T - 1) * 3] - 3.14159265358979) < 0.1 && fabs(tau[(T - 1) * 3 + 1]) < 0.5,
+               "swung up: theta %g omega %g", (double)tau[(T - 1) * 3], (double)tau[(T - 1) * 3 + 1]);
+    DOPT_FN(dopt_mpc_ilqr_destroy)(s);
+}
+
+#if !DOPT_IS_FLOAT
+/* Each example system's analytic Jacobian against central differences at a random point. */
+static void DOPT_FN(test_systems_jacobians)(void)
+{
+    DOPT_FN(dopt_mpc_pendulum) pe = {9.81, 0.7, 1.3, 0.2, 0.05};
+    DOPT_FN(dopt_mpc_cartpole) cp = {9.81, 1.0, 0.3, 0.6, 0.02};
+    DOPT_FN(dopt_mpc_bicycle) bi = {2.5, 0.1};
+    DOPT_FN(dopt_mpc_quadrotor) qr = {9.81, 1.2, 0.02, 0.025, 0.04, 0.02};
+    DOPT_FN(dopt_mpc_dynamics_fn) fns[4];
+    void *users[4];
+    int dims[4][2] = {{2, 1}, {4, 1}, {4, 2}, {12, 4}}, k;
+    dopt_rng rng;
+    fns[0] = DOPT_FN(dopt_mpc_pendulum_dynamics); users[0] = &pe;
+    fns[1] = DOPT_FN(dopt_mpc_cartpole_dynamics); users[1] = &cp;
+    fns[2] = DOPT_FN(dopt_mpc_bicycle_dynamics); users[2] = &bi;
+    fns[3] = DOPT_FN(dopt_mpc_quadrotor_dynamics); users[3] = &qr;
+    dopt_rng_seed(&rng, 5, 5);
+    for (k = 0; k < 4; ++k) {
+        int n = dims[k][0], N = n + dims[k][1], i, j;
+        R z[16], xn[12], xp[12], xm[12], F[12 * 16], worst = 0;
+        for (i = 0; i < N; ++i) z[i] = (R)(0.8 * dopt_rng_normal_d(&rng));
+        fns[k](users[k], 0, 0, z, z + n, xn, F);
+        for (j = 0; j < N; ++j) {
+            R h = 1e-6, save = z[j];
+            z[j] = save + h; fns[k](users[k], 0, 0, z, z + n, xp, NULL);
+            z[j] = save - h; fns[k](users[k], 0, 0, z, z + n, xm, NULL);
+            z[j] = save;
+            for (i = 0; i < n; ++i) worst = fmax(worst, fabs((xp[i] - xm[i]) / (2 * h) - F[i + j * n]));
+        }
+        DOPT_CHECK(worst < 1e-8, "system %d Jacobian vs central differences: %g", k, worst);
+    }
+}
+
+/* Central-difference derivatives (no callbacks' derivatives) reach the same solution. */
+static void DOPT_FN(test_ilqr_fd_derivatives)(void)
+{
+    enum { T = 60 };
+    DOPT_FN(mpc_swing) S;
+    DOPT_FN(dopt_mpc_ilqr_problem) pr;
+    DOPT_FN(dopt_mpc_ilqr) *s;
+    DOPT_FN(dopt_mpc_lqr_report) rep;
+    R lo, hi, x0[2] = {0.3, 0}, t1[T * 3], t2[T * 3];
+    CSEQ xi = {0};
+    SEQ st = {0};
+    double e = 0;
+    int i;
+    DOPT_FN(mpc_swing_problem)(&S, &pr, T, &lo, &hi);
+    xi.p = x0;
+    st.ts = 3;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_create)(NULL, 2, 1, T, 1, &s, NULL) == DOPT_OK, "create");
+    st.p = t1;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, &rep, NULL) == DOPT_OK, "analytic");
+    pr.dynamics_jacobian = 0; pr.cost_derivatives = 0;
+    st.p = t2;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, &rep, NULL) == DOPT_OK, "finite differences");
+    for (i = 0; i < T * 3; ++i) e = fmax(e, fabs(t1[i] - t2[i]));
+    DOPT_CHECK(e < 1e-5, "same solution: %g", e);
+    DOPT_FN(dopt_mpc_ilqr_destroy)(s);
+}
+
+/* Linear dynamics and a non-quadratic cost l = sum_i logcosh(tau_i - g_i) + 0.3/2 |tau|^2: the
+ * final approximation's KKT system is the exact one, so the chained backward equals central
+ * differences of the whole iLQR solve with respect to the goal g. */
+typedef struct mpc_lc { double g[3], F[6]; } mpc_lc;
+static dopt_status DOPT_FN(mpc_lc_dyn)(void *user, ptrdiff_t b, int t, const R *x, const R *u, R *xn, R *F)
+{
+    const mpc_lc *P = (const mpc_lc *)user;
+    (void)b; (void)t;
+    xn[0] = (R)(P->F[0] * x[0] + P->F[2] * x[1] + P->F[4] * u[0]);
+    xn[1] = (R)(P->F[1] * x[0] + P->F[3] * x[1] + P->F[5] * u[0]);
+    if (F) { int i; for (i = 0; i < 6; ++i) F[i] = (R)P->F[i]; }
+    return DOPT_OK;
+}
+static dopt_status DOPT_FN(mpc_lc_cost)(void *user, ptrdiff_t b, int t, const R *z, R *l, R *g, R *H)
+{
+    const mpc_lc *P = (const mpc_lc *)user;
+    int i;
+    (void)b; (void)t;
+    *l = 0;
+    if (H) for (i = 0; i < 9; ++i) H[i] = 0;
+    for (i = 0; i < 3; ++i) {
+        double e = z[i] - P->g[i], th = tanh(e);
+        *l += (R)(log(cosh(e)) + 0.15 * z[i] * z[i]);
+        if (g) { g[i] = (R)(th + 0.3 * z[i]); H[i + i * 3] = (R)(1 - th * th + 0.3); }
+    }
+    return DOPT_OK;
+}
+static double DOPT_FN(mpc_lc_loss)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_ilqr_problem) *pr, const R *x0,
+                                   R *tau, int T, int *ok)
+{
+    DOPT_FN(dopt_mpc_ilqr_options) o;
+    CSEQ xi = {0};
+    SEQ st = {0};
+    double L = 0;
+    int i;
+    memset(&o, 0, sizeof o);
+    o.tol = 1e-13;
+    xi.p = x0;
+    st.p = tau; st.ts = 3;
+    *ok &= DOPT_FN(dopt_mpc_ilqr_solve)(s, pr, xi, &o, st, NULL, NULL) == DOPT_OK;
+    for (i = 0; i < T * 3; ++i) L += (i + 1) * 0.1 * tau[i];
+    return L;
+}
+static void DOPT_FN(test_ilqr_backward_fd)(void)
+{
+    enum { T = 8 };
+    mpc_lc P = {{1.5, -0.7, 0.4}, {0.9, -0.2, 0.3, 0.95, 0.1, 0.5}};
+    DOPT_FN(dopt_mpc_ilqr_problem) pr;
+    DOPT_FN(dopt_mpc_ilqr) *s;
+    DOPT_FN(dopt_mpc_lqr_grad) g;
+    DOPT_FN(dopt_mpc_lqr_data) ap;
+    R x0[2] = {0.5, -1}, tau[T * 3], dtau[T * 3], gC[T * 9], gc[T * 3], gF[T * 6], gf[T * 2], gx[2];
+    CSEQ dt = {0};
+    int ok = 1, i, t, k;
+    memset(&pr, 0, sizeof pr);
+    pr.n_state = 2; pr.n_ctrl = 1;
+    pr.dynamics = DOPT_FN(mpc_lc_dyn); pr.dynamics_jacobian = 1;
+    pr.cost = DOPT_FN(mpc_lc_cost); pr.cost_derivatives = 1;
+    pr.user = &P;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_create)(NULL, 2, 1, T, 1, &s, NULL) == DOPT_OK, "create");
+    DOPT_FN(mpc_lc_loss)(s, &pr, x0, tau, T, &ok);
+    for (i = 0; i < T * 3; ++i) dtau[i] = (R)((i + 1) * 0.1);
+    dt.p = dtau; dt.ts = 3;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_approximation)(s, &ap, NULL) == DOPT_OK, "approximation");
+    memset(&g, 0, sizeof g);
+    g.C.p = gC; g.C.ts = 9; g.c.p = gc; g.c.ts = 3; g.F.p = gF; g.F.ts = 6; g.f.p = gf; g.f.ts = 2;
+    g.x_init.p = gx;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_backward)(s, dt, NULL, &g, NULL, NULL) == DOPT_OK, "backward");
+    for (k = 0; k < 3; ++k) {
+        double an = 0, lp, lm, h = 1e-6, save = P.g[k];
+        R tmp[T * 3];
+        for (t = 0; t < T; ++t) { /* chain: d grad_k/d g_k = -H_kk, d H_kk/d g_k = 2 th (1 - th^2) */
+            double e = tau[t * 3 + k] - P.g[k], th = tanh(e), dH = 2 * th * (1 - th * th);
+            an += gc[t * 3 + k] * (-(1 - th * th) - dH * tau[t * 3 + k]) + gC[t * 9 + k * 4] * dH;
+        }
+        P.g[k] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
+        P.g[k] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
+        P.g[k] = save;
+        DOPT_CHECK(fabs((lp - lm) / (2 * h) - an) <= 1e-6 * fmax(1, fabs(an)), "dL/dgoal_%d: fd %.10g vs %.10g", k, (lp - lm) / (2 * h), an);
+    }
+    for (i = 0; i < 2; ++i) { /* x_init directly */
+        double lp, lm, h = 1e-6;
+        R tmp[T * 3], save = x0[i];
+        x0[i] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
+        x0[i] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
+        x0[i] = save;
+        DOPT_CHECK(fabs((lp - lm) / (2 * h) - gx[i]) <= 1e-6 * fmax(1, fabs(gx[i])), "dL/dx_init_%d: fd %.10g vs %.10g", i, (lp - lm) / (2 * h), gx[i]);
+    }
+    DOPT_CHECK(ok, "solves converged");
+    DOPT_FN(dopt_mpc_ilqr_destroy)(s);
+}
+#endif
+
+static dopt_status DOPT_FN(mpc_nan_dyn)(void *user, ptrdiff_t b, int t, const R *x, const R *u, R *xn, R *F)
+{
+    dopt_status st = DOPT_FN(dopt_mpc_pendulum_dynamics)(user, b, t, x, u, xn, F);
+    if (b == 1 && t == 3) xn[0] = (R)NAN;
+    return st;
+}
+
+/* Wrong dimensions, NaN from a callback (element 1 only), bad bounds; the non-convergence policy
+ * element by element on an iteration limit. */
+static void DOPT_FN(test_ilqr_errors_policy)(void)
+{
+    enum { T = 30 };
+    DOPT_FN(mpc_swing) S;
+    DOPT_FN(dopt_mpc_ilqr_problem) pr;
+    DOPT_FN(dopt_mpc_ilqr) *s;
+    DOPT_FN(dopt_mpc_ilqr_options) o;
+    DOPT_FN(dopt_mpc_lqr_report) rep[2];
+    DOPT_FN(dopt_mpc_lqr_backward_options) bo;
+    DOPT_FN(dopt_mpc_lqr_grad) g;
+    R lo, hi, x0[4] = {3.0, 0, 0, 0}, tau[2 * T * 3], gc[2 * T * 3], blo[1] = {1}, bhi[1] = {-1};
+    CSEQ xi = {0}, dt = {0};
+    SEQ st = {0};
+    dopt_status bs[2];
+    dopt_errinfo info;
+    int k, i;
+    DOPT_FN(mpc_swing_problem)(&S, &pr, T, &lo, &hi);
+    xi.p = x0; xi.bs = 2;
+    st.p = tau; st.ts = 3; st.bs = T * 3;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_create)(NULL, 2, 1, T, 2, &s, NULL) == DOPT_OK, "create");
+    pr.n_state = 3;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, rep, &info) == DOPT_ERR_DIMENSION, "dimension");
+    pr.n_state = 2;
+    pr.dynamics = DOPT_FN(mpc_nan_dyn);
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, rep, &info) == DOPT_ERR_NON_FINITE && info.index == 1 &&
+               rep[0].status == DOPT_OK, "NaN from the dynamics of element 1");
+    pr.dynamics = DOPT_FN(dopt_mpc_pendulum_dynamics);
+    pr.u_lower.p = blo; pr.u_upper.p = bhi;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, rep, &info) == DOPT_ERR_INVALID_ARGUMENT, "lower > upper");
+    pr.u_lower.p = &lo; pr.u_upper.p = &hi;
+    memset(&o, 0, sizeof o);
+    o.max_iter = 2; /* element 0 starts near the top and converges at once only when warm */
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, rep, &info) == DOPT_OK, "full solve");
+    for (i = T * 3; i < 2 * T * 3; ++i) tau[i] = 0;
+    o.warm_start = DOPT_MPC_WARM_AS_IS;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, &o, st, rep, &info) == DOPT_ERR_NO_CONVERGENCE && info.index == 1,
+               "iteration limit on element 1 only: %d %d", (int)rep[0].status, (int)rep[1].status);
+    for (i = 0; i < 2 * T * 3; ++i) gc[i] = 1;
+    dt.p = gc; dt.ts = 3; dt.bs = T * 3;
+    memset(&g, 0, sizeof g);
+    {
+        R gcc[2 * T * 3];
+        g.c.p = gcc; g.c.ts = 3; g.c.bs = T * 3;
+        for (k = 0; k < 3; ++k) {
+            dopt_status ret;
+            double n0 = 0, n1 = 0;
+            memset(&bo, 0, sizeof bo);
+            bo.policy = k == 0 ? DOPT_BWD_FLAG : k == 1 ? DOPT_BWD_ZERO : DOPT_BWD_FAIL;
+            ret = DOPT_FN(dopt_mpc_ilqr_backward)(s, dt, &bo, &g, bs, &info);
+            for (i = 0; i < T * 3; ++i) { n0 += fabs(gcc[i]); n1 += fabs(gcc[T * 3 + i]); }
+            DOPT_CHECK(bs[0] == DOPT_OK && bs[1] == DOPT_ERR_NO_CONVERGENCE && n0 > 0, "statuses (policy %d)", k);
+            if (k == 0) DOPT_CHECK(ret == DOPT_OK && n1 > 0, "FLAG keeps the gradient");
+            if (k == 1) DOPT_CHECK(ret == DOPT_OK && n1 == 0, "ZERO drops it");
+            if (k == 2) DOPT_CHECK(ret == DOPT_ERR_NO_CONVERGENCE && info.index == 1 && n1 == 0, "FAIL fails");
+        }
+    }
+    DOPT_FN(dopt_mpc_ilqr_destroy)(s);
+}
+
+/* Receding-horizon loop: solve (shifted warm start), backward, apply u_0, repeat: no allocation. */
+static void DOPT_FN(test_ilqr_zero_alloc)(void)
+{
+    enum { T = 40 };
+    DOPT_FN(mpc_swing) S;
+    DOPT_FN(dopt_mpc_ilqr_problem) pr;
+    DOPT_FN(dopt_mpc_ilqr) *s;
+    DOPT_FN(dopt_mpc_ilqr_options) o;
+    DOPT_FN(dopt_mpc_lqr_grad) g;
+    R lo, hi, x0[2] = {0, 0}, tau[T * 3], gC[T * 9], xn[2];
+    CSEQ xi = {0}, dt = {0};
+    SEQ st = {0};
+    mpc_count cnt = {0, 0};
+    dopt_hooks h;
+    int step;
+    memset(&h, 0, sizeof h);
+    h.allocator.alloc = mpc_count_alloc;
+    h.allocator.free = mpc_count_free;
+    h.allocator.user = &cnt;
+    DOPT_FN(mpc_swing_problem)(&S, &pr, T, &lo, &hi);
+    xi.p = x0;
+    st.p = tau; st.ts = 3;
+    dt.p = tau; dt.ts = 3;
+    memset(&g, 0, sizeof g);
+    g.C.p = gC; g.C.ts = 9;
+    memset(&o, 0, sizeof o);
+    o.max_iter = 20;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_create)(&h, 2, 1, T, 1, &s, NULL) == DOPT_OK, "create");
+    for (step = 0; step < 15; ++step) {
+        dopt_status r = DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, &o, st, NULL, NULL);
+        DOPT_CHECK(r == DOPT_OK || r == DOPT_ERR_NO_CONVERGENCE, "solve");
+        DOPT_FN(dopt_mpc_ilqr_backward)(s, dt, NULL, &g, NULL, NULL);
+        DOPT_FN(dopt_mpc_pendulum_dynamics)(&S.P, 0, 0, x0, tau + 2, xn, NULL);
+        x0[0] = xn[0]; x0[1] = xn[1];
+        o.warm_start = DOPT_MPC_WARM_SHIFT;
+    }
+    DOPT_CHECK(cnt.allocs == 1 && cnt.frees == 0, "one allocation (create) only: %ld", cnt.allocs);
+    DOPT_FN(dopt_mpc_ilqr_destroy)(s);
+    DOPT_CHECK(cnt.frees == 1, "destroy frees");
 }
 #undef AT
 #undef R
