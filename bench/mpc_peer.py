@@ -6,7 +6,8 @@ Writes the problem (raw float64, mpc.pytorch's layout: C (T,B,N,N), c (T,B,N), F
 the time steps, f (B,n), x_init (B,n); row-major) and each peer's solution and gradients of
 loss = sum_t |x_t|^2 + |u_t|^2 (t < T) to OUTDIR/<case>_*.bin, and one line of timings
 (`peer name fwd_ms bwd_ms`) per peer to stdout.  box: 1 = |u| <= 0.5 (PyPose ignores bounds: it is
-timed without them only)."""
+timed without them only).  Times are the CPU time of the thread (time.thread_time), as on
+dopt's side: the machine the bench runs on may be shared."""
 import sys, time, os
 import warnings
 import numpy as np
@@ -51,10 +52,10 @@ def run_mpc_pytorch(C, c, F, f, x0, n, m, T, B, box):
         if box:
             kw = dict(u_lower=-0.5 * torch.ones(T, B, m), u_upper=0.5 * torch.ones(T, B, m))
         ctrl = M.MPC(n, m, T, n_batch=B, exit_unconverged=False, verbose=-1, **kw)
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         x, u, cost = ctrl(xv, M.QuadCost(Cv, cv),
                           M.LinDx(Fv.unsqueeze(0).expand(T - 1, B, n, N), fv.unsqueeze(0).expand(T - 1, B, n)))
-        t1 = time.perf_counter()
+        t1 = time.thread_time()
         return (Cv, cv, Fv, fv, xv, x, u), t1 - t0
 
     def f_fwd():
@@ -63,9 +64,9 @@ def run_mpc_pytorch(C, c, F, f, x0, n, m, T, B, box):
     def f_bwd():
         (Cv, cv, Fv, fv, xv, x, u), _ = fwd()
         loss = (x ** 2).sum() + (u ** 2).sum()
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         loss.backward()
-        t1 = time.perf_counter()
+        t1 = time.thread_time()
         out.update(x=x.detach(), u=u.detach(), gC=Cv.grad, gc=cv.grad, gF=Fv.grad, gf=fv.grad, gx=xv.grad)
         return t1 - t0
 
@@ -84,11 +85,11 @@ def run_pypose(C, c, F, f, x0, n, m, T, B):
         Fv = F.clone().requires_grad_(True)
         fv = f.clone().requires_grad_(True)
         xv = x0.clone().requires_grad_(True)
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         sys_ = pp.module.LTI(Fv[..., :n], Fv[..., n:], torch.eye(n), torch.zeros(n, m), fv, torch.zeros(n))
         lqr = pp.module.LQR(sys_, Q, p, T)
         x, u, cost = lqr(xv)
-        t1 = time.perf_counter()
+        t1 = time.thread_time()
         return (Q, p, Fv, fv, xv, x, u), t1 - t0
 
     def f_fwd():
@@ -97,9 +98,9 @@ def run_pypose(C, c, F, f, x0, n, m, T, B):
     def f_bwd():
         (Q, p, Fv, fv, xv, x, u), _ = fwd()
         loss = (x[:, :T] ** 2).sum() + (u ** 2).sum()
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         loss.backward()
-        t1 = time.perf_counter()
+        t1 = time.thread_time()
         out.update(x=x[:, :T].detach().permute(1, 0, 2), u=u.detach().permute(1, 0, 2),
                    gC=Q.grad.permute(1, 0, 2, 3), gc=p.grad.permute(1, 0, 2), gF=Fv.grad, gf=fv.grad, gx=xv.grad)
         return t1 - t0
@@ -124,6 +125,7 @@ def main():
     print(f"peer mpc.pytorch {tf * 1e3:.4f} {tb * 1e3:.4f}")
     if not box:
         tf, tb, out = run_pypose(C, c, F, f, x0, n, m, T, B)
+        out["gC"] = 0.5 * (out["gC"] + out["gC"].transpose(-1, -2))  # symmetric dC, as dopt's
         save(os.path.join(outdir, case + "_pypose_"), out)
         print(f"peer pypose {tf * 1e3:.4f} {tb * 1e3:.4f}")
 
