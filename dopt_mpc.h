@@ -19,6 +19,56 @@
  *   #define DOPT_IMPLEMENTATION in one C file before including dopt.h and dopt_mpc.h.
  *
  * ---- LQR AND iLQR -------------------------------------------------------------------------------
+ *   LQR (dopt_mpc_lqr_*): B problems with n states, m controls and horizon T, tau_t = [x_t; u_t]:
+ *       minimize   sum_{t<T} 1/2 tau_t^T C_t tau_t + c_t^T tau_t
+ *       subject to x_{t+1} = F_t tau_t + f_t (t < T-1),  x_0 = x_init,  u_lower_t <= u_t <= u_upper_t
+ *   DATA LAYOUT.  Every array is a dopt_mpc_cseq {p, ts, bs}: block t of element b starts at
+ *   p + b*bs + t*ts (strides in reals; 0 shares the block across time or across the batch).
+ *   Blocks: C_t (n+m)x(n+m) column-major symmetric, c_t n+m, F_t = [A_t B_t] n x (n+m)
+ *   column-major (T-1 of them), f_t n, x_init n, bounds m (NULL: none; +-inf allowed).
+ *   mpc.pytorch's tensors map on directly: C (T,B,N,N) is {C, B*N*N, N*N}, c (T,B,N) is
+ *   {c, B*N, N}, x_init (B,n) is {x, 0, n}; its F (T-1,B,n,N) is row-major per block, so its
+ *   F.transpose(-1,-2).contiguous() is dopt's {F, B*n*N, n*N}; a time-invariant F (B,n,N) is
+ *   {F, 0, n*N} likewise transposed.
+ *   Solutions tau (T vectors n+m per element) and multipliers lam (T vectors n) use the same
+ *   sequence type; gradients (dopt_mpc_lqr_grad) have the data's shapes and, where a stride is 0,
+ *   sum the contributions that share the block.
+ *   FORWARD: the Riccati recursion from V_T = 0:  Q_t = C_t + F_t^T V_{t+1} F_t,
+ *   q_t = c_t + F_t^T (V_{t+1} f_t + v_{t+1}), K_t = -Q_uu^{-1} Q_ux, k_t = -Q_uu^{-1} q_u,
+ *   V_t = Q_xx + Q_xu K_t, v_t = q_x + Q_xu k_t; then the rollout u_t = K_t x_t + k_t.  The
+ *   products run on columns padded to a multiple of 4 with a register-tiled kernel, the
+ *   solver's workspace holds everything (no allocation in a solve).  A Q_uu that is not
+ *   positive definite stops that element with DOPT_ERR_NOT_POSITIVE_DEFINITE and its time step.
+ *   BOX LIMITS (box-DDP, Tassa et al. 2014, as mpc.pytorch): passes of the backward sweep around
+ *   the current trajectory, each step's controls from a box QP solved by projected Newton; the
+ *   gains act on the free controls (K rows of clamped controls are zero; V_t = Q_xx + Q_xu K_t
+ *   and v_t = q_x + Q_xu k_t still hold because the free rows satisfy the QP's stationarity);
+ *   a forward rollout with clamping and a line search on the cost; repeated until the steps
+ *   vanish (options.tol).
+ *   BACKWARD (Amos et al. 2018, "Differentiable MPC for End-to-end Planning and Control"): the
+ *   KKT system K z = -[c; f; x_init] of the problem is symmetric, so dL/d(data) comes from one
+ *   more solve of the same system with right-hand side -dL/dtau: an LQR with the forward's
+ *   factors and linear term dL/dtau, f = 0, x_init = 0, giving (d_tau, d_lam); then dL/dC_t =
+ *   sym(d_tau_t tau_t^T), dL/dc_t = d_tau_t, dL/dF_t = d_lam_{t+1} tau_t^T + lam_{t+1} d_tau_t^T,
+ *   dL/df_t = d_lam_{t+1}, dL/dx_init = d_lam_0.  With box limits the clamped controls are held
+ *   (d_u = 0 there): the derivative of the solution with its active set fixed.
+ *   NONLINEAR MPC (dopt_mpc_ilqr_*): dynamics x' = f(x, u) and stage costs l_t(tau) as callbacks
+ *   (with analytic derivatives, or central differences); iLQR/box-DDP iterations, each the LQR
+ *   step of the local approximation followed by a line search on the true rollout; warm start
+ *   as-is or shifted by one step (receding horizon).  Its backward is the LQR backward of the
+ *   final approximation at the fixed point (the dynamics' curvature left out, as mpc.pytorch).
+ *   Example systems: dopt_mpc_{pendulum,cartpole,bicycle,quadrotor}_dynamics.
+ *   NON-CONVERGENCE: every element has its own status in its report; the backward's policy
+ *   (dopt_bwd_policy) FLAG returns such an element's gradient and marks it, ZERO leaves it out,
+ *   FAIL fails the call naming it (mpc.pytorch silently detaches it).
+ *   Sketch (one problem, time-invariant data):
+ *       dopt_mpc_lqr_d *s;  dopt_mpc_lqr_data_d d = {0};  dopt_mpc_seq_d tau = {0}, none = {0};
+ *       d.C.p = C;  d.c.p = c;  d.F.p = F;  d.x_init.p = x0;      // all strides 0: shared
+ *       tau.p = out;  tau.ts = n + m;
+ *       dopt_mpc_lqr_create_d(NULL, n, m, T, 1, &s, NULL);
+ *       dopt_mpc_lqr_solve_d(s, &d, NULL, tau, none, NULL, NULL);
+ *       dopt_mpc_lqr_backward_d(s, dtau, NULL, &grad, NULL, NULL);   // dtau: a dopt_mpc_cseq_d
+ *   examples/pendulum_mpc.c and examples/learn_mpc.c are complete programs.
  * ---- end LQR AND iLQR ---------------------------------------------------------------------------
  *
  * ---- DENSE QP ----------------------------------------------------------------------------------
@@ -38,9 +88,8 @@
 extern "C" {
 #endif
 /* ==== LQR AND iLQR: precision-independent declarations ==== */
-/* dopt_mpc_lqr_data_sizes / errors: nothing precision-independent beyond the shared policy enum
- * dopt_bwd_policy of dopt.h (FLAG / ZERO / FAIL), which dopt_mpc_lqr_backward_options and
- * dopt_mpc_ilqr_backward use for elements whose forward solve did not converge. */
+/* The policy for elements whose forward solve did not converge is dopt.h's dopt_bwd_policy
+ * (FLAG / ZERO / FAIL), used by dopt_mpc_lqr_backward_options. */
 
 /* Warm start of the nonlinear MPC solver (dopt_mpc_ilqr_options.warm_start). */
 typedef enum dopt_mpc_warm {
