@@ -721,15 +721,19 @@ static int DOPT_FN(dopt__mpc_qp_factor_ipm)(const DOPT_FN(dopt_mpc_qp) *qp, cons
             for (j = 0; j < n; ++j) Gs[i + (size_t)j * mi] = e->G[i + (size_t)j * mi] * sw;
         }
     for (;;) {
+        DOPT_REAL hmax = 0;
         for (j = 0; j < n; ++j) {
             for (i = j; i < n; ++i) H[i + (size_t)j * n] = e->Q[i + (size_t)j * n];
             H[j + (size_t)j * n] += rho;
             if (e->box) H[j + (size_t)j * n] += w[mi + j] + w[mi + n + j];
         }
         if (mi) DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_TRANS, n, mi, 1, Gs, mi, 1, H, n);
+        for (j = 0; j < n; ++j) hmax = H[j + (size_t)j * n] > hmax ? H[j + (size_t)j * n] : hmax;
         if (DOPT_FN(dopt_potrf)(n, H, n, &col) == DOPT_OK) break;
-        rho *= 1000;
-        if (rho > (DOPT_REAL)1e-2 * e->qscale) return 1;
+        /* rounding in the large barrier terms broke the Cholesky: regularize relative to the
+         * diagonal (the residuals stay exact; the refinement of each direction repairs it) */
+        rho = rho < 100 * DOPT_EPS * hmax ? 100 * DOPT_EPS * hmax : rho * 100;
+        if (rho > (DOPT_REAL)1e-4 * hmax) return 1;
     }
     if (meq) {
         DOPT_REAL dmax = 0, delta;
@@ -815,6 +819,32 @@ static void DOPT_FN(dopt__mpc_qp_residuals)(const DOPT_FN(dopt_mpc_qp) *qp, cons
     *comp = cp;
 }
 
+/* One step of iterative refinement of a Newton system solve against the unregularized matrix
+ * [Q + C^T diag(w) C, A^T; A, 0] (the factor has rho and d and the rounding of large w). */
+static void DOPT_FN(dopt__mpc_qp_refine)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
+                                         const DOPT_REAL *w, const DOPT_REAL *r1, const DOPT_REAL *r2,
+                                         DOPT_REAL *dx, DOPT_REAL *dy)
+{
+    int n = e->n, meq = e->meq, m = e->m, i;
+    DOPT_REAL *c = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E1), *f1 = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E2);
+    DOPT_REAL *f2 = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E3), *cx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E4);
+    DOPT_REAL *ey;
+    DOPT_FN(dopt__mpc_qp_cmul)(e, dx, cx);
+    for (i = 0; i < m; ++i) c[i] = e->on[i] != 0 ? w[i] * cx[i] : 0;
+    DOPT_FN(dopt__mpc_qp_ctmul)(e, c, 0, f1);
+    DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, dx, c);
+    for (i = 0; i < n; ++i) f1[i] = r1[i] - f1[i] - c[i];
+    if (meq) {
+        DOPT_FN(dopt_gemv)(DOPT_TRANS, meq, n, -1, e->A, meq, dy, 1, 1, f1, 1);
+        for (i = 0; i < meq; ++i) f2[i] = r2[i];
+        DOPT_FN(dopt_gemv)(DOPT_NOTRANS, meq, n, -1, e->A, meq, dx, 1, 1, f2, 1);
+    }
+    ey = f2 + meq;
+    DOPT_FN(dopt__mpc_qp_solve_ipm)(qp, n, meq, f1, f2, c, ey);
+    for (i = 0; i < n; ++i) dx[i] += c[i];
+    for (i = 0; i < meq; ++i) dy[i] += ey[i];
+}
+
 /* One Newton direction for the complementarity right side rc (s o z - target):
  *   H dx + A^T dy = -rd - C^T tmp,  A dx = -re,  tmp = (z o ri - rc) / s,
  *   dz = w o (C dx) + tmp,  ds = -ri - C dx   (zero on the rows that are off). */
@@ -833,6 +863,7 @@ static void DOPT_FN(dopt__mpc_qp_direction)(const DOPT_FN(dopt_mpc_qp) *qp, cons
     for (i = 0; i < n; ++i) r1[i] = -rd[i] - r1[i];
     for (i = 0; i < meq; ++i) r2[i] = -re[i];
     DOPT_FN(dopt__mpc_qp_solve_ipm)(qp, n, meq, r1, r2, dx, dy);
+    DOPT_FN(dopt__mpc_qp_refine)(qp, e, w, r1, r2, dx, dy);
     DOPT_FN(dopt__mpc_qp_cmul)(e, dx, cdx);
     for (i = 0; i < m; ++i) {
         if (e->on[i] != 0) {
@@ -853,6 +884,24 @@ static DOPT_REAL DOPT_FN(dopt__mpc_qp_max_step)(int m, const DOPT_REAL *on, cons
     int i;
     for (i = 0; i < m; ++i)
         if (on[i] != 0 && dv[i] < 0 && -v[i] / dv[i] < a) a = -v[i] / dv[i];
+    return a;
+}
+
+/* The step of the interior point method along (ds, dz): 0.995 of the way to the boundary, at
+ * most 1; *mu_new is the mean s o z there. */
+static DOPT_REAL DOPT_FN(dopt__mpc_qp_step)(int m, const DOPT_REAL *on, const DOPT_REAL *s, const DOPT_REAL *z,
+                                           const DOPT_REAL *ds, const DOPT_REAL *dz, DOPT_REAL *mu_new)
+{
+    DOPT_REAL a = DOPT_FN(dopt__mpc_qp_max_step)(m, on, s, ds, (DOPT_REAL)(1 / 0.995));
+    DOPT_REAL az = DOPT_FN(dopt__mpc_qp_max_step)(m, on, z, dz, (DOPT_REAL)(1 / 0.995)), mu = 0;
+    int i, c = 0;
+    a = (az < a ? az : a) * (DOPT_REAL)0.995;
+    for (i = 0; i < m; ++i)
+        if (on[i] != 0) {
+            mu += (s[i] + a * ds[i]) * (z[i] + a * dz[i]);
+            ++c;
+        }
+    *mu_new = c ? mu / c : 0;
     return a;
 }
 
@@ -975,7 +1024,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
     for (i = 0; i < m; ++i) mon += e->on[i] != 0;
     if (DOPT_FN(dopt__mpc_qp_start)(qp, e, warm, has_duals, x, y, z, s)) return DOPT_MPC_QP_NUMERICAL;
     for (it = 0;; ++it) {
-        DOPT_REAL mu = 0, mu_aff = 0, a_aff, a, sigma;
+        DOPT_REAL mu = 0, mu_aff = 0, mu_new = 0, a_aff, a, sigma = 0;
         DOPT_FN(dopt__mpc_qp_residuals)(qp, e, x, y, z, s, &pres, &dres, &comp);
         if (!(pres == pres && dres == dres && comp == comp)) { res = DOPT_MPC_QP_NUMERICAL; break; }
         if (pres <= tol && dres <= tol && comp <= tol) { res = DOPT_MPC_QP_SOLVED; break; }
@@ -1006,17 +1055,27 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
             sigma = mu > 0 ? mu_aff / mu : 0;
             sigma = sigma * sigma * sigma;
             if (sigma > 1) sigma = 1;
+            /* complementarity far below the tolerance only makes H worse conditioned */
+            if (mu > (DOPT_REAL)0.01 * tol && sigma * mu < (DOPT_REAL)0.01 * tol) sigma = (DOPT_REAL)0.01 * tol / mu;
             /* corrector: target s o z = sigma mu - dsa o dza */
             for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] + dsa[i] * dza[i] - sigma * mu : 0;
             DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dz, ds);
-            a = DOPT_FN(dopt__mpc_qp_max_step)(m, e->on, s, ds, (DOPT_REAL)(1 / 0.995));
-            a_aff = DOPT_FN(dopt__mpc_qp_max_step)(m, e->on, z, dz, (DOPT_REAL)(1 / 0.995));
-            if (a_aff < a) a = a_aff;
-            a *= (DOPT_REAL)0.995; /* stay strictly inside: at most 1 */
+            a = DOPT_FN(dopt__mpc_qp_step)(m, e->on, s, z, ds, dz, &mu_new);
+            if (a < (DOPT_REAL)0.1 || mu_new > mu) {
+                /* the second-order term misled the step (Mehrotra's method can cycle): take the
+                 * centred direction without it this time */
+                if (sigma < (DOPT_REAL)0.1) sigma = (DOPT_REAL)0.1;
+                for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] - sigma * mu : 0;
+                DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dz, ds);
+                a = DOPT_FN(dopt__mpc_qp_step)(m, e->on, s, z, ds, dz, &mu_new);
+            }
         } else {
             a = 1;
         }
         stalls = a < (DOPT_REAL)1e-10 ? stalls + 1 : 0;
+#ifdef DOPT_QP_TRACE
+        fprintf(stderr, "it %d mu %g sigma %g a %g pres %g dres %g comp %g\n", it, (double)mu, (double)sigma, (double)a, (double)pres, (double)dres, (double)comp);
+#endif
         for (i = 0; i < n; ++i) x[i] += a * dx[i];
         for (i = 0; i < meq; ++i) y[i] += a * dy[i];
         for (i = 0; i < m; ++i)
