@@ -126,6 +126,9 @@ typedef struct dopt_mpc_qp_dims {
  *              solve of the same batch element (if it solved) start the duals; 0: cold start.
  *   degenerate_tol  a constraint whose slack and multiplier are both <= this is "weakly active"
  *              (counted in the report, differentiated as inactive); 0: sqrt(tol) * 10.
+ *   no_polish  1: skip the polishing step after the interior point method (x from the active-set
+ *              KKT system, see the overview) and its factorization; the backward then factors
+ *              at its first call.  0: polish (x to direct-solve accuracy).
  *   policy     backward, for elements whose forward did not solve: FLAG (zero gradient, status
  *              in the report, the call returns the first such status), ZERO (zero gradient,
  *              call returns DOPT_OK), FAIL (stop at the first one). */
@@ -134,6 +137,7 @@ typedef struct dopt_mpc_qp_options {
     int max_iter;
     int warm_start;
     double degenerate_tol;
+    int no_polish;
     dopt_bwd_policy policy;
 } dopt_mpc_qp_options;
 
@@ -240,7 +244,7 @@ static dopt_status dopt__mpc_qp_resolve(const dopt_mpc_qp_options *in, int is_fl
     if (o.max_iter == 0) o.max_iter = 100;
     if (o.degenerate_tol == 0) o.degenerate_tol = 10.0 * sqrt(o.tol);
     if (!(o.tol > 0) || !(o.tol < 1) || o.max_iter < 1 || !(o.degenerate_tol > 0) ||
-        (o.warm_start != 0 && o.warm_start != 1) ||
+        (o.warm_start != 0 && o.warm_start != 1) || (o.no_polish != 0 && o.no_polish != 1) ||
         (o.policy != DOPT_BWD_FLAG && o.policy != DOPT_BWD_ZERO && o.policy != DOPT_BWD_FAIL))
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0,
                                 "mpc_qp: options out of range (tol in (0,1), max_iter >= 1, warm_start 0/1, known policy)");
@@ -1020,15 +1024,21 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
     DOPT_REAL tol = (DOPT_REAL)o->tol, pres = 0, dres = 0, comp = 0;
     DOPT_REAL eps_inf = DOPT_IS_FLOAT ? (DOPT_REAL)1e-5 : (DOPT_REAL)1e-9;
     DOPT_REAL wmax = DOPT_IS_FLOAT ? (DOPT_REAL)(1 / (256 * DOPT_EPS)) * e->qscale : (DOPT_REAL)1e300;
+    DOPT_REAL mu0 = 0, r0 = 0;
     dopt_mpc_qp_result res = DOPT_MPC_QP_MAX_ITER;
     for (i = 0; i < m; ++i) mon += e->on[i] != 0;
     if (DOPT_FN(dopt__mpc_qp_start)(qp, e, warm, has_duals, x, y, z, s)) return DOPT_MPC_QP_NUMERICAL;
     for (it = 0;; ++it) {
-        DOPT_REAL mu = 0, mu_aff = 0, mu_new = 0, a_aff, a, sigma = 0;
+        DOPT_REAL mu = 0, mu_aff = 0, mu_new = 0, a_aff, a, sigma = 0, mu_floor;
         DOPT_FN(dopt__mpc_qp_residuals)(qp, e, x, y, z, s, &pres, &dres, &comp);
         if (!(pres == pres && dres == dres && comp == comp)) { res = DOPT_MPC_QP_NUMERICAL; break; }
         if (pres <= tol && dres <= tol && comp <= tol) { res = DOPT_MPC_QP_SOLVED; break; }
-        if (it >= o->max_iter || stalls >= 3) break;
+        if (it >= o->max_iter || stalls >= 3) {
+            /* no progress: on an infeasible problem the steps collapse while the multipliers
+             * grow along a Farkas direction; accept that direction at a looser tolerance here */
+            if (pres > tol && DOPT_FN(dopt__mpc_qp_primal_cert)(qp, e, y, z, (DOPT_REAL)1e-2)) res = DOPT_MPC_QP_PRIMAL_INFEASIBLE;
+            break;
+        }
         if (it > 0 && DOPT_FN(dopt__mpc_qp_primal_cert)(qp, e, y, z, eps_inf)) { res = DOPT_MPC_QP_PRIMAL_INFEASIBLE; break; }
         for (i = 0; i < m; ++i) {
             w[i] = e->on[i] != 0 ? z[i] / s[i] : 0;
@@ -1036,6 +1046,16 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
             mu += e->on[i] != 0 ? s[i] * z[i] : 0;
         }
         mu = mon ? mu / mon : 0;
+        {
+            /* infeasibility of the iterate (ri, re), kept proportional to mu (Kojima, Megiddo and
+             * Mizuno's neighbourhood): mu may not fall much faster than the residual, so on an
+             * infeasible problem the steps stay long and the multipliers grow into a certificate */
+            DOPT_REAL rinf = DOPT_FN(dopt__mpc_qp_amax)(m, DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RI));
+            DOPT_REAL reinf = DOPT_FN(dopt__mpc_qp_amax)(meq, DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RE));
+            if (reinf > rinf) rinf = reinf;
+            if (it == 0) { mu0 = mu; r0 = rinf; }
+            mu_floor = r0 > 0 ? (DOPT_REAL)0.1 * mu0 * rinf / r0 : 0;
+        }
         if (DOPT_FN(dopt__mpc_qp_factor_ipm)(qp, e, w)) { res = DOPT_MPC_QP_NUMERICAL; break; }
         /* predictor (affine scaling): target s o z = 0 */
         for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] : 0;
@@ -1057,6 +1077,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
             if (sigma > 1) sigma = 1;
             /* complementarity far below the tolerance only makes H worse conditioned */
             if (mu > (DOPT_REAL)0.01 * tol && sigma * mu < (DOPT_REAL)0.01 * tol) sigma = (DOPT_REAL)0.01 * tol / mu;
+            if (mu > 0 && sigma * mu < mu_floor) sigma = mu_floor / mu < 1 ? mu_floor / mu : 1;
             /* corrector: target s o z = sigma mu - dsa o dza */
             for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] + dsa[i] * dza[i] - sigma * mu : 0;
             DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dz, ds);
@@ -1072,7 +1093,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
         } else {
             a = 1;
         }
-        stalls = a < (DOPT_REAL)1e-10 ? stalls + 1 : 0;
+        stalls = a < (DOPT_REAL)1e-8 ? stalls + 1 : 0;
 #ifdef DOPT_QP_TRACE
         fprintf(stderr, "it %d mu %g sigma %g a %g pres %g dres %g comp %g\n", it, (double)mu, (double)sigma, (double)a, (double)pres, (double)dres, (double)comp);
 #endif
@@ -1096,6 +1117,158 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
         rep->objective = obj;
     }
     return res;
+}
+
+/* ---- the backward pass ------------------------------------------------------------------------ */
+
+/* Factor the KKT matrix of the active set of a solved element, into its slot:
+ *   free variables F (no bound active), active G rows (slack < multiplier, not weakly active),
+ *   L L^T = Q_FF + rho I,  Y = L^{-1} E_F^T with E = [A; G_act],  Ls Ls^T = Y^T Y + d I.
+ * Returns 0, or 1 when the regularization cannot make Q_FF + rho I positive definite. */
+static int DOPT_FN(dopt__mpc_qp_factor_bwd)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT_REAL dtol,
+                                            DOPT_FN(dopt__mpc_qp_slot) *sl)
+{
+    int n = e->n, meq = e->meq, mi = e->mi, nf = 0, na = 0, me, i, j, r, col;
+    const DOPT_REAL *z = sl->z, *s = sl->s;
+    DOPT_REAL rho = (DOPT_IS_FLOAT ? (DOPT_REAL)1e-6 : (DOPT_REAL)1e-11) * e->qscale, dmax = 0, delta;
+    for (i = 0; i < mi; ++i)
+        if (e->on[i] != 0 && !(s[i] <= dtol && z[i] <= dtol) && z[i] > s[i]) sl->act[na++] = i;
+    for (j = 0; j < n; ++j) {
+        int iu = mi + j, il = mi + n + j, up = 0, lo = 0;
+        if (e->box) {
+            up = e->on[iu] != 0 && !(s[iu] <= dtol && z[iu] <= dtol) && z[iu] > s[iu];
+            lo = e->on[il] != 0 && !(s[il] <= dtol && z[il] <= dtol) && z[il] > s[il];
+        }
+        sl->state[j] = up && (!lo || z[iu] >= z[il]) ? 1 : lo ? -1 : 0;
+        if (sl->state[j] == 0) sl->fre[nf++] = j;
+    }
+    me = meq + na;
+    sl->head[2] = nf;
+    sl->head[3] = na;
+    for (;;) {
+        for (j = 0; j < nf; ++j) {
+            for (i = j; i < nf; ++i) sl->L[i + (size_t)j * nf] = e->Q[sl->fre[i] + (size_t)sl->fre[j] * n];
+            sl->L[j + (size_t)j * nf] += rho;
+        }
+        if (DOPT_FN(dopt_potrf)(nf, sl->L, nf, &col) == DOPT_OK) break;
+        rho *= 1000;
+        if (rho > (DOPT_REAL)1e-2 * e->qscale) return 1;
+    }
+    if (!me) return 0;
+    for (r = 0; r < me; ++r)
+        for (j = 0; j < nf; ++j)
+            sl->Y[j + (size_t)r * nf] = r < meq ? e->A[r + (size_t)sl->fre[j] * meq]
+                                                : e->G[sl->act[r - meq] + (size_t)sl->fre[j] * mi];
+    if (nf) {
+        DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_NOTRANS, DOPT_NONUNIT, nf, me, 1, sl->L, nf, sl->Y, nf);
+        DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_TRANS, me, nf, 1, sl->Y, nf, 0, sl->S, me);
+    } else {
+        for (j = 0; j < me; ++j) for (i = j; i < me; ++i) sl->S[i + (size_t)j * me] = 0;
+    }
+    for (i = 0; i < me; ++i) dmax = sl->S[i + (size_t)i * me] > dmax ? sl->S[i + (size_t)i * me] : dmax;
+    delta = (DOPT_IS_FLOAT ? (DOPT_REAL)1e-6 : (DOPT_REAL)1e-13) * (1 + dmax);
+    for (;;) {
+        for (i = 0; i < me; ++i) sl->S[i + (size_t)i * me] += delta;
+        if (DOPT_FN(dopt_potrf)(me, sl->S, me, &col) == DOPT_OK) return 0;
+        if (delta > (DOPT_REAL)1e-2 * (1 + dmax)) return 1;
+        if (nf) DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_TRANS, me, nf, 1, sl->Y, nf, 0, sl->S, me);
+        else for (j = 0; j < me; ++j) for (i = j; i < me; ++i) sl->S[i + (size_t)j * me] = 0;
+        delta *= 1000;
+    }
+}
+
+/* Solve the active-set KKT system of a solved element with its factors,
+ *     [Q_FF  E_F^T] [v_F]   [r1_F]
+ *     [E_F   0    ] [lam] = [r2  ]      E = [A; G_active],
+ * with two steps of iterative refinement against the unregularized matrix.  r1 has n entries
+ * (only the free ones are read), r2 meq + na.  Out: v (n, zero on the variables at a bound) and
+ * lam (equality rows, then the active G rows).  The backward's adjoint (r1 = dL/dx, r2 = 0) and
+ * the forward's polishing step both use it. */
+static void DOPT_FN(dopt__mpc_qp_active_solve)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
+                                               const DOPT_FN(dopt__mpc_qp_slot) *sl, const DOPT_REAL *r1,
+                                               const DOPT_REAL *r2, DOPT_REAL *v, DOPT_REAL *lam)
+{
+    int n = e->n, meq = e->meq, mi = e->mi, nf = sl->head[2], na = sl->head[3], me = meq + na, i, r, step;
+    DOPT_REAL *f1 = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E1), *f2 = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E2);
+    DOPT_REAL *cf = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E3), *cl = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZA);
+    DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_T), *u = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_TMP);
+    for (i = 0; i < n; ++i) v[i] = 0;
+    for (r = 0; r < me; ++r) lam[r] = 0;
+    for (i = 0; i < nf; ++i) f1[i] = r1[sl->fre[i]];
+    for (r = 0; r < me; ++r) f2[r] = r2[r];
+    for (step = 0; step < 3; ++step) {
+        DOPT_FN(dopt__mpc_qp_schur_solve)(nf, me, sl->L, sl->Y, sl->S, f1, f2, cf, cl);
+        for (i = 0; i < nf; ++i) v[sl->fre[i]] += cf[i];
+        for (r = 0; r < me; ++r) lam[r] += cl[r];
+        if (step == 2) break;
+        /* residual: f1 = r1_F - (Q v + A^T lam_A + G_act^T lam_G)_F,  f2 = r2 - E v */
+        DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, v, t);
+        if (meq) DOPT_FN(dopt_gemv)(DOPT_TRANS, meq, n, 1, e->A, meq, lam, 1, 1, t, 1);
+        for (r = 0; r < na; ++r) DOPT_FN(dopt_axpy)(n, lam[meq + r], e->G + sl->act[r], mi, t, 1);
+        for (i = 0; i < nf; ++i) f1[i] = r1[sl->fre[i]] - t[sl->fre[i]];
+        if (meq) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, meq, n, 1, e->A, meq, v, 1, 0, u, 1);
+        for (r = 0; r < meq; ++r) f2[r] = r2[r] - u[r];
+        for (r = 0; r < na; ++r) f2[meq + r] = r2[meq + r] - DOPT_FN(dopt_dot)(n, e->G + sl->act[r], mi, v, 1);
+    }
+}
+
+/* Polish a solved element: x from the active-set KKT system (bounds held at l or u, active G
+ * rows as equalities), the multipliers from its solution; kept when its KKT measures are
+ * within the tolerance (x then has the accuracy of a direct solve, not of the interior point
+ * iterate).  The factors stay for the backward either way.  Returns 1 when kept. */
+static int DOPT_FN(dopt__mpc_qp_polish)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
+                                        DOPT_FN(dopt__mpc_qp_slot) *sl, DOPT_REAL tol, dopt_mpc_qp_report *rep)
+{
+    int n = e->n, meq = e->meq, mi = e->mi, m = e->m, na = sl->head[3], i, j, r;
+    DOPT_REAL *xb = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DX), *r1 = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_R1);
+    DOPT_REAL *r2 = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_R2), *xn = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DY);
+    DOPT_REAL *lam = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DS), *zn = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZ);
+    DOPT_REAL *sn = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DSA), *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_W);
+    DOPT_REAL *yn = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RC), *cx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_CX);
+    DOPT_REAL pres, dres, comp;
+    for (j = 0; j < n; ++j) xb[j] = sl->state[j] > 0 ? e->u[j] : sl->state[j] < 0 ? e->l[j] : 0;
+    DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, xb, t);
+    for (j = 0; j < n; ++j) r1[j] = -e->p[j] - t[j];
+    if (meq) {
+        for (r = 0; r < meq; ++r) r2[r] = e->b[r];
+        DOPT_FN(dopt_gemv)(DOPT_NOTRANS, meq, n, -1, e->A, meq, xb, 1, 1, r2, 1);
+    }
+    for (r = 0; r < na; ++r) r2[meq + r] = e->h[sl->act[r]] - DOPT_FN(dopt_dot)(n, e->G + sl->act[r], mi, xb, 1);
+    DOPT_FN(dopt__mpc_qp_active_solve)(qp, e, sl, r1, r2, xn, lam);
+    for (j = 0; j < n; ++j) xn[j] += xb[j];
+    for (r = 0; r < meq; ++r) yn[r] = lam[r];
+    for (i = 0; i < m; ++i) zn[i] = 0;
+    for (r = 0; r < na; ++r) zn[sl->act[r]] = lam[meq + r];
+    /* bound multipliers from stationarity on the fixed variables: zu - zl = -(Q x + p + A^T y + G^T z) */
+    DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, xn, t);
+    for (j = 0; j < n; ++j) t[j] += e->p[j];
+    if (meq) DOPT_FN(dopt_gemv)(DOPT_TRANS, meq, n, 1, e->A, meq, yn, 1, 1, t, 1);
+    if (mi) DOPT_FN(dopt_gemv)(DOPT_TRANS, mi, n, 1, e->G, mi, zn, 1, 1, t, 1);
+    for (j = 0; j < n; ++j) {
+        if (sl->state[j] > 0) zn[mi + j] = -t[j];
+        if (sl->state[j] < 0) zn[mi + n + j] = t[j];
+    }
+    for (i = 0; i < m; ++i)
+        if (e->on[i] != 0 && zn[i] < 0) {
+            if (zn[i] < -tol) return 0; /* wrong active set: keep the interior point solution */
+            zn[i] = 0;
+        }
+    DOPT_FN(dopt__mpc_qp_cmul)(e, xn, cx);
+    for (i = 0; i < m; ++i) sn[i] = e->on[i] != 0 ? (e->d[i] - cx[i] > 0 ? e->d[i] - cx[i] : 0) : 1;
+    DOPT_FN(dopt__mpc_qp_residuals)(qp, e, xn, yn, zn, sn, &pres, &dres, &comp);
+    if (!(pres <= tol && dres <= tol && comp <= tol)) return 0;
+    for (j = 0; j < n; ++j) sl->x[j] = xn[j];
+    for (r = 0; r < meq; ++r) sl->y[r] = yn[r];
+    for (i = 0; i < m; ++i) {
+        sl->z[i] = zn[i];
+        sl->s[i] = sn[i];
+    }
+    if (rep) {
+        rep->primal_residual = pres;
+        rep->dual_residual = dres;
+        rep->complementarity = comp;
+    }
+    return 1;
 }
 
 /* dopt__mpc_qp_check_data: the pointers a solve or backward needs. */
@@ -1169,8 +1342,15 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_solve)(DOPT_FN(dopt_mpc_qp) *qp,
         if (load == 1) res = DOPT_MPC_QP_INVALID_DATA;
         else if (load == 2) res = DOPT_MPC_QP_PRIMAL_INFEASIBLE;
         else res = DOPT_FN(dopt__mpc_qp_ipm)(qp, &e, &o, warm, warm && sl.head[5], &sl, &rep);
-        sl.head[0] = (int)res;
         sl.head[1] = 0;
+        if (res == DOPT_MPC_QP_SOLVED && !o.no_polish) {
+            /* the active-set factorization: polishes x now, serves the backward later */
+            if (DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, (DOPT_REAL)o.degenerate_tol, &sl) == 0) {
+                sl.head[1] = 1;
+                DOPT_FN(dopt__mpc_qp_polish)(qp, &e, &sl, (DOPT_REAL)o.tol, &rep);
+            }
+        }
+        sl.head[0] = (int)res;
         sl.head[5] = res == DOPT_MPC_QP_SOLVED;
         if (res == DOPT_MPC_QP_SOLVED) rep.weakly_active = DOPT_FN(dopt__mpc_qp_weak)(&e, sl.z, sl.s, (DOPT_REAL)o.degenerate_tol);
         if (load == 0 && DOPT_FN(dopt_all_finite)(n, sl.x)) for (i = 0; i < n; ++i) xk[i] = sl.x[i];
@@ -1223,97 +1403,6 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_multipliers)(const DOPT_FN(dopt_mpc_qp)
         if (zl) zl[i] = qp->dims.box ? sl.z[mi + n + i] : 0;
     }
     return DOPT_OK;
-}
-
-/* ---- the backward pass ------------------------------------------------------------------------ */
-
-/* Factor the KKT matrix of the active set of a solved element, into its slot:
- *   free variables F (no bound active), active G rows (slack < multiplier, not weakly active),
- *   L L^T = Q_FF + rho I,  Y = L^{-1} E_F^T with E = [A; G_act],  Ls Ls^T = Y^T Y + d I.
- * Returns 0, or 1 when the regularization cannot make Q_FF + rho I positive definite. */
-static int DOPT_FN(dopt__mpc_qp_factor_bwd)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT_REAL dtol,
-                                            DOPT_FN(dopt__mpc_qp_slot) *sl)
-{
-    int n = e->n, meq = e->meq, mi = e->mi, nf = 0, na = 0, me, i, j, r, col;
-    const DOPT_REAL *z = sl->z, *s = sl->s;
-    DOPT_REAL rho = (DOPT_IS_FLOAT ? (DOPT_REAL)1e-6 : (DOPT_REAL)1e-11) * e->qscale, dmax = 0, delta;
-    for (i = 0; i < mi; ++i)
-        if (e->on[i] != 0 && !(s[i] <= dtol && z[i] <= dtol) && z[i] > s[i]) sl->act[na++] = i;
-    for (j = 0; j < n; ++j) {
-        int iu = mi + j, il = mi + n + j, up = 0, lo = 0;
-        if (e->box) {
-            up = e->on[iu] != 0 && !(s[iu] <= dtol && z[iu] <= dtol) && z[iu] > s[iu];
-            lo = e->on[il] != 0 && !(s[il] <= dtol && z[il] <= dtol) && z[il] > s[il];
-        }
-        sl->state[j] = up && (!lo || z[iu] >= z[il]) ? 1 : lo ? -1 : 0;
-        if (sl->state[j] == 0) sl->fre[nf++] = j;
-    }
-    me = meq + na;
-    sl->head[2] = nf;
-    sl->head[3] = na;
-    for (;;) {
-        for (j = 0; j < nf; ++j) {
-            for (i = j; i < nf; ++i) sl->L[i + (size_t)j * nf] = e->Q[sl->fre[i] + (size_t)sl->fre[j] * n];
-            sl->L[j + (size_t)j * nf] += rho;
-        }
-        if (DOPT_FN(dopt_potrf)(nf, sl->L, nf, &col) == DOPT_OK) break;
-        rho *= 1000;
-        if (rho > (DOPT_REAL)1e-2 * e->qscale) return 1;
-    }
-    if (!me) return 0;
-    for (r = 0; r < me; ++r)
-        for (j = 0; j < nf; ++j)
-            sl->Y[j + (size_t)r * nf] = r < meq ? e->A[r + (size_t)sl->fre[j] * meq]
-                                                : e->G[sl->act[r - meq] + (size_t)sl->fre[j] * mi];
-    if (nf) {
-        DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_NOTRANS, DOPT_NONUNIT, nf, me, 1, sl->L, nf, sl->Y, nf);
-        DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_TRANS, me, nf, 1, sl->Y, nf, 0, sl->S, me);
-    } else {
-        for (j = 0; j < me; ++j) for (i = j; i < me; ++i) sl->S[i + (size_t)j * me] = 0;
-    }
-    for (i = 0; i < me; ++i) dmax = sl->S[i + (size_t)i * me] > dmax ? sl->S[i + (size_t)i * me] : dmax;
-    delta = (DOPT_IS_FLOAT ? (DOPT_REAL)1e-6 : (DOPT_REAL)1e-13) * (1 + dmax);
-    for (;;) {
-        for (i = 0; i < me; ++i) sl->S[i + (size_t)i * me] += delta;
-        if (DOPT_FN(dopt_potrf)(me, sl->S, me, &col) == DOPT_OK) return 0;
-        if (delta > (DOPT_REAL)1e-2 * (1 + dmax)) return 1;
-        if (nf) DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_TRANS, me, nf, 1, sl->Y, nf, 0, sl->S, me);
-        else for (j = 0; j < me; ++j) for (i = j; i < me; ++i) sl->S[i + (size_t)j * me] = 0;
-        delta *= 1000;
-    }
-}
-
-/* The adjoint solve of one element: [Q_FF E_F^T; E_F 0] [wx_F; lam] = [gx_F; 0] by the active-set
- * factors with two steps of iterative refinement against the unregularized matrix.  Out: wx
- * (n, zero on variables at a bound), lam (meq + na: equality, then active G rows). */
-static void DOPT_FN(dopt__mpc_qp_adjoint)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
-                                          const DOPT_FN(dopt__mpc_qp_slot) *sl, const DOPT_REAL *gx,
-                                          DOPT_REAL *wx, DOPT_REAL *lam)
-{
-    int n = e->n, meq = e->meq, mi = e->mi, nf = sl->head[2], na = sl->head[3], me = meq + na, i, r, step;
-    DOPT_REAL *r1 = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E1), *r2 = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E2);
-    DOPT_REAL *cf = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E3), *cl = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZA);
-    DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_T), *u = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_TMP);
-    for (i = 0; i < n; ++i) wx[i] = 0;
-    for (r = 0; r < me; ++r) lam[r] = 0;
-    for (i = 0; i < nf; ++i) r1[i] = gx[sl->fre[i]];
-    for (r = 0; r < me; ++r) r2[r] = 0;
-    for (step = 0; step < 3; ++step) {
-        DOPT_FN(dopt__mpc_qp_schur_solve)(nf, me, sl->L, sl->Y, sl->S, r1, r2, cf, cl);
-        for (i = 0; i < nf; ++i) wx[sl->fre[i]] += cf[i];
-        for (r = 0; r < me; ++r) lam[r] += cl[r];
-        if (step == 2) break;
-        /* residual: r1 = gx_F - (Q wx + A^T lam_A + G_act^T lam_G)_F,  r2 = -(E wx) */
-        DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, wx, t);
-        if (meq) DOPT_FN(dopt_gemv)(DOPT_TRANS, meq, n, 1, e->A, meq, lam, 1, 1, t, 1);
-        for (r = 0; r < na; ++r) DOPT_FN(dopt_axpy)(n, lam[meq + r], e->G + sl->act[r], mi, t, 1);
-        for (i = 0; i < nf; ++i) r1[i] = gx[sl->fre[i]] - t[sl->fre[i]];
-        if (meq) {
-            DOPT_FN(dopt_gemv)(DOPT_NOTRANS, meq, n, 1, e->A, meq, wx, 1, 0, u, 1);
-            for (r = 0; r < meq; ++r) r2[r] = -u[r];
-        }
-        for (r = 0; r < na; ++r) r2[meq + r] = -DOPT_FN(dopt_dot)(n, e->G + sl->act[r], mi, wx, 1);
-    }
 }
 
 /* Zero the gradient arrays the caller asked for (every element's block; stride 0: one block). */
@@ -1432,12 +1521,15 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_backward)(DOPT_FN(dopt_mpc_qp) *qp,
             est = DOPT_ERR_NON_FINITE;
         } else {
             DOPT_REAL *wx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RD), *lam = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RI);
+            DOPT_REAL *zero = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_R2);
+            int r;
+            for (r = 0; r < qp->mc; ++r) zero[r] = 0;
             if (!sl.head[1]) {
                 if (DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, (DOPT_REAL)o.degenerate_tol, &sl)) est = DOPT_ERR_NOT_POSITIVE_DEFINITE;
                 else sl.head[1] = 1;
             }
             if (est == DOPT_OK) {
-                DOPT_FN(dopt__mpc_qp_adjoint)(qp, &e, &sl, g, wx, lam);
+                DOPT_FN(dopt__mpc_qp_active_solve)(qp, &e, &sl, g, DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_R2), wx, lam);
                 if (DOPT_FN(dopt__mpc_qp_accumulate)(qp, &e, &sl, k, g, wx, lam, grad)) est = DOPT_ERR_NON_FINITE;
             }
             rep.weakly_active = DOPT_FN(dopt__mpc_qp_weak)(&e, sl.z, sl.s, (DOPT_REAL)o.degenerate_tol);
