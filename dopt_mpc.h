@@ -1150,7 +1150,7 @@ static int DOPT_FN(dopt__mpc_qp_factor_bwd)(const DOPT_FN(dopt__mpc_qp_el) *e, D
             for (i = j; i < nf; ++i) sl->L[i + (size_t)j * nf] = e->Q[sl->fre[i] + (size_t)sl->fre[j] * n];
             sl->L[j + (size_t)j * nf] += rho;
         }
-        if (DOPT_FN(dopt_potrf)(nf, sl->L, nf, &col) == DOPT_OK) break;
+        if (nf == 0 || DOPT_FN(dopt_potrf)(nf, sl->L, nf, &col) == DOPT_OK) break;
         rho *= 1000;
         if (rho > (DOPT_REAL)1e-2 * e->qscale) return 1;
     }
