@@ -43,16 +43,22 @@
  *   p^T d < 0), or at max_iter (MAX_ITER).  Warm start: options.warm_start takes x (and the last
  *   multipliers) as the start; an interior point method gains little from it.
  *
+ *   Polish: after the interior point method converges, x is recomputed from the KKT system of
+ *   the active set it identified (bounds held, active G rows as equalities: Cholesky of Q_FF,
+ *   regularized and refined when singular, and of the Schur complement E_F Q_FF^-1 E_F^T with
+ *   E = [A; G_active]); kept when its KKT measures are within tol (report.polished), so x has
+ *   the accuracy of a direct solve.  That factorization is kept for the backward.
+ *
  *   Backward (dopt_mpc_qp_backward): the KKT conditions differentiated at the solution with the
  *   active set held: active inequalities become equalities, variables at a bound drop out, so the
- *   adjoint solves [Q_FF E_F^T; E_F 0] with E = [A; G_active] — Cholesky of Q_FF (regularized and
- *   refined when singular) and of the Schur complement, factored at the first backward after a
- *   solve and reused by later ones.  This is the exact derivative of the solution map wherever
- *   it exists (strict complementarity).  A WEAKLY ACTIVE constraint (slack and multiplier both
- *   <= degenerate_tol, counted in report.weakly_active) has no derivative; dopt differentiates it
- *   as inactive, which is the one-sided derivative for perturbations that move x off it.  A
- *   backward never writes a NaN: an element whose adjoint is not finite is reported
- *   DOPT_ERR_NON_FINITE and contributes zero.
+ *   adjoint solves [Q_FF E_F^T; E_F 0] with the polishing step's factors (a backward after an
+ *   unpolished solve factors at its first call; later calls reuse).  This is the exact
+ *   derivative of the solution map wherever it exists (strict complementarity).  A WEAKLY ACTIVE
+ *   constraint (slack and multiplier both <= degenerate_tol, counted in report.weakly_active)
+ *   has no derivative; dopt differentiates it as inactive — the one-sided derivative for
+ *   perturbations that move x off it — unless the polish shows the solution needs it (with it
+ *   inactive the polished x violates it), then as active.  A backward never writes a NaN: an
+ *   element whose adjoint is not finite is reported DOPT_ERR_NON_FINITE and contributes zero.
  *
  *   Float: the _f functions run the same method in float (default tol 1e-4).  With
  *   dims.double_inside = 1 they convert the data to double, solve and differentiate in double
@@ -152,13 +158,15 @@ DOPT_API dopt_mpc_qp_options dopt_mpc_qp_default_options(void);
  *   dual_residual    |Q x + p + A^T y + G^T z + zu - zl|_inf
  *   complementarity  max_i z_i |slack_i| over every inequality (G rows and finite bounds)
  *   objective        1/2 x^T Q x + p^T x
- *   weakly_active    constraints with slack and multiplier both <= degenerate_tol */
+ *   weakly_active    constraints with slack and multiplier both <= degenerate_tol
+ *   polished         1 when x and the multipliers come from the polishing step */
 typedef struct dopt_mpc_qp_report {
     dopt_status status;
     dopt_mpc_qp_result result;
     int iterations;
     double primal_residual, dual_residual, complementarity, objective;
     int weakly_active;
+    int polished;
 } dopt_mpc_qp_report;
 /* ==== end DENSE QP: precision-independent declarations ==== */
 
@@ -366,8 +374,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_multipliers)(const DOPT_FN(dopt_mpc_qp)
  * data of the last solve, unchanged.  The KKT system is differentiated at the solution with its
  * active set: active inequalities act as equalities, inactive ones drop out, weakly active ones
  * (slack and multiplier both <= degenerate_tol) are treated as INACTIVE — the one-sided
- * derivative for perturbations that open the constraint.  The active-set KKT matrix is factored
- * at the first backward after a solve and reused by later backward calls.
+ * derivative for perturbations that open the constraint — unless the polish needed them active
+ * (see the overview).  It reuses the solve's polishing factorization (or factors at the first
+ * backward after an unpolished solve; later calls reuse it).
  *   report  optional, batch entries: status per element (DOPT_OK, the forward's failure under
  *           the policy, or DOPT_ERR_NON_FINITE when a gradient came out non-finite)
  * Returns DOPT_OK, or the first failing element's status (policy FLAG / FAIL; ZERO returns
@@ -1125,23 +1134,25 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
  *   free variables F (no bound active), active G rows (slack < multiplier, not weakly active),
  *   L L^T = Q_FF + rho I,  Y = L^{-1} E_F^T with E = [A; G_act],  Ls Ls^T = Y^T Y + d I.
  * Returns 0, or 1 when the regularization cannot make Q_FF + rho I positive definite. */
-static int DOPT_FN(dopt__mpc_qp_factor_bwd)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT_REAL dtol,
+static int DOPT_FN(dopt__mpc_qp_factor_bwd)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT_REAL dtol, int weak_active,
                                             DOPT_FN(dopt__mpc_qp_slot) *sl)
 {
     int n = e->n, meq = e->meq, mi = e->mi, nf = 0, na = 0, me, i, j, r, col;
     const DOPT_REAL *z = sl->z, *s = sl->s;
     DOPT_REAL rho = (DOPT_IS_FLOAT ? (DOPT_REAL)1e-6 : (DOPT_REAL)1e-11) * e->qscale, dmax = 0, delta;
+#define DOPT__QP_ACTIVE(i) (e->on[i] != 0 && ((s[i] <= dtol && z[i] <= dtol) ? weak_active : z[i] > s[i]))
     for (i = 0; i < mi; ++i)
-        if (e->on[i] != 0 && !(s[i] <= dtol && z[i] <= dtol) && z[i] > s[i]) sl->act[na++] = i;
+        if (DOPT__QP_ACTIVE(i)) sl->act[na++] = i;
     for (j = 0; j < n; ++j) {
         int iu = mi + j, il = mi + n + j, up = 0, lo = 0;
         if (e->box) {
-            up = e->on[iu] != 0 && !(s[iu] <= dtol && z[iu] <= dtol) && z[iu] > s[iu];
-            lo = e->on[il] != 0 && !(s[il] <= dtol && z[il] <= dtol) && z[il] > s[il];
+            up = DOPT__QP_ACTIVE(iu);
+            lo = DOPT__QP_ACTIVE(il);
         }
         sl->state[j] = up && (!lo || z[iu] >= z[il]) ? 1 : lo ? -1 : 0;
         if (sl->state[j] == 0) sl->fre[nf++] = j;
     }
+#undef DOPT__QP_ACTIVE
     me = meq + na;
     sl->head[2] = nf;
     sl->head[3] = na;
@@ -1250,12 +1261,20 @@ static int DOPT_FN(dopt__mpc_qp_polish)(const DOPT_FN(dopt_mpc_qp) *qp, const DO
     }
     for (i = 0; i < m; ++i)
         if (e->on[i] != 0 && zn[i] < 0) {
-            if (zn[i] < -tol) return 0; /* wrong active set: keep the interior point solution */
+            if (zn[i] < -tol) {
+#ifdef DOPT_QP_TRACE
+                fprintf(stderr, "polish: multiplier %d = %g\n", i, (double)zn[i]);
+#endif
+                return 0; /* wrong active set: keep the interior point solution */
+            }
             zn[i] = 0;
         }
     DOPT_FN(dopt__mpc_qp_cmul)(e, xn, cx);
     for (i = 0; i < m; ++i) sn[i] = e->on[i] != 0 ? (e->d[i] - cx[i] > 0 ? e->d[i] - cx[i] : 0) : 1;
     DOPT_FN(dopt__mpc_qp_residuals)(qp, e, xn, yn, zn, sn, &pres, &dres, &comp);
+#ifdef DOPT_QP_TRACE
+    fprintf(stderr, "polish: pres %g dres %g comp %g\n", (double)pres, (double)dres, (double)comp);
+#endif
     if (!(pres <= tol && dres <= tol && comp <= tol)) return 0;
     for (j = 0; j < n; ++j) sl->x[j] = xn[j];
     for (r = 0; r < meq; ++r) sl->y[r] = yn[r];
@@ -1345,9 +1364,17 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_solve)(DOPT_FN(dopt_mpc_qp) *qp,
         sl.head[1] = 0;
         if (res == DOPT_MPC_QP_SOLVED && !o.no_polish) {
             /* the active-set factorization: polishes x now, serves the backward later */
-            if (DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, (DOPT_REAL)o.degenerate_tol, &sl) == 0) {
+            DOPT_REAL dtol = (DOPT_REAL)o.degenerate_tol;
+            if (DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, dtol, 0, &sl) == 0) {
                 sl.head[1] = 1;
-                DOPT_FN(dopt__mpc_qp_polish)(qp, &e, &sl, (DOPT_REAL)o.tol, &rep);
+                rep.polished = DOPT_FN(dopt__mpc_qp_polish)(qp, &e, &sl, (DOPT_REAL)o.tol, &rep);
+            }
+            /* a weakly active constraint that the solution needs (its small multiplier is real):
+             * polish again with the weakly active ones held active */
+            if (!rep.polished && DOPT_FN(dopt__mpc_qp_weak)(&e, sl.z, sl.s, dtol) > 0 &&
+                DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, dtol, 1, &sl) == 0) {
+                rep.polished = DOPT_FN(dopt__mpc_qp_polish)(qp, &e, &sl, (DOPT_REAL)o.tol, &rep);
+                sl.head[1] = rep.polished;
             }
         }
         sl.head[0] = (int)res;
@@ -1525,7 +1552,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_backward)(DOPT_FN(dopt_mpc_qp) *qp,
             int r;
             for (r = 0; r < qp->mc; ++r) zero[r] = 0;
             if (!sl.head[1]) {
-                if (DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, (DOPT_REAL)o.degenerate_tol, &sl)) est = DOPT_ERR_NOT_POSITIVE_DEFINITE;
+                if (DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, (DOPT_REAL)o.degenerate_tol, 0, &sl)) est = DOPT_ERR_NOT_POSITIVE_DEFINITE;
                 else sl.head[1] = 1;
             }
             if (est == DOPT_OK) {

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
             double *gG = malloc(sizeof(double) * NB * n * n), *gl = malloc(sizeof(double) * NB * n);
             double *gu = malloc(sizeof(double) * NB * n);
             double best_f = 1e30, best_fb = 1e30, kkt = 0;
-            int k, its = 0;
+            int k, its = 0, npol = 0;
             char path[512];
             FILE *f;
             make_batch(&B, n, box, 2026);
@@ -130,8 +130,9 @@ int main(int argc, char **argv)
                 if (r > kkt) kkt = r;
                 its += rep_[k].iterations;
             }
-            printf("dopt n=%d box=%d fwd_us=%.2f fwdbwd_us=%.2f kkt=%.2e iters=%.1f\n", n, box, 1e6 * best_f / NB,
-                   1e6 * best_fb / NB, kkt, (double)its / NB);
+            for (k = 0; k < NB; ++k) npol += rep_[k].polished;
+            printf("dopt n=%d box=%d fwd_us=%.2f fwdbwd_us=%.2f kkt=%.2e iters=%.1f polished=%d/%d\n", n, box, 1e6 * best_f / NB,
+                   1e6 * best_fb / NB, kkt, (double)its / NB, npol, NB);
             snprintf(path, sizeof path, "%s/qp_%d_%d.bin", dir, n, box);
             f = fopen(path, "wb");
             if (!f) return 1;

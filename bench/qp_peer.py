@@ -159,7 +159,9 @@ def main():
             per_call = 1e6 * ttriv / 200
             t, res = best_of(lambda: [solve(q, box) for q in qs], reps)
             raw = 1e6 * t / NB
-            corr = max(raw - per_call, 1e-3)
+            corr = raw - per_call
+            if corr <= 0.05 * raw:  # the binding's cost is not measurable apart from the solve
+                corr = raw
             worst_kkt = max(kkt(q, x, box) for q, (x, ok) in zip(qs, res))
             dx = max(np.max(np.abs(x - q["x"])) for q, (x, ok) in zip(qs, res))
             nok = sum(1 for _, ok in res if ok)
@@ -171,8 +173,25 @@ def main():
         if fastest:
             print("bench qp fwd_fastest n=%d box=%d peer=%s peer_us_corrected=%.2f dopt_us=%.2f ratio=%.3f" %
                   (n, box, fastest[0], fastest[1], dfwd, dfwd / fastest[1]))
+        fd_check(n, box, qs, solvers)
         layers(n, box, qs, dfb)
         sys.stdout.flush()
+
+
+def fd_check(n, box, qs, solvers):
+    """dopt's dL/dp against central differences (step 1e-6) of L = gx . x(p) through DAQP's
+    solution map (an independent active-set solver), on 8 of the 128 QPs."""
+    daqp = [s for name, s in solvers if name == "daqp"]
+    if not daqp:
+        return
+    solve, worst, h = daqp[0], 0.0, 1e-6
+    for q in qs[::16]:
+        for j in range(n):
+            qp_ = dict(q); qp_["p"] = q["p"].copy(); qp_["p"][j] += h
+            qm_ = dict(q); qm_["p"] = q["p"].copy(); qm_["p"][j] -= h
+            fd = q["gx"] @ (solve(qp_, box)[0] - solve(qm_, box)[0]) / (2 * h)
+            worst = max(worst, abs(fd - q["gp"][j]))
+    print("bench qp grad_check n=%d box=%d max_abs_dopt_dp_minus_fd_daqp=%.1e (8 QPs, step 1e-6)" % (n, box, worst))
 
 
 def layers(n, box, qs, dfb):

@@ -539,6 +539,7 @@ static void QPF(test_qp_warm_start)(void)
     DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x2, 10, &r2, NULL) == DOPT_OK, "warm: %s", dopt_mpc_qp_result_string(r2.result));
     DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, NULL, 1, &d, x, 10, &r1, NULL) == DOPT_OK, "cold again");
     for (j = 0; j < 10; ++j) DOPT_CHECK(fabs(x[j] - x2[j]) <= tol, "warm = cold at %d: %g %g", j, (double)x[j], (double)x2[j]);
+    QPF(dopt_mpc_qp_destroy)(qp);
 }
 
 /* The backward of the problem q (this precision) for dL/dx = c, into the arrays of g. */
