@@ -728,11 +728,19 @@ static int DOPT_FN(dopt__mpc_qp_factor_ipm)(const DOPT_FN(dopt_mpc_qp) *qp, cons
     DOPT_REAL *H = qp->work + (size_t)DOPT__QPV_COUNT * qp->vlen;
     DOPT_REAL *Yw = H + (size_t)n * n, *Sw = Yw + (size_t)n * meq, *Gs = Sw + (size_t)meq * meq;
     DOPT_REAL rho = (DOPT_IS_FLOAT ? (DOPT_REAL)1e-6 : (DOPT_REAL)1e-10) * e->qscale;
-    if (mi)
-        for (i = 0; i < mi; ++i) {
-            DOPT_REAL sw = DOPT_M(sqrt)(w[i]);
-            for (j = 0; j < n; ++j) Gs[i + (size_t)j * mi] = e->G[i + (size_t)j * mi] * sw;
-        }
+    int k = 0, kr;
+    /* rows whose barrier weight is negligible (far from their bound) are left out of the
+     * product; the refinement of each direction sees the exact matrix */
+    DOPT_REAL wdrop = (DOPT_IS_FLOAT ? (DOPT_REAL)1e-7 : (DOPT_REAL)1e-13) * e->qscale;
+    for (i = 0; i < mi; ++i)
+        if (w[i] > wdrop) ++k;
+    for (i = 0, kr = 0; i < mi; ++i) {
+        DOPT_REAL sw;
+        if (!(w[i] > wdrop)) continue;
+        sw = DOPT_M(sqrt)(w[i]);
+        for (j = 0; j < n; ++j) Gs[kr + (size_t)j * k] = e->G[i + (size_t)j * mi] * sw;
+        ++kr;
+    }
     for (;;) {
         DOPT_REAL hmax = 0;
         for (j = 0; j < n; ++j) {
@@ -740,7 +748,7 @@ static int DOPT_FN(dopt__mpc_qp_factor_ipm)(const DOPT_FN(dopt_mpc_qp) *qp, cons
             H[j + (size_t)j * n] += rho;
             if (e->box) H[j + (size_t)j * n] += w[mi + j] + w[mi + n + j];
         }
-        if (mi) DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_TRANS, n, mi, 1, Gs, mi, 1, H, n);
+        if (k) DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_TRANS, n, k, 1, Gs, k, 1, H, n);
         for (j = 0; j < n; ++j) hmax = H[j + (size_t)j * n] > hmax ? H[j + (size_t)j * n] : hmax;
         if (DOPT_FN(dopt_potrf)(n, H, n, &col) == DOPT_OK) break;
         /* rounding in the large barrier terms broke the Cholesky: regularize relative to the
