@@ -11,11 +11,11 @@
  * never binds inside the teacher's box cannot be identified: its learned value only has to keep
  * it inactive.)
  *
- *     cc -std=c99 -O2 -I.. qp_layer.c -o qp_layer -lm && ./qp_layer
+ *     cc -std=c99 -O2 -I. examples/qp_layer.c -o qp_layer -lm && ./qp_layer
  */
 #define DOPT_IMPLEMENTATION
-#include "../dopt.h"
-#include "../dopt_mpc.h"
+#include "dopt.h"
+#include "dopt_mpc.h"
 #include <stdio.h>
 
 #define N 4
