@@ -1027,113 +1027,13 @@ static int DOPT_FN(dopt__mpc_qp_start)(const DOPT_FN(dopt_mpc_qp) *qp, const DOP
     return 0;
 }
 
-/* Solve element e into slot sl (x, y, z, s); returns the result and fills the report. */
-static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
-                                                    const dopt_mpc_qp_options *o, int warm, int has_duals,
-                                                    DOPT_FN(dopt__mpc_qp_slot) *sl, dopt_mpc_qp_report *rep)
+/* Count of constraints with slack and multiplier both <= dtol (weakly active). */
+static int DOPT_FN(dopt__mpc_qp_weak)(const DOPT_FN(dopt__mpc_qp_el) *e, const DOPT_REAL *z, const DOPT_REAL *s,
+                                      DOPT_REAL dtol)
 {
-    int n = e->n, meq = e->meq, m = e->m, i, it, stalls = 0, mon = 0;
-    DOPT_REAL *x = sl->x, *y = sl->y, *z = sl->z, *s = sl->s;
-    DOPT_REAL *w = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_W), *rc = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RC);
-    DOPT_REAL *dx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DX), *dy = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DY);
-    DOPT_REAL *dz = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZ), *ds = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DS);
-    DOPT_REAL *dza = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZA), *dsa = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DSA);
-    DOPT_REAL tol = (DOPT_REAL)o->tol, pres = 0, dres = 0, comp = 0;
-    DOPT_REAL eps_inf = DOPT_IS_FLOAT ? (DOPT_REAL)1e-5 : (DOPT_REAL)1e-9;
-    DOPT_REAL wmax = DOPT_IS_FLOAT ? (DOPT_REAL)(1 / (256 * DOPT_EPS)) * e->qscale : (DOPT_REAL)1e300;
-    DOPT_REAL mu0 = 0, r0 = 0;
-    dopt_mpc_qp_result res = DOPT_MPC_QP_MAX_ITER;
-    for (i = 0; i < m; ++i) mon += e->on[i] != 0;
-    if (DOPT_FN(dopt__mpc_qp_start)(qp, e, warm, has_duals, x, y, z, s)) return DOPT_MPC_QP_NUMERICAL;
-    for (it = 0;; ++it) {
-        DOPT_REAL mu = 0, mu_aff = 0, mu_new = 0, a_aff, a, sigma = 0, mu_floor;
-        DOPT_FN(dopt__mpc_qp_residuals)(qp, e, x, y, z, s, &pres, &dres, &comp);
-        if (!(pres == pres && dres == dres && comp == comp)) { res = DOPT_MPC_QP_NUMERICAL; break; }
-        if (pres <= tol && dres <= tol && comp <= tol) { res = DOPT_MPC_QP_SOLVED; break; }
-        if (it >= o->max_iter || stalls >= 3) {
-            /* no progress: on an infeasible problem the steps collapse while the multipliers
-             * grow along a Farkas direction; accept that direction at a looser tolerance here */
-            if (pres > tol && DOPT_FN(dopt__mpc_qp_primal_cert)(qp, e, y, z, (DOPT_REAL)1e-2)) res = DOPT_MPC_QP_PRIMAL_INFEASIBLE;
-            break;
-        }
-        if (it > 0 && DOPT_FN(dopt__mpc_qp_primal_cert)(qp, e, y, z, eps_inf)) { res = DOPT_MPC_QP_PRIMAL_INFEASIBLE; break; }
-        for (i = 0; i < m; ++i) {
-            w[i] = e->on[i] != 0 ? z[i] / s[i] : 0;
-            if (w[i] > wmax) w[i] = wmax; /* float: keep H factorable (the residuals stay exact) */
-            mu += e->on[i] != 0 ? s[i] * z[i] : 0;
-        }
-        mu = mon ? mu / mon : 0;
-        {
-            /* infeasibility of the iterate (ri, re), kept proportional to mu (Kojima, Megiddo and
-             * Mizuno's neighbourhood): mu may not fall much faster than the residual, so on an
-             * infeasible problem the steps stay long and the multipliers grow into a certificate */
-            DOPT_REAL rinf = DOPT_FN(dopt__mpc_qp_amax)(m, DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RI));
-            DOPT_REAL reinf = DOPT_FN(dopt__mpc_qp_amax)(meq, DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RE));
-            if (reinf > rinf) rinf = reinf;
-            if (it == 0) { mu0 = mu; r0 = rinf; }
-            mu_floor = r0 > 0 ? (DOPT_REAL)0.1 * mu0 * rinf / r0 : 0;
-        }
-        if (DOPT_FN(dopt__mpc_qp_factor_ipm)(qp, e, w)) { res = DOPT_MPC_QP_NUMERICAL; break; }
-        /* predictor (affine scaling): target s o z = 0 */
-        for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] : 0;
-        DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dza, dsa);
-        if (it > 0 && (DOPT_FN(dopt__mpc_qp_dual_cert)(qp, e, dx, eps_inf) ||
-                       DOPT_FN(dopt__mpc_qp_dual_cert)(qp, e, x, eps_inf))) {
-            res = DOPT_MPC_QP_DUAL_INFEASIBLE;
-            break;
-        }
-        if (mon) {
-            a_aff = DOPT_FN(dopt__mpc_qp_max_step)(m, e->on, s, dsa, 1);
-            a = DOPT_FN(dopt__mpc_qp_max_step)(m, e->on, z, dza, 1);
-            if (a < a_aff) a_aff = a;
-            for (i = 0; i < m; ++i)
-                if (e->on[i] != 0) mu_aff += (s[i] + a_aff * dsa[i]) * (z[i] + a_aff * dza[i]);
-            mu_aff /= mon;
-            sigma = mu > 0 ? mu_aff / mu : 0;
-            sigma = sigma * sigma * sigma;
-            if (sigma > 1) sigma = 1;
-            /* complementarity far below the tolerance only makes H worse conditioned */
-            if (mu > (DOPT_REAL)0.01 * tol && sigma * mu < (DOPT_REAL)0.01 * tol) sigma = (DOPT_REAL)0.01 * tol / mu;
-            if (mu > 0 && sigma * mu < mu_floor) sigma = mu_floor / mu < 1 ? mu_floor / mu : 1;
-            /* corrector: target s o z = sigma mu - dsa o dza */
-            for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] + dsa[i] * dza[i] - sigma * mu : 0;
-            DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dz, ds);
-            a = DOPT_FN(dopt__mpc_qp_step)(m, e->on, s, z, ds, dz, &mu_new);
-            if (a < (DOPT_REAL)0.1 || mu_new > mu) {
-                /* the second-order term misled the step (Mehrotra's method can cycle): take the
-                 * centred direction without it this time */
-                if (sigma < (DOPT_REAL)0.1) sigma = (DOPT_REAL)0.1;
-                for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] - sigma * mu : 0;
-                DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dz, ds);
-                a = DOPT_FN(dopt__mpc_qp_step)(m, e->on, s, z, ds, dz, &mu_new);
-            }
-        } else {
-            a = 1;
-        }
-        stalls = a < (DOPT_REAL)1e-8 ? stalls + 1 : 0;
-#ifdef DOPT_QP_TRACE
-        fprintf(stderr, "it %d mu %g sigma %g a %g pres %g dres %g comp %g\n", it, (double)mu, (double)sigma, (double)a, (double)pres, (double)dres, (double)comp);
-#endif
-        for (i = 0; i < n; ++i) x[i] += a * dx[i];
-        for (i = 0; i < meq; ++i) y[i] += a * dy[i];
-        for (i = 0; i < m; ++i)
-            if (e->on[i] != 0) {
-                z[i] += a * dz[i];
-                s[i] += a * ds[i];
-            }
-    }
-    if (rep) {
-        DOPT_REAL obj = 0;
-        DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_T);
-        DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, x, t);
-        for (i = 0; i < n; ++i) obj += x[i] * ((DOPT_REAL)0.5 * t[i] + e->p[i]);
-        rep->iterations = it;
-        rep->primal_residual = pres;
-        rep->dual_residual = dres;
-        rep->complementarity = comp;
-        rep->objective = obj;
-    }
-    return res;
+    int i, c = 0;
+    for (i = 0; i < e->m; ++i) c += e->on[i] != 0 && s[i] <= dtol && z[i] <= dtol;
+    return c;
 }
 
 /* ---- the backward pass ------------------------------------------------------------------------ */
@@ -1298,6 +1198,157 @@ static int DOPT_FN(dopt__mpc_qp_polish)(const DOPT_FN(dopt_mpc_qp) *qp, const DO
     return 1;
 }
 
+/* The polishing step with its two readings of the weakly active constraints (inactive first;
+ * held active when the solution needs them).  Leaves the active-set factors for the backward
+ * (head[1]); returns 1 when x and the multipliers were replaced. */
+static int DOPT_FN(dopt__mpc_qp_try_polish)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
+                                            const dopt_mpc_qp_options *o, DOPT_FN(dopt__mpc_qp_slot) *sl,
+                                            dopt_mpc_qp_report *rep)
+{
+    /* at the interior point's mu a weakly active pair has slack and multiplier near sqrt(mu) */
+    DOPT_REAL dtol = (DOPT_REAL)o->degenerate_tol, mu = 0;
+    int done = 0, i, c = 0;
+    for (i = 0; i < e->m; ++i)
+        if (e->on[i] != 0) {
+            mu += sl->s[i] * sl->z[i];
+            ++c;
+        }
+    mu = c ? mu / c : 0;
+    if (10 * DOPT_M(sqrt)(mu) > dtol) dtol = 10 * DOPT_M(sqrt)(mu);
+    sl->head[1] = 0;
+    if (DOPT_FN(dopt__mpc_qp_factor_bwd)(e, dtol, 0, sl) == 0) {
+        sl->head[1] = 1;
+        done = DOPT_FN(dopt__mpc_qp_polish)(qp, e, sl, (DOPT_REAL)o->tol, rep);
+    }
+    if (!done && DOPT_FN(dopt__mpc_qp_weak)(e, sl->z, sl->s, dtol) > 0 &&
+        DOPT_FN(dopt__mpc_qp_factor_bwd)(e, dtol, 1, sl) == 0) {
+        done = DOPT_FN(dopt__mpc_qp_polish)(qp, e, sl, (DOPT_REAL)o->tol, rep);
+        sl->head[1] = done;
+    }
+    return done;
+}
+
+/* Solve element e into slot sl (x, y, z, s); returns the result and fills the report. */
+static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
+                                                    const dopt_mpc_qp_options *o, int warm, int has_duals,
+                                                    DOPT_FN(dopt__mpc_qp_slot) *sl, dopt_mpc_qp_report *rep)
+{
+    int n = e->n, meq = e->meq, m = e->m, i, it, stalls = 0, mon = 0, early = 0;
+    DOPT_REAL *x = sl->x, *y = sl->y, *z = sl->z, *s = sl->s;
+    DOPT_REAL *w = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_W), *rc = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RC);
+    DOPT_REAL *dx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DX), *dy = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DY);
+    DOPT_REAL *dz = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZ), *ds = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DS);
+    DOPT_REAL *dza = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZA), *dsa = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DSA);
+    DOPT_REAL tol = (DOPT_REAL)o->tol, pres = 0, dres = 0, comp = 0;
+    DOPT_REAL eps_inf = DOPT_IS_FLOAT ? (DOPT_REAL)1e-5 : (DOPT_REAL)1e-9;
+    DOPT_REAL wmax = DOPT_IS_FLOAT ? (DOPT_REAL)(1 / (256 * DOPT_EPS)) * e->qscale : (DOPT_REAL)1e300;
+    DOPT_REAL mu0 = 0, r0 = 0;
+    dopt_mpc_qp_result res = DOPT_MPC_QP_MAX_ITER;
+    for (i = 0; i < m; ++i) mon += e->on[i] != 0;
+    if (DOPT_FN(dopt__mpc_qp_start)(qp, e, warm, has_duals, x, y, z, s)) return DOPT_MPC_QP_NUMERICAL;
+    for (it = 0;; ++it) {
+        DOPT_REAL mu = 0, mu_aff = 0, mu_new = 0, a_aff, a, sigma = 0, mu_floor;
+        DOPT_FN(dopt__mpc_qp_residuals)(qp, e, x, y, z, s, &pres, &dres, &comp);
+        if (!(pres == pres && dres == dres && comp == comp)) { res = DOPT_MPC_QP_NUMERICAL; break; }
+        if (pres <= tol && dres <= tol && comp <= tol) { res = DOPT_MPC_QP_SOLVED; break; }
+        if (!o->no_polish && early < 2 && pres <= 1000 * tol && dres <= 1000 * tol && comp <= 1000 * tol) {
+            /* close enough to know the active set: a polishing step may finish now */
+            ++early;
+            if (DOPT_FN(dopt__mpc_qp_try_polish)(qp, e, o, sl, rep)) {
+                rep->polished = 1;
+                res = DOPT_MPC_QP_SOLVED;
+                break;
+            }
+            DOPT_FN(dopt__mpc_qp_residuals)(qp, e, x, y, z, s, &pres, &dres, &comp);
+        }
+        if (it >= o->max_iter || stalls >= 3) {
+            /* no progress: on an infeasible problem the steps collapse while the multipliers
+             * grow along a Farkas direction; accept that direction at a looser tolerance here */
+            if (pres > tol && DOPT_FN(dopt__mpc_qp_primal_cert)(qp, e, y, z, (DOPT_REAL)1e-2)) res = DOPT_MPC_QP_PRIMAL_INFEASIBLE;
+            break;
+        }
+        if (it > 0 && DOPT_FN(dopt__mpc_qp_primal_cert)(qp, e, y, z, eps_inf)) { res = DOPT_MPC_QP_PRIMAL_INFEASIBLE; break; }
+        for (i = 0; i < m; ++i) {
+            w[i] = e->on[i] != 0 ? z[i] / s[i] : 0;
+            if (w[i] > wmax) w[i] = wmax; /* float: keep H factorable (the residuals stay exact) */
+            mu += e->on[i] != 0 ? s[i] * z[i] : 0;
+        }
+        mu = mon ? mu / mon : 0;
+        {
+            /* infeasibility of the iterate (ri, re), kept proportional to mu (Kojima, Megiddo and
+             * Mizuno's neighbourhood): mu may not fall much faster than the residual, so on an
+             * infeasible problem the steps stay long and the multipliers grow into a certificate */
+            DOPT_REAL rinf = DOPT_FN(dopt__mpc_qp_amax)(m, DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RI));
+            DOPT_REAL reinf = DOPT_FN(dopt__mpc_qp_amax)(meq, DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RE));
+            if (reinf > rinf) rinf = reinf;
+            if (it == 0) { mu0 = mu; r0 = rinf; }
+            mu_floor = r0 > 0 ? (DOPT_REAL)0.1 * mu0 * rinf / r0 : 0;
+        }
+        if (DOPT_FN(dopt__mpc_qp_factor_ipm)(qp, e, w)) { res = DOPT_MPC_QP_NUMERICAL; break; }
+        /* predictor (affine scaling): target s o z = 0 */
+        for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] : 0;
+        DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dza, dsa);
+        if (it > 0 && (DOPT_FN(dopt__mpc_qp_dual_cert)(qp, e, dx, eps_inf) ||
+                       DOPT_FN(dopt__mpc_qp_dual_cert)(qp, e, x, eps_inf))) {
+            res = DOPT_MPC_QP_DUAL_INFEASIBLE;
+            break;
+        }
+        if (mon) {
+            a_aff = DOPT_FN(dopt__mpc_qp_max_step)(m, e->on, s, dsa, 1);
+            a = DOPT_FN(dopt__mpc_qp_max_step)(m, e->on, z, dza, 1);
+            if (a < a_aff) a_aff = a;
+            for (i = 0; i < m; ++i)
+                if (e->on[i] != 0) mu_aff += (s[i] + a_aff * dsa[i]) * (z[i] + a_aff * dza[i]);
+            mu_aff /= mon;
+            sigma = mu > 0 ? mu_aff / mu : 0;
+            sigma = sigma * sigma * sigma;
+            if (sigma > 1) sigma = 1;
+            /* complementarity far below the tolerance only makes H worse conditioned */
+            if (mu > (DOPT_REAL)0.01 * tol && sigma * mu < (DOPT_REAL)0.01 * tol) sigma = (DOPT_REAL)0.01 * tol / mu;
+            if (mu > 0 && sigma * mu < mu_floor) sigma = mu_floor / mu < 1 ? mu_floor / mu : 1;
+            /* corrector: target s o z = sigma mu - dsa o dza */
+            for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] + dsa[i] * dza[i] - sigma * mu : 0;
+            DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dz, ds);
+            a = DOPT_FN(dopt__mpc_qp_step)(m, e->on, s, z, ds, dz, &mu_new);
+            if (a < (DOPT_REAL)0.1 || mu_new > mu) {
+                /* the second-order term misled the step (Mehrotra's method can cycle): take the
+                 * centred direction without it this time */
+                if (sigma < (DOPT_REAL)0.1) sigma = (DOPT_REAL)0.1;
+                for (i = 0; i < m; ++i) rc[i] = e->on[i] != 0 ? s[i] * z[i] - sigma * mu : 0;
+                DOPT_FN(dopt__mpc_qp_direction)(qp, e, z, s, w, rc, dx, dy, dz, ds);
+                a = DOPT_FN(dopt__mpc_qp_step)(m, e->on, s, z, ds, dz, &mu_new);
+            }
+        } else {
+            a = 1;
+        }
+        stalls = a < (DOPT_REAL)1e-8 ? stalls + 1 : 0;
+#ifdef DOPT_QP_TRACE
+        fprintf(stderr, "it %d mu %g sigma %g a %g pres %g dres %g comp %g\n", it, (double)mu, (double)sigma, (double)a, (double)pres, (double)dres, (double)comp);
+#endif
+        for (i = 0; i < n; ++i) x[i] += a * dx[i];
+        for (i = 0; i < meq; ++i) y[i] += a * dy[i];
+        for (i = 0; i < m; ++i)
+            if (e->on[i] != 0) {
+                z[i] += a * dz[i];
+                s[i] += a * ds[i];
+            }
+    }
+    if (rep) {
+        DOPT_REAL obj = 0;
+        DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_T);
+        DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, x, t);
+        for (i = 0; i < n; ++i) obj += x[i] * ((DOPT_REAL)0.5 * t[i] + e->p[i]);
+        rep->iterations = it;
+        if (!rep->polished) {
+            rep->primal_residual = pres;
+            rep->dual_residual = dres;
+            rep->complementarity = comp;
+        }
+        rep->objective = obj;
+    }
+    return res;
+}
+
 /* dopt__mpc_qp_check_data: the pointers a solve or backward needs. */
 static dopt_status DOPT_FN(dopt__mpc_qp_check_data)(const DOPT_FN(dopt_mpc_qp) *qp, ptrdiff_t batch,
                                                     const DOPT_FN(dopt_mpc_qp_data) *dt, dopt_errinfo *info)
@@ -1311,15 +1362,6 @@ static dopt_status DOPT_FN(dopt__mpc_qp_check_data)(const DOPT_FN(dopt_mpc_qp) *
     if (batch < 1 || batch > qp->max_batch)
         return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "mpc_qp: batch outside 1..max_batch");
     return DOPT_OK;
-}
-
-/* Count of constraints with slack and multiplier both <= dtol (weakly active). */
-static int DOPT_FN(dopt__mpc_qp_weak)(const DOPT_FN(dopt__mpc_qp_el) *e, const DOPT_REAL *z, const DOPT_REAL *s,
-                                      DOPT_REAL dtol)
-{
-    int i, c = 0;
-    for (i = 0; i < e->m; ++i) c += e->on[i] != 0 && s[i] <= dtol && z[i] <= dtol;
-    return c;
 }
 
 #if DOPT_IS_FLOAT
@@ -1361,6 +1403,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_solve)(DOPT_FN(dopt_mpc_qp) *qp,
         dopt_mpc_qp_report rep;
         dopt_mpc_qp_result res;
         DOPT_REAL *xk = x + k * x_stride;
+        sl.head[1] = 0;
         int load, warm = o.warm_start;
         memset(&rep, 0, sizeof rep);
         load = DOPT_FN(dopt__mpc_qp_load)(qp, data, k, &e);
@@ -1369,22 +1412,8 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_solve)(DOPT_FN(dopt_mpc_qp) *qp,
         if (load == 1) res = DOPT_MPC_QP_INVALID_DATA;
         else if (load == 2) res = DOPT_MPC_QP_PRIMAL_INFEASIBLE;
         else res = DOPT_FN(dopt__mpc_qp_ipm)(qp, &e, &o, warm, warm && sl.head[5], &sl, &rep);
-        sl.head[1] = 0;
-        if (res == DOPT_MPC_QP_SOLVED && !o.no_polish) {
-            /* the active-set factorization: polishes x now, serves the backward later */
-            DOPT_REAL dtol = (DOPT_REAL)o.degenerate_tol;
-            if (DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, dtol, 0, &sl) == 0) {
-                sl.head[1] = 1;
-                rep.polished = DOPT_FN(dopt__mpc_qp_polish)(qp, &e, &sl, (DOPT_REAL)o.tol, &rep);
-            }
-            /* a weakly active constraint that the solution needs (its small multiplier is real):
-             * polish again with the weakly active ones held active */
-            if (!rep.polished && DOPT_FN(dopt__mpc_qp_weak)(&e, sl.z, sl.s, dtol) > 0 &&
-                DOPT_FN(dopt__mpc_qp_factor_bwd)(&e, dtol, 1, &sl) == 0) {
-                rep.polished = DOPT_FN(dopt__mpc_qp_polish)(qp, &e, &sl, (DOPT_REAL)o.tol, &rep);
-                sl.head[1] = rep.polished;
-            }
-        }
+        if (res == DOPT_MPC_QP_SOLVED && !o.no_polish && !rep.polished)
+            rep.polished = DOPT_FN(dopt__mpc_qp_try_polish)(qp, &e, &o, &sl, &rep);
         sl.head[0] = (int)res;
         sl.head[5] = res == DOPT_MPC_QP_SOLVED;
         if (res == DOPT_MPC_QP_SOLVED) rep.weakly_active = DOPT_FN(dopt__mpc_qp_weak)(&e, sl.z, sl.s, (DOPT_REAL)o.degenerate_tol);
