@@ -43,7 +43,8 @@
  *   p^T d < 0), or at max_iter (MAX_ITER).  Warm start: options.warm_start takes x (and the last
  *   multipliers) as the start; an interior point method gains little from it.
  *
- *   Polish: after the interior point method converges, x is recomputed from the KKT system of
+ *   Polish: once the interior point residuals are within 1000 tol (tried at most twice there)
+ *   and again at convergence, x is recomputed from the KKT system of
  *   the active set it identified (bounds held, active G rows as equalities: Cholesky of Q_FF,
  *   regularized and refined when singular, and of the Schur complement E_F Q_FF^-1 E_F^T with
  *   E = [A; G_active]); kept when its KKT measures are within tol (report.polished), so x has
