@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# make bench-qp: dopt's batched dense QP (dopt_mpc.h) against DAQP 0.11.0, PIQP 0.6.4, ProxQP
+# (ProxSuite 0.8.0), OSQP 1.1.3 (forward) and qpth 0.0.18, ProxSuite's QPFunction (forward +
+# backward, torch 2.5.1 CPU, float64, one thread), in one run on the same 128 QPs per case
+# (n = 10, 50, 100; m_eq = n/4, m_ineq = n; with and without bounds).  See bench/qp_peer.py.
+source "$(dirname "$0")/common.sh"
+V=$(bench_venv)
+PIP="flock /tmp/dopt-venv.lock $V/bin/pip install -q"
+"$V/bin/python" -c "import daqp, piqp, proxsuite, osqp, qpth, torch, scipy" 2>/dev/null ||
+    $PIP numpy scipy daqp==0.11.0 piqp==0.6.4 proxsuite==0.8.0 osqp==1.1.3 qpth==0.0.18 torch==2.5.1 >&2
+cc $(bench_cflags) "$ROOT/bench/qp_dopt.c" -o "$BENCH_DIR/qp_dopt" -lm
+echo "# versions: $("$V/bin/python" -c 'import importlib.metadata as m; print(" ".join(p+"="+m.version(p) for p in ["daqp","piqp","proxsuite","osqp","qpth","torch","numpy"]))')"
+echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), one thread, float64, tolerances 1e-9, us per QP in a batch of 128"
+"$BENCH_DIR/qp_dopt" "$BENCH_DIR" | tee "$BENCH_DIR/dopt_times.txt" | sed 's/^dopt /bench qp dopt /'
+"$V/bin/python" "$ROOT/bench/qp_peer.py" "$BENCH_DIR"
