@@ -206,7 +206,7 @@ static int dopt__mpc_mul(size_t a, size_t b, size_t *out)
 }
 
 /* The double halfway between lo < hi in their ORDERING (counting representable doubles), so a
- * bisection over any finite bracket ends within 64 halvings. */
+ * bisection over any finite bracket ends within 64 halvings (32 for floats). */
 static double dopt__mpc_ordered_mid(double lo, double hi)
 {
     int64_t a, b, m;
@@ -217,6 +217,20 @@ static double dopt__mpc_ordered_mid(double lo, double hi)
     if (b < 0) b = INT64_MIN - b;
     m = a / 2 + b / 2 + ((a % 2 + b % 2) / 2);
     if (m < 0) m = INT64_MIN - m;
+    memcpy(&r, &m, sizeof r);
+    return r;
+}
+
+static float dopt__mpc_ordered_mid_float(float lo, float hi)
+{
+    int32_t a, b, m;
+    float r;
+    memcpy(&a, &lo, sizeof a);
+    memcpy(&b, &hi, sizeof b);
+    if (a < 0) a = INT32_MIN - a;
+    if (b < 0) b = INT32_MIN - b;
+    m = a / 2 + b / 2 + ((a % 2 + b % 2) / 2);
+    if (m < 0) m = INT32_MIN - m;
     memcpy(&r, &m, sizeof r);
     return r;
 }
@@ -596,7 +610,9 @@ static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, DOPT_REAL k, 
             if (DOPT_M(fabs)(step) <= 2 * DOPT_EPS * (DOPT_M(fabs)(mu) > 1 ? DOPT_M(fabs)(mu) : 1)) break;
         } else {
             DOPT_REAL half = (DOPT_REAL)0.5 * hi - (DOPT_REAL)0.5 * lo;
-            next = half <= 64 ? lo + half : (DOPT_REAL)dopt__mpc_ordered_mid((double)lo, (double)hi);
+            next = half <= 64        ? lo + half
+                   : DOPT_IS_FLOAT ? (DOPT_REAL)dopt__mpc_ordered_mid_float((float)lo, (float)hi)
+                                   : (DOPT_REAL)dopt__mpc_ordered_mid((double)lo, (double)hi);
             dx_old = half;
             if (!(next > lo && next < hi)) { /* no real left inside the bracket */
                 mu = g < 0 ? lo : hi;
