@@ -174,12 +174,12 @@ static void dopt__mpc_zig_init(dopt__mpc_zig *z)
     }
 }
 
-/* One N(0,1) draw from stream rng (deterministic for a given build). */
-static double dopt__mpc_zig_normal(const dopt__mpc_zig *z, dopt_rng *rng)
+/* The rare draws (1.2%) of the ziggurat: the wedge of layer i, or the tail beyond r for layer 0,
+ * for the first draw u, then fresh draws until one is accepted. */
+static double dopt__mpc_zig_slow(const dopt__mpc_zig *z, dopt_rng *rng, uint64_t u)
 {
     const double r = 3.442619855899;
     for (;;) {
-        uint64_t u = dopt_rng_u64(rng);
         int i = (int)(u & 127u);
         int64_t h = (int64_t)(u >> 11) - ((int64_t)1 << 52);
         int64_t a = h < 0 ? -h : h;
@@ -194,7 +194,39 @@ static double dopt__mpc_zig_normal(const dopt__mpc_zig *z, dopt_rng *rng)
             return h > 0 ? r + t : -(r + t);
         }
         if (z->f[i] + dopt_rng_uniform_d(rng) * (z->f[i - 1] - z->f[i]) < exp(-0.5 * x * x)) return x;
+        u = dopt_rng_u64(rng);
     }
+}
+
+/* n N(0,1) draws from stream rng into out (deterministic for a given build).  The stream is
+ * copied to a local so that the fast path runs in registers; the rare draws go through
+ * dopt__mpc_zig_slow on the stream itself. */
+static void dopt__mpc_zig_fill(const dopt__mpc_zig *z, dopt_rng *rng, int n, double *out)
+{
+    dopt_rng r = *rng;
+    int j;
+    for (j = 0; j < n; ++j) {
+        uint64_t u = dopt_rng_u64(&r);
+        int i = (int)(u & 127u);
+        int64_t h = (int64_t)(u >> 11) - ((int64_t)1 << 52);
+        int64_t a = h < 0 ? -h : h;
+        if (a < z->k[i]) {
+            out[j] = (double)h * z->w[i];
+        } else {
+            *rng = r;
+            out[j] = dopt__mpc_zig_slow(z, rng, u);
+            r = *rng;
+        }
+    }
+    *rng = r;
+}
+
+/* One N(0,1) draw (tests and the rare single draw). */
+static double dopt__mpc_zig_normal(const dopt__mpc_zig *z, dopt_rng *rng)
+{
+    double x;
+    dopt__mpc_zig_fill(z, rng, 1, &x);
+    return x;
 }
 
 /* *out = a * b; 0 when it overflows size_t. */
@@ -749,6 +781,7 @@ struct DOPT_FN(dopt_mpc_cem) {
     DOPT_REAL *key;             /* P: selection keys / scratch                                     */
     int *idx;                   /* P                                                               */
     DOPT_REAL *tmp;             /* 2 D                                                             */
+    double *zd;                 /* D normal draws (float solvers)                                  */
     DOPT_REAL *best;            /* B D lowest-cost samples                                         */
     DOPT_REAL *bestc;           /* B                                                               */
     DOPT_REAL *state;           /* 2 P state_dim rollout states                                    */
@@ -779,6 +812,7 @@ static void DOPT_FN(dopt__mpc_cem_layout)(const dopt_mpc_cem_dims *d, DOPT_FN(do
     o->key = (DOPT_REAL *)dopt__mpc_carve(cv, P, R);
     o->idx = (int *)dopt__mpc_carve(cv, P, sizeof(int));
     o->tmp = (DOPT_REAL *)dopt__mpc_carve(cv, 2 * D, R);
+    o->zd = (double *)dopt__mpc_carve(cv, D, sizeof(double));
     o->best = (DOPT_REAL *)dopt__mpc_carve(cv, BD, R);
     o->bestc = (DOPT_REAL *)dopt__mpc_carve(cv, B, R);
     o->state = S ? (DOPT_REAL *)dopt__mpc_carve(cv, dopt__mpc_count3(2, P, S), R) : NULL;
@@ -939,16 +973,22 @@ static void DOPT_FN(dopt__mpc_cem_sample)(DOPT_FN(dopt_mpc_cem) *c, ptrdiff_t b,
                                           const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *mean,
                                           const DOPT_REAL *std, DOPT_REAL *eps)
 {
-    int P = c->dims.population, D = c->dims.dim, j, i, cl;
+    int P = c->dims.population, D = c->dims.dim, j, i;
     DOPT_REAL *X = c->X + (size_t)b * (size_t)P * (size_t)D;
-    dopt_rng *rng = &c->rng[b];
     for (j = 0; j < P; ++j) {
-        DOPT_REAL *x = X + (size_t)j * (size_t)D;
-        for (i = 0; i < D; ++i) {
-            DOPT_REAL e = (DOPT_REAL)dopt__mpc_zig_normal(&c->zig, rng);
-            if (eps) eps[(size_t)j * (size_t)D + i] = e;
-            x[i] = DOPT_FN(dopt__mpc_cem_value)(o, i, mean[i], std[i], e, &cl);
-        }
+        DOPT_REAL *x = X + (size_t)j * (size_t)D, *e = eps ? eps + (size_t)j * (size_t)D : x;
+#if DOPT_IS_FLOAT
+        dopt__mpc_zig_fill(&c->zig, &c->rng[b], D, c->zd);
+        for (i = 0; i < D; ++i) e[i] = (DOPT_REAL)c->zd[i];
+#else
+        dopt__mpc_zig_fill(&c->zig, &c->rng[b], D, e);
+#endif
+        /* dopt__mpc_cem_value, as three loops that vectorize */
+        for (i = 0; i < D; ++i) x[i] = mean[i] + std[i] * e[i];
+        if (o->lower)
+            for (i = 0; i < D; ++i) x[i] = x[i] < o->lower[i] ? o->lower[i] : x[i];
+        if (o->upper)
+            for (i = 0; i < D; ++i) x[i] = x[i] > o->upper[i] ? o->upper[i] : x[i];
     }
 }
 
