@@ -639,7 +639,10 @@ static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, DOPT_REAL k, 
         if (slope > 0 && next > lo && next < hi && DOPT_M(fabs)(2 * step) <= DOPT_M(fabs)(dx_old)) {
             dx_old = step;
             mu = next;
-            if (DOPT_M(fabs)(step) <= 2 * DOPT_EPS * (DOPT_M(fabs)(mu) > 1 ? DOPT_M(fabs)(mu) : 1)) break;
+            /* Newton converges quadratically: after a step below sqrt(eps) the error is ~eps */
+            if (DOPT_M(fabs)(step) <= (DOPT_IS_FLOAT ? (DOPT_REAL)1e-4 : (DOPT_REAL)1e-8) *
+                                          (DOPT_M(fabs)(mu) > 1 ? DOPT_M(fabs)(mu) : 1))
+                break;
         } else {
             DOPT_REAL half = (DOPT_REAL)0.5 * hi - (DOPT_REAL)0.5 * lo;
             next = half <= 64        ? lo + half
@@ -658,8 +661,9 @@ static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, DOPT_REAL k, 
 
 /* One LML projection; y (n reals, not overlapping x) doubles as the selection scratch.  The dual
  * is solved twice: first with x shifted by c (between the r-th and (r+1)-th largest x, found by
- * a partial selection), then polished with x shifted by the input nearest to the solution's
- * 50% point, so an active entry sits at exactly 0 and huge inputs lose no precision. */
+ * a partial selection), then, when the dual moved far (|mu| > 16), polished with x shifted by
+ * the input nearest to the solution's 50% point, so an active entry sits at exactly 0 and huge
+ * inputs lose no precision. */
 static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REAL *x, DOPT_REAL *y,
                                               DOPT_REAL *nu_out)
 {
@@ -700,7 +704,7 @@ static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REA
     c2 = x[0];
     for (i = 1; i < n; ++i)
         if (DOPT_M(fabs)(x[i] - t) < DOPT_M(fabs)(c2 - t)) c2 = x[i];
-    if (c2 != c) {
+    if (c2 != c && DOPT_M(fabs)(mu) > 16) { /* only a large shift loses digits */
         mu = (mu - c) + c2;
         c = c2;
         DOPT_FN(dopt__mpc_lml_dual)(n, x, k, c, xmin, xmax, &mu);
