@@ -221,14 +221,6 @@ static void dopt__mpc_zig_fill(const dopt__mpc_zig *z, dopt_rng *rng, int n, dou
     *rng = r;
 }
 
-/* One N(0,1) draw (tests and the rare single draw). */
-static double dopt__mpc_zig_normal(const dopt__mpc_zig *z, dopt_rng *rng)
-{
-    double x;
-    dopt__mpc_zig_fill(z, rng, 1, &x);
-    return x;
-}
-
 /* *out = a * b; 0 when it overflows size_t. */
 static int dopt__mpc_mul(size_t a, size_t b, size_t *out)
 {
