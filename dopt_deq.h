@@ -207,6 +207,42 @@ DOPT_API const char *dopt_deq_method_string(dopt_deq_method m)
     default: return "unknown";
     }
 }
+/* tanh(x) without libm, in straight-line code the compiler vectorizes over an array (libm's tanh
+ * is a call per element and dominated the small layers).  With y = 2|x| clamped at 40 (where tanh
+ * is 1 in double; the clamp works on the bits, which order like the values for y >= 0, because
+ * a floating-point select does not vectorize without -ffast-math): y = k ln2 + r, |r| <= ln2/2,
+ * expm1(r) by its Taylor series to r^13 (truncation < 1e-17), e = expm1(y) = 2^k expm1(r) +
+ * (2^k - 1), tanh|x| = e / (e + 2).  NaN and Inf give NaN (x - x), so solvers see them.  Within a
+ * few ulps of libm's tanh (tested). */
+typedef union dopt__deq_bits { double d; uint64_t u; } dopt__deq_bits;
+static inline double dopt__deq_tanh_scalar(double x)
+{
+    const double magic = 6755399441055744.0;          /* 1.5 * 2^52: adding it rounds to an integer */
+    const uint64_t forty = (uint64_t)0x4044000000000000u, magic_bits = (uint64_t)0x4338000000000000u;
+    dopt__deq_bits y, t, two_k;
+    double kd, r, p, e;
+    y.d = 2 * fabs(x);
+    y.u = y.u < forty ? y.u : forty;
+    t.d = y.d * 1.4426950408889634 + magic;
+    kd = t.d - magic;
+    r = (y.d - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+    p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r * r + r;
+    two_k.u = (t.u - magic_bits + 1023u) << 52;       /* t's low mantissa bits hold k (0..58)      */
+    e = two_k.d * p + (two_k.d - 1);
+    return copysign(e / (e + 2), x) + (x - x);
+}
 /* ==== end precision-independent implementation ==== */
 #define DOPT_DEQ__PASS_IMPL
 #define DOPT__DRIVE "dopt_deq.h"
@@ -327,7 +363,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t ba
                                                const unsigned char *active);
 
 /* dopt_deq_tanh_linearize: store the Jacobian at z (n x batch, stride): J_b = diag(d_b) W with
- * d = 1 - tanh(W z + C)^2.  Needed by dopt_deq_tanh_vjp and dopt_deq_tanh_param_vjp. */
+ * d = 1 - tanh(W z + C)^2, and a copy of W^T.  Needed by dopt_deq_tanh_vjp and _param_vjp. */
 DOPT_API void DOPT_FN(dopt_deq_tanh_linearize)(DOPT_FN(dopt_deq_tanh) *layer, const DOPT_REAL *z,
                                               ptrdiff_t z_stride);
 
@@ -473,6 +509,13 @@ static void DOPT_FN(dopt__deq_axpy)(int n, DOPT_REAL a, const DOPT_REAL *DOPT_RE
 }
 
 static int DOPT_FN(dopt__deq_finite)(DOPT_REAL v) { return v == v && v - v == 0; }
+
+/* out[i] = tanh(a[i] + c[i]) for i < len (out may alias a). */
+static void DOPT_FN(dopt__deq_tanh_add)(ptrdiff_t len, const DOPT_REAL *a, const DOPT_REAL *c, DOPT_REAL *out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < len; ++i) out[i] = (DOPT_REAL)dopt__deq_tanh_scalar((double)a[i] + (double)c[i]);
+}
 
 /* ---- solver ------------------------------------------------------------------------------------ */
 
@@ -644,6 +687,36 @@ DOPT_API long DOPT_FN(dopt_deq_solver_map_calls)(const DOPT_FN(dopt_deq_solver) 
     return s ? s->map_calls : 0;
 }
 
+/* Solve A w = w in place for a small SPD matrix (n x n, column-major, contiguous) by Cholesky;
+ * returns 0 when a pivot is not positive (or not finite). */
+static int DOPT_FN(dopt__deq_small_spd_solve)(int n, DOPT_REAL *A, DOPT_REAL *w)
+{
+    int i, j, k;
+    for (j = 0; j < n; ++j) {
+        DOPT_REAL d = A[j + j * n];
+        for (k = 0; k < j; ++k) d -= A[j + k * n] * A[j + k * n];
+        if (!(d > 0) || !DOPT_FN(dopt__deq_finite)(d)) return 0;
+        d = DOPT_M(sqrt)(d);
+        A[j + j * n] = d;
+        for (i = j + 1; i < n; ++i) {
+            DOPT_REAL v = A[i + j * n];
+            for (k = 0; k < j; ++k) v -= A[i + k * n] * A[j + k * n];
+            A[i + j * n] = v / d;
+        }
+    }
+    for (i = 0; i < n; ++i) { /* L y = w */
+        DOPT_REAL v = w[i];
+        for (k = 0; k < i; ++k) v -= A[i + k * n] * w[k];
+        w[i] = v / A[i + i * n];
+    }
+    for (i = n - 1; i >= 0; --i) { /* L^T x = y */
+        DOPT_REAL v = w[i];
+        for (k = i + 1; k < n; ++k) v -= A[k + i * n] * w[k];
+        w[i] = v / A[i + i * n];
+    }
+    return 1;
+}
+
 /* Anderson, element b: insert (f, g = f - z) into the history, update one row and column of the
  * Gram matrix G^T G, solve (G^T G + lambda max_diag I) w = 1, alpha = w / 1^T w, and set
  * z = sum_i alpha_i (f_i - (1 - beta) g_i).  A singular or non-finite mixing system restarts
@@ -664,10 +737,11 @@ static void DOPT_FN(dopt__deq_anderson_step)(DOPT_FN(dopt_deq_solver) *s, ptrdif
     memcpy(Fh + (ptrdiff_t)j * n, f, (size_t)n * sizeof(DOPT_REAL));
     for (i = 0; i < n; ++i) Gh[(ptrdiff_t)j * n + i] = f[i] - z[i];
     cnt = s->count[b] < m ? s->count[b] + 1 : m;
+    /* one new row and column of the Gram matrix: G^T g_j (one gemv) */
+    DOPT_FN(dopt_gemv)(DOPT_TRANS, n, cnt, 1, Gh, n, Gh + (ptrdiff_t)j * n, 1, 0, w, 1);
     for (i = 0; i < cnt; ++i) {
-        DOPT_REAL d = DOPT_FN(dopt__deq_dot)(n, Gh + (ptrdiff_t)i * n, Gh + (ptrdiff_t)j * n);
-        gram[i + j * m] = d;
-        gram[j + i * m] = d;
+        gram[i + j * m] = w[i];
+        gram[j + i * m] = w[i];
     }
     s->count[b] = cnt;
     s->next[b] = (j + 1) % m;
@@ -677,10 +751,8 @@ static void DOPT_FN(dopt__deq_anderson_step)(DOPT_FN(dopt_deq_solver) *s, ptrdif
         for (k = 0; k < cnt; ++k)
             for (i = 0; i < cnt; ++i) A[i + k * cnt] = gram[i + k * m];
         for (i = 0; i < cnt; ++i) { A[i + i * cnt] += s->lambda * dmax; w[i] = 1; }
-        if (!(dmax > 0) || DOPT_FN(dopt_potrf)(cnt, A, cnt, NULL) != DOPT_OK) {
-            ok = 0;
-        } else {
-            DOPT_FN(dopt_potrs)(cnt, 1, A, cnt, w, cnt);
+        ok = dmax > 0 && DOPT_FN(dopt__deq_small_spd_solve)(cnt, A, w);
+        if (ok) {
             for (i = 0; i < cnt; ++i) sw += w[i];
             ok = DOPT_FN(dopt__deq_finite)(sw) && sw != 0;
         }
@@ -695,12 +767,10 @@ static void DOPT_FN(dopt__deq_anderson_step)(DOPT_FN(dopt_deq_solver) *s, ptrdif
         for (i = 0; i < n; ++i) z[i] += beta * (f[i] - z[i]);
         return;
     }
-    for (i = 0; i < n; ++i) z[i] = 0;
-    for (k = 0; k < cnt; ++k) {
-        DOPT_REAL a = w[k] / sw;
-        DOPT_FN(dopt__deq_axpy)(n, a, Fh + (ptrdiff_t)k * n, z);
-        if (beta != 1) DOPT_FN(dopt__deq_axpy)(n, -(1 - beta) * a, Gh + (ptrdiff_t)k * n, z);
-    }
+    /* z = sum_k alpha_k (f_k - (1 - beta) g_k): one or two gemv */
+    for (k = 0; k < cnt; ++k) w[k] /= sw;
+    DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, cnt, 1, Fh, n, w, 1, 0, z, 1);
+    if (beta != 1) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, cnt, -(1 - beta), Gh, n, w, 1, 1, z, 1);
 }
 
 /* y = -x + P (Q^T x) for the inverse-Jacobian estimate H = -I + U V^T (P, Q = U, V for H x;
@@ -1024,9 +1094,10 @@ struct DOPT_FN(dopt_deq_tanh) {
     DOPT_REAL *Zc;              /* contiguous copy of a strided z                                 */
     DOPT_REAL *Ua;              /* the adjoint of the last backward                               */
     DOPT_REAL *Xg;              /* p x batch scratch                                              */
+    DOPT_REAL *WT;              /* W^T at the last linearization (the VJP's product without TRANS) */
 };
 
-#define DOPT__DEQ_TANH_BLOCKS 11
+#define DOPT__DEQ_TANH_BLOCKS 12
 static size_t DOPT_FN(dopt__deq_tanh_layout)(int n, int p, ptrdiff_t B, size_t sizes[DOPT__DEQ_TANH_BLOCKS])
 {
     size_t R = sizeof(DOPT_REAL), nb = (size_t)n * (size_t)B, pb = (size_t)p * (size_t)B, total = 0;
@@ -1036,6 +1107,7 @@ static size_t DOPT_FN(dopt__deq_tanh_layout)(int n, int p, ptrdiff_t B, size_t s
     sizes[1] = pb * R;                                           /* X  */
     for (k = 2; k < 10; ++k) sizes[k] = nb * R;                  /* C D A E V T Zc Ua */
     sizes[10] = pb * R;                                          /* Xg */
+    sizes[11] = (size_t)n * (size_t)n * R;                       /* WT */
     for (k = 0; k < DOPT__DEQ_TANH_BLOCKS; ++k) total += DOPT_WORKSPACE_ROUND(sizes[k]);
     return total + DOPT_WORKSPACE_ALIGN;
 }
@@ -1079,6 +1151,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_create_in)(void *memory, size_t bytes
     L->A = (DOPT_REAL *)blk[4]; L->E = (DOPT_REAL *)blk[5]; L->V = (DOPT_REAL *)blk[6];
     L->T = (DOPT_REAL *)blk[7]; L->Zc = (DOPT_REAL *)blk[8]; L->Ua = (DOPT_REAL *)blk[9];
     L->Xg = (DOPT_REAL *)blk[10];
+    L->WT = (DOPT_REAL *)blk[11];
     memset(L->X, 0, sizes[1]);
     memset(L->C, 0, sizes[2]);
     memset(L->D, 0, sizes[3]);
@@ -1154,11 +1227,11 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t ba
                                                DOPT_REAL *out, const unsigned char *active)
 {
     DOPT_FN(dopt_deq_tanh) *L = (DOPT_FN(dopt_deq_tanh) *)layer;
-    ptrdiff_t i, nb = (ptrdiff_t)n * batch;
+    ptrdiff_t nb = (ptrdiff_t)n * batch;
     (void)active;
     if (!L || !L->W || n != L->n || batch != L->batch) return DOPT_ERR_DIMENSION;
     DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, (int)batch, n, 1, L->W, n, in, n, 0, out, n);
-    for (i = 0; i < nb; ++i) out[i] = DOPT_M(tanh)(out[i] + L->C[i]);
+    DOPT_FN(dopt__deq_tanh_add)(nb, out, L->C, out);
     return DOPT_OK;
 }
 
@@ -1167,12 +1240,13 @@ DOPT_API void DOPT_FN(dopt_deq_tanh_linearize)(DOPT_FN(dopt_deq_tanh) *L, const 
 {
     const DOPT_REAL *zc = DOPT_FN(dopt__deq_contig)(L->n, L->batch, z, z_stride, L->Zc);
     ptrdiff_t i, nb = (ptrdiff_t)L->n * L->batch;
+    int r, c;
     DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, L->n, (int)L->batch, L->n, 1, L->W, L->n, zc, L->n, 0,
                        L->D, L->n);
-    for (i = 0; i < nb; ++i) {
-        DOPT_REAL f = DOPT_M(tanh)(L->D[i] + L->C[i]);
-        L->D[i] = 1 - f * f;
-    }
+    for (c = 0; c < L->n; ++c)
+        for (r = 0; r < L->n; ++r) L->WT[c + (ptrdiff_t)r * L->n] = L->W[r + (ptrdiff_t)c * L->n];
+    DOPT_FN(dopt__deq_tanh_add)(nb, L->D, L->C, L->D);
+    for (i = 0; i < nb; ++i) L->D[i] = 1 - L->D[i] * L->D[i];
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_vjp)(void *layer, int n, ptrdiff_t batch, const DOPT_REAL *in,
@@ -1183,7 +1257,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_vjp)(void *layer, int n, ptrdiff_t ba
     (void)active;
     if (!L || !L->W || n != L->n || batch != L->batch) return DOPT_ERR_DIMENSION;
     for (i = 0; i < nb; ++i) L->A[i] = L->D[i] * in[i];
-    DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, n, (int)batch, n, 1, L->W, n, L->A, n, 0, out, n);
+    DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, (int)batch, n, 1, L->WT, n, L->A, n, 0, out, n);
     return DOPT_OK;
 }
 
@@ -1264,8 +1338,9 @@ DOPT_API void DOPT_FN(dopt_deq_tanh_jacreg)(DOPT_FN(dopt_deq_tanh) *L, const DOP
     for (i = 0; i < nb; ++i) E[i] = (DOPT_REAL)dopt_rng_normal_d(rng);
     /* T = f = tanh(W z + C);  A = a = (1 - f^2) .* eps;  T = q = d(1 - f^2)/ds = -2 f (1 - f^2) */
     DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, B, n, 1, L->W, n, zc, n, 0, T, n);
+    DOPT_FN(dopt__deq_tanh_add)(nb, T, L->C, T);
     for (i = 0; i < nb; ++i) {
-        DOPT_REAL f = DOPT_M(tanh)(T[i] + L->C[i]), d = 1 - f * f;
+        DOPT_REAL f = T[i], d = 1 - f * f;
         A[i] = d * E[i];
         T[i] = -2 * f * d;
     }
@@ -1500,7 +1575,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_jiio_map)(void *layer, int n, int p, 
         for (i = 0; i < n; ++i) fz[b * n + i] = L->b[i];
     DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, (int)batch, p, 1, L->U, n, x, p, 1, fz, n);
     DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, (int)batch, n, 1, L->W, n, z, n, 1, fz, n);
-    for (b = 0; b < (ptrdiff_t)n * batch; ++b) fz[b] = DOPT_M(tanh)(fz[b]);
+    for (b = 0; b < (ptrdiff_t)n * batch; ++b) fz[b] = (DOPT_REAL)dopt__deq_tanh_scalar((double)fz[b]);
     return DOPT_OK;
 }
 
