@@ -742,6 +742,15 @@ static void DOPT_FN(test_singular_anderson)(void)
     DOPT_CHECK_CLOSE(z[0], z0, DOPT_TEST_TOL(1e-8, 1e-3), "z0");
     DOPT_CHECK_CLOSE(z[1], z1, DOPT_TEST_TOL(1e-8, 1e-3), "z1");
     DOPT_FN(dopt_deq_solver_destroy)(s);
+    /* the restart option clears the history every step (Picard steps) and still converges */
+    o.restart = 1;
+    o.method = DOPT_DEQ_ANDERSON;
+    z[0] = z[1] = 0;
+    DOPT_FN(dopt_deq_solver_create)(NULL, 2, 1, &o, &s, NULL);
+    DOPT_CHECK(DOPT_FN(dopt_deq_solve)(s, DOPT_FN(lin2_map), NULL, z, 2, r, NULL, 0, NULL) == DOPT_OK && r[0].restarts > 0,
+               "restart: %s, %d restarts", dopt_status_string(r[0].status), r[0].restarts);
+    DOPT_CHECK_CLOSE(z[0], z0, DOPT_TEST_TOL(1e-4, 1e-2), "z0 with restarts");
+    DOPT_FN(dopt_deq_solver_destroy)(s);
 }
 
 /* Gradients of the layer (IMPLICIT, every solver method) against central differences of a
