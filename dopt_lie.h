@@ -178,13 +178,14 @@ typedef struct dopt_lie_ba_report {
 } dopt_lie_ba_report;
 
 /* Options of the synthetic BAL scene generator (dopt_lie_bal_scene).  Zero means default.
- *   num_cameras        cameras on a straight track, 1 unit apart, looking sideways (default 100)
+ *   num_cameras        cameras on a straight track along x, 1 unit apart, centred on the origin,
+ *                      looking towards +y (default 100); points 4..12 units in front of them
  *   points_per_camera  observations per camera on average (default 100)
  *   min_views, max_views   each point is seen by a run of consecutive cameras, its length uniform
  *                      in [min_views, max_views] (default 3, 10)
  *   pixel_noise        std. deviation of the observation noise, pixels (default 1; DOPT_OFF: 0)
  *   rotation_noise     std. deviation of the initial cameras' angle-axis error, rad (default 0.01)
- *   translation_noise  std. deviation of the initial cameras' translation error (default 0.05)
+ *   translation_noise  std. deviation of the initial cameras' centre error (default 0.05)
  *   point_noise        std. deviation of the initial points' error (default 0.1)
  *   focal              focal length in pixels (default 500; k1 = 0.01, k2 = 0.001) */
 typedef struct dopt_lie_bal_scene_options {
@@ -3393,7 +3394,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_bal_scene)(const dopt_hooks *hooks, const 
         DOPT_FN(dopt_so3_compose)(qj, q0, q, NULL, NULL); /* R_cw = Exp(w) R0 */
         DOPT_FN(dopt_so3_to_angle_axis)(q, cam);
         DOPT_FN(dopt_so3_to_matrix)(q, M);
-        C[0] = (DOPT__L)k;
+        C[0] = (DOPT__L)k - (DOPT__L)(0.5 * (double)(nc - 1)); /* the track is centred on the origin */
         C[1] = (DOPT__L)(0.1 * dopt_rng_normal_d(rng));
         C[2] = (DOPT__L)(0.1 * dopt_rng_normal_d(rng));
         for (a = 0; a < 3; ++a) cam[3 + a] = -(M[3 * a] * C[0] + M[3 * a + 1] * C[1] + M[3 * a + 2] * C[2]);
@@ -3403,7 +3404,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_bal_scene)(const dopt_hooks *hooks, const 
     }
     for (j = 0, i = 0; j < np; ++j) { /* points in front of their run of cameras, and their observations */
         DOPT__L *X = p->gt_points + 3 * j;
-        X[0] = (DOPT__L)(start[j] + (views[j] - 1) * dopt_rng_uniform_d(rng));
+        X[0] = (DOPT__L)(start[j] - 0.5 * (double)(nc - 1) + (views[j] - 1) * dopt_rng_uniform_d(rng));
         X[1] = (DOPT__L)(4 + 8 * dopt_rng_uniform_d(rng));
         X[2] = (DOPT__L)(-2 + 4 * dopt_rng_uniform_d(rng));
         for (k = start[j]; k < start[j] + views[j]; ++k, ++i) {
@@ -3416,11 +3417,16 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_bal_scene)(const dopt_hooks *hooks, const 
             p->observed[2 * i + 1] = r[1] + (DOPT__L)(sig_px * dopt_rng_normal_d(rng));
         }
     }
-    for (k = 0; k < nc; ++k) { /* perturbed initial values */
+    for (k = 0; k < nc; ++k) { /* perturbed initial values: rotation about the camera centre, centre moved */
+        DOPT__L R[9], C[3], *cam = p->cameras + 9 * k;
         int a;
-        for (a = 0; a < 9; ++a) p->cameras[9 * k + a] = p->gt_cameras[9 * k + a];
-        for (a = 0; a < 3; ++a) p->cameras[9 * k + a] += (DOPT__L)(sig_rot * dopt_rng_normal_d(rng));
-        for (a = 3; a < 6; ++a) p->cameras[9 * k + a] += (DOPT__L)(sig_t * dopt_rng_normal_d(rng));
+        for (a = 0; a < 9; ++a) cam[a] = p->gt_cameras[9 * k + a];
+        DOPT_FN(dopt__ba_camera_prep)(cam, R, NULL);
+        for (a = 0; a < 3; ++a) /* C = -Rᵀ t */
+            C[a] = -(R[a] * cam[3] + R[3 + a] * cam[4] + R[6 + a] * cam[5]) + (DOPT__L)(sig_t * dopt_rng_normal_d(rng));
+        for (a = 0; a < 3; ++a) cam[a] += (DOPT__L)(sig_rot * dopt_rng_normal_d(rng));
+        DOPT_FN(dopt__ba_camera_prep)(cam, R, NULL);
+        for (a = 0; a < 3; ++a) cam[3 + a] = -(R[3 * a] * C[0] + R[3 * a + 1] * C[1] + R[3 * a + 2] * C[2]);
     }
     for (j = 0; j < 3 * np; ++j) p->points[j] = p->gt_points[j] + (DOPT__L)(sig_x * dopt_rng_normal_d(rng));
     *out = p;
