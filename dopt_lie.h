@@ -75,8 +75,28 @@
  *   EDGE_SE3:QUAT files into a dopt_lie_pose_graph_d; dopt_lie_cube_graph_d generates the
  *   synthetic graphs of the Theseus paper.  See "POSE GRAPHS" below.
  *
+ * BUNDLE ADJUSTMENT (its own entry point, built on dopt_lie_cost_bal's camera model)
+ *   A dopt_lie_bal_d holds a BAL problem (Agarwal et al., "Bundle Adjustment in the Large"):
+ *   cameras [angle-axis(3), t(3), f, k1, k2], points X, observations (camera, point, x, y), with
+ *       r = f (1 + k1 |p|² + k2 |p|⁴) p - observed,   p = -P / P_z,   P = R(angle-axis) X + t.
+ *   dopt_lie_bal_read_d / _write_d read and write BAL files (line-numbered DOPT_ERR_PARSE);
+ *   dopt_lie_bal_scene_d generates synthetic ones.  dopt_lie_ba_solver_create_d analyzes the
+ *   structure once; dopt_lie_ba_solve_d minimizes Ceres' cost 1/2 sum rho(|r_i|²) by
+ *   Levenberg-Marquardt with Ceres' trust-region rules (radius 1e4, damping diag(JᵀJ) clamped
+ *   to [1e-6, 1e32] over the radius, Jacobi scaling, stopping tolerances 1e-6 / 1e-10 / 1e-8):
+ *       [U + D_c   W      ] [dc]   [-g_c]      every point block V_j + D_j (3x3) is inverted on its
+ *       [Wᵀ        V + D_p] [dp] = [-g_p]      own; the reduced camera matrix
+ *       S = U + D_c - sum_j W_j (V_j + D_j)⁻¹ W_jᵀ   (9x9 blocks, one per pair of cameras that
+ *   share a point) is assembled block-sparse and factored through dopt.h's dopt_linear_solver
+ *   (pass dopt_sparse.h's dopt_sparse_linear_solver_d, or NULL for the dense Cholesky), then
+ *   dp = (V + D_p)⁻¹ (-g_p - Wᵀ dc).  Robust losses enter as Ceres does (IRLS weights sqrt(rho')).
+ *   The same factorization, undamped, gives dopt_lie_ba_covariance_d (marginal covariances of
+ *   chosen cameras and points, the gauge fixed by cameras held constant) and
+ *   dopt_lie_ba_backward_d (the IMPLICIT gradient of an outer loss through the solution with
+ *   respect to the observations).  examples/bal.c is a complete program.
+ *
  * OPTIONS: those of dopt.h (DOPT_IMPLEMENTATION, DOPT_STATIC, DOPT_NO_STDIO: without stdio the
- *   g2o reader and writer are left out).
+ *   g2o and BAL readers and writers are left out).
  *
  * LICENSE: MIT (see dopt.h).
  */
