@@ -75,8 +75,28 @@
  *   EDGE_SE3:QUAT files into a dopt_lie_pose_graph_d; dopt_lie_cube_graph_d generates the
  *   synthetic graphs of the Theseus paper.  See "POSE GRAPHS" below.
  *
+ * BUNDLE ADJUSTMENT (its own entry point, built on dopt_lie_cost_bal's camera model)
+ *   A dopt_lie_bal_d holds a BAL problem (Agarwal et al., "Bundle Adjustment in the Large"):
+ *   cameras [angle-axis(3), t(3), f, k1, k2], points X, observations (camera, point, x, y), with
+ *       r = f (1 + k1 |p|² + k2 |p|⁴) p - observed,   p = -P / P_z,   P = R(angle-axis) X + t.
+ *   dopt_lie_bal_read_d / _write_d read and write BAL files (line-numbered DOPT_ERR_PARSE);
+ *   dopt_lie_bal_scene_d generates synthetic ones.  dopt_lie_ba_solver_create_d analyzes the
+ *   structure once; dopt_lie_ba_solve_d minimizes Ceres' cost 1/2 sum rho(|r_i|²) by
+ *   Levenberg-Marquardt with Ceres' trust-region rules (radius 1e4, damping diag(JᵀJ) clamped
+ *   to [1e-6, 1e32] over the radius, Jacobi scaling, stopping tolerances 1e-6 / 1e-10 / 1e-8):
+ *       [U + D_c   W      ] [dc]   [-g_c]      every point block V_j + D_j (3x3) is inverted on its
+ *       [Wᵀ        V + D_p] [dp] = [-g_p]      own; the reduced camera matrix
+ *       S = U + D_c - sum_j W_j (V_j + D_j)⁻¹ W_jᵀ   (9x9 blocks, one per pair of cameras that
+ *   share a point) is assembled block-sparse and factored through dopt.h's dopt_linear_solver
+ *   (pass dopt_sparse.h's dopt_sparse_linear_solver_d, or NULL for the dense Cholesky), then
+ *   dp = (V + D_p)⁻¹ (-g_p - Wᵀ dc).  Robust losses enter as Ceres does (IRLS weights sqrt(rho')).
+ *   The same factorization, undamped, gives dopt_lie_ba_covariance_d (marginal covariances of
+ *   chosen cameras and points, the gauge fixed by cameras held constant) and
+ *   dopt_lie_ba_backward_d (the IMPLICIT gradient of an outer loss through the solution with
+ *   respect to the observations).  examples/bal.c is a complete program.
+ *
  * OPTIONS: those of dopt.h (DOPT_IMPLEMENTATION, DOPT_STATIC, DOPT_NO_STDIO: without stdio the
- *   g2o reader and writer are left out).
+ *   g2o and BAL readers and writers are left out).
  *
  * LICENSE: MIT (see dopt.h).
  */
@@ -126,6 +146,79 @@ typedef struct dopt_lie_cube_options {
     double step_rotation;
 } dopt_lie_cube_options;
 
+/* ---- BUNDLE ADJUSTMENT (options and report; see "BUNDLE ADJUSTMENT" in the overview) ---------- */
+
+/* Options of dopt_lie_ba_solve: Levenberg-Marquardt with the rules of Ceres' trust-region
+ * minimizer (so that the two stop at the same place).  Zero means default; DOPT_OFF (negative)
+ * switches a tolerance off.
+ *   max_iterations        steps tried, accepted or not (default 50)
+ *   function_tolerance    stop when |cost change| <= tol * cost (default 1e-6)
+ *   gradient_tolerance    stop when max_i |g_i| <= tol (default 1e-10)
+ *   parameter_tolerance   stop when ||step|| <= tol (||x|| + tol) (default 1e-8)
+ *   initial_radius        trust radius; the damping is 1 / radius (default 1e4)
+ *   max_radius            (default 1e16)
+ *   min_radius            stop with NO_PROGRESS below it (default 1e-32)
+ *   min_relative_decrease accept a step when actual / model decrease > it (default 1e-3)
+ *   min_lm_diagonal, max_lm_diagonal   clamp of the damping diagonal diag(JᵀJ) (1e-6, 1e32)
+ *   loss, loss_scale      robust loss of the squared reprojection error (dopt_loss_kind; NONE,
+ *                         HUBER, CAUCHY, ...; scale a, default 1) as Ceres: IRLS weighting
+ *   jacobi_scaling        0: on (columns scaled by 1 / (1 + ||J column||), from the first
+ *                         linearization of the solve, as Ceres); DOPT_OFF: off
+ *   timing                1: fill the report's time fields (calls clock()) */
+typedef struct dopt_lie_ba_options {
+    int max_iterations;
+    double function_tolerance;
+    double gradient_tolerance;
+    double parameter_tolerance;
+    double initial_radius;
+    double max_radius;
+    double min_radius;
+    double min_relative_decrease;
+    double min_lm_diagonal;
+    double max_lm_diagonal;
+    dopt_loss_kind loss;
+    double loss_scale;
+    int jacobi_scaling;
+    int timing;
+} dopt_lie_ba_options;
+
+/* Outcome of dopt_lie_ba_solve.  Costs are Ceres': 1/2 sum_i rho(||r_i||²). */
+typedef struct dopt_lie_ba_report {
+    dopt_status status;       /* DOPT_OK, or what stopped it                                     */
+    dopt_nlls_stop stop;      /* why it stopped                                                  */
+    int iterations;           /* steps tried (accepted and rejected)                             */
+    int accepted;             /* steps accepted                                                  */
+    double initial_cost, final_cost;
+    double gradient_norm;     /* max |g_i| at the last linearization                             */
+    long fail_camera, fail_point; /* the block whose factorization failed, else -1             */
+    double time_linearize_s;  /* with options.timing: residuals + Jacobians + normal blocks      */
+    double time_schur_s;      /* point elimination, reduced camera matrix, back-substitution    */
+    double time_factor_s;     /* reduced camera system: factor + solve                           */
+    double time_total_s;
+} dopt_lie_ba_report;
+
+/* Options of the synthetic BAL scene generator (dopt_lie_bal_scene).  Zero means default.
+ *   num_cameras        cameras on a straight track along x, 1 unit apart, centred on the origin,
+ *                      looking towards +y (default 100); points 4..12 units in front of them
+ *   points_per_camera  observations per camera on average (default 100)
+ *   min_views, max_views   each point is seen by a run of consecutive cameras, its length uniform
+ *                      in [min_views, max_views] (default 3, 10)
+ *   pixel_noise        std. deviation of the observation noise, pixels (default 1; DOPT_OFF: 0)
+ *   rotation_noise     std. deviation of the initial cameras' angle-axis error, rad (default 0.01)
+ *   translation_noise  std. deviation of the initial cameras' centre error (default 0.05)
+ *   point_noise        std. deviation of the initial points' error (default 0.1)
+ *   focal              focal length in pixels (default 500; k1 = 0.01, k2 = 0.001) */
+typedef struct dopt_lie_bal_scene_options {
+    int num_cameras;
+    int points_per_camera;
+    int min_views, max_views;
+    double pixel_noise;
+    double rotation_noise;
+    double translation_noise;
+    double point_noise;
+    double focal;
+} dopt_lie_bal_scene_options;
+
 #ifdef __cplusplus
 }
 #endif
@@ -150,6 +243,7 @@ typedef struct dopt_lie_cube_options {
 #include <string.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <time.h> /* clock(): the bundle adjuster's optional timing and log lines */
 /* Batches whose output exceeds the last-level cache are written with non-temporal stores on x86-64
  * (movnti, any 8-byte-aligned address): the output would be evicted before reuse anyway, and
  * streaming skips the read-for-ownership that otherwise costs a third of the memory traffic.
@@ -607,6 +701,127 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_write)(const char *path, const DOPT_FN
 DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *opts, dopt_rng *rng,
                                                   const dopt_hooks *hooks,
                                                   DOPT_FN(dopt_lie_pose_graph) *g);
+
+
+/* ---- BUNDLE ADJUSTMENT ----------------------------------------------------------------------------
+ * A BAL problem (Bundle Adjustment in the Large, Agarwal et al. 2010): cameras of 9 reals
+ * [angle-axis a(3), t(3), f, k1, k2] (the model of dopt_lie_cost_bal), points of 3 reals, and
+ * observations (camera, point, x, y).  Everything is one object, allocated through its hooks. */
+typedef struct DOPT_FN(dopt_lie_bal) {
+    dopt_hooks hooks;
+    ptrdiff_t num_cameras, num_points, num_observations;
+    int *obs_camera;          /* num_observations camera indices                             */
+    int *obs_point;           /* num_observations point indices                              */
+    DOPT_REAL *observed;      /* 2 * num_observations: (x, y) of each observation            */
+    DOPT_REAL *cameras;       /* 9 * num_cameras                                             */
+    DOPT_REAL *points;        /* 3 * num_points                                              */
+    DOPT_REAL *gt_cameras;    /* ground truth (dopt_lie_bal_scene only), else NULL           */
+    DOPT_REAL *gt_points;
+} DOPT_FN(dopt_lie_bal);
+
+/* dopt_lie_bal_create: a zeroed problem of the given counts (each >= 0, observations' indices
+ * 0), with ground-truth arrays when with_truth is 1.  Returns DOPT_OK, DOPT_ERR_INVALID_ARGUMENT
+ * (NULL out, negative or over-INT_MAX counts), DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_create)(const dopt_hooks *hooks, ptrdiff_t num_cameras,
+                                                  ptrdiff_t num_points, ptrdiff_t num_observations,
+                                                  int with_truth, DOPT_FN(dopt_lie_bal) **out);
+/* dopt_lie_bal_destroy: free p (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_lie_bal_destroy)(DOPT_FN(dopt_lie_bal) *p);
+
+/* dopt_lie_bal_cost: Ceres' cost 1/2 sum_i rho(||r_i||²) of p with dopt_lie_cost_bal's residual
+ * and the loss (kind, scale a; 0 means 1), accumulated in double.  Returns DOPT_OK,
+ * DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_NON_FINITE (info->index = the observation). */
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_cost)(const DOPT_FN(dopt_lie_bal) *p, dopt_loss_kind loss,
+                                                double loss_scale, double *cost, dopt_errinfo *info);
+
+/* dopt_lie_bal_scene: a synthetic BAL problem (see dopt_lie_bal_scene_options): ground truth in
+ * gt_cameras / gt_points, noisy observations of it, perturbed initial values in cameras /
+ * points.  opts may be NULL.  Deterministic for a given rng state.  Returns DOPT_OK,
+ * DOPT_ERR_INVALID_ARGUMENT (bad options), DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_scene)(const dopt_hooks *hooks, const dopt_lie_bal_scene_options *opts,
+                                                 dopt_rng *rng, DOPT_FN(dopt_lie_bal) **out, dopt_errinfo *info);
+
+#ifndef DOPT_NO_STDIO
+/* dopt_lie_bal_read: read a BAL file: a header line "num_cameras num_points num_observations",
+ * one line "camera point x y" per observation, then the 9 parameters of every camera and the 3
+ * coordinates of every point (whitespace-separated; one per line in the published files).
+ * Memory follows the file: header counts that the file's size cannot hold are rejected before
+ * anything is allocated.  Returns DOPT_OK; DOPT_ERR_IO (cannot open or read the file);
+ * DOPT_ERR_PARSE with info->line and info->message (bad header, index out of range, missing,
+ * extra or non-numeric fields, NaN/Inf, file too short or too long); DOPT_ERR_ALLOCATION;
+ * DOPT_ERR_INVALID_ARGUMENT (NULL arguments).  *out is NULL on failure. */
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_read)(const dopt_hooks *hooks, const char *path,
+                                                DOPT_FN(dopt_lie_bal) **out, dopt_errinfo *info);
+/* dopt_lie_bal_write: write p as a BAL file that dopt_lie_bal_read reads back (%.17g for double,
+ * %.9g for float: exact round trip).  DOPT_ERR_IO if the file cannot be written. */
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_write)(const char *path, const DOPT_FN(dopt_lie_bal) *p,
+                                                 dopt_errinfo *info);
+#endif
+
+/* The bundle adjuster: Levenberg-Marquardt on the Schur complement (see "BUNDLE ADJUSTMENT" in
+ * the overview).  Made once per structure; solves allocate nothing.  Opaque. */
+typedef struct DOPT_FN(dopt_lie_ba_solver) DOPT_FN(dopt_lie_ba_solver);
+
+/* dopt_lie_ba_solver_create: analyze the structure of p (its counts and observation indices;
+ * values may change between solves): per-point observation lists, the block pattern of the
+ * reduced camera matrix (one 9x9 block per pair of free cameras that share a point) and the
+ * linear solver's analysis of it.
+ *   camera_fixed  NULL, or num_cameras flags: 1 holds that camera constant (e.g. two cameras,
+ *                 to fix the gauge for covariance and backward)
+ *   linear        the reduced camera system's solver, e.g. dopt_sparse.h's
+ *                 dopt_sparse_linear_solver_d (copied: the BA solver owns it from now on and
+ *                 destroys it, also on failure), or NULL for dopt_linear_solver_dense (few
+ *                 cameras)
+ * Returns DOPT_OK, DOPT_ERR_INVALID_ARGUMENT (NULL p/out, index out of range, no free camera),
+ * DOPT_ERR_ALLOCATION, or the linear solver's analysis error. */
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_solver_create)(const dopt_hooks *hooks, const DOPT_FN(dopt_lie_bal) *p,
+                                                        const unsigned char *camera_fixed,
+                                                        const DOPT_FN(dopt_linear_solver) *linear,
+                                                        DOPT_FN(dopt_lie_ba_solver) **out, dopt_errinfo *info);
+/* dopt_lie_ba_solver_destroy: free s and its linear solver (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_lie_ba_solver_destroy)(DOPT_FN(dopt_lie_ba_solver) *s);
+
+/* dopt_lie_ba_solve: minimize 1/2 sum_i rho(||r_i||²) over p's free cameras and observed
+ * points, in place (p must have the structure s was made for).  opts may be NULL (defaults);
+ * report may be NULL.  Per-iteration lines in Ceres' columns go to s's hooks' log at
+ * DOPT_LOG_INFO.  Returns DOPT_OK when it stopped by a tolerance or the iteration limit (the
+ * report says which; the values are those of the best point); DOPT_ERR_NON_FINITE (a residual
+ * at the start is not finite); DOPT_ERR_NOT_POSITIVE_DEFINITE (five consecutive steps whose
+ * system could not be factored; report->fail_camera / fail_point); DOPT_ERR_INVALID_ARGUMENT
+ * (structure mismatch, bad options). */
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_solve)(DOPT_FN(dopt_lie_ba_solver) *s, DOPT_FN(dopt_lie_bal) *p,
+                                                const dopt_lie_ba_options *opts, dopt_lie_ba_report *report,
+                                                dopt_errinfo *info);
+
+/* dopt_lie_ba_covariance: marginal covariances at p's current values, the blocks of H⁻¹ with
+ * H = JᵀJ (Gauss-Newton, robust weights of opts' loss; no damping), the gauge fixed by the
+ * solver's fixed cameras (their covariance is zero).  H is never formed or inverted: the points
+ * are eliminated, the reduced camera matrix S is factored once, and
+ *   camera c:  [S⁻¹]_cc from 9 solves with unit vectors;
+ *   point p:   V_p⁻¹ + T_pᵀ S⁻¹ T_p  (T_p = W_p V_p⁻¹, 3 solves).
+ *   cameras, ncam   camera indices; cam_cov gets ncam 9x9 column-major blocks (81 reals each)
+ *   points, npt     point indices; pt_cov gets npt 3x3 blocks (9 reals each)
+ * (either list may be empty).  Returns DOPT_OK, DOPT_ERR_INVALID_ARGUMENT (index out of range,
+ * structure mismatch), DOPT_ERR_NOT_POSITIVE_DEFINITE (H singular: gauge not fixed or a point
+ * seen too little; info->index = the camera, or -2 - point), DOPT_ERR_NON_FINITE. */
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                     const dopt_lie_ba_options *opts,
+                                                     ptrdiff_t ncam, const int *cameras, DOPT_REAL *cam_cov,
+                                                     ptrdiff_t npt, const int *points, DOPT_REAL *pt_cov,
+                                                     dopt_errinfo *info);
+
+/* dopt_lie_ba_backward: the IMPLICIT gradient through the solution x* of the BA problem.  With
+ * an outer loss L(x*) and its adjoints dL/dcameras (9 per camera, NULL = 0) and dL/dpoints
+ * (3 per point, NULL = 0), writes dL/dobserved (2 per observation, p->observed's layout):
+ *   v = H⁻¹ dL/dx  (one Schur solve),   dL/dobs_i = (rho' I + 2 rho'' r_i r_iᵀ) J_i v,
+ * from the optimality condition g(x*, obs) = 0, with H the Gauss-Newton matrix of
+ * dopt_lie_ba_covariance (exact where the residuals vanish at x*; the gauge fixed by the fixed
+ * cameras, whose adjoints are ignored).  p holds x* (call after dopt_lie_ba_solve).  Returns
+ * DOPT_OK, the statuses of dopt_lie_ba_covariance, DOPT_ERR_NON_FINITE (a gradient entry). */
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                   const dopt_lie_ba_options *opts,
+                                                   const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
+                                                   DOPT_REAL *obs_grad, dopt_errinfo *info);
 
 #ifdef __cplusplus
 }
@@ -2959,6 +3174,1370 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
     g->num_edges = ne;
     g->group = DOPT_LIE_SE3;
     g->tangent_dim = 6;
+    return DOPT_OK;
+}
+
+
+/* =============================================================================================== */
+/* ---- BUNDLE ADJUSTMENT: BAL problems, Schur-complement LM, covariance, implicit backward ------- */
+/* =============================================================================================== */
+
+#define DOPT__BA_IMAX ((ptrdiff_t)0x7fffffff)
+
+static int DOPT_FN(dopt__ba_finite)(ptrdiff_t n, const DOPT__L *x)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; ++i)
+        if (!(x[i] == x[i] && x[i] - x[i] == 0)) return 0;
+    return 1;
+}
+
+/* rho(s), rho'(s), rho''(s) of dopt_loss_eval, with rho(s) of CAUCHY, WELSCH and SOFT_L1 in forms that
+ * keep their digits for s << a² (log1p, expm1, no 1 + x - 1): near the optimum the cost is a sum of
+ * such terms, and LM's acceptance test compares its changes. */
+static void DOPT_FN(dopt__ba_loss)(dopt_loss_kind kind, DOPT__L a, DOPT__L s, DOPT__L rho[3])
+{
+    const DOPT__L a2 = a * a;
+    DOPT_FN(dopt_loss_eval)(kind, a, s, rho);
+    if (kind == DOPT_LOSS_CAUCHY) rho[0] = a2 * DOPT_M(log1p)(s / a2);
+    else if (kind == DOPT_LOSS_WELSCH) rho[0] = -a2 * DOPT_M(expm1)(-s / a2);
+    else if (kind == DOPT_LOSS_SOFT_L1) rho[0] = DOPT__C(2) * s / (DOPT_M(sqrt)(DOPT__C(1) + s / a2) + DOPT__C(1));
+}
+
+DOPT_API void DOPT_FN(dopt_lie_bal_destroy)(DOPT_FN(dopt_lie_bal) *p)
+{
+    dopt_hooks h;
+    size_t nc, np, no, r = sizeof(DOPT__L);
+    if (!p) return;
+    h = p->hooks;
+    nc = (size_t)p->num_cameras; np = (size_t)p->num_points; no = (size_t)p->num_observations;
+    dopt_free(&h, p->obs_camera, no * sizeof(int));
+    dopt_free(&h, p->obs_point, no * sizeof(int));
+    dopt_free(&h, p->observed, 2 * no * r);
+    dopt_free(&h, p->cameras, 9 * nc * r);
+    dopt_free(&h, p->points, 3 * np * r);
+    dopt_free(&h, p->gt_cameras, 9 * nc * r);
+    dopt_free(&h, p->gt_points, 3 * np * r);
+    dopt_free(&h, p, sizeof *p);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_create)(const dopt_hooks *hooks, ptrdiff_t num_cameras,
+                                                  ptrdiff_t num_points, ptrdiff_t num_observations,
+                                                  int with_truth, DOPT_FN(dopt_lie_bal) **out)
+{
+    DOPT_FN(dopt_lie_bal) *p;
+    size_t nc, np, no, r = sizeof(DOPT__L);
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (num_cameras < 0 || num_points < 0 || num_observations < 0 || num_cameras > DOPT__BA_IMAX ||
+        num_points > DOPT__BA_IMAX || num_observations > DOPT__BA_IMAX || (with_truth != 0 && with_truth != 1))
+        return DOPT_ERR_INVALID_ARGUMENT;
+    p = (DOPT_FN(dopt_lie_bal) *)dopt_alloc(hooks, sizeof *p);
+    if (!p) return DOPT_ERR_ALLOCATION;
+    memset(p, 0, sizeof *p);
+    if (hooks) p->hooks = *hooks;
+    nc = (size_t)num_cameras; np = (size_t)num_points; no = (size_t)num_observations;
+    p->obs_camera = (int *)dopt_alloc(hooks, no * sizeof(int));
+    p->obs_point = (int *)dopt_alloc(hooks, no * sizeof(int));
+    p->observed = (DOPT__L *)dopt_alloc(hooks, 2 * no * r);
+    p->cameras = (DOPT__L *)dopt_alloc(hooks, 9 * nc * r);
+    p->points = (DOPT__L *)dopt_alloc(hooks, 3 * np * r);
+    if (with_truth) {
+        p->gt_cameras = (DOPT__L *)dopt_alloc(hooks, 9 * nc * r);
+        p->gt_points = (DOPT__L *)dopt_alloc(hooks, 3 * np * r);
+    }
+    /* counts are set before the check so that destroy frees with the right sizes */
+    p->num_cameras = num_cameras; p->num_points = num_points; p->num_observations = num_observations;
+    if (!p->obs_camera || !p->obs_point || !p->observed || !p->cameras || !p->points ||
+        (with_truth && (!p->gt_cameras || !p->gt_points))) {
+        DOPT_FN(dopt_lie_bal_destroy)(p);
+        return DOPT_ERR_ALLOCATION;
+    }
+    memset(p->obs_camera, 0, no * sizeof(int));
+    memset(p->obs_point, 0, no * sizeof(int));
+    memset(p->observed, 0, 2 * no * r);
+    memset(p->cameras, 0, 9 * nc * r);
+    memset(p->points, 0, 3 * np * r);
+    if (with_truth) {
+        memset(p->gt_cameras, 0, 9 * nc * r);
+        memset(p->gt_points, 0, 3 * np * r);
+    }
+    *out = p;
+    return DOPT_OK;
+}
+
+/* Per camera: R (row-major) of its angle-axis and, when A is wanted, A = R Jr(a), so that the
+ * reprojection's rotation Jacobian is dP/da = -R [X]x Jr(a) = -[R X]x A. */
+DOPT__LIE_INLINE void DOPT_FN(dopt__ba_camera_prep)(const DOPT__L *cam, DOPT__L R[9], DOPT__L *A)
+{
+    DOPT__L q[4], Jr[9];
+    DOPT_FN(dopt_so3_exp)(cam, q, NULL);
+    DOPT_FN(dopt_so3_to_matrix)(q, R);
+    if (A) {
+        DOPT_FN(dopt_so3_jr)(cam, Jr);
+        DOPT_FN(dopt__lie_mul3)(R, Jr, A);
+    }
+}
+
+/* The BAL reprojection of dopt_lie_cost_bal with the camera's R and A precomputed:
+ * r = f (1 + k1 |p|² + k2 |p|⁴) p - obs, p = -P / Pz, P = R X + t.  Jc (2x9) and Jx (2x3),
+ * row-major, when Jc is non-NULL. */
+DOPT__LIE_INLINE void DOPT_FN(dopt__ba_project)(const DOPT__L *cam, const DOPT__L *R, const DOPT__L *A,
+                                                const DOPT__L *X, const DOPT__L *obs, DOPT__L r[2],
+                                                DOPT__L *Jc, DOPT__L *Jx)
+{
+    DOPT__L RX[3], P[3], p[2], iz, n2, rho, drho, f = cam[6], Dp[4], D[6];
+    int a, b;
+    for (a = 0; a < 3; ++a) {
+        RX[a] = R[3 * a] * X[0] + R[3 * a + 1] * X[1] + R[3 * a + 2] * X[2];
+        P[a] = RX[a] + cam[3 + a];
+    }
+    iz = DOPT__C(1) / P[2];
+    p[0] = -P[0] * iz;
+    p[1] = -P[1] * iz;
+    n2 = p[0] * p[0] + p[1] * p[1];
+    rho = DOPT__C(1) + n2 * (cam[7] + cam[8] * n2);
+    r[0] = f * rho * p[0] - obs[0];
+    r[1] = f * rho * p[1] - obs[1];
+    if (!Jc) return;
+    drho = cam[7] + DOPT__C(2) * cam[8] * n2;
+    Dp[0] = f * (rho + DOPT__C(2) * drho * p[0] * p[0]);
+    Dp[1] = f * DOPT__C(2) * drho * p[0] * p[1];
+    Dp[3] = f * (rho + DOPT__C(2) * drho * p[1] * p[1]);
+    Dp[2] = Dp[1];
+    /* D = dr/dP = Dp dp/dP, dp/dP = [[-1/z, 0, x/z²], [0, -1/z, y/z²]] */
+    for (a = 0; a < 2; ++a) {
+        D[3 * a] = -Dp[2 * a] * iz;
+        D[3 * a + 1] = -Dp[2 * a + 1] * iz;
+        D[3 * a + 2] = (Dp[2 * a] * P[0] + Dp[2 * a + 1] * P[1]) * iz * iz;
+    }
+    for (a = 0; a < 2; ++a) {
+        const DOPT__L *d = D + 3 * a;
+        DOPT__L B[3], *o = Jc + 9 * a;
+        /* d [RX]x = (d x RX)ᵀ, so dr/da = -(d x RX)ᵀ A */
+        B[0] = d[1] * RX[2] - d[2] * RX[1];
+        B[1] = d[2] * RX[0] - d[0] * RX[2];
+        B[2] = d[0] * RX[1] - d[1] * RX[0];
+        for (b = 0; b < 3; ++b) o[b] = -(B[0] * A[b] + B[1] * A[3 + b] + B[2] * A[6 + b]);
+        o[3] = d[0]; o[4] = d[1]; o[5] = d[2];
+        o[6] = rho * p[a];
+        o[7] = f * n2 * p[a];
+        o[8] = f * n2 * n2 * p[a];
+        for (b = 0; b < 3; ++b) Jx[3 * a + b] = d[0] * R[b] + d[1] * R[3 + b] + d[2] * R[6 + b];
+    }
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_cost)(const DOPT_FN(dopt_lie_bal) *p, dopt_loss_kind loss,
+                                                double loss_scale, double *cost, dopt_errinfo *info)
+{
+    ptrdiff_t i;
+    double c = 0;
+    int last = -1;
+    DOPT__L R[9], r[2], rho[3];
+    if (!p || !cost || (int)loss < (int)DOPT_LOSS_NONE || (int)loss > (int)DOPT_LOSS_SOFT_L1 || !(loss_scale >= 0))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bal cost: bad argument");
+    for (i = 0; i < p->num_observations; ++i) {
+        const int cm = p->obs_camera[i], pt = p->obs_point[i];
+        DOPT__L s;
+        if (cm < 0 || cm >= p->num_cameras || pt < 0 || pt >= p->num_points)
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)i, 0, "bal cost: index out of range");
+        if (cm != last) DOPT_FN(dopt__ba_camera_prep)(p->cameras + 9 * (size_t)cm, R, NULL);
+        last = cm;
+        DOPT_FN(dopt__ba_project)(p->cameras + 9 * (size_t)cm, R, NULL, p->points + 3 * (size_t)pt,
+                                  p->observed + 2 * i, r, NULL, NULL);
+        s = r[0] * r[0] + r[1] * r[1];
+        if (loss != DOPT_LOSS_NONE) {
+            DOPT_FN(dopt__ba_loss)(loss, (DOPT__L)loss_scale, s, rho);
+            s = rho[0];
+        }
+        if (!(s == s && s - s == 0))
+            return dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, (long)i, 0, "bal cost: residual not finite");
+        c += 0.5 * (double)s;
+    }
+    *cost = c;
+    return DOPT_OK;
+}
+
+/* ---- synthetic scenes ---------------------------------------------------------------------------- */
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_scene)(const dopt_hooks *hooks, const dopt_lie_bal_scene_options *opts,
+                                                 dopt_rng *rng, DOPT_FN(dopt_lie_bal) **out, dopt_errinfo *info)
+{
+    dopt_lie_bal_scene_options o;
+    DOPT_FN(dopt_lie_bal) *p = NULL;
+    int *views = NULL, *start = NULL;
+    ptrdiff_t nc, np, no = 0, j, i, k;
+    double sig_px, sig_rot, sig_t, sig_x;
+    /* camera frame in world coordinates: x_c = world x, y_c = world z, z_c = -world y (BAL cameras
+     * look along their -z axis, so every camera looks towards world +y) */
+    static const double R0[9] = {1, 0, 0, 0, 0, 1, 0, -1, 0};
+    dopt_status st;
+    if (!out || !rng) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bal scene: NULL argument");
+    *out = NULL;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    if (o.num_cameras == 0) o.num_cameras = 100;
+    if (o.points_per_camera == 0) o.points_per_camera = 100;
+    if (o.min_views == 0) o.min_views = 3;
+    if (o.max_views == 0) o.max_views = 10;
+    if (o.max_views > o.num_cameras) o.max_views = o.num_cameras;
+    if (o.min_views > o.max_views) o.min_views = o.max_views;
+    sig_px = o.pixel_noise == 0 ? 1 : o.pixel_noise < 0 ? 0 : o.pixel_noise;
+    sig_rot = o.rotation_noise == 0 ? 0.01 : o.rotation_noise < 0 ? 0 : o.rotation_noise;
+    sig_t = o.translation_noise == 0 ? 0.05 : o.translation_noise < 0 ? 0 : o.translation_noise;
+    sig_x = o.point_noise == 0 ? 0.1 : o.point_noise < 0 ? 0 : o.point_noise;
+    if (o.focal == 0) o.focal = 500;
+    if (o.num_cameras < 2 || o.num_cameras > 10000000 || o.points_per_camera < 1 || o.min_views < 2 ||
+        !(o.focal > 0) || !(sig_px < 1e300 && sig_rot < 1e300 && sig_t < 1e300 && sig_x < 1e300))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bal scene: bad options");
+    nc = o.num_cameras;
+    np = (ptrdiff_t)((double)nc * o.points_per_camera * 2.0 / (o.min_views + o.max_views));
+    if (np < 1) np = 1;
+    if (np > DOPT__BA_IMAX / 16) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bal scene: too many points");
+    views = (int *)dopt_alloc(hooks, (size_t)np * sizeof(int));
+    start = (int *)dopt_alloc(hooks, (size_t)np * sizeof(int));
+    if (!views || !start) { st = DOPT_ERR_ALLOCATION; goto done; }
+    for (j = 0; j < np; ++j) {
+        views[j] = o.min_views + (int)dopt_rng_below(rng, (uint64_t)(o.max_views - o.min_views + 1));
+        start[j] = (int)dopt_rng_below(rng, (uint64_t)(nc - views[j] + 1));
+        no += views[j];
+    }
+    st = DOPT_FN(dopt_lie_bal_create)(hooks, nc, np, no, 1, &p);
+    if (st != DOPT_OK) goto done;
+    for (k = 0; k < nc; ++k) { /* ground-truth cameras: centre (k, jitter, jitter), small yaw/pitch/roll */
+        DOPT__L w[3], qj[4], q0[4], q[4], M[9], C[3], *cam = p->gt_cameras + 9 * k;
+        int a;
+        for (a = 0; a < 9; ++a) M[a] = (DOPT__L)R0[a];
+        DOPT_FN(dopt_so3_from_matrix)(M, q0);
+        for (a = 0; a < 3; ++a) w[a] = (DOPT__L)(0.05 * dopt_rng_normal_d(rng));
+        DOPT_FN(dopt_so3_exp)(w, qj, NULL);
+        DOPT_FN(dopt_so3_compose)(qj, q0, q, NULL, NULL); /* R_cw = Exp(w) R0 */
+        DOPT_FN(dopt_so3_to_angle_axis)(q, cam);
+        DOPT_FN(dopt_so3_to_matrix)(q, M);
+        C[0] = (DOPT__L)k - (DOPT__L)(0.5 * (double)(nc - 1)); /* the track is centred on the origin */
+        C[1] = (DOPT__L)(0.1 * dopt_rng_normal_d(rng));
+        C[2] = (DOPT__L)(0.1 * dopt_rng_normal_d(rng));
+        for (a = 0; a < 3; ++a) cam[3 + a] = -(M[3 * a] * C[0] + M[3 * a + 1] * C[1] + M[3 * a + 2] * C[2]);
+        cam[6] = (DOPT__L)o.focal;
+        cam[7] = DOPT__C(0.01);
+        cam[8] = DOPT__C(0.001);
+    }
+    for (j = 0, i = 0; j < np; ++j) { /* points in front of their run of cameras, and their observations */
+        DOPT__L *X = p->gt_points + 3 * j;
+        X[0] = (DOPT__L)(start[j] - 0.5 * (double)(nc - 1) + (views[j] - 1) * dopt_rng_uniform_d(rng));
+        X[1] = (DOPT__L)(4 + 8 * dopt_rng_uniform_d(rng));
+        X[2] = (DOPT__L)(-2 + 4 * dopt_rng_uniform_d(rng));
+        for (k = start[j]; k < start[j] + views[j]; ++k, ++i) {
+            DOPT__L R[9], r[2], zero[2] = {0, 0};
+            DOPT_FN(dopt__ba_camera_prep)(p->gt_cameras + 9 * k, R, NULL);
+            DOPT_FN(dopt__ba_project)(p->gt_cameras + 9 * k, R, NULL, X, zero, r, NULL, NULL);
+            p->obs_camera[i] = (int)k;
+            p->obs_point[i] = (int)j;
+            p->observed[2 * i] = r[0] + (DOPT__L)(sig_px * dopt_rng_normal_d(rng));
+            p->observed[2 * i + 1] = r[1] + (DOPT__L)(sig_px * dopt_rng_normal_d(rng));
+        }
+    }
+    for (k = 0; k < nc; ++k) { /* perturbed initial values: rotation about the camera centre, centre moved */
+        DOPT__L R[9], C[3], *cam = p->cameras + 9 * k;
+        int a;
+        for (a = 0; a < 9; ++a) cam[a] = p->gt_cameras[9 * k + a];
+        DOPT_FN(dopt__ba_camera_prep)(cam, R, NULL);
+        for (a = 0; a < 3; ++a) /* C = -Rᵀ t */
+            C[a] = -(R[a] * cam[3] + R[3 + a] * cam[4] + R[6 + a] * cam[5]) + (DOPT__L)(sig_t * dopt_rng_normal_d(rng));
+        for (a = 0; a < 3; ++a) cam[a] += (DOPT__L)(sig_rot * dopt_rng_normal_d(rng));
+        DOPT_FN(dopt__ba_camera_prep)(cam, R, NULL);
+        for (a = 0; a < 3; ++a) cam[3 + a] = -(R[3 * a] * C[0] + R[3 * a + 1] * C[1] + R[3 * a + 2] * C[2]);
+    }
+    for (j = 0; j < 3 * np; ++j) p->points[j] = p->gt_points[j] + (DOPT__L)(sig_x * dopt_rng_normal_d(rng));
+    *out = p;
+    p = NULL;
+done:
+    dopt_free(hooks, views, views ? (size_t)np * sizeof(int) : 0);
+    dopt_free(hooks, start, start ? (size_t)np * sizeof(int) : 0);
+    DOPT_FN(dopt_lie_bal_destroy)(p);
+    if (st != DOPT_OK) return dopt_errinfo_set(info, st, -1, 0, "bal scene: out of memory");
+    return DOPT_OK;
+}
+
+/* ---- BAL files ------------------------------------------------------------------------------------- */
+#ifndef DOPT_NO_STDIO
+
+/* A cursor over the file's text (NUL-terminated) that counts lines. */
+typedef struct DOPT_FN(dopt__bal_cursor) {
+    const char *s;
+    long line;
+} DOPT_FN(dopt__bal_cursor);
+
+/* Next number of the stream: 0 = read, 1 = end of file, 2 = not a number / not finite.  With
+ * same_line, a newline before the number counts as "missing" (returns 3). */
+static int DOPT_FN(dopt__bal_next)(DOPT_FN(dopt__bal_cursor) *c, int same_line, double *v)
+{
+    char *end;
+    while (*c->s == ' ' || *c->s == '\t' || *c->s == '\r' || *c->s == '\n') {
+        if (*c->s == '\n') {
+            if (same_line) return 3;
+            c->line++;
+        }
+        c->s++;
+    }
+    if (!*c->s) return 1;
+    *v = strtod(c->s, &end);
+    if (end == c->s || (*end && *end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')) return 2;
+    c->s = end;
+    if (!(*v == *v) || *v > DBL_MAX || *v < -DBL_MAX) return 2;
+    return 0;
+}
+
+/* Only blanks up to the end of the line (or file)? */
+static int DOPT_FN(dopt__bal_line_ends)(const DOPT_FN(dopt__bal_cursor) *c)
+{
+    const char *s = c->s;
+    while (*s == ' ' || *s == '\t' || *s == '\r') ++s;
+    return !*s || *s == '\n';
+}
+
+static int DOPT_FN(dopt__bal_is_index)(double v, double limit) { return v >= 0 && v < limit && v == (double)(long)v; }
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_read)(const dopt_hooks *hooks, const char *path,
+                                                DOPT_FN(dopt_lie_bal) **out, dopt_errinfo *info)
+{
+    FILE *fp;
+    long size;
+    char *text = NULL, msg[160];
+    DOPT_FN(dopt__bal_cursor) c;
+    DOPT_FN(dopt_lie_bal) *p = NULL;
+    double h[3], v[4], need;
+    ptrdiff_t i, n;
+    int k, e;
+    dopt_status st = DOPT_OK;
+    if (!path || !out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bal read: NULL argument");
+    *out = NULL;
+    fp = fopen(path, "rb");
+    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "bal read: cannot open file");
+    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+        fclose(fp);
+        return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "bal read: cannot determine the file size");
+    }
+    text = (char *)dopt_alloc(hooks, (size_t)size + 1);
+    if (!text) {
+        fclose(fp);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "bal read: out of memory for the file");
+    }
+    if (fread(text, 1, (size_t)size, fp) != (size_t)size) {
+        fclose(fp);
+        dopt_free(hooks, text, (size_t)size + 1);
+        return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "bal read: read error");
+    }
+    fclose(fp);
+    text[size] = 0;
+    if (strlen(text) != (size_t)size) {
+        dopt_free(hooks, text, (size_t)size + 1);
+        return dopt_errinfo_set(info, DOPT_ERR_PARSE, 1, 1, "bal read: NUL byte in the file (not a text file)");
+    }
+    c.s = text;
+    c.line = 1;
+#define DOPT__BAL_FAIL(why)                                                                      \
+    do {                                                                                         \
+        st = dopt_errinfo_set(info, DOPT_ERR_PARSE, -1, c.line, why);                            \
+        goto done;                                                                               \
+    } while (0)
+    for (k = 0; k < 3; ++k) {
+        e = DOPT_FN(dopt__bal_next)(&c, k > 0, &h[k]);
+        if (e) DOPT__BAL_FAIL("header: expected 'num_cameras num_points num_observations'");
+        if (!(h[k] >= 0 && h[k] <= (double)DOPT__BA_IMAX && h[k] == (double)(long)h[k]))
+            DOPT__BAL_FAIL("header: counts must be integers in 0 .. 2^31-1");
+    }
+    if (!DOPT_FN(dopt__bal_line_ends)(&c)) DOPT__BAL_FAIL("header: extra fields after the three counts");
+    /* every observation line needs at least 8 bytes ("0 0 0 0\n"), every parameter 2 ("0\n") */
+    need = 8 * h[2] + 2 * (9 * h[0] + 3 * h[1]) - 1;
+    if (need > (double)size) {
+        snprintf(msg, sizeof msg, "header: %.0f cameras, %.0f points, %.0f observations need at least %.0f bytes; the file has %ld",
+                 h[0], h[1], h[2], need, size);
+        DOPT__BAL_FAIL(msg);
+    }
+    st = DOPT_FN(dopt_lie_bal_create)(hooks, (ptrdiff_t)h[0], (ptrdiff_t)h[1], (ptrdiff_t)h[2], 0, &p);
+    if (st != DOPT_OK) {
+        st = dopt_errinfo_set(info, st, -1, 0, "bal read: out of memory");
+        goto done;
+    }
+    for (i = 0; i < p->num_observations; ++i) {
+        for (k = 0; k < 4; ++k) {
+            e = DOPT_FN(dopt__bal_next)(&c, k > 0, &v[k]);
+            if (e == 1) {
+                snprintf(msg, sizeof msg, "file ends after %ld of %ld observations", (long)i, (long)p->num_observations);
+                DOPT__BAL_FAIL(msg);
+            }
+            if (e) {
+                snprintf(msg, sizeof msg, "observation %ld: expected 'camera point x y' (%s)", (long)i,
+                         e == 3 ? "missing field" : "non-numeric or non-finite field");
+                DOPT__BAL_FAIL(msg);
+            }
+        }
+        if (!DOPT_FN(dopt__bal_line_ends)(&c)) {
+            snprintf(msg, sizeof msg, "observation %ld: extra fields after 'camera point x y'", (long)i);
+            DOPT__BAL_FAIL(msg);
+        }
+        if (!DOPT_FN(dopt__bal_is_index)(v[0], (double)p->num_cameras)) {
+            snprintf(msg, sizeof msg, "observation %ld: camera index %.17g not in 0 .. %ld", (long)i, v[0], (long)p->num_cameras - 1);
+            DOPT__BAL_FAIL(msg);
+        }
+        if (!DOPT_FN(dopt__bal_is_index)(v[1], (double)p->num_points)) {
+            snprintf(msg, sizeof msg, "observation %ld: point index %.17g not in 0 .. %ld", (long)i, v[1], (long)p->num_points - 1);
+            DOPT__BAL_FAIL(msg);
+        }
+        p->obs_camera[i] = (int)v[0];
+        p->obs_point[i] = (int)v[1];
+        p->observed[2 * i] = (DOPT__L)v[2];
+        p->observed[2 * i + 1] = (DOPT__L)v[3];
+    }
+    n = 9 * p->num_cameras + 3 * p->num_points;
+    for (i = 0; i < n; ++i) {
+        const int is_cam = i < 9 * p->num_cameras;
+        const ptrdiff_t blk = is_cam ? i / 9 : (i - 9 * p->num_cameras) / 3;
+        e = DOPT_FN(dopt__bal_next)(&c, 0, &v[0]);
+        if (e) {
+            snprintf(msg, sizeof msg, "%s %ld: %s", is_cam ? "camera" : "point", (long)blk,
+                     e == 1 ? "file ends before all parameters were read" : "non-numeric or non-finite parameter");
+            DOPT__BAL_FAIL(msg);
+        }
+        if (is_cam) p->cameras[i] = (DOPT__L)v[0];
+        else p->points[i - 9 * p->num_cameras] = (DOPT__L)v[0];
+    }
+    if (DOPT_FN(dopt__bal_next)(&c, 0, &v[0]) != 1) DOPT__BAL_FAIL("extra data after the last point");
+#undef DOPT__BAL_FAIL
+    *out = p;
+    p = NULL;
+done:
+    DOPT_FN(dopt_lie_bal_destroy)(p);
+    dopt_free(hooks, text, (size_t)size + 1);
+    return st;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_bal_write)(const char *path, const DOPT_FN(dopt_lie_bal) *p,
+                                                 dopt_errinfo *info)
+{
+    FILE *fp;
+    ptrdiff_t i;
+    int ok = 1, prec = DOPT_IS_FLOAT ? 9 : 17;
+    if (!path || !p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bal write: NULL argument");
+    fp = fopen(path, "w");
+    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "bal write: cannot open file");
+    ok &= fprintf(fp, "%ld %ld %ld\n", (long)p->num_cameras, (long)p->num_points, (long)p->num_observations) > 0;
+    for (i = 0; i < p->num_observations && ok; ++i)
+        ok &= fprintf(fp, "%d %d %.*g %.*g\n", p->obs_camera[i], p->obs_point[i], prec, (double)p->observed[2 * i],
+                      prec, (double)p->observed[2 * i + 1]) > 0;
+    for (i = 0; i < 9 * p->num_cameras && ok; ++i) ok &= fprintf(fp, "%.*g\n", prec, (double)p->cameras[i]) > 0;
+    for (i = 0; i < 3 * p->num_points && ok; ++i) ok &= fprintf(fp, "%.*g\n", prec, (double)p->points[i]) > 0;
+    if (fclose(fp) != 0) ok = 0;
+    return ok ? DOPT_OK : dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "bal write: write error");
+}
+#endif /* DOPT_NO_STDIO */
+
+/* ---- the bundle adjuster ------------------------------------------------------------------------- */
+
+/* options with the defaults filled in */
+typedef struct DOPT_FN(dopt__ba_opts) {
+    int max_it, jacobi, timing;
+    double ftol, gtol, ptol, r0, rmax, rmin, mrd, dmin, dmax, a;
+    dopt_loss_kind loss;
+} DOPT_FN(dopt__ba_opts);
+
+static dopt_status DOPT_FN(dopt__ba_resolve)(const dopt_lie_ba_options *in, DOPT_FN(dopt__ba_opts) *o)
+{
+    dopt_lie_ba_options z;
+    memset(&z, 0, sizeof z);
+    if (!in) in = &z;
+    o->max_it = in->max_iterations ? in->max_iterations : 50;
+    o->ftol = in->function_tolerance != 0 ? in->function_tolerance : 1e-6;
+    o->gtol = in->gradient_tolerance != 0 ? in->gradient_tolerance : 1e-10;
+    o->ptol = in->parameter_tolerance != 0 ? in->parameter_tolerance : 1e-8;
+    o->r0 = in->initial_radius != 0 ? in->initial_radius : 1e4;
+    o->rmax = in->max_radius != 0 ? in->max_radius : 1e16;
+    o->rmin = in->min_radius != 0 ? in->min_radius : 1e-32;
+    o->mrd = in->min_relative_decrease != 0 ? in->min_relative_decrease : 1e-3;
+    o->dmin = in->min_lm_diagonal != 0 ? in->min_lm_diagonal : 1e-6;
+    o->dmax = in->max_lm_diagonal != 0 ? in->max_lm_diagonal : 1e32;
+    o->loss = in->loss;
+    o->a = in->loss_scale != 0 ? in->loss_scale : 1;
+    o->jacobi = in->jacobi_scaling == 0 || in->jacobi_scaling == 1 ? 1 : in->jacobi_scaling == DOPT_OFF ? 0 : -1;
+    o->timing = in->timing;
+    if (o->max_it < 0 || !(o->ftol == o->ftol && o->gtol == o->gtol && o->ptol == o->ptol) || !(o->r0 > 0) ||
+        !(o->rmax >= o->r0) || !(o->rmin > 0 && o->rmin <= o->r0) || !(o->mrd >= 0 && o->mrd < 1) ||
+        !(o->dmin > 0) || !(o->dmax >= o->dmin) || (int)o->loss < (int)DOPT_LOSS_NONE ||
+        (int)o->loss > (int)DOPT_LOSS_SOFT_L1 || !(o->a > 0 && o->a < 1e300) || o->jacobi < 0 ||
+        (o->timing != 0 && o->timing != 1))
+        return DOPT_ERR_INVALID_ARGUMENT;
+    return DOPT_OK;
+}
+
+#define DOPT__BA_MAX_ALLOCS 40
+#define DOPT__BA_NONE ((size_t)-1)
+
+struct DOPT_FN(dopt_lie_ba_solver) {
+    dopt_hooks hooks;
+    DOPT_FN(dopt_linear_solver) ls;
+    ptrdiff_t nc, np, no, npairs;
+    int ncf, max_k;
+    int *cam, *pt;            /* copies of the observations' camera and point indices          */
+    int *cam_free, *free_cam; /* camera -> free index (-1: fixed) and back                     */
+    ptrdiff_t *pt_ptr;        /* observations of point j: pt_obs[pt_ptr[j] .. pt_ptr[j+1]-1]  */
+    int *pt_obs;
+    ptrdiff_t *pair_ptr;      /* point j's pairs (a <= b of its list), row by row              */
+    size_t *pair_val;         /* offset of the pair's 9x9 block in S, or DOPT__BA_NONE        */
+    int *block_dim, *block_start, *col_start, *row_block;
+    size_t *value_start;
+    dopt_block_pattern pat;
+    /* numbers, in Jacobi-scaled variables */
+    DOPT__L *Jc, *Jp, *res;   /* per observation: 2x9, 2x3 (row-major), 2: weighted            */
+    DOPT__L *T;               /* per observation: T = W V⁻¹ (9x3 row-major), W = Jcᵀ Jp        */
+    DOPT__L *W;               /* max_k W blocks of the point being eliminated                  */
+    DOPT__L *R, *A;           /* per camera: rotation and R Jr                                 */
+    DOPT__L *U, *gc, *sc, *xc; /* per camera: JcᵀJc (9x9), gradient, column scale, step       */
+    DOPT__L *V, *Vi, *gp, *sp, *xp; /* per point: JpᵀJp, (damped) inverse, gradient, scale, step */
+    DOPT__L *Sv, *rhs;        /* reduced camera matrix (pattern values), 3 right-hand sides    */
+    DOPT__L *cam_new, *pt_new;
+    void *allocs[DOPT__BA_MAX_ALLOCS];
+    size_t alloc_bytes[DOPT__BA_MAX_ALLOCS];
+    int nalloc;
+};
+
+static void *DOPT_FN(dopt__ba_take)(DOPT_FN(dopt_lie_ba_solver) *s, size_t bytes)
+{
+    void *q;
+    if (s->nalloc >= DOPT__BA_MAX_ALLOCS) return NULL;
+    q = dopt_alloc(&s->hooks, bytes);
+    if (!q) return NULL;
+    s->allocs[s->nalloc] = q;
+    s->alloc_bytes[s->nalloc++] = bytes;
+    return q;
+}
+
+DOPT_API void DOPT_FN(dopt_lie_ba_solver_destroy)(DOPT_FN(dopt_lie_ba_solver) *s)
+{
+    dopt_hooks h;
+    int k;
+    if (!s) return;
+    h = s->hooks;
+    if (s->ls.destroy) s->ls.destroy(s->ls.self);
+    for (k = 0; k < s->nalloc; ++k) dopt_free(&h, s->allocs[k], s->alloc_bytes[k]);
+    dopt_free(&h, s, sizeof *s);
+}
+
+/* The block pattern of the reduced camera matrix: block column f holds the free cameras >= f
+ * that share a point with camera f.  Two passes over cameras -> points -> cameras (count, then
+ * fill); mark[] keeps each row once per column. */
+static dopt_status DOPT_FN(dopt__ba_pattern)(DOPT_FN(dopt_lie_ba_solver) *s, const ptrdiff_t *cam_ptr,
+                                             const int *cam_obs, int *mark)
+{
+    int pass, f, k;
+    size_t nb = 0;
+    for (pass = 0; pass < 2; ++pass) {
+        nb = 0;
+        for (f = 0; f < s->ncf; ++f) mark[f] = -1;
+        for (f = 0; f < s->ncf; ++f) {
+            const int c = s->free_cam[f];
+            const size_t first = nb;
+            ptrdiff_t q, u;
+            if (pass) s->col_start[f] = (int)nb;
+            for (q = cam_ptr[c]; q < cam_ptr[c + 1]; ++q) {
+                const int j = s->pt[cam_obs[q]];
+                for (u = s->pt_ptr[j]; u < s->pt_ptr[j + 1]; ++u) {
+                    const int g = s->cam_free[s->cam[s->pt_obs[u]]];
+                    if (g < f || mark[g] == f) continue;
+                    mark[g] = f;
+                    if (pass) s->row_block[nb] = g;
+                    ++nb;
+                }
+            }
+            if (pass) { /* rows ascending (insertion sort: columns are short), diagonal first */
+                size_t a, b;
+                for (a = first + 1; a < nb; ++a) {
+                    const int v = s->row_block[a];
+                    for (b = a; b > first && s->row_block[b - 1] > v; --b) s->row_block[b] = s->row_block[b - 1];
+                    s->row_block[b] = v;
+                }
+            }
+        }
+        if (nb > (size_t)DOPT__BA_IMAX) return DOPT_ERR_ALLOCATION;
+        if (!pass) {
+            s->col_start = (int *)DOPT_FN(dopt__ba_take)(s, ((size_t)s->ncf + 1) * sizeof(int));
+            s->row_block = (int *)DOPT_FN(dopt__ba_take)(s, nb * sizeof(int));
+            s->value_start = (size_t *)DOPT_FN(dopt__ba_take)(s, nb * sizeof(size_t));
+            if (!s->col_start || !s->row_block || !s->value_start) return DOPT_ERR_ALLOCATION;
+        }
+    }
+    s->col_start[s->ncf] = (int)nb;
+    for (k = 0; k < (int)nb; ++k) s->value_start[k] = 81 * (size_t)k;
+    for (f = 0; f < s->ncf; ++f) {
+        s->block_dim[f] = 9;
+        s->block_start[f] = 9 * f;
+    }
+    s->block_start[s->ncf] = 9 * s->ncf;
+    s->pat.nblocks = s->ncf;
+    s->pat.n = 9 * s->ncf;
+    s->pat.block_dim = s->block_dim;
+    s->pat.block_start = s->block_start;
+    s->pat.col_start = s->col_start;
+    s->pat.row_block = s->row_block;
+    s->pat.value_start = s->value_start;
+    s->pat.nvalues = 81 * nb;
+    return DOPT_OK;
+}
+
+/* offset of block (row g, column f), g >= f, in S */
+static size_t DOPT_FN(dopt__ba_block)(const DOPT_FN(dopt_lie_ba_solver) *s, int g, int f)
+{
+    int lo = s->col_start[f], hi = s->col_start[f + 1] - 1;
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        if (s->row_block[mid] < g) lo = mid + 1;
+        else hi = mid;
+    }
+    DOPT_ASSERT(s->row_block[lo] == g);
+    return s->value_start[lo];
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_solver_create)(const dopt_hooks *hooks, const DOPT_FN(dopt_lie_bal) *p,
+                                                        const unsigned char *camera_fixed,
+                                                        const DOPT_FN(dopt_linear_solver) *linear,
+                                                        DOPT_FN(dopt_lie_ba_solver) **out, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_lie_ba_solver) *s;
+    ptrdiff_t i, j, *cam_ptr = NULL, nc, np, no, q;
+    int *cam_obs = NULL, *mark = NULL;
+    size_t r = sizeof(DOPT__L), tmp_bytes = 0;
+    dopt_status st;
+    const char *why = "ba solver: out of memory";
+    if (out) *out = NULL;
+    if (!p || !out) {
+        if (linear && linear->destroy) linear->destroy(linear->self);
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba solver: NULL argument");
+    }
+    s = (DOPT_FN(dopt_lie_ba_solver) *)dopt_alloc(hooks, sizeof *s);
+    if (!s) {
+        if (linear && linear->destroy) linear->destroy(linear->self);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, why);
+    }
+    memset(s, 0, sizeof *s);
+    if (hooks) s->hooks = *hooks;
+    if (linear) s->ls = *linear;
+    else if ((st = DOPT_FN(dopt_linear_solver_dense)(hooks, &s->ls)) != DOPT_OK) goto fail;
+    st = DOPT_ERR_INVALID_ARGUMENT;
+    if (!s->ls.analyze || !s->ls.factor || !s->ls.solve) { why = "ba solver: incomplete linear solver"; goto fail; }
+    nc = s->nc = p->num_cameras; np = s->np = p->num_points; no = s->no = p->num_observations;
+    if (nc < 1 || np < 0 || no < 0 || nc > DOPT__BA_IMAX || np > DOPT__BA_IMAX || no > DOPT__BA_IMAX ||
+        (no > 0 && (!p->obs_camera || !p->obs_point))) { why = "ba solver: bad problem counts"; goto fail; }
+    for (i = 0; i < no; ++i)
+        if (p->obs_camera[i] < 0 || p->obs_camera[i] >= nc || p->obs_point[i] < 0 || p->obs_point[i] >= np) {
+            why = "ba solver: observation index out of range";
+            st = dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)i, 0, why);
+            DOPT_FN(dopt_lie_ba_solver_destroy)(s);
+            return st;
+        }
+    st = DOPT_ERR_ALLOCATION;
+    s->cam = (int *)DOPT_FN(dopt__ba_take)(s, (size_t)no * sizeof(int));
+    s->pt = (int *)DOPT_FN(dopt__ba_take)(s, (size_t)no * sizeof(int));
+    s->cam_free = (int *)DOPT_FN(dopt__ba_take)(s, (size_t)nc * sizeof(int));
+    s->free_cam = (int *)DOPT_FN(dopt__ba_take)(s, (size_t)nc * sizeof(int));
+    s->pt_ptr = (ptrdiff_t *)DOPT_FN(dopt__ba_take)(s, ((size_t)np + 1) * sizeof(ptrdiff_t));
+    s->pt_obs = (int *)DOPT_FN(dopt__ba_take)(s, (size_t)no * sizeof(int));
+    s->pair_ptr = (ptrdiff_t *)DOPT_FN(dopt__ba_take)(s, ((size_t)np + 1) * sizeof(ptrdiff_t));
+    s->block_dim = (int *)DOPT_FN(dopt__ba_take)(s, (size_t)nc * sizeof(int));
+    s->block_start = (int *)DOPT_FN(dopt__ba_take)(s, ((size_t)nc + 1) * sizeof(int));
+    if (!s->cam || !s->pt || !s->cam_free || !s->free_cam || !s->pt_ptr || !s->pt_obs || !s->pair_ptr ||
+        !s->block_dim || !s->block_start)
+        goto fail;
+    memcpy(s->cam, p->obs_camera, (size_t)no * sizeof(int));
+    memcpy(s->pt, p->obs_point, (size_t)no * sizeof(int));
+    for (j = 0; j < nc; ++j) {
+        if (camera_fixed && camera_fixed[j]) { s->cam_free[j] = -1; continue; }
+        s->free_cam[s->ncf] = (int)j;
+        s->cam_free[j] = s->ncf++;
+    }
+    if (s->ncf == 0) { st = DOPT_ERR_INVALID_ARGUMENT; why = "ba solver: every camera is fixed"; goto fail; }
+    /* observations by point (counting sort keeps each point's observations in file order) */
+    for (j = 0; j <= np; ++j) s->pt_ptr[j] = 0;
+    for (i = 0; i < no; ++i) s->pt_ptr[s->pt[i] + 1]++;
+    for (j = 0; j < np; ++j) {
+        const ptrdiff_t k = s->pt_ptr[j + 1];
+        if (k > s->max_k) s->max_k = (int)k;
+        s->pt_ptr[j + 1] += s->pt_ptr[j];
+    }
+    {
+        ptrdiff_t *fill = s->pair_ptr; /* borrowed as a cursor, rewritten below */
+        for (j = 0; j < np; ++j) fill[j] = s->pt_ptr[j];
+        for (i = 0; i < no; ++i) s->pt_obs[fill[s->pt[i]]++] = (int)i;
+    }
+    s->pair_ptr[0] = 0;
+    for (j = 0; j < np; ++j) {
+        const ptrdiff_t k = s->pt_ptr[j + 1] - s->pt_ptr[j];
+        s->pair_ptr[j + 1] = s->pair_ptr[j] + k * (k + 1) / 2;
+    }
+    s->npairs = s->pair_ptr[np];
+    /* observations by camera (temporary), for the pattern */
+    tmp_bytes = ((size_t)nc + 1) * sizeof(ptrdiff_t);
+    cam_ptr = (ptrdiff_t *)dopt_alloc(hooks, tmp_bytes);
+    cam_obs = (int *)dopt_alloc(hooks, (size_t)no * sizeof(int));
+    mark = (int *)dopt_alloc(hooks, (size_t)nc * sizeof(int));
+    if (!cam_ptr || !cam_obs || !mark) goto fail;
+    for (j = 0; j <= nc; ++j) cam_ptr[j] = 0;
+    for (i = 0; i < no; ++i) cam_ptr[s->cam[i] + 1]++;
+    for (j = 0; j < nc; ++j) cam_ptr[j + 1] += cam_ptr[j];
+    for (j = 0; j < nc; ++j) mark[j] = (int)cam_ptr[j];
+    for (i = 0; i < no; ++i) cam_obs[mark[s->cam[i]]++] = (int)i;
+    if ((st = DOPT_FN(dopt__ba_pattern)(s, cam_ptr, cam_obs, mark)) != DOPT_OK) goto fail;
+    s->pair_val = (size_t *)DOPT_FN(dopt__ba_take)(s, (size_t)s->npairs * sizeof(size_t));
+    if (!s->pair_val) goto fail;
+    for (j = 0, q = 0; j < np; ++j) {
+        ptrdiff_t a, b;
+        for (a = s->pt_ptr[j]; a < s->pt_ptr[j + 1]; ++a)
+            for (b = a; b < s->pt_ptr[j + 1]; ++b, ++q) {
+                const int fa = s->cam_free[s->cam[s->pt_obs[a]]], fb = s->cam_free[s->cam[s->pt_obs[b]]];
+                s->pair_val[q] = fa < 0 || fb < 0 ? DOPT__BA_NONE
+                                 : fa >= fb ? DOPT_FN(dopt__ba_block)(s, fa, fb) : DOPT_FN(dopt__ba_block)(s, fb, fa);
+            }
+    }
+    s->Jc = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 18 * (size_t)no * r);
+    s->Jp = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 6 * (size_t)no * r);
+    s->res = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 2 * (size_t)no * r);
+    s->T = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 27 * (size_t)no * r);
+    s->W = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 27 * (size_t)s->max_k * r);
+    s->R = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 9 * (size_t)nc * r);
+    s->A = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 9 * (size_t)nc * r);
+    s->U = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 81 * (size_t)nc * r);
+    s->gc = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 9 * (size_t)nc * r);
+    s->sc = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 9 * (size_t)nc * r);
+    s->xc = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 9 * (size_t)nc * r);
+    s->V = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 9 * (size_t)np * r);
+    s->Vi = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 9 * (size_t)np * r);
+    s->gp = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 3 * (size_t)np * r);
+    s->sp = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 3 * (size_t)np * r);
+    s->xp = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 3 * (size_t)np * r);
+    s->Sv = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, s->pat.nvalues * r);
+    s->rhs = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 27 * (size_t)s->ncf * r);
+    s->cam_new = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 9 * (size_t)nc * r);
+    s->pt_new = (DOPT__L *)DOPT_FN(dopt__ba_take)(s, 3 * (size_t)np * r);
+    if (!s->Jc || !s->Jp || !s->res || !s->T || !s->W || !s->R || !s->A || !s->U || !s->gc || !s->sc || !s->xc ||
+        !s->V || !s->Vi || !s->gp || !s->sp || !s->xp || !s->Sv || !s->rhs || !s->cam_new || !s->pt_new)
+        goto fail;
+    dopt_free(hooks, cam_ptr, tmp_bytes);
+    dopt_free(hooks, cam_obs, (size_t)no * sizeof(int));
+    dopt_free(hooks, mark, (size_t)nc * sizeof(int));
+    cam_ptr = NULL; cam_obs = NULL; mark = NULL;
+    st = s->ls.analyze(s->ls.self, &s->pat, info);
+    if (st != DOPT_OK) {
+        DOPT_FN(dopt_lie_ba_solver_destroy)(s);
+        return st;
+    }
+    *out = s;
+    return DOPT_OK;
+fail:
+    if (cam_ptr) dopt_free(hooks, cam_ptr, tmp_bytes);
+    if (cam_obs) dopt_free(hooks, cam_obs, (size_t)no * sizeof(int));
+    if (mark) dopt_free(hooks, mark, (size_t)nc * sizeof(int));
+    DOPT_FN(dopt_lie_ba_solver_destroy)(s);
+    return dopt_errinfo_set(info, st, -1, 0, why);
+}
+
+/* Residuals at cameras C, points X; with jac also the robust-weighted (IRLS: sqrt(rho')) residuals
+ * and Jacobians of every observation.  *cost = 1/2 sum rho.  A non-finite residual:
+ * DOPT_ERR_NON_FINITE with *bad = the observation. */
+static dopt_status DOPT_FN(dopt__ba_linearize)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT__L *obs,
+                                               const DOPT_FN(dopt__ba_opts) *o, const DOPT__L *C,
+                                               const DOPT__L *X, int jac, double *cost, ptrdiff_t *bad)
+{
+    ptrdiff_t c, i;
+    double sum = 0;
+    for (c = 0; c < s->nc; ++c) DOPT_FN(dopt__ba_camera_prep)(C + 9 * c, s->R + 9 * c, jac ? s->A + 9 * c : NULL);
+    for (i = 0; i < s->no; ++i) {
+        const int cm = s->cam[i];
+        DOPT__L r[2], q, *Jc = jac ? s->Jc + 18 * i : NULL, *Jp = s->Jp + 6 * i;
+        DOPT_FN(dopt__ba_project)(C + 9 * cm, s->R + 9 * cm, s->A + 9 * cm, X + 3 * (size_t)s->pt[i], obs + 2 * i, r,
+                                  Jc, Jp);
+        q = r[0] * r[0] + r[1] * r[1];
+        if (!(q == q && q - q == 0)) {
+            *bad = i;
+            return DOPT_ERR_NON_FINITE;
+        }
+        if (o->loss != DOPT_LOSS_NONE) {
+            DOPT__L rho[3];
+            DOPT_FN(dopt__ba_loss)(o->loss, (DOPT__L)o->a, q, rho);
+            sum += 0.5 * (double)rho[0];
+            if (jac) {
+                const DOPT__L w = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0;
+                int k;
+                r[0] *= w; r[1] *= w;
+                for (k = 0; k < 18; ++k) Jc[k] *= w;
+                for (k = 0; k < 6; ++k) Jp[k] *= w;
+            }
+        } else {
+            sum += 0.5 * (double)q;
+        }
+        if (jac) {
+            s->res[2 * i] = r[0];
+            s->res[2 * i + 1] = r[1];
+        }
+    }
+    *cost = sum;
+    return DOPT_OK;
+}
+
+/* Jacobi scaling (Ceres): column scale 1 / (1 + ||column of J||), or 1 when off. */
+static void DOPT_FN(dopt__ba_scaling)(DOPT_FN(dopt_lie_ba_solver) *s, int jacobi)
+{
+    ptrdiff_t i;
+    int k;
+    for (i = 0; i < 9 * s->nc; ++i) s->sc[i] = 0;
+    for (i = 0; i < 3 * s->np; ++i) s->sp[i] = 0;
+    if (jacobi) {
+        for (i = 0; i < s->no; ++i) {
+            DOPT__L *c = s->sc + 9 * (size_t)s->cam[i], *x = s->sp + 3 * (size_t)s->pt[i];
+            const DOPT__L *Jc = s->Jc + 18 * i, *Jp = s->Jp + 6 * i;
+            for (k = 0; k < 9; ++k) c[k] += Jc[k] * Jc[k] + Jc[9 + k] * Jc[9 + k];
+            for (k = 0; k < 3; ++k) x[k] += Jp[k] * Jp[k] + Jp[3 + k] * Jp[3 + k];
+        }
+    }
+    for (i = 0; i < 9 * s->nc; ++i) s->sc[i] = DOPT__C(1) / (DOPT__C(1) + DOPT_M(sqrt)(s->sc[i]));
+    for (i = 0; i < 3 * s->np; ++i) s->sp[i] = DOPT__C(1) / (DOPT__C(1) + DOPT_M(sqrt)(s->sp[i]));
+}
+
+/* Scale the Jacobians' columns, then the normal blocks U_c = JcᵀJc, V_j = JpᵀJp and the gradient
+ * (all in scaled variables).  Returns max |g| of the UNSCALED gradient over the free variables. */
+static double DOPT_FN(dopt__ba_normal)(DOPT_FN(dopt_lie_ba_solver) *s)
+{
+    ptrdiff_t i;
+    int a, b;
+    double gmax = 0;
+    memset(s->U, 0, 81 * (size_t)s->nc * sizeof(DOPT__L));
+    memset(s->gc, 0, 9 * (size_t)s->nc * sizeof(DOPT__L));
+    memset(s->V, 0, 9 * (size_t)s->np * sizeof(DOPT__L));
+    memset(s->gp, 0, 3 * (size_t)s->np * sizeof(DOPT__L));
+    for (i = 0; i < s->no; ++i) {
+        const int c = s->cam[i], j = s->pt[i];
+        DOPT__L *DOPT_RESTRICT Jc = s->Jc + 18 * i, *DOPT_RESTRICT Jp = s->Jp + 6 * i;
+        const DOPT__L *DOPT_RESTRICT sc = s->sc + 9 * (size_t)c, *DOPT_RESTRICT sp = s->sp + 3 * (size_t)j;
+        const DOPT__L r0 = s->res[2 * i], r1 = s->res[2 * i + 1];
+        DOPT__L *DOPT_RESTRICT V = s->V + 9 * (size_t)j, *DOPT_RESTRICT gp = s->gp + 3 * (size_t)j;
+        for (a = 0; a < 9; ++a) { Jc[a] *= sc[a]; Jc[9 + a] *= sc[a]; }
+        for (a = 0; a < 3; ++a) { Jp[a] *= sp[a]; Jp[3 + a] *= sp[a]; }
+        if (s->cam_free[c] >= 0) {
+            DOPT__L *DOPT_RESTRICT U = s->U + 81 * (size_t)c, *DOPT_RESTRICT gc = s->gc + 9 * (size_t)c;
+            for (a = 0; a < 9; ++a) {
+                for (b = 0; b < 9; ++b) U[9 * a + b] += Jc[a] * Jc[b] + Jc[9 + a] * Jc[9 + b];
+                gc[a] += Jc[a] * r0 + Jc[9 + a] * r1;
+            }
+        }
+        for (a = 0; a < 3; ++a) {
+            for (b = 0; b < 3; ++b) V[3 * a + b] += Jp[a] * Jp[b] + Jp[3 + a] * Jp[3 + b];
+            gp[a] += Jp[a] * r0 + Jp[3 + a] * r1;
+        }
+    }
+    for (i = 0; i < 9 * s->nc; ++i)
+        if (s->cam_free[i / 9] >= 0) {
+            const double g = DOPT_M(fabs)(s->gc[i] / s->sc[i]);
+            if (g > gmax || g != g) gmax = g;
+        }
+    for (i = 0; i < 3 * s->np; ++i)
+        if (s->pt_ptr[i / 3 + 1] > s->pt_ptr[i / 3]) {
+            const double g = DOPT_M(fabs)(s->gp[i] / s->sp[i]);
+            if (g > gmax || g != g) gmax = g;
+        }
+    return gmax;
+}
+
+/* Ai = A⁻¹ of a symmetric positive definite 3x3 by Cholesky; 0 when a pivot is not positive or
+ * below the rank threshold of the linear solvers (relative to its diagonal entry). */
+static int DOPT_FN(dopt__ba_inv3)(const DOPT__L *A, DOPT__L *Ai)
+{
+    const DOPT__L tol = (DOPT_IS_FLOAT ? 30 : 3000) * DOPT_EPS;
+    DOPT__L l00, l10, l20, l11, l21, l22, d, m00, m11, m22, m10, m21, m20;
+    if (!(A[0] > 0)) return 0;
+    l00 = DOPT_M(sqrt)(A[0]);
+    l10 = A[1] / l00;
+    l20 = A[2] / l00;
+    d = A[4] - l10 * l10;
+    if (!(d > tol * A[4])) return 0;
+    l11 = DOPT_M(sqrt)(d);
+    l21 = (A[5] - l20 * l10) / l11;
+    d = A[8] - l20 * l20 - l21 * l21;
+    if (!(d > tol * A[8])) return 0;
+    l22 = DOPT_M(sqrt)(d);
+    m00 = 1 / l00; m11 = 1 / l11; m22 = 1 / l22;
+    m10 = -l10 * m00 * m11;
+    m21 = -l21 * m11 * m22;
+    m20 = -(l20 * m00 + l21 * m10) * m22;
+    /* A⁻¹ = Mᵀ M, M = L⁻¹ lower */
+    Ai[0] = m00 * m00 + m10 * m10 + m20 * m20;
+    Ai[1] = Ai[3] = m10 * m11 + m20 * m21;
+    Ai[2] = Ai[6] = m20 * m22;
+    Ai[4] = m11 * m11 + m21 * m21;
+    Ai[5] = Ai[7] = m21 * m22;
+    Ai[8] = m22 * m22;
+    return 1;
+}
+
+/* blk (9x9 column-major) -= T Wᵀ, T and W 9x3 row-major */
+DOPT__LIE_INLINE void DOPT_FN(dopt__ba_sub_tw)(DOPT__L *DOPT_RESTRICT blk, const DOPT__L *DOPT_RESTRICT T,
+                                               const DOPT__L *DOPT_RESTRICT W)
+{
+    int r, c;
+    for (c = 0; c < 9; ++c) {
+        const DOPT__L w0 = W[3 * c], w1 = W[3 * c + 1], w2 = W[3 * c + 2];
+        DOPT__L *DOPT_RESTRICT col = blk + 9 * c;
+        for (r = 0; r < 9; ++r) col[r] -= T[3 * r] * w0 + T[3 * r + 1] * w1 + T[3 * r + 2] * w2;
+    }
+}
+
+/* The reduced camera system for damping mu (0: none): diagonal D = clamp(diag) * mu added to U
+ * and V, every point eliminated (V_j⁻¹, T_i = W_i V_j⁻¹, S -= T_i W_kᵀ, rhs = -g_c + T_i g_j),
+ * S factored.  Failure: DOPT_ERR_NOT_POSITIVE_DEFINITE (or NON_FINITE) with *fail_cam or
+ * *fail_pt set. */
+static dopt_status DOPT_FN(dopt__ba_eliminate)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt__ba_opts) *o,
+                                               double mu, long *fail_cam, long *fail_pt)
+{
+    ptrdiff_t j, i;
+    int f, k, col = -1;
+    dopt_status st;
+    const DOPT__L dmin = (DOPT__L)o->dmin, dmax = (DOPT__L)o->dmax, m = (DOPT__L)mu;
+    *fail_cam = *fail_pt = -1;
+    memset(s->Sv, 0, s->pat.nvalues * sizeof(DOPT__L));
+    for (f = 0; f < s->ncf; ++f) {
+        const int c = s->free_cam[f];
+        DOPT__L *D = s->Sv + s->value_start[s->col_start[f]];
+        memcpy(D, s->U + 81 * (size_t)c, 81 * sizeof(DOPT__L));
+        if (mu > 0)
+            for (k = 0; k < 9; ++k) {
+                DOPT__L d = D[10 * k];
+                d = d < dmin ? dmin : d > dmax ? dmax : d;
+                D[10 * k] += d * m;
+            }
+        for (k = 0; k < 9; ++k) s->rhs[9 * f + k] = -s->gc[9 * (size_t)c + k];
+    }
+    for (j = 0; j < s->np; ++j) {
+        const ptrdiff_t p0 = s->pt_ptr[j], kk = s->pt_ptr[j + 1] - p0;
+        const DOPT__L *gp = s->gp + 3 * j;
+        DOPT__L Vd[9], *Vi = s->Vi + 9 * j;
+        const size_t *pv = s->pair_val + s->pair_ptr[j];
+        ptrdiff_t a, b;
+        if (kk == 0) continue;
+        memcpy(Vd, s->V + 9 * j, sizeof Vd);
+        if (mu > 0)
+            for (k = 0; k < 3; ++k) {
+                DOPT__L d = Vd[4 * k];
+                d = d < dmin ? dmin : d > dmax ? dmax : d;
+                Vd[4 * k] += d * m;
+            }
+        if (!DOPT_FN(dopt__ba_inv3)(Vd, Vi)) {
+            *fail_pt = (long)j;
+            return DOPT_ERR_NOT_POSITIVE_DEFINITE;
+        }
+        for (a = 0; a < kk; ++a) {
+            const int ob = s->pt_obs[p0 + a], fa = s->cam_free[s->cam[ob]];
+            const DOPT__L *Jc = s->Jc + 18 * (size_t)ob, *Jp = s->Jp + 6 * (size_t)ob;
+            DOPT__L *DOPT_RESTRICT Wa = s->W + 27 * a, *DOPT_RESTRICT Ta = s->T + 27 * (size_t)ob;
+            int r;
+            if (fa < 0) continue;
+            for (r = 0; r < 9; ++r) {
+                for (k = 0; k < 3; ++k) Wa[3 * r + k] = Jc[r] * Jp[k] + Jc[9 + r] * Jp[3 + k];
+                for (k = 0; k < 3; ++k)
+                    Ta[3 * r + k] = Wa[3 * r] * Vi[k] + Wa[3 * r + 1] * Vi[3 + k] + Wa[3 * r + 2] * Vi[6 + k];
+                s->rhs[9 * fa + r] += Ta[3 * r] * gp[0] + Ta[3 * r + 1] * gp[1] + Ta[3 * r + 2] * gp[2];
+            }
+        }
+        for (a = 0; a < kk; ++a) {
+            const int oa = s->pt_obs[p0 + a], fa = s->cam_free[s->cam[oa]];
+            for (b = a; b < kk; ++b, ++pv) {
+                const int ob = s->pt_obs[p0 + b], fb = s->cam_free[s->cam[ob]];
+                DOPT__L *blk;
+                if (*pv == DOPT__BA_NONE) continue;
+                blk = s->Sv + *pv;
+                if (a == b || fa > fb) {
+                    DOPT_FN(dopt__ba_sub_tw)(blk, s->T + 27 * (size_t)oa, s->W + 27 * b);
+                } else if (fa < fb) {
+                    DOPT_FN(dopt__ba_sub_tw)(blk, s->T + 27 * (size_t)ob, s->W + 27 * a);
+                } else { /* one camera observes the point twice: both halves of the symmetric sum */
+                    DOPT_FN(dopt__ba_sub_tw)(blk, s->T + 27 * (size_t)oa, s->W + 27 * b);
+                    DOPT_FN(dopt__ba_sub_tw)(blk, s->T + 27 * (size_t)ob, s->W + 27 * a);
+                }
+            }
+        }
+    }
+    (void)i;
+    st = s->ls.factor(s->ls.self, s->Sv, NULL, &col);
+    if (st != DOPT_OK) {
+        *fail_cam = col >= 0 && col < 9 * s->ncf ? (long)s->free_cam[col / 9] : -1;
+        return st;
+    }
+    return DOPT_OK;
+}
+
+/* Back-substitution y_j = V_j⁻¹ (sgn b_j) - sum_i T_iᵀ x_{c_i} for every observed point, with
+ * x the reduced system's solution (free-camera numbering). */
+static void DOPT_FN(dopt__ba_backsub)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT__L *x, const DOPT__L *bp,
+                                      DOPT__L sgn, DOPT__L *y)
+{
+    ptrdiff_t j, q;
+    for (j = 0; j < s->np; ++j) {
+        const DOPT__L *Vi = s->Vi + 9 * j, *b = bp + 3 * j;
+        DOPT__L t[3];
+        int k, r;
+        if (s->pt_ptr[j + 1] == s->pt_ptr[j]) {
+            y[3 * j] = y[3 * j + 1] = y[3 * j + 2] = 0;
+            continue;
+        }
+        for (k = 0; k < 3; ++k) t[k] = sgn * (Vi[3 * k] * b[0] + Vi[3 * k + 1] * b[1] + Vi[3 * k + 2] * b[2]);
+        for (q = s->pt_ptr[j]; q < s->pt_ptr[j + 1]; ++q) {
+            const int ob = s->pt_obs[q], f = s->cam_free[s->cam[ob]];
+            const DOPT__L *T = s->T + 27 * (size_t)ob, *xc = x + 9 * (size_t)f;
+            if (f < 0) continue;
+            for (r = 0; r < 9; ++r)
+                for (k = 0; k < 3; ++k) t[k] -= T[3 * r + k] * xc[r];
+        }
+        for (k = 0; k < 3; ++k) y[3 * j + k] = t[k];
+    }
+}
+
+static double DOPT_FN(dopt__ba_clock)(void) { return (double)clock() / (double)CLOCKS_PER_SEC; }
+
+static dopt_status DOPT_FN(dopt__ba_check)(const DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                           dopt_errinfo *info)
+{
+    if (!s || !p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba: NULL argument");
+    if (p->num_cameras != s->nc || p->num_points != s->np || p->num_observations != s->no ||
+        !p->cameras || (s->np > 0 && !p->points) || (s->no > 0 && !p->observed))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba: problem differs from the solver's structure");
+    return DOPT_OK;
+}
+
+/* Solve the reduced system in place (rhs, free-camera numbering), timed into *t when t. */
+static dopt_status DOPT_FN(dopt__ba_rsolve)(DOPT_FN(dopt_lie_ba_solver) *s, DOPT__L *rhs)
+{
+    return s->ls.solve(s->ls.self, rhs);
+}
+
+/* The LM step for damping mu: x (scaled camera step, in s->rhs), y (scaled point step, s->xp),
+ * and Ceres' model decrease -(gᵀd + 1/2 ||J d||²) in *model. */
+static dopt_status DOPT_FN(dopt__ba_step)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt__ba_opts) *o, double mu,
+                                          double *model, long *fail_cam, long *fail_pt, double *t_factor)
+{
+    ptrdiff_t i;
+    double gd = 0, jd = 0, t0;
+    int k;
+    dopt_status st = DOPT_FN(dopt__ba_eliminate)(s, o, mu, fail_cam, fail_pt);
+    if (st != DOPT_OK) return st;
+    t0 = t_factor ? DOPT_FN(dopt__ba_clock)() : 0;
+    st = DOPT_FN(dopt__ba_rsolve)(s, s->rhs);
+    if (t_factor) *t_factor += DOPT_FN(dopt__ba_clock)() - t0;
+    if (st != DOPT_OK) return st;
+    DOPT_FN(dopt__ba_backsub)(s, s->rhs, s->gp, DOPT__C(-1), s->xp);
+    for (i = 0; i < s->ncf; ++i) {
+        const DOPT__L *g = s->gc + 9 * (size_t)s->free_cam[i], *x = s->rhs + 9 * i;
+        for (k = 0; k < 9; ++k) gd += (double)g[k] * (double)x[k];
+    }
+    for (i = 0; i < 3 * s->np; ++i) gd += (double)s->gp[i] * (double)s->xp[i];
+    for (i = 0; i < s->no; ++i) {
+        const int f = s->cam_free[s->cam[i]];
+        const DOPT__L *Jc = s->Jc + 18 * i, *Jp = s->Jp + 6 * i, *y = s->xp + 3 * (size_t)s->pt[i];
+        DOPT__L e0 = Jp[0] * y[0] + Jp[1] * y[1] + Jp[2] * y[2], e1 = Jp[3] * y[0] + Jp[4] * y[1] + Jp[5] * y[2];
+        if (f >= 0) {
+            const DOPT__L *x = s->rhs + 9 * (size_t)f;
+            for (k = 0; k < 9; ++k) { e0 += Jc[k] * x[k]; e1 += Jc[9 + k] * x[k]; }
+        }
+        jd += (double)e0 * e0 + (double)e1 * e1;
+    }
+    *model = -(gd + 0.5 * jd);
+    return DOPT_OK;
+}
+
+static void DOPT_FN(dopt__ba_log_line)(const dopt_hooks *h, int it, double cost, double change, double g, double step,
+                                       double ratio, double radius, double t_it, double t_all)
+{
+    dopt_log(h, DOPT_LOG_INFO, "%4d % 14.6e % 11.2e % 11.2e % 10.2e % 10.2e % 10.2e %7d % 10.2e % 10.2e", it, cost,
+             change, g, step, ratio, radius, 0, t_it, t_all);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_solve)(DOPT_FN(dopt_lie_ba_solver) *s, DOPT_FN(dopt_lie_bal) *p,
+                                                const dopt_lie_ba_options *opts, dopt_lie_ba_report *report,
+                                                dopt_errinfo *info)
+{
+    DOPT_FN(dopt__ba_opts) o;
+    dopt_lie_ba_report rep;
+    dopt_status st;
+    ptrdiff_t bad = -1, i;
+    double cost, gnorm, radius, decrease = 2, t_start = 0, t_it = 0, t_lin = 0, t_fac = 0, t0;
+    int invalid = 0, logging, clocking, k;
+    memset(&rep, 0, sizeof rep);
+    rep.fail_camera = rep.fail_point = -1;
+    if (report) *report = rep;
+    if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
+    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba solve: bad options");
+    logging = dopt_log_enabled(&s->hooks, DOPT_LOG_INFO);
+    clocking = logging || o.timing;
+    if (clocking) t_start = t_it = DOPT_FN(dopt__ba_clock)();
+    st = DOPT_FN(dopt__ba_linearize)(s, p->observed, &o, p->cameras, p->points, 1, &cost, &bad);
+    if (st != DOPT_OK) {
+        rep.status = st;
+        rep.stop = DOPT_STOP_FAILED;
+        if (report) *report = rep;
+        return dopt_errinfo_set(info, st, (long)bad, 0, "ba solve: residual not finite at the initial values");
+    }
+    DOPT_FN(dopt__ba_scaling)(s, o.jacobi);
+    gnorm = DOPT_FN(dopt__ba_normal)(s);
+    if (clocking) t_lin += DOPT_FN(dopt__ba_clock)() - t_start;
+    rep.initial_cost = rep.final_cost = cost;
+    rep.gradient_norm = gnorm;
+    radius = o.r0;
+    if (logging) {
+        dopt_log(&s->hooks, DOPT_LOG_INFO, "iter      cost      cost_change  |gradient|   |step|    tr_ratio  tr_radius  ls_iter  iter_time  total_time");
+        DOPT_FN(dopt__ba_log_line)(&s->hooks, 0, cost, 0, gnorm, 0, 0, radius, DOPT_FN(dopt__ba_clock)() - t_start,
+                                   DOPT_FN(dopt__ba_clock)() - t_start);
+    }
+    if (o.gtol >= 0 && gnorm <= o.gtol) rep.stop = DOPT_STOP_GRADIENT;
+    while (rep.stop == DOPT_STOP_NONE) {
+        double model = 0, new_cost, change, ratio = 0, xn = 0, dn = 0;
+        long fc, fp;
+        int accept = 0;
+        if (rep.iterations >= o.max_it) {
+            rep.stop = DOPT_STOP_MAX_ITERATIONS;
+            break;
+        }
+        rep.iterations++;
+        if (clocking) t_it = DOPT_FN(dopt__ba_clock)();
+        st = DOPT_FN(dopt__ba_step)(s, &o, 1.0 / radius, &model, &fc, &fp, clocking ? &t_fac : NULL);
+        if (st != DOPT_OK || !(model > 0)) { /* invalid step: shrink the region (Ceres) */
+            if (st != DOPT_OK) { rep.fail_camera = fc; rep.fail_point = fp; }
+            if (++invalid >= 5) {
+                rep.status = st != DOPT_OK ? st : DOPT_ERR_NOT_POSITIVE_DEFINITE;
+                rep.stop = DOPT_STOP_FAILED;
+                break;
+            }
+            radius /= decrease;
+            decrease *= 2;
+            if (radius < o.rmin) rep.stop = DOPT_STOP_NO_PROGRESS;
+            if (logging)
+                DOPT_FN(dopt__ba_log_line)(&s->hooks, rep.iterations, cost, 0, gnorm, 0, 0, radius,
+                                           DOPT_FN(dopt__ba_clock)() - t_it, DOPT_FN(dopt__ba_clock)() - t_start);
+            continue;
+        }
+        invalid = 0;
+        rep.fail_camera = rep.fail_point = -1;
+        /* candidate x + S d (unscaled step) */
+        for (i = 0; i < s->nc; ++i) {
+            const int f = s->cam_free[i];
+            for (k = 0; k < 9; ++k) {
+                const DOPT__L x = p->cameras[9 * i + k], d = f < 0 ? 0 : s->sc[9 * i + k] * s->rhs[9 * (size_t)f + k];
+                s->cam_new[9 * i + k] = x + d;
+                if (f >= 0) { xn += (double)x * x; dn += (double)d * d; }
+            }
+        }
+        for (i = 0; i < s->np; ++i) {
+            const int seen = s->pt_ptr[i + 1] > s->pt_ptr[i];
+            for (k = 0; k < 3; ++k) {
+                const DOPT__L x = p->points[3 * i + k], d = seen ? s->sp[3 * i + k] * s->xp[3 * i + k] : 0;
+                s->pt_new[3 * i + k] = x + d;
+                if (seen) { xn += (double)x * x; dn += (double)d * d; }
+            }
+        }
+        t0 = clocking ? DOPT_FN(dopt__ba_clock)() : 0;
+        if (DOPT_FN(dopt__ba_linearize)(s, p->observed, &o, s->cam_new, s->pt_new, 0, &new_cost, &bad) != DOPT_OK)
+            new_cost = HUGE_VAL;
+        if (clocking) t_lin += DOPT_FN(dopt__ba_clock)() - t0;
+        change = cost - new_cost;
+        xn = sqrt(xn);
+        dn = sqrt(dn);
+        if (o.ptol >= 0 && dn <= o.ptol * (xn + o.ptol)) rep.stop = DOPT_STOP_STEP;
+        else if (o.ftol >= 0 && fabs(change) <= o.ftol * cost) rep.stop = DOPT_STOP_FUNCTION_TOLERANCE;
+        ratio = change / model;
+        /* a step that ends the solve is still taken when it lowers the cost */
+        accept = rep.stop != DOPT_STOP_NONE ? change > 0 : ratio > o.mrd;
+        if (accept) {
+            memcpy(p->cameras, s->cam_new, 9 * (size_t)s->nc * sizeof(DOPT__L));
+            memcpy(p->points, s->pt_new, 3 * (size_t)s->np * sizeof(DOPT__L));
+            cost = new_cost;
+            rep.accepted++;
+        }
+        if (accept && rep.stop == DOPT_STOP_NONE) {
+            const double tt = 1 - (2 * ratio - 1) * (2 * ratio - 1) * (2 * ratio - 1);
+            t0 = clocking ? DOPT_FN(dopt__ba_clock)() : 0;
+            st = DOPT_FN(dopt__ba_linearize)(s, p->observed, &o, p->cameras, p->points, 1, &new_cost, &bad);
+            if (st != DOPT_OK) { /* cannot happen: the same point was just evaluated */
+                rep.status = st;
+                rep.stop = DOPT_STOP_FAILED;
+                break;
+            }
+            gnorm = DOPT_FN(dopt__ba_normal)(s);
+            if (clocking) t_lin += DOPT_FN(dopt__ba_clock)() - t0;
+            radius = radius / (tt > 1.0 / 3 ? tt : 1.0 / 3);
+            if (radius > o.rmax) radius = o.rmax;
+            decrease = 2;
+            if (o.gtol >= 0 && gnorm <= o.gtol) rep.stop = DOPT_STOP_GRADIENT;
+        } else if (!accept && rep.stop == DOPT_STOP_NONE) {
+            radius /= decrease;
+            decrease *= 2;
+            if (radius < o.rmin) rep.stop = DOPT_STOP_NO_PROGRESS;
+        }
+        if (logging)
+            DOPT_FN(dopt__ba_log_line)(&s->hooks, rep.iterations, cost, change, gnorm, dn, ratio, radius,
+                                       DOPT_FN(dopt__ba_clock)() - t_it, DOPT_FN(dopt__ba_clock)() - t_start);
+    }
+    rep.final_cost = cost;
+    rep.gradient_norm = gnorm;
+    if (o.timing) {
+        rep.time_total_s = DOPT_FN(dopt__ba_clock)() - t_start;
+        rep.time_linearize_s = t_lin;
+        rep.time_factor_s = t_fac;
+        rep.time_schur_s = rep.time_total_s - t_lin - t_fac;
+    }
+    if (report) *report = rep;
+    if (rep.status != DOPT_OK)
+        return dopt_errinfo_set(info, rep.status, rep.fail_camera >= 0 ? rep.fail_camera : -2 - rep.fail_point, 0,
+                                "ba solve: the damped system could not be factored in five consecutive steps");
+    return DOPT_OK;
+}
+
+/* Linearize at p's values (robust weights, Jacobi scaling) and factor the undamped system. */
+static dopt_status DOPT_FN(dopt__ba_undamped)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                              const DOPT_FN(dopt__ba_opts) *o, dopt_errinfo *info)
+{
+    double cost;
+    ptrdiff_t bad = -1;
+    long fc, fp;
+    dopt_status st = DOPT_FN(dopt__ba_linearize)(s, p->observed, o, p->cameras, p->points, 1, &cost, &bad);
+    if (st != DOPT_OK) return dopt_errinfo_set(info, st, (long)bad, 0, "ba: residual not finite");
+    DOPT_FN(dopt__ba_scaling)(s, 1);
+    (void)DOPT_FN(dopt__ba_normal)(s);
+    st = DOPT_FN(dopt__ba_eliminate)(s, o, 0, &fc, &fp);
+    if (st != DOPT_OK)
+        return dopt_errinfo_set(info, st, fc >= 0 ? fc : -2 - fp, 0,
+                                fp >= 0 ? "ba: a point block is singular (point seen too little)"
+                                        : "ba: the reduced camera matrix is singular (gauge not fixed?)");
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                     const dopt_lie_ba_options *opts,
+                                                     ptrdiff_t ncam, const int *cameras, DOPT_REAL *cam_cov,
+                                                     ptrdiff_t npt, const int *points, DOPT_REAL *pt_cov,
+                                                     dopt_errinfo *info)
+{
+    DOPT_FN(dopt__ba_opts) o;
+    dopt_status st;
+    ptrdiff_t q, u, n;
+    int k, l, r;
+    if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
+    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || ncam < 0 || npt < 0 || (ncam > 0 && (!cameras || !cam_cov)) ||
+        (npt > 0 && (!points || !pt_cov)))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba covariance: bad argument");
+    for (q = 0; q < ncam; ++q)
+        if (cameras[q] < 0 || cameras[q] >= s->nc)
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0, "ba covariance: camera index out of range");
+    for (q = 0; q < npt; ++q)
+        if (points[q] < 0 || points[q] >= s->np || s->pt_ptr[points[q] + 1] == s->pt_ptr[points[q]])
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0,
+                                    "ba covariance: point index out of range or point not observed");
+    if ((st = DOPT_FN(dopt__ba_undamped)(s, p, &o, info)) != DOPT_OK) return st;
+    n = 9 * (ptrdiff_t)s->ncf;
+    for (q = 0; q < ncam; ++q) { /* [S⁻¹]_cc: 9 solves with unit vectors */
+        const int c = cameras[q], f = s->cam_free[c];
+        DOPT__L *C = cam_cov + 81 * q;
+        const DOPT__L *sc = s->sc + 9 * (size_t)c;
+        memset(C, 0, 81 * sizeof(DOPT__L));
+        if (f < 0) continue;
+        for (k = 0; k < 9; ++k) {
+            memset(s->rhs, 0, (size_t)n * sizeof(DOPT__L));
+            s->rhs[9 * f + k] = 1;
+            if ((st = DOPT_FN(dopt__ba_rsolve)(s, s->rhs)) != DOPT_OK)
+                return dopt_errinfo_set(info, st, c, 0, "ba covariance: solve failed");
+            for (r = 0; r < 9; ++r) C[9 * k + r] = sc[r] * s->rhs[9 * f + r] * sc[k];
+        }
+        for (k = 0; k < 9; ++k) /* symmetric to rounding: make it exactly so */
+            for (r = k + 1; r < 9; ++r) C[9 * k + r] = C[9 * r + k] = DOPT__C(0.5) * (C[9 * k + r] + C[9 * r + k]);
+    }
+    for (q = 0; q < npt; ++q) { /* V⁻¹ + Tᵀ S⁻¹ T: 3 solves */
+        const int j = points[q];
+        DOPT__L *P = pt_cov + 9 * q, Y[9];
+        const DOPT__L *sp = s->sp + 3 * (size_t)j, *Vi = s->Vi + 9 * (size_t)j;
+        for (k = 0; k < 9; ++k) Y[k] = Vi[k];
+        for (l = 0; l < 3; ++l) {
+            DOPT__L *z = s->rhs;
+            memset(z, 0, (size_t)n * sizeof(DOPT__L));
+            for (u = s->pt_ptr[j]; u < s->pt_ptr[j + 1]; ++u) {
+                const int ob = s->pt_obs[u], f = s->cam_free[s->cam[ob]];
+                if (f < 0) continue;
+                for (r = 0; r < 9; ++r) z[9 * f + r] += s->T[27 * (size_t)ob + 3 * r + l];
+            }
+            if ((st = DOPT_FN(dopt__ba_rsolve)(s, z)) != DOPT_OK)
+                return dopt_errinfo_set(info, st, -2 - j, 0, "ba covariance: solve failed");
+            for (u = s->pt_ptr[j]; u < s->pt_ptr[j + 1]; ++u) {
+                const int ob = s->pt_obs[u], f = s->cam_free[s->cam[ob]];
+                if (f < 0) continue;
+                for (k = 0; k < 3; ++k)
+                    for (r = 0; r < 9; ++r) Y[3 * k + l] += s->T[27 * (size_t)ob + 3 * r + k] * z[9 * f + r];
+            }
+        }
+        for (k = 0; k < 3; ++k)
+            for (l = 0; l < 3; ++l) P[3 * l + k] = sp[k] * DOPT__C(0.5) * (Y[3 * k + l] + Y[3 * l + k]) * sp[l];
+    }
+    if ((ncam > 0 && !DOPT_FN(dopt__ba_finite)(81 * ncam, cam_cov)) ||
+        (npt > 0 && !DOPT_FN(dopt__ba_finite)(9 * npt, pt_cov)))
+        return dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, -1, 0, "ba covariance: result not finite");
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                   const dopt_lie_ba_options *opts,
+                                                   const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
+                                                   DOPT_REAL *obs_grad, dopt_errinfo *info)
+{
+    DOPT_FN(dopt__ba_opts) o;
+    dopt_status st;
+    ptrdiff_t i, c, j;
+    int k, f;
+    if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
+    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || !obs_grad)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba backward: bad argument");
+    if ((st = DOPT_FN(dopt__ba_undamped)(s, p, &o, info)) != DOPT_OK) return st;
+    /* H' v' = S a (scaled), by the Schur complement, then v = S v' */
+    for (j = 0; j < 3 * s->np; ++j) s->xp[j] = pt_adjoint ? s->sp[j] * pt_adjoint[j] : 0;
+    for (f = 0; f < s->ncf; ++f) {
+        c = s->free_cam[f];
+        for (k = 0; k < 9; ++k) s->rhs[9 * f + k] = cam_adjoint ? s->sc[9 * c + k] * cam_adjoint[9 * c + k] : 0;
+    }
+    for (i = 0; i < s->no; ++i) {
+        const int fc = s->cam_free[s->cam[i]];
+        const DOPT__L *T = s->T + 27 * i, *a = s->xp + 3 * (size_t)s->pt[i];
+        if (fc < 0 || s->pt_ptr[s->pt[i] + 1] == s->pt_ptr[s->pt[i]]) continue;
+        for (k = 0; k < 9; ++k) s->rhs[9 * fc + k] -= T[3 * k] * a[0] + T[3 * k + 1] * a[1] + T[3 * k + 2] * a[2];
+    }
+    if ((st = DOPT_FN(dopt__ba_rsolve)(s, s->rhs)) != DOPT_OK)
+        return dopt_errinfo_set(info, st, -1, 0, "ba backward: solve failed");
+    DOPT_FN(dopt__ba_backsub)(s, s->rhs, s->xp, DOPT__C(1), s->xp);
+    for (c = 0; c < s->nc; ++c) {
+        f = s->cam_free[c];
+        for (k = 0; k < 9; ++k) s->xc[9 * c + k] = f < 0 ? 0 : s->sc[9 * c + k] * s->rhs[9 * (size_t)f + k];
+    }
+    for (j = 0; j < 3 * s->np; ++j) s->xp[j] *= s->sp[j];
+    /* dL/dobs_i = (rho' I + 2 rho'' r rᵀ) J_i v, with the raw residual and Jacobian */
+    for (c = 0; c < s->nc; ++c) DOPT_FN(dopt__ba_camera_prep)(p->cameras + 9 * c, s->R + 9 * c, s->A + 9 * c);
+    for (i = 0; i < s->no; ++i) {
+        const int cm = s->cam[i];
+        const DOPT__L *vc = s->xc + 9 * (size_t)cm, *vp = s->xp + 3 * (size_t)s->pt[i];
+        DOPT__L r[2], Jc[18], Jp[6], e0, e1, rho[3] = {0, 1, 0};
+        DOPT_FN(dopt__ba_project)(p->cameras + 9 * cm, s->R + 9 * cm, s->A + 9 * cm, p->points + 3 * (size_t)s->pt[i],
+                                  p->observed + 2 * i, r, Jc, Jp);
+        e0 = Jp[0] * vp[0] + Jp[1] * vp[1] + Jp[2] * vp[2];
+        e1 = Jp[3] * vp[0] + Jp[4] * vp[1] + Jp[5] * vp[2];
+        for (k = 0; k < 9; ++k) { e0 += Jc[k] * vc[k]; e1 += Jc[9 + k] * vc[k]; }
+        if (o.loss != DOPT_LOSS_NONE) DOPT_FN(dopt_loss_eval)(o.loss, (DOPT__L)o.a, r[0] * r[0] + r[1] * r[1], rho);
+        {
+            const DOPT__L re = DOPT__C(2) * rho[2] * (r[0] * e0 + r[1] * e1);
+            obs_grad[2 * i] = rho[1] * e0 + re * r[0];
+            obs_grad[2 * i + 1] = rho[1] * e1 + re * r[1];
+        }
+    }
+    if (!DOPT_FN(dopt__ba_finite)(2 * s->no, obs_grad))
+        return dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, -1, 0, "ba backward: gradient not finite");
     return DOPT_OK;
 }
 
