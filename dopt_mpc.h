@@ -78,7 +78,7 @@
  *       dopt_mpc_qp_destroy_d(qp);
  *   examples/qp_layer.c is a complete program; tests/test_qp.c checks KKT, certificates, an
  *   independent active-set solve and finite differences.
-* ---- end DENSE QP ------------------------------------------------------------------------------
+ * ---- end DENSE QP ------------------------------------------------------------------------------
  *
  * ---- CEM AND LML --------------------------------------------------------------------------------
  * ---- end CEM AND LML ----------------------------------------------------------------------------
