@@ -128,7 +128,7 @@
  *       dopt_mpc_qp_destroy_d(qp);
  *   examples/qp_layer.c is a complete program; tests/test_qp.c checks KKT, certificates, an
  *   independent active-set solve and finite differences.
-* ---- end DENSE QP ------------------------------------------------------------------------------
+ * ---- end DENSE QP ------------------------------------------------------------------------------
  *
  * ---- CEM AND LML --------------------------------------------------------------------------------
  *   The cross-entropy method (CEM) minimizes a black-box cost f(x), x in R^dim, by sampling: keep a
