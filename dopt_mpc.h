@@ -3475,9 +3475,6 @@ static int DOPT_FN(dopt__mpc_qp_polish)(const DOPT_FN(dopt_mpc_qp) *qp, const DO
     for (i = 0; i < m; ++i)
         if (e->on[i] != 0 && zn[i] < 0) {
             if (zn[i] < -tol) {
-#ifdef DOPT_QP_TRACE
-                fprintf(stderr, "polish: multiplier %d = %g\n", i, (double)zn[i]);
-#endif
                 return 0; /* wrong active set: keep the interior point solution */
             }
             zn[i] = 0;
@@ -3485,9 +3482,6 @@ static int DOPT_FN(dopt__mpc_qp_polish)(const DOPT_FN(dopt_mpc_qp) *qp, const DO
     DOPT_FN(dopt__mpc_qp_cmul)(e, xn, cx);
     for (i = 0; i < m; ++i) sn[i] = e->on[i] != 0 ? (e->d[i] - cx[i] > 0 ? e->d[i] - cx[i] : 0) : 1;
     DOPT_FN(dopt__mpc_qp_residuals)(qp, e, xn, yn, zn, sn, &pres, &dres, &comp);
-#ifdef DOPT_QP_TRACE
-    fprintf(stderr, "polish: pres %g dres %g comp %g\n", (double)pres, (double)dres, (double)comp);
-#endif
     if (!(pres <= tol && dres <= tol && comp <= tol)) return 0;
     for (j = 0; j < n; ++j) sl->x[j] = xn[j];
     for (r = 0; r < meq; ++r) sl->y[r] = yn[r];
@@ -3627,9 +3621,6 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
             a = 1;
         }
         stalls = a < (DOPT_REAL)1e-8 ? stalls + 1 : 0;
-#ifdef DOPT_QP_TRACE
-        fprintf(stderr, "it %d mu %g sigma %g a %g pres %g dres %g comp %g\n", it, (double)mu, (double)sigma, (double)a, (double)pres, (double)dres, (double)comp);
-#endif
         for (i = 0; i < n; ++i) x[i] += a * dx[i];
         for (i = 0; i < meq; ++i) y[i] += a * dy[i];
         for (i = 0; i < m; ++i)
