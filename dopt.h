@@ -2013,7 +2013,8 @@ typedef enum dopt_nlls_stop {
     DOPT_STOP_FUNCTION_TOLERANCE, /* |dS| <= function_tolerance * S after an accepted step        */
     DOPT_STOP_COST_CHANGE,        /* |dS| <= cost_change_tolerance (absolute)                     */
     DOPT_STOP_GRADIENT,           /* max_i |g_i| <= gradient_tolerance                            */
-    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance)             */
+    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance), after at
+                                     least one accepted step (else NO_PROGRESS)                    */
     DOPT_STOP_NO_PROGRESS,        /* damping / trust radius / line search limit: no step lowers S */
     DOPT_STOP_FAILED              /* an error stopped it; see the report's status                 */
 } dopt_nlls_stop;
@@ -2382,7 +2383,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_so
  * max_iterations is not an error; see the reports), else the first element's error:
  * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
  * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
- * status. */
+ * status, DOPT_ERR_INVALID_ARGUMENT (an unknown enum value or a NaN/Inf real in opt; x untouched). */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
                                               const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
                                               ptrdiff_t x_stride, dopt_nlls_report *reports,
@@ -4580,8 +4581,11 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
  * Gauss-Newton factorization is skipped when the solver holds the factor of the bit-identical
  * matrix (FACTOR REUSE in the overview above; option no_factor_reuse).  Returns DOPT_OK, or
  * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
- * variable), DOPT_ERR_NON_FINITE, DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
- * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded). */
+ * variable), DOPT_ERR_NON_FINITE (also when this element's gradient came out NaN/Inf: every
+ * element's output is checked), DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
+ * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded; unknown mode or policy; UNROLL, or
+ * TRUNCATED with K, for an element whose kept trace (dopt_nlls_diff_keep_trace) lacks iterations
+ * it needs). */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
                                                       const DOPT_FN(dopt_bwd_options) *opt,
                                                       const DOPT_REAL *xbar, DOPT_REAL *x0bar,
