@@ -1639,10 +1639,12 @@ DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, 
  *   gA  optional (NULL to skip) sym->nnz_a reals out, aligned with the analyzed pattern:
  *       dL/dA for each stored entry, symmetric convention: -(gb_i x_j + gb_j x_i) off the
  *       diagonal, -gb_i x_i on it; 0 for entries of the ignored triangle.
- * Uses the factor in F (no refactorization, no allocation). */
-DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
-                                                  const DOPT_REAL *x, const DOPT_REAL *gx,
-                                                  DOPT_REAL *gb, DOPT_REAL *gA);
+ * Uses the factor in F (no refactorization, no allocation).  Returns DOPT_OK,
+ * DOPT_ERR_INVALID_ARGUMENT (NULL F, x, gx or gb; element outside the batch), or
+ * DOPT_ERR_NON_FINITE when gb or gA came out with a NaN or Inf (the outputs are checked). */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                         const DOPT_REAL *x, const DOPT_REAL *gx,
+                                                         DOPT_REAL *gb, DOPT_REAL *gA);
 
 /* ---- block-sparse assembly ------------------------------------------------------------------ */
 
@@ -3082,17 +3084,18 @@ DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, 
         DOPT_FN(dopt_sparse_solve_element)(F, b, nrhs, B + (ptrdiff_t)b * strideB, ldb);
 }
 
-DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
-                                                  const DOPT_REAL *x, const DOPT_REAL *gx,
-                                                  DOPT_REAL *gb, DOPT_REAL *gA)
+DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                         const DOPT_REAL *x, const DOPT_REAL *gx,
+                                                         DOPT_REAL *gb, DOPT_REAL *gA)
 {
     const dopt_sparse_symbolic *S;
     int j, p;
-    if (!F || !F->sym || !x || !gx || !gb) return;
+    if (!F || !F->sym || !x || !gx || !gb || element < 0 || element >= F->batch) return DOPT_ERR_INVALID_ARGUMENT;
     S = F->sym;
     if (gb != gx) memcpy(gb, gx, (size_t)S->n * sizeof(DOPT_REAL));
     DOPT_FN(dopt_sparse_solve_element)(F, element, 1, gb, S->n);
-    if (!gA) return;
+    if (!DOPT_FN(dopt_all_finite)(S->n, gb)) return DOPT_ERR_NON_FINITE;
+    if (!gA) return DOPT_OK;
     for (j = 0; j < S->n; ++j)
         for (p = S->Ap[j]; p < S->Ap[j + 1]; ++p) {
             int i = S->Ai[p];
@@ -3100,6 +3103,7 @@ DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *
             else if (i == j) gA[p] = -gb[i] * x[i];
             else gA[p] = -(gb[i] * x[j] + gb[j] * x[i]);
         }
+    return DOPT_FN(dopt_all_finite)(S->nnz_a, gA) ? DOPT_OK : DOPT_ERR_NON_FINITE;
 }
 
 /* ---- the lane batch: DOPT__SP_W matrices of one pattern, lane-interleaved ----------------------

@@ -579,7 +579,15 @@ static void test_backward_fd(void)
     dopt_sparse_factor_d(F, Ax, NULL);
     memcpy(x, b, sizeof(double) * (size_t)n);
     dopt_sparse_solve_d(F, 1, x, n);
-    dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA);
+    DOPT_CHECK(dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA) == DOPT_OK, "solve_backward status");
+    { /* issue 24: the backward checks its own outputs (NaN adjoint in: NON_FINITE, not OK) */
+        double keep = w[0];
+        w[0] = NAN;
+        DOPT_CHECK(dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA) == DOPT_ERR_NON_FINITE, "NaN adjoint");
+        DOPT_CHECK(dopt_sparse_solve_backward_d(F, 1, x, w, gb, gA) == DOPT_ERR_INVALID_ARGUMENT, "element 1 of 1");
+        w[0] = keep;
+        dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA);
+    }
     {
         const double h = 1e-6;
         double *xp = (double *)malloc(sizeof(double) * (size_t)n);
