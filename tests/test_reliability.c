@@ -16,6 +16,7 @@
 #include "dopt_lie.h"
 #include "dopt_test.h"
 #include "tests/fail_alloc.h"
+#include <time.h>
 
 static fail_alloc rel_fa; /* 64 KB of block table: static, not on the stack */
 
@@ -24,6 +25,90 @@ static fail_alloc rel_fa; /* 64 KB of block table: static, not on the stack */
 #include "dopt.h"
 #undef DOPT__DRIVE
 #undef TEST_REL_PASS
+
+static const char *rel_temp(char *buf, size_t size, const char *ext)
+{
+    const char *dir = getenv("TMPDIR");
+    int local;
+    snprintf(buf, size, "%s/dopt_test_rel_%lx.%s", dir && *dir ? dir : "/tmp",
+             (unsigned long)((size_t)&local >> 4) ^ (unsigned long)time(NULL), ext);
+    return buf;
+}
+
+static int rel_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return 0;
+    fputs(text, f);
+    fclose(f);
+    return 1;
+}
+
+/* the readers and the generator with every allocation failing in turn: ALLOCATION, the result
+ * left zeroed, nothing leaked, exact sizes */
+static void test_inject_readers(void)
+{
+    char path[512];
+    long k, total = 0;
+    int which;
+    dopt_hooks h = fa_hooks(&rel_fa);
+    for (which = 0; which < 4; ++which) {
+        for (k = 0;; ++k) {
+            dopt_status st;
+            int zeroed;
+            fa_reset(&rel_fa, k);
+            if (which <= 1) {
+                dopt_lie_pose_graph_d g;
+                if (k == 0 && !rel_write(rel_temp(path, sizeof path, "g2o"),
+                                         which == 0 ? "VERTEX_SE2 0 0 0 0\nVERTEX_SE2 1 1 0 0\nEDGE_SE2 0 1 1 0 0 1 0 0 1 0 1\n"
+                                                      "EDGE_SE2 1 2 1 0 0.1 1 0 0 1 0 1\n"
+                                                    : "EDGE_SE3:QUAT 0 1 1 0 0 0 0 0 1 1 0 0 0 0 0 1 0 0 0 0 1 0 0 0 1 0 0 1 0 1\n"))
+                    DOPT_SKIP("cannot write a temp file");
+                st = dopt_lie_g2o_read_d(path, &h, &g, NULL);
+                zeroed = g.poses == NULL && g.edges == NULL && g.num_poses == 0;
+                if (st == DOPT_OK) {
+                    DOPT_CHECK(g.num_poses == 3 - which && g.num_edges == 2 - which, "g2o %d: counts", which);
+                    dopt_lie_pose_graph_free_d(&h, &g);
+                }
+            } else if (which == 2) {
+                dopt_sparse_csc_d A;
+                if (k == 0 && !rel_write(rel_temp(path, sizeof path, "mtx"),
+                                         "%%MatrixMarket matrix coordinate real symmetric\n3 3 4\n1 1 4\n2 1 1\n3 3 2\n3 2 1\n"))
+                    DOPT_SKIP("cannot write a temp file");
+                st = dopt_sparse_read_mm_d(&h, path, &A, NULL);
+                zeroed = A.p == NULL && A.i == NULL && A.x == NULL;
+                if (st == DOPT_OK) {
+                    DOPT_CHECK(A.p[3] == 4, "mm: entries");
+                    dopt_sparse_csc_free_d(&A);
+                }
+            } else {
+                dopt_lie_pose_graph_d g;
+                dopt_lie_cube_options o;
+                dopt_rng rng;
+                memset(&o, 0, sizeof o);
+                o.num_poses = 12;
+                o.loop_closure_ratio = 0.5;
+                o.outlier_ratio = 0.2;
+                dopt_rng_seed(&rng, 3, 0);
+                st = dopt_lie_cube_graph_d(&o, &rng, &h, &g);
+                zeroed = g.poses == NULL && g.edges == NULL && g.inlier == NULL && g.gt_poses == NULL;
+                if (st == DOPT_OK) dopt_lie_pose_graph_free_d(&h, &g);
+            }
+            if (k == 0) {
+                total = rel_fa.calls;
+                DOPT_CHECK(st == DOPT_OK && total > 0, "reader %d: clean run %s, %ld allocations", which,
+                           dopt_status_string(st), total);
+            } else {
+                DOPT_CHECK(st == DOPT_ERR_ALLOCATION && zeroed, "reader %d: fail at %ld of %ld: %s%s", which, k, total,
+                           dopt_status_string(st), zeroed ? "" : ", result not zeroed");
+            }
+            DOPT_CHECK(fa_clean(&rel_fa), "reader %d fail at %ld: %ld live, %ld bad sizes, %ld bad ptrs", which, k,
+                       rel_fa.live, rel_fa.bad_size, rel_fa.bad_ptr);
+            if (k >= total) break;
+        }
+        remove(path);
+    }
+}
 
 static void suite(void)
 {
@@ -37,6 +122,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_nonfinite_gradient_d);
     DOPT_TEST_RUN(test_create_leak_sparse_d);
     DOPT_TEST_RUN(test_add_param_free_size_d);
+    DOPT_TEST_RUN(test_inject_readers);
     DOPT_TEST_RUN(test_inject_nlls_f);
     DOPT_TEST_RUN(test_inject_nlls_d);
 }
@@ -390,6 +476,7 @@ static void DOPT_FN(test_inject_nlls)(void)
                 dopt_status st = DOPT_OK;
                 fa_reset(&rel_fa, k);
                 st = DOPT_FN(rel_fit_build)(&F, &h, sparse, 1);
+                if (st == DOPT_OK) st = DOPT_FN(dopt_nlls_solver_keep_factors)(F.s, 1);
                 if (st == DOPT_OK) {
                     st = DOPT_FN(dopt_nlls_diff_solve)(F.D, NULL, F.x, 0, &rep, NULL);
                     if (st != DOPT_OK) DOPT_CHECK(F.x[0] == 0 && F.x[1] == 0, "x changed by a failed solve");
