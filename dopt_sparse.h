@@ -1549,7 +1549,9 @@ DOPT_API void DOPT_FN(dopt_sparse_csc_free)(DOPT_FN(dopt_sparse_csc) *A);
  * info->line and a reason for a malformed line, DOPT_ERR_UNSUPPORTED for other MM kinds
  * (array, complex, skew-symmetric, hermitian) and for rows or columns above 2 x entries + 65536
  * (memory follows the entries present, not the header), DOPT_ERR_PARSE also for entries beyond
- * the declared count, DOPT_ERR_IO when the file cannot be opened or read, DOPT_ERR_ALLOCATION. */
+ * the declared count and for a value that is NaN or Inf in this precision, DOPT_ERR_NON_FINITE
+ * when duplicates sum to Inf, DOPT_ERR_IO when the file cannot be opened or read,
+ * DOPT_ERR_ALLOCATION. */
 DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
                                                   DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info);
 #endif
@@ -1994,6 +1996,10 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const
             st = dopt_errinfo_set(info, DOPT_ERR_PARSE, k, lineno, msg);
             goto done;
         }
+        if ((DOPT_REAL)v - (DOPT_REAL)v != 0) { /* NaN, or Inf once in DOPT_REAL */
+            st = dopt_errinfo_set(info, DOPT_ERR_PARSE, k, lineno, "read_mm: the value is NaN or Inf (in this precision)");
+            goto done;
+        }
         Ti[k] = (int)(i - 1);
         Tj[k] = (int)(j - 1);
         Tx[k] = (DOPT_REAL)v;
@@ -2018,6 +2024,11 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const
         goto done;
     }
     st = DOPT_FN(dopt_sparse_csc_from_triplets)(&h, (int)m, (int)n, (int)nnz, Ti, Tj, Tx, symmetric, A, info);
+    if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)(A->p[A->ncols], A->x)) { /* duplicates summed to Inf */
+        DOPT_FN(dopt_sparse_csc_free)(A);
+        memset(A, 0, sizeof *A);
+        st = dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, -1, 0, "read_mm: duplicate entries sum to Inf");
+    }
 done:
     fclose(fp);
     dopt__sp_free(&h, Ti, (size_t)cap, sizeof(int));

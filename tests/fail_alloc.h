@@ -7,6 +7,7 @@
  *       fa.live       blocks not yet freed (a leak when > 0 after destroy),
  *       fa.bad_size   frees or reallocs told another size than the block has,
  *       fa.bad_ptr    frees of a pointer it never gave out,
+ *       fa.peak_bytes the most bytes live at once,
  *   - counts allocations (fa.calls) so a loop can run an entry point once to count them, then
  *     fail each one in turn.
  * Header-only, no globals (the state is the caller's fail_alloc). */
@@ -22,6 +23,7 @@ typedef struct fail_alloc {
     long calls, fail_at;
     int fail_all_after;
     long live, bad_size, bad_ptr, overflow;
+    size_t bytes, peak_bytes;   /* live bytes now, and their largest value */
     void *ptr[FA_MAX];
     size_t size[FA_MAX];
 } fail_alloc;
@@ -48,6 +50,8 @@ static void fa_record(fail_alloc *fa, void *p, size_t size)
     fa->ptr[k] = p;
     fa->size[k] = size;
     fa->live++;
+    fa->bytes += size;
+    if (fa->bytes > fa->peak_bytes) fa->peak_bytes = fa->bytes;
 }
 
 static void *fa_alloc(void *user, size_t size)
@@ -65,6 +69,7 @@ static void fa_forget(fail_alloc *fa, void *p, size_t size)
     int k = fa_find(fa, p);
     if (k < 0) { fa->bad_ptr++; return; }
     if (fa->size[k] != size) fa->bad_size++;
+    fa->bytes -= fa->size[k];
     fa->ptr[k] = NULL;
     fa->live--;
 }

@@ -379,6 +379,18 @@ static void test_mm_hostile(void)
     write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n2 2 5\n");
     st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
     DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "an entry beyond the count: %s line %ld", dopt_status_string(st), info.line);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 2 1e999\n");
+    st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
+    DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "an Inf value: %s line %ld", dopt_status_string(st), info.line);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 2 1e300\n");
+    {
+        dopt_sparse_csc_f Af;
+        st = dopt_sparse_read_mm_f(NULL, path, &Af, &info);
+        DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "1e300 in float: %s line %ld", dopt_status_string(st), info.line);
+    }
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1e308\n1 1 1e308\n");
+    st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
+    DOPT_CHECK(st == DOPT_ERR_NON_FINITE && A.p == NULL, "duplicates summing to Inf: %s", dopt_status_string(st));
     write_file(path, "%%MatrixMarket matrix coordinate real general\n60000 60000 2\n1 1 1\n60000 60000 5\n% end\n\n");
     st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
     DOPT_CHECK(st == DOPT_OK && A.ncols == 60000 && A.p[60000] == 2, "2 entries in 60000 x 60000 (within the slack): %s",
