@@ -585,7 +585,8 @@ DOPT_API void DOPT_FN(dopt_lie_pose_graph_free)(const dopt_hooks *hooks, DOPT_FN
  * opened or read); DOPT_ERR_PARSE with info->line and info->message (unknown tag,
  * missing/extra/non-numeric/non-finite fields, a line too long, an id that is not an integer in
  * [0, 1e9], a duplicate id, a zero quaternion, mixed 2D/3D, no edges or vertices);
- * DOPT_ERR_UNSUPPORTED (ids too sparse, above); DOPT_ERR_ALLOCATION.  On failure *g is left
+ * DOPT_ERR_UNSUPPORTED (ids too sparse, above); DOPT_ERR_NON_FINITE (poses chained from huge
+ * edges overflow); DOPT_ERR_ALLOCATION.  On failure *g is left
  * zeroed (nothing to free). */
 DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_read)(const char *path, const dopt_hooks *hooks,
                                                 DOPT_FN(dopt_lie_pose_graph) *g, dopt_errinfo *info);
@@ -2703,10 +2704,12 @@ static dopt_status DOPT_FN(dopt__g2o_nums)(DOPT_FN(dopt__g2o) *P, const char *ta
                                            double *v)
 {
     char msg[160];
-    int r = DOPT_FN(dopt__lie_parse_nums)(rest, n, v);
+    int r = DOPT_FN(dopt__lie_parse_nums)(rest, n, v), k;
+    for (k = 0; k < n && !r; ++k)
+        if ((DOPT__L)v[k] - (DOPT__L)v[k] != 0) r = 3; /* finite in double, not in float */
     if (!r) return DOPT_OK;
     snprintf(msg, sizeof msg, "%s: %s (expected %d numbers)", tag,
-             r == 1 ? "missing or non-numeric field" : "extra fields", n);
+             r == 1 ? "missing or non-numeric field" : r == 2 ? "extra fields" : "a value out of range", n);
     return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, msg);
 }
 
@@ -2937,6 +2940,8 @@ static dopt_status DOPT_FN(dopt__g2o_build)(DOPT_FN(dopt__g2o) *P, DOPT_FN(dopt_
         }
     }
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_chain)(P, seen, n, g->poses);
+    if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)((int)(n * P->dim), g->poses))
+        st = DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_NON_FINITE, "poses chained from the edges overflow");
     if (seen) dopt_free(P->hooks, seen, (size_t)n);
     if (st == DOPT_OK && P->ne) {
         g->edges = (edge_t *)dopt_alloc(P->hooks, sizeof(edge_t) * (size_t)P->ne);
