@@ -30,3 +30,13 @@ deps-blas:
 
 clean:
 	rm -rf $(BUILD)
+
+# Reliability (issue 24): libFuzzer targets (tests/fuzz/run.sh; FUZZ_RUNS, FUZZ_TIME, FUZZ_TARGETS),
+# ThreadSanitizer and valgrind passes (tests/run.sh calls the last two where the tools exist).
+.PHONY: fuzz check-threads check-valgrind
+fuzz:
+	@bash tests/fuzz/run.sh
+check-threads:
+	@bash tests/check_threads.sh
+check-valgrind:
+	@bash tests/check_valgrind.sh

@@ -48,7 +48,7 @@ static double fz_real(fz_in *in)
 static double fz_mild(fz_in *in) { return ((double)fz_u16(in) - 32768.0) / 4096.0; }
 
 /* the input written to a file of this process (the readers take paths) */
-static const char *fz_file(const unsigned char *data, size_t size, const char *ext)
+static __attribute__((unused)) const char *fz_file(const unsigned char *data, size_t size, const char *ext)
 {
     static char path[256];
     FILE *f;
