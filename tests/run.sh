@@ -127,5 +127,13 @@ if [ -f "$LOG/build-cxx.txt" ] && ! grep -q '^FAILED$' "$LOG/build-cxx.txt"; the
 fi
 [ -f "$LOG/build-nvcc.txt" ] && count_compile "dopt_cuda.cuh with nvcc" "$LOG/build-nvcc.txt"
 
+# reliability passes (issue 24): ThreadSanitizer and valgrind memcheck, where the tools exist
+for chk in threads valgrind; do
+    out=$(bash tests/check_$chk.sh 2>&1); rc=$?
+    if echo "$out" | grep -q '^skip:'; then echo "$out" | grep '^skip:'
+    elif [ $rc = 0 ]; then PASSED=$((PASSED + 1)); echo "ok   check-$chk: $(echo "$out" | tail -n 1)"
+    else FAILED=$((FAILED + 1)); echo "FAIL check-$chk"; echo "$out" | tail -n 15; fi
+done
+
 echo "total: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ]
