@@ -477,7 +477,8 @@ DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_se2)(void);
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_so3)(void);
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_se3)(void);
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_sim3)(void);
-/* dopt_lie_manifold: the descriptor of group g (name "so2", "se2", "so3", "se3", "sim3"). */
+/* dopt_lie_manifold: the descriptor of group g (name "so2", "se2", "so3", "se3", "sim3"); for an
+ * unknown g an empty one (dim 0, no functions: dopt_nlls_add_variable rejects it). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold)(dopt_lie_group g);
 
 /* ---- COSTS (dopt_cost_fn form, see dopt.h) -------------------------------------------------------
@@ -2387,7 +2388,11 @@ DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold)(dopt_lie_group g)
     case DOPT_LIE_SE3: return DOPT_FN(dopt_lie_manifold_se3)();
     case DOPT_LIE_SIM3: return DOPT_FN(dopt_lie_manifold_sim3)();
     }
-    return DOPT_FN(dopt_lie_manifold_se3)();
+    { /* unknown group: an empty descriptor, which dopt_nlls_add_variable rejects */
+        DOPT_FN(dopt_manifold) none;
+        memset(&none, 0, sizeof none);
+        return none;
+    }
 }
 
 /* ---- costs -------------------------------------------------------------------------------------- */
@@ -2704,13 +2709,22 @@ static dopt_status DOPT_FN(dopt__g2o_nums)(DOPT_FN(dopt__g2o) *P, const char *ta
                                            double *v)
 {
     char msg[160];
-    int r = DOPT_FN(dopt__lie_parse_nums)(rest, n, v), k;
-    for (k = 0; k < n && !r; ++k)
-        if ((DOPT__L)v[k] - (DOPT__L)v[k] != 0) r = 3; /* finite in double, not in float */
+    int r = DOPT_FN(dopt__lie_parse_nums)(rest, n, v);
     if (!r) return DOPT_OK;
     snprintf(msg, sizeof msg, "%s: %s (expected %d numbers)", tag,
-             r == 1 ? "missing or non-numeric field" : r == 2 ? "extra fields" : "a value out of range", n);
+             r == 1 ? "missing or non-numeric field" : "extra fields", n);
     return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, msg);
+}
+
+/* the n values stored as they are (not quaternions, normalized in double) must be finite in
+   DOPT_REAL: a value finite in double may overflow a float */
+static dopt_status DOPT_FN(dopt__g2o_fits)(DOPT_FN(dopt__g2o) *P, const double *v, int n)
+{
+    int k;
+    for (k = 0; k < n; ++k)
+        if ((DOPT__L)v[k] - (DOPT__L)v[k] != 0)
+            return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, "a value out of range for this precision");
+    return DOPT_OK;
 }
 
 /* room for one more vertex record */
@@ -2772,6 +2786,7 @@ static dopt_status DOPT_FN(dopt__g2o_vertex_se2)(DOPT_FN(dopt__g2o) *P, const ch
     DOPT__L *x;
     dopt_status st = DOPT_FN(dopt__g2o_nums)(P, "VERTEX_SE2", rest, 4, v);
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[0], &id);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 1, 2);
     if (st != DOPT_OK) return st;
     x = DOPT_FN(dopt__g2o_new_vertex)(P, id);
     if (!x) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
@@ -2791,6 +2806,8 @@ static dopt_status DOPT_FN(dopt__g2o_edge_se2)(DOPT_FN(dopt__g2o) *P, const char
     dopt_status st = DOPT_FN(dopt__g2o_nums)(P, "EDGE_SE2", rest, 11, v);
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[0], &i);
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[1], &j);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 2, 2);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 5, 6);
     if (st != DOPT_OK) return st;
     e = DOPT_FN(dopt__g2o_new_edge)(P, i, j);
     if (!e) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
@@ -2811,6 +2828,7 @@ static dopt_status DOPT_FN(dopt__g2o_vertex_se3)(DOPT_FN(dopt__g2o) *P, const ch
     int k;
     dopt_status st = DOPT_FN(dopt__g2o_nums)(P, "VERTEX_SE3:QUAT", rest, 8, v);
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[0], &id);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 1, 3);
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_quat)(P, v + 4, q);
     if (st != DOPT_OK) return st;
     x = DOPT_FN(dopt__g2o_new_vertex)(P, id);
@@ -2831,6 +2849,8 @@ static dopt_status DOPT_FN(dopt__g2o_edge_se3)(DOPT_FN(dopt__g2o) *P, const char
     dopt_status st = DOPT_FN(dopt__g2o_nums)(P, "EDGE_SE3:QUAT", rest, 30, v);
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[0], &i);
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[1], &j);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 2, 3);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 9, 21);
     if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_quat)(P, v + 5, q);
     if (st != DOPT_OK) return st;
     e = DOPT_FN(dopt__g2o_new_edge)(P, i, j);

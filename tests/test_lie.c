@@ -271,6 +271,18 @@ static void test_g2o_hostile(void)
         if (gf.poses) DOPT_CHECK(fabs(gf.poses[3] - sqrt(0.5)) < 1e-6 && fabs(gf.poses[4] - sqrt(0.5)) < 1e-6, "float q");
         dopt_lie_pose_graph_free_f(NULL, &gf);
     }
+    { /* 1e300 fits a double, not a float: the float reader says so instead of storing Inf */
+        dopt_lie_pose_graph_d g;
+        dopt_lie_pose_graph_f gf;
+        dopt_errinfo info;
+        write_text(tmp, "VERTEX_SE2 0 1e300 0 0\n");
+        DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "1e300 in double");
+        dopt_lie_pose_graph_free_d(NULL, &g);
+        DOPT_CHECK(dopt_lie_g2o_read_f(tmp, NULL, &gf, &info) == DOPT_ERR_PARSE && info.line == 1, "1e300 in float");
+        write_text(tmp, "EDGE_SE2 0 1 1e300 0 0 1 0 0 1 0 1\nEDGE_SE2 1 2 1e300 0 0 1 0 0 1 0 1\n");
+        DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_ERR_NON_FINITE && g.poses == NULL,
+                   "chained poses overflowing: %s", info.message);
+    }
     /* a line of 4095 characters is fine, 4096 is too long */
     line = (char *)malloc(4200);
     if (!line) DOPT_SKIP("no memory");
@@ -1407,6 +1419,15 @@ static void DOPT_FN(test_log_range_normalize)(void)
     for (k = 0; k < 4; ++k) q[k] = 0;
     DOPT_FN(dopt_so3_normalize)(q);
     DOPT_CHECK(q[3] == 1 && q[0] == 0, "zero quaternion: identity");
+    { /* an unknown group was silently SE3 */
+        DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_lie_manifold)((dopt_lie_group)42);
+        DOPT_FN(dopt_nlls_problem) *p = NULL;
+        int v;
+        DOPT_CHECK(m.dim == 0 && m.retract == NULL, "group 42 gave a descriptor of dim %d", m.dim);
+        DOPT_CHECK(DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p) == DOPT_OK, "problem");
+        DOPT_CHECK(DOPT_FN(dopt_nlls_add_variable)(p, &m, &v) == DOPT_ERR_INVALID_ARGUMENT, "group 42 accepted");
+        DOPT_FN(dopt_nlls_problem_destroy)(p);
+    }
 }
 
 static void DOPT_FN(test_g2o_roundtrip)(void)
