@@ -279,7 +279,7 @@ static void test_g2o_hostile(void)
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "1e300 in double");
         dopt_lie_pose_graph_free_d(NULL, &g);
         DOPT_CHECK(dopt_lie_g2o_read_f(tmp, NULL, &gf, &info) == DOPT_ERR_PARSE && info.line == 1, "1e300 in float");
-        write_text(tmp, "EDGE_SE2 0 1 1e300 0 0 1 0 0 1 0 1\nEDGE_SE2 1 2 1e300 0 0 1 0 0 1 0 1\n");
+        write_text(tmp, "EDGE_SE2 0 1 1.5e308 0 0 1 0 0 1 0 1\nEDGE_SE2 1 2 1.5e308 0 0 1 0 0 1 0 1\n");
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_ERR_NON_FINITE && g.poses == NULL,
                    "chained poses overflowing: %s", info.message);
     }
