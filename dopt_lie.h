@@ -2767,13 +2767,13 @@ static DOPT_FN(dopt_lie_pose_graph_edge) *DOPT_FN(dopt__g2o_new_edge)(DOPT_FN(do
 }
 
 /* the upper triangle of the information matrix, row by row, mirrored */
-static void DOPT_FN(dopt__g2o_info)(int td, const double *v, DOPT__L *I)
-{
+static void DOPT_FN(dopt__g2o_info)(int td, const double *v, DOPT__L *info)
+{ /* (not named I: <complex.h>, which cblas.h may pull in, defines I) */
     int a, b, idx = 0;
     for (a = 0; a < td; ++a)
         for (b = a; b < td; ++b) {
-            I[a * td + b] = (DOPT__L)v[idx];
-            I[b * td + a] = (DOPT__L)v[idx];
+            info[a * td + b] = (DOPT__L)v[idx];
+            info[b * td + a] = (DOPT__L)v[idx];
             ++idx;
         }
 }
