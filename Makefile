@@ -66,3 +66,13 @@ test-cuda:
 	  $(NVCC) -std=c++14 -O2 -I. $(CUDA_ARCH) tests/cuda_test.cu -o $(BUILD)/test/cuda_test && \
 	  ./$(BUILD)/test/cuda_test; \
 	else echo "skip: nvcc not found, GPU tests not built"; fi
+# Reliability (issue 24): libFuzzer targets (tests/fuzz/run.sh; FUZZ_RUNS, FUZZ_TIME, FUZZ_TARGETS),
+# ThreadSanitizer and valgrind passes (tests/run.sh calls the last two where the tools exist).
+.PHONY: fuzz check-threads check-valgrind
+fuzz:
+	@bash tests/fuzz/run.sh
+check-threads:
+	@bash tests/check_threads.sh
+check-valgrind:
+	@bash tests/check_valgrind.sh
+

@@ -2018,7 +2018,8 @@ typedef enum dopt_nlls_stop {
     DOPT_STOP_FUNCTION_TOLERANCE, /* |dS| <= function_tolerance * S after an accepted step        */
     DOPT_STOP_COST_CHANGE,        /* |dS| <= cost_change_tolerance (absolute)                     */
     DOPT_STOP_GRADIENT,           /* max_i |g_i| <= gradient_tolerance                            */
-    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance)             */
+    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance), after at
+                                     least one accepted step (else NO_PROGRESS)                    */
     DOPT_STOP_NO_PROGRESS,        /* damping / trust radius / line search limit: no step lowers S */
     DOPT_STOP_FAILED              /* an error stopped it; see the report's status                 */
 } dopt_nlls_stop;
@@ -2387,7 +2388,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_so
  * max_iterations is not an error; see the reports), else the first element's error:
  * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
  * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
- * status. */
+ * status, DOPT_ERR_INVALID_ARGUMENT (an unknown enum value or a NaN/Inf real in opt; x untouched). */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
                                               const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
                                               ptrdiff_t x_stride, dopt_nlls_report *reports,
@@ -2695,6 +2696,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
         desc->nvars > DOPT_NLLS_MAX_COST_VARS || !desc->vars)
         return DOPT_ERR_INVALID_ARGUMENT;
     if (desc->weight_kind != DOPT_WEIGHT_NONE && !desc->weight) return DOPT_ERR_INVALID_ARGUMENT;
+    if ((unsigned)desc->weight_kind > (unsigned)DOPT_WEIGHT_SQRT_INFO || (unsigned)desc->loss > (unsigned)DOPT_LOSS_SOFT_L1)
+        return DOPT_ERR_INVALID_ARGUMENT;
     for (k = 0; k < desc->nvars; ++k) {
         if (desc->vars[k] < 0 || desc->vars[k] >= p->nvar) return DOPT_ERR_INVALID_ARGUMENT;
         for (l = 0; l < k; ++l)
@@ -3009,7 +3012,10 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     *out = NULL;
     if (!p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: NULL problem");
     s = (DOPT_FN(dopt_nlls_solver) *)dopt_alloc(&p->hooks, sizeof *s);
-    if (!s) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: solver");
+    if (!s) { /* the linear solver is ours from the call on: release it here too */
+        if (linear && linear->destroy) linear->destroy(linear->self);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: solver");
+    }
     memset(s, 0, sizeof *s);
     s->p = p;
     if (linear) {
@@ -3605,6 +3611,20 @@ static DOPT_FN(dopt_nlls_options) DOPT_FN(dopt__nlls_resolve)(const DOPT_FN(dopt
     return o;
 }
 
+/* 1 when the options (as given, and resolved) hold an unknown enum value or a NaN/Inf real */
+static int DOPT_FN(dopt__nlls_bad_options)(const DOPT_FN(dopt_nlls_options) *in, const DOPT_FN(dopt_nlls_options) *o)
+{
+    const DOPT_REAL r[12] = {o->function_tolerance, o->cost_change_tolerance, o->gradient_tolerance,
+                             o->step_tolerance, o->initial_lambda, o->max_lambda, o->lm_factor,
+                             o->min_relative_decrease, o->initial_radius, o->min_radius,
+                             o->numeric_diff_step, o->step_size};
+    if ((unsigned)o->method > (unsigned)DOPT_NLLS_DOGLEG || (unsigned)o->lm_damping > (unsigned)DOPT_LM_DAMP_IDENTITY ||
+        (unsigned)o->lm_update > (unsigned)DOPT_LM_UPDATE_FACTOR || (unsigned)o->robust_mode > (unsigned)DOPT_ROBUST_TRIGGS)
+        return 1;
+    if (in && in->step_size != in->step_size) return 1; /* resolve would turn NaN into 1 */
+    return !DOPT_FN(dopt_all_finite)(12, r);
+}
+
 /* Factor s->H + diag(diag_add) (NULL: undamped) for batch element b, in b's slot.  Every
  * factorization of the layer goes through here, so the slot's record is never stale: it is
  * cleared first and set again only for a successful UNDAMPED factor (slot_H = the matrix). */
@@ -3987,7 +4007,9 @@ static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_F
     double t0 = 0;
     dnorm = DOPT_FN(dopt_nrm2)(n, s->d, 1);
     if (o->step_tolerance >= 0 && dnorm <= o->step_tolerance * (e->xnorm + o->step_tolerance)) {
-        rep->stop = DOPT_STOP_STEP;
+        /* a step that shrank below the tolerance only through rejections (no step accepted
+           yet, the start not optimal) is no convergence: say so */
+        rep->stop = rep->accepted > 0 ? DOPT_STOP_STEP : DOPT_STOP_NO_PROGRESS;
         if (e->logging)
             DOPT_FN(dopt__nlls_logline)(hooks, e->it, (double)F, 0, (double)e->gmax, (double)dnorm, 0,
                                         o->method == DOPT_NLLS_LM ? 1.0 / (double)e->lambda : (double)e->radius,
@@ -4272,6 +4294,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
     int b;
     if (!s || !x) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: NULL argument");
     o = DOPT_FN(dopt__nlls_resolve)(opt);
+    if (DOPT_FN(dopt__nlls_bad_options)(opt, &o))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: unknown enum value or NaN/Inf in the options");
     if (x_stride == 0) x_stride = s->p->xdim;
     memset(&tm, 0, sizeof tm);
     t_start = o.timing ? dopt__nlls_clock() : 0;
@@ -4562,8 +4586,11 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
  * Gauss-Newton factorization is skipped when the solver holds the factor of the bit-identical
  * matrix (FACTOR REUSE in the overview above; option no_factor_reuse).  Returns DOPT_OK, or
  * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
- * variable), DOPT_ERR_NON_FINITE, DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
- * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded). */
+ * variable), DOPT_ERR_NON_FINITE (also when this element's gradient came out NaN/Inf: every
+ * element's output is checked), DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
+ * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded; unknown mode or policy; UNROLL, or
+ * TRUNCATED with K, for an element whose kept trace (dopt_nlls_diff_keep_trace) lacks iterations
+ * it needs). */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
                                                       const DOPT_FN(dopt_bwd_options) *opt,
                                                       const DOPT_REAL *xbar, DOPT_REAL *x0bar,
@@ -4760,7 +4787,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *
     DOPT_FN(dopt__diff_param) *P;
     size_t glen, pbytes_old, pbytes_new;
     DOPT_REAL *g, *pg;
-    if (!D || !values || dim < 1 || stride < 0) return DOPT_ERR_INVALID_ARGUMENT;
+    if (!D || !values || dim < 1 || stride < 0 || (unsigned)kind > (unsigned)DOPT_PARAM_LOSS_SCALE)
+        return DOPT_ERR_INVALID_ARGUMENT;
     if (D->nparam == D->cap_param) {
         int cap = D->cap_param ? 2 * D->cap_param : 8;
         void *q = dopt_realloc(&D->hooks, D->param, (size_t)D->cap_param * sizeof *D->param,
@@ -4775,8 +4803,10 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *
     pbytes_old = 2 * ((size_t)D->ptotal + 1) * sizeof(DOPT_REAL);
     pbytes_new = 2 * ((size_t)D->ptotal + (size_t)dim + 1) * sizeof(DOPT_REAL);
     pg = (DOPT_REAL *)dopt_realloc(&D->hooks, D->pg0, D->pg0 ? pbytes_old : 0, pbytes_new);
-    if (!pg) {
+    if (!pg) { /* grad already grew: keep its true length (destroy frees that size) */
+        memset(g + D->grad_len, 0, (glen - D->grad_len) * sizeof(DOPT_REAL));
         D->grad = g;
+        D->grad_len = glen;
         return DOPT_ERR_ALLOCATION;
     }
     P = D->param + D->nparam;
@@ -4906,6 +4936,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
     int b, cap;
     if (!D || !x) return DOPT_ERR_INVALID_ARGUMENT;
     o = DOPT_FN(dopt__nlls_resolve)(opt);
+    if (DOPT_FN(dopt__nlls_bad_options)(opt, &o))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: unknown enum value or NaN/Inf in the options");
     cap = (D->keep < 0 || D->keep > o.max_iterations) ? o.max_iterations : D->keep;
     if (cap != D->cap_iter || !D->count) {
         size_t B = (size_t)D->batch, C = (size_t)cap, X = (size_t)D->xdim, R = sizeof(DOPT_REAL), bytes;
@@ -5696,6 +5728,28 @@ static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b,
     return DOPT_OK;
 }
 
+/* 1 when the recorded trace of element b holds its last `last` iterations: with no trace kept
+   (keep_trace 0) only an element that took no iteration qualifies; a ring of K that wrapped
+   holds the last K only */
+static int DOPT_FN(dopt__diff_trace_covers)(const DOPT_FN(dopt_nlls_diff) *D, int b, const dopt_nlls_report *fr,
+                                            int last)
+{
+    if (D->cap_iter == 0) return fr->iterations == 0;
+    if (D->count[b] <= D->cap_iter) return 1;
+    return last <= D->cap_iter;
+}
+
+/* the element's own output check: its parameter gradient (and x0bar) finite, else NON_FINITE */
+static dopt_status DOPT_FN(dopt__diff_check_output)(DOPT_FN(dopt_nlls_diff) *D, int b, const DOPT_REAL *x0bar,
+                                                    dopt_errinfo *info)
+{
+    if (DOPT_FN(dopt_all_finite)(D->ptotal, D->pg0) &&
+        (!x0bar || DOPT_FN(dopt_all_finite)(D->n, x0bar + (size_t)b * (size_t)D->n)))
+        return DOPT_OK;
+    return dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, b, 0,
+                            "nlls diff: the gradient is NaN or Inf (a vjp, a cost or fd_step)");
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
                                                       const DOPT_FN(dopt_bwd_options) *opt,
                                                       const DOPT_REAL *xbar, DOPT_REAL *x0bar,
@@ -5708,6 +5762,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
     if (!D || !xbar) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls diff: NULL argument");
     if (!D->recorded) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls diff: no forward solve recorded");
     if (opt) o = *opt; else memset(&o, 0, sizeof o);
+    if ((unsigned)o.mode > (unsigned)DOPT_BWD_DLM || (unsigned)o.policy > (unsigned)DOPT_BWD_FAIL)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls diff: unknown mode or policy");
     if (o.truncate <= 0) o.truncate = 5;
     if (!(o.dlm_epsilon > 0)) o.dlm_epsilon = (DOPT_REAL)1e-2;
     if (o.dlm_iterations <= 0) o.dlm_iterations = 10;
@@ -5743,12 +5799,15 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
             } else {
                 int last = o.mode == DOPT_BWD_UNROLL ? D->count[b] : o.truncate;
                 DOPT_REAL *x0 = x0bar ? x0bar + (size_t)b * (size_t)n : NULL;
-                if (o.mode == DOPT_BWD_UNROLL && D->count[b] > D->cap_iter)
+                if (!DOPT_FN(dopt__diff_trace_covers)(D, b, fr, last))
                     st = dopt_errinfo_set(inf, DOPT_ERR_INVALID_ARGUMENT, b, 0,
-                                          "nlls diff: UNROLL needs every iteration (dopt_nlls_diff_keep_trace)");
+                                          o.mode == DOPT_BWD_UNROLL
+                                              ? "nlls diff: UNROLL needs every iteration (dopt_nlls_diff_keep_trace)"
+                                              : "nlls diff: TRUNCATED needs the last K iterations (dopt_nlls_diff_keep_trace)");
                 else
                     st = DOPT_FN(dopt__diff_unroll)(D, b, xb, last, h0, D->pg0, x0, &rep.steps, inf);
             }
+            if (st == DOPT_OK) st = DOPT_FN(dopt__diff_check_output)(D, b, x0bar, inf);
             if (st == DOPT_OK) DOPT_FN(dopt__diff_accum)(D, b, D->pg0, 1);
             else if (x0bar) memset(x0bar + (size_t)b * (size_t)n, 0, (size_t)n * sizeof(DOPT_REAL));
         }

@@ -333,7 +333,8 @@ DOPT_API void DOPT_FN(dopt_so3_adjoint)(const DOPT_REAL g[4], DOPT_REAL Ad[9]);
  *   (reads the skew part (W - Wᵀ)/2). */
 DOPT_API void DOPT_FN(dopt_so3_hat)(const DOPT_REAL w[3], DOPT_REAL W[9]);
 DOPT_API void DOPT_FN(dopt_so3_vee)(const DOPT_REAL W[9], DOPT_REAL w[3]);
-/* dopt_so3_normalize: g <- g / |g| (the nearest unit quaternion); a zero g becomes identity. */
+/* dopt_so3_normalize: g <- g / |g| (the nearest unit quaternion; any finite non-zero g, however
+ *   large or small); a zero g becomes identity; a g with a NaN or Inf entry becomes all NaN. */
 DOPT_API void DOPT_FN(dopt_so3_normalize)(DOPT_REAL g[4]);
 /* dopt_so3_interp: c = a · Exp(t · Log(a⁻¹ b)), the geodesic from a (t = 0) to b (t = 1). */
 DOPT_API void DOPT_FN(dopt_so3_interp)(const DOPT_REAL a[4], const DOPT_REAL b[4], DOPT_REAL t,
@@ -570,7 +571,8 @@ DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_se2)(void);
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_so3)(void);
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_se3)(void);
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_sim3)(void);
-/* dopt_lie_manifold: the descriptor of group g (name "so2", "se2", "so3", "se3", "sim3"). */
+/* dopt_lie_manifold: the descriptor of group g (name "so2", "se2", "so3", "se3", "sim3"); for an
+ * unknown g an empty one (dim 0, no functions: dopt_nlls_add_variable rejects it). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold)(dopt_lie_group g);
 
 /* ---- COSTS (dopt_cost_fn form, see dopt.h) -------------------------------------------------------
@@ -666,20 +668,26 @@ DOPT_API void DOPT_FN(dopt_lie_pose_graph_free)(const dopt_hooks *hooks, DOPT_FN
  *     VERTEX_SE2 id x y theta                  EDGE_SE2 i j dx dy dtheta I11 I12 I13 I22 I23 I33
  *     VERTEX_SE3:QUAT id x y z qx qy qz qw     EDGE_SE3:QUAT i j x y z qx qy qz qw + 21 entries
  * (information: the upper triangle, row by row; it is mirrored into the full matrix).
- * Blank lines, '#' comments and FIX lines are skipped.  num_poses = largest id + 1.  Quaternions
- * are normalized (those already unit to rounding are kept digit for digit, so that a file written
- * by dopt_lie_g2o_write reads back bit-identical).  Poses without a VERTEX line (files with only edges) are initialized by chaining
+ * Blank lines, '#' comments and FIX lines are skipped; a line holds at most 4095 characters
+ * (before its end of line).  num_poses = largest id + 1; ids are integers in [0, 1e9], and the
+ * largest must be below 2 x (VERTEX and EDGE lines) + 1024 (memory follows the lines read, not
+ * the ids: DOPT_ERR_UNSUPPORTED with the line of the largest id otherwise).  Quaternions are
+ * normalized (scaled first: any finite non-zero quaternion; those already unit to rounding are
+ * kept digit for digit, so that a file written by dopt_lie_g2o_write reads back bit-identical).  Poses without a VERTEX line (files with only edges) are initialized by chaining
  * the odometry edges: x_k = x_{k-1} · meas(k-1 -> k) (x_0 = identity; with no such edge,
  * x_k = x_{k-1}).
- * Returns DOPT_OK; DOPT_ERR_INVALID_ARGUMENT (NULL args, file cannot be opened);
- * DOPT_ERR_PARSE with info->line and info->message (unknown tag, missing/extra/non-numeric
- * fields, negative or duplicate id, zero quaternion, mixed 2D/3D, no edges or vertices);
- * DOPT_ERR_ALLOCATION.  On failure *g is left zeroed (nothing to free). */
+ * Returns DOPT_OK; DOPT_ERR_INVALID_ARGUMENT (NULL args); DOPT_ERR_IO (the file cannot be
+ * opened or read); DOPT_ERR_PARSE with info->line and info->message (unknown tag,
+ * missing/extra/non-numeric/non-finite fields, a line too long, an id that is not an integer in
+ * [0, 1e9], a duplicate id, a zero quaternion, mixed 2D/3D, no edges or vertices);
+ * DOPT_ERR_UNSUPPORTED (ids too sparse, above); DOPT_ERR_NON_FINITE (poses chained from huge
+ * edges overflow); DOPT_ERR_ALLOCATION.  On failure *g is left
+ * zeroed (nothing to free). */
 DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_read)(const char *path, const dopt_hooks *hooks,
                                                 DOPT_FN(dopt_lie_pose_graph) *g, dopt_errinfo *info);
 /* dopt_lie_g2o_write: write g (its poses, not gt_poses) as a g2o file that dopt_lie_g2o_read
- * reads back (%.17g, so double round-trips exactly).  DOPT_ERR_INVALID_ARGUMENT if the file
- * cannot be written or g is not SE2/SE3. */
+ * reads back (%.17g, so double round-trips exactly).  DOPT_ERR_IO if the file cannot be
+ * written; DOPT_ERR_INVALID_ARGUMENT if g is not SE2/SE3. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_write)(const char *path, const DOPT_FN(dopt_lie_pose_graph) *g,
                                                  dopt_errinfo *info);
 #endif
@@ -1173,12 +1181,23 @@ DOPT_API void DOPT_FN(dopt_so3_vee)(const DOPT__L W[9], DOPT__L w[3])
 
 DOPT_API void DOPT_FN(dopt_so3_normalize)(DOPT__L g[4])
 {
-    DOPT__L n = DOPT_M(sqrt)(g[0] * g[0] + g[1] * g[1] + g[2] * g[2] + g[3] * g[3]);
-    if (!(n > 0)) {
-        DOPT_FN(dopt_so3_identity)(g);
-        return;
+    DOPT__L n2 = g[0] * g[0] + g[1] * g[1] + g[2] * g[2] + g[3] * g[3], n, m = 0;
+    int k;
+    if (!(n2 >= DOPT__C(1e-30) && n2 <= DOPT__C(1e30))) { /* scale first: no overflow, no underflow */
+        for (k = 0; k < 4; ++k)
+            if (!(DOPT_M(fabs)(g[k]) <= m)) m = DOPT_M(fabs)(g[k]); /* NaN sticks */
+        if (m == 0) {
+            DOPT_FN(dopt_so3_identity)(g);
+            return;
+        }
+        if (!(m - m == 0)) { /* NaN or Inf: no rotation */
+            for (k = 0; k < 4; ++k) g[k] = (DOPT__L)NAN;
+            return;
+        }
+        for (k = 0; k < 4; ++k) g[k] /= m;
+        n2 = g[0] * g[0] + g[1] * g[1] + g[2] * g[2] + g[3] * g[3];
     }
-    n = DOPT__C(1) / n;
+    n = DOPT__C(1) / DOPT_M(sqrt)(n2);
     g[0] *= n; g[1] *= n; g[2] *= n; g[3] *= n;
 }
 
@@ -1629,7 +1648,7 @@ DOPT_API void DOPT_FN(dopt_so2_exp)(const DOPT__L theta[1], DOPT__L g[2], DOPT__
 
 DOPT_API void DOPT_FN(dopt_so2_log)(const DOPT__L g[2], DOPT__L theta[1], DOPT__L *J)
 {
-    theta[0] = DOPT_M(atan2)(g[1], g[0]);
+    theta[0] = DOPT_M(atan2)(g[1] == 0 ? DOPT__C(0) : g[1], g[0]); /* s = -0: π, not -π */
     if (J) J[0] = 1;
 }
 
@@ -1775,7 +1794,7 @@ DOPT_API void DOPT_FN(dopt_se2_exp)(const DOPT__L xi[3], DOPT__L g[4], DOPT__L *
 
 DOPT_API void DOPT_FN(dopt_se2_log)(const DOPT__L g[4], DOPT__L xi[3], DOPT__L *J)
 {
-    DOPT__L th = DOPT_M(atan2)(g[3], g[2]), hc = DOPT_FN(dopt__lie_se2_hc)(th), h = DOPT__C(0.5) * th;
+    DOPT__L th = DOPT_M(atan2)(g[3] == 0 ? DOPT__C(0) : g[3], g[2]), hc = DOPT_FN(dopt__lie_se2_hc)(th), h = DOPT__C(0.5) * th;
     DOPT__L x = g[0], y = g[1];
     xi[0] = hc * x + h * y;
     xi[1] = -h * x + hc * y;
@@ -2584,7 +2603,11 @@ DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold)(dopt_lie_group g)
     case DOPT_LIE_SE3: return DOPT_FN(dopt_lie_manifold_se3)();
     case DOPT_LIE_SIM3: return DOPT_FN(dopt_lie_manifold_sim3)();
     }
-    return DOPT_FN(dopt_lie_manifold_se3)();
+    { /* unknown group: an empty descriptor, which dopt_nlls_add_variable rejects */
+        DOPT_FN(dopt_manifold) none;
+        memset(&none, 0, sizeof none);
+        return none;
+    }
 }
 
 /* ---- costs -------------------------------------------------------------------------------------- */
@@ -2825,192 +2848,374 @@ static int DOPT_FN(dopt__lie_parse_nums)(const char *s, int n, double *out)
     return *s ? 2 : 0;
 }
 
+/* The g2o reader: one parser per line tag fills a list of vertex records and a list of edges
+ * (memory grows with the lines read, never with the ids they name); dopt__g2o_build then checks
+ * the ids (duplicates, and the sparsity cap: largest id < 2 x records + 1024) and makes the
+ * graph with exact-size arrays. */
+typedef struct DOPT_FN(dopt__g2o_vertex) {
+    long id, line;
+    DOPT__L x[7];                           /* dim reals used                                   */
+} DOPT_FN(dopt__g2o_vertex);
+
+typedef struct DOPT_FN(dopt__g2o) {
+    const dopt_hooks *hooks;
+    dopt_errinfo *info;
+    long lineno;
+    int grp, dim, td;                       /* grp -1 until the first VERTEX/EDGE line          */
+    long nv, vcap;
+    DOPT_FN(dopt__g2o_vertex) *v;           /* the VERTEX lines, in file order                  */
+    long ne, ecap;
+    DOPT_FN(dopt_lie_pose_graph_edge) *edges;
+    long maxid, maxid_line;
+} DOPT_FN(dopt__g2o);
+
+static dopt_status DOPT_FN(dopt__g2o_fail)(DOPT_FN(dopt__g2o) *P, dopt_status st, const char *why)
+{
+    return dopt_errinfo_set(P->info, st, -1, P->lineno, why);
+}
+
+/* a vertex id: an integer in [0, 1e9], range-checked before any conversion */
+static dopt_status DOPT_FN(dopt__g2o_id)(DOPT_FN(dopt__g2o) *P, double v, long *id)
+{
+    if (!(v >= 0 && v <= 1e9) || v != floor(v))
+        return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, "vertex id is not a non-negative integer (at most 1e9)");
+    *id = (long)v;
+    if (*id > P->maxid) {
+        P->maxid = *id;
+        P->maxid_line = P->lineno;
+    }
+    return DOPT_OK;
+}
+
+/* q (x y z w) normalized into out without overflow or underflow (scaled by its largest entry);
+ * a quaternion already unit to rounding keeps its digits (exact round trip of written files) */
+static dopt_status DOPT_FN(dopt__g2o_quat)(DOPT_FN(dopt__g2o) *P, const double *q, DOPT__L *out)
+{
+    double m = 0, s = 0, qn;
+    int k;
+    for (k = 0; k < 4; ++k)
+        if (fabs(q[k]) > m) m = fabs(q[k]);
+    if (!(m > 0)) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, "zero quaternion");
+    for (k = 0; k < 4; ++k) s += (q[k] / m) * (q[k] / m);
+    qn = sqrt(s); /* |q| / m, in [1, 2] */
+    if (fabs(m * qn - 1) <= 8 * DOPT_EPS) {
+        for (k = 0; k < 4; ++k) out[k] = (DOPT__L)q[k];
+    } else {
+        for (k = 0; k < 4; ++k) out[k] = (DOPT__L)((q[k] / m) / qn);
+    }
+    return DOPT_OK;
+}
+
+/* the group of the file, fixed by its first VERTEX/EDGE line */
+static dopt_status DOPT_FN(dopt__g2o_group)(DOPT_FN(dopt__g2o) *P, int is3d)
+{
+    if (P->grp < 0) {
+        P->grp = is3d ? DOPT_LIE_SE3 : DOPT_LIE_SE2;
+        P->dim = is3d ? 7 : 4;
+        P->td = is3d ? 6 : 3;
+    } else if ((P->grp == DOPT_LIE_SE3) != is3d) {
+        return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, "mixes 2D (SE2) and 3D (SE3) lines");
+    }
+    return DOPT_OK;
+}
+
+/* exactly n numbers after the tag into v, else PARSE naming the tag */
+static dopt_status DOPT_FN(dopt__g2o_nums)(DOPT_FN(dopt__g2o) *P, const char *tag, const char *rest, int n,
+                                           double *v)
+{
+    char msg[160];
+    int r = DOPT_FN(dopt__lie_parse_nums)(rest, n, v);
+    if (!r) return DOPT_OK;
+    snprintf(msg, sizeof msg, "%s: %s (expected %d numbers)", tag,
+             r == 1 ? "missing or non-numeric field" : "extra fields", n);
+    return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, msg);
+}
+
+/* the n values stored as they are (not quaternions, normalized in double) must be finite in
+   DOPT_REAL: a value finite in double may overflow a float */
+static dopt_status DOPT_FN(dopt__g2o_fits)(DOPT_FN(dopt__g2o) *P, const double *v, int n)
+{
+    int k;
+    for (k = 0; k < n; ++k)
+        if ((DOPT__L)v[k] - (DOPT__L)v[k] != 0)
+            return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, "a value out of range for this precision");
+    return DOPT_OK;
+}
+
+/* room for one more vertex record */
+static DOPT__L *DOPT_FN(dopt__g2o_new_vertex)(DOPT_FN(dopt__g2o) *P, long id)
+{
+    typedef DOPT_FN(dopt__g2o_vertex) vertex_t;
+    vertex_t *r;
+    if (P->nv == P->vcap) {
+        long nc = P->vcap ? 2 * P->vcap : 64;
+        vertex_t *nr = (vertex_t *)dopt_realloc(P->hooks, P->v, sizeof(vertex_t) * (size_t)P->vcap,
+                                                sizeof(vertex_t) * (size_t)nc);
+        if (!nr) return NULL;
+        P->v = nr;
+        P->vcap = nc;
+    }
+    r = P->v + P->nv++;
+    r->id = id;
+    r->line = P->lineno;
+    return r->x;
+}
+
+/* room for one more edge (zeroed), ids i -> j */
+static DOPT_FN(dopt_lie_pose_graph_edge) *DOPT_FN(dopt__g2o_new_edge)(DOPT_FN(dopt__g2o) *P, long i, long j)
+{
+    typedef DOPT_FN(dopt_lie_pose_graph_edge) edge_t;
+    edge_t *e;
+    if (P->ne == P->ecap) {
+        long nc = P->ecap ? 2 * P->ecap : 256;
+        edge_t *ne = (edge_t *)dopt_realloc(P->hooks, P->edges, sizeof(edge_t) * (size_t)P->ecap,
+                                            sizeof(edge_t) * (size_t)nc);
+        if (!ne) return NULL;
+        P->edges = ne;
+        P->ecap = nc;
+    }
+    e = P->edges + P->ne++;
+    memset(e, 0, sizeof *e);
+    e->i = i;
+    e->j = j;
+    return e;
+}
+
+/* the upper triangle of the information matrix, row by row, mirrored */
+static void DOPT_FN(dopt__g2o_info)(int td, const double *v, DOPT__L *info)
+{ /* (not named I: <complex.h>, which cblas.h may pull in, defines I) */
+    int a, b, idx = 0;
+    for (a = 0; a < td; ++a)
+        for (b = a; b < td; ++b) {
+            info[a * td + b] = (DOPT__L)v[idx];
+            info[b * td + a] = (DOPT__L)v[idx];
+            ++idx;
+        }
+}
+
+/* VERTEX_SE2 id x y theta */
+static dopt_status DOPT_FN(dopt__g2o_vertex_se2)(DOPT_FN(dopt__g2o) *P, const char *rest)
+{
+    double v[4];
+    long id;
+    DOPT__L *x;
+    dopt_status st = DOPT_FN(dopt__g2o_nums)(P, "VERTEX_SE2", rest, 4, v);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[0], &id);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 1, 2);
+    if (st != DOPT_OK) return st;
+    x = DOPT_FN(dopt__g2o_new_vertex)(P, id);
+    if (!x) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
+    x[0] = (DOPT__L)v[1];
+    x[1] = (DOPT__L)v[2];
+    x[2] = (DOPT__L)cos(v[3]);
+    x[3] = (DOPT__L)sin(v[3]);
+    return DOPT_OK;
+}
+
+/* EDGE_SE2 i j dx dy dtheta I11 I12 I13 I22 I23 I33 */
+static dopt_status DOPT_FN(dopt__g2o_edge_se2)(DOPT_FN(dopt__g2o) *P, const char *rest)
+{
+    double v[11];
+    long i, j;
+    DOPT_FN(dopt_lie_pose_graph_edge) *e;
+    dopt_status st = DOPT_FN(dopt__g2o_nums)(P, "EDGE_SE2", rest, 11, v);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[0], &i);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[1], &j);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 2, 2);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 5, 6);
+    if (st != DOPT_OK) return st;
+    e = DOPT_FN(dopt__g2o_new_edge)(P, i, j);
+    if (!e) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
+    e->measurement[0] = (DOPT__L)v[2];
+    e->measurement[1] = (DOPT__L)v[3];
+    e->measurement[2] = (DOPT__L)cos(v[4]);
+    e->measurement[3] = (DOPT__L)sin(v[4]);
+    DOPT_FN(dopt__g2o_info)(3, v + 5, e->information);
+    return DOPT_OK;
+}
+
+/* VERTEX_SE3:QUAT id x y z qx qy qz qw */
+static dopt_status DOPT_FN(dopt__g2o_vertex_se3)(DOPT_FN(dopt__g2o) *P, const char *rest)
+{
+    double v[8];
+    long id;
+    DOPT__L q[4], *x;
+    int k;
+    dopt_status st = DOPT_FN(dopt__g2o_nums)(P, "VERTEX_SE3:QUAT", rest, 8, v);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[0], &id);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 1, 3);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_quat)(P, v + 4, q);
+    if (st != DOPT_OK) return st;
+    x = DOPT_FN(dopt__g2o_new_vertex)(P, id);
+    if (!x) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
+    for (k = 0; k < 3; ++k) x[k] = (DOPT__L)v[1 + k];
+    for (k = 0; k < 4; ++k) x[3 + k] = q[k];
+    return DOPT_OK;
+}
+
+/* EDGE_SE3:QUAT i j x y z qx qy qz qw + the 21 entries of the upper triangle */
+static dopt_status DOPT_FN(dopt__g2o_edge_se3)(DOPT_FN(dopt__g2o) *P, const char *rest)
+{
+    double v[30];
+    long i, j;
+    DOPT__L q[4];
+    DOPT_FN(dopt_lie_pose_graph_edge) *e;
+    int k;
+    dopt_status st = DOPT_FN(dopt__g2o_nums)(P, "EDGE_SE3:QUAT", rest, 30, v);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[0], &i);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_id)(P, v[1], &j);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 2, 3);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_fits)(P, v + 9, 21);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_quat)(P, v + 5, q);
+    if (st != DOPT_OK) return st;
+    e = DOPT_FN(dopt__g2o_new_edge)(P, i, j);
+    if (!e) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
+    for (k = 0; k < 3; ++k) e->measurement[k] = (DOPT__L)v[2 + k];
+    for (k = 0; k < 4; ++k) e->measurement[3 + k] = q[k];
+    DOPT_FN(dopt__g2o_info)(6, v + 9, e->information);
+    return DOPT_OK;
+}
+
+/* one line (without its end): blank, comment, FIX, or a VERTEX/EDGE line for its parser */
+static dopt_status DOPT_FN(dopt__g2o_line)(DOPT_FN(dopt__g2o) *P, const char *s)
+{
+    char tag[32], msg[160];
+    int tl = 0, is3d;
+    while (*s == ' ' || *s == '\t') ++s;
+    if (!*s || *s == '\n' || *s == '\r' || *s == '#') return DOPT_OK;
+    while (s[tl] && s[tl] != ' ' && s[tl] != '\t' && s[tl] != '\n' && s[tl] != '\r' && tl < 31) {
+        tag[tl] = s[tl];
+        ++tl;
+    }
+    tag[tl] = 0;
+    if (strcmp(tag, "FIX") == 0) return DOPT_OK;
+    is3d = strcmp(tag, "VERTEX_SE3:QUAT") == 0 || strcmp(tag, "EDGE_SE3:QUAT") == 0;
+    if (!is3d && strcmp(tag, "VERTEX_SE2") != 0 && strcmp(tag, "EDGE_SE2") != 0) {
+        snprintf(msg, sizeof msg, "unsupported tag '%s' (expected VERTEX_SE2, EDGE_SE2, VERTEX_SE3:QUAT, EDGE_SE3:QUAT)", tag);
+        return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, msg);
+    }
+    if (DOPT_FN(dopt__g2o_group)(P, is3d) != DOPT_OK) return DOPT_ERR_PARSE;
+    if (strcmp(tag, "VERTEX_SE2") == 0) return DOPT_FN(dopt__g2o_vertex_se2)(P, s + tl);
+    if (strcmp(tag, "EDGE_SE2") == 0) return DOPT_FN(dopt__g2o_edge_se2)(P, s + tl);
+    if (strcmp(tag, "VERTEX_SE3:QUAT") == 0) return DOPT_FN(dopt__g2o_vertex_se3)(P, s + tl);
+    return DOPT_FN(dopt__g2o_edge_se3)(P, s + tl);
+}
+
+/* every line of fp through dopt__g2o_line; a line holds at most 4095 characters before its end */
+static dopt_status DOPT_FN(dopt__g2o_lines)(DOPT_FN(dopt__g2o) *P, FILE *fp)
+{
+    char line[4098]; /* 4095 characters, "\r\n", NUL */
+    dopt_status st;
+    while (fgets(line, (int)sizeof line, fp)) {
+        size_t len = strlen(line);
+        ++P->lineno;
+        if (!strchr(line, '\n') && !feof(fp)) len = sizeof line; /* more follows: too long */
+        while (len > 0 && len < sizeof line && (line[len - 1] == '\n' || line[len - 1] == '\r')) --len;
+        if (len > 4095) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, "line longer than 4095 characters");
+        st = DOPT_FN(dopt__g2o_line)(P, line);
+        if (st != DOPT_OK) return st;
+    }
+    P->lineno = 0; /* what follows concerns the whole file */
+    if (ferror(fp)) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_IO, "read error");
+    if (P->grp < 0) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, "no VERTEX or EDGE lines");
+    return DOPT_OK;
+}
+
+/* poses without a VERTEX line: chain the odometry edges k-1 -> k (x_0 = identity) */
+static dopt_status DOPT_FN(dopt__g2o_chain)(DOPT_FN(dopt__g2o) *P, const unsigned char *seen, long n, DOPT__L *x)
+{
+    long *odo = (long *)dopt_alloc(P->hooks, sizeof(long) * (size_t)n), k;
+    int dim = P->dim;
+    if (!odo) return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
+    for (k = 0; k < n; ++k) odo[k] = -1;
+    for (k = 0; k < P->ne; ++k)
+        if (P->edges[k].j == P->edges[k].i + 1 && odo[P->edges[k].j] < 0) odo[P->edges[k].j] = k;
+    for (k = 0; k < n; ++k) {
+        DOPT__L *xk = x + (size_t)k * (size_t)dim;
+        if (seen[k]) continue;
+        if (k == 0) {
+            if (P->grp == DOPT_LIE_SE2) DOPT_FN(dopt_se2_identity)(xk);
+            else DOPT_FN(dopt_se3_identity)(xk);
+        } else if (odo[k] >= 0) {
+            DOPT_FN(dopt__lie_pg_chain)((dopt_lie_group)P->grp, xk - dim, P->edges[odo[k]].measurement, xk);
+        } else {
+            memcpy(xk, xk - dim, sizeof(DOPT__L) * (size_t)dim);
+        }
+    }
+    dopt_free(P->hooks, odo, sizeof(long) * (size_t)n);
+    return DOPT_OK;
+}
+
+/* the graph from the records: ids checked, poses placed by id (num_poses = largest id + 1) */
+static dopt_status DOPT_FN(dopt__g2o_build)(DOPT_FN(dopt__g2o) *P, DOPT_FN(dopt_lie_pose_graph) *g)
+{
+    typedef DOPT_FN(dopt_lie_pose_graph_edge) edge_t;
+    long n = P->maxid + 1, k;
+    unsigned char *seen;
+    dopt_status st = DOPT_OK;
+    if (n > 2 * (P->nv + P->ne) + 1024) {
+        P->lineno = P->maxid_line;
+        return DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_UNSUPPORTED,
+                                       "vertex ids too sparse: the largest id must be below 2 x (VERTEX + EDGE lines) + 1024");
+    }
+    seen = (unsigned char *)dopt_alloc(P->hooks, (size_t)n);
+    g->poses = (DOPT__L *)dopt_alloc(P->hooks, sizeof(DOPT__L) * (size_t)n * (size_t)P->dim);
+    if (!seen || !g->poses) st = DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
+    if (st == DOPT_OK) {
+        g->num_poses = n;
+        memset(seen, 0, (size_t)n);
+        for (k = 0; k < P->nv && st == DOPT_OK; ++k) {
+            long id = P->v[k].id;
+            if (seen[id]) {
+                P->lineno = P->v[k].line;
+                st = DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_PARSE, "duplicate vertex id");
+            }
+            seen[id] = 1;
+            memcpy(g->poses + (size_t)id * (size_t)P->dim, P->v[k].x, sizeof(DOPT__L) * (size_t)P->dim);
+        }
+    }
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_chain)(P, seen, n, g->poses);
+    if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)((int)(n * P->dim), g->poses))
+        st = DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_NON_FINITE, "poses chained from the edges overflow");
+    if (seen) dopt_free(P->hooks, seen, (size_t)n);
+    if (st == DOPT_OK && P->ne) {
+        g->edges = (edge_t *)dopt_alloc(P->hooks, sizeof(edge_t) * (size_t)P->ne);
+        if (!g->edges) st = DOPT_FN(dopt__g2o_fail)(P, DOPT_ERR_ALLOCATION, "out of memory");
+        else memcpy(g->edges, P->edges, sizeof(edge_t) * (size_t)P->ne);
+    }
+    if (st != DOPT_OK) {
+        if (g->poses) dopt_free(P->hooks, g->poses, sizeof(DOPT__L) * (size_t)n * (size_t)P->dim);
+        g->poses = NULL;
+        return st;
+    }
+    g->num_edges = P->ne;
+    g->group = (dopt_lie_group)P->grp;
+    g->dim = P->dim;
+    g->tangent_dim = P->td;
+    return DOPT_OK;
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_read)(const char *path, const dopt_hooks *hooks,
                                                 DOPT_FN(dopt_lie_pose_graph) *g, dopt_errinfo *info)
 {
-    typedef DOPT_FN(dopt_lie_pose_graph_edge) edge_t;
+    DOPT_FN(dopt__g2o) P;
     FILE *fp;
-    char line[4096], msg[160];
-    long lineno = 0, ecap = 0, ne = 0, pcap = 0, scap = 0, maxid = -1, k;
-    edge_t *edges = NULL;
-    DOPT__L *poses = NULL;
-    unsigned char *seen = NULL;
-    int grp = -1, dim = 0, td = 0;
-    dopt_status st = DOPT_OK;
-    double v[40];
+    dopt_status st;
     if (!path || !g) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "NULL argument");
     memset(g, 0, sizeof *g);
     fp = fopen(path, "r");
-    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "cannot open file");
-#define DOPT__G2O_FAIL(status, why)                                                              \
-    do {                                                                                         \
-        st = dopt_errinfo_set(info, status, -1, lineno, why);                                    \
-        goto done;                                                                               \
-    } while (0)
-    while (fgets(line, (int)sizeof line, fp)) {
-        char tag[32];
-        const char *s = line, *rest;
-        int is_vertex = -1, is3d = 0, nnum, tl = 0, r;
-        ++lineno;
-        if (!strchr(line, '\n') && !feof(fp)) DOPT__G2O_FAIL(DOPT_ERR_PARSE, "line longer than 4095 characters");
-        while (*s == ' ' || *s == '\t') ++s;
-        if (!*s || *s == '\n' || *s == '\r' || *s == '#') continue;
-        while (s[tl] && s[tl] != ' ' && s[tl] != '\t' && s[tl] != '\n' && s[tl] != '\r' && tl < 31) {
-            tag[tl] = s[tl];
-            ++tl;
-        }
-        tag[tl] = 0;
-        rest = s + tl;
-        if (strcmp(tag, "FIX") == 0) continue;
-        if (strcmp(tag, "VERTEX_SE2") == 0) { is_vertex = 1; is3d = 0; nnum = 4; }
-        else if (strcmp(tag, "EDGE_SE2") == 0) { is_vertex = 0; is3d = 0; nnum = 2 + 3 + 6; }
-        else if (strcmp(tag, "VERTEX_SE3:QUAT") == 0) { is_vertex = 1; is3d = 1; nnum = 8; }
-        else if (strcmp(tag, "EDGE_SE3:QUAT") == 0) { is_vertex = 0; is3d = 1; nnum = 2 + 7 + 21; }
-        else {
-            snprintf(msg, sizeof msg, "unsupported tag '%s' (expected VERTEX_SE2, EDGE_SE2, VERTEX_SE3:QUAT, EDGE_SE3:QUAT)", tag);
-            DOPT__G2O_FAIL(DOPT_ERR_PARSE, msg);
-        }
-        if (grp < 0) {
-            grp = is3d ? DOPT_LIE_SE3 : DOPT_LIE_SE2;
-            dim = is3d ? 7 : 4;
-            td = is3d ? 6 : 3;
-        } else if ((grp == DOPT_LIE_SE3) != is3d) {
-            DOPT__G2O_FAIL(DOPT_ERR_PARSE, "mixes 2D (SE2) and 3D (SE3) lines");
-        }
-        r = DOPT_FN(dopt__lie_parse_nums)(rest, nnum, v);
-        if (r) {
-            snprintf(msg, sizeof msg, "%s: %s (expected %d numbers)", tag,
-                     r == 1 ? "missing or non-numeric field" : "extra fields", nnum);
-            DOPT__G2O_FAIL(DOPT_ERR_PARSE, msg);
-        }
-        {
-            int nid = is_vertex ? 1 : 2, q;
-            for (q = 0; q < nid; ++q)
-                if (v[q] < 0 || v[q] != (double)(long)v[q] || v[q] > 1e9)
-                    DOPT__G2O_FAIL(DOPT_ERR_PARSE, "vertex id is not a non-negative integer");
-            for (q = 0; q < nid; ++q)
-                if ((long)v[q] > maxid) maxid = (long)v[q];
-        }
-        if (maxid + 1 > pcap) { /* grow poses (7 reals each, whatever the group) and seen flags */
-            long nc = pcap ? pcap : 64;
-            DOPT__L *np;
-            unsigned char *ns;
-            while (nc < maxid + 1) nc *= 2;
-            np = (DOPT__L *)dopt_realloc(hooks, poses, sizeof(DOPT__L) * (size_t)pcap * 7, sizeof(DOPT__L) * (size_t)nc * 7);
-            if (!np) DOPT__G2O_FAIL(DOPT_ERR_ALLOCATION, "out of memory");
-            poses = np;
-            pcap = nc;
-            ns = (unsigned char *)dopt_realloc(hooks, seen, (size_t)scap, (size_t)nc);
-            if (!ns) DOPT__G2O_FAIL(DOPT_ERR_ALLOCATION, "out of memory");
-            seen = ns;
-            memset(seen + scap, 0, (size_t)(nc - scap));
-            scap = nc;
-        }
-        if (is_vertex) {
-            long id = (long)v[0];
-            DOPT__L *x = poses + (size_t)id * 7;
-            if (seen[id]) DOPT__G2O_FAIL(DOPT_ERR_PARSE, "duplicate vertex id");
-            seen[id] = 1;
-            if (is3d) {
-                double qn = sqrt(v[4] * v[4] + v[5] * v[5] + v[6] * v[6] + v[7] * v[7]);
-                int q;
-                if (!(qn > 0)) DOPT__G2O_FAIL(DOPT_ERR_PARSE, "zero quaternion");
-                if (fabs(qn - 1) <= 8 * DOPT_EPS) qn = 1; /* already unit: keep the digits (exact round trip) */
-                for (q = 0; q < 3; ++q) x[q] = (DOPT__L)v[1 + q];
-                for (q = 0; q < 4; ++q) x[3 + q] = (DOPT__L)(v[4 + q] / qn);
-            } else {
-                x[0] = (DOPT__L)v[1];
-                x[1] = (DOPT__L)v[2];
-                x[2] = (DOPT__L)cos(v[3]);
-                x[3] = (DOPT__L)sin(v[3]);
-            }
-        } else {
-            edge_t *e;
-            int a, b, idx = 0;
-            if (ne == ecap) {
-                long nc = ecap ? 2 * ecap : 256;
-                edge_t *nedges = (edge_t *)dopt_realloc(hooks, edges, sizeof(edge_t) * (size_t)ecap, sizeof(edge_t) * (size_t)nc);
-                if (!nedges) DOPT__G2O_FAIL(DOPT_ERR_ALLOCATION, "out of memory");
-                edges = nedges;
-                ecap = nc;
-            }
-            e = edges + ne;
-            memset(e, 0, sizeof *e);
-            e->i = (long)v[0];
-            e->j = (long)v[1];
-            if (is3d) {
-                double qn = sqrt(v[5] * v[5] + v[6] * v[6] + v[7] * v[7] + v[8] * v[8]);
-                if (!(qn > 0)) DOPT__G2O_FAIL(DOPT_ERR_PARSE, "zero quaternion");
-                if (fabs(qn - 1) <= 8 * DOPT_EPS) qn = 1;
-                for (a = 0; a < 3; ++a) e->measurement[a] = (DOPT__L)v[2 + a];
-                for (a = 0; a < 4; ++a) e->measurement[3 + a] = (DOPT__L)(v[5 + a] / qn);
-                idx = 9;
-            } else {
-                e->measurement[0] = (DOPT__L)v[2];
-                e->measurement[1] = (DOPT__L)v[3];
-                e->measurement[2] = (DOPT__L)cos(v[4]);
-                e->measurement[3] = (DOPT__L)sin(v[4]);
-                idx = 5;
-            }
-            for (a = 0; a < td; ++a)
-                for (b = a; b < td; ++b) {
-                    e->information[a * td + b] = (DOPT__L)v[idx];
-                    e->information[b * td + a] = (DOPT__L)v[idx];
-                    ++idx;
-                }
-            ++ne;
-        }
-    }
-    lineno = 0; /* what follows concerns the whole file */
-    if (ferror(fp)) DOPT__G2O_FAIL(DOPT_ERR_PARSE, "read error");
-    if (grp < 0) DOPT__G2O_FAIL(DOPT_ERR_PARSE, "no VERTEX or EDGE lines");
-    /* poses without a VERTEX line: chain the odometry edges k-1 -> k */
-    {
-        long n = maxid + 1;
-        long *odo = (long *)dopt_alloc(hooks, sizeof(long) * (size_t)n);
-        if (!odo) DOPT__G2O_FAIL(DOPT_ERR_ALLOCATION, "out of memory");
-        for (k = 0; k < n; ++k) odo[k] = -1;
-        for (k = 0; k < ne; ++k)
-            if (edges[k].j == edges[k].i + 1 && odo[edges[k].j] < 0) odo[edges[k].j] = k;
-        for (k = 0; k < n; ++k) {
-            DOPT__L *x = poses + (size_t)k * 7;
-            if (seen[k]) continue;
-            if (k == 0) {
-                if (grp == DOPT_LIE_SE2) DOPT_FN(dopt_se2_identity)(x);
-                else DOPT_FN(dopt_se3_identity)(x);
-            } else if (odo[k] >= 0) {
-                DOPT_FN(dopt__lie_pg_chain)((dopt_lie_group)grp, x - 7, edges[odo[k]].measurement, x);
-            } else {
-                memcpy(x, x - 7, sizeof(DOPT__L) * 7);
-            }
-        }
-        dopt_free(hooks, odo, sizeof(long) * (size_t)n);
-        /* pack poses from the 7-real scratch layout to dim reals each, exact size */
-        g->poses = (DOPT__L *)dopt_alloc(hooks, sizeof(DOPT__L) * (size_t)n * (size_t)dim);
-        if (!g->poses) DOPT__G2O_FAIL(DOPT_ERR_ALLOCATION, "out of memory");
-        for (k = 0; k < n; ++k) memcpy(g->poses + (size_t)k * dim, poses + (size_t)k * 7, sizeof(DOPT__L) * (size_t)dim);
-        g->num_poses = n;
-    }
-    if (ne) {
-        g->edges = (edge_t *)dopt_alloc(hooks, sizeof(edge_t) * (size_t)ne);
-        if (!g->edges) DOPT__G2O_FAIL(DOPT_ERR_ALLOCATION, "out of memory");
-        memcpy(g->edges, edges, sizeof(edge_t) * (size_t)ne);
-    }
-    g->num_edges = ne;
-    g->group = (dopt_lie_group)grp;
-    g->dim = dim;
-    g->tangent_dim = td;
-#undef DOPT__G2O_FAIL
-done:
+    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "cannot open file");
+    memset(&P, 0, sizeof P);
+    P.hooks = hooks;
+    P.info = info;
+    P.grp = -1;
+    P.maxid = -1;
+    st = DOPT_FN(dopt__g2o_lines)(&P, fp);
     fclose(fp);
-    dopt_free(hooks, edges, sizeof(edge_t) * (size_t)ecap);
-    dopt_free(hooks, poses, sizeof(DOPT__L) * (size_t)pcap * 7);
-    dopt_free(hooks, seen, (size_t)scap);
-    if (st != DOPT_OK) {
-        if (g->poses) dopt_free(hooks, g->poses, sizeof(DOPT__L) * (size_t)g->num_poses * (size_t)dim);
-        if (g->edges) dopt_free(hooks, g->edges, sizeof(edge_t) * (size_t)ne);
-        memset(g, 0, sizeof *g);
-    }
+    if (st == DOPT_OK) st = DOPT_FN(dopt__g2o_build)(&P, g);
+    dopt_free(hooks, P.v, sizeof(DOPT_FN(dopt__g2o_vertex)) * (size_t)P.vcap);
+    dopt_free(hooks, P.edges, sizeof(DOPT_FN(dopt_lie_pose_graph_edge)) * (size_t)P.ecap);
+    if (st != DOPT_OK) memset(g, 0, sizeof *g);
     return st;
 }
 
@@ -3024,7 +3229,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_write)(const char *path, const DOPT_FN
     if (g->group != DOPT_LIE_SE2 && g->group != DOPT_LIE_SE3)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "g2o holds SE2 or SE3 graphs only");
     fp = fopen(path, "w");
-    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "cannot open file for writing");
+    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "cannot open file for writing");
     td = g->group == DOPT_LIE_SE2 ? 3 : 6;
     for (k = 0; k < g->num_poses; ++k) {
         const DOPT__L *x = g->poses + (size_t)k * (size_t)g->dim;
@@ -3049,7 +3254,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_write)(const char *path, const DOPT_FN
             for (b = a; b < td; ++b) fprintf(fp, " %.17g", (double)e->information[a * td + b]);
         fputc('\n', fp);
     }
-    if (fclose(fp) != 0) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "write failed");
+    if (fclose(fp) != 0) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "write failed");
     return DOPT_OK;
 }
 #endif /* DOPT_NO_STDIO */

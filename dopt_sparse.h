@@ -1547,8 +1547,11 @@ DOPT_API void DOPT_FN(dopt_sparse_csc_free)(DOPT_FN(dopt_sparse_csc) *A);
  * {real|integer|pattern} {general|symmetric}" (1-based) into A (pattern entries get value 1;
  * symmetric files give symmetric = 1 with the lower triangle).  Returns DOPT_ERR_PARSE with
  * info->line and a reason for a malformed line, DOPT_ERR_UNSUPPORTED for other MM kinds
- * (array, complex, skew-symmetric, hermitian), DOPT_ERR_INVALID_ARGUMENT when the file cannot
- * be opened, DOPT_ERR_ALLOCATION. */
+ * (array, complex, skew-symmetric, hermitian) and for rows or columns above 2 x entries + 65536
+ * (memory follows the entries present, not the header), DOPT_ERR_PARSE also for entries beyond
+ * the declared count and for a value that is NaN or Inf in this precision, DOPT_ERR_NON_FINITE
+ * when duplicates sum to Inf, DOPT_ERR_IO when the file cannot be opened or read,
+ * DOPT_ERR_ALLOCATION. */
 DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
                                                   DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info);
 #endif
@@ -1638,10 +1641,12 @@ DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, 
  *   gA  optional (NULL to skip) sym->nnz_a reals out, aligned with the analyzed pattern:
  *       dL/dA for each stored entry, symmetric convention: -(gb_i x_j + gb_j x_i) off the
  *       diagonal, -gb_i x_i on it; 0 for entries of the ignored triangle.
- * Uses the factor in F (no refactorization, no allocation). */
-DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
-                                                  const DOPT_REAL *x, const DOPT_REAL *gx,
-                                                  DOPT_REAL *gb, DOPT_REAL *gA);
+ * Uses the factor in F (no refactorization, no allocation).  Returns DOPT_OK,
+ * DOPT_ERR_INVALID_ARGUMENT (NULL F, x, gx or gb; element outside the batch), or
+ * DOPT_ERR_NON_FINITE when gb or gA came out with a NaN or Inf (the outputs are checked). */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                         const DOPT_REAL *x, const DOPT_REAL *gx,
+                                                         DOPT_REAL *gb, DOPT_REAL *gA);
 
 /* ---- block-sparse assembly ------------------------------------------------------------------ */
 
@@ -1854,13 +1859,43 @@ static int DOPT_FN(dopt__mm_blank)(const char *s)
     return 1;
 }
 
+#ifndef DOPT__MM_SLACK
+#define DOPT__MM_SLACK 65536L /* rows/columns allowed beyond 2 x entries */
+#endif
+
+/* grow the three triplet arrays from cap to nc entries (all three or none: on failure they are
+   left as they were, to be freed with cap) */
+static dopt_status DOPT_FN(dopt__mm_grow)(const dopt_hooks *h, int **Ti, int **Tj, DOPT_REAL **Tx, long cap, long nc)
+{
+    size_t o = (size_t)cap, c = (size_t)nc;
+    int fail = 0;
+    int *a = (int *)dopt__sp_alloc(h, c, sizeof(int), &fail), *b = (int *)dopt__sp_alloc(h, c, sizeof(int), &fail);
+    DOPT_REAL *x = (DOPT_REAL *)dopt__sp_alloc(h, c, sizeof(DOPT_REAL), &fail);
+    if (fail) {
+        dopt__sp_free(h, a, c, sizeof(int));
+        dopt__sp_free(h, b, c, sizeof(int));
+        dopt__sp_free(h, x, c, sizeof(DOPT_REAL));
+        return DOPT_ERR_ALLOCATION;
+    }
+    if (o) {
+        memcpy(a, *Ti, o * sizeof(int));
+        memcpy(b, *Tj, o * sizeof(int));
+        memcpy(x, *Tx, o * sizeof(DOPT_REAL));
+    }
+    dopt__sp_free(h, *Ti, o, sizeof(int));
+    dopt__sp_free(h, *Tj, o, sizeof(int));
+    dopt__sp_free(h, *Tx, o, sizeof(DOPT_REAL));
+    *Ti = a; *Tj = b; *Tx = x;
+    return DOPT_OK;
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
                                                   DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info)
 {
     char line[1024], obj[64], fmt[64], field[64], sym[64], msg[160], *end;
     FILE *fp;
-    long lineno = 0, m, n, nnz, k = 0;
-    int *Ti = NULL, *Tj = NULL, fail = 0, pattern, symmetric, r;
+    long lineno = 0, m, n, nnz, k = 0, cap = 0;
+    int *Ti = NULL, *Tj = NULL, pattern, symmetric, r;
     DOPT_REAL *Tx = NULL;
     dopt_hooks h;
     dopt_status st = DOPT_OK;
@@ -1869,7 +1904,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const
     if (hooks) h = *hooks;
     else memset(&h, 0, sizeof h);
     fp = fopen(path, "r");
-    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "read_mm: cannot open file");
+    if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "read_mm: cannot open file");
     r = DOPT_FN(dopt__mm_line)(fp, line, (int)sizeof line);
     lineno = 1;
     if (r <= 0 || sscanf(line, "%%%%MatrixMarket %63s %63s %63s %63s", obj, fmt, field, sym) != 4) {
@@ -1915,17 +1950,23 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const
                               "read_mm: size line must be 'rows cols entries' (square when symmetric)");
         goto done;
     }
-    Ti = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
-    Tj = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
-    Tx = (DOPT_REAL *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(DOPT_REAL), &fail);
-    if (fail) {
-        st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "read_mm: out of memory");
+    if ((m > n ? m : n) > 2 * nnz + DOPT__MM_SLACK) { /* memory follows the entries, not the header */
+        st = dopt_errinfo_set(info, DOPT_ERR_UNSUPPORTED, -1, lineno,
+                              "read_mm: rows or columns above 2 x entries + 65536 (mostly empty matrix)");
         goto done;
     }
     while (k < nnz) {
         long i, j;
         double v = 1;
         char *q;
+        if (k == cap) { /* the triplets grow with the entries read, not with the header's count */
+            long nc = cap ? (cap > nnz / 2 ? nnz : 2 * cap) : (nnz < 4096 ? nnz : 4096);
+            if (DOPT_FN(dopt__mm_grow)(&h, &Ti, &Tj, &Tx, cap, nc) != DOPT_OK) {
+                st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "read_mm: out of memory");
+                goto done;
+            }
+            cap = nc;
+        }
         r = DOPT_FN(dopt__mm_line)(fp, line, (int)sizeof line);
         lineno++;
         if (r == 0) {
@@ -1955,6 +1996,10 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const
             st = dopt_errinfo_set(info, DOPT_ERR_PARSE, k, lineno, msg);
             goto done;
         }
+        if ((DOPT_REAL)v - (DOPT_REAL)v != 0) { /* NaN, or Inf once in DOPT_REAL */
+            st = dopt_errinfo_set(info, DOPT_ERR_PARSE, k, lineno, "read_mm: the value is NaN or Inf (in this precision)");
+            goto done;
+        }
         Ti[k] = (int)(i - 1);
         Tj[k] = (int)(j - 1);
         Tx[k] = (DOPT_REAL)v;
@@ -1965,12 +2010,30 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const
                               pattern ? "read_mm: expected 'row col'" : "read_mm: expected 'row col value'");
         goto done;
     }
+    for (;;) { /* nothing but comments and blank lines may follow the last entry */
+        r = DOPT_FN(dopt__mm_line)(fp, line, (int)sizeof line);
+        lineno++;
+        if (r == 0) break;
+        if (r < 0 || (line[0] != '%' && !DOPT_FN(dopt__mm_blank)(line))) {
+            st = dopt_errinfo_set(info, DOPT_ERR_PARSE, -1, lineno, "read_mm: more entries than the size line declares");
+            goto done;
+        }
+    }
+    if (ferror(fp)) {
+        st = dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "read_mm: read error");
+        goto done;
+    }
     st = DOPT_FN(dopt_sparse_csc_from_triplets)(&h, (int)m, (int)n, (int)nnz, Ti, Tj, Tx, symmetric, A, info);
+    if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)(A->p[A->ncols], A->x)) { /* duplicates summed to Inf */
+        DOPT_FN(dopt_sparse_csc_free)(A);
+        memset(A, 0, sizeof *A);
+        st = dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, -1, 0, "read_mm: duplicate entries sum to Inf");
+    }
 done:
     fclose(fp);
-    dopt__sp_free(&h, Ti, (size_t)(Ti ? nnz : 0), sizeof(int));
-    dopt__sp_free(&h, Tj, (size_t)(Tj ? nnz : 0), sizeof(int));
-    dopt__sp_free(&h, Tx, (size_t)(Tx ? nnz : 0), sizeof(DOPT_REAL));
+    dopt__sp_free(&h, Ti, (size_t)cap, sizeof(int));
+    dopt__sp_free(&h, Tj, (size_t)cap, sizeof(int));
+    dopt__sp_free(&h, Tx, (size_t)cap, sizeof(DOPT_REAL));
     return st;
 }
 #endif /* DOPT_NO_STDIO */
@@ -3032,17 +3095,18 @@ DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, 
         DOPT_FN(dopt_sparse_solve_element)(F, b, nrhs, B + (ptrdiff_t)b * strideB, ldb);
 }
 
-DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
-                                                  const DOPT_REAL *x, const DOPT_REAL *gx,
-                                                  DOPT_REAL *gb, DOPT_REAL *gA)
+DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                         const DOPT_REAL *x, const DOPT_REAL *gx,
+                                                         DOPT_REAL *gb, DOPT_REAL *gA)
 {
     const dopt_sparse_symbolic *S;
     int j, p;
-    if (!F || !F->sym || !x || !gx || !gb) return;
+    if (!F || !F->sym || !x || !gx || !gb || element < 0 || element >= F->batch) return DOPT_ERR_INVALID_ARGUMENT;
     S = F->sym;
     if (gb != gx) memcpy(gb, gx, (size_t)S->n * sizeof(DOPT_REAL));
     DOPT_FN(dopt_sparse_solve_element)(F, element, 1, gb, S->n);
-    if (!gA) return;
+    if (!DOPT_FN(dopt_all_finite)(S->n, gb)) return DOPT_ERR_NON_FINITE;
+    if (!gA) return DOPT_OK;
     for (j = 0; j < S->n; ++j)
         for (p = S->Ap[j]; p < S->Ap[j + 1]; ++p) {
             int i = S->Ai[p];
@@ -3050,6 +3114,7 @@ DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *
             else if (i == j) gA[p] = -gb[i] * x[i];
             else gA[p] = -(gb[i] * x[j] + gb[j] * x[i]);
         }
+    return DOPT_FN(dopt_all_finite)(S->nnz_a, gA) ? DOPT_OK : DOPT_ERR_NON_FINITE;
 }
 
 /* ---- the lane batch: DOPT__SP_W matrices of one pattern, lane-interleaved ----------------------

@@ -153,5 +153,13 @@ if [ -n "$pline" ]; then
     PASSED=$((PASSED + $(echo "$pline" | cut -d' ' -f1))); FAILED=$((FAILED + $(echo "$pline" | cut -d' ' -f3)))
 else FAILED=$((FAILED + 1)); echo "FAIL packaging: no summary"; tail -n 20 "$LOG/packaging.txt"; fi
 
+# reliability passes (issue 24): ThreadSanitizer and valgrind memcheck, where the tools exist
+for chk in threads valgrind; do
+    out=$(bash tests/check_$chk.sh 2>&1); rc=$?
+    if echo "$out" | grep -q '^skip:'; then echo "$out" | grep '^skip:'
+    elif [ $rc = 0 ]; then PASSED=$((PASSED + 1)); echo "ok   check-$chk: $(echo "$out" | tail -n 1)"
+    else FAILED=$((FAILED + 1)); echo "FAIL check-$chk"; echo "$out" | tail -n 15; fi
+done
+
 echo "total: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ]

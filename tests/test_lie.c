@@ -201,7 +201,7 @@ static void test_g2o_errors(void)
     }
     {
         dopt_lie_pose_graph_d g;
-        DOPT_CHECK(dopt_lie_g2o_read_d("/nonexistent/dir/x.g2o", NULL, &g, NULL) == DOPT_ERR_INVALID_ARGUMENT, "missing file");
+        DOPT_CHECK(dopt_lie_g2o_read_d("/nonexistent/dir/x.g2o", NULL, &g, NULL) == DOPT_ERR_IO, "missing file");
     }
     /* FIX lines, comments, CRLF and tabs are fine; edges without vertices are chained */
     {
@@ -218,6 +218,91 @@ static void test_g2o_errors(void)
         }
         dopt_lie_pose_graph_free_d(NULL, &g);
     }
+    remove(tmp);
+}
+
+/* issue 24, defects 1, 2, 8 and the 4095-character line: an id of 1e19 was cast to long before
+ * its range check (UB); a quaternion above ~1.3e154 overflowed to zeros and was stored with OK;
+ * 27 bytes naming id 1000000 took 92 MB (id 999999999: ~90 GB) */
+static void test_g2o_hostile(void)
+{
+    static const struct { const char *text; dopt_status st; long line; const char *why; } bad[] = {
+        {"VERTEX_SE2 1e19 0 0 0\n", DOPT_ERR_PARSE, 1, "integer"},
+        {"VERTEX_SE2 0 0 0 0\nEDGE_SE2 0 -1e300 1 0 0 1 0 0 1 0 1\n", DOPT_ERR_PARSE, 2, "integer"},
+        {"VERTEX_SE2 2.5 0 0 0\n", DOPT_ERR_PARSE, 1, "integer"},
+        {"VERTEX_SE2 1000000 0 0 0\n", DOPT_ERR_UNSUPPORTED, 1, "sparse"},
+        {"VERTEX_SE2 0 0 0 0\nVERTEX_SE2 999999999 0 0 0\nVERTEX_SE2 1 0 0 0\n", DOPT_ERR_UNSUPPORTED, 2, "sparse"},
+        {"VERTEX_SE3:QUAT 1 1 0 0 1e-320 0 0 0\nVERTEX_SE3:QUAT 0 1 0 0 0 0 0 0\n", DOPT_ERR_PARSE, 2, "zero quaternion"}};
+    const char *tmp = temp_path("hostile");
+    char *line;
+    int k;
+    for (k = 0; k < (int)(sizeof bad / sizeof bad[0]); ++k) {
+        dopt_lie_pose_graph_d g;
+        dopt_errinfo info;
+        dopt_status st;
+        memset(&info, 0, sizeof info);
+        if (!write_text(tmp, bad[k].text)) DOPT_SKIP("cannot write temp file");
+        st = dopt_lie_g2o_read_d(tmp, NULL, &g, &info);
+        DOPT_CHECK(st == bad[k].st, "case %d: status %s", k, dopt_status_string(st));
+        DOPT_CHECK(info.line == bad[k].line, "case %d: line %ld, want %ld", k, info.line, bad[k].line);
+        DOPT_CHECK(strstr(info.message, bad[k].why) != NULL, "case %d: message '%s' lacks '%s'", k, info.message, bad[k].why);
+        DOPT_CHECK(g.poses == NULL && g.edges == NULL, "case %d: graph left zeroed", k);
+    }
+    /* huge and tiny quaternions are normalized, in vertices and edges, double and float */
+    {
+        dopt_lie_pose_graph_d g;
+        dopt_lie_pose_graph_f gf;
+        dopt_errinfo info;
+        int q;
+        write_text(tmp, "VERTEX_SE3:QUAT 0 1 0 0 1e200 1e200 0 0\nVERTEX_SE3:QUAT 1 1 0 0 0 0 3e-300 4e-300\n"
+                        "EDGE_SE3:QUAT 0 1 1 0 0 0 1e300 0 1e300 1 0 0 0 0 0 1 0 0 0 0 1 0 0 0 1 0 0 1 0 1\n");
+        DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "huge quaternions: %s", info.message);
+        if (g.poses) {
+            const double r = sqrt(0.5);
+            const double want[3][4] = {{r, r, 0, 0}, {0, 0, 0.6, 0.8}, {0, r, 0, r}};
+            for (q = 0; q < 4; ++q) {
+                DOPT_CHECK_CLOSE(g.poses[3 + q], want[0][q], 1e-15, "vertex 0 q");
+                DOPT_CHECK_CLOSE(g.poses[7 + 3 + q], want[1][q], 1e-15, "vertex 1 q");
+                DOPT_CHECK_CLOSE(g.edges[0].measurement[3 + q], want[2][q], 1e-15, "edge q");
+            }
+        }
+        dopt_lie_pose_graph_free_d(NULL, &g);
+        DOPT_CHECK(dopt_lie_g2o_read_f(tmp, NULL, &gf, &info) == DOPT_OK, "huge quaternions (float): %s", info.message);
+        if (gf.poses) DOPT_CHECK(fabs(gf.poses[3] - sqrt(0.5)) < 1e-6 && fabs(gf.poses[4] - sqrt(0.5)) < 1e-6, "float q");
+        dopt_lie_pose_graph_free_f(NULL, &gf);
+    }
+    { /* 1e300 fits a double, not a float: the float reader says so instead of storing Inf */
+        dopt_lie_pose_graph_d g;
+        dopt_lie_pose_graph_f gf;
+        dopt_errinfo info;
+        write_text(tmp, "VERTEX_SE2 0 1e300 0 0\n");
+        DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "1e300 in double");
+        dopt_lie_pose_graph_free_d(NULL, &g);
+        DOPT_CHECK(dopt_lie_g2o_read_f(tmp, NULL, &gf, &info) == DOPT_ERR_PARSE && info.line == 1, "1e300 in float");
+        write_text(tmp, "EDGE_SE2 0 1 1.5e308 0 0 1 0 0 1 0 1\nEDGE_SE2 1 2 1.5e308 0 0 1 0 0 1 0 1\n");
+        DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_ERR_NON_FINITE && g.poses == NULL,
+                   "chained poses overflowing: %s", info.message);
+    }
+    /* a line of 4095 characters is fine, 4096 is too long */
+    line = (char *)malloc(4200);
+    if (!line) DOPT_SKIP("no memory");
+    for (k = 0; k < 2; ++k) {
+        dopt_lie_pose_graph_d g;
+        dopt_errinfo info;
+        dopt_status st;
+        size_t n = 4095 + (size_t)k;
+        memset(line, ' ', n);
+        memcpy(line, "VERTEX_SE2 0 1 2 0", 18);
+        line[n] = '\n';
+        line[n + 1] = 0;
+        write_text(tmp, line);
+        memset(&info, 0, sizeof info);
+        st = dopt_lie_g2o_read_d(tmp, NULL, &g, &info);
+        if (k == 0) DOPT_CHECK(st == DOPT_OK && g.num_poses == 1, "4095 characters: %s %s", dopt_status_string(st), info.message);
+        else DOPT_CHECK(st == DOPT_ERR_PARSE && strstr(info.message, "4095"), "4096 characters: %s", dopt_status_string(st));
+        dopt_lie_pose_graph_free_d(NULL, &g);
+    }
+    free(line);
     remove(tmp);
 }
 
@@ -255,7 +340,10 @@ static void suite(void)
     DOPT_TEST_RUN(test_cube_pgo_nlls_f);
     DOPT_TEST_RUN(test_g2o_roundtrip_d);
     DOPT_TEST_RUN(test_g2o_roundtrip_f);
+    DOPT_TEST_RUN(test_log_range_normalize_f);
+    DOPT_TEST_RUN(test_log_range_normalize_d);
     DOPT_TEST_RUN(test_g2o_errors);
+    DOPT_TEST_RUN(test_g2o_hostile);
     DOPT_TEST_RUN(test_g2o_data_files);
     DOPT_TEST_RUN(test_g2o_chain_matches_vertices);
 }
@@ -1304,6 +1392,42 @@ static void DOPT_FN(test_cube_graph)(void)
     }
     o.num_poses = 1;
     DOPT_CHECK(DOPT_FN(dopt_lie_cube_graph)(&o, &rng, NULL, &g) == DOPT_ERR_INVALID_ARGUMENT, "num_poses 1");
+}
+
+/* issue 24 (minor): so2_log / se2_log gave -π for s = -0 (documented range (-π, π]);
+ * so3_normalize turned NaN into the identity and overflowed quaternions above ~1e154 to zeros */
+static void DOPT_FN(test_log_range_normalize)(void)
+{
+    DOPT_REAL g2[2] = {-1, -(DOPT_REAL)0.0}, g4[4] = {1, 2, -1, -(DOPT_REAL)0.0}, th, xi[3];
+    DOPT_REAL q[4], big = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e30 : 1e200), tiny = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-30 : 1e-200);
+    int k;
+    DOPT_FN(dopt_so2_log)(g2, &th, NULL);
+    DOPT_CHECK(th > 0 && th == (DOPT_REAL)3.14159265358979323846, "so2_log(-1, -0) = %g", (double)th);
+    DOPT_FN(dopt_se2_log)(g4, xi, NULL);
+    DOPT_CHECK(xi[2] > 0 && xi[2] == (DOPT_REAL)3.14159265358979323846, "se2_log angle at s = -0: %g", (double)xi[2]);
+    q[0] = (DOPT_REAL)NAN; q[1] = 0; q[2] = 0; q[3] = 1;
+    DOPT_FN(dopt_so3_normalize)(q);
+    DOPT_CHECK(q[3] != q[3], "so3_normalize(NaN) gave %g %g %g %g", (double)q[0], (double)q[1], (double)q[2], (double)q[3]);
+    q[0] = big; q[1] = big; q[2] = 0; q[3] = 0;
+    DOPT_FN(dopt_so3_normalize)(q);
+    DOPT_CHECK_CLOSE(q[0], sqrt(0.5), DOPT_TEST_TOL(1e-15, 1e-6), "huge q x");
+    DOPT_CHECK_CLOSE(q[1], sqrt(0.5), DOPT_TEST_TOL(1e-15, 1e-6), "huge q y");
+    q[0] = 0; q[1] = 0; q[2] = 3 * tiny; q[3] = 4 * tiny;
+    DOPT_FN(dopt_so3_normalize)(q);
+    DOPT_CHECK_CLOSE(q[2], 0.6, DOPT_TEST_TOL(1e-15, 1e-6), "tiny q z");
+    DOPT_CHECK_CLOSE(q[3], 0.8, DOPT_TEST_TOL(1e-15, 1e-6), "tiny q w");
+    for (k = 0; k < 4; ++k) q[k] = 0;
+    DOPT_FN(dopt_so3_normalize)(q);
+    DOPT_CHECK(q[3] == 1 && q[0] == 0, "zero quaternion: identity");
+    { /* an unknown group was silently SE3 */
+        DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_lie_manifold)((dopt_lie_group)42);
+        DOPT_FN(dopt_nlls_problem) *p = NULL;
+        int v;
+        DOPT_CHECK(m.dim == 0 && m.retract == NULL, "group 42 gave a descriptor of dim %d", m.dim);
+        DOPT_CHECK(DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p) == DOPT_OK, "problem");
+        DOPT_CHECK(DOPT_FN(dopt_nlls_add_variable)(p, &m, &v) == DOPT_ERR_INVALID_ARGUMENT, "group 42 accepted");
+        DOPT_FN(dopt_nlls_problem_destroy)(p);
+    }
 }
 
 static void DOPT_FN(test_g2o_roundtrip)(void)

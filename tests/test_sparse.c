@@ -8,6 +8,7 @@
 #define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt_sparse.h"
 #include "dopt_test.h"
+#include <time.h>
 
 /* ---- test matrices: symmetric patterns as lists of (i > j) pairs ------------------------------ */
 
@@ -320,25 +321,82 @@ static void test_mm_reader(void)
     write_file(path, "hello\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 1, "no header");
     remove(path);
-    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, "/nonexistent/x.mtx", &A, &info) == DOPT_ERR_INVALID_ARGUMENT, "missing file");
+    DOPT_CHECK(dopt_sparse_read_mm_d(NULL, "/nonexistent/x.mtx", &A, &info) == DOPT_ERR_IO, "missing file");
 }
 
 /* ---- failing allocator: every allocation point returns a clean status, nothing leaks -------- */
-typedef struct counting { long live, total, fail_after; } counting;
+typedef struct counting { long live, total, fail_after, bytes, peak_bytes; } counting;
 static void *cnt_alloc(void *u, size_t n)
 {
     counting *c = (counting *)u;
     if (c->fail_after >= 0 && c->total >= c->fail_after) return NULL;
     c->total++;
     c->live++;
+    c->bytes += (long)n;
+    if (c->bytes > c->peak_bytes) c->peak_bytes = c->bytes;
     return malloc(n);
 }
 static void cnt_free(void *u, void *p, size_t n)
 {
     counting *c = (counting *)u;
-    (void)n;
     if (p) c->live--;
+    if (p) c->bytes -= (long)n;
     free(p);
+}
+
+/* issue 24, defect 8 and a minor one: a header "10000000 10000000 0" made the reader allocate and
+ * write 80 MB (sizes up to 2^31 - 2 were taken); a declared count of 1e9 with one entry
+ * allocated 1e9 triplets; entries beyond the declared count were ignored silently */
+static void test_mm_hostile(void)
+{
+    char path[512];
+    const char *dir = getenv("TMPDIR");
+    dopt_sparse_csc_d A;
+    dopt_errinfo info;
+    counting c;
+    dopt_hooks h;
+    int local;
+    dopt_status st;
+    snprintf(path, sizeof path, "%s/dopt_test_mm_%lx.mtx", dir && *dir ? dir : "/tmp",
+             (unsigned long)((size_t)&local >> 4) ^ (unsigned long)time(NULL));
+    memset(&h, 0, sizeof h);
+    h.allocator.alloc = cnt_alloc;
+    h.allocator.free = cnt_free;
+    h.allocator.user = &c;
+    if (!write_file(path, "%%MatrixMarket matrix coordinate real general\n10000000 10000000 0\n")) DOPT_SKIP("cannot write");
+    memset(&c, 0, sizeof c);
+    c.fail_after = -1;
+    st = dopt_sparse_read_mm_d(&h, path, &A, &info);
+    DOPT_CHECK(st == DOPT_ERR_UNSUPPORTED && info.line == 2, "empty 1e7 x 1e7: %s line %ld", dopt_status_string(st), info.line);
+    DOPT_CHECK(c.peak_bytes < 1000000, "empty 1e7 x 1e7: %ld bytes at once", c.peak_bytes);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 1000000000\n1 1 1\n");
+    memset(&c, 0, sizeof c);
+    c.fail_after = -1;
+    st = dopt_sparse_read_mm_d(&h, path, &A, &info);
+    DOPT_CHECK(st == DOPT_ERR_PARSE && strstr(info.message, "1 of 1000000000"), "1e9 declared, 1 present: %s %s",
+               dopt_status_string(st), info.message);
+    DOPT_CHECK(c.peak_bytes < 1000000 && c.live == 0, "1e9 declared: %ld bytes at once, %ld live", c.peak_bytes, c.live);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n2 2 5\n");
+    st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
+    DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "an entry beyond the count: %s line %ld", dopt_status_string(st), info.line);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 2 1e999\n");
+    st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
+    DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "an Inf value: %s line %ld", dopt_status_string(st), info.line);
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 2 1e300\n");
+    {
+        dopt_sparse_csc_f Af;
+        st = dopt_sparse_read_mm_f(NULL, path, &Af, &info);
+        DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "1e300 in float: %s line %ld", dopt_status_string(st), info.line);
+    }
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1e308\n1 1 1e308\n");
+    st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
+    DOPT_CHECK(st == DOPT_ERR_NON_FINITE && A.p == NULL, "duplicates summing to Inf: %s", dopt_status_string(st));
+    write_file(path, "%%MatrixMarket matrix coordinate real general\n60000 60000 2\n1 1 1\n60000 60000 5\n% end\n\n");
+    st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
+    DOPT_CHECK(st == DOPT_OK && A.ncols == 60000 && A.p[60000] == 2, "2 entries in 60000 x 60000 (within the slack): %s",
+               dopt_status_string(st));
+    if (st == DOPT_OK) dopt_sparse_csc_free_d(&A);
+    remove(path);
 }
 
 static void test_alloc_failures(void)
@@ -346,7 +404,7 @@ static void test_alloc_failures(void)
     int Ap[5] = {0, 2, 4, 6, 7}, Ai[7] = {0, 3, 1, 2, 2, 3, 3}, k, ok = 1;
     int var_dim[3] = {3, 2, 3}, res_dim[2] = {2, 3}, fac_ptr[3] = {0, 2, 4}, fac_vars[4] = {0, 1, 2, 0};
     for (k = 0; k < 40; ++k) {
-        counting c = {0, 0, 0};
+        counting c = {0, 0, 0, 0, 0};
         dopt_hooks h;
         dopt_sparse_symbolic *S = NULL;
         dopt_sparse_blocks *B = NULL;
@@ -533,7 +591,15 @@ static void test_backward_fd(void)
     dopt_sparse_factor_d(F, Ax, NULL);
     memcpy(x, b, sizeof(double) * (size_t)n);
     dopt_sparse_solve_d(F, 1, x, n);
-    dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA);
+    DOPT_CHECK(dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA) == DOPT_OK, "solve_backward status");
+    { /* issue 24: the backward checks its own outputs (NaN adjoint in: NON_FINITE, not OK) */
+        double keep = w[0];
+        w[0] = NAN;
+        DOPT_CHECK(dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA) == DOPT_ERR_NON_FINITE, "NaN adjoint");
+        DOPT_CHECK(dopt_sparse_solve_backward_d(F, 1, x, w, gb, gA) == DOPT_ERR_INVALID_ARGUMENT, "element 1 of 1");
+        w[0] = keep;
+        dopt_sparse_solve_backward_d(F, 0, x, w, gb, gA);
+    }
     {
         const double h = 1e-6;
         double *xp = (double *)malloc(sizeof(double) * (size_t)n);
@@ -858,6 +924,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_errors);
     DOPT_TEST_RUN(test_wide_pivot);
     DOPT_TEST_RUN(test_mm_reader);
+    DOPT_TEST_RUN(test_mm_hostile);
     DOPT_TEST_RUN(test_alloc_failures);
     DOPT_TEST_RUN(test_data_spd);
 }
