@@ -626,7 +626,7 @@ typedef struct DOPT_FN(dopt_mpc_lqr_data) {
 
 /* Gradients of a loss with respect to the data, same shapes as dopt_mpc_lqr_data; usually the
  * same strides.  Where a stride is 0 the contributions of the elements / steps that share the
- * block are summed.  p NULL: not wanted. */
+ * block are summed; otherwise the blocks must not overlap.  p NULL: not wanted. */
 typedef struct DOPT_FN(dopt_mpc_lqr_grad) {
     DOPT_FN(dopt_mpc_seq) C, c, F, f, x_init;
 } DOPT_FN(dopt_mpc_lqr_grad);
@@ -2026,18 +2026,29 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
     return first;
 }
 
-/* Zero the gradient blocks element b touches (shared blocks are zeroed repeatedly: harmless). */
-static void DOPT_FN(dopt__lqr_grad_zero)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g, ptrdiff_t b)
+/* A gradient array is "shared" when a stride of 0 makes elements or steps add into one block;
+ * otherwise every (element, step) block is its own and is written, not accumulated (the blocks
+ * of different elements and steps must not overlap then). */
+#define DOPT__LQR_SHARED(q) ((q).ts == 0 || (q).bs == 0)
+#define DOPT__LQR_SHARED_X(q) ((q).bs == 0)
+
+/* Zero element b's blocks of the shared arrays (which = 0) or of the unshared ones (which = 1:
+ * an element that gets no gradient).  Shared blocks are zeroed repeatedly: harmless. */
+static void DOPT_FN(dopt__lqr_grad_zero)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g,
+                                         ptrdiff_t b, int which)
 {
     const int n = s->n, N = n + s->m;
     int t;
     for (t = 0; t < s->T; ++t) {
-        if (g->C.p) memset(DOPT__LQR_AT(g->C, b, t), 0, (size_t)N * N * sizeof(R_));
-        if (g->c.p) memset(DOPT__LQR_AT(g->c, b, t), 0, (size_t)N * sizeof(R_));
-        if (t < s->T - 1 && g->F.p) memset(DOPT__LQR_AT(g->F, b, t), 0, (size_t)n * N * sizeof(R_));
-        if (t < s->T - 1 && g->f.p) memset(DOPT__LQR_AT(g->f, b, t), 0, (size_t)n * sizeof(R_));
+        if (g->C.p && DOPT__LQR_SHARED(g->C) == !which) memset(DOPT__LQR_AT(g->C, b, t), 0, (size_t)N * N * sizeof(R_));
+        if (g->c.p && DOPT__LQR_SHARED(g->c) == !which) memset(DOPT__LQR_AT(g->c, b, t), 0, (size_t)N * sizeof(R_));
+        if (t < s->T - 1 && g->F.p && DOPT__LQR_SHARED(g->F) == !which)
+            memset(DOPT__LQR_AT(g->F, b, t), 0, (size_t)n * N * sizeof(R_));
+        if (t < s->T - 1 && g->f.p && DOPT__LQR_SHARED(g->f) == !which)
+            memset(DOPT__LQR_AT(g->f, b, t), 0, (size_t)n * sizeof(R_));
     }
-    if (g->x_init.p) memset(DOPT__LQR_AT(g->x_init, b, 0), 0, (size_t)n * sizeof(R_));
+    if (g->x_init.p && DOPT__LQR_SHARED_X(g->x_init) == !which)
+        memset(DOPT__LQR_AT(g->x_init, b, 0), 0, (size_t)n * sizeof(R_));
 }
 
 /* The adjoint LQR of element b: d_tau, d_lam into s->dtau, s->dlam. */
@@ -2093,40 +2104,55 @@ static void DOPT_FN(dopt__lqr_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b, DO
     DOPT_FN(dopt__lqr_multipliers)(s, d, b, dt, dtau, s->dlam);
 }
 
-/* Accumulate element b's gradients from (tau, lam, d_tau, d_lam). */
+/* Element b's gradients from (tau, lam, d_tau, d_lam): added into shared arrays, written into
+ * unshared ones. */
 static void DOPT_FN(dopt__lqr_grad_add)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g, ptrdiff_t b)
 {
     const int n = s->n, T = s->T, N = n + s->m;
     const R_ *tau = s->tau + (size_t)b * T * N, *lam = s->lam + (size_t)b * T * n;
     const R_ *dt = s->dtau, *dl = s->dlam;
+    const int aC = DOPT__LQR_SHARED(g->C), ac = DOPT__LQR_SHARED(g->c), aF = DOPT__LQR_SHARED(g->F);
+    const int af = DOPT__LQR_SHARED(g->f), ax = DOPT__LQR_SHARED_X(g->x_init);
     int t, i, j;
     for (t = 0; t < T; ++t) {
         const R_ *x = tau + (size_t)t * N, *dx = dt + (size_t)t * N;
         if (g->C.p) {
             R_ *G = DOPT__LQR_AT(g->C, b, t);
-            for (j = 0; j < N; ++j)
-                for (i = 0; i < N; ++i) G[i + j * N] += (R_)0.5 * (dx[i] * x[j] + x[i] * dx[j]);
+            for (j = 0; j < N; ++j) {
+                const R_ xj = (R_)0.5 * x[j], dxj = (R_)0.5 * dx[j];
+                R_ *Gj = G + j * N;
+                if (aC)
+                    for (i = 0; i < N; ++i) Gj[i] += dx[i] * xj + x[i] * dxj;
+                else
+                    for (i = 0; i < N; ++i) Gj[i] = dx[i] * xj + x[i] * dxj;
+            }
         }
         if (g->c.p) {
             R_ *G = DOPT__LQR_AT(g->c, b, t);
-            for (i = 0; i < N; ++i) G[i] += dx[i];
+            for (i = 0; i < N; ++i) G[i] = (ac ? G[i] : 0) + dx[i];
         }
         if (t < T - 1) {
             const R_ *ln = lam + (size_t)(t + 1) * n, *dln = dl + (size_t)(t + 1) * n;
             if (g->F.p) {
                 R_ *G = DOPT__LQR_AT(g->F, b, t);
-                for (j = 0; j < N; ++j)
-                    for (i = 0; i < n; ++i) G[i + j * n] += dln[i] * x[j] + ln[i] * dx[j];
+                for (j = 0; j < N; ++j) {
+                    const R_ xj = x[j], dxj = dx[j];
+                    R_ *Gj = G + j * n;
+                    if (aF)
+                        for (i = 0; i < n; ++i) Gj[i] += dln[i] * xj + ln[i] * dxj;
+                    else
+                        for (i = 0; i < n; ++i) Gj[i] = dln[i] * xj + ln[i] * dxj;
+                }
             }
             if (g->f.p) {
                 R_ *G = DOPT__LQR_AT(g->f, b, t);
-                for (i = 0; i < n; ++i) G[i] += dln[i];
+                for (i = 0; i < n; ++i) G[i] = (af ? G[i] : 0) + dln[i];
             }
         }
     }
     if (g->x_init.p) {
         R_ *G = DOPT__LQR_AT(g->x_init, b, 0);
-        for (i = 0; i < n; ++i) G[i] += dl[i];
+        for (i = 0; i < n; ++i) G[i] = (ax ? G[i] : 0) + dl[i];
     }
 }
 
@@ -2143,7 +2169,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
     if (!s->solved) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: no forward solve");
     if (policy != DOPT_BWD_FLAG && policy != DOPT_BWD_ZERO && policy != DOPT_BWD_FAIL)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: unknown policy");
-    for (b = 0; b < s->B; ++b) DOPT_FN(dopt__lqr_grad_zero)(s, grad, b);
+    for (b = 0; b < s->B; ++b) DOPT_FN(dopt__lqr_grad_zero)(s, grad, b, 0);
     for (b = 0; b < s->B; ++b) {
         dopt_status st = s->st[b];
         int finite = 1;
@@ -2163,6 +2189,8 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
                     DOPT_FN(dopt__lqr_grad_add)(s, grad, b);
             }
         }
+        if (st != DOPT_OK && !(st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_BWD_FLAG))
+            DOPT_FN(dopt__lqr_grad_zero)(s, grad, b, 1); /* no gradient: its own blocks read 0 */
         if (bwd_status) bwd_status[b] = st;
         if (st == DOPT_ERR_NO_CONVERGENCE && policy != DOPT_BWD_FAIL) continue;
         if (st != DOPT_OK && first == DOPT_OK) {
