@@ -936,27 +936,29 @@ static void dopt__sp_permute_pattern(int n, const int *Sp, const int *Si, const 
             if ((ip[Si[p]] < ip[j]) == upper) Pi[iw[ip[j]]++] = ip[Si[p]];
 }
 
-DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const int *Ap,
-                                         const int *Ai, dopt_uplo uplo,
-                                         const dopt_sparse_options *options,
-                                         dopt_sparse_symbolic **out, dopt_errinfo *info)
+/* Scratch of dopt_sparse_analyze, shared by its phases (each array's length is in its comment;
+ * the lengths are kept so that the driver frees exactly what it allocated). */
+typedef struct dopt__sp_scratch {
+    int *Sp, *Si;          /* n+1, si_len: symmetric off-diagonal pattern of A, both triangles */
+    int *Up, *Ui;          /* n+1, m: one triangle of the permuted pattern                     */
+    int *iw;               /* iw_len: integer work (AMD's, then n..2n+1 for the phases)         */
+    int *perm0, *post;     /* n, n: fill-reducing ordering before postordering, the postorder  */
+    int *fsup, *fpar;      /* n+1, n: fundamental supernodes and their parents                 */
+    int *frows, *keep;     /* n, n: row count and "starts a final supernode" of each           */
+    int *gcols, *nchild;   /* n, n: amalgamated columns, children count in the etree           */
+    int *byc;              /* 2 nnz: entries of A sorted by their column of L, then their rows  */
+    double *gzeros;        /* n: explicit zeros added by amalgamation                          */
+    size_t si_len, iw_len;
+    int m;                 /* off-diagonal pairs: Sp[n] / 2                                    */
+} dopt__sp_scratch;
+
+/* Arguments of dopt_sparse_analyze: the pattern's pointers and rows, the options' ordering. */
+static dopt_status dopt__sp_analyze_check(int n, const int *Ap, const int *Ai, dopt_uplo uplo,
+                                          const dopt_sparse_options *o, dopt_errinfo *info)
 {
-    dopt_sparse_options o;
-    dopt_sparse_symbolic *S;
-    dopt_hooks h;
-    int fail = 0, j, p, k, nnz, m = 0, nf, s;
-    int *Sp = NULL, *Si = NULL, *Up = NULL, *Ui = NULL, *iw = NULL, *perm0 = NULL, *post = NULL;
-    int *fsup = NULL, *fpar = NULL, *frows = NULL, *keep = NULL, *gcols = NULL, *nchild = NULL, *byc = NULL;
-    double *gzeros = NULL;
-    size_t iwlen = 0, mS = 0, si_alloc = 0;
-    dopt_status st = DOPT_OK;
-    if (out) *out = NULL;
-    if (!out || n < 0 || (n > 0 && (!Ap || !Ai)) || (uplo != DOPT_LOWER && uplo != DOPT_UPPER))
+    int j, p, nnz;
+    if (n < 0 || (n > 0 && (!Ap || !Ai)) || (uplo != DOPT_LOWER && uplo != DOPT_UPPER))
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: bad argument");
-    if (options) o = *options;
-    else memset(&o, 0, sizeof o);
-    if (hooks) h = *hooks;
-    else memset(&h, 0, sizeof h);
     if (n > 0 && Ap[0] != 0)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, 0, 0, "sparse_analyze: Ap[0] != 0");
     for (j = 0; j < n; ++j) {
@@ -969,37 +971,22 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
         if (Ai[p] < 0 || Ai[p] >= n)
             return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, p, 0,
                                     "sparse_analyze: row index out of range at this entry");
-    if (o.ordering == DOPT_SPARSE_ORDER_USER) {
-        if (!o.user_perm)
+    if (o->ordering == DOPT_SPARSE_ORDER_USER) {
+        if (!o->user_perm)
             return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: user_perm is NULL");
-    } else if (o.ordering != DOPT_SPARSE_ORDER_AMD && o.ordering != DOPT_SPARSE_ORDER_NATURAL) {
+    } else if (o->ordering != DOPT_SPARSE_ORDER_AMD && o->ordering != DOPT_SPARSE_ORDER_NATURAL) {
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: unknown ordering");
     }
-    S = (dopt_sparse_symbolic *)dopt_alloc(&h, sizeof *S);
-    if (!S) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
-    memset(S, 0, sizeof *S);
-    S->hooks = h;
-    S->n = n;
-    S->uplo = uplo;
-    S->nnz_a = nnz;
-    S->Ap = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
-    S->Ai = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
-    S->perm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->iperm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->parent = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->colcount = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->col2super = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->amap = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
-    S->aent = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
-    S->adst = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
-    Sp = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
-    Up = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
-    perm0 = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    post = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    if (fail) goto oom;
-    if (n > 0) memcpy(S->Ap, Ap, ((size_t)n + 1) * sizeof(int));
-    if (nnz > 0) memcpy(S->Ai, Ai, (size_t)nnz * sizeof(int));
-    /* 1. symmetric pattern of the off-diagonal entries, both triangles, duplicates removed */
+    return DOPT_OK;
+}
+
+/* Phase 1: the symmetric pattern (w->Sp, w->Si) of A's off-diagonal entries, both triangles,
+ * duplicates removed; allocates w->Si and w->iw (sized for AMD).  Returns 0 when out of memory. */
+static int dopt__sp_symmetric_pattern(const dopt_hooks *h, int n, const int *Ap, const int *Ai,
+                                      dopt_uplo uplo, dopt__sp_scratch *w)
+{
+    int *Sp = w->Sp, *Si, *pos, *mark, j, p, q, fail = 0;
+    size_t mS;
     for (j = 0; j <= n; ++j) Sp[j] = 0;
     for (j = 0; j < n; ++j)
         for (p = Ap[j]; p < Ap[j + 1]; ++p) {
@@ -1010,180 +997,191 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
         }
     for (j = 0; j < n; ++j) Sp[j + 1] += Sp[j];
     mS = n > 0 ? (size_t)Sp[n] : 0;
-    iwlen = dopt_sparse_amd_iwork_size(n, (int)mS);
-    if (iwlen < 4 * (size_t)n + 1) iwlen = 4 * (size_t)n + 1;
-    si_alloc = mS;
-    Si = (int *)dopt__sp_alloc(&h, mS, sizeof(int), &fail);
-    iw = (int *)dopt__sp_alloc(&h, iwlen, sizeof(int), &fail);
-    if (fail) goto oom;
-    {
-        int *pos = iw, *mark = iw + n, q;
-        for (j = 0; j < n; ++j) pos[j] = Sp[j];
-        for (j = 0; j < n; ++j)
-            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
-                int i = Ai[p];
-                if (i == j || !dopt__sp_in_triangle(uplo, i, j)) continue;
-                Si[pos[i]++] = j;
-                Si[pos[j]++] = i;
-            }
-        for (j = 0; j < n; ++j) mark[j] = -1;
-        for (j = 0, q = 0; j < n; ++j) { /* squeeze out duplicates */
-            int start = q;
-            for (p = Sp[j]; p < Sp[j + 1]; ++p) {
-                int i = Si[p];
-                if (mark[i] == j) continue;
-                mark[i] = j;
-                Si[q++] = i;
-            }
-            Sp[j] = start;
+    w->iw_len = dopt_sparse_amd_iwork_size(n, (int)mS);
+    if (w->iw_len < 4 * (size_t)n + 1) w->iw_len = 4 * (size_t)n + 1;
+    w->si_len = mS;
+    w->Si = Si = (int *)dopt__sp_alloc(h, mS, sizeof(int), &fail);
+    w->iw = (int *)dopt__sp_alloc(h, w->iw_len, sizeof(int), &fail);
+    if (fail) return 0;
+    pos = w->iw;
+    mark = w->iw + n;
+    for (j = 0; j < n; ++j) pos[j] = Sp[j];
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int i = Ai[p];
+            if (i == j || !dopt__sp_in_triangle(uplo, i, j)) continue;
+            Si[pos[i]++] = j;
+            Si[pos[j]++] = i;
         }
-        if (n > 0) Sp[n] = q;
-        mS = (size_t)q;
+    for (j = 0; j < n; ++j) mark[j] = -1;
+    for (j = 0, q = 0; j < n; ++j) { /* squeeze out duplicates */
+        int start = q;
+        for (p = Sp[j]; p < Sp[j + 1]; ++p) {
+            int i = Si[p];
+            if (mark[i] == j) continue;
+            mark[i] = j;
+            Si[q++] = i;
+        }
+        Sp[j] = start;
     }
-    m = (int)(mS / 2); /* off-diagonal pairs */
-    /* 2. fill-reducing ordering */
-    if (o.ordering == DOPT_SPARSE_ORDER_AMD) {
+    if (n > 0) Sp[n] = q;
+    w->m = q / 2;
+    return 1;
+}
+
+/* Phase 2: the fill-reducing ordering w->perm0 (AMD, natural or the user's, validated). */
+static dopt_status dopt__sp_order(int n, const dopt_sparse_options *o, dopt__sp_scratch *w,
+                                  dopt_errinfo *info)
+{
+    int k, *iw = w->iw, *perm0 = w->perm0;
+    if (o->ordering == DOPT_SPARSE_ORDER_AMD) {
         int dense = -1;
-        if (o.amd_dense < 0) dense = n;
-        else if (o.amd_dense > 0) {
-            double d = o.amd_dense * sqrt((double)n);
+        if (o->amd_dense < 0) dense = n;
+        else if (o->amd_dense > 0) {
+            double d = o->amd_dense * sqrt((double)n);
             dense = d < 16 ? 16 : (d > n ? n : (int)d);
         }
-        dopt_sparse_amd(n, Sp, Si, dense, perm0, iw);
-    } else if (o.ordering == DOPT_SPARSE_ORDER_NATURAL) {
+        dopt_sparse_amd(n, w->Sp, w->Si, dense, perm0, iw);
+    } else if (o->ordering == DOPT_SPARSE_ORDER_NATURAL) {
         for (k = 0; k < n; ++k) perm0[k] = k;
     } else {
         for (k = 0; k < n; ++k) iw[k] = 0;
         for (k = 0; k < n; ++k) {
-            int c = o.user_perm[k];
-            if (c < 0 || c >= n || iw[c]) {
-                st = dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, k, 0,
-                                      "sparse_analyze: user_perm is not a permutation (at this position)");
-                goto done;
-            }
+            int c = o->user_perm[k];
+            if (c < 0 || c >= n || iw[c])
+                return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, k, 0,
+                                        "sparse_analyze: user_perm is not a permutation (at this position)");
             iw[c] = 1;
             perm0[k] = c;
         }
     }
-    for (k = 0; k < n; ++k) S->iperm[perm0[k]] = k;
-    /* 3. elimination tree of the permuted matrix (upper pattern), then postorder it */
-    Ui = (int *)dopt__sp_alloc(&h, (size_t)m, sizeof(int), &fail);
-    if (fail) goto oom;
-    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 1, Up, Ui, iw);
-    dopt_sparse_etree(n, Up, Ui, S->colcount /* scratch parent */, iw);
-    dopt_sparse_postorder(n, S->colcount, post, iw);
-    {
-        int *ipost = iw, *par0 = S->colcount;
-        for (k = 0; k < n; ++k) ipost[post[k]] = k;
-        for (k = 0; k < n; ++k) {
-            int pk = par0[post[k]];
-            S->parent[k] = pk == -1 ? -1 : ipost[pk];
-        }
-        for (k = 0; k < n; ++k) S->perm[k] = perm0[post[k]];
-        for (k = 0; k < n; ++k) S->iperm[S->perm[k]] = k;
+    return DOPT_OK;
+}
+
+/* Phase 3: elimination tree of the permuted matrix, postordered: S->parent, S->perm, S->iperm
+ * (the final ordering is perm0 followed by the postorder). */
+static void dopt__sp_etree_postorder(int n, dopt_sparse_symbolic *S, dopt__sp_scratch *w)
+{
+    int k, *iw = w->iw, *ipost = w->iw, *par0 = S->colcount; /* colcount: scratch parent */
+    for (k = 0; k < n; ++k) S->iperm[w->perm0[k]] = k;
+    dopt__sp_permute_pattern(n, w->Sp, w->Si, S->iperm, 1, w->Up, w->Ui, iw);
+    dopt_sparse_etree(n, w->Up, w->Ui, par0, iw);
+    dopt_sparse_postorder(n, par0, w->post, iw);
+    for (k = 0; k < n; ++k) ipost[w->post[k]] = k;
+    for (k = 0; k < n; ++k) {
+        int pk = par0[w->post[k]];
+        S->parent[k] = pk == -1 ? -1 : ipost[pk];
     }
-    /* 4. strictly lower pattern of the final permuted matrix (reuse Up/Ui), column counts */
-    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 0, Up, Ui, iw);
-    dopt_sparse_colcounts(n, Up, Ui, S->parent, S->colcount, iw);
+    for (k = 0; k < n; ++k) S->perm[k] = w->perm0[w->post[k]];
+    for (k = 0; k < n; ++k) S->iperm[S->perm[k]] = k;
+}
+
+/* Phase 4: column counts of L (strictly lower pattern of the final permuted matrix), nnz(L)
+ * and the flop count. */
+static void dopt__sp_column_counts(int n, dopt_sparse_symbolic *S, dopt__sp_scratch *w)
+{
+    int j;
+    dopt__sp_permute_pattern(n, w->Sp, w->Si, S->iperm, 0, w->Up, w->Ui, w->iw);
+    dopt_sparse_colcounts(n, w->Up, w->Ui, S->parent, S->colcount, w->iw);
     S->nnz_l = 0;
     S->flops = 0;
     for (j = 0; j < n; ++j) {
         S->nnz_l += S->colcount[j];
         S->flops += (double)S->colcount[j] * S->colcount[j];
     }
-    /* 5. fundamental supernodes: j+1 continues j's supernode when it is j's parent, its only
-     * child, and its column has the same structure minus j */
-    fsup = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
-    fpar = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    frows = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    keep = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    gcols = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    nchild = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    gzeros = (double *)dopt__sp_alloc(&h, (size_t)n, sizeof(double), &fail);
-    if (fail) goto oom;
+}
+
+/* Phase 5: fundamental supernodes (w->fsup[0..nf], parents w->fpar, rows w->frows): j+1
+ * continues j's supernode when it is j's parent, its only child, and its column has the same
+ * structure minus j.  Returns nf. */
+static int dopt__sp_fundamental_supernodes(int n, const dopt_sparse_symbolic *S, dopt__sp_scratch *w)
+{
+    int j, s, nf = 0, *nchild = w->nchild, *iw = w->iw;
     for (j = 0; j < n; ++j) nchild[j] = 0;
     for (j = 0; j < n; ++j)
         if (S->parent[j] != -1) nchild[S->parent[j]]++;
-    nf = 0;
     for (j = 0; j < n; ++j) {
         if (j == 0 || !(S->parent[j - 1] == j && S->colcount[j - 1] == S->colcount[j] + 1 && nchild[j] == 1))
-            fsup[nf++] = j;
+            w->fsup[nf++] = j;
         iw[j] = nf - 1; /* column -> fundamental supernode */
     }
-    fsup[nf] = n;
+    w->fsup[nf] = n;
     for (s = 0; s < nf; ++s) {
-        int last = fsup[s + 1] - 1;
-        fpar[s] = S->parent[last] == -1 ? -1 : iw[S->parent[last]];
-        frows[s] = S->colcount[fsup[s]];
+        int last = w->fsup[s + 1] - 1;
+        w->fpar[s] = S->parent[last] == -1 ? -1 : iw[S->parent[last]];
+        w->frows[s] = S->colcount[w->fsup[s]];
     }
-    dopt__sp_amalgamate(nf, fsup, fpar, frows, keep, gcols, gzeros, &o);
-    /* 6. final supernodes */
-    S->nsuper = 0;
-    for (s = 0; s < nf; ++s) S->nsuper += keep[s];
-    S->super = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
-    S->sparent = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper, sizeof(int), &fail);
-    S->rowptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
-    S->valptr = (size_t *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(size_t), &fail);
-    S->aptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
-    if (fail) goto oom;
-    {
-        int ns = 0;
-        double rows_total = 0;
-        S->rowptr[0] = 0;
-        for (s = 0; s < nf; ++s) {
-            if (!keep[s]) continue;
-            S->super[ns] = fsup[s];
-            rows_total += frows[s];
-            if (rows_total > INT_MAX) {
-                st = dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_analyze: structure exceeds int");
-                goto done;
-            }
-            S->rowptr[ns + 1] = S->rowptr[ns] + frows[s];
-            ns++;
-        }
-        S->super[ns] = n;
+    return nf;
+}
+
+/* Phase 6: the final supernodes (those of the nf fundamental ones that amalgamation kept):
+ * S->super, S->rowptr, S->col2super, S->sparent; S->nsuper and its arrays are allocated by the
+ * caller.  DOPT_ERR_DIMENSION when the row structure would not fit an int. */
+static dopt_status dopt__sp_final_supernodes(int n, int nf, dopt_sparse_symbolic *S,
+                                             const dopt__sp_scratch *w, dopt_errinfo *info)
+{
+    int s, j, ns = 0;
+    double rows_total = 0;
+    S->rowptr[0] = 0;
+    for (s = 0; s < nf; ++s) {
+        if (!w->keep[s]) continue;
+        S->super[ns] = w->fsup[s];
+        rows_total += w->frows[s];
+        if (rows_total > INT_MAX)
+            return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_analyze: structure exceeds int");
+        S->rowptr[ns + 1] = S->rowptr[ns] + w->frows[s];
+        ns++;
     }
+    S->super[ns] = n;
     for (s = 0; s < S->nsuper; ++s)
         for (j = S->super[s]; j < S->super[s + 1]; ++j) S->col2super[j] = s;
     for (s = 0; s < S->nsuper; ++s) {
         int last = S->super[s + 1] - 1;
         S->sparent[s] = S->parent[last] == -1 ? -1 : S->col2super[S->parent[last]];
     }
-    /* 7. row structure of each supernode: its own columns, then every row i whose row subtree
-     * (the tree paths from the nonzeros of row i up to i) passes through it.  Rows are visited
-     * in increasing order, so each supernode's list comes out sorted. */
-    S->rowind = (int *)dopt__sp_alloc(&h, (size_t)S->rowptr[S->nsuper], sizeof(int), &fail);
-    if (fail) goto oom;
-    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 1, Up, Ui, iw);
-    {
-        int *pos = iw, *mark = iw + n, i;
-        for (s = 0; s < S->nsuper; ++s) {
-            for (j = S->super[s]; j < S->super[s + 1]; ++j) S->rowind[S->rowptr[s] + j - S->super[s]] = j;
-            pos[s] = S->rowptr[s] + S->super[s + 1] - S->super[s];
-            mark[s] = -1;
-        }
-        for (i = 0; i < n; ++i) {
-            int si = S->col2super[i];
-            for (p = Up[i]; p < Up[i + 1]; ++p)
-                for (s = S->col2super[Ui[p]]; s != -1 && s != si && mark[s] != i; s = S->sparent[s]) {
-                    DOPT_ASSERT(pos[s] < S->rowptr[s + 1]);
-                    S->rowind[pos[s]++] = i;
-                    mark[s] = i;
-                }
-        }
-        S->max_nsrow = 0;
-        S->max_nscol = 0;
-        S->valptr[0] = 0;
-        for (s = 0; s < S->nsuper; ++s) {
-            int nscol = S->super[s + 1] - S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s];
-            DOPT_ASSERT(pos[s] == S->rowptr[s + 1]);
-            S->valptr[s + 1] = S->valptr[s] + (size_t)nsrow * (size_t)nscol;
-            if (nsrow > S->max_nsrow) S->max_nsrow = nsrow;
-            if (nscol > S->max_nscol) S->max_nscol = nscol;
-        }
-        S->nnz_storage = S->valptr[S->nsuper];
+    return DOPT_OK;
+}
+
+/* Phase 7: row structure of each supernode (S->rowind, allocated by the caller): its own
+ * columns, then every row i whose row subtree (the tree paths from the nonzeros of row i up to
+ * i) passes through it.  Rows are visited in increasing order, so each list comes out sorted.
+ * Then the value offsets S->valptr and the largest supernode sizes. */
+static void dopt__sp_row_structure(int n, dopt_sparse_symbolic *S, dopt__sp_scratch *w)
+{
+    int *pos = w->iw, *mark = w->iw + n, i, s, j, p;
+    const int *Up = w->Up, *Ui = w->Ui;
+    dopt__sp_permute_pattern(n, w->Sp, w->Si, S->iperm, 1, w->Up, w->Ui, w->iw);
+    for (s = 0; s < S->nsuper; ++s) {
+        for (j = S->super[s]; j < S->super[s + 1]; ++j) S->rowind[S->rowptr[s] + j - S->super[s]] = j;
+        pos[s] = S->rowptr[s] + S->super[s + 1] - S->super[s];
+        mark[s] = -1;
     }
-    /* 8. largest update block, for the numeric workspace */
+    for (i = 0; i < n; ++i) {
+        int si = S->col2super[i];
+        for (p = Up[i]; p < Up[i + 1]; ++p)
+            for (s = S->col2super[Ui[p]]; s != -1 && s != si && mark[s] != i; s = S->sparent[s]) {
+                DOPT_ASSERT(pos[s] < S->rowptr[s + 1]);
+                S->rowind[pos[s]++] = i;
+                mark[s] = i;
+            }
+    }
+    S->max_nsrow = 0;
+    S->max_nscol = 0;
+    S->valptr[0] = 0;
+    for (s = 0; s < S->nsuper; ++s) {
+        int nscol = S->super[s + 1] - S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s];
+        DOPT_ASSERT(pos[s] == S->rowptr[s + 1]);
+        S->valptr[s + 1] = S->valptr[s] + (size_t)nsrow * (size_t)nscol;
+        if (nsrow > S->max_nsrow) S->max_nsrow = nsrow;
+        if (nscol > S->max_nscol) S->max_nscol = nscol;
+    }
+    S->nnz_storage = S->valptr[S->nsuper];
+}
+
+/* Phase 8: the largest update block a supernode sends to one ancestor (numeric workspace). */
+static void dopt__sp_max_update(dopt_sparse_symbolic *S)
+{
+    int s;
     S->max_update = 0;
     for (s = 0; s < S->nsuper; ++s) {
         int nscol = S->super[s + 1] - S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s];
@@ -1198,58 +1196,149 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
             p1 = p2;
         }
     }
-    /* 9. where each entry of A lands in L's values: entries grouped by their column of L
-     * (counting sort into `byc`), then placed supernode by supernode through a row map */
-    byc = (int *)dopt__sp_alloc(&h, 2 * (size_t)nnz, sizeof(int), &fail);
-    if (fail) goto oom;
-    {
-        int *cp = iw, *map = iw + n + 1, *byr = byc + nnz, i;
-        for (j = 0; j <= n; ++j) cp[j] = 0;
-        for (j = 0; j < n; ++j)
-            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
-                int pi = S->iperm[Ai[p]], pj = S->iperm[j];
-                S->amap[p] = DOPT__SP_NONE;
-                if (dopt__sp_in_triangle(uplo, Ai[p], j)) cp[(pi < pj ? pi : pj) + 1]++;
-            }
-        for (j = 0; j < n; ++j) cp[j + 1] += cp[j];
-        for (j = 0; j < n; ++j)
-            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
-                int pi = S->iperm[Ai[p]], pj = S->iperm[j], c = pi < pj ? pi : pj;
-                if (!dopt__sp_in_triangle(uplo, Ai[p], j)) continue;
-                byr[cp[c]] = pi < pj ? pj : pi;
-                byc[cp[c]++] = p;
-            }
-        for (j = n; j > 0; --j) cp[j] = cp[j - 1];
-        cp[0] = 0;
-        for (s = 0; s <= S->nsuper; ++s) S->aptr[s] = cp[S->super[s]];
-        for (k = 0; k < cp[n]; ++k) S->aent[k] = byc[k];
-        for (s = 0; s < S->nsuper; ++s) {
-            const int k1 = S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s], *rows = S->rowind + S->rowptr[s];
-            for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
-            for (j = k1; j < S->super[s + 1]; ++j)
-                for (k = cp[j]; k < cp[j + 1]; ++k)
-                    S->adst[k] = S->amap[byc[k]] = S->valptr[s] + (size_t)(j - k1) * (size_t)nsrow + (size_t)map[byr[k]];
+}
+
+/* Phase 9: where each entry of A lands in L's values (S->amap, S->aptr/aent/adst): entries
+ * grouped by their column of L (counting sort into w->byc), then placed supernode by supernode
+ * through a row map. */
+static void dopt__sp_entry_map(int n, const int *Ap, const int *Ai, dopt_sparse_symbolic *S,
+                               dopt__sp_scratch *w)
+{
+    int nnz = S->nnz_a, *cp = w->iw, *map = w->iw + n + 1, *byc = w->byc, *byr = w->byc + nnz;
+    int i, j, k, p, s;
+    dopt_uplo uplo = S->uplo;
+    for (j = 0; j <= n; ++j) cp[j] = 0;
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int pi = S->iperm[Ai[p]], pj = S->iperm[j];
+            S->amap[p] = DOPT__SP_NONE;
+            if (dopt__sp_in_triangle(uplo, Ai[p], j)) cp[(pi < pj ? pi : pj) + 1]++;
         }
+    for (j = 0; j < n; ++j) cp[j + 1] += cp[j];
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int pi = S->iperm[Ai[p]], pj = S->iperm[j], c = pi < pj ? pi : pj;
+            if (!dopt__sp_in_triangle(uplo, Ai[p], j)) continue;
+            byr[cp[c]] = pi < pj ? pj : pi;
+            byc[cp[c]++] = p;
+        }
+    for (j = n; j > 0; --j) cp[j] = cp[j - 1];
+    cp[0] = 0;
+    for (s = 0; s <= S->nsuper; ++s) S->aptr[s] = cp[S->super[s]];
+    for (k = 0; k < cp[n]; ++k) S->aent[k] = byc[k];
+    for (s = 0; s < S->nsuper; ++s) {
+        const int k1 = S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s], *rows = S->rowind + S->rowptr[s];
+        for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
+        for (j = k1; j < S->super[s + 1]; ++j)
+            for (k = cp[j]; k < cp[j + 1]; ++k)
+                S->adst[k] = S->amap[byc[k]] = S->valptr[s] + (size_t)(j - k1) * (size_t)nsrow + (size_t)map[byr[k]];
     }
+}
+
+static void dopt__sp_scratch_free(const dopt_hooks *h, int n, int nnz, dopt__sp_scratch *w)
+{
+    dopt__sp_free(h, w->Sp, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(h, w->Si, w->si_len, sizeof(int));
+    dopt__sp_free(h, w->Up, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(h, w->Ui, (size_t)w->m, sizeof(int));
+    dopt__sp_free(h, w->iw, w->iw_len, sizeof(int));
+    dopt__sp_free(h, w->perm0, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->post, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->fsup, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(h, w->fpar, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->frows, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->keep, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->gcols, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->nchild, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->gzeros, (size_t)n, sizeof(double));
+    dopt__sp_free(h, w->byc, 2 * (size_t)nnz, sizeof(int));
+}
+
+/* dopt_sparse_analyze: a driver over the phases above (CSparse's cs_schol in shape). */
+DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const int *Ap,
+                                         const int *Ai, dopt_uplo uplo,
+                                         const dopt_sparse_options *options,
+                                         dopt_sparse_symbolic **out, dopt_errinfo *info)
+{
+    dopt_sparse_options o;
+    dopt_sparse_symbolic *S;
+    dopt_hooks h;
+    dopt__sp_scratch w;
+    int fail = 0, nnz, nf, s;
+    dopt_status st;
+    if (out) *out = NULL;
+    if (options) o = *options;
+    else memset(&o, 0, sizeof o);
+    if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: bad argument");
+    st = dopt__sp_analyze_check(n, Ap, Ai, uplo, &o, info);
+    if (st != DOPT_OK) return st;
+    if (hooks) h = *hooks;
+    else memset(&h, 0, sizeof h);
+    nnz = n > 0 ? Ap[n] : 0;
+    S = (dopt_sparse_symbolic *)dopt_alloc(&h, sizeof *S);
+    if (!S) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
+    memset(S, 0, sizeof *S);
+    memset(&w, 0, sizeof w);
+    S->hooks = h;
+    S->n = n;
+    S->uplo = uplo;
+    S->nnz_a = nnz;
+    S->Ap = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    S->Ai = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
+    S->perm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->iperm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->parent = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->colcount = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->col2super = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->amap = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
+    S->aent = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
+    S->adst = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
+    w.Sp = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    w.Up = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    w.perm0 = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.post = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    if (fail) goto oom;
+    if (n > 0) memcpy(S->Ap, Ap, ((size_t)n + 1) * sizeof(int));
+    if (nnz > 0) memcpy(S->Ai, Ai, (size_t)nnz * sizeof(int));
+    if (!dopt__sp_symmetric_pattern(&h, n, Ap, Ai, uplo, &w)) goto oom;
+    st = dopt__sp_order(n, &o, &w, info);
+    if (st != DOPT_OK) goto done;
+    w.Ui = (int *)dopt__sp_alloc(&h, (size_t)w.m, sizeof(int), &fail);
+    if (fail) goto oom;
+    dopt__sp_etree_postorder(n, S, &w);
+    dopt__sp_column_counts(n, S, &w);
+    w.fsup = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    w.fpar = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.frows = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.keep = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.gcols = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.nchild = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.gzeros = (double *)dopt__sp_alloc(&h, (size_t)n, sizeof(double), &fail);
+    if (fail) goto oom;
+    nf = dopt__sp_fundamental_supernodes(n, S, &w);
+    dopt__sp_amalgamate(nf, w.fsup, w.fpar, w.frows, w.keep, w.gcols, w.gzeros, &o);
+    S->nsuper = 0;
+    for (s = 0; s < nf; ++s) S->nsuper += w.keep[s];
+    S->super = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
+    S->sparent = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper, sizeof(int), &fail);
+    S->rowptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
+    S->valptr = (size_t *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(size_t), &fail);
+    S->aptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
+    if (fail) goto oom;
+    st = dopt__sp_final_supernodes(n, nf, S, &w, info);
+    if (st != DOPT_OK) goto done;
+    S->rowind = (int *)dopt__sp_alloc(&h, (size_t)S->rowptr[S->nsuper], sizeof(int), &fail);
+    if (fail) goto oom;
+    dopt__sp_row_structure(n, S, &w);
+    dopt__sp_max_update(S);
+    w.byc = (int *)dopt__sp_alloc(&h, 2 * (size_t)nnz, sizeof(int), &fail);
+    if (fail) goto oom;
+    dopt__sp_entry_map(n, Ap, Ai, S, &w);
     goto done;
 oom:
     st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
 done:
-    dopt__sp_free(&h, Sp, (size_t)n + 1, sizeof(int));
-    dopt__sp_free(&h, Si, si_alloc, sizeof(int));
-    dopt__sp_free(&h, Up, (size_t)n + 1, sizeof(int));
-    dopt__sp_free(&h, Ui, (size_t)m, sizeof(int));
-    dopt__sp_free(&h, iw, iwlen, sizeof(int));
-    dopt__sp_free(&h, perm0, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, post, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, fsup, (size_t)n + 1, sizeof(int));
-    dopt__sp_free(&h, fpar, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, frows, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, keep, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, gcols, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, nchild, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, gzeros, (size_t)n, sizeof(double));
-    dopt__sp_free(&h, byc, 2 * (size_t)nnz, sizeof(int));
+    dopt__sp_scratch_free(&h, n, nnz, &w);
     if (st != DOPT_OK) {
         dopt_sparse_symbolic_free(S);
         return st;
@@ -2890,14 +2979,14 @@ static void DOPT_FN(dopt__sp_sub_gemv)(int m, int nc, const DOPT_REAL *B, int ld
     }
 }
 
-/* X <- (L L^T)^{-1} X in the permuted ordering; X is n x nrhs (leading dimension n), T holds
- * max_nsrow x nrhs reals. */
-static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
-                                         DOPT_REAL *X, DOPT_REAL *T)
+/* Forward sweep X <- L^{-1} X in the permuted ordering, supernode by supernode; X is n x nrhs
+ * (leading dimension n), T holds max_nsrow x nrhs reals. */
+static void DOPT_FN(dopt__sp_forward_sweep)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
+                                            DOPT_REAL *X, DOPT_REAL *T)
 {
     const int n = S->n;
     int s, i, j, r;
-    for (s = 0; s < S->nsuper; ++s) { /* forward: L y = x */
+    for (s = 0; s < S->nsuper; ++s) {
         const int k1 = S->super[s], nscol = S->super[s + 1] - k1, nsrow = S->rowptr[s + 1] - S->rowptr[s];
         const int m = nsrow - nscol, *rows = S->rowind + S->rowptr[s] + nscol;
         const DOPT_REAL *Ls = Lx + S->valptr[s];
@@ -2952,7 +3041,16 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
             }
         }
     }
-    for (s = S->nsuper - 1; s >= 0; --s) { /* backward: L^T x = y */
+}
+
+/* Backward sweep X <- L^{-T} X in the permuted ordering, supernodes in reverse; same shapes as
+ * the forward sweep. */
+static void DOPT_FN(dopt__sp_backward_sweep)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
+                                             DOPT_REAL *X, DOPT_REAL *T)
+{
+    const int n = S->n;
+    int s, i, j, r;
+    for (s = S->nsuper - 1; s >= 0; --s) {
         const int k1 = S->super[s], nscol = S->super[s + 1] - k1, nsrow = S->rowptr[s + 1] - S->rowptr[s];
         const int m = nsrow - nscol, *rows = S->rowind + S->rowptr[s] + nscol;
         const DOPT_REAL *Ls = Lx + S->valptr[s];
@@ -2997,6 +3095,14 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
             DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, nscol, nrhs, 1, Ls, nsrow, X + k1, n);
         }
     }
+}
+
+/* X <- (L L^T)^{-1} X in the permuted ordering: the forward then the backward sweep. */
+static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
+                                         DOPT_REAL *X, DOPT_REAL *T)
+{
+    DOPT_FN(dopt__sp_forward_sweep)(S, Lx, nrhs, X, T);
+    DOPT_FN(dopt__sp_backward_sweep)(S, Lx, nrhs, X, T);
 }
 
 DOPT_API void DOPT_FN(dopt_sparse_solve_element)(DOPT_FN(dopt_sparse_numeric) *F, int element, int nrhs,
