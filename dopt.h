@@ -197,6 +197,11 @@
  * limits, penalties): any negative value switches the test or feature off. */
 #define DOPT_OFF (-1)
 
+/* DOPT__RANK_TOL(n): the one rank tolerance of the Cholesky-based linear solvers (dense here,
+ * supernodal in dopt_sparse.h): a pivot whose square is at most DOPT__RANK_TOL(n) times its
+ * matrix's diagonal entry counts as a rank deficiency.  Expands inside a precision pass only. */
+#define DOPT__RANK_TOL(n) ((DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)(n) * DOPT_EPS)
+
 #ifdef DOPT_STATIC
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT_API static __attribute__((unused))
@@ -2557,7 +2562,7 @@ static dopt_status DOPT_FN(dopt__dense_factor)(void *self, const DOPT_REAL *valu
         if (fail_col) *fail_col = col;
         return st;
     }
-    tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)n * DOPT_EPS;
+    tol = DOPT__RANK_TOL(n);
     for (j = 0; j < n; ++j) {
         DOPT_REAL p = L[(size_t)j * n + j];
         if (p * p <= tol * d0[j]) {

@@ -28,8 +28,7 @@
  *   A factor object may hold a BATCH of matrices with one pattern (one symbolic object, one
  *   allocation): small factors are interleaved supernode by supernode so the index bookkeeping
  *   is shared; batches bigger than the cache go element by element.
- *   Failures name the ORIGINAL column of the failing pivot (info->index, F->fail_col[b]);
- *   dopt_sparse_blocks_locate turns it into a variable of a block problem.
+ *   Failures name the ORIGINAL column of the failing pivot (info->index, F->fail_col[b]).
  *
  * STORAGE CONVENTIONS
  *   Compressed sparse column (CSC): column j holds entries p = Ap[j] .. Ap[j+1]-1 with row Ai[p]
@@ -63,14 +62,6 @@
  *   dL/dA = -gb x^T.  Restricted to the stored triangle, a stored off-diagonal value a_ij stands
  *   for both A_ij and A_ji, so dL/da_ij = -(gb_i x_j + gb_j x_i), and dL/da_ii = -gb_i x_i.
  *   dopt_sparse_solve_backward_* returns these with the same factor (one extra solve).
- *
- * BLOCK-SPARSE GAUSS-NEWTON ASSEMBLY
- *   dopt_sparse_blocks describes variables (block sizes, e.g. 3 for SE2, 6 for SE3, 9 for BAL
- *   cameras) and residual terms touching a few of them.  It fixes the pattern of
- *   H = sum_i J_i^T W_i J_i (lower block triangle, diagonal blocks stored full) and a scatter map,
- *   so that each Gauss-Newton step assembles H and g = sum_i J_i^T W_i r_i with no searching.
- *   The pattern is ready for dopt_sparse_analyze(..., DOPT_LOWER, ...); a failing pivot column
- *   maps back to its variable with dopt_sparse_blocks_locate.
  *
  * THREADS
  *   Nothing here starts threads.  The symbolic object is read-only after analysis, so several
@@ -233,53 +224,6 @@ DOPT_API size_t dopt_sparse_amd_iwork_size(int n, int nnz);
  * default max(16, 10 sqrt(n))).  iwork: dopt_sparse_amd_iwork_size(n, Sp[n]) ints. */
 DOPT_API void dopt_sparse_amd(int n, const int *Sp, const int *Si, int dense, int *perm,
                               int *iwork);
-
-/* ---- block-sparse Gauss-Newton structure ----------------------------------------------------- */
-
-/* The structure of H = sum_f J_f^T W_f J_f for residual terms ("factors") f over block
- * variables.  Built once per problem structure by dopt_sparse_blocks_create; read-only after.
- * Scalar layout: variable v owns columns var_offset[v] .. var_offset[v+1]-1.  (Hp, Hi) is the
- * LOWER block triangle of H in CSC, each diagonal block stored full (its upper half is there
- * so that every column of a block column has the same rows; dopt_sparse_analyze with
- * DOPT_LOWER ignores it).  Factor f's Jacobian is packed as its variables' blocks, each
- * res_dim[f] x var_dim[v] ROW-MAJOR, one after the other (jac_offset[f] reals in), its residual
- * at res_offset[f], its weight (res_dim x res_dim, symmetric) at weight_offset[f]. */
-typedef struct dopt_sparse_blocks {
-    int nvars, nfactors;
-    int *var_dim;        /* nvars                                                  */
-    int *var_offset;     /* nvars+1 scalar column offsets; n = var_offset[nvars]   */
-    int *fac_ptr;        /* nfactors+1: factor f touches fac_vars[fac_ptr[f]..]    */
-    int *fac_vars;
-    int *res_dim;        /* nfactors                                               */
-    size_t *res_offset, *jac_offset, *weight_offset; /* nfactors+1 each            */
-    int n, nnz;          /* H is n x n with nnz stored entries                     */
-    int *Hp, *Hi;        /* pattern of H (lower block triangle, full diagonal blocks) */
-    int *col_len;        /* nvars: entries per scalar column of variable v's block column */
-    int *pair_pos;       /* fac_ptr[nfactors]-indexed pair table: for factor f with m
-                            variables, pair_pos[pair_start[f] + a*m + b] = position in Hx of
-                            block (row var, col var) = the larger/smaller of (a, b)     */
-    size_t *pair_start;  /* nfactors+1                                              */
-    int max_res_dim, max_var_dim;
-    dopt_hooks hooks;
-} dopt_sparse_blocks;
-
-/* dopt_sparse_blocks_create: structure for nvars variables with var_dim[v] reals each and
- * nfactors residual terms; factor f has res_dim[f] residuals and touches the distinct variables
- * fac_vars[fac_ptr[f] .. fac_ptr[f+1]-1].  Every variable gets its diagonal block.  Allocates
- * through hooks.  Returns DOPT_ERR_INVALID_ARGUMENT (bad dims, variable out of range or
- * repeated in a factor: info->index = the factor), DOPT_ERR_DIMENSION (H too large for int),
- * DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status dopt_sparse_blocks_create(const dopt_hooks *hooks, int nvars,
-                                               const int *var_dim, int nfactors,
-                                               const int *res_dim, const int *fac_ptr,
-                                               const int *fac_vars, dopt_sparse_blocks **blocks,
-                                               dopt_errinfo *info);
-/* dopt_sparse_blocks_free: release (NULL is fine). */
-DOPT_API void dopt_sparse_blocks_free(dopt_sparse_blocks *blocks);
-/* dopt_sparse_blocks_locate: the variable owning scalar column col (0 <= col < n) and the
- * offset inside it (may be NULL); returns -1 for col out of range.  Use it on the column a
- * failed factorization reports (info->index, in original numbering). */
-DOPT_API int dopt_sparse_blocks_locate(const dopt_sparse_blocks *blocks, int col, int *offset);
 
 #ifdef __cplusplus
 }
@@ -849,12 +793,6 @@ DOPT_API void dopt_sparse_amd(int n, const int *Sp, const int *Si, int dense, in
 
 static int dopt__sp_in_triangle(dopt_uplo uplo, int i, int j) { return uplo == DOPT_LOWER ? i >= j : i <= j; }
 
-static int dopt__sp_cmp_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
 DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *S)
 {
     const dopt_hooks *h;
@@ -1347,231 +1285,6 @@ done:
     return DOPT_OK;
 }
 
-/* ---- block-sparse structure ------------------------------------------------------------------ */
-
-DOPT_API void dopt_sparse_blocks_free(dopt_sparse_blocks *B)
-{
-    const dopt_hooks *h;
-    size_t nv, nf, np;
-    if (!B) return;
-    h = &B->hooks;
-    nv = (size_t)B->nvars;
-    nf = (size_t)B->nfactors;
-    np = B->pair_start ? B->pair_start[nf] : 0;
-    dopt__sp_free(h, B->var_dim, nv, sizeof(int));
-    dopt__sp_free(h, B->var_offset, nv + 1, sizeof(int));
-    dopt__sp_free(h, B->fac_vars, B->fac_ptr ? (size_t)B->fac_ptr[nf] : 0, sizeof(int));
-    dopt__sp_free(h, B->fac_ptr, nf + 1, sizeof(int));
-    dopt__sp_free(h, B->res_dim, nf, sizeof(int));
-    dopt__sp_free(h, B->res_offset, nf + 1, sizeof(size_t));
-    dopt__sp_free(h, B->jac_offset, nf + 1, sizeof(size_t));
-    dopt__sp_free(h, B->weight_offset, nf + 1, sizeof(size_t));
-    dopt__sp_free(h, B->Hp, (size_t)B->n + 1, sizeof(int));
-    dopt__sp_free(h, B->Hi, (size_t)B->nnz, sizeof(int));
-    dopt__sp_free(h, B->col_len, nv, sizeof(int));
-    dopt__sp_free(h, B->pair_pos, np, sizeof(int));
-    dopt__sp_free(h, B->pair_start, nf + 1, sizeof(size_t));
-    dopt_free(h, B, sizeof *B);
-}
-
-DOPT_API int dopt_sparse_blocks_locate(const dopt_sparse_blocks *B, int col, int *offset)
-{
-    int lo = 0, hi;
-    if (!B || col < 0 || col >= B->n) return -1;
-    hi = B->nvars - 1;
-    while (lo < hi) { /* last v with var_offset[v] <= col */
-        int mid = (lo + hi + 1) / 2;
-        if (B->var_offset[mid] <= col) lo = mid;
-        else hi = mid - 1;
-    }
-    if (offset) *offset = col - B->var_offset[lo];
-    return lo;
-}
-
-DOPT_API dopt_status dopt_sparse_blocks_create(const dopt_hooks *hooks, int nvars,
-                                               const int *var_dim, int nfactors,
-                                               const int *res_dim, const int *fac_ptr,
-                                               const int *fac_vars, dopt_sparse_blocks **out,
-                                               dopt_errinfo *info)
-{
-    dopt_sparse_blocks *B;
-    dopt_hooks h;
-    int fail = 0, v, f, k, a, b, npairs_lo = 0, nvf;
-    int *bp = NULL, *brow = NULL, *boff = NULL, *mark = NULL;
-    size_t np = 0;
-    double ntot = 0, nnz = 0;
-    dopt_status st = DOPT_OK;
-    if (out) *out = NULL;
-    if (!out || nvars < 0 || nfactors < 0 || (nvars > 0 && !var_dim) ||
-        (nfactors > 0 && (!res_dim || !fac_ptr || !fac_vars)))
-        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_blocks_create: bad argument");
-    for (v = 0; v < nvars; ++v) {
-        if (var_dim[v] <= 0)
-            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, v, 0,
-                                    "sparse_blocks_create: variable dimension must be positive");
-        ntot += var_dim[v];
-    }
-    if (ntot > INT_MAX / 2) return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_blocks_create: too large");
-    if (nfactors > 0 && fac_ptr[0] != 0)
-        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, 0, 0, "sparse_blocks_create: fac_ptr[0] != 0");
-    for (f = 0; f < nfactors; ++f) {
-        if (fac_ptr[f + 1] < fac_ptr[f] || res_dim[f] < 0)
-            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
-                                    "sparse_blocks_create: bad fac_ptr or res_dim at this factor");
-        nvf = fac_ptr[f + 1] - fac_ptr[f];
-        for (k = fac_ptr[f]; k < fac_ptr[f + 1]; ++k) {
-            if (fac_vars[k] < 0 || fac_vars[k] >= nvars)
-                return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
-                                        "sparse_blocks_create: variable out of range in this factor");
-            for (a = fac_ptr[f]; a < k; ++a)
-                if (fac_vars[a] == fac_vars[k])
-                    return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
-                                            "sparse_blocks_create: variable repeated in this factor");
-        }
-        np += (size_t)nvf * (size_t)nvf;
-        npairs_lo += nvf * (nvf - 1) / 2;
-    }
-    if (hooks) h = *hooks;
-    else memset(&h, 0, sizeof h);
-    B = (dopt_sparse_blocks *)dopt_alloc(&h, sizeof *B);
-    if (!B) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_blocks_create: out of memory");
-    memset(B, 0, sizeof *B);
-    B->hooks = h;
-    B->nvars = nvars;
-    B->nfactors = 0; /* set once fac_ptr and pair_start are filled (free() reads them) */
-    B->n = (int)ntot;
-    B->var_dim = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
-    B->var_offset = (int *)dopt__sp_alloc(&h, (size_t)nvars + 1, sizeof(int), &fail);
-    B->fac_ptr = (int *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(int), &fail);
-    B->fac_vars = (int *)dopt__sp_alloc(&h, nfactors ? (size_t)fac_ptr[nfactors] : 0, sizeof(int), &fail);
-    B->res_dim = (int *)dopt__sp_alloc(&h, (size_t)nfactors, sizeof(int), &fail);
-    B->res_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
-    B->jac_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
-    B->weight_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
-    B->pair_start = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
-    B->col_len = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
-    B->Hp = (int *)dopt__sp_alloc(&h, (size_t)B->n + 1, sizeof(int), &fail);
-    bp = (int *)dopt__sp_alloc(&h, (size_t)nvars + 1, sizeof(int), &fail);
-    brow = (int *)dopt__sp_alloc(&h, (size_t)npairs_lo, sizeof(int), &fail);
-    boff = (int *)dopt__sp_alloc(&h, (size_t)npairs_lo, sizeof(int), &fail);
-    mark = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
-    if (fail) goto oom;
-    memcpy(B->var_dim, var_dim, (size_t)nvars * sizeof(int));
-    B->var_offset[0] = 0;
-    B->max_var_dim = 0;
-    for (v = 0; v < nvars; ++v) {
-        B->var_offset[v + 1] = B->var_offset[v] + var_dim[v];
-        if (var_dim[v] > B->max_var_dim) B->max_var_dim = var_dim[v];
-    }
-    B->fac_ptr[0] = 0;
-    if (nfactors > 0) memcpy(B->fac_ptr, fac_ptr, ((size_t)nfactors + 1) * sizeof(int));
-    if (nfactors > 0) memcpy(B->fac_vars, fac_vars, (size_t)fac_ptr[nfactors] * sizeof(int));
-    B->res_offset[0] = B->jac_offset[0] = B->weight_offset[0] = B->pair_start[0] = 0;
-    B->max_res_dim = 0;
-    for (f = 0; f < nfactors; ++f) {
-        size_t cols = 0;
-        B->res_dim[f] = res_dim[f];
-        if (res_dim[f] > B->max_res_dim) B->max_res_dim = res_dim[f];
-        for (k = fac_ptr[f]; k < fac_ptr[f + 1]; ++k) cols += (size_t)var_dim[fac_vars[k]];
-        nvf = fac_ptr[f + 1] - fac_ptr[f];
-        B->res_offset[f + 1] = B->res_offset[f] + (size_t)res_dim[f];
-        B->jac_offset[f + 1] = B->jac_offset[f] + (size_t)res_dim[f] * cols;
-        B->weight_offset[f + 1] = B->weight_offset[f] + (size_t)res_dim[f] * (size_t)res_dim[f];
-        B->pair_start[f + 1] = B->pair_start[f] + (size_t)nvf * (size_t)nvf;
-    }
-    B->nfactors = nfactors;
-    /* block rows below the diagonal of each block column: the larger variable of every pair */
-    for (v = 0; v <= nvars; ++v) bp[v] = 0;
-    for (f = 0; f < nfactors; ++f)
-        for (a = fac_ptr[f]; a < fac_ptr[f + 1]; ++a)
-            for (b = a + 1; b < fac_ptr[f + 1]; ++b) {
-                int lo = fac_vars[a] < fac_vars[b] ? fac_vars[a] : fac_vars[b];
-                bp[lo + 1]++;
-            }
-    for (v = 0; v < nvars; ++v) bp[v + 1] += bp[v];
-    for (v = 0; v < nvars; ++v) mark[v] = bp[v];
-    for (f = 0; f < nfactors; ++f)
-        for (a = fac_ptr[f]; a < fac_ptr[f + 1]; ++a)
-            for (b = a + 1; b < fac_ptr[f + 1]; ++b) {
-                int va = fac_vars[a], vb = fac_vars[b];
-                int lo = va < vb ? va : vb, hi = va < vb ? vb : va;
-                brow[mark[lo]++] = hi;
-            }
-    for (v = 0; v < nvars; ++v) mark[v] = -1;
-    {
-        int q = 0;
-        for (v = 0; v < nvars; ++v) { /* sort and deduplicate each block column */
-            int start = q, p, len = B->var_dim[v];
-            if (bp[v + 1] - bp[v] > 1)
-                qsort(brow + bp[v], (size_t)(bp[v + 1] - bp[v]), sizeof(int), dopt__sp_cmp_int);
-            for (p = bp[v]; p < bp[v + 1]; ++p) {
-                if (mark[brow[p]] == v) continue;
-                mark[brow[p]] = v;
-                boff[q] = len;
-                len += var_dim[brow[p]];
-                brow[q++] = brow[p];
-            }
-            bp[v] = start;
-            B->col_len[v] = len;
-            nnz += (double)len * var_dim[v];
-        }
-        bp[nvars] = q;
-    }
-    if (nnz > INT_MAX) {
-        st = dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_blocks_create: H has more than 2^31 entries");
-        goto done;
-    }
-    B->nnz = (int)nnz;
-    B->Hi = (int *)dopt__sp_alloc(&h, (size_t)B->nnz, sizeof(int), &fail);
-    B->pair_pos = (int *)dopt__sp_alloc(&h, np, sizeof(int), &fail);
-    if (fail) goto oom;
-    {
-        int pos = 0, c, r, p;
-        for (v = 0; v < nvars; ++v) {
-            for (c = 0; c < var_dim[v]; ++c) {
-                B->Hp[B->var_offset[v] + c] = pos;
-                for (r = 0; r < var_dim[v]; ++r) B->Hi[pos++] = B->var_offset[v] + r;
-                for (p = bp[v]; p < bp[v + 1]; ++p)
-                    for (r = 0; r < var_dim[brow[p]]; ++r) B->Hi[pos++] = B->var_offset[brow[p]] + r;
-            }
-        }
-        B->Hp[B->n] = pos;
-    }
-    /* pair table: position of block (max(va,vb), min(va,vb)) for each ordered pair of a factor */
-    for (f = 0; f < nfactors; ++f) {
-        int m = fac_ptr[f + 1] - fac_ptr[f];
-        for (a = 0; a < m; ++a)
-            for (b = 0; b < m; ++b) {
-                int va = fac_vars[fac_ptr[f] + a], vb = fac_vars[fac_ptr[f] + b];
-                int lo = va < vb ? va : vb, hi = va < vb ? vb : va, roff = 0;
-                if (hi != lo) {
-                    int l = bp[lo], u = bp[lo + 1] - 1;
-                    while (l < u) {
-                        int mid = (l + u) / 2;
-                        if (brow[mid] < hi) l = mid + 1;
-                        else u = mid;
-                    }
-                    roff = boff[l];
-                }
-                B->pair_pos[B->pair_start[f] + (size_t)a * m + b] = B->Hp[B->var_offset[lo]] + roff;
-            }
-    }
-    goto done;
-oom:
-    st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_blocks_create: out of memory");
-done:
-    dopt__sp_free(&h, bp, (size_t)nvars + 1, sizeof(int));
-    dopt__sp_free(&h, brow, (size_t)npairs_lo, sizeof(int));
-    dopt__sp_free(&h, boff, (size_t)npairs_lo, sizeof(int));
-    dopt__sp_free(&h, mark, (size_t)nvars, sizeof(int));
-    if (st != DOPT_OK) {
-        dopt_sparse_blocks_free(B);
-        return st;
-    }
-    *out = B;
-    return DOPT_OK;
-}
-
 #ifdef __cplusplus
 }
 #endif
@@ -1732,34 +1445,15 @@ DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *
                                                   const DOPT_REAL *x, const DOPT_REAL *gx,
                                                   DOPT_REAL *gb, DOPT_REAL *gA);
 
-/* ---- block-sparse assembly ------------------------------------------------------------------ */
-
-/* dopt_sparse_blocks_add_factor: H += J_f^T W_f J_f and g += J_f^T W_f r_f for factor f.
- *   J   the factor's packed Jacobian (its variables' res_dim x var_dim ROW-MAJOR blocks in
- *       order), W res_dim x res_dim symmetric or NULL (identity), r res_dim reals or NULL
- *       (g untouched), Hx blocks->nnz reals (values of blocks->Hp/Hi), g n reals or NULL.
- *   work  res_dim * max_var_dim reals. */
-DOPT_API void DOPT_FN(dopt_sparse_blocks_add_factor)(const dopt_sparse_blocks *blocks, int f,
-                                                     const DOPT_REAL *J, const DOPT_REAL *W,
-                                                     const DOPT_REAL *r, DOPT_REAL *Hx, DOPT_REAL *g,
-                                                     DOPT_REAL *work);
-/* dopt_sparse_blocks_assemble: Hx = sum_f J_f^T W_f J_f, g = sum_f J_f^T W_f r_f from packed
- * arrays (factor f at J + jac_offset[f], W + weight_offset[f], r + res_offset[f]); W NULL means
- * identity weights; r and g may be NULL together.  work: max_res_dim * max_var_dim reals. */
-DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blocks, const DOPT_REAL *J,
-                                                   const DOPT_REAL *W, const DOPT_REAL *r,
-                                                   DOPT_REAL *Hx, DOPT_REAL *g, DOPT_REAL *work);
-
-
 /* ---- the least-squares layer's linear solver ---------------------------------------------- */
 
 /* dopt_sparse_linear_solver: fill *out with a dopt_linear_solver (dopt.h's least-squares layer)
  * backed by this module.  analyze(): the block pattern becomes a scalar lower CSC pattern (full
  * diagonal blocks) and a gather map, then dopt_sparse_analyze runs once (options may be NULL).
  * factor(): gathers the block values, adds diag_add, factors; a failing pivot is reported in the
- * pattern's own scalar numbering, and so is a pivot whose square is below (float: 10, double:
- * 1000) n eps times its diagonal entry (rank deficiency, e.g. gauge freedom), as the dense
- * solver does.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
+ * pattern's own scalar numbering, and so is a pivot whose square is below DOPT__RANK_TOL(n)
+ * (float: 10, double: 1000, times n eps) times its diagonal entry (rank deficiency, e.g. gauge
+ * freedom): the dense solver's tolerance, one macro in dopt.h.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
  * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
  * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions; in other
  * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then 4);
@@ -3525,67 +3219,6 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_solve)(const dopt_sparse_symb
     }
 }
 
-/* ---- block-sparse assembly -------------------------------------------------------------------- */
-
-DOPT_API void DOPT_FN(dopt_sparse_blocks_add_factor)(const dopt_sparse_blocks *B, int f,
-                                                     const DOPT_REAL *J, const DOPT_REAL *W,
-                                                     const DOPT_REAL *r, DOPT_REAL *Hx, DOPT_REAL *g,
-                                                     DOPT_REAL *work)
-{
-    const int m = B->fac_ptr[f + 1] - B->fac_ptr[f], rd = B->res_dim[f];
-    const int *vars = B->fac_vars + B->fac_ptr[f], *pp = B->pair_pos + B->pair_start[f];
-    size_t offb = 0;
-    int kb, ka, q, t, c, ra;
-    for (kb = 0; kb < m; ++kb) {
-        const int vb = vars[kb], db = B->var_dim[vb], cl = B->col_len[vb];
-        const DOPT_REAL *Jb = J + (size_t)rd * offb, *WJb = Jb, *Ja;
-        size_t offa = 0;
-        if (W) { /* WJb = W Jb, row-major rd x db */
-            for (q = 0; q < rd; ++q)
-                for (c = 0; c < db; ++c) {
-                    DOPT_REAL acc = 0;
-                    for (t = 0; t < rd; ++t) acc += W[(size_t)q * rd + t] * Jb[(size_t)t * db + c];
-                    work[(size_t)q * db + c] = acc;
-                }
-            WJb = work;
-        }
-        if (r && g)
-            for (c = 0; c < db; ++c) {
-                DOPT_REAL acc = 0;
-                for (q = 0; q < rd; ++q) acc += WJb[(size_t)q * db + c] * r[q];
-                g[B->var_offset[vb] + c] += acc;
-            }
-        for (ka = 0; ka < m; ++ka) {
-            const int va = vars[ka], da = B->var_dim[va];
-            Ja = J + (size_t)rd * offa;
-            offa += (size_t)da;
-            if (va < vb) continue; /* the block (va, vb) lives in the column of the smaller */
-            for (c = 0; c < db; ++c) {
-                DOPT_REAL *Hcol = Hx + pp[ka * m + kb] + (size_t)c * cl;
-                for (ra = 0; ra < da; ++ra) {
-                    DOPT_REAL acc = 0;
-                    for (q = 0; q < rd; ++q) acc += Ja[(size_t)q * da + ra] * WJb[(size_t)q * db + c];
-                    Hcol[ra] += acc;
-                }
-            }
-        }
-        offb += (size_t)db;
-    }
-}
-
-DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *B, const DOPT_REAL *J,
-                                                   const DOPT_REAL *W, const DOPT_REAL *r,
-                                                   DOPT_REAL *Hx, DOPT_REAL *g, DOPT_REAL *work)
-{
-    int f;
-    memset(Hx, 0, (size_t)B->nnz * sizeof(DOPT_REAL));
-    if (g) memset(g, 0, (size_t)B->n * sizeof(DOPT_REAL));
-    for (f = 0; f < B->nfactors; ++f)
-        DOPT_FN(dopt_sparse_blocks_add_factor)(B, f, J + B->jac_offset[f], W ? W + B->weight_offset[f] : NULL,
-                                               r ? r + B->res_offset[f] : NULL, Hx, g, work);
-}
-
-
 /* ---- the least-squares layer's linear solver ------------------------------------------------ */
 
 typedef struct DOPT_FN(dopt__sp_ls) {
@@ -3725,7 +3358,7 @@ static int DOPT_FN(dopt__sp_ls_rank)(const DOPT_FN(dopt__sp_ls) *s, const DOPT_R
                                      const DOPT_REAL *values, const DOPT_REAL *dadd)
 {
     const dopt_sparse_symbolic *S = s->sym;
-    const DOPT_REAL tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)s->n * DOPT_EPS;
+    const DOPT_REAL tol = DOPT__RANK_TOL(s->n);
     int sn, c;
     for (sn = 0; sn < S->nsuper; ++sn) {
         const int c0 = S->super[sn], nc = S->super[sn + 1] - c0, nr = S->rowptr[sn + 1] - S->rowptr[sn];

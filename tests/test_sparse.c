@@ -344,12 +344,10 @@ static void cnt_free(void *u, void *p, size_t n)
 static void test_alloc_failures(void)
 {
     int Ap[5] = {0, 2, 4, 6, 7}, Ai[7] = {0, 3, 1, 2, 2, 3, 3}, k, ok = 1;
-    int var_dim[3] = {3, 2, 3}, res_dim[2] = {2, 3}, fac_ptr[3] = {0, 2, 4}, fac_vars[4] = {0, 1, 2, 0};
     for (k = 0; k < 40; ++k) {
         counting c = {0, 0, 0};
         dopt_hooks h;
         dopt_sparse_symbolic *S = NULL;
-        dopt_sparse_blocks *B = NULL;
         dopt_sparse_numeric_d *F = NULL;
         dopt_status st;
         memset(&h, 0, sizeof h);
@@ -362,136 +360,9 @@ static void test_alloc_failures(void)
         if (st != DOPT_OK && st != DOPT_ERR_ALLOCATION) ok = 0;
         dopt_sparse_numeric_free_d(F);
         dopt_sparse_symbolic_free(S);
-        st = dopt_sparse_blocks_create(&h, 3, var_dim, 2, res_dim, fac_ptr, fac_vars, &B, NULL);
-        if (st != DOPT_OK && st != DOPT_ERR_ALLOCATION) ok = 0;
-        dopt_sparse_blocks_free(B);
         if (c.live != 0) ok = 0;
     }
     DOPT_CHECK(ok, "allocation failures give DOPT_ERR_ALLOCATION and leak nothing");
-}
-
-/* ---- block-sparse assembly against dense J^T W J -------------------------------------------- */
-static void test_blocks(void)
-{
-    enum { NV = 6, NF = 7 };
-    int var_dim[NV] = {3, 6, 2, 3, 1, 6};
-    int res_dim[NF] = {3, 6, 2, 4, 1, 3, 5};
-    int fac_ptr[NF + 1] = {0, 2, 4, 5, 8, 9, 11, 13};
-    int fac_vars[13] = {0, 1, 1, 3, 2, 4, 0, 5, 5, 3, 2, 1, 5};
-    dopt_sparse_blocks *B = NULL;
-    dopt_rng rng;
-    double *J, *W, *r, *Hx, *g, *work, *Hd, *gd, *Jd, err = 0, gerr = 0;
-    int n, f, i, j, q, k, off, v;
-    dopt_status st = dopt_sparse_blocks_create(NULL, NV, var_dim, NF, res_dim, fac_ptr, fac_vars, &B, NULL);
-    DOPT_CHECK(st == DOPT_OK, "blocks_create");
-    if (st != DOPT_OK) return;
-    n = B->n;
-    dopt_rng_seed(&rng, 5, 0);
-    J = (double *)malloc(sizeof(double) * B->jac_offset[NF]);
-    W = (double *)malloc(sizeof(double) * B->weight_offset[NF]);
-    r = (double *)malloc(sizeof(double) * B->res_offset[NF]);
-    Hx = (double *)malloc(sizeof(double) * (size_t)B->nnz);
-    g = (double *)malloc(sizeof(double) * (size_t)n);
-    work = (double *)malloc(sizeof(double) * (size_t)(B->max_res_dim * B->max_var_dim));
-    Hd = (double *)calloc((size_t)n * n, sizeof(double));
-    gd = (double *)calloc((size_t)n, sizeof(double));
-    dopt_rng_fill_normal_d(&rng, (int)B->jac_offset[NF], J, 0, 1);
-    dopt_rng_fill_normal_d(&rng, (int)B->res_offset[NF], r, 0, 1);
-    for (f = 0; f < NF; ++f) { /* W = M M^T + I */
-        int rd = res_dim[f];
-        double M[36];
-        dopt_rng_fill_normal_d(&rng, rd * rd, M, 0, 1);
-        for (i = 0; i < rd; ++i)
-            for (j = 0; j < rd; ++j) {
-                double s = i == j;
-                for (k = 0; k < rd; ++k) s += M[i * rd + k] * M[j * rd + k];
-                W[B->weight_offset[f] + (size_t)i * rd + j] = s;
-            }
-    }
-    dopt_sparse_blocks_assemble_d(B, J, W, r, Hx, g, work);
-    /* dense reference: scatter each factor's Jacobian into an rd x n dense row block */
-    for (f = 0; f < NF; ++f) {
-        int rd = res_dim[f];
-        const double *Wf = W + B->weight_offset[f];
-        Jd = (double *)calloc((size_t)rd * n, sizeof(double));
-        for (k = fac_ptr[f], off = 0; k < fac_ptr[f + 1]; ++k) {
-            v = fac_vars[k];
-            for (q = 0; q < rd; ++q)
-                for (j = 0; j < var_dim[v]; ++j)
-                    Jd[(size_t)q * n + B->var_offset[v] + j] = J[B->jac_offset[f] + (size_t)rd * off + (size_t)q * var_dim[v] + j];
-            off += var_dim[v];
-        }
-        for (i = 0; i < n; ++i)
-            for (j = 0; j < n; ++j) {
-                double s = 0;
-                int a, b;
-                for (a = 0; a < rd; ++a)
-                    for (b = 0; b < rd; ++b) s += Jd[(size_t)a * n + i] * Wf[a * rd + b] * Jd[(size_t)b * n + j];
-                Hd[i + (size_t)j * n] += s;
-            }
-        for (i = 0; i < n; ++i) {
-            double s = 0;
-            int a, b;
-            for (a = 0; a < rd; ++a)
-                for (b = 0; b < rd; ++b) s += Jd[(size_t)a * n + i] * Wf[a * rd + b] * r[B->res_offset[f] + b];
-            gd[i] += s;
-        }
-        free(Jd);
-    }
-    for (j = 0; j < n; ++j)
-        for (k = B->Hp[j]; k < B->Hp[j + 1]; ++k) {
-            double d = fabs(Hx[k] - Hd[B->Hi[k] + (size_t)j * n]);
-            if (B->Hi[k] < j && B->Hi[k] < B->var_offset[dopt_sparse_blocks_locate(B, j, NULL)]) d = 1e9; /* only diag blocks above */
-            if (d > err) err = d;
-        }
-    for (i = 0; i < n; ++i) gerr = fabs(g[i] - gd[i]) > gerr ? fabs(g[i] - gd[i]) : gerr;
-    DOPT_CHECK(err < 1e-10 && gerr < 1e-10, "assembled H (err %g) and g (err %g) match dense", err, gerr);
-    {   /* every nonzero of the dense H is in the pattern */
-        int missing = 0;
-        for (j = 0; j < n; ++j)
-            for (i = j; i < n; ++i) {
-                int found = 0;
-                if (Hd[i + (size_t)j * n] == 0) continue;
-                for (k = B->Hp[j]; k < B->Hp[j + 1]; ++k) found |= B->Hi[k] == i;
-                missing += !found;
-            }
-        DOPT_CHECK(missing == 0, "%d nonzeros of H missing from the pattern", missing);
-    }
-    {   /* solve H x = g through the sparse path */
-        dopt_sparse_symbolic *S = NULL;
-        dopt_sparse_numeric_d *F = NULL;
-        double *x = (double *)malloc(sizeof(double) * (size_t)n), res = 0;
-        for (i = 0; i < n; ++i) Hx[B->Hp[i]] += 0; /* H is SPD already (W > 0, J full column rank w.h.p.) */
-        for (j = 0; j < n; ++j) Hx[B->Hp[j] + (j - B->var_offset[dopt_sparse_blocks_locate(B, j, NULL)])] += 1e-3;
-        for (j = 0; j < n; ++j) Hd[j + (size_t)j * n] += 1e-3;
-        st = dopt_sparse_analyze(NULL, n, B->Hp, B->Hi, DOPT_LOWER, NULL, &S, NULL);
-        if (st == DOPT_OK) st = dopt_sparse_numeric_create_d(S, 1, &F);
-        if (st == DOPT_OK) st = dopt_sparse_factor_d(F, Hx, NULL);
-        DOPT_CHECK(st == DOPT_OK, "factor assembled H: %s", dopt_status_string(st));
-        if (st == DOPT_OK) {
-            memcpy(x, g, sizeof(double) * (size_t)n);
-            dopt_sparse_solve_d(F, 1, x, n);
-            for (i = 0; i < n; ++i) {
-                double s = -g[i];
-                for (j = 0; j < n; ++j) s += Hd[i + (size_t)j * n] * x[j];
-                res = fabs(s) > res ? fabs(s) : res;
-            }
-            DOPT_CHECK(res < 1e-8, "H x = g residual %g", res);
-        }
-        dopt_sparse_numeric_free_d(F);
-        dopt_sparse_symbolic_free(S);
-        free(x);
-    }
-    {
-        int o1 = -1, v1 = dopt_sparse_blocks_locate(B, B->var_offset[3] + 2, &o1);
-        DOPT_CHECK(v1 == 3 && o1 == 2, "locate column -> (variable 3, offset 2), got (%d, %d)", v1, o1);
-        DOPT_CHECK(dopt_sparse_blocks_locate(B, n, NULL) == -1 && dopt_sparse_blocks_locate(B, 0, NULL) == 0, "locate ends");
-    }
-    dopt_sparse_blocks_free(B);
-    fac_vars[1] = 0;
-    DOPT_CHECK(dopt_sparse_blocks_create(NULL, NV, var_dim, NF, res_dim, fac_ptr, fac_vars, &B, NULL) ==
-                   DOPT_ERR_INVALID_ARGUMENT && B == NULL, "repeated variable rejected");
-    free(J); free(W); free(r); free(Hx); free(g); free(work); free(Hd); free(gd);
 }
 
 /* ---- differentiable solve against central finite differences -------------------------------- */
@@ -854,7 +725,6 @@ static void suite(void)
     DOPT_TEST_RUN(test_lane_batch_d);
     DOPT_TEST_RUN(test_lane_batch_f);
     DOPT_TEST_RUN(test_backward_fd);
-    DOPT_TEST_RUN(test_blocks);
     DOPT_TEST_RUN(test_errors);
     DOPT_TEST_RUN(test_wide_pivot);
     DOPT_TEST_RUN(test_mm_reader);
