@@ -143,6 +143,8 @@
  *                         link -lopenblas or -lcblas -llapacke); results agree with the built-ins
  *                         to rounding.
  *   DOPT_NO_STDIO         leave out the helpers that need <stdio.h> (file readers, vsnprintf logs)
+ *   DOPT_NO_VECTOR_EXT    use the plain-C micro-kernels even where GCC/Clang vector extensions
+ *                         on AVX-512 would be used (dopt.h's gemm tile, dopt_sparse.h's kernels)
  *
  * LICENSE: MIT, see the end of the file.
  */

@@ -76,7 +76,9 @@
  *   synthetic graphs of the Theseus paper.  See "POSE GRAPHS" below.
  *
  * OPTIONS: those of dopt.h (DOPT_IMPLEMENTATION, DOPT_STATIC, DOPT_NO_STDIO: without stdio the
- *   g2o reader and writer are left out).
+ *   g2o reader and writer are left out), and
+ *   DOPT_LIE_STREAM_BYTES  output size in bytes from which the batch forms write with
+ *                          non-temporal stores on x86-64 (default 16 MiB; 0 turns streaming off)
  *
  * LICENSE: MIT (see dopt.h).
  */

@@ -16,15 +16,9 @@
  *         left-looking supernodal Cholesky: supernode s is zeroed and receives A's entries,
  *         gathers the updates of the supernodes below it in the tree (dense syrk/gemm),
  *         factors its diagonal block (potrf) and solves its off-diagonal block (trsm): in
- *         left-looking column panels, or for very wide supernodes (DOPT__SP_BIG columns) by
- *         recursive halving whose big trailing products are packed once each.  With
- *         AVX-512 vector extensions the updates run in register tiles (dopt.h's gemm tile,
- *         MR x 6) that are subtracted straight at their rows of s, with no update buffer or
- *         scatter pass, and the off-diagonal solve runs in MR x 8 tiles; tiny blocks take
- *         inline loops, and updates whose sending block exceeds the L2 cache take dopt.h's
- *         packed gemm, or inside a supernode a lower-trapezoid product packed once (OpenBLAS
- *         for both with DOPT_USE_CBLAS).  Refactoring new values with the
- *         same pattern reuses everything and allocates nothing.
+ *         left-looking column panels, or for very wide supernodes by recursive halving (the
+ *         kernels behind each step: TUNING at the end of this file).  Refactoring new values
+ *         with the same pattern reuses everything and allocates nothing.
  *   A factor object may hold a BATCH of matrices with one pattern (one symbolic object, one
  *   allocation): small factors are interleaved supernode by supernode so the index bookkeeping
  *   is shared; batches bigger than the cache go element by element.
@@ -84,10 +78,9 @@
  *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
  *   W per build: AVX-512 vector extensions (GCC/Clang with -march supporting AVX-512F): 8 for
  *   double, 16 for float; otherwise 4 (plain loops over the lanes), which is offered only with
- *   DOPT_SPARSE_PLAIN_LANES defined: on AVX2 it measured 4.4x slower than one matrix at a time.  A lane whose pivot fails records its column and goes on with pivot 1 (its
- *   numbers stay finite), so every lane's status is what factor() reports for it alone.
- *   Measured (cube pose graph, 256 poses, n = 1536, 131 supernodes, 228-column root; double,
- *   AVX-512, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().
+ *   DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the end of this file).  A lane
+ *   whose pivot fails records its column and goes on with pivot 1 (its numbers stay finite),
+ *   so every lane's status is what factor() reports for it alone.
  *
  * FILES
  *   dopt_sparse_read_mm_d/_f reads Matrix Market coordinate files (real, integer, pattern;
@@ -95,19 +88,11 @@
  *
  * OPTIONS (define before including): those of dopt.h (DOPT_USE_CBLAS routes the big supernode
  *   kernels to OpenBLAS: big products to dgemm, one potrf + trsm per very big supernode;
- *   DOPT_NO_STDIO leaves out the Matrix Market reader).  Tuning knobs, rarely needed:
- *   DOPT__SP_SMALL_UPDATE (flops below which an update runs inline, 8192), DOPT__SP_FUSED_MAX
- *   (entries of a sending block up to which its update runs in register tiles, 131072),
- *   DOPT__SP_FUSED_MIN (rows from which an update runs in register tiles, one vector),
- *   DOPT__SP_LAPACK_MIN (entries of a supernode from which DOPT_USE_CBLAS factors it with one
- *   LAPACK potrf + trsm, 4194304), DOPT__SP_NB (panel width, 64), DOPT__SP_NARROW (columns up to
- *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BIG (columns from which a
- *   supernode is factored by recursive halving, 768), DOPT__SP_LEAF (leaf width of that
- *   recursion, 256), DOPT__SP_KC / DOPT__SP_MC (blocking of its packed products, 256 / 144),
- *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB),
- *   DOPT__SP_LNB (column blocks of the lane batch's supernode factorization, 96),
- *   DOPT__SP_LANE_MAX_BYTES (lane factor storage beyond which reserve_batch declines the lane
- *   batch, 32 MiB).
+ *   DOPT_NO_STDIO leaves out the Matrix Market reader; DOPT_NO_VECTOR_EXT turns the GCC/Clang
+ *   vector-extension kernels off), and
+ *   DOPT_SPARSE_PLAIN_LANES  offer the lane batch without vector extensions too (4 lanes in
+ *                            plain loops: correct, slower; the tests define it)
+ *   DOPT__SP_*               tuning knobs, rarely needed: listed in TUNING at the end of the file.
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -249,6 +234,8 @@ extern "C" {
 #endif
 
 #define DOPT__SP_NONE ((size_t)-1)
+/* ---- tuning knobs (each #ifndef: a build may override it; TUNING at the end of the file lists
+ * them with the measurements behind them) ---- */
 /* Updates with fewer flops than this run inline (when the register tiles below do not take
  * them: those need DOPT__SP_FUSED_MIN rows); larger ones call dopt_gemm. */
 #ifndef DOPT__SP_SMALL_UPDATE
@@ -3592,3 +3579,43 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
 }
 #endif
 #endif /* DOPT_SPARSE__PASS_IMPL */
+
+/* TUNING AND MICRO-ARCHITECTURE NOTES (dopt_sparse.h)
+ *
+ * Kernels of the numeric factorization.  With AVX-512 vector extensions the updates a supernode
+ * receives run in register tiles (dopt.h's gemm tile, MR x 6) that are subtracted straight at
+ * their rows of the receiving supernode, with no update buffer or scatter pass, and the
+ * off-diagonal solve runs in MR x 8 tiles; tiny blocks take inline loops, and updates whose
+ * sending block exceeds the L2 cache take dopt.h's packed gemm, or inside a supernode a
+ * lower-trapezoid product packed once (OpenBLAS for both with DOPT_USE_CBLAS).  Very wide
+ * supernodes (DOPT__SP_BIG columns) are factored by recursive halving whose big trailing
+ * products are packed once each (left-looking measured faster up to about 700 columns,
+ * recursive from about 850).
+ *
+ * The lane batch: AVX-512, cube pose graph (256 poses, n = 1536, 131 supernodes, 228-column
+ * root; double, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().  The
+ * plain-C 4-lane build keeps its lane structs in memory: on AVX2 (-march=x86-64-v3) the cube
+ * batch took 11.1 s in lanes against 2.5 s one matrix at a time (4.4x slower), hence
+ * DOPT_SPARSE_PLAIN_LANES.  Past the last-level cache a big dense root runs faster one matrix at
+ * a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes, 2.10 s sequential), hence
+ * DOPT__SP_LANE_MAX_BYTES.
+ *
+ * Knobs (define before including the implementation; defaults in parentheses):
+ *   DOPT__SP_SMALL_UPDATE      flops below which an update runs inline (8192)
+ *   DOPT__SP_FUSED_MAX         entries of a sending block up to which its update runs in
+ *                              register tiles (131072)
+ *   DOPT__SP_FUSED_MIN         rows from which an update runs in register tiles (one vector)
+ *   DOPT__SP_LAPACK_MIN        entries of a supernode from which DOPT_USE_CBLAS factors it with
+ *                              one LAPACK potrf + trsm (4194304)
+ *   DOPT__SP_NB                panel width (64);  DOPT__SP_SYRK_NB: column blocks of the
+ *                              trapezoidal products (64)
+ *   DOPT__SP_NARROW            columns up to which a supernode is factored in one pass (12)
+ *   DOPT__SP_BIG, DOPT__SP_LEAF  columns from which a supernode is factored by recursive
+ *                              halving (768), leaf width of that recursion (256)
+ *   DOPT__SP_KC, DOPT__SP_MC   blocking of the recursion's packed products (256, 144)
+ *   DOPT__SP_BATCH_INTERLEAVE  bytes of factors up to which a batch is interleaved (1 MiB)
+ *   DOPT__SP_LNB               column blocks of the lane batch's supernode factorization (96;
+ *                              48 to 240 within 5% on the cube's 228-column root)
+ *   DOPT__SP_LANE_MAX_BYTES    lane factor storage beyond which reserve_batch declines the lane
+ *                              batch (32 MiB)
+ */
