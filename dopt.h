@@ -32,19 +32,39 @@
  *   element still taking exactly its own steps (dopt_nlls_options.sequential_batch).
  *   A failed factorization names the variable and the likely cause (gauge freedom,
  *   an unconstrained variable).  dopt_check_jacobian compares a cost's analytic Jacobians with
- *   central differences on the tangent space.  Sketch (fit y = exp(m t + c)):
- *       dopt_nlls_problem_d *p;  dopt_nlls_solver_d *s;  int v;
- *       dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
- *       dopt_nlls_problem_create_d(NULL, 1, &p);
- *       dopt_nlls_add_variable_d(p, &R2, &v);
- *       for (i = 0; i < npts; ++i) {                  // one cost per data point
- *           dopt_nlls_cost_desc_d d = {0};
- *           d.fn = exp_residual; d.data = &pts[i]; d.rdim = 1; d.nvars = 1; d.vars = &v;
- *           dopt_nlls_add_cost_d(p, &d, NULL);
+ *   central differences on the tangent space.  Example (fit y = exp(m t + c); cc ex.c -lm):
+ *       #define DOPT_IMPLEMENTATION
+ *       #include "dopt.h"
+ *       #include <stdio.h>
+ *       typedef struct point { double t, y; } point;
+ *       // r = y - exp(m t + c), J = dr / d[m c] (1 x 2, row-major)
+ *       static dopt_status exp_residual(const void *data, const double *const *x, double *r,
+ *                                       double *const *J) {
+ *           const point *q = (const point *)data;
+ *           double e = exp(x[0][0] * q->t + x[0][1]);
+ *           r[0] = q->y - e;
+ *           if (J && J[0]) { J[0][0] = -q->t * e; J[0][1] = -e; }
+ *           return DOPT_OK;
  *       }
- *       dopt_nlls_solver_create_d(p, NULL, &s, NULL);   // NULL: dense Cholesky
- *       dopt_nlls_solve_d(s, NULL, x, 0, &report, NULL, NULL);
- *   examples/curve_fit_ls.c and examples/pgo.c are complete programs.
+ *       int main(void) {
+ *           point pts[20];  double x[2] = {0, 0};  int i, v;
+ *           dopt_nlls_problem_d *p;  dopt_nlls_solver_d *s;  dopt_nlls_report report;
+ *           dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+ *           for (i = 0; i < 20; ++i) { pts[i].t = 0.05 * i; pts[i].y = exp(0.3 * pts[i].t + 0.1); }
+ *           if (dopt_nlls_problem_create_d(NULL, 1, &p)) return 1;   // a batch of one problem
+ *           dopt_nlls_add_variable_d(p, &R2, &v);
+ *           for (i = 0; i < 20; ++i) {                                 // one cost per data point
+ *               dopt_nlls_cost_desc_d d = {0};
+ *               d.fn = exp_residual; d.data = &pts[i]; d.rdim = 1; d.nvars = 1; d.vars = &v;
+ *               dopt_nlls_add_cost_d(p, &d, NULL);
+ *           }
+ *           if (dopt_nlls_solver_create_d(p, NULL, &s, NULL)) return 1;     // NULL: dense Cholesky
+ *           if (dopt_nlls_solve_d(s, NULL, x, 0, &report, NULL, NULL)) return 1;
+ *           printf("m = %g, c = %g\n", x[0], x[1]);
+ *           dopt_nlls_solver_destroy_d(s);  dopt_nlls_problem_destroy_d(p);
+ *           return 0;
+ *       }
+ *   examples/curve_fit_ls.c and examples/pgo.c are longer programs.
  *
  * HOW TO USE
  *   In exactly one C (or C++) file:          #define DOPT_IMPLEMENTATION
@@ -588,6 +608,20 @@ DOPT_API dopt_status DOPT_FN(dopt_spd_solve)(const dopt_hooks *hooks, int n, int
 #include <stdarg.h>
 #ifndef DOPT_NO_STDIO
 #include <stdio.h>
+/* dopt__fopen: fopen for every module's file functions, spelled fopen_s under MSVC (where fopen
+ * is deprecated and an error with /sdl); NULL on failure. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static FILE *dopt__fopen(const char *path, const char *mode)
+{
+#if defined(_MSC_VER)
+    FILE *fp = NULL;
+    return fopen_s(&fp, path, mode) == 0 ? fp : NULL;
+#else
+    return fopen(path, mode);
+#endif
+}
 #endif
 
 #ifdef DOPT_USE_CBLAS
@@ -3700,12 +3734,13 @@ static dopt_status DOPT_FN(dopt__nlls_factor_failure)(DOPT_FN(dopt_nlls_solver) 
         snprintf(msg, sizeof msg, "element %d, variable %d (tangent column %d): J^T J is rank "
                  "deficient: likely gauge freedom (fix one variable or add a prior)", b, v,
                  col - s->block_start[blk]);
+    return dopt_errinfo_set(info, st, v, 0, msg);
 #else
     (void)b;
-    strcpy(msg, zero ? "no cost constrains the variable in index" :
-                       "J^T J rank deficient at the variable in index: likely gauge freedom");
+    (void)msg;
+    return dopt_errinfo_set(info, st, v, 0, zero ? "no cost constrains the variable in index" :
+                            "J^T J rank deficient at the variable in index: likely gauge freedom");
 #endif
-    return dopt_errinfo_set(info, st, v, 0, msg);
 }
 
 static void DOPT_FN(dopt__nlls_logline)(const dopt_hooks *h, int it, double cost, double dcost,

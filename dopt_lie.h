@@ -2810,7 +2810,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_write)(const char *path, const DOPT_FN
     if (!path || !g) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "NULL argument");
     if (g->group != DOPT_LIE_SE2 && g->group != DOPT_LIE_SE3)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "g2o holds SE2 or SE3 graphs only");
-    fp = fopen(path, "w");
+    fp = dopt__fopen(path, "w");
     if (!fp) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "cannot open file for writing");
     td = g->group == DOPT_LIE_SE2 ? 3 : 6;
     for (k = 0; k < g->num_poses; ++k) {
