@@ -31,7 +31,7 @@
  *   batch in lockstep groups, one factorization call per iteration for the whole group, each
  *   element still taking exactly its own steps (dopt_nlls_options.sequential_batch).
  *   A failed factorization names the variable and the likely cause (gauge freedom,
- *   an unconstrained variable).  dopt_check_jacobian compares a cost's analytic Jacobians with
+ *   an unconstrained variable).  dopt_nlls_check_jacobian compares a cost's analytic Jacobians with
  *   central differences on the tangent space.  Example (fit y = exp(m t + c); cc ex.c -lm):
  *       #define DOPT_IMPLEMENTATION
  *       #include "dopt.h"
@@ -139,7 +139,7 @@
  *   - Batches: every solver takes a batch of B problems of one structure; element b reads
  *     A + b * strideA.  Each element gets its own status in the report (dopt_status per element);
  *     the call's return is the first failing element's status (errinfo.index = that element),
- *     unless the element policy (FLAG / ZERO / FAIL, as dopt_bwd_policy) says otherwise.
+ *     unless the element policy (FLAG / ZERO / FAIL, as dopt_nlls_diff_policy) says otherwise.
  *   - Statuses: every fallible call returns dopt_status and takes a trailing dopt_errinfo *info
  *     (may be NULL).  I/O failures (missing, unreadable file) are DOPT_ERR_IO; malformed content
  *     is DOPT_ERR_PARSE with the line.  DOPT_OK is returned only with finite outputs that mean
@@ -2178,9 +2178,9 @@ static int dopt__nlls_cmp_u64(const void *a, const void *b)
 extern "C" {
 #endif
 
-/* dopt_loss_eval: rho[0..2] = rho(s), rho'(s), rho''(s) of the loss `kind` (see dopt_loss_kind)
+/* dopt_nlls_loss_eval: rho[0..2] = rho(s), rho'(s), rho''(s) of the loss `kind` (see dopt_loss_kind)
  * at the squared norm s >= 0 with scale a > 0 (a <= 0 is taken as 1).  Never fails. */
-DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3]);
+DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3]);
 
 /* ---- linear solver interface ----------------------------------------------------------------- */
 
@@ -2437,22 +2437,22 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 
 /* ---- Jacobian help --------------------------------------------------------------------------- */
 
-/* dopt_numeric_jacobian: central-difference tangent Jacobian of cost fn with respect to its k-th
+/* dopt_nlls_numeric_jacobian: central-difference tangent Jacobian of cost fn with respect to its k-th
  * variable: J (rdim x tangent_dim, row-major) with column j = (r(x_k ⊕ h e_j) - r(x_k ⊕ -h e_j))
  * / 2h, h = step (0: cbrt(eps)), times max(1, |x_kj|) when the manifold is "euclidean".
  * scratch: 2 rdim + dim_k + tangent_dim_k reals.  Returns fn's status. */
-DOPT_API dopt_status DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+DOPT_API dopt_status DOPT_FN(dopt_nlls_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
                                                     int rdim, int nvars,
                                                     const DOPT_FN(dopt_manifold) *const *manifolds,
                                                     const DOPT_REAL **vars, int k, DOPT_REAL step,
                                                     DOPT_REAL *J, DOPT_REAL *scratch);
 
-/* dopt_check_jacobian: compare fn's analytic tangent Jacobians with central differences on the
+/* dopt_nlls_check_jacobian: compare fn's analytic tangent Jacobians with central differences on the
  * tangent space at vars (manifold conventions: right perturbation x ⊕ d, see dopt_manifold) and
  * report the worst entry in *out.  Use it in a test of every cost you write: a max_error above
  * ~1e-6 (double) means the Jacobian or its convention is wrong.  Allocates scratch through hooks.
  * Returns fn's status, DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+DOPT_API dopt_status DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
                                                   int rdim, int nvars,
                                                   const DOPT_FN(dopt_manifold) *const *manifolds,
                                                   const DOPT_REAL *const *vars, DOPT_REAL step,
@@ -2473,7 +2473,7 @@ extern "C" {
 
 /* ---- robust losses --------------------------------------------------------------------------- */
 
-DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3])
+DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3])
 {
     DOPT_REAL a2, t, e;
     if (!(a > 0)) a = 1;
@@ -2764,7 +2764,7 @@ DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p) { ret
 
 /* ---- Jacobian help --------------------------------------------------------------------------- */
 
-DOPT_API dopt_status DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+DOPT_API dopt_status DOPT_FN(dopt_nlls_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
                                                     int rdim, int nvars,
                                                     const DOPT_FN(dopt_manifold) *const *manifolds,
                                                     const DOPT_REAL **vars, int k, DOPT_REAL step,
@@ -2807,7 +2807,7 @@ DOPT_API dopt_status DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, co
     return DOPT_OK;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+DOPT_API dopt_status DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
                                                   int rdim, int nvars,
                                                   const DOPT_FN(dopt_manifold) *const *manifolds,
                                                   const DOPT_REAL *const *vars, DOPT_REAL step,
@@ -2845,7 +2845,7 @@ DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, cons
     st = fn(data, vp, r, jp);
     for (k = 0; st == DOPT_OK && k < nvars; ++k) {
         int t = manifolds[k]->tangent_dim;
-        st = DOPT_FN(dopt_numeric_jacobian)(fn, data, rdim, nvars, manifolds, vp, k, step, Jn, scr);
+        st = DOPT_FN(dopt_nlls_numeric_jacobian)(fn, data, rdim, nvars, manifolds, vp, k, step, Jn, scr);
         if (st != DOPT_OK) break;
         for (i = 0; i < rdim; ++i)
             for (j = 0; j < t; ++j) {
@@ -3440,7 +3440,7 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
         if (nfree && cs->d.numeric_diff)
             for (k = 0; k < nv; ++k)
                 if (jp[k]) {
-                    st = DOPT_FN(dopt_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, hstep,
+                    st = DOPT_FN(dopt_nlls_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, hstep,
                                                         jp[k], s->scr);
                     if (st != DOPT_OK) {
                         *bad = c;
@@ -3467,7 +3467,7 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
             for (i = 0; i < rdim; ++i) sq += r[i] * r[i];
             if (cs->d.loss != DOPT_LOSS_NONE) {
                 DOPT_REAL rho[3];
-                DOPT_FN(dopt_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
+                DOPT_FN(dopt_nlls_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
                 cost += rho[0] / 2;
                 sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0;
                 if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
@@ -4385,7 +4385,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 /*              when the new matrix is bit-identical to the recorded one, so a changed point,       */
 /*              parameter, weight, loss scale, cost data, robust mode or any damping means a fresh  */
 /*              factorization.  Gradient and statuses are those of a refactorization (the kept      */
-/*              factor passed the same rank and finiteness checks); dopt_bwd_report.factor_reused   */
+/*              factor passed the same rank and finiteness checks); dopt_nlls_diff_report.factor_reused   */
 /*              says it happened, option no_factor_reuse turns it off.                              */
 /*              Option implicit_exact: the exact Hessian instead (conjugate gradients on            */
 /*              Hessian-vector products, preconditioned by the Gauss-Newton factor) for problems    */
@@ -4423,7 +4423,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 /* variables in index order, dopt_nlls_diff_tangent_offset), the right perturbation θ ⊕ δ of        */
 /* dopt_manifold: (∂L/∂θ)_j = dL(θ ⊕ δ)/dδ_j at δ = 0.                                              */
 /*                                                                                                 */
-/* STATUS PER ELEMENT: every element gets a dopt_bwd_report (forward stop, converged flag, status). */
+/* STATUS PER ELEMENT: every element gets a dopt_nlls_diff_report (forward stop, converged flag, status). */
 /* IMPLICIT and DLM assume optimality; for an element that did not converge (iteration limit, no   */
 /* progress) the policy decides: FLAG (default: compute and flag), ZERO (contribute nothing), FAIL  */
 /* (contribute nothing, return DOPT_ERR_NO_CONVERGENCE).  An element whose forward solve failed    */
@@ -4433,7 +4433,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 /*     dopt_nlls_diff_attach_d(D, cost, k, my_vjp);                                                 */
 /*     dopt_nlls_diff_solve_d(D, &opt, x, 0, reports, NULL);       // forward, records the trace    */
 /*     ...  xbar = dL/dx at x (tangent columns) ...                                                 */
-/*     bo.mode = DOPT_BWD_IMPLICIT;  dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, brep, NULL);     */
+/*     bo.mode = DOPT_NLLS_DIFF_IMPLICIT;  dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, brep, NULL);     */
 /*     grad = dopt_nlls_diff_param_grad_d(D, k);                                                    */
 /* examples/curve_fit.c and examples/learn_robust_pgo.c are complete programs.                     */
 /* =============================================================================================== */
@@ -4445,14 +4445,14 @@ extern "C" {
 #endif
 
 /* Backward mode, see above. */
-typedef enum dopt_bwd_mode { DOPT_BWD_IMPLICIT = 0, DOPT_BWD_UNROLL, DOPT_BWD_TRUNCATED, DOPT_BWD_DLM } dopt_bwd_mode;
+typedef enum dopt_nlls_diff_mode { DOPT_NLLS_DIFF_IMPLICIT = 0, DOPT_NLLS_DIFF_UNROLL, DOPT_NLLS_DIFF_TRUNCATED, DOPT_NLLS_DIFF_DLM } dopt_nlls_diff_mode;
 /* What to do with an element whose forward solve did not converge (IMPLICIT, DLM). */
-typedef enum dopt_bwd_policy { DOPT_BWD_FLAG = 0, DOPT_BWD_ZERO, DOPT_BWD_FAIL } dopt_bwd_policy;
+typedef enum dopt_nlls_diff_policy { DOPT_NLLS_DIFF_FLAG = 0, DOPT_NLLS_DIFF_ZERO, DOPT_NLLS_DIFF_FAIL } dopt_nlls_diff_policy;
 /* Kind of a learnable parameter. */
 typedef enum dopt_param_kind { DOPT_PARAM_DATA = 0, DOPT_PARAM_WEIGHT, DOPT_PARAM_LOSS_SCALE } dopt_param_kind;
 
 /* Outcome of the backward pass for one batch element. */
-typedef struct dopt_bwd_report {
+typedef struct dopt_nlls_diff_report {
     dopt_status status;         /* DOPT_OK, or why this element contributed nothing / was flagged */
     int converged;              /* 1 when the forward solve met a tolerance (not the iteration
                                    limit, no-progress, or an error)                                */
@@ -4461,10 +4461,10 @@ typedef struct dopt_bwd_report {
     int factor_reused;          /* factorizations this element skipped because the solver still
                                    held the factor of the bit-identical undamped matrix (IMPLICIT:
                                    0 or 1; see dopt_nlls_solver_keep_factors)                    */
-} dopt_bwd_report;
+} dopt_nlls_diff_report;
 
-/* dopt_bwd_mode_string: "implicit", "unroll", "truncated", "dlm". */
-DOPT_API const char *dopt_bwd_mode_string(dopt_bwd_mode m);
+/* dopt_nlls_diff_mode_string: "implicit", "unroll", "truncated", "dlm". */
+DOPT_API const char *dopt_nlls_diff_mode_string(dopt_nlls_diff_mode m);
 
 /* Most learnable parameters one cost may depend on. */
 #define DOPT_NLLS_DIFF_MAX_COST_PARAMS 4
@@ -4485,13 +4485,13 @@ DOPT_API const char *dopt_bwd_mode_string(dopt_bwd_mode m);
 #ifdef __cplusplus
 extern "C" {
 #endif
-DOPT_API const char *dopt_bwd_mode_string(dopt_bwd_mode m)
+DOPT_API const char *dopt_nlls_diff_mode_string(dopt_nlls_diff_mode m)
 {
     switch (m) {
-    case DOPT_BWD_IMPLICIT: return "implicit";
-    case DOPT_BWD_UNROLL: return "unroll";
-    case DOPT_BWD_TRUNCATED: return "truncated";
-    case DOPT_BWD_DLM: return "dlm";
+    case DOPT_NLLS_DIFF_IMPLICIT: return "implicit";
+    case DOPT_NLLS_DIFF_UNROLL: return "unroll";
+    case DOPT_NLLS_DIFF_TRUNCATED: return "truncated";
+    case DOPT_NLLS_DIFF_DLM: return "dlm";
     }
     return "unknown";
 }
@@ -4520,12 +4520,12 @@ typedef dopt_status (*DOPT_FN(dopt_param_vjp_fn))(const void *data, const DOPT_R
                                                  const DOPT_REAL *rbar, int slot, DOPT_REAL *pbar);
 
 /* Backward options; zero-initialize for the defaults. */
-typedef struct DOPT_FN(dopt_bwd_options) {
-    dopt_bwd_mode mode;         /* IMPLICIT (default), UNROLL, TRUNCATED, DLM                    */
+typedef struct DOPT_FN(dopt_nlls_diff_options) {
+    dopt_nlls_diff_mode mode;         /* IMPLICIT (default), UNROLL, TRUNCATED, DLM                    */
     int truncate;               /* TRUNCATED: the last K iterations; 0: 5                        */
     DOPT_REAL dlm_epsilon;      /* DLM: ε; 0: 1e-2 (Theseus' default)                             */
     int dlm_iterations;         /* DLM: Gauss-Newton iterations for θd; 0: 10                     */
-    dopt_bwd_policy policy;     /* non-converged elements (IMPLICIT, DLM): FLAG (default)         */
+    dopt_nlls_diff_policy policy;     /* non-converged elements (IMPLICIT, DLM): FLAG (default)         */
     DOPT_REAL fd_step;          /* step of the second-order central differences; 0: cbrt(eps)    */
     int implicit_exact;         /* IMPLICIT: 1 = solve with the exact Hessian of S instead of the
                                    Gauss-Newton matrix (Hessian-vector products by central
@@ -4536,7 +4536,7 @@ typedef struct DOPT_FN(dopt_bwd_options) {
     int no_factor_reuse;        /* 1: always factor the undamped Gauss-Newton matrix again, even
                                    when the solver holds the factor of the identical matrix (the
                                    default reuses it; the gradient is the same either way)       */
-} DOPT_FN(dopt_bwd_options);
+} DOPT_FN(dopt_nlls_diff_options);
 
 /* A differentiable view of one nlls solver.  Opaque. */
 typedef struct DOPT_FN(dopt_nlls_diff) DOPT_FN(dopt_nlls_diff);
@@ -4595,16 +4595,16 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
  * xbar = ∂L/∂θ* (batch x n, element b at xbar + b n, tangent columns) for the last
  * dopt_nlls_diff_solve.  x0bar (batch x n, may be NULL) gets ∂L/∂θ0 (UNROLL, and TRUNCATED when K
  * covers every iteration; zero otherwise).  reports (batch entries, may be NULL): see
- * dopt_bwd_report.  Parameters must hold the values of the forward solve.  An undamped
+ * dopt_nlls_diff_report.  Parameters must hold the values of the forward solve.  An undamped
  * Gauss-Newton factorization is skipped when the solver holds the factor of the bit-identical
  * matrix (FACTOR REUSE in the overview above; option no_factor_reuse).  Returns DOPT_OK, or
  * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
  * variable), DOPT_ERR_NON_FINITE, DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
  * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded). */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
-                                                      const DOPT_FN(dopt_bwd_options) *opt,
+                                                      const DOPT_FN(dopt_nlls_diff_options) *opt,
                                                       const DOPT_REAL *xbar, DOPT_REAL *x0bar,
-                                                      dopt_bwd_report *reports, dopt_errinfo *info);
+                                                      dopt_nlls_diff_report *reports, dopt_errinfo *info);
 
 /* dopt_nlls_diff_param_grad: the gradient of parameter k from the last backward: dim reals
  * (shared parameter) or batch x dim (element b at + b dim).  NULL for a bad k. */
@@ -5041,7 +5041,7 @@ static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, i
     if (J && nfree && cs->d.numeric_diff)
         for (k = 0; k < nv; ++k)
             if (jp[k]) {
-                st = DOPT_FN(dopt_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, D->fo.numeric_diff_step,
+                st = DOPT_FN(dopt_nlls_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, D->fo.numeric_diff_step,
                                                     jp[k], scr);
                 if (st != DOPT_OK) return st;
             }
@@ -5062,7 +5062,7 @@ static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, i
     }
     for (i = 0; i < rdim; ++i) sq += rw[i] * rw[i];
     if (cs->d.loss != DOPT_LOSS_NONE) {
-        DOPT_FN(dopt_loss_eval)(cs->d.loss, DOPT_FN(dopt__diff_scale)(D, c), sq, rho);
+        DOPT_FN(dopt_nlls_loss_eval)(cs->d.loss, DOPT_FN(dopt__diff_scale)(D, c), sq, rho);
         if (J) { /* the forward solver's folding (see dopt__nlls_eval) */
             DOPT_REAL sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0, alpha = 0, rs;
             if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
@@ -5390,7 +5390,7 @@ static dopt_status DOPT_FN(dopt__diff_psi_grad)(DOPT_FN(dopt_nlls_diff) *D, int 
         for (j = 0; j < T; ++j) delta[j] = 0;
         for (j = 0; j < T; ++j) { /* tangent columns */
             DOPT_REAL h = h0, fp, fm;
-            /* scale like dopt_numeric_jacobian on Euclidean variables */
+            /* scale like dopt_nlls_numeric_jacobian on Euclidean variables */
             {
                 int k, t0 = 0;
                 for (k = 0; k < cs->d.nvars; ++k) {
@@ -5734,11 +5734,11 @@ static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b,
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
-                                                      const DOPT_FN(dopt_bwd_options) *opt,
+                                                      const DOPT_FN(dopt_nlls_diff_options) *opt,
                                                       const DOPT_REAL *xbar, DOPT_REAL *x0bar,
-                                                      dopt_bwd_report *reports, dopt_errinfo *info)
+                                                      dopt_nlls_diff_report *reports, dopt_errinfo *info)
 {
-    DOPT_FN(dopt_bwd_options) o;
+    DOPT_FN(dopt_nlls_diff_options) o;
     dopt_status first = DOPT_OK;
     int b, n;
     DOPT_REAL h0;
@@ -5755,32 +5755,32 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
     if (x0bar) memset(x0bar, 0, (size_t)D->batch * (size_t)n * sizeof(DOPT_REAL));
     D->reuse = !o.no_factor_reuse;
     for (b = 0; b < D->batch; ++b) {
-        dopt_bwd_report rep;
+        dopt_nlls_diff_report rep;
         dopt_errinfo local;
         dopt_errinfo *inf = first == DOPT_OK ? info : &local;
         const dopt_nlls_report *fr = D->frep + b;
         dopt_status st = DOPT_OK;
-        int optimal_mode = o.mode == DOPT_BWD_IMPLICIT || o.mode == DOPT_BWD_DLM;
+        int optimal_mode = o.mode == DOPT_NLLS_DIFF_IMPLICIT || o.mode == DOPT_NLLS_DIFF_DLM;
         memset(&rep, 0, sizeof rep);
         D->reused = 0;
         rep.converged = DOPT_FN(dopt__diff_converged)(fr);
         rep.forward_stop = fr->stop;
         if (fr->status != DOPT_OK) {
             st = dopt_errinfo_set(inf, fr->status, b, 0, "nlls diff: the forward solve of this element failed");
-        } else if (optimal_mode && !rep.converged && o.policy != DOPT_BWD_FLAG) {
+        } else if (optimal_mode && !rep.converged && o.policy != DOPT_NLLS_DIFF_FLAG) {
             st = DOPT_ERR_NO_CONVERGENCE;
         } else {
             const DOPT_REAL *xb = xbar + (size_t)b * (size_t)n;
             if (!DOPT_FN(dopt_all_finite)(n, xb)) {
                 st = dopt_errinfo_set(inf, DOPT_ERR_NON_FINITE, b, 0, "nlls diff: dL/dx is not finite");
-            } else if (o.mode == DOPT_BWD_IMPLICIT) {
+            } else if (o.mode == DOPT_NLLS_DIFF_IMPLICIT) {
                 st = DOPT_FN(dopt__diff_implicit)(D, b, xb, h0, o.implicit_exact, D->pg0, inf);
-            } else if (o.mode == DOPT_BWD_DLM) {
+            } else if (o.mode == DOPT_NLLS_DIFF_DLM) {
                 st = DOPT_FN(dopt__diff_dlm)(D, b, xb, o.dlm_epsilon, o.dlm_iterations, h0, D->pg0, inf);
             } else {
-                int last = o.mode == DOPT_BWD_UNROLL ? D->count[b] : o.truncate;
+                int last = o.mode == DOPT_NLLS_DIFF_UNROLL ? D->count[b] : o.truncate;
                 DOPT_REAL *x0 = x0bar ? x0bar + (size_t)b * (size_t)n : NULL;
-                if (o.mode == DOPT_BWD_UNROLL && D->count[b] > D->cap_iter)
+                if (o.mode == DOPT_NLLS_DIFF_UNROLL && D->count[b] > D->cap_iter)
                     st = dopt_errinfo_set(inf, DOPT_ERR_INVALID_ARGUMENT, b, 0,
                                           "nlls diff: UNROLL needs every iteration (dopt_nlls_diff_keep_trace)");
                 else
@@ -5791,7 +5791,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
         }
         rep.status = st;
         rep.factor_reused = D->reused;
-        if (st == DOPT_ERR_NO_CONVERGENCE && o.policy == DOPT_BWD_ZERO) st = DOPT_OK;
+        if (st == DOPT_ERR_NO_CONVERGENCE && o.policy == DOPT_NLLS_DIFF_ZERO) st = DOPT_OK;
         if (reports) reports[b] = rep;
         if (st != DOPT_OK && first == DOPT_OK) {
             first = st;

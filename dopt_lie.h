@@ -415,60 +415,60 @@ DOPT_API void DOPT_FN(dopt_sim3_jr_inv)(const DOPT_REAL xi[7], DOPT_REAL J[49]);
  * Same results as a loop over the single-element function (to rounding: a compiler may fuse
  * multiply-adds differently in the loops).  An output may alias its input element for element
  * (same pointer and stride), not at an offset. */
-DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT_REAL *w, long sw, DOPT_REAL *g, long sg,
+DOPT_API void DOPT_FN(dopt_so3_exp_batch)(ptrdiff_t n, const DOPT_REAL *w, ptrdiff_t sw, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *w, long sw,
+DOPT_API void DOPT_FN(dopt_so3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *w, ptrdiff_t sw,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_so3_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+DOPT_API void DOPT_FN(dopt_so3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+DOPT_API void DOPT_FN(dopt_so3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                          ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
-DOPT_API void DOPT_FN(dopt_se3_exp_batch)(long n, const DOPT_REAL *xi, long sx, DOPT_REAL *g, long sg,
+DOPT_API void DOPT_FN(dopt_se3_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_se3_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *xi, long sx,
+DOPT_API void DOPT_FN(dopt_se3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+DOPT_API void DOPT_FN(dopt_se3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(long n, const DOPT_REAL *a, long sa, DOPT_REAL *b,
-                                              long sb);
-DOPT_API void DOPT_FN(dopt_se3_between_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, DOPT_REAL *b,
+                                              ptrdiff_t sb);
+DOPT_API void DOPT_FN(dopt_se3_between_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+DOPT_API void DOPT_FN(dopt_se3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                          ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
-DOPT_API void DOPT_FN(dopt_se2_exp_batch)(long n, const DOPT_REAL *xi, long sx, DOPT_REAL *g, long sg,
+DOPT_API void DOPT_FN(dopt_se2_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_se2_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *xi, long sx,
+DOPT_API void DOPT_FN(dopt_se2_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_se2_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+DOPT_API void DOPT_FN(dopt_se2_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_se2_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+DOPT_API void DOPT_FN(dopt_se2_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                          ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
-DOPT_API void DOPT_FN(dopt_so2_exp_batch)(long n, const DOPT_REAL *theta, long st, DOPT_REAL *g, long sg,
+DOPT_API void DOPT_FN(dopt_so2_exp_batch)(ptrdiff_t n, const DOPT_REAL *theta, ptrdiff_t st, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_so2_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *theta, long st,
+DOPT_API void DOPT_FN(dopt_so2_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *theta, ptrdiff_t st,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_so2_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+DOPT_API void DOPT_FN(dopt_so2_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_so2_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+DOPT_API void DOPT_FN(dopt_so2_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                          ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
-DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(long n, const DOPT_REAL *xi, long sx, DOPT_REAL *g, long sg,
+DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                            DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_sim3_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *xi, long sx,
+DOPT_API void DOPT_FN(dopt_sim3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                            DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                               long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                               ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                                DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_sim3_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                           long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+DOPT_API void DOPT_FN(dopt_sim3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                           ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                            DOPT_REAL *Jp);
 
 /* ---- manifold descriptors (dopt.h) --------------------------------------------------------------
@@ -545,10 +545,10 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cost_bal)(const void *data, const DOPT_REA
  * tangent_dim ROW-MAJOR matrix in OUR tangent ordering, which equals g2o's: SE2 [x y θ],
  * SE3 [x y z rx ry rz] (translation; rotation).  (g2o's rotation error is the quaternion vector
  * part, about half our angle; like GTSAM and SE-Sync we use the matrix as is.)
- * Everything is allocated through the hooks given to the reader/generator and released by
- * dopt_lie_pose_graph_free with the same hooks. */
+ * Everything is allocated through the hooks given to the reader/generator (kept in g->hooks)
+ * and released by dopt_lie_pose_graph_destroy. */
 typedef struct DOPT_FN(dopt_lie_pose_graph_edge) {
-    long i, j;
+    ptrdiff_t i, j;
     DOPT_REAL measurement[7];  /* first dim entries used                                   */
     DOPT_REAL information[36]; /* first tangent_dim² entries used (row-major, symmetric)     */
 } DOPT_FN(dopt_lie_pose_graph_edge);
@@ -556,17 +556,18 @@ typedef struct DOPT_FN(dopt_lie_pose_graph_edge) {
 typedef struct DOPT_FN(dopt_lie_pose_graph) {
     dopt_lie_group group;   /* DOPT_LIE_SE2 or DOPT_LIE_SE3                                  */
     int dim, tangent_dim;   /* 4, 3 (SE2) or 7, 6 (SE3)                                      */
-    long num_poses;
+    ptrdiff_t num_poses;
     DOPT_REAL *poses;       /* num_poses * dim: the initial estimate                        */
     DOPT_REAL *gt_poses;    /* ground truth (generator only), else NULL                     */
-    long num_edges;
+    ptrdiff_t num_edges;
     DOPT_FN(dopt_lie_pose_graph_edge) *edges;
     unsigned char *inlier;  /* generator only: 1 for inlier edges, 0 for outliers; else NULL */
+    dopt_hooks hooks;       /* the allocator of the reader or generator that filled it       */
 } DOPT_FN(dopt_lie_pose_graph);
 
-/* dopt_lie_pose_graph_free: release what a reader or generator allocated (hooks as given to it;
- * NULL = libc) and zero *g.  Safe on a zeroed graph. */
-DOPT_API void DOPT_FN(dopt_lie_pose_graph_free)(const dopt_hooks *hooks, DOPT_FN(dopt_lie_pose_graph) *g);
+/* dopt_lie_pose_graph_destroy: release what a reader or generator allocated (through g->hooks)
+ * and zero *g.  Safe on a zeroed graph and on NULL. */
+DOPT_API void DOPT_FN(dopt_lie_pose_graph_destroy)(DOPT_FN(dopt_lie_pose_graph) *g);
 
 #ifndef DOPT_NO_STDIO
 /* dopt_lie_g2o_read: read a g2o file with VERTEX_SE2/EDGE_SE2 or VERTEX_SE3:QUAT/EDGE_SE3:QUAT
@@ -2059,7 +2060,7 @@ DOPT__LIE_INLINE void DOPT_FN(dopt__lie_stream)(DOPT__L *dst, const DOPT__L *v, 
 }
 
 /* Nonzero when a batch of n outputs of elem values each should stream past the caches. */
-static int DOPT_FN(dopt__lie_use_stream)(long n, long elem)
+static int DOPT_FN(dopt__lie_use_stream)(ptrdiff_t n, ptrdiff_t elem)
 {
     return DOPT__LIE_HAVE_STREAM &&
            (double)n * (double)elem * (double)sizeof(DOPT__L) >= (double)DOPT_LIE_STREAM_BYTES;
@@ -2068,8 +2069,8 @@ static int DOPT_FN(dopt__lie_use_stream)(long n, long elem)
 /* Nonzero when the n packed outputs out[0 .. so n) overlap neither a[0 .. sa n) nor b[0 .. sb n)
  * (the packed loops below are restrict-qualified).  Addresses compare as integers: the arrays
  * are usually distinct objects, where comparing pointers with < is undefined. */
-static int DOPT_FN(dopt__lie_disjoint)(long n, const DOPT__L *out, long so, const DOPT__L *a, long sa,
-                                       const DOPT__L *b, long sb)
+static int DOPT_FN(dopt__lie_disjoint)(ptrdiff_t n, const DOPT__L *out, ptrdiff_t so, const DOPT__L *a, ptrdiff_t sa,
+                                       const DOPT__L *b, ptrdiff_t sb)
 {
     const size_t e = sizeof(DOPT__L);
     const uintptr_t o0 = (uintptr_t)out, o1 = o0 + (uintptr_t)(so * n) * e;
@@ -2084,10 +2085,10 @@ static int DOPT_FN(dopt__lie_disjoint)(long n, const DOPT__L *out, long so, cons
  * are streamed. */
 #ifndef DOPT__LIE_PACKED
 #define DOPT__LIE_PACKED(name, KERNEL, sa, sb, so)                                                      \
-    static void DOPT_FN(name)(long n, const DOPT__L *DOPT_RESTRICT a, const DOPT__L *DOPT_RESTRICT b, \
+    static void DOPT_FN(name)(ptrdiff_t n, const DOPT__L *DOPT_RESTRICT a, const DOPT__L *DOPT_RESTRICT b, \
                               DOPT__L *DOPT_RESTRICT c)                                               \
     {                                                                                                 \
-        long k;                                                                                       \
+        ptrdiff_t k;                                                                                       \
         if (DOPT_FN(dopt__lie_use_stream)(n, so)) {                                                   \
             for (k = 0; k < n; ++k) {                                                                 \
                 DOPT__L t[so];                                                                        \
@@ -2106,9 +2107,9 @@ DOPT__LIE_PACKED(dopt__lie_so3_act_packed, DOPT_FN(dopt__lie_qrot), 4, 3, 3)
 DOPT__LIE_PACKED(dopt__lie_se3_compose_packed, DOPT_FN(dopt__lie_se3_compose_k), 7, 7, 7)
 DOPT__LIE_PACKED(dopt__lie_se3_act_packed, DOPT_FN(dopt__lie_se3_act_k), 7, 3, 3)
 
-DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT__L *w, long sw, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_so3_exp_batch)(ptrdiff_t n, const DOPT__L *w, ptrdiff_t sw, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     if (!J) {
         for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_so3_exp_k)(w + k * sw, g + k * sg, NULL, NULL, 0);
         return;
@@ -2121,9 +2122,9 @@ DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT__L *w, long sw, DOP
     }
 }
 
-DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *w, long sw, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_so3_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *w, ptrdiff_t sw, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     if (!J) {
         for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_so3_log_k)(g + k * sg, w + k * sw, NULL, NULL);
         return;
@@ -2135,10 +2136,10 @@ DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT__L *g, long sg, DOP
     }
 }
 
-DOPT_API void DOPT_FN(dopt_so3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_so3_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     if (!Ja && !Jb) {
         if (sa == 4 && sb == 4 && sc == 4 && DOPT_FN(dopt__lie_disjoint)(n, c, 4, a, 4, b, 4)) {
             DOPT_FN(dopt__lie_so3_compose_packed)(n, a, b, c); /* packed, no overlap: vectorizable */
@@ -2152,10 +2153,10 @@ DOPT_API void DOPT_FN(dopt_so3_compose_batch)(long n, const DOPT__L *a, long sa,
                                   Jb ? Jb + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_so3_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                          DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     if (!Jg && !Jp) {
         if (sg == 4 && sp == 3 && sy == 3 && DOPT_FN(dopt__lie_disjoint)(n, y, 3, g, 4, p, 3)) {
             DOPT_FN(dopt__lie_so3_act_packed)(n, g, p, y);
@@ -2169,22 +2170,22 @@ DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT__L *g, long sg, con
                               Jp ? Jp + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_exp_batch)(long n, const DOPT__L *xi, long sx, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_se3_exp_batch)(ptrdiff_t n, const DOPT__L *xi, ptrdiff_t sx, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se3_exp)(xi + k * sx, g + k * sg, J ? J + 36 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *xi, long sx, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_se3_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *xi, ptrdiff_t sx, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se3_log)(g + k * sg, xi + k * sx, J ? J + 36 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_se3_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     if (!Ja && !Jb) {
         if (sa == 7 && sb == 7 && sc == 7 && DOPT_FN(dopt__lie_disjoint)(n, c, 7, a, 7, b, 7)) {
             DOPT_FN(dopt__lie_se3_compose_packed)(n, a, b, c);
@@ -2198,25 +2199,25 @@ DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT__L *a, long sa,
                                   Jb ? Jb + 36 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(long n, const DOPT__L *a, long sa, DOPT__L *b, long sb)
+DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, DOPT__L *b, ptrdiff_t sb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se3_inverse)(a + k * sa, b + k * sb, NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_between_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_se3_between_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se3_between)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 36 * k : NULL,
                                   Jb ? Jb + 36 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_se3_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                          DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     if (!Jg && !Jp) {
         if (sg == 7 && sp == 3 && sy == 3 && DOPT_FN(dopt__lie_disjoint)(n, y, 3, g, 7, p, 3)) {
             DOPT_FN(dopt__lie_se3_act_packed)(n, g, p, y);
@@ -2230,90 +2231,90 @@ DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT__L *g, long sg, con
                               Jp ? Jp + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se2_exp_batch)(long n, const DOPT__L *xi, long sx, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_se2_exp_batch)(ptrdiff_t n, const DOPT__L *xi, ptrdiff_t sx, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se2_exp)(xi + k * sx, g + k * sg, J ? J + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se2_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *xi, long sx, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_se2_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *xi, ptrdiff_t sx, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se2_log)(g + k * sg, xi + k * sx, J ? J + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se2_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_se2_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se2_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 9 * k : NULL,
                                   Jb ? Jb + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se2_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_se2_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                          DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se2_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 6 * k : NULL,
                               Jp ? Jp + 4 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so2_exp_batch)(long n, const DOPT__L *theta, long st, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_so2_exp_batch)(ptrdiff_t n, const DOPT__L *theta, ptrdiff_t st, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_so2_exp)(theta + k * st, g + k * sg, J ? J + k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so2_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *theta, long st, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_so2_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *theta, ptrdiff_t st, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_so2_log)(g + k * sg, theta + k * st, J ? J + k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so2_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_so2_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_so2_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + k : NULL, Jb ? Jb + k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so2_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_so2_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                          DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_so2_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 2 * k : NULL,
                               Jp ? Jp + 4 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(long n, const DOPT__L *xi, long sx, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(ptrdiff_t n, const DOPT__L *xi, ptrdiff_t sx, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_sim3_exp)(xi + k * sx, g + k * sg, J ? J + 49 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_sim3_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *xi, long sx, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_sim3_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *xi, ptrdiff_t sx, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_sim3_log)(g + k * sg, xi + k * sx, J ? J + 49 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                               DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                               DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_sim3_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 49 * k : NULL,
                                    Jb ? Jb + 49 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_sim3_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                           DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_sim3_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                           DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_sim3_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 21 * k : NULL,
                                Jp ? Jp + 9 * k : NULL);
@@ -2573,9 +2574,11 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cost_bal)(const void *data, const DOPT__L 
 
 /* ---- pose graphs -------------------------------------------------------------------------------- */
 
-DOPT_API void DOPT_FN(dopt_lie_pose_graph_free)(const dopt_hooks *hooks, DOPT_FN(dopt_lie_pose_graph) *g)
+DOPT_API void DOPT_FN(dopt_lie_pose_graph_destroy)(DOPT_FN(dopt_lie_pose_graph) *g)
 {
+    const dopt_hooks *hooks;
     if (!g) return;
+    hooks = &g->hooks;
     if (g->poses) dopt_free(hooks, g->poses, sizeof(DOPT__L) * (size_t)g->num_poses * (size_t)g->dim);
     if (g->gt_poses) dopt_free(hooks, g->gt_poses, sizeof(DOPT__L) * (size_t)g->num_poses * (size_t)g->dim);
     if (g->edges) dopt_free(hooks, g->edges, sizeof(DOPT_FN(dopt_lie_pose_graph_edge)) * (size_t)g->num_edges);
@@ -2627,6 +2630,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_read)(const char *path, const dopt_hoo
     double v[40];
     if (!path || !g) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "NULL argument");
     memset(g, 0, sizeof *g);
+    if (hooks) g->hooks = *hooks;
     fp = fopen(path, "r");
     if (!fp) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "cannot open file");
 #define DOPT__G2O_FAIL(status, why)                                                              \
@@ -2805,7 +2809,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_write)(const char *path, const DOPT_FN
                                                  dopt_errinfo *info)
 {
     FILE *fp;
-    long k;
+    ptrdiff_t k;
     int a, b, td;
     if (!path || !g) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "NULL argument");
     if (g->group != DOPT_LIE_SE2 && g->group != DOPT_LIE_SE3)
@@ -2816,20 +2820,20 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_write)(const char *path, const DOPT_FN
     for (k = 0; k < g->num_poses; ++k) {
         const DOPT__L *x = g->poses + (size_t)k * (size_t)g->dim;
         if (g->group == DOPT_LIE_SE2)
-            fprintf(fp, "VERTEX_SE2 %ld %.17g %.17g %.17g\n", k, (double)x[0], (double)x[1],
+            fprintf(fp, "VERTEX_SE2 %lld %.17g %.17g %.17g\n", (long long)k, (double)x[0], (double)x[1],
                     atan2((double)x[3], (double)x[2]));
         else
-            fprintf(fp, "VERTEX_SE3:QUAT %ld %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", k, (double)x[0],
+            fprintf(fp, "VERTEX_SE3:QUAT %lld %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", (long long)k, (double)x[0],
                     (double)x[1], (double)x[2], (double)x[3], (double)x[4], (double)x[5], (double)x[6]);
     }
     for (k = 0; k < g->num_edges; ++k) {
         const DOPT_FN(dopt_lie_pose_graph_edge) *e = g->edges + k;
         const DOPT__L *m = e->measurement;
         if (g->group == DOPT_LIE_SE2)
-            fprintf(fp, "EDGE_SE2 %ld %ld %.17g %.17g %.17g", e->i, e->j, (double)m[0], (double)m[1],
+            fprintf(fp, "EDGE_SE2 %lld %lld %.17g %.17g %.17g", (long long)e->i, (long long)e->j, (double)m[0], (double)m[1],
                     atan2((double)m[3], (double)m[2]));
         else
-            fprintf(fp, "EDGE_SE3:QUAT %ld %ld %.17g %.17g %.17g %.17g %.17g %.17g %.17g", e->i, e->j,
+            fprintf(fp, "EDGE_SE3:QUAT %lld %lld %.17g %.17g %.17g %.17g %.17g %.17g %.17g", (long long)e->i, (long long)e->j,
                     (double)m[0], (double)m[1], (double)m[2], (double)m[3], (double)m[4], (double)m[5],
                     (double)m[6]);
         for (a = 0; a < td; ++a)
@@ -2856,13 +2860,14 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
 {
     typedef DOPT_FN(dopt_lie_pose_graph_edge) edge_t;
     dopt_lie_cube_options o;
-    long n, k, ne = 0, ecap, maxlc;
+    ptrdiff_t n, k, ne = 0, ecap, maxlc;
     edge_t *edges;
     unsigned char *inl;
-    long *pick;
+    ptrdiff_t *pick;
     DOPT__L info_t, info_r;
     if (!g || !rng) return DOPT_ERR_INVALID_ARGUMENT;
     memset(g, 0, sizeof *g);
+    if (hooks) g->hooks = *hooks;
     if (opts) o = *opts;
     else memset(&o, 0, sizeof o);
     if (o.num_poses == 0) o.num_poses = 256;
@@ -2882,14 +2887,14 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
     g->gt_poses = (DOPT__L *)dopt_alloc(hooks, sizeof(DOPT__L) * 7 * (size_t)n);
     edges = (edge_t *)dopt_alloc(hooks, sizeof(edge_t) * (size_t)ecap);
     inl = (unsigned char *)dopt_alloc(hooks, (size_t)ecap);
-    pick = (long *)dopt_alloc(hooks, sizeof(long) * (size_t)maxlc);
+    pick = (ptrdiff_t *)dopt_alloc(hooks, sizeof(ptrdiff_t) * (size_t)maxlc);
     g->num_poses = n;
     g->dim = 7;
     if (!g->poses || !g->gt_poses || !edges || !inl || !pick) {
         dopt_free(hooks, edges, sizeof(edge_t) * (size_t)ecap);
         dopt_free(hooks, inl, (size_t)ecap);
-        dopt_free(hooks, pick, sizeof(long) * (size_t)maxlc);
-        DOPT_FN(dopt_lie_pose_graph_free)(hooks, g);
+        dopt_free(hooks, pick, sizeof(ptrdiff_t) * (size_t)maxlc);
+        DOPT_FN(dopt_lie_pose_graph_destroy)(g);
         return DOPT_ERR_ALLOCATION;
     }
     info_t = (DOPT__L)(1.0 / (o.translation_noise * o.translation_noise));
@@ -2900,7 +2905,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
         edge_t *e;
         DOPT_FN(dopt__lie_cube_noise)(rng, o.step_translation, o.step_rotation, rel);
         DOPT_FN(dopt_se3_compose)(xk - 7, rel, xk, NULL, NULL);
-        DOPT_FN(dopt_se3_normalize)(xk); /* keep the long chain on the group */
+        DOPT_FN(dopt_se3_normalize)(xk); /* keep the ptrdiff_t chain on the group */
         DOPT_FN(dopt__lie_cube_noise)(rng, o.translation_noise, o.rotation_noise, noise);
         e = edges + ne;
         memset(e, 0, sizeof *e);
@@ -2909,9 +2914,9 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
         DOPT_FN(dopt_se3_compose)(rel, noise, e->measurement, NULL, NULL);
         inl[ne++] = 1;
         if (k >= 2 && dopt_rng_uniform_d(rng) < o.loop_closure_ratio) {
-            long cnt = 1 + (long)dopt_rng_below(rng, (uint64_t)maxlc), c, np = 0;
+            ptrdiff_t cnt = 1 + (ptrdiff_t)dopt_rng_below(rng, (uint64_t)maxlc), c, np = 0;
             for (c = 0; c < cnt; ++c) { /* distinct earlier poses i in [0, k-1) */
-                long i = (long)dopt_rng_below(rng, (uint64_t)(k - 1)), q;
+                ptrdiff_t i = (ptrdiff_t)dopt_rng_below(rng, (uint64_t)(k - 1)), q;
                 int dup = 0;
                 for (q = 0; q < np; ++q) dup |= pick[q] == i;
                 if (!dup) pick[np++] = i;
@@ -2942,20 +2947,20 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
         DOPT_FN(dopt_se3_compose)(g->gt_poses + 7 * k, noise, g->poses + 7 * k, NULL, NULL);
         DOPT_FN(dopt_se3_normalize)(g->poses + 7 * k);
     }
-    dopt_free(hooks, pick, sizeof(long) * (size_t)maxlc);
+    dopt_free(hooks, pick, sizeof(ptrdiff_t) * (size_t)maxlc);
     /* shrink to the exact edge count so that free() is told the right sizes */
     g->edges = (edge_t *)dopt_realloc(hooks, edges, sizeof(edge_t) * (size_t)ecap, sizeof(edge_t) * (size_t)ne);
     if (!g->edges) {
         dopt_free(hooks, edges, sizeof(edge_t) * (size_t)ecap);
         dopt_free(hooks, inl, (size_t)ecap);
-        DOPT_FN(dopt_lie_pose_graph_free)(hooks, g);
+        DOPT_FN(dopt_lie_pose_graph_destroy)(g);
         return DOPT_ERR_ALLOCATION;
     }
     g->num_edges = ne;
     g->inlier = (unsigned char *)dopt_realloc(hooks, inl, (size_t)ecap, (size_t)ne);
     if (!g->inlier) {
         dopt_free(hooks, inl, (size_t)ecap);
-        DOPT_FN(dopt_lie_pose_graph_free)(hooks, g);
+        DOPT_FN(dopt_lie_pose_graph_destroy)(g);
         return DOPT_ERR_ALLOCATION;
     }
     g->num_edges = ne;

@@ -47,7 +47,7 @@
  *           if (dopt_sparse_factor_d(F, Ax, NULL)) return 1;     // again with new values: refactor
  *           dopt_sparse_solve_d(F, 1, b, 3);                      // b <- A^{-1} b
  *           printf("%g %g %g\n", b[0], b[1], b[2]);
- *           dopt_sparse_numeric_free_d(F);  dopt_sparse_symbolic_free(S);
+ *           dopt_sparse_numeric_destroy_d(F);  dopt_sparse_symbolic_destroy(S);
  *           return 0;
  *       }
  *
@@ -178,8 +178,8 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
                                          const dopt_sparse_options *options,
                                          dopt_sparse_symbolic **sym, dopt_errinfo *info);
 
-/* dopt_sparse_symbolic_free: release an object from dopt_sparse_analyze (NULL is fine). */
-DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *sym);
+/* dopt_sparse_symbolic_destroy: release an object from dopt_sparse_analyze (NULL is fine). */
+DOPT_API void dopt_sparse_symbolic_destroy(dopt_sparse_symbolic *sym);
 
 /* ---- the algorithms of the analysis, usable on their own (no allocation) -------------------- */
 
@@ -780,7 +780,7 @@ DOPT_API void dopt_sparse_amd(int n, const int *Sp, const int *Si, int dense, in
 
 static int dopt__sp_in_triangle(dopt_uplo uplo, int i, int j) { return uplo == DOPT_LOWER ? i >= j : i <= j; }
 
-DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *S)
+DOPT_API void dopt_sparse_symbolic_destroy(dopt_sparse_symbolic *S)
 {
     const dopt_hooks *h;
     size_t n, ns;
@@ -1265,7 +1265,7 @@ oom:
 done:
     dopt__sp_scratch_free(&h, n, nnz, &w);
     if (st != DOPT_OK) {
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
         return st;
     }
     *out = S;
@@ -1295,7 +1295,7 @@ extern "C" {
 /* ---- compressed-column matrices ------------------------------------------------------------- */
 
 /* A CSC matrix that owns its arrays (made by the triplet converter or the Matrix Market reader;
- * release with dopt_sparse_csc_free).  symmetric = 1: only the lower triangle is stored.
+ * release with dopt_sparse_csc_destroy).  symmetric = 1: only the lower triangle is stored.
  * Rows are increasing within each column and unique. */
 typedef struct DOPT_FN(dopt_sparse_csc) {
     int nrows, ncols, symmetric;
@@ -1321,15 +1321,15 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, 
                                                           int *iwork, DOPT_REAL *rwork, int *bad);
 
 /* dopt_sparse_csc_from_triplets: allocating form of dopt_sparse_triplets_to_csc (A is filled;
- * free with dopt_sparse_csc_free).  Statuses as above plus DOPT_ERR_ALLOCATION. */
+ * free with dopt_sparse_csc_destroy).  Statuses as above plus DOPT_ERR_ALLOCATION. */
 DOPT_API dopt_status DOPT_FN(dopt_sparse_csc_from_triplets)(const dopt_hooks *hooks, int nrows,
                                                             int ncols, int nnz, const int *Ti,
                                                             const int *Tj, const DOPT_REAL *Tx,
                                                             int symmetric,
                                                             DOPT_FN(dopt_sparse_csc) *A,
                                                             dopt_errinfo *info);
-/* dopt_sparse_csc_free: release the arrays of A (A itself is the caller's). */
-DOPT_API void DOPT_FN(dopt_sparse_csc_free)(DOPT_FN(dopt_sparse_csc) *A);
+/* dopt_sparse_csc_destroy: release the arrays of A (A itself is the caller's). */
+DOPT_API void DOPT_FN(dopt_sparse_csc_destroy)(DOPT_FN(dopt_sparse_csc) *A);
 
 #ifndef DOPT_NO_STDIO
 /* dopt_sparse_read_mm: read a Matrix Market file "%%MatrixMarket matrix coordinate
@@ -1379,8 +1379,8 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numer
  * `batch` (>= 1) matrices.  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION. */
 DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbolic *sym, int batch,
                                                          DOPT_FN(dopt_sparse_numeric) **F);
-/* dopt_sparse_numeric_free: release an object from _create (NULL is fine). */
-DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F);
+/* dopt_sparse_numeric_destroy: release an object from _create (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_sparse_numeric_destroy)(DOPT_FN(dopt_sparse_numeric) *F);
 
 /* dopt_sparse_numeric_slice_size: bytes of workspace a slice needs (no factor values). */
 DOPT_API size_t DOPT_FN(dopt_sparse_numeric_slice_size)(const dopt_sparse_symbolic *sym);
@@ -1537,7 +1537,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, 
     return DOPT_OK;
 }
 
-DOPT_API void DOPT_FN(dopt_sparse_csc_free)(DOPT_FN(dopt_sparse_csc) *A)
+DOPT_API void DOPT_FN(dopt_sparse_csc_destroy)(DOPT_FN(dopt_sparse_csc) *A)
 {
     size_t nz;
     if (!A) return;
@@ -1876,7 +1876,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbo
     return DOPT_OK;
 }
 
-DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F)
+DOPT_API void DOPT_FN(dopt_sparse_numeric_destroy)(DOPT_FN(dopt_sparse_numeric) *F)
 {
     const dopt_hooks *h;
     if (!F || !F->owns) return;
@@ -3243,8 +3243,8 @@ static void DOPT_FN(dopt__sp_ls_release_batch)(DOPT_FN(dopt__sp_ls) *s)
 static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
 {
     DOPT_FN(dopt__sp_ls_release_batch)(s);
-    DOPT_FN(dopt_sparse_numeric_free)(s->num);
-    dopt_sparse_symbolic_free(s->sym);
+    DOPT_FN(dopt_sparse_numeric_destroy)(s->num);
+    dopt_sparse_symbolic_destroy(s->sym);
     dopt__sp_free(&s->hooks, s->Ap, (size_t)s->n + 1, sizeof(int));
     dopt__sp_free(&s->hooks, s->diag, (size_t)s->n, sizeof(int));
     dopt__sp_free(&s->hooks, s->Ai, (size_t)s->nnz, sizeof(int));
@@ -3416,7 +3416,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_reserve)(void *self, int count)
     if (!s->sym || count < 1) return DOPT_ERR_INVALID_ARGUMENT;
     st = DOPT_FN(dopt_sparse_numeric_create)(s->sym, count, &num);
     if (st != DOPT_OK) return st;
-    DOPT_FN(dopt_sparse_numeric_free)(s->num);
+    DOPT_FN(dopt_sparse_numeric_destroy)(s->num);
     s->num = num;
     s->cur = 0;
     return DOPT_OK;

@@ -110,7 +110,7 @@ static result run_pair(cholmod_common *cc, int n, int *Ap, int *Ai, double *Ax)
         }
         t = now() - t;
         if (t < R.an_d) R.an_d = t;
-        if (r < 2) dopt_sparse_symbolic_free(S);
+        if (r < 2) dopt_sparse_symbolic_destroy(S);
         t = now();
         L = cholmod_analyze(&A, cc);
         t = now() - t;
@@ -175,8 +175,8 @@ static result run_pair(cholmod_common *cc, int n, int *Ap, int *Ai, double *Ax)
     R.ok = 1;
 out:
     cholmod_free_factor(&L, cc);
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     free(b);
     free(x);
     return R;
@@ -221,7 +221,7 @@ static void bench_spd(cholmod_common *cc, const char *dir)
         R = run_pair(cc, A.ncols, A.p, A.i, A.x);
         snprintf(kase, sizeof kase, "spd/%.*s", (int)(len - 4), e->d_name);
         if (R.ok) print_result(kase, A.ncols, A.p[A.ncols], &R, 0);
-        dopt_sparse_csc_free_d(&A);
+        dopt_sparse_csc_destroy_d(&A);
     }
     closedir(d);
 }
@@ -375,13 +375,13 @@ static void bench_batch(cholmod_common *cc, const char *kase, int n, int *Ap, in
        (SPARSE_BENCH_BATCH_GB overrides), skipped above with the size printed */
     if ((double)S->nnz_storage * NB * 8 > 1e9 * (getenv("SPARSE_BENCH_BATCH_GB") ? atof(getenv("SPARSE_BENCH_BATCH_GB")) : 8.0)) {
         printf("# %s: batch skipped (%.0f MB)\n", kase, (double)S->nnz_storage * NB * 8 / 1e6);
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
         return;
     }
     vals = (double *)malloc(sizeof(double) * (size_t)nnz * NB);
     for (b = 0; b < NB; ++b)
         for (q = 0; q < nnz; ++q) vals[(size_t)b * nnz + q] = Ax[q] * (1.0 + 0.01 * b);
-    if (dopt_sparse_numeric_create_d(S, NB, &F) != DOPT_OK) { free(vals); dopt_sparse_symbolic_free(S); return; }
+    if (dopt_sparse_numeric_create_d(S, NB, &F) != DOPT_OK) { free(vals); dopt_sparse_symbolic_destroy(S); return; }
     memset(&A, 0, sizeof A);
     A.nrow = A.ncol = (size_t)n;
     A.nzmax = (size_t)nnz;
@@ -413,8 +413,8 @@ static void bench_batch(cholmod_common *cc, const char *kase, int n, int *Ap, in
            kase, backend_label(), n, NB, 1e3 * td, 1e3 * tc, tc / td, td / tc);
     fflush(stdout);
     cholmod_free_factor(&L, cc);
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     free(vals);
 }
 

@@ -138,7 +138,7 @@ if ensure x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64; then
         printf '#define DOPT_IMPLEMENTATION\n#include "%s"\n' "$h" > "$OUT/mingw/${h%.h}_h.c"
     done
     for src in "$OUT"/mingw/*_h.c $TESTS; do
-        x86_64-w64-mingw32-gcc $WARN -O1 -I. -c "$src" -o "$OUT/mingw/$(basename "$src" .c).o" >> "$LOG/mingw.txt" 2>&1 || mw_fail=1
+        x86_64-w64-mingw32-gcc $WARN -O2 -I. -c "$src" -o "$OUT/mingw/$(basename "$src" .c).o" >> "$LOG/mingw.txt" 2>&1 || mw_fail=1
     done
     if [ $mw_fail = 0 ]; then PASSED=$((PASSED + 1)); echo "ok   compile: headers and tests with mingw-w64 (LLP64)"
     else FAILED=$((FAILED + 1)); echo "FAIL compile: mingw-w64"; sed -n '1,40p' "$LOG/mingw.txt"; fi

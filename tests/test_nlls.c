@@ -435,9 +435,9 @@ static void DOPT_FN(test_loss_derivatives)(void)
     for (kind = DOPT_LOSS_NONE; kind <= DOPT_LOSS_SOFT_L1; ++kind)
         for (k = 0; k < 6; ++k) {
             double s = svals[k], a = 1.3, h = 1e-5 * (s > 1 ? s : 1), rho[3], rp[3], rm[3];
-            dopt_loss_eval_d((dopt_loss_kind)kind, a, s, rho);
-            dopt_loss_eval_d((dopt_loss_kind)kind, a, s + h, rp);
-            dopt_loss_eval_d((dopt_loss_kind)kind, a, s - h, rm);
+            dopt_nlls_loss_eval_d((dopt_loss_kind)kind, a, s, rho);
+            dopt_nlls_loss_eval_d((dopt_loss_kind)kind, a, s + h, rp);
+            dopt_nlls_loss_eval_d((dopt_loss_kind)kind, a, s - h, rm);
             if (fabs(s - a * a) < 2 * h) continue; /* Huber/Tukey kink */
             DOPT_CHECK_CLOSE(rho[1], (rp[0] - rm[0]) / (2 * h), 1e-7, "rho' vs FD");
             DOPT_CHECK_CLOSE(rho[2], (rp[1] - rm[1]) / (2 * h), 1e-6, "rho'' vs FD");
@@ -1074,9 +1074,9 @@ static void DOPT_FN(test_check_jacobian)(void)
     q.y = 2;
     mp[0] = &m;
     vp[0] = x;
-    DOPT_CHECK(DOPT_FN(dopt_check_jacobian)(DOPT_FN(curve_fn), &q, 1, 1, mp, vp, 0, NULL, &chk) == DOPT_OK, "check");
+    DOPT_CHECK(DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(curve_fn), &q, 1, 1, mp, vp, 0, NULL, &chk) == DOPT_OK, "check");
     DOPT_CHECK(chk.max_error < 1e-8, "correct Jacobian passes: %g", chk.max_error);
-    DOPT_CHECK(DOPT_FN(dopt_check_jacobian)(DOPT_FN(curve_bad_fn), &q, 1, 1, mp, vp, 0, NULL, &chk) == DOPT_OK, "check");
+    DOPT_CHECK(DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(curve_bad_fn), &q, 1, 1, mp, vp, 0, NULL, &chk) == DOPT_OK, "check");
     DOPT_CHECK(chk.max_error > 0.1 && chk.var == 0 && chk.row == 0 && chk.col == 1,
                "wrong column found: err %g at var %d row %d col %d", chk.max_error, chk.var, chk.row, chk.col);
     { /* numeric Jacobian of the SE2 between cost on the manifold vs an analytic one at identity-ish */
@@ -1086,7 +1086,7 @@ static void DOPT_FN(test_check_jacobian)(void)
         const DOPT_REAL *vv[2];
         const DOPT_FN(dopt_manifold) *mm[2];
         vv[0] = a; vv[1] = b; mm[0] = &sm; mm[1] = &sm;
-        DOPT_CHECK(DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(se2_between_fn), z, 3, 2, mm, vv, 1, 0, J, scr) == DOPT_OK, "numjac");
+        DOPT_CHECK(DOPT_FN(dopt_nlls_numeric_jacobian)(DOPT_FN(se2_between_fn), z, 3, 2, mm, vv, 1, 0, J, scr) == DOPT_OK, "numjac");
         /* d Log(E Exp(d)) / d d at d=0 is Jr^{-1}(Log E): close to I for a small error E */
         DOPT_CHECK(fabs(J[8] - 1) < 1e-6 && fabs(J[6]) < 1e-6, "rotation row of d r / d xj = [0 0 1]: %g %g", J[6], J[8]);
         DOPT_CHECK(vv[1] == b, "vars restored");

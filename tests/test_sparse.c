@@ -196,7 +196,7 @@ static void test_colcounts_vs_brute(void)
                 DOPT_CHECK(bad == 0 && S->super[0] == 0 && S->super[S->nsuper] == p.n, "%s: supernode structure", pat_name[kind]);
                 free(cc);
             }
-            dopt_sparse_symbolic_free(S);
+            dopt_sparse_symbolic_destroy(S);
             free(cnt);
             free(Ap);
             free(Ai);
@@ -250,8 +250,8 @@ static void test_amd_quality(void)
             /* natural order of a g x g grid fills the band: about n*g; AMD about 31 n log2(g)/8 */
             DOPT_CHECK(S1->nnz_l < 0.5 * S2->nnz_l, "amd nnz(L) %g vs natural %g", S1->nnz_l, S2->nnz_l);
         }
-        dopt_sparse_symbolic_free(S1);
-        dopt_sparse_symbolic_free(S2);
+        dopt_sparse_symbolic_destroy(S1);
+        dopt_sparse_symbolic_destroy(S2);
         free(Ap);
         free(Ai);
     }
@@ -270,11 +270,11 @@ static void test_triplets(void)
     DOPT_CHECK(A.p[0] == 0 && A.p[1] == 3 && A.p[2] == 4 && A.p[3] == 6, "column pointers");
     DOPT_CHECK(A.i[0] == 0 && A.i[1] == 1 && A.i[2] == 2 && A.x[2] == 6 && A.x[1] == 7, "column 0 sorted, summed");
     DOPT_CHECK(A.i[4] == 0 && A.x[4] == 5 && A.i[5] == 2 && A.x[5] == 6, "column 2");
-    dopt_sparse_csc_free_d(&A);
+    dopt_sparse_csc_destroy_d(&A);
     /* symmetric: (0,2) mirrors to (2,0): column 0 gets rows 0 (1), 1 (7), 2 (2+4+5) */
     DOPT_CHECK(dopt_sparse_csc_from_triplets_d(NULL, 3, 3, 7, Ti, Tj, Tx, 1, &A, NULL) == DOPT_OK, "symmetric");
     DOPT_CHECK(A.symmetric == 1 && A.p[1] == 3 && A.x[2] == 11 && A.p[3] == 5, "symmetric mirrored into lower");
-    dopt_sparse_csc_free_d(&A);
+    dopt_sparse_csc_destroy_d(&A);
     Ti[3] = 3;
     DOPT_CHECK(dopt_sparse_csc_from_triplets_d(NULL, 3, 3, 7, Ti, Tj, Tx, 0, &A, &info) == DOPT_ERR_INVALID_ARGUMENT &&
                    info.index == 3, "out of range triplet reported");
@@ -301,12 +301,12 @@ static void test_mm_reader(void)
     if (!write_file(path, "%%MatrixMarket matrix coordinate real symmetric\n% comment\n\n3 3 4\n1 1 4.0\n2 1 1\n3 3 2e0\n1 3 -1\n")) DOPT_SKIP("cannot write a temporary file");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK, "symmetric file: %s", info.message);
     DOPT_CHECK(A.nrows == 3 && A.symmetric && A.p[1] == 3 && A.x[2] == -1 && A.x[3] == 2, "symmetric values");
-    dopt_sparse_csc_free_d(&A);
+    dopt_sparse_csc_destroy_d(&A);
     DOPT_CHECK(dopt_sparse_read_mm_f(NULL, path, &Af, &info) == DOPT_OK && Af.x[0] == 4.0f, "float reader");
-    dopt_sparse_csc_free_f(&Af);
+    dopt_sparse_csc_destroy_f(&Af);
     write_file(path, "%%MatrixMarket matrix coordinate pattern general\n2 3 2\n1 3\n2 1\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK && A.ncols == 3 && A.x[0] == 1 && !A.symmetric, "pattern file");
-    dopt_sparse_csc_free_d(&A);
+    dopt_sparse_csc_destroy_d(&A);
     write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n2 x 1\n3 3 1\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 4, "bad entry on line 4 (got %ld: %s)", info.line, info.message);
     write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n4 1 1\n");
@@ -358,8 +358,8 @@ static void test_alloc_failures(void)
         st = dopt_sparse_analyze(&h, 4, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
         if (st == DOPT_OK) st = dopt_sparse_numeric_create_d(S, 2, &F);
         if (st != DOPT_OK && st != DOPT_ERR_ALLOCATION) ok = 0;
-        dopt_sparse_numeric_free_d(F);
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_numeric_destroy_d(F);
+        dopt_sparse_symbolic_destroy(S);
         if (c.live != 0) ok = 0;
     }
     DOPT_CHECK(ok, "allocation failures give DOPT_ERR_ALLOCATION and leak nothing");
@@ -441,8 +441,8 @@ static void test_backward_fd(void)
     }
     DOPT_CHECK(errb < 1e-7 && errA < 1e-7, "backward vs central differences: db err %g, dA err %g", errb, errA);
 out:
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     tpat_free(&p);
     free(cnt); free(Ap); free(Ai); free(Ax); free(b); free(x); free(w); free(gb); free(gA);
 }
@@ -472,8 +472,8 @@ static void test_errors(void)
         Ax[6] = 4;
         DOPT_CHECK(dopt_sparse_factor_d(F, Ax, &info) == DOPT_OK && F->fail_col[0] == -1, "refactor after the fix");
         Ax[6] = -4;
-        dopt_sparse_numeric_free_d(F);
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_numeric_destroy_d(F);
+        dopt_sparse_symbolic_destroy(S);
         F = NULL;
         S = NULL;
     }
@@ -502,8 +502,8 @@ static void test_errors(void)
         DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && F->fail_col[0] == -1 && F->fail_col[1] >= 0 &&
                        info.index == F->fail_col[1], "batch one by one: only the bad element fails");
     }
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     Ai[3] = 7;
     DOPT_CHECK(dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, NULL, &S, &info) == DOPT_ERR_INVALID_ARGUMENT &&
                    info.index == 3, "row out of range reported at entry 3");
@@ -525,7 +525,7 @@ static void test_errors(void)
         dopt_sparse_numeric_d G;
         dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
         DOPT_CHECK(S && dopt_sparse_numeric_init_d(&G, S, 1, mem, sizeof mem) == DOPT_ERR_ALLOCATION, "short workspace");
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
     }
 }
 
@@ -558,7 +558,7 @@ static void test_wide_pivot(void)
                    dopt_sparse_numeric_create_d(S, 1, &F) == DOPT_OK,
                "setup");
     if (!F) {
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
         return;
     }
     DOPT_CHECK(S->nsuper == 1, "one supernode (got %d)", S->nsuper);
@@ -572,8 +572,8 @@ static void test_wide_pivot(void)
                    "pivot %d reported (got %s, col %d)", bad[t], dopt_status_string(st), F->fail_col[0]);
         Ax[pd] = N + 1.0;
     }
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
 }
 
 static void test_data_spd(void)
@@ -628,9 +628,9 @@ static void test_data_spd(void)
         } else {
             DOPT_CHECK(0, "%s analyze: %s", names[f], info.message);
         }
-        dopt_sparse_numeric_free_d(F);
-        dopt_sparse_symbolic_free(S);
-        dopt_sparse_csc_free_d(&A);
+        dopt_sparse_numeric_destroy_d(F);
+        dopt_sparse_symbolic_destroy(S);
+        dopt_sparse_csc_destroy_d(&A);
     }
     if (!found) DOPT_SKIP("no $DOPT_DATA_DIR/spd/*.mtx (shared data folder absent)");
 }
@@ -859,8 +859,8 @@ static void DOPT_FN(test_patterns)(void)
                 }
                 if (dd / xn > worst_dense) worst_dense = dd / xn;
             }
-            DOPT_FN(dopt_sparse_numeric_free)(F);
-            dopt_sparse_symbolic_free(S);
+            DOPT_FN(dopt_sparse_numeric_destroy)(F);
+            dopt_sparse_symbolic_destroy(S);
             free(Ap); free(Ai); free(Ax); free(b); free(x); free(y); free(dense);
             tpat_free(&p);
             (void)nnz;
@@ -952,13 +952,13 @@ static void DOPT_FN(test_refactor_batch)(void)
                 DOPT_FN(dopt_sparse_solve_batch)(&s2, NB - 2, 1, B2 + 2 * (size_t)n, n, n);
                 DOPT_CHECK(memcmp(B1, B2, sizeof(DOPT_REAL) * (size_t)n * NB) == 0, "slice solves equal batch solves");
             }
-            DOPT_FN(dopt_sparse_numeric_free)(K);
+            DOPT_FN(dopt_sparse_numeric_destroy)(K);
             free(w1); free(w2);
         }
-        DOPT_FN(dopt_sparse_numeric_free)(F);
-        DOPT_FN(dopt_sparse_numeric_free)(G);
-        DOPT_FN(dopt_sparse_numeric_free)(H);
-        dopt_sparse_symbolic_free(S);
+        DOPT_FN(dopt_sparse_numeric_destroy)(F);
+        DOPT_FN(dopt_sparse_numeric_destroy)(G);
+        DOPT_FN(dopt_sparse_numeric_destroy)(H);
+        dopt_sparse_symbolic_destroy(S);
         free(Ap); free(Ai); free(Ax); free(vals); free(B1); free(B2);
         tpat_free(&p);
     }
@@ -1251,8 +1251,8 @@ static void DOPT_FN(test_multi_rhs)(void)
         for (i = n; i < n + 3; ++i) err += X[i + (size_t)r * (n + 3)] != B[i + (size_t)r * (n + 3)];
     }
     DOPT_CHECK(err / sc < DOPT_TEST_TOL(1e-13, 1e-5), "multi-RHS vs single solves: %g", err / sc);
-    DOPT_FN(dopt_sparse_numeric_free)(F);
-    dopt_sparse_symbolic_free(S);
+    DOPT_FN(dopt_sparse_numeric_destroy)(F);
+    dopt_sparse_symbolic_destroy(S);
     free(Ap); free(Ai); free(Ax); free(B); free(X);
     tpat_free(&p);
 }
@@ -1313,8 +1313,8 @@ static void DOPT_FN(test_big_supernode)(void)
                    "pivot %d reported (got %s, col %d)", bad[t], dopt_status_string(st), F->fail_col[0]);
         Ax[pd] = (DOPT_REAL)n;
     }
-    DOPT_FN(dopt_sparse_numeric_free)(F);
-    dopt_sparse_symbolic_free(S);
+    DOPT_FN(dopt_sparse_numeric_destroy)(F);
+    dopt_sparse_symbolic_destroy(S);
     F = NULL;
     S = NULL;
     o.ordering = DOPT_SPARSE_ORDER_AMD;
@@ -1329,8 +1329,8 @@ static void DOPT_FN(test_big_supernode)(void)
                F->fail_col[0]);
     Ax[Ap[bad[2]]] = (DOPT_REAL)n;
 out:
-    DOPT_FN(dopt_sparse_numeric_free)(F);
-    dopt_sparse_symbolic_free(S);
+    DOPT_FN(dopt_sparse_numeric_destroy)(F);
+    dopt_sparse_symbolic_destroy(S);
     free(Ap); free(Ai); free(Ax); free(dense);
 }
 #endif
