@@ -105,6 +105,20 @@
  *   inside pass blocks.  Quoted includes search the including file's folder first, so the headers
  *   only need to sit together.  C11 users may add _Generic front macros of their own; the API does
  *   not depend on them.
+ *   User code uses the same driver under its public name DOPT_GENERIC (DOPT__DRIVE and the
+ *   DOPT_<MODULE>__PASS_* macros are the headers' own):
+ *       // my_fit.c: one source, my_residual_f and my_residual_d
+ *       #ifndef DOPT_REAL                              (ordinary inclusion)
+ *       #include "dopt.h"
+ *       #define DOPT_GENERIC "my_fit.c"
+ *       #include "dopt.h"                              (includes my_fit.c for float, then double)
+ *       #undef DOPT_GENERIC
+ *       ... code using my_residual_d ...
+ *       #else                                          (a pass: DOPT_REAL, DOPT_FN, ... defined)
+ *       static DOPT_REAL DOPT_FN(my_residual)(const DOPT_REAL *x) { return DOPT_M(exp)(x[0]); }
+ *       #endif
+ *   The pass macros (DOPT_REAL, DOPT_FN, DOPT_M, DOPT_EPS, DOPT_IS_FLOAT) are undefined again
+ *   after each pass; the tests are written this way.
  *
  * CONVENTIONS
  *   - Dense matrices are COLUMN-MAJOR with a leading dimension (lda >= rows), as in BLAS/LAPACK, so
@@ -173,6 +187,10 @@
 /* Precision driver: re-entered by any dopt header that defines DOPT__DRIVE to instantiate its    */
 /* generic pass blocks for float and then double (DOPT_REAL is defined only inside a pass).       */
 /* =============================================================================================== */
+#if defined(DOPT_GENERIC) && !defined(DOPT__DRIVE) && !defined(DOPT_REAL)
+#define DOPT__DRIVE DOPT_GENERIC /* user code: the public spelling of the driver (see above) */
+#define DOPT__DRIVE_USER
+#endif
 #if defined(DOPT__DRIVE) && !defined(DOPT_REAL)
 #define DOPT_REAL float
 #define DOPT_FN(name) name##_f
@@ -196,6 +214,10 @@
 #undef DOPT_M
 #undef DOPT_EPS
 #undef DOPT_IS_FLOAT
+#ifdef DOPT__DRIVE_USER
+#undef DOPT__DRIVE
+#undef DOPT__DRIVE_USER
+#endif
 #endif
 
 /* =============================================================================================== */

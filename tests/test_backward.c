@@ -12,7 +12,7 @@
  * the gradient equals the refactored one; a changed weight, loss scale, cost datum or point, a
  * damped last step, or one slot for a batch must not reuse, and still give that gradient; a
  * lockstep LM forward (tests/lane_solver.h) leaves the same solution and the same reuse. */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 #define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt.h"
@@ -746,9 +746,9 @@ static void test_bad_input_d(void)
 }
 
 #define TEST_BWD_PASS
-#define DOPT__DRIVE "tests/test_backward.c"
+#define DOPT_GENERIC "tests/test_backward.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_BWD_PASS
 
 static void suite(void)

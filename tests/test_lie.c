@@ -2,7 +2,7 @@
  * (random inputs and the singular sweep θ = 0, 1e-12, 1e-8, 1e-4, π - 1e-6, π), SE2 = SE3 in the
  * plane, exp against a matrix exponential, costs, manifolds, batches, g2o I/O, the cube generator.
  * Float and double; finite differences are central, h = 1e-6 (double) / 4e-3 (float). */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 /* small streaming threshold: the packed batch test below crosses it, so both the cached and the
  * non-temporal-store paths run */
@@ -78,9 +78,9 @@ static int write_text(const char *path, const char *text)
 }
 
 #define TEST_LIE_PASS
-#define DOPT__DRIVE "tests/test_lie.c"
+#define DOPT_GENERIC "tests/test_lie.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_LIE_PASS
 
 /* ---- precision-independent: data files ---- */

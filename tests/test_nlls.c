@@ -2,7 +2,7 @@
  * losses, numeric differentiation, Jacobian checks, batches, small pose graphs against an
  * independent dense solver, the gauge-freedom status, and Levenberg-Marquardt in lockstep over
  * batch groups (tests/lane_solver.h: bit-identical to sequential).  Float and double. */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 #define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt.h"
@@ -190,9 +190,9 @@ static double ref3_pose_graph(int nposes, int ne, const double *z, const int *ij
 }
 
 #define TEST_NLLS_PASS
-#define DOPT__DRIVE "tests/test_nlls.c"
+#define DOPT_GENERIC "tests/test_nlls.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_NLLS_PASS
 
 static void suite(void)

@@ -3,7 +3,7 @@
  * Cholesky, refactorization, batches, multiple right-hand sides, the differentiable solve (central
  * finite differences), block-sparse assembly, the Matrix Market reader, error statuses, failing
  * allocators, and the real matrices of $DOPT_DATA_DIR/spd when present. */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 #define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt_sparse.h"
@@ -702,9 +702,9 @@ static void lpat_free(lpat *L)
 }
 
 #define TEST_SPARSE_PASS
-#define DOPT__DRIVE "tests/test_sparse.c"
+#define DOPT_GENERIC "tests/test_sparse.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_SPARSE_PASS
 
 static void suite(void)
