@@ -575,32 +575,45 @@ DOPT_API void DOPT_FN(dopt_sytrs)(int n, int nrhs, const DOPT_REAL *LD, int ldld
 /* ---- strided batches ------------------------------------------------------------------------- */
 /* Batch element b uses A + b*strideA (and likewise for every array); strides are in reals (or
  * ints for ipiv).  Factorizations factor every element and return the first failure's status,
- * with fail_col[b] (batch ints, may be NULL) = the failing column of element b, or -1. */
+ * with fail_col[b] (batch ints, may be NULL) = the failing column of element b, or -1.
+ * Each function below is its single-matrix form (same argument meanings, column-major with a
+ * leading dimension) applied to elements b = 0 .. batch-1; batch <= 0 does nothing. */
 
-DOPT_API void DOPT_FN(dopt_gemm_batched)(int batch, dopt_trans transa, dopt_trans transb, int m, int n,
+/* dopt_gemm_batched: C_b = alpha op(A_b) op(B_b) + beta C_b (m x n, op(A) m x k), as dopt_gemm. */
+DOPT_API void DOPT_FN(dopt_gemm_batched)(ptrdiff_t batch, dopt_trans transa, dopt_trans transb, int m, int n,
                                          int k, DOPT_REAL alpha, const DOPT_REAL *A, int lda,
                                          ptrdiff_t strideA, const DOPT_REAL *B, int ldb,
                                          ptrdiff_t strideB, DOPT_REAL beta, DOPT_REAL *C, int ldc,
                                          ptrdiff_t strideC);
-DOPT_API void DOPT_FN(dopt_gemv_batched)(int batch, dopt_trans trans, int m, int n, DOPT_REAL alpha,
+/* dopt_gemv_batched: y_b = alpha op(A_b) x_b + beta y_b (A m x n), as dopt_gemv. */
+DOPT_API void DOPT_FN(dopt_gemv_batched)(ptrdiff_t batch, dopt_trans trans, int m, int n, DOPT_REAL alpha,
                                          const DOPT_REAL *A, int lda, ptrdiff_t strideA,
                                          const DOPT_REAL *x, ptrdiff_t stridex, DOPT_REAL beta,
                                          DOPT_REAL *y, ptrdiff_t stridey);
-DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+/* dopt_potrf_batched: A_b = L_b L_b^T in place (n x n, lower), as dopt_potrf.  Returns DOPT_OK
+ * or the first failing element's status (DOPT_ERR_NOT_POSITIVE_DEFINITE, DOPT_ERR_NON_FINITE). */
+DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *fail_col);
-DOPT_API void DOPT_FN(dopt_potrs_batched)(int batch, int n, int nrhs, const DOPT_REAL *L, int ldl,
+/* dopt_potrs_batched: B_b = (L_b L_b^T)^{-1} B_b (n x nrhs) from dopt_potrf_batched's factors. */
+DOPT_API void DOPT_FN(dopt_potrs_batched)(ptrdiff_t batch, int n, int nrhs, const DOPT_REAL *L, int ldl,
                                           ptrdiff_t strideL, DOPT_REAL *B, int ldb, ptrdiff_t strideB);
-DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+/* dopt_getrf_batched: A_b = P_b L_b U_b in place with pivots ipiv_b (n ints), as dopt_getrf.
+ * Returns DOPT_OK or the first failing element's status (DOPT_ERR_SINGULAR, DOPT_ERR_NON_FINITE). */
+DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *ipiv, ptrdiff_t strideipiv,
                                                  int *fail_col);
-DOPT_API void DOPT_FN(dopt_getrs_batched)(int batch, dopt_trans trans, int n, int nrhs,
+/* dopt_getrs_batched: B_b = op(A_b)^{-1} B_b (n x nrhs) from dopt_getrf_batched's factors. */
+DOPT_API void DOPT_FN(dopt_getrs_batched)(ptrdiff_t batch, dopt_trans trans, int n, int nrhs,
                                           const DOPT_REAL *LU, int ldlu, ptrdiff_t strideLU,
                                           const int *ipiv, ptrdiff_t strideipiv, DOPT_REAL *B,
                                           int ldb, ptrdiff_t strideB);
-DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+/* dopt_sytrf_batched: A_b = L_b D_b L_b^T in place with pivots ipiv_b (n ints), as dopt_sytrf.
+ * Returns DOPT_OK or the first failing element's status (DOPT_ERR_SINGULAR, DOPT_ERR_NON_FINITE). */
+DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *ipiv, ptrdiff_t strideipiv,
                                                  int *fail_col);
-DOPT_API void DOPT_FN(dopt_sytrs_batched)(int batch, int n, int nrhs, const DOPT_REAL *LD, int ldld,
+/* dopt_sytrs_batched: B_b = A_b^{-1} B_b (n x nrhs) from dopt_sytrf_batched's factors. */
+DOPT_API void DOPT_FN(dopt_sytrs_batched)(ptrdiff_t batch, int n, int nrhs, const DOPT_REAL *LD, int ldld,
                                           ptrdiff_t strideLD, const int *ipiv, ptrdiff_t strideipiv,
                                           DOPT_REAL *B, int ldb, ptrdiff_t strideB);
 
@@ -1862,24 +1875,24 @@ DOPT_API void DOPT_FN(dopt_sytrs)(int n, int nrhs, const DOPT_REAL *LD, int ldld
 
 /* ---- batches --------------------------------------------------------------------------------- */
 
-DOPT_API void DOPT_FN(dopt_gemm_batched)(int batch, dopt_trans transa, dopt_trans transb, int m, int n,
+DOPT_API void DOPT_FN(dopt_gemm_batched)(ptrdiff_t batch, dopt_trans transa, dopt_trans transb, int m, int n,
                                          int k, DOPT_REAL alpha, const DOPT_REAL *A, int lda,
                                          ptrdiff_t strideA, const DOPT_REAL *B, int ldb,
                                          ptrdiff_t strideB, DOPT_REAL beta, DOPT_REAL *C, int ldc,
                                          ptrdiff_t strideC)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_gemm)(transa, transb, m, n, k, alpha, A + b * strideA, lda, B + b * strideB, ldb,
                            beta, C + b * strideC, ldc);
 }
 
-DOPT_API void DOPT_FN(dopt_gemv_batched)(int batch, dopt_trans trans, int m, int n, DOPT_REAL alpha,
+DOPT_API void DOPT_FN(dopt_gemv_batched)(ptrdiff_t batch, dopt_trans trans, int m, int n, DOPT_REAL alpha,
                                          const DOPT_REAL *A, int lda, ptrdiff_t strideA,
                                          const DOPT_REAL *x, ptrdiff_t stridex, DOPT_REAL beta,
                                          DOPT_REAL *y, ptrdiff_t stridey)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_gemv)(trans, m, n, alpha, A + b * strideA, lda, x + b * stridex, 1, beta,
                            y + b * stridey, 1);
@@ -1887,17 +1900,17 @@ DOPT_API void DOPT_FN(dopt_gemv_batched)(int batch, dopt_trans trans, int m, int
 
 /* Keep the first failure's status; record every element's failing column. */
 static dopt_status DOPT_FN(dopt__batch_status)(dopt_status first, dopt_status st, int *fail_col,
-                                               int b, int col)
+                                               ptrdiff_t b, int col)
 {
     if (fail_col) fail_col[b] = st == DOPT_OK ? -1 : col;
     return first != DOPT_OK ? first : st;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *fail_col)
 {
     dopt_status first = DOPT_OK;
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b) {
         int col;
         dopt_status st = DOPT_FN(dopt_potrf)(n, A + b * strideA, lda, &col);
@@ -1906,20 +1919,20 @@ DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(int batch, int n, DOPT_REAL *A,
     return first;
 }
 
-DOPT_API void DOPT_FN(dopt_potrs_batched)(int batch, int n, int nrhs, const DOPT_REAL *L, int ldl,
+DOPT_API void DOPT_FN(dopt_potrs_batched)(ptrdiff_t batch, int n, int nrhs, const DOPT_REAL *L, int ldl,
                                           ptrdiff_t strideL, DOPT_REAL *B, int ldb, ptrdiff_t strideB)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_potrs)(n, nrhs, L + b * strideL, ldl, B + b * strideB, ldb);
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *ipiv, ptrdiff_t strideipiv,
                                                  int *fail_col)
 {
     dopt_status first = DOPT_OK;
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b) {
         int col;
         dopt_status st = DOPT_FN(dopt_getrf)(n, A + b * strideA, lda, ipiv + b * strideipiv, &col);
@@ -1928,23 +1941,23 @@ DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(int batch, int n, DOPT_REAL *A,
     return first;
 }
 
-DOPT_API void DOPT_FN(dopt_getrs_batched)(int batch, dopt_trans trans, int n, int nrhs,
+DOPT_API void DOPT_FN(dopt_getrs_batched)(ptrdiff_t batch, dopt_trans trans, int n, int nrhs,
                                           const DOPT_REAL *LU, int ldlu, ptrdiff_t strideLU,
                                           const int *ipiv, ptrdiff_t strideipiv, DOPT_REAL *B,
                                           int ldb, ptrdiff_t strideB)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_getrs)(trans, n, nrhs, LU + b * strideLU, ldlu, ipiv + b * strideipiv,
                             B + b * strideB, ldb);
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *ipiv, ptrdiff_t strideipiv,
                                                  int *fail_col)
 {
     dopt_status first = DOPT_OK;
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b) {
         int col;
         dopt_status st = DOPT_FN(dopt_sytrf)(n, A + b * strideA, lda, ipiv + b * strideipiv, &col);
@@ -1953,11 +1966,11 @@ DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(int batch, int n, DOPT_REAL *A,
     return first;
 }
 
-DOPT_API void DOPT_FN(dopt_sytrs_batched)(int batch, int n, int nrhs, const DOPT_REAL *LD, int ldld,
+DOPT_API void DOPT_FN(dopt_sytrs_batched)(ptrdiff_t batch, int n, int nrhs, const DOPT_REAL *LD, int ldld,
                                           ptrdiff_t strideLD, const int *ipiv, ptrdiff_t strideipiv,
                                           DOPT_REAL *B, int ldb, ptrdiff_t strideB)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_sytrs)(n, nrhs, LD + b * strideLD, ldld, ipiv + b * strideipiv, B + b * strideB,
                             ldb);

@@ -256,22 +256,28 @@ DOPT_API void DOPT_FN(dopt_so3_from_matrix)(const DOPT_REAL M[9], DOPT_REAL g[4]
 /* dopt_so3_from_angle_axis / to_angle_axis: the angle-axis vector IS the tangent (angle times unit
  *   axis), so these are exp and log without Jacobians; named for readability. */
 DOPT_API void DOPT_FN(dopt_so3_from_angle_axis)(const DOPT_REAL aa[3], DOPT_REAL g[4]);
+/* dopt_so3_to_angle_axis: aa (3) = Log(g), the angle times the unit axis. */
 DOPT_API void DOPT_FN(dopt_so3_to_angle_axis)(const DOPT_REAL g[4], DOPT_REAL aa[3]);
 /* dopt_so3_from_quaternion_wxyz / to_quaternion_wxyz: convert from/to scalar-first order. */
 DOPT_API void DOPT_FN(dopt_so3_from_quaternion_wxyz)(const DOPT_REAL q[4], DOPT_REAL g[4]);
+/* dopt_so3_to_quaternion_wxyz: q (4, scalar first [w x y z]) from g ([x y z w]). */
 DOPT_API void DOPT_FN(dopt_so3_to_quaternion_wxyz)(const DOPT_REAL g[4], DOPT_REAL q[4]);
 /* dopt_so3_jr / jl / jr_inv / jl_inv: the right and left Jacobians of exp (3x3) and their
  *   inverses:  Jr(w) = I - (1-cos θ)/θ² W + (θ - sin θ)/θ³ W²,  Jl(w) = Jr(-w) = Jr(w)ᵀ,
  *   Jr⁻¹(w) = I + W/2 + (1/θ² - cot(θ/2)/(2θ)) W²  (W = [w]x, θ = |w|; inverses need θ < 2π). */
 DOPT_API void DOPT_FN(dopt_so3_jr)(const DOPT_REAL w[3], DOPT_REAL J[9]);
+/* dopt_so3_jl: left Jacobian of exp, Jl(ξ) = Jr(-ξ) (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_so3_jl)(const DOPT_REAL w[3], DOPT_REAL J[9]);
+/* dopt_so3_jr_inv: Jr(ξ)⁻¹ (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_so3_jr_inv)(const DOPT_REAL w[3], DOPT_REAL J[9]);
+/* dopt_so3_jl_inv: Jl(ξ)⁻¹ = Jr(-ξ)⁻¹ (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_so3_jl_inv)(const DOPT_REAL w[3], DOPT_REAL J[9]);
 
 /* ---- SE3: [t; q] (7), tangent [v; w] (6) ---------------------------------------------------------
  * Exp([v; w]) = (Exp(w), Jl(w) v).  Ad = [[R, [t]x R], [0, R]].
  * Jr([v; w]) = [[Jr(w), Q(-v, -w)], [0, Jr(w)]] with Barfoot's Q (State Estimation for Robotics,
  * 7.86); Jl(ξ) = Jr(-ξ). */
+/* dopt_se3_identity: g (7 reals, [t; q]) = the identity. */
 DOPT_API void DOPT_FN(dopt_se3_identity)(DOPT_REAL g[7]);
 /* dopt_se3_exp: g = Exp(xi).  J optional 6x6 = Jr(xi). */
 DOPT_API void DOPT_FN(dopt_se3_exp)(const DOPT_REAL xi[6], DOPT_REAL g[7], DOPT_REAL *J);
@@ -306,73 +312,103 @@ DOPT_API void DOPT_FN(dopt_se3_to_matrix)(const DOPT_REAL g[7], DOPT_REAL H[16])
 DOPT_API void DOPT_FN(dopt_se3_from_matrix)(const DOPT_REAL H[16], DOPT_REAL g[7]);
 /* dopt_se3_jr / jl / jr_inv / jl_inv: 6x6 Jacobians of exp and inverses (rotation angle < 2π). */
 DOPT_API void DOPT_FN(dopt_se3_jr)(const DOPT_REAL xi[6], DOPT_REAL J[36]);
+/* dopt_se3_jl: left Jacobian of exp, Jl(ξ) = Jr(-ξ) (6x6 row-major). */
 DOPT_API void DOPT_FN(dopt_se3_jl)(const DOPT_REAL xi[6], DOPT_REAL J[36]);
+/* dopt_se3_jr_inv: Jr(ξ)⁻¹ (6x6 row-major). */
 DOPT_API void DOPT_FN(dopt_se3_jr_inv)(const DOPT_REAL xi[6], DOPT_REAL J[36]);
+/* dopt_se3_jl_inv: Jl(ξ)⁻¹ = Jr(-ξ)⁻¹ (6x6 row-major). */
 DOPT_API void DOPT_FN(dopt_se3_jl_inv)(const DOPT_REAL xi[6], DOPT_REAL J[36]);
 
 /* ---- SO2: [c s] (2), tangent θ (1) ---------------------------------------------------------------
  * All Jacobians are 1x1: exp, log, compose and between give 1 (and -1 for between's a and for
  * inverse); Ad = 1. */
+/* dopt_so2_identity: g (2 reals, [c s]) = the identity. */
 DOPT_API void DOPT_FN(dopt_so2_identity)(DOPT_REAL g[2]);
+/* dopt_so2_exp: g = Exp(θ) = [cos θ, sin θ].  J optional 1x1 = 1. */
 DOPT_API void DOPT_FN(dopt_so2_exp)(const DOPT_REAL theta[1], DOPT_REAL g[2], DOPT_REAL *J);
 /* dopt_so2_log: θ = atan2(s, c) in (-π, π]. */
 DOPT_API void DOPT_FN(dopt_so2_log)(const DOPT_REAL g[2], DOPT_REAL theta[1], DOPT_REAL *J);
+/* dopt_so2_compose: c = a · b (angles add).  Ja = Jb = 1 (1x1, optional). */
 DOPT_API void DOPT_FN(dopt_so2_compose)(const DOPT_REAL a[2], const DOPT_REAL b[2], DOPT_REAL c[2],
                                         DOPT_REAL *Ja, DOPT_REAL *Jb);
+/* dopt_so2_inverse: b = a⁻¹ = [c, -s].  J optional 1x1 = -1. */
 DOPT_API void DOPT_FN(dopt_so2_inverse)(const DOPT_REAL a[2], DOPT_REAL b[2], DOPT_REAL *J);
+/* dopt_so2_between: c = a⁻¹ · b.  Ja = -1, Jb = 1 (1x1, optional). */
 DOPT_API void DOPT_FN(dopt_so2_between)(const DOPT_REAL a[2], const DOPT_REAL b[2], DOPT_REAL c[2],
                                         DOPT_REAL *Ja, DOPT_REAL *Jb);
 /* dopt_so2_act: y = R p.  Jg (2x1) = [-y1; y0], Jp (2x2) = R. */
 DOPT_API void DOPT_FN(dopt_so2_act)(const DOPT_REAL g[2], const DOPT_REAL p[2], DOPT_REAL y[2],
                                     DOPT_REAL *Jg, DOPT_REAL *Jp);
+/* dopt_so2_adjoint: Ad = 1 (1x1). */
 DOPT_API void DOPT_FN(dopt_so2_adjoint)(const DOPT_REAL g[2], DOPT_REAL Ad[1]);
 /* dopt_so2_hat: W (2x2) = [[0, -θ], [θ, 0]]; dopt_so2_vee its inverse. */
 DOPT_API void DOPT_FN(dopt_so2_hat)(const DOPT_REAL theta[1], DOPT_REAL W[4]);
 DOPT_API void DOPT_FN(dopt_so2_vee)(const DOPT_REAL W[4], DOPT_REAL theta[1]);
+/* dopt_so2_normalize: g <- the nearest valid element (rotation part renormalized). */
 DOPT_API void DOPT_FN(dopt_so2_normalize)(DOPT_REAL g[2]);
+/* dopt_so2_interp: c = a · Exp(t · Log(a⁻¹ b)) (2 reals each), a at t = 0, b at t = 1. */
 DOPT_API void DOPT_FN(dopt_so2_interp)(const DOPT_REAL a[2], const DOPT_REAL b[2], DOPT_REAL t,
                                        DOPT_REAL c[2]);
+/* dopt_so2_random: g (2 reals) = a random element drawn from rng (uniform rotation). */
 DOPT_API void DOPT_FN(dopt_so2_random)(dopt_rng *rng, DOPT_REAL g[2]);
 /* dopt_so2_to_matrix: M (2x2) = [[c, -s], [s, c]].  from_matrix: from the first column, normalized. */
 DOPT_API void DOPT_FN(dopt_so2_to_matrix)(const DOPT_REAL g[2], DOPT_REAL M[4]);
+/* dopt_so2_from_matrix: g from its row-major matrix form (inverse of dopt_so2_to_matrix;
+ * the rotation part is renormalized). */
 DOPT_API void DOPT_FN(dopt_so2_from_matrix)(const DOPT_REAL M[4], DOPT_REAL g[2]);
 
 /* ---- SE2: [x y c s] (4), tangent [vx vy θ] (3) ------------------------------------------------------
  * Exp([v; θ]) = (Rot(θ), V(θ) v) with V = [[sin θ/θ, -(1-cos θ)/θ], [(1-cos θ)/θ, sin θ/θ]].
  * Ad = [[R, (ty, -tx)ᵀ], [0, 1]].  SE2 agrees with SE3 restricted to the plane (z = 0, rotation
  * about z): tangent [vx vy θ] <-> [vx vy 0 0 0 θ]. */
+/* dopt_se2_identity: g (4 reals, [x y c s]) = the identity. */
 DOPT_API void DOPT_FN(dopt_se2_identity)(DOPT_REAL g[4]);
 /* dopt_se2_exp: g = Exp(xi); J optional 3x3 = Jr(xi). */
 DOPT_API void DOPT_FN(dopt_se2_exp)(const DOPT_REAL xi[3], DOPT_REAL g[4], DOPT_REAL *J);
 /* dopt_se2_log: xi = Log(g), θ in (-π, π]; J optional 3x3 = Jr(xi)⁻¹. */
 DOPT_API void DOPT_FN(dopt_se2_log)(const DOPT_REAL g[4], DOPT_REAL xi[3], DOPT_REAL *J);
+/* dopt_se2_compose: c = a · b (4 reals each).  Ja (3x3 row-major) = Ad(b⁻¹), Jb = I;
+ * both optional (NULL). */
 DOPT_API void DOPT_FN(dopt_se2_compose)(const DOPT_REAL a[4], const DOPT_REAL b[4], DOPT_REAL c[4],
                                         DOPT_REAL *Ja, DOPT_REAL *Jb);
+/* dopt_se2_inverse: b = a⁻¹ (4 reals).  J (3x3 row-major, optional) = -Ad(a). */
 DOPT_API void DOPT_FN(dopt_se2_inverse)(const DOPT_REAL a[4], DOPT_REAL b[4], DOPT_REAL *J);
+/* dopt_se2_between: c = a⁻¹ · b (4 reals each).  Ja (3x3 row-major) = -Ad(c⁻¹), Jb = I;
+ * both optional. */
 DOPT_API void DOPT_FN(dopt_se2_between)(const DOPT_REAL a[4], const DOPT_REAL b[4], DOPT_REAL c[4],
                                         DOPT_REAL *Ja, DOPT_REAL *Jb);
 /* dopt_se2_act: y = R p + t.  Jg (2x3) = [R, (-(Rp)_y, (Rp)_x)ᵀ], Jp (2x2) = R. */
 DOPT_API void DOPT_FN(dopt_se2_act)(const DOPT_REAL g[4], const DOPT_REAL p[2], DOPT_REAL y[2],
                                     DOPT_REAL *Jg, DOPT_REAL *Jp);
+/* dopt_se2_adjoint: Ad(g) (3x3 row-major), with g · Exp(ξ) = Exp(Ad ξ) · g. */
 DOPT_API void DOPT_FN(dopt_se2_adjoint)(const DOPT_REAL g[4], DOPT_REAL Ad[9]);
 /* dopt_se2_hat: X (3x3) = [[0, -θ, vx], [θ, 0, vy], [0, 0, 0]]; vee its inverse. */
 DOPT_API void DOPT_FN(dopt_se2_hat)(const DOPT_REAL xi[3], DOPT_REAL X[9]);
+/* dopt_se2_vee: the inverse of dopt_se2_hat (reads the generator part of the matrix). */
 DOPT_API void DOPT_FN(dopt_se2_vee)(const DOPT_REAL X[9], DOPT_REAL xi[3]);
+/* dopt_se2_normalize: g <- the nearest valid element (rotation part renormalized). */
 DOPT_API void DOPT_FN(dopt_se2_normalize)(DOPT_REAL g[4]);
+/* dopt_se2_interp: c = a · Exp(t · Log(a⁻¹ b)) (4 reals each), a at t = 0, b at t = 1. */
 DOPT_API void DOPT_FN(dopt_se2_interp)(const DOPT_REAL a[4], const DOPT_REAL b[4], DOPT_REAL t,
                                        DOPT_REAL c[4]);
 /* dopt_se2_random: uniform angle, translation with standard normal components. */
 DOPT_API void DOPT_FN(dopt_se2_random)(dopt_rng *rng, DOPT_REAL g[4]);
 /* dopt_se2_to_matrix: H (3x3 homogeneous); from_matrix its inverse (rotation normalized). */
 DOPT_API void DOPT_FN(dopt_se2_to_matrix)(const DOPT_REAL g[4], DOPT_REAL H[9]);
+/* dopt_se2_from_matrix: g from its row-major matrix form (inverse of dopt_se2_to_matrix;
+ * the rotation part is renormalized). */
 DOPT_API void DOPT_FN(dopt_se2_from_matrix)(const DOPT_REAL H[9], DOPT_REAL g[4]);
 /* dopt_se2_from_xytheta / to_xytheta: [x y θ] (g2o's VERTEX_SE2 form) <-> storage. */
 DOPT_API void DOPT_FN(dopt_se2_from_xytheta)(const DOPT_REAL xyt[3], DOPT_REAL g[4]);
+/* dopt_se2_to_xytheta: xyt (3) = [x y θ], θ = atan2(s, c). */
 DOPT_API void DOPT_FN(dopt_se2_to_xytheta)(const DOPT_REAL g[4], DOPT_REAL xyt[3]);
 /* dopt_se2_jr / jl / jr_inv / jl_inv: 3x3 Jacobians of exp and inverses (|θ| < 2π). */
 DOPT_API void DOPT_FN(dopt_se2_jr)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
+/* dopt_se2_jl: left Jacobian of exp, Jl(ξ) = Jr(-ξ) (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_se2_jl)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
+/* dopt_se2_jr_inv: Jr(ξ)⁻¹ (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_se2_jr_inv)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
+/* dopt_se2_jl_inv: Jl(ξ)⁻¹ = Jr(-ξ)⁻¹ (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_se2_jl_inv)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
 
 /* ---- Sim3: [t; q; s] (8), tangent [v; w; σ] (7) ------------------------------------------------------
@@ -380,32 +416,46 @@ DOPT_API void DOPT_FN(dopt_se2_jl_inv)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
  * Exp([v; w; σ]) = (W(w, σ) v, Exp(w), e^σ) with W = ∫₀¹ e^{σu} Exp(u w) du.
  * Ad = [[s R, [t]x R, -t], [0, R, 0], [0, 0, 1]].  Jr/Jr⁻¹ are computed from the series
  * Σ (-ad ξ)^k / (k+1)! (exact to rounding; slower than the closed forms of the other groups). */
+/* dopt_sim3_identity: g (8 reals, [t; q; s]) = the identity. */
 DOPT_API void DOPT_FN(dopt_sim3_identity)(DOPT_REAL g[8]);
+/* dopt_sim3_exp: g = Exp(ξ) (ξ 7 reals [v; w; σ], g 8 reals).  J optional 7x7 row-major = Jr(ξ). */
 DOPT_API void DOPT_FN(dopt_sim3_exp)(const DOPT_REAL xi[7], DOPT_REAL g[8], DOPT_REAL *J);
+/* dopt_sim3_log: ξ = Log(g) (g 8 reals, ξ 7 reals).  J optional 7x7 row-major = Jr(ξ)⁻¹. */
 DOPT_API void DOPT_FN(dopt_sim3_log)(const DOPT_REAL g[8], DOPT_REAL xi[7], DOPT_REAL *J);
+/* dopt_sim3_compose: c = a · b (8 reals each).  Ja (7x7 row-major) = Ad(b⁻¹), Jb = I;
+ * both optional (NULL). */
 DOPT_API void DOPT_FN(dopt_sim3_compose)(const DOPT_REAL a[8], const DOPT_REAL b[8], DOPT_REAL c[8],
                                          DOPT_REAL *Ja, DOPT_REAL *Jb);
+/* dopt_sim3_inverse: b = a⁻¹ (8 reals).  J (7x7 row-major, optional) = -Ad(a). */
 DOPT_API void DOPT_FN(dopt_sim3_inverse)(const DOPT_REAL a[8], DOPT_REAL b[8], DOPT_REAL *J);
+/* dopt_sim3_between: c = a⁻¹ · b (8 reals each).  Ja (7x7 row-major) = -Ad(c⁻¹), Jb = I;
+ * both optional. */
 DOPT_API void DOPT_FN(dopt_sim3_between)(const DOPT_REAL a[8], const DOPT_REAL b[8], DOPT_REAL c[8],
                                          DOPT_REAL *Ja, DOPT_REAL *Jb);
 /* dopt_sim3_act: y = s R p + t.  Jg (3x7) = [s R, -s R [p]x, s R p], Jp (3x3) = s R. */
 DOPT_API void DOPT_FN(dopt_sim3_act)(const DOPT_REAL g[8], const DOPT_REAL p[3], DOPT_REAL y[3],
                                      DOPT_REAL *Jg, DOPT_REAL *Jp);
+/* dopt_sim3_adjoint: Ad(g) (7x7 row-major), with g · Exp(ξ) = Exp(Ad ξ) · g. */
 DOPT_API void DOPT_FN(dopt_sim3_adjoint)(const DOPT_REAL g[8], DOPT_REAL Ad[49]);
 /* dopt_sim3_hat: X (4x4) = [[[w]x + σ I, v], [0, 0]]; vee its inverse. */
 DOPT_API void DOPT_FN(dopt_sim3_hat)(const DOPT_REAL xi[7], DOPT_REAL X[16]);
+/* dopt_sim3_vee: the inverse of dopt_sim3_hat (reads the generator part of the matrix). */
 DOPT_API void DOPT_FN(dopt_sim3_vee)(const DOPT_REAL X[16], DOPT_REAL xi[7]);
 /* dopt_sim3_normalize: normalize the quaternion; a non-positive scale becomes |s| (or 1 if 0). */
 DOPT_API void DOPT_FN(dopt_sim3_normalize)(DOPT_REAL g[8]);
+/* dopt_sim3_interp: c = a · Exp(t · Log(a⁻¹ b)) (8 reals each), a at t = 0, b at t = 1. */
 DOPT_API void DOPT_FN(dopt_sim3_interp)(const DOPT_REAL a[8], const DOPT_REAL b[8], DOPT_REAL t,
                                         DOPT_REAL c[8]);
 /* dopt_sim3_random: uniform rotation, normal translation, s = e^{N(0, 0.25)}. */
 DOPT_API void DOPT_FN(dopt_sim3_random)(dopt_rng *rng, DOPT_REAL g[8]);
 /* dopt_sim3_to_matrix: H (4x4) = [[s R, t], [0 0 0 1]]; from_matrix: s = cbrt(det(top 3x3)). */
 DOPT_API void DOPT_FN(dopt_sim3_to_matrix)(const DOPT_REAL g[8], DOPT_REAL H[16]);
+/* dopt_sim3_from_matrix: g from its row-major matrix form (inverse of dopt_sim3_to_matrix;
+ * the rotation part is renormalized). */
 DOPT_API void DOPT_FN(dopt_sim3_from_matrix)(const DOPT_REAL H[16], DOPT_REAL g[8]);
 /* dopt_sim3_jr / jr_inv: 7x7 right Jacobian of exp and its inverse (rotation angle < 2π). */
 DOPT_API void DOPT_FN(dopt_sim3_jr)(const DOPT_REAL xi[7], DOPT_REAL J[49]);
+/* dopt_sim3_jr_inv: Jr(ξ)⁻¹ (7x7 row-major). */
 DOPT_API void DOPT_FN(dopt_sim3_jr_inv)(const DOPT_REAL xi[7], DOPT_REAL J[49]);
 
 /* ---- batched strided forms ---------------------------------------------------------------------
@@ -415,68 +465,116 @@ DOPT_API void DOPT_FN(dopt_sim3_jr_inv)(const DOPT_REAL xi[7], DOPT_REAL J[49]);
  * Same results as a loop over the single-element function (to rounding: a compiler may fuse
  * multiply-adds differently in the loops).  An output may alias its input element for element
  * (same pointer and stride), not at an offset. */
+/* dopt_so3_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (3 reals), g_k at g + k sg
+ * (4 reals), J (optional) n packed 3x3 row-major Jr blocks. */
 DOPT_API void DOPT_FN(dopt_so3_exp_batch)(ptrdiff_t n, const DOPT_REAL *w, ptrdiff_t sw, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
+/* dopt_so3_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (4 reals), ξ_k at xi + k sx
+ * (3 reals), J (optional) n packed 3x3 row-major Jr⁻¹ blocks. */
 DOPT_API void DOPT_FN(dopt_so3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *w, ptrdiff_t sw,
                                           DOPT_REAL *J);
+/* dopt_so3_compose_batch: c_k = a_k · b_k, k < n (4 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 3x3 row-major blocks as in dopt_so3_compose. */
 DOPT_API void DOPT_FN(dopt_so3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
                                               ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
+/* dopt_so3_act_batch: y_k = g_k · p_k, k < n (g_k 4 reals at g + k sg, p_k and y_k 3 reals at
+ * p + k sp, y + k sy); Jg (3x3), Jp (3x3) optional n packed row-major blocks. */
 DOPT_API void DOPT_FN(dopt_so3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
                                           ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
+/* dopt_se3_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (6 reals), g_k at g + k sg
+ * (7 reals), J (optional) n packed 6x6 row-major Jr blocks. */
 DOPT_API void DOPT_FN(dopt_se3_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
+/* dopt_se3_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (7 reals), ξ_k at xi + k sx
+ * (6 reals), J (optional) n packed 6x6 row-major Jr⁻¹ blocks. */
 DOPT_API void DOPT_FN(dopt_se3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                           DOPT_REAL *J);
+/* dopt_se3_compose_batch: c_k = a_k · b_k, k < n (7 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 6x6 row-major blocks as in dopt_se3_compose. */
 DOPT_API void DOPT_FN(dopt_se3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
                                               ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
+/* dopt_se3_inverse_batch: b_k = a_k⁻¹, k < n (7 reals each at a + k sa, b + k sb). */
 DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, DOPT_REAL *b,
                                               ptrdiff_t sb);
+/* dopt_se3_between_batch: c_k = a_k⁻¹ · b_k, k < n (7 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 6x6 row-major blocks as in dopt_se3_between. */
 DOPT_API void DOPT_FN(dopt_se3_between_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
                                               ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
+/* dopt_se3_act_batch: y_k = g_k · p_k, k < n (g_k 7 reals at g + k sg, p_k and y_k 3 reals at
+ * p + k sp, y + k sy); Jg (3x6), Jp (3x3) optional n packed row-major blocks. */
 DOPT_API void DOPT_FN(dopt_se3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
                                           ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
+/* dopt_se2_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (3 reals), g_k at g + k sg
+ * (4 reals), J (optional) n packed 3x3 row-major Jr blocks. */
 DOPT_API void DOPT_FN(dopt_se2_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
+/* dopt_se2_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (4 reals), ξ_k at xi + k sx
+ * (3 reals), J (optional) n packed 3x3 row-major Jr⁻¹ blocks. */
 DOPT_API void DOPT_FN(dopt_se2_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                           DOPT_REAL *J);
+/* dopt_se2_compose_batch: c_k = a_k · b_k, k < n (4 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 3x3 row-major blocks as in dopt_se2_compose. */
 DOPT_API void DOPT_FN(dopt_se2_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
                                               ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
+/* dopt_se2_act_batch: y_k = g_k · p_k, k < n (g_k 4 reals at g + k sg, p_k and y_k 2 reals at
+ * p + k sp, y + k sy); Jg (2x3), Jp (2x2) optional n packed row-major blocks. */
 DOPT_API void DOPT_FN(dopt_se2_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
                                           ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
+/* dopt_so2_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (1 reals), g_k at g + k sg
+ * (2 reals), J (optional) n packed 1x1 row-major Jr blocks. */
 DOPT_API void DOPT_FN(dopt_so2_exp_batch)(ptrdiff_t n, const DOPT_REAL *theta, ptrdiff_t st, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
+/* dopt_so2_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (2 reals), ξ_k at xi + k sx
+ * (1 reals), J (optional) n packed 1x1 row-major Jr⁻¹ blocks. */
 DOPT_API void DOPT_FN(dopt_so2_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *theta, ptrdiff_t st,
                                           DOPT_REAL *J);
+/* dopt_so2_compose_batch: c_k = a_k · b_k, k < n (2 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 1x1 row-major blocks as in dopt_so2_compose. */
 DOPT_API void DOPT_FN(dopt_so2_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
                                               ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
+/* dopt_so2_act_batch: y_k = g_k · p_k, k < n (g_k 2 reals at g + k sg, p_k and y_k 2 reals at
+ * p + k sp, y + k sy); Jg (2x1), Jp (2x2) optional n packed row-major blocks. */
 DOPT_API void DOPT_FN(dopt_so2_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
                                           ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
+/* dopt_sim3_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (7 reals), g_k at g + k sg
+ * (8 reals), J (optional) n packed 7x7 row-major Jr blocks. */
 DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                            DOPT_REAL *J);
+/* dopt_sim3_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (8 reals), ξ_k at xi + k sx
+ * (7 reals), J (optional) n packed 7x7 row-major Jr⁻¹ blocks. */
 DOPT_API void DOPT_FN(dopt_sim3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                            DOPT_REAL *J);
+/* dopt_sim3_compose_batch: c_k = a_k · b_k, k < n (8 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 7x7 row-major blocks as in dopt_sim3_compose. */
 DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
                                                ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                                DOPT_REAL *Jb);
+/* dopt_sim3_act_batch: y_k = g_k · p_k, k < n (g_k 8 reals at g + k sg, p_k and y_k 3 reals at
+ * p + k sp, y + k sy); Jg (3x7), Jp (3x3) optional n packed row-major blocks. */
 DOPT_API void DOPT_FN(dopt_sim3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
                                            ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                            DOPT_REAL *Jp);
 
 /* ---- manifold descriptors (dopt.h) --------------------------------------------------------------
  * retract: x_out = x · Exp(δ);  local: δ = Log(x⁻¹ y);  project: normalize. */
+/* dopt_lie_manifold_so2: the dopt_manifold of SO2 (dim 2, tangent_dim 1, storage [c s]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_so2)(void);
+/* dopt_lie_manifold_se2: the dopt_manifold of SE2 (dim 4, tangent_dim 3, storage [x y c s]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_se2)(void);
+/* dopt_lie_manifold_so3: the dopt_manifold of SO3 (dim 4, tangent_dim 3, storage [qx qy qz qw]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_so3)(void);
+/* dopt_lie_manifold_se3: the dopt_manifold of SE3 (dim 7, tangent_dim 6, storage [t; q]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_se3)(void);
+/* dopt_lie_manifold_sim3: the dopt_manifold of Sim3 (dim 8, tangent_dim 7, storage [t; q; s]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_sim3)(void);
 /* dopt_lie_manifold: the descriptor of group g (name "so2", "se2", "so3", "se3", "sim3"). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold)(dopt_lie_group g);
@@ -498,24 +596,54 @@ typedef struct DOPT_FN(dopt_lie_between_data) {
     DOPT_REAL measurement[8];
 } DOPT_FN(dopt_lie_between_data);
 
+/* dopt_lie_cost_prior_so2: r = Log(target⁻¹ · x), x in SO2 (vars[0], 2 reals); rdim 1; data a
+ * dopt_lie_prior_data (target in its first 2 entries); J[0] 1x1 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_so2)(const void *data, const DOPT_REAL *const *vars,
                                                       DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_prior_se2: r = Log(target⁻¹ · x), x in SE2 (vars[0], 4 reals); rdim 3; data a
+ * dopt_lie_prior_data (target in its first 4 entries); J[0] 3x3 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_se2)(const void *data, const DOPT_REAL *const *vars,
                                                       DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_prior_so3: r = Log(target⁻¹ · x), x in SO3 (vars[0], 4 reals); rdim 3; data a
+ * dopt_lie_prior_data (target in its first 4 entries); J[0] 3x3 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_so3)(const void *data, const DOPT_REAL *const *vars,
                                                       DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_prior_se3: r = Log(target⁻¹ · x), x in SE3 (vars[0], 7 reals); rdim 6; data a
+ * dopt_lie_prior_data (target in its first 7 entries); J[0] 6x6 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_se3)(const void *data, const DOPT_REAL *const *vars,
                                                       DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_prior_sim3: r = Log(target⁻¹ · x), x in Sim3 (vars[0], 8 reals); rdim 7; data a
+ * dopt_lie_prior_data (target in its first 8 entries); J[0] 7x7 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_sim3)(const void *data, const DOPT_REAL *const *vars,
                                                        DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_so2: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in SO2 (vars[0], vars[1]); rdim
+ * 1; data a dopt_lie_between_data (meas in its first 2 entries); J[0], J[1] 1x1 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_so2)(const void *data, const DOPT_REAL *const *vars,
                                                         DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_se2: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in SE2 (vars[0], vars[1]); rdim
+ * 3; data a dopt_lie_between_data (meas in its first 4 entries); J[0], J[1] 3x3 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_se2)(const void *data, const DOPT_REAL *const *vars,
                                                         DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_so3: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in SO3 (vars[0], vars[1]); rdim
+ * 3; data a dopt_lie_between_data (meas in its first 4 entries); J[0], J[1] 3x3 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_so3)(const void *data, const DOPT_REAL *const *vars,
                                                         DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_se3: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in SE3 (vars[0], vars[1]); rdim
+ * 6; data a dopt_lie_between_data (meas in its first 7 entries); J[0], J[1] 6x6 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_se3)(const void *data, const DOPT_REAL *const *vars,
                                                         DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_sim3: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in Sim3 (vars[0], vars[1]); rdim
+ * 7; data a dopt_lie_between_data (meas in its first 8 entries); J[0], J[1] 7x7 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_sim3)(const void *data, const DOPT_REAL *const *vars,
                                                          DOPT_REAL *r, DOPT_REAL *const *J);
 
@@ -526,6 +654,8 @@ typedef struct DOPT_FN(dopt_lie_pinhole_data) {
     DOPT_REAL fx, fy, cx, cy;
     DOPT_REAL observed[2]; /* (u, v) in pixels */
 } DOPT_FN(dopt_lie_pinhole_data);
+/* dopt_lie_cost_pinhole: the pinhole residual above (rdim 2, data a dopt_lie_pinhole_data;
+ * J[0] 2x6, J[1] 2x3 row-major).  DOPT_OK, or DOPT_ERR_NON_FINITE when Pz = 0 or r is not finite. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_pinhole)(const void *data, const DOPT_REAL *const *vars,
                                                     DOPT_REAL *r, DOPT_REAL *const *J);
 
@@ -535,6 +665,8 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cost_pinhole)(const void *data, const DOPT
 typedef struct DOPT_FN(dopt_lie_bal_data) {
     DOPT_REAL observed[2];
 } DOPT_FN(dopt_lie_bal_data);
+/* dopt_lie_cost_bal: the BAL residual above (rdim 2, data a dopt_lie_bal_data; J[0] 2x9,
+ * J[1] 2x3 row-major).  DOPT_OK, or DOPT_ERR_NON_FINITE when Pz = 0 or r is not finite. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_bal)(const void *data, const DOPT_REAL *const *vars,
                                                 DOPT_REAL *r, DOPT_REAL *const *J);
 
