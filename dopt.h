@@ -632,6 +632,697 @@ DOPT_API dopt_status DOPT_FN(dopt_spd_solve)(const dopt_hooks *hooks, int n, int
 #endif /* DOPT__CORE_PASS_DECL */
 
 /* =============================================================================================== */
+/* NONLINEAR LEAST SQUARES — the least-squares layer (precision-independent part).                 */
+/*                                                                                                 */
+/*   minimize  S(x) = 1/2 sum_i rho_i( || W_i c_i(x^i) ||^2 )   over variables on manifolds,       */
+/* for a batch of B problems that share one structure.  See the overview at the top of the file.   */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
+#ifndef DOPT_NLLS_H
+#define DOPT_NLLS_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most variables one cost may touch. */
+#define DOPT_NLLS_MAX_COST_VARS 8
+
+/* Second-order method.  All three minimize the Gauss-Newton model q(d) = S + g^T d + d^T H d / 2
+ * with g = J^T r and H = J^T J (robust losses and weights folded in). */
+typedef enum dopt_nlls_method {
+    DOPT_NLLS_LM = 0,   /* Levenberg-Marquardt: (H + lambda D) d = -g, adaptive lambda (default)   */
+    DOPT_NLLS_GN,       /* Gauss-Newton: H d = -g, every step taken (optional line search)        */
+    DOPT_NLLS_DOGLEG    /* Powell's dogleg between the Cauchy point and the GN step, trust region */
+} dopt_nlls_method;
+
+/* LM damping matrix D. */
+typedef enum dopt_lm_damping {
+    DOPT_LM_DAMP_DIAGONAL = 0, /* D = diag(H) clamped to [1e-6, 1e32] (Ceres; scale invariant)  */
+    DOPT_LM_DAMP_IDENTITY      /* D = I (GTSAM's default)                                        */
+} dopt_lm_damping;
+
+/* LM damping update after a step with gain ratio rho = actual / predicted decrease. */
+typedef enum dopt_lm_update {
+    DOPT_LM_UPDATE_NIELSEN = 0, /* accept: lambda *= max(1/3, 1 - (2 rho - 1)^3), nu = 2;
+                                   reject: lambda *= nu, nu *= 2   (Nielsen; what Ceres does)   */
+    DOPT_LM_UPDATE_FACTOR       /* accept: lambda /= f; reject: lambda *= f (f = lm_factor;
+                                   GTSAM's default with f = 10)                                 */
+} dopt_lm_update;
+
+/* Robust loss rho(s) of the squared weighted residual norm s = ||W r||^2, scale a > 0.  Every loss
+ * is normalized so that rho(s) ~ s near 0 (rho'(0) = 1):
+ *   NONE            s
+ *   HUBER           s                        (s <= a^2),   2 a sqrt(s) - a^2       (s > a^2)
+ *   CAUCHY          a^2 log(1 + s / a^2)
+ *   WELSCH          a^2 (1 - exp(-s / a^2))
+ *   TUKEY           a^2/3 (1 - (1 - s/a^2)^3)  (s <= a^2),   a^2 / 3               (s > a^2)
+ *   GEMAN_MCCLURE   a^2 s / (a^2 + s)
+ *   SOFT_L1         2 a^2 (sqrt(1 + s / a^2) - 1) */
+typedef enum dopt_loss_kind {
+    DOPT_LOSS_NONE = 0,
+    DOPT_LOSS_HUBER,
+    DOPT_LOSS_CAUCHY,
+    DOPT_LOSS_WELSCH,
+    DOPT_LOSS_TUKEY,
+    DOPT_LOSS_GEMAN_MCCLURE,
+    DOPT_LOSS_SOFT_L1
+} dopt_loss_kind;
+
+/* How a robust loss enters the Gauss-Newton system.  Both give the exact gradient
+ * g = rho'(s) J^T W^T W r; they differ in the model Hessian of the term:
+ *   IRLS (default)  H = rho'(s) J~^T J~ (iteratively reweighted least squares; what Ceres does for
+ *                   these losses, whose rho'' <= 0, and what GTSAM's m-estimators do)
+ *   TRIGGS          H = J~^T (rho' I + 2 rho'' r~ r~^T) J~, the second-order correction of Triggs
+ *                   et al. ("Bundle adjustment, a modern synthesis" §4.3), realized by rescaling r~
+ *                   and J~; where 1 + 2 s rho''/rho' < 0.05 it is clamped there so H stays
+ *                   positive definite.  (J~ = W J, r~ = W r.) */
+typedef enum dopt_robust_mode { DOPT_ROBUST_IRLS = 0, DOPT_ROBUST_TRIGGS } dopt_robust_mode;
+
+/* Cost weight W (residual r~ = W r): NONE (W = I), SCALAR (1 real w, W = w I), DIAGONAL (rdim
+ * reals), SQRT_INFO (rdim x rdim row-major square root of the information matrix,
+ * Omega = W^T W; e.g. the upper Cholesky factor of a g2o information block). */
+typedef enum dopt_weight_kind {
+    DOPT_WEIGHT_NONE = 0,
+    DOPT_WEIGHT_SCALAR,
+    DOPT_WEIGHT_DIAGONAL,
+    DOPT_WEIGHT_SQRT_INFO
+} dopt_weight_kind;
+
+/* Why a solve stopped (per batch element). */
+typedef enum dopt_nlls_stop {
+    DOPT_STOP_NONE = 0,           /* not run                                                      */
+    DOPT_STOP_MAX_ITERATIONS,     /* iteration limit                                              */
+    DOPT_STOP_FUNCTION_TOLERANCE, /* |dS| <= function_tolerance * S after an accepted step        */
+    DOPT_STOP_COST_CHANGE,        /* |dS| <= cost_change_tolerance (absolute)                     */
+    DOPT_STOP_GRADIENT,           /* max_i |g_i| <= gradient_tolerance                            */
+    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance)             */
+    DOPT_STOP_NO_PROGRESS,        /* damping / trust radius / line search limit: no step lowers S */
+    DOPT_STOP_FAILED              /* an error stopped it; see the report's status                 */
+} dopt_nlls_stop;
+
+/* dopt_nlls_stop_string: short constant description of s ("gradient tolerance", ...). */
+DOPT_API const char *dopt_nlls_stop_string(dopt_nlls_stop s);
+
+/* Block-sparse structure of the symmetric Gauss-Newton matrix H, handed once to a linear
+ * solver's analyze().  The scalar unknowns are grouped in nblocks blocks (one per free variable);
+ * block j has block_dim[j] tangent columns starting at scalar column block_start[j]
+ * (block_start[nblocks] = n).  Only the LOWER block triangle is stored, in block compressed
+ * columns: the blocks of block column j are k = col_start[j] .. col_start[j+1]-1, block row
+ * row_block[k] >= j ascending, the diagonal block first.  Block k's values are a dense
+ * column-major block_dim[row] x block_dim[col] matrix at values + value_start[k]; a diagonal block
+ * stores the full symmetric square.  nvalues = total reals. */
+typedef struct dopt_block_pattern {
+    int nblocks;
+    int n;
+    const int *block_dim;
+    const int *block_start;
+    const int *col_start;
+    const int *row_block;
+    const size_t *value_start;
+    size_t nvalues;
+} dopt_block_pattern;
+
+/* Outcome of one batch element's solve. */
+typedef struct dopt_nlls_report {
+    dopt_status status;     /* DOPT_OK, or the error that stopped this element                   */
+    dopt_nlls_stop stop;    /* why it stopped                                                      */
+    int iterations;         /* iterations made (accepted and rejected steps)                       */
+    int accepted;           /* steps accepted                                                      */
+    double initial_cost;    /* S at the start                                                      */
+    double final_cost;      /* S at the end                                                        */
+    double gradient_norm;   /* max |g_i| at the end (last linearization)                           */
+    int fail_variable;      /* variable whose block made the factorization fail, or -1             */
+} dopt_nlls_report;
+
+/* Time spent in one dopt_nlls_solve call (seconds of processor time from clock(); collected only
+ * when options.timing is set or iteration logging is on). */
+typedef struct dopt_nlls_timing {
+    double linearize_s;     /* residuals, Jacobians, robust/weight folding, forming g and H        */
+    double solve_s;         /* linear solver: factor + solve                                       */
+    double total_s;
+    long linearizations, factorizations;
+} dopt_nlls_timing;
+
+/* Result of a Jacobian check: the worst entry of |analytic - numeric| / max(1, |analytic|,
+ * |numeric|) over every block of the cost. */
+typedef struct dopt_jacobian_check {
+    double max_error;       /* the worst scaled error                                              */
+    double analytic, numeric; /* the two values at the worst entry                                 */
+    int var, row, col;      /* cost-local variable index, residual row, tangent column            */
+} dopt_jacobian_check;
+
+#ifdef __cplusplus
+}
+#endif
+
+/* Precision-generic declarations of the least-squares layer (DOPT__NLLS_PASS_DECL below). */
+#define DOPT__NLLS_PASS_DECL
+#define DOPT__DRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT__NLLS_PASS_DECL
+#endif /* DOPT_NLLS_H */
+#endif /* !DOPT__DRIVE */
+
+/* =============================================================================================== */
+/* Least-squares layer: generic declarations (one pass per precision).                            */
+/* =============================================================================================== */
+#if defined(DOPT__NLLS_PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* dopt_nlls_loss_eval: rho[0..2] = rho(s), rho'(s), rho''(s) of the loss `kind` (see dopt_loss_kind)
+ * at the squared norm s >= 0 with scale a > 0 (a <= 0 is taken as 1).  Never fails. */
+DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3]);
+
+/* ---- linear solver interface ----------------------------------------------------------------- */
+
+/* A solver of (H + diag(diag_add)) d = rhs for the block-sparse SPD matrix H described by a
+ * dopt_block_pattern.  The least-squares layer calls analyze() ONCE per structure (when the nlls
+ * solver is created), then factor()/solve() as often as it needs, for every batch element; no
+ * analysis is repeated.  Fill one in to plug in any factorization:
+ *   self      the solver's own state
+ *   analyze   symbolic phase for `pattern` (which stays valid until destroy); may allocate.
+ *   factor    numeric phase from the pattern's block values (lower block triangle, see
+ *             dopt_block_pattern) plus diag_add (n reals added to the diagonal; NULL for none).
+ *             Must not change `values`.  On failure returns DOPT_ERR_NOT_POSITIVE_DEFINITE (or
+ *             NON_FINITE) and sets *fail_col to the failing SCALAR column in the pattern's own
+ *             numbering (undo any fill-reducing permutation), so the caller can name the variable.
+ *             A factor whose pivot is tiny relative to its original diagonal entry should be
+ *             reported as a failure too (a rank-deficient H: gauge freedom).
+ *   solve     rhs (n reals) <- (H + diag_add)^{-1} rhs with the last factor.
+ *   destroy   free everything (self included); may be NULL.
+ *   reserve   optional (NULL: the solver holds one factor): hold `count` (>= 1) factors side by
+ *             side, slots 0 .. count-1, slot 0 current; the factors held before are lost.
+ *             Called outside any iteration (dopt_nlls_solver_keep_factors); may allocate.
+ *             DOPT_ERR_ALLOCATION leaves the solver as it was.
+ *   select    optional, with reserve: factor() and solve() act on slot `slot` (< count) until
+ *             the next select; selecting changes no factor.
+ *   batch_width, reserve_batch, factor_batch, solve_batch   optional (batch_width 0 / NULL:
+ *             none), the LANE BATCH: factor several matrices of the pattern at once (one vector
+ *             lane per matrix), which the layer uses to run Levenberg-Marquardt on up to
+ *             batch_width batch elements in lockstep (see dopt_nlls_options.sequential_batch).
+ *             batch_width     the most matrices one factor_batch takes (the lane count, >= 2).
+ *             reserve_batch   hold the storage for factor_batch (called once, when the
+ *                             least-squares solver is made; may allocate).  DOPT_ERR_ALLOCATION
+ *                             leaves the solver usable without the lane batch.
+ *             factor_batch    factor matrices l = 0 .. count-1 (1 <= count <= batch_width):
+ *                             values[l] (laid out as for factor()) + diag(diag_add[l]) (diag_add
+ *                             NULL, or an entry NULL: no addition).  status[l] and fail_col[l]
+ *                             are what factor() would return and set for that matrix alone; the
+ *                             return is DOPT_OK (results in status) or an error of the call
+ *                             itself (DOPT_ERR_INVALID_ARGUMENT: no reserve, bad count).  These
+ *                             factors live apart from factor()'s slots (no slot changes) and
+ *                             replace the last factor_batch's.
+ *             solve_batch     rhs[l] (n reals) <- (matrix l)^{-1} rhs[l] for every l < count of
+ *                             the last factor_batch whose status was DOPT_OK (others untouched).
+ * factor() must be a function of (values, diag_add) alone: the layer reuses a kept factor when
+ * it is asked for a factor of a bit-identical undamped matrix (see dopt_nlls_solver_keep_factors).
+ * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
+ * dopt_sparse_linear_solver_{f,d} provides its supernodal Cholesky (AMD ordering, analysis once)
+ * for large problems such as pose graphs, and is the model for plugging in another solver. */
+typedef struct DOPT_FN(dopt_linear_solver) {
+    void *self;
+    dopt_status (*analyze)(void *self, const dopt_block_pattern *pattern, dopt_errinfo *info);
+    dopt_status (*factor)(void *self, const DOPT_REAL *values, const DOPT_REAL *diag_add,
+                          int *fail_col);
+    dopt_status (*solve)(void *self, DOPT_REAL *rhs);
+    void (*destroy)(void *self);
+    dopt_status (*reserve)(void *self, int count);
+    void (*select)(void *self, int slot);
+    int batch_width;
+    dopt_status (*reserve_batch)(void *self);
+    dopt_status (*factor_batch)(void *self, int count, const DOPT_REAL *const *values,
+                                const DOPT_REAL *const *diag_add, dopt_status *status, int *fail_col);
+    void (*solve_batch)(void *self, int count, DOPT_REAL *const *rhs);
+} DOPT_FN(dopt_linear_solver);
+
+/* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix
+ * and factors it with dopt_potrf (O(n^3): for problems up to a few hundred unknowns).  A pivot
+ * whose square falls below (DOPT_IS_FLOAT ? 10 : 1000) n eps times its original diagonal entry
+ * is reported as a failure at that column (rank deficiency).  Supports reserve/select (each
+ * slot: n x n + n reals).  Memory through hooks (copied; NULL for libc).  Returns
+ * DOPT_ERR_ALLOCATION or DOPT_OK. */
+DOPT_API dopt_status DOPT_FN(dopt_linear_solver_dense)(const dopt_hooks *hooks,
+                                                       DOPT_FN(dopt_linear_solver) *out);
+
+/* ---- problem --------------------------------------------------------------------------------- */
+
+/* One cost term r = c(x^i) (rdim residuals) of the objective.  Zero-initialize, then fill:
+ *   fn            the residual (+ tangent Jacobian) callback, see dopt_cost_fn (required)
+ *   data          handed to fn; batch element b gets (const char *)data + b * data_stride
+ *   data_stride   bytes between batch elements' data (0: all elements share `data`)
+ *   rdim          residual dimension, >= 1
+ *   nvars, vars   the variables touched (1..DOPT_NLLS_MAX_COST_VARS distinct indices; copied);
+ *                 fn sees them in this order
+ *   weight_kind, weight, weight_stride   the weight W (dopt_weight_kind); element b reads
+ *                 weight + b * weight_stride (reals; 0: shared).  Not copied: keep it alive.
+ *   loss, loss_scale                     robust loss and its scale a (0 means 1)
+ *   numeric_diff  1: fn computes no Jacobian (it is always called with J = NULL) and the layer
+ *                 uses central differences on the tangent space */
+typedef struct DOPT_FN(dopt_nlls_cost_desc) {
+    DOPT_FN(dopt_cost_fn) fn;
+    const void *data;
+    size_t data_stride;
+    int rdim;
+    int nvars;
+    const int *vars;
+    dopt_weight_kind weight_kind;
+    const DOPT_REAL *weight;
+    ptrdiff_t weight_stride;
+    dopt_loss_kind loss;
+    DOPT_REAL loss_scale;
+    int numeric_diff;
+} DOPT_FN(dopt_nlls_cost_desc);
+
+/* The objective: variables (with their manifolds) and cost terms, for a batch of B problems that
+ * share this structure.  Opaque; build it with the calls below, then create a solver. */
+typedef struct DOPT_FN(dopt_nlls_problem) DOPT_FN(dopt_nlls_problem);
+
+/* dopt_nlls_problem_create: an empty problem for `batch` (>= 1) elements; hooks copied (NULL:
+ * libc, no log).  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION on failure. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_problem_create)(const dopt_hooks *hooks, int batch,
+                                                       DOPT_FN(dopt_nlls_problem) **out);
+/* dopt_nlls_problem_destroy: free the problem (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_nlls_problem_destroy)(DOPT_FN(dopt_nlls_problem) *p);
+
+/* dopt_nlls_add_variable: add a variable living on manifold m (the descriptor is copied; use
+ * dopt_manifold_euclidean(n) for R^n).  *index (may be NULL) receives its index (0, 1, ...).
+ * Its stored values sit at offset dopt_nlls_variable_offset() in each element's state vector. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_variable)(DOPT_FN(dopt_nlls_problem) *p,
+                                                     const DOPT_FN(dopt_manifold) *m, int *index);
+/* dopt_nlls_set_constant: hold variable v fixed (1) or free it (0) — e.g. the first pose of a
+ * pose graph, to remove the gauge freedom.  Takes effect for solvers created afterwards. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_constant)(DOPT_FN(dopt_nlls_problem) *p, int v, int constant);
+/* dopt_nlls_add_cost: add a cost term (see dopt_nlls_cost_desc); *index (may be NULL) gets its
+ * index.  DOPT_ERR_INVALID_ARGUMENT for a bad variable index, a variable listed twice, rdim < 1,
+ * a NULL fn or weight; DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
+                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
+/* dopt_nlls_state_size: reals in one element's state vector (sum of the variables' `dim`). */
+DOPT_API int DOPT_FN(dopt_nlls_state_size)(const DOPT_FN(dopt_nlls_problem) *p);
+/* dopt_nlls_variable_offset: offset of variable v's stored values in the state vector. */
+DOPT_API int DOPT_FN(dopt_nlls_variable_offset)(const DOPT_FN(dopt_nlls_problem) *p, int v);
+/* dopt_nlls_num_variables / dopt_nlls_num_costs / dopt_nlls_batch: counts. */
+DOPT_API int DOPT_FN(dopt_nlls_num_variables)(const DOPT_FN(dopt_nlls_problem) *p);
+DOPT_API int DOPT_FN(dopt_nlls_num_costs)(const DOPT_FN(dopt_nlls_problem) *p);
+DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p);
+
+/* ---- solver ---------------------------------------------------------------------------------- */
+
+/* Options: zero-initialize for the defaults (a 0 field means its default; dopt_nlls_default_options
+ * fills them in explicitly).  Tolerances below 0 switch that test off. */
+typedef struct DOPT_FN(dopt_nlls_options) {
+    dopt_nlls_method method;            /* LM (default), GN, DOGLEG                               */
+    int max_iterations;                 /* 0: 50                                                  */
+    DOPT_REAL function_tolerance;       /* stop when |dS| <= tol * S; 0: 1e-6                     */
+    DOPT_REAL cost_change_tolerance;    /* stop when |dS| <= tol (absolute); 0: off               */
+    DOPT_REAL gradient_tolerance;       /* stop when max |g_i| <= tol; 0: 1e-10                   */
+    DOPT_REAL step_tolerance;           /* stop when ||d|| <= tol (||x|| + tol); 0: 1e-8          */
+    dopt_lm_damping lm_damping;         /* LM: D = clamped diag(H) (default) or I                 */
+    dopt_lm_update lm_update;           /* LM: Nielsen's update (default) or fixed factor         */
+    DOPT_REAL initial_lambda;           /* LM: 0: 1e-4 (Ceres' initial radius 1e4)               */
+    DOPT_REAL max_lambda;               /* LM: stop with NO_PROGRESS above it; 0: 1e32            */
+    DOPT_REAL lm_factor;                /* LM with DOPT_LM_UPDATE_FACTOR: 0: 10                   */
+    DOPT_REAL min_relative_decrease;    /* LM/Dogleg: accept when gain ratio > it; 0: 1e-3        */
+    DOPT_REAL initial_radius;           /* Dogleg trust radius; 0: 1e4                            */
+    DOPT_REAL min_radius;               /* Dogleg: stop with NO_PROGRESS below it; 0: 1e-32       */
+    dopt_robust_mode robust_mode;       /* IRLS (default) or TRIGGS, see dopt_robust_mode         */
+    int line_search;                    /* GN: 1 = backtracking (Armijo) line search on the step  */
+    int max_line_search_steps;          /* 0: 20 halvings                                         */
+    DOPT_REAL numeric_diff_step;        /* central-difference step h; 0: cbrt(eps); relative
+                                           (h max(1,|x_j|)) on Euclidean variables              */
+    int timing;                         /* 1: fill dopt_nlls_timing (calls clock())               */
+    /* Added for the backward modes (DIFFERENTIABLE LEAST SQUARES section): */
+    DOPT_REAL step_size;                /* every trial point is x ⊕ step_size d (Theseus'
+                                           step_size; the model decrease is scaled to match);
+                                           0: 1                                                  */
+    /* Optional iteration hook (NULL: off, costs nothing): called once per step decision of
+     * element b with the state x BEFORE the step, the step direction d (n tangent reals), the
+     * scale t actually applied (x ⊕ t d), the LM damping lambda and dogleg radius the step was
+     * computed with, and whether it was accepted.  dopt_nlls_diff uses it to record UNROLL's
+     * trace; it must not allocate or change the solver. */
+    void (*iteration_hook)(void *user, int b, const DOPT_REAL *x, const DOPT_REAL *d, DOPT_REAL t,
+                           DOPT_REAL lambda, DOPT_REAL radius, int accepted);
+    void *hook_user;
+    /* Batches and the lane batch: with method LM, a batch of two or more elements and a linear
+     * solver that offers factor_batch (dopt_sparse_linear_solver does), the elements run in
+     * LOCKSTEP, in consecutive groups of batch_width (elements 0..W-1, then W..2W-1, ...): each
+     * iteration, every running element of the group builds its damped system, one
+     * factor_batch call factors them all (one vector lane per element), one solve_batch call
+     * solves them, then each element takes its trial point, accepts or rejects and updates its
+     * damping on its own.  An element that stops leaves the group's later factorizations.
+     * Every element runs the very iteration it runs alone (the same code: its own damping,
+     * decisions, stopping, report); results are bit-identical to a sequential solve when the
+     * linear solver's factor_batch rounds as its factor() does (a vectorized lane factor may
+     * differ in the last bits).  Reports, the returned status and info are those of the
+     * sequential loop (the first failing element in element order).  Logging, an
+     * iteration_hook and the GN / Dogleg methods make the solve sequential.
+     * sequential_batch = 1 solves the elements one after another instead. */
+    int sequential_batch;
+} DOPT_FN(dopt_nlls_options);
+
+/* dopt_nlls_default_options: the options with every default written out. */
+DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void);
+
+/* A solver for one problem structure: the block pattern, the linear solver's analysis and all
+ * iteration memory are made once here; solves allocate nothing.  Opaque. */
+typedef struct DOPT_FN(dopt_nlls_solver) DOPT_FN(dopt_nlls_solver);
+
+/* dopt_nlls_solver_create: analyze problem p (which must stay alive and unchanged in structure;
+ * cost data and weights may change between solves).  Free variables that no cost touches are
+ * left out of the system (they keep their values).  With a batch of two or more and a linear
+ * solver with the lane batch (factor_batch), it also calls reserve_batch and takes the lockstep
+ * lanes: min(batch_width, batch) x (2 pattern->nvalues + 5 n) reals; if either fails the
+ * solver just stays sequential (no error).  `linear` is the linear solver (copied; the
+ * nlls solver owns it from now on and destroys it), or NULL for dopt_linear_solver_dense.
+ * Returns the linear solver's analyze() status, DOPT_ERR_ALLOCATION, DOPT_ERR_INVALID_ARGUMENT. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
+                                                      const DOPT_FN(dopt_linear_solver) *linear,
+                                                      DOPT_FN(dopt_nlls_solver) **out,
+                                                      dopt_errinfo *info);
+/* dopt_nlls_solver_destroy: free the solver and its linear solver (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s);
+/* dopt_nlls_solver_pattern: the block pattern handed to the linear solver (valid while s is). */
+DOPT_API const dopt_block_pattern *DOPT_FN(dopt_nlls_solver_pattern)(const DOPT_FN(dopt_nlls_solver) *s);
+/* dopt_nlls_solver_keep_factors: keep = 1: keep every batch element's last UNDAMPED
+ * factorization (Gauss-Newton, dogleg) in a slot of its own, so it outlives the solves of the
+ * elements after it and any later damped (LM) factorization, which all share one more slot;
+ * keep = 0 (the default): one factor for everything.  What it is for: dopt_nlls_diff_backward
+ * (IMPLICIT) needs the undamped Gauss-Newton factor at the recorded solution and reuses a kept
+ * factor instead of refactoring when it is of exactly that matrix — e.g. after a dopt_nlls_solve
+ * Gauss-Newton step from the solution (Theseus' flow: the step factors H(x*), the backward would
+ * factor it again).  With one factor for everything only a batch of 1 gets that.  Memory,
+ * allocated here (nothing in the iterations): the linear solver's reserve(batch + 1) — batch + 1
+ * factors — plus (batch + 1) x pattern->nvalues reals (the matrices they were made from); the
+ * factors held so far are dropped.  Returns DOPT_OK, DOPT_ERR_UNSUPPORTED (the linear solver has
+ * no reserve/select), DOPT_ERR_ALLOCATION (the solver is left as it was),
+ * DOPT_ERR_INVALID_ARGUMENT. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_solver) *s, int keep);
+
+/* dopt_nlls_solve: minimize every batch element, starting from and overwriting x.
+ *   opt       options (NULL: defaults)
+ *   x         batch state vectors; element b at x + b * x_stride (x_stride 0: the state size)
+ *   reports   batch entries (may be NULL): per-element outcome
+ *   timing    may be NULL; times summed over the batch (see dopt_nlls_timing)
+ *   info      may be NULL; the first failure's details: index = the batch element for a cost
+ *             error, or the VARIABLE whose block failed to factor, with the likely cause
+ * Each element is solved on its own (its own damping, stopping and report), either to the end
+ * before the next one starts, or, for Levenberg-Marquardt with a linear solver that has the
+ * lane batch, in lockstep groups that share each iteration's factorization call (see
+ * dopt_nlls_options.sequential_batch: same steps, same reports); all share the structure, the
+ * symbolic analysis and the memory.  A failing element does not stop the others.
+ * Per-iteration lines (Ceres' summary columns) go to the problem's log hook at DOPT_LOG_INFO.  Returns DOPT_OK when every element finished without error (stopping at
+ * max_iterations is not an error; see the reports), else the first element's error:
+ * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
+ * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
+ * status. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
+                                              const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                              ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                              dopt_nlls_timing *timing, dopt_errinfo *info);
+
+/* dopt_nlls_evaluate: the objective S of batch element b at state x (one element's vector) and,
+ * if g is non-NULL, its gradient in the free tangent columns (n reals, the pattern's order).
+ * Returns a callback's status or DOPT_ERR_NON_FINITE. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, int b,
+                                                 const DOPT_REAL *x, DOPT_REAL *cost, DOPT_REAL *g);
+
+/* ---- Jacobian help --------------------------------------------------------------------------- */
+
+/* dopt_nlls_numeric_jacobian: central-difference tangent Jacobian of cost fn with respect to its k-th
+ * variable: J (rdim x tangent_dim, row-major) with column j = (r(x_k ⊕ h e_j) - r(x_k ⊕ -h e_j))
+ * / 2h, h = step (0: cbrt(eps)), times max(1, |x_kj|) when the manifold is "euclidean".
+ * scratch: 2 rdim + dim_k + tangent_dim_k reals.  Returns fn's status. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+                                                    int rdim, int nvars,
+                                                    const DOPT_FN(dopt_manifold) *const *manifolds,
+                                                    const DOPT_REAL **vars, int k, DOPT_REAL step,
+                                                    DOPT_REAL *J, DOPT_REAL *scratch);
+
+/* dopt_nlls_check_jacobian: compare fn's analytic tangent Jacobians with central differences on the
+ * tangent space at vars (manifold conventions: right perturbation x ⊕ d, see dopt_manifold) and
+ * report the worst entry in *out.  Use it in a test of every cost you write: a max_error above
+ * ~1e-6 (double) means the Jacobian or its convention is wrong.  Allocates scratch through hooks.
+ * Returns fn's status, DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+                                                  int rdim, int nvars,
+                                                  const DOPT_FN(dopt_manifold) *const *manifolds,
+                                                  const DOPT_REAL *const *vars, DOPT_REAL step,
+                                                  const dopt_hooks *hooks, dopt_jacobian_check *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__NLLS_PASS_DECL */
+
+/* =============================================================================================== */
+/* DIFFERENTIABLE LEAST SQUARES — backward modes of the least-squares layer (dopt_nlls_diff_*).     */
+/*                                                                                                 */
+/* The layer θ* = argmin_θ S(θ; φ) of the section above becomes a differentiable function: given    */
+/* ∂L/∂θ* for an outer loss L, dopt_nlls_diff_backward returns ∂L/∂φ for every LEARNABLE PARAMETER  */
+/* φ that shaped the problem, and (UNROLL) ∂L/∂θ0 for the initial values — TheseusLayer's four      */
+/* backward modes (Pineda et al. 2022, §4.3 and App. E):                                           */
+/*                                                                                                 */
+/*   IMPLICIT   the implicit function theorem at the solution.  At θ* the gradient g(θ*, φ) = 0,    */
+/*              so dθ* / dφ = -H⁻¹ ∂g/∂φ.  H is the UNDAMPED GAUSS-NEWTON matrix J~ᵀJ~ at θ* (robust   */
+/*              and weight folding as in the forward solve): the forward solver's own matrix without */
+/*              its damping (one linearization + factorization at θ*, no iteration: the forward's   */
+/*              last factor belongs to the previous iterate and a damped matrix); it is positive     */
+/*              semidefinite by construction (a Newton Hessian need not be away from the minimum);  */
+/*              and it equals the exact Hessian when the residuals vanish at θ* or are linear (and  */
+/*              for robust losses folded by TRIGGS inside their convex region) — the same choice as */
+/*              Theseus.  One solve w = H⁻¹ ∂L/∂θ*, then ∂L/∂φ = -∂/∂φ (wᵀ g(θ*, φ)) which is taken  */
+/*              as the t-derivative of ∂S/∂φ(θ* ⊕ t w) by a central difference (mixed partials       */
+/*              commute), so only FIRST-order parameter Jacobian products are needed.  Time and      */
+/*              memory do not depend on the number of inner iterations.  A singular or non-finite   */
+/*              H gives DOPT_ERR_SINGULAR / DOPT_ERR_NON_FINITE for that element, never NaN.        */
+/*              FACTOR REUSE: when the solver still holds a factor of exactly that matrix, no       */
+/*              second factorization is made.  That is Theseus' flow: a dopt_nlls_solve             */
+/*              Gauss-Newton step from θ* between the forward and the backward factors H(θ*)        */
+/*              undamped (for a batch, dopt_nlls_solver_keep_factors keeps one factor per element). */
+/*              The decision is automatic and never rests on the caller: every factorization        */
+/*              records the matrix it factored and whether it was undamped and succeeded; the       */
+/*              backward still linearizes at θ* (its checks need that) and reuses the factor only   */
+/*              when the new matrix is bit-identical to the recorded one, so a changed point,       */
+/*              parameter, weight, loss scale, cost data, robust mode or any damping means a fresh  */
+/*              factorization.  Gradient and statuses are those of a refactorization (the kept      */
+/*              factor passed the same rank and finiteness checks); dopt_nlls_diff_report.factor_reused   */
+/*              says it happened, option no_factor_reuse turns it off.                              */
+/*              Option implicit_exact: the exact Hessian instead (conjugate gradients on            */
+/*              Hessian-vector products, preconditioned by the Gauss-Newton factor) for problems    */
+/*              whose residuals do not vanish or whose robust loss is folded by IRLS.               */
+/*   UNROLL     reverse mode through every recorded iteration θ_{k+1} = θ_k ⊕ t_k Δ_k exactly as it */
+/*              was run: the step Δ_k(θ_k, φ) of GN, LM ((H + λD)Δ = -g, D = clamped diag H, its    */
+/*              dependence on θ included) or Dogleg (Gauss-Newton, Cauchy or blended step),         */
+/*              rejected steps as identities.  The discrete decisions and the schedule (accept/      */
+/*              reject, λ_k, trust radius, line-search scale t_k) are constants of the recorded      */
+/*              trace (exact for GN, LM with DOPT_LM_UPDATE_FACTOR — Theseus' and GTSAM's schedule, */
+/*              piecewise constant — and fixed radii; Nielsen's λ update and the dogleg radius vary */
+/*              continuously with the gain ratio, a dependence UNROLL leaves out; tests compare with */
+/*              dopt_nlls_diff_replay, the map with the recorded schedule).  Per iteration: one      */
+/*              factorization, then the second-order terms (∂J/∂θ, ∂J/∂φ) by central differences of */
+/*              each cost's Jacobian over its own variables and parameters (local, O(cost size):     */
+/*              2 (tangent + parameter dims) evaluations per cost).  Memory grows with the          */
+/*              iterations (one state per step).  Also gives ∂L/∂θ0.                                */
+/*   TRUNCATED  UNROLL through the last K recorded iterations only.                                 */
+/*   DLM        direct loss minimization (paper eq. 4): θd = argmin S(θ) + ||ε δ - ½ ∂L/∂θ*||²,    */
+/*              δ = θ ⊖ θ*, solved by Gauss-Newton from θ*, then ∂L/∂φ ≈ (∂S/∂φ(θ*) - ∂S/∂φ(θd))/ε. */
+/*              (S = ½ Σ ρ as above.)  Tends to the exact implicit gradient as ε → 0.               */
+/*                                                                                                 */
+/* LEARNABLE PARAMETERS (declared on a dopt_nlls_diff made from a solver):                          */
+/*   DATA        reals in YOUR memory that a cost's data reads (a measurement, auxiliary data):      */
+/*               dopt_nlls_diff_add_param + dopt_nlls_diff_attach(cost, param, vjp).  vjp returns    */
+/*               (∂r/∂φ)ᵀ r̄ for the raw residual; NULL means central differences (the value is       */
+/*               perturbed in place and the cost re-evaluated).                                     */
+/*   WEIGHT      the entries of a cost's weight W (dopt_nlls_diff_learn_weight).                    */
+/*   LOSS_SCALE  a robust-loss radius a shared by the costs attached to it                          */
+/*               (dopt_nlls_diff_learn_loss_scale; dopt_nlls_diff_solve copies it into the costs).  */
+/*   A parameter has `dim` reals per batch element at values + b * stride, or stride 0: one value    */
+/*   shared by the batch (its gradient is summed over the batch).                                   */
+/*                                                                                                 */
+/* TANGENT CONVENTION: ∂L/∂θ* and ∂L/∂θ0 are n-vectors in the solver's tangent columns (free       */
+/* variables in index order, dopt_nlls_diff_tangent_offset), the right perturbation θ ⊕ δ of        */
+/* dopt_manifold: (∂L/∂θ)_j = dL(θ ⊕ δ)/dδ_j at δ = 0.                                              */
+/*                                                                                                 */
+/* STATUS PER ELEMENT: every element gets a dopt_nlls_diff_report (forward stop, converged flag, status). */
+/* IMPLICIT and DLM assume optimality; for an element that did not converge (iteration limit, no   */
+/* progress) the policy decides: FLAG (default: compute and flag), ZERO (contribute nothing), FAIL  */
+/* (contribute nothing, return DOPT_ERR_NO_CONVERGENCE).  An element whose forward solve failed    */
+/* contributes nothing and is flagged under every policy.  Sketch:                                  */
+/*     dopt_nlls_diff_create_d(solver, &D);                                                         */
+/*     dopt_nlls_diff_add_param_d(D, DOPT_PARAM_DATA, meas, 1, 0, &k);                              */
+/*     dopt_nlls_diff_attach_d(D, cost, k, my_vjp);                                                 */
+/*     dopt_nlls_diff_solve_d(D, &opt, x, 0, reports, NULL);       // forward, records the trace    */
+/*     ...  xbar = dL/dx at x (tangent columns) ...                                                 */
+/*     bo.mode = DOPT_NLLS_DIFF_IMPLICIT;  dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, brep, NULL);     */
+/*     grad = dopt_nlls_diff_param_grad_d(D, k);                                                    */
+/* examples/curve_fit.c and examples/learn_robust_pgo.c are complete programs.                     */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
+#ifndef DOPT_NLLSBWD_H
+#define DOPT_NLLSBWD_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Backward mode, see above. */
+typedef enum dopt_nlls_diff_mode { DOPT_NLLS_DIFF_IMPLICIT = 0, DOPT_NLLS_DIFF_UNROLL, DOPT_NLLS_DIFF_TRUNCATED, DOPT_NLLS_DIFF_DLM } dopt_nlls_diff_mode;
+/* What to do with an element whose forward solve did not converge (IMPLICIT, DLM). */
+typedef enum dopt_nlls_diff_policy { DOPT_NLLS_DIFF_FLAG = 0, DOPT_NLLS_DIFF_ZERO, DOPT_NLLS_DIFF_FAIL } dopt_nlls_diff_policy;
+/* Kind of a learnable parameter. */
+typedef enum dopt_param_kind { DOPT_PARAM_DATA = 0, DOPT_PARAM_WEIGHT, DOPT_PARAM_LOSS_SCALE } dopt_param_kind;
+
+/* Outcome of the backward pass for one batch element. */
+typedef struct dopt_nlls_diff_report {
+    dopt_status status;         /* DOPT_OK, or why this element contributed nothing / was flagged */
+    int converged;              /* 1 when the forward solve met a tolerance (not the iteration
+                                   limit, no-progress, or an error)                                */
+    dopt_nlls_stop forward_stop;
+    int steps;                  /* UNROLL/TRUNCATED: recorded iterations differentiated            */
+    int factor_reused;          /* factorizations this element skipped because the solver still
+                                   held the factor of the bit-identical undamped matrix (IMPLICIT:
+                                   0 or 1; see dopt_nlls_solver_keep_factors)                    */
+} dopt_nlls_diff_report;
+
+/* dopt_nlls_diff_mode_string: "implicit", "unroll", "truncated", "dlm". */
+DOPT_API const char *dopt_nlls_diff_mode_string(dopt_nlls_diff_mode m);
+
+/* Most learnable parameters one cost may depend on. */
+#define DOPT_NLLS_DIFF_MAX_COST_PARAMS 4
+
+#ifdef __cplusplus
+}
+#endif
+
+#define DOPT__NLLSBWD_PASS_DECL
+#define DOPT__DRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT__NLLSBWD_PASS_DECL
+#endif /* DOPT_NLLSBWD_H */
+#endif /* !DOPT__DRIVE */
+
+/* ---- differentiable least squares: generic declarations --------------------------------------- */
+#if defined(DOPT__NLLSBWD_PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Vector-Jacobian product of a cost's RAW residual (before weight and loss) with respect to the
+ * learnable parameter in attachment `slot` (0.., in dopt_nlls_diff_attach order for this cost):
+ *   pbar[j] += sum_i rbar[i] d r_i / d phi_j,  j < the parameter's dim.
+ * data and vars as in dopt_cost_fn (data of the current batch element). */
+typedef dopt_status (*DOPT_FN(dopt_param_vjp_fn))(const void *data, const DOPT_REAL *const *vars,
+                                                 const DOPT_REAL *rbar, int slot, DOPT_REAL *pbar);
+
+/* Backward options; zero-initialize for the defaults. */
+typedef struct DOPT_FN(dopt_nlls_diff_options) {
+    dopt_nlls_diff_mode mode;         /* IMPLICIT (default), UNROLL, TRUNCATED, DLM                    */
+    int truncate;               /* TRUNCATED: the last K iterations; 0: 5                        */
+    DOPT_REAL dlm_epsilon;      /* DLM: ε; 0: 1e-2 (Theseus' default)                             */
+    int dlm_iterations;         /* DLM: Gauss-Newton iterations for θd; 0: 10                     */
+    dopt_nlls_diff_policy policy;     /* non-converged elements (IMPLICIT, DLM): FLAG (default)         */
+    DOPT_REAL fd_step;          /* step of the second-order central differences; 0: cbrt(eps)    */
+    int implicit_exact;         /* IMPLICIT: 1 = solve with the exact Hessian of S instead of the
+                                   Gauss-Newton matrix (Hessian-vector products by central
+                                   differences of the gradient, conjugate gradients preconditioned
+                                   by the Gauss-Newton factorization): exact also for robust losses
+                                   (IRLS) and non-zero residuals; DOPT_ERR_NOT_POSITIVE_DEFINITE if
+                                   that Hessian is not positive definite (not a strict minimum) */
+    int no_factor_reuse;        /* 1: always factor the undamped Gauss-Newton matrix again, even
+                                   when the solver holds the factor of the identical matrix (the
+                                   default reuses it; the gradient is the same either way)       */
+} DOPT_FN(dopt_nlls_diff_options);
+
+/* A differentiable view of one nlls solver.  Opaque. */
+typedef struct DOPT_FN(dopt_nlls_diff) DOPT_FN(dopt_nlls_diff);
+
+/* dopt_nlls_diff_create: wrap solver s (which must outlive it; its problem may not gain costs).
+ * Memory through the problem's hooks.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_create)(DOPT_FN(dopt_nlls_solver) *s,
+                                                    DOPT_FN(dopt_nlls_diff) **out);
+/* dopt_nlls_diff_destroy: free it (NULL is fine); the solver is not touched. */
+DOPT_API void DOPT_FN(dopt_nlls_diff_destroy)(DOPT_FN(dopt_nlls_diff) *D);
+
+/* dopt_nlls_diff_add_param: declare a learnable parameter of `dim` reals; element b's values at
+ * values + b * stride (stride 0: shared by the batch).  kind DATA: the memory your cost data reads
+ * (attach it to its costs with dopt_nlls_diff_attach).  *index gets its index.
+ * DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *D, dopt_param_kind kind,
+                                                       DOPT_REAL *values, int dim, ptrdiff_t stride,
+                                                       int *index);
+/* dopt_nlls_diff_attach: cost `cost` depends on parameter `param`; vjp (DATA only) computes its
+ * residual's VJP (NULL: central differences; NULL for WEIGHT and LOSS_SCALE parameters, whose
+ * derivatives are built in).  At most DOPT_NLLS_DIFF_MAX_COST_PARAMS per cost;
+ * the slot handed to vjp is the attachment's position among this cost's attachments. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_attach)(DOPT_FN(dopt_nlls_diff) *D, int cost, int param,
+                                                    DOPT_FN(dopt_param_vjp_fn) vjp);
+/* dopt_nlls_diff_learn_weight: make the weight entries of `cost` learnable (1 real for SCALAR,
+ * rdim for DIAGONAL, rdim x rdim row-major for SQRT_INFO; element b at weight + b *
+ * weight_stride, the cost's own weight memory, which must be writable).  *param gets the index.
+ * Costs that share that weight memory (same pointer, stride and kind) join the same parameter
+ * with dopt_nlls_diff_attach(D, other_cost, *param, NULL): its gradient then sums over them. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_weight)(DOPT_FN(dopt_nlls_diff) *D, int cost, int *param);
+/* dopt_nlls_diff_learn_loss_scale: a learnable robust-loss radius a = *value (> 0, shared by the
+ * batch); attach it to the costs it scales with dopt_nlls_diff_attach(D, c, param, NULL). */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_loss_scale)(DOPT_FN(dopt_nlls_diff) *D, DOPT_REAL *value,
+                                                              int *param);
+/* dopt_nlls_diff_tangent_offset: first tangent column of variable v in ∂L/∂θ vectors, or -1 when v
+ * is constant or untouched (then it has no gradient). */
+DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_offset)(const DOPT_FN(dopt_nlls_diff) *D, int v);
+/* dopt_nlls_diff_tangent_size: n, the length of ∂L/∂θ vectors. */
+DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_size)(const DOPT_FN(dopt_nlls_diff) *D);
+/* dopt_nlls_diff_keep_trace: how much of the iteration trace the next dopt_nlls_diff_solve keeps:
+ * -1 every iteration (the default; needed by UNROLL and by dopt_nlls_diff_replay), 0 none (enough
+ * for IMPLICIT and DLM: their memory then does not grow with the iterations), K > 0 the last K
+ * (a ring: enough for TRUNCATED with K).  DOPT_ERR_INVALID_ARGUMENT for keep < -1. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_keep_trace)(DOPT_FN(dopt_nlls_diff) *D, int keep);
+
+/* dopt_nlls_diff_solve: dopt_nlls_solve (same arguments) after copying learnable loss scales into
+ * their costs, recording the iteration trace (for UNROLL/TRUNCATED) and the solution.  The
+ * trace holds opt->max_iterations states per element (allocated here, outside the iterations).
+ * Returns dopt_nlls_solve's status or DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
+                                                   const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                                   ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                                   dopt_errinfo *info);
+
+/* dopt_nlls_diff_backward: ∂L/∂φ for every parameter (read with dopt_nlls_diff_param_grad) from
+ * xbar = ∂L/∂θ* (batch x n, element b at xbar + b n, tangent columns) for the last
+ * dopt_nlls_diff_solve.  x0bar (batch x n, may be NULL) gets ∂L/∂θ0 (UNROLL, and TRUNCATED when K
+ * covers every iteration; zero otherwise).  reports (batch entries, may be NULL): see
+ * dopt_nlls_diff_report.  Parameters must hold the values of the forward solve.  An undamped
+ * Gauss-Newton factorization is skipped when the solver holds the factor of the bit-identical
+ * matrix (FACTOR REUSE in the overview above; option no_factor_reuse).  Returns DOPT_OK, or
+ * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
+ * variable), DOPT_ERR_NON_FINITE, DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
+ * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded). */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
+                                                      const DOPT_FN(dopt_nlls_diff_options) *opt,
+                                                      const DOPT_REAL *xbar, DOPT_REAL *x0bar,
+                                                      dopt_nlls_diff_report *reports, dopt_errinfo *info);
+
+/* dopt_nlls_diff_param_grad: the gradient of parameter k from the last backward: dim reals
+ * (shared parameter) or batch x dim (element b at + b dim).  NULL for a bad k. */
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k);
+
+/* dopt_nlls_diff_replay: re-run element b's recorded iterations (same λ, radius, step scales and
+ * accept decisions) from state x (overwritten) with the current parameter values: the
+ * K-iteration map that UNROLL differentiates (tests compare against its finite differences).
+ * Returns a cost's status or DOPT_ERR_NOT_POSITIVE_DEFINITE. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, int b, DOPT_REAL *x);
+
+/* dopt_nlls_diff_bytes: bytes the object holds (its trace included), for memory reports. */
+DOPT_API size_t DOPT_FN(dopt_nlls_diff_bytes)(const DOPT_FN(dopt_nlls_diff) *D);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__NLLSBWD_PASS_DECL */
+
+/* =============================================================================================== */
 /* IMPLEMENTATION                                                                                  */
 /* =============================================================================================== */
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT__DRIVE)
@@ -2005,158 +2696,8 @@ DOPT_API dopt_status DOPT_FN(dopt_spd_solve)(const dopt_hooks *hooks, int n, int
 #endif
 #endif /* DOPT__CORE_PASS_IMPL */
 
-/* =============================================================================================== */
-/* NONLINEAR LEAST SQUARES — the least-squares layer (precision-independent part).                 */
-/*                                                                                                 */
-/*   minimize  S(x) = 1/2 sum_i rho_i( || W_i c_i(x^i) ||^2 )   over variables on manifolds,       */
-/* for a batch of B problems that share one structure.  See the overview at the top of the file.   */
-/* =============================================================================================== */
+/* ---- least-squares layer: implementation (precision-independent part) ---------------------- */
 #if !defined(DOPT__DRIVE)
-#ifndef DOPT_NLLS_H
-#define DOPT_NLLS_H
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* Most variables one cost may touch. */
-#define DOPT_NLLS_MAX_COST_VARS 8
-
-/* Second-order method.  All three minimize the Gauss-Newton model q(d) = S + g^T d + d^T H d / 2
- * with g = J^T r and H = J^T J (robust losses and weights folded in). */
-typedef enum dopt_nlls_method {
-    DOPT_NLLS_LM = 0,   /* Levenberg-Marquardt: (H + lambda D) d = -g, adaptive lambda (default)   */
-    DOPT_NLLS_GN,       /* Gauss-Newton: H d = -g, every step taken (optional line search)        */
-    DOPT_NLLS_DOGLEG    /* Powell's dogleg between the Cauchy point and the GN step, trust region */
-} dopt_nlls_method;
-
-/* LM damping matrix D. */
-typedef enum dopt_lm_damping {
-    DOPT_LM_DAMP_DIAGONAL = 0, /* D = diag(H) clamped to [1e-6, 1e32] (Ceres; scale invariant)  */
-    DOPT_LM_DAMP_IDENTITY      /* D = I (GTSAM's default)                                        */
-} dopt_lm_damping;
-
-/* LM damping update after a step with gain ratio rho = actual / predicted decrease. */
-typedef enum dopt_lm_update {
-    DOPT_LM_UPDATE_NIELSEN = 0, /* accept: lambda *= max(1/3, 1 - (2 rho - 1)^3), nu = 2;
-                                   reject: lambda *= nu, nu *= 2   (Nielsen; what Ceres does)   */
-    DOPT_LM_UPDATE_FACTOR       /* accept: lambda /= f; reject: lambda *= f (f = lm_factor;
-                                   GTSAM's default with f = 10)                                 */
-} dopt_lm_update;
-
-/* Robust loss rho(s) of the squared weighted residual norm s = ||W r||^2, scale a > 0.  Every loss
- * is normalized so that rho(s) ~ s near 0 (rho'(0) = 1):
- *   NONE            s
- *   HUBER           s                        (s <= a^2),   2 a sqrt(s) - a^2       (s > a^2)
- *   CAUCHY          a^2 log(1 + s / a^2)
- *   WELSCH          a^2 (1 - exp(-s / a^2))
- *   TUKEY           a^2/3 (1 - (1 - s/a^2)^3)  (s <= a^2),   a^2 / 3               (s > a^2)
- *   GEMAN_MCCLURE   a^2 s / (a^2 + s)
- *   SOFT_L1         2 a^2 (sqrt(1 + s / a^2) - 1) */
-typedef enum dopt_loss_kind {
-    DOPT_LOSS_NONE = 0,
-    DOPT_LOSS_HUBER,
-    DOPT_LOSS_CAUCHY,
-    DOPT_LOSS_WELSCH,
-    DOPT_LOSS_TUKEY,
-    DOPT_LOSS_GEMAN_MCCLURE,
-    DOPT_LOSS_SOFT_L1
-} dopt_loss_kind;
-
-/* How a robust loss enters the Gauss-Newton system.  Both give the exact gradient
- * g = rho'(s) J^T W^T W r; they differ in the model Hessian of the term:
- *   IRLS (default)  H = rho'(s) J~^T J~ (iteratively reweighted least squares; what Ceres does for
- *                   these losses, whose rho'' <= 0, and what GTSAM's m-estimators do)
- *   TRIGGS          H = J~^T (rho' I + 2 rho'' r~ r~^T) J~, the second-order correction of Triggs
- *                   et al. ("Bundle adjustment, a modern synthesis" §4.3), realized by rescaling r~
- *                   and J~; where 1 + 2 s rho''/rho' < 0.05 it is clamped there so H stays
- *                   positive definite.  (J~ = W J, r~ = W r.) */
-typedef enum dopt_robust_mode { DOPT_ROBUST_IRLS = 0, DOPT_ROBUST_TRIGGS } dopt_robust_mode;
-
-/* Cost weight W (residual r~ = W r): NONE (W = I), SCALAR (1 real w, W = w I), DIAGONAL (rdim
- * reals), SQRT_INFO (rdim x rdim row-major square root of the information matrix,
- * Omega = W^T W; e.g. the upper Cholesky factor of a g2o information block). */
-typedef enum dopt_weight_kind {
-    DOPT_WEIGHT_NONE = 0,
-    DOPT_WEIGHT_SCALAR,
-    DOPT_WEIGHT_DIAGONAL,
-    DOPT_WEIGHT_SQRT_INFO
-} dopt_weight_kind;
-
-/* Why a solve stopped (per batch element). */
-typedef enum dopt_nlls_stop {
-    DOPT_STOP_NONE = 0,           /* not run                                                      */
-    DOPT_STOP_MAX_ITERATIONS,     /* iteration limit                                              */
-    DOPT_STOP_FUNCTION_TOLERANCE, /* |dS| <= function_tolerance * S after an accepted step        */
-    DOPT_STOP_COST_CHANGE,        /* |dS| <= cost_change_tolerance (absolute)                     */
-    DOPT_STOP_GRADIENT,           /* max_i |g_i| <= gradient_tolerance                            */
-    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance)             */
-    DOPT_STOP_NO_PROGRESS,        /* damping / trust radius / line search limit: no step lowers S */
-    DOPT_STOP_FAILED              /* an error stopped it; see the report's status                 */
-} dopt_nlls_stop;
-
-/* dopt_nlls_stop_string: short constant description of s ("gradient tolerance", ...). */
-DOPT_API const char *dopt_nlls_stop_string(dopt_nlls_stop s);
-
-/* Block-sparse structure of the symmetric Gauss-Newton matrix H, handed once to a linear
- * solver's analyze().  The scalar unknowns are grouped in nblocks blocks (one per free variable);
- * block j has block_dim[j] tangent columns starting at scalar column block_start[j]
- * (block_start[nblocks] = n).  Only the LOWER block triangle is stored, in block compressed
- * columns: the blocks of block column j are k = col_start[j] .. col_start[j+1]-1, block row
- * row_block[k] >= j ascending, the diagonal block first.  Block k's values are a dense
- * column-major block_dim[row] x block_dim[col] matrix at values + value_start[k]; a diagonal block
- * stores the full symmetric square.  nvalues = total reals. */
-typedef struct dopt_block_pattern {
-    int nblocks;
-    int n;
-    const int *block_dim;
-    const int *block_start;
-    const int *col_start;
-    const int *row_block;
-    const size_t *value_start;
-    size_t nvalues;
-} dopt_block_pattern;
-
-/* Outcome of one batch element's solve. */
-typedef struct dopt_nlls_report {
-    dopt_status status;     /* DOPT_OK, or the error that stopped this element                   */
-    dopt_nlls_stop stop;    /* why it stopped                                                      */
-    int iterations;         /* iterations made (accepted and rejected steps)                       */
-    int accepted;           /* steps accepted                                                      */
-    double initial_cost;    /* S at the start                                                      */
-    double final_cost;      /* S at the end                                                        */
-    double gradient_norm;   /* max |g_i| at the end (last linearization)                           */
-    int fail_variable;      /* variable whose block made the factorization fail, or -1             */
-} dopt_nlls_report;
-
-/* Time spent in one dopt_nlls_solve call (seconds of processor time from clock(); collected only
- * when options.timing is set or iteration logging is on). */
-typedef struct dopt_nlls_timing {
-    double linearize_s;     /* residuals, Jacobians, robust/weight folding, forming g and H        */
-    double solve_s;         /* linear solver: factor + solve                                       */
-    double total_s;
-    long linearizations, factorizations;
-} dopt_nlls_timing;
-
-/* Result of a Jacobian check: the worst entry of |analytic - numeric| / max(1, |analytic|,
- * |numeric|) over every block of the cost. */
-typedef struct dopt_jacobian_check {
-    double max_error;       /* the worst scaled error                                              */
-    double analytic, numeric; /* the two values at the worst entry                                 */
-    int var, row, col;      /* cost-local variable index, residual row, tangent column            */
-} dopt_jacobian_check;
-
-#ifdef __cplusplus
-}
-#endif
-
-/* Precision-generic declarations of the least-squares layer (DOPT__NLLS_PASS_DECL below). */
-#define DOPT__NLLS_PASS_DECL
-#define DOPT__DRIVE "dopt.h"
-#include "dopt.h"
-#undef DOPT__DRIVE
-#undef DOPT__NLLS_PASS_DECL
-#endif /* DOPT_NLLS_H */
-
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_NLLS_IMPLEMENTED)
 #define DOPT_NLLS_IMPLEMENTED
 #include <stdlib.h>
@@ -2204,299 +2745,6 @@ static int dopt__nlls_cmp_u64(const void *a, const void *b)
 #undef DOPT__NLLS_PASS_IMPL
 #endif /* DOPT_IMPLEMENTATION */
 #endif /* !DOPT__DRIVE */
-
-/* =============================================================================================== */
-/* Least-squares layer: generic declarations (one pass per precision).                            */
-/* =============================================================================================== */
-#if defined(DOPT__NLLS_PASS_DECL) && defined(DOPT_REAL)
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* dopt_nlls_loss_eval: rho[0..2] = rho(s), rho'(s), rho''(s) of the loss `kind` (see dopt_loss_kind)
- * at the squared norm s >= 0 with scale a > 0 (a <= 0 is taken as 1).  Never fails. */
-DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3]);
-
-/* ---- linear solver interface ----------------------------------------------------------------- */
-
-/* A solver of (H + diag(diag_add)) d = rhs for the block-sparse SPD matrix H described by a
- * dopt_block_pattern.  The least-squares layer calls analyze() ONCE per structure (when the nlls
- * solver is created), then factor()/solve() as often as it needs, for every batch element; no
- * analysis is repeated.  Fill one in to plug in any factorization:
- *   self      the solver's own state
- *   analyze   symbolic phase for `pattern` (which stays valid until destroy); may allocate.
- *   factor    numeric phase from the pattern's block values (lower block triangle, see
- *             dopt_block_pattern) plus diag_add (n reals added to the diagonal; NULL for none).
- *             Must not change `values`.  On failure returns DOPT_ERR_NOT_POSITIVE_DEFINITE (or
- *             NON_FINITE) and sets *fail_col to the failing SCALAR column in the pattern's own
- *             numbering (undo any fill-reducing permutation), so the caller can name the variable.
- *             A factor whose pivot is tiny relative to its original diagonal entry should be
- *             reported as a failure too (a rank-deficient H: gauge freedom).
- *   solve     rhs (n reals) <- (H + diag_add)^{-1} rhs with the last factor.
- *   destroy   free everything (self included); may be NULL.
- *   reserve   optional (NULL: the solver holds one factor): hold `count` (>= 1) factors side by
- *             side, slots 0 .. count-1, slot 0 current; the factors held before are lost.
- *             Called outside any iteration (dopt_nlls_solver_keep_factors); may allocate.
- *             DOPT_ERR_ALLOCATION leaves the solver as it was.
- *   select    optional, with reserve: factor() and solve() act on slot `slot` (< count) until
- *             the next select; selecting changes no factor.
- *   batch_width, reserve_batch, factor_batch, solve_batch   optional (batch_width 0 / NULL:
- *             none), the LANE BATCH: factor several matrices of the pattern at once (one vector
- *             lane per matrix), which the layer uses to run Levenberg-Marquardt on up to
- *             batch_width batch elements in lockstep (see dopt_nlls_options.sequential_batch).
- *             batch_width     the most matrices one factor_batch takes (the lane count, >= 2).
- *             reserve_batch   hold the storage for factor_batch (called once, when the
- *                             least-squares solver is made; may allocate).  DOPT_ERR_ALLOCATION
- *                             leaves the solver usable without the lane batch.
- *             factor_batch    factor matrices l = 0 .. count-1 (1 <= count <= batch_width):
- *                             values[l] (laid out as for factor()) + diag(diag_add[l]) (diag_add
- *                             NULL, or an entry NULL: no addition).  status[l] and fail_col[l]
- *                             are what factor() would return and set for that matrix alone; the
- *                             return is DOPT_OK (results in status) or an error of the call
- *                             itself (DOPT_ERR_INVALID_ARGUMENT: no reserve, bad count).  These
- *                             factors live apart from factor()'s slots (no slot changes) and
- *                             replace the last factor_batch's.
- *             solve_batch     rhs[l] (n reals) <- (matrix l)^{-1} rhs[l] for every l < count of
- *                             the last factor_batch whose status was DOPT_OK (others untouched).
- * factor() must be a function of (values, diag_add) alone: the layer reuses a kept factor when
- * it is asked for a factor of a bit-identical undamped matrix (see dopt_nlls_solver_keep_factors).
- * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
- * dopt_sparse_linear_solver_{f,d} provides its supernodal Cholesky (AMD ordering, analysis once)
- * for large problems such as pose graphs, and is the model for plugging in another solver. */
-typedef struct DOPT_FN(dopt_linear_solver) {
-    void *self;
-    dopt_status (*analyze)(void *self, const dopt_block_pattern *pattern, dopt_errinfo *info);
-    dopt_status (*factor)(void *self, const DOPT_REAL *values, const DOPT_REAL *diag_add,
-                          int *fail_col);
-    dopt_status (*solve)(void *self, DOPT_REAL *rhs);
-    void (*destroy)(void *self);
-    dopt_status (*reserve)(void *self, int count);
-    void (*select)(void *self, int slot);
-    int batch_width;
-    dopt_status (*reserve_batch)(void *self);
-    dopt_status (*factor_batch)(void *self, int count, const DOPT_REAL *const *values,
-                                const DOPT_REAL *const *diag_add, dopt_status *status, int *fail_col);
-    void (*solve_batch)(void *self, int count, DOPT_REAL *const *rhs);
-} DOPT_FN(dopt_linear_solver);
-
-/* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix
- * and factors it with dopt_potrf (O(n^3): for problems up to a few hundred unknowns).  A pivot
- * whose square falls below (DOPT_IS_FLOAT ? 10 : 1000) n eps times its original diagonal entry
- * is reported as a failure at that column (rank deficiency).  Supports reserve/select (each
- * slot: n x n + n reals).  Memory through hooks (copied; NULL for libc).  Returns
- * DOPT_ERR_ALLOCATION or DOPT_OK. */
-DOPT_API dopt_status DOPT_FN(dopt_linear_solver_dense)(const dopt_hooks *hooks,
-                                                       DOPT_FN(dopt_linear_solver) *out);
-
-/* ---- problem --------------------------------------------------------------------------------- */
-
-/* One cost term r = c(x^i) (rdim residuals) of the objective.  Zero-initialize, then fill:
- *   fn            the residual (+ tangent Jacobian) callback, see dopt_cost_fn (required)
- *   data          handed to fn; batch element b gets (const char *)data + b * data_stride
- *   data_stride   bytes between batch elements' data (0: all elements share `data`)
- *   rdim          residual dimension, >= 1
- *   nvars, vars   the variables touched (1..DOPT_NLLS_MAX_COST_VARS distinct indices; copied);
- *                 fn sees them in this order
- *   weight_kind, weight, weight_stride   the weight W (dopt_weight_kind); element b reads
- *                 weight + b * weight_stride (reals; 0: shared).  Not copied: keep it alive.
- *   loss, loss_scale                     robust loss and its scale a (0 means 1)
- *   numeric_diff  1: fn computes no Jacobian (it is always called with J = NULL) and the layer
- *                 uses central differences on the tangent space */
-typedef struct DOPT_FN(dopt_nlls_cost_desc) {
-    DOPT_FN(dopt_cost_fn) fn;
-    const void *data;
-    size_t data_stride;
-    int rdim;
-    int nvars;
-    const int *vars;
-    dopt_weight_kind weight_kind;
-    const DOPT_REAL *weight;
-    ptrdiff_t weight_stride;
-    dopt_loss_kind loss;
-    DOPT_REAL loss_scale;
-    int numeric_diff;
-} DOPT_FN(dopt_nlls_cost_desc);
-
-/* The objective: variables (with their manifolds) and cost terms, for a batch of B problems that
- * share this structure.  Opaque; build it with the calls below, then create a solver. */
-typedef struct DOPT_FN(dopt_nlls_problem) DOPT_FN(dopt_nlls_problem);
-
-/* dopt_nlls_problem_create: an empty problem for `batch` (>= 1) elements; hooks copied (NULL:
- * libc, no log).  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION on failure. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_problem_create)(const dopt_hooks *hooks, int batch,
-                                                       DOPT_FN(dopt_nlls_problem) **out);
-/* dopt_nlls_problem_destroy: free the problem (NULL is fine). */
-DOPT_API void DOPT_FN(dopt_nlls_problem_destroy)(DOPT_FN(dopt_nlls_problem) *p);
-
-/* dopt_nlls_add_variable: add a variable living on manifold m (the descriptor is copied; use
- * dopt_manifold_euclidean(n) for R^n).  *index (may be NULL) receives its index (0, 1, ...).
- * Its stored values sit at offset dopt_nlls_variable_offset() in each element's state vector. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_add_variable)(DOPT_FN(dopt_nlls_problem) *p,
-                                                     const DOPT_FN(dopt_manifold) *m, int *index);
-/* dopt_nlls_set_constant: hold variable v fixed (1) or free it (0) — e.g. the first pose of a
- * pose graph, to remove the gauge freedom.  Takes effect for solvers created afterwards. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_set_constant)(DOPT_FN(dopt_nlls_problem) *p, int v, int constant);
-/* dopt_nlls_add_cost: add a cost term (see dopt_nlls_cost_desc); *index (may be NULL) gets its
- * index.  DOPT_ERR_INVALID_ARGUMENT for a bad variable index, a variable listed twice, rdim < 1,
- * a NULL fn or weight; DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
-                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
-/* dopt_nlls_state_size: reals in one element's state vector (sum of the variables' `dim`). */
-DOPT_API int DOPT_FN(dopt_nlls_state_size)(const DOPT_FN(dopt_nlls_problem) *p);
-/* dopt_nlls_variable_offset: offset of variable v's stored values in the state vector. */
-DOPT_API int DOPT_FN(dopt_nlls_variable_offset)(const DOPT_FN(dopt_nlls_problem) *p, int v);
-/* dopt_nlls_num_variables / dopt_nlls_num_costs / dopt_nlls_batch: counts. */
-DOPT_API int DOPT_FN(dopt_nlls_num_variables)(const DOPT_FN(dopt_nlls_problem) *p);
-DOPT_API int DOPT_FN(dopt_nlls_num_costs)(const DOPT_FN(dopt_nlls_problem) *p);
-DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p);
-
-/* ---- solver ---------------------------------------------------------------------------------- */
-
-/* Options: zero-initialize for the defaults (a 0 field means its default; dopt_nlls_default_options
- * fills them in explicitly).  Tolerances below 0 switch that test off. */
-typedef struct DOPT_FN(dopt_nlls_options) {
-    dopt_nlls_method method;            /* LM (default), GN, DOGLEG                               */
-    int max_iterations;                 /* 0: 50                                                  */
-    DOPT_REAL function_tolerance;       /* stop when |dS| <= tol * S; 0: 1e-6                     */
-    DOPT_REAL cost_change_tolerance;    /* stop when |dS| <= tol (absolute); 0: off               */
-    DOPT_REAL gradient_tolerance;       /* stop when max |g_i| <= tol; 0: 1e-10                   */
-    DOPT_REAL step_tolerance;           /* stop when ||d|| <= tol (||x|| + tol); 0: 1e-8          */
-    dopt_lm_damping lm_damping;         /* LM: D = clamped diag(H) (default) or I                 */
-    dopt_lm_update lm_update;           /* LM: Nielsen's update (default) or fixed factor         */
-    DOPT_REAL initial_lambda;           /* LM: 0: 1e-4 (Ceres' initial radius 1e4)               */
-    DOPT_REAL max_lambda;               /* LM: stop with NO_PROGRESS above it; 0: 1e32            */
-    DOPT_REAL lm_factor;                /* LM with DOPT_LM_UPDATE_FACTOR: 0: 10                   */
-    DOPT_REAL min_relative_decrease;    /* LM/Dogleg: accept when gain ratio > it; 0: 1e-3        */
-    DOPT_REAL initial_radius;           /* Dogleg trust radius; 0: 1e4                            */
-    DOPT_REAL min_radius;               /* Dogleg: stop with NO_PROGRESS below it; 0: 1e-32       */
-    dopt_robust_mode robust_mode;       /* IRLS (default) or TRIGGS, see dopt_robust_mode         */
-    int line_search;                    /* GN: 1 = backtracking (Armijo) line search on the step  */
-    int max_line_search_steps;          /* 0: 20 halvings                                         */
-    DOPT_REAL numeric_diff_step;        /* central-difference step h; 0: cbrt(eps); relative
-                                           (h max(1,|x_j|)) on Euclidean variables              */
-    int timing;                         /* 1: fill dopt_nlls_timing (calls clock())               */
-    /* Added for the backward modes (DIFFERENTIABLE LEAST SQUARES section): */
-    DOPT_REAL step_size;                /* every trial point is x ⊕ step_size d (Theseus'
-                                           step_size; the model decrease is scaled to match);
-                                           0: 1                                                  */
-    /* Optional iteration hook (NULL: off, costs nothing): called once per step decision of
-     * element b with the state x BEFORE the step, the step direction d (n tangent reals), the
-     * scale t actually applied (x ⊕ t d), the LM damping lambda and dogleg radius the step was
-     * computed with, and whether it was accepted.  dopt_nlls_diff uses it to record UNROLL's
-     * trace; it must not allocate or change the solver. */
-    void (*iteration_hook)(void *user, int b, const DOPT_REAL *x, const DOPT_REAL *d, DOPT_REAL t,
-                           DOPT_REAL lambda, DOPT_REAL radius, int accepted);
-    void *hook_user;
-    /* Batches and the lane batch: with method LM, a batch of two or more elements and a linear
-     * solver that offers factor_batch (dopt_sparse_linear_solver does), the elements run in
-     * LOCKSTEP, in consecutive groups of batch_width (elements 0..W-1, then W..2W-1, ...): each
-     * iteration, every running element of the group builds its damped system, one
-     * factor_batch call factors them all (one vector lane per element), one solve_batch call
-     * solves them, then each element takes its trial point, accepts or rejects and updates its
-     * damping on its own.  An element that stops leaves the group's later factorizations.
-     * Every element runs the very iteration it runs alone (the same code: its own damping,
-     * decisions, stopping, report); results are bit-identical to a sequential solve when the
-     * linear solver's factor_batch rounds as its factor() does (a vectorized lane factor may
-     * differ in the last bits).  Reports, the returned status and info are those of the
-     * sequential loop (the first failing element in element order).  Logging, an
-     * iteration_hook and the GN / Dogleg methods make the solve sequential.
-     * sequential_batch = 1 solves the elements one after another instead. */
-    int sequential_batch;
-} DOPT_FN(dopt_nlls_options);
-
-/* dopt_nlls_default_options: the options with every default written out. */
-DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void);
-
-/* A solver for one problem structure: the block pattern, the linear solver's analysis and all
- * iteration memory are made once here; solves allocate nothing.  Opaque. */
-typedef struct DOPT_FN(dopt_nlls_solver) DOPT_FN(dopt_nlls_solver);
-
-/* dopt_nlls_solver_create: analyze problem p (which must stay alive and unchanged in structure;
- * cost data and weights may change between solves).  Free variables that no cost touches are
- * left out of the system (they keep their values).  With a batch of two or more and a linear
- * solver with the lane batch (factor_batch), it also calls reserve_batch and takes the lockstep
- * lanes: min(batch_width, batch) x (2 pattern->nvalues + 5 n) reals; if either fails the
- * solver just stays sequential (no error).  `linear` is the linear solver (copied; the
- * nlls solver owns it from now on and destroys it), or NULL for dopt_linear_solver_dense.
- * Returns the linear solver's analyze() status, DOPT_ERR_ALLOCATION, DOPT_ERR_INVALID_ARGUMENT. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
-                                                      const DOPT_FN(dopt_linear_solver) *linear,
-                                                      DOPT_FN(dopt_nlls_solver) **out,
-                                                      dopt_errinfo *info);
-/* dopt_nlls_solver_destroy: free the solver and its linear solver (NULL is fine). */
-DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s);
-/* dopt_nlls_solver_pattern: the block pattern handed to the linear solver (valid while s is). */
-DOPT_API const dopt_block_pattern *DOPT_FN(dopt_nlls_solver_pattern)(const DOPT_FN(dopt_nlls_solver) *s);
-/* dopt_nlls_solver_keep_factors: keep = 1: keep every batch element's last UNDAMPED
- * factorization (Gauss-Newton, dogleg) in a slot of its own, so it outlives the solves of the
- * elements after it and any later damped (LM) factorization, which all share one more slot;
- * keep = 0 (the default): one factor for everything.  What it is for: dopt_nlls_diff_backward
- * (IMPLICIT) needs the undamped Gauss-Newton factor at the recorded solution and reuses a kept
- * factor instead of refactoring when it is of exactly that matrix — e.g. after a dopt_nlls_solve
- * Gauss-Newton step from the solution (Theseus' flow: the step factors H(x*), the backward would
- * factor it again).  With one factor for everything only a batch of 1 gets that.  Memory,
- * allocated here (nothing in the iterations): the linear solver's reserve(batch + 1) — batch + 1
- * factors — plus (batch + 1) x pattern->nvalues reals (the matrices they were made from); the
- * factors held so far are dropped.  Returns DOPT_OK, DOPT_ERR_UNSUPPORTED (the linear solver has
- * no reserve/select), DOPT_ERR_ALLOCATION (the solver is left as it was),
- * DOPT_ERR_INVALID_ARGUMENT. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_solver) *s, int keep);
-
-/* dopt_nlls_solve: minimize every batch element, starting from and overwriting x.
- *   opt       options (NULL: defaults)
- *   x         batch state vectors; element b at x + b * x_stride (x_stride 0: the state size)
- *   reports   batch entries (may be NULL): per-element outcome
- *   timing    may be NULL; times summed over the batch (see dopt_nlls_timing)
- *   info      may be NULL; the first failure's details: index = the batch element for a cost
- *             error, or the VARIABLE whose block failed to factor, with the likely cause
- * Each element is solved on its own (its own damping, stopping and report), either to the end
- * before the next one starts, or, for Levenberg-Marquardt with a linear solver that has the
- * lane batch, in lockstep groups that share each iteration's factorization call (see
- * dopt_nlls_options.sequential_batch: same steps, same reports); all share the structure, the
- * symbolic analysis and the memory.  A failing element does not stop the others.
- * Per-iteration lines (Ceres' summary columns) go to the problem's log hook at DOPT_LOG_INFO.  Returns DOPT_OK when every element finished without error (stopping at
- * max_iterations is not an error; see the reports), else the first element's error:
- * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
- * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
- * status. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
-                                              const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
-                                              ptrdiff_t x_stride, dopt_nlls_report *reports,
-                                              dopt_nlls_timing *timing, dopt_errinfo *info);
-
-/* dopt_nlls_evaluate: the objective S of batch element b at state x (one element's vector) and,
- * if g is non-NULL, its gradient in the free tangent columns (n reals, the pattern's order).
- * Returns a callback's status or DOPT_ERR_NON_FINITE. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, int b,
-                                                 const DOPT_REAL *x, DOPT_REAL *cost, DOPT_REAL *g);
-
-/* ---- Jacobian help --------------------------------------------------------------------------- */
-
-/* dopt_nlls_numeric_jacobian: central-difference tangent Jacobian of cost fn with respect to its k-th
- * variable: J (rdim x tangent_dim, row-major) with column j = (r(x_k ⊕ h e_j) - r(x_k ⊕ -h e_j))
- * / 2h, h = step (0: cbrt(eps)), times max(1, |x_kj|) when the manifold is "euclidean".
- * scratch: 2 rdim + dim_k + tangent_dim_k reals.  Returns fn's status. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
-                                                    int rdim, int nvars,
-                                                    const DOPT_FN(dopt_manifold) *const *manifolds,
-                                                    const DOPT_REAL **vars, int k, DOPT_REAL step,
-                                                    DOPT_REAL *J, DOPT_REAL *scratch);
-
-/* dopt_nlls_check_jacobian: compare fn's analytic tangent Jacobians with central differences on the
- * tangent space at vars (manifold conventions: right perturbation x ⊕ d, see dopt_manifold) and
- * report the worst entry in *out.  Use it in a test of every cost you write: a max_error above
- * ~1e-6 (double) means the Jacobian or its convention is wrong.  Allocates scratch through hooks.
- * Returns fn's status, DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
-                                                  int rdim, int nvars,
-                                                  const DOPT_FN(dopt_manifold) *const *manifolds,
-                                                  const DOPT_REAL *const *vars, DOPT_REAL step,
-                                                  const dopt_hooks *hooks, dopt_jacobian_check *out);
-
-#ifdef __cplusplus
-}
-#endif
-#endif /* DOPT__NLLS_PASS_DECL */
 
 /* =============================================================================================== */
 /* Least-squares layer: generic implementation (one pass per precision).                          */
@@ -4389,132 +4637,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 #endif
 #endif /* DOPT__NLLS_PASS_IMPL */
 
-/* =============================================================================================== */
-/* DIFFERENTIABLE LEAST SQUARES — backward modes of the least-squares layer (dopt_nlls_diff_*).     */
-/*                                                                                                 */
-/* The layer θ* = argmin_θ S(θ; φ) of the section above becomes a differentiable function: given    */
-/* ∂L/∂θ* for an outer loss L, dopt_nlls_diff_backward returns ∂L/∂φ for every LEARNABLE PARAMETER  */
-/* φ that shaped the problem, and (UNROLL) ∂L/∂θ0 for the initial values — TheseusLayer's four      */
-/* backward modes (Pineda et al. 2022, §4.3 and App. E):                                           */
-/*                                                                                                 */
-/*   IMPLICIT   the implicit function theorem at the solution.  At θ* the gradient g(θ*, φ) = 0,    */
-/*              so dθ* / dφ = -H⁻¹ ∂g/∂φ.  H is the UNDAMPED GAUSS-NEWTON matrix J~ᵀJ~ at θ* (robust   */
-/*              and weight folding as in the forward solve): the forward solver's own matrix without */
-/*              its damping (one linearization + factorization at θ*, no iteration: the forward's   */
-/*              last factor belongs to the previous iterate and a damped matrix); it is positive     */
-/*              semidefinite by construction (a Newton Hessian need not be away from the minimum);  */
-/*              and it equals the exact Hessian when the residuals vanish at θ* or are linear (and  */
-/*              for robust losses folded by TRIGGS inside their convex region) — the same choice as */
-/*              Theseus.  One solve w = H⁻¹ ∂L/∂θ*, then ∂L/∂φ = -∂/∂φ (wᵀ g(θ*, φ)) which is taken  */
-/*              as the t-derivative of ∂S/∂φ(θ* ⊕ t w) by a central difference (mixed partials       */
-/*              commute), so only FIRST-order parameter Jacobian products are needed.  Time and      */
-/*              memory do not depend on the number of inner iterations.  A singular or non-finite   */
-/*              H gives DOPT_ERR_SINGULAR / DOPT_ERR_NON_FINITE for that element, never NaN.        */
-/*              FACTOR REUSE: when the solver still holds a factor of exactly that matrix, no       */
-/*              second factorization is made.  That is Theseus' flow: a dopt_nlls_solve             */
-/*              Gauss-Newton step from θ* between the forward and the backward factors H(θ*)        */
-/*              undamped (for a batch, dopt_nlls_solver_keep_factors keeps one factor per element). */
-/*              The decision is automatic and never rests on the caller: every factorization        */
-/*              records the matrix it factored and whether it was undamped and succeeded; the       */
-/*              backward still linearizes at θ* (its checks need that) and reuses the factor only   */
-/*              when the new matrix is bit-identical to the recorded one, so a changed point,       */
-/*              parameter, weight, loss scale, cost data, robust mode or any damping means a fresh  */
-/*              factorization.  Gradient and statuses are those of a refactorization (the kept      */
-/*              factor passed the same rank and finiteness checks); dopt_nlls_diff_report.factor_reused   */
-/*              says it happened, option no_factor_reuse turns it off.                              */
-/*              Option implicit_exact: the exact Hessian instead (conjugate gradients on            */
-/*              Hessian-vector products, preconditioned by the Gauss-Newton factor) for problems    */
-/*              whose residuals do not vanish or whose robust loss is folded by IRLS.               */
-/*   UNROLL     reverse mode through every recorded iteration θ_{k+1} = θ_k ⊕ t_k Δ_k exactly as it */
-/*              was run: the step Δ_k(θ_k, φ) of GN, LM ((H + λD)Δ = -g, D = clamped diag H, its    */
-/*              dependence on θ included) or Dogleg (Gauss-Newton, Cauchy or blended step),         */
-/*              rejected steps as identities.  The discrete decisions and the schedule (accept/      */
-/*              reject, λ_k, trust radius, line-search scale t_k) are constants of the recorded      */
-/*              trace (exact for GN, LM with DOPT_LM_UPDATE_FACTOR — Theseus' and GTSAM's schedule, */
-/*              piecewise constant — and fixed radii; Nielsen's λ update and the dogleg radius vary */
-/*              continuously with the gain ratio, a dependence UNROLL leaves out; tests compare with */
-/*              dopt_nlls_diff_replay, the map with the recorded schedule).  Per iteration: one      */
-/*              factorization, then the second-order terms (∂J/∂θ, ∂J/∂φ) by central differences of */
-/*              each cost's Jacobian over its own variables and parameters (local, O(cost size):     */
-/*              2 (tangent + parameter dims) evaluations per cost).  Memory grows with the          */
-/*              iterations (one state per step).  Also gives ∂L/∂θ0.                                */
-/*   TRUNCATED  UNROLL through the last K recorded iterations only.                                 */
-/*   DLM        direct loss minimization (paper eq. 4): θd = argmin S(θ) + ||ε δ - ½ ∂L/∂θ*||²,    */
-/*              δ = θ ⊖ θ*, solved by Gauss-Newton from θ*, then ∂L/∂φ ≈ (∂S/∂φ(θ*) - ∂S/∂φ(θd))/ε. */
-/*              (S = ½ Σ ρ as above.)  Tends to the exact implicit gradient as ε → 0.               */
-/*                                                                                                 */
-/* LEARNABLE PARAMETERS (declared on a dopt_nlls_diff made from a solver):                          */
-/*   DATA        reals in YOUR memory that a cost's data reads (a measurement, auxiliary data):      */
-/*               dopt_nlls_diff_add_param + dopt_nlls_diff_attach(cost, param, vjp).  vjp returns    */
-/*               (∂r/∂φ)ᵀ r̄ for the raw residual; NULL means central differences (the value is       */
-/*               perturbed in place and the cost re-evaluated).                                     */
-/*   WEIGHT      the entries of a cost's weight W (dopt_nlls_diff_learn_weight).                    */
-/*   LOSS_SCALE  a robust-loss radius a shared by the costs attached to it                          */
-/*               (dopt_nlls_diff_learn_loss_scale; dopt_nlls_diff_solve copies it into the costs).  */
-/*   A parameter has `dim` reals per batch element at values + b * stride, or stride 0: one value    */
-/*   shared by the batch (its gradient is summed over the batch).                                   */
-/*                                                                                                 */
-/* TANGENT CONVENTION: ∂L/∂θ* and ∂L/∂θ0 are n-vectors in the solver's tangent columns (free       */
-/* variables in index order, dopt_nlls_diff_tangent_offset), the right perturbation θ ⊕ δ of        */
-/* dopt_manifold: (∂L/∂θ)_j = dL(θ ⊕ δ)/dδ_j at δ = 0.                                              */
-/*                                                                                                 */
-/* STATUS PER ELEMENT: every element gets a dopt_nlls_diff_report (forward stop, converged flag, status). */
-/* IMPLICIT and DLM assume optimality; for an element that did not converge (iteration limit, no   */
-/* progress) the policy decides: FLAG (default: compute and flag), ZERO (contribute nothing), FAIL  */
-/* (contribute nothing, return DOPT_ERR_NO_CONVERGENCE).  An element whose forward solve failed    */
-/* contributes nothing and is flagged under every policy.  Sketch:                                  */
-/*     dopt_nlls_diff_create_d(solver, &D);                                                         */
-/*     dopt_nlls_diff_add_param_d(D, DOPT_PARAM_DATA, meas, 1, 0, &k);                              */
-/*     dopt_nlls_diff_attach_d(D, cost, k, my_vjp);                                                 */
-/*     dopt_nlls_diff_solve_d(D, &opt, x, 0, reports, NULL);       // forward, records the trace    */
-/*     ...  xbar = dL/dx at x (tangent columns) ...                                                 */
-/*     bo.mode = DOPT_NLLS_DIFF_IMPLICIT;  dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, brep, NULL);     */
-/*     grad = dopt_nlls_diff_param_grad_d(D, k);                                                    */
-/* examples/curve_fit.c and examples/learn_robust_pgo.c are complete programs.                     */
-/* =============================================================================================== */
+/* ---- differentiable least squares: implementation (precision-independent part) ------------- */
 #if !defined(DOPT__DRIVE)
-#ifndef DOPT_NLLSBWD_H
-#define DOPT_NLLSBWD_H
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* Backward mode, see above. */
-typedef enum dopt_nlls_diff_mode { DOPT_NLLS_DIFF_IMPLICIT = 0, DOPT_NLLS_DIFF_UNROLL, DOPT_NLLS_DIFF_TRUNCATED, DOPT_NLLS_DIFF_DLM } dopt_nlls_diff_mode;
-/* What to do with an element whose forward solve did not converge (IMPLICIT, DLM). */
-typedef enum dopt_nlls_diff_policy { DOPT_NLLS_DIFF_FLAG = 0, DOPT_NLLS_DIFF_ZERO, DOPT_NLLS_DIFF_FAIL } dopt_nlls_diff_policy;
-/* Kind of a learnable parameter. */
-typedef enum dopt_param_kind { DOPT_PARAM_DATA = 0, DOPT_PARAM_WEIGHT, DOPT_PARAM_LOSS_SCALE } dopt_param_kind;
-
-/* Outcome of the backward pass for one batch element. */
-typedef struct dopt_nlls_diff_report {
-    dopt_status status;         /* DOPT_OK, or why this element contributed nothing / was flagged */
-    int converged;              /* 1 when the forward solve met a tolerance (not the iteration
-                                   limit, no-progress, or an error)                                */
-    dopt_nlls_stop forward_stop;
-    int steps;                  /* UNROLL/TRUNCATED: recorded iterations differentiated            */
-    int factor_reused;          /* factorizations this element skipped because the solver still
-                                   held the factor of the bit-identical undamped matrix (IMPLICIT:
-                                   0 or 1; see dopt_nlls_solver_keep_factors)                    */
-} dopt_nlls_diff_report;
-
-/* dopt_nlls_diff_mode_string: "implicit", "unroll", "truncated", "dlm". */
-DOPT_API const char *dopt_nlls_diff_mode_string(dopt_nlls_diff_mode m);
-
-/* Most learnable parameters one cost may depend on. */
-#define DOPT_NLLS_DIFF_MAX_COST_PARAMS 4
-
-#ifdef __cplusplus
-}
-#endif
-
-#define DOPT__NLLSBWD_PASS_DECL
-#define DOPT__DRIVE "dopt.h"
-#include "dopt.h"
-#undef DOPT__DRIVE
-#undef DOPT__NLLSBWD_PASS_DECL
-#endif /* DOPT_NLLSBWD_H */
-
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_NLLSBWD_IMPLEMENTED)
 #define DOPT_NLLSBWD_IMPLEMENTED
 #ifdef __cplusplus
@@ -4540,124 +4664,6 @@ DOPT_API const char *dopt_nlls_diff_mode_string(dopt_nlls_diff_mode m)
 #undef DOPT__NLLSBWD_PASS_IMPL
 #endif /* DOPT_IMPLEMENTATION */
 #endif /* !DOPT__DRIVE */
-
-/* ---- differentiable least squares: generic declarations --------------------------------------- */
-#if defined(DOPT__NLLSBWD_PASS_DECL) && defined(DOPT_REAL)
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* Vector-Jacobian product of a cost's RAW residual (before weight and loss) with respect to the
- * learnable parameter in attachment `slot` (0.., in dopt_nlls_diff_attach order for this cost):
- *   pbar[j] += sum_i rbar[i] d r_i / d phi_j,  j < the parameter's dim.
- * data and vars as in dopt_cost_fn (data of the current batch element). */
-typedef dopt_status (*DOPT_FN(dopt_param_vjp_fn))(const void *data, const DOPT_REAL *const *vars,
-                                                 const DOPT_REAL *rbar, int slot, DOPT_REAL *pbar);
-
-/* Backward options; zero-initialize for the defaults. */
-typedef struct DOPT_FN(dopt_nlls_diff_options) {
-    dopt_nlls_diff_mode mode;         /* IMPLICIT (default), UNROLL, TRUNCATED, DLM                    */
-    int truncate;               /* TRUNCATED: the last K iterations; 0: 5                        */
-    DOPT_REAL dlm_epsilon;      /* DLM: ε; 0: 1e-2 (Theseus' default)                             */
-    int dlm_iterations;         /* DLM: Gauss-Newton iterations for θd; 0: 10                     */
-    dopt_nlls_diff_policy policy;     /* non-converged elements (IMPLICIT, DLM): FLAG (default)         */
-    DOPT_REAL fd_step;          /* step of the second-order central differences; 0: cbrt(eps)    */
-    int implicit_exact;         /* IMPLICIT: 1 = solve with the exact Hessian of S instead of the
-                                   Gauss-Newton matrix (Hessian-vector products by central
-                                   differences of the gradient, conjugate gradients preconditioned
-                                   by the Gauss-Newton factorization): exact also for robust losses
-                                   (IRLS) and non-zero residuals; DOPT_ERR_NOT_POSITIVE_DEFINITE if
-                                   that Hessian is not positive definite (not a strict minimum) */
-    int no_factor_reuse;        /* 1: always factor the undamped Gauss-Newton matrix again, even
-                                   when the solver holds the factor of the identical matrix (the
-                                   default reuses it; the gradient is the same either way)       */
-} DOPT_FN(dopt_nlls_diff_options);
-
-/* A differentiable view of one nlls solver.  Opaque. */
-typedef struct DOPT_FN(dopt_nlls_diff) DOPT_FN(dopt_nlls_diff);
-
-/* dopt_nlls_diff_create: wrap solver s (which must outlive it; its problem may not gain costs).
- * Memory through the problem's hooks.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_create)(DOPT_FN(dopt_nlls_solver) *s,
-                                                    DOPT_FN(dopt_nlls_diff) **out);
-/* dopt_nlls_diff_destroy: free it (NULL is fine); the solver is not touched. */
-DOPT_API void DOPT_FN(dopt_nlls_diff_destroy)(DOPT_FN(dopt_nlls_diff) *D);
-
-/* dopt_nlls_diff_add_param: declare a learnable parameter of `dim` reals; element b's values at
- * values + b * stride (stride 0: shared by the batch).  kind DATA: the memory your cost data reads
- * (attach it to its costs with dopt_nlls_diff_attach).  *index gets its index.
- * DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *D, dopt_param_kind kind,
-                                                       DOPT_REAL *values, int dim, ptrdiff_t stride,
-                                                       int *index);
-/* dopt_nlls_diff_attach: cost `cost` depends on parameter `param`; vjp (DATA only) computes its
- * residual's VJP (NULL: central differences; NULL for WEIGHT and LOSS_SCALE parameters, whose
- * derivatives are built in).  At most DOPT_NLLS_DIFF_MAX_COST_PARAMS per cost;
- * the slot handed to vjp is the attachment's position among this cost's attachments. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_attach)(DOPT_FN(dopt_nlls_diff) *D, int cost, int param,
-                                                    DOPT_FN(dopt_param_vjp_fn) vjp);
-/* dopt_nlls_diff_learn_weight: make the weight entries of `cost` learnable (1 real for SCALAR,
- * rdim for DIAGONAL, rdim x rdim row-major for SQRT_INFO; element b at weight + b *
- * weight_stride, the cost's own weight memory, which must be writable).  *param gets the index.
- * Costs that share that weight memory (same pointer, stride and kind) join the same parameter
- * with dopt_nlls_diff_attach(D, other_cost, *param, NULL): its gradient then sums over them. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_weight)(DOPT_FN(dopt_nlls_diff) *D, int cost, int *param);
-/* dopt_nlls_diff_learn_loss_scale: a learnable robust-loss radius a = *value (> 0, shared by the
- * batch); attach it to the costs it scales with dopt_nlls_diff_attach(D, c, param, NULL). */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_loss_scale)(DOPT_FN(dopt_nlls_diff) *D, DOPT_REAL *value,
-                                                              int *param);
-/* dopt_nlls_diff_tangent_offset: first tangent column of variable v in ∂L/∂θ vectors, or -1 when v
- * is constant or untouched (then it has no gradient). */
-DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_offset)(const DOPT_FN(dopt_nlls_diff) *D, int v);
-/* dopt_nlls_diff_tangent_size: n, the length of ∂L/∂θ vectors. */
-DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_size)(const DOPT_FN(dopt_nlls_diff) *D);
-/* dopt_nlls_diff_keep_trace: how much of the iteration trace the next dopt_nlls_diff_solve keeps:
- * -1 every iteration (the default; needed by UNROLL and by dopt_nlls_diff_replay), 0 none (enough
- * for IMPLICIT and DLM: their memory then does not grow with the iterations), K > 0 the last K
- * (a ring: enough for TRUNCATED with K).  DOPT_ERR_INVALID_ARGUMENT for keep < -1. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_keep_trace)(DOPT_FN(dopt_nlls_diff) *D, int keep);
-
-/* dopt_nlls_diff_solve: dopt_nlls_solve (same arguments) after copying learnable loss scales into
- * their costs, recording the iteration trace (for UNROLL/TRUNCATED) and the solution.  The
- * trace holds opt->max_iterations states per element (allocated here, outside the iterations).
- * Returns dopt_nlls_solve's status or DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
-                                                   const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
-                                                   ptrdiff_t x_stride, dopt_nlls_report *reports,
-                                                   dopt_errinfo *info);
-
-/* dopt_nlls_diff_backward: ∂L/∂φ for every parameter (read with dopt_nlls_diff_param_grad) from
- * xbar = ∂L/∂θ* (batch x n, element b at xbar + b n, tangent columns) for the last
- * dopt_nlls_diff_solve.  x0bar (batch x n, may be NULL) gets ∂L/∂θ0 (UNROLL, and TRUNCATED when K
- * covers every iteration; zero otherwise).  reports (batch entries, may be NULL): see
- * dopt_nlls_diff_report.  Parameters must hold the values of the forward solve.  An undamped
- * Gauss-Newton factorization is skipped when the solver holds the factor of the bit-identical
- * matrix (FACTOR REUSE in the overview above; option no_factor_reuse).  Returns DOPT_OK, or
- * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
- * variable), DOPT_ERR_NON_FINITE, DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
- * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded). */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
-                                                      const DOPT_FN(dopt_nlls_diff_options) *opt,
-                                                      const DOPT_REAL *xbar, DOPT_REAL *x0bar,
-                                                      dopt_nlls_diff_report *reports, dopt_errinfo *info);
-
-/* dopt_nlls_diff_param_grad: the gradient of parameter k from the last backward: dim reals
- * (shared parameter) or batch x dim (element b at + b dim).  NULL for a bad k. */
-DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k);
-
-/* dopt_nlls_diff_replay: re-run element b's recorded iterations (same λ, radius, step scales and
- * accept decisions) from state x (overwritten) with the current parameter values: the
- * K-iteration map that UNROLL differentiates (tests compare against its finite differences).
- * Returns a cost's status or DOPT_ERR_NOT_POSITIVE_DEFINITE. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, int b, DOPT_REAL *x);
-
-/* dopt_nlls_diff_bytes: bytes the object holds (its trace included), for memory reports. */
-DOPT_API size_t DOPT_FN(dopt_nlls_diff_bytes)(const DOPT_FN(dopt_nlls_diff) *D);
-
-#ifdef __cplusplus
-}
-#endif
-#endif /* DOPT__NLLSBWD_PASS_DECL */
 
 /* ---- differentiable least squares: generic implementation ------------------------------------ */
 #if defined(DOPT__NLLSBWD_PASS_IMPL) && defined(DOPT_REAL)
