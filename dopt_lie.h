@@ -138,72 +138,6 @@ typedef struct dopt_lie_cube_options {
 #undef DOPT__DRIVE
 #undef DOPT_LIE__PASS_DECL
 #endif /* DOPT_LIE_H */
-
-#if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_LIE_IMPLEMENTED)
-#define DOPT_LIE_IMPLEMENTED
-/* The few tiny kernels every batch loop calls are forced inline (batches of 1e6 elements would
- * otherwise pay a call and a store-forwarding stall per element); so are the 3x3 product and the
- * SE3 Jacobian coefficients and Q that dopt_se3_log's Jacobian (every SE3 cost) is made of. */
-#if defined(__GNUC__) || defined(__clang__)
-#define DOPT__LIE_INLINE static __inline__ __attribute__((always_inline))
-#else
-#define DOPT__LIE_INLINE static
-#endif
-#include <string.h>
-#include <stdlib.h>
-#include <stdint.h>
-/* Batches whose output exceeds the last-level cache are written with non-temporal stores on x86-64
- * (movnti, any 8-byte-aligned address): the output would be evicted before reuse anyway, and
- * streaming skips the read-for-ownership that otherwise costs a third of the memory traffic.
- * DOPT_LIE_STREAM_BYTES sets the output size from which streaming starts (0 disables it). */
-#ifndef DOPT_LIE_STREAM_BYTES
-#define DOPT_LIE_STREAM_BYTES (16L << 20)
-#endif
-#if (defined(__x86_64__) || defined(_M_X64)) && defined(__SSE2__) && DOPT_LIE_STREAM_BYTES > 0
-#include <emmintrin.h>
-#define DOPT__LIE_HAVE_STREAM 1
-#define DOPT__LIE_SFENCE() _mm_sfence()
-#else
-#define DOPT__LIE_HAVE_STREAM 0
-#define DOPT__LIE_SFENCE() ((void)0)
-#endif
-#ifndef DOPT_NO_STDIO
-#include <stdio.h>
-#endif
-#ifdef __cplusplus
-extern "C" {
-#endif
-DOPT_API int dopt_lie_dim(dopt_lie_group g)
-{
-    switch (g) {
-    case DOPT_LIE_SO2: return 2;
-    case DOPT_LIE_SE2: return 4;
-    case DOPT_LIE_SO3: return 4;
-    case DOPT_LIE_SE3: return 7;
-    case DOPT_LIE_SIM3: return 8;
-    }
-    return 0;
-}
-DOPT_API int dopt_lie_tangent_dim(dopt_lie_group g)
-{
-    switch (g) {
-    case DOPT_LIE_SO2: return 1;
-    case DOPT_LIE_SE2: return 3;
-    case DOPT_LIE_SO3: return 3;
-    case DOPT_LIE_SE3: return 6;
-    case DOPT_LIE_SIM3: return 7;
-    }
-    return 0;
-}
-#ifdef __cplusplus
-}
-#endif
-#define DOPT_LIE__PASS_IMPL
-#define DOPT__DRIVE "dopt_lie.h"
-#include "dopt.h"
-#undef DOPT__DRIVE
-#undef DOPT_LIE__PASS_IMPL
-#endif /* DOPT_IMPLEMENTATION */
 #endif /* !DOPT__DRIVE */
 
 /* =============================================================================================== */
@@ -747,6 +681,77 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
 }
 #endif
 #endif /* DOPT_LIE__PASS_DECL */
+
+/* =============================================================================================== */
+/* IMPLEMENTATION                                                                                  */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
+#if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_LIE_IMPLEMENTED)
+#define DOPT_LIE_IMPLEMENTED
+/* The few tiny kernels every batch loop calls are forced inline (batches of 1e6 elements would
+ * otherwise pay a call and a store-forwarding stall per element); so are the 3x3 product and the
+ * SE3 Jacobian coefficients and Q that dopt_se3_log's Jacobian (every SE3 cost) is made of. */
+#if defined(__GNUC__) || defined(__clang__)
+#define DOPT__LIE_INLINE static __inline__ __attribute__((always_inline))
+#else
+#define DOPT__LIE_INLINE static
+#endif
+#include <string.h>
+#include <stdlib.h>
+#include <stdint.h>
+/* Batches whose output exceeds the last-level cache are written with non-temporal stores on x86-64
+ * (movnti, any 8-byte-aligned address): the output would be evicted before reuse anyway, and
+ * streaming skips the read-for-ownership that otherwise costs a third of the memory traffic.
+ * DOPT_LIE_STREAM_BYTES sets the output size from which streaming starts (0 disables it). */
+#ifndef DOPT_LIE_STREAM_BYTES
+#define DOPT_LIE_STREAM_BYTES (16L << 20)
+#endif
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__SSE2__) && DOPT_LIE_STREAM_BYTES > 0
+#include <emmintrin.h>
+#define DOPT__LIE_HAVE_STREAM 1
+#define DOPT__LIE_SFENCE() _mm_sfence()
+#else
+#define DOPT__LIE_HAVE_STREAM 0
+#define DOPT__LIE_SFENCE() ((void)0)
+#endif
+#ifndef DOPT_NO_STDIO
+#include <stdio.h>
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
+DOPT_API int dopt_lie_dim(dopt_lie_group g)
+{
+    switch (g) {
+    case DOPT_LIE_SO2: return 2;
+    case DOPT_LIE_SE2: return 4;
+    case DOPT_LIE_SO3: return 4;
+    case DOPT_LIE_SE3: return 7;
+    case DOPT_LIE_SIM3: return 8;
+    }
+    return 0;
+}
+DOPT_API int dopt_lie_tangent_dim(dopt_lie_group g)
+{
+    switch (g) {
+    case DOPT_LIE_SO2: return 1;
+    case DOPT_LIE_SE2: return 3;
+    case DOPT_LIE_SO3: return 3;
+    case DOPT_LIE_SE3: return 6;
+    case DOPT_LIE_SIM3: return 7;
+    }
+    return 0;
+}
+#ifdef __cplusplus
+}
+#endif
+#define DOPT_LIE__PASS_IMPL
+#define DOPT__DRIVE "dopt_lie.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT_LIE__PASS_IMPL
+#endif /* DOPT_IMPLEMENTATION */
+#endif /* !DOPT__DRIVE */
 
 /* =============================================================================================== */
 /* Generic implementation (one pass per precision).                                               */

@@ -220,7 +220,191 @@ DOPT_API void dopt_sparse_amd(int n, const int *Sp, const int *Si, int dense, in
 #undef DOPT__DRIVE
 #undef DOPT_SPARSE__PASS_DECL
 #endif /* DOPT_SPARSE_H */
+#endif /* !DOPT__DRIVE */
 
+/* =============================================================================================== */
+/* Generic declarations (float and double).                                                       */
+/* =============================================================================================== */
+#if defined(DOPT_SPARSE__PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- compressed-column matrices ------------------------------------------------------------- */
+
+/* A CSC matrix that owns its arrays (made by the triplet converter or the Matrix Market reader;
+ * release with dopt_sparse_csc_destroy).  symmetric = 1: only the lower triangle is stored.
+ * Rows are increasing within each column and unique. */
+typedef struct DOPT_FN(dopt_sparse_csc) {
+    int nrows, ncols, symmetric;
+    int *p;            /* ncols+1 */
+    int *i;            /* p[ncols] */
+    DOPT_REAL *x;      /* p[ncols] */
+    size_t nzmax;      /* capacity of i and x */
+    dopt_hooks hooks;
+} DOPT_FN(dopt_sparse_csc);
+
+/* dopt_sparse_triplets_to_csc: (Ti[k], Tj[k], Tx[k]), k < nnz, to CSC (Cp, Ci, Cx) with rows
+ * sorted and duplicates summed.  symmetric = 1 mirrors entries of the upper triangle into the
+ * lower one (so a symmetric matrix given by either triangle, or both with consistent values
+ * counted once per stored entry, ends up lower).  Tx may be NULL (all ones).  No allocation:
+ * Cp: ncols+1 ints, Ci: nnz ints, Cx: nnz reals (final count Cp[ncols] <= nnz);
+ * iwork: nrows+1+nnz ints, rwork: nnz reals.
+ * Returns DOPT_ERR_INVALID_ARGUMENT with *bad = k for an index out of range (bad may be NULL),
+ * DOPT_ERR_DIMENSION for symmetric with nrows != ncols. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, int nnz,
+                                                          const int *Ti, const int *Tj,
+                                                          const DOPT_REAL *Tx, int symmetric,
+                                                          int *Cp, int *Ci, DOPT_REAL *Cx,
+                                                          int *iwork, DOPT_REAL *rwork, int *bad);
+
+/* dopt_sparse_csc_from_triplets: allocating form of dopt_sparse_triplets_to_csc (A is filled;
+ * free with dopt_sparse_csc_destroy).  Statuses as above plus DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_csc_from_triplets)(const dopt_hooks *hooks, int nrows,
+                                                            int ncols, int nnz, const int *Ti,
+                                                            const int *Tj, const DOPT_REAL *Tx,
+                                                            int symmetric,
+                                                            DOPT_FN(dopt_sparse_csc) *A,
+                                                            dopt_errinfo *info);
+/* dopt_sparse_csc_destroy: release the arrays of A (A itself is the caller's). */
+DOPT_API void DOPT_FN(dopt_sparse_csc_destroy)(DOPT_FN(dopt_sparse_csc) *A);
+
+#ifndef DOPT_NO_STDIO
+/* dopt_sparse_read_mm: read a Matrix Market file "%%MatrixMarket matrix coordinate
+ * {real|integer|pattern} {general|symmetric}" (1-based) into A (pattern entries get value 1;
+ * symmetric files give symmetric = 1 with the lower triangle).  Returns DOPT_ERR_PARSE with
+ * info->line and a reason for a malformed line, DOPT_ERR_UNSUPPORTED for other MM kinds
+ * (array, complex, skew-symmetric, hermitian), DOPT_ERR_INVALID_ARGUMENT when the file cannot
+ * be opened, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
+                                                  DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info);
+#endif
+
+/* ---- numeric factorization ------------------------------------------------------------------ */
+
+/* A numeric factor (or a batch of them) for one symbolic object.  Element b's supernodal
+ * values start at x + b * sym->nnz_storage (layout in dopt_sparse_symbolic).  fail_col[b] is
+ * the ORIGINAL column whose pivot failed in the last factorization of element b, or -1.  The
+ * remaining fields are workspace.  Nothing is allocated after creation. */
+typedef struct DOPT_FN(dopt_sparse_numeric) {
+    const dopt_sparse_symbolic *sym;
+    int batch;
+    DOPT_REAL *x;
+    int *fail_col;
+    int *map, *relmap, *head, *next, *lpos;   /* n, max_nsrow, nsuper x 3 ints  */
+    DOPT_REAL *cbuf, *xwork, *twork;          /* update block / packed slabs,
+                                                 solve workspace                */
+    size_t interleave_bytes;                  /* batches whose factors take at most this
+                                                 many bytes are interleaved supernode by
+                                                 supernode, larger ones go element by element
+                                                 (init sets 1 MiB; 0: always one by one)   */
+    int owns;                                 /* 1: created by _create          */
+    void *base;                               /* the memory handed to _init     */
+    size_t bytes;
+} DOPT_FN(dopt_sparse_numeric);
+
+/* Right-hand sides a solve processes at a time (its workspace is sized for this many). */
+#define DOPT_SPARSE_RHS_CHUNK 4
+
+/* dopt_sparse_numeric_memory_size: bytes dopt_sparse_numeric_init needs for `batch` matrices. */
+DOPT_API size_t DOPT_FN(dopt_sparse_numeric_memory_size)(const dopt_sparse_symbolic *sym, int batch);
+/* dopt_sparse_numeric_init: set up F in caller memory (no allocation); memory must stay valid
+ * while F is used.  Returns DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION if bytes is short. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numeric) *F,
+                                                       const dopt_sparse_symbolic *sym, int batch,
+                                                       void *memory, size_t bytes);
+/* dopt_sparse_numeric_create: allocate (through sym's hooks) and init a factor object for
+ * `batch` (>= 1) matrices.  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbolic *sym, int batch,
+                                                         DOPT_FN(dopt_sparse_numeric) **F);
+/* dopt_sparse_numeric_destroy: release an object from _create (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_sparse_numeric_destroy)(DOPT_FN(dopt_sparse_numeric) *F);
+
+/* dopt_sparse_numeric_slice_size: bytes of workspace a slice needs (no factor values). */
+DOPT_API size_t DOPT_FN(dopt_sparse_numeric_slice_size)(const dopt_sparse_symbolic *sym);
+/* dopt_sparse_numeric_slice: set up `slice` as a factor object for elements first ..
+ * first+count-1 of F's batch: its element b is F's element first+b (values and fail_col live
+ * in F), its workspace is caller memory of dopt_sparse_numeric_slice_size bytes (no
+ * allocation).  Factor and solve calls on slices with disjoint elements and their own memory
+ * may run on different threads at once; the results equal those of calls on F.  Nothing to
+ * free.  Returns DOPT_ERR_INVALID_ARGUMENT (NULL, count < 1, first < 0),
+ * DOPT_ERR_DIMENSION (first + count > F->batch), DOPT_ERR_ALLOCATION (bytes too small). */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_slice)(DOPT_FN(dopt_sparse_numeric) *slice,
+                                                        DOPT_FN(dopt_sparse_numeric) *F, int first,
+                                                        int count, void *memory, size_t bytes);
+
+/* dopt_sparse_factor: factor (or refactor) element 0 with values Ax (sym->nnz_a reals, aligned
+ * with the analyzed pattern).  Returns DOPT_OK; DOPT_ERR_NOT_POSITIVE_DEFINITE with
+ * info->index = F->fail_col[0] = the original column of the failing pivot;
+ * DOPT_ERR_NON_FINITE for NaN/Inf in Ax (info->index = the entry) or a non-finite pivot;
+ * DOPT_ERR_INVALID_ARGUMENT for NULL pointers. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_factor)(DOPT_FN(dopt_sparse_numeric) *F, const DOPT_REAL *Ax,
+                                                 dopt_errinfo *info);
+/* dopt_sparse_factor_batch: factor elements 0..count-1 (count <= F->batch) from values
+ * Ax + b * strideAx.  Small factors are interleaved supernode by supernode (index work shared);
+ * batches larger than the cache go element by element.  Every element is attempted; failing
+ * ones get F->fail_col[b] >= 0 (or -2 for non-finite input) and the first failure's status is
+ * returned (info describes it).  DOPT_ERR_DIMENSION if count > F->batch. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count,
+                                                       const DOPT_REAL *Ax, ptrdiff_t strideAx,
+                                                       dopt_errinfo *info);
+
+/* dopt_sparse_solve: B <- A^{-1} B with element 0's factor; B is n x nrhs column-major
+ * (ldb >= n), in the original ordering.  Never fails for a successful factor. */
+DOPT_API void DOPT_FN(dopt_sparse_solve)(DOPT_FN(dopt_sparse_numeric) *F, int nrhs, DOPT_REAL *B, int ldb);
+/* dopt_sparse_solve_element: as dopt_sparse_solve with batch element `element`. */
+DOPT_API void DOPT_FN(dopt_sparse_solve_element)(DOPT_FN(dopt_sparse_numeric) *F, int element, int nrhs,
+                                                 DOPT_REAL *B, int ldb);
+/* dopt_sparse_solve_batch: element b solves its B + b * strideB, b < count. */
+DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count, int nrhs,
+                                               DOPT_REAL *B, int ldb, ptrdiff_t strideB);
+
+/* dopt_sparse_solve_backward: the adjoint of x = A^{-1} b for batch element `element`.
+ *   x   n reals, the solution of the forward solve      gx  n reals, dL/dx
+ *   gb  n reals out, dL/db = A^{-1} gx (may alias gx)
+ *   gA  optional (NULL to skip) sym->nnz_a reals out, aligned with the analyzed pattern:
+ *       dL/dA for each stored entry, symmetric convention: -(gb_i x_j + gb_j x_i) off the
+ *       diagonal, -gb_i x_i on it; 0 for entries of the ignored triangle.
+ * Uses the factor in F (no refactorization, no allocation). */
+DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                  const DOPT_REAL *x, const DOPT_REAL *gx,
+                                                  DOPT_REAL *gb, DOPT_REAL *gA);
+
+/* ---- the least-squares layer's linear solver ---------------------------------------------- */
+
+/* dopt_sparse_linear_solver: fill *out with a dopt_linear_solver (dopt.h's least-squares layer)
+ * backed by this module.  analyze(): the block pattern becomes a scalar lower CSC pattern (full
+ * diagonal blocks) and a gather map, then dopt_sparse_analyze runs once (options may be NULL).
+ * factor(): gathers the block values, adds diag_add, factors; a failing pivot is reported in the
+ * pattern's own scalar numbering, and so is a pivot whose square is below DOPT__RANK_TOL(n)
+ * (float: 10, double: 1000, times n eps) times its diagonal entry (rank deficiency, e.g. gauge
+ * freedom): the dense solver's tolerance, one macro in dopt.h.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
+ * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
+ * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions; in other
+ * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then 4);
+ * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
+ * index workspace; analyze() drops it) and declines with DOPT_ERR_UNSUPPORTED when the lane
+ * factors would pass DOPT__SP_LANE_MAX_BYTES (32 MiB: a big dense root is faster one matrix at
+ * a time); factor_batch() and solve_batch() allocate nothing,
+ * leave factor()'s slots alone, and give each matrix the status, failing column and rank check
+ * factor() would (NaN/Inf in a matrix's values or diag_add: DOPT_ERR_NON_FINITE, column -2);
+ * factor_batch() without reserve_batch() or with count outside 1..W returns
+ * DOPT_ERR_INVALID_ARGUMENT.  Memory through hooks (copied; NULL for libc), nothing allocated
+ * after analyze() except by reserve() and reserve_batch().  Returns DOPT_ERR_ALLOCATION or
+ * DOPT_OK. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
+                                                        const dopt_sparse_options *options,
+                                                        DOPT_FN(dopt_linear_solver) *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_SPARSE__PASS_DECL */
+
+/* =============================================================================================== */
+/* IMPLEMENTATION                                                                                  */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_SPARSE_IMPLEMENTED)
 #define DOPT_SPARSE_IMPLEMENTED
 #include <stdlib.h>
@@ -1283,185 +1467,6 @@ done:
 #undef DOPT_SPARSE__PASS_IMPL
 #endif /* DOPT_IMPLEMENTATION */
 #endif /* !DOPT__DRIVE */
-
-/* =============================================================================================== */
-/* Generic declarations (float and double).                                                       */
-/* =============================================================================================== */
-#if defined(DOPT_SPARSE__PASS_DECL) && defined(DOPT_REAL)
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* ---- compressed-column matrices ------------------------------------------------------------- */
-
-/* A CSC matrix that owns its arrays (made by the triplet converter or the Matrix Market reader;
- * release with dopt_sparse_csc_destroy).  symmetric = 1: only the lower triangle is stored.
- * Rows are increasing within each column and unique. */
-typedef struct DOPT_FN(dopt_sparse_csc) {
-    int nrows, ncols, symmetric;
-    int *p;            /* ncols+1 */
-    int *i;            /* p[ncols] */
-    DOPT_REAL *x;      /* p[ncols] */
-    size_t nzmax;      /* capacity of i and x */
-    dopt_hooks hooks;
-} DOPT_FN(dopt_sparse_csc);
-
-/* dopt_sparse_triplets_to_csc: (Ti[k], Tj[k], Tx[k]), k < nnz, to CSC (Cp, Ci, Cx) with rows
- * sorted and duplicates summed.  symmetric = 1 mirrors entries of the upper triangle into the
- * lower one (so a symmetric matrix given by either triangle, or both with consistent values
- * counted once per stored entry, ends up lower).  Tx may be NULL (all ones).  No allocation:
- * Cp: ncols+1 ints, Ci: nnz ints, Cx: nnz reals (final count Cp[ncols] <= nnz);
- * iwork: nrows+1+nnz ints, rwork: nnz reals.
- * Returns DOPT_ERR_INVALID_ARGUMENT with *bad = k for an index out of range (bad may be NULL),
- * DOPT_ERR_DIMENSION for symmetric with nrows != ncols. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, int nnz,
-                                                          const int *Ti, const int *Tj,
-                                                          const DOPT_REAL *Tx, int symmetric,
-                                                          int *Cp, int *Ci, DOPT_REAL *Cx,
-                                                          int *iwork, DOPT_REAL *rwork, int *bad);
-
-/* dopt_sparse_csc_from_triplets: allocating form of dopt_sparse_triplets_to_csc (A is filled;
- * free with dopt_sparse_csc_destroy).  Statuses as above plus DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_csc_from_triplets)(const dopt_hooks *hooks, int nrows,
-                                                            int ncols, int nnz, const int *Ti,
-                                                            const int *Tj, const DOPT_REAL *Tx,
-                                                            int symmetric,
-                                                            DOPT_FN(dopt_sparse_csc) *A,
-                                                            dopt_errinfo *info);
-/* dopt_sparse_csc_destroy: release the arrays of A (A itself is the caller's). */
-DOPT_API void DOPT_FN(dopt_sparse_csc_destroy)(DOPT_FN(dopt_sparse_csc) *A);
-
-#ifndef DOPT_NO_STDIO
-/* dopt_sparse_read_mm: read a Matrix Market file "%%MatrixMarket matrix coordinate
- * {real|integer|pattern} {general|symmetric}" (1-based) into A (pattern entries get value 1;
- * symmetric files give symmetric = 1 with the lower triangle).  Returns DOPT_ERR_PARSE with
- * info->line and a reason for a malformed line, DOPT_ERR_UNSUPPORTED for other MM kinds
- * (array, complex, skew-symmetric, hermitian), DOPT_ERR_INVALID_ARGUMENT when the file cannot
- * be opened, DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
-                                                  DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info);
-#endif
-
-/* ---- numeric factorization ------------------------------------------------------------------ */
-
-/* A numeric factor (or a batch of them) for one symbolic object.  Element b's supernodal
- * values start at x + b * sym->nnz_storage (layout in dopt_sparse_symbolic).  fail_col[b] is
- * the ORIGINAL column whose pivot failed in the last factorization of element b, or -1.  The
- * remaining fields are workspace.  Nothing is allocated after creation. */
-typedef struct DOPT_FN(dopt_sparse_numeric) {
-    const dopt_sparse_symbolic *sym;
-    int batch;
-    DOPT_REAL *x;
-    int *fail_col;
-    int *map, *relmap, *head, *next, *lpos;   /* n, max_nsrow, nsuper x 3 ints  */
-    DOPT_REAL *cbuf, *xwork, *twork;          /* update block / packed slabs,
-                                                 solve workspace                */
-    size_t interleave_bytes;                  /* batches whose factors take at most this
-                                                 many bytes are interleaved supernode by
-                                                 supernode, larger ones go element by element
-                                                 (init sets 1 MiB; 0: always one by one)   */
-    int owns;                                 /* 1: created by _create          */
-    void *base;                               /* the memory handed to _init     */
-    size_t bytes;
-} DOPT_FN(dopt_sparse_numeric);
-
-/* Right-hand sides a solve processes at a time (its workspace is sized for this many). */
-#define DOPT_SPARSE_RHS_CHUNK 4
-
-/* dopt_sparse_numeric_memory_size: bytes dopt_sparse_numeric_init needs for `batch` matrices. */
-DOPT_API size_t DOPT_FN(dopt_sparse_numeric_memory_size)(const dopt_sparse_symbolic *sym, int batch);
-/* dopt_sparse_numeric_init: set up F in caller memory (no allocation); memory must stay valid
- * while F is used.  Returns DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION if bytes is short. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numeric) *F,
-                                                       const dopt_sparse_symbolic *sym, int batch,
-                                                       void *memory, size_t bytes);
-/* dopt_sparse_numeric_create: allocate (through sym's hooks) and init a factor object for
- * `batch` (>= 1) matrices.  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbolic *sym, int batch,
-                                                         DOPT_FN(dopt_sparse_numeric) **F);
-/* dopt_sparse_numeric_destroy: release an object from _create (NULL is fine). */
-DOPT_API void DOPT_FN(dopt_sparse_numeric_destroy)(DOPT_FN(dopt_sparse_numeric) *F);
-
-/* dopt_sparse_numeric_slice_size: bytes of workspace a slice needs (no factor values). */
-DOPT_API size_t DOPT_FN(dopt_sparse_numeric_slice_size)(const dopt_sparse_symbolic *sym);
-/* dopt_sparse_numeric_slice: set up `slice` as a factor object for elements first ..
- * first+count-1 of F's batch: its element b is F's element first+b (values and fail_col live
- * in F), its workspace is caller memory of dopt_sparse_numeric_slice_size bytes (no
- * allocation).  Factor and solve calls on slices with disjoint elements and their own memory
- * may run on different threads at once; the results equal those of calls on F.  Nothing to
- * free.  Returns DOPT_ERR_INVALID_ARGUMENT (NULL, count < 1, first < 0),
- * DOPT_ERR_DIMENSION (first + count > F->batch), DOPT_ERR_ALLOCATION (bytes too small). */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_slice)(DOPT_FN(dopt_sparse_numeric) *slice,
-                                                        DOPT_FN(dopt_sparse_numeric) *F, int first,
-                                                        int count, void *memory, size_t bytes);
-
-/* dopt_sparse_factor: factor (or refactor) element 0 with values Ax (sym->nnz_a reals, aligned
- * with the analyzed pattern).  Returns DOPT_OK; DOPT_ERR_NOT_POSITIVE_DEFINITE with
- * info->index = F->fail_col[0] = the original column of the failing pivot;
- * DOPT_ERR_NON_FINITE for NaN/Inf in Ax (info->index = the entry) or a non-finite pivot;
- * DOPT_ERR_INVALID_ARGUMENT for NULL pointers. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_factor)(DOPT_FN(dopt_sparse_numeric) *F, const DOPT_REAL *Ax,
-                                                 dopt_errinfo *info);
-/* dopt_sparse_factor_batch: factor elements 0..count-1 (count <= F->batch) from values
- * Ax + b * strideAx.  Small factors are interleaved supernode by supernode (index work shared);
- * batches larger than the cache go element by element.  Every element is attempted; failing
- * ones get F->fail_col[b] >= 0 (or -2 for non-finite input) and the first failure's status is
- * returned (info describes it).  DOPT_ERR_DIMENSION if count > F->batch. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count,
-                                                       const DOPT_REAL *Ax, ptrdiff_t strideAx,
-                                                       dopt_errinfo *info);
-
-/* dopt_sparse_solve: B <- A^{-1} B with element 0's factor; B is n x nrhs column-major
- * (ldb >= n), in the original ordering.  Never fails for a successful factor. */
-DOPT_API void DOPT_FN(dopt_sparse_solve)(DOPT_FN(dopt_sparse_numeric) *F, int nrhs, DOPT_REAL *B, int ldb);
-/* dopt_sparse_solve_element: as dopt_sparse_solve with batch element `element`. */
-DOPT_API void DOPT_FN(dopt_sparse_solve_element)(DOPT_FN(dopt_sparse_numeric) *F, int element, int nrhs,
-                                                 DOPT_REAL *B, int ldb);
-/* dopt_sparse_solve_batch: element b solves its B + b * strideB, b < count. */
-DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count, int nrhs,
-                                               DOPT_REAL *B, int ldb, ptrdiff_t strideB);
-
-/* dopt_sparse_solve_backward: the adjoint of x = A^{-1} b for batch element `element`.
- *   x   n reals, the solution of the forward solve      gx  n reals, dL/dx
- *   gb  n reals out, dL/db = A^{-1} gx (may alias gx)
- *   gA  optional (NULL to skip) sym->nnz_a reals out, aligned with the analyzed pattern:
- *       dL/dA for each stored entry, symmetric convention: -(gb_i x_j + gb_j x_i) off the
- *       diagonal, -gb_i x_i on it; 0 for entries of the ignored triangle.
- * Uses the factor in F (no refactorization, no allocation). */
-DOPT_API void DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
-                                                  const DOPT_REAL *x, const DOPT_REAL *gx,
-                                                  DOPT_REAL *gb, DOPT_REAL *gA);
-
-/* ---- the least-squares layer's linear solver ---------------------------------------------- */
-
-/* dopt_sparse_linear_solver: fill *out with a dopt_linear_solver (dopt.h's least-squares layer)
- * backed by this module.  analyze(): the block pattern becomes a scalar lower CSC pattern (full
- * diagonal blocks) and a gather map, then dopt_sparse_analyze runs once (options may be NULL).
- * factor(): gathers the block values, adds diag_add, factors; a failing pivot is reported in the
- * pattern's own scalar numbering, and so is a pivot whose square is below DOPT__RANK_TOL(n)
- * (float: 10, double: 1000, times n eps) times its diagonal entry (rank deficiency, e.g. gauge
- * freedom): the dense solver's tolerance, one macro in dopt.h.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
- * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
- * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions; in other
- * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then 4);
- * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
- * index workspace; analyze() drops it) and declines with DOPT_ERR_UNSUPPORTED when the lane
- * factors would pass DOPT__SP_LANE_MAX_BYTES (32 MiB: a big dense root is faster one matrix at
- * a time); factor_batch() and solve_batch() allocate nothing,
- * leave factor()'s slots alone, and give each matrix the status, failing column and rank check
- * factor() would (NaN/Inf in a matrix's values or diag_add: DOPT_ERR_NON_FINITE, column -2);
- * factor_batch() without reserve_batch() or with count outside 1..W returns
- * DOPT_ERR_INVALID_ARGUMENT.  Memory through hooks (copied; NULL for libc), nothing allocated
- * after analyze() except by reserve() and reserve_batch().  Returns DOPT_ERR_ALLOCATION or
- * DOPT_OK. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
-                                                        const dopt_sparse_options *options,
-                                                        DOPT_FN(dopt_linear_solver) *out);
-
-#ifdef __cplusplus
-}
-#endif
-#endif /* DOPT_SPARSE__PASS_DECL */
 
 /* =============================================================================================== */
 /* Generic implementation (float and double).                                                     */
