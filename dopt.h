@@ -3682,6 +3682,129 @@ static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *J
     }
 }
 
+/* Cost cs's user data for batch element b (data + b * data_stride), or NULL. */
+static const void *DOPT_FN(dopt__nlls_cost_data)(const DOPT_FN(dopt__nlls_cost) *cs, int b)
+{
+    return cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
+}
+
+/* Residual r of cost cs at the variables vp and, when want, the Jacobian blocks jp[k] (rdim x
+ * tangent_dim row-major; NULL entries are not wanted): the callback's own, or central
+ * differences of step hstep for a numeric_diff cost (scr: the numeric Jacobian's scratch).  The
+ * forward solve and the backward modes evaluate costs only through here. */
+static dopt_status DOPT_FN(dopt__nlls_cost_call)(const DOPT_FN(dopt__nlls_cost) *cs, const void *data,
+                                                 const DOPT_REAL **vp, const DOPT_FN(dopt_manifold) **mp,
+                                                 DOPT_REAL **jp, int want, DOPT_REAL hstep, DOPT_REAL *r,
+                                                 DOPT_REAL *scr)
+{
+    int k;
+    dopt_status st = cs->d.fn(data, vp, r, (want && !cs->d.numeric_diff) ? jp : NULL);
+    if (st != DOPT_OK || !want || !cs->d.numeric_diff) return st;
+    for (k = 0; k < cs->d.nvars; ++k)
+        if (jp[k]) {
+            st = DOPT_FN(dopt_nlls_numeric_jacobian)(cs->d.fn, data, cs->d.rdim, cs->d.nvars, mp, vp, k, hstep,
+                                                     jp[k], scr);
+            if (st != DOPT_OK) return st;
+        }
+    return DOPT_OK;
+}
+
+/* The robust loss folded into the Gauss-Newton system, one definition for the forward solve and
+ * the backward modes: from rho = (rho, rho', rho'') at s = |W r|^2, the Jacobian factor
+ * sq1 = sqrt(rho'), the TRIGGS correction alpha (0 with IRLS) and the residual factor
+ * rs = sq1 / (1 - alpha):  r~ = rs W r,  J~ = sq1 (I - (alpha / s) W r (W r)^T) W J. */
+static void DOPT_FN(dopt__nlls_robust_coefs)(const DOPT_REAL rho[3], DOPT_REAL sq, dopt_robust_mode mode,
+                                             DOPT_REAL *sq1, DOPT_REAL *alpha, DOPT_REAL *rs)
+{
+    DOPT_REAL f = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0, a = 0;
+    if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
+        DOPT_REAL D = 1 + 2 * sq * rho[2] / rho[1];
+        if (D < (DOPT_REAL)0.05) D = (DOPT_REAL)0.05;
+        a = 1 - DOPT_M(sqrt)(D);
+    }
+    *sq1 = f;
+    *alpha = a;
+    *rs = f / (1 - a);
+}
+
+/* J~ of dopt__nlls_robust_coefs for one weighted block J (rdim x t row-major, in place), with
+ * r the weighted residual W r and sq = |W r|^2. */
+static void DOPT_FN(dopt__nlls_robust_jacobian)(int rdim, int t, const DOPT_REAL *r, DOPT_REAL sq,
+                                                DOPT_REAL alpha, DOPT_REAL sq1, DOPT_REAL *J)
+{
+    int i, j;
+    if (alpha != 0) /* J <- J - (alpha / s) r (r^T J) */
+        for (j = 0; j < t; ++j) {
+            DOPT_REAL u = 0;
+            for (i = 0; i < rdim; ++i) u += r[i] * J[i * t + j];
+            u *= alpha / sq;
+            for (i = 0; i < rdim; ++i) J[i * t + j] -= u * r[i];
+        }
+    for (i = 0; i < rdim * t; ++i) J[i] *= sq1;
+}
+
+/* LM's damping, one definition for the forward solve and the backward modes: D = clamped
+ * diag(H) (to [1e-6, 1e32]) or I, dadd = lambda D; dscale (may be NULL) gets D, clamp (may be
+ * NULL) 1 where D is not diag(H) itself. */
+static void DOPT_FN(dopt__nlls_damping)(DOPT_FN(dopt_nlls_solver) *s, dopt_lm_damping kind, DOPT_REAL lambda,
+                                        DOPT_REAL *dscale, unsigned char *clamp)
+{
+    int j, i;
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_REAL *D = s->H + s->value_start[s->col_start[j]];
+        int dd = s->block_dim[j], c0 = s->block_start[j];
+        for (i = 0; i < dd; ++i) {
+            DOPT_REAL h = D[i + i * dd];
+            unsigned char cl = 0;
+            if (kind == DOPT_LM_DAMP_IDENTITY) { h = 1; cl = 1; }
+            else if (h < (DOPT_REAL)1e-6) { h = (DOPT_REAL)1e-6; cl = 1; }
+            else if (h > (DOPT_REAL)1e32) { h = (DOPT_REAL)1e32; cl = 1; }
+            if (dscale) dscale[c0 + i] = h;
+            if (clamp) clamp[c0 + i] = cl;
+            s->dadd[c0 + i] = lambda * h;
+        }
+    }
+}
+
+/* Powell's dogleg step d (n) within radius, one definition for the forward solve and the
+ * backward modes: the Gauss-Newton step gn when |gn| <= radius (returns 0), else the Cauchy
+ * step -(radius / |g|) g when the steepest-descent minimizer -alpha g (alpha = g.g / gHg, gHg =
+ * g^T H g) reaches the radius (returns 1), else -alpha g + beta (gn + alpha g) on the boundary
+ * (returns 2).  *alpha and *beta (may be NULL) get the factors of the last two cases. */
+static int DOPT_FN(dopt__nlls_dogleg_step)(int n, const DOPT_REAL *g, const DOPT_REAL *gn, DOPT_REAL gHg,
+                                           DOPT_REAL radius, DOPT_REAL *d, DOPT_REAL *alpha_out,
+                                           DOPT_REAL *beta_out)
+{
+    DOPT_REAL gnn = DOPT_FN(dopt_nrm2)(n, gn, 1), gg, g2, alpha, beta = 0;
+    int i;
+    if (gnn <= radius) {
+        memcpy(d, gn, (size_t)n * sizeof(DOPT_REAL));
+        return 0;
+    }
+    gg = DOPT_FN(dopt_dot)(n, g, 1, g, 1);
+    g2 = DOPT_M(sqrt)(gg);
+    alpha = gHg > 0 ? gg / gHg : radius / g2 * 2;
+    if (alpha_out) *alpha_out = alpha;
+    if (alpha * g2 >= radius) {
+        for (i = 0; i < n; ++i) d[i] = -(radius / g2) * g[i];
+        return 1;
+    } else { /* a + beta (gn - a), a = -alpha g, with norm = radius */
+        DOPT_REAL ac = 0, cc = 0, aa = alpha * alpha * gg;
+        for (i = 0; i < n; ++i) {
+            DOPT_REAL ai = -alpha * g[i], ci = gn[i] - ai;
+            ac += ai * ci;
+            cc += ci * ci;
+        }
+        beta = cc > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cc * (radius * radius - aa))) / cc : 0;
+        for (i = 0; i < n; ++i) {
+            DOPT_REAL ai = -alpha * g[i];
+            d[i] = ai + beta * (gn[i] - ai);
+        }
+    }
+    if (beta_out) *beta_out = beta;
+    return 2;
+}
+
 /* Evaluate S at the state x of batch element b; with lin, also g and the blocks of H (the
  * weight and the robust loss folded in).  *bad gets the failing cost on a callback error. */
 static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *x,
@@ -3694,11 +3817,11 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
     DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
     int tk[DOPT_NLLS_MAX_COST_VARS];
     DOPT_REAL cost = 0, *r = s->r, *fr = s->scr, *fr2 = s->scr + s->maxr;
-    int c, k, l, i, j;
+    int c, k, l, i;
     /* no clearing of H and g: the first cost reaching a block clears it (pfirst) */
     for (c = 0; c < p->ncost; ++c) {
         const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-        const void *data = cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
+        const void *data = DOPT_FN(dopt__nlls_cost_data)(cs, b);
         int nv = cs->d.nvars, rdim = cs->d.rdim, nfree = 0;
         size_t T = 0;
         DOPT_REAL sq = 0;
@@ -3715,21 +3838,11 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                 nfree++;
             }
         }
-        st = cs->d.fn(data, vp, r, (nfree && !cs->d.numeric_diff) ? jp : NULL);
+        st = DOPT_FN(dopt__nlls_cost_call)(cs, data, vp, mp, jp, nfree, hstep, r, s->scr);
         if (st != DOPT_OK) {
             *bad = c;
             return st;
         }
-        if (nfree && cs->d.numeric_diff)
-            for (k = 0; k < nv; ++k)
-                if (jp[k]) {
-                    st = DOPT_FN(dopt_nlls_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, hstep,
-                                                        jp[k], s->scr);
-                    if (st != DOPT_OK) {
-                        *bad = c;
-                        return st;
-                    }
-                }
         /* weight and robust loss.  Row weights (scalar, diagonal) are applied to r at once and
            to J together with sqrt(rho') in one pass below (IRLS); a square-root information
            weight (and the TRIGGS correction, which needs W J) goes through dopt__nlls_weigh. */
@@ -3752,13 +3865,7 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                 DOPT_REAL rho[3];
                 DOPT_FN(dopt_nlls_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
                 cost += rho[0] / 2;
-                sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0;
-                if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
-                    DOPT_REAL D = 1 + 2 * sq * rho[2] / rho[1];
-                    if (D < (DOPT_REAL)0.05) D = (DOPT_REAL)0.05;
-                    alpha = 1 - DOPT_M(sqrt)(D);
-                }
-                rs = sq1 / (1 - alpha);
+                DOPT_FN(dopt__nlls_robust_coefs)(rho, sq, mode, &sq1, &alpha, &rs);
             } else {
                 cost += sq / 2;
             }
@@ -3774,20 +3881,8 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                     fr2[i] = fr[i] * fr[i];
                 }
             } else if (nfree && jdone && (alpha != 0 || sq1 != 1)) {
-                for (k = 0; k < nv; ++k) {
-                    DOPT_REAL *Jk = jp[k];
-                    int t = tk[k];
-                    if (!Jk) continue;
-                    if (alpha != 0) { /* J <- J - (alpha / s) r (r^T J) */
-                        for (j = 0; j < t; ++j) {
-                            DOPT_REAL u = 0;
-                            for (i = 0; i < rdim; ++i) u += r[i] * Jk[i * t + j];
-                            u *= alpha / sq;
-                            for (i = 0; i < rdim; ++i) Jk[i * t + j] -= u * r[i];
-                        }
-                    }
-                    for (i = 0; i < rdim * t; ++i) Jk[i] *= sq1;
-                }
+                for (k = 0; k < nv; ++k)
+                    if (jp[k]) DOPT_FN(dopt__nlls_robust_jacobian)(rdim, tk[k], r, sq, alpha, sq1, jp[k]);
             }
             if (nfree && jdone)
                 for (i = 0; i < rdim; ++i) fr[i] = fr2[i] = 1;
@@ -4134,19 +4229,29 @@ static int DOPT_FN(dopt__nlls_iter)(const DOPT_FN(dopt_nlls_options) *o, DOPT_FN
 static void DOPT_FN(dopt__nlls_lm_damp)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
                                         const DOPT_FN(dopt__nlls_elem) *e)
 {
-    DOPT_REAL lambda = e->lambda;
-    int j, i;
-    for (j = 0; j < s->nblocks; ++j) {
-        const DOPT_REAL *D = s->H + s->value_start[s->col_start[j]];
-        int dd = s->block_dim[j];
-        for (i = 0; i < dd; ++i) {
-            DOPT_REAL h = D[i + i * dd];
-            if (o->lm_damping == DOPT_LM_DAMP_IDENTITY) h = 1;
-            else if (h < (DOPT_REAL)1e-6) h = (DOPT_REAL)1e-6;
-            else if (h > (DOPT_REAL)1e32) h = (DOPT_REAL)1e32;
-            s->dscale[s->block_start[j] + i] = h;
-            s->dadd[s->block_start[j] + i] = lambda * h;
+    DOPT_FN(dopt__nlls_damping)(s, o->lm_damping, e->lambda, s->dscale, NULL);
+}
+
+/* LM's damping update after a step of gain ratio `ratio` (accepted or not; a failed
+   factorization counts as rejected): Nielsen's (lambda *= max(1/3, 1 - (2 ratio - 1)^3), nu = 2;
+   rejected: lambda *= nu, nu *= 2) or the fixed factor's.  One definition for every caller. */
+static void DOPT_FN(dopt__nlls_lm_update)(const DOPT_FN(dopt_nlls_options) *o, DOPT_FN(dopt__nlls_elem) *e,
+                                          int accept, DOPT_REAL ratio)
+{
+    if (accept) {
+        if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
+            DOPT_REAL q = 2 * ratio - 1, f = 1 - q * q * q;
+            e->lambda *= f > (DOPT_REAL)(1.0 / 3.0) ? f : (DOPT_REAL)(1.0 / 3.0);
+            e->nu = 2;
+        } else {
+            e->lambda /= o->lm_factor;
         }
+        if (e->lambda < (DOPT_REAL)1e-16) e->lambda = (DOPT_REAL)1e-16;
+    } else if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
+        e->lambda *= e->nu;
+        e->nu *= 2;
+    } else {
+        e->lambda *= o->lm_factor;
     }
 }
 
@@ -4159,8 +4264,7 @@ static int DOPT_FN(dopt__nlls_lm_factored)(DOPT_FN(dopt_nlls_solver) *s, const D
     int i;
     tm->factorizations++;
     if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE) {
-        if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) { e->lambda *= e->nu; e->nu *= 2; }
-        else e->lambda *= o->lm_factor;
+        DOPT_FN(dopt__nlls_lm_update)(o, e, 0, 0);
         if (e->logging)
             DOPT_FN(dopt__nlls_logline)(&s->p->hooks, e->it, (double)e->F, 0, (double)e->gmax, 0, 0,
                                         1.0 / (double)e->lambda, 0, dopt__nlls_clock() - e->t_iter,
@@ -4227,36 +4331,14 @@ static int DOPT_FN(dopt__nlls_dogleg)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt
                                       dopt_nlls_timing *tm)
 {
     int n = s->n, i;
-    DOPT_REAL gnn, gg, gn2, radius = e->radius, pred = 0;
+    DOPT_REAL pred = 0;
     if (!e->have_gn) {
         if (DOPT_FN(dopt__nlls_gn_step)(s, e, tm, s->gn) != DOPT__NLLS_GO) return DOPT__NLLS_STOP;
         DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
         e->gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
         e->have_gn = 1;
     }
-    gnn = DOPT_FN(dopt_nrm2)(n, s->gn, 1);
-    gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
-    gn2 = DOPT_M(sqrt)(gg);
-    if (gnn <= radius) {
-        memcpy(s->d, s->gn, (size_t)n * sizeof(DOPT_REAL));
-    } else {
-        DOPT_REAL alpha = e->gHg > 0 ? gg / e->gHg : radius / gn2 * 2;
-        if (alpha * gn2 >= radius) {
-            for (i = 0; i < n; ++i) s->d[i] = -(radius / gn2) * s->g[i];
-        } else { /* a + beta (gn - a), a = -alpha g, with norm = radius */
-            DOPT_REAL ac = 0, cc = 0, aa = alpha * alpha * gg, beta;
-            for (i = 0; i < n; ++i) {
-                DOPT_REAL ai = -alpha * s->g[i], ci = s->gn[i] - ai;
-                ac += ai * ci;
-                cc += ci * ci;
-            }
-            beta = cc > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cc * (radius * radius - aa))) / cc : 0;
-            for (i = 0; i < n; ++i) {
-                DOPT_REAL ai = -alpha * s->g[i];
-                s->d[i] = ai + beta * (s->gn[i] - ai);
-            }
-        }
-    }
+    DOPT_FN(dopt__nlls_dogleg_step)(n, s->g, s->gn, e->gHg, e->radius, s->d, NULL, NULL);
     DOPT_FN(dopt__nlls_hv)(s, s->d, s->hv);
     for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i] + s->d[i] * s->hv[i] / 2;
     e->pred = pred;
@@ -4350,21 +4432,7 @@ static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_F
         accept = ratio > o->min_relative_decrease;
     }
     if (o->method == DOPT_NLLS_LM) {
-        if (accept) {
-            if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
-                DOPT_REAL q = 2 * ratio - 1, f = 1 - q * q * q;
-                e->lambda *= f > (DOPT_REAL)(1.0 / 3.0) ? f : (DOPT_REAL)(1.0 / 3.0);
-                e->nu = 2;
-            } else {
-                e->lambda /= o->lm_factor;
-            }
-            if (e->lambda < (DOPT_REAL)1e-16) e->lambda = (DOPT_REAL)1e-16;
-        } else if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
-            e->lambda *= e->nu;
-            e->nu *= 2;
-        } else {
-            e->lambda *= o->lm_factor;
-        }
+        DOPT_FN(dopt__nlls_lm_update)(o, e, accept, ratio);
     } else if (o->method == DOPT_NLLS_DOGLEG) {
         if (ratio > (DOPT_REAL)0.75) {
             if (3 * dnorm > e->radius) e->radius = 3 * dnorm;
@@ -5045,7 +5113,7 @@ static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, i
     const DOPT_FN(dopt_nlls_solver) *s = D->s;
     const DOPT_FN(dopt_nlls_problem) *p = s->p;
     const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-    const void *data = cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
+    const void *data = DOPT_FN(dopt__nlls_cost_data)(cs, b);
     const DOPT_REAL *vp[DOPT_NLLS_MAX_COST_VARS];
     const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
     DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
@@ -5077,15 +5145,8 @@ static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, i
         for (k = 0; k < nv; ++k)
             if (jp[k]) { jp[k] = D->ctmp + (size_t)rdim * (size_t)off; off += tk[k]; }
     }
-    st = cs->d.fn(data, vp, rw, (J && nfree && !cs->d.numeric_diff) ? jp : NULL);
+    st = DOPT_FN(dopt__nlls_cost_call)(cs, data, vp, mp, jp, J && nfree, D->fo.numeric_diff_step, rw, scr);
     if (st != DOPT_OK) return st;
-    if (J && nfree && cs->d.numeric_diff)
-        for (k = 0; k < nv; ++k)
-            if (jp[k]) {
-                st = DOPT_FN(dopt_nlls_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, D->fo.numeric_diff_step,
-                                                    jp[k], scr);
-                if (st != DOPT_OK) return st;
-            }
     if (J) { /* side-by-side blocks -> one rdim x T row-major matrix */
         int off = 0;
         for (k = 0; k < nv; ++k) {
@@ -5105,21 +5166,9 @@ static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, i
     if (cs->d.loss != DOPT_LOSS_NONE) {
         DOPT_FN(dopt_nlls_loss_eval)(cs->d.loss, DOPT_FN(dopt__diff_scale)(D, c), sq, rho);
         if (J) { /* the forward solver's folding (see dopt__nlls_eval) */
-            DOPT_REAL sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0, alpha = 0, rs;
-            if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
-                DOPT_REAL Dd = 1 + 2 * sq * rho[2] / rho[1];
-                if (Dd < (DOPT_REAL)0.05) Dd = (DOPT_REAL)0.05;
-                alpha = 1 - DOPT_M(sqrt)(Dd);
-            }
-            rs = sq1 / (1 - alpha);
-            if (alpha != 0)
-                for (j = 0; j < T; ++j) {
-                    DOPT_REAL u = 0;
-                    for (i = 0; i < rdim; ++i) u += rw[i] * J[i * T + j];
-                    u *= alpha / sq;
-                    for (i = 0; i < rdim; ++i) J[i * T + j] -= u * rw[i];
-                }
-            for (i = 0; i < rdim * T; ++i) J[i] *= sq1;
+            DOPT_REAL sq1, alpha, rs;
+            DOPT_FN(dopt__nlls_robust_coefs)(rho, sq, mode, &sq1, &alpha, &rs);
+            DOPT_FN(dopt__nlls_robust_jacobian)(rdim, T, rw, sq, alpha, sq1, J);
             for (i = 0; i < rdim; ++i) rw[i] *= rs;
         }
     } else {
@@ -5272,26 +5321,11 @@ static dopt_status DOPT_FN(dopt__diff_linearize)(DOPT_FN(dopt_nlls_diff) *D, int
     DOPT_FN(dopt_nlls_solver) *s = D->s;
     DOPT_REAL F;
     long bad = -1;
-    int i, j;
     dopt_status st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, D->fo.robust_mode, D->fo.numeric_diff_step, &F, &bad);
     if (st != DOPT_OK) return st;
     if (!DOPT_FN(dopt_all_finite)((int)s->pat.nvalues, s->H) || !DOPT_FN(dopt_all_finite)(s->n, s->g))
         return DOPT_ERR_NON_FINITE;
-    if (lm > 0) {
-        for (j = 0; j < s->nblocks; ++j) {
-            const DOPT_REAL *Hd = s->H + s->value_start[s->col_start[j]];
-            int dd = s->block_dim[j];
-            for (i = 0; i < dd; ++i) {
-                DOPT_REAL h = Hd[i + i * dd];
-                unsigned char cl = 0;
-                if (D->fo.lm_damping == DOPT_LM_DAMP_IDENTITY) { h = 1; cl = 1; }
-                else if (h < (DOPT_REAL)1e-6) { h = (DOPT_REAL)1e-6; cl = 1; }
-                else if (h > (DOPT_REAL)1e32) { h = (DOPT_REAL)1e32; cl = 1; }
-                s->dadd[s->block_start[j] + i] = lm * h;
-                D->clamp[s->block_start[j] + i] = cl;
-            }
-        }
-    }
+    if (lm > 0) DOPT_FN(dopt__nlls_damping)(s, D->fo.lm_damping, lm, NULL, D->clamp);
     *fail_col = -1;
     if (lm <= 0 && D->reuse && DOPT_FN(dopt__nlls_reuse)(s, b)) {
         D->reused++;
@@ -5320,33 +5354,12 @@ static dopt_status DOPT_FN(dopt__diff_step)(DOPT_FN(dopt_nlls_diff) *D, int b, s
         memcpy(step, gn, (size_t)n * sizeof(DOPT_REAL));
         return DOPT_OK;
     } else {
-        DOPT_REAL radius = D->tr[k], gnn = DOPT_FN(dopt_nrm2)(n, gn, 1), gg, g2, gHg;
-        if (gnn <= radius) {
-            memcpy(step, gn, (size_t)n * sizeof(DOPT_REAL));
-            return DOPT_OK;
+        DOPT_REAL radius = D->tr[k], gHg = 0;
+        if (DOPT_FN(dopt_nrm2)(n, gn, 1) > radius) { /* g^T H g only when the dogleg needs it */
+            DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
+            gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
         }
-        DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
-        gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
-        gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
-        g2 = DOPT_M(sqrt)(gg);
-        *cc = gHg > 0 ? gg / gHg : radius / g2 * 2;
-        if (*cc * g2 >= radius) {
-            *branch = 1;
-            for (i = 0; i < n; ++i) step[i] = -(radius / g2) * s->g[i];
-        } else {
-            DOPT_REAL ac = 0, cq = 0, aa = *cc * *cc * gg;
-            for (i = 0; i < n; ++i) {
-                DOPT_REAL ai = -*cc * s->g[i], ci = gn[i] - ai;
-                ac += ai * ci;
-                cq += ci * ci;
-            }
-            *beta = cq > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cq * (radius * radius - aa))) / cq : 0;
-            for (i = 0; i < n; ++i) {
-                DOPT_REAL ai = -*cc * s->g[i];
-                step[i] = ai + *beta * (gn[i] - ai);
-            }
-            *branch = 2;
-        }
+        *branch = DOPT_FN(dopt__nlls_dogleg_step)(n, s->g, gn, gHg, radius, step, cc, beta);
     }
     return DOPT_OK;
 }
