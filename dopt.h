@@ -3313,16 +3313,176 @@ static int DOPT_FN(dopt__nlls_find_block)(const DOPT_FN(dopt_nlls_solver) *s, in
     return -1;
 }
 
+/* Sizes the solver's buffers need, gathered over the costs (dopt_nlls_solver_create). */
+typedef struct DOPT_FN(dopt__nlls_dims) {
+    size_t maxkeys, npair, maxJ, nval;
+    int maxr, maxdim, maxt, nnzb;
+} DOPT_FN(dopt__nlls_dims);
+
+/* Solver phase 1: the blocks, i.e. the free variables some cost touches, in index order
+ * (var_block, block_var, block_dim, block_start, n), and the sizes of the cost loops. */
+static int DOPT_FN(dopt__nlls_make_blocks)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_dims) *dm)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    int v, c, k, nb = 0;
+    s->var_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->nvar + 1) * sizeof(int));
+    if (!s->var_block) return 0;
+    for (v = 0; v < p->nvar; ++v) s->var_block[v] = -1;
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        size_t T = 0;
+        for (k = 0; k < cs->d.nvars; ++k) {
+            const DOPT_FN(dopt_manifold) *m = &p->var[cs->vars[k]].m;
+            if (!p->var[cs->vars[k]].constant) s->var_block[cs->vars[k]] = -2;
+            T += (size_t)m->tangent_dim;
+            if (m->dim > dm->maxdim) dm->maxdim = m->dim;
+            if (m->tangent_dim > dm->maxt) dm->maxt = m->tangent_dim;
+        }
+        if (cs->d.rdim > dm->maxr) dm->maxr = cs->d.rdim;
+        if ((size_t)cs->d.rdim * T > dm->maxJ) dm->maxJ = (size_t)cs->d.rdim * T;
+        dm->maxkeys += (size_t)cs->d.nvars * (size_t)(cs->d.nvars + 1) / 2;
+        dm->npair += (size_t)cs->d.nvars * (size_t)cs->d.nvars;
+    }
+    for (v = 0; v < p->nvar; ++v)
+        if (s->var_block[v] == -2) s->var_block[v] = nb++;
+    s->nblocks = nb;
+    s->block_var = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->block_dim = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->block_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->col_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    if (!s->block_var || !s->block_dim || !s->block_start || !s->col_start) return 0;
+    for (v = 0; v < p->nvar; ++v)
+        if (s->var_block[v] >= 0) {
+            int j = s->var_block[v];
+            s->block_var[j] = v;
+            s->block_dim[j] = p->var[v].m.tangent_dim;
+        }
+    s->block_start[0] = 0;
+    for (k = 0; k < nb; ++k) s->block_start[k + 1] = s->block_start[k] + s->block_dim[k];
+    s->n = s->block_start[nb];
+    return 1;
+}
+
+/* Solver phase 2: the lower block triangle of H (col_start, row_block, value_start; dm->nnzb
+ * blocks, dm->nval reals): one key col * nb + row per touched pair, sorted and unique. */
+static int DOPT_FN(dopt__nlls_make_pattern)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_dims) *dm)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    size_t keybytes = (dm->maxkeys + 1) * sizeof(uint64_t), nkeys = 0, nval = 0;
+    uint64_t *keys = (uint64_t *)dopt_alloc(&p->hooks, keybytes);
+    int c, a, bb, k, nb = s->nblocks, nnzb = 0;
+    if (!keys) return 0;
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        for (a = 0; a < cs->d.nvars; ++a)
+            for (bb = 0; bb < cs->d.nvars; ++bb) {
+                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]];
+                if (ra < 0 || cb < 0 || ra < cb || (ra == cb && a != bb)) continue;
+                keys[nkeys++] = (uint64_t)cb * (uint64_t)nb + (uint64_t)ra;
+            }
+    }
+    qsort(keys, nkeys, sizeof *keys, dopt__nlls_cmp_u64);
+    for (k = 0; (size_t)k < nkeys; ++k)
+        if (k == 0 || keys[k] != keys[nnzb - 1]) keys[nnzb++] = keys[k];
+    s->row_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(int));
+    s->value_start = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(size_t));
+    if (!s->row_block || !s->value_start) {
+        dopt_free(&p->hooks, keys, keybytes);
+        return 0;
+    }
+    for (k = 0; k <= nb; ++k) s->col_start[k] = 0;
+    for (k = 0; k < nnzb; ++k) {
+        int col = (int)(keys[k] / (uint64_t)nb), row = (int)(keys[k] % (uint64_t)nb);
+        s->row_block[k] = row;
+        s->col_start[col + 1]++;
+        s->value_start[k] = nval;
+        nval += (size_t)s->block_dim[row] * (size_t)s->block_dim[col];
+    }
+    for (k = 0; k < nb; ++k) s->col_start[k + 1] += s->col_start[k];
+    s->value_start[nnzb] = nval;
+    dopt_free(&p->hooks, keys, keybytes);
+    dm->nnzb = nnzb;
+    dm->nval = nval;
+    return 1;
+}
+
+/* Solver phase 3: per cost, where each J_a^T J_b lands in H (cost_pair, pair) and whether the
+ * cost is the first to reach that block (pfirst). */
+static int DOPT_FN(dopt__nlls_make_pairs)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_dims) *dm)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    size_t seenbytes = (size_t)dm->nnzb + 1, npair = 0;
+    unsigned char *seen;
+    int c, a, bb;
+    s->cost_pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->ncost + 1) * sizeof(size_t));
+    s->pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, (dm->npair + 1) * sizeof(size_t));
+    s->pfirst = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, dm->npair + 1);
+    if (!s->cost_pair || !s->pair || !s->pfirst) return 0;
+    seen = (unsigned char *)dopt_alloc(&p->hooks, seenbytes);
+    if (!seen) return 0;
+    memset(seen, 0, seenbytes);
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        s->cost_pair[c] = npair;
+        for (a = 0; a < cs->d.nvars; ++a)
+            for (bb = 0; bb < cs->d.nvars; ++bb) {
+                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]], blk;
+                size_t o = DOPT__NLLS_NONE;
+                if (ra >= 0 && cb >= 0 && ra >= cb && !(ra == cb && a != bb)) {
+                    blk = DOPT_FN(dopt__nlls_find_block)(s, ra, cb);
+                    if (blk >= 0) {
+                        o = s->value_start[blk];
+                        s->pfirst[npair] = !seen[blk];
+                        seen[blk] = 1;
+                    }
+                }
+                s->pair[npair++] = o;
+            }
+    }
+    dopt_free(&p->hooks, seen, seenbytes);
+    return 1;
+}
+
+/* Solver phase 4: the iteration memory (H, g and the vectors of a step; cost scratch). */
+static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_dims) *dm)
+{
+    size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL), nval = dm->nval;
+    int maxr = dm->maxr;
+    s->H = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+    s->g = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->H2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+    s->g2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->d = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->dscale = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->dadd = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->gn = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->hv = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->xt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)s->p->xdim + 1) * R);
+    s->r = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (size_t)maxr * R);
+    s->J = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, dm->maxJ * R);
+    s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, dm->maxJ * R);
+    s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + dm->maxdim + dm->maxt)) * R);
+    s->maxr = maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
+    s->slot_H1 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+    s->slot_ok1 = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, 1);
+    if (!s->H || !s->g || !s->H2 || !s->g2 || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
+        !s->r || !s->J || !s->Jt || !s->scr || !s->slot_H1 || !s->slot_ok1)
+        return 0;
+    s->nslots = 1;
+    s->slot_H = s->slot_H1;
+    s->slot_ok = s->slot_ok1;
+    return 1;
+}
+
+/* dopt_nlls_solver_create: a driver over the phases above, then the linear solver's analysis of
+ * the block pattern and (batch >= 2) the lane batch. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
                                                       const DOPT_FN(dopt_linear_solver) *linear,
                                                       DOPT_FN(dopt_nlls_solver) **out,
                                                       dopt_errinfo *info)
 {
     DOPT_FN(dopt_nlls_solver) *s;
-    uint64_t *keys = NULL;
-    unsigned char *seen = NULL;
-    size_t nkeys = 0, maxkeys = 0, npair = 0, nval = 0, maxJ = 1, keybytes = 0, seenbytes = 0;
-    int v, c, k, a, bb, nb = 0, nnzb = 0, maxr = 1, maxdim = 1, maxt = 1;
+    DOPT_FN(dopt__nlls_dims) dm;
     dopt_status st;
     if (!out) return DOPT_ERR_INVALID_ARGUMENT;
     *out = NULL;
@@ -3344,139 +3504,22 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
         DOPT_FN(dopt_nlls_solver_destroy)(s);
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: incomplete linear solver");
     }
-    st = DOPT_ERR_ALLOCATION;
-    s->var_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->nvar + 1) * sizeof(int));
-    if (!s->var_block) goto fail;
-    /* blocks: the free variables that some cost touches, in index order */
-    for (v = 0; v < p->nvar; ++v) s->var_block[v] = -1;
-    for (c = 0; c < p->ncost; ++c) {
-        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-        size_t T = 0;
-        for (k = 0; k < cs->d.nvars; ++k) {
-            const DOPT_FN(dopt_manifold) *m = &p->var[cs->vars[k]].m;
-            if (!p->var[cs->vars[k]].constant) s->var_block[cs->vars[k]] = -2;
-            T += (size_t)m->tangent_dim;
-            if (m->dim > maxdim) maxdim = m->dim;
-            if (m->tangent_dim > maxt) maxt = m->tangent_dim;
-        }
-        if (cs->d.rdim > maxr) maxr = cs->d.rdim;
-        if ((size_t)cs->d.rdim * T > maxJ) maxJ = (size_t)cs->d.rdim * T;
-        maxkeys += (size_t)cs->d.nvars * (size_t)(cs->d.nvars + 1) / 2;
-        npair += (size_t)cs->d.nvars * (size_t)cs->d.nvars;
+    memset(&dm, 0, sizeof dm);
+    dm.maxJ = 1;
+    dm.maxr = dm.maxdim = dm.maxt = 1;
+    if (!DOPT_FN(dopt__nlls_make_blocks)(s, &dm) || !DOPT_FN(dopt__nlls_make_pattern)(s, &dm) ||
+        !DOPT_FN(dopt__nlls_make_pairs)(s, &dm) || !DOPT_FN(dopt__nlls_make_buffers)(s, &dm)) {
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: out of memory building the solver");
     }
-    for (v = 0; v < p->nvar; ++v)
-        if (s->var_block[v] == -2) s->var_block[v] = nb++;
-    s->nblocks = nb;
-    s->block_var = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
-    s->block_dim = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
-    s->block_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
-    s->col_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
-    if (!s->block_var || !s->block_dim || !s->block_start || !s->col_start) goto fail;
-    for (v = 0; v < p->nvar; ++v)
-        if (s->var_block[v] >= 0) {
-            int j = s->var_block[v];
-            s->block_var[j] = v;
-            s->block_dim[j] = p->var[v].m.tangent_dim;
-        }
-    s->block_start[0] = 0;
-    for (k = 0; k < nb; ++k) s->block_start[k + 1] = s->block_start[k] + s->block_dim[k];
-    s->n = s->block_start[nb];
-    /* the lower block triangle: one key col * nb + row per touched pair, sorted and unique */
-    keybytes = (maxkeys + 1) * sizeof(uint64_t);
-    keys = (uint64_t *)dopt_alloc(&p->hooks, keybytes);
-    if (!keys) goto fail;
-    for (c = 0; c < p->ncost; ++c) {
-        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-        for (a = 0; a < cs->d.nvars; ++a)
-            for (bb = 0; bb < cs->d.nvars; ++bb) {
-                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]];
-                if (ra < 0 || cb < 0 || ra < cb || (ra == cb && a != bb)) continue;
-                keys[nkeys++] = (uint64_t)cb * (uint64_t)nb + (uint64_t)ra;
-            }
-    }
-    qsort(keys, nkeys, sizeof *keys, dopt__nlls_cmp_u64);
-    for (k = 0; (size_t)k < nkeys; ++k)
-        if (k == 0 || keys[k] != keys[nnzb - 1]) keys[nnzb++] = keys[k];
-    s->row_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(int));
-    s->value_start = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(size_t));
-    if (!s->row_block || !s->value_start) goto fail;
-    for (k = 0; k <= nb; ++k) s->col_start[k] = 0;
-    for (k = 0; k < nnzb; ++k) {
-        int col = (int)(keys[k] / (uint64_t)nb), row = (int)(keys[k] % (uint64_t)nb);
-        s->row_block[k] = row;
-        s->col_start[col + 1]++;
-        s->value_start[k] = nval;
-        nval += (size_t)s->block_dim[row] * (size_t)s->block_dim[col];
-    }
-    for (k = 0; k < nb; ++k) s->col_start[k + 1] += s->col_start[k];
-    s->value_start[nnzb] = nval;
-    dopt_free(&p->hooks, keys, keybytes);
-    keys = NULL;
-    /* per-cost tables: where J_a^T J_b lands */
-    s->cost_pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->ncost + 1) * sizeof(size_t));
-    s->pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, (npair + 1) * sizeof(size_t));
-    s->pfirst = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, npair + 1);
-    if (!s->cost_pair || !s->pair || !s->pfirst) goto fail;
-    seenbytes = (size_t)nnzb + 1;
-    seen = (unsigned char *)dopt_alloc(&p->hooks, seenbytes);
-    if (!seen) goto fail;
-    memset(seen, 0, seenbytes);
-    npair = 0;
-    for (c = 0; c < p->ncost; ++c) {
-        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-        s->cost_pair[c] = npair;
-        for (a = 0; a < cs->d.nvars; ++a)
-            for (bb = 0; bb < cs->d.nvars; ++bb) {
-                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]], blk;
-                size_t o = DOPT__NLLS_NONE;
-                if (ra >= 0 && cb >= 0 && ra >= cb && !(ra == cb && a != bb)) {
-                    blk = DOPT_FN(dopt__nlls_find_block)(s, ra, cb);
-                    if (blk >= 0) {
-                        o = s->value_start[blk];
-                        s->pfirst[npair] = !seen[blk];
-                        seen[blk] = 1;
-                    }
-                }
-                s->pair[npair++] = o;
-            }
-    }
-    dopt_free(&p->hooks, seen, seenbytes);
-    seen = NULL;
-    /* iteration memory */
-    {
-        size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL);
-        s->H = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
-        s->g = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->H2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
-        s->g2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->d = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->dscale = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->dadd = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->gn = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->hv = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->xt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->xdim + 1) * R);
-        s->r = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (size_t)maxr * R);
-        s->J = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
-        s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
-        s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + maxdim + maxt)) * R);
-        s->maxr = maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
-        s->slot_H1 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
-        s->slot_ok1 = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, 1);
-        if (!s->H || !s->g || !s->H2 || !s->g2 || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
-            !s->r || !s->J || !s->Jt || !s->scr || !s->slot_H1 || !s->slot_ok1)
-            goto fail;
-        s->nslots = 1;
-        s->slot_H = s->slot_H1;
-        s->slot_ok = s->slot_ok1;
-    }
-    s->pat.nblocks = nb;
+    s->pat.nblocks = s->nblocks;
     s->pat.n = s->n;
     s->pat.block_dim = s->block_dim;
     s->pat.block_start = s->block_start;
     s->pat.col_start = s->col_start;
     s->pat.row_block = s->row_block;
     s->pat.value_start = s->value_start;
-    s->pat.nvalues = nval;
+    s->pat.nvalues = dm.nval;
     st = s->ls.analyze(s->ls.self, &s->pat, info);
     if (st != DOPT_OK) {
         DOPT_FN(dopt_nlls_solver_destroy)(s);
@@ -3485,11 +3528,6 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     if (p->batch >= 2) DOPT_FN(dopt__nlls_make_lanes)(s);
     *out = s;
     return DOPT_OK;
-fail:
-    if (keys) dopt_free(&p->hooks, keys, keybytes);
-    if (seen) dopt_free(&p->hooks, seen, seenbytes);
-    DOPT_FN(dopt_nlls_solver_destroy)(s);
-    return dopt_errinfo_set(info, st, -1, 0, "nlls: out of memory building the solver");
 }
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
