@@ -5012,8 +5012,10 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *
     pbytes_old = 2 * ((size_t)D->ptotal + 1) * sizeof(DOPT_REAL);
     pbytes_new = 2 * ((size_t)D->ptotal + (size_t)dim + 1) * sizeof(DOPT_REAL);
     pg = (DOPT_REAL *)dopt_realloc(&D->hooks, D->pg0, D->pg0 ? pbytes_old : 0, pbytes_new);
-    if (!pg) {
+    if (!pg) { /* keep the grown gradient buffer, with its size (free is told the size) */
+        memset(g + D->grad_len, 0, (glen - D->grad_len) * sizeof(DOPT_REAL));
         D->grad = g;
+        D->grad_len = glen;
         return DOPT_ERR_ALLOCATION;
     }
     P = D->param + D->nparam;
