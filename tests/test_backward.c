@@ -569,7 +569,15 @@ static void test_singular_status_d(void)
                        "singular system gives DOPT_ERR_SINGULAR");
             DOPT_CHECK(rep.status == DOPT_ERR_SINGULAR && info.index == 0, "report and info");
         } else {
-            dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, &rep, &info);
+            /* DLM solves the same singular Gauss-Newton system at θ* (its ε regularizes only
+               the perturbed problem): the same status, reported the same way, and a zero
+               gradient for the failed element */
+            DOPT_CHECK(dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, &rep, &info) == DOPT_ERR_SINGULAR,
+                       "DLM: singular system gives DOPT_ERR_SINGULAR");
+            DOPT_CHECK(rep.status == DOPT_ERR_SINGULAR && info.index == 0, "DLM: report (%s) and info (index %ld)",
+                       dopt_status_string(rep.status), info.index);
+            DOPT_CHECK(dopt_nlls_diff_param_grad_d(D, k)[0] == 0, "DLM: the failed element's gradient is zero (%g)",
+                       dopt_nlls_diff_param_grad_d(D, k)[0]);
         }
         DOPT_CHECK(dopt_all_finite_d(1, dopt_nlls_diff_param_grad_d(D, k)), "no NaN gradient");
     }

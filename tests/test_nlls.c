@@ -14,13 +14,23 @@
 typedef struct lin_cost_d { int rdim, cols; double A[4 * 6]; double b[4]; } lin_cost_d;
 typedef struct lin_cost_f { int rdim, cols; float A[4 * 6]; float b[4]; } lin_cost_f;
 
-typedef struct log_capture { int lines; int header; } log_capture;
+/* Captured log: line counts, and from the iteration lines ("iter cost ...") whether the
+ * iteration numbers run 0, 1, 2, ... (bad_order) and the last line's iteration and cost. */
+typedef struct log_capture { int lines, header, iter_lines, bad_order, last_iter; double last_cost; } log_capture;
 static void capture_log(void *user, dopt_log_level level, const char *line)
 {
     log_capture *c = (log_capture *)user;
+    int it;
+    double cost;
     (void)level;
     c->lines++;
     if (strstr(line, "iter") && strstr(line, "cost_change")) c->header++;
+    else if (sscanf(line, "%d %lf", &it, &cost) == 2) {
+        if (it != c->iter_lines) c->bad_order++;
+        c->iter_lines++;
+        c->last_iter = it;
+        c->last_cost = cost;
+    }
 }
 
 /* ---- independent reference for the SE(2) pose-graph tests (double, no dopt least squares) ---- */
@@ -622,10 +632,36 @@ static void DOPT_FN(test_robust_fit)(void)
             memset(&o, 0, sizeof o);
             o.max_iterations = 200;
             o.robust_mode = (dopt_robust_mode)mode;
+            if (!DOPT_IS_FLOAT) { /* run to stationarity: only the gradient test stops it */
+                o.function_tolerance = DOPT_OFF;
+                o.gradient_tolerance = (DOPT_REAL)1e-10;
+                o.step_tolerance = DOPT_OFF;
+            }
             DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL);
             DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, &rep, NULL, NULL) == DOPT_OK, "solve");
             DOPT_CHECK(DOPT_M(fabs)(x[0] - (DOPT_REAL)0.3) < 0.02, "loss %d mode %d: m = %g", kind, mode, (double)x[0]);
             DOPT_CHECK(rep.final_cost <= rep.initial_cost, "decrease");
+            {   /* stationarity: central differences of S itself, and the solver's own gradient */
+                DOPT_REAL g[2], S0, Sp, Sm, xp[2], h = (DOPT_REAL)1e-6, fd[2], gmax = 0;
+                int i;
+                DOPT_FN(dopt_nlls_evaluate)(s, 0, x, &S0, g);
+                if (DOPT_IS_FLOAT) { /* float: the solver's gradient (S's rounding defeats differences) */
+                    DOPT_CHECK(DOPT_M(fabs)(g[0]) + DOPT_M(fabs)(g[1]) <= 1e-2 * (1 + S0),
+                               "loss %d mode %d: |g| = %g", kind, mode, (double)(DOPT_M(fabs)(g[0]) + DOPT_M(fabs)(g[1])));
+                }
+                for (i = 0; i < 2 && !DOPT_IS_FLOAT; ++i) {
+                    memcpy(xp, x, sizeof xp);
+                    xp[i] = x[i] + h;
+                    DOPT_FN(dopt_nlls_evaluate)(s, 0, xp, &Sp, NULL);
+                    xp[i] = x[i] - h;
+                    DOPT_FN(dopt_nlls_evaluate)(s, 0, xp, &Sm, NULL);
+                    fd[i] = (Sp - Sm) / (2 * h);
+                    if (DOPT_M(fabs)(fd[i]) > gmax) gmax = DOPT_M(fabs)(fd[i]);
+                    DOPT_CHECK_CLOSE(g[i], fd[i], 1e-6, "solver gradient vs central differences");
+                }
+                DOPT_CHECK(DOPT_IS_FLOAT || gmax <= 1e-7 * (1 + S0), "loss %d mode %d: not stationary, |dS/dx| = %g (S = %g)",
+                           kind, mode, (double)gmax, (double)S0);
+            }
             DOPT_FN(dopt_nlls_solver_destroy)(s);
             DOPT_FN(dopt_nlls_problem_destroy)(p);
         }
@@ -1132,6 +1168,10 @@ static void DOPT_FN(test_log_lines)(void)
     DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, &rep, &tm, NULL) == DOPT_OK, "solve");
     DOPT_CHECK(cap.header == 1, "one header line (%d)", cap.header);
     DOPT_CHECK(cap.lines == rep.iterations + 2, "one line per iteration plus header and iteration 0: %d lines, %d iterations", cap.lines, rep.iterations);
+    DOPT_CHECK(cap.iter_lines == rep.iterations + 1 && cap.bad_order == 0 && cap.last_iter == rep.iterations,
+               "iteration lines 0 .. %d in order (%d lines, %d out of order)", rep.iterations, cap.iter_lines, cap.bad_order);
+    DOPT_CHECK_CLOSE(cap.last_cost, rep.final_cost, 1e-5, "the last line's cost is the final cost");
+    DOPT_CHECK(rep.final_cost < rep.initial_cost && rep.iterations >= 2, "the logged solve did work (%d iterations)", rep.iterations);
     DOPT_CHECK(tm.linearizations >= 1 && tm.factorizations >= rep.iterations - 0, "counts");
     DOPT_CHECK(tm.linearize_s >= 0 && tm.solve_s >= 0 && tm.total_s >= 0, "times");
     DOPT_FN(dopt_nlls_solver_destroy)(s);
