@@ -3630,35 +3630,41 @@ static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
         memcpy(Hb + 6 * j + 4, &h2, sizeof h2);
     }
 }
-#else
+#endif
+/* Hb (T x T, column-major) += Ja^T diag(fw) Jb (or = with first) for row-major rdim x T blocks of
+ * a small T (<= 6) that the callers below pass as a constant, so that each gets loops of fixed
+ * length (the plain-C 6-wide and 3-wide products: one definition). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline void DOPT_FN(dopt__nlls_ata_small)(int rdim, const int T, const DOPT_REAL *DOPT_RESTRICT Ja,
+                                                 const DOPT_REAL *DOPT_RESTRICT Jb,
+                                                 const DOPT_REAL *DOPT_RESTRICT fw, DOPT_REAL *DOPT_RESTRICT Hb,
+                                                 int first)
+{
+    DOPT_REAL t[36];
+    int q, i, j;
+    for (i = 0; i < T * T; ++i) t[i] = 0;
+    for (q = 0; q < rdim; ++q)
+        for (j = 0; j < T; ++j) {
+            DOPT_REAL bj = Jb[T * q + j] * fw[q];
+            for (i = 0; i < T; ++i) t[i + T * j] += Ja[T * q + i] * bj;
+        }
+    for (i = 0; i < T * T; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
+}
+#if !((defined(__GNUC__) || defined(__clang__)) && defined(__AVX__))
 static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
                                      DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
-    DOPT_REAL t[36];
-    int q, i, j;
-    for (i = 0; i < 36; ++i) t[i] = 0;
-    for (q = 0; q < rdim; ++q)
-        for (j = 0; j < 6; ++j) {
-            DOPT_REAL bj = Jb[6 * q + j] * fw[q];
-            for (i = 0; i < 6; ++i) t[i + 6 * j] += Ja[6 * q + i] * bj;
-        }
-    for (i = 0; i < 36; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
+    DOPT_FN(dopt__nlls_ata_small)(rdim, 6, Ja, Jb, fw, Hb, first);
 }
 #endif
 static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
                                      DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
-    DOPT_REAL t[9];
-    int q, i, j;
-    for (i = 0; i < 9; ++i) t[i] = 0;
-    for (q = 0; q < rdim; ++q)
-        for (j = 0; j < 3; ++j) {
-            DOPT_REAL bj = Jb[3 * q + j] * fw[q];
-            for (i = 0; i < 3; ++i) t[i + 3 * j] += Ja[3 * q + i] * bj;
-        }
-    for (i = 0; i < 9; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
+    DOPT_FN(dopt__nlls_ata_small)(rdim, 3, Ja, Jb, fw, Hb, first);
 }
 /* ga (t reals) += Ja^T diag(fw) r for a row-major rdim x t block (with first, ga = Ja^T diag(fw) r). */
 static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTRICT Ja,
