@@ -31,20 +31,40 @@
  *   batch in lockstep groups, one factorization call per iteration for the whole group, each
  *   element still taking exactly its own steps (dopt_nlls_options.sequential_batch).
  *   A failed factorization names the variable and the likely cause (gauge freedom,
- *   an unconstrained variable).  dopt_check_jacobian compares a cost's analytic Jacobians with
- *   central differences on the tangent space.  Sketch (fit y = exp(m t + c)):
- *       dopt_nlls_problem_d *p;  dopt_nlls_solver_d *s;  int v;
- *       dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
- *       dopt_nlls_problem_create_d(NULL, 1, &p);
- *       dopt_nlls_add_variable_d(p, &R2, &v);
- *       for (i = 0; i < npts; ++i) {                  // one cost per data point
- *           dopt_nlls_cost_desc_d d = {0};
- *           d.fn = exp_residual; d.data = &pts[i]; d.rdim = 1; d.nvars = 1; d.vars = &v;
- *           dopt_nlls_add_cost_d(p, &d, NULL);
+ *   an unconstrained variable).  dopt_nlls_check_jacobian compares a cost's analytic Jacobians with
+ *   central differences on the tangent space.  Example (fit y = exp(m t + c); cc ex.c -lm):
+ *       #define DOPT_IMPLEMENTATION
+ *       #include "dopt.h"
+ *       #include <stdio.h>
+ *       typedef struct point { double t, y; } point;
+ *       // r = y - exp(m t + c), J = dr / d[m c] (1 x 2, row-major)
+ *       static dopt_status exp_residual(const void *data, const double *const *x, double *r,
+ *                                       double *const *J) {
+ *           const point *q = (const point *)data;
+ *           double e = exp(x[0][0] * q->t + x[0][1]);
+ *           r[0] = q->y - e;
+ *           if (J && J[0]) { J[0][0] = -q->t * e; J[0][1] = -e; }
+ *           return DOPT_OK;
  *       }
- *       dopt_nlls_solver_create_d(p, NULL, &s, NULL);   // NULL: dense Cholesky
- *       dopt_nlls_solve_d(s, NULL, x, 0, &report, NULL, NULL);
- *   examples/curve_fit_ls.c and examples/pgo.c are complete programs.
+ *       int main(void) {
+ *           point pts[20];  double x[2] = {0, 0};  int i, v;
+ *           dopt_nlls_problem_d *p;  dopt_nlls_solver_d *s;  dopt_nlls_report report;
+ *           dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+ *           for (i = 0; i < 20; ++i) { pts[i].t = 0.05 * i; pts[i].y = exp(0.3 * pts[i].t + 0.1); }
+ *           if (dopt_nlls_problem_create_d(NULL, 1, &p)) return 1;   // a batch of one problem
+ *           dopt_nlls_add_variable_d(p, &R2, &v);
+ *           for (i = 0; i < 20; ++i) {                                 // one cost per data point
+ *               dopt_nlls_cost_desc_d d = {0};
+ *               d.fn = exp_residual; d.data = &pts[i]; d.rdim = 1; d.nvars = 1; d.vars = &v;
+ *               dopt_nlls_add_cost_d(p, &d, NULL);
+ *           }
+ *           if (dopt_nlls_solver_create_d(p, NULL, &s, NULL)) return 1;     // NULL: dense Cholesky
+ *           if (dopt_nlls_solve_d(s, NULL, x, 0, &report, NULL, NULL)) return 1;
+ *           printf("m = %g, c = %g\n", x[0], x[1]);
+ *           dopt_nlls_solver_destroy_d(s);  dopt_nlls_problem_destroy_d(p);
+ *           return 0;
+ *       }
+ *   examples/curve_fit_ls.c and examples/pgo.c are longer programs.
  *
  * HOW TO USE
  *   In exactly one C (or C++) file:          #define DOPT_IMPLEMENTATION
@@ -85,6 +105,20 @@
  *   inside pass blocks.  Quoted includes search the including file's folder first, so the headers
  *   only need to sit together.  C11 users may add _Generic front macros of their own; the API does
  *   not depend on them.
+ *   User code uses the same driver under its public name DOPT_GENERIC (DOPT__DRIVE and the
+ *   DOPT_<MODULE>__PASS_* macros are the headers' own):
+ *       // my_fit.c: one source, my_residual_f and my_residual_d
+ *       #ifndef DOPT_REAL                              (ordinary inclusion)
+ *       #include "dopt.h"
+ *       #define DOPT_GENERIC "my_fit.c"
+ *       #include "dopt.h"                              (includes my_fit.c for float, then double)
+ *       #undef DOPT_GENERIC
+ *       ... code using my_residual_d ...
+ *       #else                                          (a pass: DOPT_REAL, DOPT_FN, ... defined)
+ *       static DOPT_REAL DOPT_FN(my_residual)(const DOPT_REAL *x) { return DOPT_M(exp)(x[0]); }
+ *       #endif
+ *   The pass macros (DOPT_REAL, DOPT_FN, DOPT_M, DOPT_EPS, DOPT_IS_FLOAT) are undefined again
+ *   after each pass; the tests are written this way.
  *
  * CONVENTIONS
  *   - Dense matrices are COLUMN-MAJOR with a leading dimension (lda >= rows), as in BLAS/LAPACK, so
@@ -119,7 +153,7 @@
  *   - Batches: every solver takes a batch of B problems of one structure; element b reads
  *     A + b * strideA.  Each element gets its own status in the report (dopt_status per element);
  *     the call's return is the first failing element's status (errinfo.index = that element),
- *     unless the element policy (FLAG / ZERO / FAIL, as dopt_bwd_policy) says otherwise.
+ *     unless the element policy (FLAG / ZERO / FAIL, as dopt_nlls_diff_policy) says otherwise.
  *   - Statuses: every fallible call returns dopt_status and takes a trailing dopt_errinfo *info
  *     (may be NULL).  I/O failures (missing, unreadable file) are DOPT_ERR_IO; malformed content
  *     is DOPT_ERR_PARSE with the line.  DOPT_OK is returned only with finite outputs that mean
@@ -146,6 +180,8 @@
  *                         link -lopenblas or -lcblas -llapacke); results agree with the built-ins
  *                         to rounding.
  *   DOPT_NO_STDIO         leave out the helpers that need <stdio.h> (file readers, vsnprintf logs)
+ *   DOPT_NO_VECTOR_EXT    use the plain-C micro-kernels even where GCC/Clang vector extensions
+ *                         on AVX-512 would be used (dopt.h's gemm tile, dopt_sparse.h's kernels)
  *
  * LICENSE: MIT, see the end of the file.
  */
@@ -154,6 +190,10 @@
 /* Precision driver: re-entered by any dopt header that defines DOPT__DRIVE to instantiate its    */
 /* generic pass blocks for float and then double (DOPT_REAL is defined only inside a pass).       */
 /* =============================================================================================== */
+#if defined(DOPT_GENERIC) && !defined(DOPT__DRIVE) && !defined(DOPT_REAL)
+#define DOPT__DRIVE DOPT_GENERIC /* user code: the public spelling of the driver (see above) */
+#define DOPT__DRIVE_USER
+#endif
 #if defined(DOPT__DRIVE) && !defined(DOPT_REAL)
 #define DOPT_REAL float
 #define DOPT_FN(name) name##_f
@@ -177,6 +217,10 @@
 #undef DOPT_M
 #undef DOPT_EPS
 #undef DOPT_IS_FLOAT
+#ifdef DOPT__DRIVE_USER
+#undef DOPT__DRIVE
+#undef DOPT__DRIVE_USER
+#endif
 #endif
 
 /* =============================================================================================== */
@@ -199,6 +243,11 @@
 /* DOPT_OFF: the named "off" value of an options field whose 0 means "default" (tolerances,
  * limits, penalties): any negative value switches the test or feature off. */
 #define DOPT_OFF (-1)
+
+/* DOPT__RANK_TOL(n): the one rank tolerance of the Cholesky-based linear solvers (dense here,
+ * supernodal in dopt_sparse.h): a pivot whose square is at most DOPT__RANK_TOL(n) times its
+ * matrix's diagonal entry counts as a rank deficiency.  Expands inside a precision pass only. */
+#define DOPT__RANK_TOL(n) ((DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)(n) * DOPT_EPS)
 
 #ifdef DOPT_STATIC
 #if defined(__GNUC__) || defined(__clang__)
@@ -531,32 +580,45 @@ DOPT_API void DOPT_FN(dopt_sytrs)(int n, int nrhs, const DOPT_REAL *LD, int ldld
 /* ---- strided batches ------------------------------------------------------------------------- */
 /* Batch element b uses A + b*strideA (and likewise for every array); strides are in reals (or
  * ints for ipiv).  Factorizations factor every element and return the first failure's status,
- * with fail_col[b] (batch ints, may be NULL) = the failing column of element b, or -1. */
+ * with fail_col[b] (batch ints, may be NULL) = the failing column of element b, or -1.
+ * Each function below is its single-matrix form (same argument meanings, column-major with a
+ * leading dimension) applied to elements b = 0 .. batch-1; batch <= 0 does nothing. */
 
-DOPT_API void DOPT_FN(dopt_gemm_batched)(int batch, dopt_trans transa, dopt_trans transb, int m, int n,
+/* dopt_gemm_batched: C_b = alpha op(A_b) op(B_b) + beta C_b (m x n, op(A) m x k), as dopt_gemm. */
+DOPT_API void DOPT_FN(dopt_gemm_batched)(ptrdiff_t batch, dopt_trans transa, dopt_trans transb, int m, int n,
                                          int k, DOPT_REAL alpha, const DOPT_REAL *A, int lda,
                                          ptrdiff_t strideA, const DOPT_REAL *B, int ldb,
                                          ptrdiff_t strideB, DOPT_REAL beta, DOPT_REAL *C, int ldc,
                                          ptrdiff_t strideC);
-DOPT_API void DOPT_FN(dopt_gemv_batched)(int batch, dopt_trans trans, int m, int n, DOPT_REAL alpha,
+/* dopt_gemv_batched: y_b = alpha op(A_b) x_b + beta y_b (A m x n), as dopt_gemv. */
+DOPT_API void DOPT_FN(dopt_gemv_batched)(ptrdiff_t batch, dopt_trans trans, int m, int n, DOPT_REAL alpha,
                                          const DOPT_REAL *A, int lda, ptrdiff_t strideA,
                                          const DOPT_REAL *x, ptrdiff_t stridex, DOPT_REAL beta,
                                          DOPT_REAL *y, ptrdiff_t stridey);
-DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+/* dopt_potrf_batched: A_b = L_b L_b^T in place (n x n, lower), as dopt_potrf.  Returns DOPT_OK
+ * or the first failing element's status (DOPT_ERR_NOT_POSITIVE_DEFINITE, DOPT_ERR_NON_FINITE). */
+DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *fail_col);
-DOPT_API void DOPT_FN(dopt_potrs_batched)(int batch, int n, int nrhs, const DOPT_REAL *L, int ldl,
+/* dopt_potrs_batched: B_b = (L_b L_b^T)^{-1} B_b (n x nrhs) from dopt_potrf_batched's factors. */
+DOPT_API void DOPT_FN(dopt_potrs_batched)(ptrdiff_t batch, int n, int nrhs, const DOPT_REAL *L, int ldl,
                                           ptrdiff_t strideL, DOPT_REAL *B, int ldb, ptrdiff_t strideB);
-DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+/* dopt_getrf_batched: A_b = P_b L_b U_b in place with pivots ipiv_b (n ints), as dopt_getrf.
+ * Returns DOPT_OK or the first failing element's status (DOPT_ERR_SINGULAR, DOPT_ERR_NON_FINITE). */
+DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *ipiv, ptrdiff_t strideipiv,
                                                  int *fail_col);
-DOPT_API void DOPT_FN(dopt_getrs_batched)(int batch, dopt_trans trans, int n, int nrhs,
+/* dopt_getrs_batched: B_b = op(A_b)^{-1} B_b (n x nrhs) from dopt_getrf_batched's factors. */
+DOPT_API void DOPT_FN(dopt_getrs_batched)(ptrdiff_t batch, dopt_trans trans, int n, int nrhs,
                                           const DOPT_REAL *LU, int ldlu, ptrdiff_t strideLU,
                                           const int *ipiv, ptrdiff_t strideipiv, DOPT_REAL *B,
                                           int ldb, ptrdiff_t strideB);
-DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+/* dopt_sytrf_batched: A_b = L_b D_b L_b^T in place with pivots ipiv_b (n ints), as dopt_sytrf.
+ * Returns DOPT_OK or the first failing element's status (DOPT_ERR_SINGULAR, DOPT_ERR_NON_FINITE). */
+DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *ipiv, ptrdiff_t strideipiv,
                                                  int *fail_col);
-DOPT_API void DOPT_FN(dopt_sytrs_batched)(int batch, int n, int nrhs, const DOPT_REAL *LD, int ldld,
+/* dopt_sytrs_batched: B_b = A_b^{-1} B_b (n x nrhs) from dopt_sytrf_batched's factors. */
+DOPT_API void DOPT_FN(dopt_sytrs_batched)(ptrdiff_t batch, int n, int nrhs, const DOPT_REAL *LD, int ldld,
                                           ptrdiff_t strideLD, const int *ipiv, ptrdiff_t strideipiv,
                                           DOPT_REAL *B, int ldb, ptrdiff_t strideB);
 
@@ -575,6 +637,701 @@ DOPT_API dopt_status DOPT_FN(dopt_spd_solve)(const dopt_hooks *hooks, int n, int
 #endif /* DOPT__CORE_PASS_DECL */
 
 /* =============================================================================================== */
+/* NONLINEAR LEAST SQUARES — the least-squares layer (precision-independent part).                 */
+/*                                                                                                 */
+/*   minimize  S(x) = 1/2 sum_i rho_i( || W_i c_i(x^i) ||^2 )   over variables on manifolds,       */
+/* for a batch of B problems that share one structure.  See the overview at the top of the file.   */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
+#ifndef DOPT_NLLS_H
+#define DOPT_NLLS_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most variables one cost may touch. */
+#define DOPT_NLLS_MAX_COST_VARS 8
+
+/* Second-order method.  All three minimize the Gauss-Newton model q(d) = S + g^T d + d^T H d / 2
+ * with g = J^T r and H = J^T J (robust losses and weights folded in). */
+typedef enum dopt_nlls_method {
+    DOPT_NLLS_LM = 0,   /* Levenberg-Marquardt: (H + lambda D) d = -g, adaptive lambda (default)   */
+    DOPT_NLLS_GN,       /* Gauss-Newton: H d = -g, every step taken (optional line search)        */
+    DOPT_NLLS_DOGLEG    /* Powell's dogleg between the Cauchy point and the GN step, trust region */
+} dopt_nlls_method;
+
+/* LM damping matrix D. */
+typedef enum dopt_lm_damping {
+    DOPT_LM_DAMP_DIAGONAL = 0, /* D = diag(H) clamped to [1e-6, 1e32] (Ceres; scale invariant)  */
+    DOPT_LM_DAMP_IDENTITY      /* D = I (GTSAM's default)                                        */
+} dopt_lm_damping;
+
+/* LM damping update after a step with gain ratio rho = actual / predicted decrease. */
+typedef enum dopt_lm_update {
+    DOPT_LM_UPDATE_NIELSEN = 0, /* accept: lambda *= max(1/3, 1 - (2 rho - 1)^3), nu = 2;
+                                   reject: lambda *= nu, nu *= 2   (Nielsen; what Ceres does)   */
+    DOPT_LM_UPDATE_FACTOR       /* accept: lambda /= f; reject: lambda *= f (f = lm_factor;
+                                   GTSAM's default with f = 10)                                 */
+} dopt_lm_update;
+
+/* Robust loss rho(s) of the squared weighted residual norm s = ||W r||^2, scale a > 0.  Every loss
+ * is normalized so that rho(s) ~ s near 0 (rho'(0) = 1):
+ *   NONE            s
+ *   HUBER           s                        (s <= a^2),   2 a sqrt(s) - a^2       (s > a^2)
+ *   CAUCHY          a^2 log(1 + s / a^2)
+ *   WELSCH          a^2 (1 - exp(-s / a^2))
+ *   TUKEY           a^2/3 (1 - (1 - s/a^2)^3)  (s <= a^2),   a^2 / 3               (s > a^2)
+ *   GEMAN_MCCLURE   a^2 s / (a^2 + s)
+ *   SOFT_L1         2 a^2 (sqrt(1 + s / a^2) - 1) */
+typedef enum dopt_loss_kind {
+    DOPT_LOSS_NONE = 0,
+    DOPT_LOSS_HUBER,
+    DOPT_LOSS_CAUCHY,
+    DOPT_LOSS_WELSCH,
+    DOPT_LOSS_TUKEY,
+    DOPT_LOSS_GEMAN_MCCLURE,
+    DOPT_LOSS_SOFT_L1
+} dopt_loss_kind;
+
+/* How a robust loss enters the Gauss-Newton system.  Both give the exact gradient
+ * g = rho'(s) J^T W^T W r; they differ in the model Hessian of the term:
+ *   IRLS (default)  H = rho'(s) J~^T J~ (iteratively reweighted least squares; what Ceres does for
+ *                   these losses, whose rho'' <= 0, and what GTSAM's m-estimators do)
+ *   TRIGGS          H = J~^T (rho' I + 2 rho'' r~ r~^T) J~, the second-order correction of Triggs
+ *                   et al. ("Bundle adjustment, a modern synthesis" §4.3), realized by rescaling r~
+ *                   and J~; where 1 + 2 s rho''/rho' < 0.05 it is clamped there so H stays
+ *                   positive definite.  (J~ = W J, r~ = W r.) */
+typedef enum dopt_robust_mode { DOPT_ROBUST_IRLS = 0, DOPT_ROBUST_TRIGGS } dopt_robust_mode;
+
+/* Cost weight W (residual r~ = W r): NONE (W = I), SCALAR (1 real w, W = w I), DIAGONAL (rdim
+ * reals), SQRT_INFO (rdim x rdim row-major square root of the information matrix,
+ * Omega = W^T W; e.g. the upper Cholesky factor of a g2o information block). */
+typedef enum dopt_weight_kind {
+    DOPT_WEIGHT_NONE = 0,
+    DOPT_WEIGHT_SCALAR,
+    DOPT_WEIGHT_DIAGONAL,
+    DOPT_WEIGHT_SQRT_INFO
+} dopt_weight_kind;
+
+/* Why a solve stopped (per batch element). */
+typedef enum dopt_nlls_stop {
+    DOPT_STOP_NONE = 0,           /* not run                                                      */
+    DOPT_STOP_MAX_ITERATIONS,     /* iteration limit                                              */
+    DOPT_STOP_FUNCTION_TOLERANCE, /* |dS| <= function_tolerance * S after an accepted step        */
+    DOPT_STOP_COST_CHANGE,        /* |dS| <= cost_change_tolerance (absolute)                     */
+    DOPT_STOP_GRADIENT,           /* max_i |g_i| <= gradient_tolerance                            */
+    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance), after at
+                                     least one accepted step (else NO_PROGRESS)                    */
+    DOPT_STOP_NO_PROGRESS,        /* damping / trust radius / line search limit: no step lowers S */
+    DOPT_STOP_FAILED              /* an error stopped it; see the report's status                 */
+} dopt_nlls_stop;
+
+/* dopt_nlls_stop_string: short constant description of s ("gradient tolerance", ...). */
+DOPT_API const char *dopt_nlls_stop_string(dopt_nlls_stop s);
+
+/* Block-sparse structure of the symmetric Gauss-Newton matrix H, handed once to a linear
+ * solver's analyze().  The scalar unknowns are grouped in nblocks blocks (one per free variable);
+ * block j has block_dim[j] tangent columns starting at scalar column block_start[j]
+ * (block_start[nblocks] = n).  Only the LOWER block triangle is stored, in block compressed
+ * columns: the blocks of block column j are k = col_start[j] .. col_start[j+1]-1, block row
+ * row_block[k] >= j ascending, the diagonal block first.  Block k's values are a dense
+ * column-major block_dim[row] x block_dim[col] matrix at values + value_start[k]; a diagonal block
+ * stores the full symmetric square.  nvalues = total reals. */
+typedef struct dopt_block_pattern {
+    int nblocks;
+    int n;
+    const int *block_dim;
+    const int *block_start;
+    const int *col_start;
+    const int *row_block;
+    const size_t *value_start;
+    size_t nvalues;
+} dopt_block_pattern;
+
+/* Outcome of one batch element's solve. */
+typedef struct dopt_nlls_report {
+    dopt_status status;     /* DOPT_OK, or the error that stopped this element                   */
+    dopt_nlls_stop stop;    /* why it stopped                                                      */
+    int iterations;         /* iterations made (accepted and rejected steps)                       */
+    int accepted;           /* steps accepted                                                      */
+    double initial_cost;    /* S at the start                                                      */
+    double final_cost;      /* S at the end                                                        */
+    double gradient_norm;   /* max |g_i| at the end (last linearization)                           */
+    int fail_variable;      /* variable whose block made the factorization fail, or -1             */
+} dopt_nlls_report;
+
+/* Time spent in one dopt_nlls_solve call (seconds of processor time from clock(); collected only
+ * when options.timing is set or iteration logging is on). */
+typedef struct dopt_nlls_timing {
+    double linearize_s;     /* residuals, Jacobians, robust/weight folding, forming g and H        */
+    double solve_s;         /* linear solver: factor + solve                                       */
+    double total_s;
+    long linearizations, factorizations;
+} dopt_nlls_timing;
+
+/* Result of a Jacobian check: the worst entry of |analytic - numeric| / max(1, |analytic|,
+ * |numeric|) over every block of the cost. */
+typedef struct dopt_jacobian_check {
+    double max_error;       /* the worst scaled error                                              */
+    double analytic, numeric; /* the two values at the worst entry                                 */
+    int var, row, col;      /* cost-local variable index, residual row, tangent column            */
+} dopt_jacobian_check;
+
+#ifdef __cplusplus
+}
+#endif
+
+/* Precision-generic declarations of the least-squares layer (DOPT__NLLS_PASS_DECL below). */
+#define DOPT__NLLS_PASS_DECL
+#define DOPT__DRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT__NLLS_PASS_DECL
+#endif /* DOPT_NLLS_H */
+#endif /* !DOPT__DRIVE */
+
+/* =============================================================================================== */
+/* Least-squares layer: generic declarations (one pass per precision).                            */
+/* =============================================================================================== */
+#if defined(DOPT__NLLS_PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* dopt_nlls_loss_eval: rho[0..2] = rho(s), rho'(s), rho''(s) of the loss `kind` (see dopt_loss_kind)
+ * at the squared norm s >= 0 with scale a > 0 (a <= 0 is taken as 1).  Never fails. */
+DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3]);
+
+/* ---- linear solver interface ----------------------------------------------------------------- */
+
+/* A solver of (H + diag(diag_add)) d = rhs for the block-sparse SPD matrix H described by a
+ * dopt_block_pattern.  The least-squares layer calls analyze() ONCE per structure (when the nlls
+ * solver is created), then factor()/solve() as often as it needs, for every batch element; no
+ * analysis is repeated.  Fill one in to plug in any factorization:
+ *   self      the solver's own state
+ *   analyze   symbolic phase for `pattern` (which stays valid until destroy); may allocate.
+ *   factor    numeric phase from the pattern's block values (lower block triangle, see
+ *             dopt_block_pattern) plus diag_add (n reals added to the diagonal; NULL for none).
+ *             Must not change `values`.  On failure returns DOPT_ERR_NOT_POSITIVE_DEFINITE (or
+ *             NON_FINITE) and sets *fail_col to the failing SCALAR column in the pattern's own
+ *             numbering (undo any fill-reducing permutation), so the caller can name the variable.
+ *             A factor whose pivot is tiny relative to its original diagonal entry should be
+ *             reported as a failure too (a rank-deficient H: gauge freedom).
+ *   solve     rhs (n reals) <- (H + diag_add)^{-1} rhs with the last factor.
+ *   destroy   free everything (self included); may be NULL.
+ *   reserve   optional (NULL: the solver holds one factor): hold `count` (>= 1) factors side by
+ *             side, slots 0 .. count-1, slot 0 current; the factors held before are lost.
+ *             Called outside any iteration (dopt_nlls_solver_keep_factors); may allocate.
+ *             DOPT_ERR_ALLOCATION leaves the solver as it was.
+ *   select    optional, with reserve: factor() and solve() act on slot `slot` (< count) until
+ *             the next select; selecting changes no factor.
+ *   batch_width, reserve_batch, factor_batch, solve_batch   optional (batch_width 0 / NULL:
+ *             none), the LANE BATCH: factor several matrices of the pattern at once (one vector
+ *             lane per matrix), which the layer uses to run Levenberg-Marquardt on up to
+ *             batch_width batch elements in lockstep (see dopt_nlls_options.sequential_batch).
+ *             batch_width     the most matrices one factor_batch takes (the lane count, >= 2).
+ *             reserve_batch   hold the storage for factor_batch (called once, when the
+ *                             least-squares solver is made; may allocate).  DOPT_ERR_ALLOCATION
+ *                             leaves the solver usable without the lane batch.
+ *             factor_batch    factor matrices l = 0 .. count-1 (1 <= count <= batch_width):
+ *                             values[l] (laid out as for factor()) + diag(diag_add[l]) (diag_add
+ *                             NULL, or an entry NULL: no addition).  status[l] and fail_col[l]
+ *                             are what factor() would return and set for that matrix alone; the
+ *                             return is DOPT_OK (results in status) or an error of the call
+ *                             itself (DOPT_ERR_INVALID_ARGUMENT: no reserve, bad count).  These
+ *                             factors live apart from factor()'s slots (no slot changes) and
+ *                             replace the last factor_batch's.
+ *             solve_batch     rhs[l] (n reals) <- (matrix l)^{-1} rhs[l] for every l < count of
+ *                             the last factor_batch whose status was DOPT_OK (others untouched).
+ * factor() must be a function of (values, diag_add) alone: the layer reuses a kept factor when
+ * it is asked for a factor of a bit-identical undamped matrix (see dopt_nlls_solver_keep_factors).
+ * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
+ * dopt_sparse_linear_solver_{f,d} provides its supernodal Cholesky (AMD ordering, analysis once)
+ * for large problems such as pose graphs, and is the model for plugging in another solver. */
+typedef struct DOPT_FN(dopt_linear_solver) {
+    void *self;
+    dopt_status (*analyze)(void *self, const dopt_block_pattern *pattern, dopt_errinfo *info);
+    dopt_status (*factor)(void *self, const DOPT_REAL *values, const DOPT_REAL *diag_add,
+                          int *fail_col);
+    dopt_status (*solve)(void *self, DOPT_REAL *rhs);
+    void (*destroy)(void *self);
+    dopt_status (*reserve)(void *self, int count);
+    void (*select)(void *self, int slot);
+    int batch_width;
+    dopt_status (*reserve_batch)(void *self);
+    dopt_status (*factor_batch)(void *self, int count, const DOPT_REAL *const *values,
+                                const DOPT_REAL *const *diag_add, dopt_status *status, int *fail_col);
+    void (*solve_batch)(void *self, int count, DOPT_REAL *const *rhs);
+} DOPT_FN(dopt_linear_solver);
+
+/* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix
+ * and factors it with dopt_potrf (O(n^3): for problems up to a few hundred unknowns).  A pivot
+ * whose square falls below (DOPT_IS_FLOAT ? 10 : 1000) n eps times its original diagonal entry
+ * is reported as a failure at that column (rank deficiency).  Supports reserve/select (each
+ * slot: n x n + n reals).  Memory through hooks (copied; NULL for libc).  Returns
+ * DOPT_ERR_ALLOCATION or DOPT_OK. */
+DOPT_API dopt_status DOPT_FN(dopt_linear_solver_dense)(const dopt_hooks *hooks,
+                                                       DOPT_FN(dopt_linear_solver) *out);
+
+/* ---- problem --------------------------------------------------------------------------------- */
+
+/* One cost term r = c(x^i) (rdim residuals) of the objective.  Zero-initialize, then fill:
+ *   fn            the residual (+ tangent Jacobian) callback, see dopt_cost_fn (required)
+ *   data          handed to fn; batch element b gets (const char *)data + b * data_stride
+ *   data_stride   bytes between batch elements' data (0: all elements share `data`)
+ *   rdim          residual dimension, >= 1
+ *   nvars, vars   the variables touched (1..DOPT_NLLS_MAX_COST_VARS distinct indices; copied);
+ *                 fn sees them in this order
+ *   weight_kind, weight, weight_stride   the weight W (dopt_weight_kind); element b reads
+ *                 weight + b * weight_stride (reals; 0: shared).  Not copied: keep it alive.
+ *   loss, loss_scale                     robust loss and its scale a (0 means 1)
+ *   numeric_diff  1: fn computes no Jacobian (it is always called with J = NULL) and the layer
+ *                 uses central differences on the tangent space */
+typedef struct DOPT_FN(dopt_nlls_cost_desc) {
+    DOPT_FN(dopt_cost_fn) fn;
+    const void *data;
+    size_t data_stride;
+    int rdim;
+    int nvars;
+    const int *vars;
+    dopt_weight_kind weight_kind;
+    const DOPT_REAL *weight;
+    ptrdiff_t weight_stride;
+    dopt_loss_kind loss;
+    DOPT_REAL loss_scale;
+    int numeric_diff;
+} DOPT_FN(dopt_nlls_cost_desc);
+
+/* The objective: variables (with their manifolds) and cost terms, for a batch of B problems that
+ * share this structure.  Opaque; build it with the calls below, then create a solver. */
+typedef struct DOPT_FN(dopt_nlls_problem) DOPT_FN(dopt_nlls_problem);
+
+/* dopt_nlls_problem_create: an empty problem for `batch` (>= 1) elements; hooks copied (NULL:
+ * libc, no log).  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION on failure. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_problem_create)(const dopt_hooks *hooks, int batch,
+                                                       DOPT_FN(dopt_nlls_problem) **out);
+/* dopt_nlls_problem_destroy: free the problem (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_nlls_problem_destroy)(DOPT_FN(dopt_nlls_problem) *p);
+
+/* dopt_nlls_add_variable: add a variable living on manifold m (the descriptor is copied; use
+ * dopt_manifold_euclidean(n) for R^n).  *index (may be NULL) receives its index (0, 1, ...).
+ * Its stored values sit at offset dopt_nlls_variable_offset() in each element's state vector. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_variable)(DOPT_FN(dopt_nlls_problem) *p,
+                                                     const DOPT_FN(dopt_manifold) *m, int *index);
+/* dopt_nlls_set_constant: hold variable v fixed (1) or free it (0) — e.g. the first pose of a
+ * pose graph, to remove the gauge freedom.  Takes effect for solvers created afterwards. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_constant)(DOPT_FN(dopt_nlls_problem) *p, int v, int constant);
+/* dopt_nlls_add_cost: add a cost term (see dopt_nlls_cost_desc); *index (may be NULL) gets its
+ * index.  DOPT_ERR_INVALID_ARGUMENT for a bad variable index, a variable listed twice, rdim < 1,
+ * a NULL fn or weight; DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
+                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
+/* dopt_nlls_state_size: reals in one element's state vector (sum of the variables' `dim`). */
+DOPT_API int DOPT_FN(dopt_nlls_state_size)(const DOPT_FN(dopt_nlls_problem) *p);
+/* dopt_nlls_variable_offset: offset of variable v's stored values in the state vector. */
+DOPT_API int DOPT_FN(dopt_nlls_variable_offset)(const DOPT_FN(dopt_nlls_problem) *p, int v);
+/* dopt_nlls_num_variables / dopt_nlls_num_costs / dopt_nlls_batch: counts. */
+DOPT_API int DOPT_FN(dopt_nlls_num_variables)(const DOPT_FN(dopt_nlls_problem) *p);
+DOPT_API int DOPT_FN(dopt_nlls_num_costs)(const DOPT_FN(dopt_nlls_problem) *p);
+DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p);
+
+/* ---- solver ---------------------------------------------------------------------------------- */
+
+/* Options: zero-initialize for the defaults (a 0 field means its default; dopt_nlls_default_options
+ * fills them in explicitly).  Tolerances below 0 switch that test off. */
+typedef struct DOPT_FN(dopt_nlls_options) {
+    dopt_nlls_method method;            /* LM (default), GN, DOGLEG                               */
+    int max_iterations;                 /* 0: 50                                                  */
+    DOPT_REAL function_tolerance;       /* stop when |dS| <= tol * S; 0: 1e-6                     */
+    DOPT_REAL cost_change_tolerance;    /* stop when |dS| <= tol (absolute); 0: off               */
+    DOPT_REAL gradient_tolerance;       /* stop when max |g_i| <= tol; 0: 1e-10                   */
+    DOPT_REAL step_tolerance;           /* stop when ||d|| <= tol (||x|| + tol); 0: 1e-8          */
+    dopt_lm_damping lm_damping;         /* LM: D = clamped diag(H) (default) or I                 */
+    dopt_lm_update lm_update;           /* LM: Nielsen's update (default) or fixed factor         */
+    DOPT_REAL initial_lambda;           /* LM: 0: 1e-4 (Ceres' initial radius 1e4)               */
+    DOPT_REAL max_lambda;               /* LM: stop with NO_PROGRESS above it; 0: 1e32            */
+    DOPT_REAL lm_factor;                /* LM with DOPT_LM_UPDATE_FACTOR: 0: 10                   */
+    DOPT_REAL min_relative_decrease;    /* LM/Dogleg: accept when gain ratio > it; 0: 1e-3        */
+    DOPT_REAL initial_radius;           /* Dogleg trust radius; 0: 1e4                            */
+    DOPT_REAL min_radius;               /* Dogleg: stop with NO_PROGRESS below it; 0: 1e-32       */
+    dopt_robust_mode robust_mode;       /* IRLS (default) or TRIGGS, see dopt_robust_mode         */
+    int line_search;                    /* GN: 1 = backtracking (Armijo) line search on the step  */
+    int max_line_search_steps;          /* 0: 20 halvings                                         */
+    DOPT_REAL numeric_diff_step;        /* central-difference step h; 0: cbrt(eps); relative
+                                           (h max(1,|x_j|)) on Euclidean variables              */
+    int timing;                         /* 1: fill dopt_nlls_timing (calls clock())               */
+    /* Added for the backward modes (DIFFERENTIABLE LEAST SQUARES section): */
+    DOPT_REAL step_size;                /* every trial point is x ⊕ step_size d (Theseus'
+                                           step_size; the model decrease is scaled to match);
+                                           0: 1                                                  */
+    /* Optional iteration hook (NULL: off, costs nothing): called once per step decision of
+     * element b with the state x BEFORE the step, the step direction d (n tangent reals), the
+     * scale t actually applied (x ⊕ t d), the LM damping lambda and dogleg radius the step was
+     * computed with, and whether it was accepted.  dopt_nlls_diff uses it to record UNROLL's
+     * trace; it must not allocate or change the solver. */
+    void (*iteration_hook)(void *user, int b, const DOPT_REAL *x, const DOPT_REAL *d, DOPT_REAL t,
+                           DOPT_REAL lambda, DOPT_REAL radius, int accepted);
+    void *hook_user;
+    /* Batches and the lane batch: with method LM, a batch of two or more elements and a linear
+     * solver that offers factor_batch (dopt_sparse_linear_solver does), the elements run in
+     * LOCKSTEP, in consecutive groups of batch_width (elements 0..W-1, then W..2W-1, ...): each
+     * iteration, every running element of the group builds its damped system, one
+     * factor_batch call factors them all (one vector lane per element), one solve_batch call
+     * solves them, then each element takes its trial point, accepts or rejects and updates its
+     * damping on its own.  An element that stops leaves the group's later factorizations.
+     * Every element runs the very iteration it runs alone (the same code: its own damping,
+     * decisions, stopping, report); results are bit-identical to a sequential solve when the
+     * linear solver's factor_batch rounds as its factor() does (a vectorized lane factor may
+     * differ in the last bits).  Reports, the returned status and info are those of the
+     * sequential loop (the first failing element in element order).  Logging, an
+     * iteration_hook and the GN / Dogleg methods make the solve sequential.
+     * sequential_batch = 1 solves the elements one after another instead. */
+    int sequential_batch;
+} DOPT_FN(dopt_nlls_options);
+
+/* dopt_nlls_default_options: the options with every default written out. */
+DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void);
+
+/* A solver for one problem structure: the block pattern, the linear solver's analysis and all
+ * iteration memory are made once here; solves allocate nothing.  Opaque. */
+typedef struct DOPT_FN(dopt_nlls_solver) DOPT_FN(dopt_nlls_solver);
+
+/* dopt_nlls_solver_create: analyze problem p (which must stay alive and unchanged in structure;
+ * cost data and weights may change between solves).  Free variables that no cost touches are
+ * left out of the system (they keep their values).  With a batch of two or more and a linear
+ * solver with the lane batch (factor_batch), it also calls reserve_batch and takes the lockstep
+ * lanes: min(batch_width, batch) x (2 pattern->nvalues + 5 n) reals; if either fails the
+ * solver just stays sequential (no error).  `linear` is the linear solver (copied; the
+ * nlls solver owns it from now on and destroys it), or NULL for dopt_linear_solver_dense.
+ * Returns the linear solver's analyze() status, DOPT_ERR_ALLOCATION, DOPT_ERR_INVALID_ARGUMENT. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
+                                                      const DOPT_FN(dopt_linear_solver) *linear,
+                                                      DOPT_FN(dopt_nlls_solver) **out,
+                                                      dopt_errinfo *info);
+/* dopt_nlls_solver_destroy: free the solver and its linear solver (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s);
+/* dopt_nlls_solver_pattern: the block pattern handed to the linear solver (valid while s is). */
+DOPT_API const dopt_block_pattern *DOPT_FN(dopt_nlls_solver_pattern)(const DOPT_FN(dopt_nlls_solver) *s);
+/* dopt_nlls_solver_keep_factors: keep = 1: keep every batch element's last UNDAMPED
+ * factorization (Gauss-Newton, dogleg) in a slot of its own, so it outlives the solves of the
+ * elements after it and any later damped (LM) factorization, which all share one more slot;
+ * keep = 0 (the default): one factor for everything.  What it is for: dopt_nlls_diff_backward
+ * (IMPLICIT) needs the undamped Gauss-Newton factor at the recorded solution and reuses a kept
+ * factor instead of refactoring when it is of exactly that matrix — e.g. after a dopt_nlls_solve
+ * Gauss-Newton step from the solution (Theseus' flow: the step factors H(x*), the backward would
+ * factor it again).  With one factor for everything only a batch of 1 gets that.  Memory,
+ * allocated here (nothing in the iterations): the linear solver's reserve(batch + 1) — batch + 1
+ * factors — plus (batch + 1) x pattern->nvalues reals (the matrices they were made from); the
+ * factors held so far are dropped.  Returns DOPT_OK, DOPT_ERR_UNSUPPORTED (the linear solver has
+ * no reserve/select), DOPT_ERR_ALLOCATION (the solver is left as it was),
+ * DOPT_ERR_INVALID_ARGUMENT. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_solver) *s, int keep);
+
+/* dopt_nlls_solve: minimize every batch element, starting from and overwriting x.
+ *   opt       options (NULL: defaults)
+ *   x         batch state vectors; element b at x + b * x_stride (x_stride 0: the state size)
+ *   reports   batch entries (may be NULL): per-element outcome
+ *   timing    may be NULL; times summed over the batch (see dopt_nlls_timing)
+ *   info      may be NULL; the first failure's details: index = the batch element for a cost
+ *             error, or the VARIABLE whose block failed to factor, with the likely cause
+ * Each element is solved on its own (its own damping, stopping and report), either to the end
+ * before the next one starts, or, for Levenberg-Marquardt with a linear solver that has the
+ * lane batch, in lockstep groups that share each iteration's factorization call (see
+ * dopt_nlls_options.sequential_batch: same steps, same reports); all share the structure, the
+ * symbolic analysis and the memory.  A failing element does not stop the others.
+ * Per-iteration lines (Ceres' summary columns) go to the problem's log hook at DOPT_LOG_INFO.  Returns DOPT_OK when every element finished without error (stopping at
+ * max_iterations is not an error; see the reports), else the first element's error:
+ * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
+ * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
+ * status, DOPT_ERR_INVALID_ARGUMENT (an unknown enum value or a NaN/Inf real in opt; x untouched). */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
+                                              const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                              ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                              dopt_nlls_timing *timing, dopt_errinfo *info);
+
+/* dopt_nlls_evaluate: the objective S of batch element b at state x (one element's vector) and,
+ * if g is non-NULL, its gradient in the free tangent columns (n reals, the pattern's order).
+ * Returns a callback's status or DOPT_ERR_NON_FINITE. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, int b,
+                                                 const DOPT_REAL *x, DOPT_REAL *cost, DOPT_REAL *g);
+
+/* ---- Jacobian help --------------------------------------------------------------------------- */
+
+/* dopt_nlls_numeric_jacobian: central-difference tangent Jacobian of cost fn with respect to its k-th
+ * variable: J (rdim x tangent_dim, row-major) with column j = (r(x_k ⊕ h e_j) - r(x_k ⊕ -h e_j))
+ * / 2h, h = step (0: cbrt(eps)), times max(1, |x_kj|) when the manifold is "euclidean".
+ * scratch: 2 rdim + dim_k + tangent_dim_k reals.  Returns fn's status. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+                                                    int rdim, int nvars,
+                                                    const DOPT_FN(dopt_manifold) *const *manifolds,
+                                                    const DOPT_REAL **vars, int k, DOPT_REAL step,
+                                                    DOPT_REAL *J, DOPT_REAL *scratch);
+
+/* dopt_nlls_check_jacobian: compare fn's analytic tangent Jacobians with central differences on the
+ * tangent space at vars (manifold conventions: right perturbation x ⊕ d, see dopt_manifold) and
+ * report the worst entry in *out.  Use it in a test of every cost you write: a max_error above
+ * ~1e-6 (double) means the Jacobian or its convention is wrong.  Allocates scratch through hooks.
+ * Returns fn's status, DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+                                                  int rdim, int nvars,
+                                                  const DOPT_FN(dopt_manifold) *const *manifolds,
+                                                  const DOPT_REAL *const *vars, DOPT_REAL step,
+                                                  const dopt_hooks *hooks, dopt_jacobian_check *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__NLLS_PASS_DECL */
+
+/* =============================================================================================== */
+/* DIFFERENTIABLE LEAST SQUARES — backward modes of the least-squares layer (dopt_nlls_diff_*).     */
+/*                                                                                                 */
+/* The layer θ* = argmin_θ S(θ; φ) of the section above becomes a differentiable function: given    */
+/* ∂L/∂θ* for an outer loss L, dopt_nlls_diff_backward returns ∂L/∂φ for every LEARNABLE PARAMETER  */
+/* φ that shaped the problem, and (UNROLL) ∂L/∂θ0 for the initial values — TheseusLayer's four      */
+/* backward modes (Pineda et al. 2022, §4.3 and App. E):                                           */
+/*                                                                                                 */
+/*   IMPLICIT   the implicit function theorem at the solution.  At θ* the gradient g(θ*, φ) = 0,    */
+/*              so dθ* / dφ = -H⁻¹ ∂g/∂φ.  H is the UNDAMPED GAUSS-NEWTON matrix J~ᵀJ~ at θ* (robust   */
+/*              and weight folding as in the forward solve): the forward solver's own matrix without */
+/*              its damping (one linearization + factorization at θ*, no iteration: the forward's   */
+/*              last factor belongs to the previous iterate and a damped matrix); it is positive     */
+/*              semidefinite by construction (a Newton Hessian need not be away from the minimum);  */
+/*              and it equals the exact Hessian when the residuals vanish at θ* or are linear (and  */
+/*              for robust losses folded by TRIGGS inside their convex region) — the same choice as */
+/*              Theseus.  One solve w = H⁻¹ ∂L/∂θ*, then ∂L/∂φ = -∂/∂φ (wᵀ g(θ*, φ)) which is taken  */
+/*              as the t-derivative of ∂S/∂φ(θ* ⊕ t w) by a central difference (mixed partials       */
+/*              commute), so only FIRST-order parameter Jacobian products are needed.  Time and      */
+/*              memory do not depend on the number of inner iterations.  A singular or non-finite   */
+/*              H gives DOPT_ERR_SINGULAR / DOPT_ERR_NON_FINITE for that element, never NaN.        */
+/*              FACTOR REUSE: when the solver still holds a factor of exactly that matrix, no       */
+/*              second factorization is made.  That is Theseus' flow: a dopt_nlls_solve             */
+/*              Gauss-Newton step from θ* between the forward and the backward factors H(θ*)        */
+/*              undamped (for a batch, dopt_nlls_solver_keep_factors keeps one factor per element). */
+/*              The decision is automatic and never rests on the caller: every factorization        */
+/*              records the matrix it factored and whether it was undamped and succeeded; the       */
+/*              backward still linearizes at θ* (its checks need that) and reuses the factor only   */
+/*              when the new matrix is bit-identical to the recorded one, so a changed point,       */
+/*              parameter, weight, loss scale, cost data, robust mode or any damping means a fresh  */
+/*              factorization.  Gradient and statuses are those of a refactorization (the kept      */
+/*              factor passed the same rank and finiteness checks); dopt_nlls_diff_report.factor_reused   */
+/*              says it happened, option no_factor_reuse turns it off.                              */
+/*              Option implicit_exact: the exact Hessian instead (conjugate gradients on            */
+/*              Hessian-vector products, preconditioned by the Gauss-Newton factor) for problems    */
+/*              whose residuals do not vanish or whose robust loss is folded by IRLS.               */
+/*   UNROLL     reverse mode through every recorded iteration θ_{k+1} = θ_k ⊕ t_k Δ_k exactly as it */
+/*              was run: the step Δ_k(θ_k, φ) of GN, LM ((H + λD)Δ = -g, D = clamped diag H, its    */
+/*              dependence on θ included) or Dogleg (Gauss-Newton, Cauchy or blended step),         */
+/*              rejected steps as identities.  The discrete decisions and the schedule (accept/      */
+/*              reject, λ_k, trust radius, line-search scale t_k) are constants of the recorded      */
+/*              trace (exact for GN, LM with DOPT_LM_UPDATE_FACTOR — Theseus' and GTSAM's schedule, */
+/*              piecewise constant — and fixed radii; Nielsen's λ update and the dogleg radius vary */
+/*              continuously with the gain ratio, a dependence UNROLL leaves out; tests compare with */
+/*              dopt_nlls_diff_replay, the map with the recorded schedule).  Per iteration: one      */
+/*              factorization, then the second-order terms (∂J/∂θ, ∂J/∂φ) by central differences of */
+/*              each cost's Jacobian over its own variables and parameters (local, O(cost size):     */
+/*              2 (tangent + parameter dims) evaluations per cost).  Memory grows with the          */
+/*              iterations (one state per step).  Also gives ∂L/∂θ0.                                */
+/*   TRUNCATED  UNROLL through the last K recorded iterations only.                                 */
+/*   DLM        direct loss minimization (paper eq. 4): θd = argmin S(θ) + ||ε δ - ½ ∂L/∂θ*||²,    */
+/*              δ = θ ⊖ θ*, solved by Gauss-Newton from θ*, then ∂L/∂φ ≈ (∂S/∂φ(θ*) - ∂S/∂φ(θd))/ε. */
+/*              (S = ½ Σ ρ as above.)  Tends to the exact implicit gradient as ε → 0.               */
+/*                                                                                                 */
+/* LEARNABLE PARAMETERS (declared on a dopt_nlls_diff made from a solver):                          */
+/*   DATA        reals in YOUR memory that a cost's data reads (a measurement, auxiliary data):      */
+/*               dopt_nlls_diff_add_param + dopt_nlls_diff_attach(cost, param, vjp).  vjp returns    */
+/*               (∂r/∂φ)ᵀ r̄ for the raw residual; NULL means central differences (the value is       */
+/*               perturbed in place and the cost re-evaluated).                                     */
+/*   WEIGHT      the entries of a cost's weight W (dopt_nlls_diff_learn_weight).                    */
+/*   LOSS_SCALE  a robust-loss radius a shared by the costs attached to it                          */
+/*               (dopt_nlls_diff_learn_loss_scale; dopt_nlls_diff_solve copies it into the costs).  */
+/*   A parameter has `dim` reals per batch element at values + b * stride, or stride 0: one value    */
+/*   shared by the batch (its gradient is summed over the batch).                                   */
+/*                                                                                                 */
+/* TANGENT CONVENTION: ∂L/∂θ* and ∂L/∂θ0 are n-vectors in the solver's tangent columns (free       */
+/* variables in index order, dopt_nlls_diff_tangent_offset), the right perturbation θ ⊕ δ of        */
+/* dopt_manifold: (∂L/∂θ)_j = dL(θ ⊕ δ)/dδ_j at δ = 0.                                              */
+/*                                                                                                 */
+/* STATUS PER ELEMENT: every element gets a dopt_nlls_diff_report (forward stop, converged flag, status). */
+/* IMPLICIT and DLM assume optimality; for an element that did not converge (iteration limit, no   */
+/* progress) the policy decides: FLAG (default: compute and flag), ZERO (contribute nothing), FAIL  */
+/* (contribute nothing, return DOPT_ERR_NO_CONVERGENCE).  An element whose forward solve failed    */
+/* contributes nothing and is flagged under every policy.  Sketch:                                  */
+/*     dopt_nlls_diff_create_d(solver, &D);                                                         */
+/*     dopt_nlls_diff_add_param_d(D, DOPT_PARAM_DATA, meas, 1, 0, &k);                              */
+/*     dopt_nlls_diff_attach_d(D, cost, k, my_vjp);                                                 */
+/*     dopt_nlls_diff_solve_d(D, &opt, x, 0, reports, NULL);       // forward, records the trace    */
+/*     ...  xbar = dL/dx at x (tangent columns) ...                                                 */
+/*     bo.mode = DOPT_NLLS_DIFF_IMPLICIT;  dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, brep, NULL);     */
+/*     grad = dopt_nlls_diff_param_grad_d(D, k);                                                    */
+/* examples/curve_fit.c and examples/learn_robust_pgo.c are complete programs.                     */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
+#ifndef DOPT_NLLSBWD_H
+#define DOPT_NLLSBWD_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Backward mode, see above. */
+typedef enum dopt_nlls_diff_mode { DOPT_NLLS_DIFF_IMPLICIT = 0, DOPT_NLLS_DIFF_UNROLL, DOPT_NLLS_DIFF_TRUNCATED, DOPT_NLLS_DIFF_DLM } dopt_nlls_diff_mode;
+/* What to do with an element whose forward solve did not converge (IMPLICIT, DLM). */
+typedef enum dopt_nlls_diff_policy { DOPT_NLLS_DIFF_FLAG = 0, DOPT_NLLS_DIFF_ZERO, DOPT_NLLS_DIFF_FAIL } dopt_nlls_diff_policy;
+/* Kind of a learnable parameter. */
+typedef enum dopt_param_kind { DOPT_PARAM_DATA = 0, DOPT_PARAM_WEIGHT, DOPT_PARAM_LOSS_SCALE } dopt_param_kind;
+
+/* Outcome of the backward pass for one batch element. */
+typedef struct dopt_nlls_diff_report {
+    dopt_status status;         /* DOPT_OK, or why this element contributed nothing / was flagged */
+    int converged;              /* 1 when the forward solve met a tolerance (not the iteration
+                                   limit, no-progress, or an error)                                */
+    dopt_nlls_stop forward_stop;
+    int steps;                  /* UNROLL/TRUNCATED: recorded iterations differentiated            */
+    int factor_reused;          /* factorizations this element skipped because the solver still
+                                   held the factor of the bit-identical undamped matrix (IMPLICIT:
+                                   0 or 1; see dopt_nlls_solver_keep_factors)                    */
+} dopt_nlls_diff_report;
+
+/* dopt_nlls_diff_mode_string: "implicit", "unroll", "truncated", "dlm". */
+DOPT_API const char *dopt_nlls_diff_mode_string(dopt_nlls_diff_mode m);
+
+/* Most learnable parameters one cost may depend on. */
+#define DOPT_NLLS_DIFF_MAX_COST_PARAMS 4
+
+#ifdef __cplusplus
+}
+#endif
+
+#define DOPT__NLLSBWD_PASS_DECL
+#define DOPT__DRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT__NLLSBWD_PASS_DECL
+#endif /* DOPT_NLLSBWD_H */
+#endif /* !DOPT__DRIVE */
+
+/* ---- differentiable least squares: generic declarations --------------------------------------- */
+#if defined(DOPT__NLLSBWD_PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Vector-Jacobian product of a cost's RAW residual (before weight and loss) with respect to the
+ * learnable parameter in attachment `slot` (0.., in dopt_nlls_diff_attach order for this cost):
+ *   pbar[j] += sum_i rbar[i] d r_i / d phi_j,  j < the parameter's dim.
+ * data and vars as in dopt_cost_fn (data of the current batch element). */
+typedef dopt_status (*DOPT_FN(dopt_param_vjp_fn))(const void *data, const DOPT_REAL *const *vars,
+                                                 const DOPT_REAL *rbar, int slot, DOPT_REAL *pbar);
+
+/* Backward options; zero-initialize for the defaults. */
+typedef struct DOPT_FN(dopt_nlls_diff_options) {
+    dopt_nlls_diff_mode mode;         /* IMPLICIT (default), UNROLL, TRUNCATED, DLM                    */
+    int truncate;               /* TRUNCATED: the last K iterations; 0: 5                        */
+    DOPT_REAL dlm_epsilon;      /* DLM: ε; 0: 1e-2 (Theseus' default)                             */
+    int dlm_iterations;         /* DLM: Gauss-Newton iterations for θd; 0: 10                     */
+    dopt_nlls_diff_policy policy;     /* non-converged elements (IMPLICIT, DLM): FLAG (default)         */
+    DOPT_REAL fd_step;          /* step of the second-order central differences; 0: cbrt(eps)    */
+    int implicit_exact;         /* IMPLICIT: 1 = solve with the exact Hessian of S instead of the
+                                   Gauss-Newton matrix (Hessian-vector products by central
+                                   differences of the gradient, conjugate gradients preconditioned
+                                   by the Gauss-Newton factorization): exact also for robust losses
+                                   (IRLS) and non-zero residuals; DOPT_ERR_NOT_POSITIVE_DEFINITE if
+                                   that Hessian is not positive definite (not a strict minimum) */
+    int no_factor_reuse;        /* 1: always factor the undamped Gauss-Newton matrix again, even
+                                   when the solver holds the factor of the identical matrix (the
+                                   default reuses it; the gradient is the same either way)       */
+} DOPT_FN(dopt_nlls_diff_options);
+
+/* A differentiable view of one nlls solver.  Opaque. */
+typedef struct DOPT_FN(dopt_nlls_diff) DOPT_FN(dopt_nlls_diff);
+
+/* dopt_nlls_diff_create: wrap solver s (which must outlive it; its problem may not gain costs).
+ * Memory through the problem's hooks.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_create)(DOPT_FN(dopt_nlls_solver) *s,
+                                                    DOPT_FN(dopt_nlls_diff) **out);
+/* dopt_nlls_diff_destroy: free it (NULL is fine); the solver is not touched. */
+DOPT_API void DOPT_FN(dopt_nlls_diff_destroy)(DOPT_FN(dopt_nlls_diff) *D);
+
+/* dopt_nlls_diff_add_param: declare a learnable parameter of `dim` reals; element b's values at
+ * values + b * stride (stride 0: shared by the batch).  kind DATA: the memory your cost data reads
+ * (attach it to its costs with dopt_nlls_diff_attach).  *index gets its index.
+ * DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *D, dopt_param_kind kind,
+                                                       DOPT_REAL *values, int dim, ptrdiff_t stride,
+                                                       int *index);
+/* dopt_nlls_diff_attach: cost `cost` depends on parameter `param`; vjp (DATA only) computes its
+ * residual's VJP (NULL: central differences; NULL for WEIGHT and LOSS_SCALE parameters, whose
+ * derivatives are built in).  At most DOPT_NLLS_DIFF_MAX_COST_PARAMS per cost;
+ * the slot handed to vjp is the attachment's position among this cost's attachments. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_attach)(DOPT_FN(dopt_nlls_diff) *D, int cost, int param,
+                                                    DOPT_FN(dopt_param_vjp_fn) vjp);
+/* dopt_nlls_diff_learn_weight: make the weight entries of `cost` learnable (1 real for SCALAR,
+ * rdim for DIAGONAL, rdim x rdim row-major for SQRT_INFO; element b at weight + b *
+ * weight_stride, the cost's own weight memory, which must be writable).  *param gets the index.
+ * Costs that share that weight memory (same pointer, stride and kind) join the same parameter
+ * with dopt_nlls_diff_attach(D, other_cost, *param, NULL): its gradient then sums over them. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_weight)(DOPT_FN(dopt_nlls_diff) *D, int cost, int *param);
+/* dopt_nlls_diff_learn_loss_scale: a learnable robust-loss radius a = *value (> 0, shared by the
+ * batch); attach it to the costs it scales with dopt_nlls_diff_attach(D, c, param, NULL). */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_loss_scale)(DOPT_FN(dopt_nlls_diff) *D, DOPT_REAL *value,
+                                                              int *param);
+/* dopt_nlls_diff_tangent_offset: first tangent column of variable v in ∂L/∂θ vectors, or -1 when v
+ * is constant or untouched (then it has no gradient). */
+DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_offset)(const DOPT_FN(dopt_nlls_diff) *D, int v);
+/* dopt_nlls_diff_tangent_size: n, the length of ∂L/∂θ vectors. */
+DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_size)(const DOPT_FN(dopt_nlls_diff) *D);
+/* dopt_nlls_diff_keep_trace: how much of the iteration trace the next dopt_nlls_diff_solve keeps:
+ * -1 every iteration (the default; needed by UNROLL and by dopt_nlls_diff_replay), 0 none (enough
+ * for IMPLICIT and DLM: their memory then does not grow with the iterations), K > 0 the last K
+ * (a ring: enough for TRUNCATED with K).  DOPT_ERR_INVALID_ARGUMENT for keep < -1. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_keep_trace)(DOPT_FN(dopt_nlls_diff) *D, int keep);
+
+/* dopt_nlls_diff_solve: dopt_nlls_solve (same arguments) after copying learnable loss scales into
+ * their costs, recording the iteration trace (for UNROLL/TRUNCATED) and the solution.  The
+ * trace holds opt->max_iterations states per element (allocated here, outside the iterations).
+ * Returns dopt_nlls_solve's status or DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
+                                                   const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                                   ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                                   dopt_errinfo *info);
+
+/* dopt_nlls_diff_backward: ∂L/∂φ for every parameter (read with dopt_nlls_diff_param_grad) from
+ * xbar = ∂L/∂θ* (batch x n, element b at xbar + b n, tangent columns) for the last
+ * dopt_nlls_diff_solve.  x0bar (batch x n, may be NULL) gets ∂L/∂θ0 (UNROLL, and TRUNCATED when K
+ * covers every iteration; zero otherwise).  reports (batch entries, may be NULL): see
+ * dopt_nlls_diff_report.  Parameters must hold the values of the forward solve.  An undamped
+ * Gauss-Newton factorization is skipped when the solver holds the factor of the bit-identical
+ * matrix (FACTOR REUSE in the overview above; option no_factor_reuse).  Returns DOPT_OK, or
+ * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
+ * variable), DOPT_ERR_NON_FINITE (also when this element's gradient came out NaN/Inf: every
+ * element's output is checked), DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
+ * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded; unknown mode or policy; UNROLL, or
+ * TRUNCATED with K, for an element whose kept trace (dopt_nlls_diff_keep_trace) lacks iterations
+ * it needs). */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
+                                                      const DOPT_FN(dopt_nlls_diff_options) *opt,
+                                                      const DOPT_REAL *xbar, DOPT_REAL *x0bar,
+                                                      dopt_nlls_diff_report *reports, dopt_errinfo *info);
+
+/* dopt_nlls_diff_param_grad: the gradient of parameter k from the last backward: dim reals
+ * (shared parameter) or batch x dim (element b at + b dim).  NULL for a bad k. */
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k);
+
+/* dopt_nlls_diff_replay: re-run element b's recorded iterations (same λ, radius, step scales and
+ * accept decisions) from state x (overwritten) with the current parameter values: the
+ * K-iteration map that UNROLL differentiates (tests compare against its finite differences).
+ * Returns a cost's status or DOPT_ERR_NOT_POSITIVE_DEFINITE. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, int b, DOPT_REAL *x);
+
+/* dopt_nlls_diff_bytes: bytes the object holds (its trace included), for memory reports. */
+DOPT_API size_t DOPT_FN(dopt_nlls_diff_bytes)(const DOPT_FN(dopt_nlls_diff) *D);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__NLLSBWD_PASS_DECL */
+
+/* =============================================================================================== */
 /* IMPLEMENTATION                                                                                  */
 /* =============================================================================================== */
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT__DRIVE)
@@ -586,6 +1343,20 @@ DOPT_API dopt_status DOPT_FN(dopt_spd_solve)(const dopt_hooks *hooks, int n, int
 #include <stdarg.h>
 #ifndef DOPT_NO_STDIO
 #include <stdio.h>
+/* dopt__fopen: fopen for every module's file functions, spelled fopen_s under MSVC (where fopen
+ * is deprecated and an error with /sdl); NULL on failure. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static FILE *dopt__fopen(const char *path, const char *mode)
+{
+#if defined(_MSC_VER)
+    FILE *fp = NULL;
+    return fopen_s(&fp, path, mode) == 0 ? fp : NULL;
+#else
+    return fopen(path, mode);
+#endif
+}
 #endif
 
 #ifdef DOPT_USE_CBLAS
@@ -1804,24 +2575,24 @@ DOPT_API void DOPT_FN(dopt_sytrs)(int n, int nrhs, const DOPT_REAL *LD, int ldld
 
 /* ---- batches --------------------------------------------------------------------------------- */
 
-DOPT_API void DOPT_FN(dopt_gemm_batched)(int batch, dopt_trans transa, dopt_trans transb, int m, int n,
+DOPT_API void DOPT_FN(dopt_gemm_batched)(ptrdiff_t batch, dopt_trans transa, dopt_trans transb, int m, int n,
                                          int k, DOPT_REAL alpha, const DOPT_REAL *A, int lda,
                                          ptrdiff_t strideA, const DOPT_REAL *B, int ldb,
                                          ptrdiff_t strideB, DOPT_REAL beta, DOPT_REAL *C, int ldc,
                                          ptrdiff_t strideC)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_gemm)(transa, transb, m, n, k, alpha, A + b * strideA, lda, B + b * strideB, ldb,
                            beta, C + b * strideC, ldc);
 }
 
-DOPT_API void DOPT_FN(dopt_gemv_batched)(int batch, dopt_trans trans, int m, int n, DOPT_REAL alpha,
+DOPT_API void DOPT_FN(dopt_gemv_batched)(ptrdiff_t batch, dopt_trans trans, int m, int n, DOPT_REAL alpha,
                                          const DOPT_REAL *A, int lda, ptrdiff_t strideA,
                                          const DOPT_REAL *x, ptrdiff_t stridex, DOPT_REAL beta,
                                          DOPT_REAL *y, ptrdiff_t stridey)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_gemv)(trans, m, n, alpha, A + b * strideA, lda, x + b * stridex, 1, beta,
                            y + b * stridey, 1);
@@ -1829,17 +2600,17 @@ DOPT_API void DOPT_FN(dopt_gemv_batched)(int batch, dopt_trans trans, int m, int
 
 /* Keep the first failure's status; record every element's failing column. */
 static dopt_status DOPT_FN(dopt__batch_status)(dopt_status first, dopt_status st, int *fail_col,
-                                               int b, int col)
+                                               ptrdiff_t b, int col)
 {
     if (fail_col) fail_col[b] = st == DOPT_OK ? -1 : col;
     return first != DOPT_OK ? first : st;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *fail_col)
 {
     dopt_status first = DOPT_OK;
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b) {
         int col;
         dopt_status st = DOPT_FN(dopt_potrf)(n, A + b * strideA, lda, &col);
@@ -1848,20 +2619,20 @@ DOPT_API dopt_status DOPT_FN(dopt_potrf_batched)(int batch, int n, DOPT_REAL *A,
     return first;
 }
 
-DOPT_API void DOPT_FN(dopt_potrs_batched)(int batch, int n, int nrhs, const DOPT_REAL *L, int ldl,
+DOPT_API void DOPT_FN(dopt_potrs_batched)(ptrdiff_t batch, int n, int nrhs, const DOPT_REAL *L, int ldl,
                                           ptrdiff_t strideL, DOPT_REAL *B, int ldb, ptrdiff_t strideB)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_potrs)(n, nrhs, L + b * strideL, ldl, B + b * strideB, ldb);
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *ipiv, ptrdiff_t strideipiv,
                                                  int *fail_col)
 {
     dopt_status first = DOPT_OK;
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b) {
         int col;
         dopt_status st = DOPT_FN(dopt_getrf)(n, A + b * strideA, lda, ipiv + b * strideipiv, &col);
@@ -1870,23 +2641,23 @@ DOPT_API dopt_status DOPT_FN(dopt_getrf_batched)(int batch, int n, DOPT_REAL *A,
     return first;
 }
 
-DOPT_API void DOPT_FN(dopt_getrs_batched)(int batch, dopt_trans trans, int n, int nrhs,
+DOPT_API void DOPT_FN(dopt_getrs_batched)(ptrdiff_t batch, dopt_trans trans, int n, int nrhs,
                                           const DOPT_REAL *LU, int ldlu, ptrdiff_t strideLU,
                                           const int *ipiv, ptrdiff_t strideipiv, DOPT_REAL *B,
                                           int ldb, ptrdiff_t strideB)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_getrs)(trans, n, nrhs, LU + b * strideLU, ldlu, ipiv + b * strideipiv,
                             B + b * strideB, ldb);
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(int batch, int n, DOPT_REAL *A, int lda,
+DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(ptrdiff_t batch, int n, DOPT_REAL *A, int lda,
                                                  ptrdiff_t strideA, int *ipiv, ptrdiff_t strideipiv,
                                                  int *fail_col)
 {
     dopt_status first = DOPT_OK;
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b) {
         int col;
         dopt_status st = DOPT_FN(dopt_sytrf)(n, A + b * strideA, lda, ipiv + b * strideipiv, &col);
@@ -1895,11 +2666,11 @@ DOPT_API dopt_status DOPT_FN(dopt_sytrf_batched)(int batch, int n, DOPT_REAL *A,
     return first;
 }
 
-DOPT_API void DOPT_FN(dopt_sytrs_batched)(int batch, int n, int nrhs, const DOPT_REAL *LD, int ldld,
+DOPT_API void DOPT_FN(dopt_sytrs_batched)(ptrdiff_t batch, int n, int nrhs, const DOPT_REAL *LD, int ldld,
                                           ptrdiff_t strideLD, const int *ipiv, ptrdiff_t strideipiv,
                                           DOPT_REAL *B, int ldb, ptrdiff_t strideB)
 {
-    int b;
+    ptrdiff_t b;
     for (b = 0; b < batch; ++b)
         DOPT_FN(dopt_sytrs)(n, nrhs, LD + b * strideLD, ldld, ipiv + b * strideipiv, B + b * strideB,
                             ldb);
@@ -1934,159 +2705,8 @@ DOPT_API dopt_status DOPT_FN(dopt_spd_solve)(const dopt_hooks *hooks, int n, int
 #endif
 #endif /* DOPT__CORE_PASS_IMPL */
 
-/* =============================================================================================== */
-/* NONLINEAR LEAST SQUARES — the least-squares layer (precision-independent part).                 */
-/*                                                                                                 */
-/*   minimize  S(x) = 1/2 sum_i rho_i( || W_i c_i(x^i) ||^2 )   over variables on manifolds,       */
-/* for a batch of B problems that share one structure.  See the overview at the top of the file.   */
-/* =============================================================================================== */
+/* ---- least-squares layer: implementation (precision-independent part) ---------------------- */
 #if !defined(DOPT__DRIVE)
-#ifndef DOPT_NLLS_H
-#define DOPT_NLLS_H
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* Most variables one cost may touch. */
-#define DOPT_NLLS_MAX_COST_VARS 8
-
-/* Second-order method.  All three minimize the Gauss-Newton model q(d) = S + g^T d + d^T H d / 2
- * with g = J^T r and H = J^T J (robust losses and weights folded in). */
-typedef enum dopt_nlls_method {
-    DOPT_NLLS_LM = 0,   /* Levenberg-Marquardt: (H + lambda D) d = -g, adaptive lambda (default)   */
-    DOPT_NLLS_GN,       /* Gauss-Newton: H d = -g, every step taken (optional line search)        */
-    DOPT_NLLS_DOGLEG    /* Powell's dogleg between the Cauchy point and the GN step, trust region */
-} dopt_nlls_method;
-
-/* LM damping matrix D. */
-typedef enum dopt_lm_damping {
-    DOPT_LM_DAMP_DIAGONAL = 0, /* D = diag(H) clamped to [1e-6, 1e32] (Ceres; scale invariant)  */
-    DOPT_LM_DAMP_IDENTITY      /* D = I (GTSAM's default)                                        */
-} dopt_lm_damping;
-
-/* LM damping update after a step with gain ratio rho = actual / predicted decrease. */
-typedef enum dopt_lm_update {
-    DOPT_LM_UPDATE_NIELSEN = 0, /* accept: lambda *= max(1/3, 1 - (2 rho - 1)^3), nu = 2;
-                                   reject: lambda *= nu, nu *= 2   (Nielsen; what Ceres does)   */
-    DOPT_LM_UPDATE_FACTOR       /* accept: lambda /= f; reject: lambda *= f (f = lm_factor;
-                                   GTSAM's default with f = 10)                                 */
-} dopt_lm_update;
-
-/* Robust loss rho(s) of the squared weighted residual norm s = ||W r||^2, scale a > 0.  Every loss
- * is normalized so that rho(s) ~ s near 0 (rho'(0) = 1):
- *   NONE            s
- *   HUBER           s                        (s <= a^2),   2 a sqrt(s) - a^2       (s > a^2)
- *   CAUCHY          a^2 log(1 + s / a^2)
- *   WELSCH          a^2 (1 - exp(-s / a^2))
- *   TUKEY           a^2/3 (1 - (1 - s/a^2)^3)  (s <= a^2),   a^2 / 3               (s > a^2)
- *   GEMAN_MCCLURE   a^2 s / (a^2 + s)
- *   SOFT_L1         2 a^2 (sqrt(1 + s / a^2) - 1) */
-typedef enum dopt_loss_kind {
-    DOPT_LOSS_NONE = 0,
-    DOPT_LOSS_HUBER,
-    DOPT_LOSS_CAUCHY,
-    DOPT_LOSS_WELSCH,
-    DOPT_LOSS_TUKEY,
-    DOPT_LOSS_GEMAN_MCCLURE,
-    DOPT_LOSS_SOFT_L1
-} dopt_loss_kind;
-
-/* How a robust loss enters the Gauss-Newton system.  Both give the exact gradient
- * g = rho'(s) J^T W^T W r; they differ in the model Hessian of the term:
- *   IRLS (default)  H = rho'(s) J~^T J~ (iteratively reweighted least squares; what Ceres does for
- *                   these losses, whose rho'' <= 0, and what GTSAM's m-estimators do)
- *   TRIGGS          H = J~^T (rho' I + 2 rho'' r~ r~^T) J~, the second-order correction of Triggs
- *                   et al. ("Bundle adjustment, a modern synthesis" §4.3), realized by rescaling r~
- *                   and J~; where 1 + 2 s rho''/rho' < 0.05 it is clamped there so H stays
- *                   positive definite.  (J~ = W J, r~ = W r.) */
-typedef enum dopt_robust_mode { DOPT_ROBUST_IRLS = 0, DOPT_ROBUST_TRIGGS } dopt_robust_mode;
-
-/* Cost weight W (residual r~ = W r): NONE (W = I), SCALAR (1 real w, W = w I), DIAGONAL (rdim
- * reals), SQRT_INFO (rdim x rdim row-major square root of the information matrix,
- * Omega = W^T W; e.g. the upper Cholesky factor of a g2o information block). */
-typedef enum dopt_weight_kind {
-    DOPT_WEIGHT_NONE = 0,
-    DOPT_WEIGHT_SCALAR,
-    DOPT_WEIGHT_DIAGONAL,
-    DOPT_WEIGHT_SQRT_INFO
-} dopt_weight_kind;
-
-/* Why a solve stopped (per batch element). */
-typedef enum dopt_nlls_stop {
-    DOPT_STOP_NONE = 0,           /* not run                                                      */
-    DOPT_STOP_MAX_ITERATIONS,     /* iteration limit                                              */
-    DOPT_STOP_FUNCTION_TOLERANCE, /* |dS| <= function_tolerance * S after an accepted step        */
-    DOPT_STOP_COST_CHANGE,        /* |dS| <= cost_change_tolerance (absolute)                     */
-    DOPT_STOP_GRADIENT,           /* max_i |g_i| <= gradient_tolerance                            */
-    DOPT_STOP_STEP,               /* ||d|| <= step_tolerance (||x|| + step_tolerance), after at
-                                     least one accepted step (else NO_PROGRESS)                    */
-    DOPT_STOP_NO_PROGRESS,        /* damping / trust radius / line search limit: no step lowers S */
-    DOPT_STOP_FAILED              /* an error stopped it; see the report's status                 */
-} dopt_nlls_stop;
-
-/* dopt_nlls_stop_string: short constant description of s ("gradient tolerance", ...). */
-DOPT_API const char *dopt_nlls_stop_string(dopt_nlls_stop s);
-
-/* Block-sparse structure of the symmetric Gauss-Newton matrix H, handed once to a linear
- * solver's analyze().  The scalar unknowns are grouped in nblocks blocks (one per free variable);
- * block j has block_dim[j] tangent columns starting at scalar column block_start[j]
- * (block_start[nblocks] = n).  Only the LOWER block triangle is stored, in block compressed
- * columns: the blocks of block column j are k = col_start[j] .. col_start[j+1]-1, block row
- * row_block[k] >= j ascending, the diagonal block first.  Block k's values are a dense
- * column-major block_dim[row] x block_dim[col] matrix at values + value_start[k]; a diagonal block
- * stores the full symmetric square.  nvalues = total reals. */
-typedef struct dopt_block_pattern {
-    int nblocks;
-    int n;
-    const int *block_dim;
-    const int *block_start;
-    const int *col_start;
-    const int *row_block;
-    const size_t *value_start;
-    size_t nvalues;
-} dopt_block_pattern;
-
-/* Outcome of one batch element's solve. */
-typedef struct dopt_nlls_report {
-    dopt_status status;     /* DOPT_OK, or the error that stopped this element                   */
-    dopt_nlls_stop stop;    /* why it stopped                                                      */
-    int iterations;         /* iterations made (accepted and rejected steps)                       */
-    int accepted;           /* steps accepted                                                      */
-    double initial_cost;    /* S at the start                                                      */
-    double final_cost;      /* S at the end                                                        */
-    double gradient_norm;   /* max |g_i| at the end (last linearization)                           */
-    int fail_variable;      /* variable whose block made the factorization fail, or -1             */
-} dopt_nlls_report;
-
-/* Time spent in one dopt_nlls_solve call (seconds of processor time from clock(); collected only
- * when options.timing is set or iteration logging is on). */
-typedef struct dopt_nlls_timing {
-    double linearize_s;     /* residuals, Jacobians, robust/weight folding, forming g and H        */
-    double solve_s;         /* linear solver: factor + solve                                       */
-    double total_s;
-    long linearizations, factorizations;
-} dopt_nlls_timing;
-
-/* Result of a Jacobian check: the worst entry of |analytic - numeric| / max(1, |analytic|,
- * |numeric|) over every block of the cost. */
-typedef struct dopt_jacobian_check {
-    double max_error;       /* the worst scaled error                                              */
-    double analytic, numeric; /* the two values at the worst entry                                 */
-    int var, row, col;      /* cost-local variable index, residual row, tangent column            */
-} dopt_jacobian_check;
-
-#ifdef __cplusplus
-}
-#endif
-
-/* Precision-generic declarations of the least-squares layer (DOPT__NLLS_PASS_DECL below). */
-#define DOPT__NLLS_PASS_DECL
-#define DOPT__DRIVE "dopt.h"
-#include "dopt.h"
-#undef DOPT__DRIVE
-#undef DOPT__NLLS_PASS_DECL
-#endif /* DOPT_NLLS_H */
-
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_NLLS_IMPLEMENTED)
 #define DOPT_NLLS_IMPLEMENTED
 #include <stdlib.h>
@@ -2136,299 +2756,6 @@ static int dopt__nlls_cmp_u64(const void *a, const void *b)
 #endif /* !DOPT__DRIVE */
 
 /* =============================================================================================== */
-/* Least-squares layer: generic declarations (one pass per precision).                            */
-/* =============================================================================================== */
-#if defined(DOPT__NLLS_PASS_DECL) && defined(DOPT_REAL)
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* dopt_loss_eval: rho[0..2] = rho(s), rho'(s), rho''(s) of the loss `kind` (see dopt_loss_kind)
- * at the squared norm s >= 0 with scale a > 0 (a <= 0 is taken as 1).  Never fails. */
-DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3]);
-
-/* ---- linear solver interface ----------------------------------------------------------------- */
-
-/* A solver of (H + diag(diag_add)) d = rhs for the block-sparse SPD matrix H described by a
- * dopt_block_pattern.  The least-squares layer calls analyze() ONCE per structure (when the nlls
- * solver is created), then factor()/solve() as often as it needs, for every batch element; no
- * analysis is repeated.  Fill one in to plug in any factorization:
- *   self      the solver's own state
- *   analyze   symbolic phase for `pattern` (which stays valid until destroy); may allocate.
- *   factor    numeric phase from the pattern's block values (lower block triangle, see
- *             dopt_block_pattern) plus diag_add (n reals added to the diagonal; NULL for none).
- *             Must not change `values`.  On failure returns DOPT_ERR_NOT_POSITIVE_DEFINITE (or
- *             NON_FINITE) and sets *fail_col to the failing SCALAR column in the pattern's own
- *             numbering (undo any fill-reducing permutation), so the caller can name the variable.
- *             A factor whose pivot is tiny relative to its original diagonal entry should be
- *             reported as a failure too (a rank-deficient H: gauge freedom).
- *   solve     rhs (n reals) <- (H + diag_add)^{-1} rhs with the last factor.
- *   destroy   free everything (self included); may be NULL.
- *   reserve   optional (NULL: the solver holds one factor): hold `count` (>= 1) factors side by
- *             side, slots 0 .. count-1, slot 0 current; the factors held before are lost.
- *             Called outside any iteration (dopt_nlls_solver_keep_factors); may allocate.
- *             DOPT_ERR_ALLOCATION leaves the solver as it was.
- *   select    optional, with reserve: factor() and solve() act on slot `slot` (< count) until
- *             the next select; selecting changes no factor.
- *   batch_width, reserve_batch, factor_batch, solve_batch   optional (batch_width 0 / NULL:
- *             none), the LANE BATCH: factor several matrices of the pattern at once (one vector
- *             lane per matrix), which the layer uses to run Levenberg-Marquardt on up to
- *             batch_width batch elements in lockstep (see dopt_nlls_options.sequential_batch).
- *             batch_width     the most matrices one factor_batch takes (the lane count, >= 2).
- *             reserve_batch   hold the storage for factor_batch (called once, when the
- *                             least-squares solver is made; may allocate).  DOPT_ERR_ALLOCATION
- *                             leaves the solver usable without the lane batch.
- *             factor_batch    factor matrices l = 0 .. count-1 (1 <= count <= batch_width):
- *                             values[l] (laid out as for factor()) + diag(diag_add[l]) (diag_add
- *                             NULL, or an entry NULL: no addition).  status[l] and fail_col[l]
- *                             are what factor() would return and set for that matrix alone; the
- *                             return is DOPT_OK (results in status) or an error of the call
- *                             itself (DOPT_ERR_INVALID_ARGUMENT: no reserve, bad count).  These
- *                             factors live apart from factor()'s slots (no slot changes) and
- *                             replace the last factor_batch's.
- *             solve_batch     rhs[l] (n reals) <- (matrix l)^{-1} rhs[l] for every l < count of
- *                             the last factor_batch whose status was DOPT_OK (others untouched).
- * factor() must be a function of (values, diag_add) alone: the layer reuses a kept factor when
- * it is asked for a factor of a bit-identical undamped matrix (see dopt_nlls_solver_keep_factors).
- * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
- * dopt_sparse_linear_solver_{f,d} provides its supernodal Cholesky (AMD ordering, analysis once)
- * for large problems such as pose graphs, and is the model for plugging in another solver. */
-typedef struct DOPT_FN(dopt_linear_solver) {
-    void *self;
-    dopt_status (*analyze)(void *self, const dopt_block_pattern *pattern, dopt_errinfo *info);
-    dopt_status (*factor)(void *self, const DOPT_REAL *values, const DOPT_REAL *diag_add,
-                          int *fail_col);
-    dopt_status (*solve)(void *self, DOPT_REAL *rhs);
-    void (*destroy)(void *self);
-    dopt_status (*reserve)(void *self, int count);
-    void (*select)(void *self, int slot);
-    int batch_width;
-    dopt_status (*reserve_batch)(void *self);
-    dopt_status (*factor_batch)(void *self, int count, const DOPT_REAL *const *values,
-                                const DOPT_REAL *const *diag_add, dopt_status *status, int *fail_col);
-    void (*solve_batch)(void *self, int count, DOPT_REAL *const *rhs);
-} DOPT_FN(dopt_linear_solver);
-
-/* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix
- * and factors it with dopt_potrf (O(n^3): for problems up to a few hundred unknowns).  A pivot
- * whose square falls below (DOPT_IS_FLOAT ? 10 : 1000) n eps times its original diagonal entry
- * is reported as a failure at that column (rank deficiency).  Supports reserve/select (each
- * slot: n x n + n reals).  Memory through hooks (copied; NULL for libc).  Returns
- * DOPT_ERR_ALLOCATION or DOPT_OK. */
-DOPT_API dopt_status DOPT_FN(dopt_linear_solver_dense)(const dopt_hooks *hooks,
-                                                       DOPT_FN(dopt_linear_solver) *out);
-
-/* ---- problem --------------------------------------------------------------------------------- */
-
-/* One cost term r = c(x^i) (rdim residuals) of the objective.  Zero-initialize, then fill:
- *   fn            the residual (+ tangent Jacobian) callback, see dopt_cost_fn (required)
- *   data          handed to fn; batch element b gets (const char *)data + b * data_stride
- *   data_stride   bytes between batch elements' data (0: all elements share `data`)
- *   rdim          residual dimension, >= 1
- *   nvars, vars   the variables touched (1..DOPT_NLLS_MAX_COST_VARS distinct indices; copied);
- *                 fn sees them in this order
- *   weight_kind, weight, weight_stride   the weight W (dopt_weight_kind); element b reads
- *                 weight + b * weight_stride (reals; 0: shared).  Not copied: keep it alive.
- *   loss, loss_scale                     robust loss and its scale a (0 means 1)
- *   numeric_diff  1: fn computes no Jacobian (it is always called with J = NULL) and the layer
- *                 uses central differences on the tangent space */
-typedef struct DOPT_FN(dopt_nlls_cost_desc) {
-    DOPT_FN(dopt_cost_fn) fn;
-    const void *data;
-    size_t data_stride;
-    int rdim;
-    int nvars;
-    const int *vars;
-    dopt_weight_kind weight_kind;
-    const DOPT_REAL *weight;
-    ptrdiff_t weight_stride;
-    dopt_loss_kind loss;
-    DOPT_REAL loss_scale;
-    int numeric_diff;
-} DOPT_FN(dopt_nlls_cost_desc);
-
-/* The objective: variables (with their manifolds) and cost terms, for a batch of B problems that
- * share this structure.  Opaque; build it with the calls below, then create a solver. */
-typedef struct DOPT_FN(dopt_nlls_problem) DOPT_FN(dopt_nlls_problem);
-
-/* dopt_nlls_problem_create: an empty problem for `batch` (>= 1) elements; hooks copied (NULL:
- * libc, no log).  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION on failure. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_problem_create)(const dopt_hooks *hooks, int batch,
-                                                       DOPT_FN(dopt_nlls_problem) **out);
-/* dopt_nlls_problem_destroy: free the problem (NULL is fine). */
-DOPT_API void DOPT_FN(dopt_nlls_problem_destroy)(DOPT_FN(dopt_nlls_problem) *p);
-
-/* dopt_nlls_add_variable: add a variable living on manifold m (the descriptor is copied; use
- * dopt_manifold_euclidean(n) for R^n).  *index (may be NULL) receives its index (0, 1, ...).
- * Its stored values sit at offset dopt_nlls_variable_offset() in each element's state vector. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_add_variable)(DOPT_FN(dopt_nlls_problem) *p,
-                                                     const DOPT_FN(dopt_manifold) *m, int *index);
-/* dopt_nlls_set_constant: hold variable v fixed (1) or free it (0) — e.g. the first pose of a
- * pose graph, to remove the gauge freedom.  Takes effect for solvers created afterwards. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_set_constant)(DOPT_FN(dopt_nlls_problem) *p, int v, int constant);
-/* dopt_nlls_add_cost: add a cost term (see dopt_nlls_cost_desc); *index (may be NULL) gets its
- * index.  DOPT_ERR_INVALID_ARGUMENT for a bad variable index, a variable listed twice, rdim < 1,
- * a NULL fn or weight; DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
-                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
-/* dopt_nlls_state_size: reals in one element's state vector (sum of the variables' `dim`). */
-DOPT_API int DOPT_FN(dopt_nlls_state_size)(const DOPT_FN(dopt_nlls_problem) *p);
-/* dopt_nlls_variable_offset: offset of variable v's stored values in the state vector. */
-DOPT_API int DOPT_FN(dopt_nlls_variable_offset)(const DOPT_FN(dopt_nlls_problem) *p, int v);
-/* dopt_nlls_num_variables / dopt_nlls_num_costs / dopt_nlls_batch: counts. */
-DOPT_API int DOPT_FN(dopt_nlls_num_variables)(const DOPT_FN(dopt_nlls_problem) *p);
-DOPT_API int DOPT_FN(dopt_nlls_num_costs)(const DOPT_FN(dopt_nlls_problem) *p);
-DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p);
-
-/* ---- solver ---------------------------------------------------------------------------------- */
-
-/* Options: zero-initialize for the defaults (a 0 field means its default; dopt_nlls_default_options
- * fills them in explicitly).  Tolerances below 0 switch that test off. */
-typedef struct DOPT_FN(dopt_nlls_options) {
-    dopt_nlls_method method;            /* LM (default), GN, DOGLEG                               */
-    int max_iterations;                 /* 0: 50                                                  */
-    DOPT_REAL function_tolerance;       /* stop when |dS| <= tol * S; 0: 1e-6                     */
-    DOPT_REAL cost_change_tolerance;    /* stop when |dS| <= tol (absolute); 0: off               */
-    DOPT_REAL gradient_tolerance;       /* stop when max |g_i| <= tol; 0: 1e-10                   */
-    DOPT_REAL step_tolerance;           /* stop when ||d|| <= tol (||x|| + tol); 0: 1e-8          */
-    dopt_lm_damping lm_damping;         /* LM: D = clamped diag(H) (default) or I                 */
-    dopt_lm_update lm_update;           /* LM: Nielsen's update (default) or fixed factor         */
-    DOPT_REAL initial_lambda;           /* LM: 0: 1e-4 (Ceres' initial radius 1e4)               */
-    DOPT_REAL max_lambda;               /* LM: stop with NO_PROGRESS above it; 0: 1e32            */
-    DOPT_REAL lm_factor;                /* LM with DOPT_LM_UPDATE_FACTOR: 0: 10                   */
-    DOPT_REAL min_relative_decrease;    /* LM/Dogleg: accept when gain ratio > it; 0: 1e-3        */
-    DOPT_REAL initial_radius;           /* Dogleg trust radius; 0: 1e4                            */
-    DOPT_REAL min_radius;               /* Dogleg: stop with NO_PROGRESS below it; 0: 1e-32       */
-    dopt_robust_mode robust_mode;       /* IRLS (default) or TRIGGS, see dopt_robust_mode         */
-    int line_search;                    /* GN: 1 = backtracking (Armijo) line search on the step  */
-    int max_line_search_steps;          /* 0: 20 halvings                                         */
-    DOPT_REAL numeric_diff_step;        /* central-difference step h; 0: cbrt(eps); relative
-                                           (h max(1,|x_j|)) on Euclidean variables              */
-    int timing;                         /* 1: fill dopt_nlls_timing (calls clock())               */
-    /* Added for the backward modes (DIFFERENTIABLE LEAST SQUARES section): */
-    DOPT_REAL step_size;                /* every trial point is x ⊕ step_size d (Theseus'
-                                           step_size; the model decrease is scaled to match);
-                                           0: 1                                                  */
-    /* Optional iteration hook (NULL: off, costs nothing): called once per step decision of
-     * element b with the state x BEFORE the step, the step direction d (n tangent reals), the
-     * scale t actually applied (x ⊕ t d), the LM damping lambda and dogleg radius the step was
-     * computed with, and whether it was accepted.  dopt_nlls_diff uses it to record UNROLL's
-     * trace; it must not allocate or change the solver. */
-    void (*iteration_hook)(void *user, int b, const DOPT_REAL *x, const DOPT_REAL *d, DOPT_REAL t,
-                           DOPT_REAL lambda, DOPT_REAL radius, int accepted);
-    void *hook_user;
-    /* Batches and the lane batch: with method LM, a batch of two or more elements and a linear
-     * solver that offers factor_batch (dopt_sparse_linear_solver does), the elements run in
-     * LOCKSTEP, in consecutive groups of batch_width (elements 0..W-1, then W..2W-1, ...): each
-     * iteration, every running element of the group builds its damped system, one
-     * factor_batch call factors them all (one vector lane per element), one solve_batch call
-     * solves them, then each element takes its trial point, accepts or rejects and updates its
-     * damping on its own.  An element that stops leaves the group's later factorizations.
-     * Every element runs the very iteration it runs alone (the same code: its own damping,
-     * decisions, stopping, report); results are bit-identical to a sequential solve when the
-     * linear solver's factor_batch rounds as its factor() does (a vectorized lane factor may
-     * differ in the last bits).  Reports, the returned status and info are those of the
-     * sequential loop (the first failing element in element order).  Logging, an
-     * iteration_hook and the GN / Dogleg methods make the solve sequential.
-     * sequential_batch = 1 solves the elements one after another instead. */
-    int sequential_batch;
-} DOPT_FN(dopt_nlls_options);
-
-/* dopt_nlls_default_options: the options with every default written out. */
-DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void);
-
-/* A solver for one problem structure: the block pattern, the linear solver's analysis and all
- * iteration memory are made once here; solves allocate nothing.  Opaque. */
-typedef struct DOPT_FN(dopt_nlls_solver) DOPT_FN(dopt_nlls_solver);
-
-/* dopt_nlls_solver_create: analyze problem p (which must stay alive and unchanged in structure;
- * cost data and weights may change between solves).  Free variables that no cost touches are
- * left out of the system (they keep their values).  With a batch of two or more and a linear
- * solver with the lane batch (factor_batch), it also calls reserve_batch and takes the lockstep
- * lanes: min(batch_width, batch) x (2 pattern->nvalues + 5 n) reals; if either fails the
- * solver just stays sequential (no error).  `linear` is the linear solver (copied; the
- * nlls solver owns it from now on and destroys it), or NULL for dopt_linear_solver_dense.
- * Returns the linear solver's analyze() status, DOPT_ERR_ALLOCATION, DOPT_ERR_INVALID_ARGUMENT. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
-                                                      const DOPT_FN(dopt_linear_solver) *linear,
-                                                      DOPT_FN(dopt_nlls_solver) **out,
-                                                      dopt_errinfo *info);
-/* dopt_nlls_solver_destroy: free the solver and its linear solver (NULL is fine). */
-DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s);
-/* dopt_nlls_solver_pattern: the block pattern handed to the linear solver (valid while s is). */
-DOPT_API const dopt_block_pattern *DOPT_FN(dopt_nlls_solver_pattern)(const DOPT_FN(dopt_nlls_solver) *s);
-/* dopt_nlls_solver_keep_factors: keep = 1: keep every batch element's last UNDAMPED
- * factorization (Gauss-Newton, dogleg) in a slot of its own, so it outlives the solves of the
- * elements after it and any later damped (LM) factorization, which all share one more slot;
- * keep = 0 (the default): one factor for everything.  What it is for: dopt_nlls_diff_backward
- * (IMPLICIT) needs the undamped Gauss-Newton factor at the recorded solution and reuses a kept
- * factor instead of refactoring when it is of exactly that matrix — e.g. after a dopt_nlls_solve
- * Gauss-Newton step from the solution (Theseus' flow: the step factors H(x*), the backward would
- * factor it again).  With one factor for everything only a batch of 1 gets that.  Memory,
- * allocated here (nothing in the iterations): the linear solver's reserve(batch + 1) — batch + 1
- * factors — plus (batch + 1) x pattern->nvalues reals (the matrices they were made from); the
- * factors held so far are dropped.  Returns DOPT_OK, DOPT_ERR_UNSUPPORTED (the linear solver has
- * no reserve/select), DOPT_ERR_ALLOCATION (the solver is left as it was),
- * DOPT_ERR_INVALID_ARGUMENT. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_solver) *s, int keep);
-
-/* dopt_nlls_solve: minimize every batch element, starting from and overwriting x.
- *   opt       options (NULL: defaults)
- *   x         batch state vectors; element b at x + b * x_stride (x_stride 0: the state size)
- *   reports   batch entries (may be NULL): per-element outcome
- *   timing    may be NULL; times summed over the batch (see dopt_nlls_timing)
- *   info      may be NULL; the first failure's details: index = the batch element for a cost
- *             error, or the VARIABLE whose block failed to factor, with the likely cause
- * Each element is solved on its own (its own damping, stopping and report), either to the end
- * before the next one starts, or, for Levenberg-Marquardt with a linear solver that has the
- * lane batch, in lockstep groups that share each iteration's factorization call (see
- * dopt_nlls_options.sequential_batch: same steps, same reports); all share the structure, the
- * symbolic analysis and the memory.  A failing element does not stop the others.
- * Per-iteration lines (Ceres' summary columns) go to the problem's log hook at DOPT_LOG_INFO.  Returns DOPT_OK when every element finished without error (stopping at
- * max_iterations is not an error; see the reports), else the first element's error:
- * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
- * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
- * status, DOPT_ERR_INVALID_ARGUMENT (an unknown enum value or a NaN/Inf real in opt; x untouched). */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
-                                              const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
-                                              ptrdiff_t x_stride, dopt_nlls_report *reports,
-                                              dopt_nlls_timing *timing, dopt_errinfo *info);
-
-/* dopt_nlls_evaluate: the objective S of batch element b at state x (one element's vector) and,
- * if g is non-NULL, its gradient in the free tangent columns (n reals, the pattern's order).
- * Returns a callback's status or DOPT_ERR_NON_FINITE. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, int b,
-                                                 const DOPT_REAL *x, DOPT_REAL *cost, DOPT_REAL *g);
-
-/* ---- Jacobian help --------------------------------------------------------------------------- */
-
-/* dopt_numeric_jacobian: central-difference tangent Jacobian of cost fn with respect to its k-th
- * variable: J (rdim x tangent_dim, row-major) with column j = (r(x_k ⊕ h e_j) - r(x_k ⊕ -h e_j))
- * / 2h, h = step (0: cbrt(eps)), times max(1, |x_kj|) when the manifold is "euclidean".
- * scratch: 2 rdim + dim_k + tangent_dim_k reals.  Returns fn's status. */
-DOPT_API dopt_status DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
-                                                    int rdim, int nvars,
-                                                    const DOPT_FN(dopt_manifold) *const *manifolds,
-                                                    const DOPT_REAL **vars, int k, DOPT_REAL step,
-                                                    DOPT_REAL *J, DOPT_REAL *scratch);
-
-/* dopt_check_jacobian: compare fn's analytic tangent Jacobians with central differences on the
- * tangent space at vars (manifold conventions: right perturbation x ⊕ d, see dopt_manifold) and
- * report the worst entry in *out.  Use it in a test of every cost you write: a max_error above
- * ~1e-6 (double) means the Jacobian or its convention is wrong.  Allocates scratch through hooks.
- * Returns fn's status, DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
-                                                  int rdim, int nvars,
-                                                  const DOPT_FN(dopt_manifold) *const *manifolds,
-                                                  const DOPT_REAL *const *vars, DOPT_REAL step,
-                                                  const dopt_hooks *hooks, dopt_jacobian_check *out);
-
-#ifdef __cplusplus
-}
-#endif
-#endif /* DOPT__NLLS_PASS_DECL */
-
-/* =============================================================================================== */
 /* Least-squares layer: generic implementation (one pass per precision).                          */
 /* =============================================================================================== */
 #if defined(DOPT__NLLS_PASS_IMPL) && defined(DOPT_REAL)
@@ -2438,7 +2765,7 @@ extern "C" {
 
 /* ---- robust losses --------------------------------------------------------------------------- */
 
-DOPT_API void DOPT_FN(dopt_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3])
+DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOPT_REAL s, DOPT_REAL rho[3])
 {
     DOPT_REAL a2, t, e;
     if (!(a > 0)) a = 1;
@@ -2563,7 +2890,7 @@ static dopt_status DOPT_FN(dopt__dense_factor)(void *self, const DOPT_REAL *valu
         if (fail_col) *fail_col = col;
         return st;
     }
-    tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)n * DOPT_EPS;
+    tol = DOPT__RANK_TOL(n);
     for (j = 0; j < n; ++j) {
         DOPT_REAL p = L[(size_t)j * n + j];
         if (p * p <= tol * d0[j]) {
@@ -2731,7 +3058,7 @@ DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p) { ret
 
 /* ---- Jacobian help --------------------------------------------------------------------------- */
 
-DOPT_API dopt_status DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+DOPT_API dopt_status DOPT_FN(dopt_nlls_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
                                                     int rdim, int nvars,
                                                     const DOPT_FN(dopt_manifold) *const *manifolds,
                                                     const DOPT_REAL **vars, int k, DOPT_REAL step,
@@ -2774,7 +3101,7 @@ DOPT_API dopt_status DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(dopt_cost_fn) fn, co
     return DOPT_OK;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
+DOPT_API dopt_status DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, const void *data,
                                                   int rdim, int nvars,
                                                   const DOPT_FN(dopt_manifold) *const *manifolds,
                                                   const DOPT_REAL *const *vars, DOPT_REAL step,
@@ -2812,7 +3139,7 @@ DOPT_API dopt_status DOPT_FN(dopt_check_jacobian)(DOPT_FN(dopt_cost_fn) fn, cons
     st = fn(data, vp, r, jp);
     for (k = 0; st == DOPT_OK && k < nvars; ++k) {
         int t = manifolds[k]->tangent_dim;
-        st = DOPT_FN(dopt_numeric_jacobian)(fn, data, rdim, nvars, manifolds, vp, k, step, Jn, scr);
+        st = DOPT_FN(dopt_nlls_numeric_jacobian)(fn, data, rdim, nvars, manifolds, vp, k, step, Jn, scr);
         if (st != DOPT_OK) break;
         for (i = 0; i < rdim; ++i)
             for (j = 0; j < t; ++j) {
@@ -2997,16 +3324,176 @@ static int DOPT_FN(dopt__nlls_find_block)(const DOPT_FN(dopt_nlls_solver) *s, in
     return -1;
 }
 
+/* Sizes the solver's buffers need, gathered over the costs (dopt_nlls_solver_create). */
+typedef struct DOPT_FN(dopt__nlls_dims) {
+    size_t maxkeys, npair, maxJ, nval;
+    int maxr, maxdim, maxt, nnzb;
+} DOPT_FN(dopt__nlls_dims);
+
+/* Solver phase 1: the blocks, i.e. the free variables some cost touches, in index order
+ * (var_block, block_var, block_dim, block_start, n), and the sizes of the cost loops. */
+static int DOPT_FN(dopt__nlls_make_blocks)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_dims) *dm)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    int v, c, k, nb = 0;
+    s->var_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->nvar + 1) * sizeof(int));
+    if (!s->var_block) return 0;
+    for (v = 0; v < p->nvar; ++v) s->var_block[v] = -1;
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        size_t T = 0;
+        for (k = 0; k < cs->d.nvars; ++k) {
+            const DOPT_FN(dopt_manifold) *m = &p->var[cs->vars[k]].m;
+            if (!p->var[cs->vars[k]].constant) s->var_block[cs->vars[k]] = -2;
+            T += (size_t)m->tangent_dim;
+            if (m->dim > dm->maxdim) dm->maxdim = m->dim;
+            if (m->tangent_dim > dm->maxt) dm->maxt = m->tangent_dim;
+        }
+        if (cs->d.rdim > dm->maxr) dm->maxr = cs->d.rdim;
+        if ((size_t)cs->d.rdim * T > dm->maxJ) dm->maxJ = (size_t)cs->d.rdim * T;
+        dm->maxkeys += (size_t)cs->d.nvars * (size_t)(cs->d.nvars + 1) / 2;
+        dm->npair += (size_t)cs->d.nvars * (size_t)cs->d.nvars;
+    }
+    for (v = 0; v < p->nvar; ++v)
+        if (s->var_block[v] == -2) s->var_block[v] = nb++;
+    s->nblocks = nb;
+    s->block_var = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->block_dim = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->block_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    s->col_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
+    if (!s->block_var || !s->block_dim || !s->block_start || !s->col_start) return 0;
+    for (v = 0; v < p->nvar; ++v)
+        if (s->var_block[v] >= 0) {
+            int j = s->var_block[v];
+            s->block_var[j] = v;
+            s->block_dim[j] = p->var[v].m.tangent_dim;
+        }
+    s->block_start[0] = 0;
+    for (k = 0; k < nb; ++k) s->block_start[k + 1] = s->block_start[k] + s->block_dim[k];
+    s->n = s->block_start[nb];
+    return 1;
+}
+
+/* Solver phase 2: the lower block triangle of H (col_start, row_block, value_start; dm->nnzb
+ * blocks, dm->nval reals): one key col * nb + row per touched pair, sorted and unique. */
+static int DOPT_FN(dopt__nlls_make_pattern)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt__nlls_dims) *dm)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    size_t keybytes = (dm->maxkeys + 1) * sizeof(uint64_t), nkeys = 0, nval = 0;
+    uint64_t *keys = (uint64_t *)dopt_alloc(&p->hooks, keybytes);
+    int c, a, bb, k, nb = s->nblocks, nnzb = 0;
+    if (!keys) return 0;
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        for (a = 0; a < cs->d.nvars; ++a)
+            for (bb = 0; bb < cs->d.nvars; ++bb) {
+                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]];
+                if (ra < 0 || cb < 0 || ra < cb || (ra == cb && a != bb)) continue;
+                keys[nkeys++] = (uint64_t)cb * (uint64_t)nb + (uint64_t)ra;
+            }
+    }
+    qsort(keys, nkeys, sizeof *keys, dopt__nlls_cmp_u64);
+    for (k = 0; (size_t)k < nkeys; ++k)
+        if (k == 0 || keys[k] != keys[nnzb - 1]) keys[nnzb++] = keys[k];
+    s->row_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(int));
+    s->value_start = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(size_t));
+    if (!s->row_block || !s->value_start) {
+        dopt_free(&p->hooks, keys, keybytes);
+        return 0;
+    }
+    for (k = 0; k <= nb; ++k) s->col_start[k] = 0;
+    for (k = 0; k < nnzb; ++k) {
+        int col = (int)(keys[k] / (uint64_t)nb), row = (int)(keys[k] % (uint64_t)nb);
+        s->row_block[k] = row;
+        s->col_start[col + 1]++;
+        s->value_start[k] = nval;
+        nval += (size_t)s->block_dim[row] * (size_t)s->block_dim[col];
+    }
+    for (k = 0; k < nb; ++k) s->col_start[k + 1] += s->col_start[k];
+    s->value_start[nnzb] = nval;
+    dopt_free(&p->hooks, keys, keybytes);
+    dm->nnzb = nnzb;
+    dm->nval = nval;
+    return 1;
+}
+
+/* Solver phase 3: per cost, where each J_a^T J_b lands in H (cost_pair, pair) and whether the
+ * cost is the first to reach that block (pfirst). */
+static int DOPT_FN(dopt__nlls_make_pairs)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_dims) *dm)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    size_t seenbytes = (size_t)dm->nnzb + 1, npair = 0;
+    unsigned char *seen;
+    int c, a, bb;
+    s->cost_pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->ncost + 1) * sizeof(size_t));
+    s->pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, (dm->npair + 1) * sizeof(size_t));
+    s->pfirst = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, dm->npair + 1);
+    if (!s->cost_pair || !s->pair || !s->pfirst) return 0;
+    seen = (unsigned char *)dopt_alloc(&p->hooks, seenbytes);
+    if (!seen) return 0;
+    memset(seen, 0, seenbytes);
+    for (c = 0; c < p->ncost; ++c) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        s->cost_pair[c] = npair;
+        for (a = 0; a < cs->d.nvars; ++a)
+            for (bb = 0; bb < cs->d.nvars; ++bb) {
+                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]], blk;
+                size_t o = DOPT__NLLS_NONE;
+                if (ra >= 0 && cb >= 0 && ra >= cb && !(ra == cb && a != bb)) {
+                    blk = DOPT_FN(dopt__nlls_find_block)(s, ra, cb);
+                    if (blk >= 0) {
+                        o = s->value_start[blk];
+                        s->pfirst[npair] = !seen[blk];
+                        seen[blk] = 1;
+                    }
+                }
+                s->pair[npair++] = o;
+            }
+    }
+    dopt_free(&p->hooks, seen, seenbytes);
+    return 1;
+}
+
+/* Solver phase 4: the iteration memory (H, g and the vectors of a step; cost scratch). */
+static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_dims) *dm)
+{
+    size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL), nval = dm->nval;
+    int maxr = dm->maxr;
+    s->H = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+    s->g = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->H2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+    s->g2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->d = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->dscale = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->dadd = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->gn = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->hv = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
+    s->xt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)s->p->xdim + 1) * R);
+    s->r = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (size_t)maxr * R);
+    s->J = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, dm->maxJ * R);
+    s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, dm->maxJ * R);
+    s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + dm->maxdim + dm->maxt)) * R);
+    s->maxr = maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
+    s->slot_H1 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+    s->slot_ok1 = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, 1);
+    if (!s->H || !s->g || !s->H2 || !s->g2 || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
+        !s->r || !s->J || !s->Jt || !s->scr || !s->slot_H1 || !s->slot_ok1)
+        return 0;
+    s->nslots = 1;
+    s->slot_H = s->slot_H1;
+    s->slot_ok = s->slot_ok1;
+    return 1;
+}
+
+/* dopt_nlls_solver_create: a driver over the phases above, then the linear solver's analysis of
+ * the block pattern and (batch >= 2) the lane batch. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
                                                       const DOPT_FN(dopt_linear_solver) *linear,
                                                       DOPT_FN(dopt_nlls_solver) **out,
                                                       dopt_errinfo *info)
 {
     DOPT_FN(dopt_nlls_solver) *s;
-    uint64_t *keys = NULL;
-    unsigned char *seen = NULL;
-    size_t nkeys = 0, maxkeys = 0, npair = 0, nval = 0, maxJ = 1, keybytes = 0, seenbytes = 0;
-    int v, c, k, a, bb, nb = 0, nnzb = 0, maxr = 1, maxdim = 1, maxt = 1;
+    DOPT_FN(dopt__nlls_dims) dm;
     dopt_status st;
     if (!out) return DOPT_ERR_INVALID_ARGUMENT;
     *out = NULL;
@@ -3031,139 +3518,22 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
         DOPT_FN(dopt_nlls_solver_destroy)(s);
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls: incomplete linear solver");
     }
-    st = DOPT_ERR_ALLOCATION;
-    s->var_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->nvar + 1) * sizeof(int));
-    if (!s->var_block) goto fail;
-    /* blocks: the free variables that some cost touches, in index order */
-    for (v = 0; v < p->nvar; ++v) s->var_block[v] = -1;
-    for (c = 0; c < p->ncost; ++c) {
-        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-        size_t T = 0;
-        for (k = 0; k < cs->d.nvars; ++k) {
-            const DOPT_FN(dopt_manifold) *m = &p->var[cs->vars[k]].m;
-            if (!p->var[cs->vars[k]].constant) s->var_block[cs->vars[k]] = -2;
-            T += (size_t)m->tangent_dim;
-            if (m->dim > maxdim) maxdim = m->dim;
-            if (m->tangent_dim > maxt) maxt = m->tangent_dim;
-        }
-        if (cs->d.rdim > maxr) maxr = cs->d.rdim;
-        if ((size_t)cs->d.rdim * T > maxJ) maxJ = (size_t)cs->d.rdim * T;
-        maxkeys += (size_t)cs->d.nvars * (size_t)(cs->d.nvars + 1) / 2;
-        npair += (size_t)cs->d.nvars * (size_t)cs->d.nvars;
+    memset(&dm, 0, sizeof dm);
+    dm.maxJ = 1;
+    dm.maxr = dm.maxdim = dm.maxt = 1;
+    if (!DOPT_FN(dopt__nlls_make_blocks)(s, &dm) || !DOPT_FN(dopt__nlls_make_pattern)(s, &dm) ||
+        !DOPT_FN(dopt__nlls_make_pairs)(s, &dm) || !DOPT_FN(dopt__nlls_make_buffers)(s, &dm)) {
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: out of memory building the solver");
     }
-    for (v = 0; v < p->nvar; ++v)
-        if (s->var_block[v] == -2) s->var_block[v] = nb++;
-    s->nblocks = nb;
-    s->block_var = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
-    s->block_dim = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
-    s->block_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
-    s->col_start = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nb + 1) * sizeof(int));
-    if (!s->block_var || !s->block_dim || !s->block_start || !s->col_start) goto fail;
-    for (v = 0; v < p->nvar; ++v)
-        if (s->var_block[v] >= 0) {
-            int j = s->var_block[v];
-            s->block_var[j] = v;
-            s->block_dim[j] = p->var[v].m.tangent_dim;
-        }
-    s->block_start[0] = 0;
-    for (k = 0; k < nb; ++k) s->block_start[k + 1] = s->block_start[k] + s->block_dim[k];
-    s->n = s->block_start[nb];
-    /* the lower block triangle: one key col * nb + row per touched pair, sorted and unique */
-    keybytes = (maxkeys + 1) * sizeof(uint64_t);
-    keys = (uint64_t *)dopt_alloc(&p->hooks, keybytes);
-    if (!keys) goto fail;
-    for (c = 0; c < p->ncost; ++c) {
-        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-        for (a = 0; a < cs->d.nvars; ++a)
-            for (bb = 0; bb < cs->d.nvars; ++bb) {
-                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]];
-                if (ra < 0 || cb < 0 || ra < cb || (ra == cb && a != bb)) continue;
-                keys[nkeys++] = (uint64_t)cb * (uint64_t)nb + (uint64_t)ra;
-            }
-    }
-    qsort(keys, nkeys, sizeof *keys, dopt__nlls_cmp_u64);
-    for (k = 0; (size_t)k < nkeys; ++k)
-        if (k == 0 || keys[k] != keys[nnzb - 1]) keys[nnzb++] = keys[k];
-    s->row_block = (int *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(int));
-    s->value_start = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)nnzb + 1) * sizeof(size_t));
-    if (!s->row_block || !s->value_start) goto fail;
-    for (k = 0; k <= nb; ++k) s->col_start[k] = 0;
-    for (k = 0; k < nnzb; ++k) {
-        int col = (int)(keys[k] / (uint64_t)nb), row = (int)(keys[k] % (uint64_t)nb);
-        s->row_block[k] = row;
-        s->col_start[col + 1]++;
-        s->value_start[k] = nval;
-        nval += (size_t)s->block_dim[row] * (size_t)s->block_dim[col];
-    }
-    for (k = 0; k < nb; ++k) s->col_start[k + 1] += s->col_start[k];
-    s->value_start[nnzb] = nval;
-    dopt_free(&p->hooks, keys, keybytes);
-    keys = NULL;
-    /* per-cost tables: where J_a^T J_b lands */
-    s->cost_pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->ncost + 1) * sizeof(size_t));
-    s->pair = (size_t *)DOPT_FN(dopt__nlls_take)(s, (npair + 1) * sizeof(size_t));
-    s->pfirst = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, npair + 1);
-    if (!s->cost_pair || !s->pair || !s->pfirst) goto fail;
-    seenbytes = (size_t)nnzb + 1;
-    seen = (unsigned char *)dopt_alloc(&p->hooks, seenbytes);
-    if (!seen) goto fail;
-    memset(seen, 0, seenbytes);
-    npair = 0;
-    for (c = 0; c < p->ncost; ++c) {
-        const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-        s->cost_pair[c] = npair;
-        for (a = 0; a < cs->d.nvars; ++a)
-            for (bb = 0; bb < cs->d.nvars; ++bb) {
-                int ra = s->var_block[cs->vars[a]], cb = s->var_block[cs->vars[bb]], blk;
-                size_t o = DOPT__NLLS_NONE;
-                if (ra >= 0 && cb >= 0 && ra >= cb && !(ra == cb && a != bb)) {
-                    blk = DOPT_FN(dopt__nlls_find_block)(s, ra, cb);
-                    if (blk >= 0) {
-                        o = s->value_start[blk];
-                        s->pfirst[npair] = !seen[blk];
-                        seen[blk] = 1;
-                    }
-                }
-                s->pair[npair++] = o;
-            }
-    }
-    dopt_free(&p->hooks, seen, seenbytes);
-    seen = NULL;
-    /* iteration memory */
-    {
-        size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL);
-        s->H = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
-        s->g = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->H2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
-        s->g2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->d = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->dscale = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->dadd = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->gn = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->hv = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-        s->xt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)p->xdim + 1) * R);
-        s->r = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (size_t)maxr * R);
-        s->J = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
-        s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, maxJ * R);
-        s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + maxdim + maxt)) * R);
-        s->maxr = maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
-        s->slot_H1 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
-        s->slot_ok1 = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, 1);
-        if (!s->H || !s->g || !s->H2 || !s->g2 || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
-            !s->r || !s->J || !s->Jt || !s->scr || !s->slot_H1 || !s->slot_ok1)
-            goto fail;
-        s->nslots = 1;
-        s->slot_H = s->slot_H1;
-        s->slot_ok = s->slot_ok1;
-    }
-    s->pat.nblocks = nb;
+    s->pat.nblocks = s->nblocks;
     s->pat.n = s->n;
     s->pat.block_dim = s->block_dim;
     s->pat.block_start = s->block_start;
     s->pat.col_start = s->col_start;
     s->pat.row_block = s->row_block;
     s->pat.value_start = s->value_start;
-    s->pat.nvalues = nval;
+    s->pat.nvalues = dm.nval;
     st = s->ls.analyze(s->ls.self, &s->pat, info);
     if (st != DOPT_OK) {
         DOPT_FN(dopt_nlls_solver_destroy)(s);
@@ -3172,11 +3542,6 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     if (p->batch >= 2) DOPT_FN(dopt__nlls_make_lanes)(s);
     *out = s;
     return DOPT_OK;
-fail:
-    if (keys) dopt_free(&p->hooks, keys, keybytes);
-    if (seen) dopt_free(&p->hooks, seen, seenbytes);
-    DOPT_FN(dopt_nlls_solver_destroy)(s);
-    return dopt_errinfo_set(info, st, -1, 0, "nlls: out of memory building the solver");
 }
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
@@ -3279,35 +3644,41 @@ static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja
         memcpy(Hb + 6 * j + 4, &h2, sizeof h2);
     }
 }
-#else
+#endif
+/* Hb (T x T, column-major) += Ja^T diag(fw) Jb (or = with first) for row-major rdim x T blocks of
+ * a small T (<= 6) that the callers below pass as a constant, so that each gets loops of fixed
+ * length (the plain-C 6-wide and 3-wide products: one definition). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline void DOPT_FN(dopt__nlls_ata_small)(int rdim, const int T, const DOPT_REAL *DOPT_RESTRICT Ja,
+                                                 const DOPT_REAL *DOPT_RESTRICT Jb,
+                                                 const DOPT_REAL *DOPT_RESTRICT fw, DOPT_REAL *DOPT_RESTRICT Hb,
+                                                 int first)
+{
+    DOPT_REAL t[36];
+    int q, i, j;
+    for (i = 0; i < T * T; ++i) t[i] = 0;
+    for (q = 0; q < rdim; ++q)
+        for (j = 0; j < T; ++j) {
+            DOPT_REAL bj = Jb[T * q + j] * fw[q];
+            for (i = 0; i < T; ++i) t[i + T * j] += Ja[T * q + i] * bj;
+        }
+    for (i = 0; i < T * T; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
+}
+#if !((defined(__GNUC__) || defined(__clang__)) && defined(__AVX__))
 static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
                                      DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
-    DOPT_REAL t[36];
-    int q, i, j;
-    for (i = 0; i < 36; ++i) t[i] = 0;
-    for (q = 0; q < rdim; ++q)
-        for (j = 0; j < 6; ++j) {
-            DOPT_REAL bj = Jb[6 * q + j] * fw[q];
-            for (i = 0; i < 6; ++i) t[i + 6 * j] += Ja[6 * q + i] * bj;
-        }
-    for (i = 0; i < 36; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
+    DOPT_FN(dopt__nlls_ata_small)(rdim, 6, Ja, Jb, fw, Hb, first);
 }
 #endif
 static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
                                      DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
-    DOPT_REAL t[9];
-    int q, i, j;
-    for (i = 0; i < 9; ++i) t[i] = 0;
-    for (q = 0; q < rdim; ++q)
-        for (j = 0; j < 3; ++j) {
-            DOPT_REAL bj = Jb[3 * q + j] * fw[q];
-            for (i = 0; i < 3; ++i) t[i + 3 * j] += Ja[3 * q + i] * bj;
-        }
-    for (i = 0; i < 9; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
+    DOPT_FN(dopt__nlls_ata_small)(rdim, 3, Ja, Jb, fw, Hb, first);
 }
 /* ga (t reals) += Ja^T diag(fw) r for a row-major rdim x t block (with first, ga = Ja^T diag(fw) r). */
 static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTRICT Ja,
@@ -3369,6 +3740,209 @@ static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *J
     }
 }
 
+/* Cost cs's user data for batch element b (data + b * data_stride), or NULL. */
+static const void *DOPT_FN(dopt__nlls_cost_data)(const DOPT_FN(dopt__nlls_cost) *cs, int b)
+{
+    return cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
+}
+
+/* Residual r of cost cs at the variables vp and, when want, the Jacobian blocks jp[k] (rdim x
+ * tangent_dim row-major; NULL entries are not wanted): the callback's own, or central
+ * differences of step hstep for a numeric_diff cost (scr: the numeric Jacobian's scratch).  The
+ * forward solve and the backward modes evaluate costs only through here. */
+static dopt_status DOPT_FN(dopt__nlls_cost_call)(const DOPT_FN(dopt__nlls_cost) *cs, const void *data,
+                                                 const DOPT_REAL **vp, const DOPT_FN(dopt_manifold) **mp,
+                                                 DOPT_REAL **jp, int want, DOPT_REAL hstep, DOPT_REAL *r,
+                                                 DOPT_REAL *scr)
+{
+    int k;
+    dopt_status st = cs->d.fn(data, vp, r, (want && !cs->d.numeric_diff) ? jp : NULL);
+    if (st != DOPT_OK || !want || !cs->d.numeric_diff) return st;
+    for (k = 0; k < cs->d.nvars; ++k)
+        if (jp[k]) {
+            st = DOPT_FN(dopt_nlls_numeric_jacobian)(cs->d.fn, data, cs->d.rdim, cs->d.nvars, mp, vp, k, hstep,
+                                                     jp[k], scr);
+            if (st != DOPT_OK) return st;
+        }
+    return DOPT_OK;
+}
+
+/* The robust loss folded into the Gauss-Newton system, one definition for the forward solve and
+ * the backward modes: from rho = (rho, rho', rho'') at s = |W r|^2, the Jacobian factor
+ * sq1 = sqrt(rho'), the TRIGGS correction alpha (0 with IRLS) and the residual factor
+ * rs = sq1 / (1 - alpha):  r~ = rs W r,  J~ = sq1 (I - (alpha / s) W r (W r)^T) W J. */
+static void DOPT_FN(dopt__nlls_robust_coefs)(const DOPT_REAL rho[3], DOPT_REAL sq, dopt_robust_mode mode,
+                                             DOPT_REAL *sq1, DOPT_REAL *alpha, DOPT_REAL *rs)
+{
+    DOPT_REAL f = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0, a = 0;
+    if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
+        DOPT_REAL D = 1 + 2 * sq * rho[2] / rho[1];
+        if (D < (DOPT_REAL)0.05) D = (DOPT_REAL)0.05;
+        a = 1 - DOPT_M(sqrt)(D);
+    }
+    *sq1 = f;
+    *alpha = a;
+    *rs = f / (1 - a);
+}
+
+/* J~ of dopt__nlls_robust_coefs for one weighted block J (rdim x t row-major, in place), with
+ * r the weighted residual W r and sq = |W r|^2. */
+static void DOPT_FN(dopt__nlls_robust_jacobian)(int rdim, int t, const DOPT_REAL *r, DOPT_REAL sq,
+                                                DOPT_REAL alpha, DOPT_REAL sq1, DOPT_REAL *J)
+{
+    int i, j;
+    if (alpha != 0) /* J <- J - (alpha / s) r (r^T J) */
+        for (j = 0; j < t; ++j) {
+            DOPT_REAL u = 0;
+            for (i = 0; i < rdim; ++i) u += r[i] * J[i * t + j];
+            u *= alpha / sq;
+            for (i = 0; i < rdim; ++i) J[i * t + j] -= u * r[i];
+        }
+    for (i = 0; i < rdim * t; ++i) J[i] *= sq1;
+}
+
+/* LM's damping, one definition for the forward solve and the backward modes: D = clamped
+ * diag(H) (to [1e-6, 1e32]) or I, dadd = lambda D; dscale (may be NULL) gets D, clamp (may be
+ * NULL) 1 where D is not diag(H) itself. */
+static void DOPT_FN(dopt__nlls_damping)(DOPT_FN(dopt_nlls_solver) *s, dopt_lm_damping kind, DOPT_REAL lambda,
+                                        DOPT_REAL *dscale, unsigned char *clamp)
+{
+    int j, i;
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_REAL *D = s->H + s->value_start[s->col_start[j]];
+        int dd = s->block_dim[j], c0 = s->block_start[j];
+        for (i = 0; i < dd; ++i) {
+            DOPT_REAL h = D[i + i * dd];
+            unsigned char cl = 0;
+            if (kind == DOPT_LM_DAMP_IDENTITY) { h = 1; cl = 1; }
+            else if (h < (DOPT_REAL)1e-6) { h = (DOPT_REAL)1e-6; cl = 1; }
+            else if (h > (DOPT_REAL)1e32) { h = (DOPT_REAL)1e32; cl = 1; }
+            if (dscale) dscale[c0 + i] = h;
+            if (clamp) clamp[c0 + i] = cl;
+            s->dadd[c0 + i] = lambda * h;
+        }
+    }
+}
+
+/* Powell's dogleg step d (n) within radius, one definition for the forward solve and the
+ * backward modes: the Gauss-Newton step gn when |gn| <= radius (returns 0), else the Cauchy
+ * step -(radius / |g|) g when the steepest-descent minimizer -alpha g (alpha = g.g / gHg, gHg =
+ * g^T H g) reaches the radius (returns 1), else -alpha g + beta (gn + alpha g) on the boundary
+ * (returns 2).  *alpha and *beta (may be NULL) get the factors of the last two cases. */
+static int DOPT_FN(dopt__nlls_dogleg_step)(int n, const DOPT_REAL *g, const DOPT_REAL *gn, DOPT_REAL gHg,
+                                           DOPT_REAL radius, DOPT_REAL *d, DOPT_REAL *alpha_out,
+                                           DOPT_REAL *beta_out)
+{
+    DOPT_REAL gnn = DOPT_FN(dopt_nrm2)(n, gn, 1), gg, g2, alpha, beta = 0;
+    int i;
+    if (gnn <= radius) {
+        memcpy(d, gn, (size_t)n * sizeof(DOPT_REAL));
+        return 0;
+    }
+    gg = DOPT_FN(dopt_dot)(n, g, 1, g, 1);
+    g2 = DOPT_M(sqrt)(gg);
+    alpha = gHg > 0 ? gg / gHg : radius / g2 * 2;
+    if (alpha_out) *alpha_out = alpha;
+    if (alpha * g2 >= radius) {
+        for (i = 0; i < n; ++i) d[i] = -(radius / g2) * g[i];
+        return 1;
+    } else { /* a + beta (gn - a), a = -alpha g, with norm = radius */
+        DOPT_REAL ac = 0, cc = 0, aa = alpha * alpha * gg;
+        for (i = 0; i < n; ++i) {
+            DOPT_REAL ai = -alpha * g[i], ci = gn[i] - ai;
+            ac += ai * ci;
+            cc += ci * ci;
+        }
+        beta = cc > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cc * (radius * radius - aa))) / cc : 0;
+        for (i = 0; i < n; ++i) {
+            DOPT_REAL ai = -alpha * g[i];
+            d[i] = ai + beta * (gn[i] - ai);
+        }
+    }
+    if (beta_out) *beta_out = beta;
+    return 2;
+}
+
+/* Weight and robust loss of cost cs (element b) on its residual s->r and Jacobian blocks jp[k]
+ * (rdim x tk[k], NULL: not linearized; nfree of them).  Row weights (scalar, diagonal) are
+ * applied to r at once and to J together with sqrt(rho') as the row factors s->scr[0..rdim)
+ * (and their squares after maxr) that the products below take (IRLS); a square-root information
+ * weight (and the TRIGGS correction, which needs W J) is applied to J itself, the factors then
+ * being 1.  Returns the cost's term of S: rho(s) / 2, or s / 2 without a loss (s = |W r|^2). */
+static DOPT_REAL DOPT_FN(dopt__nlls_fold)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_cost) *cs,
+                                          int b, dopt_robust_mode mode, int nfree, DOPT_REAL **jp,
+                                          const int *tk)
+{
+    const dopt_weight_kind wk = cs->d.weight_kind;
+    const DOPT_REAL *w = wk != DOPT_WEIGHT_NONE ? cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride : NULL;
+    DOPT_REAL *r = s->r, *fr = s->scr, *fr2 = s->scr + s->maxr, sq = 0, sq1 = 1, alpha = 0, rs = 1, term;
+    int nv = cs->d.nvars, rdim = cs->d.rdim, rowwise = wk != DOPT_WEIGHT_SQRT_INFO, jdone = !rowwise, i, k;
+    if (wk == DOPT_WEIGHT_SCALAR)
+        for (i = 0; i < rdim; ++i) r[i] *= w[0];
+    else if (wk == DOPT_WEIGHT_DIAGONAL)
+        for (i = 0; i < rdim; ++i) r[i] *= w[i];
+    else if (wk == DOPT_WEIGHT_SQRT_INFO) {
+        DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, 1, r, s->Jt);
+        for (k = 0; k < nv; ++k)
+            if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
+    }
+    for (i = 0; i < rdim; ++i) sq += r[i] * r[i];
+    if (cs->d.loss != DOPT_LOSS_NONE) {
+        DOPT_REAL rho[3];
+        DOPT_FN(dopt_nlls_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
+        term = rho[0] / 2;
+        DOPT_FN(dopt__nlls_robust_coefs)(rho, sq, mode, &sq1, &alpha, &rs);
+    } else {
+        term = sq / 2;
+    }
+    if (nfree && rowwise && alpha != 0) { /* the correction below needs W J first */
+        if (wk != DOPT_WEIGHT_NONE)
+            for (k = 0; k < nv; ++k)
+                if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
+        jdone = 1;
+    }
+    if (nfree && !jdone) { /* J~ = diag(fr) J, fr = sqrt(rho') W: kept as row factors */
+        for (i = 0; i < rdim; ++i) {
+            fr[i] = sq1 * (wk == DOPT_WEIGHT_SCALAR ? w[0] : wk == DOPT_WEIGHT_DIAGONAL ? w[i] : 1);
+            fr2[i] = fr[i] * fr[i];
+        }
+    } else if (nfree && jdone && (alpha != 0 || sq1 != 1)) {
+        for (k = 0; k < nv; ++k)
+            if (jp[k]) DOPT_FN(dopt__nlls_robust_jacobian)(rdim, tk[k], r, sq, alpha, sq1, jp[k]);
+    }
+    if (nfree && jdone)
+        for (i = 0; i < rdim; ++i) fr[i] = fr2[i] = 1;
+    if (nfree && rs != 1)
+        for (i = 0; i < rdim; ++i) r[i] *= rs;
+    return term;
+}
+
+/* g_a += J_a^T r;  H(a, b) += J_a^T J_b for the stored (lower) blocks of cost c, with the row
+ * factors of dopt__nlls_fold; the first cost to reach a block clears it (the diagonal block's
+ * flag also stands for g_a). */
+static void DOPT_FN(dopt__nlls_accumulate)(DOPT_FN(dopt_nlls_solver) *s, int c, DOPT_REAL **jp, const int *tk)
+{
+    const DOPT_FN(dopt__nlls_cost) *cs = s->p->cost + c;
+    const DOPT_REAL *fr = s->scr, *fr2 = s->scr + s->maxr;
+    int nv = cs->d.nvars, rdim = cs->d.rdim, k, l;
+    for (k = 0; k < nv; ++k) {
+        const DOPT_REAL *Ja = jp[k];
+        const size_t *pk = s->pair + s->cost_pair[c] + (size_t)k * nv;
+        const unsigned char *fk = s->pfirst + s->cost_pair[c] + (size_t)k * nv;
+        DOPT_REAL *ga;
+        int ta = tk[k];
+        if (!Ja) continue;
+        ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
+        DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, s->r, ga, fk[k]);
+        for (l = 0; l < nv; ++l) {
+            DOPT_REAL *Hb;
+            if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;
+            Hb = s->H + pk[l];
+            DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb, fk[l]);
+        }
+    }
+}
+
 /* Evaluate S at the state x of batch element b; with lin, also g and the blocks of H (the
  * weight and the robust loss folded in).  *bad gets the failing cost on a callback error. */
 static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *x,
@@ -3380,15 +3954,13 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
     const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
     DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
     int tk[DOPT_NLLS_MAX_COST_VARS];
-    DOPT_REAL cost = 0, *r = s->r, *fr = s->scr, *fr2 = s->scr + s->maxr;
-    int c, k, l, i, j;
+    DOPT_REAL cost = 0;
+    int c, k;
     /* no clearing of H and g: the first cost reaching a block clears it (pfirst) */
     for (c = 0; c < p->ncost; ++c) {
         const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-        const void *data = cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
         int nv = cs->d.nvars, rdim = cs->d.rdim, nfree = 0;
         size_t T = 0;
-        DOPT_REAL sq = 0;
         dopt_status st;
         for (k = 0; k < nv; ++k) {
             int v = cs->vars[k];
@@ -3402,104 +3974,14 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                 nfree++;
             }
         }
-        st = cs->d.fn(data, vp, r, (nfree && !cs->d.numeric_diff) ? jp : NULL);
+        st = DOPT_FN(dopt__nlls_cost_call)(cs, DOPT_FN(dopt__nlls_cost_data)(cs, b), vp, mp, jp, nfree, hstep,
+                                           s->r, s->scr);
         if (st != DOPT_OK) {
             *bad = c;
             return st;
         }
-        if (nfree && cs->d.numeric_diff)
-            for (k = 0; k < nv; ++k)
-                if (jp[k]) {
-                    st = DOPT_FN(dopt_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, hstep,
-                                                        jp[k], s->scr);
-                    if (st != DOPT_OK) {
-                        *bad = c;
-                        return st;
-                    }
-                }
-        /* weight and robust loss.  Row weights (scalar, diagonal) are applied to r at once and
-           to J together with sqrt(rho') in one pass below (IRLS); a square-root information
-           weight (and the TRIGGS correction, which needs W J) goes through dopt__nlls_weigh. */
-        {
-            const dopt_weight_kind wk = cs->d.weight_kind;
-            const DOPT_REAL *w = wk != DOPT_WEIGHT_NONE ? cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride : NULL;
-            DOPT_REAL sq1 = 1, alpha = 0, rs = 1;
-            int rowwise = wk != DOPT_WEIGHT_SQRT_INFO, jdone = !rowwise;
-            if (wk == DOPT_WEIGHT_SCALAR)
-                for (i = 0; i < rdim; ++i) r[i] *= w[0];
-            else if (wk == DOPT_WEIGHT_DIAGONAL)
-                for (i = 0; i < rdim; ++i) r[i] *= w[i];
-            else if (wk == DOPT_WEIGHT_SQRT_INFO) {
-                DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, 1, r, s->Jt);
-                for (k = 0; k < nv; ++k)
-                    if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
-            }
-            for (i = 0; i < rdim; ++i) sq += r[i] * r[i];
-            if (cs->d.loss != DOPT_LOSS_NONE) {
-                DOPT_REAL rho[3];
-                DOPT_FN(dopt_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
-                cost += rho[0] / 2;
-                sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0;
-                if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
-                    DOPT_REAL D = 1 + 2 * sq * rho[2] / rho[1];
-                    if (D < (DOPT_REAL)0.05) D = (DOPT_REAL)0.05;
-                    alpha = 1 - DOPT_M(sqrt)(D);
-                }
-                rs = sq1 / (1 - alpha);
-            } else {
-                cost += sq / 2;
-            }
-            if (nfree && rowwise && alpha != 0) { /* the correction below needs W J first */
-                if (wk != DOPT_WEIGHT_NONE)
-                    for (k = 0; k < nv; ++k)
-                        if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
-                jdone = 1;
-            }
-            if (nfree && !jdone) { /* J~ = diag(fr) J, fr = sqrt(rho') W: kept as row factors */
-                for (i = 0; i < rdim; ++i) {
-                    fr[i] = sq1 * (wk == DOPT_WEIGHT_SCALAR ? w[0] : wk == DOPT_WEIGHT_DIAGONAL ? w[i] : 1);
-                    fr2[i] = fr[i] * fr[i];
-                }
-            } else if (nfree && jdone && (alpha != 0 || sq1 != 1)) {
-                for (k = 0; k < nv; ++k) {
-                    DOPT_REAL *Jk = jp[k];
-                    int t = tk[k];
-                    if (!Jk) continue;
-                    if (alpha != 0) { /* J <- J - (alpha / s) r (r^T J) */
-                        for (j = 0; j < t; ++j) {
-                            DOPT_REAL u = 0;
-                            for (i = 0; i < rdim; ++i) u += r[i] * Jk[i * t + j];
-                            u *= alpha / sq;
-                            for (i = 0; i < rdim; ++i) Jk[i * t + j] -= u * r[i];
-                        }
-                    }
-                    for (i = 0; i < rdim * t; ++i) Jk[i] *= sq1;
-                }
-            }
-            if (nfree && jdone)
-                for (i = 0; i < rdim; ++i) fr[i] = fr2[i] = 1;
-            if (nfree && rs != 1)
-                for (i = 0; i < rdim; ++i) r[i] *= rs;
-        }
-        if (!nfree) continue;
-        /* g_a += J_a^T r;  H(a, b) += J_a^T J_b for the stored (lower) blocks; the first cost
-           to reach a block clears it (the diagonal block's flag also stands for g_a) */
-        for (k = 0; k < nv; ++k) {
-            const DOPT_REAL *Ja = jp[k];
-            const size_t *pk = s->pair + s->cost_pair[c] + (size_t)k * nv;
-            const unsigned char *fk = s->pfirst + s->cost_pair[c] + (size_t)k * nv;
-            DOPT_REAL *ga;
-            int ta = tk[k];
-            if (!Ja) continue;
-            ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
-            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, r, ga, fk[k]);
-            for (l = 0; l < nv; ++l) {
-                DOPT_REAL *Hb;
-                if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;
-                Hb = s->H + pk[l];
-                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb, fk[l]);
-            }
-        }
+        cost += DOPT_FN(dopt__nlls_fold)(s, cs, b, mode, nfree, jp, tk);
+        if (nfree) DOPT_FN(dopt__nlls_accumulate)(s, c, jp, tk);
     }
     if (!(cost - cost == 0)) {
         *bad = -1;
@@ -3718,12 +4200,13 @@ static dopt_status DOPT_FN(dopt__nlls_factor_failure)(DOPT_FN(dopt_nlls_solver) 
         snprintf(msg, sizeof msg, "element %d, variable %d (tangent column %d): J^T J is rank "
                  "deficient: likely gauge freedom (fix one variable or add a prior)", b, v,
                  col - s->block_start[blk]);
+    return dopt_errinfo_set(info, st, v, 0, msg);
 #else
     (void)b;
-    strcpy(msg, zero ? "no cost constrains the variable in index" :
-                       "J^T J rank deficient at the variable in index: likely gauge freedom");
+    (void)msg;
+    return dopt_errinfo_set(info, st, v, 0, zero ? "no cost constrains the variable in index" :
+                            "J^T J rank deficient at the variable in index: likely gauge freedom");
 #endif
-    return dopt_errinfo_set(info, st, v, 0, msg);
 }
 
 static void DOPT_FN(dopt__nlls_logline)(const dopt_hooks *h, int it, double cost, double dcost,
@@ -3834,19 +4317,29 @@ static int DOPT_FN(dopt__nlls_iter)(const DOPT_FN(dopt_nlls_options) *o, DOPT_FN
 static void DOPT_FN(dopt__nlls_lm_damp)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
                                         const DOPT_FN(dopt__nlls_elem) *e)
 {
-    DOPT_REAL lambda = e->lambda;
-    int j, i;
-    for (j = 0; j < s->nblocks; ++j) {
-        const DOPT_REAL *D = s->H + s->value_start[s->col_start[j]];
-        int dd = s->block_dim[j];
-        for (i = 0; i < dd; ++i) {
-            DOPT_REAL h = D[i + i * dd];
-            if (o->lm_damping == DOPT_LM_DAMP_IDENTITY) h = 1;
-            else if (h < (DOPT_REAL)1e-6) h = (DOPT_REAL)1e-6;
-            else if (h > (DOPT_REAL)1e32) h = (DOPT_REAL)1e32;
-            s->dscale[s->block_start[j] + i] = h;
-            s->dadd[s->block_start[j] + i] = lambda * h;
+    DOPT_FN(dopt__nlls_damping)(s, o->lm_damping, e->lambda, s->dscale, NULL);
+}
+
+/* LM's damping update after a step of gain ratio `ratio` (accepted or not; a failed
+   factorization counts as rejected): Nielsen's (lambda *= max(1/3, 1 - (2 ratio - 1)^3), nu = 2;
+   rejected: lambda *= nu, nu *= 2) or the fixed factor's.  One definition for every caller. */
+static void DOPT_FN(dopt__nlls_lm_update)(const DOPT_FN(dopt_nlls_options) *o, DOPT_FN(dopt__nlls_elem) *e,
+                                          int accept, DOPT_REAL ratio)
+{
+    if (accept) {
+        if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
+            DOPT_REAL q = 2 * ratio - 1, f = 1 - q * q * q;
+            e->lambda *= f > (DOPT_REAL)(1.0 / 3.0) ? f : (DOPT_REAL)(1.0 / 3.0);
+            e->nu = 2;
+        } else {
+            e->lambda /= o->lm_factor;
         }
+        if (e->lambda < (DOPT_REAL)1e-16) e->lambda = (DOPT_REAL)1e-16;
+    } else if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
+        e->lambda *= e->nu;
+        e->nu *= 2;
+    } else {
+        e->lambda *= o->lm_factor;
     }
 }
 
@@ -3859,8 +4352,7 @@ static int DOPT_FN(dopt__nlls_lm_factored)(DOPT_FN(dopt_nlls_solver) *s, const D
     int i;
     tm->factorizations++;
     if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE) {
-        if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) { e->lambda *= e->nu; e->nu *= 2; }
-        else e->lambda *= o->lm_factor;
+        DOPT_FN(dopt__nlls_lm_update)(o, e, 0, 0);
         if (e->logging)
             DOPT_FN(dopt__nlls_logline)(&s->p->hooks, e->it, (double)e->F, 0, (double)e->gmax, 0, 0,
                                         1.0 / (double)e->lambda, 0, dopt__nlls_clock() - e->t_iter,
@@ -3927,36 +4419,14 @@ static int DOPT_FN(dopt__nlls_dogleg)(DOPT_FN(dopt_nlls_solver) *s, DOPT_FN(dopt
                                       dopt_nlls_timing *tm)
 {
     int n = s->n, i;
-    DOPT_REAL gnn, gg, gn2, radius = e->radius, pred = 0;
+    DOPT_REAL pred = 0;
     if (!e->have_gn) {
         if (DOPT_FN(dopt__nlls_gn_step)(s, e, tm, s->gn) != DOPT__NLLS_GO) return DOPT__NLLS_STOP;
         DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
         e->gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
         e->have_gn = 1;
     }
-    gnn = DOPT_FN(dopt_nrm2)(n, s->gn, 1);
-    gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
-    gn2 = DOPT_M(sqrt)(gg);
-    if (gnn <= radius) {
-        memcpy(s->d, s->gn, (size_t)n * sizeof(DOPT_REAL));
-    } else {
-        DOPT_REAL alpha = e->gHg > 0 ? gg / e->gHg : radius / gn2 * 2;
-        if (alpha * gn2 >= radius) {
-            for (i = 0; i < n; ++i) s->d[i] = -(radius / gn2) * s->g[i];
-        } else { /* a + beta (gn - a), a = -alpha g, with norm = radius */
-            DOPT_REAL ac = 0, cc = 0, aa = alpha * alpha * gg, beta;
-            for (i = 0; i < n; ++i) {
-                DOPT_REAL ai = -alpha * s->g[i], ci = s->gn[i] - ai;
-                ac += ai * ci;
-                cc += ci * ci;
-            }
-            beta = cc > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cc * (radius * radius - aa))) / cc : 0;
-            for (i = 0; i < n; ++i) {
-                DOPT_REAL ai = -alpha * s->g[i];
-                s->d[i] = ai + beta * (s->gn[i] - ai);
-            }
-        }
-    }
+    DOPT_FN(dopt__nlls_dogleg_step)(n, s->g, s->gn, e->gHg, e->radius, s->d, NULL, NULL);
     DOPT_FN(dopt__nlls_hv)(s, s->d, s->hv);
     for (i = 0; i < n; ++i) pred -= s->g[i] * s->d[i] + s->d[i] * s->hv[i] / 2;
     e->pred = pred;
@@ -3993,6 +4463,64 @@ static int DOPT_FN(dopt__nlls_step)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(
     return DOPT__NLLS_GO;
 }
 
+/* The trial point x ⊕ t d of an iteration and its S (*Fnew): LM also linearizes there after an
+   accepted step (into H2, g2); Gauss-Newton's line search halves *tstep (counted in *ls_iter)
+   until Armijo's condition holds.  A non-finite S counts as +Inf (a rejected step).  GO, or
+   STOP with the element failed (a cost's error). */
+static int DOPT_FN(dopt__nlls_trial)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                     DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm, DOPT_REAL *tstep,
+                                     int *ls_iter, DOPT_REAL *Fnew)
+{
+    const int fuse = o->method == DOPT_NLLS_LM;
+    double t0 = 0;
+    for (;;) {
+        if (e->timed) t0 = dopt__nlls_clock();
+        DOPT_FN(dopt__nlls_retract)(s, e->x, s->d, *tstep, s->xt);
+        /* only after an accepted step (after a rejection, the next is often rejected too: its
+           Jacobians would be wasted); never at the last iteration's point */
+        e->lin_t = fuse && e->last_acc && e->it < o->max_iterations;
+        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s);
+        e->st = DOPT_FN(dopt__nlls_eval)(s, e->b, s->xt, e->lin_t, o->robust_mode, o->numeric_diff_step, Fnew, &e->bad);
+        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s); /* the trial's H, g now in H2, g2 */
+        if (e->timed) tm->linearize_s += dopt__nlls_clock() - t0;
+        if (e->st == DOPT_ERR_NON_FINITE && e->bad < 0) { e->st = DOPT_OK; *Fnew = (DOPT_REAL)HUGE_VAL; }
+        if (e->st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_EVAL, e->st);
+        if (o->method != DOPT_NLLS_GN || !o->line_search) break;
+        {
+            DOPT_REAL slope = DOPT_FN(dopt_dot)(s->n, s->g, 1, s->d, 1);
+            if (*Fnew <= e->F + (DOPT_REAL)1e-4 * *tstep * slope) break;
+        }
+        if (*ls_iter >= o->max_line_search_steps) break;
+        *tstep /= 2;
+        (*ls_iter)++;
+    }
+    return DOPT__NLLS_GO;
+}
+
+/* The gain ratio (*ratio) of a step from S = F to Fnew with predicted decrease pred, and
+   whether the step is accepted. */
+static int DOPT_FN(dopt__nlls_gain)(const DOPT_FN(dopt_nlls_options) *o, DOPT_REAL F, DOPT_REAL Fnew,
+                                    DOPT_REAL pred, DOPT_REAL *ratio)
+{
+    DOPT_REAL dF = F - Fnew;
+    if (o->method == DOPT_NLLS_GN) {
+        *ratio = pred > 0 ? dF / pred : 0;
+        return !o->line_search || Fnew <= F;
+    } else {
+        /* a predicted decrease below the rounding of S cannot be measured: accept such a
+           step when S does not grow beyond rounding (else LM stalls just short of the
+           minimum, rejecting steps on noise) */
+        DOPT_REAL noise = 16 * DOPT_EPS * DOPT_M(fabs)(F);
+        *ratio = (pred > 0 && Fnew - Fnew == 0) ? dF / pred : -1;
+        if (pred > 0 && pred <= noise && dF >= -noise) *ratio = 1;
+        return *ratio > o->min_relative_decrease;
+    }
+}
+
+static int DOPT_FN(dopt__nlls_accepted)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                        DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm, DOPT_REAL Fnew,
+                                        DOPT_REAL dF);
+
 /* the rest of an iteration, given the step d and e->pred: step tolerance, the trial point (GN's
    line search), acceptance, the damping / radius update, then on acceptance the stopping tests
    and the new linearization.  GO: next iteration; STOP: done. */
@@ -4001,10 +4529,9 @@ static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_F
 {
     const dopt_hooks *hooks = &s->p->hooks;
     dopt_nlls_report *rep = e->rep;
-    int n = s->n, accept, ls_iter = 0, fuse = o->method == DOPT_NLLS_LM;
+    int n = s->n, accept, ls_iter = 0;
     DOPT_REAL F = e->F, Fnew = 0, pred = e->pred, dnorm, tstep = o->step_size, ratio = 0, dF;
     DOPT_REAL lam_step = e->lambda, rad_step = e->radius; /* for iteration_hook */
-    double t0 = 0;
     dnorm = DOPT_FN(dopt_nrm2)(n, s->d, 1);
     if (o->step_tolerance >= 0 && dnorm <= o->step_tolerance * (e->xnorm + o->step_tolerance)) {
         /* a step that shrank below the tolerance only through rejections (no step accepted
@@ -4016,57 +4543,11 @@ static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_F
                                         0, dopt__nlls_clock() - e->t_iter, dopt__nlls_clock() - e->t_start);
         return DOPT__NLLS_STOP;
     }
-    /* ---- the trial point ---- */
-    for (;;) {
-        if (e->timed) t0 = dopt__nlls_clock();
-        DOPT_FN(dopt__nlls_retract)(s, e->x, s->d, tstep, s->xt);
-        /* only after an accepted step (after a rejection, the next is often rejected too: its
-           Jacobians would be wasted); never at the last iteration's point */
-        e->lin_t = fuse && e->last_acc && e->it < o->max_iterations;
-        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s);
-        e->st = DOPT_FN(dopt__nlls_eval)(s, e->b, s->xt, e->lin_t, o->robust_mode, o->numeric_diff_step, &Fnew, &e->bad);
-        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s); /* the trial's H, g now in H2, g2 */
-        if (e->timed) tm->linearize_s += dopt__nlls_clock() - t0;
-        if (e->st == DOPT_ERR_NON_FINITE && e->bad < 0) { e->st = DOPT_OK; Fnew = (DOPT_REAL)HUGE_VAL; }
-        if (e->st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_EVAL, e->st);
-        if (o->method != DOPT_NLLS_GN || !o->line_search) break;
-        {
-            DOPT_REAL slope = DOPT_FN(dopt_dot)(n, s->g, 1, s->d, 1);
-            if (Fnew <= F + (DOPT_REAL)1e-4 * tstep * slope) break;
-        }
-        if (ls_iter >= o->max_line_search_steps) break;
-        tstep /= 2;
-        ls_iter++;
-    }
+    if (DOPT_FN(dopt__nlls_trial)(s, o, e, tm, &tstep, &ls_iter, &Fnew) != DOPT__NLLS_GO) return DOPT__NLLS_STOP;
     dF = F - Fnew;
-    if (o->method == DOPT_NLLS_GN) {
-        accept = !o->line_search || Fnew <= F;
-        ratio = pred > 0 ? dF / pred : 0;
-    } else {
-        /* a predicted decrease below the rounding of S cannot be measured: accept such a
-           step when S does not grow beyond rounding (else LM stalls just short of the
-           minimum, rejecting steps on noise) */
-        DOPT_REAL noise = 16 * DOPT_EPS * DOPT_M(fabs)(F);
-        ratio = (pred > 0 && Fnew - Fnew == 0) ? dF / pred : -1;
-        if (pred > 0 && pred <= noise && dF >= -noise) ratio = 1;
-        accept = ratio > o->min_relative_decrease;
-    }
+    accept = DOPT_FN(dopt__nlls_gain)(o, F, Fnew, pred, &ratio);
     if (o->method == DOPT_NLLS_LM) {
-        if (accept) {
-            if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
-                DOPT_REAL q = 2 * ratio - 1, f = 1 - q * q * q;
-                e->lambda *= f > (DOPT_REAL)(1.0 / 3.0) ? f : (DOPT_REAL)(1.0 / 3.0);
-                e->nu = 2;
-            } else {
-                e->lambda /= o->lm_factor;
-            }
-            if (e->lambda < (DOPT_REAL)1e-16) e->lambda = (DOPT_REAL)1e-16;
-        } else if (o->lm_update == DOPT_LM_UPDATE_NIELSEN) {
-            e->lambda *= e->nu;
-            e->nu *= 2;
-        } else {
-            e->lambda *= o->lm_factor;
-        }
+        DOPT_FN(dopt__nlls_lm_update)(o, e, accept, ratio);
     } else if (o->method == DOPT_NLLS_DOGLEG) {
         if (ratio > (DOPT_REAL)0.75) {
             if (3 * dnorm > e->radius) e->radius = 3 * dnorm;
@@ -4089,7 +4570,19 @@ static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_F
         }
         return DOPT__NLLS_GO;
     }
-    /* ---- accept ---- */
+    return DOPT_FN(dopt__nlls_accepted)(s, o, e, tm, Fnew, dF);
+}
+
+/* After an accepted step to s->xt with S = Fnew (change dF): the new state, the stopping tests
+   on S, then the new linearization (or the trial's, swapped in) and the gradient test. */
+static int DOPT_FN(dopt__nlls_accepted)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                        DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm, DOPT_REAL Fnew,
+                                        DOPT_REAL dF)
+{
+    dopt_nlls_report *rep = e->rep;
+    DOPT_REAL F = e->F;
+    int n = s->n;
+    double t0 = 0;
     memcpy(e->x, s->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL)); /* projected by retract */
     rep->accepted++;
     rep->final_cost = (double)Fnew;
@@ -4341,144 +4834,20 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, i
 #endif
 #endif /* DOPT__NLLS_PASS_IMPL */
 
-/* =============================================================================================== */
-/* DIFFERENTIABLE LEAST SQUARES — backward modes of the least-squares layer (dopt_nlls_diff_*).     */
-/*                                                                                                 */
-/* The layer θ* = argmin_θ S(θ; φ) of the section above becomes a differentiable function: given    */
-/* ∂L/∂θ* for an outer loss L, dopt_nlls_diff_backward returns ∂L/∂φ for every LEARNABLE PARAMETER  */
-/* φ that shaped the problem, and (UNROLL) ∂L/∂θ0 for the initial values — TheseusLayer's four      */
-/* backward modes (Pineda et al. 2022, §4.3 and App. E):                                           */
-/*                                                                                                 */
-/*   IMPLICIT   the implicit function theorem at the solution.  At θ* the gradient g(θ*, φ) = 0,    */
-/*              so dθ* / dφ = -H⁻¹ ∂g/∂φ.  H is the UNDAMPED GAUSS-NEWTON matrix J~ᵀJ~ at θ* (robust   */
-/*              and weight folding as in the forward solve): the forward solver's own matrix without */
-/*              its damping (one linearization + factorization at θ*, no iteration: the forward's   */
-/*              last factor belongs to the previous iterate and a damped matrix); it is positive     */
-/*              semidefinite by construction (a Newton Hessian need not be away from the minimum);  */
-/*              and it equals the exact Hessian when the residuals vanish at θ* or are linear (and  */
-/*              for robust losses folded by TRIGGS inside their convex region) — the same choice as */
-/*              Theseus.  One solve w = H⁻¹ ∂L/∂θ*, then ∂L/∂φ = -∂/∂φ (wᵀ g(θ*, φ)) which is taken  */
-/*              as the t-derivative of ∂S/∂φ(θ* ⊕ t w) by a central difference (mixed partials       */
-/*              commute), so only FIRST-order parameter Jacobian products are needed.  Time and      */
-/*              memory do not depend on the number of inner iterations.  A singular or non-finite   */
-/*              H gives DOPT_ERR_SINGULAR / DOPT_ERR_NON_FINITE for that element, never NaN.        */
-/*              FACTOR REUSE: when the solver still holds a factor of exactly that matrix, no       */
-/*              second factorization is made.  That is Theseus' flow: a dopt_nlls_solve             */
-/*              Gauss-Newton step from θ* between the forward and the backward factors H(θ*)        */
-/*              undamped (for a batch, dopt_nlls_solver_keep_factors keeps one factor per element). */
-/*              The decision is automatic and never rests on the caller: every factorization        */
-/*              records the matrix it factored and whether it was undamped and succeeded; the       */
-/*              backward still linearizes at θ* (its checks need that) and reuses the factor only   */
-/*              when the new matrix is bit-identical to the recorded one, so a changed point,       */
-/*              parameter, weight, loss scale, cost data, robust mode or any damping means a fresh  */
-/*              factorization.  Gradient and statuses are those of a refactorization (the kept      */
-/*              factor passed the same rank and finiteness checks); dopt_bwd_report.factor_reused   */
-/*              says it happened, option no_factor_reuse turns it off.                              */
-/*              Option implicit_exact: the exact Hessian instead (conjugate gradients on            */
-/*              Hessian-vector products, preconditioned by the Gauss-Newton factor) for problems    */
-/*              whose residuals do not vanish or whose robust loss is folded by IRLS.               */
-/*   UNROLL     reverse mode through every recorded iteration θ_{k+1} = θ_k ⊕ t_k Δ_k exactly as it */
-/*              was run: the step Δ_k(θ_k, φ) of GN, LM ((H + λD)Δ = -g, D = clamped diag H, its    */
-/*              dependence on θ included) or Dogleg (Gauss-Newton, Cauchy or blended step),         */
-/*              rejected steps as identities.  The discrete decisions and the schedule (accept/      */
-/*              reject, λ_k, trust radius, line-search scale t_k) are constants of the recorded      */
-/*              trace (exact for GN, LM with DOPT_LM_UPDATE_FACTOR — Theseus' and GTSAM's schedule, */
-/*              piecewise constant — and fixed radii; Nielsen's λ update and the dogleg radius vary */
-/*              continuously with the gain ratio, a dependence UNROLL leaves out; tests compare with */
-/*              dopt_nlls_diff_replay, the map with the recorded schedule).  Per iteration: one      */
-/*              factorization, then the second-order terms (∂J/∂θ, ∂J/∂φ) by central differences of */
-/*              each cost's Jacobian over its own variables and parameters (local, O(cost size):     */
-/*              2 (tangent + parameter dims) evaluations per cost).  Memory grows with the          */
-/*              iterations (one state per step).  Also gives ∂L/∂θ0.                                */
-/*   TRUNCATED  UNROLL through the last K recorded iterations only.                                 */
-/*   DLM        direct loss minimization (paper eq. 4): θd = argmin S(θ) + ||ε δ - ½ ∂L/∂θ*||²,    */
-/*              δ = θ ⊖ θ*, solved by Gauss-Newton from θ*, then ∂L/∂φ ≈ (∂S/∂φ(θ*) - ∂S/∂φ(θd))/ε. */
-/*              (S = ½ Σ ρ as above.)  Tends to the exact implicit gradient as ε → 0.               */
-/*                                                                                                 */
-/* LEARNABLE PARAMETERS (declared on a dopt_nlls_diff made from a solver):                          */
-/*   DATA        reals in YOUR memory that a cost's data reads (a measurement, auxiliary data):      */
-/*               dopt_nlls_diff_add_param + dopt_nlls_diff_attach(cost, param, vjp).  vjp returns    */
-/*               (∂r/∂φ)ᵀ r̄ for the raw residual; NULL means central differences (the value is       */
-/*               perturbed in place and the cost re-evaluated).                                     */
-/*   WEIGHT      the entries of a cost's weight W (dopt_nlls_diff_learn_weight).                    */
-/*   LOSS_SCALE  a robust-loss radius a shared by the costs attached to it                          */
-/*               (dopt_nlls_diff_learn_loss_scale; dopt_nlls_diff_solve copies it into the costs).  */
-/*   A parameter has `dim` reals per batch element at values + b * stride, or stride 0: one value    */
-/*   shared by the batch (its gradient is summed over the batch).                                   */
-/*                                                                                                 */
-/* TANGENT CONVENTION: ∂L/∂θ* and ∂L/∂θ0 are n-vectors in the solver's tangent columns (free       */
-/* variables in index order, dopt_nlls_diff_tangent_offset), the right perturbation θ ⊕ δ of        */
-/* dopt_manifold: (∂L/∂θ)_j = dL(θ ⊕ δ)/dδ_j at δ = 0.                                              */
-/*                                                                                                 */
-/* STATUS PER ELEMENT: every element gets a dopt_bwd_report (forward stop, converged flag, status). */
-/* IMPLICIT and DLM assume optimality; for an element that did not converge (iteration limit, no   */
-/* progress) the policy decides: FLAG (default: compute and flag), ZERO (contribute nothing), FAIL  */
-/* (contribute nothing, return DOPT_ERR_NO_CONVERGENCE).  An element whose forward solve failed    */
-/* contributes nothing and is flagged under every policy.  Sketch:                                  */
-/*     dopt_nlls_diff_create_d(solver, &D);                                                         */
-/*     dopt_nlls_diff_add_param_d(D, DOPT_PARAM_DATA, meas, 1, 0, &k);                              */
-/*     dopt_nlls_diff_attach_d(D, cost, k, my_vjp);                                                 */
-/*     dopt_nlls_diff_solve_d(D, &opt, x, 0, reports, NULL);       // forward, records the trace    */
-/*     ...  xbar = dL/dx at x (tangent columns) ...                                                 */
-/*     bo.mode = DOPT_BWD_IMPLICIT;  dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, brep, NULL);     */
-/*     grad = dopt_nlls_diff_param_grad_d(D, k);                                                    */
-/* examples/curve_fit.c and examples/learn_robust_pgo.c are complete programs.                     */
-/* =============================================================================================== */
+/* ---- differentiable least squares: implementation (precision-independent part) ------------- */
 #if !defined(DOPT__DRIVE)
-#ifndef DOPT_NLLSBWD_H
-#define DOPT_NLLSBWD_H
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* Backward mode, see above. */
-typedef enum dopt_bwd_mode { DOPT_BWD_IMPLICIT = 0, DOPT_BWD_UNROLL, DOPT_BWD_TRUNCATED, DOPT_BWD_DLM } dopt_bwd_mode;
-/* What to do with an element whose forward solve did not converge (IMPLICIT, DLM). */
-typedef enum dopt_bwd_policy { DOPT_BWD_FLAG = 0, DOPT_BWD_ZERO, DOPT_BWD_FAIL } dopt_bwd_policy;
-/* Kind of a learnable parameter. */
-typedef enum dopt_param_kind { DOPT_PARAM_DATA = 0, DOPT_PARAM_WEIGHT, DOPT_PARAM_LOSS_SCALE } dopt_param_kind;
-
-/* Outcome of the backward pass for one batch element. */
-typedef struct dopt_bwd_report {
-    dopt_status status;         /* DOPT_OK, or why this element contributed nothing / was flagged */
-    int converged;              /* 1 when the forward solve met a tolerance (not the iteration
-                                   limit, no-progress, or an error)                                */
-    dopt_nlls_stop forward_stop;
-    int steps;                  /* UNROLL/TRUNCATED: recorded iterations differentiated            */
-    int factor_reused;          /* factorizations this element skipped because the solver still
-                                   held the factor of the bit-identical undamped matrix (IMPLICIT:
-                                   0 or 1; see dopt_nlls_solver_keep_factors)                    */
-} dopt_bwd_report;
-
-/* dopt_bwd_mode_string: "implicit", "unroll", "truncated", "dlm". */
-DOPT_API const char *dopt_bwd_mode_string(dopt_bwd_mode m);
-
-/* Most learnable parameters one cost may depend on. */
-#define DOPT_NLLS_DIFF_MAX_COST_PARAMS 4
-
-#ifdef __cplusplus
-}
-#endif
-
-#define DOPT__NLLSBWD_PASS_DECL
-#define DOPT__DRIVE "dopt.h"
-#include "dopt.h"
-#undef DOPT__DRIVE
-#undef DOPT__NLLSBWD_PASS_DECL
-#endif /* DOPT_NLLSBWD_H */
-
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_NLLSBWD_IMPLEMENTED)
 #define DOPT_NLLSBWD_IMPLEMENTED
 #ifdef __cplusplus
 extern "C" {
 #endif
-DOPT_API const char *dopt_bwd_mode_string(dopt_bwd_mode m)
+DOPT_API const char *dopt_nlls_diff_mode_string(dopt_nlls_diff_mode m)
 {
     switch (m) {
-    case DOPT_BWD_IMPLICIT: return "implicit";
-    case DOPT_BWD_UNROLL: return "unroll";
-    case DOPT_BWD_TRUNCATED: return "truncated";
-    case DOPT_BWD_DLM: return "dlm";
+    case DOPT_NLLS_DIFF_IMPLICIT: return "implicit";
+    case DOPT_NLLS_DIFF_UNROLL: return "unroll";
+    case DOPT_NLLS_DIFF_TRUNCATED: return "truncated";
+    case DOPT_NLLS_DIFF_DLM: return "dlm";
     }
     return "unknown";
 }
@@ -4492,127 +4861,6 @@ DOPT_API const char *dopt_bwd_mode_string(dopt_bwd_mode m)
 #undef DOPT__NLLSBWD_PASS_IMPL
 #endif /* DOPT_IMPLEMENTATION */
 #endif /* !DOPT__DRIVE */
-
-/* ---- differentiable least squares: generic declarations --------------------------------------- */
-#if defined(DOPT__NLLSBWD_PASS_DECL) && defined(DOPT_REAL)
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* Vector-Jacobian product of a cost's RAW residual (before weight and loss) with respect to the
- * learnable parameter in attachment `slot` (0.., in dopt_nlls_diff_attach order for this cost):
- *   pbar[j] += sum_i rbar[i] d r_i / d phi_j,  j < the parameter's dim.
- * data and vars as in dopt_cost_fn (data of the current batch element). */
-typedef dopt_status (*DOPT_FN(dopt_param_vjp_fn))(const void *data, const DOPT_REAL *const *vars,
-                                                 const DOPT_REAL *rbar, int slot, DOPT_REAL *pbar);
-
-/* Backward options; zero-initialize for the defaults. */
-typedef struct DOPT_FN(dopt_bwd_options) {
-    dopt_bwd_mode mode;         /* IMPLICIT (default), UNROLL, TRUNCATED, DLM                    */
-    int truncate;               /* TRUNCATED: the last K iterations; 0: 5                        */
-    DOPT_REAL dlm_epsilon;      /* DLM: ε; 0: 1e-2 (Theseus' default)                             */
-    int dlm_iterations;         /* DLM: Gauss-Newton iterations for θd; 0: 10                     */
-    dopt_bwd_policy policy;     /* non-converged elements (IMPLICIT, DLM): FLAG (default)         */
-    DOPT_REAL fd_step;          /* step of the second-order central differences; 0: cbrt(eps)    */
-    int implicit_exact;         /* IMPLICIT: 1 = solve with the exact Hessian of S instead of the
-                                   Gauss-Newton matrix (Hessian-vector products by central
-                                   differences of the gradient, conjugate gradients preconditioned
-                                   by the Gauss-Newton factorization): exact also for robust losses
-                                   (IRLS) and non-zero residuals; DOPT_ERR_NOT_POSITIVE_DEFINITE if
-                                   that Hessian is not positive definite (not a strict minimum) */
-    int no_factor_reuse;        /* 1: always factor the undamped Gauss-Newton matrix again, even
-                                   when the solver holds the factor of the identical matrix (the
-                                   default reuses it; the gradient is the same either way)       */
-} DOPT_FN(dopt_bwd_options);
-
-/* A differentiable view of one nlls solver.  Opaque. */
-typedef struct DOPT_FN(dopt_nlls_diff) DOPT_FN(dopt_nlls_diff);
-
-/* dopt_nlls_diff_create: wrap solver s (which must outlive it; its problem may not gain costs).
- * Memory through the problem's hooks.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_create)(DOPT_FN(dopt_nlls_solver) *s,
-                                                    DOPT_FN(dopt_nlls_diff) **out);
-/* dopt_nlls_diff_destroy: free it (NULL is fine); the solver is not touched. */
-DOPT_API void DOPT_FN(dopt_nlls_diff_destroy)(DOPT_FN(dopt_nlls_diff) *D);
-
-/* dopt_nlls_diff_add_param: declare a learnable parameter of `dim` reals; element b's values at
- * values + b * stride (stride 0: shared by the batch).  kind DATA: the memory your cost data reads
- * (attach it to its costs with dopt_nlls_diff_attach).  *index gets its index.
- * DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_add_param)(DOPT_FN(dopt_nlls_diff) *D, dopt_param_kind kind,
-                                                       DOPT_REAL *values, int dim, ptrdiff_t stride,
-                                                       int *index);
-/* dopt_nlls_diff_attach: cost `cost` depends on parameter `param`; vjp (DATA only) computes its
- * residual's VJP (NULL: central differences; NULL for WEIGHT and LOSS_SCALE parameters, whose
- * derivatives are built in).  At most DOPT_NLLS_DIFF_MAX_COST_PARAMS per cost;
- * the slot handed to vjp is the attachment's position among this cost's attachments. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_attach)(DOPT_FN(dopt_nlls_diff) *D, int cost, int param,
-                                                    DOPT_FN(dopt_param_vjp_fn) vjp);
-/* dopt_nlls_diff_learn_weight: make the weight entries of `cost` learnable (1 real for SCALAR,
- * rdim for DIAGONAL, rdim x rdim row-major for SQRT_INFO; element b at weight + b *
- * weight_stride, the cost's own weight memory, which must be writable).  *param gets the index.
- * Costs that share that weight memory (same pointer, stride and kind) join the same parameter
- * with dopt_nlls_diff_attach(D, other_cost, *param, NULL): its gradient then sums over them. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_weight)(DOPT_FN(dopt_nlls_diff) *D, int cost, int *param);
-/* dopt_nlls_diff_learn_loss_scale: a learnable robust-loss radius a = *value (> 0, shared by the
- * batch); attach it to the costs it scales with dopt_nlls_diff_attach(D, c, param, NULL). */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_learn_loss_scale)(DOPT_FN(dopt_nlls_diff) *D, DOPT_REAL *value,
-                                                              int *param);
-/* dopt_nlls_diff_tangent_offset: first tangent column of variable v in ∂L/∂θ vectors, or -1 when v
- * is constant or untouched (then it has no gradient). */
-DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_offset)(const DOPT_FN(dopt_nlls_diff) *D, int v);
-/* dopt_nlls_diff_tangent_size: n, the length of ∂L/∂θ vectors. */
-DOPT_API int DOPT_FN(dopt_nlls_diff_tangent_size)(const DOPT_FN(dopt_nlls_diff) *D);
-/* dopt_nlls_diff_keep_trace: how much of the iteration trace the next dopt_nlls_diff_solve keeps:
- * -1 every iteration (the default; needed by UNROLL and by dopt_nlls_diff_replay), 0 none (enough
- * for IMPLICIT and DLM: their memory then does not grow with the iterations), K > 0 the last K
- * (a ring: enough for TRUNCATED with K).  DOPT_ERR_INVALID_ARGUMENT for keep < -1. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_keep_trace)(DOPT_FN(dopt_nlls_diff) *D, int keep);
-
-/* dopt_nlls_diff_solve: dopt_nlls_solve (same arguments) after copying learnable loss scales into
- * their costs, recording the iteration trace (for UNROLL/TRUNCATED) and the solution.  The
- * trace holds opt->max_iterations states per element (allocated here, outside the iterations).
- * Returns dopt_nlls_solve's status or DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
-                                                   const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
-                                                   ptrdiff_t x_stride, dopt_nlls_report *reports,
-                                                   dopt_errinfo *info);
-
-/* dopt_nlls_diff_backward: ∂L/∂φ for every parameter (read with dopt_nlls_diff_param_grad) from
- * xbar = ∂L/∂θ* (batch x n, element b at xbar + b n, tangent columns) for the last
- * dopt_nlls_diff_solve.  x0bar (batch x n, may be NULL) gets ∂L/∂θ0 (UNROLL, and TRUNCATED when K
- * covers every iteration; zero otherwise).  reports (batch entries, may be NULL): see
- * dopt_bwd_report.  Parameters must hold the values of the forward solve.  An undamped
- * Gauss-Newton factorization is skipped when the solver holds the factor of the bit-identical
- * matrix (FACTOR REUSE in the overview above; option no_factor_reuse).  Returns DOPT_OK, or
- * the first element's error: DOPT_ERR_SINGULAR (IMPLICIT/DLM: H singular at θ*; info names the
- * variable), DOPT_ERR_NON_FINITE (also when this element's gradient came out NaN/Inf: every
- * element's output is checked), DOPT_ERR_NO_CONVERGENCE (policy FAIL), a cost's status,
- * DOPT_ERR_INVALID_ARGUMENT (no forward solve recorded; unknown mode or policy; UNROLL, or
- * TRUNCATED with K, for an element whose kept trace (dopt_nlls_diff_keep_trace) lacks iterations
- * it needs). */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
-                                                      const DOPT_FN(dopt_bwd_options) *opt,
-                                                      const DOPT_REAL *xbar, DOPT_REAL *x0bar,
-                                                      dopt_bwd_report *reports, dopt_errinfo *info);
-
-/* dopt_nlls_diff_param_grad: the gradient of parameter k from the last backward: dim reals
- * (shared parameter) or batch x dim (element b at + b dim).  NULL for a bad k. */
-DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k);
-
-/* dopt_nlls_diff_replay: re-run element b's recorded iterations (same λ, radius, step scales and
- * accept decisions) from state x (overwritten) with the current parameter values: the
- * K-iteration map that UNROLL differentiates (tests compare against its finite differences).
- * Returns a cost's status or DOPT_ERR_NOT_POSITIVE_DEFINITE. */
-DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, int b, DOPT_REAL *x);
-
-/* dopt_nlls_diff_bytes: bytes the object holds (its trace included), for memory reports. */
-DOPT_API size_t DOPT_FN(dopt_nlls_diff_bytes)(const DOPT_FN(dopt_nlls_diff) *D);
-
-#ifdef __cplusplus
-}
-#endif
-#endif /* DOPT__NLLSBWD_PASS_DECL */
 
 /* ---- differentiable least squares: generic implementation ------------------------------------ */
 #if defined(DOPT__NLLSBWD_PASS_IMPL) && defined(DOPT_REAL)
@@ -4999,7 +5247,7 @@ static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, i
     const DOPT_FN(dopt_nlls_solver) *s = D->s;
     const DOPT_FN(dopt_nlls_problem) *p = s->p;
     const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
-    const void *data = cs->d.data ? (const void *)((const char *)cs->d.data + (size_t)b * cs->d.data_stride) : NULL;
+    const void *data = DOPT_FN(dopt__nlls_cost_data)(cs, b);
     const DOPT_REAL *vp[DOPT_NLLS_MAX_COST_VARS];
     const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
     DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
@@ -5031,15 +5279,8 @@ static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, i
         for (k = 0; k < nv; ++k)
             if (jp[k]) { jp[k] = D->ctmp + (size_t)rdim * (size_t)off; off += tk[k]; }
     }
-    st = cs->d.fn(data, vp, rw, (J && nfree && !cs->d.numeric_diff) ? jp : NULL);
+    st = DOPT_FN(dopt__nlls_cost_call)(cs, data, vp, mp, jp, J && nfree, D->fo.numeric_diff_step, rw, scr);
     if (st != DOPT_OK) return st;
-    if (J && nfree && cs->d.numeric_diff)
-        for (k = 0; k < nv; ++k)
-            if (jp[k]) {
-                st = DOPT_FN(dopt_numeric_jacobian)(cs->d.fn, data, rdim, nv, mp, vp, k, D->fo.numeric_diff_step,
-                                                    jp[k], scr);
-                if (st != DOPT_OK) return st;
-            }
     if (J) { /* side-by-side blocks -> one rdim x T row-major matrix */
         int off = 0;
         for (k = 0; k < nv; ++k) {
@@ -5057,23 +5298,11 @@ static dopt_status DOPT_FN(dopt__diff_cost)(DOPT_FN(dopt_nlls_diff) *D, int c, i
     }
     for (i = 0; i < rdim; ++i) sq += rw[i] * rw[i];
     if (cs->d.loss != DOPT_LOSS_NONE) {
-        DOPT_FN(dopt_loss_eval)(cs->d.loss, DOPT_FN(dopt__diff_scale)(D, c), sq, rho);
+        DOPT_FN(dopt_nlls_loss_eval)(cs->d.loss, DOPT_FN(dopt__diff_scale)(D, c), sq, rho);
         if (J) { /* the forward solver's folding (see dopt__nlls_eval) */
-            DOPT_REAL sq1 = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0, alpha = 0, rs;
-            if (mode == DOPT_ROBUST_TRIGGS && sq > 0 && rho[1] > 0) {
-                DOPT_REAL Dd = 1 + 2 * sq * rho[2] / rho[1];
-                if (Dd < (DOPT_REAL)0.05) Dd = (DOPT_REAL)0.05;
-                alpha = 1 - DOPT_M(sqrt)(Dd);
-            }
-            rs = sq1 / (1 - alpha);
-            if (alpha != 0)
-                for (j = 0; j < T; ++j) {
-                    DOPT_REAL u = 0;
-                    for (i = 0; i < rdim; ++i) u += rw[i] * J[i * T + j];
-                    u *= alpha / sq;
-                    for (i = 0; i < rdim; ++i) J[i * T + j] -= u * rw[i];
-                }
-            for (i = 0; i < rdim * T; ++i) J[i] *= sq1;
+            DOPT_REAL sq1, alpha, rs;
+            DOPT_FN(dopt__nlls_robust_coefs)(rho, sq, mode, &sq1, &alpha, &rs);
+            DOPT_FN(dopt__nlls_robust_jacobian)(rdim, T, rw, sq, alpha, sq1, J);
             for (i = 0; i < rdim; ++i) rw[i] *= rs;
         }
     } else {
@@ -5226,26 +5455,11 @@ static dopt_status DOPT_FN(dopt__diff_linearize)(DOPT_FN(dopt_nlls_diff) *D, int
     DOPT_FN(dopt_nlls_solver) *s = D->s;
     DOPT_REAL F;
     long bad = -1;
-    int i, j;
     dopt_status st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, D->fo.robust_mode, D->fo.numeric_diff_step, &F, &bad);
     if (st != DOPT_OK) return st;
     if (!DOPT_FN(dopt_all_finite)((int)s->pat.nvalues, s->H) || !DOPT_FN(dopt_all_finite)(s->n, s->g))
         return DOPT_ERR_NON_FINITE;
-    if (lm > 0) {
-        for (j = 0; j < s->nblocks; ++j) {
-            const DOPT_REAL *Hd = s->H + s->value_start[s->col_start[j]];
-            int dd = s->block_dim[j];
-            for (i = 0; i < dd; ++i) {
-                DOPT_REAL h = Hd[i + i * dd];
-                unsigned char cl = 0;
-                if (D->fo.lm_damping == DOPT_LM_DAMP_IDENTITY) { h = 1; cl = 1; }
-                else if (h < (DOPT_REAL)1e-6) { h = (DOPT_REAL)1e-6; cl = 1; }
-                else if (h > (DOPT_REAL)1e32) { h = (DOPT_REAL)1e32; cl = 1; }
-                s->dadd[s->block_start[j] + i] = lm * h;
-                D->clamp[s->block_start[j] + i] = cl;
-            }
-        }
-    }
+    if (lm > 0) DOPT_FN(dopt__nlls_damping)(s, D->fo.lm_damping, lm, NULL, D->clamp);
     *fail_col = -1;
     if (lm <= 0 && D->reuse && DOPT_FN(dopt__nlls_reuse)(s, b)) {
         D->reused++;
@@ -5274,33 +5488,12 @@ static dopt_status DOPT_FN(dopt__diff_step)(DOPT_FN(dopt_nlls_diff) *D, int b, s
         memcpy(step, gn, (size_t)n * sizeof(DOPT_REAL));
         return DOPT_OK;
     } else {
-        DOPT_REAL radius = D->tr[k], gnn = DOPT_FN(dopt_nrm2)(n, gn, 1), gg, g2, gHg;
-        if (gnn <= radius) {
-            memcpy(step, gn, (size_t)n * sizeof(DOPT_REAL));
-            return DOPT_OK;
+        DOPT_REAL radius = D->tr[k], gHg = 0;
+        if (DOPT_FN(dopt_nrm2)(n, gn, 1) > radius) { /* g^T H g only when the dogleg needs it */
+            DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
+            gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
         }
-        DOPT_FN(dopt__nlls_hv)(s, s->g, s->hv);
-        gHg = DOPT_FN(dopt_dot)(n, s->g, 1, s->hv, 1);
-        gg = DOPT_FN(dopt_dot)(n, s->g, 1, s->g, 1);
-        g2 = DOPT_M(sqrt)(gg);
-        *cc = gHg > 0 ? gg / gHg : radius / g2 * 2;
-        if (*cc * g2 >= radius) {
-            *branch = 1;
-            for (i = 0; i < n; ++i) step[i] = -(radius / g2) * s->g[i];
-        } else {
-            DOPT_REAL ac = 0, cq = 0, aa = *cc * *cc * gg;
-            for (i = 0; i < n; ++i) {
-                DOPT_REAL ai = -*cc * s->g[i], ci = gn[i] - ai;
-                ac += ai * ci;
-                cq += ci * ci;
-            }
-            *beta = cq > 0 ? (-ac + DOPT_M(sqrt)(ac * ac + cq * (radius * radius - aa))) / cq : 0;
-            for (i = 0; i < n; ++i) {
-                DOPT_REAL ai = -*cc * s->g[i];
-                step[i] = ai + *beta * (gn[i] - ai);
-            }
-            *branch = 2;
-        }
+        *branch = DOPT_FN(dopt__nlls_dogleg_step)(n, s->g, gn, gHg, radius, step, cc, beta);
     }
     return DOPT_OK;
 }
@@ -5385,7 +5578,7 @@ static dopt_status DOPT_FN(dopt__diff_psi_grad)(DOPT_FN(dopt_nlls_diff) *D, int 
         for (j = 0; j < T; ++j) delta[j] = 0;
         for (j = 0; j < T; ++j) { /* tangent columns */
             DOPT_REAL h = h0, fp, fm;
-            /* scale like dopt_numeric_jacobian on Euclidean variables */
+            /* scale like dopt_nlls_numeric_jacobian on Euclidean variables */
             {
                 int k, t0 = 0;
                 for (k = 0; k < cs->d.nvars; ++k) {
@@ -5751,18 +5944,18 @@ static dopt_status DOPT_FN(dopt__diff_check_output)(DOPT_FN(dopt_nlls_diff) *D, 
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D,
-                                                      const DOPT_FN(dopt_bwd_options) *opt,
+                                                      const DOPT_FN(dopt_nlls_diff_options) *opt,
                                                       const DOPT_REAL *xbar, DOPT_REAL *x0bar,
-                                                      dopt_bwd_report *reports, dopt_errinfo *info)
+                                                      dopt_nlls_diff_report *reports, dopt_errinfo *info)
 {
-    DOPT_FN(dopt_bwd_options) o;
+    DOPT_FN(dopt_nlls_diff_options) o;
     dopt_status first = DOPT_OK;
     int b, n;
     DOPT_REAL h0;
     if (!D || !xbar) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls diff: NULL argument");
     if (!D->recorded) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls diff: no forward solve recorded");
     if (opt) o = *opt; else memset(&o, 0, sizeof o);
-    if ((unsigned)o.mode > (unsigned)DOPT_BWD_DLM || (unsigned)o.policy > (unsigned)DOPT_BWD_FAIL)
+    if ((unsigned)o.mode > (unsigned)DOPT_NLLS_DIFF_DLM || (unsigned)o.policy > (unsigned)DOPT_NLLS_DIFF_FAIL)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls diff: unknown mode or policy");
     if (o.truncate <= 0) o.truncate = 5;
     if (!(o.dlm_epsilon > 0)) o.dlm_epsilon = (DOPT_REAL)1e-2;
@@ -5774,34 +5967,34 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
     if (x0bar) memset(x0bar, 0, (size_t)D->batch * (size_t)n * sizeof(DOPT_REAL));
     D->reuse = !o.no_factor_reuse;
     for (b = 0; b < D->batch; ++b) {
-        dopt_bwd_report rep;
+        dopt_nlls_diff_report rep;
         dopt_errinfo local;
         dopt_errinfo *inf = first == DOPT_OK ? info : &local;
         const dopt_nlls_report *fr = D->frep + b;
         dopt_status st = DOPT_OK;
-        int optimal_mode = o.mode == DOPT_BWD_IMPLICIT || o.mode == DOPT_BWD_DLM;
+        int optimal_mode = o.mode == DOPT_NLLS_DIFF_IMPLICIT || o.mode == DOPT_NLLS_DIFF_DLM;
         memset(&rep, 0, sizeof rep);
         D->reused = 0;
         rep.converged = DOPT_FN(dopt__diff_converged)(fr);
         rep.forward_stop = fr->stop;
         if (fr->status != DOPT_OK) {
             st = dopt_errinfo_set(inf, fr->status, b, 0, "nlls diff: the forward solve of this element failed");
-        } else if (optimal_mode && !rep.converged && o.policy != DOPT_BWD_FLAG) {
+        } else if (optimal_mode && !rep.converged && o.policy != DOPT_NLLS_DIFF_FLAG) {
             st = DOPT_ERR_NO_CONVERGENCE;
         } else {
             const DOPT_REAL *xb = xbar + (size_t)b * (size_t)n;
             if (!DOPT_FN(dopt_all_finite)(n, xb)) {
                 st = dopt_errinfo_set(inf, DOPT_ERR_NON_FINITE, b, 0, "nlls diff: dL/dx is not finite");
-            } else if (o.mode == DOPT_BWD_IMPLICIT) {
+            } else if (o.mode == DOPT_NLLS_DIFF_IMPLICIT) {
                 st = DOPT_FN(dopt__diff_implicit)(D, b, xb, h0, o.implicit_exact, D->pg0, inf);
-            } else if (o.mode == DOPT_BWD_DLM) {
+            } else if (o.mode == DOPT_NLLS_DIFF_DLM) {
                 st = DOPT_FN(dopt__diff_dlm)(D, b, xb, o.dlm_epsilon, o.dlm_iterations, h0, D->pg0, inf);
             } else {
-                int last = o.mode == DOPT_BWD_UNROLL ? D->count[b] : o.truncate;
+                int last = o.mode == DOPT_NLLS_DIFF_UNROLL ? D->count[b] : o.truncate;
                 DOPT_REAL *x0 = x0bar ? x0bar + (size_t)b * (size_t)n : NULL;
                 if (!DOPT_FN(dopt__diff_trace_covers)(D, b, fr, last))
                     st = dopt_errinfo_set(inf, DOPT_ERR_INVALID_ARGUMENT, b, 0,
-                                          o.mode == DOPT_BWD_UNROLL
+                                          o.mode == DOPT_NLLS_DIFF_UNROLL
                                               ? "nlls diff: UNROLL needs every iteration (dopt_nlls_diff_keep_trace)"
                                               : "nlls diff: TRUNCATED needs the last K iterations (dopt_nlls_diff_keep_trace)");
                 else
@@ -5813,7 +6006,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
         }
         rep.status = st;
         rep.factor_reused = D->reused;
-        if (st == DOPT_ERR_NO_CONVERGENCE && o.policy == DOPT_BWD_ZERO) st = DOPT_OK;
+        if (st == DOPT_ERR_NO_CONVERGENCE && o.policy == DOPT_NLLS_DIFF_ZERO) st = DOPT_OK;
         if (reports) reports[b] = rep;
         if (st != DOPT_OK && first == DOPT_OK) {
             first = st;

@@ -96,7 +96,9 @@
  *   respect to the observations).  examples/bal.c is a complete program.
  *
  * OPTIONS: those of dopt.h (DOPT_IMPLEMENTATION, DOPT_STATIC, DOPT_NO_STDIO: without stdio the
- *   g2o and BAL readers and writers are left out).
+ *   g2o and BAL readers and writers are left out), and
+ *   DOPT_LIE_STREAM_BYTES  output size in bytes from which the batch forms write with
+ *                          non-temporal stores on x86-64 (default 16 MiB; 0 turns streaming off)
  *
  * LICENSE: MIT (see dopt.h).
  */
@@ -229,73 +231,6 @@ typedef struct dopt_lie_bal_scene_options {
 #undef DOPT__DRIVE
 #undef DOPT_LIE__PASS_DECL
 #endif /* DOPT_LIE_H */
-
-#if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_LIE_IMPLEMENTED)
-#define DOPT_LIE_IMPLEMENTED
-/* The few tiny kernels every batch loop calls are forced inline (batches of 1e6 elements would
- * otherwise pay a call and a store-forwarding stall per element); so are the 3x3 product and the
- * SE3 Jacobian coefficients and Q that dopt_se3_log's Jacobian (every SE3 cost) is made of. */
-#if defined(__GNUC__) || defined(__clang__)
-#define DOPT__LIE_INLINE static __inline__ __attribute__((always_inline))
-#else
-#define DOPT__LIE_INLINE static
-#endif
-#include <string.h>
-#include <stdlib.h>
-#include <stdint.h>
-#include <time.h> /* clock(): the bundle adjuster's optional timing and log lines */
-/* Batches whose output exceeds the last-level cache are written with non-temporal stores on x86-64
- * (movnti, any 8-byte-aligned address): the output would be evicted before reuse anyway, and
- * streaming skips the read-for-ownership that otherwise costs a third of the memory traffic.
- * DOPT_LIE_STREAM_BYTES sets the output size from which streaming starts (0 disables it). */
-#ifndef DOPT_LIE_STREAM_BYTES
-#define DOPT_LIE_STREAM_BYTES (16L << 20)
-#endif
-#if (defined(__x86_64__) || defined(_M_X64)) && defined(__SSE2__) && DOPT_LIE_STREAM_BYTES > 0
-#include <emmintrin.h>
-#define DOPT__LIE_HAVE_STREAM 1
-#define DOPT__LIE_SFENCE() _mm_sfence()
-#else
-#define DOPT__LIE_HAVE_STREAM 0
-#define DOPT__LIE_SFENCE() ((void)0)
-#endif
-#ifndef DOPT_NO_STDIO
-#include <stdio.h>
-#endif
-#ifdef __cplusplus
-extern "C" {
-#endif
-DOPT_API int dopt_lie_dim(dopt_lie_group g)
-{
-    switch (g) {
-    case DOPT_LIE_SO2: return 2;
-    case DOPT_LIE_SE2: return 4;
-    case DOPT_LIE_SO3: return 4;
-    case DOPT_LIE_SE3: return 7;
-    case DOPT_LIE_SIM3: return 8;
-    }
-    return 0;
-}
-DOPT_API int dopt_lie_tangent_dim(dopt_lie_group g)
-{
-    switch (g) {
-    case DOPT_LIE_SO2: return 1;
-    case DOPT_LIE_SE2: return 3;
-    case DOPT_LIE_SO3: return 3;
-    case DOPT_LIE_SE3: return 6;
-    case DOPT_LIE_SIM3: return 7;
-    }
-    return 0;
-}
-#ifdef __cplusplus
-}
-#endif
-#define DOPT_LIE__PASS_IMPL
-#define DOPT__DRIVE "dopt_lie.h"
-#include "dopt.h"
-#undef DOPT__DRIVE
-#undef DOPT_LIE__PASS_IMPL
-#endif /* DOPT_IMPLEMENTATION */
 #endif /* !DOPT__DRIVE */
 
 /* =============================================================================================== */
@@ -349,22 +284,28 @@ DOPT_API void DOPT_FN(dopt_so3_from_matrix)(const DOPT_REAL M[9], DOPT_REAL g[4]
 /* dopt_so3_from_angle_axis / to_angle_axis: the angle-axis vector IS the tangent (angle times unit
  *   axis), so these are exp and log without Jacobians; named for readability. */
 DOPT_API void DOPT_FN(dopt_so3_from_angle_axis)(const DOPT_REAL aa[3], DOPT_REAL g[4]);
+/* dopt_so3_to_angle_axis: aa (3) = Log(g), the angle times the unit axis. */
 DOPT_API void DOPT_FN(dopt_so3_to_angle_axis)(const DOPT_REAL g[4], DOPT_REAL aa[3]);
 /* dopt_so3_from_quaternion_wxyz / to_quaternion_wxyz: convert from/to scalar-first order. */
 DOPT_API void DOPT_FN(dopt_so3_from_quaternion_wxyz)(const DOPT_REAL q[4], DOPT_REAL g[4]);
+/* dopt_so3_to_quaternion_wxyz: q (4, scalar first [w x y z]) from g ([x y z w]). */
 DOPT_API void DOPT_FN(dopt_so3_to_quaternion_wxyz)(const DOPT_REAL g[4], DOPT_REAL q[4]);
 /* dopt_so3_jr / jl / jr_inv / jl_inv: the right and left Jacobians of exp (3x3) and their
  *   inverses:  Jr(w) = I - (1-cos θ)/θ² W + (θ - sin θ)/θ³ W²,  Jl(w) = Jr(-w) = Jr(w)ᵀ,
  *   Jr⁻¹(w) = I + W/2 + (1/θ² - cot(θ/2)/(2θ)) W²  (W = [w]x, θ = |w|; inverses need θ < 2π). */
 DOPT_API void DOPT_FN(dopt_so3_jr)(const DOPT_REAL w[3], DOPT_REAL J[9]);
+/* dopt_so3_jl: left Jacobian of exp, Jl(ξ) = Jr(-ξ) (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_so3_jl)(const DOPT_REAL w[3], DOPT_REAL J[9]);
+/* dopt_so3_jr_inv: Jr(ξ)⁻¹ (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_so3_jr_inv)(const DOPT_REAL w[3], DOPT_REAL J[9]);
+/* dopt_so3_jl_inv: Jl(ξ)⁻¹ = Jr(-ξ)⁻¹ (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_so3_jl_inv)(const DOPT_REAL w[3], DOPT_REAL J[9]);
 
 /* ---- SE3: [t; q] (7), tangent [v; w] (6) ---------------------------------------------------------
  * Exp([v; w]) = (Exp(w), Jl(w) v).  Ad = [[R, [t]x R], [0, R]].
  * Jr([v; w]) = [[Jr(w), Q(-v, -w)], [0, Jr(w)]] with Barfoot's Q (State Estimation for Robotics,
  * 7.86); Jl(ξ) = Jr(-ξ). */
+/* dopt_se3_identity: g (7 reals, [t; q]) = the identity. */
 DOPT_API void DOPT_FN(dopt_se3_identity)(DOPT_REAL g[7]);
 /* dopt_se3_exp: g = Exp(xi).  J optional 6x6 = Jr(xi). */
 DOPT_API void DOPT_FN(dopt_se3_exp)(const DOPT_REAL xi[6], DOPT_REAL g[7], DOPT_REAL *J);
@@ -399,73 +340,103 @@ DOPT_API void DOPT_FN(dopt_se3_to_matrix)(const DOPT_REAL g[7], DOPT_REAL H[16])
 DOPT_API void DOPT_FN(dopt_se3_from_matrix)(const DOPT_REAL H[16], DOPT_REAL g[7]);
 /* dopt_se3_jr / jl / jr_inv / jl_inv: 6x6 Jacobians of exp and inverses (rotation angle < 2π). */
 DOPT_API void DOPT_FN(dopt_se3_jr)(const DOPT_REAL xi[6], DOPT_REAL J[36]);
+/* dopt_se3_jl: left Jacobian of exp, Jl(ξ) = Jr(-ξ) (6x6 row-major). */
 DOPT_API void DOPT_FN(dopt_se3_jl)(const DOPT_REAL xi[6], DOPT_REAL J[36]);
+/* dopt_se3_jr_inv: Jr(ξ)⁻¹ (6x6 row-major). */
 DOPT_API void DOPT_FN(dopt_se3_jr_inv)(const DOPT_REAL xi[6], DOPT_REAL J[36]);
+/* dopt_se3_jl_inv: Jl(ξ)⁻¹ = Jr(-ξ)⁻¹ (6x6 row-major). */
 DOPT_API void DOPT_FN(dopt_se3_jl_inv)(const DOPT_REAL xi[6], DOPT_REAL J[36]);
 
 /* ---- SO2: [c s] (2), tangent θ (1) ---------------------------------------------------------------
  * All Jacobians are 1x1: exp, log, compose and between give 1 (and -1 for between's a and for
  * inverse); Ad = 1. */
+/* dopt_so2_identity: g (2 reals, [c s]) = the identity. */
 DOPT_API void DOPT_FN(dopt_so2_identity)(DOPT_REAL g[2]);
+/* dopt_so2_exp: g = Exp(θ) = [cos θ, sin θ].  J optional 1x1 = 1. */
 DOPT_API void DOPT_FN(dopt_so2_exp)(const DOPT_REAL theta[1], DOPT_REAL g[2], DOPT_REAL *J);
 /* dopt_so2_log: θ = atan2(s, c) in (-π, π]. */
 DOPT_API void DOPT_FN(dopt_so2_log)(const DOPT_REAL g[2], DOPT_REAL theta[1], DOPT_REAL *J);
+/* dopt_so2_compose: c = a · b (angles add).  Ja = Jb = 1 (1x1, optional). */
 DOPT_API void DOPT_FN(dopt_so2_compose)(const DOPT_REAL a[2], const DOPT_REAL b[2], DOPT_REAL c[2],
                                         DOPT_REAL *Ja, DOPT_REAL *Jb);
+/* dopt_so2_inverse: b = a⁻¹ = [c, -s].  J optional 1x1 = -1. */
 DOPT_API void DOPT_FN(dopt_so2_inverse)(const DOPT_REAL a[2], DOPT_REAL b[2], DOPT_REAL *J);
+/* dopt_so2_between: c = a⁻¹ · b.  Ja = -1, Jb = 1 (1x1, optional). */
 DOPT_API void DOPT_FN(dopt_so2_between)(const DOPT_REAL a[2], const DOPT_REAL b[2], DOPT_REAL c[2],
                                         DOPT_REAL *Ja, DOPT_REAL *Jb);
 /* dopt_so2_act: y = R p.  Jg (2x1) = [-y1; y0], Jp (2x2) = R. */
 DOPT_API void DOPT_FN(dopt_so2_act)(const DOPT_REAL g[2], const DOPT_REAL p[2], DOPT_REAL y[2],
                                     DOPT_REAL *Jg, DOPT_REAL *Jp);
+/* dopt_so2_adjoint: Ad = 1 (1x1). */
 DOPT_API void DOPT_FN(dopt_so2_adjoint)(const DOPT_REAL g[2], DOPT_REAL Ad[1]);
 /* dopt_so2_hat: W (2x2) = [[0, -θ], [θ, 0]]; dopt_so2_vee its inverse. */
 DOPT_API void DOPT_FN(dopt_so2_hat)(const DOPT_REAL theta[1], DOPT_REAL W[4]);
 DOPT_API void DOPT_FN(dopt_so2_vee)(const DOPT_REAL W[4], DOPT_REAL theta[1]);
+/* dopt_so2_normalize: g <- the nearest valid element (rotation part renormalized). */
 DOPT_API void DOPT_FN(dopt_so2_normalize)(DOPT_REAL g[2]);
+/* dopt_so2_interp: c = a · Exp(t · Log(a⁻¹ b)) (2 reals each), a at t = 0, b at t = 1. */
 DOPT_API void DOPT_FN(dopt_so2_interp)(const DOPT_REAL a[2], const DOPT_REAL b[2], DOPT_REAL t,
                                        DOPT_REAL c[2]);
+/* dopt_so2_random: g (2 reals) = a random element drawn from rng (uniform rotation). */
 DOPT_API void DOPT_FN(dopt_so2_random)(dopt_rng *rng, DOPT_REAL g[2]);
 /* dopt_so2_to_matrix: M (2x2) = [[c, -s], [s, c]].  from_matrix: from the first column, normalized. */
 DOPT_API void DOPT_FN(dopt_so2_to_matrix)(const DOPT_REAL g[2], DOPT_REAL M[4]);
+/* dopt_so2_from_matrix: g from its row-major matrix form (inverse of dopt_so2_to_matrix;
+ * the rotation part is renormalized). */
 DOPT_API void DOPT_FN(dopt_so2_from_matrix)(const DOPT_REAL M[4], DOPT_REAL g[2]);
 
 /* ---- SE2: [x y c s] (4), tangent [vx vy θ] (3) ------------------------------------------------------
  * Exp([v; θ]) = (Rot(θ), V(θ) v) with V = [[sin θ/θ, -(1-cos θ)/θ], [(1-cos θ)/θ, sin θ/θ]].
  * Ad = [[R, (ty, -tx)ᵀ], [0, 1]].  SE2 agrees with SE3 restricted to the plane (z = 0, rotation
  * about z): tangent [vx vy θ] <-> [vx vy 0 0 0 θ]. */
+/* dopt_se2_identity: g (4 reals, [x y c s]) = the identity. */
 DOPT_API void DOPT_FN(dopt_se2_identity)(DOPT_REAL g[4]);
 /* dopt_se2_exp: g = Exp(xi); J optional 3x3 = Jr(xi). */
 DOPT_API void DOPT_FN(dopt_se2_exp)(const DOPT_REAL xi[3], DOPT_REAL g[4], DOPT_REAL *J);
 /* dopt_se2_log: xi = Log(g), θ in (-π, π]; J optional 3x3 = Jr(xi)⁻¹. */
 DOPT_API void DOPT_FN(dopt_se2_log)(const DOPT_REAL g[4], DOPT_REAL xi[3], DOPT_REAL *J);
+/* dopt_se2_compose: c = a · b (4 reals each).  Ja (3x3 row-major) = Ad(b⁻¹), Jb = I;
+ * both optional (NULL). */
 DOPT_API void DOPT_FN(dopt_se2_compose)(const DOPT_REAL a[4], const DOPT_REAL b[4], DOPT_REAL c[4],
                                         DOPT_REAL *Ja, DOPT_REAL *Jb);
+/* dopt_se2_inverse: b = a⁻¹ (4 reals).  J (3x3 row-major, optional) = -Ad(a). */
 DOPT_API void DOPT_FN(dopt_se2_inverse)(const DOPT_REAL a[4], DOPT_REAL b[4], DOPT_REAL *J);
+/* dopt_se2_between: c = a⁻¹ · b (4 reals each).  Ja (3x3 row-major) = -Ad(c⁻¹), Jb = I;
+ * both optional. */
 DOPT_API void DOPT_FN(dopt_se2_between)(const DOPT_REAL a[4], const DOPT_REAL b[4], DOPT_REAL c[4],
                                         DOPT_REAL *Ja, DOPT_REAL *Jb);
 /* dopt_se2_act: y = R p + t.  Jg (2x3) = [R, (-(Rp)_y, (Rp)_x)ᵀ], Jp (2x2) = R. */
 DOPT_API void DOPT_FN(dopt_se2_act)(const DOPT_REAL g[4], const DOPT_REAL p[2], DOPT_REAL y[2],
                                     DOPT_REAL *Jg, DOPT_REAL *Jp);
+/* dopt_se2_adjoint: Ad(g) (3x3 row-major), with g · Exp(ξ) = Exp(Ad ξ) · g. */
 DOPT_API void DOPT_FN(dopt_se2_adjoint)(const DOPT_REAL g[4], DOPT_REAL Ad[9]);
 /* dopt_se2_hat: X (3x3) = [[0, -θ, vx], [θ, 0, vy], [0, 0, 0]]; vee its inverse. */
 DOPT_API void DOPT_FN(dopt_se2_hat)(const DOPT_REAL xi[3], DOPT_REAL X[9]);
+/* dopt_se2_vee: the inverse of dopt_se2_hat (reads the generator part of the matrix). */
 DOPT_API void DOPT_FN(dopt_se2_vee)(const DOPT_REAL X[9], DOPT_REAL xi[3]);
+/* dopt_se2_normalize: g <- the nearest valid element (rotation part renormalized). */
 DOPT_API void DOPT_FN(dopt_se2_normalize)(DOPT_REAL g[4]);
+/* dopt_se2_interp: c = a · Exp(t · Log(a⁻¹ b)) (4 reals each), a at t = 0, b at t = 1. */
 DOPT_API void DOPT_FN(dopt_se2_interp)(const DOPT_REAL a[4], const DOPT_REAL b[4], DOPT_REAL t,
                                        DOPT_REAL c[4]);
 /* dopt_se2_random: uniform angle, translation with standard normal components. */
 DOPT_API void DOPT_FN(dopt_se2_random)(dopt_rng *rng, DOPT_REAL g[4]);
 /* dopt_se2_to_matrix: H (3x3 homogeneous); from_matrix its inverse (rotation normalized). */
 DOPT_API void DOPT_FN(dopt_se2_to_matrix)(const DOPT_REAL g[4], DOPT_REAL H[9]);
+/* dopt_se2_from_matrix: g from its row-major matrix form (inverse of dopt_se2_to_matrix;
+ * the rotation part is renormalized). */
 DOPT_API void DOPT_FN(dopt_se2_from_matrix)(const DOPT_REAL H[9], DOPT_REAL g[4]);
 /* dopt_se2_from_xytheta / to_xytheta: [x y θ] (g2o's VERTEX_SE2 form) <-> storage. */
 DOPT_API void DOPT_FN(dopt_se2_from_xytheta)(const DOPT_REAL xyt[3], DOPT_REAL g[4]);
+/* dopt_se2_to_xytheta: xyt (3) = [x y θ], θ = atan2(s, c). */
 DOPT_API void DOPT_FN(dopt_se2_to_xytheta)(const DOPT_REAL g[4], DOPT_REAL xyt[3]);
 /* dopt_se2_jr / jl / jr_inv / jl_inv: 3x3 Jacobians of exp and inverses (|θ| < 2π). */
 DOPT_API void DOPT_FN(dopt_se2_jr)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
+/* dopt_se2_jl: left Jacobian of exp, Jl(ξ) = Jr(-ξ) (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_se2_jl)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
+/* dopt_se2_jr_inv: Jr(ξ)⁻¹ (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_se2_jr_inv)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
+/* dopt_se2_jl_inv: Jl(ξ)⁻¹ = Jr(-ξ)⁻¹ (3x3 row-major). */
 DOPT_API void DOPT_FN(dopt_se2_jl_inv)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
 
 /* ---- Sim3: [t; q; s] (8), tangent [v; w; σ] (7) ------------------------------------------------------
@@ -473,32 +444,46 @@ DOPT_API void DOPT_FN(dopt_se2_jl_inv)(const DOPT_REAL xi[3], DOPT_REAL J[9]);
  * Exp([v; w; σ]) = (W(w, σ) v, Exp(w), e^σ) with W = ∫₀¹ e^{σu} Exp(u w) du.
  * Ad = [[s R, [t]x R, -t], [0, R, 0], [0, 0, 1]].  Jr/Jr⁻¹ are computed from the series
  * Σ (-ad ξ)^k / (k+1)! (exact to rounding; slower than the closed forms of the other groups). */
+/* dopt_sim3_identity: g (8 reals, [t; q; s]) = the identity. */
 DOPT_API void DOPT_FN(dopt_sim3_identity)(DOPT_REAL g[8]);
+/* dopt_sim3_exp: g = Exp(ξ) (ξ 7 reals [v; w; σ], g 8 reals).  J optional 7x7 row-major = Jr(ξ). */
 DOPT_API void DOPT_FN(dopt_sim3_exp)(const DOPT_REAL xi[7], DOPT_REAL g[8], DOPT_REAL *J);
+/* dopt_sim3_log: ξ = Log(g) (g 8 reals, ξ 7 reals).  J optional 7x7 row-major = Jr(ξ)⁻¹. */
 DOPT_API void DOPT_FN(dopt_sim3_log)(const DOPT_REAL g[8], DOPT_REAL xi[7], DOPT_REAL *J);
+/* dopt_sim3_compose: c = a · b (8 reals each).  Ja (7x7 row-major) = Ad(b⁻¹), Jb = I;
+ * both optional (NULL). */
 DOPT_API void DOPT_FN(dopt_sim3_compose)(const DOPT_REAL a[8], const DOPT_REAL b[8], DOPT_REAL c[8],
                                          DOPT_REAL *Ja, DOPT_REAL *Jb);
+/* dopt_sim3_inverse: b = a⁻¹ (8 reals).  J (7x7 row-major, optional) = -Ad(a). */
 DOPT_API void DOPT_FN(dopt_sim3_inverse)(const DOPT_REAL a[8], DOPT_REAL b[8], DOPT_REAL *J);
+/* dopt_sim3_between: c = a⁻¹ · b (8 reals each).  Ja (7x7 row-major) = -Ad(c⁻¹), Jb = I;
+ * both optional. */
 DOPT_API void DOPT_FN(dopt_sim3_between)(const DOPT_REAL a[8], const DOPT_REAL b[8], DOPT_REAL c[8],
                                          DOPT_REAL *Ja, DOPT_REAL *Jb);
 /* dopt_sim3_act: y = s R p + t.  Jg (3x7) = [s R, -s R [p]x, s R p], Jp (3x3) = s R. */
 DOPT_API void DOPT_FN(dopt_sim3_act)(const DOPT_REAL g[8], const DOPT_REAL p[3], DOPT_REAL y[3],
                                      DOPT_REAL *Jg, DOPT_REAL *Jp);
+/* dopt_sim3_adjoint: Ad(g) (7x7 row-major), with g · Exp(ξ) = Exp(Ad ξ) · g. */
 DOPT_API void DOPT_FN(dopt_sim3_adjoint)(const DOPT_REAL g[8], DOPT_REAL Ad[49]);
 /* dopt_sim3_hat: X (4x4) = [[[w]x + σ I, v], [0, 0]]; vee its inverse. */
 DOPT_API void DOPT_FN(dopt_sim3_hat)(const DOPT_REAL xi[7], DOPT_REAL X[16]);
+/* dopt_sim3_vee: the inverse of dopt_sim3_hat (reads the generator part of the matrix). */
 DOPT_API void DOPT_FN(dopt_sim3_vee)(const DOPT_REAL X[16], DOPT_REAL xi[7]);
 /* dopt_sim3_normalize: normalize the quaternion; a non-positive scale becomes |s| (or 1 if 0). */
 DOPT_API void DOPT_FN(dopt_sim3_normalize)(DOPT_REAL g[8]);
+/* dopt_sim3_interp: c = a · Exp(t · Log(a⁻¹ b)) (8 reals each), a at t = 0, b at t = 1. */
 DOPT_API void DOPT_FN(dopt_sim3_interp)(const DOPT_REAL a[8], const DOPT_REAL b[8], DOPT_REAL t,
                                         DOPT_REAL c[8]);
 /* dopt_sim3_random: uniform rotation, normal translation, s = e^{N(0, 0.25)}. */
 DOPT_API void DOPT_FN(dopt_sim3_random)(dopt_rng *rng, DOPT_REAL g[8]);
 /* dopt_sim3_to_matrix: H (4x4) = [[s R, t], [0 0 0 1]]; from_matrix: s = cbrt(det(top 3x3)). */
 DOPT_API void DOPT_FN(dopt_sim3_to_matrix)(const DOPT_REAL g[8], DOPT_REAL H[16]);
+/* dopt_sim3_from_matrix: g from its row-major matrix form (inverse of dopt_sim3_to_matrix;
+ * the rotation part is renormalized). */
 DOPT_API void DOPT_FN(dopt_sim3_from_matrix)(const DOPT_REAL H[16], DOPT_REAL g[8]);
 /* dopt_sim3_jr / jr_inv: 7x7 right Jacobian of exp and its inverse (rotation angle < 2π). */
 DOPT_API void DOPT_FN(dopt_sim3_jr)(const DOPT_REAL xi[7], DOPT_REAL J[49]);
+/* dopt_sim3_jr_inv: Jr(ξ)⁻¹ (7x7 row-major). */
 DOPT_API void DOPT_FN(dopt_sim3_jr_inv)(const DOPT_REAL xi[7], DOPT_REAL J[49]);
 
 /* ---- batched strided forms ---------------------------------------------------------------------
@@ -508,68 +493,116 @@ DOPT_API void DOPT_FN(dopt_sim3_jr_inv)(const DOPT_REAL xi[7], DOPT_REAL J[49]);
  * Same results as a loop over the single-element function (to rounding: a compiler may fuse
  * multiply-adds differently in the loops).  An output may alias its input element for element
  * (same pointer and stride), not at an offset. */
-DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT_REAL *w, long sw, DOPT_REAL *g, long sg,
+/* dopt_so3_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (3 reals), g_k at g + k sg
+ * (4 reals), J (optional) n packed 3x3 row-major Jr blocks. */
+DOPT_API void DOPT_FN(dopt_so3_exp_batch)(ptrdiff_t n, const DOPT_REAL *w, ptrdiff_t sw, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *w, long sw,
+/* dopt_so3_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (4 reals), ξ_k at xi + k sx
+ * (3 reals), J (optional) n packed 3x3 row-major Jr⁻¹ blocks. */
+DOPT_API void DOPT_FN(dopt_so3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *w, ptrdiff_t sw,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_so3_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+/* dopt_so3_compose_batch: c_k = a_k · b_k, k < n (4 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 3x3 row-major blocks as in dopt_so3_compose. */
+DOPT_API void DOPT_FN(dopt_so3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+/* dopt_so3_act_batch: y_k = g_k · p_k, k < n (g_k 4 reals at g + k sg, p_k and y_k 3 reals at
+ * p + k sp, y + k sy); Jg (3x3), Jp (3x3) optional n packed row-major blocks. */
+DOPT_API void DOPT_FN(dopt_so3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                          ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
-DOPT_API void DOPT_FN(dopt_se3_exp_batch)(long n, const DOPT_REAL *xi, long sx, DOPT_REAL *g, long sg,
+/* dopt_se3_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (6 reals), g_k at g + k sg
+ * (7 reals), J (optional) n packed 6x6 row-major Jr blocks. */
+DOPT_API void DOPT_FN(dopt_se3_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_se3_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *xi, long sx,
+/* dopt_se3_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (7 reals), ξ_k at xi + k sx
+ * (6 reals), J (optional) n packed 6x6 row-major Jr⁻¹ blocks. */
+DOPT_API void DOPT_FN(dopt_se3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+/* dopt_se3_compose_batch: c_k = a_k · b_k, k < n (7 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 6x6 row-major blocks as in dopt_se3_compose. */
+DOPT_API void DOPT_FN(dopt_se3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(long n, const DOPT_REAL *a, long sa, DOPT_REAL *b,
-                                              long sb);
-DOPT_API void DOPT_FN(dopt_se3_between_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+/* dopt_se3_inverse_batch: b_k = a_k⁻¹, k < n (7 reals each at a + k sa, b + k sb). */
+DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, DOPT_REAL *b,
+                                              ptrdiff_t sb);
+/* dopt_se3_between_batch: c_k = a_k⁻¹ · b_k, k < n (7 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 6x6 row-major blocks as in dopt_se3_between. */
+DOPT_API void DOPT_FN(dopt_se3_between_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+/* dopt_se3_act_batch: y_k = g_k · p_k, k < n (g_k 7 reals at g + k sg, p_k and y_k 3 reals at
+ * p + k sp, y + k sy); Jg (3x6), Jp (3x3) optional n packed row-major blocks. */
+DOPT_API void DOPT_FN(dopt_se3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                          ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
-DOPT_API void DOPT_FN(dopt_se2_exp_batch)(long n, const DOPT_REAL *xi, long sx, DOPT_REAL *g, long sg,
+/* dopt_se2_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (3 reals), g_k at g + k sg
+ * (4 reals), J (optional) n packed 3x3 row-major Jr blocks. */
+DOPT_API void DOPT_FN(dopt_se2_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_se2_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *xi, long sx,
+/* dopt_se2_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (4 reals), ξ_k at xi + k sx
+ * (3 reals), J (optional) n packed 3x3 row-major Jr⁻¹ blocks. */
+DOPT_API void DOPT_FN(dopt_se2_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_se2_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+/* dopt_se2_compose_batch: c_k = a_k · b_k, k < n (4 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 3x3 row-major blocks as in dopt_se2_compose. */
+DOPT_API void DOPT_FN(dopt_se2_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_se2_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+/* dopt_se2_act_batch: y_k = g_k · p_k, k < n (g_k 4 reals at g + k sg, p_k and y_k 2 reals at
+ * p + k sp, y + k sy); Jg (2x3), Jp (2x2) optional n packed row-major blocks. */
+DOPT_API void DOPT_FN(dopt_se2_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                          ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
-DOPT_API void DOPT_FN(dopt_so2_exp_batch)(long n, const DOPT_REAL *theta, long st, DOPT_REAL *g, long sg,
+/* dopt_so2_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (1 reals), g_k at g + k sg
+ * (2 reals), J (optional) n packed 1x1 row-major Jr blocks. */
+DOPT_API void DOPT_FN(dopt_so2_exp_batch)(ptrdiff_t n, const DOPT_REAL *theta, ptrdiff_t st, DOPT_REAL *g, ptrdiff_t sg,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_so2_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *theta, long st,
+/* dopt_so2_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (2 reals), ξ_k at xi + k sx
+ * (1 reals), J (optional) n packed 1x1 row-major Jr⁻¹ blocks. */
+DOPT_API void DOPT_FN(dopt_so2_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *theta, ptrdiff_t st,
                                           DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_so2_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                              long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+/* dopt_so2_compose_batch: c_k = a_k · b_k, k < n (2 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 1x1 row-major blocks as in dopt_so2_compose. */
+DOPT_API void DOPT_FN(dopt_so2_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                              ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                               DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_so2_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                          long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+/* dopt_so2_act_batch: y_k = g_k · p_k, k < n (g_k 2 reals at g + k sg, p_k and y_k 2 reals at
+ * p + k sp, y + k sy); Jg (2x1), Jp (2x2) optional n packed row-major blocks. */
+DOPT_API void DOPT_FN(dopt_so2_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                          ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                           DOPT_REAL *Jp);
-DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(long n, const DOPT_REAL *xi, long sx, DOPT_REAL *g, long sg,
+/* dopt_sim3_exp_batch: g_k = Exp(ξ_k), k < n; ξ_k at xi + k sx (7 reals), g_k at g + k sg
+ * (8 reals), J (optional) n packed 7x7 row-major Jr blocks. */
+DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(ptrdiff_t n, const DOPT_REAL *xi, ptrdiff_t sx, DOPT_REAL *g, ptrdiff_t sg,
                                            DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_sim3_log_batch)(long n, const DOPT_REAL *g, long sg, DOPT_REAL *xi, long sx,
+/* dopt_sim3_log_batch: ξ_k = Log(g_k), k < n; g_k at g + k sg (8 reals), ξ_k at xi + k sx
+ * (7 reals), J (optional) n packed 7x7 row-major Jr⁻¹ blocks. */
+DOPT_API void DOPT_FN(dopt_sim3_log_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, DOPT_REAL *xi, ptrdiff_t sx,
                                            DOPT_REAL *J);
-DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(long n, const DOPT_REAL *a, long sa, const DOPT_REAL *b,
-                                               long sb, DOPT_REAL *c, long sc, DOPT_REAL *Ja,
+/* dopt_sim3_compose_batch: c_k = a_k · b_k, k < n (8 reals each at a + k sa, b + k sb,
+ * c + k sc); Ja, Jb (optional) n packed 7x7 row-major blocks as in dopt_sim3_compose. */
+DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(ptrdiff_t n, const DOPT_REAL *a, ptrdiff_t sa, const DOPT_REAL *b,
+                                               ptrdiff_t sb, DOPT_REAL *c, ptrdiff_t sc, DOPT_REAL *Ja,
                                                DOPT_REAL *Jb);
-DOPT_API void DOPT_FN(dopt_sim3_act_batch)(long n, const DOPT_REAL *g, long sg, const DOPT_REAL *p,
-                                           long sp, DOPT_REAL *y, long sy, DOPT_REAL *Jg,
+/* dopt_sim3_act_batch: y_k = g_k · p_k, k < n (g_k 8 reals at g + k sg, p_k and y_k 3 reals at
+ * p + k sp, y + k sy); Jg (3x7), Jp (3x3) optional n packed row-major blocks. */
+DOPT_API void DOPT_FN(dopt_sim3_act_batch)(ptrdiff_t n, const DOPT_REAL *g, ptrdiff_t sg, const DOPT_REAL *p,
+                                           ptrdiff_t sp, DOPT_REAL *y, ptrdiff_t sy, DOPT_REAL *Jg,
                                            DOPT_REAL *Jp);
 
 /* ---- manifold descriptors (dopt.h) --------------------------------------------------------------
  * retract: x_out = x · Exp(δ);  local: δ = Log(x⁻¹ y);  project: normalize. */
+/* dopt_lie_manifold_so2: the dopt_manifold of SO2 (dim 2, tangent_dim 1, storage [c s]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_so2)(void);
+/* dopt_lie_manifold_se2: the dopt_manifold of SE2 (dim 4, tangent_dim 3, storage [x y c s]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_se2)(void);
+/* dopt_lie_manifold_so3: the dopt_manifold of SO3 (dim 4, tangent_dim 3, storage [qx qy qz qw]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_so3)(void);
+/* dopt_lie_manifold_se3: the dopt_manifold of SE3 (dim 7, tangent_dim 6, storage [t; q]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_se3)(void);
+/* dopt_lie_manifold_sim3: the dopt_manifold of Sim3 (dim 8, tangent_dim 7, storage [t; q; s]). */
 DOPT_API DOPT_FN(dopt_manifold) DOPT_FN(dopt_lie_manifold_sim3)(void);
 /* dopt_lie_manifold: the descriptor of group g (name "so2", "se2", "so3", "se3", "sim3"); for an
  * unknown g an empty one (dim 0, no functions: dopt_nlls_add_variable rejects it). */
@@ -592,24 +625,54 @@ typedef struct DOPT_FN(dopt_lie_between_data) {
     DOPT_REAL measurement[8];
 } DOPT_FN(dopt_lie_between_data);
 
+/* dopt_lie_cost_prior_so2: r = Log(target⁻¹ · x), x in SO2 (vars[0], 2 reals); rdim 1; data a
+ * dopt_lie_prior_data (target in its first 2 entries); J[0] 1x1 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_so2)(const void *data, const DOPT_REAL *const *vars,
                                                       DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_prior_se2: r = Log(target⁻¹ · x), x in SE2 (vars[0], 4 reals); rdim 3; data a
+ * dopt_lie_prior_data (target in its first 4 entries); J[0] 3x3 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_se2)(const void *data, const DOPT_REAL *const *vars,
                                                       DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_prior_so3: r = Log(target⁻¹ · x), x in SO3 (vars[0], 4 reals); rdim 3; data a
+ * dopt_lie_prior_data (target in its first 4 entries); J[0] 3x3 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_so3)(const void *data, const DOPT_REAL *const *vars,
                                                       DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_prior_se3: r = Log(target⁻¹ · x), x in SE3 (vars[0], 7 reals); rdim 6; data a
+ * dopt_lie_prior_data (target in its first 7 entries); J[0] 6x6 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_se3)(const void *data, const DOPT_REAL *const *vars,
                                                       DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_prior_sim3: r = Log(target⁻¹ · x), x in Sim3 (vars[0], 8 reals); rdim 7; data a
+ * dopt_lie_prior_data (target in its first 8 entries); J[0] 7x7 row-major.  DOPT_OK or
+ * DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_prior_sim3)(const void *data, const DOPT_REAL *const *vars,
                                                        DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_so2: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in SO2 (vars[0], vars[1]); rdim
+ * 1; data a dopt_lie_between_data (meas in its first 2 entries); J[0], J[1] 1x1 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_so2)(const void *data, const DOPT_REAL *const *vars,
                                                         DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_se2: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in SE2 (vars[0], vars[1]); rdim
+ * 3; data a dopt_lie_between_data (meas in its first 4 entries); J[0], J[1] 3x3 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_se2)(const void *data, const DOPT_REAL *const *vars,
                                                         DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_so3: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in SO3 (vars[0], vars[1]); rdim
+ * 3; data a dopt_lie_between_data (meas in its first 4 entries); J[0], J[1] 3x3 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_so3)(const void *data, const DOPT_REAL *const *vars,
                                                         DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_se3: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in SE3 (vars[0], vars[1]); rdim
+ * 6; data a dopt_lie_between_data (meas in its first 7 entries); J[0], J[1] 6x6 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_se3)(const void *data, const DOPT_REAL *const *vars,
                                                         DOPT_REAL *r, DOPT_REAL *const *J);
+/* dopt_lie_cost_between_sim3: r = Log(meas⁻¹ · xi⁻¹ · xj), xi, xj in Sim3 (vars[0], vars[1]); rdim
+ * 7; data a dopt_lie_between_data (meas in its first 8 entries); J[0], J[1] 7x7 row-major.
+ * DOPT_OK or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_between_sim3)(const void *data, const DOPT_REAL *const *vars,
                                                          DOPT_REAL *r, DOPT_REAL *const *J);
 
@@ -620,6 +683,8 @@ typedef struct DOPT_FN(dopt_lie_pinhole_data) {
     DOPT_REAL fx, fy, cx, cy;
     DOPT_REAL observed[2]; /* (u, v) in pixels */
 } DOPT_FN(dopt_lie_pinhole_data);
+/* dopt_lie_cost_pinhole: the pinhole residual above (rdim 2, data a dopt_lie_pinhole_data;
+ * J[0] 2x6, J[1] 2x3 row-major).  DOPT_OK, or DOPT_ERR_NON_FINITE when Pz = 0 or r is not finite. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_pinhole)(const void *data, const DOPT_REAL *const *vars,
                                                     DOPT_REAL *r, DOPT_REAL *const *J);
 
@@ -629,6 +694,8 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cost_pinhole)(const void *data, const DOPT
 typedef struct DOPT_FN(dopt_lie_bal_data) {
     DOPT_REAL observed[2];
 } DOPT_FN(dopt_lie_bal_data);
+/* dopt_lie_cost_bal: the BAL residual above (rdim 2, data a dopt_lie_bal_data; J[0] 2x9,
+ * J[1] 2x3 row-major).  DOPT_OK, or DOPT_ERR_NON_FINITE when Pz = 0 or r is not finite. */
 DOPT_API dopt_status DOPT_FN(dopt_lie_cost_bal)(const void *data, const DOPT_REAL *const *vars,
                                                 DOPT_REAL *r, DOPT_REAL *const *J);
 
@@ -639,10 +706,10 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cost_bal)(const void *data, const DOPT_REA
  * tangent_dim ROW-MAJOR matrix in OUR tangent ordering, which equals g2o's: SE2 [x y θ],
  * SE3 [x y z rx ry rz] (translation; rotation).  (g2o's rotation error is the quaternion vector
  * part, about half our angle; like GTSAM and SE-Sync we use the matrix as is.)
- * Everything is allocated through the hooks given to the reader/generator and released by
- * dopt_lie_pose_graph_free with the same hooks. */
+ * Everything is allocated through the hooks given to the reader/generator (kept in g->hooks)
+ * and released by dopt_lie_pose_graph_destroy. */
 typedef struct DOPT_FN(dopt_lie_pose_graph_edge) {
-    long i, j;
+    ptrdiff_t i, j;
     DOPT_REAL measurement[7];  /* first dim entries used                                   */
     DOPT_REAL information[36]; /* first tangent_dim² entries used (row-major, symmetric)     */
 } DOPT_FN(dopt_lie_pose_graph_edge);
@@ -650,17 +717,18 @@ typedef struct DOPT_FN(dopt_lie_pose_graph_edge) {
 typedef struct DOPT_FN(dopt_lie_pose_graph) {
     dopt_lie_group group;   /* DOPT_LIE_SE2 or DOPT_LIE_SE3                                  */
     int dim, tangent_dim;   /* 4, 3 (SE2) or 7, 6 (SE3)                                      */
-    long num_poses;
+    ptrdiff_t num_poses;
     DOPT_REAL *poses;       /* num_poses * dim: the initial estimate                        */
     DOPT_REAL *gt_poses;    /* ground truth (generator only), else NULL                     */
-    long num_edges;
+    ptrdiff_t num_edges;
     DOPT_FN(dopt_lie_pose_graph_edge) *edges;
     unsigned char *inlier;  /* generator only: 1 for inlier edges, 0 for outliers; else NULL */
+    dopt_hooks hooks;       /* the allocator of the reader or generator that filled it       */
 } DOPT_FN(dopt_lie_pose_graph);
 
-/* dopt_lie_pose_graph_free: release what a reader or generator allocated (hooks as given to it;
- * NULL = libc) and zero *g.  Safe on a zeroed graph. */
-DOPT_API void DOPT_FN(dopt_lie_pose_graph_free)(const dopt_hooks *hooks, DOPT_FN(dopt_lie_pose_graph) *g);
+/* dopt_lie_pose_graph_destroy: release what a reader or generator allocated (through g->hooks)
+ * and zero *g.  Safe on a zeroed graph and on NULL. */
+DOPT_API void DOPT_FN(dopt_lie_pose_graph_destroy)(DOPT_FN(dopt_lie_pose_graph) *g);
 
 #ifndef DOPT_NO_STDIO
 /* dopt_lie_g2o_read: read a g2o file with VERTEX_SE2/EDGE_SE2 or VERTEX_SE3:QUAT/EDGE_SE3:QUAT
@@ -835,6 +903,78 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *
 }
 #endif
 #endif /* DOPT_LIE__PASS_DECL */
+
+/* =============================================================================================== */
+/* IMPLEMENTATION                                                                                  */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
+#if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_LIE_IMPLEMENTED)
+#define DOPT_LIE_IMPLEMENTED
+/* The few tiny kernels every batch loop calls are forced inline (batches of 1e6 elements would
+ * otherwise pay a call and a store-forwarding stall per element); so are the 3x3 product and the
+ * SE3 Jacobian coefficients and Q that dopt_se3_log's Jacobian (every SE3 cost) is made of. */
+#if defined(__GNUC__) || defined(__clang__)
+#define DOPT__LIE_INLINE static __inline__ __attribute__((always_inline))
+#else
+#define DOPT__LIE_INLINE static
+#endif
+#include <string.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <time.h> /* clock(): the bundle adjuster's optional timing and log lines */
+/* Batches whose output exceeds the last-level cache are written with non-temporal stores on x86-64
+ * (movnti, any 8-byte-aligned address): the output would be evicted before reuse anyway, and
+ * streaming skips the read-for-ownership that otherwise costs a third of the memory traffic.
+ * DOPT_LIE_STREAM_BYTES sets the output size from which streaming starts (0 disables it). */
+#ifndef DOPT_LIE_STREAM_BYTES
+#define DOPT_LIE_STREAM_BYTES (16L << 20)
+#endif
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__SSE2__) && DOPT_LIE_STREAM_BYTES > 0
+#include <emmintrin.h>
+#define DOPT__LIE_HAVE_STREAM 1
+#define DOPT__LIE_SFENCE() _mm_sfence()
+#else
+#define DOPT__LIE_HAVE_STREAM 0
+#define DOPT__LIE_SFENCE() ((void)0)
+#endif
+#ifndef DOPT_NO_STDIO
+#include <stdio.h>
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
+DOPT_API int dopt_lie_dim(dopt_lie_group g)
+{
+    switch (g) {
+    case DOPT_LIE_SO2: return 2;
+    case DOPT_LIE_SE2: return 4;
+    case DOPT_LIE_SO3: return 4;
+    case DOPT_LIE_SE3: return 7;
+    case DOPT_LIE_SIM3: return 8;
+    }
+    return 0;
+}
+DOPT_API int dopt_lie_tangent_dim(dopt_lie_group g)
+{
+    switch (g) {
+    case DOPT_LIE_SO2: return 1;
+    case DOPT_LIE_SE2: return 3;
+    case DOPT_LIE_SO3: return 3;
+    case DOPT_LIE_SE3: return 6;
+    case DOPT_LIE_SIM3: return 7;
+    }
+    return 0;
+}
+#ifdef __cplusplus
+}
+#endif
+#define DOPT_LIE__PASS_IMPL
+#define DOPT__DRIVE "dopt_lie.h"
+#include "dopt.h"
+#undef DOPT__DRIVE
+#undef DOPT_LIE__PASS_IMPL
+#endif /* DOPT_IMPLEMENTATION */
+#endif /* !DOPT__DRIVE */
 
 /* =============================================================================================== */
 /* Generic implementation (one pass per precision).                                               */
@@ -2291,7 +2431,7 @@ DOPT__LIE_INLINE void DOPT_FN(dopt__lie_stream)(DOPT__L *dst, const DOPT__L *v, 
 }
 
 /* Nonzero when a batch of n outputs of elem values each should stream past the caches. */
-static int DOPT_FN(dopt__lie_use_stream)(long n, long elem)
+static int DOPT_FN(dopt__lie_use_stream)(ptrdiff_t n, ptrdiff_t elem)
 {
     return DOPT__LIE_HAVE_STREAM &&
            (double)n * (double)elem * (double)sizeof(DOPT__L) >= (double)DOPT_LIE_STREAM_BYTES;
@@ -2300,8 +2440,8 @@ static int DOPT_FN(dopt__lie_use_stream)(long n, long elem)
 /* Nonzero when the n packed outputs out[0 .. so n) overlap neither a[0 .. sa n) nor b[0 .. sb n)
  * (the packed loops below are restrict-qualified).  Addresses compare as integers: the arrays
  * are usually distinct objects, where comparing pointers with < is undefined. */
-static int DOPT_FN(dopt__lie_disjoint)(long n, const DOPT__L *out, long so, const DOPT__L *a, long sa,
-                                       const DOPT__L *b, long sb)
+static int DOPT_FN(dopt__lie_disjoint)(ptrdiff_t n, const DOPT__L *out, ptrdiff_t so, const DOPT__L *a, ptrdiff_t sa,
+                                       const DOPT__L *b, ptrdiff_t sb)
 {
     const size_t e = sizeof(DOPT__L);
     const uintptr_t o0 = (uintptr_t)out, o1 = o0 + (uintptr_t)(so * n) * e;
@@ -2316,10 +2456,10 @@ static int DOPT_FN(dopt__lie_disjoint)(long n, const DOPT__L *out, long so, cons
  * are streamed. */
 #ifndef DOPT__LIE_PACKED
 #define DOPT__LIE_PACKED(name, KERNEL, sa, sb, so)                                                      \
-    static void DOPT_FN(name)(long n, const DOPT__L *DOPT_RESTRICT a, const DOPT__L *DOPT_RESTRICT b, \
+    static void DOPT_FN(name)(ptrdiff_t n, const DOPT__L *DOPT_RESTRICT a, const DOPT__L *DOPT_RESTRICT b, \
                               DOPT__L *DOPT_RESTRICT c)                                               \
     {                                                                                                 \
-        long k;                                                                                       \
+        ptrdiff_t k;                                                                                       \
         if (DOPT_FN(dopt__lie_use_stream)(n, so)) {                                                   \
             for (k = 0; k < n; ++k) {                                                                 \
                 DOPT__L t[so];                                                                        \
@@ -2338,9 +2478,9 @@ DOPT__LIE_PACKED(dopt__lie_so3_act_packed, DOPT_FN(dopt__lie_qrot), 4, 3, 3)
 DOPT__LIE_PACKED(dopt__lie_se3_compose_packed, DOPT_FN(dopt__lie_se3_compose_k), 7, 7, 7)
 DOPT__LIE_PACKED(dopt__lie_se3_act_packed, DOPT_FN(dopt__lie_se3_act_k), 7, 3, 3)
 
-DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT__L *w, long sw, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_so3_exp_batch)(ptrdiff_t n, const DOPT__L *w, ptrdiff_t sw, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     if (!J) {
         for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_so3_exp_k)(w + k * sw, g + k * sg, NULL, NULL, 0);
         return;
@@ -2353,9 +2493,9 @@ DOPT_API void DOPT_FN(dopt_so3_exp_batch)(long n, const DOPT__L *w, long sw, DOP
     }
 }
 
-DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *w, long sw, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_so3_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *w, ptrdiff_t sw, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     if (!J) {
         for (k = 0; k < n; ++k) DOPT_FN(dopt__lie_so3_log_k)(g + k * sg, w + k * sw, NULL, NULL);
         return;
@@ -2367,10 +2507,10 @@ DOPT_API void DOPT_FN(dopt_so3_log_batch)(long n, const DOPT__L *g, long sg, DOP
     }
 }
 
-DOPT_API void DOPT_FN(dopt_so3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_so3_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     if (!Ja && !Jb) {
         if (sa == 4 && sb == 4 && sc == 4 && DOPT_FN(dopt__lie_disjoint)(n, c, 4, a, 4, b, 4)) {
             DOPT_FN(dopt__lie_so3_compose_packed)(n, a, b, c); /* packed, no overlap: vectorizable */
@@ -2384,10 +2524,10 @@ DOPT_API void DOPT_FN(dopt_so3_compose_batch)(long n, const DOPT__L *a, long sa,
                                   Jb ? Jb + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_so3_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                          DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     if (!Jg && !Jp) {
         if (sg == 4 && sp == 3 && sy == 3 && DOPT_FN(dopt__lie_disjoint)(n, y, 3, g, 4, p, 3)) {
             DOPT_FN(dopt__lie_so3_act_packed)(n, g, p, y);
@@ -2401,22 +2541,22 @@ DOPT_API void DOPT_FN(dopt_so3_act_batch)(long n, const DOPT__L *g, long sg, con
                               Jp ? Jp + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_exp_batch)(long n, const DOPT__L *xi, long sx, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_se3_exp_batch)(ptrdiff_t n, const DOPT__L *xi, ptrdiff_t sx, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se3_exp)(xi + k * sx, g + k * sg, J ? J + 36 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *xi, long sx, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_se3_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *xi, ptrdiff_t sx, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se3_log)(g + k * sg, xi + k * sx, J ? J + 36 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_se3_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     if (!Ja && !Jb) {
         if (sa == 7 && sb == 7 && sc == 7 && DOPT_FN(dopt__lie_disjoint)(n, c, 7, a, 7, b, 7)) {
             DOPT_FN(dopt__lie_se3_compose_packed)(n, a, b, c);
@@ -2430,25 +2570,25 @@ DOPT_API void DOPT_FN(dopt_se3_compose_batch)(long n, const DOPT__L *a, long sa,
                                   Jb ? Jb + 36 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(long n, const DOPT__L *a, long sa, DOPT__L *b, long sb)
+DOPT_API void DOPT_FN(dopt_se3_inverse_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, DOPT__L *b, ptrdiff_t sb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se3_inverse)(a + k * sa, b + k * sb, NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_between_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_se3_between_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se3_between)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 36 * k : NULL,
                                   Jb ? Jb + 36 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_se3_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                          DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     if (!Jg && !Jp) {
         if (sg == 7 && sp == 3 && sy == 3 && DOPT_FN(dopt__lie_disjoint)(n, y, 3, g, 7, p, 3)) {
             DOPT_FN(dopt__lie_se3_act_packed)(n, g, p, y);
@@ -2462,90 +2602,90 @@ DOPT_API void DOPT_FN(dopt_se3_act_batch)(long n, const DOPT__L *g, long sg, con
                               Jp ? Jp + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se2_exp_batch)(long n, const DOPT__L *xi, long sx, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_se2_exp_batch)(ptrdiff_t n, const DOPT__L *xi, ptrdiff_t sx, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se2_exp)(xi + k * sx, g + k * sg, J ? J + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se2_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *xi, long sx, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_se2_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *xi, ptrdiff_t sx, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_se2_log)(g + k * sg, xi + k * sx, J ? J + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se2_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_se2_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se2_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 9 * k : NULL,
                                   Jb ? Jb + 9 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_se2_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_se2_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                          DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_se2_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 6 * k : NULL,
                               Jp ? Jp + 4 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so2_exp_batch)(long n, const DOPT__L *theta, long st, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_so2_exp_batch)(ptrdiff_t n, const DOPT__L *theta, ptrdiff_t st, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_so2_exp)(theta + k * st, g + k * sg, J ? J + k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so2_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *theta, long st, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_so2_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *theta, ptrdiff_t st, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_so2_log)(g + k * sg, theta + k * st, J ? J + k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so2_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                              DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_so2_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                              DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_so2_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + k : NULL, Jb ? Jb + k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_so2_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                          DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_so2_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                          DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_so2_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 2 * k : NULL,
                               Jp ? Jp + 4 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(long n, const DOPT__L *xi, long sx, DOPT__L *g, long sg, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_sim3_exp_batch)(ptrdiff_t n, const DOPT__L *xi, ptrdiff_t sx, DOPT__L *g, ptrdiff_t sg, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_sim3_exp)(xi + k * sx, g + k * sg, J ? J + 49 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_sim3_log_batch)(long n, const DOPT__L *g, long sg, DOPT__L *xi, long sx, DOPT__L *J)
+DOPT_API void DOPT_FN(dopt_sim3_log_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, DOPT__L *xi, ptrdiff_t sx, DOPT__L *J)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k) DOPT_FN(dopt_sim3_log)(g + k * sg, xi + k * sx, J ? J + 49 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(long n, const DOPT__L *a, long sa, const DOPT__L *b, long sb,
-                                               DOPT__L *c, long sc, DOPT__L *Ja, DOPT__L *Jb)
+DOPT_API void DOPT_FN(dopt_sim3_compose_batch)(ptrdiff_t n, const DOPT__L *a, ptrdiff_t sa, const DOPT__L *b, ptrdiff_t sb,
+                                               DOPT__L *c, ptrdiff_t sc, DOPT__L *Ja, DOPT__L *Jb)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_sim3_compose)(a + k * sa, b + k * sb, c + k * sc, Ja ? Ja + 49 * k : NULL,
                                    Jb ? Jb + 49 * k : NULL);
 }
 
-DOPT_API void DOPT_FN(dopt_sim3_act_batch)(long n, const DOPT__L *g, long sg, const DOPT__L *p, long sp,
-                                           DOPT__L *y, long sy, DOPT__L *Jg, DOPT__L *Jp)
+DOPT_API void DOPT_FN(dopt_sim3_act_batch)(ptrdiff_t n, const DOPT__L *g, ptrdiff_t sg, const DOPT__L *p, ptrdiff_t sp,
+                                           DOPT__L *y, ptrdiff_t sy, DOPT__L *Jg, DOPT__L *Jp)
 {
-    long k;
+    ptrdiff_t k;
     for (k = 0; k < n; ++k)
         DOPT_FN(dopt_sim3_act)(g + k * sg, p + k * sp, y + k * sy, Jg ? Jg + 21 * k : NULL,
                                Jp ? Jp + 9 * k : NULL);
@@ -2809,9 +2949,11 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cost_bal)(const void *data, const DOPT__L 
 
 /* ---- pose graphs -------------------------------------------------------------------------------- */
 
-DOPT_API void DOPT_FN(dopt_lie_pose_graph_free)(const dopt_hooks *hooks, DOPT_FN(dopt_lie_pose_graph) *g)
+DOPT_API void DOPT_FN(dopt_lie_pose_graph_destroy)(DOPT_FN(dopt_lie_pose_graph) *g)
 {
+    const dopt_hooks *hooks;
     if (!g) return;
+    hooks = &g->hooks;
     if (g->poses) dopt_free(hooks, g->poses, sizeof(DOPT__L) * (size_t)g->num_poses * (size_t)g->dim);
     if (g->gt_poses) dopt_free(hooks, g->gt_poses, sizeof(DOPT__L) * (size_t)g->num_poses * (size_t)g->dim);
     if (g->edges) dopt_free(hooks, g->edges, sizeof(DOPT_FN(dopt_lie_pose_graph_edge)) * (size_t)g->num_edges);
@@ -3203,7 +3345,8 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_read)(const char *path, const dopt_hoo
     dopt_status st;
     if (!path || !g) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "NULL argument");
     memset(g, 0, sizeof *g);
-    fp = fopen(path, "r");
+    if (hooks) g->hooks = *hooks; /* the graph keeps the hooks it was filled with (destroy uses them) */
+    fp = dopt__fopen(path, "r");
     if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "cannot open file");
     memset(&P, 0, sizeof P);
     P.hooks = hooks;
@@ -3223,31 +3366,31 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_g2o_write)(const char *path, const DOPT_FN
                                                  dopt_errinfo *info)
 {
     FILE *fp;
-    long k;
+    ptrdiff_t k;
     int a, b, td;
     if (!path || !g) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "NULL argument");
     if (g->group != DOPT_LIE_SE2 && g->group != DOPT_LIE_SE3)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "g2o holds SE2 or SE3 graphs only");
-    fp = fopen(path, "w");
+    fp = dopt__fopen(path, "w");
     if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "cannot open file for writing");
     td = g->group == DOPT_LIE_SE2 ? 3 : 6;
     for (k = 0; k < g->num_poses; ++k) {
         const DOPT__L *x = g->poses + (size_t)k * (size_t)g->dim;
         if (g->group == DOPT_LIE_SE2)
-            fprintf(fp, "VERTEX_SE2 %ld %.17g %.17g %.17g\n", k, (double)x[0], (double)x[1],
+            fprintf(fp, "VERTEX_SE2 %lld %.17g %.17g %.17g\n", (long long)k, (double)x[0], (double)x[1],
                     atan2((double)x[3], (double)x[2]));
         else
-            fprintf(fp, "VERTEX_SE3:QUAT %ld %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", k, (double)x[0],
+            fprintf(fp, "VERTEX_SE3:QUAT %lld %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", (long long)k, (double)x[0],
                     (double)x[1], (double)x[2], (double)x[3], (double)x[4], (double)x[5], (double)x[6]);
     }
     for (k = 0; k < g->num_edges; ++k) {
         const DOPT_FN(dopt_lie_pose_graph_edge) *e = g->edges + k;
         const DOPT__L *m = e->measurement;
         if (g->group == DOPT_LIE_SE2)
-            fprintf(fp, "EDGE_SE2 %ld %ld %.17g %.17g %.17g", e->i, e->j, (double)m[0], (double)m[1],
+            fprintf(fp, "EDGE_SE2 %lld %lld %.17g %.17g %.17g", (long long)e->i, (long long)e->j, (double)m[0], (double)m[1],
                     atan2((double)m[3], (double)m[2]));
         else
-            fprintf(fp, "EDGE_SE3:QUAT %ld %ld %.17g %.17g %.17g %.17g %.17g %.17g %.17g", e->i, e->j,
+            fprintf(fp, "EDGE_SE3:QUAT %lld %lld %.17g %.17g %.17g %.17g %.17g %.17g %.17g", (long long)e->i, (long long)e->j,
                     (double)m[0], (double)m[1], (double)m[2], (double)m[3], (double)m[4], (double)m[5],
                     (double)m[6]);
         for (a = 0; a < td; ++a)
@@ -3274,13 +3417,14 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
 {
     typedef DOPT_FN(dopt_lie_pose_graph_edge) edge_t;
     dopt_lie_cube_options o;
-    long n, k, ne = 0, ecap, maxlc;
+    ptrdiff_t n, k, ne = 0, ecap, maxlc;
     edge_t *edges;
     unsigned char *inl;
-    long *pick;
+    ptrdiff_t *pick;
     DOPT__L info_t, info_r;
     if (!g || !rng) return DOPT_ERR_INVALID_ARGUMENT;
     memset(g, 0, sizeof *g);
+    if (hooks) g->hooks = *hooks;
     if (opts) o = *opts;
     else memset(&o, 0, sizeof o);
     if (o.num_poses == 0) o.num_poses = 256;
@@ -3300,14 +3444,14 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
     g->gt_poses = (DOPT__L *)dopt_alloc(hooks, sizeof(DOPT__L) * 7 * (size_t)n);
     edges = (edge_t *)dopt_alloc(hooks, sizeof(edge_t) * (size_t)ecap);
     inl = (unsigned char *)dopt_alloc(hooks, (size_t)ecap);
-    pick = (long *)dopt_alloc(hooks, sizeof(long) * (size_t)maxlc);
+    pick = (ptrdiff_t *)dopt_alloc(hooks, sizeof(ptrdiff_t) * (size_t)maxlc);
     g->num_poses = n;
     g->dim = 7;
     if (!g->poses || !g->gt_poses || !edges || !inl || !pick) {
         dopt_free(hooks, edges, sizeof(edge_t) * (size_t)ecap);
         dopt_free(hooks, inl, (size_t)ecap);
-        dopt_free(hooks, pick, sizeof(long) * (size_t)maxlc);
-        DOPT_FN(dopt_lie_pose_graph_free)(hooks, g);
+        dopt_free(hooks, pick, sizeof(ptrdiff_t) * (size_t)maxlc);
+        DOPT_FN(dopt_lie_pose_graph_destroy)(g);
         return DOPT_ERR_ALLOCATION;
     }
     info_t = (DOPT__L)(1.0 / (o.translation_noise * o.translation_noise));
@@ -3318,7 +3462,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
         edge_t *e;
         DOPT_FN(dopt__lie_cube_noise)(rng, o.step_translation, o.step_rotation, rel);
         DOPT_FN(dopt_se3_compose)(xk - 7, rel, xk, NULL, NULL);
-        DOPT_FN(dopt_se3_normalize)(xk); /* keep the long chain on the group */
+        DOPT_FN(dopt_se3_normalize)(xk); /* keep the ptrdiff_t chain on the group */
         DOPT_FN(dopt__lie_cube_noise)(rng, o.translation_noise, o.rotation_noise, noise);
         e = edges + ne;
         memset(e, 0, sizeof *e);
@@ -3327,9 +3471,9 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
         DOPT_FN(dopt_se3_compose)(rel, noise, e->measurement, NULL, NULL);
         inl[ne++] = 1;
         if (k >= 2 && dopt_rng_uniform_d(rng) < o.loop_closure_ratio) {
-            long cnt = 1 + (long)dopt_rng_below(rng, (uint64_t)maxlc), c, np = 0;
+            ptrdiff_t cnt = 1 + (ptrdiff_t)dopt_rng_below(rng, (uint64_t)maxlc), c, np = 0;
             for (c = 0; c < cnt; ++c) { /* distinct earlier poses i in [0, k-1) */
-                long i = (long)dopt_rng_below(rng, (uint64_t)(k - 1)), q;
+                ptrdiff_t i = (ptrdiff_t)dopt_rng_below(rng, (uint64_t)(k - 1)), q;
                 int dup = 0;
                 for (q = 0; q < np; ++q) dup |= pick[q] == i;
                 if (!dup) pick[np++] = i;
@@ -3360,20 +3504,20 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_cube_graph)(const dopt_lie_cube_options *o
         DOPT_FN(dopt_se3_compose)(g->gt_poses + 7 * k, noise, g->poses + 7 * k, NULL, NULL);
         DOPT_FN(dopt_se3_normalize)(g->poses + 7 * k);
     }
-    dopt_free(hooks, pick, sizeof(long) * (size_t)maxlc);
+    dopt_free(hooks, pick, sizeof(ptrdiff_t) * (size_t)maxlc);
     /* shrink to the exact edge count so that free() is told the right sizes */
     g->edges = (edge_t *)dopt_realloc(hooks, edges, sizeof(edge_t) * (size_t)ecap, sizeof(edge_t) * (size_t)ne);
     if (!g->edges) {
         dopt_free(hooks, edges, sizeof(edge_t) * (size_t)ecap);
         dopt_free(hooks, inl, (size_t)ecap);
-        DOPT_FN(dopt_lie_pose_graph_free)(hooks, g);
+        DOPT_FN(dopt_lie_pose_graph_destroy)(g);
         return DOPT_ERR_ALLOCATION;
     }
     g->num_edges = ne;
     g->inlier = (unsigned char *)dopt_realloc(hooks, inl, (size_t)ecap, (size_t)ne);
     if (!g->inlier) {
         dopt_free(hooks, inl, (size_t)ecap);
-        DOPT_FN(dopt_lie_pose_graph_free)(hooks, g);
+        DOPT_FN(dopt_lie_pose_graph_destroy)(g);
         return DOPT_ERR_ALLOCATION;
     }
     g->num_edges = ne;
@@ -3397,13 +3541,13 @@ static int DOPT_FN(dopt__ba_finite)(ptrdiff_t n, const DOPT__L *x)
     return 1;
 }
 
-/* rho(s), rho'(s), rho''(s) of dopt_loss_eval, with rho(s) of CAUCHY, WELSCH and SOFT_L1 in forms that
+/* rho(s), rho'(s), rho''(s) of dopt_nlls_loss_eval, with rho(s) of CAUCHY, WELSCH and SOFT_L1 in forms that
  * keep their digits for s << a² (log1p, expm1, no 1 + x - 1): near the optimum the cost is a sum of
  * such terms, and LM's acceptance test compares its changes. */
 static void DOPT_FN(dopt__ba_loss)(dopt_loss_kind kind, DOPT__L a, DOPT__L s, DOPT__L rho[3])
 {
     const DOPT__L a2 = a * a;
-    DOPT_FN(dopt_loss_eval)(kind, a, s, rho);
+    DOPT_FN(dopt_nlls_loss_eval)(kind, a, s, rho);
     if (kind == DOPT_LOSS_CAUCHY) rho[0] = a2 * DOPT_M(log1p)(s / a2);
     else if (kind == DOPT_LOSS_WELSCH) rho[0] = -a2 * DOPT_M(expm1)(-s / a2);
     else if (kind == DOPT_LOSS_SOFT_L1) rho[0] = DOPT__C(2) * s / (DOPT_M(sqrt)(DOPT__C(1) + s / a2) + DOPT__C(1));
@@ -3717,7 +3861,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_bal_read)(const dopt_hooks *hooks, const c
     dopt_status st = DOPT_OK;
     if (!path || !out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bal read: NULL argument");
     *out = NULL;
-    fp = fopen(path, "rb");
+    fp = dopt__fopen(path, "rb");
     if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "bal read: cannot open file");
     if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
         fclose(fp);
@@ -3825,7 +3969,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_bal_write)(const char *path, const DOPT_FN
     ptrdiff_t i;
     int ok = 1, prec = DOPT_IS_FLOAT ? 9 : 17;
     if (!path || !p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bal write: NULL argument");
-    fp = fopen(path, "w");
+    fp = dopt__fopen(path, "w");
     if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "bal write: cannot open file");
     ok &= fprintf(fp, "%ld %ld %ld\n", (long)p->num_cameras, (long)p->num_points, (long)p->num_observations) > 0;
     for (i = 0; i < p->num_observations && ok; ++i)
@@ -4734,7 +4878,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *
         e0 = Jp[0] * vp[0] + Jp[1] * vp[1] + Jp[2] * vp[2];
         e1 = Jp[3] * vp[0] + Jp[4] * vp[1] + Jp[5] * vp[2];
         for (k = 0; k < 9; ++k) { e0 += Jc[k] * vc[k]; e1 += Jc[9 + k] * vc[k]; }
-        if (o.loss != DOPT_LOSS_NONE) DOPT_FN(dopt_loss_eval)(o.loss, (DOPT__L)o.a, r[0] * r[0] + r[1] * r[1], rho);
+        if (o.loss != DOPT_LOSS_NONE) DOPT_FN(dopt_nlls_loss_eval)(o.loss, (DOPT__L)o.a, r[0] * r[0] + r[1] * r[1], rho);
         {
             const DOPT__L re = DOPT__C(2) * rho[2] * (r[0] * e0 + r[1] * e1);
             obs_grad[2 * i] = rho[1] * e0 + re * r[0];

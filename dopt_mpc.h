@@ -59,7 +59,7 @@
  *   final approximation at the fixed point (the dynamics' curvature left out, as mpc.pytorch).
  *   Example systems: dopt_mpc_{pendulum,cartpole,bicycle,quadrotor}_dynamics.
  *   NON-CONVERGENCE: every element has its own status in its report; the backward's policy
- *   (dopt_bwd_policy) FLAG returns such an element's gradient and marks it, ZERO leaves it out,
+ *   (dopt_nlls_diff_policy) FLAG returns such an element's gradient and marks it, ZERO leaves it out,
  *   FAIL fails the call naming it (mpc.pytorch silently detaches it).
  *   Sketch (one problem, time-invariant data):
  *       dopt_mpc_lqr_d *s;  dopt_mpc_lqr_data_d d = {0};  dopt_mpc_seq_d tau = {0}, none = {0};
@@ -201,7 +201,7 @@
 extern "C" {
 #endif
 /* ==== LQR AND iLQR: precision-independent declarations ==== */
-/* The policy for elements whose forward solve did not converge is dopt.h's dopt_bwd_policy
+/* The policy for elements whose forward solve did not converge is dopt.h's dopt_nlls_diff_policy
  * (FLAG / ZERO / FAIL), used by dopt_mpc_lqr_backward_options. */
 
 /* Warm start of the nonlinear MPC solver (dopt_mpc_ilqr_options.warm_start). */
@@ -261,7 +261,7 @@ typedef struct dopt_mpc_qp_options {
     int warm_start;
     double degenerate_tol;
     int no_polish;
-    dopt_bwd_policy policy;
+    dopt_nlls_diff_policy policy;
 } dopt_mpc_qp_options;
 
 /* dopt_mpc_qp_default_options: the defaults written out (tol 1e-9, the double value). */
@@ -360,7 +360,7 @@ DOPT_API dopt_mpc_qp_options dopt_mpc_qp_default_options(void)
     o.tol = 1e-9;
     o.max_iter = 100;
     o.degenerate_tol = 10.0 * sqrt(1e-9);
-    o.policy = DOPT_BWD_FLAG;
+    o.policy = DOPT_NLLS_DIFF_FLAG;
     return o;
 }
 
@@ -401,7 +401,7 @@ static dopt_status dopt__mpc_qp_resolve(const dopt_mpc_qp_options *in, int is_fl
     if (o.degenerate_tol == 0) o.degenerate_tol = 10.0 * sqrt(o.tol);
     if (!(o.tol > 0) || !(o.tol < 1) || o.max_iter < 1 || !(o.degenerate_tol > 0) ||
         (o.warm_start != 0 && o.warm_start != 1) || (o.no_polish != 0 && o.no_polish != 1) ||
-        (o.policy != DOPT_BWD_FLAG && o.policy != DOPT_BWD_ZERO && o.policy != DOPT_BWD_FAIL))
+        (o.policy != DOPT_NLLS_DIFF_FLAG && o.policy != DOPT_NLLS_DIFF_ZERO && o.policy != DOPT_NLLS_DIFF_FAIL))
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0,
                                 "mpc_qp: options out of range (tol in (0,1), max_iter >= 1, warm_start 0/1, known policy)");
     *out = o;
@@ -655,7 +655,7 @@ typedef struct DOPT_FN(dopt_mpc_lqr_report) {
 
 /* Options of dopt_mpc_lqr_backward; zero-initialize for the defaults. */
 typedef struct DOPT_FN(dopt_mpc_lqr_backward_options) {
-    dopt_bwd_policy policy; /* elements whose forward did not converge: FLAG (default: gradient
+    dopt_nlls_diff_policy policy; /* elements whose forward did not converge: FLAG (default: gradient
                                computed, status NO_CONVERGENCE in bwd_status, call DOPT_OK),
                                ZERO (gradient left out, same status), FAIL (left out, the call
                                returns DOPT_ERR_NO_CONVERGENCE naming the first such element)  */
@@ -2161,20 +2161,20 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
                                                     const DOPT_FN(dopt_mpc_lqr_grad) *grad,
                                                     dopt_status *bwd_status, dopt_errinfo *info)
 {
-    dopt_bwd_policy policy = options ? options->policy : DOPT_BWD_FLAG;
+    dopt_nlls_diff_policy policy = options ? options->policy : DOPT_NLLS_DIFF_FLAG;
     dopt_status first = DOPT_OK;
     ptrdiff_t b;
     int t;
     if (!s || !grad || !dtau.p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: NULL argument");
     if (!s->solved) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: no forward solve");
-    if (policy != DOPT_BWD_FLAG && policy != DOPT_BWD_ZERO && policy != DOPT_BWD_FAIL)
+    if (policy != DOPT_NLLS_DIFF_FLAG && policy != DOPT_NLLS_DIFF_ZERO && policy != DOPT_NLLS_DIFF_FAIL)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: unknown policy");
     for (b = 0; b < s->B; ++b) DOPT_FN(dopt__lqr_grad_zero)(s, grad, b, 0);
     for (b = 0; b < s->B; ++b) {
         dopt_status st = s->st[b];
         int finite = 1;
         for (t = 0; t < s->T && finite; ++t) finite = DOPT_FN(dopt_all_finite)(s->n + s->m, DOPT__LQR_AT(dtau, b, t));
-        if (st == DOPT_OK || (st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_BWD_FLAG)) {
+        if (st == DOPT_OK || (st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG)) {
             if (!finite) {
                 st = DOPT_ERR_NON_FINITE;
             } else {
@@ -2189,10 +2189,10 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
                     DOPT_FN(dopt__lqr_grad_add)(s, grad, b);
             }
         }
-        if (st != DOPT_OK && !(st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_BWD_FLAG))
+        if (st != DOPT_OK && !(st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG))
             DOPT_FN(dopt__lqr_grad_zero)(s, grad, b, 1); /* no gradient: its own blocks read 0 */
         if (bwd_status) bwd_status[b] = st;
-        if (st == DOPT_ERR_NO_CONVERGENCE && policy != DOPT_BWD_FAIL) continue;
+        if (st == DOPT_ERR_NO_CONVERGENCE && policy != DOPT_NLLS_DIFF_FAIL) continue;
         if (st != DOPT_OK && first == DOPT_OK) {
             first = st;
             DOPT_FN(dopt__lqr_fail)(info, st, b, b, st == DOPT_ERR_NO_CONVERGENCE
@@ -3927,10 +3927,10 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_backward)(DOPT_FN(dopt_mpc_qp) *qp,
         if (est != DOPT_OK && first == DOPT_OK) {
             first = est;
             dopt_errinfo_set(info, est, (long)k, 0, "mpc_qp: backward of an element that did not solve or went non-finite");
-            if (o.policy == DOPT_BWD_FAIL) return first;
+            if (o.policy == DOPT_NLLS_DIFF_FAIL) return first;
         }
     }
-    if (o.policy == DOPT_BWD_ZERO) {
+    if (o.policy == DOPT_NLLS_DIFF_ZERO) {
         if (info) info->status = DOPT_OK;
         return DOPT_OK;
     }

@@ -16,20 +16,13 @@
  *         left-looking supernodal Cholesky: supernode s is zeroed and receives A's entries,
  *         gathers the updates of the supernodes below it in the tree (dense syrk/gemm),
  *         factors its diagonal block (potrf) and solves its off-diagonal block (trsm): in
- *         left-looking column panels, or for very wide supernodes (DOPT__SP_BIG columns) by
- *         recursive halving whose big trailing products are packed once each.  With
- *         AVX-512 vector extensions the updates run in register tiles (dopt.h's gemm tile,
- *         MR x 6) that are subtracted straight at their rows of s, with no update buffer or
- *         scatter pass, and the off-diagonal solve runs in MR x 8 tiles; tiny blocks take
- *         inline loops, and updates whose sending block exceeds the L2 cache take dopt.h's
- *         packed gemm, or inside a supernode a lower-trapezoid product packed once (OpenBLAS
- *         for both with DOPT_USE_CBLAS).  Refactoring new values with the
- *         same pattern reuses everything and allocates nothing.
+ *         left-looking column panels, or for very wide supernodes by recursive halving (the
+ *         kernels behind each step: TUNING at the end of this file).  Refactoring new values
+ *         with the same pattern reuses everything and allocates nothing.
  *   A factor object may hold a BATCH of matrices with one pattern (one symbolic object, one
  *   allocation): small factors are interleaved supernode by supernode so the index bookkeeping
  *   is shared; batches bigger than the cache go element by element.
- *   Failures name the ORIGINAL column of the failing pivot (info->index, F->fail_col[b]);
- *   dopt_sparse_blocks_locate turns it into a variable of a block problem.
+ *   Failures name the ORIGINAL column of the failing pivot (info->index, F->fail_col[b]).
  *
  * STORAGE CONVENTIONS
  *   Compressed sparse column (CSC): column j holds entries p = Ap[j] .. Ap[j+1]-1 with row Ai[p]
@@ -54,7 +47,7 @@
  *           if (dopt_sparse_factor_d(F, Ax, NULL)) return 1;     // again with new values: refactor
  *           dopt_sparse_solve_d(F, 1, b, 3);                      // b <- A^{-1} b
  *           printf("%g %g %g\n", b[0], b[1], b[2]);
- *           dopt_sparse_numeric_free_d(F);  dopt_sparse_symbolic_free(S);
+ *           dopt_sparse_numeric_destroy_d(F);  dopt_sparse_symbolic_destroy(S);
  *           return 0;
  *       }
  *
@@ -63,14 +56,6 @@
  *   dL/dA = -gb x^T.  Restricted to the stored triangle, a stored off-diagonal value a_ij stands
  *   for both A_ij and A_ji, so dL/da_ij = -(gb_i x_j + gb_j x_i), and dL/da_ii = -gb_i x_i.
  *   dopt_sparse_solve_backward_* returns these with the same factor (one extra solve).
- *
- * BLOCK-SPARSE GAUSS-NEWTON ASSEMBLY
- *   dopt_sparse_blocks describes variables (block sizes, e.g. 3 for SE2, 6 for SE3, 9 for BAL
- *   cameras) and residual terms touching a few of them.  It fixes the pattern of
- *   H = sum_i J_i^T W_i J_i (lower block triangle, diagonal blocks stored full) and a scatter map,
- *   so that each Gauss-Newton step assembles H and g = sum_i J_i^T W_i r_i with no searching.
- *   The pattern is ready for dopt_sparse_analyze(..., DOPT_LOWER, ...); a failing pivot column
- *   maps back to its variable with dopt_sparse_blocks_locate.
  *
  * THREADS
  *   Nothing here starts threads.  The symbolic object is read-only after analysis, so several
@@ -93,10 +78,9 @@
  *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
  *   W per build: AVX-512 vector extensions (GCC/Clang with -march supporting AVX-512F): 8 for
  *   double, 16 for float; otherwise 4 (plain loops over the lanes), which is offered only with
- *   DOPT_SPARSE_PLAIN_LANES defined: on AVX2 it measured 4.4x slower than one matrix at a time.  A lane whose pivot fails records its column and goes on with pivot 1 (its
- *   numbers stay finite), so every lane's status is what factor() reports for it alone.
- *   Measured (cube pose graph, 256 poses, n = 1536, 131 supernodes, 228-column root; double,
- *   AVX-512, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().
+ *   DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the end of this file).  A lane
+ *   whose pivot fails records its column and goes on with pivot 1 (its numbers stay finite),
+ *   so every lane's status is what factor() reports for it alone.
  *
  * FILES
  *   dopt_sparse_read_mm_d/_f reads Matrix Market coordinate files (real, integer, pattern;
@@ -104,19 +88,11 @@
  *
  * OPTIONS (define before including): those of dopt.h (DOPT_USE_CBLAS routes the big supernode
  *   kernels to OpenBLAS: big products to dgemm, one potrf + trsm per very big supernode;
- *   DOPT_NO_STDIO leaves out the Matrix Market reader).  Tuning knobs, rarely needed:
- *   DOPT__SP_SMALL_UPDATE (flops below which an update runs inline, 8192), DOPT__SP_FUSED_MAX
- *   (entries of a sending block up to which its update runs in register tiles, 131072),
- *   DOPT__SP_FUSED_MIN (rows from which an update runs in register tiles, one vector),
- *   DOPT__SP_LAPACK_MIN (entries of a supernode from which DOPT_USE_CBLAS factors it with one
- *   LAPACK potrf + trsm, 4194304), DOPT__SP_NB (panel width, 64), DOPT__SP_NARROW (columns up to
- *   which a supernode is factored in one unblocked pass, 12), DOPT__SP_BIG (columns from which a
- *   supernode is factored by recursive halving, 768), DOPT__SP_LEAF (leaf width of that
- *   recursion, 256), DOPT__SP_KC / DOPT__SP_MC (blocking of its packed products, 256 / 144),
- *   DOPT__SP_BATCH_INTERLEAVE (bytes of factors up to which a batch is interleaved, 1 MiB),
- *   DOPT__SP_LNB (column blocks of the lane batch's supernode factorization, 96),
- *   DOPT__SP_LANE_MAX_BYTES (lane factor storage beyond which reserve_batch declines the lane
- *   batch, 32 MiB).
+ *   DOPT_NO_STDIO leaves out the Matrix Market reader; DOPT_NO_VECTOR_EXT turns the GCC/Clang
+ *   vector-extension kernels off), and
+ *   DOPT_SPARSE_PLAIN_LANES  offer the lane batch without vector extensions too (4 lanes in
+ *                            plain loops: correct, slower; the tests define it)
+ *   DOPT__SP_*               tuning knobs, rarely needed: listed in TUNING at the end of the file.
  */
 #if !defined(DOPT__DRIVE)
 #ifndef DOPT_SPARSE_H
@@ -202,8 +178,8 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
                                          const dopt_sparse_options *options,
                                          dopt_sparse_symbolic **sym, dopt_errinfo *info);
 
-/* dopt_sparse_symbolic_free: release an object from dopt_sparse_analyze (NULL is fine). */
-DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *sym);
+/* dopt_sparse_symbolic_destroy: release an object from dopt_sparse_analyze (NULL is fine). */
+DOPT_API void dopt_sparse_symbolic_destroy(dopt_sparse_symbolic *sym);
 
 /* ---- the algorithms of the analysis, usable on their own (no allocation) -------------------- */
 
@@ -234,53 +210,6 @@ DOPT_API size_t dopt_sparse_amd_iwork_size(int n, int nnz);
 DOPT_API void dopt_sparse_amd(int n, const int *Sp, const int *Si, int dense, int *perm,
                               int *iwork);
 
-/* ---- block-sparse Gauss-Newton structure ----------------------------------------------------- */
-
-/* The structure of H = sum_f J_f^T W_f J_f for residual terms ("factors") f over block
- * variables.  Built once per problem structure by dopt_sparse_blocks_create; read-only after.
- * Scalar layout: variable v owns columns var_offset[v] .. var_offset[v+1]-1.  (Hp, Hi) is the
- * LOWER block triangle of H in CSC, each diagonal block stored full (its upper half is there
- * so that every column of a block column has the same rows; dopt_sparse_analyze with
- * DOPT_LOWER ignores it).  Factor f's Jacobian is packed as its variables' blocks, each
- * res_dim[f] x var_dim[v] ROW-MAJOR, one after the other (jac_offset[f] reals in), its residual
- * at res_offset[f], its weight (res_dim x res_dim, symmetric) at weight_offset[f]. */
-typedef struct dopt_sparse_blocks {
-    int nvars, nfactors;
-    int *var_dim;        /* nvars                                                  */
-    int *var_offset;     /* nvars+1 scalar column offsets; n = var_offset[nvars]   */
-    int *fac_ptr;        /* nfactors+1: factor f touches fac_vars[fac_ptr[f]..]    */
-    int *fac_vars;
-    int *res_dim;        /* nfactors                                               */
-    size_t *res_offset, *jac_offset, *weight_offset; /* nfactors+1 each            */
-    int n, nnz;          /* H is n x n with nnz stored entries                     */
-    int *Hp, *Hi;        /* pattern of H (lower block triangle, full diagonal blocks) */
-    int *col_len;        /* nvars: entries per scalar column of variable v's block column */
-    int *pair_pos;       /* fac_ptr[nfactors]-indexed pair table: for factor f with m
-                            variables, pair_pos[pair_start[f] + a*m + b] = position in Hx of
-                            block (row var, col var) = the larger/smaller of (a, b)     */
-    size_t *pair_start;  /* nfactors+1                                              */
-    int max_res_dim, max_var_dim;
-    dopt_hooks hooks;
-} dopt_sparse_blocks;
-
-/* dopt_sparse_blocks_create: structure for nvars variables with var_dim[v] reals each and
- * nfactors residual terms; factor f has res_dim[f] residuals and touches the distinct variables
- * fac_vars[fac_ptr[f] .. fac_ptr[f+1]-1].  Every variable gets its diagonal block.  Allocates
- * through hooks.  Returns DOPT_ERR_INVALID_ARGUMENT (bad dims, variable out of range or
- * repeated in a factor: info->index = the factor), DOPT_ERR_DIMENSION (H too large for int),
- * DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status dopt_sparse_blocks_create(const dopt_hooks *hooks, int nvars,
-                                               const int *var_dim, int nfactors,
-                                               const int *res_dim, const int *fac_ptr,
-                                               const int *fac_vars, dopt_sparse_blocks **blocks,
-                                               dopt_errinfo *info);
-/* dopt_sparse_blocks_free: release (NULL is fine). */
-DOPT_API void dopt_sparse_blocks_free(dopt_sparse_blocks *blocks);
-/* dopt_sparse_blocks_locate: the variable owning scalar column col (0 <= col < n) and the
- * offset inside it (may be NULL); returns -1 for col out of range.  Use it on the column a
- * failed factorization reports (info->index, in original numbering). */
-DOPT_API int dopt_sparse_blocks_locate(const dopt_sparse_blocks *blocks, int col, int *offset);
-
 #ifdef __cplusplus
 }
 #endif
@@ -291,7 +220,196 @@ DOPT_API int dopt_sparse_blocks_locate(const dopt_sparse_blocks *blocks, int col
 #undef DOPT__DRIVE
 #undef DOPT_SPARSE__PASS_DECL
 #endif /* DOPT_SPARSE_H */
+#endif /* !DOPT__DRIVE */
 
+/* =============================================================================================== */
+/* Generic declarations (float and double).                                                       */
+/* =============================================================================================== */
+#if defined(DOPT_SPARSE__PASS_DECL) && defined(DOPT_REAL)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- compressed-column matrices ------------------------------------------------------------- */
+
+/* A CSC matrix that owns its arrays (made by the triplet converter or the Matrix Market reader;
+ * release with dopt_sparse_csc_destroy).  symmetric = 1: only the lower triangle is stored.
+ * Rows are increasing within each column and unique. */
+typedef struct DOPT_FN(dopt_sparse_csc) {
+    int nrows, ncols, symmetric;
+    int *p;            /* ncols+1 */
+    int *i;            /* p[ncols] */
+    DOPT_REAL *x;      /* p[ncols] */
+    size_t nzmax;      /* capacity of i and x */
+    dopt_hooks hooks;
+} DOPT_FN(dopt_sparse_csc);
+
+/* dopt_sparse_triplets_to_csc: (Ti[k], Tj[k], Tx[k]), k < nnz, to CSC (Cp, Ci, Cx) with rows
+ * sorted and duplicates summed.  symmetric = 1 mirrors entries of the upper triangle into the
+ * lower one (so a symmetric matrix given by either triangle, or both with consistent values
+ * counted once per stored entry, ends up lower).  Tx may be NULL (all ones).  No allocation:
+ * Cp: ncols+1 ints, Ci: nnz ints, Cx: nnz reals (final count Cp[ncols] <= nnz);
+ * iwork: nrows+1+nnz ints, rwork: nnz reals.
+ * Returns DOPT_ERR_INVALID_ARGUMENT with *bad = k for an index out of range (bad may be NULL),
+ * DOPT_ERR_DIMENSION for symmetric with nrows != ncols. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, int nnz,
+                                                          const int *Ti, const int *Tj,
+                                                          const DOPT_REAL *Tx, int symmetric,
+                                                          int *Cp, int *Ci, DOPT_REAL *Cx,
+                                                          int *iwork, DOPT_REAL *rwork, int *bad);
+
+/* dopt_sparse_csc_from_triplets: allocating form of dopt_sparse_triplets_to_csc (A is filled;
+ * free with dopt_sparse_csc_destroy).  Statuses as above plus DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_csc_from_triplets)(const dopt_hooks *hooks, int nrows,
+                                                            int ncols, int nnz, const int *Ti,
+                                                            const int *Tj, const DOPT_REAL *Tx,
+                                                            int symmetric,
+                                                            DOPT_FN(dopt_sparse_csc) *A,
+                                                            dopt_errinfo *info);
+/* dopt_sparse_csc_destroy: release the arrays of A (A itself is the caller's). */
+DOPT_API void DOPT_FN(dopt_sparse_csc_destroy)(DOPT_FN(dopt_sparse_csc) *A);
+
+#ifndef DOPT_NO_STDIO
+/* dopt_sparse_read_mm: read a Matrix Market file "%%MatrixMarket matrix coordinate
+ * {real|integer|pattern} {general|symmetric}" (1-based) into A (pattern entries get value 1;
+ * symmetric files give symmetric = 1 with the lower triangle).  Returns DOPT_ERR_PARSE with
+ * info->line and a reason for a malformed line, DOPT_ERR_UNSUPPORTED for other MM kinds
+ * (array, complex, skew-symmetric, hermitian) and for rows or columns above 2 x entries + 65536
+ * (memory follows the entries present, not the header), DOPT_ERR_PARSE also for entries beyond
+ * the declared count and for a value that is NaN or Inf in this precision, DOPT_ERR_NON_FINITE
+ * when duplicates sum to Inf, DOPT_ERR_IO when the file cannot be opened or read,
+ * DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
+                                                  DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info);
+#endif
+
+/* ---- numeric factorization ------------------------------------------------------------------ */
+
+/* A numeric factor (or a batch of them) for one symbolic object.  Element b's supernodal
+ * values start at x + b * sym->nnz_storage (layout in dopt_sparse_symbolic).  fail_col[b] is
+ * the ORIGINAL column whose pivot failed in the last factorization of element b, or -1.  The
+ * remaining fields are workspace.  Nothing is allocated after creation. */
+typedef struct DOPT_FN(dopt_sparse_numeric) {
+    const dopt_sparse_symbolic *sym;
+    int batch;
+    DOPT_REAL *x;
+    int *fail_col;
+    int *map, *relmap, *head, *next, *lpos;   /* n, max_nsrow, nsuper x 3 ints  */
+    DOPT_REAL *cbuf, *xwork, *twork;          /* update block / packed slabs,
+                                                 solve workspace                */
+    size_t interleave_bytes;                  /* batches whose factors take at most this
+                                                 many bytes are interleaved supernode by
+                                                 supernode, larger ones go element by element
+                                                 (init sets 1 MiB; 0: always one by one)   */
+    int owns;                                 /* 1: created by _create          */
+    void *base;                               /* the memory handed to _init     */
+    size_t bytes;
+} DOPT_FN(dopt_sparse_numeric);
+
+/* Right-hand sides a solve processes at a time (its workspace is sized for this many). */
+#define DOPT_SPARSE_RHS_CHUNK 4
+
+/* dopt_sparse_numeric_memory_size: bytes dopt_sparse_numeric_init needs for `batch` matrices. */
+DOPT_API size_t DOPT_FN(dopt_sparse_numeric_memory_size)(const dopt_sparse_symbolic *sym, int batch);
+/* dopt_sparse_numeric_init: set up F in caller memory (no allocation); memory must stay valid
+ * while F is used.  Returns DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION if bytes is short. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numeric) *F,
+                                                       const dopt_sparse_symbolic *sym, int batch,
+                                                       void *memory, size_t bytes);
+/* dopt_sparse_numeric_create: allocate (through sym's hooks) and init a factor object for
+ * `batch` (>= 1) matrices.  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbolic *sym, int batch,
+                                                         DOPT_FN(dopt_sparse_numeric) **F);
+/* dopt_sparse_numeric_destroy: release an object from _create (NULL is fine). */
+DOPT_API void DOPT_FN(dopt_sparse_numeric_destroy)(DOPT_FN(dopt_sparse_numeric) *F);
+
+/* dopt_sparse_numeric_slice_size: bytes of workspace a slice needs (no factor values). */
+DOPT_API size_t DOPT_FN(dopt_sparse_numeric_slice_size)(const dopt_sparse_symbolic *sym);
+/* dopt_sparse_numeric_slice: set up `slice` as a factor object for elements first ..
+ * first+count-1 of F's batch: its element b is F's element first+b (values and fail_col live
+ * in F), its workspace is caller memory of dopt_sparse_numeric_slice_size bytes (no
+ * allocation).  Factor and solve calls on slices with disjoint elements and their own memory
+ * may run on different threads at once; the results equal those of calls on F.  Nothing to
+ * free.  Returns DOPT_ERR_INVALID_ARGUMENT (NULL, count < 1, first < 0),
+ * DOPT_ERR_DIMENSION (first + count > F->batch), DOPT_ERR_ALLOCATION (bytes too small). */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_slice)(DOPT_FN(dopt_sparse_numeric) *slice,
+                                                        DOPT_FN(dopt_sparse_numeric) *F, int first,
+                                                        int count, void *memory, size_t bytes);
+
+/* dopt_sparse_factor: factor (or refactor) element 0 with values Ax (sym->nnz_a reals, aligned
+ * with the analyzed pattern).  Returns DOPT_OK; DOPT_ERR_NOT_POSITIVE_DEFINITE with
+ * info->index = F->fail_col[0] = the original column of the failing pivot;
+ * DOPT_ERR_NON_FINITE for NaN/Inf in Ax (info->index = the entry) or a non-finite pivot;
+ * DOPT_ERR_INVALID_ARGUMENT for NULL pointers. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_factor)(DOPT_FN(dopt_sparse_numeric) *F, const DOPT_REAL *Ax,
+                                                 dopt_errinfo *info);
+/* dopt_sparse_factor_batch: factor elements 0..count-1 (count <= F->batch) from values
+ * Ax + b * strideAx.  Small factors are interleaved supernode by supernode (index work shared);
+ * batches larger than the cache go element by element.  Every element is attempted; failing
+ * ones get F->fail_col[b] >= 0 (or -2 for non-finite input) and the first failure's status is
+ * returned (info describes it).  DOPT_ERR_DIMENSION if count > F->batch. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count,
+                                                       const DOPT_REAL *Ax, ptrdiff_t strideAx,
+                                                       dopt_errinfo *info);
+
+/* dopt_sparse_solve: B <- A^{-1} B with element 0's factor; B is n x nrhs column-major
+ * (ldb >= n), in the original ordering.  Never fails for a successful factor. */
+DOPT_API void DOPT_FN(dopt_sparse_solve)(DOPT_FN(dopt_sparse_numeric) *F, int nrhs, DOPT_REAL *B, int ldb);
+/* dopt_sparse_solve_element: as dopt_sparse_solve with batch element `element`. */
+DOPT_API void DOPT_FN(dopt_sparse_solve_element)(DOPT_FN(dopt_sparse_numeric) *F, int element, int nrhs,
+                                                 DOPT_REAL *B, int ldb);
+/* dopt_sparse_solve_batch: element b solves its B + b * strideB, b < count. */
+DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count, int nrhs,
+                                               DOPT_REAL *B, int ldb, ptrdiff_t strideB);
+
+/* dopt_sparse_solve_backward: the adjoint of x = A^{-1} b for batch element `element`.
+ *   x   n reals, the solution of the forward solve      gx  n reals, dL/dx
+ *   gb  n reals out, dL/db = A^{-1} gx (may alias gx)
+ *   gA  optional (NULL to skip) sym->nnz_a reals out, aligned with the analyzed pattern:
+ *       dL/dA for each stored entry, symmetric convention: -(gb_i x_j + gb_j x_i) off the
+ *       diagonal, -gb_i x_i on it; 0 for entries of the ignored triangle.
+ * Uses the factor in F (no refactorization, no allocation).  Returns DOPT_OK,
+ * DOPT_ERR_INVALID_ARGUMENT (NULL F, x, gx or gb; element outside the batch), or
+ * DOPT_ERR_NON_FINITE when gb or gA came out with a NaN or Inf (the outputs are checked). */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                         const DOPT_REAL *x, const DOPT_REAL *gx,
+                                                         DOPT_REAL *gb, DOPT_REAL *gA);
+
+/* ---- the least-squares layer's linear solver ---------------------------------------------- */
+
+/* dopt_sparse_linear_solver: fill *out with a dopt_linear_solver (dopt.h's least-squares layer)
+ * backed by this module.  analyze(): the block pattern becomes a scalar lower CSC pattern (full
+ * diagonal blocks) and a gather map, then dopt_sparse_analyze runs once (options may be NULL).
+ * factor(): gathers the block values, adds diag_add, factors; a failing pivot is reported in the
+ * pattern's own scalar numbering, and so is a pivot whose square is below DOPT__RANK_TOL(n)
+ * (float: 10, double: 1000, times n eps) times its diagonal entry (rank deficiency, e.g. gauge
+ * freedom): the dense solver's tolerance, one macro in dopt.h.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
+ * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
+ * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions; in other
+ * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then 4);
+ * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
+ * index workspace; analyze() drops it) and declines with DOPT_ERR_UNSUPPORTED when the lane
+ * factors would pass DOPT__SP_LANE_MAX_BYTES (32 MiB: a big dense root is faster one matrix at
+ * a time); factor_batch() and solve_batch() allocate nothing,
+ * leave factor()'s slots alone, and give each matrix the status, failing column and rank check
+ * factor() would (NaN/Inf in a matrix's values or diag_add: DOPT_ERR_NON_FINITE, column -2);
+ * factor_batch() without reserve_batch() or with count outside 1..W returns
+ * DOPT_ERR_INVALID_ARGUMENT.  Memory through hooks (copied; NULL for libc), nothing allocated
+ * after analyze() except by reserve() and reserve_batch().  Returns DOPT_ERR_ALLOCATION or
+ * DOPT_OK. */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
+                                                        const dopt_sparse_options *options,
+                                                        DOPT_FN(dopt_linear_solver) *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_SPARSE__PASS_DECL */
+
+/* =============================================================================================== */
+/* IMPLEMENTATION                                                                                  */
+/* =============================================================================================== */
+#if !defined(DOPT__DRIVE)
 #if defined(DOPT_IMPLEMENTATION) && !defined(DOPT_SPARSE_IMPLEMENTED)
 #define DOPT_SPARSE_IMPLEMENTED
 #include <stdlib.h>
@@ -305,6 +423,8 @@ extern "C" {
 #endif
 
 #define DOPT__SP_NONE ((size_t)-1)
+/* ---- tuning knobs (each #ifndef: a build may override it; TUNING at the end of the file lists
+ * them with the measurements behind them) ---- */
 /* Updates with fewer flops than this run inline (when the register tiles below do not take
  * them: those need DOPT__SP_FUSED_MIN rows); larger ones call dopt_gemm. */
 #ifndef DOPT__SP_SMALL_UPDATE
@@ -849,13 +969,7 @@ DOPT_API void dopt_sparse_amd(int n, const int *Sp, const int *Si, int dense, in
 
 static int dopt__sp_in_triangle(dopt_uplo uplo, int i, int j) { return uplo == DOPT_LOWER ? i >= j : i <= j; }
 
-static int dopt__sp_cmp_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
-DOPT_API void dopt_sparse_symbolic_free(dopt_sparse_symbolic *S)
+DOPT_API void dopt_sparse_symbolic_destroy(dopt_sparse_symbolic *S)
 {
     const dopt_hooks *h;
     size_t n, ns;
@@ -936,27 +1050,29 @@ static void dopt__sp_permute_pattern(int n, const int *Sp, const int *Si, const 
             if ((ip[Si[p]] < ip[j]) == upper) Pi[iw[ip[j]]++] = ip[Si[p]];
 }
 
-DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const int *Ap,
-                                         const int *Ai, dopt_uplo uplo,
-                                         const dopt_sparse_options *options,
-                                         dopt_sparse_symbolic **out, dopt_errinfo *info)
+/* Scratch of dopt_sparse_analyze, shared by its phases (each array's length is in its comment;
+ * the lengths are kept so that the driver frees exactly what it allocated). */
+typedef struct dopt__sp_scratch {
+    int *Sp, *Si;          /* n+1, si_len: symmetric off-diagonal pattern of A, both triangles */
+    int *Up, *Ui;          /* n+1, m: one triangle of the permuted pattern                     */
+    int *iw;               /* iw_len: integer work (AMD's, then n..2n+1 for the phases)         */
+    int *perm0, *post;     /* n, n: fill-reducing ordering before postordering, the postorder  */
+    int *fsup, *fpar;      /* n+1, n: fundamental supernodes and their parents                 */
+    int *frows, *keep;     /* n, n: row count and "starts a final supernode" of each           */
+    int *gcols, *nchild;   /* n, n: amalgamated columns, children count in the etree           */
+    int *byc;              /* 2 nnz: entries of A sorted by their column of L, then their rows  */
+    double *gzeros;        /* n: explicit zeros added by amalgamation                          */
+    size_t si_len, iw_len;
+    int m;                 /* off-diagonal pairs: Sp[n] / 2                                    */
+} dopt__sp_scratch;
+
+/* Arguments of dopt_sparse_analyze: the pattern's pointers and rows, the options' ordering. */
+static dopt_status dopt__sp_analyze_check(int n, const int *Ap, const int *Ai, dopt_uplo uplo,
+                                          const dopt_sparse_options *o, dopt_errinfo *info)
 {
-    dopt_sparse_options o;
-    dopt_sparse_symbolic *S;
-    dopt_hooks h;
-    int fail = 0, j, p, k, nnz, m = 0, nf, s;
-    int *Sp = NULL, *Si = NULL, *Up = NULL, *Ui = NULL, *iw = NULL, *perm0 = NULL, *post = NULL;
-    int *fsup = NULL, *fpar = NULL, *frows = NULL, *keep = NULL, *gcols = NULL, *nchild = NULL, *byc = NULL;
-    double *gzeros = NULL;
-    size_t iwlen = 0, mS = 0, si_alloc = 0;
-    dopt_status st = DOPT_OK;
-    if (out) *out = NULL;
-    if (!out || n < 0 || (n > 0 && (!Ap || !Ai)) || (uplo != DOPT_LOWER && uplo != DOPT_UPPER))
+    int j, p, nnz;
+    if (n < 0 || (n > 0 && (!Ap || !Ai)) || (uplo != DOPT_LOWER && uplo != DOPT_UPPER))
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: bad argument");
-    if (options) o = *options;
-    else memset(&o, 0, sizeof o);
-    if (hooks) h = *hooks;
-    else memset(&h, 0, sizeof h);
     if (n > 0 && Ap[0] != 0)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, 0, 0, "sparse_analyze: Ap[0] != 0");
     for (j = 0; j < n; ++j) {
@@ -969,37 +1085,22 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
         if (Ai[p] < 0 || Ai[p] >= n)
             return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, p, 0,
                                     "sparse_analyze: row index out of range at this entry");
-    if (o.ordering == DOPT_SPARSE_ORDER_USER) {
-        if (!o.user_perm)
+    if (o->ordering == DOPT_SPARSE_ORDER_USER) {
+        if (!o->user_perm)
             return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: user_perm is NULL");
-    } else if (o.ordering != DOPT_SPARSE_ORDER_AMD && o.ordering != DOPT_SPARSE_ORDER_NATURAL) {
+    } else if (o->ordering != DOPT_SPARSE_ORDER_AMD && o->ordering != DOPT_SPARSE_ORDER_NATURAL) {
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: unknown ordering");
     }
-    S = (dopt_sparse_symbolic *)dopt_alloc(&h, sizeof *S);
-    if (!S) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
-    memset(S, 0, sizeof *S);
-    S->hooks = h;
-    S->n = n;
-    S->uplo = uplo;
-    S->nnz_a = nnz;
-    S->Ap = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
-    S->Ai = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
-    S->perm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->iperm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->parent = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->colcount = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->col2super = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    S->amap = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
-    S->aent = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
-    S->adst = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
-    Sp = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
-    Up = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
-    perm0 = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    post = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    if (fail) goto oom;
-    if (n > 0) memcpy(S->Ap, Ap, ((size_t)n + 1) * sizeof(int));
-    if (nnz > 0) memcpy(S->Ai, Ai, (size_t)nnz * sizeof(int));
-    /* 1. symmetric pattern of the off-diagonal entries, both triangles, duplicates removed */
+    return DOPT_OK;
+}
+
+/* Phase 1: the symmetric pattern (w->Sp, w->Si) of A's off-diagonal entries, both triangles,
+ * duplicates removed; allocates w->Si and w->iw (sized for AMD).  Returns 0 when out of memory. */
+static int dopt__sp_symmetric_pattern(const dopt_hooks *h, int n, const int *Ap, const int *Ai,
+                                      dopt_uplo uplo, dopt__sp_scratch *w)
+{
+    int *Sp = w->Sp, *Si, *pos, *mark, j, p, q, fail = 0;
+    size_t mS;
     for (j = 0; j <= n; ++j) Sp[j] = 0;
     for (j = 0; j < n; ++j)
         for (p = Ap[j]; p < Ap[j + 1]; ++p) {
@@ -1010,180 +1111,191 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
         }
     for (j = 0; j < n; ++j) Sp[j + 1] += Sp[j];
     mS = n > 0 ? (size_t)Sp[n] : 0;
-    iwlen = dopt_sparse_amd_iwork_size(n, (int)mS);
-    if (iwlen < 4 * (size_t)n + 1) iwlen = 4 * (size_t)n + 1;
-    si_alloc = mS;
-    Si = (int *)dopt__sp_alloc(&h, mS, sizeof(int), &fail);
-    iw = (int *)dopt__sp_alloc(&h, iwlen, sizeof(int), &fail);
-    if (fail) goto oom;
-    {
-        int *pos = iw, *mark = iw + n, q;
-        for (j = 0; j < n; ++j) pos[j] = Sp[j];
-        for (j = 0; j < n; ++j)
-            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
-                int i = Ai[p];
-                if (i == j || !dopt__sp_in_triangle(uplo, i, j)) continue;
-                Si[pos[i]++] = j;
-                Si[pos[j]++] = i;
-            }
-        for (j = 0; j < n; ++j) mark[j] = -1;
-        for (j = 0, q = 0; j < n; ++j) { /* squeeze out duplicates */
-            int start = q;
-            for (p = Sp[j]; p < Sp[j + 1]; ++p) {
-                int i = Si[p];
-                if (mark[i] == j) continue;
-                mark[i] = j;
-                Si[q++] = i;
-            }
-            Sp[j] = start;
+    w->iw_len = dopt_sparse_amd_iwork_size(n, (int)mS);
+    if (w->iw_len < 4 * (size_t)n + 1) w->iw_len = 4 * (size_t)n + 1;
+    w->si_len = mS;
+    w->Si = Si = (int *)dopt__sp_alloc(h, mS, sizeof(int), &fail);
+    w->iw = (int *)dopt__sp_alloc(h, w->iw_len, sizeof(int), &fail);
+    if (fail) return 0;
+    pos = w->iw;
+    mark = w->iw + n;
+    for (j = 0; j < n; ++j) pos[j] = Sp[j];
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int i = Ai[p];
+            if (i == j || !dopt__sp_in_triangle(uplo, i, j)) continue;
+            Si[pos[i]++] = j;
+            Si[pos[j]++] = i;
         }
-        if (n > 0) Sp[n] = q;
-        mS = (size_t)q;
+    for (j = 0; j < n; ++j) mark[j] = -1;
+    for (j = 0, q = 0; j < n; ++j) { /* squeeze out duplicates */
+        int start = q;
+        for (p = Sp[j]; p < Sp[j + 1]; ++p) {
+            int i = Si[p];
+            if (mark[i] == j) continue;
+            mark[i] = j;
+            Si[q++] = i;
+        }
+        Sp[j] = start;
     }
-    m = (int)(mS / 2); /* off-diagonal pairs */
-    /* 2. fill-reducing ordering */
-    if (o.ordering == DOPT_SPARSE_ORDER_AMD) {
+    if (n > 0) Sp[n] = q;
+    w->m = q / 2;
+    return 1;
+}
+
+/* Phase 2: the fill-reducing ordering w->perm0 (AMD, natural or the user's, validated). */
+static dopt_status dopt__sp_order(int n, const dopt_sparse_options *o, dopt__sp_scratch *w,
+                                  dopt_errinfo *info)
+{
+    int k, *iw = w->iw, *perm0 = w->perm0;
+    if (o->ordering == DOPT_SPARSE_ORDER_AMD) {
         int dense = -1;
-        if (o.amd_dense < 0) dense = n;
-        else if (o.amd_dense > 0) {
-            double d = o.amd_dense * sqrt((double)n);
+        if (o->amd_dense < 0) dense = n;
+        else if (o->amd_dense > 0) {
+            double d = o->amd_dense * sqrt((double)n);
             dense = d < 16 ? 16 : (d > n ? n : (int)d);
         }
-        dopt_sparse_amd(n, Sp, Si, dense, perm0, iw);
-    } else if (o.ordering == DOPT_SPARSE_ORDER_NATURAL) {
+        dopt_sparse_amd(n, w->Sp, w->Si, dense, perm0, iw);
+    } else if (o->ordering == DOPT_SPARSE_ORDER_NATURAL) {
         for (k = 0; k < n; ++k) perm0[k] = k;
     } else {
         for (k = 0; k < n; ++k) iw[k] = 0;
         for (k = 0; k < n; ++k) {
-            int c = o.user_perm[k];
-            if (c < 0 || c >= n || iw[c]) {
-                st = dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, k, 0,
-                                      "sparse_analyze: user_perm is not a permutation (at this position)");
-                goto done;
-            }
+            int c = o->user_perm[k];
+            if (c < 0 || c >= n || iw[c])
+                return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, k, 0,
+                                        "sparse_analyze: user_perm is not a permutation (at this position)");
             iw[c] = 1;
             perm0[k] = c;
         }
     }
-    for (k = 0; k < n; ++k) S->iperm[perm0[k]] = k;
-    /* 3. elimination tree of the permuted matrix (upper pattern), then postorder it */
-    Ui = (int *)dopt__sp_alloc(&h, (size_t)m, sizeof(int), &fail);
-    if (fail) goto oom;
-    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 1, Up, Ui, iw);
-    dopt_sparse_etree(n, Up, Ui, S->colcount /* scratch parent */, iw);
-    dopt_sparse_postorder(n, S->colcount, post, iw);
-    {
-        int *ipost = iw, *par0 = S->colcount;
-        for (k = 0; k < n; ++k) ipost[post[k]] = k;
-        for (k = 0; k < n; ++k) {
-            int pk = par0[post[k]];
-            S->parent[k] = pk == -1 ? -1 : ipost[pk];
-        }
-        for (k = 0; k < n; ++k) S->perm[k] = perm0[post[k]];
-        for (k = 0; k < n; ++k) S->iperm[S->perm[k]] = k;
+    return DOPT_OK;
+}
+
+/* Phase 3: elimination tree of the permuted matrix, postordered: S->parent, S->perm, S->iperm
+ * (the final ordering is perm0 followed by the postorder). */
+static void dopt__sp_etree_postorder(int n, dopt_sparse_symbolic *S, dopt__sp_scratch *w)
+{
+    int k, *iw = w->iw, *ipost = w->iw, *par0 = S->colcount; /* colcount: scratch parent */
+    for (k = 0; k < n; ++k) S->iperm[w->perm0[k]] = k;
+    dopt__sp_permute_pattern(n, w->Sp, w->Si, S->iperm, 1, w->Up, w->Ui, iw);
+    dopt_sparse_etree(n, w->Up, w->Ui, par0, iw);
+    dopt_sparse_postorder(n, par0, w->post, iw);
+    for (k = 0; k < n; ++k) ipost[w->post[k]] = k;
+    for (k = 0; k < n; ++k) {
+        int pk = par0[w->post[k]];
+        S->parent[k] = pk == -1 ? -1 : ipost[pk];
     }
-    /* 4. strictly lower pattern of the final permuted matrix (reuse Up/Ui), column counts */
-    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 0, Up, Ui, iw);
-    dopt_sparse_colcounts(n, Up, Ui, S->parent, S->colcount, iw);
+    for (k = 0; k < n; ++k) S->perm[k] = w->perm0[w->post[k]];
+    for (k = 0; k < n; ++k) S->iperm[S->perm[k]] = k;
+}
+
+/* Phase 4: column counts of L (strictly lower pattern of the final permuted matrix), nnz(L)
+ * and the flop count. */
+static void dopt__sp_column_counts(int n, dopt_sparse_symbolic *S, dopt__sp_scratch *w)
+{
+    int j;
+    dopt__sp_permute_pattern(n, w->Sp, w->Si, S->iperm, 0, w->Up, w->Ui, w->iw);
+    dopt_sparse_colcounts(n, w->Up, w->Ui, S->parent, S->colcount, w->iw);
     S->nnz_l = 0;
     S->flops = 0;
     for (j = 0; j < n; ++j) {
         S->nnz_l += S->colcount[j];
         S->flops += (double)S->colcount[j] * S->colcount[j];
     }
-    /* 5. fundamental supernodes: j+1 continues j's supernode when it is j's parent, its only
-     * child, and its column has the same structure minus j */
-    fsup = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
-    fpar = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    frows = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    keep = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    gcols = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    nchild = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
-    gzeros = (double *)dopt__sp_alloc(&h, (size_t)n, sizeof(double), &fail);
-    if (fail) goto oom;
+}
+
+/* Phase 5: fundamental supernodes (w->fsup[0..nf], parents w->fpar, rows w->frows): j+1
+ * continues j's supernode when it is j's parent, its only child, and its column has the same
+ * structure minus j.  Returns nf. */
+static int dopt__sp_fundamental_supernodes(int n, const dopt_sparse_symbolic *S, dopt__sp_scratch *w)
+{
+    int j, s, nf = 0, *nchild = w->nchild, *iw = w->iw;
     for (j = 0; j < n; ++j) nchild[j] = 0;
     for (j = 0; j < n; ++j)
         if (S->parent[j] != -1) nchild[S->parent[j]]++;
-    nf = 0;
     for (j = 0; j < n; ++j) {
         if (j == 0 || !(S->parent[j - 1] == j && S->colcount[j - 1] == S->colcount[j] + 1 && nchild[j] == 1))
-            fsup[nf++] = j;
+            w->fsup[nf++] = j;
         iw[j] = nf - 1; /* column -> fundamental supernode */
     }
-    fsup[nf] = n;
+    w->fsup[nf] = n;
     for (s = 0; s < nf; ++s) {
-        int last = fsup[s + 1] - 1;
-        fpar[s] = S->parent[last] == -1 ? -1 : iw[S->parent[last]];
-        frows[s] = S->colcount[fsup[s]];
+        int last = w->fsup[s + 1] - 1;
+        w->fpar[s] = S->parent[last] == -1 ? -1 : iw[S->parent[last]];
+        w->frows[s] = S->colcount[w->fsup[s]];
     }
-    dopt__sp_amalgamate(nf, fsup, fpar, frows, keep, gcols, gzeros, &o);
-    /* 6. final supernodes */
-    S->nsuper = 0;
-    for (s = 0; s < nf; ++s) S->nsuper += keep[s];
-    S->super = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
-    S->sparent = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper, sizeof(int), &fail);
-    S->rowptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
-    S->valptr = (size_t *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(size_t), &fail);
-    S->aptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
-    if (fail) goto oom;
-    {
-        int ns = 0;
-        double rows_total = 0;
-        S->rowptr[0] = 0;
-        for (s = 0; s < nf; ++s) {
-            if (!keep[s]) continue;
-            S->super[ns] = fsup[s];
-            rows_total += frows[s];
-            if (rows_total > INT_MAX) {
-                st = dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_analyze: structure exceeds int");
-                goto done;
-            }
-            S->rowptr[ns + 1] = S->rowptr[ns] + frows[s];
-            ns++;
-        }
-        S->super[ns] = n;
+    return nf;
+}
+
+/* Phase 6: the final supernodes (those of the nf fundamental ones that amalgamation kept):
+ * S->super, S->rowptr, S->col2super, S->sparent; S->nsuper and its arrays are allocated by the
+ * caller.  DOPT_ERR_DIMENSION when the row structure would not fit an int. */
+static dopt_status dopt__sp_final_supernodes(int n, int nf, dopt_sparse_symbolic *S,
+                                             const dopt__sp_scratch *w, dopt_errinfo *info)
+{
+    int s, j, ns = 0;
+    double rows_total = 0;
+    S->rowptr[0] = 0;
+    for (s = 0; s < nf; ++s) {
+        if (!w->keep[s]) continue;
+        S->super[ns] = w->fsup[s];
+        rows_total += w->frows[s];
+        if (rows_total > INT_MAX)
+            return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_analyze: structure exceeds int");
+        S->rowptr[ns + 1] = S->rowptr[ns] + w->frows[s];
+        ns++;
     }
+    S->super[ns] = n;
     for (s = 0; s < S->nsuper; ++s)
         for (j = S->super[s]; j < S->super[s + 1]; ++j) S->col2super[j] = s;
     for (s = 0; s < S->nsuper; ++s) {
         int last = S->super[s + 1] - 1;
         S->sparent[s] = S->parent[last] == -1 ? -1 : S->col2super[S->parent[last]];
     }
-    /* 7. row structure of each supernode: its own columns, then every row i whose row subtree
-     * (the tree paths from the nonzeros of row i up to i) passes through it.  Rows are visited
-     * in increasing order, so each supernode's list comes out sorted. */
-    S->rowind = (int *)dopt__sp_alloc(&h, (size_t)S->rowptr[S->nsuper], sizeof(int), &fail);
-    if (fail) goto oom;
-    dopt__sp_permute_pattern(n, Sp, Si, S->iperm, 1, Up, Ui, iw);
-    {
-        int *pos = iw, *mark = iw + n, i;
-        for (s = 0; s < S->nsuper; ++s) {
-            for (j = S->super[s]; j < S->super[s + 1]; ++j) S->rowind[S->rowptr[s] + j - S->super[s]] = j;
-            pos[s] = S->rowptr[s] + S->super[s + 1] - S->super[s];
-            mark[s] = -1;
-        }
-        for (i = 0; i < n; ++i) {
-            int si = S->col2super[i];
-            for (p = Up[i]; p < Up[i + 1]; ++p)
-                for (s = S->col2super[Ui[p]]; s != -1 && s != si && mark[s] != i; s = S->sparent[s]) {
-                    DOPT_ASSERT(pos[s] < S->rowptr[s + 1]);
-                    S->rowind[pos[s]++] = i;
-                    mark[s] = i;
-                }
-        }
-        S->max_nsrow = 0;
-        S->max_nscol = 0;
-        S->valptr[0] = 0;
-        for (s = 0; s < S->nsuper; ++s) {
-            int nscol = S->super[s + 1] - S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s];
-            DOPT_ASSERT(pos[s] == S->rowptr[s + 1]);
-            S->valptr[s + 1] = S->valptr[s] + (size_t)nsrow * (size_t)nscol;
-            if (nsrow > S->max_nsrow) S->max_nsrow = nsrow;
-            if (nscol > S->max_nscol) S->max_nscol = nscol;
-        }
-        S->nnz_storage = S->valptr[S->nsuper];
+    return DOPT_OK;
+}
+
+/* Phase 7: row structure of each supernode (S->rowind, allocated by the caller): its own
+ * columns, then every row i whose row subtree (the tree paths from the nonzeros of row i up to
+ * i) passes through it.  Rows are visited in increasing order, so each list comes out sorted.
+ * Then the value offsets S->valptr and the largest supernode sizes. */
+static void dopt__sp_row_structure(int n, dopt_sparse_symbolic *S, dopt__sp_scratch *w)
+{
+    int *pos = w->iw, *mark = w->iw + n, i, s, j, p;
+    const int *Up = w->Up, *Ui = w->Ui;
+    dopt__sp_permute_pattern(n, w->Sp, w->Si, S->iperm, 1, w->Up, w->Ui, w->iw);
+    for (s = 0; s < S->nsuper; ++s) {
+        for (j = S->super[s]; j < S->super[s + 1]; ++j) S->rowind[S->rowptr[s] + j - S->super[s]] = j;
+        pos[s] = S->rowptr[s] + S->super[s + 1] - S->super[s];
+        mark[s] = -1;
     }
-    /* 8. largest update block, for the numeric workspace */
+    for (i = 0; i < n; ++i) {
+        int si = S->col2super[i];
+        for (p = Up[i]; p < Up[i + 1]; ++p)
+            for (s = S->col2super[Ui[p]]; s != -1 && s != si && mark[s] != i; s = S->sparent[s]) {
+                DOPT_ASSERT(pos[s] < S->rowptr[s + 1]);
+                S->rowind[pos[s]++] = i;
+                mark[s] = i;
+            }
+    }
+    S->max_nsrow = 0;
+    S->max_nscol = 0;
+    S->valptr[0] = 0;
+    for (s = 0; s < S->nsuper; ++s) {
+        int nscol = S->super[s + 1] - S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s];
+        DOPT_ASSERT(pos[s] == S->rowptr[s + 1]);
+        S->valptr[s + 1] = S->valptr[s] + (size_t)nsrow * (size_t)nscol;
+        if (nsrow > S->max_nsrow) S->max_nsrow = nsrow;
+        if (nscol > S->max_nscol) S->max_nscol = nscol;
+    }
+    S->nnz_storage = S->valptr[S->nsuper];
+}
+
+/* Phase 8: the largest update block a supernode sends to one ancestor (numeric workspace). */
+static void dopt__sp_max_update(dopt_sparse_symbolic *S)
+{
+    int s;
     S->max_update = 0;
     for (s = 0; s < S->nsuper; ++s) {
         int nscol = S->super[s + 1] - S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s];
@@ -1198,288 +1310,154 @@ DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const i
             p1 = p2;
         }
     }
-    /* 9. where each entry of A lands in L's values: entries grouped by their column of L
-     * (counting sort into `byc`), then placed supernode by supernode through a row map */
-    byc = (int *)dopt__sp_alloc(&h, 2 * (size_t)nnz, sizeof(int), &fail);
-    if (fail) goto oom;
-    {
-        int *cp = iw, *map = iw + n + 1, *byr = byc + nnz, i;
-        for (j = 0; j <= n; ++j) cp[j] = 0;
-        for (j = 0; j < n; ++j)
-            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
-                int pi = S->iperm[Ai[p]], pj = S->iperm[j];
-                S->amap[p] = DOPT__SP_NONE;
-                if (dopt__sp_in_triangle(uplo, Ai[p], j)) cp[(pi < pj ? pi : pj) + 1]++;
-            }
-        for (j = 0; j < n; ++j) cp[j + 1] += cp[j];
-        for (j = 0; j < n; ++j)
-            for (p = Ap[j]; p < Ap[j + 1]; ++p) {
-                int pi = S->iperm[Ai[p]], pj = S->iperm[j], c = pi < pj ? pi : pj;
-                if (!dopt__sp_in_triangle(uplo, Ai[p], j)) continue;
-                byr[cp[c]] = pi < pj ? pj : pi;
-                byc[cp[c]++] = p;
-            }
-        for (j = n; j > 0; --j) cp[j] = cp[j - 1];
-        cp[0] = 0;
-        for (s = 0; s <= S->nsuper; ++s) S->aptr[s] = cp[S->super[s]];
-        for (k = 0; k < cp[n]; ++k) S->aent[k] = byc[k];
-        for (s = 0; s < S->nsuper; ++s) {
-            const int k1 = S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s], *rows = S->rowind + S->rowptr[s];
-            for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
-            for (j = k1; j < S->super[s + 1]; ++j)
-                for (k = cp[j]; k < cp[j + 1]; ++k)
-                    S->adst[k] = S->amap[byc[k]] = S->valptr[s] + (size_t)(j - k1) * (size_t)nsrow + (size_t)map[byr[k]];
+}
+
+/* Phase 9: where each entry of A lands in L's values (S->amap, S->aptr/aent/adst): entries
+ * grouped by their column of L (counting sort into w->byc), then placed supernode by supernode
+ * through a row map. */
+static void dopt__sp_entry_map(int n, const int *Ap, const int *Ai, dopt_sparse_symbolic *S,
+                               dopt__sp_scratch *w)
+{
+    int nnz = S->nnz_a, *cp = w->iw, *map = w->iw + n + 1, *byc = w->byc, *byr = w->byc + nnz;
+    int i, j, k, p, s;
+    dopt_uplo uplo = S->uplo;
+    for (j = 0; j <= n; ++j) cp[j] = 0;
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int pi = S->iperm[Ai[p]], pj = S->iperm[j];
+            S->amap[p] = DOPT__SP_NONE;
+            if (dopt__sp_in_triangle(uplo, Ai[p], j)) cp[(pi < pj ? pi : pj) + 1]++;
         }
+    for (j = 0; j < n; ++j) cp[j + 1] += cp[j];
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int pi = S->iperm[Ai[p]], pj = S->iperm[j], c = pi < pj ? pi : pj;
+            if (!dopt__sp_in_triangle(uplo, Ai[p], j)) continue;
+            byr[cp[c]] = pi < pj ? pj : pi;
+            byc[cp[c]++] = p;
+        }
+    for (j = n; j > 0; --j) cp[j] = cp[j - 1];
+    cp[0] = 0;
+    for (s = 0; s <= S->nsuper; ++s) S->aptr[s] = cp[S->super[s]];
+    for (k = 0; k < cp[n]; ++k) S->aent[k] = byc[k];
+    for (s = 0; s < S->nsuper; ++s) {
+        const int k1 = S->super[s], nsrow = S->rowptr[s + 1] - S->rowptr[s], *rows = S->rowind + S->rowptr[s];
+        for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
+        for (j = k1; j < S->super[s + 1]; ++j)
+            for (k = cp[j]; k < cp[j + 1]; ++k)
+                S->adst[k] = S->amap[byc[k]] = S->valptr[s] + (size_t)(j - k1) * (size_t)nsrow + (size_t)map[byr[k]];
     }
+}
+
+static void dopt__sp_scratch_free(const dopt_hooks *h, int n, int nnz, dopt__sp_scratch *w)
+{
+    dopt__sp_free(h, w->Sp, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(h, w->Si, w->si_len, sizeof(int));
+    dopt__sp_free(h, w->Up, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(h, w->Ui, (size_t)w->m, sizeof(int));
+    dopt__sp_free(h, w->iw, w->iw_len, sizeof(int));
+    dopt__sp_free(h, w->perm0, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->post, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->fsup, (size_t)n + 1, sizeof(int));
+    dopt__sp_free(h, w->fpar, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->frows, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->keep, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->gcols, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->nchild, (size_t)n, sizeof(int));
+    dopt__sp_free(h, w->gzeros, (size_t)n, sizeof(double));
+    dopt__sp_free(h, w->byc, 2 * (size_t)nnz, sizeof(int));
+}
+
+/* dopt_sparse_analyze: a driver over the phases above (CSparse's cs_schol in shape). */
+DOPT_API dopt_status dopt_sparse_analyze(const dopt_hooks *hooks, int n, const int *Ap,
+                                         const int *Ai, dopt_uplo uplo,
+                                         const dopt_sparse_options *options,
+                                         dopt_sparse_symbolic **out, dopt_errinfo *info)
+{
+    dopt_sparse_options o;
+    dopt_sparse_symbolic *S;
+    dopt_hooks h;
+    dopt__sp_scratch w;
+    int fail = 0, nnz, nf, s;
+    dopt_status st;
+    if (out) *out = NULL;
+    if (options) o = *options;
+    else memset(&o, 0, sizeof o);
+    if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_analyze: bad argument");
+    st = dopt__sp_analyze_check(n, Ap, Ai, uplo, &o, info);
+    if (st != DOPT_OK) return st;
+    if (hooks) h = *hooks;
+    else memset(&h, 0, sizeof h);
+    nnz = n > 0 ? Ap[n] : 0;
+    S = (dopt_sparse_symbolic *)dopt_alloc(&h, sizeof *S);
+    if (!S) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
+    memset(S, 0, sizeof *S);
+    memset(&w, 0, sizeof w);
+    S->hooks = h;
+    S->n = n;
+    S->uplo = uplo;
+    S->nnz_a = nnz;
+    S->Ap = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    S->Ai = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
+    S->perm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->iperm = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->parent = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->colcount = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->col2super = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    S->amap = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
+    S->aent = (int *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(int), &fail);
+    S->adst = (size_t *)dopt__sp_alloc(&h, (size_t)nnz, sizeof(size_t), &fail);
+    w.Sp = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    w.Up = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    w.perm0 = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.post = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    if (fail) goto oom;
+    if (n > 0) memcpy(S->Ap, Ap, ((size_t)n + 1) * sizeof(int));
+    if (nnz > 0) memcpy(S->Ai, Ai, (size_t)nnz * sizeof(int));
+    if (!dopt__sp_symmetric_pattern(&h, n, Ap, Ai, uplo, &w)) goto oom;
+    st = dopt__sp_order(n, &o, &w, info);
+    if (st != DOPT_OK) goto done;
+    w.Ui = (int *)dopt__sp_alloc(&h, (size_t)w.m, sizeof(int), &fail);
+    if (fail) goto oom;
+    dopt__sp_etree_postorder(n, S, &w);
+    dopt__sp_column_counts(n, S, &w);
+    w.fsup = (int *)dopt__sp_alloc(&h, (size_t)n + 1, sizeof(int), &fail);
+    w.fpar = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.frows = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.keep = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.gcols = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.nchild = (int *)dopt__sp_alloc(&h, (size_t)n, sizeof(int), &fail);
+    w.gzeros = (double *)dopt__sp_alloc(&h, (size_t)n, sizeof(double), &fail);
+    if (fail) goto oom;
+    nf = dopt__sp_fundamental_supernodes(n, S, &w);
+    dopt__sp_amalgamate(nf, w.fsup, w.fpar, w.frows, w.keep, w.gcols, w.gzeros, &o);
+    S->nsuper = 0;
+    for (s = 0; s < nf; ++s) S->nsuper += w.keep[s];
+    S->super = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
+    S->sparent = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper, sizeof(int), &fail);
+    S->rowptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
+    S->valptr = (size_t *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(size_t), &fail);
+    S->aptr = (int *)dopt__sp_alloc(&h, (size_t)S->nsuper + 1, sizeof(int), &fail);
+    if (fail) goto oom;
+    st = dopt__sp_final_supernodes(n, nf, S, &w, info);
+    if (st != DOPT_OK) goto done;
+    S->rowind = (int *)dopt__sp_alloc(&h, (size_t)S->rowptr[S->nsuper], sizeof(int), &fail);
+    if (fail) goto oom;
+    dopt__sp_row_structure(n, S, &w);
+    dopt__sp_max_update(S);
+    w.byc = (int *)dopt__sp_alloc(&h, 2 * (size_t)nnz, sizeof(int), &fail);
+    if (fail) goto oom;
+    dopt__sp_entry_map(n, Ap, Ai, S, &w);
     goto done;
 oom:
     st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_analyze: out of memory");
 done:
-    dopt__sp_free(&h, Sp, (size_t)n + 1, sizeof(int));
-    dopt__sp_free(&h, Si, si_alloc, sizeof(int));
-    dopt__sp_free(&h, Up, (size_t)n + 1, sizeof(int));
-    dopt__sp_free(&h, Ui, (size_t)m, sizeof(int));
-    dopt__sp_free(&h, iw, iwlen, sizeof(int));
-    dopt__sp_free(&h, perm0, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, post, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, fsup, (size_t)n + 1, sizeof(int));
-    dopt__sp_free(&h, fpar, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, frows, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, keep, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, gcols, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, nchild, (size_t)n, sizeof(int));
-    dopt__sp_free(&h, gzeros, (size_t)n, sizeof(double));
-    dopt__sp_free(&h, byc, 2 * (size_t)nnz, sizeof(int));
+    dopt__sp_scratch_free(&h, n, nnz, &w);
     if (st != DOPT_OK) {
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
         return st;
     }
     *out = S;
-    return DOPT_OK;
-}
-
-/* ---- block-sparse structure ------------------------------------------------------------------ */
-
-DOPT_API void dopt_sparse_blocks_free(dopt_sparse_blocks *B)
-{
-    const dopt_hooks *h;
-    size_t nv, nf, np;
-    if (!B) return;
-    h = &B->hooks;
-    nv = (size_t)B->nvars;
-    nf = (size_t)B->nfactors;
-    np = B->pair_start ? B->pair_start[nf] : 0;
-    dopt__sp_free(h, B->var_dim, nv, sizeof(int));
-    dopt__sp_free(h, B->var_offset, nv + 1, sizeof(int));
-    dopt__sp_free(h, B->fac_vars, B->fac_ptr ? (size_t)B->fac_ptr[nf] : 0, sizeof(int));
-    dopt__sp_free(h, B->fac_ptr, nf + 1, sizeof(int));
-    dopt__sp_free(h, B->res_dim, nf, sizeof(int));
-    dopt__sp_free(h, B->res_offset, nf + 1, sizeof(size_t));
-    dopt__sp_free(h, B->jac_offset, nf + 1, sizeof(size_t));
-    dopt__sp_free(h, B->weight_offset, nf + 1, sizeof(size_t));
-    dopt__sp_free(h, B->Hp, (size_t)B->n + 1, sizeof(int));
-    dopt__sp_free(h, B->Hi, (size_t)B->nnz, sizeof(int));
-    dopt__sp_free(h, B->col_len, nv, sizeof(int));
-    dopt__sp_free(h, B->pair_pos, np, sizeof(int));
-    dopt__sp_free(h, B->pair_start, nf + 1, sizeof(size_t));
-    dopt_free(h, B, sizeof *B);
-}
-
-DOPT_API int dopt_sparse_blocks_locate(const dopt_sparse_blocks *B, int col, int *offset)
-{
-    int lo = 0, hi;
-    if (!B || col < 0 || col >= B->n) return -1;
-    hi = B->nvars - 1;
-    while (lo < hi) { /* last v with var_offset[v] <= col */
-        int mid = (lo + hi + 1) / 2;
-        if (B->var_offset[mid] <= col) lo = mid;
-        else hi = mid - 1;
-    }
-    if (offset) *offset = col - B->var_offset[lo];
-    return lo;
-}
-
-DOPT_API dopt_status dopt_sparse_blocks_create(const dopt_hooks *hooks, int nvars,
-                                               const int *var_dim, int nfactors,
-                                               const int *res_dim, const int *fac_ptr,
-                                               const int *fac_vars, dopt_sparse_blocks **out,
-                                               dopt_errinfo *info)
-{
-    dopt_sparse_blocks *B;
-    dopt_hooks h;
-    int fail = 0, v, f, k, a, b, npairs_lo = 0, nvf;
-    int *bp = NULL, *brow = NULL, *boff = NULL, *mark = NULL;
-    size_t np = 0;
-    double ntot = 0, nnz = 0;
-    dopt_status st = DOPT_OK;
-    if (out) *out = NULL;
-    if (!out || nvars < 0 || nfactors < 0 || (nvars > 0 && !var_dim) ||
-        (nfactors > 0 && (!res_dim || !fac_ptr || !fac_vars)))
-        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "sparse_blocks_create: bad argument");
-    for (v = 0; v < nvars; ++v) {
-        if (var_dim[v] <= 0)
-            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, v, 0,
-                                    "sparse_blocks_create: variable dimension must be positive");
-        ntot += var_dim[v];
-    }
-    if (ntot > INT_MAX / 2) return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_blocks_create: too large");
-    if (nfactors > 0 && fac_ptr[0] != 0)
-        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, 0, 0, "sparse_blocks_create: fac_ptr[0] != 0");
-    for (f = 0; f < nfactors; ++f) {
-        if (fac_ptr[f + 1] < fac_ptr[f] || res_dim[f] < 0)
-            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
-                                    "sparse_blocks_create: bad fac_ptr or res_dim at this factor");
-        nvf = fac_ptr[f + 1] - fac_ptr[f];
-        for (k = fac_ptr[f]; k < fac_ptr[f + 1]; ++k) {
-            if (fac_vars[k] < 0 || fac_vars[k] >= nvars)
-                return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
-                                        "sparse_blocks_create: variable out of range in this factor");
-            for (a = fac_ptr[f]; a < k; ++a)
-                if (fac_vars[a] == fac_vars[k])
-                    return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, f, 0,
-                                            "sparse_blocks_create: variable repeated in this factor");
-        }
-        np += (size_t)nvf * (size_t)nvf;
-        npairs_lo += nvf * (nvf - 1) / 2;
-    }
-    if (hooks) h = *hooks;
-    else memset(&h, 0, sizeof h);
-    B = (dopt_sparse_blocks *)dopt_alloc(&h, sizeof *B);
-    if (!B) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_blocks_create: out of memory");
-    memset(B, 0, sizeof *B);
-    B->hooks = h;
-    B->nvars = nvars;
-    B->nfactors = 0; /* set once fac_ptr and pair_start are filled (free() reads them) */
-    B->n = (int)ntot;
-    B->var_dim = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
-    B->var_offset = (int *)dopt__sp_alloc(&h, (size_t)nvars + 1, sizeof(int), &fail);
-    B->fac_ptr = (int *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(int), &fail);
-    B->fac_vars = (int *)dopt__sp_alloc(&h, nfactors ? (size_t)fac_ptr[nfactors] : 0, sizeof(int), &fail);
-    B->res_dim = (int *)dopt__sp_alloc(&h, (size_t)nfactors, sizeof(int), &fail);
-    B->res_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
-    B->jac_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
-    B->weight_offset = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
-    B->pair_start = (size_t *)dopt__sp_alloc(&h, (size_t)nfactors + 1, sizeof(size_t), &fail);
-    B->col_len = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
-    B->Hp = (int *)dopt__sp_alloc(&h, (size_t)B->n + 1, sizeof(int), &fail);
-    bp = (int *)dopt__sp_alloc(&h, (size_t)nvars + 1, sizeof(int), &fail);
-    brow = (int *)dopt__sp_alloc(&h, (size_t)npairs_lo, sizeof(int), &fail);
-    boff = (int *)dopt__sp_alloc(&h, (size_t)npairs_lo, sizeof(int), &fail);
-    mark = (int *)dopt__sp_alloc(&h, (size_t)nvars, sizeof(int), &fail);
-    if (fail) goto oom;
-    memcpy(B->var_dim, var_dim, (size_t)nvars * sizeof(int));
-    B->var_offset[0] = 0;
-    B->max_var_dim = 0;
-    for (v = 0; v < nvars; ++v) {
-        B->var_offset[v + 1] = B->var_offset[v] + var_dim[v];
-        if (var_dim[v] > B->max_var_dim) B->max_var_dim = var_dim[v];
-    }
-    B->fac_ptr[0] = 0;
-    if (nfactors > 0) memcpy(B->fac_ptr, fac_ptr, ((size_t)nfactors + 1) * sizeof(int));
-    if (nfactors > 0) memcpy(B->fac_vars, fac_vars, (size_t)fac_ptr[nfactors] * sizeof(int));
-    B->res_offset[0] = B->jac_offset[0] = B->weight_offset[0] = B->pair_start[0] = 0;
-    B->max_res_dim = 0;
-    for (f = 0; f < nfactors; ++f) {
-        size_t cols = 0;
-        B->res_dim[f] = res_dim[f];
-        if (res_dim[f] > B->max_res_dim) B->max_res_dim = res_dim[f];
-        for (k = fac_ptr[f]; k < fac_ptr[f + 1]; ++k) cols += (size_t)var_dim[fac_vars[k]];
-        nvf = fac_ptr[f + 1] - fac_ptr[f];
-        B->res_offset[f + 1] = B->res_offset[f] + (size_t)res_dim[f];
-        B->jac_offset[f + 1] = B->jac_offset[f] + (size_t)res_dim[f] * cols;
-        B->weight_offset[f + 1] = B->weight_offset[f] + (size_t)res_dim[f] * (size_t)res_dim[f];
-        B->pair_start[f + 1] = B->pair_start[f] + (size_t)nvf * (size_t)nvf;
-    }
-    B->nfactors = nfactors;
-    /* block rows below the diagonal of each block column: the larger variable of every pair */
-    for (v = 0; v <= nvars; ++v) bp[v] = 0;
-    for (f = 0; f < nfactors; ++f)
-        for (a = fac_ptr[f]; a < fac_ptr[f + 1]; ++a)
-            for (b = a + 1; b < fac_ptr[f + 1]; ++b) {
-                int lo = fac_vars[a] < fac_vars[b] ? fac_vars[a] : fac_vars[b];
-                bp[lo + 1]++;
-            }
-    for (v = 0; v < nvars; ++v) bp[v + 1] += bp[v];
-    for (v = 0; v < nvars; ++v) mark[v] = bp[v];
-    for (f = 0; f < nfactors; ++f)
-        for (a = fac_ptr[f]; a < fac_ptr[f + 1]; ++a)
-            for (b = a + 1; b < fac_ptr[f + 1]; ++b) {
-                int va = fac_vars[a], vb = fac_vars[b];
-                int lo = va < vb ? va : vb, hi = va < vb ? vb : va;
-                brow[mark[lo]++] = hi;
-            }
-    for (v = 0; v < nvars; ++v) mark[v] = -1;
-    {
-        int q = 0;
-        for (v = 0; v < nvars; ++v) { /* sort and deduplicate each block column */
-            int start = q, p, len = B->var_dim[v];
-            if (bp[v + 1] - bp[v] > 1)
-                qsort(brow + bp[v], (size_t)(bp[v + 1] - bp[v]), sizeof(int), dopt__sp_cmp_int);
-            for (p = bp[v]; p < bp[v + 1]; ++p) {
-                if (mark[brow[p]] == v) continue;
-                mark[brow[p]] = v;
-                boff[q] = len;
-                len += var_dim[brow[p]];
-                brow[q++] = brow[p];
-            }
-            bp[v] = start;
-            B->col_len[v] = len;
-            nnz += (double)len * var_dim[v];
-        }
-        bp[nvars] = q;
-    }
-    if (nnz > INT_MAX) {
-        st = dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0, "sparse_blocks_create: H has more than 2^31 entries");
-        goto done;
-    }
-    B->nnz = (int)nnz;
-    B->Hi = (int *)dopt__sp_alloc(&h, (size_t)B->nnz, sizeof(int), &fail);
-    B->pair_pos = (int *)dopt__sp_alloc(&h, np, sizeof(int), &fail);
-    if (fail) goto oom;
-    {
-        int pos = 0, c, r, p;
-        for (v = 0; v < nvars; ++v) {
-            for (c = 0; c < var_dim[v]; ++c) {
-                B->Hp[B->var_offset[v] + c] = pos;
-                for (r = 0; r < var_dim[v]; ++r) B->Hi[pos++] = B->var_offset[v] + r;
-                for (p = bp[v]; p < bp[v + 1]; ++p)
-                    for (r = 0; r < var_dim[brow[p]]; ++r) B->Hi[pos++] = B->var_offset[brow[p]] + r;
-            }
-        }
-        B->Hp[B->n] = pos;
-    }
-    /* pair table: position of block (max(va,vb), min(va,vb)) for each ordered pair of a factor */
-    for (f = 0; f < nfactors; ++f) {
-        int m = fac_ptr[f + 1] - fac_ptr[f];
-        for (a = 0; a < m; ++a)
-            for (b = 0; b < m; ++b) {
-                int va = fac_vars[fac_ptr[f] + a], vb = fac_vars[fac_ptr[f] + b];
-                int lo = va < vb ? va : vb, hi = va < vb ? vb : va, roff = 0;
-                if (hi != lo) {
-                    int l = bp[lo], u = bp[lo + 1] - 1;
-                    while (l < u) {
-                        int mid = (l + u) / 2;
-                        if (brow[mid] < hi) l = mid + 1;
-                        else u = mid;
-                    }
-                    roff = boff[l];
-                }
-                B->pair_pos[B->pair_start[f] + (size_t)a * m + b] = B->Hp[B->var_offset[lo]] + roff;
-            }
-    }
-    goto done;
-oom:
-    st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse_blocks_create: out of memory");
-done:
-    dopt__sp_free(&h, bp, (size_t)nvars + 1, sizeof(int));
-    dopt__sp_free(&h, brow, (size_t)npairs_lo, sizeof(int));
-    dopt__sp_free(&h, boff, (size_t)npairs_lo, sizeof(int));
-    dopt__sp_free(&h, mark, (size_t)nvars, sizeof(int));
-    if (st != DOPT_OK) {
-        dopt_sparse_blocks_free(B);
-        return st;
-    }
-    *out = B;
     return DOPT_OK;
 }
 
@@ -1494,209 +1472,6 @@ done:
 #undef DOPT_SPARSE__PASS_IMPL
 #endif /* DOPT_IMPLEMENTATION */
 #endif /* !DOPT__DRIVE */
-
-/* =============================================================================================== */
-/* Generic declarations (float and double).                                                       */
-/* =============================================================================================== */
-#if defined(DOPT_SPARSE__PASS_DECL) && defined(DOPT_REAL)
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/* ---- compressed-column matrices ------------------------------------------------------------- */
-
-/* A CSC matrix that owns its arrays (made by the triplet converter or the Matrix Market reader;
- * release with dopt_sparse_csc_free).  symmetric = 1: only the lower triangle is stored.
- * Rows are increasing within each column and unique. */
-typedef struct DOPT_FN(dopt_sparse_csc) {
-    int nrows, ncols, symmetric;
-    int *p;            /* ncols+1 */
-    int *i;            /* p[ncols] */
-    DOPT_REAL *x;      /* p[ncols] */
-    size_t nzmax;      /* capacity of i and x */
-    dopt_hooks hooks;
-} DOPT_FN(dopt_sparse_csc);
-
-/* dopt_sparse_triplets_to_csc: (Ti[k], Tj[k], Tx[k]), k < nnz, to CSC (Cp, Ci, Cx) with rows
- * sorted and duplicates summed.  symmetric = 1 mirrors entries of the upper triangle into the
- * lower one (so a symmetric matrix given by either triangle, or both with consistent values
- * counted once per stored entry, ends up lower).  Tx may be NULL (all ones).  No allocation:
- * Cp: ncols+1 ints, Ci: nnz ints, Cx: nnz reals (final count Cp[ncols] <= nnz);
- * iwork: nrows+1+nnz ints, rwork: nnz reals.
- * Returns DOPT_ERR_INVALID_ARGUMENT with *bad = k for an index out of range (bad may be NULL),
- * DOPT_ERR_DIMENSION for symmetric with nrows != ncols. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, int nnz,
-                                                          const int *Ti, const int *Tj,
-                                                          const DOPT_REAL *Tx, int symmetric,
-                                                          int *Cp, int *Ci, DOPT_REAL *Cx,
-                                                          int *iwork, DOPT_REAL *rwork, int *bad);
-
-/* dopt_sparse_csc_from_triplets: allocating form of dopt_sparse_triplets_to_csc (A is filled;
- * free with dopt_sparse_csc_free).  Statuses as above plus DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_csc_from_triplets)(const dopt_hooks *hooks, int nrows,
-                                                            int ncols, int nnz, const int *Ti,
-                                                            const int *Tj, const DOPT_REAL *Tx,
-                                                            int symmetric,
-                                                            DOPT_FN(dopt_sparse_csc) *A,
-                                                            dopt_errinfo *info);
-/* dopt_sparse_csc_free: release the arrays of A (A itself is the caller's). */
-DOPT_API void DOPT_FN(dopt_sparse_csc_free)(DOPT_FN(dopt_sparse_csc) *A);
-
-#ifndef DOPT_NO_STDIO
-/* dopt_sparse_read_mm: read a Matrix Market file "%%MatrixMarket matrix coordinate
- * {real|integer|pattern} {general|symmetric}" (1-based) into A (pattern entries get value 1;
- * symmetric files give symmetric = 1 with the lower triangle).  Returns DOPT_ERR_PARSE with
- * info->line and a reason for a malformed line, DOPT_ERR_UNSUPPORTED for other MM kinds
- * (array, complex, skew-symmetric, hermitian) and for rows or columns above 2 x entries + 65536
- * (memory follows the entries present, not the header), DOPT_ERR_PARSE also for entries beyond
- * the declared count and for a value that is NaN or Inf in this precision, DOPT_ERR_NON_FINITE
- * when duplicates sum to Inf, DOPT_ERR_IO when the file cannot be opened or read,
- * DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const char *path,
-                                                  DOPT_FN(dopt_sparse_csc) *A, dopt_errinfo *info);
-#endif
-
-/* ---- numeric factorization ------------------------------------------------------------------ */
-
-/* A numeric factor (or a batch of them) for one symbolic object.  Element b's supernodal
- * values start at x + b * sym->nnz_storage (layout in dopt_sparse_symbolic).  fail_col[b] is
- * the ORIGINAL column whose pivot failed in the last factorization of element b, or -1.  The
- * remaining fields are workspace.  Nothing is allocated after creation. */
-typedef struct DOPT_FN(dopt_sparse_numeric) {
-    const dopt_sparse_symbolic *sym;
-    int batch;
-    DOPT_REAL *x;
-    int *fail_col;
-    int *map, *relmap, *head, *next, *lpos;   /* n, max_nsrow, nsuper x 3 ints  */
-    DOPT_REAL *cbuf, *xwork, *twork;          /* update block / packed slabs,
-                                                 solve workspace                */
-    size_t interleave_bytes;                  /* batches whose factors take at most this
-                                                 many bytes are interleaved supernode by
-                                                 supernode, larger ones go element by element
-                                                 (init sets 1 MiB; 0: always one by one)   */
-    int owns;                                 /* 1: created by _create          */
-    void *base;                               /* the memory handed to _init     */
-    size_t bytes;
-} DOPT_FN(dopt_sparse_numeric);
-
-/* Right-hand sides a solve processes at a time (its workspace is sized for this many). */
-#define DOPT_SPARSE_RHS_CHUNK 4
-
-/* dopt_sparse_numeric_memory_size: bytes dopt_sparse_numeric_init needs for `batch` matrices. */
-DOPT_API size_t DOPT_FN(dopt_sparse_numeric_memory_size)(const dopt_sparse_symbolic *sym, int batch);
-/* dopt_sparse_numeric_init: set up F in caller memory (no allocation); memory must stay valid
- * while F is used.  Returns DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION if bytes is short. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_init)(DOPT_FN(dopt_sparse_numeric) *F,
-                                                       const dopt_sparse_symbolic *sym, int batch,
-                                                       void *memory, size_t bytes);
-/* dopt_sparse_numeric_create: allocate (through sym's hooks) and init a factor object for
- * `batch` (>= 1) matrices.  Returns DOPT_ERR_INVALID_ARGUMENT or DOPT_ERR_ALLOCATION. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbolic *sym, int batch,
-                                                         DOPT_FN(dopt_sparse_numeric) **F);
-/* dopt_sparse_numeric_free: release an object from _create (NULL is fine). */
-DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F);
-
-/* dopt_sparse_numeric_slice_size: bytes of workspace a slice needs (no factor values). */
-DOPT_API size_t DOPT_FN(dopt_sparse_numeric_slice_size)(const dopt_sparse_symbolic *sym);
-/* dopt_sparse_numeric_slice: set up `slice` as a factor object for elements first ..
- * first+count-1 of F's batch: its element b is F's element first+b (values and fail_col live
- * in F), its workspace is caller memory of dopt_sparse_numeric_slice_size bytes (no
- * allocation).  Factor and solve calls on slices with disjoint elements and their own memory
- * may run on different threads at once; the results equal those of calls on F.  Nothing to
- * free.  Returns DOPT_ERR_INVALID_ARGUMENT (NULL, count < 1, first < 0),
- * DOPT_ERR_DIMENSION (first + count > F->batch), DOPT_ERR_ALLOCATION (bytes too small). */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_slice)(DOPT_FN(dopt_sparse_numeric) *slice,
-                                                        DOPT_FN(dopt_sparse_numeric) *F, int first,
-                                                        int count, void *memory, size_t bytes);
-
-/* dopt_sparse_factor: factor (or refactor) element 0 with values Ax (sym->nnz_a reals, aligned
- * with the analyzed pattern).  Returns DOPT_OK; DOPT_ERR_NOT_POSITIVE_DEFINITE with
- * info->index = F->fail_col[0] = the original column of the failing pivot;
- * DOPT_ERR_NON_FINITE for NaN/Inf in Ax (info->index = the entry) or a non-finite pivot;
- * DOPT_ERR_INVALID_ARGUMENT for NULL pointers. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_factor)(DOPT_FN(dopt_sparse_numeric) *F, const DOPT_REAL *Ax,
-                                                 dopt_errinfo *info);
-/* dopt_sparse_factor_batch: factor elements 0..count-1 (count <= F->batch) from values
- * Ax + b * strideAx.  Small factors are interleaved supernode by supernode (index work shared);
- * batches larger than the cache go element by element.  Every element is attempted; failing
- * ones get F->fail_col[b] >= 0 (or -2 for non-finite input) and the first failure's status is
- * returned (info describes it).  DOPT_ERR_DIMENSION if count > F->batch. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_factor_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count,
-                                                       const DOPT_REAL *Ax, ptrdiff_t strideAx,
-                                                       dopt_errinfo *info);
-
-/* dopt_sparse_solve: B <- A^{-1} B with element 0's factor; B is n x nrhs column-major
- * (ldb >= n), in the original ordering.  Never fails for a successful factor. */
-DOPT_API void DOPT_FN(dopt_sparse_solve)(DOPT_FN(dopt_sparse_numeric) *F, int nrhs, DOPT_REAL *B, int ldb);
-/* dopt_sparse_solve_element: as dopt_sparse_solve with batch element `element`. */
-DOPT_API void DOPT_FN(dopt_sparse_solve_element)(DOPT_FN(dopt_sparse_numeric) *F, int element, int nrhs,
-                                                 DOPT_REAL *B, int ldb);
-/* dopt_sparse_solve_batch: element b solves its B + b * strideB, b < count. */
-DOPT_API void DOPT_FN(dopt_sparse_solve_batch)(DOPT_FN(dopt_sparse_numeric) *F, int count, int nrhs,
-                                               DOPT_REAL *B, int ldb, ptrdiff_t strideB);
-
-/* dopt_sparse_solve_backward: the adjoint of x = A^{-1} b for batch element `element`.
- *   x   n reals, the solution of the forward solve      gx  n reals, dL/dx
- *   gb  n reals out, dL/db = A^{-1} gx (may alias gx)
- *   gA  optional (NULL to skip) sym->nnz_a reals out, aligned with the analyzed pattern:
- *       dL/dA for each stored entry, symmetric convention: -(gb_i x_j + gb_j x_i) off the
- *       diagonal, -gb_i x_i on it; 0 for entries of the ignored triangle.
- * Uses the factor in F (no refactorization, no allocation).  Returns DOPT_OK,
- * DOPT_ERR_INVALID_ARGUMENT (NULL F, x, gx or gb; element outside the batch), or
- * DOPT_ERR_NON_FINITE when gb or gA came out with a NaN or Inf (the outputs are checked). */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_numeric) *F, int element,
-                                                         const DOPT_REAL *x, const DOPT_REAL *gx,
-                                                         DOPT_REAL *gb, DOPT_REAL *gA);
-
-/* ---- block-sparse assembly ------------------------------------------------------------------ */
-
-/* dopt_sparse_blocks_add_factor: H += J_f^T W_f J_f and g += J_f^T W_f r_f for factor f.
- *   J   the factor's packed Jacobian (its variables' res_dim x var_dim ROW-MAJOR blocks in
- *       order), W res_dim x res_dim symmetric or NULL (identity), r res_dim reals or NULL
- *       (g untouched), Hx blocks->nnz reals (values of blocks->Hp/Hi), g n reals or NULL.
- *   work  res_dim * max_var_dim reals. */
-DOPT_API void DOPT_FN(dopt_sparse_blocks_add_factor)(const dopt_sparse_blocks *blocks, int f,
-                                                     const DOPT_REAL *J, const DOPT_REAL *W,
-                                                     const DOPT_REAL *r, DOPT_REAL *Hx, DOPT_REAL *g,
-                                                     DOPT_REAL *work);
-/* dopt_sparse_blocks_assemble: Hx = sum_f J_f^T W_f J_f, g = sum_f J_f^T W_f r_f from packed
- * arrays (factor f at J + jac_offset[f], W + weight_offset[f], r + res_offset[f]); W NULL means
- * identity weights; r and g may be NULL together.  work: max_res_dim * max_var_dim reals. */
-DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *blocks, const DOPT_REAL *J,
-                                                   const DOPT_REAL *W, const DOPT_REAL *r,
-                                                   DOPT_REAL *Hx, DOPT_REAL *g, DOPT_REAL *work);
-
-
-/* ---- the least-squares layer's linear solver ---------------------------------------------- */
-
-/* dopt_sparse_linear_solver: fill *out with a dopt_linear_solver (dopt.h's least-squares layer)
- * backed by this module.  analyze(): the block pattern becomes a scalar lower CSC pattern (full
- * diagonal blocks) and a gather map, then dopt_sparse_analyze runs once (options may be NULL).
- * factor(): gathers the block values, adds diag_add, factors; a failing pivot is reported in the
- * pattern's own scalar numbering, and so is a pivot whose square is below (float: 10, double:
- * 1000) n eps times its diagonal entry (rank deficiency, e.g. gauge freedom), as the dense
- * solver does.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
- * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
- * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions; in other
- * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then 4);
- * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
- * index workspace; analyze() drops it) and declines with DOPT_ERR_UNSUPPORTED when the lane
- * factors would pass DOPT__SP_LANE_MAX_BYTES (32 MiB: a big dense root is faster one matrix at
- * a time); factor_batch() and solve_batch() allocate nothing,
- * leave factor()'s slots alone, and give each matrix the status, failing column and rank check
- * factor() would (NaN/Inf in a matrix's values or diag_add: DOPT_ERR_NON_FINITE, column -2);
- * factor_batch() without reserve_batch() or with count outside 1..W returns
- * DOPT_ERR_INVALID_ARGUMENT.  Memory through hooks (copied; NULL for libc), nothing allocated
- * after analyze() except by reserve() and reserve_batch().  Returns DOPT_ERR_ALLOCATION or
- * DOPT_OK. */
-DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
-                                                        const dopt_sparse_options *options,
-                                                        DOPT_FN(dopt_linear_solver) *out);
-
-#ifdef __cplusplus
-}
-#endif
-#endif /* DOPT_SPARSE__PASS_DECL */
 
 /* =============================================================================================== */
 /* Generic implementation (float and double).                                                     */
@@ -1772,7 +1547,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_triplets_to_csc)(int nrows, int ncols, 
     return DOPT_OK;
 }
 
-DOPT_API void DOPT_FN(dopt_sparse_csc_free)(DOPT_FN(dopt_sparse_csc) *A)
+DOPT_API void DOPT_FN(dopt_sparse_csc_destroy)(DOPT_FN(dopt_sparse_csc) *A)
 {
     size_t nz;
     if (!A) return;
@@ -1903,7 +1678,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const
     memset(A, 0, sizeof *A);
     if (hooks) h = *hooks;
     else memset(&h, 0, sizeof h);
-    fp = fopen(path, "r");
+    fp = dopt__fopen(path, "r");
     if (!fp) return dopt_errinfo_set(info, DOPT_ERR_IO, -1, 0, "read_mm: cannot open file");
     r = DOPT_FN(dopt__mm_line)(fp, line, (int)sizeof line);
     lineno = 1;
@@ -2025,7 +1800,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_read_mm)(const dopt_hooks *hooks, const
     }
     st = DOPT_FN(dopt_sparse_csc_from_triplets)(&h, (int)m, (int)n, (int)nnz, Ti, Tj, Tx, symmetric, A, info);
     if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)(A->p[A->ncols], A->x)) { /* duplicates summed to Inf */
-        DOPT_FN(dopt_sparse_csc_free)(A);
+        DOPT_FN(dopt_sparse_csc_destroy)(A);
         memset(A, 0, sizeof *A);
         st = dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, -1, 0, "read_mm: duplicate entries sum to Inf");
     }
@@ -2169,7 +1944,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_numeric_create)(const dopt_sparse_symbo
     return DOPT_OK;
 }
 
-DOPT_API void DOPT_FN(dopt_sparse_numeric_free)(DOPT_FN(dopt_sparse_numeric) *F)
+DOPT_API void DOPT_FN(dopt_sparse_numeric_destroy)(DOPT_FN(dopt_sparse_numeric) *F)
 {
     const dopt_hooks *h;
     if (!F || !F->owns) return;
@@ -2953,14 +2728,14 @@ static void DOPT_FN(dopt__sp_sub_gemv)(int m, int nc, const DOPT_REAL *B, int ld
     }
 }
 
-/* X <- (L L^T)^{-1} X in the permuted ordering; X is n x nrhs (leading dimension n), T holds
- * max_nsrow x nrhs reals. */
-static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
-                                         DOPT_REAL *X, DOPT_REAL *T)
+/* Forward sweep X <- L^{-1} X in the permuted ordering, supernode by supernode; X is n x nrhs
+ * (leading dimension n), T holds max_nsrow x nrhs reals. */
+static void DOPT_FN(dopt__sp_forward_sweep)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
+                                            DOPT_REAL *X, DOPT_REAL *T)
 {
     const int n = S->n;
     int s, i, j, r;
-    for (s = 0; s < S->nsuper; ++s) { /* forward: L y = x */
+    for (s = 0; s < S->nsuper; ++s) {
         const int k1 = S->super[s], nscol = S->super[s + 1] - k1, nsrow = S->rowptr[s + 1] - S->rowptr[s];
         const int m = nsrow - nscol, *rows = S->rowind + S->rowptr[s] + nscol;
         const DOPT_REAL *Ls = Lx + S->valptr[s];
@@ -3015,7 +2790,16 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
             }
         }
     }
-    for (s = S->nsuper - 1; s >= 0; --s) { /* backward: L^T x = y */
+}
+
+/* Backward sweep X <- L^{-T} X in the permuted ordering, supernodes in reverse; same shapes as
+ * the forward sweep. */
+static void DOPT_FN(dopt__sp_backward_sweep)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
+                                             DOPT_REAL *X, DOPT_REAL *T)
+{
+    const int n = S->n;
+    int s, i, j, r;
+    for (s = S->nsuper - 1; s >= 0; --s) {
         const int k1 = S->super[s], nscol = S->super[s + 1] - k1, nsrow = S->rowptr[s + 1] - S->rowptr[s];
         const int m = nsrow - nscol, *rows = S->rowind + S->rowptr[s] + nscol;
         const DOPT_REAL *Ls = Lx + S->valptr[s];
@@ -3060,6 +2844,14 @@ static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DO
             DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, nscol, nrhs, 1, Ls, nsrow, X + k1, n);
         }
     }
+}
+
+/* X <- (L L^T)^{-1} X in the permuted ordering: the forward then the backward sweep. */
+static void DOPT_FN(dopt__sp_solve_perm)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx, int nrhs,
+                                         DOPT_REAL *X, DOPT_REAL *T)
+{
+    DOPT_FN(dopt__sp_forward_sweep)(S, Lx, nrhs, X, T);
+    DOPT_FN(dopt__sp_backward_sweep)(S, Lx, nrhs, X, T);
 }
 
 DOPT_API void DOPT_FN(dopt_sparse_solve_element)(DOPT_FN(dopt_sparse_numeric) *F, int element, int nrhs,
@@ -3484,67 +3276,6 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_solve)(const dopt_sparse_symb
     }
 }
 
-/* ---- block-sparse assembly -------------------------------------------------------------------- */
-
-DOPT_API void DOPT_FN(dopt_sparse_blocks_add_factor)(const dopt_sparse_blocks *B, int f,
-                                                     const DOPT_REAL *J, const DOPT_REAL *W,
-                                                     const DOPT_REAL *r, DOPT_REAL *Hx, DOPT_REAL *g,
-                                                     DOPT_REAL *work)
-{
-    const int m = B->fac_ptr[f + 1] - B->fac_ptr[f], rd = B->res_dim[f];
-    const int *vars = B->fac_vars + B->fac_ptr[f], *pp = B->pair_pos + B->pair_start[f];
-    size_t offb = 0;
-    int kb, ka, q, t, c, ra;
-    for (kb = 0; kb < m; ++kb) {
-        const int vb = vars[kb], db = B->var_dim[vb], cl = B->col_len[vb];
-        const DOPT_REAL *Jb = J + (size_t)rd * offb, *WJb = Jb, *Ja;
-        size_t offa = 0;
-        if (W) { /* WJb = W Jb, row-major rd x db */
-            for (q = 0; q < rd; ++q)
-                for (c = 0; c < db; ++c) {
-                    DOPT_REAL acc = 0;
-                    for (t = 0; t < rd; ++t) acc += W[(size_t)q * rd + t] * Jb[(size_t)t * db + c];
-                    work[(size_t)q * db + c] = acc;
-                }
-            WJb = work;
-        }
-        if (r && g)
-            for (c = 0; c < db; ++c) {
-                DOPT_REAL acc = 0;
-                for (q = 0; q < rd; ++q) acc += WJb[(size_t)q * db + c] * r[q];
-                g[B->var_offset[vb] + c] += acc;
-            }
-        for (ka = 0; ka < m; ++ka) {
-            const int va = vars[ka], da = B->var_dim[va];
-            Ja = J + (size_t)rd * offa;
-            offa += (size_t)da;
-            if (va < vb) continue; /* the block (va, vb) lives in the column of the smaller */
-            for (c = 0; c < db; ++c) {
-                DOPT_REAL *Hcol = Hx + pp[ka * m + kb] + (size_t)c * cl;
-                for (ra = 0; ra < da; ++ra) {
-                    DOPT_REAL acc = 0;
-                    for (q = 0; q < rd; ++q) acc += Ja[(size_t)q * da + ra] * WJb[(size_t)q * db + c];
-                    Hcol[ra] += acc;
-                }
-            }
-        }
-        offb += (size_t)db;
-    }
-}
-
-DOPT_API void DOPT_FN(dopt_sparse_blocks_assemble)(const dopt_sparse_blocks *B, const DOPT_REAL *J,
-                                                   const DOPT_REAL *W, const DOPT_REAL *r,
-                                                   DOPT_REAL *Hx, DOPT_REAL *g, DOPT_REAL *work)
-{
-    int f;
-    memset(Hx, 0, (size_t)B->nnz * sizeof(DOPT_REAL));
-    if (g) memset(g, 0, (size_t)B->n * sizeof(DOPT_REAL));
-    for (f = 0; f < B->nfactors; ++f)
-        DOPT_FN(dopt_sparse_blocks_add_factor)(B, f, J + B->jac_offset[f], W ? W + B->weight_offset[f] : NULL,
-                                               r ? r + B->res_offset[f] : NULL, Hx, g, work);
-}
-
-
 /* ---- the least-squares layer's linear solver ------------------------------------------------ */
 
 typedef struct DOPT_FN(dopt__sp_ls) {
@@ -3582,8 +3313,8 @@ static void DOPT_FN(dopt__sp_ls_release_batch)(DOPT_FN(dopt__sp_ls) *s)
 static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
 {
     DOPT_FN(dopt__sp_ls_release_batch)(s);
-    DOPT_FN(dopt_sparse_numeric_free)(s->num);
-    dopt_sparse_symbolic_free(s->sym);
+    DOPT_FN(dopt_sparse_numeric_destroy)(s->num);
+    dopt_sparse_symbolic_destroy(s->sym);
     dopt__sp_free(&s->hooks, s->Ap, (size_t)s->n + 1, sizeof(int));
     dopt__sp_free(&s->hooks, s->diag, (size_t)s->n, sizeof(int));
     dopt__sp_free(&s->hooks, s->Ai, (size_t)s->nnz, sizeof(int));
@@ -3684,7 +3415,7 @@ static int DOPT_FN(dopt__sp_ls_rank)(const DOPT_FN(dopt__sp_ls) *s, const DOPT_R
                                      const DOPT_REAL *values, const DOPT_REAL *dadd)
 {
     const dopt_sparse_symbolic *S = s->sym;
-    const DOPT_REAL tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 10 : 1000) * (DOPT_REAL)s->n * DOPT_EPS;
+    const DOPT_REAL tol = DOPT__RANK_TOL(s->n);
     int sn, c;
     for (sn = 0; sn < S->nsuper; ++sn) {
         const int c0 = S->super[sn], nc = S->super[sn + 1] - c0, nr = S->rowptr[sn + 1] - S->rowptr[sn];
@@ -3755,7 +3486,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_reserve)(void *self, int count)
     if (!s->sym || count < 1) return DOPT_ERR_INVALID_ARGUMENT;
     st = DOPT_FN(dopt_sparse_numeric_create)(s->sym, count, &num);
     if (st != DOPT_OK) return st;
-    DOPT_FN(dopt_sparse_numeric_free)(s->num);
+    DOPT_FN(dopt_sparse_numeric_destroy)(s->num);
     s->num = num;
     s->cur = 0;
     return DOPT_OK;
@@ -3918,3 +3649,43 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
 }
 #endif
 #endif /* DOPT_SPARSE__PASS_IMPL */
+
+/* TUNING AND MICRO-ARCHITECTURE NOTES (dopt_sparse.h)
+ *
+ * Kernels of the numeric factorization.  With AVX-512 vector extensions the updates a supernode
+ * receives run in register tiles (dopt.h's gemm tile, MR x 6) that are subtracted straight at
+ * their rows of the receiving supernode, with no update buffer or scatter pass, and the
+ * off-diagonal solve runs in MR x 8 tiles; tiny blocks take inline loops, and updates whose
+ * sending block exceeds the L2 cache take dopt.h's packed gemm, or inside a supernode a
+ * lower-trapezoid product packed once (OpenBLAS for both with DOPT_USE_CBLAS).  Very wide
+ * supernodes (DOPT__SP_BIG columns) are factored by recursive halving whose big trailing
+ * products are packed once each (left-looking measured faster up to about 700 columns,
+ * recursive from about 850).
+ *
+ * The lane batch: AVX-512, cube pose graph (256 poses, n = 1536, 131 supernodes, 228-column
+ * root; double, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().  The
+ * plain-C 4-lane build keeps its lane structs in memory: on AVX2 (-march=x86-64-v3) the cube
+ * batch took 11.1 s in lanes against 2.5 s one matrix at a time (4.4x slower), hence
+ * DOPT_SPARSE_PLAIN_LANES.  Past the last-level cache a big dense root runs faster one matrix at
+ * a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes, 2.10 s sequential), hence
+ * DOPT__SP_LANE_MAX_BYTES.
+ *
+ * Knobs (define before including the implementation; defaults in parentheses):
+ *   DOPT__SP_SMALL_UPDATE      flops below which an update runs inline (8192)
+ *   DOPT__SP_FUSED_MAX         entries of a sending block up to which its update runs in
+ *                              register tiles (131072)
+ *   DOPT__SP_FUSED_MIN         rows from which an update runs in register tiles (one vector)
+ *   DOPT__SP_LAPACK_MIN        entries of a supernode from which DOPT_USE_CBLAS factors it with
+ *                              one LAPACK potrf + trsm (4194304)
+ *   DOPT__SP_NB                panel width (64);  DOPT__SP_SYRK_NB: column blocks of the
+ *                              trapezoidal products (64)
+ *   DOPT__SP_NARROW            columns up to which a supernode is factored in one pass (12)
+ *   DOPT__SP_BIG, DOPT__SP_LEAF  columns from which a supernode is factored by recursive
+ *                              halving (768), leaf width of that recursion (256)
+ *   DOPT__SP_KC, DOPT__SP_MC   blocking of the recursion's packed products (256, 144)
+ *   DOPT__SP_BATCH_INTERLEAVE  bytes of factors up to which a batch is interleaved (1 MiB)
+ *   DOPT__SP_LNB               column blocks of the lane batch's supernode factorization (96;
+ *                              48 to 240 within 5% on the cube's 228-column root)
+ *   DOPT__SP_LANE_MAX_BYTES    lane factor storage beyond which reserve_batch declines the lane
+ *                              batch (32 MiB)
+ */

@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     for (ki = 0; ki < 5; ++ki) {
         for (mode = 0; mode < 4; ++mode) {
             dopt_nlls_options_d o = dopt_nlls_default_options_d();
-            dopt_bwd_options_d bo;
+            dopt_nlls_diff_options_d bo;
             double tf = 1e30, tb = 1e30, gr = 0;
             size_t calls0;
             int rep, reps = Ks[ki] >= 20 ? 3 : 5;
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
             o.gradient_tolerance = -1;
             o.step_tolerance = -1;
             memset(&bo, 0, sizeof bo);
-            bo.mode = mode == 0 ? DOPT_BWD_IMPLICIT : mode == 1 ? DOPT_BWD_UNROLL : mode == 2 ? DOPT_BWD_TRUNCATED : DOPT_BWD_DLM;
+            bo.mode = mode == 0 ? DOPT_NLLS_DIFF_IMPLICIT : mode == 1 ? DOPT_NLLS_DIFF_UNROLL : mode == 2 ? DOPT_NLLS_DIFF_TRUNCATED : DOPT_NLLS_DIFF_DLM;
             bo.truncate = 5;
             dopt_nlls_diff_keep_trace_d(D, mode == 1 ? -1 : mode == 2 ? 5 : 0);
             for (rep = 0; rep < reps; ++rep) {
@@ -208,7 +208,7 @@ int main(int argc, char **argv)
     dopt_nlls_diff_destroy_d(D);
     dopt_nlls_solver_destroy_d(solver);
     dopt_nlls_problem_destroy_d(prob);
-    dopt_lie_pose_graph_free_d(NULL, &g);
+    dopt_lie_pose_graph_destroy_d(&g);
     free(meas); free(x); free(xbar);
     return 0;
 }

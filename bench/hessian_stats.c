@@ -122,8 +122,8 @@ static int run(const char *path, int reps)
     printf("hessian %s n=%d nnzA=%d nnzL=%.0f flops=%.3g nsuper=%d max_cols=%d factor_ms=%.3f gflops=%.2f "
            "solve_us=%.2f\n",
            path, n, nnz, S->nnz_l, S->flops, S->nsuper, maxc, tf * 1e3, S->flops / tf * 1e-9, ts * 1e6);
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     free(Ap); free(Ai); free(Ax); free(x); free(adj);
     return 0;
 }

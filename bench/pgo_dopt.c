@@ -212,7 +212,7 @@ static int write_cube(const char *dir, int count, int poses, unsigned long long 
         if (dopt_lie_g2o_write_d(path, &g, &info) != DOPT_OK) { fprintf(stderr, "pgo_dopt: %s: %s\n", path, info.message); return 1; }
         (void)f;
     }
-    dopt_lie_pose_graph_free_d(NULL, &g);
+    dopt_lie_pose_graph_destroy_d(&g);
     return 0;
 }
 

@@ -110,7 +110,7 @@ static result run_pair(cholmod_common *cc, int n, int *Ap, int *Ai, double *Ax)
         }
         t = now() - t;
         if (t < R.an_d) R.an_d = t;
-        if (r < 2) dopt_sparse_symbolic_free(S);
+        if (r < 2) dopt_sparse_symbolic_destroy(S);
         t = now();
         L = cholmod_analyze(&A, cc);
         t = now() - t;
@@ -175,8 +175,8 @@ static result run_pair(cholmod_common *cc, int n, int *Ap, int *Ai, double *Ax)
     R.ok = 1;
 out:
     cholmod_free_factor(&L, cc);
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     free(b);
     free(x);
     return R;
@@ -221,7 +221,7 @@ static void bench_spd(cholmod_common *cc, const char *dir)
         R = run_pair(cc, A.ncols, A.p, A.i, A.x);
         snprintf(kase, sizeof kase, "spd/%.*s", (int)(len - 4), e->d_name);
         if (R.ok) print_result(kase, A.ncols, A.p[A.ncols], &R, 0);
-        dopt_sparse_csc_free_d(&A);
+        dopt_sparse_csc_destroy_d(&A);
     }
     closedir(d);
 }
@@ -256,37 +256,108 @@ static int read_g2o_edges(const char *path, int **ei, int **ej, int *npose)
     return m;
 }
 
-/* H = sum over edges of J^T J (random J blocks, bs x 2bs) + I, via dopt_sparse_blocks. */
-static dopt_sparse_blocks *pgo_hessian(int npose, int m, const int *ei, const int *ej, int bs, double **Hx,
-                                       unsigned seed)
+/* The Gauss-Newton Hessian H = sum over edges of J^T J + I of a pose graph with bs x bs blocks
+ * (random J: edge k's Jacobian is bs x 2bs, its two bs x bs ROW-MAJOR blocks for ei[k] then
+ * ej[k], N(0,1) from dopt_rng with this seed), stored as the lower block triangle in CSC with
+ * full diagonal blocks and sorted block rows: the layout dopt's least-squares layer hands its
+ * linear solver, the same matrix for dopt and CHOLMOD. */
+typedef struct pgo_matrix {
+    int n, *Hp, *Hi;
+    double *Hx;
+} pgo_matrix;
+
+static void pgo_matrix_free(pgo_matrix *H)
 {
-    int *vd = (int *)malloc(sizeof(int) * (size_t)npose), *rd = (int *)malloc(sizeof(int) * (size_t)m);
-    int *fp = (int *)malloc(sizeof(int) * ((size_t)m + 1)), *fv = (int *)malloc(sizeof(int) * 2 * (size_t)m);
-    dopt_sparse_blocks *B = NULL;
-    double *J, *work;
+    free(H->Hp); free(H->Hi); free(H->Hx);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Offset of block row hi inside block column lo (hi >= lo), from the sorted block rows. */
+static int pgo_block_row(const int *bp, const int *brow, int bs, int hi, int lo)
+{
+    int l = bp[lo], u = bp[lo + 1] - 1;
+    if (hi == lo) return 0;
+    while (l < u) {
+        int mid = (l + u) / 2;
+        if (brow[mid] < hi) l = mid + 1;
+        else u = mid;
+    }
+    return bs * (1 + l - bp[lo]);
+}
+
+/* Pattern of H: bp/brow the distinct block rows below the diagonal of each block column. */
+static void pgo_pattern(int npose, int m, const int *ei, const int *ej, int bs, int *bp, int *brow, pgo_matrix *H)
+{
+    int *fill = (int *)malloc(sizeof(int) * ((size_t)npose + 1)), k, v, p, q = 0, c, r, pos = 0;
+    for (v = 0; v <= npose; ++v) bp[v] = 0;
+    for (k = 0; k < m; ++k) bp[(ei[k] < ej[k] ? ei[k] : ej[k]) + 1]++;
+    for (v = 0; v < npose; ++v) bp[v + 1] += bp[v];
+    for (v = 0; v <= npose; ++v) fill[v] = bp[v];
+    for (k = 0; k < m; ++k) brow[fill[ei[k] < ej[k] ? ei[k] : ej[k]]++] = ei[k] < ej[k] ? ej[k] : ei[k];
+    for (v = 0; v < npose; ++v) { /* sort and deduplicate each block column */
+        int start = q;
+        qsort(brow + bp[v], (size_t)(bp[v + 1] - bp[v]), sizeof(int), cmp_int);
+        for (p = bp[v]; p < bp[v + 1]; ++p)
+            if (q == start || brow[q - 1] != brow[p]) brow[q++] = brow[p];
+        bp[v] = start;
+    }
+    bp[npose] = q;
+    H->n = npose * bs;
+    H->Hp = (int *)malloc(sizeof(int) * ((size_t)H->n + 1));
+    H->Hi = (int *)malloc(sizeof(int) * ((size_t)bs * bs * ((size_t)npose + (size_t)q)));
+    for (v = 0; v < npose; ++v)
+        for (c = 0; c < bs; ++c) {
+            H->Hp[v * bs + c] = pos;
+            for (r = 0; r < bs; ++r) H->Hi[pos++] = v * bs + r;
+            for (p = bp[v]; p < bp[v + 1]; ++p)
+                for (r = 0; r < bs; ++r) H->Hi[pos++] = brow[p] * bs + r;
+        }
+    H->Hp[H->n] = pos;
+    free(fill);
+}
+
+/* Returns 0 (nothing allocated) when an edge joins a pose to itself or leaves 0..npose-1. */
+static int pgo_hessian(int npose, int m, const int *ei, const int *ej, int bs, unsigned seed, pgo_matrix *H)
+{
+    int *bp, *brow, k, v, a, b, c, ra, q;
+    double *J;
     dopt_rng rng;
-    int k, v;
-    for (v = 0; v < npose; ++v) vd[v] = bs;
-    for (k = 0; k < m; ++k) {
-        rd[k] = bs;
-        fp[k] = 2 * k;
-        fv[2 * k] = ei[k];
-        fv[2 * k + 1] = ej[k];
-    }
-    fp[m] = 2 * m;
-    if (dopt_sparse_blocks_create(NULL, npose, vd, m, rd, fp, fv, &B, NULL) != DOPT_OK) return NULL;
-    J = (double *)malloc(sizeof(double) * B->jac_offset[m]);
-    work = (double *)malloc(sizeof(double) * (size_t)(bs * bs));
+    memset(H, 0, sizeof *H);
+    for (k = 0; k < m; ++k)
+        if (ei[k] == ej[k] || ei[k] < 0 || ej[k] < 0 || ei[k] >= npose || ej[k] >= npose) return 0;
+    bp = (int *)malloc(sizeof(int) * ((size_t)npose + 1));
+    brow = (int *)malloc(sizeof(int) * ((size_t)m + 1));
+    pgo_pattern(npose, m, ei, ej, bs, bp, brow, H);
+    J = (double *)malloc(sizeof(double) * 2 * (size_t)bs * bs * (size_t)m);
     dopt_rng_seed(&rng, seed, 0);
-    dopt_rng_fill_normal_d(&rng, (int)B->jac_offset[m], J, 0, 1);
-    *Hx = (double *)malloc(sizeof(double) * (size_t)B->nnz);
-    dopt_sparse_blocks_assemble_d(B, J, NULL, NULL, *Hx, NULL, work);
-    for (v = 0; v < B->n; ++v) { /* diagonal shift: H + I */
-        int var = dopt_sparse_blocks_locate(B, v, NULL);
-        (*Hx)[B->Hp[v] + (v - B->var_offset[var])] += 1.0;
+    dopt_rng_fill_normal_d(&rng, 2 * bs * bs * m, J, 0, 1);
+    H->Hx = (double *)calloc((size_t)H->Hp[H->n], sizeof(double));
+    for (k = 0; k < m; ++k) { /* block (va, vb), va >= vb, += J_a^T J_b, one entry at a time */
+        const int vars[2] = {ei[k], ej[k]};
+        for (b = 0; b < 2; ++b)
+            for (a = 0; a < 2; ++a) {
+                const int va = vars[a], vb = vars[b];
+                const double *Ja = J + (size_t)(2 * k + a) * bs * bs, *Jb = J + (size_t)(2 * k + b) * bs * bs;
+                const int roff = va >= vb ? pgo_block_row(bp, brow, bs, va, vb) : 0;
+                if (va < vb) continue;
+                for (c = 0; c < bs; ++c) {
+                    double *Hcol = H->Hx + H->Hp[vb * bs + c] + roff;
+                    for (ra = 0; ra < bs; ++ra) {
+                        double acc = 0;
+                        for (q = 0; q < bs; ++q) acc += Ja[q * bs + ra] * Jb[q * bs + c];
+                        Hcol[ra] += acc;
+                    }
+                }
+            }
     }
-    free(vd); free(rd); free(fp); free(fv); free(J); free(work);
-    return B;
+    for (v = 0; v < H->n; ++v) H->Hx[H->Hp[v] + v % bs] += 1.0; /* diagonal shift: H + I */
+    free(bp); free(brow); free(J);
+    return 1;
 }
 
 /* 64 matrices with one pattern: dopt batch refactorization vs 64 CHOLMOD refactorizations. */
@@ -304,13 +375,13 @@ static void bench_batch(cholmod_common *cc, const char *kase, int n, int *Ap, in
        (SPARSE_BENCH_BATCH_GB overrides), skipped above with the size printed */
     if ((double)S->nnz_storage * NB * 8 > 1e9 * (getenv("SPARSE_BENCH_BATCH_GB") ? atof(getenv("SPARSE_BENCH_BATCH_GB")) : 8.0)) {
         printf("# %s: batch skipped (%.0f MB)\n", kase, (double)S->nnz_storage * NB * 8 / 1e6);
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
         return;
     }
     vals = (double *)malloc(sizeof(double) * (size_t)nnz * NB);
     for (b = 0; b < NB; ++b)
         for (q = 0; q < nnz; ++q) vals[(size_t)b * nnz + q] = Ax[q] * (1.0 + 0.01 * b);
-    if (dopt_sparse_numeric_create_d(S, NB, &F) != DOPT_OK) { free(vals); dopt_sparse_symbolic_free(S); return; }
+    if (dopt_sparse_numeric_create_d(S, NB, &F) != DOPT_OK) { free(vals); dopt_sparse_symbolic_destroy(S); return; }
     memset(&A, 0, sizeof A);
     A.nrow = A.ncol = (size_t)n;
     A.nzmax = (size_t)nnz;
@@ -342,8 +413,8 @@ static void bench_batch(cholmod_common *cc, const char *kase, int n, int *Ap, in
            kase, backend_label(), n, NB, 1e3 * td, 1e3 * tc, tc / td, td / tc);
     fflush(stdout);
     cholmod_free_factor(&L, cc);
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     free(vals);
 }
 
@@ -359,23 +430,21 @@ static void bench_pgo(cholmod_common *cc, const char *dir, const char *sub, int 
         int *ei = NULL, *ej = NULL, npose = 0, m;
         size_t len = strlen(e->d_name);
         char kase[300];
-        double *Hx = NULL;
-        dopt_sparse_blocks *B;
+        pgo_matrix H;
         result R;
         if (len < 5 || strcmp(e->d_name + len - 4, ".g2o") != 0) continue;
         if (!file_on(e->d_name)) continue;
         snprintf(path, sizeof path, "%s/%s/%s", dir, sub, e->d_name);
         m = read_g2o_edges(path, &ei, &ej, &npose);
         if (m <= 0) { free(ei); free(ej); continue; }
-        B = pgo_hessian(npose, m, ei, ej, bs, &Hx, 7);
         snprintf(kase, sizeof kase, "%s/%.*s", sub, (int)(len - 4), e->d_name);
-        if (B) {
-            R = run_pair(cc, B->n, B->Hp, B->Hi, Hx);
-            if (R.ok) print_result(kase, B->n, B->Hp[B->n], &R, 0);
-            if (!getenv("SPARSE_BENCH_NO_BATCH")) bench_batch(cc, kase, B->n, B->Hp, B->Hi, Hx);
+        if (pgo_hessian(npose, m, ei, ej, bs, 7, &H)) {
+            R = run_pair(cc, H.n, H.Hp, H.Hi, H.Hx);
+            if (R.ok) print_result(kase, H.n, H.Hp[H.n], &R, 0);
+            if (!getenv("SPARSE_BENCH_NO_BATCH")) bench_batch(cc, kase, H.n, H.Hp, H.Hi, H.Hx);
+            pgo_matrix_free(&H);
         }
-        dopt_sparse_blocks_free(B);
-        free(Hx); free(ei); free(ej);
+        free(ei); free(ej);
     }
     closedir(d);
 }

@@ -53,8 +53,8 @@ static int run(const char *path)
     dopt_linear_solver_d ls;
     dopt_manifold_d se3 = dopt_lie_manifold_se3_d();
     dopt_nlls_options_d lm, gn;
-    dopt_bwd_options_d bo;
-    dopt_bwd_report *brep;
+    dopt_nlls_diff_options_d bo;
+    dopt_nlls_diff_report *brep;
     dopt_errinfo info;
     if (!f) { fprintf(stderr, "cannot open %s\n", path); return 1; }
     if (fscanf(f, "%d %d %d %lf %lf %lf %lf", &N, &B, &E, &log_r, &th_loss, &th_grad, &th_s) != 7) return 1;
@@ -67,7 +67,7 @@ static int run(const char *path)
     xbar = (double *)malloc(sizeof(double) * 6 * (size_t)N * (size_t)B);
     meas = (dopt_lie_between_data_d *)calloc((size_t)E * (size_t)B, sizeof *meas);
     prior = (dopt_lie_prior_data_d *)calloc((size_t)B, sizeof *prior);
-    brep = (dopt_bwd_report *)malloc(sizeof *brep * (size_t)B);
+    brep = (dopt_nlls_diff_report *)malloc(sizeof *brep * (size_t)B);
     ei = (int *)malloc(sizeof(int) * (size_t)E);
     ej = (int *)malloc(sizeof(int) * (size_t)E);
     for (b = 0; b < B; ++b) {
@@ -138,7 +138,7 @@ static int run(const char *path)
     gn.max_iterations = 1;
     gn.step_size = 1;
     memset(&bo, 0, sizeof bo);
-    bo.mode = DOPT_BWD_IMPLICIT;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
     for (rep = 0; rep < 3; ++rep) {
         double t0 = now(), t;
         dopt_status st;

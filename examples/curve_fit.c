@@ -44,7 +44,7 @@ int main(void)
     dopt_nlls_diff_d *D;
     dopt_manifold_d R1 = dopt_manifold_euclidean_d(1);
     dopt_nlls_options_d opt;
-    dopt_bwd_options_d bo;
+    dopt_nlls_diff_options_d bo;
     dopt_rng rng;
     int var, k, i, epoch, mode;
     const double lr = 1e-3, alpha = 0.99;
@@ -81,7 +81,7 @@ int main(void)
     opt.method = DOPT_NLLS_GN;
     opt.max_iterations = 10;
     memset(&bo, 0, sizeof bo);
-    bo.mode = DOPT_BWD_IMPLICIT;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
     printf("Theseus Listing 1: learn x in y = v exp(x); inner Gauss-Newton, outer RMSprop (lr %g)\n", lr);
     for (epoch = 0; epoch < 20; ++epoch) {
         double loss, xbar;
@@ -104,11 +104,11 @@ int main(void)
     printf("dL/dphi_0 at the learned phi by backward mode:\n");
     for (mode = 0; mode < 4; ++mode) {
         double xbar = 2 * (v - v_true), x0bar;
-        bo.mode = (dopt_bwd_mode)mode;
+        bo.mode = (dopt_nlls_diff_mode)mode;
         bo.truncate = 2;
         bo.dlm_epsilon = 1e-4;
         dopt_nlls_diff_backward_d(D, &bo, &xbar, &x0bar, NULL, NULL);
-        printf("  %-9s % .9e\n", dopt_bwd_mode_string(bo.mode), dopt_nlls_diff_param_grad_d(D, k)[0]);
+        printf("  %-9s % .9e\n", dopt_nlls_diff_mode_string(bo.mode), dopt_nlls_diff_param_grad_d(D, k)[0]);
     }
     dopt_nlls_diff_destroy_d(D);
     dopt_nlls_solver_destroy_d(solver);

@@ -3,7 +3,7 @@
  *   cc -std=c99 -O2 -I. examples/curve_fit_ls.c -o curve_fit_ls -lm && ./curve_fit_ls
  *
  * Fits y = exp(m t + c) to 60 noisy samples of which every 8th is a gross outlier:
- *   1. checks the hand-written Jacobian against central differences (dopt_check_jacobian_d),
+ *   1. checks the hand-written Jacobian against central differences (dopt_nlls_check_jacobian_d),
  *   2. fits with plain least squares (the outliers drag the fit away),
  *   3. fits with a Cauchy loss (the outliers are down-weighted),
  *   4. fits a batch of 4 such data sets at once (one problem structure, one solver),
@@ -105,7 +105,7 @@ int main(void)
 
     mp[0] = &R2;
     vp[0] = x0;
-    dopt_check_jacobian_d(exp_residual, &data[10], 1, 1, mp, vp, 0, NULL, &chk);
+    dopt_nlls_check_jacobian_d(exp_residual, &data[10], 1, 1, mp, vp, 0, NULL, &chk);
     printf("Jacobian check: worst |analytic - numeric| = %.2e (row %d, column %d)\n", chk.max_error,
            chk.row, chk.col);
 

@@ -80,7 +80,7 @@ static void release(graph *G)
     dopt_nlls_diff_destroy_d(G->D);
     dopt_nlls_solver_destroy_d(G->solver);
     dopt_nlls_problem_destroy_d(G->prob);
-    dopt_lie_pose_graph_free_d(NULL, &G->g);
+    dopt_lie_pose_graph_destroy_d(&G->g);
     free(G->meas);
     free(G->x);
     free(G->xbar);
@@ -128,11 +128,11 @@ int main(void)
     opt.max_iterations = 10;
     for (mode = 0; mode < 4; ++mode) {
         double l = log(100.0), m1 = 0, m2 = 0; /* log radius, Adam moments */
-        dopt_bwd_options_d bo;
+        dopt_nlls_diff_options_d bo;
         memset(&bo, 0, sizeof bo);
-        bo.mode = (dopt_bwd_mode)mode;
+        bo.mode = (dopt_nlls_diff_mode)mode;
         bo.truncate = 3;
-        printf("backward mode %s\n", dopt_bwd_mode_string(bo.mode));
+        printf("backward mode %s\n", dopt_nlls_diff_mode_string(bo.mode));
         for (epoch = 0; epoch < EPOCHS; ++epoch) {
             double loss = 0, grad = 0, a = exp(l), mh, vh;
             for (gi = 0; gi < NGRAPH; ++gi) {

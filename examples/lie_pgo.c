@@ -92,7 +92,7 @@ int main(void)
 done:
     dopt_nlls_solver_destroy_d(s);
     dopt_nlls_problem_destroy_d(p);
-    dopt_lie_pose_graph_free_d(NULL, &g);
+    dopt_lie_pose_graph_destroy_d(&g);
     free(meas);
     free(sqrt_info);
     free(x);

@@ -135,7 +135,7 @@ int main(void)
     dopt_nlls_report rep;
     dopt_manifold_d R4 = dopt_manifold_euclidean_d(4);
     dopt_nlls_options_d opt;
-    dopt_bwd_options_d bo;
+    dopt_nlls_diff_options_d bo;
     int k, v, pgp = -1, pobs = -1, first_gp = -1, first_obs = -1, c;
     svg_plot plot;
 
@@ -209,7 +209,7 @@ int main(void)
         if (ob >= 0) { xbar[ob] += dx / l; xbar[ob + 1] += dy / l; }
     }
     memset(&bo, 0, sizeof bo);
-    bo.mode = DOPT_BWD_IMPLICIT;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
     if (dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK)
         printf("d(path length)/d w_gp = % .5e   d(path length)/d w_obs = % .5e\n",
                dopt_nlls_diff_param_grad_d(D, pgp)[0], dopt_nlls_diff_param_grad_d(D, pobs)[0]);

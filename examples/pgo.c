@@ -54,7 +54,7 @@ static int cube_graph(pgo_graph *g, double **truth)
         pgo_sqrt_info(6, e->info, e->W);
         for (r = 0; r < 6; ++r) e->wdiag[r] = e->W[7 * r];
     }
-    dopt_lie_pose_graph_free_d(NULL, &lg);
+    dopt_lie_pose_graph_destroy_d(&lg);
     return 0;
 }
 

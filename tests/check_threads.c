@@ -179,9 +179,9 @@ static void test_sparse_threads(void)
     }
     DOPT_CHECK(memcmp(F->x, Fs->x, NT * 2 * S->nnz_storage * sizeof(double)) == 0, "factors differ from the serial batch");
 out:
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_numeric_free_d(Fs);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_numeric_destroy_d(Fs);
+    dopt_sparse_symbolic_destroy(S);
 }
 
 static void suite(void)

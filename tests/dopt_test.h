@@ -10,9 +10,10 @@
  * A test passes when all its checks pass.  The program prints one line per failed or skipped test
  * and ends with `N passed, N failed, N skipped`; it exits 1 if anything failed.
  *
- * Precision-generic tests use the same driver as the library: define a pass macro and
- * DOPT__DRIVE "tests/<file>.c", include "dopt.h", and write the tests in the pass block with
- * DOPT_REAL / DOPT_FN; DOPT_TEST_TOL(double_tol, float_tol) picks the tolerance.
+ * Precision-generic tests use the library's driver under its public name (dopt.h, FLOAT AND
+ * DOUBLE): define a pass macro and DOPT_GENERIC "tests/<file>.c", include "dopt.h", and write
+ * the tests in the pass block with DOPT_REAL / DOPT_FN; DOPT_TEST_TOL(double_tol, float_tol)
+ * picks the tolerance.
  * Environment: DOPT_DATA_DIR points at shared/data (default ../shared/data); DOPT_TEST_QUICK=1
  * asks tests to shrink their sizes (sanitizer runs). */
 #ifndef DOPT_TEST_H

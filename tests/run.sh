@@ -161,5 +161,21 @@ for chk in threads valgrind; do
     else FAILED=$((FAILED + 1)); echo "FAIL check-$chk"; echo "$out" | tail -n 15; fi
 done
 
+# code examples of the header overviews: extracted, built and run (tests/sketches.sh)
+if bash tests/sketches.sh "$OUT/sketch" > "$LOG/sketches.txt" 2>&1; then
+    PASSED=$((PASSED + 1)); echo "ok   overview examples build and run"
+else FAILED=$((FAILED + 1)); echo "FAIL overview examples"; cat "$LOG/sketches.txt"; fi
+# Windows data model (LLP64: long is 32-bit): every header and test compiled by mingw-w64, warning-free
+if ensure x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64; then
+    mkdir -p "$OUT/mingw"; mw_fail=0
+    for h in dopt.h dopt_lie.h dopt_sparse.h dopt_mpc.h dopt_deq.h; do
+        printf '#define DOPT_IMPLEMENTATION\n#include "%s"\n' "$h" > "$OUT/mingw/${h%.h}_h.c"
+    done
+    for src in "$OUT"/mingw/*_h.c $TESTS; do
+        x86_64-w64-mingw32-gcc $WARN -O2 -I. -c "$src" -o "$OUT/mingw/$(basename "$src" .c).o" >> "$LOG/mingw.txt" 2>&1 || mw_fail=1
+    done
+    if [ $mw_fail = 0 ]; then PASSED=$((PASSED + 1)); echo "ok   compile: headers and tests with mingw-w64 (LLP64)"
+    else FAILED=$((FAILED + 1)); echo "FAIL compile: mingw-w64"; sed -n '1,40p' "$LOG/mingw.txt"; fi
+else echo "skip: mingw-w64 configuration (x86_64-w64-mingw32-gcc not available)"; fi
 echo "total: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ]

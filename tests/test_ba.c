@@ -269,7 +269,7 @@ static int DOPT_FN(dense_jacobian)(const BAL_ *p, const unsigned char *fixed, do
         Js[0] = Jc;
         Js[1] = Jp;
         if (DOPT_FN(dopt_lie_cost_bal)(&d, vars, rr, Js) != DOPT_OK) { free(col); return 0; }
-        if (loss != DOPT_LOSS_NONE) DOPT_FN(dopt_loss_eval)(loss, 1, rr[0] * rr[0] + rr[1] * rr[1], rho);
+        if (loss != DOPT_LOSS_NONE) DOPT_FN(dopt_nlls_loss_eval)(loss, 1, rr[0] * rr[0] + rr[1] * rr[1], rho);
         w = (R_)sqrt((double)rho[1]);
         for (a = 0; a < 2; ++a) {
             r[2 * i + a] = w * rr[a];

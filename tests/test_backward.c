@@ -12,7 +12,7 @@
  * the gradient equals the refactored one; a changed weight, loss scale, cost datum or point, a
  * damped last step, or one slot for a batch must not reuse, and still give that gradient; a
  * lockstep LM forward (tests/lane_solver.h) leaves the same solution and the same reuse. */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 #define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt.h"
@@ -276,8 +276,8 @@ static void test_implicit_fd_d(void)
                 /* the finite differences re-solve with full Gauss-Newton steps: the tightest
                    convergence (x* does not depend on the method that found it) */
                 dopt_nlls_options_d oref = tb_opts(DOPT_NLLS_GN, 1.0, 0);
-                dopt_bwd_options_d bo;
-                dopt_bwd_report rep[TB_B];
+                dopt_nlls_diff_options_d bo;
+                dopt_nlls_diff_report rep[TB_B];
                 double xbar[TB_B * 3], g, *v, v0, h = 1e-6, Lp, Lm, worst = 0;
                 int k, e, nphi;
                 char what[160];
@@ -285,7 +285,7 @@ static void test_implicit_fd_d(void)
                 tb_loss_solve(&P, &o);
                 tb_xbar(&P, xbar);
                 memset(&bo, 0, sizeof bo);
-                bo.mode = DOPT_BWD_IMPLICIT;
+                bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
                 DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, rep, NULL) == DOPT_OK, "implicit status");
                 DOPT_CHECK(rep[0].converged && rep[1].converged, "converged flags");
                 nphi = tb_nphi(&P);
@@ -317,7 +317,7 @@ static void test_implicit_exact_fd_d(void)
     for (kind = P_NONQUAD; kind <= P_ROBUST; ++kind) {
         tb_prob P;
         dopt_nlls_options_d o = tb_opts(DOPT_NLLS_LM, 1.0, 0);
-        dopt_bwd_options_d bo;
+        dopt_nlls_diff_options_d bo;
         double xbar[TB_B * 3], g, ggn[64], *v, v0, h = 1e-6, gap = 0;
         int k, e, c, nphi;
         char what[160];
@@ -330,7 +330,7 @@ static void test_implicit_exact_fd_d(void)
         tb_loss_solve(&P, &o);
         tb_xbar(&P, xbar);
         memset(&bo, 0, sizeof bo);
-        bo.mode = DOPT_BWD_IMPLICIT;
+        bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
         nphi = tb_nphi(&P);
         DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "gauss-newton");
         for (k = 0; k < nphi; ++k) tb_phi(&P, k, &ggn[k], &e);
@@ -364,8 +364,8 @@ static void test_unroll_fd_d(void)
             for (si = 0; si < 2; ++si) {
                 tb_prob P;
                 dopt_nlls_options_d o = tb_opts(method, si ? 0.5 : 1.0, K);
-                dopt_bwd_options_d bo;
-                dopt_bwd_report rep[TB_B];
+                dopt_nlls_diff_options_d bo;
+                dopt_nlls_diff_report rep[TB_B];
                 double xbar[TB_B * 3], x0bar[TB_B * 3], x0bt[TB_B * 3], gu[64], g, *v, v0, h = 1e-6, worst = 0;
                 int k, e, j, b, nphi;
                 char what[160];
@@ -373,7 +373,7 @@ static void test_unroll_fd_d(void)
                 tb_loss_solve(&P, &o);
                 tb_xbar(&P, xbar);
                 memset(&bo, 0, sizeof bo);
-                bo.mode = DOPT_BWD_UNROLL;
+                bo.mode = DOPT_NLLS_DIFF_UNROLL;
                 DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, x0bar, rep, NULL) == DOPT_OK, "unroll status");
                 nphi = tb_nphi(&P);
                 for (k = 0; k < nphi; ++k) {
@@ -404,7 +404,7 @@ static void test_unroll_fd_d(void)
                     }
                 DOPT_CHECK(rep[0].steps == K, "recorded %d steps", rep[0].steps);
                 /* TRUNCATED with K = every iteration is UNROLL */
-                bo.mode = DOPT_BWD_TRUNCATED;
+                bo.mode = DOPT_NLLS_DIFF_TRUNCATED;
                 bo.truncate = K;
                 DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, x0bt, rep, NULL) == DOPT_OK, "truncated status");
                 for (k = 0; k < nphi; ++k) {
@@ -431,7 +431,7 @@ static void test_unroll_vs_solver_d(void)
     for (method = 0; method < 2; ++method) {
         tb_prob P;
         dopt_nlls_options_d o = tb_opts(method == 0 ? DOPT_NLLS_GN : DOPT_NLLS_LM, 0.5, 5);
-        dopt_bwd_options_d bo;
+        dopt_nlls_diff_options_d bo;
         double xbar[TB_B * 3], g, *v, v0, h = 1e-6;
         int k, e, nphi;
         o.lm_update = DOPT_LM_UPDATE_FACTOR;
@@ -439,7 +439,7 @@ static void test_unroll_vs_solver_d(void)
         tb_loss_solve(&P, &o);
         tb_xbar(&P, xbar);
         memset(&bo, 0, sizeof bo);
-        bo.mode = DOPT_BWD_UNROLL;
+        bo.mode = DOPT_NLLS_DIFF_UNROLL;
         DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "unroll status");
         nphi = tb_nphi(&P);
         for (k = 0; k < nphi; ++k) {
@@ -465,7 +465,7 @@ static void test_numeric_vjp_d(void)
     for (kind = 0; kind < 3; ++kind) {
         tb_prob A, N;
         dopt_nlls_options_d o = tb_opts(DOPT_NLLS_LM, 1, 0);
-        dopt_bwd_options_d bo;
+        dopt_nlls_diff_options_d bo;
         double xbar[TB_B * 3], ga, gn;
         int k, e, nphi;
         tb_build(&A, kind, 0);
@@ -474,7 +474,7 @@ static void test_numeric_vjp_d(void)
         tb_loss_solve(&N, &o);
         tb_xbar(&A, xbar);
         memset(&bo, 0, sizeof bo);
-        bo.mode = DOPT_BWD_IMPLICIT;
+        bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
         DOPT_CHECK(dopt_nlls_diff_backward_d(A.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "analytic");
         DOPT_CHECK(dopt_nlls_diff_backward_d(N.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "numeric");
         nphi = tb_nphi(&A);
@@ -495,20 +495,20 @@ static void test_dlm_trend_d(void)
     for (kind = 0; kind < 3; ++kind) {
         tb_prob P;
         dopt_nlls_options_d o = tb_opts(DOPT_NLLS_LM, 1, 0);
-        dopt_bwd_options_d bo;
+        dopt_nlls_diff_options_d bo;
         double xbar[TB_B * 3], gi[64], err[4], eps[4] = {1e-1, 1e-2, 1e-3, 1e-4}, g;
         int k, e, nphi, q;
         tb_build(&P, kind, 0);
         tb_loss_solve(&P, &o);
         tb_xbar(&P, xbar);
         memset(&bo, 0, sizeof bo);
-        bo.mode = DOPT_BWD_IMPLICIT;
+        bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
         DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "implicit");
         nphi = tb_nphi(&P);
         for (k = 0; k < nphi; ++k) tb_phi(&P, k, &gi[k], &e);
         for (q = 0; q < 4; ++q) {
             double num = 0, den = 0;
-            bo.mode = DOPT_BWD_DLM;
+            bo.mode = DOPT_NLLS_DIFF_DLM;
             bo.dlm_epsilon = eps[q];
             DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "dlm");
             for (k = 0; k < nphi; ++k) {
@@ -543,8 +543,8 @@ static void test_singular_status_d(void)
     dopt_manifold_d m = dopt_manifold_euclidean_d(2);
     dopt_nlls_cost_desc_d d;
     dopt_nlls_options_d o;
-    dopt_bwd_options_d bo;
-    dopt_bwd_report rep;
+    dopt_nlls_diff_options_d bo;
+    dopt_nlls_diff_report rep;
     dopt_errinfo info;
     double y = 1, x[2] = {0, 0}, xbar[2] = {1, 0};
     int v, k = 0, mode;
@@ -561,7 +561,7 @@ static void test_singular_status_d(void)
     DOPT_CHECK(dopt_nlls_diff_solve_d(D, &o, x, 0, NULL, NULL) == DOPT_OK, "forward LM");
     for (mode = 0; mode < 2; ++mode) {
         memset(&bo, 0, sizeof bo);
-        bo.mode = mode ? DOPT_BWD_DLM : DOPT_BWD_IMPLICIT;
+        bo.mode = mode ? DOPT_NLLS_DIFF_DLM : DOPT_NLLS_DIFF_IMPLICIT;
         bo.dlm_epsilon = 1e-9; /* the DLM system's own regularization 2 eps^2 is negligible */
         memset(&info, 0, sizeof info);
         if (mode == 0) {
@@ -569,7 +569,15 @@ static void test_singular_status_d(void)
                        "singular system gives DOPT_ERR_SINGULAR");
             DOPT_CHECK(rep.status == DOPT_ERR_SINGULAR && info.index == 0, "report and info");
         } else {
-            dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, &rep, &info);
+            /* DLM solves the same singular Gauss-Newton system at θ* (its ε regularizes only
+               the perturbed problem): the same status, reported the same way, and a zero
+               gradient for the failed element */
+            DOPT_CHECK(dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, &rep, &info) == DOPT_ERR_SINGULAR,
+                       "DLM: singular system gives DOPT_ERR_SINGULAR");
+            DOPT_CHECK(rep.status == DOPT_ERR_SINGULAR && info.index == 0, "DLM: report (%s) and info (index %ld)",
+                       dopt_status_string(rep.status), info.index);
+            DOPT_CHECK(dopt_nlls_diff_param_grad_d(D, k)[0] == 0, "DLM: the failed element's gradient is zero (%g)",
+                       dopt_nlls_diff_param_grad_d(D, k)[0]);
         }
         DOPT_CHECK(dopt_all_finite_d(1, dopt_nlls_diff_param_grad_d(D, k)), "no NaN gradient");
     }
@@ -583,8 +591,8 @@ static void test_policy_d(void)
 {
     tb_prob P;
     dopt_nlls_options_d o = tb_opts(DOPT_NLLS_LM, 1, 0);
-    dopt_bwd_options_d bo;
-    dopt_bwd_report rep[TB_B];
+    dopt_nlls_diff_options_d bo;
+    dopt_nlls_diff_report rep[TB_B];
     dopt_errinfo info;
     double xbar[TB_B * 3], x[TB_B][3];
     const double *g;
@@ -594,18 +602,18 @@ static void test_policy_d(void)
     tb_solve(&P, &o, x);
     tb_xbar(&P, xbar);
     memset(&bo, 0, sizeof bo);
-    bo.mode = DOPT_BWD_IMPLICIT;
-    bo.policy = DOPT_BWD_FLAG;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
+    bo.policy = DOPT_NLLS_DIFF_FLAG;
     DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, rep, NULL) == DOPT_OK, "flag: computed");
     DOPT_CHECK(!rep[0].converged && rep[0].forward_stop == DOPT_STOP_MAX_ITERATIONS && rep[0].status == DOPT_OK,
                "flag: flagged");
     g = dopt_nlls_diff_param_grad_d(P.D, P.pY);
     DOPT_CHECK(g[0] != 0, "flag: gradient present");
-    bo.policy = DOPT_BWD_ZERO;
+    bo.policy = DOPT_NLLS_DIFF_ZERO;
     DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, rep, NULL) == DOPT_OK, "zero: ok");
     DOPT_CHECK(rep[1].status == DOPT_ERR_NO_CONVERGENCE, "zero: flagged");
     for (j = 0; j < TB_B * ny; ++j) DOPT_CHECK(g[j] == 0, "zero: no contribution");
-    bo.policy = DOPT_BWD_FAIL;
+    bo.policy = DOPT_NLLS_DIFF_FAIL;
     DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, rep, &info) == DOPT_ERR_NO_CONVERGENCE, "fail");
     DOPT_CHECK(info.index == 0, "fail names the element");
     tb_free(&P);
@@ -644,7 +652,7 @@ static void test_manifold_unroll_d(void)
     double q[6] = {0.1, 1.2, -0.9, 0.3, 0.5, -0.8}, x[2], x0[2] = {1, 0}, xbar = 1, x0bar, h = 1e-6;
     const double pts[6] = {1, 1, -1, 0, 0.2, -1};
     dopt_nlls_options_d o = tb_opts(DOPT_NLLS_LM, 0.5, 4);
-    dopt_bwd_options_d bo;
+    dopt_nlls_diff_options_d bo;
     int v, c, k = 0, j;
     memset(&m, 0, sizeof m);
     m.name = "so2"; m.dim = 2; m.tangent_dim = 1; m.retract = so2_retract; m.local = so2_local;
@@ -664,7 +672,7 @@ static void test_manifold_unroll_d(void)
     x[0] = x0[0]; x[1] = x0[1];
     dopt_nlls_diff_solve_d(D, &o, x, 0, NULL, NULL);
     memset(&bo, 0, sizeof bo);
-    bo.mode = DOPT_BWD_UNROLL;
+    bo.mode = DOPT_NLLS_DIFF_UNROLL;
     /* L = angle of the result: dL/dtheta* = 1 on the tangent */
     DOPT_CHECK(dopt_nlls_diff_backward_d(D, &bo, &xbar, &x0bar, NULL, NULL) == DOPT_OK, "so2 unroll");
     for (j = 0; j < 6; ++j) {
@@ -691,35 +699,35 @@ static void test_keep_trace_d(void)
 {
     tb_prob P;
     dopt_nlls_options_d o = tb_opts(DOPT_NLLS_LM, 0.5, 8);
-    dopt_bwd_options_d bo;
+    dopt_nlls_diff_options_d bo;
     double xbar[TB_B * 3], g[64], g2, gi[64];
     int k, e, nphi;
     tb_build(&P, P_NONQUAD, 0);
     nphi = tb_nphi(&P);
     tb_xbar(&P, xbar);
     memset(&bo, 0, sizeof bo);
-    bo.mode = DOPT_BWD_TRUNCATED;
+    bo.mode = DOPT_NLLS_DIFF_TRUNCATED;
     bo.truncate = 3;
     tb_loss_solve(&P, &o);
     DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "full trace");
     for (k = 0; k < nphi; ++k) tb_phi(&P, k, &g[k], &e);
-    bo.mode = DOPT_BWD_IMPLICIT;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
     DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "implicit, full trace");
     for (k = 0; k < nphi; ++k) tb_phi(&P, k, &gi[k], &e);
     DOPT_CHECK(dopt_nlls_diff_keep_trace_d(P.D, 3) == DOPT_OK, "keep 3");
     tb_loss_solve(&P, &o);
-    bo.mode = DOPT_BWD_TRUNCATED;
+    bo.mode = DOPT_NLLS_DIFF_TRUNCATED;
     DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "ring trace");
     for (k = 0; k < nphi; ++k) {
         tb_phi(&P, k, &g2, &e);
         DOPT_CHECK(g2 == g[k], "ring vs full: %g %g", g2, g[k]);
     }
-    bo.mode = DOPT_BWD_UNROLL;
+    bo.mode = DOPT_NLLS_DIFF_UNROLL;
     DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT,
                "unroll needs the whole trace");
     DOPT_CHECK(dopt_nlls_diff_keep_trace_d(P.D, 0) == DOPT_OK, "keep 0");
     tb_loss_solve(&P, &o);
-    bo.mode = DOPT_BWD_IMPLICIT;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
     DOPT_CHECK(dopt_nlls_diff_backward_d(P.D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "implicit, no trace");
     for (k = 0; k < nphi; ++k) {
         tb_phi(&P, k, &g2, &e);
@@ -741,14 +749,14 @@ static void test_bad_input_d(void)
                "a weight parameter on a cost without that weight");
     DOPT_CHECK(dopt_nlls_diff_add_param_d(P.D, DOPT_PARAM_DATA, NULL, 1, 0, NULL) == DOPT_ERR_INVALID_ARGUMENT,
                "NULL values");
-    DOPT_CHECK(strcmp(dopt_bwd_mode_string(DOPT_BWD_DLM), "dlm") == 0, "mode string");
+    DOPT_CHECK(strcmp(dopt_nlls_diff_mode_string(DOPT_NLLS_DIFF_DLM), "dlm") == 0, "mode string");
     tb_free(&P);
 }
 
 #define TEST_BWD_PASS
-#define DOPT__DRIVE "tests/test_backward.c"
+#define DOPT_GENERIC "tests/test_backward.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_BWD_PASS
 
 static void suite(void)
@@ -796,7 +804,7 @@ static void DOPT_FN(test_modes_smoke)(void)
     DOPT_FN(dopt_nlls_diff) *D;
     DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_manifold_euclidean)(1);
     DOPT_FN(dopt_nlls_options) o;
-    DOPT_FN(dopt_bwd_options) bo;
+    DOPT_FN(dopt_nlls_diff_options) bo;
     DOPT_REAL ty[4][2] = {{1, 2}, {2, 4.5}, {3, 5.5}, {-1, -2}}, x, xbar = 1, x0bar;
     int v, c, k[4], mode;
     double tt = 1 + 4 + 9 + 1;
@@ -821,13 +829,13 @@ static void DOPT_FN(test_modes_smoke)(void)
     DOPT_CHECK(DOPT_FN(dopt_nlls_diff_solve)(D, &o, &x, 0, NULL, NULL) == DOPT_OK, "forward");
     for (mode = 0; mode < 4; ++mode) {
         memset(&bo, 0, sizeof bo);
-        bo.mode = (dopt_bwd_mode)mode;
+        bo.mode = (dopt_nlls_diff_mode)mode;
         bo.truncate = 1;
         bo.dlm_epsilon = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-2 : 1e-4);
         DOPT_CHECK(DOPT_FN(dopt_nlls_diff_backward)(D, &bo, &xbar, &x0bar, NULL, NULL) == DOPT_OK, "mode %d", mode);
         for (c = 0; c < 4; ++c) {
             double g = (double)DOPT_FN(dopt_nlls_diff_param_grad)(D, k[c])[0];
-            DOPT_CHECK_CLOSE(g, ty[c][0] / tt, DOPT_TEST_TOL(1e-6, 2e-2), dopt_bwd_mode_string((dopt_bwd_mode)mode));
+            DOPT_CHECK_CLOSE(g, ty[c][0] / tt, DOPT_TEST_TOL(1e-6, 2e-2), dopt_nlls_diff_mode_string((dopt_nlls_diff_mode)mode));
         }
     }
     DOPT_FN(dopt_nlls_diff_destroy)(D);
@@ -983,12 +991,12 @@ static int DOPT_FN(rg_forward)(DOPT_FN(rg_prob) *P, int last)
  * the sum of the reports' factor_reused, per[b] each element's. */
 static dopt_status DOPT_FN(rg_backward)(DOPT_FN(rg_prob) *P, int no_reuse, double *g, int *reused, int *per)
 {
-    DOPT_FN(dopt_bwd_options) bo;
-    dopt_bwd_report rep[RG_B];
+    DOPT_FN(dopt_nlls_diff_options) bo;
+    dopt_nlls_diff_report rep[RG_B];
     dopt_status st;
     int k, b;
     memset(&bo, 0, sizeof bo);
-    bo.mode = DOPT_BWD_IMPLICIT;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
     bo.no_factor_reuse = no_reuse;
     st = DOPT_FN(dopt_nlls_diff_backward)(P->D, &bo, &P->xbar[0][0], NULL, rep, NULL);
     for (k = 0; k < RG_B * 2 * RG_E; ++k) g[k] = (double)DOPT_FN(dopt_nlls_diff_param_grad)(P->D, P->pM)[k];
@@ -1145,8 +1153,8 @@ static void DOPT_FN(test_factor_reuse_singular)(void)
     DOPT_FN(dopt_manifold) m = DOPT_FN(dopt_manifold_euclidean)(2);
     DOPT_FN(dopt_nlls_cost_desc) d;
     DOPT_FN(dopt_nlls_options) o;
-    DOPT_FN(dopt_bwd_options) bo;
-    dopt_bwd_report rep;
+    DOPT_FN(dopt_nlls_diff_options) bo;
+    dopt_nlls_diff_report rep;
     DOPT_REAL y = 1, x[2] = {0, 0}, xbar[2] = {1, 0};
     int v, k = 0;
     DOPT_FN(dopt_nlls_problem_create)(NULL, 1, &p);
@@ -1166,7 +1174,7 @@ static void DOPT_FN(test_factor_reuse_singular)(void)
     DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, NULL, NULL, NULL) == DOPT_ERR_NOT_POSITIVE_DEFINITE,
                "the GN step fails on the singular matrix");
     memset(&bo, 0, sizeof bo);
-    bo.mode = DOPT_BWD_IMPLICIT;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
     DOPT_CHECK(DOPT_FN(dopt_nlls_diff_backward)(D, &bo, xbar, NULL, &rep, NULL) == DOPT_ERR_SINGULAR,
                "backward: DOPT_ERR_SINGULAR");
     DOPT_CHECK(rep.status == DOPT_ERR_SINGULAR && rep.factor_reused == 0, "report: singular, nothing reused");

@@ -1,5 +1,5 @@
 /* Core of dopt.h: status strings, hooks (counting and failing allocators), workspace, RNG. */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_test.h"

@@ -3,15 +3,15 @@
  * (1e-13 double, 1e-5 float, as issue 3 asks); products by |C - C_ref| against |A||B| bounds.
  * The same program built with -DDOPT_USE_CBLAS checks the OpenBLAS backend against the same
  * references, so both backends agree with each other to these tolerances. */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_test.h"
 
 #define TEST_DENSE_PASS
-#define DOPT__DRIVE "tests/test_dense.c"
+#define DOPT_GENERIC "tests/test_dense.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_DENSE_PASS
 
 static void test_nrm2_scaling(void)

@@ -2,7 +2,7 @@
  * (random inputs and the singular sweep θ = 0, 1e-12, 1e-8, 1e-4, π - 1e-6, π), SE2 = SE3 in the
  * plane, exp against a matrix exponential, costs, manifolds, batches, g2o I/O, the cube generator.
  * Float and double; finite differences are central, h = 1e-6 (double) / 4e-3 (float). */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 /* small streaming threshold: the packed batch test below crosses it, so both the cached and the
  * non-temporal-store paths run */
@@ -78,9 +78,9 @@ static int write_text(const char *path, const char *text)
 }
 
 #define TEST_LIE_PASS
-#define DOPT__DRIVE "tests/test_lie.c"
+#define DOPT_GENERIC "tests/test_lie.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_LIE_PASS
 
 /* ---- precision-independent: data files ---- */
@@ -131,7 +131,7 @@ static void test_g2o_data_files(void)
         }
         DOPT_CHECK(bad_info == 0, "%s: %ld bad information entries", files[k].file, bad_info);
         DOPT_CHECK(bad_q == 0, "%s: %ld non-unit or non-finite poses", files[k].file, bad_q);
-        dopt_lie_pose_graph_free_d(NULL, &g);
+        dopt_lie_pose_graph_destroy_d(&g);
     }
     if (!found) DOPT_SKIP("no pgo2d/pgo3d data under DOPT_DATA_DIR");
 }
@@ -168,8 +168,8 @@ static void test_g2o_chain_matches_vertices(void)
     }
     /* MIT's vertices are its odometry chained (printed with 6 decimals): drift stays small */
     DOPT_CHECK(err < 1e-2, "chained odometry vs vertices: %g", err);
-    dopt_lie_pose_graph_free_d(NULL, &g);
-    dopt_lie_pose_graph_free_d(NULL, &h);
+    dopt_lie_pose_graph_destroy_d(&g);
+    dopt_lie_pose_graph_destroy_d(&h);
 }
 
 static void test_g2o_errors(void)
@@ -216,7 +216,7 @@ static void test_g2o_errors(void)
             DOPT_CHECK_CLOSE(g.poses[9], 1.0, 1e-15, "y2");
             DOPT_CHECK_CLOSE(g.poses[11], 1.0, 1e-15, "sin th2");
         }
-        dopt_lie_pose_graph_free_d(NULL, &g);
+        dopt_lie_pose_graph_destroy_d(&g);
     }
     remove(tmp);
 }
@@ -266,10 +266,10 @@ static void test_g2o_hostile(void)
                 DOPT_CHECK_CLOSE(g.edges[0].measurement[3 + q], want[2][q], 1e-15, "edge q");
             }
         }
-        dopt_lie_pose_graph_free_d(NULL, &g);
+        dopt_lie_pose_graph_destroy_d(&g);
         DOPT_CHECK(dopt_lie_g2o_read_f(tmp, NULL, &gf, &info) == DOPT_OK, "huge quaternions (float): %s", info.message);
         if (gf.poses) DOPT_CHECK(fabs(gf.poses[3] - sqrt(0.5)) < 1e-6 && fabs(gf.poses[4] - sqrt(0.5)) < 1e-6, "float q");
-        dopt_lie_pose_graph_free_f(NULL, &gf);
+        dopt_lie_pose_graph_destroy_f(&gf);
     }
     { /* 1e300 fits a double, not a float: the float reader says so instead of storing Inf */
         dopt_lie_pose_graph_d g;
@@ -277,7 +277,7 @@ static void test_g2o_hostile(void)
         dopt_errinfo info;
         write_text(tmp, "VERTEX_SE2 0 1e300 0 0\n");
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "1e300 in double");
-        dopt_lie_pose_graph_free_d(NULL, &g);
+        dopt_lie_pose_graph_destroy_d(&g);
         DOPT_CHECK(dopt_lie_g2o_read_f(tmp, NULL, &gf, &info) == DOPT_ERR_PARSE && info.line == 1, "1e300 in float");
         write_text(tmp, "EDGE_SE2 0 1 1.5e308 0 0 1 0 0 1 0 1\nEDGE_SE2 1 2 1.5e308 0 0 1 0 0 1 0 1\n");
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_ERR_NON_FINITE && g.poses == NULL,
@@ -300,7 +300,7 @@ static void test_g2o_hostile(void)
         st = dopt_lie_g2o_read_d(tmp, NULL, &g, &info);
         if (k == 0) DOPT_CHECK(st == DOPT_OK && g.num_poses == 1, "4095 characters: %s %s", dopt_status_string(st), info.message);
         else DOPT_CHECK(st == DOPT_ERR_PARSE && strstr(info.message, "4095"), "4096 characters: %s", dopt_status_string(st));
-        dopt_lie_pose_graph_free_d(NULL, &g);
+        dopt_lie_pose_graph_destroy_d(&g);
     }
     free(line);
     remove(tmp);
@@ -1370,14 +1370,14 @@ static void DOPT_FN(test_cube_graph)(void)
     dopt_rng_seed(&rng2, 5, 0);
     DOPT_CHECK(DOPT_FN(dopt_lie_cube_graph)(&o, &rng2, NULL, &g2) == DOPT_OK, "generate again");
     DOPT_CHECK(g2.num_edges == g.num_edges && memcmp(g2.poses, g.poses, sizeof(R_) * 7 * 200) == 0, "deterministic");
-    DOPT_FN(dopt_lie_pose_graph_free)(NULL, &g2);
-    DOPT_FN(dopt_lie_pose_graph_free)(&h, &g);
+    DOPT_FN(dopt_lie_pose_graph_destroy)(&g2);
+    DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
     DOPT_CHECK(c.live == 0 && c.bytes == 0, "leak: %ld blocks %lld bytes", c.live, c.bytes);
     /* defaults and no outliers */
     DOPT_CHECK(DOPT_FN(dopt_lie_cube_graph)(NULL, &rng, NULL, &g) == DOPT_OK && g.num_poses == 256, "defaults");
     for (k = 0, outl = 0; k < g.num_edges; ++k) outl += !g.inlier[k];
     DOPT_CHECK(outl == 0, "no outliers by default");
-    DOPT_FN(dopt_lie_pose_graph_free)(NULL, &g);
+    DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
     /* allocation failures at every step are reported and leak nothing */
     for (k = 0; k < 8; ++k) {
         counting cf = {0, 0, 0, 0};
@@ -1386,7 +1386,7 @@ static void DOPT_FN(test_cube_graph)(void)
         cf.fail_after = k;
         hf = counting_hooks(&cf);
         st = DOPT_FN(dopt_lie_cube_graph)(&o, &rng, &hf, &g);
-        if (st == DOPT_OK) DOPT_FN(dopt_lie_pose_graph_free)(&hf, &g);
+        if (st == DOPT_OK) DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
         else DOPT_CHECK(st == DOPT_ERR_ALLOCATION, "fail %ld: %s", k, dopt_status_string(st));
         DOPT_CHECK(cf.live == 0 && cf.bytes == 0, "fail %ld leaks %ld blocks", k, cf.live);
     }
@@ -1449,7 +1449,7 @@ static void DOPT_FN(test_g2o_roundtrip)(void)
     for (k = 0; k < g.num_edges; ++k)
         for (a = 0; a < 5; ++a) g.edges[k].information[a * 6 + a + 1] = g.edges[k].information[(a + 1) * 6 + a] = (R_)(0.5 + a);
     if (DOPT_FN(dopt_lie_g2o_write)(tmp, &g, &info) != DOPT_OK) {
-        DOPT_FN(dopt_lie_pose_graph_free)(NULL, &g);
+        DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
         DOPT_SKIP("cannot write temp file");
     }
     DOPT_CHECK(DOPT_FN(dopt_lie_g2o_read)(tmp, &h, &r, &info) == DOPT_OK, "read back: %s", info.message);
@@ -1462,7 +1462,7 @@ static void DOPT_FN(test_g2o_roundtrip)(void)
         for (a = 0; a < 36; ++a) bad += r.edges[k].information[a] != g.edges[k].information[a];
     }
     DOPT_CHECK(bad == 0, "%d entries differ after write/read", bad);
-    DOPT_FN(dopt_lie_pose_graph_free)(&h, &r);
+    DOPT_FN(dopt_lie_pose_graph_destroy)(&r);
     DOPT_CHECK(c.live == 0 && c.bytes == 0, "reader leaks %ld blocks", c.live);
     /* allocation failure inside the reader */
     for (k = 0; k < 6; ++k) {
@@ -1472,11 +1472,11 @@ static void DOPT_FN(test_g2o_roundtrip)(void)
         cf.fail_after = k;
         hf = counting_hooks(&cf);
         st = DOPT_FN(dopt_lie_g2o_read)(tmp, &hf, &r, &info);
-        if (st == DOPT_OK) DOPT_FN(dopt_lie_pose_graph_free)(&hf, &r);
+        if (st == DOPT_OK) DOPT_FN(dopt_lie_pose_graph_destroy)(&r);
         else DOPT_CHECK(st == DOPT_ERR_ALLOCATION, "fail %ld: %s", k, dopt_status_string(st));
         DOPT_CHECK(cf.live == 0 && cf.bytes == 0, "fail %ld leaks %ld blocks", k, cf.live);
     }
-    DOPT_FN(dopt_lie_pose_graph_free)(NULL, &g);
+    DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
     /* SE2: a small graph */
     {
         R_ xyt[3];
@@ -1497,7 +1497,7 @@ static void DOPT_FN(test_g2o_roundtrip)(void)
         for (k = 0; k < 2 && r.edges; ++k)
             for (a = 0; a < 9; ++a) bad += r.edges[k].information[a] != g.edges[k].information[a];
         DOPT_CHECK(bad == 0 && r.num_edges == 2 && r.group == DOPT_LIE_SE2, "se2 round trip (%d)", bad);
-        DOPT_FN(dopt_lie_pose_graph_free)(NULL, &r);
+        DOPT_FN(dopt_lie_pose_graph_destroy)(&r);
         free(g.poses);
         free(g.edges);
     }
@@ -1564,7 +1564,7 @@ static void DOPT_FN(test_cube_pgo_nlls)(void)
     DOPT_CHECK(e1 < 0.2 * e0, "position error %.3g -> %.3g", sqrt(e0), sqrt(e1));
     DOPT_FN(dopt_nlls_solver_destroy)(s);
     DOPT_FN(dopt_nlls_problem_destroy)(p);
-    DOPT_FN(dopt_lie_pose_graph_free)(NULL, &g);
+    DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
     free(meas);
     free(w);
     free(x);

@@ -624,7 +624,7 @@ static void DOPT_FN(test_lqr_policy)(void)
         dopt_status ret;
         double nrm1 = 0, nrm0 = 0;
         memset(&bo, 0, sizeof bo);
-        bo.policy = k == 0 ? DOPT_BWD_FLAG : k == 1 ? DOPT_BWD_ZERO : DOPT_BWD_FAIL;
+        bo.policy = k == 0 ? DOPT_NLLS_DIFF_FLAG : k == 1 ? DOPT_NLLS_DIFF_ZERO : DOPT_NLLS_DIFF_FAIL;
         ret = DOPT_FN(dopt_mpc_lqr_backward)(s, dt, &bo, &g, bs, &info);
         for (i = 0; i < T * N; ++i) { nrm0 += fabs(gc[i]); nrm1 += fabs(gc[T * N + i]); }
         DOPT_CHECK(bs[0] == DOPT_OK && bs[1] == DOPT_ERR_NO_CONVERGENCE, "per-element status (policy %d)", k);
@@ -633,7 +633,7 @@ static void DOPT_FN(test_lqr_policy)(void)
         if (k == 1) DOPT_CHECK(ret == DOPT_OK && nrm1 == 0, "ZERO: gradient zero");
         if (k == 2) DOPT_CHECK(ret == DOPT_ERR_NO_CONVERGENCE && info.index == 1 && nrm1 == 0, "FAIL: call fails");
     }
-    bo.policy = (dopt_bwd_policy)7;
+    bo.policy = (dopt_nlls_diff_policy)7;
     DOPT_CHECK(DOPT_FN(dopt_mpc_lqr_backward)(s, dt, &bo, &g, bs, &info) == DOPT_ERR_INVALID_ARGUMENT, "unknown policy");
     DOPT_FN(dopt_mpc_lqr_destroy)(s);
     DOPT_FN(mpc_prob_free)(&P);
@@ -942,7 +942,7 @@ static void DOPT_FN(test_ilqr_errors_policy)(void)
             dopt_status ret;
             double n0 = 0, n1 = 0;
             memset(&bo, 0, sizeof bo);
-            bo.policy = k == 0 ? DOPT_BWD_FLAG : k == 1 ? DOPT_BWD_ZERO : DOPT_BWD_FAIL;
+            bo.policy = k == 0 ? DOPT_NLLS_DIFF_FLAG : k == 1 ? DOPT_NLLS_DIFF_ZERO : DOPT_NLLS_DIFF_FAIL;
             ret = DOPT_FN(dopt_mpc_ilqr_backward)(s, dt, &bo, &g, bs, &info);
             for (i = 0; i < T * 3; ++i) { n0 += fabs(gcc[i]); n1 += fabs(gcc[T * 3 + i]); }
             DOPT_CHECK(bs[0] == DOPT_OK && bs[1] == DOPT_ERR_NO_CONVERGENCE && n0 > 0, "statuses (policy %d)", k);

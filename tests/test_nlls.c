@@ -2,7 +2,7 @@
  * losses, numeric differentiation, Jacobian checks, batches, small pose graphs against an
  * independent dense solver, the gauge-freedom status, and Levenberg-Marquardt in lockstep over
  * batch groups (tests/lane_solver.h: bit-identical to sequential).  Float and double. */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 #define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt.h"
@@ -14,13 +14,23 @@
 typedef struct lin_cost_d { int rdim, cols; double A[4 * 6]; double b[4]; } lin_cost_d;
 typedef struct lin_cost_f { int rdim, cols; float A[4 * 6]; float b[4]; } lin_cost_f;
 
-typedef struct log_capture { int lines; int header; } log_capture;
+/* Captured log: line counts, and from the iteration lines ("iter cost ...") whether the
+ * iteration numbers run 0, 1, 2, ... (bad_order) and the last line's iteration and cost. */
+typedef struct log_capture { int lines, header, iter_lines, bad_order, last_iter; double last_cost; } log_capture;
 static void capture_log(void *user, dopt_log_level level, const char *line)
 {
     log_capture *c = (log_capture *)user;
+    int it;
+    double cost;
     (void)level;
     c->lines++;
     if (strstr(line, "iter") && strstr(line, "cost_change")) c->header++;
+    else if (sscanf(line, "%d %lf", &it, &cost) == 2) {
+        if (it != c->iter_lines) c->bad_order++;
+        c->iter_lines++;
+        c->last_iter = it;
+        c->last_cost = cost;
+    }
 }
 
 /* ---- independent reference for the SE(2) pose-graph tests (double, no dopt least squares) ---- */
@@ -190,9 +200,9 @@ static double ref3_pose_graph(int nposes, int ne, const double *z, const int *ij
 }
 
 #define TEST_NLLS_PASS
-#define DOPT__DRIVE "tests/test_nlls.c"
+#define DOPT_GENERIC "tests/test_nlls.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_NLLS_PASS
 
 static void suite(void)
@@ -435,9 +445,9 @@ static void DOPT_FN(test_loss_derivatives)(void)
     for (kind = DOPT_LOSS_NONE; kind <= DOPT_LOSS_SOFT_L1; ++kind)
         for (k = 0; k < 6; ++k) {
             double s = svals[k], a = 1.3, h = 1e-5 * (s > 1 ? s : 1), rho[3], rp[3], rm[3];
-            dopt_loss_eval_d((dopt_loss_kind)kind, a, s, rho);
-            dopt_loss_eval_d((dopt_loss_kind)kind, a, s + h, rp);
-            dopt_loss_eval_d((dopt_loss_kind)kind, a, s - h, rm);
+            dopt_nlls_loss_eval_d((dopt_loss_kind)kind, a, s, rho);
+            dopt_nlls_loss_eval_d((dopt_loss_kind)kind, a, s + h, rp);
+            dopt_nlls_loss_eval_d((dopt_loss_kind)kind, a, s - h, rm);
             if (fabs(s - a * a) < 2 * h) continue; /* Huber/Tukey kink */
             DOPT_CHECK_CLOSE(rho[1], (rp[0] - rm[0]) / (2 * h), 1e-7, "rho' vs FD");
             DOPT_CHECK_CLOSE(rho[2], (rp[1] - rm[1]) / (2 * h), 1e-6, "rho'' vs FD");
@@ -622,10 +632,36 @@ static void DOPT_FN(test_robust_fit)(void)
             memset(&o, 0, sizeof o);
             o.max_iterations = 200;
             o.robust_mode = (dopt_robust_mode)mode;
+            if (!DOPT_IS_FLOAT) { /* run to stationarity: only the gradient test stops it */
+                o.function_tolerance = DOPT_OFF;
+                o.gradient_tolerance = (DOPT_REAL)1e-10;
+                o.step_tolerance = DOPT_OFF;
+            }
             DOPT_FN(dopt_nlls_solver_create)(p, NULL, &s, NULL);
             DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, &rep, NULL, NULL) == DOPT_OK, "solve");
             DOPT_CHECK(DOPT_M(fabs)(x[0] - (DOPT_REAL)0.3) < 0.02, "loss %d mode %d: m = %g", kind, mode, (double)x[0]);
             DOPT_CHECK(rep.final_cost <= rep.initial_cost, "decrease");
+            {   /* stationarity: central differences of S itself, and the solver's own gradient */
+                DOPT_REAL g[2], S0, Sp, Sm, xp[2], h = (DOPT_REAL)1e-6, fd[2], gmax = 0;
+                int i;
+                DOPT_FN(dopt_nlls_evaluate)(s, 0, x, &S0, g);
+                if (DOPT_IS_FLOAT) { /* float: the solver's gradient (S's rounding defeats differences) */
+                    DOPT_CHECK(DOPT_M(fabs)(g[0]) + DOPT_M(fabs)(g[1]) <= 1e-2 * (1 + S0),
+                               "loss %d mode %d: |g| = %g", kind, mode, (double)(DOPT_M(fabs)(g[0]) + DOPT_M(fabs)(g[1])));
+                }
+                for (i = 0; i < 2 && !DOPT_IS_FLOAT; ++i) {
+                    memcpy(xp, x, sizeof xp);
+                    xp[i] = x[i] + h;
+                    DOPT_FN(dopt_nlls_evaluate)(s, 0, xp, &Sp, NULL);
+                    xp[i] = x[i] - h;
+                    DOPT_FN(dopt_nlls_evaluate)(s, 0, xp, &Sm, NULL);
+                    fd[i] = (Sp - Sm) / (2 * h);
+                    if (DOPT_M(fabs)(fd[i]) > gmax) gmax = DOPT_M(fabs)(fd[i]);
+                    DOPT_CHECK_CLOSE(g[i], fd[i], 1e-6, "solver gradient vs central differences");
+                }
+                DOPT_CHECK(DOPT_IS_FLOAT || gmax <= 1e-7 * (1 + S0), "loss %d mode %d: not stationary, |dS/dx| = %g (S = %g)",
+                           kind, mode, (double)gmax, (double)S0);
+            }
             DOPT_FN(dopt_nlls_solver_destroy)(s);
             DOPT_FN(dopt_nlls_problem_destroy)(p);
         }
@@ -1024,7 +1060,7 @@ static void DOPT_FN(test_sparse_solver)(void)
             DOPT_REAL xd[PG_N * 3], xs[PG_N * 3];
             dopt_nlls_report rd, rs;
             dopt_errinfo info;
-            dopt_status sd, ss;
+            dopt_status sd = DOPT_OK, ss = DOPT_OK;
             int which;
             for (which = 0; which < 2; ++which) {
                 DOPT_FN(dopt_nlls_problem) *p = DOPT_FN(pg_problem)(&G, fix);
@@ -1074,9 +1110,9 @@ static void DOPT_FN(test_check_jacobian)(void)
     q.y = 2;
     mp[0] = &m;
     vp[0] = x;
-    DOPT_CHECK(DOPT_FN(dopt_check_jacobian)(DOPT_FN(curve_fn), &q, 1, 1, mp, vp, 0, NULL, &chk) == DOPT_OK, "check");
+    DOPT_CHECK(DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(curve_fn), &q, 1, 1, mp, vp, 0, NULL, &chk) == DOPT_OK, "check");
     DOPT_CHECK(chk.max_error < 1e-8, "correct Jacobian passes: %g", chk.max_error);
-    DOPT_CHECK(DOPT_FN(dopt_check_jacobian)(DOPT_FN(curve_bad_fn), &q, 1, 1, mp, vp, 0, NULL, &chk) == DOPT_OK, "check");
+    DOPT_CHECK(DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(curve_bad_fn), &q, 1, 1, mp, vp, 0, NULL, &chk) == DOPT_OK, "check");
     DOPT_CHECK(chk.max_error > 0.1 && chk.var == 0 && chk.row == 0 && chk.col == 1,
                "wrong column found: err %g at var %d row %d col %d", chk.max_error, chk.var, chk.row, chk.col);
     { /* numeric Jacobian of the SE2 between cost on the manifold vs an analytic one at identity-ish */
@@ -1086,7 +1122,7 @@ static void DOPT_FN(test_check_jacobian)(void)
         const DOPT_REAL *vv[2];
         const DOPT_FN(dopt_manifold) *mm[2];
         vv[0] = a; vv[1] = b; mm[0] = &sm; mm[1] = &sm;
-        DOPT_CHECK(DOPT_FN(dopt_numeric_jacobian)(DOPT_FN(se2_between_fn), z, 3, 2, mm, vv, 1, 0, J, scr) == DOPT_OK, "numjac");
+        DOPT_CHECK(DOPT_FN(dopt_nlls_numeric_jacobian)(DOPT_FN(se2_between_fn), z, 3, 2, mm, vv, 1, 0, J, scr) == DOPT_OK, "numjac");
         /* d Log(E Exp(d)) / d d at d=0 is Jr^{-1}(Log E): close to I for a small error E */
         DOPT_CHECK(fabs(J[8] - 1) < 1e-6 && fabs(J[6]) < 1e-6, "rotation row of d r / d xj = [0 0 1]: %g %g", J[6], J[8]);
         DOPT_CHECK(vv[1] == b, "vars restored");
@@ -1132,6 +1168,10 @@ static void DOPT_FN(test_log_lines)(void)
     DOPT_CHECK(DOPT_FN(dopt_nlls_solve)(s, &o, x, 0, &rep, &tm, NULL) == DOPT_OK, "solve");
     DOPT_CHECK(cap.header == 1, "one header line (%d)", cap.header);
     DOPT_CHECK(cap.lines == rep.iterations + 2, "one line per iteration plus header and iteration 0: %d lines, %d iterations", cap.lines, rep.iterations);
+    DOPT_CHECK(cap.iter_lines == rep.iterations + 1 && cap.bad_order == 0 && cap.last_iter == rep.iterations,
+               "iteration lines 0 .. %d in order (%d lines, %d out of order)", rep.iterations, cap.iter_lines, cap.bad_order);
+    DOPT_CHECK_CLOSE(cap.last_cost, rep.final_cost, 1e-5, "the last line's cost is the final cost");
+    DOPT_CHECK(rep.final_cost < rep.initial_cost && rep.iterations >= 2, "the logged solve did work (%d iterations)", rep.iterations);
     DOPT_CHECK(tm.linearizations >= 1 && tm.factorizations >= rep.iterations - 0, "counts");
     DOPT_CHECK(tm.linearize_s >= 0 && tm.solve_s >= 0 && tm.total_s >= 0, "times");
     DOPT_FN(dopt_nlls_solver_destroy)(s);

@@ -466,7 +466,7 @@ static void QPF(test_qp_bad_input)(void)
     o.tol = -1;
     DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x, 2, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT, "tol < 0");
     o.tol = 0;
-    o.policy = (dopt_bwd_policy)7;
+    o.policy = (dopt_nlls_diff_policy)7;
     DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x, 2, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT, "unknown policy");
     DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, NULL, 2, &d, x, 2, NULL, NULL) == DOPT_ERR_DIMENSION, "batch > max");
     DOPT_CHECK(QPF(dopt_mpc_qp_multipliers)(qp, 0, NULL, NULL, NULL, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT,

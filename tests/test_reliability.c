@@ -68,7 +68,7 @@ static void test_inject_readers(void)
                 zeroed = g.poses == NULL && g.edges == NULL && g.num_poses == 0;
                 if (st == DOPT_OK) {
                     DOPT_CHECK(g.num_poses == 3 - which && g.num_edges == 2 - which, "g2o %d: counts", which);
-                    dopt_lie_pose_graph_free_d(&h, &g);
+                    dopt_lie_pose_graph_destroy_d(&g);
                 }
             } else if (which == 2) {
                 dopt_sparse_csc_d A;
@@ -79,7 +79,7 @@ static void test_inject_readers(void)
                 zeroed = A.p == NULL && A.i == NULL && A.x == NULL;
                 if (st == DOPT_OK) {
                     DOPT_CHECK(A.p[3] == 4, "mm: entries");
-                    dopt_sparse_csc_free_d(&A);
+                    dopt_sparse_csc_destroy_d(&A);
                 }
             } else {
                 dopt_lie_pose_graph_d g;
@@ -92,7 +92,7 @@ static void test_inject_readers(void)
                 dopt_rng_seed(&rng, 3, 0);
                 st = dopt_lie_cube_graph_d(&o, &rng, &h, &g);
                 zeroed = g.poses == NULL && g.edges == NULL && g.inlier == NULL && g.gt_poses == NULL;
-                if (st == DOPT_OK) dopt_lie_pose_graph_free_d(&h, &g);
+                if (st == DOPT_OK) dopt_lie_pose_graph_destroy_d(&g);
             }
             if (k == 0) {
                 total = rel_fa.calls;
@@ -228,9 +228,9 @@ static void DOPT_FN(test_lm_no_accepted_step)(void)
 {
     DOPT_FN(rel_fit) F;
     DOPT_FN(dopt_nlls_options) o;
-    DOPT_FN(dopt_bwd_options) bo;
+    DOPT_FN(dopt_nlls_diff_options) bo;
     dopt_nlls_report rep;
-    dopt_bwd_report brep;
+    dopt_nlls_diff_report brep;
     DOPT_REAL xbar[2] = {1, 0};
     int c, method;
     dopt_status st;
@@ -244,10 +244,10 @@ static void DOPT_FN(test_lm_no_accepted_step)(void)
         DOPT_CHECK(st != DOPT_OK || !DOPT_FN(rel_claims_convergence)(&rep),
                    "method %d: status OK, stop %s with no accepted step", method, dopt_nlls_stop_string(rep.stop));
         memset(&bo, 0, sizeof bo);
-        bo.policy = DOPT_BWD_FAIL;
+        bo.policy = DOPT_NLLS_DIFF_FAIL;
         st = DOPT_FN(dopt_nlls_diff_backward)(F.D, &bo, xbar, NULL, &brep, NULL);
         DOPT_CHECK(st != DOPT_OK && !brep.converged, "IMPLICIT/FAIL on an unmoved start: %s", dopt_status_string(st));
-        bo.mode = DOPT_BWD_DLM;
+        bo.mode = DOPT_NLLS_DIFF_DLM;
         st = DOPT_FN(dopt_nlls_diff_backward)(F.D, &bo, xbar, NULL, &brep, NULL);
         DOPT_CHECK(st != DOPT_OK && !brep.converged, "DLM/FAIL on an unmoved start: %s", dopt_status_string(st));
         DOPT_FN(rel_fit_free)(&F);
@@ -274,7 +274,7 @@ static void DOPT_FN(test_bad_options)(void)
 {
     DOPT_FN(rel_fit) F;
     DOPT_FN(dopt_nlls_options) o;
-    DOPT_FN(dopt_bwd_options) bo;
+    DOPT_FN(dopt_nlls_diff_options) bo;
     DOPT_FN(dopt_nlls_cost_desc) d;
     dopt_nlls_report rep;
     DOPT_REAL xbar[2] = {1, 0}, w = 1;
@@ -302,11 +302,11 @@ static void DOPT_FN(test_bad_options)(void)
     }
     DOPT_CHECK(DOPT_FN(dopt_nlls_diff_solve)(F.D, NULL, F.x, 0, &rep, NULL) == DOPT_OK, "solve");
     memset(&bo, 0, sizeof bo);
-    bo.mode = (dopt_bwd_mode)9;
+    bo.mode = (dopt_nlls_diff_mode)9;
     DOPT_CHECK(DOPT_FN(dopt_nlls_diff_backward)(F.D, &bo, xbar, NULL, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT,
                "backward mode 9 accepted");
-    bo.mode = DOPT_BWD_IMPLICIT;
-    bo.policy = (dopt_bwd_policy)9;
+    bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
+    bo.policy = (dopt_nlls_diff_policy)9;
     DOPT_CHECK(DOPT_FN(dopt_nlls_diff_backward)(F.D, &bo, xbar, NULL, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT,
                "policy 9 accepted");
     DOPT_CHECK(DOPT_FN(dopt_nlls_diff_add_param)(F.D, (dopt_param_kind)7, xbar, 1, 0, &idx) == DOPT_ERR_INVALID_ARGUMENT,
@@ -332,9 +332,9 @@ static void DOPT_FN(test_bad_options)(void)
 static void DOPT_FN(test_trace_required)(void)
 {
     DOPT_FN(rel_fit) F;
-    DOPT_FN(dopt_bwd_options) bo;
+    DOPT_FN(dopt_nlls_diff_options) bo;
     dopt_nlls_report rep;
-    dopt_bwd_report brep;
+    dopt_nlls_diff_report brep;
     DOPT_REAL xbar[2] = {1, 0.5};
     dopt_status st;
     int keep;
@@ -344,11 +344,11 @@ static void DOPT_FN(test_trace_required)(void)
         DOPT_CHECK(DOPT_FN(dopt_nlls_diff_solve)(F.D, NULL, F.x, 0, &rep, NULL) == DOPT_OK, "solve");
         DOPT_CHECK(rep.iterations > 3, "the fit takes more than 3 iterations (%d)", rep.iterations);
         memset(&bo, 0, sizeof bo);
-        bo.mode = DOPT_BWD_UNROLL;
+        bo.mode = DOPT_NLLS_DIFF_UNROLL;
         st = DOPT_FN(dopt_nlls_diff_backward)(F.D, &bo, xbar, NULL, &brep, NULL);
         DOPT_CHECK(st == DOPT_ERR_INVALID_ARGUMENT, "UNROLL with keep_trace(%d): %s, %d steps", keep,
                    dopt_status_string(st), brep.steps);
-        bo.mode = DOPT_BWD_TRUNCATED;
+        bo.mode = DOPT_NLLS_DIFF_TRUNCATED;
         bo.truncate = 3;
         st = DOPT_FN(dopt_nlls_diff_backward)(F.D, &bo, xbar, NULL, &brep, NULL);
         if (keep < 3) {
@@ -369,9 +369,9 @@ static void DOPT_FN(test_trace_required)(void)
 static void DOPT_FN(test_nonfinite_gradient)(void)
 {
     DOPT_FN(rel_fit) F;
-    DOPT_FN(dopt_bwd_options) bo;
+    DOPT_FN(dopt_nlls_diff_options) bo;
     dopt_nlls_report rep;
-    dopt_bwd_report brep;
+    dopt_nlls_diff_report brep;
     DOPT_REAL xbar[2] = {1, 0.5}, x0bar[2];
     int mode, pol, exact, huge;
     DOPT_CHECK(DOPT_FN(rel_fit_build)(&F, NULL, 0, 1) == DOPT_OK, "build");
@@ -384,8 +384,8 @@ static void DOPT_FN(test_nonfinite_gradient)(void)
                     const DOPT_REAL *g;
                     F.data[0].vjp_nan = !huge;
                     memset(&bo, 0, sizeof bo);
-                    bo.mode = (dopt_bwd_mode)mode;
-                    bo.policy = (dopt_bwd_policy)pol;
+                    bo.mode = (dopt_nlls_diff_mode)mode;
+                    bo.policy = (dopt_nlls_diff_policy)pol;
                     bo.implicit_exact = exact;
                     if (huge) bo.fd_step = (DOPT_REAL)1e10;
                     st = DOPT_FN(dopt_nlls_diff_backward)(F.D, &bo, xbar, x0bar, &brep, NULL);
@@ -395,7 +395,7 @@ static void DOPT_FN(test_nonfinite_gradient)(void)
                                        DOPT_FN(dopt_all_finite)(2, x0bar),
                                    "mode %d policy %d exact %d fd_step %s: OK with gradient %g", mode, pol, exact,
                                    huge ? "1e10" : "default", (double)g[0]);
-                    if (!huge && mode != DOPT_BWD_UNROLL && mode != DOPT_BWD_TRUNCATED)
+                    if (!huge && mode != DOPT_NLLS_DIFF_UNROLL && mode != DOPT_NLLS_DIFF_TRUNCATED)
                         DOPT_CHECK(st == DOPT_ERR_NON_FINITE && brep.status == DOPT_ERR_NON_FINITE,
                                    "NaN vjp, mode %d policy %d: %s", mode, pol, dopt_status_string(st));
                 }
@@ -470,7 +470,7 @@ static void DOPT_FN(test_inject_nlls)(void)
         int mode;
         for (mode = 0; mode < 4; ++mode) {
             for (k = 0;; ++k) {
-                DOPT_FN(dopt_bwd_options) bo;
+                DOPT_FN(dopt_nlls_diff_options) bo;
                 dopt_nlls_report rep;
                 DOPT_REAL xbar[2] = {1, 0.5};
                 dopt_status st = DOPT_OK;
@@ -483,7 +483,7 @@ static void DOPT_FN(test_inject_nlls)(void)
                 }
                 if (st == DOPT_OK) {
                     memset(&bo, 0, sizeof bo);
-                    bo.mode = (dopt_bwd_mode)mode;
+                    bo.mode = (dopt_nlls_diff_mode)mode;
                     st = DOPT_FN(dopt_nlls_diff_backward)(F.D, &bo, xbar, NULL, NULL, NULL);
                 }
                 DOPT_FN(rel_fit_free)(&F);

@@ -3,7 +3,7 @@
  * Cholesky, refactorization, batches, multiple right-hand sides, the differentiable solve (central
  * finite differences), block-sparse assembly, the Matrix Market reader, error statuses, failing
  * allocators, and the real matrices of $DOPT_DATA_DIR/spd when present. */
-#if !defined(DOPT__DRIVE)
+#if !defined(DOPT_REAL)
 #define DOPT_IMPLEMENTATION
 #define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt_sparse.h"
@@ -197,7 +197,7 @@ static void test_colcounts_vs_brute(void)
                 DOPT_CHECK(bad == 0 && S->super[0] == 0 && S->super[S->nsuper] == p.n, "%s: supernode structure", pat_name[kind]);
                 free(cc);
             }
-            dopt_sparse_symbolic_free(S);
+            dopt_sparse_symbolic_destroy(S);
             free(cnt);
             free(Ap);
             free(Ai);
@@ -251,8 +251,8 @@ static void test_amd_quality(void)
             /* natural order of a g x g grid fills the band: about n*g; AMD about 31 n log2(g)/8 */
             DOPT_CHECK(S1->nnz_l < 0.5 * S2->nnz_l, "amd nnz(L) %g vs natural %g", S1->nnz_l, S2->nnz_l);
         }
-        dopt_sparse_symbolic_free(S1);
-        dopt_sparse_symbolic_free(S2);
+        dopt_sparse_symbolic_destroy(S1);
+        dopt_sparse_symbolic_destroy(S2);
         free(Ap);
         free(Ai);
     }
@@ -271,11 +271,11 @@ static void test_triplets(void)
     DOPT_CHECK(A.p[0] == 0 && A.p[1] == 3 && A.p[2] == 4 && A.p[3] == 6, "column pointers");
     DOPT_CHECK(A.i[0] == 0 && A.i[1] == 1 && A.i[2] == 2 && A.x[2] == 6 && A.x[1] == 7, "column 0 sorted, summed");
     DOPT_CHECK(A.i[4] == 0 && A.x[4] == 5 && A.i[5] == 2 && A.x[5] == 6, "column 2");
-    dopt_sparse_csc_free_d(&A);
+    dopt_sparse_csc_destroy_d(&A);
     /* symmetric: (0,2) mirrors to (2,0): column 0 gets rows 0 (1), 1 (7), 2 (2+4+5) */
     DOPT_CHECK(dopt_sparse_csc_from_triplets_d(NULL, 3, 3, 7, Ti, Tj, Tx, 1, &A, NULL) == DOPT_OK, "symmetric");
     DOPT_CHECK(A.symmetric == 1 && A.p[1] == 3 && A.x[2] == 11 && A.p[3] == 5, "symmetric mirrored into lower");
-    dopt_sparse_csc_free_d(&A);
+    dopt_sparse_csc_destroy_d(&A);
     Ti[3] = 3;
     DOPT_CHECK(dopt_sparse_csc_from_triplets_d(NULL, 3, 3, 7, Ti, Tj, Tx, 0, &A, &info) == DOPT_ERR_INVALID_ARGUMENT &&
                    info.index == 3, "out of range triplet reported");
@@ -302,12 +302,12 @@ static void test_mm_reader(void)
     if (!write_file(path, "%%MatrixMarket matrix coordinate real symmetric\n% comment\n\n3 3 4\n1 1 4.0\n2 1 1\n3 3 2e0\n1 3 -1\n")) DOPT_SKIP("cannot write a temporary file");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK, "symmetric file: %s", info.message);
     DOPT_CHECK(A.nrows == 3 && A.symmetric && A.p[1] == 3 && A.x[2] == -1 && A.x[3] == 2, "symmetric values");
-    dopt_sparse_csc_free_d(&A);
+    dopt_sparse_csc_destroy_d(&A);
     DOPT_CHECK(dopt_sparse_read_mm_f(NULL, path, &Af, &info) == DOPT_OK && Af.x[0] == 4.0f, "float reader");
-    dopt_sparse_csc_free_f(&Af);
+    dopt_sparse_csc_destroy_f(&Af);
     write_file(path, "%%MatrixMarket matrix coordinate pattern general\n2 3 2\n1 3\n2 1\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK && A.ncols == 3 && A.x[0] == 1 && !A.symmetric, "pattern file");
-    dopt_sparse_csc_free_d(&A);
+    dopt_sparse_csc_destroy_d(&A);
     write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n2 x 1\n3 3 1\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 4, "bad entry on line 4 (got %ld: %s)", info.line, info.message);
     write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n4 1 1\n");
@@ -395,19 +395,17 @@ static void test_mm_hostile(void)
     st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
     DOPT_CHECK(st == DOPT_OK && A.ncols == 60000 && A.p[60000] == 2, "2 entries in 60000 x 60000 (within the slack): %s",
                dopt_status_string(st));
-    if (st == DOPT_OK) dopt_sparse_csc_free_d(&A);
+    if (st == DOPT_OK) dopt_sparse_csc_destroy_d(&A);
     remove(path);
 }
 
 static void test_alloc_failures(void)
 {
     int Ap[5] = {0, 2, 4, 6, 7}, Ai[7] = {0, 3, 1, 2, 2, 3, 3}, k, ok = 1;
-    int var_dim[3] = {3, 2, 3}, res_dim[2] = {2, 3}, fac_ptr[3] = {0, 2, 4}, fac_vars[4] = {0, 1, 2, 0};
     for (k = 0; k < 40; ++k) {
         counting c = {0, 0, 0, 0, 0};
         dopt_hooks h;
         dopt_sparse_symbolic *S = NULL;
-        dopt_sparse_blocks *B = NULL;
         dopt_sparse_numeric_d *F = NULL;
         dopt_status st;
         memset(&h, 0, sizeof h);
@@ -418,138 +416,11 @@ static void test_alloc_failures(void)
         st = dopt_sparse_analyze(&h, 4, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
         if (st == DOPT_OK) st = dopt_sparse_numeric_create_d(S, 2, &F);
         if (st != DOPT_OK && st != DOPT_ERR_ALLOCATION) ok = 0;
-        dopt_sparse_numeric_free_d(F);
-        dopt_sparse_symbolic_free(S);
-        st = dopt_sparse_blocks_create(&h, 3, var_dim, 2, res_dim, fac_ptr, fac_vars, &B, NULL);
-        if (st != DOPT_OK && st != DOPT_ERR_ALLOCATION) ok = 0;
-        dopt_sparse_blocks_free(B);
+        dopt_sparse_numeric_destroy_d(F);
+        dopt_sparse_symbolic_destroy(S);
         if (c.live != 0) ok = 0;
     }
     DOPT_CHECK(ok, "allocation failures give DOPT_ERR_ALLOCATION and leak nothing");
-}
-
-/* ---- block-sparse assembly against dense J^T W J -------------------------------------------- */
-static void test_blocks(void)
-{
-    enum { NV = 6, NF = 7 };
-    int var_dim[NV] = {3, 6, 2, 3, 1, 6};
-    int res_dim[NF] = {3, 6, 2, 4, 1, 3, 5};
-    int fac_ptr[NF + 1] = {0, 2, 4, 5, 8, 9, 11, 13};
-    int fac_vars[13] = {0, 1, 1, 3, 2, 4, 0, 5, 5, 3, 2, 1, 5};
-    dopt_sparse_blocks *B = NULL;
-    dopt_rng rng;
-    double *J, *W, *r, *Hx, *g, *work, *Hd, *gd, *Jd, err = 0, gerr = 0;
-    int n, f, i, j, q, k, off, v;
-    dopt_status st = dopt_sparse_blocks_create(NULL, NV, var_dim, NF, res_dim, fac_ptr, fac_vars, &B, NULL);
-    DOPT_CHECK(st == DOPT_OK, "blocks_create");
-    if (st != DOPT_OK) return;
-    n = B->n;
-    dopt_rng_seed(&rng, 5, 0);
-    J = (double *)malloc(sizeof(double) * B->jac_offset[NF]);
-    W = (double *)malloc(sizeof(double) * B->weight_offset[NF]);
-    r = (double *)malloc(sizeof(double) * B->res_offset[NF]);
-    Hx = (double *)malloc(sizeof(double) * (size_t)B->nnz);
-    g = (double *)malloc(sizeof(double) * (size_t)n);
-    work = (double *)malloc(sizeof(double) * (size_t)(B->max_res_dim * B->max_var_dim));
-    Hd = (double *)calloc((size_t)n * n, sizeof(double));
-    gd = (double *)calloc((size_t)n, sizeof(double));
-    dopt_rng_fill_normal_d(&rng, (int)B->jac_offset[NF], J, 0, 1);
-    dopt_rng_fill_normal_d(&rng, (int)B->res_offset[NF], r, 0, 1);
-    for (f = 0; f < NF; ++f) { /* W = M M^T + I */
-        int rd = res_dim[f];
-        double M[36];
-        dopt_rng_fill_normal_d(&rng, rd * rd, M, 0, 1);
-        for (i = 0; i < rd; ++i)
-            for (j = 0; j < rd; ++j) {
-                double s = i == j;
-                for (k = 0; k < rd; ++k) s += M[i * rd + k] * M[j * rd + k];
-                W[B->weight_offset[f] + (size_t)i * rd + j] = s;
-            }
-    }
-    dopt_sparse_blocks_assemble_d(B, J, W, r, Hx, g, work);
-    /* dense reference: scatter each factor's Jacobian into an rd x n dense row block */
-    for (f = 0; f < NF; ++f) {
-        int rd = res_dim[f];
-        const double *Wf = W + B->weight_offset[f];
-        Jd = (double *)calloc((size_t)rd * n, sizeof(double));
-        for (k = fac_ptr[f], off = 0; k < fac_ptr[f + 1]; ++k) {
-            v = fac_vars[k];
-            for (q = 0; q < rd; ++q)
-                for (j = 0; j < var_dim[v]; ++j)
-                    Jd[(size_t)q * n + B->var_offset[v] + j] = J[B->jac_offset[f] + (size_t)rd * off + (size_t)q * var_dim[v] + j];
-            off += var_dim[v];
-        }
-        for (i = 0; i < n; ++i)
-            for (j = 0; j < n; ++j) {
-                double s = 0;
-                int a, b;
-                for (a = 0; a < rd; ++a)
-                    for (b = 0; b < rd; ++b) s += Jd[(size_t)a * n + i] * Wf[a * rd + b] * Jd[(size_t)b * n + j];
-                Hd[i + (size_t)j * n] += s;
-            }
-        for (i = 0; i < n; ++i) {
-            double s = 0;
-            int a, b;
-            for (a = 0; a < rd; ++a)
-                for (b = 0; b < rd; ++b) s += Jd[(size_t)a * n + i] * Wf[a * rd + b] * r[B->res_offset[f] + b];
-            gd[i] += s;
-        }
-        free(Jd);
-    }
-    for (j = 0; j < n; ++j)
-        for (k = B->Hp[j]; k < B->Hp[j + 1]; ++k) {
-            double d = fabs(Hx[k] - Hd[B->Hi[k] + (size_t)j * n]);
-            if (B->Hi[k] < j && B->Hi[k] < B->var_offset[dopt_sparse_blocks_locate(B, j, NULL)]) d = 1e9; /* only diag blocks above */
-            if (d > err) err = d;
-        }
-    for (i = 0; i < n; ++i) gerr = fabs(g[i] - gd[i]) > gerr ? fabs(g[i] - gd[i]) : gerr;
-    DOPT_CHECK(err < 1e-10 && gerr < 1e-10, "assembled H (err %g) and g (err %g) match dense", err, gerr);
-    {   /* every nonzero of the dense H is in the pattern */
-        int missing = 0;
-        for (j = 0; j < n; ++j)
-            for (i = j; i < n; ++i) {
-                int found = 0;
-                if (Hd[i + (size_t)j * n] == 0) continue;
-                for (k = B->Hp[j]; k < B->Hp[j + 1]; ++k) found |= B->Hi[k] == i;
-                missing += !found;
-            }
-        DOPT_CHECK(missing == 0, "%d nonzeros of H missing from the pattern", missing);
-    }
-    {   /* solve H x = g through the sparse path */
-        dopt_sparse_symbolic *S = NULL;
-        dopt_sparse_numeric_d *F = NULL;
-        double *x = (double *)malloc(sizeof(double) * (size_t)n), res = 0;
-        for (i = 0; i < n; ++i) Hx[B->Hp[i]] += 0; /* H is SPD already (W > 0, J full column rank w.h.p.) */
-        for (j = 0; j < n; ++j) Hx[B->Hp[j] + (j - B->var_offset[dopt_sparse_blocks_locate(B, j, NULL)])] += 1e-3;
-        for (j = 0; j < n; ++j) Hd[j + (size_t)j * n] += 1e-3;
-        st = dopt_sparse_analyze(NULL, n, B->Hp, B->Hi, DOPT_LOWER, NULL, &S, NULL);
-        if (st == DOPT_OK) st = dopt_sparse_numeric_create_d(S, 1, &F);
-        if (st == DOPT_OK) st = dopt_sparse_factor_d(F, Hx, NULL);
-        DOPT_CHECK(st == DOPT_OK, "factor assembled H: %s", dopt_status_string(st));
-        if (st == DOPT_OK) {
-            memcpy(x, g, sizeof(double) * (size_t)n);
-            dopt_sparse_solve_d(F, 1, x, n);
-            for (i = 0; i < n; ++i) {
-                double s = -g[i];
-                for (j = 0; j < n; ++j) s += Hd[i + (size_t)j * n] * x[j];
-                res = fabs(s) > res ? fabs(s) : res;
-            }
-            DOPT_CHECK(res < 1e-8, "H x = g residual %g", res);
-        }
-        dopt_sparse_numeric_free_d(F);
-        dopt_sparse_symbolic_free(S);
-        free(x);
-    }
-    {
-        int o1 = -1, v1 = dopt_sparse_blocks_locate(B, B->var_offset[3] + 2, &o1);
-        DOPT_CHECK(v1 == 3 && o1 == 2, "locate column -> (variable 3, offset 2), got (%d, %d)", v1, o1);
-        DOPT_CHECK(dopt_sparse_blocks_locate(B, n, NULL) == -1 && dopt_sparse_blocks_locate(B, 0, NULL) == 0, "locate ends");
-    }
-    dopt_sparse_blocks_free(B);
-    fac_vars[1] = 0;
-    DOPT_CHECK(dopt_sparse_blocks_create(NULL, NV, var_dim, NF, res_dim, fac_ptr, fac_vars, &B, NULL) ==
-                   DOPT_ERR_INVALID_ARGUMENT && B == NULL, "repeated variable rejected");
-    free(J); free(W); free(r); free(Hx); free(g); free(work); free(Hd); free(gd);
 }
 
 /* ---- differentiable solve against central finite differences -------------------------------- */
@@ -636,8 +507,8 @@ static void test_backward_fd(void)
     }
     DOPT_CHECK(errb < 1e-7 && errA < 1e-7, "backward vs central differences: db err %g, dA err %g", errb, errA);
 out:
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     tpat_free(&p);
     free(cnt); free(Ap); free(Ai); free(Ax); free(b); free(x); free(w); free(gb); free(gA);
 }
@@ -667,8 +538,8 @@ static void test_errors(void)
         Ax[6] = 4;
         DOPT_CHECK(dopt_sparse_factor_d(F, Ax, &info) == DOPT_OK && F->fail_col[0] == -1, "refactor after the fix");
         Ax[6] = -4;
-        dopt_sparse_numeric_free_d(F);
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_numeric_destroy_d(F);
+        dopt_sparse_symbolic_destroy(S);
         F = NULL;
         S = NULL;
     }
@@ -697,8 +568,8 @@ static void test_errors(void)
         DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && F->fail_col[0] == -1 && F->fail_col[1] >= 0 &&
                        info.index == F->fail_col[1], "batch one by one: only the bad element fails");
     }
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
     Ai[3] = 7;
     DOPT_CHECK(dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, NULL, &S, &info) == DOPT_ERR_INVALID_ARGUMENT &&
                    info.index == 3, "row out of range reported at entry 3");
@@ -720,7 +591,7 @@ static void test_errors(void)
         dopt_sparse_numeric_d G;
         dopt_sparse_analyze(NULL, 5, Ap, Ai, DOPT_LOWER, NULL, &S, NULL);
         DOPT_CHECK(S && dopt_sparse_numeric_init_d(&G, S, 1, mem, sizeof mem) == DOPT_ERR_ALLOCATION, "short workspace");
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
     }
 }
 
@@ -753,7 +624,7 @@ static void test_wide_pivot(void)
                    dopt_sparse_numeric_create_d(S, 1, &F) == DOPT_OK,
                "setup");
     if (!F) {
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
         return;
     }
     DOPT_CHECK(S->nsuper == 1, "one supernode (got %d)", S->nsuper);
@@ -767,8 +638,8 @@ static void test_wide_pivot(void)
                    "pivot %d reported (got %s, col %d)", bad[t], dopt_status_string(st), F->fail_col[0]);
         Ax[pd] = N + 1.0;
     }
-    dopt_sparse_numeric_free_d(F);
-    dopt_sparse_symbolic_free(S);
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
 }
 
 static void test_data_spd(void)
@@ -823,9 +694,9 @@ static void test_data_spd(void)
         } else {
             DOPT_CHECK(0, "%s analyze: %s", names[f], info.message);
         }
-        dopt_sparse_numeric_free_d(F);
-        dopt_sparse_symbolic_free(S);
-        dopt_sparse_csc_free_d(&A);
+        dopt_sparse_numeric_destroy_d(F);
+        dopt_sparse_symbolic_destroy(S);
+        dopt_sparse_csc_destroy_d(&A);
     }
     if (!found) DOPT_SKIP("no $DOPT_DATA_DIR/spd/*.mtx (shared data folder absent)");
 }
@@ -897,9 +768,9 @@ static void lpat_free(lpat *L)
 }
 
 #define TEST_SPARSE_PASS
-#define DOPT__DRIVE "tests/test_sparse.c"
+#define DOPT_GENERIC "tests/test_sparse.c"
 #include "dopt.h"
-#undef DOPT__DRIVE
+#undef DOPT_GENERIC
 #undef TEST_SPARSE_PASS
 
 static void suite(void)
@@ -920,7 +791,6 @@ static void suite(void)
     DOPT_TEST_RUN(test_lane_batch_d);
     DOPT_TEST_RUN(test_lane_batch_f);
     DOPT_TEST_RUN(test_backward_fd);
-    DOPT_TEST_RUN(test_blocks);
     DOPT_TEST_RUN(test_errors);
     DOPT_TEST_RUN(test_wide_pivot);
     DOPT_TEST_RUN(test_mm_reader);
@@ -1056,8 +926,8 @@ static void DOPT_FN(test_patterns)(void)
                 }
                 if (dd / xn > worst_dense) worst_dense = dd / xn;
             }
-            DOPT_FN(dopt_sparse_numeric_free)(F);
-            dopt_sparse_symbolic_free(S);
+            DOPT_FN(dopt_sparse_numeric_destroy)(F);
+            dopt_sparse_symbolic_destroy(S);
             free(Ap); free(Ai); free(Ax); free(b); free(x); free(y); free(dense);
             tpat_free(&p);
             (void)nnz;
@@ -1149,13 +1019,13 @@ static void DOPT_FN(test_refactor_batch)(void)
                 DOPT_FN(dopt_sparse_solve_batch)(&s2, NB - 2, 1, B2 + 2 * (size_t)n, n, n);
                 DOPT_CHECK(memcmp(B1, B2, sizeof(DOPT_REAL) * (size_t)n * NB) == 0, "slice solves equal batch solves");
             }
-            DOPT_FN(dopt_sparse_numeric_free)(K);
+            DOPT_FN(dopt_sparse_numeric_destroy)(K);
             free(w1); free(w2);
         }
-        DOPT_FN(dopt_sparse_numeric_free)(F);
-        DOPT_FN(dopt_sparse_numeric_free)(G);
-        DOPT_FN(dopt_sparse_numeric_free)(H);
-        dopt_sparse_symbolic_free(S);
+        DOPT_FN(dopt_sparse_numeric_destroy)(F);
+        DOPT_FN(dopt_sparse_numeric_destroy)(G);
+        DOPT_FN(dopt_sparse_numeric_destroy)(H);
+        dopt_sparse_symbolic_destroy(S);
         free(Ap); free(Ai); free(Ax); free(vals); free(B1); free(B2);
         tpat_free(&p);
     }
@@ -1448,8 +1318,8 @@ static void DOPT_FN(test_multi_rhs)(void)
         for (i = n; i < n + 3; ++i) err += X[i + (size_t)r * (n + 3)] != B[i + (size_t)r * (n + 3)];
     }
     DOPT_CHECK(err / sc < DOPT_TEST_TOL(1e-13, 1e-5), "multi-RHS vs single solves: %g", err / sc);
-    DOPT_FN(dopt_sparse_numeric_free)(F);
-    dopt_sparse_symbolic_free(S);
+    DOPT_FN(dopt_sparse_numeric_destroy)(F);
+    dopt_sparse_symbolic_destroy(S);
     free(Ap); free(Ai); free(Ax); free(B); free(X);
     tpat_free(&p);
 }
@@ -1510,8 +1380,8 @@ static void DOPT_FN(test_big_supernode)(void)
                    "pivot %d reported (got %s, col %d)", bad[t], dopt_status_string(st), F->fail_col[0]);
         Ax[pd] = (DOPT_REAL)n;
     }
-    DOPT_FN(dopt_sparse_numeric_free)(F);
-    dopt_sparse_symbolic_free(S);
+    DOPT_FN(dopt_sparse_numeric_destroy)(F);
+    dopt_sparse_symbolic_destroy(S);
     F = NULL;
     S = NULL;
     o.ordering = DOPT_SPARSE_ORDER_AMD;
@@ -1526,8 +1396,8 @@ static void DOPT_FN(test_big_supernode)(void)
                F->fail_col[0]);
     Ax[Ap[bad[2]]] = (DOPT_REAL)n;
 out:
-    DOPT_FN(dopt_sparse_numeric_free)(F);
-    dopt_sparse_symbolic_free(S);
+    DOPT_FN(dopt_sparse_numeric_destroy)(F);
+    dopt_sparse_symbolic_destroy(S);
     free(Ap); free(Ai); free(Ax); free(dense);
 }
 #endif

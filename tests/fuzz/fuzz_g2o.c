@@ -45,18 +45,18 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     FZ_ASSERT(fz_fa.peak_bytes <= 65536 + 2048 * (size_t)size + 1024 * 7 * 8 * 4, "memory out of proportion with the file");
     if (st == DOPT_OK) check_graph_d(&g);
     else FZ_ASSERT(g.poses == NULL && g.edges == NULL && g.num_poses == 0, "failed read left a graph");
-    dopt_lie_pose_graph_free_d(&h, &g);
+    dopt_lie_pose_graph_destroy_d(&g);
     FZ_ASSERT(fa_clean(&fz_fa), "leak or wrong free size (double)");
     h = fz_hooks(0);
     st = dopt_lie_g2o_read_f(path, &h, &gf, &info);
     if (st == DOPT_OK) FZ_ASSERT(dopt_all_finite_f((int)(gf.num_poses * gf.dim), gf.poses), "non-finite float pose with OK");
-    dopt_lie_pose_graph_free_f(&h, &gf);
+    dopt_lie_pose_graph_destroy_f(&gf);
     FZ_ASSERT(fa_clean(&fz_fa), "leak or wrong free size (float)");
     /* the same input with its first allocation failing: ALLOCATION (or the same early error) */
     h = fz_hooks(1);
     st = dopt_lie_g2o_read_d(path, &h, &g, &info);
     FZ_ASSERT(st != DOPT_OK || fz_fa.calls == 0, "OK after a failed allocation");
-    dopt_lie_pose_graph_free_d(&h, &g);
+    dopt_lie_pose_graph_destroy_d(&g);
     FZ_ASSERT(fa_clean(&fz_fa), "leak after a failed allocation");
     return 0;
 }

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     FZ_ASSERT(fz_fa.peak_bytes <= 4 * 65536 * 8 + 64 * (size_t)size, "memory out of proportion with the file");
     if (st == DOPT_OK) {
         CHECK_CSC(A, dopt_all_finite_d);
-        dopt_sparse_csc_free_d(&A);
+        dopt_sparse_csc_destroy_d(&A);
     } else {
         FZ_ASSERT(A.p == NULL && A.i == NULL && A.x == NULL, "failed read left arrays");
     }
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     st = dopt_sparse_read_mm_f(&h, path, &Af, &info);
     if (st == DOPT_OK) {
         CHECK_CSC(Af, dopt_all_finite_f);
-        dopt_sparse_csc_free_f(&Af);
+        dopt_sparse_csc_destroy_f(&Af);
     }
     FZ_ASSERT(fa_clean(&fz_fa), "leak or wrong free size (float)");
     /* the last allocation of the clean run failing */

@@ -83,9 +83,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     dopt_nlls_solver_d *s = NULL;
     dopt_nlls_diff_d *D = NULL;
     dopt_nlls_options_d o;
-    dopt_bwd_options_d bo;
+    dopt_nlls_diff_options_d bo;
     dopt_nlls_report rep[MAXB];
-    dopt_bwd_report brep[MAXB];
+    dopt_nlls_diff_report brep[MAXB];
     dopt_errinfo info;
     dopt_status st;
     memset(cd, 0, sizeof cd);
@@ -171,8 +171,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         if (claims_convergence(rep[b].stop)) FZ_ASSERT(rep[b].accepted > 0, "convergence claimed without an accepted step");
     }
     memset(&bo, 0, sizeof bo);
-    bo.mode = (dopt_bwd_mode)(fz_u8(&in) % 5);
-    bo.policy = (dopt_bwd_policy)(fz_u8(&in) % 4);
+    bo.mode = (dopt_nlls_diff_mode)(fz_u8(&in) % 5);
+    bo.policy = (dopt_nlls_diff_policy)(fz_u8(&in) % 4);
     bo.truncate = (int)(fz_u8(&in) % 6);
     if (fz_u8(&in) & 1) bo.fd_step = fz_real(&in);
     bo.implicit_exact = (int)(fz_u8(&in) & 1);

@@ -35,7 +35,7 @@
             }                                                                                     \
         }                                                                                         \
         FZ_ASSERT(st != DOPT_OK || F->fail_col[0] == -1, "factor_batch OK with a failed element"); \
-        dopt_sparse_numeric_free_##SUF(F);                                                        \
+        dopt_sparse_numeric_destroy_##SUF(F);                                                        \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         FZ_ASSERT(S != NULL && S->n == n, "symbolic object");
         RUN_PRECISION(double, d);
         RUN_PRECISION(float, f);
-        dopt_sparse_symbolic_free(S);
+        dopt_sparse_symbolic_destroy(S);
     }
     FZ_ASSERT(fa_clean(&fz_fa), "leak or wrong free size");
     /* the same analysis with its k-th allocation failing */
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         h = fz_hooks(k2);
         S = NULL;
         st = dopt_sparse_analyze(&h, n, Ap, Ai, uplo, &o, &S, &info);
-        if (st == DOPT_OK) dopt_sparse_symbolic_free(S);
+        if (st == DOPT_OK) dopt_sparse_symbolic_destroy(S);
         FZ_ASSERT(st == DOPT_OK || st == DOPT_ERR_ALLOCATION, "allocation failure gave another status");
         FZ_ASSERT(fa_clean(&fz_fa), "leak after a failed allocation");
     }
