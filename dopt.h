@@ -2780,12 +2780,12 @@ DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOP
         }
         break;
     case DOPT_LOSS_CAUCHY:
-        t = 1 + s / a2;
-        rho[0] = a2 * DOPT_M(log)(t); rho[1] = 1 / t; rho[2] = -rho[1] * rho[1] / a2;
+        t = 1 + s / a2; /* log1p: rho keeps its digits for s << a^2 (near a zero-residual optimum) */
+        rho[0] = a2 * DOPT_M(log1p)(s / a2); rho[1] = 1 / t; rho[2] = -rho[1] * rho[1] / a2;
         break;
     case DOPT_LOSS_WELSCH:
         e = DOPT_M(exp)(-s / a2);
-        rho[0] = a2 * (1 - e); rho[1] = e; rho[2] = -e / a2;
+        rho[0] = -a2 * DOPT_M(expm1)(-s / a2); rho[1] = e; rho[2] = -e / a2;
         break;
     case DOPT_LOSS_TUKEY:
         if (s <= a2) {
@@ -2801,7 +2801,7 @@ DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOP
         break;
     case DOPT_LOSS_SOFT_L1:
         t = DOPT_M(sqrt)(1 + s / a2);
-        rho[0] = 2 * a2 * (t - 1); rho[1] = 1 / t; rho[2] = -1 / (2 * a2 * t * t * t);
+        rho[0] = 2 * s / (t + 1); rho[1] = 1 / t; /* = 2 a^2 (t - 1) without the cancellation */ rho[2] = -1 / (2 * a2 * t * t * t);
         break;
     default:
         rho[0] = s; rho[1] = 1; rho[2] = 0;

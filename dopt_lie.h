@@ -3541,18 +3541,6 @@ static int DOPT_FN(dopt__ba_finite)(ptrdiff_t n, const DOPT__L *x)
     return 1;
 }
 
-/* rho(s), rho'(s), rho''(s) of dopt_nlls_loss_eval, with rho(s) of CAUCHY, WELSCH and SOFT_L1 in forms that
- * keep their digits for s << a² (log1p, expm1, no 1 + x - 1): near the optimum the cost is a sum of
- * such terms, and LM's acceptance test compares its changes. */
-static void DOPT_FN(dopt__ba_loss)(dopt_loss_kind kind, DOPT__L a, DOPT__L s, DOPT__L rho[3])
-{
-    const DOPT__L a2 = a * a;
-    DOPT_FN(dopt_nlls_loss_eval)(kind, a, s, rho);
-    if (kind == DOPT_LOSS_CAUCHY) rho[0] = a2 * DOPT_M(log1p)(s / a2);
-    else if (kind == DOPT_LOSS_WELSCH) rho[0] = -a2 * DOPT_M(expm1)(-s / a2);
-    else if (kind == DOPT_LOSS_SOFT_L1) rho[0] = DOPT__C(2) * s / (DOPT_M(sqrt)(DOPT__C(1) + s / a2) + DOPT__C(1));
-}
-
 DOPT_API void DOPT_FN(dopt_lie_bal_destroy)(DOPT_FN(dopt_lie_bal) *p)
 {
     dopt_hooks h;
@@ -3696,7 +3684,7 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_bal_cost)(const DOPT_FN(dopt_lie_bal) *p, 
                                   p->observed + 2 * i, r, NULL, NULL);
         s = r[0] * r[0] + r[1] * r[1];
         if (loss != DOPT_LOSS_NONE) {
-            DOPT_FN(dopt__ba_loss)(loss, (DOPT__L)loss_scale, s, rho);
+            DOPT_FN(dopt_nlls_loss_eval)(loss, (DOPT__L)loss_scale, s, rho);
             s = rho[0];
         }
         if (!(s == s && s - s == 0))
@@ -4310,7 +4298,7 @@ static dopt_status DOPT_FN(dopt__ba_linearize)(DOPT_FN(dopt_lie_ba_solver) *s, c
         }
         if (o->loss != DOPT_LOSS_NONE) {
             DOPT__L rho[3];
-            DOPT_FN(dopt__ba_loss)(o->loss, (DOPT__L)o->a, q, rho);
+            DOPT_FN(dopt_nlls_loss_eval)(o->loss, (DOPT__L)o->a, q, rho);
             sum += 0.5 * (double)rho[0];
             if (jac) {
                 const DOPT__L w = rho[1] > 0 ? DOPT_M(sqrt)(rho[1]) : 0;
