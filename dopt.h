@@ -3863,86 +3863,6 @@ static int DOPT_FN(dopt__nlls_dogleg_step)(int n, const DOPT_REAL *g, const DOPT
     return 2;
 }
 
-/* Weight and robust loss of cost cs (element b) on its residual s->r and Jacobian blocks jp[k]
- * (rdim x tk[k], NULL: not linearized; nfree of them).  Row weights (scalar, diagonal) are
- * applied to r at once and to J together with sqrt(rho') as the row factors s->scr[0..rdim)
- * (and their squares after maxr) that the products below take (IRLS); a square-root information
- * weight (and the TRIGGS correction, which needs W J) is applied to J itself, the factors then
- * being 1.  Returns the cost's term of S: rho(s) / 2, or s / 2 without a loss (s = |W r|^2). */
-static DOPT_REAL DOPT_FN(dopt__nlls_fold)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_cost) *cs,
-                                          int b, dopt_robust_mode mode, int nfree, DOPT_REAL **jp,
-                                          const int *tk)
-{
-    const dopt_weight_kind wk = cs->d.weight_kind;
-    const DOPT_REAL *w = wk != DOPT_WEIGHT_NONE ? cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride : NULL;
-    DOPT_REAL *r = s->r, *fr = s->scr, *fr2 = s->scr + s->maxr, sq = 0, sq1 = 1, alpha = 0, rs = 1, term;
-    int nv = cs->d.nvars, rdim = cs->d.rdim, rowwise = wk != DOPT_WEIGHT_SQRT_INFO, jdone = !rowwise, i, k;
-    if (wk == DOPT_WEIGHT_SCALAR)
-        for (i = 0; i < rdim; ++i) r[i] *= w[0];
-    else if (wk == DOPT_WEIGHT_DIAGONAL)
-        for (i = 0; i < rdim; ++i) r[i] *= w[i];
-    else if (wk == DOPT_WEIGHT_SQRT_INFO) {
-        DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, 1, r, s->Jt);
-        for (k = 0; k < nv; ++k)
-            if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
-    }
-    for (i = 0; i < rdim; ++i) sq += r[i] * r[i];
-    if (cs->d.loss != DOPT_LOSS_NONE) {
-        DOPT_REAL rho[3];
-        DOPT_FN(dopt_nlls_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
-        term = rho[0] / 2;
-        DOPT_FN(dopt__nlls_robust_coefs)(rho, sq, mode, &sq1, &alpha, &rs);
-    } else {
-        term = sq / 2;
-    }
-    if (nfree && rowwise && alpha != 0) { /* the correction below needs W J first */
-        if (wk != DOPT_WEIGHT_NONE)
-            for (k = 0; k < nv; ++k)
-                if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
-        jdone = 1;
-    }
-    if (nfree && !jdone) { /* J~ = diag(fr) J, fr = sqrt(rho') W: kept as row factors */
-        for (i = 0; i < rdim; ++i) {
-            fr[i] = sq1 * (wk == DOPT_WEIGHT_SCALAR ? w[0] : wk == DOPT_WEIGHT_DIAGONAL ? w[i] : 1);
-            fr2[i] = fr[i] * fr[i];
-        }
-    } else if (nfree && jdone && (alpha != 0 || sq1 != 1)) {
-        for (k = 0; k < nv; ++k)
-            if (jp[k]) DOPT_FN(dopt__nlls_robust_jacobian)(rdim, tk[k], r, sq, alpha, sq1, jp[k]);
-    }
-    if (nfree && jdone)
-        for (i = 0; i < rdim; ++i) fr[i] = fr2[i] = 1;
-    if (nfree && rs != 1)
-        for (i = 0; i < rdim; ++i) r[i] *= rs;
-    return term;
-}
-
-/* g_a += J_a^T r;  H(a, b) += J_a^T J_b for the stored (lower) blocks of cost c, with the row
- * factors of dopt__nlls_fold; the first cost to reach a block clears it (the diagonal block's
- * flag also stands for g_a). */
-static void DOPT_FN(dopt__nlls_accumulate)(DOPT_FN(dopt_nlls_solver) *s, int c, DOPT_REAL **jp, const int *tk)
-{
-    const DOPT_FN(dopt__nlls_cost) *cs = s->p->cost + c;
-    const DOPT_REAL *fr = s->scr, *fr2 = s->scr + s->maxr;
-    int nv = cs->d.nvars, rdim = cs->d.rdim, k, l;
-    for (k = 0; k < nv; ++k) {
-        const DOPT_REAL *Ja = jp[k];
-        const size_t *pk = s->pair + s->cost_pair[c] + (size_t)k * nv;
-        const unsigned char *fk = s->pfirst + s->cost_pair[c] + (size_t)k * nv;
-        DOPT_REAL *ga;
-        int ta = tk[k];
-        if (!Ja) continue;
-        ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
-        DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, s->r, ga, fk[k]);
-        for (l = 0; l < nv; ++l) {
-            DOPT_REAL *Hb;
-            if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;
-            Hb = s->H + pk[l];
-            DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb, fk[l]);
-        }
-    }
-}
-
 /* Evaluate S at the state x of batch element b; with lin, also g and the blocks of H (the
  * weight and the robust loss folded in).  *bad gets the failing cost on a callback error. */
 static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *x,
@@ -3954,13 +3874,15 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
     const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
     DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
     int tk[DOPT_NLLS_MAX_COST_VARS];
-    DOPT_REAL cost = 0;
-    int c, k;
+    DOPT_REAL cost = 0, *r = s->r, *fr = s->scr, *fr2 = s->scr + s->maxr;
+    int c, k, l, i;
     /* no clearing of H and g: the first cost reaching a block clears it (pfirst) */
     for (c = 0; c < p->ncost; ++c) {
         const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
+        const void *data = DOPT_FN(dopt__nlls_cost_data)(cs, b);
         int nv = cs->d.nvars, rdim = cs->d.rdim, nfree = 0;
         size_t T = 0;
+        DOPT_REAL sq = 0;
         dopt_status st;
         for (k = 0; k < nv; ++k) {
             int v = cs->vars[k];
@@ -3974,14 +3896,76 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
                 nfree++;
             }
         }
-        st = DOPT_FN(dopt__nlls_cost_call)(cs, DOPT_FN(dopt__nlls_cost_data)(cs, b), vp, mp, jp, nfree, hstep,
-                                           s->r, s->scr);
+        st = DOPT_FN(dopt__nlls_cost_call)(cs, data, vp, mp, jp, nfree, hstep, r, s->scr);
         if (st != DOPT_OK) {
             *bad = c;
             return st;
         }
-        cost += DOPT_FN(dopt__nlls_fold)(s, cs, b, mode, nfree, jp, tk);
-        if (nfree) DOPT_FN(dopt__nlls_accumulate)(s, c, jp, tk);
+        /* weight and robust loss.  Row weights (scalar, diagonal) are applied to r at once and
+           to J together with sqrt(rho') in one pass below (IRLS); a square-root information
+           weight (and the TRIGGS correction, which needs W J) goes through dopt__nlls_weigh. */
+        {
+            const dopt_weight_kind wk = cs->d.weight_kind;
+            const DOPT_REAL *w = wk != DOPT_WEIGHT_NONE ? cs->d.weight + (ptrdiff_t)b * cs->d.weight_stride : NULL;
+            DOPT_REAL sq1 = 1, alpha = 0, rs = 1;
+            int rowwise = wk != DOPT_WEIGHT_SQRT_INFO, jdone = !rowwise;
+            if (wk == DOPT_WEIGHT_SCALAR)
+                for (i = 0; i < rdim; ++i) r[i] *= w[0];
+            else if (wk == DOPT_WEIGHT_DIAGONAL)
+                for (i = 0; i < rdim; ++i) r[i] *= w[i];
+            else if (wk == DOPT_WEIGHT_SQRT_INFO) {
+                DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, 1, r, s->Jt);
+                for (k = 0; k < nv; ++k)
+                    if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
+            }
+            for (i = 0; i < rdim; ++i) sq += r[i] * r[i];
+            if (cs->d.loss != DOPT_LOSS_NONE) {
+                DOPT_REAL rho[3];
+                DOPT_FN(dopt_nlls_loss_eval)(cs->d.loss, cs->d.loss_scale, sq, rho);
+                cost += rho[0] / 2;
+                DOPT_FN(dopt__nlls_robust_coefs)(rho, sq, mode, &sq1, &alpha, &rs);
+            } else {
+                cost += sq / 2;
+            }
+            if (nfree && rowwise && alpha != 0) { /* the correction below needs W J first */
+                if (wk != DOPT_WEIGHT_NONE)
+                    for (k = 0; k < nv; ++k)
+                        if (jp[k]) DOPT_FN(dopt__nlls_weigh)(wk, w, rdim, tk[k], jp[k], s->Jt);
+                jdone = 1;
+            }
+            if (nfree && !jdone) { /* J~ = diag(fr) J, fr = sqrt(rho') W: kept as row factors */
+                for (i = 0; i < rdim; ++i) {
+                    fr[i] = sq1 * (wk == DOPT_WEIGHT_SCALAR ? w[0] : wk == DOPT_WEIGHT_DIAGONAL ? w[i] : 1);
+                    fr2[i] = fr[i] * fr[i];
+                }
+            } else if (nfree && jdone && (alpha != 0 || sq1 != 1)) {
+                for (k = 0; k < nv; ++k)
+                    if (jp[k]) DOPT_FN(dopt__nlls_robust_jacobian)(rdim, tk[k], r, sq, alpha, sq1, jp[k]);
+            }
+            if (nfree && jdone)
+                for (i = 0; i < rdim; ++i) fr[i] = fr2[i] = 1;
+            if (nfree && rs != 1)
+                for (i = 0; i < rdim; ++i) r[i] *= rs;
+        }
+        if (!nfree) continue;
+        /* g_a += J_a^T r;  H(a, b) += J_a^T J_b for the stored (lower) blocks; the first cost
+           to reach a block clears it (the diagonal block's flag also stands for g_a) */
+        for (k = 0; k < nv; ++k) {
+            const DOPT_REAL *Ja = jp[k];
+            const size_t *pk = s->pair + s->cost_pair[c] + (size_t)k * nv;
+            const unsigned char *fk = s->pfirst + s->cost_pair[c] + (size_t)k * nv;
+            DOPT_REAL *ga;
+            int ta = tk[k];
+            if (!Ja) continue;
+            ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
+            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, r, ga, fk[k]);
+            for (l = 0; l < nv; ++l) {
+                DOPT_REAL *Hb;
+                if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;
+                Hb = s->H + pk[l];
+                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb, fk[l]);
+            }
+        }
     }
     if (!(cost - cost == 0)) {
         *bad = -1;
@@ -4463,64 +4447,6 @@ static int DOPT_FN(dopt__nlls_step)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(
     return DOPT__NLLS_GO;
 }
 
-/* The trial point x ⊕ t d of an iteration and its S (*Fnew): LM also linearizes there after an
-   accepted step (into H2, g2); Gauss-Newton's line search halves *tstep (counted in *ls_iter)
-   until Armijo's condition holds.  A non-finite S counts as +Inf (a rejected step).  GO, or
-   STOP with the element failed (a cost's error). */
-static int DOPT_FN(dopt__nlls_trial)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
-                                     DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm, DOPT_REAL *tstep,
-                                     int *ls_iter, DOPT_REAL *Fnew)
-{
-    const int fuse = o->method == DOPT_NLLS_LM;
-    double t0 = 0;
-    for (;;) {
-        if (e->timed) t0 = dopt__nlls_clock();
-        DOPT_FN(dopt__nlls_retract)(s, e->x, s->d, *tstep, s->xt);
-        /* only after an accepted step (after a rejection, the next is often rejected too: its
-           Jacobians would be wasted); never at the last iteration's point */
-        e->lin_t = fuse && e->last_acc && e->it < o->max_iterations;
-        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s);
-        e->st = DOPT_FN(dopt__nlls_eval)(s, e->b, s->xt, e->lin_t, o->robust_mode, o->numeric_diff_step, Fnew, &e->bad);
-        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s); /* the trial's H, g now in H2, g2 */
-        if (e->timed) tm->linearize_s += dopt__nlls_clock() - t0;
-        if (e->st == DOPT_ERR_NON_FINITE && e->bad < 0) { e->st = DOPT_OK; *Fnew = (DOPT_REAL)HUGE_VAL; }
-        if (e->st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_EVAL, e->st);
-        if (o->method != DOPT_NLLS_GN || !o->line_search) break;
-        {
-            DOPT_REAL slope = DOPT_FN(dopt_dot)(s->n, s->g, 1, s->d, 1);
-            if (*Fnew <= e->F + (DOPT_REAL)1e-4 * *tstep * slope) break;
-        }
-        if (*ls_iter >= o->max_line_search_steps) break;
-        *tstep /= 2;
-        (*ls_iter)++;
-    }
-    return DOPT__NLLS_GO;
-}
-
-/* The gain ratio (*ratio) of a step from S = F to Fnew with predicted decrease pred, and
-   whether the step is accepted. */
-static int DOPT_FN(dopt__nlls_gain)(const DOPT_FN(dopt_nlls_options) *o, DOPT_REAL F, DOPT_REAL Fnew,
-                                    DOPT_REAL pred, DOPT_REAL *ratio)
-{
-    DOPT_REAL dF = F - Fnew;
-    if (o->method == DOPT_NLLS_GN) {
-        *ratio = pred > 0 ? dF / pred : 0;
-        return !o->line_search || Fnew <= F;
-    } else {
-        /* a predicted decrease below the rounding of S cannot be measured: accept such a
-           step when S does not grow beyond rounding (else LM stalls just short of the
-           minimum, rejecting steps on noise) */
-        DOPT_REAL noise = 16 * DOPT_EPS * DOPT_M(fabs)(F);
-        *ratio = (pred > 0 && Fnew - Fnew == 0) ? dF / pred : -1;
-        if (pred > 0 && pred <= noise && dF >= -noise) *ratio = 1;
-        return *ratio > o->min_relative_decrease;
-    }
-}
-
-static int DOPT_FN(dopt__nlls_accepted)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
-                                        DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm, DOPT_REAL Fnew,
-                                        DOPT_REAL dF);
-
 /* the rest of an iteration, given the step d and e->pred: step tolerance, the trial point (GN's
    line search), acceptance, the damping / radius update, then on acceptance the stopping tests
    and the new linearization.  GO: next iteration; STOP: done. */
@@ -4529,9 +4455,10 @@ static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_F
 {
     const dopt_hooks *hooks = &s->p->hooks;
     dopt_nlls_report *rep = e->rep;
-    int n = s->n, accept, ls_iter = 0;
+    int n = s->n, accept, ls_iter = 0, fuse = o->method == DOPT_NLLS_LM;
     DOPT_REAL F = e->F, Fnew = 0, pred = e->pred, dnorm, tstep = o->step_size, ratio = 0, dF;
     DOPT_REAL lam_step = e->lambda, rad_step = e->radius; /* for iteration_hook */
+    double t0 = 0;
     dnorm = DOPT_FN(dopt_nrm2)(n, s->d, 1);
     if (o->step_tolerance >= 0 && dnorm <= o->step_tolerance * (e->xnorm + o->step_tolerance)) {
         /* a step that shrank below the tolerance only through rejections (no step accepted
@@ -4543,9 +4470,41 @@ static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_F
                                         0, dopt__nlls_clock() - e->t_iter, dopt__nlls_clock() - e->t_start);
         return DOPT__NLLS_STOP;
     }
-    if (DOPT_FN(dopt__nlls_trial)(s, o, e, tm, &tstep, &ls_iter, &Fnew) != DOPT__NLLS_GO) return DOPT__NLLS_STOP;
+    /* ---- the trial point ---- */
+    for (;;) {
+        if (e->timed) t0 = dopt__nlls_clock();
+        DOPT_FN(dopt__nlls_retract)(s, e->x, s->d, tstep, s->xt);
+        /* only after an accepted step (after a rejection, the next is often rejected too: its
+           Jacobians would be wasted); never at the last iteration's point */
+        e->lin_t = fuse && e->last_acc && e->it < o->max_iterations;
+        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s);
+        e->st = DOPT_FN(dopt__nlls_eval)(s, e->b, s->xt, e->lin_t, o->robust_mode, o->numeric_diff_step, &Fnew, &e->bad);
+        if (e->lin_t) DOPT_FN(dopt__nlls_swap_lin)(s); /* the trial's H, g now in H2, g2 */
+        if (e->timed) tm->linearize_s += dopt__nlls_clock() - t0;
+        if (e->st == DOPT_ERR_NON_FINITE && e->bad < 0) { e->st = DOPT_OK; Fnew = (DOPT_REAL)HUGE_VAL; }
+        if (e->st != DOPT_OK) return DOPT_FN(dopt__nlls_fail)(e, DOPT__NLLS_FAIL_EVAL, e->st);
+        if (o->method != DOPT_NLLS_GN || !o->line_search) break;
+        {
+            DOPT_REAL slope = DOPT_FN(dopt_dot)(n, s->g, 1, s->d, 1);
+            if (Fnew <= F + (DOPT_REAL)1e-4 * tstep * slope) break;
+        }
+        if (ls_iter >= o->max_line_search_steps) break;
+        tstep /= 2;
+        ls_iter++;
+    }
     dF = F - Fnew;
-    accept = DOPT_FN(dopt__nlls_gain)(o, F, Fnew, pred, &ratio);
+    if (o->method == DOPT_NLLS_GN) {
+        accept = !o->line_search || Fnew <= F;
+        ratio = pred > 0 ? dF / pred : 0;
+    } else {
+        /* a predicted decrease below the rounding of S cannot be measured: accept such a
+           step when S does not grow beyond rounding (else LM stalls just short of the
+           minimum, rejecting steps on noise) */
+        DOPT_REAL noise = 16 * DOPT_EPS * DOPT_M(fabs)(F);
+        ratio = (pred > 0 && Fnew - Fnew == 0) ? dF / pred : -1;
+        if (pred > 0 && pred <= noise && dF >= -noise) ratio = 1;
+        accept = ratio > o->min_relative_decrease;
+    }
     if (o->method == DOPT_NLLS_LM) {
         DOPT_FN(dopt__nlls_lm_update)(o, e, accept, ratio);
     } else if (o->method == DOPT_NLLS_DOGLEG) {
@@ -4570,19 +4529,7 @@ static int DOPT_FN(dopt__nlls_finish)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_F
         }
         return DOPT__NLLS_GO;
     }
-    return DOPT_FN(dopt__nlls_accepted)(s, o, e, tm, Fnew, dF);
-}
-
-/* After an accepted step to s->xt with S = Fnew (change dF): the new state, the stopping tests
-   on S, then the new linearization (or the trial's, swapped in) and the gradient test. */
-static int DOPT_FN(dopt__nlls_accepted)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
-                                        DOPT_FN(dopt__nlls_elem) *e, dopt_nlls_timing *tm, DOPT_REAL Fnew,
-                                        DOPT_REAL dF)
-{
-    dopt_nlls_report *rep = e->rep;
-    DOPT_REAL F = e->F;
-    int n = s->n;
-    double t0 = 0;
+    /* ---- accept ---- */
     memcpy(e->x, s->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL)); /* projected by retract */
     rep->accepted++;
     rep->final_cost = (double)Fnew;

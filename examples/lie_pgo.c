@@ -48,7 +48,7 @@ int main(void)
     opt.num_poses = 200; /* Theseus' defaults otherwise: noise 0.05 / 0.02, loop closures 0.2 */
     dopt_rng_seed(&rng, 42, 0);
     if (dopt_lie_cube_graph_d(&opt, &rng, NULL, &g) != DOPT_OK) return 1;
-    printf("cube graph: %ld poses, %ld edges\n", g.num_poses, g.num_edges);
+    printf("cube graph: %ld poses, %ld edges\n", (long)g.num_poses, (long)g.num_edges);
 
     meas = (dopt_lie_between_data_d *)malloc(sizeof *meas * (size_t)g.num_edges);
     sqrt_info = (double *)malloc(sizeof(double) * 6 * (size_t)g.num_edges);

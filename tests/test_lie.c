@@ -112,8 +112,8 @@ static void test_g2o_data_files(void)
         st = dopt_lie_g2o_read_d(path, NULL, &g, &info);
         DOPT_CHECK(st == DOPT_OK, "%s: %s (line %ld: %s)", files[k].file, dopt_status_string(st), info.line, info.message);
         if (st != DOPT_OK) continue;
-        DOPT_CHECK(g.num_poses == files[k].v, "%s: %ld vertices, want %ld", files[k].file, g.num_poses, files[k].v);
-        DOPT_CHECK(g.num_edges == files[k].e, "%s: %ld edges, want %ld", files[k].file, g.num_edges, files[k].e);
+        DOPT_CHECK(g.num_poses == files[k].v, "%s: %ld vertices, want %ld", files[k].file, (long)g.num_poses, (long)files[k].v);
+        DOPT_CHECK(g.num_edges == files[k].e, "%s: %ld edges, want %ld", files[k].file, (long)g.num_edges, (long)files[k].e);
         DOPT_CHECK(g.group == (files[k].file[3] == '2' ? DOPT_LIE_SE2 : DOPT_LIE_SE3), "%s group", files[k].file);
         for (e = 0; e < g.num_edges; ++e) { /* information: symmetric with positive diagonal */
             int a, b, td = g.tangent_dim;
@@ -210,7 +210,7 @@ static void test_g2o_errors(void)
         write_text(tmp, "# header\r\nFIX 0\nEDGE_SE2\t0 1 1 0 1.5707963267948966 1 0 0 1 0 1\r\n"
                         "EDGE_SE2 1 2 1 0 0 1 0 0 1 0 1\n");
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "edge-only file: %s", info.message);
-        DOPT_CHECK(g.num_poses == 3 && g.num_edges == 2, "counts %ld %ld", g.num_poses, g.num_edges);
+        DOPT_CHECK(g.num_poses == 3 && g.num_edges == 2, "counts %ld %ld", (long)g.num_poses, (long)g.num_edges);
         if (g.num_poses == 3) {
             DOPT_CHECK_CLOSE(g.poses[8], 1.0, 1e-15, "x2");
             DOPT_CHECK_CLOSE(g.poses[9], 1.0, 1e-15, "y2");
@@ -1347,7 +1347,7 @@ static void DOPT_FN(test_cube_graph)(void)
     dopt_rng_seed(&rng, 5, 0);
     DOPT_CHECK(DOPT_FN(dopt_lie_cube_graph)(&o, &rng, &h, &g) == DOPT_OK, "generate");
     DOPT_CHECK(g.group == DOPT_LIE_SE3 && g.num_poses == 200 && g.dim == 7 && g.tangent_dim == 6, "shape");
-    DOPT_CHECK(g.num_edges > 199 + 20 && g.gt_poses && g.inlier, "loop closures exist: %ld edges", g.num_edges);
+    DOPT_CHECK(g.num_edges > 199 + 20 && g.gt_poses && g.inlier, "loop closures exist: %ld edges", (long)g.num_edges);
     for (k = 0; k < g.num_edges; ++k) {
         DOPT_FN(dopt_lie_pose_graph_edge) *e = g.edges + k;
         R_ rel[7], d[7], l[6];
@@ -1364,7 +1364,7 @@ static void DOPT_FN(test_cube_graph)(void)
     }
     DOPT_CHECK(bad == 0, "%ld bad edges", bad);
     DOPT_CHECK(odo == 199, "odometry edges %ld", odo);
-    DOPT_CHECK(outl > 0 && outl < (g.num_edges - odo) / 2, "outliers %ld of %ld loop closures", outl, g.num_edges - odo);
+    DOPT_CHECK(outl > 0 && outl < (g.num_edges - odo) / 2, "outliers %ld of %ld loop closures", outl, (long)(g.num_edges - odo));
     DOPT_CHECK(err_odo < 1.001, "inlier noise within its uniform bounds: %.3g", err_odo);
     /* deterministic */
     dopt_rng_seed(&rng2, 5, 0);
@@ -1560,7 +1560,7 @@ static void DOPT_FN(test_cube_pgo_nlls)(void)
         for (a = 0; a < 3; ++a) e1 += DOPT_M(pow)(x[7 * k + a] - g.gt_poses[7 * k + a], 2);
     /* uniform noise of half-width σ has variance σ²/3: the optimum sits near (m - n)/6 */
     DOPT_CHECK(rep.final_cost < 0.5 * (6.0 * g.num_edges - 6.0 * (g.num_poses - 1)) / 3 * 1.5,
-               "final cost %.4g (edges %ld)", rep.final_cost, g.num_edges);
+               "final cost %.4g (edges %ld)", rep.final_cost, (long)g.num_edges);
     DOPT_CHECK(e1 < 0.2 * e0, "position error %.3g -> %.3g", sqrt(e0), sqrt(e1));
     DOPT_FN(dopt_nlls_solver_destroy)(s);
     DOPT_FN(dopt_nlls_problem_destroy)(p);
