@@ -1030,6 +1030,492 @@ dopt_status dopt_cuda_emulate_cem_update(int d, int K, int E, const T *X, const 
     return finite ? DOPT_OK : DOPT_ERR_NON_FINITE;
 }
 
+/* ---- batched LQR, one block per problem -------------------------------------------------------------
+ * The problem and its layout are dopt_mpc.h's (see its overview, "LQR AND iLQR"), without control
+ * bounds:  minimize  sum_{t<T} 1/2 tau_tᵀ C_t tau_t + c_tᵀ tau_t,  tau_t = [x_t; u_t] (N = n + m),
+ *          s.t.      x_{t+1} = F_t tau_t + f_t (t < T-1),  x_0 = x_init.
+ * Block t of element b of a sequence starts at p + b*bs + t*ts (strides in reals, 0 shares the block);
+ * C_t N x N and F_t = [A_t B_t] n x N column-major.  The forward is the Riccati sweep of dopt_mpc.h
+ * (Q_t = C_t + F_tᵀ V_{t+1} F_t, K_t = -Q_uu⁻¹ Q_ux, k_t = -Q_uu⁻¹ q_u, V_t = Q_xx + Q_xu K_t,
+ * v_t = q_x + K_tᵀ q_u) and the rollout; the multipliers come from the stationarity of x_t:
+ * lam_t = (C_t tau_t + c_t + F_tᵀ lam_{t+1})_x.  The backward is the adjoint LQR of Amos et al. 2018:
+ * the same gains and Q_uu factors with linear term dL/dtau, f = 0 and x_init = 0 give (d_tau, d_lam),
+ * and dL/dC_t = sym(d_tau_t tau_tᵀ), dL/dc_t = d_tau_t, dL/dF_t = d_lam_{t+1} tau_tᵀ + lam_{t+1} d_tau_tᵀ,
+ * dL/df_t = d_lam_{t+1}, dL/dx_init = d_lam_0.  Written once as phases (dopt__cuda_lqr_*) driven by
+ * an executor: the kernel's (a phase per thread, then __syncthreads) or the host's lockstep one. */
+
+/* Largest n + m of the batched LQR (the block's matrices live in shared memory). */
+#define DOPT_CUDA_LQR_MAX_N 32
+
+template <typename T> struct dopt_cuda_cseq {
+    const T *p;
+    ptrdiff_t ts, bs;
+};
+template <typename T> struct dopt_cuda_seq {
+    T *p;
+    ptrdiff_t ts, bs;
+};
+/* The data of a batch of LQR problems (dopt_mpc_lqr_data without bounds).  f.p NULL: zero. */
+template <typename T> struct dopt_cuda_lqr_data {
+    dopt_cuda_cseq<T> C, c, F, f, x_init;
+};
+/* Gradients, the data's shapes; p NULL: not wanted.  Per element (bs > 0, blocks not overlapping);
+ * ts = 0 sums the steps' contributions into one block. */
+template <typename T> struct dopt_cuda_lqr_grad {
+    dopt_cuda_seq<T> C, c, F, f, x_init;
+};
+typedef dopt_cuda_cseq<float> dopt_cuda_cseq_f;
+typedef dopt_cuda_cseq<double> dopt_cuda_cseq_d;
+typedef dopt_cuda_seq<float> dopt_cuda_seq_f;
+typedef dopt_cuda_seq<double> dopt_cuda_seq_d;
+typedef dopt_cuda_lqr_data<float> dopt_cuda_lqr_data_f;
+typedef dopt_cuda_lqr_data<double> dopt_cuda_lqr_data_d;
+typedef dopt_cuda_lqr_grad<float> dopt_cuda_lqr_grad_f;
+typedef dopt_cuda_lqr_grad<double> dopt_cuda_lqr_grad_d;
+
+template <typename T> DOPT_CUDA_HD const T *dopt__cuda_at(dopt_cuda_cseq<T> s, ptrdiff_t b, int t)
+{
+    return s.p + b * s.bs + (ptrdiff_t)t * s.ts;
+}
+template <typename T> DOPT_CUDA_HD T *dopt__cuda_at(dopt_cuda_seq<T> s, ptrdiff_t b, int t)
+{
+    return s.p + b * s.bs + (ptrdiff_t)t * s.ts;
+}
+template <typename T> DOPT_CUDA_HD dopt_cuda_cseq<T> dopt__cuda_const(dopt_cuda_seq<T> s)
+{
+    dopt_cuda_cseq<T> c = {s.p, s.ts, s.bs};
+    return c;
+}
+
+/* Per-element workspace in reals: the gains K_t (m x n) and k_t (m), the Q_uu factors L_t (m x m)
+ * of every step, then the adjoint solution d_tau (T x N) and d_lam (T x n). */
+DOPT_CUDA_HD ptrdiff_t dopt_cuda_lqr_element_reals(int n, int m, int T)
+{
+    return (ptrdiff_t)T * ((ptrdiff_t)m * n + m + (ptrdiff_t)m * m + (n + m) + n);
+}
+template <typename T> struct dopt__cuda_lqr_elem {
+    T *K, *k, *L, *dtau, *dlam;
+};
+template <typename T> DOPT_CUDA_HD dopt__cuda_lqr_elem<T> dopt__cuda_lqr_elem_of(T *w, int n, int m, int T_)
+{
+    dopt__cuda_lqr_elem<T> e;
+    e.K = w;
+    e.k = e.K + (ptrdiff_t)T_ * m * n;
+    e.L = e.k + (ptrdiff_t)T_ * m;
+    e.dtau = e.L + (ptrdiff_t)T_ * m * m;
+    e.dlam = e.dtau + (ptrdiff_t)T_ * (n + m);
+    return e;
+}
+
+/* Shared memory of one block in reals: V (n x n), v, W = V F (n x N), w, Q (N x N), q, the Q_uu
+ * factor (m x m), the right-hand sides [K k] (m x (n+1)), the state/step x (N), x_next (n), a flag. */
+DOPT_CUDA_HD int dopt_cuda_lqr_shared_reals(int n, int m)
+{
+    const int N = n + m;
+    return n * n + n + n * N + n + N * N + N + m * m + m * (n + 1) + N + n + 1;
+}
+template <typename T> struct dopt__cuda_lqr_smem {
+    T *V, *v, *W, *w, *Q, *q, *L, *R, *x, *xn, *flag;
+};
+template <typename T> DOPT_CUDA_HD dopt__cuda_lqr_smem<T> dopt__cuda_lqr_smem_of(T *S, int n, int m)
+{
+    const int N = n + m;
+    dopt__cuda_lqr_smem<T> s;
+    s.V = S;
+    s.v = s.V + n * n;
+    s.W = s.v + n;
+    s.w = s.W + n * N;
+    s.Q = s.w + n;
+    s.q = s.Q + N * N;
+    s.L = s.q + N;
+    s.R = s.L + m * m;
+    s.x = s.R + m * (n + 1);
+    s.xn = s.x + N;
+    s.flag = s.xn + n;
+    return s;
+}
+
+/* Executors: phase(f) runs f(tid) for every thread of the block, then waits for all; barrier()
+ * only waits (after every thread has read a shared value it is about to change). */
+struct dopt__cuda_host_exec {
+    int nt;
+    bool reverse;
+    template <typename F> void phase(F f) { dopt__cuda_lockstep(nt, reverse, f); }
+    void barrier() {}
+};
+
+/* Step t's propagation (t < T-1): W = V F_t and w = V f_t + v (factor), or w = v (adjoint: f = 0). */
+template <typename T>
+DOPT_CUDA_HD void dopt__cuda_lqr_propagate(int tid, int nt, int n, int N, const T *F, const T *f, bool factor,
+                                           const dopt__cuda_lqr_smem<T> &s)
+{
+    const int first = factor ? 0 : n * N;
+    for (int e = first + tid; e < n * N + n; e += nt) {
+        if (e < n * N) {
+            const int i = e % n, j = e / n;
+            T acc = 0;
+            for (int k = 0; k < n; ++k) acc += s.V[i + k * n] * F[k + j * n];
+            s.W[e] = acc;
+        } else {
+            const int i = e - n * N;
+            T acc = s.v[i];
+            if (f)
+                for (int k = 0; k < n; ++k) acc += s.V[i + k * n] * f[k];
+            s.w[i] = acc;
+        }
+    }
+}
+
+/* Step t's quadratic model: Q = C_t + F_tᵀ W (factor only) and q = lin_t + F_tᵀ w (F NULL at t = T-1). */
+template <typename T>
+DOPT_CUDA_HD void dopt__cuda_lqr_stage(int tid, int nt, int n, int N, const T *C, const T *lin, const T *F, bool factor,
+                                       const dopt__cuda_lqr_smem<T> &s)
+{
+    const int nq = factor ? N * N : 0;
+    for (int e = tid; e < nq + N; e += nt) {
+        if (e < nq) {
+            const int i = e % N, j = e / N;
+            T acc = C[e];
+            if (F)
+                for (int k = 0; k < n; ++k) acc += F[k + i * n] * s.W[k + j * n];
+            s.Q[e] = acc;
+        } else {
+            const int i = e - nq;
+            T acc = lin[i];
+            if (F)
+                for (int k = 0; k < n; ++k) acc += F[k + i * n] * s.w[k];
+            s.q[i] = acc;
+        }
+    }
+}
+
+/* The Q_uu block into the packed factor (factor; else the stored factor Lg) and the right-hand
+ * sides R = -[Q_ux q_u] (factor) or R = -q_u (adjoint). */
+template <typename T>
+DOPT_CUDA_HD void dopt__cuda_lqr_rhs(int tid, int nt, int n, int m, bool factor, const T *Lg,
+                                     const dopt__cuda_lqr_smem<T> &s)
+{
+    const int N = n + m, nr = factor ? n + 1 : 1;
+    for (int e = tid; e < m * m + m * nr; e += nt) {
+        if (e < m * m) {
+            const int i = e % m, j = e / m;
+            if (i >= j) s.L[e] = factor ? s.Q[(n + i) + (n + j) * N] : Lg[e];
+        } else {
+            const int r = e - m * m, i = r % m, j = r / m;
+            s.R[r] = factor && j < n ? -s.Q[(n + i) + j * N] : -s.q[n + i];
+        }
+    }
+}
+
+/* The value function of step t and the stored gains: V = Q_xx + Q_xu K (factor), v = q_x + Kᵀ q_u;
+ * K, k and the factor go to the element's workspace (the adjoint stores its k only). */
+template <typename T>
+DOPT_CUDA_HD void dopt__cuda_lqr_value(int tid, int nt, int n, int m, bool factor, T *K, T *k, T *Lg,
+                                       const dopt__cuda_lqr_smem<T> &s)
+{
+    const int N = n + m, nV = factor ? n * n : 0, nK = factor ? m * n : 0, nL = factor ? m * m : 0;
+    const T *Km = factor ? s.R : K, *kr = factor ? s.R + m * n : s.R;
+    for (int e = tid; e < nV + n + nK + m + nL; e += nt) {
+        if (e < nV) {
+            const int i = e % n, j = e / n;
+            T acc = s.Q[i + j * N];
+            for (int r = 0; r < m; ++r) acc += s.Q[i + (n + r) * N] * s.R[r + j * m];
+            s.V[e] = acc;
+        } else if (e < nV + n) {
+            const int i = e - nV;
+            T acc = s.q[i];
+            for (int r = 0; r < m; ++r) acc += Km[r + i * m] * s.q[n + r];
+            s.v[i] = acc;
+        } else if (e < nV + n + nK) {
+            const int r = e - nV - n;
+            K[r] = s.R[r];
+        } else if (e < nV + n + nK + m) {
+            const int i = e - nV - n - nK;
+            k[i] = kr[i];
+        } else {
+            const int r = e - nV - n - nK - m;
+            Lg[r] = s.L[r];
+        }
+    }
+}
+
+/* Cholesky of the packed m x m Q_uu in s.L (the phases of the batched potrf).  Returns -1 or the
+ * failing column. */
+template <typename T, typename Ex>
+DOPT_CUDA_HD int dopt__cuda_lqr_potrf(Ex &ex, int m, T *S, bool *nonfinite)
+{
+    const int nt = ex.nt;
+    for (int j = 0; j < m; ++j) {
+        T d = S[j + j * m]; /* every thread reads the same pivot: the branch is uniform */
+        ex.barrier();
+        if (!(d > 0) || !dopt__cuda_finite(d)) {
+            *nonfinite = !dopt__cuda_finite(d);
+            return j;
+        }
+        d = dopt__cuda_sqrt(d);
+        ex.phase([&](int tid) { dopt__cuda_potrf_scale(tid, nt, m, j, d, S); });
+        ex.phase([&](int tid) { dopt__cuda_potrf_update(tid, nt, m, j, S); });
+    }
+    return -1;
+}
+/* R <- Q_uu⁻¹ R (m x nr, ld m) with the factor in S. */
+template <typename T, typename Ex> DOPT_CUDA_HD void dopt__cuda_lqr_potrs(Ex &ex, int m, int nr, const T *S, T *R)
+{
+    const int nt = ex.nt;
+    for (int k = 0; k < m; ++k) {
+        ex.phase([&](int tid) { dopt__cuda_potrs_div(tid, nt, m, nr, k, S, R, m); });
+        ex.phase([&](int tid) { dopt__cuda_potrs_fwd(tid, nt, m, nr, k, S, R, m); });
+    }
+    for (int k = m - 1; k >= 0; --k) {
+        ex.phase([&](int tid) { dopt__cuda_potrs_div(tid, nt, m, nr, k, S, R, m); });
+        ex.phase([&](int tid) { dopt__cuda_potrs_bwd(tid, nt, m, nr, k, S, R, m); });
+    }
+}
+
+/* The backward Riccati sweep of element b.  factor: from (C, F, f) and the linear term lin (= c),
+ * factoring Q_uu and storing K, k, L in e; adjoint (factor false): the stored K and L with linear
+ * term lin (= dL/dtau) and f = 0, storing k only.  Returns -1, or the step whose Q_uu is not positive
+ * definite (*nonfinite: its pivot was NaN/Inf). */
+template <typename T, typename Ex>
+DOPT_CUDA_HD int dopt__cuda_lqr_sweep(Ex &ex, int n, int m, int T_, const dopt_cuda_lqr_data<T> &d, ptrdiff_t b,
+                                      dopt_cuda_cseq<T> lin, bool factor, const dopt__cuda_lqr_elem<T> &e,
+                                      const dopt__cuda_lqr_smem<T> &s, bool *nonfinite)
+{
+    const int N = n + m, nt = ex.nt;
+    *nonfinite = false;
+    for (int t = T_ - 1; t >= 0; --t) {
+        const T *F = t < T_ - 1 ? dopt__cuda_at(d.F, b, t) : (const T *)0;
+        const T *f = F && factor && d.f.p ? dopt__cuda_at(d.f, b, t) : (const T *)0;
+        const T *C = dopt__cuda_at(d.C, b, t), *c = dopt__cuda_at(lin, b, t);
+        T *K = e.K + (ptrdiff_t)t * m * n, *k = e.k + (ptrdiff_t)t * m, *L = e.L + (ptrdiff_t)t * m * m;
+        if (F) ex.phase([&](int tid) { dopt__cuda_lqr_propagate(tid, nt, n, N, F, f, factor, s); });
+        ex.phase([&](int tid) { dopt__cuda_lqr_stage(tid, nt, n, N, C, c, F, factor, s); });
+        ex.phase([&](int tid) { dopt__cuda_lqr_rhs(tid, nt, n, m, factor, L, s); });
+        if (factor && dopt__cuda_lqr_potrf(ex, m, s.L, nonfinite) >= 0) return t;
+        dopt__cuda_lqr_potrs(ex, m, factor ? n + 1 : 1, s.L, s.R);
+        ex.phase([&](int tid) { dopt__cuda_lqr_value(tid, nt, n, m, factor, K, k, L, s); });
+    }
+    return -1;
+}
+
+/* The rollout u_t = K_t x_t + k_t, x_{t+1} = F_t tau_t + f_t from x_init (primal) or from 0 with
+ * f = 0 (adjoint), written to tau. */
+template <typename T, typename Ex>
+DOPT_CUDA_HD void dopt__cuda_lqr_rollout(Ex &ex, int n, int m, int T_, const dopt_cuda_lqr_data<T> &d, ptrdiff_t b,
+                                         bool primal, const dopt__cuda_lqr_elem<T> &e, const dopt__cuda_lqr_smem<T> &s,
+                                         dopt_cuda_seq<T> tau)
+{
+    const int N = n + m, nt = ex.nt;
+    const T *x0 = dopt__cuda_at(d.x_init, b, 0);
+    ex.phase([&](int tid) {
+        for (int i = tid; i < n; i += nt) s.x[i] = primal ? x0[i] : (T)0;
+    });
+    for (int t = 0; t < T_; ++t) {
+        const T *K = e.K + (ptrdiff_t)t * m * n, *k = e.k + (ptrdiff_t)t * m;
+        const T *F = t < T_ - 1 ? dopt__cuda_at(d.F, b, t) : (const T *)0;
+        const T *f = F && primal && d.f.p ? dopt__cuda_at(d.f, b, t) : (const T *)0;
+        T *tau_t = dopt__cuda_at(tau, b, t);
+        ex.phase([&](int tid) {
+            for (int i = tid; i < m; i += nt) {
+                T acc = k[i];
+                for (int j = 0; j < n; ++j) acc += K[i + j * m] * s.x[j];
+                s.x[n + i] = acc;
+            }
+        });
+        ex.phase([&](int tid) {
+            for (int r = tid; r < N + (F ? n : 0); r += nt) {
+                if (r < N) {
+                    tau_t[r] = s.x[r];
+                } else {
+                    const int i = r - N;
+                    T acc = f ? f[i] : (T)0;
+                    for (int j = 0; j < N; ++j) acc += F[i + j * n] * s.x[j];
+                    s.xn[i] = acc;
+                }
+            }
+        });
+        if (F)
+            ex.phase([&](int tid) {
+                for (int i = tid; i < n; i += nt) s.x[i] = s.xn[i];
+            });
+    }
+}
+
+/* The multipliers lam_t = (C_t tau_t + lin_t + F_tᵀ lam_{t+1})_x, from t = T-1 down. */
+template <typename T, typename Ex>
+DOPT_CUDA_HD void dopt__cuda_lqr_multipliers(Ex &ex, int n, int m, int T_, const dopt_cuda_lqr_data<T> &d, ptrdiff_t b,
+                                             dopt_cuda_cseq<T> lin, dopt_cuda_cseq<T> tau, dopt_cuda_seq<T> lam)
+{
+    const int N = n + m, nt = ex.nt;
+    for (int t = T_ - 1; t >= 0; --t) {
+        const T *C = dopt__cuda_at(d.C, b, t), *c = dopt__cuda_at(lin, b, t), *tau_t = dopt__cuda_at(tau, b, t);
+        const T *F = t < T_ - 1 ? dopt__cuda_at(d.F, b, t) : (const T *)0;
+        const T *lam_next = F ? dopt__cuda_at(lam, b, t + 1) : (const T *)0;
+        T *lam_t = dopt__cuda_at(lam, b, t);
+        ex.phase([&](int tid) {
+            for (int i = tid; i < n; i += nt) {
+                T acc = c[i];
+                for (int j = 0; j < N; ++j) acc += C[i + j * N] * tau_t[j];
+                if (F)
+                    for (int k = 0; k < n; ++k) acc += F[k + i * n] * lam_next[k];
+                lam_t[i] = acc;
+            }
+        });
+    }
+}
+
+/* True when the T blocks of `len` reals of element b in a and b2 (b2.p may be NULL) are finite. */
+template <typename T, typename Ex>
+DOPT_CUDA_HD bool dopt__cuda_lqr_finite(Ex &ex, int T_, ptrdiff_t b, dopt_cuda_cseq<T> a, int la, dopt_cuda_cseq<T> a2,
+                                        int la2, T *flag)
+{
+    const int nt = ex.nt;
+    ex.phase([&](int tid) {
+        if (tid == 0) *flag = 0;
+    });
+    ex.phase([&](int tid) {
+        for (int t = 0; t < T_; ++t) {
+            const T *p = dopt__cuda_at(a, b, t), *p2 = a2.p ? dopt__cuda_at(a2, b, t) : (const T *)0;
+            for (int i = tid; i < la + (p2 ? la2 : 0); i += nt)
+                if (!dopt__cuda_finite(i < la ? p[i] : p2[i - la])) *flag = 1;
+        }
+    });
+    bool ok = *flag == 0;
+    ex.barrier();
+    return ok;
+}
+
+/* One element's forward: sweep, rollout, multipliers (lam.p NULL: skipped), finiteness.  *fail_t:
+ * the failing step or -1.  Returns DOPT_OK, DOPT_ERR_NOT_POSITIVE_DEFINITE, DOPT_ERR_NON_FINITE. */
+template <typename T, typename Ex>
+DOPT_CUDA_HD dopt_status dopt__cuda_lqr_solve_element(Ex &ex, int n, int m, int T_, const dopt_cuda_lqr_data<T> &d,
+                                                      ptrdiff_t b, dopt_cuda_seq<T> tau, dopt_cuda_seq<T> lam,
+                                                      const dopt__cuda_lqr_elem<T> &e,
+                                                      const dopt__cuda_lqr_smem<T> &s, int *fail_t)
+{
+    bool nonfinite = false;
+    *fail_t = dopt__cuda_lqr_sweep(ex, n, m, T_, d, b, d.c, true, e, s, &nonfinite);
+    if (*fail_t >= 0) return nonfinite ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
+    dopt__cuda_lqr_rollout(ex, n, m, T_, d, b, true, e, s, tau);
+    if (lam.p) dopt__cuda_lqr_multipliers(ex, n, m, T_, d, b, d.c, dopt__cuda_const(tau), lam);
+    return dopt__cuda_lqr_finite(ex, T_, b, dopt__cuda_const(tau), n + m, dopt__cuda_const(lam), n, s.flag)
+               ? DOPT_OK
+               : DOPT_ERR_NON_FINITE;
+}
+
+/* The gradients of element b from the adjoint solution (dt, dl) and the forward's (tau, lam):
+ * zeroed, then every step's contribution added (ts = 0 sums the steps). */
+template <typename T, typename Ex>
+DOPT_CUDA_HD void dopt__cuda_lqr_grads(Ex &ex, int n, int m, int T_, ptrdiff_t b, dopt_cuda_cseq<T> tau,
+                                       dopt_cuda_cseq<T> lam, dopt_cuda_cseq<T> dt, dopt_cuda_cseq<T> dl,
+                                       const dopt_cuda_lqr_grad<T> &g)
+{
+    const int N = n + m, nt = ex.nt;
+    const int nC = g.C.p ? N * N : 0, nc = g.c.p ? N : 0, nF = g.F.p ? n * N : 0, nf = g.f.p ? n : 0;
+    ex.phase([&](int tid) {
+        for (int t = 0; t < T_; ++t) {
+            const int nFt = t < T_ - 1 ? nF : 0, nft = t < T_ - 1 ? nf : 0;
+            for (int r = tid; r < nC + nc + nFt + nft; r += nt) {
+                if (r < nC) dopt__cuda_at(g.C, b, t)[r] = 0;
+                else if (r < nC + nc) dopt__cuda_at(g.c, b, t)[r - nC] = 0;
+                else if (r < nC + nc + nFt) dopt__cuda_at(g.F, b, t)[r - nC - nc] = 0;
+                else dopt__cuda_at(g.f, b, t)[r - nC - nc - nFt] = 0;
+            }
+        }
+    });
+    for (int t = 0; t < T_; ++t) {
+        const T *x = dopt__cuda_at(tau, b, t), *dx = dopt__cuda_at(dt, b, t);
+        const T *l1 = t < T_ - 1 ? dopt__cuda_at(lam, b, t + 1) : (const T *)0;
+        const T *dl1 = t < T_ - 1 ? dopt__cuda_at(dl, b, t + 1) : (const T *)0;
+        const int nFt = l1 ? nF : 0, nft = l1 ? nf : 0;
+        ex.phase([&](int tid) {
+            for (int r = tid; r < nC + nc + nFt + nft; r += nt) {
+                if (r < nC) {
+                    const int i = r % N, j = r / N;
+                    dopt__cuda_at(g.C, b, t)[r] += (T)0.5 * (dx[i] * x[j] + x[i] * dx[j]);
+                } else if (r < nC + nc) {
+                    dopt__cuda_at(g.c, b, t)[r - nC] += dx[r - nC];
+                } else if (r < nC + nc + nFt) {
+                    const int q = r - nC - nc, i = q % n, j = q / n;
+                    dopt__cuda_at(g.F, b, t)[q] += dl1[i] * x[j] + l1[i] * dx[j];
+                } else {
+                    const int i = r - nC - nc - nFt;
+                    dopt__cuda_at(g.f, b, t)[i] += dl1[i];
+                }
+            }
+        });
+    }
+    if (g.x_init.p)
+        ex.phase([&](int tid) {
+            for (int i = tid; i < n; i += nt) dopt__cuda_at(g.x_init, b, 0)[i] = dl.p[i];
+        });
+}
+
+/* One element's backward: the adjoint sweep and rollout with linear term dtau, its multipliers, the
+ * gradients.  Needs the forward's workspace e (gains and factors) and its (tau, lam).  Returns
+ * DOPT_OK or DOPT_ERR_NON_FINITE (non-finite adjoint). */
+template <typename T, typename Ex>
+DOPT_CUDA_HD dopt_status dopt__cuda_lqr_backward_element(Ex &ex, int n, int m, int T_, const dopt_cuda_lqr_data<T> &d,
+                                                         ptrdiff_t b, dopt_cuda_cseq<T> tau, dopt_cuda_cseq<T> lam,
+                                                         dopt_cuda_cseq<T> dtau, const dopt_cuda_lqr_grad<T> &g,
+                                                         const dopt__cuda_lqr_elem<T> &e,
+                                                         const dopt__cuda_lqr_smem<T> &s)
+{
+    const int N = n + m;
+    bool nonfinite = false;
+    dopt_cuda_seq<T> dt = {e.dtau, N, 0}, dl = {e.dlam, n, 0};
+    dopt__cuda_lqr_sweep(ex, n, m, T_, d, b, dtau, false, e, s, &nonfinite);
+    dopt__cuda_lqr_rollout(ex, n, m, T_, d, b, false, e, s, dt);
+    /* the adjoint's multipliers (dt, dl have batch stride 0: the element's own workspace) */
+    dopt__cuda_lqr_multipliers(ex, n, m, T_, d, b, dtau, dopt__cuda_const(dt), dl);
+    if (!dopt__cuda_lqr_finite(ex, T_, 0, dopt__cuda_const(dt), N, dopt__cuda_const(dl), n, s.flag))
+        return DOPT_ERR_NON_FINITE;
+    dopt__cuda_lqr_grads(ex, n, m, T_, b, tau, lam, dopt__cuda_const(dt), dopt__cuda_const(dl), g);
+    return DOPT_OK;
+}
+
+/* dopt_cuda_emulate_lqr_solve / _backward: the kernels' blocks on the host (nt threads in lockstep),
+ * element by element.  work: batch * dopt_cuda_lqr_element_reals(n, m, T) reals (the forward fills
+ * it, the backward reads it); smem: dopt_cuda_lqr_shared_reals(n, m) reals; fail_t, status: batch
+ * entries or NULL.  Returns the first failing element's status (*first_fail = its index). */
+template <typename T>
+dopt_status dopt_cuda_emulate_lqr_solve(ptrdiff_t batch, int n, int m, int T_, const dopt_cuda_lqr_data<T> &d,
+                                        dopt_cuda_seq<T> tau, dopt_cuda_seq<T> lam, int *fail_t, dopt_status *status,
+                                        T *work, T *smem, int nt, bool reverse, ptrdiff_t *first_fail)
+{
+    dopt__cuda_host_exec ex = {nt, reverse};
+    dopt__cuda_lqr_smem<T> s = dopt__cuda_lqr_smem_of(smem, n, m);
+    dopt_status first = DOPT_OK;
+    *first_fail = -1;
+    for (ptrdiff_t b = 0; b < batch; ++b) {
+        dopt__cuda_lqr_elem<T> e = dopt__cuda_lqr_elem_of(work + b * dopt_cuda_lqr_element_reals(n, m, T_), n, m, T_);
+        int ft = -1;
+        dopt_status st = dopt__cuda_lqr_solve_element(ex, n, m, T_, d, b, tau, lam, e, s, &ft);
+        if (fail_t) fail_t[b] = ft;
+        if (status) status[b] = st;
+        if (st != DOPT_OK && first == DOPT_OK) {
+            first = st;
+            *first_fail = b;
+        }
+    }
+    return first;
+}
+template <typename T>
+dopt_status dopt_cuda_emulate_lqr_backward(ptrdiff_t batch, int n, int m, int T_, const dopt_cuda_lqr_data<T> &d,
+                                           dopt_cuda_cseq<T> tau, dopt_cuda_cseq<T> lam, dopt_cuda_cseq<T> dtau,
+                                           const dopt_cuda_lqr_grad<T> &g, T *work, T *smem, int nt, bool reverse)
+{
+    dopt__cuda_host_exec ex = {nt, reverse};
+    dopt__cuda_lqr_smem<T> s = dopt__cuda_lqr_smem_of(smem, n, m);
+    dopt_status first = DOPT_OK;
+    for (ptrdiff_t b = 0; b < batch; ++b) {
+        dopt__cuda_lqr_elem<T> e = dopt__cuda_lqr_elem_of(work + b * dopt_cuda_lqr_element_reals(n, m, T_), n, m, T_);
+        dopt_status st = dopt__cuda_lqr_backward_element(ex, n, m, T_, d, b, tau, lam, dtau, g, e, s);
+        if (st != DOPT_OK && first == DOPT_OK) first = st;
+    }
+    return first;
+}
+
 /* =============================================================================================== */
 /* Host API on device memory (CUDA only).                                                          */
 /* =============================================================================================== */

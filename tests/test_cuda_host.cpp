@@ -8,6 +8,7 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_lie.h"
+#include "dopt_mpc.h"
 #include "dopt_cuda.cuh"
 #include "tests/dopt_test.h"
 #include "tests/cuda_cases.h"
@@ -532,6 +533,206 @@ template <typename T> static void block_kernels(void)
 static void test_block_kernels_double(void) { block_kernels<double>(); }
 static void test_block_kernels_float(void) { block_kernels<float>(); }
 
+// ---- batched LQR: the emulated block against dopt_mpc.h's LQR ----------------------------------------
+
+#define CPU_LQR(T, S)                                                                                   \
+    static void cpu_lqr(int n, int m, int T_, ptrdiff_t B, const dopt_cuda_lqr_data<T> &d, T *tau, T *lam, \
+                        const T *dtau, dopt_cuda_lqr_grad<T> g, int *fail_t, dopt_status *st)           \
+    {                                                                                                   \
+        dopt_mpc_lqr_##S *s = NULL;                                                                     \
+        dopt_mpc_lqr_data_##S cd;                                                                       \
+        memset(&cd, 0, sizeof cd);                                                                      \
+        cd.C.p = d.C.p; cd.C.ts = d.C.ts; cd.C.bs = d.C.bs;                                              \
+        cd.c.p = d.c.p; cd.c.ts = d.c.ts; cd.c.bs = d.c.bs;                                              \
+        cd.F.p = d.F.p; cd.F.ts = d.F.ts; cd.F.bs = d.F.bs;                                              \
+        cd.f.p = d.f.p; cd.f.ts = d.f.ts; cd.f.bs = d.f.bs;                                              \
+        cd.x_init.p = d.x_init.p; cd.x_init.bs = d.x_init.bs;                                            \
+        const int NN = n + m;                                                                            \
+        dopt_mpc_seq_##S ta = {tau, NN, (ptrdiff_t)T_ * NN}, la = {lam, n, (ptrdiff_t)T_ * n};            \
+        std::vector<dopt_mpc_lqr_report_##S> rep((size_t)B);                                            \
+        if (dopt_mpc_lqr_create_##S(NULL, n, m, T_, B, &s, NULL) != DOPT_OK) return;                     \
+        dopt_mpc_lqr_solve_##S(s, &cd, NULL, ta, la, rep.data(), NULL);                                 \
+        for (ptrdiff_t b = 0; b < B; ++b) { fail_t[b] = rep[(size_t)b].fail_t; st[b] = rep[(size_t)b].status; } \
+        if (dtau) {                                                                                     \
+            dopt_mpc_cseq_##S dt = {dtau, NN, (ptrdiff_t)T_ * NN};                                         \
+            dopt_mpc_lqr_grad_##S cg;                                                                   \
+            cg.C.p = g.C.p; cg.C.ts = g.C.ts; cg.C.bs = g.C.bs;                                          \
+            cg.c.p = g.c.p; cg.c.ts = g.c.ts; cg.c.bs = g.c.bs;                                          \
+            cg.F.p = g.F.p; cg.F.ts = g.F.ts; cg.F.bs = g.F.bs;                                          \
+            cg.f.p = g.f.p; cg.f.ts = g.f.ts; cg.f.bs = g.f.bs;                                          \
+            cg.x_init.p = g.x_init.p; cg.x_init.ts = 0; cg.x_init.bs = g.x_init.bs;                      \
+            dopt_mpc_lqr_backward_##S(s, dt, NULL, &cg, NULL, NULL);                                     \
+        }                                                                                               \
+        dopt_mpc_lqr_destroy_##S(s);                                                                    \
+    }
+CPU_LQR(float, f)
+CPU_LQR(double, d)
+
+template <typename T> struct lqr_case {
+    int n, m, T_;
+    ptrdiff_t B;
+    std::vector<T> C, c, F, f, x0;
+    dopt_cuda_lqr_data<T> data() const
+    {
+        const int NN = n + m;
+        dopt_cuda_lqr_data<T> d = {{C.data(), (ptrdiff_t)NN * NN, (ptrdiff_t)T_ * NN * NN},
+                                   {c.data(), NN, (ptrdiff_t)T_ * NN},
+                                   {F.data(), (ptrdiff_t)n * NN, (ptrdiff_t)(T_ - 1) * n * NN},
+                                   {f.data(), n, (ptrdiff_t)(T_ - 1) * n},
+                                   {x0.data(), 0, n}};
+        return d;
+    }
+};
+template <typename T> static lqr_case<T> make_lqr_case(dopt_rng *rng, int n, int m, int T_, ptrdiff_t B)
+{
+    const int NN = n + m;
+    lqr_case<T> k;
+    k.n = n; k.m = m; k.T_ = T_; k.B = B;
+    k.C.resize((size_t)(B * T_ * NN * NN)); k.c.resize((size_t)(B * T_ * NN));
+    k.F.resize((size_t)(B * (T_ - 1) * n * NN)); k.f.resize((size_t)(B * (T_ - 1) * n)); k.x0.resize((size_t)(B * n));
+    std::vector<double> M((size_t)(NN * NN));
+    for (ptrdiff_t bt = 0; bt < B * T_; ++bt) { // C = M Mᵀ / NN + I: well conditioned, positive definite
+        for (auto &v : M) v = dopt_rng_normal_d(rng);
+        for (int i = 0; i < NN; ++i)
+            for (int j = 0; j < NN; ++j) {
+                double acc = i == j ? 1.0 : 0.0;
+                for (int q = 0; q < NN; ++q) acc += M[(size_t)(i + q * NN)] * M[(size_t)(j + q * NN)] / NN;
+                k.C[(size_t)(bt * NN * NN + i + j * NN)] = (T)acc;
+            }
+    }
+    for (auto &v : k.c) v = (T)dopt_rng_normal_d(rng);
+    for (auto &v : k.F) v = (T)(0.4 * dopt_rng_normal_d(rng));
+    for (auto &v : k.f) v = (T)(0.3 * dopt_rng_normal_d(rng));
+    for (auto &v : k.x0) v = (T)dopt_rng_normal_d(rng);
+    return k;
+}
+
+template <typename T> static void lqr_matches_cpu(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 23, 5);
+    const int n = 3, m = 2, T_ = 7, NN = n + m;
+    const ptrdiff_t B = 4;
+    lqr_case<T> k = make_lqr_case<T>(&rng, n, m, T_, B);
+    dopt_cuda_lqr_data<T> d = k.data();
+    const size_t ntau = (size_t)(B * T_ * NN), nlam = (size_t)(B * T_ * n);
+    std::vector<T> dtau(ntau);
+    for (auto &v : dtau) v = (T)dopt_rng_normal_d(&rng);
+    // the CPU reference
+    std::vector<T> tau_r(ntau), lam_r(nlam), gC_r(k.C.size()), gc_r(k.c.size()), gF_r(k.F.size()), gf_r(k.f.size()),
+        gx_r(k.x0.size());
+    dopt_cuda_lqr_grad<T> gr = {{gC_r.data(), (ptrdiff_t)NN * NN, (ptrdiff_t)T_ * NN * NN}, {gc_r.data(), NN, (ptrdiff_t)T_ * NN},
+                                {gF_r.data(), (ptrdiff_t)n * NN, (ptrdiff_t)(T_ - 1) * n * NN},
+                                {gf_r.data(), n, (ptrdiff_t)(T_ - 1) * n}, {gx_r.data(), 0, n}};
+    std::vector<int> ft_r((size_t)B);
+    std::vector<dopt_status> st_r((size_t)B);
+    cpu_lqr(n, m, T_, B, d, tau_r.data(), lam_r.data(), dtau.data(), gr, ft_r.data(), st_r.data());
+    // the emulated blocks, several thread counts and both thread orders
+    std::vector<T> work((size_t)(B * dopt_cuda_lqr_element_reals(n, m, T_))), smem((size_t)dopt_cuda_lqr_shared_reals(n, m));
+    std::vector<T> tau0, gC0;
+    for (int nt : {1, 5, 32})
+        for (int rev = 0; rev < 2; ++rev) {
+            std::vector<T> tau(ntau, T(-7)), lam(nlam), gC(k.C.size()), gc(k.c.size()), gF(k.F.size()), gf(k.f.size()),
+                gx(k.x0.size());
+            dopt_cuda_seq<T> ta = {tau.data(), NN, (ptrdiff_t)T_ * NN}, la = {lam.data(), n, (ptrdiff_t)T_ * n};
+            std::vector<int> ft((size_t)B, 99);
+            ptrdiff_t first = 0;
+            dopt_status s = dopt_cuda_emulate_lqr_solve(B, n, m, T_, d, ta, la, ft.data(), (dopt_status *)0, work.data(),
+                                                        smem.data(), nt, rev != 0, &first);
+            DOPT_CHECK(s == DOPT_OK && first == -1 && ft[0] == -1, "emulated LQR solve nt=%d: status %d", nt, (int)s);
+            double e = cases_err(ntau, tau.data(), tau_r.data()), el = cases_err(nlam, lam.data(), lam_r.data());
+            DOPT_CHECK(e <= 100 * cases_tol<T>() && el <= 100 * cases_tol<T>(), "emulated LQR (%s) nt=%d: tau %g lam %g",
+                       sizeof(T) == 4 ? "float" : "double", nt, e, el);
+            dopt_cuda_lqr_grad<T> g = {{gC.data(), (ptrdiff_t)NN * NN, (ptrdiff_t)T_ * NN * NN}, {gc.data(), NN, (ptrdiff_t)T_ * NN},
+                                       {gF.data(), (ptrdiff_t)n * NN, (ptrdiff_t)(T_ - 1) * n * NN},
+                                       {gf.data(), n, (ptrdiff_t)(T_ - 1) * n}, {gx.data(), 0, n}};
+            dopt_cuda_cseq<T> dt = {dtau.data(), NN, (ptrdiff_t)T_ * NN};
+            s = dopt_cuda_emulate_lqr_backward(B, n, m, T_, d, dopt__cuda_const(ta), dopt__cuda_const(la), dt, g, work.data(),
+                                               smem.data(), nt, rev != 0);
+            double eg = std::max(std::max(cases_err(gC.size(), gC.data(), gC_r.data()), cases_err(gc.size(), gc.data(), gc_r.data())),
+                                 std::max(std::max(cases_err(gF.size(), gF.data(), gF_r.data()), cases_err(gf.size(), gf.data(), gf_r.data())),
+                                          cases_err(gx.size(), gx.data(), gx_r.data())));
+            DOPT_CHECK(s == DOPT_OK && eg <= 100 * cases_tol<T>(), "emulated LQR backward (%s) nt=%d: status %d error %g",
+                       sizeof(T) == 4 ? "float" : "double", nt, (int)s, eg);
+            if (tau0.empty()) { tau0 = tau; gC0 = gC; }
+            DOPT_CHECK(tau == tau0 && gC == gC0, "emulated LQR nt=%d rev=%d: the thread count or order changed the result", nt, rev);
+        }
+    // failures: an indefinite Q_uu at step 4 of element 2, a NaN in c of element 1
+    std::vector<T> C2 = k.C, c2 = k.c;
+    for (int i = 0; i < m; ++i) C2[(size_t)((2 * T_ + 4) * NN * NN + (n + i) * (NN + 1))] = T(-100);
+    c2[(size_t)((1 * T_ + 2) * NN + 1)] = (T)NAN;
+    dopt_cuda_lqr_data<T> d2 = d;
+    d2.C.p = C2.data();
+    d2.c.p = c2.data();
+    std::vector<T> tau(ntau), lam(nlam);
+    dopt_cuda_seq<T> ta = {tau.data(), NN, (ptrdiff_t)T_ * NN}, la = {lam.data(), n, (ptrdiff_t)T_ * n};
+    std::vector<int> ft((size_t)B);
+    std::vector<dopt_status> st((size_t)B);
+    ptrdiff_t first = 0;
+    dopt_status s = dopt_cuda_emulate_lqr_solve(B, n, m, T_, d2, ta, la, ft.data(), st.data(), work.data(), smem.data(), 8,
+                                                false, &first);
+    cpu_lqr(n, m, T_, B, d2, tau_r.data(), lam_r.data(), (const T *)0, gr, ft_r.data(), st_r.data());
+    DOPT_CHECK(s == DOPT_ERR_NON_FINITE && first == 1 && st[1] == DOPT_ERR_NON_FINITE && st[0] == DOPT_OK &&
+                   st[3] == DOPT_OK && st[2] == DOPT_ERR_NOT_POSITIVE_DEFINITE && ft[2] == 4 && ft_r[2] == 4 &&
+                   st_r[2] == DOPT_ERR_NOT_POSITIVE_DEFINITE,
+               "emulated LQR failures: %d first %ld, statuses %d %d %d %d, fail_t %d (CPU %d, status %d)", (int)s, (long)first,
+               (int)st[0], (int)st[1], (int)st[2], (int)st[3], ft[2], ft_r[2], (int)st_r[2]);
+}
+static void test_lqr_matches_cpu_double(void) { lqr_matches_cpu<double>(); }
+static void test_lqr_matches_cpu_float(void) { lqr_matches_cpu<float>(); }
+
+// The emulated gradient against central differences of the emulated solve (double): L = dtau . tau.
+static void test_lqr_gradient_fd(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 29, 1);
+    const int n = 2, m = 2, T_ = 5, NN = n + m;
+    lqr_case<double> k = make_lqr_case<double>(&rng, n, m, T_, 1);
+    std::vector<double> dtau((size_t)(T_ * NN)), tau(dtau.size()), lam((size_t)(T_ * n));
+    for (auto &v : dtau) v = dopt_rng_normal_d(&rng);
+    std::vector<double> work((size_t)dopt_cuda_lqr_element_reals(n, m, T_)), smem((size_t)dopt_cuda_lqr_shared_reals(n, m));
+    dopt_cuda_seq<double> ta = {tau.data(), NN, 0}, la = {lam.data(), n, 0};
+    ptrdiff_t first;
+    auto loss = [&](const lqr_case<double> &q) {
+        dopt_cuda_emulate_lqr_solve<double>(1, n, m, T_, q.data(), ta, la, (int *)0, (dopt_status *)0, work.data(),
+                                            smem.data(), 3, false, &first);
+        double L = 0;
+        for (size_t i = 0; i < tau.size(); ++i) L += dtau[i] * tau[i];
+        return L;
+    };
+    loss(k);
+    std::vector<double> gC(k.C.size()), gc(k.c.size()), gF(k.F.size()), gf(k.f.size()), gx(k.x0.size());
+    dopt_cuda_lqr_grad<double> g = {{gC.data(), NN * NN, 1}, {gc.data(), NN, 1}, {gF.data(), n * NN, 1}, {gf.data(), n, 1},
+                                    {gx.data(), 0, 1}};
+    dopt_cuda_cseq<double> dt = {dtau.data(), NN, 0};
+    DOPT_CHECK(dopt_cuda_emulate_lqr_backward<double>(1, n, m, T_, k.data(), dopt__cuda_const(ta), dopt__cuda_const(la), dt,
+                                                      g, work.data(), smem.data(), 3, false) == DOPT_OK,
+               "emulated backward failed");
+    const double h = 1e-6;
+    double worst = 0;
+    auto fd = [&](std::vector<double> &v, size_t i, double an, bool sym_pair, size_t j) {
+        lqr_case<double> p = k, q = k;
+        std::vector<double> &vp = v == k.C ? p.C : v == k.c ? p.c : v == k.F ? p.F : v == k.f ? p.f : p.x0;
+        std::vector<double> &vq = v == k.C ? q.C : v == k.c ? q.c : v == k.F ? q.F : v == k.f ? q.f : q.x0;
+        vp[i] += h; vq[i] -= h;
+        if (sym_pair && j != i) { vp[j] += h; vq[j] -= h; }
+        double num = (loss(p) - loss(q)) / (2 * h);
+        worst = std::max(worst, std::fabs(num - an) / std::max(1.0, std::fabs(num)));
+    };
+    for (int t = 0; t < T_; ++t)
+        for (int i = 0; i < NN; ++i) {
+            fd(k.c, (size_t)(t * NN + i), gc[(size_t)(t * NN + i)], false, 0);
+            for (int j = 0; j <= i; ++j) { // symmetric perturbation of C: d/dC_ij + d/dC_ji
+                size_t a = (size_t)(t * NN * NN + i + j * NN), b = (size_t)(t * NN * NN + j + i * NN);
+                fd(k.C, a, a == b ? gC[a] : gC[a] + gC[b], true, b);
+            }
+        }
+    for (size_t i = 0; i < k.F.size(); ++i) fd(k.F, i, gF[i], false, 0);
+    for (size_t i = 0; i < k.f.size(); ++i) fd(k.f, i, gf[i], false, 0);
+    for (size_t i = 0; i < k.x0.size(); ++i) fd(k.x0, i, gx[i], false, 0);
+    DOPT_CHECK(worst <= 1e-6, "emulated LQR gradient vs central differences: %g", worst);
+}
+
 static void suite(void)
 {
     DOPT_TEST_RUN(test_lie_matches_cpu_double);
@@ -547,5 +748,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_cem_converges);
     DOPT_TEST_RUN(test_block_kernels_double);
     DOPT_TEST_RUN(test_block_kernels_float);
+    DOPT_TEST_RUN(test_lqr_matches_cpu_double);
+    DOPT_TEST_RUN(test_lqr_matches_cpu_float);
+    DOPT_TEST_RUN(test_lqr_gradient_fd);
 }
 DOPT_TEST_MAIN(suite)
