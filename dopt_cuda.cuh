@@ -1140,8 +1140,11 @@ template <typename T> DOPT_CUDA_HD dopt__cuda_lqr_smem<T> dopt__cuda_lqr_smem_of
 struct dopt__cuda_host_exec {
     int nt;
     bool reverse;
-    template <typename F> void phase(F f) { dopt__cuda_lockstep(nt, reverse, f); }
-    void barrier() {}
+    template <typename F> DOPT_CUDA_HD void phase(F f)
+    {
+        for (int t = 0; t < nt; ++t) f(reverse ? nt - 1 - t : t);
+    }
+    DOPT_CUDA_HD void barrier() {}
 };
 
 /* Step t's propagation (t < T-1): W = V F_t and w = V f_t + v (factor), or w = v (adjoint: f = 0). */
@@ -1667,6 +1670,63 @@ DOPT_API dopt_status dopt_cuda_cem_update_batched_d(ptrdiff_t batch, int d, int 
                                                     const dopt_cuda_cem_options *opts, dopt_status *status,
                                                     void *work, size_t work_bytes, cudaStream_t stream,
                                                     dopt_errinfo *info);
+
+/* ---- batched LQR ---------------------------------------------------------------------------------- */
+
+/* dopt_cuda_lqr_workspace_size: device workspace bytes of dopt_cuda_lqr_solve_batched and
+ * dopt_cuda_lqr_backward_batched for `batch` problems of (n, m, T): the per-element gains, Q_uu
+ * factors and adjoint solution (dopt_cuda_lqr_element_reals each) plus a word for the first failure.
+ * DOPT_ERR_INVALID_ARGUMENT for batch < 0, n < 1, m < 1, T < 1 or an overflowing size;
+ * DOPT_ERR_UNSUPPORTED for n + m > DOPT_CUDA_LQR_MAX_N. */
+DOPT_API dopt_status dopt_cuda_lqr_workspace_size_f(ptrdiff_t batch, int n, int m, int T, size_t *bytes,
+                                                    dopt_errinfo *info);
+DOPT_API dopt_status dopt_cuda_lqr_workspace_size_d(ptrdiff_t batch, int n, int m, int T, size_t *bytes,
+                                                    dopt_errinfo *info);
+
+/* dopt_cuda_lqr_solve_batched: solve `batch` unconstrained LQR problems of (n, m, T) (the data
+ * layout of dopt_mpc.h's LQR; see "batched LQR" above), one thread block per problem.
+ *   data  host struct of device sequences; C, c, x_init required, F required when T > 1, f.p may
+ *         be NULL (zero).  Strides >= 0 (0 shares a block).
+ *   tau   out: T vectors n+m per element (required);  lam  out: T vectors n (p NULL: not computed;
+ *         the backward needs them).
+ *   fail_t, status: optional device arrays (batch ints, batch dopt_status): the failing step or -1,
+ *         the element's status.
+ *   work  device workspace of dopt_cuda_lqr_workspace_size bytes; keeps the gains and factors that
+ *         dopt_cuda_lqr_backward_batched reuses (do not touch it in between).
+ * Synchronizes `stream` once.  Returns DOPT_OK; the first failing element's
+ * DOPT_ERR_NOT_POSITIVE_DEFINITE (its Q_uu at fail_t) or DOPT_ERR_NON_FINITE with info->index = that
+ * element (the others are solved); DOPT_ERR_INVALID_ARGUMENT (sizes, strides, NULL arrays);
+ * DOPT_ERR_UNSUPPORTED (n + m > DOPT_CUDA_LQR_MAX_N); DOPT_ERR_ALLOCATION (work too small); CUDA
+ * errors. */
+DOPT_API dopt_status dopt_cuda_lqr_solve_batched_f(ptrdiff_t batch, int n, int m, int T, const dopt_cuda_lqr_data_f *data,
+                                                   dopt_cuda_seq_f tau, dopt_cuda_seq_f lam, int *fail_t,
+                                                   dopt_status *status, void *work, size_t work_bytes,
+                                                   cudaStream_t stream, dopt_errinfo *info);
+DOPT_API dopt_status dopt_cuda_lqr_solve_batched_d(ptrdiff_t batch, int n, int m, int T, const dopt_cuda_lqr_data_d *data,
+                                                   dopt_cuda_seq_d tau, dopt_cuda_seq_d lam, int *fail_t,
+                                                   dopt_status *status, void *work, size_t work_bytes,
+                                                   cudaStream_t stream, dopt_errinfo *info);
+
+/* dopt_cuda_lqr_backward_batched: gradients of a loss L(tau*) given dtau = dL/dtau* (T vectors n+m
+ * per element) by the adjoint LQR, reusing the factors that dopt_cuda_lqr_solve_batched left in
+ * `work` for the same data, and its tau and lam.  grad: host struct of device sequences (p NULL:
+ * not wanted), overwritten; each element's blocks its own (bs > 0 when batch > 1), ts = 0 sums
+ * the steps.  status: optional device array (batch dopt_status).  Call it only after a solve that
+ * returned DOPT_OK (elements that failed there have no factors).  Synchronizes `stream` once.
+ * Returns DOPT_OK; the first element whose adjoint is non-finite (DOPT_ERR_NON_FINITE, info->index);
+ * DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_UNSUPPORTED, DOPT_ERR_ALLOCATION, CUDA errors as the solve. */
+DOPT_API dopt_status dopt_cuda_lqr_backward_batched_f(ptrdiff_t batch, int n, int m, int T,
+                                                      const dopt_cuda_lqr_data_f *data, dopt_cuda_cseq_f tau,
+                                                      dopt_cuda_cseq_f lam, dopt_cuda_cseq_f dtau,
+                                                      const dopt_cuda_lqr_grad_f *grad, dopt_status *status,
+                                                      void *work, size_t work_bytes, cudaStream_t stream,
+                                                      dopt_errinfo *info);
+DOPT_API dopt_status dopt_cuda_lqr_backward_batched_d(ptrdiff_t batch, int n, int m, int T,
+                                                      const dopt_cuda_lqr_data_d *data, dopt_cuda_cseq_d tau,
+                                                      dopt_cuda_cseq_d lam, dopt_cuda_cseq_d dtau,
+                                                      const dopt_cuda_lqr_grad_d *grad, dopt_status *status,
+                                                      void *work, size_t work_bytes, cudaStream_t stream,
+                                                      dopt_errinfo *info);
 #ifdef __cplusplus
 }
 #endif
@@ -2147,4 +2207,172 @@ DOPT_API dopt_status dopt_cuda_cem_update_batched_d(ptrdiff_t batch, int d, int 
     return dopt__cuda_cem_update_batched<double>(batch, d, K, E, X, strideX, cost, strideC, mean, strideM, std_,
                                                  strideS, opts, status, work, work_bytes, stream, info);
 }
+/* ---- batched LQR: one block per problem, the phases of "batched LQR" ------------------------------ */
+
+/* The kernel's executor: a phase runs in every thread, then the block waits. */
+struct dopt__cuda_block_exec {
+    int nt;
+    template <typename F> DOPT_CUDA_HD void phase(F f)
+    {
+#ifdef __CUDA_ARCH__
+        f((int)threadIdx.x);
+        __syncthreads();
+#else
+        (void)f; /* never run on the host */
+#endif
+    }
+    DOPT_CUDA_HD void barrier()
+    {
+#ifdef __CUDA_ARCH__
+        __syncthreads();
+#endif
+    }
+};
+
+#define DOPT__CUDA_LQR_WORK_OFFSET 16 /* the failure key, then the elements' reals */
+
+template <typename T>
+static dopt_status dopt__cuda_lqr_workspace_size(ptrdiff_t batch, int n, int m, int T_, size_t *bytes, dopt_errinfo *info)
+{
+    if (bytes) *bytes = 0;
+    if (!bytes || batch < 0 || n < 1 || m < 1 || T_ < 1)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "batch < 0, n, m or T < 1, or bytes NULL");
+    if (n + m > DOPT_CUDA_LQR_MAX_N)
+        return dopt_errinfo_set(info, DOPT_ERR_UNSUPPORTED, -1, 0, "n + m > DOPT_CUDA_LQR_MAX_N");
+    const double reals = (double)batch * (double)dopt_cuda_lqr_element_reals(n, m, T_);
+    if (reals * sizeof(T) + DOPT__CUDA_LQR_WORK_OFFSET > (double)PTRDIFF_MAX / 2)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "workspace size overflows");
+    *bytes = (size_t)batch * (size_t)dopt_cuda_lqr_element_reals(n, m, T_) * sizeof(T) + DOPT__CUDA_LQR_WORK_OFFSET;
+    return dopt_errinfo_set(info, DOPT_OK, -1, 0, "");
+}
+
+template <typename T> static bool dopt__cuda_seq_ok(const T *p, ptrdiff_t ts, ptrdiff_t bs, bool required)
+{
+    return (p || !required) && ts >= 0 && bs >= 0;
+}
+
+/* Arguments common to the solve and the backward; the workspace checked and its key reset. */
+template <typename T>
+static dopt_status dopt__cuda_lqr_check(ptrdiff_t batch, int n, int m, int T_, const dopt_cuda_lqr_data<T> *d,
+                                        void *work, size_t work_bytes, cudaStream_t stream, dopt_errinfo *info)
+{
+    size_t need = 0;
+    dopt_status s = dopt__cuda_lqr_workspace_size<T>(batch, n, m, T_, &need, info);
+    if (s != DOPT_OK) return s;
+    if (!d || !dopt__cuda_seq_ok(d->C.p, d->C.ts, d->C.bs, true) || !dopt__cuda_seq_ok(d->c.p, d->c.ts, d->c.bs, true) ||
+        !dopt__cuda_seq_ok(d->F.p, d->F.ts, d->F.bs, T_ > 1) || !dopt__cuda_seq_ok(d->f.p, d->f.ts, d->f.bs, false) ||
+        !dopt__cuda_seq_ok(d->x_init.p, d->x_init.ts, d->x_init.bs, true))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "data: NULL array or negative stride");
+    if (work_bytes < need) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "workspace missing or too small");
+    return dopt__cuda_key_reset(work, work_bytes, stream, info);
+}
+
+template <typename T>
+__global__ void dopt__cuda_lqr_solve_kernel(ptrdiff_t batch, int n, int m, int T_, dopt_cuda_lqr_data<T> d,
+                                            dopt_cuda_seq<T> tau, dopt_cuda_seq<T> lam, int *fail_t,
+                                            dopt_status *status, unsigned char *work)
+{
+    extern __shared__ __align__(16) unsigned char dopt__cuda_smem[];
+    dopt__cuda_block_exec ex = {(int)blockDim.x};
+    dopt__cuda_lqr_smem<T> s = dopt__cuda_lqr_smem_of((T *)dopt__cuda_smem, n, m);
+    T *elems = (T *)(work + DOPT__CUDA_LQR_WORK_OFFSET);
+    for (ptrdiff_t b = blockIdx.x; b < batch; b += gridDim.x) {
+        dopt__cuda_lqr_elem<T> e = dopt__cuda_lqr_elem_of(elems + b * dopt_cuda_lqr_element_reals(n, m, T_), n, m, T_);
+        int ft = -1;
+        dopt_status st = dopt__cuda_lqr_solve_element(ex, n, m, T_, d, b, tau, lam, e, s, &ft);
+        if (threadIdx.x == 0) {
+            if (fail_t) fail_t[b] = ft;
+            if (status) status[b] = st;
+            if (st != DOPT_OK) dopt__cuda_record_failure((dopt__cuda_key *)work, b, st == DOPT_ERR_NON_FINITE);
+        }
+        __syncthreads(); /* shared memory is reused by the next element */
+    }
+}
+
+template <typename T>
+__global__ void dopt__cuda_lqr_backward_kernel(ptrdiff_t batch, int n, int m, int T_, dopt_cuda_lqr_data<T> d,
+                                               dopt_cuda_cseq<T> tau, dopt_cuda_cseq<T> lam, dopt_cuda_cseq<T> dtau,
+                                               dopt_cuda_lqr_grad<T> g, dopt_status *status, unsigned char *work)
+{
+    extern __shared__ __align__(16) unsigned char dopt__cuda_smem[];
+    dopt__cuda_block_exec ex = {(int)blockDim.x};
+    dopt__cuda_lqr_smem<T> s = dopt__cuda_lqr_smem_of((T *)dopt__cuda_smem, n, m);
+    T *elems = (T *)(work + DOPT__CUDA_LQR_WORK_OFFSET);
+    for (ptrdiff_t b = blockIdx.x; b < batch; b += gridDim.x) {
+        dopt__cuda_lqr_elem<T> e = dopt__cuda_lqr_elem_of(elems + b * dopt_cuda_lqr_element_reals(n, m, T_), n, m, T_);
+        dopt_status st = dopt__cuda_lqr_backward_element(ex, n, m, T_, d, b, tau, lam, dtau, g, e, s);
+        if (threadIdx.x == 0) {
+            if (status) status[b] = st;
+            if (st != DOPT_OK) dopt__cuda_record_failure((dopt__cuda_key *)work, b, true);
+        }
+        __syncthreads();
+    }
+}
+
+template <typename T>
+static dopt_status dopt__cuda_lqr_solve_batched(ptrdiff_t batch, int n, int m, int T_, const dopt_cuda_lqr_data<T> *d,
+                                                dopt_cuda_seq<T> tau, dopt_cuda_seq<T> lam, int *fail_t,
+                                                dopt_status *status, void *work, size_t work_bytes,
+                                                cudaStream_t stream, dopt_errinfo *info)
+{
+    dopt_status s = dopt__cuda_lqr_check<T>(batch, n, m, T_, d, work, work_bytes, stream, info);
+    if (s != DOPT_OK) return s;
+    if (!dopt__cuda_seq_ok(tau.p, tau.ts, tau.bs, true) || !dopt__cuda_seq_ok(lam.p, lam.ts, lam.bs, false))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "tau NULL or negative stride");
+    if (batch == 0) return dopt_errinfo_set(info, DOPT_OK, -1, 0, "");
+    const size_t shmem = (size_t)dopt_cuda_lqr_shared_reals(n, m) * sizeof(T);
+    dopt__cuda_lqr_solve_kernel<T><<<dopt__cuda_blocks(batch, 1), dopt__cuda_dense_threads(n + m), shmem, stream>>>(
+        batch, n, m, T_, *d, tau, lam, fail_t, status, (unsigned char *)work);
+    return dopt__cuda_key_status(work, DOPT_ERR_NOT_POSITIVE_DEFINITE, "Q_uu not positive definite (fail_t: the step)",
+                                 stream, info);
+}
+
+template <typename T>
+static dopt_status dopt__cuda_lqr_backward_batched(ptrdiff_t batch, int n, int m, int T_, const dopt_cuda_lqr_data<T> *d,
+                                                   dopt_cuda_cseq<T> tau, dopt_cuda_cseq<T> lam, dopt_cuda_cseq<T> dtau,
+                                                   const dopt_cuda_lqr_grad<T> *g, dopt_status *status, void *work,
+                                                   size_t work_bytes, cudaStream_t stream, dopt_errinfo *info)
+{
+    dopt_status s = dopt__cuda_lqr_check<T>(batch, n, m, T_, d, work, work_bytes, stream, info);
+    if (s != DOPT_OK) return s;
+    const bool many = batch > 1;
+    if (!g || !dopt__cuda_seq_ok(tau.p, tau.ts, tau.bs, true) || !dopt__cuda_seq_ok(lam.p, lam.ts, lam.bs, true) ||
+        !dopt__cuda_seq_ok(dtau.p, dtau.ts, dtau.bs, true) ||
+        (g->C.p && (g->C.ts < 0 || g->C.bs < many)) || (g->c.p && (g->c.ts < 0 || g->c.bs < many)) ||
+        (g->F.p && (g->F.ts < 0 || g->F.bs < many)) || (g->f.p && (g->f.ts < 0 || g->f.bs < many)) ||
+        (g->x_init.p && g->x_init.bs < many))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0,
+                                "tau, lam, dtau or grad NULL, or a gradient shared across the batch (bs = 0)");
+    if (batch == 0) return dopt_errinfo_set(info, DOPT_OK, -1, 0, "");
+    const size_t shmem = (size_t)dopt_cuda_lqr_shared_reals(n, m) * sizeof(T);
+    dopt__cuda_lqr_backward_kernel<T><<<dopt__cuda_blocks(batch, 1), dopt__cuda_dense_threads(n + m), shmem, stream>>>(
+        batch, n, m, T_, *d, tau, lam, dtau, *g, status, (unsigned char *)work);
+    return dopt__cuda_key_status(work, DOPT_ERR_NON_FINITE, "non-finite adjoint", stream, info);
+}
+
+#define DOPT__CUDA_DEF_LQR(T, S)                                                                                   \
+    DOPT_API dopt_status dopt_cuda_lqr_workspace_size_##S(ptrdiff_t batch, int n, int m, int T_, size_t *bytes,      \
+                                                         dopt_errinfo *info)                                       \
+    {                                                                                                              \
+        return dopt__cuda_lqr_workspace_size<T>(batch, n, m, T_, bytes, info);                                     \
+    }                                                                                                              \
+    DOPT_API dopt_status dopt_cuda_lqr_solve_batched_##S(ptrdiff_t batch, int n, int m, int T_,                     \
+                                                        const dopt_cuda_lqr_data<T> *data, dopt_cuda_seq<T> tau,    \
+                                                        dopt_cuda_seq<T> lam, int *fail_t, dopt_status *status,     \
+                                                        void *work, size_t work_bytes, cudaStream_t stream,         \
+                                                        dopt_errinfo *info)                                        \
+    {                                                                                                              \
+        return dopt__cuda_lqr_solve_batched<T>(batch, n, m, T_, data, tau, lam, fail_t, status, work, work_bytes,  \
+                                               stream, info);                                                      \
+    }                                                                                                              \
+    DOPT_API dopt_status dopt_cuda_lqr_backward_batched_##S(                                                        \
+        ptrdiff_t batch, int n, int m, int T_, const dopt_cuda_lqr_data<T> *data, dopt_cuda_cseq<T> tau,           \
+        dopt_cuda_cseq<T> lam, dopt_cuda_cseq<T> dtau, const dopt_cuda_lqr_grad<T> *grad, dopt_status *status,     \
+        void *work, size_t work_bytes, cudaStream_t stream, dopt_errinfo *info)                                    \
+    {                                                                                                              \
+        return dopt__cuda_lqr_backward_batched<T>(batch, n, m, T_, data, tau, lam, dtau, grad, status, work,       \
+                                                  work_bytes, stream, info);                                       \
+    }
+DOPT__CUDA_DEF_LQR(float, f)
+DOPT__CUDA_DEF_LQR(double, d)
 #endif /* __CUDACC__ && DOPT_IMPLEMENTATION */

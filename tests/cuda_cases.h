@@ -117,5 +117,45 @@ template <typename T> double cases_err(size_t n, const T *a, const T *b)
     }
     return e;
 }
+/* ---- batched LQR: a random problem (C_t = M Mᵀ/N + I, per element and step) ---------------------- */
+template <typename T> struct lqr_case {
+    int n, m, T_;
+    ptrdiff_t B;
+    std::vector<T> C, c, F, f, x0;
+    dopt_cuda_lqr_data<T> data() const
+    {
+        const int NN = n + m;
+        dopt_cuda_lqr_data<T> d = {{C.data(), (ptrdiff_t)NN * NN, (ptrdiff_t)T_ * NN * NN},
+                                   {c.data(), NN, (ptrdiff_t)T_ * NN},
+                                   {F.data(), (ptrdiff_t)n * NN, (ptrdiff_t)(T_ - 1) * n * NN},
+                                   {f.data(), n, (ptrdiff_t)(T_ - 1) * n},
+                                   {x0.data(), 0, n}};
+        return d;
+    }
+};
+template <typename T> lqr_case<T> make_lqr_case(dopt_rng *rng, int n, int m, int T_, ptrdiff_t B)
+{
+    const int NN = n + m;
+    lqr_case<T> k;
+    k.n = n; k.m = m; k.T_ = T_; k.B = B;
+    k.C.resize((size_t)(B * T_ * NN * NN)); k.c.resize((size_t)(B * T_ * NN));
+    k.F.resize((size_t)(B * (T_ - 1) * n * NN)); k.f.resize((size_t)(B * (T_ - 1) * n)); k.x0.resize((size_t)(B * n));
+    std::vector<double> M((size_t)(NN * NN));
+    for (ptrdiff_t bt = 0; bt < B * T_; ++bt) { // C = M Mᵀ / NN + I: well conditioned, positive definite
+        for (auto &v : M) v = dopt_rng_normal_d(rng);
+        for (int i = 0; i < NN; ++i)
+            for (int j = 0; j < NN; ++j) {
+                double acc = i == j ? 1.0 : 0.0;
+                for (int q = 0; q < NN; ++q) acc += M[(size_t)(i + q * NN)] * M[(size_t)(j + q * NN)] / NN;
+                k.C[(size_t)(bt * NN * NN + i + j * NN)] = (T)acc;
+            }
+    }
+    for (auto &v : k.c) v = (T)dopt_rng_normal_d(rng);
+    for (auto &v : k.F) v = (T)(0.4 * dopt_rng_normal_d(rng));
+    for (auto &v : k.f) v = (T)(0.3 * dopt_rng_normal_d(rng));
+    for (auto &v : k.x0) v = (T)dopt_rng_normal_d(rng);
+    return k;
+}
+
 template <typename T> double cases_tol() { return sizeof(T) == sizeof(float) ? 1e-5 : 1e-12; }
 #endif

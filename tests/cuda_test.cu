@@ -309,6 +309,97 @@ template <typename T> static void cem_gpu_vs_host(void)
 static void test_cem_gpu_double(void) { cem_gpu_vs_host<double>(); }
 static void test_cem_gpu_float(void) { cem_gpu_vs_host<float>(); }
 
+// ---- batched LQR: the kernels against the host lockstep emulation (checked against dopt_mpc.h) --------
+#define GPU_LQR(T, S)                                                                                  \
+    static dopt_status gpu_lqr_ws(ptrdiff_t b, int n, int m, int T_, size_t *bytes, T *)                 \
+    { return dopt_cuda_lqr_workspace_size_##S(b, n, m, T_, bytes, NULL); }                              \
+    static dopt_status gpu_lqr_solve(ptrdiff_t b, int n, int m, int T_, const dopt_cuda_lqr_data<T> *d,   \
+                                     dopt_cuda_seq<T> tau, dopt_cuda_seq<T> lam, int *ft, dopt_status *st, \
+                                     void *w, size_t wb, dopt_errinfo *e)                                \
+    { return dopt_cuda_lqr_solve_batched_##S(b, n, m, T_, d, tau, lam, ft, st, w, wb, 0, e); }            \
+    static dopt_status gpu_lqr_backward(ptrdiff_t b, int n, int m, int T_, const dopt_cuda_lqr_data<T> *d, \
+                                        dopt_cuda_cseq<T> tau, dopt_cuda_cseq<T> lam, dopt_cuda_cseq<T> dt, \
+                                        const dopt_cuda_lqr_grad<T> *g, void *w, size_t wb, dopt_errinfo *e) \
+    { return dopt_cuda_lqr_backward_batched_##S(b, n, m, T_, d, tau, lam, dt, g, NULL, w, wb, 0, e); }
+GPU_LQR(float, f)
+GPU_LQR(double, d)
+
+template <typename T> static dopt_cuda_lqr_data<T> lqr_on(const dopt_cuda_lqr_data<T> &h, const dbuf<T> &C, const dbuf<T> &c,
+                                                          const dbuf<T> &F, const dbuf<T> &f, const dbuf<T> &x0)
+{
+    dopt_cuda_lqr_data<T> d = h;
+    d.C.p = C.p; d.c.p = c.p; d.F.p = F.p; d.f.p = f.p; d.x_init.p = x0.p;
+    return d;
+}
+
+template <typename T> static void lqr_gpu_vs_host(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 31, 2);
+    const int sizes[][3] = {{3, 2, 7}, {4, 2, 20}, {12, 6, 15}, {20, 12, 5}};
+    for (auto &sz : sizes) {
+        const int n = sz[0], m = sz[1], T_ = sz[2], NN = n + m;
+        const ptrdiff_t B = 37;
+        lqr_case<T> k = make_lqr_case<T>(&rng, n, m, T_, B);
+        for (int i = 0; i < m; ++i) k.C[(size_t)((5 * T_ + T_ / 2) * NN * NN + (n + i) * (NN + 1))] = T(-1e4); // element 5 fails
+        dopt_cuda_lqr_data<T> h = k.data();
+        const size_t ntau = (size_t)(B * T_ * NN), nlam = (size_t)(B * T_ * n);
+        std::vector<T> dtau(ntau), tau(ntau), lam(nlam), work((size_t)(B * dopt_cuda_lqr_element_reals(n, m, T_)));
+        std::vector<T> smem((size_t)dopt_cuda_lqr_shared_reals(n, m));
+        for (auto &v : dtau) v = (T)dopt_rng_normal_d(&rng);
+        dopt_cuda_seq<T> ta = {tau.data(), NN, (ptrdiff_t)T_ * NN}, la = {lam.data(), n, (ptrdiff_t)T_ * n};
+        std::vector<int> ft((size_t)B);
+        std::vector<dopt_status> st((size_t)B);
+        ptrdiff_t first;
+        dopt_status hs = dopt_cuda_emulate_lqr_solve(B, n, m, T_, h, ta, la, ft.data(), st.data(), work.data(), smem.data(), 32,
+                                                     false, &first);
+        std::vector<T> gC(k.C.size()), gc(k.c.size()), gF(k.F.size()), gf(k.f.size()), gx(k.x0.size());
+        dopt_cuda_lqr_grad<T> g = {{gC.data(), (ptrdiff_t)NN * NN, (ptrdiff_t)T_ * NN * NN}, {gc.data(), NN, (ptrdiff_t)T_ * NN},
+                                   {gF.data(), (ptrdiff_t)n * NN, (ptrdiff_t)(T_ - 1) * n * NN},
+                                   {gf.data(), n, (ptrdiff_t)(T_ - 1) * n}, {gx.data(), 0, n}};
+        dopt_cuda_cseq<T> dth = {dtau.data(), NN, (ptrdiff_t)T_ * NN};
+        // the host backward on the elements that solved (element 5's factors are partial)
+        dopt_cuda_emulate_lqr_backward(B, n, m, T_, h, dopt__cuda_const(ta), dopt__cuda_const(la), dth, g, work.data(),
+                                       smem.data(), 32, false);
+        // the GPU
+        dbuf<T> C(k.C), c(k.c), F(k.F), f(k.f), x0(k.x0), dT(ntau), dL(nlam), dD(dtau), GC(gC.size()), Gc(gc.size()),
+            GF(gF.size()), Gf(gf.size()), Gx(gx.size());
+        dopt_cuda_lqr_data<T> d = lqr_on(h, C, c, F, f, x0);
+        size_t wb = 0;
+        DOPT_CHECK(gpu_lqr_ws(B, n, m, T_, &wb, (T *)0) == DOPT_OK, "lqr workspace size");
+        dbuf<unsigned char> w(wb);
+        dbuf<int> dft((size_t)B);
+        dbuf<dopt_status> dst((size_t)B);
+        dopt_cuda_seq<T> gta = {dT.p, NN, (ptrdiff_t)T_ * NN}, gla = {dL.p, n, (ptrdiff_t)T_ * n};
+        dopt_errinfo info;
+        dopt_status s = gpu_lqr_solve(B, n, m, T_, &d, gta, gla, dft.p, dst.p, w.p, wb, &info);
+        DOPT_CHECK(hs == DOPT_ERR_NOT_POSITIVE_DEFINITE && s == hs && info.index == 5 && dft.get() == ft && dst.get() == st,
+                   "lqr (%d,%d,%d) %s: status %d (host %d) index %ld", n, m, T_, pname<T>(), (int)s, (int)hs, info.index);
+        std::vector<T> gt = dT.get(), gl = dL.get();
+        for (ptrdiff_t b = 5 * T_ * NN; b < 6 * T_ * NN; ++b) gt[(size_t)b] = tau[(size_t)b]; // the failed element
+        for (ptrdiff_t b = 5 * T_ * n; b < 6 * T_ * n; ++b) gl[(size_t)b] = lam[(size_t)b];
+        double e = std::max(cases_err(ntau, gt.data(), tau.data()), cases_err(nlam, gl.data(), lam.data()));
+        DOPT_CHECK(e <= 100 * cases_tol<T>(), "lqr (%d,%d,%d) %s: tau/lam error %g", n, m, T_, pname<T>(), e);
+        // backward on the GPU over the same elements (element 5 removed: it has no factors)
+        dopt_cuda_lqr_grad<T> gg = {{GC.p, g.C.ts, g.C.bs}, {Gc.p, g.c.ts, g.c.bs}, {GF.p, g.F.ts, g.F.bs}, {Gf.p, g.f.ts, g.f.bs},
+                                    {Gx.p, 0, n}};
+        dopt_cuda_cseq<T> gdt = {dD.p, NN, (ptrdiff_t)T_ * NN};
+        s = gpu_lqr_backward(5, n, m, T_, &d, dopt__cuda_const(gta), dopt__cuda_const(gla), gdt, &gg, w.p, wb, &info);
+        std::vector<T> a = GC.get(), ref(gC.begin(), gC.begin() + 5 * T_ * NN * NN);
+        a.resize(ref.size());
+        double eg = cases_err(ref.size(), a.data(), ref.data());
+        std::vector<T> ax = Gx.get();
+        eg = std::max(eg, cases_err((size_t)(5 * n), ax.data(), gx.data()));
+        DOPT_CHECK(s == DOPT_OK && eg <= 100 * cases_tol<T>(), "lqr backward (%d,%d,%d) %s: status %d error %g", n, m, T_,
+                   pname<T>(), (int)s, eg);
+    }
+    size_t wb = 0;
+    DOPT_CHECK(gpu_lqr_ws(1, 20, 13, 5, &wb, (T *)0) == DOPT_ERR_UNSUPPORTED, "n + m > 32 unsupported");
+    DOPT_CHECK(gpu_lqr_ws(1, 0, 1, 5, &wb, (T *)0) == DOPT_ERR_INVALID_ARGUMENT, "n = 0 rejected");
+}
+static void test_lqr_gpu_double(void) { lqr_gpu_vs_host<double>(); }
+static void test_lqr_gpu_float(void) { lqr_gpu_vs_host<float>(); }
+
 static void test_lie_arguments(void)
 {
     dopt_errinfo info;
@@ -332,6 +423,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_anderson_gpu_float);
     DOPT_TEST_RUN(test_cem_gpu_double);
     DOPT_TEST_RUN(test_cem_gpu_float);
+    DOPT_TEST_RUN(test_lqr_gpu_double);
+    DOPT_TEST_RUN(test_lqr_gpu_float);
     DOPT_TEST_RUN(test_lie_arguments);
 }
 
