@@ -11,6 +11,8 @@
  *       perturbations, row-major Jacobians, [qx qy qz qw] quaternions, [v; w] tangents);
  *     - batched Cholesky A = L Lᵀ and the solve B <- A⁻¹ B with its factor, for n <= 64, one thread
  *       block per matrix, the matrix held in shared memory;
+ *     - batched LQR (dopt_mpc.h's problem without control bounds, n + m <= 32): the Riccati sweep,
+ *       rollout and multipliers forward, the adjoint-LQR gradients backward, one block per problem;
  *     - a batched Anderson (type II) mixing step, one block per problem;
  *     - the cross-entropy method's sampling (counter-based normals: the same numbers on the host
  *       and on every GPU) and its elite selection + mean/std update, one block per problem.
@@ -55,9 +57,9 @@
  *     An error left pending by earlier, unrelated CUDA work on the thread is reported by the next
  *     call (the runtime's last-error slot is read after each launch).
  *
- * NOT YET HERE (planned; see the issue tracker): batched LQR, the least-squares batch path
- * (residuals/Jacobians of the group costs, block-sparse normal equations, batched sparse Cholesky),
- * LDLᵀ, SO2/SE2/Sim3 kernels.
+ * NOT YET HERE (planned; see the issue tracker): box-constrained LQR and iLQR on the GPU, the
+ * least-squares batch path (residuals/Jacobians of the group costs, block-sparse normal equations,
+ * batched sparse Cholesky), LDLᵀ, SO2/SE2/Sim3 kernels.
  *
  * MINIMAL EXAMPLE (nvcc -std=c++14 -I. ex.cu)
  *       #define DOPT_IMPLEMENTATION

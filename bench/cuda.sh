@@ -2,7 +2,8 @@
 # bench/cuda.sh — `make bench-cuda`: dopt_cuda.cuh on the GPU against one CPU core running dopt's CPU
 # code (bench/cuda_bench.cu): Lie ops at batch 1 .. 1e6 (throughput, achieved memory bandwidth and
 # its fraction of the device's peak), the µs-per-solve crossover of batched Cholesky + solve
-# (n = 6 .. 64, batch 1 .. 4096), the batched Anderson step, CEM sampling and update.  Skips with a
+# (n = 6 .. 64, batch 1 .. 4096), the batched Anderson step, CEM sampling and update, batched LQR
+# forward + backward against dopt_mpc.h on one core.  Skips with a
 # line where nvcc or a CUDA device is missing.  CUDA_N: largest Lie batch (default 1e6).
 # CUDA_ARCH: nvcc targets (default sm_80 and sm_90).
 source "$(dirname "$0")/common.sh"

@@ -6,12 +6,16 @@
 //   bench cuda chol_<prec> n=... batch=... gpu_us_per_solve=... cpu_us_per_solve=... ratio=
 //   bench cuda anderson_<prec> d=... m=... batch=... gpu_us=... cpu_us=... ratio=
 //   bench cuda cem_{sample,update}_<prec> d=... K=... batch=... gpu_us=... cpu_us=... ratio=
+//   bench cuda lqr_<prec> n=... m=... T=... batch=... gpu_us=... cpu_us=... ratio=  (forward + backward,
+//     GPU kernels against dopt_mpc.h's LQR solve + backward on one core)
 // ratio = GPU time / CPU time (below 1: the GPU wins).  bw_frac = achieved bandwidth / the device's
 // theoretical peak (memory clock x bus width x 2).  Args: [max_lie_n] (default 1e6).
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_lie.h"
+#include "dopt_mpc.h"
 #include "dopt_cuda.cuh"
+#include "tests/cuda_cases.h"
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -290,6 +294,92 @@ template <typename T> static void bench_cem(void)
     cudaFree(work);
 }
 
+// Batched LQR forward + backward: dopt_cuda_lqr_{solve,backward}_batched against dopt_mpc_lqr_{solve,backward}.
+#define LQR_FNS(T, S)                                                                                          \
+    static double cpu_lqr_us(const lqr_case<T> &k, const std::vector<T> &dtau, int reps)                     \
+    {                                                                                                        \
+        const int n = k.n, m = k.m, T_ = k.T_, N = n + m;                                                    \
+        dopt_mpc_lqr_##S *s = NULL;                                                                          \
+        if (dopt_mpc_lqr_create_##S(NULL, n, m, T_, k.B, &s, NULL) != DOPT_OK) return -1;                      \
+        dopt_mpc_lqr_data_##S d;                                                                             \
+        memset(&d, 0, sizeof d);                                                                             \
+        d.C.p = k.C.data(); d.C.ts = (ptrdiff_t)N * N; d.C.bs = (ptrdiff_t)T_ * N * N;                        \
+        d.c.p = k.c.data(); d.c.ts = N; d.c.bs = (ptrdiff_t)T_ * N;                                           \
+        d.F.p = k.F.data(); d.F.ts = (ptrdiff_t)n * N; d.F.bs = (ptrdiff_t)(T_ - 1) * n * N;                  \
+        d.f.p = k.f.data(); d.f.ts = n; d.f.bs = (ptrdiff_t)(T_ - 1) * n;                                     \
+        d.x_init.p = k.x0.data(); d.x_init.bs = n;                                                           \
+        std::vector<T> tau((size_t)(k.B * T_ * N)), lam((size_t)(k.B * T_ * n)), gC(k.C.size()), gF(k.F.size()); \
+        dopt_mpc_seq_##S ta = {tau.data(), N, (ptrdiff_t)T_ * N}, la = {lam.data(), n, (ptrdiff_t)T_ * n};     \
+        dopt_mpc_cseq_##S dt = {dtau.data(), N, (ptrdiff_t)T_ * N};                                          \
+        dopt_mpc_lqr_grad_##S g;                                                                             \
+        memset(&g, 0, sizeof g);                                                                             \
+        g.C.p = gC.data(); g.C.ts = d.C.ts; g.C.bs = d.C.bs;                                                  \
+        g.F.p = gF.data(); g.F.ts = d.F.ts; g.F.bs = d.F.bs;                                                  \
+        double us = cpu_time([&] {                                                                           \
+            dopt_mpc_lqr_solve_##S(s, &d, NULL, ta, la, NULL, NULL);                                         \
+            dopt_mpc_lqr_backward_##S(s, dt, NULL, &g, NULL, NULL);                                           \
+        }, reps);                                                                                            \
+        dopt_mpc_lqr_destroy_##S(s);                                                                         \
+        return us;                                                                                           \
+    }                                                                                                        \
+    static double gpu_lqr_us(const lqr_case<T> &k, const std::vector<T> &dtau, int reps)                     \
+    {                                                                                                        \
+        const int n = k.n, m = k.m, T_ = k.T_, N = n + m;                                                    \
+        T *C, *c, *F, *f, *x0, *tau, *lam, *dt, *gC, *gF;                                                    \
+        size_t wb = 0;                                                                                       \
+        dopt_cuda_lqr_workspace_size_##S(k.B, n, m, T_, &wb, NULL);                                          \
+        void *w = nullptr;                                                                                   \
+        cudaMalloc(&w, wb);                                                                                  \
+        cudaMalloc(&C, k.C.size() * sizeof(T)); cudaMalloc(&c, k.c.size() * sizeof(T));                     \
+        cudaMalloc(&F, k.F.size() * sizeof(T)); cudaMalloc(&f, k.f.size() * sizeof(T));                     \
+        cudaMalloc(&x0, k.x0.size() * sizeof(T)); cudaMalloc(&dt, dtau.size() * sizeof(T));                  \
+        cudaMalloc(&tau, dtau.size() * sizeof(T)); cudaMalloc(&lam, (size_t)(k.B * T_ * n) * sizeof(T));     \
+        cudaMalloc(&gC, k.C.size() * sizeof(T)); cudaMalloc(&gF, k.F.size() * sizeof(T));                    \
+        cudaMemcpy(C, k.C.data(), k.C.size() * sizeof(T), cudaMemcpyHostToDevice);                           \
+        cudaMemcpy(c, k.c.data(), k.c.size() * sizeof(T), cudaMemcpyHostToDevice);                           \
+        cudaMemcpy(F, k.F.data(), k.F.size() * sizeof(T), cudaMemcpyHostToDevice);                           \
+        cudaMemcpy(f, k.f.data(), k.f.size() * sizeof(T), cudaMemcpyHostToDevice);                           \
+        cudaMemcpy(x0, k.x0.data(), k.x0.size() * sizeof(T), cudaMemcpyHostToDevice);                        \
+        cudaMemcpy(dt, dtau.data(), dtau.size() * sizeof(T), cudaMemcpyHostToDevice);                        \
+        dopt_cuda_lqr_data<T> d = k.data();                                                                  \
+        d.C.p = C; d.c.p = c; d.F.p = F; d.f.p = f; d.x_init.p = x0;                                         \
+        dopt_cuda_seq<T> ta = {tau, N, (ptrdiff_t)T_ * N}, la = {lam, n, (ptrdiff_t)T_ * n};                  \
+        dopt_cuda_cseq<T> dc = {dt, N, (ptrdiff_t)T_ * N};                                                   \
+        dopt_cuda_lqr_grad<T> g = {{gC, d.C.ts, d.C.bs}, {NULL, 0, 0}, {gF, d.F.ts, d.F.bs}, {NULL, 0, 0}, {NULL, 0, 0}}; \
+        dopt_status st = DOPT_OK;                                                                            \
+        double us = gpu_time([&] {                                                                           \
+            st = dopt_cuda_lqr_solve_batched_##S(k.B, n, m, T_, &d, ta, la, NULL, NULL, w, wb, 0, NULL);      \
+            if (st == DOPT_OK)                                                                               \
+                st = dopt_cuda_lqr_backward_batched_##S(k.B, n, m, T_, &d, dopt__cuda_const(ta), dopt__cuda_const(la), \
+                                                        dc, &g, NULL, w, wb, 0, NULL);                       \
+        }, reps);                                                                                            \
+        cudaFree(w); cudaFree(C); cudaFree(c); cudaFree(F); cudaFree(f); cudaFree(x0); cudaFree(dt);          \
+        cudaFree(tau); cudaFree(lam); cudaFree(gC); cudaFree(gF);                                            \
+        return st == DOPT_OK ? us : -1;                                                                      \
+    }
+LQR_FNS(float, f)
+LQR_FNS(double, d)
+
+template <typename T> static void bench_lqr(void)
+{
+    const int sizes[][3] = {{4, 2, 20}, {10, 5, 20}, {16, 8, 50}};
+    const long batches[] = {1, 64, 1024, 16384};
+    const char *pn = sizeof(T) == 4 ? "f" : "d";
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 5, 3);
+    for (auto &sz : sizes)
+        for (long batch : batches) {
+            lqr_case<T> k = make_lqr_case<T>(&rng, sz[0], sz[1], sz[2], batch);
+            std::vector<T> dtau((size_t)(batch * sz[2] * (sz[0] + sz[1])));
+            for (auto &v : dtau) v = (T)dopt_rng_normal_d(&rng);
+            int reps = reps_for((double)batch * sz[2], 2e5);
+            double g = gpu_lqr_us(k, dtau, reps), h = cpu_lqr_us(k, dtau, reps);
+            printf("bench cuda lqr_%s n=%d m=%d T=%d batch=%ld gpu_us=%.2f cpu_us=%.2f speedup=%.1f ratio=%.4f\n", pn, sz[0],
+                   sz[1], sz[2], batch, g, h, h / g, g / h);
+            fflush(stdout);
+        }
+}
+
 int main(int argc, char **argv)
 {
     long max_n = argc > 1 ? atol(argv[1]) : 1000000;
@@ -317,6 +407,8 @@ int main(int argc, char **argv)
     bench_anderson<float>();
     bench_cem<double>();
     bench_cem<float>();
-    printf("# not implemented yet (dopt_cuda.cuh): batched LQR crossover, cube pose-graph LM batch, Theseus cube on the GPU\n");
+    bench_lqr<double>();
+    bench_lqr<float>();
+    printf("# not implemented yet (dopt_cuda.cuh): cube pose-graph LM batch, Theseus cube on the GPU\n");
     return 0;
 }
