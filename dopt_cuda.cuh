@@ -576,6 +576,122 @@ DOPT__CUDA_BINARY_OP(dopt_cuda_se3_compose_op, dopt_cuda_se3_compose, 7, 7, 7, 3
 DOPT__CUDA_BINARY_OP(dopt_cuda_se3_between_op, dopt_cuda_se3_between, 7, 7, 7, 36, 36)
 DOPT__CUDA_BINARY_OP(dopt_cuda_se3_act_op, dopt_cuda_se3_act, 7, 3, 3, 18, 9)
 
+/* ---- pose-graph normal equations (the least-squares batch path's linearization) ------------------- */
+
+/* dopt_cuda_se3_between_cost: dopt_lie.h's between edge (dopt_lie_cost_between_se3):
+ * r = Log(meas⁻¹ · xi⁻¹ · xj) (6 reals), Ji = -Jr⁻¹(r) Ad(c⁻¹) with c = xi⁻¹ xj, Jj = Jr⁻¹(r)
+ * (6x6 row-major, right perturbations; NULL to skip). */
+template <typename T> DOPT_CUDA_HD void dopt_cuda_se3_between_cost(const T *xi, const T *xj, const T *meas, T *r, T *Ji, T *Jj)
+{
+    T c[7], e[7], Ja[36], Jl[36];
+    dopt_cuda_se3_between(xi, xj, c, Ji ? Ja : (T *)0, (T *)0);
+    dopt_cuda_se3_between(meas, c, e, (T *)0, (T *)0);
+    dopt_cuda_se3_log(e, r, (Ji || Jj) ? Jl : (T *)0);
+    if (Ji)
+        for (int a = 0; a < 6; ++a)
+            for (int b = 0; b < 6; ++b) {
+                T acc = 0;
+                for (int k = 0; k < 6; ++k) acc += Jl[6 * a + k] * Ja[6 * k + b];
+                Ji[6 * a + b] = acc;
+            }
+    if (Jj)
+        for (int i = 0; i < 36; ++i) Jj[i] = Jl[i];
+}
+
+/* r <- L r, Ji <- L Ji, Jj <- L Jj for the 6x6 row-major L. */
+template <typename T> DOPT_CUDA_HD void dopt__cuda_graph_whiten(const T *L, T *r, T *Ji, T *Jj)
+{
+    T t[36], u[36], v[6];
+    for (int a = 0; a < 6; ++a) {
+        v[a] = 0;
+        for (int c = 0; c < 6; ++c) {
+            T si = 0, sj = 0;
+            for (int q = 0; q < 6; ++q) {
+                si += L[6 * a + q] * Ji[6 * q + c];
+                sj += L[6 * a + q] * Jj[6 * q + c];
+            }
+            t[6 * a + c] = si;
+            u[6 * a + c] = sj;
+            v[a] += L[6 * a + c] * r[c];
+        }
+    }
+    for (int q = 0; q < 36; ++q) {
+        Ji[q] = t[q];
+        Jj[q] = u[q];
+    }
+    for (int a = 0; a < 6; ++a) r[a] = v[a];
+}
+
+/* Add v to *p: an atomic add on the GPU (blocks of different edges meet at a pose), plain on the host. */
+template <typename T> DOPT_CUDA_HD void dopt__cuda_accumulate(T *p, T v)
+{
+#ifdef __CUDA_ARCH__
+    atomicAdd(p, v);
+#else
+    *p += v;
+#endif
+}
+
+/* One edge of one element of a batch of SE3 pose graphs with one structure: the whitened residual
+ * rw = L r and Jacobians L Ji, L Jj (L: the edge's 6x6 row-major square-root information, NULL:
+ * identity), added into the element's block normal equations and cost:
+ *   H[slot_ii] += JiᵀJi,  H[slot_jj] += JjᵀJj,  H[slot_ij] += JiᵀJj,  g_i += Jiᵀrw,  g_j += Jjᵀrw,
+ *   cost += 1/2 |rw|².
+ * Blocks are 6x6 row-major, 36 reals each, at H + b*sH + 36*slot.  slot NULL: the default layout,
+ * (i, i) -> i, (j, j) -> j, (i, j) -> n_poses + e (one off-diagonal block per edge). */
+template <typename T> struct dopt_cuda_se3_graph_normal_op {
+    ptrdiff_t n_poses, n_edges;
+    const int *ij;       /* 2 per edge: the pose indices i, j                          */
+    const int *slot;     /* 3 per edge: the blocks of (i,i), (j,j), (i,j), or NULL     */
+    const T *poses;      /* element b's poses at poses + b*sp, 7 reals each            */
+    ptrdiff_t sp;
+    const T *meas;       /* element b's measurements at meas + b*sm, 7 per edge (0: shared) */
+    ptrdiff_t sm;
+    const T *sqrt_info;  /* 36 per edge at sqrt_info + b*si, or NULL                   */
+    ptrdiff_t si;
+    T *H;                /* element b's blocks at H + b*sH                              */
+    ptrdiff_t sH;
+    T *g;                /* element b's gradient at g + b*sg, 6 per pose                */
+    ptrdiff_t sg;
+    T *cost;             /* one per element, or NULL                                     */
+    DOPT_CUDA_HD void operator()(ptrdiff_t k) const
+    {
+        const ptrdiff_t b = k / n_edges, e = k % n_edges;
+        const int i = ij[2 * e], j = ij[2 * e + 1];
+        const T *P = poses + b * sp;
+        T r[6], Ji[36], Jj[36];
+        dopt_cuda_se3_between_cost(P + 7 * (ptrdiff_t)i, P + 7 * (ptrdiff_t)j, meas + b * sm + 7 * e, r, Ji, Jj);
+        if (sqrt_info) dopt__cuda_graph_whiten(sqrt_info + b * si + 36 * e, r, Ji, Jj);
+        const ptrdiff_t sii = slot ? slot[3 * e] : i, sjj = slot ? slot[3 * e + 1] : j,
+                        sij = slot ? slot[3 * e + 2] : n_poses + e;
+        T *Hb = H + b * sH, *gb = g + b * sg;
+        for (int a = 0; a < 6; ++a)
+            for (int c = 0; c < 6; ++c) {
+                T hii = 0, hjj = 0, hij = 0;
+                for (int q = 0; q < 6; ++q) {
+                    hii += Ji[6 * q + a] * Ji[6 * q + c];
+                    hjj += Jj[6 * q + a] * Jj[6 * q + c];
+                    hij += Ji[6 * q + a] * Jj[6 * q + c];
+                }
+                dopt__cuda_accumulate(Hb + 36 * sii + 6 * a + c, hii);
+                dopt__cuda_accumulate(Hb + 36 * sjj + 6 * a + c, hjj);
+                dopt__cuda_accumulate(Hb + 36 * sij + 6 * a + c, hij);
+            }
+        T half = 0;
+        for (int a = 0; a < 6; ++a) {
+            T gi = 0, gj = 0;
+            for (int q = 0; q < 6; ++q) {
+                gi += Ji[6 * q + a] * r[q];
+                gj += Jj[6 * q + a] * r[q];
+            }
+            dopt__cuda_accumulate(gb + 6 * (ptrdiff_t)i + a, gi);
+            dopt__cuda_accumulate(gb + 6 * (ptrdiff_t)j + a, gj);
+            half += r[a] * r[a];
+        }
+        if (cost) dopt__cuda_accumulate(cost + b, (T)0.5 * half);
+    }
+};
+
 /* dopt_cuda_host_each: run op(k) for k = 0 .. n-1 on the host (the reference the GPU kernels are
  * compared with, and the CPU path of tests without a GPU). */
 template <typename Op> inline void dopt_cuda_host_each(ptrdiff_t n, const Op &op)
@@ -1729,6 +1845,37 @@ DOPT_API dopt_status dopt_cuda_lqr_backward_batched_d(ptrdiff_t batch, int n, in
                                                       const dopt_cuda_lqr_grad_d *grad, dopt_status *status,
                                                       void *work, size_t work_bytes, cudaStream_t stream,
                                                       dopt_errinfo *info);
+
+/* ---- pose-graph normal equations ------------------------------------------------------------------ */
+
+/* dopt_cuda_se3_graph_normal_batched: the Gauss-Newton normal equations of `batch` SE3 pose graphs
+ * with one structure (n_poses poses, n_edges between edges r = Log(meas⁻¹ · xi⁻¹ · xj), the costs of
+ * dopt_lie.h), one thread per edge and element (dopt_cuda_se3_graph_normal_op):
+ *   ij         device, 2 ints per edge (pose indices, in range), shared by the batch;
+ *   slot       device, 3 ints per edge: the blocks of (i,i), (j,j), (i,j) among n_blocks, or NULL
+ *              for the default layout (diagonal block of pose p at p, edge e's block at n_poses + e;
+ *              n_blocks >= n_poses + n_edges);
+ *   poses      element b's n_poses SE3 poses (7 reals each) at poses + b*sp;
+ *   meas       element b's n_edges measurements (7 each) at meas + b*sm (sm = 0: shared);
+ *   sqrt_info  36 reals per edge (row-major square-root information L, whitening r and J) at
+ *              sqrt_info + b*si, or NULL (identity);
+ *   H, g, cost out: element b's n_blocks 6x6 row-major blocks (H + b*sH), gradient Jᵀr (6 per pose,
+ *              g + b*sg) and 1/2 |r|² (cost[b], or NULL); zeroed, then summed over the edges.
+ * Asynchronous.  Inputs are assumed finite (a NaN pose gives NaN blocks and cost: check cost).
+ * Returns DOPT_OK (queued), DOPT_ERR_INVALID_ARGUMENT (counts < 0, NULL arrays, strides too small),
+ * or a mapped CUDA error.  Needs atomicAdd on reals (sm_60 and later for double). */
+DOPT_API dopt_status dopt_cuda_se3_graph_normal_batched_f(ptrdiff_t batch, ptrdiff_t n_poses, ptrdiff_t n_edges,
+                                                          const int *ij, const int *slot, ptrdiff_t n_blocks,
+                                                          const float *poses, ptrdiff_t sp, const float *meas,
+                                                          ptrdiff_t sm, const float *sqrt_info, ptrdiff_t si, float *H,
+                                                          ptrdiff_t sH, float *g, ptrdiff_t sg, float *cost,
+                                                          cudaStream_t stream, dopt_errinfo *info);
+DOPT_API dopt_status dopt_cuda_se3_graph_normal_batched_d(ptrdiff_t batch, ptrdiff_t n_poses, ptrdiff_t n_edges,
+                                                          const int *ij, const int *slot, ptrdiff_t n_blocks,
+                                                          const double *poses, ptrdiff_t sp, const double *meas,
+                                                          ptrdiff_t sm, const double *sqrt_info, ptrdiff_t si, double *H,
+                                                          ptrdiff_t sH, double *g, ptrdiff_t sg, double *cost,
+                                                          cudaStream_t stream, dopt_errinfo *info);
 #ifdef __cplusplus
 }
 #endif
@@ -2377,4 +2524,56 @@ static dopt_status dopt__cuda_lqr_backward_batched(ptrdiff_t batch, int n, int m
     }
 DOPT__CUDA_DEF_LQR(float, f)
 DOPT__CUDA_DEF_LQR(double, d)
+/* ---- pose-graph normal equations ------------------------------------------------------------------ */
+
+/* Zero `len` reals of each of `batch` strided blocks: entry k of the grid is block k / len. */
+template <typename T> struct dopt__cuda_zero_op {
+    T *p;
+    ptrdiff_t len, stride;
+    __device__ void operator()(ptrdiff_t k) const { p[(k / len) * stride + k % len] = 0; }
+};
+template <typename T>
+static dopt_status dopt__cuda_zero(ptrdiff_t batch, T *p, ptrdiff_t len, ptrdiff_t stride, cudaStream_t stream,
+                                   dopt_errinfo *info)
+{
+    if (!p || batch * len == 0) return DOPT_OK;
+    dopt__cuda_zero_op<T> op = {p, len, stride};
+    dopt__cuda_each_kernel<<<dopt__cuda_blocks(batch * len, DOPT__CUDA_THREADS), DOPT__CUDA_THREADS, 0, stream>>>(
+        batch * len, op);
+    return dopt__cuda_launched(info);
+}
+
+template <typename T>
+static dopt_status dopt__cuda_se3_graph_normal(ptrdiff_t batch, ptrdiff_t n_poses, ptrdiff_t n_edges, const int *ij,
+                                               const int *slot, ptrdiff_t n_blocks, const T *poses, ptrdiff_t sp,
+                                               const T *meas, ptrdiff_t sm, const T *sqrt_info, ptrdiff_t si, T *H,
+                                               ptrdiff_t sH, T *g, ptrdiff_t sg, T *cost, cudaStream_t stream,
+                                               dopt_errinfo *info)
+{
+    const bool many = batch > 1;
+    if (batch < 0 || n_poses < 0 || n_edges < 0 || n_blocks < (slot ? 0 : n_poses + n_edges) ||
+        (batch > 0 && (!poses || !H || !g || (n_edges > 0 && (!ij || !meas)))) || (many && sp < 7 * n_poses) ||
+        sm < 0 || (sm > 0 && sm < 7 * n_edges) || (sqrt_info && si < 0) || (many && sH < 36 * n_blocks) ||
+        (many && sg < 6 * n_poses))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bad count, NULL array or stride too small");
+    dopt_status s = dopt__cuda_zero(batch, H, 36 * n_blocks, sH, stream, info);
+    if (s == DOPT_OK) s = dopt__cuda_zero(batch, g, 6 * n_poses, sg, stream, info);
+    if (s == DOPT_OK) s = dopt__cuda_zero(batch, cost, (ptrdiff_t)1, (ptrdiff_t)1, stream, info);
+    if (s != DOPT_OK || batch * n_edges == 0) return s == DOPT_OK ? dopt_errinfo_set(info, DOPT_OK, -1, 0, "") : s;
+    dopt_cuda_se3_graph_normal_op<T> op = {n_poses, n_edges, ij, slot, poses, sp, meas, sm, sqrt_info, si, H, sH, g, sg, cost};
+    dopt__cuda_each_kernel<<<dopt__cuda_blocks(batch * n_edges, DOPT__CUDA_THREADS), DOPT__CUDA_THREADS, 0, stream>>>(
+        batch * n_edges, op);
+    return dopt__cuda_launched(info);
+}
+#define DOPT__CUDA_DEF_GRAPH(T, S)                                                                               \
+    DOPT_API dopt_status dopt_cuda_se3_graph_normal_batched_##S(                                                   \
+        ptrdiff_t batch, ptrdiff_t n_poses, ptrdiff_t n_edges, const int *ij, const int *slot, ptrdiff_t n_blocks, \
+        const T *poses, ptrdiff_t sp, const T *meas, ptrdiff_t sm, const T *sqrt_info, ptrdiff_t si, T *H,         \
+        ptrdiff_t sH, T *g, ptrdiff_t sg, T *cost, cudaStream_t stream, dopt_errinfo *info)                       \
+    {                                                                                                            \
+        return dopt__cuda_se3_graph_normal<T>(batch, n_poses, n_edges, ij, slot, n_blocks, poses, sp, meas, sm,   \
+                                              sqrt_info, si, H, sH, g, sg, cost, stream, info);                  \
+    }
+DOPT__CUDA_DEF_GRAPH(float, f)
+DOPT__CUDA_DEF_GRAPH(double, d)
 #endif /* __CUDACC__ && DOPT_IMPLEMENTATION */

@@ -694,6 +694,104 @@ static void test_lqr_gradient_fd(void)
     DOPT_CHECK(worst <= 1e-6, "emulated LQR gradient vs central differences: %g", worst);
 }
 
+// ---- pose-graph normal equations: the edge operator against dopt_lie.h's between cost ------------------
+static dopt_status cpu_between(const float *m, const float *const *v, float *r, float *const *J)
+{
+    dopt_lie_between_data_f d;
+    memcpy(d.measurement, m, 7 * sizeof(float));
+    return dopt_lie_cost_between_se3_f(&d, v, r, J);
+}
+static dopt_status cpu_between(const double *m, const double *const *v, double *r, double *const *J)
+{
+    dopt_lie_between_data_d d;
+    memcpy(d.measurement, m, 7 * sizeof(double));
+    return dopt_lie_cost_between_se3_d(&d, v, r, J);
+}
+template <typename T> static void graph_normal(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 37, 3);
+    const int P = 5, E = 8, B = 3, ij[2 * E] = {0, 1, 1, 2, 2, 3, 3, 4, 0, 2, 1, 3, 4, 0, 2, 1};
+    std::vector<T> poses((size_t)(B * 7 * P)), meas((size_t)(B * 7 * E)), L((size_t)(B * 36 * E));
+    for (size_t k = 0; k + 7 <= poses.size(); k += 7) {
+        double x[7];
+        dopt_se3_random_d(&rng, x);
+        for (int i = 0; i < 7; ++i) poses[k + (size_t)i] = (T)x[i];
+    }
+    for (size_t k = 0; k + 7 <= meas.size(); k += 7) {
+        double x[7];
+        dopt_se3_random_d(&rng, x);
+        for (int i = 0; i < 7; ++i) meas[k + (size_t)i] = (T)x[i];
+    }
+    for (size_t k = 0; k < L.size(); ++k) L[k] = (T)((k % 36) % 7 == 0 ? 2 + dopt_rng_uniform_d(&rng) : ((k % 36) / 6 < (k % 36) % 6 ? 0.3 * dopt_rng_normal_d(&rng) : 0));
+    const ptrdiff_t NB = P + E;
+    for (int whiten = 0; whiten < 2; ++whiten) {
+        std::vector<T> H((size_t)(B * 36 * NB), T(9)), g((size_t)(B * 6 * P), T(9)), cost((size_t)B, T(9));
+        std::fill(H.begin(), H.end(), T(0)); std::fill(g.begin(), g.end(), T(0)); std::fill(cost.begin(), cost.end(), T(0));
+        dopt_cuda_se3_graph_normal_op<T> op = {P, E, ij, (const int *)0, poses.data(), 7 * P, meas.data(), 7 * E,
+                                               whiten ? L.data() : (const T *)0, 36 * E, H.data(), 36 * NB, g.data(), 6 * P,
+                                               cost.data()};
+        dopt_cuda_host_each(B * E, op);
+        // the reference: dense J (6E x 6P) and r from dopt_lie.h, whitened, then JᵀJ, Jᵀr, 1/2|r|²
+        double worst = 0;
+        for (int b = 0; b < B; ++b) {
+            std::vector<double> J((size_t)(6 * E * 6 * P), 0), r((size_t)(6 * E));
+            for (int e = 0; e < E; ++e) {
+                const T *v[2] = {poses.data() + (size_t)(b * 7 * P + 7 * ij[2 * e]), poses.data() + (size_t)(b * 7 * P + 7 * ij[2 * e + 1])};
+                T re[6], Ji[36], Jj[36], *Jp[2] = {Ji, Jj};
+                cpu_between(meas.data() + (size_t)(b * 7 * E + 7 * e), v, re, Jp);
+                const T *Le = L.data() + (size_t)(b * 36 * E + 36 * e);
+                for (int a = 0; a < 6; ++a) {
+                    double acc = 0;
+                    for (int q = 0; q < 6; ++q) acc += (whiten ? (double)Le[6 * a + q] : (a == q)) * re[q];
+                    r[(size_t)(6 * e + a)] = acc;
+                    for (int c = 0; c < 6; ++c) {
+                        double si = 0, sj = 0;
+                        for (int q = 0; q < 6; ++q) {
+                            double l = whiten ? (double)Le[6 * a + q] : (a == q);
+                            si += l * Ji[6 * q + c];
+                            sj += l * Jj[6 * q + c];
+                        }
+                        J[(size_t)((6 * e + a) * 6 * P + 6 * ij[2 * e] + c)] += si;
+                        J[(size_t)((6 * e + a) * 6 * P + 6 * ij[2 * e + 1] + c)] += sj;
+                    }
+                }
+            }
+            // dense H from the operator's blocks (the default layout; the (i,j) block and its transpose)
+            std::vector<double> Hd((size_t)(36 * P * P), 0);
+            const T *Hb = H.data() + (size_t)(b * 36 * NB);
+            for (int p = 0; p < P; ++p)
+                for (int a = 0; a < 6; ++a)
+                    for (int c = 0; c < 6; ++c) Hd[(size_t)((6 * p + a) * 6 * P + 6 * p + c)] += Hb[36 * p + 6 * a + c];
+            for (int e = 0; e < E; ++e)
+                for (int a = 0; a < 6; ++a)
+                    for (int c = 0; c < 6; ++c) {
+                        double v = Hb[36 * (P + e) + 6 * a + c];
+                        Hd[(size_t)((6 * ij[2 * e] + a) * 6 * P + 6 * ij[2 * e + 1] + c)] += v;
+                        Hd[(size_t)((6 * ij[2 * e + 1] + c) * 6 * P + 6 * ij[2 * e] + a)] += v;
+                    }
+            double half = 0;
+            for (int e = 0; e < 6 * E; ++e) half += 0.5 * r[(size_t)e] * r[(size_t)e];
+            double sc = std::max(1.0, std::fabs(half));
+            worst = std::max(worst, std::fabs(half - cost[(size_t)b]) / sc);
+            for (int u = 0; u < 6 * P; ++u) {
+                double gu = 0;
+                for (int q = 0; q < 6 * E; ++q) gu += J[(size_t)(q * 6 * P + u)] * r[(size_t)q];
+                worst = std::max(worst, std::fabs(gu - g[(size_t)(b * 6 * P + u)]) / std::max(1.0, std::fabs(gu)));
+                for (int w = 0; w < 6 * P; ++w) {
+                    double h = 0;
+                    for (int q = 0; q < 6 * E; ++q) h += J[(size_t)(q * 6 * P + u)] * J[(size_t)(q * 6 * P + w)];
+                    worst = std::max(worst, std::fabs(h - Hd[(size_t)(u * 6 * P + w)]) / std::max(1.0, std::fabs(h)));
+                }
+            }
+        }
+        DOPT_CHECK(worst <= 100 * cases_tol<T>(), "pose-graph normal equations (%s, whiten %d): error %g",
+                   sizeof(T) == 4 ? "float" : "double", whiten, worst);
+    }
+}
+static void test_graph_normal_double(void) { graph_normal<double>(); }
+static void test_graph_normal_float(void) { graph_normal<float>(); }
+
 static void suite(void)
 {
     DOPT_TEST_RUN(test_lie_matches_cpu_double);
@@ -712,5 +810,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_lqr_matches_cpu_double);
     DOPT_TEST_RUN(test_lqr_matches_cpu_float);
     DOPT_TEST_RUN(test_lqr_gradient_fd);
+    DOPT_TEST_RUN(test_graph_normal_double);
+    DOPT_TEST_RUN(test_graph_normal_float);
 }
 DOPT_TEST_MAIN(suite)
