@@ -13,6 +13,8 @@
  *       block per matrix, the matrix held in shared memory;
  *     - batched LQR (dopt_mpc.h's problem without control bounds, n + m <= 32): the Riccati sweep,
  *       rollout and multipliers forward, the adjoint-LQR gradients backward, one block per problem;
+ *     - the Gauss-Newton normal equations of a batch of SE3 pose graphs of one structure (between
+ *       edges as dopt_lie.h's cost, whitened; 6x6 blocks, gradient and cost), one thread per edge;
  *     - a batched Anderson (type II) mixing step, one block per problem;
  *     - the cross-entropy method's sampling (counter-based normals: the same numbers on the host
  *       and on every GPU) and its elite selection + mean/std update, one block per problem.
@@ -58,8 +60,8 @@
  *     call (the runtime's last-error slot is read after each launch).
  *
  * NOT YET HERE (planned; see the issue tracker): box-constrained LQR and iLQR on the GPU, the
- * least-squares batch path (residuals/Jacobians of the group costs, block-sparse normal equations,
- * batched sparse Cholesky), LDLᵀ, SO2/SE2/Sim3 kernels.
+ * rest of the least-squares batch path (the batched sparse Cholesky of the normal equations' pattern
+ * and the LM step around it; other group costs), LDLᵀ, SO2/SE2/Sim3 kernels.
  *
  * MINIMAL EXAMPLE (nvcc -std=c++14 -I. ex.cu)
  *       #define DOPT_IMPLEMENTATION

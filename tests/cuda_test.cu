@@ -400,6 +400,40 @@ template <typename T> static void lqr_gpu_vs_host(void)
 static void test_lqr_gpu_double(void) { lqr_gpu_vs_host<double>(); }
 static void test_lqr_gpu_float(void) { lqr_gpu_vs_host<float>(); }
 
+// ---- pose-graph normal equations: the kernel against the host operator --------------------------------
+static dopt_status gpu_graph(ptrdiff_t B, ptrdiff_t P, ptrdiff_t E, const int *ij, const float *x, const float *m, float *H,
+                             float *g, float *c)
+{ return dopt_cuda_se3_graph_normal_batched_f(B, P, E, ij, NULL, P + E, x, 7 * P, m, 7 * E, NULL, 0, H, 36 * (P + E), g, 6 * P, c, 0, NULL); }
+static dopt_status gpu_graph(ptrdiff_t B, ptrdiff_t P, ptrdiff_t E, const int *ij, const double *x, const double *m, double *H,
+                             double *g, double *c)
+{ return dopt_cuda_se3_graph_normal_batched_d(B, P, E, ij, NULL, P + E, x, 7 * P, m, 7 * E, NULL, 0, H, 36 * (P + E), g, 6 * P, c, 0, NULL); }
+template <typename T> static void graph_gpu_vs_host(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 41, 1);
+    const ptrdiff_t P = 50, E = 120, B = 64;
+    std::vector<int> ij((size_t)(2 * E));
+    for (ptrdiff_t e = 0; e < E; ++e) {
+        ij[(size_t)(2 * e)] = (int)(e % P);
+        ij[(size_t)(2 * e + 1)] = (int)((e % P + 1 + e / P * 7) % P);
+    }
+    std::vector<T> x = cases_batch<T>(&rng, CASES_SE3, B * P, 7), m = cases_batch<T>(&rng, CASES_SE3, B * E, 7);
+    std::vector<T> H((size_t)(B * 36 * (P + E)), 0), g((size_t)(B * 6 * P), 0), c((size_t)B, 0);
+    dopt_cuda_se3_graph_normal_op<T> op = {P, E, ij.data(), (const int *)0, x.data(), 7 * P, m.data(), 7 * E, (const T *)0, 0,
+                                           H.data(), 36 * (P + E), g.data(), 6 * P, c.data()};
+    dopt_cuda_host_each(B * E, op);
+    dbuf<int> dij(ij);
+    dbuf<T> dx(x), dm(m), dH(H.size()), dg(g.size()), dc(c.size());
+    dopt_status s = gpu_graph(B, P, E, dij.p, dx.p, dm.p, dH.p, dg.p, dc.p);
+    cudaDeviceSynchronize();
+    std::vector<T> gH = dH.get(), gg = dg.get(), gc = dc.get();
+    double e = std::max(cases_err(H.size(), gH.data(), H.data()), std::max(cases_err(g.size(), gg.data(), g.data()),
+                                                                           cases_err(c.size(), gc.data(), c.data())));
+    DOPT_CHECK(s == DOPT_OK && e <= 1000 * cases_tol<T>(), "graph normal equations (%s): status %d error %g", pname<T>(), (int)s, e);
+}
+static void test_graph_gpu_double(void) { graph_gpu_vs_host<double>(); }
+static void test_graph_gpu_float(void) { graph_gpu_vs_host<float>(); }
+
 static void test_lie_arguments(void)
 {
     dopt_errinfo info;
@@ -425,6 +459,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_cem_gpu_float);
     DOPT_TEST_RUN(test_lqr_gpu_double);
     DOPT_TEST_RUN(test_lqr_gpu_float);
+    DOPT_TEST_RUN(test_graph_gpu_double);
+    DOPT_TEST_RUN(test_graph_gpu_float);
     DOPT_TEST_RUN(test_lie_arguments);
 }
 
