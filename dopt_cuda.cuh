@@ -694,6 +694,55 @@ template <typename T> struct dopt_cuda_se3_graph_normal_op {
     }
 };
 
+/* One entry of the dense Gauss-Newton matrix of a pose graph: entry k of the grid is block entry
+ * (a, c) of block s of element b (the default layout of dopt_cuda_se3_graph_normal_op: diagonal
+ * blocks of the n_poses poses, then one block per edge), added into the column-major dense
+ * A (n = 6 n_poses, at A + b*sA) with its transpose for an edge block, and lambda on the diagonal
+ * (Levenberg damping; added once per diagonal entry). */
+template <typename T> struct dopt_cuda_se3_graph_dense_op {
+    ptrdiff_t n_poses, n_edges;
+    const int *ij;
+    const T *H;
+    ptrdiff_t sH;
+    T lambda;
+    T *A;
+    ptrdiff_t sA;
+    DOPT_CUDA_HD void operator()(ptrdiff_t k) const
+    {
+        const ptrdiff_t nb = n_poses + n_edges, n = 6 * n_poses, b = k / (36 * nb), s = k / 36 % nb;
+        const int a = (int)(k % 36) / 6, c = (int)(k % 6);
+        const T v = H[b * sH + 36 * s + 6 * a + c];
+        T *Ab = A + b * sA;
+        if (s < n_poses) {
+            const ptrdiff_t u = 6 * s + a, w = 6 * s + c;
+            dopt__cuda_accumulate(Ab + u + w * n, a == c ? v + lambda : v);
+        } else {
+            const ptrdiff_t e = s - n_poses, u = 6 * (ptrdiff_t)ij[2 * e] + a, w = 6 * (ptrdiff_t)ij[2 * e + 1] + c;
+            dopt__cuda_accumulate(Ab + u + w * n, v);
+            dopt__cuda_accumulate(Ab + w + u * n, v);
+        }
+    }
+};
+
+/* dopt_cuda_se3_retract: x <- x · Exp(delta) (right perturbation, the retraction of dopt_lie.h's
+ * SE3 manifold), for one pose; delta (6) = [v; w]. */
+template <typename T> DOPT_CUDA_HD void dopt_cuda_se3_retract(T *x, const T *delta)
+{
+    T d[7], y[7];
+    dopt_cuda_se3_exp(delta, d, (T *)0);
+    dopt_cuda_se3_compose(x, d, y, (T *)0, (T *)0);
+    const T q = dopt__cuda_sqrt(y[3] * y[3] + y[4] * y[4] + y[5] * y[5] + y[6] * y[6]);
+    for (int i = 0; i < 3; ++i) x[i] = y[i];
+    for (int i = 3; i < 7; ++i) x[i] = y[i] / q; /* and normalized: the manifold's project */
+}
+template <typename T> struct dopt_cuda_se3_retract_op {
+    T *x;
+    ptrdiff_t sx;
+    const T *delta;
+    ptrdiff_t sd;
+    DOPT_CUDA_HD void operator()(ptrdiff_t k) const { dopt_cuda_se3_retract(x + k * sx, delta + k * sd); }
+};
+
 /* dopt_cuda_host_each: run op(k) for k = 0 .. n-1 on the host (the reference the GPU kernels are
  * compared with, and the CPU path of tests without a GPU). */
 template <typename Op> inline void dopt_cuda_host_each(ptrdiff_t n, const Op &op)
@@ -1878,6 +1927,29 @@ DOPT_API dopt_status dopt_cuda_se3_graph_normal_batched_d(ptrdiff_t batch, ptrdi
                                                           ptrdiff_t sm, const double *sqrt_info, ptrdiff_t si, double *H,
                                                           ptrdiff_t sH, double *g, ptrdiff_t sg, double *cost,
                                                           cudaStream_t stream, dopt_errinfo *info);
+
+/* dopt_cuda_se3_graph_dense_batched: the dense damped Gauss-Newton matrix A_b = H_b + lambda I
+ * (n = 6 n_poses, column-major at A + b*sA, both triangles) from the blocks H that
+ * dopt_cuda_se3_graph_normal_batched wrote in its default layout (slot NULL), for graphs small
+ * enough for the batched dense Cholesky (6 n_poses <= DOPT_CUDA_POTRF_MAX_N): with
+ * dopt_cuda_potrf_batched / dopt_cuda_potrs_batched on -g and dopt_cuda_se3_retract_batched, one
+ * Levenberg-Marquardt iteration of the whole batch runs on the GPU.  lambda >= 0.  Asynchronous.
+ * Returns DOPT_OK (queued), DOPT_ERR_INVALID_ARGUMENT (counts, NULL, strides, lambda), CUDA errors. */
+DOPT_API dopt_status dopt_cuda_se3_graph_dense_batched_f(ptrdiff_t batch, ptrdiff_t n_poses, ptrdiff_t n_edges,
+                                                         const int *ij, const float *H, ptrdiff_t sH, float lambda,
+                                                         float *A, ptrdiff_t sA, cudaStream_t stream,
+                                                         dopt_errinfo *info);
+DOPT_API dopt_status dopt_cuda_se3_graph_dense_batched_d(ptrdiff_t batch, ptrdiff_t n_poses, ptrdiff_t n_edges,
+                                                         const int *ij, const double *H, ptrdiff_t sH, double lambda,
+                                                         double *A, ptrdiff_t sA, cudaStream_t stream,
+                                                         dopt_errinfo *info);
+/* dopt_cuda_se3_retract_batched: x_k <- x_k · Exp(delta_k), normalized, for k < n (x + k*sx, 7
+ * reals, sx >= 7; delta + k*sd, 6 reals, sd >= 6).  Asynchronous.  DOPT_OK (queued),
+ * DOPT_ERR_INVALID_ARGUMENT, CUDA errors. */
+DOPT_API dopt_status dopt_cuda_se3_retract_batched_f(ptrdiff_t n, float *x, ptrdiff_t sx, const float *delta, ptrdiff_t sd,
+                                                     cudaStream_t stream, dopt_errinfo *info);
+DOPT_API dopt_status dopt_cuda_se3_retract_batched_d(ptrdiff_t n, double *x, ptrdiff_t sx, const double *delta,
+                                                     ptrdiff_t sd, cudaStream_t stream, dopt_errinfo *info);
 #ifdef __cplusplus
 }
 #endif
@@ -2578,4 +2650,46 @@ static dopt_status dopt__cuda_se3_graph_normal(ptrdiff_t batch, ptrdiff_t n_pose
     }
 DOPT__CUDA_DEF_GRAPH(float, f)
 DOPT__CUDA_DEF_GRAPH(double, d)
+template <typename T>
+static dopt_status dopt__cuda_se3_graph_dense(ptrdiff_t batch, ptrdiff_t n_poses, ptrdiff_t n_edges, const int *ij,
+                                              const T *H, ptrdiff_t sH, T lambda, T *A, ptrdiff_t sA,
+                                              cudaStream_t stream, dopt_errinfo *info)
+{
+    const ptrdiff_t n = 6 * n_poses, nb = n_poses + n_edges;
+    if (batch < 0 || n_poses < 0 || n_edges < 0 || !(lambda >= 0) || !dopt__cuda_finite(lambda) ||
+        (batch > 0 && nb > 0 && (!H || !A || (n_edges > 0 && !ij))) || (batch > 1 && (sH < 36 * nb || sA < n * n)))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "bad count, lambda, NULL array or stride");
+    dopt_status s = dopt__cuda_zero(batch, A, n * n, sA, stream, info);
+    if (s != DOPT_OK || batch * nb == 0) return s == DOPT_OK ? dopt_errinfo_set(info, DOPT_OK, -1, 0, "") : s;
+    dopt_cuda_se3_graph_dense_op<T> op = {n_poses, n_edges, ij, H, sH, lambda, A, sA};
+    dopt__cuda_each_kernel<<<dopt__cuda_blocks(batch * nb * 36, DOPT__CUDA_THREADS), DOPT__CUDA_THREADS, 0, stream>>>(
+        batch * nb * 36, op);
+    return dopt__cuda_launched(info);
+}
+template <typename T>
+static dopt_status dopt__cuda_se3_retract(ptrdiff_t n, T *x, ptrdiff_t sx, const T *delta, ptrdiff_t sd,
+                                          cudaStream_t stream, dopt_errinfo *info)
+{
+    if (n < 0 || (n > 0 && (!x || !delta)) || sx < 7 || sd < 6)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "n < 0, NULL array or stride too small");
+    if (n == 0) return dopt_errinfo_set(info, DOPT_OK, -1, 0, "");
+    dopt_cuda_se3_retract_op<T> op = {x, sx, delta, sd};
+    dopt__cuda_each_kernel<<<dopt__cuda_blocks(n, DOPT__CUDA_THREADS), DOPT__CUDA_THREADS, 0, stream>>>(n, op);
+    return dopt__cuda_launched(info);
+}
+#define DOPT__CUDA_DEF_GRAPH_DENSE(T, S)                                                                         \
+    DOPT_API dopt_status dopt_cuda_se3_graph_dense_batched_##S(ptrdiff_t batch, ptrdiff_t n_poses, ptrdiff_t n_edges, \
+                                                              const int *ij, const T *H, ptrdiff_t sH, T lambda,  \
+                                                              T *A, ptrdiff_t sA, cudaStream_t stream,            \
+                                                              dopt_errinfo *info)                                 \
+    {                                                                                                            \
+        return dopt__cuda_se3_graph_dense<T>(batch, n_poses, n_edges, ij, H, sH, lambda, A, sA, stream, info);   \
+    }                                                                                                            \
+    DOPT_API dopt_status dopt_cuda_se3_retract_batched_##S(ptrdiff_t n, T *x, ptrdiff_t sx, const T *delta,         \
+                                                          ptrdiff_t sd, cudaStream_t stream, dopt_errinfo *info)  \
+    {                                                                                                            \
+        return dopt__cuda_se3_retract<T>(n, x, sx, delta, sd, stream, info);                                     \
+    }
+DOPT__CUDA_DEF_GRAPH_DENSE(float, f)
+DOPT__CUDA_DEF_GRAPH_DENSE(double, d)
 #endif /* __CUDACC__ && DOPT_IMPLEMENTATION */
