@@ -15,6 +15,8 @@
  *       rollout and multipliers forward, the adjoint-LQR gradients backward, one block per problem;
  *     - the Gauss-Newton normal equations of a batch of SE3 pose graphs of one structure (between
  *       edges as dopt_lie.h's cost, whitened; 6x6 blocks, gradient and cost), one thread per edge;
+ *       for graphs of up to 10 poses the dense damped matrix and the SE3 retraction, so that with
+ *       the batched Cholesky a whole LM iteration of the batch stays on the GPU;
  *     - a batched Anderson (type II) mixing step, one block per problem;
  *     - the cross-entropy method's sampling (counter-based normals: the same numbers on the host
  *       and on every GPU) and its elite selection + mean/std update, one block per problem.
@@ -61,7 +63,8 @@
  *
  * NOT YET HERE (planned; see the issue tracker): box-constrained LQR and iLQR on the GPU, the
  * rest of the least-squares batch path (the batched sparse Cholesky of the normal equations' pattern
- * and the LM step around it; other group costs), LDLᵀ, SO2/SE2/Sim3 kernels.
+ * for graphs beyond 10 poses, step acceptance on the device; other group costs), LDLᵀ, SO2/SE2/Sim3
+ * kernels.
  *
  * MINIMAL EXAMPLE (nvcc -std=c++14 -I. ex.cu)
  *       #define DOPT_IMPLEMENTATION

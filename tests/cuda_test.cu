@@ -434,6 +434,58 @@ template <typename T> static void graph_gpu_vs_host(void)
 static void test_graph_gpu_double(void) { graph_gpu_vs_host<double>(); }
 static void test_graph_gpu_float(void) { graph_gpu_vs_host<float>(); }
 
+// One LM iteration of a batch on the GPU (normal equations, dense matrix, Cholesky, retraction) against
+// the same pieces run on the host.
+static dopt_status gpu_dense(ptrdiff_t B, ptrdiff_t P, ptrdiff_t E, const int *ij, const float *H, float lam, float *A)
+{ return dopt_cuda_se3_graph_dense_batched_f(B, P, E, ij, H, 36 * (P + E), lam, A, 36 * P * P, 0, NULL); }
+static dopt_status gpu_dense(ptrdiff_t B, ptrdiff_t P, ptrdiff_t E, const int *ij, const double *H, double lam, double *A)
+{ return dopt_cuda_se3_graph_dense_batched_d(B, P, E, ij, H, 36 * (P + E), lam, A, 36 * P * P, 0, NULL); }
+static dopt_status gpu_retract(ptrdiff_t n, float *x, const float *d) { return dopt_cuda_se3_retract_batched_f(n, x, 7, d, 6, 0, NULL); }
+static dopt_status gpu_retract(ptrdiff_t n, double *x, const double *d) { return dopt_cuda_se3_retract_batched_d(n, x, 7, d, 6, 0, NULL); }
+template <typename T> static void graph_lm_gpu_vs_host(void)
+{
+    dopt_rng rng;
+    dopt_rng_seed(&rng, 47, 2);
+    const int P = 8, E = 12, B = 100, n = 6 * P;
+    std::vector<int> ij((size_t)(2 * E));
+    for (int e = 0; e < E; ++e) { ij[(size_t)(2 * e)] = e % P; ij[(size_t)(2 * e + 1)] = (e % P + 1 + e / P * 3) % P; }
+    std::vector<T> x = cases_batch<T>(&rng, CASES_SE3, B * P, 7), m = cases_batch<T>(&rng, CASES_SE3, B * E, 7);
+    const ptrdiff_t NB = P + E;
+    std::vector<T> H((size_t)(B * 36 * NB), 0), g((size_t)(B * n), 0), A((size_t)(B * n * n), 0);
+    dopt_cuda_se3_graph_normal_op<T> op = {P, E, ij.data(), (const int *)0, x.data(), 7 * P, m.data(), 7 * E, (const T *)0, 0,
+                                           H.data(), 36 * NB, g.data(), n, (T *)0};
+    dopt_cuda_host_each(B * E, op);
+    dopt_cuda_se3_graph_dense_op<T> dop = {P, E, ij.data(), H.data(), 36 * NB, T(1), A.data(), (ptrdiff_t)n * n};
+    dopt_cuda_host_each(B * NB * 36, dop);
+    std::vector<T> xr = x;
+    for (int b = 0; b < B; ++b) {
+        bool nf;
+        dopt_cuda_potrf_one(n, A.data() + (size_t)(b * n * n), n, &nf);
+        for (int u = 0; u < n; ++u) g[(size_t)(b * n + u)] = -g[(size_t)(b * n + u)];
+        dopt_cuda_potrs_one(n, 1, A.data() + (size_t)(b * n * n), n, g.data() + (size_t)(b * n), n);
+    }
+    dopt_cuda_se3_retract_op<T> rop = {xr.data(), 7, g.data(), 6};
+    dopt_cuda_host_each(B * P, rop);
+    dbuf<int> dij(ij);
+    dbuf<T> dx(x), dm(m), dH(H.size()), dg(g.size()), dA(A.size());
+    size_t wb = dopt_cuda_potrf_batched_workspace_size(B);
+    dbuf<unsigned char> w(wb);
+    dopt_status s = gpu_graph(B, P, E, dij.p, dx.p, dm.p, dH.p, dg.p, (T *)0);
+    if (s == DOPT_OK) s = gpu_dense(B, P, E, dij.p, dH.p, T(1), dA.p);
+    if (s == DOPT_OK) s = gpu_potrf(B, n, dA.p, n, (ptrdiff_t)n * n, NULL, w.p, wb, NULL);
+    std::vector<T> hg = dg.get();
+    for (auto &v : hg) v = -v;
+    dbuf<T> dmg(hg);
+    if (s == DOPT_OK) s = gpu_potrs(B, n, 1, dA.p, n, (ptrdiff_t)n * n, dmg.p, n, n);
+    if (s == DOPT_OK) s = gpu_retract(B * P, dx.p, dmg.p);
+    cudaDeviceSynchronize();
+    std::vector<T> gx = dx.get();
+    double e = cases_err(gx.size(), gx.data(), xr.data());
+    DOPT_CHECK(s == DOPT_OK && e <= 1000 * cases_tol<T>(), "LM iteration on the GPU (%s): status %d error %g", pname<T>(), (int)s, e);
+}
+static void test_graph_lm_gpu_double(void) { graph_lm_gpu_vs_host<double>(); }
+static void test_graph_lm_gpu_float(void) { graph_lm_gpu_vs_host<float>(); }
+
 static void test_lie_arguments(void)
 {
     dopt_errinfo info;
@@ -461,6 +513,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_lqr_gpu_float);
     DOPT_TEST_RUN(test_graph_gpu_double);
     DOPT_TEST_RUN(test_graph_gpu_float);
+    DOPT_TEST_RUN(test_graph_lm_gpu_double);
+    DOPT_TEST_RUN(test_graph_lm_gpu_float);
     DOPT_TEST_RUN(test_lie_arguments);
 }
 
