@@ -758,6 +758,8 @@ typedef struct dopt_nlls_report {
     double final_cost;      /* S at the end                                                        */
     double gradient_norm;   /* max |g_i| at the end (last linearization)                           */
     int fail_variable;      /* variable whose block made the factorization fail, or -1             */
+    double constraint_norm; /* max |c_i(x)| over the equality constraints at the end (0: none)     */
+    int active_bounds;      /* bound coordinates held at their bound at the end (0: no bounds)     */
 } dopt_nlls_report;
 
 /* Time spent in one dopt_nlls_solve call (seconds of processor time from clock(); collected only
@@ -935,6 +937,27 @@ DOPT_API int DOPT_FN(dopt_nlls_num_variables)(const DOPT_FN(dopt_nlls_problem) *
 DOPT_API int DOPT_FN(dopt_nlls_num_costs)(const DOPT_FN(dopt_nlls_problem) *p);
 DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p);
 
+/* ---- bounds and equality constraints (CONSTRAINED LEAST SQUARES, see dopt_nlls_solve) -------- */
+
+/* dopt_nlls_set_bounds: box lower <= x <= upper on the stored values of Euclidean variable v
+ * (made with dopt_manifold_euclidean).  lower, upper: dim reals each for element b at
+ * lower + b * stride (stride 0: shared by the batch); NULL means -inf / +inf, and -INFINITY /
+ * INFINITY entries are allowed.  Not copied: keep them alive; their values may change between
+ * solves.  Takes effect for solvers created afterwards.  DOPT_ERR_INVALID_ARGUMENT for a bad
+ * index or a variable that is not Euclidean. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_bounds)(DOPT_FN(dopt_nlls_problem) *p, int v,
+                                                   const DOPT_REAL *lower, const DOPT_REAL *upper,
+                                                   ptrdiff_t stride);
+/* dopt_nlls_add_constraint: add the equality constraint c(x^i) = 0 (rdim rows) described like a
+ * cost (fn, data, data_stride, rdim, nvars, vars, numeric_diff; weight_kind and loss must be
+ * NONE): on any variables, manifold ones included (fn returns tangent Jacobians).  *index (may
+ * be NULL) gets its index 0, 1, ...; its rows follow those of the constraints added before it.
+ * Takes effect for solvers created afterwards.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_constraint)(DOPT_FN(dopt_nlls_problem) *p,
+                                                       const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
+/* dopt_nlls_num_constraint_rows: total rows m of the equality constraints. */
+DOPT_API int DOPT_FN(dopt_nlls_num_constraint_rows)(const DOPT_FN(dopt_nlls_problem) *p);
+
 /* ---- solver ---------------------------------------------------------------------------------- */
 
 /* Options: zero-initialize for the defaults (a 0 field means its default; dopt_nlls_default_options
@@ -987,6 +1010,9 @@ typedef struct DOPT_FN(dopt_nlls_options) {
      * iteration_hook and the GN / Dogleg methods make the solve sequential.
      * sequential_batch = 1 solves the elements one after another instead. */
     int sequential_batch;
+    /* Constrained problems (dopt_nlls_set_bounds, dopt_nlls_add_constraint): converged needs
+     * max |c_i(x)| <= constraint_tolerance; 0: 1e-10 (double), 1e-4 (float). */
+    DOPT_REAL constraint_tolerance;
 } DOPT_FN(dopt_nlls_options);
 
 /* dopt_nlls_default_options: the options with every default written out. */
@@ -1043,7 +1069,32 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_so
  * max_iterations is not an error; see the reports), else the first element's error:
  * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
  * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
- * status, DOPT_ERR_INVALID_ARGUMENT (an unknown enum value or a NaN/Inf real in opt; x untouched). */
+ * status, DOPT_ERR_INVALID_ARGUMENT (an unknown enum value or a NaN/Inf real in opt; x untouched).
+ *
+ * CONSTRAINED LEAST SQUARES.  With bounds (dopt_nlls_set_bounds) or equality constraints
+ * (dopt_nlls_add_constraint) every element runs a PROJECTED LEVENBERG-MARQUARDT method with a
+ * KKT step, whatever opt->method says (GN and Dogleg are served by it too), one element after
+ * the other:
+ *   - x starts projected onto the box.  Each iteration holds the ACTIVE bound coordinates fixed:
+ *     coordinate i is active when it sits on its bound and the Lagrangian gradient
+ *     g + A^T y (y: the last multipliers) pushes it outward.  Their rows and columns of
+ *     K = H + lambda D are replaced by the identity's (the block pattern is unchanged, so the
+ *     linear solver's analysis is reused), and their entries of g and of the constraint
+ *     Jacobian A (m x n, tangent columns) are zeroed.
+ *   - The step solves the damped KKT system [K A^T; A 0] [d; y] = [-g; -c] by the range-space
+ *     method: m + 1 solves with K's factor, S = A K^-1 A^T (m x m, dense Cholesky), so A d = -c
+ *     (m is meant to be small: tens to hundreds of rows).
+ *   - The trial point x ⊕ d is projected onto the box; it is accepted on the exact l1 merit
+ *     S(x) + mu ||c(x)||_1 (mu >= 1.5 max |y_i|, never decreasing) with the gain-ratio test and
+ *     Nielsen's damping update of the unconstrained LM (lm_update FACTOR is honoured too).
+ *   - Converged (stop GRADIENT) when the projected Lagrangian gradient is <= gradient_tolerance
+ *     and max |c_i| <= constraint_tolerance; the step and function tests need the constraint
+ *     test too.  The reports carry constraint_norm and active_bounds; dopt_nlls_multipliers and
+ *     dopt_nlls_active_set give y and the active set of each element's last solve.
+ * A coordinate on its bound with a zero multiplier (degenerate) counts as free.  Memory: made
+ * with the solver (m x (2n + m + 6) + nvalues + 4n + xdim reals, batch x (n + m)); the solve
+ * allocates nothing.  Additional statuses: DOPT_ERR_SINGULAR (constraint rows dependent on the
+ * free coordinates: S not positive definite). */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
                                               const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
                                               ptrdiff_t x_stride, dopt_nlls_report *reports,
@@ -1054,6 +1105,13 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
  * Returns a callback's status or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, int b,
                                                  const DOPT_REAL *x, DOPT_REAL *cost, DOPT_REAL *g);
+/* dopt_nlls_multipliers: the Lagrange multipliers y (m reals, constraint rows in order) of
+ * element b's last constrained solve, with g + A^T y = 0 on the free coordinates; NULL when the
+ * problem has no equality constraints or b is out of range.  Valid until the next solve. */
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_multipliers)(const DOPT_FN(dopt_nlls_solver) *s, int b);
+/* dopt_nlls_active_set: n flags (tangent columns, the pattern's order), 1 where element b's last
+ * constrained solve ended with that coordinate held at a bound; NULL without bounds. */
+DOPT_API const unsigned char *DOPT_FN(dopt_nlls_active_set)(const DOPT_FN(dopt_nlls_solver) *s, int b);
 
 /* ---- Jacobian help --------------------------------------------------------------------------- */
 
@@ -2944,6 +3002,8 @@ typedef struct DOPT_FN(dopt__nlls_var) {
     DOPT_FN(dopt_manifold) m;
     int constant;
     int offset;
+    const DOPT_REAL *lo, *hi;  /* bounds (dopt_nlls_set_bounds), NULL: none; element b at + b bstride */
+    ptrdiff_t bstride;
 } DOPT_FN(dopt__nlls_var);
 
 typedef struct DOPT_FN(dopt__nlls_cost) {
@@ -2958,6 +3018,8 @@ struct DOPT_FN(dopt_nlls_problem) {
     DOPT_FN(dopt__nlls_var) *var;
     int ncost, cap_cost;
     DOPT_FN(dopt__nlls_cost) *cost;
+    int ncon, cap_con, mcon, nbounded; /* equality constraints (their rows), bounded variables */
+    DOPT_FN(dopt__nlls_cost) *con;
 };
 
 DOPT_API dopt_status DOPT_FN(dopt_nlls_problem_create)(const dopt_hooks *hooks, int batch,
@@ -2983,6 +3045,7 @@ DOPT_API void DOPT_FN(dopt_nlls_problem_destroy)(DOPT_FN(dopt_nlls_problem) *p)
     h = p->hooks;
     dopt_free(&h, p->var, (size_t)p->cap_var * sizeof *p->var);
     dopt_free(&h, p->cost, (size_t)p->cap_cost * sizeof *p->cost);
+    dopt_free(&h, p->con, (size_t)p->cap_con * sizeof *p->con);
     dopt_free(&h, p, sizeof *p);
 }
 
@@ -3001,6 +3064,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_add_variable)(DOPT_FN(dopt_nlls_problem) 
     p->var[p->nvar].m = *m;
     p->var[p->nvar].constant = 0;
     p->var[p->nvar].offset = p->xdim;
+    p->var[p->nvar].lo = p->var[p->nvar].hi = NULL;
+    p->var[p->nvar].bstride = 0;
     p->xdim += m->dim;
     if (index) *index = p->nvar;
     p->nvar++;
@@ -3014,8 +3079,10 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_set_constant)(DOPT_FN(dopt_nlls_problem) 
     return DOPT_OK;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
-                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index)
+/* append a validated copy of desc to the array (*arr, *n, *cap): costs and constraints */
+static dopt_status DOPT_FN(dopt__nlls_append)(DOPT_FN(dopt_nlls_problem) *p, DOPT_FN(dopt__nlls_cost) **arr,
+                                              int *n, int *cap, const DOPT_FN(dopt_nlls_cost_desc) *desc,
+                                              int *index)
 {
     DOPT_FN(dopt__nlls_cost) *c;
     int k, l;
@@ -3030,20 +3097,56 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
         for (l = 0; l < k; ++l)
             if (desc->vars[l] == desc->vars[k]) return DOPT_ERR_INVALID_ARGUMENT;
     }
-    if (p->ncost == p->cap_cost) {
-        int cap = p->cap_cost ? 2 * p->cap_cost : 16;
-        void *q = dopt_realloc(&p->hooks, p->cost, (size_t)p->cap_cost * sizeof *p->cost,
-                               (size_t)cap * sizeof *p->cost);
+    if (*n == *cap) {
+        int nc = *cap ? 2 * *cap : 16;
+        void *q = dopt_realloc(&p->hooks, *arr, (size_t)*cap * sizeof **arr, (size_t)nc * sizeof **arr);
         if (!q) return DOPT_ERR_ALLOCATION;
-        p->cost = (DOPT_FN(dopt__nlls_cost) *)q;
-        p->cap_cost = cap;
+        *arr = (DOPT_FN(dopt__nlls_cost) *)q;
+        *cap = nc;
     }
-    c = p->cost + p->ncost;
+    c = *arr + *n;
     c->d = *desc;
     for (k = 0; k < desc->nvars; ++k) c->vars[k] = desc->vars[k];
     c->d.vars = NULL; /* re-pointed at use: the cost array may move when it grows */
-    if (index) *index = p->ncost;
-    p->ncost++;
+    if (index) *index = *n;
+    (*n)++;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
+                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index)
+{
+    if (!p) return DOPT_ERR_INVALID_ARGUMENT;
+    return DOPT_FN(dopt__nlls_append)(p, &p->cost, &p->ncost, &p->cap_cost, desc, index);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_constraint)(DOPT_FN(dopt_nlls_problem) *p,
+                                                       const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index)
+{
+    dopt_status st;
+    if (!p || !desc || desc->weight_kind != DOPT_WEIGHT_NONE || desc->loss != DOPT_LOSS_NONE)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    st = DOPT_FN(dopt__nlls_append)(p, &p->con, &p->ncon, &p->cap_con, desc, index);
+    if (st == DOPT_OK) p->mcon += desc->rdim;
+    return st;
+}
+
+DOPT_API int DOPT_FN(dopt_nlls_num_constraint_rows)(const DOPT_FN(dopt_nlls_problem) *p) { return p ? p->mcon : 0; }
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_bounds)(DOPT_FN(dopt_nlls_problem) *p, int v,
+                                                   const DOPT_REAL *lower, const DOPT_REAL *upper,
+                                                   ptrdiff_t stride)
+{
+    DOPT_FN(dopt__nlls_var) *vv;
+    if (!p || v < 0 || v >= p->nvar) return DOPT_ERR_INVALID_ARGUMENT;
+    vv = p->var + v;
+    if (vv->m.retract != DOPT_FN(dopt__euclid_retract) || vv->m.dim != vv->m.tangent_dim)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    if (vv->lo || vv->hi) p->nbounded--;
+    vv->lo = lower;
+    vv->hi = upper;
+    vv->bstride = stride;
+    if (lower || upper) p->nbounded++;
     return DOPT_OK;
 }
 
@@ -3233,6 +3336,7 @@ struct DOPT_FN(dopt_nlls_solver) {
     DOPT_REAL **lane_rhs;
     dopt_status *lane_status;
     int *lane_fail, *lane_index;
+    struct DOPT_FN(dopt__nlls_con) *con; /* bounds / equality constraints, or NULL (dopt__nlls_con_make) */
     void *mem[DOPT__NLLS_MAXMEM];
     size_t memsz[DOPT__NLLS_MAXMEM];
     int nmem;
@@ -3487,6 +3591,70 @@ static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const 
 
 /* dopt_nlls_solver_create: a driver over the phases above, then the linear solver's analysis of
  * the block pattern and (batch >= 2) the lane batch. */
+/* ---- bounds and equality constraints: the memory (CONSTRAINED LEAST SQUARES at dopt_nlls_solve) */
+
+typedef struct DOPT_FN(dopt__nlls_con) {
+    int m;                     /* constraint rows                                                  */
+    DOPT_REAL *A, *Z;          /* m x n row-major: A = dc/d delta at x; row i of Z = K^-1 A_f,i     */
+    DOPT_REAL *S;              /* m x m: A_f K^-1 A_f^T, then its Cholesky factor                  */
+    DOPT_REAL *c, *ct, *yn, *ad; /* m: c(x), c(trial point), the step's multipliers, A dp          */
+    DOPT_REAL *lo, *hi;        /* n: the bounds of each tangent column for this element (+-inf)    */
+    DOPT_REAL *gl, *z0, *dp, *hd; /* n: Lagrangian gradient, K^-1 g_f, projected step, H dp       */
+    DOPT_REAL *Hp;             /* nvalues: H with the active rows and columns pinned to identity's */
+    DOPT_REAL *xt;             /* xdim: the trial point                                            */
+    DOPT_REAL *r, *J, *scr;    /* one constraint: residual, Jacobian blocks, numeric-J scratch     */
+    int *bx;                   /* n: state offset of a bounded tangent column, else -1             */
+    unsigned char *act;        /* batch x n: each element's active set (current, then final)      */
+    DOPT_REAL *mult;           /* batch x m: each element's multipliers y                          */
+} DOPT_FN(dopt__nlls_con);
+
+/* the constrained solve's memory, made with the solver; 0 when out of memory */
+static int DOPT_FN(dopt__nlls_con_make)(DOPT_FN(dopt_nlls_solver) *s)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    DOPT_FN(dopt__nlls_con) *C;
+    size_t R = sizeof(DOPT_REAL), n = (size_t)s->n + 1, m = (size_t)p->mcon + 1, B = (size_t)p->batch;
+    size_t maxr = 1, maxj = 1, maxd = 1, bytes;
+    unsigned char *q;
+    int k, l, j, i;
+    for (k = 0; k < p->ncon; ++k) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->con + k;
+        size_t jt = 0, dd = 0;
+        for (l = 0; l < cs->d.nvars; ++l) {
+            const DOPT_FN(dopt_manifold) *mf = &p->var[cs->vars[l]].m;
+            jt += (size_t)mf->tangent_dim;
+            dd += (size_t)(mf->dim + mf->tangent_dim);
+        }
+        if ((size_t)cs->d.rdim > maxr) maxr = (size_t)cs->d.rdim;
+        if (jt * (size_t)cs->d.rdim > maxj) maxj = jt * (size_t)cs->d.rdim;
+        if (dd > maxd) maxd = dd;
+    }
+    bytes = DOPT_WORKSPACE_ROUND(sizeof *C) + DOPT_WORKSPACE_ROUND((2 * m * n + m * m + 4 * m) * R) +
+            DOPT_WORKSPACE_ROUND((6 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R) +
+            DOPT_WORKSPACE_ROUND(n * sizeof(int)) + DOPT_WORKSPACE_ROUND(B * n) + DOPT_WORKSPACE_ROUND(B * m * R);
+    q = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, bytes);
+    if (!q) return 0;
+    C = (DOPT_FN(dopt__nlls_con) *)q; q += DOPT_WORKSPACE_ROUND(sizeof *C);
+    C->m = p->mcon;
+    C->A = (DOPT_REAL *)q; C->Z = C->A + m * n; C->S = C->Z + m * n; C->c = C->S + m * m;
+    C->ct = C->c + m; C->yn = C->ct + m; C->ad = C->yn + m;
+    q += DOPT_WORKSPACE_ROUND((2 * m * n + m * m + 4 * m) * R);
+    C->lo = (DOPT_REAL *)q; C->hi = C->lo + n; C->gl = C->hi + n; C->z0 = C->gl + n; C->dp = C->z0 + n;
+    C->hd = C->dp + n; C->Hp = C->hd + n; C->xt = C->Hp + s->pat.nvalues + 1; C->r = C->xt + p->xdim;
+    C->J = C->r + maxr; C->scr = C->J + maxj;
+    q += DOPT_WORKSPACE_ROUND((6 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R);
+    C->bx = (int *)q; q += DOPT_WORKSPACE_ROUND(n * sizeof(int));
+    C->act = q; q += DOPT_WORKSPACE_ROUND(B * n);
+    C->mult = (DOPT_REAL *)q;
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_FN(dopt__nlls_var) *vv = p->var + s->block_var[j];
+        for (i = 0; i < s->block_dim[j]; ++i)
+            C->bx[s->block_start[j] + i] = (vv->lo || vv->hi) ? vv->offset + i : -1;
+    }
+    s->con = C;
+    return 1;
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
                                                       const DOPT_FN(dopt_linear_solver) *linear,
                                                       DOPT_FN(dopt_nlls_solver) **out,
@@ -3538,6 +3706,10 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     if (st != DOPT_OK) {
         DOPT_FN(dopt_nlls_solver_destroy)(s);
         return st;
+    }
+    if ((p->ncon || p->nbounded) && !DOPT_FN(dopt__nlls_con_make)(s)) {
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: out of memory for the constraints");
     }
     if (p->batch >= 2) DOPT_FN(dopt__nlls_make_lanes)(s);
     *out = s;
@@ -4052,6 +4224,7 @@ DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void)
     o.numeric_diff_step = DOPT_M(cbrt)(DOPT_EPS);
     o.timing = 0;
     o.step_size = 1;
+    o.constraint_tolerance = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-4 : 1e-10);
     return o;
 }
 
@@ -4074,21 +4247,22 @@ static DOPT_FN(dopt_nlls_options) DOPT_FN(dopt__nlls_resolve)(const DOPT_FN(dopt
     if (o.max_line_search_steps <= 0) o.max_line_search_steps = d.max_line_search_steps;
     if (o.numeric_diff_step <= 0) o.numeric_diff_step = d.numeric_diff_step;
     if (!(o.step_size > 0)) o.step_size = 1;
+    if (o.constraint_tolerance == 0) o.constraint_tolerance = d.constraint_tolerance;
     return o;
 }
 
 /* 1 when the options (as given, and resolved) hold an unknown enum value or a NaN/Inf real */
 static int DOPT_FN(dopt__nlls_bad_options)(const DOPT_FN(dopt_nlls_options) *in, const DOPT_FN(dopt_nlls_options) *o)
 {
-    const DOPT_REAL r[12] = {o->function_tolerance, o->cost_change_tolerance, o->gradient_tolerance,
+    const DOPT_REAL r[13] = {o->function_tolerance, o->cost_change_tolerance, o->gradient_tolerance,
                              o->step_tolerance, o->initial_lambda, o->max_lambda, o->lm_factor,
                              o->min_relative_decrease, o->initial_radius, o->min_radius,
-                             o->numeric_diff_step, o->step_size};
+                             o->numeric_diff_step, o->step_size, o->constraint_tolerance};
     if ((unsigned)o->method > (unsigned)DOPT_NLLS_DOGLEG || (unsigned)o->lm_damping > (unsigned)DOPT_LM_DAMP_IDENTITY ||
         (unsigned)o->lm_update > (unsigned)DOPT_LM_UPDATE_FACTOR || (unsigned)o->robust_mode > (unsigned)DOPT_ROBUST_TRIGGS)
         return 1;
     if (in && in->step_size != in->step_size) return 1; /* resolve would turn NaN into 1 */
-    return !DOPT_FN(dopt_all_finite)(12, r);
+    return !DOPT_FN(dopt_all_finite)(13, r);
 }
 
 /* Factor s->H + diag(diag_add) (NULL: undamped) for batch element b, in b's slot.  Every
@@ -4722,6 +4896,344 @@ static dopt_status DOPT_FN(dopt__nlls_lockstep)(DOPT_FN(dopt_nlls_solver) *s, co
     return first;
 }
 
+/* ---- bounds and equality constraints: the projected LM with a KKT step -------------------------- */
+/* (the method is written down at dopt_nlls_solve's declaration, CONSTRAINED LEAST SQUARES)          */
+
+/* this element's bounds per tangent column (+-inf where a column has none) */
+static void DOPT_FN(dopt__nlls_con_bounds)(DOPT_FN(dopt_nlls_solver) *s, int b)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int j, i;
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_FN(dopt__nlls_var) *vv = p->var + s->block_var[j];
+        int c0 = s->block_start[j];
+        for (i = 0; i < s->block_dim[j]; ++i) {
+            C->lo[c0 + i] = vv->lo ? vv->lo[(ptrdiff_t)b * vv->bstride + i] : -(DOPT_REAL)HUGE_VAL;
+            C->hi[c0 + i] = vv->hi ? vv->hi[(ptrdiff_t)b * vv->bstride + i] : (DOPT_REAL)HUGE_VAL;
+        }
+    }
+}
+
+/* clip the bounded coordinates of state x into the box */
+static void DOPT_FN(dopt__nlls_con_clip)(const DOPT_FN(dopt_nlls_solver) *s, DOPT_REAL *x)
+{
+    const DOPT_FN(dopt__nlls_con) *C = s->con;
+    int i;
+    for (i = 0; i < s->n; ++i) {
+        int o = C->bx[i];
+        if (o < 0) continue;
+        if (x[o] < C->lo[i]) x[o] = C->lo[i];
+        if (x[o] > C->hi[i]) x[o] = C->hi[i];
+    }
+}
+
+/* c (m reals) = the constraints of element b at x and, when wantA, C->A = dc / d delta (free
+ * tangent columns; the columns of constant variables are left out).  *bad: failing constraint. */
+static dopt_status DOPT_FN(dopt__nlls_con_eval)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *x,
+                                                DOPT_REAL *c, int wantA, DOPT_REAL hstep, long *bad)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    const DOPT_REAL *vp[DOPT_NLLS_MAX_COST_VARS];
+    const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
+    DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
+    int k, l, i, t, row = 0, n = s->n;
+    if (wantA && C->m) memset(C->A, 0, (size_t)C->m * (size_t)n * sizeof(DOPT_REAL));
+    for (k = 0; k < p->ncon; ++k) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->con + k;
+        DOPT_REAL *J = C->J;
+        int rd = cs->d.rdim;
+        dopt_status st;
+        for (l = 0; l < cs->d.nvars; ++l) {
+            const DOPT_FN(dopt__nlls_var) *vv = p->var + cs->vars[l];
+            vp[l] = x + vv->offset;
+            mp[l] = &vv->m;
+            jp[l] = (wantA && s->var_block[cs->vars[l]] >= 0) ? J : NULL;
+            J += rd * vv->m.tangent_dim;
+        }
+        st = DOPT_FN(dopt__nlls_cost_call)(cs, DOPT_FN(dopt__nlls_cost_data)(cs, b), vp, mp, jp, wantA,
+                                           hstep, c + row, C->scr);
+        if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)(rd, c + row)) st = DOPT_ERR_NON_FINITE;
+        if (st != DOPT_OK) { *bad = k; return st; }
+        for (l = 0; l < cs->d.nvars && wantA; ++l) {
+            int vb = s->var_block[cs->vars[l]], td = p->var[cs->vars[l]].m.tangent_dim;
+            if (vb < 0) continue;
+            for (i = 0; i < rd; ++i)
+                for (t = 0; t < td; ++t)
+                    C->A[(size_t)(row + i) * (size_t)n + (size_t)(s->block_start[vb] + t)] = jp[l][i * td + t];
+            if (!DOPT_FN(dopt_all_finite)(rd * td, jp[l])) { *bad = k; return DOPT_ERR_NON_FINITE; }
+        }
+        row += rd;
+    }
+    return DOPT_OK;
+}
+
+/* gl = g + A^T y; act[i] = 1 where a coordinate sits on its bound and gl pushes it outward (a
+ * fixed coordinate, lo = hi, always); returns the max |projected gl| over the coordinates */
+static DOPT_REAL DOPT_FN(dopt__nlls_con_active)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *x,
+                                                const DOPT_REAL *y, unsigned char *act)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    DOPT_REAL gmax = 0;
+    int n = s->n, i, k;
+    memcpy(C->gl, s->g, (size_t)n * sizeof(DOPT_REAL));
+    for (k = 0; k < C->m; ++k)
+        if (y[k] != 0) DOPT_FN(dopt_axpy)(n, y[k], C->A + (size_t)k * (size_t)n, 1, C->gl, 1);
+    for (i = 0; i < n; ++i) {
+        DOPT_REAL v = C->gl[i];
+        int o = C->bx[i], lo = o >= 0 && x[o] <= C->lo[i], hi = o >= 0 && x[o] >= C->hi[i];
+        act[i] = (unsigned char)((lo && hi) || (lo && v > 0) || (hi && v < 0));
+        if (act[i] || (lo && v > 0) || (hi && v < 0)) v = 0;
+        if (DOPT_M(fabs)(v) > gmax) gmax = DOPT_M(fabs)(v);
+    }
+    return gmax;
+}
+
+/* factor K = H + lambda D with the active rows and columns replaced by the identity's */
+static dopt_status DOPT_FN(dopt__nlls_con_factor)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_lm_damping damp,
+                                                  DOPT_REAL lambda, const unsigned char *act, int *fail_col)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    DOPT_REAL *H = s->H;
+    int bc, k, ii, jj, i;
+    dopt_status st;
+    memcpy(C->Hp, s->H, s->pat.nvalues * sizeof(DOPT_REAL));
+    for (bc = 0; bc < s->nblocks; ++bc) {
+        int cs = s->block_start[bc], cd = s->block_dim[bc];
+        for (k = s->col_start[bc]; k < s->col_start[bc + 1]; ++k) {
+            int br = s->row_block[k], rs = s->block_start[br], rd = s->block_dim[br];
+            DOPT_REAL *B = C->Hp + s->value_start[k];
+            for (jj = 0; jj < cd; ++jj)
+                for (ii = 0; ii < rd; ++ii)
+                    if (act[cs + jj] || act[rs + ii]) B[ii + jj * rd] = (br == bc && ii == jj) ? 1 : 0;
+        }
+    }
+    DOPT_FN(dopt__nlls_damping)(s, damp, lambda, NULL, NULL);
+    for (i = 0; i < s->n; ++i)
+        if (act[i]) s->dadd[i] = 0;
+    s->H = C->Hp; /* a damped factor: it goes to the shared slot and is never reused */
+    st = DOPT_FN(dopt__nlls_factor)(s, b, s->dadd, fail_col);
+    s->H = H;
+    return st;
+}
+
+/* With K factored: the range-space solve of [K A_f^T; A_f 0] [out; y] = [-rhs_f; -cv]:
+ * y = S^-1 (cv - A_f K^-1 rhs_f), out = -K^-1 (rhs_f + A_f^T y), S = A_f K^-1 A_f^T.
+ * DOPT_ERR_SINGULAR when S is not positive definite (dependent constraint rows). */
+static dopt_status DOPT_FN(dopt__nlls_con_range)(DOPT_FN(dopt_nlls_solver) *s, const unsigned char *act,
+                                                 const DOPT_REAL *rhs, const DOPT_REAL *cv, DOPT_REAL *out,
+                                                 DOPT_REAL *y)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int n = s->n, m = C->m, i, k, fc = -1;
+    dopt_status st;
+    for (i = 0; i < n; ++i) C->z0[i] = act[i] ? 0 : rhs[i];
+    st = s->ls.solve(s->ls.self, C->z0);
+    for (k = 0; k < m && st == DOPT_OK; ++k) {
+        DOPT_REAL *Zk = C->Z + (size_t)k * (size_t)n;
+        const DOPT_REAL *Ak = C->A + (size_t)k * (size_t)n;
+        for (i = 0; i < n; ++i) Zk[i] = act[i] ? 0 : Ak[i];
+        st = s->ls.solve(s->ls.self, Zk);
+    }
+    if (st != DOPT_OK) return st;
+    for (k = 0; k < m; ++k) {
+        const DOPT_REAL *Ak = C->A + (size_t)k * (size_t)n;
+        for (i = k; i < m; ++i) C->S[i + k * m] = DOPT_FN(dopt_dot)(n, C->A + (size_t)i * (size_t)n, 1, C->Z + (size_t)k * (size_t)n, 1);
+        y[k] = cv[k] - DOPT_FN(dopt_dot)(n, Ak, 1, C->z0, 1);
+    }
+    if (m) {
+        if (DOPT_FN(dopt_potrf)(m, C->S, m, &fc) != DOPT_OK) return DOPT_ERR_SINGULAR;
+        DOPT_FN(dopt_potrs)(m, 1, C->S, m, y, m);
+    }
+    for (i = 0; i < n; ++i) out[i] = -C->z0[i];
+    for (k = 0; k < m; ++k) DOPT_FN(dopt_axpy)(n, -y[k], C->Z + (size_t)k * (size_t)n, 1, out, 1);
+    return DOPT_FN(dopt_all_finite)(n, out) && DOPT_FN(dopt_all_finite)(m, y) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
+/* the trial point xt = P(x ⊕ d) and the step dp actually taken (d clipped at the box) */
+static void DOPT_FN(dopt__nlls_con_trial)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *x)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int i;
+    DOPT_FN(dopt__nlls_retract)(s, x, s->d, 1, C->xt);
+    DOPT_FN(dopt__nlls_con_clip)(s, C->xt);
+    for (i = 0; i < s->n; ++i) C->dp[i] = C->bx[i] >= 0 ? C->xt[C->bx[i]] - x[C->bx[i]] : s->d[i];
+}
+
+static DOPT_REAL DOPT_FN(dopt__nlls_con_l1)(int m, const DOPT_REAL *c)
+{
+    DOPT_REAL a = 0;
+    int i;
+    for (i = 0; i < m; ++i) a += DOPT_M(fabs)(c[i]);
+    return a;
+}
+
+/* linearize at x: S, g, H and c, A */
+static dopt_status DOPT_FN(dopt__nlls_con_lin)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                               int b, const DOPT_REAL *x, DOPT_REAL *F, long *bad)
+{
+    dopt_status st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, F, bad);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, x, s->con->c, 1, o->numeric_diff_step, bad);
+    return st;
+}
+
+/* the model decrease of the l1 merit for the step dp: -(g.dp + dp.H dp / 2) + mu (|c| - |c + A dp|) */
+static DOPT_REAL DOPT_FN(dopt__nlls_con_pred)(DOPT_FN(dopt_nlls_solver) *s, DOPT_REAL mu)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int n = s->n, k;
+    DOPT_REAL q;
+    DOPT_FN(dopt__nlls_hv)(s, C->dp, C->hd);
+    q = DOPT_FN(dopt_dot)(n, s->g, 1, C->dp, 1) + DOPT_FN(dopt_dot)(n, C->dp, 1, C->hd, 1) / 2;
+    for (k = 0; k < C->m; ++k)
+        C->ad[k] = C->c[k] + DOPT_FN(dopt_dot)(n, C->A + (size_t)k * (size_t)n, 1, C->dp, 1);
+    return -q + mu * (DOPT_FN(dopt__nlls_con_l1)(C->m, C->c) - DOPT_FN(dopt__nlls_con_l1)(C->m, C->ad));
+}
+
+/* one element's constrained solve, start to end */
+static dopt_status DOPT_FN(dopt__nlls_con_one)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                               DOPT_REAL *x, int b, dopt_nlls_report *rep, dopt_errinfo *info)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int n = s->n, m = C->m, it = 0, fc = -1, i;
+    unsigned char *act = C->act + (size_t)b * (size_t)n;
+    DOPT_REAL *y = C->mult + (size_t)b * (size_t)m, F, Ft, lambda = o->initial_lambda, nu = 2, mu = 0;
+    DOPT_REAL ctol = o->constraint_tolerance, gmax = 0, cn = 0;
+    long bad = -1;
+    dopt_status st;
+    memset(rep, 0, sizeof *rep);
+    rep->fail_variable = -1;
+    if (m) memset(y, 0, (size_t)m * sizeof(DOPT_REAL));
+    DOPT_FN(dopt__nlls_con_bounds)(s, b);
+    DOPT_FN(dopt__nlls_con_clip)(s, x);
+    st = DOPT_FN(dopt__nlls_con_lin)(s, o, b, x, &F, &bad);
+    rep->initial_cost = F;
+    while (st == DOPT_OK) {
+        gmax = DOPT_FN(dopt__nlls_con_active)(s, x, y, act);
+        cn = m ? DOPT_FN(dopt_amax)(m, C->c, 1) : 0;
+        st = DOPT_FN(dopt__nlls_con_factor)(s, b, o->lm_damping, lambda, act, &fc);
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_range)(s, act, s->g, C->c, s->d, C->yn);
+        if (st == DOPT_OK) { /* converged: the projected Lagrangian gradient with the new y */
+            DOPT_REAL g2 = DOPT_FN(dopt__nlls_con_active)(s, x, C->yn, act);
+            if (g2 <= o->gradient_tolerance && cn <= ctol) {
+                if (m) memcpy(y, C->yn, (size_t)m * sizeof(DOPT_REAL));
+                gmax = g2;
+                rep->stop = DOPT_STOP_GRADIENT;
+                break;
+            }
+        }
+        if (it >= o->max_iterations) { rep->stop = DOPT_STOP_MAX_ITERATIONS; st = DOPT_OK; break; }
+        ++it;
+        if (st == DOPT_OK) {
+            DOPT_REAL ymax = m ? DOPT_FN(dopt_amax)(m, C->yn, 1) : 0, phi, pred, dn;
+            if ((DOPT_REAL)1.5 * ymax > mu) mu = (DOPT_REAL)1.5 * ymax;
+            DOPT_FN(dopt__nlls_con_trial)(s, x);
+            pred = DOPT_FN(dopt__nlls_con_pred)(s, mu);
+            phi = F + mu * DOPT_FN(dopt__nlls_con_l1)(m, C->c);
+            st = DOPT_FN(dopt__nlls_eval)(s, b, C->xt, 0, o->robust_mode, o->numeric_diff_step, &Ft, &bad);
+            if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, C->xt, C->ct, 0, o->numeric_diff_step, &bad);
+            if (st == DOPT_ERR_NON_FINITE) { st = DOPT_OK; Ft = (DOPT_REAL)HUGE_VAL; }
+            if (st != DOPT_OK) break;
+            Ft += mu * DOPT_FN(dopt__nlls_con_l1)(m, C->ct);
+            if (pred > 0 && phi - Ft > o->min_relative_decrease * pred) { /* accept */
+                DOPT_REAL r = (phi - Ft) / pred, f = 1 - (2 * r - 1) * (2 * r - 1) * (2 * r - 1);
+                dn = DOPT_FN(dopt_nrm2)(n, C->dp, 1);
+                memcpy(x, C->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL));
+                if (m) memcpy(y, C->yn, (size_t)m * sizeof(DOPT_REAL));
+                rep->accepted++;
+                if (o->lm_update == DOPT_LM_UPDATE_FACTOR) lambda /= o->lm_factor;
+                else lambda *= f > (DOPT_REAL)(1.0 / 3) ? f : (DOPT_REAL)(1.0 / 3);
+                nu = 2;
+                st = DOPT_FN(dopt__nlls_con_lin)(s, o, b, x, &F, &bad);
+                if (st != DOPT_OK) break;
+                cn = m ? DOPT_FN(dopt_amax)(m, C->c, 1) : 0;
+                if (cn <= ctol && o->step_tolerance >= 0 &&
+                    dn <= o->step_tolerance * (DOPT_FN(dopt__nlls_xnorm)(s, x) + o->step_tolerance)) {
+                    rep->stop = DOPT_STOP_STEP;
+                    gmax = DOPT_FN(dopt__nlls_con_active)(s, x, y, act);
+                    break;
+                }
+                if (cn <= ctol && o->function_tolerance >= 0 && phi - Ft <= o->function_tolerance * phi) {
+                    rep->stop = DOPT_STOP_FUNCTION_TOLERANCE;
+                    gmax = DOPT_FN(dopt__nlls_con_active)(s, x, y, act);
+                    break;
+                }
+                continue;
+            }
+        } else if (st != DOPT_ERR_NOT_POSITIVE_DEFINITE && st != DOPT_ERR_NON_FINITE) {
+            break; /* dependent constraints: no damping helps */
+        }
+        st = DOPT_OK; /* rejected step or failed damped factor: more damping */
+        if (o->lm_update == DOPT_LM_UPDATE_FACTOR) lambda *= o->lm_factor;
+        else { lambda *= nu; nu *= 2; }
+        if (lambda > o->max_lambda) { rep->stop = DOPT_STOP_NO_PROGRESS; break; }
+    }
+    rep->iterations = it;
+    rep->final_cost = F;
+    rep->gradient_norm = gmax;
+    rep->constraint_norm = cn;
+    for (i = 0; i < n; ++i) rep->active_bounds += act[i];
+    rep->status = st;
+    if (st != DOPT_OK) {
+        rep->stop = DOPT_STOP_FAILED;
+        if (st == DOPT_ERR_SINGULAR)
+            return dopt_errinfo_set(info, st, b, 0, "nlls: the constraint rows are linearly dependent on the free coordinates");
+        return dopt_errinfo_set(info, st, bad >= 0 ? bad : b, 0, "nlls: a cost or constraint failed in a constrained solve");
+    }
+    return DOPT_OK;
+}
+
+/* the constrained solve of every element, one after the other */
+static dopt_status DOPT_FN(dopt__nlls_con_solve)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                                 DOPT_REAL *x, ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                                 dopt_errinfo *info)
+{
+    dopt_status first = DOPT_OK;
+    int b;
+    for (b = 0; b < s->p->batch; ++b) {
+        dopt_nlls_report rep;
+        dopt_errinfo local;
+        dopt_status st = DOPT_FN(dopt__nlls_con_one)(s, o, x + (ptrdiff_t)b * x_stride, b, &rep,
+                                                      first == DOPT_OK ? info : &local);
+        if (reports) reports[b] = rep;
+        if (st != DOPT_OK && first == DOPT_OK) first = st;
+    }
+    return first;
+}
+
+/* IMPLICIT's adjoint through the active set: w solves [H_f A_f^T; A_f 0] [w; mu] = [xbar_f; 0]
+ * at element b's solution xs (H undamped, the active set of the forward solve held, w = 0 there). */
+static dopt_status DOPT_FN(dopt__nlls_con_adjoint)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_robust_mode mode,
+                                                   DOPT_REAL hstep, const DOPT_REAL *xs, const DOPT_REAL *xbar,
+                                                   DOPT_REAL *w, int *fail_col)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    const unsigned char *act = C->act + (size_t)b * (size_t)s->n;
+    DOPT_REAL F;
+    long bad = -1;
+    int i;
+    dopt_status st = DOPT_FN(dopt__nlls_eval)(s, b, xs, 1, mode, hstep, &F, &bad);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, xs, C->c, 1, hstep, &bad);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_factor)(s, b, DOPT_LM_DAMP_IDENTITY, 0, act, fail_col);
+    if (st != DOPT_OK) return st;
+    for (i = 0; i < s->n; ++i) C->gl[i] = -xbar[i];
+    if (C->m) memset(C->ct, 0, (size_t)C->m * sizeof(DOPT_REAL));
+    return DOPT_FN(dopt__nlls_con_range)(s, act, C->gl, C->ct, w, C->ad);
+}
+
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_multipliers)(const DOPT_FN(dopt_nlls_solver) *s, int b)
+{
+    if (!s || !s->con || !s->con->m || b < 0 || b >= s->p->batch) return NULL;
+    return s->con->mult + (size_t)b * (size_t)s->con->m;
+}
+
+DOPT_API const unsigned char *DOPT_FN(dopt_nlls_active_set)(const DOPT_FN(dopt_nlls_solver) *s, int b)
+{
+    if (!s || !s->con || !s->p->nbounded || b < 0 || b >= s->p->batch) return NULL;
+    return s->con->act + (size_t)b * (size_t)s->n;
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
                                               const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
                                               ptrdiff_t x_stride, dopt_nlls_report *reports,
@@ -4739,7 +5251,9 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
     if (x_stride == 0) x_stride = s->p->xdim;
     memset(&tm, 0, sizeof tm);
     t_start = o.timing ? dopt__nlls_clock() : 0;
-    if (o.method == DOPT_NLLS_LM && s->lanes >= 2 && s->p->batch >= 2 && !o.sequential_batch &&
+    if (s->con) {
+        first = DOPT_FN(dopt__nlls_con_solve)(s, &o, x, x_stride, reports, info);
+    } else if (o.method == DOPT_NLLS_LM && s->lanes >= 2 && s->p->batch >= 2 && !o.sequential_batch &&
         !o.iteration_hook && !dopt_log_enabled(&s->p->hooks, DOPT_LOG_INFO)) {
         first = DOPT_FN(dopt__nlls_lockstep)(s, &o, x, x_stride, reports, &tm, info);
     } else {
@@ -5717,9 +6231,13 @@ static dopt_status DOPT_FN(dopt__diff_implicit)(DOPT_FN(dopt_nlls_diff) *D, int 
     int n = s->n, fail_col = -1, j;
     dopt_status st;
     memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
-    st = DOPT_FN(dopt__diff_linearize)(D, b, xs, 0, &fail_col);
-    if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
-    if (exact) {
+    if (s->con) { /* through the active bounds and the equality constraints */
+        if (exact) return dopt_errinfo_set(info, DOPT_ERR_UNSUPPORTED, b, 0, "nlls diff: implicit_exact with constraints");
+        st = DOPT_FN(dopt__nlls_con_adjoint)(s, b, D->fo.robust_mode, D->fo.numeric_diff_step, xs, xbar, w, &fail_col);
+        if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
+    } else if ((st = DOPT_FN(dopt__diff_linearize)(D, b, xs, 0, &fail_col)) != DOPT_OK) {
+        return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
+    } else if (exact) {
         st = DOPT_FN(dopt__diff_exact_solve)(D, b, xs, xbar, h0, w);
         if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE)
             return dopt_errinfo_set(info, st, b, 0, "nlls diff: the Hessian at the solution is not positive definite");
@@ -5932,6 +6450,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
             const DOPT_REAL *xb = xbar + (size_t)b * (size_t)n;
             if (!DOPT_FN(dopt_all_finite)(n, xb)) {
                 st = dopt_errinfo_set(inf, DOPT_ERR_NON_FINITE, b, 0, "nlls diff: dL/dx is not finite");
+            } else if (D->s->con && o.mode != DOPT_NLLS_DIFF_IMPLICIT) {
+                st = dopt_errinfo_set(inf, DOPT_ERR_UNSUPPORTED, b, 0, "nlls diff: with bounds or constraints only IMPLICIT");
             } else if (o.mode == DOPT_NLLS_DIFF_IMPLICIT) {
                 st = DOPT_FN(dopt__diff_implicit)(D, b, xb, h0, o.implicit_exact, D->pg0, inf);
             } else if (o.mode == DOPT_NLLS_DIFF_DLM) {
