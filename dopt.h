@@ -3600,6 +3600,7 @@ typedef struct DOPT_FN(dopt__nlls_con) {
     DOPT_REAL *c, *ct, *yn, *ad; /* m: c(x), c(trial point), the step's multipliers, A dp          */
     DOPT_REAL *lo, *hi;        /* n: the bounds of each tangent column for this element (+-inf)    */
     DOPT_REAL *gl, *z0, *dp, *hd; /* n: Lagrangian gradient, K^-1 g_f, projected step, H dp       */
+    DOPT_REAL *del;            /* n: the step of the pinned coordinates (0, or to the bound hit)   */
     DOPT_REAL *Hp;             /* nvalues: H with the active rows and columns pinned to identity's */
     DOPT_REAL *xt;             /* xdim: the trial point                                            */
     DOPT_REAL *r, *J, *scr;    /* one constraint: residual, Jacobian blocks, numeric-J scratch     */
@@ -3630,7 +3631,7 @@ static int DOPT_FN(dopt__nlls_con_make)(DOPT_FN(dopt_nlls_solver) *s)
         if (dd > maxd) maxd = dd;
     }
     bytes = DOPT_WORKSPACE_ROUND(sizeof *C) + DOPT_WORKSPACE_ROUND((2 * m * n + m * m + 4 * m) * R) +
-            DOPT_WORKSPACE_ROUND((6 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R) +
+            DOPT_WORKSPACE_ROUND((7 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R) +
             DOPT_WORKSPACE_ROUND(n * sizeof(int)) + DOPT_WORKSPACE_ROUND(B * n) + DOPT_WORKSPACE_ROUND(B * m * R);
     q = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, bytes);
     if (!q) return 0;
@@ -3640,9 +3641,9 @@ static int DOPT_FN(dopt__nlls_con_make)(DOPT_FN(dopt_nlls_solver) *s)
     C->ct = C->c + m; C->yn = C->ct + m; C->ad = C->yn + m;
     q += DOPT_WORKSPACE_ROUND((2 * m * n + m * m + 4 * m) * R);
     C->lo = (DOPT_REAL *)q; C->hi = C->lo + n; C->gl = C->hi + n; C->z0 = C->gl + n; C->dp = C->z0 + n;
-    C->hd = C->dp + n; C->Hp = C->hd + n; C->xt = C->Hp + s->pat.nvalues + 1; C->r = C->xt + p->xdim;
+    C->hd = C->dp + n; C->del = C->hd + n; C->Hp = C->del + n; C->xt = C->Hp + s->pat.nvalues + 1; C->r = C->xt + p->xdim;
     C->J = C->r + maxr; C->scr = C->J + maxj;
-    q += DOPT_WORKSPACE_ROUND((6 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R);
+    q += DOPT_WORKSPACE_ROUND((7 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R);
     C->bx = (int *)q; q += DOPT_WORKSPACE_ROUND(n * sizeof(int));
     C->act = q; q += DOPT_WORKSPACE_ROUND(B * n);
     C->mult = (DOPT_REAL *)q;
@@ -4996,7 +4997,7 @@ static dopt_status DOPT_FN(dopt__nlls_con_factor)(DOPT_FN(dopt_nlls_solver) *s, 
 {
     DOPT_FN(dopt__nlls_con) *C = s->con;
     DOPT_REAL *H = s->H;
-    int bc, k, ii, jj, i;
+    int bc, k, ii, jj;
     dopt_status st;
     memcpy(C->Hp, s->H, s->pat.nvalues * sizeof(DOPT_REAL));
     for (bc = 0; bc < s->nblocks; ++bc) {
@@ -5009,9 +5010,7 @@ static dopt_status DOPT_FN(dopt__nlls_con_factor)(DOPT_FN(dopt_nlls_solver) *s, 
                     if (act[cs + jj] || act[rs + ii]) B[ii + jj * rd] = (br == bc && ii == jj) ? 1 : 0;
         }
     }
-    DOPT_FN(dopt__nlls_damping)(s, damp, lambda, NULL, NULL);
-    for (i = 0; i < s->n; ++i)
-        if (act[i]) s->dadd[i] = 0;
+    DOPT_FN(dopt__nlls_damping)(s, damp, lambda, NULL, NULL); /* pinned: 1 + lambda D, rhs 0 */
     s->H = C->Hp; /* a damped factor: it goes to the shared slot and is never reused */
     st = DOPT_FN(dopt__nlls_factor)(s, b, s->dadd, fail_col);
     s->H = H;
@@ -5051,14 +5050,22 @@ static dopt_status DOPT_FN(dopt__nlls_con_range)(DOPT_FN(dopt_nlls_solver) *s, c
     return DOPT_FN(dopt_all_finite)(n, out) && DOPT_FN(dopt_all_finite)(m, y) ? DOPT_OK : DOPT_ERR_NON_FINITE;
 }
 
-/* the trial point xt = P(x ⊕ d) and the step dp actually taken (d clipped at the box) */
-static void DOPT_FN(dopt__nlls_con_trial)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *x)
+/* the trial point xt = P(x ⊕ t d) and the step dp actually taken (t d clipped at the box) */
+static void DOPT_FN(dopt__nlls_con_trial)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *x, DOPT_REAL t)
 {
     DOPT_FN(dopt__nlls_con) *C = s->con;
     int i;
-    DOPT_FN(dopt__nlls_retract)(s, x, s->d, 1, C->xt);
+    DOPT_FN(dopt__nlls_retract)(s, x, s->d, t, C->xt);
     DOPT_FN(dopt__nlls_con_clip)(s, C->xt);
-    for (i = 0; i < s->n; ++i) C->dp[i] = C->bx[i] >= 0 ? C->xt[C->bx[i]] - x[C->bx[i]] : s->d[i];
+    for (i = 0; i < s->n; ++i) { /* a coordinate that steps onto its bound lands on it exactly */
+        int o = C->bx[i];
+        if (o < 0) continue;
+        if (DOPT_M(fabs)(C->xt[o] - C->lo[i]) <= 4 * DOPT_EPS * DOPT_M(fabs)(C->lo[i]) &&
+            C->lo[i] > -(DOPT_REAL)HUGE_VAL) C->xt[o] = C->lo[i];
+        if (DOPT_M(fabs)(C->xt[o] - C->hi[i]) <= 4 * DOPT_EPS * DOPT_M(fabs)(C->hi[i]) &&
+            C->hi[i] < (DOPT_REAL)HUGE_VAL) C->xt[o] = C->hi[i];
+    }
+    for (i = 0; i < s->n; ++i) C->dp[i] = C->bx[i] >= 0 ? C->xt[C->bx[i]] - x[C->bx[i]] : t * s->d[i];
 }
 
 static DOPT_REAL DOPT_FN(dopt__nlls_con_l1)(int m, const DOPT_REAL *c)
@@ -5091,6 +5098,101 @@ static DOPT_REAL DOPT_FN(dopt__nlls_con_pred)(DOPT_FN(dopt_nlls_solver) *s, DOPT
     return -q + mu * (DOPT_FN(dopt__nlls_con_l1)(C->m, C->c) - DOPT_FN(dopt__nlls_con_l1)(C->m, C->ad));
 }
 
+/* The step s->d of one iteration and its multipliers C->yn: the solution of the damped QP
+ *     min g.d + d.K d / 2   subject to   A d = -c,   lo - x <= d <= hi - x
+ * by a primal-dual active-set loop (Hintermüller, Ito & Kunisch's PDAS): with the pinned
+ * coordinates P held at their bound (del = bound - x; act 1 at the lower, 2 at the upper), the
+ * KKT step on the others (rhs g_f + H_fa del_a, target c + A del); then a pinned coordinate
+ * whose bound multiplier z = g + K d + A^T y has the wrong sign is released and a free one that
+ * leaves the box is pinned at the bound it crosses, until P repeats (at most 2 n + 2 rounds).
+ * The first P is the caller's (the active set at x); when it leaves the constraints no free
+ * coordinate (S singular) every coordinate starts free; a later such P keeps the step before
+ * it, which the trial point then clips at the box. */
+static dopt_status DOPT_FN(dopt__nlls_con_step)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_lm_damping damp,
+                                                DOPT_REAL lambda, const DOPT_REAL *x, unsigned char *act,
+                                                int *fail_col)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int n = s->n, m = C->m, round, i, k, change, ok = 0;
+    dopt_status st;
+    for (i = 0; i < n; ++i) {
+        int o = C->bx[i];
+        C->del[i] = 0;
+        if (act[i]) act[i] = (unsigned char)(o >= 0 && x[o] >= C->hi[i] && x[o] > C->lo[i] ? 2 : 1);
+    }
+    for (round = 0; round < 2 * n + 2; ++round) {
+        DOPT_FN(dopt__nlls_hv)(s, C->del, C->hd); /* rhs g + H del (free rows), target c + A del */
+        for (i = 0; i < n; ++i) C->gl[i] = s->g[i] + C->hd[i];
+        for (k = 0; k < m; ++k)
+            C->ct[k] = C->c[k] + DOPT_FN(dopt_dot)(n, C->A + (size_t)k * (size_t)n, 1, C->del, 1);
+        st = DOPT_FN(dopt__nlls_con_factor)(s, b, damp, lambda, act, fail_col);
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_range)(s, act, C->gl, C->ct, C->z0, C->ad);
+        if (st == DOPT_ERR_SINGULAR && m && ok) { /* this round's pins leave no freedom */
+            int first = -1, nnew = 0;
+            for (i = 0; i < n; ++i)
+                if (act[i] >= 3) {
+                    nnew++;
+                    if (first < 0 || C->dp[i] < C->dp[first]) first = i;
+                }
+            for (i = 0; i < n; ++i)
+                if (act[i] >= 3 && (i != first || nnew == 1)) { act[i] = 0; C->del[i] = 0; }
+            if (nnew <= 1) return DOPT_OK; /* keep the last step (clipped by the trial) */
+            continue;                      /* pin only the first coordinate the step blocks on */
+        }
+        if (st == DOPT_ERR_SINGULAR && m && round == 0) { /* start with every one free */
+            memset(act, 0, (size_t)n);
+            memset(C->del, 0, (size_t)n * sizeof(DOPT_REAL));
+            continue;
+        }
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < n; ++i)
+            if (act[i] >= 3) act[i] = (unsigned char)(act[i] - 2);
+        for (i = 0; i < n; ++i) s->d[i] = C->z0[i] + C->del[i];
+        if (m) memcpy(C->yn, C->ad, (size_t)m * sizeof(DOPT_REAL));
+        ok = 1;
+        /* z = g + (H + lambda D) d + A^T y on the pinned coordinates */
+        DOPT_FN(dopt__nlls_hv)(s, s->d, C->hd);
+        for (k = 0; k < m; ++k) DOPT_FN(dopt_axpy)(n, C->yn[k], C->A + (size_t)k * (size_t)n, 1, C->hd, 1);
+        for (i = 0, change = 0; i < n; ++i) {
+            int o = C->bx[i];
+            DOPT_REAL z = s->g[i] + C->hd[i] + s->dadd[i] * s->d[i];
+            if (o < 0 || C->lo[i] >= C->hi[i]) continue;
+            if ((act[i] == 1 && z < 0) || (act[i] == 2 && z > 0)) { act[i] = 0; C->del[i] = 0; change = 1; }
+            else if (!act[i] && (x[o] + s->d[i] < C->lo[i] || x[o] + s->d[i] > C->hi[i])) {
+                int lo = x[o] + s->d[i] < C->lo[i];
+                act[i] = (unsigned char)(lo ? 3 : 4); /* new this round (1 / 2 once kept) */
+                C->del[i] = (lo ? C->lo[i] : C->hi[i]) - x[o];
+                C->dp[i] = C->del[i] / s->d[i];      /* the fraction of the step that reaches it */
+                change = 1;
+            }
+        }
+        if (!change) return DOPT_OK;
+    }
+    return DOPT_OK;
+}
+
+/* Try the step t d from x (merit phi = F + mu |c|_1 there): *Ft gets the trial point's merit
+ * (+inf where the costs are not finite), *pred the model's decrease.  1 when the trial point is
+ * accepted: the gain ratio exceeds min_relative_decrease, or the decrease is below the merit's
+ * rounding (16 eps phi) and the merit did not rise beyond it (the last Newton steps). */
+static int DOPT_FN(dopt__nlls_con_try)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o, int b,
+                                       const DOPT_REAL *x, DOPT_REAL t, DOPT_REAL mu, DOPT_REAL phi,
+                                       DOPT_REAL *Ft, DOPT_REAL *pred, long *bad, dopt_status *st)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    DOPT_REAL round = 16 * DOPT_EPS * DOPT_M(fabs)(phi);
+    DOPT_FN(dopt__nlls_con_trial)(s, x, t);
+    *pred = DOPT_FN(dopt__nlls_con_pred)(s, mu);
+    *st = DOPT_FN(dopt__nlls_eval)(s, b, C->xt, 0, o->robust_mode, o->numeric_diff_step, Ft, bad);
+    if (*st == DOPT_OK) *st = DOPT_FN(dopt__nlls_con_eval)(s, b, C->xt, C->ct, 0, o->numeric_diff_step, bad);
+    if (*st == DOPT_ERR_NON_FINITE) { *st = DOPT_OK; *Ft = (DOPT_REAL)HUGE_VAL; return 0; }
+    if (*st != DOPT_OK) return 0;
+    *Ft += mu * DOPT_FN(dopt__nlls_con_l1)(C->m, C->ct);
+    if (DOPT_FN(dopt_amax)(s->n, C->dp, 1) == 0) return 0; /* clipped to nothing */
+    if (DOPT_M(fabs)(*pred) <= round) return phi - *Ft >= -round;
+    return *pred > 0 && phi - *Ft > o->min_relative_decrease * *pred;
+}
+
 /* one element's constrained solve, start to end */
 static dopt_status DOPT_FN(dopt__nlls_con_one)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
                                                DOPT_REAL *x, int b, dopt_nlls_report *rep, dopt_errinfo *info)
@@ -5112,8 +5214,12 @@ static dopt_status DOPT_FN(dopt__nlls_con_one)(DOPT_FN(dopt_nlls_solver) *s, con
     while (st == DOPT_OK) {
         gmax = DOPT_FN(dopt__nlls_con_active)(s, x, y, act);
         cn = m ? DOPT_FN(dopt_amax)(m, C->c, 1) : 0;
-        st = DOPT_FN(dopt__nlls_con_factor)(s, b, o->lm_damping, lambda, act, &fc);
-        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_range)(s, act, s->g, C->c, s->d, C->yn);
+        st = DOPT_FN(dopt__nlls_con_step)(s, b, o->lm_damping, lambda, x, act, &fc);
+        if (st == DOPT_ERR_SINGULAR && m) { /* the guessed active set pins what the constraints
+                                               need: take this step with every coordinate free */
+            memset(act, 0, (size_t)n);
+            st = DOPT_FN(dopt__nlls_con_step)(s, b, o->lm_damping, lambda, x, act, &fc);
+        }
         if (st == DOPT_OK) { /* converged: the projected Lagrangian gradient with the new y */
             DOPT_REAL g2 = DOPT_FN(dopt__nlls_con_active)(s, x, C->yn, act);
             if (g2 <= o->gradient_tolerance && cn <= ctol) {
@@ -5122,25 +5228,31 @@ static dopt_status DOPT_FN(dopt__nlls_con_one)(DOPT_FN(dopt_nlls_solver) *s, con
                 rep->stop = DOPT_STOP_GRADIENT;
                 break;
             }
+            if (cn <= ctol && DOPT_FN(dopt_nrm2)(n, s->d, 1) <=
+                                  8 * DOPT_EPS * (DOPT_FN(dopt__nlls_xnorm)(s, x) + DOPT_EPS)) {
+                if (m) memcpy(y, C->yn, (size_t)m * sizeof(DOPT_REAL)); /* the QP step is below */
+                gmax = g2;                                              /* x's resolution      */
+                rep->stop = DOPT_STOP_STEP;
+                break;
+            }
         }
         if (it >= o->max_iterations) { rep->stop = DOPT_STOP_MAX_ITERATIONS; st = DOPT_OK; break; }
         ++it;
         if (st == DOPT_OK) {
-            DOPT_REAL ymax = m ? DOPT_FN(dopt_amax)(m, C->yn, 1) : 0, phi, pred, dn;
+            DOPT_REAL ymax = m ? DOPT_FN(dopt_amax)(m, C->yn, 1) : 0, phi, pred = 0, dn, t = 1;
+            int acc = 0, ls;
+            if (m) memcpy(y, C->yn, (size_t)m * sizeof(DOPT_REAL)); /* the next active set's y */
             if ((DOPT_REAL)1.5 * ymax > mu) mu = (DOPT_REAL)1.5 * ymax;
-            DOPT_FN(dopt__nlls_con_trial)(s, x);
-            pred = DOPT_FN(dopt__nlls_con_pred)(s, mu);
             phi = F + mu * DOPT_FN(dopt__nlls_con_l1)(m, C->c);
-            st = DOPT_FN(dopt__nlls_eval)(s, b, C->xt, 0, o->robust_mode, o->numeric_diff_step, &Ft, &bad);
-            if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, C->xt, C->ct, 0, o->numeric_diff_step, &bad);
-            if (st == DOPT_ERR_NON_FINITE) { st = DOPT_OK; Ft = (DOPT_REAL)HUGE_VAL; }
+            /* backtracking along the step before more damping: the damped KKT step meets the
+               linearized constraints in full, which overshoots curved ones far from them */
+            for (ls = 0; ls < 4 && !acc && st == DOPT_OK; ++ls, t /= 4)
+                acc = DOPT_FN(dopt__nlls_con_try)(s, o, b, x, t, mu, phi, &Ft, &pred, &bad, &st);
             if (st != DOPT_OK) break;
-            Ft += mu * DOPT_FN(dopt__nlls_con_l1)(m, C->ct);
-            if (pred > 0 && phi - Ft > o->min_relative_decrease * pred) { /* accept */
+            if (acc) { /* accept */
                 DOPT_REAL r = (phi - Ft) / pred, f = 1 - (2 * r - 1) * (2 * r - 1) * (2 * r - 1);
                 dn = DOPT_FN(dopt_nrm2)(n, C->dp, 1);
                 memcpy(x, C->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL));
-                if (m) memcpy(y, C->yn, (size_t)m * sizeof(DOPT_REAL));
                 rep->accepted++;
                 if (o->lm_update == DOPT_LM_UPDATE_FACTOR) lambda /= o->lm_factor;
                 else lambda *= f > (DOPT_REAL)(1.0 / 3) ? f : (DOPT_REAL)(1.0 / 3);

@@ -1,0 +1,493 @@
+/* test_nlls_constraints.c — bounds and equality constraints in the least-squares layer
+ * (dopt_nlls_set_bounds, dopt_nlls_add_constraint; CONSTRAINED LEAST SQUARES in dopt.h).
+ *
+ *   - bound-constrained linear least squares, and with a linear equality on top, against a dense
+ *     reference written here: enumeration of every active pattern (free / at lower / at upper per
+ *     coordinate), each solved by its KKT system with Gaussian elimination, the one that is
+ *     feasible with multipliers of the right signs kept (1e-9), on random problems;
+ *   - a nonlinear problem with a nonlinear equality (a circle) and bounds: c(x) = 0 to 1e-10 and
+ *     the KKT conditions (projected Lagrangian gradient, computed here, to 1e-8);
+ *   - IMPLICIT gradients through active bounds and equalities against central differences of
+ *     the constrained solution map (1e-6);
+ *   - a float smoke test and the bad-argument statuses. */
+#define DOPT_IMPLEMENTATION
+#include "dopt.h"
+#include "dopt_test.h"
+
+/* ---- a linear problem: 2 variables of R^2, NR costs r_i = a_i . x - Y_i ------------------------- */
+
+#define TC_NR 6
+#define TC_B 3
+
+typedef struct tc_cost {
+    double a[4];
+    const double *Y; /* this element's data (the learnable Y parameter), Y[i] */
+    int i;
+} tc_cost;
+
+static dopt_status tc_lin(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const tc_cost *c = (const tc_cost *)data;
+    r[0] = c->a[0] * x[0][0] + c->a[1] * x[0][1] + c->a[2] * x[1][0] + c->a[3] * x[1][1] - c->Y[c->i];
+    if (J) {
+        if (J[0]) { J[0][0] = c->a[0]; J[0][1] = c->a[1]; }
+        if (J[1]) { J[1][0] = c->a[2]; J[1][1] = c->a[3]; }
+    }
+    return DOPT_OK;
+}
+
+static dopt_status tc_lin_vjp(const void *data, const double *const *x, const double *rbar, int slot, double *pbar)
+{
+    const tc_cost *c = (const tc_cost *)data;
+    (void)x; (void)slot;
+    pbar[c->i] -= rbar[0];
+    return DOPT_OK;
+}
+
+/* the linear equality e . x = f */
+typedef struct tc_eq { double e[4], f; } tc_eq;
+
+static dopt_status tc_lineq(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const tc_eq *q = (const tc_eq *)data;
+    r[0] = q->e[0] * x[0][0] + q->e[1] * x[0][1] + q->e[2] * x[1][0] + q->e[3] * x[1][1] - q->f;
+    if (J) {
+        if (J[0]) { J[0][0] = q->e[0]; J[0][1] = q->e[1]; }
+        if (J[1]) { J[1][0] = q->e[2]; J[1][1] = q->e[3]; }
+    }
+    return DOPT_OK;
+}
+
+static uint64_t tc_seed = 88172645463325252ULL;
+static double tc_rand(void) /* uniform in [-1, 1) */
+{
+    tc_seed ^= tc_seed << 13; tc_seed ^= tc_seed >> 7; tc_seed ^= tc_seed << 17;
+    return (double)(tc_seed >> 11) / 4503599627370496.0 - 1.0;
+}
+
+/* Gaussian elimination with partial pivoting: M (k x k, row-major) z = rhs; 0 when singular */
+static int tc_gauss(int k, double *M, double *z)
+{
+    int i, j, r, p;
+    for (j = 0; j < k; ++j) {
+        p = j;
+        for (r = j + 1; r < k; ++r) if (fabs(M[r * k + j]) > fabs(M[p * k + j])) p = r;
+        if (fabs(M[p * k + j]) < 1e-14) return 0;
+        for (i = 0; i < k; ++i) { double t = M[j * k + i]; M[j * k + i] = M[p * k + i]; M[p * k + i] = t; }
+        { double t = z[j]; z[j] = z[p]; z[p] = t; }
+        for (r = j + 1; r < k; ++r) {
+            double f = M[r * k + j] / M[j * k + j];
+            for (i = j; i < k; ++i) M[r * k + i] -= f * M[j * k + i];
+            z[r] -= f * z[j];
+        }
+    }
+    for (j = k - 1; j >= 0; --j) {
+        for (i = j + 1; i < k; ++i) z[j] -= M[j * k + i] * z[i];
+        z[j] /= M[j * k + j];
+    }
+    return 1;
+}
+
+/* Reference: min 1/2 |A x - Y|^2 s.t. lo <= x <= hi (and e . x = f when neq), by enumerating the
+ * 3^4 active patterns.  Returns 1 and x when exactly one pattern satisfies the KKT conditions. */
+static int tc_reference(double A[TC_NR][4], const double *Y, const double *lo, const double *hi,
+                        int neq, const tc_eq *q, double x[4])
+{
+    int pat, found = 0;
+    for (pat = 0; pat < 81; ++pat) {
+        int st[4], fr[4], nf = 0, i, j, r, ok = 1, t = pat;
+        double xx[4], M[25], z[5], g[4], y = 0;
+        for (i = 0; i < 4; ++i) { st[i] = t % 3; t /= 3; }
+        for (i = 0; i < 4 && ok; ++i) {
+            if (st[i] == 1) { if (!isfinite(lo[i])) ok = 0; xx[i] = lo[i]; }
+            else if (st[i] == 2) { if (!isfinite(hi[i])) ok = 0; xx[i] = hi[i]; }
+            else { fr[nf++] = i; xx[i] = 0; }
+        }
+        if (!ok) continue;
+        {
+            int k = nf + (neq ? 1 : 0);
+            for (i = 0; i < k * k; ++i) M[i] = 0;
+            for (i = 0; i < nf; ++i) {
+                z[i] = 0;
+                for (r = 0; r < TC_NR; ++r) {
+                    double rr = Y[r];
+                    for (j = 0; j < 4; ++j) if (st[j]) rr -= A[r][j] * xx[j];
+                    z[i] += A[r][fr[i]] * rr;
+                    for (j = 0; j < nf; ++j) M[i * k + j] += A[r][fr[i]] * A[r][fr[j]];
+                }
+                if (neq) { M[i * k + nf] = q->e[fr[i]]; M[nf * k + i] = q->e[fr[i]]; }
+            }
+            if (neq) {
+                z[nf] = q->f;
+                for (j = 0; j < 4; ++j) if (st[j]) z[nf] -= q->e[j] * xx[j];
+            }
+            if (k && !tc_gauss(k, M, z)) continue;
+            for (i = 0; i < nf; ++i) xx[fr[i]] = z[i];
+            if (neq) y = z[nf];
+        }
+        for (i = 0; i < 4; ++i) {
+            g[i] = neq ? y * q->e[i] : 0;
+            for (r = 0; r < TC_NR; ++r) {
+                double rr = -Y[r];
+                for (j = 0; j < 4; ++j) rr += A[r][j] * xx[j];
+                g[i] += A[r][i] * rr;
+            }
+            if (xx[i] < lo[i] - 1e-12 || xx[i] > hi[i] + 1e-12) ok = 0;
+            if (st[i] == 1 && g[i] < -1e-12) ok = 0;
+            if (st[i] == 2 && g[i] > 1e-12) ok = 0;
+        }
+        if (!ok) continue;
+        for (i = 0; i < 4; ++i) x[i] = xx[i];
+        found++;
+    }
+    return found == 1;
+}
+
+/* One random batch: A per element (shared structure), Y, bounds (some infinite); x0 random. */
+typedef struct tc_setup {
+    double A[TC_B][TC_NR][4];
+    double Y[TC_B][TC_NR];
+    double lo[TC_B][4], hi[TC_B][4];
+    tc_cost cost[TC_B][TC_NR];
+    tc_eq eq[TC_B];
+    double x[TC_B][4];
+} tc_setup;
+
+static void tc_fill(tc_setup *S)
+{
+    int b, i, j;
+    for (b = 0; b < TC_B; ++b) {
+        for (i = 0; i < TC_NR; ++i) {
+            for (j = 0; j < 4; ++j) S->A[b][i][j] = S->cost[b][i].a[j] = tc_rand();
+            S->Y[b][i] = 2 * tc_rand();
+            S->cost[b][i].Y = S->Y[b];
+            S->cost[b][i].i = i;
+        }
+        for (j = 0; j < 4; ++j) {
+            S->lo[b][j] = -0.6 + 0.3 * tc_rand();
+            S->hi[b][j] = 0.6 + 0.3 * tc_rand();
+            S->x[b][j] = 0.5 * tc_rand();
+        }
+        S->lo[b][3] = -HUGE_VAL; /* the second variable's second coordinate: one-sided */
+        for (j = 0; j < 4; ++j) S->eq[b].e[j] = tc_rand();
+        S->eq[b].f = 0.3 * tc_rand();
+    }
+}
+
+/* problem over S (element b's costs at stride sizeof one element's cost row) */
+static dopt_nlls_problem_d *tc_problem(tc_setup *S, int neq, int *cost_index)
+{
+    dopt_nlls_problem_d *p = NULL;
+    dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+    int v[2], i;
+    if (dopt_nlls_problem_create_d(NULL, TC_B, &p)) return NULL;
+    dopt_nlls_add_variable_d(p, &R2, &v[0]);
+    dopt_nlls_add_variable_d(p, &R2, &v[1]);
+    for (i = 0; i < TC_NR; ++i) {
+        dopt_nlls_cost_desc_d d;
+        memset(&d, 0, sizeof d);
+        d.fn = tc_lin; d.data = &S->cost[0][i]; d.data_stride = sizeof S->cost[0];
+        d.rdim = 1; d.nvars = 2; d.vars = v;
+        dopt_nlls_add_cost_d(p, &d, cost_index ? cost_index + i : NULL);
+    }
+    dopt_nlls_set_bounds_d(p, 0, S->lo[0], S->hi[0], 4);
+    dopt_nlls_set_bounds_d(p, 1, S->lo[0] + 2, S->hi[0] + 2, 4);
+    if (neq) {
+        dopt_nlls_cost_desc_d d;
+        memset(&d, 0, sizeof d);
+        d.fn = tc_lineq; d.data = &S->eq[0]; d.data_stride = sizeof S->eq[0];
+        d.rdim = 1; d.nvars = 2; d.vars = v;
+        dopt_nlls_add_constraint_d(p, &d, NULL);
+    }
+    return p;
+}
+
+static dopt_nlls_options_d tc_options(void)
+{
+    dopt_nlls_options_d o;
+    memset(&o, 0, sizeof o);
+    o.max_iterations = 200;
+    o.gradient_tolerance = 1e-12;
+    o.function_tolerance = DOPT_OFF;
+    o.step_tolerance = DOPT_OFF;
+    o.constraint_tolerance = 1e-12;
+    return o;
+}
+
+static void test_bounds_vs_reference(void)
+{
+    int trial, neq, ntr = getenv("DOPT_TEST_QUICK") ? 4 : 25;
+    for (neq = 0; neq <= 1; ++neq)
+        for (trial = 0; trial < ntr; ++trial) {
+            static tc_setup S;
+            dopt_nlls_problem_d *p;
+            dopt_nlls_solver_d *s = NULL;
+            dopt_nlls_report rep[TC_B];
+            dopt_nlls_options_d o = tc_options();
+            dopt_status st;
+            int b, j, nact = 0;
+            tc_fill(&S);
+            p = tc_problem(&S, neq, NULL);
+            DOPT_CHECK(p && dopt_nlls_solver_create_d(p, NULL, &s, NULL) == DOPT_OK, "create");
+            if (!s) { dopt_nlls_problem_destroy_d(p); return; }
+            st = dopt_nlls_solve_d(s, &o, &S.x[0][0], 4, rep, NULL, NULL);
+            DOPT_CHECK(st == DOPT_OK, "solve status %d", (int)st);
+            for (b = 0; b < TC_B; ++b) {
+                double xr[4];
+                int ok = tc_reference(S.A[b], S.Y[b], S.lo[b], S.hi[b], neq, &S.eq[b], xr);
+                DOPT_CHECK(ok, "reference found no unique KKT point (trial %d, b %d)", trial, b);
+                DOPT_CHECK(rep[b].stop == DOPT_STOP_GRADIENT || rep[b].stop == DOPT_STOP_STEP, "neq %d: stop %d after %d iterations (trial %d b %d)", neq,
+                           (int)rep[b].stop, rep[b].iterations, trial, b);
+                for (j = 0; j < 4 && ok; ++j) DOPT_CHECK_CLOSE(S.x[b][j], xr[j], 1e-9, "x vs the reference");
+                for (j = 0; j < 4; ++j)
+                    DOPT_CHECK(S.x[b][j] >= S.lo[b][j] && S.x[b][j] <= S.hi[b][j], "x outside the box");
+                if (neq) {
+                    double c = -S.eq[b].f;
+                    for (j = 0; j < 4; ++j) c += S.eq[b].e[j] * S.x[b][j];
+                    DOPT_CHECK(fabs(c) <= 1e-10, "c(x) = %g", c);
+                    DOPT_CHECK(dopt_nlls_multipliers_d(s, b) != NULL, "multipliers");
+                }
+                nact += rep[b].active_bounds;
+            }
+            if (trial == ntr - 1) DOPT_CHECK(nact > 0 || trial < 3, "no bound was ever active: the test tests nothing");
+            dopt_nlls_solver_destroy_d(s);
+            dopt_nlls_problem_destroy_d(p);
+        }
+}
+
+/* ---- a nonlinear problem: point p in R^2 on the unit circle, q in a box, fitting targets ------ */
+
+typedef struct tn_data { double t[2], w; } tn_data;
+
+/* r = w (sin-warped p + q - t) */
+static dopt_status tn_res(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const tn_data *d = (const tn_data *)data;
+    r[0] = d->w * (x[0][0] + 0.3 * sin(x[0][1]) + x[1][0] - d->t[0]);
+    r[1] = d->w * (x[0][1] + 0.3 * x[0][0] * x[0][0] + x[1][1] - d->t[1]);
+    if (J) {
+        if (J[0]) { J[0][0] = d->w; J[0][1] = d->w * 0.3 * cos(x[0][1]); J[0][2] = d->w * 0.6 * x[0][0]; J[0][3] = d->w; }
+        if (J[1]) { J[1][0] = d->w; J[1][1] = 0; J[1][2] = 0; J[1][3] = d->w; }
+    }
+    return DOPT_OK;
+}
+
+/* r = q - 0.2 (a weak prior keeping q determined) */
+static dopt_status tn_prior(const void *data, const double *const *x, double *r, double *const *J)
+{
+    (void)data;
+    r[0] = x[0][0] - 0.2; r[1] = x[0][1] - 0.2;
+    if (J && J[0]) { J[0][0] = 1; J[0][1] = 0; J[0][2] = 0; J[0][3] = 1; }
+    return DOPT_OK;
+}
+
+/* c = |p|^2 - 1 */
+static dopt_status tn_circle(const void *data, const double *const *x, double *r, double *const *J)
+{
+    (void)data;
+    r[0] = x[0][0] * x[0][0] + x[0][1] * x[0][1] - 1;
+    if (J && J[0]) { J[0][0] = 2 * x[0][0]; J[0][1] = 2 * x[0][1]; }
+    return DOPT_OK;
+}
+
+static void test_nonlinear_kkt(void)
+{
+    tn_data d[3] = {{{1.5, 0.4}, 1}, {{1.2, -0.3}, 0.7}, {{0.9, 1.1}, 1.3}};
+    double lo[2] = {-0.1, -0.05}, hi[2] = {0.1, 0.3}, x[4] = {0.3, 0.2, 0, 0};
+    dopt_nlls_problem_d *p;
+    dopt_nlls_solver_d *s = NULL;
+    dopt_nlls_report rep;
+    dopt_nlls_options_d o = tc_options();
+    dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+    int v[2], i, j;
+    const double *y;
+    dopt_nlls_problem_create_d(NULL, 1, &p);
+    dopt_nlls_add_variable_d(p, &R2, &v[0]);
+    dopt_nlls_add_variable_d(p, &R2, &v[1]);
+    for (i = 0; i < 3; ++i) {
+        dopt_nlls_cost_desc_d c;
+        memset(&c, 0, sizeof c);
+        c.fn = tn_res; c.data = &d[i]; c.rdim = 2; c.nvars = 2; c.vars = v;
+        dopt_nlls_add_cost_d(p, &c, NULL);
+    }
+    {
+        dopt_nlls_cost_desc_d c;
+        memset(&c, 0, sizeof c);
+        c.fn = tn_prior; c.rdim = 2; c.nvars = 1; c.vars = &v[1];
+        dopt_nlls_add_cost_d(p, &c, NULL);
+        c.fn = tn_circle; c.rdim = 1; c.vars = &v[0];
+        DOPT_CHECK(dopt_nlls_add_constraint_d(p, &c, NULL) == DOPT_OK, "add_constraint");
+        c.weight_kind = DOPT_WEIGHT_SCALAR; c.weight = lo;
+        DOPT_CHECK(dopt_nlls_add_constraint_d(p, &c, NULL) == DOPT_ERR_INVALID_ARGUMENT, "weighted constraint refused");
+    }
+    DOPT_CHECK(dopt_nlls_set_bounds_d(p, 1, lo, hi, 0) == DOPT_OK, "set_bounds");
+    DOPT_CHECK(dopt_nlls_set_bounds_d(p, 7, lo, hi, 0) == DOPT_ERR_INVALID_ARGUMENT, "bad variable");
+    DOPT_CHECK(dopt_nlls_num_constraint_rows_d(p) == 1, "rows");
+    DOPT_CHECK(dopt_nlls_solver_create_d(p, NULL, &s, NULL) == DOPT_OK, "create");
+    if (!s) { dopt_nlls_problem_destroy_d(p); return; }
+    DOPT_CHECK(dopt_nlls_solve_d(s, &o, x, 0, &rep, NULL, NULL) == DOPT_OK, "solve");
+    DOPT_CHECK(rep.stop == DOPT_STOP_GRADIENT || rep.stop == DOPT_STOP_STEP, "stop %d", (int)rep.stop);
+    DOPT_CHECK(fabs(x[0] * x[0] + x[1] * x[1] - 1) <= 1e-10, "c(x) = %g", x[0] * x[0] + x[1] * x[1] - 1);
+    DOPT_CHECK(rep.active_bounds >= 1, "an active bound expected (%d)", rep.active_bounds);
+    y = dopt_nlls_multipliers_d(s, 0);
+    DOPT_CHECK(y != NULL, "multipliers");
+    if (y) { /* KKT: the gradient of S + y c, projected on the box, vanishes; computed here */
+        double g[4] = {0, 0, 0, 0};
+        for (i = 0; i < 3; ++i) {
+            double r[2], J0[4], J1[4];
+            const double *xv[2]; double *Jv[2];
+            xv[0] = x; xv[1] = x + 2; Jv[0] = J0; Jv[1] = J1;
+            tn_res(&d[i], xv, r, Jv);
+            for (j = 0; j < 2; ++j) {
+                g[j] += J0[0 * 2 + j] * r[0] + J0[1 * 2 + j] * r[1];
+                g[2 + j] += J1[0 * 2 + j] * r[0] + J1[1 * 2 + j] * r[1];
+            }
+        }
+        g[2] += x[2] - 0.2; g[3] += x[3] - 0.2;
+        g[0] += y[0] * 2 * x[0]; g[1] += y[0] * 2 * x[1];
+        for (j = 0; j < 4; ++j) {
+            double gp = g[j];
+            if (j >= 2 && x[j] <= lo[j - 2] && gp > 0) gp = 0;
+            if (j >= 2 && x[j] >= hi[j - 2] && gp < 0) gp = 0;
+            DOPT_CHECK(fabs(gp) <= 1e-8, "projected Lagrangian gradient %d: %g", j, gp);
+            if (j >= 2) DOPT_CHECK(x[j] >= lo[j - 2] && x[j] <= hi[j - 2], "box");
+        }
+    }
+    dopt_nlls_solver_destroy_d(s);
+    dopt_nlls_problem_destroy_d(p);
+}
+
+/* ---- IMPLICIT through active bounds and the equality, vs central differences ----------------- */
+
+static void tc_solve_map(tc_setup *S, double x0[TC_B][4], double out[TC_B][4], int neq)
+{
+    dopt_nlls_problem_d *p = tc_problem(S, neq, NULL);
+    dopt_nlls_solver_d *s = NULL;
+    dopt_nlls_options_d o = tc_options();
+    memcpy(out, x0, sizeof(double) * TC_B * 4);
+    if (p && dopt_nlls_solver_create_d(p, NULL, &s, NULL) == DOPT_OK)
+        dopt_nlls_solve_d(s, &o, &out[0][0], 4, NULL, NULL, NULL);
+    dopt_nlls_solver_destroy_d(s);
+    dopt_nlls_problem_destroy_d(p);
+}
+
+static void test_implicit_vs_fd(void)
+{
+    int trial, neq, checked = 0;
+    for (neq = 0; neq <= 1; ++neq)
+        for (trial = 0; trial < 6; ++trial) {
+            static tc_setup S;
+            double x0[TC_B][4], xs[TC_B][4], xp[TC_B][4], xm[TC_B][4], xbar[TC_B][4];
+            dopt_nlls_problem_d *p;
+            dopt_nlls_solver_d *s = NULL;
+            dopt_nlls_diff_d *D = NULL;
+            dopt_nlls_options_d o = tc_options();
+            dopt_nlls_diff_report brep[TC_B];
+            int ci[TC_NR], k, b, i, j, nact = 0;
+            tc_fill(&S);
+            memcpy(x0, S.x, sizeof x0);
+            p = tc_problem(&S, neq, ci);
+            if (!p || dopt_nlls_solver_create_d(p, NULL, &s, NULL) != DOPT_OK || dopt_nlls_diff_create_d(s, &D) != DOPT_OK) {
+                DOPT_CHECK(0, "setup");
+                dopt_nlls_solver_destroy_d(s); dopt_nlls_problem_destroy_d(p);
+                return;
+            }
+            dopt_nlls_diff_add_param_d(D, DOPT_PARAM_DATA, &S.Y[0][0], TC_NR, TC_NR, &k);
+            for (i = 0; i < TC_NR; ++i) dopt_nlls_diff_attach_d(D, ci[i], k, tc_lin_vjp);
+            DOPT_CHECK(dopt_nlls_diff_solve_d(D, &o, &S.x[0][0], 4, NULL, NULL) == DOPT_OK, "forward");
+            memcpy(xs, S.x, sizeof xs);
+            for (b = 0; b < TC_B; ++b) {
+                const unsigned char *act = dopt_nlls_active_set_d(s, b);
+                for (j = 0; j < 4; ++j) { xbar[b][j] = 1 + 0.5 * tc_rand(); nact += act ? act[j] : 0; }
+            }
+            DOPT_CHECK(dopt_nlls_diff_backward_d(D, NULL, &xbar[0][0], NULL, brep, NULL) == DOPT_OK, "backward");
+            {
+                const double *gY = dopt_nlls_diff_param_grad_d(D, k);
+                for (b = 0; b < TC_B; ++b) {
+                    int degenerate = 0;
+                    /* skip elements near degeneracy: a coordinate at a bound with a tiny multiplier
+                       or a free one within the FD step of a bound */
+                    for (j = 0; j < 4; ++j)
+                        if ((fabs(xs[b][j] - S.lo[b][j]) < 1e-4 && xs[b][j] != S.lo[b][j]) ||
+                            (fabs(xs[b][j] - S.hi[b][j]) < 1e-4 && xs[b][j] != S.hi[b][j])) degenerate = 1;
+                    DOPT_CHECK(brep[b].status == DOPT_OK, "backward element status %d", (int)brep[b].status);
+                    if (degenerate) continue;
+                    for (i = 0; i < TC_NR; ++i) {
+                        double h = 1e-6, Lp = 0, Lm = 0, y0 = S.Y[b][i];
+                        S.Y[b][i] = y0 + h; tc_solve_map(&S, x0, xp, neq);
+                        S.Y[b][i] = y0 - h; tc_solve_map(&S, x0, xm, neq);
+                        S.Y[b][i] = y0;
+                        for (j = 0; j < 4; ++j) { Lp += xbar[b][j] * xp[b][j]; Lm += xbar[b][j] * xm[b][j]; }
+                        DOPT_CHECK(fabs(gY[b * TC_NR + i] - (Lp - Lm) / (2 * h)) <= 1e-6 * (1 + fabs(gY[b * TC_NR + i])), "dL/dY vs central differences: %.12g vs %.12g (neq %d trial %d b %d i %d)", gY[b * TC_NR + i], (Lp - Lm) / (2 * h), neq, trial, b, i);
+                        checked++;
+                    }
+                }
+            }
+            dopt_nlls_diff_destroy_d(D);
+            dopt_nlls_solver_destroy_d(s);
+            dopt_nlls_problem_destroy_d(p);
+            if (trial == 5) DOPT_CHECK(nact > 0, "no active bound in the gradient test");
+            {
+                dopt_nlls_diff_options_d bo;
+                memset(&bo, 0, sizeof bo);
+                (void)bo;
+            }
+        }
+    DOPT_CHECK(checked > 40, "too few gradient entries checked (%d)", checked);
+}
+
+/* ---- float ------------------------------------------------------------------------------------ */
+
+static dopt_status tf_res(const void *data, const float *const *x, float *r, float *const *J)
+{
+    const float *t = (const float *)data;
+    r[0] = x[0][0] - t[0]; r[1] = x[0][1] - t[1];
+    if (J && J[0]) { J[0][0] = 1; J[0][1] = 0; J[0][2] = 0; J[0][3] = 1; }
+    return DOPT_OK;
+}
+
+static dopt_status tf_sum(const void *data, const float *const *x, float *r, float *const *J)
+{
+    (void)data;
+    r[0] = x[0][0] + x[0][1] - 1;
+    if (J && J[0]) { J[0][0] = 1; J[0][1] = 1; }
+    return DOPT_OK;
+}
+
+static void test_float_smoke(void)
+{
+    /* min |x - (2, -1)|^2, x0 + x1 = 1, x1 >= -0.5 -> x = (1.5, -0.5) */
+    float t[2] = {2, -1}, lo[2] = {-INFINITY, -0.5f}, x[2] = {0, 0};
+    dopt_nlls_problem_f *p;
+    dopt_nlls_solver_f *s = NULL;
+    dopt_nlls_report rep;
+    dopt_manifold_f R2 = dopt_manifold_euclidean_f(2);
+    dopt_nlls_cost_desc_f c;
+    int v;
+    dopt_nlls_problem_create_f(NULL, 1, &p);
+    dopt_nlls_add_variable_f(p, &R2, &v);
+    memset(&c, 0, sizeof c);
+    c.fn = tf_res; c.data = t; c.rdim = 2; c.nvars = 1; c.vars = &v;
+    dopt_nlls_add_cost_f(p, &c, NULL);
+    c.fn = tf_sum; c.rdim = 1;
+    dopt_nlls_add_constraint_f(p, &c, NULL);
+    dopt_nlls_set_bounds_f(p, v, lo, NULL, 0);
+    DOPT_CHECK(dopt_nlls_solver_create_f(p, NULL, &s, NULL) == DOPT_OK, "create");
+    if (s) {
+        DOPT_CHECK(dopt_nlls_solve_f(s, NULL, x, 0, &rep, NULL, NULL) == DOPT_OK, "solve");
+        DOPT_CHECK(fabs(x[0] - 1.5) < 1e-5 && fabs(x[1] + 0.5) < 1e-5, "x = %g %g", x[0], x[1]);
+        DOPT_CHECK(rep.active_bounds == 1, "active %d", rep.active_bounds);
+    }
+    dopt_nlls_solver_destroy_f(s);
+    dopt_nlls_problem_destroy_f(p);
+}
+
+static void suite(void)
+{
+    DOPT_TEST_RUN(test_bounds_vs_reference);
+    DOPT_TEST_RUN(test_nonlinear_kkt);
+    DOPT_TEST_RUN(test_implicit_vs_fd);
+    DOPT_TEST_RUN(test_float_smoke);
+}
+
+DOPT_TEST_MAIN(suite)
