@@ -3596,6 +3596,7 @@ static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const 
 typedef struct DOPT_FN(dopt__nlls_con) {
     int m;                     /* constraint rows                                                  */
     DOPT_REAL *A, *Z;          /* m x n row-major: A = dc/d delta at x; row i of Z = K^-1 A_f,i     */
+    DOPT_REAL *A0;             /* m x n: A at the solution while the exact adjoint moves off it    */
     DOPT_REAL *S;              /* m x m: A_f K^-1 A_f^T, then its Cholesky factor                  */
     DOPT_REAL *c, *ct, *yn, *ad; /* m: c(x), c(trial point), the step's multipliers, A dp          */
     DOPT_REAL *lo, *hi;        /* n: the bounds of each tangent column for this element (+-inf)    */
@@ -3630,16 +3631,16 @@ static int DOPT_FN(dopt__nlls_con_make)(DOPT_FN(dopt_nlls_solver) *s)
         if (jt * (size_t)cs->d.rdim > maxj) maxj = jt * (size_t)cs->d.rdim;
         if (dd > maxd) maxd = dd;
     }
-    bytes = DOPT_WORKSPACE_ROUND(sizeof *C) + DOPT_WORKSPACE_ROUND((2 * m * n + m * m + 4 * m) * R) +
+    bytes = DOPT_WORKSPACE_ROUND(sizeof *C) + DOPT_WORKSPACE_ROUND((3 * m * n + m * m + 4 * m) * R) +
             DOPT_WORKSPACE_ROUND((7 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R) +
             DOPT_WORKSPACE_ROUND(n * sizeof(int)) + DOPT_WORKSPACE_ROUND(B * n) + DOPT_WORKSPACE_ROUND(B * m * R);
     q = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, bytes);
     if (!q) return 0;
     C = (DOPT_FN(dopt__nlls_con) *)q; q += DOPT_WORKSPACE_ROUND(sizeof *C);
     C->m = p->mcon;
-    C->A = (DOPT_REAL *)q; C->Z = C->A + m * n; C->S = C->Z + m * n; C->c = C->S + m * m;
+    C->A = (DOPT_REAL *)q; C->Z = C->A + m * n; C->A0 = C->Z + m * n; C->S = C->A0 + m * n; C->c = C->S + m * m;
     C->ct = C->c + m; C->yn = C->ct + m; C->ad = C->yn + m;
-    q += DOPT_WORKSPACE_ROUND((2 * m * n + m * m + 4 * m) * R);
+    q += DOPT_WORKSPACE_ROUND((3 * m * n + m * m + 4 * m) * R);
     C->lo = (DOPT_REAL *)q; C->hi = C->lo + n; C->gl = C->hi + n; C->z0 = C->gl + n; C->dp = C->z0 + n;
     C->hd = C->dp + n; C->del = C->hd + n; C->Hp = C->del + n; C->xt = C->Hp + s->pat.nvalues + 1; C->r = C->xt + p->xdim;
     C->J = C->r + maxr; C->scr = C->J + maxj;
@@ -5314,24 +5315,76 @@ static dopt_status DOPT_FN(dopt__nlls_con_solve)(DOPT_FN(dopt_nlls_solver) *s, c
     return first;
 }
 
-/* IMPLICIT's adjoint through the active set: w solves [H_f A_f^T; A_f 0] [w; mu] = [xbar_f; 0]
- * at element b's solution xs (H undamped, the active set of the forward solve held, w = 0 there). */
+/* v = (∇²L - H) w at xs for the Lagrangian L = S + y^T c: central differences of its gradient
+ * g + A^T y along w (the exact Hessian-vector product, as implicit_exact's for S) less the
+ * Gauss-Newton part H w (hv: the solver's H at xs on entry, and again on return; C->A0 holds A
+ * at xs and is copied back into C->A) */
+static dopt_status DOPT_FN(dopt__nlls_con_curv)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_robust_mode mode,
+                                                DOPT_REAL hstep, const DOPT_REAL *xs, const DOPT_REAL *y,
+                                                const DOPT_REAL *w, DOPT_REAL *v)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    DOPT_REAL wmax = DOPT_FN(dopt_amax)(s->n, w, 1), h, F, sg;
+    int n = s->n, i, k, side;
+    long bad = -1;
+    dopt_status st = DOPT_OK;
+    DOPT_FN(dopt__nlls_hv)(s, w, v);
+    for (i = 0; i < n; ++i) v[i] = -v[i];
+    if (wmax == 0) return DOPT_OK;
+    h = DOPT_M(cbrt)(DOPT_EPS) / wmax;
+    for (side = 0, sg = 1; side < 2 && st == DOPT_OK; ++side, sg = -1) {
+        DOPT_FN(dopt__nlls_retract)(s, xs, w, sg * h, C->xt);
+        st = DOPT_FN(dopt__nlls_eval)(s, b, C->xt, 1, mode, hstep, &F, &bad);
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, C->xt, C->ct, 1, hstep, &bad);
+        if (st != DOPT_OK) break;
+        for (k = 0; k < C->m; ++k) DOPT_FN(dopt_axpy)(n, y[k], C->A + (size_t)k * (size_t)n, 1, s->g, 1);
+        for (i = 0; i < n; ++i) v[i] += sg * s->g[i] / (2 * h);
+    }
+    if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_eval)(s, b, xs, 1, mode, hstep, &F, &bad);
+    memcpy(C->A, C->A0, (size_t)C->m * (size_t)n * sizeof(DOPT_REAL));
+    if (C->m) memset(C->ct, 0, (size_t)C->m * sizeof(DOPT_REAL));
+    return st;
+}
+
+/* IMPLICIT's adjoint through the active set: w solves [∇²L_f A_f^T; A_f 0] [w; mu] = [xbar_f; 0]
+ * at element b's solution xs, the active set of the forward solve held (w = 0 there).  ∇²L is
+ * the Gauss-Newton H (exact = 0), or the exact Hessian of the Lagrangian S + y^T c (exact = 1:
+ * iterative refinement on the Gauss-Newton KKT factor with dopt__nlls_con_curv's products, at
+ * most 30 sweeps; DOPT_ERR_NO_CONVERGENCE if they do not settle). */
 static dopt_status DOPT_FN(dopt__nlls_con_adjoint)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_robust_mode mode,
                                                    DOPT_REAL hstep, const DOPT_REAL *xs, const DOPT_REAL *xbar,
-                                                   DOPT_REAL *w, int *fail_col)
+                                                   int exact, DOPT_REAL *w, int *fail_col)
 {
     DOPT_FN(dopt__nlls_con) *C = s->con;
     const unsigned char *act = C->act + (size_t)b * (size_t)s->n;
-    DOPT_REAL F;
+    const DOPT_REAL *y = C->mult + (size_t)b * (size_t)C->m;
+    DOPT_REAL F, tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-5 : 1e-11);
     long bad = -1;
-    int i;
+    int i, n = s->n, it;
     dopt_status st = DOPT_FN(dopt__nlls_eval)(s, b, xs, 1, mode, hstep, &F, &bad);
     if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, xs, C->c, 1, hstep, &bad);
     if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_factor)(s, b, DOPT_LM_DAMP_IDENTITY, 0, act, fail_col);
     if (st != DOPT_OK) return st;
-    for (i = 0; i < s->n; ++i) C->gl[i] = -xbar[i];
+    for (i = 0; i < n; ++i) C->gl[i] = -xbar[i];
     if (C->m) memset(C->ct, 0, (size_t)C->m * sizeof(DOPT_REAL));
-    return DOPT_FN(dopt__nlls_con_range)(s, act, C->gl, C->ct, w, C->ad);
+    st = DOPT_FN(dopt__nlls_con_range)(s, act, C->gl, C->ct, w, C->ad);
+    if (st != DOPT_OK || !exact) return st;
+    memcpy(C->A0, C->A, (size_t)C->m * (size_t)n * sizeof(DOPT_REAL));
+    for (it = 0; it < 30; ++it) { /* w <- M_GN^-1 [xbar - (∇²L - H) w; 0] */
+        DOPT_REAL diff = 0, wn;
+        st = DOPT_FN(dopt__nlls_con_curv)(s, b, mode, hstep, xs, y, w, C->hd);
+        for (i = 0; i < n && st == DOPT_OK; ++i) C->gl[i] = C->hd[i] - xbar[i];
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_range)(s, act, C->gl, C->ct, C->dp, C->ad);
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < n; ++i) {
+            DOPT_REAL e = DOPT_M(fabs)(C->dp[i] - w[i]);
+            if (e > diff) diff = e;
+            w[i] = C->dp[i];
+        }
+        wn = DOPT_FN(dopt_amax)(n, w, 1);
+        if (diff <= tol * (wn > 0 ? wn : 1)) return DOPT_OK;
+    }
+    return DOPT_ERR_NO_CONVERGENCE;
 }
 
 DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_multipliers)(const DOPT_FN(dopt_nlls_solver) *s, int b)
@@ -6344,8 +6397,10 @@ static dopt_status DOPT_FN(dopt__diff_implicit)(DOPT_FN(dopt_nlls_diff) *D, int 
     dopt_status st;
     memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
     if (s->con) { /* through the active bounds and the equality constraints */
-        if (exact) return dopt_errinfo_set(info, DOPT_ERR_UNSUPPORTED, b, 0, "nlls diff: implicit_exact with constraints");
-        st = DOPT_FN(dopt__nlls_con_adjoint)(s, b, D->fo.robust_mode, D->fo.numeric_diff_step, xs, xbar, w, &fail_col);
+        st = DOPT_FN(dopt__nlls_con_adjoint)(s, b, D->fo.robust_mode, D->fo.numeric_diff_step, xs, xbar, exact, w,
+                                             &fail_col);
+        if (st == DOPT_ERR_NO_CONVERGENCE)
+            return dopt_errinfo_set(info, st, b, 0, "nlls diff: the exact Lagrangian adjoint did not settle (implicit_exact)");
         if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
     } else if ((st = DOPT_FN(dopt__diff_linearize)(D, b, xs, 0, &fail_col)) != DOPT_OK) {
         return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);

@@ -357,6 +357,93 @@ static void test_nonlinear_kkt(void)
     dopt_nlls_problem_destroy_d(p);
 }
 
+/* The nonlinear problem with learnable scalar weights wt[0..2] of its three fitting costs (the
+ * tn_data weights set to 1): solve from x0; *s_out / *p_out keep the solver when asked. */
+static int tn_solve(double *wt, double x[4], dopt_nlls_solver_d **s_out, dopt_nlls_problem_d **p_out,
+                    dopt_nlls_diff_d **D_out, int *kw)
+{
+    static tn_data d[3] = {{{1.5, 0.4}, 1}, {{1.2, -0.3}, 1}, {{0.9, 1.1}, 1}};
+    static double lo[2] = {-0.1, -0.05}, hi[2] = {0.1, 0.3};
+    dopt_nlls_problem_d *p;
+    dopt_nlls_solver_d *s = NULL;
+    dopt_nlls_diff_d *D = NULL;
+    dopt_nlls_options_d o = tc_options();
+    dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+    int v[2], i, c[3], ok;
+    x[0] = 0.3; x[1] = 0.2; x[2] = 0; x[3] = 0;
+    dopt_nlls_problem_create_d(NULL, 1, &p);
+    dopt_nlls_add_variable_d(p, &R2, &v[0]);
+    dopt_nlls_add_variable_d(p, &R2, &v[1]);
+    for (i = 0; i < 3; ++i) {
+        dopt_nlls_cost_desc_d cd;
+        memset(&cd, 0, sizeof cd);
+        cd.fn = tn_res; cd.data = &d[i]; cd.rdim = 2; cd.nvars = 2; cd.vars = v;
+        cd.weight_kind = DOPT_WEIGHT_SCALAR; cd.weight = wt + i;
+        dopt_nlls_add_cost_d(p, &cd, &c[i]);
+    }
+    {
+        dopt_nlls_cost_desc_d cd;
+        memset(&cd, 0, sizeof cd);
+        cd.fn = tn_prior; cd.rdim = 2; cd.nvars = 1; cd.vars = &v[1];
+        dopt_nlls_add_cost_d(p, &cd, NULL);
+        cd.fn = tn_circle; cd.rdim = 1; cd.vars = &v[0];
+        dopt_nlls_add_constraint_d(p, &cd, NULL);
+    }
+    dopt_nlls_set_bounds_d(p, 1, lo, hi, 0);
+    ok = dopt_nlls_solver_create_d(p, NULL, &s, NULL) == DOPT_OK;
+    if (ok && D_out) {
+        ok = dopt_nlls_diff_create_d(s, &D) == DOPT_OK;
+        for (i = 0; i < 3 && ok; ++i) ok = dopt_nlls_diff_learn_weight_d(D, c[i], kw + i) == DOPT_OK;
+        ok = ok && dopt_nlls_diff_solve_d(D, &o, x, 0, NULL, NULL) == DOPT_OK;
+    } else if (ok) {
+        ok = dopt_nlls_solve_d(s, &o, x, 0, NULL, NULL, NULL) == DOPT_OK;
+    }
+    if (D_out) *D_out = D; else dopt_nlls_diff_destroy_d(D);
+    if (s_out) *s_out = s; else dopt_nlls_solver_destroy_d(s);
+    if (p_out) *p_out = p; else dopt_nlls_problem_destroy_d(p);
+    return ok;
+}
+
+/* implicit_exact through a curved equality (the circle) and an active bound: the exact
+ * Lagrangian Hessian; the Gauss-Newton one (implicit_exact 0) must differ here */
+static void test_implicit_nonlinear(void)
+{
+    double wt[3] = {1, 0.7, 1.3}, x[4], xp[4], xm[4], xbar[4] = {0.3, -1.1, 0.7, 0.4};
+    dopt_nlls_solver_d *s = NULL;
+    dopt_nlls_problem_d *p = NULL;
+    dopt_nlls_diff_d *D = NULL;
+    dopt_nlls_diff_options_d bo;
+    int kw[3], k, j, differs = 0;
+    double g_exact[3], g_gn[3];
+    DOPT_CHECK(tn_solve(wt, x, &s, &p, &D, kw), "forward");
+    if (!D) { dopt_nlls_solver_destroy_d(s); dopt_nlls_problem_destroy_d(p); return; }
+    {
+        const unsigned char *act = dopt_nlls_active_set_d(s, 0);
+        DOPT_CHECK(act && act[2] + act[3] >= 1, "an active bound expected");
+    }
+    memset(&bo, 0, sizeof bo);
+    bo.implicit_exact = 1;
+    DOPT_CHECK(dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "backward exact");
+    for (k = 0; k < 3; ++k) g_exact[k] = dopt_nlls_diff_param_grad_d(D, kw[k])[0];
+    bo.implicit_exact = 0;
+    DOPT_CHECK(dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "backward GN");
+    for (k = 0; k < 3; ++k) g_gn[k] = dopt_nlls_diff_param_grad_d(D, kw[k])[0];
+    for (k = 0; k < 3; ++k) {
+        double h = 1e-6, w0 = wt[k], Lp = 0, Lm = 0, fd;
+        wt[k] = w0 + h; tn_solve(wt, xp, NULL, NULL, NULL, NULL);
+        wt[k] = w0 - h; tn_solve(wt, xm, NULL, NULL, NULL, NULL);
+        wt[k] = w0;
+        for (j = 0; j < 4; ++j) { Lp += xbar[j] * xp[j]; Lm += xbar[j] * xm[j]; }
+        fd = (Lp - Lm) / (2 * h);
+        DOPT_CHECK(fabs(g_exact[k] - fd) <= 1e-6 * (1 + fabs(fd)), "dL/dw%d: implicit_exact %.12g vs FD %.12g", k, g_exact[k], fd);
+        if (fabs(g_gn[k] - fd) > 1e-4 * (1 + fabs(fd))) differs = 1;
+    }
+    DOPT_CHECK(differs, "the Gauss-Newton adjoint matched a curved problem: the test tests nothing");
+    dopt_nlls_diff_destroy_d(D);
+    dopt_nlls_solver_destroy_d(s);
+    dopt_nlls_problem_destroy_d(p);
+}
+
 /* ---- IMPLICIT through active bounds and the equality, vs central differences ----------------- */
 
 static void tc_solve_map(tc_setup *S, double x0[TC_B][4], double out[TC_B][4], int neq)
@@ -487,6 +574,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_bounds_vs_reference);
     DOPT_TEST_RUN(test_nonlinear_kkt);
     DOPT_TEST_RUN(test_implicit_vs_fd);
+    DOPT_TEST_RUN(test_implicit_nonlinear);
     DOPT_TEST_RUN(test_float_smoke);
 }
 
