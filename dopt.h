@@ -955,6 +955,32 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_set_bounds)(DOPT_FN(dopt_nlls_problem) *p
  * Takes effect for solvers created afterwards.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_add_constraint)(DOPT_FN(dopt_nlls_problem) *p,
                                                        const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
+/* ---- editing costs between solves (no new analysis) ----------------------------------------- */
+/* A solver's analysis depends only on which variables each cost touches; these edits keep that,
+ * so they take effect at the next dopt_nlls_solve of every solver made from p, with no new
+ * analysis (a cost touching other variables is a new structure: create a new solver, one
+ * analysis).  Warm start: dopt_nlls_solve starts from whatever x holds.  To add a cost later
+ * without a new analysis, add it disabled before the solver is made (a slot in the pattern) and
+ * enable it, with its data, when it is needed. */
+
+/* dopt_nlls_set_cost_data: cost c reads `data` (element b at data + b * data_stride bytes) from
+ * now on.  DOPT_ERR_INVALID_ARGUMENT for a bad index. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_data)(DOPT_FN(dopt_nlls_problem) *p, int c, const void *data,
+                                                      size_t data_stride);
+/* dopt_nlls_set_cost_weight: cost c's weight becomes (kind, weight, stride), as in
+ * dopt_nlls_cost_desc (not copied).  A disabled cost keeps it for when it is enabled.
+ * DOPT_ERR_INVALID_ARGUMENT for a bad index or kind, a NULL weight with a kind other than NONE. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_weight)(DOPT_FN(dopt_nlls_problem) *p, int c,
+                                                        dopt_weight_kind kind, const DOPT_REAL *weight,
+                                                        ptrdiff_t weight_stride);
+/* dopt_nlls_set_cost_enabled: enabled = 0 takes cost c out of the objective, 1 puts it back.  A
+ * disabled cost is weighted by 0 (its callback is still called and must return finite values:
+ * point its data at any valid datum), so its terms in S, g and H are exact zeros and a solve
+ * equals that of the problem without it (tests/test_nlls_constraints.c: bit-identical for the
+ * dense solver).  Learnable weights (dopt_nlls_diff_learn_weight) of a disabled cost get no
+ * gradient.  DOPT_ERR_INVALID_ARGUMENT for a bad index. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_enabled)(DOPT_FN(dopt_nlls_problem) *p, int c, int enabled);
+
 /* dopt_nlls_num_constraint_rows: total rows m of the equality constraints. */
 DOPT_API int DOPT_FN(dopt_nlls_num_constraint_rows)(const DOPT_FN(dopt_nlls_problem) *p);
 
@@ -3009,6 +3035,11 @@ typedef struct DOPT_FN(dopt__nlls_var) {
 typedef struct DOPT_FN(dopt__nlls_cost) {
     DOPT_FN(dopt_nlls_cost_desc) d;        /* d.vars points at `vars` below */
     int vars[DOPT_NLLS_MAX_COST_VARS];
+    int off;                               /* disabled: d's weight is the problem's zero, the
+                                              user's is kept in wkind, w, wstride            */
+    dopt_weight_kind wkind;
+    const DOPT_REAL *w;
+    ptrdiff_t wstride;
 } DOPT_FN(dopt__nlls_cost);
 
 struct DOPT_FN(dopt_nlls_problem) {
@@ -3019,6 +3050,7 @@ struct DOPT_FN(dopt_nlls_problem) {
     int ncost, cap_cost;
     DOPT_FN(dopt__nlls_cost) *cost;
     int ncon, cap_con, mcon, nbounded; /* equality constraints (their rows), bounded variables */
+    DOPT_REAL zero;                    /* the weight of disabled costs                          */
     DOPT_FN(dopt__nlls_cost) *con;
 };
 
@@ -3108,6 +3140,7 @@ static dopt_status DOPT_FN(dopt__nlls_append)(DOPT_FN(dopt_nlls_problem) *p, DOP
     c->d = *desc;
     for (k = 0; k < desc->nvars; ++k) c->vars[k] = desc->vars[k];
     c->d.vars = NULL; /* re-pointed at use: the cost array may move when it grows */
+    c->off = 0;
     if (index) *index = *n;
     (*n)++;
     return DOPT_OK;
@@ -3132,6 +3165,48 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_add_constraint)(DOPT_FN(dopt_nlls_problem
 }
 
 DOPT_API int DOPT_FN(dopt_nlls_num_constraint_rows)(const DOPT_FN(dopt_nlls_problem) *p) { return p ? p->mcon : 0; }
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_data)(DOPT_FN(dopt_nlls_problem) *p, int c, const void *data,
+                                                      size_t data_stride)
+{
+    if (!p || c < 0 || c >= p->ncost) return DOPT_ERR_INVALID_ARGUMENT;
+    p->cost[c].d.data = data;
+    p->cost[c].d.data_stride = data_stride;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_weight)(DOPT_FN(dopt_nlls_problem) *p, int c,
+                                                        dopt_weight_kind kind, const DOPT_REAL *weight,
+                                                        ptrdiff_t weight_stride)
+{
+    DOPT_FN(dopt__nlls_cost) *cs;
+    if (!p || c < 0 || c >= p->ncost || (unsigned)kind > (unsigned)DOPT_WEIGHT_SQRT_INFO ||
+        (kind != DOPT_WEIGHT_NONE && !weight))
+        return DOPT_ERR_INVALID_ARGUMENT;
+    cs = p->cost + c;
+    if (cs->off) { cs->wkind = kind; cs->w = weight; cs->wstride = weight_stride; return DOPT_OK; }
+    cs->d.weight_kind = kind;
+    cs->d.weight = weight;
+    cs->d.weight_stride = weight_stride;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_enabled)(DOPT_FN(dopt_nlls_problem) *p, int c, int enabled)
+{
+    DOPT_FN(dopt__nlls_cost) *cs;
+    if (!p || c < 0 || c >= p->ncost) return DOPT_ERR_INVALID_ARGUMENT;
+    cs = p->cost + c;
+    if ((enabled == 0) == (cs->off != 0)) return DOPT_OK;
+    if (!enabled) { /* keep the user's weight; weigh by the problem's zero */
+        cs->wkind = cs->d.weight_kind; cs->w = cs->d.weight; cs->wstride = cs->d.weight_stride;
+        p->zero = 0;
+        cs->d.weight_kind = DOPT_WEIGHT_SCALAR; cs->d.weight = &p->zero; cs->d.weight_stride = 0;
+    } else {
+        cs->d.weight_kind = cs->wkind; cs->d.weight = cs->w; cs->d.weight_stride = cs->wstride;
+    }
+    cs->off = !enabled;
+    return DOPT_OK;
+}
 
 DOPT_API dopt_status DOPT_FN(dopt_nlls_set_bounds)(DOPT_FN(dopt_nlls_problem) *p, int v,
                                                    const DOPT_REAL *lower, const DOPT_REAL *upper,
@@ -5983,7 +6058,7 @@ static dopt_status DOPT_FN(dopt__diff_dS_dphi)(DOPT_FN(dopt_nlls_diff) *D, int b
     for (c = 0; c < D->ncost; ++c) {
         const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
         int rdim = cs->d.rdim;
-        if (!D->att_n[c]) continue;
+        if (!D->att_n[c] || cs->off) continue; /* a disabled cost: no gradient */
         st = DOPT_FN(dopt__diff_cost)(D, c, b, x, NULL, DOPT_ROBUST_IRLS, rw, r0, NULL, rho, &T);
         if (st != DOPT_OK) return st;
         for (a = 0; a < D->att_n[c]; ++a) {

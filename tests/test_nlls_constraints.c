@@ -523,6 +523,94 @@ static void test_implicit_vs_fd(void)
     DOPT_CHECK(checked > 40, "too few gradient entries checked (%d)", checked);
 }
 
+/* ---- editing costs between solves vs a fresh solver --------------------------------------------- */
+
+typedef struct te_pt { double t, y; } te_pt;
+
+static dopt_status te_exp(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const te_pt *q = (const te_pt *)data;
+    double e = exp(x[0][0] * q->t + x[0][1]);
+    r[0] = q->y - e;
+    if (J && J[0]) { J[0][0] = -q->t * e; J[0][1] = -e; }
+    return DOPT_OK;
+}
+
+#define TE_N 12
+
+/* problem over the points pts[i] with weights w[i] (scalar), leaving out the costs with
+ * skip[i]; with bounds when lo is not NULL; cost i gets index idx[i] */
+static dopt_nlls_problem_d *te_problem(te_pt *const *pts, double *const *w, const int *skip, const double *lo,
+                                       const double *hi, int *idx)
+{
+    dopt_nlls_problem_d *p;
+    dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+    int v, i;
+    dopt_nlls_problem_create_d(NULL, 1, &p);
+    dopt_nlls_add_variable_d(p, &R2, &v);
+    for (i = 0; i < TE_N; ++i) {
+        dopt_nlls_cost_desc_d d;
+        idx[i] = -1;
+        if (skip && skip[i]) continue;
+        memset(&d, 0, sizeof d);
+        d.fn = te_exp; d.data = pts[i]; d.rdim = 1; d.nvars = 1; d.vars = &v;
+        d.weight_kind = DOPT_WEIGHT_SCALAR; d.weight = w[i];
+        dopt_nlls_add_cost_d(p, &d, &idx[i]);
+    }
+    if (lo) dopt_nlls_set_bounds_d(p, v, lo, hi, 0);
+    return p;
+}
+
+static void test_edit_vs_fresh(void)
+{
+    te_pt A[TE_N], B[TE_N];
+    double wa[TE_N], wb[TE_N], lo[2] = {-HUGE_VAL, 0.05}, hi[2] = {0.25, HUGE_VAL};
+    te_pt *pa[TE_N], *pe[TE_N];
+    double *wpa[TE_N], *wpe[TE_N];
+    int skip_e[TE_N], idx[TE_N], idx2[TE_N], i, bounded;
+    for (i = 0; i < TE_N; ++i) {
+        A[i].t = 0.1 * i; A[i].y = exp(0.3 * A[i].t + 0.1) + 0.05 * tc_rand();
+        B[i].t = 0.1 * i + 0.05; B[i].y = exp(0.5 * B[i].t) + 0.05 * tc_rand();
+        wa[i] = 1 + 0.5 * tc_rand(); wb[i] = 2 + 0.5 * tc_rand();
+        pa[i] = &A[i]; wpa[i] = &wa[i];
+        pe[i] = &A[i]; wpe[i] = &wa[i]; skip_e[i] = 0;
+    }
+    /* the edits: cost 3 reads B[3], cost 5 weighs wb[5], costs 7, 8 off, cost 11 (a placeholder
+       made disabled) on with B[11] */
+    pe[3] = &B[3]; wpe[5] = &wb[5]; skip_e[7] = skip_e[8] = 1; pe[11] = &B[11];
+    for (bounded = 0; bounded <= 1; ++bounded) {
+        dopt_nlls_problem_d *p = te_problem(pa, wpa, NULL, bounded ? lo : NULL, hi, idx), *q;
+        dopt_nlls_solver_d *s = NULL, *s2 = NULL;
+        dopt_nlls_report r1, r2;
+        dopt_nlls_options_d o = tc_options();
+        double x1[2] = {0, 0}, x2[2] = {0, 0};
+        dopt_nlls_set_cost_enabled_d(p, idx[11], 0); /* the placeholder */
+        DOPT_CHECK(dopt_nlls_solver_create_d(p, NULL, &s, NULL) == DOPT_OK, "create");
+        if (!s) { dopt_nlls_problem_destroy_d(p); return; }
+        DOPT_CHECK(dopt_nlls_solve_d(s, &o, x1, 0, &r1, NULL, NULL) == DOPT_OK, "first solve");
+        x1[0] = x1[1] = 0;
+        DOPT_CHECK(dopt_nlls_set_cost_data_d(p, idx[3], &B[3], 0) == DOPT_OK, "set data");
+        DOPT_CHECK(dopt_nlls_set_cost_weight_d(p, idx[5], DOPT_WEIGHT_SCALAR, &wb[5], 0) == DOPT_OK, "set weight");
+        DOPT_CHECK(dopt_nlls_set_cost_enabled_d(p, idx[7], 0) == DOPT_OK, "disable");
+        DOPT_CHECK(dopt_nlls_set_cost_enabled_d(p, idx[8], 0) == DOPT_OK, "disable");
+        DOPT_CHECK(dopt_nlls_set_cost_data_d(p, idx[11], &B[11], 0) == DOPT_OK, "placeholder data");
+        DOPT_CHECK(dopt_nlls_set_cost_enabled_d(p, idx[11], 1) == DOPT_OK, "enable");
+        DOPT_CHECK(dopt_nlls_set_cost_enabled_d(p, 99, 1) == DOPT_ERR_INVALID_ARGUMENT, "bad index");
+        DOPT_CHECK(dopt_nlls_solve_d(s, &o, x1, 0, &r1, NULL, NULL) == DOPT_OK, "edited solve");
+        q = te_problem(pe, wpe, skip_e, bounded ? lo : NULL, hi, idx2);
+        DOPT_CHECK(dopt_nlls_solver_create_d(q, NULL, &s2, NULL) == DOPT_OK, "fresh");
+        if (s2) DOPT_CHECK(dopt_nlls_solve_d(s2, &o, x2, 0, &r2, NULL, NULL) == DOPT_OK, "fresh solve");
+        DOPT_CHECK(memcmp(x1, x2, sizeof x1) == 0, "edited vs fresh not bit-identical (bounded %d): %.17g %.17g vs %.17g %.17g",
+                   bounded, x1[0], x1[1], x2[0], x2[1]);
+        DOPT_CHECK(r1.iterations == r2.iterations && r1.final_cost == r2.final_cost, "reports differ");
+        DOPT_CHECK(fabs(x1[0] - 0.3) > 1e-3, "the edits changed nothing visible");
+        dopt_nlls_solver_destroy_d(s2);
+        dopt_nlls_problem_destroy_d(q);
+        dopt_nlls_solver_destroy_d(s);
+        dopt_nlls_problem_destroy_d(p);
+    }
+}
+
 /* ---- float ------------------------------------------------------------------------------------ */
 
 static dopt_status tf_res(const void *data, const float *const *x, float *r, float *const *J)
@@ -575,6 +663,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_nonlinear_kkt);
     DOPT_TEST_RUN(test_implicit_vs_fd);
     DOPT_TEST_RUN(test_implicit_nonlinear);
+    DOPT_TEST_RUN(test_edit_vs_fresh);
     DOPT_TEST_RUN(test_float_smoke);
 }
 
