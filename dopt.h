@@ -1139,6 +1139,47 @@ DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_multipliers)(const DOPT_FN(dopt_nlls
  * constrained solve ended with that coordinate held at a bound; NULL without bounds. */
 DOPT_API const unsigned char *DOPT_FN(dopt_nlls_active_set)(const DOPT_FN(dopt_nlls_solver) *s, int b);
 
+/* ---- ragged batches ---------------------------------------------------------------------------- */
+/* RAGGED BATCH: elements whose variable and cost counts differ (pose graphs of different
+ * lengths), without padding.  Give one problem per structure, its batch holding the elements of
+ * that structure; the ragged solver makes one nlls solver per problem (its own analysis and
+ * memory, made once) and solves the problems one after the other, the elements of one problem in
+ * lockstep where its linear solver has the lane batch (dopt_nlls_options.sequential_batch).
+ * Each element gets exactly the solve it gets alone (the same code and memory layout: tests/
+ * test_nlls_constraints.c checks bit-identity).  States are packed back to back: problem k's
+ * element b at x + dopt_nlls_ragged_offset(R, k) + b * dopt_nlls_state_size(problem k); reports
+ * likewise, problem k's element b at reports[dopt_nlls_ragged_first(R, k) + b].  For the
+ * backward modes make a dopt_nlls_diff on each dopt_nlls_ragged_solver(R, k). */
+typedef struct DOPT_FN(dopt_nlls_ragged) DOPT_FN(dopt_nlls_ragged);
+/* Makes the linear solver of problem p (e.g. dopt_sparse_linear_solver for large ones); user is
+ * the pointer given to dopt_nlls_ragged_create. */
+typedef dopt_status (*DOPT_FN(dopt_linear_solver_maker))(void *user, const DOPT_FN(dopt_nlls_problem) *p,
+                                                         DOPT_FN(dopt_linear_solver) *out);
+/* dopt_nlls_ragged_create: a ragged solver over problems[0 .. nproblems-1] (which must outlive
+ * it), each problem's linear solver made by `maker` (NULL: dopt_linear_solver_dense).  Hooks
+ * copied.  Returns the first failing dopt_nlls_solver_create status (info.index = the problem),
+ * DOPT_ERR_ALLOCATION, DOPT_ERR_INVALID_ARGUMENT. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_create)(const dopt_hooks *hooks, int nproblems,
+                                                      DOPT_FN(dopt_nlls_problem) *const *problems,
+                                                      DOPT_FN(dopt_linear_solver_maker) maker, void *maker_user,
+                                                      DOPT_FN(dopt_nlls_ragged) **out, dopt_errinfo *info);
+/* dopt_nlls_ragged_destroy: free it and its solvers (NULL is fine); the problems stay. */
+DOPT_API void DOPT_FN(dopt_nlls_ragged_destroy)(DOPT_FN(dopt_nlls_ragged) *R);
+/* dopt_nlls_ragged_solve: dopt_nlls_solve of every problem on its packed states (see above);
+ * reports (dopt_nlls_ragged_count entries, may be NULL).  Returns the first failing element's
+ * status (info.index: the element's packed index), else DOPT_OK. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_solve)(DOPT_FN(dopt_nlls_ragged) *R,
+                                                     const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                                     dopt_nlls_report *reports, dopt_errinfo *info);
+/* dopt_nlls_ragged_solver: problem k's nlls solver (NULL for a bad k). */
+DOPT_API DOPT_FN(dopt_nlls_solver) *DOPT_FN(dopt_nlls_ragged_solver)(const DOPT_FN(dopt_nlls_ragged) *R, int k);
+/* dopt_nlls_ragged_offset: where problem k's first state starts in x (k = nproblems: the total
+ * reals); dopt_nlls_ragged_first: its first element's packed index (k = nproblems: the count). */
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_offset)(const DOPT_FN(dopt_nlls_ragged) *R, int k);
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_first)(const DOPT_FN(dopt_nlls_ragged) *R, int k);
+/* dopt_nlls_ragged_count: the elements of all problems. */
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_count)(const DOPT_FN(dopt_nlls_ragged) *R);
+
 /* ---- Jacobian help --------------------------------------------------------------------------- */
 
 /* dopt_nlls_numeric_jacobian: central-difference tangent Jacobian of cost fn with respect to its k-th
@@ -5473,6 +5514,119 @@ DOPT_API const unsigned char *DOPT_FN(dopt_nlls_active_set)(const DOPT_FN(dopt_n
     if (!s || !s->con || !s->p->nbounded || b < 0 || b >= s->p->batch) return NULL;
     return s->con->act + (size_t)b * (size_t)s->n;
 }
+
+/* ---- ragged batches ---------------------------------------------------------------------------- */
+
+struct DOPT_FN(dopt_nlls_ragged) {
+    dopt_hooks hooks;
+    int np;
+    DOPT_FN(dopt_nlls_solver) **s; /* np solvers                                                     */
+    ptrdiff_t *off, *first;        /* np + 1 each: packed state offsets and element indices       */
+};
+
+DOPT_API void DOPT_FN(dopt_nlls_ragged_destroy)(DOPT_FN(dopt_nlls_ragged) *R)
+{
+    dopt_hooks h;
+    int k;
+    if (!R) return;
+    h = R->hooks;
+    for (k = 0; k < R->np; ++k) DOPT_FN(dopt_nlls_solver_destroy)(R->s[k]);
+    dopt_free(&h, R->s, (size_t)R->np * sizeof *R->s);
+    dopt_free(&h, R->off, 2 * ((size_t)R->np + 1) * sizeof *R->off);
+    dopt_free(&h, R, sizeof *R);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_create)(const dopt_hooks *hooks, int nproblems,
+                                                      DOPT_FN(dopt_nlls_problem) *const *problems,
+                                                      DOPT_FN(dopt_linear_solver_maker) maker, void *maker_user,
+                                                      DOPT_FN(dopt_nlls_ragged) **out, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_nlls_ragged) *R;
+    int k;
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (nproblems < 1 || !problems) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls ragged: no problems");
+    for (k = 0; k < nproblems; ++k)
+        if (!problems[k]) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, k, 0, "nlls ragged: NULL problem");
+    R = (DOPT_FN(dopt_nlls_ragged) *)dopt_alloc(hooks, sizeof *R);
+    if (!R) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls ragged");
+    memset(R, 0, sizeof *R);
+    if (hooks) R->hooks = *hooks;
+    R->s = (DOPT_FN(dopt_nlls_solver) **)dopt_alloc(hooks, (size_t)nproblems * sizeof *R->s);
+    R->off = (ptrdiff_t *)dopt_alloc(hooks, 2 * ((size_t)nproblems + 1) * sizeof *R->off);
+    if (!R->s || !R->off) {
+        dopt_free(hooks, R->s, (size_t)nproblems * sizeof *R->s);
+        dopt_free(hooks, R->off, 2 * ((size_t)nproblems + 1) * sizeof *R->off);
+        dopt_free(hooks, R, sizeof *R);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls ragged");
+    }
+    memset(R->s, 0, (size_t)nproblems * sizeof *R->s);
+    R->first = R->off + nproblems + 1;
+    R->off[0] = R->first[0] = 0;
+    for (k = 0; k < nproblems; ++k) {
+        const DOPT_FN(dopt_nlls_problem) *p = problems[k];
+        R->off[k + 1] = R->off[k] + (ptrdiff_t)p->batch * p->xdim;
+        R->first[k + 1] = R->first[k] + p->batch;
+    }
+    for (k = 0; k < nproblems; ++k) {
+        DOPT_FN(dopt_linear_solver) ls;
+        dopt_status st = DOPT_OK;
+        R->np = k + 1;
+        if (maker) st = maker(maker_user, problems[k], &ls);
+        if (st == DOPT_OK) st = DOPT_FN(dopt_nlls_solver_create)(problems[k], maker ? &ls : NULL, &R->s[k], info);
+        if (st != DOPT_OK) {
+            DOPT_FN(dopt_nlls_ragged_destroy)(R);
+            if (info) info->index = k;
+            return st;
+        }
+    }
+    *out = R;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_solve)(DOPT_FN(dopt_nlls_ragged) *R,
+                                                     const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                                     dopt_nlls_report *reports, dopt_errinfo *info)
+{
+    dopt_status first = DOPT_OK;
+    int k;
+    if (!R || !x) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls ragged: NULL argument");
+    for (k = 0; k < R->np; ++k) {
+        dopt_errinfo local;
+        dopt_status st = DOPT_FN(dopt_nlls_solve)(R->s[k], opt, x + R->off[k], 0, reports ? reports + R->first[k] : NULL,
+                                                  NULL, first == DOPT_OK ? info : &local);
+        if (st != DOPT_OK && first == DOPT_OK) {
+            first = st;
+            if (info && reports) { /* name the packed element */
+                ptrdiff_t b;
+                for (b = R->first[k]; b < R->first[k + 1]; ++b)
+                    if (reports[b].status != DOPT_OK) { info->index = (long)b; break; }
+            }
+        }
+    }
+    return first;
+}
+
+DOPT_API DOPT_FN(dopt_nlls_solver) *DOPT_FN(dopt_nlls_ragged_solver)(const DOPT_FN(dopt_nlls_ragged) *R, int k)
+{
+    return (R && k >= 0 && k < R->np) ? R->s[k] : NULL;
+}
+
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_offset)(const DOPT_FN(dopt_nlls_ragged) *R, int k)
+{
+    return (R && k >= 0 && k <= R->np) ? R->off[k] : -1;
+}
+
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_first)(const DOPT_FN(dopt_nlls_ragged) *R, int k)
+{
+    return (R && k >= 0 && k <= R->np) ? R->first[k] : -1;
+}
+
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_count)(const DOPT_FN(dopt_nlls_ragged) *R)
+{
+    return R ? R->first[R->np] : 0;
+}
+
 
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
                                               const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,

@@ -12,6 +12,7 @@
  *   - a float smoke test and the bad-argument statuses. */
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
+#include "dopt_sparse.h"
 #include "dopt_test.h"
 
 /* ---- a linear problem: 2 variables of R^2, NR costs r_i = a_i . x - Y_i ------------------------- */
@@ -611,6 +612,126 @@ static void test_edit_vs_fresh(void)
     }
 }
 
+/* ---- ragged batches: each element equals its solo solve --------------------------------------- */
+
+/* a chain of points p_i in R^2: odometry p_{i+1} - p_i - u_i, range |p_i| - rho_i, prior p_0 */
+typedef struct tr_data { double u[2], rho; } tr_data;
+
+static dopt_status tr_odo(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const tr_data *d = (const tr_data *)data;
+    r[0] = x[1][0] - x[0][0] - d->u[0];
+    r[1] = x[1][1] - x[0][1] - d->u[1];
+    if (J) {
+        if (J[0]) { J[0][0] = -1; J[0][1] = 0; J[0][2] = 0; J[0][3] = -1; }
+        if (J[1]) { J[1][0] = 1; J[1][1] = 0; J[1][2] = 0; J[1][3] = 1; }
+    }
+    return DOPT_OK;
+}
+
+static dopt_status tr_range(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const tr_data *d = (const tr_data *)data;
+    double n = sqrt(x[0][0] * x[0][0] + x[0][1] * x[0][1]);
+    r[0] = n - d->rho;
+    if (J && J[0]) { J[0][0] = x[0][0] / n; J[0][1] = x[0][1] / n; }
+    return DOPT_OK;
+}
+
+static dopt_status tr_prior(const void *data, const double *const *x, double *r, double *const *J)
+{
+    (void)data;
+    r[0] = x[0][0] - 1; r[1] = x[0][1];
+    if (J && J[0]) { J[0][0] = 1; J[0][1] = 0; J[0][2] = 0; J[0][3] = 1; }
+    return DOPT_OK;
+}
+
+#define TR_MAXN 16
+#define TR_MAXB 3
+
+/* chain of n points for `batch` elements, data[b * TR_MAXN + i] (stride one row of TR_MAXN) */
+static dopt_nlls_problem_d *tr_problem(int n, int batch, tr_data *data)
+{
+    dopt_nlls_problem_d *p;
+    dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+    int i, v[2];
+    dopt_nlls_problem_create_d(NULL, batch, &p);
+    for (i = 0; i < n; ++i) dopt_nlls_add_variable_d(p, &R2, NULL);
+    for (i = 0; i < n; ++i) {
+        dopt_nlls_cost_desc_d d;
+        memset(&d, 0, sizeof d);
+        d.data = data + i; d.data_stride = TR_MAXN * sizeof *data;
+        if (i + 1 < n) { v[0] = i; v[1] = i + 1; d.fn = tr_odo; d.rdim = 2; d.nvars = 2; d.vars = v; dopt_nlls_add_cost_d(p, &d, NULL); }
+        v[0] = i; d.fn = tr_range; d.rdim = 1; d.nvars = 1; d.vars = v;
+        dopt_nlls_add_cost_d(p, &d, NULL);
+    }
+    {
+        dopt_nlls_cost_desc_d d;
+        memset(&d, 0, sizeof d);
+        v[0] = 0; d.fn = tr_prior; d.rdim = 2; d.nvars = 1; d.vars = v;
+        dopt_nlls_add_cost_d(p, &d, NULL);
+    }
+    return p;
+}
+
+static dopt_status tr_sparse_maker(void *user, const dopt_nlls_problem_d *p, dopt_linear_solver_d *out)
+{
+    (void)user; (void)p;
+    return dopt_sparse_linear_solver_d(NULL, NULL, out);
+}
+
+static void test_ragged(void)
+{
+    enum { NP = 3 };
+    static const int len[NP] = {5, 9, 14}, bat[NP] = {2, 1, 3};
+    static tr_data data[NP][TR_MAXB * TR_MAXN];
+    double x[2 * (2 * 5 + 9 + 3 * 14)], x0[sizeof x / sizeof x[0]];
+    dopt_nlls_problem_d *prob[NP];
+    dopt_nlls_report rep[6];
+    dopt_nlls_options_d o = tc_options();
+    int k, b, i, sparse;
+    o.function_tolerance = 0; o.step_tolerance = 0; o.gradient_tolerance = 0; o.max_iterations = 0;
+    for (k = 0; k < NP; ++k) {
+        for (b = 0; b < bat[k]; ++b)
+            for (i = 0; i < len[k]; ++i) {
+                tr_data *d = &data[k][b * TR_MAXN + i];
+                double a = 0.3 * i + 0.1 * b, a1 = 0.3 * (i + 1) + 0.1 * b;
+                d->u[0] = cos(a1) - cos(a) + 0.02 * tc_rand(); d->u[1] = sin(a1) - sin(a) + 0.02 * tc_rand();
+                d->rho = 1 + 0.02 * tc_rand();
+            }
+        prob[k] = tr_problem(len[k], bat[k], data[k]);
+    }
+    for (i = 0; i < (int)(sizeof x / sizeof x[0]); ++i) x0[i] = (i % 2 ? 0.2 : 1.0) + 0.1 * tc_rand();
+    for (sparse = 0; sparse <= 1; ++sparse) {
+        dopt_nlls_ragged_d *R = NULL;
+        DOPT_CHECK(dopt_nlls_ragged_create_d(NULL, NP, prob, sparse ? tr_sparse_maker : NULL, NULL, &R, NULL) == DOPT_OK, "create");
+        if (!R) break;
+        DOPT_CHECK(dopt_nlls_ragged_count_d(R) == 6 && dopt_nlls_ragged_offset_d(R, NP) == (ptrdiff_t)(sizeof x / sizeof x[0]), "packing");
+        memcpy(x, x0, sizeof x);
+        DOPT_CHECK(dopt_nlls_ragged_solve_d(R, &o, x, rep, NULL) == DOPT_OK, "ragged solve");
+        for (k = 0; k < NP; ++k)
+            for (b = 0; b < bat[k]; ++b) { /* element (k, b) alone: a batch of one over its data */
+                dopt_nlls_problem_d *p1 = tr_problem(len[k], 1, data[k] + b * TR_MAXN);
+                dopt_nlls_solver_d *s1 = NULL;
+                dopt_nlls_report r1;
+                double xs[2 * TR_MAXN];
+                ptrdiff_t off = dopt_nlls_ragged_offset_d(R, k) + (ptrdiff_t)b * 2 * len[k];
+                memcpy(xs, x0 + off, sizeof(double) * 2 * (size_t)len[k]);
+                if (sparse) { dopt_linear_solver_d ls; dopt_sparse_linear_solver_d(NULL, NULL, &ls); dopt_nlls_solver_create_d(p1, &ls, &s1, NULL); }
+                else dopt_nlls_solver_create_d(p1, NULL, &s1, NULL);
+                DOPT_CHECK(s1 && dopt_nlls_solve_d(s1, &o, xs, 0, &r1, NULL, NULL) == DOPT_OK, "solo");
+                if (!sparse)
+                    DOPT_CHECK(memcmp(xs, x + off, sizeof(double) * 2 * (size_t)len[k]) == 0, "dense ragged (%d, %d) not bit-identical", k, b);
+                for (i = 0; i < 2 * len[k]; ++i) DOPT_CHECK(fabs(xs[i] - x[off + i]) <= 1e-12, "ragged (%d, %d) vs solo: %g", k, b, xs[i] - x[off + i]);
+                DOPT_CHECK(rep[dopt_nlls_ragged_first_d(R, k) + b].iterations == r1.iterations, "iterations differ");
+                dopt_nlls_solver_destroy_d(s1);
+                dopt_nlls_problem_destroy_d(p1);
+            }
+        dopt_nlls_ragged_destroy_d(R);
+    }
+    for (k = 0; k < NP; ++k) dopt_nlls_problem_destroy_d(prob[k]);
+}
+
 /* ---- float ------------------------------------------------------------------------------------ */
 
 static dopt_status tf_res(const void *data, const float *const *x, float *r, float *const *J)
@@ -664,6 +785,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_implicit_vs_fd);
     DOPT_TEST_RUN(test_implicit_nonlinear);
     DOPT_TEST_RUN(test_edit_vs_fresh);
+    DOPT_TEST_RUN(test_ragged);
     DOPT_TEST_RUN(test_float_smoke);
 }
 
