@@ -1442,6 +1442,17 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
  * (shared parameter) or batch x dim (element b at + b dim).  NULL for a bad k. */
 DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k);
 
+/* dopt_nlls_diff_damping_grad: LEARNABLE DAMPING.  After an UNROLL or TRUNCATED backward of a
+ * Levenberg-Marquardt forward: batch reals, element b's ∂L/∂log λ0, the derivative of L with
+ * respect to one common scale of the element's damping schedule λ_k = λ0 c_k over the
+ * iterations the backward covered, the ratios c_k held as the accept / reject decisions are
+ * (each step Δ_k = -(H + λ_k D)⁻¹ g contributes -w_kᵀ (λ_k D) Δ_k, w_k the step's adjoint
+ * solve).  That is the derivative of the unrolled map with respect to log(initial_lambda) for
+ * lm_update FACTOR (λ_k = λ0 f^n_k); with Nielsen's update the ratios' own dependence on λ0
+ * is not followed.  ∂L/∂λ0 = that / λ0: an outer loop can tune initial_lambda with it.  Zero for
+ * the other modes and methods and for failed elements; NULL before the first forward solve. */
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_damping_grad)(const DOPT_FN(dopt_nlls_diff) *D);
+
 /* dopt_nlls_diff_replay: re-run element b's recorded iterations (same λ, radius, step scales and
  * accept decisions) from state x (overwritten) with the current parameter values: the
  * K-iteration map that UNROLL differentiates (tests compare against its finite differences).
@@ -5751,6 +5762,7 @@ struct DOPT_FN(dopt_nlls_diff) {
     int *tacc;
     DOPT_REAL *xsol;                            /* batch x xdim: the solutions                    */
     dopt_nlls_report *frep;
+    DOPT_REAL *dlam;                            /* batch: ∂L/∂log λ0 (dopt_nlls_diff_damping_grad) */
     /* scratch */
     int maxr, maxT, maxdim;
     DOPT_REAL *v[14];                           /* n-vectors                                      */
@@ -6048,7 +6060,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
         DOPT_FN(dopt__diff_free_trace)(D);
         bytes = DOPT_WORKSPACE_ROUND(B * sizeof(int)) + DOPT_WORKSPACE_ROUND(B * C * X * R + R) +
                 4 * DOPT_WORKSPACE_ROUND(B * C * R + R) + DOPT_WORKSPACE_ROUND(B * C * sizeof(int) + 1) +
-                DOPT_WORKSPACE_ROUND(B * X * R + R) + DOPT_WORKSPACE_ROUND(B * sizeof(dopt_nlls_report));
+                DOPT_WORKSPACE_ROUND(B * X * R + R) + DOPT_WORKSPACE_ROUND(B * sizeof(dopt_nlls_report)) +
+                DOPT_WORKSPACE_ROUND(B * R);
         m = (unsigned char *)dopt_alloc(&D->hooks, bytes);
         if (!m) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls diff: iteration trace");
         memset(m, 0, bytes);
@@ -6061,7 +6074,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
         D->tr = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * C * R + R);
         D->tacc = (int *)m; m += DOPT_WORKSPACE_ROUND(B * C * sizeof(int) + 1);
         D->xsol = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * X * R + R);
-        D->frep = (dopt_nlls_report *)m;
+        D->frep = (dopt_nlls_report *)m; m += DOPT_WORKSPACE_ROUND(B * sizeof(dopt_nlls_report));
+        D->dlam = (DOPT_REAL *)m;
         D->cap_iter = cap;
     }
     for (b = 0; b < D->batch; ++b) D->count[b] = 0;
@@ -6353,6 +6367,11 @@ static dopt_status DOPT_FN(dopt__diff_step)(DOPT_FN(dopt_nlls_diff) *D, int b, s
     return DOPT_OK;
 }
 
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_damping_grad)(const DOPT_FN(dopt_nlls_diff) *D)
+{
+    return (D && D->recorded) ? D->dlam : NULL;
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, int b, DOPT_REAL *x)
 {
     int k, branch, fail_col;
@@ -6624,7 +6643,7 @@ static dopt_status DOPT_FN(dopt__diff_implicit)(DOPT_FN(dopt_nlls_diff) *D, int 
     DOPT_REAL *w = D->v[DOPT__DV_W], wmax, ht;
     int n = s->n, fail_col = -1, j;
     dopt_status st;
-    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    if (D->ptotal) memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
     if (s->con) { /* through the active bounds and the equality constraints */
         st = DOPT_FN(dopt__nlls_con_adjoint)(s, b, D->fo.robust_mode, D->fo.numeric_diff_step, xs, xbar, exact, w,
                                              &fail_col);
@@ -6692,7 +6711,7 @@ static dopt_status DOPT_FN(dopt__diff_dlm)(DOPT_FN(dopt_nlls_diff) *D, int b, co
         enorm = DOPT_FN(dopt_amax)(n, e, 1);
         if (enorm <= 64 * DOPT_EPS * (1 + DOPT_FN(dopt_amax)(n, dl, 1))) break;
     }
-    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    if (D->ptotal) memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
     memset(D->pg1, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
     st = DOPT_FN(dopt__diff_dS_dphi)(D, b, xs, h0, pg);
     if (st == DOPT_OK) st = DOPT_FN(dopt__diff_dS_dphi)(D, b, y, h0, D->pg1);
@@ -6714,7 +6733,8 @@ static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b,
     DOPT_REAL beta, cc;
     dopt_status st;
     memcpy(xbar, xbar_in, (size_t)n * sizeof(DOPT_REAL));
-    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    if (D->ptotal) memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    D->dlam[b] = 0;
     first = D->count[b] - last;
     if (first < D->count[b] - D->cap_iter) first = D->count[b] - D->cap_iter; /* what the ring kept */
     if (first < 0) first = 0;
@@ -6742,6 +6762,8 @@ static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b,
                 D->v[DOPT__DV_V0][i] = step[i];
                 if (D->fo.method == DOPT_NLLS_LM && !D->clamp[i]) q[i] = -D->tl[kk] * w[i] * step[i];
             }
+            if (D->fo.method == DOPT_NLLS_LM) /* learnable damping: ∂L/∂log λ_k = -wᵀ (λ_k D) Δ */
+                for (i = 0; i < n; ++i) D->dlam[b] -= w[i] * s->dadd[i] * step[i];
             nr1 = 1;
         } else if (branch == 1) { /* Δ = -(R / |g|) g */
             DOPT_REAL g2 = DOPT_FN(dopt_nrm2)(n, s->g, 1), R = D->tr[kk], gs = 0;
@@ -6824,7 +6846,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
     h0 = o.fd_step > 0 ? o.fd_step : DOPT_M(cbrt)(DOPT_EPS);
     n = D->n;
     DOPT_FN(dopt__diff_sync)(D);
-    memset(D->grad, 0, D->grad_len * sizeof(DOPT_REAL));
+    if (D->grad_len) memset(D->grad, 0, D->grad_len * sizeof(DOPT_REAL));
+    memset(D->dlam, 0, (size_t)D->batch * sizeof(DOPT_REAL));
     if (x0bar) memset(x0bar, 0, (size_t)D->batch * (size_t)n * sizeof(DOPT_REAL));
     D->reuse = !o.no_factor_reuse;
     for (b = 0; b < D->batch; ++b) {

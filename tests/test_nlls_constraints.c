@@ -612,6 +612,72 @@ static void test_edit_vs_fresh(void)
     }
 }
 
+/* ---- learnable damping: UNROLL's d L / d log λ0 vs central differences of the unrolled map ----- */
+
+static void tl_run(double lam0, int K, te_pt *const *pts, double *const *w, double x[2], dopt_nlls_diff_d **Dout,
+                   dopt_nlls_solver_d **sout, dopt_nlls_problem_d **pout)
+{
+    int idx[TE_N];
+    dopt_nlls_problem_d *p = te_problem(pts, w, NULL, NULL, NULL, idx);
+    dopt_nlls_solver_d *s = NULL;
+    dopt_nlls_diff_d *D = NULL;
+    dopt_nlls_options_d o;
+    memset(&o, 0, sizeof o);
+    o.max_iterations = K;
+    o.function_tolerance = DOPT_OFF; o.gradient_tolerance = DOPT_OFF; o.step_tolerance = DOPT_OFF;
+    o.lm_update = DOPT_LM_UPDATE_FACTOR; o.lm_factor = 3;
+    o.initial_lambda = lam0;
+    x[0] = 1.2; x[1] = -0.8;
+    dopt_nlls_solver_create_d(p, NULL, &s, NULL);
+    if (Dout) { dopt_nlls_diff_create_d(s, &D); dopt_nlls_diff_solve_d(D, &o, x, 0, NULL, NULL); }
+    else dopt_nlls_solve_d(s, &o, x, 0, NULL, NULL, NULL);
+    if (Dout) *Dout = D;
+    if (sout) *sout = s; else dopt_nlls_solver_destroy_d(s);
+    if (pout) *pout = p; else dopt_nlls_problem_destroy_d(p);
+}
+
+static void test_learnable_damping(void)
+{
+    te_pt A[TE_N];
+    double wa[TE_N], x[2], xp[2], xm[2], xbar[2] = {0.7, -1.3};
+    te_pt *pa[TE_N];
+    double *wpa[TE_N];
+    int i, K;
+    double fdmax = 0;
+    for (i = 0; i < TE_N; ++i) {
+        A[i].t = 0.1 * i; A[i].y = exp(0.3 * A[i].t + 0.1) + 0.05 * tc_rand();
+        wa[i] = 1; pa[i] = &A[i]; wpa[i] = &wa[i];
+    }
+    for (K = 2; K <= 6; K += 2) {
+        dopt_nlls_diff_d *D = NULL;
+        dopt_nlls_solver_d *s = NULL;
+        dopt_nlls_problem_d *p = NULL;
+        dopt_nlls_diff_options_d bo;
+        double lam0 = 0.3, h = 1e-6, Lp, Lm, fd, g;
+        const double *dl;
+        tl_run(lam0, K, pa, wpa, x, &D, &s, &p);
+        memset(&bo, 0, sizeof bo);
+        bo.mode = DOPT_NLLS_DIFF_UNROLL;
+        DOPT_CHECK(D && dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "unroll backward");
+        dl = D ? dopt_nlls_diff_damping_grad_d(D) : NULL;
+        g = dl ? dl[0] : 0;
+        tl_run(lam0 * exp(h), K, pa, wpa, xp, NULL, NULL, NULL);
+        tl_run(lam0 * exp(-h), K, pa, wpa, xm, NULL, NULL, NULL);
+        Lp = xbar[0] * xp[0] + xbar[1] * xp[1];
+        Lm = xbar[0] * xm[0] + xbar[1] * xm[1];
+        fd = (Lp - Lm) / (2 * h);
+        DOPT_CHECK(fabs(g - fd) <= 1e-6 * (1 + fabs(fd)), "K %d: dL/dlog lambda0 %.12g vs FD %.12g", K, g, fd);
+        if (fabs(fd) > fdmax) fdmax = fabs(fd);
+        bo.mode = DOPT_NLLS_DIFF_TRUNCATED; bo.truncate = K;
+        DOPT_CHECK(D && dopt_nlls_diff_backward_d(D, &bo, xbar, NULL, NULL, NULL) == DOPT_OK, "truncated backward");
+        if (dl) DOPT_CHECK_CLOSE(dl[0], g, 1e-12, "TRUNCATED with every iteration equals UNROLL");
+        dopt_nlls_diff_destroy_d(D);
+        dopt_nlls_solver_destroy_d(s);
+        dopt_nlls_problem_destroy_d(p);
+    }
+    DOPT_CHECK(fdmax > 1e-2, "the damping does not matter here: the test tests nothing (%g)", fdmax);
+}
+
 /* ---- ragged batches: each element equals its solo solve --------------------------------------- */
 
 /* a chain of points p_i in R^2: odometry p_{i+1} - p_i - u_i, range |p_i| - rho_i, prior p_0 */
@@ -786,6 +852,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_implicit_nonlinear);
     DOPT_TEST_RUN(test_edit_vs_fresh);
     DOPT_TEST_RUN(test_ragged);
+    DOPT_TEST_RUN(test_learnable_damping);
     DOPT_TEST_RUN(test_float_smoke);
 }
 
