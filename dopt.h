@@ -30,6 +30,14 @@
  *   (factor_batch: several matrices per call, one vector lane each), Levenberg-Marquardt runs a
  *   batch in lockstep groups, one factorization call per iteration for the whole group, each
  *   element still taking exactly its own steps (dopt_nlls_options.sequential_batch).
+ *   Beyond unconstrained problems: BOUNDS on Euclidean variables (dopt_nlls_set_bounds) and
+ *   EQUALITY CONSTRAINTS c(x) = 0 on any variables (dopt_nlls_add_constraint), solved by a
+ *   projected Levenberg-Marquardt whose step is the damped KKT step with the active bounds
+ *   pinned (the method, and why, at dopt_nlls_solve: CONSTRAINED LEAST SQUARES), and
+ *   differentiated through the active set (IMPLICIT); cost data, weights and enabled flags
+ *   edited between solves without a new analysis (dopt_nlls_set_cost_*); RAGGED batches of
+ *   problems of different sizes, no padding (dopt_nlls_ragged_*); the LM damping as a
+ *   learnable quantity of the unrolled solve (dopt_nlls_diff_damping_grad).
  *   A failed factorization names the variable and the likely cause (gauge freedom,
  *   an unconstrained variable).  dopt_nlls_check_jacobian compares a cost's analytic Jacobians with
  *   central differences on the tangent space.  Example (fit y = exp(m t + c); cc ex.c -lm):
@@ -1101,26 +1109,38 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_so
  * (dopt_nlls_add_constraint) every element runs a PROJECTED LEVENBERG-MARQUARDT method with a
  * KKT step, whatever opt->method says (GN and Dogleg are served by it too), one element after
  * the other:
- *   - x starts projected onto the box.  Each iteration holds the ACTIVE bound coordinates fixed:
- *     coordinate i is active when it sits on its bound and the Lagrangian gradient
- *     g + A^T y (y: the last multipliers) pushes it outward.  Their rows and columns of
- *     K = H + lambda D are replaced by the identity's (the block pattern is unchanged, so the
- *     linear solver's analysis is reused), and their entries of g and of the constraint
- *     Jacobian A (m x n, tangent columns) are zeroed.
- *   - The step solves the damped KKT system [K A^T; A 0] [d; y] = [-g; -c] by the range-space
- *     method: m + 1 solves with K's factor, S = A K^-1 A^T (m x m, dense Cholesky), so A d = -c
- *     (m is meant to be small: tens to hundreds of rows).
- *   - The trial point x ⊕ d is projected onto the box; it is accepted on the exact l1 merit
- *     S(x) + mu ||c(x)||_1 (mu >= 1.5 max |y_i|, never decreasing) with the gain-ratio test and
- *     Nielsen's damping update of the unconstrained LM (lm_update FACTOR is honoured too).
+ *   - x starts projected onto the box.  Each iteration solves the damped QP
+ *         min g.d + d.K d / 2,  K = H + lambda D,  s.t.  A d = -c,  lo - x <= d <= hi - x
+ *     (A: m x n constraint Jacobian, tangent columns) by a primal-dual active-set loop: the
+ *     pinned coordinates (first: those on a bound that the Lagrangian gradient g + A^T y pushes
+ *     outward) are held at their bound by replacing their rows and columns of K with the
+ *     identity's, so the block pattern and the linear solver's analysis stay as they are; the
+ *     others take the range-space KKT step (m + 1 solves with K's factor, S = A K^-1 A^T dense,
+ *     m x m); a free coordinate that leaves the box is pinned at the bound it crosses, a pinned
+ *     one whose multiplier has the wrong sign is released, until the set repeats.  Every step
+ *     thus meets the linearized constraints inside the box.
+ *   - The trial point x ⊕ d (clipped at the box) is accepted on the exact l1 merit
+ *     S(x) + mu ||c(x)||_1 (mu >= 1.5 max |y_i|, never decreasing) by the gain-ratio test, with
+ *     up to three backtracks (t / 4) along d before more damping (a full step on a curved
+ *     constraint far from it overshoots); Nielsen's or the factor update of lambda as unconstrained.
  *   - Converged (stop GRADIENT) when the projected Lagrangian gradient is <= gradient_tolerance
- *     and max |c_i| <= constraint_tolerance; the step and function tests need the constraint
- *     test too.  The reports carry constraint_norm and active_bounds; dopt_nlls_multipliers and
- *     dopt_nlls_active_set give y and the active set of each element's last solve.
- * A coordinate on its bound with a zero multiplier (degenerate) counts as free.  Memory: made
- * with the solver (m x (2n + m + 6) + nvalues + 4n + xdim reals, batch x (n + m)); the solve
- * allocates nothing.  Additional statuses: DOPT_ERR_SINGULAR (constraint rows dependent on the
- * free coordinates: S not positive definite). */
+ *     and max |c_i| <= constraint_tolerance; STEP when the QP step is below x's rounding or the
+ *     step test holds; the function test needs the constraint test too.  The reports carry
+ *     constraint_norm and active_bounds; dopt_nlls_multipliers and dopt_nlls_active_set give y
+ *     and the active set of each element's last solve.
+ * Why this method: equalities by the KKT step rather than an augmented-Lagrangian outer loop,
+ * because every step then satisfies the linearized constraints (c(x) = 0 to rounding in a few
+ * Newton steps, where a penalty reaches it only as mu grows), the multipliers come out exact
+ * for the implicit backward, and the same pinned K serves bounds; pinning rows and columns
+ * (instead of removing them) keeps one symbolic analysis for every active set.
+ * Backward (dopt_nlls_diff, IMPLICIT only; the other modes return DOPT_ERR_UNSUPPORTED): the
+ * adjoint solves the KKT system of the solution with the forward's final active set held fixed
+ * (those coordinates get no gradient), with the Gauss-Newton H, or with implicit_exact the exact
+ * Hessian of the Lagrangian S + y^T c (curved constraints).  A coordinate on its bound with a
+ * zero multiplier (degenerate) counts as free: its gradient is the one-sided one of moving off
+ * the bound.  Memory: made with the solver (m x (3n + m + 4) + nvalues + 7n + xdim reals, batch
+ * x (n bytes + m reals)); the solve allocates nothing.  Additional statuses: DOPT_ERR_SINGULAR
+ * (constraint rows dependent on the free coordinates: S not positive definite). */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
                                               const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
                                               ptrdiff_t x_stride, dopt_nlls_report *reports,
