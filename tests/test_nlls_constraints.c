@@ -13,6 +13,7 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_sparse.h"
+#include "dopt_lie.h"
 #include "dopt_test.h"
 
 /* ---- a linear problem: 2 variables of R^2, NR costs r_i = a_i . x - Y_i ------------------------- */
@@ -445,6 +446,80 @@ static void test_implicit_nonlinear(void)
     dopt_nlls_problem_destroy_d(p);
 }
 
+/* ---- a manifold variable: an SE(2) pose near a prior, its body point (1, 0) on a line ---------- */
+
+typedef struct tm_prior { double g0[4]; } tm_prior;
+
+/* r = Log(g0^-1 g), J = Jr^-1(r) (between's Jb = I) */
+static dopt_status tm_prior_fn(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const tm_prior *q = (const tm_prior *)data;
+    double d[4];
+    dopt_se2_between_d(q->g0, x[0], d, NULL, NULL);
+    dopt_se2_log_d(d, r, J && J[0] ? J[0] : NULL);
+    return DOPT_OK;
+}
+
+/* c = n . (g p) - 1 with n = (1, 1) / sqrt 2 scaled, p = (1, 0): the tangent Jacobian n^T Jg */
+static dopt_status tm_line(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const double p[2] = {1, 0}, n[2] = {0.6, 0.8};
+    double y[2], Jg[6];
+    int k;
+    (void)data;
+    dopt_se2_act_d(x[0], p, y, Jg, NULL);
+    r[0] = n[0] * y[0] + n[1] * y[1] - 1;
+    if (J && J[0])
+        for (k = 0; k < 3; ++k) J[0][k] = n[0] * Jg[k] + n[1] * Jg[3 + k];
+    return DOPT_OK;
+}
+
+static void test_manifold_constraint(void)
+{
+    tm_prior pr[2];
+    double x[8], A[3], cv, r[3];
+    dopt_nlls_problem_d *p;
+    dopt_nlls_solver_d *s = NULL;
+    dopt_nlls_report rep[2];
+    dopt_nlls_options_d o = tc_options();
+    dopt_manifold_d SE2 = dopt_lie_manifold_se2_d();
+    int v, b, k;
+    {
+        double xi0[3] = {0.2, -0.3, 0.4}, xi1[3] = {-0.5, 0.1, -1.0};
+        dopt_se2_exp_d(xi0, pr[0].g0, NULL);
+        dopt_se2_exp_d(xi1, pr[1].g0, NULL);
+    }
+    dopt_nlls_problem_create_d(NULL, 2, &p);
+    dopt_nlls_add_variable_d(p, &SE2, &v);
+    {
+        dopt_nlls_cost_desc_d d;
+        memset(&d, 0, sizeof d);
+        d.fn = tm_prior_fn; d.data = pr; d.data_stride = sizeof pr[0]; d.rdim = 3; d.nvars = 1; d.vars = &v;
+        dopt_nlls_add_cost_d(p, &d, NULL);
+        d.fn = tm_line; d.data = NULL; d.data_stride = 0; d.rdim = 1;
+        dopt_nlls_add_constraint_d(p, &d, NULL);
+    }
+    DOPT_CHECK(dopt_nlls_solver_create_d(p, NULL, &s, NULL) == DOPT_OK, "create");
+    if (!s) { dopt_nlls_problem_destroy_d(p); return; }
+    for (b = 0; b < 2; ++b) memcpy(x + 4 * b, pr[b].g0, sizeof pr[b].g0);
+    DOPT_CHECK(dopt_nlls_solve_d(s, &o, x, 0, rep, NULL, NULL) == DOPT_OK, "solve");
+    for (b = 0; b < 2; ++b) {
+        const double *xv[1], *y = dopt_nlls_multipliers_d(s, b);
+        double Jp[9], *Jv[1], *Av[1], g[3];
+        xv[0] = x + 4 * b; Jv[0] = Jp; Av[0] = A;
+        DOPT_CHECK(rep[b].stop == DOPT_STOP_GRADIENT || rep[b].stop == DOPT_STOP_STEP, "stop %d", (int)rep[b].stop);
+        tm_line(NULL, xv, &cv, Av);
+        DOPT_CHECK(fabs(cv) <= 1e-10, "c(x) = %g", cv);
+        DOPT_CHECK(fabs(x[4 * b + 2] * x[4 * b + 2] + x[4 * b + 3] * x[4 * b + 3] - 1) <= 1e-12, "on the manifold");
+        tm_prior_fn(&pr[b], xv, r, Jv); /* KKT on the tangent space: Jp^T r + A^T y = 0 */
+        for (k = 0; k < 3; ++k) g[k] = Jp[k] * r[0] + Jp[3 + k] * r[1] + Jp[6 + k] * r[2] + (y ? y[0] * A[k] : 0);
+        for (k = 0; k < 3; ++k) DOPT_CHECK(fabs(g[k]) <= 1e-9, "element %d: Lagrangian gradient %d = %g", b, k, g[k]);
+        DOPT_CHECK(fabs(r[0]) + fabs(r[1]) + fabs(r[2]) > 1e-2, "the constraint is not active: the test tests nothing");
+    }
+    dopt_nlls_solver_destroy_d(s);
+    dopt_nlls_problem_destroy_d(p);
+}
+
 /* ---- IMPLICIT through active bounds and the equality, vs central differences ----------------- */
 
 static void tc_solve_map(tc_setup *S, double x0[TC_B][4], double out[TC_B][4], int neq)
@@ -848,6 +923,7 @@ static void suite(void)
 {
     DOPT_TEST_RUN(test_bounds_vs_reference);
     DOPT_TEST_RUN(test_nonlinear_kkt);
+    DOPT_TEST_RUN(test_manifold_constraint);
     DOPT_TEST_RUN(test_implicit_vs_fd);
     DOPT_TEST_RUN(test_implicit_nonlinear);
     DOPT_TEST_RUN(test_edit_vs_fresh);
