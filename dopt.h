@@ -960,7 +960,9 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_set_bounds)(DOPT_FN(dopt_nlls_problem) *p
  * cost (fn, data, data_stride, rdim, nvars, vars, numeric_diff; weight_kind and loss must be
  * NONE): on any variables, manifold ones included (fn returns tangent Jacobians).  *index (may
  * be NULL) gets its index 0, 1, ...; its rows follow those of the constraints added before it.
- * Takes effect for solvers created afterwards.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+ * Only variables that some cost touches are moved (a variable only constraints touch is left
+ * out, like an untouched one, and keeps its value).  Takes effect for solvers created
+ * afterwards.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_add_constraint)(DOPT_FN(dopt_nlls_problem) *p,
                                                        const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
 /* ---- editing costs between solves (no new analysis) ----------------------------------------- */
