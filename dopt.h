@@ -30,6 +30,14 @@
  *   (factor_batch: several matrices per call, one vector lane each), Levenberg-Marquardt runs a
  *   batch in lockstep groups, one factorization call per iteration for the whole group, each
  *   element still taking exactly its own steps (dopt_nlls_options.sequential_batch).
+ *   Beyond unconstrained problems: BOUNDS on Euclidean variables (dopt_nlls_set_bounds) and
+ *   EQUALITY CONSTRAINTS c(x) = 0 on any variables (dopt_nlls_add_constraint), solved by a
+ *   projected Levenberg-Marquardt whose step is the damped KKT step with the active bounds
+ *   pinned (the method, and why, at dopt_nlls_solve: CONSTRAINED LEAST SQUARES), and
+ *   differentiated through the active set (IMPLICIT); cost data, weights and enabled flags
+ *   edited between solves without a new analysis (dopt_nlls_set_cost_*); RAGGED batches of
+ *   problems of different sizes, no padding (dopt_nlls_ragged_*); the LM damping as a
+ *   learnable quantity of the unrolled solve (dopt_nlls_diff_damping_grad).
  *   A failed factorization names the variable and the likely cause (gauge freedom,
  *   an unconstrained variable).  dopt_nlls_check_jacobian compares a cost's analytic Jacobians with
  *   central differences on the tangent space.  Example (fit y = exp(m t + c); cc ex.c -lm):
@@ -758,6 +766,8 @@ typedef struct dopt_nlls_report {
     double final_cost;      /* S at the end                                                        */
     double gradient_norm;   /* max |g_i| at the end (last linearization)                           */
     int fail_variable;      /* variable whose block made the factorization fail, or -1             */
+    double constraint_norm; /* max |c_i(x)| over the equality constraints at the end (0: none)     */
+    int active_bounds;      /* bound coordinates held at their bound at the end (0: no bounds)     */
 } dopt_nlls_report;
 
 /* Time spent in one dopt_nlls_solve call (seconds of processor time from clock(); collected only
@@ -935,6 +945,55 @@ DOPT_API int DOPT_FN(dopt_nlls_num_variables)(const DOPT_FN(dopt_nlls_problem) *
 DOPT_API int DOPT_FN(dopt_nlls_num_costs)(const DOPT_FN(dopt_nlls_problem) *p);
 DOPT_API int DOPT_FN(dopt_nlls_batch)(const DOPT_FN(dopt_nlls_problem) *p);
 
+/* ---- bounds and equality constraints (CONSTRAINED LEAST SQUARES, see dopt_nlls_solve) -------- */
+
+/* dopt_nlls_set_bounds: box lower <= x <= upper on the stored values of Euclidean variable v
+ * (made with dopt_manifold_euclidean).  lower, upper: dim reals each for element b at
+ * lower + b * stride (stride 0: shared by the batch); NULL means -inf / +inf, and -INFINITY /
+ * INFINITY entries are allowed.  Not copied: keep them alive; their values may change between
+ * solves.  Takes effect for solvers created afterwards.  DOPT_ERR_INVALID_ARGUMENT for a bad
+ * index or a variable that is not Euclidean. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_bounds)(DOPT_FN(dopt_nlls_problem) *p, int v,
+                                                   const DOPT_REAL *lower, const DOPT_REAL *upper,
+                                                   ptrdiff_t stride);
+/* dopt_nlls_add_constraint: add the equality constraint c(x^i) = 0 (rdim rows) described like a
+ * cost (fn, data, data_stride, rdim, nvars, vars, numeric_diff; weight_kind and loss must be
+ * NONE): on any variables, manifold ones included (fn returns tangent Jacobians).  *index (may
+ * be NULL) gets its index 0, 1, ...; its rows follow those of the constraints added before it.
+ * Only variables that some cost touches are moved (a variable only constraints touch is left
+ * out, like an untouched one, and keeps its value).  Takes effect for solvers created
+ * afterwards.  DOPT_ERR_INVALID_ARGUMENT, DOPT_ERR_ALLOCATION. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_constraint)(DOPT_FN(dopt_nlls_problem) *p,
+                                                       const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index);
+/* ---- editing costs between solves (no new analysis) ----------------------------------------- */
+/* A solver's analysis depends only on which variables each cost touches; these edits keep that,
+ * so they take effect at the next dopt_nlls_solve of every solver made from p, with no new
+ * analysis (a cost touching other variables is a new structure: create a new solver, one
+ * analysis).  Warm start: dopt_nlls_solve starts from whatever x holds.  To add a cost later
+ * without a new analysis, add it disabled before the solver is made (a slot in the pattern) and
+ * enable it, with its data, when it is needed. */
+
+/* dopt_nlls_set_cost_data: cost c reads `data` (element b at data + b * data_stride bytes) from
+ * now on.  DOPT_ERR_INVALID_ARGUMENT for a bad index. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_data)(DOPT_FN(dopt_nlls_problem) *p, int c, const void *data,
+                                                      size_t data_stride);
+/* dopt_nlls_set_cost_weight: cost c's weight becomes (kind, weight, stride), as in
+ * dopt_nlls_cost_desc (not copied).  A disabled cost keeps it for when it is enabled.
+ * DOPT_ERR_INVALID_ARGUMENT for a bad index or kind, a NULL weight with a kind other than NONE. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_weight)(DOPT_FN(dopt_nlls_problem) *p, int c,
+                                                        dopt_weight_kind kind, const DOPT_REAL *weight,
+                                                        ptrdiff_t weight_stride);
+/* dopt_nlls_set_cost_enabled: enabled = 0 takes cost c out of the objective, 1 puts it back.  A
+ * disabled cost is weighted by 0 (its callback is still called and must return finite values:
+ * point its data at any valid datum), so its terms in S, g and H are exact zeros and a solve
+ * equals that of the problem without it (tests/test_nlls_constraints.c: bit-identical for the
+ * dense solver).  Learnable weights (dopt_nlls_diff_learn_weight) of a disabled cost get no
+ * gradient.  DOPT_ERR_INVALID_ARGUMENT for a bad index. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_enabled)(DOPT_FN(dopt_nlls_problem) *p, int c, int enabled);
+
+/* dopt_nlls_num_constraint_rows: total rows m of the equality constraints. */
+DOPT_API int DOPT_FN(dopt_nlls_num_constraint_rows)(const DOPT_FN(dopt_nlls_problem) *p);
+
 /* ---- solver ---------------------------------------------------------------------------------- */
 
 /* Options: zero-initialize for the defaults (a 0 field means its default; dopt_nlls_default_options
@@ -987,6 +1046,9 @@ typedef struct DOPT_FN(dopt_nlls_options) {
      * iteration_hook and the GN / Dogleg methods make the solve sequential.
      * sequential_batch = 1 solves the elements one after another instead. */
     int sequential_batch;
+    /* Constrained problems (dopt_nlls_set_bounds, dopt_nlls_add_constraint): converged needs
+     * max |c_i(x)| <= constraint_tolerance; 0: 1e-10 (double), 1e-4 (float). */
+    DOPT_REAL constraint_tolerance;
 } DOPT_FN(dopt_nlls_options);
 
 /* dopt_nlls_default_options: the options with every default written out. */
@@ -1043,7 +1105,44 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_keep_factors)(DOPT_FN(dopt_nlls_so
  * max_iterations is not an error; see the reports), else the first element's error:
  * DOPT_ERR_NOT_POSITIVE_DEFINITE (GN / Dogleg on a rank-deficient H: gauge freedom or an
  * unconstrained variable, named in info), DOPT_ERR_NON_FINITE (NaN/Inf cost), a callback's
- * status, DOPT_ERR_INVALID_ARGUMENT (an unknown enum value or a NaN/Inf real in opt; x untouched). */
+ * status, DOPT_ERR_INVALID_ARGUMENT (an unknown enum value or a NaN/Inf real in opt; x untouched).
+ *
+ * CONSTRAINED LEAST SQUARES.  With bounds (dopt_nlls_set_bounds) or equality constraints
+ * (dopt_nlls_add_constraint) every element runs a PROJECTED LEVENBERG-MARQUARDT method with a
+ * KKT step, whatever opt->method says (GN and Dogleg are served by it too), one element after
+ * the other:
+ *   - x starts projected onto the box.  Each iteration solves the damped QP
+ *         min g.d + d.K d / 2,  K = H + lambda D,  s.t.  A d = -c,  lo - x <= d <= hi - x
+ *     (A: m x n constraint Jacobian, tangent columns) by a primal-dual active-set loop: the
+ *     pinned coordinates (first: those on a bound that the Lagrangian gradient g + A^T y pushes
+ *     outward) are held at their bound by replacing their rows and columns of K with the
+ *     identity's, so the block pattern and the linear solver's analysis stay as they are; the
+ *     others take the range-space KKT step (m + 1 solves with K's factor, S = A K^-1 A^T dense,
+ *     m x m); a free coordinate that leaves the box is pinned at the bound it crosses, a pinned
+ *     one whose multiplier has the wrong sign is released, until the set repeats.  Every step
+ *     thus meets the linearized constraints inside the box.
+ *   - The trial point x ⊕ d (clipped at the box) is accepted on the exact l1 merit
+ *     S(x) + mu ||c(x)||_1 (mu >= 1.5 max |y_i|, never decreasing) by the gain-ratio test, with
+ *     up to three backtracks (t / 4) along d before more damping (a full step on a curved
+ *     constraint far from it overshoots); Nielsen's or the factor update of lambda as unconstrained.
+ *   - Converged (stop GRADIENT) when the projected Lagrangian gradient is <= gradient_tolerance
+ *     and max |c_i| <= constraint_tolerance; STEP when the QP step is below x's rounding or the
+ *     step test holds; the function test needs the constraint test too.  The reports carry
+ *     constraint_norm and active_bounds; dopt_nlls_multipliers and dopt_nlls_active_set give y
+ *     and the active set of each element's last solve.
+ * Why this method: equalities by the KKT step rather than an augmented-Lagrangian outer loop,
+ * because every step then satisfies the linearized constraints (c(x) = 0 to rounding in a few
+ * Newton steps, where a penalty reaches it only as mu grows), the multipliers come out exact
+ * for the implicit backward, and the same pinned K serves bounds; pinning rows and columns
+ * (instead of removing them) keeps one symbolic analysis for every active set.
+ * Backward (dopt_nlls_diff, IMPLICIT only; the other modes return DOPT_ERR_UNSUPPORTED): the
+ * adjoint solves the KKT system of the solution with the forward's final active set held fixed
+ * (those coordinates get no gradient), with the Gauss-Newton H, or with implicit_exact the exact
+ * Hessian of the Lagrangian S + y^T c (curved constraints).  A coordinate on its bound with a
+ * zero multiplier (degenerate) counts as free: its gradient is the one-sided one of moving off
+ * the bound.  Memory: made with the solver (m x (3n + m + 4) + nvalues + 7n + xdim reals, batch
+ * x (n bytes + m reals)); the solve allocates nothing.  Additional statuses: DOPT_ERR_SINGULAR
+ * (constraint rows dependent on the free coordinates: S not positive definite). */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
                                               const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
                                               ptrdiff_t x_stride, dopt_nlls_report *reports,
@@ -1054,6 +1153,54 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
  * Returns a callback's status or DOPT_ERR_NON_FINITE. */
 DOPT_API dopt_status DOPT_FN(dopt_nlls_evaluate)(DOPT_FN(dopt_nlls_solver) *s, int b,
                                                  const DOPT_REAL *x, DOPT_REAL *cost, DOPT_REAL *g);
+/* dopt_nlls_multipliers: the Lagrange multipliers y (m reals, constraint rows in order) of
+ * element b's last constrained solve, with g + A^T y = 0 on the free coordinates; NULL when the
+ * problem has no equality constraints or b is out of range.  Valid until the next solve. */
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_multipliers)(const DOPT_FN(dopt_nlls_solver) *s, int b);
+/* dopt_nlls_active_set: n flags (tangent columns, the pattern's order), 1 where element b's last
+ * constrained solve ended with that coordinate held at a bound; NULL without bounds. */
+DOPT_API const unsigned char *DOPT_FN(dopt_nlls_active_set)(const DOPT_FN(dopt_nlls_solver) *s, int b);
+
+/* ---- ragged batches ---------------------------------------------------------------------------- */
+/* RAGGED BATCH: elements whose variable and cost counts differ (pose graphs of different
+ * lengths), without padding.  Give one problem per structure, its batch holding the elements of
+ * that structure; the ragged solver makes one nlls solver per problem (its own analysis and
+ * memory, made once) and solves the problems one after the other, the elements of one problem in
+ * lockstep where its linear solver has the lane batch (dopt_nlls_options.sequential_batch).
+ * Each element gets exactly the solve it gets alone (the same code and memory layout: tests/
+ * test_nlls_constraints.c checks bit-identity).  States are packed back to back: problem k's
+ * element b at x + dopt_nlls_ragged_offset(R, k) + b * dopt_nlls_state_size(problem k); reports
+ * likewise, problem k's element b at reports[dopt_nlls_ragged_first(R, k) + b].  For the
+ * backward modes make a dopt_nlls_diff on each dopt_nlls_ragged_solver(R, k). */
+typedef struct DOPT_FN(dopt_nlls_ragged) DOPT_FN(dopt_nlls_ragged);
+/* Makes the linear solver of problem p (e.g. dopt_sparse_linear_solver for large ones); user is
+ * the pointer given to dopt_nlls_ragged_create. */
+typedef dopt_status (*DOPT_FN(dopt_linear_solver_maker))(void *user, const DOPT_FN(dopt_nlls_problem) *p,
+                                                         DOPT_FN(dopt_linear_solver) *out);
+/* dopt_nlls_ragged_create: a ragged solver over problems[0 .. nproblems-1] (which must outlive
+ * it), each problem's linear solver made by `maker` (NULL: dopt_linear_solver_dense).  Hooks
+ * copied.  Returns the first failing dopt_nlls_solver_create status (info.index = the problem),
+ * DOPT_ERR_ALLOCATION, DOPT_ERR_INVALID_ARGUMENT. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_create)(const dopt_hooks *hooks, int nproblems,
+                                                      DOPT_FN(dopt_nlls_problem) *const *problems,
+                                                      DOPT_FN(dopt_linear_solver_maker) maker, void *maker_user,
+                                                      DOPT_FN(dopt_nlls_ragged) **out, dopt_errinfo *info);
+/* dopt_nlls_ragged_destroy: free it and its solvers (NULL is fine); the problems stay. */
+DOPT_API void DOPT_FN(dopt_nlls_ragged_destroy)(DOPT_FN(dopt_nlls_ragged) *R);
+/* dopt_nlls_ragged_solve: dopt_nlls_solve of every problem on its packed states (see above);
+ * reports (dopt_nlls_ragged_count entries, may be NULL).  Returns the first failing element's
+ * status (info.index: the element's packed index), else DOPT_OK. */
+DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_solve)(DOPT_FN(dopt_nlls_ragged) *R,
+                                                     const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                                     dopt_nlls_report *reports, dopt_errinfo *info);
+/* dopt_nlls_ragged_solver: problem k's nlls solver (NULL for a bad k). */
+DOPT_API DOPT_FN(dopt_nlls_solver) *DOPT_FN(dopt_nlls_ragged_solver)(const DOPT_FN(dopt_nlls_ragged) *R, int k);
+/* dopt_nlls_ragged_offset: where problem k's first state starts in x (k = nproblems: the total
+ * reals); dopt_nlls_ragged_first: its first element's packed index (k = nproblems: the count). */
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_offset)(const DOPT_FN(dopt_nlls_ragged) *R, int k);
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_first)(const DOPT_FN(dopt_nlls_ragged) *R, int k);
+/* dopt_nlls_ragged_count: the elements of all problems. */
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_count)(const DOPT_FN(dopt_nlls_ragged) *R);
 
 /* ---- Jacobian help --------------------------------------------------------------------------- */
 
@@ -1316,6 +1463,17 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
 /* dopt_nlls_diff_param_grad: the gradient of parameter k from the last backward: dim reals
  * (shared parameter) or batch x dim (element b at + b dim).  NULL for a bad k. */
 DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_param_grad)(const DOPT_FN(dopt_nlls_diff) *D, int k);
+
+/* dopt_nlls_diff_damping_grad: LEARNABLE DAMPING.  After an UNROLL or TRUNCATED backward of a
+ * Levenberg-Marquardt forward: batch reals, element b's ∂L/∂log λ0, the derivative of L with
+ * respect to one common scale of the element's damping schedule λ_k = λ0 c_k over the
+ * iterations the backward covered, the ratios c_k held as the accept / reject decisions are
+ * (each step Δ_k = -(H + λ_k D)⁻¹ g contributes -w_kᵀ (λ_k D) Δ_k, w_k the step's adjoint
+ * solve).  That is the derivative of the unrolled map with respect to log(initial_lambda) for
+ * lm_update FACTOR (λ_k = λ0 f^n_k); with Nielsen's update the ratios' own dependence on λ0
+ * is not followed.  ∂L/∂λ0 = that / λ0: an outer loop can tune initial_lambda with it.  Zero for
+ * the other modes and methods and for failed elements; NULL before the first forward solve. */
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_damping_grad)(const DOPT_FN(dopt_nlls_diff) *D);
 
 /* dopt_nlls_diff_replay: re-run element b's recorded iterations (same λ, radius, step scales and
  * accept decisions) from state x (overwritten) with the current parameter values: the
@@ -2944,11 +3102,18 @@ typedef struct DOPT_FN(dopt__nlls_var) {
     DOPT_FN(dopt_manifold) m;
     int constant;
     int offset;
+    const DOPT_REAL *lo, *hi;  /* bounds (dopt_nlls_set_bounds), NULL: none; element b at + b bstride */
+    ptrdiff_t bstride;
 } DOPT_FN(dopt__nlls_var);
 
 typedef struct DOPT_FN(dopt__nlls_cost) {
     DOPT_FN(dopt_nlls_cost_desc) d;        /* d.vars points at `vars` below */
     int vars[DOPT_NLLS_MAX_COST_VARS];
+    int off;                               /* disabled: d's weight is the problem's zero, the
+                                              user's is kept in wkind, w, wstride            */
+    dopt_weight_kind wkind;
+    const DOPT_REAL *w;
+    ptrdiff_t wstride;
 } DOPT_FN(dopt__nlls_cost);
 
 struct DOPT_FN(dopt_nlls_problem) {
@@ -2958,6 +3123,9 @@ struct DOPT_FN(dopt_nlls_problem) {
     DOPT_FN(dopt__nlls_var) *var;
     int ncost, cap_cost;
     DOPT_FN(dopt__nlls_cost) *cost;
+    int ncon, cap_con, mcon, nbounded; /* equality constraints (their rows), bounded variables */
+    DOPT_REAL zero;                    /* the weight of disabled costs                          */
+    DOPT_FN(dopt__nlls_cost) *con;
 };
 
 DOPT_API dopt_status DOPT_FN(dopt_nlls_problem_create)(const dopt_hooks *hooks, int batch,
@@ -2983,6 +3151,7 @@ DOPT_API void DOPT_FN(dopt_nlls_problem_destroy)(DOPT_FN(dopt_nlls_problem) *p)
     h = p->hooks;
     dopt_free(&h, p->var, (size_t)p->cap_var * sizeof *p->var);
     dopt_free(&h, p->cost, (size_t)p->cap_cost * sizeof *p->cost);
+    dopt_free(&h, p->con, (size_t)p->cap_con * sizeof *p->con);
     dopt_free(&h, p, sizeof *p);
 }
 
@@ -3001,6 +3170,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_add_variable)(DOPT_FN(dopt_nlls_problem) 
     p->var[p->nvar].m = *m;
     p->var[p->nvar].constant = 0;
     p->var[p->nvar].offset = p->xdim;
+    p->var[p->nvar].lo = p->var[p->nvar].hi = NULL;
+    p->var[p->nvar].bstride = 0;
     p->xdim += m->dim;
     if (index) *index = p->nvar;
     p->nvar++;
@@ -3014,8 +3185,10 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_set_constant)(DOPT_FN(dopt_nlls_problem) 
     return DOPT_OK;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
-                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index)
+/* append a validated copy of desc to the array (*arr, *n, *cap): costs and constraints */
+static dopt_status DOPT_FN(dopt__nlls_append)(DOPT_FN(dopt_nlls_problem) *p, DOPT_FN(dopt__nlls_cost) **arr,
+                                              int *n, int *cap, const DOPT_FN(dopt_nlls_cost_desc) *desc,
+                                              int *index)
 {
     DOPT_FN(dopt__nlls_cost) *c;
     int k, l;
@@ -3030,20 +3203,99 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
         for (l = 0; l < k; ++l)
             if (desc->vars[l] == desc->vars[k]) return DOPT_ERR_INVALID_ARGUMENT;
     }
-    if (p->ncost == p->cap_cost) {
-        int cap = p->cap_cost ? 2 * p->cap_cost : 16;
-        void *q = dopt_realloc(&p->hooks, p->cost, (size_t)p->cap_cost * sizeof *p->cost,
-                               (size_t)cap * sizeof *p->cost);
+    if (*n == *cap) {
+        int nc = *cap ? 2 * *cap : 16;
+        void *q = dopt_realloc(&p->hooks, *arr, (size_t)*cap * sizeof **arr, (size_t)nc * sizeof **arr);
         if (!q) return DOPT_ERR_ALLOCATION;
-        p->cost = (DOPT_FN(dopt__nlls_cost) *)q;
-        p->cap_cost = cap;
+        *arr = (DOPT_FN(dopt__nlls_cost) *)q;
+        *cap = nc;
     }
-    c = p->cost + p->ncost;
+    c = *arr + *n;
     c->d = *desc;
     for (k = 0; k < desc->nvars; ++k) c->vars[k] = desc->vars[k];
     c->d.vars = NULL; /* re-pointed at use: the cost array may move when it grows */
-    if (index) *index = p->ncost;
-    p->ncost++;
+    c->off = 0;
+    if (index) *index = *n;
+    (*n)++;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_cost)(DOPT_FN(dopt_nlls_problem) *p,
+                                                 const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index)
+{
+    if (!p) return DOPT_ERR_INVALID_ARGUMENT;
+    return DOPT_FN(dopt__nlls_append)(p, &p->cost, &p->ncost, &p->cap_cost, desc, index);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_add_constraint)(DOPT_FN(dopt_nlls_problem) *p,
+                                                       const DOPT_FN(dopt_nlls_cost_desc) *desc, int *index)
+{
+    dopt_status st;
+    if (!p || !desc || desc->weight_kind != DOPT_WEIGHT_NONE || desc->loss != DOPT_LOSS_NONE)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    st = DOPT_FN(dopt__nlls_append)(p, &p->con, &p->ncon, &p->cap_con, desc, index);
+    if (st == DOPT_OK) p->mcon += desc->rdim;
+    return st;
+}
+
+DOPT_API int DOPT_FN(dopt_nlls_num_constraint_rows)(const DOPT_FN(dopt_nlls_problem) *p) { return p ? p->mcon : 0; }
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_data)(DOPT_FN(dopt_nlls_problem) *p, int c, const void *data,
+                                                      size_t data_stride)
+{
+    if (!p || c < 0 || c >= p->ncost) return DOPT_ERR_INVALID_ARGUMENT;
+    p->cost[c].d.data = data;
+    p->cost[c].d.data_stride = data_stride;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_weight)(DOPT_FN(dopt_nlls_problem) *p, int c,
+                                                        dopt_weight_kind kind, const DOPT_REAL *weight,
+                                                        ptrdiff_t weight_stride)
+{
+    DOPT_FN(dopt__nlls_cost) *cs;
+    if (!p || c < 0 || c >= p->ncost || (unsigned)kind > (unsigned)DOPT_WEIGHT_SQRT_INFO ||
+        (kind != DOPT_WEIGHT_NONE && !weight))
+        return DOPT_ERR_INVALID_ARGUMENT;
+    cs = p->cost + c;
+    if (cs->off) { cs->wkind = kind; cs->w = weight; cs->wstride = weight_stride; return DOPT_OK; }
+    cs->d.weight_kind = kind;
+    cs->d.weight = weight;
+    cs->d.weight_stride = weight_stride;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_cost_enabled)(DOPT_FN(dopt_nlls_problem) *p, int c, int enabled)
+{
+    DOPT_FN(dopt__nlls_cost) *cs;
+    if (!p || c < 0 || c >= p->ncost) return DOPT_ERR_INVALID_ARGUMENT;
+    cs = p->cost + c;
+    if ((enabled == 0) == (cs->off != 0)) return DOPT_OK;
+    if (!enabled) { /* keep the user's weight; weigh by the problem's zero */
+        cs->wkind = cs->d.weight_kind; cs->w = cs->d.weight; cs->wstride = cs->d.weight_stride;
+        p->zero = 0;
+        cs->d.weight_kind = DOPT_WEIGHT_SCALAR; cs->d.weight = &p->zero; cs->d.weight_stride = 0;
+    } else {
+        cs->d.weight_kind = cs->wkind; cs->d.weight = cs->w; cs->d.weight_stride = cs->wstride;
+    }
+    cs->off = !enabled;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_set_bounds)(DOPT_FN(dopt_nlls_problem) *p, int v,
+                                                   const DOPT_REAL *lower, const DOPT_REAL *upper,
+                                                   ptrdiff_t stride)
+{
+    DOPT_FN(dopt__nlls_var) *vv;
+    if (!p || v < 0 || v >= p->nvar) return DOPT_ERR_INVALID_ARGUMENT;
+    vv = p->var + v;
+    if (vv->m.retract != DOPT_FN(dopt__euclid_retract) || vv->m.dim != vv->m.tangent_dim)
+        return DOPT_ERR_INVALID_ARGUMENT;
+    if (vv->lo || vv->hi) p->nbounded--;
+    vv->lo = lower;
+    vv->hi = upper;
+    vv->bstride = stride;
+    if (lower || upper) p->nbounded++;
     return DOPT_OK;
 }
 
@@ -3233,6 +3485,7 @@ struct DOPT_FN(dopt_nlls_solver) {
     DOPT_REAL **lane_rhs;
     dopt_status *lane_status;
     int *lane_fail, *lane_index;
+    struct DOPT_FN(dopt__nlls_con) *con; /* bounds / equality constraints, or NULL (dopt__nlls_con_make) */
     void *mem[DOPT__NLLS_MAXMEM];
     size_t memsz[DOPT__NLLS_MAXMEM];
     int nmem;
@@ -3487,6 +3740,72 @@ static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const 
 
 /* dopt_nlls_solver_create: a driver over the phases above, then the linear solver's analysis of
  * the block pattern and (batch >= 2) the lane batch. */
+/* ---- bounds and equality constraints: the memory (CONSTRAINED LEAST SQUARES at dopt_nlls_solve) */
+
+typedef struct DOPT_FN(dopt__nlls_con) {
+    int m;                     /* constraint rows                                                  */
+    DOPT_REAL *A, *Z;          /* m x n row-major: A = dc/d delta at x; row i of Z = K^-1 A_f,i     */
+    DOPT_REAL *A0;             /* m x n: A at the solution while the exact adjoint moves off it    */
+    DOPT_REAL *S;              /* m x m: A_f K^-1 A_f^T, then its Cholesky factor                  */
+    DOPT_REAL *c, *ct, *yn, *ad; /* m: c(x), c(trial point), the step's multipliers, A dp          */
+    DOPT_REAL *lo, *hi;        /* n: the bounds of each tangent column for this element (+-inf)    */
+    DOPT_REAL *gl, *z0, *dp, *hd; /* n: Lagrangian gradient, K^-1 g_f, projected step, H dp       */
+    DOPT_REAL *del;            /* n: the step of the pinned coordinates (0, or to the bound hit)   */
+    DOPT_REAL *Hp;             /* nvalues: H with the active rows and columns pinned to identity's */
+    DOPT_REAL *xt;             /* xdim: the trial point                                            */
+    DOPT_REAL *r, *J, *scr;    /* one constraint: residual, Jacobian blocks, numeric-J scratch     */
+    int *bx;                   /* n: state offset of a bounded tangent column, else -1             */
+    unsigned char *act;        /* batch x n: each element's active set (current, then final)      */
+    DOPT_REAL *mult;           /* batch x m: each element's multipliers y                          */
+} DOPT_FN(dopt__nlls_con);
+
+/* the constrained solve's memory, made with the solver; 0 when out of memory */
+static int DOPT_FN(dopt__nlls_con_make)(DOPT_FN(dopt_nlls_solver) *s)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    DOPT_FN(dopt__nlls_con) *C;
+    size_t R = sizeof(DOPT_REAL), n = (size_t)s->n + 1, m = (size_t)p->mcon + 1, B = (size_t)p->batch;
+    size_t maxr = 1, maxj = 1, maxd = 1, bytes;
+    unsigned char *q;
+    int k, l, j, i;
+    for (k = 0; k < p->ncon; ++k) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->con + k;
+        size_t jt = 0, dd = 0;
+        for (l = 0; l < cs->d.nvars; ++l) {
+            const DOPT_FN(dopt_manifold) *mf = &p->var[cs->vars[l]].m;
+            jt += (size_t)mf->tangent_dim;
+            dd += (size_t)(mf->dim + mf->tangent_dim);
+        }
+        if ((size_t)cs->d.rdim > maxr) maxr = (size_t)cs->d.rdim;
+        if (jt * (size_t)cs->d.rdim > maxj) maxj = jt * (size_t)cs->d.rdim;
+        if (dd > maxd) maxd = dd;
+    }
+    bytes = DOPT_WORKSPACE_ROUND(sizeof *C) + DOPT_WORKSPACE_ROUND((3 * m * n + m * m + 4 * m) * R) +
+            DOPT_WORKSPACE_ROUND((7 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R) +
+            DOPT_WORKSPACE_ROUND(n * sizeof(int)) + DOPT_WORKSPACE_ROUND(B * n) + DOPT_WORKSPACE_ROUND(B * m * R);
+    q = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, bytes);
+    if (!q) return 0;
+    C = (DOPT_FN(dopt__nlls_con) *)q; q += DOPT_WORKSPACE_ROUND(sizeof *C);
+    C->m = p->mcon;
+    C->A = (DOPT_REAL *)q; C->Z = C->A + m * n; C->A0 = C->Z + m * n; C->S = C->A0 + m * n; C->c = C->S + m * m;
+    C->ct = C->c + m; C->yn = C->ct + m; C->ad = C->yn + m;
+    q += DOPT_WORKSPACE_ROUND((3 * m * n + m * m + 4 * m) * R);
+    C->lo = (DOPT_REAL *)q; C->hi = C->lo + n; C->gl = C->hi + n; C->z0 = C->gl + n; C->dp = C->z0 + n;
+    C->hd = C->dp + n; C->del = C->hd + n; C->Hp = C->del + n; C->xt = C->Hp + s->pat.nvalues + 1; C->r = C->xt + p->xdim;
+    C->J = C->r + maxr; C->scr = C->J + maxj;
+    q += DOPT_WORKSPACE_ROUND((7 * n + s->pat.nvalues + 1 + (size_t)p->xdim + 3 * maxr + maxj + maxd) * R);
+    C->bx = (int *)q; q += DOPT_WORKSPACE_ROUND(n * sizeof(int));
+    C->act = q; q += DOPT_WORKSPACE_ROUND(B * n);
+    C->mult = (DOPT_REAL *)q;
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_FN(dopt__nlls_var) *vv = p->var + s->block_var[j];
+        for (i = 0; i < s->block_dim[j]; ++i)
+            C->bx[s->block_start[j] + i] = (vv->lo || vv->hi) ? vv->offset + i : -1;
+    }
+    s->con = C;
+    return 1;
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
                                                       const DOPT_FN(dopt_linear_solver) *linear,
                                                       DOPT_FN(dopt_nlls_solver) **out,
@@ -3538,6 +3857,10 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     if (st != DOPT_OK) {
         DOPT_FN(dopt_nlls_solver_destroy)(s);
         return st;
+    }
+    if ((p->ncon || p->nbounded) && !DOPT_FN(dopt__nlls_con_make)(s)) {
+        DOPT_FN(dopt_nlls_solver_destroy)(s);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: out of memory for the constraints");
     }
     if (p->batch >= 2) DOPT_FN(dopt__nlls_make_lanes)(s);
     *out = s;
@@ -4052,6 +4375,7 @@ DOPT_API DOPT_FN(dopt_nlls_options) DOPT_FN(dopt_nlls_default_options)(void)
     o.numeric_diff_step = DOPT_M(cbrt)(DOPT_EPS);
     o.timing = 0;
     o.step_size = 1;
+    o.constraint_tolerance = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-4 : 1e-10);
     return o;
 }
 
@@ -4074,21 +4398,22 @@ static DOPT_FN(dopt_nlls_options) DOPT_FN(dopt__nlls_resolve)(const DOPT_FN(dopt
     if (o.max_line_search_steps <= 0) o.max_line_search_steps = d.max_line_search_steps;
     if (o.numeric_diff_step <= 0) o.numeric_diff_step = d.numeric_diff_step;
     if (!(o.step_size > 0)) o.step_size = 1;
+    if (o.constraint_tolerance == 0) o.constraint_tolerance = d.constraint_tolerance;
     return o;
 }
 
 /* 1 when the options (as given, and resolved) hold an unknown enum value or a NaN/Inf real */
 static int DOPT_FN(dopt__nlls_bad_options)(const DOPT_FN(dopt_nlls_options) *in, const DOPT_FN(dopt_nlls_options) *o)
 {
-    const DOPT_REAL r[12] = {o->function_tolerance, o->cost_change_tolerance, o->gradient_tolerance,
+    const DOPT_REAL r[13] = {o->function_tolerance, o->cost_change_tolerance, o->gradient_tolerance,
                              o->step_tolerance, o->initial_lambda, o->max_lambda, o->lm_factor,
                              o->min_relative_decrease, o->initial_radius, o->min_radius,
-                             o->numeric_diff_step, o->step_size};
+                             o->numeric_diff_step, o->step_size, o->constraint_tolerance};
     if ((unsigned)o->method > (unsigned)DOPT_NLLS_DOGLEG || (unsigned)o->lm_damping > (unsigned)DOPT_LM_DAMP_IDENTITY ||
         (unsigned)o->lm_update > (unsigned)DOPT_LM_UPDATE_FACTOR || (unsigned)o->robust_mode > (unsigned)DOPT_ROBUST_TRIGGS)
         return 1;
     if (in && in->step_size != in->step_size) return 1; /* resolve would turn NaN into 1 */
-    return !DOPT_FN(dopt_all_finite)(12, r);
+    return !DOPT_FN(dopt_all_finite)(13, r);
 }
 
 /* Factor s->H + diag(diag_add) (NULL: undamped) for batch element b, in b's slot.  Every
@@ -4722,6 +5047,620 @@ static dopt_status DOPT_FN(dopt__nlls_lockstep)(DOPT_FN(dopt_nlls_solver) *s, co
     return first;
 }
 
+/* ---- bounds and equality constraints: the projected LM with a KKT step -------------------------- */
+/* (the method is written down at dopt_nlls_solve's declaration, CONSTRAINED LEAST SQUARES)          */
+
+/* this element's bounds per tangent column (+-inf where a column has none) */
+static void DOPT_FN(dopt__nlls_con_bounds)(DOPT_FN(dopt_nlls_solver) *s, int b)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int j, i;
+    for (j = 0; j < s->nblocks; ++j) {
+        const DOPT_FN(dopt__nlls_var) *vv = p->var + s->block_var[j];
+        int c0 = s->block_start[j];
+        for (i = 0; i < s->block_dim[j]; ++i) {
+            C->lo[c0 + i] = vv->lo ? vv->lo[(ptrdiff_t)b * vv->bstride + i] : -(DOPT_REAL)HUGE_VAL;
+            C->hi[c0 + i] = vv->hi ? vv->hi[(ptrdiff_t)b * vv->bstride + i] : (DOPT_REAL)HUGE_VAL;
+        }
+    }
+}
+
+/* clip the bounded coordinates of state x into the box */
+static void DOPT_FN(dopt__nlls_con_clip)(const DOPT_FN(dopt_nlls_solver) *s, DOPT_REAL *x)
+{
+    const DOPT_FN(dopt__nlls_con) *C = s->con;
+    int i;
+    for (i = 0; i < s->n; ++i) {
+        int o = C->bx[i];
+        if (o < 0) continue;
+        if (x[o] < C->lo[i]) x[o] = C->lo[i];
+        if (x[o] > C->hi[i]) x[o] = C->hi[i];
+    }
+}
+
+/* c (m reals) = the constraints of element b at x and, when wantA, C->A = dc / d delta (free
+ * tangent columns; the columns of constant variables are left out).  *bad: failing constraint. */
+static dopt_status DOPT_FN(dopt__nlls_con_eval)(DOPT_FN(dopt_nlls_solver) *s, int b, const DOPT_REAL *x,
+                                                DOPT_REAL *c, int wantA, DOPT_REAL hstep, long *bad)
+{
+    const DOPT_FN(dopt_nlls_problem) *p = s->p;
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    const DOPT_REAL *vp[DOPT_NLLS_MAX_COST_VARS];
+    const DOPT_FN(dopt_manifold) *mp[DOPT_NLLS_MAX_COST_VARS];
+    DOPT_REAL *jp[DOPT_NLLS_MAX_COST_VARS];
+    int k, l, i, t, row = 0, n = s->n;
+    if (wantA && C->m) memset(C->A, 0, (size_t)C->m * (size_t)n * sizeof(DOPT_REAL));
+    for (k = 0; k < p->ncon; ++k) {
+        const DOPT_FN(dopt__nlls_cost) *cs = p->con + k;
+        DOPT_REAL *J = C->J;
+        int rd = cs->d.rdim;
+        dopt_status st;
+        for (l = 0; l < cs->d.nvars; ++l) {
+            const DOPT_FN(dopt__nlls_var) *vv = p->var + cs->vars[l];
+            vp[l] = x + vv->offset;
+            mp[l] = &vv->m;
+            jp[l] = (wantA && s->var_block[cs->vars[l]] >= 0) ? J : NULL;
+            J += rd * vv->m.tangent_dim;
+        }
+        st = DOPT_FN(dopt__nlls_cost_call)(cs, DOPT_FN(dopt__nlls_cost_data)(cs, b), vp, mp, jp, wantA,
+                                           hstep, c + row, C->scr);
+        if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)(rd, c + row)) st = DOPT_ERR_NON_FINITE;
+        if (st != DOPT_OK) { *bad = k; return st; }
+        for (l = 0; l < cs->d.nvars && wantA; ++l) {
+            int vb = s->var_block[cs->vars[l]], td = p->var[cs->vars[l]].m.tangent_dim;
+            if (vb < 0) continue;
+            for (i = 0; i < rd; ++i)
+                for (t = 0; t < td; ++t)
+                    C->A[(size_t)(row + i) * (size_t)n + (size_t)(s->block_start[vb] + t)] = jp[l][i * td + t];
+            if (!DOPT_FN(dopt_all_finite)(rd * td, jp[l])) { *bad = k; return DOPT_ERR_NON_FINITE; }
+        }
+        row += rd;
+    }
+    return DOPT_OK;
+}
+
+/* gl = g + A^T y; act[i] = 1 where a coordinate sits on its bound and gl pushes it outward (a
+ * fixed coordinate, lo = hi, always); returns the max |projected gl| over the coordinates */
+static DOPT_REAL DOPT_FN(dopt__nlls_con_active)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *x,
+                                                const DOPT_REAL *y, unsigned char *act)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    DOPT_REAL gmax = 0;
+    int n = s->n, i, k;
+    memcpy(C->gl, s->g, (size_t)n * sizeof(DOPT_REAL));
+    for (k = 0; k < C->m; ++k)
+        if (y[k] != 0) DOPT_FN(dopt_axpy)(n, y[k], C->A + (size_t)k * (size_t)n, 1, C->gl, 1);
+    for (i = 0; i < n; ++i) {
+        DOPT_REAL v = C->gl[i];
+        int o = C->bx[i], lo = o >= 0 && x[o] <= C->lo[i], hi = o >= 0 && x[o] >= C->hi[i];
+        act[i] = (unsigned char)((lo && hi) || (lo && v > 0) || (hi && v < 0));
+        if (act[i] || (lo && v > 0) || (hi && v < 0)) v = 0;
+        if (DOPT_M(fabs)(v) > gmax) gmax = DOPT_M(fabs)(v);
+    }
+    return gmax;
+}
+
+/* factor K = H + lambda D with the active rows and columns replaced by the identity's */
+static dopt_status DOPT_FN(dopt__nlls_con_factor)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_lm_damping damp,
+                                                  DOPT_REAL lambda, const unsigned char *act, int *fail_col)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    DOPT_REAL *H = s->H;
+    int bc, k, ii, jj;
+    dopt_status st;
+    memcpy(C->Hp, s->H, s->pat.nvalues * sizeof(DOPT_REAL));
+    for (bc = 0; bc < s->nblocks; ++bc) {
+        int cs = s->block_start[bc], cd = s->block_dim[bc];
+        for (k = s->col_start[bc]; k < s->col_start[bc + 1]; ++k) {
+            int br = s->row_block[k], rs = s->block_start[br], rd = s->block_dim[br];
+            DOPT_REAL *B = C->Hp + s->value_start[k];
+            for (jj = 0; jj < cd; ++jj)
+                for (ii = 0; ii < rd; ++ii)
+                    if (act[cs + jj] || act[rs + ii]) B[ii + jj * rd] = (br == bc && ii == jj) ? 1 : 0;
+        }
+    }
+    DOPT_FN(dopt__nlls_damping)(s, damp, lambda, NULL, NULL); /* pinned: 1 + lambda D, rhs 0 */
+    s->H = C->Hp; /* a damped factor: it goes to the shared slot and is never reused */
+    st = DOPT_FN(dopt__nlls_factor)(s, b, s->dadd, fail_col);
+    s->H = H;
+    return st;
+}
+
+/* With K factored: the range-space solve of [K A_f^T; A_f 0] [out; y] = [-rhs_f; -cv]:
+ * y = S^-1 (cv - A_f K^-1 rhs_f), out = -K^-1 (rhs_f + A_f^T y), S = A_f K^-1 A_f^T.
+ * DOPT_ERR_SINGULAR when S is not positive definite (dependent constraint rows). */
+static dopt_status DOPT_FN(dopt__nlls_con_range)(DOPT_FN(dopt_nlls_solver) *s, const unsigned char *act,
+                                                 const DOPT_REAL *rhs, const DOPT_REAL *cv, DOPT_REAL *out,
+                                                 DOPT_REAL *y)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int n = s->n, m = C->m, i, k, fc = -1;
+    dopt_status st;
+    for (i = 0; i < n; ++i) C->z0[i] = act[i] ? 0 : rhs[i];
+    st = s->ls.solve(s->ls.self, C->z0);
+    for (k = 0; k < m && st == DOPT_OK; ++k) {
+        DOPT_REAL *Zk = C->Z + (size_t)k * (size_t)n;
+        const DOPT_REAL *Ak = C->A + (size_t)k * (size_t)n;
+        for (i = 0; i < n; ++i) Zk[i] = act[i] ? 0 : Ak[i];
+        st = s->ls.solve(s->ls.self, Zk);
+    }
+    if (st != DOPT_OK) return st;
+    for (k = 0; k < m; ++k) {
+        const DOPT_REAL *Ak = C->A + (size_t)k * (size_t)n;
+        for (i = k; i < m; ++i) C->S[i + k * m] = DOPT_FN(dopt_dot)(n, C->A + (size_t)i * (size_t)n, 1, C->Z + (size_t)k * (size_t)n, 1);
+        y[k] = cv[k] - DOPT_FN(dopt_dot)(n, Ak, 1, C->z0, 1);
+    }
+    if (m) {
+        if (DOPT_FN(dopt_potrf)(m, C->S, m, &fc) != DOPT_OK) return DOPT_ERR_SINGULAR;
+        DOPT_FN(dopt_potrs)(m, 1, C->S, m, y, m);
+    }
+    for (i = 0; i < n; ++i) out[i] = -C->z0[i];
+    for (k = 0; k < m; ++k) DOPT_FN(dopt_axpy)(n, -y[k], C->Z + (size_t)k * (size_t)n, 1, out, 1);
+    return DOPT_FN(dopt_all_finite)(n, out) && DOPT_FN(dopt_all_finite)(m, y) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
+/* the trial point xt = P(x ⊕ t d) and the step dp actually taken (t d clipped at the box) */
+static void DOPT_FN(dopt__nlls_con_trial)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_REAL *x, DOPT_REAL t)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int i;
+    DOPT_FN(dopt__nlls_retract)(s, x, s->d, t, C->xt);
+    DOPT_FN(dopt__nlls_con_clip)(s, C->xt);
+    for (i = 0; i < s->n; ++i) { /* a coordinate that steps onto its bound lands on it exactly */
+        int o = C->bx[i];
+        if (o < 0) continue;
+        if (DOPT_M(fabs)(C->xt[o] - C->lo[i]) <= 4 * DOPT_EPS * DOPT_M(fabs)(C->lo[i]) &&
+            C->lo[i] > -(DOPT_REAL)HUGE_VAL) C->xt[o] = C->lo[i];
+        if (DOPT_M(fabs)(C->xt[o] - C->hi[i]) <= 4 * DOPT_EPS * DOPT_M(fabs)(C->hi[i]) &&
+            C->hi[i] < (DOPT_REAL)HUGE_VAL) C->xt[o] = C->hi[i];
+    }
+    for (i = 0; i < s->n; ++i) C->dp[i] = C->bx[i] >= 0 ? C->xt[C->bx[i]] - x[C->bx[i]] : t * s->d[i];
+}
+
+static DOPT_REAL DOPT_FN(dopt__nlls_con_l1)(int m, const DOPT_REAL *c)
+{
+    DOPT_REAL a = 0;
+    int i;
+    for (i = 0; i < m; ++i) a += DOPT_M(fabs)(c[i]);
+    return a;
+}
+
+/* linearize at x: S, g, H and c, A */
+static dopt_status DOPT_FN(dopt__nlls_con_lin)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                               int b, const DOPT_REAL *x, DOPT_REAL *F, long *bad)
+{
+    dopt_status st = DOPT_FN(dopt__nlls_eval)(s, b, x, 1, o->robust_mode, o->numeric_diff_step, F, bad);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, x, s->con->c, 1, o->numeric_diff_step, bad);
+    return st;
+}
+
+/* the model decrease of the l1 merit for the step dp: -(g.dp + dp.H dp / 2) + mu (|c| - |c + A dp|) */
+static DOPT_REAL DOPT_FN(dopt__nlls_con_pred)(DOPT_FN(dopt_nlls_solver) *s, DOPT_REAL mu)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int n = s->n, k;
+    DOPT_REAL q;
+    DOPT_FN(dopt__nlls_hv)(s, C->dp, C->hd);
+    q = DOPT_FN(dopt_dot)(n, s->g, 1, C->dp, 1) + DOPT_FN(dopt_dot)(n, C->dp, 1, C->hd, 1) / 2;
+    for (k = 0; k < C->m; ++k)
+        C->ad[k] = C->c[k] + DOPT_FN(dopt_dot)(n, C->A + (size_t)k * (size_t)n, 1, C->dp, 1);
+    return -q + mu * (DOPT_FN(dopt__nlls_con_l1)(C->m, C->c) - DOPT_FN(dopt__nlls_con_l1)(C->m, C->ad));
+}
+
+/* The step s->d of one iteration and its multipliers C->yn: the solution of the damped QP
+ *     min g.d + d.K d / 2   subject to   A d = -c,   lo - x <= d <= hi - x
+ * by a primal-dual active-set loop (Hintermüller, Ito & Kunisch's PDAS): with the pinned
+ * coordinates P held at their bound (del = bound - x; act 1 at the lower, 2 at the upper), the
+ * KKT step on the others (rhs g_f + H_fa del_a, target c + A del); then a pinned coordinate
+ * whose bound multiplier z = g + K d + A^T y has the wrong sign is released and a free one that
+ * leaves the box is pinned at the bound it crosses, until P repeats (at most 2 n + 2 rounds).
+ * The first P is the caller's (the active set at x); when it leaves the constraints no free
+ * coordinate (S singular) every coordinate starts free; a later such P keeps the step before
+ * it, which the trial point then clips at the box. */
+static dopt_status DOPT_FN(dopt__nlls_con_step)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_lm_damping damp,
+                                                DOPT_REAL lambda, const DOPT_REAL *x, unsigned char *act,
+                                                int *fail_col)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int n = s->n, m = C->m, round, i, k, change, ok = 0;
+    dopt_status st;
+    for (i = 0; i < n; ++i) {
+        int o = C->bx[i];
+        C->del[i] = 0;
+        if (act[i]) act[i] = (unsigned char)(o >= 0 && x[o] >= C->hi[i] && x[o] > C->lo[i] ? 2 : 1);
+    }
+    for (round = 0; round < 2 * n + 2; ++round) {
+        DOPT_FN(dopt__nlls_hv)(s, C->del, C->hd); /* rhs g + H del (free rows), target c + A del */
+        for (i = 0; i < n; ++i) C->gl[i] = s->g[i] + C->hd[i];
+        for (k = 0; k < m; ++k)
+            C->ct[k] = C->c[k] + DOPT_FN(dopt_dot)(n, C->A + (size_t)k * (size_t)n, 1, C->del, 1);
+        st = DOPT_FN(dopt__nlls_con_factor)(s, b, damp, lambda, act, fail_col);
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_range)(s, act, C->gl, C->ct, C->z0, C->ad);
+        if (st == DOPT_ERR_SINGULAR && m && ok) { /* this round's pins leave no freedom */
+            int first = -1, nnew = 0;
+            for (i = 0; i < n; ++i)
+                if (act[i] >= 3) {
+                    nnew++;
+                    if (first < 0 || C->dp[i] < C->dp[first]) first = i;
+                }
+            for (i = 0; i < n; ++i)
+                if (act[i] >= 3 && (i != first || nnew == 1)) { act[i] = 0; C->del[i] = 0; }
+            if (nnew <= 1) return DOPT_OK; /* keep the last step (clipped by the trial) */
+            continue;                      /* pin only the first coordinate the step blocks on */
+        }
+        if (st == DOPT_ERR_SINGULAR && m && round == 0) { /* start with every one free */
+            memset(act, 0, (size_t)n);
+            memset(C->del, 0, (size_t)n * sizeof(DOPT_REAL));
+            continue;
+        }
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < n; ++i)
+            if (act[i] >= 3) act[i] = (unsigned char)(act[i] - 2);
+        for (i = 0; i < n; ++i) s->d[i] = C->z0[i] + C->del[i];
+        if (m) memcpy(C->yn, C->ad, (size_t)m * sizeof(DOPT_REAL));
+        ok = 1;
+        /* z = g + (H + lambda D) d + A^T y on the pinned coordinates */
+        DOPT_FN(dopt__nlls_hv)(s, s->d, C->hd);
+        for (k = 0; k < m; ++k) DOPT_FN(dopt_axpy)(n, C->yn[k], C->A + (size_t)k * (size_t)n, 1, C->hd, 1);
+        for (i = 0, change = 0; i < n; ++i) {
+            int o = C->bx[i];
+            DOPT_REAL z = s->g[i] + C->hd[i] + s->dadd[i] * s->d[i];
+            if (o < 0 || C->lo[i] >= C->hi[i]) continue;
+            if ((act[i] == 1 && z < 0) || (act[i] == 2 && z > 0)) { act[i] = 0; C->del[i] = 0; change = 1; }
+            else if (!act[i] && (x[o] + s->d[i] < C->lo[i] || x[o] + s->d[i] > C->hi[i])) {
+                int lo = x[o] + s->d[i] < C->lo[i];
+                act[i] = (unsigned char)(lo ? 3 : 4); /* new this round (1 / 2 once kept) */
+                C->del[i] = (lo ? C->lo[i] : C->hi[i]) - x[o];
+                C->dp[i] = C->del[i] / s->d[i];      /* the fraction of the step that reaches it */
+                change = 1;
+            }
+        }
+        if (!change) return DOPT_OK;
+    }
+    return DOPT_OK;
+}
+
+/* Try the step t d from x (merit phi = F + mu |c|_1 there): *Ft gets the trial point's merit
+ * (+inf where the costs are not finite), *pred the model's decrease.  1 when the trial point is
+ * accepted: the gain ratio exceeds min_relative_decrease, or the decrease is below the merit's
+ * rounding (16 eps phi) and the merit did not rise beyond it (the last Newton steps). */
+static int DOPT_FN(dopt__nlls_con_try)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o, int b,
+                                       const DOPT_REAL *x, DOPT_REAL t, DOPT_REAL mu, DOPT_REAL phi,
+                                       DOPT_REAL *Ft, DOPT_REAL *pred, long *bad, dopt_status *st)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    DOPT_REAL round = 16 * DOPT_EPS * DOPT_M(fabs)(phi);
+    DOPT_FN(dopt__nlls_con_trial)(s, x, t);
+    *pred = DOPT_FN(dopt__nlls_con_pred)(s, mu);
+    *st = DOPT_FN(dopt__nlls_eval)(s, b, C->xt, 0, o->robust_mode, o->numeric_diff_step, Ft, bad);
+    if (*st == DOPT_OK) *st = DOPT_FN(dopt__nlls_con_eval)(s, b, C->xt, C->ct, 0, o->numeric_diff_step, bad);
+    if (*st == DOPT_ERR_NON_FINITE) { *st = DOPT_OK; *Ft = (DOPT_REAL)HUGE_VAL; return 0; }
+    if (*st != DOPT_OK) return 0;
+    *Ft += mu * DOPT_FN(dopt__nlls_con_l1)(C->m, C->ct);
+    if (DOPT_FN(dopt_amax)(s->n, C->dp, 1) == 0) return 0; /* clipped to nothing */
+    if (DOPT_M(fabs)(*pred) <= round) return phi - *Ft >= -round;
+    return *pred > 0 && phi - *Ft > o->min_relative_decrease * *pred;
+}
+
+/* one element's constrained solve, start to end */
+static dopt_status DOPT_FN(dopt__nlls_con_one)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                               DOPT_REAL *x, int b, dopt_nlls_report *rep, dopt_errinfo *info)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    int n = s->n, m = C->m, it = 0, fc = -1, i;
+    unsigned char *act = C->act + (size_t)b * (size_t)n;
+    DOPT_REAL *y = C->mult + (size_t)b * (size_t)m, F, Ft, lambda = o->initial_lambda, nu = 2, mu = 0;
+    DOPT_REAL ctol = o->constraint_tolerance, gmax = 0, cn = 0;
+    long bad = -1;
+    dopt_status st;
+    memset(rep, 0, sizeof *rep);
+    rep->fail_variable = -1;
+    if (m) memset(y, 0, (size_t)m * sizeof(DOPT_REAL));
+    DOPT_FN(dopt__nlls_con_bounds)(s, b);
+    DOPT_FN(dopt__nlls_con_clip)(s, x);
+    st = DOPT_FN(dopt__nlls_con_lin)(s, o, b, x, &F, &bad);
+    rep->initial_cost = F;
+    while (st == DOPT_OK) {
+        gmax = DOPT_FN(dopt__nlls_con_active)(s, x, y, act);
+        cn = m ? DOPT_FN(dopt_amax)(m, C->c, 1) : 0;
+        st = DOPT_FN(dopt__nlls_con_step)(s, b, o->lm_damping, lambda, x, act, &fc);
+        if (st == DOPT_ERR_SINGULAR && m) { /* the guessed active set pins what the constraints
+                                               need: take this step with every coordinate free */
+            memset(act, 0, (size_t)n);
+            st = DOPT_FN(dopt__nlls_con_step)(s, b, o->lm_damping, lambda, x, act, &fc);
+        }
+        if (st == DOPT_OK) { /* converged: the projected Lagrangian gradient with the new y */
+            DOPT_REAL g2 = DOPT_FN(dopt__nlls_con_active)(s, x, C->yn, act);
+            if (g2 <= o->gradient_tolerance && cn <= ctol) {
+                if (m) memcpy(y, C->yn, (size_t)m * sizeof(DOPT_REAL));
+                gmax = g2;
+                rep->stop = DOPT_STOP_GRADIENT;
+                break;
+            }
+            if (cn <= ctol && DOPT_FN(dopt_nrm2)(n, s->d, 1) <=
+                                  8 * DOPT_EPS * (DOPT_FN(dopt__nlls_xnorm)(s, x) + DOPT_EPS)) {
+                if (m) memcpy(y, C->yn, (size_t)m * sizeof(DOPT_REAL)); /* the QP step is below */
+                gmax = g2;                                              /* x's resolution      */
+                rep->stop = DOPT_STOP_STEP;
+                break;
+            }
+        }
+        if (it >= o->max_iterations) { rep->stop = DOPT_STOP_MAX_ITERATIONS; st = DOPT_OK; break; }
+        ++it;
+        if (st == DOPT_OK) {
+            DOPT_REAL ymax = m ? DOPT_FN(dopt_amax)(m, C->yn, 1) : 0, phi, pred = 0, dn, t = 1;
+            int acc = 0, ls;
+            if (m) memcpy(y, C->yn, (size_t)m * sizeof(DOPT_REAL)); /* the next active set's y */
+            if ((DOPT_REAL)1.5 * ymax > mu) mu = (DOPT_REAL)1.5 * ymax;
+            phi = F + mu * DOPT_FN(dopt__nlls_con_l1)(m, C->c);
+            /* backtracking along the step before more damping: the damped KKT step meets the
+               linearized constraints in full, which overshoots curved ones far from them */
+            for (ls = 0; ls < 4 && !acc && st == DOPT_OK; ++ls, t /= 4)
+                acc = DOPT_FN(dopt__nlls_con_try)(s, o, b, x, t, mu, phi, &Ft, &pred, &bad, &st);
+            if (st != DOPT_OK) break;
+            if (acc) { /* accept */
+                DOPT_REAL r = (phi - Ft) / pred, f = 1 - (2 * r - 1) * (2 * r - 1) * (2 * r - 1);
+                dn = DOPT_FN(dopt_nrm2)(n, C->dp, 1);
+                memcpy(x, C->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL));
+                rep->accepted++;
+                if (o->lm_update == DOPT_LM_UPDATE_FACTOR) lambda /= o->lm_factor;
+                else lambda *= f > (DOPT_REAL)(1.0 / 3) ? f : (DOPT_REAL)(1.0 / 3);
+                nu = 2;
+                st = DOPT_FN(dopt__nlls_con_lin)(s, o, b, x, &F, &bad);
+                if (st != DOPT_OK) break;
+                cn = m ? DOPT_FN(dopt_amax)(m, C->c, 1) : 0;
+                if (cn <= ctol && o->step_tolerance >= 0 &&
+                    dn <= o->step_tolerance * (DOPT_FN(dopt__nlls_xnorm)(s, x) + o->step_tolerance)) {
+                    rep->stop = DOPT_STOP_STEP;
+                    gmax = DOPT_FN(dopt__nlls_con_active)(s, x, y, act);
+                    break;
+                }
+                if (cn <= ctol && o->function_tolerance >= 0 && phi - Ft <= o->function_tolerance * phi) {
+                    rep->stop = DOPT_STOP_FUNCTION_TOLERANCE;
+                    gmax = DOPT_FN(dopt__nlls_con_active)(s, x, y, act);
+                    break;
+                }
+                continue;
+            }
+        } else if (st != DOPT_ERR_NOT_POSITIVE_DEFINITE && st != DOPT_ERR_NON_FINITE) {
+            break; /* dependent constraints: no damping helps */
+        }
+        st = DOPT_OK; /* rejected step or failed damped factor: more damping */
+        if (o->lm_update == DOPT_LM_UPDATE_FACTOR) lambda *= o->lm_factor;
+        else { lambda *= nu; nu *= 2; }
+        if (lambda > o->max_lambda) { rep->stop = DOPT_STOP_NO_PROGRESS; break; }
+    }
+    rep->iterations = it;
+    rep->final_cost = F;
+    rep->gradient_norm = gmax;
+    rep->constraint_norm = cn;
+    for (i = 0; i < n; ++i) rep->active_bounds += act[i];
+    rep->status = st;
+    if (st != DOPT_OK) {
+        rep->stop = DOPT_STOP_FAILED;
+        if (st == DOPT_ERR_SINGULAR)
+            return dopt_errinfo_set(info, st, b, 0, "nlls: the constraint rows are linearly dependent on the free coordinates");
+        return dopt_errinfo_set(info, st, bad >= 0 ? bad : b, 0, "nlls: a cost or constraint failed in a constrained solve");
+    }
+    return DOPT_OK;
+}
+
+/* the constrained solve of every element, one after the other */
+static dopt_status DOPT_FN(dopt__nlls_con_solve)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt_nlls_options) *o,
+                                                 DOPT_REAL *x, ptrdiff_t x_stride, dopt_nlls_report *reports,
+                                                 dopt_errinfo *info)
+{
+    dopt_status first = DOPT_OK;
+    int b;
+    for (b = 0; b < s->p->batch; ++b) {
+        dopt_nlls_report rep;
+        dopt_errinfo local;
+        dopt_status st = DOPT_FN(dopt__nlls_con_one)(s, o, x + (ptrdiff_t)b * x_stride, b, &rep,
+                                                      first == DOPT_OK ? info : &local);
+        if (reports) reports[b] = rep;
+        if (st != DOPT_OK && first == DOPT_OK) first = st;
+    }
+    return first;
+}
+
+/* v = (∇²L - H) w at xs for the Lagrangian L = S + y^T c: central differences of its gradient
+ * g + A^T y along w (the exact Hessian-vector product, as implicit_exact's for S) less the
+ * Gauss-Newton part H w (hv: the solver's H at xs on entry, and again on return; C->A0 holds A
+ * at xs and is copied back into C->A) */
+static dopt_status DOPT_FN(dopt__nlls_con_curv)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_robust_mode mode,
+                                                DOPT_REAL hstep, const DOPT_REAL *xs, const DOPT_REAL *y,
+                                                const DOPT_REAL *w, DOPT_REAL *v)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    DOPT_REAL wmax = DOPT_FN(dopt_amax)(s->n, w, 1), h, F, sg;
+    int n = s->n, i, k, side;
+    long bad = -1;
+    dopt_status st = DOPT_OK;
+    DOPT_FN(dopt__nlls_hv)(s, w, v);
+    for (i = 0; i < n; ++i) v[i] = -v[i];
+    if (wmax == 0) return DOPT_OK;
+    h = DOPT_M(cbrt)(DOPT_EPS) / wmax;
+    for (side = 0, sg = 1; side < 2 && st == DOPT_OK; ++side, sg = -1) {
+        DOPT_FN(dopt__nlls_retract)(s, xs, w, sg * h, C->xt);
+        st = DOPT_FN(dopt__nlls_eval)(s, b, C->xt, 1, mode, hstep, &F, &bad);
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, C->xt, C->ct, 1, hstep, &bad);
+        if (st != DOPT_OK) break;
+        for (k = 0; k < C->m; ++k) DOPT_FN(dopt_axpy)(n, y[k], C->A + (size_t)k * (size_t)n, 1, s->g, 1);
+        for (i = 0; i < n; ++i) v[i] += sg * s->g[i] / (2 * h);
+    }
+    if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_eval)(s, b, xs, 1, mode, hstep, &F, &bad);
+    memcpy(C->A, C->A0, (size_t)C->m * (size_t)n * sizeof(DOPT_REAL));
+    if (C->m) memset(C->ct, 0, (size_t)C->m * sizeof(DOPT_REAL));
+    return st;
+}
+
+/* IMPLICIT's adjoint through the active set: w solves [∇²L_f A_f^T; A_f 0] [w; mu] = [xbar_f; 0]
+ * at element b's solution xs, the active set of the forward solve held (w = 0 there).  ∇²L is
+ * the Gauss-Newton H (exact = 0), or the exact Hessian of the Lagrangian S + y^T c (exact = 1:
+ * iterative refinement on the Gauss-Newton KKT factor with dopt__nlls_con_curv's products, at
+ * most 30 sweeps; DOPT_ERR_NO_CONVERGENCE if they do not settle). */
+static dopt_status DOPT_FN(dopt__nlls_con_adjoint)(DOPT_FN(dopt_nlls_solver) *s, int b, dopt_robust_mode mode,
+                                                   DOPT_REAL hstep, const DOPT_REAL *xs, const DOPT_REAL *xbar,
+                                                   int exact, DOPT_REAL *w, int *fail_col)
+{
+    DOPT_FN(dopt__nlls_con) *C = s->con;
+    const unsigned char *act = C->act + (size_t)b * (size_t)s->n;
+    const DOPT_REAL *y = C->mult + (size_t)b * (size_t)C->m;
+    DOPT_REAL F, tol = (DOPT_REAL)(DOPT_IS_FLOAT ? 1e-5 : 1e-11);
+    long bad = -1;
+    int i, n = s->n, it;
+    dopt_status st = DOPT_FN(dopt__nlls_eval)(s, b, xs, 1, mode, hstep, &F, &bad);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_eval)(s, b, xs, C->c, 1, hstep, &bad);
+    if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_factor)(s, b, DOPT_LM_DAMP_IDENTITY, 0, act, fail_col);
+    if (st != DOPT_OK) return st;
+    for (i = 0; i < n; ++i) C->gl[i] = -xbar[i];
+    if (C->m) memset(C->ct, 0, (size_t)C->m * sizeof(DOPT_REAL));
+    st = DOPT_FN(dopt__nlls_con_range)(s, act, C->gl, C->ct, w, C->ad);
+    if (st != DOPT_OK || !exact) return st;
+    memcpy(C->A0, C->A, (size_t)C->m * (size_t)n * sizeof(DOPT_REAL));
+    for (it = 0; it < 30; ++it) { /* w <- M_GN^-1 [xbar - (∇²L - H) w; 0] */
+        DOPT_REAL diff = 0, wn;
+        st = DOPT_FN(dopt__nlls_con_curv)(s, b, mode, hstep, xs, y, w, C->hd);
+        for (i = 0; i < n && st == DOPT_OK; ++i) C->gl[i] = C->hd[i] - xbar[i];
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_con_range)(s, act, C->gl, C->ct, C->dp, C->ad);
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < n; ++i) {
+            DOPT_REAL e = DOPT_M(fabs)(C->dp[i] - w[i]);
+            if (e > diff) diff = e;
+            w[i] = C->dp[i];
+        }
+        wn = DOPT_FN(dopt_amax)(n, w, 1);
+        if (diff <= tol * (wn > 0 ? wn : 1)) return DOPT_OK;
+    }
+    return DOPT_ERR_NO_CONVERGENCE;
+}
+
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_multipliers)(const DOPT_FN(dopt_nlls_solver) *s, int b)
+{
+    if (!s || !s->con || !s->con->m || b < 0 || b >= s->p->batch) return NULL;
+    return s->con->mult + (size_t)b * (size_t)s->con->m;
+}
+
+DOPT_API const unsigned char *DOPT_FN(dopt_nlls_active_set)(const DOPT_FN(dopt_nlls_solver) *s, int b)
+{
+    if (!s || !s->con || !s->p->nbounded || b < 0 || b >= s->p->batch) return NULL;
+    return s->con->act + (size_t)b * (size_t)s->n;
+}
+
+/* ---- ragged batches ---------------------------------------------------------------------------- */
+
+struct DOPT_FN(dopt_nlls_ragged) {
+    dopt_hooks hooks;
+    int np;
+    DOPT_FN(dopt_nlls_solver) **s; /* np solvers                                                     */
+    ptrdiff_t *off, *first;        /* np + 1 each: packed state offsets and element indices       */
+};
+
+DOPT_API void DOPT_FN(dopt_nlls_ragged_destroy)(DOPT_FN(dopt_nlls_ragged) *R)
+{
+    dopt_hooks h;
+    int k;
+    if (!R) return;
+    h = R->hooks;
+    for (k = 0; k < R->np; ++k) DOPT_FN(dopt_nlls_solver_destroy)(R->s[k]);
+    dopt_free(&h, R->s, (size_t)R->np * sizeof *R->s);
+    dopt_free(&h, R->off, 2 * ((size_t)R->np + 1) * sizeof *R->off);
+    dopt_free(&h, R, sizeof *R);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_create)(const dopt_hooks *hooks, int nproblems,
+                                                      DOPT_FN(dopt_nlls_problem) *const *problems,
+                                                      DOPT_FN(dopt_linear_solver_maker) maker, void *maker_user,
+                                                      DOPT_FN(dopt_nlls_ragged) **out, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_nlls_ragged) *R;
+    int k;
+    if (!out) return DOPT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (nproblems < 1 || !problems) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls ragged: no problems");
+    for (k = 0; k < nproblems; ++k)
+        if (!problems[k]) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, k, 0, "nlls ragged: NULL problem");
+    R = (DOPT_FN(dopt_nlls_ragged) *)dopt_alloc(hooks, sizeof *R);
+    if (!R) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls ragged");
+    memset(R, 0, sizeof *R);
+    if (hooks) R->hooks = *hooks;
+    R->s = (DOPT_FN(dopt_nlls_solver) **)dopt_alloc(hooks, (size_t)nproblems * sizeof *R->s);
+    R->off = (ptrdiff_t *)dopt_alloc(hooks, 2 * ((size_t)nproblems + 1) * sizeof *R->off);
+    if (!R->s || !R->off) {
+        dopt_free(hooks, R->s, (size_t)nproblems * sizeof *R->s);
+        dopt_free(hooks, R->off, 2 * ((size_t)nproblems + 1) * sizeof *R->off);
+        dopt_free(hooks, R, sizeof *R);
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls ragged");
+    }
+    memset(R->s, 0, (size_t)nproblems * sizeof *R->s);
+    R->first = R->off + nproblems + 1;
+    R->off[0] = R->first[0] = 0;
+    for (k = 0; k < nproblems; ++k) {
+        const DOPT_FN(dopt_nlls_problem) *p = problems[k];
+        R->off[k + 1] = R->off[k] + (ptrdiff_t)p->batch * p->xdim;
+        R->first[k + 1] = R->first[k] + p->batch;
+    }
+    for (k = 0; k < nproblems; ++k) {
+        DOPT_FN(dopt_linear_solver) ls;
+        dopt_status st = DOPT_OK;
+        R->np = k + 1;
+        if (maker) st = maker(maker_user, problems[k], &ls);
+        if (st == DOPT_OK) st = DOPT_FN(dopt_nlls_solver_create)(problems[k], maker ? &ls : NULL, &R->s[k], info);
+        if (st != DOPT_OK) {
+            DOPT_FN(dopt_nlls_ragged_destroy)(R);
+            if (info) info->index = k;
+            return st;
+        }
+    }
+    *out = R;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_solve)(DOPT_FN(dopt_nlls_ragged) *R,
+                                                     const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
+                                                     dopt_nlls_report *reports, dopt_errinfo *info)
+{
+    dopt_status first = DOPT_OK;
+    int k;
+    if (!R || !x) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "nlls ragged: NULL argument");
+    for (k = 0; k < R->np; ++k) {
+        dopt_errinfo local;
+        dopt_status st = DOPT_FN(dopt_nlls_solve)(R->s[k], opt, x + R->off[k], 0, reports ? reports + R->first[k] : NULL,
+                                                  NULL, first == DOPT_OK ? info : &local);
+        if (st != DOPT_OK && first == DOPT_OK) {
+            first = st;
+            if (info && reports) { /* name the packed element */
+                ptrdiff_t b;
+                for (b = R->first[k]; b < R->first[k + 1]; ++b)
+                    if (reports[b].status != DOPT_OK) { info->index = (long)b; break; }
+            }
+        }
+    }
+    return first;
+}
+
+DOPT_API DOPT_FN(dopt_nlls_solver) *DOPT_FN(dopt_nlls_ragged_solver)(const DOPT_FN(dopt_nlls_ragged) *R, int k)
+{
+    return (R && k >= 0 && k < R->np) ? R->s[k] : NULL;
+}
+
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_offset)(const DOPT_FN(dopt_nlls_ragged) *R, int k)
+{
+    return (R && k >= 0 && k <= R->np) ? R->off[k] : -1;
+}
+
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_first)(const DOPT_FN(dopt_nlls_ragged) *R, int k)
+{
+    return (R && k >= 0 && k <= R->np) ? R->first[k] : -1;
+}
+
+DOPT_API ptrdiff_t DOPT_FN(dopt_nlls_ragged_count)(const DOPT_FN(dopt_nlls_ragged) *R)
+{
+    return R ? R->first[R->np] : 0;
+}
+
+
 DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
                                               const DOPT_FN(dopt_nlls_options) *opt, DOPT_REAL *x,
                                               ptrdiff_t x_stride, dopt_nlls_report *reports,
@@ -4739,7 +5678,9 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solve)(DOPT_FN(dopt_nlls_solver) *s,
     if (x_stride == 0) x_stride = s->p->xdim;
     memset(&tm, 0, sizeof tm);
     t_start = o.timing ? dopt__nlls_clock() : 0;
-    if (o.method == DOPT_NLLS_LM && s->lanes >= 2 && s->p->batch >= 2 && !o.sequential_batch &&
+    if (s->con) {
+        first = DOPT_FN(dopt__nlls_con_solve)(s, &o, x, x_stride, reports, info);
+    } else if (o.method == DOPT_NLLS_LM && s->lanes >= 2 && s->p->batch >= 2 && !o.sequential_batch &&
         !o.iteration_hook && !dopt_log_enabled(&s->p->hooks, DOPT_LOG_INFO)) {
         first = DOPT_FN(dopt__nlls_lockstep)(s, &o, x, x_stride, reports, &tm, info);
     } else {
@@ -4843,6 +5784,7 @@ struct DOPT_FN(dopt_nlls_diff) {
     int *tacc;
     DOPT_REAL *xsol;                            /* batch x xdim: the solutions                    */
     dopt_nlls_report *frep;
+    DOPT_REAL *dlam;                            /* batch: ∂L/∂log λ0 (dopt_nlls_diff_damping_grad) */
     /* scratch */
     int maxr, maxT, maxdim;
     DOPT_REAL *v[14];                           /* n-vectors                                      */
@@ -5140,7 +6082,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
         DOPT_FN(dopt__diff_free_trace)(D);
         bytes = DOPT_WORKSPACE_ROUND(B * sizeof(int)) + DOPT_WORKSPACE_ROUND(B * C * X * R + R) +
                 4 * DOPT_WORKSPACE_ROUND(B * C * R + R) + DOPT_WORKSPACE_ROUND(B * C * sizeof(int) + 1) +
-                DOPT_WORKSPACE_ROUND(B * X * R + R) + DOPT_WORKSPACE_ROUND(B * sizeof(dopt_nlls_report));
+                DOPT_WORKSPACE_ROUND(B * X * R + R) + DOPT_WORKSPACE_ROUND(B * sizeof(dopt_nlls_report)) +
+                DOPT_WORKSPACE_ROUND(B * R);
         m = (unsigned char *)dopt_alloc(&D->hooks, bytes);
         if (!m) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls diff: iteration trace");
         memset(m, 0, bytes);
@@ -5153,7 +6096,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_solve)(DOPT_FN(dopt_nlls_diff) *D,
         D->tr = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * C * R + R);
         D->tacc = (int *)m; m += DOPT_WORKSPACE_ROUND(B * C * sizeof(int) + 1);
         D->xsol = (DOPT_REAL *)m; m += DOPT_WORKSPACE_ROUND(B * X * R + R);
-        D->frep = (dopt_nlls_report *)m;
+        D->frep = (dopt_nlls_report *)m; m += DOPT_WORKSPACE_ROUND(B * sizeof(dopt_nlls_report));
+        D->dlam = (DOPT_REAL *)m;
         D->cap_iter = cap;
     }
     for (b = 0; b < D->batch; ++b) D->count[b] = 0;
@@ -5304,7 +6248,7 @@ static dopt_status DOPT_FN(dopt__diff_dS_dphi)(DOPT_FN(dopt_nlls_diff) *D, int b
     for (c = 0; c < D->ncost; ++c) {
         const DOPT_FN(dopt__nlls_cost) *cs = p->cost + c;
         int rdim = cs->d.rdim;
-        if (!D->att_n[c]) continue;
+        if (!D->att_n[c] || cs->off) continue; /* a disabled cost: no gradient */
         st = DOPT_FN(dopt__diff_cost)(D, c, b, x, NULL, DOPT_ROBUST_IRLS, rw, r0, NULL, rho, &T);
         if (st != DOPT_OK) return st;
         for (a = 0; a < D->att_n[c]; ++a) {
@@ -5443,6 +6387,11 @@ static dopt_status DOPT_FN(dopt__diff_step)(DOPT_FN(dopt_nlls_diff) *D, int b, s
         *branch = DOPT_FN(dopt__nlls_dogleg_step)(n, s->g, gn, gHg, radius, step, cc, beta);
     }
     return DOPT_OK;
+}
+
+DOPT_API const DOPT_REAL *DOPT_FN(dopt_nlls_diff_damping_grad)(const DOPT_FN(dopt_nlls_diff) *D)
+{
+    return (D && D->recorded) ? D->dlam : NULL;
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_replay)(DOPT_FN(dopt_nlls_diff) *D, int b, DOPT_REAL *x)
@@ -5716,10 +6665,16 @@ static dopt_status DOPT_FN(dopt__diff_implicit)(DOPT_FN(dopt_nlls_diff) *D, int 
     DOPT_REAL *w = D->v[DOPT__DV_W], wmax, ht;
     int n = s->n, fail_col = -1, j;
     dopt_status st;
-    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
-    st = DOPT_FN(dopt__diff_linearize)(D, b, xs, 0, &fail_col);
-    if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
-    if (exact) {
+    if (D->ptotal) memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    if (s->con) { /* through the active bounds and the equality constraints */
+        st = DOPT_FN(dopt__nlls_con_adjoint)(s, b, D->fo.robust_mode, D->fo.numeric_diff_step, xs, xbar, exact, w,
+                                             &fail_col);
+        if (st == DOPT_ERR_NO_CONVERGENCE)
+            return dopt_errinfo_set(info, st, b, 0, "nlls diff: the exact Lagrangian adjoint did not settle (implicit_exact)");
+        if (st != DOPT_OK) return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
+    } else if ((st = DOPT_FN(dopt__diff_linearize)(D, b, xs, 0, &fail_col)) != DOPT_OK) {
+        return DOPT_FN(dopt__diff_singular)(D, st, b, fail_col, info);
+    } else if (exact) {
         st = DOPT_FN(dopt__diff_exact_solve)(D, b, xs, xbar, h0, w);
         if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE)
             return dopt_errinfo_set(info, st, b, 0, "nlls diff: the Hessian at the solution is not positive definite");
@@ -5778,7 +6733,7 @@ static dopt_status DOPT_FN(dopt__diff_dlm)(DOPT_FN(dopt_nlls_diff) *D, int b, co
         enorm = DOPT_FN(dopt_amax)(n, e, 1);
         if (enorm <= 64 * DOPT_EPS * (1 + DOPT_FN(dopt_amax)(n, dl, 1))) break;
     }
-    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    if (D->ptotal) memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
     memset(D->pg1, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
     st = DOPT_FN(dopt__diff_dS_dphi)(D, b, xs, h0, pg);
     if (st == DOPT_OK) st = DOPT_FN(dopt__diff_dS_dphi)(D, b, y, h0, D->pg1);
@@ -5800,7 +6755,8 @@ static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b,
     DOPT_REAL beta, cc;
     dopt_status st;
     memcpy(xbar, xbar_in, (size_t)n * sizeof(DOPT_REAL));
-    memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    if (D->ptotal) memset(pg, 0, (size_t)D->ptotal * sizeof(DOPT_REAL));
+    D->dlam[b] = 0;
     first = D->count[b] - last;
     if (first < D->count[b] - D->cap_iter) first = D->count[b] - D->cap_iter; /* what the ring kept */
     if (first < 0) first = 0;
@@ -5828,6 +6784,8 @@ static dopt_status DOPT_FN(dopt__diff_unroll)(DOPT_FN(dopt_nlls_diff) *D, int b,
                 D->v[DOPT__DV_V0][i] = step[i];
                 if (D->fo.method == DOPT_NLLS_LM && !D->clamp[i]) q[i] = -D->tl[kk] * w[i] * step[i];
             }
+            if (D->fo.method == DOPT_NLLS_LM) /* learnable damping: ∂L/∂log λ_k = -wᵀ (λ_k D) Δ */
+                for (i = 0; i < n; ++i) D->dlam[b] -= w[i] * s->dadd[i] * step[i];
             nr1 = 1;
         } else if (branch == 1) { /* Δ = -(R / |g|) g */
             DOPT_REAL g2 = DOPT_FN(dopt_nrm2)(n, s->g, 1), R = D->tr[kk], gs = 0;
@@ -5910,7 +6868,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
     h0 = o.fd_step > 0 ? o.fd_step : DOPT_M(cbrt)(DOPT_EPS);
     n = D->n;
     DOPT_FN(dopt__diff_sync)(D);
-    memset(D->grad, 0, D->grad_len * sizeof(DOPT_REAL));
+    if (D->grad_len) memset(D->grad, 0, D->grad_len * sizeof(DOPT_REAL));
+    memset(D->dlam, 0, (size_t)D->batch * sizeof(DOPT_REAL));
     if (x0bar) memset(x0bar, 0, (size_t)D->batch * (size_t)n * sizeof(DOPT_REAL));
     D->reuse = !o.no_factor_reuse;
     for (b = 0; b < D->batch; ++b) {
@@ -5932,6 +6891,8 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_diff_backward)(DOPT_FN(dopt_nlls_diff) *D
             const DOPT_REAL *xb = xbar + (size_t)b * (size_t)n;
             if (!DOPT_FN(dopt_all_finite)(n, xb)) {
                 st = dopt_errinfo_set(inf, DOPT_ERR_NON_FINITE, b, 0, "nlls diff: dL/dx is not finite");
+            } else if (D->s->con && o.mode != DOPT_NLLS_DIFF_IMPLICIT) {
+                st = dopt_errinfo_set(inf, DOPT_ERR_UNSUPPORTED, b, 0, "nlls diff: with bounds or constraints only IMPLICIT");
             } else if (o.mode == DOPT_NLLS_DIFF_IMPLICIT) {
                 st = DOPT_FN(dopt__diff_implicit)(D, b, xb, h0, o.implicit_exact, D->pg0, inf);
             } else if (o.mode == DOPT_NLLS_DIFF_DLM) {

@@ -37,6 +37,8 @@
 #   PGO_REPEAT_LONG  runs when a run takes 2 s or more (default 2; total bench ~6-10 min here)
 #   PGO_TIMEOUT   seconds per solver run (default 600)
 #   PGO_CUBE      0 skips the batch-of-256 cube case; PGO_CUBE_POSES (default 256), PGO_CUBE_SEED
+#   PGO_RAGGED    0 skips the ragged case (256 cube problems of random sizes 64..256 poses:
+#                 `bench pgo ragged256 ratio=` dopt's dopt_nlls_ragged / the faster anchor)
 #   PGO_SQRT_EXAMPLE=1  weight Ceres' residual with the examples' llt().matrixL() (see pgo_ceres)
 # Cube batch: pgo_dopt --write-cube writes the 256 problems (Theseus' synthetic recipe, via
 # dopt_lie_cube_graph); when it cannot, pgo_eval cube writes them with the same recipe.  Anchors
@@ -260,6 +262,38 @@ for f in "${FILES[@]}"; do
     fi
     unset T CD CC CONV FC
 done
+
+# ---- ragged batch: 256 cube problems of random sizes 64..256 poses (10 LM iterations) ------
+ragged_case() {
+    local R=$W/ragged src cres gres dres tc tg td anchor
+    rm -rf "$R"
+    mkdir -p "$R/raw" "$R/norm" "$R/ceres" "$R/gtsam"
+    if [ -z "$DOPT" ] || ! "$DOPT" --write-ragged "$R/raw" --count 256 --sizes 64 256 --seed "$PGO_CUBE_SEED" >"$W/ragged_write.log" 2>&1; then
+        echo "bench pgo ragged256 ratio=na dopt=missing (pgo_dopt --write-ragged unavailable)"
+        return
+    fi
+    for f in "$R/raw"/*.g2o; do
+        "$BENCH_DIR/pgo_eval" normalize "$f" "$R/norm/$(basename "$f")" 2>/dev/null
+    done
+    local RAG=("$R/norm"/*.g2o)
+    echo "# ragged batch: ${#RAG[@]} cube problems of 64..256 poses (random, seed $PGO_CUBE_SEED; each its own structure), 10 LM iterations each (tolerances off); dopt: one dopt_nlls_ragged over all of them (creation + solve timed); anchors: one after another"
+    cres=$(timeout "$PGO_TIMEOUT" "${CERES_ENV[@]}" "$BENCH_DIR/pgo_ceres" --batch "$R/ceres" "${RAG[@]}" \
+        --max-iter 10 --fixed-iters "${CERES_FLAGS[@]}" 2>>"$W/ceres.log" | grep '^result ' || true)
+    gres=$(timeout "$PGO_TIMEOUT" "$VENV/bin/python" bench/pgo_gtsam.py --batch "$R/gtsam" "${RAG[@]}" \
+        --max-iter 10 --fixed-iters 2>>"$W/gtsam.log" | grep '^result ' || true)
+    dres=$(timeout "$PGO_TIMEOUT" "$DOPT" --ragged-batch "$R/norm" 2>>"$W/dopt.log" | grep '^result ' || true)
+    echo "bench pgo ragged256 solver=ceres ${cres#result solver=ceres }"
+    echo "bench pgo ragged256 solver=gtsam ${gres#result solver=gtsam }"
+    echo "bench pgo ragged256 solver=dopt ${dres#result solver=dopt }"
+    tc=$(kv time_s "$cres"); tg=$(kv time_s "$gres"); td=$(kv time_s "$dres")
+    anchor=$(awk -v a="${tc:-1e30}" -v b="${tg:-1e30}" 'BEGIN{print (a < b ? a : b)}')
+    if [ -n "$td" ]; then
+        echo "bench pgo ragged256 ratio=$(awk -v a="$td" -v b="$anchor" 'BEGIN{printf "%.3f", a / b}') dopt_time_s=$td ceres_time_s=${tc:-na} gtsam_time_s=${tg:-na} target_ratio=0.3"
+    else
+        echo "bench pgo ragged256 ratio=na dopt=failed ceres_time_s=${tc:-na} gtsam_time_s=${tg:-na}"
+    fi
+}
+[ "${PGO_RAGGED:-1}" = 0 ] || ragged_case
 
 # ---- batch of 256 synthetic cube problems (Theseus sec. 5.2: 10 LM iterations) -------------
 [ "$PGO_CUBE" = 0 ] && exit 0

@@ -35,6 +35,12 @@
  *       translation / ±0.02 rad rotation, loop closures 0.2, no outliers) makes the graph and
  *       its ground truth; element b > 0 keeps the edges and draws new measurement noise and new
  *       initial values (gt · Exp(noise)) from rng stream b.  VERTEX and EDGE lines.
+ *   pgo_dopt --write-ragged DIR [--count C] [--sizes LO HI] [--seed S]
+ *       Writes C (256) cube problems DIR/ragged_000.g2o ... of random sizes LO..HI (64..256)
+ *       poses, each its own graph from rng stream b + 1 (the ragged case).
+ *   pgo_dopt --ragged-batch DIR
+ *       As --cube-batch, through one dopt_nlls_ragged over every structure (one create, one
+ *       solve; no padding).  Prints the same result line.
  *   -v prints the per-iteration summary (dopt's log hook) to stderr.
  * Build: cc $(bench_cflags) bench/pgo_dopt.c -o build/bench/pgo_dopt -lm */
 #define _POSIX_C_SOURCE 200809L
@@ -172,6 +178,38 @@ static void uniform_tangent(dopt_rng *rng, double ht, double hr, double xi[6])
     for (k = 3; k < 6; ++k) xi[k] = hr * (2 * dopt_rng_uniform_d(rng) - 1);
 }
 
+/* the ragged case: C cube problems of random sizes in [lo, hi] poses, each its own graph (seed S,
+ * stream b + 1 for problem b: its pose count, loop closures, noise and initial values) */
+static int write_ragged(const char *dir, int count, int lo, int hi, unsigned long long seed)
+{
+    int b;
+    for (b = 0; b < count; ++b) {
+        dopt_lie_cube_options co;
+        dopt_lie_pose_graph_d g;
+        dopt_rng rng;
+        dopt_errinfo info;
+        char path[4096];
+        dopt_rng_seed(&rng, seed, (uint64_t)b + 1);
+        memset(&co, 0, sizeof co);
+        co.num_poses = lo + (int)(dopt_rng_u64(&rng) % (uint64_t)(hi - lo + 1));
+        co.translation_noise = 0.05;
+        co.rotation_noise = 0.02;
+        memset(&g, 0, sizeof g);
+        if (dopt_lie_cube_graph_d(&co, &rng, NULL, &g) != DOPT_OK) { fprintf(stderr, "pgo_dopt: cube generator failed\n"); return 1; }
+        snprintf(path, sizeof path, "%s/ragged_%03d.g2o", dir, b);
+        if (dopt_lie_g2o_write_d(path, &g, &info) != DOPT_OK) { fprintf(stderr, "pgo_dopt: %s: %s\n", path, info.message); return 1; }
+        dopt_lie_pose_graph_destroy_d(&g);
+    }
+    return 0;
+}
+
+static dopt_status ragged_maker(void *user, const dopt_nlls_problem_d *p, dopt_linear_solver_d *out)
+{
+    int dense = *(const int *)user;
+    if (dense || dopt_nlls_num_variables_d(p) <= 50) return dopt_linear_solver_dense_d(NULL, out);
+    return dopt_sparse_linear_solver_d(NULL, NULL, out);
+}
+
 static int write_cube(const char *dir, int count, int poses, unsigned long long seed)
 {
     dopt_lie_cube_options co;
@@ -216,7 +254,7 @@ static int write_cube(const char *dir, int count, int poses, unsigned long long 
     return 0;
 }
 
-static int cube_batch(const char *dir, int dense, int verbose)
+static int cube_batch(const char *dir, int dense, int verbose, int ragged)
 {
     DIR *d = opendir(dir);
     struct dirent *ent;
@@ -243,8 +281,56 @@ static int cube_batch(const char *dir, int dense, int verbose)
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         if (pgo_read(path, g + k, msg, sizeof msg) != 0) { fprintf(stderr, "pgo_dopt: %s: %s\n", path, msg); return 1; }
     }
+    if (ragged) { /* every structure one problem of a dopt_nlls_ragged: one create, one solve */
+        dopt_nlls_problem_d **P = (dopt_nlls_problem_d **)calloc((size_t)nf, sizeof *P);
+        pgo_edge **E = (pgo_edge **)calloc((size_t)nf, sizeof *E);
+        dopt_nlls_ragged_d *R = NULL;
+        dopt_nlls_options_d o;
+        dopt_nlls_report *rep = (dopt_nlls_report *)calloc((size_t)nf, sizeof *rep);
+        dopt_errinfo info;
+        double *x, ts;
+        ptrdiff_t tot = 0;
+        int np = 0, e, sd;
+        for (b0 = 0; b0 < nf;) {
+            int b1 = b0 + 1, B;
+            while (b1 < nf && same_structure(g + b0, g + b1)) b1++;
+            B = b1 - b0;
+            E[np] = (pgo_edge *)malloc(sizeof(pgo_edge) * (size_t)B * (size_t)g[b0].ne);
+            for (k = 0; k < B; ++k)
+                for (e = 0; e < g[b0].ne; ++e) E[np][(size_t)k * g[b0].ne + e] = g[b0 + k].e[e];
+            if (pgo_problem(NULL, g + b0, E[np], B, 1, &P[np]) != DOPT_OK) return 1;
+            tot += (ptrdiff_t)B * g[b0].nv * g[b0].sd;
+            np++;
+            b0 = b1;
+        }
+        x = (double *)malloc(sizeof(double) * (size_t)tot);
+        for (k = 0, tot = 0; k < nf; ++k) { /* the packed states: the files in order */
+            sd = g[k].sd;
+            memcpy(x + tot, g[k].x, sizeof(double) * (size_t)g[k].nv * (size_t)sd);
+            tot += (ptrdiff_t)g[k].nv * sd;
+        }
+        memset(&o, 0, sizeof o);
+        o.max_iterations = iters;
+        o.function_tolerance = -1;
+        o.gradient_tolerance = -1;
+        o.step_tolerance = -1;
+        o.max_lambda = 1e300;
+        memset(&info, 0, sizeof info);
+        ts = now_s();
+        if (dopt_nlls_ragged_create_d(NULL, np, P, ragged_maker, &dense, &R, &info) != DOPT_OK ||
+            dopt_nlls_ragged_solve_d(R, &o, x, rep, &info) != DOPT_OK) {
+            fprintf(stderr, "pgo_dopt: ragged: %s\n", info.message);
+            return 1;
+        }
+        t = now_s() - ts;
+        for (k = 0; k < nf; ++k) { c0 += rep[k].initial_cost; c1 += rep[k].final_cost; acc += rep[k].accepted; }
+        dopt_nlls_ragged_destroy_d(R);
+        for (k = 0; k < np; ++k) { dopt_nlls_problem_destroy_d(P[k]); free(E[k]); }
+        free(P); free(E); free(rep); free(x);
+        batches = np;
+    }
     /* consecutive runs of one structure form one batch */
-    for (b0 = 0; b0 < nf;) {
+    for (b0 = ragged ? nf : 0; b0 < nf;) {
         int b1 = b0 + 1, B, e, sd = g[b0].sd;
         pgo_edge *edges;
         double *x, ts;
@@ -292,7 +378,8 @@ static int cube_batch(const char *dir, int dense, int verbose)
 
 int main(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *cube_dir = NULL, *write_dir = NULL;
+    const char *in = NULL, *out = NULL, *cube_dir = NULL, *write_dir = NULL, *ragged_dir = NULL, *write_ragged_dir = NULL;
+    int rag_lo = 64, rag_hi = 256;
     int count = 256, poses = 256;
     unsigned long long seed = 1;
     dopt_nlls_method method = DOPT_NLLS_LM;
@@ -323,6 +410,9 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(argv[i], "--cube-batch") && i + 1 < argc) cube_dir = argv[++i];
         else if (!strcmp(argv[i], "--write-cube") && i + 1 < argc) write_dir = argv[++i];
+        else if (!strcmp(argv[i], "--ragged-batch") && i + 1 < argc) ragged_dir = argv[++i];
+        else if (!strcmp(argv[i], "--write-ragged") && i + 1 < argc) write_ragged_dir = argv[++i];
+        else if (!strcmp(argv[i], "--sizes") && i + 2 < argc) { rag_lo = atoi(argv[++i]); rag_hi = atoi(argv[++i]); }
         else if (!strcmp(argv[i], "--count") && i + 1 < argc) count = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--poses") && i + 1 < argc) poses = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
@@ -330,6 +420,8 @@ int main(int argc, char **argv)
         else if (!out) out = argv[i];
     }
     if (write_dir) return write_cube(write_dir, count, poses, seed);
+    if (write_ragged_dir) return write_ragged(write_ragged_dir, count, rag_lo, rag_hi, seed);
+    if (ragged_dir) return cube_batch(ragged_dir, dense, verbose, 1);
     if (cube_dir && strspn(cube_dir, "0123456789") == strlen(cube_dir)) {
         /* --cube-batch COUNT [--poses N --seed S]: generate the problems (as --write-cube) in a
            temporary folder, solve them as above, remove the folder */
@@ -337,7 +429,7 @@ int main(int argc, char **argv)
         int rc, k;
         if (!mkdtemp(tmpl)) { fprintf(stderr, "pgo_dopt: cannot make a temporary folder\n"); return 1; }
         rc = write_cube(tmpl, atoi(cube_dir), poses, seed);
-        if (rc == 0) rc = cube_batch(tmpl, dense, verbose);
+        if (rc == 0) rc = cube_batch(tmpl, dense, verbose, 0);
         for (k = 0; k < atoi(cube_dir); ++k) {
             snprintf(path, sizeof path, "%s/cube_%03d.g2o", tmpl, k);
             remove(path);
@@ -345,7 +437,7 @@ int main(int argc, char **argv)
         remove(tmpl);
         return rc;
     }
-    if (cube_dir) return cube_batch(cube_dir, dense, verbose);
+    if (cube_dir) return cube_batch(cube_dir, dense, verbose, 0);
     if (!in || !out) {
         fprintf(stderr, "usage: pgo_dopt IN.g2o OUT.g2o [--method lm|gn|dogleg] [--dense] [--max-iter N] [--ftol X] [-v]\n"
                         "       pgo_dopt --cube-batch DIR | COUNT [--poses N] [--seed S]\n"
