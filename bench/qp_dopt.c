@@ -105,6 +105,10 @@ int main(int argc, char **argv)
             int k, its = 0, npol = 0, nas = 0;
             char path[512];
             FILE *f;
+            dopt_mpc_qp_options opt;
+            memset(&opt, 0, sizeof opt);
+            /* DOPT_QP_METHOD=1: the active-set method only, 2: the interior point method only */
+            if (getenv("DOPT_QP_METHOD")) opt.method = (dopt_mpc_qp_method)atoi(getenv("DOPT_QP_METHOD"));
             make_batch(&B, n, box, 2026);
             dims.n = n; dims.meq = B.meq; dims.mineq = B.mi; dims.box = box;
             if (dopt_mpc_qp_create_d(NULL, &dims, NB, &qp, NULL) != DOPT_OK) return 1;
@@ -119,9 +123,9 @@ int main(int argc, char **argv)
             g.l = gl; g.l_stride = n; g.u = gu; g.u_stride = n;
             for (rep = 0; rep < reps; ++rep) {
                 double t0 = now_s(), t1, t2;
-                dopt_status st = dopt_mpc_qp_solve_d(qp, NULL, NB, &d, x, n, rep_, NULL);
+                dopt_status st = dopt_mpc_qp_solve_d(qp, &opt, NB, &d, x, n, rep_, NULL);
                 t1 = now_s();
-                dopt_mpc_qp_backward_d(qp, NULL, NB, &d, B.gx, n, &g, NULL, NULL);
+                dopt_mpc_qp_backward_d(qp, &opt, NB, &d, B.gx, n, &g, NULL, NULL);
                 t2 = now_s();
                 if (st != DOPT_OK && rep == 0) for (k = 0; k < NB; ++k) if (rep_[k].result) fprintf(stderr, "n=%d box=%d k=%d: %s it %d %g %g %g\n", n, box, k, dopt_mpc_qp_result_string(rep_[k].result), rep_[k].iterations, rep_[k].primal_residual, rep_[k].dual_residual, rep_[k].complementarity);
                 if (t1 - t0 < best_f) best_f = t1 - t0;
