@@ -3,6 +3,8 @@
 # (ProxSuite 0.8.0), OSQP 1.1.3 (forward) and qpth 0.0.18, ProxSuite's QPFunction (forward +
 # backward, torch 2.5.1 CPU, float64, one thread), in one run on the same 128 QPs per case
 # (n = 10, 50, 100; m_eq = n/4, m_ineq = n; with and without bounds).  See bench/qp_peer.py.
+# DOPT_BENCH_CPU_TIME=1: both sides time with thread CPU time (a machine shared with other jobs);
+# DOPT_QP_METHOD=1 / 2: dopt's active-set / interior point method only (default: AUTO).
 source "$(dirname "$0")/common.sh"
 V=$(bench_venv)
 PIP="flock /tmp/dopt-venv.lock $V/bin/pip install -q"

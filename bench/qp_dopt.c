@@ -15,10 +15,14 @@
 
 #define NB 128
 
+/* DOPT_BENCH_CPU_TIME=1 (as for bench/qp_peer.py): thread CPU time instead of wall time, for a
+ * machine shared with other jobs */
 static double now_s(void)
 {
+    static int cpu = -1;
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (cpu < 0) cpu = getenv("DOPT_BENCH_CPU_TIME") && atoi(getenv("DOPT_BENCH_CPU_TIME")) == 1;
+    clock_gettime(cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -98,9 +102,13 @@ int main(int argc, char **argv)
             double *gG = malloc(sizeof(double) * NB * n * n), *gl = malloc(sizeof(double) * NB * n);
             double *gu = malloc(sizeof(double) * NB * n);
             double best_f = 1e30, best_fb = 1e30, kkt = 0;
-            int k, its = 0, npol = 0;
+            int k, its = 0, npol = 0, nas = 0;
             char path[512];
             FILE *f;
+            dopt_mpc_qp_options opt;
+            memset(&opt, 0, sizeof opt);
+            /* DOPT_QP_METHOD=1: the active-set method only, 2: the interior point method only */
+            if (getenv("DOPT_QP_METHOD")) opt.method = (dopt_mpc_qp_method)atoi(getenv("DOPT_QP_METHOD"));
             make_batch(&B, n, box, 2026);
             dims.n = n; dims.meq = B.meq; dims.mineq = B.mi; dims.box = box;
             if (dopt_mpc_qp_create_d(NULL, &dims, NB, &qp, NULL) != DOPT_OK) return 1;
@@ -115,9 +123,9 @@ int main(int argc, char **argv)
             g.l = gl; g.l_stride = n; g.u = gu; g.u_stride = n;
             for (rep = 0; rep < reps; ++rep) {
                 double t0 = now_s(), t1, t2;
-                dopt_status st = dopt_mpc_qp_solve_d(qp, NULL, NB, &d, x, n, rep_, NULL);
+                dopt_status st = dopt_mpc_qp_solve_d(qp, &opt, NB, &d, x, n, rep_, NULL);
                 t1 = now_s();
-                dopt_mpc_qp_backward_d(qp, NULL, NB, &d, B.gx, n, &g, NULL, NULL);
+                dopt_mpc_qp_backward_d(qp, &opt, NB, &d, B.gx, n, &g, NULL, NULL);
                 t2 = now_s();
                 if (st != DOPT_OK && rep == 0) for (k = 0; k < NB; ++k) if (rep_[k].result) fprintf(stderr, "n=%d box=%d k=%d: %s it %d %g %g %g\n", n, box, k, dopt_mpc_qp_result_string(rep_[k].result), rep_[k].iterations, rep_[k].primal_residual, rep_[k].dual_residual, rep_[k].complementarity);
                 if (t1 - t0 < best_f) best_f = t1 - t0;
@@ -131,8 +139,9 @@ int main(int argc, char **argv)
                 its += rep_[k].iterations;
             }
             for (k = 0; k < NB; ++k) npol += rep_[k].polished;
-            printf("dopt n=%d box=%d fwd_us=%.2f fwdbwd_us=%.2f kkt=%.2e iters=%.1f polished=%d/%d\n", n, box, 1e6 * best_f / NB,
-                   1e6 * best_fb / NB, kkt, (double)its / NB, npol, NB);
+            for (k = 0; k < NB; ++k) nas += rep_[k].method == DOPT_MPC_QP_ACTIVE_SET;
+            printf("dopt n=%d box=%d fwd_us=%.2f fwdbwd_us=%.2f kkt=%.2e iters=%.1f polished=%d/%d active_set=%d/%d\n", n, box, 1e6 * best_f / NB,
+                   1e6 * best_fb / NB, kkt, (double)its / NB, npol, NB, nas, NB);
             snprintf(path, sizeof path, "%s/qp_%d_%d.bin", dir, n, box);
             f = fopen(path, "wb");
             if (!f) return 1;

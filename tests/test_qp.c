@@ -121,6 +121,8 @@ static void suite(void)
     RUN2(test_qp_bad_input);
     RUN2(test_qp_no_alloc);
     RUN2(test_qp_warm_start);
+    RUN2(test_qp_methods_agree);
+    RUN2(test_qp_active_set_cases);
     RUN2(test_qp_backward_fd);
     RUN2(test_qp_backward_shared);
     RUN2(test_qp_backward_degenerate);
@@ -540,6 +542,139 @@ static void QPF(test_qp_warm_start)(void)
     DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, NULL, 1, &d, x, 10, &r1, NULL) == DOPT_OK, "cold again");
     for (j = 0; j < 10; ++j) DOPT_CHECK(fabs(x[j] - x2[j]) <= tol, "warm = cold at %d: %g %g", j, (double)x[j], (double)x2[j]);
     QPF(dopt_mpc_qp_destroy)(qp);
+}
+
+/* The dual active-set method and the interior point method on the same random QPs of every
+ * constraint combination: the same x (1e-9 in double) and the same backward (the active-set
+ * method's J, R adjoint against the interior point's active-set factorization). */
+static void QPF(test_qp_methods_agree)(void)
+{
+    dopt_rng rng;
+    static QPF(tqp) q;
+    static R gq[2][64 * 64], gg[2][64 * 64], ga[2][16 * 64];
+    R gp[2][64], gh[2][64], gb[2][16], gl[2][64], gu[2][64], x[2][64], c[64];
+    int combo, rep, mth, j, compared = 0;
+    double tol = DOPT_TEST_TOL(1e-9, 2e-3), gtol = DOPT_TEST_TOL(1e-7, 5e-2);
+    dopt_rng_seed(&rng, 28, 7);
+    for (combo = 0; combo < 8; ++combo)
+        for (rep = 0; rep < 3; ++rep) {
+            int n = rep == 0 ? 5 : rep == 1 ? 12 : 30, meq = (combo & 1) ? n / 4 + 1 : 0, mi = (combo & 2) ? n : 0;
+            int box = (combo & 4) ? 1 : 0, ok = 1, weak = 0;
+            dopt_mpc_qp_dims dims = {0, 0, 0, 0, 0};
+            dims.n = n; dims.meq = meq; dims.mineq = mi; dims.box = box;
+            QPF(tqp_random)(&rng, &q, n, meq, mi, box, (R)0.1);
+            for (j = 0; j < n; ++j) q.p[j] *= 2;
+            DOPT_FN(dopt_rng_fill_normal)(&rng, n, c, 0, 1);
+            for (mth = 0; mth < 2; ++mth) {
+                QPF(dopt_mpc_qp) *qp = NULL;
+                QPF(dopt_mpc_qp_data) d = QPF(tqp_data)(&q);
+                QPF(dopt_mpc_qp_grad) g;
+                dopt_mpc_qp_options o;
+                dopt_mpc_qp_report r;
+                memset(&o, 0, sizeof o);
+                memset(&r, 0, sizeof r);
+                memset(&g, 0, sizeof g);
+                o.method = mth ? DOPT_MPC_QP_INTERIOR_POINT : DOPT_MPC_QP_ACTIVE_SET;
+                g.Q = gq[mth]; g.p = gp[mth]; g.A = ga[mth]; g.b = gb[mth]; g.G = gg[mth]; g.h = gh[mth];
+                g.l = gl[mth]; g.u = gu[mth];
+                ok = ok && QPF(dopt_mpc_qp_create)(NULL, &dims, 1, &qp, NULL) == DOPT_OK &&
+                     QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x[mth], n, &r, NULL) == DOPT_OK &&
+                     r.method == (dopt_mpc_qp_method)o.method &&
+                     QPF(dopt_mpc_qp_backward)(qp, &o, 1, &d, c, n, &g, NULL, NULL) == DOPT_OK;
+                DOPT_CHECK(ok, "combo %d n %d method %d: %s", combo, n, o.method, dopt_mpc_qp_result_string(r.result));
+                weak += r.weakly_active;
+                QPF(dopt_mpc_qp_destroy)(qp);
+            }
+            if (!ok) continue;
+            for (j = 0; j < n; ++j)
+                DOPT_CHECK(fabs(x[0][j] - x[1][j]) <= tol, "combo %d n %d x[%d]: %.15g vs %.15g", combo, n, j,
+                           (double)x[0][j], (double)x[1][j]);
+            if (weak) continue; /* a weakly active constraint: the documented one-sided choice may differ */
+            ++compared;
+            for (j = 0; j < n; ++j) {
+                DOPT_CHECK(fabs(gp[0][j] - gp[1][j]) <= gtol * (1 + fabs(gp[1][j])), "combo %d n %d dp[%d]: %g vs %g",
+                           combo, n, j, (double)gp[0][j], (double)gp[1][j]);
+                if (box) DOPT_CHECK(fabs(gl[0][j] - gl[1][j]) + fabs(gu[0][j] - gu[1][j]) <= gtol * (1 + fabs(gl[1][j]) + fabs(gu[1][j])),
+                                    "combo %d n %d dl, du[%d]", combo, n, j);
+            }
+            for (j = 0; j < mi; ++j)
+                DOPT_CHECK(fabs(gh[0][j] - gh[1][j]) <= gtol * (1 + fabs(gh[1][j])), "combo %d n %d dh[%d]: %g vs %g",
+                           combo, n, j, (double)gh[0][j], (double)gh[1][j]);
+            for (j = 0; j < meq; ++j)
+                DOPT_CHECK(fabs(gb[0][j] - gb[1][j]) <= gtol * (1 + fabs(gb[1][j])), "combo %d n %d db[%d]: %g vs %g",
+                           combo, n, j, (double)gb[0][j], (double)gb[1][j]);
+            for (j = 0; j < n * n; ++j)
+                DOPT_CHECK(fabs(gq[0][j] - gq[1][j]) <= gtol * (1 + fabs(gq[1][j])), "combo %d n %d dQ[%d]", combo, n, j);
+            for (j = 0; j < mi * n; ++j)
+                DOPT_CHECK(fabs(gg[0][j] - gg[1][j]) <= gtol * (1 + fabs(gg[1][j])), "combo %d n %d dG[%d]", combo, n, j);
+            for (j = 0; j < meq * n; ++j)
+                DOPT_CHECK(fabs(ga[0][j] - ga[1][j]) <= gtol * (1 + fabs(ga[1][j])), "combo %d n %d dA[%d]", combo, n, j);
+        }
+    DOPT_CHECK(compared >= DOPT_TEST_TOL(20, 8), "gradients compared on %d of 24 problems", compared);
+}
+
+/* The active-set method's own statuses and degenerate structures: a duplicated binding G row
+ * and a duplicated (consistent) equality solve; a duplicated inconsistent equality and crossed
+ * inequalities are PRIMAL_INFEASIBLE; a singular Q is NUMERICAL under ACTIVE_SET and goes to the
+ * interior point method under AUTO. */
+static void QPF(test_qp_active_set_cases)(void)
+{
+    R Q[4] = {1, 0, 0, 1}, p[2] = {-2, -2}, x[2];
+    R G2[4] = {1, 1, 1, 1}, h2[2] = {1, 1};             /* x1 + x2 <= 1 twice */
+    R A2[4] = {1, 1, 1, 1}, b2[2] = {1, 1}, b3[2] = {1, 2};
+    R Gx[4] = {1, -1, 0, 0}, hx[2] = {-1, -1};          /* x1 <= -1, -x1 <= -1 */
+    R Qs[4] = {1, 0, 0, 0}, ps[2] = {0, 1}, ls[2] = {-1, -1}, us[2] = {1, 1};
+    double tol = DOPT_TEST_TOL(1e-9, 1e-4);
+    int mth;
+    for (mth = 0; mth < 2; ++mth) {
+        dopt_mpc_qp_options o;
+        dopt_mpc_qp_report r;
+        dopt_mpc_qp_dims dims = {2, 0, 2, 0, 0};
+        QPF(dopt_mpc_qp) *qp = NULL;
+        QPF(dopt_mpc_qp_data) d;
+        memset(&o, 0, sizeof o);
+        memset(&d, 0, sizeof d);
+        o.method = mth ? DOPT_MPC_QP_AUTO : DOPT_MPC_QP_ACTIVE_SET;
+        /* duplicated binding row: x = (1/2, 1/2) */
+        d.Q = Q; d.p = p; d.G = G2; d.h = h2;
+        if (QPF(dopt_mpc_qp_create)(NULL, &dims, 1, &qp, NULL) != DOPT_OK) { DOPT_CHECK(0, "create"); return; }
+        DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x, 2, &r, NULL) == DOPT_OK && r.method == DOPT_MPC_QP_ACTIVE_SET,
+                   "duplicated row: %s", dopt_mpc_qp_result_string(r.result));
+        DOPT_CHECK(fabs(x[0] - 0.5) <= tol && fabs(x[1] - 0.5) <= tol, "duplicated row x = %g %g", (double)x[0], (double)x[1]);
+        d.G = Gx; d.h = hx;
+        DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x, 2, &r, NULL) == DOPT_ERR_NO_CONVERGENCE &&
+                   r.result == DOPT_MPC_QP_PRIMAL_INFEASIBLE && r.method == DOPT_MPC_QP_ACTIVE_SET,
+                   "crossed rows: %s", dopt_mpc_qp_result_string(r.result));
+        DOPT_CHECK(DOPT_FN(dopt_all_finite)(2, x), "unsolved x is finite");
+        QPF(dopt_mpc_qp_destroy)(qp);
+        /* equalities: a duplicated consistent row, then an inconsistent one */
+        dims.meq = 2; dims.mineq = 0;
+        memset(&d, 0, sizeof d);
+        d.Q = Q; d.p = p; d.A = A2; d.b = b2;
+        if (QPF(dopt_mpc_qp_create)(NULL, &dims, 1, &qp, NULL) != DOPT_OK) { DOPT_CHECK(0, "create"); return; }
+        DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x, 2, &r, NULL) == DOPT_OK, "duplicated equality: %s",
+                   dopt_mpc_qp_result_string(r.result));
+        DOPT_CHECK(fabs(x[0] - 0.5) <= tol && fabs(x[1] - 0.5) <= tol, "duplicated equality x = %g %g", (double)x[0], (double)x[1]);
+        d.b = b3;
+        DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x, 2, &r, NULL) == DOPT_ERR_NO_CONVERGENCE &&
+                   r.result == DOPT_MPC_QP_PRIMAL_INFEASIBLE, "inconsistent equalities: %s", dopt_mpc_qp_result_string(r.result));
+        QPF(dopt_mpc_qp_destroy)(qp);
+        /* singular Q in a box */
+        dims.meq = 0; dims.box = 1;
+        memset(&d, 0, sizeof d);
+        d.Q = Qs; d.p = ps; d.l = ls; d.u = us;
+        if (QPF(dopt_mpc_qp_create)(NULL, &dims, 1, &qp, NULL) != DOPT_OK) { DOPT_CHECK(0, "create"); return; }
+        if (mth == 0) {
+            DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x, 2, &r, NULL) == DOPT_ERR_NOT_POSITIVE_DEFINITE &&
+                       r.result == DOPT_MPC_QP_NUMERICAL, "singular Q, ACTIVE_SET: %s", dopt_mpc_qp_result_string(r.result));
+        } else {
+            DOPT_CHECK(QPF(dopt_mpc_qp_solve)(qp, &o, 1, &d, x, 2, &r, NULL) == DOPT_OK &&
+                       r.method == DOPT_MPC_QP_INTERIOR_POINT, "singular Q, AUTO: %s", dopt_mpc_qp_result_string(r.result));
+            DOPT_CHECK(fabs(x[0]) <= DOPT_TEST_TOL(1e-8, 1e-3) && fabs(x[1] + 1) <= DOPT_TEST_TOL(1e-8, 1e-3),
+                       "singular Q x = %g %g", (double)x[0], (double)x[1]);
+        }
+        QPF(dopt_mpc_qp_destroy)(qp);
+    }
 }
 
 /* The backward of the problem q (this precision) for dL/dx = c, into the arrays of g. */
