@@ -384,6 +384,29 @@ DOPT_API void dopt_workspace_init(dopt_workspace *ws, void *memory, size_t size)
  * small (callers turn NULL into DOPT_ERR_ALLOCATION). */
 DOPT_API void *dopt_workspace_take(dopt_workspace *ws, size_t bytes);
 
+/* An object made by an allocating dopt_X_create lives in one block taken through the caller's
+ * hooks; it keeps that block and those hooks in a dopt_owned, and dopt_X_destroy hands the
+ * block back (an object made by dopt_X_create_in owns nothing: block NULL).  Every allocating
+ * create is the same four steps over these helpers:
+ *     st = dopt_X_workspace_size(dims..., &bytes, info);
+ *     mem = dopt_owned_alloc(hooks, bytes, &st, info);
+ *     if (mem) st = dopt_X_create_in(mem, bytes, dims..., out, info);
+ *     return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);   */
+typedef struct dopt_owned {
+    dopt_hooks hooks; /* the allocator the block came from */
+    void *block;      /* NULL: nothing owned */
+    size_t bytes;
+} dopt_owned;
+/* dopt_owned_alloc: `bytes` through hooks when *st (a size query's status) is DOPT_OK; NULL when
+ * *st is not, or with *st = DOPT_ERR_ALLOCATION (and info) when the allocator fails. */
+DOPT_API void *dopt_owned_alloc(const dopt_hooks *hooks, size_t bytes, dopt_status *st, dopt_errinfo *info);
+/* dopt_owned_keep: after create_in on `block` returned st: DOPT_OK records hooks, block and bytes
+ * in *own; any other status frees the block (own unused then, may be NULL).  Returns st. */
+DOPT_API dopt_status dopt_owned_keep(dopt_status st, const dopt_hooks *hooks, void *block, size_t bytes,
+                                     dopt_owned *own);
+/* dopt_owned_release: free own's block through its hooks (nothing when own or its block is NULL). */
+DOPT_API void dopt_owned_release(dopt_owned *own);
+
 /* ---- random numbers -------------------------------------------------------------------------- */
 
 /* Random stream: xoshiro256** seeded by splitmix64.  Identical sequences on every platform
@@ -1489,6 +1512,37 @@ DOPT_API void *dopt_workspace_take(dopt_workspace *ws, size_t bytes)
     p = ws->base + ws->used;
     ws->used += need;
     return p;
+}
+
+DOPT_API void *dopt_owned_alloc(const dopt_hooks *hooks, size_t bytes, dopt_status *st, dopt_errinfo *info)
+{
+    void *p;
+    if (*st != DOPT_OK) return NULL;
+    p = dopt_alloc(hooks, bytes);
+    if (!p) *st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "create: allocation failed");
+    return p;
+}
+
+DOPT_API dopt_status dopt_owned_keep(dopt_status st, const dopt_hooks *hooks, void *block, size_t bytes,
+                                     dopt_owned *own)
+{
+    if (st != DOPT_OK) {
+        dopt_free(hooks, block, bytes);
+        return st;
+    }
+    if (hooks) own->hooks = *hooks;
+    else memset(&own->hooks, 0, sizeof own->hooks);
+    own->block = block;
+    own->bytes = bytes;
+    return DOPT_OK;
+}
+
+DOPT_API void dopt_owned_release(dopt_owned *own)
+{
+    dopt_hooks h;
+    if (!own || !own->block) return;
+    h = own->hooks;
+    dopt_free(&h, own->block, own->bytes);
 }
 
 /* ---- RNG ------------------------------------------------------------------------------------ */
