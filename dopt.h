@@ -143,11 +143,15 @@
  *   - Caller memory: an object whose size is known from its dimensions also offers
  *     dopt_X_workspace_size(dims..., &bytes) and dopt_X_create_in(memory, bytes, dims..., &out),
  *     which carves everything from `memory` (no allocation, DOPT_ERR_ALLOCATION if `bytes` is too
- *     small); dopt_X_create is that plus one allocation through the hooks.  Solves and backward
- *     passes on a created object never allocate.
+ *     small); dopt_X_create is that plus one allocation through the hooks (dopt_owned).  Objects
+ *     whose size follows a structure built call by call or analyzed at creation (the
+ *     least-squares problem, solver and diff view, the sparse factorization, the BA solver, a
+ *     reader's result) have no create_in: they allocate through their hooks when created.  Solves
+ *     and backward passes on a created object never allocate.
  *   - Integers: int for the dimensions of one small dense block (n, m, lda, a state size);
  *     ptrdiff_t for batch counts, element strides, nonzero counts and anything that can pass
- *     2^31 (long is 32-bit on Windows).  Strides count elements (reals), never bytes, except a
+ *     2^31 (long is 32-bit on Windows); dopt_errinfo's index and line stay long, printable with
+ *     %ld everywhere, and saturate at LONG_MAX (dopt_errinfo_set).  Strides count elements (reals), never bytes, except a
  *     user-data stride documented as opaque bytes.  A stride of 0 means "shared by the batch"
  *     where the doc comment says so.
  *   - Batches: every solver takes a batch of B problems of one structure; element b reads
@@ -303,6 +307,8 @@ DOPT_API const char *dopt_status_string(dopt_status s);
 /* Optional details of a failure, filled by functions that take a `dopt_errinfo *` (may be NULL).
  *   index    the failing column / variable / element (-1 when not applicable)
  *   line     1-based line of a malformed file (0 when not applicable)
+ *   (both long, so `%ld` prints them on every platform; a value above LONG_MAX, possible only
+ *   where long is 32-bit, is stored as LONG_MAX)
  *   message  a NUL-terminated human-readable reason */
 typedef struct dopt_errinfo {
     dopt_status status;
@@ -313,8 +319,8 @@ typedef struct dopt_errinfo {
 
 /* dopt_errinfo_set: fill *info (if non-NULL) and return status, for one-line error returns.
  * `message` is copied (truncated to fit). */
-DOPT_API dopt_status dopt_errinfo_set(dopt_errinfo *info, dopt_status status, long index,
-                                      long line, const char *message);
+DOPT_API dopt_status dopt_errinfo_set(dopt_errinfo *info, dopt_status status, ptrdiff_t index,
+                                      ptrdiff_t line, const char *message);
 
 /* ---- hooks: allocator and log ---------------------------------------------------------------- */
 
@@ -1361,6 +1367,7 @@ DOPT_API size_t DOPT_FN(dopt_nlls_diff_bytes)(const DOPT_FN(dopt_nlls_diff) *D);
 #ifndef DOPT_H_IMPLEMENTED
 #define DOPT_H_IMPLEMENTED
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
@@ -1409,15 +1416,19 @@ DOPT_API const char *dopt_status_string(dopt_status s)
     }
 }
 
-DOPT_API dopt_status dopt_errinfo_set(dopt_errinfo *info, dopt_status status, long index,
-                                      long line, const char *message)
+DOPT_API dopt_status dopt_errinfo_set(dopt_errinfo *info, dopt_status status, ptrdiff_t index,
+                                      ptrdiff_t line, const char *message)
 {
     if (info) {
         size_t len = message ? strlen(message) : 0;
         if (len >= sizeof info->message) len = sizeof info->message - 1;
         info->status = status;
-        info->index = index;
-        info->line = line;
+#if PTRDIFF_MAX > LONG_MAX /* long is 32-bit (LLP64): saturate */
+        if (index > LONG_MAX) index = LONG_MAX;
+        if (line > LONG_MAX) line = LONG_MAX;
+#endif
+        info->index = (long)index;
+        info->line = (long)line;
         if (len) memcpy(info->message, message, len);
         info->message[len] = '\0';
     }
