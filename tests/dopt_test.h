@@ -15,7 +15,8 @@
  * the tests in the pass block with DOPT_REAL / DOPT_FN; DOPT_TEST_TOL(double_tol, float_tol)
  * picks the tolerance.
  * Files: dopt_test_temp_path("name.ext") gives a temp file name unique to the process (the test
- * configurations run in parallel); dopt_test_write_text(path, text) writes a small file.
+ * configurations run in parallel); dopt_test_write_text(path, text) writes a small file;
+ * dopt_test_read_text(path) reads a whole one (reference files).
  * Allocation counting and failure injection: tests/fail_alloc.h.
  * Environment: DOPT_DATA_DIR points at shared/data (default ../shared/data); DOPT_TEST_QUICK=1
  * asks tests to shrink their sizes (sanitizer runs). */
@@ -54,6 +55,26 @@ static DOPT_TEST_UNUSED int dopt_test_write_text(const char *path, const char *t
     if (!f) return 0;
     fputs(text, f);
     return fclose(f) == 0;
+}
+
+/* dopt_test_read_text: the whole file, NUL-terminated, in a malloc'd buffer (free it); NULL when
+ * the file cannot be read. */
+static DOPT_TEST_UNUSED char *dopt_test_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long len;
+    char *s = NULL;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        s = (char *)malloc((size_t)len + 1);
+        if (s && fread(s, 1, (size_t)len, f) != (size_t)len) {
+            free(s);
+            s = NULL;
+        }
+        if (s) s[len] = 0;
+    }
+    fclose(f);
+    return s;
 }
 
 typedef struct dopt_test_state {

@@ -101,21 +101,6 @@ static void count_free(void *u, void *p, size_t n)
 }
 
 /* ---- a tiny reader for deq_reference.json: the numbers after "key": in order ---- */
-static char *read_file_text(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    long len;
-    char *s;
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    s = (char *)malloc((size_t)len + 1);
-    if (s && fread(s, 1, (size_t)len, fp) != (size_t)len) { free(s); s = NULL; }
-    if (s) s[len] = 0;
-    fclose(fp);
-    return s;
-}
 /* Reads up to max numbers of the array under "key" (nested lists flattened, row-major). */
 static int json_numbers(const char *text, const char *key, double *out, int max)
 {
@@ -822,7 +807,7 @@ static void DOPT_FN(test_reference_file)(void)
     R_ Wc[64], Uc[32], bc[8], xc[8], zs[16], g[16], dW[64], dU[32], db[8], dx[8];
     int i, j, k;
     snprintf(path, sizeof path, "%s/../reference/deq_reference.json", dopt_test_data_dir());
-    text = read_file_text(path);
+    text = dopt_test_read_text(path);
     if (!text) DOPT_SKIP("../shared/reference/deq_reference.json not found");
     if (json_numbers(text, "W", W, 64) != 64 || json_numbers(text, "U", U, 32) != 32 ||
         json_numbers(text, "b", b, 8) != 8 || json_numbers(text, "x", x, 8) != 8 ||
