@@ -6,7 +6,7 @@
  *   stands on:
  *     - status codes and error details            (dopt_status, dopt_status_string, dopt_errinfo)
  *     - user hooks: allocator, log callback       (dopt_hooks), assert macro (DOPT_ASSERT)
- *     - the workspace convention                  (size query, then caller memory; dopt_workspace)
+ *     - the workspace convention                  (size query, caller memory; dopt_workspace, dopt_owned)
  *     - a seedable, platform-independent RNG      (dopt_rng: xoshiro256**, polar normals)
  *     - dense kernels in float and double         (BLAS/LAPACK-like: gemm, syrk, trsm, potrf, ...)
  *     - the manifold descriptor that other modules (dopt_lie.h) fill in for the least-squares layer.
