@@ -9,6 +9,7 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt_deq.h"
 #include "dopt_test.h"
+#include "tests/fail_alloc.h"
 
 /* ---- precision-independent helpers (plain loops, independent of the library) ---- */
 
@@ -84,21 +85,6 @@ static void naive_fixed_point(const problem *P, int bb, double *z)
     }
 }
 
-/* counting allocator */
-typedef struct counting { long live, total, fail_after; } counting;
-static void *count_alloc(void *u, size_t n)
-{
-    counting *c = (counting *)u;
-    if (c->fail_after >= 0 && c->total >= c->fail_after) return NULL;
-    c->total++; c->live++;
-    return malloc(n ? n : 1);
-}
-static void count_free(void *u, void *p, size_t n)
-{
-    counting *c = (counting *)u;
-    (void)n;
-    if (p) { c->live--; free(p); }
-}
 
 /* ---- a tiny reader for deq_reference.json: the numbers after "key": in order ---- */
 /* Reads up to max numbers of the array under "key" (nested lists flattened, row-major). */
@@ -376,29 +362,27 @@ static void test_nonconvergence(void)
 
 static void test_allocation(void)
 {
-    counting c = {0, 0, -1};
-    dopt_hooks h;
+    fail_alloc c;
+    dopt_hooks h = fa_hooks(&c);
     dopt_deq_solver_d *s = NULL;
     dopt_deq_tanh_d *L = NULL;
     dopt_deq_jiio_d *J = NULL;
-    memset(&h, 0, sizeof h);
-    h.allocator.alloc = count_alloc;
-    h.allocator.free = count_free;
-    h.allocator.user = &c;
-    c.fail_after = 0;
+    fa_reset(&c, 1); /* every allocation fails */
+    c.fail_all_after = 1;
     DOPT_CHECK(dopt_deq_solver_create_d(&h, 4, 2, NULL, &s, NULL) == DOPT_ERR_ALLOCATION && !s, "solver alloc fail");
     DOPT_CHECK(dopt_deq_tanh_create_d(&h, 4, 2, 2, &L, NULL) == DOPT_ERR_ALLOCATION && !L, "layer alloc fail");
     DOPT_CHECK(dopt_deq_jiio_create_d(&h, 4, 2, 2, NULL, &J, NULL) == DOPT_ERR_ALLOCATION && !J, "jiio alloc fail");
-    c.fail_after = -1;
+    DOPT_CHECK(fa_clean(&c), "failed creates leave nothing");
+    fa_reset(&c, 0);
     DOPT_CHECK(dopt_deq_solver_create_d(&h, 4, 2, NULL, &s, NULL) == DOPT_OK, "solver");
     DOPT_CHECK(dopt_deq_tanh_create_d(&h, 4, 2, 2, &L, NULL) == DOPT_OK, "layer");
     DOPT_CHECK(dopt_deq_jiio_create_d(&h, 4, 2, 2, NULL, &J, NULL) == DOPT_OK, "jiio");
-    DOPT_CHECK(c.total == 3 && c.live == 3, "one allocation each (%ld)", c.total);
+    DOPT_CHECK(c.calls == 3 && c.live == 3, "one allocation each (%ld)", c.calls);
     dopt_deq_solver_destroy_d(s);
     dopt_deq_tanh_destroy_d(L);
     dopt_deq_jiio_destroy_d(J);
     dopt_deq_solver_destroy_d(NULL);
-    DOPT_CHECK(c.live == 0, "no leak (%ld live)", c.live);
+    DOPT_CHECK(fa_clean(&c), "destroy frees each block with its size (%ld live, %ld wrong sizes)", c.live, c.bad_size);
 }
 
 
