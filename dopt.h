@@ -6,7 +6,7 @@
  *   stands on:
  *     - status codes and error details            (dopt_status, dopt_status_string, dopt_errinfo)
  *     - user hooks: allocator, log callback       (dopt_hooks), assert macro (DOPT_ASSERT)
- *     - the workspace convention                  (size query, then caller memory; dopt_workspace)
+ *     - the workspace convention                  (size query, caller memory; dopt_workspace, dopt_owned)
  *     - a seedable, platform-independent RNG      (dopt_rng: xoshiro256**, polar normals)
  *     - dense kernels in float and double         (BLAS/LAPACK-like: gemm, syrk, trsm, potrf, ...)
  *     - the manifold descriptor that other modules (dopt_lie.h) fill in for the least-squares layer.
@@ -151,11 +151,15 @@
  *   - Caller memory: an object whose size is known from its dimensions also offers
  *     dopt_X_workspace_size(dims..., &bytes) and dopt_X_create_in(memory, bytes, dims..., &out),
  *     which carves everything from `memory` (no allocation, DOPT_ERR_ALLOCATION if `bytes` is too
- *     small); dopt_X_create is that plus one allocation through the hooks.  Solves and backward
- *     passes on a created object never allocate.
+ *     small); dopt_X_create is that plus one allocation through the hooks (dopt_owned).  Objects
+ *     whose size follows a structure built call by call or analyzed at creation (the
+ *     least-squares problem, solver and diff view, the sparse factorization, the BA solver, a
+ *     reader's result) have no create_in: they allocate through their hooks when created.  Solves
+ *     and backward passes on a created object never allocate.
  *   - Integers: int for the dimensions of one small dense block (n, m, lda, a state size);
  *     ptrdiff_t for batch counts, element strides, nonzero counts and anything that can pass
- *     2^31 (long is 32-bit on Windows).  Strides count elements (reals), never bytes, except a
+ *     2^31 (long is 32-bit on Windows); dopt_errinfo's index and line stay long, printable with
+ *     %ld everywhere, and saturate at LONG_MAX (dopt_errinfo_set).  Strides count elements (reals), never bytes, except a
  *     user-data stride documented as opaque bytes.  A stride of 0 means "shared by the batch"
  *     where the doc comment says so.
  *   - Batches: every solver takes a batch of B problems of one structure; element b reads
@@ -311,6 +315,8 @@ DOPT_API const char *dopt_status_string(dopt_status s);
 /* Optional details of a failure, filled by functions that take a `dopt_errinfo *` (may be NULL).
  *   index    the failing column / variable / element (-1 when not applicable)
  *   line     1-based line of a malformed file (0 when not applicable)
+ *   (both long, so `%ld` prints them on every platform; a value above LONG_MAX, possible only
+ *   where long is 32-bit, is stored as LONG_MAX)
  *   message  a NUL-terminated human-readable reason */
 typedef struct dopt_errinfo {
     dopt_status status;
@@ -321,8 +327,8 @@ typedef struct dopt_errinfo {
 
 /* dopt_errinfo_set: fill *info (if non-NULL) and return status, for one-line error returns.
  * `message` is copied (truncated to fit). */
-DOPT_API dopt_status dopt_errinfo_set(dopt_errinfo *info, dopt_status status, long index,
-                                      long line, const char *message);
+DOPT_API dopt_status dopt_errinfo_set(dopt_errinfo *info, dopt_status status, ptrdiff_t index,
+                                      ptrdiff_t line, const char *message);
 
 /* ---- hooks: allocator and log ---------------------------------------------------------------- */
 
@@ -391,6 +397,29 @@ DOPT_API void dopt_workspace_init(dopt_workspace *ws, void *memory, size_t size)
 /* dopt_workspace_take: a 64-byte aligned block of `bytes`, or NULL if the workspace is too
  * small (callers turn NULL into DOPT_ERR_ALLOCATION). */
 DOPT_API void *dopt_workspace_take(dopt_workspace *ws, size_t bytes);
+
+/* An object made by an allocating dopt_X_create lives in one block taken through the caller's
+ * hooks; it keeps that block and those hooks in a dopt_owned, and dopt_X_destroy hands the
+ * block back (an object made by dopt_X_create_in owns nothing: block NULL).  Every allocating
+ * create is the same four steps over these helpers:
+ *     st = dopt_X_workspace_size(dims..., &bytes, info);
+ *     mem = dopt_owned_alloc(hooks, bytes, &st, info);
+ *     if (mem) st = dopt_X_create_in(mem, bytes, dims..., out, info);
+ *     return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);   */
+typedef struct dopt_owned {
+    dopt_hooks hooks; /* the allocator the block came from */
+    void *block;      /* NULL: nothing owned */
+    size_t bytes;
+} dopt_owned;
+/* dopt_owned_alloc: `bytes` through hooks when *st (a size query's status) is DOPT_OK; NULL when
+ * *st is not, or with *st = DOPT_ERR_ALLOCATION (and info) when the allocator fails. */
+DOPT_API void *dopt_owned_alloc(const dopt_hooks *hooks, size_t bytes, dopt_status *st, dopt_errinfo *info);
+/* dopt_owned_keep: after create_in on `block` returned st: DOPT_OK records hooks, block and bytes
+ * in *own; any other status frees the block (own unused then, may be NULL).  Returns st. */
+DOPT_API dopt_status dopt_owned_keep(dopt_status st, const dopt_hooks *hooks, void *block, size_t bytes,
+                                     dopt_owned *own);
+/* dopt_owned_release: free own's block through its hooks (nothing when own or its block is NULL). */
+DOPT_API void dopt_owned_release(dopt_owned *own);
 
 /* ---- random numbers -------------------------------------------------------------------------- */
 
@@ -1496,6 +1525,7 @@ DOPT_API size_t DOPT_FN(dopt_nlls_diff_bytes)(const DOPT_FN(dopt_nlls_diff) *D);
 #ifndef DOPT_H_IMPLEMENTED
 #define DOPT_H_IMPLEMENTED
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
@@ -1544,15 +1574,19 @@ DOPT_API const char *dopt_status_string(dopt_status s)
     }
 }
 
-DOPT_API dopt_status dopt_errinfo_set(dopt_errinfo *info, dopt_status status, long index,
-                                      long line, const char *message)
+DOPT_API dopt_status dopt_errinfo_set(dopt_errinfo *info, dopt_status status, ptrdiff_t index,
+                                      ptrdiff_t line, const char *message)
 {
     if (info) {
         size_t len = message ? strlen(message) : 0;
         if (len >= sizeof info->message) len = sizeof info->message - 1;
         info->status = status;
-        info->index = index;
-        info->line = line;
+#if PTRDIFF_MAX > LONG_MAX /* long is 32-bit (LLP64): saturate */
+        if (index > LONG_MAX) index = LONG_MAX;
+        if (line > LONG_MAX) line = LONG_MAX;
+#endif
+        info->index = (long)index;
+        info->line = (long)line;
         if (len) memcpy(info->message, message, len);
         info->message[len] = '\0';
     }
@@ -1647,6 +1681,37 @@ DOPT_API void *dopt_workspace_take(dopt_workspace *ws, size_t bytes)
     p = ws->base + ws->used;
     ws->used += need;
     return p;
+}
+
+DOPT_API void *dopt_owned_alloc(const dopt_hooks *hooks, size_t bytes, dopt_status *st, dopt_errinfo *info)
+{
+    void *p;
+    if (*st != DOPT_OK) return NULL;
+    p = dopt_alloc(hooks, bytes);
+    if (!p) *st = dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "create: allocation failed");
+    return p;
+}
+
+DOPT_API dopt_status dopt_owned_keep(dopt_status st, const dopt_hooks *hooks, void *block, size_t bytes,
+                                     dopt_owned *own)
+{
+    if (st != DOPT_OK) {
+        dopt_free(hooks, block, bytes);
+        return st;
+    }
+    if (hooks) own->hooks = *hooks;
+    else memset(&own->hooks, 0, sizeof own->hooks);
+    own->block = block;
+    own->bytes = bytes;
+    return DOPT_OK;
+}
+
+DOPT_API void dopt_owned_release(dopt_owned *own)
+{
+    dopt_hooks h;
+    if (!own || !own->block) return;
+    h = own->hooks;
+    dopt_free(&h, own->block, own->bytes);
 }
 
 /* ---- RNG ------------------------------------------------------------------------------------ */

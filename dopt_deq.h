@@ -527,9 +527,7 @@ static void DOPT_FN(dopt__deq_tanh_add)(ptrdiff_t len, const DOPT_REAL *a, const
 /* ---- solver ------------------------------------------------------------------------------------ */
 
 struct DOPT_FN(dopt_deq_solver) {
-    dopt_hooks hooks;
-    void *own;                   /* the allocation of create, or NULL                               */
-    size_t own_bytes;
+    dopt_owned own;              /* the block of create (dopt_owned_keep), or none                  */
     int n, m;                    /* state size, history memory                                      */
     ptrdiff_t batch;
     dopt_deq_options opt;        /* resolved                                                        */
@@ -661,32 +659,20 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_solver_create)(const dopt_hooks *hooks, in
                                                     DOPT_FN(dopt_deq_solver) **out,
                                                     dopt_errinfo *info)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *mem;
     dopt_status st;
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "deq: out is NULL");
     *out = NULL;
     st = DOPT_FN(dopt_deq_solver_workspace_size)(n, batch, opt, &bytes, info);
-    if (st != DOPT_OK) return st;
-    mem = dopt_alloc(hooks, bytes);
-    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "deq: allocation failed");
-    st = DOPT_FN(dopt_deq_solver_create_in)(mem, bytes, n, batch, opt, out, info);
-    if (st != DOPT_OK) {
-        dopt_free(hooks, mem, bytes);
-        return st;
-    }
-    if (hooks) (*out)->hooks = *hooks;
-    (*out)->own = mem;
-    (*out)->own_bytes = bytes;
-    return DOPT_OK;
+    mem = dopt_owned_alloc(hooks, bytes, &st, info);
+    if (mem) st = DOPT_FN(dopt_deq_solver_create_in)(mem, bytes, n, batch, opt, out, info);
+    return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_deq_solver_destroy)(DOPT_FN(dopt_deq_solver) *s)
 {
-    if (s && s->own) {
-        dopt_hooks h = s->hooks;
-        dopt_free(&h, s->own, s->own_bytes);
-    }
+    if (s) dopt_owned_release(&s->own);
 }
 
 DOPT_API long DOPT_FN(dopt_deq_solver_map_calls)(const DOPT_FN(dopt_deq_solver) *s)
@@ -1088,9 +1074,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_backward)(DOPT_FN(dopt_deq_solver) *s,
 /* ---- the tanh layer ---------------------------------------------------------------------------- */
 
 struct DOPT_FN(dopt_deq_tanh) {
-    dopt_hooks hooks;
-    void *own;
-    size_t own_bytes;
+    dopt_owned own;              /* the block of create (dopt_owned_keep), or none                  */
     int n, p;
     ptrdiff_t batch;
     const DOPT_REAL *W, *U, *b;
@@ -1171,32 +1155,20 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_create)(const dopt_hooks *hooks, int 
                                                   ptrdiff_t batch, DOPT_FN(dopt_deq_tanh) **out,
                                                   dopt_errinfo *info)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *mem;
     dopt_status st;
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "deq_tanh: out is NULL");
     *out = NULL;
     st = DOPT_FN(dopt_deq_tanh_workspace_size)(n, p, batch, &bytes, info);
-    if (st != DOPT_OK) return st;
-    mem = dopt_alloc(hooks, bytes);
-    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "deq_tanh: allocation failed");
-    st = DOPT_FN(dopt_deq_tanh_create_in)(mem, bytes, n, p, batch, out, info);
-    if (st != DOPT_OK) {
-        dopt_free(hooks, mem, bytes);
-        return st;
-    }
-    if (hooks) (*out)->hooks = *hooks;
-    (*out)->own = mem;
-    (*out)->own_bytes = bytes;
-    return DOPT_OK;
+    mem = dopt_owned_alloc(hooks, bytes, &st, info);
+    if (mem) st = DOPT_FN(dopt_deq_tanh_create_in)(mem, bytes, n, p, batch, out, info);
+    return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_deq_tanh_destroy)(DOPT_FN(dopt_deq_tanh) *L)
 {
-    if (L && L->own) {
-        dopt_hooks h = L->hooks;
-        dopt_free(&h, L->own, L->own_bytes);
-    }
+    if (L) dopt_owned_release(&L->own);
 }
 
 /* A contiguous view of a strided n x batch array (copied into buf when the stride is not n). */
@@ -1371,9 +1343,7 @@ DOPT_API void DOPT_FN(dopt_deq_tanh_jacreg)(DOPT_FN(dopt_deq_tanh) *L, const DOP
 /* ---- JIIO -------------------------------------------------------------------------------------- */
 
 struct DOPT_FN(dopt_deq_jiio) {
-    dopt_hooks hooks;
-    void *own;
-    size_t own_bytes;
+    dopt_owned own;              /* the block of create (dopt_owned_keep), or none                  */
     int n, p, N;
     ptrdiff_t batch;
     DOPT_REAL alpha_z, alpha_mu, alpha_x;
@@ -1473,32 +1443,20 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_jiio_create)(const dopt_hooks *hooks, int 
                                                   ptrdiff_t batch, const dopt_deq_jiio_options *opt,
                                                   DOPT_FN(dopt_deq_jiio) **out, dopt_errinfo *info)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *mem;
     dopt_status st;
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "deq_jiio: out is NULL");
     *out = NULL;
     st = DOPT_FN(dopt_deq_jiio_workspace_size)(n, p, batch, opt, &bytes, info);
-    if (st != DOPT_OK) return st;
-    mem = dopt_alloc(hooks, bytes);
-    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "deq_jiio: allocation failed");
-    st = DOPT_FN(dopt_deq_jiio_create_in)(mem, bytes, n, p, batch, opt, out, info);
-    if (st != DOPT_OK) {
-        dopt_free(hooks, mem, bytes);
-        return st;
-    }
-    if (hooks) (*out)->hooks = *hooks;
-    (*out)->own = mem;
-    (*out)->own_bytes = bytes;
-    return DOPT_OK;
+    mem = dopt_owned_alloc(hooks, bytes, &st, info);
+    if (mem) st = DOPT_FN(dopt_deq_jiio_create_in)(mem, bytes, n, p, batch, opt, out, info);
+    return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_deq_jiio_destroy)(DOPT_FN(dopt_deq_jiio) *J)
 {
-    if (J && J->own) {
-        dopt_hooks h = J->hooks;
-        dopt_free(&h, J->own, J->own_bytes);
-    }
+    if (J) dopt_owned_release(&J->own);
 }
 
 DOPT_API long DOPT_FN(dopt_deq_jiio_evaluations)(const DOPT_FN(dopt_deq_jiio) *J)

@@ -1191,9 +1191,7 @@ extern "C" {
 /* ==== LQR AND iLQR: implementation ==== */
 #define R_ DOPT_REAL
 struct DOPT_FN(dopt_mpc_lqr) {
-    dopt_hooks hooks;
-    void *owned;
-    size_t owned_bytes;
+    dopt_owned own;      /* the block of create (dopt_owned_keep), or none */
     int n, m, T, NP; /* NP: n + m rounded up to a multiple of 4 (scratch column length) */
     ptrdiff_t B;
     /* per element, contiguous per element then per time step */
@@ -1317,32 +1315,20 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_create)(const dopt_hooks *hooks, int n
                                                   ptrdiff_t B, DOPT_FN(dopt_mpc_lqr) **out,
                                                   dopt_errinfo *info)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *mem;
     dopt_status st;
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: NULL out");
     *out = NULL;
     st = DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &bytes, info);
-    if (st != DOPT_OK) return st;
-    mem = dopt_alloc(hooks, bytes);
-    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc lqr: out of memory");
-    st = DOPT_FN(dopt_mpc_lqr_create_in)(mem, bytes, n, m, T, B, out, info);
-    if (st != DOPT_OK) {
-        dopt_free(hooks, mem, bytes);
-        return st;
-    }
-    if (hooks) (*out)->hooks = *hooks;
-    (*out)->owned = mem;
-    (*out)->owned_bytes = bytes;
-    return DOPT_OK;
+    mem = dopt_owned_alloc(hooks, bytes, &st, info);
+    if (mem) st = DOPT_FN(dopt_mpc_lqr_create_in)(mem, bytes, n, m, T, B, out, info);
+    return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_mpc_lqr_destroy)(DOPT_FN(dopt_mpc_lqr) *s)
 {
-    dopt_hooks h;
-    if (!s || !s->owned) return;
-    h = s->hooks;
-    dopt_free(&h, s->owned, s->owned_bytes);
+    if (s) dopt_owned_release(&s->own);
 }
 
 DOPT_API double DOPT_FN(dopt_mpc_lqr_flops)(int n, int m, int T)
@@ -2250,9 +2236,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
 /* ---- nonlinear MPC ---------------------------------------------------------------------------- */
 #define R_ DOPT_REAL
 struct DOPT_FN(dopt_mpc_ilqr) {
-    dopt_hooks hooks;
-    void *owned;
-    size_t owned_bytes;
+    dopt_owned own;      /* the block of create (dopt_owned_keep), or none */
     int n, m, T;
     ptrdiff_t B;
     DOPT_FN(dopt_mpc_lqr) *lqr;   /* factors and solution of the final approximation          */
@@ -2342,32 +2326,20 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create)(const dopt_hooks *hooks, int 
                                                    ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
                                                    dopt_errinfo *info)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *mem;
     dopt_status st;
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL out");
     *out = NULL;
     st = DOPT_FN(dopt_mpc_ilqr_workspace_size)(n, m, T, B, &bytes, info);
-    if (st != DOPT_OK) return st;
-    mem = dopt_alloc(hooks, bytes);
-    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: out of memory");
-    st = DOPT_FN(dopt_mpc_ilqr_create_in)(mem, bytes, n, m, T, B, out, info);
-    if (st != DOPT_OK) {
-        dopt_free(hooks, mem, bytes);
-        return st;
-    }
-    if (hooks) (*out)->hooks = *hooks;
-    (*out)->owned = mem;
-    (*out)->owned_bytes = bytes;
-    return DOPT_OK;
+    mem = dopt_owned_alloc(hooks, bytes, &st, info);
+    if (mem) st = DOPT_FN(dopt_mpc_ilqr_create_in)(mem, bytes, n, m, T, B, out, info);
+    return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_mpc_ilqr_destroy)(DOPT_FN(dopt_mpc_ilqr) *s)
 {
-    dopt_hooks h;
-    if (!s || !s->owned) return;
-    h = s->hooks;
-    dopt_free(&h, s->owned, s->owned_bytes);
+    if (s) dopt_owned_release(&s->own);
 }
 
 /* Dynamics value and Jacobian F (n x N) at tau = [x; u]: the callback's, or central differences. */
@@ -2787,9 +2759,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_quadrotor_dynamics)(void *user, ptrdiff_t 
  * lives in L) and (ints) the result, the active set and whether the backward factor is ready.  m = mineq + 2n with bounds (row mineq+j: x_j <= u_j,
  * row mineq+n+j: -x_j <= -l_j), else mineq; rows with an infinite right side are "off". */
 struct DOPT_FN(dopt_mpc_qp) {
-    dopt_hooks hooks;
-    void *block;                 /* the allocation of dopt_mpc_qp_create, or NULL */
-    size_t block_bytes;
+    dopt_owned own;              /* the block of dopt_mpc_qp_create, or none */
     dopt_mpc_qp_dims dims;
     int n, meq, mi, m, mc;       /* mc = meq + mi: most constraint rows of the backward */
     ptrdiff_t max_batch, last_batch;
@@ -2973,26 +2943,14 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_qp_create)(const dopt_hooks *hooks, const 
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc_qp: out is NULL");
     *out = NULL;
     st = DOPT_FN(dopt_mpc_qp_workspace_size)(dims, max_batch, &bytes, info);
-    if (st != DOPT_OK) return st;
-    mem = dopt_alloc(hooks, bytes);
-    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc_qp: allocation failed");
-    st = DOPT_FN(dopt_mpc_qp_create_in)(mem, bytes, dims, max_batch, out, info);
-    if (st != DOPT_OK) {
-        dopt_free(hooks, mem, bytes);
-        return st;
-    }
-    if (hooks) (*out)->hooks = *hooks;
-    (*out)->block = mem;
-    (*out)->block_bytes = bytes;
-    return DOPT_OK;
+    mem = dopt_owned_alloc(hooks, bytes, &st, info);
+    if (mem) st = DOPT_FN(dopt_mpc_qp_create_in)(mem, bytes, dims, max_batch, out, info);
+    return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_mpc_qp_destroy)(DOPT_FN(dopt_mpc_qp) *qp)
 {
-    dopt_hooks h;
-    if (!qp || !qp->block) return;
-    h = qp->hooks;
-    dopt_free(&h, qp->block, qp->block_bytes);
+    if (qp) dopt_owned_release(&qp->own);
 }
 
 /* ---- small kernels ---------------------------------------------------------------------------- */
@@ -4706,10 +4664,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lml_backward)(ptrdiff_t batch, int n, cons
 /* ---- CEM and DCEM ---- */
 
 struct DOPT_FN(dopt_mpc_cem) {
-    dopt_hooks hooks;
-    int owned;                  /* 1: one block allocated through hooks, freed by destroy        */
-    void *block;                /* that block's start                                            */
-    size_t bytes;
+    dopt_owned own;             /* the block of create (dopt_owned_keep), or none                 */
     dopt_mpc_cem_dims dims;
     dopt__mpc_zig zig;
     dopt_rng *rng;              /* batch streams                                                   */
@@ -4810,7 +4765,6 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_create_in)(void *memory, size_t bytes,
     c = (DOPT_FN(dopt_mpc_cem) *)(void *)((unsigned char *)memory + pad);
     memset(c, 0, sizeof *c);
     c->dims = *dims;
-    c->bytes = bytes;
     cv.base = (unsigned char *)c;
     cv.ok = 1;
     cv.off = DOPT_WORKSPACE_ROUND(sizeof(DOPT_FN(dopt_mpc_cem)));
@@ -4824,32 +4778,20 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_create_in)(void *memory, size_t bytes,
 DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_create)(const dopt_hooks *hooks, const dopt_mpc_cem_dims *dims,
                                                   DOPT_FN(dopt_mpc_cem) **out, dopt_errinfo *info)
 {
-    size_t bytes;
+    size_t bytes = 0;
     void *mem;
     dopt_status st;
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "cem: out is NULL");
     *out = NULL;
     st = DOPT_FN(dopt_mpc_cem_workspace_size)(dims, &bytes, info);
-    if (st != DOPT_OK) return st;
-    mem = dopt_alloc(hooks, bytes);
-    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "cem: allocation failed");
-    st = DOPT_FN(dopt_mpc_cem_create_in)(mem, bytes, dims, out, info);
-    if (st != DOPT_OK) {
-        dopt_free(hooks, mem, bytes);
-        return st;
-    }
-    (*out)->owned = 1;
-    (*out)->block = mem;
-    if (hooks) (*out)->hooks = *hooks;
-    return DOPT_OK;
+    mem = dopt_owned_alloc(hooks, bytes, &st, info);
+    if (mem) st = DOPT_FN(dopt_mpc_cem_create_in)(mem, bytes, dims, out, info);
+    return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);
 }
 
 DOPT_API void DOPT_FN(dopt_mpc_cem_destroy)(DOPT_FN(dopt_mpc_cem) *c)
 {
-    dopt_hooks h;
-    if (!c || !c->owned) return;
-    h = c->hooks;
-    dopt_free(&h, c->block, c->bytes);
+    if (c) dopt_owned_release(&c->own);
 }
 
 DOPT_API DOPT_FN(dopt_mpc_cem_options) DOPT_FN(dopt_mpc_cem_default_options)(void)

@@ -48,7 +48,7 @@
 #include "dopt.h"
 #include "dopt_sparse.h"
 #include "dopt_lie.h"
-#include "examples/pgo_graph.h"
+#include "bench/pgo_graph.h"
 #include <dirent.h>
 #include <time.h>
 
@@ -92,7 +92,6 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
                       int max_iter, double ftol, int verbose)
 {
     pgo_graph g;
-    char msg[256];
     dopt_nlls_problem_d *p = NULL;
     dopt_nlls_solver_d *s = NULL;
     dopt_nlls_options_d o;
@@ -100,18 +99,18 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
     dopt_errinfo info;
     dopt_status st;
     double t0, t1;
-    if (pgo_read(in, &g, msg, sizeof msg) != 0) {
-        fprintf(stderr, "pgo_dopt: %s: %s\n", in, msg);
+    memset(&info, 0, sizeof info);
+    if (pgo_read(in, &g, &info) != DOPT_OK) {
+        fprintf(stderr, "pgo_dopt: %s: line %ld: %s\n", in, (long)info.line, info.message);
         return 1;
     }
-    memset(&info, 0, sizeof info);
     g.quat_residual = g_quat != 0;
     {
         dopt_hooks h; /* -v: the per-iteration summary through the log hook */
         memset(&h, 0, sizeof h);
         h.log = log_stderr;
         h.log_level = verbose ? DOPT_LOG_INFO : DOPT_LOG_ERROR;
-        if (pgo_problem(&h, &g, g.e, 1, 1, &p) != DOPT_OK) return 1;
+        if (pgo_problem(&h, &g, g.g.edges, g.W, g.wdiag, 1, 1, &p) != DOPT_OK) return 1;
     }
     o = g_opt;
     o.method = method;
@@ -119,15 +118,15 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
     o.function_tolerance = ftol;
     t0 = now_s();
     st = make_solver(p, dense, &s, &info);
-    if (st == DOPT_OK) st = dopt_nlls_solve_d(s, &o, g.x, 0, &rep, NULL, &info);
+    if (st == DOPT_OK) st = dopt_nlls_solve_d(s, &o, g.g.poses, 0, &rep, NULL, &info);
     if (st == DOPT_OK && g_quat == 2) { /* ceres-log: polish the Ceres-form minimizer with the group log */
         dopt_nlls_problem_d *p2 = NULL;
         dopt_nlls_solver_d *s2 = NULL;
         dopt_nlls_report rep2;
         g.quat_residual = 0;
-        st = pgo_problem(NULL, &g, g.e, 1, 1, &p2);
+        st = pgo_problem(NULL, &g, g.g.edges, g.W, g.wdiag, 1, 1, &p2);
         if (st == DOPT_OK) st = make_solver(p2, dense, &s2, &info);
-        if (st == DOPT_OK) st = dopt_nlls_solve_d(s2, &o, g.x, 0, &rep2, NULL, &info);
+        if (st == DOPT_OK) st = dopt_nlls_solve_d(s2, &o, g.g.poses, 0, &rep2, NULL, &info);
         if (st == DOPT_OK) {
             rep2.iterations += rep.iterations;
             rep2.initial_cost = rep.initial_cost; /* (in Ceres' metric) */
@@ -141,8 +140,8 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
         fprintf(stderr, "pgo_dopt: %s: %s (%s)\n", in, dopt_status_string(st), info.message);
         return 1;
     }
-    if (pgo_write(out, &g, g.x, 0) != 0) {
-        fprintf(stderr, "pgo_dopt: cannot write %s\n", out);
+    if (dopt_lie_g2o_write_d(out, &g.g, &info) != DOPT_OK) {
+        fprintf(stderr, "pgo_dopt: cannot write %s (%s)\n", out, info.message);
         return 1;
     }
     {   /* key=value output: the stop reason's spaces become underscores */
@@ -162,12 +161,12 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
     return 0;
 }
 
-static int same_structure(const pgo_graph *a, const pgo_graph *b)
+static int same_structure(const dopt_lie_pose_graph_d *a, const dopt_lie_pose_graph_d *b)
 {
-    int k;
-    if (a->dim != b->dim || a->nv != b->nv || a->ne != b->ne) return 0;
-    for (k = 0; k < a->ne; ++k)
-        if (a->e[k].i != b->e[k].i || a->e[k].j != b->e[k].j) return 0;
+    ptrdiff_t k;
+    if (a->group != b->group || a->num_poses != b->num_poses || a->num_edges != b->num_edges) return 0;
+    for (k = 0; k < a->num_edges; ++k)
+        if (a->edges[k].i != b->edges[k].i || a->edges[k].j != b->edges[k].j) return 0;
     return 1;
 }
 
@@ -258,9 +257,10 @@ static int cube_batch(const char *dir, int dense, int verbose, int ragged)
 {
     DIR *d = opendir(dir);
     struct dirent *ent;
-    char **names = NULL, path[4096], msg[256];
+    char **names = NULL, path[4096];
     int nf = 0, cap = 0, k, b0, batches = 0, iters = 10;
     pgo_graph *g;
+    dopt_errinfo info;
     double t = 0, c0 = 0, c1 = 0;
     long acc = 0;
     (void)verbose;
@@ -277,37 +277,48 @@ static int cube_batch(const char *dir, int dense, int verbose, int ragged)
     if (!nf) { fprintf(stderr, "pgo_dopt: no .g2o files in %s\n", dir); return 1; }
     qsort(names, (size_t)nf, sizeof(char *), cmp_str);
     g = (pgo_graph *)calloc((size_t)nf, sizeof *g);
+    memset(&info, 0, sizeof info);
     for (k = 0; k < nf; ++k) {
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        if (pgo_read(path, g + k, msg, sizeof msg) != 0) { fprintf(stderr, "pgo_dopt: %s: %s\n", path, msg); return 1; }
+        if (pgo_read(path, g + k, &info) != DOPT_OK) {
+            fprintf(stderr, "pgo_dopt: %s: line %ld: %s\n", path, (long)info.line, info.message);
+            return 1;
+        }
     }
     if (ragged) { /* every structure one problem of a dopt_nlls_ragged: one create, one solve */
         dopt_nlls_problem_d **P = (dopt_nlls_problem_d **)calloc((size_t)nf, sizeof *P);
-        pgo_edge **E = (pgo_edge **)calloc((size_t)nf, sizeof *E);
+        dopt_lie_pose_graph_edge_d **E = (dopt_lie_pose_graph_edge_d **)calloc((size_t)nf, sizeof *E);
+        double **Wk = (double **)calloc((size_t)nf, sizeof *Wk), **Dk = (double **)calloc((size_t)nf, sizeof *Dk);
         dopt_nlls_ragged_d *R = NULL;
         dopt_nlls_options_d o;
         dopt_nlls_report *rep = (dopt_nlls_report *)calloc((size_t)nf, sizeof *rep);
-        dopt_errinfo info;
         double *x, ts;
         ptrdiff_t tot = 0;
-        int np = 0, e, sd;
+        int np = 0;
         for (b0 = 0; b0 < nf;) {
-            int b1 = b0 + 1, B;
-            while (b1 < nf && same_structure(g + b0, g + b1)) b1++;
+            const dopt_lie_pose_graph_d *g0 = &g[b0].g;
+            int b1 = b0 + 1, B, td = g0->tangent_dim;
+            size_t ne = (size_t)g0->num_edges;
+            while (b1 < nf && same_structure(g0, &g[b1].g)) b1++;
             B = b1 - b0;
-            E[np] = (pgo_edge *)malloc(sizeof(pgo_edge) * (size_t)B * (size_t)g[b0].ne);
-            for (k = 0; k < B; ++k)
-                for (e = 0; e < g[b0].ne; ++e) E[np][(size_t)k * g[b0].ne + e] = g[b0 + k].e[e];
-            if (pgo_problem(NULL, g + b0, E[np], B, 1, &P[np]) != DOPT_OK) return 1;
-            tot += (ptrdiff_t)B * g[b0].nv * g[b0].sd;
+            E[np] = (dopt_lie_pose_graph_edge_d *)malloc(sizeof **E * (size_t)B * ne);
+            Wk[np] = (double *)malloc(sizeof(double) * (size_t)(td * td * B) * ne);
+            Dk[np] = (double *)malloc(sizeof(double) * (size_t)(td * B) * ne);
+            for (k = 0; k < B; ++k) {
+                memcpy(E[np] + k * ne, g[b0 + k].g.edges, sizeof **E * ne);
+                memcpy(Wk[np] + k * ne * (size_t)(td * td), g[b0 + k].W, sizeof(double) * ne * (size_t)(td * td));
+                memcpy(Dk[np] + k * ne * (size_t)td, g[b0 + k].wdiag, sizeof(double) * ne * (size_t)td);
+            }
+            if (pgo_problem(NULL, g + b0, E[np], Wk[np], Dk[np], B, 1, &P[np]) != DOPT_OK) return 1;
+            tot += (ptrdiff_t)B * g0->num_poses * g0->dim;
             np++;
             b0 = b1;
         }
         x = (double *)malloc(sizeof(double) * (size_t)tot);
         for (k = 0, tot = 0; k < nf; ++k) { /* the packed states: the files in order */
-            sd = g[k].sd;
-            memcpy(x + tot, g[k].x, sizeof(double) * (size_t)g[k].nv * (size_t)sd);
-            tot += (ptrdiff_t)g[k].nv * sd;
+            const ptrdiff_t nx = (ptrdiff_t)g[k].g.num_poses * g[k].g.dim;
+            memcpy(x + tot, g[k].g.poses, sizeof(double) * (size_t)nx);
+            tot += nx;
         }
         memset(&o, 0, sizeof o);
         o.max_iterations = iters;
@@ -325,38 +336,42 @@ static int cube_batch(const char *dir, int dense, int verbose, int ragged)
         t = now_s() - ts;
         for (k = 0; k < nf; ++k) { c0 += rep[k].initial_cost; c1 += rep[k].final_cost; acc += rep[k].accepted; }
         dopt_nlls_ragged_destroy_d(R);
-        for (k = 0; k < np; ++k) { dopt_nlls_problem_destroy_d(P[k]); free(E[k]); }
-        free(P); free(E); free(rep); free(x);
+        for (k = 0; k < np; ++k) { dopt_nlls_problem_destroy_d(P[k]); free(E[k]); free(Wk[k]); free(Dk[k]); }
+        free(P); free(E); free(Wk); free(Dk); free(rep); free(x);
         batches = np;
     }
     /* consecutive runs of one structure form one batch */
     for (b0 = ragged ? nf : 0; b0 < nf;) {
-        int b1 = b0 + 1, B, e, sd = g[b0].sd;
-        pgo_edge *edges;
-        double *x, ts;
+        const dopt_lie_pose_graph_d *g0 = &g[b0].g;
+        int b1 = b0 + 1, B, td = g0->tangent_dim;
+        size_t ne = (size_t)g0->num_edges, nx = (size_t)g0->num_poses * (size_t)g0->dim;
+        dopt_lie_pose_graph_edge_d *edges;
+        double *x, *W, *wdiag, ts;
         dopt_nlls_problem_d *p = NULL;
         dopt_nlls_solver_d *s = NULL;
         dopt_nlls_options_d o;
         dopt_nlls_report *rep;
-        dopt_errinfo info;
         dopt_status st;
-        while (b1 < nf && same_structure(g + b0, g + b1)) b1++;
+        while (b1 < nf && same_structure(g0, &g[b1].g)) b1++;
         B = b1 - b0;
-        edges = (pgo_edge *)malloc(sizeof(pgo_edge) * (size_t)B * (size_t)g[b0].ne);
-        x = (double *)malloc(sizeof(double) * (size_t)B * (size_t)g[b0].nv * (size_t)sd);
+        edges = (dopt_lie_pose_graph_edge_d *)malloc(sizeof *edges * (size_t)B * ne);
+        W = (double *)malloc(sizeof(double) * (size_t)(td * td * B) * ne);
+        wdiag = (double *)malloc(sizeof(double) * (size_t)(td * B) * ne);
+        x = (double *)malloc(sizeof(double) * (size_t)B * nx);
         rep = (dopt_nlls_report *)calloc((size_t)B, sizeof *rep);
         for (k = 0; k < B; ++k) {
-            for (e = 0; e < g[b0].ne; ++e) edges[(size_t)k * g[b0].ne + e] = g[b0 + k].e[e];
-            memcpy(x + (size_t)k * g[b0].nv * sd, g[b0 + k].x, sizeof(double) * (size_t)g[b0].nv * (size_t)sd);
+            memcpy(edges + k * ne, g[b0 + k].g.edges, sizeof *edges * ne);
+            memcpy(W + k * ne * (size_t)(td * td), g[b0 + k].W, sizeof(double) * ne * (size_t)(td * td));
+            memcpy(wdiag + k * ne * (size_t)td, g[b0 + k].wdiag, sizeof(double) * ne * (size_t)td);
+            memcpy(x + k * nx, g[b0 + k].g.poses, sizeof(double) * nx);
         }
-        if (pgo_problem(NULL, g + b0, edges, B, 1, &p) != DOPT_OK) return 1;
+        if (pgo_problem(NULL, g + b0, edges, W, wdiag, B, 1, &p) != DOPT_OK) return 1;
         memset(&o, 0, sizeof o);
         o.max_iterations = iters;
         o.function_tolerance = -1;
         o.gradient_tolerance = -1;
         o.step_tolerance = -1;
         o.max_lambda = 1e300;
-        memset(&info, 0, sizeof info);
         ts = now_s();
         st = make_solver(p, dense, &s, &info);
         if (st == DOPT_OK) st = dopt_nlls_solve_d(s, &o, x, 0, rep, NULL, &info);
@@ -365,7 +380,7 @@ static int cube_batch(const char *dir, int dense, int verbose, int ragged)
         for (k = 0; k < B; ++k) { c0 += rep[k].initial_cost; c1 += rep[k].final_cost; acc += rep[k].accepted; }
         dopt_nlls_solver_destroy_d(s);
         dopt_nlls_problem_destroy_d(p);
-        free(edges); free(x); free(rep);
+        free(edges); free(W); free(wdiag); free(x); free(rep);
         batches++;
         b0 = b1;
     }

@@ -4,8 +4,9 @@
  *   ./pgo                      # the synthetic "cube" graph of the Theseus paper (256 SE3 poses)
  *   ./pgo file.g2o [out.g2o]   # any 2D or 3D g2o file (e.g. ../shared/data/pgo2d/intel.g2o)
  *
- * Builds the objective S(x) = 1/2 sum_edges ||W Log(z^-1 xi^-1 xj)||^2 (W^T W = the edge's
- * information), holds the first pose constant (the gauge), and minimizes it with
+ * Reads the graph with dopt_lie_g2o_read_d (or makes it with dopt_lie_cube_graph_d), builds the
+ * objective S(x) = 1/2 sum_edges ||W Log(z^-1 xi^-1 xj)||^2 (W^T W = the edge's information,
+ * dopt_lie_cost_between_se2/se3 as the residual), holds the first pose constant (the gauge), and minimizes it with
  * Levenberg-Marquardt and dopt_sparse.h's supernodal Cholesky.  Prints Ceres-style iteration
  * lines (dopt's log hook), the report, and writes pgo_before_after.svg: the x-y trajectory
  * before (grey) and after (blue) the solve, plus the ground truth (green) for the cube. */
@@ -13,7 +14,9 @@
 #include "dopt.h"
 #include "dopt_sparse.h"
 #include "dopt_lie.h"
-#include "pgo_graph.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void print_line(void *user, dopt_log_level level, const char *line)
 {
@@ -21,68 +24,82 @@ static void print_line(void *user, dopt_log_level level, const char *line)
     printf("%s\n", line);
 }
 
-/* the cube graph of dopt_lie.h as a pgo_graph (edges with square-root information) */
-static int cube_graph(pgo_graph *g, double **truth)
+/* W (n x n row-major) with W^T W = info: the upper Cholesky factor (dopt_potrf's column-major
+ * lower factor is the row-major upper one).  An information that is not positive definite
+ * (cubicle.g2o has some) is weighted here by the square roots of its non-negative diagonal. */
+static void sqrt_info(int n, const double *info, double *W)
 {
-    dopt_lie_cube_options co;
-    dopt_lie_pose_graph_d lg;
-    dopt_rng rng;
-    long k;
-    memset(&co, 0, sizeof co);
-    co.num_poses = 256;
-    dopt_rng_seed(&rng, 2022, 0);
-    memset(&lg, 0, sizeof lg);
-    if (dopt_lie_cube_graph_d(&co, &rng, NULL, &lg) != DOPT_OK) return -1;
-    memset(g, 0, sizeof *g);
-    g->dim = 3; g->sd = 7; g->td = 6;
-    g->nv = (int)lg.num_poses;
-    g->ne = (int)lg.num_edges;
-    g->id = (int *)malloc(sizeof(int) * (size_t)g->nv);
-    g->x = (double *)malloc(sizeof(double) * 7 * (size_t)g->nv);
-    g->e = (pgo_edge *)calloc((size_t)g->ne, sizeof(pgo_edge));
-    *truth = (double *)malloc(sizeof(double) * 7 * (size_t)g->nv);
-    memcpy(g->x, lg.poses, sizeof(double) * 7 * (size_t)g->nv);
-    memcpy(*truth, lg.gt_poses, sizeof(double) * 7 * (size_t)g->nv);
-    for (k = 0; k < g->nv; ++k) g->id[k] = (int)k;
-    for (k = 0; k < g->ne; ++k) {
-        pgo_edge *e = g->e + k;
-        int r;
-        e->i = (int)lg.edges[k].i;
-        e->j = (int)lg.edges[k].j;
-        memcpy(e->z, lg.edges[k].measurement, sizeof e->z);
-        memcpy(e->info, lg.edges[k].information, sizeof e->info);
-        pgo_sqrt_info(6, e->info, e->W);
-        for (r = 0; r < 6; ++r) e->wdiag[r] = e->W[7 * r];
+    int i, k;
+    memcpy(W, info, sizeof(double) * (size_t)(n * n));
+    if (dopt_potrf_d(n, W, n, NULL) == DOPT_OK) {
+        for (i = 0; i < n; ++i)
+            for (k = 0; k < i; ++k) W[i * n + k] = 0;
+        return;
     }
-    dopt_lie_pose_graph_destroy_d(&lg);
-    return 0;
+    memset(W, 0, sizeof(double) * (size_t)(n * n));
+    for (i = 0; i < n; ++i) W[i * n + i] = info[i * n + i] > 0 ? sqrt(info[i * n + i]) : 0;
 }
 
-static void svg_polyline(FILE *f, const pgo_graph *g, const double *x, double x0, double y0,
+/* the objective: one variable per pose (SE2/SE3 manifold), one between cost per edge
+   (r = Log(z^-1 xi^-1 xj), weighted by the square-root information W), pose 0 constant */
+static dopt_status build_problem(const dopt_hooks *hooks, const dopt_lie_pose_graph_d *g, double *W,
+                                 dopt_nlls_problem_d **out)
+{
+    dopt_nlls_problem_d *p;
+    int se2 = g->group == DOPT_LIE_SE2, td = g->tangent_dim;
+    dopt_manifold_d m = se2 ? dopt_lie_manifold_se2_d() : dopt_lie_manifold_se3_d();
+    ptrdiff_t k;
+    dopt_status st = dopt_nlls_problem_create_d(hooks, 1, &p);
+    if (st != DOPT_OK) return st;
+    for (k = 0; k < g->num_poses && st == DOPT_OK; ++k) st = dopt_nlls_add_variable_d(p, &m, NULL);
+    if (st == DOPT_OK) st = dopt_nlls_set_constant_d(p, 0, 1);
+    for (k = 0; k < g->num_edges && st == DOPT_OK; ++k) {
+        dopt_nlls_cost_desc_d d;
+        int vars[2];
+        vars[0] = (int)g->edges[k].i;
+        vars[1] = (int)g->edges[k].j;
+        sqrt_info(td, g->edges[k].information, W + k * td * td);
+        memset(&d, 0, sizeof d);
+        d.fn = se2 ? dopt_lie_cost_between_se2_d : dopt_lie_cost_between_se3_d;
+        d.data = g->edges[k].measurement; /* dopt_lie_between_data_d's layout */
+        d.rdim = td;
+        d.nvars = 2;
+        d.vars = vars;
+        d.weight_kind = DOPT_WEIGHT_SQRT_INFO;
+        d.weight = W + k * td * td;
+        st = dopt_nlls_add_cost_d(p, &d, NULL);
+    }
+    if (st != DOPT_OK) { dopt_nlls_problem_destroy_d(p); return st; }
+    *out = p;
+    return DOPT_OK;
+}
+
+static void svg_polyline(FILE *f, const dopt_lie_pose_graph_d *g, const double *x, double x0, double y0,
                          double sc, double ox, double H, const char *color)
 {
-    int v;
+    ptrdiff_t v;
     fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1\" points=\"", color);
-    for (v = 0; v < g->nv; ++v) {
-        const double *p = x + (size_t)v * g->sd;
+    for (v = 0; v < g->num_poses; ++v) {
+        const double *p = x + v * g->dim;
         fprintf(f, "%.1f,%.1f ", ox + (p[0] - x0) * sc, H - (p[1] - y0) * sc);
     }
     fprintf(f, "\"/>\n");
 }
 
-static void write_svg(const char *path, const pgo_graph *g, const double *before, const double *after,
-                      const double *truth)
+static void write_svg(const char *path, const dopt_lie_pose_graph_d *g, const double *before,
+                      const double *after, const double *truth)
 {
     const double W = 480, H = 480, pad = 20;
     double lo[2] = {1e300, 1e300}, hi[2] = {-1e300, -1e300}, sc;
     const double *sets[3];
-    int v, k, s;
+    ptrdiff_t v;
+    int k, s;
     FILE *f = fopen(path, "w");
     if (!f) return;
     sets[0] = before; sets[1] = after; sets[2] = truth;
     for (s = 0; s < 3; ++s)
-        for (v = 0; sets[s] && v < g->nv; ++v) {
-            const double *p = sets[s] + (size_t)v * g->sd;
+        for (v = 0; sets[s] && v < g->num_poses; ++v) {
+            const double *p = sets[s] + v * g->dim;
             for (k = 0; k < 2; ++k) {
                 if (p[k] < lo[k]) lo[k] = p[k];
                 if (p[k] > hi[k]) hi[k] = p[k];
@@ -101,9 +118,9 @@ static void write_svg(const char *path, const pgo_graph *g, const double *before
 
 int main(int argc, char **argv)
 {
-    pgo_graph g;
-    double *truth = NULL, *before;
-    char msg[256];
+    dopt_lie_pose_graph_d g;
+    double *before, *W;
+    size_t nx;
     dopt_hooks hooks;
     dopt_nlls_problem_d *p = NULL;
     dopt_nlls_solver_d *s = NULL;
@@ -113,27 +130,37 @@ int main(int argc, char **argv)
     dopt_nlls_timing tm;
     dopt_errinfo info;
     dopt_status st;
+    memset(&info, 0, sizeof info);
     if (argc > 1) {
-        if (pgo_read(argv[1], &g, msg, sizeof msg) != 0) {
-            fprintf(stderr, "%s: %s\n", argv[1], msg);
+        st = dopt_lie_g2o_read_d(argv[1], NULL, &g, &info);
+        if (st != DOPT_OK) {
+            fprintf(stderr, "%s: %s (line %ld: %s)\n", argv[1], dopt_status_string(st), (long)info.line, info.message);
             return 1;
         }
-    } else if (cube_graph(&g, &truth) != 0) {
-        fprintf(stderr, "cube generator failed\n");
-        return 1;
+    } else {
+        dopt_lie_cube_options co; /* the Theseus paper's synthetic graph, 256 poses */
+        dopt_rng rng;
+        memset(&co, 0, sizeof co);
+        co.num_poses = 256;
+        dopt_rng_seed(&rng, 2022, 0);
+        if (dopt_lie_cube_graph_d(&co, &rng, NULL, &g) != DOPT_OK) {
+            fprintf(stderr, "cube generator failed\n");
+            return 1;
+        }
     }
-    printf("%s: %dD pose graph, %d poses, %d edges\n", argc > 1 ? argv[1] : "synthetic cube",
-           g.dim, g.nv, g.ne);
-    before = (double *)malloc(sizeof(double) * (size_t)g.nv * (size_t)g.sd);
-    memcpy(before, g.x, sizeof(double) * (size_t)g.nv * (size_t)g.sd);
+    printf("%s: %dD pose graph, %ld poses, %ld edges\n", argc > 1 ? argv[1] : "synthetic cube",
+           g.group == DOPT_LIE_SE2 ? 2 : 3, (long)g.num_poses, (long)g.num_edges);
+    nx = (size_t)g.num_poses * (size_t)g.dim;
+    before = (double *)malloc(sizeof(double) * nx);
+    W = (double *)malloc(sizeof(double) * 36 * (size_t)(g.num_edges + 1));
+    if (!before || !W) return 1;
+    memcpy(before, g.poses, sizeof(double) * nx);
 
-    /* the objective: one variable per pose (SE2/SE3 manifold), one between cost per edge
-       (examples/pgo_graph.h: r = Log(z^-1 xi^-1 xj), weight = square-root information), pose 0
-       constant; the log hook prints one line per iteration */
+    /* the log hook prints one line per iteration */
     memset(&hooks, 0, sizeof hooks);
     hooks.log = print_line;
     hooks.log_level = DOPT_LOG_INFO;
-    if (pgo_problem(&hooks, &g, g.e, 1, 1, &p) != DOPT_OK) return 1;
+    if (build_problem(&hooks, &g, W, &p) != DOPT_OK) return 1;
 
     /* the solver: sparse Cholesky, symbolic analysis done here once */
     dopt_sparse_linear_solver_d(NULL, NULL, &ls);
@@ -148,7 +175,7 @@ int main(int argc, char **argv)
     opt.function_tolerance = 1e-8;
     opt.max_iterations = 100;
     opt.timing = 1;
-    st = dopt_nlls_solve_d(s, &opt, g.x, 0, &rep, &tm, &info);
+    st = dopt_nlls_solve_d(s, &opt, g.poses, 0, &rep, &tm, &info);
     if (st != DOPT_OK) {
         fprintf(stderr, "solve: %s (%s)\n", dopt_status_string(st), info.message);
         return 1;
@@ -157,13 +184,13 @@ int main(int argc, char **argv)
            rep.final_cost, rep.iterations, rep.accepted, dopt_nlls_stop_string(rep.stop));
     printf("time: linearization %.3f s, linear solver %.3f s, total %.3f s\n", tm.linearize_s,
            tm.solve_s, tm.total_s);
-    write_svg("pgo_before_after.svg", &g, before, g.x, truth);
+    write_svg("pgo_before_after.svg", &g, before, g.poses, g.gt_poses);
     printf("wrote pgo_before_after.svg\n");
-    if (argc > 2 && pgo_write(argv[2], &g, g.x, 1) == 0) printf("wrote %s\n", argv[2]);
+    if (argc > 2 && dopt_lie_g2o_write_d(argv[2], &g, &info) == DOPT_OK) printf("wrote %s\n", argv[2]);
     dopt_nlls_solver_destroy_d(s);
     dopt_nlls_problem_destroy_d(p);
-    pgo_free(&g);
+    dopt_lie_pose_graph_destroy_d(&g);
     free(before);
-    free(truth);
+    free(W);
     return 0;
 }

@@ -14,6 +14,10 @@
  * DOUBLE): define a pass macro and DOPT_GENERIC "tests/<file>.c", include "dopt.h", and write
  * the tests in the pass block with DOPT_REAL / DOPT_FN; DOPT_TEST_TOL(double_tol, float_tol)
  * picks the tolerance.
+ * Files: dopt_test_temp_path("name.ext") gives a temp file name unique to the process (the test
+ * configurations run in parallel); dopt_test_write_text(path, text) writes a small file;
+ * dopt_test_read_text(path) reads a whole one (reference files).
+ * Allocation counting and failure injection: tests/fail_alloc.h.
  * Environment: DOPT_DATA_DIR points at shared/data (default ../shared/data); DOPT_TEST_QUICK=1
  * asks tests to shrink their sizes (sanitizer runs). */
 #ifndef DOPT_TEST_H
@@ -22,6 +26,56 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <time.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DOPT_TEST_UNUSED __attribute__((unused))
+#else
+#define DOPT_TEST_UNUSED
+#endif
+
+/* dopt_test_temp_path: "$TMPDIR (or /tmp)/dopt_test_<hex>_<name>", <hex> unique to this process;
+ * four rotating buffers, so up to four names are valid at once. */
+static DOPT_TEST_UNUSED const char *dopt_test_temp_path(const char *name)
+{
+    static char buf[4][512];
+    static int next = 0;
+    const char *dir = getenv("TMPDIR");
+    char *p = buf[next++ & 3];
+    int local;
+    snprintf(p, 512, "%s/dopt_test_%lx_%s", dir && *dir ? dir : "/tmp",
+             (unsigned long)((size_t)&local >> 4) ^ (unsigned long)time(NULL), name);
+    return p;
+}
+
+/* dopt_test_write_text: write text to path; 1 on success, 0 when the file cannot be written. */
+static DOPT_TEST_UNUSED int dopt_test_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+/* dopt_test_read_text: the whole file, NUL-terminated, in a malloc'd buffer (free it); NULL when
+ * the file cannot be read. */
+static DOPT_TEST_UNUSED char *dopt_test_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long len;
+    char *s = NULL;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        s = (char *)malloc((size_t)len + 1);
+        if (s && fread(s, 1, (size_t)len, f) != (size_t)len) {
+            free(s);
+            s = NULL;
+        }
+        if (s) s[len] = 0;
+    }
+    fclose(f);
+    return s;
+}
 
 typedef struct dopt_test_state {
     int passed, failed, skipped;

@@ -8,6 +8,7 @@
  *       fa.bad_size   frees or reallocs told another size than the block has,
  *       fa.bad_ptr    frees of a pointer it never gave out,
  *       fa.peak_bytes the most bytes live at once,
+ *       fa.largest    the largest single request,
  *   - counts allocations (fa.calls) so a loop can run an entry point once to count them, then
  *     fail each one in turn.
  * Header-only, no globals (the state is the caller's fail_alloc). */
@@ -24,6 +25,7 @@ typedef struct fail_alloc {
     int fail_all_after;
     long live, bad_size, bad_ptr, overflow;
     size_t bytes, peak_bytes;   /* live bytes now, and their largest value */
+    size_t largest;             /* the largest single request */
     void *ptr[FA_MAX];
     size_t size[FA_MAX];
 } fail_alloc;
@@ -36,9 +38,10 @@ static int fa_find(const fail_alloc *fa, const void *p)
     return -1;
 }
 
-static int fa_should_fail(fail_alloc *fa)
+static int fa_should_fail(fail_alloc *fa, size_t size)
 {
     fa->calls++;
+    if (size > fa->largest) fa->largest = size;
     if (fa->fail_at <= 0) return 0;
     return fa->calls == fa->fail_at || (fa->fail_all_after && fa->calls > fa->fail_at);
 }
@@ -58,7 +61,7 @@ static void *fa_alloc(void *user, size_t size)
 {
     fail_alloc *fa = (fail_alloc *)user;
     void *p;
-    if (fa_should_fail(fa)) return NULL;
+    if (fa_should_fail(fa, size)) return NULL;
     p = malloc(size ? size : 1);
     if (p) fa_record(fa, p, size);
     return p;
@@ -79,7 +82,7 @@ static void *fa_realloc(void *user, void *p, size_t old_size, size_t new_size)
     fail_alloc *fa = (fail_alloc *)user;
     void *q;
     if (!p) return fa_alloc(user, new_size);
-    if (fa_should_fail(fa)) return NULL; /* the old block stays valid */
+    if (fa_should_fail(fa, new_size)) return NULL; /* the old block stays valid */
     q = malloc(new_size ? new_size : 1);
     if (!q) return NULL;
     memcpy(q, p, old_size < new_size ? old_size : new_size);

@@ -8,66 +8,7 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt_lie.h"
 #include "dopt_test.h"
-#include <time.h>
-
-/* counting allocator: the largest single request and the live count */
-typedef struct counting { long live; size_t largest; } counting;
-static void *count_alloc(void *u, size_t n)
-{
-    counting *c = (counting *)u;
-    if (n > c->largest) c->largest = n;
-    c->live++;
-    return malloc(n ? n : 1);
-}
-static void *count_realloc(void *u, void *p, size_t o, size_t n)
-{
-    counting *c = (counting *)u;
-    (void)o;
-    if (n > c->largest) c->largest = n;
-    if (!p) c->live++;
-    return realloc(p, n ? n : 1);
-}
-static void count_free(void *u, void *p, size_t n)
-{
-    counting *c = (counting *)u;
-    (void)n;
-    if (!p) return;
-    c->live--;
-    free(p);
-}
-static dopt_hooks counting_hooks(counting *c)
-{
-    dopt_hooks h;
-    memset(&h, 0, sizeof h);
-    memset(c, 0, sizeof *c);
-    h.allocator.alloc = count_alloc;
-    h.allocator.realloc = count_realloc;
-    h.allocator.free = count_free;
-    h.allocator.user = c;
-    return h;
-}
-
-/* a temp file name unique to this process (the test configurations run in parallel) */
-static const char *temp_path(const char *tag)
-{
-    static char buf[4][512];
-    static int next = 0;
-    const char *dir = getenv("TMPDIR");
-    char *p = buf[next++ & 3];
-    int local;
-    snprintf(p, 512, "%s/dopt_test_ba_%lx_%s.txt", dir && *dir ? dir : "/tmp",
-             (unsigned long)((size_t)&local >> 4) ^ (unsigned long)time(NULL), tag);
-    return p;
-}
-
-static int write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fputs(text, f);
-    fclose(f);
-    return 1;
-}
+#include "tests/fail_alloc.h"
 
 /* the float pass's backward test compares with the double solve (defined in the double pass) */
 static double tight_solve_d(dopt_lie_ba_solver_d *s, dopt_lie_bal_d *p, const double *wc, const double *wp,
@@ -138,12 +79,13 @@ static void test_bal_errors(void)
         {full[1], 9, "non-numeric"},
         {full[2], 15, "extra data"},
     };
-    counting cnt;
-    dopt_hooks h = counting_hooks(&cnt);
-    const char *tmp = temp_path("bad");
+    fail_alloc cnt;
+    dopt_hooks h = fa_hooks(&cnt);
+    const char *tmp = dopt_test_temp_path("ba_bad.txt");
     int k;
     dopt_lie_bal_d *p = (dopt_lie_bal_d *)1;
     dopt_errinfo info;
+    fa_reset(&cnt, 0);
     /* full[0]: parameters cut short; full[1]: a non-number among them; full[2]: a 13th value */
     snprintf(full[0], sizeof full[0], "1 1 1\n0 0 1 2\n%.*s", 22, P12);
     snprintf(full[1], sizeof full[1], "1 1 1\n0 0 1 2\n0\n0\n0\n0\n0\n0\nabc\n0\n0\n1\n2\n-8\n");
@@ -155,7 +97,7 @@ static void test_bal_errors(void)
     }
     for (k = 0; k < (int)(sizeof bad / sizeof bad[0]); ++k) {
         dopt_status st;
-        if (!write_text(tmp, bad[k].text)) DOPT_SKIP("cannot write temp file");
+        if (!dopt_test_write_text(tmp, bad[k].text)) DOPT_SKIP("cannot write temp file");
         memset(&info, 0, sizeof info);
         st = dopt_lie_bal_read_d(&h, tmp, &p, &info);
         DOPT_CHECK(st == DOPT_ERR_PARSE && p == NULL, "case %d: status %s", k, dopt_status_string(st));
@@ -167,7 +109,7 @@ static void test_bal_errors(void)
     }
     /* the minimal valid file reads */
     snprintf(full[3], sizeof full[3], "1 1 1\n0 0 1 2\n%s", P12);
-    if (write_text(tmp, full[3])) {
+    if (dopt_test_write_text(tmp, full[3])) {
         dopt_status st = dopt_lie_bal_read_d(&h, tmp, &p, &info);
         DOPT_CHECK(st == DOPT_OK && p && p->cameras[6] == 500 && p->points[2] == -8 && p->observed[1] == 2,
                    "minimal file: %s (%s)", dopt_status_string(st), info.message);
@@ -176,7 +118,7 @@ static void test_bal_errors(void)
     remove(tmp);
     DOPT_CHECK(dopt_lie_bal_read_d(NULL, "/nonexistent/dir/x.txt", &p, &info) == DOPT_ERR_IO, "missing file: IO");
     DOPT_CHECK(dopt_lie_bal_read_d(NULL, NULL, &p, &info) == DOPT_ERR_INVALID_ARGUMENT, "NULL path");
-    DOPT_CHECK(cnt.live == 0, "leak");
+    DOPT_CHECK(fa_clean(&cnt), "leak: %ld blocks, %ld wrong sizes", cnt.live, cnt.bad_size);
 }
 
 static void suite(void)
@@ -221,7 +163,7 @@ static BAL_ *DOPT_FN(scene)(int nc, int ppc, double noise, uint64_t seed)
 static void DOPT_FN(test_bal_roundtrip)(void)
 {
     BAL_ *p = DOPT_FN(scene)(6, 10, 1, 3), *q = NULL;
-    const char *tmp = temp_path(DOPT_IS_FLOAT ? "rtf" : "rtd");
+    const char *tmp = dopt_test_temp_path(DOPT_IS_FLOAT ? "ba_rtf.txt" : "ba_rtd.txt");
     dopt_errinfo info;
     dopt_status st;
     DOPT_CHECK(p != NULL, "scene");

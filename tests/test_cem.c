@@ -45,25 +45,6 @@ static void *fail_alloc(void *u, size_t n)
 
 /* ---- the LML reference file: a tiny reader for the few flat number lists it holds ---- */
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    long n;
-    char *s;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    s = (char *)malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s) s[n] = 0;
-    fclose(f);
-    return s;
-}
-
 /* The first `count` numbers after "key": in text; returns how many were read. */
 static int read_numbers(const char *text, const char *key, double *out, int count)
 {
@@ -98,7 +79,7 @@ static void test_lml_reference(void)
     int b, i;
     const char *dir = getenv("DOPT_REFERENCE_DIR");
     snprintf(path, sizeof path, "%s/lml_reference.json", dir && *dir ? dir : "../shared/reference");
-    text = read_text(path);
+    text = dopt_test_read_text(path);
     if (!text) DOPT_SKIP("../shared/reference/lml_reference.json not found");
     DOPT_CHECK(read_numbers(text, "k", &k, 1) == 1 && read_numbers(text, "x", x, 16) == 16 &&
                    read_numbers(text, "y", y, 16) == 16 && read_numbers(text, "v", v, 16) == 16 &&

@@ -3,6 +3,8 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_test.h"
+#include <limits.h>
+#include <stdint.h>
 
 /* ---- status ---- */
 static void test_status_strings(void)
@@ -27,6 +29,14 @@ static void test_errinfo(void)
     dopt_errinfo_set(&info, DOPT_ERR_PARSE, -1, 1, longmsg);
     DOPT_CHECK(strlen(info.message) == sizeof info.message - 1, "truncated");
     DOPT_CHECK(dopt_errinfo_set(NULL, DOPT_ERR_SINGULAR, 0, 0, "x") == DOPT_ERR_SINGULAR, "NULL info");
+    { /* a ptrdiff_t element index: kept where long holds it, LONG_MAX where long is 32-bit */
+        ptrdiff_t big = PTRDIFF_MAX / 2 + 3;
+        dopt_errinfo_set(&info, DOPT_ERR_NON_FINITE, big, 0, "x");
+        DOPT_CHECK((double)big <= (double)LONG_MAX ? info.index == (long)big : info.index == LONG_MAX,
+                   "index %ld", info.index);
+        dopt_errinfo_set(&info, DOPT_ERR_NON_FINITE, 7, 0, "x");
+        DOPT_CHECK(info.index == 7 && info.line == 0, "small index");
+    }
 }
 
 /* ---- counting / failing allocator ---- */

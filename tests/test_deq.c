@@ -9,6 +9,7 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt_deq.h"
 #include "dopt_test.h"
+#include "tests/fail_alloc.h"
 
 /* ---- precision-independent helpers (plain loops, independent of the library) ---- */
 
@@ -84,38 +85,8 @@ static void naive_fixed_point(const problem *P, int bb, double *z)
     }
 }
 
-/* counting allocator */
-typedef struct counting { long live, total, fail_after; } counting;
-static void *count_alloc(void *u, size_t n)
-{
-    counting *c = (counting *)u;
-    if (c->fail_after >= 0 && c->total >= c->fail_after) return NULL;
-    c->total++; c->live++;
-    return malloc(n ? n : 1);
-}
-static void count_free(void *u, void *p, size_t n)
-{
-    counting *c = (counting *)u;
-    (void)n;
-    if (p) { c->live--; free(p); }
-}
 
 /* ---- a tiny reader for deq_reference.json: the numbers after "key": in order ---- */
-static char *read_file_text(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    long len;
-    char *s;
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    s = (char *)malloc((size_t)len + 1);
-    if (s && fread(s, 1, (size_t)len, fp) != (size_t)len) { free(s); s = NULL; }
-    if (s) s[len] = 0;
-    fclose(fp);
-    return s;
-}
 /* Reads up to max numbers of the array under "key" (nested lists flattened, row-major). */
 static int json_numbers(const char *text, const char *key, double *out, int max)
 {
@@ -391,29 +362,27 @@ static void test_nonconvergence(void)
 
 static void test_allocation(void)
 {
-    counting c = {0, 0, -1};
-    dopt_hooks h;
+    fail_alloc c;
+    dopt_hooks h = fa_hooks(&c);
     dopt_deq_solver_d *s = NULL;
     dopt_deq_tanh_d *L = NULL;
     dopt_deq_jiio_d *J = NULL;
-    memset(&h, 0, sizeof h);
-    h.allocator.alloc = count_alloc;
-    h.allocator.free = count_free;
-    h.allocator.user = &c;
-    c.fail_after = 0;
+    fa_reset(&c, 1); /* every allocation fails */
+    c.fail_all_after = 1;
     DOPT_CHECK(dopt_deq_solver_create_d(&h, 4, 2, NULL, &s, NULL) == DOPT_ERR_ALLOCATION && !s, "solver alloc fail");
     DOPT_CHECK(dopt_deq_tanh_create_d(&h, 4, 2, 2, &L, NULL) == DOPT_ERR_ALLOCATION && !L, "layer alloc fail");
     DOPT_CHECK(dopt_deq_jiio_create_d(&h, 4, 2, 2, NULL, &J, NULL) == DOPT_ERR_ALLOCATION && !J, "jiio alloc fail");
-    c.fail_after = -1;
+    DOPT_CHECK(fa_clean(&c), "failed creates leave nothing");
+    fa_reset(&c, 0);
     DOPT_CHECK(dopt_deq_solver_create_d(&h, 4, 2, NULL, &s, NULL) == DOPT_OK, "solver");
     DOPT_CHECK(dopt_deq_tanh_create_d(&h, 4, 2, 2, &L, NULL) == DOPT_OK, "layer");
     DOPT_CHECK(dopt_deq_jiio_create_d(&h, 4, 2, 2, NULL, &J, NULL) == DOPT_OK, "jiio");
-    DOPT_CHECK(c.total == 3 && c.live == 3, "one allocation each (%ld)", c.total);
+    DOPT_CHECK(c.calls == 3 && c.live == 3, "one allocation each (%ld)", c.calls);
     dopt_deq_solver_destroy_d(s);
     dopt_deq_tanh_destroy_d(L);
     dopt_deq_jiio_destroy_d(J);
     dopt_deq_solver_destroy_d(NULL);
-    DOPT_CHECK(c.live == 0, "no leak (%ld live)", c.live);
+    DOPT_CHECK(fa_clean(&c), "destroy frees each block with its size (%ld live, %ld wrong sizes)", c.live, c.bad_size);
 }
 
 
@@ -822,7 +791,7 @@ static void DOPT_FN(test_reference_file)(void)
     R_ Wc[64], Uc[32], bc[8], xc[8], zs[16], g[16], dW[64], dU[32], db[8], dx[8];
     int i, j, k;
     snprintf(path, sizeof path, "%s/../reference/deq_reference.json", dopt_test_data_dir());
-    text = read_file_text(path);
+    text = dopt_test_read_text(path);
     if (!text) DOPT_SKIP("../shared/reference/deq_reference.json not found");
     if (json_numbers(text, "W", W, 64) != 64 || json_numbers(text, "U", U, 32) != 32 ||
         json_numbers(text, "b", b, 8) != 8 || json_numbers(text, "x", x, 8) != 8 ||

@@ -11,71 +11,11 @@
 #endif
 #include "dopt_lie.h"
 #include "dopt_test.h"
-#include <time.h>
+#include "tests/fail_alloc.h"
 
 #define PI_ 3.14159265358979323846
 /* the singular sweep of the issue: angles at which exp/log/Jacobians are checked */
 static const double sweep_angles[6] = {0.0, 1e-12, 1e-8, 1e-4, PI_ - 1e-6, PI_};
-
-/* counting allocator that can fail after N allocations (for the reader and generator) */
-typedef struct counting { long live, total, fail_after; long long bytes; } counting;
-static void *count_alloc(void *u, size_t n)
-{
-    counting *c = (counting *)u;
-    if (c->fail_after >= 0 && c->total >= c->fail_after) return NULL;
-    c->total++; c->live++; c->bytes += (long long)n;
-    return malloc(n ? n : 1);
-}
-static void *count_realloc(void *u, void *p, size_t o, size_t n)
-{
-    counting *c = (counting *)u;
-    void *q;
-    if (c->fail_after >= 0 && c->total >= c->fail_after) return NULL;
-    q = realloc(p, n ? n : 1);
-    if (!q) return NULL;
-    if (!p) { c->live++; c->total++; }
-    c->bytes += (long long)n - (long long)o;
-    return q;
-}
-static void count_free(void *u, void *p, size_t n)
-{
-    counting *c = (counting *)u;
-    if (!p) return;
-    c->live--; c->bytes -= (long long)n;
-    free(p);
-}
-static dopt_hooks counting_hooks(counting *c)
-{
-    dopt_hooks h;
-    memset(&h, 0, sizeof h);
-    h.allocator.alloc = count_alloc;
-    h.allocator.realloc = count_realloc;
-    h.allocator.free = count_free;
-    h.allocator.user = c;
-    return h;
-}
-
-/* a temp file name unique to this process (the test configurations run in parallel) */
-static const char *temp_path(const char *tag)
-{
-    static char buf[4][512];
-    static int next = 0;
-    const char *dir = getenv("TMPDIR");
-    char *p = buf[next++ & 3];
-    int local;
-    snprintf(p, 512, "%s/dopt_test_lie_%lx_%s.g2o", dir && *dir ? dir : "/tmp",
-             (unsigned long)((size_t)&local >> 4) ^ (unsigned long)time(NULL), tag);
-    return p;
-}
-
-static int write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fputs(text, f);
-    fclose(f);
-    return 1;
-}
 
 #define TEST_LIE_PASS
 #define DOPT_GENERIC "tests/test_lie.c"
@@ -140,7 +80,7 @@ static void test_g2o_data_files(void)
 static void test_g2o_chain_matches_vertices(void)
 {
     char path[1024];
-    const char *tmp = temp_path("chain");
+    const char *tmp = dopt_test_temp_path("lie_chain.g2o");
     dopt_lie_pose_graph_d g, h;
     dopt_errinfo info;
     FILE *f, *o;
@@ -185,14 +125,14 @@ static void test_g2o_errors(void)
         {"VERTEX_XYZ 0 1 2 3\n", 1, "unsupported"},
         {"VERTEX_SE2 0 nan 0 0\n", 1, "non-numeric"},
         {"# nothing\n\n", 0, "no VERTEX"}};
-    const char *tmp = temp_path("bad");
+    const char *tmp = dopt_test_temp_path("lie_bad.g2o");
     int k;
     for (k = 0; k < (int)(sizeof bad / sizeof bad[0]); ++k) {
         dopt_lie_pose_graph_d g;
         dopt_errinfo info;
         dopt_status st;
         memset(&info, 0, sizeof info);
-        if (!write_text(tmp, bad[k].text)) DOPT_SKIP("cannot write temp file");
+        if (!dopt_test_write_text(tmp, bad[k].text)) DOPT_SKIP("cannot write temp file");
         st = dopt_lie_g2o_read_d(tmp, NULL, &g, &info);
         DOPT_CHECK(st == DOPT_ERR_PARSE, "case %d: status %s", k, dopt_status_string(st));
         DOPT_CHECK(info.line == bad[k].line, "case %d: line %ld, want %ld", k, info.line, bad[k].line);
@@ -207,7 +147,7 @@ static void test_g2o_errors(void)
     {
         dopt_lie_pose_graph_d g;
         dopt_errinfo info;
-        write_text(tmp, "# header\r\nFIX 0\nEDGE_SE2\t0 1 1 0 1.5707963267948966 1 0 0 1 0 1\r\n"
+        dopt_test_write_text(tmp, "# header\r\nFIX 0\nEDGE_SE2\t0 1 1 0 1.5707963267948966 1 0 0 1 0 1\r\n"
                         "EDGE_SE2 1 2 1 0 0 1 0 0 1 0 1\n");
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "edge-only file: %s", info.message);
         DOPT_CHECK(g.num_poses == 3 && g.num_edges == 2, "counts %ld %ld", (long)g.num_poses, (long)g.num_edges);
@@ -233,7 +173,7 @@ static void test_g2o_hostile(void)
         {"VERTEX_SE2 1000000 0 0 0\n", DOPT_ERR_UNSUPPORTED, 1, "sparse"},
         {"VERTEX_SE2 0 0 0 0\nVERTEX_SE2 999999999 0 0 0\nVERTEX_SE2 1 0 0 0\n", DOPT_ERR_UNSUPPORTED, 2, "sparse"},
         {"VERTEX_SE3:QUAT 1 1 0 0 1e-320 0 0 0\nVERTEX_SE3:QUAT 0 1 0 0 0 0 0 0\n", DOPT_ERR_PARSE, 2, "zero quaternion"}};
-    const char *tmp = temp_path("hostile");
+    const char *tmp = dopt_test_temp_path("lie_hostile.g2o");
     char *line;
     int k;
     for (k = 0; k < (int)(sizeof bad / sizeof bad[0]); ++k) {
@@ -241,7 +181,7 @@ static void test_g2o_hostile(void)
         dopt_errinfo info;
         dopt_status st;
         memset(&info, 0, sizeof info);
-        if (!write_text(tmp, bad[k].text)) DOPT_SKIP("cannot write temp file");
+        if (!dopt_test_write_text(tmp, bad[k].text)) DOPT_SKIP("cannot write temp file");
         st = dopt_lie_g2o_read_d(tmp, NULL, &g, &info);
         DOPT_CHECK(st == bad[k].st, "case %d: status %s", k, dopt_status_string(st));
         DOPT_CHECK(info.line == bad[k].line, "case %d: line %ld, want %ld", k, info.line, bad[k].line);
@@ -254,7 +194,7 @@ static void test_g2o_hostile(void)
         dopt_lie_pose_graph_f gf;
         dopt_errinfo info;
         int q;
-        write_text(tmp, "VERTEX_SE3:QUAT 0 1 0 0 1e200 1e200 0 0\nVERTEX_SE3:QUAT 1 1 0 0 0 0 3e-300 4e-300\n"
+        dopt_test_write_text(tmp, "VERTEX_SE3:QUAT 0 1 0 0 1e200 1e200 0 0\nVERTEX_SE3:QUAT 1 1 0 0 0 0 3e-300 4e-300\n"
                         "EDGE_SE3:QUAT 0 1 1 0 0 0 1e300 0 1e300 1 0 0 0 0 0 1 0 0 0 0 1 0 0 0 1 0 0 1 0 1\n");
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "huge quaternions: %s", info.message);
         if (g.poses) {
@@ -275,11 +215,11 @@ static void test_g2o_hostile(void)
         dopt_lie_pose_graph_d g;
         dopt_lie_pose_graph_f gf;
         dopt_errinfo info;
-        write_text(tmp, "VERTEX_SE2 0 1e300 0 0\n");
+        dopt_test_write_text(tmp, "VERTEX_SE2 0 1e300 0 0\n");
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_OK, "1e300 in double");
         dopt_lie_pose_graph_destroy_d(&g);
         DOPT_CHECK(dopt_lie_g2o_read_f(tmp, NULL, &gf, &info) == DOPT_ERR_PARSE && info.line == 1, "1e300 in float");
-        write_text(tmp, "EDGE_SE2 0 1 1.5e308 0 0 1 0 0 1 0 1\nEDGE_SE2 1 2 1.5e308 0 0 1 0 0 1 0 1\n");
+        dopt_test_write_text(tmp, "EDGE_SE2 0 1 1.5e308 0 0 1 0 0 1 0 1\nEDGE_SE2 1 2 1.5e308 0 0 1 0 0 1 0 1\n");
         DOPT_CHECK(dopt_lie_g2o_read_d(tmp, NULL, &g, &info) == DOPT_ERR_NON_FINITE && g.poses == NULL,
                    "chained poses overflowing: %s", info.message);
     }
@@ -295,7 +235,7 @@ static void test_g2o_hostile(void)
         memcpy(line, "VERTEX_SE2 0 1 2 0", 18);
         line[n] = '\n';
         line[n + 1] = 0;
-        write_text(tmp, line);
+        dopt_test_write_text(tmp, line);
         memset(&info, 0, sizeof info);
         st = dopt_lie_g2o_read_d(tmp, NULL, &g, &info);
         if (k == 0) DOPT_CHECK(st == DOPT_OK && g.num_poses == 1, "4095 characters: %s %s", dopt_status_string(st), info.message);
@@ -1337,10 +1277,11 @@ static void DOPT_FN(test_cube_graph)(void)
     dopt_lie_cube_options o;
     DOPT_FN(dopt_lie_pose_graph) g, g2;
     dopt_rng rng, rng2;
-    counting c = {0, 0, -1, 0};
-    dopt_hooks h = counting_hooks(&c);
+    fail_alloc c;
+    dopt_hooks h = fa_hooks(&c);
     long k, odo = 0, outl = 0, bad = 0;
     double err_odo = 0;
+    fa_reset(&c, 0);
     memset(&o, 0, sizeof o);
     o.num_poses = 200;
     o.outlier_ratio = 0.25;
@@ -1372,7 +1313,7 @@ static void DOPT_FN(test_cube_graph)(void)
     DOPT_CHECK(g2.num_edges == g.num_edges && memcmp(g2.poses, g.poses, sizeof(R_) * 7 * 200) == 0, "deterministic");
     DOPT_FN(dopt_lie_pose_graph_destroy)(&g2);
     DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
-    DOPT_CHECK(c.live == 0 && c.bytes == 0, "leak: %ld blocks %lld bytes", c.live, c.bytes);
+    DOPT_CHECK(fa_clean(&c), "leak: %ld blocks %lu bytes", c.live, (unsigned long)c.bytes);
     /* defaults and no outliers */
     DOPT_CHECK(DOPT_FN(dopt_lie_cube_graph)(NULL, &rng, NULL, &g) == DOPT_OK && g.num_poses == 256, "defaults");
     for (k = 0, outl = 0; k < g.num_edges; ++k) outl += !g.inlier[k];
@@ -1380,15 +1321,15 @@ static void DOPT_FN(test_cube_graph)(void)
     DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
     /* allocation failures at every step are reported and leak nothing */
     for (k = 0; k < 8; ++k) {
-        counting cf = {0, 0, 0, 0};
-        dopt_hooks hf;
+        fail_alloc cf;
+        dopt_hooks hf = fa_hooks(&cf);
         dopt_status st;
-        cf.fail_after = k;
-        hf = counting_hooks(&cf);
+        fa_reset(&cf, k + 1); /* allocations after the k-th fail */
+        cf.fail_all_after = 1;
         st = DOPT_FN(dopt_lie_cube_graph)(&o, &rng, &hf, &g);
         if (st == DOPT_OK) DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
         else DOPT_CHECK(st == DOPT_ERR_ALLOCATION, "fail %ld: %s", k, dopt_status_string(st));
-        DOPT_CHECK(cf.live == 0 && cf.bytes == 0, "fail %ld leaks %ld blocks", k, cf.live);
+        DOPT_CHECK(fa_clean(&cf), "fail %ld leaks %ld blocks", k, cf.live);
     }
     o.num_poses = 1;
     DOPT_CHECK(DOPT_FN(dopt_lie_cube_graph)(&o, &rng, NULL, &g) == DOPT_ERR_INVALID_ARGUMENT, "num_poses 1");
@@ -1436,11 +1377,12 @@ static void DOPT_FN(test_g2o_roundtrip)(void)
     dopt_lie_cube_options o;
     dopt_rng rng;
     dopt_errinfo info;
-    counting c = {0, 0, -1, 0};
-    dopt_hooks h = counting_hooks(&c);
-    const char *tmp = temp_path(DOPT_IS_FLOAT ? "rt_f" : "rt_d");
+    fail_alloc c;
+    dopt_hooks h = fa_hooks(&c);
+    const char *tmp = dopt_test_temp_path(DOPT_IS_FLOAT ? "lie_rt_f.g2o" : "lie_rt_d.g2o");
     long k;
     int a, bad = 0;
+    fa_reset(&c, 0);
     memset(&o, 0, sizeof o);
     o.num_poses = 60;
     dopt_rng_seed(&rng, 9, 1);
@@ -1463,18 +1405,18 @@ static void DOPT_FN(test_g2o_roundtrip)(void)
     }
     DOPT_CHECK(bad == 0, "%d entries differ after write/read", bad);
     DOPT_FN(dopt_lie_pose_graph_destroy)(&r);
-    DOPT_CHECK(c.live == 0 && c.bytes == 0, "reader leaks %ld blocks", c.live);
+    DOPT_CHECK(fa_clean(&c), "reader leaks %ld blocks", c.live);
     /* allocation failure inside the reader */
     for (k = 0; k < 6; ++k) {
-        counting cf = {0, 0, 0, 0};
-        dopt_hooks hf;
+        fail_alloc cf;
+        dopt_hooks hf = fa_hooks(&cf);
         dopt_status st;
-        cf.fail_after = k;
-        hf = counting_hooks(&cf);
+        fa_reset(&cf, k + 1); /* allocations after the k-th fail */
+        cf.fail_all_after = 1;
         st = DOPT_FN(dopt_lie_g2o_read)(tmp, &hf, &r, &info);
         if (st == DOPT_OK) DOPT_FN(dopt_lie_pose_graph_destroy)(&r);
         else DOPT_CHECK(st == DOPT_ERR_ALLOCATION, "fail %ld: %s", k, dopt_status_string(st));
-        DOPT_CHECK(cf.live == 0 && cf.bytes == 0, "fail %ld leaks %ld blocks", k, cf.live);
+        DOPT_CHECK(fa_clean(&cf), "fail %ld leaks %ld blocks", k, cf.live);
     }
     DOPT_FN(dopt_lie_pose_graph_destroy)(&g);
     /* SE2: a small graph */

@@ -50,21 +50,6 @@ static int mpc_dense_solve(int n, double *A, double *b)
 }
 
 /* Reads the flattened numbers of "key" in the case-th case of the reference file. */
-static char *mpc_slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    long len;
-    char *s;
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    s = (char *)malloc((size_t)len + 1);
-    if (fread(s, 1, (size_t)len, fp) != (size_t)len) len = 0;
-    s[len] = 0;
-    fclose(fp);
-    return s;
-}
 static int mpc_json_numbers(const char *js, int which_case, const char *key, double *out, int count)
 {
     const char *p = js;
@@ -349,7 +334,7 @@ static void DOPT_FN(test_lqr_reference)(void)
     char *js;
     int cs;
     sprintf(path, "%s/../reference/lqr_reference.json", dopt_test_data_dir());
-    js = mpc_slurp(path);
+    js = dopt_test_read_text(path);
     if (!js) DOPT_SKIP("../shared/reference/lqr_reference.json not found");
     for (cs = 0; cs < 2; ++cs) {
         enum { n = 3, m = 2, T = 5, B = 2, N = 5 };

@@ -16,7 +16,6 @@
 #include "dopt_lie.h"
 #include "dopt_test.h"
 #include "tests/fail_alloc.h"
-#include <time.h>
 
 static fail_alloc rel_fa; /* 64 KB of block table: static, not on the stack */
 
@@ -25,24 +24,6 @@ static fail_alloc rel_fa; /* 64 KB of block table: static, not on the stack */
 #include "dopt.h"
 #undef DOPT__DRIVE
 #undef TEST_REL_PASS
-
-static const char *rel_temp(char *buf, size_t size, const char *ext)
-{
-    const char *dir = getenv("TMPDIR");
-    int local;
-    snprintf(buf, size, "%s/dopt_test_rel_%lx.%s", dir && *dir ? dir : "/tmp",
-             (unsigned long)((size_t)&local >> 4) ^ (unsigned long)time(NULL), ext);
-    return buf;
-}
-
-static int rel_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fputs(text, f);
-    fclose(f);
-    return 1;
-}
 
 /* the readers and the generator with every allocation failing in turn: ALLOCATION, the result
  * left zeroed, nothing leaked, exact sizes */
@@ -59,7 +40,7 @@ static void test_inject_readers(void)
             fa_reset(&rel_fa, k);
             if (which <= 1) {
                 dopt_lie_pose_graph_d g;
-                if (k == 0 && !rel_write(rel_temp(path, sizeof path, "g2o"),
+                if (k == 0 && !dopt_test_write_text(strcpy(path, dopt_test_temp_path("rel.g2o")),
                                          which == 0 ? "VERTEX_SE2 0 0 0 0\nVERTEX_SE2 1 1 0 0\nEDGE_SE2 0 1 1 0 0 1 0 0 1 0 1\n"
                                                       "EDGE_SE2 1 2 1 0 0.1 1 0 0 1 0 1\n"
                                                     : "EDGE_SE3:QUAT 0 1 1 0 0 0 0 0 1 1 0 0 0 0 0 1 0 0 0 0 1 0 0 0 1 0 0 1 0 1\n"))
@@ -72,7 +53,7 @@ static void test_inject_readers(void)
                 }
             } else if (which == 2) {
                 dopt_sparse_csc_d A;
-                if (k == 0 && !rel_write(rel_temp(path, sizeof path, "mtx"),
+                if (k == 0 && !dopt_test_write_text(strcpy(path, dopt_test_temp_path("rel.mtx")),
                                          "%%MatrixMarket matrix coordinate real symmetric\n3 3 4\n1 1 4\n2 1 1\n3 3 2\n3 2 1\n"))
                     DOPT_SKIP("cannot write a temp file");
                 st = dopt_sparse_read_mm_d(&h, path, &A, NULL);

@@ -8,7 +8,6 @@
 #define DOPT_SPARSE_PLAIN_LANES /* test the plain-C lane batch too */
 #include "dopt_sparse.h"
 #include "dopt_test.h"
-#include <time.h>
 
 /* ---- test matrices: symmetric patterns as lists of (i > j) pairs ------------------------------ */
 
@@ -284,41 +283,32 @@ static void test_triplets(void)
 }
 
 /* ---- Matrix Market reader ------------------------------------------------------------------- */
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fputs(text, f);
-    fclose(f);
-    return 1;
-}
-
 static void test_mm_reader(void)
 {
-    const char *path = "build_test_sparse_tmp.mtx";
+    const char *path = dopt_test_temp_path("sparse_mm.mtx");
     dopt_sparse_csc_d A;
     dopt_sparse_csc_f Af;
     dopt_errinfo info;
-    if (!write_file(path, "%%MatrixMarket matrix coordinate real symmetric\n% comment\n\n3 3 4\n1 1 4.0\n2 1 1\n3 3 2e0\n1 3 -1\n")) DOPT_SKIP("cannot write a temporary file");
+    if (!dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real symmetric\n% comment\n\n3 3 4\n1 1 4.0\n2 1 1\n3 3 2e0\n1 3 -1\n")) DOPT_SKIP("cannot write a temporary file");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK, "symmetric file: %s", info.message);
     DOPT_CHECK(A.nrows == 3 && A.symmetric && A.p[1] == 3 && A.x[2] == -1 && A.x[3] == 2, "symmetric values");
     dopt_sparse_csc_destroy_d(&A);
     DOPT_CHECK(dopt_sparse_read_mm_f(NULL, path, &Af, &info) == DOPT_OK && Af.x[0] == 4.0f, "float reader");
     dopt_sparse_csc_destroy_f(&Af);
-    write_file(path, "%%MatrixMarket matrix coordinate pattern general\n2 3 2\n1 3\n2 1\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate pattern general\n2 3 2\n1 3\n2 1\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_OK && A.ncols == 3 && A.x[0] == 1 && !A.symmetric, "pattern file");
     dopt_sparse_csc_destroy_d(&A);
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n2 x 1\n3 3 1\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n2 x 1\n3 3 1\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 4, "bad entry on line 4 (got %ld: %s)", info.line, info.message);
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n4 1 1\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n4 1 1\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 4, "index out of range, line 4");
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n3 3 3\n1 1 1\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && strstr(info.message, "1 of 3"), "truncated: %s", info.message);
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n3 3\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 2, "bad size line");
-    write_file(path, "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_UNSUPPORTED, "array format unsupported");
-    write_file(path, "hello\n");
+    dopt_test_write_text(path, "hello\n");
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, path, &A, &info) == DOPT_ERR_PARSE && info.line == 1, "no header");
     remove(path);
     DOPT_CHECK(dopt_sparse_read_mm_d(NULL, "/nonexistent/x.mtx", &A, &info) == DOPT_ERR_IO, "missing file");
@@ -349,49 +339,45 @@ static void cnt_free(void *u, void *p, size_t n)
  * allocated 1e9 triplets; entries beyond the declared count were ignored silently */
 static void test_mm_hostile(void)
 {
-    char path[512];
-    const char *dir = getenv("TMPDIR");
+    const char *path = dopt_test_temp_path("sparse_mm_hostile.mtx");
     dopt_sparse_csc_d A;
     dopt_errinfo info;
     counting c;
     dopt_hooks h;
-    int local;
     dopt_status st;
-    snprintf(path, sizeof path, "%s/dopt_test_mm_%lx.mtx", dir && *dir ? dir : "/tmp",
-             (unsigned long)((size_t)&local >> 4) ^ (unsigned long)time(NULL));
     memset(&h, 0, sizeof h);
     h.allocator.alloc = cnt_alloc;
     h.allocator.free = cnt_free;
     h.allocator.user = &c;
-    if (!write_file(path, "%%MatrixMarket matrix coordinate real general\n10000000 10000000 0\n")) DOPT_SKIP("cannot write");
+    if (!dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n10000000 10000000 0\n")) DOPT_SKIP("cannot write");
     memset(&c, 0, sizeof c);
     c.fail_after = -1;
     st = dopt_sparse_read_mm_d(&h, path, &A, &info);
     DOPT_CHECK(st == DOPT_ERR_UNSUPPORTED && info.line == 2, "empty 1e7 x 1e7: %s line %ld", dopt_status_string(st), info.line);
     DOPT_CHECK(c.peak_bytes < 1000000, "empty 1e7 x 1e7: %ld bytes at once", c.peak_bytes);
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n3 3 1000000000\n1 1 1\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n3 3 1000000000\n1 1 1\n");
     memset(&c, 0, sizeof c);
     c.fail_after = -1;
     st = dopt_sparse_read_mm_d(&h, path, &A, &info);
     DOPT_CHECK(st == DOPT_ERR_PARSE && strstr(info.message, "1 of 1000000000"), "1e9 declared, 1 present: %s %s",
                dopt_status_string(st), info.message);
     DOPT_CHECK(c.peak_bytes < 1000000 && c.live == 0, "1e9 declared: %ld bytes at once, %ld live", c.peak_bytes, c.live);
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n2 2 5\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n2 2 5\n");
     st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
     DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "an entry beyond the count: %s line %ld", dopt_status_string(st), info.line);
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 2 1e999\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 2 1e999\n");
     st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
     DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "an Inf value: %s line %ld", dopt_status_string(st), info.line);
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 2 1e300\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n2 2 1e300\n");
     {
         dopt_sparse_csc_f Af;
         st = dopt_sparse_read_mm_f(NULL, path, &Af, &info);
         DOPT_CHECK(st == DOPT_ERR_PARSE && info.line == 4, "1e300 in float: %s line %ld", dopt_status_string(st), info.line);
     }
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1e308\n1 1 1e308\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1e308\n1 1 1e308\n");
     st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
     DOPT_CHECK(st == DOPT_ERR_NON_FINITE && A.p == NULL, "duplicates summing to Inf: %s", dopt_status_string(st));
-    write_file(path, "%%MatrixMarket matrix coordinate real general\n60000 60000 2\n1 1 1\n60000 60000 5\n% end\n\n");
+    dopt_test_write_text(path, "%%MatrixMarket matrix coordinate real general\n60000 60000 2\n1 1 1\n60000 60000 5\n% end\n\n");
     st = dopt_sparse_read_mm_d(NULL, path, &A, &info);
     DOPT_CHECK(st == DOPT_OK && A.ncols == 60000 && A.p[60000] == 2, "2 entries in 60000 x 60000 (within the slack): %s",
                dopt_status_string(st));
