@@ -1611,7 +1611,9 @@ DOPT_API float dopt_rng_normal_f(dopt_rng *rng) { return (float)dopt_rng_normal_
 #define DOPT__KERNEL_FAMILY "avx512"
 #elif defined(__AVX2__) && defined(__FMA__)
 #define DOPT__VBYTES 32
+#ifndef DOPT__MV
 #define DOPT__MV 2
+#endif
 #define DOPT__KERNEL_FAMILY "avx2"
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #define DOPT__VBYTES 16
@@ -1855,13 +1857,17 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #endif
 /* NR: the AVX-512 3 x 6 vector tile measured best with FMA (42 GFLOP/s at n = 1000, OpenBLAS 50);
  * the plain-C tile stays 8 x 4, which compilers keep in registers on AVX2 (21 GFLOP/s). */
+#ifndef DOPT__NR
 #define DOPT__NR (DOPT__VEC_EXT ? 6 : 4)
+#endif
 /* KC: the slab depth, as deep as the 16 KB stack block of one A sliver and one B sliver allows
  * (MR + NR) * KC reals: 64 with AVX-512 in double, 144 with AVX2, 168 in plain C; at most 256. */
 #define DOPT__GEMM_STACK_BYTES 16384
 #define DOPT__KC_FIT ((int)(DOPT__GEMM_STACK_BYTES / sizeof(DOPT_REAL)) / (DOPT__MR + DOPT__NR) / 8 * 8)
 #define DOPT__KC (DOPT__KC_FIT < 256 ? DOPT__KC_FIT : 256)
-#define DOPT__NC 192 /* columns of a B block: KC x NC reals stay in the L2 cache (a multiple of NR) */
+#ifndef DOPT__NC
+#define DOPT__NC 96 /* columns of a B block: KC x NC reals stay in the L2 cache (a multiple of NR) */
+#endif
 
 /* Pack the mc x kc block of op(A) starting at (i0, p0) into MR-row slivers, zero-padded. */
 static void DOPT_FN(dopt__pack_a)(dopt_trans ta, const DOPT_REAL *A, int lda, int i0, int p0, int mc,
@@ -1928,6 +1934,13 @@ typedef DOPT_REAL DOPT_FN(dopt__vreal) __attribute__((vector_size(DOPT__VBYTES),
  * loadu/storeu are (the type may alias reals and is aligned to one real).  memcpy into a vector
  * let GCC split 32-byte moves into 16-byte halves through the stack on AVX2 targets (0.2 of the
  * kernel's speed on Zen 3); the AVX-512 code is the same either way. */
+/* DOPT__VPIN(v): keep v in a register (one load, not one folded into each multiply-add), AVX2 only:
+ * GCC otherwise re-reads the last A vector of the tile from memory for each column. */
+#if DOPT__VBYTES == 32
+#define DOPT__VPIN(v) __asm__("" : "+x"(v))
+#else
+#define DOPT__VPIN(v) ((void)0)
+#endif
 #define DOPT__VLD(p) (*(const DOPT_FN(dopt__vreal) *)(const void *)(p))
 #define DOPT__VST(p, v) (*(DOPT_FN(dopt__vreal) *)(void *)(p) = (v))
 /* C[0:rows, 0:cols] += alpha * A-sliver * B-sliver, kc long: MV vectors of rows times NR columns
@@ -1948,7 +1961,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, 
         /* B read in place with a row stride: its rows come from L2, fetched ahead */
         if (bps != 1) DOPT__PREFETCH(b + 8 * bps);
         for (i = 0; i < DOPT__MV; ++i) av[i] = DOPT__VLD(a + i * DOPT__VLEN);
-        __asm__("" : "+x"(av[DOPT__MV - 1]));
+        DOPT__VPIN(av[DOPT__MV - 1]);
         for (j = 0; j < DOPT__NR; ++j) {
             DOPT_REAL bj = b[j * bjs];
             for (i = 0; i < DOPT__MV; ++i) c[i][j] += av[i] * bj;
