@@ -516,10 +516,12 @@ extern "C" {
  * memory: on an AVX2 build (-march=x86-64-v3) the cube batch took 11.1 s in lanes against 2.5 s
  * one matrix at a time, so there it is offered only with DOPT_SPARSE_PLAIN_LANES defined (the
  * tests define it, to keep that code checked). */
+#ifndef DOPT__SP_LANES_ON
 #if DOPT__VEC_EXT || defined(DOPT_SPARSE_PLAIN_LANES)
 #define DOPT__SP_LANES_ON 1
 #else
 #define DOPT__SP_LANES_ON 0
+#endif
 #endif
 #ifndef DOPT__SP_LANE_MAX_BYTES
 #define DOPT__SP_LANE_MAX_BYTES ((double)(32u << 20))
@@ -2102,9 +2104,10 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int mv, int ndcol, co
  * last rows take the smallest tile (1, 2 or 3 vectors) that covers them, shifted up to end at
  * row ndrow2 when it is taller than what is left (the rows it repeats are skipped when
  * storing), and a last, narrow column strip likewise reads NR columns that end at or before
- * row ndrow2.  Updates of at least DOPT__SP_FUSED_MIN rows (default: one vector) take it. */
-#ifndef DOPT__SP_FUSED_MIN
-#define DOPT__SP_FUSED_MIN DOPT__VLEN
+ * row ndrow2.  Updates of at least DOPT__SP_FUSED_MIN rows (default: one vector, and at least NR)
+ * take it. */
+#ifndef DOPT__SP_FUSED_MIN /* at least one vector and one tile width (a column strip shifts back NR columns) */
+#define DOPT__SP_FUSED_MIN (DOPT__VLEN > DOPT__NR ? DOPT__VLEN : DOPT__NR)
 #endif
 static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
                                            const int *rel, DOPT_REAL *Ls, int lds)
