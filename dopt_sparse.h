@@ -76,9 +76,10 @@
  *   bounds) is done once for all W.  Same left-looking supernodal algorithm; each supernode is
  *   factored right-looking over column blocks (DOPT__SP_LNB), left-looking in groups of 3
  *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
- *   W per build: AVX-512 vector extensions (GCC/Clang with -march supporting AVX-512F): 8 for
- *   double, 16 for float; otherwise 4 (plain loops over the lanes), which is offered only with
- *   DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the end of this file).  A lane
+ *   W per build: one vector of the kernel family (dopt_kernel_family): AVX-512 8 doubles / 16
+ *   floats, AVX2 4 / 8, NEON 2 / 4; plain C 4 (plain loops over the lanes).  Outside AVX-512 the
+ *   lane batch is offered only with DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the
+ *   end of this file).  A lane
  *   whose pivot fails records its column and goes on with pivot 1 (its numbers stay finite),
  *   so every lane's status is what factor() reports for it alone.
  *
@@ -90,8 +91,8 @@
  *   kernels to OpenBLAS: big products to dgemm, one potrf + trsm per very big supernode;
  *   DOPT_NO_STDIO leaves out the Matrix Market reader; DOPT_NO_VECTOR_EXT turns the GCC/Clang
  *   vector-extension kernels off), and
- *   DOPT_SPARSE_PLAIN_LANES  offer the lane batch without vector extensions too (4 lanes in
- *                            plain loops: correct, slower; the tests define it)
+ *   DOPT_SPARSE_PLAIN_LANES  offer the lane batch outside AVX-512 too (AVX2, NEON, plain C:
+ *                            correct, slower; the tests define it)
  *   DOPT__SP_*               tuning knobs, rarely needed: listed in TUNING at the end of the file.
  */
 #if !defined(DOPT__DRIVE)
@@ -386,7 +387,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_num
  * freedom): the dense solver's tolerance, one macro in dopt.h.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
  * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
  * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions; in other
- * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then 4);
+ * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then one vector's lanes);
  * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
  * index workspace; analyze() drops it) and declines with DOPT_ERR_UNSUPPORTED when the lane
  * factors would pass DOPT__SP_LANE_MAX_BYTES (32 MiB: a big dense root is faster one matrix at
@@ -511,13 +512,14 @@ extern "C" {
  * one factor's, would exceed this many bytes: past the last-level cache a big dense root runs
  * faster one matrix at a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes
  * against 2.10 s sequential; the cube's 6.6 MB factor in 0.70x the time in lanes). */
-/* The lane batch is offered (batch_width, factor_batch, ...) where its kernels run on vector
- * extensions (AVX-512).  The plain-C 4-lane build is correct but its lane structs live in
- * memory: on an AVX2 build (-march=x86-64-v3) the cube batch took 11.1 s in lanes against 2.5 s
- * one matrix at a time, so there it is offered only with DOPT_SPARSE_PLAIN_LANES defined (the
- * tests define it, to keep that code checked). */
+/* The lane batch is offered (batch_width, factor_batch, ...) where its kernels run on AVX-512
+ * vector extensions.  Elsewhere it is correct but slower than one matrix at a time, so it is
+ * offered only with DOPT_SPARSE_PLAIN_LANES defined (the tests define it, to keep that code
+ * checked): the plain-C 4-lane build keeps its lane structs in memory (AVX2 build, cube batch of
+ * 256: 11.1 s in lanes against 2.5 s one at a time), and the AVX2 4-lane vector kernels took
+ * 115 s against 34 s one at a time (the same batch, a loaded 2-core Zen 3, one session). */
 #ifndef DOPT__SP_LANES_ON
-#if DOPT__VEC_EXT || defined(DOPT_SPARSE_PLAIN_LANES)
+#if (DOPT__VEC_EXT && DOPT__VBYTES == 64) || defined(DOPT_SPARSE_PLAIN_LANES)
 #define DOPT__SP_LANES_ON 1
 #else
 #define DOPT__SP_LANES_ON 0
