@@ -77,7 +77,7 @@
  *   factored right-looking over column blocks (DOPT__SP_LNB), left-looking in groups of 3
  *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
  *   W per build: one vector of the kernel family (dopt_kernel_family): AVX-512 8 doubles / 16
- *   floats, AVX2 4 / 8, NEON 2 / 4; plain C 4 (plain loops over the lanes).  Outside AVX-512 the
+ *   floats, AVX2 4 / 8; NEON and plain C 4 (plain loops over the lanes).  Outside AVX-512 the
  *   lane batch is offered only with DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the
  *   end of this file).  A lane
  *   whose pivot fails records its column and goes on with pivot 1 (its numbers stay finite),
@@ -496,10 +496,12 @@ extern "C" {
  * loops the compiler vectorizes).  Its register tiles hold DOPT__SP_LMR x DOPT__SP_LNC lane
  * vectors; supernodes are factored right-looking in column blocks of DOPT__SP_LNB, each block
  * left-looking in groups of DOPT__SP_LNC columns. */
-#if DOPT__VEC_EXT
+#if DOPT__VEC_EXT && DOPT__VBYTES >= 32 /* vector lanes (AVX-512, AVX2); NEON takes the 4 plain lanes */
+#define DOPT__SP_VLANES 1
 #define DOPT__SP_W DOPT__VLEN
 #define DOPT__SP_LMR (DOPT__VBYTES == 32 ? 4 : 8) /* AVX2's 16 registers hold 4 x 3 sums */
 #else
+#define DOPT__SP_VLANES 0
 #define DOPT__SP_W 4
 #define DOPT__SP_LMR 2
 #endif
@@ -2922,7 +2924,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_num
 
 /* One lane vector: W reals of one entry.  With vector extensions the register type, else a
  * plain array whose loops (constant length W) the compiler vectorizes. */
-#if DOPT__VEC_EXT
+#if DOPT__SP_VLANES
 typedef DOPT_FN(dopt__vreal) DOPT_FN(dopt__lane);
 #else
 typedef struct DOPT_FN(dopt__lane) { DOPT_REAL v[DOPT__SP_W]; } DOPT_FN(dopt__lane);
@@ -2931,7 +2933,7 @@ typedef struct DOPT_FN(dopt__lane) { DOPT_REAL v[DOPT__SP_W]; } DOPT_FN(dopt__la
 DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_ld)(const DOPT_REAL *p)
 {
     DOPT_FN(dopt__lane) v;
-#if DOPT__VEC_EXT
+#if DOPT__SP_VLANES
     v = DOPT__VLD(p);
 #else
     memcpy(&v, p, sizeof v);
@@ -2941,7 +2943,7 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_l
 
 DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__lane_st)(DOPT_REAL *p, DOPT_FN(dopt__lane) v)
 {
-#if DOPT__VEC_EXT
+#if DOPT__SP_VLANES
     DOPT__VST(p, v);
 #else
     memcpy(p, &v, sizeof v);
@@ -2961,7 +2963,7 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_f
                                                                                    DOPT_FN(dopt__lane) b)
 {
     DOPT__FMA_BODY
-#if DOPT__VEC_EXT
+#if DOPT__SP_VLANES
     return c - a * b;
 #else
     int l;
@@ -2973,7 +2975,7 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_f
 /* a + b, lane by lane. */
 static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_add)(DOPT_FN(dopt__lane) a, DOPT_FN(dopt__lane) b)
 {
-#if DOPT__VEC_EXT
+#if DOPT__SP_VLANES
     return a + b;
 #else
     int l;
@@ -2985,7 +2987,7 @@ static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_add)(DOPT_FN(dopt_
 /* a / b, lane by lane. */
 static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_div)(DOPT_FN(dopt__lane) a, DOPT_FN(dopt__lane) b)
 {
-#if DOPT__VEC_EXT
+#if DOPT__SP_VLANES
     return a / b;
 #else
     int l;
@@ -2998,7 +3000,7 @@ static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_div)(DOPT_FN(dopt_
 DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_mul)(DOPT_FN(dopt__lane) a,
                                                                                   DOPT_FN(dopt__lane) b)
 {
-#if DOPT__VEC_EXT
+#if DOPT__SP_VLANES
     return a * b;
 #else
     int l;
@@ -3030,7 +3032,7 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__sp_lane_tile_mn)(int 
         for (q = 0; q < nc; ++q) bv[q] = DOPT_FN(dopt__lane_ld)(b + (size_t)q * DOPT__SP_W);
         for (i = 0; i < mr; ++i) {
             av = DOPT_FN(dopt__lane_ld)(a + (size_t)i * DOPT__SP_W);
-#if DOPT__VEC_EXT
+#if DOPT__SP_VLANES
 #if defined(__aarch64__)
             __asm__("" : "+w"(av)); /* one load of av, not one folded into each multiply-add */
 #else
