@@ -3672,7 +3672,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
  * neon) the updates a supernode receives run in register tiles (dopt.h's gemm tile, MR x 6) that
  * are subtracted straight at their rows of the receiving supernode, with no update buffer or
  * scatter pass, and the off-diagonal solve runs in MR x DOPT__SP_TW tiles (AVX2 on a 2-core Zen 3:
- * torus3D, sphere_bignoise, sphere2500, cubicle factor in 0.69, 0.72, 0.56, 0.55 of CHOLMOD's time,
+ * torus3D, sphere_bignoise, sphere2500, cubicle factor in 0.70, 0.70, 0.55, 0.54 of CHOLMOD's time,
  * the plain-C kernels took 1.39, 1.43, 1.11, 1.10); tiny blocks take inline loops, and updates whose
  * sending block exceeds the L2 cache take dopt.h's packed gemm, or inside a supernode a
  * lower-trapezoid product packed once (OpenBLAS for both with DOPT_USE_CBLAS).  Very wide
