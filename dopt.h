@@ -192,8 +192,10 @@
  *                         link -lopenblas or -lcblas -llapacke); results agree with the built-ins
  *                         to rounding.
  *   DOPT_NO_STDIO         leave out the helpers that need <stdio.h> (file readers, vsnprintf logs)
- *   DOPT_NO_VECTOR_EXT    use the plain-C micro-kernels even where GCC/Clang vector extensions
- *                         on AVX-512 would be used (dopt.h's gemm tile, dopt_sparse.h's kernels)
+ *   DOPT_NO_SIMD          use the plain-C micro-kernels even where GCC/Clang vector extensions
+ *                         (AVX-512, AVX2 + FMA, NEON) would be used (dopt.h's gemm tile,
+ *                         dopt_sparse.h's kernels); DOPT_NO_VECTOR_EXT is the older spelling.
+ *                         dopt_kernel_family() says which kernels a build runs.
  *
  * LICENSE: MIT, see the end of the file.
  */
@@ -311,6 +313,12 @@ typedef enum dopt_status {
 /* dopt_status_string: a short constant English description of s ("ok", "not positive definite",
  * ...).  Never NULL; unknown values give "unknown status". */
 DOPT_API const char *dopt_status_string(dopt_status s);
+
+/* dopt_kernel_family: which built-in dense kernels this build runs: "avx512", "avx2", "neon" (GCC
+ * or Clang vector extensions, chosen by the target flags: -march=native, -march=x86-64-v3, aarch64)
+ * or "plain" (portable C: other compilers, baseline targets, DOPT_NO_SIMD).  With DOPT_USE_CBLAS
+ * the large products go to CBLAS whatever this says.  A constant string, never NULL. */
+DOPT_API const char *dopt_kernel_family(void);
 
 /* Optional details of a failure, filled by functions that take a `dopt_errinfo *` (may be NULL).
  *   index    the failing column / variable / element (-1 when not applicable)
@@ -1811,6 +1819,45 @@ DOPT_API float dopt_rng_normal_f(dopt_rng *rng) { return (float)dopt_rng_normal_
 }
 #endif
 
+/* The kernel family: one gate chooses the vector width and the register tile of every kernel
+ * (this gemm, dopt_sparse.h's supernodal and lane kernels) from the compiler's target flags.
+ * Each family is one configuration of the same vector-extension code:
+ *   avx512  (-march with AVX-512F)          64-byte vectors, 3 x 6 vector tile (18 of 32 registers)
+ *   avx2    (-march=x86-64-v3: AVX2 + FMA)  32-byte vectors, 2 x 6 vector tile (12 of 16 registers)
+ *   neon    (aarch64)                       16-byte vectors, 4 x 6 vector tile (24 of 32 registers)
+ *   plain   (anything else, MSVC, DOPT_NO_SIMD or DOPT_NO_VECTOR_EXT): the plain-C 8 x 4 tile. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(DOPT_NO_VECTOR_EXT) && \
+    !defined(DOPT_NO_SIMD)
+#if defined(__AVX512F__)
+#define DOPT__VBYTES 64
+#define DOPT__MV 3
+#define DOPT__KERNEL_FAMILY "avx512"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define DOPT__VBYTES 32
+#ifndef DOPT__MV
+#define DOPT__MV 2
+#endif
+#define DOPT__KERNEL_FAMILY "avx2"
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#define DOPT__VBYTES 16
+#define DOPT__MV 4
+#define DOPT__KERNEL_FAMILY "neon"
+#endif
+#endif
+#ifdef DOPT__VBYTES
+#define DOPT__VEC_EXT 1
+#define DOPT__VLEN ((int)(DOPT__VBYTES / sizeof(DOPT_REAL)))
+#define DOPT__MR (DOPT__MV * DOPT__VLEN)
+#else
+#define DOPT__VEC_EXT 0
+#define DOPT__MR 8
+#define DOPT__KERNEL_FAMILY "plain"
+#endif
+DOPT_API const char *dopt_kernel_family(void)
+{
+    return DOPT__KERNEL_FAMILY;
+}
+
 /* Precision-generic implementation (the DOPT__CORE_PASS_IMPL block below). */
 #define DOPT__CORE_PASS_IMPL
 #define DOPT__DRIVE "dopt.h"
@@ -1999,27 +2046,20 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 }
 
 /* ---- gemm ------------------------------------------------------------------------------------ */
-/* Structure (the classic Goto/BLIS layering): C is scaled by beta once; then for each NC-wide
- * column panel of C, each KC-deep slab of the product packs op(B) into NR-column slivers and, per
- * MC-row block, op(A) into MR-row slivers (any transpose folded into the packing, edges padded
- * with zeros); an MR x NR register-tile micro-kernel runs over the packed slivers.  The packing
- * buffers live on the stack: KC * (MC + NC) reals, at most 120 KiB (AVX-512, double).
- * The micro-kernel uses GCC/Clang vector extensions on AVX-512 targets (measured 27-30 GFLOP/s
- * against 17 for the plain-C kernel on this project's Zen 4 bench machine) and plain C elsewhere
- * (the compiler vectorizes it: 21 GFLOP/s with -mavx2 -mfma there, where the vector-extension
- * form was slower).  Build with -march=native (or the target's flags) for speed. */
+/* Structure (the Goto/BLIS layering, with the operands read in place): C is scaled by beta once;
+ * then for each NC-wide column block of C and each KC-deep slab of the product, every MR-row
+ * sliver of op(A) (read in place when A is not transposed, else packed) passes over the block's
+ * NR-column slivers of op(B), read in place (the micro-kernel broadcasts B's entries one by one,
+ * so packing them buys nothing but contiguity); an MR x NR register-tile micro-kernel runs on
+ * each pair.  The slab of B (KC x NC) stays in the L2 cache, the A sliver (MR x KC) in L1.
+ * The only buffers are one packed A sliver and one zero-padded B sliver for the edges: at most
+ * 16 KB of stack (DOPT__KC is chosen so), no workspace, no allocation.
+ * The micro-kernel uses GCC/Clang vector extensions where the target has AVX-512, AVX2 + FMA or
+ * NEON (the kernel family, see dopt_kernel_family) and plain C elsewhere.  Build with
+ * -march=native (or the target's flags) for speed. */
 
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(DOPT_NO_VECTOR_EXT) && \
-    defined(__AVX512F__)
-#define DOPT__VEC_EXT 1
-#define DOPT__VBYTES 64
-#define DOPT__VLEN ((int)(DOPT__VBYTES / sizeof(DOPT_REAL)))
-#define DOPT__MV 3 /* vectors per A sliver: 3 x NR = 18 accumulators of the 32 registers */
-#define DOPT__MR (DOPT__MV * DOPT__VLEN)
-#else
-#define DOPT__VEC_EXT 0
-#define DOPT__MR 8
-#endif
+/* The register tile (DOPT__MV, DOPT__VLEN, DOPT__MR) comes from the kernel family's gate above
+ * dopt_kernel_family. */
 /* The micro-kernels are compiled with floating-point contraction on, so a*b+c becomes one fused
  * multiply-add where the target has it (-std=c99 turns contraction off in GCC, which halves the
  * kernel's speed); only these kernels are affected.  Clang takes the pragma inside the body. */
@@ -2028,6 +2068,11 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #else
 #define DOPT__FMA_KERNEL
 #endif
+#if defined(__GNUC__) || defined(__clang__)
+#define DOPT__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define DOPT__PREFETCH(p) ((void)0)
+#endif
 #if defined(__clang__)
 #define DOPT__FMA_BODY _Pragma("clang fp contract(fast)")
 #else
@@ -2035,11 +2080,17 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #endif
 /* NR: the AVX-512 3 x 6 vector tile measured best with FMA (42 GFLOP/s at n = 1000, OpenBLAS 50);
  * the plain-C tile stays 8 x 4, which compilers keep in registers on AVX2 (21 GFLOP/s). */
+#ifndef DOPT__NR
 #define DOPT__NR (DOPT__VEC_EXT ? 6 : 4)
-#define DOPT__KC 128
-#define DOPT__GEMM_DIRECT_N 96 /* at most this many columns take the in-place path */
-#define DOPT__MC (2 * DOPT__MR)
-#define DOPT__NC 72 /* a multiple of NR */
+#endif
+/* KC: the slab depth, as deep as the 16 KB stack block of one A sliver and one B sliver allows
+ * (MR + NR) * KC reals: 64 with AVX-512 in double, 144 with AVX2, 168 in plain C; at most 256. */
+#define DOPT__GEMM_STACK_BYTES 16384
+#define DOPT__KC_FIT ((int)(DOPT__GEMM_STACK_BYTES / sizeof(DOPT_REAL)) / (DOPT__MR + DOPT__NR) / 8 * 8)
+#define DOPT__KC (DOPT__KC_FIT < 256 ? DOPT__KC_FIT : 256)
+#ifndef DOPT__NC
+#define DOPT__NC 96 /* columns of a B block: KC x NC reals stay in the L2 cache (a multiple of NR) */
+#endif
 
 /* Pack the mc x kc block of op(A) starting at (i0, p0) into MR-row slivers, zero-padded. */
 static void DOPT_FN(dopt__pack_a)(dopt_trans ta, const DOPT_REAL *A, int lda, int i0, int p0, int mc,
@@ -2048,7 +2099,13 @@ static void DOPT_FN(dopt__pack_a)(dopt_trans ta, const DOPT_REAL *A, int lda, in
     int i, p, r;
     for (i = 0; i < mc; i += DOPT__MR) {
         int rows = mc - i < DOPT__MR ? mc - i : DOPT__MR;
-        if (ta == DOPT_NOTRANS) {
+        if (ta == DOPT_NOTRANS && rows == DOPT__MR) { /* a constant count: vector moves */
+            for (p = 0; p < kc; ++p) {
+                const DOPT_REAL *col = A + (size_t)(i0 + i) + (size_t)(p0 + p) * lda;
+                for (r = 0; r < DOPT__MR; ++r) buf[r] = col[r];
+                buf += DOPT__MR;
+            }
+        } else if (ta == DOPT_NOTRANS) {
             for (p = 0; p < kc; ++p) {
                 const DOPT_REAL *col = A + (size_t)(i0 + i) + (size_t)(p0 + p) * lda;
                 for (r = 0; r < rows; ++r) buf[r] = col[r];
@@ -2073,12 +2130,11 @@ static void DOPT_FN(dopt__pack_b)(dopt_trans tb, const DOPT_REAL *B, int ldb, in
     for (j = 0; j < nc; j += DOPT__NR) {
         int cols = nc - j < DOPT__NR ? nc - j : DOPT__NR;
         for (p = 0; p < kc; ++p) {
-            for (c = 0; c < cols; ++c) {
+            for (c = 0; c < DOPT__NR; ++c) { /* a constant count (no call to memset for the padding) */
                 int gp = p0 + p, gj = j0 + j + c;
-                buf[c] = tb == DOPT_NOTRANS ? B[(size_t)gp + (size_t)gj * ldb]
-                                            : B[(size_t)gj + (size_t)gp * ldb];
+                buf[c] = c >= cols ? 0
+                       : tb == DOPT_NOTRANS ? B[(size_t)gp + (size_t)gj * ldb] : B[(size_t)gj + (size_t)gp * ldb];
             }
-            for (; c < DOPT__NR; ++c) buf[c] = 0;
             buf += DOPT__NR;
         }
     }
@@ -2095,7 +2151,21 @@ static void DOPT_FN(dopt__tile_store)(const DOPT_REAL *acc, DOPT_REAL alpha, DOP
 
 #if DOPT__VEC_EXT
 /* DOPT_FN(dopt__vreal): one vector register of DOPT_REAL (dopt_sparse.h's kernels use it too). */
-typedef DOPT_REAL DOPT_FN(dopt__vreal) __attribute__((vector_size(DOPT__VBYTES), aligned(sizeof(DOPT_REAL))));
+typedef DOPT_REAL DOPT_FN(dopt__vreal) __attribute__((vector_size(DOPT__VBYTES), aligned(sizeof(DOPT_REAL)),
+                                                     __may_alias__));
+/* Unaligned vector load and store at p (a DOPT_REAL pointer): one vector move, as the intrinsics'
+ * loadu/storeu are (the type may alias reals and is aligned to one real).  memcpy into a vector
+ * let GCC split 32-byte moves into 16-byte halves through the stack on AVX2 targets (0.2 of the
+ * kernel's speed on Zen 3); the AVX-512 code is the same either way. */
+/* DOPT__VPIN(v): keep v in a register (one load, not one folded into each multiply-add), AVX2 only:
+ * GCC otherwise re-reads the last A vector of the tile from memory for each column. */
+#if DOPT__VBYTES == 32
+#define DOPT__VPIN(v) __asm__("" : "+x"(v))
+#else
+#define DOPT__VPIN(v) ((void)0)
+#endif
+#define DOPT__VLD(p) (*(const DOPT_FN(dopt__vreal) *)(const void *)(p))
+#define DOPT__VST(p, v) (*(DOPT_FN(dopt__vreal) *)(void *)(p) = (v))
 /* C[0:rows, 0:cols] += alpha * A-sliver * B-sliver, kc long: MV vectors of rows times NR columns
  * of independent accumulators, enough to hide the FMA latency.  The slivers are read with strides:
  * A's MR rows of step p at a + p*as (as = MR when packed, lda when read in place), B's entry (p, j)
@@ -2105,13 +2175,16 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, 
                                       ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
 {
     DOPT__FMA_BODY
-    /* loads and stores go through memcpy: no alignment or aliasing assumptions, one vector move */
+    /* loads and stores: DOPT__VLD / DOPT__VST, no alignment or aliasing assumptions, one vector move */
     DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__NR], av[DOPT__MV];
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
     int p, i, j;
     memset(c, 0, sizeof c);
     for (p = 0; p < kc; ++p) {
-        for (i = 0; i < DOPT__MV; ++i) memcpy(&av[i], a + i * DOPT__VLEN, sizeof av[i]);
+        /* B read in place with a row stride: its rows come from L2, fetched ahead */
+        if (bps != 1) DOPT__PREFETCH(b + 8 * bps);
+        for (i = 0; i < DOPT__MV; ++i) av[i] = DOPT__VLD(a + i * DOPT__VLEN);
+        DOPT__VPIN(av[DOPT__MV - 1]);
         for (j = 0; j < DOPT__NR; ++j) {
             DOPT_REAL bj = b[j * bjs];
             for (i = 0; i < DOPT__MV; ++i) c[i][j] += av[i] * bj;
@@ -2124,14 +2197,14 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, 
             for (i = 0; i < DOPT__MV; ++i) {
                 DOPT_FN(dopt__vreal) t;
                 DOPT_REAL *dst = C + (size_t)j * ldc + i * DOPT__VLEN;
-                memcpy(&t, dst, sizeof t);
+                t = DOPT__VLD(dst);
                 t += alpha * c[i][j];
-                memcpy(dst, &t, sizeof t);
+                DOPT__VST(dst, t);
             }
         return;
     }
     for (j = 0; j < DOPT__NR; ++j)
-        for (i = 0; i < DOPT__MV; ++i) memcpy(acc + j * DOPT__MR + i * DOPT__VLEN, &c[i][j], sizeof c[i][j]);
+        for (i = 0; i < DOPT__MV; ++i) DOPT__VST(acc + j * DOPT__MR + i * DOPT__VLEN, c[i][j]);
     DOPT_FN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
 }
 #else
@@ -2157,30 +2230,44 @@ static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *
 }
 #endif
 
-/* Products with a short inner dimension (k <= KC) and few columns, op(A) = A: the shapes of
- * supernodal updates.  Packing would copy as much as it computes there, so full MR x NR tiles read
- * A and B in place; only the last partial strip of A rows and of B columns is packed. */
-static void DOPT_FN(dopt__gemm_direct)(dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
-                                       const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb,
-                                       DOPT_REAL *C, int ldc)
+/* C += alpha op(A) op(B), k > 0, in the blocks described above.  A sliver is read in place when
+ * op(A) = A and it has MR rows, else packed into apack; a B sliver is read in place (entry (p, j)
+ * of op(B) at b[p*bps + j*bjs]) when it has NR columns, else packed into bpack. */
+static void DOPT_FN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
+                                        const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
+                                        int ldc)
 {
     DOPT_REAL apack[DOPT__MR * DOPT__KC], bpack[DOPT__KC * DOPT__NR];
-    ptrdiff_t bps = tb == DOPT_NOTRANS ? 1 : ldb, bjs = tb == DOPT_NOTRANS ? ldb : 1;
-    int mfull = m - m % DOPT__MR, i0, j0;
-    if (mfull < m) DOPT_FN(dopt__pack_a)(DOPT_NOTRANS, A, lda, mfull, 0, m - mfull, k, apack);
-    for (j0 = 0; j0 < n; j0 += DOPT__NR) {
-        int cols = n - j0 < DOPT__NR ? n - j0 : DOPT__NR;
-        const DOPT_REAL *b = B + (tb == DOPT_NOTRANS ? (size_t)j0 * ldb : (size_t)j0);
-        ptrdiff_t bp = bps, bj = bjs;
-        DOPT_REAL *c = C + (size_t)j0 * ldc;
-        if (cols < DOPT__NR) {
-            DOPT_FN(dopt__pack_b)(tb, B, ldb, 0, j0, k, cols, bpack);
-            b = bpack; bp = DOPT__NR; bj = 1;
+    const ptrdiff_t bps = tb == DOPT_NOTRANS ? 1 : ldb, bjs = tb == DOPT_NOTRANS ? ldb : 1;
+    int jc, pc, ir, jr;
+    for (jc = 0; jc < n; jc += DOPT__NC) {
+        const int nc = n - jc < DOPT__NC ? n - jc : DOPT__NC;
+        for (pc = 0; pc < k; pc += DOPT__KC) {
+            const int kc = k - pc < DOPT__KC ? k - pc : DOPT__KC, nfull = nc - nc % DOPT__NR;
+            if (nfull < nc) DOPT_FN(dopt__pack_b)(tb, B, ldb, pc, jc + nfull, kc, nc - nfull, bpack);
+            for (ir = 0; ir < m; ir += DOPT__MR) {
+                const int rows = m - ir < DOPT__MR ? m - ir : DOPT__MR;
+                const DOPT_REAL *a = A + (size_t)ir + (size_t)pc * lda;
+                ptrdiff_t as = lda;
+                if (ta != DOPT_NOTRANS || rows < DOPT__MR) {
+                    DOPT_FN(dopt__pack_a)(ta, A, lda, ir, pc, rows, kc, apack);
+                    a = apack;
+                    as = DOPT__MR;
+                } else if (ir + 2 * DOPT__MR <= m) { /* the next sliver, on its way to the cache */
+                    int p;
+                    for (p = 0; p < kc; ++p) DOPT__PREFETCH(a + DOPT__MR + (size_t)p * lda);
+                }
+                for (jr = jc; jr < jc + nc; jr += DOPT__NR) {
+                    const int cols = jc + nc - jr < DOPT__NR ? jc + nc - jr : DOPT__NR;
+                    DOPT_REAL *c = C + (size_t)ir + (size_t)jr * ldc;
+                    if (cols == DOPT__NR)
+                        DOPT_FN(dopt__gemm_micro)(kc, alpha, a, as, B + (size_t)pc * bps + (size_t)jr * bjs, bps, bjs,
+                                                  c, ldc, rows, cols);
+                    else
+                        DOPT_FN(dopt__gemm_micro)(kc, alpha, a, as, bpack, DOPT__NR, 1, c, ldc, rows, cols);
+                }
+            }
         }
-        for (i0 = 0; i0 < mfull; i0 += DOPT__MR)
-            DOPT_FN(dopt__gemm_micro)(k, alpha, A + i0, lda, b, bp, bj, c + i0, ldc, DOPT__MR, cols);
-        if (mfull < m)
-            DOPT_FN(dopt__gemm_micro)(k, alpha, apack, DOPT__MR, b, bp, bj, c + mfull, ldc, m - mfull, cols);
     }
 }
 
@@ -2272,36 +2359,7 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
         DOPT_FN(dopt__gemm_small)(transa, transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
         return;
     }
-    if (transa == DOPT_NOTRANS && k <= DOPT__KC && n <= DOPT__GEMM_DIRECT_N) {
-        DOPT_FN(dopt__gemm_direct)(transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
-        return;
-    }
-    {
-        DOPT_REAL abuf[DOPT__MC * DOPT__KC];
-        DOPT_REAL bbuf[DOPT__KC * DOPT__NC];
-        int jc, pc, ic, jr, ir;
-        for (jc = 0; jc < n; jc += DOPT__NC) {
-            int nc = n - jc < DOPT__NC ? n - jc : DOPT__NC;
-            for (pc = 0; pc < k; pc += DOPT__KC) {
-                int kc = k - pc < DOPT__KC ? k - pc : DOPT__KC;
-                DOPT_FN(dopt__pack_b)(transb, B, ldb, pc, jc, kc, nc, bbuf);
-                for (ic = 0; ic < m; ic += DOPT__MC) {
-                    int mc = m - ic < DOPT__MC ? m - ic : DOPT__MC;
-                    DOPT_FN(dopt__pack_a)(transa, A, lda, ic, pc, mc, kc, abuf);
-                    for (jr = 0; jr < nc; jr += DOPT__NR) {
-                        int cols = nc - jr < DOPT__NR ? nc - jr : DOPT__NR;
-                        for (ir = 0; ir < mc; ir += DOPT__MR) {
-                            int rows = mc - ir < DOPT__MR ? mc - ir : DOPT__MR;
-                            DOPT_FN(dopt__gemm_micro)(kc, alpha, abuf + (size_t)ir * kc, DOPT__MR,
-                                                      bbuf + (size_t)jr * kc, DOPT__NR, 1,
-                                                      C + (size_t)(ic + ir) + (size_t)(jc + jr) * ldc,
-                                                      ldc, rows, cols);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    DOPT_FN(dopt__gemm_blocked)(transa, transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
 }
 
 /* ---- syrk ------------------------------------------------------------------------------------ */

@@ -3,7 +3,9 @@
 #   bench_apt PKG...        install Debian packages that are missing (serialized with flock)
 #   bench_venv              create/refresh the Python venv outside the tree ($DOPT_VENV, default
 #                           $HOME/.cache/dopt-bench-venv) and print its path
-#   bench_cflags            compiler flags for dopt's side of a benchmark
+#   bench_cflags            compiler flags for dopt's side of a benchmark; BENCH_MARCH picks the
+#                           target: native (default), x86-64-v3 (the AVX2 kernels), none (no -march:
+#                           the baseline build, plain C kernels or the runtime-dispatched ones)
 #   BENCH_DIR               build folder for the suite (build/bench)
 # Anchors run single-threaded: OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1 are exported here.
 set -eu
@@ -37,4 +39,5 @@ bench_venv() {
 
 # -ffp-contract=fast: -std=c99 turns FMA contraction off in gcc, while g++ (the C++ anchors)
 # contracts by default; both sides get fused multiply-adds.
-bench_cflags() { echo "-std=c99 -O3 -march=native -ffp-contract=fast -DNDEBUG -I$ROOT"; }
+bench_march() { case "${BENCH_MARCH:-native}" in none) echo "" ;; *) echo "-march=${BENCH_MARCH:-native}" ;; esac; }
+bench_cflags() { echo "-std=c99 -O3 $(bench_march) -ffp-contract=fast -DNDEBUG -I$ROOT"; }

@@ -3,5 +3,5 @@
 source "$(dirname "$0")/common.sh"
 bench_apt libopenblas-dev liblapacke-dev
 cc $(bench_cflags) "$ROOT/bench/dense.c" -o "$BENCH_DIR/dense" -lopenblas -llapacke -lm
-echo "# openblas: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || dpkg-query -W -f='${Version}' libopenblas0 2>/dev/null), OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "# openblas: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || dpkg-query -W -f='${Version}' libopenblas0 2>/dev/null), OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS, cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), flags: $(bench_march)"
 "$BENCH_DIR/dense"

@@ -509,7 +509,7 @@ int main(void)
     c.final_asis = 1;
     printf("# CHOLMOD %d.%d.%d (supernodal, AMD ordering, postordered), BLAS: OpenBLAS %s\n", CHOLMOD_MAIN_VERSION,
            CHOLMOD_SUB_VERSION, CHOLMOD_SUBSUB_VERSION, openblas_get_config());
-    printf("# dopt %s, dense kernels: %s\n", DOPT_VERSION_STRING,
+    printf("# dopt %s, kernel family %s, dense kernels: %s\n", DOPT_VERSION_STRING, dopt_kernel_family(),
 #ifdef DOPT_USE_CBLAS
            "OpenBLAS (DOPT_USE_CBLAS)"
 #else

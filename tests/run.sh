@@ -8,6 +8,10 @@
 #   clang      clang (same flags, -march=native: exercises the SIMD micro-kernels)
 #   sanitize   gcc   -O1 -g -fsanitize=address,undefined (DOPT_TEST_QUICK=1: smaller sizes)
 #   cblas      gcc   -DDOPT_USE_CBLAS against OpenBLAS, when cblas.h and lapacke.h are installed
+# and, for the kernel families (dopt_kernel_family: the gcc build runs baseline x86-64, clang's
+# -march=native the best the CPU has), test_dense and test_sparse only:
+#   v3         gcc   -march=x86-64-v3 (AVX2 + FMA kernels), where the CPU has AVX2 and FMA
+#   aarch64    aarch64-linux-gnu-gcc -static (NEON kernels), run under qemu-aarch64 (DOPT_TEST_QUICK=1)
 # Every test program covers float and double itself (the _f and _d functions).
 set -u
 cd "$(dirname "$0")/.."
@@ -25,7 +29,7 @@ ensure() { # ensure TOOL PACKAGE: install a missing compiler when we are allowed
     have "$1" && return 0
     if [ "$(id -u)" = 0 ] && have apt-get; then
         echo "installing $2 (needed for the $1 configuration)"
-        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2") >/dev/null 2>&1
+        flock /tmp/dopt-apt.lock sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $2" >/dev/null 2>&1
     fi
     have "$1"
 }
@@ -41,6 +45,11 @@ if [ -f /usr/include/cblas.h ] || [ -f /usr/include/x86_64-linux-gnu/cblas.h ] |
     fi
 fi
 [ -z "$CBLAS_LIBS" ] && echo "skip: cblas configuration (OpenBLAS headers not installed: make deps-blas)"
+FAMILY_TESTS="tests/test_dense.c tests/test_sparse.c"
+if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && have gcc; then CONFIGS+=(v3)
+else echo "skip: x86-64-v3 configuration (the CPU has no AVX2 + FMA)"; fi
+if ensure aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu && ensure qemu-aarch64 qemu-user; then CONFIGS+=(aarch64)
+else echo "skip: aarch64 configuration (aarch64-linux-gnu-gcc or qemu-aarch64 missing)"; fi
 
 cflags_of() {
     case "$1" in
@@ -48,8 +57,12 @@ cflags_of() {
         clang) echo "clang $WARN -O2 -g -march=native" ;;
         sanitize) echo "gcc $WARN -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" ;;
         cblas) echo "gcc $WARN -O2 -g -DDOPT_USE_CBLAS" ;;
+        v3) echo "gcc $WARN -O2 -g -march=x86-64-v3" ;;
+        aarch64) echo "aarch64-linux-gnu-gcc $WARN -O2 -g -static" ;;
     esac
 }
+tests_of() { case "$1" in v3|aarch64) echo "$FAMILY_TESTS" ;; *) echo "$TESTS" ;; esac; }
+runner_of() { case "$1" in aarch64) echo "qemu-aarch64" ;; *) echo "" ;; esac; }
 libs_of() { case "$1" in cblas) echo "$CBLAS_LIBS -lm" ;; *) echo "-lm" ;; esac; }
 
 TESTS=$(ls tests/test_*.c 2>/dev/null)
@@ -60,7 +73,7 @@ LOG=$OUT/log; rm -rf "$LOG"; mkdir -p "$LOG"
 jobs_list=$OUT/jobs.txt; : > "$jobs_list"
 for cfg in "${CONFIGS[@]}"; do
     mkdir -p "$OUT/$cfg"
-    for t in $TESTS; do
+    for t in $(tests_of "$cfg"); do
         name=$(basename "$t" .c)
         echo "$(cflags_of "$cfg") -I. $t -o $OUT/$cfg/$name $(libs_of "$cfg") > $LOG/build-$cfg-$name.txt 2>&1 || echo FAILED >> $LOG/build-$cfg-$name.txt" >> "$jobs_list"
     done
@@ -89,17 +102,17 @@ count_compile() { # label logfile
 # ---- run ----
 run_list=$OUT/runs.txt; : > "$run_list"
 for cfg in "${CONFIGS[@]}"; do
-    for t in $TESTS; do
+    for t in $(tests_of "$cfg"); do
         name=$(basename "$t" .c)
         if grep -q '^FAILED$' "$LOG/build-$cfg-$name.txt"; then continue; fi
-        quick=0; [ "$cfg" = sanitize ] && quick=1
-        echo "DOPT_TEST_QUICK=$quick ./$OUT/$cfg/$name > $LOG/run-$cfg-$name.txt 2>&1; echo \"exit \$?\" >> $LOG/run-$cfg-$name.txt" >> "$run_list"
+        quick=0; [ "$cfg" = sanitize ] || [ "$cfg" = aarch64 ] && quick=1
+        echo "DOPT_TEST_QUICK=$quick $(runner_of "$cfg") ./$OUT/$cfg/$name > $LOG/run-$cfg-$name.txt 2>&1; echo \"exit \$?\" >> $LOG/run-$cfg-$name.txt" >> "$run_list"
     done
 done
 xargs -P "$JOBS" -I{} sh -c '{}' < "$run_list"
 
 for cfg in "${CONFIGS[@]}"; do
-    for t in $TESTS; do
+    for t in $(tests_of "$cfg"); do
         name=$(basename "$t" .c)
         blog=$LOG/build-$cfg-$name.txt; rlog=$LOG/run-$cfg-$name.txt
         if grep -q '^FAILED$' "$blog"; then
