@@ -14,6 +14,7 @@
  *                      box-constrained controls, nonlinear MPC)
  *     DENSE QP         dopt_mpc_qp_*   (batched dense QP with the OptNet backward pass)
  *     CEM AND LML      dopt_mpc_cem_*, dopt_mpc_dcem_*, dopt_mpc_lml_*
+ *     AUGMENTED-LAGRANGIAN MPC  dopt_mpc_al_*  (state / obstacle / general constraints, MPC-m)
  *
  * HOW TO USE
  *   #define DOPT_IMPLEMENTATION in one C file before including dopt.h and dopt_mpc.h.
@@ -189,6 +190,42 @@
  *   examples/cem_car.c (CEM-MPC around obstacles) and examples/dcem_toy.c (learning a cost
  *   parameter through DCEM) are complete programs.
  * ---- end CEM AND LML ----------------------------------------------------------------------------
+ *
+ * ---- AUGMENTED-LAGRANGIAN MPC -------------------------------------------------------------------
+ *   Constrained nonlinear MPC (Gurumurthy's thesis, CMU-RI-TR-25-90, ch. 8, Eq. 8.11, Algorithm 2):
+ *       minimize sum_{t<T} l_t(tau_t)   s.t.  x_{t+1} = f(x_t, u_t), x_0 = x_init,
+ *                h_t(tau_t) <= 0 (n_ineq per step), g_t(tau_t) = 0 (n_eq per step), u in [lo, hi]
+ *   with l, f, h, g user callbacks (analytic derivatives, or central differences).  The dynamics
+ *   are kept by shooting and the control limits by box-DDP, exactly; h and g enter the augmented
+ *   Lagrangian  L_A = sum_t l_t + [|max(0, lam + mu h)|^2 - |lam|^2] / (2 mu) + eta.g + mu/2 |g|^2.
+ *   One outer iteration: the primal step minimizes L_A over the controls with dopt_mpc_ilqr_solve
+ *   (Riccati sweeps of the LQR code; Hessian hess l + mu J^T D J, D the active rows: Gauss-Newton
+ *   in the constraints), then lam <- max(0, lam + mu h), eta <- eta + mu g, mu <- min(gamma mu,
+ *   mu_max) (always, as the thesis, or when the violation fell less than 4x).  Early primal steps
+ *   are inexact (iLQR tolerance 1e-2, 1e-3, ... down to inner_tol).  It stops when the violation
+ *   max(h)_+, |g| is <= tol_violation and the last primal step converged, or after max_outer
+ *   iterations (NO_CONVERGENCE with the violation in the report: an infeasible problem ends
+ *   there); MPC-m (fixed_iterations) runs exactly m iterations.  Warm start: the controls as-is
+ *   or shifted by one step (receding horizon); the multipliers and penalty reset (the thesis'
+ *   advice) or kept and shifted (keep_duals; much faster on a slowly moving problem).
+ *   GRADIENTS at any iterate (thesis Eq. 8.12): with (tau_bar, lam, eta, mu) of the last primal
+ *   step held, the solver's map is one Gauss-Newton step tau+ = argmin of the LQR model of L_A at
+ *   tau_bar (dopt_mpc_al_step; tau+ = tau_bar at convergence).  dopt_mpc_al_backward runs
+ *   dopt_mpc_lqr_backward on that model and maps dL/d(C, c, F, f) to the problem's quantities
+ *   at tau_bar: dL/d grad l_t, d hess l_t, d h_t, d Jh_t, d g_t, d Jg_t, d f_t, d F_t, d x_init,
+ *   which the caller chains to its own parameters (obstacle positions, cost weights...).  Early
+ *   iterates (small mu) give the smoothed gradients the thesis trains with (Eq. 8.13).
+ *   Memory: create (one allocation) or create_in; solve, step and backward allocate nothing, so a
+ *   receding-horizon loop runs without heap traffic.  Sketch:
+ *       dopt_mpc_al_problem_d p = {0};   // n_state, n_ctrl, n_ineq, callbacks, u_lower/u_upper
+ *       dopt_mpc_al_d *s;  dopt_mpc_al_report_d r;  dopt_mpc_al_options_d o = {0};
+ *       dopt_mpc_al_create_d(NULL, n, m, T, n_ineq, 0, 1, &s, NULL);
+ *       dopt_mpc_al_solve_d(s, &p, x_init, NULL, tau, &r, NULL);          // cold
+ *       o.warm_start = DOPT_MPC_WARM_SHIFT; o.keep_duals = 1;
+ *       dopt_mpc_al_solve_d(s, &p, x_next, &o, tau, &r, NULL);            // next step
+ *   examples/car_obstacles.c is a complete program; tests/test_almpc.c checks violation, a dense
+ *   QP reference, box-DDP / LQR equality, infeasibility, warm starts, allocations and gradients.
+ * ---- end AUGMENTED-LAGRANGIAN MPC ---------------------------------------------------------------
  *
  * LICENSE: MIT, see dopt.h.
  */
