@@ -1212,7 +1212,7 @@ typedef struct DOPT_FN(dopt_mpc_al_problem) {
  *   inner_tol_start  the first primal step's (inexact early steps): outer iteration k uses
  *                    max(inner_tol, inner_tol_start 10^-k); 0: 1e-2
  *   mu0, gamma, mu_max  penalty: start, growth factor (mu <- min(gamma mu, mu_max)), cap;
- *                    0: 1, 10, 1e8 (float: 1e4)
+ *                    0: 1, 10, 1e7 (float: 1e4)
  *   penalty_always   1: grow mu every iteration (the thesis' Algorithm 2); 0: only when the
  *                    violation did not fall below 1/4 of the previous one
  *   warm_start       NONE (u = 0), AS_IS or SHIFT (receding horizon) of the tau array's controls
@@ -5447,7 +5447,7 @@ static dopt_status DOPT_FN(dopt__al_options)(const DOPT_FN(dopt_mpc_al_options) 
     if (o->inner_tol_start == 0) o->inner_tol_start = (R_)1e-2;
     if (o->mu0 == 0) o->mu0 = 1;
     if (o->gamma == 0) o->gamma = 10;
-    if (o->mu_max == 0) o->mu_max = DOPT_IS_FLOAT ? (R_)1e4 : (R_)1e8;
+    if (o->mu_max == 0) o->mu_max = DOPT_IS_FLOAT ? (R_)1e4 : (R_)1e7;
     if (o->gamma < 1 || o->mu0 > o->mu_max) return DOPT_ERR_INVALID_ARGUMENT;
     return DOPT_OK;
 }
@@ -5498,6 +5498,7 @@ static dopt_status DOPT_FN(dopt__al_one)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(
     if (p->u_upper.p) { ip.u_upper = p->u_upper; ip.u_upper.p += b * p->u_upper.bs; ip.u_upper.bs = 0; }
     memset(&io, 0, sizeof io);
     io.max_iter = o->inner_max_iter;
+    io.max_linesearch = 30;     /* stiff steps at large mu need short steps */
     io.tol = o->inner_tol;
     xs.p = x0; xs.ts = xs.bs = 0;
     s->prob = p;

@@ -728,10 +728,50 @@ static void test_car_float(void)
     dopt_mpc_al_destroy_f(s);
 }
 
+/* The bench's starting states (bench/almpc_dopt.c): every one converges, car and cart-pole. */
+static void test_many_starts(void)
+{
+    static const double clo[1] = {-10}, chi[1] = {10};
+    const int B = getenv("DOPT_TEST_QUICK") ? 4 : 64;
+    almpc_car_d car;
+    almpc_cartpole_d cp;
+    dopt_mpc_al_problem_d p[2];
+    int which, b, bad = 0;
+    almpc_car_default_d(&car);
+    almpc_car_problem_d(&car, car_lo, car_hi, &p[0]);
+    almpc_cartpole_default_d(&cp);
+    almpc_cartpole_problem_d(&cp, clo, chi, &p[1]);
+    for (which = 0; which < 2; ++which) {
+        const int T = which ? 100 : 50, m = which ? 1 : 2;
+        dopt_mpc_al_d *s;
+        dopt_mpc_al_report_d r;
+        double *tau = (double *)malloc(sizeof(double) * (size_t)(T * (4 + m)));
+        dopt_mpc_al_create_d(NULL, 4, m, T, which ? 2 : 3, 0, 1, &s, NULL);
+        for (b = 0; b < B; ++b) {
+            double x0[4], sn = b ? 0.1 * sin(1.7 * b + 0.3) : 0, c = b ? 0.1 * cos(2.3 * b + 0.1) : 0;
+            dopt_mpc_cseq_d xs;
+            dopt_mpc_seq_d ts;
+            x0[0] = sn; x0[1] = which ? 0 : c; x0[2] = which ? 3.14159265358979323846 + c : 0; x0[3] = 0;
+            xs.p = x0; xs.ts = 0; xs.bs = 4;
+            ts.p = tau; ts.ts = 4 + m; ts.bs = 0;
+            dopt_mpc_al_solve_d(s, &p[which], xs, NULL, ts, &r, NULL);
+            if (r.status != DOPT_OK || r.violation > 1e-6) {
+                bad++;
+                DOPT_CHECK(0, "%s start %d: status %d violation %g outer %d", which ? "cartpole" : "car", b, r.status,
+                           r.violation, r.outer_iterations);
+            }
+        }
+        dopt_mpc_al_destroy_d(s);
+        free(tau);
+    }
+    DOPT_CHECK(bad == 0, "%d starts did not converge", bad);
+}
+
 static void suite(void)
 {
     DOPT_TEST_RUN(test_car_converges);
     DOPT_TEST_RUN(test_car_batch);
+    DOPT_TEST_RUN(test_many_starts);
     DOPT_TEST_RUN(test_random_vs_dense_qp);
     DOPT_TEST_RUN(test_box_only_and_none);
     DOPT_TEST_RUN(test_infeasible);
