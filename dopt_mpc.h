@@ -14,6 +14,7 @@
  *                      box-constrained controls, nonlinear MPC)
  *     DENSE QP         dopt_mpc_qp_*   (batched dense QP with the OptNet backward pass)
  *     CEM AND LML      dopt_mpc_cem_*, dopt_mpc_dcem_*, dopt_mpc_lml_*
+ *     AUGMENTED-LAGRANGIAN MPC  dopt_mpc_al_*  (state / obstacle / general constraints, MPC-m)
  *
  * HOW TO USE
  *   #define DOPT_IMPLEMENTATION in one C file before including dopt.h and dopt_mpc.h.
@@ -212,6 +213,42 @@
  *   examples/cem_car.c (CEM-MPC around obstacles) and examples/dcem_toy.c (learning a cost
  *   parameter through DCEM) are complete programs.
  * ---- end CEM AND LML ----------------------------------------------------------------------------
+ *
+ * ---- AUGMENTED-LAGRANGIAN MPC -------------------------------------------------------------------
+ *   Constrained nonlinear MPC (Gurumurthy's thesis, CMU-RI-TR-25-90, ch. 8, Eq. 8.11, Algorithm 2):
+ *       minimize sum_{t<T} l_t(tau_t)   s.t.  x_{t+1} = f(x_t, u_t), x_0 = x_init,
+ *                h_t(tau_t) <= 0 (n_ineq per step), g_t(tau_t) = 0 (n_eq per step), u in [lo, hi]
+ *   with l, f, h, g user callbacks (analytic derivatives, or central differences).  The dynamics
+ *   are kept by shooting and the control limits by box-DDP, exactly; h and g enter the augmented
+ *   Lagrangian  L_A = sum_t l_t + [|max(0, lam + mu h)|^2 - |lam|^2] / (2 mu) + eta.g + mu/2 |g|^2.
+ *   One outer iteration: the primal step minimizes L_A over the controls with dopt_mpc_ilqr_solve
+ *   (Riccati sweeps of the LQR code; Hessian hess l + mu J^T D J, D the active rows: Gauss-Newton
+ *   in the constraints), then lam <- max(0, lam + mu h), eta <- eta + mu g, mu <- min(gamma mu,
+ *   mu_max) (always, as the thesis, or when the violation fell less than 4x).  Early primal steps
+ *   are inexact (iLQR tolerance 1e-2, 1e-3, ... down to inner_tol).  It stops when the violation
+ *   max(h)_+, |g| is <= tol_violation and the last primal step converged, or after max_outer
+ *   iterations (NO_CONVERGENCE with the violation in the report: an infeasible problem ends
+ *   there); MPC-m (fixed_iterations) runs exactly m iterations.  Warm start: the controls as-is
+ *   or shifted by one step (receding horizon); the multipliers and penalty reset (the thesis'
+ *   advice) or kept and shifted (keep_duals; much faster on a slowly moving problem).
+ *   GRADIENTS at any iterate (thesis Eq. 8.12): with (tau_bar, lam, eta, mu) of the last primal
+ *   step held, the solver's map is one Gauss-Newton step tau+ = argmin of the LQR model of L_A at
+ *   tau_bar (dopt_mpc_al_step; tau+ = tau_bar at convergence).  dopt_mpc_al_backward runs
+ *   dopt_mpc_lqr_backward on that model and maps dL/d(C, c, F, f) to the problem's quantities
+ *   at tau_bar: dL/d grad l_t, d hess l_t, d h_t, d Jh_t, d g_t, d Jg_t, d f_t, d F_t, d x_init,
+ *   which the caller chains to its own parameters (obstacle positions, cost weights...).  Early
+ *   iterates (small mu) give the smoothed gradients the thesis trains with (Eq. 8.13).
+ *   Memory: create (one allocation) or create_in; solve, step and backward allocate nothing, so a
+ *   receding-horizon loop runs without heap traffic.  Sketch:
+ *       dopt_mpc_al_problem_d p = {0};   // n_state, n_ctrl, n_ineq, callbacks, u_lower/u_upper
+ *       dopt_mpc_al_d *s;  dopt_mpc_al_report_d r;  dopt_mpc_al_options_d o = {0};
+ *       dopt_mpc_al_create_d(NULL, n, m, T, n_ineq, 0, 1, &s, NULL);
+ *       dopt_mpc_al_solve_d(s, &p, x_init, NULL, tau, &r, NULL);          // cold
+ *       o.warm_start = DOPT_MPC_WARM_SHIFT; o.keep_duals = 1;
+ *       dopt_mpc_al_solve_d(s, &p, x_next, &o, tau, &r, NULL);            // next step
+ *   examples/car_obstacles.c is a complete program; tests/test_almpc.c checks violation, a dense
+ *   QP reference, box-DDP / LQR equality, infeasibility, warm starts, allocations and gradients.
+ * ---- end AUGMENTED-LAGRANGIAN MPC ---------------------------------------------------------------
  *
  * LICENSE: MIT, see dopt.h.
  */
@@ -1176,6 +1213,159 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_dcem_backward)(DOPT_FN(dopt_mpc_cem) *c,
                                                      DOPT_REAL *g_std0, ptrdiff_t stride_gstd0,
                                                      dopt_errinfo *info);
 /* ==== end CEM AND LML: declarations ==== */
+
+/* ==== AUGMENTED-LAGRANGIAN MPC: declarations ==== */
+/* Stage constraints of element b at step t (t < T): out = c_t(tau) (count values: n_ineq for
+ * h_t(tau) <= 0, n_eq for g_t(tau) = 0), J NULL or out: the count x (n+m) column-major Jacobian
+ * d c_t / d tau (when the problem says it provides one).  A constraint that does not apply at a
+ * step returns a negative value (inequality) or 0 (equality) with a zero Jacobian row. */
+typedef dopt_status (*DOPT_FN(dopt_mpc_constraint_fn))(void *user, ptrdiff_t b, int t, const DOPT_REAL *tau,
+                                                       DOPT_REAL *out, DOPT_REAL *J);
+
+/* A constrained nonlinear optimal-control problem (see AUGMENTED-LAGRANGIAN MPC in the overview):
+ *   minimize sum_t l_t(tau_t)  s.t.  x_{t+1} = f(x_t, u_t), x_0 = x_init,
+ *            h_t(tau_t) <= 0 (n_ineq per step), g_t(tau_t) = 0 (n_eq per step),
+ *            u_lower_t <= u_t <= u_upper_t (held exactly by the box-DDP primal steps). */
+typedef struct DOPT_FN(dopt_mpc_al_problem) {
+    int n_state, n_ctrl;                  /* must equal the solver's (DOPT_ERR_DIMENSION)          */
+    int n_ineq, n_eq;                     /* must equal the solver's                               */
+    DOPT_FN(dopt_mpc_dynamics_fn) dynamics;
+    int dynamics_jacobian;                /* 1: dynamics fills F; 0: central differences            */
+    DOPT_FN(dopt_mpc_cost_fn) cost;
+    int cost_derivatives;                 /* 1: cost fills grad and hess; 0: central differences of
+                                             the whole augmented stage cost (step/backward need 1) */
+    DOPT_FN(dopt_mpc_constraint_fn) ineq; /* NULL when n_ineq = 0                                   */
+    DOPT_FN(dopt_mpc_constraint_fn) eq;   /* NULL when n_eq = 0                                     */
+    int constraint_jacobians;             /* 1: ineq / eq fill J; 0: central differences            */
+    void *user;
+    DOPT_FN(dopt_mpc_cseq) u_lower, u_upper; /* as in dopt_mpc_lqr_data; p NULL: unbounded          */
+} DOPT_FN(dopt_mpc_al_problem);
+
+/* Options of dopt_mpc_al_solve; zero-initialize for the defaults.
+ *   max_outer        augmented-Lagrangian (outer) iterations; 0: 50
+ *   fixed_iterations 1: MPC-m, run exactly max_outer iterations, no stopping test (status DOPT_OK
+ *                    unless a callback or a factorization failed; report.converged still says
+ *                    whether the tolerances hold); 0: stop at the tolerances
+ *   tol_violation    stop when max violation <= this (and the primal step converged); 0: 1e-7
+ *                    (double), 1e-3 (float)
+ *   inner_max_iter   iLQR iterations per primal step; 0: 50
+ *   inner_tol        the iLQR's step tolerance (dopt_mpc_ilqr_options.tol) of the final primal
+ *                    steps; 0: 1e-8 (double), 1e-4 (float)
+ *   inner_tol_start  the first primal step's (inexact early steps): outer iteration k uses
+ *                    max(inner_tol, inner_tol_start 10^-k); 0: 1e-2
+ *   mu0, gamma, mu_max  penalty: start, growth factor (mu <- min(gamma mu, mu_max)), cap;
+ *                    0: 1, 10, 1e7 (float: 1e4)
+ *   penalty_always   1: grow mu every iteration (the thesis' Algorithm 2); 0: only when the
+ *                    violation did not fall below 1/4 of the previous one
+ *   warm_start       NONE (u = 0), AS_IS or SHIFT (receding horizon) of the tau array's controls
+ *   keep_duals       1: start from the multipliers and penalty of the previous solve of this
+ *                    object (shifted by one step with SHIFT); 0: lambda = eta = 0, mu = mu0 (the
+ *                    thesis' choice for receding-horizon warm starts) */
+typedef struct DOPT_FN(dopt_mpc_al_options) {
+    int max_outer;
+    int fixed_iterations;
+    DOPT_REAL tol_violation;
+    int inner_max_iter;
+    DOPT_REAL inner_tol, inner_tol_start;
+    DOPT_REAL mu0, gamma, mu_max;
+    int penalty_always;
+    dopt_mpc_warm warm_start;
+    int keep_duals;
+} DOPT_FN(dopt_mpc_al_options);
+
+/* Outcome of one batch element. */
+typedef struct DOPT_FN(dopt_mpc_al_report) {
+    dopt_status status;   /* DOPT_OK; NO_CONVERGENCE (max_outer reached with violation above tol:
+                             an infeasible problem ends here, with its violation); NON_FINITE,
+                             NOT_POSITIVE_DEFINITE, DIMENSION or a callback's status            */
+    int outer_iterations; /* augmented-Lagrangian iterations made                              */
+    int inner_iterations; /* iLQR iterations (Riccati sweeps) over all primal steps            */
+    int converged;        /* 1 when violation <= tol_violation and the last primal step converged */
+    DOPT_REAL violation;  /* max over steps of max(h_t)_+ and |g_t|                             */
+    DOPT_REAL cost;       /* sum_t l_t(tau_t), the original objective                          */
+    DOPT_REAL mu;         /* the penalty at the end                                            */
+} DOPT_FN(dopt_mpc_al_report);
+
+/* Gradients of a loss with respect to the quantities of the primal step's model at the iterate
+ * tau_bar (see dopt_mpc_al_backward), per element b and step t at p + b*bs + t*ts; p NULL: not
+ * wanted; blocks must not overlap (no stride 0).  Chain them to your parameters theta:
+ * dL/dtheta = sum_t cost_grad_t . d(grad l_t)/dtheta + cost_hess_t : d(hess l_t)/dtheta
+ *   + ineq_t . dh_t/dtheta + ineq_jac_t : dJh_t/dtheta + (eq likewise)
+ *   + dyn_t . df_t/dtheta + dyn_jac_t : dF_t/dtheta, and x_init directly. */
+typedef struct DOPT_FN(dopt_mpc_al_grad) {
+    DOPT_FN(dopt_mpc_seq) x_init;     /* one vector n per element                               */
+    DOPT_FN(dopt_mpc_seq) cost_grad;  /* T vectors n+m: dL/d(grad l_t(tau_bar_t))               */
+    DOPT_FN(dopt_mpc_seq) cost_hess;  /* T blocks (n+m)^2 column-major symmetric: dL/d(hess l_t)  */
+    DOPT_FN(dopt_mpc_seq) ineq;       /* T vectors n_ineq: dL/dh_t(tau_bar_t)                    */
+    DOPT_FN(dopt_mpc_seq) ineq_jac;   /* T blocks n_ineq x (n+m) column-major: dL/dJh_t          */
+    DOPT_FN(dopt_mpc_seq) eq;         /* T vectors n_eq                                          */
+    DOPT_FN(dopt_mpc_seq) eq_jac;     /* T blocks n_eq x (n+m)                                   */
+    DOPT_FN(dopt_mpc_seq) dyn;        /* T-1 vectors n: dL/df(tau_bar_t) (the dynamics' value)   */
+    DOPT_FN(dopt_mpc_seq) dyn_jac;    /* T-1 blocks n x (n+m): dL/dF_t                           */
+} DOPT_FN(dopt_mpc_al_grad);
+
+/* The augmented-Lagrangian MPC solver of B problems of one size.  Opaque. */
+typedef struct DOPT_FN(dopt_mpc_al) DOPT_FN(dopt_mpc_al);
+
+/* dopt_mpc_al_workspace_size / create_in / create / destroy: as for dopt_mpc_lqr, for n states,
+ * m controls, horizon T, n_ineq and n_eq constraints per step (>= 0) and B elements.
+ * DOPT_ERR_INVALID_ARGUMENT on sizes out of range. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_workspace_size)(int n, int m, int T, int n_ineq, int n_eq, ptrdiff_t B,
+                                                         size_t *bytes, dopt_errinfo *info);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_create_in)(void *memory, size_t bytes, int n, int m, int T, int n_ineq,
+                                                    int n_eq, ptrdiff_t B, DOPT_FN(dopt_mpc_al) **out,
+                                                    dopt_errinfo *info);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_create)(const dopt_hooks *hooks, int n, int m, int T, int n_ineq,
+                                                 int n_eq, ptrdiff_t B, DOPT_FN(dopt_mpc_al) **out,
+                                                 dopt_errinfo *info);
+DOPT_API void DOPT_FN(dopt_mpc_al_destroy)(DOPT_FN(dopt_mpc_al) *s);
+
+/* dopt_mpc_al_solve: the augmented-Lagrangian method (thesis Algorithm 2) for each element: the
+ * primal step minimizes the augmented Lagrangian over the controls (dynamics by shooting) with
+ * dopt_mpc_ilqr_solve (Gauss-Newton Hessian l'' + mu J^T J of the active rows, box-DDP on the
+ * control limits), then lambda <- max(0, lambda + mu h), eta <- eta + mu g, and mu grows.
+ * x_init: one n-vector per element.  tau: out, T vectors n+m per element ([x_t; u_t]); read
+ * first for a warm start (options.warm_start).  reports: B reports or NULL.  The solver keeps
+ * the final iterate and the multipliers and penalty its last primal step used, for
+ * dopt_mpc_al_step / _backward and for keep_duals.  Allocates nothing.  Returns the first
+ * failing element's status (errinfo.index = that element); every element is attempted. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_solve)(DOPT_FN(dopt_mpc_al) *s,
+                                                const DOPT_FN(dopt_mpc_al_problem) *problem,
+                                                DOPT_FN(dopt_mpc_cseq) x_init,
+                                                const DOPT_FN(dopt_mpc_al_options) *options,
+                                                DOPT_FN(dopt_mpc_seq) tau,
+                                                DOPT_FN(dopt_mpc_al_report) *reports,
+                                                dopt_errinfo *info);
+
+/* dopt_mpc_al_multipliers: element b's multipliers, lambda (T vectors n_ineq, >= 0) and eta
+ * (T vectors n_eq), after the last solve's dual update (either pointer NULL: skip), and mu. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_multipliers)(const DOPT_FN(dopt_mpc_al) *s, ptrdiff_t b,
+                                                      DOPT_REAL *lambda, DOPT_REAL *eta, DOPT_REAL *mu,
+                                                      dopt_errinfo *info);
+
+/* dopt_mpc_al_step: the solver's map at its stored iterate (tau_bar, lambda, eta, mu of the last
+ * primal step): one Gauss-Newton step, the solution tau+ of the LQR model of the augmented
+ * Lagrangian at tau_bar (C_t = hess l_t + mu J^T D J, c_t = grad - C_t tau_bar_t, dynamics
+ * linearized at tau_bar; box limits kept) by dopt_mpc_lqr_solve, no line search.  At a
+ * converged iterate tau+ = tau_bar.  `problem` may differ from the solve's in its parameters
+ * (this is how the map is probed); it needs cost_derivatives = 1.  x_init as in solve.
+ * tau_out: T vectors n+m per element.  Allocates nothing. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_step)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *problem,
+                                               DOPT_FN(dopt_mpc_cseq) x_init, DOPT_FN(dopt_mpc_seq) tau_out,
+                                               dopt_errinfo *info);
+
+/* dopt_mpc_al_backward: gradients by the implicit function theorem on the augmented Lagrangian
+ * (thesis Eq. 8.12, Gauss-Newton Hessian) at the stored iterate, at convergence or not: runs
+ * dopt_mpc_al_step, then dopt_mpc_lqr_backward of its model with dtau = dL/dtau+ (T vectors
+ * n+m per element), and maps the model's gradients to the problem's quantities (grad, see
+ * dopt_mpc_al_grad).  The active set (h_i + lambda_i / mu > 0) and the clamped controls are
+ * held.  bwd_status: B statuses or NULL.  Allocates nothing. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_backward)(DOPT_FN(dopt_mpc_al) *s,
+                                                   const DOPT_FN(dopt_mpc_al_problem) *problem,
+                                                   DOPT_FN(dopt_mpc_cseq) x_init, DOPT_FN(dopt_mpc_cseq) dtau,
+                                                   const DOPT_FN(dopt_mpc_al_grad) *grad,
+                                                   dopt_status *bwd_status, dopt_errinfo *info);
+/* ==== end AUGMENTED-LAGRANGIAN MPC: declarations ==== */
 #ifdef __cplusplus
 }
 #endif
@@ -5348,6 +5538,581 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_dcem_backward)(DOPT_FN(dopt_mpc_cem) *c,
 }
 #undef DOPT__MPC_TAPE
 /* ==== end CEM AND LML: implementation ==== */
+
+/* ==== AUGMENTED-LAGRANGIAN MPC: implementation ==== */
+#define R_ DOPT_REAL
+struct DOPT_FN(dopt_mpc_al) {
+    dopt_hooks hooks;
+    void *owned;
+    size_t owned_bytes;
+    int n, m, T, ni, ne;
+    ptrdiff_t B;
+    DOPT_FN(dopt_mpc_ilqr) *ilqr;     /* batch 1: the primal steps, one element at a time          */
+    DOPT_FN(dopt_mpc_lqr) *lqr;       /* batch B: the model of dopt_mpc_al_step / _backward         */
+    R_ *lam, *lam_used, *eta, *eta_used, *mu, *mu_used; /* B*T*ni, B*T*ne, B                      */
+    R_ *tau;                          /* B*T*(n+m): the iterate of the last solve                  */
+    int *have;                        /* B: 1 when the element has a stored iterate                */
+    R_ *C, *c, *F, *f;                /* the model, contiguous per element                          */
+    R_ *dC, *dc, *dF, *df, *dx0;      /* its gradients                                              */
+    R_ *cv, *cJ, *z, *cp, *cm, *tstep; /* constraint value/Jacobian and FD scratch, step output    */
+    /* the primal step's problem: the current element, its multipliers */
+    const DOPT_FN(dopt_mpc_al_problem) *prob;
+    ptrdiff_t cur;
+    const R_ *clam, *ceta;
+    R_ cmu;
+};
+
+static size_t DOPT_FN(dopt__al_layout)(DOPT_FN(dopt_mpc_al) *s, dopt_workspace *ws, int n, int m, int T,
+                                       int ni, int ne, ptrdiff_t B)
+{
+    size_t N = (size_t)(n + m), bt = (size_t)B * (size_t)T, tot = 0, sz[24], r = sizeof(R_);
+    size_t nc = (size_t)(ni > ne ? ni : ne) + 1;
+    void **dst[24];
+    int i, cnt = 0;
+#define DOPT__AL_BLK(ptr, bytes) (dst[cnt] = (void **)(void *)&(ptr), sz[cnt++] = (bytes))
+    DOPT__AL_BLK(s->lam, bt * (size_t)ni * r + r);
+    DOPT__AL_BLK(s->lam_used, bt * (size_t)ni * r + r);
+    DOPT__AL_BLK(s->eta, bt * (size_t)ne * r + r);
+    DOPT__AL_BLK(s->eta_used, bt * (size_t)ne * r + r);
+    DOPT__AL_BLK(s->mu, (size_t)B * r);
+    DOPT__AL_BLK(s->mu_used, (size_t)B * r);
+    DOPT__AL_BLK(s->tau, bt * N * r);
+    DOPT__AL_BLK(s->have, (size_t)B * sizeof(int));
+    DOPT__AL_BLK(s->C, bt * N * N * r);
+    DOPT__AL_BLK(s->c, bt * N * r);
+    DOPT__AL_BLK(s->F, bt * (size_t)n * N * r);
+    DOPT__AL_BLK(s->f, bt * (size_t)n * r);
+    DOPT__AL_BLK(s->dC, bt * N * N * r);
+    DOPT__AL_BLK(s->dc, bt * N * r);
+    DOPT__AL_BLK(s->dF, bt * (size_t)n * N * r);
+    DOPT__AL_BLK(s->df, bt * (size_t)n * r);
+    DOPT__AL_BLK(s->dx0, (size_t)B * (size_t)n * r);
+    DOPT__AL_BLK(s->cv, nc * r);
+    DOPT__AL_BLK(s->cJ, nc * N * r);
+    DOPT__AL_BLK(s->z, N * r);
+    DOPT__AL_BLK(s->cp, (nc + N) * r);
+    DOPT__AL_BLK(s->cm, (nc + N) * r);
+    DOPT__AL_BLK(s->tstep, bt * N * r);
+#undef DOPT__AL_BLK
+    for (i = 0; i < cnt; ++i) {
+        if (ws) {
+            *dst[i] = dopt_workspace_take(ws, sz[i]);
+            if (!*dst[i]) return 0;
+        }
+        tot += DOPT_WORKSPACE_ROUND(sz[i]);
+    }
+    return tot;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_workspace_size)(int n, int m, int T, int n_ineq, int n_eq, ptrdiff_t B,
+                                                         size_t *bytes, dopt_errinfo *info)
+{
+    DOPT_FN(dopt_mpc_al) tmp;
+    size_t il, lq;
+    dopt_status st;
+    if (!bytes) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al: NULL bytes");
+    *bytes = 0;
+    if (n_ineq < 0 || n_eq < 0 || n_ineq > 65536 || n_eq > 65536)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al: n_ineq, n_eq must be in [0, 65536]");
+    if ((st = DOPT_FN(dopt_mpc_ilqr_workspace_size)(n, m, T, 1, &il, info)) != DOPT_OK) return st;
+    if ((st = DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &lq, info)) != DOPT_OK) return st;
+    memset(&tmp, 0, sizeof tmp);
+    *bytes = DOPT_WORKSPACE_ROUND(il) + DOPT_WORKSPACE_ROUND(lq) +
+             DOPT_FN(dopt__al_layout)(&tmp, NULL, n, m, T, n_ineq, n_eq, B) + DOPT_WORKSPACE_ROUND(sizeof tmp) +
+             DOPT_WORKSPACE_ALIGN;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_create_in)(void *memory, size_t bytes, int n, int m, int T, int n_ineq,
+                                                    int n_eq, ptrdiff_t B, DOPT_FN(dopt_mpc_al) **out,
+                                                    dopt_errinfo *info)
+{
+    dopt_workspace ws;
+    DOPT_FN(dopt_mpc_al) *s;
+    size_t need, il, lq;
+    void *imem, *lmem;
+    dopt_status st;
+    if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al: NULL out");
+    *out = NULL;
+    if ((st = DOPT_FN(dopt_mpc_al_workspace_size)(n, m, T, n_ineq, n_eq, B, &need, info)) != DOPT_OK) return st;
+    if (!memory || bytes < need)
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc al: workspace too small");
+    DOPT_FN(dopt_mpc_ilqr_workspace_size)(n, m, T, 1, &il, NULL);
+    DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &lq, NULL);
+    dopt_workspace_init(&ws, memory, bytes);
+    s = (DOPT_FN(dopt_mpc_al) *)dopt_workspace_take(&ws, sizeof *s);
+    if (!s) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc al: workspace too small");
+    memset(s, 0, sizeof *s);
+    s->n = n; s->m = m; s->T = T; s->ni = n_ineq; s->ne = n_eq; s->B = B;
+    imem = dopt_workspace_take(&ws, il);
+    lmem = dopt_workspace_take(&ws, lq);
+    if (!imem || !lmem || !DOPT_FN(dopt__al_layout)(s, &ws, n, m, T, n_ineq, n_eq, B))
+        return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc al: workspace too small");
+    if ((st = DOPT_FN(dopt_mpc_ilqr_create_in)(imem, il, n, m, T, 1, &s->ilqr, info)) != DOPT_OK) return st;
+    if ((st = DOPT_FN(dopt_mpc_lqr_create_in)(lmem, lq, n, m, T, B, &s->lqr, info)) != DOPT_OK) return st;
+    memset(s->have, 0, (size_t)B * sizeof(int));
+    *out = s;
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_create)(const dopt_hooks *hooks, int n, int m, int T, int n_ineq,
+                                                 int n_eq, ptrdiff_t B, DOPT_FN(dopt_mpc_al) **out,
+                                                 dopt_errinfo *info)
+{
+    size_t bytes;
+    void *mem;
+    dopt_status st;
+    if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al: NULL out");
+    *out = NULL;
+    if ((st = DOPT_FN(dopt_mpc_al_workspace_size)(n, m, T, n_ineq, n_eq, B, &bytes, info)) != DOPT_OK) return st;
+    mem = dopt_alloc(hooks, bytes);
+    if (!mem) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc al: out of memory");
+    st = DOPT_FN(dopt_mpc_al_create_in)(mem, bytes, n, m, T, n_ineq, n_eq, B, out, info);
+    if (st != DOPT_OK) {
+        dopt_free(hooks, mem, bytes);
+        return st;
+    }
+    if (hooks) (*out)->hooks = *hooks;
+    (*out)->owned = mem;
+    (*out)->owned_bytes = bytes;
+    return DOPT_OK;
+}
+
+DOPT_API void DOPT_FN(dopt_mpc_al_destroy)(DOPT_FN(dopt_mpc_al) *s)
+{
+    dopt_hooks h;
+    if (!s || !s->owned) return;
+    h = s->hooks;
+    dopt_free(&h, s->owned, s->owned_bytes);
+}
+
+/* Constraint values (kind 0: ineq, 1: eq) of element b at step t and, with J, their Jacobian
+ * (count x N column-major): the callback's, or central differences. */
+static dopt_status DOPT_FN(dopt__al_con)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *p, int kind,
+                                         ptrdiff_t b, int t, const R_ *tau, R_ *v, R_ *J)
+{
+    const int N = s->n + s->m, nc = kind ? s->ne : s->ni;
+    DOPT_FN(dopt_mpc_constraint_fn) fn = kind ? p->eq : p->ineq;
+    R_ *z = s->z, h0 = DOPT_M(cbrt)(DOPT_EPS);
+    dopt_status st;
+    int i, j;
+    if (!J || p->constraint_jacobians) {
+        if ((st = fn(p->user, b, t, tau, v, J)) != DOPT_OK) return st;
+        return DOPT_FN(dopt_all_finite)(nc, v) && (!J || DOPT_FN(dopt_all_finite)(nc * N, J)) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+    }
+    if ((st = fn(p->user, b, t, tau, v, NULL)) != DOPT_OK) return st;
+    for (i = 0; i < N; ++i) z[i] = tau[i];
+    for (j = 0; j < N; ++j) {
+        R_ h = h0 * (1 + DOPT_M(fabs)(tau[j]));
+        z[j] = tau[j] + h;
+        if ((st = fn(p->user, b, t, z, s->cp, NULL)) != DOPT_OK) return st;
+        z[j] = tau[j] - h;
+        if ((st = fn(p->user, b, t, z, s->cm, NULL)) != DOPT_OK) return st;
+        z[j] = tau[j];
+        for (i = 0; i < nc; ++i) J[i + j * nc] = (s->cp[i] - s->cm[i]) / (2 * h);
+    }
+    return DOPT_FN(dopt_all_finite)(nc, v) && DOPT_FN(dopt_all_finite)(nc * N, J) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
+/* The augmented stage cost of element b at step t with multipliers lam, eta and penalty mu:
+ *   l_t + sum_i [max(0, lam_i + mu h_i)^2 - lam_i^2] / (2 mu) + sum_i eta_i g_i + mu/2 g_i^2,
+ * its gradient and (g non-NULL) Gauss-Newton Hessian hess l_t + mu J^T D J (D: active rows). */
+static dopt_status DOPT_FN(dopt__al_stage)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *p,
+                                           ptrdiff_t b, int t, const R_ *tau, const R_ *lam, const R_ *eta, R_ mu,
+                                           R_ *val, R_ *g, R_ *H)
+{
+    const int N = s->n + s->m;
+    dopt_status st;
+    int kind, i, j, k;
+    if ((st = p->cost(p->user, b, t, tau, val, g, H)) != DOPT_OK) return st;
+    for (kind = 0; kind < 2; ++kind) {
+        const int nc = kind ? s->ne : s->ni;
+        const R_ *mult = kind ? eta : lam;
+        R_ *v = s->cv, *J = s->cJ;
+        if (!nc) continue;
+        if ((st = DOPT_FN(dopt__al_con)(s, p, kind, b, t, tau, v, g ? J : NULL)) != DOPT_OK) return st;
+        for (i = 0; i < nc; ++i) {
+            R_ y = mult[i] + mu * v[i];
+            if (kind) *val += mult[i] * v[i] + (R_)0.5 * mu * v[i] * v[i];
+            else if (y > 0) *val += (y * y - mult[i] * mult[i]) / (2 * mu);
+            else { *val -= mult[i] * mult[i] / (2 * mu); continue; }
+            if (!g) continue;
+            for (j = 0; j < N; ++j) {
+                R_ Jij = J[i + j * nc], a = mu * Jij;
+                g[j] += y * Jij;
+                if (a != 0)
+                    for (k = 0; k < N; ++k) H[k + j * N] += a * J[i + k * nc];
+            }
+        }
+    }
+    return DOPT_OK;
+}
+
+/* The primal step's callbacks: element s->cur of the user's problem, the current multipliers. */
+static dopt_status DOPT_FN(dopt__al_dyn_cb)(void *user, ptrdiff_t b, int t, const R_ *x, const R_ *u, R_ *xn, R_ *F)
+{
+    DOPT_FN(dopt_mpc_al) *s = (DOPT_FN(dopt_mpc_al) *)user;
+    (void)b;
+    return s->prob->dynamics(s->prob->user, s->cur, t, x, u, xn, F);
+}
+static dopt_status DOPT_FN(dopt__al_cost_cb)(void *user, ptrdiff_t b, int t, const R_ *tau, R_ *l, R_ *g, R_ *H)
+{
+    DOPT_FN(dopt_mpc_al) *s = (DOPT_FN(dopt_mpc_al) *)user;
+    (void)b;
+    return DOPT_FN(dopt__al_stage)(s, s->prob, s->cur, t, tau, s->clam + (size_t)t * s->ni,
+                                   s->ceta + (size_t)t * s->ne, s->cmu, l, g, H);
+}
+
+/* Violation max_t max(max h_t, |g_t|)_+ along element b's trajectory tau (contiguous); with
+ * update, also the dual update lambda <- max(0, lambda + mu h), eta <- eta + mu g. */
+static dopt_status DOPT_FN(dopt__al_violation)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *p,
+                                               ptrdiff_t b, const R_ *tau, int update, R_ *viol)
+{
+    const int N = s->n + s->m, T = s->T;
+    R_ *lam = s->lam + (size_t)b * T * s->ni, *eta = s->eta + (size_t)b * T * s->ne, mu = s->mu[b];
+    dopt_status st;
+    int t, i, kind;
+    *viol = 0;
+    for (t = 0; t < T; ++t)
+        for (kind = 0; kind < 2; ++kind) {
+            const int nc = kind ? s->ne : s->ni;
+            R_ *mult = (kind ? eta : lam) + (size_t)t * nc;
+            if (!nc) continue;
+            if ((st = DOPT_FN(dopt__al_con)(s, p, kind, b, t, tau + (size_t)t * N, s->cv, NULL)) != DOPT_OK) return st;
+            for (i = 0; i < nc; ++i) {
+                R_ v = kind ? DOPT_M(fabs)(s->cv[i]) : s->cv[i];
+                if (v > *viol) *viol = v;
+                if (update) {
+                    R_ y = mult[i] + mu * s->cv[i];
+                    mult[i] = kind || y > 0 ? y : 0;
+                }
+            }
+        }
+    return DOPT_OK;
+}
+
+/* Resolved options (zeros to defaults). */
+static dopt_status DOPT_FN(dopt__al_options)(const DOPT_FN(dopt_mpc_al_options) *in, DOPT_FN(dopt_mpc_al_options) *o)
+{
+    if (in) *o = *in; else memset(o, 0, sizeof *o);
+    if (o->max_outer < 0 || o->inner_max_iter < 0 || o->tol_violation < 0 || o->inner_tol < 0 || o->inner_tol_start < 0 || o->mu0 < 0 ||
+        o->gamma < 0 || o->mu_max < 0 ||
+        (o->warm_start != DOPT_MPC_WARM_NONE && o->warm_start != DOPT_MPC_WARM_AS_IS && o->warm_start != DOPT_MPC_WARM_SHIFT))
+        return DOPT_ERR_INVALID_ARGUMENT;
+    if (o->max_outer == 0) o->max_outer = 50;
+    if (o->inner_max_iter == 0) o->inner_max_iter = 50;
+    if (o->tol_violation == 0) o->tol_violation = DOPT_IS_FLOAT ? (R_)1e-3 : (R_)1e-7;
+    if (o->inner_tol == 0) o->inner_tol = DOPT_IS_FLOAT ? (R_)1e-4 : (R_)1e-6;
+    if (o->inner_tol_start == 0) o->inner_tol_start = (R_)1e-2;
+    if (o->mu0 == 0) o->mu0 = 1;
+    if (o->gamma == 0) o->gamma = 10;
+    if (o->mu_max == 0) o->mu_max = DOPT_IS_FLOAT ? (R_)1e4 : (R_)1e7;
+    if (o->gamma < 1 || o->mu0 > o->mu_max) return DOPT_ERR_INVALID_ARGUMENT;
+    return DOPT_OK;
+}
+
+/* Start element b's multipliers: reset, or keep (shifted by one step with SHIFT). */
+static void DOPT_FN(dopt__al_start_duals)(DOPT_FN(dopt_mpc_al) *s, ptrdiff_t b, const DOPT_FN(dopt_mpc_al_options) *o)
+{
+    const int T = s->T;
+    int kind, t, i;
+    if (!o->keep_duals || !s->have[b]) {
+        memset(s->lam + (size_t)b * T * s->ni, 0, (size_t)T * s->ni * sizeof(R_));
+        memset(s->eta + (size_t)b * T * s->ne, 0, (size_t)T * s->ne * sizeof(R_));
+        s->mu[b] = o->mu0;
+        return;
+    }
+    if (o->warm_start != DOPT_MPC_WARM_SHIFT) return;
+    for (kind = 0; kind < 2; ++kind) {
+        const int nc = kind ? s->ne : s->ni;
+        R_ *mult = (kind ? s->eta : s->lam) + (size_t)b * T * nc;
+        for (t = 0; t + 1 < T; ++t)
+            for (i = 0; i < nc; ++i) mult[(size_t)t * nc + i] = mult[(size_t)(t + 1) * nc + i];
+    }
+}
+
+/* The augmented-Lagrangian iterations of element b; tau_b: its slice of the output (read for the
+ * warm start); the final iterate is copied to s->tau. */
+static dopt_status DOPT_FN(dopt__al_one)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *p, ptrdiff_t b,
+                                         const R_ *x0, const DOPT_FN(dopt_mpc_al_options) *o, DOPT_FN(dopt_mpc_seq) tau_b,
+                                         DOPT_FN(dopt_mpc_al_report) *rep)
+{
+    const int n = s->n, T = s->T, N = n + s->m;
+    DOPT_FN(dopt_mpc_ilqr_problem) ip;
+    DOPT_FN(dopt_mpc_ilqr_options) io;
+    DOPT_FN(dopt_mpc_lqr_report) lr;
+    DOPT_FN(dopt_mpc_cseq) xs;
+    R_ *tb = s->tau + (size_t)b * T * N, prev = (R_)HUGE_VAL, l, loose = s->ni + s->ne ? o->inner_tol_start : 0;
+    dopt_status st;
+    int k, t, i, inner_ok = 0;
+    memset(&ip, 0, sizeof ip);
+    ip.n_state = n;
+    ip.n_ctrl = s->m;
+    ip.dynamics = DOPT_FN(dopt__al_dyn_cb);
+    ip.dynamics_jacobian = p->dynamics_jacobian;
+    ip.cost = DOPT_FN(dopt__al_cost_cb);
+    ip.cost_derivatives = p->cost_derivatives;
+    ip.user = s;
+    if (p->u_lower.p) { ip.u_lower = p->u_lower; ip.u_lower.p += b * p->u_lower.bs; ip.u_lower.bs = 0; }
+    if (p->u_upper.p) { ip.u_upper = p->u_upper; ip.u_upper.p += b * p->u_upper.bs; ip.u_upper.bs = 0; }
+    memset(&io, 0, sizeof io);
+    io.max_iter = o->inner_max_iter;
+    io.max_linesearch = 30;     /* stiff steps at large mu need short steps */
+    io.tol = o->inner_tol;
+    xs.p = x0; xs.ts = xs.bs = 0;
+    s->prob = p;
+    s->cur = b;
+    s->clam = s->lam_used + (size_t)b * T * s->ni;
+    s->ceta = s->eta_used + (size_t)b * T * s->ne;
+    DOPT_FN(dopt__al_start_duals)(s, b, o);
+    for (k = 0; k < o->max_outer; ++k) {
+        memcpy(s->lam_used + (size_t)b * T * s->ni, s->lam + (size_t)b * T * s->ni, (size_t)T * s->ni * sizeof(R_));
+        memcpy(s->eta_used + (size_t)b * T * s->ne, s->eta + (size_t)b * T * s->ne, (size_t)T * s->ne * sizeof(R_));
+        s->cmu = s->mu_used[b] = s->mu[b];
+        io.warm_start = k ? DOPT_MPC_WARM_AS_IS : o->warm_start;
+        io.tol = loose > o->inner_tol ? loose : o->inner_tol; /* inexact early primal steps */
+        loose *= (R_)0.1;
+        st = DOPT_FN(dopt_mpc_ilqr_solve)(s->ilqr, &ip, xs, &io, tau_b, &lr, NULL);
+        rep->inner_iterations += lr.iterations;
+        rep->outer_iterations = k + 1;
+        if (st != DOPT_OK && st != DOPT_ERR_NO_CONVERGENCE) return st;
+        /* converged, or no descent left, at the final tolerance */
+        inner_ok = io.tol <= o->inner_tol && (lr.converged || lr.iterations < o->inner_max_iter);
+        for (t = 0; t < T; ++t)
+            for (i = 0; i < N; ++i) tb[(size_t)t * N + i] = DOPT__LQR_AT(tau_b, 0, t)[i];
+        s->have[b] = 1;
+        if ((st = DOPT_FN(dopt__al_violation)(s, p, b, tb, 0, &rep->violation)) != DOPT_OK) return st;
+        rep->converged = rep->violation <= o->tol_violation && inner_ok;
+        if (rep->converged && !o->fixed_iterations) break;
+        if ((st = DOPT_FN(dopt__al_violation)(s, p, b, tb, 1, &l)) != DOPT_OK) return st;
+        if (o->penalty_always || rep->violation > (R_)0.25 * prev) {
+            s->mu[b] *= o->gamma;
+            if (s->mu[b] > o->mu_max) s->mu[b] = o->mu_max;
+        }
+        prev = rep->violation;
+    }
+    rep->mu = s->mu[b];
+    rep->cost = 0;
+    for (t = 0; t < T; ++t) {
+        if ((st = p->cost(p->user, b, t, tb + (size_t)t * N, &l, NULL, NULL)) != DOPT_OK) return st;
+        rep->cost += l;
+    }
+    return rep->converged || o->fixed_iterations ? DOPT_OK : DOPT_ERR_NO_CONVERGENCE;
+}
+
+/* Arguments shared by solve / step / backward. */
+static dopt_status DOPT_FN(dopt__al_check)(const DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *p,
+                                           const R_ *x_init, dopt_errinfo *info)
+{
+    if (!s || !p || !x_init || !p->dynamics || !p->cost || (s->ni && !p->ineq) || (s->ne && !p->eq))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al: NULL argument or callback");
+    if (p->n_state != s->n || p->n_ctrl != s->m || p->n_ineq != s->ni || p->n_eq != s->ne)
+        return dopt_errinfo_set(info, DOPT_ERR_DIMENSION, -1, 0,
+                                "mpc al: the problem's n_state / n_ctrl / n_ineq / n_eq differ from the solver's");
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_solve)(DOPT_FN(dopt_mpc_al) *s,
+                                                const DOPT_FN(dopt_mpc_al_problem) *problem,
+                                                DOPT_FN(dopt_mpc_cseq) x_init,
+                                                const DOPT_FN(dopt_mpc_al_options) *options,
+                                                DOPT_FN(dopt_mpc_seq) tau,
+                                                DOPT_FN(dopt_mpc_al_report) *reports,
+                                                dopt_errinfo *info)
+{
+    DOPT_FN(dopt_mpc_al_options) o;
+    dopt_status first = DOPT_OK, st;
+    ptrdiff_t b;
+    if ((st = DOPT_FN(dopt__al_check)(s, problem, x_init.p, info)) != DOPT_OK) return st;
+    if (!tau.p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al: NULL tau");
+    if (DOPT_FN(dopt__al_options)(options, &o) != DOPT_OK)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al: bad option value");
+    for (b = 0; b < s->B; ++b) {
+        DOPT_FN(dopt_mpc_al_report) rep;
+        DOPT_FN(dopt_mpc_seq) tb = tau;
+        const R_ *x0 = DOPT__LQR_AT(x_init, b, 0);
+        memset(&rep, 0, sizeof rep);
+        tb.p += b * tau.bs;
+        tb.bs = 0;
+        st = DOPT_FN(dopt_all_finite)(s->n, x0) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+        if (st == DOPT_OK) st = DOPT_FN(dopt__al_one)(s, problem, b, x0, &o, tb, &rep);
+        if (st != DOPT_OK && st != DOPT_ERR_NO_CONVERGENCE) s->have[b] = 0;
+        rep.status = st;
+        if (reports) reports[b] = rep;
+        if (st != DOPT_OK && first == DOPT_OK) {
+            first = st;
+            if (st == DOPT_ERR_NO_CONVERGENCE)
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.outer_iterations,
+                                        "mpc al: constraint violation above tol after outer iterations: ");
+            else
+                DOPT_FN(dopt__lqr_fail)(info, st, b, rep.outer_iterations,
+                                        "mpc al: a primal step failed (callback, NaN/Inf or Q_uu), outer iteration ");
+        }
+    }
+    return first;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_multipliers)(const DOPT_FN(dopt_mpc_al) *s, ptrdiff_t b,
+                                                      R_ *lambda, R_ *eta, R_ *mu, dopt_errinfo *info)
+{
+    if (!s || b < 0 || b >= s->B)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al: NULL solver or element out of range");
+    if (!s->have[b]) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, b, 0, "mpc al: element not solved");
+    if (lambda) memcpy(lambda, s->lam + (size_t)b * s->T * s->ni, (size_t)s->T * s->ni * sizeof(R_));
+    if (eta) memcpy(eta, s->eta + (size_t)b * s->T * s->ne, (size_t)s->T * s->ne * sizeof(R_));
+    if (mu) *mu = s->mu[b];
+    return DOPT_OK;
+}
+
+/* The LQR model of element b's augmented Lagrangian at the stored iterate (see dopt_mpc_al_step). */
+static dopt_status DOPT_FN(dopt__al_model)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *p, ptrdiff_t b)
+{
+    const int n = s->n, T = s->T, N = n + s->m;
+    const R_ *tb = s->tau + (size_t)b * T * N;
+    R_ l, h0 = DOPT_M(cbrt)(DOPT_EPS);
+    dopt_status st;
+    int t, i, j;
+    for (t = 0; t < T; ++t) {
+        const R_ *z = tb + (size_t)t * N;
+        R_ *C = s->C + ((size_t)b * T + t) * N * N, *c = s->c + ((size_t)b * T + t) * N;
+        st = DOPT_FN(dopt__al_stage)(s, p, b, t, z, s->lam_used + ((size_t)b * T + t) * s->ni,
+                                     s->eta_used + ((size_t)b * T + t) * s->ne, s->mu_used[b], &l, c, C);
+        if (st != DOPT_OK) return st;
+        for (j = 0; j < N; ++j)
+            for (i = 0; i < N; ++i) c[i] -= C[i + j * N] * z[j];
+        if (t < T - 1) {
+            R_ *F = s->F + ((size_t)b * T + t) * n * N, *f = s->f + ((size_t)b * T + t) * n;
+            if ((st = p->dynamics(p->user, b, t, z, z + n, f, p->dynamics_jacobian ? F : NULL)) != DOPT_OK) return st;
+            if (!p->dynamics_jacobian) {
+                R_ *zz = s->z;
+                for (i = 0; i < N; ++i) zz[i] = z[i];
+                for (j = 0; j < N; ++j) {
+                    R_ h = h0 * (1 + DOPT_M(fabs)(z[j]));
+                    zz[j] = z[j] + h;
+                    if ((st = p->dynamics(p->user, b, t, zz, zz + n, s->cp, NULL)) != DOPT_OK) return st;
+                    zz[j] = z[j] - h;
+                    if ((st = p->dynamics(p->user, b, t, zz, zz + n, s->cm, NULL)) != DOPT_OK) return st;
+                    zz[j] = z[j];
+                    for (i = 0; i < n; ++i) F[i + j * n] = (s->cp[i] - s->cm[i]) / (2 * h);
+                }
+            }
+            for (j = 0; j < N; ++j)
+                for (i = 0; i < n; ++i) f[i] -= F[i + j * n] * z[j];
+        }
+    }
+    return DOPT_FN(dopt_all_finite)(N * N * T, s->C + (size_t)b * T * N * N) ? DOPT_OK : DOPT_ERR_NON_FINITE;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_step)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *problem,
+                                               DOPT_FN(dopt_mpc_cseq) x_init, DOPT_FN(dopt_mpc_seq) tau_out,
+                                               dopt_errinfo *info)
+{
+    const int n = s ? s->n : 0, T = s ? s->T : 0, N = n + (s ? s->m : 0);
+    DOPT_FN(dopt_mpc_lqr_data) d;
+    DOPT_FN(dopt_mpc_seq) none;
+    dopt_status st;
+    ptrdiff_t b;
+    if ((st = DOPT_FN(dopt__al_check)(s, problem, x_init.p, info)) != DOPT_OK) return st;
+    if (!problem->cost_derivatives)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al step: needs cost_derivatives = 1");
+    for (b = 0; b < s->B; ++b) {
+        if (!s->have[b]) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, b, 0, "mpc al step: element has no iterate");
+        if ((st = DOPT_FN(dopt__al_model)(s, problem, b)) != DOPT_OK)
+            return dopt_errinfo_set(info, st, b, 0, "mpc al step: a callback failed or gave NaN/Inf");
+    }
+    memset(&d, 0, sizeof d);
+    memset(&none, 0, sizeof none);
+    d.C.p = s->C; d.C.ts = (ptrdiff_t)N * N; d.C.bs = d.C.ts * T;
+    d.c.p = s->c; d.c.ts = N; d.c.bs = (ptrdiff_t)N * T;
+    d.F.p = s->F; d.F.ts = (ptrdiff_t)n * N; d.F.bs = d.F.ts * T;
+    d.f.p = s->f; d.f.ts = n; d.f.bs = (ptrdiff_t)n * T;
+    d.x_init = x_init;
+    d.u_lower = problem->u_lower;
+    d.u_upper = problem->u_upper;
+    return DOPT_FN(dopt_mpc_lqr_solve)(s->lqr, &d, NULL, tau_out, none, NULL, info);
+}
+
+/* Map the model's gradients of element b (dC, dc, dF, df) to the problem's quantities. */
+static dopt_status DOPT_FN(dopt__al_grad_map)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *p, ptrdiff_t b,
+                                              const DOPT_FN(dopt_mpc_al_grad) *g)
+{
+    const int n = s->n, T = s->T, N = n + s->m;
+    const R_ *tb = s->tau + (size_t)b * T * N;
+    R_ *G = s->C + (size_t)b * T * N * N; /* the model is not needed any more: G_t overwrites C_t */
+    dopt_status st;
+    int t, i, j, k, kind;
+    for (t = 0; t < T; ++t) {
+        const R_ *z = tb + (size_t)t * N, *dc = s->dc + ((size_t)b * T + t) * N, *dC = s->dC + ((size_t)b * T + t) * N * N;
+        R_ *Gt = G + (size_t)t * N * N;
+        for (j = 0; j < N; ++j) /* G = sym(dC) - 1/2 (dc z^T + z dc^T): dL/dH through C and c */
+            for (i = 0; i < N; ++i)
+                Gt[i + j * N] = (R_)0.5 * (dC[i + j * N] + dC[j + i * N] - dc[i] * z[j] - z[i] * dc[j]);
+        if (g->cost_grad.p) memcpy(DOPT__LQR_AT(g->cost_grad, b, t), dc, (size_t)N * sizeof(R_));
+        if (g->cost_hess.p) memcpy(DOPT__LQR_AT(g->cost_hess, b, t), Gt, (size_t)N * N * sizeof(R_));
+        for (kind = 0; kind < 2; ++kind) {
+            const int nc = kind ? s->ne : s->ni;
+            const R_ *mult = (kind ? s->eta_used : s->lam_used) + ((size_t)b * T + t) * nc;
+            const R_ mu = s->mu_used[b];
+            R_ *dv = kind ? (g->eq.p ? DOPT__LQR_AT(g->eq, b, t) : NULL) : (g->ineq.p ? DOPT__LQR_AT(g->ineq, b, t) : NULL);
+            R_ *dJ = kind ? (g->eq_jac.p ? DOPT__LQR_AT(g->eq_jac, b, t) : NULL)
+                          : (g->ineq_jac.p ? DOPT__LQR_AT(g->ineq_jac, b, t) : NULL);
+            if (!nc || (!dv && !dJ)) continue;
+            if ((st = DOPT_FN(dopt__al_con)(s, p, kind, b, t, z, s->cv, s->cJ)) != DOPT_OK) return st;
+            for (i = 0; i < nc; ++i) {
+                R_ y = mult[i] + mu * s->cv[i], act = kind || y > 0 ? 1 : 0, Jdc = 0;
+                if (!act) y = 0;
+                for (j = 0; j < N; ++j) Jdc += s->cJ[i + j * nc] * dc[j];
+                if (dv) dv[i] = act * mu * Jdc;
+                if (dJ)
+                    for (j = 0; j < N; ++j) {
+                        R_ GJ = 0;
+                        for (k = 0; k < N; ++k) GJ += Gt[j + k * N] * s->cJ[i + k * nc];
+                        dJ[i + j * nc] = y * dc[j] + 2 * act * mu * GJ;
+                    }
+            }
+        }
+        if (t < T - 1) {
+            const R_ *df = s->df + ((size_t)b * T + t) * n, *dF = s->dF + ((size_t)b * T + t) * n * N;
+            if (g->dyn.p) memcpy(DOPT__LQR_AT(g->dyn, b, t), df, (size_t)n * sizeof(R_));
+            if (g->dyn_jac.p) {
+                R_ *o = DOPT__LQR_AT(g->dyn_jac, b, t);
+                for (j = 0; j < N; ++j)
+                    for (i = 0; i < n; ++i) o[i + j * n] = dF[i + j * n] - df[i] * z[j];
+            }
+        }
+    }
+    if (g->x_init.p) memcpy(DOPT__LQR_AT(g->x_init, b, 0), s->dx0 + (size_t)b * n, (size_t)n * sizeof(R_));
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_al_backward)(DOPT_FN(dopt_mpc_al) *s,
+                                                   const DOPT_FN(dopt_mpc_al_problem) *problem,
+                                                   DOPT_FN(dopt_mpc_cseq) x_init, DOPT_FN(dopt_mpc_cseq) dtau,
+                                                   const DOPT_FN(dopt_mpc_al_grad) *grad,
+                                                   dopt_status *bwd_status, dopt_errinfo *info)
+{
+    const int n = s ? s->n : 0, T = s ? s->T : 0, N = n + (s ? s->m : 0);
+    DOPT_FN(dopt_mpc_lqr_grad) mg;
+    DOPT_FN(dopt_mpc_seq) out;
+    dopt_status st;
+    ptrdiff_t b;
+    if (!grad || !dtau.p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc al backward: NULL argument");
+    out.p = s ? s->tstep : NULL; out.ts = N; out.bs = (ptrdiff_t)N * T;
+    if ((st = DOPT_FN(dopt_mpc_al_step)(s, problem, x_init, out, info)) != DOPT_OK &&
+        st != DOPT_ERR_NO_CONVERGENCE) return st;
+    mg.C.p = s->dC; mg.C.ts = (ptrdiff_t)N * N; mg.C.bs = mg.C.ts * T;
+    mg.c.p = s->dc; mg.c.ts = N; mg.c.bs = (ptrdiff_t)N * T;
+    mg.F.p = s->dF; mg.F.ts = (ptrdiff_t)n * N; mg.F.bs = mg.F.ts * T;
+    mg.f.p = s->df; mg.f.ts = n; mg.f.bs = (ptrdiff_t)n * T;
+    mg.x_init.p = s->dx0; mg.x_init.ts = 0; mg.x_init.bs = n;
+    if ((st = DOPT_FN(dopt_mpc_lqr_backward)(s->lqr, dtau, NULL, &mg, bwd_status, info)) != DOPT_OK) return st;
+    for (b = 0; b < s->B; ++b)
+        if ((st = DOPT_FN(dopt__al_grad_map)(s, problem, b, grad)) != DOPT_OK)
+            return dopt_errinfo_set(info, st, b, 0, "mpc al backward: a constraint callback failed or gave NaN/Inf");
+    return DOPT_OK;
+}
+#undef R_
+/* ==== end AUGMENTED-LAGRANGIAN MPC: implementation ==== */
 #ifdef __cplusplus
 }
 #endif
