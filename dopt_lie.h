@@ -4752,29 +4752,80 @@ static dopt_status DOPT_FN(dopt__ba_undamped)(DOPT_FN(dopt_lie_ba_solver) *s, co
     return DOPT_OK;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
-                                                     const dopt_lie_ba_options *opts,
-                                                     ptrdiff_t ncam, const int *cameras, DOPT_REAL *cam_cov,
-                                                     ptrdiff_t npt, const int *points, DOPT_REAL *pt_cov,
-                                                     dopt_errinfo *info)
+/* M (9x9, column-major) <- block (fa, fb) of S⁻¹ from the selected inverse in s->Sv (which holds
+ * the blocks below the diagonal and the lower triangles of the diagonal blocks). */
+static void DOPT_FN(dopt__ba_sinv_block)(const DOPT_FN(dopt_lie_ba_solver) *s, int fa, int fb, DOPT__L *M)
 {
-    DOPT_FN(dopt__ba_opts) o;
+    const DOPT__L *B = s->Sv + DOPT_FN(dopt__ba_block)(s, fa > fb ? fa : fb, fa > fb ? fb : fa);
+    int r, c;
+    for (c = 0; c < 9; ++c)
+        for (r = 0; r < 9; ++r)
+            M[9 * c + r] = fa == fb ? (r >= c ? B[9 * c + r] : B[9 * r + c]) : fa > fb ? B[9 * c + r] : B[9 * r + c];
+}
+
+/* Covariances from the selected inverse S⁻¹ (no solves): camera blocks are its diagonal blocks;
+ * point j's is V_j⁻¹ + sum_ab T_aᵀ [S⁻¹]_{f_a f_b} T_b over the pairs of free cameras that see
+ * it (blocks of S's pattern, so the selected inverse holds them). */
+static void DOPT_FN(dopt__ba_cov_selected)(DOPT_FN(dopt_lie_ba_solver) *s, ptrdiff_t ncam, const int *cameras,
+                                           DOPT__L *cam_cov, ptrdiff_t npt, const int *points, DOPT__L *pt_cov)
+{
+    DOPT__L M[81], Y[9], MT[27];
+    ptrdiff_t q, u, v;
+    int k, l, r, c;
+    for (q = 0; q < ncam; ++q) {
+        const int f = s->cam_free[cameras[q]];
+        const DOPT__L *sc = s->sc + 9 * (size_t)cameras[q];
+        DOPT__L *C = cam_cov + 81 * q;
+        if (f < 0) {
+            memset(C, 0, 81 * sizeof(DOPT__L));
+            continue;
+        }
+        DOPT_FN(dopt__ba_sinv_block)(s, f, f, M);
+        for (k = 0; k < 9; ++k)
+            for (r = 0; r < 9; ++r) C[9 * k + r] = sc[r] * M[9 * k + r] * sc[k];
+    }
+    for (q = 0; q < npt; ++q) {
+        const int j = points[q];
+        const DOPT__L *sp = s->sp + 3 * (size_t)j, *Vi = s->Vi + 9 * (size_t)j;
+        DOPT__L *P = pt_cov + 9 * q;
+        for (k = 0; k < 9; ++k) Y[k] = Vi[k];
+        for (u = s->pt_ptr[j]; u < s->pt_ptr[j + 1]; ++u) {
+            const int oa = s->pt_obs[u], fa = s->cam_free[s->cam[oa]];
+            const DOPT__L *Ta = s->T + 27 * (size_t)oa;
+            if (fa < 0) continue;
+            for (v = s->pt_ptr[j]; v < s->pt_ptr[j + 1]; ++v) {
+                const int ob = s->pt_obs[v], fb = s->cam_free[s->cam[ob]];
+                const DOPT__L *Tb = s->T + 27 * (size_t)ob;
+                if (fb < 0) continue;
+                DOPT_FN(dopt__ba_sinv_block)(s, fa, fb, M);
+                for (l = 0; l < 3; ++l) /* MT = M T_b (9x3) */
+                    for (r = 0; r < 9; ++r) {
+                        DOPT__L t = 0;
+                        for (c = 0; c < 9; ++c) t += M[9 * c + r] * Tb[3 * c + l];
+                        MT[9 * l + r] = t;
+                    }
+                for (l = 0; l < 3; ++l) /* Y += T_aᵀ MT */
+                    for (k = 0; k < 3; ++k) {
+                        DOPT__L t = 0;
+                        for (r = 0; r < 9; ++r) t += Ta[3 * r + k] * MT[9 * l + r];
+                        Y[3 * k + l] += t;
+                    }
+            }
+        }
+        for (k = 0; k < 3; ++k)
+            for (l = 0; l < 3; ++l) P[3 * l + k] = sp[k] * DOPT__C(0.5) * (Y[3 * k + l] + Y[3 * l + k]) * sp[l];
+    }
+}
+
+/* Covariances by solves with the reduced factor (linear solvers without selected_inverse):
+ * camera c: 9 solves with unit vectors; point p: 3 solves with the columns of T_p. */
+static dopt_status DOPT_FN(dopt__ba_cov_solves)(DOPT_FN(dopt_lie_ba_solver) *s, ptrdiff_t ncam, const int *cameras,
+                                                DOPT__L *cam_cov, ptrdiff_t npt, const int *points, DOPT__L *pt_cov,
+                                                dopt_errinfo *info)
+{
     dopt_status st;
-    ptrdiff_t q, u, n;
+    ptrdiff_t q, u, n = 9 * (ptrdiff_t)s->ncf;
     int k, l, r;
-    if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
-    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || ncam < 0 || npt < 0 || (ncam > 0 && (!cameras || !cam_cov)) ||
-        (npt > 0 && (!points || !pt_cov)))
-        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba covariance: bad argument");
-    for (q = 0; q < ncam; ++q)
-        if (cameras[q] < 0 || cameras[q] >= s->nc)
-            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0, "ba covariance: camera index out of range");
-    for (q = 0; q < npt; ++q)
-        if (points[q] < 0 || points[q] >= s->np || s->pt_ptr[points[q] + 1] == s->pt_ptr[points[q]])
-            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0,
-                                    "ba covariance: point index out of range or point not observed");
-    if ((st = DOPT_FN(dopt__ba_undamped)(s, p, &o, info)) != DOPT_OK) return st;
-    n = 9 * (ptrdiff_t)s->ncf;
     for (q = 0; q < ncam; ++q) { /* [S⁻¹]_cc: 9 solves with unit vectors */
         const int c = cameras[q], f = s->cam_free[c];
         DOPT__L *C = cam_cov + 81 * q;
@@ -4788,8 +4839,6 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver)
                 return dopt_errinfo_set(info, st, c, 0, "ba covariance: solve failed");
             for (r = 0; r < 9; ++r) C[9 * k + r] = sc[r] * s->rhs[9 * f + r] * sc[k];
         }
-        for (k = 0; k < 9; ++k) /* symmetric to rounding: make it exactly so */
-            for (r = k + 1; r < 9; ++r) C[9 * k + r] = C[9 * r + k] = DOPT__C(0.5) * (C[9 * k + r] + C[9 * r + k]);
     }
     for (q = 0; q < npt; ++q) { /* V⁻¹ + Tᵀ S⁻¹ T: 3 solves */
         const int j = points[q];
@@ -4815,6 +4864,47 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver)
         }
         for (k = 0; k < 3; ++k)
             for (l = 0; l < 3; ++l) P[3 * l + k] = sp[k] * DOPT__C(0.5) * (Y[3 * k + l] + Y[3 * l + k]) * sp[l];
+    }
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                     const dopt_lie_ba_options *opts,
+                                                     ptrdiff_t ncam, const int *cameras, DOPT_REAL *cam_cov,
+                                                     ptrdiff_t npt, const int *points, DOPT_REAL *pt_cov,
+                                                     dopt_errinfo *info)
+{
+    DOPT_FN(dopt__ba_opts) o;
+    dopt_status st = DOPT_ERR_UNSUPPORTED;
+    ptrdiff_t q;
+    int k, r;
+    if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
+    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || ncam < 0 || npt < 0 || (ncam > 0 && (!cameras || !cam_cov)) ||
+        (npt > 0 && (!points || !pt_cov)))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba covariance: bad argument");
+    for (q = 0; q < ncam; ++q)
+        if (cameras[q] < 0 || cameras[q] >= s->nc)
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0, "ba covariance: camera index out of range");
+    for (q = 0; q < npt; ++q)
+        if (points[q] < 0 || points[q] >= s->np || s->pt_ptr[points[q] + 1] == s->pt_ptr[points[q]])
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0,
+                                    "ba covariance: point index out of range or point not observed");
+    if ((st = DOPT_FN(dopt__ba_undamped)(s, p, &o, info)) != DOPT_OK) return st;
+    /* the selected inverse where the linear solver offers it and more than a few blocks are
+     * wanted (it costs about one factorization, a camera by solves 9 solves); its workspace
+     * failing to allocate falls back to the solves */
+    st = DOPT_ERR_UNSUPPORTED;
+    if (s->ls.selected_inverse && 9 * ncam + 3 * npt > 27) st = s->ls.selected_inverse(s->ls.self, s->Sv);
+    if (st == DOPT_OK)
+        DOPT_FN(dopt__ba_cov_selected)(s, ncam, cameras, cam_cov, npt, points, pt_cov);
+    else if (st != DOPT_ERR_UNSUPPORTED && st != DOPT_ERR_ALLOCATION)
+        return dopt_errinfo_set(info, st, -1, 0, "ba covariance: selected inverse failed");
+    else if ((st = DOPT_FN(dopt__ba_cov_solves)(s, ncam, cameras, cam_cov, npt, points, pt_cov, info)) != DOPT_OK)
+        return st;
+    for (q = 0; q < ncam; ++q) { /* symmetric to rounding: make it exactly so */
+        DOPT__L *C = cam_cov + 81 * q;
+        for (k = 0; k < 9; ++k)
+            for (r = k + 1; r < 9; ++r) C[9 * k + r] = C[9 * r + k] = DOPT__C(0.5) * (C[9 * k + r] + C[9 * r + k]);
     }
     if ((ncam > 0 && !DOPT_FN(dopt__ba_finite)(81 * ncam, cam_cov)) ||
         (npt > 0 && !DOPT_FN(dopt__ba_finite)(9 * npt, pt_cov)))

@@ -7,6 +7,7 @@
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
 #include "dopt_lie.h"
+#include "dopt_sparse.h"
 #include "dopt_test.h"
 #include <time.h>
 
@@ -443,9 +444,10 @@ static void DOPT_FN(test_converges_to_noise)(void)
 static void DOPT_FN(test_covariance)(void)
 {
     int variant;
-    for (variant = 0; variant < 2; ++variant) {
-        const dopt_loss_kind loss = variant ? DOPT_LOSS_HUBER : DOPT_LOSS_NONE;
-        BAL_ *p = DOPT_FN(scene)(5, 14, variant ? 2 : 1, 31 + (uint64_t)variant);
+    for (variant = 0; variant < 4; ++variant) { /* loss none / Huber; dense solves / sparse selected inverse */
+        const dopt_loss_kind loss = variant & 1 ? DOPT_LOSS_HUBER : DOPT_LOSS_NONE;
+        BAL_ *p = DOPT_FN(scene)(5, 14, variant & 1 ? 2 : 1, 31 + (uint64_t)(variant & 1));
+        DOPT_FN(dopt_linear_solver) sparse, *linear = NULL;
         unsigned char fixed[5] = {1, 1, 0, 0, 0};
         DOPT_FN(dopt_lie_ba_solver) *s = NULL;
         dopt_lie_ba_options o;
@@ -460,7 +462,12 @@ static void DOPT_FN(test_covariance)(void)
         m = 2 * p->num_observations;
         memset(&o, 0, sizeof o);
         o.loss = loss;
-        DOPT_CHECK(DOPT_FN(dopt_lie_ba_solver_create)(NULL, p, fixed, NULL, &s, NULL) == DOPT_OK, "create");
+        if (variant >= 2) {
+            DOPT_CHECK(DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &sparse) == DOPT_OK, "sparse solver");
+            DOPT_CHECK(sparse.selected_inverse != NULL, "sparse solver offers the selected inverse");
+            linear = &sparse;
+        }
+        DOPT_CHECK(DOPT_FN(dopt_lie_ba_solver_create)(NULL, p, fixed, linear, &s, NULL) == DOPT_OK, "create");
         if (!s) return;
         DOPT_CHECK(DOPT_FN(dopt_lie_ba_solve)(s, p, &o, &rep, NULL) == DOPT_OK, "solve");
         cams = (int *)malloc(sizeof(int) * 5);
