@@ -4076,6 +4076,9 @@ static dopt_status DOPT_FN(dopt__ba_pattern)(DOPT_FN(dopt_lie_ba_solver) *s, con
             const size_t first = nb;
             ptrdiff_t q, u;
             if (pass) s->col_start[f] = (int)nb;
+            mark[f] = f; /* the diagonal block, also for a camera that sees no point */
+            if (pass) s->row_block[nb] = f;
+            ++nb;
             for (q = cam_ptr[c]; q < cam_ptr[c + 1]; ++q) {
                 const int j = s->pt[cam_obs[q]];
                 for (u = s->pt_ptr[j]; u < s->pt_ptr[j + 1]; ++u) {
