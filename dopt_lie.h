@@ -898,6 +898,17 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *
                                                    const dopt_lie_ba_options *opts,
                                                    const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
                                                    DOPT_REAL *obs_grad, dopt_errinfo *info);
+/* dopt_lie_ba_backward_params: dopt_lie_ba_backward (obs_grad may be NULL here), and the
+ * gradient with respect to the cost's other parameters, the FIXED cameras (held constant in the
+ * solve, e.g. known poses or a calibration being learned): with v = H⁻¹ dL/dx as above,
+ *   dL/dcamera_c = -sum_{i observed by c} J_{c,i}ᵀ (rho' I + 2 rho'' r_i r_iᵀ) J_i v
+ * (J_{c,i}: d r_i / d(camera c's 9 parameters), the same Gauss-Newton H).  fixed_grad: NULL, or
+ * 9 * num_cameras reals out (p->cameras' layout): the fixed cameras' gradients, zero for the free
+ * cameras (x* does not depend on their starting values).  Returns as dopt_lie_ba_backward. */
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward_params)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                          const dopt_lie_ba_options *opts,
+                                                          const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
+                                                          DOPT_REAL *obs_grad, DOPT_REAL *fixed_grad, dopt_errinfo *info);
 
 #ifdef __cplusplus
 }
@@ -4920,13 +4931,23 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *
                                                    const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
                                                    DOPT_REAL *obs_grad, dopt_errinfo *info)
 {
+    if (!obs_grad) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba backward: bad argument");
+    return DOPT_FN(dopt_lie_ba_backward_params)(s, p, opts, cam_adjoint, pt_adjoint, obs_grad, NULL, info);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward_params)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                          const dopt_lie_ba_options *opts,
+                                                          const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
+                                                          DOPT_REAL *obs_grad, DOPT_REAL *fixed_grad, dopt_errinfo *info)
+{
     DOPT_FN(dopt__ba_opts) o;
     dopt_status st;
     ptrdiff_t i, c, j;
     int k, f;
     if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
-    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || !obs_grad)
+    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || (!obs_grad && !fixed_grad))
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba backward: bad argument");
+    if (fixed_grad) memset(fixed_grad, 0, 9 * (size_t)s->nc * sizeof(DOPT__L));
     if ((st = DOPT_FN(dopt__ba_undamped)(s, p, &o, info)) != DOPT_OK) return st;
     /* H' v' = S a (scaled), by the Schur complement, then v = S v' */
     for (j = 0; j < 3 * s->np; ++j) s->xp[j] = pt_adjoint ? s->sp[j] * pt_adjoint[j] : 0;
@@ -4962,11 +4983,17 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *
         if (o.loss != DOPT_LOSS_NONE) DOPT_FN(dopt_nlls_loss_eval)(o.loss, (DOPT__L)o.a, r[0] * r[0] + r[1] * r[1], rho);
         {
             const DOPT__L re = DOPT__C(2) * rho[2] * (r[0] * e0 + r[1] * e1);
-            obs_grad[2 * i] = rho[1] * e0 + re * r[0];
-            obs_grad[2 * i + 1] = rho[1] * e1 + re * r[1];
+            const DOPT__L g0 = rho[1] * e0 + re * r[0], g1 = rho[1] * e1 + re * r[1];
+            if (obs_grad) {
+                obs_grad[2 * i] = g0;
+                obs_grad[2 * i + 1] = g1;
+            }
+            if (fixed_grad && s->cam_free[cm] < 0) /* r moves with camera cm as with -obs, through J_c */
+                for (k = 0; k < 9; ++k) fixed_grad[9 * (size_t)cm + k] -= Jc[k] * g0 + Jc[9 + k] * g1;
         }
     }
-    if (!DOPT_FN(dopt__ba_finite)(2 * s->no, obs_grad))
+    if ((obs_grad && !DOPT_FN(dopt__ba_finite)(2 * s->no, obs_grad)) ||
+        (fixed_grad && !DOPT_FN(dopt__ba_finite)(9 * s->nc, fixed_grad)))
         return dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, -1, 0, "ba backward: gradient not finite");
     return DOPT_OK;
 }

@@ -642,6 +642,33 @@ static void DOPT_FN(test_backward)(void)
             if (fabs(fd - grad[e]) > err) err = fabs(fd - grad[e]);
         }
         DOPT_CHECK(maxg > 0 && err <= 1e-6 * maxg, "variant %d: implicit gradient vs central FD: %.3g of max %.3g", variant, err, maxg);
+        { /* the fixed cameras (0 and 1) are the cost's parameters: dL/dcamera against central FD of
+             the solve (L's direct term w_c · camera taken out: only x*'s dependence counts) */
+            R_ fg[36], og[1];
+            double fmax = 0, ferr = 0;
+            st = DOPT_FN(dopt_lie_ba_backward_params)(s, p, &o, wc, wp, NULL, fg, &info);
+            DOPT_CHECK(st == DOPT_OK, "backward_params: %s", dopt_status_string(st));
+            for (i = 0; i < 18; ++i) if (fabs(fg[i]) > fmax) fmax = fabs(fg[i]);
+            for (i = 18; i < 36; ++i) DOPT_CHECK(fg[i] == 0, "free camera entry %d of the parameter gradient", (int)i);
+            for (k = 0; k < 18; ++k) {
+                const R_ keep = p->cameras[k];
+                const double hk = 1e-5 * (fabs((double)keep) > 1 ? fabs((double)keep) : 1);
+                double Lp, Lm, fd;
+                p->cameras[k] = keep + (R_)hk;
+                Lp = DOPT_FN(tight_solve)(s, p, wc, wp, loss);
+                memcpy(p->cameras, xc, sizeof(R_) * 36); memcpy(p->points, xp, sizeof(R_) * 3 * (size_t)np);
+                p->cameras[k] = keep - (R_)hk;
+                Lm = DOPT_FN(tight_solve)(s, p, wc, wp, loss);
+                memcpy(p->cameras, xc, sizeof(R_) * 36); memcpy(p->points, xp, sizeof(R_) * 3 * (size_t)np);
+                fd = (Lp - Lm) / (2 * hk) - (double)wc[k];
+                if (fabs(fd - fg[k]) > ferr) ferr = fabs(fd - fg[k]);
+            }
+            DOPT_CHECK(fmax > 0 && ferr <= 1e-6 * fmax, "variant %d: fixed-camera gradient vs central FD: %.3g of max %.3g",
+                       variant, ferr, fmax);
+            DOPT_CHECK(DOPT_FN(dopt_lie_ba_backward_params)(s, p, &o, wc, wp, NULL, NULL, &info) == DOPT_ERR_INVALID_ARGUMENT,
+                       "backward_params without outputs");
+            (void)og;
+        }
         free(wc); free(wp); free(xc); free(xp); free(grad);
         DOPT_FN(dopt_lie_ba_solver_destroy)(s);
         DOPT_FN(dopt_lie_bal_destroy)(p);
