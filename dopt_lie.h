@@ -91,9 +91,11 @@
  *   (pass dopt_sparse.h's dopt_sparse_linear_solver_d, or NULL for the dense Cholesky), then
  *   dp = (V + D_p)⁻¹ (-g_p - Wᵀ dc).  Robust losses enter as Ceres does (IRLS weights sqrt(rho')).
  *   The same factorization, undamped, gives dopt_lie_ba_covariance_d (marginal covariances of
- *   chosen cameras and points, the gauge fixed by cameras held constant) and
- *   dopt_lie_ba_backward_d (the IMPLICIT gradient of an outer loss through the solution with
- *   respect to the observations).  examples/bal.c is a complete program.
+ *   chosen cameras and points, the gauge fixed by cameras held constant; read from the selected
+ *   inverse of S when the linear solver offers one, as dopt_sparse.h's does) and
+ *   dopt_lie_ba_backward_d / _backward_params_d (the IMPLICIT gradient of an outer loss through
+ *   the solution with respect to the observations and to the fixed cameras' parameters).
+ *   examples/bal.c is a complete program.
  *
  * OPTIONS: those of dopt.h (DOPT_IMPLEMENTATION, DOPT_STATIC, DOPT_NO_STDIO: without stdio the
  *   g2o and BAL readers and writers are left out), and
@@ -873,8 +875,11 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_solve)(DOPT_FN(dopt_lie_ba_solver) *s, 
  * H = JᵀJ (Gauss-Newton, robust weights of opts' loss; no damping), the gauge fixed by the
  * solver's fixed cameras (their covariance is zero).  H is never formed or inverted: the points
  * are eliminated, the reduced camera matrix S is factored once, and
- *   camera c:  [S⁻¹]_cc from 9 solves with unit vectors;
- *   point p:   V_p⁻¹ + T_pᵀ S⁻¹ T_p  (T_p = W_p V_p⁻¹, 3 solves).
+ *   camera c:  [S⁻¹]_cc;
+ *   point p:   V_p⁻¹ + T_pᵀ S⁻¹ T_p  (T_p = W_p V_p⁻¹),
+ * the blocks of S⁻¹ coming from the linear solver's selected_inverse (every block of S's pattern
+ * at about the cost of one factorization; dopt_sparse.h's solver offers it) when more than three
+ * cameras' worth of blocks are wanted, else from solves (9 per camera, 3 per point).
  *   cameras, ncam   camera indices; cam_cov gets ncam 9x9 column-major blocks (81 reals each)
  *   points, npt     point indices; pt_cov gets npt 3x3 blocks (9 reals each)
  * (either list may be empty).  Returns DOPT_OK, DOPT_ERR_INVALID_ARGUMENT (index out of range,
