@@ -643,7 +643,7 @@ static void DOPT_FN(test_backward)(void)
         }
         DOPT_CHECK(maxg > 0 && err <= 1e-6 * maxg, "variant %d: implicit gradient vs central FD: %.3g of max %.3g", variant, err, maxg);
         { /* the fixed cameras (0 and 1) are the cost's parameters: dL/dcamera against central FD of
-             the solve (L's direct term w_c · camera taken out: only x*'s dependence counts) */
+             the solve, fourth order (L's direct term w_c · camera taken out: only x*'s dependence) */
             R_ fg[36], og[1];
             double fmax = 0, ferr = 0;
             st = DOPT_FN(dopt_lie_ba_backward_params)(s, p, &o, wc, wp, NULL, fg, &info);
@@ -652,15 +652,15 @@ static void DOPT_FN(test_backward)(void)
             for (i = 18; i < 36; ++i) DOPT_CHECK(fg[i] == 0, "free camera entry %d of the parameter gradient", (int)i);
             for (k = 0; k < 18; ++k) {
                 const R_ keep = p->cameras[k];
-                const double hk = 1e-5 * (fabs((double)keep) > 1 ? fabs((double)keep) : 1);
-                double Lp, Lm, fd;
-                p->cameras[k] = keep + (R_)hk;
-                Lp = DOPT_FN(tight_solve)(s, p, wc, wp, loss);
-                memcpy(p->cameras, xc, sizeof(R_) * 36); memcpy(p->points, xp, sizeof(R_) * 3 * (size_t)np);
-                p->cameras[k] = keep - (R_)hk;
-                Lm = DOPT_FN(tight_solve)(s, p, wc, wp, loss);
-                memcpy(p->cameras, xc, sizeof(R_) * 36); memcpy(p->points, xp, sizeof(R_) * 3 * (size_t)np);
-                fd = (Lp - Lm) / (2 * hk) - (double)wc[k];
+                const double hk = 1e-4 * (fabs((double)keep) > 1 ? fabs((double)keep) : 1);
+                double Ls[4], fd;
+                int t;
+                for (t = 0; t < 4; ++t) { /* +h, -h, +2h, -2h: the fourth-order central difference */
+                    p->cameras[k] = keep + (R_)((t & 1 ? -1 : 1) * (t < 2 ? 1 : 2) * hk);
+                    Ls[t] = DOPT_FN(tight_solve)(s, p, wc, wp, loss);
+                    memcpy(p->cameras, xc, sizeof(R_) * 36); memcpy(p->points, xp, sizeof(R_) * 3 * (size_t)np);
+                }
+                fd = (8 * (Ls[0] - Ls[1]) - (Ls[2] - Ls[3])) / (12 * hk) - (double)wc[k];
                 if (fabs(fd - fg[k]) > ferr) ferr = fabs(fd - fg[k]);
             }
             DOPT_CHECK(fmax > 0 && ferr <= 1e-6 * fmax, "variant %d: fixed-camera gradient vs central FD: %.3g of max %.3g",
