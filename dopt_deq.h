@@ -363,7 +363,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_set)(DOPT_FN(dopt_deq_tanh) *layer, c
                                                dopt_errinfo *info);
 
 /* dopt_deq_tanh_map: the layer as a dopt_deq_map_fn (ctx = the layer): out = tanh(W in + C),
- * one gemm for the whole batch. */
+ * one gemm for the whole batch (none when `in` is all zeros, the usual starting point). */
 DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t batch,
                                                const DOPT_REAL *in, DOPT_REAL *out,
                                                const unsigned char *active);
