@@ -890,6 +890,15 @@ DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOP
  *                             replace the last factor_batch's.
  *             solve_batch     rhs[l] (n reals) <- (matrix l)^{-1} rhs[l] for every l < count of
  *                             the last factor_batch whose status was DOPT_OK (others untouched).
+ *   selected_inverse  optional (NULL: not offered): after a successful factor() of the current
+ *             slot, out (pattern.nvalues reals, laid out as factor()'s values) <- the entries of
+ *             (H + diag_add)^{-1} at the positions factor() reads: the blocks below the
+ *             diagonal and the lower triangle (row >= column) of each diagonal block (the
+ *             strict upper triangles are left as they were), at about the cost of a
+ *             factorization (no dense inverse).  Marginal covariances read their blocks here
+ *             instead of solving with unit vectors.  May allocate its workspace on the first
+ *             call.  Returns DOPT_OK, DOPT_ERR_INVALID_ARGUMENT (no successful factor),
+ *             DOPT_ERR_ALLOCATION, DOPT_ERR_NON_FINITE.
  * factor() must be a function of (values, diag_add) alone: the layer reuses a kept factor when
  * it is asked for a factor of a bit-identical undamped matrix (see dopt_nlls_solver_keep_factors).
  * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
@@ -909,6 +918,7 @@ typedef struct DOPT_FN(dopt_linear_solver) {
     dopt_status (*factor_batch)(void *self, int count, const DOPT_REAL *const *values,
                                 const DOPT_REAL *const *diag_add, dopt_status *status, int *fail_col);
     void (*solve_batch)(void *self, int count, DOPT_REAL *const *rhs);
+    dopt_status (*selected_inverse)(void *self, DOPT_REAL *out);
 } DOPT_FN(dopt_linear_solver);
 
 /* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix

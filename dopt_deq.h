@@ -226,25 +226,24 @@ static inline double dopt__deq_tanh_scalar(double x)
     const double magic = 6755399441055744.0;          /* 1.5 * 2^52: adding it rounds to an integer */
     const uint64_t forty = (uint64_t)0x4044000000000000u, magic_bits = (uint64_t)0x4338000000000000u;
     dopt__deq_bits y, t, two_k;
-    double kd, r, p, e;
+    double kd, r, r2, r4, r8, p, e;
     y.d = 2 * fabs(x);
     y.u = y.u < forty ? y.u : forty;
     t.d = y.d * 1.4426950408889634 + magic;
     kd = t.d - magic;
     r = (y.d - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
-    p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r * r + r;
+    /* expm1(r) = r + r^2 (c2 + c3 r + ... + c13 r^11), the sum in Estrin's scheme (short
+     * dependency chains: the loop over an array is throughput-bound, not latency-bound) */
+    r2 = r * r;
+    r4 = r2 * r2;
+    r8 = r4 * r4;
+    {
+        const double q0 = 0.5 + r * (1.0 / 6.0), q1 = 1.0 / 24.0 + r * (1.0 / 120.0);
+        const double q2 = 1.0 / 720.0 + r * (1.0 / 5040.0), q3 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+        const double q4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0), q5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+        p = (q0 + r2 * q1) + r4 * (q2 + r2 * q3) + r8 * (q4 + r2 * q5);
+    }
+    p = p * r2 + r;
     two_k.u = (t.u - magic_bits + 1023u) << 52;       /* t's low mantissa bits hold k (0..58)      */
     e = two_k.d * p + (two_k.d - 1);
     return copysign(e / (e + 2), x) + (x - x);
@@ -364,7 +363,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_set)(DOPT_FN(dopt_deq_tanh) *layer, c
                                                dopt_errinfo *info);
 
 /* dopt_deq_tanh_map: the layer as a dopt_deq_map_fn (ctx = the layer): out = tanh(W in + C),
- * one gemm for the whole batch. */
+ * one gemm for the whole batch (none when `in` is all zeros, the usual starting point). */
 DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t batch,
                                                const DOPT_REAL *in, DOPT_REAL *out,
                                                const unsigned char *active);
@@ -517,11 +516,16 @@ static void DOPT_FN(dopt__deq_axpy)(int n, DOPT_REAL a, const DOPT_REAL *DOPT_RE
 
 static int DOPT_FN(dopt__deq_finite)(DOPT_REAL v) { return v == v && v - v == 0; }
 
-/* out[i] = tanh(a[i] + c[i]) for i < len (out may alias a). */
-static void DOPT_FN(dopt__deq_tanh_add)(ptrdiff_t len, const DOPT_REAL *a, const DOPT_REAL *c, DOPT_REAL *out)
+/* io[i] = tanh(io[i] + c[i]) for i < len, c NULL meaning 0 (in place, so that the loop runs
+ * vectorized: an out that may alias its input made the compiler fall back to scalar code). */
+static void DOPT_FN(dopt__deq_tanh_add)(ptrdiff_t len, DOPT_REAL *DOPT_RESTRICT io, const DOPT_REAL *DOPT_RESTRICT c)
 {
     ptrdiff_t i;
-    for (i = 0; i < len; ++i) out[i] = (DOPT_REAL)dopt__deq_tanh_scalar((double)a[i] + (double)c[i]);
+    if (!c) {
+        for (i = 0; i < len; ++i) io[i] = (DOPT_REAL)dopt__deq_tanh_scalar((double)io[i]);
+        return;
+    }
+    for (i = 0; i < len; ++i) io[i] = (DOPT_REAL)dopt__deq_tanh_scalar((double)io[i] + (double)c[i]);
 }
 
 /* ---- solver ------------------------------------------------------------------------------------ */
@@ -1207,10 +1211,17 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t ba
 {
     DOPT_FN(dopt_deq_tanh) *L = (DOPT_FN(dopt_deq_tanh) *)layer;
     ptrdiff_t nb = (ptrdiff_t)n * batch;
+    ptrdiff_t i;
     (void)active;
     if (!L || !L->W || n != L->n || batch != L->batch) return DOPT_ERR_DIMENSION;
+    for (i = 0; i < nb && in[i] == 0; ++i) {}
+    if (i == nb) { /* z = 0 (the usual start): W z = 0, no product */
+        memcpy(out, L->C, (size_t)nb * sizeof(DOPT_REAL));
+        DOPT_FN(dopt__deq_tanh_add)(nb, out, NULL);
+        return DOPT_OK;
+    }
     DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, (int)batch, n, 1, L->W, n, in, n, 0, out, n);
-    DOPT_FN(dopt__deq_tanh_add)(nb, out, L->C, out);
+    DOPT_FN(dopt__deq_tanh_add)(nb, out, L->C);
     return DOPT_OK;
 }
 
@@ -1224,7 +1235,7 @@ DOPT_API void DOPT_FN(dopt_deq_tanh_linearize)(DOPT_FN(dopt_deq_tanh) *L, const 
                        L->D, L->n);
     for (c = 0; c < L->n; ++c)
         for (r = 0; r < L->n; ++r) L->WT[c + (ptrdiff_t)r * L->n] = L->W[r + (ptrdiff_t)c * L->n];
-    DOPT_FN(dopt__deq_tanh_add)(nb, L->D, L->C, L->D);
+    DOPT_FN(dopt__deq_tanh_add)(nb, L->D, L->C);
     for (i = 0; i < nb; ++i) L->D[i] = 1 - L->D[i] * L->D[i];
 }
 
@@ -1317,7 +1328,7 @@ DOPT_API void DOPT_FN(dopt_deq_tanh_jacreg)(DOPT_FN(dopt_deq_tanh) *L, const DOP
     for (i = 0; i < nb; ++i) E[i] = (DOPT_REAL)dopt_rng_normal_d(rng);
     /* T = f = tanh(W z + C);  A = a = (1 - f^2) .* eps;  T = q = d(1 - f^2)/ds = -2 f (1 - f^2) */
     DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, B, n, 1, L->W, n, zc, n, 0, T, n);
-    DOPT_FN(dopt__deq_tanh_add)(nb, T, L->C, T);
+    DOPT_FN(dopt__deq_tanh_add)(nb, T, L->C);
     for (i = 0; i < nb; ++i) {
         DOPT_REAL f = T[i], d = 1 - f * f;
         A[i] = d * E[i];

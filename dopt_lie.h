@@ -91,9 +91,11 @@
  *   (pass dopt_sparse.h's dopt_sparse_linear_solver_d, or NULL for the dense Cholesky), then
  *   dp = (V + D_p)⁻¹ (-g_p - Wᵀ dc).  Robust losses enter as Ceres does (IRLS weights sqrt(rho')).
  *   The same factorization, undamped, gives dopt_lie_ba_covariance_d (marginal covariances of
- *   chosen cameras and points, the gauge fixed by cameras held constant) and
- *   dopt_lie_ba_backward_d (the IMPLICIT gradient of an outer loss through the solution with
- *   respect to the observations).  examples/bal.c is a complete program.
+ *   chosen cameras and points, the gauge fixed by cameras held constant; read from the selected
+ *   inverse of S when the linear solver offers one, as dopt_sparse.h's does) and
+ *   dopt_lie_ba_backward_d / _backward_params_d (the IMPLICIT gradient of an outer loss through
+ *   the solution with respect to the observations and to the fixed cameras' parameters).
+ *   examples/bal.c is a complete program.
  *
  * OPTIONS: those of dopt.h (DOPT_IMPLEMENTATION, DOPT_STATIC, DOPT_NO_STDIO: without stdio the
  *   g2o and BAL readers and writers are left out), and
@@ -873,8 +875,11 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_solve)(DOPT_FN(dopt_lie_ba_solver) *s, 
  * H = JᵀJ (Gauss-Newton, robust weights of opts' loss; no damping), the gauge fixed by the
  * solver's fixed cameras (their covariance is zero).  H is never formed or inverted: the points
  * are eliminated, the reduced camera matrix S is factored once, and
- *   camera c:  [S⁻¹]_cc from 9 solves with unit vectors;
- *   point p:   V_p⁻¹ + T_pᵀ S⁻¹ T_p  (T_p = W_p V_p⁻¹, 3 solves).
+ *   camera c:  [S⁻¹]_cc;
+ *   point p:   V_p⁻¹ + T_pᵀ S⁻¹ T_p  (T_p = W_p V_p⁻¹),
+ * the blocks of S⁻¹ coming from the linear solver's selected_inverse (every block of S's pattern
+ * at about the cost of one factorization; dopt_sparse.h's solver offers it) when more than three
+ * cameras' worth of blocks are wanted, else from solves (9 per camera, 3 per point).
  *   cameras, ncam   camera indices; cam_cov gets ncam 9x9 column-major blocks (81 reals each)
  *   points, npt     point indices; pt_cov gets npt 3x3 blocks (9 reals each)
  * (either list may be empty).  Returns DOPT_OK, DOPT_ERR_INVALID_ARGUMENT (index out of range,
@@ -898,6 +903,17 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *
                                                    const dopt_lie_ba_options *opts,
                                                    const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
                                                    DOPT_REAL *obs_grad, dopt_errinfo *info);
+/* dopt_lie_ba_backward_params: dopt_lie_ba_backward (obs_grad may be NULL here), and the
+ * gradient with respect to the cost's other parameters, the FIXED cameras (held constant in the
+ * solve, e.g. known poses or a calibration being learned): with v = H⁻¹ dL/dx as above,
+ *   dL/dcamera_c = -sum_{i observed by c} J_{c,i}ᵀ (rho' I + 2 rho'' r_i r_iᵀ) J_i v
+ * (J_{c,i}: d r_i / d(camera c's 9 parameters), the same Gauss-Newton H).  fixed_grad: NULL, or
+ * 9 * num_cameras reals out (p->cameras' layout): the fixed cameras' gradients, zero for the free
+ * cameras (x* does not depend on their starting values).  Returns as dopt_lie_ba_backward. */
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward_params)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                          const dopt_lie_ba_options *opts,
+                                                          const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
+                                                          DOPT_REAL *obs_grad, DOPT_REAL *fixed_grad, dopt_errinfo *info);
 
 #ifdef __cplusplus
 }
@@ -4076,6 +4092,9 @@ static dopt_status DOPT_FN(dopt__ba_pattern)(DOPT_FN(dopt_lie_ba_solver) *s, con
             const size_t first = nb;
             ptrdiff_t q, u;
             if (pass) s->col_start[f] = (int)nb;
+            mark[f] = f; /* the diagonal block, also for a camera that sees no point */
+            if (pass) s->row_block[nb] = f;
+            ++nb;
             for (q = cam_ptr[c]; q < cam_ptr[c + 1]; ++q) {
                 const int j = s->pt[cam_obs[q]];
                 for (u = s->pt_ptr[j]; u < s->pt_ptr[j + 1]; ++u) {
@@ -4752,29 +4771,80 @@ static dopt_status DOPT_FN(dopt__ba_undamped)(DOPT_FN(dopt_lie_ba_solver) *s, co
     return DOPT_OK;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
-                                                     const dopt_lie_ba_options *opts,
-                                                     ptrdiff_t ncam, const int *cameras, DOPT_REAL *cam_cov,
-                                                     ptrdiff_t npt, const int *points, DOPT_REAL *pt_cov,
-                                                     dopt_errinfo *info)
+/* M (9x9, column-major) <- block (fa, fb) of S⁻¹ from the selected inverse in s->Sv (which holds
+ * the blocks below the diagonal and the lower triangles of the diagonal blocks). */
+static void DOPT_FN(dopt__ba_sinv_block)(const DOPT_FN(dopt_lie_ba_solver) *s, int fa, int fb, DOPT__L *M)
 {
-    DOPT_FN(dopt__ba_opts) o;
+    const DOPT__L *B = s->Sv + DOPT_FN(dopt__ba_block)(s, fa > fb ? fa : fb, fa > fb ? fb : fa);
+    int r, c;
+    for (c = 0; c < 9; ++c)
+        for (r = 0; r < 9; ++r)
+            M[9 * c + r] = fa == fb ? (r >= c ? B[9 * c + r] : B[9 * r + c]) : fa > fb ? B[9 * c + r] : B[9 * r + c];
+}
+
+/* Covariances from the selected inverse S⁻¹ (no solves): camera blocks are its diagonal blocks;
+ * point j's is V_j⁻¹ + sum_ab T_aᵀ [S⁻¹]_{f_a f_b} T_b over the pairs of free cameras that see
+ * it (blocks of S's pattern, so the selected inverse holds them). */
+static void DOPT_FN(dopt__ba_cov_selected)(DOPT_FN(dopt_lie_ba_solver) *s, ptrdiff_t ncam, const int *cameras,
+                                           DOPT__L *cam_cov, ptrdiff_t npt, const int *points, DOPT__L *pt_cov)
+{
+    DOPT__L M[81], Y[9], MT[27];
+    ptrdiff_t q, u, v;
+    int k, l, r, c;
+    for (q = 0; q < ncam; ++q) {
+        const int f = s->cam_free[cameras[q]];
+        const DOPT__L *sc = s->sc + 9 * (size_t)cameras[q];
+        DOPT__L *C = cam_cov + 81 * q;
+        if (f < 0) {
+            memset(C, 0, 81 * sizeof(DOPT__L));
+            continue;
+        }
+        DOPT_FN(dopt__ba_sinv_block)(s, f, f, M);
+        for (k = 0; k < 9; ++k)
+            for (r = 0; r < 9; ++r) C[9 * k + r] = sc[r] * M[9 * k + r] * sc[k];
+    }
+    for (q = 0; q < npt; ++q) {
+        const int j = points[q];
+        const DOPT__L *sp = s->sp + 3 * (size_t)j, *Vi = s->Vi + 9 * (size_t)j;
+        DOPT__L *P = pt_cov + 9 * q;
+        for (k = 0; k < 9; ++k) Y[k] = Vi[k];
+        for (u = s->pt_ptr[j]; u < s->pt_ptr[j + 1]; ++u) {
+            const int oa = s->pt_obs[u], fa = s->cam_free[s->cam[oa]];
+            const DOPT__L *Ta = s->T + 27 * (size_t)oa;
+            if (fa < 0) continue;
+            for (v = s->pt_ptr[j]; v < s->pt_ptr[j + 1]; ++v) {
+                const int ob = s->pt_obs[v], fb = s->cam_free[s->cam[ob]];
+                const DOPT__L *Tb = s->T + 27 * (size_t)ob;
+                if (fb < 0) continue;
+                DOPT_FN(dopt__ba_sinv_block)(s, fa, fb, M);
+                for (l = 0; l < 3; ++l) /* MT = M T_b (9x3) */
+                    for (r = 0; r < 9; ++r) {
+                        DOPT__L t = 0;
+                        for (c = 0; c < 9; ++c) t += M[9 * c + r] * Tb[3 * c + l];
+                        MT[9 * l + r] = t;
+                    }
+                for (l = 0; l < 3; ++l) /* Y += T_aᵀ MT */
+                    for (k = 0; k < 3; ++k) {
+                        DOPT__L t = 0;
+                        for (r = 0; r < 9; ++r) t += Ta[3 * r + k] * MT[9 * l + r];
+                        Y[3 * k + l] += t;
+                    }
+            }
+        }
+        for (k = 0; k < 3; ++k)
+            for (l = 0; l < 3; ++l) P[3 * l + k] = sp[k] * DOPT__C(0.5) * (Y[3 * k + l] + Y[3 * l + k]) * sp[l];
+    }
+}
+
+/* Covariances by solves with the reduced factor (linear solvers without selected_inverse):
+ * camera c: 9 solves with unit vectors; point p: 3 solves with the columns of T_p. */
+static dopt_status DOPT_FN(dopt__ba_cov_solves)(DOPT_FN(dopt_lie_ba_solver) *s, ptrdiff_t ncam, const int *cameras,
+                                                DOPT__L *cam_cov, ptrdiff_t npt, const int *points, DOPT__L *pt_cov,
+                                                dopt_errinfo *info)
+{
     dopt_status st;
-    ptrdiff_t q, u, n;
+    ptrdiff_t q, u, n = 9 * (ptrdiff_t)s->ncf;
     int k, l, r;
-    if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
-    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || ncam < 0 || npt < 0 || (ncam > 0 && (!cameras || !cam_cov)) ||
-        (npt > 0 && (!points || !pt_cov)))
-        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba covariance: bad argument");
-    for (q = 0; q < ncam; ++q)
-        if (cameras[q] < 0 || cameras[q] >= s->nc)
-            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0, "ba covariance: camera index out of range");
-    for (q = 0; q < npt; ++q)
-        if (points[q] < 0 || points[q] >= s->np || s->pt_ptr[points[q] + 1] == s->pt_ptr[points[q]])
-            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0,
-                                    "ba covariance: point index out of range or point not observed");
-    if ((st = DOPT_FN(dopt__ba_undamped)(s, p, &o, info)) != DOPT_OK) return st;
-    n = 9 * (ptrdiff_t)s->ncf;
     for (q = 0; q < ncam; ++q) { /* [S⁻¹]_cc: 9 solves with unit vectors */
         const int c = cameras[q], f = s->cam_free[c];
         DOPT__L *C = cam_cov + 81 * q;
@@ -4788,8 +4858,6 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver)
                 return dopt_errinfo_set(info, st, c, 0, "ba covariance: solve failed");
             for (r = 0; r < 9; ++r) C[9 * k + r] = sc[r] * s->rhs[9 * f + r] * sc[k];
         }
-        for (k = 0; k < 9; ++k) /* symmetric to rounding: make it exactly so */
-            for (r = k + 1; r < 9; ++r) C[9 * k + r] = C[9 * r + k] = DOPT__C(0.5) * (C[9 * k + r] + C[9 * r + k]);
     }
     for (q = 0; q < npt; ++q) { /* V⁻¹ + Tᵀ S⁻¹ T: 3 solves */
         const int j = points[q];
@@ -4816,6 +4884,47 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver)
         for (k = 0; k < 3; ++k)
             for (l = 0; l < 3; ++l) P[3 * l + k] = sp[k] * DOPT__C(0.5) * (Y[3 * k + l] + Y[3 * l + k]) * sp[l];
     }
+    return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_covariance)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                     const dopt_lie_ba_options *opts,
+                                                     ptrdiff_t ncam, const int *cameras, DOPT_REAL *cam_cov,
+                                                     ptrdiff_t npt, const int *points, DOPT_REAL *pt_cov,
+                                                     dopt_errinfo *info)
+{
+    DOPT_FN(dopt__ba_opts) o;
+    dopt_status st = DOPT_ERR_UNSUPPORTED;
+    ptrdiff_t q;
+    int k, r;
+    if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
+    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || ncam < 0 || npt < 0 || (ncam > 0 && (!cameras || !cam_cov)) ||
+        (npt > 0 && (!points || !pt_cov)))
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba covariance: bad argument");
+    for (q = 0; q < ncam; ++q)
+        if (cameras[q] < 0 || cameras[q] >= s->nc)
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0, "ba covariance: camera index out of range");
+    for (q = 0; q < npt; ++q)
+        if (points[q] < 0 || points[q] >= s->np || s->pt_ptr[points[q] + 1] == s->pt_ptr[points[q]])
+            return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, (long)q, 0,
+                                    "ba covariance: point index out of range or point not observed");
+    if ((st = DOPT_FN(dopt__ba_undamped)(s, p, &o, info)) != DOPT_OK) return st;
+    /* the selected inverse where the linear solver offers it and more than a few blocks are
+     * wanted (it costs about one factorization, a camera by solves 9 solves); its workspace
+     * failing to allocate falls back to the solves */
+    st = DOPT_ERR_UNSUPPORTED;
+    if (s->ls.selected_inverse && 9 * ncam + 3 * npt > 27) st = s->ls.selected_inverse(s->ls.self, s->Sv);
+    if (st == DOPT_OK)
+        DOPT_FN(dopt__ba_cov_selected)(s, ncam, cameras, cam_cov, npt, points, pt_cov);
+    else if (st != DOPT_ERR_UNSUPPORTED && st != DOPT_ERR_ALLOCATION)
+        return dopt_errinfo_set(info, st, -1, 0, "ba covariance: selected inverse failed");
+    else if ((st = DOPT_FN(dopt__ba_cov_solves)(s, ncam, cameras, cam_cov, npt, points, pt_cov, info)) != DOPT_OK)
+        return st;
+    for (q = 0; q < ncam; ++q) { /* symmetric to rounding: make it exactly so */
+        DOPT__L *C = cam_cov + 81 * q;
+        for (k = 0; k < 9; ++k)
+            for (r = k + 1; r < 9; ++r) C[9 * k + r] = C[9 * r + k] = DOPT__C(0.5) * (C[9 * k + r] + C[9 * r + k]);
+    }
     if ((ncam > 0 && !DOPT_FN(dopt__ba_finite)(81 * ncam, cam_cov)) ||
         (npt > 0 && !DOPT_FN(dopt__ba_finite)(9 * npt, pt_cov)))
         return dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, -1, 0, "ba covariance: result not finite");
@@ -4827,13 +4936,23 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *
                                                    const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
                                                    DOPT_REAL *obs_grad, dopt_errinfo *info)
 {
+    if (!obs_grad) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba backward: bad argument");
+    return DOPT_FN(dopt_lie_ba_backward_params)(s, p, opts, cam_adjoint, pt_adjoint, obs_grad, NULL, info);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward_params)(DOPT_FN(dopt_lie_ba_solver) *s, const DOPT_FN(dopt_lie_bal) *p,
+                                                          const dopt_lie_ba_options *opts,
+                                                          const DOPT_REAL *cam_adjoint, const DOPT_REAL *pt_adjoint,
+                                                          DOPT_REAL *obs_grad, DOPT_REAL *fixed_grad, dopt_errinfo *info)
+{
     DOPT_FN(dopt__ba_opts) o;
     dopt_status st;
     ptrdiff_t i, c, j;
     int k, f;
     if ((st = DOPT_FN(dopt__ba_check)(s, p, info)) != DOPT_OK) return st;
-    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || !obs_grad)
+    if (DOPT_FN(dopt__ba_resolve)(opts, &o) != DOPT_OK || (!obs_grad && !fixed_grad))
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "ba backward: bad argument");
+    if (fixed_grad) memset(fixed_grad, 0, 9 * (size_t)s->nc * sizeof(DOPT__L));
     if ((st = DOPT_FN(dopt__ba_undamped)(s, p, &o, info)) != DOPT_OK) return st;
     /* H' v' = S a (scaled), by the Schur complement, then v = S v' */
     for (j = 0; j < 3 * s->np; ++j) s->xp[j] = pt_adjoint ? s->sp[j] * pt_adjoint[j] : 0;
@@ -4869,11 +4988,17 @@ DOPT_API dopt_status DOPT_FN(dopt_lie_ba_backward)(DOPT_FN(dopt_lie_ba_solver) *
         if (o.loss != DOPT_LOSS_NONE) DOPT_FN(dopt_nlls_loss_eval)(o.loss, (DOPT__L)o.a, r[0] * r[0] + r[1] * r[1], rho);
         {
             const DOPT__L re = DOPT__C(2) * rho[2] * (r[0] * e0 + r[1] * e1);
-            obs_grad[2 * i] = rho[1] * e0 + re * r[0];
-            obs_grad[2 * i + 1] = rho[1] * e1 + re * r[1];
+            const DOPT__L g0 = rho[1] * e0 + re * r[0], g1 = rho[1] * e1 + re * r[1];
+            if (obs_grad) {
+                obs_grad[2 * i] = g0;
+                obs_grad[2 * i + 1] = g1;
+            }
+            if (fixed_grad && s->cam_free[cm] < 0) /* r moves with camera cm as with -obs, through J_c */
+                for (k = 0; k < 9; ++k) fixed_grad[9 * (size_t)cm + k] -= Jc[k] * g0 + Jc[9 + k] * g1;
         }
     }
-    if (!DOPT_FN(dopt__ba_finite)(2 * s->no, obs_grad))
+    if ((obs_grad && !DOPT_FN(dopt__ba_finite)(2 * s->no, obs_grad)) ||
+        (fixed_grad && !DOPT_FN(dopt__ba_finite)(9 * s->nc, fixed_grad)))
         return dopt_errinfo_set(info, DOPT_ERR_NON_FINITE, -1, 0, "ba backward: gradient not finite");
     return DOPT_OK;
 }

@@ -376,6 +376,28 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_num
                                                          const DOPT_REAL *x, const DOPT_REAL *gx,
                                                          DOPT_REAL *gb, DOPT_REAL *gA);
 
+/* ---- selected inverse ------------------------------------------------------------------------ */
+
+/* dopt_sparse_selinv_workspace_size: bytes of workspace dopt_sparse_selinv needs for sym (0 for
+ * a NULL sym).  About (max rows below a supernode)^2 + a few supernode panels of reals. */
+DOPT_API size_t DOPT_FN(dopt_sparse_selinv_workspace_size)(const dopt_sparse_symbolic *sym);
+/* dopt_sparse_selinv: the selected inverse Z = A^{-1} on the pattern of L (Takahashi, Fagan and
+ * Chen's recurrences, supernode by supernode from the root down): for a supernode with columns
+ * J, rows R below them, L_JJ its diagonal block and Y = L_RJ L_JJ^{-1},
+ *     Z_RJ = -Z_RR Y,      Z_JJ = L_JJ^{-T} L_JJ^{-1} - Y^T Z_RJ,
+ * where Z_RR lies in the ancestors (R is a clique of the filled graph), so every entry of A^{-1}
+ * that L's pattern holds, and thus every entry of A's pattern, comes out at about the cost of the
+ * factorization, never the dense inverse.  Uses batch element `element`'s factor of F (which
+ * must have succeeded).  Z: sym->nnz_storage reals out, in L's supernodal layout and numbering
+ * (dopt_sparse_symbolic: entry (i, j) of the permuted matrix, i >= j; A's entry p is
+ * Z[sym->amap[p]] = (A^{-1})_{Ai[p], j}; the strict upper part of each supernode's diagonal
+ * block is scratch).  work: caller memory of dopt_sparse_selinv_workspace_size bytes; nothing is
+ * allocated.  Returns DOPT_OK; DOPT_ERR_INVALID_ARGUMENT (NULL pointers, element outside the
+ * batch); DOPT_ERR_ALLOCATION (bytes too small); DOPT_ERR_NOT_POSITIVE_DEFINITE (the element's
+ * last factorization failed); DOPT_ERR_NON_FINITE (an entry of Z came out NaN/Inf). */
+DOPT_API dopt_status DOPT_FN(dopt_sparse_selinv)(const DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                 DOPT_REAL *Z, void *work, size_t bytes);
+
 /* ---- the least-squares layer's linear solver ---------------------------------------------- */
 
 /* dopt_sparse_linear_solver: fill *out with a dopt_linear_solver (dopt.h's least-squares layer)
@@ -2913,6 +2935,111 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_solve_backward)(DOPT_FN(dopt_sparse_num
     return DOPT_FN(dopt_all_finite)(S->nnz_a, gA) ? DOPT_OK : DOPT_ERR_NON_FINITE;
 }
 
+/* ---- selected inverse (Takahashi recurrences on the supernodal factor) -------------------------- */
+
+/* The largest m = rows below a supernode's columns, k = its columns, and m k over supernodes. */
+static void DOPT_FN(dopt__sp_selinv_dims)(const dopt_sparse_symbolic *S, size_t *mmax, size_t *kmax, size_t *mkmax)
+{
+    int sn;
+    *mmax = *kmax = *mkmax = 0;
+    for (sn = 0; sn < S->nsuper; ++sn) {
+        const size_t k = (size_t)(S->super[sn + 1] - S->super[sn]);
+        const size_t m = (size_t)(S->rowptr[sn + 1] - S->rowptr[sn]) - k;
+        if (m > *mmax) *mmax = m;
+        if (k > *kmax) *kmax = k;
+        if (m * k > *mkmax) *mkmax = m * k;
+    }
+}
+
+DOPT_API size_t DOPT_FN(dopt_sparse_selinv_workspace_size)(const dopt_sparse_symbolic *S)
+{
+    size_t m, k, mk;
+    if (!S) return 0;
+    DOPT_FN(dopt__sp_selinv_dims)(S, &m, &k, &mk);
+    return DOPT_WORKSPACE_ALIGN + DOPT_WORKSPACE_ROUND((m * m + mk + k * k + 1) * sizeof(DOPT_REAL)) +
+           DOPT_WORKSPACE_ROUND(((size_t)S->n + 1) * sizeof(int));
+}
+
+/* Z_RR (m x m, both triangles) of supernode sn from the ancestors' finished columns of Z; pos is
+ * n ints of scratch: the position of each row in the supernode whose columns are being read. */
+static void DOPT_FN(dopt__sp_selinv_gather)(const dopt_sparse_symbolic *S, int sn, const DOPT_REAL *Z,
+                                            DOPT_REAL *ZRR, int *pos)
+{
+    const int k = S->super[sn + 1] - S->super[sn];
+    const int *R = S->rowind + S->rowptr[sn] + k;
+    const int m = S->rowptr[sn + 1] - S->rowptr[sn] - k;
+    int a, b, t = -1, q;
+    for (b = 0; b < m; ++b) {
+        const int tb = S->col2super[R[b]];
+        size_t nrt, col;
+        const DOPT_REAL *Zc;
+        if (tb != t) { /* the next ancestor: where its rows sit */
+            t = tb;
+            for (q = S->rowptr[t]; q < S->rowptr[t + 1]; ++q) pos[S->rowind[q]] = q - S->rowptr[t];
+        }
+        nrt = (size_t)(S->rowptr[t + 1] - S->rowptr[t]);
+        col = (size_t)(R[b] - S->super[t]);
+        Zc = Z + S->valptr[t] + col * nrt;
+        for (a = b; a < m; ++a) {
+            const DOPT_REAL v = Zc[pos[R[a]]];
+            ZRR[a + (size_t)b * m] = v;
+            ZRR[b + (size_t)a * m] = v;
+        }
+    }
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_sparse_selinv)(const DOPT_FN(dopt_sparse_numeric) *F, int element,
+                                                 DOPT_REAL *Z, void *work, size_t bytes)
+{
+    const dopt_sparse_symbolic *S;
+    size_t mmax, kmax, mkmax;
+    DOPT_REAL *ZRR, *Y, *T;
+    int *pos, sn;
+    dopt_workspace ws;
+    if (!F || !F->sym || !Z || !work || element < 0 || element >= F->batch) return DOPT_ERR_INVALID_ARGUMENT;
+    S = F->sym;
+    if (bytes < DOPT_FN(dopt_sparse_selinv_workspace_size)(S)) return DOPT_ERR_ALLOCATION;
+    if (F->fail_col[element] != -1) return DOPT_ERR_NOT_POSITIVE_DEFINITE;
+    DOPT_FN(dopt__sp_selinv_dims)(S, &mmax, &kmax, &mkmax);
+    dopt_workspace_init(&ws, work, bytes);
+    ZRR = (DOPT_REAL *)dopt_workspace_take(&ws, (mmax * mmax + mkmax + kmax * kmax + 1) * sizeof(DOPT_REAL));
+    pos = (int *)dopt_workspace_take(&ws, ((size_t)S->n + 1) * sizeof(int));
+    if (!ZRR || !pos) return DOPT_ERR_ALLOCATION;
+    Y = ZRR + mmax * mmax;
+    T = Y + mkmax;
+    for (sn = S->nsuper - 1; sn >= 0; --sn) {
+        const int k = S->super[sn + 1] - S->super[sn], nr = S->rowptr[sn + 1] - S->rowptr[sn], m = nr - k;
+        const DOPT_REAL *L = F->x + (size_t)element * S->nnz_storage + S->valptr[sn];
+        DOPT_REAL *Zs = Z + S->valptr[sn];
+        int i, j;
+        /* T = L_JJ^{-1}, then Z_JJ = T^T T (lower triangle) */
+        for (j = 0; j < k; ++j)
+            for (i = 0; i < k; ++i) T[i + (size_t)j * k] = i == j;
+        DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_NOTRANS, DOPT_NONUNIT, k, k, 1, L, nr, T, k);
+        for (j = 0; j < k; ++j)
+            for (i = j; i < k; ++i) {
+                DOPT_REAL v = 0;
+                int q;
+                for (q = i; q < k; ++q) v += T[q + (size_t)i * k] * T[q + (size_t)j * k];
+                Zs[i + (size_t)j * nr] = v;
+                if (i > j) Zs[j + (size_t)i * nr] = 0; /* the scratch upper part, kept finite */
+            }
+        if (m == 0) continue;
+        /* Y = L_RJ L_JJ^{-1}; Z_RJ = -Z_RR Y; Z_JJ -= Y^T Z_RJ */
+        for (j = 0; j < k; ++j) memcpy(Y + (size_t)j * m, L + k + (size_t)j * nr, (size_t)m * sizeof(DOPT_REAL));
+        DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_NOTRANS, DOPT_NONUNIT, m, k, 1, L, nr, Y, m);
+        DOPT_FN(dopt__sp_selinv_gather)(S, sn, Z, ZRR, pos);
+        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, k, m, -1, ZRR, m, Y, m, 0, Zs + k, nr);
+        DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, k, k, m, -1, Y, m, Zs + k, nr, 1, Zs, nr);
+    }
+    {
+        size_t q;
+        int bad = 0;
+        for (q = 0; q < S->nnz_storage; ++q) bad |= Z[q] - Z[q] != 0;
+        return bad ? DOPT_ERR_NON_FINITE : DOPT_OK;
+    }
+}
+
 /* ---- the lane batch: DOPT__SP_W matrices of one pattern, lane-interleaved ----------------------
  * Entry q of the supernodal storage (layout in dopt_sparse_symbolic) of matrix l sits at
  * x[q * W + l]: every entry of L is a vector of W reals, one per matrix, so the supernodes'
@@ -3314,6 +3441,9 @@ typedef struct DOPT_FN(dopt__sp_ls) {
     void *lane_mem;                      /* everything of the lane batch, one allocation        */
     size_t lane_bytes;
     int lane_count;                      /* matrices of the last factor_batch (0: none)         */
+    void *sel_mem;                       /* selected_inverse: Z (sym->nnz_storage reals) and
+                                            dopt_sparse_selinv's workspace, on its first call   */
+    size_t sel_bytes;
 } DOPT_FN(dopt__sp_ls);
 
 static void DOPT_FN(dopt__sp_ls_release_batch)(DOPT_FN(dopt__sp_ls) *s)
@@ -3329,6 +3459,9 @@ static void DOPT_FN(dopt__sp_ls_release_batch)(DOPT_FN(dopt__sp_ls) *s)
 static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
 {
     DOPT_FN(dopt__sp_ls_release_batch)(s);
+    dopt_free(&s->hooks, s->sel_mem, s->sel_bytes);
+    s->sel_mem = NULL;
+    s->sel_bytes = 0;
     DOPT_FN(dopt_sparse_numeric_destroy)(s->num);
     dopt_sparse_symbolic_destroy(s->sym);
     dopt__sp_free(&s->hooks, s->Ap, (size_t)s->n + 1, sizeof(int));
@@ -3624,6 +3757,38 @@ static void DOPT_FN(dopt__sp_ls_solve_batch)(void *self, int count, DOPT_REAL *c
     }
 }
 
+/* selected_inverse: dopt_sparse_selinv on the current slot into sel_mem, then A's entries of Z
+ * go to the block values' positions (entries of the ignored upper triangle are skipped). */
+static dopt_status DOPT_FN(dopt__sp_ls_selected_inverse)(void *self, DOPT_REAL *out)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    const dopt_sparse_symbolic *S = s->sym;
+    size_t zbytes, wbytes;
+    DOPT_REAL *Z;
+    void *work;
+    dopt_workspace ws;
+    dopt_status st;
+    int p;
+    if (!S || !s->num || !out) return DOPT_ERR_INVALID_ARGUMENT;
+    zbytes = DOPT_WORKSPACE_ROUND((S->nnz_storage + 1) * sizeof(DOPT_REAL));
+    wbytes = DOPT_FN(dopt_sparse_selinv_workspace_size)(S);
+    if (!s->sel_mem) {
+        s->sel_mem = dopt_alloc(&s->hooks, DOPT_WORKSPACE_ALIGN + zbytes + wbytes);
+        if (!s->sel_mem) return DOPT_ERR_ALLOCATION;
+        s->sel_bytes = DOPT_WORKSPACE_ALIGN + zbytes + wbytes;
+    }
+    dopt_workspace_init(&ws, s->sel_mem, s->sel_bytes);
+    Z = (DOPT_REAL *)dopt_workspace_take(&ws, zbytes);
+    work = dopt_workspace_take(&ws, wbytes);
+    if (!Z || !work) return DOPT_ERR_ALLOCATION;
+    st = DOPT_FN(dopt_sparse_selinv)(s->num, s->cur, Z, work, wbytes);
+    if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE) return DOPT_ERR_INVALID_ARGUMENT;
+    if (st != DOPT_OK) return st;
+    for (p = 0; p < s->nnz; ++p)
+        if (S->amap[p] != DOPT__SP_NONE) out[s->src[p]] = Z[S->amap[p]];
+    return DOPT_OK;
+}
+
 static void DOPT_FN(dopt__sp_ls_destroy)(void *self)
 {
     DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
@@ -3658,6 +3823,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
     out->reserve_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_reserve_batch) : NULL;
     out->factor_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_factor_batch) : NULL;
     out->solve_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_solve_batch) : NULL;
+    out->selected_inverse = DOPT_FN(dopt__sp_ls_selected_inverse);
     return DOPT_OK;
 }
 

@@ -7,6 +7,7 @@
 #if !defined(DOPT__DRIVE)
 #define DOPT_IMPLEMENTATION
 #include "dopt_lie.h"
+#include "dopt_sparse.h"
 #include "dopt_test.h"
 #include "tests/fail_alloc.h"
 
@@ -385,10 +386,13 @@ static void DOPT_FN(test_converges_to_noise)(void)
 static void DOPT_FN(test_covariance)(void)
 {
     int variant;
-    for (variant = 0; variant < 2; ++variant) {
-        const dopt_loss_kind loss = variant ? DOPT_LOSS_HUBER : DOPT_LOSS_NONE;
-        BAL_ *p = DOPT_FN(scene)(5, 14, variant ? 2 : 1, 31 + (uint64_t)variant);
-        unsigned char fixed[5] = {1, 1, 0, 0, 0};
+    for (variant = 0; variant < 4; ++variant) { /* loss none / Huber; dense solves / sparse selected inverse */
+        const dopt_loss_kind loss = variant & 1 ? DOPT_LOSS_HUBER : DOPT_LOSS_NONE;
+        /* the sparse variants: 16 cameras, so that the reduced matrix has several supernodes */
+        const int nc = variant >= 2 ? 16 : 5, nf = 9 * (nc - (variant >= 2 ? 4 : 2));
+        BAL_ *p = DOPT_FN(scene)(nc, 14, variant & 1 ? 2 : 1, 31 + (uint64_t)(variant & 1));
+        DOPT_FN(dopt_linear_solver) sparse, *linear = NULL;
+        unsigned char fixed[16] = {1, 1}; /* and the last two of the long track (weakly seen ends) */
         DOPT_FN(dopt_lie_ba_solver) *s = NULL;
         dopt_lie_ba_options o;
         dopt_lie_ba_report rep;
@@ -398,26 +402,32 @@ static void DOPT_FN(test_covariance)(void)
         double err = 0;
         dopt_errinfo info;
         if (!p) { DOPT_CHECK(0, "scene"); return; }
+        if (variant >= 2) fixed[nc - 1] = fixed[nc - 2] = 1;
         np = p->num_points;
         m = 2 * p->num_observations;
         memset(&o, 0, sizeof o);
         o.loss = loss;
-        DOPT_CHECK(DOPT_FN(dopt_lie_ba_solver_create)(NULL, p, fixed, NULL, &s, NULL) == DOPT_OK, "create");
+        if (variant >= 2) {
+            DOPT_CHECK(DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &sparse) == DOPT_OK, "sparse solver");
+            DOPT_CHECK(sparse.selected_inverse != NULL, "sparse solver offers the selected inverse");
+            linear = &sparse;
+        }
+        DOPT_CHECK(DOPT_FN(dopt_lie_ba_solver_create)(NULL, p, fixed, linear, &s, NULL) == DOPT_OK, "create");
         if (!s) return;
         DOPT_CHECK(DOPT_FN(dopt_lie_ba_solve)(s, p, &o, &rep, NULL) == DOPT_OK, "solve");
-        cams = (int *)malloc(sizeof(int) * 5);
+        cams = (int *)malloc(sizeof(int) * (size_t)nc);
         pts = (int *)malloc(sizeof(int) * (size_t)np);
-        for (c = 0; c < 5; ++c) cams[c] = 4 - c;
+        for (c = 0; c < nc; ++c) cams[c] = nc - 1 - c;
         for (a = 0; a < np; ++a) pts[a] = (int)a;
-        cc = (R_ *)malloc(sizeof(R_) * 81 * 5);
+        cc = (R_ *)malloc(sizeof(R_) * 81 * (size_t)nc);
         pc = (R_ *)malloc(sizeof(R_) * 9 * (size_t)np);
-        st = DOPT_FN(dopt_lie_ba_covariance)(s, p, &o, 5, cams, cc, np, pts, pc, &info);
+        st = DOPT_FN(dopt_lie_ba_covariance)(s, p, &o, nc, cams, cc, np, pts, pc, &info);
         DOPT_CHECK(st == DOPT_OK, "covariance: %s (%s)", dopt_status_string(st), info.message);
-        J = (R_ *)malloc(sizeof(R_) * (size_t)m * (size_t)(27 + 3 * np));
+        J = (R_ *)malloc(sizeof(R_) * (size_t)m * (size_t)(nf + 3 * np));
         r = (R_ *)malloc(sizeof(R_) * (size_t)m);
-        H = (R_ *)malloc(sizeof(R_) * (size_t)(27 + 3 * np) * (size_t)(27 + 3 * np));
-        Hi = (R_ *)malloc(sizeof(R_) * (size_t)(27 + 3 * np) * (size_t)(27 + 3 * np));
-        g = (R_ *)malloc(sizeof(R_) * (size_t)(27 + 3 * np));
+        H = (R_ *)malloc(sizeof(R_) * (size_t)(nf + 3 * np) * (size_t)(nf + 3 * np));
+        Hi = (R_ *)malloc(sizeof(R_) * (size_t)(nf + 3 * np) * (size_t)(nf + 3 * np));
+        g = (R_ *)malloc(sizeof(R_) * (size_t)(nf + 3 * np));
         DOPT_FN(dense_jacobian)(p, fixed, loss, J, r, &n);
         DOPT_FN(normal_eq)(J, r, m, n, H, g);
         DOPT_CHECK(DOPT_FN(dopt_potrf)(n, H, n, NULL) == DOPT_OK, "dense factor");
@@ -425,13 +435,13 @@ static void DOPT_FN(test_covariance)(void)
         for (a = 0; a < n; ++a) Hi[(size_t)a * (size_t)n + (size_t)a] = 1;
         DOPT_FN(dopt_potrs)(n, n, H, n, Hi, n);
 #define HI_(i, j) ((double)Hi[(size_t)(j) * (size_t)n + (size_t)(i)])
-        for (c = 0; c < 5; ++c) { /* camera cams[c] = 4 - c, free index 2 - c for cameras 2..4 */
+        for (c = 0; c < nc; ++c) { /* camera cams[c], free index cams[c] - 2 for the free ones */
             const int cam = cams[c];
             for (a = 0; a < 9; ++a)
                 for (b = 0; b < 9; ++b) {
                     const double got = cc[81 * c + 9 * b + a];
                     double want = 0, sc = 1;
-                    if (cam >= 2) {
+                    if (!fixed[cam]) {
                         f = 9 * (cam - 2);
                         want = HI_(f + a, f + b);
                         sc = sqrt(HI_(f + a, f + a) * HI_(f + b, f + b));
@@ -442,7 +452,7 @@ static void DOPT_FN(test_covariance)(void)
         for (c = 0; c < np; ++c)
             for (a = 0; a < 3; ++a)
                 for (b = 0; b < 3; ++b) {
-                    const int i0 = 27 + 3 * c;
+                    const int i0 = nf + 3 * c;
                     const double got = pc[9 * c + 3 * b + a], want = HI_(i0 + a, i0 + b);
                     const double sc = sqrt(HI_(i0 + a, i0 + a) * HI_(i0 + b, i0 + b));
                     if (fabs(got - want) / sc > err) err = fabs(got - want) / sc;
@@ -574,6 +584,33 @@ static void DOPT_FN(test_backward)(void)
             if (fabs(fd - grad[e]) > err) err = fabs(fd - grad[e]);
         }
         DOPT_CHECK(maxg > 0 && err <= 1e-6 * maxg, "variant %d: implicit gradient vs central FD: %.3g of max %.3g", variant, err, maxg);
+        { /* the fixed cameras (0 and 1) are the cost's parameters: dL/dcamera against central FD of
+             the solve, fourth order (L's direct term w_c · camera taken out: only x*'s dependence) */
+            R_ fg[36], og[1];
+            double fmax = 0, ferr = 0;
+            st = DOPT_FN(dopt_lie_ba_backward_params)(s, p, &o, wc, wp, NULL, fg, &info);
+            DOPT_CHECK(st == DOPT_OK, "backward_params: %s", dopt_status_string(st));
+            for (i = 0; i < 18; ++i) if (fabs(fg[i]) > fmax) fmax = fabs(fg[i]);
+            for (i = 18; i < 36; ++i) DOPT_CHECK(fg[i] == 0, "free camera entry %d of the parameter gradient", (int)i);
+            for (k = 0; k < 18; ++k) {
+                const R_ keep = p->cameras[k];
+                const double hk = 1e-4 * (fabs((double)keep) > 1 ? fabs((double)keep) : 1);
+                double Ls[4], fd;
+                int t;
+                for (t = 0; t < 4; ++t) { /* +h, -h, +2h, -2h: the fourth-order central difference */
+                    p->cameras[k] = keep + (R_)((t & 1 ? -1 : 1) * (t < 2 ? 1 : 2) * hk);
+                    Ls[t] = DOPT_FN(tight_solve)(s, p, wc, wp, loss);
+                    memcpy(p->cameras, xc, sizeof(R_) * 36); memcpy(p->points, xp, sizeof(R_) * 3 * (size_t)np);
+                }
+                fd = (8 * (Ls[0] - Ls[1]) - (Ls[2] - Ls[3])) / (12 * hk) - (double)wc[k];
+                if (fabs(fd - fg[k]) > ferr) ferr = fabs(fd - fg[k]);
+            }
+            DOPT_CHECK(fmax > 0 && ferr <= 1e-6 * fmax, "variant %d: fixed-camera gradient vs central FD: %.3g of max %.3g",
+                       variant, ferr, fmax);
+            DOPT_CHECK(DOPT_FN(dopt_lie_ba_backward_params)(s, p, &o, wc, wp, NULL, NULL, &info) == DOPT_ERR_INVALID_ARGUMENT,
+                       "backward_params without outputs");
+            (void)og;
+        }
         free(wc); free(wp); free(xc); free(xp); free(grad);
         DOPT_FN(dopt_lie_ba_solver_destroy)(s);
         DOPT_FN(dopt_lie_bal_destroy)(p);
@@ -614,6 +651,31 @@ static void DOPT_FN(test_ba_errors)(void)
     DOPT_CHECK(DOPT_FN(dopt_lie_ba_solve)(s, p, NULL, NULL, &info) == DOPT_ERR_NON_FINITE, "NaN point");
     DOPT_FN(dopt_lie_ba_solver_destroy)(s);
     DOPT_FN(dopt_lie_bal_destroy)(p);
+    { /* a free camera that sees no point (its observations moved to camera 2): no crash, the
+         solve runs, its covariance is reported singular at that camera (dense and sparse) */
+        int variant;
+        for (variant = 0; variant < 2; ++variant) {
+            unsigned char fixed[4] = {1, 1, 0, 0};
+            DOPT_FN(dopt_linear_solver) sparse;
+            ptrdiff_t i;
+            p = DOPT_FN(scene)(4, 10, 1, 51);
+            if (!p) { DOPT_CHECK(0, "scene"); return; }
+            for (i = 0; i < p->num_observations; ++i)
+                if (p->obs_camera[i] == 3) p->obs_camera[i] = 2;
+            if (variant) DOPT_CHECK(DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &sparse) == DOPT_OK, "sparse");
+            s = NULL;
+            DOPT_CHECK(DOPT_FN(dopt_lie_ba_solver_create)(NULL, p, fixed, variant ? &sparse : NULL, &s, &info) == DOPT_OK,
+                       "create with an unseen camera");
+            if (!s) { DOPT_FN(dopt_lie_bal_destroy)(p); return; }
+            DOPT_CHECK(DOPT_FN(dopt_lie_ba_solve)(s, p, NULL, NULL, &info) == DOPT_OK, "solve with an unseen camera");
+            cam = 3;
+            st = DOPT_FN(dopt_lie_ba_covariance)(s, p, NULL, 1, &cam, cov, 0, NULL, NULL, &info);
+            DOPT_CHECK(st == DOPT_ERR_NOT_POSITIVE_DEFINITE && info.index == 3, "unseen camera: %s at %ld",
+                       dopt_status_string(st), info.index);
+            DOPT_FN(dopt_lie_ba_solver_destroy)(s);
+            DOPT_FN(dopt_lie_bal_destroy)(p);
+        }
+    }
 }
 
 #undef R_
