@@ -326,7 +326,9 @@ def curve_fit_first_order_conditions():
 @test
 def curve_fit_gradcheck():
     t, y = curve_problem(B=2, N=8)
-    gradcheck(lambda t_, y_: dopt.curve_fit(t_, y_, exact=True), (t.requires_grad_(), y.requires_grad_()))
+    # the exact-Hessian adjoint uses Hessian-vector products by central differences: ~1e-4 relative
+    gradcheck(lambda t_, y_: dopt.curve_fit(t_, y_, exact=True), (t.requires_grad_(), y.requires_grad_()),
+              atol=1e-5, rtol=1e-3)
 
 
 @test
@@ -362,7 +364,7 @@ def float32_agrees_with_float64():
     x32 = dopt.qp(*[v.float() for v in (Q, p, A, b, G, h, lo, up)])
     close(x32.double(), dopt.qp(Q, p, A, b, G, h, lo, up), 2e-3, "qp float32")
     W, U, bias, x = deq_problem()
-    close(dopt.deq_tanh(W.float(), U.float(), bias.float(), x.float()).double(), dopt.deq_tanh(W, U, bias, x, tol=1e-12),
+    close(dopt.deq_tanh(W.float(), U.float(), bias.float(), x.float(), tol=1e-6).double(), dopt.deq_tanh(W, U, bias, x, tol=1e-12),
           1e-4, "deq float32")
     t, y = curve_problem()
     close(dopt.curve_fit(t.float(), y.float()).double(), dopt.curve_fit(t, y), 1e-3, "curve float32")
