@@ -176,9 +176,10 @@ static int gl_run(int frames, gl_stats *out, double *hist)
     return 0;
 }
 
+#ifndef GAME_LOOP_NO_MAIN
 static void gl_plot(const double *hist, int frames)
 {
-    static double t[GL_MAX_FRAMES];
+    static double t[GL_MAX_FRAMES], f[GL_MAX_FRAMES];
     svg_plot p;
     int k;
     for (k = 0; k < frames; ++k) t[k] = (double)k / GL_HZ;
@@ -188,17 +189,12 @@ static void gl_plot(const double *hist, int frames)
     svg_axes(&p, 0, t[frames - 1], -1.0, 1.6);
     svg_line_strided(&p, t, 1, hist + 0, 5, frames, SVG_BLUE, "cart position (m)", 0);
     svg_line_strided(&p, t, 1, hist + 2, 5, frames, SVG_RED, "pole angle (rad)", 0);
-    for (k = 0; k < frames; ++k) t[k] = (double)k / GL_HZ; /* force scaled by 1/15 */
-    {
-        static double f[GL_MAX_FRAMES];
-        for (k = 0; k < frames; ++k) f[k] = hist[k * 5 + 4] / 15;
-        svg_line(&p, t, f, frames, SVG_GREY, "force / 15 N");
-    }
+    for (k = 0; k < frames; ++k) f[k] = hist[k * 5 + 4] / 15; /* force scaled into the frame */
+    svg_line(&p, t, f, frames, SVG_GREY, "force / 15 N");
     svg_close(&p);
     printf("wrote game_loop.svg\n");
 }
 
-#ifndef GAME_LOOP_NO_MAIN
 int main(void)
 {
     static double hist[GL_MAX_FRAMES * 5];
