@@ -131,13 +131,14 @@ static dopt_status DOPT_FN(dopt__br_quad_cost)(void *user, ptrdiff_t b, int t, c
 /* dopt_bridge_pendulum_mpc_solve: iLQR (dopt_mpc_ilqr_solve) on the pendulum
  * (dopt_mpc_pendulum_dynamics with params = g, l, m, damping, dt) with the stage cost
  * 1/2 tau^T C_t tau + c_t^T tau, tau = [theta, omega, u]:  C B x T x 3 x 3, c B x T x 3, x0 B x 2,
- * ulo / uhi B x T (or NULL: unbounded); out tau B x T x 3 (read first when warm != 0), status B.
+ * ulo / uhi B x T (or NULL: unbounded); out tau B x T x 3 (read first when warm != 0), status B;
+ * tol: dopt_mpc_ilqr_options.tol (0: its default), max_iter likewise.
  * s: a dopt_mpc_ilqr for (2, 1, T, B).  C and c must stay unchanged until the backward. */
 DOPT_API dopt_status DOPT_FN(dopt_bridge_pendulum_mpc_solve)(DOPT_FN(dopt_mpc_ilqr) *s, const R_ *params,
                                                              int T, ptrdiff_t B, const R_ *C, const R_ *c,
                                                              const R_ *x0, const R_ *ulo, const R_ *uhi,
-                                                             int warm, R_ *tau, int *status,
-                                                             dopt_errinfo *info)
+                                                             int warm, R_ tol, int max_iter, R_ *tau,
+                                                             int *status, dopt_errinfo *info)
 {
     static const int n_ctrl = 1;
     DOPT_FN(dopt__br_mpc) u;
@@ -167,8 +168,8 @@ DOPT_API dopt_status DOPT_FN(dopt_bridge_pendulum_mpc_solve)(DOPT_FN(dopt_mpc_il
     if (uhi) { pr.u_upper.p = uhi; pr.u_upper.ts = 1; pr.u_upper.bs = T; }
     xi.p = x0; xi.bs = 2;
     st.p = tau; st.ts = 3; st.bs = (ptrdiff_t)T * 3;
-    o.tol = DOPT_IS_FLOAT ? (R_)1e-5 : (R_)1e-10;
-    o.max_iter = 200;
+    o.tol = tol;
+    o.max_iter = max_iter;
     o.warm_start = warm ? DOPT_MPC_WARM_AS_IS : DOPT_MPC_WARM_NONE;
     r = DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, &o, st, rep, info);
     if (status) for (k = 0; k < B; ++k) status[k] = (int)rep[k].status;

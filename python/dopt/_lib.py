@@ -110,7 +110,7 @@ def _declare(L):
         # iLQR pendulum MPC
         d("dopt_mpc_ilqr_create", [vp, c_int, c_int, c_int, c_ptrdiff, P(vp), P(ErrInfo)])
         d("dopt_mpc_ilqr_destroy", [vp], None)
-        d("dopt_bridge_pendulum_mpc_solve", [vp, RP, c_int, c_ptrdiff] + [RP] * 5 + [c_int, RP, ip, P(ErrInfo)])
+        d("dopt_bridge_pendulum_mpc_solve", [vp, RP, c_int, c_ptrdiff] + [RP] * 5 + [c_int, R, c_int, RP, ip, P(ErrInfo)])
         d("dopt_bridge_pendulum_mpc_backward", [vp, c_int, c_ptrdiff] + [RP] * 4 + [P(ErrInfo)])
         # QP
         d("dopt_mpc_qp_create", [vp, P(QpDims), c_ptrdiff, P(vp), P(ErrInfo)])

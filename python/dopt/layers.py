@@ -129,7 +129,7 @@ class PendulumMPCFunction(torch.autograd.Function):
     out, as mpc.pytorch), gradients for C, c, x0."""
 
     @staticmethod
-    def forward(ctx, C, c, x0, u_lower, u_upper, params):
+    def forward(ctx, C, c, x0, u_lower, u_upper, params, tol, max_iter):
         s, R = _sfx(C, c, x0, u_lower, u_upper)
         B, T, _ = c.shape
         if C.shape != (B, T, 3, 3) or c.shape != (B, T, 3) or x0.shape != (B, 2):
@@ -144,7 +144,8 @@ class PendulumMPCFunction(torch.autograd.Function):
         tau = torch.zeros(B, T, 3, dtype=C.dtype)
         st = _status_array(B)
         r = _fn("dopt_bridge_pendulum_mpc_solve", s)(h.ptr, _p(pr, R), T, B, _p(Cc, R), _p(cc, R), _p(xc, R),
-                                                     _p(lo, R), _p(hi, R), 0, _p(tau, R), st, ctypes.byref(info))
+                                                     _p(lo, R), _p(hi, R), 0, tol, max_iter, _p(tau, R), st,
+                                                     ctypes.byref(info))
         check("dopt_mpc_ilqr_solve", r, info, list(st))
         ctx.h, ctx.keep, ctx.dims = h, (Cc, cc, xc, lo, hi, pr), (s, R, T, B)
         return tau
@@ -161,16 +162,19 @@ class PendulumMPCFunction(torch.autograd.Function):
         r = _fn("dopt_bridge_pendulum_mpc_backward", s)(ctx.h.ptr, T, B, _p(dt, R), _p(dC, R), _p(dc, R),
                                                         _p(dx, R), ctypes.byref(info))
         check("dopt_mpc_ilqr_backward", r, info)
-        return dC, dc, dx, None, None, None
+        return dC, dc, dx, None, None, None, None, None
 
 
 PENDULUM = (9.81, 1.0, 1.0, 0.1, 0.05)  # g, l, m, damping, dt
 
 
-def pendulum_mpc(C, c, x0, u_lower=None, u_upper=None, params=PENDULUM):
-    """Nonlinear MPC layer on the pendulum (see PendulumMPCFunction); C is symmetrized first."""
+def pendulum_mpc(C, c, x0, u_lower=None, u_upper=None, params=PENDULUM, tol=0.0, max_iter=0):
+    """Nonlinear MPC layer on the pendulum (see PendulumMPCFunction); C is symmetrized first.
+    tol, max_iter: dopt_mpc_ilqr_options (0: dopt's defaults, tol 1e-8 in double, 1e-4 in float,
+    100 iterations); an element that does not converge raises DoptError."""
     Cs = 0.5 * (C + C.transpose(-1, -2))
-    return PendulumMPCFunction.apply(Cs, c, x0, u_lower, u_upper, tuple(float(v) for v in params))
+    return PendulumMPCFunction.apply(Cs, c, x0, u_lower, u_upper, tuple(float(v) for v in params), float(tol),
+                                     int(max_iter))
 
 
 # ---- dense QP -------------------------------------------------------------------------------------
