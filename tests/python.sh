@@ -11,6 +11,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=build/test/py
+ROOT=$PWD
 LIBB=build/test/pkg/build   # the library tests/packaging.sh built (make keeps it when up to date)
 mkdir -p "$B"
 P=0; F=0; S=0
@@ -46,6 +47,23 @@ for pv in "${versions[@]}"; do
         F=$((F + 1))
     fi
 done
+# 4. `pip install ./python` (no compiler: bundles the built library; with build isolation when
+#    the Python lacks setuptools and wheel) and the training script, under
+#    the first torch found
+py=${versions[0]%%=*}
+rm -rf "$B/site"
+iso="--no-build-isolation"; "$py" -c "import setuptools, wheel" 2>/dev/null || iso=""  # else pip fetches setuptools
+if DOPT_LIB="$PWD/$LIBB/libdopt.so" "$py" -m pip install -q --no-deps $iso --target "$B/site" ./python \
+       > "$B/pip.log" 2>&1 && (cd "$B" && env -u DOPT_LIB PYTHONPATH="$ROOT/$B/site" "$py" -c \
+       "import dopt, torch; assert dopt.lib()._name.startswith('$ROOT/$B/site'); print(dopt.qp(torch.eye(1)[None].double(), torch.ones(1, 1).double()))") \
+       >> "$B/pip.log" 2>&1; then echo "ok   python bridge: pip install ./python, import from the bundled library"; P=$((P + 1))
+elif [ -z "$iso" ] && grep -qiE 'connection|resolve|network|No matching distribution' "$B/pip.log"; then
+    echo "skip: python bridge pip install (no setuptools/wheel in that Python and no package index)"; S=$((S + 1))
+else echo "FAIL python bridge: pip install ./python"; tail -n 15 "$B/pip.log"; F=$((F + 1)); fi
+rm -rf python/build python/dopt.egg-info
+if DOPT_LIB="$PWD/$LIBB/libdopt.so" "$py" python/examples/train_mpc.py --epochs 60 > "$B/train.log" 2>&1; then
+    echo "ok   python bridge: train_mpc.py $(tail -n 1 "$B/train.log")"; P=$((P + 1))
+else echo "FAIL python bridge: train_mpc.py"; tail -n 15 "$B/train.log"; F=$((F + 1)); fi
 if [ $have251 = 1 ] && [ $havenew = 1 ]; then echo "ok   python bridge: torch 2.5.1 and a newer torch both pass"; P=$((P + 1))
 else echo "skip: python bridge two-version check (torch 2.5.1 and a newer torch not both installed: tests/python_venvs.sh)"; S=$((S + 1)); fi
 echo "$P passed, $F failed, $S skipped"
