@@ -5,7 +5,8 @@
 #      float32, errors) under each distinct Python that imports torch, among $DOPT_PYTHON,
 #      ~/.cache/dopt-bench-venv (torch 2.5.1, the benches' venv), ~/.cache/dopt-torch-latest-venv
 #      (the newest torch on the index) and python3;
-#   3. the two-version check: torch 2.5.1 and a newer torch both ran, else a skip line.
+#   3. `pip install ./python`, python/examples/train_mpc.py and the ```python snippets of docs/*.md;
+#   4. the two-version check: torch 2.5.1 and a newer torch both ran, else a skip line.
 # Set DOPT_PY_INSTALL=1 to create the two venvs first (tests/python_venvs.sh: downloads torch).
 # Prints `ok`/`FAIL`/`skip:` lines and ends with `N passed, N failed, N skipped`.
 set -u
@@ -64,6 +65,20 @@ rm -rf python/build python/dopt.egg-info
 if DOPT_LIB="$PWD/$LIBB/libdopt.so" "$py" python/examples/train_mpc.py --epochs 60 > "$B/train.log" 2>&1; then
     echo "ok   python bridge: train_mpc.py $(tail -n 1 "$B/train.log")"; P=$((P + 1))
 else echo "FAIL python bridge: train_mpc.py"; tail -n 15 "$B/train.log"; F=$((F + 1)); fi
+# 5. the Python snippets of docs/*.md (```python blocks), each run as a script
+for md in docs/*.md; do
+    [ -f "$md" ] || continue
+    awk -v out="$B/docs-$(basename "$md" .md)" '
+        /^```python$/ { file = out "-" NR ".py"; printf "" > file; inb = 1; next }
+        /^```$/ { if (inb) close(file); inb = 0; next }
+        { if (inb) print >> file }' "$md"
+done
+for snip in "$B"/docs-*.py; do
+    [ -f "$snip" ] || continue
+    if DOPT_LIB="$PWD/$LIBB/libdopt.so" PYTHONPATH="$PWD/python" "$py" "$snip" > "${snip%.py}.log" 2>&1; then
+        echo "ok   python snippet $(basename "$snip")"; P=$((P + 1))
+    else echo "FAIL python snippet $(basename "$snip")"; tail -n 15 "${snip%.py}.log"; F=$((F + 1)); fi
+done
 if [ $have251 = 1 ] && [ $havenew = 1 ]; then echo "ok   python bridge: torch 2.5.1 and a newer torch both pass"; P=$((P + 1))
 else echo "skip: python bridge two-version check (torch 2.5.1 and a newer torch not both installed: tests/python_venvs.sh)"; S=$((S + 1)); fi
 echo "$P passed, $F failed, $S skipped"
