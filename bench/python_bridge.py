@@ -75,7 +75,7 @@ def mpc_pytorch_call(C, c, F, f, x0):
     Ct, ct = C.transpose(0, 1).contiguous(), c.transpose(0, 1).contiguous()
     Ft, ft = F.transpose(0, 1).contiguous(), f.transpose(0, 1).contiguous()
     args = [a.clone().requires_grad_() for a in (Ct, ct, Ft, ft, x0)]
-    ctrl = M.MPC(n, N - n, T, n_batch=B, lqr_iter=1, exit_unconverged=False, verbose=-1, backprop=True)
+    ctrl = M.MPC(n, N - n, T, n_batch=B, exit_unconverged=False, verbose=-1)
     x, u, _ = ctrl(args[4], M.QuadCost(args[0], args[1]), M.LinDx(args[2], args[3]))
     ((x ** 2).sum() + (u ** 2).sum()).backward()
     return args
