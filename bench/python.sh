@@ -4,8 +4,8 @@
 #      same two C calls made directly (ctypes, arrays and solver prepared once), at (n,m,T) =
 #      (4,2,20) for batch 1 and 256;
 #   2. the LQR layer's forward+backward from Python against mpc.pytorch (mpc 0.0.6, MPC with
-#      LinDx dynamics and QuadCost, settings as bench/mpc_peer.py, float64) at (4,2,20,64) and (4,2,20,1), with the largest relative gradient difference
-#      (dgrad, every input).
+#      LinDx dynamics and QuadCost, settings as bench/mpc_peer.py, float64) at (4,2,20,64) and
+#      (4,2,20,1), with the largest relative gradient difference over every input (dgrad).
 # Line format: bench python <case> key=value ... ratio= (dopt / anchor).  Thread CPU time, min of
 # repetitions (the machine may be shared), one thread (torch.set_num_threads(1)).
 source "$(dirname "$0")/common.sh"
