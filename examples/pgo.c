@@ -14,7 +14,6 @@
 #include "dopt_sparse.h"
 #include "dopt_lie.h"
 #include "pgo_graph.h"
-#include "svg_plot.h"
 
 static void print_line(void *user, dopt_log_level level, const char *line)
 {
@@ -59,27 +58,45 @@ static int cube_graph(pgo_graph *g, double **truth)
     return 0;
 }
 
-/* the x-y trajectories before and after (and the ground truth), overlaid, one unit the same length
- * on both axes */
+static void svg_polyline(FILE *f, const pgo_graph *g, const double *x, double x0, double y0,
+                         double sc, double ox, double H, const char *color)
+{
+    int v;
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1\" points=\"", color);
+    for (v = 0; v < g->nv; ++v) {
+        const double *p = x + (size_t)v * g->sd;
+        fprintf(f, "%.1f,%.1f ", ox + (p[0] - x0) * sc, H - (p[1] - y0) * sc);
+    }
+    fprintf(f, "\"/>\n");
+}
+
 static void write_svg(const char *path, const pgo_graph *g, const double *before, const double *after,
                       const double *truth)
 {
-    double xlo = HUGE_VAL, xhi = -HUGE_VAL, ylo = HUGE_VAL, yhi = -HUGE_VAL;
+    const double W = 480, H = 480, pad = 20;
+    double lo[2] = {1e300, 1e300}, hi[2] = {-1e300, -1e300}, sc;
     const double *sets[3];
-    svg_plot p;
-    int s;
+    int v, k, s;
+    FILE *f = fopen(path, "w");
+    if (!f) return;
     sets[0] = before; sets[1] = after; sets[2] = truth;
     for (s = 0; s < 3; ++s)
-        if (sets[s]) {
-            svg_range(sets[s], g->nv, g->sd, &xlo, &xhi);
-            svg_range(sets[s] + 1, g->nv, g->sd, &ylo, &yhi);
+        for (v = 0; sets[s] && v < g->nv; ++v) {
+            const double *p = sets[s] + (size_t)v * g->sd;
+            for (k = 0; k < 2; ++k) {
+                if (p[k] < lo[k]) lo[k] = p[k];
+                if (p[k] > hi[k]) hi[k] = p[k];
+            }
         }
-    if (svg_open(&p, path, 640, 560, "pose graph: x-y trajectory", "x", "y") != 0) return;
-    svg_axes_equal(&p, xlo, xhi, ylo, yhi);
-    svg_line_strided(&p, before, g->sd, before + 1, g->sd, g->nv, SVG_GREY, "before", 1);
-    if (truth) svg_line_strided(&p, truth, g->sd, truth + 1, g->sd, g->nv, SVG_GREEN, "ground truth", 0);
-    svg_line_strided(&p, after, g->sd, after + 1, g->sd, g->nv, SVG_BLUE, "after", 0);
-    svg_close(&p);
+    sc = (W - 2 * pad) / (hi[0] - lo[0] > hi[1] - lo[1] ? hi[0] - lo[0] : hi[1] - lo[1] + 1e-12);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\">\n", 2 * W, H + 30);
+    fprintf(f, "<text x=\"20\" y=\"%.0f\">before (grey)</text><text x=\"%.0f\" y=\"%.0f\">after (blue)%s</text>\n",
+            H + 20, W + 20, H + 20, truth ? ", ground truth (green)" : "");
+    svg_polyline(f, g, before, lo[0], lo[1], sc, pad, H - pad, "#888");
+    if (truth) svg_polyline(f, g, truth, lo[0], lo[1], sc, W + pad, H - pad, "#3a3");
+    svg_polyline(f, g, after, lo[0], lo[1], sc, W + pad, H - pad, "#25c");
+    fprintf(f, "</svg>\n");
+    fclose(f);
 }
 
 int main(int argc, char **argv)
