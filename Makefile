@@ -35,7 +35,7 @@ HEADERS := dopt.h dopt_lie.h dopt_sparse.h dopt_mpc.h dopt_deq.h dopt_cuda.cuh
 VERSION := $(shell sed -n 's/^\#define DOPT_VERSION_STRING "\(.*\)"/\1/p' dopt.h)
 LIB_CFLAGS ?= -std=c99 -O2 -Wall -Wextra -pedantic
 lib: $(BUILD)/libdopt.so
-$(BUILD)/libdopt.so: lib/dopt_lib.c $(HEADERS)
+$(BUILD)/libdopt.so: lib/dopt_lib.c lib/dopt_bridge.c $(HEADERS)
 	@mkdir -p $(BUILD)
 	$(CC) $(LIB_CFLAGS) -fPIC -shared -fvisibility=hidden -DDOPT_SHARED -I. lib/dopt_lib.c \
 	  -o $@ -Wl,-soname,libdopt.so -lm

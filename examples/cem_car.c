@@ -11,6 +11,7 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_mpc.h"
+#include "svg_plot.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,17 +50,6 @@ static dopt_status car_step(void *user, ptrdiff_t element, int t, int count, con
     return DOPT_OK;
 }
 
-/* ---- a tiny SVG writer: world coordinates [-0.5, 6] x [-0.5, 6] ---- */
-static double sx(double x) { return 40 + 80 * (x + 0.5); }
-static double sy(double y) { return 560 - 80 * (y + 0.5); }
-static void svg_polyline(FILE *f, const double *px, const double *py, int n, const char *style)
-{
-    int i;
-    fprintf(f, "<polyline fill=\"none\" style=\"%s\" points=\"", style);
-    for (i = 0; i < n; ++i) fprintf(f, "%.1f,%.1f ", sx(px[i]), sy(py[i]));
-    fprintf(f, "\"/>\n");
-}
-
 static int by_cost(const void *a, const void *b)
 {
     double ca = **(const double *const *)a, cb = **(const double *const *)b;
@@ -76,16 +66,16 @@ int main(void)
     double x[4] = {0, 0, 0.3, 0}, mean[H * NU], std[H * NU], lo[H * NU], hi[H * NU], path_x[STEPS + 1], path_y[STEPS + 1];
     double clearance = 1e9;
     int step, i, o;
-    FILE *svg = fopen("cem_car.svg", "w");
-    if (!svg || dopt_mpc_cem_create_d(NULL, &dims, &cem, NULL) != DOPT_OK) return 1;
+    svg_plot svg;
+    if (svg_open(&svg, "cem_car.svg", 600, 600, "CEM-MPC around obstacles", "x", "y") != 0 ||
+        dopt_mpc_cem_create_d(NULL, &dims, &cem, NULL) != DOPT_OK)
+        return 1;
     dopt_mpc_cem_seed_d(cem, 2024, 0);
     for (i = 0; i < H * NU; ++i) mean[i] = 0, std[i] = 1, lo[i] = -2, hi[i] = 2;
     opt.iterations = 6, opt.momentum = 0.1, opt.lower = lo, opt.upper = hi;
     dyn.user = &rec;
-    fprintf(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"600\" height=\"600\">\n"
-                 "<rect width=\"600\" height=\"600\" fill=\"white\"/>\n");
-    for (o = 0; o < 3; ++o)
-        fprintf(svg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#bbb\"/>\n", sx(obst[o][0]), sy(obst[o][1]), 80 * obst[o][2]);
+    svg_axes_equal(&svg, -0.5, 6, -0.5, 6);
+    for (o = 0; o < 3; ++o) svg_circle(&svg, obst[o][0], obst[o][1], obst[o][2], SVG_GREY, o == 0 ? "obstacles" : NULL);
     path_x[0] = x[0], path_y[0] = x[1];
     for (step = 0; step < STEPS; ++step) {
         double xn[4], c = 0;
@@ -96,7 +86,7 @@ int main(void)
             qsort(order, POP, sizeof order[0], by_cost);
             for (i = 0; i < ELITES; ++i) {
                 int j = (int)(order[i] - rec.cost);
-                svg_polyline(svg, rec.px[j], rec.py[j], H, "stroke:#4a90d9;stroke-opacity:0.35;stroke-width:1");
+                svg_line(&svg, rec.px[j], rec.py[j], H, SVG_BLUE, step == 0 && i == 0 ? "elite rollouts" : NULL);
             }
         }
         car_step(NULL, 0, 0, 1, x, mean, NU, xn, &c); /* apply the first action */
@@ -108,9 +98,9 @@ int main(void)
         }
         dopt_mpc_cem_shift_d(1, H, NU, mean, H * NU, std, H * NU, 1.0);
     }
-    svg_polyline(svg, path_x, path_y, STEPS + 1, "stroke:#d0021b;stroke-width:3");
-    fprintf(svg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"#2a2\"/>\n</svg>\n", sx(goal[0]), sy(goal[1]));
-    fclose(svg);
+    svg_line(&svg, path_x, path_y, STEPS + 1, SVG_RED, "driven path");
+    svg_circle(&svg, goal[0], goal[1], 0.08, SVG_GREEN, "goal");
+    if (svg_close(&svg) != 0) return 1;
     printf("cem_car: %d MPC steps of %d x %d samples; final position (%.3f, %.3f), distance to goal %.3f, "
            "closest approach to an obstacle %.3f; wrote cem_car.svg\n",
            STEPS, opt.iterations, POP, x[0], x[1], sqrt((x[0] - goal[0]) * (x[0] - goal[0]) + (x[1] - goal[1]) * (x[1] - goal[1])),

@@ -16,6 +16,7 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_mpc.h"
+#include "svg_plot.h"
 #include <stdio.h>
 
 enum { H = 8, EPOCHS = 60 };
@@ -93,9 +94,9 @@ int main(void)
     dopt_mpc_cem_options_d opt = dopt_mpc_cem_default_options_d();
     goal_cost g = {0.2, 0};
     dopt_mpc_cem_objective_d obj = {cost, cost_vjp, NULL};
-    double expert[H], loss[EPOCHS], lr = 0.1, lmax = 0;
+    double expert[H], loss[EPOCHS], epochs[EPOCHS], lr = 0.1, lmax = 0;
     int epoch, t;
-    FILE *svg;
+    svg_plot svg;
     obj.user = &g;
     opt.iterations = 15;
     opt.temperature = 0.5;
@@ -118,20 +119,11 @@ int main(void)
             printf("epoch %2d  loss %.5f  theta %.4f  dL/dtheta %+.4f\n", epoch, loss[epoch], g.theta, g.g_theta);
         if (loss[epoch] > lmax) lmax = loss[epoch];
     }
-    svg = fopen("dcem_toy.svg", "w");
-    if (!svg) return 1;
-    fprintf(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"520\" height=\"320\">\n"
-                 "<rect width=\"520\" height=\"320\" fill=\"white\"/>\n"
-                 "<line x1=\"40\" y1=\"280\" x2=\"500\" y2=\"280\" stroke=\"black\"/>\n"
-                 "<line x1=\"40\" y1=\"20\" x2=\"40\" y2=\"280\" stroke=\"black\"/>\n"
-                 "<text x=\"230\" y=\"310\" font-size=\"13\">epoch</text>\n"
-                 "<text x=\"45\" y=\"18\" font-size=\"13\">DCEM imitation loss (max %.3f)</text>\n"
-                 "<polyline fill=\"none\" stroke=\"#d0021b\" stroke-width=\"2\" points=\"",
-            lmax);
-    for (epoch = 0; epoch < EPOCHS; ++epoch)
-        fprintf(svg, "%.1f,%.1f ", 40 + 460.0 * epoch / (EPOCHS - 1), 280 - 250 * loss[epoch] / lmax);
-    fprintf(svg, "\"/>\n</svg>\n");
-    fclose(svg);
+    for (epoch = 0; epoch < EPOCHS; ++epoch) epochs[epoch] = epoch;
+    if (svg_open(&svg, "dcem_toy.svg", 520, 320, "DCEM imitation loss", "epoch", "loss") != 0) return 1;
+    svg_axes(&svg, 0, EPOCHS - 1, 0, lmax);
+    svg_line(&svg, epochs, loss, EPOCHS, SVG_RED, "imitation loss");
+    if (svg_close(&svg) != 0) return 1;
     {
         double first = 0, last = 0;
         for (epoch = 0; epoch < 10; ++epoch) first += loss[epoch] / 10, last += loss[EPOCHS - 1 - epoch] / 10;

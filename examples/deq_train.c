@@ -7,10 +7,11 @@
  * (dopt_deq_tanh_backward) for dL/dW, dU, db; dL/dv, dL/dc by hand; Adam written below.  After
  * each step W is projected back to spectral norm <= 0.95 (power iteration) so the layer stays a
  * contraction.  Every epoch also counts Picard's iterations for the same parameters, to show
- * what the accelerated solver saves.  Writes deq_train.svg: the loss per epoch and the
- * iterations per forward (Anderson and Picard) over training. */
+ * what the accelerated solver saves.  Writes deq_train.svg (the loss per epoch) and
+ * deq_train_iterations.svg (iterations per forward, Anderson and Picard, over training). */
 #define DOPT_IMPLEMENTATION
 #include "dopt_deq.h"
+#include "svg_plot.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,41 +60,29 @@ static void project_spectral(double *W, int n, double cap, double *u)
         for (i = 0; i < n * n; ++i) W[i] *= cap / s;
 }
 
-static void write_svg(const char *path, const double *loss, const double *it_a, const double *it_p, int epochs)
+/* deq_train.svg: the loss per epoch; deq_train_iterations.svg: iterations per forward solve */
+static void write_svg(const double *loss, const double *it_a, const double *it_p, int epochs)
 {
-    FILE *f = fopen(path, "w");
-    double lmax = 0, imax = 0;
-    int e, panel;
-    if (!f) return;
-    for (e = 0; e < epochs; ++e) {
-        lmax = loss[e] > lmax ? loss[e] : lmax;
-        imax = it_p[e] > imax ? it_p[e] : imax;
-        imax = it_a[e] > imax ? it_a[e] : imax;
+    double ep[EPOCHS], lo = 0, hi = 0;
+    svg_plot p;
+    int e;
+    for (e = 0; e < epochs; ++e) ep[e] = e;
+    svg_range(loss, epochs, 1, &lo, &hi); /* from 0 up */
+    if (svg_open(&p, "deq_train.svg", 560, 340, "DEQ training loss", "epoch", "loss") == 0) {
+        svg_axes(&p, 0, epochs - 1, 0, hi);
+        svg_line(&p, ep, loss, epochs, SVG_RED, "training loss");
+        svg_close(&p);
     }
-    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='900' height='340' font-family='sans-serif' font-size='12'>\n");
-    fprintf(f, "<rect width='900' height='340' fill='white'/>\n");
-    for (panel = 0; panel < 2; ++panel) {
-        const double x0 = 60 + panel * 440, y0 = 290, w = 360, h = 240;
-        fprintf(f, "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='black'/>\n", x0, y0, x0 + w, y0);
-        fprintf(f, "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='black'/>\n", x0, y0, x0, y0 - h);
-        fprintf(f, "<text x='%g' y='%g'>epoch (0 .. %d)</text>\n", x0 + w / 2 - 40, y0 + 30, epochs);
-        if (panel == 0) {
-            fprintf(f, "<text x='%g' y='30'>training loss (max %.3f)</text>\n", x0, lmax);
-            fprintf(f, "<polyline fill='none' stroke='#c03' stroke-width='1.5' points='");
-            for (e = 0; e < epochs; ++e) fprintf(f, "%.1f,%.1f ", x0 + w * e / (epochs - 1), y0 - h * loss[e] / lmax);
-            fprintf(f, "'/>\n");
-        } else {
-            fprintf(f, "<text x='%g' y='30'>iterations per forward (max %.0f): Anderson (blue), Picard (grey)</text>\n",
-                    x0, imax);
-            fprintf(f, "<polyline fill='none' stroke='#999' stroke-width='1.5' points='");
-            for (e = 0; e < epochs; ++e) fprintf(f, "%.1f,%.1f ", x0 + w * e / (epochs - 1), y0 - h * it_p[e] / imax);
-            fprintf(f, "'/>\n<polyline fill='none' stroke='#03c' stroke-width='1.5' points='");
-            for (e = 0; e < epochs; ++e) fprintf(f, "%.1f,%.1f ", x0 + w * e / (epochs - 1), y0 - h * it_a[e] / imax);
-            fprintf(f, "'/>\n");
-        }
+    lo = hi = 0;
+    svg_range(it_a, epochs, 1, &lo, &hi);
+    svg_range(it_p, epochs, 1, &lo, &hi);
+    if (svg_open(&p, "deq_train_iterations.svg", 560, 340, "iterations per forward solve", "epoch",
+                 "iterations") == 0) {
+        svg_axes(&p, 0, epochs - 1, 0, hi);
+        svg_line(&p, ep, it_p, epochs, SVG_GREY, "Picard");
+        svg_line(&p, ep, it_a, epochs, SVG_BLUE, "Anderson");
+        svg_close(&p);
     }
-    fprintf(f, "</svg>\n");
-    fclose(f);
 }
 
 /* mean iterations over the batch of one forward solve (from 0) with the given method */
@@ -185,8 +174,8 @@ int main(void)
         if (epoch % 25 == 0 || epoch == EPOCHS - 1)
             printf("%5d  %.4f   %5.1f%%    %26.1f  %6.1f\n", epoch, loss, 100 * acc, it_anderson[epoch], it_picard[epoch]);
     }
-    write_svg("deq_train.svg", loss_hist, it_anderson, it_picard, EPOCHS);
-    printf("loss %.4f -> %.4f, accuracy %.1f%%; wrote deq_train.svg\n", loss_hist[0], loss_hist[EPOCHS - 1], 100 * acc);
+    write_svg(loss_hist, it_anderson, it_picard, EPOCHS);
+    printf("loss %.4f -> %.4f, accuracy %.1f%%; wrote deq_train.svg and deq_train_iterations.svg\n", loss_hist[0], loss_hist[EPOCHS - 1], 100 * acc);
     dopt_deq_solver_destroy_d(anderson);
     dopt_deq_solver_destroy_d(picard);
     dopt_deq_tanh_destroy_d(layer);

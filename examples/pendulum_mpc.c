@@ -8,6 +8,7 @@
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_mpc.h"
+#include "svg_plot.h"
 #include <stdio.h>
 
 #define HORIZON 40
@@ -39,11 +40,12 @@ int main(void)
     dopt_mpc_ilqr_d *solver;
     dopt_mpc_lqr_report_d rep;
     double lo = -3, hi = 3, x[2] = {0, 0}, tau[HORIZON * 3] = {0}, hist[STEPS][2], torque[STEPS];
+    double time_s[STEPS], angle[STEPS];
     dopt_mpc_cseq_d x0 = {0};
     dopt_mpc_seq_d plan = {0};
     dopt_errinfo info;
     int k, iters = 0, not_conv = 0;
-    FILE *svg;
+    svg_plot svg;
     pr.n_state = 2; pr.n_ctrl = 1;
     pr.dynamics = dopt_mpc_pendulum_dynamics_d; pr.dynamics_jacobian = 1;
     pr.cost = cost; pr.cost_derivatives = 1;
@@ -73,18 +75,14 @@ int main(void)
     printf("swing-up: final angle %.4f rad (target pi = %.4f), speed %.4f rad/s\n", x[0], PI, x[1]);
     printf("%d MPC solves, %.1f iLQR iterations per solve, %d hit the iteration limit, |torque| <= %.1f\n",
            STEPS, (double)iters / STEPS, not_conv, hi);
-    svg = fopen("pendulum_mpc.svg", "w");
-    if (!svg) return 1;
-    fprintf(svg, "<svg xmlns='http://www.w3.org/2000/svg' width='640' height='360'>\n"
-                 "<rect width='640' height='360' fill='white'/>\n"
-                 "<text x='20' y='20' font-size='14'>pendulum swing-up by receding-horizon iLQR: angle (blue, 0..2pi), "
-                 "torque (red, -3..3)</text>\n<line x1='20' y1='180' x2='620' y2='180' stroke='#ccc'/>\n");
-    fprintf(svg, "<polyline fill='none' stroke='blue' points='");
-    for (k = 0; k < STEPS; ++k) fprintf(svg, "%.1f,%.1f ", 20 + 600.0 * k / STEPS, 340 - 300 * hist[k][0] / (2 * PI));
-    fprintf(svg, "'/>\n<polyline fill='none' stroke='red' points='");
-    for (k = 0; k < STEPS; ++k) fprintf(svg, "%.1f,%.1f ", 20 + 600.0 * k / STEPS, 180 - 40 * torque[k]);
-    fprintf(svg, "'/>\n</svg>\n");
-    fclose(svg);
+    for (k = 0; k < STEPS; ++k) time_s[k] = k * S.P.dt, angle[k] = hist[k][0];
+    if (svg_open(&svg, "pendulum_mpc.svg", 640, 360, "pendulum swing-up by receding-horizon iLQR", "time (s)",
+                 "angle (rad) / torque (N m)") != 0)
+        return 1;
+    svg_axes(&svg, 0, time_s[STEPS - 1], -hi, 2 * PI);
+    svg_line(&svg, time_s, angle, STEPS, SVG_BLUE, "angle");
+    svg_line(&svg, time_s, torque, STEPS, SVG_RED, "torque");
+    if (svg_close(&svg) != 0) return 1;
     printf("wrote pendulum_mpc.svg\n");
     dopt_mpc_ilqr_destroy_d(solver);
     return fabs(x[0] - PI) < 0.05 ? 0 : 1;

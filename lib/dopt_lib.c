@@ -8,3 +8,5 @@
 #include "dopt_sparse.h"
 #include "dopt_mpc.h"
 #include "dopt_deq.h"
+/* flat entry points for language bindings (python/dopt): dopt_bridge_* */
+#include "lib/dopt_bridge.c"

@@ -166,6 +166,15 @@ if [ -n "$pline" ]; then
     PASSED=$((PASSED + $(echo "$pline" | cut -d' ' -f1))); FAILED=$((FAILED + $(echo "$pline" | cut -d' ' -f3)))
 else FAILED=$((FAILED + 1)); echo "FAIL packaging: no summary"; tail -n 20 "$LOG/packaging.txt"; fi
 
+# the PyTorch bridge (python/dopt, issue 33): gradchecks under each torch found (tests/python.sh)
+bash tests/python.sh > "$LOG/python.txt" 2>&1
+grep -E '^(ok|FAIL|skip)' "$LOG/python.txt"
+pyline=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOG/python.txt" | tail -n 1)
+if [ -n "$pyline" ]; then
+    PASSED=$((PASSED + $(echo "$pyline" | cut -d' ' -f1))); FAILED=$((FAILED + $(echo "$pyline" | cut -d' ' -f3 | tr -d ,)))
+    SKIPPED=$((SKIPPED + $(echo "$pyline" | cut -d' ' -f5)))
+else FAILED=$((FAILED + 1)); echo "FAIL python bridge: no summary"; tail -n 20 "$LOG/python.txt"; fi
+
 # reliability passes (issue 24): ThreadSanitizer and valgrind memcheck, where the tools exist
 for chk in threads valgrind; do
     out=$(bash tests/check_$chk.sh 2>&1); rc=$?

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/sketches.sh OUTDIR [CC...] — the code examples of the header overviews compile and run.
+# tests/sketches.sh OUTDIR [CC...] — the code examples of the header overviews and the C snippets of
+# docs/*.md (docs/tutorial.md) compile and run.
 # An example is a block of the header's first comment indented by 7 spaces after " * " whose
 # first line is `#define DOPT_IMPLEMENTATION`: it is written to OUTDIR/<header>-<line>.c (the
 # " *       " prefix stripped), built with the project's warning flags and run.  Prints one line
@@ -20,6 +21,14 @@ for h in dopt.h dopt_lie.h dopt_sparse.h dopt_mpc.h dopt_deq.h; do
                         if (inb) print line >> file
                         next }
         { if (inb) close(file); inb = 0 }' "$h"
+done
+# the C snippets of docs/*.md (```c fenced blocks, each a complete program): docs-<file>-<line>.c
+for md in docs/*.md; do
+    [ -f "$md" ] || continue
+    awk -v out="$OUTDIR/docs-$(basename "$md" .md)" '
+        /^```c$/ { file = out "-" NR ".c"; printf "" > file; inb = 1; next }
+        /^```$/ { if (inb) close(file); inb = 0; next }
+        { if (inb) print >> file }' "$md"
 done
 for src in "$OUTDIR"/*.c; do
     [ -f "$src" ] || continue
