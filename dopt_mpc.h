@@ -37,7 +37,11 @@
  *   q_t = c_t + F_t^T (V_{t+1} f_t + v_{t+1}), K_t = -Q_uu^{-1} Q_ux, k_t = -Q_uu^{-1} q_u,
  *   V_t = Q_xx + Q_xu K_t, v_t = q_x + Q_xu k_t; then the rollout u_t = K_t x_t + k_t.  The
  *   products run on columns padded to a multiple of 4 with a register-tiled kernel, the
- *   solver's workspace holds everything (no allocation in a solve).  A Q_uu that is not
+ *   solver's workspace holds everything (no allocation in a solve).  Without box limits, whole
+ *   groups of 8 elements (16 in float) run in lockstep lanes: blocks stored lane-interleaved, so
+ *   every scalar step of the recursion is one vector operation across the group whatever n and
+ *   m are; the backward follows the forward's grouping, and the remaining B mod 8 (16) run
+ *   one at a time.  A Q_uu that is not
  *   positive definite stops that element with DOPT_ERR_NOT_POSITIVE_DEFINITE and its time step.
  *   BOX LIMITS (box-DDP, Tassa et al. 2014, as mpc.pytorch): passes of the backward sweep around
  *   the current trajectory, each step's controls from a box QP solved by projected Newton; the
