@@ -1862,11 +1862,11 @@ static void DOPT_FN(dopt__lqr_multipliers)(const DOPT_FN(dopt_mpc_lqr) *s, const
 static void DOPT_FN(dopt__lqr_lane_gather)(R_ *DOPT_RESTRICT dst, DOPT_FN(dopt_mpc_cseq) q, ptrdiff_t b0, int t,
                                            int len)
 {
+    const R_ *src[DOPT__LW];
     int l, i;
-    for (l = 0; l < DOPT__LW; ++l) {
-        const R_ *src = DOPT__LQR_AT(q, b0 + l, t);
-        for (i = 0; i < len; ++i) dst[(size_t)i * DOPT__LW + l] = src[i];
-    }
+    for (l = 0; l < DOPT__LW; ++l) src[l] = DOPT__LQR_AT(q, b0 + l, t);
+    for (i = 0; i < len; ++i, dst += DOPT__LW) /* whole lane blocks stored at once */
+        for (l = 0; l < DOPT__LW; ++l) dst[l] = src[l][i];
 }
 
 /* D[i + j ldd] (+)= sum_p A(i, p) B[p + j ldb] lane-wise for i < ni, j < nj, p < np, where A(i, p)
@@ -2065,10 +2065,12 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
     for (i = 0; i < n * W; ++i) v[i] = 0;
     for (t = T - 1; t >= 0; --t) {
         R_ *L = Lg + (size_t)t * m * m * W, *K = Kg + (size_t)t * m * n * W, *k = kg + (size_t)t * m * W;
-        for (l = 0; l < W; ++l) { /* lower triangle of C_t */
-            const R_ *C = DOPT__LQR_AT(d->C, b0 + l, t);
+        { /* lower triangle of C_t */
+            const R_ *C[DOPT__LW];
+            for (l = 0; l < W; ++l) C[l] = DOPT__LQR_AT(d->C, b0 + l, t);
             for (j = 0; j < N; ++j)
-                for (i = j; i < N; ++i) Q[(size_t)(i + j * N) * W + l] = C[i + j * N];
+                for (i = j; i < N; ++i)
+                    for (l = 0; l < W; ++l) Q[(size_t)(i + j * N) * W + l] = C[l][i + j * N];
         }
         DOPT_FN(dopt__lqr_lane_gather)(q, d->c, b0, t, N);
         if (t < T - 1) {
