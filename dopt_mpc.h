@@ -1174,7 +1174,7 @@ struct DOPT_FN(dopt_mpc_lqr) {
     R_ *Q, *Ft, *W, *V, *v, *y, *q, *KT, *Kf, *trial, *dk, *dtau, *dlam, *lo, *hi, *qg, *qd, *qx, *qL;
     int *qidx;
     /* lockstep lanes (see "lockstep lanes"): lane-interleaved scratch of one group */
-    R_ *lQ, *lq, *lV, *lv, *lZ, *ly, *lF, *lf, *ltau, *ldtau, *llam;
+    R_ *lQ, *lq, *lV, *lv, *lZ, *ly, *lF, *lf, *ltau, *ldtau, *llam, *llam2;
     ptrdiff_t nlane;   /* elements 0 .. nlane-1 were solved in lanes by the last solve          */
     DOPT_FN(dopt_mpc_lqr_data) data;
     const R_ *Ft_of;   /* the F block whose transpose Ft holds (NULL: none)                    */
@@ -1227,6 +1227,7 @@ static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace
     DOPT__LQR_BLK(s->ltau, (size_t)T * N * DOPT__LW * sizeof(R_));
     DOPT__LQR_BLK(s->ldtau, (size_t)T * N * DOPT__LW * sizeof(R_));
     DOPT__LQR_BLK(s->llam, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->llam2, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_));
 #undef DOPT__LQR_BLK
     for (i = 0; i < cnt; ++i) {
         if (ws) {
@@ -2136,32 +2137,36 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
 }
 
 /* Lane multipliers (dopt__lqr_multipliers for a group): tau and lam lane-interleaved, T N and
- * T n lane blocks; g the linear term. */
+ * T n lane blocks; g the linear term.  With tau2 not NULL a second set (tau2, g2) -> lam2 shares
+ * the reads of C (the backward's multipliers and adjoint multipliers in one pass). */
 static void DOPT_FN(dopt__lqr_lane_multipliers)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
-                                                ptrdiff_t b0, const R_ *tau, DOPT_FN(dopt_mpc_cseq) g, R_ *lam)
+                                                ptrdiff_t b0, const R_ *tau, DOPT_FN(dopt_mpc_cseq) g, R_ *lam,
+                                                const R_ *tau2, DOPT_FN(dopt_mpc_cseq) g2, R_ *lam2)
 {
     enum { W = DOPT__LW };
     const int n = s->n, T = s->T, N = n + s->m;
-    int t, i, j, l, have = 0;
+    int t, i, j, l, k, have = 0;
     R_ *Cr = s->lQ;
     for (t = T - 1; t >= 0; --t) {
-        R_ *lt = lam + (size_t)t * n * W;
-        for (l = 0; l < W; ++l) { /* the state rows of C_t */
-            const R_ *C = DOPT__LQR_AT(d->C, b0 + l, t);
+        { /* the state rows of C_t */
+            const R_ *C[DOPT__LW];
+            for (l = 0; l < W; ++l) C[l] = DOPT__LQR_AT(d->C, b0 + l, t);
             for (j = 0; j < N; ++j)
-                for (i = 0; i < n; ++i) Cr[(size_t)(i + j * n) * W + l] = C[i + j * N];
+                for (i = 0; i < n; ++i)
+                    for (l = 0; l < W; ++l) Cr[(size_t)(i + j * n) * W + l] = C[l][i + j * N];
         }
-        DOPT_FN(dopt__lqr_lane_gather)(lt, g, b0, t, n);
-        DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, Cr, n, 0, tau + (size_t)t * N * W, N, lt, n, 1, 0);
-        if (t < T - 1) {
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
-            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, s->lF, n, 1, lt + (size_t)n * W, n, lt, n, 1, 0);
+        if (t < T - 1) DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
+        for (k = 0; k < (tau2 ? 2 : 1); ++k) {
+            R_ *lt = (k ? lam2 : lam) + (size_t)t * n * W;
+            DOPT_FN(dopt__lqr_lane_gather)(lt, k ? g2 : g, b0, t, n);
+            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, Cr, n, 0, (k ? tau2 : tau) + (size_t)t * N * W, N, lt, n, 1, 0);
+            if (t < T - 1) DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, s->lF, n, 1, lt + (size_t)n * W, n, lt, n, 1, 0);
         }
     }
 }
 
-/* The adjoint LQR of the group at b0 (dopt__lqr_adjoint in lanes): d_tau into s->ldtau and
- * d_lam into s->llam, lane-interleaved. */
+/* The adjoint LQR of the group at b0 (dopt__lqr_adjoint in lanes, without the multipliers):
+ * d_tau into s->ldtau, lane-interleaved. */
 static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, DOPT_FN(dopt_mpc_cseq) dtau)
 {
     enum { W = DOPT__LW };
@@ -2195,7 +2200,6 @@ static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t 
             DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, s->lF, n, 0, x, N, xn, n, 0, 0);
         }
     }
-    DOPT_FN(dopt__lqr_lane_multipliers)(s, d, b0, dt, dtau, s->llam);
 }
 
 /* The first non-finite number of element b's data, or DOPT_OK; *where = time step. */
@@ -2493,16 +2497,17 @@ static void DOPT_FN(dopt__lqr_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b, DO
 static void DOPT_FN(dopt__lqr_lane_backward)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, DOPT_FN(dopt_mpc_cseq) dtau,
                                              const DOPT_FN(dopt_mpc_lqr_grad) *grad)
 {
-    const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW;
+    const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW, need_lam = !s->lam_valid && grad->F.p;
     int l, i;
-    if (!s->lam_valid && grad->F.p) {
+    DOPT_FN(dopt__lqr_lane_adjoint)(s, b0, dtau);
+    if (need_lam)
         for (l = 0; l < W; ++l)
             for (i = 0; i < T * N; ++i) s->ltau[(size_t)i * W + l] = s->tau[(size_t)(b0 + l) * T * N + i];
-        DOPT_FN(dopt__lqr_lane_multipliers)(s, &s->data, b0, s->ltau, s->data.c, s->llam);
+    DOPT_FN(dopt__lqr_lane_multipliers)(s, &s->data, b0, s->ldtau, dtau, s->llam, need_lam ? s->ltau : NULL,
+                                        s->data.c, s->llam2);
+    if (need_lam)
         for (l = 0; l < W; ++l)
-            for (i = 0; i < T * n; ++i) s->lam[(size_t)(b0 + l) * T * n + i] = s->llam[(size_t)i * W + l];
-    }
-    DOPT_FN(dopt__lqr_lane_adjoint)(s, b0, dtau);
+            for (i = 0; i < T * n; ++i) s->lam[(size_t)(b0 + l) * T * n + i] = s->llam2[(size_t)i * W + l];
 }
 
 /* Element b's lane of the group adjoint into s->dtau, s->dlam. */
