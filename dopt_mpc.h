@@ -38,7 +38,11 @@
  *   q_t = c_t + F_t^T (V_{t+1} f_t + v_{t+1}), K_t = -Q_uu^{-1} Q_ux, k_t = -Q_uu^{-1} q_u,
  *   V_t = Q_xx + Q_xu K_t, v_t = q_x + Q_xu k_t; then the rollout u_t = K_t x_t + k_t.  The
  *   products run on columns padded to a multiple of 4 with a register-tiled kernel, the
- *   solver's workspace holds everything (no allocation in a solve).  A Q_uu that is not
+ *   solver's workspace holds everything (no allocation in a solve).  Without box limits, whole
+ *   groups of 8 elements (16 in float) run in lockstep lanes: blocks stored lane-interleaved, so
+ *   every scalar step of the recursion is one vector operation across the group whatever n and
+ *   m are; the backward follows the forward's grouping, and the remaining B mod 8 (16) run
+ *   one at a time.  A Q_uu that is not
  *   positive definite stops that element with DOPT_ERR_NOT_POSITIVE_DEFINITE and its time step.
  *   BOX LIMITS (box-DDP, Tassa et al. 2014, as mpc.pytorch): passes of the backward sweep around
  *   the current trajectory, each step's controls from a box QP solved by projected Newton; the
@@ -400,6 +404,9 @@ typedef struct dopt_mpc_cem_report {
 #include <math.h>
 /* ==== LQR AND iLQR: precision-independent implementation ==== */
 /* Append text and a decimal integer to an error message without stdio. */
+/* Lanes of the lockstep LQR: one 64-byte vector of reals (R_ is the pass's real type). */
+#define DOPT__LW ((int)(64 / sizeof(R_)))
+
 static void dopt__mpc_msg(char *buf, size_t cap, const char *a, long i, const char *z)
 {
     char num[24];
@@ -1396,6 +1403,9 @@ struct DOPT_FN(dopt_mpc_lqr) {
     /* scratch shared by the elements (solved one after the other) */
     R_ *Q, *Ft, *W, *V, *v, *y, *q, *KT, *Kf, *trial, *dk, *dtau, *dlam, *lo, *hi, *qg, *qd, *qx, *qL;
     int *qidx;
+    /* lockstep lanes (see "lockstep lanes"): lane-interleaved scratch of one group */
+    R_ *lQ, *lq, *lV, *lv, *lZ, *ly, *lF, *lf, *ltau, *ldtau, *llam, *llam2;
+    ptrdiff_t nlane;   /* elements 0 .. nlane-1 were solved in lanes by the last solve          */
     DOPT_FN(dopt_mpc_lqr_data) data;
     const R_ *Ft_of;   /* the F block whose transpose Ft holds (NULL: none)                    */
     int solved;
@@ -1407,8 +1417,8 @@ static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace
 {
     /* With ws NULL: add up sizes; otherwise take the blocks. */
     size_t N = (size_t)(n + m), NP = (N + 3) & ~(size_t)3, tot = 0, bt = (size_t)B * (size_t)T;
-    size_t sz[32];
-    void **dst[32];
+    size_t sz[48];
+    void **dst[48];
     int i, cnt = 0;
 #define DOPT__LQR_BLK(ptr, bytes) (dst[cnt] = (void **)(void *)&(ptr), sz[cnt++] = (bytes))
     DOPT__LQR_BLK(s->L, bt * (size_t)m * (size_t)m * sizeof(R_));
@@ -1436,6 +1446,18 @@ static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace
     DOPT__LQR_BLK(s->lo, 5 * (size_t)m * sizeof(R_)); /* lo, hi, qg, qd, qx */
     DOPT__LQR_BLK(s->qL, (size_t)m * (size_t)m * sizeof(R_));
     DOPT__LQR_BLK(s->qidx, (size_t)m * sizeof(int));
+    DOPT__LQR_BLK(s->lQ, N * N * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->lq, N * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->lV, (size_t)n * (size_t)n * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->lv, (size_t)n * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->lZ, (size_t)n * N * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->ly, (size_t)n * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->lF, (size_t)n * N * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->lf, (size_t)n * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->ltau, (size_t)T * N * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->ldtau, (size_t)T * N * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->llam, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->llam2, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_));
 #undef DOPT__LQR_BLK
     for (i = 0; i < cnt; ++i) {
         if (ws) {
@@ -2046,6 +2068,358 @@ static void DOPT_FN(dopt__lqr_multipliers)(const DOPT_FN(dopt_mpc_lqr) *s, const
     }
 }
 
+/* ---- lockstep lanes: W = 64 bytes / sizeof(real) elements at once (8 doubles, 16 floats) ----
+ * The unconstrained solve and its backward run a group of W elements side by side: every
+ * block is stored lane-interleaved (entry i of lane l at [i W + l]), so each scalar operation of
+ * the recursion becomes one W-wide vector operation whatever n and m are (the "lane batch" of
+ * dopt_sparse.h).  A group's factors L, K, k are kept in the elements' own blocks, interleaved
+ * (s->nlane says how many leading elements were solved so; the backward follows).  Elements
+ * past the last whole group take the one-element path. */
+#define DOPT__LQR_LN(a, i) ((a) + (size_t)(i) * DOPT__LW)
+
+/* dst[i W + l] = block t of sequence q for element b0 + l, i < len (len entries from offset 0). */
+static void DOPT_FN(dopt__lqr_lane_gather)(R_ *DOPT_RESTRICT dst, DOPT_FN(dopt_mpc_cseq) q, ptrdiff_t b0, int t,
+                                           int len)
+{
+    const R_ *src[DOPT__LW];
+    int l, i;
+    for (l = 0; l < DOPT__LW; ++l) src[l] = DOPT__LQR_AT(q, b0 + l, t);
+    for (i = 0; i < len; ++i, dst += DOPT__LW) /* whole lane blocks stored at once */
+        for (l = 0; l < DOPT__LW; ++l) dst[l] = src[l][i];
+}
+
+/* D[i + j ldd] (+)= sum_p A(i, p) B[p + j ldb] lane-wise for i < ni, j < nj, p < np, where A(i, p)
+ * is A[i + p lda] (at = 0) or A[p + i lda] (at = 1); with lower set, only i >= j is formed,
+ * except that a 2 x 2 block touching the diagonal also writes its entry (j, j+1).  ldd, lda,
+ * ldb count lane blocks.  2 x 2 register blocks (four accumulators share two loads of A and two
+ * of B), single rows/columns at the edges. */
+static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, int lda, int at, const R_ *Bm,
+                                         int ldb, R_ *D, int ldd, int accumulate, int lower)
+{
+    enum { W = DOPT__LW };
+    const size_t sa = (size_t)(at ? 1 : lda) * W, si = (size_t)(at ? lda : 1) * W; /* A: step in p, in i */
+    int i, j, p, l;
+    for (j = 0; j < nj; j += 2) {
+        const int two_j = j + 1 < nj;
+        for (i = lower ? j & ~1 : 0; i < ni; i += 2) {
+            const R_ *DOPT_RESTRICT ap = A + (size_t)i * si, *DOPT_RESTRICT bp = Bm + (size_t)j * ldb * W;
+            if (two_j && i + 1 < ni) {
+#if DOPT__LQR_VEC
+                typedef R_ lv __attribute__((vector_size(32))); /* half a lane block */
+                lv c00[2], c10[2], c01[2], c11[2], x0, x1, y0, y1;
+                R_ *d0 = DOPT__LQR_LN(D, i + j * ldd), *d1 = DOPT__LQR_LN(D, i + (j + 1) * ldd);
+                const size_t db = (size_t)ldb * W, hw = (size_t)W / 2;
+                int h;
+                for (h = 0; h < 2; ++h) {
+                    if (accumulate) {
+                        memcpy(&c00[h], d0 + h * hw, sizeof x0);
+                        memcpy(&c10[h], d0 + W + h * hw, sizeof x0);
+                        memcpy(&c01[h], d1 + h * hw, sizeof x0);
+                        memcpy(&c11[h], d1 + W + h * hw, sizeof x0);
+                    } else {
+                        memset(&c00[h], 0, sizeof x0);
+                        c10[h] = c01[h] = c11[h] = c00[h];
+                    }
+                }
+                for (p = 0; p < np; ++p, ap += sa, bp += W)
+                    for (h = 0; h < 2; ++h) {
+                        memcpy(&x0, ap + h * hw, sizeof x0);
+                        memcpy(&x1, ap + si + h * hw, sizeof x1);
+                        memcpy(&y0, bp + h * hw, sizeof y0);
+                        memcpy(&y1, bp + db + h * hw, sizeof y1);
+                        c00[h] += x0 * y0;
+                        c10[h] += x1 * y0;
+                        c01[h] += x0 * y1;
+                        c11[h] += x1 * y1;
+                    }
+                for (h = 0; h < 2; ++h) {
+                    memcpy(d0 + h * hw, &c00[h], sizeof x0);
+                    memcpy(d0 + W + h * hw, &c10[h], sizeof x0);
+                    memcpy(d1 + h * hw, &c01[h], sizeof x0);
+                    memcpy(d1 + W + h * hw, &c11[h], sizeof x0);
+                }
+#else
+                R_ a00[DOPT__LW], a10[DOPT__LW], a01[DOPT__LW], a11[DOPT__LW];
+                R_ *DOPT_RESTRICT d0 = DOPT__LQR_LN(D, i + j * ldd), *DOPT_RESTRICT d1 = DOPT__LQR_LN(D, i + (j + 1) * ldd);
+                const size_t db = (size_t)ldb * W;
+                for (l = 0; l < W; ++l) {
+                    a00[l] = accumulate ? d0[l] : 0;
+                    a10[l] = accumulate ? d0[W + l] : 0;
+                    a01[l] = accumulate ? d1[l] : 0;
+                    a11[l] = accumulate ? d1[W + l] : 0;
+                }
+                for (p = 0; p < np; ++p, ap += sa, bp += W)
+                    for (l = 0; l < W; ++l) {
+                        const R_ x0 = ap[l], x1 = ap[si + l], y0 = bp[l], y1 = bp[db + l];
+                        a00[l] += x0 * y0;
+                        a10[l] += x1 * y0;
+                        a01[l] += x0 * y1;
+                        a11[l] += x1 * y1;
+                    }
+                for (l = 0; l < W; ++l) {
+                    d0[l] = a00[l];
+                    d0[W + l] = a10[l];
+                    d1[l] = a01[l];
+                    d1[W + l] = a11[l];
+                }
+#endif
+            } else {
+                int ii, jj;
+                for (jj = j; jj < j + 2 && jj < nj; ++jj)
+                    for (ii = i; ii < i + 2 && ii < ni; ++ii) {
+                        R_ acc[DOPT__LW];
+                        R_ *DOPT_RESTRICT d = DOPT__LQR_LN(D, ii + jj * ldd);
+                        const R_ *DOPT_RESTRICT a = A + (size_t)ii * si, *DOPT_RESTRICT b = Bm + (size_t)jj * ldb * W;
+                        for (l = 0; l < W; ++l) acc[l] = accumulate ? d[l] : 0;
+                        for (p = 0; p < np; ++p, a += sa, b += W)
+                            for (l = 0; l < W; ++l) acc[l] += a[l] * b[l];
+                        for (l = 0; l < W; ++l) d[l] = acc[l];
+                    }
+            }
+        }
+    }
+}
+
+/* x <- (L L^T)^{-1} x lane-wise for the m x m lane factor L, ncol columns of x (ld m). */
+static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *X)
+{
+    enum { W = DOPT__LW };
+    int c, i, p, l;
+    for (c = 0; c < ncol; ++c) {
+        R_ *x = DOPT__LQR_LN(X, c * m);
+        for (i = 0; i < m; ++i) {
+            R_ *DOPT_RESTRICT xi = DOPT__LQR_LN(x, i);
+            const R_ *DOPT_RESTRICT dg = DOPT__LQR_LN(L, i + i * m);
+            for (p = 0; p < i; ++p) {
+                const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(L, i + p * m), *DOPT_RESTRICT xp = DOPT__LQR_LN(x, p);
+                for (l = 0; l < W; ++l) xi[l] -= a[l] * xp[l];
+            }
+            for (l = 0; l < W; ++l) xi[l] /= dg[l];
+        }
+        for (i = m - 1; i >= 0; --i) {
+            R_ *DOPT_RESTRICT xi = DOPT__LQR_LN(x, i);
+            const R_ *DOPT_RESTRICT dg = DOPT__LQR_LN(L, i + i * m);
+            for (p = i + 1; p < m; ++p) {
+                const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(L, p + i * m), *DOPT_RESTRICT xp = DOPT__LQR_LN(x, p);
+                for (l = 0; l < W; ++l) xi[l] -= a[l] * xp[l];
+            }
+            for (l = 0; l < W; ++l) xi[l] /= dg[l];
+        }
+    }
+}
+
+/* Lane Cholesky of the m x m lane matrix A (lower triangle, in place), with dopt__lqr_chol's
+ * pivot test per lane: a lane whose pivot fails gets st[l] (first failure only: fail_t[l] = t)
+ * and continues on a unit pivot, so the other lanes are unaffected. */
+static void DOPT_FN(dopt__lqr_lane_chol)(int m, R_ *A, int t, dopt_status *st, int *fail_t)
+{
+    enum { W = DOPT__LW };
+    R_ thr[DOPT__LW], d[DOPT__LW];
+    int i, j, p, l;
+    for (l = 0; l < W; ++l) thr[l] = 0;
+    for (j = 0; j < m; ++j)
+        for (l = 0; l < W; ++l) {
+            R_ a = DOPT__LQR_LN(A, j + j * m)[l];
+            thr[l] = a > thr[l] ? a : thr[l];
+        }
+    for (l = 0; l < W; ++l) thr[l] *= (R_)100 * (R_)m * DOPT_EPS;
+    for (j = 0; j < m; ++j) {
+        R_ *DOPT_RESTRICT ajj = DOPT__LQR_LN(A, j + j * m);
+        for (l = 0; l < W; ++l) d[l] = ajj[l];
+        for (p = 0; p < j; ++p) {
+            const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(A, j + p * m);
+            for (l = 0; l < W; ++l) d[l] -= a[l] * a[l];
+        }
+        for (l = 0; l < W; ++l)
+            if (!(d[l] > thr[l]) || !(d[l] < HUGE_VAL)) {
+                if (st[l] == DOPT_OK) {
+                    st[l] = d[l] != d[l] ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
+                    fail_t[l] = t;
+                }
+                d[l] = 1;
+            }
+        for (l = 0; l < W; ++l) ajj[l] = DOPT_M(sqrt)(d[l]);
+        for (l = 0; l < W; ++l) d[l] = 1 / ajj[l];
+        for (i = j + 1; i < m; ++i) {
+            R_ *DOPT_RESTRICT aij = DOPT__LQR_LN(A, i + j * m);
+            for (p = 0; p < j; ++p) {
+                const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(A, i + p * m), *DOPT_RESTRICT b = DOPT__LQR_LN(A, j + p * m);
+                for (l = 0; l < W; ++l) aij[l] -= a[l] * b[l];
+            }
+            for (l = 0; l < W; ++l) aij[l] *= d[l];
+        }
+    }
+}
+
+/* The dynamics block of step t for the group at b0 into s->lF (and f into s->lf, zero when
+ * absent); a time-invariant block (ts 0) is gathered once per call (*have). */
+static void DOPT_FN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                             ptrdiff_t b0, int t, int *have, int want_f)
+{
+    const int n = s->n, N = n + s->m;
+    int i;
+    if (*have && d->F.ts == 0 && (!want_f || !d->f.p || d->f.ts == 0)) return;
+    DOPT_FN(dopt__lqr_lane_gather)(s->lF, d->F, b0, t, n * N);
+    if (want_f) {
+        if (d->f.p) DOPT_FN(dopt__lqr_lane_gather)(s->lf, d->f, b0, t, n);
+        else for (i = 0; i < n * DOPT__LW; ++i) s->lf[i] = 0;
+    }
+    *have = 1;
+}
+
+/* Unconstrained Riccati sweep and rollout of the W elements from b0 (see dopt__lqr_step_np for
+ * the recursion; Q and V are formed on their lower triangles).  Per lane status and failing
+ * step into st, fail_t; the trajectories go to s->tau. */
+static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                          ptrdiff_t b0, dopt_status *st, int *fail_t)
+{
+    enum { W = DOPT__LW };
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    R_ *Q = s->lQ, *q = s->lq, *V = s->lV, *v = s->lv, *Z = s->lZ, *y = s->ly, *Fl = s->lF, *fl = s->lf;
+    R_ *Lg = s->L + (size_t)b0 * T * m * m, *Kg = s->K + (size_t)b0 * T * m * n, *kg = s->k + (size_t)b0 * T * m;
+    int t, i, j, p, l, have = 0;
+    for (l = 0; l < W; ++l) st[l] = DOPT_OK, fail_t[l] = -1;
+    for (i = 0; i < N * N * W; ++i) Q[i] = 0; /* the upper triangle stays finite (lane_gemm) */
+    for (i = 0; i < n * n * W; ++i) V[i] = 0;
+    for (i = 0; i < n * W; ++i) v[i] = 0;
+    for (t = T - 1; t >= 0; --t) {
+        R_ *L = Lg + (size_t)t * m * m * W, *K = Kg + (size_t)t * m * n * W, *k = kg + (size_t)t * m * W;
+        { /* lower triangle of C_t */
+            const R_ *C[DOPT__LW];
+            for (l = 0; l < W; ++l) C[l] = DOPT__LQR_AT(d->C, b0 + l, t);
+            for (j = 0; j < N; ++j)
+                for (i = j; i < N; ++i)
+                    for (l = 0; l < W; ++l) Q[(size_t)(i + j * N) * W + l] = C[l][i + j * N];
+        }
+        DOPT_FN(dopt__lqr_lane_gather)(q, d->c, b0, t, N);
+        if (t < T - 1) {
+            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
+            for (i = 0; i < n * W; ++i) y[i] = v[i];
+            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, fl, n, y, n, 1, 0);       /* y = V f + v  */
+            DOPT_FN(dopt__lqr_lane_gemm)(n, N, n, V, n, 0, Fl, n, Z, n, 0, 0);       /* Z = V F      */
+            DOPT_FN(dopt__lqr_lane_gemm)(N, N, n, Fl, n, 1, Z, n, Q, N, 1, 1);       /* Q += F^T Z   */
+            DOPT_FN(dopt__lqr_lane_gemm)(N, 1, n, Fl, n, 1, y, n, q, N, 1, 0);       /* q += F^T y   */
+        }
+        for (j = 0; j < m; ++j)
+            for (i = j; i < m; ++i)
+                for (l = 0; l < W; ++l) DOPT__LQR_LN(L, i + j * m)[l] = DOPT__LQR_LN(Q, n + i + (n + j) * N)[l];
+        DOPT_FN(dopt__lqr_lane_chol)(m, L, t, st, fail_t);
+        /* k = -Q_uu^{-1} q_u, K = -Q_uu^{-1} Q_ux (m x n, ld m) */
+        for (p = 0; p < m; ++p)
+            for (l = 0; l < W; ++l) DOPT__LQR_LN(k, p)[l] = -DOPT__LQR_LN(q, n + p)[l];
+        for (j = 0; j < n; ++j)
+            for (p = 0; p < m; ++p)
+                for (l = 0; l < W; ++l) DOPT__LQR_LN(K, p + j * m)[l] = -DOPT__LQR_LN(Q, n + p + j * N)[l];
+        DOPT_FN(dopt__lqr_lane_cholsolve)(m, L, 1, k);
+        DOPT_FN(dopt__lqr_lane_cholsolve)(m, L, n, K);
+        /* V = Q_xx + Q_xu K (lower, then mirrored), v = q_x + Q_xu k; Q_xu = (rows n.. of Q)^T */
+        for (j = 0; j < n; ++j)
+            for (i = j; i < n; ++i)
+                for (l = 0; l < W; ++l) DOPT__LQR_LN(V, i + j * n)[l] = DOPT__LQR_LN(Q, i + j * N)[l];
+        DOPT_FN(dopt__lqr_lane_gemm)(n, n, m, Q + (size_t)n * W, N, 1, K, m, V, n, 1, 1);
+        for (j = 0; j < n; ++j)
+            for (i = j + 1; i < n; ++i)
+                for (l = 0; l < W; ++l) DOPT__LQR_LN(V, j + i * n)[l] = DOPT__LQR_LN(V, i + j * n)[l];
+        for (i = 0; i < n * W; ++i) v[i] = q[i];
+        DOPT_FN(dopt__lqr_lane_gemm)(n, 1, m, Q + (size_t)n * W, N, 1, k, m, v, n, 1, 0);
+    }
+    /* the value function of step 0 carries the data tau does not see (see dopt__lqr_solve_one) */
+    for (l = 0; l < W; ++l)
+        if (st[l] == DOPT_OK) {
+            for (i = 0; i < n * n; ++i)
+                if (!(V[(size_t)i * W + l] - V[(size_t)i * W + l] == 0)) st[l] = DOPT_ERR_NON_FINITE;
+            for (i = 0; i < n; ++i)
+                if (!(v[(size_t)i * W + l] - v[(size_t)i * W + l] == 0)) st[l] = DOPT_ERR_NON_FINITE;
+        }
+    /* rollout u_t = K_t x_t + k_t, x_{t+1} = F_t tau_t + f_t, lane-interleaved in s->ltau */
+    DOPT_FN(dopt__lqr_lane_gather)(s->ltau, d->x_init, b0, 0, n);
+    have = 0;
+    for (t = 0; t < T; ++t) {
+        R_ *x = s->ltau + (size_t)t * N * W;
+        const R_ *K = Kg + (size_t)t * m * n * W, *k = kg + (size_t)t * m * W;
+        for (i = 0; i < m * W; ++i) x[n * W + i] = k[i];
+        DOPT_FN(dopt__lqr_lane_gemm)(m, 1, n, K, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
+        if (t < T - 1) {
+            R_ *xn = x + (size_t)N * W;
+            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
+            for (i = 0; i < n * W; ++i) xn[i] = fl[i];
+            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, Fl, n, 0, x, N, xn, n, 1, 0);
+        }
+    }
+    for (l = 0; l < W; ++l) {
+        R_ *tau = s->tau + (size_t)(b0 + l) * T * N;
+        for (i = 0; i < T * N; ++i) tau[i] = s->ltau[(size_t)i * W + l];
+        for (i = 0; i < T * m; ++i) s->fr[(size_t)(b0 + l) * T * m + i] = 1;
+        for (t = 0; t < T; ++t) s->nf[(size_t)(b0 + l) * T + t] = m;
+    }
+}
+
+/* Lane multipliers (dopt__lqr_multipliers for a group): tau and lam lane-interleaved, T N and
+ * T n lane blocks; g the linear term.  With tau2 not NULL a second set (tau2, g2) -> lam2 shares
+ * the reads of C (the backward's multipliers and adjoint multipliers in one pass). */
+static void DOPT_FN(dopt__lqr_lane_multipliers)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                                ptrdiff_t b0, const R_ *tau, DOPT_FN(dopt_mpc_cseq) g, R_ *lam,
+                                                const R_ *tau2, DOPT_FN(dopt_mpc_cseq) g2, R_ *lam2)
+{
+    enum { W = DOPT__LW };
+    const int n = s->n, T = s->T, N = n + s->m;
+    int t, i, j, l, k, have = 0;
+    R_ *Cr = s->lQ;
+    for (t = T - 1; t >= 0; --t) {
+        { /* the state rows of C_t */
+            const R_ *C[DOPT__LW];
+            for (l = 0; l < W; ++l) C[l] = DOPT__LQR_AT(d->C, b0 + l, t);
+            for (j = 0; j < N; ++j)
+                for (i = 0; i < n; ++i)
+                    for (l = 0; l < W; ++l) Cr[(size_t)(i + j * n) * W + l] = C[l][i + j * N];
+        }
+        if (t < T - 1) DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
+        for (k = 0; k < (tau2 ? 2 : 1); ++k) {
+            R_ *lt = (k ? lam2 : lam) + (size_t)t * n * W;
+            DOPT_FN(dopt__lqr_lane_gather)(lt, k ? g2 : g, b0, t, n);
+            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, Cr, n, 0, (k ? tau2 : tau) + (size_t)t * N * W, N, lt, n, 1, 0);
+            if (t < T - 1) DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, s->lF, n, 1, lt + (size_t)n * W, n, lt, n, 1, 0);
+        }
+    }
+}
+
+/* The adjoint LQR of the group at b0 (dopt__lqr_adjoint in lanes, without the multipliers):
+ * d_tau into s->ldtau, lane-interleaved. */
+static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, DOPT_FN(dopt_mpc_cseq) dtau)
+{
+    enum { W = DOPT__LW };
+    const DOPT_FN(dopt_mpc_lqr_data) *d = &s->data;
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    const R_ *Lg = s->L + (size_t)b0 * T * m * m, *Kg = s->K + (size_t)b0 * T * m * n;
+    R_ *v = s->lv, *dt = s->ldtau;
+    int t, i, have = 0;
+    for (i = 0; i < n * W; ++i) v[i] = 0;
+    for (t = T - 1; t >= 0; --t) {
+        R_ *q = dt + (size_t)t * N * W;
+        const R_ *K = Kg + (size_t)t * m * n * W;
+        DOPT_FN(dopt__lqr_lane_gather)(q, dtau, b0, t, N);
+        if (t < T - 1) {
+            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
+            DOPT_FN(dopt__lqr_lane_gemm)(N, 1, n, s->lF, n, 1, v, n, q, N, 1, 0); /* q += F^T v */
+        }
+        for (i = 0; i < n * W; ++i) v[i] = q[i];                                   /* v = q_x + K^T q_u */
+        DOPT_FN(dopt__lqr_lane_gemm)(n, 1, m, K, m, 1, q + (size_t)n * W, m, v, n, 1, 0);
+        for (i = 0; i < m * W; ++i) q[n * W + i] = -q[n * W + i];                  /* dk, kept in u_t */
+        DOPT_FN(dopt__lqr_lane_cholsolve)(m, Lg + (size_t)t * m * m * W, 1, q + (size_t)n * W);
+    }
+    for (i = 0; i < n * W; ++i) dt[i] = 0;
+    have = 0;
+    for (t = 0; t < T; ++t) {
+        R_ *x = dt + (size_t)t * N * W;
+        DOPT_FN(dopt__lqr_lane_gemm)(m, 1, n, Kg + (size_t)t * m * n * W, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
+        if (t < T - 1) {
+            R_ *xn = x + (size_t)N * W;
+            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
+            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, s->lF, n, 0, x, N, xn, n, 0, 0);
+        }
+    }
+}
+
 /* The first non-finite number of element b's data, or DOPT_OK; *where = time step. */
 static dopt_status DOPT_FN(dopt__lqr_check_data)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
                                                  ptrdiff_t b, int *where)
@@ -2180,9 +2554,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
                                                  dopt_errinfo *info)
 {
     DOPT_FN(dopt_mpc_lqr_options) o;
-    dopt_status first = DOPT_OK;
+    dopt_status first = DOPT_OK, lst[DOPT__LW];
     ptrdiff_t b;
-    int n, m, T, N, t, i;
+    int n, m, T, N, t, i, lfail[DOPT__LW];
     if (!s || !data) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: NULL argument");
     if (!data->C.p || !data->c.p || !data->x_init.p || (s->T > 1 && !data->F.p))
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr: C, c, F and x_init are required");
@@ -2199,11 +2573,25 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
     s->data = *data;
     s->solved = 0;
     s->lam_valid = lam.p != NULL;
+    /* whole groups of DOPT__LW elements without bounds run in lockstep lanes */
+    s->nlane = data->u_lower.p || data->u_upper.p ? 0 : s->B / DOPT__LW * DOPT__LW;
     for (b = 0; b < s->B; ++b) {
         DOPT_FN(dopt_mpc_lqr_report) rep;
         dopt_status st;
         memset(&rep, 0, sizeof rep);
-        st = DOPT_FN(dopt__lqr_solve_one)(s, data, &o, b, tau, reports != NULL, &rep);
+        if (b < s->nlane) {
+            if (b % DOPT__LW == 0) DOPT_FN(dopt__lqr_lane_solve)(s, data, b, lst, lfail);
+            st = lst[b % DOPT__LW];
+            rep.fail_t = lfail[b % DOPT__LW];
+            rep.iterations = rep.converged = st == DOPT_OK;
+            if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)(N * T, s->tau + (size_t)b * T * N)) st = DOPT_ERR_NON_FINITE;
+            if (st == DOPT_OK && reports) {
+                rep.cost = DOPT_FN(dopt__lqr_cost)(s, data, b, s->tau + (size_t)b * T * N);
+                if (!(rep.cost - rep.cost == 0)) st = DOPT_ERR_NON_FINITE;
+            }
+        } else {
+            st = DOPT_FN(dopt__lqr_solve_one)(s, data, &o, b, tau, reports != NULL, &rep);
+        }
         if (st == DOPT_ERR_NON_FINITE || st == DOPT_ERR_NOT_POSITIVE_DEFINITE) {
             int where;
             if (DOPT_FN(dopt__lqr_check_data)(s, data, b, &where) != DOPT_OK) {
@@ -2322,6 +2710,33 @@ static void DOPT_FN(dopt__lqr_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b, DO
     DOPT_FN(dopt__lqr_multipliers)(s, d, b, dt, dtau, s->dlam);
 }
 
+/* The lane backward of the group at b0: the multipliers (when the forward did not keep them and
+ * dL/dF is wanted) and the adjoint, lane-interleaved in s->llam / s->ldtau. */
+static void DOPT_FN(dopt__lqr_lane_backward)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, DOPT_FN(dopt_mpc_cseq) dtau,
+                                             const DOPT_FN(dopt_mpc_lqr_grad) *grad)
+{
+    const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW, need_lam = !s->lam_valid && grad->F.p;
+    int l, i;
+    DOPT_FN(dopt__lqr_lane_adjoint)(s, b0, dtau);
+    if (need_lam)
+        for (l = 0; l < W; ++l)
+            for (i = 0; i < T * N; ++i) s->ltau[(size_t)i * W + l] = s->tau[(size_t)(b0 + l) * T * N + i];
+    DOPT_FN(dopt__lqr_lane_multipliers)(s, &s->data, b0, s->ldtau, dtau, s->llam, need_lam ? s->ltau : NULL,
+                                        s->data.c, s->llam2);
+    if (need_lam)
+        for (l = 0; l < W; ++l)
+            for (i = 0; i < T * n; ++i) s->lam[(size_t)(b0 + l) * T * n + i] = s->llam2[(size_t)i * W + l];
+}
+
+/* Element b's lane of the group adjoint into s->dtau, s->dlam. */
+static void DOPT_FN(dopt__lqr_lane_take)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b)
+{
+    const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW, l = (int)(b % DOPT__LW);
+    int i;
+    for (i = 0; i < T * N; ++i) s->dtau[i] = s->ldtau[(size_t)i * W + l];
+    for (i = 0; i < T * n; ++i) s->dlam[i] = s->llam[(size_t)i * W + l];
+}
+
 /* Element b's gradients from (tau, lam, d_tau, d_lam): added into shared arrays, written into
  * unshared ones. */
 static void DOPT_FN(dopt__lqr_grad_add)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g, ptrdiff_t b)
@@ -2392,14 +2807,19 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
         dopt_status st = s->st[b];
         int finite = 1;
         for (t = 0; t < s->T && finite; ++t) finite = DOPT_FN(dopt_all_finite)(s->n + s->m, DOPT__LQR_AT(dtau, b, t));
+        if (b < s->nlane && b % DOPT__LW == 0) DOPT_FN(dopt__lqr_lane_backward)(s, b, dtau, grad);
         if (st == DOPT_OK || (st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG)) {
             if (!finite) {
                 st = DOPT_ERR_NON_FINITE;
             } else {
-                if (!s->lam_valid && grad->F.p) /* dL/dF is the only user of the multipliers */
-                    DOPT_FN(dopt__lqr_multipliers)(s, &s->data, b, s->tau + (size_t)b * s->T * (s->n + s->m),
-                                                   s->data.c, s->lam + (size_t)b * s->T * s->n);
-                DOPT_FN(dopt__lqr_adjoint)(s, b, dtau);
+                if (b < s->nlane) {
+                    DOPT_FN(dopt__lqr_lane_take)(s, b);
+                } else {
+                    if (!s->lam_valid && grad->F.p) /* dL/dF is the only user of the multipliers */
+                        DOPT_FN(dopt__lqr_multipliers)(s, &s->data, b, s->tau + (size_t)b * s->T * (s->n + s->m),
+                                                       s->data.c, s->lam + (size_t)b * s->T * s->n);
+                    DOPT_FN(dopt__lqr_adjoint)(s, b, dtau);
+                }
                 if (!DOPT_FN(dopt_all_finite)(s->T * (s->n + s->m), s->dtau) ||
                     !DOPT_FN(dopt_all_finite)(s->T * s->n, s->dlam))
                     st = DOPT_ERR_NON_FINITE;
@@ -2761,6 +3181,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_solve)(DOPT_FN(dopt_mpc_ilqr) *s,
     T = s->T;
     L->solved = 0;
     L->lam_valid = 0;
+    L->nlane = 0; /* the delta-form sweeps below run one element at a time */
     for (b = 0; b < s->B; ++b) {
         DOPT_FN(dopt_mpc_lqr_report) rep;
         const R_ *x0 = DOPT__LQR_AT(x_init, b, 0);

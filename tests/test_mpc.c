@@ -214,17 +214,23 @@ static void DOPT_FN(mpc_kkt_solve)(const DOPT_FN(mpc_prob) *P, int b, const unsi
     free(A);
 }
 
+/* B = 3 runs one element at a time; B = 19 also runs lockstep lane groups (8 doubles or 16
+ * floats wide) and then the remainder one at a time. */
 static void DOPT_FN(test_lqr_kkt)(void)
 {
-    int share, T = 6, n = 3, m = 2, B = 3;
-    for (share = 0; share < 2; ++share) {
+    int share, T = 6, n = 3, m = 2, B = 3, round;
+    for (round = 0; round < 4; ++round) {
         DOPT_FN(mpc_prob) P;
         DOPT_FN(dopt_mpc_lqr) *s;
-        DOPT_FN(dopt_mpc_lqr_report) rep[3];
+        DOPT_FN(dopt_mpc_lqr_report) rep[19];
         int N = n + m, b, i, t;
-        R *tau = (R *)calloc((size_t)B * T * N, sizeof(R)), *lam = (R *)calloc((size_t)B * T * n, sizeof(R));
+        R *tau, *lam;
         SEQ st = {0}, sl = {0};
         double z[200], err = 0;
+        share = round % 2;
+        B = round < 2 ? 3 : 19;
+        tau = (R *)calloc((size_t)B * T * N, sizeof(R));
+        lam = (R *)calloc((size_t)B * T * n, sizeof(R));
         DOPT_FN(mpc_prob_make)(&P, n, m, T, B, 11u + (unsigned)share, share, 0);
         st.p = tau; st.ts = N; st.bs = T * N;
         sl.p = lam; sl.ts = n; sl.bs = T * n;
@@ -254,7 +260,26 @@ static void DOPT_FN(test_lqr_kkt)(void)
             DOPT_CHECK_CLOSE(rep[b].cost, cost, DOPT_TEST_TOL(1e-12, 1e-4), "cost");
             DOPT_CHECK(rep[b].status == DOPT_OK && rep[b].converged && rep[b].iterations == 1, "report");
         }
-        DOPT_CHECK(err <= DOPT_TEST_TOL(1e-12, 1e-4), "tau/lam vs dense KKT: %g (share %d)", err, share);
+        DOPT_CHECK(err <= DOPT_TEST_TOL(1e-12, 1e-4), "tau/lam vs dense KKT: %g (share %d, B %d)", err, share, B);
+        if (B == 19 && !share) { /* per-element statuses inside a lane group */
+            R *tau2 = (R *)calloc((size_t)B * T * N, sizeof(R));
+            int same = 1;
+            st.p = tau2;
+            P.C[(2 * T + 3) * N * N + (n + 1) * (N + 1)] = -100; /* element 2, step 3: Q_uu indefinite */
+            P.c[(5 * T + 1) * N] = (R)NAN;
+            DOPT_CHECK(DOPT_FN(dopt_mpc_lqr_solve)(s, &P.d, NULL, st, sl, rep, NULL) != DOPT_OK, "solve fails");
+            DOPT_CHECK(rep[2].status == DOPT_ERR_NOT_POSITIVE_DEFINITE && rep[2].fail_t == 3, "element 2: %d at %d",
+                       (int)rep[2].status, rep[2].fail_t);
+            DOPT_CHECK(rep[5].status == DOPT_ERR_NON_FINITE && rep[5].fail_t == 1, "element 5: %d at %d",
+                       (int)rep[5].status, rep[5].fail_t);
+            for (b = 0; b < B; ++b)
+                if (b != 2 && b != 5) {
+                    same &= rep[b].status == DOPT_OK;
+                    for (i = 0; i < T * N; ++i) same &= tau2[b * T * N + i] == tau[b * T * N + i];
+                }
+            DOPT_CHECK(same, "the other elements are unaffected");
+            free(tau2);
+        }
         DOPT_FN(dopt_mpc_lqr_destroy)(s);
         DOPT_FN(mpc_prob_free)(&P);
         free(tau); free(lam);
@@ -434,9 +459,9 @@ static double DOPT_FN(mpc_loss)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(mpc_prob
 }
 
 /* Central differences of every data entry (C perturbed symmetrically) against the backward. */
-static void DOPT_FN(mpc_check_fd)(int share, R bound)
+static void DOPT_FN(mpc_check_fd)(int share, R bound, int B)
 {
-    int n = 3, m = 2, T = 5, B = 2, N = 5, i, ok = 1, a, nfail = 0;
+    int n = 3, m = 2, T = 5, N = 5, i, ok = 1, a, nfail = 0;
     DOPT_FN(mpc_prob) P;
     DOPT_FN(dopt_mpc_lqr) *s;
     DOPT_FN(dopt_mpc_lqr_grad) g;
@@ -506,10 +531,12 @@ static void DOPT_FN(mpc_check_fd)(int share, R bound)
 
 static void DOPT_FN(test_lqr_grad_fd)(void)
 {
-    DOPT_FN(mpc_check_fd)(0, 0);
-    DOPT_FN(mpc_check_fd)(1, 0); /* shared C and time-invariant F: summed gradients */
+    DOPT_FN(mpc_check_fd)(0, 0, 2);
+    DOPT_FN(mpc_check_fd)(1, 0, 2); /* shared C and time-invariant F: summed gradients */
+    DOPT_FN(mpc_check_fd)(0, 0, 9); /* a lockstep lane group of 8 and one more element */
+    DOPT_FN(mpc_check_fd)(1, 0, 9);
 }
-static void DOPT_FN(test_lqr_box_grad_fd)(void) { DOPT_FN(mpc_check_fd)(0, (R)0.4); }
+static void DOPT_FN(test_lqr_box_grad_fd)(void) { DOPT_FN(mpc_check_fd)(0, (R)0.4, 2); }
 #endif
 
 static void DOPT_FN(test_lqr_errors)(void)
