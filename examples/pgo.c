@@ -14,6 +14,7 @@
 #include "dopt.h"
 #include "dopt_sparse.h"
 #include "dopt_lie.h"
+#include "svg_plot.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,46 +75,28 @@ static dopt_status build_problem(const dopt_hooks *hooks, const dopt_lie_pose_gr
     return DOPT_OK;
 }
 
-static void svg_polyline(FILE *f, const dopt_lie_pose_graph_d *g, const double *x, double x0, double y0,
-                         double sc, double ox, double H, const char *color)
-{
-    ptrdiff_t v;
-    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1\" points=\"", color);
-    for (v = 0; v < g->num_poses; ++v) {
-        const double *p = x + v * g->dim;
-        fprintf(f, "%.1f,%.1f ", ox + (p[0] - x0) * sc, H - (p[1] - y0) * sc);
-    }
-    fprintf(f, "\"/>\n");
-}
-
+/* The x-y trajectories before and after (and the ground truth where the file has one), overlaid
+ * on equal axes through examples/svg_plot.h. */
 static void write_svg(const char *path, const dopt_lie_pose_graph_d *g, const double *before,
                       const double *after, const double *truth)
 {
-    const double W = 480, H = 480, pad = 20;
-    double lo[2] = {1e300, 1e300}, hi[2] = {-1e300, -1e300}, sc;
-    const double *sets[3];
-    ptrdiff_t v;
-    int k, s;
-    FILE *f = fopen(path, "w");
-    if (!f) return;
-    sets[0] = before; sets[1] = after; sets[2] = truth;
-    for (s = 0; s < 3; ++s)
-        for (v = 0; sets[s] && v < g->num_poses; ++v) {
-            const double *p = sets[s] + v * g->dim;
-            for (k = 0; k < 2; ++k) {
-                if (p[k] < lo[k]) lo[k] = p[k];
-                if (p[k] > hi[k]) hi[k] = p[k];
-            }
-        }
-    sc = (W - 2 * pad) / (hi[0] - lo[0] > hi[1] - lo[1] ? hi[0] - lo[0] : hi[1] - lo[1] + 1e-12);
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\">\n", 2 * W, H + 30);
-    fprintf(f, "<text x=\"20\" y=\"%.0f\">before (grey)</text><text x=\"%.0f\" y=\"%.0f\">after (blue)%s</text>\n",
-            H + 20, W + 20, H + 20, truth ? ", ground truth (green)" : "");
-    svg_polyline(f, g, before, lo[0], lo[1], sc, pad, H - pad, "#888");
-    if (truth) svg_polyline(f, g, truth, lo[0], lo[1], sc, W + pad, H - pad, "#3a3");
-    svg_polyline(f, g, after, lo[0], lo[1], sc, W + pad, H - pad, "#25c");
-    fprintf(f, "</svg>\n");
-    fclose(f);
+    const int n = (int)g->num_poses, sd = (int)g->dim;
+    double xlo = 1e300, xhi = -1e300, ylo = 1e300, yhi = -1e300;
+    svg_plot sp;
+    svg_range(before, n, sd, &xlo, &xhi);
+    svg_range(after, n, sd, &xlo, &xhi);
+    svg_range(before + 1, n, sd, &ylo, &yhi);
+    svg_range(after + 1, n, sd, &ylo, &yhi);
+    if (truth) {
+        svg_range(truth, n, sd, &xlo, &xhi);
+        svg_range(truth + 1, n, sd, &ylo, &yhi);
+    }
+    if (svg_open(&sp, path, 640, 640, "pose graph: x-y trajectory", "x", "y") != 0) return;
+    svg_axes_equal(&sp, xlo, xhi, ylo, yhi);
+    svg_line_strided(&sp, before, sd, before + 1, sd, n, SVG_GREY, "before", 1);
+    if (truth) svg_line_strided(&sp, truth, sd, truth + 1, sd, n, SVG_GREEN, "ground truth", 0);
+    svg_line_strided(&sp, after, sd, after + 1, sd, n, SVG_BLUE, "after", 0);
+    svg_close(&sp);
 }
 
 int main(int argc, char **argv)
