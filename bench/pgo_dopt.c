@@ -253,6 +253,17 @@ static int write_cube(const char *dir, int count, int poses, unsigned long long 
     return 0;
 }
 
+/* The cube batch's options: exactly `iters` iterations (no stopping rule), lambda unbounded. */
+static void cube_options(dopt_nlls_options_d *o, int iters)
+{
+    memset(o, 0, sizeof *o);
+    o->max_iterations = iters;
+    o->function_tolerance = -1;
+    o->gradient_tolerance = -1;
+    o->step_tolerance = -1;
+    o->max_lambda = 1e300;
+}
+
 static int cube_batch(const char *dir, int dense, int verbose, int ragged)
 {
     DIR *d = opendir(dir);
@@ -320,12 +331,7 @@ static int cube_batch(const char *dir, int dense, int verbose, int ragged)
             memcpy(x + tot, g[k].g.poses, sizeof(double) * (size_t)nx);
             tot += nx;
         }
-        memset(&o, 0, sizeof o);
-        o.max_iterations = iters;
-        o.function_tolerance = -1;
-        o.gradient_tolerance = -1;
-        o.step_tolerance = -1;
-        o.max_lambda = 1e300;
+        cube_options(&o, iters);
         memset(&info, 0, sizeof info);
         ts = now_s();
         if (dopt_nlls_ragged_create_d(NULL, np, P, ragged_maker, &dense, &R, &info) != DOPT_OK ||
@@ -366,12 +372,7 @@ static int cube_batch(const char *dir, int dense, int verbose, int ragged)
             memcpy(x + k * nx, g[b0 + k].g.poses, sizeof(double) * nx);
         }
         if (pgo_problem(NULL, g + b0, edges, W, wdiag, B, 1, &p) != DOPT_OK) return 1;
-        memset(&o, 0, sizeof o);
-        o.max_iterations = iters;
-        o.function_tolerance = -1;
-        o.gradient_tolerance = -1;
-        o.step_tolerance = -1;
-        o.max_lambda = 1e300;
+        cube_options(&o, iters);
         ts = now_s();
         st = make_solver(p, dense, &s, &info);
         if (st == DOPT_OK) st = dopt_nlls_solve_d(s, &o, x, 0, rep, NULL, &info);
