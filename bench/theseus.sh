@@ -13,12 +13,15 @@ source "$(dirname "$0")/common.sh"
 bench_apt libsuitesparse-dev libopenblas0-pthread python3-venv
 export DOPT_VENV=${DOPT_THESEUS_VENV:-$HOME/.cache/dopt-theseus-venv}
 V=$(bench_venv)
-if ! "$V/bin/python" -c "import theseus, sksparse.cholmod" 2>/dev/null; then
+if ! "$V/bin/python" -c "import torch, theseus, sksparse.cholmod; torch.__version__" 2>/dev/null; then
     echo "# installing torch 2.5.1, scikit-sparse 0.4.16, theseus-ai 0.2.3 into $V (minutes)" >&2
+    # numpy < 2: scikit-sparse 0.4.16 and theseus 0.2.3 predate numpy 2.  A torch that was cut off
+    # mid-download imports without __version__: it is reinstalled (--force-reinstall, no deps).
     flock /tmp/dopt-venv.lock sh -c "
-      '$V/bin/pip' install -q --upgrade pip wheel setuptools cython numpy scipy &&
-      ('$V/bin/pip' install -q torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu ||
-       '$V/bin/pip' install -q torch==2.5.1) &&
+      '$V/bin/pip' install -q --upgrade pip wheel setuptools cython 'numpy<2' scipy &&
+      ('$V/bin/python' -c 'import torch; torch.__version__' 2>/dev/null ||
+       '$V/bin/pip' install -q --force-reinstall --no-deps torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu ||
+       ('$V/bin/pip' install -q torch==2.5.1 && '$V/bin/pip' install -q --force-reinstall --no-deps torch==2.5.1)) &&
       '$V/bin/pip' install -q scikit-sparse==0.4.16 &&
       '$V/bin/pip' install -q --no-build-isolation theseus-ai==0.2.3" >&2
 fi
