@@ -50,10 +50,13 @@
  *     backward passes never allocate.
  *   - The report of element b: status, iterations (= evaluations of f for that element),
  *     residual, relative residual and restarts; an optional residual trace per element.
- *   - Speed (make bench-deq; n = 64 / 256 / 1024, batch 32, relative residual 1e-6, OpenBLAS
- *     backend, one thread): Anderson forward 2.1x / 2.4x / 1.7x faster than jaxopt's
- *     AndersonAcceleration and 73x / 16x / 4.4x faster than torchdeq; implicit backward 0.20 /
- *     0.22 / 0.39 of jaxopt's time; dL/dW equal to both peers' to about 1e-12.
+ *   - Speed (make bench-deq; n = 64 / 256 / 1024, batch 32, relative residual 1e-6, one thread,
+ *     built-in kernels; OpenBLAS within 10%): Anderson forward 2.7x / 2.8x / 1.8x faster than
+ *     jaxopt's AndersonAcceleration and 78x / 17x / 4.4x faster than torchdeq (18 evaluations
+ *     where torchdeq takes 38-44: its absolute Tikhonov term 1e-4 swamps the Gram matrix once
+ *     the residuals are small); implicit backward 0.17 / 0.20 / 0.33 of jaxopt's time; dL/dW
+ *     equal to both peers' to about 1e-12.  At n = 256 about two thirds of the time is the 17
+ *     products (each at about 43 GFLOP/s), so 20x torchdeq would need a faster gemm.
  *
  * EXAMPLE (the tanh layer, batch B, hidden n, input p)
  *       dopt_deq_solver_d *s;  dopt_deq_tanh_d *layer;  dopt_deq_report rep[B];
@@ -355,26 +358,27 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_create)(const dopt_hooks *hooks, int 
 DOPT_API void DOPT_FN(dopt_deq_tanh_destroy)(DOPT_FN(dopt_deq_tanh) *layer);
 
 /* dopt_deq_tanh_set: bind the parameters W (n x n), U (n x p), b (n) and the input x (p x batch,
- * element b at x + b * x_stride, copied) and form C = U x + b 1^T (one gemm).  Call again
- * whenever W, U, b or x change.  DOPT_ERR_NON_FINITE for NaN/Inf in W, U, b or x. */
+ * element b at x + b * x_stride, copied), form C = U x + b 1^T (one gemm) and a copy of W^T.
+ * Call again whenever W, U, b or x change.  DOPT_ERR_NON_FINITE for NaN/Inf in W, U, b or x. */
 DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_set)(DOPT_FN(dopt_deq_tanh) *layer, const DOPT_REAL *W,
                                                const DOPT_REAL *U, const DOPT_REAL *b,
                                                const DOPT_REAL *x, ptrdiff_t x_stride,
                                                dopt_errinfo *info);
 
 /* dopt_deq_tanh_map: the layer as a dopt_deq_map_fn (ctx = the layer): out = tanh(W in + C),
- * one gemm for the whole batch (none when `in` is all zeros, the usual starting point). */
+ * one gemm for the active columns (none when `in` is all zeros, the usual starting point);
+ * columns with active[b] == 0 are left as they are. */
 DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t batch,
                                                const DOPT_REAL *in, DOPT_REAL *out,
                                                const unsigned char *active);
 
 /* dopt_deq_tanh_linearize: store the Jacobian at z (n x batch, stride): J_b = diag(d_b) W with
- * d = 1 - tanh(W z + C)^2, and a copy of W^T.  Needed by dopt_deq_tanh_vjp and _param_vjp. */
+ * d = 1 - tanh(W z + C)^2.  Needed by dopt_deq_tanh_vjp and _param_vjp. */
 DOPT_API void DOPT_FN(dopt_deq_tanh_linearize)(DOPT_FN(dopt_deq_tanh) *layer, const DOPT_REAL *z,
                                               ptrdiff_t z_stride);
 
 /* dopt_deq_tanh_vjp: J_z^T products at the linearized point, as a dopt_deq_map_fn (ctx = the
- * layer): out = W^T (d .* in), one gemm. */
+ * layer): out = W^T (d .* in), one gemm for the active columns (the others are left as they are). */
 DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_vjp)(void *layer, int n, ptrdiff_t batch,
                                                const DOPT_REAL *in, DOPT_REAL *out,
                                                const unsigned char *active);
@@ -491,19 +495,17 @@ extern "C" {
 
 /* ---- small vector helpers ---------------------------------------------------------------------- */
 
+/* Eight partial sums: compiled as two independent vector accumulators (with four, GCC kept one
+ * and the loop waited on the latency of its adds). */
 static DOPT_REAL DOPT_FN(dopt__deq_dot)(int n, const DOPT_REAL *DOPT_RESTRICT a,
                                         const DOPT_REAL *DOPT_RESTRICT b)
 {
-    DOPT_REAL s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; ++i) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
+    DOPT_REAL s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0, l;
+    for (; i + 8 <= n; i += 8)
+        for (l = 0; l < 8; ++l) s[l] += a[i + l] * b[i + l];
+    for (; i < n; ++i) s[0] += a[i] * b[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 /* y += a x */
@@ -714,10 +716,52 @@ static int DOPT_FN(dopt__deq_small_spd_solve)(int n, DOPT_REAL *A, DOPT_REAL *w)
     return 1;
 }
 
-/* Anderson, element b: insert (f, g = f - z) into the history, update one row and column of the
- * Gram matrix G^T G, solve (G^T G + lambda max_diag I) w = 1, alpha = w / 1^T w, and set
- * z = sum_i alpha_i (f_i - (1 - beta) g_i).  A singular or non-finite mixing system restarts
- * the history from the current pair, which makes the step a damped Picard step. */
+/* Whether element b's Anderson / Broyden history is due for its periodic restart. */
+static int DOPT_FN(dopt__deq_restart_due)(const DOPT_FN(dopt_deq_solver) *s, ptrdiff_t b)
+{
+    return s->opt.restart > 0 && s->age[b] >= s->opt.restart;
+}
+
+/* Anderson, element b, before its residual is judged: one pass over z and f that stores f and
+ * g = f - z in the history slot the step will use (0 when a restart is due) and returns ||g||^2
+ * and ||f||^2 (the residual's sums: the history is written while z and f are read anyway). */
+static void DOPT_FN(dopt__deq_anderson_record)(DOPT_FN(dopt_deq_solver) *s, ptrdiff_t b, DOPT_REAL *r2,
+                                               DOPT_REAL *f2)
+{
+    const int n = s->n, m = s->m;
+    const DOPT_REAL *DOPT_RESTRICT z = s->Z + b * n, *DOPT_RESTRICT f = s->F + b * n;
+    DOPT_REAL *DOPT_RESTRICT Fj, *DOPT_RESTRICT Gj;
+    const int j = DOPT_FN(dopt__deq_restart_due)(s, b) ? 0 : s->next[b];
+    int i;
+    Fj = s->h1 + (b * (ptrdiff_t)m + j) * n;
+    Gj = s->h2 + (b * (ptrdiff_t)m + j) * n;
+    /* copies, then the sums as dots (from L1): GCC compiles one loop doing both as slow
+     * shuffles, twice the time of these four passes */
+    memcpy(Fj, f, (size_t)n * sizeof(DOPT_REAL));
+    for (i = 0; i < n; ++i) Gj[i] = f[i] - z[i];
+    *r2 = DOPT_FN(dopt__deq_dot)(n, Gj, Gj);
+    *f2 = DOPT_FN(dopt__deq_dot)(n, Fj, Fj);
+}
+
+/* z = sum_k w_k H_k over cnt history columns of length n (two columns per pass over z). */
+static void DOPT_FN(dopt__deq_combine)(int n, int cnt, const DOPT_REAL *H, const DOPT_REAL *w,
+                                       DOPT_REAL *DOPT_RESTRICT z)
+{
+    int i, k = 1;
+    const DOPT_REAL *DOPT_RESTRICT h0 = H;
+    for (i = 0; i < n; ++i) z[i] = w[0] * h0[i];
+    for (; k + 2 <= cnt; k += 2) {
+        const DOPT_REAL *DOPT_RESTRICT ha = H + (ptrdiff_t)k * n, *DOPT_RESTRICT hb = ha + n;
+        const DOPT_REAL wa = w[k], wb = w[k + 1];
+        for (i = 0; i < n; ++i) z[i] += wa * ha[i] + wb * hb[i];
+    }
+    if (k < cnt) DOPT_FN(dopt__deq_axpy)(n, w[k], H + (ptrdiff_t)k * n, z);
+}
+
+/* Anderson, element b, after _record: update one row and column of the Gram matrix G^T G, solve
+ * (G^T G + lambda max_diag I) w = 1, alpha = w / 1^T w, and set z = sum_i alpha_i (f_i - (1 -
+ * beta) g_i).  A singular or non-finite mixing system restarts the history from the current pair,
+ * which makes the step a damped Picard step. */
 static void DOPT_FN(dopt__deq_anderson_step)(DOPT_FN(dopt_deq_solver) *s, ptrdiff_t b)
 {
     const int n = s->n, m = s->m;
@@ -727,18 +771,16 @@ static void DOPT_FN(dopt__deq_anderson_step)(DOPT_FN(dopt_deq_solver) *s, ptrdif
     DOPT_REAL *A = s->scratch + 4 * n, *w = A + m * m;
     DOPT_REAL beta = (DOPT_REAL)s->opt.mixing, dmax = 0, sw = 0;
     int j, i, k, cnt, ok = 1;
-    if (s->opt.restart > 0 && s->age[b] >= s->opt.restart) {
+    if (DOPT_FN(dopt__deq_restart_due)(s, b)) {
         s->count[b] = 0; s->next[b] = 0; s->age[b] = 0; s->restarts[b]++;
     }
     j = s->next[b];
-    memcpy(Fh + (ptrdiff_t)j * n, f, (size_t)n * sizeof(DOPT_REAL));
-    for (i = 0; i < n; ++i) Gh[(ptrdiff_t)j * n + i] = f[i] - z[i];
     cnt = s->count[b] < m ? s->count[b] + 1 : m;
-    /* one new row and column of the Gram matrix: G^T g_j (one gemv) */
-    DOPT_FN(dopt_gemv)(DOPT_TRANS, n, cnt, 1, Gh, n, Gh + (ptrdiff_t)j * n, 1, 0, w, 1);
+    /* one new row and column of the Gram matrix: G^T g_j */
     for (i = 0; i < cnt; ++i) {
-        gram[i + j * m] = w[i];
-        gram[j + i * m] = w[i];
+        const DOPT_REAL v = DOPT_FN(dopt__deq_dot)(n, Gh + (ptrdiff_t)i * n, Gh + (ptrdiff_t)j * n);
+        gram[i + j * m] = v;
+        gram[j + i * m] = v;
     }
     s->count[b] = cnt;
     s->next[b] = (j + 1) % m;
@@ -764,10 +806,13 @@ static void DOPT_FN(dopt__deq_anderson_step)(DOPT_FN(dopt_deq_solver) *s, ptrdif
         for (i = 0; i < n; ++i) z[i] += beta * (f[i] - z[i]);
         return;
     }
-    /* z = sum_k alpha_k (f_k - (1 - beta) g_k): one or two gemv */
+    /* z = sum_k alpha_k (f_k - (1 - beta) g_k) */
     for (k = 0; k < cnt; ++k) w[k] /= sw;
-    DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, cnt, 1, Fh, n, w, 1, 0, z, 1);
-    if (beta != 1) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, cnt, -(1 - beta), Gh, n, w, 1, 1, z, 1);
+    DOPT_FN(dopt__deq_combine)(n, cnt, Fh, w, z);
+    if (beta != 1) {
+        for (k = 0; k < cnt; ++k) w[k] *= -(1 - beta);
+        for (k = 0; k < cnt; ++k) DOPT_FN(dopt__deq_axpy)(n, w[k], Gh + (ptrdiff_t)k * n, z);
+    }
 }
 
 /* y = -x + P (Q^T x) for the inverse-Jacobian estimate H = -I + U V^T (P, Q = U, V for H x;
@@ -793,7 +838,7 @@ static void DOPT_FN(dopt__deq_broyden_step)(DOPT_FN(dopt_deq_solver) *s, ptrdiff
     DOPT_REAL *U = s->h1 + b * (ptrdiff_t)m * n, *V = s->h2 + b * (ptrdiff_t)m * n;
     DOPT_REAL *dz = s->scratch, *dg = dz + n, *Hdg = dg + n, *v = Hdg + n;
     int i, cnt = s->count[b];
-    if (s->opt.restart > 0 && s->age[b] >= s->opt.restart) {
+    if (DOPT_FN(dopt__deq_restart_due)(s, b)) {
         cnt = s->count[b] = 0; s->next[b] = 0; s->age[b] = 0; s->restarts[b]++;
     }
     if (s->iters[b] > 1) {
@@ -825,21 +870,31 @@ static void DOPT_FN(dopt__deq_broyden_step)(DOPT_FN(dopt_deq_solver) *s, ptrdiff
     }
 }
 
-/* Measure element b's residual; returns 1 when it is finished (converged or non-finite). */
-static int DOPT_FN(dopt__deq_measure)(DOPT_FN(dopt_deq_solver) *s, ptrdiff_t b, DOPT_REAL *trace,
-                                      int trace_len, int it)
+/* ||f_b - z_b||^2 and ||f_b||^2 of element b. */
+static void DOPT_FN(dopt__deq_residual_sums)(const DOPT_FN(dopt_deq_solver) *s, ptrdiff_t b, DOPT_REAL *r2,
+                                             DOPT_REAL *f2)
 {
     const int n = s->n;
-    const DOPT_REAL *z = s->Z + b * n, *f = s->F + b * n;
-    DOPT_REAL r2 = 0, f2 = 0, r, fn;
-    int i;
-    for (i = 0; i < n; ++i) {
-        DOPT_REAL d = f[i] - z[i];
-        r2 += d * d;
-        f2 += f[i] * f[i];
+    const DOPT_REAL *DOPT_RESTRICT z = s->Z + b * n, *DOPT_RESTRICT f = s->F + b * n;
+    DOPT_REAL r[4] = {0, 0, 0, 0};
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const DOPT_REAL d0 = f[i] - z[i], d1 = f[i + 1] - z[i + 1];
+        const DOPT_REAL d2 = f[i + 2] - z[i + 2], d3 = f[i + 3] - z[i + 3];
+        r[0] += d0 * d0; r[1] += d1 * d1; r[2] += d2 * d2; r[3] += d3 * d3;
     }
-    r = DOPT_M(sqrt)(r2);
-    fn = DOPT_M(sqrt)(f2);
+    for (; i < n; ++i) r[0] += (f[i] - z[i]) * (f[i] - z[i]);
+    *r2 = (r[0] + r[1]) + (r[2] + r[3]);
+    *f2 = DOPT_FN(dopt__deq_dot)(n, f, f);
+}
+
+/* Judge element b's residual from its sums (r2 = ||f - z||^2, f2 = ||f||^2): record it, keep the
+ * lowest-residual iterate; returns 1 when the element is finished (converged or non-finite). */
+static int DOPT_FN(dopt__deq_judge)(DOPT_FN(dopt_deq_solver) *s, ptrdiff_t b, DOPT_REAL r2, DOPT_REAL f2,
+                                    DOPT_REAL *trace, int trace_len, int it)
+{
+    const int n = s->n;
+    const DOPT_REAL r = DOPT_M(sqrt)(r2), fn = DOPT_M(sqrt)(f2);
     s->iters[b] = it + 1;
     if (trace && it < trace_len) trace[b * trace_len + it] = r;
     if (!DOPT_FN(dopt__deq_finite)(r) || !DOPT_FN(dopt__deq_finite)(fn)) {
@@ -848,14 +903,14 @@ static int DOPT_FN(dopt__deq_measure)(DOPT_FN(dopt_deq_solver) *s, ptrdiff_t b, 
     }
     s->res[b] = r;
     s->rel[b] = fn > 0 ? r / fn : r;
+    if (r <= s->abs_tol + s->rel_tol * fn && (s->abs_tol > 0 || s->rel_tol > 0)) {
+        s->status[b] = DOPT_OK; /* the returned z is s->Z's: no copy to best */
+        return 1;
+    }
     if (r < s->best_res[b]) {
         s->best_res[b] = r;
         s->best_rel[b] = s->rel[b];
-        memcpy(s->best + b * n, z, (size_t)n * sizeof(DOPT_REAL));
-    }
-    if (r <= s->abs_tol + s->rel_tol * fn && (s->abs_tol > 0 || s->rel_tol > 0)) {
-        s->status[b] = DOPT_OK;
-        return 1;
+        memcpy(s->best + b * n, s->Z + b * n, (size_t)n * sizeof(DOPT_REAL));
     }
     return 0;
 }
@@ -884,8 +939,11 @@ static dopt_status DOPT_FN(dopt__deq_iterate)(DOPT_FN(dopt_deq_solver) *s, DOPT_
         s->map_calls++;
         if (st != DOPT_OK) return st;
         for (b = 0; b < B; ++b) {
+            DOPT_REAL r2, f2;
             if (!s->active[b]) continue;
-            if (DOPT_FN(dopt__deq_measure)(s, b, trace, trace_len, it)) {
+            if (s->opt.method == DOPT_DEQ_ANDERSON) DOPT_FN(dopt__deq_anderson_record)(s, b, &r2, &f2);
+            else DOPT_FN(dopt__deq_residual_sums)(s, b, &r2, &f2);
+            if (DOPT_FN(dopt__deq_judge)(s, b, r2, f2, trace, trace_len, it)) {
                 s->active[b] = 0;
                 continue;
             }
@@ -1089,10 +1147,11 @@ struct DOPT_FN(dopt_deq_tanh) {
     DOPT_REAL *Zc;              /* contiguous copy of a strided z                                 */
     DOPT_REAL *Ua;              /* the adjoint of the last backward                               */
     DOPT_REAL *Xg;              /* p x batch scratch                                              */
-    DOPT_REAL *WT;              /* W^T at the last linearization (the VJP's product without TRANS) */
+    DOPT_REAL *WT;              /* W^T, formed by _set (the map's product, see tanh_product)      */
+    int *cols;                  /* batch: the active columns of the last product                  */
 };
 
-#define DOPT__DEQ_TANH_BLOCKS 12
+#define DOPT__DEQ_TANH_BLOCKS 13
 static size_t DOPT_FN(dopt__deq_tanh_layout)(int n, int p, ptrdiff_t B, size_t sizes[DOPT__DEQ_TANH_BLOCKS])
 {
     size_t R = sizeof(DOPT_REAL), nb = (size_t)n * (size_t)B, pb = (size_t)p * (size_t)B, total = 0;
@@ -1103,6 +1162,7 @@ static size_t DOPT_FN(dopt__deq_tanh_layout)(int n, int p, ptrdiff_t B, size_t s
     for (k = 2; k < 10; ++k) sizes[k] = nb * R;                  /* C D A E V T Zc Ua */
     sizes[10] = pb * R;                                          /* Xg */
     sizes[11] = (size_t)n * (size_t)n * R;                       /* WT */
+    sizes[12] = (size_t)B * sizeof(int);                         /* cols */
     for (k = 0; k < DOPT__DEQ_TANH_BLOCKS; ++k) total += DOPT_WORKSPACE_ROUND(sizes[k]);
     return total + DOPT_WORKSPACE_ALIGN;
 }
@@ -1147,6 +1207,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_create_in)(void *memory, size_t bytes
     L->T = (DOPT_REAL *)blk[7]; L->Zc = (DOPT_REAL *)blk[8]; L->Ua = (DOPT_REAL *)blk[9];
     L->Xg = (DOPT_REAL *)blk[10];
     L->WT = (DOPT_REAL *)blk[11];
+    L->cols = (int *)blk[12];
     memset(L->X, 0, sizes[1]);
     memset(L->C, 0, sizes[2]);
     memset(L->D, 0, sizes[3]);
@@ -1185,6 +1246,56 @@ static const DOPT_REAL *DOPT_FN(dopt__deq_contig)(int n, ptrdiff_t B, const DOPT
     return buf;
 }
 
+/* dst = src^T: src rows x cols (leading dimension lds), dst cols x rows (ldd), in 32 x 32 tiles
+ * (a tile of each side stays in L1 while it is read or written with a stride). */
+static void DOPT_FN(dopt__deq_transpose)(int rows, int cols, const DOPT_REAL *DOPT_RESTRICT src, ptrdiff_t lds,
+                                         DOPT_REAL *DOPT_RESTRICT dst, ptrdiff_t ldd)
+{
+    int r0, c0, r, c;
+    for (c0 = 0; c0 < cols; c0 += 32)
+        for (r0 = 0; r0 < rows; r0 += 32) {
+            const int r1 = r0 + 32 < rows ? r0 + 32 : rows, c1 = c0 + 32 < cols ? c0 + 32 : cols;
+            for (r = r0; r < r1; ++r)
+                for (c = c0; c < c1; ++c) dst[c + r * ldd] = src[r + c * lds];
+        }
+}
+
+/* out[:, c] = M in[:, c] + add[:, c] (add NULL: 0) for the active columns c of the batch (all when
+ * active is NULL), in, out, add n x batch contiguous, Mt = M^T n x n.  One gemm in the transposed
+ * form T = in^T Mt (rows = elements): with batch << n that shape runs faster than M in on the
+ * built-in kernels and on OpenBLAS (n = 256: 42 vs 34 GFLOP/s built-in; n = 1024: 40 vs 20), and
+ * the transpose back costs O(n batch).  Converged columns are gathered out of the product.
+ * Returns the number of active columns; L->cols lists them. */
+static int DOPT_FN(dopt__deq_tanh_product)(DOPT_FN(dopt_deq_tanh) *L, const DOPT_REAL *Mt, const DOPT_REAL *in,
+                                           const DOPT_REAL *add, DOPT_REAL *out, const unsigned char *active)
+{
+    const int n = L->n;
+    const DOPT_REAL *src = in;
+    int b, k, na = 0, i0, i;
+    for (b = 0; b < (int)L->batch; ++b)
+        if (!active || active[b]) L->cols[na++] = b;
+    if (na == 0) return 0;
+    if (na < (int)L->batch) {
+        for (k = 0; k < na; ++k) memcpy(L->V + (ptrdiff_t)k * n, in + (ptrdiff_t)L->cols[k] * n, (size_t)n * sizeof(DOPT_REAL));
+        src = L->V;
+    }
+    DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, na, n, n, 1, src, n, Mt, n, 0, L->T, na);
+    for (i0 = 0; i0 < n; i0 += 32) {
+        const int i1 = i0 + 32 < n ? i0 + 32 : n;
+        for (k = 0; k < na; ++k) {
+            DOPT_REAL *DOPT_RESTRICT o = out + (ptrdiff_t)L->cols[k] * n;
+            const DOPT_REAL *DOPT_RESTRICT t = L->T + k;
+            if (add) {
+                const DOPT_REAL *DOPT_RESTRICT a = add + (ptrdiff_t)L->cols[k] * n;
+                for (i = i0; i < i1; ++i) o[i] = t[(ptrdiff_t)i * na] + a[i];
+            } else {
+                for (i = i0; i < i1; ++i) o[i] = t[(ptrdiff_t)i * na];
+            }
+        }
+    }
+    return na;
+}
+
 DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_set)(DOPT_FN(dopt_deq_tanh) *L, const DOPT_REAL *W,
                                                const DOPT_REAL *U, const DOPT_REAL *bias,
                                                const DOPT_REAL *x, ptrdiff_t x_stride,
@@ -1203,6 +1314,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_set)(DOPT_FN(dopt_deq_tanh) *L, const
     for (b = 0; b < L->batch; ++b)
         for (i = 0; i < n; ++i) L->C[b * n + i] = bias[i];
     DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, (int)L->batch, p, 1, U, n, L->X, p, 1, L->C, n);
+    DOPT_FN(dopt__deq_transpose)(n, n, W, n, L->WT, n);
     return DOPT_OK;
 }
 
@@ -1212,7 +1324,6 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t ba
     DOPT_FN(dopt_deq_tanh) *L = (DOPT_FN(dopt_deq_tanh) *)layer;
     ptrdiff_t nb = (ptrdiff_t)n * batch;
     ptrdiff_t i;
-    (void)active;
     if (!L || !L->W || n != L->n || batch != L->batch) return DOPT_ERR_DIMENSION;
     for (i = 0; i < nb && in[i] == 0; ++i) {}
     if (i == nb) { /* z = 0 (the usual start): W z = 0, no product */
@@ -1220,8 +1331,12 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t ba
         DOPT_FN(dopt__deq_tanh_add)(nb, out, NULL);
         return DOPT_OK;
     }
-    DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, (int)batch, n, 1, L->W, n, in, n, 0, out, n);
-    DOPT_FN(dopt__deq_tanh_add)(nb, out, L->C);
+    if (DOPT_FN(dopt__deq_tanh_product)(L, L->WT, in, L->C, out, active) == (int)batch) {
+        DOPT_FN(dopt__deq_tanh_add)(nb, out, NULL);
+        return DOPT_OK;
+    }
+    for (i = 0; i < batch; ++i)
+        if (active[i]) DOPT_FN(dopt__deq_tanh_add)(n, out + i * n, NULL);
     return DOPT_OK;
 }
 
@@ -1230,12 +1345,8 @@ DOPT_API void DOPT_FN(dopt_deq_tanh_linearize)(DOPT_FN(dopt_deq_tanh) *L, const 
 {
     const DOPT_REAL *zc = DOPT_FN(dopt__deq_contig)(L->n, L->batch, z, z_stride, L->Zc);
     ptrdiff_t i, nb = (ptrdiff_t)L->n * L->batch;
-    int r, c;
-    DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, L->n, (int)L->batch, L->n, 1, L->W, L->n, zc, L->n, 0,
-                       L->D, L->n);
-    for (c = 0; c < L->n; ++c)
-        for (r = 0; r < L->n; ++r) L->WT[c + (ptrdiff_t)r * L->n] = L->W[r + (ptrdiff_t)c * L->n];
-    DOPT_FN(dopt__deq_tanh_add)(nb, L->D, L->C);
+    DOPT_FN(dopt__deq_tanh_product)(L, L->WT, zc, L->C, L->D, NULL);
+    DOPT_FN(dopt__deq_tanh_add)(nb, L->D, NULL);
     for (i = 0; i < nb; ++i) L->D[i] = 1 - L->D[i] * L->D[i];
 }
 
@@ -1244,10 +1355,9 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_vjp)(void *layer, int n, ptrdiff_t ba
 {
     DOPT_FN(dopt_deq_tanh) *L = (DOPT_FN(dopt_deq_tanh) *)layer;
     ptrdiff_t i, nb = (ptrdiff_t)n * batch;
-    (void)active;
     if (!L || !L->W || n != L->n || batch != L->batch) return DOPT_ERR_DIMENSION;
     for (i = 0; i < nb; ++i) L->A[i] = L->D[i] * in[i];
-    DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, (int)batch, n, 1, L->WT, n, L->A, n, 0, out, n);
+    DOPT_FN(dopt__deq_tanh_product)(L, L->W, L->A, NULL, out, active); /* W^T A: Mt = W */
     return DOPT_OK;
 }
 

@@ -6,10 +6,11 @@
 # IFT backward) and jaxopt 0.8.5 AndersonAcceleration (jax 0.4.30, float64, CPU, jit, implicit
 # diff).  dopt is built twice: built-in kernels and DOPT_USE_CBLAS (OpenBLAS, one thread).
 # Lines: `bench deq forward_n<N>_<method> lib=... iters=... ms=...`, `bench deq backward_n<N> ...`,
-# `bench deq gemm_n<N> ... fraction_of_dgemm=...` (share of the Anderson solve that runs at the
-# same run's dgemm rate), then `bench deq ratio_forward_n<N> backend=... ratio=` (dopt Anderson /
-# the fastest peer forward), `ratio_backward_n<N>` and `grad_n<N> dW_rel_diff_<peer>=` (dL/dW of
-# tight solves, relative difference).  Times: best of several runs, process CPU time.
+# `bench deq gemm_n<N> ... fraction_of_dgemm=...` (the Anderson solve's product flops per second
+# over the same run's dgemm rate of the map's product, the faster of its shapes nn_ms / tn_ms),
+# then `bench deq ratio_forward_n<N> backend=... ratio=` (dopt Anderson / the fastest peer
+# forward), `ratio_backward_n<N>` and `grad_n<N> dW_rel_diff_<peer>=` (dL/dW of tight solves,
+# relative difference).  Times: best of several runs, process CPU time.
 # DEQ_SIZES overrides the sizes (default "64 256 1024").
 source "$(dirname "$0")/common.sh"
 bench_apt libopenblas-dev liblapacke-dev python3-venv

@@ -7,8 +7,11 @@
  * several runs (process CPU time, one thread: the machine may be shared).  Writes OUTDIR/deq_<n>.bin (the problem, float64) for
  * the peers, OUTDIR/deq_<n>_grad.bin (dW of a tight solve, 1e-12, for the gradient comparison)
  * and OUTDIR/deq_<n>_dopt_<DEQ_BACKEND>.txt (the times, read by deq_peer.py for the ratios).
- * The anderson_solve_gflops of the gemm line counts only the map's products (2 n^2 32 per map
- * call): its fraction of the same run's dgemm rate is the share of the solve spent in dgemm. */
+ * The gemm line times the map's product in its two shapes, W z (nn_ms) and z^T W^T (tn_ms, the
+ * one the tanh layer calls); dgemm_gflops is the faster one's rate.  anderson_solve_gflops counts
+ * only the map's products (2 n^2 per element per map call after the first, at z = 0, which has
+ * none; converged elements leave the product): its fraction of that dgemm rate is the share of the
+ * solve spent in dgemm. */
 #define _POSIX_C_SOURCE 199309L
 #define DOPT_IMPLEMENTATION
 #include "dopt_deq.h"
@@ -72,8 +75,10 @@ int main(int argc, char **argv)
         double *dW = malloc(nn * sizeof(double)), *dU = malloc((size_t)n * P * sizeof(double));
         double *db = malloc((size_t)n * sizeof(double)), *dx = malloc((size_t)P * B * sizeof(double));
         double *C = malloc((size_t)n * B * sizeof(double));
-        double fwd_ms[3], bwd_ms = 1e300, gemm_ms = 1e300, s;
+        double *WT = malloc(nn * sizeof(double));
+        double fwd_ms[3], bwd_ms = 1e300, gemm_ms = 1e300, gemm_shape_ms[2], s;
         int iters_max[3], it_total[3], bwd_iters = 0, m, k;
+        long cols_done = 0; /* element products of the Anderson solve */
         const char *names[3] = {"picard", "anderson", "broyden"};
         const char *backend = getenv("DEQ_BACKEND") ? getenv("DEQ_BACKEND") : "builtin";
         dopt_rng rng;
@@ -86,6 +91,7 @@ int main(int argc, char **argv)
         for (i = 0; i < nn; ++i) W[i] = dopt_rng_normal_d(&rng);
         s = 0.9 / spectral_norm(n, W, g, z);
         for (i = 0; i < nn; ++i) W[i] *= s;
+        for (i = 0; i < nn; ++i) WT[(i % n) * n + i / n] = W[i];
         for (i = 0; i < (size_t)n * P; ++i) U[i] = 0.2 * dopt_rng_normal_d(&rng) / sqrt((double)P);
         for (i = 0; i < (size_t)n; ++i) bias[i] = 0.1 * dopt_rng_normal_d(&rng);
         for (i = 0; i < (size_t)P * B; ++i) x[i] = dopt_rng_normal_d(&rng);
@@ -125,6 +131,8 @@ int main(int argc, char **argv)
             iters_max[m] = 0;
             it_total[m] = (int)dopt_deq_solver_map_calls_d(r.s);
             for (k = 0; k < B; ++k) iters_max[m] = rep[k].iterations > iters_max[m] ? rep[k].iterations : iters_max[m];
+            if (m == 1)
+                for (k = 0; k < B; ++k) cols_done += rep[k].iterations - 1;
             if (m == 1) { /* implicit backward with the Anderson solver, from this z* */
                 dopt_deq_report brep[B];
                 spent = 0;
@@ -148,17 +156,24 @@ int main(int argc, char **argv)
             }
             dopt_deq_solver_destroy_d(r.s);
         }
-        { /* the dgemm rate of the map's product: n x n times n x 32 */
-            double spent = 0, t0;
-            int reps = 0;
-            while ((reps < 5 || spent < 0.2) && reps < 2000) {
-                t0 = now();
-                dopt_gemm_d(DOPT_NOTRANS, DOPT_NOTRANS, n, B, n, 1, W, n, g, n, 0, C, n);
-                t0 = now() - t0;
-                gemm_ms = 1e3 * t0 < gemm_ms ? 1e3 * t0 : gemm_ms;
-                spent += t0;
-                reps++;
+        { /* the dgemm rate of the map's product W z (n x n times n x 32), the best of its two
+           * shapes: W z (NN) and z^T W^T (TN, 32 x n x n: the one dopt_deq_tanh_map calls) */
+            int shape;
+            for (shape = 0; shape < 2; ++shape) {
+                double spent = 0, t0, best = 1e300;
+                int reps = 0;
+                while ((reps < 5 || spent < 0.2) && reps < 2000) {
+                    t0 = now();
+                    if (shape == 0) dopt_gemm_d(DOPT_NOTRANS, DOPT_NOTRANS, n, B, n, 1, W, n, g, n, 0, C, n);
+                    else dopt_gemm_d(DOPT_TRANS, DOPT_NOTRANS, B, n, n, 1, g, n, WT, n, 0, C, B);
+                    t0 = now() - t0;
+                    best = t0 < best ? t0 : best;
+                    spent += t0;
+                    reps++;
+                }
+                gemm_shape_ms[shape] = 1e3 * best;
             }
+            gemm_ms = gemm_shape_ms[0] < gemm_shape_ms[1] ? gemm_shape_ms[0] : gemm_shape_ms[1];
         }
         { /* tight solve for the gradient comparison */
             dopt_deq_options o = {0};
@@ -183,14 +198,15 @@ int main(int argc, char **argv)
         }
         {
             double gflops = 2.0 * n * n * B / (gemm_ms * 1e-3) * 1e-9;
-            double solve_rate = 2.0 * n * n * B * it_total[1] / (fwd_ms[1] * 1e-3) * 1e-9;
+            double solve_rate = 2.0 * n * n * (double)cols_done / (fwd_ms[1] * 1e-3) * 1e-9;
             for (m = 0; m < 3; ++m)
                 printf("bench deq forward_n%d_%s lib=dopt backend=%s n=%d batch=%d iters=%d map_calls=%d ms=%.3f\n", n, names[m],
                        backend, n, B, iters_max[m], it_total[m], fwd_ms[m]);
             printf("bench deq backward_n%d lib=dopt backend=%s n=%d batch=%d adjoint=anderson iters=%d ms=%.3f\n", n, backend, n,
                    B, bwd_iters, bwd_ms);
-            printf("bench deq gemm_n%d lib=dopt backend=%s m=%d n=%d k=%d ms=%.4f dgemm_gflops=%.2f anderson_solve_gflops=%.2f "
-                   "fraction_of_dgemm=%.2f\n", n, backend, n, B, n, gemm_ms, gflops, solve_rate, solve_rate / gflops);
+            printf("bench deq gemm_n%d lib=dopt backend=%s m=%d n=%d k=%d nn_ms=%.4f tn_ms=%.4f dgemm_gflops=%.2f "
+                   "anderson_solve_gflops=%.2f fraction_of_dgemm=%.2f\n", n, backend, n, B, n, gemm_shape_ms[0],
+                   gemm_shape_ms[1], gflops, solve_rate, solve_rate / gflops);
             snprintf(path, sizeof path, "%s/deq_%d_dopt_%s.txt", argv[1], n, backend);
             fp = fopen(path, "w");
             if (!fp) { perror(path); return 1; }
@@ -199,7 +215,7 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
         dopt_deq_tanh_destroy_d(L);
-        free(W); free(U); free(bias); free(x); free(z); free(g); free(dW); free(dU); free(db); free(dx); free(C);
+        free(W); free(U); free(bias); free(x); free(z); free(g); free(dW); free(dU); free(db); free(dx); free(C); free(WT);
     }
     return 0;
 }

@@ -422,6 +422,8 @@ static void test_tolerances_d(void);
 static void test_tolerances_f(void);
 static void test_batch_invariance_d(void);
 static void test_batch_invariance_f(void);
+static void test_active_columns_d(void);
+static void test_active_columns_f(void);
 static void test_memory_d(void);
 static void test_memory_f(void);
 static void test_singular_anderson_d(void);
@@ -444,6 +446,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_tolerances_f);
     DOPT_TEST_RUN(test_batch_invariance_d);
     DOPT_TEST_RUN(test_batch_invariance_f);
+    DOPT_TEST_RUN(test_active_columns_d);
+    DOPT_TEST_RUN(test_active_columns_f);
     DOPT_TEST_RUN(test_memory_d);
     DOPT_TEST_RUN(test_memory_f);
     DOPT_TEST_RUN(test_singular_anderson_d);
@@ -649,6 +653,96 @@ static void DOPT_FN(test_batch_invariance)(void)
                    rb[0].iterations, rb[1].iterations, rb[2].iterations);
         DOPT_FN(unbind)(&q);
     }
+    free_problem(&P);
+}
+
+/* A map that counts the columns it is asked for (active ones) and forwards to the tanh layer. */
+typedef struct DOPT_FN(counting) {
+    DOPT_FN(dopt_deq_tanh) *L;
+    long columns, calls;
+} DOPT_FN(counting);
+static dopt_status DOPT_FN(counting_map)(void *ctx, int n, ptrdiff_t B, const R_ *in, R_ *out, const unsigned char *active)
+{
+    DOPT_FN(counting) *c = (DOPT_FN(counting) *)ctx;
+    ptrdiff_t b;
+    for (b = 0; b < B; ++b) c->columns += !active || active[b];
+    c->calls++;
+    return DOPT_FN(dopt_deq_tanh_map)(c->L, n, B, in, out, active);
+}
+
+/* The tanh layer's map and VJP on part of the batch (n = 45: more than one 32-row tile of the
+ * transposed product): the active columns equal the plain formulas, the others are untouched.
+ * In a solve, the map is asked for each element exactly its iteration count (a converged element
+ * leaves the product), and for all elements at the first call. */
+static void DOPT_FN(test_active_columns)(void)
+{
+    enum { N = 45, NB = 7 };
+    problem P = make_problem(N, 3, NB, 0.9, 0.5, 31);
+    DOPT_FN(bound) q;
+    const unsigned char active[NB] = {1, 0, 1, 1, 0, 0, 1};
+    R_ *z = (R_ *)malloc(sizeof(R_) * N * NB), *u = (R_ *)malloc(sizeof(R_) * N * NB);
+    R_ *out = (R_ *)malloc(sizeof(R_) * N * NB);
+    double zd[N], f[N];
+    int i, j, bb, maxit = 0;
+    long sum_it = 0;
+    for (i = 0; i < P.p; ++i) P.x[3 * P.p + i] *= 4; /* element 3 stops at another iteration */
+    q = DOPT_FN(bind)(&P);
+    for (i = 0; i < N * NB; ++i) {
+        z[i] = (R_)(0.3 * sin(0.7 * i + 0.1));
+        u[i] = (R_)(0.5 * cos(1.3 * i));
+        out[i] = 7777;
+    }
+    DOPT_CHECK(DOPT_FN(dopt_deq_tanh_map)(q.L, N, NB, z, out, active) == DOPT_OK, "map");
+    for (bb = 0; bb < NB; ++bb) {
+        double err = 0;
+        int untouched = 1;
+        for (i = 0; i < N; ++i) zd[i] = (double)z[bb * N + i];
+        naive_f(&P, bb, zd, f);
+        for (i = 0; i < N; ++i) {
+            err = fmax(err, fabs((double)out[bb * N + i] - f[i]));
+            untouched &= out[bb * N + i] == 7777;
+        }
+        if (active[bb]) DOPT_CHECK(err <= DOPT_TEST_TOL(1e-14, 1e-5), "map column %d: error %g", bb, err);
+        else DOPT_CHECK(untouched, "map column %d (inactive) was written", bb);
+    }
+    DOPT_FN(dopt_deq_tanh_linearize)(q.L, z, N);
+    for (i = 0; i < N * NB; ++i) out[i] = 7777;
+    DOPT_CHECK(DOPT_FN(dopt_deq_tanh_vjp)(q.L, N, NB, u, out, active) == DOPT_OK, "vjp");
+    for (bb = 0; bb < NB; ++bb) {
+        double err = 0;
+        int untouched = 1;
+        for (i = 0; i < N; ++i) zd[i] = (double)z[bb * N + i];
+        naive_f(&P, bb, zd, f);
+        for (j = 0; j < N; ++j) { /* (W^T (d .* u))_j, d = 1 - f^2 */
+            double r = 0;
+            for (i = 0; i < N; ++i) r += P.W[i + j * N] * (1 - f[i] * f[i]) * (double)u[bb * N + i];
+            err = fmax(err, fabs((double)out[bb * N + j] - r));
+            untouched &= out[bb * N + j] == 7777;
+        }
+        if (active[bb]) DOPT_CHECK(err <= DOPT_TEST_TOL(1e-14, 1e-5), "vjp column %d: error %g", bb, err);
+        else DOPT_CHECK(untouched, "vjp column %d (inactive) was written", bb);
+    }
+    { /* the columns a solve asks for */
+        dopt_deq_options o = {0};
+        DOPT_FN(dopt_deq_solver) *s;
+        dopt_deq_report rep[NB];
+        DOPT_FN(counting) c;
+        c.L = q.L; c.columns = 0; c.calls = 0;
+        DOPT_FN(dopt_deq_solver_create)(NULL, N, NB, &o, &s, NULL);
+        memset(z, 0, sizeof(R_) * N * NB);
+        DOPT_CHECK(DOPT_FN(dopt_deq_solve)(s, DOPT_FN(counting_map), &c, z, N, rep, NULL, 0, NULL) == DOPT_OK, "solve");
+        for (bb = 0; bb < NB; ++bb) {
+            sum_it += rep[bb].iterations;
+            maxit = rep[bb].iterations > maxit ? rep[bb].iterations : maxit;
+        }
+        DOPT_CHECK(c.columns == sum_it && c.calls == maxit && DOPT_FN(dopt_deq_solver_map_calls)(s) == maxit,
+                   "columns asked %ld vs iterations %ld; calls %ld vs %d", c.columns, sum_it, c.calls, maxit);
+        DOPT_CHECK(rep[3].iterations != rep[0].iterations, "elements stop at different iterations (%d, %d): "
+                   "columns leave the product", rep[3].iterations, rep[0].iterations);
+        DOPT_FN(dopt_deq_solver_destroy)(s);
+    }
+    free(z); free(u); free(out);
+    DOPT_FN(unbind)(&q);
     free_problem(&P);
 }
 
