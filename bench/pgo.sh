@@ -39,7 +39,8 @@
 #   PGO_CUBE      0 skips the batch-of-256 cube case; PGO_CUBE_POSES (default 256), PGO_CUBE_SEED
 #   PGO_RAGGED    0 skips the ragged case (256 cube problems of random sizes 64..256 poses, every
 #                 side timed in process CPU time (--cpu-time), the machine being shared:
-#                 `bench pgo ragged256 ratio=` dopt's dopt_nlls_ragged / the faster anchor)
+#                 `bench pgo ragged256 ratio=` dopt's dopt_nlls_ragged / the faster anchor; the ragged
+#                 case alone: PGO_FILES=none PGO_CUBE=0 make bench-pgo)
 #   PGO_SQRT_EXAMPLE=1  weight Ceres' residual with the examples' llt().matrixL() (see pgo_ceres)
 # Cube batch: pgo_dopt --write-cube writes the 256 problems (Theseus' synthetic recipe, via
 # dopt_lie_cube_graph); when it cannot, pgo_eval cube writes them with the same recipe.  Anchors

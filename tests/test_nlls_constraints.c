@@ -759,11 +759,6 @@ static void test_implicit_vs_fd(void)
             dopt_nlls_solver_destroy_d(s);
             dopt_nlls_problem_destroy_d(p);
             if (trial == 5) DOPT_CHECK(nact > 0, "no active bound in the gradient test");
-            {
-                dopt_nlls_diff_options_d bo;
-                memset(&bo, 0, sizeof bo);
-                (void)bo;
-            }
         }
     DOPT_CHECK(checked > 40, "too few gradient entries checked (%d)", checked);
 }
