@@ -11,6 +11,9 @@
  *     the KKT conditions (projected Lagrangian gradient, computed here, to 1e-8);
  *   - IMPLICIT gradients through active bounds and equalities against central differences of
  *     the constrained solution map (1e-6);
+ *   - editing costs between solves against a fresh solver; learnable damping against central
+ *     differences of the unrolled map; a ragged batch against each element's solo solve, and
+ *     IMPLICIT gradients through a ragged batch against central differences;
  *   - a float smoke test and the bad-argument statuses. */
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
@@ -954,8 +957,17 @@ static dopt_status tr_prior(const void *data, const double *const *x, double *r,
 #define TR_MAXN 16
 #define TR_MAXB 3
 
+static dopt_nlls_problem_d *tr_problem_w(int n, int batch, tr_data *data, double *w, int *ridx);
+
 /* chain of n points for `batch` elements, data[b * TR_MAXN + i] (stride one row of TR_MAXN) */
 static dopt_nlls_problem_d *tr_problem(int n, int batch, tr_data *data)
+{
+    return tr_problem_w(n, batch, data, NULL, NULL);
+}
+
+/* the same, the range cost of point i weighted by the scalar w[b * TR_MAXN + i] (w NULL: none)
+ * and its cost index in ridx[i] (ridx may be NULL) */
+static dopt_nlls_problem_d *tr_problem_w(int n, int batch, tr_data *data, double *w, int *ridx)
 {
     dopt_nlls_problem_d *p;
     dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
@@ -968,7 +980,8 @@ static dopt_nlls_problem_d *tr_problem(int n, int batch, tr_data *data)
         d.data = data + i; d.data_stride = TR_MAXN * sizeof *data;
         if (i + 1 < n) { v[0] = i; v[1] = i + 1; d.fn = tr_odo; d.rdim = 2; d.nvars = 2; d.vars = v; dopt_nlls_add_cost_d(p, &d, NULL); }
         v[0] = i; d.fn = tr_range; d.rdim = 1; d.nvars = 1; d.vars = v;
-        dopt_nlls_add_cost_d(p, &d, NULL);
+        if (w) { d.weight_kind = DOPT_WEIGHT_SCALAR; d.weight = w + i; d.weight_stride = TR_MAXN; }
+        dopt_nlls_add_cost_d(p, &d, ridx ? ridx + i : NULL);
     }
     {
         dopt_nlls_cost_desc_d d;
@@ -1042,6 +1055,72 @@ static void test_ragged(void)
     for (k = 0; k < NP; ++k) dopt_nlls_problem_destroy_d(prob[k]);
 }
 
+/* The backward modes on a ragged batch (a dopt_nlls_diff on each dopt_nlls_ragged_solver): IMPLICIT
+ * gradients of L = sum x (each element's solution) with respect to a learnable range weight,
+ * against central differences of the ragged solve map (1e-6), sparse lockstep solvers. */
+static void test_ragged_backward(void)
+{
+    enum { NP = 2, NX = 2 * (2 * 4 + 3 * 7) };
+    static const int len[NP] = {4, 7}, bat[NP] = {2, 3};
+    static tr_data data[NP][TR_MAXB * TR_MAXN];
+    static double w[NP][TR_MAXB * TR_MAXN];
+    double x0[NX], x[NX], xbar[NX];
+    dopt_nlls_problem_d *prob[NP];
+    dopt_nlls_ragged_d *R = NULL;
+    dopt_nlls_options_d o = tc_options();
+    int ridx[NP][TR_MAXN], k, b, i, checked = 0;
+    for (k = 0; k < NP; ++k) {
+        for (b = 0; b < bat[k]; ++b)
+            for (i = 0; i < len[k]; ++i) {
+                tr_data *d = &data[k][b * TR_MAXN + i];
+                double a = 0.4 * i + 0.1 * b, a1 = 0.4 * (i + 1) + 0.1 * b;
+                d->u[0] = cos(a1) - cos(a) + 0.05 * tc_rand(); d->u[1] = sin(a1) - sin(a) + 0.05 * tc_rand();
+                d->rho = 1 + 0.1 * tc_rand();
+                w[k][b * TR_MAXN + i] = 1 + 0.3 * tc_rand();
+            }
+        prob[k] = tr_problem_w(len[k], bat[k], data[k], w[k], ridx[k]);
+    }
+    for (i = 0; i < NX; ++i) { x0[i] = (i % 2 ? 0.2 : 1.0) + 0.1 * tc_rand(); xbar[i] = 1; }
+    DOPT_CHECK(dopt_nlls_ragged_create_d(NULL, NP, prob, tr_sparse_maker, NULL, &R, NULL) == DOPT_OK, "create");
+    for (k = 0; k < NP && R; ++k) {
+        dopt_nlls_diff_d *D = NULL;
+        dopt_nlls_diff_report brep[TR_MAXB];
+        ptrdiff_t off = dopt_nlls_ragged_offset_d(R, k), nk = dopt_nlls_ragged_offset_d(R, k + 1) - off;
+        dopt_nlls_diff_options_d bo;
+        const double *gw;
+        int pk = -1;
+        memset(&bo, 0, sizeof bo);
+        bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
+        bo.implicit_exact = 1; /* non-zero residuals: the exact Hessian, so that FD agrees */
+        DOPT_CHECK(dopt_nlls_diff_create_d(dopt_nlls_ragged_solver_d(R, k), &D) == DOPT_OK, "diff on a ragged solver");
+        if (!D) break;
+        DOPT_CHECK(dopt_nlls_diff_learn_weight_d(D, ridx[k][1], &pk) == DOPT_OK, "learn weight");
+        memcpy(x, x0, sizeof x);
+        DOPT_CHECK(dopt_nlls_diff_solve_d(D, &o, x + off, 0, NULL, NULL) == DOPT_OK, "forward");
+        DOPT_CHECK(dopt_nlls_diff_backward_d(D, &bo, xbar + off, NULL, brep, NULL) == DOPT_OK, "backward");
+        gw = dopt_nlls_diff_param_grad_d(D, pk);
+        for (b = 0; b < bat[k] && gw; ++b) {
+            double *wb = &w[k][b * TR_MAXN + 1], w0 = *wb, h = 1e-6, Lp = 0, Lm = 0, fd;
+            ptrdiff_t e0 = off + b * nk / bat[k], j;
+            memcpy(x, x0, sizeof x); *wb = w0 + h;
+            dopt_nlls_ragged_solve_d(R, &o, x, NULL, NULL);
+            for (j = 0; j < nk / bat[k]; ++j) Lp += x[e0 + j];
+            memcpy(x, x0, sizeof x); *wb = w0 - h;
+            dopt_nlls_ragged_solve_d(R, &o, x, NULL, NULL);
+            for (j = 0; j < nk / bat[k]; ++j) Lm += x[e0 + j];
+            *wb = w0;
+            fd = (Lp - Lm) / (2 * h);
+            DOPT_CHECK(brep[b].status == DOPT_OK, "backward element status");
+            DOPT_CHECK(fabs(gw[b] - fd) <= 1e-6 * (1 + fabs(fd)), "ragged (%d, %d): dL/dw %.12g vs central differences %.12g", k, b, gw[b], fd);
+            if (fabs(fd) > 1e-3) checked++;
+        }
+        dopt_nlls_diff_destroy_d(D);
+    }
+    DOPT_CHECK(checked >= 4, "too few non-zero gradients (%d): the test tests little", checked);
+    dopt_nlls_ragged_destroy_d(R);
+    for (k = 0; k < NP; ++k) dopt_nlls_problem_destroy_d(prob[k]);
+}
+
 /* ---- float ------------------------------------------------------------------------------------ */
 
 static dopt_status tf_res(const void *data, const float *const *x, float *r, float *const *J)
@@ -1098,6 +1177,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_implicit_nonlinear);
     DOPT_TEST_RUN(test_edit_vs_fresh);
     DOPT_TEST_RUN(test_ragged);
+    DOPT_TEST_RUN(test_ragged_backward);
     DOPT_TEST_RUN(test_learnable_damping);
     DOPT_TEST_RUN(test_float_smoke);
 }
