@@ -5532,8 +5532,11 @@ static dopt_status DOPT_FN(dopt__nlls_con_one)(DOPT_FN(dopt_nlls_solver) *s, con
             for (ls = 0; ls < 4 && !acc && st == DOPT_OK; ++ls, t /= 4)
                 acc = DOPT_FN(dopt__nlls_con_try)(s, o, b, x, t, mu, phi, &Ft, &pred, &bad, &st);
             if (st != DOPT_OK) break;
-            if (acc) { /* accept */
-                DOPT_REAL r = (phi - Ft) / pred, f = 1 - (2 * r - 1) * (2 * r - 1) * (2 * r - 1);
+            if (acc) { /* accept; a step accepted on rounding (its decrease below the merit's
+                          rounding) has no meaningful gain ratio: as a full one (else a ratio of
+                          noise, e.g. -300, multiplies lambda by 1e8 and stalls the last steps) */
+                DOPT_REAL r = DOPT_M(fabs)(pred) <= 16 * DOPT_EPS * DOPT_M(fabs)(phi) ? 1 : (phi - Ft) / pred;
+                DOPT_REAL f = 1 - (2 * r - 1) * (2 * r - 1) * (2 * r - 1);
                 dn = DOPT_FN(dopt_nrm2)(n, C->dp, 1);
                 memcpy(x, C->xt, (size_t)s->p->xdim * sizeof(DOPT_REAL));
                 rep->accepted++;

@@ -3,12 +3,18 @@
 // SetParameterLowerBound / UpperBound, one thread, CB_REPEAT solves from the same start (the
 // Problem built once).  Prints `result solver=ceres ... time_s=<per solve> final_cost=...`.
 #include <ceres/ceres.h>
-#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 extern "C" {
 #include "constrained_data.h"
+}
+
+static double CpuSeconds() {  // process CPU time: the machine is shared
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 struct Model : public ceres::SizedCostFunction<1, 3> {
@@ -42,12 +48,12 @@ int main() {
     ceres::Solver::Summary sum;
     double best = 1e30;
     for (int r = 0; r < 5; ++r) {
-        auto t0 = std::chrono::steady_clock::now();
+        const double t0 = CpuSeconds();
         for (int i = 0; i < CB_REPEAT; ++i) {
             std::memcpy(x, cb_x0, sizeof x);
             ceres::Solve(o, &problem, &sum);
         }
-        double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / CB_REPEAT;
+        double dt = (CpuSeconds() - t0) / CB_REPEAT;
         if (dt < best) best = dt;
     }
     std::printf("result solver=ceres iterations=%d final_cost=%.12g time_s=%.9f x=%.10g,%.10g,%.10g converged=%d\n",

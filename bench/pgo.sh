@@ -37,8 +37,10 @@
 #   PGO_REPEAT_LONG  runs when a run takes 2 s or more (default 2; total bench ~6-10 min here)
 #   PGO_TIMEOUT   seconds per solver run (default 600)
 #   PGO_CUBE      0 skips the batch-of-256 cube case; PGO_CUBE_POSES (default 256), PGO_CUBE_SEED
-#   PGO_RAGGED    0 skips the ragged case (256 cube problems of random sizes 64..256 poses:
-#                 `bench pgo ragged256 ratio=` dopt's dopt_nlls_ragged / the faster anchor)
+#   PGO_RAGGED    0 skips the ragged case (256 cube problems of random sizes 64..256 poses, every
+#                 side timed in process CPU time (--cpu-time), the machine being shared:
+#                 `bench pgo ragged256 ratio=` dopt's dopt_nlls_ragged / the faster anchor; the ragged
+#                 case alone: PGO_FILES=none PGO_CUBE=0 make bench-pgo)
 #   PGO_SQRT_EXAMPLE=1  weight Ceres' residual with the examples' llt().matrixL() (see pgo_ceres)
 # Cube batch: pgo_dopt --write-cube writes the 256 problems (Theseus' synthetic recipe, via
 # dopt_lie_cube_graph); when it cannot, pgo_eval cube writes them with the same recipe.  Anchors
@@ -276,12 +278,12 @@ ragged_case() {
         "$BENCH_DIR/pgo_eval" normalize "$f" "$R/norm/$(basename "$f")" 2>/dev/null
     done
     local RAG=("$R/norm"/*.g2o)
-    echo "# ragged batch: ${#RAG[@]} cube problems of 64..256 poses (random, seed $PGO_CUBE_SEED; each its own structure), 10 LM iterations each (tolerances off); dopt: one dopt_nlls_ragged over all of them (creation + solve timed); anchors: one after another"
+    echo "# ragged batch: ${#RAG[@]} cube problems of 64..256 poses (random, seed $PGO_CUBE_SEED; each its own structure), 10 LM iterations each (tolerances off); dopt: one dopt_nlls_ragged over all of them (creation + solve timed); anchors: one after another; every side timed in process CPU time"
     cres=$(timeout "$PGO_TIMEOUT" "${CERES_ENV[@]}" "$BENCH_DIR/pgo_ceres" --batch "$R/ceres" "${RAG[@]}" \
-        --max-iter 10 --fixed-iters "${CERES_FLAGS[@]}" 2>>"$W/ceres.log" | grep '^result ' || true)
+        --max-iter 10 --fixed-iters --cpu-time "${CERES_FLAGS[@]}" 2>>"$W/ceres.log" | grep '^result ' || true)
     gres=$(timeout "$PGO_TIMEOUT" "$VENV/bin/python" bench/pgo_gtsam.py --batch "$R/gtsam" "${RAG[@]}" \
-        --max-iter 10 --fixed-iters 2>>"$W/gtsam.log" | grep '^result ' || true)
-    dres=$(timeout "$PGO_TIMEOUT" "$DOPT" --ragged-batch "$R/norm" 2>>"$W/dopt.log" | grep '^result ' || true)
+        --max-iter 10 --fixed-iters --cpu-time 2>>"$W/gtsam.log" | grep '^result ' || true)
+    dres=$(timeout "$PGO_TIMEOUT" "$DOPT" --ragged-batch "$R/norm" --cpu-time 2>>"$W/dopt.log" | grep '^result ' || true)
     echo "bench pgo ragged256 solver=ceres ${cres#result solver=ceres }"
     echo "bench pgo ragged256 solver=gtsam ${gres#result solver=gtsam }"
     echo "bench pgo ragged256 solver=dopt ${dres#result solver=dopt }"

@@ -5,10 +5,15 @@
  *     reference written here: enumeration of every active pattern (free / at lower / at upper per
  *     coordinate), each solved by its KKT system with Gaussian elimination, the one that is
  *     feasible with multipliers of the right signs kept (1e-9), on random problems;
+ *   - bound-constrained NONLINEAR least squares (dense and sparse linear solvers) against the same
+ *     enumeration with a projected Gauss-Newton solve per pattern (1e-9), on random problems;
  *   - a nonlinear problem with a nonlinear equality (a circle) and bounds: c(x) = 0 to 1e-10 and
  *     the KKT conditions (projected Lagrangian gradient, computed here, to 1e-8);
  *   - IMPLICIT gradients through active bounds and equalities against central differences of
  *     the constrained solution map (1e-6);
+ *   - editing costs between solves against a fresh solver; learnable damping against central
+ *     differences of the unrolled map; a ragged batch against each element's solo solve, and
+ *     IMPLICIT gradients through a ragged batch against central differences;
  *   - a float smoke test and the bad-argument statuses. */
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
@@ -255,6 +260,173 @@ static void test_bounds_vs_reference(void)
             dopt_nlls_solver_destroy_d(s);
             dopt_nlls_problem_destroy_d(p);
         }
+}
+
+/* ---- nonlinear bound-constrained least squares vs a dense projected-Newton reference ---------- */
+/* r_i = a_i . x + TB_S sin(c_i . x) - Y_i on the R^4 of tc_setup (two R^2 variables), boxed.  The
+ * reference, written here: for every active pattern (3^4), Gauss-Newton with halving on the free
+ * coordinates (the others held at their bound) to a stationary point, kept when it is inside the
+ * box and the gradient at each held coordinate points out of the box; exactly one such point is
+ * required (the trial is skipped otherwise, and most trials must be checked). */
+#define TB_S 0.3
+
+typedef struct tb_cost { double a[4], c[4], Y; } tb_cost;
+
+static dopt_status tb_res(const void *data, const double *const *x, double *r, double *const *J)
+{
+    const tb_cost *q = (const tb_cost *)data;
+    double xv[4], ax = 0, cx = 0;
+    int j;
+    xv[0] = x[0][0]; xv[1] = x[0][1]; xv[2] = x[1][0]; xv[3] = x[1][1];
+    for (j = 0; j < 4; ++j) { ax += q->a[j] * xv[j]; cx += q->c[j] * xv[j]; }
+    r[0] = ax + TB_S * sin(cx) - q->Y;
+    if (J)
+        for (j = 0; j < 4; ++j) {
+            double d = q->a[j] + TB_S * cos(cx) * q->c[j];
+            if (J[j / 2]) J[j / 2][j % 2] = d;
+        }
+    return DOPT_OK;
+}
+
+/* S(x) and its gradient g (4) and Gauss-Newton matrix M (4 x 4) over the TC_NR costs */
+static double tb_eval(const tb_cost *q, const double *x, double *g, double *M)
+{
+    double S = 0;
+    int i, j, k;
+    for (j = 0; j < 4; ++j) { g[j] = 0; for (k = 0; k < 4; ++k) M[j * 4 + k] = 0; }
+    for (i = 0; i < TC_NR; ++i) {
+        double r, Jr[4], J0[2], J1[2];
+        const double *xv[2]; double *Jv[2];
+        xv[0] = x; xv[1] = x + 2; Jv[0] = J0; Jv[1] = J1;
+        tb_res(q + i, xv, &r, Jv);
+        Jr[0] = J0[0]; Jr[1] = J0[1]; Jr[2] = J1[0]; Jr[3] = J1[1];
+        S += 0.5 * r * r;
+        for (j = 0; j < 4; ++j) {
+            g[j] += Jr[j] * r;
+            for (k = 0; k < 4; ++k) M[j * 4 + k] += Jr[j] * Jr[k];
+        }
+    }
+    return S;
+}
+
+/* Gauss-Newton on the free coordinates fr[0..nf-1] of x (the others fixed); 1 when it reached a
+ * stationary point (free gradient <= 1e-13) */
+static int tb_gauss_newton(const tb_cost *q, const int *fr, int nf, double *x)
+{
+    int it, i, j;
+    for (it = 0; it < 1000; ++it) {
+        double g[4], M[16], Mf[16], z[4], gmax = 0, S0, t = 1, xt[4];
+        S0 = tb_eval(q, x, g, M);
+        for (i = 0; i < nf; ++i) {
+            if (fabs(g[fr[i]]) > gmax) gmax = fabs(g[fr[i]]);
+            z[i] = -g[fr[i]];
+            for (j = 0; j < nf; ++j) Mf[i * nf + j] = M[fr[i] * 4 + fr[j]];
+        }
+        if (gmax <= 1e-13) return 1;
+        if (!tc_gauss(nf, Mf, z)) return 0;
+        for (;;) { /* halving until S does not grow */
+            double gt[4], Mt[16];
+            memcpy(xt, x, sizeof xt);
+            for (i = 0; i < nf; ++i) xt[fr[i]] += t * z[i];
+            if (tb_eval(q, xt, gt, Mt) <= S0 || t < 1e-12) break;
+            t /= 2;
+        }
+        memcpy(x, xt, sizeof xt);
+    }
+    return 0;
+}
+
+static int tb_reference(const tb_cost *q, const double *lo, const double *hi, double x[4])
+{
+    int pat, found = 0;
+    for (pat = 0; pat < 81; ++pat) {
+        int st[4], fr[4], nf = 0, i, ok = 1, t = pat;
+        double xx[4], g[4], M[16];
+        for (i = 0; i < 4; ++i) { st[i] = t % 3; t /= 3; }
+        for (i = 0; i < 4 && ok; ++i) {
+            if (st[i] == 1) { if (!isfinite(lo[i])) ok = 0; xx[i] = lo[i]; }
+            else if (st[i] == 2) { if (!isfinite(hi[i])) ok = 0; xx[i] = hi[i]; }
+            else { fr[nf++] = i; xx[i] = 0; }
+        }
+        if (!ok || !tb_gauss_newton(q, fr, nf, xx)) continue;
+        tb_eval(q, xx, g, M);
+        for (i = 0; i < 4; ++i) {
+            if (xx[i] < lo[i] - 1e-12 || xx[i] > hi[i] + 1e-12) ok = 0;
+            if (st[i] == 1 && g[i] < -1e-12) ok = 0;
+            if (st[i] == 2 && g[i] > 1e-12) ok = 0;
+        }
+        if (!ok) continue;
+        memcpy(x, xx, sizeof xx);
+        found++;
+    }
+    return found == 1;
+}
+
+static dopt_status tb_sparse_maker(void *user, const dopt_nlls_problem_d *p, dopt_linear_solver_d *out);
+
+static void test_nonlinear_bounds_vs_reference(void)
+{
+    int trial, sparse, checked = 0, active = 0, ntr = getenv("DOPT_TEST_QUICK") ? 6 : 30;
+    for (trial = 0; trial < ntr; ++trial) {
+        static tb_cost q[TC_B][TC_NR];
+        double lo[TC_B][4], hi[TC_B][4], x0[TC_B][4], xr[TC_B][4];
+        int ok[TC_B], b, i, j;
+        for (b = 0; b < TC_B; ++b) {
+            for (i = 0; i < TC_NR; ++i) {
+                for (j = 0; j < 4; ++j) { q[b][i].a[j] = tc_rand(); q[b][i].c[j] = tc_rand(); }
+                q[b][i].Y = 2 * tc_rand();
+            }
+            for (j = 0; j < 4; ++j) {
+                lo[b][j] = -0.6 + 0.3 * tc_rand();
+                hi[b][j] = 0.6 + 0.3 * tc_rand();
+                x0[b][j] = 0.5 * tc_rand();
+            }
+            hi[b][1] = HUGE_VAL; /* one-sided */
+            ok[b] = tb_reference(q[b], lo[b], hi[b], xr[b]);
+        }
+        for (sparse = 0; sparse <= 1; ++sparse) {
+            dopt_nlls_problem_d *p = NULL;
+            dopt_nlls_solver_d *s = NULL;
+            dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
+            dopt_linear_solver_d ls;
+            dopt_nlls_report rep[TC_B];
+            dopt_nlls_options_d o = tc_options();
+            double x[TC_B][4];
+            o.max_iterations = 1000; /* large residuals: Gauss-Newton's linear rate, slow at times */
+            int v[2];
+            dopt_nlls_problem_create_d(NULL, TC_B, &p);
+            dopt_nlls_add_variable_d(p, &R2, &v[0]);
+            dopt_nlls_add_variable_d(p, &R2, &v[1]);
+            for (i = 0; i < TC_NR; ++i) {
+                dopt_nlls_cost_desc_d d;
+                memset(&d, 0, sizeof d);
+                d.fn = tb_res; d.data = &q[0][i]; d.data_stride = sizeof q[0];
+                d.rdim = 1; d.nvars = 2; d.vars = v;
+                dopt_nlls_add_cost_d(p, &d, NULL);
+            }
+            dopt_nlls_set_bounds_d(p, 0, lo[0], hi[0], 4);
+            dopt_nlls_set_bounds_d(p, 1, lo[0] + 2, hi[0] + 2, 4);
+            if (sparse) tb_sparse_maker(NULL, p, &ls);
+            DOPT_CHECK(dopt_nlls_solver_create_d(p, sparse ? &ls : NULL, &s, NULL) == DOPT_OK, "create");
+            memcpy(x, x0, sizeof x);
+            DOPT_CHECK(s && dopt_nlls_solve_d(s, &o, &x[0][0], 4, rep, NULL, NULL) == DOPT_OK, "solve");
+            for (b = 0; b < TC_B && s; ++b) {
+                for (j = 0; j < 4; ++j) DOPT_CHECK(x[b][j] >= lo[b][j] && x[b][j] <= hi[b][j], "x outside the box");
+                if (!ok[b]) continue; /* (the reference's Gauss-Newton did not converge either) */
+                DOPT_CHECK(rep[b].stop == DOPT_STOP_GRADIENT || rep[b].stop == DOPT_STOP_STEP, "stop %d, gradient %g (trial %d b %d sparse %d)",
+                           (int)rep[b].stop, rep[b].gradient_norm, trial, b, sparse);
+                for (j = 0; j < 4; ++j)
+                    DOPT_CHECK(fabs(x[b][j] - xr[b][j]) <= 1e-9, "x vs the projected-Newton reference: %.17g vs %.17g (trial %d b %d sparse %d)",
+                               x[b][j], xr[b][j], trial, b, sparse);
+                checked++;
+                active += rep[b].active_bounds;
+            }
+            dopt_nlls_solver_destroy_d(s);
+            dopt_nlls_problem_destroy_d(p);
+        }
+    }
+    DOPT_CHECK(checked >= ntr * TC_B, "too few elements with a unique reference (%d of %d)", checked, 2 * ntr * TC_B);
+    DOPT_CHECK(active > checked / 4, "bounds were rarely active (%d over %d solves): the test tests little", active, checked);
 }
 
 /* ---- a nonlinear problem: point p in R^2 on the unit circle, q in a box, fitting targets ------ */
@@ -590,11 +762,6 @@ static void test_implicit_vs_fd(void)
             dopt_nlls_solver_destroy_d(s);
             dopt_nlls_problem_destroy_d(p);
             if (trial == 5) DOPT_CHECK(nact > 0, "no active bound in the gradient test");
-            {
-                dopt_nlls_diff_options_d bo;
-                memset(&bo, 0, sizeof bo);
-                (void)bo;
-            }
         }
     DOPT_CHECK(checked > 40, "too few gradient entries checked (%d)", checked);
 }
@@ -790,8 +957,17 @@ static dopt_status tr_prior(const void *data, const double *const *x, double *r,
 #define TR_MAXN 16
 #define TR_MAXB 3
 
+static dopt_nlls_problem_d *tr_problem_w(int n, int batch, tr_data *data, double *w, int *ridx);
+
 /* chain of n points for `batch` elements, data[b * TR_MAXN + i] (stride one row of TR_MAXN) */
 static dopt_nlls_problem_d *tr_problem(int n, int batch, tr_data *data)
+{
+    return tr_problem_w(n, batch, data, NULL, NULL);
+}
+
+/* the same, the range cost of point i weighted by the scalar w[b * TR_MAXN + i] (w NULL: none)
+ * and its cost index in ridx[i] (ridx may be NULL) */
+static dopt_nlls_problem_d *tr_problem_w(int n, int batch, tr_data *data, double *w, int *ridx)
 {
     dopt_nlls_problem_d *p;
     dopt_manifold_d R2 = dopt_manifold_euclidean_d(2);
@@ -804,7 +980,8 @@ static dopt_nlls_problem_d *tr_problem(int n, int batch, tr_data *data)
         d.data = data + i; d.data_stride = TR_MAXN * sizeof *data;
         if (i + 1 < n) { v[0] = i; v[1] = i + 1; d.fn = tr_odo; d.rdim = 2; d.nvars = 2; d.vars = v; dopt_nlls_add_cost_d(p, &d, NULL); }
         v[0] = i; d.fn = tr_range; d.rdim = 1; d.nvars = 1; d.vars = v;
-        dopt_nlls_add_cost_d(p, &d, NULL);
+        if (w) { d.weight_kind = DOPT_WEIGHT_SCALAR; d.weight = w + i; d.weight_stride = TR_MAXN; }
+        dopt_nlls_add_cost_d(p, &d, ridx ? ridx + i : NULL);
     }
     {
         dopt_nlls_cost_desc_d d;
@@ -819,6 +996,11 @@ static dopt_status tr_sparse_maker(void *user, const dopt_nlls_problem_d *p, dop
 {
     (void)user; (void)p;
     return dopt_sparse_linear_solver_d(NULL, NULL, out);
+}
+
+static dopt_status tb_sparse_maker(void *user, const dopt_nlls_problem_d *p, dopt_linear_solver_d *out)
+{
+    return tr_sparse_maker(user, p, out);
 }
 
 static void test_ragged(void)
@@ -873,6 +1055,72 @@ static void test_ragged(void)
     for (k = 0; k < NP; ++k) dopt_nlls_problem_destroy_d(prob[k]);
 }
 
+/* The backward modes on a ragged batch (a dopt_nlls_diff on each dopt_nlls_ragged_solver): IMPLICIT
+ * gradients of L = sum x (each element's solution) with respect to a learnable range weight,
+ * against central differences of the ragged solve map (1e-6), sparse lockstep solvers. */
+static void test_ragged_backward(void)
+{
+    enum { NP = 2, NX = 2 * (2 * 4 + 3 * 7) };
+    static const int len[NP] = {4, 7}, bat[NP] = {2, 3};
+    static tr_data data[NP][TR_MAXB * TR_MAXN];
+    static double w[NP][TR_MAXB * TR_MAXN];
+    double x0[NX], x[NX], xbar[NX];
+    dopt_nlls_problem_d *prob[NP];
+    dopt_nlls_ragged_d *R = NULL;
+    dopt_nlls_options_d o = tc_options();
+    int ridx[NP][TR_MAXN], k, b, i, checked = 0;
+    for (k = 0; k < NP; ++k) {
+        for (b = 0; b < bat[k]; ++b)
+            for (i = 0; i < len[k]; ++i) {
+                tr_data *d = &data[k][b * TR_MAXN + i];
+                double a = 0.4 * i + 0.1 * b, a1 = 0.4 * (i + 1) + 0.1 * b;
+                d->u[0] = cos(a1) - cos(a) + 0.05 * tc_rand(); d->u[1] = sin(a1) - sin(a) + 0.05 * tc_rand();
+                d->rho = 1 + 0.1 * tc_rand();
+                w[k][b * TR_MAXN + i] = 1 + 0.3 * tc_rand();
+            }
+        prob[k] = tr_problem_w(len[k], bat[k], data[k], w[k], ridx[k]);
+    }
+    for (i = 0; i < NX; ++i) { x0[i] = (i % 2 ? 0.2 : 1.0) + 0.1 * tc_rand(); xbar[i] = 1; }
+    DOPT_CHECK(dopt_nlls_ragged_create_d(NULL, NP, prob, tr_sparse_maker, NULL, &R, NULL) == DOPT_OK, "create");
+    for (k = 0; k < NP && R; ++k) {
+        dopt_nlls_diff_d *D = NULL;
+        dopt_nlls_diff_report brep[TR_MAXB];
+        ptrdiff_t off = dopt_nlls_ragged_offset_d(R, k), nk = dopt_nlls_ragged_offset_d(R, k + 1) - off;
+        dopt_nlls_diff_options_d bo;
+        const double *gw;
+        int pk = -1;
+        memset(&bo, 0, sizeof bo);
+        bo.mode = DOPT_NLLS_DIFF_IMPLICIT;
+        bo.implicit_exact = 1; /* non-zero residuals: the exact Hessian, so that FD agrees */
+        DOPT_CHECK(dopt_nlls_diff_create_d(dopt_nlls_ragged_solver_d(R, k), &D) == DOPT_OK, "diff on a ragged solver");
+        if (!D) break;
+        DOPT_CHECK(dopt_nlls_diff_learn_weight_d(D, ridx[k][1], &pk) == DOPT_OK, "learn weight");
+        memcpy(x, x0, sizeof x);
+        DOPT_CHECK(dopt_nlls_diff_solve_d(D, &o, x + off, 0, NULL, NULL) == DOPT_OK, "forward");
+        DOPT_CHECK(dopt_nlls_diff_backward_d(D, &bo, xbar + off, NULL, brep, NULL) == DOPT_OK, "backward");
+        gw = dopt_nlls_diff_param_grad_d(D, pk);
+        for (b = 0; b < bat[k] && gw; ++b) {
+            double *wb = &w[k][b * TR_MAXN + 1], w0 = *wb, h = 1e-6, Lp = 0, Lm = 0, fd;
+            ptrdiff_t e0 = off + b * nk / bat[k], j;
+            memcpy(x, x0, sizeof x); *wb = w0 + h;
+            dopt_nlls_ragged_solve_d(R, &o, x, NULL, NULL);
+            for (j = 0; j < nk / bat[k]; ++j) Lp += x[e0 + j];
+            memcpy(x, x0, sizeof x); *wb = w0 - h;
+            dopt_nlls_ragged_solve_d(R, &o, x, NULL, NULL);
+            for (j = 0; j < nk / bat[k]; ++j) Lm += x[e0 + j];
+            *wb = w0;
+            fd = (Lp - Lm) / (2 * h);
+            DOPT_CHECK(brep[b].status == DOPT_OK, "backward element status");
+            DOPT_CHECK(fabs(gw[b] - fd) <= 1e-6 * (1 + fabs(fd)), "ragged (%d, %d): dL/dw %.12g vs central differences %.12g", k, b, gw[b], fd);
+            if (fabs(fd) > 1e-3) checked++;
+        }
+        dopt_nlls_diff_destroy_d(D);
+    }
+    DOPT_CHECK(checked >= 4, "too few non-zero gradients (%d): the test tests little", checked);
+    dopt_nlls_ragged_destroy_d(R);
+    for (k = 0; k < NP; ++k) dopt_nlls_problem_destroy_d(prob[k]);
+}
+
 /* ---- float ------------------------------------------------------------------------------------ */
 
 static dopt_status tf_res(const void *data, const float *const *x, float *r, float *const *J)
@@ -922,12 +1170,14 @@ static void test_float_smoke(void)
 static void suite(void)
 {
     DOPT_TEST_RUN(test_bounds_vs_reference);
+    DOPT_TEST_RUN(test_nonlinear_bounds_vs_reference);
     DOPT_TEST_RUN(test_nonlinear_kkt);
     DOPT_TEST_RUN(test_manifold_constraint);
     DOPT_TEST_RUN(test_implicit_vs_fd);
     DOPT_TEST_RUN(test_implicit_nonlinear);
     DOPT_TEST_RUN(test_edit_vs_fresh);
     DOPT_TEST_RUN(test_ragged);
+    DOPT_TEST_RUN(test_ragged_backward);
     DOPT_TEST_RUN(test_learnable_damping);
     DOPT_TEST_RUN(test_float_smoke);
 }
