@@ -2404,6 +2404,150 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_tran
     }
 }
 
+/* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
+ * of B with one gemm.  All eight (side, uplo, trans) cases reduce to "forward" or "backward"
+ * sweeps over the blocks of op(T). */
+#define DOPT__TRSM_NB 64
+
+/* Solve the LEFT case on columns of B one block row at a time. */
+DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
+                                                     const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+{
+    int forward = (uplo == DOPT_LOWER) == (trans == DOPT_NOTRANS);
+    int nblk = (m + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, j;
+    for (bi = 0; bi < nblk; ++bi) {
+        int blk = forward ? bi : nblk - 1 - bi;
+        int r0 = blk * DOPT__TRSM_NB;
+        int rb = m - r0 < DOPT__TRSM_NB ? m - r0 : DOPT__TRSM_NB;
+        const DOPT_REAL *Tdiag = T + r0 + (size_t)r0 * ldt;
+        for (j = 0; j < n; ++j)
+            DOPT_FN(dopt_trsv)(uplo, trans, diag, rb, Tdiag, ldt, B + r0 + (size_t)j * ldb, 1);
+        /* update the rows still to be solved: B_rest -= op(T)[rest, blk] * B_blk */
+        if (forward && r0 + rb < m) {
+            int s0 = r0 + rb;
+            if (trans == DOPT_NOTRANS) /* LOWER: T[s0:, r0:r0+rb] */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
+                                   T + s0 + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
+            else /* UPPER^T: op(T)[s0:, blk] = T[r0:r0+rb, s0:]^T */
+                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
+                                   T + r0 + (size_t)s0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
+        } else if (!forward && r0 > 0) {
+            if (trans == DOPT_NOTRANS) /* UPPER: T[0:r0, r0:r0+rb] */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, r0, n, rb, -1,
+                                   T + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B, ldb);
+            else /* LOWER^T: op(T)[0:r0, blk] = T[r0:r0+rb, 0:r0]^T */
+                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, r0, n, rb, -1, T + r0, ldt, B + r0,
+                                   ldb, 1, B, ldb);
+        }
+    }
+}
+
+/* y[0:m] += a x[0:m] (dopt_axpy with unit strides) in the family's vectors: the same sums, entry
+ * by entry, in one vector operation per VLEN entries at any optimization level (the diagonal
+ * blocks of the right-side trsm). */
+DOPT__KTARGET static void DOPT__KFN(dopt__axpy_unit)(int m, DOPT_REAL a, const DOPT_REAL *x, DOPT_REAL *y)
+{
+    int i = 0;
+#if DOPT__VEC_EXT
+    for (; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
+        DOPT__KFN(dopt__vreal) v = DOPT__VLD(y + i);
+        v += a * DOPT__VLD(x + i);
+        DOPT__VST(y + i, v);
+    }
+#endif
+    for (; i < m; ++i) y[i] += a * x[i];
+}
+
+/* RIGHT case: X op(T) = B  <=>  op(T)^T X^T = B^T, solved row by row of B via trsv on rows
+ * for the diagonal blocks and gemm updates between column blocks of B. */
+DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
+                                                      const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+{
+    /* op(T)^T is lower-equivalent iff op(T) is upper-equivalent; sweep columns of B forward when
+     * op(T) is upper (X_j depends on X_0..j-1). */
+    dopt_trans tt = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
+    int forward = (uplo == DOPT_LOWER) == (tt == DOPT_NOTRANS);
+    int nblk = (n + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, jj, q;
+    for (bi = 0; bi < nblk; ++bi) {
+        int blk = forward ? bi : nblk - 1 - bi;
+        int c0 = blk * DOPT__TRSM_NB;
+        int cb = n - c0 < DOPT__TRSM_NB ? n - c0 : DOPT__TRSM_NB;
+        const DOPT_REAL *Tdiag = T + c0 + (size_t)c0 * ldt;
+        /* diagonal block, column by column of B (contiguous axpys):
+         * X[:, j] = (B[:, j] - sum_{p before j} X[:, p] op(Td)[p, j]) / op(Td)[j, j] */
+        for (jj = 0; jj < cb; ++jj) {
+            int j = forward ? jj : cb - 1 - jj, p;
+            DOPT_REAL *xj = B + (size_t)(c0 + j) * ldb;
+            for (q = 0; q < jj; ++q) {
+                DOPT_REAL t;
+                p = forward ? q : cb - 1 - q;
+                t = trans == DOPT_NOTRANS ? Tdiag[p + (size_t)j * ldt] : Tdiag[j + (size_t)p * ldt];
+                if (t != 0) DOPT__KFN(dopt__axpy_unit)(m, -t, B + (size_t)(c0 + p) * ldb, xj);
+            }
+            if (diag == DOPT_NONUNIT) DOPT_FN(dopt_scal)(m, 1 / Tdiag[j + (size_t)j * ldt], xj, 1);
+        }
+        if (forward && c0 + cb < n) {
+            int s0 = c0 + cb;
+            /* B[:, s0:] -= X_blk * op(T)[blk, s0:] */
+            if (trans == DOPT_NOTRANS) /* UPPER: T[c0:c0+cb, s0:] */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, n - s0, cb, -1,
+                                   B + (size_t)c0 * ldb, ldb, T + c0 + (size_t)s0 * ldt, ldt, 1,
+                                   B + (size_t)s0 * ldb, ldb);
+            else /* LOWER^T: op(T)[blk, s0:] = T[s0:, c0:c0+cb]^T */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, n - s0, cb, -1,
+                                   B + (size_t)c0 * ldb, ldb, T + s0 + (size_t)c0 * ldt, ldt, 1,
+                                   B + (size_t)s0 * ldb, ldb);
+        } else if (!forward && c0 > 0) {
+            /* B[:, 0:c0] -= X_blk * op(T)[blk, 0:c0] */
+            if (trans == DOPT_NOTRANS) /* LOWER: T[c0:c0+cb, 0:c0] */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, c0, cb, -1,
+                                   B + (size_t)c0 * ldb, ldb, T + c0, ldt, 1, B, ldb);
+            else /* UPPER^T: op(T)[blk, 0:c0] = T[0:c0, c0:c0+cb]^T */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, c0, cb, -1,
+                                   B + (size_t)c0 * ldb, ldb, T + (size_t)c0 * ldt, ldt, 1, B, ldb);
+        }
+    }
+}
+
+/* Unblocked left-looking Cholesky of the n x n lower triangle; col0 offsets the reported column. */
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__potrf_unblocked)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
+{
+    /* right-looking: pivot j is final when reached; the updates run down contiguous columns */
+    int j, i, q;
+    for (j = 0; j < n; ++j) {
+        DOPT_REAL *cj = A + (size_t)j * lda, d = cj[j];
+        if (!(d > 0) || d - d != 0) {
+            if (fail_col) *fail_col = col0 + j;
+            return (d != d || d - d != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
+        }
+        d = DOPT_M(sqrt)(d);
+        cj[j] = d;
+        for (i = j + 1; i < n; ++i) cj[i] /= d;
+        for (q = j + 1; q < n; ++q) {
+            DOPT_REAL *cq = A + (size_t)q * lda, f = cj[q];
+            for (i = q; i < n; ++i) cq[i] -= cj[i] * f;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* Recursive Cholesky: factor A11, solve the panel A21 L11^{-T}, update A22 -= A21 A21^T with
+ * syrk, factor A22.  Nearly all flops land in gemm-based syrk/trsm at every size; columns are
+ * still completed in order, so the first failing pivot is the one reported. */
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__potrf_recursive)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
+{
+    int n1, n2;
+    dopt_status st;
+    if (n <= 48) return DOPT__KFN(dopt__potrf_unblocked)(n, A, lda, col0, fail_col);
+    n1 = n / 2 > 64 ? (n / 2 + 31) / 32 * 32 : n / 2;
+    n2 = n - n1;
+    st = DOPT__KFN(dopt__potrf_recursive)(n1, A, lda, col0, fail_col);
+    if (st != DOPT_OK) return st;
+    DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n2, n1, 1, A, lda, A + n1, lda);
+    DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, n2, n1, -1, A + n1, lda, 1, A + n1 + (size_t)n1 * lda, lda);
+    return DOPT__KFN(dopt__potrf_recursive)(n2, A + n1 + (size_t)n1 * lda, lda, col0 + n1, fail_col);
+}
+
 #endif /* DOPT__GEMM_KERNELS */
 
 #if defined(DOPT__CORE_PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
@@ -2586,95 +2730,6 @@ DOPT_API void DOPT_FN(dopt_trsv)(dopt_uplo uplo, dopt_trans trans, dopt_diag dia
     }
 }
 
-/* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
- * of B with one gemm.  All eight (side, uplo, trans) cases reduce to "forward" or "backward"
- * sweeps over the blocks of op(T). */
-#define DOPT__TRSM_NB 64
-
-/* Solve the LEFT case on columns of B one block row at a time. */
-static void DOPT_FN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
-                                     const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
-{
-    int forward = (uplo == DOPT_LOWER) == (trans == DOPT_NOTRANS);
-    int nblk = (m + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, j;
-    for (bi = 0; bi < nblk; ++bi) {
-        int blk = forward ? bi : nblk - 1 - bi;
-        int r0 = blk * DOPT__TRSM_NB;
-        int rb = m - r0 < DOPT__TRSM_NB ? m - r0 : DOPT__TRSM_NB;
-        const DOPT_REAL *Tdiag = T + r0 + (size_t)r0 * ldt;
-        for (j = 0; j < n; ++j)
-            DOPT_FN(dopt_trsv)(uplo, trans, diag, rb, Tdiag, ldt, B + r0 + (size_t)j * ldb, 1);
-        /* update the rows still to be solved: B_rest -= op(T)[rest, blk] * B_blk */
-        if (forward && r0 + rb < m) {
-            int s0 = r0 + rb;
-            if (trans == DOPT_NOTRANS) /* LOWER: T[s0:, r0:r0+rb] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
-                                   T + s0 + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
-            else /* UPPER^T: op(T)[s0:, blk] = T[r0:r0+rb, s0:]^T */
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
-                                   T + r0 + (size_t)s0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
-        } else if (!forward && r0 > 0) {
-            if (trans == DOPT_NOTRANS) /* UPPER: T[0:r0, r0:r0+rb] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, r0, n, rb, -1,
-                                   T + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B, ldb);
-            else /* LOWER^T: op(T)[0:r0, blk] = T[r0:r0+rb, 0:r0]^T */
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, r0, n, rb, -1, T + r0, ldt, B + r0,
-                                   ldb, 1, B, ldb);
-        }
-    }
-}
-
-/* RIGHT case: X op(T) = B  <=>  op(T)^T X^T = B^T, solved row by row of B via trsv on rows
- * for the diagonal blocks and gemm updates between column blocks of B. */
-static void DOPT_FN(dopt__trsm_right)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
-                                      const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
-{
-    /* op(T)^T is lower-equivalent iff op(T) is upper-equivalent; sweep columns of B forward when
-     * op(T) is upper (X_j depends on X_0..j-1). */
-    dopt_trans tt = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
-    int forward = (uplo == DOPT_LOWER) == (tt == DOPT_NOTRANS);
-    int nblk = (n + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, jj, q;
-    for (bi = 0; bi < nblk; ++bi) {
-        int blk = forward ? bi : nblk - 1 - bi;
-        int c0 = blk * DOPT__TRSM_NB;
-        int cb = n - c0 < DOPT__TRSM_NB ? n - c0 : DOPT__TRSM_NB;
-        const DOPT_REAL *Tdiag = T + c0 + (size_t)c0 * ldt;
-        /* diagonal block, column by column of B (contiguous axpys):
-         * X[:, j] = (B[:, j] - sum_{p before j} X[:, p] op(Td)[p, j]) / op(Td)[j, j] */
-        for (jj = 0; jj < cb; ++jj) {
-            int j = forward ? jj : cb - 1 - jj, p;
-            DOPT_REAL *xj = B + (size_t)(c0 + j) * ldb;
-            for (q = 0; q < jj; ++q) {
-                DOPT_REAL t;
-                p = forward ? q : cb - 1 - q;
-                t = trans == DOPT_NOTRANS ? Tdiag[p + (size_t)j * ldt] : Tdiag[j + (size_t)p * ldt];
-                if (t != 0) DOPT_FN(dopt_axpy)(m, -t, B + (size_t)(c0 + p) * ldb, 1, xj, 1);
-            }
-            if (diag == DOPT_NONUNIT) DOPT_FN(dopt_scal)(m, 1 / Tdiag[j + (size_t)j * ldt], xj, 1);
-        }
-        if (forward && c0 + cb < n) {
-            int s0 = c0 + cb;
-            /* B[:, s0:] -= X_blk * op(T)[blk, s0:] */
-            if (trans == DOPT_NOTRANS) /* UPPER: T[c0:c0+cb, s0:] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, n - s0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + c0 + (size_t)s0 * ldt, ldt, 1,
-                                   B + (size_t)s0 * ldb, ldb);
-            else /* LOWER^T: op(T)[blk, s0:] = T[s0:, c0:c0+cb]^T */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, n - s0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + s0 + (size_t)c0 * ldt, ldt, 1,
-                                   B + (size_t)s0 * ldb, ldb);
-        } else if (!forward && c0 > 0) {
-            /* B[:, 0:c0] -= X_blk * op(T)[blk, 0:c0] */
-            if (trans == DOPT_NOTRANS) /* LOWER: T[c0:c0+cb, 0:c0] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, c0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + c0, ldt, 1, B, ldb);
-            else /* UPPER^T: op(T)[blk, 0:c0] = T[0:c0, c0:c0+cb]^T */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, c0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + (size_t)c0 * ldt, ldt, 1, B, ldb);
-        }
-    }
-}
-
 DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans trans, dopt_diag diag,
                                  int m, int n, DOPT_REAL alpha, const DOPT_REAL *T, int ldt,
                                  DOPT_REAL *B, int ldb)
@@ -2695,51 +2750,12 @@ DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans tran
     if (alpha != 1)
         for (j = 0; j < n; ++j) DOPT_FN(dopt_scal)(m, alpha, B + (size_t)j * ldb, 1);
     if (side == DOPT_LEFT)
-        DOPT_FN(dopt__trsm_left)(uplo, trans, diag, m, n, T, ldt, B, ldb);
+        DOPT__KSEL(DOPT_FN(dopt__trsm_left))(uplo, trans, diag, m, n, T, ldt, B, ldb);
     else
-        DOPT_FN(dopt__trsm_right)(uplo, trans, diag, m, n, T, ldt, B, ldb);
+        DOPT__KSEL(DOPT_FN(dopt__trsm_right))(uplo, trans, diag, m, n, T, ldt, B, ldb);
 }
 
 /* ---- Cholesky -------------------------------------------------------------------------------- */
-
-/* Unblocked left-looking Cholesky of the n x n lower triangle; col0 offsets the reported column. */
-static dopt_status DOPT_FN(dopt__potrf_unblocked)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
-{
-    /* right-looking: pivot j is final when reached; the updates run down contiguous columns */
-    int j, i, q;
-    for (j = 0; j < n; ++j) {
-        DOPT_REAL *cj = A + (size_t)j * lda, d = cj[j];
-        if (!(d > 0) || d - d != 0) {
-            if (fail_col) *fail_col = col0 + j;
-            return (d != d || d - d != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
-        }
-        d = DOPT_M(sqrt)(d);
-        cj[j] = d;
-        for (i = j + 1; i < n; ++i) cj[i] /= d;
-        for (q = j + 1; q < n; ++q) {
-            DOPT_REAL *cq = A + (size_t)q * lda, f = cj[q];
-            for (i = q; i < n; ++i) cq[i] -= cj[i] * f;
-        }
-    }
-    return DOPT_OK;
-}
-
-/* Recursive Cholesky: factor A11, solve the panel A21 L11^{-T}, update A22 -= A21 A21^T with
- * syrk, factor A22.  Nearly all flops land in gemm-based syrk/trsm at every size; columns are
- * still completed in order, so the first failing pivot is the one reported. */
-static dopt_status DOPT_FN(dopt__potrf_recursive)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
-{
-    int n1, n2;
-    dopt_status st;
-    if (n <= 48) return DOPT_FN(dopt__potrf_unblocked)(n, A, lda, col0, fail_col);
-    n1 = n / 2 > 64 ? (n / 2 + 31) / 32 * 32 : n / 2;
-    n2 = n - n1;
-    st = DOPT_FN(dopt__potrf_recursive)(n1, A, lda, col0, fail_col);
-    if (st != DOPT_OK) return st;
-    DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n2, n1, 1, A, lda, A + n1, lda);
-    DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, n2, n1, -1, A + n1, lda, 1, A + n1 + (size_t)n1 * lda, lda);
-    return DOPT_FN(dopt__potrf_recursive)(n2, A + n1 + (size_t)n1 * lda, lda, col0 + n1, fail_col);
-}
 
 DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail_col)
 {
@@ -2763,7 +2779,7 @@ DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail
         return DOPT_ERR_INVALID_ARGUMENT;
     }
 #endif
-    return DOPT_FN(dopt__potrf_recursive)(n, A, lda, 0, fail_col);
+    return DOPT__KSEL(DOPT_FN(dopt__potrf_recursive))(n, A, lda, 0, fail_col);
 }
 
 DOPT_API void DOPT_FN(dopt_potrs)(int n, int nrhs, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
