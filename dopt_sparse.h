@@ -76,8 +76,9 @@
  *   bounds) is done once for all W.  Same left-looking supernodal algorithm; each supernode is
  *   factored right-looking over column blocks (DOPT__SP_LNB), left-looking in groups of 3
  *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
- *   W per build: one vector of the kernel family (dopt_kernel_family): AVX-512 8 doubles / 16
- *   floats, AVX2 4 / 8; NEON and plain C 4 (plain loops over the lanes).  Outside AVX-512 the
+ *   W per build: one vector of the compile-time kernel family (the lane batch is not part of
+ *   x86-64 runtime dispatch, see DOPT_NO_DISPATCH in dopt.h): AVX-512 8 doubles / 16 floats,
+ *   AVX2 4 / 8; NEON and plain C 4 (plain loops over the lanes).  Outside AVX-512 the
  *   lane batch is offered only with DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the
  *   end of this file).  A lane
  *   whose pivot fails records its column and goes on with pivot 1 (its numbers stay finite),
