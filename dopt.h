@@ -196,6 +196,16 @@
  *                         (AVX-512, AVX2 + FMA, NEON) would be used (dopt.h's gemm tile,
  *                         dopt_sparse.h's kernels); DOPT_NO_VECTOR_EXT is the older spelling.
  *                         dopt_kernel_family() says which kernels a build runs.
+ *   DOPT_NO_DISPATCH      keep the compile-time kernel family only.  By default, GCC and Clang
+ *                         on x86-64 building without AVX2 + FMA in the target flags (plain
+ *                         `cc -O2`, no -march) compile the kernels for avx512, avx2 and plain C
+ *                         and every call runs the best family the CPU has (cpuid, as libgcc
+ *                         reads it at startup; no state in dopt), so one binary runs at full
+ *                         speed on every x86-64 CPU.  A -march with AVX2 + FMA or AVX-512
+ *                         compiles that family alone (-march=x86-64-v3 runs AVX2 kernels on an
+ *                         AVX-512 CPU).  MSVC gets the compile-time choice: plain C (it has no
+ *                         GCC vector extensions).  The lane batch of dopt_sparse.h keeps the
+ *                         compile-time family.
  *
  * LICENSE: MIT, see the end of the file.
  */
@@ -235,6 +245,50 @@
 #undef DOPT__DRIVE
 #undef DOPT__DRIVE_USER
 #endif
+#endif
+
+/* =============================================================================================== */
+/* Kernel-family driver: re-entered, inside a precision pass, by a header that defines DOPT__KDRIVE */
+/* (the file) to instantiate its kernel region once per kernel family (DOPT__KPASS is defined in   */
+/* it).  With runtime dispatch: avx512, avx2, then plain (which leaves the compile-time family's   */
+/* base macros as they were); otherwise the compile-time family alone.  See the family gate.      */
+/* =============================================================================================== */
+#if defined(DOPT__KDRIVE) && defined(DOPT_REAL) && !defined(DOPT__KPASS)
+#define DOPT__KPASS
+#if DOPT__DISPATCH
+#undef DOPT__VBYTES
+#undef DOPT__MV
+#undef DOPT__KSUF
+#undef DOPT__KTARGET
+#define DOPT__VBYTES 64
+#define DOPT__MV 3
+#define DOPT__KSUF _avx512
+#define DOPT__KTARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#include DOPT__KDRIVE
+#undef DOPT__VBYTES
+#undef DOPT__MV
+#undef DOPT__KSUF
+#undef DOPT__KTARGET
+#undef DOPT__VPIN
+#define DOPT__VBYTES 32
+#define DOPT__MV 2
+#define DOPT__KSUF _avx2
+#define DOPT__KTARGET __attribute__((target("avx2,fma")))
+#define DOPT__VPIN(v) __asm__("" : "+x"(v))
+#include DOPT__KDRIVE
+#undef DOPT__VBYTES
+#undef DOPT__MV
+#undef DOPT__KSUF
+#undef DOPT__KTARGET
+#undef DOPT__VPIN
+#define DOPT__VBYTES 0
+#define DOPT__MV 0
+#define DOPT__KSUF _plain
+#define DOPT__KTARGET
+#define DOPT__VPIN(v) ((void)0)
+#endif
+#include DOPT__KDRIVE
+#undef DOPT__KPASS
 #endif
 
 /* =============================================================================================== */
@@ -314,10 +368,11 @@ typedef enum dopt_status {
  * ...).  Never NULL; unknown values give "unknown status". */
 DOPT_API const char *dopt_status_string(dopt_status s);
 
-/* dopt_kernel_family: which built-in dense kernels this build runs: "avx512", "avx2", "neon" (GCC
- * or Clang vector extensions, chosen by the target flags: -march=native, -march=x86-64-v3, aarch64)
- * or "plain" (portable C: other compilers, baseline targets, DOPT_NO_SIMD).  With DOPT_USE_CBLAS
- * the large products go to CBLAS whatever this says.  A constant string, never NULL. */
+/* dopt_kernel_family: which built-in dense kernels run: "avx512", "avx2", "neon" (GCC or Clang
+ * vector extensions, chosen by the target flags: -march=native, -march=x86-64-v3, aarch64, or on
+ * x86-64 without such flags by the CPU at run time, see DOPT_NO_DISPATCH) or "plain" (portable C:
+ * other compilers, baseline targets, DOPT_NO_SIMD).  With DOPT_USE_CBLAS the large products go to
+ * CBLAS whatever this says.  A constant string, never NULL. */
 DOPT_API const char *dopt_kernel_family(void);
 
 /* Optional details of a failure, filled by functions that take a `dopt_errinfo *` (may be NULL).
@@ -1830,43 +1885,111 @@ DOPT_API float dopt_rng_normal_f(dopt_rng *rng) { return (float)dopt_rng_normal_
 #endif
 
 /* The kernel family: one gate chooses the vector width and the register tile of every kernel
- * (this gemm, dopt_sparse.h's supernodal and lane kernels) from the compiler's target flags.
- * Each family is one configuration of the same vector-extension code:
- *   avx512  (-march with AVX-512F)          64-byte vectors, 3 x 6 vector tile (18 of 32 registers)
- *   avx2    (-march=x86-64-v3: AVX2 + FMA)  32-byte vectors, 2 x 6 vector tile (12 of 16 registers)
- *   neon    (aarch64)                       16-byte vectors, 4 x 6 vector tile (24 of 32 registers)
- *   plain   (anything else, MSVC, DOPT_NO_SIMD or DOPT_NO_VECTOR_EXT): the plain-C 8 x 4 tile. */
+ * (this gemm, dopt_sparse.h's supernodal and lane kernels).  Each family is one configuration
+ * of the same vector-extension code:
+ *   avx512  (AVX-512F)      64-byte vectors, 3 x 6 vector tile (18 of 32 registers)
+ *   avx2    (AVX2 + FMA)    32-byte vectors, 2 x 6 vector tile (12 of 16 registers)
+ *   neon    (aarch64)       16-byte vectors, 4 x 6 vector tile (24 of 32 registers)
+ *   plain   (anything else, MSVC, DOPT_NO_SIMD or DOPT_NO_VECTOR_EXT): the plain-C 8 x 4 tile.
+ * The compiler's target flags give the compile-time family (DOPT__KERNEL_FAMILY).  Runtime
+ * dispatch (DOPT__DISPATCH): on x86-64 with GCC or Clang, when the flags give no vector family
+ * (a build with no -march), the kernel regions are compiled once per x86 family (the family
+ * driver below: avx512 and avx2 copies carry a target attribute, names end in _avx512, _avx2,
+ * _plain) and each call into them picks the copy the CPU runs (dopt__kernel_choice: cpuid, as
+ * libgcc's startup code recorded it; dopt keeps no state of its own).  DOPT_NO_DISPATCH keeps
+ * the compile-time family only.
+ * Base macros, set here for the compile-time family and by the driver for each pass:
+ *   DOPT__VBYTES (0: plain), DOPT__MV (vectors per tile column), DOPT__KSUF (name suffix),
+ *   DOPT__KTARGET (the target attribute of the pass's functions), DOPT__VPIN (see the gemm).
+ * The derived macros (DOPT__VEC_EXT, DOPT__VLEN, DOPT__MR, DOPT__KFN, DOPT__VLD) read them when
+ * they expand, so they follow the pass. */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(DOPT_NO_VECTOR_EXT) && \
     !defined(DOPT_NO_SIMD)
 #if defined(__AVX512F__)
 #define DOPT__VBYTES 64
 #define DOPT__MV 3
+#define DOPT__KSUF _avx512
 #define DOPT__KERNEL_FAMILY "avx512"
 #elif defined(__AVX2__) && defined(__FMA__)
 #define DOPT__VBYTES 32
-#ifndef DOPT__MV
 #define DOPT__MV 2
-#endif
+#define DOPT__KSUF _avx2
 #define DOPT__KERNEL_FAMILY "avx2"
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #define DOPT__VBYTES 16
 #define DOPT__MV 4
+#define DOPT__KSUF _neon
 #define DOPT__KERNEL_FAMILY "neon"
+#elif defined(__x86_64__) && !defined(_MSC_VER) && !defined(DOPT_NO_DISPATCH)
+#define DOPT__DISPATCH 1
 #endif
 #endif
-#ifdef DOPT__VBYTES
-#define DOPT__VEC_EXT 1
-#define DOPT__VLEN ((int)(DOPT__VBYTES / sizeof(DOPT_REAL)))
-#define DOPT__MR (DOPT__MV * DOPT__VLEN)
-#else
-#define DOPT__VEC_EXT 0
-#define DOPT__MR 8
+#ifndef DOPT__VBYTES
+#define DOPT__VBYTES 0
+#define DOPT__MV 0
+#define DOPT__KSUF _plain
 #define DOPT__KERNEL_FAMILY "plain"
 #endif
+#ifndef DOPT__DISPATCH
+#define DOPT__DISPATCH 0
+#endif
+#define DOPT__KTARGET
+/* DOPT__VPIN(v): keep v in a register (one load, not one folded into each multiply-add), AVX2 only:
+ * GCC otherwise re-reads the last A vector of the tile from memory for each column. */
+#if DOPT__VBYTES == 32
+#define DOPT__VPIN(v) __asm__("" : "+x"(v))
+#else
+#define DOPT__VPIN(v) ((void)0)
+#endif
+#define DOPT__VEC_EXT (DOPT__VBYTES > 0)
+#define DOPT__VLEN ((int)(DOPT__VBYTES / sizeof(DOPT_REAL)))
+#define DOPT__MR (DOPT__VEC_EXT ? DOPT__MV * DOPT__VLEN : 8)
+/* DOPT__MR_MAX: the tallest tile of the families this build holds (sizes of shared buffers). */
+#if DOPT__DISPATCH
+#define DOPT__MR_MAX (3 * (int)(64 / sizeof(DOPT_REAL)))
+#else
+#define DOPT__MR_MAX DOPT__MR
+#endif
+/* DOPT__KFN(name): the current family's copy of a kernel-region function, e.g. dopt__gemm_micro_d_avx2
+ * (DOPT_FN's name with the family suffix). */
+#define DOPT__KCAT(a, b) DOPT__KCAT2(a, b)
+#define DOPT__KCAT2(a, b) a##b
+#define DOPT__KFN(name) DOPT__KCAT(DOPT_FN(name), DOPT__KSUF)
+/* Unaligned vector load and store at p (a DOPT_REAL pointer): one vector move, as the intrinsics'
+ * loadu/storeu are (the type may alias reals and is aligned to one real).  memcpy into a vector
+ * let GCC split 32-byte moves into 16-byte halves through the stack on AVX2 targets (0.2 of the
+ * kernel's speed on Zen 3); the AVX-512 code is the same either way. */
+#define DOPT__VLD(p) (*(const DOPT__KFN(dopt__vreal) *)(const void *)(p))
+#define DOPT__VST(p, v) (*(DOPT__KFN(dopt__vreal) *)(void *)(p) = (v))
+
+#if DOPT__DISPATCH
+/* The family the CPU runs: 2 avx512 (with VL, BW, DQ), 1 avx2 (with FMA), 0 plain.
+ * __builtin_cpu_supports reads the model libgcc's startup code fills (it checks the OS saves
+ * the vector registers too). */
+static int dopt__kernel_choice(void)
+{
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    return 0;
+}
+/* DOPT__KSEL(name): the copy of kernel-region function `name` (its DOPT_FN name) the CPU runs. */
+#define DOPT__KSEL(name) DOPT__KSEL2(name)
+#define DOPT__KSEL2(name)                                                                               \
+    (dopt__kernel_choice() == 2 ? name##_avx512 : dopt__kernel_choice() == 1 ? name##_avx2 : name##_plain)
+DOPT_API const char *dopt_kernel_family(void)
+{
+    static const char *const names[3] = {"plain", "avx2", "avx512"};
+    return names[dopt__kernel_choice()];
+}
+#else
+#define DOPT__KSEL(name) DOPT__KCAT(name, DOPT__KSUF)
 DOPT_API const char *dopt_kernel_family(void)
 {
     return DOPT__KERNEL_FAMILY;
 }
+#endif
 
 /* Precision-generic implementation (the DOPT__CORE_PASS_IMPL block below). */
 #define DOPT__CORE_PASS_IMPL
@@ -1881,7 +2004,7 @@ DOPT_API const char *dopt_kernel_family(void)
 /* =============================================================================================== */
 /* Generic implementation (one pass per precision).                                               */
 /* =============================================================================================== */
-#if defined(DOPT__CORE_PASS_IMPL) && defined(DOPT_REAL)
+#if defined(DOPT__CORE_PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -2102,9 +2225,22 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #define DOPT__NC 96 /* columns of a B block: KC x NC reals stay in the L2 cache (a multiple of NR) */
 #endif
 
+#undef DOPT__A
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT__CORE_PASS_IMPL (continued after the gemm kernels) */
+
+/* =============================================================================================== */
+/* The gemm kernel region: one pass per kernel family (the family driver; DOPT__KFN names,         */
+/* DOPT__KTARGET on every function), inside each precision pass.                                  */
+/* =============================================================================================== */
+#if defined(DOPT__KPASS) && defined(DOPT__GEMM_KERNELS) && defined(DOPT_REAL)
+/* (DOPT__A as in the precision pass that includes this region) */
 /* Pack the mc x kc block of op(A) starting at (i0, p0) into MR-row slivers, zero-padded. */
-static void DOPT_FN(dopt__pack_a)(dopt_trans ta, const DOPT_REAL *A, int lda, int i0, int p0, int mc,
-                                  int kc, DOPT_REAL *DOPT_RESTRICT buf)
+DOPT__KTARGET static void DOPT__KFN(dopt__pack_a)(dopt_trans ta, const DOPT_REAL *A, int lda, int i0, int p0, int mc,
+                                                  int kc, DOPT_REAL *DOPT_RESTRICT buf)
 {
     int i, p, r;
     for (i = 0; i < mc; i += DOPT__MR) {
@@ -2133,8 +2269,8 @@ static void DOPT_FN(dopt__pack_a)(dopt_trans ta, const DOPT_REAL *A, int lda, in
 }
 
 /* Pack the kc x nc block of op(B) starting at (p0, j0) into NR-column slivers, zero-padded. */
-static void DOPT_FN(dopt__pack_b)(dopt_trans tb, const DOPT_REAL *B, int ldb, int p0, int j0, int kc,
-                                  int nc, DOPT_REAL *DOPT_RESTRICT buf)
+DOPT__KTARGET static void DOPT__KFN(dopt__pack_b)(dopt_trans tb, const DOPT_REAL *B, int ldb, int p0, int j0, int kc,
+                                                  int nc, DOPT_REAL *DOPT_RESTRICT buf)
 {
     int j, p, c;
     for (j = 0; j < nc; j += DOPT__NR) {
@@ -2151,8 +2287,8 @@ static void DOPT_FN(dopt__pack_b)(dopt_trans tb, const DOPT_REAL *B, int ldb, in
 }
 
 /* Write back an MR x NR tile of sums: C[0:rows, 0:cols] += alpha * acc. */
-static void DOPT_FN(dopt__tile_store)(const DOPT_REAL *acc, DOPT_REAL alpha, DOPT_REAL *C, int ldc,
-                                      int rows, int cols)
+DOPT__KTARGET static void DOPT__KFN(dopt__tile_store)(const DOPT_REAL *acc, DOPT_REAL alpha, DOPT_REAL *C, int ldc,
+                                                      int rows, int cols)
 {
     int i, j;
     for (j = 0; j < cols; ++j)
@@ -2160,33 +2296,20 @@ static void DOPT_FN(dopt__tile_store)(const DOPT_REAL *acc, DOPT_REAL alpha, DOP
 }
 
 #if DOPT__VEC_EXT
-/* DOPT_FN(dopt__vreal): one vector register of DOPT_REAL (dopt_sparse.h's kernels use it too). */
-typedef DOPT_REAL DOPT_FN(dopt__vreal) __attribute__((vector_size(DOPT__VBYTES), aligned(sizeof(DOPT_REAL)),
-                                                     __may_alias__));
-/* Unaligned vector load and store at p (a DOPT_REAL pointer): one vector move, as the intrinsics'
- * loadu/storeu are (the type may alias reals and is aligned to one real).  memcpy into a vector
- * let GCC split 32-byte moves into 16-byte halves through the stack on AVX2 targets (0.2 of the
- * kernel's speed on Zen 3); the AVX-512 code is the same either way. */
-/* DOPT__VPIN(v): keep v in a register (one load, not one folded into each multiply-add), AVX2 only:
- * GCC otherwise re-reads the last A vector of the tile from memory for each column. */
-#if DOPT__VBYTES == 32
-#define DOPT__VPIN(v) __asm__("" : "+x"(v))
-#else
-#define DOPT__VPIN(v) ((void)0)
-#endif
-#define DOPT__VLD(p) (*(const DOPT_FN(dopt__vreal) *)(const void *)(p))
-#define DOPT__VST(p, v) (*(DOPT_FN(dopt__vreal) *)(void *)(p) = (v))
+/* DOPT__KFN(dopt__vreal): one vector register of DOPT_REAL (dopt_sparse.h's kernels use it too). */
+typedef DOPT_REAL DOPT__KFN(dopt__vreal) __attribute__((vector_size(DOPT__VBYTES), aligned(sizeof(DOPT_REAL)),
+                                                       __may_alias__));
 /* C[0:rows, 0:cols] += alpha * A-sliver * B-sliver, kc long: MV vectors of rows times NR columns
  * of independent accumulators, enough to hide the FMA latency.  The slivers are read with strides:
  * A's MR rows of step p at a + p*as (as = MR when packed, lda when read in place), B's entry (p, j)
  * at b[p*bps + j*bjs] (packed: bps = NR, bjs = 1).  Full tiles only read in place. */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
-                                      ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
-                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
+                                                      ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
+                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
 {
     DOPT__FMA_BODY
     /* loads and stores: DOPT__VLD / DOPT__VST, no alignment or aliasing assumptions, one vector move */
-    DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__NR], av[DOPT__MV];
+    DOPT__KFN(dopt__vreal) c[DOPT__MV][DOPT__NR], av[DOPT__MV];
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
     int p, i, j;
     memset(c, 0, sizeof c);
@@ -2205,7 +2328,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, 
     if (rows == DOPT__MR && cols == DOPT__NR) {
         for (j = 0; j < DOPT__NR; ++j)
             for (i = 0; i < DOPT__MV; ++i) {
-                DOPT_FN(dopt__vreal) t;
+                DOPT__KFN(dopt__vreal) t;
                 DOPT_REAL *dst = C + (size_t)j * ldc + i * DOPT__VLEN;
                 t = DOPT__VLD(dst);
                 t += alpha * c[i][j];
@@ -2215,14 +2338,14 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, 
     }
     for (j = 0; j < DOPT__NR; ++j)
         for (i = 0; i < DOPT__MV; ++i) DOPT__VST(acc + j * DOPT__MR + i * DOPT__VLEN, c[i][j]);
-    DOPT_FN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
+    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
 }
 #else
 /* Portable micro-kernel: the same tile in plain C (compilers vectorize the inner loop).  No
  * contraction attribute here: GCC's optimize attribute costs this loop its vectorization. */
-static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
-                                      ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
-                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
+DOPT__KTARGET static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
+                                                      ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
+                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
 {
     DOPT__FMA_BODY
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
@@ -2236,16 +2359,16 @@ static void DOPT_FN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *
         a += as;
         b += bps;
     }
-    DOPT_FN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
+    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
 }
 #endif
 
 /* C += alpha op(A) op(B), k > 0, in the blocks described above.  A sliver is read in place when
  * op(A) = A and it has MR rows, else packed into apack; a B sliver is read in place (entry (p, j)
  * of op(B) at b[p*bps + j*bjs]) when it has NR columns, else packed into bpack. */
-static void DOPT_FN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
-                                        const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
-                                        int ldc)
+DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
+                                                        const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
+                                                        int ldc)
 {
     DOPT_REAL apack[DOPT__MR * DOPT__KC], bpack[DOPT__KC * DOPT__NR];
     const ptrdiff_t bps = tb == DOPT_NOTRANS ? 1 : ldb, bjs = tb == DOPT_NOTRANS ? ldb : 1;
@@ -2254,13 +2377,13 @@ static void DOPT_FN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int
         const int nc = n - jc < DOPT__NC ? n - jc : DOPT__NC;
         for (pc = 0; pc < k; pc += DOPT__KC) {
             const int kc = k - pc < DOPT__KC ? k - pc : DOPT__KC, nfull = nc - nc % DOPT__NR;
-            if (nfull < nc) DOPT_FN(dopt__pack_b)(tb, B, ldb, pc, jc + nfull, kc, nc - nfull, bpack);
+            if (nfull < nc) DOPT__KFN(dopt__pack_b)(tb, B, ldb, pc, jc + nfull, kc, nc - nfull, bpack);
             for (ir = 0; ir < m; ir += DOPT__MR) {
                 const int rows = m - ir < DOPT__MR ? m - ir : DOPT__MR;
                 const DOPT_REAL *a = A + (size_t)ir + (size_t)pc * lda;
                 ptrdiff_t as = lda;
                 if (ta != DOPT_NOTRANS || rows < DOPT__MR) {
-                    DOPT_FN(dopt__pack_a)(ta, A, lda, ir, pc, rows, kc, apack);
+                    DOPT__KFN(dopt__pack_a)(ta, A, lda, ir, pc, rows, kc, apack);
                     a = apack;
                     as = DOPT__MR;
                 } else if (ir + 2 * DOPT__MR <= m) { /* the next sliver, on its way to the cache */
@@ -2271,15 +2394,174 @@ static void DOPT_FN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int
                     const int cols = jc + nc - jr < DOPT__NR ? jc + nc - jr : DOPT__NR;
                     DOPT_REAL *c = C + (size_t)ir + (size_t)jr * ldc;
                     if (cols == DOPT__NR)
-                        DOPT_FN(dopt__gemm_micro)(kc, alpha, a, as, B + (size_t)pc * bps + (size_t)jr * bjs, bps, bjs,
+                        DOPT__KFN(dopt__gemm_micro)(kc, alpha, a, as, B + (size_t)pc * bps + (size_t)jr * bjs, bps, bjs,
                                                   c, ldc, rows, cols);
                     else
-                        DOPT_FN(dopt__gemm_micro)(kc, alpha, a, as, bpack, DOPT__NR, 1, c, ldc, rows, cols);
+                        DOPT__KFN(dopt__gemm_micro)(kc, alpha, a, as, bpack, DOPT__NR, 1, c, ldc, rows, cols);
                 }
             }
         }
     }
 }
+
+/* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
+ * of B with one gemm.  All eight (side, uplo, trans) cases reduce to "forward" or "backward"
+ * sweeps over the blocks of op(T). */
+#define DOPT__TRSM_NB 64
+
+/* Solve the LEFT case on columns of B one block row at a time. */
+DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
+                                                     const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+{
+    int forward = (uplo == DOPT_LOWER) == (trans == DOPT_NOTRANS);
+    int nblk = (m + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, j;
+    for (bi = 0; bi < nblk; ++bi) {
+        int blk = forward ? bi : nblk - 1 - bi;
+        int r0 = blk * DOPT__TRSM_NB;
+        int rb = m - r0 < DOPT__TRSM_NB ? m - r0 : DOPT__TRSM_NB;
+        const DOPT_REAL *Tdiag = T + r0 + (size_t)r0 * ldt;
+        for (j = 0; j < n; ++j)
+            DOPT_FN(dopt_trsv)(uplo, trans, diag, rb, Tdiag, ldt, B + r0 + (size_t)j * ldb, 1);
+        /* update the rows still to be solved: B_rest -= op(T)[rest, blk] * B_blk */
+        if (forward && r0 + rb < m) {
+            int s0 = r0 + rb;
+            if (trans == DOPT_NOTRANS) /* LOWER: T[s0:, r0:r0+rb] */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
+                                   T + s0 + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
+            else /* UPPER^T: op(T)[s0:, blk] = T[r0:r0+rb, s0:]^T */
+                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
+                                   T + r0 + (size_t)s0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
+        } else if (!forward && r0 > 0) {
+            if (trans == DOPT_NOTRANS) /* UPPER: T[0:r0, r0:r0+rb] */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, r0, n, rb, -1,
+                                   T + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B, ldb);
+            else /* LOWER^T: op(T)[0:r0, blk] = T[r0:r0+rb, 0:r0]^T */
+                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, r0, n, rb, -1, T + r0, ldt, B + r0,
+                                   ldb, 1, B, ldb);
+        }
+    }
+}
+
+/* y[0:m] += a x[0:m] (dopt_axpy with unit strides) in the family's vectors: the same sums, entry
+ * by entry, in one vector operation per VLEN entries at any optimization level (the diagonal
+ * blocks of the right-side trsm). */
+DOPT__KTARGET static void DOPT__KFN(dopt__axpy_unit)(int m, DOPT_REAL a, const DOPT_REAL *x, DOPT_REAL *y)
+{
+    int i = 0;
+#if DOPT__VEC_EXT
+    for (; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
+        DOPT__KFN(dopt__vreal) v = DOPT__VLD(y + i);
+        v += a * DOPT__VLD(x + i);
+        DOPT__VST(y + i, v);
+    }
+#endif
+    for (; i < m; ++i) y[i] += a * x[i];
+}
+
+/* RIGHT case: X op(T) = B  <=>  op(T)^T X^T = B^T, solved row by row of B via trsv on rows
+ * for the diagonal blocks and gemm updates between column blocks of B. */
+DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
+                                                      const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+{
+    /* op(T)^T is lower-equivalent iff op(T) is upper-equivalent; sweep columns of B forward when
+     * op(T) is upper (X_j depends on X_0..j-1). */
+    dopt_trans tt = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
+    int forward = (uplo == DOPT_LOWER) == (tt == DOPT_NOTRANS);
+    int nblk = (n + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, jj, q;
+    for (bi = 0; bi < nblk; ++bi) {
+        int blk = forward ? bi : nblk - 1 - bi;
+        int c0 = blk * DOPT__TRSM_NB;
+        int cb = n - c0 < DOPT__TRSM_NB ? n - c0 : DOPT__TRSM_NB;
+        const DOPT_REAL *Tdiag = T + c0 + (size_t)c0 * ldt;
+        /* diagonal block, column by column of B (contiguous axpys):
+         * X[:, j] = (B[:, j] - sum_{p before j} X[:, p] op(Td)[p, j]) / op(Td)[j, j] */
+        for (jj = 0; jj < cb; ++jj) {
+            int j = forward ? jj : cb - 1 - jj, p;
+            DOPT_REAL *xj = B + (size_t)(c0 + j) * ldb;
+            for (q = 0; q < jj; ++q) {
+                DOPT_REAL t;
+                p = forward ? q : cb - 1 - q;
+                t = trans == DOPT_NOTRANS ? Tdiag[p + (size_t)j * ldt] : Tdiag[j + (size_t)p * ldt];
+                if (t != 0) DOPT__KFN(dopt__axpy_unit)(m, -t, B + (size_t)(c0 + p) * ldb, xj);
+            }
+            if (diag == DOPT_NONUNIT) DOPT_FN(dopt_scal)(m, 1 / Tdiag[j + (size_t)j * ldt], xj, 1);
+        }
+        if (forward && c0 + cb < n) {
+            int s0 = c0 + cb;
+            /* B[:, s0:] -= X_blk * op(T)[blk, s0:] */
+            if (trans == DOPT_NOTRANS) /* UPPER: T[c0:c0+cb, s0:] */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, n - s0, cb, -1,
+                                   B + (size_t)c0 * ldb, ldb, T + c0 + (size_t)s0 * ldt, ldt, 1,
+                                   B + (size_t)s0 * ldb, ldb);
+            else /* LOWER^T: op(T)[blk, s0:] = T[s0:, c0:c0+cb]^T */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, n - s0, cb, -1,
+                                   B + (size_t)c0 * ldb, ldb, T + s0 + (size_t)c0 * ldt, ldt, 1,
+                                   B + (size_t)s0 * ldb, ldb);
+        } else if (!forward && c0 > 0) {
+            /* B[:, 0:c0] -= X_blk * op(T)[blk, 0:c0] */
+            if (trans == DOPT_NOTRANS) /* LOWER: T[c0:c0+cb, 0:c0] */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, c0, cb, -1,
+                                   B + (size_t)c0 * ldb, ldb, T + c0, ldt, 1, B, ldb);
+            else /* UPPER^T: op(T)[blk, 0:c0] = T[0:c0, c0:c0+cb]^T */
+                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, c0, cb, -1,
+                                   B + (size_t)c0 * ldb, ldb, T + (size_t)c0 * ldt, ldt, 1, B, ldb);
+        }
+    }
+}
+
+/* Unblocked left-looking Cholesky of the n x n lower triangle; col0 offsets the reported column. */
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__potrf_unblocked)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
+{
+    /* right-looking: pivot j is final when reached; the updates run down contiguous columns */
+    int j, i, q;
+    for (j = 0; j < n; ++j) {
+        DOPT_REAL *cj = A + (size_t)j * lda, d = cj[j];
+        if (!(d > 0) || d - d != 0) {
+            if (fail_col) *fail_col = col0 + j;
+            return (d != d || d - d != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
+        }
+        d = DOPT_M(sqrt)(d);
+        cj[j] = d;
+        for (i = j + 1; i < n; ++i) cj[i] /= d;
+        for (q = j + 1; q < n; ++q) {
+            DOPT_REAL *cq = A + (size_t)q * lda, f = cj[q];
+            for (i = q; i < n; ++i) cq[i] -= cj[i] * f;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* Recursive Cholesky: factor A11, solve the panel A21 L11^{-T}, update A22 -= A21 A21^T with
+ * syrk, factor A22.  Nearly all flops land in gemm-based syrk/trsm at every size; columns are
+ * still completed in order, so the first failing pivot is the one reported. */
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__potrf_recursive)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
+{
+    int n1, n2;
+    dopt_status st;
+    if (n <= 48) return DOPT__KFN(dopt__potrf_unblocked)(n, A, lda, col0, fail_col);
+    n1 = n / 2 > 64 ? (n / 2 + 31) / 32 * 32 : n / 2;
+    n2 = n - n1;
+    st = DOPT__KFN(dopt__potrf_recursive)(n1, A, lda, col0, fail_col);
+    if (st != DOPT_OK) return st;
+    DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n2, n1, 1, A, lda, A + n1, lda);
+    DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, n2, n1, -1, A + n1, lda, 1, A + n1 + (size_t)n1 * lda, lda);
+    return DOPT__KFN(dopt__potrf_recursive)(n2, A + n1 + (size_t)n1 * lda, lda, col0 + n1, fail_col);
+}
+
+#endif /* DOPT__GEMM_KERNELS */
+
+#if defined(DOPT__CORE_PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
+#ifdef __cplusplus
+extern "C" {
+#endif
+#define DOPT__A(i, j) A[(size_t)(i) + (size_t)(j) * (size_t)lda]
+
+/* the gemm kernels of every family this build holds (the region above) */
+#define DOPT__GEMM_KERNELS
+#define DOPT__KDRIVE "dopt.h"
+#include "dopt.h"
+#undef DOPT__KDRIVE
+#undef DOPT__GEMM_KERNELS
 
 /* Fixed-size N x N products, fully unrolled by the compiler for each constant N. */
 #define DOPT__GEMM_FIXED_BODY(N)                                                              \
@@ -2369,7 +2651,7 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
         DOPT_FN(dopt__gemm_small)(transa, transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
         return;
     }
-    DOPT_FN(dopt__gemm_blocked)(transa, transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
+    DOPT__KSEL(DOPT_FN(dopt__gemm_blocked))(transa, transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
 }
 
 /* ---- syrk ------------------------------------------------------------------------------------ */
@@ -2448,95 +2730,6 @@ DOPT_API void DOPT_FN(dopt_trsv)(dopt_uplo uplo, dopt_trans trans, dopt_diag dia
     }
 }
 
-/* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
- * of B with one gemm.  All eight (side, uplo, trans) cases reduce to "forward" or "backward"
- * sweeps over the blocks of op(T). */
-#define DOPT__TRSM_NB 64
-
-/* Solve the LEFT case on columns of B one block row at a time. */
-static void DOPT_FN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
-                                     const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
-{
-    int forward = (uplo == DOPT_LOWER) == (trans == DOPT_NOTRANS);
-    int nblk = (m + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, j;
-    for (bi = 0; bi < nblk; ++bi) {
-        int blk = forward ? bi : nblk - 1 - bi;
-        int r0 = blk * DOPT__TRSM_NB;
-        int rb = m - r0 < DOPT__TRSM_NB ? m - r0 : DOPT__TRSM_NB;
-        const DOPT_REAL *Tdiag = T + r0 + (size_t)r0 * ldt;
-        for (j = 0; j < n; ++j)
-            DOPT_FN(dopt_trsv)(uplo, trans, diag, rb, Tdiag, ldt, B + r0 + (size_t)j * ldb, 1);
-        /* update the rows still to be solved: B_rest -= op(T)[rest, blk] * B_blk */
-        if (forward && r0 + rb < m) {
-            int s0 = r0 + rb;
-            if (trans == DOPT_NOTRANS) /* LOWER: T[s0:, r0:r0+rb] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
-                                   T + s0 + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
-            else /* UPPER^T: op(T)[s0:, blk] = T[r0:r0+rb, s0:]^T */
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
-                                   T + r0 + (size_t)s0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
-        } else if (!forward && r0 > 0) {
-            if (trans == DOPT_NOTRANS) /* UPPER: T[0:r0, r0:r0+rb] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, r0, n, rb, -1,
-                                   T + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B, ldb);
-            else /* LOWER^T: op(T)[0:r0, blk] = T[r0:r0+rb, 0:r0]^T */
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, r0, n, rb, -1, T + r0, ldt, B + r0,
-                                   ldb, 1, B, ldb);
-        }
-    }
-}
-
-/* RIGHT case: X op(T) = B  <=>  op(T)^T X^T = B^T, solved row by row of B via trsv on rows
- * for the diagonal blocks and gemm updates between column blocks of B. */
-static void DOPT_FN(dopt__trsm_right)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
-                                      const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
-{
-    /* op(T)^T is lower-equivalent iff op(T) is upper-equivalent; sweep columns of B forward when
-     * op(T) is upper (X_j depends on X_0..j-1). */
-    dopt_trans tt = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
-    int forward = (uplo == DOPT_LOWER) == (tt == DOPT_NOTRANS);
-    int nblk = (n + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, jj, q;
-    for (bi = 0; bi < nblk; ++bi) {
-        int blk = forward ? bi : nblk - 1 - bi;
-        int c0 = blk * DOPT__TRSM_NB;
-        int cb = n - c0 < DOPT__TRSM_NB ? n - c0 : DOPT__TRSM_NB;
-        const DOPT_REAL *Tdiag = T + c0 + (size_t)c0 * ldt;
-        /* diagonal block, column by column of B (contiguous axpys):
-         * X[:, j] = (B[:, j] - sum_{p before j} X[:, p] op(Td)[p, j]) / op(Td)[j, j] */
-        for (jj = 0; jj < cb; ++jj) {
-            int j = forward ? jj : cb - 1 - jj, p;
-            DOPT_REAL *xj = B + (size_t)(c0 + j) * ldb;
-            for (q = 0; q < jj; ++q) {
-                DOPT_REAL t;
-                p = forward ? q : cb - 1 - q;
-                t = trans == DOPT_NOTRANS ? Tdiag[p + (size_t)j * ldt] : Tdiag[j + (size_t)p * ldt];
-                if (t != 0) DOPT_FN(dopt_axpy)(m, -t, B + (size_t)(c0 + p) * ldb, 1, xj, 1);
-            }
-            if (diag == DOPT_NONUNIT) DOPT_FN(dopt_scal)(m, 1 / Tdiag[j + (size_t)j * ldt], xj, 1);
-        }
-        if (forward && c0 + cb < n) {
-            int s0 = c0 + cb;
-            /* B[:, s0:] -= X_blk * op(T)[blk, s0:] */
-            if (trans == DOPT_NOTRANS) /* UPPER: T[c0:c0+cb, s0:] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, n - s0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + c0 + (size_t)s0 * ldt, ldt, 1,
-                                   B + (size_t)s0 * ldb, ldb);
-            else /* LOWER^T: op(T)[blk, s0:] = T[s0:, c0:c0+cb]^T */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, n - s0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + s0 + (size_t)c0 * ldt, ldt, 1,
-                                   B + (size_t)s0 * ldb, ldb);
-        } else if (!forward && c0 > 0) {
-            /* B[:, 0:c0] -= X_blk * op(T)[blk, 0:c0] */
-            if (trans == DOPT_NOTRANS) /* LOWER: T[c0:c0+cb, 0:c0] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, c0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + c0, ldt, 1, B, ldb);
-            else /* UPPER^T: op(T)[blk, 0:c0] = T[0:c0, c0:c0+cb]^T */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, c0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + (size_t)c0 * ldt, ldt, 1, B, ldb);
-        }
-    }
-}
-
 DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans trans, dopt_diag diag,
                                  int m, int n, DOPT_REAL alpha, const DOPT_REAL *T, int ldt,
                                  DOPT_REAL *B, int ldb)
@@ -2557,51 +2750,12 @@ DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans tran
     if (alpha != 1)
         for (j = 0; j < n; ++j) DOPT_FN(dopt_scal)(m, alpha, B + (size_t)j * ldb, 1);
     if (side == DOPT_LEFT)
-        DOPT_FN(dopt__trsm_left)(uplo, trans, diag, m, n, T, ldt, B, ldb);
+        DOPT__KSEL(DOPT_FN(dopt__trsm_left))(uplo, trans, diag, m, n, T, ldt, B, ldb);
     else
-        DOPT_FN(dopt__trsm_right)(uplo, trans, diag, m, n, T, ldt, B, ldb);
+        DOPT__KSEL(DOPT_FN(dopt__trsm_right))(uplo, trans, diag, m, n, T, ldt, B, ldb);
 }
 
 /* ---- Cholesky -------------------------------------------------------------------------------- */
-
-/* Unblocked left-looking Cholesky of the n x n lower triangle; col0 offsets the reported column. */
-static dopt_status DOPT_FN(dopt__potrf_unblocked)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
-{
-    /* right-looking: pivot j is final when reached; the updates run down contiguous columns */
-    int j, i, q;
-    for (j = 0; j < n; ++j) {
-        DOPT_REAL *cj = A + (size_t)j * lda, d = cj[j];
-        if (!(d > 0) || d - d != 0) {
-            if (fail_col) *fail_col = col0 + j;
-            return (d != d || d - d != 0) ? DOPT_ERR_NON_FINITE : DOPT_ERR_NOT_POSITIVE_DEFINITE;
-        }
-        d = DOPT_M(sqrt)(d);
-        cj[j] = d;
-        for (i = j + 1; i < n; ++i) cj[i] /= d;
-        for (q = j + 1; q < n; ++q) {
-            DOPT_REAL *cq = A + (size_t)q * lda, f = cj[q];
-            for (i = q; i < n; ++i) cq[i] -= cj[i] * f;
-        }
-    }
-    return DOPT_OK;
-}
-
-/* Recursive Cholesky: factor A11, solve the panel A21 L11^{-T}, update A22 -= A21 A21^T with
- * syrk, factor A22.  Nearly all flops land in gemm-based syrk/trsm at every size; columns are
- * still completed in order, so the first failing pivot is the one reported. */
-static dopt_status DOPT_FN(dopt__potrf_recursive)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
-{
-    int n1, n2;
-    dopt_status st;
-    if (n <= 48) return DOPT_FN(dopt__potrf_unblocked)(n, A, lda, col0, fail_col);
-    n1 = n / 2 > 64 ? (n / 2 + 31) / 32 * 32 : n / 2;
-    n2 = n - n1;
-    st = DOPT_FN(dopt__potrf_recursive)(n1, A, lda, col0, fail_col);
-    if (st != DOPT_OK) return st;
-    DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n2, n1, 1, A, lda, A + n1, lda);
-    DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, n2, n1, -1, A + n1, lda, 1, A + n1 + (size_t)n1 * lda, lda);
-    return DOPT_FN(dopt__potrf_recursive)(n2, A + n1 + (size_t)n1 * lda, lda, col0 + n1, fail_col);
-}
 
 DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail_col)
 {
@@ -2625,7 +2779,7 @@ DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail
         return DOPT_ERR_INVALID_ARGUMENT;
     }
 #endif
-    return DOPT_FN(dopt__potrf_recursive)(n, A, lda, 0, fail_col);
+    return DOPT__KSEL(DOPT_FN(dopt__potrf_recursive))(n, A, lda, 0, fail_col);
 }
 
 DOPT_API void DOPT_FN(dopt_potrs)(int n, int nrhs, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)

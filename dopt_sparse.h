@@ -76,8 +76,9 @@
  *   bounds) is done once for all W.  Same left-looking supernodal algorithm; each supernode is
  *   factored right-looking over column blocks (DOPT__SP_LNB), left-looking in groups of 3
  *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
- *   W per build: one vector of the kernel family (dopt_kernel_family): AVX-512 8 doubles / 16
- *   floats, AVX2 4 / 8; NEON and plain C 4 (plain loops over the lanes).  Outside AVX-512 the
+ *   W per build: one vector of the compile-time kernel family (the lane batch is not part of
+ *   x86-64 runtime dispatch, see DOPT_NO_DISPATCH in dopt.h): AVX-512 8 doubles / 16 floats,
+ *   AVX2 4 / 8; NEON and plain C 4 (plain loops over the lanes).  Outside AVX-512 the
  *   lane batch is offered only with DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the
  *   end of this file).  A lane
  *   whose pivot fails records its column and goes on with pivot 1 (its numbers stay finite),
@@ -506,13 +507,10 @@ extern "C" {
  * AVX-512 MR x 8 (24 accumulators of the 32 vector registers), else dopt.h's tile (MR x NR).
  * DOPT__SP_TW: the column width of the register tiles of the triangular solve (dopt__sp_trsm):
  * 8 with AVX-512 (3 x 8 accumulators), 4 with AVX2 (2 x 4 of 16 registers) and NEON (4 x 4). */
-#if DOPT__VEC_EXT && DOPT__VBYTES == 64
-#define DOPT__SP_NR 8
-#define DOPT__SP_TW 8
-#else
-#define DOPT__SP_NR DOPT__NR
-#define DOPT__SP_TW 4
-#endif
+#define DOPT__SP_NR (DOPT__VBYTES == 64 ? 8 : DOPT__NR)
+#define DOPT__SP_TW (DOPT__VBYTES == 64 ? 8 : 4)
+/* the widest SP_NR of the families this build holds (sizes of shared buffers) */
+#define DOPT__SP_NR_MAX (DOPT__DISPATCH ? 8 : DOPT__SP_NR)
 /* The lane batch (dopt__sp_lane_*): DOPT__SP_W matrices side by side, one vector lane each (one
  * AVX-512 register of reals with vector extensions: 8 doubles or 16 floats; else 4, in plain
  * loops the compiler vectorizes).  Its register tiles hold DOPT__SP_LMR x DOPT__SP_LNC lane
@@ -1508,7 +1506,7 @@ done:
 /* =============================================================================================== */
 /* Generic implementation (float and double).                                                     */
 /* =============================================================================================== */
-#if defined(DOPT_SPARSE__PASS_IMPL) && defined(DOPT_REAL)
+#if defined(DOPT_SPARSE__PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -1858,7 +1856,7 @@ static size_t DOPT_FN(dopt__sp_cbuf_size)(const dopt_sparse_symbolic *S)
     int s;
     for (s = 0; s < S->nsuper; ++s) {
         const size_t nscol = (size_t)(S->super[s + 1] - S->super[s]), nsrow = (size_t)(S->rowptr[s + 1] - S->rowptr[s]);
-        const size_t kc = nscol < DOPT__SP_KC ? nscol : DOPT__SP_KC, pack = kc * (nsrow + DOPT__MR + nscol + DOPT__SP_NR);
+        const size_t kc = nscol < DOPT__SP_KC ? nscol : DOPT__SP_KC, pack = kc * (nsrow + DOPT__MR_MAX + nscol + DOPT__SP_NR_MAX);
         if (nscol > DOPT__SP_NB && pack > upd) upd = pack;
     }
 #endif
@@ -1985,11 +1983,23 @@ DOPT_API void DOPT_FN(dopt_sparse_numeric_destroy)(DOPT_FN(dopt_sparse_numeric) 
     dopt_free(h, F, sizeof *F);
 }
 
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_SPARSE__PASS_IMPL (continued after the factorization kernels) */
+
+/* =============================================================================================== */
+/* The factorization kernel region: the supernodal updates, triangular tiles, supernode           */
+/* factorizations and the numeric factorization's loop, one pass per kernel family (dopt.h's      */
+/* family driver: DOPT__KFN names, DOPT__KTARGET on every function) inside each precision pass.   */
+/* =============================================================================================== */
+#if defined(DOPT__KPASS) && defined(DOPT__SP_KERNELS) && defined(DOPT_REAL)
+
 /* Lower trapezoid of C (m x n, m >= n) = alpha A A[0:n, :]^T + beta C, A m x k: column blocks of
  * width DOPT__SP_NB, each one dopt_gemm from its diagonal down (the upper triangle of the small
  * diagonal blocks is computed too and lands in storage nobody reads). */
-static void DOPT_FN(dopt__sp_syrk)(int m, int n, int k, DOPT_REAL alpha, const DOPT_REAL *A, int lda,
-                                   DOPT_REAL beta, DOPT_REAL *C, int ldc)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_syrk)(int m, int n, int k, DOPT_REAL alpha, const DOPT_REAL *A, int lda,
+                                                   DOPT_REAL beta, DOPT_REAL *C, int ldc)
 {
     int j0;
     for (j0 = 0; j0 < n; j0 += DOPT__SP_SYRK_NB) {
@@ -2002,8 +2012,8 @@ static void DOPT_FN(dopt__sp_syrk)(int m, int n, int k, DOPT_REAL alpha, const D
 /* Small updates, fused with the scatter: strips of 4 target columns, 8 rows at a time held in
  * registers over the ndcol-long inner product (the shape of a gemm micro-kernel), then
  * subtracted at their rows of s.  Entries above the diagonal are skipped. */
-static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
-                                           const int *rel, DOPT_REAL *Ls, int lds)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
+                                                           const int *rel, DOPT_REAL *Ls, int lds)
 {
     int j0, i0, k, q, r;
     for (j0 = 0; j0 < ndrow1; j0 += 4) {
@@ -2052,12 +2062,12 @@ static void DOPT_FN(dopt__sp_update_small)(int ndcol, int ndrow1, int ndrow2, co
  * few entries above the diagonal then land in the unused upper triangle of s's diagonal block);
  * otherwise each vector of rows that lands on consecutive rows is one read-modify-write and the
  * others are scattered entry by entry. */
-DOPT__FMA_KERNEL static DOPT__SP_ALWAYS_INLINE void DOPT_FN(dopt__sp_update_tile_mv)(
+DOPT__KTARGET DOPT__FMA_KERNEL static DOPT__SP_ALWAYS_INLINE void DOPT__KFN(dopt__sp_update_tile_mv)(
     int mv, int ndcol, const DOPT_REAL *DOPT_RESTRICT a, const DOPT_REAL *DOPT_RESTRICT b, int ldd, const int *reli,
     const int *relj, int rlo, int qa, int qb, int jmi, DOPT_REAL *Ls, int lds)
 {
     DOPT__FMA_BODY
-    DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__NR], av[DOPT__MV], zero;
+    DOPT__KFN(dopt__vreal) c[DOPT__MV][DOPT__NR], av[DOPT__MV], zero;
     DOPT_REAL acc[DOPT__VLEN];
     int k, i, q, run[DOPT__MV];
     memset(&zero, 0, sizeof zero);
@@ -2076,7 +2086,7 @@ DOPT__FMA_KERNEL static DOPT__SP_ALWAYS_INLINE void DOPT_FN(dopt__sp_update_tile
         for (q = qa; q < qb; ++q) {
             DOPT_REAL *dst = Ls + (size_t)relj[q] * lds + reli[0];
             for (i = 0; i < mv; ++i) {
-                DOPT_FN(dopt__vreal) t;
+                DOPT__KFN(dopt__vreal) t;
                 t = DOPT__VLD(dst + i * DOPT__VLEN);
                 t -= c[i][q];
                 DOPT__VST(dst + i * DOPT__VLEN, t);
@@ -2092,7 +2102,7 @@ DOPT__FMA_KERNEL static DOPT__SP_ALWAYS_INLINE void DOPT_FN(dopt__sp_update_tile
         for (i = 0; i < mv; ++i) {
             int r = i * DOPT__VLEN;
             if (run[i] && r0 <= r) {
-                DOPT_FN(dopt__vreal) t;
+                DOPT__KFN(dopt__vreal) t;
                 t = DOPT__VLD(dst + reli[r]);
                 t -= c[i][q];
                 DOPT__VST(dst + reli[r], t);
@@ -2105,12 +2115,12 @@ DOPT__FMA_KERNEL static DOPT__SP_ALWAYS_INLINE void DOPT_FN(dopt__sp_update_tile
 }
 
 /* dopt__sp_update_tile_mv with mv (1 .. MV) made a constant. */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int mv, int ndcol, const DOPT_REAL *a, const DOPT_REAL *b,
-                                                         int ldd, const int *reli, const int *relj, int rlo, int qa,
-                                                         int qb, int jmi, DOPT_REAL *Ls, int lds)
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__sp_update_tile)(int mv, int ndcol, const DOPT_REAL *a, const DOPT_REAL *b,
+                                                                         int ldd, const int *reli, const int *relj, int rlo, int qa,
+                                                                         int qb, int jmi, DOPT_REAL *Ls, int lds)
 {
 #define DOPT__SP_TILE_CASE(M)                                                                              \
-    case M: DOPT_FN(dopt__sp_update_tile_mv)(M, ndcol, a, b, ldd, reli, relj, rlo, qa, qb, jmi, Ls, lds); break;
+    case M: DOPT__KFN(dopt__sp_update_tile_mv)(M, ndcol, a, b, ldd, reli, relj, rlo, qa, qb, jmi, Ls, lds); break;
     switch (mv) {
 #if DOPT__MV >= 4
         DOPT__SP_TILE_CASE(4)
@@ -2135,8 +2145,8 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_update_tile)(int mv, int ndcol, co
 #ifndef DOPT__SP_FUSED_MIN /* at least one vector and one tile width (a column strip shifts back NR columns) */
 #define DOPT__SP_FUSED_MIN (DOPT__VLEN > DOPT__NR ? DOPT__VLEN : DOPT__NR)
 #endif
-static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
-                                           const int *rel, DOPT_REAL *Ls, int lds)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
+                                                           const int *rel, DOPT_REAL *Ls, int lds)
 {
     int j0, i0;
     for (j0 = 0; j0 < ndrow1; j0 += DOPT__NR) {
@@ -2146,7 +2156,7 @@ static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, co
             const int rem = ndrow2 - i0, most = ndrow2 / DOPT__VLEN < DOPT__MV ? ndrow2 / DOPT__VLEN : DOPT__MV;
             const int mv = rem >= DOPT__MR ? DOPT__MV : (rem + DOPT__VLEN - 1) / DOPT__VLEN < most ? (rem + DOPT__VLEN - 1) / DOPT__VLEN : most;
             const int i0s = i0 + mv * DOPT__VLEN <= ndrow2 ? i0 : ndrow2 - mv * DOPT__VLEN;
-            DOPT_FN(dopt__sp_update_tile)(mv, ndcol, Ld + i0s, Ld + j0s, ldd, rel + i0s, rel + j0s, i0 - i0s,
+            DOPT__KFN(dopt__sp_update_tile)(mv, ndcol, Ld + i0s, Ld + j0s, ldd, rel + i0s, rel + j0s, i0 - i0s,
                                           j0 - j0s, j0 - j0s + cols, j0s - i0s, Ls, lds);
             i0 += mv * DOPT__VLEN;
         }
@@ -2161,25 +2171,25 @@ static void DOPT_FN(dopt__sp_update_fused)(int ndcol, int ndrow1, int ndrow2, co
  * block fits the L2 cache run in register tiles straight into Ls (dopt__sp_update_fused).  Otherwise small
  * updates run inline in 8 x 4 tiles; large ones are a dense product into C (ndrow2 x ndrow1)
  * that is then scattered, or go straight into Ls when d's rows are contiguous in s. */
-static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
-                                     const int *rel, DOPT_REAL *Ls, int lds, DOPT_REAL *C)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
+                                                     const int *rel, DOPT_REAL *Ls, int lds, DOPT_REAL *C)
 {
     int i, j;
 #if DOPT__VEC_EXT
     if (ndrow2 >= DOPT__SP_FUSED_MIN && (double)ndcol * ndrow2 <= DOPT__SP_FUSED_MAX) {
-        DOPT_FN(dopt__sp_update_fused)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
+        DOPT__KFN(dopt__sp_update_fused)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
         return;
     }
 #endif
     if ((double)ndcol * ndrow1 * ndrow2 < DOPT__SP_SMALL_UPDATE) {
-        DOPT_FN(dopt__sp_update_small)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
+        DOPT__KFN(dopt__sp_update_small)(ndcol, ndrow1, ndrow2, Ld, ldd, rel, Ls, lds);
         return;
     }
     if (rel[ndrow2 - 1] - rel[0] == ndrow2 - 1) { /* contiguous rows: update in place */
-        DOPT_FN(dopt__sp_syrk)(ndrow2, ndrow1, ndcol, -1, Ld, ldd, 1, Ls + rel[0] + (size_t)rel[0] * lds, lds);
+        DOPT__KFN(dopt__sp_syrk)(ndrow2, ndrow1, ndcol, -1, Ld, ldd, 1, Ls + rel[0] + (size_t)rel[0] * lds, lds);
         return;
     }
-    DOPT_FN(dopt__sp_syrk)(ndrow2, ndrow1, ndcol, 1, Ld, ldd, 0, C, ndrow2);
+    DOPT__KFN(dopt__sp_syrk)(ndrow2, ndrow1, ndcol, 1, Ld, ldd, 0, C, ndrow2);
     for (j = 0; j < ndrow1; ++j) {
         DOPT_REAL *DOPT_RESTRICT Lcol = Ls + (size_t)rel[j] * lds;
         const DOPT_REAL *DOPT_RESTRICT c = C + (size_t)j * ndrow2;
@@ -2195,11 +2205,11 @@ static void DOPT_FN(dopt__sp_update)(int ndcol, int ndrow1, int ndrow2, const DO
  * diagonal triangle in registers.  L's rows are packed once, TW at a time, k-major, zero-padded:
  * block q0 holds Lp[k*TW + q] = L[q0+q, k] for k < q0 + TW, and dinv[j] = 1 / L[j, j].  Rows
  * of B past the last full tile are solved in a zero-padded copy. */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_trsm_tile)(int q0, int cols, const DOPT_REAL *DOPT_RESTRICT Lp,
-                                                       const DOPT_REAL *DOPT_RESTRICT dinv, DOPT_REAL *B, int ldb)
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__sp_trsm_tile)(int q0, int cols, const DOPT_REAL *DOPT_RESTRICT Lp,
+                                                                       const DOPT_REAL *DOPT_RESTRICT dinv, DOPT_REAL *B, int ldb)
 {
     DOPT__FMA_BODY
-    DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__SP_TW], bk[DOPT__MV], zero;
+    DOPT__KFN(dopt__vreal) c[DOPT__MV][DOPT__SP_TW], bk[DOPT__MV], zero;
     int k, i, q, r;
     memset(&zero, 0, sizeof zero);
     for (q = 0; q < DOPT__SP_TW; ++q)
@@ -2227,7 +2237,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_trsm_tile)(int q0, int cols, const
         for (i = 0; i < DOPT__MV; ++i) DOPT__VST(B + (size_t)(q0 + q) * ldb + i * DOPT__VLEN, c[i][q]);
 }
 
-static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
 {
     enum { TW = DOPT__SP_TW, NBP = (DOPT__SP_NB + TW - 1) / TW * TW };
     DOPT_REAL Lp[NBP * (NBP + TW) / 2], dinv[NBP], tmp[DOPT__MR * NBP];
@@ -2244,13 +2254,13 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
     for (q = 0; q < (nb + TW - 1) / TW * TW; ++q) dinv[q] = q < nb ? 1 / L[q + (size_t)q * ldl] : 0;
     for (i0 = 0; i0 < mfull; i0 += DOPT__MR)
         for (q0 = 0; q0 < nb; q0 += TW)
-            DOPT_FN(dopt__sp_trsm_tile)(q0, nb - q0 < TW ? nb - q0 : TW, Lp + off[q0 / TW], dinv, B + i0, ldb);
+            DOPT__KFN(dopt__sp_trsm_tile)(q0, nb - q0 < TW ? nb - q0 : TW, Lp + off[q0 / TW], dinv, B + i0, ldb);
     if (mfull < m) {
         int rows = m - mfull;
         for (q = 0; q < nb; ++q)
             for (i = 0; i < DOPT__MR; ++i) tmp[i + q * DOPT__MR] = i < rows ? B[mfull + i + (size_t)q * ldb] : 0;
         for (q0 = 0; q0 < nb; q0 += TW)
-            DOPT_FN(dopt__sp_trsm_tile)(q0, nb - q0 < TW ? nb - q0 : TW, Lp + off[q0 / TW], dinv, tmp, DOPT__MR);
+            DOPT__KFN(dopt__sp_trsm_tile)(q0, nb - q0 < TW ? nb - q0 : TW, Lp + off[q0 / TW], dinv, tmp, DOPT__MR);
         for (q = 0; q < nb; ++q)
             for (i = 0; i < rows; ++i) B[mfull + i + (size_t)q * ldb] = tmp[i + q * DOPT__MR];
     }
@@ -2258,7 +2268,7 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
 #else
 /* B = B L^{-T} for the m x nb block B (leading dimension ldb) and the nb x nb lower triangular
  * L, column by column, in row chunks that stay in cache. */
-static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)
 {
     int i0, i, j, k;
     for (i0 = 0; i0 < m; i0 += 256) {
@@ -2282,7 +2292,7 @@ static void DOPT_FN(dopt__sp_trsm)(int m, int nb, const DOPT_REAL *L, int ldl, D
  * the columns left of it in registers, 16 or 8 rows at a time, then is scaled by its pivot),
  * which vectorizes down the rows with no packing, padding or call layers.  Pivot checks as in
  * dopt_potrf. */
-static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_REAL *Ls, int ld, int *fail)
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_REAL *Ls, int ld, int *fail)
 {
     int j, q, i;
     for (q = 0; q < nscol; ++q) { /* left-looking: column q takes its update in registers, 16 or 8 rows at a time */
@@ -2333,15 +2343,15 @@ static dopt_status DOPT_FN(dopt__sp_factor_narrow)(int nscol, int nsrow, DOPT_RE
  * strips of DOPT__SP_NARROW columns: each strip takes the update of the columns left of it
  * (dopt__sp_update_small, identity row map) and is then factored by dopt__sp_factor_narrow.
  * *fail is the failing column within D. */
-static dopt_status DOPT_FN(dopt__sp_potrf_panel)(int kb, DOPT_REAL *D, int ld, const int *ident, int *fail)
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__sp_potrf_panel)(int kb, DOPT_REAL *D, int ld, const int *ident, int *fail)
 {
     int q0;
     for (q0 = 0; q0 < kb; q0 += DOPT__SP_NARROW) {
         const int nc = kb - q0 < DOPT__SP_NARROW ? kb - q0 : DOPT__SP_NARROW;
         DOPT_REAL *P = D + q0 + (size_t)q0 * ld;
         dopt_status st;
-        if (q0 > 0) DOPT_FN(dopt__sp_update_small)(q0, nc, kb - q0, D + q0, ld, ident, P, ld);
-        st = DOPT_FN(dopt__sp_factor_narrow)(nc, kb - q0, P, ld, fail);
+        if (q0 > 0) DOPT__KFN(dopt__sp_update_small)(q0, nc, kb - q0, D + q0, ld, ident, P, ld);
+        st = DOPT__KFN(dopt__sp_factor_narrow)(nc, kb - q0, P, ld, fail);
         if (st != DOPT_OK) {
             *fail += q0;
             return st;
@@ -2353,7 +2363,7 @@ static dopt_status DOPT_FN(dopt__sp_potrf_panel)(int kb, DOPT_REAL *D, int ld, c
 /* Pack rows i0 .. i0+rows-1 (rows <= R), columns 0 .. kc-1 of P (leading dimension ldp) k-major
  * into buf: buf[p*R + i] = P[i0 + i, p], zero past `rows`.  R = MR gives a row sliver of the
  * packed product, R = DOPT__SP_NR a column sliver (P's rows are the product's columns). */
-static void DOPT_FN(dopt__sp_pack)(int R, int rows, int kc, const DOPT_REAL *P, int ldp, DOPT_REAL *DOPT_RESTRICT buf)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_pack)(int R, int rows, int kc, const DOPT_REAL *P, int ldp, DOPT_REAL *DOPT_RESTRICT buf)
 {
     int p, i;
     if (rows == DOPT__MR && R == DOPT__MR) {
@@ -2375,12 +2385,12 @@ static void DOPT_FN(dopt__sp_pack)(int R, int rows, int kc, const DOPT_REAL *P, 
 /* C[0:rows, 0:cols] -= a b^T for a packed MR-row sliver a and DOPT__SP_NR-column sliver b, kc
  * deep (k-major, as dopt__sp_pack lays them out): MV x 8 vector accumulators.  The tile of C is
  * prefetched while the sums run. */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_syrk_micro)(int kc, const DOPT_REAL *DOPT_RESTRICT a,
-                                                        const DOPT_REAL *DOPT_RESTRICT b, DOPT_REAL *C, int ldc,
-                                                        int rows, int cols)
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__sp_syrk_micro)(int kc, const DOPT_REAL *DOPT_RESTRICT a,
+                                                                        const DOPT_REAL *DOPT_RESTRICT b, DOPT_REAL *C, int ldc,
+                                                                        int rows, int cols)
 {
     DOPT__FMA_BODY
-    DOPT_FN(dopt__vreal) c[DOPT__MV][DOPT__SP_NR], av[DOPT__MV];
+    DOPT__KFN(dopt__vreal) c[DOPT__MV][DOPT__SP_NR], av[DOPT__MV];
     DOPT_REAL acc[DOPT__MR * DOPT__SP_NR];
     int p, i, j;
     memset(c, 0, sizeof c);
@@ -2400,7 +2410,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_syrk_micro)(int kc, const DOPT_REA
     if (rows == DOPT__MR) {
         for (j = 0; j < cols; ++j)
             for (i = 0; i < DOPT__MV; ++i) {
-                DOPT_FN(dopt__vreal) t;
+                DOPT__KFN(dopt__vreal) t;
                 DOPT_REAL *dst = C + (size_t)j * ldc + i * DOPT__VLEN;
                 t = DOPT__VLD(dst);
                 t -= c[i][j];
@@ -2415,10 +2425,10 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_syrk_micro)(int kc, const DOPT_REA
 }
 #else
 /* Without vector extensions: dopt.h's portable gemm tile. */
-static void DOPT_FN(dopt__sp_syrk_micro)(int kc, const DOPT_REAL *a, const DOPT_REAL *b, DOPT_REAL *C, int ldc,
-                                         int rows, int cols)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_syrk_micro)(int kc, const DOPT_REAL *a, const DOPT_REAL *b, DOPT_REAL *C, int ldc,
+                                                         int rows, int cols)
 {
-    DOPT_FN(dopt__gemm_micro)(kc, -1, a, DOPT__MR, b, DOPT__SP_NR, 1, C, ldc, rows, cols);
+    DOPT__KFN(dopt__gemm_micro)(kc, -1, a, DOPT__MR, b, DOPT__SP_NR, 1, C, ldc, rows, cols);
 }
 #endif
 
@@ -2430,8 +2440,8 @@ static void DOPT_FN(dopt__sp_syrk_micro)(int kc, const DOPT_REAL *a, const DOPT_
  * the block's last row passes over the block's row slivers.  Tiles that cross the diagonal are
  * computed whole: their entries above it land in the unused upper triangle of the supernode's
  * diagonal block. */
-static void DOPT_FN(dopt__sp_syrk_packed)(int m, int nc, int k, const DOPT_REAL *P, int ldp, DOPT_REAL *C,
-                                          int ldc, DOPT_REAL *work)
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_syrk_packed)(int m, int nc, int k, const DOPT_REAL *P, int ldp, DOPT_REAL *C,
+                                                          int ldc, DOPT_REAL *work)
 {
     enum { MC = DOPT__SP_MC > DOPT__MR ? DOPT__SP_MC / DOPT__MR * DOPT__MR : DOPT__MR };
     const size_t mp = (size_t)(m + DOPT__MR - 1) / DOPT__MR * DOPT__MR;
@@ -2441,10 +2451,10 @@ static void DOPT_FN(dopt__sp_syrk_packed)(int m, int nc, int k, const DOPT_REAL 
         DOPT_REAL *ap = work, *bp = work + mp * (size_t)kc;
         const DOPT_REAL *slab = P + (size_t)pc * ldp;
         for (ir = 0; ir < m; ir += DOPT__MR)
-            DOPT_FN(dopt__sp_pack)(DOPT__MR, m - ir < DOPT__MR ? m - ir : DOPT__MR, kc, slab + ir, ldp,
+            DOPT__KFN(dopt__sp_pack)(DOPT__MR, m - ir < DOPT__MR ? m - ir : DOPT__MR, kc, slab + ir, ldp,
                                    ap + (size_t)ir * kc);
         for (jr = 0; jr < nc; jr += DOPT__SP_NR)
-            DOPT_FN(dopt__sp_pack)(DOPT__SP_NR, nc - jr < DOPT__SP_NR ? nc - jr : DOPT__SP_NR, kc, slab + jr, ldp,
+            DOPT__KFN(dopt__sp_pack)(DOPT__SP_NR, nc - jr < DOPT__SP_NR ? nc - jr : DOPT__SP_NR, kc, slab + jr, ldp,
                                    bp + (size_t)jr * kc);
         for (ic = 0; ic < m; ic += MC) {
             const int iend = m - ic < MC ? m : ic + MC;
@@ -2453,7 +2463,7 @@ static void DOPT_FN(dopt__sp_syrk_packed)(int m, int nc, int k, const DOPT_REAL 
                 for (ir = ic; ir < iend; ir += DOPT__MR) {
                     const int rows = iend - ir < DOPT__MR ? iend - ir : DOPT__MR;
                     if (ir + rows <= jr) continue; /* the tile lies above the diagonal */
-                    DOPT_FN(dopt__sp_syrk_micro)(kc, ap + (size_t)ir * kc, bp + (size_t)jr * kc,
+                    DOPT__KFN(dopt__sp_syrk_micro)(kc, ap + (size_t)ir * kc, bp + (size_t)jr * kc,
                                                  C + ir + (size_t)jr * ldc, ldc, rows, cols);
                 }
             }
@@ -2467,8 +2477,8 @@ static void DOPT_FN(dopt__sp_syrk_packed)(int m, int nc, int k, const DOPT_REAL 
  * block fits the L2 cache, else dopt__sp_syrk_packed when work is given, else dopt__sp_syrk),
  * then potrf of its diagonal block in narrow strips and the inline trsm of the rows below.
  * *fail is the failing column within the panel. */
-static dopt_status DOPT_FN(dopt__sp_factor_panels)(int w, int m, DOPT_REAL *A, int ld, const int *ident,
-                                                   DOPT_REAL *work, int *fail)
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__sp_factor_panels)(int w, int m, DOPT_REAL *A, int ld, const int *ident,
+                                                                   DOPT_REAL *work, int *fail)
 {
     int k0;
     for (k0 = 0; k0 < w; k0 += DOPT__SP_NB) {
@@ -2477,19 +2487,19 @@ static dopt_status DOPT_FN(dopt__sp_factor_panels)(int w, int m, DOPT_REAL *A, i
         dopt_status st;
 #if DOPT__VEC_EXT
         if (k0 > 0 && m - k0 >= DOPT__MR && (double)k0 * (m - k0) <= DOPT__SP_FUSED_MAX)
-            DOPT_FN(dopt__sp_update_fused)(k0, kb, m - k0, A + k0, ld, ident, D, ld);
+            DOPT__KFN(dopt__sp_update_fused)(k0, kb, m - k0, A + k0, ld, ident, D, ld);
         else
 #endif
         if (k0 > 0 && work)
-            DOPT_FN(dopt__sp_syrk_packed)(m - k0, kb, k0, A + k0, ld, D, ld, work);
+            DOPT__KFN(dopt__sp_syrk_packed)(m - k0, kb, k0, A + k0, ld, D, ld, work);
         else if (k0 > 0)
-            DOPT_FN(dopt__sp_syrk)(m - k0, kb, k0, -1, A + k0, ld, 1, D, ld);
-        st = DOPT_FN(dopt__sp_potrf_panel)(kb, D, ld, ident, &fc);
+            DOPT__KFN(dopt__sp_syrk)(m - k0, kb, k0, -1, A + k0, ld, 1, D, ld);
+        st = DOPT__KFN(dopt__sp_potrf_panel)(kb, D, ld, ident, &fc);
         if (st != DOPT_OK) {
             *fail = k0 + fc;
             return st;
         }
-        if (r0 < m) DOPT_FN(dopt__sp_trsm)(m - r0, kb, D, ld, D + kb, ld);
+        if (r0 < m) DOPT__KFN(dopt__sp_trsm)(m - r0, kb, D, ld, D + kb, ld);
     }
     return DOPT_OK;
 }
@@ -2503,17 +2513,17 @@ static dopt_status DOPT_FN(dopt__sp_factor_panels)(int w, int m, DOPT_REAL *A, i
  * (dopt__sp_factor_panels, whose register-tile products are fastest there).  Splits fall near
  * the middle on multiples of DOPT__SP_NB (of 8 below 2 DOPT__SP_NB).  work: see
  * dopt__sp_syrk_packed.  *fail is the failing column within the panel. */
-static dopt_status DOPT_FN(dopt__sp_factor_rec)(int w, int m, DOPT_REAL *A, int ld, const int *ident,
-                                                DOPT_REAL *work, int *fail)
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__sp_factor_rec)(int w, int m, DOPT_REAL *A, int ld, const int *ident,
+                                                                DOPT_REAL *work, int *fail)
 {
     int w1;
     dopt_status st;
-    if (w <= DOPT__SP_LEAF) return DOPT_FN(dopt__sp_factor_panels)(w, m, A, ld, ident, work, fail);
+    if (w <= DOPT__SP_LEAF) return DOPT__KFN(dopt__sp_factor_panels)(w, m, A, ld, ident, work, fail);
     w1 = w <= 2 * DOPT__SP_NB ? (w / 2 + 7) / 8 * 8 : (w / 2 + DOPT__SP_NB / 2) / DOPT__SP_NB * DOPT__SP_NB;
-    st = DOPT_FN(dopt__sp_factor_rec)(w1, m, A, ld, ident, work, fail);
+    st = DOPT__KFN(dopt__sp_factor_rec)(w1, m, A, ld, ident, work, fail);
     if (st != DOPT_OK) return st;
-    DOPT_FN(dopt__sp_syrk_packed)(m - w1, w - w1, w1, A + w1, ld, A + w1 + (size_t)w1 * ld, ld, work);
-    st = DOPT_FN(dopt__sp_factor_rec)(w - w1, m - w1, A + w1 + (size_t)w1 * ld, ld, ident, work, fail);
+    DOPT__KFN(dopt__sp_syrk_packed)(m - w1, w - w1, w1, A + w1, ld, A + w1 + (size_t)w1 * ld, ld, work);
+    st = DOPT__KFN(dopt__sp_factor_rec)(w - w1, m - w1, A + w1 + (size_t)w1 * ld, ld, ident, work, fail);
     if (st != DOPT_OK) *fail += w1;
     return st;
 }
@@ -2528,10 +2538,10 @@ static dopt_status DOPT_FN(dopt__sp_factor_rec)(int w, int m, DOPT_REAL *A, int 
  * DOPT__SP_LAPACK_MIN entries (all of them without the register tiles) take one LAPACK potrf
  * and one BLAS trsm, as OpenBLAS blocks those better, and the others' big products go to
  * OpenBLAS.  Narrow supernodes (at most DOPT__SP_NARROW columns) take dopt__sp_factor_narrow. */
-static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, const int *ident,
-                                                  DOPT_REAL *work, int *fail)
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REAL *Ls, const int *ident,
+                                                                  DOPT_REAL *work, int *fail)
 {
-    if (nscol <= DOPT__SP_NARROW) return DOPT_FN(dopt__sp_factor_narrow)(nscol, nsrow, Ls, nsrow, fail);
+    if (nscol <= DOPT__SP_NARROW) return DOPT__KFN(dopt__sp_factor_narrow)(nscol, nsrow, Ls, nsrow, fail);
 #ifdef DOPT_USE_CBLAS /* big supernodes: LAPACK potrf and one BLAS trsm beat panels of separate calls */
     if (!DOPT__VEC_EXT || (double)nscol * nsrow > DOPT__SP_LAPACK_MIN) {
         dopt_status st = DOPT_FN(dopt_potrf)(nscol, Ls, nsrow, fail);
@@ -2542,9 +2552,9 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
     }
     work = NULL; /* the panels' big products go to OpenBLAS through dopt_gemm */
 #else
-    if (nscol >= DOPT__SP_BIG) return DOPT_FN(dopt__sp_factor_rec)(nscol, nsrow, Ls, nsrow, ident, work, fail);
+    if (nscol >= DOPT__SP_BIG) return DOPT__KFN(dopt__sp_factor_rec)(nscol, nsrow, Ls, nsrow, ident, work, fail);
 #endif
-    return DOPT_FN(dopt__sp_factor_panels)(nscol, nsrow, Ls, nsrow, ident, work, fail);
+    return DOPT__KFN(dopt__sp_factor_panels)(nscol, nsrow, Ls, nsrow, ident, work, fail);
 }
 
 /* Left-looking supernodal factorization of elements 0..count-1 (see the file overview).
@@ -2554,19 +2564,9 @@ static dopt_status DOPT_FN(dopt__sp_factor_super)(int nscol, int nsrow, DOPT_REA
  * a caller whose values sit in another layout (the least-squares layer's blocks) hands them over
  * without a copy; dadd (NULL or n reals, ORIGINAL numbering) is then added to the diagonal.
  * With vent the caller has checked that its values and dadd are finite. */
-static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F, int count, const DOPT_REAL *Ax,
-                                                 ptrdiff_t strideAx, const size_t *vent, const DOPT_REAL *dadd,
-                                                 dopt_errinfo *info);
-
-static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, int count,
-                                             const DOPT_REAL *Ax, ptrdiff_t strideAx, dopt_errinfo *info)
-{
-    return DOPT_FN(dopt__sp_numeric_map)(F, count, Ax, strideAx, NULL, NULL, info);
-}
-
-static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F, int count, const DOPT_REAL *Ax,
-                                                 ptrdiff_t strideAx, const size_t *vent, const DOPT_REAL *dadd,
-                                                 dopt_errinfo *info)
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F, int count, const DOPT_REAL *Ax,
+                                                                 ptrdiff_t strideAx, const size_t *vent, const DOPT_REAL *dadd,
+                                                                 dopt_errinfo *info)
 {
     const dopt_sparse_symbolic *S = F->sym;
     const size_t nz = S->nnz_storage;
@@ -2628,7 +2628,7 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
             for (b = 0; b < count; ++b) {
                 DOPT_REAL *Lx = F->x + (size_t)b * nz;
                 if (F->fail_col[b] != -1) continue;
-                DOPT_FN(dopt__sp_update)(ndcol, ndrow1, ndrow2, Lx + valptr[d] + p1, ndrow, rel,
+                DOPT__KFN(dopt__sp_update)(ndcol, ndrow1, ndrow2, Lx + valptr[d] + p1, ndrow, rel,
                                          Lx + valptr[s], nsrow, F->cbuf);
             }
             dopt__sp_link_next(S, head, next, lpos, d, p2); /* d's next target */
@@ -2639,7 +2639,7 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
             int fc = -1;
             dopt_status st;
             if (F->fail_col[b] != -1) continue;
-            st = DOPT_FN(dopt__sp_factor_super)(nscol, nsrow, F->x + (size_t)b * nz + valptr[s], rel, F->cbuf,
+            st = DOPT__KFN(dopt__sp_factor_super)(nscol, nsrow, F->x + (size_t)b * nz + valptr[s], rel, F->cbuf,
                                                 &fc);
             if (st != DOPT_OK) {
                 F->fail_col[b] = S->perm[k1 + fc];
@@ -2653,6 +2653,35 @@ static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F
         dopt__sp_link_next(S, head, next, lpos, s, nscol);
     }
     return first;
+}
+
+#endif /* DOPT__SP_KERNELS */
+
+#if defined(DOPT_SPARSE__PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* the factorization kernels of every family this build holds (the region above) */
+#define DOPT__SP_KERNELS
+#define DOPT__KDRIVE "dopt_sparse.h"
+#include "dopt.h"
+#undef DOPT__KDRIVE
+#undef DOPT__SP_KERNELS
+
+/* The numeric factorization of elements 0..count-1 (dopt__sp_numeric_map in the region above) in
+ * the kernel family the CPU runs. */
+static dopt_status DOPT_FN(dopt__sp_numeric_map)(DOPT_FN(dopt_sparse_numeric) *F, int count, const DOPT_REAL *Ax,
+                                                 ptrdiff_t strideAx, const size_t *vent, const DOPT_REAL *dadd,
+                                                 dopt_errinfo *info)
+{
+    return DOPT__KSEL(DOPT_FN(dopt__sp_numeric_map))(F, count, Ax, strideAx, vent, dadd, info);
+}
+
+static dopt_status DOPT_FN(dopt__sp_numeric)(DOPT_FN(dopt_sparse_numeric) *F, int count,
+                                             const DOPT_REAL *Ax, ptrdiff_t strideAx, dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__sp_numeric_map)(F, count, Ax, strideAx, NULL, NULL, info);
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_sparse_factor)(DOPT_FN(dopt_sparse_numeric) *F, const DOPT_REAL *Ax,
@@ -3052,7 +3081,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_selinv)(const DOPT_FN(dopt_sparse_numer
 /* One lane vector: W reals of one entry.  With vector extensions the register type, else a
  * plain array whose loops (constant length W) the compiler vectorizes. */
 #if DOPT__SP_VLANES
-typedef DOPT_FN(dopt__vreal) DOPT_FN(dopt__lane);
+typedef DOPT__KFN(dopt__vreal) DOPT_FN(dopt__lane);
 #else
 typedef struct DOPT_FN(dopt__lane) { DOPT_REAL v[DOPT__SP_W]; } DOPT_FN(dopt__lane);
 #endif

@@ -109,8 +109,9 @@ static void run_case(int which, int B, int reps)
         if (t1 - t0 < best) best = t1 - t0;
     }
     for (b = 0; b < B; ++b) { its += rep[b].iterations; cost += rep[b].final_cost; }
-    printf("result case=%s batch=%d us_per_solve=%.3f setup_us=%.3f iterations=%.2f cost=%.6g\n",
-           which == 0 ? "curve_fit" : "pgo2d_10", B, 1e6 * best / B, 1e6 * setup / B, its / B, cost / B);
+    printf("result case=%s batch=%d us_per_solve=%.3f setup_us=%.3f iterations=%.2f cost=%.6g kernel_family=%s\n",
+           which == 0 ? "curve_fit" : "pgo2d_10", B, 1e6 * best / B, 1e6 * setup / B, its / B, cost / B,
+           dopt_kernel_family());
     dopt_nlls_solver_destroy_d(s);
     dopt_nlls_problem_destroy_d(p);
     free(x); free(x0); free(rep); free(curve); free(edges); free(W); free(wdiag);

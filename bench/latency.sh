@@ -26,5 +26,5 @@ while read -r dl; do
     cl=$(grep " case=$case batch=$b " <<<"$C" || true)
     du=$(kv us_per_solve "$dl"); cu=$(kv us_per_solve "$cl")
     ratio=$(awk -v a="$du" -v c="$cu" 'BEGIN{ if (c > 0) printf "%.3f", a / c; else print "na" }')
-    echo "bench latency $case batch=$b dopt_us=$du ceres_us=${cu:-na} ratio=$ratio dopt_iterations=$(kv iterations "$dl") ceres_iterations=$(kv iterations "$cl") dopt_setup_us=$(kv setup_us "$dl") ceres_setup_us=$(kv setup_us "$cl")"
+    echo "bench latency $case batch=$b dopt_us=$du ceres_us=${cu:-na} ratio=$ratio dopt_iterations=$(kv iterations "$dl") ceres_iterations=$(kv iterations "$cl") dopt_setup_us=$(kv setup_us "$dl") ceres_setup_us=$(kv setup_us "$cl") kernel_family=$(kv kernel_family "$dl")"
 done <<<"$D"

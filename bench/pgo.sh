@@ -327,7 +327,7 @@ anchor=$(awk -v a="${tc:-1e30}" -v b="${tg:-1e30}" 'BEGIN{print (a < b ? a : b)}
 if [ -n "$DOPT" ] && dres=$(timeout "$PGO_TIMEOUT" "$DOPT" --cube-batch "$C/norm" 2>>"$W/dopt.log" | grep '^result '); then
     echo "bench pgo cube_batch256 solver=dopt ${dres#result solver=dopt }"
     td=$(kv time_s "$dres")
-    echo "bench pgo cube_batch256 ratio=$(awk -v a="$td" -v b="$anchor" 'BEGIN{printf "%.3f", a / b}') dopt_time_s=$td ceres_time_s=${tc:-na} gtsam_time_s=${tg:-na} target_ratio=0.25"
+    echo "bench pgo cube_batch256 ratio=$(awk -v a="$td" -v b="$anchor" 'BEGIN{printf "%.3f", a / b}') dopt_time_s=$td ceres_time_s=${tc:-na} gtsam_time_s=${tg:-na} target_ratio=0.25 kernel_family=$(kv kernel_family "$dres")"
 else
     echo "bench pgo cube_batch256 ratio=na dopt=missing (pgo_dopt --cube-batch unavailable) ceres_time_s=${tc:-na} gtsam_time_s=${tg:-na}"
 fi

@@ -154,9 +154,9 @@ static int solve_file(const char *in, const char *out, dopt_nlls_method method, 
         why[sizeof why - 1] = '\0';
         for (i = 0; why[i]; ++i)
             if (why[i] == ' ') why[i] = '_';
-        printf("result solver=dopt iterations=%d initial_cost=%.10g final_cost=%.10g time_s=%.6f converged=%s stop=%s\n",
+        printf("result solver=dopt iterations=%d initial_cost=%.10g final_cost=%.10g time_s=%.6f converged=%s stop=%s kernel_family=%s\n",
                rep.iterations, rep.initial_cost, rep.final_cost, t1 - t0,
-               converged(rep.stop) ? "yes" : "no", why);
+               converged(rep.stop) ? "yes" : "no", why, dopt_kernel_family());
     }
     dopt_nlls_solver_destroy_d(s);
     dopt_nlls_problem_destroy_d(p);
@@ -392,8 +392,8 @@ static int cube_batch(const char *dir, int dense, int verbose, int ragged)
         batches++;
         b0 = b1;
     }
-    printf("result solver=dopt problems=%d batches=%d iterations=%d accepted=%ld initial_cost=%.10g final_cost=%.10g time_s=%.6f",
-           nf, batches, iters, acc, c0, c1, t);
+    printf("result solver=dopt problems=%d batches=%d iterations=%d accepted=%ld initial_cost=%.10g final_cost=%.10g time_s=%.6f kernel_family=%s",
+           nf, batches, iters, acc, c0, c1, t, dopt_kernel_family());
     if (t_create >= 0) printf(" create_s=%.6f", t_create); /* the ragged case: of time_s, the analyses */
     printf("\n");
     for (k = 0; k < nf; ++k) { pgo_free(g + k); free(names[k]); }

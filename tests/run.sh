@@ -4,12 +4,14 @@
 # one line `total: N passed, N failed, N skipped`.  Exit status 1 if anything failed.
 #
 # Configurations (each a separate build under build/test/<config>/):
-#   gcc        gcc   -std=c99 -pedantic -Wall -Wextra -Werror -O2
-#   clang      clang (same flags, -march=native: exercises the SIMD micro-kernels)
+#   gcc        gcc   -std=c99 -pedantic -Wall -Wextra -Werror -O2 (no -march: on x86-64 the
+#                    runtime-dispatched kernels, the best family the CPU runs)
+#   clang      clang (same flags, -march=native: the native family, compile-time choice)
 #   sanitize   gcc   -O1 -g -fsanitize=address,undefined (DOPT_TEST_QUICK=1: smaller sizes)
 #   cblas      gcc   -DDOPT_USE_CBLAS against OpenBLAS, when cblas.h and lapacke.h are installed
-# and, for the kernel families (dopt_kernel_family: the gcc build runs baseline x86-64, clang's
-# -march=native the best the CPU has), test_dense and test_sparse only:
+# and, for the kernel families (dopt_kernel_family: the gcc build dispatches at run time, clang's
+# -march=native compiles the best the CPU has), test_dense and test_sparse only:
+#   baseline   gcc   -DDOPT_NO_DISPATCH, no -march (baseline x86-64: the plain-C kernels)
 #   v3         gcc   -march=x86-64-v3 (AVX2 + FMA kernels), where the CPU has AVX2 and FMA
 #   aarch64    aarch64-linux-gnu-gcc -static (NEON kernels), run under qemu-aarch64 (DOPT_TEST_QUICK=1)
 # Every test program covers float and double itself (the _f and _d functions).
@@ -46,6 +48,7 @@ if [ -f /usr/include/cblas.h ] || [ -f /usr/include/x86_64-linux-gnu/cblas.h ] |
 fi
 [ -z "$CBLAS_LIBS" ] && echo "skip: cblas configuration (OpenBLAS headers not installed: make deps-blas)"
 FAMILY_TESTS="tests/test_dense.c tests/test_sparse.c"
+have gcc && CONFIGS+=(baseline)
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && have gcc; then CONFIGS+=(v3)
 else echo "skip: x86-64-v3 configuration (the CPU has no AVX2 + FMA)"; fi
 if ensure aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu && ensure qemu-aarch64 qemu-user; then CONFIGS+=(aarch64)
@@ -57,11 +60,12 @@ cflags_of() {
         clang) echo "clang $WARN -O2 -g -march=native" ;;
         sanitize) echo "gcc $WARN -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" ;;
         cblas) echo "gcc $WARN -O2 -g -DDOPT_USE_CBLAS" ;;
+        baseline) echo "gcc $WARN -O2 -g -DDOPT_NO_DISPATCH" ;;
         v3) echo "gcc $WARN -O2 -g -march=x86-64-v3" ;;
         aarch64) echo "aarch64-linux-gnu-gcc $WARN -O2 -g -static" ;;
     esac
 }
-tests_of() { case "$1" in v3|aarch64) echo "$FAMILY_TESTS" ;; *) echo "$TESTS" ;; esac; }
+tests_of() { case "$1" in baseline|v3|aarch64) echo "$FAMILY_TESTS" ;; *) echo "$TESTS" ;; esac; }
 runner_of() { case "$1" in aarch64) echo "qemu-aarch64" ;; *) echo "" ;; esac; }
 libs_of() { case "$1" in cblas) echo "$CBLAS_LIBS -lm" ;; *) echo "-lm" ;; esac; }
 

@@ -23,9 +23,59 @@ static void test_nrm2_scaling(void)
     DOPT_CHECK_CLOSE(dopt_nrm2_f(2, fbig, 1) / 1e30f, sqrt(2.0), 1e-6, "float no overflow");
 }
 
+/* The family dopt_kernel_family reports is the one the build and the CPU call for: the target
+ * flags' family where they give one, else (x86-64 runtime dispatch) the best of avx512 / avx2 /
+ * plain the CPU offers, read here from /proc/cpuinfo's flags (not from cpuid, as dopt does). */
+static DOPT_TEST_UNUSED int cpu_flag(const char *flags, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = flags;
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == flags || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == 0)) return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static void test_kernel_family(void)
+{
+    const char *fam = dopt_kernel_family();
+    const char *want = NULL;
+    printf("  kernel family: %s\n", fam);
+    DOPT_CHECK(!strcmp(fam, "avx512") || !strcmp(fam, "avx2") || !strcmp(fam, "neon") || !strcmp(fam, "plain"),
+               "unknown family %s", fam);
+#if defined(DOPT_NO_SIMD) || defined(DOPT_NO_VECTOR_EXT) || !(defined(__GNUC__) || defined(__clang__))
+    want = "plain";
+#elif defined(__AVX512F__)
+    want = "avx512";
+#elif defined(__AVX2__) && defined(__FMA__)
+    want = "avx2";
+#elif defined(__aarch64__)
+    want = "neon";
+#elif !defined(__x86_64__) || defined(DOPT_NO_DISPATCH)
+    want = "plain";
+#else
+    {   /* runtime dispatch: the CPU's flags decide */
+        char line[8192];
+        FILE *f = fopen("/proc/cpuinfo", "r");
+        if (!f) DOPT_SKIP("runtime dispatch, and no /proc/cpuinfo to read the CPU's flags from");
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "flags", 5)) break;
+        fclose(f);
+        want = cpu_flag(line, "avx512f") && cpu_flag(line, "avx512vl") && cpu_flag(line, "avx512bw") &&
+                       cpu_flag(line, "avx512dq") && cpu_flag(line, "fma")
+                   ? "avx512"
+               : cpu_flag(line, "avx2") && cpu_flag(line, "fma") ? "avx2"
+                                                                  : "plain";
+    }
+#endif
+    DOPT_CHECK(!strcmp(fam, want), "kernel family %s, expected %s", fam, want);
+}
+
 static void suite(void)
 {
 #define RUN2(name) DOPT_TEST_RUN(name##_d); DOPT_TEST_RUN(name##_f)
+    DOPT_TEST_RUN(test_kernel_family);
     RUN2(test_level1);
     DOPT_TEST_RUN(test_nrm2_scaling);
     RUN2(test_gemv);
