@@ -2,7 +2,7 @@
 (multiple shooting, exact Hessians) with Ipopt and with fatrop, one thread.  Same problems, same
 initial guesses (cold: the controls 0 and the states of their rollout; warm: the previous solution
 shifted by one step, the last step repeated, from x_init = its x_1).  Prints one line per case:
-  casadi <case> <solver> time_s=<best of reps, wall time of opti.solve> iters=<n> cost=<objective>
+  casadi <case> <solver> time_s=<best of reps, process CPU time of opti.solve> iters=<n> cost=<objective>
   viol=<max constraint violation>
 The problems are defined once here and once in tests/almpc_problems.h; the costs printed by both
 sides check that they agree.  Usage: almpc_casadi.py <reps> <batch64: 0/1> [dir with dopt's almpc_<problem>_tau.txt]"""
@@ -101,14 +101,14 @@ def solve(opti, X, U, x0p, J, x0, Xg, Ug):
     opti.set_value(x0p, ca.DM(x0))
     opti.set_initial(X, ca.DM(Xg))
     opti.set_initial(U[:, :-1], ca.DM(Ug)[:, :-1])
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     try:
         sol = opti.solve()
         ok = True
     except RuntimeError:
         sol = opti.debug
         ok = False
-    dt = time.perf_counter() - t0
+    dt = time.process_time() - t0
     st = sol.stats()
     Xv = sol.value(X).tolist()
     Uv = sol.value(U).tolist()

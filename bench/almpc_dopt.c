@@ -3,7 +3,7 @@
  * limit (T = 100), problems of tests/almpc_problems.h, batch 1 and 64, cold (u = 0) and warm
  * (after a one-step shift: x_init <- x_1 of the cold solution, controls shifted; "warm" resets
  * the duals and penalty as the thesis does, "warmd" keeps them).  Prints per case
- *   dopt <case> time_s=<best of reps, wall time of the solve of the whole batch> outer=.. inner=..
+ *   dopt <case> time_s=<best of reps, process CPU time of the solve of the whole batch> outer=.. inner=..
  *   cost=<element 0> viol=<max over the batch> ok=<elements converged>/<B>
  * and writes element 0's cold solution of each problem to <dir>/almpc_<problem>_tau.txt.
  * Usage: almpc_dopt <reps> <dir> */
@@ -21,7 +21,7 @@
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
