@@ -10,7 +10,9 @@
 # fatrop only, the faster of its two), cold (u = 0 and its rollout, for both sides) and warm after
 # a one-step shift (x_init <- x_1, the solution shifted; CasADi gets the shifted primal guess).
 # dopt's warm start comes in two kinds: "warm" resets the multipliers and the penalty (the
-# thesis' choice), "warmd" keeps them (dopt_mpc_al_options.keep_duals).
+# thesis' choice), "warmd" keeps them (dopt_mpc_al_options.keep_duals).  "rh" (batch 1): a
+# receding-horizon loop of 20 one-step shifts from the cold solution (dopt: duals kept; CasADi:
+# the shifted primal guess), time per step averaged over the loop.
 # One line per case: `bench almpc <case> dopt_s=.. ipopt_s=.. fatrop_s=.. cost_dopt=.. cost_casadi=..
 # viol_dopt=.. viol_casadi=.. same_optimum=.. ratio=dopt/fastest CasADi`.  Times: process CPU time
 # of the solve calls (CasADi: opti.solve(), which includes Opti's per-call overhead), best of REPS
