@@ -228,8 +228,10 @@
  *   One outer iteration: the primal step minimizes L_A over the controls with dopt_mpc_ilqr_solve
  *   (Riccati sweeps of the LQR code; Hessian hess l + mu J^T D J, D the active rows: Gauss-Newton
  *   in the constraints), then lam <- max(0, lam + mu h), eta <- eta + mu g, mu <- min(gamma mu,
- *   mu_max) (always, as the thesis, or when the violation fell less than 4x).  Early primal steps
- *   are inexact (iLQR tolerance 1e-2, 1e-3, ... down to inner_tol).  It stops when the violation
+ *   mu_max) (always, as the thesis, or when the violation fell less than 4x; mu <- mu / gamma
+ *   instead when the primal step stalled, its line search finding no descent).  Early primal
+ *   steps are inexact (iLQR tolerance 1e-2, then 0.01 x the last violation, down to inner_tol;
+ *   a warm start with kept duals starts at inner_tol).  It stops when the violation
  *   max(h)_+, |g| is <= tol_violation and the last primal step converged, or after max_outer
  *   iterations (NO_CONVERGENCE with the violation in the report: an infeasible problem ends
  *   there); MPC-m (fixed_iterations) runs exactly m iterations.  Warm start: the controls as-is
@@ -1257,13 +1259,17 @@ typedef struct DOPT_FN(dopt_mpc_al_problem) {
  *                    (double), 1e-3 (float)
  *   inner_max_iter   iLQR iterations per primal step; 0: 50
  *   inner_tol        the iLQR's step tolerance (dopt_mpc_ilqr_options.tol) of the final primal
- *                    steps; 0: 1e-8 (double), 1e-4 (float)
- *   inner_tol_start  the first primal step's (inexact early steps): outer iteration k uses
- *                    max(inner_tol, inner_tol_start 10^-k); 0: 1e-2
+ *                    steps; 0: 1e-6 (double), 1e-4 (float)
+ *   inner_tol_start  the first primal step's (inexact early steps; inner_tol instead when nothing
+ *                    is constrained or keep_duals carries the duals over); outer iteration k > 0
+ *                    uses 0.01 x the violation after step k-1, clamped to [inner_tol,
+ *                    inner_tol_start]; 0: 1e-2
  *   mu0, gamma, mu_max  penalty: start, growth factor (mu <- min(gamma mu, mu_max)), cap;
  *                    0: 1, 10, 1e7 (float: 1e4)
  *   penalty_always   1: grow mu every iteration (the thesis' Algorithm 2); 0: only when the
- *                    violation did not fall below 1/4 of the previous one
+ *                    violation did not fall below 1/4 of the previous one.  Either way a primal
+ *                    step that stalled (no descent before its tolerance) sets mu <- max(mu0,
+ *                    mu / gamma) instead
  *   warm_start       NONE (u = 0), AS_IS or SHIFT (receding horizon) of the tau array's controls
  *   keep_duals       1: start from the multipliers and penalty of the previous solve of this
  *                    object (shifted by one step with SHIFT); 0: lambda = eta = 0, mu = mu0 (the
@@ -6252,6 +6258,33 @@ static void DOPT_FN(dopt__al_start_duals)(DOPT_FN(dopt_mpc_al) *s, ptrdiff_t b, 
     }
 }
 
+/* The primal step's iLQR tolerance at outer iteration k (inexact early steps): the first
+ * inner_tol_start, or inner_tol when tight (nothing constrained, or the duals carried over from
+ * the last solve); later 0.01 x the violation after the previous step; always within
+ * [inner_tol, inner_tol_start]. */
+static R_ DOPT_FN(dopt__al_inner_tol)(const DOPT_FN(dopt_mpc_al_options) *o, int k, int tight, R_ prev_violation)
+{
+    R_ tol = k ? (R_)0.01 * prev_violation : (tight ? 0 : o->inner_tol_start);
+    if (tol > o->inner_tol_start) tol = o->inner_tol_start;
+    return tol > o->inner_tol ? tol : o->inner_tol;
+}
+
+/* The penalty after outer iteration's dual update: back by 1/gamma (not below mu0) when the
+ * primal step stalled (its line search found no descent before it converged: the model at this
+ * penalty is too stiff), else grown by gamma (always, or when the violation fell less than 4x),
+ * capped at mu_max. */
+static void DOPT_FN(dopt__al_penalty)(DOPT_FN(dopt_mpc_al) *s, ptrdiff_t b, const DOPT_FN(dopt_mpc_al_options) *o,
+                                      int stalled, R_ violation, R_ prev_violation)
+{
+    if (stalled) {
+        s->mu[b] /= o->gamma;
+        if (s->mu[b] < o->mu0) s->mu[b] = o->mu0;
+    } else if (o->penalty_always || violation > (R_)0.25 * prev_violation) {
+        s->mu[b] *= o->gamma;
+        if (s->mu[b] > o->mu_max) s->mu[b] = o->mu_max;
+    }
+}
+
 /* The augmented-Lagrangian iterations of element b; tau_b: its slice of the output (read for the
  * warm start); the final iterate is copied to s->tau. */
 static dopt_status DOPT_FN(dopt__al_one)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(dopt_mpc_al_problem) *p, ptrdiff_t b,
@@ -6263,9 +6296,9 @@ static dopt_status DOPT_FN(dopt__al_one)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(
     DOPT_FN(dopt_mpc_ilqr_options) io;
     DOPT_FN(dopt_mpc_lqr_report) lr;
     DOPT_FN(dopt_mpc_cseq) xs;
-    R_ *tb = s->tau + (size_t)b * T * N, prev = (R_)HUGE_VAL, l, loose = s->ni + s->ne ? o->inner_tol_start : 0;
+    R_ *tb = s->tau + (size_t)b * T * N, prev = (R_)HUGE_VAL, l;
     dopt_status st;
-    int k, t, i, inner_ok = 0;
+    int k, t, i, inner_ok = 0, tight = !(s->ni + s->ne) || (o->keep_duals && s->have[b]);
     memset(&ip, 0, sizeof ip);
     ip.n_state = n;
     ip.n_ctrl = s->m;
@@ -6291,8 +6324,7 @@ static dopt_status DOPT_FN(dopt__al_one)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(
         memcpy(s->eta_used + (size_t)b * T * s->ne, s->eta + (size_t)b * T * s->ne, (size_t)T * s->ne * sizeof(R_));
         s->cmu = s->mu_used[b] = s->mu[b];
         io.warm_start = k ? DOPT_MPC_WARM_AS_IS : o->warm_start;
-        io.tol = loose > o->inner_tol ? loose : o->inner_tol; /* inexact early primal steps */
-        loose *= (R_)0.1;
+        io.tol = DOPT_FN(dopt__al_inner_tol)(o, k, tight, rep->violation);
         st = DOPT_FN(dopt_mpc_ilqr_solve)(s->ilqr, &ip, xs, &io, tau_b, &lr, NULL);
         rep->inner_iterations += lr.iterations;
         rep->outer_iterations = k + 1;
@@ -6306,10 +6338,7 @@ static dopt_status DOPT_FN(dopt__al_one)(DOPT_FN(dopt_mpc_al) *s, const DOPT_FN(
         rep->converged = rep->violation <= o->tol_violation && inner_ok;
         if (rep->converged && !o->fixed_iterations) break;
         if ((st = DOPT_FN(dopt__al_violation)(s, p, b, tb, 1, &l)) != DOPT_OK) return st;
-        if (o->penalty_always || rep->violation > (R_)0.25 * prev) {
-            s->mu[b] *= o->gamma;
-            if (s->mu[b] > o->mu_max) s->mu[b] = o->mu_max;
-        }
+        DOPT_FN(dopt__al_penalty)(s, b, o, !lr.converged && lr.iterations < io.max_iter, rep->violation, prev);
         prev = rep->violation;
     }
     rep->mu = s->mu[b];

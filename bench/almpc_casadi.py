@@ -2,8 +2,10 @@
 (multiple shooting, exact Hessians) with Ipopt and with fatrop, one thread.  Same problems, same
 initial guesses (cold: the controls 0 and the states of their rollout; warm: the previous solution
 shifted by one step, the last step repeated, from x_init = its x_1).  Prints one line per case:
-  casadi <case> <solver> time_s=<best of reps, wall time of opti.solve> iters=<n> cost=<objective>
+  casadi <case> <solver> time_s=<best of reps, process CPU time of opti.solve> iters=<n> cost=<objective>
   viol=<max constraint violation>
+and, batch 1, `<problem>_B1_rh`: a receding-horizon loop of 20 one-step shifts from the cold
+solution (time_s the mean per step, iters the sum, cost the last step's, viol the worst).
 The problems are defined once here and once in tests/almpc_problems.h; the costs printed by both
 sides check that they agree.  Usage: almpc_casadi.py <reps> <batch64: 0/1> [dir with dopt's almpc_<problem>_tau.txt]"""
 import sys, time, math
@@ -11,6 +13,7 @@ import casadi as ca
 
 REPS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 DO64 = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+RH_STEPS = 20  # as bench/almpc_dopt.c
 
 def car_problem(T):
     dt, gx, gy, ru = 0.1, 5.0, 5.0, 0.1
@@ -101,14 +104,14 @@ def solve(opti, X, U, x0p, J, x0, Xg, Ug):
     opti.set_value(x0p, ca.DM(x0))
     opti.set_initial(X, ca.DM(Xg))
     opti.set_initial(U[:, :-1], ca.DM(Ug)[:, :-1])
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     try:
         sol = opti.solve()
         ok = True
     except RuntimeError:
         sol = opti.debug
         ok = False
-    dt = time.perf_counter() - t0
+    dt = time.process_time() - t0
     st = sol.stats()
     Xv = sol.value(X).tolist()
     Uv = sol.value(U).tolist()
@@ -166,6 +169,18 @@ def main():
                         tw += dt; its_w += it
                         if b == 0: cost_w, viol_w, ok_w = cost, violation(P, Xv2, Uv2), ok
                     best_c, best_w = min(best_c, tc), min(best_w, tw)
+                if B == 1:  # receding horizon: RH_STEPS one-step shifts from the cold solution
+                    Ug = [[0.0] * P["T"] for _ in range(P["m"])]
+                    dt, it, cost, Xv, Uv, ok = solve(opti, X, U, x0p, J, X0[0], rollout(P, X0[0], Ug), Ug)
+                    tot, its, worst, okn = 0.0, 0, 0.0, 0
+                    for k in range(RH_STEPS):
+                        x1 = [Xv[i][1] for i in range(P["n"])]
+                        Xs = [row[1:] + row[-1:] for row in Xv]
+                        Us = [row[1:] + row[-1:] for row in Uv]
+                        dt, it, cost, Xv, Uv, ok = solve(opti, X, U, x0p, J, x1, Xs, Us)
+                        tot += dt; its += it; okn += int(ok)
+                        worst = max(worst, violation(P, Xv, Uv))
+                    print(f"casadi {name}_B1_rh {solver} time_s={tot / RH_STEPS:.6e} iters={its} cost={cost:.9g} viol={worst:.2e} ok={okn}")
                 print(f"casadi {name}_B{B}_cold {solver} time_s={best_c:.6e} iters={its_c} cost={cost_c:.9g} viol={viol_c:.2e} ok={int(ok_c)}")
                 print(f"casadi {name}_B{B}_warm {solver} time_s={best_w:.6e} iters={its_w} cost={cost_w:.9g} viol={viol_w:.2e} ok={int(ok_w)}")
                 sys.stdout.flush()

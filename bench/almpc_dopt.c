@@ -3,8 +3,10 @@
  * limit (T = 100), problems of tests/almpc_problems.h, batch 1 and 64, cold (u = 0) and warm
  * (after a one-step shift: x_init <- x_1 of the cold solution, controls shifted; "warm" resets
  * the duals and penalty as the thesis does, "warmd" keeps them).  Prints per case
- *   dopt <case> time_s=<best of reps, wall time of the solve of the whole batch> outer=.. inner=..
+ *   dopt <case> time_s=<best of reps, process CPU time of the solve of the whole batch> outer=.. inner=..
  *   cost=<element 0> viol=<max over the batch> ok=<elements converged>/<B>
+ * then (batch 1) "rh": a receding-horizon loop of 20 one-step shifts with the duals kept, time_s the
+ * mean per step, cost the last step's, viol the worst;
  * and writes element 0's cold solution of each problem to <dir>/almpc_<problem>_tau.txt.
  * Usage: almpc_dopt <reps> <dir> */
 #define _POSIX_C_SOURCE 199309L
@@ -17,11 +19,12 @@
 #define ALMPC_REAL double
 #define ALMPC_FN(x) x##_d
 #include "../tests/almpc_problems.h"
+#define RH_STEPS 20
 
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -89,6 +92,29 @@ static void run(const char *name, int car, int T, int m, int ni, const dopt_mpc_
     for (mode = 0; mode < 3; ++mode)
         printf("dopt %s_B%d_%s time_s=%.6e outer=%d inner=%d cost=%.9g viol=%.2e ok=%d/%d\n", name, B, mname[mode],
                best[mode], outer[mode], inner[mode], keep[mode].cost, viol[mode], okc[mode], B);
+    if (B == 1) { /* a receding-horizon loop of RH_STEPS one-step shifts from the cold solution, duals kept */
+        dopt_mpc_al_options_d o;
+        double tot = 0, worst = 0, t0;
+        int k, sum_in = 0, sum_out = 0, ok = 0;
+        memcpy(tau, cold, sizeof(double) * (size_t)(N * T));
+        memset(&o, 0, sizeof o);
+        for (i = 0; i < N * T; ++i) tau[i] = 0;
+        dopt_mpc_al_solve_d(s, p, xs, &o, ts, r, NULL); /* the cold solve's duals */
+        o.warm_start = DOPT_MPC_WARM_SHIFT;
+        o.keep_duals = 1;
+        for (k = 0; k < RH_STEPS; ++k) {
+            for (i = 0; i < 4; ++i) x1[i] = tau[N + i];
+            t0 = now();
+            dopt_mpc_al_solve_d(s, p, xs1, &o, ts, r, NULL);
+            tot += now() - t0;
+            sum_in += r[0].inner_iterations;
+            sum_out += r[0].outer_iterations;
+            ok += r[0].status == DOPT_OK;
+            if (r[0].violation > worst) worst = r[0].violation;
+        }
+        printf("dopt %s_B1_rh time_s=%.6e outer=%d inner=%d cost=%.9g viol=%.2e ok=%d/%d\n", name, tot / RH_STEPS,
+               sum_out, sum_in, r[0].cost, worst, ok, RH_STEPS);
+    }
     if (B == 1 && dir) {
         char path[1024];
         FILE *f;

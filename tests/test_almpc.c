@@ -458,7 +458,8 @@ static void test_warm_start(void)
     dopt_mpc_al_destroy_d(s);
 }
 
-/* A receding-horizon loop allocates nothing after create. */
+/* A receding-horizon loop (warm starts with the duals reset, then kept) allocates nothing after
+ * create. */
 static void test_zero_alloc(void)
 {
     almpc_car_d car;
@@ -487,6 +488,7 @@ static void test_zero_alloc(void)
         DOPT_CHECK(r.status == DOPT_OK, "step %d status %d", k, r.status);
         for (i = 0; i < 4; ++i) x[i] = tau[6 + i];
         o.warm_start = DOPT_MPC_WARM_SHIFT;
+        o.keep_duals = k >= 1; /* steps 2, 3: the duals and penalty carried over and shifted */
     }
     for (i = 0; i < 6 * CAR_T; ++i) dtau[i] = 1;
     memset(&g, 0, sizeof g);
