@@ -4302,14 +4302,16 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
  * Its factors: J (n x n) with J^T Q J = I and J^T N = [R; 0], N the normals of the q codes of the
  * working set as columns, R (q x q, ld n) upper triangular; J starts as L^{-T} (Q = L L^T). */
 
-/* dv = J^T n_code (a row of J for a bound). */
+/* dv = J^T n_code (a row of J for a bound; an equality row is gathered into zd first, for the
+ * unit-stride dots). */
 static void DOPT_FN(dopt__mpc_qp_as_jtn)(const DOPT_FN(dopt__mpc_qp_el) *e, const DOPT_REAL *J, int code,
-                                         DOPT_REAL *dv)
+                                         DOPT_REAL *dv, DOPT_REAL *zd)
 {
     int n = e->n, i, k;
     if (code < e->meq) {
         k = code < 0 ? -1 - code : code;
-        DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, code < 0 ? -1 : 1, J, n, e->A + k, e->meq, 0, dv, 1);
+        for (i = 0; i < n; ++i) zd[i] = e->A[k + (size_t)i * e->meq];
+        DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, code < 0 ? -1 : 1, J, n, zd, 1, 0, dv, 1);
         return;
     }
     i = code - e->meq;
@@ -4345,7 +4347,7 @@ static void DOPT_FN(dopt__mpc_qp_as_dir)(const DOPT_FN(dopt__mpc_qp_el) *e, cons
                                          DOPT_REAL *zn, DOPT_REAL *dd)
 {
     int n = e->n, i;
-    DOPT_FN(dopt__mpc_qp_as_jtn)(e, J, code, dv);
+    DOPT_FN(dopt__mpc_qp_as_jtn)(e, J, code, dv, zd);
     if (q < n) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, n - q, 1, J + (size_t)q * n, n, dv + q, 1, 0, zd, 1);
     else for (i = 0; i < n; ++i) zd[i] = 0;
     for (i = 0; i < q; ++i) rv[i] = dv[i];
@@ -4366,24 +4368,30 @@ static void DOPT_FN(dopt__mpc_qp_as_rot)(int n, DOPT_REAL *J, int a, int b, DOPT
     }
 }
 
-/* Add a normal with dv = J^T n to the working set of q: Givens rotations fold dv[q+1..] into
- * dv[q] (rotating J's columns alike), and dv[0..q] becomes column q of R. */
-static void DOPT_FN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, DOPT_REAL *dv)
+/* Add a normal with dv = J^T n to the working set of q, zd = J2 dv2 its step from as_dir: one
+ * Householder reflection H of J's columns q.. folds dv[q+1..] into dv[q] (J2 <- J2 H with
+ * J2 w = zd - alpha J[:, q] for the reflector w, so a rank-one update, 2 n (n - q) flops), and
+ * dv[0..q] becomes column q of R (its diagonal made positive).  y is scratch (n). */
+static void DOPT_FN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, DOPT_REAL *dv, const DOPT_REAL *zd,
+                                         DOPT_REAL *y)
 {
-    int k, i;
-    for (k = n - 1; k > q; --k) {
-        DOPT_REAL a = dv[k - 1], b = dv[k], h;
-        if (b == 0) continue;
-        h = DOPT_M(sqrt)(a * a + b * b);
-        dv[k - 1] = h;
-        dv[k] = 0;
-        DOPT_FN(dopt__mpc_qp_as_rot)(n, J, k - 1, k, a / h, b / h);
+    int i, c;
+    DOPT_REAL nrm = DOPT_M(sqrt)(DOPT_FN(dopt_dot)(n - q, dv + q, 1, dv + q, 1));
+    DOPT_REAL alpha = dv[q] < 0 ? nrm : -nrm, beta = 1 / (nrm * (nrm + DOPT_M(fabs)(dv[q])));
+    DOPT_REAL *jq = J + (size_t)q * n;
+    dv[q] -= alpha;
+    for (i = 0; i < n; ++i) y[i] = zd[i] - alpha * jq[i];
+    for (c = q; c < n; ++c) {
+        DOPT_REAL sc = beta * dv[c], *jc = J + (size_t)c * n;
+        if (sc != 0)
+            for (i = 0; i < n; ++i) jc[i] -= sc * y[i];
     }
-    if (dv[q] < 0) {
-        dv[q] = -dv[q];
-        for (i = 0; i < n; ++i) J[i + (size_t)q * n] = -J[i + (size_t)q * n];
+    if (alpha < 0) {
+        alpha = -alpha;
+        for (i = 0; i < n; ++i) jq[i] = -jq[i];
     }
-    for (i = 0; i <= q; ++i) R[i + (size_t)q * n] = dv[i];
+    for (i = 0; i < q; ++i) R[i + (size_t)q * n] = dv[i];
+    R[q + (size_t)q * n] = alpha;
 }
 
 /* Remove position kk from a working set of q: R loses column kk and rotations of rows kk..q-1
@@ -4468,7 +4476,7 @@ static void DOPT_FN(dopt__mpc_qp_as_store)(const DOPT_FN(dopt__mpc_qp_el) *e, in
  * or 1 when they are inconsistent (primal infeasible). */
 static int DOPT_FN(dopt__mpc_qp_as_equalities)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT_REAL tol, DOPT_REAL *J,
                                                DOPT_REAL *R, DOPT_REAL *x, DOPT_REAL *u, DOPT_REAL *dv,
-                                               DOPT_REAL *zd, DOPT_REAL *rv, int *aset, int *q)
+                                               DOPT_REAL *zd, DOPT_REAL *rv, DOPT_REAL *y, int *aset, int *q)
 {
     int n = e->n, k, j;
     DOPT_REAL eps = 100 * DOPT_EPS;
@@ -4484,7 +4492,7 @@ static int DOPT_FN(dopt__mpc_qp_as_equalities)(const DOPT_FN(dopt__mpc_qp_el) *e
         for (j = 0; j < n; ++j) x[j] += t * zd[j];
         for (j = 0; j < *q; ++j) u[j] -= t * rv[j];
         u[*q] = t;
-        DOPT_FN(dopt__mpc_qp_as_add)(n, *q, J, R, dv);
+        DOPT_FN(dopt__mpc_qp_as_add)(n, *q, J, R, dv, zd, y);
         aset[(*q)++] = code;
     }
     return 0;
@@ -4505,7 +4513,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
     DOPT_REAL *J = sl->L, *R = sl->R, *x = sl->x;
     DOPT_REAL *dv = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DX), *zd = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DY);
     DOPT_REAL *rv = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZ), *u = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DS);
-    DOPT_REAL *cx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_CX);
+    DOPT_REAL *cx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_CX), *y = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E1);
     int *wlist = qp->iwork, *isact = qp->iwork + n;
     DOPT_REAL tol_add = (DOPT_REAL)(0.5 * o->tol), eps = 100 * DOPT_EPS;
     DOPT_REAL *Gt = qp->work + (size_t)DOPT__QPV_COUNT * qp->vlen + (size_t)n * n + (size_t)n * meq + (size_t)meq * meq;
@@ -4520,7 +4528,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
     sl->head[6] = 0;
     if (DOPT_FN(dopt__mpc_qp_as_init)(e, J, R, x, dv)) return DOPT_MPC_QP_NUMERICAL;
     for (i = 0; i < m; ++i) isact[i] = 0;
-    if (DOPT_FN(dopt__mpc_qp_as_equalities)(e, (DOPT_REAL)o->tol, J, R, x, u, dv, zd, rv, sl->aset, &q))
+    if (DOPT_FN(dopt__mpc_qp_as_equalities)(e, (DOPT_REAL)o->tol, J, R, x, u, dv, zd, rv, y, sl->aset, &q))
         return DOPT_MPC_QP_PRIMAL_INFEASIBLE;
     it = q;
     for (;;) {
@@ -4559,7 +4567,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
             uplus += t;
             if (full && (kk < 0 || t2 <= t1)) {
                 u[q] = uplus;
-                DOPT_FN(dopt__mpc_qp_as_add)(n, q, J, R, dv);
+                DOPT_FN(dopt__mpc_qp_as_add)(n, q, J, R, dv, zd, y);
                 sl->aset[q++] = meq + p;
                 isact[p] = 1;
                 break;
