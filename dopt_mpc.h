@@ -3582,11 +3582,75 @@ static void DOPT_FN(dopt__mpc_qp_symv)(int n, const DOPT_REAL *Q, const DOPT_REA
     }
 }
 
+/* y = A^T x for the m x k column-major A (ld lda): dopt_gemv's TRANS case with four columns per
+ * pass, each summed in two vector accumulators where the vector extensions exist (dopt_gemv takes
+ * one latency-bound dot per column); the sums are formed in another order than dopt_dot's. */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_t)(int m, int k, const DOPT_REAL *A, int lda,
+                                                          const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__FMA_BODY
+    int j = 0;
+#if DOPT__VEC_EXT
+    for (; j + 3 < k; j += 4) {
+        int i, c;
+        const DOPT_REAL *a = A + (size_t)j * lda;
+        DOPT_FN(dopt__vreal) s[4][2], xv0, xv1;
+        DOPT_REAL tail[4] = {0, 0, 0, 0};
+        memset(s, 0, sizeof s);
+        for (i = 0; i + 2 * DOPT__VLEN <= m; i += 2 * DOPT__VLEN) {
+            xv0 = DOPT__VLD(x + i);
+            xv1 = DOPT__VLD(x + i + DOPT__VLEN);
+            for (c = 0; c < 4; ++c) {
+                s[c][0] += DOPT__VLD(a + (size_t)c * lda + i) * xv0;
+                s[c][1] += DOPT__VLD(a + (size_t)c * lda + i + DOPT__VLEN) * xv1;
+            }
+        }
+        for (; i < m; ++i)
+            for (c = 0; c < 4; ++c) tail[c] += a[(size_t)c * lda + i] * x[i];
+        for (c = 0; c < 4; ++c) {
+            DOPT_FN(dopt__vreal) v = s[c][0] + s[c][1];
+            DOPT_REAL t = tail[c];
+            for (i = 0; i < DOPT__VLEN; ++i) t += v[i];
+            y[j + c] = t;
+        }
+    }
+#endif
+    for (; j < k; ++j) y[j] = DOPT_FN(dopt_dot)(m, A + (size_t)j * lda, 1, x, 1);
+}
+
+/* y = A x for the m x k column-major A (ld lda): four columns per pass over y where the vector
+ * extensions exist (dopt_gemv's NOTRANS case passes over y once per column). */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_n)(int m, int k, const DOPT_REAL *A, int lda,
+                                                          const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__FMA_BODY
+    int j = 0, i;
+    for (i = 0; i < m; ++i) y[i] = 0;
+#if DOPT__VEC_EXT
+    for (; j + 3 < k; j += 4) {
+        const DOPT_REAL *a0 = A + (size_t)j * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        DOPT_REAL x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+        for (i = 0; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
+            DOPT_FN(dopt__vreal) v = DOPT__VLD(y + i);
+            v += DOPT__VLD(a0 + i) * x0 + DOPT__VLD(a1 + i) * x1;
+            v += DOPT__VLD(a2 + i) * x2 + DOPT__VLD(a3 + i) * x3;
+            DOPT__VST(y + i, v);
+        }
+        for (; i < m; ++i) y[i] += a0[i] * x0 + a1[i] * x1 + a2[i] * x2 + a3[i] * x3;
+    }
+#endif
+    for (; j < k; ++j) {
+        const DOPT_REAL *a = A + (size_t)j * lda;
+        DOPT_REAL xj = x[j];
+        for (i = 0; i < m; ++i) y[i] += a[i] * xj;
+    }
+}
+
 /* out = C x (all m rows; rows that are off hold meaningless values). */
 static void DOPT_FN(dopt__mpc_qp_cmul)(const DOPT_FN(dopt__mpc_qp_el) *e, const DOPT_REAL *x, DOPT_REAL *out)
 {
     int j;
-    if (e->mi) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, e->mi, e->n, 1, e->G, e->mi, x, 1, 0, out, 1);
+    if (e->mi) DOPT_FN(dopt__mpc_qp_gemv_n)(e->mi, e->n, e->G, e->mi, x, out);
     if (e->box)
         for (j = 0; j < e->n; ++j) {
             out[e->mi + j] = x[j];
@@ -4310,13 +4374,14 @@ static void DOPT_FN(dopt__mpc_qp_as_jtn)(const DOPT_FN(dopt__mpc_qp_el) *e, cons
     int n = e->n, i, k;
     if (code < e->meq) {
         k = code < 0 ? -1 - code : code;
-        for (i = 0; i < n; ++i) zd[i] = e->A[k + (size_t)i * e->meq];
-        DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, code < 0 ? -1 : 1, J, n, zd, 1, 0, dv, 1);
+        for (i = 0; i < n; ++i) zd[i] = code < 0 ? -e->A[k + (size_t)i * e->meq] : e->A[k + (size_t)i * e->meq];
+        DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, J, n, zd, dv);
         return;
     }
     i = code - e->meq;
     if (i < e->mi) {
-        DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, -1, J, n, e->Gt + (size_t)i * n, 1, 0, dv, 1);
+        DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, J, n, e->Gt + (size_t)i * n, dv);
+        for (k = 0; k < n; ++k) dv[k] = -dv[k];
     } else if (i < e->mi + n) {
         for (k = 0; k < n; ++k) dv[k] = -J[(i - e->mi) + (size_t)k * n];
     } else {
@@ -4348,8 +4413,7 @@ static void DOPT_FN(dopt__mpc_qp_as_dir)(const DOPT_FN(dopt__mpc_qp_el) *e, cons
 {
     int n = e->n, i;
     DOPT_FN(dopt__mpc_qp_as_jtn)(e, J, code, dv, zd);
-    if (q < n) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, n - q, 1, J + (size_t)q * n, n, dv + q, 1, 0, zd, 1);
-    else for (i = 0; i < n; ++i) zd[i] = 0;
+    DOPT_FN(dopt__mpc_qp_gemv_n)(n, n - q, J + (size_t)q * n, n, dv + q, zd);
     for (i = 0; i < q; ++i) rv[i] = dv[i];
     if (q) DOPT_FN(dopt_trsv)(DOPT_UPPER, DOPT_NOTRANS, DOPT_NONUNIT, q, R, n, rv, 1);
     *zn = q < n ? DOPT_FN(dopt_dot)(n - q, dv + q, 1, dv + q, 1) : 0;
@@ -4596,9 +4660,8 @@ static void DOPT_FN(dopt__mpc_qp_as_adjoint)(const DOPT_FN(dopt_mpc_qp) *qp, con
 {
     int n = e->n, meq = e->meq, q = sl->head[6], j, na = 0;
     DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_T);
-    DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, 1, sl->L, n, g, 1, 0, t, 1);
-    if (q < n) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, n - q, 1, sl->L + (size_t)q * n, n, t + q, 1, 0, v, 1);
-    else for (j = 0; j < n; ++j) v[j] = 0;
+    DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, sl->L, n, g, t);
+    DOPT_FN(dopt__mpc_qp_gemv_n)(n, n - q, sl->L + (size_t)q * n, n, t + q, v);
     for (j = 0; j < n; ++j)
         if (sl->state[j] != 0) v[j] = 0;
     if (q) DOPT_FN(dopt_trsv)(DOPT_UPPER, DOPT_NOTRANS, DOPT_NONUNIT, q, sl->R, n, t, 1);
