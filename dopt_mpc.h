@@ -4493,13 +4493,25 @@ static int DOPT_FN(dopt__mpc_qp_as_init)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT
     for (j = 0; j < n; ++j)
         for (i = j; i < n; ++i) R[i + (size_t)j * n] = e->Q[i + (size_t)j * n];
     if (DOPT_FN(dopt_potrf)(n, R, n, &col) != DOPT_OK) return 1;
-    for (j = 0; j < n; ++j) {
+    for (j = 0; j < n; ++j)
         if (!(R[j + (size_t)j * n] * R[j + (size_t)j * n] > piv)) return 1;
-        for (i = 0; i < n; ++i) J[i + (size_t)j * n] = i == j;
+    /* row j of J = L^{-T} is column j of L^{-1}: forward substitution from row j on (axpy form) */
+    for (j = 0; j < n; ++j) {
+        int k;
+        for (i = j; i < n; ++i) t[i] = 0;
+        t[j] = 1;
+        for (k = j; k < n; ++k) {
+            const DOPT_REAL *lk = R + (size_t)k * n;
+            DOPT_REAL tk = t[k] / lk[k];
+            t[k] = tk;
+            for (i = k + 1; i < n; ++i) t[i] -= tk * lk[i];
+        }
+        for (i = 0; i < j; ++i) J[j + (size_t)i * n] = 0;
+        for (i = j; i < n; ++i) J[j + (size_t)i * n] = t[i];
     }
-    DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n, n, 1, R, n, J, n);
-    DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, 1, J, n, e->p, 1, 0, t, 1);
-    DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, n, -1, J, n, t, 1, 0, x, 1);
+    DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, J, n, e->p, t);
+    DOPT_FN(dopt__mpc_qp_gemv_n)(n, n, J, n, t, x);
+    for (i = 0; i < n; ++i) x[i] = -x[i];
     return 0;
 }
 
