@@ -3663,7 +3663,8 @@ static void DOPT_FN(dopt__mpc_qp_ctmul)(const DOPT_FN(dopt__mpc_qp_el) *e, const
                                         DOPT_REAL *out)
 {
     int j;
-    if (e->mi) DOPT_FN(dopt_gemv)(DOPT_TRANS, e->mi, e->n, 1, e->G, e->mi, v, 1, beta, out, 1);
+    if (e->mi && beta == 0) DOPT_FN(dopt__mpc_qp_gemv_t)(e->mi, e->n, e->G, e->mi, v, out);
+    else if (e->mi) DOPT_FN(dopt_gemv)(DOPT_TRANS, e->mi, e->n, 1, e->G, e->mi, v, 1, beta, out, 1);
     else if (beta == 0) for (j = 0; j < e->n; ++j) out[j] = 0;
     else for (j = 0; j < e->n; ++j) out[j] *= beta;
     if (e->box)
@@ -3822,7 +3823,8 @@ static void DOPT_FN(dopt__mpc_qp_solve_ipm)(const DOPT_FN(dopt_mpc_qp) *qp, int 
 
 /* The residuals of the iterate (x, y, z, s):
  *   rd = Q x + p + A^T y + C^T z,  re = A x - b,  ri = (C x + s - d) on the rows that are on,
- * and the KKT measures of x itself (with the true slack d - C x): *pres, *dres, *comp. */
+ * and the KKT measures of x itself (with the true slack d - C x): *pres, *dres, *comp; Q x is
+ * left in the T vector. */
 static void DOPT_FN(dopt__mpc_qp_residuals)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
                                             const DOPT_REAL *x, const DOPT_REAL *y, const DOPT_REAL *z,
                                             const DOPT_REAL *s, DOPT_REAL *pres, DOPT_REAL *dres,
@@ -4707,7 +4709,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_forward)(const DOPT_FN(dopt_mpc_q
     int i, n = e->n;
     if (o->method != DOPT_MPC_QP_INTERIOR_POINT) {
         DOPT_REAL pres, dres, comp, obj = 0;
-        DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_TMP);
+        const DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_T);
         rep->method = DOPT_MPC_QP_ACTIVE_SET;
         res = DOPT_FN(dopt__mpc_qp_dual_as)(qp, e, o, warm, sl, &rep->iterations);
         if (res == DOPT_MPC_QP_SOLVED) {
@@ -4715,8 +4717,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_forward)(const DOPT_FN(dopt_mpc_q
             rep->primal_residual = pres;
             rep->dual_residual = dres;
             rep->complementarity = comp;
-            DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, sl->x, t);
-            for (i = 0; i < n; ++i) obj += sl->x[i] * ((DOPT_REAL)0.5 * t[i] + e->p[i]);
+            for (i = 0; i < n; ++i) obj += sl->x[i] * ((DOPT_REAL)0.5 * t[i] + e->p[i]); /* t = Q x (residuals) */
             rep->objective = obj;
             if (pres <= o->tol && dres <= o->tol && comp <= o->tol) {
                 sl->head[1] = DOPT_FN(dopt__mpc_qp_as_usable)(e, sl, (DOPT_REAL)o->degenerate_tol) ? 2 : 0;
