@@ -3646,6 +3646,19 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_n)(int m, int k, const DO
     }
 }
 
+/* x = T^{-1} x for the q x q upper triangular T (ld ldt): back substitution in axpy form, inline
+ * (dopt_trsv's call per column costs as much as the column at the working-set sizes here). */
+static void DOPT_FN(dopt__mpc_qp_utrsv)(int q, const DOPT_REAL *T, int ldt, DOPT_REAL *x)
+{
+    int c, i;
+    for (c = q - 1; c >= 0; --c) {
+        const DOPT_REAL *tc = T + (size_t)c * ldt;
+        DOPT_REAL xc = x[c] / tc[c];
+        x[c] = xc;
+        for (i = 0; i < c; ++i) x[i] -= xc * tc[i];
+    }
+}
+
 /* out = C x (all m rows; rows that are off hold meaningless values). */
 static void DOPT_FN(dopt__mpc_qp_cmul)(const DOPT_FN(dopt__mpc_qp_el) *e, const DOPT_REAL *x, DOPT_REAL *out)
 {
@@ -4417,7 +4430,7 @@ static void DOPT_FN(dopt__mpc_qp_as_dir)(const DOPT_FN(dopt__mpc_qp_el) *e, cons
     DOPT_FN(dopt__mpc_qp_as_jtn)(e, J, code, dv, zd);
     DOPT_FN(dopt__mpc_qp_gemv_n)(n, n - q, J + (size_t)q * n, n, dv + q, zd);
     for (i = 0; i < q; ++i) rv[i] = dv[i];
-    if (q) DOPT_FN(dopt_trsv)(DOPT_UPPER, DOPT_NOTRANS, DOPT_NONUNIT, q, R, n, rv, 1);
+    DOPT_FN(dopt__mpc_qp_utrsv)(q, R, n, rv);
     *zn = q < n ? DOPT_FN(dopt_dot)(n - q, dv + q, 1, dv + q, 1) : 0;
     *dd = *zn + (q ? DOPT_FN(dopt_dot)(q, dv, 1, dv, 1) : 0);
 }
@@ -4678,7 +4691,7 @@ static void DOPT_FN(dopt__mpc_qp_as_adjoint)(const DOPT_FN(dopt_mpc_qp) *qp, con
     DOPT_FN(dopt__mpc_qp_gemv_n)(n, n - q, sl->L + (size_t)q * n, n, t + q, v);
     for (j = 0; j < n; ++j)
         if (sl->state[j] != 0) v[j] = 0;
-    if (q) DOPT_FN(dopt_trsv)(DOPT_UPPER, DOPT_NOTRANS, DOPT_NONUNIT, q, sl->R, n, t, 1);
+    DOPT_FN(dopt__mpc_qp_utrsv)(q, sl->R, n, t);
     for (j = 0; j < meq; ++j) lam[j] = 0;
     for (j = 0; j < q; ++j) {
         int c = sl->aset[j];
