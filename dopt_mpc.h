@@ -329,7 +329,10 @@ typedef struct dopt_mpc_qp_dims {
  *   warm_start 1: the x passed to solve is the starting point and the multipliers of the last
  *              solve of the same batch element (if it solved) start the duals; 0: cold start.
  *   degenerate_tol  a constraint whose slack and multiplier are both <= this is "weakly active"
- *              (counted in the report, differentiated as inactive); 0: sqrt(tol) * 10.
+ *              (counted in the report, differentiated as inactive); 0: min(10 sqrt(tol), 1000 tol)
+ *              (1e-6 at the double default, 0.1 in float).  Larger values call constraints with a
+ *              small but real multiplier weakly active, and give the inactive side's derivative
+ *              where the solution map is differentiable.
  *   no_polish  1: skip the polishing step after the interior point method (x from the active-set
  *              KKT system, see the overview) and its factorization; the backward then factors
  *              at its first call.  0: polish (x to direct-solve accuracy).
@@ -447,7 +450,7 @@ DOPT_API dopt_mpc_qp_options dopt_mpc_qp_default_options(void)
     memset(&o, 0, sizeof o);
     o.tol = 1e-9;
     o.max_iter = 100;
-    o.degenerate_tol = 10.0 * sqrt(1e-9);
+    o.degenerate_tol = 1e-6;
     o.policy = DOPT_NLLS_DIFF_FLAG;
     return o;
 }
@@ -486,7 +489,7 @@ static dopt_status dopt__mpc_qp_resolve(const dopt_mpc_qp_options *in, int is_fl
     if (in) o = *in; else memset(&o, 0, sizeof o);
     if (o.tol == 0) o.tol = is_float ? 1e-4 : 1e-9;
     if (o.max_iter == 0) o.max_iter = 100;
-    if (o.degenerate_tol == 0) o.degenerate_tol = 10.0 * sqrt(o.tol);
+    if (o.degenerate_tol == 0) o.degenerate_tol = 10.0 * sqrt(o.tol) < 1000.0 * o.tol ? 10.0 * sqrt(o.tol) : 1000.0 * o.tol;
     if (!(o.tol > 0) || !(o.tol < 1) || o.max_iter < 1 || !(o.degenerate_tol > 0) ||
         (o.warm_start != 0 && o.warm_start != 1) || (o.no_polish != 0 && o.no_polish != 1) ||
         o.method < DOPT_MPC_QP_AUTO || o.method > DOPT_MPC_QP_INTERIOR_POINT ||
