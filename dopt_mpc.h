@@ -104,11 +104,11 @@
  *     hits its limit of 5 (n + meq + m) + 10 steps or misses the tolerance; ACTIVE_SET or
  *     INTERIOR_POINT force one (report.method says which produced the result).
  *   Measured (bench/qp.sh's random QPs, batch 128, thread CPU time, loaded 2-core EPYC), us per QP,
- *   without / with bounds: active set 3.7 / 5.9 (n = 10), 99 / 153 (n = 50), 523 / 882
+ *   without / with bounds: active set 3.7 / 5.9 (n = 10), 91 / 144 (n = 50), 510 / 839
  *   (n = 100); interior point 34 / 42, 479 / 526, 2238 / 2409; DAQP 0.11.0 through its C API
- *   (same run, -march=native) 3.3 / 6.7, 85 / 130, 499 / 743: the active-set method is 3-9x
+ *   (same run, -march=native) 3.3 / 6.6, 85 / 129, 497 / 735: the active-set method is 3-9x
  *   faster than the interior point at every size measured, so AUTO uses it whenever Q is
- *   definite; it is within 0.9-1.2x of DAQP.
+ *   definite; it is within 0.89-1.14x of DAQP.
  *
  *   Interior point: a primal-dual method, Mehrotra's predictor-corrector.  Every
  *   inequality (G rows and finite bounds) gets a slack s >= 0 and a multiplier z >= 0; each
