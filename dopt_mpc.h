@@ -86,12 +86,15 @@
  *
  *   Forward, two methods (options.method; AUTO picks):
  *   - the dual active-set method of Goldfarb and Idnani (1983), DAQP's family, when Q is
- *     positive definite (Cholesky pivots above 1e-10 max(1, max Q_jj)).  Q = L L^T; J = L^{-T};
- *     from the unconstrained minimizer -Q^{-1} p it adds the equality rows, then repeatedly the
- *     most violated inequality or bound (violation > tol/2), stepping x and the multipliers so
- *     that every iterate stays dual feasible, dropping a constraint whose multiplier reaches 0;
- *     the working set's normals N are kept as J^T N = [R; 0] with R upper triangular, updated
- *     by Givens rotations (O(n^2) per addition or removal, no refactorization).  A violated
+ *     positive definite (Cholesky pivots above 1e-10 max(1, max Q_jj)).  Q = L L^T; J = L^{-T}
+ *     (by forward substitution, n^3/6 multiply-adds); from the unconstrained minimizer
+ *     -Q^{-1} p it adds the equality rows, then repeatedly the most violated inequality or bound
+ *     (violation > tol/2), stepping x and the multipliers so that every iterate stays dual
+ *     feasible, dropping a constraint whose multiplier reaches 0; the working set's normals N
+ *     are kept as J^T N = [R; 0] with R upper triangular, updated without refactorization: an
+ *     addition by one Householder reflection of J's last n - q columns (a rank-one update,
+ *     2 n (n - q) flops), a removal by Givens rotations.  J^T n and J2 v run through 4-column
+ *     kernels (GCC/Clang vector extensions where the target has them).  A violated
  *     constraint that depends on the working set with no multiplier left to drop proves the
  *     problem infeasible (PRIMAL_INFEASIBLE); a dependent equality row is skipped when
  *     consistent.  Ends with the exact KKT point of its working set (no polishing needed; if
@@ -101,9 +104,11 @@
  *     hits its limit of 5 (n + meq + m) + 10 steps or misses the tolerance; ACTIVE_SET or
  *     INTERIOR_POINT force one (report.method says which produced the result).
  *   Measured (bench/qp.sh's random QPs, batch 128, thread CPU time, loaded 2-core EPYC), us per QP,
- *   without / with bounds: active set 4.7 / 6.9 (n = 10), 170 / 234 (n = 50), 982 / 1385
- *   (n = 100); interior point 35 / 43, 613 / 658, 3899 / 4088: the active-set method is 3-7x
- *   faster at every size measured, so AUTO uses it whenever Q is definite.
+ *   without / with bounds: active set 3.7 / 5.9 (n = 10), 91 / 144 (n = 50), 510 / 839
+ *   (n = 100); interior point 34 / 42, 479 / 526, 2238 / 2409; DAQP 0.11.0 through its C API
+ *   (same run, -march=native) 3.3 / 6.6, 85 / 129, 497 / 735: the active-set method is 3-9x
+ *   faster than the interior point at every size measured, so AUTO uses it whenever Q is
+ *   definite; it is within 0.89-1.14x of DAQP.
  *
  *   Interior point: a primal-dual method, Mehrotra's predictor-corrector.  Every
  *   inequality (G rows and finite bounds) gets a slack s >= 0 and a multiplier z >= 0; each
@@ -326,7 +331,10 @@ typedef struct dopt_mpc_qp_dims {
  *   warm_start 1: the x passed to solve is the starting point and the multipliers of the last
  *              solve of the same batch element (if it solved) start the duals; 0: cold start.
  *   degenerate_tol  a constraint whose slack and multiplier are both <= this is "weakly active"
- *              (counted in the report, differentiated as inactive); 0: sqrt(tol) * 10.
+ *              (counted in the report, differentiated as inactive); 0: min(10 sqrt(tol), 1000 tol)
+ *              (1e-6 at the double default, 0.1 in float).  Larger values call constraints with a
+ *              small but real multiplier weakly active, and give the inactive side's derivative
+ *              where the solution map is differentiable.
  *   no_polish  1: skip the polishing step after the interior point method (x from the active-set
  *              KKT system, see the overview) and its factorization; the backward then factors
  *              at its first call.  0: polish (x to direct-solve accuracy).
@@ -444,7 +452,7 @@ DOPT_API dopt_mpc_qp_options dopt_mpc_qp_default_options(void)
     memset(&o, 0, sizeof o);
     o.tol = 1e-9;
     o.max_iter = 100;
-    o.degenerate_tol = 10.0 * sqrt(1e-9);
+    o.degenerate_tol = 1e-6;
     o.policy = DOPT_NLLS_DIFF_FLAG;
     return o;
 }
@@ -483,7 +491,7 @@ static dopt_status dopt__mpc_qp_resolve(const dopt_mpc_qp_options *in, int is_fl
     if (in) o = *in; else memset(&o, 0, sizeof o);
     if (o.tol == 0) o.tol = is_float ? 1e-4 : 1e-9;
     if (o.max_iter == 0) o.max_iter = 100;
-    if (o.degenerate_tol == 0) o.degenerate_tol = 10.0 * sqrt(o.tol);
+    if (o.degenerate_tol == 0) o.degenerate_tol = 10.0 * sqrt(o.tol) < 1000.0 * o.tol ? 10.0 * sqrt(o.tol) : 1000.0 * o.tol;
     if (!(o.tol > 0) || !(o.tol < 1) || o.max_iter < 1 || !(o.degenerate_tol > 0) ||
         (o.warm_start != 0 && o.warm_start != 1) || (o.no_polish != 0 && o.no_polish != 1) ||
         o.method < DOPT_MPC_QP_AUTO || o.method > DOPT_MPC_QP_INTERIOR_POINT ||
@@ -3588,11 +3596,88 @@ static void DOPT_FN(dopt__mpc_qp_symv)(int n, const DOPT_REAL *Q, const DOPT_REA
     }
 }
 
+/* y = A^T x for the m x k column-major A (ld lda): dopt_gemv's TRANS case with four columns per
+ * pass, each summed in two vector accumulators where the vector extensions exist (dopt_gemv takes
+ * one latency-bound dot per column); the sums are formed in another order than dopt_dot's. */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_t)(int m, int k, const DOPT_REAL *A, int lda,
+                                                          const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__FMA_BODY
+    int j = 0;
+#if DOPT__VEC_EXT
+    for (; j + 3 < k; j += 4) {
+        int i, c;
+        const DOPT_REAL *a = A + (size_t)j * lda;
+        DOPT_FN(dopt__vreal) s[4][2], xv0, xv1;
+        DOPT_REAL tail[4] = {0, 0, 0, 0};
+        memset(s, 0, sizeof s);
+        for (i = 0; i + 2 * DOPT__VLEN <= m; i += 2 * DOPT__VLEN) {
+            xv0 = DOPT__VLD(x + i);
+            xv1 = DOPT__VLD(x + i + DOPT__VLEN);
+            for (c = 0; c < 4; ++c) {
+                s[c][0] += DOPT__VLD(a + (size_t)c * lda + i) * xv0;
+                s[c][1] += DOPT__VLD(a + (size_t)c * lda + i + DOPT__VLEN) * xv1;
+            }
+        }
+        for (; i < m; ++i)
+            for (c = 0; c < 4; ++c) tail[c] += a[(size_t)c * lda + i] * x[i];
+        for (c = 0; c < 4; ++c) {
+            DOPT_FN(dopt__vreal) v = s[c][0] + s[c][1];
+            DOPT_REAL t = tail[c];
+            for (i = 0; i < DOPT__VLEN; ++i) t += v[i];
+            y[j + c] = t;
+        }
+    }
+#endif
+    for (; j < k; ++j) y[j] = DOPT_FN(dopt_dot)(m, A + (size_t)j * lda, 1, x, 1);
+}
+
+/* y = A x for the m x k column-major A (ld lda): four columns per pass over y where the vector
+ * extensions exist (dopt_gemv's NOTRANS case passes over y once per column). */
+DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_n)(int m, int k, const DOPT_REAL *A, int lda,
+                                                          const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__FMA_BODY
+    int j = 0, i;
+    for (i = 0; i < m; ++i) y[i] = 0;
+#if DOPT__VEC_EXT
+    for (; j + 3 < k; j += 4) {
+        const DOPT_REAL *a0 = A + (size_t)j * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        DOPT_REAL x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+        for (i = 0; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
+            DOPT_FN(dopt__vreal) v = DOPT__VLD(y + i);
+            v += DOPT__VLD(a0 + i) * x0 + DOPT__VLD(a1 + i) * x1;
+            v += DOPT__VLD(a2 + i) * x2 + DOPT__VLD(a3 + i) * x3;
+            DOPT__VST(y + i, v);
+        }
+        for (; i < m; ++i) y[i] += a0[i] * x0 + a1[i] * x1 + a2[i] * x2 + a3[i] * x3;
+    }
+#endif
+    for (; j < k; ++j) {
+        const DOPT_REAL *a = A + (size_t)j * lda;
+        DOPT_REAL xj = x[j];
+        for (i = 0; i < m; ++i) y[i] += a[i] * xj;
+    }
+}
+
+/* x = T^{-1} x for the q x q upper triangular T (ld ldt): back substitution in axpy form, inline
+ * (dopt_trsv's call per column costs as much as the column at the working-set sizes here). */
+static void DOPT_FN(dopt__mpc_qp_utrsv)(int q, const DOPT_REAL *T, int ldt, DOPT_REAL *x)
+{
+    int c, i;
+    for (c = q - 1; c >= 0; --c) {
+        const DOPT_REAL *tc = T + (size_t)c * ldt;
+        DOPT_REAL xc = x[c] / tc[c];
+        x[c] = xc;
+        for (i = 0; i < c; ++i) x[i] -= xc * tc[i];
+    }
+}
+
 /* out = C x (all m rows; rows that are off hold meaningless values). */
 static void DOPT_FN(dopt__mpc_qp_cmul)(const DOPT_FN(dopt__mpc_qp_el) *e, const DOPT_REAL *x, DOPT_REAL *out)
 {
     int j;
-    if (e->mi) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, e->mi, e->n, 1, e->G, e->mi, x, 1, 0, out, 1);
+    if (e->mi) DOPT_FN(dopt__mpc_qp_gemv_n)(e->mi, e->n, e->G, e->mi, x, out);
     if (e->box)
         for (j = 0; j < e->n; ++j) {
             out[e->mi + j] = x[j];
@@ -3605,7 +3690,8 @@ static void DOPT_FN(dopt__mpc_qp_ctmul)(const DOPT_FN(dopt__mpc_qp_el) *e, const
                                         DOPT_REAL *out)
 {
     int j;
-    if (e->mi) DOPT_FN(dopt_gemv)(DOPT_TRANS, e->mi, e->n, 1, e->G, e->mi, v, 1, beta, out, 1);
+    if (e->mi && beta == 0) DOPT_FN(dopt__mpc_qp_gemv_t)(e->mi, e->n, e->G, e->mi, v, out);
+    else if (e->mi) DOPT_FN(dopt_gemv)(DOPT_TRANS, e->mi, e->n, 1, e->G, e->mi, v, 1, beta, out, 1);
     else if (beta == 0) for (j = 0; j < e->n; ++j) out[j] = 0;
     else for (j = 0; j < e->n; ++j) out[j] *= beta;
     if (e->box)
@@ -3764,7 +3850,8 @@ static void DOPT_FN(dopt__mpc_qp_solve_ipm)(const DOPT_FN(dopt_mpc_qp) *qp, int 
 
 /* The residuals of the iterate (x, y, z, s):
  *   rd = Q x + p + A^T y + C^T z,  re = A x - b,  ri = (C x + s - d) on the rows that are on,
- * and the KKT measures of x itself (with the true slack d - C x): *pres, *dres, *comp. */
+ * and the KKT measures of x itself (with the true slack d - C x): *pres, *dres, *comp; Q x is
+ * left in the T vector. */
 static void DOPT_FN(dopt__mpc_qp_residuals)(const DOPT_FN(dopt_mpc_qp) *qp, const DOPT_FN(dopt__mpc_qp_el) *e,
                                             const DOPT_REAL *x, const DOPT_REAL *y, const DOPT_REAL *z,
                                             const DOPT_REAL *s, DOPT_REAL *pres, DOPT_REAL *dres,
@@ -4308,19 +4395,22 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_ipm)(const DOPT_FN(dopt_mpc_qp) *
  * Its factors: J (n x n) with J^T Q J = I and J^T N = [R; 0], N the normals of the q codes of the
  * working set as columns, R (q x q, ld n) upper triangular; J starts as L^{-T} (Q = L L^T). */
 
-/* dv = J^T n_code (a row of J for a bound). */
+/* dv = J^T n_code (a row of J for a bound; an equality row is gathered into zd first, for the
+ * unit-stride dots). */
 static void DOPT_FN(dopt__mpc_qp_as_jtn)(const DOPT_FN(dopt__mpc_qp_el) *e, const DOPT_REAL *J, int code,
-                                         DOPT_REAL *dv)
+                                         DOPT_REAL *dv, DOPT_REAL *zd)
 {
     int n = e->n, i, k;
     if (code < e->meq) {
         k = code < 0 ? -1 - code : code;
-        DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, code < 0 ? -1 : 1, J, n, e->A + k, e->meq, 0, dv, 1);
+        for (i = 0; i < n; ++i) zd[i] = code < 0 ? -e->A[k + (size_t)i * e->meq] : e->A[k + (size_t)i * e->meq];
+        DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, J, n, zd, dv);
         return;
     }
     i = code - e->meq;
     if (i < e->mi) {
-        DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, -1, J, n, e->Gt + (size_t)i * n, 1, 0, dv, 1);
+        DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, J, n, e->Gt + (size_t)i * n, dv);
+        for (k = 0; k < n; ++k) dv[k] = -dv[k];
     } else if (i < e->mi + n) {
         for (k = 0; k < n; ++k) dv[k] = -J[(i - e->mi) + (size_t)k * n];
     } else {
@@ -4351,11 +4441,10 @@ static void DOPT_FN(dopt__mpc_qp_as_dir)(const DOPT_FN(dopt__mpc_qp_el) *e, cons
                                          DOPT_REAL *zn, DOPT_REAL *dd)
 {
     int n = e->n, i;
-    DOPT_FN(dopt__mpc_qp_as_jtn)(e, J, code, dv);
-    if (q < n) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, n - q, 1, J + (size_t)q * n, n, dv + q, 1, 0, zd, 1);
-    else for (i = 0; i < n; ++i) zd[i] = 0;
+    DOPT_FN(dopt__mpc_qp_as_jtn)(e, J, code, dv, zd);
+    DOPT_FN(dopt__mpc_qp_gemv_n)(n, n - q, J + (size_t)q * n, n, dv + q, zd);
     for (i = 0; i < q; ++i) rv[i] = dv[i];
-    if (q) DOPT_FN(dopt_trsv)(DOPT_UPPER, DOPT_NOTRANS, DOPT_NONUNIT, q, R, n, rv, 1);
+    DOPT_FN(dopt__mpc_qp_utrsv)(q, R, n, rv);
     *zn = q < n ? DOPT_FN(dopt_dot)(n - q, dv + q, 1, dv + q, 1) : 0;
     *dd = *zn + (q ? DOPT_FN(dopt_dot)(q, dv, 1, dv, 1) : 0);
 }
@@ -4372,24 +4461,30 @@ static void DOPT_FN(dopt__mpc_qp_as_rot)(int n, DOPT_REAL *J, int a, int b, DOPT
     }
 }
 
-/* Add a normal with dv = J^T n to the working set of q: Givens rotations fold dv[q+1..] into
- * dv[q] (rotating J's columns alike), and dv[0..q] becomes column q of R. */
-static void DOPT_FN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, DOPT_REAL *dv)
+/* Add a normal with dv = J^T n to the working set of q, zd = J2 dv2 its step from as_dir: one
+ * Householder reflection H of J's columns q.. folds dv[q+1..] into dv[q] (J2 <- J2 H with
+ * J2 w = zd - alpha J[:, q] for the reflector w, so a rank-one update, 2 n (n - q) flops), and
+ * dv[0..q] becomes column q of R (its diagonal made positive).  y is scratch (n). */
+static void DOPT_FN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, DOPT_REAL *dv, const DOPT_REAL *zd,
+                                         DOPT_REAL *y)
 {
-    int k, i;
-    for (k = n - 1; k > q; --k) {
-        DOPT_REAL a = dv[k - 1], b = dv[k], h;
-        if (b == 0) continue;
-        h = DOPT_M(sqrt)(a * a + b * b);
-        dv[k - 1] = h;
-        dv[k] = 0;
-        DOPT_FN(dopt__mpc_qp_as_rot)(n, J, k - 1, k, a / h, b / h);
+    int i, c;
+    DOPT_REAL nrm = DOPT_M(sqrt)(DOPT_FN(dopt_dot)(n - q, dv + q, 1, dv + q, 1));
+    DOPT_REAL alpha = dv[q] < 0 ? nrm : -nrm, beta = 1 / (nrm * (nrm + DOPT_M(fabs)(dv[q])));
+    DOPT_REAL *jq = J + (size_t)q * n;
+    dv[q] -= alpha;
+    for (i = 0; i < n; ++i) y[i] = zd[i] - alpha * jq[i];
+    for (c = q; c < n; ++c) {
+        DOPT_REAL sc = beta * dv[c], *jc = J + (size_t)c * n;
+        if (sc != 0)
+            for (i = 0; i < n; ++i) jc[i] -= sc * y[i];
     }
-    if (dv[q] < 0) {
-        dv[q] = -dv[q];
-        for (i = 0; i < n; ++i) J[i + (size_t)q * n] = -J[i + (size_t)q * n];
+    if (alpha < 0) {
+        alpha = -alpha;
+        for (i = 0; i < n; ++i) jq[i] = -jq[i];
     }
-    for (i = 0; i <= q; ++i) R[i + (size_t)q * n] = dv[i];
+    for (i = 0; i < q; ++i) R[i + (size_t)q * n] = dv[i];
+    R[q + (size_t)q * n] = alpha;
 }
 
 /* Remove position kk from a working set of q: R loses column kk and rotations of rows kk..q-1
@@ -4427,13 +4522,25 @@ static int DOPT_FN(dopt__mpc_qp_as_init)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT
     for (j = 0; j < n; ++j)
         for (i = j; i < n; ++i) R[i + (size_t)j * n] = e->Q[i + (size_t)j * n];
     if (DOPT_FN(dopt_potrf)(n, R, n, &col) != DOPT_OK) return 1;
-    for (j = 0; j < n; ++j) {
+    for (j = 0; j < n; ++j)
         if (!(R[j + (size_t)j * n] * R[j + (size_t)j * n] > piv)) return 1;
-        for (i = 0; i < n; ++i) J[i + (size_t)j * n] = i == j;
+    /* row j of J = L^{-T} is column j of L^{-1}: forward substitution from row j on (axpy form) */
+    for (j = 0; j < n; ++j) {
+        int k;
+        for (i = j; i < n; ++i) t[i] = 0;
+        t[j] = 1;
+        for (k = j; k < n; ++k) {
+            const DOPT_REAL *lk = R + (size_t)k * n;
+            DOPT_REAL tk = t[k] / lk[k];
+            t[k] = tk;
+            for (i = k + 1; i < n; ++i) t[i] -= tk * lk[i];
+        }
+        for (i = 0; i < j; ++i) J[j + (size_t)i * n] = 0;
+        for (i = j; i < n; ++i) J[j + (size_t)i * n] = t[i];
     }
-    DOPT_FN(dopt_trsm)(DOPT_LEFT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n, n, 1, R, n, J, n);
-    DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, 1, J, n, e->p, 1, 0, t, 1);
-    DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, n, -1, J, n, t, 1, 0, x, 1);
+    DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, J, n, e->p, t);
+    DOPT_FN(dopt__mpc_qp_gemv_n)(n, n, J, n, t, x);
+    for (i = 0; i < n; ++i) x[i] = -x[i];
     return 0;
 }
 
@@ -4474,7 +4581,7 @@ static void DOPT_FN(dopt__mpc_qp_as_store)(const DOPT_FN(dopt__mpc_qp_el) *e, in
  * or 1 when they are inconsistent (primal infeasible). */
 static int DOPT_FN(dopt__mpc_qp_as_equalities)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT_REAL tol, DOPT_REAL *J,
                                                DOPT_REAL *R, DOPT_REAL *x, DOPT_REAL *u, DOPT_REAL *dv,
-                                               DOPT_REAL *zd, DOPT_REAL *rv, int *aset, int *q)
+                                               DOPT_REAL *zd, DOPT_REAL *rv, DOPT_REAL *y, int *aset, int *q)
 {
     int n = e->n, k, j;
     DOPT_REAL eps = 100 * DOPT_EPS;
@@ -4490,7 +4597,7 @@ static int DOPT_FN(dopt__mpc_qp_as_equalities)(const DOPT_FN(dopt__mpc_qp_el) *e
         for (j = 0; j < n; ++j) x[j] += t * zd[j];
         for (j = 0; j < *q; ++j) u[j] -= t * rv[j];
         u[*q] = t;
-        DOPT_FN(dopt__mpc_qp_as_add)(n, *q, J, R, dv);
+        DOPT_FN(dopt__mpc_qp_as_add)(n, *q, J, R, dv, zd, y);
         aset[(*q)++] = code;
     }
     return 0;
@@ -4511,7 +4618,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
     DOPT_REAL *J = sl->L, *R = sl->R, *x = sl->x;
     DOPT_REAL *dv = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DX), *zd = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DY);
     DOPT_REAL *rv = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZ), *u = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DS);
-    DOPT_REAL *cx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_CX);
+    DOPT_REAL *cx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_CX), *y = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E1);
     int *wlist = qp->iwork, *isact = qp->iwork + n;
     DOPT_REAL tol_add = (DOPT_REAL)(0.5 * o->tol), eps = 100 * DOPT_EPS;
     DOPT_REAL *Gt = qp->work + (size_t)DOPT__QPV_COUNT * qp->vlen + (size_t)n * n + (size_t)n * meq + (size_t)meq * meq;
@@ -4526,7 +4633,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
     sl->head[6] = 0;
     if (DOPT_FN(dopt__mpc_qp_as_init)(e, J, R, x, dv)) return DOPT_MPC_QP_NUMERICAL;
     for (i = 0; i < m; ++i) isact[i] = 0;
-    if (DOPT_FN(dopt__mpc_qp_as_equalities)(e, (DOPT_REAL)o->tol, J, R, x, u, dv, zd, rv, sl->aset, &q))
+    if (DOPT_FN(dopt__mpc_qp_as_equalities)(e, (DOPT_REAL)o->tol, J, R, x, u, dv, zd, rv, y, sl->aset, &q))
         return DOPT_MPC_QP_PRIMAL_INFEASIBLE;
     it = q;
     for (;;) {
@@ -4565,7 +4672,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
             uplus += t;
             if (full && (kk < 0 || t2 <= t1)) {
                 u[q] = uplus;
-                DOPT_FN(dopt__mpc_qp_as_add)(n, q, J, R, dv);
+                DOPT_FN(dopt__mpc_qp_as_add)(n, q, J, R, dv, zd, y);
                 sl->aset[q++] = meq + p;
                 isact[p] = 1;
                 break;
@@ -4594,12 +4701,11 @@ static void DOPT_FN(dopt__mpc_qp_as_adjoint)(const DOPT_FN(dopt_mpc_qp) *qp, con
 {
     int n = e->n, meq = e->meq, q = sl->head[6], j, na = 0;
     DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_T);
-    DOPT_FN(dopt_gemv)(DOPT_TRANS, n, n, 1, sl->L, n, g, 1, 0, t, 1);
-    if (q < n) DOPT_FN(dopt_gemv)(DOPT_NOTRANS, n, n - q, 1, sl->L + (size_t)q * n, n, t + q, 1, 0, v, 1);
-    else for (j = 0; j < n; ++j) v[j] = 0;
+    DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, sl->L, n, g, t);
+    DOPT_FN(dopt__mpc_qp_gemv_n)(n, n - q, sl->L + (size_t)q * n, n, t + q, v);
     for (j = 0; j < n; ++j)
         if (sl->state[j] != 0) v[j] = 0;
-    if (q) DOPT_FN(dopt_trsv)(DOPT_UPPER, DOPT_NOTRANS, DOPT_NONUNIT, q, sl->R, n, t, 1);
+    DOPT_FN(dopt__mpc_qp_utrsv)(q, sl->R, n, t);
     for (j = 0; j < meq; ++j) lam[j] = 0;
     for (j = 0; j < q; ++j) {
         int c = sl->aset[j];
@@ -4630,7 +4736,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_forward)(const DOPT_FN(dopt_mpc_q
     int i, n = e->n;
     if (o->method != DOPT_MPC_QP_INTERIOR_POINT) {
         DOPT_REAL pres, dres, comp, obj = 0;
-        DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_TMP);
+        const DOPT_REAL *t = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_T);
         rep->method = DOPT_MPC_QP_ACTIVE_SET;
         res = DOPT_FN(dopt__mpc_qp_dual_as)(qp, e, o, warm, sl, &rep->iterations);
         if (res == DOPT_MPC_QP_SOLVED) {
@@ -4638,8 +4744,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_forward)(const DOPT_FN(dopt_mpc_q
             rep->primal_residual = pres;
             rep->dual_residual = dres;
             rep->complementarity = comp;
-            DOPT_FN(dopt__mpc_qp_symv)(n, e->Q, sl->x, t);
-            for (i = 0; i < n; ++i) obj += sl->x[i] * ((DOPT_REAL)0.5 * t[i] + e->p[i]);
+            for (i = 0; i < n; ++i) obj += sl->x[i] * ((DOPT_REAL)0.5 * t[i] + e->p[i]); /* t = Q x (residuals) */
             rep->objective = obj;
             if (pres <= o->tol && dres <= o->tol && comp <= o->tol) {
                 sl->head[1] = DOPT_FN(dopt__mpc_qp_as_usable)(e, sl, (DOPT_REAL)o->degenerate_tol) ? 2 : 0;

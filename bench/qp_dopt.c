@@ -90,6 +90,7 @@ int main(int argc, char **argv)
     for (si = 0; si < 3; ++si)
         for (box = 0; box < 2; ++box) {
             int n = sizes[si], rep, reps = n <= 10 ? 20 : n <= 50 ? 5 : 3;
+            if (getenv("DOPT_QP_REPS")) reps = atoi(getenv("DOPT_QP_REPS"));
             batch B;
             dopt_mpc_qp_dims dims = {0, 0, 0, 0, 0};
             dopt_mpc_qp_d *qp;
@@ -109,6 +110,14 @@ int main(int argc, char **argv)
             memset(&opt, 0, sizeof opt);
             /* DOPT_QP_METHOD=1: the active-set method only, 2: the interior point method only */
             if (getenv("DOPT_QP_METHOD")) opt.method = (dopt_mpc_qp_method)atoi(getenv("DOPT_QP_METHOD"));
+            /* DOPT_QP_CASE=N,BOX: that case only (profiling) */
+            if (getenv("DOPT_QP_CASE")) {
+                int cn = 0, cb = 0;
+                if (sscanf(getenv("DOPT_QP_CASE"), "%d,%d", &cn, &cb) == 2 && (cn != n || cb != box)) {
+                    free(rep_); free(x); free(gp); free(gh); free(gQ); free(gA); free(gb); free(gG); free(gl); free(gu);
+                    continue;
+                }
+            }
             make_batch(&B, n, box, 2026);
             dims.n = n; dims.meq = B.meq; dims.mineq = B.mi; dims.box = box;
             if (dopt_mpc_qp_create_d(NULL, &dims, NB, &qp, NULL) != DOPT_OK) return 1;

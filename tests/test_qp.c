@@ -549,22 +549,26 @@ static void QPF(test_qp_warm_start)(void)
  * method's J, R adjoint against the interior point's active-set factorization). */
 static void QPF(test_qp_methods_agree)(void)
 {
-    dopt_rng rng;
+    dopt_rng rng, rng61;
     static QPF(tqp) q;
     static R gq[2][64 * 64], gg[2][64 * 64], ga[2][16 * 64];
     R gp[2][64], gh[2][64], gb[2][16], gl[2][64], gu[2][64], x[2][64], c[64];
     int combo, rep, mth, j, compared = 0;
     double tol = DOPT_TEST_TOL(1e-9, 2e-3), gtol = DOPT_TEST_TOL(1e-7, 5e-2);
     dopt_rng_seed(&rng, 28, 7);
+    dopt_rng_seed(&rng61, 28, 8);
     for (combo = 0; combo < 8; ++combo)
-        for (rep = 0; rep < 3; ++rep) {
-            int n = rep == 0 ? 5 : rep == 1 ? 12 : 30, meq = (combo & 1) ? n / 4 + 1 : 0, mi = (combo & 2) ? n : 0;
+        for (rep = 0; rep < 4; ++rep) {
+            /* n = 61 (double; its own stream): the active-set kernels' 4-column blocks and vector tails */
+            int n = rep == 0 ? 5 : rep == 1 ? 12 : rep == 2 ? 30 : 61, meq = (combo & 1) ? n / 4 + 1 : 0;
+            int mi = (combo & 2) ? n : 0;
             int box = (combo & 4) ? 1 : 0, ok = 1, weak = 0;
             dopt_mpc_qp_dims dims = {0, 0, 0, 0, 0};
             dims.n = n; dims.meq = meq; dims.mineq = mi; dims.box = box;
-            QPF(tqp_random)(&rng, &q, n, meq, mi, box, (R)0.1);
+            if (rep == 3 && DOPT_IS_FLOAT) continue;
+            QPF(tqp_random)(rep == 3 ? &rng61 : &rng, &q, n, meq, mi, box, (R)0.1);
             for (j = 0; j < n; ++j) q.p[j] *= 2;
-            DOPT_FN(dopt_rng_fill_normal)(&rng, n, c, 0, 1);
+            DOPT_FN(dopt_rng_fill_normal)(rep == 3 ? &rng61 : &rng, n, c, 0, 1);
             for (mth = 0; mth < 2; ++mth) {
                 QPF(dopt_mpc_qp) *qp = NULL;
                 QPF(dopt_mpc_qp_data) d = QPF(tqp_data)(&q);
@@ -610,7 +614,8 @@ static void QPF(test_qp_methods_agree)(void)
             for (j = 0; j < meq * n; ++j)
                 DOPT_CHECK(fabs(ga[0][j] - ga[1][j]) <= gtol * (1 + fabs(ga[1][j])), "combo %d n %d dA[%d]", combo, n, j);
         }
-    DOPT_CHECK(compared >= DOPT_TEST_TOL(20, 8), "gradients compared on %d of 24 problems", compared);
+    DOPT_CHECK(compared >= DOPT_TEST_TOL(26, 8), "gradients compared on %d of %d problems", compared,
+               DOPT_IS_FLOAT ? 24 : 32);
 }
 
 /* The active-set method's own statuses and degenerate structures: a duplicated binding G row
