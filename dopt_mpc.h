@@ -3608,7 +3608,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_t)(int m, int k, const DO
     for (; j + 3 < k; j += 4) {
         int i, c;
         const DOPT_REAL *a = A + (size_t)j * lda;
-        DOPT_FN(dopt__vreal) s[4][2], xv0, xv1;
+        DOPT__KFN(dopt__vreal) s[4][2], xv0, xv1;
         DOPT_REAL tail[4] = {0, 0, 0, 0};
         memset(s, 0, sizeof s);
         for (i = 0; i + 2 * DOPT__VLEN <= m; i += 2 * DOPT__VLEN) {
@@ -3622,7 +3622,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_t)(int m, int k, const DO
         for (; i < m; ++i)
             for (c = 0; c < 4; ++c) tail[c] += a[(size_t)c * lda + i] * x[i];
         for (c = 0; c < 4; ++c) {
-            DOPT_FN(dopt__vreal) v = s[c][0] + s[c][1];
+            DOPT__KFN(dopt__vreal) v = s[c][0] + s[c][1];
             DOPT_REAL t = tail[c];
             for (i = 0; i < DOPT__VLEN; ++i) t += v[i];
             y[j + c] = t;
@@ -3645,7 +3645,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_n)(int m, int k, const DO
         const DOPT_REAL *a0 = A + (size_t)j * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
         DOPT_REAL x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
         for (i = 0; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
-            DOPT_FN(dopt__vreal) v = DOPT__VLD(y + i);
+            DOPT__KFN(dopt__vreal) v = DOPT__VLD(y + i);
             v += DOPT__VLD(a0 + i) * x0 + DOPT__VLD(a1 + i) * x1;
             v += DOPT__VLD(a2 + i) * x2 + DOPT__VLD(a3 + i) * x3;
             DOPT__VST(y + i, v);
