@@ -42,7 +42,9 @@
  *   groups of 8 elements (16 in float) run in lockstep lanes: blocks stored lane-interleaved, so
  *   every scalar step of the recursion is one vector operation across the group whatever n and
  *   m are; the backward follows the forward's grouping, and the remaining B mod 8 (16) run
- *   one at a time.  A Q_uu that is not
+ *   one at a time (DOPT_MPC_LANE_BYTES, default 64, sets the group width).  The lane solve keeps
+ *   each step's value function V_t, v_t, so the multipliers are lam_t = V_t x_t + v_t (and
+ *   d_lam_t = V_t d_x_t + the adjoint's v_t) without a second pass over C.  A Q_uu that is not
  *   positive definite stops that element with DOPT_ERR_NOT_POSITIVE_DEFINITE and its time step.
  *   BOX LIMITS (box-DDP, Tassa et al. 2014, as mpc.pytorch): passes of the backward sweep around
  *   the current trajectory, each step's controls from a box QP solved by projected Newton; the
@@ -414,7 +416,11 @@ typedef struct dopt_mpc_cem_report {
 /* ==== LQR AND iLQR: precision-independent implementation ==== */
 /* Append text and a decimal integer to an error message without stdio. */
 /* Lanes of the lockstep LQR: one 64-byte vector of reals (R_ is the pass's real type). */
-#define DOPT__LW ((int)(64 / sizeof(R_)))
+#ifndef DOPT_MPC_LANE_BYTES /* bytes of one lockstep lane block (see "lockstep lanes"); 64: 8 doubles */
+#define DOPT_MPC_LANE_BYTES 64
+#endif
+#define DOPT__LW ((int)(DOPT_MPC_LANE_BYTES / sizeof(R_)))
+#define DOPT__LP (DOPT_MPC_LANE_BYTES / 32) /* 32-byte vectors per lane block */
 
 static void dopt__mpc_msg(char *buf, size_t cap, const char *a, long i, const char *z)
 {
@@ -1442,6 +1448,8 @@ struct DOPT_FN(dopt_mpc_lqr) {
     int *qidx;
     /* lockstep lanes (see "lockstep lanes"): lane-interleaved scratch of one group */
     R_ *lQ, *lq, *lV, *lv, *lZ, *ly, *lF, *lf, *ltau, *ldtau, *llam, *llam2;
+    R_ *Vs;            /* B*T*n*(n+1): the lane groups' V_t, v_t (lane-interleaved), for the
+                          multipliers lam_t = V_t x_t + v_t                                   */
     ptrdiff_t nlane;   /* elements 0 .. nlane-1 were solved in lanes by the last solve          */
     DOPT_FN(dopt_mpc_lqr_data) data;
     const R_ *Ft_of;   /* the F block whose transpose Ft holds (NULL: none)                    */
@@ -1495,6 +1503,7 @@ static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace
     DOPT__LQR_BLK(s->ldtau, (size_t)T * N * DOPT__LW * sizeof(R_));
     DOPT__LQR_BLK(s->llam, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_));
     DOPT__LQR_BLK(s->llam2, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->Vs, bt * (size_t)n * (size_t)(n + 1) * sizeof(R_));
 #undef DOPT__LQR_BLK
     for (i = 0; i < cnt; ++i) {
         if (ws) {
@@ -2105,7 +2114,21 @@ static void DOPT_FN(dopt__lqr_multipliers)(const DOPT_FN(dopt_mpc_lqr) *s, const
     }
 }
 
-/* ---- lockstep lanes: W = 64 bytes / sizeof(real) elements at once (8 doubles, 16 floats) ----
+/* 1 if no entry of x (n reals) is NaN or Inf: an OR of comparisons, which vectorizes (a sum
+ * of x - x would be one serial chain of additions). */
+static int DOPT_FN(dopt__lqr_finite)(int n, const R_ *x)
+{
+    int i, bad = 0;
+    for (i = 0; i < n; ++i) bad |= !(x[i] - x[i] == 0);
+    return !bad;
+}
+
+/* ---- lockstep lanes: W = DOPT_MPC_LANE_BYTES / sizeof(real) elements at once (default 64
+ * bytes: 8 doubles, 16 floats; a multiple of 32).  One configuration for every vector width:
+ * each lane block is DOPT__LP 32-byte vectors.  On AVX2 (Zen 3, no AVX-512) 64 bytes measured
+ * as fast as or faster than 32 and 128 at every bench-mpc size (e.g. (4,2,20,64): forward 181
+ * us, 212 us with 32, 199 us with 128), since two 32-byte halves give the 2 x 2 kernel of
+ * dopt__lqr_lane_gemm the 8 independent accumulators that hide the FMA latency. ----
  * The unconstrained solve and its backward run a group of W elements side by side: every
  * block is stored lane-interleaved (entry i of lane l at [i W + l]), so each scalar operation of
  * the recursion becomes one W-wide vector operation whatever n and m are (the "lane batch" of
@@ -2142,12 +2165,12 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
             const R_ *DOPT_RESTRICT ap = A + (size_t)i * si, *DOPT_RESTRICT bp = Bm + (size_t)j * ldb * W;
             if (two_j && i + 1 < ni) {
 #if DOPT__LQR_VEC
-                typedef R_ lv __attribute__((vector_size(32))); /* half a lane block */
-                lv c00[2], c10[2], c01[2], c11[2], x0, x1, y0, y1;
+                typedef R_ lv __attribute__((vector_size(32))); /* 1 / DOPT__LP of a lane block */
+                lv c00[DOPT__LP], c10[DOPT__LP], c01[DOPT__LP], c11[DOPT__LP], x0, x1, y0, y1;
                 R_ *d0 = DOPT__LQR_LN(D, i + j * ldd), *d1 = DOPT__LQR_LN(D, i + (j + 1) * ldd);
-                const size_t db = (size_t)ldb * W, hw = (size_t)W / 2;
+                const size_t db = (size_t)ldb * W, hw = (size_t)W / DOPT__LP;
                 int h;
-                for (h = 0; h < 2; ++h) {
+                for (h = 0; h < DOPT__LP; ++h) {
                     if (accumulate) {
                         memcpy(&c00[h], d0 + h * hw, sizeof x0);
                         memcpy(&c10[h], d0 + W + h * hw, sizeof x0);
@@ -2159,7 +2182,7 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
                     }
                 }
                 for (p = 0; p < np; ++p, ap += sa, bp += W)
-                    for (h = 0; h < 2; ++h) {
+                    for (h = 0; h < DOPT__LP; ++h) {
                         memcpy(&x0, ap + h * hw, sizeof x0);
                         memcpy(&x1, ap + si + h * hw, sizeof x1);
                         memcpy(&y0, bp + h * hw, sizeof y0);
@@ -2169,7 +2192,7 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
                         c01[h] += x0 * y1;
                         c11[h] += x1 * y1;
                     }
-                for (h = 0; h < 2; ++h) {
+                for (h = 0; h < DOPT__LP; ++h) {
                     memcpy(d0 + h * hw, &c00[h], sizeof x0);
                     memcpy(d0 + W + h * hw, &c10[h], sizeof x0);
                     memcpy(d1 + h * hw, &c01[h], sizeof x0);
@@ -2217,7 +2240,8 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
     }
 }
 
-/* x <- (L L^T)^{-1} x lane-wise for the m x m lane factor L, ncol columns of x (ld m). */
+/* x <- (L L^T)^{-1} x lane-wise for the m x m lane factor L (its diagonal holds 1 / L_ii, see
+ * dopt__lqr_lane_chol), ncol columns of x (ld m). */
 static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *X)
 {
     enum { W = DOPT__LW };
@@ -2231,7 +2255,7 @@ static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *
                 const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(L, i + p * m), *DOPT_RESTRICT xp = DOPT__LQR_LN(x, p);
                 for (l = 0; l < W; ++l) xi[l] -= a[l] * xp[l];
             }
-            for (l = 0; l < W; ++l) xi[l] /= dg[l];
+            for (l = 0; l < W; ++l) xi[l] *= dg[l];
         }
         for (i = m - 1; i >= 0; --i) {
             R_ *DOPT_RESTRICT xi = DOPT__LQR_LN(x, i);
@@ -2240,13 +2264,13 @@ static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *
                 const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(L, p + i * m), *DOPT_RESTRICT xp = DOPT__LQR_LN(x, p);
                 for (l = 0; l < W; ++l) xi[l] -= a[l] * xp[l];
             }
-            for (l = 0; l < W; ++l) xi[l] /= dg[l];
+            for (l = 0; l < W; ++l) xi[l] *= dg[l];
         }
     }
 }
 
-/* Lane Cholesky of the m x m lane matrix A (lower triangle, in place), with dopt__lqr_chol's
- * pivot test per lane: a lane whose pivot fails gets st[l] (first failure only: fail_t[l] = t)
+/* Lane Cholesky of the m x m lane matrix A (lower triangle, in place; the diagonal receives the
+ * reciprocals 1 / L_ii, so the solves multiply), with dopt__lqr_chol's pivot test per lane: a lane whose pivot fails gets st[l] (first failure only: fail_t[l] = t)
  * and continues on a unit pivot, so the other lanes are unaffected. */
 static void DOPT_FN(dopt__lqr_lane_chol)(int m, R_ *A, int t, dopt_status *st, int *fail_t)
 {
@@ -2275,8 +2299,8 @@ static void DOPT_FN(dopt__lqr_lane_chol)(int m, R_ *A, int t, dopt_status *st, i
                 }
                 d[l] = 1;
             }
-        for (l = 0; l < W; ++l) ajj[l] = DOPT_M(sqrt)(d[l]);
-        for (l = 0; l < W; ++l) d[l] = 1 / ajj[l];
+        for (l = 0; l < W; ++l) d[l] = 1 / DOPT_M(sqrt)(d[l]);
+        for (l = 0; l < W; ++l) ajj[l] = d[l]; /* kept inverted: the solves multiply */
         for (i = j + 1; i < m; ++i) {
             R_ *DOPT_RESTRICT aij = DOPT__LQR_LN(A, i + j * m);
             for (p = 0; p < j; ++p) {
@@ -2314,6 +2338,7 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
     const int n = s->n, m = s->m, T = s->T, N = n + m;
     R_ *Q = s->lQ, *q = s->lq, *V = s->lV, *v = s->lv, *Z = s->lZ, *y = s->ly, *Fl = s->lF, *fl = s->lf;
     R_ *Lg = s->L + (size_t)b0 * T * m * m, *Kg = s->K + (size_t)b0 * T * m * n, *kg = s->k + (size_t)b0 * T * m;
+    R_ *Vg = s->Vs + (size_t)b0 * T * n * (n + 1);
     int t, i, j, p, l, have = 0;
     for (l = 0; l < W; ++l) st[l] = DOPT_OK, fail_t[l] = -1;
     for (i = 0; i < N * N * W; ++i) Q[i] = 0; /* the upper triangle stays finite (lane_gemm) */
@@ -2359,6 +2384,8 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
                 for (l = 0; l < W; ++l) DOPT__LQR_LN(V, j + i * n)[l] = DOPT__LQR_LN(V, i + j * n)[l];
         for (i = 0; i < n * W; ++i) v[i] = q[i];
         DOPT_FN(dopt__lqr_lane_gemm)(n, 1, m, Q + (size_t)n * W, N, 1, k, m, v, n, 1, 0);
+        memcpy(Vg + (size_t)t * n * (n + 1) * W, V, (size_t)n * n * W * sizeof(R_)); /* V_t, v_t kept */
+        memcpy(Vg + ((size_t)t * (n + 1) + n) * n * W, v, (size_t)n * W * sizeof(R_));
     }
     /* the value function of step 0 carries the data tau does not see (see dopt__lqr_solve_one) */
     for (l = 0; l < W; ++l)
@@ -2391,37 +2418,24 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
     }
 }
 
-/* Lane multipliers (dopt__lqr_multipliers for a group): tau and lam lane-interleaved, T N and
- * T n lane blocks; g the linear term.  With tau2 not NULL a second set (tau2, g2) -> lam2 shares
- * the reads of C (the backward's multipliers and adjoint multipliers in one pass). */
-static void DOPT_FN(dopt__lqr_lane_multipliers)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
-                                                ptrdiff_t b0, const R_ *tau, DOPT_FN(dopt_mpc_cseq) g, R_ *lam,
-                                                const R_ *tau2, DOPT_FN(dopt_mpc_cseq) g2, R_ *lam2)
+/* Lane multipliers from the value functions the lane solve kept: lam_t = V_t x_t + g_t for
+ * t < T (x: T lane blocks of N, lam: of n).  g_t is v_t (the forward's multipliers; lam
+ * holds nothing on entry) or, with lam already holding the adjoint's v_t, itself (add 1). */
+static void DOPT_FN(dopt__lqr_lane_value_lam)(const DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, const R_ *x, R_ *lam, int add)
 {
-    enum { W = DOPT__LW };
-    const int n = s->n, T = s->T, N = n + s->m;
-    int t, i, j, l, k, have = 0;
-    R_ *Cr = s->lQ;
-    for (t = T - 1; t >= 0; --t) {
-        { /* the state rows of C_t */
-            const R_ *C[DOPT__LW];
-            for (l = 0; l < W; ++l) C[l] = DOPT__LQR_AT(d->C, b0 + l, t);
-            for (j = 0; j < N; ++j)
-                for (i = 0; i < n; ++i)
-                    for (l = 0; l < W; ++l) Cr[(size_t)(i + j * n) * W + l] = C[l][i + j * N];
-        }
-        if (t < T - 1) DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
-        for (k = 0; k < (tau2 ? 2 : 1); ++k) {
-            R_ *lt = (k ? lam2 : lam) + (size_t)t * n * W;
-            DOPT_FN(dopt__lqr_lane_gather)(lt, k ? g2 : g, b0, t, n);
-            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, Cr, n, 0, (k ? tau2 : tau) + (size_t)t * N * W, N, lt, n, 1, 0);
-            if (t < T - 1) DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, s->lF, n, 1, lt + (size_t)n * W, n, lt, n, 1, 0);
-        }
+    const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW;
+    const R_ *Vg = s->Vs + (size_t)b0 * T * n * (n + 1);
+    int t;
+    for (t = 0; t < T; ++t) {
+        const R_ *V = Vg + (size_t)t * n * (n + 1) * W;
+        R_ *lt = lam + (size_t)t * n * W;
+        if (!add) memcpy(lt, V + (size_t)n * n * W, (size_t)n * W * sizeof(R_));
+        DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, x + (size_t)t * N * W, N, lt, n, 1, 0);
     }
 }
 
-/* The adjoint LQR of the group at b0 (dopt__lqr_adjoint in lanes, without the multipliers):
- * d_tau into s->ldtau, lane-interleaved. */
+/* The adjoint LQR of the group at b0 (dopt__lqr_adjoint in lanes): d_tau into s->ldtau and
+ * d_lam_t = V_t d_x_t + v_t (v_t of the adjoint sweep) into s->llam, lane-interleaved. */
 static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, DOPT_FN(dopt_mpc_cseq) dtau)
 {
     enum { W = DOPT__LW };
@@ -2441,6 +2455,7 @@ static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t 
         }
         for (i = 0; i < n * W; ++i) v[i] = q[i];                                   /* v = q_x + K^T q_u */
         DOPT_FN(dopt__lqr_lane_gemm)(n, 1, m, K, m, 1, q + (size_t)n * W, m, v, n, 1, 0);
+        memcpy(s->llam + (size_t)t * n * W, v, (size_t)n * W * sizeof(R_));
         for (i = 0; i < m * W; ++i) q[n * W + i] = -q[n * W + i];                  /* dk, kept in u_t */
         DOPT_FN(dopt__lqr_lane_cholsolve)(m, Lg + (size_t)t * m * m * W, 1, q + (size_t)n * W);
     }
@@ -2455,6 +2470,7 @@ static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t 
             DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, s->lF, n, 0, x, N, xn, n, 0, 0);
         }
     }
+    DOPT_FN(dopt__lqr_lane_value_lam)(s, b0, dt, s->llam, 1);
 }
 
 /* The first non-finite number of element b's data, or DOPT_OK; *where = time step. */
@@ -2621,7 +2637,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
             st = lst[b % DOPT__LW];
             rep.fail_t = lfail[b % DOPT__LW];
             rep.iterations = rep.converged = st == DOPT_OK;
-            if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)(N * T, s->tau + (size_t)b * T * N)) st = DOPT_ERR_NON_FINITE;
+            if (st == DOPT_OK && !DOPT_FN(dopt__lqr_finite)(N * T, s->tau + (size_t)b * T * N)) st = DOPT_ERR_NON_FINITE;
             if (st == DOPT_OK && reports) {
                 rep.cost = DOPT_FN(dopt__lqr_cost)(s, data, b, s->tau + (size_t)b * T * N);
                 if (!(rep.cost - rep.cost == 0)) st = DOPT_ERR_NON_FINITE;
@@ -2758,8 +2774,7 @@ static void DOPT_FN(dopt__lqr_lane_backward)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t
     if (need_lam)
         for (l = 0; l < W; ++l)
             for (i = 0; i < T * N; ++i) s->ltau[(size_t)i * W + l] = s->tau[(size_t)(b0 + l) * T * N + i];
-    DOPT_FN(dopt__lqr_lane_multipliers)(s, &s->data, b0, s->ldtau, dtau, s->llam, need_lam ? s->ltau : NULL,
-                                        s->data.c, s->llam2);
+    if (need_lam) DOPT_FN(dopt__lqr_lane_value_lam)(s, b0, s->ltau, s->llam2, 0);
     if (need_lam)
         for (l = 0; l < W; ++l)
             for (i = 0; i < T * n; ++i) s->lam[(size_t)(b0 + l) * T * n + i] = s->llam2[(size_t)i * W + l];
@@ -2843,7 +2858,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
     for (b = 0; b < s->B; ++b) {
         dopt_status st = s->st[b];
         int finite = 1;
-        for (t = 0; t < s->T && finite; ++t) finite = DOPT_FN(dopt_all_finite)(s->n + s->m, DOPT__LQR_AT(dtau, b, t));
+        for (t = 0; t < s->T && finite; ++t) finite = DOPT_FN(dopt__lqr_finite)(s->n + s->m, DOPT__LQR_AT(dtau, b, t));
         if (b < s->nlane && b % DOPT__LW == 0) DOPT_FN(dopt__lqr_lane_backward)(s, b, dtau, grad);
         if (st == DOPT_OK || (st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG)) {
             if (!finite) {
@@ -2857,8 +2872,8 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
                                                        s->data.c, s->lam + (size_t)b * s->T * s->n);
                     DOPT_FN(dopt__lqr_adjoint)(s, b, dtau);
                 }
-                if (!DOPT_FN(dopt_all_finite)(s->T * (s->n + s->m), s->dtau) ||
-                    !DOPT_FN(dopt_all_finite)(s->T * s->n, s->dlam))
+                if (!DOPT_FN(dopt__lqr_finite)(s->T * (s->n + s->m), s->dtau) ||
+                    !DOPT_FN(dopt__lqr_finite)(s->T * s->n, s->dlam))
                     st = DOPT_ERR_NON_FINITE;
                 else
                     DOPT_FN(dopt__lqr_grad_add)(s, grad, b);
