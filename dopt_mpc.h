@@ -42,7 +42,9 @@
  *   groups of 8 elements (16 in float) run in lockstep lanes: blocks stored lane-interleaved, so
  *   every scalar step of the recursion is one vector operation across the group whatever n and
  *   m are; the backward follows the forward's grouping, and the remaining B mod 8 (16) run
- *   one at a time.  A Q_uu that is not
+ *   one at a time (DOPT_MPC_LANE_BYTES, default 64, sets the group width).  The lane solve keeps
+ *   each step's value function V_t, v_t, so the multipliers are lam_t = V_t x_t + v_t (and
+ *   d_lam_t = V_t d_x_t + the adjoint's v_t) without a second pass over C.  A Q_uu that is not
  *   positive definite stops that element with DOPT_ERR_NOT_POSITIVE_DEFINITE and its time step.
  *   BOX LIMITS (box-DDP, Tassa et al. 2014, as mpc.pytorch): passes of the backward sweep around
  *   the current trajectory, each step's controls from a box QP solved by projected Newton; the
@@ -62,6 +64,15 @@
  *   step of the local approximation followed by a line search on the true rollout; warm start
  *   as-is or shifted by one step (receding horizon).  Its backward is the LQR backward of the
  *   final approximation at the fixed point (the dynamics' curvature left out, as mpc.pytorch).
+ *   SLEW-RATE PENALTY (problem.slew_weight w, problem.u_prev = u_{-1}, e.g. the control applied
+ *   last): the cost gains sum_{t<T} w/2 |u_t - u_{t-1}|^2.  It couples neighbouring steps, so
+ *   the solver carries the previous control in the state: x~_t = [x_t; u_{t-1}] (n + m states),
+ *   dynamics [f(x, u); u], stage cost l_t + w/2 |u - p|^2, x~_0 = [x_init; u_prev], solved by
+ *   the same iLQR (a solver from dopt_mpc_ilqr_slew_create holds that second, larger solver).
+ *   The backward is the adjoint LQR of the augmented approximation, mapped back: the usual
+ *   dL/dC, dc, dF, df, dx_init of the caller's stage data, plus dL/dw (the penalty's Hessian
+ *   block w [[I, -I]; [-I, I]] on (u_{t-1}, u_t) is the only place w enters, since the penalty
+ *   adds nothing to c_t = grad - C_t tau_t) and dL/du_prev (the last m entries of dL/dx~_0).
  *   Example systems: dopt_mpc_{pendulum,cartpole,bicycle,quadrotor}_dynamics.
  *   NON-CONVERGENCE: every element has its own status in its report; the backward's policy
  *   (dopt_nlls_diff_policy) FLAG returns such an element's gradient and marks it, ZERO leaves it out,
@@ -415,7 +426,11 @@ typedef struct dopt_mpc_cem_report {
 /* ==== LQR AND iLQR: precision-independent implementation ==== */
 /* Append text and a decimal integer to an error message without stdio. */
 /* Lanes of the lockstep LQR: one 64-byte vector of reals (R_ is the pass's real type). */
-#define DOPT__LW ((int)(64 / sizeof(R_)))
+#ifndef DOPT_MPC_LANE_BYTES /* bytes of one lockstep lane block (see "lockstep lanes"); 64: 8 doubles */
+#define DOPT_MPC_LANE_BYTES 64
+#endif
+#define DOPT__LW ((int)(DOPT_MPC_LANE_BYTES / sizeof(R_)))
+#define DOPT__LP (DOPT_MPC_LANE_BYTES / 32) /* 32-byte vectors per lane block */
 
 static void dopt__mpc_msg(char *buf, size_t cap, const char *a, long i, const char *z)
 {
@@ -724,6 +739,9 @@ typedef struct DOPT_FN(dopt_mpc_lqr_data) {
  * block are summed; otherwise the blocks must not overlap.  p NULL: not wanted. */
 typedef struct DOPT_FN(dopt_mpc_lqr_grad) {
     DOPT_FN(dopt_mpc_seq) C, c, F, f, x_init;
+    /* dopt_mpc_ilqr_backward after a solve with a slew penalty only (dopt_mpc_lqr_backward never
+     * reads them): dL/dw, one real per element (bs; 0 sums), and dL/du_prev, m per element. */
+    DOPT_FN(dopt_mpc_seq) slew_weight, u_prev;
 } DOPT_FN(dopt_mpc_lqr_grad);
 
 /* Options of dopt_mpc_lqr_solve; zero-initialize for the defaults. */
@@ -844,6 +862,12 @@ typedef struct DOPT_FN(dopt_mpc_ilqr_problem) {
     int cost_derivatives;                 /* 1: cost fills grad and hess; 0: central differences  */
     void *user;
     DOPT_FN(dopt_mpc_cseq) u_lower, u_upper; /* as in dopt_mpc_lqr_data; p NULL: unbounded        */
+    /* Slew-rate penalty sum_{t<T} w/2 |u_t - u_{t-1}|^2 added to the cost (see the overview);
+     * needs a solver made by dopt_mpc_ilqr_slew_create (or _slew_create_in). */
+    DOPT_FN(dopt_mpc_cseq) slew_weight;   /* w >= 0: one real per element (bs; 0 shares it; ts
+                                             unused); p NULL: no slew penalty                      */
+    DOPT_FN(dopt_mpc_cseq) u_prev;        /* u_{-1}, e.g. the control applied last: one m-vector
+                                             per element (bs); p NULL: zero                        */
 } DOPT_FN(dopt_mpc_ilqr_problem);
 
 /* Options of dopt_mpc_ilqr_solve; zero-initialize for the defaults. */
@@ -871,6 +895,18 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create)(const dopt_hooks *hooks, int 
                                                    ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
                                                    dopt_errinfo *info);
 DOPT_API void DOPT_FN(dopt_mpc_ilqr_destroy)(DOPT_FN(dopt_mpc_ilqr) *s);
+/* dopt_mpc_ilqr_slew_workspace_size / slew_create_in / slew_create: a solver that also accepts
+ * problems with a slew-rate penalty (problem.slew_weight).  It holds a second iLQR solver for
+ * the augmented state [x_t; u_{t-1}] (n + m states), so it needs about 3x the memory of the
+ * plain solver; destroy it with dopt_mpc_ilqr_destroy.  Statuses as the plain functions. */
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_slew_workspace_size)(int n, int m, int T, ptrdiff_t B,
+                                                                size_t *bytes, dopt_errinfo *info);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_slew_create_in)(void *memory, size_t bytes, int n, int m, int T,
+                                                           ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                           dopt_errinfo *info);
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_slew_create)(const dopt_hooks *hooks, int n, int m, int T,
+                                                        ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                        dopt_errinfo *info);
 
 /* dopt_mpc_ilqr_solve: iLQR with control limits (box-DDP, Tassa et al. 2014) for each element.
  * An iteration linearizes the dynamics and quadratizes the cost along the current trajectory,
@@ -881,7 +917,10 @@ DOPT_API void DOPT_FN(dopt_mpc_ilqr_destroy)(DOPT_FN(dopt_mpc_ilqr) *s);
  * cost, n_clamped) or NULL.  Allocates nothing.  Returns the first failing element's status:
  * DOPT_ERR_DIMENSION (problem's n_state/n_ctrl differ from the solver's), NON_FINITE (a
  * callback produced NaN/Inf), NOT_POSITIVE_DEFINITE (a Q_uu of the approximation, with the time
- * step), NO_CONVERGENCE (iteration limit or no descent), or a callback's own status. */
+ * step), NO_CONVERGENCE (iteration limit or no descent), or a callback's own status; with a
+ * slew penalty also INVALID_ARGUMENT (a solver without slew room, or a weight < 0) and
+ * NON_FINITE (a weight or u_prev not finite), errinfo.index naming the element.  The reported
+ * cost includes the slew penalty. */
 DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_solve)(DOPT_FN(dopt_mpc_ilqr) *s,
                                                   const DOPT_FN(dopt_mpc_ilqr_problem) *problem,
                                                   DOPT_FN(dopt_mpc_cseq) x_init,
@@ -892,7 +931,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_solve)(DOPT_FN(dopt_mpc_ilqr) *s,
 
 /* dopt_mpc_ilqr_approximation: the LQR data of the last solve's final approximation at the
  * solution tau* (C_t = hess l_t, c_t = grad l_t - C_t tau*_t, F_t = Jacobian of f,
- * f_t = f(tau*_t) - F_t tau*_t; contiguous per element), whose solution is tau* itself. */
+ * f_t = f(tau*_t) - F_t tau*_t; contiguous per element), whose solution is tau* itself.  After
+ * a solve with a slew penalty: the augmented problem's (state [x_t; u_{t-1}], n + m states,
+ * tau = [x_t; u_{t-1}; u_t]; see the overview). */
 DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_approximation)(const DOPT_FN(dopt_mpc_ilqr) *s,
                                                           DOPT_FN(dopt_mpc_lqr_data) *data,
                                                           dopt_errinfo *info);
@@ -903,7 +944,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_approximation)(const DOPT_FN(dopt_mpc
  * Chain them to your parameters theta with tau* held fixed: dL/dtheta = sum_t dC_t : dC_t/dtheta
  * + dc_t . (d grad l_t/dtheta - dC_t/dtheta tau*_t) + dF_t : dF_t/dtheta + df_t . (d f/dtheta -
  * dF_t/dtheta tau*_t).  (Like mpc.pytorch, the dynamics' curvature is left out.)  Non-converged
- * elements follow options->policy. */
+ * elements follow options->policy.  After a solve with a slew penalty grad keeps these shapes
+ * (C_t = hess l_t without the penalty) and also receives dL/d slew_weight and dL/d u_prev
+ * (grad.slew_weight, grad.u_prev; p NULL: not wanted). */
 DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_backward)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
                                                      const DOPT_FN(dopt_mpc_lqr_backward_options) *options,
                                                      const DOPT_FN(dopt_mpc_lqr_grad) *grad,
@@ -1419,6 +1462,8 @@ struct DOPT_FN(dopt_mpc_lqr) {
     int *qidx;
     /* lockstep lanes (see "lockstep lanes"): lane-interleaved scratch of one group */
     R_ *lQ, *lq, *lV, *lv, *lZ, *ly, *lF, *lf, *ltau, *ldtau, *llam, *llam2;
+    R_ *Vs;            /* B*T*n*(n+1): the lane groups' V_t, v_t (lane-interleaved), for the
+                          multipliers lam_t = V_t x_t + v_t                                   */
     ptrdiff_t nlane;   /* elements 0 .. nlane-1 were solved in lanes by the last solve          */
     DOPT_FN(dopt_mpc_lqr_data) data;
     const R_ *Ft_of;   /* the F block whose transpose Ft holds (NULL: none)                    */
@@ -1472,6 +1517,7 @@ static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace
     DOPT__LQR_BLK(s->ldtau, (size_t)T * N * DOPT__LW * sizeof(R_));
     DOPT__LQR_BLK(s->llam, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_));
     DOPT__LQR_BLK(s->llam2, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_));
+    DOPT__LQR_BLK(s->Vs, bt * (size_t)n * (size_t)(n + 1) * sizeof(R_));
 #undef DOPT__LQR_BLK
     for (i = 0; i < cnt; ++i) {
         if (ws) {
@@ -2082,7 +2128,21 @@ static void DOPT_FN(dopt__lqr_multipliers)(const DOPT_FN(dopt_mpc_lqr) *s, const
     }
 }
 
-/* ---- lockstep lanes: W = 64 bytes / sizeof(real) elements at once (8 doubles, 16 floats) ----
+/* 1 if no entry of x (n reals) is NaN or Inf: an OR of comparisons, which vectorizes (a sum
+ * of x - x would be one serial chain of additions). */
+static int DOPT_FN(dopt__lqr_finite)(int n, const R_ *x)
+{
+    int i, bad = 0;
+    for (i = 0; i < n; ++i) bad |= !(x[i] - x[i] == 0);
+    return !bad;
+}
+
+/* ---- lockstep lanes: W = DOPT_MPC_LANE_BYTES / sizeof(real) elements at once (default 64
+ * bytes: 8 doubles, 16 floats; a multiple of 32).  One configuration for every vector width:
+ * each lane block is DOPT__LP 32-byte vectors.  On AVX2 (Zen 3, no AVX-512) 64 bytes measured
+ * as fast as or faster than 32 and 128 at every bench-mpc size (e.g. (4,2,20,64): forward 181
+ * us, 212 us with 32, 199 us with 128), since two 32-byte halves give the 2 x 2 kernel of
+ * dopt__lqr_lane_gemm the 8 independent accumulators that hide the FMA latency. ----
  * The unconstrained solve and its backward run a group of W elements side by side: every
  * block is stored lane-interleaved (entry i of lane l at [i W + l]), so each scalar operation of
  * the recursion becomes one W-wide vector operation whatever n and m are (the "lane batch" of
@@ -2119,12 +2179,12 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
             const R_ *DOPT_RESTRICT ap = A + (size_t)i * si, *DOPT_RESTRICT bp = Bm + (size_t)j * ldb * W;
             if (two_j && i + 1 < ni) {
 #if DOPT__LQR_VEC
-                typedef R_ lv __attribute__((vector_size(32))); /* half a lane block */
-                lv c00[2], c10[2], c01[2], c11[2], x0, x1, y0, y1;
+                typedef R_ lv __attribute__((vector_size(32))); /* 1 / DOPT__LP of a lane block */
+                lv c00[DOPT__LP], c10[DOPT__LP], c01[DOPT__LP], c11[DOPT__LP], x0, x1, y0, y1;
                 R_ *d0 = DOPT__LQR_LN(D, i + j * ldd), *d1 = DOPT__LQR_LN(D, i + (j + 1) * ldd);
-                const size_t db = (size_t)ldb * W, hw = (size_t)W / 2;
+                const size_t db = (size_t)ldb * W, hw = (size_t)W / DOPT__LP;
                 int h;
-                for (h = 0; h < 2; ++h) {
+                for (h = 0; h < DOPT__LP; ++h) {
                     if (accumulate) {
                         memcpy(&c00[h], d0 + h * hw, sizeof x0);
                         memcpy(&c10[h], d0 + W + h * hw, sizeof x0);
@@ -2136,7 +2196,7 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
                     }
                 }
                 for (p = 0; p < np; ++p, ap += sa, bp += W)
-                    for (h = 0; h < 2; ++h) {
+                    for (h = 0; h < DOPT__LP; ++h) {
                         memcpy(&x0, ap + h * hw, sizeof x0);
                         memcpy(&x1, ap + si + h * hw, sizeof x1);
                         memcpy(&y0, bp + h * hw, sizeof y0);
@@ -2146,7 +2206,7 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
                         c01[h] += x0 * y1;
                         c11[h] += x1 * y1;
                     }
-                for (h = 0; h < 2; ++h) {
+                for (h = 0; h < DOPT__LP; ++h) {
                     memcpy(d0 + h * hw, &c00[h], sizeof x0);
                     memcpy(d0 + W + h * hw, &c10[h], sizeof x0);
                     memcpy(d1 + h * hw, &c01[h], sizeof x0);
@@ -2194,7 +2254,8 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
     }
 }
 
-/* x <- (L L^T)^{-1} x lane-wise for the m x m lane factor L, ncol columns of x (ld m). */
+/* x <- (L L^T)^{-1} x lane-wise for the m x m lane factor L (its diagonal holds 1 / L_ii, see
+ * dopt__lqr_lane_chol), ncol columns of x (ld m). */
 static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *X)
 {
     enum { W = DOPT__LW };
@@ -2208,7 +2269,7 @@ static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *
                 const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(L, i + p * m), *DOPT_RESTRICT xp = DOPT__LQR_LN(x, p);
                 for (l = 0; l < W; ++l) xi[l] -= a[l] * xp[l];
             }
-            for (l = 0; l < W; ++l) xi[l] /= dg[l];
+            for (l = 0; l < W; ++l) xi[l] *= dg[l];
         }
         for (i = m - 1; i >= 0; --i) {
             R_ *DOPT_RESTRICT xi = DOPT__LQR_LN(x, i);
@@ -2217,13 +2278,13 @@ static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *
                 const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(L, p + i * m), *DOPT_RESTRICT xp = DOPT__LQR_LN(x, p);
                 for (l = 0; l < W; ++l) xi[l] -= a[l] * xp[l];
             }
-            for (l = 0; l < W; ++l) xi[l] /= dg[l];
+            for (l = 0; l < W; ++l) xi[l] *= dg[l];
         }
     }
 }
 
-/* Lane Cholesky of the m x m lane matrix A (lower triangle, in place), with dopt__lqr_chol's
- * pivot test per lane: a lane whose pivot fails gets st[l] (first failure only: fail_t[l] = t)
+/* Lane Cholesky of the m x m lane matrix A (lower triangle, in place; the diagonal receives the
+ * reciprocals 1 / L_ii, so the solves multiply), with dopt__lqr_chol's pivot test per lane: a lane whose pivot fails gets st[l] (first failure only: fail_t[l] = t)
  * and continues on a unit pivot, so the other lanes are unaffected. */
 static void DOPT_FN(dopt__lqr_lane_chol)(int m, R_ *A, int t, dopt_status *st, int *fail_t)
 {
@@ -2252,8 +2313,8 @@ static void DOPT_FN(dopt__lqr_lane_chol)(int m, R_ *A, int t, dopt_status *st, i
                 }
                 d[l] = 1;
             }
-        for (l = 0; l < W; ++l) ajj[l] = DOPT_M(sqrt)(d[l]);
-        for (l = 0; l < W; ++l) d[l] = 1 / ajj[l];
+        for (l = 0; l < W; ++l) d[l] = 1 / DOPT_M(sqrt)(d[l]);
+        for (l = 0; l < W; ++l) ajj[l] = d[l]; /* kept inverted: the solves multiply */
         for (i = j + 1; i < m; ++i) {
             R_ *DOPT_RESTRICT aij = DOPT__LQR_LN(A, i + j * m);
             for (p = 0; p < j; ++p) {
@@ -2291,6 +2352,7 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
     const int n = s->n, m = s->m, T = s->T, N = n + m;
     R_ *Q = s->lQ, *q = s->lq, *V = s->lV, *v = s->lv, *Z = s->lZ, *y = s->ly, *Fl = s->lF, *fl = s->lf;
     R_ *Lg = s->L + (size_t)b0 * T * m * m, *Kg = s->K + (size_t)b0 * T * m * n, *kg = s->k + (size_t)b0 * T * m;
+    R_ *Vg = s->Vs + (size_t)b0 * T * n * (n + 1);
     int t, i, j, p, l, have = 0;
     for (l = 0; l < W; ++l) st[l] = DOPT_OK, fail_t[l] = -1;
     for (i = 0; i < N * N * W; ++i) Q[i] = 0; /* the upper triangle stays finite (lane_gemm) */
@@ -2336,6 +2398,8 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
                 for (l = 0; l < W; ++l) DOPT__LQR_LN(V, j + i * n)[l] = DOPT__LQR_LN(V, i + j * n)[l];
         for (i = 0; i < n * W; ++i) v[i] = q[i];
         DOPT_FN(dopt__lqr_lane_gemm)(n, 1, m, Q + (size_t)n * W, N, 1, k, m, v, n, 1, 0);
+        memcpy(Vg + (size_t)t * n * (n + 1) * W, V, (size_t)n * n * W * sizeof(R_)); /* V_t, v_t kept */
+        memcpy(Vg + ((size_t)t * (n + 1) + n) * n * W, v, (size_t)n * W * sizeof(R_));
     }
     /* the value function of step 0 carries the data tau does not see (see dopt__lqr_solve_one) */
     for (l = 0; l < W; ++l)
@@ -2368,37 +2432,24 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
     }
 }
 
-/* Lane multipliers (dopt__lqr_multipliers for a group): tau and lam lane-interleaved, T N and
- * T n lane blocks; g the linear term.  With tau2 not NULL a second set (tau2, g2) -> lam2 shares
- * the reads of C (the backward's multipliers and adjoint multipliers in one pass). */
-static void DOPT_FN(dopt__lqr_lane_multipliers)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
-                                                ptrdiff_t b0, const R_ *tau, DOPT_FN(dopt_mpc_cseq) g, R_ *lam,
-                                                const R_ *tau2, DOPT_FN(dopt_mpc_cseq) g2, R_ *lam2)
+/* Lane multipliers from the value functions the lane solve kept: lam_t = V_t x_t + g_t for
+ * t < T (x: T lane blocks of N, lam: of n).  g_t is v_t (the forward's multipliers; lam
+ * holds nothing on entry) or, with lam already holding the adjoint's v_t, itself (add 1). */
+static void DOPT_FN(dopt__lqr_lane_value_lam)(const DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, const R_ *x, R_ *lam, int add)
 {
-    enum { W = DOPT__LW };
-    const int n = s->n, T = s->T, N = n + s->m;
-    int t, i, j, l, k, have = 0;
-    R_ *Cr = s->lQ;
-    for (t = T - 1; t >= 0; --t) {
-        { /* the state rows of C_t */
-            const R_ *C[DOPT__LW];
-            for (l = 0; l < W; ++l) C[l] = DOPT__LQR_AT(d->C, b0 + l, t);
-            for (j = 0; j < N; ++j)
-                for (i = 0; i < n; ++i)
-                    for (l = 0; l < W; ++l) Cr[(size_t)(i + j * n) * W + l] = C[l][i + j * N];
-        }
-        if (t < T - 1) DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
-        for (k = 0; k < (tau2 ? 2 : 1); ++k) {
-            R_ *lt = (k ? lam2 : lam) + (size_t)t * n * W;
-            DOPT_FN(dopt__lqr_lane_gather)(lt, k ? g2 : g, b0, t, n);
-            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, Cr, n, 0, (k ? tau2 : tau) + (size_t)t * N * W, N, lt, n, 1, 0);
-            if (t < T - 1) DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, s->lF, n, 1, lt + (size_t)n * W, n, lt, n, 1, 0);
-        }
+    const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW;
+    const R_ *Vg = s->Vs + (size_t)b0 * T * n * (n + 1);
+    int t;
+    for (t = 0; t < T; ++t) {
+        const R_ *V = Vg + (size_t)t * n * (n + 1) * W;
+        R_ *lt = lam + (size_t)t * n * W;
+        if (!add) memcpy(lt, V + (size_t)n * n * W, (size_t)n * W * sizeof(R_));
+        DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, x + (size_t)t * N * W, N, lt, n, 1, 0);
     }
 }
 
-/* The adjoint LQR of the group at b0 (dopt__lqr_adjoint in lanes, without the multipliers):
- * d_tau into s->ldtau, lane-interleaved. */
+/* The adjoint LQR of the group at b0 (dopt__lqr_adjoint in lanes): d_tau into s->ldtau and
+ * d_lam_t = V_t d_x_t + v_t (v_t of the adjoint sweep) into s->llam, lane-interleaved. */
 static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, DOPT_FN(dopt_mpc_cseq) dtau)
 {
     enum { W = DOPT__LW };
@@ -2418,6 +2469,7 @@ static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t 
         }
         for (i = 0; i < n * W; ++i) v[i] = q[i];                                   /* v = q_x + K^T q_u */
         DOPT_FN(dopt__lqr_lane_gemm)(n, 1, m, K, m, 1, q + (size_t)n * W, m, v, n, 1, 0);
+        memcpy(s->llam + (size_t)t * n * W, v, (size_t)n * W * sizeof(R_));
         for (i = 0; i < m * W; ++i) q[n * W + i] = -q[n * W + i];                  /* dk, kept in u_t */
         DOPT_FN(dopt__lqr_lane_cholsolve)(m, Lg + (size_t)t * m * m * W, 1, q + (size_t)n * W);
     }
@@ -2432,6 +2484,7 @@ static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t 
             DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, s->lF, n, 0, x, N, xn, n, 0, 0);
         }
     }
+    DOPT_FN(dopt__lqr_lane_value_lam)(s, b0, dt, s->llam, 1);
 }
 
 /* The first non-finite number of element b's data, or DOPT_OK; *where = time step. */
@@ -2598,7 +2651,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
             st = lst[b % DOPT__LW];
             rep.fail_t = lfail[b % DOPT__LW];
             rep.iterations = rep.converged = st == DOPT_OK;
-            if (st == DOPT_OK && !DOPT_FN(dopt_all_finite)(N * T, s->tau + (size_t)b * T * N)) st = DOPT_ERR_NON_FINITE;
+            if (st == DOPT_OK && !DOPT_FN(dopt__lqr_finite)(N * T, s->tau + (size_t)b * T * N)) st = DOPT_ERR_NON_FINITE;
             if (st == DOPT_OK && reports) {
                 rep.cost = DOPT_FN(dopt__lqr_cost)(s, data, b, s->tau + (size_t)b * T * N);
                 if (!(rep.cost - rep.cost == 0)) st = DOPT_ERR_NON_FINITE;
@@ -2735,8 +2788,7 @@ static void DOPT_FN(dopt__lqr_lane_backward)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t
     if (need_lam)
         for (l = 0; l < W; ++l)
             for (i = 0; i < T * N; ++i) s->ltau[(size_t)i * W + l] = s->tau[(size_t)(b0 + l) * T * N + i];
-    DOPT_FN(dopt__lqr_lane_multipliers)(s, &s->data, b0, s->ldtau, dtau, s->llam, need_lam ? s->ltau : NULL,
-                                        s->data.c, s->llam2);
+    if (need_lam) DOPT_FN(dopt__lqr_lane_value_lam)(s, b0, s->ltau, s->llam2, 0);
     if (need_lam)
         for (l = 0; l < W; ++l)
             for (i = 0; i < T * n; ++i) s->lam[(size_t)(b0 + l) * T * n + i] = s->llam2[(size_t)i * W + l];
@@ -2820,7 +2872,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
     for (b = 0; b < s->B; ++b) {
         dopt_status st = s->st[b];
         int finite = 1;
-        for (t = 0; t < s->T && finite; ++t) finite = DOPT_FN(dopt_all_finite)(s->n + s->m, DOPT__LQR_AT(dtau, b, t));
+        for (t = 0; t < s->T && finite; ++t) finite = DOPT_FN(dopt__lqr_finite)(s->n + s->m, DOPT__LQR_AT(dtau, b, t));
         if (b < s->nlane && b % DOPT__LW == 0) DOPT_FN(dopt__lqr_lane_backward)(s, b, dtau, grad);
         if (st == DOPT_OK || (st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG)) {
             if (!finite) {
@@ -2834,8 +2886,8 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
                                                        s->data.c, s->lam + (size_t)b * s->T * s->n);
                     DOPT_FN(dopt__lqr_adjoint)(s, b, dtau);
                 }
-                if (!DOPT_FN(dopt_all_finite)(s->T * (s->n + s->m), s->dtau) ||
-                    !DOPT_FN(dopt_all_finite)(s->T * s->n, s->dlam))
+                if (!DOPT_FN(dopt__lqr_finite)(s->T * (s->n + s->m), s->dtau) ||
+                    !DOPT_FN(dopt__lqr_finite)(s->T * s->n, s->dlam))
                     st = DOPT_ERR_NON_FINITE;
                 else
                     DOPT_FN(dopt__lqr_grad_add)(s, grad, b);
@@ -2867,13 +2919,22 @@ struct DOPT_FN(dopt_mpc_ilqr) {
     R_ *C, *c, *F, *f;            /* the approximation, contiguous per element                 */
     R_ *trial, *work;             /* T*(n+m); 4*(n+m) + (n+m)^2 finite-difference scratch       */
     DOPT_FN(dopt_mpc_lqr_data) approx;
+    /* slew room (dopt_mpc_ilqr_slew_create; NULL otherwise): the solver of the augmented state
+     * [x; u_prev] and its data: initial states B*(n+m), controls / dtau B*T*(n+2m), callback
+     * scratch, the augmented gradients (B*T blocks) */
+    struct DOPT_FN(dopt_mpc_ilqr) *aug;
+    R_ *xa, *ta, *wz, *gC, *gc, *gF, *gf, *gx;
+    const DOPT_FN(dopt_mpc_ilqr_problem) *up; /* the caller's problem during a slew solve      */
+    R_ hd, hc;                    /* its finite-difference steps                               */
+    int slew_used;                /* the last solve had a slew penalty                          */
 };
 
 static size_t DOPT_FN(dopt__ilqr_layout)(DOPT_FN(dopt_mpc_ilqr) *s, dopt_workspace *ws, int n, int m, int T,
-                                         ptrdiff_t B)
+                                         ptrdiff_t B, int slew)
 {
-    size_t N = (size_t)(n + m), bt = (size_t)B * (size_t)T, tot = 0, sz[6];
-    void **dst[6];
+    size_t N = (size_t)(n + m), bt = (size_t)B * (size_t)T, tot = 0, sz[14];
+    size_t na = N, Na = N + (size_t)m; /* the augmented problem's states and n + m */
+    void **dst[14];
     int i, cnt = 0;
 #define DOPT__ILQR_BLK(ptr, bytes) (dst[cnt] = (void **)(void *)&(ptr), sz[cnt++] = (bytes))
     DOPT__ILQR_BLK(s->C, bt * N * N * sizeof(R_));
@@ -2882,6 +2943,16 @@ static size_t DOPT_FN(dopt__ilqr_layout)(DOPT_FN(dopt_mpc_ilqr) *s, dopt_workspa
     DOPT__ILQR_BLK(s->f, bt * (size_t)n * sizeof(R_));
     DOPT__ILQR_BLK(s->trial, (size_t)T * N * sizeof(R_));
     DOPT__ILQR_BLK(s->work, (4 * N + N * N + 4) * sizeof(R_));
+    if (slew) {
+        DOPT__ILQR_BLK(s->xa, (size_t)B * na * sizeof(R_));
+        DOPT__ILQR_BLK(s->ta, bt * Na * sizeof(R_));
+        DOPT__ILQR_BLK(s->wz, (2 * N + (size_t)n * N + N * N) * sizeof(R_));
+        DOPT__ILQR_BLK(s->gC, bt * Na * Na * sizeof(R_));
+        DOPT__ILQR_BLK(s->gc, bt * Na * sizeof(R_));
+        DOPT__ILQR_BLK(s->gF, bt * na * Na * sizeof(R_));
+        DOPT__ILQR_BLK(s->gf, bt * na * sizeof(R_));
+        DOPT__ILQR_BLK(s->gx, (size_t)B * na * sizeof(R_));
+    }
 #undef DOPT__ILQR_BLK
     for (i = 0; i < cnt; ++i) {
         if (ws) {
@@ -2893,38 +2964,53 @@ static size_t DOPT_FN(dopt__ilqr_layout)(DOPT_FN(dopt_mpc_ilqr) *s, dopt_workspa
     return tot;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_workspace_size)(int n, int m, int T, ptrdiff_t B,
-                                                           size_t *bytes, dopt_errinfo *info)
+/* Bytes of a solver, with room for the slew penalty's augmented solver when slew is set. */
+static dopt_status DOPT_FN(dopt__ilqr_size)(int n, int m, int T, ptrdiff_t B, int slew, size_t *bytes,
+                                            dopt_errinfo *info)
 {
     DOPT_FN(dopt_mpc_ilqr) tmp;
-    size_t lq;
+    size_t lq, aug = 0;
     dopt_status st;
     if (!bytes) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL bytes");
     *bytes = 0;
     st = DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &lq, info);
+    if (st == DOPT_OK && slew) st = DOPT_FN(dopt__ilqr_size)(n + m, m, T, B, 0, &aug, info);
     if (st != DOPT_OK) return st;
     memset(&tmp, 0, sizeof tmp);
-    *bytes = DOPT_WORKSPACE_ROUND(lq) + DOPT_FN(dopt__ilqr_layout)(&tmp, NULL, n, m, T, B) + DOPT_WORKSPACE_ROUND(sizeof tmp) +
-             DOPT_WORKSPACE_ALIGN;
+    *bytes = DOPT_WORKSPACE_ROUND(lq) + DOPT_WORKSPACE_ROUND(aug) + DOPT_FN(dopt__ilqr_layout)(&tmp, NULL, n, m, T, B, slew) +
+             DOPT_WORKSPACE_ROUND(sizeof tmp) + DOPT_WORKSPACE_ALIGN;
     return DOPT_OK;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create_in)(void *memory, size_t bytes, int n, int m, int T,
-                                                      ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
-                                                      dopt_errinfo *info)
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_workspace_size)(int n, int m, int T, ptrdiff_t B,
+                                                           size_t *bytes, dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__ilqr_size)(n, m, T, B, 0, bytes, info);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_slew_workspace_size)(int n, int m, int T, ptrdiff_t B,
+                                                                size_t *bytes, dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__ilqr_size)(n, m, T, B, 1, bytes, info);
+}
+
+/* create_in of a plain (slew 0) or slew-capable (slew 1) solver. */
+static dopt_status DOPT_FN(dopt__ilqr_create_in)(void *memory, size_t bytes, int n, int m, int T, ptrdiff_t B,
+                                                 int slew, DOPT_FN(dopt_mpc_ilqr) **out, dopt_errinfo *info)
 {
     dopt_workspace ws;
     DOPT_FN(dopt_mpc_ilqr) *s;
-    size_t need, lq;
+    size_t need, lq, aug = 0;
     dopt_status st;
-    void *lmem;
+    void *lmem, *amem = NULL;
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL out");
     *out = NULL;
-    st = DOPT_FN(dopt_mpc_ilqr_workspace_size)(n, m, T, B, &need, info);
+    st = DOPT_FN(dopt__ilqr_size)(n, m, T, B, slew, &need, info);
     if (st != DOPT_OK) return st;
     if (!memory || bytes < need)
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: workspace too small");
     DOPT_FN(dopt_mpc_lqr_workspace_size)(n, m, T, B, &lq, NULL);
+    if (slew) DOPT_FN(dopt__ilqr_size)(n + m, m, T, B, 0, &aug, NULL);
     dopt_workspace_init(&ws, memory, bytes);
     s = (DOPT_FN(dopt_mpc_ilqr) *)dopt_workspace_take(&ws, sizeof *s);
     if (!s) return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: workspace too small");
@@ -2934,9 +3020,11 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create_in)(void *memory, size_t bytes
     s->T = T;
     s->B = B;
     lmem = dopt_workspace_take(&ws, lq);
-    if (!lmem || !DOPT_FN(dopt__ilqr_layout)(s, &ws, n, m, T, B))
+    if (slew) amem = dopt_workspace_take(&ws, aug);
+    if (!lmem || (slew && !amem) || !DOPT_FN(dopt__ilqr_layout)(s, &ws, n, m, T, B, slew))
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "mpc ilqr: workspace too small");
     st = DOPT_FN(dopt_mpc_lqr_create_in)(lmem, lq, n, m, T, B, &s->lqr, info);
+    if (st == DOPT_OK && slew) st = DOPT_FN(dopt__ilqr_create_in)(amem, aug, n + m, m, T, B, 0, &s->aug, info);
     if (st != DOPT_OK) return st;
     s->approx.C.p = s->C; s->approx.C.ts = (ptrdiff_t)(n + m) * (n + m); s->approx.C.bs = s->approx.C.ts * T;
     s->approx.c.p = s->c; s->approx.c.ts = n + m; s->approx.c.bs = (ptrdiff_t)(n + m) * T;
@@ -2946,19 +3034,47 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create_in)(void *memory, size_t bytes
     return DOPT_OK;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create)(const dopt_hooks *hooks, int n, int m, int T,
-                                                   ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
-                                                   dopt_errinfo *info)
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create_in)(void *memory, size_t bytes, int n, int m, int T,
+                                                      ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                      dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__ilqr_create_in)(memory, bytes, n, m, T, B, 0, out, info);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_slew_create_in)(void *memory, size_t bytes, int n, int m, int T,
+                                                           ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                           dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__ilqr_create_in)(memory, bytes, n, m, T, B, 1, out, info);
+}
+
+/* create of a plain or slew-capable solver: size query, one allocation, create_in. */
+static dopt_status DOPT_FN(dopt__ilqr_create)(const dopt_hooks *hooks, int n, int m, int T, ptrdiff_t B, int slew,
+                                              DOPT_FN(dopt_mpc_ilqr) **out, dopt_errinfo *info)
 {
     size_t bytes = 0;
     void *mem;
     dopt_status st;
     if (!out) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL out");
     *out = NULL;
-    st = DOPT_FN(dopt_mpc_ilqr_workspace_size)(n, m, T, B, &bytes, info);
+    st = DOPT_FN(dopt__ilqr_size)(n, m, T, B, slew, &bytes, info);
     mem = dopt_owned_alloc(hooks, bytes, &st, info);
-    if (mem) st = DOPT_FN(dopt_mpc_ilqr_create_in)(mem, bytes, n, m, T, B, out, info);
+    if (mem) st = DOPT_FN(dopt__ilqr_create_in)(mem, bytes, n, m, T, B, slew, out, info);
     return dopt_owned_keep(st, hooks, mem, bytes, st == DOPT_OK ? &(*out)->own : NULL);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_create)(const dopt_hooks *hooks, int n, int m, int T,
+                                                   ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                   dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__ilqr_create)(hooks, n, m, T, B, 0, out, info);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_slew_create)(const dopt_hooks *hooks, int n, int m, int T,
+                                                        ptrdiff_t B, DOPT_FN(dopt_mpc_ilqr) **out,
+                                                        dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__ilqr_create)(hooks, n, m, T, B, 1, out, info);
 }
 
 DOPT_API void DOPT_FN(dopt_mpc_ilqr_destroy)(DOPT_FN(dopt_mpc_ilqr) *s)
@@ -3163,6 +3279,217 @@ static dopt_status DOPT_FN(dopt__ilqr_one)(DOPT_FN(dopt_mpc_ilqr) *s, const DOPT
     return rep->converged ? DOPT_OK : DOPT_ERR_NO_CONVERGENCE;
 }
 
+/* ---- slew-rate penalty: the augmented problem ----------------------------------------------
+ * State [x; p] with p_t = u_{t-1}: dynamics [f(x, u); u], stage cost l(x, u) + w/2 |u - p|^2,
+ * tau_aug = [x; p; u] (n + 2m), initial state [x_init; u_prev].  The callbacks below wrap the
+ * caller's (analytic or central differences, through the outer solver s) for the augmented
+ * solver s->aug. */
+
+/* Index of entry k of tau = [x; u] in tau_aug = [x; p; u]. */
+#define DOPT__SLEW_AT(k) ((k) < n ? (k) : (k) + m)
+
+static R_ DOPT_FN(dopt__slew_weight)(const DOPT_FN(dopt_mpc_ilqr_problem) *p, ptrdiff_t b)
+{
+    return p->slew_weight.p[b * p->slew_weight.bs];
+}
+
+/* Augmented dynamics: [x'; p'] = [f(x, u); u], Jacobian [[A 0 B]; [0 0 I]]. */
+static dopt_status DOPT_FN(dopt__slew_dyn)(void *user, ptrdiff_t b, int t, const R_ *xa, const R_ *u, R_ *xn, R_ *Fa)
+{
+    DOPT_FN(dopt_mpc_ilqr) *s = (DOPT_FN(dopt_mpc_ilqr) *)user;
+    const int n = s->n, m = s->m, N = n + m, na = N, Na = N + m;
+    R_ *z = s->wz, *F = z + N;
+    dopt_status st;
+    int i, j;
+    for (i = 0; i < n; ++i) z[i] = xa[i];
+    for (i = 0; i < m; ++i) z[n + i] = u[i];
+    st = DOPT_FN(dopt__ilqr_dyn)(s, s->up, b, t, z, xn, Fa ? F : NULL, s->hd);
+    if (st != DOPT_OK) return st;
+    for (i = 0; i < m; ++i) xn[n + i] = u[i];
+    if (Fa) {
+        for (i = 0; i < na * Na; ++i) Fa[i] = 0;
+        for (j = 0; j < N; ++j)
+            for (i = 0; i < n; ++i) Fa[i + DOPT__SLEW_AT(j) * na] = F[i + j * n];
+        for (i = 0; i < m; ++i) Fa[n + i + (N + i) * na] = 1;
+    }
+    return DOPT_OK;
+}
+
+/* Augmented stage cost l(x, u) + w/2 |u - p|^2 with its gradient and Hessian. */
+static dopt_status DOPT_FN(dopt__slew_cost)(void *user, ptrdiff_t b, int t, const R_ *ta, R_ *l, R_ *ga, R_ *Ha)
+{
+    DOPT_FN(dopt_mpc_ilqr) *s = (DOPT_FN(dopt_mpc_ilqr) *)user;
+    const int n = s->n, m = s->m, N = n + m, Na = N + m;
+    const R_ w = DOPT_FN(dopt__slew_weight)(s->up, b), *pv = ta + n, *u = ta + N;
+    R_ *z = s->wz, *g = z + N + n * N, *H = g + N;
+    dopt_status st;
+    int i, j;
+    for (i = 0; i < n; ++i) z[i] = ta[i];
+    for (i = 0; i < m; ++i) z[n + i] = u[i];
+    st = DOPT_FN(dopt__ilqr_cost)(s, s->up, b, t, z, l, ga ? g : NULL, ga ? H : NULL, s->hc);
+    if (st != DOPT_OK) return st;
+    for (i = 0; i < m; ++i) *l += (R_)0.5 * w * (u[i] - pv[i]) * (u[i] - pv[i]);
+    if (ga) {
+        for (i = 0; i < N; ++i) ga[DOPT__SLEW_AT(i)] = g[i];
+        for (i = 0; i < Na * Na; ++i) Ha[i] = 0;
+        for (j = 0; j < N; ++j)
+            for (i = 0; i < N; ++i) Ha[DOPT__SLEW_AT(i) + DOPT__SLEW_AT(j) * Na] = H[i + j * N];
+        for (i = 0; i < m; ++i) {
+            const int pi = n + i, ui = N + i;
+            ga[pi] = -w * (u[i] - pv[i]);
+            ga[ui] += w * (u[i] - pv[i]);
+            Ha[pi + pi * Na] += w;
+            Ha[ui + ui * Na] += w;
+            Ha[pi + ui * Na] -= w;
+            Ha[ui + pi * Na] -= w;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* The slew data of element b: weight finite and >= 0, u_prev finite. */
+static dopt_status DOPT_FN(dopt__slew_check)(const DOPT_FN(dopt_mpc_ilqr) *s, const DOPT_FN(dopt_mpc_ilqr_problem) *p,
+                                             ptrdiff_t b)
+{
+    const R_ w = DOPT_FN(dopt__slew_weight)(p, b);
+    if (!(w - w == 0)) return DOPT_ERR_NON_FINITE;
+    if (w < 0) return DOPT_ERR_INVALID_ARGUMENT;
+    if (p->u_prev.p && !DOPT_FN(dopt_all_finite)(s->m, p->u_prev.p + b * p->u_prev.bs)) return DOPT_ERR_NON_FINITE;
+    return DOPT_OK;
+}
+
+/* dopt_mpc_ilqr_solve with a slew penalty (options resolved): the augmented solve, its
+ * solution copied back without the p block. */
+static dopt_status DOPT_FN(dopt__slew_solve)(DOPT_FN(dopt_mpc_ilqr) *s, const DOPT_FN(dopt_mpc_ilqr_problem) *problem,
+                                             DOPT_FN(dopt_mpc_cseq) x_init, const DOPT_FN(dopt_mpc_ilqr_options) *o,
+                                             DOPT_FN(dopt_mpc_seq) tau, DOPT_FN(dopt_mpc_lqr_report) *reports,
+                                             dopt_errinfo *info)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m, Na = N + m;
+    DOPT_FN(dopt_mpc_ilqr_problem) ap;
+    DOPT_FN(dopt_mpc_cseq) xs = {0, 0, 0};
+    DOPT_FN(dopt_mpc_seq) ts = {0, 0, 0};
+    dopt_status st;
+    ptrdiff_t b;
+    int t, i;
+    if (!s->aug)
+        return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0,
+                                "mpc ilqr: a slew penalty needs a solver from dopt_mpc_ilqr_slew_create");
+    for (b = 0; b < s->B; ++b) {
+        const R_ *x0 = DOPT__LQR_AT(x_init, b, 0);
+        if ((st = DOPT_FN(dopt__slew_check)(s, problem, b)) != DOPT_OK)
+            return dopt_errinfo_set(info, st, (long)b, 0, "mpc ilqr: slew_weight < 0 or not finite, or u_prev not finite");
+        for (i = 0; i < n; ++i) s->xa[(size_t)b * N + i] = x0[i];
+        for (i = 0; i < m; ++i) s->xa[(size_t)b * N + n + i] = problem->u_prev.p ? problem->u_prev.p[b * problem->u_prev.bs + i] : 0;
+        if (tau.p) /* the warm start's controls */
+            for (t = 0; t < T; ++t)
+                for (i = 0; i < m; ++i) s->ta[((size_t)b * T + t) * Na + N + i] = DOPT__LQR_AT(tau, b, t)[n + i];
+    }
+    memset(&ap, 0, sizeof ap);
+    ap.n_state = N;
+    ap.n_ctrl = m;
+    ap.dynamics = DOPT_FN(dopt__slew_dyn);
+    ap.dynamics_jacobian = 1;
+    ap.cost = DOPT_FN(dopt__slew_cost);
+    ap.cost_derivatives = 1;
+    ap.user = s;
+    ap.u_lower = problem->u_lower;
+    ap.u_upper = problem->u_upper;
+    s->up = problem;
+    s->hd = o->fd_step > 0 ? o->fd_step : DOPT_M(cbrt)(DOPT_EPS);
+    s->hc = o->fd_step > 0 ? o->fd_step : DOPT_M(sqrt)(DOPT_M(sqrt)(DOPT_EPS));
+    xs.p = s->xa;
+    xs.bs = N;
+    if (tau.p) {
+        ts.p = s->ta;
+        ts.ts = Na;
+        ts.bs = (ptrdiff_t)T * Na;
+    }
+    s->lqr->solved = 0;
+    st = DOPT_FN(dopt_mpc_ilqr_solve)(s->aug, &ap, xs, o, ts, reports, info);
+    for (b = 0; b < s->B && tau.p; ++b) {
+        const dopt_status sb = s->aug->lqr->st[b];
+        if (sb == DOPT_OK || sb == DOPT_ERR_NO_CONVERGENCE)
+            for (t = 0; t < T; ++t)
+                for (i = 0; i < N; ++i)
+                    DOPT__LQR_AT(tau, b, t)[i] = s->aug->lqr->tau[((size_t)b * T + t) * Na + DOPT__SLEW_AT(i)];
+    }
+    s->slew_used = 1;
+    return st;
+}
+
+/* Element b's caller-shaped gradients from the augmented ones (the arrays were zeroed first). */
+static void DOPT_FN(dopt__slew_grad_add)(const DOPT_FN(dopt_mpc_ilqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g,
+                                         ptrdiff_t b)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m, na = N, Na = N + m;
+    int t, i, j;
+    R_ dw = 0;
+    for (t = 0; t < T; ++t) {
+        const size_t bt = (size_t)b * T + t;
+        const R_ *GC = s->gC + bt * Na * Na;
+        if (g->C.p)
+            for (j = 0; j < N; ++j)
+                for (i = 0; i < N; ++i) DOPT__LQR_AT(g->C, b, t)[i + j * N] += GC[DOPT__SLEW_AT(i) + DOPT__SLEW_AT(j) * Na];
+        if (g->c.p)
+            for (i = 0; i < N; ++i) DOPT__LQR_AT(g->c, b, t)[i] += s->gc[bt * Na + DOPT__SLEW_AT(i)];
+        if (g->F.p && t < T - 1)
+            for (j = 0; j < N; ++j)
+                for (i = 0; i < n; ++i) DOPT__LQR_AT(g->F, b, t)[i + j * n] += s->gF[bt * na * Na + i + DOPT__SLEW_AT(j) * na];
+        if (g->f.p && t < T - 1)
+            for (i = 0; i < n; ++i) DOPT__LQR_AT(g->f, b, t)[i] += s->gf[bt * na + i];
+        if (g->slew_weight.p) /* the penalty's Hessian block w [[I -I]; [-I I]] on (p, u) */
+            for (i = 0; i < m; ++i)
+                dw += GC[(n + i) * (Na + 1)] + GC[(N + i) * (Na + 1)] - GC[n + i + (N + i) * Na] - GC[N + i + (n + i) * Na];
+    }
+    if (g->x_init.p)
+        for (i = 0; i < n; ++i) g->x_init.p[b * g->x_init.bs + i] += s->gx[(size_t)b * na + i];
+    if (g->u_prev.p)
+        for (i = 0; i < m; ++i) g->u_prev.p[b * g->u_prev.bs + i] += s->gx[(size_t)b * na + n + i];
+    if (g->slew_weight.p) g->slew_weight.p[b * g->slew_weight.bs] += dw;
+}
+
+/* dopt_mpc_ilqr_backward after a slew solve: the augmented LQR's backward, mapped back. */
+static dopt_status DOPT_FN(dopt__slew_backward)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
+                                                const DOPT_FN(dopt_mpc_lqr_backward_options) *options,
+                                                const DOPT_FN(dopt_mpc_lqr_grad) *grad, dopt_status *bwd_status,
+                                                dopt_errinfo *info)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m, na = N, Na = N + m;
+    DOPT_FN(dopt_mpc_lqr_grad) ga;
+    DOPT_FN(dopt_mpc_cseq) dta = {0, 0, 0};
+    dopt_status st;
+    ptrdiff_t b;
+    int t, i;
+    if (!grad || !dtau.p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr backward: NULL argument");
+    for (b = 0; b < s->B; ++b)
+        for (t = 0; t < T; ++t) {
+            R_ *d = s->ta + ((size_t)b * T + t) * Na;
+            for (i = 0; i < m; ++i) d[n + i] = 0;
+            for (i = 0; i < N; ++i) d[DOPT__SLEW_AT(i)] = DOPT__LQR_AT(dtau, b, t)[i];
+        }
+    dta.p = s->ta;
+    dta.ts = Na;
+    dta.bs = (ptrdiff_t)T * Na;
+    memset(&ga, 0, sizeof ga);
+    if (grad->C.p || grad->slew_weight.p) { ga.C.p = s->gC; ga.C.ts = (ptrdiff_t)Na * Na; ga.C.bs = ga.C.ts * T; }
+    if (grad->c.p) { ga.c.p = s->gc; ga.c.ts = Na; ga.c.bs = (ptrdiff_t)Na * T; }
+    if (grad->F.p) { ga.F.p = s->gF; ga.F.ts = (ptrdiff_t)na * Na; ga.F.bs = ga.F.ts * T; }
+    if (grad->f.p) { ga.f.p = s->gf; ga.f.ts = na; ga.f.bs = (ptrdiff_t)na * T; }
+    if (grad->x_init.p || grad->u_prev.p) { ga.x_init.p = s->gx; ga.x_init.bs = na; }
+    st = DOPT_FN(dopt_mpc_lqr_backward)(s->aug->lqr, dta, options, &ga, bwd_status, info);
+    for (b = 0; b < s->B; ++b) {
+        DOPT_FN(dopt__lqr_grad_zero)(s->lqr, grad, b, 0);
+        DOPT_FN(dopt__lqr_grad_zero)(s->lqr, grad, b, 1);
+        if (grad->u_prev.p)
+            for (i = 0; i < m; ++i) grad->u_prev.p[b * grad->u_prev.bs + i] = 0;
+        if (grad->slew_weight.p) grad->slew_weight.p[b * grad->slew_weight.bs] = 0;
+    }
+    for (b = 0; b < s->B; ++b) DOPT_FN(dopt__slew_grad_add)(s, grad, b);
+    return st;
+}
+#undef DOPT__SLEW_AT
+
 DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_solve)(DOPT_FN(dopt_mpc_ilqr) *s,
                                                   const DOPT_FN(dopt_mpc_ilqr_problem) *problem,
                                                   DOPT_FN(dopt_mpc_cseq) x_init,
@@ -3189,6 +3516,8 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_solve)(DOPT_FN(dopt_mpc_ilqr) *s,
     if (o.max_linesearch == 0) o.max_linesearch = 12;
     if (o.qp_max_iter == 0) o.qp_max_iter = 50;
     if (o.tol == 0) o.tol = DOPT_IS_FLOAT ? (R_)1e-4 : (R_)1e-8;
+    s->slew_used = 0;
+    if (problem->slew_weight.p) return DOPT_FN(dopt__slew_solve)(s, problem, x_init, &o, tau, reports, info);
     L = s->lqr;
     n = s->n;
     N = n + s->m;
@@ -3242,6 +3571,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_approximation)(const DOPT_FN(dopt_mpc
                                                           dopt_errinfo *info)
 {
     if (!s || !data) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: NULL argument");
+    if (s->slew_used) return DOPT_FN(dopt_mpc_ilqr_approximation)(s->aug, data, info);
     if (!s->lqr->solved) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr: no solve yet");
     *data = s->lqr->data;
     return DOPT_OK;
@@ -3253,6 +3583,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_ilqr_backward)(DOPT_FN(dopt_mpc_ilqr) *s, 
                                                      dopt_status *bwd_status, dopt_errinfo *info)
 {
     if (!s) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc ilqr backward: NULL solver");
+    if (s->slew_used) return DOPT_FN(dopt__slew_backward)(s, dtau, options, grad, bwd_status, info);
     return DOPT_FN(dopt_mpc_lqr_backward)(s->lqr, dtau, options, grad, bwd_status, info);
 }
 

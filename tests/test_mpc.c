@@ -101,6 +101,9 @@ static void suite(void)
     RUN2(test_ilqr_pendulum_swingup);
     DOPT_TEST_RUN(test_ilqr_fd_derivatives_d);
     DOPT_TEST_RUN(test_ilqr_backward_fd_d);
+    DOPT_TEST_RUN(test_ilqr_slew_dense_d);
+    DOPT_TEST_RUN(test_ilqr_slew_fd_d);
+    DOPT_TEST_RUN(test_ilqr_slew_errors_d);
     RUN2(test_ilqr_errors_policy);
     RUN2(test_ilqr_zero_alloc);
 #undef RUN2
@@ -892,6 +895,203 @@ static void DOPT_FN(test_ilqr_backward_fd)(void)
         x0[i] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
         x0[i] = save;
         DOPT_CHECK(fabs((lp - lm) / (2 * h) - gx[i]) <= 1e-6 * fmax(1, fabs(gx[i])), "dL/dx_init_%d: fd %.10g vs %.10g", i, (lp - lm) / (2 * h), gx[i]);
+    }
+    DOPT_CHECK(ok, "solves converged");
+    DOPT_FN(dopt_mpc_ilqr_destroy)(s);
+}
+
+/* Slew-rate penalty on the linear system of mpc_lc.  (1) With the quadratic cost
+ * 1/2 sum_i q_i (z_i - g_i)^2 the problem is a QP: the solution equals a dense KKT solve of
+ * sum_t l_t + w/2 sum_t (u_t - u_{t-1})^2 with the dynamics as equality rows (1e-9).  (2) With
+ * mpc_lc's non-quadratic cost, two elements with their own w, u_prev and x_init: dL/dw,
+ * dL/du_prev, dL/dx_init and dL/dgoal (chained through dC, dc) equal central differences of the
+ * whole solve (1e-6).  (3) A plain solver refuses the penalty; w < 0 and NaN give a status. */
+static dopt_status DOPT_FN(mpc_lq_cost)(void *user, ptrdiff_t b, int t, const R *z, R *l, R *g, R *H)
+{
+    const mpc_lc *P = (const mpc_lc *)user;
+    const double q[3] = {1, 0.5, 0.2};
+    int i;
+    (void)b; (void)t;
+    *l = 0;
+    if (H) for (i = 0; i < 9; ++i) H[i] = 0;
+    for (i = 0; i < 3; ++i) {
+        *l += (R)(0.5 * q[i] * (z[i] - P->g[i]) * (z[i] - P->g[i]));
+        if (g) { g[i] = (R)(q[i] * (z[i] - P->g[i])); H[i + i * 3] = (R)q[i]; }
+    }
+    return DOPT_OK;
+}
+
+static void DOPT_FN(mpc_slew_problem)(DOPT_FN(dopt_mpc_ilqr_problem) *pr, mpc_lc *P, int quadratic)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->n_state = 2; pr->n_ctrl = 1;
+    pr->dynamics = DOPT_FN(mpc_lc_dyn); pr->dynamics_jacobian = 1;
+    pr->cost = quadratic ? DOPT_FN(mpc_lq_cost) : DOPT_FN(mpc_lc_cost); pr->cost_derivatives = 1;
+    pr->user = P;
+}
+
+static void DOPT_FN(test_ilqr_slew_dense)(void)
+{
+    enum { T = 7, N = 3, nz = T * N + T * 2 };
+    mpc_lc P = {{1.5, -0.7, 0.4}, {0.9, -0.2, 0.3, 0.95, 0.1, 0.5}};
+    const double q[3] = {1, 0.5, 0.2}, w = 2.5, up = -0.8;
+    DOPT_FN(dopt_mpc_ilqr_problem) pr;
+    DOPT_FN(dopt_mpc_ilqr) *s;
+    R x0[2] = {0.5, -1}, wr = (R)w, upr = (R)up, tau[T * N];
+    CSEQ xi = {0};
+    SEQ st = {0};
+    DOPT_FN(dopt_mpc_ilqr_options) o;
+    double *A = (double *)calloc((size_t)nz * nz, sizeof(double)), z[nz], e = 0;
+    int t, i, j;
+    DOPT_FN(mpc_slew_problem)(&pr, &P, 1);
+    pr.slew_weight.p = &wr;
+    pr.u_prev.p = &upr;
+    memset(&o, 0, sizeof o);
+    o.tol = DOPT_IS_FLOAT ? (R)1e-5 : (R)1e-12;
+    xi.p = x0;
+    st.p = tau; st.ts = N;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_slew_create)(NULL, 2, 1, T, 1, &s, NULL) == DOPT_OK, "create");
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, &o, st, NULL, NULL) == DOPT_OK, "solve");
+    /* dense KKT: z = [tau_0..tau_{T-1}, lam_0..lam_{T-1}] */
+#define KA(r, c) A[(r) + (size_t)(c) * nz]
+    for (i = 0; i < nz; ++i) z[i] = 0;
+    for (t = 0; t < T; ++t) {
+        const int r0 = t * N, l0 = T * N + t * 2, u = r0 + 2;
+        for (i = 0; i < N; ++i) { KA(r0 + i, r0 + i) = q[i]; z[r0 + i] = q[i] * P.g[i]; }
+        KA(u, u) += w; /* w/2 (u_t - u_{t-1})^2 */
+        if (t == 0) z[u] += w * up;
+        else { KA(u - N, u - N) += w; KA(u, u - N) -= w; KA(u - N, u) -= w; }
+        for (i = 0; i < 2; ++i) { KA(r0 + i, l0 + i) = -1; KA(l0 + i, r0 + i) = -1; }
+        if (t == 0) for (i = 0; i < 2; ++i) z[l0 + i] = -x0[i];
+        if (t < T - 1)
+            for (j = 0; j < N; ++j)
+                for (i = 0; i < 2; ++i) { KA(l0 + 2 + i, r0 + j) = P.F[i + j * 2]; KA(r0 + j, l0 + 2 + i) = P.F[i + j * 2]; }
+    }
+#undef KA
+    DOPT_CHECK(mpc_dense_solve(nz, A, z), "dense KKT singular");
+    for (i = 0; i < T * N; ++i) e = fmax(e, fabs(tau[i] - z[i]));
+    DOPT_CHECK(e < (DOPT_IS_FLOAT ? 1e-4 : 1e-9), "slew solution vs dense KKT: %g", e);
+    { /* the penalty changes the solution: without it u_0 moves away from u_prev */
+        R t2[T * N];
+        double e2 = 0;
+        pr.slew_weight.p = NULL;
+        st.p = t2;
+        DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, &o, st, NULL, NULL) == DOPT_OK, "solve without slew");
+        for (i = 0; i < T * N; ++i) e2 = fmax(e2, fabs(t2[i] - z[i]));
+        DOPT_CHECK(e2 > 1e-2, "the penalty mattered: %g", e2);
+    }
+    free(A);
+    DOPT_FN(dopt_mpc_ilqr_destroy)(s);
+}
+
+static void DOPT_FN(test_ilqr_slew_errors)(void)
+{
+    enum { T = 5 };
+    mpc_lc P = {{1.5, -0.7, 0.4}, {0.9, -0.2, 0.3, 0.95, 0.1, 0.5}};
+    DOPT_FN(dopt_mpc_ilqr_problem) pr;
+    DOPT_FN(dopt_mpc_ilqr) *s, *plain;
+    R x0[2] = {0.5, -1}, w = 1, tau[T * 3];
+    CSEQ xi = {0};
+    SEQ st = {0};
+    dopt_errinfo info;
+    DOPT_FN(mpc_slew_problem)(&pr, &P, 1);
+    pr.slew_weight.p = &w;
+    xi.p = x0;
+    st.p = tau; st.ts = 3;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_create)(NULL, 2, 1, T, 1, &plain, NULL) == DOPT_OK, "create");
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_slew_create)(NULL, 2, 1, T, 1, &s, NULL) == DOPT_OK, "slew create");
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(plain, &pr, xi, NULL, st, NULL, NULL) == DOPT_ERR_INVALID_ARGUMENT,
+               "a plain solver refuses the slew penalty");
+    w = -1;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, NULL, &info) == DOPT_ERR_INVALID_ARGUMENT &&
+               info.index == 0, "w < 0");
+    w = (R)NAN;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, NULL, NULL) == DOPT_ERR_NON_FINITE, "w NaN");
+    w = 1;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_solve)(s, &pr, xi, NULL, st, NULL, NULL) == DOPT_OK, "w = 1");
+    DOPT_FN(dopt_mpc_ilqr_destroy)(plain);
+    DOPT_FN(dopt_mpc_ilqr_destroy)(s);
+}
+
+/* Loss sum_b sum_i (i + 1 + 7 b) 0.1 tau_b,i of a converged slew solve of two elements. */
+static double DOPT_FN(mpc_slew_loss)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_ilqr_problem) *pr, const R *x0,
+                                     R *tau, int T, int *ok)
+{
+    DOPT_FN(dopt_mpc_ilqr_options) o;
+    CSEQ xi = {0};
+    SEQ st = {0};
+    double L = 0;
+    int i;
+    memset(&o, 0, sizeof o);
+    o.tol = 1e-13;
+    xi.p = x0; xi.bs = 2;
+    st.p = tau; st.ts = 3; st.bs = 3 * T;
+    *ok &= DOPT_FN(dopt_mpc_ilqr_solve)(s, pr, xi, &o, st, NULL, NULL) == DOPT_OK;
+    for (i = 0; i < 2 * T * 3; ++i) L += (i % (3 * T) + 1 + 7 * (i / (3 * T))) * 0.1 * tau[i];
+    return L;
+}
+
+static void DOPT_FN(test_ilqr_slew_fd)(void)
+{
+    enum { T = 8 };
+    mpc_lc P = {{1.5, -0.7, 0.4}, {0.9, -0.2, 0.3, 0.95, 0.1, 0.5}};
+    DOPT_FN(dopt_mpc_ilqr_problem) pr;
+    DOPT_FN(dopt_mpc_ilqr) *s;
+    DOPT_FN(dopt_mpc_lqr_grad) g;
+    R x0[4] = {0.5, -1, -0.3, 0.8}, w[2] = {0.7, 1.9}, up[2] = {0.4, -0.6}, tau[2 * T * 3], dtau[2 * T * 3];
+    R gC[2 * T * 9], gc[2 * T * 3], gF[6], gf[2], gx[4], gw[2], gu[2];
+    R *par[3] = {w, up, x0}, *an[3] = {gw, gu, gx};
+    const char *name[3] = {"slew_weight", "u_prev", "x_init"};
+    CSEQ dt = {0};
+    int ok = 1, i, t, k, b, v;
+    DOPT_FN(mpc_slew_problem)(&pr, &P, 0);
+    pr.slew_weight.p = w; pr.slew_weight.bs = 1;
+    pr.u_prev.p = up; pr.u_prev.bs = 1;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_slew_create)(NULL, 2, 1, T, 2, &s, NULL) == DOPT_OK, "create");
+    DOPT_FN(mpc_slew_loss)(s, &pr, x0, tau, T, &ok);
+    for (i = 0; i < 2 * T * 3; ++i) dtau[i] = (R)((i % (3 * T) + 1 + 7 * (i / (3 * T))) * 0.1);
+    dt.p = dtau; dt.ts = 3; dt.bs = 3 * T;
+    memset(&g, 0, sizeof g);
+    g.C.p = gC; g.C.ts = 9; g.C.bs = 9 * T; g.c.p = gc; g.c.ts = 3; g.c.bs = 3 * T;
+    g.F.p = gF; g.f.p = gf; /* time-invariant and shared by the batch: summed */
+    g.x_init.p = gx; g.x_init.bs = 2;
+    g.slew_weight.p = gw; g.slew_weight.bs = 1;
+    g.u_prev.p = gu; g.u_prev.bs = 1;
+    DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_backward)(s, dt, NULL, &g, NULL, NULL) == DOPT_OK, "backward");
+    for (v = 0; v < 3; ++v) /* w, u_prev (one per element), x_init (two per element) */
+        for (i = 0; i < (v == 2 ? 4 : 2); ++i) {
+            double lp, lm, h = 1e-6, fd;
+            R tmp[2 * T * 3], save = par[v][i];
+            par[v][i] = save + h; lp = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+            par[v][i] = save - h; lm = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+            par[v][i] = save;
+            fd = (lp - lm) / (2 * h);
+            DOPT_CHECK(fabs(fd - an[v][i]) <= 1e-6 * fmax(1, fabs(fd)), "dL/d%s_%d: fd %.10g vs %.10g", name[v], i, fd, an[v][i]);
+        }
+    for (k = 0; k < 3; ++k) { /* the goal, through dC and dc (chain as in test_ilqr_backward_fd) */
+        double a = 0, lp, lm, h = 1e-6, save = P.g[k], fd;
+        R tmp[2 * T * 3];
+        for (b = 0; b < 2; ++b)
+            for (t = 0; t < T; ++t) {
+                const R *z = tau + b * T * 3 + t * 3;
+                double e = z[k] - P.g[k], th = tanh(e), dH = 2 * th * (1 - th * th);
+                a += gc[b * T * 3 + t * 3 + k] * (-(1 - th * th) - dH * z[k]) + gC[b * T * 9 + t * 9 + k * 4] * dH;
+            }
+        P.g[k] = save + h; lp = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+        P.g[k] = save - h; lm = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+        P.g[k] = save;
+        fd = (lp - lm) / (2 * h);
+        DOPT_CHECK(fabs(fd - a) <= 1e-6 * fmax(1, fabs(fd)), "dL/dgoal_%d: fd %.10g vs %.10g", k, fd, a);
+    }
+    for (k = 0; k < 6; ++k) { /* the dynamics matrix F (shared): the chain dL/dF_ij directly */
+        double lp, lm, h = 1e-6, save = P.F[k], fd;
+        R tmp[2 * T * 3];
+        P.F[k] = save + h; lp = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+        P.F[k] = save - h; lm = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+        P.F[k] = save;
+        fd = (lp - lm) / (2 * h);
+        /* f_t = f(tau) - F tau = 0 for linear dynamics, so dL/dF_ij (f held) is the total one */
+        DOPT_CHECK(fabs(fd - gF[k]) <= 1e-6 * fmax(1, fabs(fd)), "dL/dF_%d: fd %.10g vs %.10g", k, fd, gF[k]);
     }
     DOPT_CHECK(ok, "solves converged");
     DOPT_FN(dopt_mpc_ilqr_destroy)(s);
