@@ -508,83 +508,188 @@ enum {
 /* ==== end DENSE QP: precision-independent implementation ==== */
 
 /* ==== CEM AND LML: precision-independent implementation ==== */
-/* Ziggurat tables for N(0,1) (Marsaglia & Tsang 2000, 128 layers, r = 3.442619855899, strip
- * area v = 9.91256303526217e-3), scaled for 53-bit signed integers: a draw h in [-2^52, 2^52)
- * from layer i is x = h w[i], accepted at once when |h| < k[i] (inside the next narrower layer,
- * 98.8% of draws); otherwise the wedge (or, for layer 0, the tail beyond r) is sampled exactly.
- * Built into each solver at creation (no global tables). */
+/* ---- the normal sampler: a 1024-layer ziggurat on 8 xoshiro256+ lanes per element ----
+ * Element b's draws come from 8 lanes, each a xoshiro256+ generator (Blackman & Vigna 2018, the
+ * variant for floating point: output s0 + s3) whose 256-bit state is 4 outputs of the element's
+ * dopt_rng stream.  Normals are made 8 at a time, normal q of a fill by lane q mod 8, so the
+ * sequence depends on the element's stream only; AVX2 builds run the lanes as two 4-wide vectors
+ * (GCC/Clang vector extensions), other builds as a plain loop: the same bits either way.
+ * A lane's 64-bit draw u picks layer i = bits 3..12 and c = (bits 13..63 as the mantissa of a
+ * double in [1, 2)) - 3/2 in [-1/2, 1/2); x = c * width[i] is accepted at once when
+ * |x| < inner[i] (the next narrower layer's edge: 99.57% of draws; Marsaglia & Tsang 2000 with
+ * 1024 layers, r = 4.0388498461095045, layer area v = 1.2263246463530881e-3: the rejections
+ * cost far more than the table's 24 KB).  Otherwise the lane samples the wedge (or, for the
+ * base layer 0, the tail beyond r) exactly with further draws of its own.  Tables are built
+ * into each solver at creation (no global tables). */
+#define DOPT__MPC_LANES 8
+typedef struct dopt__mpc_lanes {
+    uint64_t s[4][DOPT__MPC_LANES]; /* xoshiro256+ state word k of lane l at s[k][l] */
+} dopt__mpc_lanes;
+
 typedef struct dopt__mpc_zig {
-    int64_t k[128];
-    double w[128];
-    double f[128];
+    double wi[1024][2]; /* layer i: {width: x = c * width, inner: fast accept when |x| < inner}    */
+    double f[1024];     /* exp(-x_i^2 / 2) at layer i's outer edge x_i; f[0] = 1 (x_0 = 0)        */
 } dopt__mpc_zig;
+
+#define DOPT__MPC_ZIG_N 1024
+#define DOPT__MPC_ZIG_R 4.0388498461095045
+#define DOPT__MPC_ZIG_V 1.2263246463530881e-3
 
 static void dopt__mpc_zig_init(dopt__mpc_zig *z)
 {
-    const double scale = 4503599627370496.0; /* 2^52 */
-    const double v = 9.91256303526217e-3;
-    double d = 3.442619855899, prev = d, q = v / exp(-0.5 * d * d);
+    double x = DOPT__MPC_ZIG_R, q = DOPT__MPC_ZIG_V / exp(-0.5 * x * x);
     int i;
-    z->k[0] = (int64_t)((d / q) * scale);
-    z->k[1] = 0;
-    z->w[0] = q / scale;
-    z->w[127] = d / scale;
+    z->wi[0][0] = 2 * q; /* base strip: width q, the tail beyond r */
+    z->wi[0][1] = x;
+    z->wi[DOPT__MPC_ZIG_N - 1][0] = 2 * x;
     z->f[0] = 1.0;
-    z->f[127] = exp(-0.5 * d * d);
-    for (i = 126; i >= 1; --i) {
-        d = sqrt(-2.0 * log(v / d + exp(-0.5 * d * d)));
-        z->k[i + 1] = (int64_t)((d / prev) * scale);
-        prev = d;
-        z->f[i] = exp(-0.5 * d * d);
-        z->w[i] = d / scale;
+    z->f[DOPT__MPC_ZIG_N - 1] = exp(-0.5 * x * x);
+    for (i = DOPT__MPC_ZIG_N - 2; i >= 1; --i) { /* x_i from x_{i+1}: every layer has area v */
+        x = sqrt(-2.0 * log(DOPT__MPC_ZIG_V / x + exp(-0.5 * x * x)));
+        z->wi[i][0] = 2 * x;
+        z->wi[i + 1][1] = x;
+        z->f[i] = exp(-0.5 * x * x);
+    }
+    z->wi[1][1] = 0; /* the top layer is all wedge */
+}
+
+/* Seed element lanes from its dopt_rng stream (4 draws per lane). */
+static void dopt__mpc_lanes_seed(dopt__mpc_lanes *L, dopt_rng *rng)
+{
+    int l, k;
+    for (l = 0; l < DOPT__MPC_LANES; ++l) {
+        for (k = 0; k < 4; ++k) L->s[k][l] = dopt_rng_u64(rng);
+        if (!(L->s[0][l] | L->s[1][l] | L->s[2][l] | L->s[3][l])) L->s[0][l] = 1;
     }
 }
 
-/* The rare draws (1.2%) of the ziggurat: the wedge of layer i, or the tail beyond r for layer 0,
- * for the first draw u, then fresh draws until one is accepted. */
-static double dopt__mpc_zig_slow(const dopt__mpc_zig *z, dopt_rng *rng, uint64_t u)
+/* Next 64 bits of lane l (xoshiro256+). */
+static uint64_t dopt__mpc_lane_next(dopt__mpc_lanes *L, int l)
 {
-    const double r = 3.442619855899;
+    uint64_t s0 = L->s[0][l], s1 = L->s[1][l], s2 = L->s[2][l], s3 = L->s[3][l], r = s0 + s3, t = s1 << 17;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 45) | (s3 >> 19);
+    L->s[0][l] = s0, L->s[1][l] = s1, L->s[2][l] = s2, L->s[3][l] = s3;
+    return r;
+}
+
+/* The candidate of draw u: *layer and x = c * width; returns 1 when accepted at once. */
+static int dopt__mpc_zig_try(const dopt__mpc_zig *z, uint64_t u, int *layer, double *x)
+{
+    uint64_t bits = ((u >> 12) & ~(uint64_t)1) | 0x3FF0000000000000ull;
+    double m;
+    int i = (int)((u >> 3) & 1023u);
+    memcpy(&m, &bits, sizeof m);
+    *layer = i;
+    *x = (m - 1.5) * z->wi[i][0];
+    return fabs(*x) < z->wi[i][1];
+}
+
+/* The rare draws (0.43%): lane l's candidate u was not accepted at once; sample the wedge of its
+ * layer, or the tail beyond r for the base layer, then fresh draws until one is accepted. */
+static double dopt__mpc_zig_slow(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int l, uint64_t u)
+{
+    const double r = DOPT__MPC_ZIG_R, ulp = 1.0 / 9007199254740992.0; /* 2^-53 */
     for (;;) {
-        int i = (int)(u & 127u);
-        int64_t h = (int64_t)(u >> 11) - ((int64_t)1 << 52);
-        int64_t a = h < 0 ? -h : h;
-        double x = (double)h * z->w[i];
-        if (a < z->k[i]) return x;
+        int i;
+        double x;
+        if (dopt__mpc_zig_try(z, u, &i, &x)) return x;
         if (i == 0) { /* tail |x| > r: Marsaglia's exponential rejection */
             double t, e;
             do {
-                t = -log(1.0 - dopt_rng_uniform_d(rng)) / r;
-                e = -log(1.0 - dopt_rng_uniform_d(rng));
+                t = -log(1.0 - (double)(dopt__mpc_lane_next(L, l) >> 11) * ulp) / r;
+                e = -log(1.0 - (double)(dopt__mpc_lane_next(L, l) >> 11) * ulp);
             } while (e + e < t * t);
-            return h > 0 ? r + t : -(r + t);
+            return x > 0 ? r + t : -(r + t);
         }
-        if (z->f[i] + dopt_rng_uniform_d(rng) * (z->f[i - 1] - z->f[i]) < exp(-0.5 * x * x)) return x;
-        u = dopt_rng_u64(rng);
+        if (z->f[i] + (double)(dopt__mpc_lane_next(L, l) >> 11) * ulp * (z->f[i - 1] - z->f[i]) < exp(-0.5 * x * x))
+            return x;
+        u = dopt__mpc_lane_next(L, l);
     }
 }
 
-/* n N(0,1) draws from stream rng into out (deterministic for a given build).  The stream is
- * copied to a local so that the fast path runs in registers; the rare draws go through
- * dopt__mpc_zig_slow on the stream itself. */
-static void dopt__mpc_zig_fill(const dopt__mpc_zig *z, dopt_rng *rng, int n, double *out)
+/* The fast pass over nb <= 64 blocks of 8 draws: lane l of block b draws u[b][l], writes its
+ * candidate x to out[8 b + l] and sets bit l of bad[b] when it is not accepted at once. */
+#if defined(__AVX2__) && !defined(DOPT_NO_SIMD) && !defined(__CUDACC__)
+#include <immintrin.h>
+#define DOPT__MPC_ZIG_VECTOR 1
+/* AVX2: the 8 lanes as two 4-wide vectors, bit-identical to the plain loop below. */
+static void dopt__mpc_zig_fast(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int nb, double *out,
+                               uint64_t (*u)[DOPT__MPC_LANES], unsigned char *bad)
 {
-    dopt_rng r = *rng;
-    int j;
-    for (j = 0; j < n; ++j) {
-        uint64_t u = dopt_rng_u64(&r);
-        int i = (int)(u & 127u);
-        int64_t h = (int64_t)(u >> 11) - ((int64_t)1 << 52);
-        int64_t a = h < 0 ? -h : h;
-        if (a < z->k[i]) {
-            out[j] = (double)h * z->w[i];
-        } else {
-            *rng = r;
-            out[j] = dopt__mpc_zig_slow(z, rng, u);
-            r = *rng;
+    const __m256i one = _mm256_set1_epi64x(0x3FF0000000000000ll), low = _mm256_set1_epi64x(-2);
+    const __m256d half3 = _mm256_set1_pd(1.5), sign = _mm256_set1_pd(-0.0);
+    __m256i s[4][2];
+    int b, h, k;
+    for (k = 0; k < 4; ++k)
+        for (h = 0; h < 2; ++h) s[k][h] = _mm256_loadu_si256((const __m256i *)(const void *)&L->s[k][4 * h]);
+    for (b = 0; b < nb; ++b) {
+        int mask = 0;
+        for (h = 0; h < 2; ++h) {
+            __m256i r = _mm256_add_epi64(s[0][h], s[3][h]), t = _mm256_slli_epi64(s[1][h], 17);
+            const uint64_t *ub = &u[b][4 * h];
+            __m256d c, lo, hi, w, in, x;
+            s[2][h] = _mm256_xor_si256(s[2][h], s[0][h]);
+            s[3][h] = _mm256_xor_si256(s[3][h], s[1][h]);
+            s[1][h] = _mm256_xor_si256(s[1][h], s[2][h]);
+            s[0][h] = _mm256_xor_si256(s[0][h], s[3][h]);
+            s[2][h] = _mm256_xor_si256(s[2][h], t);
+            s[3][h] = _mm256_or_si256(_mm256_slli_epi64(s[3][h], 45), _mm256_srli_epi64(s[3][h], 19));
+            _mm256_storeu_si256((__m256i *)(void *)&u[b][4 * h], r);
+            c = _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(r, 12), low), one)), half3);
+            /* {width, inner} of the 4 layers: lanes 0, 2 and 1, 3 paired, then split */
+            lo = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(z->wi[(ub[0] >> 3) & 1023u])),
+                                      _mm_loadu_pd(z->wi[(ub[2] >> 3) & 1023u]), 1);
+            hi = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(z->wi[(ub[1] >> 3) & 1023u])),
+                                      _mm_loadu_pd(z->wi[(ub[3] >> 3) & 1023u]), 1);
+            w = _mm256_unpacklo_pd(lo, hi);
+            in = _mm256_unpackhi_pd(lo, hi);
+            x = _mm256_mul_pd(c, w);
+            _mm256_storeu_pd(out + 8 * b + 4 * h, x);
+            mask |= _mm256_movemask_pd(_mm256_cmp_pd(_mm256_andnot_pd(sign, x), in, _CMP_GE_OQ)) << (4 * h);
         }
+        bad[b] = (unsigned char)mask;
     }
-    *rng = r;
+    for (k = 0; k < 4; ++k)
+        for (h = 0; h < 2; ++h) _mm256_storeu_si256((__m256i *)(void *)&L->s[k][4 * h], s[k][h]);
+}
+#else
+static void dopt__mpc_zig_fast(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int nb, double *out,
+                               uint64_t (*u)[DOPT__MPC_LANES], unsigned char *bad)
+{
+    int b, l, i;
+    for (b = 0; b < nb; ++b) {
+        int mask = 0;
+        for (l = 0; l < DOPT__MPC_LANES; ++l) u[b][l] = dopt__mpc_lane_next(L, l);
+        for (l = 0; l < DOPT__MPC_LANES; ++l)
+            if (!dopt__mpc_zig_try(z, u[b][l], &i, &out[8 * b + l])) mask |= 1 << l;
+        bad[b] = (unsigned char)mask;
+    }
+}
+#endif
+
+/* blocks x 8 normals into out, 64 blocks at a time: the fast pass, then each candidate that was
+ * not accepted at once is replaced, in order, by dopt__mpc_zig_slow on its lane (continuing that
+ * lane's stream after the 64 blocks). */
+static void dopt__mpc_zig_blocks(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int blocks, double *out)
+{
+    uint64_t u[64][DOPT__MPC_LANES];
+    unsigned char bad[64];
+    while (blocks > 0) {
+        int nb = blocks < 64 ? blocks : 64, b, l;
+        dopt__mpc_zig_fast(z, L, nb, out, u, bad);
+        for (b = 0; b < nb; ++b)
+            if (bad[b])
+                for (l = 0; l < DOPT__MPC_LANES; ++l)
+                    if (bad[b] & (1 << l)) out[DOPT__MPC_LANES * b + l] = dopt__mpc_zig_slow(z, L, l, u[b][l]);
+        out += DOPT__MPC_LANES * nb;
+        blocks -= nb;
+    }
 }
 
 /* *out = a * b; 0 when it overflows size_t. */
@@ -5278,14 +5383,13 @@ struct DOPT_FN(dopt_mpc_cem) {
     dopt_owned own;             /* the block of create (dopt_owned_keep), or none                 */
     dopt_mpc_cem_dims dims;
     dopt__mpc_zig zig;
-    dopt_rng *rng;              /* batch streams                                                   */
+    dopt__mpc_lanes *lanes;     /* batch samplers (8 lanes each, seeded from the element's stream) */
     dopt_status *est;           /* batch element statuses of the current solve                     */
     DOPT_REAL *X;               /* B P D samples (sample j of element b at (b P + j) D)            */
     DOPT_REAL *cost;            /* B P                                                             */
     DOPT_REAL *key;             /* P: selection keys / scratch                                     */
     int *idx;                   /* P                                                               */
     DOPT_REAL *tmp;             /* 2 D                                                             */
-    double *zd;                 /* D normal draws (float solvers)                                  */
     DOPT_REAL *best;            /* B D lowest-cost samples                                         */
     DOPT_REAL *bestc;           /* B                                                               */
     DOPT_REAL *state;           /* 2 P state_dim rollout states                                    */
@@ -5309,14 +5413,13 @@ static void DOPT_FN(dopt__mpc_cem_layout)(const dopt_mpc_cem_dims *d, DOPT_FN(do
     size_t S = (size_t)d->state_dim, T = (size_t)d->dcem_iterations, R = sizeof(DOPT_REAL);
     size_t BPD = dopt__mpc_count3(B, P, D), BP = dopt__mpc_count3(B, P, 1), BD = dopt__mpc_count3(B, D, 1);
     DOPT_FN(dopt_mpc_cem) dummy, *o = c ? c : &dummy;
-    o->rng = (dopt_rng *)dopt__mpc_carve(cv, B, sizeof(dopt_rng));
+    o->lanes = (dopt__mpc_lanes *)dopt__mpc_carve(cv, B, sizeof(dopt__mpc_lanes));
     o->est = (dopt_status *)dopt__mpc_carve(cv, B, sizeof(dopt_status));
     o->X = (DOPT_REAL *)dopt__mpc_carve(cv, BPD, R);
     o->cost = (DOPT_REAL *)dopt__mpc_carve(cv, BP, R);
     o->key = (DOPT_REAL *)dopt__mpc_carve(cv, P, R);
     o->idx = (int *)dopt__mpc_carve(cv, P, sizeof(int));
     o->tmp = (DOPT_REAL *)dopt__mpc_carve(cv, 2 * D, R);
-    o->zd = (double *)dopt__mpc_carve(cv, D, sizeof(double));
     o->best = (DOPT_REAL *)dopt__mpc_carve(cv, BD, R);
     o->bestc = (DOPT_REAL *)dopt__mpc_carve(cv, B, R);
     o->state = S ? (DOPT_REAL *)dopt__mpc_carve(cv, dopt__mpc_count3(2, P, S), R) : NULL;
@@ -5355,7 +5458,11 @@ DOPT_API void DOPT_FN(dopt_mpc_cem_seed)(DOPT_FN(dopt_mpc_cem) *c, uint64_t seed
 {
     ptrdiff_t b;
     if (!c) return;
-    for (b = 0; b < c->dims.batch; ++b) dopt_rng_seed(&c->rng[b], seed, first_stream + (uint64_t)b);
+    for (b = 0; b < c->dims.batch; ++b) {
+        dopt_rng r;
+        dopt_rng_seed(&r, seed, first_stream + (uint64_t)b);
+        dopt__mpc_lanes_seed(&c->lanes[b], &r);
+    }
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_create_in)(void *memory, size_t bytes,
@@ -5459,21 +5566,36 @@ static DOPT_REAL DOPT_FN(dopt__mpc_cem_value)(const DOPT_FN(dopt_mpc_cem_options
     return v;
 }
 
-/* Draw element b's population into c->X (and its noise into eps when not NULL). */
+/* n N(0,1) draws from element sampler L into out (whole blocks of 8 draws: the draws past n of
+ * the last block are dropped). */
+static void DOPT_FN(dopt__mpc_cem_normals)(const dopt__mpc_zig *z, dopt__mpc_lanes *L, size_t n, DOPT_REAL *out)
+{
+    double buf[64];
+    size_t done = 0, i;
+#if !DOPT_IS_FLOAT
+    done = n / DOPT__MPC_LANES * DOPT__MPC_LANES;
+    dopt__mpc_zig_blocks(z, L, (int)(done / DOPT__MPC_LANES), out);
+#endif
+    while (done < n) {
+        size_t m = n - done < 64 ? n - done : 64;
+        dopt__mpc_zig_blocks(z, L, (int)((m + DOPT__MPC_LANES - 1) / DOPT__MPC_LANES), buf);
+        for (i = 0; i < m; ++i) out[done + i] = (DOPT_REAL)buf[i];
+        done += m;
+    }
+}
+
+/* Draw element b's population into c->X (and its noise into eps when not NULL): the P D normals
+ * of one fill, sample j's coordinate i from draw j D + i. */
 static void DOPT_FN(dopt__mpc_cem_sample)(DOPT_FN(dopt_mpc_cem) *c, ptrdiff_t b,
                                           const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *mean,
                                           const DOPT_REAL *std, DOPT_REAL *eps)
 {
     int P = c->dims.population, D = c->dims.dim, j, i;
     DOPT_REAL *X = c->X + (size_t)b * (size_t)P * (size_t)D;
+    DOPT_FN(dopt__mpc_cem_normals)(&c->zig, &c->lanes[b], (size_t)P * (size_t)D, eps ? eps : X);
     for (j = 0; j < P; ++j) {
-        DOPT_REAL *x = X + (size_t)j * (size_t)D, *e = eps ? eps + (size_t)j * (size_t)D : x;
-#if DOPT_IS_FLOAT
-        dopt__mpc_zig_fill(&c->zig, &c->rng[b], D, c->zd);
-        for (i = 0; i < D; ++i) e[i] = (DOPT_REAL)c->zd[i];
-#else
-        dopt__mpc_zig_fill(&c->zig, &c->rng[b], D, e);
-#endif
+        DOPT_REAL *x = X + (size_t)j * (size_t)D;
+        const DOPT_REAL *e = eps ? eps + (size_t)j * (size_t)D : x;
         /* dopt__mpc_cem_value, as three loops that vectorize */
         for (i = 0; i < D; ++i) x[i] = mean[i] + std[i] * e[i];
         if (o->lower)
