@@ -5163,40 +5163,36 @@ static dopt_status dopt__mpc_qp_backward_inner_f(dopt_mpc_qp_f *qp, const dopt_m
 
 #define DOPT__MPC_LESS(ka, ia, kb, ib) ((ka) < (kb) || ((ka) == (kb) && (ia) < (ib)))
 
-/* Partial selection (Hoare's FIND): rearrange key[0..n) (with idx[] alongside) so that the kth
- * smallest pairs (key, idx) occupy positions 0 .. kth-1, in no particular order, 1 <= kth <= n.
- * Ties are ordered by idx, so the outcome is a function of the values alone. */
+/* Restore the max-heap order (by (key, idx), DOPT__MPC_LESS) of the n pairs below position p. */
+static void DOPT_FN(dopt__mpc_heap_down)(int n, int p, DOPT_REAL *key, int *idx)
+{
+    DOPT_REAL k = key[p];
+    int i = idx[p];
+    for (;;) {
+        int ch = 2 * p + 1;
+        if (ch >= n) break;
+        if (ch + 1 < n && DOPT__MPC_LESS(key[ch], idx[ch], key[ch + 1], idx[ch + 1])) ++ch;
+        if (!DOPT__MPC_LESS(k, i, key[ch], idx[ch])) break;
+        key[p] = key[ch], idx[p] = idx[ch];
+        p = ch;
+    }
+    key[p] = k, idx[p] = i;
+}
+
+/* Partial selection: the kth smallest pairs (key[j], idx[j]) of the n given (ties ordered by idx,
+ * so the outcome is a function of the values alone) end up in positions 0 .. kth-1, in heap
+ * order; positions kth.. are only read.  One pass with a max-heap of the kth smallest so far:
+ * a later pair enters only when below the heap's largest (about kth ln(n / kth) times for costs
+ * in random order), so the pass is n mostly predictable comparisons.  1 <= kth <= n. */
 static void DOPT_FN(dopt__mpc_select)(int n, int kth, DOPT_REAL *key, int *idx)
 {
-    int lo = 0, hi = n - 1, p = kth - 1;
-    while (hi > lo) {
-        int mid = lo + (hi - lo) / 2, i = lo, j = hi, pi;
-        DOPT_REAL pk;
-        { /* median of three as pivot */
-            int a = lo, b = mid, c = hi, t;
-            if (DOPT__MPC_LESS(key[b], idx[b], key[a], idx[a])) { t = a; a = b; b = t; }
-            if (DOPT__MPC_LESS(key[c], idx[c], key[b], idx[b])) { t = b; b = c; c = t; }
-            if (DOPT__MPC_LESS(key[b], idx[b], key[a], idx[a])) { t = a; a = b; b = t; }
-            pk = key[b];
-            pi = idx[b];
-            (void)c;
+    int j;
+    for (j = kth / 2 - 1; j >= 0; --j) DOPT_FN(dopt__mpc_heap_down)(kth, j, key, idx);
+    for (j = kth; j < n; ++j)
+        if (DOPT__MPC_LESS(key[j], idx[j], key[0], idx[0])) {
+            key[0] = key[j], idx[0] = idx[j];
+            DOPT_FN(dopt__mpc_heap_down)(kth, 0, key, idx);
         }
-        while (i <= j) {
-            while (DOPT__MPC_LESS(key[i], idx[i], pk, pi)) ++i;
-            while (DOPT__MPC_LESS(pk, pi, key[j], idx[j])) --j;
-            if (i <= j) {
-                DOPT_REAL tk = key[i];
-                int ti = idx[i];
-                key[i] = key[j]; idx[i] = idx[j];
-                key[j] = tk; idx[j] = ti;
-                ++i;
-                --j;
-            }
-        }
-        if (p <= j) hi = j;
-        else if (p >= i) lo = i;
-        else break;
-    }
 }
 
 static DOPT_REAL DOPT_FN(dopt__mpc_sigmoid)(DOPT_REAL t)
@@ -5584,25 +5580,31 @@ static void DOPT_FN(dopt__mpc_cem_normals)(const dopt__mpc_zig *z, dopt__mpc_lan
     }
 }
 
+/* One sample: x = clamp(mean + std .* e) (dopt__mpc_cem_value for every coordinate, as loops
+ * that vectorize); e NULL: e is x itself (in place). */
+static void DOPT_FN(dopt__mpc_cem_affine)(int D, const DOPT_REAL *DOPT_RESTRICT mu, const DOPT_REAL *DOPT_RESTRICT sd,
+                                          const DOPT_REAL *DOPT_RESTRICT lo, const DOPT_REAL *DOPT_RESTRICT hi,
+                                          const DOPT_REAL *DOPT_RESTRICT e, DOPT_REAL *DOPT_RESTRICT x)
+{
+    int i;
+    if (e) for (i = 0; i < D; ++i) x[i] = mu[i] + sd[i] * e[i];
+    else for (i = 0; i < D; ++i) x[i] = mu[i] + sd[i] * x[i];
+    if (lo) for (i = 0; i < D; ++i) x[i] = x[i] < lo[i] ? lo[i] : x[i];
+    if (hi) for (i = 0; i < D; ++i) x[i] = x[i] > hi[i] ? hi[i] : x[i];
+}
+
 /* Draw element b's population into c->X (and its noise into eps when not NULL): the P D normals
  * of one fill, sample j's coordinate i from draw j D + i. */
 static void DOPT_FN(dopt__mpc_cem_sample)(DOPT_FN(dopt_mpc_cem) *c, ptrdiff_t b,
                                           const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *mean,
                                           const DOPT_REAL *std, DOPT_REAL *eps)
 {
-    int P = c->dims.population, D = c->dims.dim, j, i;
+    int P = c->dims.population, D = c->dims.dim, j;
     DOPT_REAL *X = c->X + (size_t)b * (size_t)P * (size_t)D;
     DOPT_FN(dopt__mpc_cem_normals)(&c->zig, &c->lanes[b], (size_t)P * (size_t)D, eps ? eps : X);
-    for (j = 0; j < P; ++j) {
-        DOPT_REAL *x = X + (size_t)j * (size_t)D;
-        const DOPT_REAL *e = eps ? eps + (size_t)j * (size_t)D : x;
-        /* dopt__mpc_cem_value, as three loops that vectorize */
-        for (i = 0; i < D; ++i) x[i] = mean[i] + std[i] * e[i];
-        if (o->lower)
-            for (i = 0; i < D; ++i) x[i] = x[i] < o->lower[i] ? o->lower[i] : x[i];
-        if (o->upper)
-            for (i = 0; i < D; ++i) x[i] = x[i] > o->upper[i] ? o->upper[i] : x[i];
-    }
+    for (j = 0; j < P; ++j)
+        DOPT_FN(dopt__mpc_cem_affine)(D, mean, std, o->lower, o->upper, eps ? eps + (size_t)j * (size_t)D : NULL,
+                                      X + (size_t)j * (size_t)D);
 }
 
 /* Smoothed, floored update of (mean, std) from the elite statistics (m, s). */
@@ -5659,16 +5661,50 @@ static dopt_status DOPT_FN(dopt__mpc_cem_check_in)(const DOPT_FN(dopt_mpc_cem) *
 typedef dopt_status (*DOPT_FN(dopt__mpc_cost_fn))(void *user, ptrdiff_t first, ptrdiff_t count, int population,
                                                   int dim, const DOPT_REAL *X, DOPT_REAL *cost);
 
-/* The CEM iteration loop behind solve and plan. */
+/* Element b after its costs are in: rank the samples (non-finite last), keep the best sample,
+ * refit and update mean and std (ms, ss: element b's).  An element whose samples all failed is
+ * marked DOPT_ERR_NON_FINITE and stops changing. */
+static void DOPT_FN(dopt__mpc_cem_elites)(DOPT_FN(dopt_mpc_cem) *c, const DOPT_FN(dopt_mpc_cem_options) *o,
+                                         ptrdiff_t b, int it, DOPT_REAL *ms, DOPT_REAL *ss,
+                                         dopt_mpc_cem_report *report)
+{
+    const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
+    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, j, bad = 0;
+    const DOPT_REAL *f = c->cost + (size_t)b * (size_t)P, *X = c->X + (size_t)b * (size_t)P * (size_t)D;
+    if (c->est[b] != DOPT_OK) return;
+    for (j = 0; j < P; ++j) {
+        c->idx[j] = j;
+        c->key[j] = f[j];
+        if (!(f[j] - f[j] == 0)) c->key[j] = big, ++bad;
+    }
+    if (report) report[b].bad_samples += bad, report[b].iterations = it + 1;
+    if (bad == P) {
+        c->est[b] = DOPT_ERR_NON_FINITE;
+        return;
+    }
+    DOPT_FN(dopt__mpc_select)(P, K, c->key, c->idx);
+    for (j = 0; j < K; ++j)
+        if (c->key[j] < c->bestc[b] && f[c->idx[j]] - f[c->idx[j]] == 0) {
+            c->bestc[b] = c->key[j];
+            memcpy(c->best + (size_t)b * (size_t)D, X + (size_t)c->idx[j] * (size_t)D, (size_t)D * sizeof(DOPT_REAL));
+        }
+    DOPT_FN(dopt__mpc_cem_refit)(D, K, X, c->idx, c->tmp, c->tmp + D);
+    DOPT_FN(dopt__mpc_cem_update)(D, o, c->tmp, c->tmp + D, ms, ss);
+}
+
+/* The CEM iteration loop behind solve and plan.  per_element = 0: each iteration samples the
+ * whole batch and calls fn once for it (solve's contract); 1: element by element, fn(first = b,
+ * count = 1) right after b's samples are drawn, while they are in cache (plan's rollouts, which
+ * run per element anyway).  Both give the same results. */
 static dopt_status DOPT_FN(dopt__mpc_cem_run)(DOPT_FN(dopt_mpc_cem) *c, const DOPT_FN(dopt_mpc_cem_options) *o,
-                                              DOPT_FN(dopt__mpc_cost_fn) fn, void *user, DOPT_REAL *mean,
-                                              ptrdiff_t sm, DOPT_REAL *std, ptrdiff_t ss, DOPT_REAL *best_x,
-                                              ptrdiff_t sb, DOPT_REAL *best_cost, dopt_mpc_cem_report *report,
-                                              dopt_errinfo *info)
+                                              DOPT_FN(dopt__mpc_cost_fn) fn, void *user, int per_element,
+                                              DOPT_REAL *mean, ptrdiff_t sm, DOPT_REAL *std, ptrdiff_t ss,
+                                              DOPT_REAL *best_x, ptrdiff_t sb, DOPT_REAL *best_cost,
+                                              dopt_mpc_cem_report *report, dopt_errinfo *info)
 {
     const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
     ptrdiff_t B = c->dims.batch, b;
-    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, it, j, i;
+    int P = c->dims.population, D = c->dims.dim, it, i;
     size_t PD = (size_t)P * (size_t)D;
     dopt_status st = DOPT_OK;
     for (b = 0; b < B; ++b) {
@@ -5682,32 +5718,19 @@ static dopt_status DOPT_FN(dopt__mpc_cem_run)(DOPT_FN(dopt_mpc_cem) *c, const DO
         }
     }
     for (it = 0; it < o->iterations; ++it) {
+        if (per_element) {
+            for (b = 0; b < B; ++b) {
+                DOPT_FN(dopt__mpc_cem_sample)(c, b, o, mean + b * sm, std + b * ss, NULL);
+                st = fn(user, b, 1, P, D, c->X + (size_t)b * PD, c->cost + (size_t)b * (size_t)P);
+                if (st != DOPT_OK) return dopt_errinfo_set(info, st, (long)b, 0, "cem: the objective returned an error");
+                DOPT_FN(dopt__mpc_cem_elites)(c, o, b, it, mean + b * sm, std + b * ss, report);
+            }
+            continue;
+        }
         for (b = 0; b < B; ++b) DOPT_FN(dopt__mpc_cem_sample)(c, b, o, mean + b * sm, std + b * ss, NULL);
         st = fn(user, 0, B, P, D, c->X, c->cost);
         if (st != DOPT_OK) return dopt_errinfo_set(info, st, -1, 0, "cem: the objective returned an error");
-        for (b = 0; b < B; ++b) {
-            const DOPT_REAL *f = c->cost + (size_t)b * (size_t)P, *X = c->X + (size_t)b * PD;
-            int bad = 0;
-            if (c->est[b] != DOPT_OK) continue;
-            for (j = 0; j < P; ++j) {
-                c->idx[j] = j;
-                c->key[j] = f[j];
-                if (!(f[j] - f[j] == 0)) c->key[j] = big, ++bad;
-            }
-            if (report) report[b].bad_samples += bad, report[b].iterations = it + 1;
-            if (bad == P) {
-                c->est[b] = DOPT_ERR_NON_FINITE;
-                continue;
-            }
-            DOPT_FN(dopt__mpc_select)(P, K, c->key, c->idx);
-            for (j = 0; j < K; ++j)
-                if (c->key[j] < c->bestc[b] && f[c->idx[j]] - f[c->idx[j]] == 0) {
-                    c->bestc[b] = c->key[j];
-                    memcpy(c->best + (size_t)b * (size_t)D, X + (size_t)c->idx[j] * (size_t)D, (size_t)D * sizeof(DOPT_REAL));
-                }
-            DOPT_FN(dopt__mpc_cem_refit)(D, K, X, c->idx, c->tmp, c->tmp + D);
-            DOPT_FN(dopt__mpc_cem_update)(D, o, c->tmp, c->tmp + D, mean + b * sm, std + b * ss);
-        }
+        for (b = 0; b < B; ++b) DOPT_FN(dopt__mpc_cem_elites)(c, o, b, it, mean + b * sm, std + b * ss, report);
     }
     st = DOPT_OK;
     for (b = 0; b < B; ++b) {
@@ -5742,7 +5765,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_solve)(DOPT_FN(dopt_mpc_cem) *c,
     if (!c || !obj || !obj->cost) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "cem: solver or objective missing");
     if ((st = DOPT_FN(dopt__mpc_cem_resolve)(opt, c->dims.dim, &o, info)) != DOPT_OK) return st;
     if ((st = DOPT_FN(dopt__mpc_cem_check_in)(c, mean, stride_mean, std, stride_std, info)) != DOPT_OK) return st;
-    return DOPT_FN(dopt__mpc_cem_run)(c, &o, obj->cost, obj->user, mean, stride_mean, std, stride_std, best_x,
+    return DOPT_FN(dopt__mpc_cem_run)(c, &o, obj->cost, obj->user, 0, mean, stride_mean, std, stride_std, best_x,
                                       stride_best, best_cost, report, info);
 }
 
@@ -5805,8 +5828,8 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_plan)(DOPT_FN(dopt_mpc_cem) *c,
     r.dyn = dyn;
     r.x0 = x0;
     r.stride_x0 = stride_x0;
-    return DOPT_FN(dopt__mpc_cem_run)(c, &o, DOPT_FN(dopt__mpc_rollout_cost), &r, mean, stride_mean, std, stride_std,
-                                      best_x, stride_best, best_cost, report, info);
+    return DOPT_FN(dopt__mpc_cem_run)(c, &o, DOPT_FN(dopt__mpc_rollout_cost), &r, 1, mean, stride_mean, std,
+                                      stride_std, best_x, stride_best, best_cost, report, info);
 }
 
 DOPT_API void DOPT_FN(dopt_mpc_cem_shift)(ptrdiff_t batch, int horizon, int control_dim,
