@@ -692,6 +692,65 @@ static void dopt__mpc_zig_blocks(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int
     }
 }
 
+#ifdef DOPT__MPC_ZIG_VECTOR
+/* exp(a) for 4 doubles, a clamped to [-700, 700] (no overflow, no subnormal result): a = n ln 2 + r,
+ * |r| <= ln2 / 2, Taylor series to r^13 (truncation 4e-18), 2^n put into the exponent bits. */
+static __m256d dopt__mpc_exp4(__m256d a)
+{
+    static const double cf[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+                                  1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
+                                  1.0 / 479001600, 1.0 / 6227020800.0};
+    const __m256d magic = _mm256_set1_pd(6755399441055744.0); /* 1.5 * 2^52 */
+    __m256d kd, n, r, p;
+    int j;
+    a = _mm256_min_pd(_mm256_max_pd(a, _mm256_set1_pd(-700.0)), _mm256_set1_pd(700.0));
+    kd = _mm256_fmadd_pd(a, _mm256_set1_pd(1.4426950408889634), magic);
+    n = _mm256_sub_pd(kd, magic);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), a);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+    p = _mm256_set1_pd(cf[13]);
+    for (j = 12; j >= 0; --j) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(cf[j]));
+    return _mm256_castsi256_pd(_mm256_add_epi64(
+        _mm256_castpd_si256(p),
+        _mm256_slli_epi64(_mm256_sub_epi64(_mm256_castpd_si256(kd), _mm256_castpd_si256(magic)), 52)));
+}
+
+/* y_i = sigmoid((x_i - c) + mu) for i < n, written to y when not NULL; adds sum y_i to *s and
+ * sum y_i (1 - y_i) to *d (four partial sums, then added).  The last n % 4 entries go through
+ * the same vector code (padded), so every y_i comes from one function of x_i. */
+static void dopt__mpc_sigmoid4(int n, const double *x, double c, double mu, double *y, double *s, double *d)
+{
+    const __m256d one = _mm256_set1_pd(1.0), vc = _mm256_set1_pd(c), vmu = _mm256_set1_pd(mu);
+    __m256d vs = _mm256_setzero_pd(), vd = _mm256_setzero_pd();
+    double ts[4], td[4], pad[4];
+    int i, j;
+    for (i = 0; i < n; i += 4) {
+        const double *xi = x + i;
+        __m256d t, v;
+        if (i + 4 > n) { /* the last entries, padded with zero-weight copies */
+            for (j = 0; j < 4; ++j) pad[j] = x[i + j < n ? i + j : n - 1];
+            xi = pad;
+        }
+        t = _mm256_add_pd(_mm256_sub_pd(_mm256_loadu_pd(xi), vc), vmu);
+        v = _mm256_div_pd(one, _mm256_add_pd(one, dopt__mpc_exp4(_mm256_sub_pd(_mm256_setzero_pd(), t))));
+        if (i + 4 > n) {
+            _mm256_storeu_pd(pad, v);
+            for (j = 0; j < 4; ++j) pad[j] = i + j < n ? pad[j] : 0;
+            if (y) for (j = 0; i + j < n; ++j) y[i + j] = pad[j];
+            v = _mm256_loadu_pd(pad);
+        } else if (y) {
+            _mm256_storeu_pd(y + i, v);
+        }
+        vs = _mm256_add_pd(vs, v);
+        vd = _mm256_fmadd_pd(v, _mm256_sub_pd(one, v), vd);
+    }
+    _mm256_storeu_pd(ts, vs);
+    _mm256_storeu_pd(td, vd);
+    *s += (ts[0] + ts[1]) + (ts[2] + ts[3]);
+    *d += (td[0] + td[1]) + (td[2] + td[3]);
+}
+#endif
+
 /* *out = a * b; 0 when it overflows size_t. */
 static int dopt__mpc_mul(size_t a, size_t b, size_t *out)
 {
@@ -5205,8 +5264,12 @@ static DOPT_REAL DOPT_FN(dopt__mpc_lml_gap)(int n, const DOPT_REAL *x, DOPT_REAL
                                              DOPT_REAL k, DOPT_REAL *slope)
 {
     DOPT_REAL s = 0, d = 0;
-    int i;
-    for (i = 0; i < n; ++i) {
+    int i = 0;
+#if defined(DOPT__MPC_ZIG_VECTOR) && !DOPT_IS_FLOAT
+    i = n;
+    dopt__mpc_sigmoid4(n, x, c, mu, NULL, &s, &d);
+#endif
+    for (; i < n; ++i) {
         DOPT_REAL y = DOPT_FN(dopt__mpc_sigmoid)((x[i] - c) + mu);
         s += y;
         d += y * (1 - y);
@@ -5263,15 +5326,54 @@ static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, DOPT_REAL k, 
     *mu_io = mu;
 }
 
+/* Restore the min-heap order of h[0..n) below position p. */
+static void DOPT_FN(dopt__mpc_minheap_down)(int n, int p, DOPT_REAL *h)
+{
+    DOPT_REAL v = h[p];
+    for (;;) {
+        int ch = 2 * p + 1;
+        if (ch >= n) break;
+        if (ch + 1 < n && h[ch + 1] < h[ch]) ++ch;
+        if (!(h[ch] < v)) break;
+        h[p] = h[ch];
+        p = ch;
+    }
+    h[p] = v;
+}
+
+/* The r-th largest of x[0..n) (1 <= r < n), and in *next the (r+1)-th (ties count as often as
+ * they occur).  One pass with a min-heap of the r largest so far in h[0..r) (scratch): a later
+ * entry enters only when above the heap's smallest, which then leaves for *next. */
+static DOPT_REAL DOPT_FN(dopt__mpc_rth_largest)(int n, int r, const DOPT_REAL *x, DOPT_REAL *h, DOPT_REAL *next)
+{
+    DOPT_REAL nx;
+    int j;
+    memcpy(h, x, (size_t)r * sizeof(DOPT_REAL));
+    for (j = r / 2 - 1; j >= 0; --j) DOPT_FN(dopt__mpc_minheap_down)(r, j, h);
+    nx = x[r];
+    for (j = r; j < n; ++j) {
+        if (x[j] > h[0]) {
+            nx = h[0] > nx ? h[0] : nx;
+            h[0] = x[j];
+            DOPT_FN(dopt__mpc_minheap_down)(r, 0, h);
+        } else if (x[j] > nx) {
+            nx = x[j];
+        }
+    }
+    *next = nx;
+    return h[0];
+}
+
 /* One LML projection; y (n reals, not overlapping x) doubles as the selection scratch.  The dual
- * is solved twice: first with x shifted by c (between the r-th and (r+1)-th largest x, found by
- * a partial selection), then, when the dual moved far (|mu| > 16), polished with x shifted by
- * the input nearest to the solution's 50% point, so an active entry sits at exactly 0 and huge
- * inputs lose no precision. */
+ * is solved twice: first with x shifted by c (between the r-th and (r+1)-th largest x, r =
+ * ceil(k) clamped to [1, n-1], found by dopt__mpc_rth_largest), then, when the dual moved far
+ * (|mu| > 16), polished with x shifted by the input nearest to the solution's 50% point, so an
+ * active entry sits at exactly 0 and huge inputs lose no precision.  The sigmoid sums run 4-wide
+ * (dopt__mpc_sigmoid4) in double precision on AVX2 builds. */
 static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REAL *x, DOPT_REAL *y,
                                               DOPT_REAL *nu_out)
 {
-    DOPT_REAL xmax = x[0], xmin = x[0], c, c2, t, mu = 0, g = 0;
+    DOPT_REAL xmax = x[0], xmin = x[0], c, c2, t, mu = 0, g = 0, next;
     int i, r;
     for (i = 0; i < n; ++i) {
         if (!(x[i] - x[i] == 0)) return DOPT_ERR_NON_FINITE;
@@ -5281,39 +5383,29 @@ static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REA
     r = (int)DOPT_M(ceil)(k);
     if (r < 1) r = 1;
     if (r > n - 1) r = n - 1;
-    for (i = 0; i < n; ++i) y[i] = -x[i];
-    { /* Hoare's FIND on -x: position r-1 gets the r-th largest x */
-        int lo_i = 0, hi_i = n - 1, p = r - 1;
-        while (hi_i > lo_i) {
-            DOPT_REAL pk = y[lo_i + (hi_i - lo_i) / 2];
-            int a = lo_i, b = hi_i;
-            while (a <= b) {
-                while (y[a] < pk) ++a;
-                while (pk < y[b]) --b;
-                if (a <= b) { DOPT_REAL tmp = y[a]; y[a] = y[b]; y[b] = tmp; ++a; --b; }
-            }
-            if (p <= b) hi_i = b;
-            else if (p >= a) lo_i = a;
-            else break;
-        }
-    }
-    {
-        DOPT_REAL next = y[r]; /* the (r+1)-th largest x: the smallest -x from position r on */
-        for (i = r + 1; i < n; ++i)
-            if (y[i] < next) next = y[i];
-        c = (DOPT_REAL)0.5 * (-y[r - 1]) + (DOPT_REAL)0.5 * (-next);
-    }
+    c = (DOPT_REAL)0.5 * DOPT_FN(dopt__mpc_rth_largest)(n, r, x, y, &next) + (DOPT_REAL)0.5 * next;
     DOPT_FN(dopt__mpc_lml_dual)(n, x, k, c, xmin, xmax, &mu);
     t = c - mu; /* y_i = 1/2 where x_i = t */
-    c2 = x[0];
-    for (i = 1; i < n; ++i)
-        if (DOPT_M(fabs)(x[i] - t) < DOPT_M(fabs)(c2 - t)) c2 = x[i];
-    if (c2 != c && DOPT_M(fabs)(mu) > 16) { /* only a large shift loses digits */
+    c2 = c;
+    if (DOPT_M(fabs)(mu) > 16) { /* only a large shift loses digits */
+        c2 = x[0];
+        for (i = 1; i < n; ++i)
+            if (DOPT_M(fabs)(x[i] - t) < DOPT_M(fabs)(c2 - t)) c2 = x[i];
+    }
+    if (c2 != c) {
         mu = (mu - c) + c2;
         c = c2;
         DOPT_FN(dopt__mpc_lml_dual)(n, x, k, c, xmin, xmax, &mu);
     }
-    for (i = 0; i < n; ++i) {
+    i = 0;
+#if defined(DOPT__MPC_ZIG_VECTOR) && !DOPT_IS_FLOAT
+    {
+        double dd = 0;
+        i = n;
+        dopt__mpc_sigmoid4(n, x, c, mu, y, &g, &dd);
+    }
+#endif
+    for (; i < n; ++i) {
         y[i] = DOPT_FN(dopt__mpc_sigmoid)((x[i] - c) + mu);
         g += y[i];
     }
