@@ -177,8 +177,9 @@
  *                                                      dynamics (whole population per call)
  *     dopt_mpc_cem_shift(batch, horizon, nu, mean, .., std, .., std_reset)   receding-horizon warm
  *                                                      start (drop u_0, repeat the last action)
- *   Samples are N(0,1) by a ziggurat on the element's stream; elites by a partial selection (O(P),
- *   ties by sample index).  Solves, plans and backward passes allocate nothing, so a receding-
+ *   Samples are N(0,1) by a 1024-layer ziggurat on 8 xoshiro256+ lanes seeded from the element's
+ *   stream (vectorized on AVX2 builds, the same bits either way); elites by a one-pass heap
+ *   selection (ties by sample index).  Plans sample and roll out element by element.  Solves, plans and backward passes allocate nothing, so a receding-
  *   horizon loop plan -> apply mean[0..nu) -> shift runs without a single heap allocation.
  *
  *   The LML projection (Amos, Koltun, Kolter 2019) is the soft top-k:
