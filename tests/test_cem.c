@@ -3,7 +3,9 @@
  *        ties / huge / tiny inputs / k = 1, n - 1 / fractional k; ../shared/reference/
  *        lml_reference.json (the VJP to 1e-10; the forward to the reference's own bisection
  *        tolerance, see test_lml_reference); VJP against central differences (1e-7).
- *   CEM: the ziggurat sampler's moments and tail; a shifted quadratic and Rosenbrock in 10-D for
+ *   CEM: the ziggurat sampler's table, moments, tail and chi-square, and its block routine (the
+ *        AVX2 vectors or the plain loop) against a one-draw reading of the algorithm, bit for bit;
+ *        a shifted quadratic and Rosenbrock in 10-D for
  *        10 seeds within stated tolerances; bit-identical results whatever the batch size and
  *        however a batch is split between solvers (threads); box bounds; a receding-horizon
  *        CEM-MPC loop (plan, apply, shift) with zero heap allocations counted through the hook.
