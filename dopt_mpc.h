@@ -193,8 +193,9 @@
  *                                                      dynamics (whole population per call)
  *     dopt_mpc_cem_shift(batch, horizon, nu, mean, .., std, .., std_reset)   receding-horizon warm
  *                                                      start (drop u_0, repeat the last action)
- *   Samples are N(0,1) by a ziggurat on the element's stream; elites by a partial selection (O(P),
- *   ties by sample index).  Solves, plans and backward passes allocate nothing, so a receding-
+ *   Samples are N(0,1) by a 1024-layer ziggurat on 8 xoshiro256+ lanes seeded from the element's
+ *   stream (vectorized on AVX2 builds, the same bits either way); elites by a one-pass heap
+ *   selection (ties by sample index).  Plans sample and roll out element by element.  Solves, plans and backward passes allocate nothing, so a receding-
  *   horizon loop plan -> apply mean[0..nu) -> shift runs without a single heap allocation.
  *
  *   The LML projection (Amos, Koltun, Kolter 2019) is the soft top-k:
@@ -533,84 +534,248 @@ enum {
 /* ==== end DENSE QP: precision-independent implementation ==== */
 
 /* ==== CEM AND LML: precision-independent implementation ==== */
-/* Ziggurat tables for N(0,1) (Marsaglia & Tsang 2000, 128 layers, r = 3.442619855899, strip
- * area v = 9.91256303526217e-3), scaled for 53-bit signed integers: a draw h in [-2^52, 2^52)
- * from layer i is x = h w[i], accepted at once when |h| < k[i] (inside the next narrower layer,
- * 98.8% of draws); otherwise the wedge (or, for layer 0, the tail beyond r) is sampled exactly.
- * Built into each solver at creation (no global tables). */
+/* ---- the normal sampler: a 1024-layer ziggurat on 8 xoshiro256+ lanes per element ----
+ * Element b's draws come from 8 lanes, each a xoshiro256+ generator (Blackman & Vigna 2018, the
+ * variant for floating point: output s0 + s3) whose 256-bit state is 4 outputs of the element's
+ * dopt_rng stream.  Normals are made 8 at a time, normal q of a fill by lane q mod 8, so the
+ * sequence depends on the element's stream only; AVX2 builds run the lanes as two 4-wide vectors
+ * (GCC/Clang vector extensions), other builds as a plain loop: the same bits either way.
+ * A lane's 64-bit draw u picks layer i = bits 3..12 and c = (bits 13..63 as the mantissa of a
+ * double in [1, 2)) - 3/2 in [-1/2, 1/2); x = c * width[i] is accepted at once when
+ * |x| < inner[i] (the next narrower layer's edge: 99.57% of draws; Marsaglia & Tsang 2000 with
+ * 1024 layers, r = 4.0388498461095045, layer area v = 1.2263246463530881e-3: the rejections
+ * cost far more than the table's 24 KB).  Otherwise the lane samples the wedge (or, for the
+ * base layer 0, the tail beyond r) exactly with further draws of its own.  Tables are built
+ * into each solver at creation (no global tables). */
+#define DOPT__MPC_LANES 8
+typedef struct dopt__mpc_lanes {
+    uint64_t s[4][DOPT__MPC_LANES]; /* xoshiro256+ state word k of lane l at s[k][l] */
+} dopt__mpc_lanes;
+
 typedef struct dopt__mpc_zig {
-    int64_t k[128];
-    double w[128];
-    double f[128];
+    double wi[1024][2]; /* layer i: {width: x = c * width, inner: fast accept when |x| < inner}    */
+    double f[1024];     /* exp(-x_i^2 / 2) at layer i's outer edge x_i; f[0] = 1 (x_0 = 0)        */
 } dopt__mpc_zig;
+
+#define DOPT__MPC_ZIG_N 1024
+#define DOPT__MPC_ZIG_R 4.0388498461095045
+#define DOPT__MPC_ZIG_V 1.2263246463530881e-3
 
 static void dopt__mpc_zig_init(dopt__mpc_zig *z)
 {
-    const double scale = 4503599627370496.0; /* 2^52 */
-    const double v = 9.91256303526217e-3;
-    double d = 3.442619855899, prev = d, q = v / exp(-0.5 * d * d);
+    double x = DOPT__MPC_ZIG_R, q = DOPT__MPC_ZIG_V / exp(-0.5 * x * x);
     int i;
-    z->k[0] = (int64_t)((d / q) * scale);
-    z->k[1] = 0;
-    z->w[0] = q / scale;
-    z->w[127] = d / scale;
+    z->wi[0][0] = 2 * q; /* base strip: width q, the tail beyond r */
+    z->wi[0][1] = x;
+    z->wi[DOPT__MPC_ZIG_N - 1][0] = 2 * x;
     z->f[0] = 1.0;
-    z->f[127] = exp(-0.5 * d * d);
-    for (i = 126; i >= 1; --i) {
-        d = sqrt(-2.0 * log(v / d + exp(-0.5 * d * d)));
-        z->k[i + 1] = (int64_t)((d / prev) * scale);
-        prev = d;
-        z->f[i] = exp(-0.5 * d * d);
-        z->w[i] = d / scale;
+    z->f[DOPT__MPC_ZIG_N - 1] = exp(-0.5 * x * x);
+    for (i = DOPT__MPC_ZIG_N - 2; i >= 1; --i) { /* x_i from x_{i+1}: every layer has area v */
+        x = sqrt(-2.0 * log(DOPT__MPC_ZIG_V / x + exp(-0.5 * x * x)));
+        z->wi[i][0] = 2 * x;
+        z->wi[i + 1][1] = x;
+        z->f[i] = exp(-0.5 * x * x);
+    }
+    z->wi[1][1] = 0; /* the top layer is all wedge */
+}
+
+/* Seed element lanes from its dopt_rng stream (4 draws per lane). */
+static void dopt__mpc_lanes_seed(dopt__mpc_lanes *L, dopt_rng *rng)
+{
+    int l, k;
+    for (l = 0; l < DOPT__MPC_LANES; ++l) {
+        for (k = 0; k < 4; ++k) L->s[k][l] = dopt_rng_u64(rng);
+        if (!(L->s[0][l] | L->s[1][l] | L->s[2][l] | L->s[3][l])) L->s[0][l] = 1;
     }
 }
 
-/* The rare draws (1.2%) of the ziggurat: the wedge of layer i, or the tail beyond r for layer 0,
- * for the first draw u, then fresh draws until one is accepted. */
-static double dopt__mpc_zig_slow(const dopt__mpc_zig *z, dopt_rng *rng, uint64_t u)
+/* Next 64 bits of lane l (xoshiro256+). */
+static uint64_t dopt__mpc_lane_next(dopt__mpc_lanes *L, int l)
 {
-    const double r = 3.442619855899;
+    uint64_t s0 = L->s[0][l], s1 = L->s[1][l], s2 = L->s[2][l], s3 = L->s[3][l], r = s0 + s3, t = s1 << 17;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 45) | (s3 >> 19);
+    L->s[0][l] = s0, L->s[1][l] = s1, L->s[2][l] = s2, L->s[3][l] = s3;
+    return r;
+}
+
+/* The candidate of draw u: *layer and x = c * width; returns 1 when accepted at once. */
+static int dopt__mpc_zig_try(const dopt__mpc_zig *z, uint64_t u, int *layer, double *x)
+{
+    uint64_t bits = ((u >> 12) & ~(uint64_t)1) | 0x3FF0000000000000ull;
+    double m;
+    int i = (int)((u >> 3) & 1023u);
+    memcpy(&m, &bits, sizeof m);
+    *layer = i;
+    *x = (m - 1.5) * z->wi[i][0];
+    return fabs(*x) < z->wi[i][1];
+}
+
+/* The rare draws (0.43%): lane l's candidate u was not accepted at once; sample the wedge of its
+ * layer, or the tail beyond r for the base layer, then fresh draws until one is accepted. */
+static double dopt__mpc_zig_slow(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int l, uint64_t u)
+{
+    const double r = DOPT__MPC_ZIG_R, ulp = 1.0 / 9007199254740992.0; /* 2^-53 */
     for (;;) {
-        int i = (int)(u & 127u);
-        int64_t h = (int64_t)(u >> 11) - ((int64_t)1 << 52);
-        int64_t a = h < 0 ? -h : h;
-        double x = (double)h * z->w[i];
-        if (a < z->k[i]) return x;
+        int i;
+        double x;
+        if (dopt__mpc_zig_try(z, u, &i, &x)) return x;
         if (i == 0) { /* tail |x| > r: Marsaglia's exponential rejection */
             double t, e;
             do {
-                t = -log(1.0 - dopt_rng_uniform_d(rng)) / r;
-                e = -log(1.0 - dopt_rng_uniform_d(rng));
+                t = -log(1.0 - (double)(dopt__mpc_lane_next(L, l) >> 11) * ulp) / r;
+                e = -log(1.0 - (double)(dopt__mpc_lane_next(L, l) >> 11) * ulp);
             } while (e + e < t * t);
-            return h > 0 ? r + t : -(r + t);
+            return x > 0 ? r + t : -(r + t);
         }
-        if (z->f[i] + dopt_rng_uniform_d(rng) * (z->f[i - 1] - z->f[i]) < exp(-0.5 * x * x)) return x;
-        u = dopt_rng_u64(rng);
+        if (z->f[i] + (double)(dopt__mpc_lane_next(L, l) >> 11) * ulp * (z->f[i - 1] - z->f[i]) < exp(-0.5 * x * x))
+            return x;
+        u = dopt__mpc_lane_next(L, l);
     }
 }
 
-/* n N(0,1) draws from stream rng into out (deterministic for a given build).  The stream is
- * copied to a local so that the fast path runs in registers; the rare draws go through
- * dopt__mpc_zig_slow on the stream itself. */
-static void dopt__mpc_zig_fill(const dopt__mpc_zig *z, dopt_rng *rng, int n, double *out)
+/* The fast pass over nb <= 64 blocks of 8 draws: lane l of block b draws u[b][l], writes its
+ * candidate x to out[8 b + l] and sets bit l of bad[b] when it is not accepted at once. */
+#if defined(__AVX2__) && !defined(DOPT_NO_SIMD) && !defined(__CUDACC__)
+#include <immintrin.h>
+#define DOPT__MPC_ZIG_VECTOR 1
+/* AVX2: the 8 lanes as two 4-wide vectors, bit-identical to the plain loop below. */
+static void dopt__mpc_zig_fast(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int nb, double *out,
+                               uint64_t (*u)[DOPT__MPC_LANES], unsigned char *bad)
 {
-    dopt_rng r = *rng;
-    int j;
-    for (j = 0; j < n; ++j) {
-        uint64_t u = dopt_rng_u64(&r);
-        int i = (int)(u & 127u);
-        int64_t h = (int64_t)(u >> 11) - ((int64_t)1 << 52);
-        int64_t a = h < 0 ? -h : h;
-        if (a < z->k[i]) {
-            out[j] = (double)h * z->w[i];
-        } else {
-            *rng = r;
-            out[j] = dopt__mpc_zig_slow(z, rng, u);
-            r = *rng;
+    const __m256i one = _mm256_set1_epi64x(0x3FF0000000000000ll), low = _mm256_set1_epi64x(-2);
+    const __m256d half3 = _mm256_set1_pd(1.5), sign = _mm256_set1_pd(-0.0);
+    __m256i s[4][2];
+    int b, h, k;
+    for (k = 0; k < 4; ++k)
+        for (h = 0; h < 2; ++h) s[k][h] = _mm256_loadu_si256((const __m256i *)(const void *)&L->s[k][4 * h]);
+    for (b = 0; b < nb; ++b) {
+        int mask = 0;
+        for (h = 0; h < 2; ++h) {
+            __m256i r = _mm256_add_epi64(s[0][h], s[3][h]), t = _mm256_slli_epi64(s[1][h], 17);
+            const uint64_t *ub = &u[b][4 * h];
+            __m256d c, lo, hi, w, in, x;
+            s[2][h] = _mm256_xor_si256(s[2][h], s[0][h]);
+            s[3][h] = _mm256_xor_si256(s[3][h], s[1][h]);
+            s[1][h] = _mm256_xor_si256(s[1][h], s[2][h]);
+            s[0][h] = _mm256_xor_si256(s[0][h], s[3][h]);
+            s[2][h] = _mm256_xor_si256(s[2][h], t);
+            s[3][h] = _mm256_or_si256(_mm256_slli_epi64(s[3][h], 45), _mm256_srli_epi64(s[3][h], 19));
+            _mm256_storeu_si256((__m256i *)(void *)&u[b][4 * h], r);
+            c = _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(r, 12), low), one)), half3);
+            /* {width, inner} of the 4 layers: lanes 0, 2 and 1, 3 paired, then split */
+            lo = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(z->wi[(ub[0] >> 3) & 1023u])),
+                                      _mm_loadu_pd(z->wi[(ub[2] >> 3) & 1023u]), 1);
+            hi = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(z->wi[(ub[1] >> 3) & 1023u])),
+                                      _mm_loadu_pd(z->wi[(ub[3] >> 3) & 1023u]), 1);
+            w = _mm256_unpacklo_pd(lo, hi);
+            in = _mm256_unpackhi_pd(lo, hi);
+            x = _mm256_mul_pd(c, w);
+            _mm256_storeu_pd(out + 8 * b + 4 * h, x);
+            mask |= _mm256_movemask_pd(_mm256_cmp_pd(_mm256_andnot_pd(sign, x), in, _CMP_GE_OQ)) << (4 * h);
         }
+        bad[b] = (unsigned char)mask;
     }
-    *rng = r;
+    for (k = 0; k < 4; ++k)
+        for (h = 0; h < 2; ++h) _mm256_storeu_si256((__m256i *)(void *)&L->s[k][4 * h], s[k][h]);
 }
+#else
+static void dopt__mpc_zig_fast(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int nb, double *out,
+                               uint64_t (*u)[DOPT__MPC_LANES], unsigned char *bad)
+{
+    int b, l, i;
+    for (b = 0; b < nb; ++b) {
+        int mask = 0;
+        for (l = 0; l < DOPT__MPC_LANES; ++l) u[b][l] = dopt__mpc_lane_next(L, l);
+        for (l = 0; l < DOPT__MPC_LANES; ++l)
+            if (!dopt__mpc_zig_try(z, u[b][l], &i, &out[8 * b + l])) mask |= 1 << l;
+        bad[b] = (unsigned char)mask;
+    }
+}
+#endif
+
+/* blocks x 8 normals into out, 64 blocks at a time: the fast pass, then each candidate that was
+ * not accepted at once is replaced, in order, by dopt__mpc_zig_slow on its lane (continuing that
+ * lane's stream after the 64 blocks). */
+static void dopt__mpc_zig_blocks(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int blocks, double *out)
+{
+    uint64_t u[64][DOPT__MPC_LANES];
+    unsigned char bad[64];
+    while (blocks > 0) {
+        int nb = blocks < 64 ? blocks : 64, b, l;
+        dopt__mpc_zig_fast(z, L, nb, out, u, bad);
+        for (b = 0; b < nb; ++b)
+            if (bad[b])
+                for (l = 0; l < DOPT__MPC_LANES; ++l)
+                    if (bad[b] & (1 << l)) out[DOPT__MPC_LANES * b + l] = dopt__mpc_zig_slow(z, L, l, u[b][l]);
+        out += DOPT__MPC_LANES * nb;
+        blocks -= nb;
+    }
+}
+
+#ifdef DOPT__MPC_ZIG_VECTOR
+/* exp(a) for 4 doubles, a clamped to [-700, 700] (no overflow, no subnormal result): a = n ln 2 + r,
+ * |r| <= ln2 / 2, Taylor series to r^13 (truncation 4e-18), 2^n put into the exponent bits. */
+static __m256d dopt__mpc_exp4(__m256d a)
+{
+    static const double cf[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+                                  1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
+                                  1.0 / 479001600, 1.0 / 6227020800.0};
+    const __m256d magic = _mm256_set1_pd(6755399441055744.0); /* 1.5 * 2^52 */
+    __m256d kd, n, r, p;
+    int j;
+    a = _mm256_min_pd(_mm256_max_pd(a, _mm256_set1_pd(-700.0)), _mm256_set1_pd(700.0));
+    kd = _mm256_fmadd_pd(a, _mm256_set1_pd(1.4426950408889634), magic);
+    n = _mm256_sub_pd(kd, magic);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), a);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+    p = _mm256_set1_pd(cf[13]);
+    for (j = 12; j >= 0; --j) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(cf[j]));
+    return _mm256_castsi256_pd(_mm256_add_epi64(
+        _mm256_castpd_si256(p),
+        _mm256_slli_epi64(_mm256_sub_epi64(_mm256_castpd_si256(kd), _mm256_castpd_si256(magic)), 52)));
+}
+
+/* y_i = sigmoid((x_i - c) + mu) for i < n, written to y when not NULL; adds sum y_i to *s and
+ * sum y_i (1 - y_i) to *d (four partial sums, then added).  The last n % 4 entries go through
+ * the same vector code (padded), so every y_i comes from one function of x_i. */
+static void dopt__mpc_sigmoid4(int n, const double *x, double c, double mu, double *y, double *s, double *d)
+{
+    const __m256d one = _mm256_set1_pd(1.0), vc = _mm256_set1_pd(c), vmu = _mm256_set1_pd(mu);
+    __m256d vs = _mm256_setzero_pd(), vd = _mm256_setzero_pd();
+    double ts[4], td[4], pad[4];
+    int i, j;
+    for (i = 0; i < n; i += 4) {
+        const double *xi = x + i;
+        __m256d t, v;
+        if (i + 4 > n) { /* the last entries, padded with zero-weight copies */
+            for (j = 0; j < 4; ++j) pad[j] = x[i + j < n ? i + j : n - 1];
+            xi = pad;
+        }
+        t = _mm256_add_pd(_mm256_sub_pd(_mm256_loadu_pd(xi), vc), vmu);
+        v = _mm256_div_pd(one, _mm256_add_pd(one, dopt__mpc_exp4(_mm256_sub_pd(_mm256_setzero_pd(), t))));
+        if (i + 4 > n) {
+            _mm256_storeu_pd(pad, v);
+            for (j = 0; j < 4; ++j) pad[j] = i + j < n ? pad[j] : 0;
+            if (y) for (j = 0; i + j < n; ++j) y[i + j] = pad[j];
+            v = _mm256_loadu_pd(pad);
+        } else if (y) {
+            _mm256_storeu_pd(y + i, v);
+        }
+        vs = _mm256_add_pd(vs, v);
+        vd = _mm256_fmadd_pd(v, _mm256_sub_pd(one, v), vd);
+    }
+    _mm256_storeu_pd(ts, vs);
+    _mm256_storeu_pd(td, vd);
+    *s += (ts[0] + ts[1]) + (ts[2] + ts[3]);
+    *d += (td[0] + td[1]) + (td[2] + td[3]);
+}
+#endif
 
 /* *out = a * b; 0 when it overflows size_t. */
 static int dopt__mpc_mul(size_t a, size_t b, size_t *out)
@@ -5500,40 +5665,36 @@ static dopt_status dopt__mpc_qp_backward_inner_f(dopt_mpc_qp_f *qp, const dopt_m
 
 #define DOPT__MPC_LESS(ka, ia, kb, ib) ((ka) < (kb) || ((ka) == (kb) && (ia) < (ib)))
 
-/* Partial selection (Hoare's FIND): rearrange key[0..n) (with idx[] alongside) so that the kth
- * smallest pairs (key, idx) occupy positions 0 .. kth-1, in no particular order, 1 <= kth <= n.
- * Ties are ordered by idx, so the outcome is a function of the values alone. */
+/* Restore the max-heap order (by (key, idx), DOPT__MPC_LESS) of the n pairs below position p. */
+static void DOPT_FN(dopt__mpc_heap_down)(int n, int p, DOPT_REAL *key, int *idx)
+{
+    DOPT_REAL k = key[p];
+    int i = idx[p];
+    for (;;) {
+        int ch = 2 * p + 1;
+        if (ch >= n) break;
+        if (ch + 1 < n && DOPT__MPC_LESS(key[ch], idx[ch], key[ch + 1], idx[ch + 1])) ++ch;
+        if (!DOPT__MPC_LESS(k, i, key[ch], idx[ch])) break;
+        key[p] = key[ch], idx[p] = idx[ch];
+        p = ch;
+    }
+    key[p] = k, idx[p] = i;
+}
+
+/* Partial selection: the kth smallest pairs (key[j], idx[j]) of the n given (ties ordered by idx,
+ * so the outcome is a function of the values alone) end up in positions 0 .. kth-1, in heap
+ * order; positions kth.. are only read.  One pass with a max-heap of the kth smallest so far:
+ * a later pair enters only when below the heap's largest (about kth ln(n / kth) times for costs
+ * in random order), so the pass is n mostly predictable comparisons.  1 <= kth <= n. */
 static void DOPT_FN(dopt__mpc_select)(int n, int kth, DOPT_REAL *key, int *idx)
 {
-    int lo = 0, hi = n - 1, p = kth - 1;
-    while (hi > lo) {
-        int mid = lo + (hi - lo) / 2, i = lo, j = hi, pi;
-        DOPT_REAL pk;
-        { /* median of three as pivot */
-            int a = lo, b = mid, c = hi, t;
-            if (DOPT__MPC_LESS(key[b], idx[b], key[a], idx[a])) { t = a; a = b; b = t; }
-            if (DOPT__MPC_LESS(key[c], idx[c], key[b], idx[b])) { t = b; b = c; c = t; }
-            if (DOPT__MPC_LESS(key[b], idx[b], key[a], idx[a])) { t = a; a = b; b = t; }
-            pk = key[b];
-            pi = idx[b];
-            (void)c;
+    int j;
+    for (j = kth / 2 - 1; j >= 0; --j) DOPT_FN(dopt__mpc_heap_down)(kth, j, key, idx);
+    for (j = kth; j < n; ++j)
+        if (DOPT__MPC_LESS(key[j], idx[j], key[0], idx[0])) {
+            key[0] = key[j], idx[0] = idx[j];
+            DOPT_FN(dopt__mpc_heap_down)(kth, 0, key, idx);
         }
-        while (i <= j) {
-            while (DOPT__MPC_LESS(key[i], idx[i], pk, pi)) ++i;
-            while (DOPT__MPC_LESS(pk, pi, key[j], idx[j])) --j;
-            if (i <= j) {
-                DOPT_REAL tk = key[i];
-                int ti = idx[i];
-                key[i] = key[j]; idx[i] = idx[j];
-                key[j] = tk; idx[j] = ti;
-                ++i;
-                --j;
-            }
-        }
-        if (p <= j) hi = j;
-        else if (p >= i) lo = i;
-        else break;
-    }
 }
 
 static DOPT_REAL DOPT_FN(dopt__mpc_sigmoid)(DOPT_REAL t)
@@ -5546,8 +5707,12 @@ static DOPT_REAL DOPT_FN(dopt__mpc_lml_gap)(int n, const DOPT_REAL *x, DOPT_REAL
                                              DOPT_REAL k, DOPT_REAL *slope)
 {
     DOPT_REAL s = 0, d = 0;
-    int i;
-    for (i = 0; i < n; ++i) {
+    int i = 0;
+#if defined(DOPT__MPC_ZIG_VECTOR) && !DOPT_IS_FLOAT
+    i = n;
+    dopt__mpc_sigmoid4(n, x, c, mu, NULL, &s, &d);
+#endif
+    for (; i < n; ++i) {
         DOPT_REAL y = DOPT_FN(dopt__mpc_sigmoid)((x[i] - c) + mu);
         s += y;
         d += y * (1 - y);
@@ -5604,15 +5769,54 @@ static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, DOPT_REAL k, 
     *mu_io = mu;
 }
 
+/* Restore the min-heap order of h[0..n) below position p. */
+static void DOPT_FN(dopt__mpc_minheap_down)(int n, int p, DOPT_REAL *h)
+{
+    DOPT_REAL v = h[p];
+    for (;;) {
+        int ch = 2 * p + 1;
+        if (ch >= n) break;
+        if (ch + 1 < n && h[ch + 1] < h[ch]) ++ch;
+        if (!(h[ch] < v)) break;
+        h[p] = h[ch];
+        p = ch;
+    }
+    h[p] = v;
+}
+
+/* The r-th largest of x[0..n) (1 <= r < n), and in *next the (r+1)-th (ties count as often as
+ * they occur).  One pass with a min-heap of the r largest so far in h[0..r) (scratch): a later
+ * entry enters only when above the heap's smallest, which then leaves for *next. */
+static DOPT_REAL DOPT_FN(dopt__mpc_rth_largest)(int n, int r, const DOPT_REAL *x, DOPT_REAL *h, DOPT_REAL *next)
+{
+    DOPT_REAL nx;
+    int j;
+    memcpy(h, x, (size_t)r * sizeof(DOPT_REAL));
+    for (j = r / 2 - 1; j >= 0; --j) DOPT_FN(dopt__mpc_minheap_down)(r, j, h);
+    nx = x[r];
+    for (j = r; j < n; ++j) {
+        if (x[j] > h[0]) {
+            nx = h[0] > nx ? h[0] : nx;
+            h[0] = x[j];
+            DOPT_FN(dopt__mpc_minheap_down)(r, 0, h);
+        } else if (x[j] > nx) {
+            nx = x[j];
+        }
+    }
+    *next = nx;
+    return h[0];
+}
+
 /* One LML projection; y (n reals, not overlapping x) doubles as the selection scratch.  The dual
- * is solved twice: first with x shifted by c (between the r-th and (r+1)-th largest x, found by
- * a partial selection), then, when the dual moved far (|mu| > 16), polished with x shifted by
- * the input nearest to the solution's 50% point, so an active entry sits at exactly 0 and huge
- * inputs lose no precision. */
+ * is solved twice: first with x shifted by c (between the r-th and (r+1)-th largest x, r =
+ * ceil(k) clamped to [1, n-1], found by dopt__mpc_rth_largest), then, when the dual moved far
+ * (|mu| > 16), polished with x shifted by the input nearest to the solution's 50% point, so an
+ * active entry sits at exactly 0 and huge inputs lose no precision.  The sigmoid sums run 4-wide
+ * (dopt__mpc_sigmoid4) in double precision on AVX2 builds. */
 static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REAL *x, DOPT_REAL *y,
                                               DOPT_REAL *nu_out)
 {
-    DOPT_REAL xmax = x[0], xmin = x[0], c, c2, t, mu = 0, g = 0;
+    DOPT_REAL xmax = x[0], xmin = x[0], c, c2, t, mu = 0, g = 0, next;
     int i, r;
     for (i = 0; i < n; ++i) {
         if (!(x[i] - x[i] == 0)) return DOPT_ERR_NON_FINITE;
@@ -5622,39 +5826,29 @@ static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REA
     r = (int)DOPT_M(ceil)(k);
     if (r < 1) r = 1;
     if (r > n - 1) r = n - 1;
-    for (i = 0; i < n; ++i) y[i] = -x[i];
-    { /* Hoare's FIND on -x: position r-1 gets the r-th largest x */
-        int lo_i = 0, hi_i = n - 1, p = r - 1;
-        while (hi_i > lo_i) {
-            DOPT_REAL pk = y[lo_i + (hi_i - lo_i) / 2];
-            int a = lo_i, b = hi_i;
-            while (a <= b) {
-                while (y[a] < pk) ++a;
-                while (pk < y[b]) --b;
-                if (a <= b) { DOPT_REAL tmp = y[a]; y[a] = y[b]; y[b] = tmp; ++a; --b; }
-            }
-            if (p <= b) hi_i = b;
-            else if (p >= a) lo_i = a;
-            else break;
-        }
-    }
-    {
-        DOPT_REAL next = y[r]; /* the (r+1)-th largest x: the smallest -x from position r on */
-        for (i = r + 1; i < n; ++i)
-            if (y[i] < next) next = y[i];
-        c = (DOPT_REAL)0.5 * (-y[r - 1]) + (DOPT_REAL)0.5 * (-next);
-    }
+    c = (DOPT_REAL)0.5 * DOPT_FN(dopt__mpc_rth_largest)(n, r, x, y, &next) + (DOPT_REAL)0.5 * next;
     DOPT_FN(dopt__mpc_lml_dual)(n, x, k, c, xmin, xmax, &mu);
     t = c - mu; /* y_i = 1/2 where x_i = t */
-    c2 = x[0];
-    for (i = 1; i < n; ++i)
-        if (DOPT_M(fabs)(x[i] - t) < DOPT_M(fabs)(c2 - t)) c2 = x[i];
-    if (c2 != c && DOPT_M(fabs)(mu) > 16) { /* only a large shift loses digits */
+    c2 = c;
+    if (DOPT_M(fabs)(mu) > 16) { /* only a large shift loses digits */
+        c2 = x[0];
+        for (i = 1; i < n; ++i)
+            if (DOPT_M(fabs)(x[i] - t) < DOPT_M(fabs)(c2 - t)) c2 = x[i];
+    }
+    if (c2 != c) {
         mu = (mu - c) + c2;
         c = c2;
         DOPT_FN(dopt__mpc_lml_dual)(n, x, k, c, xmin, xmax, &mu);
     }
-    for (i = 0; i < n; ++i) {
+    i = 0;
+#if defined(DOPT__MPC_ZIG_VECTOR) && !DOPT_IS_FLOAT
+    {
+        double dd = 0;
+        i = n;
+        dopt__mpc_sigmoid4(n, x, c, mu, y, &g, &dd);
+    }
+#endif
+    for (; i < n; ++i) {
         y[i] = DOPT_FN(dopt__mpc_sigmoid)((x[i] - c) + mu);
         g += y[i];
     }
@@ -5720,14 +5914,13 @@ struct DOPT_FN(dopt_mpc_cem) {
     dopt_owned own;             /* the block of create (dopt_owned_keep), or none                 */
     dopt_mpc_cem_dims dims;
     dopt__mpc_zig zig;
-    dopt_rng *rng;              /* batch streams                                                   */
+    dopt__mpc_lanes *lanes;     /* batch samplers (8 lanes each, seeded from the element's stream) */
     dopt_status *est;           /* batch element statuses of the current solve                     */
     DOPT_REAL *X;               /* B P D samples (sample j of element b at (b P + j) D)            */
     DOPT_REAL *cost;            /* B P                                                             */
     DOPT_REAL *key;             /* P: selection keys / scratch                                     */
     int *idx;                   /* P                                                               */
     DOPT_REAL *tmp;             /* 2 D                                                             */
-    double *zd;                 /* D normal draws (float solvers)                                  */
     DOPT_REAL *best;            /* B D lowest-cost samples                                         */
     DOPT_REAL *bestc;           /* B                                                               */
     DOPT_REAL *state;           /* 2 P state_dim rollout states                                    */
@@ -5751,14 +5944,13 @@ static void DOPT_FN(dopt__mpc_cem_layout)(const dopt_mpc_cem_dims *d, DOPT_FN(do
     size_t S = (size_t)d->state_dim, T = (size_t)d->dcem_iterations, R = sizeof(DOPT_REAL);
     size_t BPD = dopt__mpc_count3(B, P, D), BP = dopt__mpc_count3(B, P, 1), BD = dopt__mpc_count3(B, D, 1);
     DOPT_FN(dopt_mpc_cem) dummy, *o = c ? c : &dummy;
-    o->rng = (dopt_rng *)dopt__mpc_carve(cv, B, sizeof(dopt_rng));
+    o->lanes = (dopt__mpc_lanes *)dopt__mpc_carve(cv, B, sizeof(dopt__mpc_lanes));
     o->est = (dopt_status *)dopt__mpc_carve(cv, B, sizeof(dopt_status));
     o->X = (DOPT_REAL *)dopt__mpc_carve(cv, BPD, R);
     o->cost = (DOPT_REAL *)dopt__mpc_carve(cv, BP, R);
     o->key = (DOPT_REAL *)dopt__mpc_carve(cv, P, R);
     o->idx = (int *)dopt__mpc_carve(cv, P, sizeof(int));
     o->tmp = (DOPT_REAL *)dopt__mpc_carve(cv, 2 * D, R);
-    o->zd = (double *)dopt__mpc_carve(cv, D, sizeof(double));
     o->best = (DOPT_REAL *)dopt__mpc_carve(cv, BD, R);
     o->bestc = (DOPT_REAL *)dopt__mpc_carve(cv, B, R);
     o->state = S ? (DOPT_REAL *)dopt__mpc_carve(cv, dopt__mpc_count3(2, P, S), R) : NULL;
@@ -5797,7 +5989,11 @@ DOPT_API void DOPT_FN(dopt_mpc_cem_seed)(DOPT_FN(dopt_mpc_cem) *c, uint64_t seed
 {
     ptrdiff_t b;
     if (!c) return;
-    for (b = 0; b < c->dims.batch; ++b) dopt_rng_seed(&c->rng[b], seed, first_stream + (uint64_t)b);
+    for (b = 0; b < c->dims.batch; ++b) {
+        dopt_rng r;
+        dopt_rng_seed(&r, seed, first_stream + (uint64_t)b);
+        dopt__mpc_lanes_seed(&c->lanes[b], &r);
+    }
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_create_in)(void *memory, size_t bytes,
@@ -5901,28 +6097,49 @@ static DOPT_REAL DOPT_FN(dopt__mpc_cem_value)(const DOPT_FN(dopt_mpc_cem_options
     return v;
 }
 
-/* Draw element b's population into c->X (and its noise into eps when not NULL). */
+/* n N(0,1) draws from element sampler L into out (whole blocks of 8 draws: the draws past n of
+ * the last block are dropped). */
+static void DOPT_FN(dopt__mpc_cem_normals)(const dopt__mpc_zig *z, dopt__mpc_lanes *L, size_t n, DOPT_REAL *out)
+{
+    double buf[64];
+    size_t done = 0, i;
+#if !DOPT_IS_FLOAT
+    done = n / DOPT__MPC_LANES * DOPT__MPC_LANES;
+    dopt__mpc_zig_blocks(z, L, (int)(done / DOPT__MPC_LANES), out);
+#endif
+    while (done < n) {
+        size_t m = n - done < 64 ? n - done : 64;
+        dopt__mpc_zig_blocks(z, L, (int)((m + DOPT__MPC_LANES - 1) / DOPT__MPC_LANES), buf);
+        for (i = 0; i < m; ++i) out[done + i] = (DOPT_REAL)buf[i];
+        done += m;
+    }
+}
+
+/* One sample: x = clamp(mean + std .* e) (dopt__mpc_cem_value for every coordinate, as loops
+ * that vectorize); e NULL: e is x itself (in place). */
+static void DOPT_FN(dopt__mpc_cem_affine)(int D, const DOPT_REAL *DOPT_RESTRICT mu, const DOPT_REAL *DOPT_RESTRICT sd,
+                                          const DOPT_REAL *DOPT_RESTRICT lo, const DOPT_REAL *DOPT_RESTRICT hi,
+                                          const DOPT_REAL *DOPT_RESTRICT e, DOPT_REAL *DOPT_RESTRICT x)
+{
+    int i;
+    if (e) for (i = 0; i < D; ++i) x[i] = mu[i] + sd[i] * e[i];
+    else for (i = 0; i < D; ++i) x[i] = mu[i] + sd[i] * x[i];
+    if (lo) for (i = 0; i < D; ++i) x[i] = x[i] < lo[i] ? lo[i] : x[i];
+    if (hi) for (i = 0; i < D; ++i) x[i] = x[i] > hi[i] ? hi[i] : x[i];
+}
+
+/* Draw element b's population into c->X (and its noise into eps when not NULL): the P D normals
+ * of one fill, sample j's coordinate i from draw j D + i. */
 static void DOPT_FN(dopt__mpc_cem_sample)(DOPT_FN(dopt_mpc_cem) *c, ptrdiff_t b,
                                           const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *mean,
                                           const DOPT_REAL *std, DOPT_REAL *eps)
 {
-    int P = c->dims.population, D = c->dims.dim, j, i;
+    int P = c->dims.population, D = c->dims.dim, j;
     DOPT_REAL *X = c->X + (size_t)b * (size_t)P * (size_t)D;
-    for (j = 0; j < P; ++j) {
-        DOPT_REAL *x = X + (size_t)j * (size_t)D, *e = eps ? eps + (size_t)j * (size_t)D : x;
-#if DOPT_IS_FLOAT
-        dopt__mpc_zig_fill(&c->zig, &c->rng[b], D, c->zd);
-        for (i = 0; i < D; ++i) e[i] = (DOPT_REAL)c->zd[i];
-#else
-        dopt__mpc_zig_fill(&c->zig, &c->rng[b], D, e);
-#endif
-        /* dopt__mpc_cem_value, as three loops that vectorize */
-        for (i = 0; i < D; ++i) x[i] = mean[i] + std[i] * e[i];
-        if (o->lower)
-            for (i = 0; i < D; ++i) x[i] = x[i] < o->lower[i] ? o->lower[i] : x[i];
-        if (o->upper)
-            for (i = 0; i < D; ++i) x[i] = x[i] > o->upper[i] ? o->upper[i] : x[i];
-    }
+    DOPT_FN(dopt__mpc_cem_normals)(&c->zig, &c->lanes[b], (size_t)P * (size_t)D, eps ? eps : X);
+    for (j = 0; j < P; ++j)
+        DOPT_FN(dopt__mpc_cem_affine)(D, mean, std, o->lower, o->upper, eps ? eps + (size_t)j * (size_t)D : NULL,
+                                      X + (size_t)j * (size_t)D);
 }
 
 /* Smoothed, floored update of (mean, std) from the elite statistics (m, s). */
@@ -5979,16 +6196,50 @@ static dopt_status DOPT_FN(dopt__mpc_cem_check_in)(const DOPT_FN(dopt_mpc_cem) *
 typedef dopt_status (*DOPT_FN(dopt__mpc_cost_fn))(void *user, ptrdiff_t first, ptrdiff_t count, int population,
                                                   int dim, const DOPT_REAL *X, DOPT_REAL *cost);
 
-/* The CEM iteration loop behind solve and plan. */
+/* Element b after its costs are in: rank the samples (non-finite last), keep the best sample,
+ * refit and update mean and std (ms, ss: element b's).  An element whose samples all failed is
+ * marked DOPT_ERR_NON_FINITE and stops changing. */
+static void DOPT_FN(dopt__mpc_cem_elites)(DOPT_FN(dopt_mpc_cem) *c, const DOPT_FN(dopt_mpc_cem_options) *o,
+                                         ptrdiff_t b, int it, DOPT_REAL *ms, DOPT_REAL *ss,
+                                         dopt_mpc_cem_report *report)
+{
+    const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
+    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, j, bad = 0;
+    const DOPT_REAL *f = c->cost + (size_t)b * (size_t)P, *X = c->X + (size_t)b * (size_t)P * (size_t)D;
+    if (c->est[b] != DOPT_OK) return;
+    for (j = 0; j < P; ++j) {
+        c->idx[j] = j;
+        c->key[j] = f[j];
+        if (!(f[j] - f[j] == 0)) c->key[j] = big, ++bad;
+    }
+    if (report) report[b].bad_samples += bad, report[b].iterations = it + 1;
+    if (bad == P) {
+        c->est[b] = DOPT_ERR_NON_FINITE;
+        return;
+    }
+    DOPT_FN(dopt__mpc_select)(P, K, c->key, c->idx);
+    for (j = 0; j < K; ++j)
+        if (c->key[j] < c->bestc[b] && f[c->idx[j]] - f[c->idx[j]] == 0) {
+            c->bestc[b] = c->key[j];
+            memcpy(c->best + (size_t)b * (size_t)D, X + (size_t)c->idx[j] * (size_t)D, (size_t)D * sizeof(DOPT_REAL));
+        }
+    DOPT_FN(dopt__mpc_cem_refit)(D, K, X, c->idx, c->tmp, c->tmp + D);
+    DOPT_FN(dopt__mpc_cem_update)(D, o, c->tmp, c->tmp + D, ms, ss);
+}
+
+/* The CEM iteration loop behind solve and plan.  per_element = 0: each iteration samples the
+ * whole batch and calls fn once for it (solve's contract); 1: element by element, fn(first = b,
+ * count = 1) right after b's samples are drawn, while they are in cache (plan's rollouts, which
+ * run per element anyway).  Both give the same results. */
 static dopt_status DOPT_FN(dopt__mpc_cem_run)(DOPT_FN(dopt_mpc_cem) *c, const DOPT_FN(dopt_mpc_cem_options) *o,
-                                              DOPT_FN(dopt__mpc_cost_fn) fn, void *user, DOPT_REAL *mean,
-                                              ptrdiff_t sm, DOPT_REAL *std, ptrdiff_t ss, DOPT_REAL *best_x,
-                                              ptrdiff_t sb, DOPT_REAL *best_cost, dopt_mpc_cem_report *report,
-                                              dopt_errinfo *info)
+                                              DOPT_FN(dopt__mpc_cost_fn) fn, void *user, int per_element,
+                                              DOPT_REAL *mean, ptrdiff_t sm, DOPT_REAL *std, ptrdiff_t ss,
+                                              DOPT_REAL *best_x, ptrdiff_t sb, DOPT_REAL *best_cost,
+                                              dopt_mpc_cem_report *report, dopt_errinfo *info)
 {
     const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
     ptrdiff_t B = c->dims.batch, b;
-    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, it, j, i;
+    int P = c->dims.population, D = c->dims.dim, it, i;
     size_t PD = (size_t)P * (size_t)D;
     dopt_status st = DOPT_OK;
     for (b = 0; b < B; ++b) {
@@ -6002,32 +6253,19 @@ static dopt_status DOPT_FN(dopt__mpc_cem_run)(DOPT_FN(dopt_mpc_cem) *c, const DO
         }
     }
     for (it = 0; it < o->iterations; ++it) {
+        if (per_element) {
+            for (b = 0; b < B; ++b) {
+                DOPT_FN(dopt__mpc_cem_sample)(c, b, o, mean + b * sm, std + b * ss, NULL);
+                st = fn(user, b, 1, P, D, c->X + (size_t)b * PD, c->cost + (size_t)b * (size_t)P);
+                if (st != DOPT_OK) return dopt_errinfo_set(info, st, (long)b, 0, "cem: the objective returned an error");
+                DOPT_FN(dopt__mpc_cem_elites)(c, o, b, it, mean + b * sm, std + b * ss, report);
+            }
+            continue;
+        }
         for (b = 0; b < B; ++b) DOPT_FN(dopt__mpc_cem_sample)(c, b, o, mean + b * sm, std + b * ss, NULL);
         st = fn(user, 0, B, P, D, c->X, c->cost);
         if (st != DOPT_OK) return dopt_errinfo_set(info, st, -1, 0, "cem: the objective returned an error");
-        for (b = 0; b < B; ++b) {
-            const DOPT_REAL *f = c->cost + (size_t)b * (size_t)P, *X = c->X + (size_t)b * PD;
-            int bad = 0;
-            if (c->est[b] != DOPT_OK) continue;
-            for (j = 0; j < P; ++j) {
-                c->idx[j] = j;
-                c->key[j] = f[j];
-                if (!(f[j] - f[j] == 0)) c->key[j] = big, ++bad;
-            }
-            if (report) report[b].bad_samples += bad, report[b].iterations = it + 1;
-            if (bad == P) {
-                c->est[b] = DOPT_ERR_NON_FINITE;
-                continue;
-            }
-            DOPT_FN(dopt__mpc_select)(P, K, c->key, c->idx);
-            for (j = 0; j < K; ++j)
-                if (c->key[j] < c->bestc[b] && f[c->idx[j]] - f[c->idx[j]] == 0) {
-                    c->bestc[b] = c->key[j];
-                    memcpy(c->best + (size_t)b * (size_t)D, X + (size_t)c->idx[j] * (size_t)D, (size_t)D * sizeof(DOPT_REAL));
-                }
-            DOPT_FN(dopt__mpc_cem_refit)(D, K, X, c->idx, c->tmp, c->tmp + D);
-            DOPT_FN(dopt__mpc_cem_update)(D, o, c->tmp, c->tmp + D, mean + b * sm, std + b * ss);
-        }
+        for (b = 0; b < B; ++b) DOPT_FN(dopt__mpc_cem_elites)(c, o, b, it, mean + b * sm, std + b * ss, report);
     }
     st = DOPT_OK;
     for (b = 0; b < B; ++b) {
@@ -6062,7 +6300,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_solve)(DOPT_FN(dopt_mpc_cem) *c,
     if (!c || !obj || !obj->cost) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "cem: solver or objective missing");
     if ((st = DOPT_FN(dopt__mpc_cem_resolve)(opt, c->dims.dim, &o, info)) != DOPT_OK) return st;
     if ((st = DOPT_FN(dopt__mpc_cem_check_in)(c, mean, stride_mean, std, stride_std, info)) != DOPT_OK) return st;
-    return DOPT_FN(dopt__mpc_cem_run)(c, &o, obj->cost, obj->user, mean, stride_mean, std, stride_std, best_x,
+    return DOPT_FN(dopt__mpc_cem_run)(c, &o, obj->cost, obj->user, 0, mean, stride_mean, std, stride_std, best_x,
                                       stride_best, best_cost, report, info);
 }
 
@@ -6125,8 +6363,8 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_cem_plan)(DOPT_FN(dopt_mpc_cem) *c,
     r.dyn = dyn;
     r.x0 = x0;
     r.stride_x0 = stride_x0;
-    return DOPT_FN(dopt__mpc_cem_run)(c, &o, DOPT_FN(dopt__mpc_rollout_cost), &r, mean, stride_mean, std, stride_std,
-                                      best_x, stride_best, best_cost, report, info);
+    return DOPT_FN(dopt__mpc_cem_run)(c, &o, DOPT_FN(dopt__mpc_rollout_cost), &r, 1, mean, stride_mean, std,
+                                      stride_std, best_x, stride_best, best_cost, report, info);
 }
 
 DOPT_API void DOPT_FN(dopt_mpc_cem_shift)(ptrdiff_t batch, int horizon, int control_dim,

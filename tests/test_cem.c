@@ -3,7 +3,9 @@
  *        ties / huge / tiny inputs / k = 1, n - 1 / fractional k; ../shared/reference/
  *        lml_reference.json (the VJP to 1e-10; the forward to the reference's own bisection
  *        tolerance, see test_lml_reference); VJP against central differences (1e-7).
- *   CEM: the ziggurat sampler's moments and tail; a shifted quadratic and Rosenbrock in 10-D for
+ *   CEM: the ziggurat sampler's table, moments, tail and chi-square, and its block routine (the
+ *        AVX2 vectors or the plain loop) against a one-draw reading of the algorithm, bit for bit;
+ *        a shifted quadratic and Rosenbrock in 10-D for
  *        10 seeds within stated tolerances; bit-identical results whatever the batch size and
  *        however a batch is split between solvers (threads); box bounds; a receding-horizon
  *        CEM-MPC loop (plan, apply, shift) with zero heap allocations counted through the hook.
@@ -141,30 +143,73 @@ static void test_lml_vjp_fd(void)
         }
 }
 
-/* The ziggurat sampler: moments, tail mass and a 40-bin chi-square against the normal CDF. */
+/* The ziggurat sampler: its tables (the layers stack up to the peak), moments, tail mass and a
+ * 40-bin chi-square against the normal CDF, and the block routine (vector code on AVX2 builds)
+ * against a one-draw-at-a-time reading of the documented algorithm, bit for bit. */
+#ifdef DOPT__MPC_ZIG_VECTOR
+#define ZIG_BUILD "vector"
+#else
+#define ZIG_BUILD "plain"
+#endif
+/* The documented algorithm read one draw at a time: per 64 blocks of 8 draws, lane l draws
+ * candidate u of draw 8 b + l; then the rejected candidates, in order, go through the slow path
+ * on their own lane.  Fills out[0 .. 8 blocks). */
+static void zig_reference(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int blocks, double *out)
+{
+    static uint64_t u[64 * DOPT__MPC_LANES];
+    static int ok[64 * DOPT__MPC_LANES];
+    int first, q, layer;
+    for (first = 0; first < blocks; first += 64) {
+        int n = DOPT__MPC_LANES * (blocks - first < 64 ? blocks - first : 64);
+        double *o = out + (size_t)DOPT__MPC_LANES * first;
+        for (q = 0; q < n; ++q) {
+            u[q] = dopt__mpc_lane_next(L, q % DOPT__MPC_LANES);
+            ok[q] = dopt__mpc_zig_try(z, u[q], &layer, &o[q]);
+        }
+        for (q = 0; q < n; ++q)
+            if (!ok[q]) o[q] = dopt__mpc_zig_slow(z, L, q % DOPT__MPC_LANES, u[q]);
+    }
+}
+
 static void test_ziggurat(void)
 {
+    static double x[1 << 16], xr[1 << 16];
     dopt__mpc_zig z;
+    dopt__mpc_lanes L, ref;
     dopt_rng rng;
-    const int N = 2000000, nb = 40;
-    double m1 = 0, m2 = 0, m4 = 0, tail = 0, chi = 0;
+    const int N = 2000000, nb = 40, chunk = 1 << 16;
+    double m1 = 0, m2 = 0, m4 = 0, tail = 0, chi = 0, top;
     long bins[40] = {0};
-    int i;
+    int i, q, same = 1;
     dopt__mpc_zig_init(&z);
+    /* the top layer x_1: its rectangle (width x_1, height 1 - f(x_1)) has the area v */
+    top = 0.5 * z.wi[1][0];
+    DOPT_CHECK(fabs(top * (1 - exp(-0.5 * top * top)) / DOPT__MPC_ZIG_V - 1) < 1e-6, "top layer area %g",
+               top * (1 - exp(-0.5 * top * top)) / DOPT__MPC_ZIG_V);
     dopt_rng_seed(&rng, 3, 1);
-    for (i = 0; i < N; ++i) {
-        double x;
-        dopt__mpc_zig_fill(&z, &rng, 1, &x);
-        int bin = (int)floor((x + 4) / 8 * nb);
-        m1 += x, m2 += x * x, m4 += x * x * x * x;
-        if (fabs(x) > 3.442619855899) tail += 1;
-        if (bin >= 0 && bin < nb) bins[bin]++;
+    dopt__mpc_lanes_seed(&L, &rng);
+    ref = L;
+    for (q = 0; q < N; q += chunk) {
+        dopt__mpc_zig_blocks(&z, &L, chunk / DOPT__MPC_LANES, x);
+        if (q < 4 * chunk) {
+            zig_reference(&z, &ref, chunk / DOPT__MPC_LANES, xr);
+            if (memcmp(x, xr, sizeof x) != 0) same = 0;
+        }
+        for (i = 0; i < chunk; ++i) {
+            double v = x[i];
+            int bin = (int)floor((v + 4) / 8 * nb);
+            if (q + i >= N) break;
+            m1 += v, m2 += v * v, m4 += v * v * v * v;
+            if (fabs(v) > DOPT__MPC_ZIG_R) tail += 1;
+            if (bin >= 0 && bin < nb) bins[bin]++;
+        }
     }
+    DOPT_CHECK(same, "block sampler == the one-draw reference, bit for bit (%s build)", ZIG_BUILD);
     m1 /= N, m2 /= N, m4 /= N, tail /= N;
     DOPT_CHECK(fabs(m1) < 4e-3, "mean %g", m1);
     DOPT_CHECK(fabs(m2 - 1) < 6e-3, "variance %g", m2);
     DOPT_CHECK(fabs(m4 - 3) < 4e-2, "fourth moment %g", m4);
-    DOPT_CHECK(fabs(tail - 5.7613e-4) < 1e-4, "tail mass beyond r %g (expected 5.76e-4)", tail);
+    DOPT_CHECK(fabs(tail - 5.3714e-5) < 2.6e-5, "tail mass beyond r %g (expected 5.37e-5, sd 5.2e-6)", tail);
     for (i = 0; i < nb; ++i) {
         double lo = -4 + 8.0 * i / nb, hi = lo + 8.0 / nb;
         double p = 0.5 * (erf(hi / sqrt(2.0)) - erf(lo / sqrt(2.0))), e = p * N;
@@ -375,18 +420,21 @@ static void DOPT_FN(test_cem_quadratic)(void)
     for (i = 0; i < B * D; ++i) shift[i] = (R)(0.5 * ((i * 7) % 11) - 2.0);
     q.shift = shift;
     obj.cost = DOPT_FN(quad_cost), obj.cost_vjp = NULL, obj.user = &q;
-    o.iterations = 60;
+    o.iterations = 100;
+    o.momentum = (R)0.4;
     for (seed = 0; seed < 10; ++seed) {
         DOPT_FN(dopt_mpc_cem_seed)(c, (uint64_t)seed, 0);
         for (i = 0; i < B * D; ++i) mean[i] = 0, std[i] = 3;
         DOPT_CHECK(DOPT_FN(dopt_mpc_cem_solve)(c, &o, &obj, mean, D, std, D, best, D, bc, rep, NULL) == DOPT_OK, "solve");
         for (i = 0; i < B * D; ++i) worst = fabs((double)(mean[i] - shift[i])) > worst ? fabs((double)(mean[i] - shift[i])) : worst;
-        DOPT_CHECK(rep[0].iterations == 60 && rep[0].status == DOPT_OK && rep[0].best_cost <= (double)bc[0] + 1e-30 &&
+        DOPT_CHECK(rep[0].iterations == 100 && rep[0].status == DOPT_OK && rep[0].best_cost <= (double)bc[0] + 1e-30 &&
                        rep[0].bad_samples == 0, "report");
     }
-    /* stated tolerance: the mean lands within 1e-3 of the minimizer in every coordinate (the std
-     * collapses once the elites agree to ~1e-4, which ends the progress of plain CEM) */
-    DOPT_CHECK(worst <= 1e-3, "worst |mean - x*| over 10 seeds %g", worst);
+    /* stated tolerance: the mean lands within 1e-8 (float: 1e-4) of the minimizer in every
+     * coordinate.  Momentum 0.4 keeps the std from collapsing before the mean arrives: without it,
+     * about 1 run in 100 of plain CEM stalls 1e-2 away in the lightest coordinate (measured over
+     * 800 runs; with it, all 800 ended within 1e-11 after 100 iterations). */
+    DOPT_CHECK(worst <= (DOPT_IS_FLOAT ? 1e-4 : 1e-8), "worst |mean - x*| over 10 seeds %g", worst);
     DOPT_FN(dopt_mpc_cem_destroy)(c);
 }
 
