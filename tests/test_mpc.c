@@ -835,8 +835,10 @@ static dopt_status DOPT_FN(mpc_lc_cost)(void *user, ptrdiff_t b, int t, const R 
     }
     return DOPT_OK;
 }
+/* Loss sum_b sum_i (i + 1 + 7 b) 0.1 tau_b,i of a converged solve of B elements (x0 and tau
+ * packed per element: 2 and 3 T reals). */
 static double DOPT_FN(mpc_lc_loss)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_ilqr_problem) *pr, const R *x0,
-                                   R *tau, int T, int *ok)
+                                   R *tau, int T, int B, int *ok)
 {
     DOPT_FN(dopt_mpc_ilqr_options) o;
     CSEQ xi = {0};
@@ -845,10 +847,10 @@ static double DOPT_FN(mpc_lc_loss)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_i
     int i;
     memset(&o, 0, sizeof o);
     o.tol = 1e-13;
-    xi.p = x0;
-    st.p = tau; st.ts = 3;
+    xi.p = x0; xi.bs = 2;
+    st.p = tau; st.ts = 3; st.bs = 3 * T;
     *ok &= DOPT_FN(dopt_mpc_ilqr_solve)(s, pr, xi, &o, st, NULL, NULL) == DOPT_OK;
-    for (i = 0; i < T * 3; ++i) L += (i + 1) * 0.1 * tau[i];
+    for (i = 0; i < B * T * 3; ++i) L += (i % (3 * T) + 1 + 7 * (i / (3 * T))) * 0.1 * tau[i];
     return L;
 }
 static void DOPT_FN(test_ilqr_backward_fd)(void)
@@ -868,7 +870,7 @@ static void DOPT_FN(test_ilqr_backward_fd)(void)
     pr.cost = DOPT_FN(mpc_lc_cost); pr.cost_derivatives = 1;
     pr.user = &P;
     DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_create)(NULL, 2, 1, T, 1, &s, NULL) == DOPT_OK, "create");
-    DOPT_FN(mpc_lc_loss)(s, &pr, x0, tau, T, &ok);
+    DOPT_FN(mpc_lc_loss)(s, &pr, x0, tau, T, 1, &ok);
     for (i = 0; i < T * 3; ++i) dtau[i] = (R)((i + 1) * 0.1);
     dt.p = dtau; dt.ts = 3;
     DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_approximation)(s, &ap, NULL) == DOPT_OK, "approximation");
@@ -883,16 +885,16 @@ static void DOPT_FN(test_ilqr_backward_fd)(void)
             double e = tau[t * 3 + k] - P.g[k], th = tanh(e), dH = 2 * th * (1 - th * th);
             an += gc[t * 3 + k] * (-(1 - th * th) - dH * tau[t * 3 + k]) + gC[t * 9 + k * 4] * dH;
         }
-        P.g[k] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
-        P.g[k] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
+        P.g[k] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 1, &ok);
+        P.g[k] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 1, &ok);
         P.g[k] = save;
         DOPT_CHECK(fabs((lp - lm) / (2 * h) - an) <= 1e-6 * fmax(1, fabs(an)), "dL/dgoal_%d: fd %.10g vs %.10g", k, (lp - lm) / (2 * h), an);
     }
     for (i = 0; i < 2; ++i) { /* x_init directly */
         double lp, lm, h = 1e-6;
         R tmp[T * 3], save = x0[i];
-        x0[i] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
-        x0[i] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, &ok);
+        x0[i] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 1, &ok);
+        x0[i] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 1, &ok);
         x0[i] = save;
         DOPT_CHECK(fabs((lp - lm) / (2 * h) - gx[i]) <= 1e-6 * fmax(1, fabs(gx[i])), "dL/dx_init_%d: fd %.10g vs %.10g", i, (lp - lm) / (2 * h), gx[i]);
     }
@@ -1013,24 +1015,6 @@ static void DOPT_FN(test_ilqr_slew_errors)(void)
     DOPT_FN(dopt_mpc_ilqr_destroy)(s);
 }
 
-/* Loss sum_b sum_i (i + 1 + 7 b) 0.1 tau_b,i of a converged slew solve of two elements. */
-static double DOPT_FN(mpc_slew_loss)(DOPT_FN(dopt_mpc_ilqr) *s, DOPT_FN(dopt_mpc_ilqr_problem) *pr, const R *x0,
-                                     R *tau, int T, int *ok)
-{
-    DOPT_FN(dopt_mpc_ilqr_options) o;
-    CSEQ xi = {0};
-    SEQ st = {0};
-    double L = 0;
-    int i;
-    memset(&o, 0, sizeof o);
-    o.tol = 1e-13;
-    xi.p = x0; xi.bs = 2;
-    st.p = tau; st.ts = 3; st.bs = 3 * T;
-    *ok &= DOPT_FN(dopt_mpc_ilqr_solve)(s, pr, xi, &o, st, NULL, NULL) == DOPT_OK;
-    for (i = 0; i < 2 * T * 3; ++i) L += (i % (3 * T) + 1 + 7 * (i / (3 * T))) * 0.1 * tau[i];
-    return L;
-}
-
 static void DOPT_FN(test_ilqr_slew_fd)(void)
 {
     enum { T = 8 };
@@ -1048,7 +1032,7 @@ static void DOPT_FN(test_ilqr_slew_fd)(void)
     pr.slew_weight.p = w; pr.slew_weight.bs = 1;
     pr.u_prev.p = up; pr.u_prev.bs = 1;
     DOPT_CHECK(DOPT_FN(dopt_mpc_ilqr_slew_create)(NULL, 2, 1, T, 2, &s, NULL) == DOPT_OK, "create");
-    DOPT_FN(mpc_slew_loss)(s, &pr, x0, tau, T, &ok);
+    DOPT_FN(mpc_lc_loss)(s, &pr, x0, tau, T, 2, &ok);
     for (i = 0; i < 2 * T * 3; ++i) dtau[i] = (R)((i % (3 * T) + 1 + 7 * (i / (3 * T))) * 0.1);
     dt.p = dtau; dt.ts = 3; dt.bs = 3 * T;
     memset(&g, 0, sizeof g);
@@ -1062,8 +1046,8 @@ static void DOPT_FN(test_ilqr_slew_fd)(void)
         for (i = 0; i < (v == 2 ? 4 : 2); ++i) {
             double lp, lm, h = 1e-6, fd;
             R tmp[2 * T * 3], save = par[v][i];
-            par[v][i] = save + h; lp = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
-            par[v][i] = save - h; lm = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+            par[v][i] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 2, &ok);
+            par[v][i] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 2, &ok);
             par[v][i] = save;
             fd = (lp - lm) / (2 * h);
             DOPT_CHECK(fabs(fd - an[v][i]) <= 1e-6 * fmax(1, fabs(fd)), "dL/d%s_%d: fd %.10g vs %.10g", name[v], i, fd, an[v][i]);
@@ -1077,8 +1061,8 @@ static void DOPT_FN(test_ilqr_slew_fd)(void)
                 double e = z[k] - P.g[k], th = tanh(e), dH = 2 * th * (1 - th * th);
                 a += gc[b * T * 3 + t * 3 + k] * (-(1 - th * th) - dH * z[k]) + gC[b * T * 9 + t * 9 + k * 4] * dH;
             }
-        P.g[k] = save + h; lp = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
-        P.g[k] = save - h; lm = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+        P.g[k] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 2, &ok);
+        P.g[k] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 2, &ok);
         P.g[k] = save;
         fd = (lp - lm) / (2 * h);
         DOPT_CHECK(fabs(fd - a) <= 1e-6 * fmax(1, fabs(fd)), "dL/dgoal_%d: fd %.10g vs %.10g", k, fd, a);
@@ -1086,8 +1070,8 @@ static void DOPT_FN(test_ilqr_slew_fd)(void)
     for (k = 0; k < 6; ++k) { /* the dynamics matrix F (shared): the chain dL/dF_ij directly */
         double lp, lm, h = 1e-6, save = P.F[k], fd;
         R tmp[2 * T * 3];
-        P.F[k] = save + h; lp = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
-        P.F[k] = save - h; lm = DOPT_FN(mpc_slew_loss)(s, &pr, x0, tmp, T, &ok);
+        P.F[k] = save + h; lp = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 2, &ok);
+        P.F[k] = save - h; lm = DOPT_FN(mpc_lc_loss)(s, &pr, x0, tmp, T, 2, &ok);
         P.F[k] = save;
         fd = (lp - lm) / (2 * h);
         /* f_t = f(tau) - F tau = 0 for linear dynamics, so dL/dF_ij (f held) is the total one */
