@@ -1147,9 +1147,26 @@ struct DOPT_FN(dopt_deq_tanh) {
     DOPT_REAL *Zc;              /* contiguous copy of a strided z                                 */
     DOPT_REAL *Ua;              /* the adjoint of the last backward                               */
     DOPT_REAL *Xg;              /* p x batch scratch                                              */
-    DOPT_REAL *WT;              /* W^T, formed by _set (the map's product, see tanh_product)      */
+    DOPT_REAL *WT;              /* W^T, formed by _set (the products' other operand)              */
     int *cols;                  /* batch: the active columns of the last product                  */
+    int nn;                     /* the product form (tanh_nn_form)                                */
 };
+
+/* The product form of this build's kernels: 1 when out = M in runs as gemm NN (the n x n matrix
+ * read in place as the micro-kernel's A operand, the result written in place), 0 for the
+ * transposed form T = in^T M^T (the batch as the kernel's rows).  The AVX-512 micro-kernel is
+ * MR = 24 doubles (48 floats) tall, so a batch of 32 rows fills 2/3 of its second sliver; NN
+ * runs there 1.35-1.4x faster than the transposed form (n = 64 .. 1024, double).  On AVX2 (MR =
+ * 8) and OpenBLAS the transposed form is faster (n = 256: 0.078 vs 0.086 ms; n = 1024: 1.45 vs
+ * 2.29 ms on AVX2). */
+static int DOPT_FN(dopt__deq_tanh_nn_form)(void)
+{
+#ifdef DOPT_USE_CBLAS
+    return 0;
+#else
+    return strcmp(dopt_kernel_family(), "avx512") == 0;
+#endif
+}
 
 #define DOPT__DEQ_TANH_BLOCKS 13
 static size_t DOPT_FN(dopt__deq_tanh_layout)(int n, int p, ptrdiff_t B, size_t sizes[DOPT__DEQ_TANH_BLOCKS])
@@ -1208,6 +1225,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_create_in)(void *memory, size_t bytes
     L->Xg = (DOPT_REAL *)blk[10];
     L->WT = (DOPT_REAL *)blk[11];
     L->cols = (int *)blk[12];
+    L->nn = DOPT_FN(dopt__deq_tanh_nn_form)();
     memset(L->X, 0, sizes[1]);
     memset(L->C, 0, sizes[2]);
     memset(L->D, 0, sizes[3]);
@@ -1260,37 +1278,47 @@ static void DOPT_FN(dopt__deq_transpose)(int rows, int cols, const DOPT_REAL *DO
         }
 }
 
-/* out[:, c] = M in[:, c] + add[:, c] (add NULL: 0) for the active columns c of the batch (all when
- * active is NULL), in, out, add n x batch contiguous, Mt = M^T n x n.  One gemm in the transposed
- * form T = in^T Mt (rows = elements): with batch << n that shape runs faster than M in on the
- * built-in kernels and on OpenBLAS (n = 256: 42 vs 34 GFLOP/s built-in; n = 1024: 40 vs 20), and
- * the transpose back costs O(n batch).  Converged columns are gathered out of the product.
- * Returns the number of active columns; L->cols lists them. */
-static int DOPT_FN(dopt__deq_tanh_product)(DOPT_FN(dopt_deq_tanh) *L, const DOPT_REAL *Mt, const DOPT_REAL *in,
-                                           const DOPT_REAL *add, DOPT_REAL *out, const unsigned char *active)
+/* out[:, c] = M in[:, c] for the active columns c of the batch (all when active is NULL), in and
+ * out n x batch contiguous, M n x n and Mt = M^T.  Converged columns are gathered out of the
+ * product.  NN form (see tanh_nn_form): one gemm M in, straight into out when every column is
+ * active.  Transposed form: the active columns are transposed once into V (na x n, leading
+ * dimension na: the kernel reads its row slivers in place, no packing per column block),
+ * T = V Mt, and T is transposed back.  Returns the number of active columns; L->cols lists them. */
+static int DOPT_FN(dopt__deq_tanh_product)(DOPT_FN(dopt_deq_tanh) *L, const DOPT_REAL *M, const DOPT_REAL *Mt,
+                                           const DOPT_REAL *in, DOPT_REAL *out, const unsigned char *active)
 {
     const int n = L->n;
-    const DOPT_REAL *src = in;
     int b, k, na = 0, i0, i;
     for (b = 0; b < (int)L->batch; ++b)
         if (!active || active[b]) L->cols[na++] = b;
     if (na == 0) return 0;
-    if (na < (int)L->batch) {
-        for (k = 0; k < na; ++k) memcpy(L->V + (ptrdiff_t)k * n, in + (ptrdiff_t)L->cols[k] * n, (size_t)n * sizeof(DOPT_REAL));
-        src = L->V;
+    if (L->nn) {
+        const DOPT_REAL *src = in;
+        DOPT_REAL *dst = na < (int)L->batch ? L->T : out;
+        if (na < (int)L->batch) {
+            for (k = 0; k < na; ++k) memcpy(L->V + (ptrdiff_t)k * n, in + (ptrdiff_t)L->cols[k] * n, (size_t)n * sizeof(DOPT_REAL));
+            src = L->V;
+        }
+        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, n, na, n, 1, M, n, src, n, 0, dst, n);
+        if (dst != out)
+            for (k = 0; k < na; ++k) memcpy(out + (ptrdiff_t)L->cols[k] * n, L->T + (ptrdiff_t)k * n, (size_t)n * sizeof(DOPT_REAL));
+        return na;
     }
-    DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, na, n, n, 1, src, n, Mt, n, 0, L->T, na);
+    for (i0 = 0; i0 < n; i0 += 32) { /* V = in[:, cols]^T, in tiles of 32 rows */
+        const int i1 = i0 + 32 < n ? i0 + 32 : n;
+        for (k = 0; k < na; ++k) {
+            const DOPT_REAL *DOPT_RESTRICT c = in + (ptrdiff_t)L->cols[k] * n;
+            DOPT_REAL *DOPT_RESTRICT v = L->V + k;
+            for (i = i0; i < i1; ++i) v[(ptrdiff_t)i * na] = c[i];
+        }
+    }
+    DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, na, n, n, 1, L->V, na, Mt, n, 0, L->T, na);
     for (i0 = 0; i0 < n; i0 += 32) {
         const int i1 = i0 + 32 < n ? i0 + 32 : n;
         for (k = 0; k < na; ++k) {
             DOPT_REAL *DOPT_RESTRICT o = out + (ptrdiff_t)L->cols[k] * n;
             const DOPT_REAL *DOPT_RESTRICT t = L->T + k;
-            if (add) {
-                const DOPT_REAL *DOPT_RESTRICT a = add + (ptrdiff_t)L->cols[k] * n;
-                for (i = i0; i < i1; ++i) o[i] = t[(ptrdiff_t)i * na] + a[i];
-            } else {
-                for (i = i0; i < i1; ++i) o[i] = t[(ptrdiff_t)i * na];
-            }
+            for (i = i0; i < i1; ++i) o[i] = t[(ptrdiff_t)i * na];
         }
     }
     return na;
@@ -1331,12 +1359,12 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_map)(void *layer, int n, ptrdiff_t ba
         DOPT_FN(dopt__deq_tanh_add)(nb, out, NULL);
         return DOPT_OK;
     }
-    if (DOPT_FN(dopt__deq_tanh_product)(L, L->WT, in, L->C, out, active) == (int)batch) {
-        DOPT_FN(dopt__deq_tanh_add)(nb, out, NULL);
+    if (DOPT_FN(dopt__deq_tanh_product)(L, L->W, L->WT, in, out, active) == (int)batch) {
+        DOPT_FN(dopt__deq_tanh_add)(nb, out, L->C);
         return DOPT_OK;
     }
     for (i = 0; i < batch; ++i)
-        if (active[i]) DOPT_FN(dopt__deq_tanh_add)(n, out + i * n, NULL);
+        if (active[i]) DOPT_FN(dopt__deq_tanh_add)(n, out + i * n, L->C + i * n);
     return DOPT_OK;
 }
 
@@ -1345,8 +1373,8 @@ DOPT_API void DOPT_FN(dopt_deq_tanh_linearize)(DOPT_FN(dopt_deq_tanh) *L, const 
 {
     const DOPT_REAL *zc = DOPT_FN(dopt__deq_contig)(L->n, L->batch, z, z_stride, L->Zc);
     ptrdiff_t i, nb = (ptrdiff_t)L->n * L->batch;
-    DOPT_FN(dopt__deq_tanh_product)(L, L->WT, zc, L->C, L->D, NULL);
-    DOPT_FN(dopt__deq_tanh_add)(nb, L->D, NULL);
+    DOPT_FN(dopt__deq_tanh_product)(L, L->W, L->WT, zc, L->D, NULL);
+    DOPT_FN(dopt__deq_tanh_add)(nb, L->D, L->C);
     for (i = 0; i < nb; ++i) L->D[i] = 1 - L->D[i] * L->D[i];
 }
 
@@ -1357,7 +1385,7 @@ DOPT_API dopt_status DOPT_FN(dopt_deq_tanh_vjp)(void *layer, int n, ptrdiff_t ba
     ptrdiff_t i, nb = (ptrdiff_t)n * batch;
     if (!L || !L->W || n != L->n || batch != L->batch) return DOPT_ERR_DIMENSION;
     for (i = 0; i < nb; ++i) L->A[i] = L->D[i] * in[i];
-    DOPT_FN(dopt__deq_tanh_product)(L, L->W, L->A, NULL, out, active); /* W^T A: Mt = W */
+    DOPT_FN(dopt__deq_tanh_product)(L, L->WT, L->W, L->A, out, active); /* W^T A */
     return DOPT_OK;
 }
 
