@@ -7,11 +7,11 @@
  * several runs (process CPU time, one thread: the machine may be shared).  Writes OUTDIR/deq_<n>.bin (the problem, float64) for
  * the peers, OUTDIR/deq_<n>_grad.bin (dW of a tight solve, 1e-12, for the gradient comparison)
  * and OUTDIR/deq_<n>_dopt_<DEQ_BACKEND>.txt (the times, read by deq_peer.py for the ratios).
- * The gemm line times the map's product in its two shapes, W z (nn_ms) and z^T W^T (tn_ms, the
- * one the tanh layer calls); dgemm_gflops is the faster one's rate.  anderson_solve_gflops counts
- * only the map's products (2 n^2 per element per map call after the first, at z = 0, which has
- * none; converged elements leave the product): its fraction of that dgemm rate is the share of the
- * solve spent in dgemm. */
+ * The gemm line times the map's product in its two shapes, W z (nn_ms) and z^T W^T (tn_ms; the
+ * tanh layer calls W z on the AVX-512 kernels, z^T W^T elsewhere); dgemm_gflops is the faster
+ * one's rate.  anderson_solve_gflops counts only the map's products (2 n^2 per element per map
+ * call after the first, at z = 0, which has none; converged elements leave the product): its
+ * fraction of that dgemm rate is the share of the solve spent in dgemm. */
 #define _POSIX_C_SOURCE 199309L
 #define DOPT_IMPLEMENTATION
 #include "dopt_deq.h"
@@ -157,7 +157,8 @@ int main(int argc, char **argv)
             dopt_deq_solver_destroy_d(r.s);
         }
         { /* the dgemm rate of the map's product W z (n x n times n x 32), the best of its two
-           * shapes: W z (NN) and z^T W^T (TN, 32 x n x n: the one dopt_deq_tanh_map calls) */
+           * shapes: W z (NN) and z^T W^T (TN, 32 x n x n); dopt_deq_tanh_map calls NN on the
+           * AVX-512 kernels, TN elsewhere */
             int shape;
             for (shape = 0; shape < 2; ++shape) {
                 double spent = 0, t0, best = 1e300;
