@@ -80,6 +80,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_nrm2_scaling);
     RUN2(test_gemv);
     RUN2(test_gemm);
+    RUN2(test_gemm_direct);
     RUN2(test_gemm_fixed);
     RUN2(test_syrk);
     RUN2(test_trsm);
@@ -238,6 +239,42 @@ static void DOPT_FN(test_gemm)(void)
                    ta, tb, m, n, k, (double)beta, err);
         free(A); free(B); free(C); free(C0);
     }
+}
+
+/* The direct path of dopt_gemm (op(A) = A, k <= 128, n <= 96, A within 512 KB: the supernodal
+ * updates' shapes) against the triple loop, for both op(B): row counts on and off every family's
+ * tile height (8, 16, 24, 48 rows), column counts on and off the tile widths (4, 6), inner
+ * dimensions under, at and over the AVX-512 slab depth (64 in double, 72 in float).  The same
+ * shapes with op(A) = A^T take the blocked path: both must agree with the loop. */
+static void DOPT_FN(test_gemm_direct)(void)
+{
+    static const int ms[] = {17, 23, 24, 25, 47, 49, 130, 200}, ns[] = {1, 17, 18, 24, 61, 64, 96},
+                     ks[] = {1, 12, 24, 63, 64, 65, 72, 73, 100, 128};
+    dopt_rng rng;
+    int im, in, ik, t;
+    dopt_rng_seed(&rng, 27, DOPT_IS_FLOAT);
+    for (im = 0; im < (int)(sizeof ms / sizeof *ms); ++im)
+        for (in = 0; in < (int)(sizeof ns / sizeof *ns); ++in)
+            for (ik = 0; ik < (int)(sizeof ks / sizeof *ks); ++ik)
+                for (t = 0; t < 4; ++t) {
+                    const int m = ms[im], n = ns[in], k = ks[ik];
+                    const dopt_trans ta = (t & 2) ? DOPT_TRANS : DOPT_NOTRANS, tb = (t & 1) ? DOPT_TRANS : DOPT_NOTRANS;
+                    const int lda = (ta == DOPT_NOTRANS ? m : k) + 1, ldb = (tb == DOPT_NOTRANS ? k : n) + 2, ldc = m + 3;
+                    const R alpha = (R)((ik & 1) ? -1 : 0.75), beta = (R)(in % 3 == 0 ? 0 : in % 3 == 1 ? 1 : -0.5);
+                    R *A = DOPT_FN(tmat)((size_t)lda * (ta == DOPT_NOTRANS ? k : m));
+                    R *B = DOPT_FN(tmat)((size_t)ldb * (tb == DOPT_NOTRANS ? n : k));
+                    R *C = DOPT_FN(tmat)((size_t)ldc * n), *C0 = DOPT_FN(tmat)((size_t)ldc * n);
+                    double err;
+                    DOPT_FN(fill)(&rng, (size_t)lda * (ta == DOPT_NOTRANS ? k : m), A);
+                    DOPT_FN(fill)(&rng, (size_t)ldb * (tb == DOPT_NOTRANS ? n : k), B);
+                    DOPT_FN(fill)(&rng, (size_t)ldc * n, C0);
+                    memcpy(C, C0, (size_t)ldc * n * sizeof(R));
+                    DOPT_FN(dopt_gemm)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+                    err = DOPT_FN(gemm_err)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C0, C, ldc);
+                    DOPT_CHECK(err < 4 * (k + 2) * DOPT_EPS, "gemm direct ta=%d tb=%d m=%d n=%d k=%d err %g", ta, tb,
+                               m, n, k, err);
+                    free(A); free(B); free(C); free(C0);
+                }
 }
 
 static void DOPT_FN(test_gemm_fixed)(void)
