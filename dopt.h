@@ -2428,7 +2428,8 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_tran
  * (not once per column block), the last narrow strip of op(B) once.  With a short inner
  * dimension, packing would copy about as much as the product computes.  Each tile sums the same
  * KC-deep slabs in the same order as the blocked path, so both give the same bits.
- * (Plain C, the Theseus pose graph's updates: 0.80 of the blocked path's time; AVX-512 0.85.) */
+ * (The Theseus pose graph at 256 poses, plain C on Zen 4: 0.60-0.64 CPU s, 0.72 without this
+ * path; its updates are m x n x k = up to 200 x 64 x 12 or 24.) */
 DOPT__KTARGET static void DOPT__KFN(dopt__gemm_direct)(dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
                                                        const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb,
                                                        DOPT_REAL *C, int ldc)
