@@ -473,7 +473,7 @@ static void DOPT_FN(test_covariance)(void)
         cc = (R_ *)malloc(sizeof(R_) * 81 * (size_t)nc);
         pc = (R_ *)malloc(sizeof(R_) * 9 * (size_t)np);
         st = DOPT_FN(dopt_lie_ba_covariance)(s, p, &o, nc, cams, cc, np, pts, pc, &info);
-        DOPT_CHECK(st == DOPT_OK, "covariance: %s (%s)", dopt_status_string(st), info.message);
+        DOPT_CHECK(st == DOPT_OK, "covariance: %s (%s)", dopt_status_string((dopt_status)st), info.message);
         J = (R_ *)malloc(sizeof(R_) * (size_t)m * (size_t)(nf + 3 * np));
         r = (R_ *)malloc(sizeof(R_) * (size_t)m);
         H = (R_ *)malloc(sizeof(R_) * (size_t)(nf + 3 * np) * (size_t)(nf + 3 * np));
@@ -618,7 +618,7 @@ static void DOPT_FN(test_backward)(void)
         memcpy(xc, p->cameras, sizeof(R_) * 36);
         memcpy(xp, p->points, sizeof(R_) * 3 * (size_t)np);
         st = DOPT_FN(dopt_lie_ba_backward)(s, p, &o, wc, wp, grad, &info);
-        DOPT_CHECK(st == DOPT_OK, "backward: %s (%s)", dopt_status_string(st), info.message);
+        DOPT_CHECK(st == DOPT_OK, "backward: %s (%s)", dopt_status_string((dopt_status)st), info.message);
         for (i = 0; i < 2 * no; ++i) if (fabs(grad[i]) > maxg) maxg = fabs(grad[i]);
         for (k = 0; k < 8; ++k) {
             const ptrdiff_t e = (ptrdiff_t)dopt_rng_below(&rng, (uint64_t)(2 * no));
@@ -640,7 +640,7 @@ static void DOPT_FN(test_backward)(void)
             R_ fg[36], og[1];
             double fmax = 0, ferr = 0;
             st = DOPT_FN(dopt_lie_ba_backward_params)(s, p, &o, wc, wp, NULL, fg, &info);
-            DOPT_CHECK(st == DOPT_OK, "backward_params: %s", dopt_status_string(st));
+            DOPT_CHECK(st == DOPT_OK, "backward_params: %s", dopt_status_string((dopt_status)st));
             for (i = 0; i < 18; ++i) if (fabs(fg[i]) > fmax) fmax = fabs(fg[i]);
             for (i = 18; i < 36; ++i) DOPT_CHECK(fg[i] == 0, "free camera entry %d of the parameter gradient", (int)i);
             for (k = 0; k < 18; ++k) {
