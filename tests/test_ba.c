@@ -244,6 +244,50 @@ static void DOPT_FN(normal_eq)(const R_ *J, const R_ *r, ptrdiff_t m, int n, R_ 
     }
 }
 
+/* The condition number that bounds a Cholesky solve's error: kappa_2 of the equilibrated matrix
+ * D H D, D = diag(H)^(-1/2) (van der Sluis: the diagonal scaling that is within a factor n of the
+ * best one; Cholesky's forward error does not depend on diagonal scaling), for H SPD, n x n,
+ * column-major.  Estimated from 100 steps of power iteration on D H D and on its inverse (through
+ * its Cholesky factor); both approach their extreme eigenvalue from inside, so the estimate is
+ * from below, within a few percent on the test's matrices. */
+static double DOPT_FN(spd_cond)(int n, const R_ *H)
+{
+    const size_t nn = (size_t)n * (size_t)n;
+    R_ *S = (R_ *)malloc(sizeof(R_) * nn), *L = (R_ *)malloc(sizeof(R_) * nn);
+    R_ *v = (R_ *)malloc(sizeof(R_) * (size_t)n), *w = (R_ *)malloc(sizeof(R_) * (size_t)n);
+    double big = 0, small = 1;
+    int pass, it, i, j;
+    for (j = 0; j < n; ++j)
+        for (i = 0; i < n; ++i)
+            S[(size_t)i + (size_t)j * (size_t)n] = (R_)(H[(size_t)i + (size_t)j * (size_t)n] /
+                sqrt((double)H[(size_t)i * (size_t)(n + 1)] * H[(size_t)j * (size_t)(n + 1)]));
+    memcpy(L, S, sizeof(R_) * nn);
+    if (DOPT_FN(dopt_potrf)(n, L, n, NULL) != DOPT_OK) n = 0; /* then "1": the caller's factor check fails */
+    for (pass = 0; pass < 2 && n > 0; ++pass) {
+        double nrm = 0;
+        for (i = 0; i < n; ++i) v[i] = (R_)(1 + 0.01 * i);
+        for (it = 0; it < 100; ++it) {
+            if (pass == 0) {
+                for (i = 0; i < n; ++i) {
+                    double t = 0;
+                    for (j = 0; j < n; ++j) t += (double)S[(size_t)i + (size_t)j * (size_t)n] * v[j];
+                    w[i] = (R_)t;
+                }
+            } else {
+                memcpy(w, v, sizeof(R_) * (size_t)n);
+                DOPT_FN(dopt_potrs)(n, 1, L, n, w, n);
+            }
+            nrm = 0;
+            for (i = 0; i < n; ++i) nrm += (double)w[i] * w[i];
+            nrm = sqrt(nrm);
+            for (i = 0; i < n; ++i) v[i] = (R_)(w[i] / nrm);
+        }
+        if (pass == 0) big = nrm; else small = 1 / nrm;
+    }
+    free(S); free(L); free(v); free(w);
+    return n > 0 ? big / small : 1;
+}
+
 /* One LM step of the solver (max_iterations 1, accepted) against the dense step
  * (S H S + clamp(diag(S H S)) / radius) d' = -S g, d = S d', S the Jacobi scaling. */
 static void DOPT_FN(test_schur_step)(void)
@@ -257,7 +301,7 @@ static void DOPT_FN(test_schur_step)(void)
         R_ *J, *r, *H, *g, *x0;
         ptrdiff_t m;
         int n = 0, a, c, f, st, ok = 1;
-        double err = 0, big = 0;
+        double err = 0, big = 0, kappa = 1;
         DOPT_FN(dopt_lie_ba_solver) *s = NULL;
         dopt_lie_ba_options o;
         dopt_lie_ba_report rep;
@@ -286,6 +330,7 @@ static void DOPT_FN(test_schur_step)(void)
                 H[(size_t)a * (size_t)n + (size_t)a] += d / (R_)1e4;
                 g[a] = -g[a];
             }
+            kappa = DOPT_FN(spd_cond)(n, H);
             st = DOPT_FN(dopt_potrf)(n, H, n, NULL);
             DOPT_CHECK(st == DOPT_OK, "dense factor");
             DOPT_FN(dopt_potrs)(n, 1, H, n, g, n);
@@ -320,8 +365,14 @@ static void DOPT_FN(test_schur_step)(void)
                 if (fabs(d - g[9 * f + a]) > err) err = fabs(d - g[9 * f + a]);
                 if (fabs(g[9 * f + a]) > big) big = fabs(g[9 * f + a]);
             }
-            ok = err <= DOPT_TEST_TOL(1e-10, 2e-3) * big;
-            DOPT_CHECK(ok && big > 0, "variant %d: Schur step vs dense step: max error %.3g of max %.3g", variant, err, big);
+            /* Two solves (the solver's Schur complement, the dense reference), both in working
+             * precision: each step's error is at most about kappa eps of its size to first order
+             * (kappa of the equilibrated damped matrix: 6e4 to 7e4 here, so 1.6e-2 in float,
+             * 3e-11 in double).  Measured: at most 0.27 of this bound in float and double, gcc
+             * and clang, plain, AVX2 and AVX-512 kernels. */
+            ok = err <= 2 * kappa * DOPT_EPS * big;
+            DOPT_CHECK(ok && big > 0, "variant %d: Schur step vs dense step: max error %.3g of max %.3g (kappa %.3g)",
+                       variant, err, big, kappa);
         }
         DOPT_FN(dopt_lie_ba_solver_destroy)(s);
         free(J); free(r); free(H); free(g); free(x0);
@@ -422,7 +473,7 @@ static void DOPT_FN(test_covariance)(void)
         cc = (R_ *)malloc(sizeof(R_) * 81 * (size_t)nc);
         pc = (R_ *)malloc(sizeof(R_) * 9 * (size_t)np);
         st = DOPT_FN(dopt_lie_ba_covariance)(s, p, &o, nc, cams, cc, np, pts, pc, &info);
-        DOPT_CHECK(st == DOPT_OK, "covariance: %s (%s)", dopt_status_string(st), info.message);
+        DOPT_CHECK(st == DOPT_OK, "covariance: %s (%s)", dopt_status_string((dopt_status)st), info.message);
         J = (R_ *)malloc(sizeof(R_) * (size_t)m * (size_t)(nf + 3 * np));
         r = (R_ *)malloc(sizeof(R_) * (size_t)m);
         H = (R_ *)malloc(sizeof(R_) * (size_t)(nf + 3 * np) * (size_t)(nf + 3 * np));
@@ -567,7 +618,7 @@ static void DOPT_FN(test_backward)(void)
         memcpy(xc, p->cameras, sizeof(R_) * 36);
         memcpy(xp, p->points, sizeof(R_) * 3 * (size_t)np);
         st = DOPT_FN(dopt_lie_ba_backward)(s, p, &o, wc, wp, grad, &info);
-        DOPT_CHECK(st == DOPT_OK, "backward: %s (%s)", dopt_status_string(st), info.message);
+        DOPT_CHECK(st == DOPT_OK, "backward: %s (%s)", dopt_status_string((dopt_status)st), info.message);
         for (i = 0; i < 2 * no; ++i) if (fabs(grad[i]) > maxg) maxg = fabs(grad[i]);
         for (k = 0; k < 8; ++k) {
             const ptrdiff_t e = (ptrdiff_t)dopt_rng_below(&rng, (uint64_t)(2 * no));
@@ -589,7 +640,7 @@ static void DOPT_FN(test_backward)(void)
             R_ fg[36], og[1];
             double fmax = 0, ferr = 0;
             st = DOPT_FN(dopt_lie_ba_backward_params)(s, p, &o, wc, wp, NULL, fg, &info);
-            DOPT_CHECK(st == DOPT_OK, "backward_params: %s", dopt_status_string(st));
+            DOPT_CHECK(st == DOPT_OK, "backward_params: %s", dopt_status_string((dopt_status)st));
             for (i = 0; i < 18; ++i) if (fabs(fg[i]) > fmax) fmax = fabs(fg[i]);
             for (i = 18; i < 36; ++i) DOPT_CHECK(fg[i] == 0, "free camera entry %d of the parameter gradient", (int)i);
             for (k = 0; k < 18; ++k) {

@@ -80,6 +80,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_nrm2_scaling);
     RUN2(test_gemv);
     RUN2(test_gemm);
+    RUN2(test_gemm_direct);
     RUN2(test_gemm_fixed);
     RUN2(test_syrk);
     RUN2(test_trsm);
@@ -210,6 +211,27 @@ static double DOPT_FN(gemm_err)(dopt_trans ta, dopt_trans tb, int m, int n, int 
     return worst;
 }
 
+/* One product on random operands (leading dimensions padded by pa, pb, pc) against the triple
+ * loop: the worst bound-relative error.  With beta = 0 the first entry of C starts as NaN: gemm
+ * must not read C then. */
+static double DOPT_FN(gemm_trial)(dopt_rng *rng, dopt_trans ta, dopt_trans tb, int m, int n, int k, int pa, int pb,
+                                  int pc, R alpha, R beta)
+{
+    const int lda = (ta == DOPT_NOTRANS ? m : k) + pa, ldb = (tb == DOPT_NOTRANS ? k : n) + pb, ldc = m + pc;
+    const size_t na = (size_t)lda * (size_t)(ta == DOPT_NOTRANS ? k : m), nb = (size_t)ldb * (size_t)(tb == DOPT_NOTRANS ? n : k);
+    R *A = DOPT_FN(tmat)(na), *B = DOPT_FN(tmat)(nb), *C = DOPT_FN(tmat)((size_t)ldc * n), *C0 = DOPT_FN(tmat)((size_t)ldc * n);
+    double err;
+    DOPT_FN(fill)(rng, na, A);
+    DOPT_FN(fill)(rng, nb, B);
+    DOPT_FN(fill)(rng, (size_t)ldc * n, C0);
+    if (beta == 0) C0[0] = (R)NAN;
+    memcpy(C, C0, (size_t)ldc * n * sizeof(R));
+    DOPT_FN(dopt_gemm)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    err = DOPT_FN(gemm_err)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C0, C, ldc);
+    free(A); free(B); free(C); free(C0);
+    return err;
+}
+
 static void DOPT_FN(test_gemm)(void)
 {
     dopt_rng rng;
@@ -219,25 +241,37 @@ static void DOPT_FN(test_gemm)(void)
         int m = DOPT_FN(rsize)(&rng, DOPT_FN(nmax)()), n = DOPT_FN(rsize)(&rng, DOPT_FN(nmax)()),
             k = DOPT_FN(rsize)(&rng, DOPT_FN(nmax)());
         dopt_trans ta = (trial & 1) ? DOPT_TRANS : DOPT_NOTRANS, tb = (trial & 2) ? DOPT_TRANS : DOPT_NOTRANS;
-        int lda = (ta == DOPT_NOTRANS ? m : k) + (int)dopt_rng_below(&rng, 3);
-        int ldb = (tb == DOPT_NOTRANS ? k : n) + (int)dopt_rng_below(&rng, 3);
-        int ldc = m + (int)dopt_rng_below(&rng, 3);
+        int pa = (int)dopt_rng_below(&rng, 3), pb = (int)dopt_rng_below(&rng, 3), pc = (int)dopt_rng_below(&rng, 3);
         R alpha = (R)(trial % 3 == 0 ? 1 : -0.75), beta = (R)(trial % 4 == 0 ? 0 : (trial % 4 == 1 ? 1 : 0.5));
-        R *A = DOPT_FN(tmat)((size_t)lda * (ta == DOPT_NOTRANS ? k : m));
-        R *B = DOPT_FN(tmat)((size_t)ldb * (tb == DOPT_NOTRANS ? n : k));
-        R *C = DOPT_FN(tmat)((size_t)ldc * n), *C0 = DOPT_FN(tmat)((size_t)ldc * n);
-        double err;
-        DOPT_FN(fill)(&rng, (size_t)lda * (ta == DOPT_NOTRANS ? k : m), A);
-        DOPT_FN(fill)(&rng, (size_t)ldb * (tb == DOPT_NOTRANS ? n : k), B);
-        DOPT_FN(fill)(&rng, (size_t)ldc * n, C0);
-        if (beta == 0) C0[0] = (R)NAN; /* beta = 0 must not read C */
-        memcpy(C, C0, (size_t)ldc * n * sizeof(R));
-        DOPT_FN(dopt_gemm)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-        err = DOPT_FN(gemm_err)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C0, C, ldc);
+        double err = DOPT_FN(gemm_trial)(&rng, ta, tb, m, n, k, pa, pb, pc, alpha, beta);
         DOPT_CHECK(err < 4 * (k + 2) * DOPT_EPS, "gemm ta=%d tb=%d m=%d n=%d k=%d beta=%g err %g",
                    ta, tb, m, n, k, (double)beta, err);
-        free(A); free(B); free(C); free(C0);
     }
+}
+
+/* The direct path of dopt_gemm (op(A) = A, k <= 128, n <= 96, A within 512 KB: the supernodal
+ * updates' shapes) against the triple loop, for both op(B): row counts on and off every family's
+ * tile height (8, 16, 24, 48 rows), column counts on and off the tile widths (4, 6), inner
+ * dimensions under, at and over the AVX-512 slab depth (64 in double, 72 in float).  The same
+ * shapes with op(A) = A^T take the blocked path: both must agree with the loop. */
+static void DOPT_FN(test_gemm_direct)(void)
+{
+    static const int ms[] = {17, 23, 24, 25, 47, 49, 130, 200}, ns[] = {1, 17, 18, 24, 61, 64, 96},
+                     ks[] = {1, 12, 24, 63, 64, 65, 72, 73, 100, 128};
+    dopt_rng rng;
+    int im, in, ik, t;
+    dopt_rng_seed(&rng, 27, DOPT_IS_FLOAT);
+    for (im = 0; im < (int)(sizeof ms / sizeof *ms); ++im)
+        for (in = 0; in < (int)(sizeof ns / sizeof *ns); ++in)
+            for (ik = 0; ik < (int)(sizeof ks / sizeof *ks); ++ik)
+                for (t = 0; t < 4; ++t) {
+                    const int m = ms[im], n = ns[in], k = ks[ik];
+                    const dopt_trans ta = (t & 2) ? DOPT_TRANS : DOPT_NOTRANS, tb = (t & 1) ? DOPT_TRANS : DOPT_NOTRANS;
+                    const R alpha = (R)((ik & 1) ? -1 : 0.75), beta = (R)(in % 3 == 0 ? 0 : in % 3 == 1 ? 1 : -0.5);
+                    const double err = DOPT_FN(gemm_trial)(&rng, ta, tb, m, n, k, 1, 2, 3, alpha, beta);
+                    DOPT_CHECK(err < 4 * (k + 2) * DOPT_EPS, "gemm direct ta=%d tb=%d m=%d n=%d k=%d err %g", ta, tb,
+                               m, n, k, err);
+                }
 }
 
 static void DOPT_FN(test_gemm_fixed)(void)
