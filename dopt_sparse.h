@@ -3933,7 +3933,12 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
  * root; double, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().  The
  * plain-C 4-lane build keeps its lane structs in memory: on AVX2 (-march=x86-64-v3) the cube
  * batch took 11.1 s in lanes against 2.5 s one matrix at a time (4.4x slower), hence
- * DOPT_SPARSE_PLAIN_LANES.  Past the last-level cache a big dense root runs faster one matrix at
+ * DOPT_SPARSE_PLAIN_LANES.  The AVX2 vector lanes (4 doubles) lost too while GCC kept the
+ * tile's sums in a stack array (zeroed by `rep stos`, 13% of the tile's time, and spilled);
+ * with the tile loops unrolled (DOPT__SP_UNROLL) the sums are registers, and on a Zen 4 class
+ * EPYC running x86-64-v3 code the cube batch of 256 (pgo_dopt --cube-batch, process CPU time,
+ * best of 3-5 on a shared machine) took 1.36-1.49 s in lanes against 1.55-1.59 s one at a time
+ * (lanes_stats: per matrix 0.84x factor(), 0.54x solve()); AVX-512 1.12-1.32 s.  Past the last-level cache a big dense root runs faster one matrix at
  * a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes, 2.10 s sequential), hence
  * DOPT__SP_LANE_MAX_BYTES.
  *
