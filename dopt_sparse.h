@@ -3938,7 +3938,8 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
  * with the tile loops unrolled (DOPT__SP_UNROLL) the sums are registers, and on a Zen 4 class
  * EPYC running x86-64-v3 code the cube batch of 256 (pgo_dopt --cube-batch, process CPU time,
  * best of 3-5 on a shared machine) took 1.36-1.49 s in lanes against 1.55-1.59 s one at a time
- * (lanes_stats: per matrix 0.84x factor(), 0.54x solve()); AVX-512 1.12-1.32 s.  Past the last-level cache a big dense root runs faster one matrix at
+ * (lanes_stats: per matrix 0.72x factor() at 29.7 GFLOP/s, 0.39x solve(); before the unroll
+ * 0.84x at 18.4 GFLOP/s); AVX-512 1.12-1.32 s (0.74x, 0.36x).  Past the last-level cache a big dense root runs faster one matrix at
  * a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes, 2.10 s sequential), hence
  * DOPT__SP_LANE_MAX_BYTES.
  *
