@@ -3831,6 +3831,7 @@ struct DOPT_FN(dopt_nlls_solver) {
        H2, g2, d, dscale, dadd point into lane_real; the pointer and status arrays hand a group
        to factor_batch / solve_batch.  None of it touches the factor slots above. */
     int lanes;
+    int vec6; /* the normal equations' 6-wide products in vector registers (DOPT__NLLS_VEC6) */
     DOPT_FN(dopt__nlls_elem) *lane;
     DOPT_REAL *lane_real;
     const DOPT_REAL **lane_values, **lane_dadd;
@@ -3854,6 +3855,34 @@ static void *DOPT_FN(dopt__nlls_take)(DOPT_FN(dopt_nlls_solver) *s, size_t bytes
     s->memsz[s->nmem] = bytes;
     s->nmem++;
     return q;
+}
+
+/* DOPT__NLLS_VEC6: the 6-wide products of the normal equations (dopt__nlls_ata6_vec,
+ * dopt__nlls_atr6_vec) use GCC/Clang vector extensions, a row or column of 6 reals being one
+ * 4-wide and one 2-wide register (GCC leaves the plain loops of these products scalar): with AVX
+ * at compile time, and in a runtime-dispatched build (dopt.h's kernel family gate) as a copy
+ * compiled for AVX2 + FMA (DOPT__NLLS_VTARGET) that a solver takes where the CPU has them (its
+ * vec6 field, chosen once at creation). */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__AVX__) || DOPT__DISPATCH)
+#define DOPT__NLLS_VEC6 1
+typedef DOPT_REAL DOPT_FN(dopt__nlls_v4) __attribute__((vector_size(4 * sizeof(DOPT_REAL))));
+typedef DOPT_REAL DOPT_FN(dopt__nlls_v2) __attribute__((vector_size(2 * sizeof(DOPT_REAL))));
+#else
+#define DOPT__NLLS_VEC6 0
+#endif
+#if DOPT__NLLS_VEC6 && !defined(__AVX__)
+#define DOPT__NLLS_VTARGET __attribute__((target("avx2,fma")))
+#else
+#define DOPT__NLLS_VTARGET
+#endif
+/* A solver's vec6: 1 where the 6-wide vector products run (see DOPT__NLLS_VEC6). */
+static int DOPT_FN(dopt__nlls_vec6)(void)
+{
+#if DOPT__NLLS_VEC6 && !defined(__AVX__)
+    return dopt__kernel_choice() > 0; /* the dispatched build: AVX2 + FMA or AVX-512 */
+#else
+    return DOPT__NLLS_VEC6;
+#endif
 }
 
 /* The lane batch for lockstep LM (see the solver's `lanes`): when the batch has two or more
@@ -4215,16 +4244,11 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: out of memory for the constraints");
     }
     if (p->batch >= 2) DOPT_FN(dopt__nlls_make_lanes)(s);
+    s->vec6 = DOPT_FN(dopt__nlls_vec6)();
     *out = s;
     return DOPT_OK;
 }
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
-/* With AVX, GCC and Clang vector extensions: a row or column of 6 reals is one 4-wide and one
- * 2-wide register (GCC leaves the plain loops of these 6-wide products scalar). */
-typedef DOPT_REAL DOPT_FN(dopt__nlls_v4) __attribute__((vector_size(4 * sizeof(DOPT_REAL))));
-typedef DOPT_REAL DOPT_FN(dopt__nlls_v2) __attribute__((vector_size(2 * sizeof(DOPT_REAL))));
-#endif
 
 /* M (rdim x cols, row-major) <- W M for the weight of one cost; tmp holds rdim x cols reals. */
 static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w, int rdim, int cols,
@@ -4280,9 +4304,9 @@ static void DOPT_FN(dopt__nlls_weigh)(dopt_weight_kind kind, const DOPT_REAL *w,
  * accumulator (kept in registers: the products are summed over the rows before Hb is touched
  * once), which the compiler unrolls and vectorizes.  A diagonal block (Ja == Jb) is the full
  * square too: 6-wide column updates beat a triangle of scalar products and mirroring. */
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
-/* 6-wide register columns (see dopt__nlls_v4): half the time of the plain loops under GCC */
-static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
+#if DOPT__NLLS_VEC6
+/* 6-wide register columns (see DOPT__NLLS_VEC6): half the time of the plain loops under GCC */
+DOPT__NLLS_VTARGET static void DOPT_FN(dopt__nlls_ata6_vec)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
                                      DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
@@ -4341,47 +4365,58 @@ static inline void DOPT_FN(dopt__nlls_ata_small)(int rdim, const int T, const DO
         }
     for (i = 0; i < T * T; ++i) Hb[i] = first ? t[i] : Hb[i] + t[i];
 }
-#if !((defined(__GNUC__) || defined(__clang__)) && defined(__AVX__))
 static void DOPT_FN(dopt__nlls_ata6)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
                                      DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
     DOPT_FN(dopt__nlls_ata_small)(rdim, 6, Ja, Jb, fw, Hb, first);
 }
-#endif
 static void DOPT_FN(dopt__nlls_ata3)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
                                      const DOPT_REAL *DOPT_RESTRICT Jb, const DOPT_REAL *DOPT_RESTRICT fw,
                                      DOPT_REAL *DOPT_RESTRICT Hb, int first)
 {
     DOPT_FN(dopt__nlls_ata_small)(rdim, 3, Ja, Jb, fw, Hb, first);
 }
-/* ga (t reals) += Ja^T diag(fw) r for a row-major rdim x t block (with first, ga = Ja^T diag(fw) r). */
+#if DOPT__NLLS_VEC6
+/* ga (6 reals) += Ja^T diag(fw) r for a row-major rdim x 6 block (with first, =), in registers. */
+DOPT__NLLS_VTARGET static void DOPT_FN(dopt__nlls_atr6_vec)(int rdim, const DOPT_REAL *DOPT_RESTRICT Ja,
+                                                            const DOPT_REAL *DOPT_RESTRICT fw,
+                                                            const DOPT_REAL *DOPT_RESTRICT r, DOPT_REAL *DOPT_RESTRICT ga,
+                                                            int first)
+{
+    DOPT_FN(dopt__nlls_v4) c4 = {0, 0, 0, 0}, a4;
+    DOPT_FN(dopt__nlls_v2) c2 = {0, 0}, a2;
+    int i;
+    for (i = 0; i < rdim; ++i) {
+        memcpy(&a4, Ja + 6 * i, sizeof a4);
+        memcpy(&a2, Ja + 6 * i + 4, sizeof a2);
+        c4 += a4 * (fw[i] * r[i]);
+        c2 += a2 * (fw[i] * r[i]);
+    }
+    if (!first) {
+        memcpy(&a4, ga, sizeof a4);
+        memcpy(&a2, ga + 4, sizeof a2);
+        c4 += a4;
+        c2 += a2;
+    }
+    memcpy(ga, &c4, sizeof c4);
+    memcpy(ga + 4, &c2, sizeof c2);
+}
+#endif
+/* ga (t reals) += Ja^T diag(fw) r for a row-major rdim x t block (with first, ga = Ja^T diag(fw) r);
+ * vec: the solver's vec6 (the vector form for t = 6). */
 static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTRICT Ja,
                                     const DOPT_REAL *DOPT_RESTRICT fw, const DOPT_REAL *DOPT_RESTRICT r,
-                                    DOPT_REAL *DOPT_RESTRICT ga, int first)
+                                    DOPT_REAL *DOPT_RESTRICT ga, int first, int vec)
 {
     int i, j;
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX__)
-    if (t == 6) {
-        DOPT_FN(dopt__nlls_v4) c4 = {0, 0, 0, 0}, a4;
-        DOPT_FN(dopt__nlls_v2) c2 = {0, 0}, a2;
-        for (i = 0; i < rdim; ++i) {
-            memcpy(&a4, Ja + 6 * i, sizeof a4);
-            memcpy(&a2, Ja + 6 * i + 4, sizeof a2);
-            c4 += a4 * (fw[i] * r[i]);
-            c2 += a2 * (fw[i] * r[i]);
-        }
-        if (!first) {
-            memcpy(&a4, ga, sizeof a4);
-            memcpy(&a2, ga + 4, sizeof a2);
-            c4 += a4;
-            c2 += a2;
-        }
-        memcpy(ga, &c4, sizeof c4);
-        memcpy(ga + 4, &c2, sizeof c2);
+#if DOPT__NLLS_VEC6
+    if (t == 6 && vec) {
+        DOPT_FN(dopt__nlls_atr6_vec)(rdim, Ja, fw, r, ga, first);
         return;
     }
 #endif
+    (void)vec;
     for (i = 0; i < rdim; ++i) { /* with first, row 0 stores (no clearing pass; rdim >= 1) */
         DOPT_REAL ri = fw[i] * r[i];
         if (first && i == 0)
@@ -4390,11 +4425,19 @@ static void DOPT_FN(dopt__nlls_atr)(int rdim, int t, const DOPT_REAL *DOPT_RESTR
             for (j = 0; j < t; ++j) ga[j] += Ja[i * t + j] * ri;
     }
 }
-/* Hb (ta x tb, column-major) += Ja^T diag(fw) Jb; with first, Hb = Ja^T diag(fw) Jb */
+/* Hb (ta x tb, column-major) += Ja^T diag(fw) Jb; with first, Hb = Ja^T diag(fw) Jb; vec: the
+ * solver's vec6 (the vector form for 6 x 6 blocks). */
 static void DOPT_FN(dopt__nlls_ata)(int rdim, int ta, int tb, const DOPT_REAL *Ja, const DOPT_REAL *Jb,
-                                    const DOPT_REAL *fw, DOPT_REAL *Hb, int first)
+                                    const DOPT_REAL *fw, DOPT_REAL *Hb, int first, int vec)
 {
     int q, i, j;
+#if DOPT__NLLS_VEC6
+    if (ta == 6 && tb == 6 && vec) {
+        DOPT_FN(dopt__nlls_ata6_vec)(rdim, Ja, Jb, fw, Hb, first);
+        return;
+    }
+#endif
+    (void)vec;
     if (ta == 6 && tb == 6) {
         DOPT_FN(dopt__nlls_ata6)(rdim, Ja, Jb, fw, Hb, first);
         return;
@@ -4633,12 +4676,12 @@ static dopt_status DOPT_FN(dopt__nlls_eval)(DOPT_FN(dopt_nlls_solver) *s, int b,
             int ta = tk[k];
             if (!Ja) continue;
             ga = s->g + s->block_start[s->var_block[cs->vars[k]]];
-            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, r, ga, fk[k]);
+            DOPT_FN(dopt__nlls_atr)(rdim, ta, Ja, fr, r, ga, fk[k], s->vec6);
             for (l = 0; l < nv; ++l) {
                 DOPT_REAL *Hb;
                 if (pk[l] == DOPT__NLLS_NONE || !jp[l]) continue;
                 Hb = s->H + pk[l];
-                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb, fk[l]);
+                DOPT_FN(dopt__nlls_ata)(rdim, ta, tk[l], Ja, jp[l], fr2, Hb, fk[l], s->vec6);
             }
         }
     }

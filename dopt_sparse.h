@@ -76,11 +76,11 @@
  *   bounds) is done once for all W.  Same left-looking supernodal algorithm; each supernode is
  *   factored right-looking over column blocks (DOPT__SP_LNB), left-looking in groups of 3
  *   columns inside a block, all products in register tiles of lane vectors (8 x 3 with AVX-512).
- *   W per build: one vector of the compile-time kernel family (the lane batch is not part of
- *   x86-64 runtime dispatch, see DOPT_NO_DISPATCH in dopt.h): AVX-512 8 doubles / 16 floats,
- *   AVX2 4 / 8; NEON and plain C 4 (plain loops over the lanes).  Outside AVX-512 the
- *   lane batch is offered only with DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the
- *   end of this file).  A lane
+ *   W: one vector of the kernel family the CPU runs (x86-64 runtime dispatch picks it as for
+ *   the other kernels, see DOPT_NO_DISPATCH in dopt.h): AVX-512 8 doubles / 16 floats, AVX2 4 / 8;
+ *   NEON and plain C 4 (plain loops over the lanes).  With NEON or plain C the lane batch is
+ *   offered only with DOPT_SPARSE_PLAIN_LANES defined (measurements: TUNING at the end of this
+ *   file).  A lane
  *   whose pivot fails records its column and goes on with pivot 1 (its numbers stay finite),
  *   so every lane's status is what factor() reports for it alone.
  *
@@ -92,8 +92,8 @@
  *   kernels to OpenBLAS: big products to dgemm, one potrf + trsm per very big supernode;
  *   DOPT_NO_STDIO leaves out the Matrix Market reader; DOPT_NO_VECTOR_EXT turns the GCC/Clang
  *   vector-extension kernels off), and
- *   DOPT_SPARSE_PLAIN_LANES  offer the lane batch outside AVX-512 too (AVX2, NEON, plain C:
- *                            correct, slower; the tests define it)
+ *   DOPT_SPARSE_PLAIN_LANES  offer the lane batch on NEON and plain C too (correct, slower than
+ *                            one matrix at a time; the tests define it)
  *   DOPT__SP_*               tuning knobs, rarely needed: listed in TUNING at the end of the file.
  */
 #if !defined(DOPT__DRIVE)
@@ -409,8 +409,9 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_selinv)(const DOPT_FN(dopt_sparse_numer
  * (float: 10, double: 1000, times n eps) times its diagonal entry (rank deficiency, e.g. gauge
  * freedom): the dense solver's tolerance, one macro in dopt.h.  solve(): one right-hand side in place.  reserve()/select(): a batch of factor
  * slots in one dopt_sparse_numeric (sym->nnz_storage reals each).  The lane batch (see the
- * overview): batch_width = W (8 doubles / 16 floats with AVX-512 vector extensions; in other
- * builds 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES is defined: then one vector's lanes);
+ * overview): batch_width = W, one vector of the kernel family the CPU runs (AVX-512: 8 doubles /
+ * 16 floats, AVX2: 4 / 8); with NEON or plain C 0, no lane batch, unless DOPT_SPARSE_PLAIN_LANES
+ * is defined: then 4 lanes);
  * reserve_batch() allocates its storage once (sym->nnz_storage + n lane vectors of W reals and
  * index workspace; analyze() drops it) and declines with DOPT_ERR_UNSUPPORTED when the lane
  * factors would pass DOPT__SP_LANE_MAX_BYTES (32 MiB: a big dense root is faster one matrix at
@@ -512,19 +513,16 @@ extern "C" {
 /* the widest SP_NR of the families this build holds (sizes of shared buffers) */
 #define DOPT__SP_NR_MAX (DOPT__DISPATCH ? 8 : DOPT__SP_NR)
 /* The lane batch (dopt__sp_lane_*): DOPT__SP_W matrices side by side, one vector lane each (one
- * AVX-512 register of reals with vector extensions: 8 doubles or 16 floats; else 4, in plain
- * loops the compiler vectorizes).  Its register tiles hold DOPT__SP_LMR x DOPT__SP_LNC lane
+ * register of reals of the kernel family: AVX-512 8 doubles or 16 floats, AVX2 4 or 8; else 4, in
+ * plain loops the compiler vectorizes).  Its register tiles hold DOPT__SP_LMR x DOPT__SP_LNC lane
  * vectors; supernodes are factored right-looking in column blocks of DOPT__SP_LNB, each block
- * left-looking in groups of DOPT__SP_LNC columns. */
-#if DOPT__VEC_EXT && DOPT__VBYTES >= 32 /* vector lanes (AVX-512, AVX2); NEON takes the 4 plain lanes */
-#define DOPT__SP_VLANES 1
-#define DOPT__SP_W DOPT__VLEN
-#define DOPT__SP_LMR (DOPT__VBYTES == 32 ? 4 : 8) /* AVX2's 16 registers hold 4 x 3 sums */
-#else
-#define DOPT__SP_VLANES 0
-#define DOPT__SP_W 4
-#define DOPT__SP_LMR 2
-#endif
+ * left-looking in groups of DOPT__SP_LNC columns.  These macros read DOPT__VBYTES when they
+ * expand, so inside the lane kernel region they follow the family pass; DOPT__SP_WMAX is the
+ * widest W of the families this build holds (sizes of the arrays shared by all of them). */
+#define DOPT__SP_VLANES (DOPT__VBYTES >= 32) /* vector lanes (AVX-512, AVX2); NEON takes 4 plain lanes */
+#define DOPT__SP_W (DOPT__SP_VLANES ? DOPT__VLEN : 4)
+#define DOPT__SP_LMR (DOPT__VBYTES == 64 ? 8 : DOPT__VBYTES == 32 ? 4 : 2) /* AVX2's 16 registers: 4 x 3 sums */
+#define DOPT__SP_WMAX (DOPT__DISPATCH ? (int)(64 / sizeof(DOPT_REAL)) : DOPT__SP_W)
 #define DOPT__SP_LNC 3
 #ifndef DOPT__SP_LNB
 #define DOPT__SP_LNB 96 /* measured on the cube's 228-column root: 48 to 240 within 5% */
@@ -534,14 +532,15 @@ extern "C" {
  * one factor's, would exceed this many bytes: past the last-level cache a big dense root runs
  * faster one matrix at a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes
  * against 2.10 s sequential; the cube's 6.6 MB factor in 0.70x the time in lanes). */
-/* The lane batch is offered (batch_width, factor_batch, ...) where its kernels run on AVX-512
- * vector extensions.  Elsewhere it is correct but slower than one matrix at a time, so it is
- * offered only with DOPT_SPARSE_PLAIN_LANES defined (the tests define it, to keep that code
- * checked): the plain-C 4-lane build keeps its lane structs in memory (AVX2 build, cube batch of
- * 256: 11.1 s in lanes against 2.5 s one at a time), and the AVX2 4-lane vector kernels took
- * 115 s against 34 s one at a time (the same batch, a loaded 2-core Zen 3, one session). */
+/* The lane batch is offered (batch_width, factor_batch, ...) where its kernels run on vector
+ * extensions of 32 bytes or more (AVX-512, AVX2: in a dispatched build, where the CPU runs one of
+ * those families).  Elsewhere (NEON, plain C) it is correct but slower than one matrix at a time,
+ * so it is offered only with DOPT_SPARSE_PLAIN_LANES defined (the tests define it, to keep that
+ * code checked): the plain-C 4-lane build keeps its lane structs in memory (cube batch of 256 on
+ * AVX2 hardware: 11.1 s in lanes against 2.5 s one at a time).  DOPT__SP_LANES_ON: the
+ * compile-time family's answer. */
 #ifndef DOPT__SP_LANES_ON
-#if (DOPT__VEC_EXT && DOPT__VBYTES == 64) || defined(DOPT_SPARSE_PLAIN_LANES)
+#if DOPT__VBYTES >= 32 || defined(DOPT_SPARSE_PLAIN_LANES)
 #define DOPT__SP_LANES_ON 1
 #else
 #define DOPT__SP_LANES_ON 0
@@ -549,6 +548,13 @@ extern "C" {
 #endif
 #ifndef DOPT__SP_LANE_MAX_BYTES
 #define DOPT__SP_LANE_MAX_BYTES ((double)(32u << 20))
+#endif
+/* DOPT__SP_UNROLL: unroll the next loop completely (its count a constant after inlining), so
+ * that the lane tiles' sums are registers, not a stack array GCC zeroes and spills (AVX2). */
+#if (defined(__GNUC__) && __GNUC__ >= 8) || defined(__clang__)
+#define DOPT__SP_UNROLL _Pragma("GCC unroll 16")
+#else
+#define DOPT__SP_UNROLL
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT__SP_INLINE inline __attribute__((always_inline))
@@ -3069,6 +3075,30 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_selinv)(const DOPT_FN(dopt_sparse_numer
     }
 }
 
+/* The lane factor object (the least-squares adaptor's factor_batch storage).  x: the W factors,
+ * x[q W + l] for storage entry q of lane l; X: solve workspace (n lane vectors); map, rel,
+ * head, next, lpos: index workspace as in dopt_sparse_numeric; W: the lane count; fail[l]: -1 or the original
+ * column of lane l's first failing pivot, status[l] its status. */
+typedef struct DOPT_FN(dopt__sp_lanes) {
+    const dopt_sparse_symbolic *sym;
+    DOPT_REAL *x, *X;
+    int *map, *rel, *head, *next, *lpos;
+    int W;                      /* lanes: DOPT__SP_W of the kernel family the CPU runs          */
+    int fail[DOPT__SP_WMAX];
+    dopt_status status[DOPT__SP_WMAX];
+} DOPT_FN(dopt__sp_lanes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_SPARSE__PASS_IMPL (continued after the lane kernels) */
+
+/* =============================================================================================== */
+/* The lane kernel region: the lane batch's factorization and solve, one pass per kernel family    */
+/* (dopt.h's family driver), like the factorization kernels above; W = DOPT__SP_W of the pass.     */
+/* =============================================================================================== */
+#if defined(DOPT__KPASS) && defined(DOPT__SP_LANE_KERNELS) && defined(DOPT_REAL)
+
 /* ---- the lane batch: DOPT__SP_W matrices of one pattern, lane-interleaved ----------------------
  * Entry q of the supernodal storage (layout in dopt_sparse_symbolic) of matrix l sits at
  * x[q * W + l]: every entry of L is a vector of W reals, one per matrix, so the supernodes'
@@ -3081,14 +3111,14 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_selinv)(const DOPT_FN(dopt_sparse_numer
 /* One lane vector: W reals of one entry.  With vector extensions the register type, else a
  * plain array whose loops (constant length W) the compiler vectorizes. */
 #if DOPT__SP_VLANES
-typedef DOPT__KFN(dopt__vreal) DOPT_FN(dopt__lane);
+typedef DOPT__KFN(dopt__vreal) DOPT__KFN(dopt__lane);
 #else
-typedef struct DOPT_FN(dopt__lane) { DOPT_REAL v[DOPT__SP_W]; } DOPT_FN(dopt__lane);
+typedef struct DOPT__KFN(dopt__lane) { DOPT_REAL v[DOPT__SP_W]; } DOPT__KFN(dopt__lane);
 #endif
 
-DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_ld)(const DOPT_REAL *p)
+DOPT__KTARGET DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT__KFN(dopt__lane) DOPT__KFN(dopt__lane_ld)(const DOPT_REAL *p)
 {
-    DOPT_FN(dopt__lane) v;
+    DOPT__KFN(dopt__lane) v;
 #if DOPT__SP_VLANES
     v = DOPT__VLD(p);
 #else
@@ -3097,7 +3127,7 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_l
     return v;
 }
 
-DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__lane_st)(DOPT_REAL *p, DOPT_FN(dopt__lane) v)
+DOPT__KTARGET DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT__KFN(dopt__lane_st)(DOPT_REAL *p, DOPT__KFN(dopt__lane) v)
 {
 #if DOPT__SP_VLANES
     DOPT__VST(p, v);
@@ -3106,17 +3136,17 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__lane_st)(DOPT_REAL *p
 #endif
 }
 
-DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_zero)(void)
+DOPT__KTARGET DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT__KFN(dopt__lane) DOPT__KFN(dopt__lane_zero)(void)
 {
-    DOPT_FN(dopt__lane) v;
+    DOPT__KFN(dopt__lane) v;
     memset(&v, 0, sizeof v);
     return v;
 }
 
 /* c - a * b, lane by lane (one fused multiply-add where the target has it). */
-DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane) c,
-                                                                                   DOPT_FN(dopt__lane) a,
-                                                                                   DOPT_FN(dopt__lane) b)
+DOPT__KTARGET DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT__KFN(dopt__lane) DOPT__KFN(dopt__lane_fnma)(DOPT__KFN(dopt__lane) c,
+                                                                                   DOPT__KFN(dopt__lane) a,
+                                                                                   DOPT__KFN(dopt__lane) b)
 {
     DOPT__FMA_BODY
 #if DOPT__SP_VLANES
@@ -3129,7 +3159,7 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_f
 }
 
 /* a + b, lane by lane. */
-static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_add)(DOPT_FN(dopt__lane) a, DOPT_FN(dopt__lane) b)
+DOPT__KTARGET static DOPT__SP_INLINE DOPT__KFN(dopt__lane) DOPT__KFN(dopt__lane_add)(DOPT__KFN(dopt__lane) a, DOPT__KFN(dopt__lane) b)
 {
 #if DOPT__SP_VLANES
     return a + b;
@@ -3141,7 +3171,7 @@ static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_add)(DOPT_FN(dopt_
 }
 
 /* a / b, lane by lane. */
-static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_div)(DOPT_FN(dopt__lane) a, DOPT_FN(dopt__lane) b)
+DOPT__KTARGET static DOPT__SP_INLINE DOPT__KFN(dopt__lane) DOPT__KFN(dopt__lane_div)(DOPT__KFN(dopt__lane) a, DOPT__KFN(dopt__lane) b)
 {
 #if DOPT__SP_VLANES
     return a / b;
@@ -3153,8 +3183,8 @@ static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_div)(DOPT_FN(dopt_
 }
 
 /* a * b, lane by lane. */
-DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_mul)(DOPT_FN(dopt__lane) a,
-                                                                                  DOPT_FN(dopt__lane) b)
+DOPT__KTARGET DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT__KFN(dopt__lane) DOPT__KFN(dopt__lane_mul)(DOPT__KFN(dopt__lane) a,
+                                                                                  DOPT__KFN(dopt__lane) b)
 {
 #if DOPT__SP_VLANES
     return a * b;
@@ -3173,21 +3203,25 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE DOPT_FN(dopt__lane) DOPT_FN(dopt__lane_m
  * dispatcher below inlines it, so the mr x nc sums stay in registers.  The sums start from zero
  * and the target entries are read only at the end, so that the products do not wait for them
  * (an update into a big supernode finds its target in the last-level cache). */
-DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__sp_lane_tile_mn)(int mr, int nc, int ndcol,
+DOPT__KTARGET DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT__KFN(dopt__sp_lane_tile_mn)(int mr, int nc, int ndcol,
                                                                           const DOPT_REAL *DOPT_RESTRICT a,
                                                                           const DOPT_REAL *DOPT_RESTRICT b, int ldd,
                                                                           const int *reli, const int *relj, int off,
                                                                           DOPT_REAL *Ls, int lds)
 {
-    DOPT_FN(dopt__lane) c[DOPT__SP_LMR][DOPT__SP_LNC], bv[DOPT__SP_LNC], av;
+    DOPT__KFN(dopt__lane) c[DOPT__SP_LMR][DOPT__SP_LNC], bv[DOPT__SP_LNC], av;
     const size_t step = (size_t)ldd * DOPT__SP_W;
     int k, i, q;
+    DOPT__SP_UNROLL
     for (q = 0; q < nc; ++q)
-        for (i = 0; i < mr; ++i) c[i][q] = DOPT_FN(dopt__lane_zero)();
+        DOPT__SP_UNROLL
+        for (i = 0; i < mr; ++i) c[i][q] = DOPT__KFN(dopt__lane_zero)();
     for (k = 0; k < ndcol; ++k, a += step, b += step) {
-        for (q = 0; q < nc; ++q) bv[q] = DOPT_FN(dopt__lane_ld)(b + (size_t)q * DOPT__SP_W);
+        DOPT__SP_UNROLL
+        for (q = 0; q < nc; ++q) bv[q] = DOPT__KFN(dopt__lane_ld)(b + (size_t)q * DOPT__SP_W);
+        DOPT__SP_UNROLL
         for (i = 0; i < mr; ++i) {
-            av = DOPT_FN(dopt__lane_ld)(a + (size_t)i * DOPT__SP_W);
+            av = DOPT__KFN(dopt__lane_ld)(a + (size_t)i * DOPT__SP_W);
 #if DOPT__SP_VLANES
 #if defined(__aarch64__)
             __asm__("" : "+w"(av)); /* one load of av, not one folded into each multiply-add */
@@ -3195,25 +3229,28 @@ DOPT__FMA_KERNEL static DOPT__SP_INLINE void DOPT_FN(dopt__sp_lane_tile_mn)(int 
             __asm__("" : "+v"(av));
 #endif
 #endif
-            for (q = 0; q < nc; ++q) c[i][q] = DOPT_FN(dopt__lane_fnma)(c[i][q], av, bv[q]);
+            DOPT__SP_UNROLL
+            for (q = 0; q < nc; ++q) c[i][q] = DOPT__KFN(dopt__lane_fnma)(c[i][q], av, bv[q]);
         }
     }
+    DOPT__SP_UNROLL
     for (q = 0; q < nc; ++q)
+        DOPT__SP_UNROLL
         for (i = 0; i < mr; ++i)
             if (i + off >= q) {
                 DOPT_REAL *t = Ls + ((size_t)relj[q] * lds + (size_t)reli[i]) * DOPT__SP_W;
-                DOPT_FN(dopt__lane_st)(t, DOPT_FN(dopt__lane_add)(DOPT_FN(dopt__lane_ld)(t), c[i][q]));
+                DOPT__KFN(dopt__lane_st)(t, DOPT__KFN(dopt__lane_add)(DOPT__KFN(dopt__lane_ld)(t), c[i][q]));
             }
 }
 
 /* dopt__sp_lane_tile_mn with its shape made a constant: mr in {LMR, 4, 2, 1} (those <= LMR),
  * nc in {1, 2, 3}. */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_tile)(int mr, int nc, int ndcol, const DOPT_REAL *a,
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__sp_lane_tile)(int mr, int nc, int ndcol, const DOPT_REAL *a,
                                                        const DOPT_REAL *b, int ldd, const int *reli,
                                                        const int *relj, int off, DOPT_REAL *Ls, int lds)
 {
 #define DOPT__SP_LANE_CASE(M, N)                                                                           \
-    case (M)*4 + (N): DOPT_FN(dopt__sp_lane_tile_mn)(M, N, ndcol, a, b, ldd, reli, relj, off, Ls, lds); break;
+    case (M)*4 + (N): DOPT__KFN(dopt__sp_lane_tile_mn)(M, N, ndcol, a, b, ldd, reli, relj, off, Ls, lds); break;
     switch (mr * 4 + nc) {
 #if DOPT__SP_LMR > 4
         DOPT__SP_LANE_CASE(DOPT__SP_LMR, 3) DOPT__SP_LANE_CASE(DOPT__SP_LMR, 2) DOPT__SP_LANE_CASE(DOPT__SP_LMR, 1)
@@ -3231,7 +3268,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_tile)(int mr, int nc, int ndc
 /* The lane form of dopt__sp_update: Ls[rel[i], rel[j]] -= sum_k Ld[i,k] Ld[j,k] for j < ndrow1,
  * j <= i < ndrow2, k < ndcol (indices count lane vectors; Ld has leading dimension ldd, Ls lds),
  * in register tiles of up to LMR rows x LNC columns.  Nothing above the diagonal is touched. */
-static void DOPT_FN(dopt__sp_lane_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_lane_update)(int ndcol, int ndrow1, int ndrow2, const DOPT_REAL *Ld, int ldd,
                                           const int *rel, DOPT_REAL *Ls, int lds)
 {
     int j0, i0;
@@ -3241,7 +3278,7 @@ static void DOPT_FN(dopt__sp_lane_update)(int ndcol, int ndrow1, int ndrow2, con
         for (i0 = j0; i0 < ndrow2;) {
             const int rem = ndrow2 - i0;
             const int mr = rem >= DOPT__SP_LMR ? DOPT__SP_LMR : rem >= 4 && DOPT__SP_LMR >= 4 ? 4 : rem >= 2 ? 2 : 1;
-            DOPT_FN(dopt__sp_lane_tile)(mr, nc, ndcol, Ld + (size_t)i0 * DOPT__SP_W, Ld + (size_t)j0 * DOPT__SP_W, ldd,
+            DOPT__KFN(dopt__sp_lane_tile)(mr, nc, ndcol, Ld + (size_t)i0 * DOPT__SP_W, Ld + (size_t)j0 * DOPT__SP_W, ldd,
                                         rel + i0, rel + j0, i0 - j0, Ls, lds);
             i0 += mr;
         }
@@ -3255,21 +3292,21 @@ static void DOPT_FN(dopt__sp_lane_update)(int ndcol, int ndrow1, int ndrow2, con
  * DOPT_ERR_NOT_POSITIVE_DEFINITE or DOPT_ERR_NON_FINITE in fail[] / status[], and continues
  * with pivot 1 and a zero column below it, so that its numbers stay finite while the other
  * lanes finish.  Otherwise L[q,q] = sqrt(d), L[i,q] = A[i,q] / sqrt(d). */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_factor_cols)(int q0, int cg, int nsrow, DOPT_REAL *A, int ld,
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__sp_lane_factor_cols)(int q0, int cg, int nsrow, DOPT_REAL *A, int ld,
                                                               const int *perm, int *fail, dopt_status *status)
 {
     const size_t W = DOPT__SP_W, ldw = (size_t)ld * W;
     int q, j, i, l;
     for (q = q0; q < q0 + cg; ++q) {
         DOPT_REAL *cq = A + (size_t)q * ldw, d[DOPT__SP_W], sq[DOPT__SP_W], inv[DOPT__SP_W];
-        DOPT_FN(dopt__lane) lq[DOPT__SP_LNC], scale;
-        for (j = q0; j < q; ++j) lq[j - q0] = DOPT_FN(dopt__lane_ld)(A + (size_t)j * ldw + (size_t)q * W);
+        DOPT__KFN(dopt__lane) lq[DOPT__SP_LNC], scale;
+        for (j = q0; j < q; ++j) lq[j - q0] = DOPT__KFN(dopt__lane_ld)(A + (size_t)j * ldw + (size_t)q * W);
         if (q > q0)
             for (i = q; i < nsrow; ++i) {
-                DOPT_FN(dopt__lane) c = DOPT_FN(dopt__lane_ld)(cq + (size_t)i * W);
+                DOPT__KFN(dopt__lane) c = DOPT__KFN(dopt__lane_ld)(cq + (size_t)i * W);
                 for (j = q0; j < q; ++j)
-                    c = DOPT_FN(dopt__lane_fnma)(c, DOPT_FN(dopt__lane_ld)(A + (size_t)j * ldw + (size_t)i * W), lq[j - q0]);
-                DOPT_FN(dopt__lane_st)(cq + (size_t)i * W, c);
+                    c = DOPT__KFN(dopt__lane_fnma)(c, DOPT__KFN(dopt__lane_ld)(A + (size_t)j * ldw + (size_t)i * W), lq[j - q0]);
+                DOPT__KFN(dopt__lane_st)(cq + (size_t)i * W, c);
             }
         memcpy(d, cq + (size_t)q * W, sizeof d);
         for (l = 0; l < DOPT__SP_W; ++l) {
@@ -3286,9 +3323,9 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_factor_cols)(int q0, int cg, 
             inv[l] = 0;
         }
         memcpy(cq + (size_t)q * W, sq, sizeof sq);
-        scale = DOPT_FN(dopt__lane_ld)(inv);
+        scale = DOPT__KFN(dopt__lane_ld)(inv);
         for (i = q + 1; i < nsrow; ++i)
-            DOPT_FN(dopt__lane_st)(cq + (size_t)i * W, DOPT_FN(dopt__lane_mul)(DOPT_FN(dopt__lane_ld)(cq + (size_t)i * W), scale));
+            DOPT__KFN(dopt__lane_st)(cq + (size_t)i * W, DOPT__KFN(dopt__lane_mul)(DOPT__KFN(dopt__lane_ld)(cq + (size_t)i * W), scale));
     }
 }
 
@@ -3299,7 +3336,7 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_factor_cols)(int q0, int cg, 
  * columns left of it in register tiles, then dopt__sp_lane_factor_cols).  ident: nsrow ints
  * i -> i.  perm: the original columns of the supernode's columns.  Failures: see
  * dopt__sp_lane_factor_cols. */
-static void DOPT_FN(dopt__sp_lane_factor_super)(int nscol, int nsrow, DOPT_REAL *A, const int *ident,
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_lane_factor_super)(int nscol, int nsrow, DOPT_REAL *A, const int *ident,
                                                 const int *perm, int *fail, dopt_status *status)
 {
     const size_t W = DOPT__SP_W;
@@ -3308,33 +3345,21 @@ static void DOPT_FN(dopt__sp_lane_factor_super)(int nscol, int nsrow, DOPT_REAL 
         const int kb = nscol - k0 < DOPT__SP_LNB ? nscol - k0 : DOPT__SP_LNB, r0 = k0 + kb;
         for (q0 = k0; q0 < r0; q0 += DOPT__SP_LNC) {
             const int cg = r0 - q0 < DOPT__SP_LNC ? r0 - q0 : DOPT__SP_LNC;
-            DOPT_FN(dopt__sp_lane_update)(q0 - k0, cg, nsrow - q0, A + (q0 + (size_t)k0 * nsrow) * W, nsrow, ident,
+            DOPT__KFN(dopt__sp_lane_update)(q0 - k0, cg, nsrow - q0, A + (q0 + (size_t)k0 * nsrow) * W, nsrow, ident,
                                           A + (q0 + (size_t)q0 * nsrow) * W, nsrow);
-            DOPT_FN(dopt__sp_lane_factor_cols)(q0, cg, nsrow, A, nsrow, perm, fail, status);
+            DOPT__KFN(dopt__sp_lane_factor_cols)(q0, cg, nsrow, A, nsrow, perm, fail, status);
         }
         if (r0 < nscol)
-            DOPT_FN(dopt__sp_lane_update)(kb, nscol - r0, nsrow - r0, A + (r0 + (size_t)k0 * nsrow) * W, nsrow, ident,
+            DOPT__KFN(dopt__sp_lane_update)(kb, nscol - r0, nsrow - r0, A + (r0 + (size_t)k0 * nsrow) * W, nsrow, ident,
                                           A + (r0 + (size_t)r0 * nsrow) * W, nsrow);
     }
 }
-
-/* The lane factor object (the least-squares adaptor's factor_batch storage).  x: the W factors,
- * x[q W + l] for storage entry q of lane l; X: solve workspace (n lane vectors); map, rel,
- * head, next, lpos: index workspace as in dopt_sparse_numeric; fail[l]: -1 or the original
- * column of lane l's first failing pivot, status[l] its status. */
-typedef struct DOPT_FN(dopt__sp_lanes) {
-    const dopt_sparse_symbolic *sym;
-    DOPT_REAL *x, *X;
-    int *map, *rel, *head, *next, *lpos;
-    int fail[DOPT__SP_W];
-    dopt_status status[DOPT__SP_W];
-} DOPT_FN(dopt__sp_lanes);
 
 /* Lane-interleaved left-looking supernodal Cholesky of the W matrices whose value arrays are
  * vals[l] (lane l's value of A's entry aent[q] is vals[l][vent[q]]) plus diag(dadd[l]) (NULL:
  * none; ORIGINAL numbering; added only to columns c with diagpos == NULL or diagpos[c] >= 0).
  * Every lane needs finite values.  Fills B->x, B->fail, B->status (DOPT_OK where fail is -1). */
-static void DOPT_FN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOPT_REAL *const *vals,
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOPT_REAL *const *vals,
                                            const DOPT_REAL *const *dadd, const size_t *vent, const int *diagpos)
 {
     const dopt_sparse_symbolic *S = B->sym;
@@ -3342,6 +3367,7 @@ static void DOPT_FN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOP
     const int *super = S->super, *rowptr = S->rowptr, *rowind = S->rowind;
     int *map = B->map, *rel = B->rel, *head = B->head, *next = B->next, *lpos = B->lpos;
     int s, l, p, i;
+    DOPT_ASSERT(B->W == DOPT__SP_W);
     for (l = 0; l < DOPT__SP_W; ++l) {
         B->fail[l] = -1;
         B->status[l] = DOPT_OK;
@@ -3373,13 +3399,13 @@ static void DOPT_FN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOP
             int p2 = p1;
             while (p2 < ndrow && drows[p2] < k2) p2++;
             for (i = 0; i < ndrow - p1; ++i) rel[i] = map[drows[p1 + i]];
-            DOPT_FN(dopt__sp_lane_update)(super[d + 1] - super[d], p2 - p1, ndrow - p1, B->x + (valptr[d] + (size_t)p1) * W,
+            DOPT__KFN(dopt__sp_lane_update)(super[d + 1] - super[d], p2 - p1, ndrow - p1, B->x + (valptr[d] + (size_t)p1) * W,
                                           ndrow, rel, Ls, nsrow);
             dopt__sp_link_next(S, head, next, lpos, d, p2); /* d's next target */
             d = dnext;
         }
         for (i = 0; i < nsrow; ++i) rel[i] = i;
-        DOPT_FN(dopt__sp_lane_factor_super)(nscol, nsrow, Ls, rel, S->perm + k1, B->fail, B->status);
+        DOPT__KFN(dopt__sp_lane_factor_super)(nscol, nsrow, Ls, rel, S->perm + k1, B->fail, B->status);
         dopt__sp_link_next(S, head, next, lpos, s, nscol);
     }
 }
@@ -3388,7 +3414,7 @@ static void DOPT_FN(dopt__sp_lane_numeric)(DOPT_FN(dopt__sp_lanes) *B, const DOP
  * vectors (X[k W + l]).  Forward: each supernode's diagonal triangle column by
  * column, then the rows below in blocks of 4 (independent sums over the columns); backward:
  * the rows below first (4 columns at a time), then the triangle, row by row of L^T. */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_solve)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx,
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__sp_lane_solve)(const dopt_sparse_symbolic *S, const DOPT_REAL *Lx,
                                                         DOPT_REAL *X)
 {
     const size_t W = DOPT__SP_W;
@@ -3401,23 +3427,23 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_solve)(const dopt_sparse_symb
         DOPT_REAL *x = X + (size_t)k1 * W;
         for (j = 0; j < nscol; ++j) {
             const DOPT_REAL *col = Ls + (size_t)j * ldw;
-            const DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_div)(DOPT_FN(dopt__lane_ld)(x + (size_t)j * W),
-                                                                 DOPT_FN(dopt__lane_ld)(col + (size_t)j * W));
-            DOPT_FN(dopt__lane_st)(x + (size_t)j * W, xj);
+            const DOPT__KFN(dopt__lane) xj = DOPT__KFN(dopt__lane_div)(DOPT__KFN(dopt__lane_ld)(x + (size_t)j * W),
+                                                                 DOPT__KFN(dopt__lane_ld)(col + (size_t)j * W));
+            DOPT__KFN(dopt__lane_st)(x + (size_t)j * W, xj);
             for (i = j + 1; i < nscol; ++i)
-                DOPT_FN(dopt__lane_st)(x + (size_t)i * W, DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane_ld)(x + (size_t)i * W),
-                                                                                DOPT_FN(dopt__lane_ld)(col + (size_t)i * W), xj));
+                DOPT__KFN(dopt__lane_st)(x + (size_t)i * W, DOPT__KFN(dopt__lane_fnma)(DOPT__KFN(dopt__lane_ld)(x + (size_t)i * W),
+                                                                                DOPT__KFN(dopt__lane_ld)(col + (size_t)i * W), xj));
         }
         for (i = 0; i < m; i += 4) {
             const int nr = m - i < 4 ? m - i : 4;
-            DOPT_FN(dopt__lane) acc[4];
-            for (r = 0; r < nr; ++r) acc[r] = DOPT_FN(dopt__lane_ld)(X + (size_t)rows[i + r] * W);
+            DOPT__KFN(dopt__lane) acc[4];
+            for (r = 0; r < nr; ++r) acc[r] = DOPT__KFN(dopt__lane_ld)(X + (size_t)rows[i + r] * W);
             for (j = 0; j < nscol; ++j) {
                 const DOPT_REAL *col = Ls + (size_t)j * ldw + (size_t)(nscol + i) * W;
-                const DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_ld)(x + (size_t)j * W);
-                for (r = 0; r < nr; ++r) acc[r] = DOPT_FN(dopt__lane_fnma)(acc[r], DOPT_FN(dopt__lane_ld)(col + (size_t)r * W), xj);
+                const DOPT__KFN(dopt__lane) xj = DOPT__KFN(dopt__lane_ld)(x + (size_t)j * W);
+                for (r = 0; r < nr; ++r) acc[r] = DOPT__KFN(dopt__lane_fnma)(acc[r], DOPT__KFN(dopt__lane_ld)(col + (size_t)r * W), xj);
             }
-            for (r = 0; r < nr; ++r) DOPT_FN(dopt__lane_st)(X + (size_t)rows[i + r] * W, acc[r]);
+            for (r = 0; r < nr; ++r) DOPT__KFN(dopt__lane_st)(X + (size_t)rows[i + r] * W, acc[r]);
         }
     }
     for (s = S->nsuper - 1; s >= 0; --s) { /* backward: L^T x = y */
@@ -3428,25 +3454,39 @@ DOPT__FMA_KERNEL static void DOPT_FN(dopt__sp_lane_solve)(const dopt_sparse_symb
         DOPT_REAL *x = X + (size_t)k1 * W;
         for (j = 0; j < nscol && m > 0; j += 4) {
             const int nc = nscol - j < 4 ? nscol - j : 4;
-            DOPT_FN(dopt__lane) acc[4];
-            for (r = 0; r < nc; ++r) acc[r] = DOPT_FN(dopt__lane_ld)(x + (size_t)(j + r) * W);
+            DOPT__KFN(dopt__lane) acc[4];
+            for (r = 0; r < nc; ++r) acc[r] = DOPT__KFN(dopt__lane_ld)(x + (size_t)(j + r) * W);
             for (i = 0; i < m; ++i) {
-                const DOPT_FN(dopt__lane) t = DOPT_FN(dopt__lane_ld)(X + (size_t)rows[i] * W);
+                const DOPT__KFN(dopt__lane) t = DOPT__KFN(dopt__lane_ld)(X + (size_t)rows[i] * W);
                 for (r = 0; r < nc; ++r)
-                    acc[r] = DOPT_FN(dopt__lane_fnma)(acc[r], DOPT_FN(dopt__lane_ld)(Ls + (size_t)(j + r) * ldw + (size_t)(nscol + i) * W), t);
+                    acc[r] = DOPT__KFN(dopt__lane_fnma)(acc[r], DOPT__KFN(dopt__lane_ld)(Ls + (size_t)(j + r) * ldw + (size_t)(nscol + i) * W), t);
             }
-            for (r = 0; r < nc; ++r) DOPT_FN(dopt__lane_st)(x + (size_t)(j + r) * W, acc[r]);
+            for (r = 0; r < nc; ++r) DOPT__KFN(dopt__lane_st)(x + (size_t)(j + r) * W, acc[r]);
         }
         for (j = nscol - 1; j >= 0; --j) { /* x_j final, then eliminated from the rows above (row j of L) */
-            const DOPT_FN(dopt__lane) xj = DOPT_FN(dopt__lane_div)(DOPT_FN(dopt__lane_ld)(x + (size_t)j * W),
-                                                                 DOPT_FN(dopt__lane_ld)(Ls + (size_t)j * ldw + (size_t)j * W));
-            DOPT_FN(dopt__lane_st)(x + (size_t)j * W, xj);
+            const DOPT__KFN(dopt__lane) xj = DOPT__KFN(dopt__lane_div)(DOPT__KFN(dopt__lane_ld)(x + (size_t)j * W),
+                                                                 DOPT__KFN(dopt__lane_ld)(Ls + (size_t)j * ldw + (size_t)j * W));
+            DOPT__KFN(dopt__lane_st)(x + (size_t)j * W, xj);
             for (i = 0; i < j; ++i)
-                DOPT_FN(dopt__lane_st)(x + (size_t)i * W, DOPT_FN(dopt__lane_fnma)(DOPT_FN(dopt__lane_ld)(x + (size_t)i * W),
-                                                                                DOPT_FN(dopt__lane_ld)(Ls + (size_t)i * ldw + (size_t)j * W), xj));
+                DOPT__KFN(dopt__lane_st)(x + (size_t)i * W, DOPT__KFN(dopt__lane_fnma)(DOPT__KFN(dopt__lane_ld)(x + (size_t)i * W),
+                                                                                DOPT__KFN(dopt__lane_ld)(Ls + (size_t)i * ldw + (size_t)j * W), xj));
         }
     }
 }
+
+#endif /* DOPT__SP_LANE_KERNELS */
+
+#if defined(DOPT_SPARSE__PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* the lane kernels of every family this build holds (the region above) */
+#define DOPT__SP_LANE_KERNELS
+#define DOPT__KDRIVE "dopt_sparse.h"
+#include "dopt.h"
+#undef DOPT__KDRIVE
+#undef DOPT__SP_LANE_KERNELS
 
 /* ---- the least-squares layer's linear solver ------------------------------------------------ */
 
@@ -3677,6 +3717,17 @@ static void DOPT_FN(dopt__sp_ls_select)(void *self, int slot)
     s->cur = slot;
 }
 
+/* The lane count of the lane batch in the kernel family the CPU runs (its DOPT__SP_W), 0 where
+ * the lane batch is not offered (see DOPT__SP_LANES_ON). */
+static int DOPT_FN(dopt__sp_lane_width)(void)
+{
+#if DOPT__DISPATCH
+    const int family = dopt__kernel_choice();
+    if (family > 0) return (family == 2 ? 64 : 32) / (int)sizeof(DOPT_REAL);
+#endif
+    return DOPT__SP_LANES_ON ? DOPT__SP_W : 0;
+}
+
 /* reserve_batch: one allocation holding the lane factors (sym->nnz_storage lane vectors), the
  * solve's n lane vectors, the index workspace and, when the values are not read in place
  * through vent, the lane entry map. */
@@ -3684,7 +3735,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_reserve_batch)(void *self)
 {
     DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
     const dopt_sparse_symbolic *S = s->sym;
-    const size_t W = DOPT__SP_W, r = sizeof(DOPT_REAL), i = sizeof(int);
+    const size_t W = (size_t)DOPT_FN(dopt__sp_lane_width)(), r = sizeof(DOPT_REAL), i = sizeof(int);
     size_t n, ns, nv, bytes, q;
     dopt_workspace ws;
     DOPT_FN(dopt__sp_lanes) *B = &s->lanes;
@@ -3703,6 +3754,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_reserve_batch)(void *self)
     s->lane_bytes = bytes;
     dopt_workspace_init(&ws, s->lane_mem, bytes);
     B->sym = S;
+    B->W = (int)W;
     B->x = (DOPT_REAL *)dopt_workspace_take(&ws, (S->nnz_storage + 1) * W * r);
     B->X = (DOPT_REAL *)dopt_workspace_take(&ws, n * W * r);
     B->map = (int *)dopt_workspace_take(&ws, n * i);
@@ -3728,9 +3780,9 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor_batch)(void *self, int count, cons
 {
     DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
     DOPT_FN(dopt__sp_lanes) *B = &s->lanes;
-    const DOPT_REAL *vals[DOPT__SP_W], *dadd[DOPT__SP_W];
-    int bad[DOPT__SP_W], l, donor = -1;
-    if (!s->sym || !B->x || count < 1 || count > DOPT__SP_W || !values || !status || !fail_col)
+    const DOPT_REAL *vals[DOPT__SP_WMAX], *dadd[DOPT__SP_WMAX];
+    int bad[DOPT__SP_WMAX], l, donor = -1;
+    if (!s->sym || !B->x || count < 1 || count > B->W || !values || !status || !fail_col)
         return DOPT_ERR_INVALID_ARGUMENT;
     s->lane_count = 0;
     for (l = 0; l < count; ++l) {
@@ -3739,19 +3791,19 @@ static dopt_status DOPT_FN(dopt__sp_ls_factor_batch)(void *self, int count, cons
         if (!bad[l] && donor < 0) donor = l;
     }
     if (donor >= 0) {
-        for (l = 0; l < DOPT__SP_W; ++l) {
+        for (l = 0; l < B->W; ++l) {
             const int src = l < count && !bad[l] ? l : donor;
             vals[l] = values[src];
             dadd[l] = diag_add ? diag_add[src] : NULL;
         }
-        DOPT_FN(dopt__sp_lane_numeric)(B, vals, dadd, s->lvent, s->vent ? NULL : s->diag);
+        DOPT__KSEL(DOPT_FN(dopt__sp_lane_numeric))(B, vals, dadd, s->lvent, s->vent ? NULL : s->diag);
     }
     for (l = 0; l < count; ++l) {
         if (bad[l]) {
             B->status[l] = DOPT_ERR_NON_FINITE;
             B->fail[l] = -2;
         } else if (B->status[l] == DOPT_OK) {
-            B->fail[l] = DOPT_FN(dopt__sp_ls_rank)(s, B->x + l, DOPT__SP_W, vals[l], dadd[l]);
+            B->fail[l] = DOPT_FN(dopt__sp_ls_rank)(s, B->x + l, (size_t)B->W, vals[l], dadd[l]);
             if (B->fail[l] >= 0) B->status[l] = DOPT_ERR_NOT_POSITIVE_DEFINITE;
         }
         status[l] = B->status[l];
@@ -3768,16 +3820,16 @@ static void DOPT_FN(dopt__sp_ls_solve_batch)(void *self, int count, DOPT_REAL *c
     DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
     DOPT_FN(dopt__sp_lanes) *B = &s->lanes;
     const dopt_sparse_symbolic *S = s->sym;
-    const size_t W = DOPT__SP_W;
-    int l, k, ok[DOPT__SP_W];
+    const size_t W = (size_t)B->W;
+    int l, k, ok[DOPT__SP_WMAX];
     if (!B->x || !rhs || count < 1 || count > s->lane_count) return;
-    for (l = 0; l < DOPT__SP_W; ++l) ok[l] = l < count && B->status[l] == DOPT_OK && rhs[l];
+    for (l = 0; l < B->W; ++l) ok[l] = l < count && B->status[l] == DOPT_OK && rhs[l];
     for (k = 0; k < S->n; ++k) {
         DOPT_REAL *DOPT_RESTRICT e = B->X + (size_t)k * W;
         const int c = S->perm[k];
-        for (l = 0; l < DOPT__SP_W; ++l) e[l] = ok[l] ? rhs[l][c] : 0;
+        for (l = 0; l < B->W; ++l) e[l] = ok[l] ? rhs[l][c] : 0;
     }
-    DOPT_FN(dopt__sp_lane_solve)(S, B->x, B->X);
+    DOPT__KSEL(DOPT_FN(dopt__sp_lane_solve))(S, B->x, B->X);
     for (k = 0; k < S->n; ++k) {
         const DOPT_REAL *DOPT_RESTRICT e = B->X + (size_t)k * W;
         const int c = S->perm[k];
@@ -3833,6 +3885,7 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
                                                         DOPT_FN(dopt_linear_solver) *out)
 {
     DOPT_FN(dopt__sp_ls) *s;
+    int lanes;
     if (!out) return DOPT_ERR_INVALID_ARGUMENT;
     memset(out, 0, sizeof *out);
     s = (DOPT_FN(dopt__sp_ls) *)dopt_alloc(hooks, sizeof *s);
@@ -3847,11 +3900,12 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
     out->destroy = DOPT_FN(dopt__sp_ls_destroy);
     out->reserve = DOPT_FN(dopt__sp_ls_reserve);
     out->select = DOPT_FN(dopt__sp_ls_select);
-    /* the lane batch where it pays (DOPT__SP_LANES_ON, see DOPT_SPARSE_PLAIN_LANES above) */
-    out->batch_width = DOPT__SP_LANES_ON ? DOPT__SP_W : 0;
-    out->reserve_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_reserve_batch) : NULL;
-    out->factor_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_factor_batch) : NULL;
-    out->solve_batch = DOPT__SP_LANES_ON ? DOPT_FN(dopt__sp_ls_solve_batch) : NULL;
+    /* the lane batch where it pays (dopt__sp_lane_width, see DOPT__SP_LANES_ON above) */
+    lanes = DOPT_FN(dopt__sp_lane_width)();
+    out->batch_width = lanes;
+    out->reserve_batch = lanes ? DOPT_FN(dopt__sp_ls_reserve_batch) : NULL;
+    out->factor_batch = lanes ? DOPT_FN(dopt__sp_ls_factor_batch) : NULL;
+    out->solve_batch = lanes ? DOPT_FN(dopt__sp_ls_solve_batch) : NULL;
     out->selected_inverse = DOPT_FN(dopt__sp_ls_selected_inverse);
     return DOPT_OK;
 }
@@ -3879,7 +3933,13 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
  * root; double, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().  The
  * plain-C 4-lane build keeps its lane structs in memory: on AVX2 (-march=x86-64-v3) the cube
  * batch took 11.1 s in lanes against 2.5 s one matrix at a time (4.4x slower), hence
- * DOPT_SPARSE_PLAIN_LANES.  Past the last-level cache a big dense root runs faster one matrix at
+ * DOPT_SPARSE_PLAIN_LANES.  The AVX2 vector lanes (4 doubles) lost too while GCC kept the
+ * tile's sums in a stack array (zeroed by `rep stos`, 13% of the tile's time, and spilled);
+ * with the tile loops unrolled (DOPT__SP_UNROLL) the sums are registers, and on a Zen 4 class
+ * EPYC running x86-64-v3 code the cube batch of 256 (pgo_dopt --cube-batch, process CPU time,
+ * best of 3-5 on a shared machine) took 1.36-1.49 s in lanes against 1.55-1.59 s one at a time
+ * (lanes_stats: per matrix 0.72x factor() at 29.7 GFLOP/s, 0.39x solve(); before the unroll
+ * 0.84x at 18.4 GFLOP/s); AVX-512 1.12-1.32 s (0.74x, 0.36x).  Past the last-level cache a big dense root runs faster one matrix at
  * a time (Theseus 1024-pose graphs, 1002-column root: 2.21 s in lanes, 2.10 s sequential), hence
  * DOPT__SP_LANE_MAX_BYTES.
  *

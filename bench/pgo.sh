@@ -21,6 +21,7 @@
 #   bench pgo <file> targets dopt_metric=<configs with ratio <= 0.5 and cost <= GTSAM's (1 + 1e-6)>
 #         ceres_metric=<configs with ratio <= 0.5 and Ceres-metric cost <= Ceres' x 1.01> met=yes|no
 #   bench pgo cube_batch256 ratio=<dopt batch time / min(ceres, gtsam) one-after-another> ...
+#         (process CPU time on every side, --cpu-time: the machine may be shared)
 # Environment:
 #   PGO_FILES     space-separated names or paths (e.g. "MIT torus3D"); default: every file
 #   PGO_SOLVERS   subset of "dopt dopt_ceres dopt_clog dopt_dogleg ceres gtsam" (default all).  dopt is
@@ -314,17 +315,17 @@ for f in "$C/raw"/*.g2o; do
     "$BENCH_DIR/pgo_eval" normalize "$f" "$C/norm/$(basename "$f")" 2>/dev/null
 done
 CUBES=("$C/norm"/*.g2o)
-echo "# cube batch: ${#CUBES[@]} problems, $PGO_CUBE_POSES poses each, seed $PGO_CUBE_SEED, written by $src; anchors solve them one after another, 10 LM iterations each (tolerances off)"
+echo "# cube batch: ${#CUBES[@]} problems, $PGO_CUBE_POSES poses each, seed $PGO_CUBE_SEED, written by $src; anchors solve them one after another, 10 LM iterations each (tolerances off); every side timed in process CPU time"
 cres=$(timeout "$PGO_TIMEOUT" "${CERES_ENV[@]}" "$BENCH_DIR/pgo_ceres" --batch "$C/ceres" "${CUBES[@]}" \
-    --max-iter 10 --fixed-iters "${CERES_FLAGS[@]}" 2>>"$W/ceres.log" | grep '^result ' || true)
+    --max-iter 10 --fixed-iters --cpu-time "${CERES_FLAGS[@]}" 2>>"$W/ceres.log" | grep '^result ' || true)
 gres=$(timeout "$PGO_TIMEOUT" "$VENV/bin/python" bench/pgo_gtsam.py --batch "$C/gtsam" "${CUBES[@]}" \
-    --max-iter 10 --fixed-iters 2>>"$W/gtsam.log" | grep '^result ' || true)
+    --max-iter 10 --fixed-iters --cpu-time 2>>"$W/gtsam.log" | grep '^result ' || true)
 echo "bench pgo cube_batch256 solver=ceres ${cres#result solver=ceres }"
 echo "bench pgo cube_batch256 solver=gtsam ${gres#result solver=gtsam }"
 tc=$(kv time_s "$cres")
 tg=$(kv time_s "$gres")
 anchor=$(awk -v a="${tc:-1e30}" -v b="${tg:-1e30}" 'BEGIN{print (a < b ? a : b)}')
-if [ -n "$DOPT" ] && dres=$(timeout "$PGO_TIMEOUT" "$DOPT" --cube-batch "$C/norm" 2>>"$W/dopt.log" | grep '^result '); then
+if [ -n "$DOPT" ] && dres=$(timeout "$PGO_TIMEOUT" "$DOPT" --cube-batch "$C/norm" --cpu-time 2>>"$W/dopt.log" | grep '^result '); then
     echo "bench pgo cube_batch256 solver=dopt ${dres#result solver=dopt }"
     td=$(kv time_s "$dres")
     echo "bench pgo cube_batch256 ratio=$(awk -v a="$td" -v b="$anchor" 'BEGIN{printf "%.3f", a / b}') dopt_time_s=$td ceres_time_s=${tc:-na} gtsam_time_s=${tg:-na} target_ratio=0.25 kernel_family=$(kv kernel_family "$dres")"
