@@ -115,12 +115,13 @@
  *   - the interior point method below, when Q is singular (PSD), when the active-set method
  *     hits its limit of 5 (n + meq + m) + 10 steps or misses the tolerance; ACTIVE_SET or
  *     INTERIOR_POINT force one (report.method says which produced the result).
- *   Measured (bench/qp.sh's random QPs, batch 128, thread CPU time, loaded 2-core EPYC), us per QP,
- *   without / with bounds: active set 3.7 / 5.9 (n = 10), 91 / 144 (n = 50), 510 / 839
- *   (n = 100); interior point 34 / 42, 479 / 526, 2238 / 2409; DAQP 0.11.0 through its C API
- *   (same run, -march=native) 3.3 / 6.6, 85 / 129, 497 / 735: the active-set method is 3-9x
- *   faster than the interior point at every size measured, so AUTO uses it whenever Q is
- *   definite; it is within 0.89-1.14x of DAQP.
+ *   Measured (bench/qp.sh's random QPs, batch 128, thread CPU time, loaded 2-core AVX-512 EPYC,
+ *   -march=native), us per QP, without / with bounds: active set 2.0 / 2.9 (n = 10), 56 / 75
+ *   (n = 50), 337 / 427 (n = 100); DAQP 0.11.0 through its C API (same run) 2.1 / 4.1, 63 / 87,
+ *   278 / 441.  The interior point is 3-9x slower than the active set at every size measured,
+ *   so AUTO uses the active set whenever Q is definite.  DAQP and dopt timed in one process,
+ *   alternating (the shared machine's load moves between separate runs): 0.69-0.96x DAQP with
+ *   -march=native, 0.72-0.96x with -march=x86-64-v3.
  *
  *   Interior point: a primal-dual method, Mehrotra's predictor-corrector.  Every
  *   inequality (G rows and finite bounds) gets a slack s >= 0 and a multiplier z >= 0; each
