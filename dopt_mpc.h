@@ -98,9 +98,10 @@
  *   Forward, two methods (options.method; AUTO picks):
  *   - the dual active-set method of Goldfarb and Idnani (1983), DAQP's family, when Q is
  *     positive definite (Cholesky pivots above 1e-10 max(1, max Q_jj)).  Q = L L^T; J = L^{-T}
- *     (by forward substitution, n^3/6 multiply-adds); from the unconstrained minimizer
- *     -Q^{-1} p it adds the equality rows, then repeatedly the most violated inequality or bound
- *     (violation > tol/2), stepping x and the multipliers so that every iterate stays dual
+ *     (column by column from J L^T = I, n^3/6 multiply-adds in matrix-vector products); from
+ *     the unconstrained minimizer -Q^{-1} p it adds the equality rows, then repeatedly the most
+ *     violated inequality or bound (violation > tol/2; most violated after dividing by the
+ *     row's norm, as DAQP normalizes its rows), stepping x and the multipliers so that every iterate stays dual
  *     feasible, dropping a constraint whose multiplier reaches 0; the working set's normals N
  *     are kept as J^T N = [R; 0] with R upper triangular, updated without refactorization: an
  *     addition by one Householder reflection of J's last n - q columns (a rank-one update,
@@ -114,12 +115,13 @@
  *   - the interior point method below, when Q is singular (PSD), when the active-set method
  *     hits its limit of 5 (n + meq + m) + 10 steps or misses the tolerance; ACTIVE_SET or
  *     INTERIOR_POINT force one (report.method says which produced the result).
- *   Measured (bench/qp.sh's random QPs, batch 128, thread CPU time, loaded 2-core EPYC), us per QP,
- *   without / with bounds: active set 3.7 / 5.9 (n = 10), 91 / 144 (n = 50), 510 / 839
- *   (n = 100); interior point 34 / 42, 479 / 526, 2238 / 2409; DAQP 0.11.0 through its C API
- *   (same run, -march=native) 3.3 / 6.6, 85 / 129, 497 / 735: the active-set method is 3-9x
- *   faster than the interior point at every size measured, so AUTO uses it whenever Q is
- *   definite; it is within 0.89-1.14x of DAQP.
+ *   Measured (bench/qp.sh's random QPs, batch 128, thread CPU time, loaded 2-core AVX-512 EPYC,
+ *   -march=native), us per QP, without / with bounds: active set 2.0 / 2.9 (n = 10), 56 / 75
+ *   (n = 50), 337 / 427 (n = 100); DAQP 0.11.0 through its C API (same run) 2.1 / 4.1, 63 / 87,
+ *   278 / 441.  The interior point is 3-9x slower than the active set at every size measured,
+ *   so AUTO uses the active set whenever Q is definite.  DAQP and dopt timed in one process,
+ *   alternating (the shared machine's load moves between separate runs): 0.69-0.96x DAQP with
+ *   -march=native, 0.72-0.96x with -march=x86-64-v3.
  *
  *   Interior point: a primal-dual method, Mehrotra's predictor-corrector.  Every
  *   inequality (G rows and finite bounds) gets a slack s >= 0 and a multiplier z >= 0; each
@@ -5020,19 +5022,15 @@ static int DOPT_FN(dopt__mpc_qp_as_init)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT
     if (DOPT_FN(dopt_potrf)(n, R, n, &col) != DOPT_OK) return 1;
     for (j = 0; j < n; ++j)
         if (!(R[j + (size_t)j * n] * R[j + (size_t)j * n] > piv)) return 1;
-    /* row j of J = L^{-T} is column j of L^{-1}: forward substitution from row j on (axpy form) */
-    for (j = 0; j < n; ++j) {
-        int k;
-        for (i = j; i < n; ++i) t[i] = 0;
-        t[j] = 1;
-        for (k = j; k < n; ++k) {
-            const DOPT_REAL *lk = R + (size_t)k * n;
-            DOPT_REAL tk = t[k] / lk[k];
-            t[k] = tk;
-            for (i = k + 1; i < n; ++i) t[i] -= tk * lk[i];
-        }
-        for (i = 0; i < j; ++i) J[j + (size_t)i * n] = 0;
-        for (i = j; i < n; ++i) J[j + (size_t)i * n] = t[i];
+    /* J = L^{-T} is upper triangular, column by column: L^T J = I gives, for column c,
+     * J[0:c, c] = -J[0:c, 0:c] L[c, 0:c]^T / L_cc and J_cc = 1 / L_cc (a matrix-vector product
+     * over the columns already made: no chain of dependent divisions) */
+    for (col = 0; col < n; ++col) {
+        DOPT_REAL *jc = J + (size_t)col * n, r = 1 / R[col + (size_t)col * n];
+        for (i = 0; i < col; ++i) t[i] = -r * R[col + (size_t)i * n];
+        DOPT_FN(dopt__mpc_qp_gemv_n)(col, col, J, n, t, jc);
+        jc[col] = r;
+        for (i = col + 1; i < n; ++i) jc[i] = 0;
     }
     DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, J, n, e->p, t);
     DOPT_FN(dopt__mpc_qp_gemv_n)(n, n, J, n, t, x);
@@ -5099,6 +5097,43 @@ static int DOPT_FN(dopt__mpc_qp_as_equalities)(const DOPT_FN(dopt__mpc_qp_el) *e
     return 0;
 }
 
+/* The choice of the constraint to add: the most violated in the scaled measure
+ * (c_i^T x - d_i - tol_add) sc_i with sc_i = 1 / |c_i| (DAQP normalizes its constraint rows too:
+ * a bound and a G row of norm sqrt(n) violated alike compete alike; on bench/qp.sh's QPs with
+ * bounds this takes 18-27% fewer steps than the raw violation).  Fills the row-major copy Gt of
+ * G, sc and the thresholds et_i = (d_i + tol_add) sc_i (the largest real for rows that are off),
+ * so that row i is a candidate when c_i^T x sc_i - et_i > 0. */
+static void DOPT_FN(dopt__mpc_qp_as_scales)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT_REAL tol_add, DOPT_REAL *Gt,
+                                            DOPT_REAL *sc, DOPT_REAL *et)
+{
+    int n = e->n, i, j;
+    DOPT_REAL big = DOPT_IS_FLOAT ? FLT_MAX : DBL_MAX;
+    for (i = 0; i < e->mi; ++i) {
+        DOPT_REAL nn = 0, *gi = Gt + (size_t)i * n;
+        for (j = 0; j < n; ++j) gi[j] = e->G[i + (size_t)j * e->mi];
+        for (j = 0; j < n; ++j) nn += gi[j] * gi[j];
+        sc[i] = nn > 0 ? 1 / DOPT_M(sqrt)(nn) : 1;
+    }
+    for (i = e->mi; i < e->m; ++i) sc[i] = 1;
+    for (i = 0; i < e->m; ++i) et[i] = e->on[i] != 0 ? (e->d[i] + tol_add) * sc[i] : big;
+}
+
+/* The row of largest cx_i sc_i - et_i when it is positive, else -1 (rows in the working set
+ * have et_i = the largest real).  One multiply-subtract and a rarely taken branch per row. */
+static int DOPT_FN(dopt__mpc_qp_as_pick)(int m, const DOPT_REAL *cx, const DOPT_REAL *sc, const DOPT_REAL *et)
+{
+    int i, p = -1;
+    DOPT_REAL best = 0;
+    for (i = 0; i < m; ++i) {
+        DOPT_REAL v = cx[i] * sc[i] - et[i];
+        if (v > best) {
+            best = v;
+            p = i;
+        }
+    }
+    return p;
+}
+
 /* Solve element e by the dual active-set method of Goldfarb and Idnani: from the unconstrained
  * minimizer, repeatedly pick the most violated inequality (or the next one of the warm-start
  * list) and move x and the multipliers toward it, dropping a constraint whose multiplier would
@@ -5115,12 +5150,12 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
     DOPT_REAL *dv = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DX), *zd = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DY);
     DOPT_REAL *rv = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZ), *u = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DS);
     DOPT_REAL *cx = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_CX), *y = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_E1);
+    DOPT_REAL *sc = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_W), *et = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_RC);
     int *wlist = qp->iwork, *isact = qp->iwork + n;
-    DOPT_REAL tol_add = (DOPT_REAL)(0.5 * o->tol), eps = 100 * DOPT_EPS;
+    DOPT_REAL tol_add = (DOPT_REAL)(0.5 * o->tol), eps = 100 * DOPT_EPS, big = DOPT_IS_FLOAT ? FLT_MAX : DBL_MAX;
     DOPT_REAL *Gt = qp->work + (size_t)DOPT__QPV_COUNT * qp->vlen + (size_t)n * n + (size_t)n * meq + (size_t)meq * meq;
     *iters = 0;
-    for (i = 0; i < e->mi; ++i)
-        for (j = 0; j < n; ++j) Gt[j + (size_t)i * n] = e->G[i + (size_t)j * e->mi];
+    DOPT_FN(dopt__mpc_qp_as_scales)(e, tol_add, Gt, sc, et);
     e->Gt = Gt;
     if (warm) {
         wn = sl->head[6];
@@ -5134,17 +5169,13 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
     it = q;
     for (;;) {
         int p = -1;
-        DOPT_REAL best = tol_add, uplus = 0;
+        DOPT_REAL uplus = 0;
         DOPT_FN(dopt__mpc_qp_cmul)(e, x, cx);
         while (p < 0 && wpos < wn) {
             int c = wlist[wpos++] - meq;
             if (c >= 0 && c < m && e->on[c] != 0 && !isact[c] && cx[c] - e->d[c] > tol_add) p = c;
         }
-        for (i = 0; p < 0 && i < m; ++i)
-            if (e->on[i] != 0 && !isact[i] && cx[i] - e->d[i] > best) best = cx[i] - e->d[i];
-        if (p < 0)
-            for (i = 0; i < m; ++i)
-                if (e->on[i] != 0 && !isact[i] && cx[i] - e->d[i] == best) { p = i; break; }
+        if (p < 0) p = DOPT_FN(dopt__mpc_qp_as_pick)(m, cx, sc, et);
         if (p < 0) break;
         for (;;) {
             int kk = -1, full;
@@ -5171,9 +5202,12 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
                 DOPT_FN(dopt__mpc_qp_as_add)(n, q, J, R, dv, zd, y);
                 sl->aset[q++] = meq + p;
                 isact[p] = 1;
+                et[p] = big;
                 break;
             }
-            isact[sl->aset[kk] - meq] = 0;
+            i = sl->aset[kk] - meq;
+            isact[i] = 0;
+            et[i] = (e->d[i] + tol_add) * sc[i];
             DOPT_FN(dopt__mpc_qp_as_drop)(n, q, J, R, kk);
             for (j = kk; j < q - 1; ++j) {
                 u[j] = u[j + 1];
