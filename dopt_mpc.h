@@ -433,7 +433,6 @@ typedef struct dopt_mpc_cem_report {
 #define DOPT_MPC_LANE_BYTES 64
 #endif
 #define DOPT__LW ((int)(DOPT_MPC_LANE_BYTES / sizeof(R_)))
-#define DOPT__LP (DOPT_MPC_LANE_BYTES / 32) /* 32-byte vectors per lane block */
 
 static void dopt__mpc_msg(char *buf, size_t cap, const char *a, long i, const char *z)
 {
@@ -1667,8 +1666,8 @@ static size_t DOPT_FN(dopt__lqr_layout)(DOPT_FN(dopt_mpc_lqr) *s, dopt_workspace
     DOPT__LQR_BLK(s->Kf, (size_t)n * (size_t)m * sizeof(R_));
     DOPT__LQR_BLK(s->trial, (size_t)T * N * sizeof(R_));
     DOPT__LQR_BLK(s->dk, (size_t)T * (size_t)m * sizeof(R_));
-    DOPT__LQR_BLK(s->dtau, (size_t)T * N * sizeof(R_));
-    DOPT__LQR_BLK(s->dlam, (size_t)T * (size_t)n * sizeof(R_));
+    DOPT__LQR_BLK(s->dtau, (size_t)T * N * DOPT__LW * sizeof(R_));         /* a lane group's adjoints, */
+    DOPT__LQR_BLK(s->dlam, (size_t)T * (size_t)n * DOPT__LW * sizeof(R_)); /* element by element     */
     DOPT__LQR_BLK(s->lo, 5 * (size_t)m * sizeof(R_)); /* lo, hi, qg, qd, qx */
     DOPT__LQR_BLK(s->qL, (size_t)m * (size_t)m * sizeof(R_));
     DOPT__LQR_BLK(s->qidx, (size_t)m * sizeof(int));
@@ -2304,6 +2303,21 @@ static int DOPT_FN(dopt__lqr_finite)(int n, const R_ *x)
     return !bad;
 }
 
+/* Ask for the len reals at p in the cache (the next step's data while this step computes: the
+ * time steps of one element lie B blocks apart, a stride no hardware prefetcher follows). */
+static void DOPT_FN(dopt__lqr_prefetch)(const R_ *p, int len)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    const char *c = (const char *)(const void *)p;
+    size_t o, bytes = (size_t)len * sizeof(R_);
+    for (o = 0; o < bytes; o += 64) __builtin_prefetch(c + o);
+    __builtin_prefetch(c + bytes - 1);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
 /* ---- lockstep lanes: W = DOPT_MPC_LANE_BYTES / sizeof(real) elements at once (default 64
  * bytes: 8 doubles, 16 floats; a multiple of 32).  One configuration for every vector width:
  * each lane block is DOPT__LP 32-byte vectors.  On AVX2 (Zen 3, no AVX-512) 64 bytes measured
@@ -2329,124 +2343,164 @@ static void DOPT_FN(dopt__lqr_lane_gather)(R_ *DOPT_RESTRICT dst, DOPT_FN(dopt_m
         for (l = 0; l < DOPT__LW; ++l) dst[l] = src[l][i];
 }
 
+#if DOPT__LQR_VEC
+/* One lane block as one GNU vector: a zmm register with AVX-512, two ymm with AVX2. */
+typedef R_ DOPT_FN(dopt__lqr_lv) __attribute__((vector_size(DOPT_MPC_LANE_BYTES)));
+
+/* One RI x RJ register block of dopt__lqr_lane_gemm (RI <= 8, RJ <= 4, constants once inlined):
+ * D(ii, jj) (+)= sum_p A(ii, p) B(p, jj) with A(ii, p) at ap + ii si + p sa, B(p, jj) at
+ * bp + p W + jj db, D(ii, jj) at D + (ii + jj dd) W.  diag: a block on the diagonal of a lower
+ * triangular product, only its entries ii >= jj are formed and stored. */
+DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_lane_blk)(const int RI, const int RJ, const int diag, int np,
+                                                  const R_ *DOPT_RESTRICT ap, size_t sa, size_t si,
+                                                  const R_ *DOPT_RESTRICT bp, size_t db, R_ *DOPT_RESTRICT D,
+                                                  size_t dd, int accumulate)
+{
+    enum { W = DOPT__LW };
+    typedef DOPT_FN(dopt__lqr_lv) lv;
+    lv c[8][4], a[8], b[4], z;
+    int ii, jj, p;
+    memset(&z, 0, sizeof z);
+    for (jj = 0; jj < RJ; ++jj)
+        for (ii = 0; ii < RI; ++ii) {
+            c[ii][jj] = z;
+            if (accumulate && (!diag || ii >= jj)) memcpy(&c[ii][jj], D + (ii + jj * dd) * W, sizeof z);
+        }
+    for (p = 0; p < np; ++p, ap += sa, bp += W) {
+        for (ii = 0; ii < RI; ++ii) memcpy(&a[ii], ap + ii * si, sizeof z);
+        for (jj = 0; jj < RJ; ++jj) memcpy(&b[jj], bp + jj * db, sizeof z);
+        for (jj = 0; jj < RJ; ++jj)
+            for (ii = 0; ii < RI; ++ii)
+                if (!diag || ii >= jj) c[ii][jj] += a[ii] * b[jj];
+    }
+    for (jj = 0; jj < RJ; ++jj)
+        for (ii = 0; ii < RI; ++ii)
+            if (!diag || ii >= jj) memcpy(D + (ii + jj * dd) * W, &c[ii][jj], sizeof z);
+}
+#endif
+
+/* Register block edge of dopt__lqr_lane_gemm: DOPT__LQR_RB x DOPT__LQR_RB lane blocks (4 x 4,
+ * 16 accumulators, where AVX-512 has 32 vector registers and a lane block is one of them;
+ * 2 x 2 elsewhere, the 16 registers of AVX2 holding 4 two-register blocks); a single column
+ * (a product with a vector) takes 8 rows at a time. */
+#if defined(__AVX512F__) && DOPT_MPC_LANE_BYTES <= 64
+#define DOPT__LQR_RB 4
+#else
+#define DOPT__LQR_RB 2
+#endif
+
 /* D[i + j ldd] (+)= sum_p A(i, p) B[p + j ldb] lane-wise for i < ni, j < nj, p < np, where A(i, p)
- * is A[i + p lda] (at = 0) or A[p + i lda] (at = 1); with lower set, only i >= j is formed,
- * except that a 2 x 2 block touching the diagonal also writes its entry (j, j+1).  ldd, lda,
- * ldb count lane blocks.  2 x 2 register blocks (four accumulators share two loads of A and two
- * of B), single rows/columns at the edges. */
+ * is A[i + p lda] (at = 0) or A[p + i lda] (at = 1); with lower set (ni = nj), only i >= j is
+ * formed and written.  ldd, lda, ldb count lane blocks.  Register blocks of dopt__lqr_lane_blk
+ * (GNU vector extension), plain loops without it. */
 static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, int lda, int at, const R_ *Bm,
                                          int ldb, R_ *D, int ldd, int accumulate, int lower)
 {
     enum { W = DOPT__LW };
     const size_t sa = (size_t)(at ? 1 : lda) * W, si = (size_t)(at ? lda : 1) * W; /* A: step in p, in i */
-    int i, j, p, l;
-    for (j = 0; j < nj; j += 2) {
-        const int two_j = j + 1 < nj;
-        for (i = lower ? j & ~1 : 0; i < ni; i += 2) {
-            const R_ *DOPT_RESTRICT ap = A + (size_t)i * si, *DOPT_RESTRICT bp = Bm + (size_t)j * ldb * W;
-            if (two_j && i + 1 < ni) {
+    const size_t db = (size_t)ldb * W;
+    int i, j;
 #if DOPT__LQR_VEC
-                typedef R_ lv __attribute__((vector_size(32))); /* 1 / DOPT__LP of a lane block */
-                lv c00[DOPT__LP], c10[DOPT__LP], c01[DOPT__LP], c11[DOPT__LP], x0, x1, y0, y1;
-                R_ *d0 = DOPT__LQR_LN(D, i + j * ldd), *d1 = DOPT__LQR_LN(D, i + (j + 1) * ldd);
-                const size_t db = (size_t)ldb * W, hw = (size_t)W / DOPT__LP;
-                int h;
-                for (h = 0; h < DOPT__LP; ++h) {
-                    if (accumulate) {
-                        memcpy(&c00[h], d0 + h * hw, sizeof x0);
-                        memcpy(&c10[h], d0 + W + h * hw, sizeof x0);
-                        memcpy(&c01[h], d1 + h * hw, sizeof x0);
-                        memcpy(&c11[h], d1 + W + h * hw, sizeof x0);
-                    } else {
-                        memset(&c00[h], 0, sizeof x0);
-                        c10[h] = c01[h] = c11[h] = c00[h];
-                    }
+    const int rb = nj == 1 ? 8 : DOPT__LQR_RB;
+    for (j = 0; j < nj; j += rb) {
+        const int rj = nj - j < rb ? nj - j : rb;
+        for (i = lower ? j : 0; i < ni; i += rb) {
+            const int ri = ni - i < rb ? ni - i : rb, dg = lower && i == j;
+            const R_ *ap = A + (size_t)i * si, *bp = Bm + (size_t)j * db;
+            R_ *dp = D + (size_t)(i + (size_t)j * ldd) * W;
+#define DOPT__LQR_B(RI, RJ, DG) DOPT_FN(dopt__lqr_lane_blk)(RI, RJ, DG, np, ap, sa, si, bp, db, dp, (size_t)ldd, accumulate)
+            if (rj == 1) {
+                switch (ri) {
+                case 8: DOPT__LQR_B(8, 1, 0); break;
+                case 7: DOPT__LQR_B(7, 1, 0); break;
+                case 6: DOPT__LQR_B(6, 1, 0); break;
+                case 5: DOPT__LQR_B(5, 1, 0); break;
+                case 4: DOPT__LQR_B(4, 1, 0); break;
+                case 3: DOPT__LQR_B(3, 1, 0); break;
+                case 2: DOPT__LQR_B(2, 1, 0); break;
+                default: if (dg) DOPT__LQR_B(1, 1, 1); else DOPT__LQR_B(1, 1, 0); break;
                 }
-                for (p = 0; p < np; ++p, ap += sa, bp += W)
-                    for (h = 0; h < DOPT__LP; ++h) {
-                        memcpy(&x0, ap + h * hw, sizeof x0);
-                        memcpy(&x1, ap + si + h * hw, sizeof x1);
-                        memcpy(&y0, bp + h * hw, sizeof y0);
-                        memcpy(&y1, bp + db + h * hw, sizeof y1);
-                        c00[h] += x0 * y0;
-                        c10[h] += x1 * y0;
-                        c01[h] += x0 * y1;
-                        c11[h] += x1 * y1;
-                    }
-                for (h = 0; h < DOPT__LP; ++h) {
-                    memcpy(d0 + h * hw, &c00[h], sizeof x0);
-                    memcpy(d0 + W + h * hw, &c10[h], sizeof x0);
-                    memcpy(d1 + h * hw, &c01[h], sizeof x0);
-                    memcpy(d1 + W + h * hw, &c11[h], sizeof x0);
+            } else if (dg) {
+                switch (ri) {
+                case 4: DOPT__LQR_B(4, 4, 1); break;
+                case 3: DOPT__LQR_B(3, 3, 1); break;
+                default: DOPT__LQR_B(2, 2, 1); break;
                 }
-#else
-                R_ a00[DOPT__LW], a10[DOPT__LW], a01[DOPT__LW], a11[DOPT__LW];
-                R_ *DOPT_RESTRICT d0 = DOPT__LQR_LN(D, i + j * ldd), *DOPT_RESTRICT d1 = DOPT__LQR_LN(D, i + (j + 1) * ldd);
-                const size_t db = (size_t)ldb * W;
-                for (l = 0; l < W; ++l) {
-                    a00[l] = accumulate ? d0[l] : 0;
-                    a10[l] = accumulate ? d0[W + l] : 0;
-                    a01[l] = accumulate ? d1[l] : 0;
-                    a11[l] = accumulate ? d1[W + l] : 0;
-                }
-                for (p = 0; p < np; ++p, ap += sa, bp += W)
-                    for (l = 0; l < W; ++l) {
-                        const R_ x0 = ap[l], x1 = ap[si + l], y0 = bp[l], y1 = bp[db + l];
-                        a00[l] += x0 * y0;
-                        a10[l] += x1 * y0;
-                        a01[l] += x0 * y1;
-                        a11[l] += x1 * y1;
-                    }
-                for (l = 0; l < W; ++l) {
-                    d0[l] = a00[l];
-                    d0[W + l] = a10[l];
-                    d1[l] = a01[l];
-                    d1[W + l] = a11[l];
-                }
-#endif
             } else {
-                int ii, jj;
-                for (jj = j; jj < j + 2 && jj < nj; ++jj)
-                    for (ii = i; ii < i + 2 && ii < ni; ++ii) {
-                        R_ acc[DOPT__LW];
-                        R_ *DOPT_RESTRICT d = DOPT__LQR_LN(D, ii + jj * ldd);
-                        const R_ *DOPT_RESTRICT a = A + (size_t)ii * si, *DOPT_RESTRICT b = Bm + (size_t)jj * ldb * W;
-                        for (l = 0; l < W; ++l) acc[l] = accumulate ? d[l] : 0;
-                        for (p = 0; p < np; ++p, a += sa, b += W)
-                            for (l = 0; l < W; ++l) acc[l] += a[l] * b[l];
-                        for (l = 0; l < W; ++l) d[l] = acc[l];
-                    }
+                switch (ri * 8 + rj) {
+                case 4 * 8 + 4: DOPT__LQR_B(4, 4, 0); break;
+                case 3 * 8 + 4: DOPT__LQR_B(3, 4, 0); break;
+                case 2 * 8 + 4: DOPT__LQR_B(2, 4, 0); break;
+                case 1 * 8 + 4: DOPT__LQR_B(1, 4, 0); break;
+                case 4 * 8 + 3: DOPT__LQR_B(4, 3, 0); break;
+                case 3 * 8 + 3: DOPT__LQR_B(3, 3, 0); break;
+                case 2 * 8 + 3: DOPT__LQR_B(2, 3, 0); break;
+                case 1 * 8 + 3: DOPT__LQR_B(1, 3, 0); break;
+                case 4 * 8 + 2: DOPT__LQR_B(4, 2, 0); break;
+                case 3 * 8 + 2: DOPT__LQR_B(3, 2, 0); break;
+                case 2 * 8 + 2: DOPT__LQR_B(2, 2, 0); break;
+                default: DOPT__LQR_B(1, 2, 0); break;
+                }
+            }
+#undef DOPT__LQR_B
+        }
+    }
+#else
+    int p, l;
+    for (j = 0; j < nj; ++j)
+        for (i = lower ? j : 0; i < ni; ++i) {
+            R_ acc[DOPT__LW];
+            R_ *DOPT_RESTRICT d = DOPT__LQR_LN(D, i + (size_t)j * ldd);
+            const R_ *DOPT_RESTRICT a = A + (size_t)i * si, *DOPT_RESTRICT b = Bm + (size_t)j * db;
+            for (l = 0; l < W; ++l) acc[l] = accumulate ? d[l] : 0;
+            for (p = 0; p < np; ++p, a += sa, b += W)
+                for (l = 0; l < W; ++l) acc[l] += a[l] * b[l];
+            for (l = 0; l < W; ++l) d[l] = acc[l];
+        }
+#endif
+}
+
+/* One triangular solve of dopt__lqr_lane_cholsolve on NC columns at once (1 to 4, a constant
+ * once inlined): the columns' sums are independent chains.  up = 0: x <- L^{-1} x, row i from
+ * rows p < i (L(i, p) at L[i + p m]); up = 1: x <- L^{-T} x, row i from rows p > i (L(p, i)). */
+DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_lane_trsv)(const int NC, int m, const R_ *DOPT_RESTRICT L, int up,
+                                                   R_ *DOPT_RESTRICT X)
+{
+    enum { W = DOPT__LW };
+    int i, k, c, l;
+    for (k = 0; k < m; ++k) {
+        const int i0 = up ? m - 1 - k : k;
+        R_ acc[4][DOPT__LW];
+        const R_ *dg = DOPT__LQR_LN(L, i0 + i0 * m);
+        for (c = 0; c < NC; ++c)
+            for (l = 0; l < W; ++l) acc[c][l] = DOPT__LQR_LN(X, i0 + c * m)[l];
+        for (i = 0; i < k; ++i) {
+            const int pp = up ? m - 1 - i : i;
+            const R_ *a = up ? DOPT__LQR_LN(L, pp + i0 * m) : DOPT__LQR_LN(L, i0 + pp * m);
+            for (c = 0; c < NC; ++c) {
+                const R_ *xp = DOPT__LQR_LN(X, pp + c * m);
+                for (l = 0; l < W; ++l) acc[c][l] -= a[l] * xp[l];
             }
         }
+        for (c = 0; c < NC; ++c)
+            for (l = 0; l < W; ++l) DOPT__LQR_LN(X, i0 + c * m)[l] = acc[c][l] * dg[l];
     }
 }
 
 /* x <- (L L^T)^{-1} x lane-wise for the m x m lane factor L (its diagonal holds 1 / L_ii, see
- * dopt__lqr_lane_chol), ncol columns of x (ld m). */
+ * dopt__lqr_lane_chol), ncol columns of x (ld m), four at a time. */
 static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *X)
 {
-    enum { W = DOPT__LW };
-    int c, i, p, l;
-    for (c = 0; c < ncol; ++c) {
+    int c, up;
+    for (c = 0; c < ncol; c += 4) {
         R_ *x = DOPT__LQR_LN(X, c * m);
-        for (i = 0; i < m; ++i) {
-            R_ *DOPT_RESTRICT xi = DOPT__LQR_LN(x, i);
-            const R_ *DOPT_RESTRICT dg = DOPT__LQR_LN(L, i + i * m);
-            for (p = 0; p < i; ++p) {
-                const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(L, i + p * m), *DOPT_RESTRICT xp = DOPT__LQR_LN(x, p);
-                for (l = 0; l < W; ++l) xi[l] -= a[l] * xp[l];
+        for (up = 0; up < 2; ++up)
+            switch (ncol - c) {
+            case 1: DOPT_FN(dopt__lqr_lane_trsv)(1, m, L, up, x); break;
+            case 2: DOPT_FN(dopt__lqr_lane_trsv)(2, m, L, up, x); break;
+            case 3: DOPT_FN(dopt__lqr_lane_trsv)(3, m, L, up, x); break;
+            default: DOPT_FN(dopt__lqr_lane_trsv)(4, m, L, up, x); break;
             }
-            for (l = 0; l < W; ++l) xi[l] *= dg[l];
-        }
-        for (i = m - 1; i >= 0; --i) {
-            R_ *DOPT_RESTRICT xi = DOPT__LQR_LN(x, i);
-            const R_ *DOPT_RESTRICT dg = DOPT__LQR_LN(L, i + i * m);
-            for (p = i + 1; p < m; ++p) {
-                const R_ *DOPT_RESTRICT a = DOPT__LQR_LN(L, p + i * m), *DOPT_RESTRICT xp = DOPT__LQR_LN(x, p);
-                for (l = 0; l < W; ++l) xi[l] -= a[l] * xp[l];
-            }
-            for (l = 0; l < W; ++l) xi[l] *= dg[l];
-        }
     }
 }
 
@@ -2527,9 +2581,14 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
     for (i = 0; i < n * W; ++i) v[i] = 0;
     for (t = T - 1; t >= 0; --t) {
         R_ *L = Lg + (size_t)t * m * m * W, *K = Kg + (size_t)t * m * n * W, *k = kg + (size_t)t * m * W;
-        { /* lower triangle of C_t */
+        { /* lower triangle of C_t; C_{t-1} and c_{t-1} requested into the cache meanwhile */
             const R_ *C[DOPT__LW];
             for (l = 0; l < W; ++l) C[l] = DOPT__LQR_AT(d->C, b0 + l, t);
+            if (t > 0)
+                for (l = 0; l < W; ++l) {
+                    DOPT_FN(dopt__lqr_prefetch)(DOPT__LQR_AT(d->C, b0 + l, t - 1), N * N);
+                    DOPT_FN(dopt__lqr_prefetch)(DOPT__LQR_AT(d->c, b0 + l, t - 1), N);
+                }
             for (j = 0; j < N; ++j)
                 for (i = j; i < N; ++i)
                     for (l = 0; l < W; ++l) Q[(size_t)(i + j * N) * W + l] = C[l][i + j * N];
@@ -2961,65 +3020,112 @@ static void DOPT_FN(dopt__lqr_lane_backward)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t
             for (i = 0; i < T * n; ++i) s->lam[(size_t)(b0 + l) * T * n + i] = s->llam2[(size_t)i * W + l];
 }
 
-/* Element b's lane of the group adjoint into s->dtau, s->dlam. */
-static void DOPT_FN(dopt__lqr_lane_take)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b)
+/* The group's adjoints element by element: lane l's d_tau, d_lam into s->dtau + l T (n+m),
+ * s->dlam + l T n. */
+static void DOPT_FN(dopt__lqr_lane_take)(DOPT_FN(dopt_mpc_lqr) *s)
 {
-    const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW, l = (int)(b % DOPT__LW);
-    int i;
-    for (i = 0; i < T * N; ++i) s->dtau[i] = s->ldtau[(size_t)i * W + l];
-    for (i = 0; i < T * n; ++i) s->dlam[i] = s->llam[(size_t)i * W + l];
+    const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW;
+    int i, l;
+    for (l = 0; l < W; ++l) {
+        R_ *dt = s->dtau + (size_t)l * T * N, *dl = s->dlam + (size_t)l * T * n;
+        for (i = 0; i < T * N; ++i) dt[i] = s->ldtau[(size_t)i * W + l];
+        for (i = 0; i < T * n; ++i) dl[i] = s->llam[(size_t)i * W + l];
+    }
 }
 
-/* Element b's gradients from (tau, lam, d_tau, d_lam): added into shared arrays, written into
- * unshared ones. */
-static void DOPT_FN(dopt__lqr_grad_add)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g, ptrdiff_t b)
+/* Element b's gradients of step t from (tau, lam, d_tau = dt, d_lam = dl, its whole
+ * trajectories): added into shared arrays, written into unshared ones. */
+static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g,
+                                         ptrdiff_t b, int t, const R_ *dt, const R_ *dl)
 {
     const int n = s->n, T = s->T, N = n + s->m;
-    const R_ *tau = s->tau + (size_t)b * T * N, *lam = s->lam + (size_t)b * T * n;
-    const R_ *dt = s->dtau, *dl = s->dlam;
-    const int aC = DOPT__LQR_SHARED(g->C), ac = DOPT__LQR_SHARED(g->c), aF = DOPT__LQR_SHARED(g->F);
-    const int af = DOPT__LQR_SHARED(g->f), ax = DOPT__LQR_SHARED_X(g->x_init);
-    int t, i, j;
-    for (t = 0; t < T; ++t) {
-        const R_ *x = tau + (size_t)t * N, *dx = dt + (size_t)t * N;
-        if (g->C.p) {
-            R_ *G = DOPT__LQR_AT(g->C, b, t);
-            for (j = 0; j < N; ++j) {
-                const R_ xj = (R_)0.5 * x[j], dxj = (R_)0.5 * dx[j];
-                R_ *Gj = G + j * N;
-                if (aC)
-                    for (i = 0; i < N; ++i) Gj[i] += dx[i] * xj + x[i] * dxj;
-                else
-                    for (i = 0; i < N; ++i) Gj[i] = dx[i] * xj + x[i] * dxj;
-            }
-        }
-        if (g->c.p) {
-            R_ *G = DOPT__LQR_AT(g->c, b, t);
-            for (i = 0; i < N; ++i) G[i] = (ac ? G[i] : 0) + dx[i];
-        }
-        if (t < T - 1) {
-            const R_ *ln = lam + (size_t)(t + 1) * n, *dln = dl + (size_t)(t + 1) * n;
-            if (g->F.p) {
-                R_ *G = DOPT__LQR_AT(g->F, b, t);
-                for (j = 0; j < N; ++j) {
-                    const R_ xj = x[j], dxj = dx[j];
-                    R_ *Gj = G + j * n;
-                    if (aF)
-                        for (i = 0; i < n; ++i) Gj[i] += dln[i] * xj + ln[i] * dxj;
-                    else
-                        for (i = 0; i < n; ++i) Gj[i] = dln[i] * xj + ln[i] * dxj;
-                }
-            }
-            if (g->f.p) {
-                R_ *G = DOPT__LQR_AT(g->f, b, t);
-                for (i = 0; i < n; ++i) G[i] = (af ? G[i] : 0) + dln[i];
-            }
+    const R_ *x = s->tau + ((size_t)b * T + t) * N, *lam = s->lam + (size_t)b * T * n, *dx = dt + (size_t)t * N;
+    int i, j;
+    if (g->C.p) {
+        const int aC = DOPT__LQR_SHARED(g->C);
+        R_ *G = DOPT__LQR_AT(g->C, b, t);
+        for (j = 0; j < N; ++j) {
+            const R_ xj = (R_)0.5 * x[j], dxj = (R_)0.5 * dx[j];
+            R_ *DOPT_RESTRICT Gj = G + j * N;
+            if (aC)
+                for (i = 0; i < N; ++i) Gj[i] += dx[i] * xj + x[i] * dxj;
+            else
+                for (i = 0; i < N; ++i) Gj[i] = dx[i] * xj + x[i] * dxj;
         }
     }
-    if (g->x_init.p) {
+    if (g->c.p) {
+        const int ac = DOPT__LQR_SHARED(g->c);
+        R_ *G = DOPT__LQR_AT(g->c, b, t);
+        for (i = 0; i < N; ++i) G[i] = (ac ? G[i] : 0) + dx[i];
+    }
+    if (t < T - 1) {
+        const R_ *ln = lam + (size_t)(t + 1) * n, *dln = dl + (size_t)(t + 1) * n;
+        if (g->F.p) {
+            const int aF = DOPT__LQR_SHARED(g->F);
+            R_ *G = DOPT__LQR_AT(g->F, b, t);
+            for (j = 0; j < N; ++j) {
+                const R_ xj = x[j], dxj = dx[j];
+                R_ *DOPT_RESTRICT Gj = G + j * n;
+                if (aF)
+                    for (i = 0; i < n; ++i) Gj[i] += dln[i] * xj + ln[i] * dxj;
+                else
+                    for (i = 0; i < n; ++i) Gj[i] = dln[i] * xj + ln[i] * dxj;
+            }
+        }
+        if (g->f.p) {
+            const int af = DOPT__LQR_SHARED(g->f);
+            R_ *G = DOPT__LQR_AT(g->f, b, t);
+            for (i = 0; i < n; ++i) G[i] = (af ? G[i] : 0) + dln[i];
+        }
+    }
+    if (t == 0 && g->x_init.p) {
+        const int ax = DOPT__LQR_SHARED_X(g->x_init);
         R_ *G = DOPT__LQR_AT(g->x_init, b, 0);
         for (i = 0; i < n; ++i) G[i] = (ax ? G[i] : 0) + dl[i];
     }
+}
+
+/* The adjoint of the cnt elements from b0 (a lane group, or one element) into s->dtau, s->dlam
+ * (element b0 + l at l T (n+m), l T n), and each element's status: st[l] on entry is its forward
+ * status; want[l] = 1 where a gradient is to be added. */
+static void DOPT_FN(dopt__lqr_bwd_group)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, int cnt, DOPT_FN(dopt_mpc_cseq) dtau,
+                                         const DOPT_FN(dopt_mpc_lqr_grad) *grad, dopt_nlls_diff_policy policy,
+                                         dopt_status *st, int *want)
+{
+    const int n = s->n, T = s->T, N = n + s->m;
+    int l, t;
+    if (cnt > 1) {
+        DOPT_FN(dopt__lqr_lane_backward)(s, b0, dtau, grad);
+        DOPT_FN(dopt__lqr_lane_take)(s);
+    }
+    for (l = 0; l < cnt; ++l) {
+        const ptrdiff_t b = b0 + l;
+        int finite = 1;
+        want[l] = 0;
+        for (t = 0; t < T && finite; ++t) finite = DOPT_FN(dopt__lqr_finite)(N, DOPT__LQR_AT(dtau, b, t));
+        if (!(st[l] == DOPT_OK || (st[l] == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG))) continue;
+        if (!finite) {
+            st[l] = DOPT_ERR_NON_FINITE;
+            continue;
+        }
+        if (cnt == 1) {
+            if (!s->lam_valid && grad->F.p) /* dL/dF is the only user of the multipliers */
+                DOPT_FN(dopt__lqr_multipliers)(s, &s->data, b, s->tau + (size_t)b * T * N, s->data.c,
+                                               s->lam + (size_t)b * T * n);
+            DOPT_FN(dopt__lqr_adjoint)(s, b, dtau);
+        }
+        if (!DOPT_FN(dopt__lqr_finite)(T * N, s->dtau + (size_t)l * T * N) ||
+            !DOPT_FN(dopt__lqr_finite)(T * n, s->dlam + (size_t)l * T * n))
+            st[l] = DOPT_ERR_NON_FINITE;
+        else
+            want[l] = 1;
+    }
+    /* time step outside, elements inside: the blocks of one step of neighbouring elements are
+     * usually neighbours in memory (mpc.pytorch's (T, B, ...) layout) */
+    for (t = 0; t < T; ++t)
+        for (l = 0; l < cnt; ++l)
+            if (want[l])
+                DOPT_FN(dopt__lqr_grad_step)(s, grad, b0 + l, t, s->dtau + (size_t)l * T * N, s->dlam + (size_t)l * T * n);
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
@@ -3028,47 +3134,31 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
                                                     dopt_status *bwd_status, dopt_errinfo *info)
 {
     dopt_nlls_diff_policy policy = options ? options->policy : DOPT_NLLS_DIFF_FLAG;
-    dopt_status first = DOPT_OK;
-    ptrdiff_t b;
-    int t;
+    dopt_status first = DOPT_OK, gst[DOPT__LW];
+    ptrdiff_t b, b0;
+    int l, cnt, want[DOPT__LW];
     if (!s || !grad || !dtau.p) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: NULL argument");
     if (!s->solved) return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: no forward solve");
     if (policy != DOPT_NLLS_DIFF_FLAG && policy != DOPT_NLLS_DIFF_ZERO && policy != DOPT_NLLS_DIFF_FAIL)
         return dopt_errinfo_set(info, DOPT_ERR_INVALID_ARGUMENT, -1, 0, "mpc lqr backward: unknown policy");
     for (b = 0; b < s->B; ++b) DOPT_FN(dopt__lqr_grad_zero)(s, grad, b, 0);
-    for (b = 0; b < s->B; ++b) {
-        dopt_status st = s->st[b];
-        int finite = 1;
-        for (t = 0; t < s->T && finite; ++t) finite = DOPT_FN(dopt__lqr_finite)(s->n + s->m, DOPT__LQR_AT(dtau, b, t));
-        if (b < s->nlane && b % DOPT__LW == 0) DOPT_FN(dopt__lqr_lane_backward)(s, b, dtau, grad);
-        if (st == DOPT_OK || (st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG)) {
-            if (!finite) {
-                st = DOPT_ERR_NON_FINITE;
-            } else {
-                if (b < s->nlane) {
-                    DOPT_FN(dopt__lqr_lane_take)(s, b);
-                } else {
-                    if (!s->lam_valid && grad->F.p) /* dL/dF is the only user of the multipliers */
-                        DOPT_FN(dopt__lqr_multipliers)(s, &s->data, b, s->tau + (size_t)b * s->T * (s->n + s->m),
-                                                       s->data.c, s->lam + (size_t)b * s->T * s->n);
-                    DOPT_FN(dopt__lqr_adjoint)(s, b, dtau);
-                }
-                if (!DOPT_FN(dopt__lqr_finite)(s->T * (s->n + s->m), s->dtau) ||
-                    !DOPT_FN(dopt__lqr_finite)(s->T * s->n, s->dlam))
-                    st = DOPT_ERR_NON_FINITE;
-                else
-                    DOPT_FN(dopt__lqr_grad_add)(s, grad, b);
+    for (b0 = 0; b0 < s->B; b0 += cnt) {
+        cnt = b0 < s->nlane ? DOPT__LW : 1; /* the forward's grouping */
+        for (l = 0; l < cnt; ++l) gst[l] = s->st[b0 + l];
+        DOPT_FN(dopt__lqr_bwd_group)(s, b0, cnt, dtau, grad, policy, gst, want);
+        for (l = 0; l < cnt; ++l) {
+            const dopt_status st = gst[l];
+            b = b0 + l;
+            if (st != DOPT_OK && !(st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG))
+                DOPT_FN(dopt__lqr_grad_zero)(s, grad, b, 1); /* no gradient: its own blocks read 0 */
+            if (bwd_status) bwd_status[b] = st;
+            if (st == DOPT_ERR_NO_CONVERGENCE && policy != DOPT_NLLS_DIFF_FAIL) continue;
+            if (st != DOPT_OK && first == DOPT_OK) {
+                first = st;
+                DOPT_FN(dopt__lqr_fail)(info, st, b, b, st == DOPT_ERR_NO_CONVERGENCE
+                                        ? "mpc lqr backward: forward did not converge (policy FAIL), element "
+                                        : "mpc lqr backward: no gradient for element ");
             }
-        }
-        if (st != DOPT_OK && !(st == DOPT_ERR_NO_CONVERGENCE && policy == DOPT_NLLS_DIFF_FLAG))
-            DOPT_FN(dopt__lqr_grad_zero)(s, grad, b, 1); /* no gradient: its own blocks read 0 */
-        if (bwd_status) bwd_status[b] = st;
-        if (st == DOPT_ERR_NO_CONVERGENCE && policy != DOPT_NLLS_DIFF_FAIL) continue;
-        if (st != DOPT_OK && first == DOPT_OK) {
-            first = st;
-            DOPT_FN(dopt__lqr_fail)(info, st, b, b, st == DOPT_ERR_NO_CONVERGENCE
-                                    ? "mpc lqr backward: forward did not converge (policy FAIL), element "
-                                    : "mpc lqr backward: no gradient for element ");
         }
     }
     if (grad->F.p) s->lam_valid = 1;

@@ -218,11 +218,12 @@ static void DOPT_FN(mpc_kkt_solve)(const DOPT_FN(mpc_prob) *P, int b, const unsi
 }
 
 /* B = 3 runs one element at a time; B = 19 also runs lockstep lane groups (8 doubles or 16
- * floats wide) and then the remainder one at a time. */
+ * floats wide) and then the remainder one at a time; the last two rounds (n = 9, m = 6) fill
+ * the lane kernels' register blocks and their edges. */
 static void DOPT_FN(test_lqr_kkt)(void)
 {
     int share, T = 6, n = 3, m = 2, B = 3, round;
-    for (round = 0; round < 4; ++round) {
+    for (round = 0; round < 6; ++round) {
         DOPT_FN(mpc_prob) P;
         DOPT_FN(dopt_mpc_lqr) *s;
         DOPT_FN(dopt_mpc_lqr_report) rep[19];
@@ -232,6 +233,7 @@ static void DOPT_FN(test_lqr_kkt)(void)
         double z[200], err = 0;
         share = round % 2;
         B = round < 2 ? 3 : 19;
+        if (round >= 4) n = 9, m = 6, N = n + m;
         tau = (R *)calloc((size_t)B * T * N, sizeof(R));
         lam = (R *)calloc((size_t)B * T * n, sizeof(R));
         DOPT_FN(mpc_prob_make)(&P, n, m, T, B, 11u + (unsigned)share, share, 0);
@@ -462,9 +464,9 @@ static double DOPT_FN(mpc_loss)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(mpc_prob
 }
 
 /* Central differences of every data entry (C perturbed symmetrically) against the backward. */
-static void DOPT_FN(mpc_check_fd)(int share, R bound, int B)
+static void DOPT_FN(mpc_check_fd)(int share, R bound, int B, int n, int m)
 {
-    int n = 3, m = 2, T = 5, N = 5, i, ok = 1, a, nfail = 0;
+    int T = 5, N = n + m, i, ok = 1, a, nfail = 0;
     DOPT_FN(mpc_prob) P;
     DOPT_FN(dopt_mpc_lqr) *s;
     DOPT_FN(dopt_mpc_lqr_grad) g;
@@ -534,12 +536,13 @@ static void DOPT_FN(mpc_check_fd)(int share, R bound, int B)
 
 static void DOPT_FN(test_lqr_grad_fd)(void)
 {
-    DOPT_FN(mpc_check_fd)(0, 0, 2);
-    DOPT_FN(mpc_check_fd)(1, 0, 2); /* shared C and time-invariant F: summed gradients */
-    DOPT_FN(mpc_check_fd)(0, 0, 9); /* a lockstep lane group of 8 and one more element */
-    DOPT_FN(mpc_check_fd)(1, 0, 9);
+    DOPT_FN(mpc_check_fd)(0, 0, 2, 3, 2);
+    DOPT_FN(mpc_check_fd)(1, 0, 2, 3, 2); /* shared C and time-invariant F: summed gradients */
+    DOPT_FN(mpc_check_fd)(0, 0, 9, 3, 2); /* a lockstep lane group of 8 and one more element */
+    DOPT_FN(mpc_check_fd)(1, 0, 9, 3, 2);
+    DOPT_FN(mpc_check_fd)(0, 0, 9, 6, 5); /* lane kernels' whole register blocks and edges */
 }
-static void DOPT_FN(test_lqr_box_grad_fd)(void) { DOPT_FN(mpc_check_fd)(0, (R)0.4, 2); }
+static void DOPT_FN(test_lqr_box_grad_fd)(void) { DOPT_FN(mpc_check_fd)(0, (R)0.4, 2, 3, 2); }
 #endif
 
 static void DOPT_FN(test_lqr_errors)(void)
