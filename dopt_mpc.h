@@ -5826,12 +5826,97 @@ static DOPT_REAL DOPT_FN(dopt__mpc_sigmoid)(DOPT_REAL t)
     return (DOPT_REAL)1 / ((DOPT_REAL)1 + DOPT_M(exp)(-t));
 }
 
-/* sum_i sigmoid(x_i - c + mu) - k and its derivative */
-static DOPT_REAL DOPT_FN(dopt__mpc_lml_gap)(int n, const DOPT_REAL *x, DOPT_REAL c, DOPT_REAL mu,
-                                             DOPT_REAL k, DOPT_REAL *slope)
+/* ---- the product form of the LML sums ----
+ * With a_i = exp(c - x_i) computed once, sigmoid(x_i - c + mu) = 1 / (1 + a_i E), E = exp(-mu):
+ * every dual iteration then costs one division per entry instead of one exponential.  Used when
+ * (xmax - xmin) + |log(k / (n - k))| stays below DOPT__MPC_LML_SPAN, so that neither factor
+ * overflows or underflows (a product that does gives the right limit, 0 or 1). */
+#define DOPT__MPC_LML_SPAN (DOPT_IS_FLOAT ? (DOPT_REAL)80 : (DOPT_REAL)690)
+
+#if DOPT__VEC_EXT /* an integer vector of the reals' width: comparison masks and bit tricks */
+#if DOPT_IS_FLOAT
+typedef unsigned int DOPT__KFN(dopt__mpc_vmask) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
+#else
+typedef unsigned long long DOPT__KFN(dopt__mpc_vmask) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
+#endif
+#endif
+#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
+typedef unsigned long long DOPT__KFN(dopt__mpc_vu64) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
+/* exp(a) for one vector, |a| <= 700: a = n ln 2 + r, |r| <= ln2 / 2, Taylor series to r^13
+ * (truncation 4e-18), 2^n put into the exponent bits (the AVX2 dopt__mpc_exp4, at any width). */
+static DOPT__KFN(dopt__vreal) DOPT__KFN(dopt__mpc_vexp)(DOPT__KFN(dopt__vreal) a)
+{
+    static const double cf[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+                                  1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
+                                  1.0 / 479001600, 1.0 / 6227020800.0};
+    typedef DOPT__KFN(dopt__vreal) V;
+    typedef DOPT__KFN(dopt__mpc_vu64) U;
+    const V zero = a - a, magic = zero + 6755399441055744.0; /* 1.5 * 2^52 */
+    V kd = a * 1.4426950408889634 + magic, nn = kd - magic, r, p;
+    int j;
+    r = a - nn * 6.93147180369123816490e-01;
+    r = r - nn * 1.90821492927058770002e-10;
+    p = zero + cf[13];
+    for (j = 12; j >= 0; --j) p = p * r + cf[j];
+    return (V)((U)p + (((U)kd - (U)magic) << 52));
+}
+#endif
+
+/* a_i = exp(c - x_i), i < n (a may be y's memory; not x's). */
+static void DOPT_FN(dopt__mpc_lml_factors)(int n, const DOPT_REAL *x, DOPT_REAL c, DOPT_REAL *a)
+{
+    int i = 0;
+#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
+    for (; i + DOPT__VLEN <= n; i += DOPT__VLEN)
+        DOPT__VST(a + i, DOPT__KFN(dopt__mpc_vexp)(c - DOPT__VLD(x + i)));
+#endif
+    for (; i < n; ++i) a[i] = DOPT_M(exp)(c - x[i]);
+}
+
+/* sum_i y_i and (return) sum_i y_i (1 - y_i) of y_i = 1 / (1 + a_i E); y (may equal a) gets the
+ * y_i when not NULL.  Two vectors of partial sums, then the tail. */
+static DOPT_REAL DOPT_FN(dopt__mpc_lml_terms)(int n, const DOPT_REAL *a, DOPT_REAL E, DOPT_REAL *y, DOPT_REAL *sum)
 {
     DOPT_REAL s = 0, d = 0;
     int i = 0;
+#if DOPT__VEC_EXT
+    {
+        typedef DOPT__KFN(dopt__vreal) V;
+        V zero, one, ve, s0, s1, d0, d1;
+        int l;
+        memset(&zero, 0, sizeof zero);
+        one = zero + 1, ve = zero + E, s0 = s1 = d0 = d1 = zero;
+        for (; i + 2 * DOPT__VLEN <= n; i += 2 * DOPT__VLEN) {
+            V y0 = one / (one + DOPT__VLD(a + i) * ve), y1 = one / (one + DOPT__VLD(a + i + DOPT__VLEN) * ve);
+            if (y) DOPT__VST(y + i, y0), DOPT__VST(y + i + DOPT__VLEN, y1);
+            s0 += y0, s1 += y1;
+            d0 += y0 * (one - y0), d1 += y1 * (one - y1);
+        }
+        s0 += s1, d0 += d1;
+        for (l = 0; l < DOPT__VLEN; ++l) s += s0[l], d += d0[l];
+    }
+#endif
+    for (; i < n; ++i) {
+        DOPT_REAL v = 1 / (1 + a[i] * E);
+        if (y) y[i] = v;
+        s += v;
+        d += v * (1 - v);
+    }
+    *sum = s;
+    return d;
+}
+
+/* sum_i sigmoid(x_i - c + mu) - k and its derivative; a not NULL: the product form on a_i =
+ * exp(c - x_i) (dopt__mpc_lml_factors) instead of x. */
+static DOPT_REAL DOPT_FN(dopt__mpc_lml_gap)(int n, const DOPT_REAL *x, const DOPT_REAL *a, DOPT_REAL c,
+                                             DOPT_REAL mu, DOPT_REAL k, DOPT_REAL *slope)
+{
+    DOPT_REAL s = 0, d = 0;
+    int i = 0;
+    if (a) {
+        *slope = DOPT_FN(dopt__mpc_lml_terms)(n, a, DOPT_M(exp)(-mu), NULL, &s);
+        return s - k;
+    }
 #if defined(DOPT__MPC_ZIG_VECTOR) && !DOPT_IS_FLOAT
     i = n;
     dopt__mpc_sigmoid4(n, x, c, mu, NULL, &s, &d);
@@ -5849,8 +5934,8 @@ static DOPT_REAL DOPT_FN(dopt__mpc_lml_gap)(int n, const DOPT_REAL *x, DOPT_REAL
  * (rtsafe-style: bisect when a step leaves the bracket or does not halve the last step; bisect over
  * the ordering of the reals while the bracket is wider than 128, so any finite bracket takes at
  * most ~64 + 60 halvings).  mu holds the start and the result. */
-static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, DOPT_REAL k, DOPT_REAL c, DOPT_REAL xmin,
-                                        DOPT_REAL xmax, DOPT_REAL *mu_io)
+static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, const DOPT_REAL *a, DOPT_REAL k, DOPT_REAL c,
+                                        DOPT_REAL xmin, DOPT_REAL xmax, DOPT_REAL *mu_io)
 {
     const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
     DOPT_REAL L = DOPT_M(log)(k / ((DOPT_REAL)n - k)), lo, hi, mu = *mu_io, g, slope, dx_old;
@@ -5864,7 +5949,7 @@ static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, DOPT_REAL k, 
     dx_old = big;
     for (it = 0; it < 300; ++it) {
         DOPT_REAL step, next;
-        g = DOPT_FN(dopt__mpc_lml_gap)(n, x, c, mu, k, &slope);
+        g = DOPT_FN(dopt__mpc_lml_gap)(n, x, a, c, mu, k, &slope);
         if (g == 0) break;
         if (g < 0) lo = mu;
         else hi = mu;
@@ -5931,27 +6016,83 @@ static DOPT_REAL DOPT_FN(dopt__mpc_rth_largest)(int n, int r, const DOPT_REAL *x
     return h[0];
 }
 
-/* One LML projection; y (n reals, not overlapping x) doubles as the selection scratch.  The dual
- * is solved twice: first with x shifted by c (between the r-th and (r+1)-th largest x, r =
- * ceil(k) clamped to [1, n-1], found by dopt__mpc_rth_largest), then, when the dual moved far
- * (|mu| > 16), polished with x shifted by the input nearest to the solution's 50% point, so an
- * active entry sits at exactly 0 and huge inputs lose no precision.  The sigmoid sums run 4-wide
- * (dopt__mpc_sigmoid4) in double precision on AVX2 builds. */
+/* Smallest and largest of x[0..n); 0 when some x_i is NaN or Inf (vector min / max by masks). */
+static int DOPT_FN(dopt__mpc_lml_range)(int n, const DOPT_REAL *x, DOPT_REAL *xmin, DOPT_REAL *xmax)
+{
+    DOPT_REAL lo = x[0], hi = x[0], bad = 0;
+    int i = 0;
+#if DOPT__VEC_EXT
+    if (n >= DOPT__VLEN) {
+        typedef DOPT__KFN(dopt__vreal) V;
+        typedef DOPT__KFN(dopt__mpc_vmask) M;
+        V vlo = DOPT__VLD(x), vhi = vlo, vbad = vlo - vlo;
+        int l;
+        for (i = DOPT__VLEN; i + DOPT__VLEN <= n; i += DOPT__VLEN) {
+            V v = DOPT__VLD(x + i);
+            M below = (M)(v < vlo), above = (M)(v > vhi);
+            vbad += v - v;
+            vlo = (V)(((M)v & below) | ((M)vlo & ~below));
+            vhi = (V)(((M)v & above) | ((M)vhi & ~above));
+        }
+        for (l = 0; l < DOPT__VLEN; ++l) {
+            bad += vbad[l];
+            lo = vlo[l] < lo ? vlo[l] : lo;
+            hi = vhi[l] > hi ? vhi[l] : hi;
+        }
+    }
+#endif
+    for (; i < n; ++i) {
+        bad += x[i] - x[i];
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    *xmin = lo, *xmax = hi;
+    return bad == 0;
+}
+
+/* The product form's shift: midway between the r-th and (r+1)-th largest of an evenly strided
+ * sample of 64 entries (rank scaled to the sample; all of x when n <= 128), copied to h
+ * (scratch, n reals).  Only a start: the bracketed Newton solve and the polish fix the dual. */
+static DOPT_REAL DOPT_FN(dopt__mpc_lml_start)(int n, int r, const DOPT_REAL *x, DOPT_REAL *h)
+{
+    int m = 64, j, rs;
+    DOPT_REAL next, top;
+    if (n <= 128) {
+        top = DOPT_FN(dopt__mpc_rth_largest)(n, r, x, h, &next);
+        return (DOPT_REAL)0.5 * top + (DOPT_REAL)0.5 * next;
+    }
+    for (j = 0; j < m; ++j) h[m + j] = x[(size_t)j * (size_t)n / (size_t)m];
+    rs = (int)(((double)r * m) / n + 0.5);
+    rs = rs < 1 ? 1 : rs > m - 1 ? m - 1 : rs;
+    top = DOPT_FN(dopt__mpc_rth_largest)(m, rs, h + m, h, &next);
+    return (DOPT_REAL)0.5 * top + (DOPT_REAL)0.5 * next;
+}
+
+/* One LML projection; y (n reals, not overlapping x) doubles as the selection scratch and then
+ * holds the factors a_i of the product form.  The dual is solved twice: first with x shifted by
+ * c (between the r-th and (r+1)-th largest x, r = ceil(k) clamped to [1, n-1], found by
+ * dopt__mpc_rth_largest), then, when the dual moved far (|mu| > 16), polished with x shifted by
+ * the input nearest to the solution's 50% point, so an active entry sits at exactly 0 and huge
+ * inputs lose no precision.  Inputs whose spread allows it (DOPT__MPC_LML_SPAN) take the product
+ * form (one exponential per entry, then one division per entry and dual iteration); the others
+ * the sigmoid sums (4-wide in double on AVX2 builds, dopt__mpc_sigmoid4). */
 static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REAL *x, DOPT_REAL *y,
                                               DOPT_REAL *nu_out)
 {
-    DOPT_REAL xmax = x[0], xmin = x[0], c, c2, t, mu = 0, g = 0, next;
+    DOPT_REAL xmax, xmin, c, c2, t, mu = 0, g = 0, next, *a = NULL;
     int i, r;
-    for (i = 0; i < n; ++i) {
-        if (!(x[i] - x[i] == 0)) return DOPT_ERR_NON_FINITE;
-        if (x[i] > xmax) xmax = x[i];
-        if (x[i] < xmin) xmin = x[i];
-    }
+    if (!DOPT_FN(dopt__mpc_lml_range)(n, x, &xmin, &xmax)) return DOPT_ERR_NON_FINITE;
     r = (int)DOPT_M(ceil)(k);
     if (r < 1) r = 1;
     if (r > n - 1) r = n - 1;
-    c = (DOPT_REAL)0.5 * DOPT_FN(dopt__mpc_rth_largest)(n, r, x, y, &next) + (DOPT_REAL)0.5 * next;
-    DOPT_FN(dopt__mpc_lml_dual)(n, x, k, c, xmin, xmax, &mu);
+    if ((xmax - xmin) + DOPT_M(fabs)(DOPT_M(log)(k / ((DOPT_REAL)n - k))) < DOPT__MPC_LML_SPAN) {
+        c = DOPT_FN(dopt__mpc_lml_start)(n, r, x, y);
+        a = y;
+        DOPT_FN(dopt__mpc_lml_factors)(n, x, c, a);
+    } else {
+        c = (DOPT_REAL)0.5 * DOPT_FN(dopt__mpc_rth_largest)(n, r, x, y, &next) + (DOPT_REAL)0.5 * next;
+    }
+    DOPT_FN(dopt__mpc_lml_dual)(n, x, a, k, c, xmin, xmax, &mu);
     t = c - mu; /* y_i = 1/2 where x_i = t */
     c2 = c;
     if (DOPT_M(fabs)(mu) > 16) { /* only a large shift loses digits */
@@ -5962,19 +6103,24 @@ static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REA
     if (c2 != c) {
         mu = (mu - c) + c2;
         c = c2;
-        DOPT_FN(dopt__mpc_lml_dual)(n, x, k, c, xmin, xmax, &mu);
+        if (a) DOPT_FN(dopt__mpc_lml_factors)(n, x, c, a);
+        DOPT_FN(dopt__mpc_lml_dual)(n, x, a, k, c, xmin, xmax, &mu);
     }
-    i = 0;
+    if (a) {
+        DOPT_FN(dopt__mpc_lml_terms)(n, a, DOPT_M(exp)(-mu), y, &g);
+    } else {
+        i = 0;
 #if defined(DOPT__MPC_ZIG_VECTOR) && !DOPT_IS_FLOAT
-    {
-        double dd = 0;
-        i = n;
-        dopt__mpc_sigmoid4(n, x, c, mu, y, &g, &dd);
-    }
+        {
+            double dd = 0;
+            i = n;
+            dopt__mpc_sigmoid4(n, x, c, mu, y, &g, &dd);
+        }
 #endif
-    for (; i < n; ++i) {
-        y[i] = DOPT_FN(dopt__mpc_sigmoid)((x[i] - c) + mu);
-        g += y[i];
+        for (; i < n; ++i) {
+            y[i] = DOPT_FN(dopt__mpc_sigmoid)((x[i] - c) + mu);
+            g += y[i];
+        }
     }
     if (nu_out) *nu_out = mu - c;
     if (!(DOPT_M(fabs)(g - k) <= (DOPT_REAL)(64 * n) * DOPT_EPS * (k > 1 ? k : 1))) return DOPT_ERR_NO_CONVERGENCE;
@@ -6210,17 +6356,6 @@ static dopt_status DOPT_FN(dopt__mpc_cem_resolve)(const DOPT_FN(dopt_mpc_cem_opt
     return DOPT_OK;
 }
 
-/* sample value mean + std e clamped to the box; *clamped = 1 when a bound was hit */
-static DOPT_REAL DOPT_FN(dopt__mpc_cem_value)(const DOPT_FN(dopt_mpc_cem_options) *o, int i, DOPT_REAL mean,
-                                              DOPT_REAL std, DOPT_REAL e, int *clamped)
-{
-    DOPT_REAL v = mean + std * e;
-    *clamped = 0;
-    if (o->lower && v < o->lower[i]) { v = o->lower[i]; *clamped = 1; }
-    if (o->upper && v > o->upper[i]) { v = o->upper[i]; *clamped = 1; }
-    return v;
-}
-
 /* n N(0,1) draws from element sampler L into out (whole blocks of 8 draws: the draws past n of
  * the last block are dropped). */
 static void DOPT_FN(dopt__mpc_cem_normals)(const dopt__mpc_zig *z, dopt__mpc_lanes *L, size_t n, DOPT_REAL *out)
@@ -6239,8 +6374,8 @@ static void DOPT_FN(dopt__mpc_cem_normals)(const dopt__mpc_zig *z, dopt__mpc_lan
     }
 }
 
-/* One sample: x = clamp(mean + std .* e) (dopt__mpc_cem_value for every coordinate, as loops
- * that vectorize); e NULL: e is x itself (in place). */
+/* One sample: x = clamp(mean + std .* e) to the box of the options (lo, hi; NULL: unbounded
+ * on that side), as loops that vectorize; e NULL: e is x itself (in place). */
 static void DOPT_FN(dopt__mpc_cem_affine)(int D, const DOPT_REAL *DOPT_RESTRICT mu, const DOPT_REAL *DOPT_RESTRICT sd,
                                           const DOPT_REAL *DOPT_RESTRICT lo, const DOPT_REAL *DOPT_RESTRICT hi,
                                           const DOPT_REAL *DOPT_RESTRICT e, DOPT_REAL *DOPT_RESTRICT x)
@@ -6625,13 +6760,45 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_dcem_forward)(DOPT_FN(dopt_mpc_cem) *c,
     return st;
 }
 
+/* The P samples x_j = clamp(mean + std .* e_j) of noise e (P x D) into X. */
+static void DOPT_FN(dopt__mpc_cem_samples)(const DOPT_FN(dopt_mpc_cem_options) *o, int P, int D, const DOPT_REAL *mu,
+                                           const DOPT_REAL *sd, const DOPT_REAL *e, DOPT_REAL *X)
+{
+    int j;
+    for (j = 0; j < P; ++j)
+        DOPT_FN(dopt__mpc_cem_affine)(D, mu, sd, o->lower, o->upper, e + (size_t)j * (size_t)D, X + (size_t)j * (size_t)D);
+}
+
+/* Reverse of the soft moments m = sum_j w_j x_j / K, V = sum_j w_j (x_j - m)^2 / K at fixed m
+ * (its dependence on m is already in gm): gX_j = (2 gV (x_j - m) + gm) w_j / K and
+ * gw_j = sum_i (gV_i (x_ji - m_i)^2 + gm_i x_ji) / K. */
+static void DOPT_FN(dopt__mpc_dcem_back_moments)(int P, int D, DOPT_REAL invK, const DOPT_REAL *DOPT_RESTRICT X,
+                                                 const DOPT_REAL *DOPT_RESTRICT w, const DOPT_REAL *DOPT_RESTRICT m,
+                                                 const DOPT_REAL *DOPT_RESTRICT gm, const DOPT_REAL *DOPT_RESTRICT gV,
+                                                 DOPT_REAL *DOPT_RESTRICT gX, DOPT_REAL *DOPT_RESTRICT gw)
+{
+    int j, i;
+    for (j = 0; j < P; ++j) {
+        const DOPT_REAL *x = X + (size_t)j * D;
+        DOPT_REAL *gx = gX + (size_t)j * D, acc0 = 0, acc1 = 0, wj = w[j] * invK;
+        for (i = 0; i < D; ++i) gx[i] = (2 * gV[i] * (x[i] - m[i]) + gm[i]) * wj;
+        for (i = 0; i + 1 < D; i += 2) {
+            DOPT_REAL r0 = x[i] - m[i], r1 = x[i + 1] - m[i + 1];
+            acc0 += gV[i] * r0 * r0 + gm[i] * x[i];
+            acc1 += gV[i + 1] * r1 * r1 + gm[i + 1] * x[i + 1];
+        }
+        if (i < D) acc0 += gV[i] * (x[i] - m[i]) * (x[i] - m[i]) + gm[i] * x[i];
+        gw[j] = (acc0 + acc1) * invK;
+    }
+}
+
 /* One element's reverse step through iteration t before the objective: from the adjoints of the
  * next mean and std (c->gmean, c->gstd of b, replaced by their direct share alpha * g) to the
  * gradient of the samples (c->gX) and of the costs (c->gf). */
 static void DOPT_FN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_cem) *c, int t, ptrdiff_t b)
 {
     const DOPT_FN(dopt_mpc_cem_options) *o = &c->tape_opt;
-    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, j, i, cl;
+    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, j, i;
     size_t PD = (size_t)P * (size_t)D;
     const DOPT_REAL *mu = DOPT__MPC_TAPE(c->t_mean, t, b, D), *sd = DOPT__MPC_TAPE(c->t_std, t, b, D);
     const DOPT_REAL *e = DOPT__MPC_TAPE(c->t_eps, t, b, PD), *f = DOPT__MPC_TAPE(c->t_cost, t, b, P);
@@ -6640,10 +6807,8 @@ static void DOPT_FN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_cem) *c, int t, 
     DOPT_REAL *X = c->X + (size_t)b * PD, *gX = c->gX + (size_t)b * PD, *gf = c->gf + (size_t)b * (size_t)P;
     DOPT_REAL *gmean = c->gmean + (size_t)b * (size_t)D, *gstd = c->gstd + (size_t)b * (size_t)D;
     DOPT_REAL *gm = c->tmp, *gV = c->tmp + D, *gw = c->key, a = o->momentum, invK = (DOPT_REAL)1 / (DOPT_REAL)K;
-    DOPT_REAL hs = 0, hg = 0, dd;
-    for (j = 0; j < P; ++j)
-        for (i = 0; i < D; ++i)
-            X[(size_t)j * D + i] = DOPT_FN(dopt__mpc_cem_value)(o, i, mu[i], sd[i], e[(size_t)j * D + i], &cl);
+    DOPT_REAL hs = 0, hg = 0, dd, sw = 0;
+    DOPT_FN(dopt__mpc_cem_samples)(o, P, D, mu, sd, e, X);
     /* through the smoothing and the floor */
     for (i = 0; i < D; ++i) {
         DOPT_REAL gs = (1 - a) * gstd[i];
@@ -6653,24 +6818,11 @@ static void DOPT_FN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_cem) *c, int t, 
         gmean[i] *= a;
         gstd[i] *= a;
     }
-    /* V depends on m: gm += gV dV/dm, dV_i/dm_i = -2 sum_j w_j (x_ji - m_i) / K */
-    {
-        DOPT_REAL *dv = gX; /* first row of gX as scratch for the sums */
-        for (i = 0; i < D; ++i) dv[i] = 0;
-        for (j = 0; j < P; ++j)
-            for (i = 0; i < D; ++i) dv[i] += w[j] * (X[(size_t)j * D + i] - m[i]);
-        for (i = 0; i < D; ++i) gm[i] += gV[i] * (-2 * dv[i] * invK);
-    }
-    for (j = 0; j < P; ++j) {
-        const DOPT_REAL *x = X + (size_t)j * D;
-        DOPT_REAL *gx = gX + (size_t)j * D, acc = 0;
-        for (i = 0; i < D; ++i) {
-            DOPT_REAL r = x[i] - m[i];
-            acc += gV[i] * r * r + gm[i] * x[i];
-            gx[i] = (2 * gV[i] * w[j] * r + gm[i] * w[j]) * invK;
-        }
-        gw[j] = acc * invK;
-    }
+    /* V depends on m: gm += gV dV/dm, dV_i/dm_i = -2 sum_j w_j (x_ji - m_i) / K, where
+     * sum_j w_j x_ji = K m_i: -2 m_i (K - sum_j w_j) / K (no pass over the samples) */
+    for (j = 0; j < P; ++j) sw += w[j];
+    for (i = 0; i < D; ++i) gm[i] += gV[i] * (-2 * m[i] * ((DOPT_REAL)K - sw) * invK);
+    DOPT_FN(dopt__mpc_dcem_back_moments)(P, D, invK, X, w, m, gm, gV, gX, gw);
     /* through the soft top-k: LML's VJP, then a = -z / tau */
     for (j = 0; j < P; ++j) {
         DOPT_REAL h = w[j] * (1 - w[j]);
@@ -6693,18 +6845,31 @@ static void DOPT_FN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_cem) *c, int t, 
 static void DOPT_FN(dopt__mpc_dcem_back_sample)(DOPT_FN(dopt_mpc_cem) *c, int t, ptrdiff_t b)
 {
     const DOPT_FN(dopt_mpc_cem_options) *o = &c->tape_opt;
-    int P = c->dims.population, D = c->dims.dim, j, i, cl;
+    int P = c->dims.population, D = c->dims.dim, j, i;
     size_t PD = (size_t)P * (size_t)D;
     const DOPT_REAL *mu = DOPT__MPC_TAPE(c->t_mean, t, b, D), *sd = DOPT__MPC_TAPE(c->t_std, t, b, D);
     const DOPT_REAL *e = DOPT__MPC_TAPE(c->t_eps, t, b, PD), *gX = c->gX + (size_t)b * PD;
-    DOPT_REAL *gmean = c->gmean + (size_t)b * (size_t)D, *gstd = c->gstd + (size_t)b * (size_t)D;
+    DOPT_REAL *DOPT_RESTRICT gmean = c->gmean + (size_t)b * (size_t)D, *DOPT_RESTRICT gstd = c->gstd + (size_t)b * (size_t)D;
+    DOPT_REAL *DOPT_RESTRICT lo = c->tmp, *DOPT_RESTRICT hi = c->tmp + D;
+    if (!o->lower && !o->upper) {
+        for (j = 0; j < P; ++j)
+            for (i = 0; i < D; ++i) {
+                size_t q = (size_t)j * D + i;
+                gmean[i] += gX[q];
+                gstd[i] += gX[q] * e[q];
+            }
+        return;
+    }
+    for (i = 0; i < D; ++i) { /* a sample entry off the box (v < lo or v > hi) was clamped */
+        lo[i] = o->lower ? o->lower[i] : -(DOPT_REAL)HUGE_VAL;
+        hi[i] = o->upper ? o->upper[i] : (DOPT_REAL)HUGE_VAL;
+    }
     for (j = 0; j < P; ++j)
         for (i = 0; i < D; ++i) {
             size_t q = (size_t)j * D + i;
-            DOPT_FN(dopt__mpc_cem_value)(o, i, mu[i], sd[i], e[q], &cl);
-            if (cl) continue;
-            gmean[i] += gX[q];
-            gstd[i] += gX[q] * e[q];
+            DOPT_REAL v = mu[i] + sd[i] * e[q], g = v < lo[i] || v > hi[i] ? 0 : gX[q];
+            gmean[i] += g;
+            gstd[i] += g * e[q];
         }
 }
 
@@ -6737,13 +6902,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_dcem_backward)(DOPT_FN(dopt_mpc_cem) *c,
             if (c->est[b] == DOPT_OK) {
                 DOPT_FN(dopt__mpc_dcem_back_refit)(c, t, b);
             } else { /* a failed element contributes nothing; its samples stay valid inputs */
-                int j, cl;
-                const DOPT_REAL *mu = DOPT__MPC_TAPE(c->t_mean, t, b, D), *sd = DOPT__MPC_TAPE(c->t_std, t, b, D);
-                const DOPT_REAL *e = DOPT__MPC_TAPE(c->t_eps, t, b, PD);
-                for (j = 0; j < P; ++j)
-                    for (i = 0; i < D; ++i)
-                        c->X[(size_t)b * PD + (size_t)j * D + i] =
-                            DOPT_FN(dopt__mpc_cem_value)(&c->tape_opt, i, mu[i], sd[i], e[(size_t)j * D + i], &cl);
+                DOPT_FN(dopt__mpc_cem_samples)(&c->tape_opt, P, D, DOPT__MPC_TAPE(c->t_mean, t, b, D),
+                                               DOPT__MPC_TAPE(c->t_std, t, b, D), DOPT__MPC_TAPE(c->t_eps, t, b, PD),
+                                               c->X + (size_t)b * PD);
                 memset(c->gX + (size_t)b * PD, 0, PD * sizeof(DOPT_REAL));
                 memset(c->gf + (size_t)b * P, 0, (size_t)P * sizeof(DOPT_REAL));
             }
