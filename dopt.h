@@ -2203,8 +2203,10 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT__PREFETCH(p) __builtin_prefetch(p)
+#define DOPT__PREFETCH_W(p) __builtin_prefetch(p, 1)
 #else
 #define DOPT__PREFETCH(p) ((void)0)
+#define DOPT__PREFETCH_W(p) ((void)0)
 #endif
 #if defined(__clang__)
 #define DOPT__FMA_BODY _Pragma("clang fp contract(fast)")
@@ -2286,13 +2288,17 @@ DOPT__KTARGET static void DOPT__KFN(dopt__pack_b)(dopt_trans tb, const DOPT_REAL
     }
 }
 
-/* Write back an MR x NR tile of sums: C[0:rows, 0:cols] += alpha * acc. */
+/* Write back an MR x NR tile of sums: C[i, j] += alpha * acc[i, j] for i < rows, j < cols and
+ * dlo <= i - j <= dhi (the band a triangular product keeps; DOPT__BAND_ALL: every entry). */
+#define DOPT__BAND_ALL (1 << 30)
 DOPT__KTARGET static void DOPT__KFN(dopt__tile_store)(const DOPT_REAL *acc, DOPT_REAL alpha, DOPT_REAL *C, int ldc,
-                                                      int rows, int cols)
+                                                      int rows, int cols, int dlo, int dhi)
 {
     int i, j;
-    for (j = 0; j < cols; ++j)
-        for (i = 0; i < rows; ++i) C[i + (size_t)j * ldc] += alpha * acc[i + j * DOPT__MR];
+    for (j = 0; j < cols; ++j) {
+        const int ilo = j + dlo > 0 ? j + dlo : 0, ihi = j + dhi + 1 < rows ? j + dhi + 1 : rows;
+        for (i = ilo; i < ihi; ++i) C[i + (size_t)j * ldc] += alpha * acc[i + j * DOPT__MR];
+    }
 }
 
 #if DOPT__VEC_EXT
@@ -2302,10 +2308,12 @@ typedef DOPT_REAL DOPT__KFN(dopt__vreal) __attribute__((vector_size(DOPT__VBYTES
 /* C[0:rows, 0:cols] += alpha * A-sliver * B-sliver, kc long: MV vectors of rows times NR columns
  * of independent accumulators, enough to hide the FMA latency.  The slivers are read with strides:
  * A's MR rows of step p at a + p*as (as = MR when packed, lda when read in place), B's entry (p, j)
- * at b[p*bps + j*bjs] (packed: bps = NR, bjs = 1).  Full tiles only read in place. */
+ * at b[p*bps + j*bjs] (packed: bps = NR, bjs = 1).  Full tiles only read in place.  Only the
+ * entries with dlo <= i - j <= dhi are written (dopt__tile_store). */
 DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
                                                       ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
-                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
+                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols,
+                                                      int dlo, int dhi)
 {
     DOPT__FMA_BODY
     /* loads and stores: DOPT__VLD / DOPT__VST, no alignment or aliasing assumptions, one vector move */
@@ -2313,6 +2321,10 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, D
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
     int p, i, j;
     memset(c, 0, sizeof c);
+    for (j = 0; j < cols; ++j) { /* the tile of C, on its way while the sums run */
+        DOPT__PREFETCH_W(C + (size_t)j * ldc);
+        DOPT__PREFETCH_W(C + (size_t)j * ldc + rows - 1);
+    }
     for (p = 0; p < kc; ++p) {
         /* B read in place with a row stride: its rows come from L2, fetched ahead */
         if (bps != 1) DOPT__PREFETCH(b + 8 * bps);
@@ -2325,7 +2337,7 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, D
         a += as;
         b += bps;
     }
-    if (rows == DOPT__MR && cols == DOPT__NR) {
+    if (rows == DOPT__MR && cols == DOPT__NR && dlo <= 1 - DOPT__NR && dhi >= DOPT__MR - 1) {
         for (j = 0; j < DOPT__NR; ++j)
             for (i = 0; i < DOPT__MV; ++i) {
                 DOPT__KFN(dopt__vreal) t;
@@ -2338,14 +2350,15 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, D
     }
     for (j = 0; j < DOPT__NR; ++j)
         for (i = 0; i < DOPT__MV; ++i) DOPT__VST(acc + j * DOPT__MR + i * DOPT__VLEN, c[i][j]);
-    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
+    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols, dlo, dhi);
 }
 #else
 /* Portable micro-kernel: the same tile in plain C (compilers vectorize the inner loop).  No
  * contraction attribute here: GCC's optimize attribute costs this loop its vectorization. */
 DOPT__KTARGET static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
                                                       ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
-                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
+                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols,
+                                                      int dlo, int dhi)
 {
     DOPT__FMA_BODY
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
@@ -2359,16 +2372,18 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, c
         a += as;
         b += bps;
     }
-    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
+    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols, dlo, dhi);
 }
 #endif
 
-/* C += alpha op(A) op(B), k > 0, in the blocks described above.  A sliver is read in place when
- * op(A) = A and it has MR rows, else packed into apack; a B sliver is read in place (entry (p, j)
- * of op(B) at b[p*bps + j*bjs]) when it has NR columns, else packed into bpack. */
-DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
-                                                        const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
-                                                        int ldc)
+/* C += alpha op(A) op(B), k > 0, in the blocks described above, on the band of C that tri names:
+ * -1 all of C, DOPT_LOWER the entries with i >= j, DOPT_UPPER those with i <= j (syrk: the tiles
+ * off the band are skipped, those across the diagonal write their band only).  A sliver is read
+ * in place when op(A) = A and it has MR rows, else packed into apack; a B sliver is read in place
+ * (entry (p, j) of op(B) at b[p*bps + j*bjs]) when it has NR columns, else packed into bpack. */
+DOPT__KTARGET static void DOPT__KFN(dopt__gemm_band)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
+                                                     const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
+                                                     int ldc, int tri)
 {
     DOPT_REAL apack[DOPT__MR * DOPT__KC], bpack[DOPT__KC * DOPT__NR];
     const ptrdiff_t bps = tb == DOPT_NOTRANS ? 1 : ldb, bjs = tb == DOPT_NOTRANS ? ldb : 1;
@@ -2382,6 +2397,8 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_tran
                 const int rows = m - ir < DOPT__MR ? m - ir : DOPT__MR;
                 const DOPT_REAL *a = A + (size_t)ir + (size_t)pc * lda;
                 ptrdiff_t as = lda;
+                if ((tri == DOPT_LOWER && ir + rows <= jc) || (tri == DOPT_UPPER && ir >= jc + nc))
+                    continue; /* the sliver's tiles of this block all lie off the band */
                 if (ta != DOPT_NOTRANS || rows < DOPT__MR) {
                     DOPT__KFN(dopt__pack_a)(ta, A, lda, ir, pc, rows, kc, apack);
                     a = apack;
@@ -2392,16 +2409,28 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_tran
                 }
                 for (jr = jc; jr < jc + nc; jr += DOPT__NR) {
                     const int cols = jc + nc - jr < DOPT__NR ? jc + nc - jr : DOPT__NR;
+                    /* the band in tile coordinates: i - j >= jr - ir (lower), <= jr - ir (upper) */
+                    const int dlo = tri == DOPT_LOWER ? jr - ir : -DOPT__BAND_ALL;
+                    const int dhi = tri == DOPT_UPPER ? jr - ir : DOPT__BAND_ALL;
                     DOPT_REAL *c = C + (size_t)ir + (size_t)jr * ldc;
+                    if (dlo > rows - 1 || dhi < 1 - cols) continue; /* off the band */
                     if (cols == DOPT__NR)
                         DOPT__KFN(dopt__gemm_micro)(kc, alpha, a, as, B + (size_t)pc * bps + (size_t)jr * bjs, bps, bjs,
-                                                  c, ldc, rows, cols);
+                                                  c, ldc, rows, cols, dlo, dhi);
                     else
-                        DOPT__KFN(dopt__gemm_micro)(kc, alpha, a, as, bpack, DOPT__NR, 1, c, ldc, rows, cols);
+                        DOPT__KFN(dopt__gemm_micro)(kc, alpha, a, as, bpack, DOPT__NR, 1, c, ldc, rows, cols, dlo, dhi);
                 }
             }
         }
     }
+}
+
+/* C += alpha op(A) op(B), k > 0, all of C (dopt__gemm_band). */
+DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
+                                                        const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
+                                                        int ldc)
+{
+    DOPT__KFN(dopt__gemm_band)(ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc, -1);
 }
 
 /* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
@@ -2655,16 +2684,14 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
 }
 
 /* ---- syrk ------------------------------------------------------------------------------------ */
-/* Column blocks of width DOPT__SYRK_NB: each diagonal block is computed in full by gemm into a
- * stack tile (NB*NB reals) and its requested triangle merged into C; the blocks off the diagonal
- * go straight to gemm.  So syrk runs at gemm speed and never writes the other triangle. */
-#define DOPT__SYRK_NB 64
-
+/* The requested triangle of C is scaled by beta, then the product runs in dopt__gemm_band, the
+ * gemm's blocks restricted to that triangle: the tiles off it are skipped, those across the
+ * diagonal write their triangle part only.  So syrk does half a gemm's work at the gemm's speed
+ * and never writes the other triangle. */
 DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k, DOPT_REAL alpha,
                                  const DOPT_REAL *A, int lda, DOPT_REAL beta, DOPT_REAL *C, int ldc)
 {
-    int j0, i, j;
-    DOPT_REAL tile[DOPT__SYRK_NB * DOPT__SYRK_NB];
+    int i, j;
     dopt_trans other = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
     if (n <= 0) return;
 #ifdef DOPT_USE_CBLAS
@@ -2679,29 +2706,16 @@ DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k,
         return;
     }
 #endif
-#define DOPT__OPA(r0) (trans == DOPT_NOTRANS ? A + (r0) : A + (size_t)(r0) * lda) /* rows r0.. of op(A) */
-    for (j0 = 0; j0 < n; j0 += DOPT__SYRK_NB) {
-        int jb = n - j0 < DOPT__SYRK_NB ? n - j0 : DOPT__SYRK_NB;
-        /* diagonal block: tile = op(A)[j0:j0+jb, :] op(A)[j0:j0+jb, :]^T, then merge the triangle */
-        DOPT_FN(dopt_gemm)(trans, other, jb, jb, k, 1, DOPT__OPA(j0), lda, DOPT__OPA(j0), lda, 0,
-                           tile, jb);
-        for (j = 0; j < jb; ++j) {
-            int ilo = uplo == DOPT_LOWER ? j : 0, ihi = uplo == DOPT_LOWER ? jb : j + 1;
-            DOPT_REAL *c = C + (size_t)j0 + (size_t)(j0 + j) * ldc;
-            for (i = ilo; i < ihi; ++i)
-                c[i] = alpha * tile[i + j * jb] + (beta == 0 ? 0 : beta * c[i]);
-        }
-        /* off-diagonal block below (LOWER) or above (UPPER) */
-        if (uplo == DOPT_LOWER && j0 + jb < n) {
-            int r0 = j0 + jb;
-            DOPT_FN(dopt_gemm)(trans, other, n - r0, jb, k, alpha, DOPT__OPA(r0), lda, DOPT__OPA(j0),
-                               lda, beta, C + r0 + (size_t)j0 * ldc, ldc);
-        } else if (uplo == DOPT_UPPER && j0 > 0) {
-            DOPT_FN(dopt_gemm)(trans, other, j0, jb, k, alpha, DOPT__OPA(0), lda, DOPT__OPA(j0), lda,
-                               beta, C + (size_t)j0 * ldc, ldc);
-        }
+    for (j = 0; j < n; ++j) {
+        DOPT_REAL *c = C + (size_t)j * ldc;
+        const int ilo = uplo == DOPT_LOWER ? j : 0, ihi = uplo == DOPT_LOWER ? n : j + 1;
+        if (beta == 0)
+            for (i = ilo; i < ihi; ++i) c[i] = 0;
+        else if (beta != 1)
+            for (i = ilo; i < ihi; ++i) c[i] *= beta;
     }
-#undef DOPT__OPA
+    if (k <= 0 || alpha == 0) return;
+    DOPT__KSEL(DOPT_FN(dopt__gemm_band))(trans, other, n, n, k, alpha, A, lda, A, lda, C, ldc, (int)uplo);
 }
 
 /* ---- triangular solves ----------------------------------------------------------------------- */
