@@ -2433,109 +2433,134 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_tran
     DOPT__KFN(dopt__gemm_band)(ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc, -1);
 }
 
-/* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
- * of B with one gemm.  All eight (side, uplo, trans) cases reduce to "forward" or "backward"
- * sweeps over the blocks of op(T). */
-#define DOPT__TRSM_NB 64
+/* trsm by recursive halving of the triangle: solve one half, subtract its product from the other
+ * half's right-hand sides with one gemm, solve the other half; so nearly all flops run in gemm,
+ * with inner dimensions n/2, n/4, ...  Triangles of at most DOPT__TRSM_BASE columns (right
+ * side) or DOPT__TRSM_BASE_LEFT rows (left side) are the leaves.  U = op(T) below; "upper" means
+ * U is upper triangular.  DOPT__OPTB(r, c): the block of U from (r, c) on, as a gemm operand
+ * whose op is `trans`. */
+#define DOPT__TRSM_BASE 16
+#define DOPT__TRSM_BASE_LEFT 32
+#define DOPT__OPTB(r, c) (trans == DOPT_NOTRANS ? T + (size_t)(r) + (size_t)(c) * ldt : T + (size_t)(c) + (size_t)(r) * ldt)
 
-/* Solve the LEFT case on columns of B one block row at a time. */
+/* The split of a triangle of n > base: near the middle, on a multiple of the base. */
+DOPT__KTARGET static int DOPT__KFN(dopt__trsm_split)(int n, int base)
+{
+    return n > 2 * base ? (n / 2 + base / 2) / base * base : n / 2;
+}
+
+/* Left-side leaf: op(T) X = B for m <= DOPT__TRSM_BASE_LEFT rows, one trsv per column of B. */
+DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left_leaf)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
+                                                          const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+{
+    int j;
+    for (j = 0; j < n; ++j) DOPT_FN(dopt_trsv)(uplo, trans, diag, m, T, ldt, B + (size_t)j * ldb, 1);
+}
+
+/* LEFT case, op(T) X = B (T m x m): recursive halving over the rows of B. */
 DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
                                                      const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
 {
-    int forward = (uplo == DOPT_LOWER) == (trans == DOPT_NOTRANS);
-    int nblk = (m + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, j;
-    for (bi = 0; bi < nblk; ++bi) {
-        int blk = forward ? bi : nblk - 1 - bi;
-        int r0 = blk * DOPT__TRSM_NB;
-        int rb = m - r0 < DOPT__TRSM_NB ? m - r0 : DOPT__TRSM_NB;
-        const DOPT_REAL *Tdiag = T + r0 + (size_t)r0 * ldt;
-        for (j = 0; j < n; ++j)
-            DOPT_FN(dopt_trsv)(uplo, trans, diag, rb, Tdiag, ldt, B + r0 + (size_t)j * ldb, 1);
-        /* update the rows still to be solved: B_rest -= op(T)[rest, blk] * B_blk */
-        if (forward && r0 + rb < m) {
-            int s0 = r0 + rb;
-            if (trans == DOPT_NOTRANS) /* LOWER: T[s0:, r0:r0+rb] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
-                                   T + s0 + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
-            else /* UPPER^T: op(T)[s0:, blk] = T[r0:r0+rb, s0:]^T */
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
-                                   T + r0 + (size_t)s0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
-        } else if (!forward && r0 > 0) {
-            if (trans == DOPT_NOTRANS) /* UPPER: T[0:r0, r0:r0+rb] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, r0, n, rb, -1,
-                                   T + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B, ldb);
-            else /* LOWER^T: op(T)[0:r0, blk] = T[r0:r0+rb, 0:r0]^T */
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, r0, n, rb, -1, T + r0, ldt, B + r0,
-                                   ldb, 1, B, ldb);
+    const int upper = (uplo == DOPT_UPPER) == (trans == DOPT_NOTRANS);
+    int m1, m2;
+    if (m <= DOPT__TRSM_BASE_LEFT) {
+        DOPT__KFN(dopt__trsm_left_leaf)(uplo, trans, diag, m, n, T, ldt, B, ldb);
+        return;
+    }
+    m1 = DOPT__KFN(dopt__trsm_split)(m, DOPT__TRSM_BASE_LEFT);
+    m2 = m - m1;
+    if (!upper) { /* forward: X1 = U11^-1 B1, B2 -= U21 X1, X2 = U22^-1 B2 */
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m1, n, T, ldt, B, ldb);
+        DOPT_FN(dopt_gemm)(trans, DOPT_NOTRANS, m2, n, m1, -1, DOPT__OPTB(m1, 0), ldt, B, ldb, 1, B + m1, ldb);
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m2, n, T + m1 + (size_t)m1 * ldt, ldt, B + m1, ldb);
+    } else { /* backward: X2 first, B1 -= U12 X2, then X1 */
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m2, n, T + m1 + (size_t)m1 * ldt, ldt, B + m1, ldb);
+        DOPT_FN(dopt_gemm)(trans, DOPT_NOTRANS, m1, n, m2, -1, DOPT__OPTB(0, m1), ldt, B + m1, ldb, 1, B, ldb);
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m1, n, T, ldt, B, ldb);
+    }
+}
+
+/* Right-side leaf: X U = B for n <= DOPT__TRSM_BASE columns, MR rows of B at a time, each column
+ * left-looking in registers: X[:, j] = (B[:, j] - sum over the columns q solved before j of
+ * X[:, q] U[q, j]) * (1 / U[j, j]).  The coefficients are gathered first in solve order. */
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__trsm_right_leaf)(int upper, dopt_trans trans, dopt_diag diag, int m,
+                                                                          int n, const DOPT_REAL *T, int ldt, DOPT_REAL *B,
+                                                                          int ldb)
+{
+    DOPT__FMA_BODY
+    DOPT_REAL w[DOPT__TRSM_BASE * DOPT__TRSM_BASE], dinv[DOPT__TRSM_BASE];
+    int col[DOPT__TRSM_BASE], i0 = 0, i, jj, qq;
+    for (jj = 0; jj < n; ++jj) { /* solve order: forward when U is upper, else backward */
+        const int j = upper ? jj : n - 1 - jj;
+        col[jj] = j;
+        for (qq = 0; qq < jj; ++qq) {
+            const int q = upper ? qq : n - 1 - qq;
+            w[qq + jj * DOPT__TRSM_BASE] = trans == DOPT_NOTRANS ? T[q + (size_t)j * ldt] : T[j + (size_t)q * ldt];
+        }
+        dinv[jj] = diag == DOPT_NONUNIT ? 1 / T[j + (size_t)j * ldt] : 1;
+    }
+#if DOPT__VEC_EXT
+    for (; i0 + DOPT__MR <= m; i0 += DOPT__MR) {
+        for (jj = 0; jj < n; ++jj) {
+            DOPT_REAL *xj = B + i0 + (size_t)col[jj] * ldb;
+            DOPT__KFN(dopt__vreal) acc[DOPT__MV];
+            for (i = 0; i < DOPT__MV; ++i) acc[i] = DOPT__VLD(xj + i * DOPT__VLEN);
+            for (qq = 0; qq < jj; ++qq) {
+                const DOPT_REAL *xq = B + i0 + (size_t)col[qq] * ldb, u = w[qq + jj * DOPT__TRSM_BASE];
+                for (i = 0; i < DOPT__MV; ++i) acc[i] -= DOPT__VLD(xq + i * DOPT__VLEN) * u;
+            }
+            for (i = 0; i < DOPT__MV; ++i) DOPT__VST(xj + i * DOPT__VLEN, acc[i] * dinv[jj]);
         }
     }
-}
-
-/* y[0:m] += a x[0:m] (dopt_axpy with unit strides) in the family's vectors: the same sums, entry
- * by entry, in one vector operation per VLEN entries at any optimization level (the diagonal
- * blocks of the right-side trsm). */
-DOPT__KTARGET static void DOPT__KFN(dopt__axpy_unit)(int m, DOPT_REAL a, const DOPT_REAL *x, DOPT_REAL *y)
-{
-    int i = 0;
-#if DOPT__VEC_EXT
-    for (; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
-        DOPT__KFN(dopt__vreal) v = DOPT__VLD(y + i);
-        v += a * DOPT__VLD(x + i);
-        DOPT__VST(y + i, v);
-    }
+#else
+    for (; i0 + DOPT__MR <= m; i0 += DOPT__MR) /* the same in plain loops the compiler vectorizes */
+        for (jj = 0; jj < n; ++jj) {
+            DOPT_REAL *xj = B + i0 + (size_t)col[jj] * ldb, acc[DOPT__MR];
+            for (i = 0; i < DOPT__MR; ++i) acc[i] = xj[i];
+            for (qq = 0; qq < jj; ++qq) {
+                const DOPT_REAL *xq = B + i0 + (size_t)col[qq] * ldb, u = w[qq + jj * DOPT__TRSM_BASE];
+                for (i = 0; i < DOPT__MR; ++i) acc[i] -= xq[i] * u;
+            }
+            for (i = 0; i < DOPT__MR; ++i) xj[i] = acc[i] * dinv[jj];
+        }
 #endif
-    for (; i < m; ++i) y[i] += a * x[i];
+    for (; i0 < m; ++i0) /* the rows left over */
+        for (jj = 0; jj < n; ++jj) {
+            DOPT_REAL *xj = B + i0 + (size_t)col[jj] * ldb, acc = *xj;
+            for (qq = 0; qq < jj; ++qq) acc -= B[i0 + (size_t)col[qq] * ldb] * w[qq + jj * DOPT__TRSM_BASE];
+            *xj = acc * dinv[jj];
+        }
 }
 
-/* RIGHT case: X op(T) = B  <=>  op(T)^T X^T = B^T, solved row by row of B via trsv on rows
- * for the diagonal blocks and gemm updates between column blocks of B. */
+/* RIGHT case, X op(T) = B (T n x n): recursive halving over the columns of B. */
+DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right_rec)(int upper, dopt_trans trans, dopt_diag diag, int m, int n,
+                                                          const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+{
+    int n1, n2;
+    if (n <= DOPT__TRSM_BASE) {
+        DOPT__KFN(dopt__trsm_right_leaf)(upper, trans, diag, m, n, T, ldt, B, ldb);
+        return;
+    }
+    n1 = DOPT__KFN(dopt__trsm_split)(n, DOPT__TRSM_BASE);
+    n2 = n - n1;
+    if (upper) { /* forward: X1 U11 = B1, B2 -= X1 U12, X2 U22 = B2 */
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n1, T, ldt, B, ldb);
+        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, trans, m, n2, n1, -1, B, ldb, DOPT__OPTB(0, n1), ldt, 1, B + (size_t)n1 * ldb,
+                           ldb);
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n2, T + n1 + (size_t)n1 * ldt, ldt, B + (size_t)n1 * ldb, ldb);
+    } else { /* backward: X2 first, B1 -= X2 U21, then X1 */
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n2, T + n1 + (size_t)n1 * ldt, ldt, B + (size_t)n1 * ldb, ldb);
+        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, trans, m, n1, n2, -1, B + (size_t)n1 * ldb, ldb, DOPT__OPTB(n1, 0), ldt, 1, B,
+                           ldb);
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n1, T, ldt, B, ldb);
+    }
+}
+
+/* RIGHT case entry: U = op(T) is upper iff (uplo is UPPER) == (trans is NOTRANS). */
 DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
                                                       const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
 {
-    /* op(T)^T is lower-equivalent iff op(T) is upper-equivalent; sweep columns of B forward when
-     * op(T) is upper (X_j depends on X_0..j-1). */
-    dopt_trans tt = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
-    int forward = (uplo == DOPT_LOWER) == (tt == DOPT_NOTRANS);
-    int nblk = (n + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, jj, q;
-    for (bi = 0; bi < nblk; ++bi) {
-        int blk = forward ? bi : nblk - 1 - bi;
-        int c0 = blk * DOPT__TRSM_NB;
-        int cb = n - c0 < DOPT__TRSM_NB ? n - c0 : DOPT__TRSM_NB;
-        const DOPT_REAL *Tdiag = T + c0 + (size_t)c0 * ldt;
-        /* diagonal block, column by column of B (contiguous axpys):
-         * X[:, j] = (B[:, j] - sum_{p before j} X[:, p] op(Td)[p, j]) / op(Td)[j, j] */
-        for (jj = 0; jj < cb; ++jj) {
-            int j = forward ? jj : cb - 1 - jj, p;
-            DOPT_REAL *xj = B + (size_t)(c0 + j) * ldb;
-            for (q = 0; q < jj; ++q) {
-                DOPT_REAL t;
-                p = forward ? q : cb - 1 - q;
-                t = trans == DOPT_NOTRANS ? Tdiag[p + (size_t)j * ldt] : Tdiag[j + (size_t)p * ldt];
-                if (t != 0) DOPT__KFN(dopt__axpy_unit)(m, -t, B + (size_t)(c0 + p) * ldb, xj);
-            }
-            if (diag == DOPT_NONUNIT) DOPT_FN(dopt_scal)(m, 1 / Tdiag[j + (size_t)j * ldt], xj, 1);
-        }
-        if (forward && c0 + cb < n) {
-            int s0 = c0 + cb;
-            /* B[:, s0:] -= X_blk * op(T)[blk, s0:] */
-            if (trans == DOPT_NOTRANS) /* UPPER: T[c0:c0+cb, s0:] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, n - s0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + c0 + (size_t)s0 * ldt, ldt, 1,
-                                   B + (size_t)s0 * ldb, ldb);
-            else /* LOWER^T: op(T)[blk, s0:] = T[s0:, c0:c0+cb]^T */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, n - s0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + s0 + (size_t)c0 * ldt, ldt, 1,
-                                   B + (size_t)s0 * ldb, ldb);
-        } else if (!forward && c0 > 0) {
-            /* B[:, 0:c0] -= X_blk * op(T)[blk, 0:c0] */
-            if (trans == DOPT_NOTRANS) /* LOWER: T[c0:c0+cb, 0:c0] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, c0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + c0, ldt, 1, B, ldb);
-            else /* UPPER^T: op(T)[blk, 0:c0] = T[0:c0, c0:c0+cb]^T */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, c0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + (size_t)c0 * ldt, ldt, 1, B, ldb);
-        }
-    }
+    DOPT__KFN(dopt__trsm_right_rec)((uplo == DOPT_UPPER) == (trans == DOPT_NOTRANS), trans, diag, m, n, T, ldt, B, ldb);
 }
 
 /* Unblocked left-looking Cholesky of the n x n lower triangle; col0 offsets the reported column. */
