@@ -2205,8 +2205,10 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT__PREFETCH(p) __builtin_prefetch(p)
+#define DOPT__PREFETCH_W(p) __builtin_prefetch(p, 1)
 #else
 #define DOPT__PREFETCH(p) ((void)0)
+#define DOPT__PREFETCH_W(p) ((void)0)
 #endif
 #if defined(__clang__)
 #define DOPT__FMA_BODY _Pragma("clang fp contract(fast)")
@@ -2302,13 +2304,17 @@ DOPT__KTARGET static void DOPT__KFN(dopt__pack_b)(dopt_trans tb, const DOPT_REAL
     }
 }
 
-/* Write back an MR x NR tile of sums: C[0:rows, 0:cols] += alpha * acc. */
+/* Write back an MR x NR tile of sums: C[i, j] += alpha * acc[i, j] for i < rows, j < cols and
+ * dlo <= i - j <= dhi (the band a triangular product keeps; DOPT__BAND_ALL: every entry). */
+#define DOPT__BAND_ALL (1 << 30)
 DOPT__KTARGET static void DOPT__KFN(dopt__tile_store)(const DOPT_REAL *acc, DOPT_REAL alpha, DOPT_REAL *C, int ldc,
-                                                      int rows, int cols)
+                                                      int rows, int cols, int dlo, int dhi)
 {
     int i, j;
-    for (j = 0; j < cols; ++j)
-        for (i = 0; i < rows; ++i) C[i + (size_t)j * ldc] += alpha * acc[i + j * DOPT__MR];
+    for (j = 0; j < cols; ++j) {
+        const int ilo = j + dlo > 0 ? j + dlo : 0, ihi = j + dhi + 1 < rows ? j + dhi + 1 : rows;
+        for (i = ilo; i < ihi; ++i) C[i + (size_t)j * ldc] += alpha * acc[i + j * DOPT__MR];
+    }
 }
 
 #if DOPT__VEC_EXT
@@ -2318,10 +2324,12 @@ typedef DOPT_REAL DOPT__KFN(dopt__vreal) __attribute__((vector_size(DOPT__VBYTES
 /* C[0:rows, 0:cols] += alpha * A-sliver * B-sliver, kc long: MV vectors of rows times NR columns
  * of independent accumulators, enough to hide the FMA latency.  The slivers are read with strides:
  * A's MR rows of step p at a + p*as (as = MR when packed, lda when read in place), B's entry (p, j)
- * at b[p*bps + j*bjs] (packed: bps = NR, bjs = 1).  Full tiles only read in place. */
+ * at b[p*bps + j*bjs] (packed: bps = NR, bjs = 1).  Full tiles only read in place.  Only the
+ * entries with dlo <= i - j <= dhi are written (dopt__tile_store). */
 DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
                                                       ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
-                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
+                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols,
+                                                      int dlo, int dhi)
 {
     DOPT__FMA_BODY
     /* loads and stores: DOPT__VLD / DOPT__VST, no alignment or aliasing assumptions, one vector move */
@@ -2329,6 +2337,10 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, D
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
     int p, i, j;
     memset(c, 0, sizeof c);
+    for (j = 0; j < cols; ++j) { /* the tile of C, on its way while the sums run */
+        DOPT__PREFETCH_W(C + (size_t)j * ldc);
+        DOPT__PREFETCH_W(C + (size_t)j * ldc + rows - 1);
+    }
     for (p = 0; p < kc; ++p) {
         /* B read in place with a row stride: its rows come from L2, fetched ahead */
         if (bps != 1) DOPT__PREFETCH(b + 8 * bps);
@@ -2341,7 +2353,7 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, D
         a += as;
         b += bps;
     }
-    if (rows == DOPT__MR && cols == DOPT__NR) {
+    if (rows == DOPT__MR && cols == DOPT__NR && dlo <= 1 - DOPT__NR && dhi >= DOPT__MR - 1) {
         for (j = 0; j < DOPT__NR; ++j)
             for (i = 0; i < DOPT__MV; ++i) {
                 DOPT__KFN(dopt__vreal) t;
@@ -2354,14 +2366,15 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__gemm_micro)(int kc, D
     }
     for (j = 0; j < DOPT__NR; ++j)
         for (i = 0; i < DOPT__MV; ++i) DOPT__VST(acc + j * DOPT__MR + i * DOPT__VLEN, c[i][j]);
-    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
+    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols, dlo, dhi);
 }
 #else
 /* Portable micro-kernel: the same tile in plain C (compilers vectorize the inner loop).  No
  * contraction attribute here: GCC's optimize attribute costs this loop its vectorization. */
 DOPT__KTARGET static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, const DOPT_REAL *DOPT_RESTRICT a,
                                                       ptrdiff_t as, const DOPT_REAL *DOPT_RESTRICT b, ptrdiff_t bps,
-                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols)
+                                                      ptrdiff_t bjs, DOPT_REAL *C, int ldc, int rows, int cols,
+                                                      int dlo, int dhi)
 {
     DOPT__FMA_BODY
     DOPT_REAL acc[DOPT__MR * DOPT__NR];
@@ -2375,16 +2388,18 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, c
         a += as;
         b += bps;
     }
-    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols);
+    DOPT__KFN(dopt__tile_store)(acc, alpha, C, ldc, rows, cols, dlo, dhi);
 }
 #endif
 
-/* C += alpha op(A) op(B), k > 0, in the blocks described above.  A sliver is read in place when
- * op(A) = A and it has MR rows, else packed into apack; a B sliver is read in place (entry (p, j)
- * of op(B) at b[p*bps + j*bjs]) when it has NR columns, else packed into bpack. */
-DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
-                                                        const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
-                                                        int ldc)
+/* C += alpha op(A) op(B), k > 0, in the blocks described above, on the band of C that tri names:
+ * -1 all of C, DOPT_LOWER the entries with i >= j, DOPT_UPPER those with i <= j (syrk: the tiles
+ * off the band are skipped, those across the diagonal write their band only).  A sliver is read
+ * in place when op(A) = A and it has MR rows, else packed into apack; a B sliver is read in place
+ * (entry (p, j) of op(B) at b[p*bps + j*bjs]) when it has NR columns, else packed into bpack. */
+DOPT__KTARGET static void DOPT__KFN(dopt__gemm_band)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
+                                                     const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
+                                                     int ldc, int tri)
 {
     DOPT_REAL apack[DOPT__MR * DOPT__KC], bpack[DOPT__KC * DOPT__NR];
     const ptrdiff_t bps = tb == DOPT_NOTRANS ? 1 : ldb, bjs = tb == DOPT_NOTRANS ? ldb : 1;
@@ -2398,6 +2413,8 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_tran
                 const int rows = m - ir < DOPT__MR ? m - ir : DOPT__MR;
                 const DOPT_REAL *a = A + (size_t)ir + (size_t)pc * lda;
                 ptrdiff_t as = lda;
+                if ((tri == DOPT_LOWER && ir + rows <= jc) || (tri == DOPT_UPPER && ir >= jc + nc))
+                    continue; /* the sliver's tiles of this block all lie off the band */
                 if (ta != DOPT_NOTRANS || rows < DOPT__MR) {
                     DOPT__KFN(dopt__pack_a)(ta, A, lda, ir, pc, rows, kc, apack);
                     a = apack;
@@ -2408,16 +2425,28 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_tran
                 }
                 for (jr = jc; jr < jc + nc; jr += DOPT__NR) {
                     const int cols = jc + nc - jr < DOPT__NR ? jc + nc - jr : DOPT__NR;
+                    /* the band in tile coordinates: i - j >= jr - ir (lower), <= jr - ir (upper) */
+                    const int dlo = tri == DOPT_LOWER ? jr - ir : -DOPT__BAND_ALL;
+                    const int dhi = tri == DOPT_UPPER ? jr - ir : DOPT__BAND_ALL;
                     DOPT_REAL *c = C + (size_t)ir + (size_t)jr * ldc;
+                    if (dlo > rows - 1 || dhi < 1 - cols) continue; /* off the band */
                     if (cols == DOPT__NR)
                         DOPT__KFN(dopt__gemm_micro)(kc, alpha, a, as, B + (size_t)pc * bps + (size_t)jr * bjs, bps, bjs,
-                                                  c, ldc, rows, cols);
+                                                  c, ldc, rows, cols, dlo, dhi);
                     else
-                        DOPT__KFN(dopt__gemm_micro)(kc, alpha, a, as, bpack, DOPT__NR, 1, c, ldc, rows, cols);
+                        DOPT__KFN(dopt__gemm_micro)(kc, alpha, a, as, bpack, DOPT__NR, 1, c, ldc, rows, cols, dlo, dhi);
                 }
             }
         }
     }
+}
+
+/* C += alpha op(A) op(B), k > 0, all of C (dopt__gemm_band). */
+DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
+                                                        const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
+                                                        int ldc)
+{
+    DOPT__KFN(dopt__gemm_band)(ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc, -1);
 }
 
 /* The direct path: C += alpha A op(B) for short products (op(A) = A, k <= DOPT__GEMM_DIRECT_K,
@@ -2458,115 +2487,141 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_direct)(dopt_trans tb, int m, int
                                                        went scalar, 3x slower) */
                 const int rows = m - i0 < DOPT__MR ? m - i0 : DOPT__MR;
                 DOPT__KFN(dopt__gemm_micro)(kc, alpha, i0 < mfull ? a + i0 : apack, i0 < mfull ? lda : DOPT__MR, b,
-                                            bp, bj, c + i0, ldc, rows, cols);
+                                            bp, bj, c + i0, ldc, rows, cols, -DOPT__BAND_ALL,
+                                            DOPT__BAND_ALL);
             }
         }
     }
 }
 
-/* trsm by blocks of DOPT__TRSM_NB: solve a diagonal block with trsv-style loops, update the rest
- * of B with one gemm.  All eight (side, uplo, trans) cases reduce to "forward" or "backward"
- * sweeps over the blocks of op(T). */
-#define DOPT__TRSM_NB 64
+/* trsm by recursive halving of the triangle: solve one half, subtract its product from the other
+ * half's right-hand sides with one gemm, solve the other half; so nearly all flops run in gemm,
+ * with inner dimensions n/2, n/4, ...  Triangles of at most DOPT__TRSM_BASE columns (right
+ * side) or DOPT__TRSM_BASE_LEFT rows (left side) are the leaves.  U = op(T) below; "upper" means
+ * U is upper triangular.  DOPT__OPTB(r, c): the block of U from (r, c) on, as a gemm operand
+ * whose op is `trans`. */
+#define DOPT__TRSM_BASE 16
+#define DOPT__TRSM_BASE_LEFT 32
+#define DOPT__OPTB(r, c) (trans == DOPT_NOTRANS ? T + (size_t)(r) + (size_t)(c) * ldt : T + (size_t)(c) + (size_t)(r) * ldt)
 
-/* Solve the LEFT case on columns of B one block row at a time. */
+/* The split of a triangle of n > base: near the middle, on a multiple of the base. */
+DOPT__KTARGET static int DOPT__KFN(dopt__trsm_split)(int n, int base)
+{
+    return n > 2 * base ? (n / 2 + base / 2) / base * base : n / 2;
+}
+
+/* Left-side leaf: op(T) X = B for m <= DOPT__TRSM_BASE_LEFT rows, one trsv per column of B. */
+DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left_leaf)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
+                                                          const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+{
+    int j;
+    for (j = 0; j < n; ++j) DOPT_FN(dopt_trsv)(uplo, trans, diag, m, T, ldt, B + (size_t)j * ldb, 1);
+}
+
+/* LEFT case, op(T) X = B (T m x m): recursive halving over the rows of B. */
 DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
                                                      const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
 {
-    int forward = (uplo == DOPT_LOWER) == (trans == DOPT_NOTRANS);
-    int nblk = (m + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, j;
-    for (bi = 0; bi < nblk; ++bi) {
-        int blk = forward ? bi : nblk - 1 - bi;
-        int r0 = blk * DOPT__TRSM_NB;
-        int rb = m - r0 < DOPT__TRSM_NB ? m - r0 : DOPT__TRSM_NB;
-        const DOPT_REAL *Tdiag = T + r0 + (size_t)r0 * ldt;
-        for (j = 0; j < n; ++j)
-            DOPT_FN(dopt_trsv)(uplo, trans, diag, rb, Tdiag, ldt, B + r0 + (size_t)j * ldb, 1);
-        /* update the rows still to be solved: B_rest -= op(T)[rest, blk] * B_blk */
-        if (forward && r0 + rb < m) {
-            int s0 = r0 + rb;
-            if (trans == DOPT_NOTRANS) /* LOWER: T[s0:, r0:r0+rb] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
-                                   T + s0 + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
-            else /* UPPER^T: op(T)[s0:, blk] = T[r0:r0+rb, s0:]^T */
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, m - s0, n, rb, -1,
-                                   T + r0 + (size_t)s0 * ldt, ldt, B + r0, ldb, 1, B + s0, ldb);
-        } else if (!forward && r0 > 0) {
-            if (trans == DOPT_NOTRANS) /* UPPER: T[0:r0, r0:r0+rb] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, r0, n, rb, -1,
-                                   T + (size_t)r0 * ldt, ldt, B + r0, ldb, 1, B, ldb);
-            else /* LOWER^T: op(T)[0:r0, blk] = T[r0:r0+rb, 0:r0]^T */
-                DOPT_FN(dopt_gemm)(DOPT_TRANS, DOPT_NOTRANS, r0, n, rb, -1, T + r0, ldt, B + r0,
-                                   ldb, 1, B, ldb);
+    const int upper = (uplo == DOPT_UPPER) == (trans == DOPT_NOTRANS);
+    int m1, m2;
+    if (m <= DOPT__TRSM_BASE_LEFT) {
+        DOPT__KFN(dopt__trsm_left_leaf)(uplo, trans, diag, m, n, T, ldt, B, ldb);
+        return;
+    }
+    m1 = DOPT__KFN(dopt__trsm_split)(m, DOPT__TRSM_BASE_LEFT);
+    m2 = m - m1;
+    if (!upper) { /* forward: X1 = U11^-1 B1, B2 -= U21 X1, X2 = U22^-1 B2 */
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m1, n, T, ldt, B, ldb);
+        DOPT_FN(dopt_gemm)(trans, DOPT_NOTRANS, m2, n, m1, -1, DOPT__OPTB(m1, 0), ldt, B, ldb, 1, B + m1, ldb);
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m2, n, T + m1 + (size_t)m1 * ldt, ldt, B + m1, ldb);
+    } else { /* backward: X2 first, B1 -= U12 X2, then X1 */
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m2, n, T + m1 + (size_t)m1 * ldt, ldt, B + m1, ldb);
+        DOPT_FN(dopt_gemm)(trans, DOPT_NOTRANS, m1, n, m2, -1, DOPT__OPTB(0, m1), ldt, B + m1, ldb, 1, B, ldb);
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m1, n, T, ldt, B, ldb);
+    }
+}
+
+/* Right-side leaf: X U = B for n <= DOPT__TRSM_BASE columns, MR rows of B at a time, each column
+ * left-looking in registers: X[:, j] = (B[:, j] - sum over the columns q solved before j of
+ * X[:, q] U[q, j]) * (1 / U[j, j]).  The coefficients are gathered first in solve order. */
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__trsm_right_leaf)(int upper, dopt_trans trans, dopt_diag diag, int m,
+                                                                          int n, const DOPT_REAL *T, int ldt, DOPT_REAL *B,
+                                                                          int ldb)
+{
+    DOPT__FMA_BODY
+    DOPT_REAL w[DOPT__TRSM_BASE * DOPT__TRSM_BASE], dinv[DOPT__TRSM_BASE];
+    int col[DOPT__TRSM_BASE], i0 = 0, i, jj, qq;
+    for (jj = 0; jj < n; ++jj) { /* solve order: forward when U is upper, else backward */
+        const int j = upper ? jj : n - 1 - jj;
+        col[jj] = j;
+        for (qq = 0; qq < jj; ++qq) {
+            const int q = upper ? qq : n - 1 - qq;
+            w[qq + jj * DOPT__TRSM_BASE] = trans == DOPT_NOTRANS ? T[q + (size_t)j * ldt] : T[j + (size_t)q * ldt];
+        }
+        dinv[jj] = diag == DOPT_NONUNIT ? 1 / T[j + (size_t)j * ldt] : 1;
+    }
+#if DOPT__VEC_EXT
+    for (; i0 + DOPT__MR <= m; i0 += DOPT__MR) {
+        for (jj = 0; jj < n; ++jj) {
+            DOPT_REAL *xj = B + i0 + (size_t)col[jj] * ldb;
+            DOPT__KFN(dopt__vreal) acc[DOPT__MV];
+            for (i = 0; i < DOPT__MV; ++i) acc[i] = DOPT__VLD(xj + i * DOPT__VLEN);
+            for (qq = 0; qq < jj; ++qq) {
+                const DOPT_REAL *xq = B + i0 + (size_t)col[qq] * ldb, u = w[qq + jj * DOPT__TRSM_BASE];
+                for (i = 0; i < DOPT__MV; ++i) acc[i] -= DOPT__VLD(xq + i * DOPT__VLEN) * u;
+            }
+            for (i = 0; i < DOPT__MV; ++i) DOPT__VST(xj + i * DOPT__VLEN, acc[i] * dinv[jj]);
         }
     }
-}
-
-/* y[0:m] += a x[0:m] (dopt_axpy with unit strides) in the family's vectors: the same sums, entry
- * by entry, in one vector operation per VLEN entries at any optimization level (the diagonal
- * blocks of the right-side trsm). */
-DOPT__KTARGET static void DOPT__KFN(dopt__axpy_unit)(int m, DOPT_REAL a, const DOPT_REAL *x, DOPT_REAL *y)
-{
-    int i = 0;
-#if DOPT__VEC_EXT
-    for (; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
-        DOPT__KFN(dopt__vreal) v = DOPT__VLD(y + i);
-        v += a * DOPT__VLD(x + i);
-        DOPT__VST(y + i, v);
-    }
+#else
+    for (; i0 + DOPT__MR <= m; i0 += DOPT__MR) /* the same in plain loops the compiler vectorizes */
+        for (jj = 0; jj < n; ++jj) {
+            DOPT_REAL *xj = B + i0 + (size_t)col[jj] * ldb, acc[DOPT__MR];
+            for (i = 0; i < DOPT__MR; ++i) acc[i] = xj[i];
+            for (qq = 0; qq < jj; ++qq) {
+                const DOPT_REAL *xq = B + i0 + (size_t)col[qq] * ldb, u = w[qq + jj * DOPT__TRSM_BASE];
+                for (i = 0; i < DOPT__MR; ++i) acc[i] -= xq[i] * u;
+            }
+            for (i = 0; i < DOPT__MR; ++i) xj[i] = acc[i] * dinv[jj];
+        }
 #endif
-    for (; i < m; ++i) y[i] += a * x[i];
+    for (; i0 < m; ++i0) /* the rows left over */
+        for (jj = 0; jj < n; ++jj) {
+            DOPT_REAL *xj = B + i0 + (size_t)col[jj] * ldb, acc = *xj;
+            for (qq = 0; qq < jj; ++qq) acc -= B[i0 + (size_t)col[qq] * ldb] * w[qq + jj * DOPT__TRSM_BASE];
+            *xj = acc * dinv[jj];
+        }
 }
 
-/* RIGHT case: X op(T) = B  <=>  op(T)^T X^T = B^T, solved row by row of B via trsv on rows
- * for the diagonal blocks and gemm updates between column blocks of B. */
+/* RIGHT case, X op(T) = B (T n x n): recursive halving over the columns of B. */
+DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right_rec)(int upper, dopt_trans trans, dopt_diag diag, int m, int n,
+                                                          const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+{
+    int n1, n2;
+    if (n <= DOPT__TRSM_BASE) {
+        DOPT__KFN(dopt__trsm_right_leaf)(upper, trans, diag, m, n, T, ldt, B, ldb);
+        return;
+    }
+    n1 = DOPT__KFN(dopt__trsm_split)(n, DOPT__TRSM_BASE);
+    n2 = n - n1;
+    if (upper) { /* forward: X1 U11 = B1, B2 -= X1 U12, X2 U22 = B2 */
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n1, T, ldt, B, ldb);
+        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, trans, m, n2, n1, -1, B, ldb, DOPT__OPTB(0, n1), ldt, 1, B + (size_t)n1 * ldb,
+                           ldb);
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n2, T + n1 + (size_t)n1 * ldt, ldt, B + (size_t)n1 * ldb, ldb);
+    } else { /* backward: X2 first, B1 -= X2 U21, then X1 */
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n2, T + n1 + (size_t)n1 * ldt, ldt, B + (size_t)n1 * ldb, ldb);
+        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, trans, m, n1, n2, -1, B + (size_t)n1 * ldb, ldb, DOPT__OPTB(n1, 0), ldt, 1, B,
+                           ldb);
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n1, T, ldt, B, ldb);
+    }
+}
+
+/* RIGHT case entry: U = op(T) is upper iff (uplo is UPPER) == (trans is NOTRANS). */
 DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
                                                       const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
 {
-    /* op(T)^T is lower-equivalent iff op(T) is upper-equivalent; sweep columns of B forward when
-     * op(T) is upper (X_j depends on X_0..j-1). */
-    dopt_trans tt = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
-    int forward = (uplo == DOPT_LOWER) == (tt == DOPT_NOTRANS);
-    int nblk = (n + DOPT__TRSM_NB - 1) / DOPT__TRSM_NB, bi, jj, q;
-    for (bi = 0; bi < nblk; ++bi) {
-        int blk = forward ? bi : nblk - 1 - bi;
-        int c0 = blk * DOPT__TRSM_NB;
-        int cb = n - c0 < DOPT__TRSM_NB ? n - c0 : DOPT__TRSM_NB;
-        const DOPT_REAL *Tdiag = T + c0 + (size_t)c0 * ldt;
-        /* diagonal block, column by column of B (contiguous axpys):
-         * X[:, j] = (B[:, j] - sum_{p before j} X[:, p] op(Td)[p, j]) / op(Td)[j, j] */
-        for (jj = 0; jj < cb; ++jj) {
-            int j = forward ? jj : cb - 1 - jj, p;
-            DOPT_REAL *xj = B + (size_t)(c0 + j) * ldb;
-            for (q = 0; q < jj; ++q) {
-                DOPT_REAL t;
-                p = forward ? q : cb - 1 - q;
-                t = trans == DOPT_NOTRANS ? Tdiag[p + (size_t)j * ldt] : Tdiag[j + (size_t)p * ldt];
-                if (t != 0) DOPT__KFN(dopt__axpy_unit)(m, -t, B + (size_t)(c0 + p) * ldb, xj);
-            }
-            if (diag == DOPT_NONUNIT) DOPT_FN(dopt_scal)(m, 1 / Tdiag[j + (size_t)j * ldt], xj, 1);
-        }
-        if (forward && c0 + cb < n) {
-            int s0 = c0 + cb;
-            /* B[:, s0:] -= X_blk * op(T)[blk, s0:] */
-            if (trans == DOPT_NOTRANS) /* UPPER: T[c0:c0+cb, s0:] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, n - s0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + c0 + (size_t)s0 * ldt, ldt, 1,
-                                   B + (size_t)s0 * ldb, ldb);
-            else /* LOWER^T: op(T)[blk, s0:] = T[s0:, c0:c0+cb]^T */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, n - s0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + s0 + (size_t)c0 * ldt, ldt, 1,
-                                   B + (size_t)s0 * ldb, ldb);
-        } else if (!forward && c0 > 0) {
-            /* B[:, 0:c0] -= X_blk * op(T)[blk, 0:c0] */
-            if (trans == DOPT_NOTRANS) /* LOWER: T[c0:c0+cb, 0:c0] */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_NOTRANS, m, c0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + c0, ldt, 1, B, ldb);
-            else /* UPPER^T: op(T)[blk, 0:c0] = T[0:c0, c0:c0+cb]^T */
-                DOPT_FN(dopt_gemm)(DOPT_NOTRANS, DOPT_TRANS, m, c0, cb, -1,
-                                   B + (size_t)c0 * ldb, ldb, T + (size_t)c0 * ldt, ldt, 1, B, ldb);
-        }
-    }
+    DOPT__KFN(dopt__trsm_right_rec)((uplo == DOPT_UPPER) == (trans == DOPT_NOTRANS), trans, diag, m, n, T, ldt, B, ldb);
 }
 
 /* Unblocked left-looking Cholesky of the n x n lower triangle; col0 offsets the reported column. */
@@ -2720,16 +2775,14 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
 }
 
 /* ---- syrk ------------------------------------------------------------------------------------ */
-/* Column blocks of width DOPT__SYRK_NB: each diagonal block is computed in full by gemm into a
- * stack tile (NB*NB reals) and its requested triangle merged into C; the blocks off the diagonal
- * go straight to gemm.  So syrk runs at gemm speed and never writes the other triangle. */
-#define DOPT__SYRK_NB 64
-
+/* The requested triangle of C is scaled by beta, then the product runs in dopt__gemm_band, the
+ * gemm's blocks restricted to that triangle: the tiles off it are skipped, those across the
+ * diagonal write their triangle part only.  So syrk does half a gemm's work at the gemm's speed
+ * and never writes the other triangle. */
 DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k, DOPT_REAL alpha,
                                  const DOPT_REAL *A, int lda, DOPT_REAL beta, DOPT_REAL *C, int ldc)
 {
-    int j0, i, j;
-    DOPT_REAL tile[DOPT__SYRK_NB * DOPT__SYRK_NB];
+    int i, j;
     dopt_trans other = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
     if (n <= 0) return;
 #ifdef DOPT_USE_CBLAS
@@ -2744,29 +2797,16 @@ DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k,
         return;
     }
 #endif
-#define DOPT__OPA(r0) (trans == DOPT_NOTRANS ? A + (r0) : A + (size_t)(r0) * lda) /* rows r0.. of op(A) */
-    for (j0 = 0; j0 < n; j0 += DOPT__SYRK_NB) {
-        int jb = n - j0 < DOPT__SYRK_NB ? n - j0 : DOPT__SYRK_NB;
-        /* diagonal block: tile = op(A)[j0:j0+jb, :] op(A)[j0:j0+jb, :]^T, then merge the triangle */
-        DOPT_FN(dopt_gemm)(trans, other, jb, jb, k, 1, DOPT__OPA(j0), lda, DOPT__OPA(j0), lda, 0,
-                           tile, jb);
-        for (j = 0; j < jb; ++j) {
-            int ilo = uplo == DOPT_LOWER ? j : 0, ihi = uplo == DOPT_LOWER ? jb : j + 1;
-            DOPT_REAL *c = C + (size_t)j0 + (size_t)(j0 + j) * ldc;
-            for (i = ilo; i < ihi; ++i)
-                c[i] = alpha * tile[i + j * jb] + (beta == 0 ? 0 : beta * c[i]);
-        }
-        /* off-diagonal block below (LOWER) or above (UPPER) */
-        if (uplo == DOPT_LOWER && j0 + jb < n) {
-            int r0 = j0 + jb;
-            DOPT_FN(dopt_gemm)(trans, other, n - r0, jb, k, alpha, DOPT__OPA(r0), lda, DOPT__OPA(j0),
-                               lda, beta, C + r0 + (size_t)j0 * ldc, ldc);
-        } else if (uplo == DOPT_UPPER && j0 > 0) {
-            DOPT_FN(dopt_gemm)(trans, other, j0, jb, k, alpha, DOPT__OPA(0), lda, DOPT__OPA(j0), lda,
-                               beta, C + (size_t)j0 * ldc, ldc);
-        }
+    for (j = 0; j < n; ++j) {
+        DOPT_REAL *c = C + (size_t)j * ldc;
+        const int ilo = uplo == DOPT_LOWER ? j : 0, ihi = uplo == DOPT_LOWER ? n : j + 1;
+        if (beta == 0)
+            for (i = ilo; i < ihi; ++i) c[i] = 0;
+        else if (beta != 1)
+            for (i = ilo; i < ihi; ++i) c[i] *= beta;
     }
-#undef DOPT__OPA
+    if (k <= 0 || alpha == 0) return;
+    DOPT__KSEL(DOPT_FN(dopt__gemm_band))(trans, other, n, n, k, alpha, A, lda, A, lda, C, ldc, (int)uplo);
 }
 
 /* ---- triangular solves ----------------------------------------------------------------------- */

@@ -2434,7 +2434,8 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__sp_syrk_micro)(int kc
 DOPT__KTARGET static void DOPT__KFN(dopt__sp_syrk_micro)(int kc, const DOPT_REAL *a, const DOPT_REAL *b, DOPT_REAL *C, int ldc,
                                                          int rows, int cols)
 {
-    DOPT__KFN(dopt__gemm_micro)(kc, -1, a, DOPT__MR, b, DOPT__SP_NR, 1, C, ldc, rows, cols);
+    DOPT__KFN(dopt__gemm_micro)(kc, -1, a, DOPT__MR, b, DOPT__SP_NR, 1, C, ldc, rows, cols, -DOPT__BAND_ALL,
+                              DOPT__BAND_ALL);
 }
 #endif
 
