@@ -2389,6 +2389,99 @@ DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_lane_blk)(const int RI, const int RJ, co
 #define DOPT__LQR_RB 2
 #endif
 
+#if !defined(__AVX512F__)
+/* Without AVX-512: the 2 x 2 kernel of 32-byte halves (a 64-byte GNU vector on AVX2 is lowered
+ * through the stack 16 bytes at a time, a store-forwarding stall on every access).  With lower
+ * set, a 2 x 2 block touching the diagonal also writes its entry (j, j+1) (finite, unused). */
+static void DOPT_FN(dopt__lqr_lane_gemm2)(int ni, int nj, int np, const R_ *A, int lda, int at, const R_ *Bm,
+                                         int ldb, R_ *D, int ldd, int accumulate, int lower)
+{
+    enum { W = DOPT__LW };
+    const size_t sa = (size_t)(at ? 1 : lda) * W, si = (size_t)(at ? lda : 1) * W; /* A: step in p, in i */
+    int i, j, p, l;
+    for (j = 0; j < nj; j += 2) {
+        const int two_j = j + 1 < nj;
+        for (i = lower ? j & ~1 : 0; i < ni; i += 2) {
+            const R_ *DOPT_RESTRICT ap = A + (size_t)i * si, *DOPT_RESTRICT bp = Bm + (size_t)j * ldb * W;
+            if (two_j && i + 1 < ni) {
+#if DOPT__LQR_VEC
+                typedef R_ lv __attribute__((vector_size(32))); /* 1 / (DOPT_MPC_LANE_BYTES / 32) of a lane block */
+                lv c00[(DOPT_MPC_LANE_BYTES / 32)], c10[(DOPT_MPC_LANE_BYTES / 32)], c01[(DOPT_MPC_LANE_BYTES / 32)], c11[(DOPT_MPC_LANE_BYTES / 32)], x0, x1, y0, y1;
+                R_ *d0 = DOPT__LQR_LN(D, i + j * ldd), *d1 = DOPT__LQR_LN(D, i + (j + 1) * ldd);
+                const size_t db = (size_t)ldb * W, hw = (size_t)W / (DOPT_MPC_LANE_BYTES / 32);
+                int h;
+                for (h = 0; h < (DOPT_MPC_LANE_BYTES / 32); ++h) {
+                    if (accumulate) {
+                        memcpy(&c00[h], d0 + h * hw, sizeof x0);
+                        memcpy(&c10[h], d0 + W + h * hw, sizeof x0);
+                        memcpy(&c01[h], d1 + h * hw, sizeof x0);
+                        memcpy(&c11[h], d1 + W + h * hw, sizeof x0);
+                    } else {
+                        memset(&c00[h], 0, sizeof x0);
+                        c10[h] = c01[h] = c11[h] = c00[h];
+                    }
+                }
+                for (p = 0; p < np; ++p, ap += sa, bp += W)
+                    for (h = 0; h < (DOPT_MPC_LANE_BYTES / 32); ++h) {
+                        memcpy(&x0, ap + h * hw, sizeof x0);
+                        memcpy(&x1, ap + si + h * hw, sizeof x1);
+                        memcpy(&y0, bp + h * hw, sizeof y0);
+                        memcpy(&y1, bp + db + h * hw, sizeof y1);
+                        c00[h] += x0 * y0;
+                        c10[h] += x1 * y0;
+                        c01[h] += x0 * y1;
+                        c11[h] += x1 * y1;
+                    }
+                for (h = 0; h < (DOPT_MPC_LANE_BYTES / 32); ++h) {
+                    memcpy(d0 + h * hw, &c00[h], sizeof x0);
+                    memcpy(d0 + W + h * hw, &c10[h], sizeof x0);
+                    memcpy(d1 + h * hw, &c01[h], sizeof x0);
+                    memcpy(d1 + W + h * hw, &c11[h], sizeof x0);
+                }
+#else
+                R_ a00[DOPT__LW], a10[DOPT__LW], a01[DOPT__LW], a11[DOPT__LW];
+                R_ *DOPT_RESTRICT d0 = DOPT__LQR_LN(D, i + j * ldd), *DOPT_RESTRICT d1 = DOPT__LQR_LN(D, i + (j + 1) * ldd);
+                const size_t db = (size_t)ldb * W;
+                for (l = 0; l < W; ++l) {
+                    a00[l] = accumulate ? d0[l] : 0;
+                    a10[l] = accumulate ? d0[W + l] : 0;
+                    a01[l] = accumulate ? d1[l] : 0;
+                    a11[l] = accumulate ? d1[W + l] : 0;
+                }
+                for (p = 0; p < np; ++p, ap += sa, bp += W)
+                    for (l = 0; l < W; ++l) {
+                        const R_ x0 = ap[l], x1 = ap[si + l], y0 = bp[l], y1 = bp[db + l];
+                        a00[l] += x0 * y0;
+                        a10[l] += x1 * y0;
+                        a01[l] += x0 * y1;
+                        a11[l] += x1 * y1;
+                    }
+                for (l = 0; l < W; ++l) {
+                    d0[l] = a00[l];
+                    d0[W + l] = a10[l];
+                    d1[l] = a01[l];
+                    d1[W + l] = a11[l];
+                }
+#endif
+            } else {
+                int ii, jj;
+                for (jj = j; jj < j + 2 && jj < nj; ++jj)
+                    for (ii = i; ii < i + 2 && ii < ni; ++ii) {
+                        R_ acc[DOPT__LW];
+                        R_ *DOPT_RESTRICT d = DOPT__LQR_LN(D, ii + jj * ldd);
+                        const R_ *DOPT_RESTRICT a = A + (size_t)ii * si, *DOPT_RESTRICT b = Bm + (size_t)jj * ldb * W;
+                        for (l = 0; l < W; ++l) acc[l] = accumulate ? d[l] : 0;
+                        for (p = 0; p < np; ++p, a += sa, b += W)
+                            for (l = 0; l < W; ++l) acc[l] += a[l] * b[l];
+                        for (l = 0; l < W; ++l) d[l] = acc[l];
+                    }
+            }
+        }
+    }
+}
+
+#endif
+
 /* D[i + j ldd] (+)= sum_p A(i, p) B[p + j ldb] lane-wise for i < ni, j < nj, p < np, where A(i, p)
  * is A[i + p lda] (at = 0) or A[p + i lda] (at = 1); with lower set (ni = nj), only i >= j is
  * formed and written.  ldd, lda, ldb count lane blocks.  Register blocks of dopt__lqr_lane_blk
@@ -2400,6 +2493,10 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
     const size_t sa = (size_t)(at ? 1 : lda) * W, si = (size_t)(at ? lda : 1) * W; /* A: step in p, in i */
     const size_t db = (size_t)ldb * W;
     int i, j;
+#if !defined(__AVX512F__)
+    DOPT_FN(dopt__lqr_lane_gemm2)(ni, nj, np, A, lda, at, Bm, ldb, D, ldd, accumulate, lower);
+    return;
+#endif
 #if DOPT__LQR_VEC
     const int rb = nj == 1 ? 8 : DOPT__LQR_RB;
     for (j = 0; j < nj; j += rb) {
