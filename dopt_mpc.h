@@ -3130,6 +3130,22 @@ static void DOPT_FN(dopt__lqr_lane_take)(DOPT_FN(dopt_mpc_lqr) *s)
     }
 }
 
+/* G (rows x cols, column-major) = or += (add) sc * (u v^T + w z^T): the rank-2 gradient blocks of C
+ * (sc = 1/2, symmetrized) and F (sc = 1). */
+static void DOPT_FN(dopt__lqr_outer2)(R_ *G, int rows, int cols, const R_ *u, const R_ *v, const R_ *w, const R_ *z,
+                                      R_ sc, int add)
+{
+    int i, j;
+    for (j = 0; j < cols; ++j) {
+        const R_ vj = sc * v[j], zj = sc * z[j];
+        R_ *DOPT_RESTRICT Gj = G + (size_t)j * rows;
+        if (add)
+            for (i = 0; i < rows; ++i) Gj[i] += u[i] * vj + w[i] * zj;
+        else
+            for (i = 0; i < rows; ++i) Gj[i] = u[i] * vj + w[i] * zj;
+    }
+}
+
 /* Element b's gradients of step t from (tau, lam, d_tau = dt, d_lam = dl, its whole
  * trajectories): added into shared arrays, written into unshared ones. */
 static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g,
@@ -3137,18 +3153,10 @@ static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const D
 {
     const int n = s->n, T = s->T, N = n + s->m;
     const R_ *x = s->tau + ((size_t)b * T + t) * N, *lam = s->lam + (size_t)b * T * n, *dx = dt + (size_t)t * N;
-    int i, j;
+    int i;
     if (g->C.p) {
         const int aC = DOPT__LQR_SHARED(g->C);
-        R_ *G = DOPT__LQR_AT(g->C, b, t);
-        for (j = 0; j < N; ++j) {
-            const R_ xj = (R_)0.5 * x[j], dxj = (R_)0.5 * dx[j];
-            R_ *DOPT_RESTRICT Gj = G + j * N;
-            if (aC)
-                for (i = 0; i < N; ++i) Gj[i] += dx[i] * xj + x[i] * dxj;
-            else
-                for (i = 0; i < N; ++i) Gj[i] = dx[i] * xj + x[i] * dxj;
-        }
+        DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->C, b, t), N, N, dx, x, x, dx, (R_)0.5, aC);
     }
     if (g->c.p) {
         const int ac = DOPT__LQR_SHARED(g->c);
@@ -3159,15 +3167,7 @@ static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const D
         const R_ *ln = lam + (size_t)(t + 1) * n, *dln = dl + (size_t)(t + 1) * n;
         if (g->F.p) {
             const int aF = DOPT__LQR_SHARED(g->F);
-            R_ *G = DOPT__LQR_AT(g->F, b, t);
-            for (j = 0; j < N; ++j) {
-                const R_ xj = x[j], dxj = dx[j];
-                R_ *DOPT_RESTRICT Gj = G + j * n;
-                if (aF)
-                    for (i = 0; i < n; ++i) Gj[i] += dln[i] * xj + ln[i] * dxj;
-                else
-                    for (i = 0; i < n; ++i) Gj[i] = dln[i] * xj + ln[i] * dxj;
-            }
+            DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->F, b, t), n, N, dln, x, ln, dx, 1, aF);
         }
         if (g->f.p) {
             const int af = DOPT__LQR_SHARED(g->f);
