@@ -196,7 +196,8 @@
  *     dopt_mpc_cem_shift(batch, horizon, nu, mean, .., std, .., std_reset)   receding-horizon warm
  *                                                      start (drop u_0, repeat the last action)
  *   Samples are N(0,1) by a 1024-layer ziggurat on 8 xoshiro256+ lanes seeded from the element's
- *   stream (vectorized on AVX2 builds, the same bits either way); elites by a one-pass heap
+ *   stream (vectorized in the avx2 and avx512 kernel families, the same bits in plain C; a build
+ *   with no -march picks the family at run time, see dopt.h's DOPT_NO_DISPATCH); elites by a one-pass heap
  *   selection (ties by sample index).  Plans sample and roll out element by element.  Solves, plans and backward passes allocate nothing, so a receding-
  *   horizon loop plan -> apply mean[0..nu) -> shift runs without a single heap allocation.
  *
@@ -539,8 +540,9 @@ enum {
  * Element b's draws come from 8 lanes, each a xoshiro256+ generator (Blackman & Vigna 2018, the
  * variant for floating point: output s0 + s3) whose 256-bit state is 4 outputs of the element's
  * dopt_rng stream.  Normals are made 8 at a time, normal q of a fill by lane q mod 8, so the
- * sequence depends on the element's stream only; AVX2 builds run the lanes as two 4-wide vectors
- * (GCC/Clang vector extensions), other builds as a plain loop: the same bits either way.
+ * sequence depends on the element's stream only; the avx2 and avx512 kernel families run the
+ * lanes as two 4-wide vectors (AVX2 intrinsics, in the CEM kernel region of the implementation
+ * pass), the others as a plain loop: the same bits either way.
  * A lane's 64-bit draw u picks layer i = bits 3..12 and c = (bits 13..63 as the mantissa of a
  * double in [1, 2)) - 3/2 in [-1/2, 1/2); x = c * width[i] is accepted at once when
  * |x| < inner[i] (the next narrower layer's edge: 99.57% of draws; Marsaglia & Tsang 2000 with
@@ -639,143 +641,14 @@ static double dopt__mpc_zig_slow(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int
     }
 }
 
-/* The fast pass over nb <= 64 blocks of 8 draws: lane l of block b draws u[b][l], writes its
- * candidate x to out[8 b + l] and sets bit l of bad[b] when it is not accepted at once. */
-#if defined(__AVX2__) && !defined(DOPT_NO_SIMD) && !defined(__CUDACC__)
+/* The sampler's fast pass and the LML sums use AVX2 intrinsics in the kernel families that have
+ * them (the CEM kernel region of the implementation pass); the header is included once here. */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && \
+    !defined(DOPT_NO_SIMD) && !defined(DOPT_NO_VECTOR_EXT) && !defined(__CUDACC__)
 #include <immintrin.h>
-#define DOPT__MPC_ZIG_VECTOR 1
-/* AVX2: the 8 lanes as two 4-wide vectors, bit-identical to the plain loop below. */
-static void dopt__mpc_zig_fast(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int nb, double *out,
-                               uint64_t (*u)[DOPT__MPC_LANES], unsigned char *bad)
-{
-    const __m256i one = _mm256_set1_epi64x(0x3FF0000000000000ll), low = _mm256_set1_epi64x(-2);
-    const __m256d half3 = _mm256_set1_pd(1.5), sign = _mm256_set1_pd(-0.0);
-    __m256i s[4][2];
-    int b, h, k;
-    for (k = 0; k < 4; ++k)
-        for (h = 0; h < 2; ++h) s[k][h] = _mm256_loadu_si256((const __m256i *)(const void *)&L->s[k][4 * h]);
-    for (b = 0; b < nb; ++b) {
-        int mask = 0;
-        for (h = 0; h < 2; ++h) {
-            __m256i r = _mm256_add_epi64(s[0][h], s[3][h]), t = _mm256_slli_epi64(s[1][h], 17);
-            const uint64_t *ub = &u[b][4 * h];
-            __m256d c, lo, hi, w, in, x;
-            s[2][h] = _mm256_xor_si256(s[2][h], s[0][h]);
-            s[3][h] = _mm256_xor_si256(s[3][h], s[1][h]);
-            s[1][h] = _mm256_xor_si256(s[1][h], s[2][h]);
-            s[0][h] = _mm256_xor_si256(s[0][h], s[3][h]);
-            s[2][h] = _mm256_xor_si256(s[2][h], t);
-            s[3][h] = _mm256_or_si256(_mm256_slli_epi64(s[3][h], 45), _mm256_srli_epi64(s[3][h], 19));
-            _mm256_storeu_si256((__m256i *)(void *)&u[b][4 * h], r);
-            c = _mm256_sub_pd(
-                _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(r, 12), low), one)), half3);
-            /* {width, inner} of the 4 layers: lanes 0, 2 and 1, 3 paired, then split */
-            lo = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(z->wi[(ub[0] >> 3) & 1023u])),
-                                      _mm_loadu_pd(z->wi[(ub[2] >> 3) & 1023u]), 1);
-            hi = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(z->wi[(ub[1] >> 3) & 1023u])),
-                                      _mm_loadu_pd(z->wi[(ub[3] >> 3) & 1023u]), 1);
-            w = _mm256_unpacklo_pd(lo, hi);
-            in = _mm256_unpackhi_pd(lo, hi);
-            x = _mm256_mul_pd(c, w);
-            _mm256_storeu_pd(out + 8 * b + 4 * h, x);
-            mask |= _mm256_movemask_pd(_mm256_cmp_pd(_mm256_andnot_pd(sign, x), in, _CMP_GE_OQ)) << (4 * h);
-        }
-        bad[b] = (unsigned char)mask;
-    }
-    for (k = 0; k < 4; ++k)
-        for (h = 0; h < 2; ++h) _mm256_storeu_si256((__m256i *)(void *)&L->s[k][4 * h], s[k][h]);
-}
+#define DOPT__MPC_X86_INTRIN 1
 #else
-static void dopt__mpc_zig_fast(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int nb, double *out,
-                               uint64_t (*u)[DOPT__MPC_LANES], unsigned char *bad)
-{
-    int b, l, i;
-    for (b = 0; b < nb; ++b) {
-        int mask = 0;
-        for (l = 0; l < DOPT__MPC_LANES; ++l) u[b][l] = dopt__mpc_lane_next(L, l);
-        for (l = 0; l < DOPT__MPC_LANES; ++l)
-            if (!dopt__mpc_zig_try(z, u[b][l], &i, &out[8 * b + l])) mask |= 1 << l;
-        bad[b] = (unsigned char)mask;
-    }
-}
-#endif
-
-/* blocks x 8 normals into out, 64 blocks at a time: the fast pass, then each candidate that was
- * not accepted at once is replaced, in order, by dopt__mpc_zig_slow on its lane (continuing that
- * lane's stream after the 64 blocks). */
-static void dopt__mpc_zig_blocks(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int blocks, double *out)
-{
-    uint64_t u[64][DOPT__MPC_LANES];
-    unsigned char bad[64];
-    while (blocks > 0) {
-        int nb = blocks < 64 ? blocks : 64, b, l;
-        dopt__mpc_zig_fast(z, L, nb, out, u, bad);
-        for (b = 0; b < nb; ++b)
-            if (bad[b])
-                for (l = 0; l < DOPT__MPC_LANES; ++l)
-                    if (bad[b] & (1 << l)) out[DOPT__MPC_LANES * b + l] = dopt__mpc_zig_slow(z, L, l, u[b][l]);
-        out += DOPT__MPC_LANES * nb;
-        blocks -= nb;
-    }
-}
-
-#ifdef DOPT__MPC_ZIG_VECTOR
-/* exp(a) for 4 doubles, a clamped to [-700, 700] (no overflow, no subnormal result): a = n ln 2 + r,
- * |r| <= ln2 / 2, Taylor series to r^13 (truncation 4e-18), 2^n put into the exponent bits. */
-static __m256d dopt__mpc_exp4(__m256d a)
-{
-    static const double cf[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
-                                  1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
-                                  1.0 / 479001600, 1.0 / 6227020800.0};
-    const __m256d magic = _mm256_set1_pd(6755399441055744.0); /* 1.5 * 2^52 */
-    __m256d kd, n, r, p;
-    int j;
-    a = _mm256_min_pd(_mm256_max_pd(a, _mm256_set1_pd(-700.0)), _mm256_set1_pd(700.0));
-    kd = _mm256_fmadd_pd(a, _mm256_set1_pd(1.4426950408889634), magic);
-    n = _mm256_sub_pd(kd, magic);
-    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), a);
-    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
-    p = _mm256_set1_pd(cf[13]);
-    for (j = 12; j >= 0; --j) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(cf[j]));
-    return _mm256_castsi256_pd(_mm256_add_epi64(
-        _mm256_castpd_si256(p),
-        _mm256_slli_epi64(_mm256_sub_epi64(_mm256_castpd_si256(kd), _mm256_castpd_si256(magic)), 52)));
-}
-
-/* y_i = sigmoid((x_i - c) + mu) for i < n, written to y when not NULL; adds sum y_i to *s and
- * sum y_i (1 - y_i) to *d (four partial sums, then added).  The last n % 4 entries go through
- * the same vector code (padded), so every y_i comes from one function of x_i. */
-static void dopt__mpc_sigmoid4(int n, const double *x, double c, double mu, double *y, double *s, double *d)
-{
-    const __m256d one = _mm256_set1_pd(1.0), vc = _mm256_set1_pd(c), vmu = _mm256_set1_pd(mu);
-    __m256d vs = _mm256_setzero_pd(), vd = _mm256_setzero_pd();
-    double ts[4], td[4], pad[4];
-    int i, j;
-    for (i = 0; i < n; i += 4) {
-        const double *xi = x + i;
-        __m256d t, v;
-        if (i + 4 > n) { /* the last entries, padded with zero-weight copies */
-            for (j = 0; j < 4; ++j) pad[j] = x[i + j < n ? i + j : n - 1];
-            xi = pad;
-        }
-        t = _mm256_add_pd(_mm256_sub_pd(_mm256_loadu_pd(xi), vc), vmu);
-        v = _mm256_div_pd(one, _mm256_add_pd(one, dopt__mpc_exp4(_mm256_sub_pd(_mm256_setzero_pd(), t))));
-        if (i + 4 > n) {
-            _mm256_storeu_pd(pad, v);
-            for (j = 0; j < 4; ++j) pad[j] = i + j < n ? pad[j] : 0;
-            if (y) for (j = 0; i + j < n; ++j) y[i + j] = pad[j];
-            v = _mm256_loadu_pd(pad);
-        } else if (y) {
-            _mm256_storeu_pd(y + i, v);
-        }
-        vs = _mm256_add_pd(vs, v);
-        vd = _mm256_fmadd_pd(v, _mm256_sub_pd(one, v), vd);
-    }
-    _mm256_storeu_pd(ts, vs);
-    _mm256_storeu_pd(td, vd);
-    *s += (ts[0] + ts[1]) + (ts[2] + ts[3]);
-    *d += (td[0] + td[1]) + (td[2] + td[3]);
-}
+#define DOPT__MPC_X86_INTRIN 0
 #endif
 
 /* *out = a * b; 0 when it overflows size_t. */
@@ -870,7 +743,7 @@ static dopt_status dopt__mpc_cem_check_dims(const dopt_mpc_cem_dims *d, dopt_err
 /* =============================================================================================== */
 /* Generic declarations (one pass per precision).                                                 */
 /* =============================================================================================== */
-#if defined(DOPT_MPC__PASS_DECL) && defined(DOPT_REAL)
+#if defined(DOPT_MPC__PASS_DECL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -1604,7 +1477,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_al_backward)(DOPT_FN(dopt_mpc_al) *s,
 /* =============================================================================================== */
 /* Generic implementation (one pass per precision).                                               */
 /* =============================================================================================== */
-#if defined(DOPT_MPC__PASS_IMPL) && defined(DOPT_REAL)
+#if defined(DOPT_MPC__PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -5930,151 +5803,6 @@ static DOPT_REAL DOPT_FN(dopt__mpc_sigmoid)(DOPT_REAL t)
  * overflows or underflows (a product that does gives the right limit, 0 or 1). */
 #define DOPT__MPC_LML_SPAN (DOPT_IS_FLOAT ? (DOPT_REAL)80 : (DOPT_REAL)690)
 
-#if DOPT__VEC_EXT /* an integer vector of the reals' width: comparison masks and bit tricks */
-#if DOPT_IS_FLOAT
-typedef unsigned int DOPT__KFN(dopt__mpc_vmask) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
-#else
-typedef unsigned long long DOPT__KFN(dopt__mpc_vmask) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
-#endif
-#endif
-#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
-typedef unsigned long long DOPT__KFN(dopt__mpc_vu64) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
-/* exp(a) for one vector, |a| <= 700: a = n ln 2 + r, |r| <= ln2 / 2, Taylor series to r^13
- * (truncation 4e-18), 2^n put into the exponent bits (the AVX2 dopt__mpc_exp4, at any width). */
-static DOPT__KFN(dopt__vreal) DOPT__KFN(dopt__mpc_vexp)(DOPT__KFN(dopt__vreal) a)
-{
-    static const double cf[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
-                                  1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
-                                  1.0 / 479001600, 1.0 / 6227020800.0};
-    typedef DOPT__KFN(dopt__vreal) V;
-    typedef DOPT__KFN(dopt__mpc_vu64) U;
-    const V zero = a - a, magic = zero + 6755399441055744.0; /* 1.5 * 2^52 */
-    V kd = a * 1.4426950408889634 + magic, nn = kd - magic, r, p;
-    int j;
-    r = a - nn * 6.93147180369123816490e-01;
-    r = r - nn * 1.90821492927058770002e-10;
-    p = zero + cf[13];
-    for (j = 12; j >= 0; --j) p = p * r + cf[j];
-    return (V)((U)p + (((U)kd - (U)magic) << 52));
-}
-#endif
-
-/* a_i = exp(c - x_i), i < n (a may be y's memory; not x's). */
-static void DOPT_FN(dopt__mpc_lml_factors)(int n, const DOPT_REAL *x, DOPT_REAL c, DOPT_REAL *a)
-{
-    int i = 0;
-#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
-    for (; i + DOPT__VLEN <= n; i += DOPT__VLEN)
-        DOPT__VST(a + i, DOPT__KFN(dopt__mpc_vexp)(c - DOPT__VLD(x + i)));
-#endif
-    for (; i < n; ++i) a[i] = DOPT_M(exp)(c - x[i]);
-}
-
-/* sum_i y_i and (return) sum_i y_i (1 - y_i) of y_i = 1 / (1 + a_i E); y (may equal a) gets the
- * y_i when not NULL.  Two vectors of partial sums, then the tail. */
-static DOPT_REAL DOPT_FN(dopt__mpc_lml_terms)(int n, const DOPT_REAL *a, DOPT_REAL E, DOPT_REAL *y, DOPT_REAL *sum)
-{
-    DOPT_REAL s = 0, d = 0;
-    int i = 0;
-#if DOPT__VEC_EXT
-    {
-        typedef DOPT__KFN(dopt__vreal) V;
-        V zero, one, ve, s0, s1, d0, d1;
-        int l;
-        memset(&zero, 0, sizeof zero);
-        one = zero + 1, ve = zero + E, s0 = s1 = d0 = d1 = zero;
-        for (; i + 2 * DOPT__VLEN <= n; i += 2 * DOPT__VLEN) {
-            V y0 = one / (one + DOPT__VLD(a + i) * ve), y1 = one / (one + DOPT__VLD(a + i + DOPT__VLEN) * ve);
-            if (y) DOPT__VST(y + i, y0), DOPT__VST(y + i + DOPT__VLEN, y1);
-            s0 += y0, s1 += y1;
-            d0 += y0 * (one - y0), d1 += y1 * (one - y1);
-        }
-        s0 += s1, d0 += d1;
-        for (l = 0; l < DOPT__VLEN; ++l) s += s0[l], d += d0[l];
-    }
-#endif
-    for (; i < n; ++i) {
-        DOPT_REAL v = 1 / (1 + a[i] * E);
-        if (y) y[i] = v;
-        s += v;
-        d += v * (1 - v);
-    }
-    *sum = s;
-    return d;
-}
-
-/* sum_i sigmoid(x_i - c + mu) - k and its derivative; a not NULL: the product form on a_i =
- * exp(c - x_i) (dopt__mpc_lml_factors) instead of x. */
-static DOPT_REAL DOPT_FN(dopt__mpc_lml_gap)(int n, const DOPT_REAL *x, const DOPT_REAL *a, DOPT_REAL c,
-                                             DOPT_REAL mu, DOPT_REAL k, DOPT_REAL *slope)
-{
-    DOPT_REAL s = 0, d = 0;
-    int i = 0;
-    if (a) {
-        *slope = DOPT_FN(dopt__mpc_lml_terms)(n, a, DOPT_M(exp)(-mu), NULL, &s);
-        return s - k;
-    }
-#if defined(DOPT__MPC_ZIG_VECTOR) && !DOPT_IS_FLOAT
-    i = n;
-    dopt__mpc_sigmoid4(n, x, c, mu, NULL, &s, &d);
-#endif
-    for (; i < n; ++i) {
-        DOPT_REAL y = DOPT_FN(dopt__mpc_sigmoid)((x[i] - c) + mu);
-        s += y;
-        d += y * (1 - y);
-    }
-    *slope = d;
-    return s - k;
-}
-
-/* Solve sum_i sigmoid(x_i - c + mu) = k for mu by Newton's method safeguarded by the bracket
- * (rtsafe-style: bisect when a step leaves the bracket or does not halve the last step; bisect over
- * the ordering of the reals while the bracket is wider than 128, so any finite bracket takes at
- * most ~64 + 60 halvings).  mu holds the start and the result. */
-static void DOPT_FN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, const DOPT_REAL *a, DOPT_REAL k, DOPT_REAL c,
-                                        DOPT_REAL xmin, DOPT_REAL xmax, DOPT_REAL *mu_io)
-{
-    const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
-    DOPT_REAL L = DOPT_M(log)(k / ((DOPT_REAL)n - k)), lo, hi, mu = *mu_io, g, slope, dx_old;
-    int it;
-    /* bracket: n sigmoid(xmin - c + mu) <= sum <= n sigmoid(xmax - c + mu) */
-    lo = L - (xmax - c);
-    hi = L - (xmin - c);
-    if (!(lo > -big)) lo = -big;
-    if (!(hi < big)) hi = big;
-    if (!(mu >= lo && mu <= hi)) mu = (DOPT_REAL)0.5 * lo + (DOPT_REAL)0.5 * hi;
-    dx_old = big;
-    for (it = 0; it < 300; ++it) {
-        DOPT_REAL step, next;
-        g = DOPT_FN(dopt__mpc_lml_gap)(n, x, a, c, mu, k, &slope);
-        if (g == 0) break;
-        if (g < 0) lo = mu;
-        else hi = mu;
-        step = slope > 0 ? g / slope : big;
-        next = mu - step;
-        if (slope > 0 && next > lo && next < hi && DOPT_M(fabs)(2 * step) <= DOPT_M(fabs)(dx_old)) {
-            dx_old = step;
-            mu = next;
-            /* Newton converges quadratically: after a step below sqrt(eps) the error is ~eps */
-            if (DOPT_M(fabs)(step) <= (DOPT_IS_FLOAT ? (DOPT_REAL)1e-4 : (DOPT_REAL)1e-8) *
-                                          (DOPT_M(fabs)(mu) > 1 ? DOPT_M(fabs)(mu) : 1))
-                break;
-        } else {
-            DOPT_REAL half = (DOPT_REAL)0.5 * hi - (DOPT_REAL)0.5 * lo;
-            next = half <= 64        ? lo + half
-                   : DOPT_IS_FLOAT ? (DOPT_REAL)dopt__mpc_ordered_mid_float((float)lo, (float)hi)
-                                   : (DOPT_REAL)dopt__mpc_ordered_mid((double)lo, (double)hi);
-            dx_old = half;
-            if (!(next > lo && next < hi)) { /* no real left inside the bracket */
-                mu = g < 0 ? lo : hi;
-                break;
-            }
-            mu = next;
-        }
-    }
-    *mu_io = mu;
-}
-
 /* Restore the min-heap order of h[0..n) below position p. */
 static void DOPT_FN(dopt__mpc_minheap_down)(int n, int p, DOPT_REAL *h)
 {
@@ -6113,8 +5841,261 @@ static DOPT_REAL DOPT_FN(dopt__mpc_rth_largest)(int n, int r, const DOPT_REAL *x
     return h[0];
 }
 
+/* The product form's shift: midway between the r-th and (r+1)-th largest of an evenly strided
+ * sample of 64 entries (rank scaled to the sample; all of x when n <= 128), copied to h
+ * (scratch, n reals).  Only a start: the bracketed Newton solve and the polish fix the dual. */
+static DOPT_REAL DOPT_FN(dopt__mpc_lml_start)(int n, int r, const DOPT_REAL *x, DOPT_REAL *h)
+{
+    int m = 64, j, rs;
+    DOPT_REAL next, top;
+    if (n <= 128) {
+        top = DOPT_FN(dopt__mpc_rth_largest)(n, r, x, h, &next);
+        return (DOPT_REAL)0.5 * top + (DOPT_REAL)0.5 * next;
+    }
+    for (j = 0; j < m; ++j) h[m + j] = x[(size_t)j * (size_t)n / (size_t)m];
+    rs = (int)(((double)r * m) / n + 0.5);
+    rs = rs < 1 ? 1 : rs > m - 1 ? m - 1 : rs;
+    top = DOPT_FN(dopt__mpc_rth_largest)(m, rs, h + m, h, &next);
+    return (DOPT_REAL)0.5 * top + (DOPT_REAL)0.5 * next;
+}
+
+/* ---- CEM and DCEM ---- */
+
+struct DOPT_FN(dopt_mpc_cem) {
+    dopt_owned own;             /* the block of create (dopt_owned_keep), or none                 */
+    dopt_mpc_cem_dims dims;
+    dopt__mpc_zig zig;
+    dopt__mpc_lanes *lanes;     /* batch samplers (8 lanes each, seeded from the element's stream) */
+    dopt_status *est;           /* batch element statuses of the current solve                     */
+    DOPT_REAL *X;               /* B P D samples (sample j of element b at (b P + j) D)            */
+    DOPT_REAL *cost;            /* B P                                                             */
+    DOPT_REAL *key;             /* P: selection keys / scratch                                     */
+    int *idx;                   /* P                                                               */
+    DOPT_REAL *tmp;             /* 2 D                                                             */
+    DOPT_REAL *best;            /* B D lowest-cost samples                                         */
+    DOPT_REAL *bestc;           /* B                                                               */
+    DOPT_REAL *state;           /* 2 P state_dim rollout states                                    */
+    /* DCEM (dcem_iterations > 0) */
+    DOPT_REAL *gX;              /* B P D                                                           */
+    DOPT_REAL *gf;              /* B P                                                             */
+    DOPT_REAL *gmean, *gstd;    /* B D running adjoints of the mean and std                        */
+    DOPT_REAL *t_eps;           /* T B P D noise                                                   */
+    DOPT_REAL *t_cost, *t_w;    /* T B P costs and LML weights                                     */
+    DOPT_REAL *t_mean, *t_std;  /* T B D mean and std at the start of each iteration               */
+    DOPT_REAL *t_m, *t_s;       /* T B D elite mean and std (before floor and smoothing)           */
+    int recorded;               /* iterations on the tape; 0: none                                 */
+    DOPT_FN(dopt_mpc_cem_options) tape_opt;
+};
+
+/* Objective as a plain function pointer and user data (plan substitutes its rollout). */
+typedef dopt_status (*DOPT_FN(dopt__mpc_cost_fn))(void *user, ptrdiff_t first, ptrdiff_t count, int population,
+                                                  int dim, const DOPT_REAL *X, DOPT_REAL *cost);
+
+#define DOPT__MPC_TAPE(arr, t, b, n) ((arr) + ((size_t)(t) * (size_t)c->dims.batch + (size_t)(b)) * (size_t)(n))
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_MPC__PASS_IMPL (continued after the CEM kernels) */
+
+/* =============================================================================================== */
+/* The CEM kernel region: the LML sums and dual solve, the sampler's fast pass, the samples' affine */
+/* map, the refits and DCEM's reverse steps, one pass per kernel family (dopt.h's family driver:  */
+/* DOPT__KFN names, DOPT__KTARGET on every function) inside each precision pass, so a build with  */
+/* no -march runs them in the vector family the CPU has.                                         */
+/* =============================================================================================== */
+#if defined(DOPT__KPASS) && defined(DOPT__MPC_CEM_KERNELS) && defined(DOPT_REAL)
+#if DOPT__VEC_EXT /* an integer vector of the reals' width: comparison masks and bit tricks */
+#if DOPT_IS_FLOAT
+typedef unsigned int DOPT__KFN(dopt__mpc_vmask) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
+#else
+typedef unsigned long long DOPT__KFN(dopt__mpc_vmask) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
+#endif
+#endif
+#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
+typedef unsigned long long DOPT__KFN(dopt__mpc_vu64) __attribute__((vector_size(DOPT__VBYTES), __may_alias__));
+/* exp(a) for one vector, |a| <= 700: a = n ln 2 + r, |r| <= ln2 / 2, Taylor series to r^13
+ * (truncation 4e-18), 2^n put into the exponent bits (the AVX2 dopt__mpc_exp4, at any width). */
+DOPT__KTARGET static DOPT__KFN(dopt__vreal) DOPT__KFN(dopt__mpc_vexp)(DOPT__KFN(dopt__vreal) a)
+{
+    static const double cf[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+                                  1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
+                                  1.0 / 479001600, 1.0 / 6227020800.0};
+    typedef DOPT__KFN(dopt__vreal) V;
+    typedef DOPT__KFN(dopt__mpc_vu64) U;
+    const V zero = a - a, magic = zero + 6755399441055744.0; /* 1.5 * 2^52 */
+    V kd = a * 1.4426950408889634 + magic, nn = kd - magic, r, p;
+    int j;
+    r = a - nn * 6.93147180369123816490e-01;
+    r = r - nn * 1.90821492927058770002e-10;
+    p = zero + cf[13];
+    for (j = 12; j >= 0; --j) p = p * r + cf[j];
+    return (V)((U)p + (((U)kd - (U)magic) << 52));
+}
+#endif
+
+#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
+/* y_i = sigmoid((x_i - c) + mu) for i < n, written to y when not NULL; adds sum y_i to *s and
+ * sum y_i (1 - y_i) to *d (one vector of partial sums each, then added).  The exponent is clamped
+ * to [-700, 700] (no overflow: the sigmoid is then 0 or 1 to the last bit).  The last n % VLEN
+ * entries go through the same vector code (padded), so every y_i comes from one function of x_i. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_sigmoids)(int n, const double *x, double c, double mu, double *y,
+                                                        double *s, double *d)
+{
+    typedef DOPT__KFN(dopt__vreal) V;
+    typedef DOPT__KFN(dopt__mpc_vmask) M;
+    V zero, one, hi, lo, vs, vd;
+    double pad[8];
+    int i, j, l;
+    memset(&zero, 0, sizeof zero);
+    one = zero + 1, hi = zero + 700.0, lo = zero - 700.0, vs = vd = zero;
+    for (i = 0; i < n; i += DOPT__VLEN) {
+        const double *xi = x + i;
+        V a, v;
+        M m;
+        if (i + DOPT__VLEN > n) { /* the last entries, padded with zero-weight copies */
+            for (j = 0; j < DOPT__VLEN; ++j) pad[j] = x[i + j < n ? i + j : n - 1];
+            xi = pad;
+        }
+        a = zero - ((DOPT__VLD(xi) - c) + mu); /* sigmoid(t) = 1 / (1 + exp(-t)) */
+        m = (M)(a > hi);
+        a = (V)(((M)a & ~m) | ((M)hi & m));
+        m = (M)(a < lo);
+        a = (V)(((M)a & ~m) | ((M)lo & m));
+        v = one / (one + DOPT__KFN(dopt__mpc_vexp)(a));
+        if (i + DOPT__VLEN > n) {
+            DOPT__VST(pad, v);
+            for (j = 0; j < DOPT__VLEN; ++j) pad[j] = i + j < n ? pad[j] : 0;
+            if (y) for (j = 0; i + j < n; ++j) y[i + j] = pad[j];
+            v = DOPT__VLD(pad);
+        } else if (y) {
+            DOPT__VST(y + i, v);
+        }
+        vs += v;
+        vd += v * (one - v);
+    }
+    for (l = 0; l < DOPT__VLEN; ++l) *s += vs[l], *d += vd[l];
+}
+#endif
+
+/* a_i = exp(c - x_i), i < n (a may be y's memory; not x's). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_lml_factors)(int n, const DOPT_REAL *x, DOPT_REAL c, DOPT_REAL *a)
+{
+    int i = 0;
+#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
+    for (; i + DOPT__VLEN <= n; i += DOPT__VLEN)
+        DOPT__VST(a + i, DOPT__KFN(dopt__mpc_vexp)(c - DOPT__VLD(x + i)));
+#endif
+    for (; i < n; ++i) a[i] = DOPT_M(exp)(c - x[i]);
+}
+
+/* sum_i y_i and (return) sum_i y_i (1 - y_i) of y_i = 1 / (1 + a_i E); y (may equal a) gets the
+ * y_i when not NULL.  Two vectors of partial sums, then the tail. */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_lml_terms)(int n, const DOPT_REAL *a, DOPT_REAL E, DOPT_REAL *y, DOPT_REAL *sum)
+{
+    DOPT_REAL s = 0, d = 0;
+    int i = 0;
+#if DOPT__VEC_EXT
+    {
+        typedef DOPT__KFN(dopt__vreal) V;
+        V zero, one, ve, s0, s1, d0, d1;
+        int l;
+        memset(&zero, 0, sizeof zero);
+        one = zero + 1, ve = zero + E, s0 = s1 = d0 = d1 = zero;
+        for (; i + 2 * DOPT__VLEN <= n; i += 2 * DOPT__VLEN) {
+            V y0 = one / (one + DOPT__VLD(a + i) * ve), y1 = one / (one + DOPT__VLD(a + i + DOPT__VLEN) * ve);
+            if (y) DOPT__VST(y + i, y0), DOPT__VST(y + i + DOPT__VLEN, y1);
+            s0 += y0, s1 += y1;
+            d0 += y0 * (one - y0), d1 += y1 * (one - y1);
+        }
+        s0 += s1, d0 += d1;
+        for (l = 0; l < DOPT__VLEN; ++l) s += s0[l], d += d0[l];
+    }
+#endif
+    for (; i < n; ++i) {
+        DOPT_REAL v = 1 / (1 + a[i] * E);
+        if (y) y[i] = v;
+        s += v;
+        d += v * (1 - v);
+    }
+    *sum = s;
+    return d;
+}
+
+/* sum_i sigmoid(x_i - c + mu) - k and its derivative; a not NULL: the product form on a_i =
+ * exp(c - x_i) (dopt__mpc_lml_factors) instead of x. */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_lml_gap)(int n, const DOPT_REAL *x, const DOPT_REAL *a, DOPT_REAL c,
+                                             DOPT_REAL mu, DOPT_REAL k, DOPT_REAL *slope)
+{
+    DOPT_REAL s = 0, d = 0;
+    int i = 0;
+    if (a) {
+        *slope = DOPT__KFN(dopt__mpc_lml_terms)(n, a, DOPT_M(exp)(-mu), NULL, &s);
+        return s - k;
+    }
+#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
+    i = n;
+    DOPT__KFN(dopt__mpc_sigmoids)(n, x, c, mu, NULL, &s, &d);
+#endif
+    for (; i < n; ++i) {
+        DOPT_REAL y = DOPT_FN(dopt__mpc_sigmoid)((x[i] - c) + mu);
+        s += y;
+        d += y * (1 - y);
+    }
+    *slope = d;
+    return s - k;
+}
+
+/* Solve sum_i sigmoid(x_i - c + mu) = k for mu by Newton's method safeguarded by the bracket
+ * (rtsafe-style: bisect when a step leaves the bracket or does not halve the last step; bisect over
+ * the ordering of the reals while the bracket is wider than 128, so any finite bracket takes at
+ * most ~64 + 60 halvings).  mu holds the start and the result. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_lml_dual)(int n, const DOPT_REAL *x, const DOPT_REAL *a, DOPT_REAL k, DOPT_REAL c,
+                                        DOPT_REAL xmin, DOPT_REAL xmax, DOPT_REAL *mu_io)
+{
+    const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
+    DOPT_REAL L = DOPT_M(log)(k / ((DOPT_REAL)n - k)), lo, hi, mu = *mu_io, g, slope, dx_old;
+    int it;
+    /* bracket: n sigmoid(xmin - c + mu) <= sum <= n sigmoid(xmax - c + mu) */
+    lo = L - (xmax - c);
+    hi = L - (xmin - c);
+    if (!(lo > -big)) lo = -big;
+    if (!(hi < big)) hi = big;
+    if (!(mu >= lo && mu <= hi)) mu = (DOPT_REAL)0.5 * lo + (DOPT_REAL)0.5 * hi;
+    dx_old = big;
+    for (it = 0; it < 300; ++it) {
+        DOPT_REAL step, next;
+        g = DOPT__KFN(dopt__mpc_lml_gap)(n, x, a, c, mu, k, &slope);
+        if (g == 0) break;
+        if (g < 0) lo = mu;
+        else hi = mu;
+        step = slope > 0 ? g / slope : big;
+        next = mu - step;
+        if (slope > 0 && next > lo && next < hi && DOPT_M(fabs)(2 * step) <= DOPT_M(fabs)(dx_old)) {
+            dx_old = step;
+            mu = next;
+            /* Newton converges quadratically: after a step below sqrt(eps) the error is ~eps */
+            if (DOPT_M(fabs)(step) <= (DOPT_IS_FLOAT ? (DOPT_REAL)1e-4 : (DOPT_REAL)1e-8) *
+                                          (DOPT_M(fabs)(mu) > 1 ? DOPT_M(fabs)(mu) : 1))
+                break;
+        } else {
+            DOPT_REAL half = (DOPT_REAL)0.5 * hi - (DOPT_REAL)0.5 * lo;
+            next = half <= 64        ? lo + half
+                   : DOPT_IS_FLOAT ? (DOPT_REAL)dopt__mpc_ordered_mid_float((float)lo, (float)hi)
+                                   : (DOPT_REAL)dopt__mpc_ordered_mid((double)lo, (double)hi);
+            dx_old = half;
+            if (!(next > lo && next < hi)) { /* no real left inside the bracket */
+                mu = g < 0 ? lo : hi;
+                break;
+            }
+            mu = next;
+        }
+    }
+    *mu_io = mu;
+}
+
 /* Smallest and largest of x[0..n); 0 when some x_i is NaN or Inf (vector min / max by masks). */
-static int DOPT_FN(dopt__mpc_lml_range)(int n, const DOPT_REAL *x, DOPT_REAL *xmin, DOPT_REAL *xmax)
+DOPT__KTARGET static int DOPT__KFN(dopt__mpc_lml_range)(int n, const DOPT_REAL *x, DOPT_REAL *xmin, DOPT_REAL *xmax)
 {
     DOPT_REAL lo = x[0], hi = x[0], bad = 0;
     int i = 0;
@@ -6147,24 +6128,6 @@ static int DOPT_FN(dopt__mpc_lml_range)(int n, const DOPT_REAL *x, DOPT_REAL *xm
     return bad == 0;
 }
 
-/* The product form's shift: midway between the r-th and (r+1)-th largest of an evenly strided
- * sample of 64 entries (rank scaled to the sample; all of x when n <= 128), copied to h
- * (scratch, n reals).  Only a start: the bracketed Newton solve and the polish fix the dual. */
-static DOPT_REAL DOPT_FN(dopt__mpc_lml_start)(int n, int r, const DOPT_REAL *x, DOPT_REAL *h)
-{
-    int m = 64, j, rs;
-    DOPT_REAL next, top;
-    if (n <= 128) {
-        top = DOPT_FN(dopt__mpc_rth_largest)(n, r, x, h, &next);
-        return (DOPT_REAL)0.5 * top + (DOPT_REAL)0.5 * next;
-    }
-    for (j = 0; j < m; ++j) h[m + j] = x[(size_t)j * (size_t)n / (size_t)m];
-    rs = (int)(((double)r * m) / n + 0.5);
-    rs = rs < 1 ? 1 : rs > m - 1 ? m - 1 : rs;
-    top = DOPT_FN(dopt__mpc_rth_largest)(m, rs, h + m, h, &next);
-    return (DOPT_REAL)0.5 * top + (DOPT_REAL)0.5 * next;
-}
-
 /* One LML projection; y (n reals, not overlapping x) doubles as the selection scratch and then
  * holds the factors a_i of the product form.  The dual is solved twice: first with x shifted by
  * c (between the r-th and (r+1)-th largest x, r = ceil(k) clamped to [1, n-1], found by
@@ -6172,24 +6135,24 @@ static DOPT_REAL DOPT_FN(dopt__mpc_lml_start)(int n, int r, const DOPT_REAL *x, 
  * the input nearest to the solution's 50% point, so an active entry sits at exactly 0 and huge
  * inputs lose no precision.  Inputs whose spread allows it (DOPT__MPC_LML_SPAN) take the product
  * form (one exponential per entry, then one division per entry and dual iteration); the others
- * the sigmoid sums (4-wide in double on AVX2 builds, dopt__mpc_sigmoid4). */
-static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REAL *x, DOPT_REAL *y,
+ * the sigmoid sums (vectors in double, dopt__mpc_sigmoids). */
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REAL *x, DOPT_REAL *y,
                                               DOPT_REAL *nu_out)
 {
     DOPT_REAL xmax, xmin, c, c2, t, mu = 0, g = 0, next, *a = NULL;
     int i, r;
-    if (!DOPT_FN(dopt__mpc_lml_range)(n, x, &xmin, &xmax)) return DOPT_ERR_NON_FINITE;
+    if (!DOPT__KFN(dopt__mpc_lml_range)(n, x, &xmin, &xmax)) return DOPT_ERR_NON_FINITE;
     r = (int)DOPT_M(ceil)(k);
     if (r < 1) r = 1;
     if (r > n - 1) r = n - 1;
     if ((xmax - xmin) + DOPT_M(fabs)(DOPT_M(log)(k / ((DOPT_REAL)n - k))) < DOPT__MPC_LML_SPAN) {
         c = DOPT_FN(dopt__mpc_lml_start)(n, r, x, y);
         a = y;
-        DOPT_FN(dopt__mpc_lml_factors)(n, x, c, a);
+        DOPT__KFN(dopt__mpc_lml_factors)(n, x, c, a);
     } else {
         c = (DOPT_REAL)0.5 * DOPT_FN(dopt__mpc_rth_largest)(n, r, x, y, &next) + (DOPT_REAL)0.5 * next;
     }
-    DOPT_FN(dopt__mpc_lml_dual)(n, x, a, k, c, xmin, xmax, &mu);
+    DOPT__KFN(dopt__mpc_lml_dual)(n, x, a, k, c, xmin, xmax, &mu);
     t = c - mu; /* y_i = 1/2 where x_i = t */
     c2 = c;
     if (DOPT_M(fabs)(mu) > 16) { /* only a large shift loses digits */
@@ -6200,18 +6163,18 @@ static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REA
     if (c2 != c) {
         mu = (mu - c) + c2;
         c = c2;
-        if (a) DOPT_FN(dopt__mpc_lml_factors)(n, x, c, a);
-        DOPT_FN(dopt__mpc_lml_dual)(n, x, a, k, c, xmin, xmax, &mu);
+        if (a) DOPT__KFN(dopt__mpc_lml_factors)(n, x, c, a);
+        DOPT__KFN(dopt__mpc_lml_dual)(n, x, a, k, c, xmin, xmax, &mu);
     }
     if (a) {
-        DOPT_FN(dopt__mpc_lml_terms)(n, a, DOPT_M(exp)(-mu), y, &g);
+        DOPT__KFN(dopt__mpc_lml_terms)(n, a, DOPT_M(exp)(-mu), y, &g);
     } else {
         i = 0;
-#if defined(DOPT__MPC_ZIG_VECTOR) && !DOPT_IS_FLOAT
+#if DOPT__VEC_EXT && !DOPT_IS_FLOAT
         {
             double dd = 0;
             i = n;
-            dopt__mpc_sigmoid4(n, x, c, mu, y, &g, &dd);
+            DOPT__KFN(dopt__mpc_sigmoids)(n, x, c, mu, y, &g, &dd);
         }
 #endif
         for (; i < n; ++i) {
@@ -6222,6 +6185,442 @@ static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REA
     if (nu_out) *nu_out = mu - c;
     if (!(DOPT_M(fabs)(g - k) <= (DOPT_REAL)(64 * n) * DOPT_EPS * (k > 1 ? k : 1))) return DOPT_ERR_NO_CONVERGENCE;
     return DOPT_OK;
+}
+
+/* ---- the sampler's fast pass (see the normal sampler in the precision-independent part) ----
+ * dopt__mpc_zig_fast: nb <= 64 blocks of 8 draws: lane l of block b draws u[b][l], writes its
+ * candidate x to out[8 b + l] and sets bit l of bad[b] when it is not accepted at once.  Families
+ * with AVX2 (avx2, avx512) run the 8 lanes as two 4-wide vectors, the others a plain loop: the
+ * same bits either way (tests/test_cem.c checks every family this build holds). */
+#if DOPT__MPC_X86_INTRIN && DOPT__VBYTES >= 32
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_zig_fast)(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int nb, double *out,
+                                                        uint64_t (*u)[DOPT__MPC_LANES], unsigned char *bad)
+{
+    const __m256i one = _mm256_set1_epi64x(0x3FF0000000000000ll), low = _mm256_set1_epi64x(-2);
+    const __m256d half3 = _mm256_set1_pd(1.5), sign = _mm256_set1_pd(-0.0);
+    __m256i s[4][2];
+    int b, h, k;
+    for (k = 0; k < 4; ++k)
+        for (h = 0; h < 2; ++h) s[k][h] = _mm256_loadu_si256((const __m256i *)(const void *)&L->s[k][4 * h]);
+    for (b = 0; b < nb; ++b) {
+        int mask = 0;
+        for (h = 0; h < 2; ++h) {
+            __m256i r = _mm256_add_epi64(s[0][h], s[3][h]), t = _mm256_slli_epi64(s[1][h], 17);
+            const uint64_t *ub = &u[b][4 * h];
+            __m256d c, lo, hi, w, in, x;
+            s[2][h] = _mm256_xor_si256(s[2][h], s[0][h]);
+            s[3][h] = _mm256_xor_si256(s[3][h], s[1][h]);
+            s[1][h] = _mm256_xor_si256(s[1][h], s[2][h]);
+            s[0][h] = _mm256_xor_si256(s[0][h], s[3][h]);
+            s[2][h] = _mm256_xor_si256(s[2][h], t);
+            s[3][h] = _mm256_or_si256(_mm256_slli_epi64(s[3][h], 45), _mm256_srli_epi64(s[3][h], 19));
+            _mm256_storeu_si256((__m256i *)(void *)&u[b][4 * h], r);
+            c = _mm256_sub_pd(
+                _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi64(r, 12), low), one)), half3);
+            /* {width, inner} of the 4 layers: lanes 0, 2 and 1, 3 paired, then split */
+            lo = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(z->wi[(ub[0] >> 3) & 1023u])),
+                                      _mm_loadu_pd(z->wi[(ub[2] >> 3) & 1023u]), 1);
+            hi = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(z->wi[(ub[1] >> 3) & 1023u])),
+                                      _mm_loadu_pd(z->wi[(ub[3] >> 3) & 1023u]), 1);
+            w = _mm256_unpacklo_pd(lo, hi);
+            in = _mm256_unpackhi_pd(lo, hi);
+            x = _mm256_mul_pd(c, w);
+            _mm256_storeu_pd(out + 8 * b + 4 * h, x);
+            mask |= _mm256_movemask_pd(_mm256_cmp_pd(_mm256_andnot_pd(sign, x), in, _CMP_GE_OQ)) << (4 * h);
+        }
+        bad[b] = (unsigned char)mask;
+    }
+    for (k = 0; k < 4; ++k)
+        for (h = 0; h < 2; ++h) _mm256_storeu_si256((__m256i *)(void *)&L->s[k][4 * h], s[k][h]);
+}
+#else
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_zig_fast)(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int nb, double *out,
+                                                        uint64_t (*u)[DOPT__MPC_LANES], unsigned char *bad)
+{
+    int b, l, i;
+    for (b = 0; b < nb; ++b) {
+        int mask = 0;
+        for (l = 0; l < DOPT__MPC_LANES; ++l) u[b][l] = dopt__mpc_lane_next(L, l);
+        for (l = 0; l < DOPT__MPC_LANES; ++l)
+            if (!dopt__mpc_zig_try(z, u[b][l], &i, &out[8 * b + l])) mask |= 1 << l;
+        bad[b] = (unsigned char)mask;
+    }
+}
+#endif
+
+/* blocks x 8 normals into out, 64 blocks at a time: the fast pass, then each candidate that was
+ * not accepted at once is replaced, in order, by dopt__mpc_zig_slow on its lane (continuing that
+ * lane's stream after the 64 blocks). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_zig_blocks)(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int blocks, double *out)
+{
+    uint64_t u[64][DOPT__MPC_LANES];
+    unsigned char bad[64];
+    while (blocks > 0) {
+        int nb = blocks < 64 ? blocks : 64, b, l;
+        DOPT__KFN(dopt__mpc_zig_fast)(z, L, nb, out, u, bad);
+        for (b = 0; b < nb; ++b)
+            if (bad[b])
+                for (l = 0; l < DOPT__MPC_LANES; ++l)
+                    if (bad[b] & (1 << l)) out[DOPT__MPC_LANES * b + l] = dopt__mpc_zig_slow(z, L, l, u[b][l]);
+        out += DOPT__MPC_LANES * nb;
+        blocks -= nb;
+    }
+}
+
+/* n N(0,1) draws from element sampler L into out (whole blocks of 8 draws: the draws past n of
+ * the last block are dropped). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_normals)(const dopt__mpc_zig *z, dopt__mpc_lanes *L, size_t n, DOPT_REAL *out)
+{
+    double buf[64];
+    size_t done = 0, i;
+#if !DOPT_IS_FLOAT
+    done = n / DOPT__MPC_LANES * DOPT__MPC_LANES;
+    DOPT__KFN(dopt__mpc_zig_blocks)(z, L, (int)(done / DOPT__MPC_LANES), out);
+#endif
+    while (done < n) {
+        size_t m = n - done < 64 ? n - done : 64;
+        DOPT__KFN(dopt__mpc_zig_blocks)(z, L, (int)((m + DOPT__MPC_LANES - 1) / DOPT__MPC_LANES), buf);
+        for (i = 0; i < m; ++i) out[done + i] = (DOPT_REAL)buf[i];
+        done += m;
+    }
+}
+
+/* The samples' affine map and its reverse run over the flat P x D array in tiles of r rows, r D
+ * reals, with mean, std and the box repeated r times on the stack: r = VLEN when r D <=
+ * DOPT__MPC_TILE (every tile then a whole number of vectors, whatever D), 1 otherwise. */
+#ifndef DOPT__MPC_TILE
+#define DOPT__MPC_TILE 80
+#endif
+DOPT__KTARGET static int DOPT__KFN(dopt__mpc_tile_rows)(int D)
+{
+#if DOPT__VEC_EXT
+    if (D * DOPT__VLEN <= DOPT__MPC_TILE) return DOPT__VLEN;
+#endif
+    (void)D;
+    return 1;
+}
+
+/* tile = r copies of the D reals v */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_tile_fill)(int r, int D, const DOPT_REAL *v, DOPT_REAL *tile)
+{
+    int j;
+    for (j = 0; j < r; ++j) memcpy(tile + (size_t)j * (size_t)D, v, (size_t)D * sizeof(DOPT_REAL));
+}
+
+/* The P samples x_j = clamp(mean + std .* e_j) to the box (lo, hi; NULL: unbounded on that side)
+ * into X (P x D); e NULL: in place (e is X). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_affine)(int P, int D, const DOPT_REAL *mu, const DOPT_REAL *sd,
+                                                          const DOPT_REAL *lo, const DOPT_REAL *hi, const DOPT_REAL *e,
+                                                          DOPT_REAL *X)
+{
+    DOPT_REAL tile[4][DOPT__MPC_TILE];
+    const DOPT_REAL *DOPT_RESTRICT mt = mu, *DOPT_RESTRICT st = sd, *DOPT_RESTRICT lt = lo, *DOPT_RESTRICT ht = hi;
+    int r = DOPT__KFN(dopt__mpc_tile_rows)(D), T = r * D, q;
+    size_t N = (size_t)P * (size_t)D, q0;
+    if (r > 1) {
+        DOPT__KFN(dopt__mpc_tile_fill)(r, D, mu, tile[0]), mt = tile[0];
+        DOPT__KFN(dopt__mpc_tile_fill)(r, D, sd, tile[1]), st = tile[1];
+        if (lo) DOPT__KFN(dopt__mpc_tile_fill)(r, D, lo, tile[2]), lt = tile[2];
+        if (hi) DOPT__KFN(dopt__mpc_tile_fill)(r, D, hi, tile[3]), ht = tile[3];
+    }
+    for (q0 = 0; q0 < N; q0 += (size_t)T) {
+        int n = N - q0 < (size_t)T ? (int)(N - q0) : T;
+        DOPT_REAL *DOPT_RESTRICT x = X + q0;
+        if (e) {
+            const DOPT_REAL *DOPT_RESTRICT eq = e + q0;
+            for (q = 0; q < n; ++q) x[q] = mt[q] + st[q] * eq[q];
+        } else {
+            for (q = 0; q < n; ++q) x[q] = mt[q] + st[q] * x[q];
+        }
+        if (lt) for (q = 0; q < n; ++q) x[q] = x[q] < lt[q] ? lt[q] : x[q];
+        if (ht) for (q = 0; q < n; ++q) x[q] = x[q] > ht[q] ? ht[q] : x[q];
+    }
+}
+
+/* Draw element b's population into c->X (and its noise into eps when not NULL): the P D normals
+ * of one fill, sample j's coordinate i from draw j D + i. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_sample)(DOPT_FN(dopt_mpc_cem) *c, ptrdiff_t b,
+                                          const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *mean,
+                                          const DOPT_REAL *std, DOPT_REAL *eps)
+{
+    int P = c->dims.population, D = c->dims.dim;
+    DOPT_REAL *X = c->X + (size_t)b * (size_t)P * (size_t)D;
+    DOPT__KFN(dopt__mpc_cem_normals)(&c->zig, &c->lanes[b], (size_t)P * (size_t)D, eps ? eps : X);
+    DOPT__KFN(dopt__mpc_cem_affine)(P, D, mean, std, o->lower, o->upper, eps, X);
+}
+
+/* Smoothed, floored update of (mean, std) from the elite statistics (m, s). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_update)(int D, const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *m,
+                                          const DOPT_REAL *s, DOPT_REAL *mean, DOPT_REAL *std)
+{
+    DOPT_REAL a = o->momentum;
+    int i;
+    for (i = 0; i < D; ++i) {
+        DOPT_REAL si = s[i] > o->min_std ? s[i] : o->min_std;
+        mean[i] = a == 0 ? m[i] : a * mean[i] + (1 - a) * m[i];
+        std[i] = a == 0 ? si : a * std[i] + (1 - a) * si;
+    }
+}
+
+/* Hard refit: m, s = mean and population std of the K samples X[idx[0..K)]. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_refit)(int D, int K, const DOPT_REAL *X, const int *idx, DOPT_REAL *m,
+                                         DOPT_REAL *s)
+{
+    int e, i;
+    DOPT_REAL inv = (DOPT_REAL)1 / (DOPT_REAL)K;
+    for (i = 0; i < D; ++i) m[i] = 0, s[i] = 0;
+    for (e = 0; e < K; ++e) {
+        const DOPT_REAL *x = X + (size_t)idx[e] * (size_t)D;
+        for (i = 0; i < D; ++i) m[i] += x[i];
+    }
+    for (i = 0; i < D; ++i) m[i] *= inv;
+    for (e = 0; e < K; ++e) {
+        const DOPT_REAL *x = X + (size_t)idx[e] * (size_t)D;
+        for (i = 0; i < D; ++i) s[i] += (x[i] - m[i]) * (x[i] - m[i]);
+    }
+    for (i = 0; i < D; ++i) s[i] = DOPT_M(sqrt)(s[i] * inv);
+}
+
+/* Element b after its costs are in: rank the samples (non-finite last), keep the best sample,
+ * refit and update mean and std (ms, ss: element b's).  An element whose samples all failed is
+ * marked DOPT_ERR_NON_FINITE and stops changing. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_elites)(DOPT_FN(dopt_mpc_cem) *c, const DOPT_FN(dopt_mpc_cem_options) *o,
+                                         ptrdiff_t b, int it, DOPT_REAL *ms, DOPT_REAL *ss,
+                                         dopt_mpc_cem_report *report)
+{
+    const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
+    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, j, bad = 0;
+    const DOPT_REAL *f = c->cost + (size_t)b * (size_t)P, *X = c->X + (size_t)b * (size_t)P * (size_t)D;
+    if (c->est[b] != DOPT_OK) return;
+    for (j = 0; j < P; ++j) {
+        c->idx[j] = j;
+        c->key[j] = f[j];
+        if (!(f[j] - f[j] == 0)) c->key[j] = big, ++bad;
+    }
+    if (report) report[b].bad_samples += bad, report[b].iterations = it + 1;
+    if (bad == P) {
+        c->est[b] = DOPT_ERR_NON_FINITE;
+        return;
+    }
+    DOPT_FN(dopt__mpc_select)(P, K, c->key, c->idx);
+    for (j = 0; j < K; ++j)
+        if (c->key[j] < c->bestc[b] && f[c->idx[j]] - f[c->idx[j]] == 0) {
+            c->bestc[b] = c->key[j];
+            memcpy(c->best + (size_t)b * (size_t)D, X + (size_t)c->idx[j] * (size_t)D, (size_t)D * sizeof(DOPT_REAL));
+        }
+    DOPT__KFN(dopt__mpc_cem_refit)(D, K, X, c->idx, c->tmp, c->tmp + D);
+    DOPT__KFN(dopt__mpc_cem_update)(D, o, c->tmp, c->tmp + D, ms, ss);
+}
+
+/* Standardize costs f (P reals): z = (f - mean f) / std f (population std; z = 0 when all equal).
+ * Returns the std. */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_standardize)(int P, const DOPT_REAL *DOPT_RESTRICT f, DOPT_REAL *DOPT_RESTRICT z)
+{
+    DOPT_REAL mu = 0, v = 0, sd, inv;
+    int j;
+    for (j = 0; j < P; ++j) mu += f[j];
+    mu /= (DOPT_REAL)P;
+    for (j = 0; j < P; ++j) v += (f[j] - mu) * (f[j] - mu);
+    sd = DOPT_M(sqrt)(v / (DOPT_REAL)P);
+    inv = sd > 0 ? 1 / sd : 0; /* one division, then products (z = 0 when all costs are equal) */
+    for (j = 0; j < P; ++j) z[j] = (f[j] - mu) * inv;
+    return sd;
+}
+
+/* Soft refit: m = sum_j w_j x_j / K, s = sqrt(sum_j w_j (x_j - m)^2 / K) per coordinate. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_refit)(int P, int D, int K, const DOPT_REAL *DOPT_RESTRICT X,
+                                          const DOPT_REAL *DOPT_RESTRICT w, DOPT_REAL *DOPT_RESTRICT m,
+                                          DOPT_REAL *DOPT_RESTRICT s)
+{
+    DOPT_REAL inv = (DOPT_REAL)1 / (DOPT_REAL)K;
+    int j, i;
+    for (i = 0; i < D; ++i) m[i] = 0, s[i] = 0;
+    for (j = 0; j < P; ++j) {
+        const DOPT_REAL *x = X + (size_t)j * (size_t)D;
+        for (i = 0; i < D; ++i) m[i] += w[j] * x[i];
+    }
+    for (i = 0; i < D; ++i) m[i] *= inv;
+    for (j = 0; j < P; ++j) {
+        const DOPT_REAL *x = X + (size_t)j * (size_t)D;
+        for (i = 0; i < D; ++i) s[i] += w[j] * (x[i] - m[i]) * (x[i] - m[i]);
+    }
+    for (i = 0; i < D; ++i) s[i] = DOPT_M(sqrt)(s[i] * inv);
+}
+
+/* The P samples x_j = clamp(mean + std .* e_j) of noise e (P x D) into X. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_samples)(const DOPT_FN(dopt_mpc_cem_options) *o, int P, int D, const DOPT_REAL *mu,
+                                           const DOPT_REAL *sd, const DOPT_REAL *e, DOPT_REAL *X)
+{
+    DOPT__KFN(dopt__mpc_cem_affine)(P, D, mu, sd, o->lower, o->upper, e, X);
+}
+
+/* Reverse of the soft moments m = sum_j w_j x_j / K, V = sum_j w_j (x_j - m)^2 / K at fixed m
+ * (its dependence on m is already in gm): gX_j = (2 gV (x_j - m) + gm) w_j / K and
+ * gw_j = sum_i (gV_i (x_ji - m_i)^2 + gm_i x_ji) / K. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_moments)(int P, int D, DOPT_REAL invK, const DOPT_REAL *DOPT_RESTRICT X,
+                                                 const DOPT_REAL *DOPT_RESTRICT w, const DOPT_REAL *DOPT_RESTRICT m,
+                                                 const DOPT_REAL *DOPT_RESTRICT gm, const DOPT_REAL *DOPT_RESTRICT gV,
+                                                 DOPT_REAL *DOPT_RESTRICT gX, DOPT_REAL *DOPT_RESTRICT gw)
+{
+    int j, i;
+    for (j = 0; j < P; ++j) {
+        const DOPT_REAL *x = X + (size_t)j * D;
+        DOPT_REAL *gx = gX + (size_t)j * D, acc0 = 0, acc1 = 0, wj = w[j] * invK;
+        for (i = 0; i < D; ++i) gx[i] = (2 * gV[i] * (x[i] - m[i]) + gm[i]) * wj;
+        for (i = 0; i + 1 < D; i += 2) {
+            DOPT_REAL r0 = x[i] - m[i], r1 = x[i + 1] - m[i + 1];
+            acc0 += gV[i] * r0 * r0 + gm[i] * x[i];
+            acc1 += gV[i + 1] * r1 * r1 + gm[i + 1] * x[i + 1];
+        }
+        if (i < D) acc0 += gV[i] * (x[i] - m[i]) * (x[i] - m[i]) + gm[i] * x[i];
+        gw[j] = (acc0 + acc1) * invK;
+    }
+}
+
+/* One element's reverse step through iteration t before the objective: from the adjoints of the
+ * next mean and std (c->gmean, c->gstd of b, replaced by their direct share alpha * g) to the
+ * gradient of the samples (c->gX) and of the costs (c->gf). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_cem) *c, int t, ptrdiff_t b)
+{
+    const DOPT_FN(dopt_mpc_cem_options) *o = &c->tape_opt;
+    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, j, i;
+    size_t PD = (size_t)P * (size_t)D;
+    const DOPT_REAL *mu = DOPT__MPC_TAPE(c->t_mean, t, b, D), *sd = DOPT__MPC_TAPE(c->t_std, t, b, D);
+    const DOPT_REAL *e = DOPT__MPC_TAPE(c->t_eps, t, b, PD), *f = DOPT__MPC_TAPE(c->t_cost, t, b, P);
+    const DOPT_REAL *w = DOPT__MPC_TAPE(c->t_w, t, b, P), *m = DOPT__MPC_TAPE(c->t_m, t, b, D);
+    const DOPT_REAL *s = DOPT__MPC_TAPE(c->t_s, t, b, D);
+    DOPT_REAL *X = c->X + (size_t)b * PD, *gX = c->gX + (size_t)b * PD, *gf = c->gf + (size_t)b * (size_t)P;
+    DOPT_REAL *gmean = c->gmean + (size_t)b * (size_t)D, *gstd = c->gstd + (size_t)b * (size_t)D;
+    DOPT_REAL *gm = c->tmp, *gV = c->tmp + D, *gw = c->key, a = o->momentum, invK = (DOPT_REAL)1 / (DOPT_REAL)K;
+    DOPT_REAL hs = 0, hg = 0, dd, sw = 0;
+    DOPT__KFN(dopt__mpc_cem_samples)(o, P, D, mu, sd, e, X);
+    /* through the smoothing and the floor */
+    for (i = 0; i < D; ++i) {
+        DOPT_REAL gs = (1 - a) * gstd[i];
+        gm[i] = (1 - a) * gmean[i];
+        if (s[i] < o->min_std) gs = 0;
+        gV[i] = s[i] > 0 ? gs / (2 * s[i]) : 0;
+        gmean[i] *= a;
+        gstd[i] *= a;
+    }
+    /* V depends on m: gm += gV dV/dm, dV_i/dm_i = -2 sum_j w_j (x_ji - m_i) / K, where
+     * sum_j w_j x_ji = K m_i: -2 m_i (K - sum_j w_j) / K (no pass over the samples) */
+    for (j = 0; j < P; ++j) sw += w[j];
+    for (i = 0; i < D; ++i) gm[i] += gV[i] * (-2 * m[i] * ((DOPT_REAL)K - sw) * invK);
+    DOPT__KFN(dopt__mpc_dcem_back_moments)(P, D, invK, X, w, m, gm, gV, gX, gw);
+    /* through the soft top-k: LML's VJP, then a = -z / tau */
+    for (j = 0; j < P; ++j) {
+        DOPT_REAL h = w[j] * (1 - w[j]);
+        hs += h;
+        hg += h * gw[j];
+    }
+    dd = hs > 0 ? hg / hs : 0;
+    for (j = 0; j < P; ++j) gf[j] = -(w[j] * (1 - w[j]) * (gw[j] - dd)) / o->temperature;
+    /* through the standardization: gf = (gz - mean gz - z mean(gz z)) / std */
+    if (o->normalize) {
+        DOPT_REAL *z = c->key, mg = 0, mgz = 0, sdev = DOPT__KFN(dopt__mpc_standardize)(P, f, z);
+        for (j = 0; j < P; ++j) mg += gf[j], mgz += gf[j] * z[j];
+        mg /= (DOPT_REAL)P;
+        mgz /= (DOPT_REAL)P;
+        sdev = sdev > 0 ? 1 / sdev : 0;
+        for (j = 0; j < P; ++j) gf[j] = (gf[j] - mg - z[j] * mgz) * sdev;
+    }
+}
+
+/* The samples' gradient (c->gX, objective share included) into the mean and std of iteration t. */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_sample)(DOPT_FN(dopt_mpc_cem) *c, int t, ptrdiff_t b)
+{
+    const DOPT_FN(dopt_mpc_cem_options) *o = &c->tape_opt;
+    int P = c->dims.population, D = c->dims.dim, r = DOPT__KFN(dopt__mpc_tile_rows)(D), T = r * D, q, j, i;
+    size_t N = (size_t)P * (size_t)D, q0;
+    const DOPT_REAL *mu = DOPT__MPC_TAPE(c->t_mean, t, b, D), *sd = DOPT__MPC_TAPE(c->t_std, t, b, D);
+    const DOPT_REAL *DOPT_RESTRICT e = DOPT__MPC_TAPE(c->t_eps, t, b, N), *DOPT_RESTRICT gX = c->gX + (size_t)b * N;
+    DOPT_REAL *gmean = c->gmean + (size_t)b * (size_t)D, *gstd = c->gstd + (size_t)b * (size_t)D;
+    /* tiled (r > 1): per tile position the sums of g and g e, then folded into the D coordinates;
+     * r = 1: straight into gmean and gstd, the box in c->tmp */
+    DOPT_REAL tile[6][DOPT__MPC_TILE];
+    DOPT_REAL *DOPT_RESTRICT gm = r > 1 ? tile[0] : gmean, *DOPT_RESTRICT gs = r > 1 ? tile[1] : gstd;
+    if (r > 1) for (q = 0; q < T; ++q) gm[q] = 0, gs[q] = 0;
+    if (!o->lower && !o->upper) {
+        for (q0 = 0; q0 < N; q0 += (size_t)T) {
+            int n = N - q0 < (size_t)T ? (int)(N - q0) : T;
+            for (q = 0; q < n; ++q) gm[q] += gX[q0 + q], gs[q] += gX[q0 + q] * e[q0 + q];
+        }
+    } else { /* a sample entry off the box (v < lo or v > hi) was clamped: no gradient */
+        const DOPT_REAL *DOPT_RESTRICT mt = r > 1 ? tile[2] : mu, *DOPT_RESTRICT st = r > 1 ? tile[3] : sd;
+        DOPT_REAL *DOPT_RESTRICT lt = r > 1 ? tile[4] : c->tmp, *DOPT_RESTRICT ht = r > 1 ? tile[5] : c->tmp + D;
+        for (q = 0; q < T; ++q) {
+            if (r > 1) tile[2][q] = mu[q % D], tile[3][q] = sd[q % D];
+            lt[q] = o->lower ? o->lower[q % D] : -(DOPT_REAL)HUGE_VAL;
+            ht[q] = o->upper ? o->upper[q % D] : (DOPT_REAL)HUGE_VAL;
+        }
+        for (q0 = 0; q0 < N; q0 += (size_t)T) {
+            int n = N - q0 < (size_t)T ? (int)(N - q0) : T;
+            for (q = 0; q < n; ++q) {
+                DOPT_REAL v = mt[q] + st[q] * e[q0 + q], g = v < lt[q] || v > ht[q] ? 0 : gX[q0 + q];
+                gm[q] += g, gs[q] += g * e[q0 + q];
+            }
+        }
+    }
+    if (r > 1)
+        for (j = 0; j < r; ++j)
+            for (i = 0; i < D; ++i) gmean[i] += gm[j * D + i], gstd[i] += gs[j * D + i];
+}
+
+#endif /* DOPT__MPC_CEM_KERNELS */
+
+#if defined(DOPT_MPC__PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* the CEM kernels of every family this build holds (the region above) */
+#define DOPT__MPC_CEM_KERNELS
+#define DOPT__KDRIVE "dopt_mpc.h"
+#include "dopt.h"
+#undef DOPT__KDRIVE
+#undef DOPT__MPC_CEM_KERNELS
+
+/* The region's entry points in the kernel family the CPU runs. */
+static dopt_status DOPT_FN(dopt__mpc_lml_one)(int n, DOPT_REAL k, const DOPT_REAL *x, DOPT_REAL *y, DOPT_REAL *nu_out)
+{
+    return DOPT__KSEL(DOPT_FN(dopt__mpc_lml_one))(n, k, x, y, nu_out);
+}
+static void DOPT_FN(dopt__mpc_cem_sample)(DOPT_FN(dopt_mpc_cem) *c, ptrdiff_t b, const DOPT_FN(dopt_mpc_cem_options) *o,
+                                          const DOPT_REAL *mean, const DOPT_REAL *std, DOPT_REAL *eps)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_cem_sample))(c, b, o, mean, std, eps);
+}
+static void DOPT_FN(dopt__mpc_cem_elites)(DOPT_FN(dopt_mpc_cem) *c, const DOPT_FN(dopt_mpc_cem_options) *o,
+                                          ptrdiff_t b, int it, DOPT_REAL *ms, DOPT_REAL *ss, dopt_mpc_cem_report *report)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_cem_elites))(c, o, b, it, ms, ss, report);
+}
+static DOPT_REAL DOPT_FN(dopt__mpc_standardize)(int P, const DOPT_REAL *f, DOPT_REAL *z)
+{
+    return DOPT__KSEL(DOPT_FN(dopt__mpc_standardize))(P, f, z);
+}
+static void DOPT_FN(dopt__mpc_dcem_refit)(int P, int D, int K, const DOPT_REAL *X, const DOPT_REAL *w, DOPT_REAL *m,
+                                          DOPT_REAL *s)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_dcem_refit))(P, D, K, X, w, m, s);
+}
+static void DOPT_FN(dopt__mpc_cem_update)(int D, const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *m,
+                                          const DOPT_REAL *s, DOPT_REAL *mean, DOPT_REAL *std)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_cem_update))(D, o, m, s, mean, std);
+}
+static void DOPT_FN(dopt__mpc_cem_samples)(const DOPT_FN(dopt_mpc_cem_options) *o, int P, int D, const DOPT_REAL *mu,
+                                           const DOPT_REAL *sd, const DOPT_REAL *e, DOPT_REAL *X)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_cem_samples))(o, P, D, mu, sd, e, X);
+}
+static void DOPT_FN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_cem) *c, int t, ptrdiff_t b)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_dcem_back_refit))(c, t, b);
+}
+static void DOPT_FN(dopt__mpc_dcem_back_sample)(DOPT_FN(dopt_mpc_cem) *c, int t, ptrdiff_t b)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_dcem_back_sample))(c, t, b);
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_mpc_lml)(ptrdiff_t batch, int n, DOPT_REAL k, const DOPT_REAL *x,
@@ -6274,34 +6673,6 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lml_backward)(ptrdiff_t batch, int n, cons
     }
     return DOPT_OK;
 }
-
-/* ---- CEM and DCEM ---- */
-
-struct DOPT_FN(dopt_mpc_cem) {
-    dopt_owned own;             /* the block of create (dopt_owned_keep), or none                 */
-    dopt_mpc_cem_dims dims;
-    dopt__mpc_zig zig;
-    dopt__mpc_lanes *lanes;     /* batch samplers (8 lanes each, seeded from the element's stream) */
-    dopt_status *est;           /* batch element statuses of the current solve                     */
-    DOPT_REAL *X;               /* B P D samples (sample j of element b at (b P + j) D)            */
-    DOPT_REAL *cost;            /* B P                                                             */
-    DOPT_REAL *key;             /* P: selection keys / scratch                                     */
-    int *idx;                   /* P                                                               */
-    DOPT_REAL *tmp;             /* 2 D                                                             */
-    DOPT_REAL *best;            /* B D lowest-cost samples                                         */
-    DOPT_REAL *bestc;           /* B                                                               */
-    DOPT_REAL *state;           /* 2 P state_dim rollout states                                    */
-    /* DCEM (dcem_iterations > 0) */
-    DOPT_REAL *gX;              /* B P D                                                           */
-    DOPT_REAL *gf;              /* B P                                                             */
-    DOPT_REAL *gmean, *gstd;    /* B D running adjoints of the mean and std                        */
-    DOPT_REAL *t_eps;           /* T B P D noise                                                   */
-    DOPT_REAL *t_cost, *t_w;    /* T B P costs and LML weights                                     */
-    DOPT_REAL *t_mean, *t_std;  /* T B D mean and std at the start of each iteration               */
-    DOPT_REAL *t_m, *t_s;       /* T B D elite mean and std (before floor and smoothing)           */
-    int recorded;               /* iterations on the tape; 0: none                                 */
-    DOPT_FN(dopt_mpc_cem_options) tape_opt;
-};
 
 /* Lay the solver's arrays out after the struct (cv->base NULL: count only). */
 static void DOPT_FN(dopt__mpc_cem_layout)(const dopt_mpc_cem_dims *d, DOPT_FN(dopt_mpc_cem) *c,
@@ -6453,83 +6824,6 @@ static dopt_status DOPT_FN(dopt__mpc_cem_resolve)(const DOPT_FN(dopt_mpc_cem_opt
     return DOPT_OK;
 }
 
-/* n N(0,1) draws from element sampler L into out (whole blocks of 8 draws: the draws past n of
- * the last block are dropped). */
-static void DOPT_FN(dopt__mpc_cem_normals)(const dopt__mpc_zig *z, dopt__mpc_lanes *L, size_t n, DOPT_REAL *out)
-{
-    double buf[64];
-    size_t done = 0, i;
-#if !DOPT_IS_FLOAT
-    done = n / DOPT__MPC_LANES * DOPT__MPC_LANES;
-    dopt__mpc_zig_blocks(z, L, (int)(done / DOPT__MPC_LANES), out);
-#endif
-    while (done < n) {
-        size_t m = n - done < 64 ? n - done : 64;
-        dopt__mpc_zig_blocks(z, L, (int)((m + DOPT__MPC_LANES - 1) / DOPT__MPC_LANES), buf);
-        for (i = 0; i < m; ++i) out[done + i] = (DOPT_REAL)buf[i];
-        done += m;
-    }
-}
-
-/* One sample: x = clamp(mean + std .* e) to the box of the options (lo, hi; NULL: unbounded
- * on that side), as loops that vectorize; e NULL: e is x itself (in place). */
-static void DOPT_FN(dopt__mpc_cem_affine)(int D, const DOPT_REAL *DOPT_RESTRICT mu, const DOPT_REAL *DOPT_RESTRICT sd,
-                                          const DOPT_REAL *DOPT_RESTRICT lo, const DOPT_REAL *DOPT_RESTRICT hi,
-                                          const DOPT_REAL *DOPT_RESTRICT e, DOPT_REAL *DOPT_RESTRICT x)
-{
-    int i;
-    if (e) for (i = 0; i < D; ++i) x[i] = mu[i] + sd[i] * e[i];
-    else for (i = 0; i < D; ++i) x[i] = mu[i] + sd[i] * x[i];
-    if (lo) for (i = 0; i < D; ++i) x[i] = x[i] < lo[i] ? lo[i] : x[i];
-    if (hi) for (i = 0; i < D; ++i) x[i] = x[i] > hi[i] ? hi[i] : x[i];
-}
-
-/* Draw element b's population into c->X (and its noise into eps when not NULL): the P D normals
- * of one fill, sample j's coordinate i from draw j D + i. */
-static void DOPT_FN(dopt__mpc_cem_sample)(DOPT_FN(dopt_mpc_cem) *c, ptrdiff_t b,
-                                          const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *mean,
-                                          const DOPT_REAL *std, DOPT_REAL *eps)
-{
-    int P = c->dims.population, D = c->dims.dim, j;
-    DOPT_REAL *X = c->X + (size_t)b * (size_t)P * (size_t)D;
-    DOPT_FN(dopt__mpc_cem_normals)(&c->zig, &c->lanes[b], (size_t)P * (size_t)D, eps ? eps : X);
-    for (j = 0; j < P; ++j)
-        DOPT_FN(dopt__mpc_cem_affine)(D, mean, std, o->lower, o->upper, eps ? eps + (size_t)j * (size_t)D : NULL,
-                                      X + (size_t)j * (size_t)D);
-}
-
-/* Smoothed, floored update of (mean, std) from the elite statistics (m, s). */
-static void DOPT_FN(dopt__mpc_cem_update)(int D, const DOPT_FN(dopt_mpc_cem_options) *o, const DOPT_REAL *m,
-                                          const DOPT_REAL *s, DOPT_REAL *mean, DOPT_REAL *std)
-{
-    DOPT_REAL a = o->momentum;
-    int i;
-    for (i = 0; i < D; ++i) {
-        DOPT_REAL si = s[i] > o->min_std ? s[i] : o->min_std;
-        mean[i] = a == 0 ? m[i] : a * mean[i] + (1 - a) * m[i];
-        std[i] = a == 0 ? si : a * std[i] + (1 - a) * si;
-    }
-}
-
-/* Hard refit: m, s = mean and population std of the K samples X[idx[0..K)]. */
-static void DOPT_FN(dopt__mpc_cem_refit)(int D, int K, const DOPT_REAL *X, const int *idx, DOPT_REAL *m,
-                                         DOPT_REAL *s)
-{
-    int e, i;
-    DOPT_REAL inv = (DOPT_REAL)1 / (DOPT_REAL)K;
-    for (i = 0; i < D; ++i) m[i] = 0, s[i] = 0;
-    for (e = 0; e < K; ++e) {
-        const DOPT_REAL *x = X + (size_t)idx[e] * (size_t)D;
-        for (i = 0; i < D; ++i) m[i] += x[i];
-    }
-    for (i = 0; i < D; ++i) m[i] *= inv;
-    for (e = 0; e < K; ++e) {
-        const DOPT_REAL *x = X + (size_t)idx[e] * (size_t)D;
-        for (i = 0; i < D; ++i) s[i] += (x[i] - m[i]) * (x[i] - m[i]);
-    }
-    for (i = 0; i < D; ++i) s[i] = DOPT_M(sqrt)(s[i] * inv);
-}
-
 /* Inputs shared by solve, plan and DCEM: finite mean, finite std >= 0. */
 static dopt_status DOPT_FN(dopt__mpc_cem_check_in)(const DOPT_FN(dopt_mpc_cem) *c, const DOPT_REAL *mean,
                                                    ptrdiff_t sm, const DOPT_REAL *std, ptrdiff_t ss,
@@ -6546,41 +6840,6 @@ static dopt_status DOPT_FN(dopt__mpc_cem_check_in)(const DOPT_FN(dopt_mpc_cem) *
                                         "cem: mean or std not finite, or std < 0");
         }
     return DOPT_OK;
-}
-
-/* Objective as a plain function pointer and user data (plan substitutes its rollout). */
-typedef dopt_status (*DOPT_FN(dopt__mpc_cost_fn))(void *user, ptrdiff_t first, ptrdiff_t count, int population,
-                                                  int dim, const DOPT_REAL *X, DOPT_REAL *cost);
-
-/* Element b after its costs are in: rank the samples (non-finite last), keep the best sample,
- * refit and update mean and std (ms, ss: element b's).  An element whose samples all failed is
- * marked DOPT_ERR_NON_FINITE and stops changing. */
-static void DOPT_FN(dopt__mpc_cem_elites)(DOPT_FN(dopt_mpc_cem) *c, const DOPT_FN(dopt_mpc_cem_options) *o,
-                                         ptrdiff_t b, int it, DOPT_REAL *ms, DOPT_REAL *ss,
-                                         dopt_mpc_cem_report *report)
-{
-    const DOPT_REAL big = DOPT_IS_FLOAT ? (DOPT_REAL)FLT_MAX : (DOPT_REAL)DBL_MAX;
-    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, j, bad = 0;
-    const DOPT_REAL *f = c->cost + (size_t)b * (size_t)P, *X = c->X + (size_t)b * (size_t)P * (size_t)D;
-    if (c->est[b] != DOPT_OK) return;
-    for (j = 0; j < P; ++j) {
-        c->idx[j] = j;
-        c->key[j] = f[j];
-        if (!(f[j] - f[j] == 0)) c->key[j] = big, ++bad;
-    }
-    if (report) report[b].bad_samples += bad, report[b].iterations = it + 1;
-    if (bad == P) {
-        c->est[b] = DOPT_ERR_NON_FINITE;
-        return;
-    }
-    DOPT_FN(dopt__mpc_select)(P, K, c->key, c->idx);
-    for (j = 0; j < K; ++j)
-        if (c->key[j] < c->bestc[b] && f[c->idx[j]] - f[c->idx[j]] == 0) {
-            c->bestc[b] = c->key[j];
-            memcpy(c->best + (size_t)b * (size_t)D, X + (size_t)c->idx[j] * (size_t)D, (size_t)D * sizeof(DOPT_REAL));
-        }
-    DOPT_FN(dopt__mpc_cem_refit)(D, K, X, c->idx, c->tmp, c->tmp + D);
-    DOPT_FN(dopt__mpc_cem_update)(D, o, c->tmp, c->tmp + D, ms, ss);
 }
 
 /* The CEM iteration loop behind solve and plan.  per_element = 0: each iteration samples the
@@ -6745,41 +7004,6 @@ DOPT_API void DOPT_FN(dopt_mpc_cem_shift)(ptrdiff_t batch, int horizon, int cont
 
 /* ---- DCEM ---- */
 
-/* Standardize costs f (P reals): z = (f - mean f) / std f (population std; z = 0 when all equal).
- * Returns the std. */
-static DOPT_REAL DOPT_FN(dopt__mpc_standardize)(int P, const DOPT_REAL *f, DOPT_REAL *z)
-{
-    DOPT_REAL mu = 0, v = 0, sd;
-    int j;
-    for (j = 0; j < P; ++j) mu += f[j];
-    mu /= (DOPT_REAL)P;
-    for (j = 0; j < P; ++j) v += (f[j] - mu) * (f[j] - mu);
-    sd = DOPT_M(sqrt)(v / (DOPT_REAL)P);
-    for (j = 0; j < P; ++j) z[j] = sd > 0 ? (f[j] - mu) / sd : 0;
-    return sd;
-}
-
-/* Soft refit: m = sum_j w_j x_j / K, s = sqrt(sum_j w_j (x_j - m)^2 / K) per coordinate. */
-static void DOPT_FN(dopt__mpc_dcem_refit)(int P, int D, int K, const DOPT_REAL *X, const DOPT_REAL *w, DOPT_REAL *m,
-                                          DOPT_REAL *s)
-{
-    DOPT_REAL inv = (DOPT_REAL)1 / (DOPT_REAL)K;
-    int j, i;
-    for (i = 0; i < D; ++i) m[i] = 0, s[i] = 0;
-    for (j = 0; j < P; ++j) {
-        const DOPT_REAL *x = X + (size_t)j * (size_t)D;
-        for (i = 0; i < D; ++i) m[i] += w[j] * x[i];
-    }
-    for (i = 0; i < D; ++i) m[i] *= inv;
-    for (j = 0; j < P; ++j) {
-        const DOPT_REAL *x = X + (size_t)j * (size_t)D;
-        for (i = 0; i < D; ++i) s[i] += w[j] * (x[i] - m[i]) * (x[i] - m[i]);
-    }
-    for (i = 0; i < D; ++i) s[i] = DOPT_M(sqrt)(s[i] * inv);
-}
-
-#define DOPT__MPC_TAPE(arr, t, b, n) ((arr) + ((size_t)(t) * (size_t)c->dims.batch + (size_t)(b)) * (size_t)(n))
-
 DOPT_API dopt_status DOPT_FN(dopt_mpc_dcem_forward)(DOPT_FN(dopt_mpc_cem) *c,
                                                     const DOPT_FN(dopt_mpc_cem_options) *opt,
                                                     const DOPT_FN(dopt_mpc_cem_objective) *obj,
@@ -6857,119 +7081,6 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_dcem_forward)(DOPT_FN(dopt_mpc_cem) *c,
     return st;
 }
 
-/* The P samples x_j = clamp(mean + std .* e_j) of noise e (P x D) into X. */
-static void DOPT_FN(dopt__mpc_cem_samples)(const DOPT_FN(dopt_mpc_cem_options) *o, int P, int D, const DOPT_REAL *mu,
-                                           const DOPT_REAL *sd, const DOPT_REAL *e, DOPT_REAL *X)
-{
-    int j;
-    for (j = 0; j < P; ++j)
-        DOPT_FN(dopt__mpc_cem_affine)(D, mu, sd, o->lower, o->upper, e + (size_t)j * (size_t)D, X + (size_t)j * (size_t)D);
-}
-
-/* Reverse of the soft moments m = sum_j w_j x_j / K, V = sum_j w_j (x_j - m)^2 / K at fixed m
- * (its dependence on m is already in gm): gX_j = (2 gV (x_j - m) + gm) w_j / K and
- * gw_j = sum_i (gV_i (x_ji - m_i)^2 + gm_i x_ji) / K. */
-static void DOPT_FN(dopt__mpc_dcem_back_moments)(int P, int D, DOPT_REAL invK, const DOPT_REAL *DOPT_RESTRICT X,
-                                                 const DOPT_REAL *DOPT_RESTRICT w, const DOPT_REAL *DOPT_RESTRICT m,
-                                                 const DOPT_REAL *DOPT_RESTRICT gm, const DOPT_REAL *DOPT_RESTRICT gV,
-                                                 DOPT_REAL *DOPT_RESTRICT gX, DOPT_REAL *DOPT_RESTRICT gw)
-{
-    int j, i;
-    for (j = 0; j < P; ++j) {
-        const DOPT_REAL *x = X + (size_t)j * D;
-        DOPT_REAL *gx = gX + (size_t)j * D, acc0 = 0, acc1 = 0, wj = w[j] * invK;
-        for (i = 0; i < D; ++i) gx[i] = (2 * gV[i] * (x[i] - m[i]) + gm[i]) * wj;
-        for (i = 0; i + 1 < D; i += 2) {
-            DOPT_REAL r0 = x[i] - m[i], r1 = x[i + 1] - m[i + 1];
-            acc0 += gV[i] * r0 * r0 + gm[i] * x[i];
-            acc1 += gV[i + 1] * r1 * r1 + gm[i + 1] * x[i + 1];
-        }
-        if (i < D) acc0 += gV[i] * (x[i] - m[i]) * (x[i] - m[i]) + gm[i] * x[i];
-        gw[j] = (acc0 + acc1) * invK;
-    }
-}
-
-/* One element's reverse step through iteration t before the objective: from the adjoints of the
- * next mean and std (c->gmean, c->gstd of b, replaced by their direct share alpha * g) to the
- * gradient of the samples (c->gX) and of the costs (c->gf). */
-static void DOPT_FN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_cem) *c, int t, ptrdiff_t b)
-{
-    const DOPT_FN(dopt_mpc_cem_options) *o = &c->tape_opt;
-    int P = c->dims.population, D = c->dims.dim, K = c->dims.elites, j, i;
-    size_t PD = (size_t)P * (size_t)D;
-    const DOPT_REAL *mu = DOPT__MPC_TAPE(c->t_mean, t, b, D), *sd = DOPT__MPC_TAPE(c->t_std, t, b, D);
-    const DOPT_REAL *e = DOPT__MPC_TAPE(c->t_eps, t, b, PD), *f = DOPT__MPC_TAPE(c->t_cost, t, b, P);
-    const DOPT_REAL *w = DOPT__MPC_TAPE(c->t_w, t, b, P), *m = DOPT__MPC_TAPE(c->t_m, t, b, D);
-    const DOPT_REAL *s = DOPT__MPC_TAPE(c->t_s, t, b, D);
-    DOPT_REAL *X = c->X + (size_t)b * PD, *gX = c->gX + (size_t)b * PD, *gf = c->gf + (size_t)b * (size_t)P;
-    DOPT_REAL *gmean = c->gmean + (size_t)b * (size_t)D, *gstd = c->gstd + (size_t)b * (size_t)D;
-    DOPT_REAL *gm = c->tmp, *gV = c->tmp + D, *gw = c->key, a = o->momentum, invK = (DOPT_REAL)1 / (DOPT_REAL)K;
-    DOPT_REAL hs = 0, hg = 0, dd, sw = 0;
-    DOPT_FN(dopt__mpc_cem_samples)(o, P, D, mu, sd, e, X);
-    /* through the smoothing and the floor */
-    for (i = 0; i < D; ++i) {
-        DOPT_REAL gs = (1 - a) * gstd[i];
-        gm[i] = (1 - a) * gmean[i];
-        if (s[i] < o->min_std) gs = 0;
-        gV[i] = s[i] > 0 ? gs / (2 * s[i]) : 0;
-        gmean[i] *= a;
-        gstd[i] *= a;
-    }
-    /* V depends on m: gm += gV dV/dm, dV_i/dm_i = -2 sum_j w_j (x_ji - m_i) / K, where
-     * sum_j w_j x_ji = K m_i: -2 m_i (K - sum_j w_j) / K (no pass over the samples) */
-    for (j = 0; j < P; ++j) sw += w[j];
-    for (i = 0; i < D; ++i) gm[i] += gV[i] * (-2 * m[i] * ((DOPT_REAL)K - sw) * invK);
-    DOPT_FN(dopt__mpc_dcem_back_moments)(P, D, invK, X, w, m, gm, gV, gX, gw);
-    /* through the soft top-k: LML's VJP, then a = -z / tau */
-    for (j = 0; j < P; ++j) {
-        DOPT_REAL h = w[j] * (1 - w[j]);
-        hs += h;
-        hg += h * gw[j];
-    }
-    dd = hs > 0 ? hg / hs : 0;
-    for (j = 0; j < P; ++j) gf[j] = -(w[j] * (1 - w[j]) * (gw[j] - dd)) / o->temperature;
-    /* through the standardization: gf = (gz - mean gz - z mean(gz z)) / std */
-    if (o->normalize) {
-        DOPT_REAL *z = c->key, mg = 0, mgz = 0, sdev = DOPT_FN(dopt__mpc_standardize)(P, f, z);
-        for (j = 0; j < P; ++j) mg += gf[j], mgz += gf[j] * z[j];
-        mg /= (DOPT_REAL)P;
-        mgz /= (DOPT_REAL)P;
-        for (j = 0; j < P; ++j) gf[j] = sdev > 0 ? (gf[j] - mg - z[j] * mgz) / sdev : 0;
-    }
-}
-
-/* The samples' gradient (c->gX, objective share included) into the mean and std of iteration t. */
-static void DOPT_FN(dopt__mpc_dcem_back_sample)(DOPT_FN(dopt_mpc_cem) *c, int t, ptrdiff_t b)
-{
-    const DOPT_FN(dopt_mpc_cem_options) *o = &c->tape_opt;
-    int P = c->dims.population, D = c->dims.dim, j, i;
-    size_t PD = (size_t)P * (size_t)D;
-    const DOPT_REAL *mu = DOPT__MPC_TAPE(c->t_mean, t, b, D), *sd = DOPT__MPC_TAPE(c->t_std, t, b, D);
-    const DOPT_REAL *e = DOPT__MPC_TAPE(c->t_eps, t, b, PD), *gX = c->gX + (size_t)b * PD;
-    DOPT_REAL *DOPT_RESTRICT gmean = c->gmean + (size_t)b * (size_t)D, *DOPT_RESTRICT gstd = c->gstd + (size_t)b * (size_t)D;
-    DOPT_REAL *DOPT_RESTRICT lo = c->tmp, *DOPT_RESTRICT hi = c->tmp + D;
-    if (!o->lower && !o->upper) {
-        for (j = 0; j < P; ++j)
-            for (i = 0; i < D; ++i) {
-                size_t q = (size_t)j * D + i;
-                gmean[i] += gX[q];
-                gstd[i] += gX[q] * e[q];
-            }
-        return;
-    }
-    for (i = 0; i < D; ++i) { /* a sample entry off the box (v < lo or v > hi) was clamped */
-        lo[i] = o->lower ? o->lower[i] : -(DOPT_REAL)HUGE_VAL;
-        hi[i] = o->upper ? o->upper[i] : (DOPT_REAL)HUGE_VAL;
-    }
-    for (j = 0; j < P; ++j)
-        for (i = 0; i < D; ++i) {
-            size_t q = (size_t)j * D + i;
-            DOPT_REAL v = mu[i] + sd[i] * e[q], g = v < lo[i] || v > hi[i] ? 0 : gX[q];
-            gmean[i] += g;
-            gstd[i] += g * e[q];
-        }
-}
-
 DOPT_API dopt_status DOPT_FN(dopt_mpc_dcem_backward)(DOPT_FN(dopt_mpc_cem) *c,
                                                      const DOPT_FN(dopt_mpc_cem_objective) *obj,
                                                      const DOPT_REAL *g_mean, ptrdiff_t stride_gmean,
@@ -7020,6 +7131,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_dcem_backward)(DOPT_FN(dopt_mpc_cem) *c,
     return DOPT_OK;
 }
 #undef DOPT__MPC_TAPE
+
 /* ==== end CEM AND LML: implementation ==== */
 
 /* ==== AUGMENTED-LAGRANGIAN MPC: implementation ==== */

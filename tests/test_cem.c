@@ -144,13 +144,9 @@ static void test_lml_vjp_fd(void)
 }
 
 /* The ziggurat sampler: its tables (the layers stack up to the peak), moments, tail mass and a
- * 40-bin chi-square against the normal CDF, and the block routine (vector code on AVX2 builds)
- * against a one-draw-at-a-time reading of the documented algorithm, bit for bit. */
-#ifdef DOPT__MPC_ZIG_VECTOR
-#define ZIG_BUILD "vector"
-#else
-#define ZIG_BUILD "plain"
-#endif
+ * 40-bin chi-square against the normal CDF, and the block routine (the copy of the kernel family
+ * the CPU runs: vector code in avx2 and avx512; a dispatched build's plain copy too) against a
+ * one-draw-at-a-time reading of the documented algorithm, bit for bit. */
 /* The documented algorithm read one draw at a time: per 64 blocks of 8 draws, lane l draws
  * candidate u of draw 8 b + l; then the rejected candidates, in order, go through the slow path
  * on their own lane.  Fills out[0 .. 8 blocks). */
@@ -180,7 +176,11 @@ static void test_ziggurat(void)
     const int N = 2000000, nb = 40, chunk = 1 << 16;
     double m1 = 0, m2 = 0, m4 = 0, tail = 0, chi = 0, top;
     long bins[40] = {0};
-    int i, q, same = 1;
+    int i, q, same = 1, same_plain = 1;
+#if DOPT__DISPATCH
+    static double xp[1 << 16];
+    dopt__mpc_lanes plain, refp;
+#endif
     dopt__mpc_zig_init(&z);
     /* the top layer x_1: its rectangle (width x_1, height 1 - f(x_1)) has the area v */
     top = 0.5 * z.wi[1][0];
@@ -189,11 +189,19 @@ static void test_ziggurat(void)
     dopt_rng_seed(&rng, 3, 1);
     dopt__mpc_lanes_seed(&L, &rng);
     ref = L;
+#if DOPT__DISPATCH
+    refp = L;
+#endif
     for (q = 0; q < N; q += chunk) {
-        dopt__mpc_zig_blocks(&z, &L, chunk / DOPT__MPC_LANES, x);
+        DOPT__KSEL(dopt__mpc_zig_blocks_d)(&z, &L, chunk / DOPT__MPC_LANES, x);
         if (q < 4 * chunk) {
             zig_reference(&z, &ref, chunk / DOPT__MPC_LANES, xr);
             if (memcmp(x, xr, sizeof x) != 0) same = 0;
+#if DOPT__DISPATCH
+            plain = refp, dopt__mpc_zig_blocks_d_plain(&z, &plain, chunk / DOPT__MPC_LANES, xp);
+            refp = plain;
+            if (memcmp(xp, xr, sizeof x) != 0) same_plain = 0;
+#endif
         }
         for (i = 0; i < chunk; ++i) {
             double v = x[i];
@@ -204,7 +212,8 @@ static void test_ziggurat(void)
             if (bin >= 0 && bin < nb) bins[bin]++;
         }
     }
-    DOPT_CHECK(same, "block sampler == the one-draw reference, bit for bit (%s build)", ZIG_BUILD);
+    DOPT_CHECK(same, "block sampler == the one-draw reference, bit for bit (%s kernels)", dopt_kernel_family());
+    DOPT_CHECK(same_plain, "plain-C block sampler == the one-draw reference, bit for bit");
     m1 /= N, m2 /= N, m4 /= N, tail /= N;
     DOPT_CHECK(fabs(m1) < 4e-3, "mean %g", m1);
     DOPT_CHECK(fabs(m2 - 1) < 6e-3, "variance %g", m2);
