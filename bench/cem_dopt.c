@@ -1,10 +1,15 @@
 /* bench/cem_dopt.c — dopt's side of `make bench-cem` (see bench/cem.sh).  One line per case:
  *   dopt <case> time_s=<seconds per unit> [obj_s=<seconds in the user objective per unit>]
+ *        [normals_s=..] [overhead_lo=.. overhead_hi=..]
  * where the unit is one CEM iteration of the whole batch (cem_*), one DCEM forward + backward of
  * the whole batch (dcem_*) or one LML forward + backward of the batch (lml_*).  obj_s: for the
  * quadratic, the time inside the objective calls; for the car, the rollouts of the action
- * sequences the plan made (recorded in a separate run) timed alone.  Double precision,
- * one thread, best of several repetitions.  The problems are the same as bench/cem_torch.py's. */
+ * sequences the plan made (recorded in a warm-up run) timed alone, alternating with the plan in
+ * the same repetition loop.  normals_s: the solver's sampler drawing the iteration's B P D
+ * normals alone (the least work a CEM iteration does besides the objective).  overhead_lo/hi:
+ * the smallest and largest share outside the objective over the repetitions (car: each plan
+ * paired with the replay that follows it).  Double precision, one thread, process CPU time, best
+ * of several repetitions.  The problems are the same as bench/cem_torch.py's. */
 #define _POSIX_C_SOURCE 199309L
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
@@ -112,8 +117,13 @@ static dopt_status car_step(void *user, ptrdiff_t element, int t, int count, con
 }
 
 /* The rollouts of the recorded action sequences alone (population P, horizon H, from x0 of
- * element b = sequence block % B), the same loop as dopt_mpc_cem_plan runs; CPU seconds. */
-static double car_replay(const car *k, int P, int H, const double *x0)
+ * element b = sequence block % B), the same loop as dopt_mpc_cem_plan runs, the step called
+ * through a function pointer with the same user data as the plan's (not inlined here, where the
+ * plan cannot); CPU seconds. */
+static dopt_status (*volatile car_step_fn)(void *, ptrdiff_t, int, int, const double *, const double *, int, double *,
+                                           double *) = car_step;
+
+static double car_replay(car *k, int P, int H, const double *x0)
 {
     double *xa = (double *)malloc(sizeof(double) * P * 4), *xb = (double *)malloc(sizeof(double) * P * 4);
     double *f = (double *)malloc(sizeof(double) * P), t0 = now(), *sw;
@@ -124,12 +134,26 @@ static double car_replay(const car *k, int P, int H, const double *x0)
         int b = (int)(q % B);
         for (j = 0; j < P; ++j) memcpy(xa + 4 * j, x0 + 4 * b, 4 * sizeof(double)), f[j] = 0;
         for (t = 0; t < H; ++t) {
-            car_step(NULL, b, t, P, xa, U + 2 * t, 2 * H, xb, f);
+            car_step_fn(k, b, t, P, xa, U + 2 * t, 2 * H, xb, f);
             sw = xa, xa = xb, xb = sw;
         }
     }
     t0 = now() - t0;
     free(xa), free(xb), free(f);
+    return t0;
+}
+
+/* The solver's sampler alone: the B P D normals of one iteration (element b from its own lanes,
+ * as the solver draws them), CPU seconds per iteration.  Reaches into the implementation (this
+ * file includes it): the sampler in the kernel family the CPU runs. */
+static double time_normals(dopt_mpc_cem_d *c, int P, int D)
+{
+    double *buf = (double *)malloc(sizeof(double) * P * D), t0 = now();
+    int r, b;
+    for (r = 0; r < ITERS; ++r)
+        for (b = 0; b < B; ++b) DOPT__KSEL(dopt__mpc_cem_normals_d)(&c->zig, &c->lanes[b], (size_t)P * D, buf);
+    t0 = (now() - t0) / ITERS;
+    free(buf);
     return t0;
 }
 
@@ -141,21 +165,26 @@ static void bench_cem_quad(int D, int P)
     quad q = {0.5, 0, 0};
     dopt_mpc_cem_objective_d obj = {quad_cost, NULL, NULL};
     double *mean = (double *)malloc(sizeof(double) * B * D), *std = (double *)malloc(sizeof(double) * B * D);
-    double best = 1e300, best_obj = 0;
+    double best = 1e300, best_obj = 0, best_nrm = 1e300, olo = 1, ohi = 0;
     int rep, i;
     obj.user = &q;
     o.iterations = ITERS;
     dopt_mpc_cem_create_d(NULL, &dims, &c, NULL);
     for (rep = 0; rep < 7; ++rep) {
-        double t0, t;
+        double t0, t, nrm;
         for (i = 0; i < B * D; ++i) mean[i] = 0, std[i] = 1;
         q.time = 0;
         t0 = now();
         dopt_mpc_cem_solve_d(c, &o, &obj, mean, D, std, D, NULL, 0, NULL, NULL, NULL);
         t = now() - t0;
         if (t < best) best = t, best_obj = q.time;
+        olo = 1 - q.time / t < olo ? 1 - q.time / t : olo;
+        ohi = 1 - q.time / t > ohi ? 1 - q.time / t : ohi;
+        nrm = time_normals(c, P, D);
+        best_nrm = nrm < best_nrm ? nrm : best_nrm;
     }
-    printf("dopt cem_quad_D%d_P%d time_s=%.6e obj_s=%.6e\n", D, P, best / ITERS, best_obj / ITERS);
+    printf("dopt cem_quad_D%d_P%d time_s=%.6e obj_s=%.6e normals_s=%.6e overhead_lo=%.3f overhead_hi=%.3f\n", D, P,
+           best / ITERS, best_obj / ITERS, best_nrm, olo, ohi);
     dopt_mpc_cem_destroy_d(c);
     free(mean), free(std);
 }
@@ -169,6 +198,7 @@ static void bench_cem_car(int P)
     car k = {NULL, 0, 0, 0, 2 * H};
     dopt_mpc_cem_dynamics_d dyn = {2, car_step, NULL, NULL};
     double mean[B * 2 * H], std[B * 2 * H], x0[B * 4], lo[2 * H], hi[2 * H], best = 1e300, best_obj = 1e300;
+    double best_nrm = 1e300, olo = 1, ohi = 0;
     int rep, i;
     k.cap = (size_t)ITERS * B * P * 2 * H;
     k.tape = (double *)malloc(sizeof(double) * k.cap);
@@ -177,26 +207,30 @@ static void bench_cem_car(int P)
     for (i = 0; i < B * 4; ++i) x0[i] = (i % 4 == 2) ? 0.3 : 0;
     o.iterations = ITERS, o.lower = lo, o.upper = hi;
     dopt_mpc_cem_create_d(NULL, &dims, &c, NULL);
-    for (rep = 0; rep < 7; ++rep) {
-        double t0, t;
-        for (i = 0; i < B * 2 * H; ++i) mean[i] = 0, std[i] = 1;
-        dopt_mpc_cem_seed_d(c, 0, 0);
-        t0 = now();
-        dopt_mpc_cem_plan_d(c, &o, &dyn, x0, 4, mean, 2 * H, std, 2 * H, NULL, 0, NULL, NULL, NULL);
-        t = now() - t0;
-        if (t < best) best = t;
-    }
-    /* the same plan once more, recording its action sequences, then their rollouts alone */
+    /* a warm-up plan recording its action sequences (the replay's input) */
     for (i = 0; i < B * 2 * H; ++i) mean[i] = 0, std[i] = 1;
     dopt_mpc_cem_seed_d(c, 0, 0);
     k.record = 1;
     dopt_mpc_cem_plan_d(c, &o, &dyn, x0, 4, mean, 2 * H, std, 2 * H, NULL, 0, NULL, NULL, NULL);
     k.record = 0;
-    for (rep = 0; rep < 5; ++rep) {
-        double t = car_replay(&k, P, H, x0);
-        if (t < best_obj) best_obj = t;
+    /* then the plan (same seed, same samples) and the rollouts of its samples alone, alternately */
+    for (rep = 0; rep < 9; ++rep) {
+        double t0, t, r, nrm;
+        for (i = 0; i < B * 2 * H; ++i) mean[i] = 0, std[i] = 1;
+        dopt_mpc_cem_seed_d(c, 0, 0);
+        t0 = now();
+        dopt_mpc_cem_plan_d(c, &o, &dyn, x0, 4, mean, 2 * H, std, 2 * H, NULL, 0, NULL, NULL, NULL);
+        t = now() - t0;
+        r = car_replay(&k, P, H, x0);
+        best = t < best ? t : best;
+        best_obj = r < best_obj ? r : best_obj;
+        olo = 1 - r / t < olo ? 1 - r / t : olo;
+        ohi = 1 - r / t > ohi ? 1 - r / t : ohi;
+        nrm = time_normals(c, P, 2 * H);
+        best_nrm = nrm < best_nrm ? nrm : best_nrm;
     }
-    printf("dopt cem_car_H20_P%d time_s=%.6e obj_s=%.6e\n", P, best / ITERS, best_obj / ITERS);
+    printf("dopt cem_car_H20_P%d time_s=%.6e obj_s=%.6e normals_s=%.6e overhead_lo=%.3f overhead_hi=%.3f\n", P,
+           best / ITERS, best_obj / ITERS, best_nrm, olo, ohi);
     dopt_mpc_cem_destroy_d(c);
     free(k.tape);
 }
@@ -210,7 +244,7 @@ static void bench_dcem(int D, int P)
     dopt_mpc_cem_objective_d obj = {quad_cost, quad_vjp, NULL};
     double *mean = (double *)malloc(sizeof(double) * B * D), *std = (double *)malloc(sizeof(double) * B * D);
     double *g = (double *)malloc(sizeof(double) * B * D), *gm0 = (double *)malloc(sizeof(double) * B * D);
-    double best = 1e300, best_obj = 0;
+    double best = 1e300, best_obj = 0, best_nrm = 1e300;
     int rep, i;
     obj.user = &q;
     o.iterations = ITERS;
@@ -226,8 +260,10 @@ static void bench_dcem(int D, int P)
         dopt_mpc_dcem_backward_d(c, &obj, g, D, NULL, 0, gm0, D, NULL, 0, NULL);
         t = now() - t0;
         if (t < best) best = t, best_obj = q.time;
+        t = ITERS * time_normals(c, P, D); /* the normals of the ITERS iterations */
+        best_nrm = t < best_nrm ? t : best_nrm;
     }
-    printf("dopt dcem_D%d_P%d time_s=%.6e obj_s=%.6e\n", D, P, best, best_obj);
+    printf("dopt dcem_D%d_P%d time_s=%.6e obj_s=%.6e normals_s=%.6e\n", D, P, best, best_obj, best_nrm);
     dopt_mpc_cem_destroy_d(c);
     free(mean), free(std), free(g), free(gm0);
 }
@@ -259,6 +295,7 @@ static void bench_lml(int n)
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : "";
+    printf("# dopt kernel family: %s\n", dopt_kernel_family());
 #define RUN(prefix, call) if (!strncmp(only, prefix, strlen(only)) || !strncmp(prefix, only, strlen(prefix))) call
     RUN("cem_quad", (bench_cem_quad(10, 100), bench_cem_quad(10, 1000), bench_cem_quad(50, 100), bench_cem_quad(50, 1000)));
     RUN("cem_car", (bench_cem_car(100), bench_cem_car(1000)));
