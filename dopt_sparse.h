@@ -1365,13 +1365,32 @@ static void dopt__sp_entry_map(int n, const int *Ap, const int *Ai, dopt_sparse_
             if (dopt__sp_in_triangle(uplo, Ai[p], j)) cp[(pi < pj ? pi : pj) + 1]++;
         }
     for (j = 0; j < n; ++j) cp[j + 1] += cp[j];
+    /* first by row of L (entry p into aent, its column of A into adst, both as scratch), then,
+     * stably, by column of L: so each column's entries come in increasing rows, and a supernode's
+     * destinations (adst) increase, which lets the numeric phase zero and scatter in one pass */
+    for (k = 0; k <= n; ++k) map[k] = 0;
     for (j = 0; j < n; ++j)
         for (p = Ap[j]; p < Ap[j + 1]; ++p) {
-            int pi = S->iperm[Ai[p]], pj = S->iperm[j], c = pi < pj ? pi : pj;
-            if (!dopt__sp_in_triangle(uplo, Ai[p], j)) continue;
-            byr[cp[c]] = pi < pj ? pj : pi;
-            byc[cp[c]++] = p;
+            int pi = S->iperm[Ai[p]], pj = S->iperm[j];
+            if (dopt__sp_in_triangle(uplo, Ai[p], j)) map[(pi < pj ? pj : pi) + 1]++;
         }
+    for (j = 0; j < n; ++j) map[j + 1] += map[j];
+    for (j = 0; j < n; ++j)
+        for (p = Ap[j]; p < Ap[j + 1]; ++p) {
+            int pi = S->iperm[Ai[p]], pj = S->iperm[j], r = pi < pj ? pj : pi;
+            if (!dopt__sp_in_triangle(uplo, Ai[p], j)) continue;
+            S->adst[map[r]] = (size_t)j;
+            S->aent[map[r]++] = p;
+        }
+    for (k = 0; k < cp[n]; ++k) {
+        int q = S->aent[k];
+        j = (int)S->adst[k];
+        {
+            int pi = S->iperm[Ai[q]], pj = S->iperm[j], c = pi < pj ? pi : pj;
+            byr[cp[c]] = pi < pj ? pj : pi;
+            byc[cp[c]++] = q;
+        }
+    }
     for (j = n; j > 0; --j) cp[j] = cp[j - 1];
     cp[0] = 0;
     for (s = 0; s <= S->nsuper; ++s) S->aptr[s] = cp[S->super[s]];
@@ -2564,6 +2583,33 @@ DOPT__KTARGET static dopt_status DOPT__KFN(dopt__sp_factor_super)(int nscol, int
     return DOPT__KFN(dopt__sp_factor_panels)(nscol, nsrow, Ls, nsrow, ident, work, fail);
 }
 
+/* Assemble one supernode: L[q] for q in [lo, hi) gets the sum of A's values that land there
+ * (cnt entries: destination dst[e], value ax[ent[e]], or ax[vent[e]] when vent is given) and 0
+ * elsewhere.  The destinations increase (dopt__sp_entry_map sorts them; a repeated one is a
+ * duplicate of A, summed), so the zeros and the values go down the columns in one pass and each
+ * real is written once: no memset of the whole block before a scatter (on a dense 1002-column
+ * supernode, that memset and the scatter's read-modify-writes took 13% of the factorization). */
+DOPT__KTARGET static void DOPT__KFN(dopt__sp_assemble)(DOPT_REAL *DOPT_RESTRICT L, size_t lo, size_t hi,
+                                                       const size_t *DOPT_RESTRICT dst, const int *DOPT_RESTRICT ent,
+                                                       const size_t *DOPT_RESTRICT vent, int cnt,
+                                                       const DOPT_REAL *DOPT_RESTRICT ax)
+{
+    size_t q = lo;
+    int e;
+    for (e = 0; e < cnt; ++e) {
+        const size_t d = dst[e];
+        const DOPT_REAL v = vent ? ax[vent[e]] : ax[ent[e]];
+        if (d < q) { /* a duplicate entry of A */
+            L[d] += v;
+            continue;
+        }
+        if (d > q) memset(L + q, 0, (d - q) * sizeof(DOPT_REAL));
+        L[d] = v;
+        q = d + 1;
+    }
+    if (hi > q) memset(L + q, 0, (hi - q) * sizeof(DOPT_REAL));
+}
+
 /* Left-looking supernodal factorization of elements 0..count-1 (see the file overview).
  * head[s] lists the descendants d whose next update goes to s; lpos[d] is d's first row not
  * yet used.  The index work (map, rel, lists) is done once for all elements.
@@ -2612,15 +2658,10 @@ DOPT__KTARGET static dopt_status DOPT__KFN(dopt__sp_numeric_map)(DOPT_FN(dopt_sp
             const size_t *DOPT_RESTRICT adst = S->adst;
             const int *DOPT_RESTRICT aent = S->aent;
             if (F->fail_col[b] != -1) continue;
-            memset(Ls, 0, (size_t)nsrow * (size_t)nscol * sizeof(DOPT_REAL));
-            if (vent) {
-                const size_t *DOPT_RESTRICT ve = vent;
-                for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) Ls[adst[p] - valptr[s]] += ax[ve[p]];
-                for (i = 0; dadd && i < nscol; ++i) Ls[(size_t)i * (nsrow + 1)] += dadd[S->perm[k1 + i]];
-                continue;
-            }
-            Ls -= valptr[s];
-            for (p = S->aptr[s]; p < S->aptr[s + 1]; ++p) Ls[adst[p]] += ax[aent[p]];
+            DOPT__KFN(dopt__sp_assemble)(Ls - valptr[s], valptr[s], valptr[s] + (size_t)nsrow * (size_t)nscol,
+                                         adst + S->aptr[s], vent ? NULL : aent + S->aptr[s],
+                                         vent ? vent + S->aptr[s] : NULL, S->aptr[s + 1] - S->aptr[s], ax);
+            for (i = 0; vent && dadd && i < nscol; ++i) Ls[(size_t)i * (nsrow + 1)] += dadd[S->perm[k1 + i]];
         }
         for (i = 0; i < nsrow; ++i) map[rows[i]] = i;
         while (d != -1) {

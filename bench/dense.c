@@ -1,6 +1,7 @@
 /* bench/dense.c — dopt's built-in dense kernels against OpenBLAS (one thread), side by side.
  * One line per measurement: bench dense <kernel> n=... dopt_gflops=... openblas_gflops=... ratio=...
- * ratio = dopt time / OpenBLAS time (process CPU time, best of several repetitions each). */
+ * ratio = dopt time / OpenBLAS time (process CPU time, best of several repetitions each, the two
+ * called in turn); pair_min / pair_max: the range of the ratios of back-to-back calls (the noise). */
 #define _POSIX_C_SOURCE 199309L
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
@@ -104,17 +105,22 @@ int main(void)
             const double *in = !strcmp(kern, "trsm") ? B : A;
             double flops = !strcmp(kern, "gemm") ? 2.0 * n * n * n
                          : !strcmp(kern, "potrf") ? n * (double)n * n / 3.0 : (double)n * n * n;
-            double best[2] = {1e30, 1e30};
-            int reps = n <= 96 ? 200 : (n <= 600 ? 8 : 3), r, who;
+            double best[2] = {1e30, 1e30}, pmin = 1e30, pmax = 0;
+            int reps = n <= 96 ? 200 : (n <= 600 ? 10 : 6), r, who;
             double elapsed = 0;
-            for (r = 0; r < reps || elapsed < 0.2; ++r)
+            for (r = 0; r < reps || elapsed < 0.2; ++r) {
+                double t[2];
                 for (who = 0; who < 2; ++who) {
-                    double t = run_once(kern, who, n, in, A, C, W);
-                    elapsed += t;
-                    if (t < best[who]) best[who] = t;
+                    t[who] = run_once(kern, who, n, in, A, C, W);
+                    elapsed += t[who];
+                    if (t[who] < best[who]) best[who] = t[who];
                 }
-            printf("bench dense %s n=%d dopt_gflops=%.2f openblas_gflops=%.2f ratio=%.3f\n", kern, n,
-                   flops / best[0] * 1e-9, flops / best[1] * 1e-9, best[0] / best[1]);
+                if (t[0] / t[1] < pmin) pmin = t[0] / t[1];
+                if (t[0] / t[1] > pmax) pmax = t[0] / t[1];
+            }
+            /* pair_min/pair_max: the spread of the ratios of calls made back to back */
+            printf("bench dense %s n=%d dopt_gflops=%.2f openblas_gflops=%.2f pair_min=%.3f pair_max=%.3f ratio=%.3f\n",
+                   kern, n, flops / best[0] * 1e-9, flops / best[1] * 1e-9, pmin, pmax, best[0] / best[1]);
             fflush(stdout);
         }
         free(A); free(B); free(C); free(W);

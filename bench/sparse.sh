@@ -6,7 +6,7 @@
 # pgo2d/ and pgo3d/, 64-matrix batch refactorizations, and 3-D grid Laplacians (30^3, 50^3) with
 # GFLOP/s next to the dgemm rate.  ratio = dopt factor time / CHOLMOD factor time (lower is
 # better); times are process CPU time, best of several runs.
-# SPARSE_BENCH_ONLY=grid|spd|pgo limits the sections; SPARSE_BENCH_NO_BATCH=1 skips the batches.
+# SPARSE_BENCH_ONLY=grid|spd|pgo|dense limits the sections; SPARSE_BENCH_NO_BATCH=1 skips the batches.
 # SPARSE_BENCH_BATCH_GB (default 8) caps the memory of a 64-matrix batch (larger ones print a skip line).
 source "$(dirname "$0")/common.sh"
 bench_apt libsuitesparse-dev libopenblas-dev liblapacke-dev

@@ -6,7 +6,8 @@
  * shift, the same matrix for both); 3-D 7-point grid Laplacians (30^3, 50^3) with GFLOP/s and
  * the OpenBLAS dgemm rate of this run; a 64-matrix batch refactorization on each pose graph.
  * Times are process CPU seconds, the best of several repetitions (the machine is shared).
- * Environment: SPARSE_BENCH_ONLY=grid|spd|pgo (one section), SPARSE_BENCH_FILES=word,word (only the
+ * A dense 1002-column supernode against the dgemm rates of the same run (section dense).
+ * Environment: SPARSE_BENCH_ONLY=grid|spd|pgo|dense (one section), SPARSE_BENCH_FILES=word,word (only the
  * files whose names contain one), SPARSE_BENCH_NO_BATCH=1, SPARSE_BENCH_BACKEND (label). */
 #define DOPT_IMPLEMENTATION
 #define _POSIX_C_SOURCE 200809L
@@ -474,6 +475,65 @@ static void bench_grid(cholmod_common *cc, int g)
     free(Ap); free(Ai); free(Ax);
 }
 
+/* A dense SPD matrix of n = 1002 through the sparse factorization: one supernode of 1002 columns
+ * (the Theseus 1024-pose Hessian ends in one, issue 27).  Its factor rate is set beside the dgemm
+ * rates of the same run, dopt_gemm and OpenBLAS (n = 1002, C -= A B^T), and dense dopt_potrf on
+ * the same matrix, each the best of several calls taken in turn.  frac_* = factor GFLOP/s over
+ * that gemm's GFLOP/s (the target is >= 0.8); ratio = OpenBLAS dgemm rate / factor rate. */
+static void bench_dense_supernode(void)
+{
+    const int n = 1002;
+    const size_t nn = (size_t)n * n, nnz = (size_t)n * (n + 1) / 2;
+    int *Ap = (int *)malloc(sizeof(int) * ((size_t)n + 1)), *Ai = (int *)malloc(sizeof(int) * nnz);
+    double *Ax = (double *)malloc(sizeof(double) * nnz), *M = (double *)malloc(sizeof(double) * nn);
+    double *G = (double *)malloc(sizeof(double) * nn), *W = (double *)malloc(sizeof(double) * nn);
+    double *C = (double *)malloc(sizeof(double) * nn), best[4] = {1e30, 1e30, 1e30, 1e30}, spread[4] = {0, 0, 0, 0};
+    double fl_f, fl_g = 2.0 * n * n * n, fl_p = (double)n * n * n / 3.0, t;
+    dopt_sparse_symbolic *S = NULL;
+    dopt_sparse_numeric_d *F = NULL;
+    dopt_errinfo info;
+    dopt_rng rng;
+    int i, j, r, who, q = 0, col;
+    dopt_rng_seed(&rng, 7, 0);
+    dopt_rng_fill_uniform_d(&rng, (int)nn, M, -1, 1);
+    dopt_gemm_d(DOPT_NOTRANS, DOPT_TRANS, n, n, n, 1.0 / n, M, n, M, n, 0, G, n); /* G = M M^T / n + I */
+    for (j = 0; j < n; ++j) {
+        G[j + (size_t)j * n] += 1;
+        Ap[j] = q;
+        for (i = j; i < n; ++i) { Ai[q] = i; Ax[q++] = G[i + (size_t)j * n]; }
+    }
+    Ap[n] = q;
+    if (dopt_sparse_analyze(NULL, n, Ap, Ai, DOPT_LOWER, NULL, &S, &info) != DOPT_OK ||
+        dopt_sparse_numeric_create_d(S, 1, &F) != DOPT_OK || dopt_sparse_factor_d(F, Ax, &info) != DOPT_OK) {
+        printf("# dense supernode: %s\n", info.message);
+        goto out;
+    }
+    fl_f = S->flops;
+    for (r = 0; r < 8; ++r)
+        for (who = 0; who < 4; ++who) {
+            if (who == 3) memcpy(W, G, sizeof(double) * nn);
+            t = now();
+            if (who == 0) dopt_sparse_factor_d(F, Ax, NULL);
+            else if (who == 1) dopt_gemm_d(DOPT_NOTRANS, DOPT_TRANS, n, n, n, -1, M, n, G, n, 1, C, n);
+            else if (who == 2) cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, -1, M, n, G, n, 1, C, n);
+            else dopt_potrf_d(n, W, n, &col);
+            t = now() - t;
+            if (r == 0 || t < best[who]) best[who] = t;
+            if (r == 0 || t > spread[who]) spread[who] = t; /* the slowest call, for the spread */
+        }
+    printf("bench sparse dense_supernode backend=%s n=%d nsuper=%d gflops_factor=%.2f gflops_potrf=%.2f "
+           "gflops_dopt_gemm=%.2f gflops_openblas=%.2f frac_dopt_gemm=%.3f frac_openblas=%.3f "
+           "spread_factor=%.2f spread_openblas=%.2f ratio=%.3f\n",
+           backend_label(), n, S->nsuper, fl_f / best[0] * 1e-9, fl_p / best[3] * 1e-9, fl_g / best[1] * 1e-9,
+           fl_g / best[2] * 1e-9, (fl_f / best[0]) / (fl_g / best[1]), (fl_f / best[0]) / (fl_g / best[2]),
+           spread[0] / best[0], spread[2] / best[2], (fl_g / best[2]) / (fl_f / best[0]));
+    fflush(stdout);
+out:
+    dopt_sparse_numeric_destroy_d(F);
+    dopt_sparse_symbolic_destroy(S);
+    free(Ap); free(Ai); free(Ax); free(M); free(G); free(W); free(C);
+}
+
 static void bench_dgemm_peak(void)
 {
     int n = 1200, i, r;
@@ -517,6 +577,7 @@ int main(void)
 #endif
     );
     if (section_on("grid")) bench_dgemm_peak();
+    if (section_on("dense")) bench_dense_supernode();
     if (section_on("spd")) bench_spd(&c, dir);
     if (section_on("pgo")) {
         bench_pgo(&c, dir, "pgo2d", 3);
