@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <vector>
 extern "C" {
@@ -41,7 +43,15 @@ struct Se2Edge {
     }
 };
 
+// DOPT_BENCH_CPU_TIME=1 (bench/latency.sh's default): process CPU time, as bench/latency.c
 static double now_s() {
+    static int cpu = -1;
+    if (cpu < 0) cpu = std::getenv("DOPT_BENCH_CPU_TIME") && std::atoi(std::getenv("DOPT_BENCH_CPU_TIME")) != 0;
+    if (cpu) {
+        timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    }
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 

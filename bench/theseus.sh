@@ -7,6 +7,8 @@
 #     forward + backward time per batch; it exports the problem and its gradient.
 #   dopt (bench/theseus_dopt.c): the same data and settings, dopt_nlls_diff IMPLICIT.
 # One line per size: `bench theseus pgo_<N> dopt_s=.. theseus_s=.. grad_rel=.. ratio=dopt/theseus`.
+# Both sides are timed in process CPU time (time.process_time, CLOCK_PROCESS_CPUTIME_ID; torch and
+# CHOLMOD on one thread), so a shared machine's load does not enter the ratio.
 # Sizes: THESEUS_SIZES (default "64 256 1024").  The venv lives outside the tree
 # ($DOPT_THESEUS_VENV, default ~/.cache/dopt-theseus-venv) so the shared bench venv is untouched.
 source "$(dirname "$0")/common.sh"
