@@ -753,6 +753,169 @@ static void lpat_free(lpat *L)
     free(L->dim); free(L->start); free(L->colst); free(L->rowb); free(L->vst);
 }
 
+/* A random block pattern of nb blocks of one size d (a chain with gaps plus `extra` random
+ * pairs: pose-graph-like), in lpat's form, and its scalar LOWER expansion the way the sparse
+ * least-squares solver builds it (every block dense, diagonal blocks full squares). */
+static void lpat_make_uniform(lpat *L, int nb, int d, int extra, dopt_rng *rng)
+{
+    char *adj = (char *)calloc((size_t)nb * nb, 1);
+    int i, j, k, nk = 0;
+    size_t nv = 0;
+    for (i = 0; i < nb; ++i) adj[i * nb + i] = 1;
+    for (i = 1; i < nb; ++i) adj[i * nb + i - 1] = dopt_rng_below(rng, 8) != 0;
+    for (k = 0; k < extra; ++k) {
+        i = (int)dopt_rng_below(rng, (uint64_t)nb);
+        j = (int)dopt_rng_below(rng, (uint64_t)nb);
+        if (i < j) { int t = i; i = j; j = t; }
+        adj[i * nb + j] = 1;
+    }
+    L->nb = nb;
+    L->dim = (int *)malloc(sizeof(int) * (size_t)nb);
+    L->start = (int *)malloc(sizeof(int) * ((size_t)nb + 1));
+    L->colst = (int *)malloc(sizeof(int) * ((size_t)nb + 1));
+    L->rowb = (int *)malloc(sizeof(int) * (size_t)nb * nb);
+    L->vst = (size_t *)malloc(sizeof(size_t) * (size_t)nb * nb);
+    for (j = 0; j <= nb; ++j) L->start[j] = j * d;
+    for (j = 0; j < nb; ++j) {
+        L->dim[j] = d;
+        L->colst[j] = nk;
+        for (i = j; i < nb; ++i)
+            if (adj[i * nb + j]) {
+                L->rowb[nk] = i;
+                L->vst[nk++] = nv;
+                nv += (size_t)d * (size_t)d;
+            }
+    }
+    L->colst[nb] = nk;
+    L->pat.nblocks = nb;
+    L->pat.n = nb * d;
+    L->pat.block_dim = L->dim;
+    L->pat.block_start = L->start;
+    L->pat.col_start = L->colst;
+    L->pat.row_block = L->rowb;
+    L->pat.value_start = L->vst;
+    L->pat.nvalues = nv;
+    free(adj);
+}
+
+static void lpat_scalar(const lpat *L, int **Ap_, int **Ai_)
+{
+    int *Ap = (int *)malloc(sizeof(int) * ((size_t)L->pat.n + 1)), *Ai = (int *)malloc(sizeof(int) * (L->pat.nvalues + 1));
+    int b, c, k, i, p = 0;
+    for (b = 0; b < L->nb; ++b)
+        for (c = 0; c < L->dim[b]; ++c) {
+            Ap[L->start[b] + c] = p;
+            for (k = L->colst[b]; k < L->colst[b + 1]; ++k)
+                for (i = 0; i < L->dim[L->rowb[k]]; ++i) Ai[p++] = L->start[L->rowb[k]] + i;
+        }
+    Ap[L->pat.n] = p;
+    *Ap_ = Ap;
+    *Ai_ = Ai;
+}
+
+/* 1 when the two symbolic objects agree in every array and count (A's pattern included). */
+static int symbolic_equal(const dopt_sparse_symbolic *a, const dopt_sparse_symbolic *b)
+{
+    const size_t n = (size_t)a->n, ns = (size_t)a->nsuper, nz = (size_t)a->nnz_a;
+    if (a->n != b->n || a->nnz_a != b->nnz_a || a->nsuper != b->nsuper || a->nnz_l != b->nnz_l || a->flops != b->flops ||
+        a->nnz_storage != b->nnz_storage || a->max_nsrow != b->max_nsrow || a->max_nscol != b->max_nscol ||
+        a->max_update != b->max_update || a->uplo != b->uplo)
+        return 0;
+    if (memcmp(a->Ap, b->Ap, (n + 1) * sizeof(int)) || memcmp(a->Ai, b->Ai, nz * sizeof(int)) ||
+        memcmp(a->perm, b->perm, n * sizeof(int)) || memcmp(a->iperm, b->iperm, n * sizeof(int)) ||
+        memcmp(a->parent, b->parent, n * sizeof(int)) || memcmp(a->colcount, b->colcount, n * sizeof(int)) ||
+        memcmp(a->super, b->super, (ns + 1) * sizeof(int)) || memcmp(a->col2super, b->col2super, n * sizeof(int)) ||
+        memcmp(a->sparent, b->sparent, ns * sizeof(int)) || memcmp(a->rowptr, b->rowptr, (ns + 1) * sizeof(int)) ||
+        memcmp(a->rowind, b->rowind, (size_t)a->rowptr[ns] * sizeof(int)) ||
+        memcmp(a->valptr, b->valptr, (ns + 1) * sizeof(size_t)) || memcmp(a->amap, b->amap, nz * sizeof(size_t)) ||
+        memcmp(a->aptr, b->aptr, (ns + 1) * sizeof(int)) || memcmp(a->aent, b->aent, (size_t)a->aptr[ns] * sizeof(int)) ||
+        memcmp(a->adst, b->adst, (size_t)a->aptr[ns] * sizeof(size_t)))
+        return 0;
+    return 1;
+}
+
+/* The block path of the least-squares layer's analysis (dopt__sp_analyze_blocks) on random block
+ * patterns (block sizes 1, 2, 3, 6; AMD and natural; relaxed and fundamental supernodes): its
+ * symbolic object equals dopt_sparse_analyze's on the scalar pattern with the block path's
+ * ordering as user_perm, array by array; with blocks of size 1 it IS the scalar AMD analysis;
+ * its fill (nnz(L)) against scalar AMD's stays close (block AMD sees the same graph up to AMD's
+ * own supervariable detection).  Patterns the block path cannot take are refused. */
+static void test_block_analysis(void)
+{
+    static const int dims[4] = {1, 2, 3, 6};
+    const int trials = dopt_test_quick() ? 60 : 300;
+    double worst = 0, sum_b = 0, sum_s = 0;
+    int t, equal = 0, same_amd = 0, ones = 0;
+    dopt_rng rng;
+    dopt_hooks h;
+    memset(&h, 0, sizeof h);
+    dopt_rng_seed(&rng, 32, 1);
+    for (t = 0; t < trials; ++t) {
+        const int nb = 1 + (int)dopt_rng_below(&rng, 90), d = dims[t % 4];
+        dopt_sparse_options o, ou;
+        dopt_sparse_symbolic *Sb = NULL, *Su = NULL, *Sa = NULL;
+        int *Ap, *Ai;
+        lpat L;
+        memset(&o, 0, sizeof o);
+        o.ordering = t % 7 == 3 ? DOPT_SPARSE_ORDER_NATURAL : DOPT_SPARSE_ORDER_AMD;
+        o.fundamental = t % 5 == 2;
+        lpat_make_uniform(&L, nb, d, (int)dopt_rng_below(&rng, (uint64_t)(2 * nb + 1)), &rng);
+        lpat_scalar(&L, &Ap, &Ai);
+        DOPT_CHECK(dopt__sp_blocks_ok(&L.pat, &o), "trial %d: block path allowed", t);
+        DOPT_CHECK(dopt__sp_analyze_blocks(&h, &L.pat, Ap, Ai, &o, &Sb, NULL) == DOPT_OK, "trial %d: block analysis", t);
+        ou = o;
+        ou.ordering = DOPT_SPARSE_ORDER_USER;
+        ou.user_perm = Sb ? Sb->perm : NULL;
+        DOPT_CHECK(dopt_sparse_analyze(NULL, L.pat.n, Ap, Ai, DOPT_LOWER, &ou, &Su, NULL) == DOPT_OK, "trial %d: scalar", t);
+        DOPT_CHECK(dopt_sparse_analyze(NULL, L.pat.n, Ap, Ai, DOPT_LOWER, &o, &Sa, NULL) == DOPT_OK, "trial %d: scalar AMD", t);
+        if (Sb && Su && Sa) {
+            int eq = symbolic_equal(Sb, Su);
+            equal += eq;
+            DOPT_CHECK(eq, "trial %d (nb %d, d %d): block-path symbolic differs from the scalar one with its ordering", t, nb, d);
+            if (d == 1) {
+                ones++;
+                same_amd += symbolic_equal(Sb, Sa);
+            }
+            if (o.ordering == DOPT_SPARSE_ORDER_AMD) {
+                sum_b += Sb->nnz_l;
+                sum_s += Sa->nnz_l;
+                if (Sb->nnz_l / Sa->nnz_l > worst) worst = Sb->nnz_l / Sa->nnz_l;
+            }
+        }
+        dopt_sparse_symbolic_destroy(Sb);
+        dopt_sparse_symbolic_destroy(Su);
+        dopt_sparse_symbolic_destroy(Sa);
+        free(Ap);
+        free(Ai);
+        lpat_free(&L);
+    }
+    DOPT_CHECK(same_amd == ones, "blocks of size 1: the block path equals scalar AMD (%d of %d)", same_amd, ones);
+    DOPT_CHECK(sum_b <= 1.05 * sum_s && worst <= 1.5, "block AMD fill: total %.4g vs scalar %.4g, worst ratio %.3f",
+               sum_b, sum_s, worst);
+    if (getenv("DOPT_TEST_VERBOSE"))
+        printf("    block analysis: %d/%d identical; fill block/scalar AMD total %.4f, worst %.3f\n", equal, trials,
+               sum_b / sum_s, worst);
+    { /* refused: mixed sizes, a missing diagonal block, a user ordering, scalar_analysis */
+        lpat L;
+        dopt_sparse_options o;
+        memset(&o, 0, sizeof o);
+        lpat_make(&L, 0, &rng); /* sizes 1..4 */
+        DOPT_CHECK(!dopt__sp_blocks_ok(&L.pat, &o), "mixed block sizes refused");
+        lpat_free(&L);
+        lpat_make_uniform(&L, 5, 3, 3, &rng);
+        DOPT_CHECK(dopt__sp_blocks_ok(&L.pat, &o), "uniform pattern taken");
+        o.scalar_analysis = 1;
+        DOPT_CHECK(!dopt__sp_blocks_ok(&L.pat, &o), "scalar_analysis refused");
+        o.scalar_analysis = 0;
+        o.ordering = DOPT_SPARSE_ORDER_USER;
+        DOPT_CHECK(!dopt__sp_blocks_ok(&L.pat, &o), "user ordering refused");
+        o.ordering = DOPT_SPARSE_ORDER_AMD;
+        L.rowb[L.colst[2]] = 3; /* block column 2 without its diagonal block */
+        DOPT_CHECK(!dopt__sp_blocks_ok(&L.pat, &o), "missing diagonal block refused");
+        lpat_free(&L);
+    }
+}
+
 #define TEST_SPARSE_PASS
 #define DOPT_GENERIC "tests/test_sparse.c"
 #include "dopt.h"
@@ -764,6 +927,7 @@ static void suite(void)
     DOPT_TEST_RUN(test_triplets);
     DOPT_TEST_RUN(test_colcounts_vs_brute);
     DOPT_TEST_RUN(test_amd_quality);
+    DOPT_TEST_RUN(test_block_analysis);
     DOPT_TEST_RUN(test_patterns_d);
     DOPT_TEST_RUN(test_patterns_f);
     DOPT_TEST_RUN(test_refactor_batch_d);
@@ -776,6 +940,8 @@ static void suite(void)
     DOPT_TEST_RUN(test_big_supernode_f);
     DOPT_TEST_RUN(test_linear_solver_d);
     DOPT_TEST_RUN(test_linear_solver_f);
+    DOPT_TEST_RUN(test_block_path_solve_d);
+    DOPT_TEST_RUN(test_block_path_solve_f);
     DOPT_TEST_RUN(test_lane_batch_d);
     DOPT_TEST_RUN(test_lane_batch_f);
     DOPT_TEST_RUN(test_backward_fd);
@@ -1206,6 +1372,61 @@ static void DOPT_FN(lpat_values)(const lpat *L, dopt_rng *rng, DOPT_REAL *vals)
             vals[L->vst[L->colst[b]] + (size_t)c * (L->dim[b] + 1)] =
                 (DOPT_REAL)(1 + dopt_rng_uniform_d(rng) + absum[L->start[b] + c]);
     free(absum);
+}
+
+/* The sparse least-squares solver with the block-path analysis (default) against the same solver
+ * analyzing the scalar pattern (scalar_analysis = 1) on random uniform block patterns: equal
+ * solutions (1e-12 relative in double), equal fill when the block size is 1. */
+static void DOPT_FN(test_block_path_solve)(void)
+{
+    static const int dims[4] = {1, 2, 3, 6};
+    const int trials = dopt_test_quick() ? 12 : 40;
+    dopt_rng rng;
+    double worst = 0;
+    int t, i;
+    dopt_rng_seed(&rng, 33, DOPT_IS_FLOAT);
+    for (t = 0; t < trials; ++t) {
+        const int nb = 1 + (int)dopt_rng_below(&rng, 60), d = dims[t % 4];
+        dopt_sparse_options so;
+        DOPT_FN(dopt_linear_solver) lb, ls;
+        DOPT_REAL *vals, *xb, *xs;
+        double num = 0, den = 0;
+        lpat L;
+        int fb = -7, fs = -7;
+        lpat_make_uniform(&L, nb, d, (int)dopt_rng_below(&rng, (uint64_t)(2 * nb + 1)), &rng);
+        vals = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (L.pat.nvalues + 1));
+        xb = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)L.pat.n);
+        xs = (DOPT_REAL *)malloc(sizeof(DOPT_REAL) * (size_t)L.pat.n);
+        DOPT_FN(lpat_values)(&L, &rng, vals);
+        DOPT_FN(dopt_rng_fill_normal)(&rng, L.pat.n, xb, 0, 1);
+        memcpy(xs, xb, sizeof(DOPT_REAL) * (size_t)L.pat.n);
+        memset(&so, 0, sizeof so);
+        so.scalar_analysis = 1;
+        DOPT_CHECK(DOPT_FN(dopt_sparse_linear_solver)(NULL, NULL, &lb) == DOPT_OK &&
+                   DOPT_FN(dopt_sparse_linear_solver)(NULL, &so, &ls) == DOPT_OK, "create");
+        DOPT_CHECK(lb.analyze(lb.self, &L.pat, NULL) == DOPT_OK && ls.analyze(ls.self, &L.pat, NULL) == DOPT_OK, "analyze");
+        DOPT_CHECK(lb.factor(lb.self, vals, NULL, &fb) == DOPT_OK && ls.factor(ls.self, vals, NULL, &fs) == DOPT_OK,
+                   "trial %d: factor (%d, %d)", t, fb, fs);
+        lb.solve(lb.self, xb);
+        ls.solve(ls.self, xs);
+        for (i = 0; i < L.pat.n; ++i) {
+            num = fmax(num, fabs((double)(xb[i] - xs[i])));
+            den = fmax(den, fabs((double)xs[i]));
+        }
+        DOPT_CHECK(num <= DOPT_TEST_TOL(1e-12, 1e-4) * den, "trial %d (nb %d, d %d): block vs scalar analysis %g of %g",
+                   t, nb, d, num, den);
+        if (num / den > worst) worst = num / den;
+        if (d == 1) {
+            const dopt_sparse_symbolic *Sb = ((const DOPT_FN(dopt__sp_ls) *)lb.self)->sym;
+            const dopt_sparse_symbolic *Ss = ((const DOPT_FN(dopt__sp_ls) *)ls.self)->sym;
+            DOPT_CHECK(symbolic_equal(Sb, Ss), "trial %d: size-1 blocks, the same analysis", t);
+        }
+        lb.destroy(lb.self);
+        ls.destroy(ls.self);
+        free(vals); free(xb); free(xs);
+        lpat_free(&L);
+    }
+    if (getenv("DOPT_TEST_VERBOSE")) printf("    block path solve: worst relative difference %.3g\n", worst);
 }
 
 /* The lane batch of the sparse least-squares solver (factor_batch / solve_batch) against
