@@ -42,7 +42,9 @@
  *   groups of 8 elements (16 in float) run in lockstep lanes: blocks stored lane-interleaved, so
  *   every scalar step of the recursion is one vector operation across the group whatever n and
  *   m are; the backward follows the forward's grouping, and the remaining B mod 8 (16) run
- *   one at a time (DOPT_MPC_LANE_BYTES, default 64, sets the group width).  The lane solve keeps
+ *   one at a time (DOPT_MPC_LANE_BYTES, default 64, sets the group width).  The lane kernels
+ *   are a kernel region of dopt.h's families, so a build without -march runs the AVX2 or AVX-512
+ *   copy the CPU has (runtime dispatch, as dopt.h's gemm).  The lane solve keeps
  *   each step's value function V_t, v_t, so the multipliers are lam_t = V_t x_t + v_t (and
  *   d_lam_t = V_t d_x_t + the adjoint's v_t) without a second pass over C.  A Q_uu that is not
  *   positive definite stops that element with DOPT_ERR_NOT_POSITIVE_DEFINITE and its time step.
@@ -2216,21 +2218,56 @@ static void DOPT_FN(dopt__lqr_lane_gather)(R_ *DOPT_RESTRICT dst, DOPT_FN(dopt_m
         for (l = 0; l < DOPT__LW; ++l) dst[l] = src[l][i];
 }
 
-#if DOPT__LQR_VEC
-/* One lane block as one GNU vector: a zmm register with AVX-512, two ymm with AVX2. */
-typedef R_ DOPT_FN(dopt__lqr_lv) __attribute__((vector_size(DOPT_MPC_LANE_BYTES)));
+/* The dynamics block of step t for the group at b0 into s->lF (and f into s->lf, zero when
+ * absent); a time-invariant block (ts 0) is gathered once per call (*have). */
+static void DOPT_FN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                             ptrdiff_t b0, int t, int *have, int want_f)
+{
+    const int n = s->n, N = n + s->m;
+    int i;
+    if (*have && d->F.ts == 0 && (!want_f || !d->f.p || d->f.ts == 0)) return;
+    DOPT_FN(dopt__lqr_lane_gather)(s->lF, d->F, b0, t, n * N);
+    if (want_f) {
+        if (d->f.p) DOPT_FN(dopt__lqr_lane_gather)(s->lf, d->f, b0, t, n);
+        else for (i = 0; i < n * DOPT__LW; ++i) s->lf[i] = 0;
+    }
+    *have = 1;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_MPC__PASS_IMPL (continued after the LQR lane kernels) */
+
+/* =============================================================================================== */
+/* The LQR lane kernel region: the lockstep-lane Riccati sweep, rollout and adjoint, one pass per  */
+/* kernel family (dopt.h's family driver: DOPT__KFN names, DOPT__KTARGET on every function), so    */
+/* the dispatched build (no -march) runs the AVX2 or AVX-512 copy the CPU has.  The lane width W   */
+/* (DOPT__LW) and the storage are the same in every family; only the register blocking differs.   */
+/* =============================================================================================== */
+#if defined(DOPT__KPASS) && defined(DOPT__MPC_LQR_LANE_KERNELS) && defined(DOPT_REAL)
+/* DOPT__LQR_BLK4: the family runs dopt__lqr_lane_blk's register blocks of whole lane blocks
+ * (AVX-512: a 64-byte lane block is one register); the others run dopt__lqr_lane_gemm2. */
+#if DOPT__VBYTES == 64 && DOPT__LQR_VEC
+#define DOPT__LQR_BLK4 1
+#else
+#define DOPT__LQR_BLK4 0
+#endif
+#if DOPT__LQR_BLK4
+/* One lane block as one GNU vector: a zmm register with AVX-512. */
+typedef R_ DOPT__KFN(dopt__lqr_lv) __attribute__((vector_size(DOPT_MPC_LANE_BYTES)));
 
 /* One RI x RJ register block of dopt__lqr_lane_gemm (RI <= 8, RJ <= 4, constants once inlined):
  * D(ii, jj) (+)= sum_p A(ii, p) B(p, jj) with A(ii, p) at ap + ii si + p sa, B(p, jj) at
  * bp + p W + jj db, D(ii, jj) at D + (ii + jj dd) W.  diag: a block on the diagonal of a lower
  * triangular product, only its entries ii >= jj are formed and stored. */
-DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_lane_blk)(const int RI, const int RJ, const int diag, int np,
+DOPT__KTARGET DOPT__FMA_KERNEL DOPT__LQR_INLINE void DOPT__KFN(dopt__lqr_lane_blk)(const int RI, const int RJ, const int diag, int np,
                                                   const R_ *DOPT_RESTRICT ap, size_t sa, size_t si,
                                                   const R_ *DOPT_RESTRICT bp, size_t db, R_ *DOPT_RESTRICT D,
                                                   size_t dd, int accumulate)
 {
     enum { W = DOPT__LW };
-    typedef DOPT_FN(dopt__lqr_lv) lv;
+    typedef DOPT__KFN(dopt__lqr_lv) lv;
     lv c[8][4], a[8], b[4], z;
     int ii, jj, p;
     memset(&z, 0, sizeof z);
@@ -2256,17 +2293,17 @@ DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_lane_blk)(const int RI, const int RJ, co
  * 16 accumulators, where AVX-512 has 32 vector registers and a lane block is one of them;
  * 2 x 2 elsewhere, the 16 registers of AVX2 holding 4 two-register blocks); a single column
  * (a product with a vector) takes 8 rows at a time. */
-#if defined(__AVX512F__) && DOPT_MPC_LANE_BYTES <= 64
+#if DOPT__LQR_BLK4 && DOPT_MPC_LANE_BYTES <= 64
 #define DOPT__LQR_RB 4
 #else
 #define DOPT__LQR_RB 2
 #endif
 
-#if !defined(__AVX512F__)
+#if !DOPT__LQR_BLK4
 /* Without AVX-512: the 2 x 2 kernel of 32-byte halves (a 64-byte GNU vector on AVX2 is lowered
  * through the stack 16 bytes at a time, a store-forwarding stall on every access).  With lower
  * set, a 2 x 2 block touching the diagonal also writes its entry (j, j+1) (finite, unused). */
-static void DOPT_FN(dopt__lqr_lane_gemm2)(int ni, int nj, int np, const R_ *A, int lda, int at, const R_ *Bm,
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_gemm2)(int ni, int nj, int np, const R_ *A, int lda, int at, const R_ *Bm,
                                          int ldb, R_ *D, int ldd, int accumulate, int lower)
 {
     enum { W = DOPT__LW };
@@ -2359,18 +2396,14 @@ static void DOPT_FN(dopt__lqr_lane_gemm2)(int ni, int nj, int np, const R_ *A, i
  * is A[i + p lda] (at = 0) or A[p + i lda] (at = 1); with lower set (ni = nj), only i >= j is
  * formed and written.  ldd, lda, ldb count lane blocks.  Register blocks of dopt__lqr_lane_blk
  * (GNU vector extension), plain loops without it. */
-static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, int lda, int at, const R_ *Bm,
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, int lda, int at, const R_ *Bm,
                                          int ldb, R_ *D, int ldd, int accumulate, int lower)
 {
+#if DOPT__LQR_BLK4
     enum { W = DOPT__LW };
     const size_t sa = (size_t)(at ? 1 : lda) * W, si = (size_t)(at ? lda : 1) * W; /* A: step in p, in i */
     const size_t db = (size_t)ldb * W;
     int i, j;
-#if !defined(__AVX512F__)
-    DOPT_FN(dopt__lqr_lane_gemm2)(ni, nj, np, A, lda, at, Bm, ldb, D, ldd, accumulate, lower);
-    return;
-#endif
-#if DOPT__LQR_VEC
     const int rb = nj == 1 ? 8 : DOPT__LQR_RB;
     for (j = 0; j < nj; j += rb) {
         const int rj = nj - j < rb ? nj - j : rb;
@@ -2378,7 +2411,7 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
             const int ri = ni - i < rb ? ni - i : rb, dg = lower && i == j;
             const R_ *ap = A + (size_t)i * si, *bp = Bm + (size_t)j * db;
             R_ *dp = D + (size_t)(i + (size_t)j * ldd) * W;
-#define DOPT__LQR_B(RI, RJ, DG) DOPT_FN(dopt__lqr_lane_blk)(RI, RJ, DG, np, ap, sa, si, bp, db, dp, (size_t)ldd, accumulate)
+#define DOPT__LQR_B(RI, RJ, DG) DOPT__KFN(dopt__lqr_lane_blk)(RI, RJ, DG, np, ap, sa, si, bp, db, dp, (size_t)ldd, accumulate)
             if (rj == 1) {
                 switch (ri) {
                 case 8: DOPT__LQR_B(8, 1, 0); break;
@@ -2416,24 +2449,14 @@ static void DOPT_FN(dopt__lqr_lane_gemm)(int ni, int nj, int np, const R_ *A, in
         }
     }
 #else
-    int p, l;
-    for (j = 0; j < nj; ++j)
-        for (i = lower ? j : 0; i < ni; ++i) {
-            R_ acc[DOPT__LW];
-            R_ *DOPT_RESTRICT d = DOPT__LQR_LN(D, i + (size_t)j * ldd);
-            const R_ *DOPT_RESTRICT a = A + (size_t)i * si, *DOPT_RESTRICT b = Bm + (size_t)j * db;
-            for (l = 0; l < W; ++l) acc[l] = accumulate ? d[l] : 0;
-            for (p = 0; p < np; ++p, a += sa, b += W)
-                for (l = 0; l < W; ++l) acc[l] += a[l] * b[l];
-            for (l = 0; l < W; ++l) d[l] = acc[l];
-        }
+    DOPT__KFN(dopt__lqr_lane_gemm2)(ni, nj, np, A, lda, at, Bm, ldb, D, ldd, accumulate, lower);
 #endif
 }
 
 /* One triangular solve of dopt__lqr_lane_cholsolve on NC columns at once (1 to 4, a constant
  * once inlined): the columns' sums are independent chains.  up = 0: x <- L^{-1} x, row i from
  * rows p < i (L(i, p) at L[i + p m]); up = 1: x <- L^{-T} x, row i from rows p > i (L(p, i)). */
-DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_lane_trsv)(const int NC, int m, const R_ *DOPT_RESTRICT L, int up,
+DOPT__KTARGET DOPT__FMA_KERNEL DOPT__LQR_INLINE void DOPT__KFN(dopt__lqr_lane_trsv)(const int NC, int m, const R_ *DOPT_RESTRICT L, int up,
                                                    R_ *DOPT_RESTRICT X)
 {
     enum { W = DOPT__LW };
@@ -2459,17 +2482,17 @@ DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_lane_trsv)(const int NC, int m, const R_
 
 /* x <- (L L^T)^{-1} x lane-wise for the m x m lane factor L (its diagonal holds 1 / L_ii, see
  * dopt__lqr_lane_chol), ncol columns of x (ld m), four at a time. */
-static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *X)
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *X)
 {
     int c, up;
     for (c = 0; c < ncol; c += 4) {
         R_ *x = DOPT__LQR_LN(X, c * m);
         for (up = 0; up < 2; ++up)
             switch (ncol - c) {
-            case 1: DOPT_FN(dopt__lqr_lane_trsv)(1, m, L, up, x); break;
-            case 2: DOPT_FN(dopt__lqr_lane_trsv)(2, m, L, up, x); break;
-            case 3: DOPT_FN(dopt__lqr_lane_trsv)(3, m, L, up, x); break;
-            default: DOPT_FN(dopt__lqr_lane_trsv)(4, m, L, up, x); break;
+            case 1: DOPT__KFN(dopt__lqr_lane_trsv)(1, m, L, up, x); break;
+            case 2: DOPT__KFN(dopt__lqr_lane_trsv)(2, m, L, up, x); break;
+            case 3: DOPT__KFN(dopt__lqr_lane_trsv)(3, m, L, up, x); break;
+            default: DOPT__KFN(dopt__lqr_lane_trsv)(4, m, L, up, x); break;
             }
     }
 }
@@ -2477,7 +2500,7 @@ static void DOPT_FN(dopt__lqr_lane_cholsolve)(int m, const R_ *L, int ncol, R_ *
 /* Lane Cholesky of the m x m lane matrix A (lower triangle, in place; the diagonal receives the
  * reciprocals 1 / L_ii, so the solves multiply), with dopt__lqr_chol's pivot test per lane: a lane whose pivot fails gets st[l] (first failure only: fail_t[l] = t)
  * and continues on a unit pivot, so the other lanes are unaffected. */
-static void DOPT_FN(dopt__lqr_lane_chol)(int m, R_ *A, int t, dopt_status *st, int *fail_t)
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_chol)(int m, R_ *A, int t, dopt_status *st, int *fail_t)
 {
     enum { W = DOPT__LW };
     R_ thr[DOPT__LW], d[DOPT__LW];
@@ -2517,26 +2540,10 @@ static void DOPT_FN(dopt__lqr_lane_chol)(int m, R_ *A, int t, dopt_status *st, i
     }
 }
 
-/* The dynamics block of step t for the group at b0 into s->lF (and f into s->lf, zero when
- * absent); a time-invariant block (ts 0) is gathered once per call (*have). */
-static void DOPT_FN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
-                                             ptrdiff_t b0, int t, int *have, int want_f)
-{
-    const int n = s->n, N = n + s->m;
-    int i;
-    if (*have && d->F.ts == 0 && (!want_f || !d->f.p || d->f.ts == 0)) return;
-    DOPT_FN(dopt__lqr_lane_gather)(s->lF, d->F, b0, t, n * N);
-    if (want_f) {
-        if (d->f.p) DOPT_FN(dopt__lqr_lane_gather)(s->lf, d->f, b0, t, n);
-        else for (i = 0; i < n * DOPT__LW; ++i) s->lf[i] = 0;
-    }
-    *have = 1;
-}
-
 /* Unconstrained Riccati sweep and rollout of the W elements from b0 (see dopt__lqr_step_np for
  * the recursion; Q and V are formed on their lower triangles).  Per lane status and failing
  * step into st, fail_t; the trajectories go to s->tau. */
-static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
                                           ptrdiff_t b0, dopt_status *st, int *fail_t)
 {
     enum { W = DOPT__LW };
@@ -2567,33 +2574,33 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
         if (t < T - 1) {
             DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
             for (i = 0; i < n * W; ++i) y[i] = v[i];
-            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, fl, n, y, n, 1, 0);       /* y = V f + v  */
-            DOPT_FN(dopt__lqr_lane_gemm)(n, N, n, V, n, 0, Fl, n, Z, n, 0, 0);       /* Z = V F      */
-            DOPT_FN(dopt__lqr_lane_gemm)(N, N, n, Fl, n, 1, Z, n, Q, N, 1, 1);       /* Q += F^T Z   */
-            DOPT_FN(dopt__lqr_lane_gemm)(N, 1, n, Fl, n, 1, y, n, q, N, 1, 0);       /* q += F^T y   */
+            DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, fl, n, y, n, 1, 0);       /* y = V f + v  */
+            DOPT__KFN(dopt__lqr_lane_gemm)(n, N, n, V, n, 0, Fl, n, Z, n, 0, 0);       /* Z = V F      */
+            DOPT__KFN(dopt__lqr_lane_gemm)(N, N, n, Fl, n, 1, Z, n, Q, N, 1, 1);       /* Q += F^T Z   */
+            DOPT__KFN(dopt__lqr_lane_gemm)(N, 1, n, Fl, n, 1, y, n, q, N, 1, 0);       /* q += F^T y   */
         }
         for (j = 0; j < m; ++j)
             for (i = j; i < m; ++i)
                 for (l = 0; l < W; ++l) DOPT__LQR_LN(L, i + j * m)[l] = DOPT__LQR_LN(Q, n + i + (n + j) * N)[l];
-        DOPT_FN(dopt__lqr_lane_chol)(m, L, t, st, fail_t);
+        DOPT__KFN(dopt__lqr_lane_chol)(m, L, t, st, fail_t);
         /* k = -Q_uu^{-1} q_u, K = -Q_uu^{-1} Q_ux (m x n, ld m) */
         for (p = 0; p < m; ++p)
             for (l = 0; l < W; ++l) DOPT__LQR_LN(k, p)[l] = -DOPT__LQR_LN(q, n + p)[l];
         for (j = 0; j < n; ++j)
             for (p = 0; p < m; ++p)
                 for (l = 0; l < W; ++l) DOPT__LQR_LN(K, p + j * m)[l] = -DOPT__LQR_LN(Q, n + p + j * N)[l];
-        DOPT_FN(dopt__lqr_lane_cholsolve)(m, L, 1, k);
-        DOPT_FN(dopt__lqr_lane_cholsolve)(m, L, n, K);
+        DOPT__KFN(dopt__lqr_lane_cholsolve)(m, L, 1, k);
+        DOPT__KFN(dopt__lqr_lane_cholsolve)(m, L, n, K);
         /* V = Q_xx + Q_xu K (lower, then mirrored), v = q_x + Q_xu k; Q_xu = (rows n.. of Q)^T */
         for (j = 0; j < n; ++j)
             for (i = j; i < n; ++i)
                 for (l = 0; l < W; ++l) DOPT__LQR_LN(V, i + j * n)[l] = DOPT__LQR_LN(Q, i + j * N)[l];
-        DOPT_FN(dopt__lqr_lane_gemm)(n, n, m, Q + (size_t)n * W, N, 1, K, m, V, n, 1, 1);
+        DOPT__KFN(dopt__lqr_lane_gemm)(n, n, m, Q + (size_t)n * W, N, 1, K, m, V, n, 1, 1);
         for (j = 0; j < n; ++j)
             for (i = j + 1; i < n; ++i)
                 for (l = 0; l < W; ++l) DOPT__LQR_LN(V, j + i * n)[l] = DOPT__LQR_LN(V, i + j * n)[l];
         for (i = 0; i < n * W; ++i) v[i] = q[i];
-        DOPT_FN(dopt__lqr_lane_gemm)(n, 1, m, Q + (size_t)n * W, N, 1, k, m, v, n, 1, 0);
+        DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, m, Q + (size_t)n * W, N, 1, k, m, v, n, 1, 0);
         memcpy(Vg + (size_t)t * n * (n + 1) * W, V, (size_t)n * n * W * sizeof(R_)); /* V_t, v_t kept */
         memcpy(Vg + ((size_t)t * (n + 1) + n) * n * W, v, (size_t)n * W * sizeof(R_));
     }
@@ -2612,12 +2619,12 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
         R_ *x = s->ltau + (size_t)t * N * W;
         const R_ *K = Kg + (size_t)t * m * n * W, *k = kg + (size_t)t * m * W;
         for (i = 0; i < m * W; ++i) x[n * W + i] = k[i];
-        DOPT_FN(dopt__lqr_lane_gemm)(m, 1, n, K, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
+        DOPT__KFN(dopt__lqr_lane_gemm)(m, 1, n, K, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
         if (t < T - 1) {
             R_ *xn = x + (size_t)N * W;
             DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
             for (i = 0; i < n * W; ++i) xn[i] = fl[i];
-            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, Fl, n, 0, x, N, xn, n, 1, 0);
+            DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, N, Fl, n, 0, x, N, xn, n, 1, 0);
         }
     }
     for (l = 0; l < W; ++l) {
@@ -2631,7 +2638,7 @@ static void DOPT_FN(dopt__lqr_lane_solve)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_F
 /* Lane multipliers from the value functions the lane solve kept: lam_t = V_t x_t + g_t for
  * t < T (x: T lane blocks of N, lam: of n).  g_t is v_t (the forward's multipliers; lam
  * holds nothing on entry) or, with lam already holding the adjoint's v_t, itself (add 1). */
-static void DOPT_FN(dopt__lqr_lane_value_lam)(const DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, const R_ *x, R_ *lam, int add)
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_value_lam)(const DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, const R_ *x, R_ *lam, int add)
 {
     const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW;
     const R_ *Vg = s->Vs + (size_t)b0 * T * n * (n + 1);
@@ -2640,13 +2647,13 @@ static void DOPT_FN(dopt__lqr_lane_value_lam)(const DOPT_FN(dopt_mpc_lqr) *s, pt
         const R_ *V = Vg + (size_t)t * n * (n + 1) * W;
         R_ *lt = lam + (size_t)t * n * W;
         if (!add) memcpy(lt, V + (size_t)n * n * W, (size_t)n * W * sizeof(R_));
-        DOPT_FN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, x + (size_t)t * N * W, N, lt, n, 1, 0);
+        DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, x + (size_t)t * N * W, N, lt, n, 1, 0);
     }
 }
 
 /* The adjoint LQR of the group at b0 (dopt__lqr_adjoint in lanes): d_tau into s->ldtau and
  * d_lam_t = V_t d_x_t + v_t (v_t of the adjoint sweep) into s->llam, lane-interleaved. */
-static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, DOPT_FN(dopt_mpc_cseq) dtau)
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0, DOPT_FN(dopt_mpc_cseq) dtau)
 {
     enum { W = DOPT__LW };
     const DOPT_FN(dopt_mpc_lqr_data) *d = &s->data;
@@ -2661,27 +2668,43 @@ static void DOPT_FN(dopt__lqr_lane_adjoint)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t 
         DOPT_FN(dopt__lqr_lane_gather)(q, dtau, b0, t, N);
         if (t < T - 1) {
             DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
-            DOPT_FN(dopt__lqr_lane_gemm)(N, 1, n, s->lF, n, 1, v, n, q, N, 1, 0); /* q += F^T v */
+            DOPT__KFN(dopt__lqr_lane_gemm)(N, 1, n, s->lF, n, 1, v, n, q, N, 1, 0); /* q += F^T v */
         }
         for (i = 0; i < n * W; ++i) v[i] = q[i];                                   /* v = q_x + K^T q_u */
-        DOPT_FN(dopt__lqr_lane_gemm)(n, 1, m, K, m, 1, q + (size_t)n * W, m, v, n, 1, 0);
+        DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, m, K, m, 1, q + (size_t)n * W, m, v, n, 1, 0);
         memcpy(s->llam + (size_t)t * n * W, v, (size_t)n * W * sizeof(R_));
         for (i = 0; i < m * W; ++i) q[n * W + i] = -q[n * W + i];                  /* dk, kept in u_t */
-        DOPT_FN(dopt__lqr_lane_cholsolve)(m, Lg + (size_t)t * m * m * W, 1, q + (size_t)n * W);
+        DOPT__KFN(dopt__lqr_lane_cholsolve)(m, Lg + (size_t)t * m * m * W, 1, q + (size_t)n * W);
     }
     for (i = 0; i < n * W; ++i) dt[i] = 0;
     have = 0;
     for (t = 0; t < T; ++t) {
         R_ *x = dt + (size_t)t * N * W;
-        DOPT_FN(dopt__lqr_lane_gemm)(m, 1, n, Kg + (size_t)t * m * n * W, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
+        DOPT__KFN(dopt__lqr_lane_gemm)(m, 1, n, Kg + (size_t)t * m * n * W, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
         if (t < T - 1) {
             R_ *xn = x + (size_t)N * W;
             DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
-            DOPT_FN(dopt__lqr_lane_gemm)(n, 1, N, s->lF, n, 0, x, N, xn, n, 0, 0);
+            DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, N, s->lF, n, 0, x, N, xn, n, 0, 0);
         }
     }
-    DOPT_FN(dopt__lqr_lane_value_lam)(s, b0, dt, s->llam, 1);
+    DOPT__KFN(dopt__lqr_lane_value_lam)(s, b0, dt, s->llam, 1);
 }
+
+#undef DOPT__LQR_RB
+#undef DOPT__LQR_BLK4
+#endif /* DOPT__MPC_LQR_LANE_KERNELS */
+
+#if defined(DOPT_MPC__PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* the LQR lane kernels of every family this build holds (the region above) */
+#define DOPT__MPC_LQR_LANE_KERNELS
+#define DOPT__KDRIVE "dopt_mpc.h"
+#include "dopt.h"
+#undef DOPT__KDRIVE
+#undef DOPT__MPC_LQR_LANE_KERNELS
 
 /* The first non-finite number of element b's data, or DOPT_OK; *where = time step. */
 static dopt_status DOPT_FN(dopt__lqr_check_data)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
@@ -2843,7 +2866,7 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_solve)(DOPT_FN(dopt_mpc_lqr) *s,
         dopt_status st;
         memset(&rep, 0, sizeof rep);
         if (b < s->nlane) {
-            if (b % DOPT__LW == 0) DOPT_FN(dopt__lqr_lane_solve)(s, data, b, lst, lfail);
+            if (b % DOPT__LW == 0) DOPT__KSEL(DOPT_FN(dopt__lqr_lane_solve))(s, data, b, lst, lfail);
             st = lst[b % DOPT__LW];
             rep.fail_t = lfail[b % DOPT__LW];
             rep.iterations = rep.converged = st == DOPT_OK;
@@ -2980,11 +3003,11 @@ static void DOPT_FN(dopt__lqr_lane_backward)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t
 {
     const int n = s->n, T = s->T, N = n + s->m, W = DOPT__LW, need_lam = !s->lam_valid && grad->F.p;
     int l, i;
-    DOPT_FN(dopt__lqr_lane_adjoint)(s, b0, dtau);
+    DOPT__KSEL(DOPT_FN(dopt__lqr_lane_adjoint))(s, b0, dtau);
     if (need_lam)
         for (l = 0; l < W; ++l)
             for (i = 0; i < T * N; ++i) s->ltau[(size_t)i * W + l] = s->tau[(size_t)(b0 + l) * T * N + i];
-    if (need_lam) DOPT_FN(dopt__lqr_lane_value_lam)(s, b0, s->ltau, s->llam2, 0);
+    if (need_lam) DOPT__KSEL(DOPT_FN(dopt__lqr_lane_value_lam))(s, b0, s->ltau, s->llam2, 0);
     if (need_lam)
         for (l = 0; l < W; ++l)
             for (i = 0; i < T * n; ++i) s->lam[(size_t)(b0 + l) * T * n + i] = s->llam2[(size_t)i * W + l];

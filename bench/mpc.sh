@@ -7,6 +7,11 @@
 #   <peer>_dsol= <peer>_dgrad= (largest relative difference of the solutions and of the gradients
 #   of sum |x_t|^2 + |u_t|^2 w.r.t. C, c, F, f, x_init) speedup= ratio= (dopt fwd+bwd / the
 #   faster peer's).  Times are thread CPU time (the bench machine may be shared).
+#   kkt= certifies dopt's solution: the largest projected reduced gradient (costate sweep) and
+#   dynamics residual, ~1e-15 at the optimum.  mpc_conv=k/B: the elements on which mpc.pytorch's
+#   box-DDP passed its own fixed-point test (||du|| < 1e-7 within its default 10 iterations);
+#   it detaches the others (no gradient), so mpc_dsol / mpc_dgrad compare those k elements and
+#   mpc_dgrad_all (printed when k < B) all of them.
 source "$(dirname "$0")/common.sh"
 bench_apt libopenblas-dev
 V=$(bench_venv)

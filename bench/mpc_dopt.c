@@ -155,6 +155,60 @@ static double maxdiff(const double *a, const double *b, size_t n)
     return e;
 }
 
+/* maxdiff over the (T, B, blk) array's elements b with ok[b] != 0 (ok NULL: all) */
+static double maxdiff_tb(const double *a, const double *b, int T, int B, size_t blk, const double *ok)
+{
+    double e = 0;
+    int t, k;
+    for (t = 0; t < T; ++t)
+        for (k = 0; k < B; ++k)
+            if (!ok || ok[k] != 0) e = fmax(e, maxdiff(a + ((size_t)t * B + k) * blk, b + ((size_t)t * B + k) * blk, blk));
+    return e;
+}
+
+/* The optimality certificate of box-LQR solutions (a convex QP in the controls once the dynamics
+ * eliminate the states): the costate sweep lam_t = (C_t tau_t + c_t + F_t^T lam_{t+1})_x gives
+ * the reduced gradient g_t = (C_t tau_t + c_t + F_t^T lam_{t+1})_u; its projection on the box
+ * (g_i where u_i is free, its part pushing outward where u_i sits on a bound) must vanish, and
+ * the dynamics must hold.  Largest of both over the batch, relative to 1 + |g_i|. */
+static double box_kkt(const double *C, const double *c, const double *F, const double *f, const double *x0,
+                      const double *tau, int n, int m, int T, int B, double lo, double hi)
+{
+    int N = n + m, b, t, i, k;
+    double e = 0, g[64], lam[64];
+    for (b = 0; b < B; ++b) {
+        for (i = 0; i < n; ++i) e = fmax(e, fabs(tau[(size_t)b * N + i] - x0[(size_t)b * n + i]));
+        for (t = T - 1; t >= 0; --t) {
+            const double *Ct = C + ((size_t)t * B + b) * N * N, *ct = c + ((size_t)t * B + b) * N;
+            const double *tt = tau + ((size_t)t * B + b) * N, *Fb = F + (size_t)b * n * N;
+            for (i = 0; i < N; ++i) {
+                double s = ct[i];
+                for (k = 0; k < N; ++k) s += Ct[(size_t)i * N + k] * tt[k];
+                if (t < T - 1)
+                    for (k = 0; k < n; ++k) s += Fb[k + (size_t)i * n] * lam[k];
+                g[i] = s;
+            }
+            for (i = 0; i < n; ++i) lam[i] = g[i];
+            for (i = n; i < N; ++i) {
+                double u = tt[i], gi = g[i], r = fabs(gi);
+                if (u <= lo + 1e-12 * (1 + fabs(lo))) r = gi < 0 ? -gi : 0;
+                if (u >= hi - 1e-12 * (1 + fabs(hi))) r = gi > 0 ? gi : 0;
+                if (u < lo - 1e-12 || u > hi + 1e-12) r = 1e300; /* infeasible */
+                e = fmax(e, r / (1 + fabs(gi)));
+            }
+            if (t < T - 1) {
+                const double *tn = tau + ((size_t)(t + 1) * B + b) * N;
+                for (i = 0; i < n; ++i) {
+                    double s = f[(size_t)b * n + i] - tn[i];
+                    for (k = 0; k < N; ++k) s += Fb[i + (size_t)k * n] * tt[k];
+                    e = fmax(e, fabs(s));
+                }
+            }
+        }
+    }
+    return e;
+}
+
 static int lqr(const char *dir, int n, int m, int T, int B, int box, int npeer, char **peer)
 {
     char prefix[1024];
@@ -197,39 +251,55 @@ static int lqr(const char *dir, int n, int m, int T, int B, int box, int npeer, 
     t_fwd = time_job(job_fwd, &j);
     t_bwd = time_job(job_bwd, &j);
     flops = dopt_mpc_lqr_flops_d(n, m, T) * B;
-    printf("bench mpc lqr n=%d m=%d T=%d B=%d box=%d fwd_us=%.2f bwd_us=%.2f gflops_fwd=%.2f status=%s",
+    printf("bench mpc lqr n=%d m=%d T=%d B=%d box=%d fwd_us=%.2f bwd_us=%.2f gflops_fwd=%.2f status=%s kkt=%.1e",
            n, m, T, B, box, t_fwd * 1e6, t_bwd * 1e6, box ? 0.0 : flops / t_fwd * 1e-9,
-           dopt_status_string((dopt_status)j.st));
+           dopt_status_string((dopt_status)j.st),
+           box_kkt(C, c, F, f, x0, tau, n, m, T, B, box ? -0.5 : -HUGE_VAL, box ? 0.5 : HUGE_VAL));
     for (p = 0; p + 2 < npeer; p += 3) {
         const char *name = peer[p];
         double pf = atof(peer[p + 1]), pb = atof(peer[p + 2]), ex = 0, eg = 0;
         char pre[1100];
-        double *x, *u, *pgC, *pgc, *pgF, *pgf, *pgx;
+        double *x, *u, *pgC, *pgc, *pgF, *pgf, *pgx, *ok, eg_all = -1;
+        int nok = B;
         snprintf(pre, sizeof pre, "%s_%s", prefix, name);
         x = load(pre, "x", (size_t)T * B * n); u = load(pre, "u", (size_t)T * B * m);
         pgC = load(pre, "gC", nC); pgc = load(pre, "gc", nc); pgF = load(pre, "gF", nF);
         pgf = load(pre, "gf", nf); pgx = load(pre, "gx", nf);
+        ok = load(pre, "conv", (size_t)B); /* the peer's own convergence flags, where it has them */
+        if (ok)
+            for (nok = 0, b = 0; b < B; ++b) nok += ok[b] != 0;
         if (x && u)
             for (t = 0; t < T; ++t)
                 for (b = 0; b < B; ++b) {
+                    if (ok && ok[b] == 0) continue;
                     ex = fmax(ex, maxdiff(tau + ((size_t)t * B + b) * N, x + ((size_t)t * B + b) * n, (size_t)n));
                     ex = fmax(ex, maxdiff(tau + ((size_t)t * B + b) * N + n, u + ((size_t)t * B + b) * m, (size_t)m));
                 }
         if (pgC && pgc && pgF && pgf && pgx) {
-            for (b = 0; b < B; ++b)
-                for (i = 0; i < n; ++i)
-                    for (k = 0; k < N; ++k) {
-                        double ref = pgF[(size_t)b * n * N + i * N + k], mine = gF[(size_t)b * n * N + i + k * n];
-                        eg = fmax(eg, fabs(mine - ref) / (1 + fabs(ref)));
-                    }
-            eg = fmax(eg, maxdiff(gC, pgC, nC));
-            eg = fmax(eg, maxdiff(gc, pgc, nc));
-            eg = fmax(eg, maxdiff(gf, pgf, nf));
-            eg = fmax(eg, maxdiff(gx, pgx, nf));
+            int pass;
+            for (pass = 0; pass < (ok ? 2 : 1); ++pass) { /* over the converged elements, then all */
+                const double *use = pass ? NULL : ok;
+                double e = 0;
+                for (b = 0; b < B; ++b)
+                    if (!use || use[b] != 0)
+                        for (i = 0; i < n; ++i)
+                            for (k = 0; k < N; ++k) {
+                                double ref = pgF[(size_t)b * n * N + i * N + k], mine = gF[(size_t)b * n * N + i + k * n];
+                                e = fmax(e, fabs(mine - ref) / (1 + fabs(ref)));
+                            }
+                e = fmax(e, maxdiff_tb(gC, pgC, T, B, (size_t)N * N, use));
+                e = fmax(e, maxdiff_tb(gc, pgc, T, B, (size_t)N, use));
+                e = fmax(e, maxdiff_tb(gf, pgf, 1, B, (size_t)n, use));
+                e = fmax(e, maxdiff_tb(gx, pgx, 1, B, (size_t)n, use));
+                if (pass) eg_all = e; else eg = e;
+            }
         }
-        printf(" %s_fwd_ms=%.3f %s_bwd_ms=%.3f %s_dsol=%.1e %s_dgrad=%.1e", name, pf, name, pb, name, ex, name, eg);
+        printf(" %s_fwd_ms=%.3f %s_bwd_ms=%.3f", name, pf, name, pb);
+        if (ok) printf(" %s_conv=%d/%d", name, nok, B);
+        printf(" %s_dsol=%.1e %s_dgrad=%.1e", name, ex, name, eg);
+        if (ok && nok < B) printf(" %s_dgrad_all=%.1e", name, eg_all);
         if (pf + pb < best_peer) best_peer = pf + pb;
-        free(x); free(u); free(pgC); free(pgc); free(pgF); free(pgf); free(pgx);
+        free(x); free(u); free(ok); free(pgC); free(pgc); free(pgF); free(pgf); free(pgx);
     }
     if (best_peer < 1e30)
         printf(" speedup=%.0f ratio=%.2e", best_peer * 1e-3 / (t_fwd + t_bwd), (t_fwd + t_bwd) / (best_peer * 1e-3));

@@ -6,7 +6,8 @@ Writes the problem (raw float64, mpc.pytorch's layout: C (T,B,N,N), c (T,B,N), F
 the time steps, f (B,n), x_init (B,n); row-major) and each peer's solution and gradients of
 loss = sum_t |x_t|^2 + |u_t|^2 (t < T) to OUTDIR/<case>_*.bin, and one line of timings
 (`peer name fwd_ms bwd_ms`) per peer to stdout.  box: 1 = |u| <= 0.5 (PyPose ignores bounds: it is
-timed without them only).  Times are the CPU time of the thread (time.thread_time), as on
+timed without them only).  mpc.pytorch's per-element convergence flags (its own test, see
+converged_mpc_pytorch) go to <case>_mpc_conv.bin.  Times are the CPU time of the thread (time.thread_time), as on
 dopt's side: the machine the bench runs on may be shared."""
 import sys, time, os
 import warnings
@@ -72,7 +73,36 @@ def run_mpc_pytorch(C, c, F, f, x0, n, m, T, B, box):
 
     tf = timeit(f_fwd)
     tb = timeit(f_bwd)
+    out["conv"] = converged_mpc_pytorch(M, lambda: fwd(), B)
     return tf, tb, out
+
+
+def converged_mpc_pytorch(M, solve, B):
+    """Per element 1.0 where mpc.pytorch's box-DDP reached its own fixed-point test (the best
+    iterate's ||du|| < eps, as MPC.forward decides which elements to detach), else 0.0: the
+    elements it does not converge on get no gradient from it (detach_unconverged).  Recorded by
+    wrapping MPC.solve_lqr_subproblem and replaying forward's choice of the best iterate."""
+    seen = []
+    orig = M.MPC.solve_lqr_subproblem
+
+    def spy(self, *a, **kw):
+        r = orig(self, *a, **kw)
+        if not kw.get("no_op_forward"):
+            seen.append((r[3].detach().clone(), r[4].detach().clone(), self.best_cost_eps, self.eps))
+        return r
+
+    M.MPC.solve_lqr_subproblem = spy
+    try:
+        solve()
+    finally:
+        M.MPC.solve_lqr_subproblem = orig
+    costs, dun, bce, eps = seen[0]
+    costs, dun = costs.clone(), dun.clone()
+    for c, d, _, _ in seen[1:]:
+        better = c <= costs + bce
+        costs = torch.where(better, c, costs)
+        dun = torch.where(better, d, dun)
+    return (dun < eps).to(torch.float64)
 
 
 def run_pypose(C, c, F, f, x0, n, m, T, B):
@@ -122,7 +152,7 @@ def main():
     save(os.path.join(outdir, case + "_"), dict(C=C, c=c, F=F, f=f, x0=x0))
     tf, tb, out = run_mpc_pytorch(C, c, F, f, x0, n, m, T, B, box)
     save(os.path.join(outdir, case + "_mpc_"), out)
-    print(f"peer mpc.pytorch {tf * 1e3:.4f} {tb * 1e3:.4f}")
+    print(f"peer mpc.pytorch {tf * 1e3:.4f} {tb * 1e3:.4f} conv={int(out['conv'].sum())}/{B}")
     if not box:
         tf, tb, out = run_pypose(C, c, F, f, x0, n, m, T, B)
         out["gC"] = 0.5 * (out["gC"] + out["gC"].transpose(-1, -2))  # symmetric dC, as dopt's
