@@ -5014,15 +5014,15 @@ static DOPT_REAL DOPT_FN(dopt__mpc_qp_as_slack)(const DOPT_FN(dopt__mpc_qp_el) *
     return x[i - e->mi - n] - e->l[i - e->mi - n];
 }
 
-/* The step of constraint `code` against a working set of q: dv = J^T n, the primal direction
+/* The step of constraint `code` against a working set of q: dv = J^T n (given when have_dv), the primal direction
  * zd = J2 dv2 (J2 = columns q.. of J), the dual one rv = R^{-1} dv1, *zn = zd^T n = |dv2|^2 and
  * *dd = |dv|^2 (zn <= eps dd: n depends on the working set's normals). */
 static void DOPT_FN(dopt__mpc_qp_as_dir)(const DOPT_FN(dopt__mpc_qp_el) *e, const DOPT_REAL *J, const DOPT_REAL *R,
-                                         int q, int code, DOPT_REAL *dv, DOPT_REAL *zd, DOPT_REAL *rv,
-                                         DOPT_REAL *zn, DOPT_REAL *dd)
+                                         int q, int code, int have_dv, DOPT_REAL *dv, DOPT_REAL *zd,
+                                         DOPT_REAL *rv, DOPT_REAL *zn, DOPT_REAL *dd)
 {
     int n = e->n, i;
-    DOPT_FN(dopt__mpc_qp_as_jtn)(e, J, code, dv, zd);
+    if (!have_dv) DOPT_FN(dopt__mpc_qp_as_jtn)(e, J, code, dv, zd);
     DOPT_FN(dopt__mpc_qp_gemv_n)(n, n - q, J + (size_t)q * n, n, dv + q, zd);
     for (i = 0; i < q; ++i) rv[i] = dv[i];
     DOPT_FN(dopt__mpc_qp_utrsv)(q, R, n, rv);
@@ -5042,12 +5042,48 @@ static void DOPT_FN(dopt__mpc_qp_as_rot)(int n, DOPT_REAL *J, int a, int b, DOPT
     }
 }
 
+/* jc -= sc y over n entries, and returns the updated jc's dot with g (0 when g is NULL): the
+ * Householder update of one column of J fused with that column's part of the next J^T n, so
+ * that J is read once for both (two vector accumulators where the vector extensions exist). */
+DOPT__FMA_KERNEL static DOPT_REAL DOPT_FN(dopt__mpc_qp_axpy_dot)(int n, DOPT_REAL sc, const DOPT_REAL *y,
+                                                                 DOPT_REAL *jc, const DOPT_REAL *g)
+{
+    DOPT__FMA_BODY
+    int i = 0;
+    DOPT_REAL acc = 0;
+#if DOPT__VEC_EXT
+    if (g) {
+        DOPT__KFN(dopt__vreal) a0, a1, t0, t1;
+        memset(&a0, 0, sizeof a0);
+        memset(&a1, 0, sizeof a1);
+        for (; i + 2 * DOPT__VLEN <= n; i += 2 * DOPT__VLEN) {
+            t0 = DOPT__VLD(jc + i) - sc * DOPT__VLD(y + i);
+            t1 = DOPT__VLD(jc + i + DOPT__VLEN) - sc * DOPT__VLD(y + i + DOPT__VLEN);
+            DOPT__VST(jc + i, t0);
+            DOPT__VST(jc + i + DOPT__VLEN, t1);
+            a0 += t0 * DOPT__VLD(g + i);
+            a1 += t1 * DOPT__VLD(g + i + DOPT__VLEN);
+        }
+        a0 += a1;
+        for (i = 0; i < DOPT__VLEN; ++i) acc += a0[i];
+        i = n - n % (2 * DOPT__VLEN);
+    }
+#endif
+    for (; i < n; ++i) {
+        jc[i] -= sc * y[i];
+        if (g) acc += jc[i] * g[i];
+    }
+    return acc;
+}
+
 /* Add a normal with dv = J^T n to the working set of q, zd = J2 dv2 its step from as_dir: one
  * Householder reflection H of J's columns q.. folds dv[q+1..] into dv[q] (J2 <- J2 H with
  * J2 w = zd - alpha J[:, q] for the reflector w, so a rank-one update, 2 n (n - q) flops), and
- * dv[0..q] becomes column q of R (its diagonal made positive).  y is scratch (n). */
+ * dv[0..q] becomes column q of R (its diagonal made positive).  y is scratch (n).  With g not
+ * NULL, jg = J^T g of the updated J as well, in the same pass over J (the next step's normal:
+ * J^T n costs a read of J as large as the update's); jg may be zd (read before it is written). */
 static void DOPT_FN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, DOPT_REAL *dv, const DOPT_REAL *zd,
-                                         DOPT_REAL *y)
+                                         DOPT_REAL *y, const DOPT_REAL *g, DOPT_REAL *jg)
 {
     int i, c;
     DOPT_REAL nrm = DOPT_M(sqrt)(DOPT_FN(dopt_dot)(n - q, dv + q, 1, dv + q, 1));
@@ -5055,14 +5091,16 @@ static void DOPT_FN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *
     DOPT_REAL *jq = J + (size_t)q * n;
     dv[q] -= alpha;
     for (i = 0; i < n; ++i) y[i] = zd[i] - alpha * jq[i];
+    if (g && q) DOPT_FN(dopt__mpc_qp_gemv_t)(n, q, J, n, g, jg);
     for (c = q; c < n; ++c) {
         DOPT_REAL sc = beta * dv[c], *jc = J + (size_t)c * n;
-        if (sc != 0)
-            for (i = 0; i < n; ++i) jc[i] -= sc * y[i];
+        if (g) jg[c] = DOPT_FN(dopt__mpc_qp_axpy_dot)(n, sc, y, jc, g);
+        else if (sc != 0) DOPT_FN(dopt__mpc_qp_axpy_dot)(n, sc, y, jc, NULL);
     }
     if (alpha < 0) {
         alpha = -alpha;
         for (i = 0; i < n; ++i) jq[i] = -jq[i];
+        if (g) jg[q] = -jg[q];
     }
     for (i = 0; i < q; ++i) R[i + (size_t)q * n] = dv[i];
     R[q + (size_t)q * n] = alpha;
@@ -5165,7 +5203,7 @@ static int DOPT_FN(dopt__mpc_qp_as_equalities)(const DOPT_FN(dopt__mpc_qp_el) *e
     for (k = 0; k < e->meq; ++k) {
         DOPT_REAL s = DOPT_FN(dopt__mpc_qp_as_slack)(e, k, x), zn, dd, t;
         int code = s > 0 ? -1 - k : k;
-        DOPT_FN(dopt__mpc_qp_as_dir)(e, J, R, *q, code, dv, zd, rv, &zn, &dd);
+        DOPT_FN(dopt__mpc_qp_as_dir)(e, J, R, *q, code, 0, dv, zd, rv, &zn, &dd);
         if (!(zn > eps * dd)) {
             if (DOPT_M(fabs)(s) <= tol) continue;
             return 1;
@@ -5174,7 +5212,7 @@ static int DOPT_FN(dopt__mpc_qp_as_equalities)(const DOPT_FN(dopt__mpc_qp_el) *e
         for (j = 0; j < n; ++j) x[j] += t * zd[j];
         for (j = 0; j < *q; ++j) u[j] -= t * rv[j];
         u[*q] = t;
-        DOPT_FN(dopt__mpc_qp_as_add)(n, *q, J, R, dv, zd, y);
+        DOPT_FN(dopt__mpc_qp_as_add)(n, *q, J, R, dv, zd, y, NULL, NULL);
         aset[(*q)++] = code;
     }
     return 0;
@@ -5229,6 +5267,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
                                                         DOPT_FN(dopt__mpc_qp_slot) *sl, int *iters)
 {
     int n = e->n, meq = e->meq, m = e->m, q = 0, i, j, it = 0, wn = 0, wpos = 0, lim = 5 * (n + meq + m) + 10;
+    int pend = -1; /* the position of an add whose update of J and R is still to be made */
     DOPT_REAL *J = sl->L, *R = sl->R, *x = sl->x;
     DOPT_REAL *dv = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DX), *zd = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DY);
     DOPT_REAL *rv = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DZ), *u = DOPT_FN(dopt__mpc_qp_vec)(qp, DOPT__QPV_DS);
@@ -5259,12 +5298,24 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
             if (c >= 0 && c < m && e->on[c] != 0 && !isact[c] && cx[c] - e->d[c] > tol_add) p = c;
         }
         if (p < 0) p = DOPT_FN(dopt__mpc_qp_as_pick)(m, cx, sc, et);
-        if (p < 0) break;
+        if (p < 0) {
+            if (pend >= 0) DOPT_FN(dopt__mpc_qp_as_add)(n, pend, J, R, dv, zd, y, NULL, NULL);
+            break;
+        }
         for (;;) {
             int kk = -1, full;
             DOPT_REAL zn, dd, t1 = 0, t2 = 0, t;
+            int have = 0;
             if (++it > lim) { *iters = it; return DOPT_MPC_QP_MAX_ITER; }
-            DOPT_FN(dopt__mpc_qp_as_dir)(e, J, R, q, meq + p, dv, zd, rv, &zn, &dd);
+            if (pend >= 0) { /* the last add's update of J, fused with J^T n of a G row */
+                int grow = p < e->mi;
+                DOPT_FN(dopt__mpc_qp_as_add)(n, pend, J, R, dv, zd, y, grow ? Gt + (size_t)p * n : NULL, zd);
+                if (grow)
+                    for (j = 0; j < n; ++j) dv[j] = -zd[j];
+                pend = -1;
+                have = grow;
+            }
+            DOPT_FN(dopt__mpc_qp_as_dir)(e, J, R, q, meq + p, have, dv, zd, rv, &zn, &dd);
             for (j = 0; j < q; ++j)
                 if (sl->aset[j] >= meq && rv[j] > 0 && (kk < 0 || u[j] < t1 * rv[j])) {
                     t1 = u[j] / rv[j];
@@ -5282,7 +5333,7 @@ static dopt_mpc_qp_result DOPT_FN(dopt__mpc_qp_dual_as)(const DOPT_FN(dopt_mpc_q
             uplus += t;
             if (full && (kk < 0 || t2 <= t1)) {
                 u[q] = uplus;
-                DOPT_FN(dopt__mpc_qp_as_add)(n, q, J, R, dv, zd, y);
+                pend = q; /* J and R updated at the next step (or the exit) */
                 sl->aset[q++] = meq + p;
                 isact[p] = 1;
                 et[p] = big;
