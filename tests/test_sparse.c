@@ -699,34 +699,24 @@ typedef struct lpat {
     size_t *vst;
 } lpat;
 
-static void lpat_make(lpat *L, int kind, dopt_rng *rng)
+/* lpat's arrays for nb blocks (dim, start filled by the caller). */
+static void lpat_alloc(lpat *L, int nb)
 {
-    const int nb = kind == 0 ? 14 : 40;
-    char *adj = (char *)calloc((size_t)nb * nb, 1);
-    int i, j, k, nk = 0;
-    size_t nv = 0;
-    for (i = 0; i < nb; ++i) adj[i * nb + i] = 1;
-    for (i = 1; i < nb; ++i) adj[i * nb + i - 1] = 1;
-    for (k = 0; k < (kind == 0 ? 10 : 25); ++k) {
-        i = (int)dopt_rng_below(rng, (uint64_t)nb);
-        j = (int)dopt_rng_below(rng, (uint64_t)nb);
-        if (i < j) { int t = i; i = j; j = t; }
-        adj[i * nb + j] = 1;
-    }
-    if (kind == 1)
-        for (i = 0; i < 10; ++i)
-            for (j = 0; j < i; ++j) adj[(3 * i + 2) * nb + 3 * j + 2] = 1;
     L->nb = nb;
     L->dim = (int *)malloc(sizeof(int) * (size_t)nb);
     L->start = (int *)malloc(sizeof(int) * ((size_t)nb + 1));
     L->colst = (int *)malloc(sizeof(int) * ((size_t)nb + 1));
     L->rowb = (int *)malloc(sizeof(int) * (size_t)nb * nb);
     L->vst = (size_t *)malloc(sizeof(size_t) * (size_t)nb * nb);
-    L->start[0] = 0;
-    for (j = 0; j < nb; ++j) {
-        L->dim[j] = kind == 0 ? 1 + (int)dopt_rng_below(rng, 4) : 6;
-        L->start[j + 1] = L->start[j] + L->dim[j];
-    }
+}
+
+/* The block columns of the lower pattern adj (nb x nb, row-major, adj[i*nb+j] for i >= j) into
+ * L's colst/rowb/vst and L->pat; L->dim and L->start are set. */
+static void lpat_from_adj(lpat *L, const char *adj)
+{
+    const int nb = L->nb;
+    int i, j, nk = 0;
+    size_t nv = 0;
     for (j = 0; j < nb; ++j) {
         L->colst[j] = nk;
         for (i = j; i < nb; ++i)
@@ -745,6 +735,31 @@ static void lpat_make(lpat *L, int kind, dopt_rng *rng)
     L->pat.row_block = L->rowb;
     L->pat.value_start = L->vst;
     L->pat.nvalues = nv;
+}
+
+static void lpat_make(lpat *L, int kind, dopt_rng *rng)
+{
+    const int nb = kind == 0 ? 14 : 40;
+    char *adj = (char *)calloc((size_t)nb * nb, 1);
+    int i, j, k;
+    for (i = 0; i < nb; ++i) adj[i * nb + i] = 1;
+    for (i = 1; i < nb; ++i) adj[i * nb + i - 1] = 1;
+    for (k = 0; k < (kind == 0 ? 10 : 25); ++k) {
+        i = (int)dopt_rng_below(rng, (uint64_t)nb);
+        j = (int)dopt_rng_below(rng, (uint64_t)nb);
+        if (i < j) { int t = i; i = j; j = t; }
+        adj[i * nb + j] = 1;
+    }
+    if (kind == 1)
+        for (i = 0; i < 10; ++i)
+            for (j = 0; j < i; ++j) adj[(3 * i + 2) * nb + 3 * j + 2] = 1;
+    lpat_alloc(L, nb);
+    L->start[0] = 0;
+    for (j = 0; j < nb; ++j) {
+        L->dim[j] = kind == 0 ? 1 + (int)dopt_rng_below(rng, 4) : 6;
+        L->start[j + 1] = L->start[j] + L->dim[j];
+    }
+    lpat_from_adj(L, adj);
     free(adj);
 }
 
@@ -759,8 +774,7 @@ static void lpat_free(lpat *L)
 static void lpat_make_uniform(lpat *L, int nb, int d, int extra, dopt_rng *rng)
 {
     char *adj = (char *)calloc((size_t)nb * nb, 1);
-    int i, j, k, nk = 0;
-    size_t nv = 0;
+    int i, j, k;
     for (i = 0; i < nb; ++i) adj[i * nb + i] = 1;
     for (i = 1; i < nb; ++i) adj[i * nb + i - 1] = dopt_rng_below(rng, 8) != 0;
     for (k = 0; k < extra; ++k) {
@@ -769,32 +783,10 @@ static void lpat_make_uniform(lpat *L, int nb, int d, int extra, dopt_rng *rng)
         if (i < j) { int t = i; i = j; j = t; }
         adj[i * nb + j] = 1;
     }
-    L->nb = nb;
-    L->dim = (int *)malloc(sizeof(int) * (size_t)nb);
-    L->start = (int *)malloc(sizeof(int) * ((size_t)nb + 1));
-    L->colst = (int *)malloc(sizeof(int) * ((size_t)nb + 1));
-    L->rowb = (int *)malloc(sizeof(int) * (size_t)nb * nb);
-    L->vst = (size_t *)malloc(sizeof(size_t) * (size_t)nb * nb);
+    lpat_alloc(L, nb);
     for (j = 0; j <= nb; ++j) L->start[j] = j * d;
-    for (j = 0; j < nb; ++j) {
-        L->dim[j] = d;
-        L->colst[j] = nk;
-        for (i = j; i < nb; ++i)
-            if (adj[i * nb + j]) {
-                L->rowb[nk] = i;
-                L->vst[nk++] = nv;
-                nv += (size_t)d * (size_t)d;
-            }
-    }
-    L->colst[nb] = nk;
-    L->pat.nblocks = nb;
-    L->pat.n = nb * d;
-    L->pat.block_dim = L->dim;
-    L->pat.block_start = L->start;
-    L->pat.col_start = L->colst;
-    L->pat.row_block = L->rowb;
-    L->pat.value_start = L->vst;
-    L->pat.nvalues = nv;
+    for (j = 0; j < nb; ++j) L->dim[j] = d;
+    lpat_from_adj(L, adj);
     free(adj);
 }
 
