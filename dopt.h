@@ -621,6 +621,20 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
                                  DOPT_REAL alpha, const DOPT_REAL *A, int lda, const DOPT_REAL *B,
                                  int ldb, DOPT_REAL beta, DOPT_REAL *C, int ldc);
 
+/* dopt_gemm_ws: dopt_gemm with caller memory for its packed blocks: `work` (aligned for DOPT_REAL,
+ * as malloc and dopt_workspace_take give) of work_bytes >= dopt_gemm_workspace_size() bytes; big
+ * products then pack each KC x NC block of op(B) there once, contiguous, instead of reading it in
+ * place (NT products on Zen 3, AVX2: 1.1-1.3x faster at n = 600..1200).  Same results, bit for
+ * bit, as dopt_gemm, which is dopt_gemm_ws with no workspace (NULL, or too few bytes) and then
+ * uses at most 16 KB of stack. */
+DOPT_API void DOPT_FN(dopt_gemm_ws)(dopt_trans transa, dopt_trans transb, int m, int n, int k,
+                                    DOPT_REAL alpha, const DOPT_REAL *A, int lda, const DOPT_REAL *B,
+                                    int ldb, DOPT_REAL beta, DOPT_REAL *C, int ldc, void *work,
+                                    size_t work_bytes);
+/* dopt_gemm_workspace_size: the bytes dopt_gemm_ws needs, the same for every shape (the kernel
+ * family's KC x NC block of reals: 216 KB in double with AVX2). */
+DOPT_API size_t DOPT_FN(dopt_gemm_workspace_size)(void);
+
 /* dopt_gemm_fixed: C = A B (+ C when accumulate) for N x N contiguous column-major matrices,
  * N in {2,3,4,5,6,9} (fully unrolled per N); other N fall back to dopt_gemm.  The fast path
  * used by the Lie and block-sparse code. */
@@ -2186,7 +2200,9 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
  * so packing them buys nothing but contiguity); an MR x NR register-tile micro-kernel runs on
  * each pair.  The slab of B (KC x NC) stays in the L2 cache, the A sliver (MR x KC) in L1.
  * The only buffers are one packed A sliver and one zero-padded B sliver for the edges: at most
- * 16 KB of stack (DOPT__KC is chosen so), no workspace, no allocation.  Short products with
+ * 16 KB of stack (DOPT__KC is chosen so), no allocation.  dopt_gemm_ws adds caller memory for one
+ * KC x NC block of op(B), packed once per block in NR-column slivers (contiguous: no page per
+ * step of k when op(B) = B^T), and otherwise runs the same loops.  Short products with
  * op(A) = A (small k, narrow op(B)) take the same loops turned inside out (dopt__gemm_direct:
  * column strips outside, A's slivers inside, no column blocks).
  * The micro-kernel uses GCC/Clang vector extensions where the target has AVX-512, AVX2 + FMA or
@@ -2206,7 +2222,9 @@ DOPT_API void DOPT_FN(dopt_gemv)(dopt_trans trans, int m, int n, DOPT_REAL alpha
 #if defined(__GNUC__) || defined(__clang__)
 #define DOPT__PREFETCH(p) __builtin_prefetch(p)
 #define DOPT__PREFETCH_W(p) __builtin_prefetch(p, 1)
+#define DOPT__PREFETCH_L2(p) __builtin_prefetch(p, 0, 2)
 #else
+#define DOPT__PREFETCH_L2(p) ((void)0)
 #define DOPT__PREFETCH(p) ((void)0)
 #define DOPT__PREFETCH_W(p) ((void)0)
 #endif
@@ -2296,6 +2314,16 @@ DOPT__KTARGET static void DOPT__KFN(dopt__pack_b)(dopt_trans tb, const DOPT_REAL
     int j, p, c;
     for (j = 0; j < nc; j += DOPT__NR) {
         int cols = nc - j < DOPT__NR ? nc - j : DOPT__NR;
+        if (cols == DOPT__NR) { /* constant counts: op(B)'s row of NR entries, contiguous when transposed */
+            for (p = 0; p < kc; ++p) {
+                const DOPT_REAL *src = tb == DOPT_NOTRANS ? B + (size_t)(p0 + p) + (size_t)(j0 + j) * ldb
+                                                          : B + (size_t)(j0 + j) + (size_t)(p0 + p) * ldb;
+                const ptrdiff_t step = tb == DOPT_NOTRANS ? ldb : 1;
+                for (c = 0; c < DOPT__NR; ++c) buf[c] = src[c * step];
+                buf += DOPT__NR;
+            }
+            continue;
+        }
         for (p = 0; p < kc; ++p) {
             for (c = 0; c < DOPT__NR; ++c) { /* a constant count (no call to memset for the padding) */
                 int gp = p0 + p, gj = j0 + j + c;
@@ -2400,20 +2428,29 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_micro)(int kc, DOPT_REAL alpha, c
 /* C += alpha op(A) op(B), k > 0, in the blocks described above, on the band of C that tri names:
  * -1 all of C, DOPT_LOWER the entries with i >= j, DOPT_UPPER those with i <= j (syrk: the tiles
  * off the band are skipped, those across the diagonal write their band only).  Each A sliver is
- * packed into apack (MR x kc, contiguous) and reused by the block's nc / NR tiles; a B sliver is read in place
- * (entry (p, j) of op(B) at b[p*bps + j*bjs]) when it has NR columns, else packed into bpack. */
+ * packed into apack (MR x kc, contiguous) and reused by the block's nc / NR tiles.  With bwork
+ * (DOPT__KC x DOPT__NC reals, dopt_gemm_ws) each KC x NC block of op(B) is packed there once, in
+ * NR-column slivers; without it a B sliver is read in place (entry (p, j) of op(B) at
+ * b[p*bps + j*bjs]) when it has NR columns, else packed into bpack.  The column blocks are
+ * balanced (n = 600: four of 150, not three of 192 and one of 24, whose packed A slivers would
+ * serve 4 tiles each). */
 DOPT__KTARGET static void DOPT__KFN(dopt__gemm_band)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
                                                      const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
-                                                     int ldc, int tri)
+                                                     int ldc, int tri, DOPT_REAL *bwork)
 {
     DOPT_REAL apack[DOPT__MR * DOPT__KC], bpack[DOPT__KC * DOPT__NR];
     const ptrdiff_t bps = tb == DOPT_NOTRANS ? 1 : ldb, bjs = tb == DOPT_NOTRANS ? ldb : 1;
+    const int nblocks = (n + DOPT__NC - 1) / DOPT__NC;
+    const int ncb = ((n + nblocks - 1) / nblocks + DOPT__NR - 1) / DOPT__NR * DOPT__NR; /* <= DOPT__NC */
     int jc, pc, ir, jr;
-    for (jc = 0; jc < n; jc += DOPT__NC) {
-        const int nc = n - jc < DOPT__NC ? n - jc : DOPT__NC;
+    for (jc = 0; jc < n; jc += ncb) {
+        const int nc = n - jc < ncb ? n - jc : ncb;
         for (pc = 0; pc < k; pc += DOPT__KC) {
             const int kc = k - pc < DOPT__KC ? k - pc : DOPT__KC, nfull = nc - nc % DOPT__NR;
-            if (nfull < nc) DOPT__KFN(dopt__pack_b)(tb, B, ldb, pc, jc + nfull, kc, nc - nfull, bpack);
+            if (bwork)
+                DOPT__KFN(dopt__pack_b)(tb, B, ldb, pc, jc, kc, nc, bwork);
+            else if (nfull < nc)
+                DOPT__KFN(dopt__pack_b)(tb, B, ldb, pc, jc + nfull, kc, nc - nfull, bpack);
             for (ir = 0; ir < m; ir += DOPT__MR) {
                 const int rows = m - ir < DOPT__MR ? m - ir : DOPT__MR;
                 if ((tri == DOPT_LOWER && ir + rows <= jc) || (tri == DOPT_UPPER && ir >= jc + nc))
@@ -2422,9 +2459,15 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_band)(dopt_trans ta, dopt_trans t
                  * doubles), which the TLB does not hold across the nc / NR tiles that reuse it;
                  * packed, it is 1.2-1.4x faster at n = 256..1200 on Zen 3 (avx2, x86-64-v3) */
                 DOPT__KFN(dopt__pack_a)(ta, A, lda, ir, pc, rows, kc, apack);
-                if (ta == DOPT_NOTRANS && ir + 2 * DOPT__MR <= m) { /* the next sliver, on its way */
+                if (ta == DOPT_NOTRANS && ir + 2 * DOPT__MR <= m) { /* the next sliver, on its way to L2:
+                    both lines of each column (MR doubles straddle two); the packing waited on
+                    them (perf, Zen 3: 10-16% of the samples of n = 600 on the copy) */
                     int p;
-                    for (p = 0; p < kc; ++p) DOPT__PREFETCH(A + (size_t)(ir + DOPT__MR) + (size_t)(pc + p) * lda);
+                    for (p = 0; p < kc; ++p) {
+                        const DOPT_REAL *next = A + (size_t)(ir + DOPT__MR) + (size_t)(pc + p) * lda;
+                        DOPT__PREFETCH_L2(next);
+                        DOPT__PREFETCH_L2(next + DOPT__MR - 1);
+                    }
                 }
                 for (jr = jc; jr < jc + nc; jr += DOPT__NR) {
                     const int cols = jc + nc - jr < DOPT__NR ? jc + nc - jr : DOPT__NR;
@@ -2433,7 +2476,10 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_band)(dopt_trans ta, dopt_trans t
                     const int dhi = tri == DOPT_UPPER ? jr - ir : DOPT__BAND_ALL;
                     DOPT_REAL *c = C + (size_t)ir + (size_t)jr * ldc;
                     if (dlo > rows - 1 || dhi < 1 - cols) continue; /* off the band */
-                    if (cols == DOPT__NR)
+                    if (bwork)
+                        DOPT__KFN(dopt__gemm_micro)(kc, alpha, apack, DOPT__MR, bwork + (size_t)(jr - jc) * kc, DOPT__NR, 1,
+                                                    c, ldc, rows, cols, dlo, dhi);
+                    else if (cols == DOPT__NR)
                         DOPT__KFN(dopt__gemm_micro)(kc, alpha, apack, DOPT__MR, B + (size_t)pc * bps + (size_t)jr * bjs, bps, bjs,
                                                   c, ldc, rows, cols, dlo, dhi);
                     else
@@ -2444,12 +2490,18 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_band)(dopt_trans ta, dopt_trans t
     }
 }
 
-/* C += alpha op(A) op(B), k > 0, all of C (dopt__gemm_band). */
+/* C += alpha op(A) op(B), k > 0, all of C (dopt__gemm_band; bwork as there). */
 DOPT__KTARGET static void DOPT__KFN(dopt__gemm_blocked)(dopt_trans ta, dopt_trans tb, int m, int n, int k, DOPT_REAL alpha,
                                                         const DOPT_REAL *A, int lda, const DOPT_REAL *B, int ldb, DOPT_REAL *C,
-                                                        int ldc)
+                                                        int ldc, DOPT_REAL *bwork)
 {
-    DOPT__KFN(dopt__gemm_band)(ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc, -1);
+    DOPT__KFN(dopt__gemm_band)(ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc, -1, bwork);
+}
+
+/* Reals of the B block dopt__gemm_band packs into bwork (the family's KC x NC). */
+DOPT__KTARGET static size_t DOPT__KFN(dopt__gemm_work_len)(void)
+{
+    return (size_t)DOPT__KC * DOPT__NC;
 }
 
 /* The direct path: C += alpha A op(B) for short products (op(A) = A, k <= DOPT__GEMM_DIRECT_K,
@@ -2732,9 +2784,22 @@ static void DOPT_FN(dopt__gemm_small)(dopt_trans ta, dopt_trans tb, int m, int n
     }
 }
 
+DOPT_API size_t DOPT_FN(dopt_gemm_workspace_size)(void)
+{
+    return DOPT__KSEL(DOPT_FN(dopt__gemm_work_len))() * sizeof(DOPT_REAL);
+}
+
 DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, int n, int k,
                                  DOPT_REAL alpha, const DOPT_REAL *A, int lda, const DOPT_REAL *B,
                                  int ldb, DOPT_REAL beta, DOPT_REAL *C, int ldc)
+{
+    DOPT_FN(dopt_gemm_ws)(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0);
+}
+
+DOPT_API void DOPT_FN(dopt_gemm_ws)(dopt_trans transa, dopt_trans transb, int m, int n, int k,
+                                    DOPT_REAL alpha, const DOPT_REAL *A, int lda, const DOPT_REAL *B,
+                                    int ldb, DOPT_REAL beta, DOPT_REAL *C, int ldc, void *work,
+                                    size_t work_bytes)
 {
     int i, j;
     if (m <= 0 || n <= 0) return;
@@ -2774,7 +2839,8 @@ DOPT_API void DOPT_FN(dopt_gemm)(dopt_trans transa, dopt_trans transb, int m, in
         DOPT__KSEL(DOPT_FN(dopt__gemm_direct))(transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
         return;
     }
-    DOPT__KSEL(DOPT_FN(dopt__gemm_blocked))(transa, transb, m, n, k, alpha, A, lda, B, ldb, C, ldc);
+    if (work && work_bytes < DOPT_FN(dopt_gemm_workspace_size)()) work = NULL;
+    DOPT__KSEL(DOPT_FN(dopt__gemm_blocked))(transa, transb, m, n, k, alpha, A, lda, B, ldb, C, ldc, (DOPT_REAL *)work);
 }
 
 /* ---- syrk ------------------------------------------------------------------------------------ */
@@ -2809,7 +2875,7 @@ DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k,
             for (i = ilo; i < ihi; ++i) c[i] *= beta;
     }
     if (k <= 0 || alpha == 0) return;
-    DOPT__KSEL(DOPT_FN(dopt__gemm_band))(trans, other, n, n, k, alpha, A, lda, A, lda, C, ldc, (int)uplo);
+    DOPT__KSEL(DOPT_FN(dopt__gemm_band))(trans, other, n, n, k, alpha, A, lda, A, lda, C, ldc, (int)uplo, NULL);
 }
 
 /* ---- triangular solves ----------------------------------------------------------------------- */

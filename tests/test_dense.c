@@ -81,6 +81,7 @@ static void suite(void)
     RUN2(test_gemv);
     RUN2(test_gemm);
     RUN2(test_gemm_direct);
+    RUN2(test_gemm_ws);
     RUN2(test_gemm_fixed);
     RUN2(test_syrk);
     RUN2(test_trsm);
@@ -247,6 +248,50 @@ static void DOPT_FN(test_gemm)(void)
         DOPT_CHECK(err < 4 * (k + 2) * DOPT_EPS, "gemm ta=%d tb=%d m=%d n=%d k=%d beta=%g err %g",
                    ta, tb, m, n, k, (double)beta, err);
     }
+}
+
+/* dopt_gemm_ws (op(B) packed into caller memory, KC x NC blocks) against the triple loop and,
+ * bit for bit, against dopt_gemm (the same slabs in the same order), for every op pair; shapes
+ * across the column blocks (NC = 192: 193 and 400 columns make balanced blocks with a narrow
+ * last sliver) and slabs (k over every family's KC); a workspace one real short falls back. */
+static void DOPT_FN(test_gemm_ws)(void)
+{
+    static const int shapes[][3] = {{130, 193, 150}, {97, 400, 300}, {200, 61, 257}, {33, 205, 129}};
+    const size_t wbytes = DOPT_FN(dopt_gemm_workspace_size)();
+    R *work = DOPT_FN(tmat)(wbytes / sizeof(R) + 1);
+    dopt_rng rng;
+    int s, t;
+    dopt_rng_seed(&rng, 28, DOPT_IS_FLOAT);
+    DOPT_CHECK(wbytes >= 64 * 192 * sizeof(R) && wbytes <= 256 * 192 * sizeof(R), "workspace %zu bytes", wbytes);
+    for (s = 0; s < (int)(sizeof shapes / sizeof *shapes); ++s)
+        for (t = 0; t < 4; ++t) {
+            const int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+            const dopt_trans ta = (t & 2) ? DOPT_TRANS : DOPT_NOTRANS, tb = (t & 1) ? DOPT_TRANS : DOPT_NOTRANS;
+            const int lda = (ta == DOPT_NOTRANS ? m : k) + 1, ldb = (tb == DOPT_NOTRANS ? k : n) + 2, ldc = m + 3;
+            const size_t na = (size_t)lda * (size_t)(ta == DOPT_NOTRANS ? k : m),
+                         nb = (size_t)ldb * (size_t)(tb == DOPT_NOTRANS ? n : k), nc = (size_t)ldc * (size_t)n;
+            R *A = DOPT_FN(tmat)(na), *B = DOPT_FN(tmat)(nb), *C0 = DOPT_FN(tmat)(nc), *C1 = DOPT_FN(tmat)(nc),
+              *C2 = DOPT_FN(tmat)(nc), *C3 = DOPT_FN(tmat)(nc);
+            const R alpha = (R)(t == 1 ? 1 : -0.75), beta = (R)(s == 1 ? 0 : 0.5);
+            double err;
+            DOPT_FN(fill)(&rng, na, A);
+            DOPT_FN(fill)(&rng, nb, B);
+            DOPT_FN(fill)(&rng, nc, C0);
+            memcpy(C1, C0, nc * sizeof(R));
+            memcpy(C2, C0, nc * sizeof(R));
+            memcpy(C3, C0, nc * sizeof(R));
+            DOPT_FN(dopt_gemm)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C1, ldc);
+            DOPT_FN(dopt_gemm_ws)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C2, ldc, work, wbytes);
+            DOPT_FN(dopt_gemm_ws)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C3, ldc, work, wbytes - 1);
+            err = DOPT_FN(gemm_err)(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C0, C2, ldc);
+            DOPT_CHECK(err < 4 * (k + 2) * DOPT_EPS, "gemm_ws ta=%d tb=%d m=%d n=%d k=%d err %g", ta, tb, m, n, k, err);
+            DOPT_CHECK(!memcmp(C1, C2, nc * sizeof(R)), "gemm_ws ta=%d tb=%d m=%d n=%d k=%d: not dopt_gemm's bits", ta,
+                       tb, m, n, k);
+            DOPT_CHECK(!memcmp(C1, C3, nc * sizeof(R)), "gemm_ws short workspace ta=%d tb=%d m=%d n=%d k=%d", ta, tb,
+                       m, n, k);
+            free(A); free(B); free(C0); free(C1); free(C2); free(C3);
+        }
+    free(work);
 }
 
 /* The direct path of dopt_gemm (op(A) = A, k <= 128, n <= 96, A within 512 KB: the supernodal
