@@ -31,6 +31,10 @@ static void spd(int n, double *A, dopt_rng *rng)
     free(M);
 }
 
+/* the caller memory of dopt_gemm_ws (allocated once, outside the timings) */
+static void *gemm_work;
+static size_t gemm_work_bytes;
+
 /* run kernel k (0 dopt, 1 openblas) once on fresh copies; returns seconds */
 static double run_once(const char *kernel, int who, int n, const double *A, const double *B, double *C, double *W)
 {
@@ -41,6 +45,9 @@ static double run_once(const char *kernel, int who, int n, const double *A, cons
     t = now();
     if (!strcmp(kernel, "gemm")) {
         if (who == 0) dopt_gemm_d(DOPT_NOTRANS, DOPT_TRANS, n, n, n, -1, W, n, B, n, 1, C, n);
+        else cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, -1, W, n, B, n, 1, C, n);
+    } else if (!strcmp(kernel, "gemm_ws")) { /* dopt_gemm_ws: op(B) packed into caller memory */
+        if (who == 0) dopt_gemm_ws_d(DOPT_NOTRANS, DOPT_TRANS, n, n, n, -1, W, n, B, n, 1, C, n, gemm_work, gemm_work_bytes);
         else cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, n, n, n, -1, W, n, B, n, 1, C, n);
     } else if (!strcmp(kernel, "syrk")) {
         if (who == 0) dopt_syrk_d(DOPT_LOWER, DOPT_NOTRANS, n, n, -1, W, n, 1, C, n);
@@ -82,11 +89,13 @@ static void skinny(dopt_rng *rng)
 
 int main(void)
 {
-    static const char *kernels[] = {"gemm", "syrk", "trsm", "potrf"};
+    static const char *kernels[] = {"gemm", "gemm_ws", "syrk", "trsm", "potrf"};
     static const int sizes[] = {32, 96, 256, 600, 1200};
     dopt_rng rng;
     unsigned s, k;
     dopt_rng_seed(&rng, 1, 0);
+    gemm_work_bytes = dopt_gemm_workspace_size_d();
+    gemm_work = malloc(gemm_work_bytes);
     printf("# dopt kernel family: %s\n", dopt_kernel_family());
     skinny(&rng);
     for (s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
@@ -103,7 +112,7 @@ int main(void)
         for (k = 0; k < sizeof kernels / sizeof kernels[0]; ++k) {
             const char *kern = kernels[k];
             const double *in = !strcmp(kern, "trsm") ? B : A;
-            double flops = !strcmp(kern, "gemm") ? 2.0 * n * n * n
+            double flops = !strncmp(kern, "gemm", 4) ? 2.0 * n * n * n
                          : !strcmp(kern, "potrf") ? n * (double)n * n / 3.0 : (double)n * n * n;
             double best[2] = {1e30, 1e30}, pmin = 1e30, pmax = 0;
             int reps = n <= 96 ? 200 : (n <= 600 ? 10 : 6), r, who;
@@ -125,5 +134,6 @@ int main(void)
         }
         free(A); free(B); free(C); free(W);
     }
+    free(gemm_work);
     return 0;
 }
