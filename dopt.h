@@ -645,6 +645,11 @@ DOPT_API void DOPT_FN(dopt_gemm_fixed)(int N, const DOPT_REAL *A, const DOPT_REA
  * (trans = TRANS, A is k x n); only the `uplo` triangle of the n x n matrix C is referenced. */
 DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k, DOPT_REAL alpha,
                                  const DOPT_REAL *A, int lda, DOPT_REAL beta, DOPT_REAL *C, int ldc);
+/* dopt_syrk_ws: dopt_syrk with the caller memory of dopt_gemm_ws (work_bytes >=
+ * dopt_gemm_workspace_size(); NULL or fewer: as dopt_syrk); the same results, bit for bit. */
+DOPT_API void DOPT_FN(dopt_syrk_ws)(dopt_uplo uplo, dopt_trans trans, int n, int k, DOPT_REAL alpha,
+                                    const DOPT_REAL *A, int lda, DOPT_REAL beta, DOPT_REAL *C, int ldc,
+                                    void *work, size_t work_bytes);
 
 /* dopt_trsv: x = op(T)^{-1} x for the n x n triangular T (uplo, unit or non-unit diagonal). */
 DOPT_API void DOPT_FN(dopt_trsv)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int n,
@@ -655,6 +660,11 @@ DOPT_API void DOPT_FN(dopt_trsv)(dopt_uplo uplo, dopt_trans trans, dopt_diag dia
 DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans trans, dopt_diag diag,
                                  int m, int n, DOPT_REAL alpha, const DOPT_REAL *T, int ldt,
                                  DOPT_REAL *B, int ldb);
+/* dopt_trsm_ws: dopt_trsm whose gemm updates run in dopt_gemm_ws with `work` (as there; NULL or
+ * too few bytes: as dopt_trsm); the same results, bit for bit. */
+DOPT_API void DOPT_FN(dopt_trsm_ws)(dopt_side side, dopt_uplo uplo, dopt_trans trans, dopt_diag diag,
+                                    int m, int n, DOPT_REAL alpha, const DOPT_REAL *T, int ldt,
+                                    DOPT_REAL *B, int ldb, void *work, size_t work_bytes);
 
 /* ---- factorizations -------------------------------------------------------------------------- */
 
@@ -665,6 +675,11 @@ DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans tran
  * or Inf; DOPT_ERR_INVALID_ARGUMENT for n < 0 or lda < n.  On failure columns before fail_col
  * hold the partial factor. */
 DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail_col);
+/* dopt_potrf_ws: dopt_potrf whose trsm and syrk run with the caller memory of dopt_gemm_ws
+ * (work_bytes >= dopt_gemm_workspace_size(); NULL or fewer: as dopt_potrf); the same results
+ * and statuses, bit for bit. */
+DOPT_API dopt_status DOPT_FN(dopt_potrf_ws)(int n, DOPT_REAL *A, int lda, int *fail_col, void *work,
+                                            size_t work_bytes);
 
 /* dopt_potrs: B = A^{-1} B using the factor L from dopt_potrf; B is n x nrhs. */
 DOPT_API void DOPT_FN(dopt_potrs)(int n, int nrhs, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb);
@@ -2556,6 +2571,8 @@ DOPT__KTARGET static void DOPT__KFN(dopt__gemm_direct)(dopt_trans tb, int m, int
  * U is upper triangular.  DOPT__OPTB(r, c): the block of U from (r, c) on, as a gemm operand
  * whose op is `trans`. */
 #define DOPT__TRSM_BASE 16
+/* DOPT__WORK(work): the workspace arguments of a _ws call, from work (NULL or the gemm's bytes) */
+#define DOPT__WORK(work) (work), ((work) ? DOPT_FN(dopt_gemm_workspace_size)() : 0)
 #define DOPT__TRSM_BASE_LEFT 32
 #define DOPT__OPTB(r, c) (trans == DOPT_NOTRANS ? T + (size_t)(r) + (size_t)(c) * ldt : T + (size_t)(c) + (size_t)(r) * ldt)
 
@@ -2575,7 +2592,7 @@ DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left_leaf)(dopt_uplo uplo, dopt_t
 
 /* LEFT case, op(T) X = B (T m x m): recursive halving over the rows of B. */
 DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
-                                                     const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+                                                     const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb, void *work)
 {
     const int upper = (uplo == DOPT_UPPER) == (trans == DOPT_NOTRANS);
     int m1, m2;
@@ -2586,13 +2603,13 @@ DOPT__KTARGET static void DOPT__KFN(dopt__trsm_left)(dopt_uplo uplo, dopt_trans 
     m1 = DOPT__KFN(dopt__trsm_split)(m, DOPT__TRSM_BASE_LEFT);
     m2 = m - m1;
     if (!upper) { /* forward: X1 = U11^-1 B1, B2 -= U21 X1, X2 = U22^-1 B2 */
-        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m1, n, T, ldt, B, ldb);
-        DOPT_FN(dopt_gemm)(trans, DOPT_NOTRANS, m2, n, m1, -1, DOPT__OPTB(m1, 0), ldt, B, ldb, 1, B + m1, ldb);
-        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m2, n, T + m1 + (size_t)m1 * ldt, ldt, B + m1, ldb);
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m1, n, T, ldt, B, ldb, work);
+        DOPT_FN(dopt_gemm_ws)(trans, DOPT_NOTRANS, m2, n, m1, -1, DOPT__OPTB(m1, 0), ldt, B, ldb, 1, B + m1, ldb, DOPT__WORK(work));
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m2, n, T + m1 + (size_t)m1 * ldt, ldt, B + m1, ldb, work);
     } else { /* backward: X2 first, B1 -= U12 X2, then X1 */
-        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m2, n, T + m1 + (size_t)m1 * ldt, ldt, B + m1, ldb);
-        DOPT_FN(dopt_gemm)(trans, DOPT_NOTRANS, m1, n, m2, -1, DOPT__OPTB(0, m1), ldt, B + m1, ldb, 1, B, ldb);
-        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m1, n, T, ldt, B, ldb);
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m2, n, T + m1 + (size_t)m1 * ldt, ldt, B + m1, ldb, work);
+        DOPT_FN(dopt_gemm_ws)(trans, DOPT_NOTRANS, m1, n, m2, -1, DOPT__OPTB(0, m1), ldt, B + m1, ldb, 1, B, ldb, DOPT__WORK(work));
+        DOPT__KFN(dopt__trsm_left)(uplo, trans, diag, m1, n, T, ldt, B, ldb, work);
     }
 }
 
@@ -2650,7 +2667,7 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__trsm_right_leaf)(int 
 
 /* RIGHT case, X op(T) = B (T n x n): recursive halving over the columns of B. */
 DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right_rec)(int upper, dopt_trans trans, dopt_diag diag, int m, int n,
-                                                          const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+                                                          const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb, void *work)
 {
     int n1, n2;
     if (n <= DOPT__TRSM_BASE) {
@@ -2660,23 +2677,24 @@ DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right_rec)(int upper, dopt_trans 
     n1 = DOPT__KFN(dopt__trsm_split)(n, DOPT__TRSM_BASE);
     n2 = n - n1;
     if (upper) { /* forward: X1 U11 = B1, B2 -= X1 U12, X2 U22 = B2 */
-        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n1, T, ldt, B, ldb);
-        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, trans, m, n2, n1, -1, B, ldb, DOPT__OPTB(0, n1), ldt, 1, B + (size_t)n1 * ldb,
-                           ldb);
-        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n2, T + n1 + (size_t)n1 * ldt, ldt, B + (size_t)n1 * ldb, ldb);
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n1, T, ldt, B, ldb, work);
+        DOPT_FN(dopt_gemm_ws)(DOPT_NOTRANS, trans, m, n2, n1, -1, B, ldb, DOPT__OPTB(0, n1), ldt, 1, B + (size_t)n1 * ldb,
+                              ldb, DOPT__WORK(work));
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n2, T + n1 + (size_t)n1 * ldt, ldt, B + (size_t)n1 * ldb, ldb, work);
     } else { /* backward: X2 first, B1 -= X2 U21, then X1 */
-        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n2, T + n1 + (size_t)n1 * ldt, ldt, B + (size_t)n1 * ldb, ldb);
-        DOPT_FN(dopt_gemm)(DOPT_NOTRANS, trans, m, n1, n2, -1, B + (size_t)n1 * ldb, ldb, DOPT__OPTB(n1, 0), ldt, 1, B,
-                           ldb);
-        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n1, T, ldt, B, ldb);
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n2, T + n1 + (size_t)n1 * ldt, ldt, B + (size_t)n1 * ldb, ldb, work);
+        DOPT_FN(dopt_gemm_ws)(DOPT_NOTRANS, trans, m, n1, n2, -1, B + (size_t)n1 * ldb, ldb, DOPT__OPTB(n1, 0), ldt, 1, B,
+                              ldb, DOPT__WORK(work));
+        DOPT__KFN(dopt__trsm_right_rec)(upper, trans, diag, m, n1, T, ldt, B, ldb, work);
     }
 }
 
 /* RIGHT case entry: U = op(T) is upper iff (uplo is UPPER) == (trans is NOTRANS). */
 DOPT__KTARGET static void DOPT__KFN(dopt__trsm_right)(dopt_uplo uplo, dopt_trans trans, dopt_diag diag, int m, int n,
-                                                      const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb)
+                                                      const DOPT_REAL *T, int ldt, DOPT_REAL *B, int ldb, void *work)
 {
-    DOPT__KFN(dopt__trsm_right_rec)((uplo == DOPT_UPPER) == (trans == DOPT_NOTRANS), trans, diag, m, n, T, ldt, B, ldb);
+    DOPT__KFN(dopt__trsm_right_rec)((uplo == DOPT_UPPER) == (trans == DOPT_NOTRANS), trans, diag, m, n, T, ldt, B, ldb,
+                                    work);
 }
 
 /* Unblocked left-looking Cholesky of the n x n lower triangle; col0 offsets the reported column. */
@@ -2704,18 +2722,20 @@ DOPT__KTARGET static dopt_status DOPT__KFN(dopt__potrf_unblocked)(int n, DOPT_RE
 /* Recursive Cholesky: factor A11, solve the panel A21 L11^{-T}, update A22 -= A21 A21^T with
  * syrk, factor A22.  Nearly all flops land in gemm-based syrk/trsm at every size; columns are
  * still completed in order, so the first failing pivot is the one reported. */
-DOPT__KTARGET static dopt_status DOPT__KFN(dopt__potrf_recursive)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col)
+DOPT__KTARGET static dopt_status DOPT__KFN(dopt__potrf_recursive)(int n, DOPT_REAL *A, int lda, int col0, int *fail_col,
+                                                                  void *work)
 {
     int n1, n2;
     dopt_status st;
     if (n <= 48) return DOPT__KFN(dopt__potrf_unblocked)(n, A, lda, col0, fail_col);
     n1 = n / 2 > 64 ? (n / 2 + 31) / 32 * 32 : n / 2;
     n2 = n - n1;
-    st = DOPT__KFN(dopt__potrf_recursive)(n1, A, lda, col0, fail_col);
+    st = DOPT__KFN(dopt__potrf_recursive)(n1, A, lda, col0, fail_col, work);
     if (st != DOPT_OK) return st;
-    DOPT_FN(dopt_trsm)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n2, n1, 1, A, lda, A + n1, lda);
-    DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, n2, n1, -1, A + n1, lda, 1, A + n1 + (size_t)n1 * lda, lda);
-    return DOPT__KFN(dopt__potrf_recursive)(n2, A + n1 + (size_t)n1 * lda, lda, col0 + n1, fail_col);
+    DOPT_FN(dopt_trsm_ws)(DOPT_RIGHT, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n2, n1, 1, A, lda, A + n1, lda, DOPT__WORK(work));
+    DOPT_FN(dopt_syrk_ws)(DOPT_LOWER, DOPT_NOTRANS, n2, n1, -1, A + n1, lda, 1, A + n1 + (size_t)n1 * lda, lda,
+                          DOPT__WORK(work));
+    return DOPT__KFN(dopt__potrf_recursive)(n2, A + n1 + (size_t)n1 * lda, lda, col0 + n1, fail_col, work);
 }
 
 #endif /* DOPT__GEMM_KERNELS */
@@ -2851,6 +2871,13 @@ DOPT_API void DOPT_FN(dopt_gemm_ws)(dopt_trans transa, dopt_trans transb, int m,
 DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k, DOPT_REAL alpha,
                                  const DOPT_REAL *A, int lda, DOPT_REAL beta, DOPT_REAL *C, int ldc)
 {
+    DOPT_FN(dopt_syrk_ws)(uplo, trans, n, k, alpha, A, lda, beta, C, ldc, NULL, 0);
+}
+
+DOPT_API void DOPT_FN(dopt_syrk_ws)(dopt_uplo uplo, dopt_trans trans, int n, int k, DOPT_REAL alpha,
+                                    const DOPT_REAL *A, int lda, DOPT_REAL beta, DOPT_REAL *C, int ldc,
+                                    void *work, size_t work_bytes)
+{
     int i, j;
     dopt_trans other = trans == DOPT_NOTRANS ? DOPT_TRANS : DOPT_NOTRANS;
     if (n <= 0) return;
@@ -2875,7 +2902,9 @@ DOPT_API void DOPT_FN(dopt_syrk)(dopt_uplo uplo, dopt_trans trans, int n, int k,
             for (i = ilo; i < ihi; ++i) c[i] *= beta;
     }
     if (k <= 0 || alpha == 0) return;
-    DOPT__KSEL(DOPT_FN(dopt__gemm_band))(trans, other, n, n, k, alpha, A, lda, A, lda, C, ldc, (int)uplo, NULL);
+    if (work && work_bytes < DOPT_FN(dopt_gemm_workspace_size)()) work = NULL;
+    DOPT__KSEL(DOPT_FN(dopt__gemm_band))(trans, other, n, n, k, alpha, A, lda, A, lda, C, ldc, (int)uplo,
+                                         (DOPT_REAL *)work);
 }
 
 /* ---- triangular solves ----------------------------------------------------------------------- */
@@ -2908,6 +2937,13 @@ DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans tran
                                  int m, int n, DOPT_REAL alpha, const DOPT_REAL *T, int ldt,
                                  DOPT_REAL *B, int ldb)
 {
+    DOPT_FN(dopt_trsm_ws)(side, uplo, trans, diag, m, n, alpha, T, ldt, B, ldb, NULL, 0);
+}
+
+DOPT_API void DOPT_FN(dopt_trsm_ws)(dopt_side side, dopt_uplo uplo, dopt_trans trans, dopt_diag diag,
+                                    int m, int n, DOPT_REAL alpha, const DOPT_REAL *T, int ldt,
+                                    DOPT_REAL *B, int ldb, void *work, size_t work_bytes)
+{
     int j;
     if (m <= 0 || n <= 0) return;
 #ifdef DOPT_USE_CBLAS
@@ -2923,15 +2959,21 @@ DOPT_API void DOPT_FN(dopt_trsm)(dopt_side side, dopt_uplo uplo, dopt_trans tran
 #endif
     if (alpha != 1)
         for (j = 0; j < n; ++j) DOPT_FN(dopt_scal)(m, alpha, B + (size_t)j * ldb, 1);
+    if (work && work_bytes < DOPT_FN(dopt_gemm_workspace_size)()) work = NULL;
     if (side == DOPT_LEFT)
-        DOPT__KSEL(DOPT_FN(dopt__trsm_left))(uplo, trans, diag, m, n, T, ldt, B, ldb);
+        DOPT__KSEL(DOPT_FN(dopt__trsm_left))(uplo, trans, diag, m, n, T, ldt, B, ldb, work);
     else
-        DOPT__KSEL(DOPT_FN(dopt__trsm_right))(uplo, trans, diag, m, n, T, ldt, B, ldb);
+        DOPT__KSEL(DOPT_FN(dopt__trsm_right))(uplo, trans, diag, m, n, T, ldt, B, ldb, work);
 }
 
 /* ---- Cholesky -------------------------------------------------------------------------------- */
 
 DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail_col)
+{
+    return DOPT_FN(dopt_potrf_ws)(n, A, lda, fail_col, NULL, 0);
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_potrf_ws)(int n, DOPT_REAL *A, int lda, int *fail_col, void *work, size_t work_bytes)
 {
     if (fail_col) *fail_col = -1;
     if (n < 0 || lda < (n > 1 ? n : 1) || (n > 0 && !A)) return DOPT_ERR_INVALID_ARGUMENT;
@@ -2953,7 +2995,8 @@ DOPT_API dopt_status DOPT_FN(dopt_potrf)(int n, DOPT_REAL *A, int lda, int *fail
         return DOPT_ERR_INVALID_ARGUMENT;
     }
 #endif
-    return DOPT__KSEL(DOPT_FN(dopt__potrf_recursive))(n, A, lda, 0, fail_col);
+    if (work && work_bytes < DOPT_FN(dopt_gemm_workspace_size)()) work = NULL;
+    return DOPT__KSEL(DOPT_FN(dopt__potrf_recursive))(n, A, lda, 0, fail_col, work);
 }
 
 DOPT_API void DOPT_FN(dopt_potrs)(int n, int nrhs, const DOPT_REAL *L, int ldl, DOPT_REAL *B, int ldb)

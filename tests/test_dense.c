@@ -250,10 +250,13 @@ static void DOPT_FN(test_gemm)(void)
     }
 }
 
+static void DOPT_FN(rand_spd)(dopt_rng *rng, int n, R *A, int lda);
+
 /* dopt_gemm_ws (op(B) packed into caller memory, KC x NC blocks) against the triple loop and,
  * bit for bit, against dopt_gemm (the same slabs in the same order), for every op pair; shapes
  * across the column blocks (NC = 192: 193 and 400 columns make balanced blocks with a narrow
- * last sliver) and slabs (k over every family's KC); a workspace one real short falls back. */
+ * last sliver) and slabs (k over every family's KC); a workspace one real short falls back.  Then
+ * dopt_syrk_ws, dopt_trsm_ws (both sides) and dopt_potrf_ws against their plain forms, bit for bit. */
 static void DOPT_FN(test_gemm_ws)(void)
 {
     static const int shapes[][3] = {{130, 193, 150}, {97, 400, 300}, {200, 61, 257}, {33, 205, 129}};
@@ -291,6 +294,34 @@ static void DOPT_FN(test_gemm_ws)(void)
                        m, n, k);
             free(A); free(B); free(C0); free(C1); free(C2); free(C3);
         }
+    { /* syrk, trsm and potrf with the workspace: dopt_syrk's, dopt_trsm's and dopt_potrf's bits */
+        const int n = 310, k = 230, ld = n + 1;
+        R *A = DOPT_FN(tmat)((size_t)ld * n), *C1 = DOPT_FN(tmat)((size_t)ld * n), *C2 = DOPT_FN(tmat)((size_t)ld * n);
+        int side, col1, col2;
+        dopt_status st1, st2;
+        DOPT_FN(fill)(&rng, (size_t)ld * n, A);
+        DOPT_FN(fill)(&rng, (size_t)ld * n, C1);
+        memcpy(C2, C1, (size_t)ld * n * sizeof(R));
+        DOPT_FN(dopt_syrk)(DOPT_LOWER, DOPT_NOTRANS, n, k, -1, A, ld, (R)0.5, C1, ld);
+        DOPT_FN(dopt_syrk_ws)(DOPT_LOWER, DOPT_NOTRANS, n, k, -1, A, ld, (R)0.5, C2, ld, work, wbytes);
+        DOPT_CHECK(!memcmp(C1, C2, (size_t)ld * n * sizeof(R)), "syrk_ws: not dopt_syrk's bits");
+        DOPT_FN(rand_spd)(&rng, n, A, ld);
+        for (side = 0; side < 2; ++side) {
+            const dopt_side sd = side ? DOPT_RIGHT : DOPT_LEFT;
+            DOPT_FN(fill)(&rng, (size_t)ld * n, C1);
+            memcpy(C2, C1, (size_t)ld * n * sizeof(R));
+            DOPT_FN(dopt_trsm)(sd, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n, n, 1, A, ld, C1, ld);
+            DOPT_FN(dopt_trsm_ws)(sd, DOPT_LOWER, DOPT_TRANS, DOPT_NONUNIT, n, n, 1, A, ld, C2, ld, work, wbytes);
+            DOPT_CHECK(!memcmp(C1, C2, (size_t)ld * n * sizeof(R)), "trsm_ws side %d: not dopt_trsm's bits", side);
+        }
+        memcpy(C1, A, (size_t)ld * n * sizeof(R));
+        memcpy(C2, A, (size_t)ld * n * sizeof(R));
+        st1 = DOPT_FN(dopt_potrf)(n, C1, ld, &col1);
+        st2 = DOPT_FN(dopt_potrf_ws)(n, C2, ld, &col2, work, wbytes);
+        DOPT_CHECK(st1 == DOPT_OK && st2 == DOPT_OK && col1 == col2, "potrf_ws status %d %d", (int)st1, (int)st2);
+        DOPT_CHECK(!memcmp(C1, C2, (size_t)ld * n * sizeof(R)), "potrf_ws: not dopt_potrf's bits");
+        free(A); free(C1); free(C2);
+    }
     free(work);
 }
 
