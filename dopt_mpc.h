@@ -652,6 +652,17 @@ static double dopt__mpc_zig_slow(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int
 #else
 #define DOPT__MPC_X86_INTRIN 0
 #endif
+/* LQR backward: unshared dL/dC or dL/dF arrays of at least this many bytes are written with
+ * non-temporal stores on x86-64 (they outgrow the caches: streaming skips the read for ownership
+ * of every line); 0 disables it. */
+#ifndef DOPT_MPC_STREAM_BYTES
+#define DOPT_MPC_STREAM_BYTES (16L << 20)
+#endif
+#if DOPT__MPC_X86_INTRIN && defined(__x86_64__) && DOPT_MPC_STREAM_BYTES > 0
+#define DOPT__LQR_HAVE_STREAM 1
+#else
+#define DOPT__LQR_HAVE_STREAM 0
+#endif
 
 /* *out = a * b; 0 when it overflows size_t. */
 static int dopt__mpc_mul(size_t a, size_t b, size_t *out)
@@ -2207,33 +2218,6 @@ static void DOPT_FN(dopt__lqr_prefetch)(const R_ *p, int len)
  * past the last whole group take the one-element path. */
 #define DOPT__LQR_LN(a, i) ((a) + (size_t)(i) * DOPT__LW)
 
-/* dst[i W + l] = block t of sequence q for element b0 + l, i < len (len entries from offset 0). */
-static void DOPT_FN(dopt__lqr_lane_gather)(R_ *DOPT_RESTRICT dst, DOPT_FN(dopt_mpc_cseq) q, ptrdiff_t b0, int t,
-                                           int len)
-{
-    const R_ *src[DOPT__LW];
-    int l, i;
-    for (l = 0; l < DOPT__LW; ++l) src[l] = DOPT__LQR_AT(q, b0 + l, t);
-    for (i = 0; i < len; ++i, dst += DOPT__LW) /* whole lane blocks stored at once */
-        for (l = 0; l < DOPT__LW; ++l) dst[l] = src[l][i];
-}
-
-/* The dynamics block of step t for the group at b0 into s->lF (and f into s->lf, zero when
- * absent); a time-invariant block (ts 0) is gathered once per call (*have). */
-static void DOPT_FN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
-                                             ptrdiff_t b0, int t, int *have, int want_f)
-{
-    const int n = s->n, N = n + s->m;
-    int i;
-    if (*have && d->F.ts == 0 && (!want_f || !d->f.p || d->f.ts == 0)) return;
-    DOPT_FN(dopt__lqr_lane_gather)(s->lF, d->F, b0, t, n * N);
-    if (want_f) {
-        if (d->f.p) DOPT_FN(dopt__lqr_lane_gather)(s->lf, d->f, b0, t, n);
-        else for (i = 0; i < n * DOPT__LW; ++i) s->lf[i] = 0;
-    }
-    *have = 1;
-}
-
 #ifdef __cplusplus
 }
 #endif
@@ -2246,6 +2230,103 @@ static void DOPT_FN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOP
 /* (DOPT__LW) and the storage are the same in every family; only the register blocking differs.   */
 /* =============================================================================================== */
 #if defined(DOPT__KPASS) && defined(DOPT__MPC_LQR_LANE_KERNELS) && defined(DOPT_REAL)
+/* dst[i W + l] = src[l][i] for i0 <= i < i1 and every lane l: the lane interleave (a transpose
+ * of W columns).  Families with AVX move 4 x 4 blocks (4 entries of 4 lanes) by vector loads,
+ * shuffles and stores; the rest, and the last i1 - i0 mod 4 entries, entry by entry. */
+DOPT__KTARGET static void DOPT__KFN(dopt__lqr_lane_tr)(R_ *DOPT_RESTRICT dst, const R_ *const *src, int i0, int i1)
+{
+    enum { W = DOPT__LW };
+    int i = i0, l;
+#if DOPT__MPC_X86_INTRIN && DOPT__VBYTES >= 32 && DOPT_MPC_LANE_BYTES % 32 == 0
+    for (; i + 4 <= i1; i += 4) {
+        R_ *d0 = dst + (size_t)i * W;
+        for (l = 0; l < W; l += 4) {
+#if DOPT_IS_FLOAT
+            __m128 r0 = _mm_loadu_ps(src[l] + i), r1 = _mm_loadu_ps(src[l + 1] + i);
+            __m128 r2 = _mm_loadu_ps(src[l + 2] + i), r3 = _mm_loadu_ps(src[l + 3] + i);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(d0 + l, r0);
+            _mm_storeu_ps(d0 + W + l, r1);
+            _mm_storeu_ps(d0 + 2 * W + l, r2);
+            _mm_storeu_ps(d0 + 3 * W + l, r3);
+#else
+            const __m256d r0 = _mm256_loadu_pd(src[l] + i), r1 = _mm256_loadu_pd(src[l + 1] + i);
+            const __m256d r2 = _mm256_loadu_pd(src[l + 2] + i), r3 = _mm256_loadu_pd(src[l + 3] + i);
+            const __m256d a = _mm256_unpacklo_pd(r0, r1), b = _mm256_unpackhi_pd(r0, r1); /* entries 0 2, 1 3 */
+            const __m256d c = _mm256_unpacklo_pd(r2, r3), e = _mm256_unpackhi_pd(r2, r3);
+            _mm256_storeu_pd(d0 + l, _mm256_permute2f128_pd(a, c, 0x20));
+            _mm256_storeu_pd(d0 + W + l, _mm256_permute2f128_pd(b, e, 0x20));
+            _mm256_storeu_pd(d0 + 2 * W + l, _mm256_permute2f128_pd(a, c, 0x31));
+            _mm256_storeu_pd(d0 + 3 * W + l, _mm256_permute2f128_pd(b, e, 0x31));
+#endif
+        }
+    }
+#endif
+    for (; i < i1; ++i)
+        for (l = 0; l < W; ++l) dst[(size_t)i * W + l] = src[l][i];
+}
+
+/* dst[l][i] = src[i W + l] for i0 <= i < i1 and every lane l: the inverse of dopt__lqr_lane_tr,
+ * by the same 4 x 4 blocks. */
+DOPT__KTARGET static void DOPT__KFN(dopt__lqr_lane_untr)(R_ *const *dst, const R_ *DOPT_RESTRICT src, int i0, int i1)
+{
+    enum { W = DOPT__LW };
+    int i = i0, l;
+#if DOPT__MPC_X86_INTRIN && DOPT__VBYTES >= 32 && DOPT_MPC_LANE_BYTES % 32 == 0
+    for (; i + 4 <= i1; i += 4) {
+        const R_ *s0 = src + (size_t)i * W;
+        for (l = 0; l < W; l += 4) {
+#if DOPT_IS_FLOAT
+            __m128 r0 = _mm_loadu_ps(s0 + l), r1 = _mm_loadu_ps(s0 + W + l);
+            __m128 r2 = _mm_loadu_ps(s0 + 2 * W + l), r3 = _mm_loadu_ps(s0 + 3 * W + l);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst[l] + i, r0);
+            _mm_storeu_ps(dst[l + 1] + i, r1);
+            _mm_storeu_ps(dst[l + 2] + i, r2);
+            _mm_storeu_ps(dst[l + 3] + i, r3);
+#else
+            const __m256d r0 = _mm256_loadu_pd(s0 + l), r1 = _mm256_loadu_pd(s0 + W + l);
+            const __m256d r2 = _mm256_loadu_pd(s0 + 2 * W + l), r3 = _mm256_loadu_pd(s0 + 3 * W + l);
+            const __m256d a = _mm256_unpacklo_pd(r0, r1), b = _mm256_unpackhi_pd(r0, r1);
+            const __m256d c = _mm256_unpacklo_pd(r2, r3), e = _mm256_unpackhi_pd(r2, r3);
+            _mm256_storeu_pd(dst[l] + i, _mm256_permute2f128_pd(a, c, 0x20));
+            _mm256_storeu_pd(dst[l + 1] + i, _mm256_permute2f128_pd(b, e, 0x20));
+            _mm256_storeu_pd(dst[l + 2] + i, _mm256_permute2f128_pd(a, c, 0x31));
+            _mm256_storeu_pd(dst[l + 3] + i, _mm256_permute2f128_pd(b, e, 0x31));
+#endif
+        }
+    }
+#endif
+    for (; i < i1; ++i)
+        for (l = 0; l < W; ++l) dst[l][i] = src[(size_t)i * W + l];
+}
+
+/* dst[i W + l] = block t of sequence q for element b0 + l, i < len (len entries from offset 0). */
+DOPT__KTARGET static void DOPT__KFN(dopt__lqr_lane_gather)(R_ *DOPT_RESTRICT dst, DOPT_FN(dopt_mpc_cseq) q, ptrdiff_t b0,
+                                                           int t, int len)
+{
+    const R_ *src[DOPT__LW];
+    int l;
+    for (l = 0; l < DOPT__LW; ++l) src[l] = DOPT__LQR_AT(q, b0 + l, t);
+    DOPT__KFN(dopt__lqr_lane_tr)(dst, src, 0, len);
+}
+
+/* The dynamics block of step t for the group at b0 into s->lF (and f into s->lf, zero when
+ * absent); a time-invariant block (ts 0) is gathered once per call (*have). */
+DOPT__KTARGET static void DOPT__KFN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                                             ptrdiff_t b0, int t, int *have, int want_f)
+{
+    const int n = s->n, N = n + s->m;
+    int i;
+    if (*have && d->F.ts == 0 && (!want_f || !d->f.p || d->f.ts == 0)) return;
+    DOPT__KFN(dopt__lqr_lane_gather)(s->lF, d->F, b0, t, n * N);
+    if (want_f) {
+        if (d->f.p) DOPT__KFN(dopt__lqr_lane_gather)(s->lf, d->f, b0, t, n);
+        else for (i = 0; i < n * DOPT__LW; ++i) s->lf[i] = 0;
+    }
+    *have = 1;
+}
+
 /* DOPT__LQR_BLK4: the family runs dopt__lqr_lane_blk's register blocks of whole lane blocks
  * (AVX-512: a 64-byte lane block is one register); the others run dopt__lqr_lane_gemm2. */
 #if DOPT__VBYTES == 64 && DOPT__LQR_VEC
@@ -2566,13 +2647,15 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_solve)(DOPT_
                     DOPT_FN(dopt__lqr_prefetch)(DOPT__LQR_AT(d->C, b0 + l, t - 1), N * N);
                     DOPT_FN(dopt__lqr_prefetch)(DOPT__LQR_AT(d->c, b0 + l, t - 1), N);
                 }
-            for (j = 0; j < N; ++j)
-                for (i = j; i < N; ++i)
-                    for (l = 0; l < W; ++l) Q[(size_t)(i + j * N) * W + l] = C[l][i + j * N];
+            for (j = 0; j < N; ++j) { /* from the 4-block holding the diagonal (C is symmetric) */
+                const R_ *col[DOPT__LW];
+                for (l = 0; l < W; ++l) col[l] = C[l] + (size_t)j * N;
+                DOPT__KFN(dopt__lqr_lane_tr)(Q + (size_t)j * N * W, col, j & ~3, N);
+            }
         }
-        DOPT_FN(dopt__lqr_lane_gather)(q, d->c, b0, t, N);
+        DOPT__KFN(dopt__lqr_lane_gather)(q, d->c, b0, t, N);
         if (t < T - 1) {
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
+            DOPT__KFN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
             for (i = 0; i < n * W; ++i) y[i] = v[i];
             DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, fl, n, y, n, 1, 0);       /* y = V f + v  */
             DOPT__KFN(dopt__lqr_lane_gemm)(n, N, n, V, n, 0, Fl, n, Z, n, 0, 0);       /* Z = V F      */
@@ -2613,7 +2696,7 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_solve)(DOPT_
                 if (!(v[(size_t)i * W + l] - v[(size_t)i * W + l] == 0)) st[l] = DOPT_ERR_NON_FINITE;
         }
     /* rollout u_t = K_t x_t + k_t, x_{t+1} = F_t tau_t + f_t, lane-interleaved in s->ltau */
-    DOPT_FN(dopt__lqr_lane_gather)(s->ltau, d->x_init, b0, 0, n);
+    DOPT__KFN(dopt__lqr_lane_gather)(s->ltau, d->x_init, b0, 0, n);
     have = 0;
     for (t = 0; t < T; ++t) {
         R_ *x = s->ltau + (size_t)t * N * W;
@@ -2622,14 +2705,17 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_solve)(DOPT_
         DOPT__KFN(dopt__lqr_lane_gemm)(m, 1, n, K, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
         if (t < T - 1) {
             R_ *xn = x + (size_t)N * W;
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
+            DOPT__KFN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
             for (i = 0; i < n * W; ++i) xn[i] = fl[i];
             DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, N, Fl, n, 0, x, N, xn, n, 1, 0);
         }
     }
+    {
+        R_ *taus[DOPT__LW];
+        for (l = 0; l < W; ++l) taus[l] = s->tau + (size_t)(b0 + l) * T * N;
+        DOPT__KFN(dopt__lqr_lane_untr)(taus, s->ltau, 0, T * N);
+    }
     for (l = 0; l < W; ++l) {
-        R_ *tau = s->tau + (size_t)(b0 + l) * T * N;
-        for (i = 0; i < T * N; ++i) tau[i] = s->ltau[(size_t)i * W + l];
         for (i = 0; i < T * m; ++i) s->fr[(size_t)(b0 + l) * T * m + i] = 1;
         for (t = 0; t < T; ++t) s->nf[(size_t)(b0 + l) * T + t] = m;
     }
@@ -2665,9 +2751,9 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_adjoint)(DOP
     for (t = T - 1; t >= 0; --t) {
         R_ *q = dt + (size_t)t * N * W;
         const R_ *K = Kg + (size_t)t * m * n * W;
-        DOPT_FN(dopt__lqr_lane_gather)(q, dtau, b0, t, N);
+        DOPT__KFN(dopt__lqr_lane_gather)(q, dtau, b0, t, N);
         if (t < T - 1) {
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
+            DOPT__KFN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
             DOPT__KFN(dopt__lqr_lane_gemm)(N, 1, n, s->lF, n, 1, v, n, q, N, 1, 0); /* q += F^T v */
         }
         for (i = 0; i < n * W; ++i) v[i] = q[i];                                   /* v = q_x + K^T q_u */
@@ -2683,7 +2769,7 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_adjoint)(DOP
         DOPT__KFN(dopt__lqr_lane_gemm)(m, 1, n, Kg + (size_t)t * m * n * W, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
         if (t < T - 1) {
             R_ *xn = x + (size_t)N * W;
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
+            DOPT__KFN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
             DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, N, s->lF, n, 0, x, N, xn, n, 0, 0);
         }
     }
@@ -3026,33 +3112,74 @@ static void DOPT_FN(dopt__lqr_lane_take)(DOPT_FN(dopt_mpc_lqr) *s)
     }
 }
 
-/* G (rows x cols, column-major) = or += (add) sc * (u v^T + w z^T): the rank-2 gradient blocks of C
- * (sc = 1/2, symmetrized) and F (sc = 1). */
-static void DOPT_FN(dopt__lqr_outer2)(R_ *G, int rows, int cols, const R_ *u, const R_ *v, const R_ *w, const R_ *z,
-                                      R_ sc, int add)
+/* dst[0 .. len) = src[0 .. len) with non-temporal stores where the target has them (x86-64:
+ * 16-byte aligned vectors, single reals by movnti at the ends; a backward that streams ends
+ * with a store fence), a plain copy elsewhere. */
+static void DOPT_FN(dopt__lqr_stream)(R_ *DOPT_RESTRICT dst, const R_ *DOPT_RESTRICT src, int len)
 {
-    int i, j;
+    int i = 0;
+#if DOPT__LQR_HAVE_STREAM && DOPT_IS_FLOAT
+    int bits;
+    for (; i < len && ((uintptr_t)(void *)(dst + i) & 15); ++i) {
+        memcpy(&bits, src + i, sizeof bits);
+        _mm_stream_si32((int *)(void *)(dst + i), bits);
+    }
+    for (; i + 4 <= len; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+    for (; i < len; ++i) {
+        memcpy(&bits, src + i, sizeof bits);
+        _mm_stream_si32((int *)(void *)(dst + i), bits);
+    }
+#elif DOPT__LQR_HAVE_STREAM
+    long long bits;
+    for (; i < len && ((uintptr_t)(void *)(dst + i) & 15); ++i) {
+        memcpy(&bits, src + i, sizeof bits);
+        _mm_stream_si64((long long *)(void *)(dst + i), bits);
+    }
+    for (; i + 2 <= len; i += 2) _mm_stream_pd(dst + i, _mm_loadu_pd(src + i));
+    for (; i < len; ++i) {
+        memcpy(&bits, src + i, sizeof bits);
+        _mm_stream_si64((long long *)(void *)(dst + i), bits);
+    }
+#endif
+    for (; i < len; ++i) dst[i] = src[i];
+}
+
+/* G (rows x cols, column-major) = or += (add) sc * (u v^T + w z^T): the rank-2 gradient blocks of C
+ * (sc = 1/2, symmetrized) and F (sc = 1).  stream (with add 0): written past the caches, 64
+ * reals at a time (see DOPT_MPC_STREAM_BYTES). */
+static void DOPT_FN(dopt__lqr_outer2)(R_ *G, int rows, int cols, const R_ *u, const R_ *v, const R_ *w, const R_ *z,
+                                      R_ sc, int add, int stream)
+{
+    int i, j, i0;
     for (j = 0; j < cols; ++j) {
         const R_ vj = sc * v[j], zj = sc * z[j];
         R_ *DOPT_RESTRICT Gj = G + (size_t)j * rows;
         if (add)
             for (i = 0; i < rows; ++i) Gj[i] += u[i] * vj + w[i] * zj;
+        else if (stream)
+            for (i0 = 0; i0 < rows; i0 += 64) {
+                R_ tmp[64];
+                const int len = rows - i0 < 64 ? rows - i0 : 64;
+                for (i = 0; i < len; ++i) tmp[i] = u[i0 + i] * vj + w[i0 + i] * zj;
+                DOPT_FN(dopt__lqr_stream)(Gj + i0, tmp, len);
+            }
         else
             for (i = 0; i < rows; ++i) Gj[i] = u[i] * vj + w[i] * zj;
     }
 }
 
 /* Element b's gradients of step t from (tau, lam, d_tau = dt, d_lam = dl, its whole
- * trajectories): added into shared arrays, written into unshared ones. */
+ * trajectories): added into shared arrays, written into unshared ones (streamed past the caches:
+ * stream bit 1 for dL/dC, bit 2 for dL/dF, see dopt__lqr_stream_bits). */
 static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g,
-                                         ptrdiff_t b, int t, const R_ *dt, const R_ *dl)
+                                         ptrdiff_t b, int t, const R_ *dt, const R_ *dl, int stream)
 {
     const int n = s->n, T = s->T, N = n + s->m;
     const R_ *x = s->tau + ((size_t)b * T + t) * N, *lam = s->lam + (size_t)b * T * n, *dx = dt + (size_t)t * N;
     int i;
     if (g->C.p) {
         const int aC = DOPT__LQR_SHARED(g->C);
-        DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->C, b, t), N, N, dx, x, x, dx, (R_)0.5, aC);
+        DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->C, b, t), N, N, dx, x, x, dx, (R_)0.5, aC, stream & 1);
     }
     if (g->c.p) {
         const int ac = DOPT__LQR_SHARED(g->c);
@@ -3063,7 +3190,7 @@ static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const D
         const R_ *ln = lam + (size_t)(t + 1) * n, *dln = dl + (size_t)(t + 1) * n;
         if (g->F.p) {
             const int aF = DOPT__LQR_SHARED(g->F);
-            DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->F, b, t), n, N, dln, x, ln, dx, 1, aF);
+            DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->F, b, t), n, N, dln, x, ln, dx, 1, aF, stream & 2);
         }
         if (g->f.p) {
             const int af = DOPT__LQR_SHARED(g->f);
@@ -3078,6 +3205,18 @@ static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const D
     }
 }
 
+/* Which unshared gradient arrays a backward writes with non-temporal stores (bit 1: dL/dC, bit 2:
+ * dL/dF): those of DOPT_MPC_STREAM_BYTES or more, larger than the caches that would keep them. */
+static int DOPT_FN(dopt__lqr_stream_bits)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g)
+{
+    const double N = s->n + s->m, bt = (double)s->B * s->T, lim = (double)DOPT_MPC_STREAM_BYTES;
+    int bits = 0;
+    if (!DOPT__LQR_HAVE_STREAM || lim <= 0) return 0;
+    if (g->C.p && !DOPT__LQR_SHARED(g->C) && bt * N * N * sizeof(R_) >= lim) bits |= 1;
+    if (g->F.p && !DOPT__LQR_SHARED(g->F) && bt * N * s->n * sizeof(R_) >= lim) bits |= 2;
+    return bits;
+}
+
 /* The adjoint of the cnt elements from b0 (a lane group, or one element) into s->dtau, s->dlam
  * (element b0 + l at l T (n+m), l T n), and each element's status: st[l] on entry is its forward
  * status; want[l] = 1 where a gradient is to be added. */
@@ -3085,7 +3224,7 @@ static void DOPT_FN(dopt__lqr_bwd_group)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0,
                                          const DOPT_FN(dopt_mpc_lqr_grad) *grad, dopt_nlls_diff_policy policy,
                                          dopt_status *st, int *want)
 {
-    const int n = s->n, T = s->T, N = n + s->m;
+    const int n = s->n, T = s->T, N = n + s->m, stream = DOPT_FN(dopt__lqr_stream_bits)(s, grad);
     int l, t;
     if (cnt > 1) {
         DOPT_FN(dopt__lqr_lane_backward)(s, b0, dtau, grad);
@@ -3118,7 +3257,8 @@ static void DOPT_FN(dopt__lqr_bwd_group)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0,
     for (t = 0; t < T; ++t)
         for (l = 0; l < cnt; ++l)
             if (want[l])
-                DOPT_FN(dopt__lqr_grad_step)(s, grad, b0 + l, t, s->dtau + (size_t)l * T * N, s->dlam + (size_t)l * T * n);
+                DOPT_FN(dopt__lqr_grad_step)(s, grad, b0 + l, t, s->dtau + (size_t)l * T * N, s->dlam + (size_t)l * T * n,
+                                             stream);
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
@@ -3155,6 +3295,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
         }
     }
     if (grad->F.p) s->lam_valid = 1;
+#if DOPT__LQR_HAVE_STREAM
+    if (DOPT_FN(dopt__lqr_stream_bits)(s, grad)) _mm_sfence(); /* the streamed blocks, in order */
+#endif
     return first;
 }
 #undef R_
