@@ -1813,245 +1813,6 @@ static dopt_status DOPT_FN(dopt__lqr_boxqp)(DOPT_FN(dopt_mpc_lqr) *s, int m, con
 #define DOPT__LQR_VEC 0
 #endif
 
-/* D[:, j] (+)= sum_k A[:, k] B[k + j ldb] for j < ncol, k < nk: A is NP x nk and D NP x ncol
- * (both ld NP, NP a multiple of 4).  With GCC/Clang and NP <= 32 a compile-time constant, each
- * column of D is held in NP/4 vector registers of 4 reals (GNU vector extension; two columns at
- * a time when they fit) while the k loop streams A: the register-tiled kernel of the Riccati
- * products.  Elsewhere (or with DOPT_MPC_NO_VECTOR_EXT) plain loops. */
-DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_gemm)(const int NP, int ncol, int nk, const R_ *DOPT_RESTRICT A,
-                                              const R_ *DOPT_RESTRICT B, int ldb, R_ *DOPT_RESTRICT D,
-                                              int accumulate)
-{
-    int i, j, k;
-#if DOPT__LQR_VEC
-    typedef R_ v4 __attribute__((vector_size(4 * sizeof(R_))));
-    if (NP <= 32) {
-        const int nv = NP / 4;
-        int r;
-        j = 0;
-        if (nv <= 4)
-            for (; j + 1 < ncol; j += 2) {
-                v4 a0[4], a1[4];
-                R_ *d0 = D + j * NP, *d1 = d0 + NP;
-                const R_ *b0 = B + j * ldb, *b1 = b0 + ldb;
-                for (r = 0; r < nv; ++r) {
-                    v4 t0, t1;
-                    if (accumulate) {
-                        memcpy(&t0, d0 + 4 * r, sizeof t0);
-                        memcpy(&t1, d1 + 4 * r, sizeof t1);
-                    } else {
-                        v4 z = {0, 0, 0, 0};
-                        t0 = z;
-                        t1 = z;
-                    }
-                    a0[r] = t0;
-                    a1[r] = t1;
-                }
-                for (k = 0; k < nk; ++k) {
-                    const R_ s0 = b0[k], s1 = b1[k];
-                    const v4 bb0 = {s0, s0, s0, s0}, bb1 = {s1, s1, s1, s1};
-                    const R_ *ak = A + k * NP;
-                    for (r = 0; r < nv; ++r) {
-                        v4 t;
-                        memcpy(&t, ak + 4 * r, sizeof t);
-                        a0[r] += t * bb0;
-                        a1[r] += t * bb1;
-                    }
-                }
-                for (r = 0; r < nv; ++r) {
-                    v4 t0 = a0[r], t1 = a1[r];
-                    memcpy(d0 + 4 * r, &t0, sizeof t0);
-                    memcpy(d1 + 4 * r, &t1, sizeof t1);
-                }
-            }
-        for (; j < ncol; ++j) {
-            v4 a0[8];
-            R_ *d0 = D + j * NP;
-            const R_ *b0 = B + j * ldb;
-            for (r = 0; r < nv; ++r) {
-                v4 t0;
-                if (accumulate) {
-                    memcpy(&t0, d0 + 4 * r, sizeof t0);
-                } else {
-                    v4 z = {0, 0, 0, 0};
-                    t0 = z;
-                }
-                a0[r] = t0;
-            }
-            for (k = 0; k < nk; ++k) {
-                const R_ s0 = b0[k];
-                const v4 bb0 = {s0, s0, s0, s0};
-                const R_ *ak = A + k * NP;
-                for (r = 0; r < nv; ++r) {
-                    v4 t;
-                    memcpy(&t, ak + 4 * r, sizeof t);
-                    a0[r] += t * bb0;
-                }
-            }
-            for (r = 0; r < nv; ++r) {
-                v4 t0 = a0[r];
-                memcpy(d0 + 4 * r, &t0, sizeof t0);
-            }
-        }
-        return;
-    }
-#endif
-    for (j = 0; j < ncol; ++j) {
-        R_ *DOPT_RESTRICT dj = D + j * NP;
-        const R_ *DOPT_RESTRICT bj = B + j * ldb;
-        if (!accumulate)
-            for (i = 0; i < NP; ++i) dj[i] = 0;
-        for (k = 0; k < nk; ++k) {
-            const R_ bkj = bj[k];
-            const R_ *DOPT_RESTRICT ak = A + k * NP;
-            for (i = 0; i < NP; ++i) dj[i] += ak[i] * bkj;
-        }
-    }
-}
-
-/* One backward Riccati step.  On entry V, v hold the value function of step t+1 (unused when F
- * is NULL, the last step); on exit those of step t.  Absolute form (tb NULL): the linear term
- * is c_t + F^T (V f + v).  Delta form around the nominal tau-bar tb with a consistent rollout:
- * c_t + C tb + F^T v, and the controls are steps du with lo <= du <= hi (lo/hi NULL: none).
- * Writes the factor L, the gains (K^T, n x m column-major), k and the free flags of this step.
- * Scratch columns have NP >= n + m rows (a multiple of 4; the rows past n + m are zero, or past
- * n finite and unused), so every inner loop runs over NP: with NP a compile-time constant
- * (dopt__lqr_step dispatches on it) those loops unroll into whole vector registers. */
-DOPT__LQR_INLINE dopt_status DOPT_FN(dopt__lqr_step_np)(DOPT_FN(dopt_mpc_lqr) *s, const int NP, const R_ *C,
-                                                        const R_ *c, const R_ *F, const R_ *f, const R_ *tb,
-                                                        const R_ *lo, const R_ *hi, int qp_iter, R_ *L, R_ *Kt,
-                                                        R_ *k, unsigned char *fr, int *nf, int *bad)
-{
-    const int n = s->n, m = s->m, N = n + m;
-    R_ *DOPT_RESTRICT Q = s->Q, *DOPT_RESTRICT q = s->q, *DOPT_RESTRICT V = s->V, *DOPT_RESTRICT v = s->v;
-    R_ *DOPT_RESTRICT Z = s->W, *DOPT_RESTRICT Ft = s->Ft, *DOPT_RESTRICT y = s->y, *DOPT_RESTRICT KT = s->KT;
-    int i, j, p;
-    dopt_status st;
-    for (j = 0; j < N; ++j) {
-        for (i = 0; i < N; ++i) Q[i + j * NP] = C[i + j * N];
-        for (i = N; i < NP; ++i) Q[i + j * NP] = 0;
-    }
-    for (i = 0; i < N; ++i) q[i] = c[i];
-    for (i = N; i < NP; ++i) q[i] = 0;
-    if (tb)
-        for (j = 0; j < N; ++j) {
-            const R_ tj = tb[j];
-            for (i = 0; i < NP; ++i) q[i] += Q[i + j * NP] * tj;
-        }
-    if (F) {
-        /* y = V f + v (absolute form) or v (delta form) */
-        for (i = 0; i < NP; ++i) y[i] = v[i];
-        if (!tb && f)
-            for (p = 0; p < n; ++p) {
-                const R_ fp = f[p];
-                for (i = 0; i < NP; ++i) y[i] += V[i + p * NP] * fp;
-            }
-        /* Ft = F^T (NP x n), Z = F^T V (NP x n), Q += Z F, q += F^T y */
-        if (s->Ft_of != F) { /* time-invariant dynamics: transposed once per sweep */
-            for (p = 0; p < n; ++p) {
-                R_ *DOPT_RESTRICT ft = Ft + p * NP;
-                for (i = 0; i < N; ++i) ft[i] = F[p + i * n];
-                for (i = N; i < NP; ++i) ft[i] = 0;
-            }
-            s->Ft_of = F;
-        }
-        DOPT_FN(dopt__lqr_gemm)(NP, n, n, Ft, V, NP, Z, 0);
-        DOPT_FN(dopt__lqr_gemm)(NP, N, n, Z, F, n, Q, 1);
-        for (p = 0; p < n; ++p) {
-            const R_ yp = y[p];
-            const R_ *ft = Ft + p * NP;
-            for (i = 0; i < NP; ++i) q[i] += ft[i] * yp;
-        }
-    }
-    /* controls: k = argmin of the quadratic in u (box QP with limits), gains on free controls */
-    if (lo) {
-        for (i = 0; i < m; ++i) k[i] = 0;
-        st = DOPT_FN(dopt__lqr_boxqp)(s, m, Q + n + n * NP, NP, q + n, lo, hi, qp_iter, k, fr, L, nf, bad);
-        if (st != DOPT_OK) return st;
-    } else {
-        for (i = 0; i < m; ++i) fr[i] = 1;
-        st = DOPT_FN(dopt__lqr_factor_free)(m, Q + n + n * NP, NP, fr, L, nf, s->qidx, bad);
-        if (st != DOPT_OK) return st;
-        for (i = 0; i < m; ++i) k[i] = -q[n + i];
-        DOPT_FN(dopt__lqr_cholsolve)(m, L, k);
-    }
-    {
-        /* K^T = -Q_xu(free) (L L^T)^{-1}: both triangular solves act on whole columns */
-        const int nfree = *nf;
-        const int *idx = s->qidx;
-        for (p = 0; p < nfree; ++p) {
-            R_ *DOPT_RESTRICT kp = KT + p * NP;
-            const R_ *qp = Q + (n + idx[p]) * NP;
-            for (i = 0; i < NP; ++i) kp[i] = -qp[i];
-            for (j = 0; j < p; ++j) {
-                const R_ l = L[p + j * nfree];
-                const R_ *kj = KT + j * NP;
-                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
-            }
-            {
-                const R_ inv = 1 / L[p + p * nfree];
-                for (i = 0; i < NP; ++i) kp[i] *= inv;
-            }
-        }
-        for (p = nfree - 1; p >= 0; --p) {
-            R_ *DOPT_RESTRICT kp = KT + p * NP;
-            for (j = p + 1; j < nfree; ++j) {
-                const R_ l = L[j + p * nfree];
-                const R_ *kj = KT + j * NP;
-                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
-            }
-            {
-                const R_ inv = 1 / L[p + p * nfree];
-                for (i = 0; i < NP; ++i) kp[i] *= inv;
-            }
-        }
-        for (p = 0; p < m; ++p)
-            for (i = 0; i < n; ++i) Kt[i + p * n] = 0;
-        for (p = 0; p < nfree; ++p)
-            for (i = 0; i < n; ++i) Kt[i + idx[p] * n] = KT[i + p * NP];
-        /* V = Q_xx + Q_xu K,  v = q_x + Q_xu k  (valid for any free set: see the overview) */
-        {
-            R_ *DOPT_RESTRICT Qf = Z, *DOPT_RESTRICT Kf = s->Kf; /* free columns of Q_.u, rows of K */
-            for (p = 0; p < nfree; ++p) {
-                const R_ *Qp = Q + (n + idx[p]) * NP;
-                for (i = 0; i < NP; ++i) Qf[i + p * NP] = Qp[i];
-                for (j = 0; j < n; ++j) Kf[p + j * nfree] = KT[j + p * NP];
-            }
-            for (i = 0; i < NP * n; ++i) V[i] = Q[i];
-            DOPT_FN(dopt__lqr_gemm)(NP, n, nfree, Qf, Kf, nfree, V, 1);
-        }
-        for (i = 0; i < NP; ++i) v[i] = q[i];
-        for (p = 0; p < m; ++p) {
-            const R_ kp = k[p];
-            const R_ *Qp = Q + (n + p) * NP;
-            for (i = 0; i < NP; ++i) v[i] += Qp[i] * kp;
-        }
-    }
-    return DOPT_OK;
-}
-
-/* dopt__lqr_step_np with NP a constant for n + m <= 32 (see there). */
-static dopt_status DOPT_FN(dopt__lqr_step)(DOPT_FN(dopt_mpc_lqr) *s, const R_ *C, const R_ *c,
-                                           const R_ *F, const R_ *f, const R_ *tb, const R_ *lo,
-                                           const R_ *hi, int qp_iter, R_ *L, R_ *Kt, R_ *k,
-                                           unsigned char *fr, int *nf, int *bad)
-{
-#define DOPT__LQR_NP(np) \
-    DOPT_FN(dopt__lqr_step_np)(s, np, C, c, F, f, tb, lo, hi, qp_iter, L, Kt, k, fr, nf, bad)
-    switch (s->NP) {
-    case 4: return DOPT__LQR_NP(4);
-    case 8: return DOPT__LQR_NP(8);
-    case 12: return DOPT__LQR_NP(12);
-    case 16: return DOPT__LQR_NP(16);
-    case 20: return DOPT__LQR_NP(20);
-    case 24: return DOPT__LQR_NP(24);
-    case 28: return DOPT__LQR_NP(28);
-    case 32: return DOPT__LQR_NP(32);
-    default: return DOPT__LQR_NP(s->NP);
-    }
-#undef DOPT__LQR_NP
-}
-
 /* x' = F tau + f (n). */
 static void DOPT_FN(dopt__lqr_dyn)(int n, int N, const R_ *F, const R_ *f, const R_ *tau, R_ *xn)
 {
@@ -2076,43 +1837,6 @@ static R_ DOPT_FN(dopt__lqr_cost)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(
         J += DOPT_FN(dopt__lqr_quad)(N, C, N, c, x);
     }
     return J;
-}
-
-/* Backward sweep for element b (absolute form when tb is NULL). */
-static dopt_status DOPT_FN(dopt__lqr_sweep)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
-                                            ptrdiff_t b, const R_ *tb, int qp_iter, int *fail_t, int *bad)
-{
-    const int n = s->n, m = s->m, T = s->T, N = n + m;
-    const size_t bt = (size_t)b * (size_t)T;
-    int t, i;
-    s->Ft_of = NULL;
-    for (i = 0; i < s->NP * n; ++i) s->V[i] = 0;
-    for (i = 0; i < s->NP; ++i) s->v[i] = 0;
-    for (t = T - 1; t >= 0; --t) {
-        const R_ *F = t < T - 1 ? DOPT__LQR_AT(d->F, b, t) : NULL;
-        const R_ *f = t < T - 1 && d->f.p ? DOPT__LQR_AT(d->f, b, t) : NULL;
-        const R_ *lo = NULL, *hi = NULL;
-        dopt_status st;
-        if (tb) {
-            const R_ *ub = tb + (size_t)t * N + n;
-            for (i = 0; i < m; ++i) {
-                s->lo[i] = (d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t)[i] : -(R_)HUGE_VAL) - ub[i];
-                s->hi[i] = (d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t)[i] : (R_)HUGE_VAL) - ub[i];
-            }
-            lo = s->lo;
-            hi = s->hi;
-        }
-        st = DOPT_FN(dopt__lqr_step)(s, DOPT__LQR_AT(d->C, b, t), DOPT__LQR_AT(d->c, b, t), F, f,
-                                     tb ? tb + (size_t)t * N : NULL, lo, hi, qp_iter,
-                                     s->L + (bt + t) * (size_t)m * m, s->K + (bt + t) * (size_t)m * n,
-                                     s->k + (bt + t) * (size_t)m, s->fr + (bt + t) * (size_t)m,
-                                     s->nf + bt + t, bad);
-        if (st != DOPT_OK) {
-            *fail_t = t;
-            return st;
-        }
-    }
-    return DOPT_OK;
 }
 
 /* Forward rollout of element b: u_t = clamp(ub_t + K (x_t - xb_t) + alpha k_t) (delta form,
@@ -2230,6 +1954,247 @@ static void DOPT_FN(dopt__lqr_prefetch)(const R_ *p, int len)
 /* (DOPT__LW) and the storage are the same in every family; only the register blocking differs.   */
 /* =============================================================================================== */
 #if defined(DOPT__KPASS) && defined(DOPT__MPC_LQR_LANE_KERNELS) && defined(DOPT_REAL)
+/* The one-element Riccati step (dopt__lqr_sweep: box-DDP, elements past the last lane group,
+ * B < W) is in the region too, so the dispatched build runs it in the CPU's family. */
+/* D[:, j] (+)= sum_k A[:, k] B[k + j ldb] for j < ncol, k < nk: A is NP x nk and D NP x ncol
+ * (both ld NP, NP a multiple of 4).  With GCC/Clang and NP <= 32 a compile-time constant, each
+ * column of D is held in NP/4 vector registers of 4 reals (GNU vector extension; two columns at
+ * a time when they fit) while the k loop streams A: the register-tiled kernel of the Riccati
+ * products.  Elsewhere (or with DOPT_MPC_NO_VECTOR_EXT) plain loops. */
+DOPT__KTARGET DOPT__FMA_KERNEL DOPT__LQR_INLINE void DOPT__KFN(dopt__lqr_gemm)(const int NP, int ncol, int nk, const R_ *DOPT_RESTRICT A,
+                                              const R_ *DOPT_RESTRICT B, int ldb, R_ *DOPT_RESTRICT D,
+                                              int accumulate)
+{
+    int i, j, k;
+#if DOPT__LQR_VEC
+    typedef R_ v4 __attribute__((vector_size(4 * sizeof(R_))));
+    if (NP <= 32) {
+        const int nv = NP / 4;
+        int r;
+        j = 0;
+        if (nv <= 4)
+            for (; j + 1 < ncol; j += 2) {
+                v4 a0[4], a1[4];
+                R_ *d0 = D + j * NP, *d1 = d0 + NP;
+                const R_ *b0 = B + j * ldb, *b1 = b0 + ldb;
+                for (r = 0; r < nv; ++r) {
+                    v4 t0, t1;
+                    if (accumulate) {
+                        memcpy(&t0, d0 + 4 * r, sizeof t0);
+                        memcpy(&t1, d1 + 4 * r, sizeof t1);
+                    } else {
+                        v4 z = {0, 0, 0, 0};
+                        t0 = z;
+                        t1 = z;
+                    }
+                    a0[r] = t0;
+                    a1[r] = t1;
+                }
+                for (k = 0; k < nk; ++k) {
+                    const R_ s0 = b0[k], s1 = b1[k];
+                    const v4 bb0 = {s0, s0, s0, s0}, bb1 = {s1, s1, s1, s1};
+                    const R_ *ak = A + k * NP;
+                    for (r = 0; r < nv; ++r) {
+                        v4 t;
+                        memcpy(&t, ak + 4 * r, sizeof t);
+                        a0[r] += t * bb0;
+                        a1[r] += t * bb1;
+                    }
+                }
+                for (r = 0; r < nv; ++r) {
+                    v4 t0 = a0[r], t1 = a1[r];
+                    memcpy(d0 + 4 * r, &t0, sizeof t0);
+                    memcpy(d1 + 4 * r, &t1, sizeof t1);
+                }
+            }
+        for (; j < ncol; ++j) {
+            v4 a0[8];
+            R_ *d0 = D + j * NP;
+            const R_ *b0 = B + j * ldb;
+            for (r = 0; r < nv; ++r) {
+                v4 t0;
+                if (accumulate) {
+                    memcpy(&t0, d0 + 4 * r, sizeof t0);
+                } else {
+                    v4 z = {0, 0, 0, 0};
+                    t0 = z;
+                }
+                a0[r] = t0;
+            }
+            for (k = 0; k < nk; ++k) {
+                const R_ s0 = b0[k];
+                const v4 bb0 = {s0, s0, s0, s0};
+                const R_ *ak = A + k * NP;
+                for (r = 0; r < nv; ++r) {
+                    v4 t;
+                    memcpy(&t, ak + 4 * r, sizeof t);
+                    a0[r] += t * bb0;
+                }
+            }
+            for (r = 0; r < nv; ++r) {
+                v4 t0 = a0[r];
+                memcpy(d0 + 4 * r, &t0, sizeof t0);
+            }
+        }
+        return;
+    }
+#endif
+    for (j = 0; j < ncol; ++j) {
+        R_ *DOPT_RESTRICT dj = D + j * NP;
+        const R_ *DOPT_RESTRICT bj = B + j * ldb;
+        if (!accumulate)
+            for (i = 0; i < NP; ++i) dj[i] = 0;
+        for (k = 0; k < nk; ++k) {
+            const R_ bkj = bj[k];
+            const R_ *DOPT_RESTRICT ak = A + k * NP;
+            for (i = 0; i < NP; ++i) dj[i] += ak[i] * bkj;
+        }
+    }
+}
+
+/* One backward Riccati step.  On entry V, v hold the value function of step t+1 (unused when F
+ * is NULL, the last step); on exit those of step t.  Absolute form (tb NULL): the linear term
+ * is c_t + F^T (V f + v).  Delta form around the nominal tau-bar tb with a consistent rollout:
+ * c_t + C tb + F^T v, and the controls are steps du with lo <= du <= hi (lo/hi NULL: none).
+ * Writes the factor L, the gains (K^T, n x m column-major), k and the free flags of this step.
+ * Scratch columns have NP >= n + m rows (a multiple of 4; the rows past n + m are zero, or past
+ * n finite and unused), so every inner loop runs over NP: with NP a compile-time constant
+ * (dopt__lqr_step dispatches on it) those loops unroll into whole vector registers. */
+DOPT__KTARGET DOPT__FMA_KERNEL DOPT__LQR_INLINE dopt_status DOPT__KFN(dopt__lqr_step_np)(DOPT_FN(dopt_mpc_lqr) *s, const int NP, const R_ *C,
+                                                        const R_ *c, const R_ *F, const R_ *f, const R_ *tb,
+                                                        const R_ *lo, const R_ *hi, int qp_iter, R_ *L, R_ *Kt,
+                                                        R_ *k, unsigned char *fr, int *nf, int *bad)
+{
+    const int n = s->n, m = s->m, N = n + m;
+    R_ *DOPT_RESTRICT Q = s->Q, *DOPT_RESTRICT q = s->q, *DOPT_RESTRICT V = s->V, *DOPT_RESTRICT v = s->v;
+    R_ *DOPT_RESTRICT Z = s->W, *DOPT_RESTRICT Ft = s->Ft, *DOPT_RESTRICT y = s->y, *DOPT_RESTRICT KT = s->KT;
+    int i, j, p;
+    dopt_status st;
+    for (j = 0; j < N; ++j) {
+        for (i = 0; i < N; ++i) Q[i + j * NP] = C[i + j * N];
+        for (i = N; i < NP; ++i) Q[i + j * NP] = 0;
+    }
+    for (i = 0; i < N; ++i) q[i] = c[i];
+    for (i = N; i < NP; ++i) q[i] = 0;
+    if (tb)
+        for (j = 0; j < N; ++j) {
+            const R_ tj = tb[j];
+            for (i = 0; i < NP; ++i) q[i] += Q[i + j * NP] * tj;
+        }
+    if (F) {
+        /* y = V f + v (absolute form) or v (delta form) */
+        for (i = 0; i < NP; ++i) y[i] = v[i];
+        if (!tb && f)
+            for (p = 0; p < n; ++p) {
+                const R_ fp = f[p];
+                for (i = 0; i < NP; ++i) y[i] += V[i + p * NP] * fp;
+            }
+        /* Ft = F^T (NP x n), Z = F^T V (NP x n), Q += Z F, q += F^T y */
+        if (s->Ft_of != F) { /* time-invariant dynamics: transposed once per sweep */
+            for (p = 0; p < n; ++p) {
+                R_ *DOPT_RESTRICT ft = Ft + p * NP;
+                for (i = 0; i < N; ++i) ft[i] = F[p + i * n];
+                for (i = N; i < NP; ++i) ft[i] = 0;
+            }
+            s->Ft_of = F;
+        }
+        DOPT__KFN(dopt__lqr_gemm)(NP, n, n, Ft, V, NP, Z, 0);
+        DOPT__KFN(dopt__lqr_gemm)(NP, N, n, Z, F, n, Q, 1);
+        for (p = 0; p < n; ++p) {
+            const R_ yp = y[p];
+            const R_ *ft = Ft + p * NP;
+            for (i = 0; i < NP; ++i) q[i] += ft[i] * yp;
+        }
+    }
+    /* controls: k = argmin of the quadratic in u (box QP with limits), gains on free controls */
+    if (lo) {
+        for (i = 0; i < m; ++i) k[i] = 0;
+        st = DOPT_FN(dopt__lqr_boxqp)(s, m, Q + n + n * NP, NP, q + n, lo, hi, qp_iter, k, fr, L, nf, bad);
+        if (st != DOPT_OK) return st;
+    } else {
+        for (i = 0; i < m; ++i) fr[i] = 1;
+        st = DOPT_FN(dopt__lqr_factor_free)(m, Q + n + n * NP, NP, fr, L, nf, s->qidx, bad);
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < m; ++i) k[i] = -q[n + i];
+        DOPT_FN(dopt__lqr_cholsolve)(m, L, k);
+    }
+    {
+        /* K^T = -Q_xu(free) (L L^T)^{-1}: both triangular solves act on whole columns */
+        const int nfree = *nf;
+        const int *idx = s->qidx;
+        for (p = 0; p < nfree; ++p) {
+            R_ *DOPT_RESTRICT kp = KT + p * NP;
+            const R_ *qp = Q + (n + idx[p]) * NP;
+            for (i = 0; i < NP; ++i) kp[i] = -qp[i];
+            for (j = 0; j < p; ++j) {
+                const R_ l = L[p + j * nfree];
+                const R_ *kj = KT + j * NP;
+                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
+            }
+            {
+                const R_ inv = 1 / L[p + p * nfree];
+                for (i = 0; i < NP; ++i) kp[i] *= inv;
+            }
+        }
+        for (p = nfree - 1; p >= 0; --p) {
+            R_ *DOPT_RESTRICT kp = KT + p * NP;
+            for (j = p + 1; j < nfree; ++j) {
+                const R_ l = L[j + p * nfree];
+                const R_ *kj = KT + j * NP;
+                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
+            }
+            {
+                const R_ inv = 1 / L[p + p * nfree];
+                for (i = 0; i < NP; ++i) kp[i] *= inv;
+            }
+        }
+        for (p = 0; p < m; ++p)
+            for (i = 0; i < n; ++i) Kt[i + p * n] = 0;
+        for (p = 0; p < nfree; ++p)
+            for (i = 0; i < n; ++i) Kt[i + idx[p] * n] = KT[i + p * NP];
+        /* V = Q_xx + Q_xu K,  v = q_x + Q_xu k  (valid for any free set: see the overview) */
+        {
+            R_ *DOPT_RESTRICT Qf = Z, *DOPT_RESTRICT Kf = s->Kf; /* free columns of Q_.u, rows of K */
+            for (p = 0; p < nfree; ++p) {
+                const R_ *Qp = Q + (n + idx[p]) * NP;
+                for (i = 0; i < NP; ++i) Qf[i + p * NP] = Qp[i];
+                for (j = 0; j < n; ++j) Kf[p + j * nfree] = KT[j + p * NP];
+            }
+            for (i = 0; i < NP * n; ++i) V[i] = Q[i];
+            DOPT__KFN(dopt__lqr_gemm)(NP, n, nfree, Qf, Kf, nfree, V, 1);
+        }
+        for (i = 0; i < NP; ++i) v[i] = q[i];
+        for (p = 0; p < m; ++p) {
+            const R_ kp = k[p];
+            const R_ *Qp = Q + (n + p) * NP;
+            for (i = 0; i < NP; ++i) v[i] += Qp[i] * kp;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* dopt__lqr_step_np with NP a constant for n + m <= 32 (see there). */
+DOPT__KTARGET DOPT__FMA_KERNEL static dopt_status DOPT__KFN(dopt__lqr_step)(DOPT_FN(dopt_mpc_lqr) *s, const R_ *C, const R_ *c,
+                                           const R_ *F, const R_ *f, const R_ *tb, const R_ *lo,
+                                           const R_ *hi, int qp_iter, R_ *L, R_ *Kt, R_ *k,
+                                           unsigned char *fr, int *nf, int *bad)
+{
+#define DOPT__LQR_NP(np) \
+    DOPT__KFN(dopt__lqr_step_np)(s, np, C, c, F, f, tb, lo, hi, qp_iter, L, Kt, k, fr, nf, bad)
+    switch (s->NP) {
+    case 4: return DOPT__LQR_NP(4);
+    case 8: return DOPT__LQR_NP(8);
+    case 12: return DOPT__LQR_NP(12);
+    case 16: return DOPT__LQR_NP(16);
+    case 20: return DOPT__LQR_NP(20);
+    case 24: return DOPT__LQR_NP(24);
+    case 28: return DOPT__LQR_NP(28);
+    case 32: return DOPT__LQR_NP(32);
+    default: return DOPT__LQR_NP(s->NP);
+    }
+#undef DOPT__LQR_NP
+}
+
 /* dst[i W + l] = src[l][i] for i0 <= i < i1 and every lane l: the lane interleave (a transpose
  * of W columns).  Families with AVX move 4 x 4 blocks (4 entries of 4 lanes) by vector loads,
  * shuffles and stores; the rest, and the last i1 - i0 mod 4 entries, entry by entry. */
@@ -2791,6 +2756,44 @@ extern "C" {
 #include "dopt.h"
 #undef DOPT__KDRIVE
 #undef DOPT__MPC_LQR_LANE_KERNELS
+
+/* Backward sweep for element b (absolute form when tb is NULL). */
+static dopt_status DOPT_FN(dopt__lqr_sweep)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                            ptrdiff_t b, const R_ *tb, int qp_iter, int *fail_t, int *bad)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    const size_t bt = (size_t)b * (size_t)T;
+    int t, i;
+    s->Ft_of = NULL;
+    for (i = 0; i < s->NP * n; ++i) s->V[i] = 0;
+    for (i = 0; i < s->NP; ++i) s->v[i] = 0;
+    for (t = T - 1; t >= 0; --t) {
+        const R_ *F = t < T - 1 ? DOPT__LQR_AT(d->F, b, t) : NULL;
+        const R_ *f = t < T - 1 && d->f.p ? DOPT__LQR_AT(d->f, b, t) : NULL;
+        const R_ *lo = NULL, *hi = NULL;
+        dopt_status st;
+        if (tb) {
+            const R_ *ub = tb + (size_t)t * N + n;
+            for (i = 0; i < m; ++i) {
+                s->lo[i] = (d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t)[i] : -(R_)HUGE_VAL) - ub[i];
+                s->hi[i] = (d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t)[i] : (R_)HUGE_VAL) - ub[i];
+            }
+            lo = s->lo;
+            hi = s->hi;
+        }
+        st = DOPT__KSEL(DOPT_FN(dopt__lqr_step))(s, DOPT__LQR_AT(d->C, b, t), DOPT__LQR_AT(d->c, b, t), F, f,
+                                     tb ? tb + (size_t)t * N : NULL, lo, hi, qp_iter,
+                                     s->L + (bt + t) * (size_t)m * m, s->K + (bt + t) * (size_t)m * n,
+                                     s->k + (bt + t) * (size_t)m, s->fr + (bt + t) * (size_t)m,
+                                     s->nf + bt + t, bad);
+        if (st != DOPT_OK) {
+            *fail_t = t;
+            return st;
+        }
+    }
+    return DOPT_OK;
+}
+
 
 /* The first non-finite number of element b's data, or DOPT_OK; *where = time step. */
 static dopt_status DOPT_FN(dopt__lqr_check_data)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
