@@ -43,8 +43,8 @@
  *   every scalar step of the recursion is one vector operation across the group whatever n and
  *   m are; the backward follows the forward's grouping, and the remaining B mod 8 (16) run
  *   one at a time (DOPT_MPC_LANE_BYTES, default 64, sets the group width).  The lane kernels
- *   are a kernel region of dopt.h's families, so a build without -march runs the AVX2 or AVX-512
- *   copy the CPU has (runtime dispatch, as dopt.h's gemm).  The lane solve keeps
+ *   and the one-element Riccati step are a kernel region of dopt.h's families, so a build without
+ *   -march runs the AVX2 or AVX-512 copy the CPU has (runtime dispatch, as dopt.h's gemm).  The lane solve keeps
  *   each step's value function V_t, v_t, so the multipliers are lam_t = V_t x_t + v_t (and
  *   d_lam_t = V_t d_x_t + the adjoint's v_t) without a second pass over C.  A Q_uu that is not
  *   positive definite stops that element with DOPT_ERR_NOT_POSITIVE_DEFINITE and its time step.
@@ -59,7 +59,8 @@
  *   more solve of the same system with right-hand side -dL/dtau: an LQR with the forward's
  *   factors and linear term dL/dtau, f = 0, x_init = 0, giving (d_tau, d_lam); then dL/dC_t =
  *   sym(d_tau_t tau_t^T), dL/dc_t = d_tau_t, dL/dF_t = d_lam_{t+1} tau_t^T + lam_{t+1} d_tau_t^T,
- *   dL/df_t = d_lam_{t+1}, dL/dx_init = d_lam_0.  With box limits the clamped controls are held
+ *   dL/df_t = d_lam_{t+1}, dL/dx_init = d_lam_0.  Unshared dL/dC and dL/dF arrays of
+ *   DOPT_MPC_STREAM_BYTES (default 16 MB) or more are written with non-temporal stores on x86-64.  With box limits the clamped controls are held
  *   (d_u = 0 there): the derivative of the solution with its active set fixed.
  *   NONLINEAR MPC (dopt_mpc_ilqr_*): dynamics x' = f(x, u) and stage costs l_t(tau) as callbacks
  *   (with analytic derivatives, or central differences); iLQR/box-DDP iterations, each the LQR
