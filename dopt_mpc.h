@@ -43,8 +43,8 @@
  *   every scalar step of the recursion is one vector operation across the group whatever n and
  *   m are; the backward follows the forward's grouping, and the remaining B mod 8 (16) run
  *   one at a time (DOPT_MPC_LANE_BYTES, default 64, sets the group width).  The lane kernels
- *   are a kernel region of dopt.h's families, so a build without -march runs the AVX2 or AVX-512
- *   copy the CPU has (runtime dispatch, as dopt.h's gemm).  The lane solve keeps
+ *   and the one-element Riccati step are a kernel region of dopt.h's families, so a build without
+ *   -march runs the AVX2 or AVX-512 copy the CPU has (runtime dispatch, as dopt.h's gemm).  The lane solve keeps
  *   each step's value function V_t, v_t, so the multipliers are lam_t = V_t x_t + v_t (and
  *   d_lam_t = V_t d_x_t + the adjoint's v_t) without a second pass over C.  A Q_uu that is not
  *   positive definite stops that element with DOPT_ERR_NOT_POSITIVE_DEFINITE and its time step.
@@ -59,7 +59,8 @@
  *   more solve of the same system with right-hand side -dL/dtau: an LQR with the forward's
  *   factors and linear term dL/dtau, f = 0, x_init = 0, giving (d_tau, d_lam); then dL/dC_t =
  *   sym(d_tau_t tau_t^T), dL/dc_t = d_tau_t, dL/dF_t = d_lam_{t+1} tau_t^T + lam_{t+1} d_tau_t^T,
- *   dL/df_t = d_lam_{t+1}, dL/dx_init = d_lam_0.  With box limits the clamped controls are held
+ *   dL/df_t = d_lam_{t+1}, dL/dx_init = d_lam_0.  Unshared dL/dC and dL/dF arrays of
+ *   DOPT_MPC_STREAM_BYTES (default 16 MB) or more are written with non-temporal stores on x86-64.  With box limits the clamped controls are held
  *   (d_u = 0 there): the derivative of the solution with its active set fixed.
  *   NONLINEAR MPC (dopt_mpc_ilqr_*): dynamics x' = f(x, u) and stage costs l_t(tau) as callbacks
  *   (with analytic derivatives, or central differences); iLQR/box-DDP iterations, each the LQR
@@ -651,6 +652,17 @@ static double dopt__mpc_zig_slow(const dopt__mpc_zig *z, dopt__mpc_lanes *L, int
 #define DOPT__MPC_X86_INTRIN 1
 #else
 #define DOPT__MPC_X86_INTRIN 0
+#endif
+/* LQR backward: unshared dL/dC or dL/dF arrays of at least this many bytes are written with
+ * non-temporal stores on x86-64 (they outgrow the caches: streaming skips the read for ownership
+ * of every line); 0 disables it. */
+#ifndef DOPT_MPC_STREAM_BYTES
+#define DOPT_MPC_STREAM_BYTES (16L << 20)
+#endif
+#if DOPT__MPC_X86_INTRIN && defined(__x86_64__) && DOPT_MPC_STREAM_BYTES > 0
+#define DOPT__LQR_HAVE_STREAM 1
+#else
+#define DOPT__LQR_HAVE_STREAM 0
 #endif
 
 /* *out = a * b; 0 when it overflows size_t. */
@@ -1802,245 +1814,6 @@ static dopt_status DOPT_FN(dopt__lqr_boxqp)(DOPT_FN(dopt_mpc_lqr) *s, int m, con
 #define DOPT__LQR_VEC 0
 #endif
 
-/* D[:, j] (+)= sum_k A[:, k] B[k + j ldb] for j < ncol, k < nk: A is NP x nk and D NP x ncol
- * (both ld NP, NP a multiple of 4).  With GCC/Clang and NP <= 32 a compile-time constant, each
- * column of D is held in NP/4 vector registers of 4 reals (GNU vector extension; two columns at
- * a time when they fit) while the k loop streams A: the register-tiled kernel of the Riccati
- * products.  Elsewhere (or with DOPT_MPC_NO_VECTOR_EXT) plain loops. */
-DOPT__LQR_INLINE void DOPT_FN(dopt__lqr_gemm)(const int NP, int ncol, int nk, const R_ *DOPT_RESTRICT A,
-                                              const R_ *DOPT_RESTRICT B, int ldb, R_ *DOPT_RESTRICT D,
-                                              int accumulate)
-{
-    int i, j, k;
-#if DOPT__LQR_VEC
-    typedef R_ v4 __attribute__((vector_size(4 * sizeof(R_))));
-    if (NP <= 32) {
-        const int nv = NP / 4;
-        int r;
-        j = 0;
-        if (nv <= 4)
-            for (; j + 1 < ncol; j += 2) {
-                v4 a0[4], a1[4];
-                R_ *d0 = D + j * NP, *d1 = d0 + NP;
-                const R_ *b0 = B + j * ldb, *b1 = b0 + ldb;
-                for (r = 0; r < nv; ++r) {
-                    v4 t0, t1;
-                    if (accumulate) {
-                        memcpy(&t0, d0 + 4 * r, sizeof t0);
-                        memcpy(&t1, d1 + 4 * r, sizeof t1);
-                    } else {
-                        v4 z = {0, 0, 0, 0};
-                        t0 = z;
-                        t1 = z;
-                    }
-                    a0[r] = t0;
-                    a1[r] = t1;
-                }
-                for (k = 0; k < nk; ++k) {
-                    const R_ s0 = b0[k], s1 = b1[k];
-                    const v4 bb0 = {s0, s0, s0, s0}, bb1 = {s1, s1, s1, s1};
-                    const R_ *ak = A + k * NP;
-                    for (r = 0; r < nv; ++r) {
-                        v4 t;
-                        memcpy(&t, ak + 4 * r, sizeof t);
-                        a0[r] += t * bb0;
-                        a1[r] += t * bb1;
-                    }
-                }
-                for (r = 0; r < nv; ++r) {
-                    v4 t0 = a0[r], t1 = a1[r];
-                    memcpy(d0 + 4 * r, &t0, sizeof t0);
-                    memcpy(d1 + 4 * r, &t1, sizeof t1);
-                }
-            }
-        for (; j < ncol; ++j) {
-            v4 a0[8];
-            R_ *d0 = D + j * NP;
-            const R_ *b0 = B + j * ldb;
-            for (r = 0; r < nv; ++r) {
-                v4 t0;
-                if (accumulate) {
-                    memcpy(&t0, d0 + 4 * r, sizeof t0);
-                } else {
-                    v4 z = {0, 0, 0, 0};
-                    t0 = z;
-                }
-                a0[r] = t0;
-            }
-            for (k = 0; k < nk; ++k) {
-                const R_ s0 = b0[k];
-                const v4 bb0 = {s0, s0, s0, s0};
-                const R_ *ak = A + k * NP;
-                for (r = 0; r < nv; ++r) {
-                    v4 t;
-                    memcpy(&t, ak + 4 * r, sizeof t);
-                    a0[r] += t * bb0;
-                }
-            }
-            for (r = 0; r < nv; ++r) {
-                v4 t0 = a0[r];
-                memcpy(d0 + 4 * r, &t0, sizeof t0);
-            }
-        }
-        return;
-    }
-#endif
-    for (j = 0; j < ncol; ++j) {
-        R_ *DOPT_RESTRICT dj = D + j * NP;
-        const R_ *DOPT_RESTRICT bj = B + j * ldb;
-        if (!accumulate)
-            for (i = 0; i < NP; ++i) dj[i] = 0;
-        for (k = 0; k < nk; ++k) {
-            const R_ bkj = bj[k];
-            const R_ *DOPT_RESTRICT ak = A + k * NP;
-            for (i = 0; i < NP; ++i) dj[i] += ak[i] * bkj;
-        }
-    }
-}
-
-/* One backward Riccati step.  On entry V, v hold the value function of step t+1 (unused when F
- * is NULL, the last step); on exit those of step t.  Absolute form (tb NULL): the linear term
- * is c_t + F^T (V f + v).  Delta form around the nominal tau-bar tb with a consistent rollout:
- * c_t + C tb + F^T v, and the controls are steps du with lo <= du <= hi (lo/hi NULL: none).
- * Writes the factor L, the gains (K^T, n x m column-major), k and the free flags of this step.
- * Scratch columns have NP >= n + m rows (a multiple of 4; the rows past n + m are zero, or past
- * n finite and unused), so every inner loop runs over NP: with NP a compile-time constant
- * (dopt__lqr_step dispatches on it) those loops unroll into whole vector registers. */
-DOPT__LQR_INLINE dopt_status DOPT_FN(dopt__lqr_step_np)(DOPT_FN(dopt_mpc_lqr) *s, const int NP, const R_ *C,
-                                                        const R_ *c, const R_ *F, const R_ *f, const R_ *tb,
-                                                        const R_ *lo, const R_ *hi, int qp_iter, R_ *L, R_ *Kt,
-                                                        R_ *k, unsigned char *fr, int *nf, int *bad)
-{
-    const int n = s->n, m = s->m, N = n + m;
-    R_ *DOPT_RESTRICT Q = s->Q, *DOPT_RESTRICT q = s->q, *DOPT_RESTRICT V = s->V, *DOPT_RESTRICT v = s->v;
-    R_ *DOPT_RESTRICT Z = s->W, *DOPT_RESTRICT Ft = s->Ft, *DOPT_RESTRICT y = s->y, *DOPT_RESTRICT KT = s->KT;
-    int i, j, p;
-    dopt_status st;
-    for (j = 0; j < N; ++j) {
-        for (i = 0; i < N; ++i) Q[i + j * NP] = C[i + j * N];
-        for (i = N; i < NP; ++i) Q[i + j * NP] = 0;
-    }
-    for (i = 0; i < N; ++i) q[i] = c[i];
-    for (i = N; i < NP; ++i) q[i] = 0;
-    if (tb)
-        for (j = 0; j < N; ++j) {
-            const R_ tj = tb[j];
-            for (i = 0; i < NP; ++i) q[i] += Q[i + j * NP] * tj;
-        }
-    if (F) {
-        /* y = V f + v (absolute form) or v (delta form) */
-        for (i = 0; i < NP; ++i) y[i] = v[i];
-        if (!tb && f)
-            for (p = 0; p < n; ++p) {
-                const R_ fp = f[p];
-                for (i = 0; i < NP; ++i) y[i] += V[i + p * NP] * fp;
-            }
-        /* Ft = F^T (NP x n), Z = F^T V (NP x n), Q += Z F, q += F^T y */
-        if (s->Ft_of != F) { /* time-invariant dynamics: transposed once per sweep */
-            for (p = 0; p < n; ++p) {
-                R_ *DOPT_RESTRICT ft = Ft + p * NP;
-                for (i = 0; i < N; ++i) ft[i] = F[p + i * n];
-                for (i = N; i < NP; ++i) ft[i] = 0;
-            }
-            s->Ft_of = F;
-        }
-        DOPT_FN(dopt__lqr_gemm)(NP, n, n, Ft, V, NP, Z, 0);
-        DOPT_FN(dopt__lqr_gemm)(NP, N, n, Z, F, n, Q, 1);
-        for (p = 0; p < n; ++p) {
-            const R_ yp = y[p];
-            const R_ *ft = Ft + p * NP;
-            for (i = 0; i < NP; ++i) q[i] += ft[i] * yp;
-        }
-    }
-    /* controls: k = argmin of the quadratic in u (box QP with limits), gains on free controls */
-    if (lo) {
-        for (i = 0; i < m; ++i) k[i] = 0;
-        st = DOPT_FN(dopt__lqr_boxqp)(s, m, Q + n + n * NP, NP, q + n, lo, hi, qp_iter, k, fr, L, nf, bad);
-        if (st != DOPT_OK) return st;
-    } else {
-        for (i = 0; i < m; ++i) fr[i] = 1;
-        st = DOPT_FN(dopt__lqr_factor_free)(m, Q + n + n * NP, NP, fr, L, nf, s->qidx, bad);
-        if (st != DOPT_OK) return st;
-        for (i = 0; i < m; ++i) k[i] = -q[n + i];
-        DOPT_FN(dopt__lqr_cholsolve)(m, L, k);
-    }
-    {
-        /* K^T = -Q_xu(free) (L L^T)^{-1}: both triangular solves act on whole columns */
-        const int nfree = *nf;
-        const int *idx = s->qidx;
-        for (p = 0; p < nfree; ++p) {
-            R_ *DOPT_RESTRICT kp = KT + p * NP;
-            const R_ *qp = Q + (n + idx[p]) * NP;
-            for (i = 0; i < NP; ++i) kp[i] = -qp[i];
-            for (j = 0; j < p; ++j) {
-                const R_ l = L[p + j * nfree];
-                const R_ *kj = KT + j * NP;
-                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
-            }
-            {
-                const R_ inv = 1 / L[p + p * nfree];
-                for (i = 0; i < NP; ++i) kp[i] *= inv;
-            }
-        }
-        for (p = nfree - 1; p >= 0; --p) {
-            R_ *DOPT_RESTRICT kp = KT + p * NP;
-            for (j = p + 1; j < nfree; ++j) {
-                const R_ l = L[j + p * nfree];
-                const R_ *kj = KT + j * NP;
-                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
-            }
-            {
-                const R_ inv = 1 / L[p + p * nfree];
-                for (i = 0; i < NP; ++i) kp[i] *= inv;
-            }
-        }
-        for (p = 0; p < m; ++p)
-            for (i = 0; i < n; ++i) Kt[i + p * n] = 0;
-        for (p = 0; p < nfree; ++p)
-            for (i = 0; i < n; ++i) Kt[i + idx[p] * n] = KT[i + p * NP];
-        /* V = Q_xx + Q_xu K,  v = q_x + Q_xu k  (valid for any free set: see the overview) */
-        {
-            R_ *DOPT_RESTRICT Qf = Z, *DOPT_RESTRICT Kf = s->Kf; /* free columns of Q_.u, rows of K */
-            for (p = 0; p < nfree; ++p) {
-                const R_ *Qp = Q + (n + idx[p]) * NP;
-                for (i = 0; i < NP; ++i) Qf[i + p * NP] = Qp[i];
-                for (j = 0; j < n; ++j) Kf[p + j * nfree] = KT[j + p * NP];
-            }
-            for (i = 0; i < NP * n; ++i) V[i] = Q[i];
-            DOPT_FN(dopt__lqr_gemm)(NP, n, nfree, Qf, Kf, nfree, V, 1);
-        }
-        for (i = 0; i < NP; ++i) v[i] = q[i];
-        for (p = 0; p < m; ++p) {
-            const R_ kp = k[p];
-            const R_ *Qp = Q + (n + p) * NP;
-            for (i = 0; i < NP; ++i) v[i] += Qp[i] * kp;
-        }
-    }
-    return DOPT_OK;
-}
-
-/* dopt__lqr_step_np with NP a constant for n + m <= 32 (see there). */
-static dopt_status DOPT_FN(dopt__lqr_step)(DOPT_FN(dopt_mpc_lqr) *s, const R_ *C, const R_ *c,
-                                           const R_ *F, const R_ *f, const R_ *tb, const R_ *lo,
-                                           const R_ *hi, int qp_iter, R_ *L, R_ *Kt, R_ *k,
-                                           unsigned char *fr, int *nf, int *bad)
-{
-#define DOPT__LQR_NP(np) \
-    DOPT_FN(dopt__lqr_step_np)(s, np, C, c, F, f, tb, lo, hi, qp_iter, L, Kt, k, fr, nf, bad)
-    switch (s->NP) {
-    case 4: return DOPT__LQR_NP(4);
-    case 8: return DOPT__LQR_NP(8);
-    case 12: return DOPT__LQR_NP(12);
-    case 16: return DOPT__LQR_NP(16);
-    case 20: return DOPT__LQR_NP(20);
-    case 24: return DOPT__LQR_NP(24);
-    case 28: return DOPT__LQR_NP(28);
-    case 32: return DOPT__LQR_NP(32);
-    default: return DOPT__LQR_NP(s->NP);
-    }
-#undef DOPT__LQR_NP
-}
-
 /* x' = F tau + f (n). */
 static void DOPT_FN(dopt__lqr_dyn)(int n, int N, const R_ *F, const R_ *f, const R_ *tau, R_ *xn)
 {
@@ -2065,43 +1838,6 @@ static R_ DOPT_FN(dopt__lqr_cost)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(
         J += DOPT_FN(dopt__lqr_quad)(N, C, N, c, x);
     }
     return J;
-}
-
-/* Backward sweep for element b (absolute form when tb is NULL). */
-static dopt_status DOPT_FN(dopt__lqr_sweep)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
-                                            ptrdiff_t b, const R_ *tb, int qp_iter, int *fail_t, int *bad)
-{
-    const int n = s->n, m = s->m, T = s->T, N = n + m;
-    const size_t bt = (size_t)b * (size_t)T;
-    int t, i;
-    s->Ft_of = NULL;
-    for (i = 0; i < s->NP * n; ++i) s->V[i] = 0;
-    for (i = 0; i < s->NP; ++i) s->v[i] = 0;
-    for (t = T - 1; t >= 0; --t) {
-        const R_ *F = t < T - 1 ? DOPT__LQR_AT(d->F, b, t) : NULL;
-        const R_ *f = t < T - 1 && d->f.p ? DOPT__LQR_AT(d->f, b, t) : NULL;
-        const R_ *lo = NULL, *hi = NULL;
-        dopt_status st;
-        if (tb) {
-            const R_ *ub = tb + (size_t)t * N + n;
-            for (i = 0; i < m; ++i) {
-                s->lo[i] = (d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t)[i] : -(R_)HUGE_VAL) - ub[i];
-                s->hi[i] = (d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t)[i] : (R_)HUGE_VAL) - ub[i];
-            }
-            lo = s->lo;
-            hi = s->hi;
-        }
-        st = DOPT_FN(dopt__lqr_step)(s, DOPT__LQR_AT(d->C, b, t), DOPT__LQR_AT(d->c, b, t), F, f,
-                                     tb ? tb + (size_t)t * N : NULL, lo, hi, qp_iter,
-                                     s->L + (bt + t) * (size_t)m * m, s->K + (bt + t) * (size_t)m * n,
-                                     s->k + (bt + t) * (size_t)m, s->fr + (bt + t) * (size_t)m,
-                                     s->nf + bt + t, bad);
-        if (st != DOPT_OK) {
-            *fail_t = t;
-            return st;
-        }
-    }
-    return DOPT_OK;
 }
 
 /* Forward rollout of element b: u_t = clamp(ub_t + K (x_t - xb_t) + alpha k_t) (delta form,
@@ -2207,33 +1943,6 @@ static void DOPT_FN(dopt__lqr_prefetch)(const R_ *p, int len)
  * past the last whole group take the one-element path. */
 #define DOPT__LQR_LN(a, i) ((a) + (size_t)(i) * DOPT__LW)
 
-/* dst[i W + l] = block t of sequence q for element b0 + l, i < len (len entries from offset 0). */
-static void DOPT_FN(dopt__lqr_lane_gather)(R_ *DOPT_RESTRICT dst, DOPT_FN(dopt_mpc_cseq) q, ptrdiff_t b0, int t,
-                                           int len)
-{
-    const R_ *src[DOPT__LW];
-    int l, i;
-    for (l = 0; l < DOPT__LW; ++l) src[l] = DOPT__LQR_AT(q, b0 + l, t);
-    for (i = 0; i < len; ++i, dst += DOPT__LW) /* whole lane blocks stored at once */
-        for (l = 0; l < DOPT__LW; ++l) dst[l] = src[l][i];
-}
-
-/* The dynamics block of step t for the group at b0 into s->lF (and f into s->lf, zero when
- * absent); a time-invariant block (ts 0) is gathered once per call (*have). */
-static void DOPT_FN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
-                                             ptrdiff_t b0, int t, int *have, int want_f)
-{
-    const int n = s->n, N = n + s->m;
-    int i;
-    if (*have && d->F.ts == 0 && (!want_f || !d->f.p || d->f.ts == 0)) return;
-    DOPT_FN(dopt__lqr_lane_gather)(s->lF, d->F, b0, t, n * N);
-    if (want_f) {
-        if (d->f.p) DOPT_FN(dopt__lqr_lane_gather)(s->lf, d->f, b0, t, n);
-        else for (i = 0; i < n * DOPT__LW; ++i) s->lf[i] = 0;
-    }
-    *have = 1;
-}
-
 #ifdef __cplusplus
 }
 #endif
@@ -2246,6 +1955,344 @@ static void DOPT_FN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOP
 /* (DOPT__LW) and the storage are the same in every family; only the register blocking differs.   */
 /* =============================================================================================== */
 #if defined(DOPT__KPASS) && defined(DOPT__MPC_LQR_LANE_KERNELS) && defined(DOPT_REAL)
+/* The one-element Riccati step (dopt__lqr_sweep: box-DDP, elements past the last lane group,
+ * B < W) is in the region too, so the dispatched build runs it in the CPU's family. */
+/* D[:, j] (+)= sum_k A[:, k] B[k + j ldb] for j < ncol, k < nk: A is NP x nk and D NP x ncol
+ * (both ld NP, NP a multiple of 4).  With GCC/Clang and NP <= 32 a compile-time constant, each
+ * column of D is held in NP/4 vector registers of 4 reals (GNU vector extension; two columns at
+ * a time when they fit) while the k loop streams A: the register-tiled kernel of the Riccati
+ * products.  Elsewhere (or with DOPT_MPC_NO_VECTOR_EXT) plain loops. */
+DOPT__KTARGET DOPT__FMA_KERNEL DOPT__LQR_INLINE void DOPT__KFN(dopt__lqr_gemm)(const int NP, int ncol, int nk, const R_ *DOPT_RESTRICT A,
+                                              const R_ *DOPT_RESTRICT B, int ldb, R_ *DOPT_RESTRICT D,
+                                              int accumulate)
+{
+    int i, j, k;
+#if DOPT__LQR_VEC
+    typedef R_ v4 __attribute__((vector_size(4 * sizeof(R_))));
+    if (NP <= 32) {
+        const int nv = NP / 4;
+        int r;
+        j = 0;
+        if (nv <= 4)
+            for (; j + 1 < ncol; j += 2) {
+                v4 a0[4], a1[4];
+                R_ *d0 = D + j * NP, *d1 = d0 + NP;
+                const R_ *b0 = B + j * ldb, *b1 = b0 + ldb;
+                for (r = 0; r < nv; ++r) {
+                    v4 t0, t1;
+                    if (accumulate) {
+                        memcpy(&t0, d0 + 4 * r, sizeof t0);
+                        memcpy(&t1, d1 + 4 * r, sizeof t1);
+                    } else {
+                        v4 z = {0, 0, 0, 0};
+                        t0 = z;
+                        t1 = z;
+                    }
+                    a0[r] = t0;
+                    a1[r] = t1;
+                }
+                for (k = 0; k < nk; ++k) {
+                    const R_ s0 = b0[k], s1 = b1[k];
+                    const v4 bb0 = {s0, s0, s0, s0}, bb1 = {s1, s1, s1, s1};
+                    const R_ *ak = A + k * NP;
+                    for (r = 0; r < nv; ++r) {
+                        v4 t;
+                        memcpy(&t, ak + 4 * r, sizeof t);
+                        a0[r] += t * bb0;
+                        a1[r] += t * bb1;
+                    }
+                }
+                for (r = 0; r < nv; ++r) {
+                    v4 t0 = a0[r], t1 = a1[r];
+                    memcpy(d0 + 4 * r, &t0, sizeof t0);
+                    memcpy(d1 + 4 * r, &t1, sizeof t1);
+                }
+            }
+        for (; j < ncol; ++j) {
+            v4 a0[8];
+            R_ *d0 = D + j * NP;
+            const R_ *b0 = B + j * ldb;
+            for (r = 0; r < nv; ++r) {
+                v4 t0;
+                if (accumulate) {
+                    memcpy(&t0, d0 + 4 * r, sizeof t0);
+                } else {
+                    v4 z = {0, 0, 0, 0};
+                    t0 = z;
+                }
+                a0[r] = t0;
+            }
+            for (k = 0; k < nk; ++k) {
+                const R_ s0 = b0[k];
+                const v4 bb0 = {s0, s0, s0, s0};
+                const R_ *ak = A + k * NP;
+                for (r = 0; r < nv; ++r) {
+                    v4 t;
+                    memcpy(&t, ak + 4 * r, sizeof t);
+                    a0[r] += t * bb0;
+                }
+            }
+            for (r = 0; r < nv; ++r) {
+                v4 t0 = a0[r];
+                memcpy(d0 + 4 * r, &t0, sizeof t0);
+            }
+        }
+        return;
+    }
+#endif
+    for (j = 0; j < ncol; ++j) {
+        R_ *DOPT_RESTRICT dj = D + j * NP;
+        const R_ *DOPT_RESTRICT bj = B + j * ldb;
+        if (!accumulate)
+            for (i = 0; i < NP; ++i) dj[i] = 0;
+        for (k = 0; k < nk; ++k) {
+            const R_ bkj = bj[k];
+            const R_ *DOPT_RESTRICT ak = A + k * NP;
+            for (i = 0; i < NP; ++i) dj[i] += ak[i] * bkj;
+        }
+    }
+}
+
+/* One backward Riccati step.  On entry V, v hold the value function of step t+1 (unused when F
+ * is NULL, the last step); on exit those of step t.  Absolute form (tb NULL): the linear term
+ * is c_t + F^T (V f + v).  Delta form around the nominal tau-bar tb with a consistent rollout:
+ * c_t + C tb + F^T v, and the controls are steps du with lo <= du <= hi (lo/hi NULL: none).
+ * Writes the factor L, the gains (K^T, n x m column-major), k and the free flags of this step.
+ * Scratch columns have NP >= n + m rows (a multiple of 4; the rows past n + m are zero, or past
+ * n finite and unused), so every inner loop runs over NP: with NP a compile-time constant
+ * (dopt__lqr_step dispatches on it) those loops unroll into whole vector registers. */
+DOPT__KTARGET DOPT__FMA_KERNEL DOPT__LQR_INLINE dopt_status DOPT__KFN(dopt__lqr_step_np)(DOPT_FN(dopt_mpc_lqr) *s, const int NP, const R_ *C,
+                                                        const R_ *c, const R_ *F, const R_ *f, const R_ *tb,
+                                                        const R_ *lo, const R_ *hi, int qp_iter, R_ *L, R_ *Kt,
+                                                        R_ *k, unsigned char *fr, int *nf, int *bad)
+{
+    const int n = s->n, m = s->m, N = n + m;
+    R_ *DOPT_RESTRICT Q = s->Q, *DOPT_RESTRICT q = s->q, *DOPT_RESTRICT V = s->V, *DOPT_RESTRICT v = s->v;
+    R_ *DOPT_RESTRICT Z = s->W, *DOPT_RESTRICT Ft = s->Ft, *DOPT_RESTRICT y = s->y, *DOPT_RESTRICT KT = s->KT;
+    int i, j, p;
+    dopt_status st;
+    for (j = 0; j < N; ++j) {
+        for (i = 0; i < N; ++i) Q[i + j * NP] = C[i + j * N];
+        for (i = N; i < NP; ++i) Q[i + j * NP] = 0;
+    }
+    for (i = 0; i < N; ++i) q[i] = c[i];
+    for (i = N; i < NP; ++i) q[i] = 0;
+    if (tb)
+        for (j = 0; j < N; ++j) {
+            const R_ tj = tb[j];
+            for (i = 0; i < NP; ++i) q[i] += Q[i + j * NP] * tj;
+        }
+    if (F) {
+        /* y = V f + v (absolute form) or v (delta form) */
+        for (i = 0; i < NP; ++i) y[i] = v[i];
+        if (!tb && f)
+            for (p = 0; p < n; ++p) {
+                const R_ fp = f[p];
+                for (i = 0; i < NP; ++i) y[i] += V[i + p * NP] * fp;
+            }
+        /* Ft = F^T (NP x n), Z = F^T V (NP x n), Q += Z F, q += F^T y */
+        if (s->Ft_of != F) { /* time-invariant dynamics: transposed once per sweep */
+            for (p = 0; p < n; ++p) {
+                R_ *DOPT_RESTRICT ft = Ft + p * NP;
+                for (i = 0; i < N; ++i) ft[i] = F[p + i * n];
+                for (i = N; i < NP; ++i) ft[i] = 0;
+            }
+            s->Ft_of = F;
+        }
+        DOPT__KFN(dopt__lqr_gemm)(NP, n, n, Ft, V, NP, Z, 0);
+        DOPT__KFN(dopt__lqr_gemm)(NP, N, n, Z, F, n, Q, 1);
+        for (p = 0; p < n; ++p) {
+            const R_ yp = y[p];
+            const R_ *ft = Ft + p * NP;
+            for (i = 0; i < NP; ++i) q[i] += ft[i] * yp;
+        }
+    }
+    /* controls: k = argmin of the quadratic in u (box QP with limits), gains on free controls */
+    if (lo) {
+        for (i = 0; i < m; ++i) k[i] = 0;
+        st = DOPT_FN(dopt__lqr_boxqp)(s, m, Q + n + n * NP, NP, q + n, lo, hi, qp_iter, k, fr, L, nf, bad);
+        if (st != DOPT_OK) return st;
+    } else {
+        for (i = 0; i < m; ++i) fr[i] = 1;
+        st = DOPT_FN(dopt__lqr_factor_free)(m, Q + n + n * NP, NP, fr, L, nf, s->qidx, bad);
+        if (st != DOPT_OK) return st;
+        for (i = 0; i < m; ++i) k[i] = -q[n + i];
+        DOPT_FN(dopt__lqr_cholsolve)(m, L, k);
+    }
+    {
+        /* K^T = -Q_xu(free) (L L^T)^{-1}: both triangular solves act on whole columns */
+        const int nfree = *nf;
+        const int *idx = s->qidx;
+        for (p = 0; p < nfree; ++p) {
+            R_ *DOPT_RESTRICT kp = KT + p * NP;
+            const R_ *qp = Q + (n + idx[p]) * NP;
+            for (i = 0; i < NP; ++i) kp[i] = -qp[i];
+            for (j = 0; j < p; ++j) {
+                const R_ l = L[p + j * nfree];
+                const R_ *kj = KT + j * NP;
+                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
+            }
+            {
+                const R_ inv = 1 / L[p + p * nfree];
+                for (i = 0; i < NP; ++i) kp[i] *= inv;
+            }
+        }
+        for (p = nfree - 1; p >= 0; --p) {
+            R_ *DOPT_RESTRICT kp = KT + p * NP;
+            for (j = p + 1; j < nfree; ++j) {
+                const R_ l = L[j + p * nfree];
+                const R_ *kj = KT + j * NP;
+                for (i = 0; i < NP; ++i) kp[i] -= l * kj[i];
+            }
+            {
+                const R_ inv = 1 / L[p + p * nfree];
+                for (i = 0; i < NP; ++i) kp[i] *= inv;
+            }
+        }
+        for (p = 0; p < m; ++p)
+            for (i = 0; i < n; ++i) Kt[i + p * n] = 0;
+        for (p = 0; p < nfree; ++p)
+            for (i = 0; i < n; ++i) Kt[i + idx[p] * n] = KT[i + p * NP];
+        /* V = Q_xx + Q_xu K,  v = q_x + Q_xu k  (valid for any free set: see the overview) */
+        {
+            R_ *DOPT_RESTRICT Qf = Z, *DOPT_RESTRICT Kf = s->Kf; /* free columns of Q_.u, rows of K */
+            for (p = 0; p < nfree; ++p) {
+                const R_ *Qp = Q + (n + idx[p]) * NP;
+                for (i = 0; i < NP; ++i) Qf[i + p * NP] = Qp[i];
+                for (j = 0; j < n; ++j) Kf[p + j * nfree] = KT[j + p * NP];
+            }
+            for (i = 0; i < NP * n; ++i) V[i] = Q[i];
+            DOPT__KFN(dopt__lqr_gemm)(NP, n, nfree, Qf, Kf, nfree, V, 1);
+        }
+        for (i = 0; i < NP; ++i) v[i] = q[i];
+        for (p = 0; p < m; ++p) {
+            const R_ kp = k[p];
+            const R_ *Qp = Q + (n + p) * NP;
+            for (i = 0; i < NP; ++i) v[i] += Qp[i] * kp;
+        }
+    }
+    return DOPT_OK;
+}
+
+/* dopt__lqr_step_np with NP a constant for n + m <= 32 (see there). */
+DOPT__KTARGET DOPT__FMA_KERNEL static dopt_status DOPT__KFN(dopt__lqr_step)(DOPT_FN(dopt_mpc_lqr) *s, const R_ *C, const R_ *c,
+                                           const R_ *F, const R_ *f, const R_ *tb, const R_ *lo,
+                                           const R_ *hi, int qp_iter, R_ *L, R_ *Kt, R_ *k,
+                                           unsigned char *fr, int *nf, int *bad)
+{
+#define DOPT__LQR_NP(np) \
+    DOPT__KFN(dopt__lqr_step_np)(s, np, C, c, F, f, tb, lo, hi, qp_iter, L, Kt, k, fr, nf, bad)
+    switch (s->NP) {
+    case 4: return DOPT__LQR_NP(4);
+    case 8: return DOPT__LQR_NP(8);
+    case 12: return DOPT__LQR_NP(12);
+    case 16: return DOPT__LQR_NP(16);
+    case 20: return DOPT__LQR_NP(20);
+    case 24: return DOPT__LQR_NP(24);
+    case 28: return DOPT__LQR_NP(28);
+    case 32: return DOPT__LQR_NP(32);
+    default: return DOPT__LQR_NP(s->NP);
+    }
+#undef DOPT__LQR_NP
+}
+
+/* dst[i W + l] = src[l][i] for i0 <= i < i1 and every lane l: the lane interleave (a transpose
+ * of W columns).  Families with AVX move 4 x 4 blocks (4 entries of 4 lanes) by vector loads,
+ * shuffles and stores; the rest, and the last i1 - i0 mod 4 entries, entry by entry. */
+DOPT__KTARGET static void DOPT__KFN(dopt__lqr_lane_tr)(R_ *DOPT_RESTRICT dst, const R_ *const *src, int i0, int i1)
+{
+    enum { W = DOPT__LW };
+    int i = i0, l;
+#if DOPT__MPC_X86_INTRIN && DOPT__VBYTES >= 32 && DOPT_MPC_LANE_BYTES % 32 == 0
+    for (; i + 4 <= i1; i += 4) {
+        R_ *d0 = dst + (size_t)i * W;
+        for (l = 0; l < W; l += 4) {
+#if DOPT_IS_FLOAT
+            __m128 r0 = _mm_loadu_ps(src[l] + i), r1 = _mm_loadu_ps(src[l + 1] + i);
+            __m128 r2 = _mm_loadu_ps(src[l + 2] + i), r3 = _mm_loadu_ps(src[l + 3] + i);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(d0 + l, r0);
+            _mm_storeu_ps(d0 + W + l, r1);
+            _mm_storeu_ps(d0 + 2 * W + l, r2);
+            _mm_storeu_ps(d0 + 3 * W + l, r3);
+#else
+            const __m256d r0 = _mm256_loadu_pd(src[l] + i), r1 = _mm256_loadu_pd(src[l + 1] + i);
+            const __m256d r2 = _mm256_loadu_pd(src[l + 2] + i), r3 = _mm256_loadu_pd(src[l + 3] + i);
+            const __m256d a = _mm256_unpacklo_pd(r0, r1), b = _mm256_unpackhi_pd(r0, r1); /* entries 0 2, 1 3 */
+            const __m256d c = _mm256_unpacklo_pd(r2, r3), e = _mm256_unpackhi_pd(r2, r3);
+            _mm256_storeu_pd(d0 + l, _mm256_permute2f128_pd(a, c, 0x20));
+            _mm256_storeu_pd(d0 + W + l, _mm256_permute2f128_pd(b, e, 0x20));
+            _mm256_storeu_pd(d0 + 2 * W + l, _mm256_permute2f128_pd(a, c, 0x31));
+            _mm256_storeu_pd(d0 + 3 * W + l, _mm256_permute2f128_pd(b, e, 0x31));
+#endif
+        }
+    }
+#endif
+    for (; i < i1; ++i)
+        for (l = 0; l < W; ++l) dst[(size_t)i * W + l] = src[l][i];
+}
+
+/* dst[l][i] = src[i W + l] for i0 <= i < i1 and every lane l: the inverse of dopt__lqr_lane_tr,
+ * by the same 4 x 4 blocks. */
+DOPT__KTARGET static void DOPT__KFN(dopt__lqr_lane_untr)(R_ *const *dst, const R_ *DOPT_RESTRICT src, int i0, int i1)
+{
+    enum { W = DOPT__LW };
+    int i = i0, l;
+#if DOPT__MPC_X86_INTRIN && DOPT__VBYTES >= 32 && DOPT_MPC_LANE_BYTES % 32 == 0
+    for (; i + 4 <= i1; i += 4) {
+        const R_ *s0 = src + (size_t)i * W;
+        for (l = 0; l < W; l += 4) {
+#if DOPT_IS_FLOAT
+            __m128 r0 = _mm_loadu_ps(s0 + l), r1 = _mm_loadu_ps(s0 + W + l);
+            __m128 r2 = _mm_loadu_ps(s0 + 2 * W + l), r3 = _mm_loadu_ps(s0 + 3 * W + l);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst[l] + i, r0);
+            _mm_storeu_ps(dst[l + 1] + i, r1);
+            _mm_storeu_ps(dst[l + 2] + i, r2);
+            _mm_storeu_ps(dst[l + 3] + i, r3);
+#else
+            const __m256d r0 = _mm256_loadu_pd(s0 + l), r1 = _mm256_loadu_pd(s0 + W + l);
+            const __m256d r2 = _mm256_loadu_pd(s0 + 2 * W + l), r3 = _mm256_loadu_pd(s0 + 3 * W + l);
+            const __m256d a = _mm256_unpacklo_pd(r0, r1), b = _mm256_unpackhi_pd(r0, r1);
+            const __m256d c = _mm256_unpacklo_pd(r2, r3), e = _mm256_unpackhi_pd(r2, r3);
+            _mm256_storeu_pd(dst[l] + i, _mm256_permute2f128_pd(a, c, 0x20));
+            _mm256_storeu_pd(dst[l + 1] + i, _mm256_permute2f128_pd(b, e, 0x20));
+            _mm256_storeu_pd(dst[l + 2] + i, _mm256_permute2f128_pd(a, c, 0x31));
+            _mm256_storeu_pd(dst[l + 3] + i, _mm256_permute2f128_pd(b, e, 0x31));
+#endif
+        }
+    }
+#endif
+    for (; i < i1; ++i)
+        for (l = 0; l < W; ++l) dst[l][i] = src[(size_t)i * W + l];
+}
+
+/* dst[i W + l] = block t of sequence q for element b0 + l, i < len (len entries from offset 0). */
+DOPT__KTARGET static void DOPT__KFN(dopt__lqr_lane_gather)(R_ *DOPT_RESTRICT dst, DOPT_FN(dopt_mpc_cseq) q, ptrdiff_t b0,
+                                                           int t, int len)
+{
+    const R_ *src[DOPT__LW];
+    int l;
+    for (l = 0; l < DOPT__LW; ++l) src[l] = DOPT__LQR_AT(q, b0 + l, t);
+    DOPT__KFN(dopt__lqr_lane_tr)(dst, src, 0, len);
+}
+
+/* The dynamics block of step t for the group at b0 into s->lF (and f into s->lf, zero when
+ * absent); a time-invariant block (ts 0) is gathered once per call (*have). */
+DOPT__KTARGET static void DOPT__KFN(dopt__lqr_lane_dyn_data)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                                             ptrdiff_t b0, int t, int *have, int want_f)
+{
+    const int n = s->n, N = n + s->m;
+    int i;
+    if (*have && d->F.ts == 0 && (!want_f || !d->f.p || d->f.ts == 0)) return;
+    DOPT__KFN(dopt__lqr_lane_gather)(s->lF, d->F, b0, t, n * N);
+    if (want_f) {
+        if (d->f.p) DOPT__KFN(dopt__lqr_lane_gather)(s->lf, d->f, b0, t, n);
+        else for (i = 0; i < n * DOPT__LW; ++i) s->lf[i] = 0;
+    }
+    *have = 1;
+}
+
 /* DOPT__LQR_BLK4: the family runs dopt__lqr_lane_blk's register blocks of whole lane blocks
  * (AVX-512: a 64-byte lane block is one register); the others run dopt__lqr_lane_gemm2. */
 #if DOPT__VBYTES == 64 && DOPT__LQR_VEC
@@ -2566,13 +2613,15 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_solve)(DOPT_
                     DOPT_FN(dopt__lqr_prefetch)(DOPT__LQR_AT(d->C, b0 + l, t - 1), N * N);
                     DOPT_FN(dopt__lqr_prefetch)(DOPT__LQR_AT(d->c, b0 + l, t - 1), N);
                 }
-            for (j = 0; j < N; ++j)
-                for (i = j; i < N; ++i)
-                    for (l = 0; l < W; ++l) Q[(size_t)(i + j * N) * W + l] = C[l][i + j * N];
+            for (j = 0; j < N; ++j) { /* from the 4-block holding the diagonal (C is symmetric) */
+                const R_ *col[DOPT__LW];
+                for (l = 0; l < W; ++l) col[l] = C[l] + (size_t)j * N;
+                DOPT__KFN(dopt__lqr_lane_tr)(Q + (size_t)j * N * W, col, j & ~3, N);
+            }
         }
-        DOPT_FN(dopt__lqr_lane_gather)(q, d->c, b0, t, N);
+        DOPT__KFN(dopt__lqr_lane_gather)(q, d->c, b0, t, N);
         if (t < T - 1) {
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
+            DOPT__KFN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
             for (i = 0; i < n * W; ++i) y[i] = v[i];
             DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, n, V, n, 0, fl, n, y, n, 1, 0);       /* y = V f + v  */
             DOPT__KFN(dopt__lqr_lane_gemm)(n, N, n, V, n, 0, Fl, n, Z, n, 0, 0);       /* Z = V F      */
@@ -2613,7 +2662,7 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_solve)(DOPT_
                 if (!(v[(size_t)i * W + l] - v[(size_t)i * W + l] == 0)) st[l] = DOPT_ERR_NON_FINITE;
         }
     /* rollout u_t = K_t x_t + k_t, x_{t+1} = F_t tau_t + f_t, lane-interleaved in s->ltau */
-    DOPT_FN(dopt__lqr_lane_gather)(s->ltau, d->x_init, b0, 0, n);
+    DOPT__KFN(dopt__lqr_lane_gather)(s->ltau, d->x_init, b0, 0, n);
     have = 0;
     for (t = 0; t < T; ++t) {
         R_ *x = s->ltau + (size_t)t * N * W;
@@ -2622,14 +2671,17 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_solve)(DOPT_
         DOPT__KFN(dopt__lqr_lane_gemm)(m, 1, n, K, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
         if (t < T - 1) {
             R_ *xn = x + (size_t)N * W;
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
+            DOPT__KFN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 1);
             for (i = 0; i < n * W; ++i) xn[i] = fl[i];
             DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, N, Fl, n, 0, x, N, xn, n, 1, 0);
         }
     }
+    {
+        R_ *taus[DOPT__LW];
+        for (l = 0; l < W; ++l) taus[l] = s->tau + (size_t)(b0 + l) * T * N;
+        DOPT__KFN(dopt__lqr_lane_untr)(taus, s->ltau, 0, T * N);
+    }
     for (l = 0; l < W; ++l) {
-        R_ *tau = s->tau + (size_t)(b0 + l) * T * N;
-        for (i = 0; i < T * N; ++i) tau[i] = s->ltau[(size_t)i * W + l];
         for (i = 0; i < T * m; ++i) s->fr[(size_t)(b0 + l) * T * m + i] = 1;
         for (t = 0; t < T; ++t) s->nf[(size_t)(b0 + l) * T + t] = m;
     }
@@ -2665,9 +2717,9 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_adjoint)(DOP
     for (t = T - 1; t >= 0; --t) {
         R_ *q = dt + (size_t)t * N * W;
         const R_ *K = Kg + (size_t)t * m * n * W;
-        DOPT_FN(dopt__lqr_lane_gather)(q, dtau, b0, t, N);
+        DOPT__KFN(dopt__lqr_lane_gather)(q, dtau, b0, t, N);
         if (t < T - 1) {
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
+            DOPT__KFN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
             DOPT__KFN(dopt__lqr_lane_gemm)(N, 1, n, s->lF, n, 1, v, n, q, N, 1, 0); /* q += F^T v */
         }
         for (i = 0; i < n * W; ++i) v[i] = q[i];                                   /* v = q_x + K^T q_u */
@@ -2683,7 +2735,7 @@ DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__lqr_lane_adjoint)(DOP
         DOPT__KFN(dopt__lqr_lane_gemm)(m, 1, n, Kg + (size_t)t * m * n * W, m, 0, x, n, x + (size_t)n * W, m, 1, 0);
         if (t < T - 1) {
             R_ *xn = x + (size_t)N * W;
-            DOPT_FN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
+            DOPT__KFN(dopt__lqr_lane_dyn_data)(s, d, b0, t, &have, 0);
             DOPT__KFN(dopt__lqr_lane_gemm)(n, 1, N, s->lF, n, 0, x, N, xn, n, 0, 0);
         }
     }
@@ -2705,6 +2757,44 @@ extern "C" {
 #include "dopt.h"
 #undef DOPT__KDRIVE
 #undef DOPT__MPC_LQR_LANE_KERNELS
+
+/* Backward sweep for element b (absolute form when tb is NULL). */
+static dopt_status DOPT_FN(dopt__lqr_sweep)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
+                                            ptrdiff_t b, const R_ *tb, int qp_iter, int *fail_t, int *bad)
+{
+    const int n = s->n, m = s->m, T = s->T, N = n + m;
+    const size_t bt = (size_t)b * (size_t)T;
+    int t, i;
+    s->Ft_of = NULL;
+    for (i = 0; i < s->NP * n; ++i) s->V[i] = 0;
+    for (i = 0; i < s->NP; ++i) s->v[i] = 0;
+    for (t = T - 1; t >= 0; --t) {
+        const R_ *F = t < T - 1 ? DOPT__LQR_AT(d->F, b, t) : NULL;
+        const R_ *f = t < T - 1 && d->f.p ? DOPT__LQR_AT(d->f, b, t) : NULL;
+        const R_ *lo = NULL, *hi = NULL;
+        dopt_status st;
+        if (tb) {
+            const R_ *ub = tb + (size_t)t * N + n;
+            for (i = 0; i < m; ++i) {
+                s->lo[i] = (d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t)[i] : -(R_)HUGE_VAL) - ub[i];
+                s->hi[i] = (d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t)[i] : (R_)HUGE_VAL) - ub[i];
+            }
+            lo = s->lo;
+            hi = s->hi;
+        }
+        st = DOPT__KSEL(DOPT_FN(dopt__lqr_step))(s, DOPT__LQR_AT(d->C, b, t), DOPT__LQR_AT(d->c, b, t), F, f,
+                                     tb ? tb + (size_t)t * N : NULL, lo, hi, qp_iter,
+                                     s->L + (bt + t) * (size_t)m * m, s->K + (bt + t) * (size_t)m * n,
+                                     s->k + (bt + t) * (size_t)m, s->fr + (bt + t) * (size_t)m,
+                                     s->nf + bt + t, bad);
+        if (st != DOPT_OK) {
+            *fail_t = t;
+            return st;
+        }
+    }
+    return DOPT_OK;
+}
+
 
 /* The first non-finite number of element b's data, or DOPT_OK; *where = time step. */
 static dopt_status DOPT_FN(dopt__lqr_check_data)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
@@ -3026,33 +3116,74 @@ static void DOPT_FN(dopt__lqr_lane_take)(DOPT_FN(dopt_mpc_lqr) *s)
     }
 }
 
-/* G (rows x cols, column-major) = or += (add) sc * (u v^T + w z^T): the rank-2 gradient blocks of C
- * (sc = 1/2, symmetrized) and F (sc = 1). */
-static void DOPT_FN(dopt__lqr_outer2)(R_ *G, int rows, int cols, const R_ *u, const R_ *v, const R_ *w, const R_ *z,
-                                      R_ sc, int add)
+/* dst[0 .. len) = src[0 .. len) with non-temporal stores where the target has them (x86-64:
+ * 16-byte aligned vectors, single reals by movnti at the ends; a backward that streams ends
+ * with a store fence), a plain copy elsewhere. */
+static void DOPT_FN(dopt__lqr_stream)(R_ *DOPT_RESTRICT dst, const R_ *DOPT_RESTRICT src, int len)
 {
-    int i, j;
+    int i = 0;
+#if DOPT__LQR_HAVE_STREAM && DOPT_IS_FLOAT
+    int bits;
+    for (; i < len && ((uintptr_t)(void *)(dst + i) & 15); ++i) {
+        memcpy(&bits, src + i, sizeof bits);
+        _mm_stream_si32((int *)(void *)(dst + i), bits);
+    }
+    for (; i + 4 <= len; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+    for (; i < len; ++i) {
+        memcpy(&bits, src + i, sizeof bits);
+        _mm_stream_si32((int *)(void *)(dst + i), bits);
+    }
+#elif DOPT__LQR_HAVE_STREAM
+    long long bits;
+    for (; i < len && ((uintptr_t)(void *)(dst + i) & 15); ++i) {
+        memcpy(&bits, src + i, sizeof bits);
+        _mm_stream_si64((long long *)(void *)(dst + i), bits);
+    }
+    for (; i + 2 <= len; i += 2) _mm_stream_pd(dst + i, _mm_loadu_pd(src + i));
+    for (; i < len; ++i) {
+        memcpy(&bits, src + i, sizeof bits);
+        _mm_stream_si64((long long *)(void *)(dst + i), bits);
+    }
+#endif
+    for (; i < len; ++i) dst[i] = src[i];
+}
+
+/* G (rows x cols, column-major) = or += (add) sc * (u v^T + w z^T): the rank-2 gradient blocks of C
+ * (sc = 1/2, symmetrized) and F (sc = 1).  stream (with add 0): written past the caches, 64
+ * reals at a time (see DOPT_MPC_STREAM_BYTES). */
+static void DOPT_FN(dopt__lqr_outer2)(R_ *G, int rows, int cols, const R_ *u, const R_ *v, const R_ *w, const R_ *z,
+                                      R_ sc, int add, int stream)
+{
+    int i, j, i0;
     for (j = 0; j < cols; ++j) {
         const R_ vj = sc * v[j], zj = sc * z[j];
         R_ *DOPT_RESTRICT Gj = G + (size_t)j * rows;
         if (add)
             for (i = 0; i < rows; ++i) Gj[i] += u[i] * vj + w[i] * zj;
+        else if (stream)
+            for (i0 = 0; i0 < rows; i0 += 64) {
+                R_ tmp[64];
+                const int len = rows - i0 < 64 ? rows - i0 : 64;
+                for (i = 0; i < len; ++i) tmp[i] = u[i0 + i] * vj + w[i0 + i] * zj;
+                DOPT_FN(dopt__lqr_stream)(Gj + i0, tmp, len);
+            }
         else
             for (i = 0; i < rows; ++i) Gj[i] = u[i] * vj + w[i] * zj;
     }
 }
 
 /* Element b's gradients of step t from (tau, lam, d_tau = dt, d_lam = dl, its whole
- * trajectories): added into shared arrays, written into unshared ones. */
+ * trajectories): added into shared arrays, written into unshared ones (streamed past the caches:
+ * stream bit 1 for dL/dC, bit 2 for dL/dF, see dopt__lqr_stream_bits). */
 static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g,
-                                         ptrdiff_t b, int t, const R_ *dt, const R_ *dl)
+                                         ptrdiff_t b, int t, const R_ *dt, const R_ *dl, int stream)
 {
     const int n = s->n, T = s->T, N = n + s->m;
     const R_ *x = s->tau + ((size_t)b * T + t) * N, *lam = s->lam + (size_t)b * T * n, *dx = dt + (size_t)t * N;
     int i;
     if (g->C.p) {
         const int aC = DOPT__LQR_SHARED(g->C);
-        DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->C, b, t), N, N, dx, x, x, dx, (R_)0.5, aC);
+        DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->C, b, t), N, N, dx, x, x, dx, (R_)0.5, aC, stream & 1);
     }
     if (g->c.p) {
         const int ac = DOPT__LQR_SHARED(g->c);
@@ -3063,7 +3194,7 @@ static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const D
         const R_ *ln = lam + (size_t)(t + 1) * n, *dln = dl + (size_t)(t + 1) * n;
         if (g->F.p) {
             const int aF = DOPT__LQR_SHARED(g->F);
-            DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->F, b, t), n, N, dln, x, ln, dx, 1, aF);
+            DOPT_FN(dopt__lqr_outer2)(DOPT__LQR_AT(g->F, b, t), n, N, dln, x, ln, dx, 1, aF, stream & 2);
         }
         if (g->f.p) {
             const int af = DOPT__LQR_SHARED(g->f);
@@ -3078,6 +3209,18 @@ static void DOPT_FN(dopt__lqr_grad_step)(const DOPT_FN(dopt_mpc_lqr) *s, const D
     }
 }
 
+/* Which unshared gradient arrays a backward writes with non-temporal stores (bit 1: dL/dC, bit 2:
+ * dL/dF): those of DOPT_MPC_STREAM_BYTES or more, larger than the caches that would keep them. */
+static int DOPT_FN(dopt__lqr_stream_bits)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_grad) *g)
+{
+    const double N = s->n + s->m, bt = (double)s->B * s->T, lim = (double)DOPT_MPC_STREAM_BYTES;
+    int bits = 0;
+    if (!DOPT__LQR_HAVE_STREAM || lim <= 0) return 0;
+    if (g->C.p && !DOPT__LQR_SHARED(g->C) && bt * N * N * sizeof(R_) >= lim) bits |= 1;
+    if (g->F.p && !DOPT__LQR_SHARED(g->F) && bt * N * s->n * sizeof(R_) >= lim) bits |= 2;
+    return bits;
+}
+
 /* The adjoint of the cnt elements from b0 (a lane group, or one element) into s->dtau, s->dlam
  * (element b0 + l at l T (n+m), l T n), and each element's status: st[l] on entry is its forward
  * status; want[l] = 1 where a gradient is to be added. */
@@ -3085,7 +3228,7 @@ static void DOPT_FN(dopt__lqr_bwd_group)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0,
                                          const DOPT_FN(dopt_mpc_lqr_grad) *grad, dopt_nlls_diff_policy policy,
                                          dopt_status *st, int *want)
 {
-    const int n = s->n, T = s->T, N = n + s->m;
+    const int n = s->n, T = s->T, N = n + s->m, stream = DOPT_FN(dopt__lqr_stream_bits)(s, grad);
     int l, t;
     if (cnt > 1) {
         DOPT_FN(dopt__lqr_lane_backward)(s, b0, dtau, grad);
@@ -3118,7 +3261,8 @@ static void DOPT_FN(dopt__lqr_bwd_group)(DOPT_FN(dopt_mpc_lqr) *s, ptrdiff_t b0,
     for (t = 0; t < T; ++t)
         for (l = 0; l < cnt; ++l)
             if (want[l])
-                DOPT_FN(dopt__lqr_grad_step)(s, grad, b0 + l, t, s->dtau + (size_t)l * T * N, s->dlam + (size_t)l * T * n);
+                DOPT_FN(dopt__lqr_grad_step)(s, grad, b0 + l, t, s->dtau + (size_t)l * T * N, s->dlam + (size_t)l * T * n,
+                                             stream);
 }
 
 DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DOPT_FN(dopt_mpc_cseq) dtau,
@@ -3155,6 +3299,9 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_lqr_backward)(DOPT_FN(dopt_mpc_lqr) *s, DO
         }
     }
     if (grad->F.p) s->lam_valid = 1;
+#if DOPT__LQR_HAVE_STREAM
+    if (DOPT_FN(dopt__lqr_stream_bits)(s, grad)) _mm_sfence(); /* the streamed blocks, in order */
+#endif
     return first;
 }
 #undef R_

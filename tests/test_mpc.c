@@ -5,6 +5,10 @@
  * failure statuses, the non-convergence policy element by element and zero allocation in a
  * receding-horizon loop; float and double. */
 #if !defined(DOPT__DRIVE)
+/* Unshared dL/dC and dL/dF arrays of 4 KB or more are written with non-temporal stores (x86-64):
+ * the finite-difference problems take that path, the mpc.pytorch reference case (2 KB) the plain
+ * one. */
+#define DOPT_MPC_STREAM_BYTES 4096
 #define DOPT_IMPLEMENTATION
 #include "dopt.h"
 #include "dopt_mpc.h"
