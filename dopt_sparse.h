@@ -498,14 +498,17 @@ extern "C" {
 #endif
 /* Supernodes of at least this many columns are factored by recursive halving (dopt__sp_factor_rec)
  * instead of the left-looking panels: the big trailing updates then run as one packed product
- * each, with a deep inner dimension (measured: left-looking is faster up to about 700 columns,
- * recursive from about 850).  Built-in kernels only (not with DOPT_USE_CBLAS).  Parts of at
- * most DOPT__SP_LEAF columns are the leaves of the recursion, factored left-looking. */
+ * each, with a deep inner dimension.  Built-in kernels only (not with DOPT_USE_CBLAS).  Parts of
+ * at most DOPT__SP_LEAF columns are the leaves of the recursion, factored left-looking.  The
+ * defaults read DOPT__VBYTES, so they follow the kernel family: AVX-512 768 and 256 (there
+ * left-looking was faster up to about 700 columns, recursive from about 850); the others 256
+ * and 128 (AVX2 on a Zen 3, dense supernodes, kernels alone: 1.05-1.25x the panels' speed from
+ * 256 columns (on 256 x 800, 320 x 320 and up), 1.1-1.3x from 600, equal at 192; plain C equal). */
 #ifndef DOPT__SP_BIG
-#define DOPT__SP_BIG 768
+#define DOPT__SP_BIG (DOPT__VBYTES == 64 ? 768 : 256)
 #endif
 #ifndef DOPT__SP_LEAF
-#define DOPT__SP_LEAF 256
+#define DOPT__SP_LEAF (DOPT__VBYTES == 64 ? 256 : 128)
 #endif
 /* Blocking of the packed products (dopt__sp_syrk_packed): KC-deep slabs, blocks of about MC
  * rows (kept in the L2 cache while every column sliver passes over them). */
@@ -518,9 +521,10 @@ extern "C" {
 /* Column width of the register tiles of the packed trailing updates (dopt__sp_syrk_packed): with
  * AVX-512 MR x 8 (24 accumulators of the 32 vector registers), else dopt.h's tile (MR x NR).
  * DOPT__SP_TW: the column width of the register tiles of the triangular solve (dopt__sp_trsm):
- * 8 with AVX-512 (3 x 8 accumulators), 4 with AVX2 (2 x 4 of 16 registers) and NEON (4 x 4). */
+ * 8 with AVX-512 (3 x 8 accumulators), 6 with AVX2 (2 x 6 of 16 registers: 1.25x the speed of
+ * 2 x 4 on a Zen 3, m = 938, nb = 64) and 4 with NEON (4 x 4). */
 #define DOPT__SP_NR (DOPT__VBYTES == 64 ? 8 : DOPT__NR)
-#define DOPT__SP_TW (DOPT__VBYTES == 64 ? 8 : 4)
+#define DOPT__SP_TW (DOPT__VBYTES == 64 ? 8 : DOPT__VBYTES == 32 ? 6 : 4)
 /* the widest SP_NR of the families this build holds (sizes of shared buffers) */
 #define DOPT__SP_NR_MAX (DOPT__DISPATCH ? 8 : DOPT__SP_NR)
 /* The lane batch (dopt__sp_lane_*): DOPT__SP_W matrices side by side, one vector lane each (one
@@ -4141,9 +4145,9 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
  * the plain-C kernels took 1.39, 1.43, 1.11, 1.10); tiny blocks take inline loops, and updates whose
  * sending block exceeds the L2 cache take dopt.h's packed gemm, or inside a supernode a
  * lower-trapezoid product packed once (OpenBLAS for both with DOPT_USE_CBLAS).  Very wide
- * supernodes (DOPT__SP_BIG columns) are factored by recursive halving whose big trailing
- * products are packed once each (left-looking measured faster up to about 700 columns,
- * recursive from about 850).
+ * supernodes (DOPT__SP_BIG columns: 768 with AVX-512, else 256) are factored by recursive
+ * halving whose big trailing products are packed once each (AVX-512: left-looking measured
+ * faster up to about 700 columns, recursive from about 850; AVX2: recursive faster from 256).
  *
  * The lane batch: AVX-512, cube pose graph (256 poses, n = 1536, 131 supernodes, 228-column
  * root; double, bench/lanes_stats.c): per matrix 0.70x factor() and 0.28x solve().  The
@@ -4170,7 +4174,8 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
  *                              trapezoidal products (64)
  *   DOPT__SP_NARROW            columns up to which a supernode is factored in one pass (12)
  *   DOPT__SP_BIG, DOPT__SP_LEAF  columns from which a supernode is factored by recursive
- *                              halving (768), leaf width of that recursion (256)
+ *                              halving (768 with AVX-512, else 256), leaf width of that
+ *                              recursion (256 with AVX-512, else 128)
  *   DOPT__SP_KC, DOPT__SP_MC   blocking of the recursion's packed products (256, 144)
  *   DOPT__SP_BATCH_INTERLEAVE  bytes of factors up to which a batch is interleaved (1 MiB)
  *   DOPT__SP_LNB               column blocks of the lane batch's supernode factorization (96;
