@@ -109,7 +109,8 @@
  *     are kept as J^T N = [R; 0] with R upper triangular, updated without refactorization: an
  *     addition by one Householder reflection of J's last n - q columns (a rank-one update,
  *     2 n (n - q) flops), a removal by Givens rotations.  J^T n and J2 v run through 4-column
- *     kernels (GCC/Clang vector extensions where the target has them).  A violated
+ *     kernels (GCC/Clang vector extensions where the target has them); these level-2 loops are a
+ *     kernel region of dopt.h's families, so a build without -march runs the AVX2/AVX-512 copy.  A violated
  *     constraint that depends on the working set with no multiplier left to drop proves the
  *     problem infeasible (PRIMAL_INFEASIBLE); a dependent equality row is skipped when
  *     consistent.  Ends with the exact KKT point of its working set (no polishing needed; if
@@ -4106,6 +4107,227 @@ DOPT_API dopt_status DOPT_FN(dopt_mpc_quadrotor_dynamics)(void *user, ptrdiff_t 
 #undef R_
 /* ==== end LQR AND iLQR: implementation ==== */
 
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOPT_MPC__PASS_IMPL (continued after the QP kernels) */
+
+/* =============================================================================================== */
+/* The QP kernel region: the dense QP's level-2 loops (Q x, A^T x, A x, the active-set method's   */
+/* J = L^{-T}, Householder additions and Givens rotations), one pass per kernel family (dopt.h's  */
+/* family driver), so the dispatched build (no -march) runs the AVX2 or AVX-512 copy the CPU has.  */
+/* =============================================================================================== */
+#if defined(DOPT__KPASS) && defined(DOPT__MPC_QP_KERNELS) && defined(DOPT_REAL)
+/* y = Q x from the lower triangle of the n x n Q (ld n). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_qp_symv)(int n, const DOPT_REAL *Q, const DOPT_REAL *x, DOPT_REAL *y)
+{
+    int i, j;
+    for (i = 0; i < n; ++i) y[i] = 0;
+    for (j = 0; j < n; ++j) {
+        const DOPT_REAL *q = Q + (size_t)j * n;
+        DOPT_REAL xj = x[j], acc = q[j] * xj;
+        for (i = j + 1; i < n; ++i) {
+            y[i] += q[i] * xj;
+            acc += q[i] * x[i];
+        }
+        y[j] += acc;
+    }
+}
+
+/* y = A^T x for the m x k column-major A (ld lda): dopt_gemv's TRANS case with four columns per
+ * pass, each summed in two vector accumulators where the vector extensions exist (dopt_gemv takes
+ * one latency-bound dot per column); the sums are formed in another order than dopt_dot's. */
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__mpc_qp_gemv_t)(int m, int k, const DOPT_REAL *A, int lda,
+                                                          const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__FMA_BODY
+    int j = 0;
+#if DOPT__VEC_EXT
+    for (; j + 3 < k; j += 4) {
+        int i, c;
+        const DOPT_REAL *a = A + (size_t)j * lda;
+        DOPT__KFN(dopt__vreal) s[4][2], xv0, xv1;
+        DOPT_REAL tail[4] = {0, 0, 0, 0};
+        memset(s, 0, sizeof s);
+        for (i = 0; i + 2 * DOPT__VLEN <= m; i += 2 * DOPT__VLEN) {
+            xv0 = DOPT__VLD(x + i);
+            xv1 = DOPT__VLD(x + i + DOPT__VLEN);
+            for (c = 0; c < 4; ++c) {
+                s[c][0] += DOPT__VLD(a + (size_t)c * lda + i) * xv0;
+                s[c][1] += DOPT__VLD(a + (size_t)c * lda + i + DOPT__VLEN) * xv1;
+            }
+        }
+        for (; i < m; ++i)
+            for (c = 0; c < 4; ++c) tail[c] += a[(size_t)c * lda + i] * x[i];
+        for (c = 0; c < 4; ++c) {
+            DOPT__KFN(dopt__vreal) v = s[c][0] + s[c][1];
+            DOPT_REAL t = tail[c];
+            for (i = 0; i < DOPT__VLEN; ++i) t += v[i];
+            y[j + c] = t;
+        }
+    }
+#endif
+    for (; j < k; ++j) y[j] = DOPT_FN(dopt_dot)(m, A + (size_t)j * lda, 1, x, 1);
+}
+
+/* y = A x for the m x k column-major A (ld lda): four columns per pass over y where the vector
+ * extensions exist (dopt_gemv's NOTRANS case passes over y once per column). */
+DOPT__KTARGET DOPT__FMA_KERNEL static void DOPT__KFN(dopt__mpc_qp_gemv_n)(int m, int k, const DOPT_REAL *A, int lda,
+                                                          const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__FMA_BODY
+    int j = 0, i;
+    for (i = 0; i < m; ++i) y[i] = 0;
+#if DOPT__VEC_EXT
+    for (; j + 3 < k; j += 4) {
+        const DOPT_REAL *a0 = A + (size_t)j * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        DOPT_REAL x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+        for (i = 0; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
+            DOPT__KFN(dopt__vreal) v = DOPT__VLD(y + i);
+            v += DOPT__VLD(a0 + i) * x0 + DOPT__VLD(a1 + i) * x1;
+            v += DOPT__VLD(a2 + i) * x2 + DOPT__VLD(a3 + i) * x3;
+            DOPT__VST(y + i, v);
+        }
+        for (; i < m; ++i) y[i] += a0[i] * x0 + a1[i] * x1 + a2[i] * x2 + a3[i] * x3;
+    }
+#endif
+    for (; j < k; ++j) {
+        const DOPT_REAL *a = A + (size_t)j * lda;
+        DOPT_REAL xj = x[j];
+        for (i = 0; i < m; ++i) y[i] += a[i] * xj;
+    }
+}
+/* Apply the rotation [c s; -s c] to columns a and b of the n x n J (ld n). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_qp_as_rot)(int n, DOPT_REAL *J, int a, int b, DOPT_REAL c, DOPT_REAL s)
+{
+    DOPT_REAL *ja = J + (size_t)a * n, *jb = J + (size_t)b * n;
+    int i;
+    for (i = 0; i < n; ++i) {
+        DOPT_REAL t = ja[i];
+        ja[i] = c * t + s * jb[i];
+        jb[i] = c * jb[i] - s * t;
+    }
+}
+
+/* jc -= sc y over n entries, and returns the updated jc's dot with g (0 when g is NULL): the
+ * Householder update of one column of J fused with that column's part of the next J^T n, so
+ * that J is read once for both (two vector accumulators where the vector extensions exist). */
+DOPT__KTARGET DOPT__FMA_KERNEL static DOPT_REAL DOPT__KFN(dopt__mpc_qp_axpy_dot)(int n, DOPT_REAL sc, const DOPT_REAL *y,
+                                                                 DOPT_REAL *jc, const DOPT_REAL *g)
+{
+    DOPT__FMA_BODY
+    int i = 0;
+    DOPT_REAL acc = 0;
+#if DOPT__VEC_EXT
+    if (g) {
+        DOPT__KFN(dopt__vreal) a0, a1, t0, t1;
+        memset(&a0, 0, sizeof a0);
+        memset(&a1, 0, sizeof a1);
+        for (; i + 2 * DOPT__VLEN <= n; i += 2 * DOPT__VLEN) {
+            t0 = DOPT__VLD(jc + i) - sc * DOPT__VLD(y + i);
+            t1 = DOPT__VLD(jc + i + DOPT__VLEN) - sc * DOPT__VLD(y + i + DOPT__VLEN);
+            DOPT__VST(jc + i, t0);
+            DOPT__VST(jc + i + DOPT__VLEN, t1);
+            a0 += t0 * DOPT__VLD(g + i);
+            a1 += t1 * DOPT__VLD(g + i + DOPT__VLEN);
+        }
+        a0 += a1;
+        for (i = 0; i < DOPT__VLEN; ++i) acc += a0[i];
+        i = n - n % (2 * DOPT__VLEN);
+    }
+#endif
+    for (; i < n; ++i) {
+        jc[i] -= sc * y[i];
+        if (g) acc += jc[i] * g[i];
+    }
+    return acc;
+}
+
+/* Add a normal with dv = J^T n to the working set of q, zd = J2 dv2 its step from as_dir: one
+ * Householder reflection H of J's columns q.. folds dv[q+1..] into dv[q] (J2 <- J2 H with
+ * J2 w = zd - alpha J[:, q] for the reflector w, so a rank-one update, 2 n (n - q) flops), and
+ * dv[0..q] becomes column q of R (its diagonal made positive).  y is scratch (n).  With g not
+ * NULL, jg = J^T g of the updated J as well, in the same pass over J (the next step's normal:
+ * J^T n costs a read of J as large as the update's); jg may be zd (read before it is written). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, DOPT_REAL *dv, const DOPT_REAL *zd,
+                                         DOPT_REAL *y, const DOPT_REAL *g, DOPT_REAL *jg)
+{
+    int i, c;
+    DOPT_REAL nrm = DOPT_M(sqrt)(DOPT_FN(dopt_dot)(n - q, dv + q, 1, dv + q, 1));
+    DOPT_REAL alpha = dv[q] < 0 ? nrm : -nrm, beta = 1 / (nrm * (nrm + DOPT_M(fabs)(dv[q])));
+    DOPT_REAL *jq = J + (size_t)q * n;
+    dv[q] -= alpha;
+    for (i = 0; i < n; ++i) y[i] = zd[i] - alpha * jq[i];
+    if (g && q) DOPT__KFN(dopt__mpc_qp_gemv_t)(n, q, J, n, g, jg);
+    for (c = q; c < n; ++c) {
+        DOPT_REAL sc = beta * dv[c], *jc = J + (size_t)c * n;
+        if (g) jg[c] = DOPT__KFN(dopt__mpc_qp_axpy_dot)(n, sc, y, jc, g);
+        else if (sc != 0) DOPT__KFN(dopt__mpc_qp_axpy_dot)(n, sc, y, jc, NULL);
+    }
+    if (alpha < 0) {
+        alpha = -alpha;
+        for (i = 0; i < n; ++i) jq[i] = -jq[i];
+        if (g) jg[q] = -jg[q];
+    }
+    for (i = 0; i < q; ++i) R[i + (size_t)q * n] = dv[i];
+    R[q + (size_t)q * n] = alpha;
+}
+
+/* J = L^{-T} (upper triangular) from the Cholesky factor L (lower, ld n), column by column:
+ * L^T J = I gives J[0:c, c] = -J[0:c, 0:c] L[c, 0:c]^T / L_cc and J_cc = 1 / L_cc (a
+ * matrix-vector product over the columns already made: no chain of dependent divisions).
+ * t is scratch (n). */
+DOPT__KTARGET static void DOPT__KFN(dopt__mpc_qp_jinv)(int n, const DOPT_REAL *L, DOPT_REAL *J, DOPT_REAL *t)
+{
+    int col, i;
+    for (col = 0; col < n; ++col) {
+        DOPT_REAL *jc = J + (size_t)col * n, r = 1 / L[col + (size_t)col * n];
+        for (i = 0; i < col; ++i) t[i] = -r * L[col + (size_t)i * n];
+        DOPT__KFN(dopt__mpc_qp_gemv_n)(col, col, J, n, t, jc);
+        jc[col] = r;
+        for (i = col + 1; i < n; ++i) jc[i] = 0;
+    }
+}
+#endif /* DOPT__MPC_QP_KERNELS */
+
+#if defined(DOPT_MPC__PASS_IMPL) && defined(DOPT_REAL) && !defined(DOPT__KDRIVE)
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* the QP kernels of every family this build holds (the region above) */
+#define DOPT__MPC_QP_KERNELS
+#define DOPT__KDRIVE "dopt_mpc.h"
+#include "dopt.h"
+#undef DOPT__KDRIVE
+#undef DOPT__MPC_QP_KERNELS
+
+/* The region's entry points in the kernel family the CPU runs. */
+static void DOPT_FN(dopt__mpc_qp_symv)(int n, const DOPT_REAL *Q, const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_qp_symv))(n, Q, x, y);
+}
+static void DOPT_FN(dopt__mpc_qp_gemv_t)(int m, int k, const DOPT_REAL *A, int lda, const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_qp_gemv_t))(m, k, A, lda, x, y);
+}
+static void DOPT_FN(dopt__mpc_qp_gemv_n)(int m, int k, const DOPT_REAL *A, int lda, const DOPT_REAL *x, DOPT_REAL *y)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_qp_gemv_n))(m, k, A, lda, x, y);
+}
+static void DOPT_FN(dopt__mpc_qp_as_rot)(int n, DOPT_REAL *J, int a, int b, DOPT_REAL c, DOPT_REAL s)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_qp_as_rot))(n, J, a, b, c, s);
+}
+static void DOPT_FN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, DOPT_REAL *dv, const DOPT_REAL *zd,
+                                         DOPT_REAL *y, const DOPT_REAL *g, DOPT_REAL *jg)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_qp_as_add))(n, q, J, R, dv, zd, y, g, jg);
+}
+static void DOPT_FN(dopt__mpc_qp_jinv)(int n, const DOPT_REAL *L, DOPT_REAL *J, DOPT_REAL *t)
+{
+    DOPT__KSEL(DOPT_FN(dopt__mpc_qp_jinv))(n, L, J, t);
+}
+
 /* ==== DENSE QP: implementation ==== */
 /* The object.  Per batch element it keeps (reals) x[n], y[meq], z[m], s[m], the backward's
  * factors L[n*n], Y[n*(meq+mineq)], S[(meq+mineq)^2], the active-set method's R[n*n] (its J
@@ -4307,86 +4529,6 @@ DOPT_API void DOPT_FN(dopt_mpc_qp_destroy)(DOPT_FN(dopt_mpc_qp) *qp)
 }
 
 /* ---- small kernels ---------------------------------------------------------------------------- */
-
-/* y = Q x from the lower triangle of the n x n Q (ld n). */
-static void DOPT_FN(dopt__mpc_qp_symv)(int n, const DOPT_REAL *Q, const DOPT_REAL *x, DOPT_REAL *y)
-{
-    int i, j;
-    for (i = 0; i < n; ++i) y[i] = 0;
-    for (j = 0; j < n; ++j) {
-        const DOPT_REAL *q = Q + (size_t)j * n;
-        DOPT_REAL xj = x[j], acc = q[j] * xj;
-        for (i = j + 1; i < n; ++i) {
-            y[i] += q[i] * xj;
-            acc += q[i] * x[i];
-        }
-        y[j] += acc;
-    }
-}
-
-/* y = A^T x for the m x k column-major A (ld lda): dopt_gemv's TRANS case with four columns per
- * pass, each summed in two vector accumulators where the vector extensions exist (dopt_gemv takes
- * one latency-bound dot per column); the sums are formed in another order than dopt_dot's. */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_t)(int m, int k, const DOPT_REAL *A, int lda,
-                                                          const DOPT_REAL *x, DOPT_REAL *y)
-{
-    DOPT__FMA_BODY
-    int j = 0;
-#if DOPT__VEC_EXT
-    for (; j + 3 < k; j += 4) {
-        int i, c;
-        const DOPT_REAL *a = A + (size_t)j * lda;
-        DOPT__KFN(dopt__vreal) s[4][2], xv0, xv1;
-        DOPT_REAL tail[4] = {0, 0, 0, 0};
-        memset(s, 0, sizeof s);
-        for (i = 0; i + 2 * DOPT__VLEN <= m; i += 2 * DOPT__VLEN) {
-            xv0 = DOPT__VLD(x + i);
-            xv1 = DOPT__VLD(x + i + DOPT__VLEN);
-            for (c = 0; c < 4; ++c) {
-                s[c][0] += DOPT__VLD(a + (size_t)c * lda + i) * xv0;
-                s[c][1] += DOPT__VLD(a + (size_t)c * lda + i + DOPT__VLEN) * xv1;
-            }
-        }
-        for (; i < m; ++i)
-            for (c = 0; c < 4; ++c) tail[c] += a[(size_t)c * lda + i] * x[i];
-        for (c = 0; c < 4; ++c) {
-            DOPT__KFN(dopt__vreal) v = s[c][0] + s[c][1];
-            DOPT_REAL t = tail[c];
-            for (i = 0; i < DOPT__VLEN; ++i) t += v[i];
-            y[j + c] = t;
-        }
-    }
-#endif
-    for (; j < k; ++j) y[j] = DOPT_FN(dopt_dot)(m, A + (size_t)j * lda, 1, x, 1);
-}
-
-/* y = A x for the m x k column-major A (ld lda): four columns per pass over y where the vector
- * extensions exist (dopt_gemv's NOTRANS case passes over y once per column). */
-DOPT__FMA_KERNEL static void DOPT_FN(dopt__mpc_qp_gemv_n)(int m, int k, const DOPT_REAL *A, int lda,
-                                                          const DOPT_REAL *x, DOPT_REAL *y)
-{
-    DOPT__FMA_BODY
-    int j = 0, i;
-    for (i = 0; i < m; ++i) y[i] = 0;
-#if DOPT__VEC_EXT
-    for (; j + 3 < k; j += 4) {
-        const DOPT_REAL *a0 = A + (size_t)j * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-        DOPT_REAL x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
-        for (i = 0; i + DOPT__VLEN <= m; i += DOPT__VLEN) {
-            DOPT__KFN(dopt__vreal) v = DOPT__VLD(y + i);
-            v += DOPT__VLD(a0 + i) * x0 + DOPT__VLD(a1 + i) * x1;
-            v += DOPT__VLD(a2 + i) * x2 + DOPT__VLD(a3 + i) * x3;
-            DOPT__VST(y + i, v);
-        }
-        for (; i < m; ++i) y[i] += a0[i] * x0 + a1[i] * x1 + a2[i] * x2 + a3[i] * x3;
-    }
-#endif
-    for (; j < k; ++j) {
-        const DOPT_REAL *a = A + (size_t)j * lda;
-        DOPT_REAL xj = x[j];
-        for (i = 0; i < m; ++i) y[i] += a[i] * xj;
-    }
-}
 
 /* x = T^{-1} x for the q x q upper triangular T (ld ldt): back substitution in axpy form, inline
  * (dopt_trsv's call per column costs as much as the column at the working-set sizes here). */
@@ -5177,82 +5319,6 @@ static void DOPT_FN(dopt__mpc_qp_as_dir)(const DOPT_FN(dopt__mpc_qp_el) *e, cons
     *dd = *zn + (q ? DOPT_FN(dopt_dot)(q, dv, 1, dv, 1) : 0);
 }
 
-/* Apply the rotation [c s; -s c] to columns a and b of the n x n J (ld n). */
-static void DOPT_FN(dopt__mpc_qp_as_rot)(int n, DOPT_REAL *J, int a, int b, DOPT_REAL c, DOPT_REAL s)
-{
-    DOPT_REAL *ja = J + (size_t)a * n, *jb = J + (size_t)b * n;
-    int i;
-    for (i = 0; i < n; ++i) {
-        DOPT_REAL t = ja[i];
-        ja[i] = c * t + s * jb[i];
-        jb[i] = c * jb[i] - s * t;
-    }
-}
-
-/* jc -= sc y over n entries, and returns the updated jc's dot with g (0 when g is NULL): the
- * Householder update of one column of J fused with that column's part of the next J^T n, so
- * that J is read once for both (two vector accumulators where the vector extensions exist). */
-DOPT__FMA_KERNEL static DOPT_REAL DOPT_FN(dopt__mpc_qp_axpy_dot)(int n, DOPT_REAL sc, const DOPT_REAL *y,
-                                                                 DOPT_REAL *jc, const DOPT_REAL *g)
-{
-    DOPT__FMA_BODY
-    int i = 0;
-    DOPT_REAL acc = 0;
-#if DOPT__VEC_EXT
-    if (g) {
-        DOPT__KFN(dopt__vreal) a0, a1, t0, t1;
-        memset(&a0, 0, sizeof a0);
-        memset(&a1, 0, sizeof a1);
-        for (; i + 2 * DOPT__VLEN <= n; i += 2 * DOPT__VLEN) {
-            t0 = DOPT__VLD(jc + i) - sc * DOPT__VLD(y + i);
-            t1 = DOPT__VLD(jc + i + DOPT__VLEN) - sc * DOPT__VLD(y + i + DOPT__VLEN);
-            DOPT__VST(jc + i, t0);
-            DOPT__VST(jc + i + DOPT__VLEN, t1);
-            a0 += t0 * DOPT__VLD(g + i);
-            a1 += t1 * DOPT__VLD(g + i + DOPT__VLEN);
-        }
-        a0 += a1;
-        for (i = 0; i < DOPT__VLEN; ++i) acc += a0[i];
-        i = n - n % (2 * DOPT__VLEN);
-    }
-#endif
-    for (; i < n; ++i) {
-        jc[i] -= sc * y[i];
-        if (g) acc += jc[i] * g[i];
-    }
-    return acc;
-}
-
-/* Add a normal with dv = J^T n to the working set of q, zd = J2 dv2 its step from as_dir: one
- * Householder reflection H of J's columns q.. folds dv[q+1..] into dv[q] (J2 <- J2 H with
- * J2 w = zd - alpha J[:, q] for the reflector w, so a rank-one update, 2 n (n - q) flops), and
- * dv[0..q] becomes column q of R (its diagonal made positive).  y is scratch (n).  With g not
- * NULL, jg = J^T g of the updated J as well, in the same pass over J (the next step's normal:
- * J^T n costs a read of J as large as the update's); jg may be zd (read before it is written). */
-static void DOPT_FN(dopt__mpc_qp_as_add)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, DOPT_REAL *dv, const DOPT_REAL *zd,
-                                         DOPT_REAL *y, const DOPT_REAL *g, DOPT_REAL *jg)
-{
-    int i, c;
-    DOPT_REAL nrm = DOPT_M(sqrt)(DOPT_FN(dopt_dot)(n - q, dv + q, 1, dv + q, 1));
-    DOPT_REAL alpha = dv[q] < 0 ? nrm : -nrm, beta = 1 / (nrm * (nrm + DOPT_M(fabs)(dv[q])));
-    DOPT_REAL *jq = J + (size_t)q * n;
-    dv[q] -= alpha;
-    for (i = 0; i < n; ++i) y[i] = zd[i] - alpha * jq[i];
-    if (g && q) DOPT_FN(dopt__mpc_qp_gemv_t)(n, q, J, n, g, jg);
-    for (c = q; c < n; ++c) {
-        DOPT_REAL sc = beta * dv[c], *jc = J + (size_t)c * n;
-        if (g) jg[c] = DOPT_FN(dopt__mpc_qp_axpy_dot)(n, sc, y, jc, g);
-        else if (sc != 0) DOPT_FN(dopt__mpc_qp_axpy_dot)(n, sc, y, jc, NULL);
-    }
-    if (alpha < 0) {
-        alpha = -alpha;
-        for (i = 0; i < n; ++i) jq[i] = -jq[i];
-        if (g) jg[q] = -jg[q];
-    }
-    for (i = 0; i < q; ++i) R[i + (size_t)q * n] = dv[i];
-    R[q + (size_t)q * n] = alpha;
-}
-
 /* Remove position kk from a working set of q: R loses column kk and rotations of rows kk..q-1
  * (and of J's columns alike) restore its triangle. */
 static void DOPT_FN(dopt__mpc_qp_as_drop)(int n, int q, DOPT_REAL *J, DOPT_REAL *R, int kk)
@@ -5290,16 +5356,7 @@ static int DOPT_FN(dopt__mpc_qp_as_init)(const DOPT_FN(dopt__mpc_qp_el) *e, DOPT
     if (DOPT_FN(dopt_potrf)(n, R, n, &col) != DOPT_OK) return 1;
     for (j = 0; j < n; ++j)
         if (!(R[j + (size_t)j * n] * R[j + (size_t)j * n] > piv)) return 1;
-    /* J = L^{-T} is upper triangular, column by column: L^T J = I gives, for column c,
-     * J[0:c, c] = -J[0:c, 0:c] L[c, 0:c]^T / L_cc and J_cc = 1 / L_cc (a matrix-vector product
-     * over the columns already made: no chain of dependent divisions) */
-    for (col = 0; col < n; ++col) {
-        DOPT_REAL *jc = J + (size_t)col * n, r = 1 / R[col + (size_t)col * n];
-        for (i = 0; i < col; ++i) t[i] = -r * R[col + (size_t)i * n];
-        DOPT_FN(dopt__mpc_qp_gemv_n)(col, col, J, n, t, jc);
-        jc[col] = r;
-        for (i = col + 1; i < n; ++i) jc[i] = 0;
-    }
+    DOPT_FN(dopt__mpc_qp_jinv)(n, R, J, t);
     DOPT_FN(dopt__mpc_qp_gemv_t)(n, n, J, n, e->p, t);
     DOPT_FN(dopt__mpc_qp_gemv_n)(n, n, J, n, t, x);
     for (i = 0; i < n; ++i) x[i] = -x[i];
