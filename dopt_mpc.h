@@ -6202,6 +6202,44 @@ DOPT__KTARGET static int DOPT__KFN(dopt__mpc_lml_range)(int n, const DOPT_REAL *
     return bad == 0;
 }
 
+/* How many x_i exceed t (vector compares, no branches). */
+DOPT__KTARGET static int DOPT__KFN(dopt__mpc_count_above)(int n, const DOPT_REAL *x, DOPT_REAL t)
+{
+    int i = 0, cnt = 0;
+#if DOPT__VEC_EXT
+    typedef DOPT__KFN(dopt__vreal) V;
+    typedef DOPT__KFN(dopt__mpc_vmask) M;
+    V vt;
+    M acc;
+    int l;
+    memset(&vt, 0, sizeof vt);
+    vt += t;
+    acc = (M)(vt - vt);
+    for (; i + DOPT__VLEN <= n; i += DOPT__VLEN) acc -= (M)(DOPT__VLD(x + i) > vt); /* true = all ones = -1 */
+    for (l = 0; l < DOPT__VLEN; ++l) cnt += (int)acc[l];
+#endif
+    for (; i < n; ++i) cnt += x[i] > t;
+    return cnt;
+}
+
+/* The product form's shift: a value c with exactly r of the x_i above it (between the r-th and
+ * (r+1)-th largest), by bisection of [xmin, xmax] on counts (at most 12 counting passes; the
+ * bracket's midpoint when ties or a narrow gap leave none found).  Only a start: the bracketed
+ * Newton solve and the polish fix the dual. */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_lml_split)(int n, int r, const DOPT_REAL *x, DOPT_REAL lo,
+                                                              DOPT_REAL hi)
+{
+    int pass;
+    for (pass = 0; pass < 12; ++pass) {
+        DOPT_REAL mid = (DOPT_REAL)0.5 * lo + (DOPT_REAL)0.5 * hi;
+        int cnt = DOPT__KFN(dopt__mpc_count_above)(n, x, mid);
+        if (cnt == r) return mid;
+        if (cnt > r) lo = mid;
+        else hi = mid;
+    }
+    return (DOPT_REAL)0.5 * lo + (DOPT_REAL)0.5 * hi;
+}
+
 /* One LML projection; y (n reals, not overlapping x) doubles as the selection scratch and then
  * holds the factors a_i of the product form.  The dual is solved twice: first with x shifted by
  * c (between the r-th and (r+1)-th largest x, r = ceil(k) clamped to [1, n-1], found by
@@ -6220,7 +6258,7 @@ DOPT__KTARGET static dopt_status DOPT__KFN(dopt__mpc_lml_one)(int n, DOPT_REAL k
     if (r < 1) r = 1;
     if (r > n - 1) r = n - 1;
     if ((xmax - xmin) + DOPT_M(fabs)(DOPT_M(log)(k / ((DOPT_REAL)n - k))) < DOPT__MPC_LML_SPAN) {
-        c = DOPT_FN(dopt__mpc_lml_start)(n, r, x, y);
+        c = n <= 128 ? DOPT__KFN(dopt__mpc_lml_split)(n, r, x, xmin, xmax) : DOPT_FN(dopt__mpc_lml_start)(n, r, x, y);
         a = y;
         DOPT__KFN(dopt__mpc_lml_factors)(n, x, c, a);
     } else {
@@ -6501,13 +6539,89 @@ DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_standardize)(int P, const DOP
     return sd;
 }
 
-/* Soft refit: m = sum_j w_j x_j / K, s = sqrt(sum_j w_j (x_j - m)^2 / K) per coordinate. */
+#if DOPT__VEC_EXT
+/* ---- row kernels over a P x D array (D >= VLEN) ----
+ * Coordinate block v of a row is the vector at dopt__mpc_voff(v, D) = v VLEN, except the last
+ * one, which ends at the row's end (D - VLEN) and so overlaps the block before when VLEN does
+ * not divide D: no access leaves the row, whatever D.  The lanes it shares with that block
+ * recompute the same values from the same inputs in the same order, so stores of them are
+ * idempotent; sums across a row, or added into an accumulator, keep only the block's fresh lanes
+ * (dopt__mpc_fresh). */
+DOPT__KTARGET static int DOPT__KFN(dopt__mpc_voff)(int v, int D)
+{
+    int o = v * DOPT__VLEN;
+    return o + DOPT__VLEN > D ? D - DOPT__VLEN : o;
+}
+
+/* The lanes of block v (at offset o) that no earlier block covers: all ones, else zero. */
+DOPT__KTARGET static DOPT__KFN(dopt__mpc_vmask) DOPT__KFN(dopt__mpc_fresh)(int v, int o)
+{
+    DOPT__KFN(dopt__mpc_vmask) f;
+    int l;
+    memset(&f, 0, sizeof f);
+    for (l = 0; l < DOPT__VLEN; ++l)
+        if (o + l >= v * DOPT__VLEN) f[l] = ~f[l];
+    return f;
+}
+
+/* The sum of a vector's lanes. */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_vsum)(DOPT__KFN(dopt__vreal) a)
+{
+    DOPT_REAL s = 0;
+    int l;
+    for (l = 0; l < DOPT__VLEN; ++l) s += a[l];
+    return s;
+}
+#endif
+
+/* Soft refit: m = sum_j w_j x_j / K, s = sqrt(sum_j w_j (x_j - m)^2 / K) per coordinate (two
+ * passes: the second centred at m).  Vector families with D >= VLEN: per coordinate block, the
+ * rows in four interleaved sums (no reduction across lanes). */
 DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_refit)(int P, int D, int K, const DOPT_REAL *DOPT_RESTRICT X,
                                           const DOPT_REAL *DOPT_RESTRICT w, DOPT_REAL *DOPT_RESTRICT m,
                                           DOPT_REAL *DOPT_RESTRICT s)
 {
     DOPT_REAL inv = (DOPT_REAL)1 / (DOPT_REAL)K;
     int j, i;
+#if DOPT__VEC_EXT
+    if (D >= DOPT__VLEN) {
+        typedef DOPT__KFN(dopt__vreal) V;
+        size_t Dz = (size_t)D;
+        int v, nv = (D + DOPT__VLEN - 1) / DOPT__VLEN;
+        for (v = 0; v < nv; ++v) {
+            int o = DOPT__KFN(dopt__mpc_voff)(v, D);
+            const DOPT_REAL *x = X + o;
+            V a0, a1, a2, a3, mv;
+            memset(&a0, 0, sizeof a0);
+            a1 = a2 = a3 = a0;
+            for (j = 0; j + 3 < P; j += 4) {
+                a0 += w[j] * DOPT__VLD(x + (size_t)j * Dz);
+                a1 += w[j + 1] * DOPT__VLD(x + (size_t)(j + 1) * Dz);
+                a2 += w[j + 2] * DOPT__VLD(x + (size_t)(j + 2) * Dz);
+                a3 += w[j + 3] * DOPT__VLD(x + (size_t)(j + 3) * Dz);
+            }
+            for (; j < P; ++j) a0 += w[j] * DOPT__VLD(x + (size_t)j * Dz);
+            mv = ((a0 + a1) + (a2 + a3)) * inv;
+            DOPT__VST(m + o, mv);
+            a0 = a1 = a2 = a3 = mv - mv;
+            for (j = 0; j + 3 < P; j += 4) {
+                V r0 = DOPT__VLD(x + (size_t)j * Dz) - mv, r1 = DOPT__VLD(x + (size_t)(j + 1) * Dz) - mv;
+                V r2 = DOPT__VLD(x + (size_t)(j + 2) * Dz) - mv, r3 = DOPT__VLD(x + (size_t)(j + 3) * Dz) - mv;
+                a0 += (w[j] * r0) * r0;
+                a1 += (w[j + 1] * r1) * r1;
+                a2 += (w[j + 2] * r2) * r2;
+                a3 += (w[j + 3] * r3) * r3;
+            }
+            for (; j < P; ++j) {
+                V r0 = DOPT__VLD(x + (size_t)j * Dz) - mv;
+                a0 += (w[j] * r0) * r0;
+            }
+            DOPT__VST(s + o, ((a0 + a1) + (a2 + a3)) * inv);
+        }
+        for (i = 0; i < D; ++i) s[i] = DOPT_M(sqrt)(s[i]);
+        return;
+    }
+#endif
     for (i = 0; i < D; ++i) m[i] = 0, s[i] = 0;
     for (j = 0; j < P; ++j) {
         const DOPT_REAL *x = X + (size_t)j * (size_t)D;
@@ -6530,13 +6644,40 @@ DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_samples)(const DOPT_FN(dopt_mp
 
 /* Reverse of the soft moments m = sum_j w_j x_j / K, V = sum_j w_j (x_j - m)^2 / K at fixed m
  * (its dependence on m is already in gm): gX_j = (2 gV (x_j - m) + gm) w_j / K and
- * gw_j = sum_i (gV_i (x_ji - m_i)^2 + gm_i x_ji) / K. */
+ * gw_j = sum_i (gV_i (x_ji - m_i)^2 + gm_i x_ji) / K.  Vector families with D >= VLEN: row by
+ * row in coordinate blocks, the row sum over the blocks' fresh lanes. */
 DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_moments)(int P, int D, DOPT_REAL invK, const DOPT_REAL *DOPT_RESTRICT X,
                                                  const DOPT_REAL *DOPT_RESTRICT w, const DOPT_REAL *DOPT_RESTRICT m,
                                                  const DOPT_REAL *DOPT_RESTRICT gm, const DOPT_REAL *DOPT_RESTRICT gV,
                                                  DOPT_REAL *DOPT_RESTRICT gX, DOPT_REAL *DOPT_RESTRICT gw)
 {
     int j, i;
+#if DOPT__VEC_EXT
+    if (D >= DOPT__VLEN) {
+        typedef DOPT__KFN(dopt__vreal) V;
+        typedef DOPT__KFN(dopt__mpc_vmask) M;
+        int nv = (D + DOPT__VLEN - 1) / DOPT__VLEN, ol = D - DOPT__VLEN, v;
+        M last = DOPT__KFN(dopt__mpc_fresh)(nv - 1, ol);
+        for (j = 0; j < P; ++j) {
+            const DOPT_REAL *x = X + (size_t)j * (size_t)D;
+            DOPT_REAL *gx = gX + (size_t)j * (size_t)D, wj = w[j] * invK;
+            V acc, xv, r, g2, g1, t;
+            memset(&acc, 0, sizeof acc);
+            for (v = 0; v + 1 < nv; ++v) {
+                int o = v * DOPT__VLEN;
+                xv = DOPT__VLD(x + o), r = xv - DOPT__VLD(m + o), g2 = DOPT__VLD(gV + o), g1 = DOPT__VLD(gm + o);
+                DOPT__VST(gx + o, ((g2 + g2) * r + g1) * wj);
+                acc += g2 * r * r + g1 * xv;
+            }
+            xv = DOPT__VLD(x + ol), r = xv - DOPT__VLD(m + ol), g2 = DOPT__VLD(gV + ol), g1 = DOPT__VLD(gm + ol);
+            DOPT__VST(gx + ol, ((g2 + g2) * r + g1) * wj);
+            t = g2 * r * r + g1 * xv;
+            acc += (V)((M)t & last);
+            gw[j] = DOPT__KFN(dopt__mpc_vsum)(acc) * invK;
+        }
+        return;
+    }
+#endif
     for (j = 0; j < P; ++j) {
         const DOPT_REAL *x = X + (size_t)j * D;
         DOPT_REAL *gx = gX + (size_t)j * D, acc0 = 0, acc1 = 0, wj = w[j] * invK;
