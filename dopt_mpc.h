@@ -6526,16 +6526,31 @@ DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_elites)(DOPT_FN(dopt_mpc_cem) 
 
 /* Standardize costs f (P reals): z = (f - mean f) / std f (population std; z = 0 when all equal).
  * Returns the std. */
+/* sum_j a_j b_j (b NULL: sum_j a_j) in four interleaved sums (no chain of P dependent adds). */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_dot4)(int P, const DOPT_REAL *DOPT_RESTRICT a, const DOPT_REAL *DOPT_RESTRICT b)
+{
+    DOPT_REAL s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int j;
+    for (j = 0; j + 3 < P; j += 4) {
+        s0 += b ? a[j] * b[j] : a[j];
+        s1 += b ? a[j + 1] * b[j + 1] : a[j + 1];
+        s2 += b ? a[j + 2] * b[j + 2] : a[j + 2];
+        s3 += b ? a[j + 3] * b[j + 3] : a[j + 3];
+    }
+    for (; j < P; ++j) s0 += b ? a[j] * b[j] : a[j];
+    return (s0 + s1) + (s2 + s3);
+}
+
 DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_standardize)(int P, const DOPT_REAL *DOPT_RESTRICT f, DOPT_REAL *DOPT_RESTRICT z)
 {
-    DOPT_REAL mu = 0, v = 0, sd, inv;
+    DOPT_REAL mu, v, sd, inv;
     int j;
-    for (j = 0; j < P; ++j) mu += f[j];
-    mu /= (DOPT_REAL)P;
-    for (j = 0; j < P; ++j) v += (f[j] - mu) * (f[j] - mu);
+    mu = DOPT__KFN(dopt__mpc_dot4)(P, f, NULL) / (DOPT_REAL)P;
+    for (j = 0; j < P; ++j) z[j] = f[j] - mu;
+    v = DOPT__KFN(dopt__mpc_dot4)(P, z, z);
     sd = DOPT_M(sqrt)(v / (DOPT_REAL)P);
     inv = sd > 0 ? 1 / sd : 0; /* one division, then products (z = 0 when all costs are equal) */
-    for (j = 0; j < P; ++j) z[j] = (f[j] - mu) * inv;
+    for (j = 0; j < P; ++j) z[j] *= inv;
     return sd;
 }
 
@@ -6707,7 +6722,7 @@ DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_
     DOPT_REAL *X = c->X + (size_t)b * PD, *gX = c->gX + (size_t)b * PD, *gf = c->gf + (size_t)b * (size_t)P;
     DOPT_REAL *gmean = c->gmean + (size_t)b * (size_t)D, *gstd = c->gstd + (size_t)b * (size_t)D;
     DOPT_REAL *gm = c->tmp, *gV = c->tmp + D, *gw = c->key, a = o->momentum, invK = (DOPT_REAL)1 / (DOPT_REAL)K;
-    DOPT_REAL hs = 0, hg = 0, dd, sw = 0;
+    DOPT_REAL hs, hg, dd, sw;
     DOPT__KFN(dopt__mpc_cem_samples)(o, P, D, mu, sd, e, X);
     /* through the smoothing and the floor */
     for (i = 0; i < D; ++i) {
@@ -6720,23 +6735,20 @@ DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_
     }
     /* V depends on m: gm += gV dV/dm, dV_i/dm_i = -2 sum_j w_j (x_ji - m_i) / K, where
      * sum_j w_j x_ji = K m_i: -2 m_i (K - sum_j w_j) / K (no pass over the samples) */
-    for (j = 0; j < P; ++j) sw += w[j];
+    sw = DOPT__KFN(dopt__mpc_dot4)(P, w, NULL);
     for (i = 0; i < D; ++i) gm[i] += gV[i] * (-2 * m[i] * ((DOPT_REAL)K - sw) * invK);
     DOPT__KFN(dopt__mpc_dcem_back_moments)(P, D, invK, X, w, m, gm, gV, gX, gw);
     /* through the soft top-k: LML's VJP, then a = -z / tau */
-    for (j = 0; j < P; ++j) {
-        DOPT_REAL h = w[j] * (1 - w[j]);
-        hs += h;
-        hg += h * gw[j];
-    }
+    for (j = 0; j < P; ++j) gf[j] = w[j] * (1 - w[j]); /* h */
+    hs = DOPT__KFN(dopt__mpc_dot4)(P, gf, NULL);
+    hg = DOPT__KFN(dopt__mpc_dot4)(P, gf, gw);
     dd = hs > 0 ? hg / hs : 0;
-    for (j = 0; j < P; ++j) gf[j] = -(w[j] * (1 - w[j]) * (gw[j] - dd)) / o->temperature;
+    for (j = 0; j < P; ++j) gf[j] = -(gf[j] * (gw[j] - dd)) / o->temperature;
     /* through the standardization: gf = (gz - mean gz - z mean(gz z)) / std */
     if (o->normalize) {
-        DOPT_REAL *z = c->key, mg = 0, mgz = 0, sdev = DOPT__KFN(dopt__mpc_standardize)(P, f, z);
-        for (j = 0; j < P; ++j) mg += gf[j], mgz += gf[j] * z[j];
-        mg /= (DOPT_REAL)P;
-        mgz /= (DOPT_REAL)P;
+        DOPT_REAL *z = c->key, mg, mgz, sdev = DOPT__KFN(dopt__mpc_standardize)(P, f, z);
+        mg = DOPT__KFN(dopt__mpc_dot4)(P, gf, NULL) / (DOPT_REAL)P;
+        mgz = DOPT__KFN(dopt__mpc_dot4)(P, gf, z) / (DOPT_REAL)P;
         sdev = sdev > 0 ? 1 / sdev : 0;
         for (j = 0; j < P; ++j) gf[j] = (gf[j] - mg - z[j] * mgz) * sdev;
     }
