@@ -6406,6 +6406,44 @@ DOPT__KTARGET static int DOPT__KFN(dopt__mpc_lml_range)(int n, const DOPT_REAL *
     return bad == 0;
 }
 
+/* How many x_i exceed t (vector compares, no branches). */
+DOPT__KTARGET static int DOPT__KFN(dopt__mpc_count_above)(int n, const DOPT_REAL *x, DOPT_REAL t)
+{
+    int i = 0, cnt = 0;
+#if DOPT__VEC_EXT
+    typedef DOPT__KFN(dopt__vreal) V;
+    typedef DOPT__KFN(dopt__mpc_vmask) M;
+    V vt;
+    M acc;
+    int l;
+    memset(&vt, 0, sizeof vt);
+    vt += t;
+    acc = (M)(vt - vt);
+    for (; i + DOPT__VLEN <= n; i += DOPT__VLEN) acc -= (M)(DOPT__VLD(x + i) > vt); /* true = all ones = -1 */
+    for (l = 0; l < DOPT__VLEN; ++l) cnt += (int)acc[l];
+#endif
+    for (; i < n; ++i) cnt += x[i] > t;
+    return cnt;
+}
+
+/* The product form's shift: a value c with exactly r of the x_i above it (between the r-th and
+ * (r+1)-th largest), by bisection of [xmin, xmax] on counts (at most 12 counting passes; the
+ * bracket's midpoint when ties or a narrow gap leave none found).  Only a start: the bracketed
+ * Newton solve and the polish fix the dual. */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_lml_split)(int n, int r, const DOPT_REAL *x, DOPT_REAL lo,
+                                                              DOPT_REAL hi)
+{
+    int pass;
+    for (pass = 0; pass < 12; ++pass) {
+        DOPT_REAL mid = (DOPT_REAL)0.5 * lo + (DOPT_REAL)0.5 * hi;
+        int cnt = DOPT__KFN(dopt__mpc_count_above)(n, x, mid);
+        if (cnt == r) return mid;
+        if (cnt > r) lo = mid;
+        else hi = mid;
+    }
+    return (DOPT_REAL)0.5 * lo + (DOPT_REAL)0.5 * hi;
+}
+
 /* One LML projection; y (n reals, not overlapping x) doubles as the selection scratch and then
  * holds the factors a_i of the product form.  The dual is solved twice: first with x shifted by
  * c (between the r-th and (r+1)-th largest x, r = ceil(k) clamped to [1, n-1], found by
@@ -6424,7 +6462,7 @@ DOPT__KTARGET static dopt_status DOPT__KFN(dopt__mpc_lml_one)(int n, DOPT_REAL k
     if (r < 1) r = 1;
     if (r > n - 1) r = n - 1;
     if ((xmax - xmin) + DOPT_M(fabs)(DOPT_M(log)(k / ((DOPT_REAL)n - k))) < DOPT__MPC_LML_SPAN) {
-        c = DOPT_FN(dopt__mpc_lml_start)(n, r, x, y);
+        c = n <= 128 ? DOPT__KFN(dopt__mpc_lml_split)(n, r, x, xmin, xmax) : DOPT_FN(dopt__mpc_lml_start)(n, r, x, y);
         a = y;
         DOPT__KFN(dopt__mpc_lml_factors)(n, x, c, a);
     } else {
@@ -6692,26 +6730,117 @@ DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_elites)(DOPT_FN(dopt_mpc_cem) 
 
 /* Standardize costs f (P reals): z = (f - mean f) / std f (population std; z = 0 when all equal).
  * Returns the std. */
+/* sum_j a_j b_j (b NULL: sum_j a_j) in four interleaved sums (no chain of P dependent adds). */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_dot4)(int P, const DOPT_REAL *DOPT_RESTRICT a, const DOPT_REAL *DOPT_RESTRICT b)
+{
+    DOPT_REAL s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int j;
+    for (j = 0; j + 3 < P; j += 4) {
+        s0 += b ? a[j] * b[j] : a[j];
+        s1 += b ? a[j + 1] * b[j + 1] : a[j + 1];
+        s2 += b ? a[j + 2] * b[j + 2] : a[j + 2];
+        s3 += b ? a[j + 3] * b[j + 3] : a[j + 3];
+    }
+    for (; j < P; ++j) s0 += b ? a[j] * b[j] : a[j];
+    return (s0 + s1) + (s2 + s3);
+}
+
 DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_standardize)(int P, const DOPT_REAL *DOPT_RESTRICT f, DOPT_REAL *DOPT_RESTRICT z)
 {
-    DOPT_REAL mu = 0, v = 0, sd, inv;
+    DOPT_REAL mu, v, sd, inv;
     int j;
-    for (j = 0; j < P; ++j) mu += f[j];
-    mu /= (DOPT_REAL)P;
-    for (j = 0; j < P; ++j) v += (f[j] - mu) * (f[j] - mu);
+    mu = DOPT__KFN(dopt__mpc_dot4)(P, f, NULL) / (DOPT_REAL)P;
+    for (j = 0; j < P; ++j) z[j] = f[j] - mu;
+    v = DOPT__KFN(dopt__mpc_dot4)(P, z, z);
     sd = DOPT_M(sqrt)(v / (DOPT_REAL)P);
     inv = sd > 0 ? 1 / sd : 0; /* one division, then products (z = 0 when all costs are equal) */
-    for (j = 0; j < P; ++j) z[j] = (f[j] - mu) * inv;
+    for (j = 0; j < P; ++j) z[j] *= inv;
     return sd;
 }
 
-/* Soft refit: m = sum_j w_j x_j / K, s = sqrt(sum_j w_j (x_j - m)^2 / K) per coordinate. */
+#if DOPT__VEC_EXT
+/* ---- row kernels over a P x D array (D >= VLEN) ----
+ * Coordinate block v of a row is the vector at dopt__mpc_voff(v, D) = v VLEN, except the last
+ * one, which ends at the row's end (D - VLEN) and so overlaps the block before when VLEN does
+ * not divide D: no access leaves the row, whatever D.  The lanes it shares with that block
+ * recompute the same values from the same inputs in the same order, so stores of them are
+ * idempotent; sums across a row, or added into an accumulator, keep only the block's fresh lanes
+ * (dopt__mpc_fresh). */
+DOPT__KTARGET static int DOPT__KFN(dopt__mpc_voff)(int v, int D)
+{
+    int o = v * DOPT__VLEN;
+    return o + DOPT__VLEN > D ? D - DOPT__VLEN : o;
+}
+
+/* The lanes of block v (at offset o) that no earlier block covers: all ones, else zero. */
+DOPT__KTARGET static DOPT__KFN(dopt__mpc_vmask) DOPT__KFN(dopt__mpc_fresh)(int v, int o)
+{
+    DOPT__KFN(dopt__mpc_vmask) f;
+    int l;
+    memset(&f, 0, sizeof f);
+    for (l = 0; l < DOPT__VLEN; ++l)
+        if (o + l >= v * DOPT__VLEN) f[l] = ~f[l];
+    return f;
+}
+
+/* The sum of a vector's lanes. */
+DOPT__KTARGET static DOPT_REAL DOPT__KFN(dopt__mpc_vsum)(DOPT__KFN(dopt__vreal) a)
+{
+    DOPT_REAL s = 0;
+    int l;
+    for (l = 0; l < DOPT__VLEN; ++l) s += a[l];
+    return s;
+}
+#endif
+
+/* Soft refit: m = sum_j w_j x_j / K, s = sqrt(sum_j w_j (x_j - m)^2 / K) per coordinate (two
+ * passes: the second centred at m).  Vector families with D >= VLEN: per coordinate block, the
+ * rows in four interleaved sums (no reduction across lanes). */
 DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_refit)(int P, int D, int K, const DOPT_REAL *DOPT_RESTRICT X,
                                           const DOPT_REAL *DOPT_RESTRICT w, DOPT_REAL *DOPT_RESTRICT m,
                                           DOPT_REAL *DOPT_RESTRICT s)
 {
     DOPT_REAL inv = (DOPT_REAL)1 / (DOPT_REAL)K;
     int j, i;
+#if DOPT__VEC_EXT
+    if (D >= DOPT__VLEN) {
+        typedef DOPT__KFN(dopt__vreal) V;
+        size_t Dz = (size_t)D;
+        int v, nv = (D + DOPT__VLEN - 1) / DOPT__VLEN;
+        for (v = 0; v < nv; ++v) {
+            int o = DOPT__KFN(dopt__mpc_voff)(v, D);
+            const DOPT_REAL *x = X + o;
+            V a0, a1, a2, a3, mv;
+            memset(&a0, 0, sizeof a0);
+            a1 = a2 = a3 = a0;
+            for (j = 0; j + 3 < P; j += 4) {
+                a0 += w[j] * DOPT__VLD(x + (size_t)j * Dz);
+                a1 += w[j + 1] * DOPT__VLD(x + (size_t)(j + 1) * Dz);
+                a2 += w[j + 2] * DOPT__VLD(x + (size_t)(j + 2) * Dz);
+                a3 += w[j + 3] * DOPT__VLD(x + (size_t)(j + 3) * Dz);
+            }
+            for (; j < P; ++j) a0 += w[j] * DOPT__VLD(x + (size_t)j * Dz);
+            mv = ((a0 + a1) + (a2 + a3)) * inv;
+            DOPT__VST(m + o, mv);
+            a0 = a1 = a2 = a3 = mv - mv;
+            for (j = 0; j + 3 < P; j += 4) {
+                V r0 = DOPT__VLD(x + (size_t)j * Dz) - mv, r1 = DOPT__VLD(x + (size_t)(j + 1) * Dz) - mv;
+                V r2 = DOPT__VLD(x + (size_t)(j + 2) * Dz) - mv, r3 = DOPT__VLD(x + (size_t)(j + 3) * Dz) - mv;
+                a0 += (w[j] * r0) * r0;
+                a1 += (w[j + 1] * r1) * r1;
+                a2 += (w[j + 2] * r2) * r2;
+                a3 += (w[j + 3] * r3) * r3;
+            }
+            for (; j < P; ++j) {
+                V r0 = DOPT__VLD(x + (size_t)j * Dz) - mv;
+                a0 += (w[j] * r0) * r0;
+            }
+            DOPT__VST(s + o, ((a0 + a1) + (a2 + a3)) * inv);
+        }
+        for (i = 0; i < D; ++i) s[i] = DOPT_M(sqrt)(s[i]);
+        return;
+    }
+#endif
     for (i = 0; i < D; ++i) m[i] = 0, s[i] = 0;
     for (j = 0; j < P; ++j) {
         const DOPT_REAL *x = X + (size_t)j * (size_t)D;
@@ -6734,13 +6863,40 @@ DOPT__KTARGET static void DOPT__KFN(dopt__mpc_cem_samples)(const DOPT_FN(dopt_mp
 
 /* Reverse of the soft moments m = sum_j w_j x_j / K, V = sum_j w_j (x_j - m)^2 / K at fixed m
  * (its dependence on m is already in gm): gX_j = (2 gV (x_j - m) + gm) w_j / K and
- * gw_j = sum_i (gV_i (x_ji - m_i)^2 + gm_i x_ji) / K. */
+ * gw_j = sum_i (gV_i (x_ji - m_i)^2 + gm_i x_ji) / K.  Vector families with D >= VLEN: row by
+ * row in coordinate blocks, the row sum over the blocks' fresh lanes. */
 DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_moments)(int P, int D, DOPT_REAL invK, const DOPT_REAL *DOPT_RESTRICT X,
                                                  const DOPT_REAL *DOPT_RESTRICT w, const DOPT_REAL *DOPT_RESTRICT m,
                                                  const DOPT_REAL *DOPT_RESTRICT gm, const DOPT_REAL *DOPT_RESTRICT gV,
                                                  DOPT_REAL *DOPT_RESTRICT gX, DOPT_REAL *DOPT_RESTRICT gw)
 {
     int j, i;
+#if DOPT__VEC_EXT
+    if (D >= DOPT__VLEN) {
+        typedef DOPT__KFN(dopt__vreal) V;
+        typedef DOPT__KFN(dopt__mpc_vmask) M;
+        int nv = (D + DOPT__VLEN - 1) / DOPT__VLEN, ol = D - DOPT__VLEN, v;
+        M last = DOPT__KFN(dopt__mpc_fresh)(nv - 1, ol);
+        for (j = 0; j < P; ++j) {
+            const DOPT_REAL *x = X + (size_t)j * (size_t)D;
+            DOPT_REAL *gx = gX + (size_t)j * (size_t)D, wj = w[j] * invK;
+            V acc, xv, r, g2, g1, t;
+            memset(&acc, 0, sizeof acc);
+            for (v = 0; v + 1 < nv; ++v) {
+                int o = v * DOPT__VLEN;
+                xv = DOPT__VLD(x + o), r = xv - DOPT__VLD(m + o), g2 = DOPT__VLD(gV + o), g1 = DOPT__VLD(gm + o);
+                DOPT__VST(gx + o, ((g2 + g2) * r + g1) * wj);
+                acc += g2 * r * r + g1 * xv;
+            }
+            xv = DOPT__VLD(x + ol), r = xv - DOPT__VLD(m + ol), g2 = DOPT__VLD(gV + ol), g1 = DOPT__VLD(gm + ol);
+            DOPT__VST(gx + ol, ((g2 + g2) * r + g1) * wj);
+            t = g2 * r * r + g1 * xv;
+            acc += (V)((M)t & last);
+            gw[j] = DOPT__KFN(dopt__mpc_vsum)(acc) * invK;
+        }
+        return;
+    }
+#endif
     for (j = 0; j < P; ++j) {
         const DOPT_REAL *x = X + (size_t)j * D;
         DOPT_REAL *gx = gX + (size_t)j * D, acc0 = 0, acc1 = 0, wj = w[j] * invK;
@@ -6770,7 +6926,7 @@ DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_
     DOPT_REAL *X = c->X + (size_t)b * PD, *gX = c->gX + (size_t)b * PD, *gf = c->gf + (size_t)b * (size_t)P;
     DOPT_REAL *gmean = c->gmean + (size_t)b * (size_t)D, *gstd = c->gstd + (size_t)b * (size_t)D;
     DOPT_REAL *gm = c->tmp, *gV = c->tmp + D, *gw = c->key, a = o->momentum, invK = (DOPT_REAL)1 / (DOPT_REAL)K;
-    DOPT_REAL hs = 0, hg = 0, dd, sw = 0;
+    DOPT_REAL hs, hg, dd, sw;
     DOPT__KFN(dopt__mpc_cem_samples)(o, P, D, mu, sd, e, X);
     /* through the smoothing and the floor */
     for (i = 0; i < D; ++i) {
@@ -6783,23 +6939,20 @@ DOPT__KTARGET static void DOPT__KFN(dopt__mpc_dcem_back_refit)(DOPT_FN(dopt_mpc_
     }
     /* V depends on m: gm += gV dV/dm, dV_i/dm_i = -2 sum_j w_j (x_ji - m_i) / K, where
      * sum_j w_j x_ji = K m_i: -2 m_i (K - sum_j w_j) / K (no pass over the samples) */
-    for (j = 0; j < P; ++j) sw += w[j];
+    sw = DOPT__KFN(dopt__mpc_dot4)(P, w, NULL);
     for (i = 0; i < D; ++i) gm[i] += gV[i] * (-2 * m[i] * ((DOPT_REAL)K - sw) * invK);
     DOPT__KFN(dopt__mpc_dcem_back_moments)(P, D, invK, X, w, m, gm, gV, gX, gw);
     /* through the soft top-k: LML's VJP, then a = -z / tau */
-    for (j = 0; j < P; ++j) {
-        DOPT_REAL h = w[j] * (1 - w[j]);
-        hs += h;
-        hg += h * gw[j];
-    }
+    for (j = 0; j < P; ++j) gf[j] = w[j] * (1 - w[j]); /* h */
+    hs = DOPT__KFN(dopt__mpc_dot4)(P, gf, NULL);
+    hg = DOPT__KFN(dopt__mpc_dot4)(P, gf, gw);
     dd = hs > 0 ? hg / hs : 0;
-    for (j = 0; j < P; ++j) gf[j] = -(w[j] * (1 - w[j]) * (gw[j] - dd)) / o->temperature;
+    for (j = 0; j < P; ++j) gf[j] = -(gf[j] * (gw[j] - dd)) / o->temperature;
     /* through the standardization: gf = (gz - mean gz - z mean(gz z)) / std */
     if (o->normalize) {
-        DOPT_REAL *z = c->key, mg = 0, mgz = 0, sdev = DOPT__KFN(dopt__mpc_standardize)(P, f, z);
-        for (j = 0; j < P; ++j) mg += gf[j], mgz += gf[j] * z[j];
-        mg /= (DOPT_REAL)P;
-        mgz /= (DOPT_REAL)P;
+        DOPT_REAL *z = c->key, mg, mgz, sdev = DOPT__KFN(dopt__mpc_standardize)(P, f, z);
+        mg = DOPT__KFN(dopt__mpc_dot4)(P, gf, NULL) / (DOPT_REAL)P;
+        mgz = DOPT__KFN(dopt__mpc_dot4)(P, gf, z) / (DOPT_REAL)P;
         sdev = sdev > 0 ? 1 / sdev : 0;
         for (j = 0; j < P; ++j) gf[j] = (gf[j] - mg - z[j] * mgz) * sdev;
     }

@@ -39,6 +39,9 @@ static void *fail_alloc(void *u, size_t n)
     return NULL;
 }
 
+/* DCEM tests run at dim 4 (whole vectors) and 11 (a vector family's row blocks end in an
+ * overlapping block: 4 + 4 + 3 doubles on avx2, 8 + 3 on avx512 and in float on avx2) */
+#define DCEM_DMAX 11
 #define TEST_CEM_PASS
 #define DOPT__DRIVE "tests/test_cem.c"
 #include "dopt.h"
@@ -236,8 +239,8 @@ static void test_dcem_float_vs_double(void)
     dopt_mpc_cem_f *cf;
     dopt_mpc_cem_options_d od = dopt_mpc_cem_default_options_d();
     dopt_mpc_cem_options_f of = dopt_mpc_cem_default_options_f();
-    dcem_obj_d qd = {{1, 2, 0.5, 1.5}, {0.3, -0.2, 0.1, 0.4}, {0}, {0}};
-    dcem_obj_f qf = {{1, 2, 0.5f, 1.5f}, {0.3f, -0.2f, 0.1f, 0.4f}, {0}, {0}};
+    dcem_obj_d qd = dcem_obj_make_d(D);
+    dcem_obj_f qf = dcem_obj_make_f(D);
     dopt_mpc_cem_objective_d objd;
     dopt_mpc_cem_objective_f objf;
     double md[D], sd[D], gmd[D], wd[D];
@@ -685,9 +688,20 @@ static void DOPT_FN(test_cem_mpc_loop)(void)
 /* f(x) = sum_i theta_i (x_i - c_i)^2 + 0.1 (sum_i x_i)^2 with learnable theta and c per problem
  * (shared by the batch); cost_vjp accumulates g_theta, g_c. */
 typedef struct DOPT_FN(dcem_obj) {
-    R theta[4], c[4];
-    double g_theta[4], g_c[4];
+    R theta[DCEM_DMAX], c[DCEM_DMAX];
+    double g_theta[DCEM_DMAX], g_c[DCEM_DMAX];
 } DOPT_FN(dcem_obj);
+
+/* theta and c of the first D coordinates: (1, 2, 0.5, 1.5, ...) and (0.3, -0.2, 0.1, 0.4, ...) */
+static DOPT_FN(dcem_obj) DOPT_FN(dcem_obj_make)(int D)
+{
+    static const double th[4] = {1, 2, 0.5, 1.5}, cc[4] = {0.3, -0.2, 0.1, 0.4};
+    DOPT_FN(dcem_obj) q;
+    int i;
+    memset(&q, 0, sizeof q);
+    for (i = 0; i < D; ++i) q.theta[i] = (R)(th[i % 4] + 0.25 * (i / 4)), q.c[i] = (R)(cc[i % 4] - 0.1 * (i / 4));
+    return q;
+}
 
 static dopt_status DOPT_FN(dcem_cost)(void *user, ptrdiff_t first, ptrdiff_t count, int P, int D, const R *X, R *f)
 {
@@ -726,106 +740,122 @@ static dopt_status DOPT_FN(dcem_vjp)(void *user, ptrdiff_t first, ptrdiff_t coun
 }
 
 #if !DOPT_IS_FLOAT
-/* L = w . mean_T + v . std_T after a fixed-noise forward from (mean0, std0) with parameters q */
+/* L = w . mean_T + v . std_T after a fixed-noise forward from (mean0, std0) with parameters q
+ * (B problems of dim D, n = B D) */
 static double dcem_loss(dopt_mpc_cem_d *c, const dopt_mpc_cem_options_d *o, dcem_obj_d *q, const double *mean0,
-                        const double *std0, const double *w, const double *v, int n)
+                        const double *std0, const double *w, const double *v, int D, int n)
 {
-    double mean[16], std[16], L = 0;
+    double mean[2 * DCEM_DMAX], std[2 * DCEM_DMAX], L = 0;
     dopt_mpc_cem_objective_d obj;
     int i;
     obj.cost = dcem_cost_d, obj.cost_vjp = dcem_vjp_d, obj.user = q;
     memcpy(mean, mean0, (size_t)n * sizeof(double));
     memcpy(std, std0, (size_t)n * sizeof(double));
     dopt_mpc_cem_seed_d(c, 5, 0);
-    if (dopt_mpc_dcem_forward_d(c, o, &obj, mean, 4, std, 4, NULL, NULL) != DOPT_OK) return NAN;
+    if (dopt_mpc_dcem_forward_d(c, o, &obj, mean, D, std, D, NULL, NULL) != DOPT_OK) return NAN;
     for (i = 0; i < n; ++i) L += w[i] * mean[i] + v[i] * std[i];
     return L;
 }
 
+/* DCEM's gradients (initial mean, std, the objective's theta and c) against central differences
+ * of the unrolled map, noise fixed by the seed: dims 4 and 11, three option variants. */
 static void test_dcem_fd(void)
 {
-    enum { D = 4, B = 2, N = B * D };
-    dopt_mpc_cem_dims dims = {B, D, 24, 5, 0, 6};
-    dopt_mpc_cem_d *c;
-    int variant, i, p;
-    double lo[D] = {-3, -3, -0.6, -3}, hi[D] = {3, 3, 3, 3};
-    DOPT_CHECK(dopt_mpc_cem_create_d(NULL, &dims, &c, NULL) == DOPT_OK, "create");
-    for (variant = 0; variant < 3; ++variant) {
-        dopt_mpc_cem_options_d o = dopt_mpc_cem_default_options_d();
-        dcem_obj_d q = {{1, 2, 0.5, 1.5}, {0.3, -0.2, 0.1, 0.4}, {0}, {0}};
-        dopt_mpc_cem_objective_d obj;
-        double mean0[N], std0[N], w[N], v[N], mean[N], std[N], gm0[N], gs0[N], L0, h = 1e-6;
-        dopt_rng rng;
-        dopt_rng_seed(&rng, 99, (uint64_t)variant);
-        o.iterations = 6;
-        o.temperature = variant == 1 ? 0.5 : 1;
-        o.momentum = variant == 2 ? 0.3 : 0.1;
-        if (variant == 1) o.normalize = DOPT_OFF;
-        if (variant == 2) o.lower = lo, o.upper = hi;
-        for (i = 0; i < N; ++i) {
-            mean0[i] = 0.5 * dopt_rng_normal_d(&rng), std0[i] = 0.5 + 0.5 * dopt_rng_uniform_d(&rng);
-            w[i] = dopt_rng_normal_d(&rng), v[i] = dopt_rng_normal_d(&rng);
+    enum { B = 2, NMAX = B * DCEM_DMAX };
+    static const int dims_d[2] = {4, DCEM_DMAX};
+    int variant, i, p, dd;
+    for (dd = 0; dd < 2; ++dd) {
+        int D = dims_d[dd], N = B * D;
+        dopt_mpc_cem_dims dims = {B, 0, 24, 5, 0, 6};
+        dopt_mpc_cem_d *c;
+        double lo[DCEM_DMAX], hi[DCEM_DMAX];
+        dims.dim = D;
+        for (i = 0; i < D; ++i) lo[i] = i % 4 == 2 ? -0.6 : -3, hi[i] = 3;
+        DOPT_CHECK(dopt_mpc_cem_create_d(NULL, &dims, &c, NULL) == DOPT_OK, "create");
+        for (variant = 0; variant < 3; ++variant) {
+            dopt_mpc_cem_options_d o = dopt_mpc_cem_default_options_d();
+            dcem_obj_d q = dcem_obj_make_d(D);
+            dopt_mpc_cem_objective_d obj;
+            double mean0[NMAX], std0[NMAX], w[NMAX], v[NMAX], mean[NMAX], std[NMAX], gm0[NMAX], gs0[NMAX], L0, h = 1e-6;
+            dopt_rng rng;
+            dopt_rng_seed(&rng, 99, (uint64_t)variant);
+            o.iterations = 6;
+            o.temperature = variant == 1 ? 0.5 : 1;
+            o.momentum = variant == 2 ? 0.3 : 0.1;
+            if (variant == 1) o.normalize = DOPT_OFF;
+            if (variant == 2) o.lower = lo, o.upper = hi;
+            for (i = 0; i < N; ++i) {
+                mean0[i] = 0.5 * dopt_rng_normal_d(&rng), std0[i] = 0.5 + 0.5 * dopt_rng_uniform_d(&rng);
+                w[i] = dopt_rng_normal_d(&rng), v[i] = dopt_rng_normal_d(&rng);
+            }
+            obj.cost = dcem_cost_d, obj.cost_vjp = dcem_vjp_d, obj.user = &q;
+            memcpy(mean, mean0, sizeof mean), memcpy(std, std0, sizeof std);
+            dopt_mpc_cem_seed_d(c, 5, 0);
+            DOPT_CHECK(dopt_mpc_dcem_forward_d(c, &o, &obj, mean, D, std, D, NULL, NULL) == DOPT_OK, "forward");
+            L0 = 0;
+            for (i = 0; i < N; ++i) L0 += w[i] * mean[i] + v[i] * std[i];
+            DOPT_CHECK(fabs(L0 - dcem_loss(c, &o, &q, mean0, std0, w, v, D, N)) == 0, "forward repeatable with the same seed");
+            DOPT_CHECK(dopt_mpc_dcem_backward_d(c, &obj, w, D, v, D, gm0, D, gs0, D, NULL) == DOPT_OK, "backward");
+            /* central differences of the whole unrolled map, noise fixed by the seed */
+            for (p = 0; p < 2 * N + 2 * D; ++p) {
+                double *target = p < N ? &mean0[p] : p < 2 * N ? &std0[p - N] : NULL, save, fd, an;
+                dcem_obj_d qq = q;
+                if (!target) target = p - 2 * N < D ? &qq.theta[p - 2 * N] : &qq.c[p - 2 * N - D];
+                save = *target;
+                *target = save + h;
+                fd = dcem_loss(c, &o, &qq, mean0, std0, w, v, D, N);
+                *target = save - h;
+                fd -= dcem_loss(c, &o, &qq, mean0, std0, w, v, D, N);
+                *target = save;
+                fd /= 2 * h;
+                an = p < N ? gm0[p] : p < 2 * N ? gs0[p - N] : p - 2 * N < D ? q.g_theta[p - 2 * N] : q.g_c[p - 2 * N - D];
+                DOPT_CHECK(fabs(fd - an) <= 1e-6 * (1 + fabs(fd)), "dim %d variant %d parameter %d: fd %.10g analytic %.10g",
+                           D, variant, p, fd, an);
+            }
         }
-        obj.cost = dcem_cost_d, obj.cost_vjp = dcem_vjp_d, obj.user = &q;
-        memcpy(mean, mean0, sizeof mean), memcpy(std, std0, sizeof std);
-        dopt_mpc_cem_seed_d(c, 5, 0);
-        DOPT_CHECK(dopt_mpc_dcem_forward_d(c, &o, &obj, mean, D, std, D, NULL, NULL) == DOPT_OK, "forward");
-        L0 = 0;
-        for (i = 0; i < N; ++i) L0 += w[i] * mean[i] + v[i] * std[i];
-        DOPT_CHECK(fabs(L0 - dcem_loss(c, &o, &q, mean0, std0, w, v, N)) == 0, "forward repeatable with the same seed");
-        DOPT_CHECK(dopt_mpc_dcem_backward_d(c, &obj, w, D, v, D, gm0, D, gs0, D, NULL) == DOPT_OK, "backward");
-        /* central differences of the whole unrolled map, noise fixed by the seed */
-        for (p = 0; p < 2 * N + 8; ++p) {
-            double *target = p < N ? &mean0[p] : p < 2 * N ? &std0[p - N] : NULL, save, fd, an;
-            dcem_obj_d qq = q;
-            if (!target) target = p - 2 * N < 4 ? &qq.theta[p - 2 * N] : &qq.c[p - 2 * N - 4];
-            save = *target;
-            *target = save + h;
-            fd = dcem_loss(c, &o, &qq, mean0, std0, w, v, N);
-            *target = save - h;
-            fd -= dcem_loss(c, &o, &qq, mean0, std0, w, v, N);
-            *target = save;
-            fd /= 2 * h;
-            an = p < N ? gm0[p] : p < 2 * N ? gs0[p - N] : p - 2 * N < 4 ? q.g_theta[p - 2 * N] : q.g_c[p - 2 * N - 4];
-            DOPT_CHECK(fabs(fd - an) <= 1e-6 * (1 + fabs(fd)), "variant %d parameter %d: fd %.10g analytic %.10g", variant, p,
-                       fd, an);
-        }
+        dopt_mpc_cem_destroy_d(c);
     }
-    dopt_mpc_cem_destroy_d(c);
 }
 #endif
 
-/* DCEM in this precision: batch of 3 equals each element alone (bit for bit, gradients too). */
+/* DCEM in this precision: batch of 3 equals each element alone (bit for bit, gradients too), at
+ * dims 4 and 11. */
 static void DOPT_FN(test_dcem_batch_and_precision)(void)
 {
-    enum { D = 4, B = 3 };
-    dopt_mpc_cem_dims dims = {B, D, 30, 6, 0, 5}, one = {1, D, 30, 6, 0, 5};
-    DOPT_FN(dopt_mpc_cem) *c, *c1;
-    DOPT_FN(dopt_mpc_cem_options) o = DOPT_FN(dopt_mpc_cem_default_options)();
-    DOPT_FN(dcem_obj) q = {{1, 2, (R)0.5, (R)1.5}, {(R)0.3, (R)-0.2, (R)0.1, (R)0.4}, {0}, {0}};
-    DOPT_FN(dopt_mpc_cem_objective) obj;
-    R mean[B * D], std[B * D], gm[B * D], gs[B * D], m1[D], s1[D], g1[D], gs1[D], w[B * D];
-    int b, i, same = 1;
-    obj.cost = DOPT_FN(dcem_cost), obj.cost_vjp = DOPT_FN(dcem_vjp), obj.user = &q;
-    o.iterations = 5;
-    DOPT_FN(dopt_mpc_cem_create)(NULL, &dims, &c, NULL);
-    DOPT_FN(dopt_mpc_cem_create)(NULL, &one, &c1, NULL);
-    for (i = 0; i < B * D; ++i) mean[i] = (R)(0.1 * i), std[i] = 1, w[i] = (R)(1 + 0.5 * (i % 3));
-    DOPT_FN(dopt_mpc_cem_seed)(c, 8, 0);
-    DOPT_CHECK(DOPT_FN(dopt_mpc_dcem_forward)(c, &o, &obj, mean, D, std, D, NULL, NULL) == DOPT_OK, "forward");
-    DOPT_CHECK(DOPT_FN(dopt_mpc_dcem_backward)(c, &obj, w, D, NULL, 0, gm, D, gs, D, NULL) == DOPT_OK, "backward");
-    for (b = 0; b < B; ++b) {
-        for (i = 0; i < D; ++i) m1[i] = (R)(0.1 * (b * D + i)), s1[i] = 1;
-        DOPT_FN(dopt_mpc_cem_seed)(c1, 8, (uint64_t)b);
-        DOPT_FN(dopt_mpc_dcem_forward)(c1, &o, &obj, m1, D, s1, D, NULL, NULL);
-        DOPT_FN(dopt_mpc_dcem_backward)(c1, &obj, w + b * D, D, NULL, 0, g1, D, gs1, D, NULL);
-        if (memcmp(m1, mean + b * D, sizeof m1) || memcmp(s1, std + b * D, sizeof s1) || memcmp(g1, gm + b * D, sizeof g1) ||
-            memcmp(gs1, gs + b * D, sizeof gs1))
-            same = 0;
+    enum { B = 3, NMAX = B * DCEM_DMAX };
+    static const int dims_d[2] = {4, DCEM_DMAX};
+    int b, i, dd, same = 1;
+    for (dd = 0; dd < 2; ++dd) {
+        int D = dims_d[dd];
+        dopt_mpc_cem_dims dims = {B, 0, 30, 6, 0, 5}, one = {1, 0, 30, 6, 0, 5};
+        DOPT_FN(dopt_mpc_cem) *c, *c1;
+        DOPT_FN(dopt_mpc_cem_options) o = DOPT_FN(dopt_mpc_cem_default_options)();
+        DOPT_FN(dcem_obj) q = DOPT_FN(dcem_obj_make)(D);
+        DOPT_FN(dopt_mpc_cem_objective) obj;
+        R mean[NMAX], std[NMAX], gm[NMAX], gs[NMAX], m1[DCEM_DMAX], s1[DCEM_DMAX], g1[DCEM_DMAX], gs1[DCEM_DMAX], w[NMAX];
+        size_t row = (size_t)D * sizeof(R);
+        dims.dim = one.dim = D;
+        obj.cost = DOPT_FN(dcem_cost), obj.cost_vjp = DOPT_FN(dcem_vjp), obj.user = &q;
+        o.iterations = 5;
+        DOPT_FN(dopt_mpc_cem_create)(NULL, &dims, &c, NULL);
+        DOPT_FN(dopt_mpc_cem_create)(NULL, &one, &c1, NULL);
+        for (i = 0; i < B * D; ++i) mean[i] = (R)(0.1 * i), std[i] = 1, w[i] = (R)(1 + 0.5 * (i % 3));
+        DOPT_FN(dopt_mpc_cem_seed)(c, 8, 0);
+        DOPT_CHECK(DOPT_FN(dopt_mpc_dcem_forward)(c, &o, &obj, mean, D, std, D, NULL, NULL) == DOPT_OK, "forward");
+        DOPT_CHECK(DOPT_FN(dopt_mpc_dcem_backward)(c, &obj, w, D, NULL, 0, gm, D, gs, D, NULL) == DOPT_OK, "backward");
+        for (b = 0; b < B; ++b) {
+            for (i = 0; i < D; ++i) m1[i] = (R)(0.1 * (b * D + i)), s1[i] = 1;
+            DOPT_FN(dopt_mpc_cem_seed)(c1, 8, (uint64_t)b);
+            DOPT_FN(dopt_mpc_dcem_forward)(c1, &o, &obj, m1, D, s1, D, NULL, NULL);
+            DOPT_FN(dopt_mpc_dcem_backward)(c1, &obj, w + b * D, D, NULL, 0, g1, D, gs1, D, NULL);
+            if (memcmp(m1, mean + b * D, row) || memcmp(s1, std + b * D, row) || memcmp(g1, gm + b * D, row) ||
+                memcmp(gs1, gs + b * D, row))
+                same = 0;
+        }
+        DOPT_CHECK(same, "DCEM dim %d: batch of 3 == 3 batches of 1, bit for bit", D);
+        DOPT_FN(dopt_mpc_cem_destroy)(c);
+        DOPT_FN(dopt_mpc_cem_destroy)(c1);
     }
-    DOPT_CHECK(same, "DCEM batch of 3 == 3 batches of 1, bit for bit");
-    DOPT_FN(dopt_mpc_cem_destroy)(c);
-    DOPT_FN(dopt_mpc_cem_destroy)(c1);
 }
 
 #undef R
