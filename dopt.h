@@ -4196,23 +4196,27 @@ static void DOPT_FN(dopt__nlls_carve)(DOPT_FN(dopt_nlls_solver) *s, void *area)
     DOPT_ASSERT(s->scr != NULL);
 }
 
-/* Solver phase 4: the iteration memory, one zeroed area of the solver's own (dopt__nlls_carve),
- * and the one-slot record slot_H1 (its own, not cleared: read only after a factor wrote it, so
- * its pages are touched only by solvers that keep undamped factors). */
-static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_dims) *dm)
+/* Solver phase 4: the iteration memory, one zeroed area of the solver's own (dopt__nlls_carve;
+ * none with `shared`: the ragged batch points the solver at its shared area next), and the
+ * one-slot record slot_H1 (its own, not cleared: read only after a factor wrote it, so its
+ * pages are touched only by solvers that keep undamped factors). */
+static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_dims) *dm,
+                                            int shared)
 {
     s->dm = *dm;
     s->maxr = dm->maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
-    s->buf_bytes = DOPT_FN(dopt__nlls_buf_bytes)(s);
-    s->buf = dopt_alloc(&s->p->hooks, s->buf_bytes);
+    s->buf_bytes = shared ? 0 : DOPT_FN(dopt__nlls_buf_bytes)(s);
+    s->buf = shared ? NULL : dopt_alloc(&s->p->hooks, s->buf_bytes);
     s->slot_H1 = (DOPT_REAL *)dopt_alloc(&s->p->hooks, (dm->nval + 1) * sizeof(DOPT_REAL));
     s->slot_ok1 = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, 1);
-    if (!s->buf || !s->slot_H1 || !s->slot_ok1) return 0;
-    memset(s->buf, 0, s->buf_bytes);
+    if ((!shared && !s->buf) || !s->slot_H1 || !s->slot_ok1) return 0;
     s->nslots = 1;
     s->slot_H = s->slot_H1;
     s->slot_ok = s->slot_ok1;
-    DOPT_FN(dopt__nlls_carve)(s, s->buf);
+    if (!shared) {
+        memset(s->buf, 0, s->buf_bytes);
+        DOPT_FN(dopt__nlls_carve)(s, s->buf);
+    }
     return 1;
 }
 
@@ -4284,10 +4288,9 @@ static int DOPT_FN(dopt__nlls_con_make)(DOPT_FN(dopt_nlls_solver) *s)
     return 1;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
-                                                      const DOPT_FN(dopt_linear_solver) *linear,
-                                                      DOPT_FN(dopt_nlls_solver) **out,
-                                                      dopt_errinfo *info)
+/* dopt_nlls_solver_create, or with `shared` one without iteration buffers (the ragged batch's) */
+static dopt_status DOPT_FN(dopt__nlls_create)(DOPT_FN(dopt_nlls_problem) *p, const DOPT_FN(dopt_linear_solver) *linear,
+                                              int shared, DOPT_FN(dopt_nlls_solver) **out, dopt_errinfo *info)
 {
     DOPT_FN(dopt_nlls_solver) *s;
     DOPT_FN(dopt__nlls_dims) dm;
@@ -4319,7 +4322,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     dm.maxJ = 1;
     dm.maxr = dm.maxdim = dm.maxt = 1;
     if (!DOPT_FN(dopt__nlls_make_blocks)(s, &dm) || !DOPT_FN(dopt__nlls_make_pattern)(s, &dm) ||
-        !DOPT_FN(dopt__nlls_make_pairs)(s, &dm) || !DOPT_FN(dopt__nlls_make_buffers)(s, &dm)) {
+        !DOPT_FN(dopt__nlls_make_pairs)(s, &dm) || !DOPT_FN(dopt__nlls_make_buffers)(s, &dm, shared)) {
         DOPT_FN(dopt_nlls_solver_destroy)(s);
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: out of memory building the solver");
     }
@@ -4344,6 +4347,14 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     s->vec6 = DOPT_FN(dopt__nlls_vec6)();
     *out = s;
     return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
+                                                      const DOPT_FN(dopt_linear_solver) *linear,
+                                                      DOPT_FN(dopt_nlls_solver) **out,
+                                                      dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__nlls_create)(p, linear, 0, out, info);
 }
 
 
@@ -6156,7 +6167,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_create)(const dopt_hooks *hooks, i
         dopt_status st = DOPT_OK;
         R->np = k + 1;
         if (maker) st = maker(maker_user, problems[k], &ls);
-        if (st == DOPT_OK) st = DOPT_FN(dopt_nlls_solver_create)(problems[k], maker ? &ls : NULL, &R->s[k], info);
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_create)(problems[k], maker ? &ls : NULL, 1, &R->s[k], info);
         if (st == DOPT_OK) {
             st = DOPT_FN(dopt__nlls_ragged_share)(R, k);
             if (st != DOPT_OK) dopt_errinfo_set(info, st, k, 0, "nlls ragged: shared memory");
