@@ -1283,8 +1283,9 @@ DOPT_API const unsigned char *DOPT_FN(dopt_nlls_active_set)(const DOPT_FN(dopt_n
  * where its linear solver has the lane batch (dopt_nlls_options.sequential_batch).  The solvers
  * share one area of iteration buffers (H, g, step vectors, cost scratch) and, where the linear
  * solver offers share_work (dopt_sparse_linear_solver does), one factor's memory, each sized for
- * the largest problem: the memory of one solver, not of all (256 cube graphs of 64..256 poses:
- * ~1.3 MB a problem instead of ~4.3 MB, and no fresh pages to fault in).  So use its solvers
+ * the largest problem: that memory once, not once per problem (bench-pgo's ragged256, 256 cube
+ * graphs of 64..256 poses: the process holds 344 MB after creation instead of 734 MB, and far
+ * fewer fresh pages are faulted in).  So use its solvers
  * one at a time, never on several threads at once.  Each element gets exactly the solve it gets
  * alone (the same code; every buffer is written before it is read: tests/test_nlls_constraints.c
  * checks bit-identity, also after the other problems used the areas).  States are packed back to back: problem k's
