@@ -983,6 +983,16 @@ DOPT_API void DOPT_FN(dopt_nlls_loss_eval)(dopt_loss_kind kind, DOPT_REAL a, DOP
  *             instead of solving with unit vectors.  May allocate its workspace on the first
  *             call.  Returns DOPT_OK, DOPT_ERR_INVALID_ARGUMENT (no successful factor),
  *             DOPT_ERR_ALLOCATION, DOPT_ERR_NON_FINITE.
+ *   work_bytes, share_work  optional, both or neither (NULL: the solver keeps its own memory):
+ *             work_bytes() is the size of the memory factor() and solve() use for the current
+ *             slot (the factor and its workspace), after analyze(); share_work(self, mem, bytes)
+ *             makes them use caller memory instead (bytes >= work_bytes(), DOPT_WORKSPACE_ALIGN
+ *             aligned or not; it must outlive the solver or the next share_work), releasing
+ *             the solver's own; the factor held is lost.  Several solvers may share one area
+ *             (the ragged batch does) when one factor() and the solve()s after it are never
+ *             interleaved with another's factor(): each factor() may overwrite all of it.
+ *             reserve() and analyze() go back to memory of the solver's own.  Returns DOPT_OK,
+ *             DOPT_ERR_INVALID_ARGUMENT (no analysis, bytes too small).
  * factor() must be a function of (values, diag_add) alone: the layer reuses a kept factor when
  * it is asked for a factor of a bit-identical undamped matrix (see dopt_nlls_solver_keep_factors).
  * dopt_linear_solver_dense builds the dense Cholesky one; dopt_sparse.h's
@@ -1003,6 +1013,8 @@ typedef struct DOPT_FN(dopt_linear_solver) {
                                 const DOPT_REAL *const *diag_add, dopt_status *status, int *fail_col);
     void (*solve_batch)(void *self, int count, DOPT_REAL *const *rhs);
     dopt_status (*selected_inverse)(void *self, DOPT_REAL *out);
+    size_t (*work_bytes)(void *self);
+    dopt_status (*share_work)(void *self, void *mem, size_t bytes);
 } DOPT_FN(dopt_linear_solver);
 
 /* dopt_linear_solver_dense: a linear solver that scatters the blocks into a dense n x n matrix
@@ -1295,11 +1307,17 @@ DOPT_API const unsigned char *DOPT_FN(dopt_nlls_active_set)(const DOPT_FN(dopt_n
 /* ---- ragged batches ---------------------------------------------------------------------------- */
 /* RAGGED BATCH: elements whose variable and cost counts differ (pose graphs of different
  * lengths), without padding.  Give one problem per structure, its batch holding the elements of
- * that structure; the ragged solver makes one nlls solver per problem (its own analysis and
- * memory, made once) and solves the problems one after the other, the elements of one problem in
- * lockstep where its linear solver has the lane batch (dopt_nlls_options.sequential_batch).
- * Each element gets exactly the solve it gets alone (the same code and memory layout: tests/
- * test_nlls_constraints.c checks bit-identity).  States are packed back to back: problem k's
+ * that structure; the ragged solver makes one nlls solver per problem (its own analysis, made
+ * once) and solves the problems one after the other, the elements of one problem in lockstep
+ * where its linear solver has the lane batch (dopt_nlls_options.sequential_batch).  The solvers
+ * share one area of iteration buffers (H, g, step vectors, cost scratch) and, where the linear
+ * solver offers share_work (dopt_sparse_linear_solver does), one factor's memory, each sized for
+ * the largest problem: that memory once, not once per problem (bench-pgo's ragged256, 256 cube
+ * graphs of 64..256 poses: the process holds 344 MB after creation instead of 734 MB, and far
+ * fewer fresh pages are faulted in).  So use its solvers
+ * one at a time, never on several threads at once.  Each element gets exactly the solve it gets
+ * alone (the same code; every buffer is written before it is read: tests/test_nlls_constraints.c
+ * checks bit-identity, also after the other problems used the areas).  States are packed back to back: problem k's
  * element b at x + dopt_nlls_ragged_offset(R, k) + b * dopt_nlls_state_size(problem k); reports
  * likewise, problem k's element b at reports[dopt_nlls_ragged_first(R, k) + b].  For the
  * backward modes make a dopt_nlls_diff on each dopt_nlls_ragged_solver(R, k). */
@@ -3921,6 +3939,13 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_check_jacobian)(DOPT_FN(dopt_cost_fn) fn,
 
 #define DOPT__NLLS_NONE ((size_t)-1)
 #define DOPT__NLLS_MAXMEM 40
+
+/* Sizes the solver's buffers need, gathered over the costs (dopt_nlls_solver_create). */
+typedef struct DOPT_FN(dopt__nlls_dims) {
+    size_t maxkeys, npair, maxJ, nval;
+    int maxr, maxdim, maxt, nnzb;
+} DOPT_FN(dopt__nlls_dims);
+
 /* what a phase of one element's iteration (dopt__nlls_begin ... dopt__nlls_finish) asks for next */
 #define DOPT__NLLS_GO 0     /* go on: the next phase (or, after finish, the next iteration)   */
 #define DOPT__NLLS_AGAIN 1  /* the step was rejected before a trial point: the next iteration */
@@ -3965,6 +3990,15 @@ struct DOPT_FN(dopt_nlls_solver) {
     DOPT_REAL *H2, *g2;      /* LM: the trial point's H and g (linearized with its cost; swapped in
                                 on acceptance, which saves the re-evaluation there)            */
     DOPT_REAL *r, *J, *Jt, *scr;
+    /* The iteration buffers above lie in one area (dopt__nlls_carve): the solver's own (buf,
+       buf_bytes), or, in a ragged batch, an area its solvers share (buf NULL), used one solver
+       at a time, as is the linear solver's factor memory (share_work); then *owner names the
+       solver whose factor that memory holds (dopt__nlls_factor sets it, dopt__nlls_reuse
+       checks it).  dm: the sizes (dopt__nlls_buf_bytes). */
+    DOPT_FN(dopt__nlls_dims) dm;
+    void *buf;
+    size_t buf_bytes;
+    const void **owner;
     /* Factor slots (dopt__nlls_factor, dopt__nlls_reuse): with nslots = batch + 1
        (dopt_nlls_solver_keep_factors) element b's undamped factorizations go to slot b and every
        damped one to the shared slot `batch` (only undamped factors are ever reused, and LM's
@@ -4089,6 +4123,8 @@ DOPT_API void DOPT_FN(dopt_nlls_solver_destroy)(DOPT_FN(dopt_nlls_solver) *s)
     h = s->p->hooks;
     if (s->ls.destroy) s->ls.destroy(s->ls.self);
     dopt_free(&h, s->keep_mem, s->keep_bytes);
+    dopt_free(&h, s->buf, s->buf_bytes);
+    dopt_free(&h, s->slot_H1, (s->dm.nval + 1) * sizeof(DOPT_REAL));
     for (i = 0; i < s->nmem; ++i) dopt_free(&h, s->mem[i], s->memsz[i]);
     dopt_free(&h, s, sizeof *s);
 }
@@ -4109,12 +4145,6 @@ static int DOPT_FN(dopt__nlls_find_block)(const DOPT_FN(dopt_nlls_solver) *s, in
     }
     return -1;
 }
-
-/* Sizes the solver's buffers need, gathered over the costs (dopt_nlls_solver_create). */
-typedef struct DOPT_FN(dopt__nlls_dims) {
-    size_t maxkeys, npair, maxJ, nval;
-    int maxr, maxdim, maxt, nnzb;
-} DOPT_FN(dopt__nlls_dims);
 
 /* Solver phase 1: the blocks, i.e. the free variables some cost touches, in index order
  * (var_block, block_var, block_dim, block_start, n), and the sizes of the cost loops. */
@@ -4240,34 +4270,63 @@ static int DOPT_FN(dopt__nlls_make_pairs)(DOPT_FN(dopt_nlls_solver) *s, const DO
     return 1;
 }
 
-/* Solver phase 4: the iteration memory (H, g and the vectors of a step; cost scratch). */
-static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_dims) *dm)
+/* Bytes of the iteration buffers' area (H, g and the vectors of a step; cost scratch), as
+ * dopt__nlls_carve lays it out. */
+static size_t DOPT_FN(dopt__nlls_buf_bytes)(const DOPT_FN(dopt_nlls_solver) *s)
 {
+    const DOPT_FN(dopt__nlls_dims) *dm = &s->dm;
+    size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL), hb = DOPT_WORKSPACE_ROUND((dm->nval + 1) * R);
+    return DOPT_WORKSPACE_ALIGN + 2 * hb + 7 * DOPT_WORKSPACE_ROUND(n1 * R) +
+           DOPT_WORKSPACE_ROUND(((size_t)s->p->xdim + 1) * R) + DOPT_WORKSPACE_ROUND((size_t)dm->maxr * R) +
+           2 * DOPT_WORKSPACE_ROUND(dm->maxJ * R) + DOPT_WORKSPACE_ROUND((size_t)(2 * dm->maxr + dm->maxdim + dm->maxt) * R);
+}
+
+/* Point the iteration buffers into `area` (dopt__nlls_buf_bytes of it): every one is written
+ * before it is read in a solve, so an area other solvers used works as well as a fresh one. */
+static void DOPT_FN(dopt__nlls_carve)(DOPT_FN(dopt_nlls_solver) *s, void *area)
+{
+    const DOPT_FN(dopt__nlls_dims) *dm = &s->dm;
     size_t n1 = (size_t)s->n + 1, R = sizeof(DOPT_REAL), nval = dm->nval;
-    int maxr = dm->maxr;
-    s->H = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
-    s->g = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-    s->H2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
-    s->g2 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-    s->d = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-    s->dscale = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-    s->dadd = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-    s->gn = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-    s->hv = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, n1 * R);
-    s->xt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)s->p->xdim + 1) * R);
-    s->r = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (size_t)maxr * R);
-    s->J = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, dm->maxJ * R);
-    s->Jt = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, dm->maxJ * R);
-    s->scr = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, ((size_t)(2 * maxr + dm->maxdim + dm->maxt)) * R);
-    s->maxr = maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
-    s->slot_H1 = (DOPT_REAL *)DOPT_FN(dopt__nlls_take)(s, (nval + 1) * R);
+    dopt_workspace ws;
+    dopt_workspace_init(&ws, area, DOPT_FN(dopt__nlls_buf_bytes)(s));
+    s->H = (DOPT_REAL *)dopt_workspace_take(&ws, (nval + 1) * R);
+    s->H2 = (DOPT_REAL *)dopt_workspace_take(&ws, (nval + 1) * R);
+    s->g = (DOPT_REAL *)dopt_workspace_take(&ws, n1 * R);
+    s->g2 = (DOPT_REAL *)dopt_workspace_take(&ws, n1 * R);
+    s->d = (DOPT_REAL *)dopt_workspace_take(&ws, n1 * R);
+    s->dscale = (DOPT_REAL *)dopt_workspace_take(&ws, n1 * R);
+    s->dadd = (DOPT_REAL *)dopt_workspace_take(&ws, n1 * R);
+    s->gn = (DOPT_REAL *)dopt_workspace_take(&ws, n1 * R);
+    s->hv = (DOPT_REAL *)dopt_workspace_take(&ws, n1 * R);
+    s->xt = (DOPT_REAL *)dopt_workspace_take(&ws, ((size_t)s->p->xdim + 1) * R);
+    s->r = (DOPT_REAL *)dopt_workspace_take(&ws, (size_t)dm->maxr * R);
+    s->J = (DOPT_REAL *)dopt_workspace_take(&ws, dm->maxJ * R);
+    s->Jt = (DOPT_REAL *)dopt_workspace_take(&ws, dm->maxJ * R);
+    s->scr = (DOPT_REAL *)dopt_workspace_take(&ws, (size_t)(2 * dm->maxr + dm->maxdim + dm->maxt) * R);
+    DOPT_ASSERT(s->scr != NULL);
+}
+
+/* Solver phase 4: the iteration memory, one zeroed area of the solver's own (dopt__nlls_carve;
+ * none with `shared`: the ragged batch points the solver at its shared area next), and the
+ * one-slot record slot_H1 (its own, not cleared: read only after a factor wrote it, so its
+ * pages are touched only by solvers that keep undamped factors). */
+static int DOPT_FN(dopt__nlls_make_buffers)(DOPT_FN(dopt_nlls_solver) *s, const DOPT_FN(dopt__nlls_dims) *dm,
+                                            int shared)
+{
+    s->dm = *dm;
+    s->maxr = dm->maxr; /* scr also holds eval's two row-factor vectors (2 maxr reals) */
+    s->buf_bytes = shared ? 0 : DOPT_FN(dopt__nlls_buf_bytes)(s);
+    s->buf = shared ? NULL : dopt_alloc(&s->p->hooks, s->buf_bytes);
+    s->slot_H1 = (DOPT_REAL *)dopt_alloc(&s->p->hooks, (dm->nval + 1) * sizeof(DOPT_REAL));
     s->slot_ok1 = (unsigned char *)DOPT_FN(dopt__nlls_take)(s, 1);
-    if (!s->H || !s->g || !s->H2 || !s->g2 || !s->d || !s->dscale || !s->dadd || !s->gn || !s->hv || !s->xt ||
-        !s->r || !s->J || !s->Jt || !s->scr || !s->slot_H1 || !s->slot_ok1)
-        return 0;
+    if ((!shared && !s->buf) || !s->slot_H1 || !s->slot_ok1) return 0;
     s->nslots = 1;
     s->slot_H = s->slot_H1;
     s->slot_ok = s->slot_ok1;
+    if (!shared) {
+        memset(s->buf, 0, s->buf_bytes);
+        DOPT_FN(dopt__nlls_carve)(s, s->buf);
+    }
     return 1;
 }
 
@@ -4339,10 +4398,9 @@ static int DOPT_FN(dopt__nlls_con_make)(DOPT_FN(dopt_nlls_solver) *s)
     return 1;
 }
 
-DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
-                                                      const DOPT_FN(dopt_linear_solver) *linear,
-                                                      DOPT_FN(dopt_nlls_solver) **out,
-                                                      dopt_errinfo *info)
+/* dopt_nlls_solver_create, or with `shared` one without iteration buffers (the ragged batch's) */
+static dopt_status DOPT_FN(dopt__nlls_create)(DOPT_FN(dopt_nlls_problem) *p, const DOPT_FN(dopt_linear_solver) *linear,
+                                              int shared, DOPT_FN(dopt_nlls_solver) **out, dopt_errinfo *info)
 {
     DOPT_FN(dopt_nlls_solver) *s;
     DOPT_FN(dopt__nlls_dims) dm;
@@ -4374,7 +4432,7 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     dm.maxJ = 1;
     dm.maxr = dm.maxdim = dm.maxt = 1;
     if (!DOPT_FN(dopt__nlls_make_blocks)(s, &dm) || !DOPT_FN(dopt__nlls_make_pattern)(s, &dm) ||
-        !DOPT_FN(dopt__nlls_make_pairs)(s, &dm) || !DOPT_FN(dopt__nlls_make_buffers)(s, &dm)) {
+        !DOPT_FN(dopt__nlls_make_pairs)(s, &dm) || !DOPT_FN(dopt__nlls_make_buffers)(s, &dm, shared)) {
         DOPT_FN(dopt_nlls_solver_destroy)(s);
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "nlls: out of memory building the solver");
     }
@@ -4399,6 +4457,14 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem)
     s->vec6 = DOPT_FN(dopt__nlls_vec6)();
     *out = s;
     return DOPT_OK;
+}
+
+DOPT_API dopt_status DOPT_FN(dopt_nlls_solver_create)(DOPT_FN(dopt_nlls_problem) *p,
+                                                      const DOPT_FN(dopt_linear_solver) *linear,
+                                                      DOPT_FN(dopt_nlls_solver) **out,
+                                                      dopt_errinfo *info)
+{
+    return DOPT_FN(dopt__nlls_create)(p, linear, 0, out, info);
 }
 
 
@@ -4973,6 +5039,7 @@ static dopt_status DOPT_FN(dopt__nlls_factor)(DOPT_FN(dopt_nlls_solver) *s, int 
     dopt_status st;
     if (s->ls.select) s->ls.select(s->ls.self, k);
     s->slot_ok[k] = 0;
+    if (s->owner) *s->owner = s; /* the shared memory of a ragged batch now holds s's factor */
     st = s->ls.factor(s->ls.self, s->H, diag_add, fail_col);
     if (st == DOPT_OK && !diag_add) {
         memcpy(s->slot_H + (size_t)k * s->pat.nvalues, s->H, s->pat.nvalues * sizeof(DOPT_REAL));
@@ -4987,7 +5054,7 @@ static dopt_status DOPT_FN(dopt__nlls_factor)(DOPT_FN(dopt_nlls_solver) *s, int 
 static int DOPT_FN(dopt__nlls_reuse)(DOPT_FN(dopt_nlls_solver) *s, int b)
 {
     int k = s->nslots == 1 ? 0 : b;
-    if (!s->slot_ok[k] ||
+    if (!s->slot_ok[k] || (s->owner && s->nslots == 1 && *s->owner != s) ||
         memcmp(s->slot_H + (size_t)k * s->pat.nvalues, s->H, s->pat.nvalues * sizeof(DOPT_REAL)) != 0)
         return 0;
     if (s->ls.select) s->ls.select(s->ls.self, k);
@@ -6105,7 +6172,59 @@ struct DOPT_FN(dopt_nlls_ragged) {
     int np;
     DOPT_FN(dopt_nlls_solver) **s; /* np solvers                                                     */
     ptrdiff_t *off, *first;        /* np + 1 each: packed state offsets and element indices       */
+    void *area, *work;             /* the shared iteration buffers and linear-solver memory      */
+    size_t area_bytes, work_bytes; /* (each sized for the largest solver; dopt__nlls_ragged_share) */
+    const void *owner;             /* the solver whose factor `work` holds (dopt_nlls_solver.owner) */
 };
+
+/* Bytes of the linear-solver memory solver s can share (0: its linear solver cannot). */
+static size_t DOPT_FN(dopt__nlls_ls_work)(const DOPT_FN(dopt_nlls_solver) *s)
+{
+    return s->ls.work_bytes && s->ls.share_work ? s->ls.work_bytes(s->ls.self) : 0;
+}
+
+/* Point solver s at the ragged batch's shared areas (its own iteration area is freed). */
+static dopt_status DOPT_FN(dopt__nlls_ragged_point)(DOPT_FN(dopt_nlls_ragged) *R, DOPT_FN(dopt_nlls_solver) *s)
+{
+    if (DOPT_FN(dopt__nlls_ls_work)(s) > 0) {
+        dopt_status st = s->ls.share_work(s->ls.self, R->work, R->work_bytes);
+        if (st != DOPT_OK) return st;
+    }
+    dopt_free(&s->p->hooks, s->buf, s->buf_bytes);
+    s->buf = NULL;
+    s->buf_bytes = 0;
+    DOPT_FN(dopt__nlls_carve)(s, R->area);
+    s->owner = &R->owner;
+    return DOPT_OK;
+}
+
+/* Solver k (just made) joins the shared memory: the areas grow to its needs when it is larger
+ * than every solver before it (those are pointed at the new areas), then it is pointed there.
+ * Freeing each solver's own memory as soon as it is made lets the next one reuse those pages. */
+static dopt_status DOPT_FN(dopt__nlls_ragged_share)(DOPT_FN(dopt_nlls_ragged) *R, int k)
+{
+    size_t nb = DOPT_FN(dopt__nlls_buf_bytes)(R->s[k]), nw = DOPT_FN(dopt__nlls_ls_work)(R->s[k]);
+    dopt_status st = DOPT_OK;
+    int j;
+    if (nb > R->area_bytes || nw > R->work_bytes) {
+        void *a0 = R->area, *w0 = R->work;
+        size_t ab0 = R->area_bytes, wb0 = R->work_bytes;
+        size_t ab = nb > ab0 ? nb : ab0, wb = nw > wb0 ? nw : wb0;
+        void *a = dopt_alloc(&R->hooks, ab), *w = wb ? dopt_alloc(&R->hooks, wb) : NULL;
+        if (!a || (wb && !w)) {
+            dopt_free(&R->hooks, a, ab);
+            dopt_free(&R->hooks, w, wb);
+            return DOPT_ERR_ALLOCATION;
+        }
+        R->area = a; R->area_bytes = ab;
+        R->work = w; R->work_bytes = wb;
+        for (j = 0; j < k && st == DOPT_OK; ++j) st = DOPT_FN(dopt__nlls_ragged_point)(R, R->s[j]);
+        dopt_free(&R->hooks, a0, ab0);
+        dopt_free(&R->hooks, w0, wb0);
+        if (st != DOPT_OK) return st;
+    }
+    return DOPT_FN(dopt__nlls_ragged_point)(R, R->s[k]);
+}
 
 DOPT_API void DOPT_FN(dopt_nlls_ragged_destroy)(DOPT_FN(dopt_nlls_ragged) *R)
 {
@@ -6114,6 +6233,8 @@ DOPT_API void DOPT_FN(dopt_nlls_ragged_destroy)(DOPT_FN(dopt_nlls_ragged) *R)
     if (!R) return;
     h = R->hooks;
     for (k = 0; k < R->np; ++k) DOPT_FN(dopt_nlls_solver_destroy)(R->s[k]);
+    dopt_free(&h, R->area, R->area_bytes);
+    dopt_free(&h, R->work, R->work_bytes);
     dopt_free(&h, R->s, (size_t)R->np * sizeof *R->s);
     dopt_free(&h, R->off, 2 * ((size_t)R->np + 1) * sizeof *R->off);
     dopt_free(&h, R, sizeof *R);
@@ -6156,7 +6277,11 @@ DOPT_API dopt_status DOPT_FN(dopt_nlls_ragged_create)(const dopt_hooks *hooks, i
         dopt_status st = DOPT_OK;
         R->np = k + 1;
         if (maker) st = maker(maker_user, problems[k], &ls);
-        if (st == DOPT_OK) st = DOPT_FN(dopt_nlls_solver_create)(problems[k], maker ? &ls : NULL, &R->s[k], info);
+        if (st == DOPT_OK) st = DOPT_FN(dopt__nlls_create)(problems[k], maker ? &ls : NULL, 1, &R->s[k], info);
+        if (st == DOPT_OK) {
+            st = DOPT_FN(dopt__nlls_ragged_share)(R, k);
+            if (st != DOPT_OK) dopt_errinfo_set(info, st, k, 0, "nlls ragged: shared memory");
+        }
         if (st != DOPT_OK) {
             DOPT_FN(dopt_nlls_ragged_destroy)(R);
             if (info) info->index = k;

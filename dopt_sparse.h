@@ -3711,15 +3711,20 @@ typedef struct DOPT_FN(dopt__sp_ls) {
     dopt_hooks hooks;
     dopt_sparse_options options;
     int n, nnz;
-    int *Ap, *Ai, *diag;  /* scalar lower pattern, position of each column's diagonal entry */
-    size_t *src;          /* nnz: where each CSC entry's value sits in the block values     */
+    int *Ap, *Ai, *diag;  /* scalar lower pattern (analyze() only: freed after the analysis,
+                             which keeps its own copy), each column's diagonal entry        */
+    size_t *src;          /* nnz: where each CSC entry's value sits in the block values
+                             (kept only without vent: factor() then copies through it)     */
+    size_t *dval;         /* n: where column j's diagonal value sits in the block values,
+                             or DOPT__SP_NONE (the rank check reads the original pivots)    */
     size_t *vent;         /* sym->aent composed with src: the factorization reads the block
                              values in place (NULL when a column lacks its diagonal entry:
                              then values are copied into Ax with diag_add)                  */
     size_t nvent, nvals;  /* nvals: the pattern's block values                               */
     DOPT_REAL *Ax;        /* nnz, only without vent                                          */
     dopt_sparse_symbolic *sym;
-    DOPT_FN(dopt_sparse_numeric) *num;   /* batch = the reserved slots                          */
+    DOPT_FN(dopt_sparse_numeric) *num;   /* batch = the reserved slots; &shared after share_work */
+    DOPT_FN(dopt_sparse_numeric) shared; /* one slot in caller memory (share_work)              */
     int cur;                             /* the selected slot                                   */
     DOPT_FN(dopt__sp_lanes) lanes;       /* factor_batch's factors (lanes.x NULL: not reserved) */
     const size_t *lvent;                 /* lane l's value of A's entry aent[q]: values[l][lvent[q]]
@@ -3754,6 +3759,7 @@ static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
     dopt__sp_free(&s->hooks, s->diag, (size_t)s->n, sizeof(int));
     dopt__sp_free(&s->hooks, s->Ai, (size_t)s->nnz, sizeof(int));
     dopt__sp_free(&s->hooks, s->src, (size_t)s->nnz, sizeof(size_t));
+    dopt__sp_free(&s->hooks, s->dval, (size_t)s->n, sizeof(size_t));
     dopt__sp_free(&s->hooks, s->Ax, (size_t)s->nnz, sizeof(DOPT_REAL));
     dopt__sp_free(&s->hooks, s->vent, s->nvent, sizeof(size_t));
     s->vent = NULL;
@@ -3761,7 +3767,7 @@ static void DOPT_FN(dopt__sp_ls_release)(DOPT_FN(dopt__sp_ls) *s)
     s->num = NULL;
     s->sym = NULL;
     s->Ap = s->Ai = s->diag = NULL;
-    s->src = NULL;
+    s->src = s->dval = NULL;
     s->Ax = NULL;
     s->n = s->nnz = 0;
 }
@@ -3785,6 +3791,7 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
     s->diag = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->n, sizeof(int), &fail);
     s->Ai = (int *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(int), &fail);
     s->src = (size_t *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(size_t), &fail);
+    s->dval = (size_t *)dopt__sp_alloc(&s->hooks, (size_t)s->n, sizeof(size_t), &fail);
     if (fail) {
         DOPT_FN(dopt__sp_ls_release)(s);
         return dopt_errinfo_set(info, DOPT_ERR_ALLOCATION, -1, 0, "sparse linear solver: out of memory");
@@ -3805,10 +3812,14 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
         }
     }
     s->Ap[s->n] = p;
+    for (c = 0; c < s->n; ++c) s->dval[c] = s->diag[c] < 0 ? DOPT__SP_NONE : s->src[s->diag[c]];
     if (dopt__sp_blocks_ok(pat, &s->options)) /* on the block graph: see scalar_analysis */
         st = dopt__sp_analyze_blocks(&s->hooks, pat, s->Ap, s->Ai, &s->options, &s->sym, info);
     else
         st = dopt_sparse_analyze(&s->hooks, s->n, s->Ap, s->Ai, DOPT_LOWER, &s->options, &s->sym, info);
+    dopt__sp_free(&s->hooks, s->Ap, (size_t)s->n + 1, sizeof(int)); /* the analysis has its copy */
+    dopt__sp_free(&s->hooks, s->Ai, (size_t)s->nnz, sizeof(int));
+    s->Ap = s->Ai = NULL;
     if (st == DOPT_OK) st = DOPT_FN(dopt_sparse_numeric_create)(s->sym, 1, &s->num);
     s->cur = 0;
     if (st != DOPT_OK) {
@@ -3825,6 +3836,8 @@ static dopt_status DOPT_FN(dopt__sp_ls_analyze)(void *self, const dopt_block_pat
         }
         s->nvent = nv > 0 ? nv : 1;
         for (q = 0; q < nv; ++q) s->vent[q] = s->src[s->sym->aent[q]];
+        dopt__sp_free(&s->hooks, s->src, (size_t)s->nnz, sizeof(size_t)); /* vent and dval replace it */
+        s->src = NULL;
     } else { /* a column lacks its diagonal entry: factor() copies the values into Ax */
         s->Ax = (DOPT_REAL *)dopt__sp_alloc(&s->hooks, (size_t)s->nnz, sizeof(DOPT_REAL), &fail);
         if (fail) {
@@ -3861,7 +3874,7 @@ static int DOPT_FN(dopt__sp_ls_rank)(const DOPT_FN(dopt__sp_ls) *s, const DOPT_R
         for (c = 0; c < nc; ++c) {
             const DOPT_REAL piv = L[(size_t)c * ((size_t)nr + 1) * w];
             const int orig = S->perm[c0 + c];
-            const DOPT_REAL a = s->diag[orig] < 0 ? 0 : values[s->src[s->diag[orig]]] + (dadd ? dadd[orig] : 0);
+            const DOPT_REAL a = s->dval[orig] == DOPT__SP_NONE ? 0 : values[s->dval[orig]] + (dadd ? dadd[orig] : 0);
             if (piv * piv <= tol * a) return orig;
         }
     }
@@ -3926,6 +3939,26 @@ static dopt_status DOPT_FN(dopt__sp_ls_reserve)(void *self, int count)
     if (st != DOPT_OK) return st;
     DOPT_FN(dopt_sparse_numeric_destroy)(s->num);
     s->num = num;
+    s->cur = 0;
+    return DOPT_OK;
+}
+
+/* work_bytes / share_work: one factor slot and its workspace (dopt_sparse_numeric_init) */
+static size_t DOPT_FN(dopt__sp_ls_work_bytes)(void *self)
+{
+    const DOPT_FN(dopt__sp_ls) *s = (const DOPT_FN(dopt__sp_ls) *)self;
+    return s->sym ? DOPT_FN(dopt_sparse_numeric_memory_size)(s->sym, 1) : 0;
+}
+
+static dopt_status DOPT_FN(dopt__sp_ls_share_work)(void *self, void *mem, size_t bytes)
+{
+    DOPT_FN(dopt__sp_ls) *s = (DOPT_FN(dopt__sp_ls) *)self;
+    DOPT_FN(dopt_sparse_numeric) F;
+    if (!s->sym || !mem || bytes < DOPT_FN(dopt_sparse_numeric_memory_size)(s->sym, 1)) return DOPT_ERR_INVALID_ARGUMENT;
+    if (DOPT_FN(dopt_sparse_numeric_init)(&F, s->sym, 1, mem, bytes) != DOPT_OK) return DOPT_ERR_INVALID_ARGUMENT;
+    if (s->num != &s->shared) DOPT_FN(dopt_sparse_numeric_destroy)(s->num);
+    s->shared = F;
+    s->num = &s->shared;
     s->cur = 0;
     return DOPT_OK;
 }
@@ -4085,8 +4118,13 @@ static dopt_status DOPT_FN(dopt__sp_ls_selected_inverse)(void *self, DOPT_REAL *
     st = DOPT_FN(dopt_sparse_selinv)(s->num, s->cur, Z, work, wbytes);
     if (st == DOPT_ERR_NOT_POSITIVE_DEFINITE) return DOPT_ERR_INVALID_ARGUMENT;
     if (st != DOPT_OK) return st;
-    for (p = 0; p < s->nnz; ++p)
-        if (S->amap[p] != DOPT__SP_NONE) out[s->src[p]] = Z[S->amap[p]];
+    if (s->vent) { /* the entries of A in the lower triangle: vent = src o aent, adst = amap o aent */
+        size_t q, nv = (size_t)S->aptr[S->nsuper];
+        for (q = 0; q < nv; ++q) out[s->vent[q]] = Z[S->adst[q]];
+    } else {
+        for (p = 0; p < s->nnz; ++p)
+            if (S->amap[p] != DOPT__SP_NONE) out[s->src[p]] = Z[S->amap[p]];
+    }
     return DOPT_OK;
 }
 
@@ -4127,6 +4165,8 @@ DOPT_API dopt_status DOPT_FN(dopt_sparse_linear_solver)(const dopt_hooks *hooks,
     out->factor_batch = lanes ? DOPT_FN(dopt__sp_ls_factor_batch) : NULL;
     out->solve_batch = lanes ? DOPT_FN(dopt__sp_ls_solve_batch) : NULL;
     out->selected_inverse = DOPT_FN(dopt__sp_ls_selected_inverse);
+    out->work_bytes = DOPT_FN(dopt__sp_ls_work_bytes);
+    out->share_work = DOPT_FN(dopt__sp_ls_share_work);
     return DOPT_OK;
 }
 

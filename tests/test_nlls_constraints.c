@@ -1012,7 +1012,7 @@ static void test_ragged(void)
     dopt_nlls_problem_d *prob[NP];
     dopt_nlls_report rep[6];
     dopt_nlls_options_d o = tc_options();
-    int k, b, i, sparse;
+    int k, b, i, sparse, pass;
     o.function_tolerance = 0; o.step_tolerance = 0; o.gradient_tolerance = 0; o.max_iterations = 0;
     for (k = 0; k < NP; ++k) {
         for (b = 0; b < bat[k]; ++b)
@@ -1030,8 +1030,12 @@ static void test_ragged(void)
         DOPT_CHECK(dopt_nlls_ragged_create_d(NULL, NP, prob, sparse ? tr_sparse_maker : NULL, NULL, &R, NULL) == DOPT_OK, "create");
         if (!R) break;
         DOPT_CHECK(dopt_nlls_ragged_count_d(R) == 6 && dopt_nlls_ragged_offset_d(R, NP) == (ptrdiff_t)(sizeof x / sizeof x[0]), "packing");
-        memcpy(x, x0, sizeof x);
-        DOPT_CHECK(dopt_nlls_ragged_solve_d(R, &o, x, rep, NULL) == DOPT_OK, "ragged solve");
+        /* twice: on the second pass every solver starts on the shared areas as the others left
+           them (a buffer read before it is written would show) */
+        for (pass = 0; pass < 2; ++pass) {
+            memcpy(x, x0, sizeof x);
+            DOPT_CHECK(dopt_nlls_ragged_solve_d(R, &o, x, rep, NULL) == DOPT_OK, "ragged solve");
+        }
         for (k = 0; k < NP; ++k)
             for (b = 0; b < bat[k]; ++b) { /* element (k, b) alone: a batch of one over its data */
                 dopt_nlls_problem_d *p1 = tr_problem(len[k], 1, data[k] + b * TR_MAXN);
