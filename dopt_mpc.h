@@ -1841,6 +1841,30 @@ static R_ DOPT_FN(dopt__lqr_cost)(const DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(
     return J;
 }
 
+/* Delta-form feedback of one step: u = ub + alpha k + K (x - xb), where tau_b = [xb; ub] is the
+ * reference step (length n + m), K is m x n row-major, k length m. */
+static void DOPT_FN(dopt__lqr_feedback)(int n, int m, const R_ *tau_b, const R_ *K, const R_ *k, R_ alpha,
+                                        const R_ *x, R_ *u)
+{
+    int i, j;
+    for (i = 0; i < m; ++i) {
+        R_ a = tau_b[n + i] + alpha * k[i];
+        const R_ *Ki = K + i * n;
+        for (j = 0; j < n; ++j) a += Ki[j] * (x[j] - tau_b[j]);
+        u[i] = a;
+    }
+}
+
+/* u = min(max(u, lo), hi) elementwise over m entries; lo or hi NULL means unbounded on that side. */
+static void DOPT_FN(dopt__lqr_clamp_u)(int m, const R_ *lo, const R_ *hi, R_ *u)
+{
+    int i;
+    for (i = 0; i < m; ++i) {
+        if (lo && u[i] < lo[i]) u[i] = lo[i];
+        if (hi && u[i] > hi[i]) u[i] = hi[i];
+    }
+}
+
 /* Forward rollout of element b: u_t = clamp(ub_t + K (x_t - xb_t) + alpha k_t) (delta form,
  * tb non-NULL) or u_t = K x_t + k_t (absolute), x_{t+1} = F tau_t + f. */
 static void DOPT_FN(dopt__lqr_rollout)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(dopt_mpc_lqr_data) *d,
@@ -1855,19 +1879,10 @@ static void DOPT_FN(dopt__lqr_rollout)(DOPT_FN(dopt_mpc_lqr) *s, const DOPT_FN(d
         R_ *x = out + (size_t)t * N, *u = x + n;
         const R_ *K = s->K + (bt + t) * (size_t)m * n, *k = s->k + (bt + t) * (size_t)m;
         if (tb) {
-            const R_ *xb = tb + (size_t)t * N, *ub = xb + n;
             const R_ *lo = d->u_lower.p ? DOPT__LQR_AT(d->u_lower, b, t) : NULL;
             const R_ *hi = d->u_upper.p ? DOPT__LQR_AT(d->u_upper, b, t) : NULL;
-            for (i = 0; i < m; ++i) {
-                R_ a = ub[i] + alpha * k[i];
-                const R_ *Ki = K + i * n;
-                for (j = 0; j < n; ++j) a += Ki[j] * (x[j] - xb[j]);
-                u[i] = a;
-            }
-            for (i = 0; i < m; ++i) {
-                if (lo && u[i] < lo[i]) u[i] = lo[i];
-                if (hi && u[i] > hi[i]) u[i] = hi[i];
-            }
+            DOPT_FN(dopt__lqr_feedback)(n, m, tb + (size_t)t * N, K, k, alpha, x, u);
+            DOPT_FN(dopt__lqr_clamp_u)(m, lo, hi, u);
         } else {
             for (i = 0; i < m; ++i) {
                 R_ a = k[i];
@@ -3559,7 +3574,7 @@ static dopt_status DOPT_FN(dopt__ilqr_rollout)(DOPT_FN(dopt_mpc_ilqr) *s, const 
     const DOPT_FN(dopt_mpc_lqr) *L = s->lqr;
     const size_t bt = (size_t)b * (size_t)T;
     dopt_status st;
-    int t, i, j;
+    int t, i;
     R_ l;
     *J = 0;
     for (i = 0; i < n; ++i) out[i] = x0[i];
@@ -3568,19 +3583,10 @@ static dopt_status DOPT_FN(dopt__ilqr_rollout)(DOPT_FN(dopt_mpc_ilqr) *s, const 
         const R_ *lo = p->u_lower.p ? DOPT__LQR_AT(p->u_lower, b, t) : NULL;
         const R_ *hi = p->u_upper.p ? DOPT__LQR_AT(p->u_upper, b, t) : NULL;
         *fail_t = t;
-        if (tb) {
-            const R_ *xb = tb + (size_t)t * N, *K = L->K + (bt + t) * (size_t)m * n, *k = L->k + (bt + t) * (size_t)m;
-            for (i = 0; i < m; ++i) {
-                R_ a = xb[n + i] + alpha * k[i];
-                const R_ *Ki = K + i * n;
-                for (j = 0; j < n; ++j) a += Ki[j] * (x[j] - xb[j]);
-                u[i] = a;
-            }
-        }
-        for (i = 0; i < m; ++i) {
-            if (lo && u[i] < lo[i]) u[i] = lo[i];
-            if (hi && u[i] > hi[i]) u[i] = hi[i];
-        }
+        if (tb)
+            DOPT_FN(dopt__lqr_feedback)(n, m, tb + (size_t)t * N, L->K + (bt + t) * (size_t)m * n,
+                                        L->k + (bt + t) * (size_t)m, alpha, x, u);
+        DOPT_FN(dopt__lqr_clamp_u)(m, lo, hi, u);
         if ((st = DOPT_FN(dopt__ilqr_cost)(s, p, b, t, x, &l, NULL, NULL, 0)) != DOPT_OK) return st;
         *J += l;
         if (t < T - 1 && (st = DOPT_FN(dopt__ilqr_dyn)(s, p, b, t, x, x + N, NULL, 0)) != DOPT_OK) return st;
